@@ -1,0 +1,94 @@
+# sopd: syslog/SNMP incident appliance.  See README.md.
+
+CC	?= cc
+PKGS	 = libevent libevent_openssl sqlite3 openssl yaml-0.1 libpcre2-8 libhs jansson
+DEBS	 = build-essential pkg-config libevent-dev libsnmp-dev libsqlite3-dev \
+	   libssl-dev libyaml-dev libpcre2-dev libvectorscan-dev libjansson-dev \
+	   libcmocka-dev librelp-dev snmp snmpd snmptrapd sqlite3 bsdutils curl \
+	   faketime smitools procps jq
+WARN	 = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+	   -Wno-unused-parameter
+CSTD	 = -std=c11 -D_GNU_SOURCE
+PKGCFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKGLIBS	 = $(shell pkg-config --libs $(PKGS) 2>/dev/null) \
+	   $(shell net-snmp-config --agent-libs 2>/dev/null) -lm
+OPT	?= -O2 -g
+SAN	 = -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+
+LIBSRC	 = $(filter-out appliance/sopd.c appliance/sopctl.c, \
+	   $(wildcard appliance/*.c))
+TESTSRC	 = $(wildcard tests/unit/test_*.c)
+
+B	 = build
+A	 = build/asan
+
+LIBOBJ	 = $(LIBSRC:appliance/%.c=$(B)/obj/%.o)
+ALIBOBJ	 = $(LIBSRC:appliance/%.c=$(A)/obj/%.o)
+UNITS	 = $(TESTSRC:tests/unit/%.c=$(A)/tests/%)
+
+.PHONY: all run test bench deps check-deps clean asan fuzz firmware
+
+MAINS	 = $(wildcard appliance/sopd.c appliance/sopctl.c)
+BINS	 = $(MAINS:appliance/%.c=$(B)/%)
+ABINS	 = $(MAINS:appliance/%.c=$(A)/%)
+BENCH	 = $(if $(wildcard bench/sopbench.c),$(B)/sopbench)
+
+all: check-deps $(BINS) $(BENCH)
+
+# Install the Debian packages the build and tests need (idempotent).
+deps:
+	@sh tests/deps.sh $(DEBS)
+
+check-deps:
+	@sh tests/deps.sh --check $(DEBS) || $(MAKE) --no-print-directory deps
+
+$(B)/obj/%.o: appliance/%.c appliance/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(PKGCFLAGS) -Iappliance -c $< -o $@
+
+$(A)/obj/%.o: appliance/%.c appliance/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKGCFLAGS) -Iappliance -c $< -o $@
+
+$(B)/libsopd.a: $(LIBOBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(A)/libsopd.a: $(ALIBOBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/sopd: appliance/sopd.c $(B)/libsopd.a
+	$(CC) $(CSTD) $(WARN) $(OPT) $(PKGCFLAGS) -Iappliance $< $(B)/libsopd.a $(PKGLIBS) -o $@
+
+$(B)/sopctl: appliance/sopctl.c $(B)/libsopd.a
+	$(CC) $(CSTD) $(WARN) $(OPT) $(PKGCFLAGS) -Iappliance $< $(B)/libsopd.a $(PKGLIBS) -o $@
+
+$(B)/sopbench: bench/sopbench.c
+	$(CC) $(CSTD) $(WARN) $(OPT) $< -o $@ -lm
+
+$(A)/sopd: appliance/sopd.c $(A)/libsopd.a
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKGCFLAGS) -Iappliance $< $(A)/libsopd.a $(PKGLIBS) -o $@
+
+$(A)/sopctl: appliance/sopctl.c $(A)/libsopd.a
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKGCFLAGS) -Iappliance $< $(A)/libsopd.a $(PKGLIBS) -o $@
+
+$(A)/tests/%: tests/unit/%.c $(A)/libsopd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKGCFLAGS) -Iappliance $< $(A)/libsopd.a $(PKGLIBS) -lcmocka -o $@
+
+asan: check-deps $(ABINS) $(UNITS)
+
+# Run sopd in the foreground on the development defaults (loopback ports).
+run: all
+	@mkdir -p var
+	./$(B)/sopd -d -c firmware/sopd-dev.yaml
+
+# Every test, on the ASan+UBSan build; ends with "N passed, N failed".
+test: asan
+	@sh tests/run.sh
+
+bench: all
+	@sh bench/run.sh
+
+clean:
+	rm -rf build

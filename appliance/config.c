@@ -1,0 +1,522 @@
+/* config.c: load sopd's YAML configuration; every mistake as file:line:col. */
+#include "config.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xmalloc.h"
+
+struct cfgload {
+	const char	*file;
+	struct config	*cfg;
+	struct errlist	*errs;
+};
+
+/* Defaults: the development addresses of DESIGN.md, state in ./var. */
+static void
+config_defaults(struct config *cfg)
+{
+	cfg->state_dir = xstrdup("var");
+	cfg->syslog_udp = xstrdup("127.0.0.1:5514");
+	cfg->syslog_tcp = xstrdup("127.0.0.1:5514");
+	cfg->trap_listen = xstrdup("127.0.0.1:1162");
+	cfg->http_listen = xstrdup("127.0.0.1:8080");
+	cfg->agent_listen = NULL;
+	cfg->max_message_size = 65536;
+	cfg->udp_rcvbuf = 32 * 1024 * 1024;
+	cfg->tcp_max_sessions = 1000;
+	cfg->tcp_idle_timeout = 600;
+	cfg->sample_events = 10;
+	cfg->max_open_incidents = 100000;
+	cfg->max_open_per_rule = 10000;
+	cfg->max_threshold_keys = 100000;
+	cfg->commit_interval_ms = 100;
+	cfg->synchronous = xstrdup("normal");
+	cfg->sys_name = xstrdup("sopd");
+	cfg->sys_contact = xstrdup("");
+	cfg->sys_location = xstrdup("");
+}
+
+/* Free a NULL-terminated-by-count string array. */
+static void
+config_free_strv(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Free a configuration. */
+void
+config_free(struct config *cfg)
+{
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	free(cfg->file);
+	free(cfg->base_dir);
+	free(cfg->state_dir);
+	free(cfg->syslog_udp);
+	free(cfg->syslog_tcp);
+	free(cfg->trap_listen);
+	free(cfg->http_listen);
+	free(cfg->agent_listen);
+	config_free_strv(cfg->communities, cfg->ncommunities);
+	config_free_strv(cfg->agent_communities, cfg->nagent_communities);
+	config_free_strv(cfg->rule_paths, cfg->nrule_paths);
+	config_free_strv(cfg->mib_dirs, cfg->nmib_dirs);
+	for (i = 0; i < cfg->ngroups; i++) {
+		free(cfg->groups[i].name);
+		config_free_strv(cfg->groups[i].patterns, cfg->groups[i].n);
+	}
+	free(cfg->groups);
+	free(cfg->synchronous);
+	free(cfg->sys_name);
+	free(cfg->sys_contact);
+	free(cfg->sys_location);
+	free(cfg);
+}
+
+/* Resolve a path against the config file's directory. */
+char *
+config_path(const struct config *cfg, const char *path)
+{
+	char *p;
+
+	if (path[0] == '/' || cfg->base_dir == NULL)
+		return xstrdup(path);
+	xasprintf(&p, "%s/%s", cfg->base_dir, path);
+	return p;
+}
+
+/* Split "host:port" or "[v6]:port". */
+int
+config_split_addr(const char *addr, char *host, size_t hostlen, char *port,
+    size_t portlen)
+{
+	const char *colon, *h = addr;
+	size_t hl;
+
+	if (addr[0] == '[') {
+		colon = strstr(addr, "]:");
+		if (colon == NULL)
+			return -1;
+		h = addr + 1;
+		hl = (size_t)(colon - h);
+		colon++;
+	} else {
+		colon = strrchr(addr, ':');
+		if (colon == NULL)
+			return -1;
+		hl = (size_t)(colon - addr);
+	}
+	if (hl == 0 || hl >= hostlen || strlen(colon + 1) == 0 ||
+	    strlen(colon + 1) >= portlen ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+	    atoi(colon + 1) > 65535)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	strcpy(port, colon + 1);
+	return 0;
+}
+
+/* The group of that name. */
+const struct hostgroup *
+config_group(const struct config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->ngroups; i++)
+		if (strcmp(cfg->groups[i].name, name) == 0)
+			return &cfg->groups[i];
+	return NULL;
+}
+
+/* A scalar string setting; "" or "off"/null disables an address. */
+static void
+config_str(struct cfgload *cl, struct ynode *n, char **dst, int is_addr)
+{
+	char host[256], port[16];
+
+	if (n->type != YNODE_SCALAR) {
+		errlist_add(cl->errs, cl->file, n->line, n->col,
+		    "expected a string");
+		return;
+	}
+	free(*dst);
+	*dst = NULL;
+	if (is_addr && (n->value[0] == '\0' || (n->plain &&
+	    (strcmp(n->value, "off") == 0 || strcmp(n->value, "null") == 0 ||
+	    strcmp(n->value, "~") == 0))))
+		return;
+	if (is_addr && config_split_addr(n->value, host, sizeof(host), port,
+	    sizeof(port)) == -1) {
+		errlist_add(cl->errs, cl->file, n->line, n->col,
+		    "expected an address as host:port, not \"%s\"", n->value);
+		return;
+	}
+	*dst = xstrdup(n->value);
+}
+
+/* A list of strings (a single scalar counts as a list of one). */
+static void
+config_strv(struct cfgload *cl, struct ynode *n, char ***dst, size_t *dn)
+{
+	size_t i;
+
+	config_free_strv(*dst, *dn);
+	*dst = NULL;
+	*dn = 0;
+	if (n->type == YNODE_SCALAR) {
+		*dst = xcalloc(1, sizeof(char *));
+		(*dst)[(*dn)++] = xstrdup(n->value);
+		return;
+	}
+	if (n->type != YNODE_SEQ) {
+		errlist_add(cl->errs, cl->file, n->line, n->col,
+		    "expected a list of strings");
+		return;
+	}
+	*dst = xcalloc(n->n, sizeof(char *));
+	for (i = 0; i < n->n; i++) {
+		if (n->items[i]->type != YNODE_SCALAR) {
+			errlist_add(cl->errs, cl->file, n->items[i]->line,
+			    n->items[i]->col, "expected a string");
+			continue;
+		}
+		(*dst)[(*dn)++] = xstrdup(n->items[i]->value);
+	}
+}
+
+/* An integer setting within bounds, stored as size_t or int. */
+static void
+config_num(struct cfgload *cl, struct ynode *n, long long min, long long max,
+    size_t *zdst, int *idst)
+{
+	long long v;
+
+	if (ynode_int(n, cl->file, min, max, &v, cl->errs) == -1)
+		return;
+	if (zdst != NULL)
+		*zdst = (size_t)v;
+	if (idst != NULL)
+		*idst = (int)v;
+}
+
+/* Report an unknown key with the keys that are allowed. */
+static void
+config_unknown(struct cfgload *cl, struct ynode *key, const char *section,
+    const char *allowed)
+{
+	errlist_add(cl->errs, cl->file, key->line, key->col,
+	    "unknown setting \"%s\"%s%s (expected one of: %s)", key->value,
+	    section ? " in " : "", section ? section : "", allowed);
+}
+
+/* Require a map node. */
+static int
+config_is_map(struct cfgload *cl, struct ynode *n, const char *what)
+{
+	if (n->type == YNODE_MAP)
+		return 1;
+	errlist_add(cl->errs, cl->file, n->line, n->col,
+	    "%s must be a map of settings", what);
+	return 0;
+}
+
+/* The syslog: section. */
+static void
+config_syslog(struct cfgload *cl, struct ynode *m)
+{
+	struct config *cfg = cl->cfg;
+	size_t i;
+	const char *k;
+
+	if (!config_is_map(cl, m, "syslog"))
+		return;
+	for (i = 0; i < m->n; i++) {
+		k = m->keys[i]->value;
+		if (strcmp(k, "udp") == 0)
+			config_str(cl, m->items[i], &cfg->syslog_udp, 1);
+		else if (strcmp(k, "tcp") == 0)
+			config_str(cl, m->items[i], &cfg->syslog_tcp, 1);
+		else if (strcmp(k, "max_message_size") == 0)
+			config_num(cl, m->items[i], 480, 1024 * 1024,
+			    &cfg->max_message_size, NULL);
+		else if (strcmp(k, "udp_rcvbuf") == 0)
+			config_num(cl, m->items[i], 65536, 1 << 30, NULL,
+			    &cfg->udp_rcvbuf);
+		else if (strcmp(k, "tcp_max_sessions") == 0)
+			config_num(cl, m->items[i], 1, 100000,
+			    &cfg->tcp_max_sessions, NULL);
+		else if (strcmp(k, "tcp_idle_timeout") == 0)
+			config_num(cl, m->items[i], 1, 86400, NULL,
+			    &cfg->tcp_idle_timeout);
+		else
+			config_unknown(cl, m->keys[i], "syslog", "udp, tcp, "
+			    "max_message_size, udp_rcvbuf, tcp_max_sessions, "
+			    "tcp_idle_timeout");
+	}
+}
+
+/* The traps: section. */
+static void
+config_traps(struct cfgload *cl, struct ynode *m)
+{
+	struct config *cfg = cl->cfg;
+	size_t i;
+	const char *k;
+
+	if (!config_is_map(cl, m, "traps"))
+		return;
+	for (i = 0; i < m->n; i++) {
+		k = m->keys[i]->value;
+		if (strcmp(k, "listen") == 0)
+			config_str(cl, m->items[i], &cfg->trap_listen, 1);
+		else if (strcmp(k, "communities") == 0)
+			config_strv(cl, m->items[i], &cfg->communities,
+			    &cfg->ncommunities);
+		else
+			config_unknown(cl, m->keys[i], "traps",
+			    "listen, communities");
+	}
+}
+
+/* The agent: section. */
+static void
+config_agent(struct cfgload *cl, struct ynode *m)
+{
+	struct config *cfg = cl->cfg;
+	size_t i;
+	const char *k;
+
+	if (!config_is_map(cl, m, "agent"))
+		return;
+	for (i = 0; i < m->n; i++) {
+		k = m->keys[i]->value;
+		if (strcmp(k, "listen") == 0)
+			config_str(cl, m->items[i], &cfg->agent_listen, 1);
+		else if (strcmp(k, "communities") == 0)
+			config_strv(cl, m->items[i], &cfg->agent_communities,
+			    &cfg->nagent_communities);
+		else if (strcmp(k, "sys_name") == 0)
+			config_str(cl, m->items[i], &cfg->sys_name, 0);
+		else if (strcmp(k, "sys_contact") == 0)
+			config_str(cl, m->items[i], &cfg->sys_contact, 0);
+		else if (strcmp(k, "sys_location") == 0)
+			config_str(cl, m->items[i], &cfg->sys_location, 0);
+		else
+			config_unknown(cl, m->keys[i], "agent", "listen, "
+			    "communities, sys_name, sys_contact, sys_location");
+	}
+}
+
+/* The http: section. */
+static void
+config_http(struct cfgload *cl, struct ynode *m)
+{
+	size_t i;
+
+	if (!config_is_map(cl, m, "http"))
+		return;
+	for (i = 0; i < m->n; i++) {
+		if (strcmp(m->keys[i]->value, "listen") == 0)
+			config_str(cl, m->items[i], &cl->cfg->http_listen, 1);
+		else
+			config_unknown(cl, m->keys[i], "http", "listen");
+	}
+}
+
+/* The incidents: section. */
+static void
+config_incidents(struct cfgload *cl, struct ynode *m)
+{
+	struct config *cfg = cl->cfg;
+	size_t i;
+	const char *k;
+
+	if (!config_is_map(cl, m, "incidents"))
+		return;
+	for (i = 0; i < m->n; i++) {
+		k = m->keys[i]->value;
+		if (strcmp(k, "sample_events") == 0)
+			config_num(cl, m->items[i], 0, 100,
+			    &cfg->sample_events, NULL);
+		else if (strcmp(k, "max_open") == 0)
+			config_num(cl, m->items[i], 1, 10000000,
+			    &cfg->max_open_incidents, NULL);
+		else if (strcmp(k, "max_open_per_rule") == 0)
+			config_num(cl, m->items[i], 1, 10000000,
+			    &cfg->max_open_per_rule, NULL);
+		else if (strcmp(k, "max_threshold_keys") == 0)
+			config_num(cl, m->items[i], 1, 10000000,
+			    &cfg->max_threshold_keys, NULL);
+		else
+			config_unknown(cl, m->keys[i], "incidents",
+			    "sample_events, max_open, max_open_per_rule, "
+			    "max_threshold_keys");
+	}
+}
+
+/* The store: section. */
+static void
+config_store(struct cfgload *cl, struct ynode *m)
+{
+	struct config *cfg = cl->cfg;
+	size_t i;
+	const char *k;
+	struct ynode *v;
+
+	if (!config_is_map(cl, m, "store"))
+		return;
+	for (i = 0; i < m->n; i++) {
+		k = m->keys[i]->value;
+		v = m->items[i];
+		if (strcmp(k, "commit_interval_ms") == 0)
+			config_num(cl, v, 0, 10000, NULL,
+			    &cfg->commit_interval_ms);
+		else if (strcmp(k, "synchronous") == 0) {
+			if (v->type != YNODE_SCALAR ||
+			    (strcmp(v->value, "normal") != 0 &&
+			    strcmp(v->value, "full") != 0)) {
+				errlist_add(cl->errs, cl->file, v->line, v->col,
+				    "synchronous must be normal or full");
+				continue;
+			}
+			config_str(cl, v, &cfg->synchronous, 0);
+		} else
+			config_unknown(cl, m->keys[i], "store",
+			    "commit_interval_ms, synchronous");
+	}
+}
+
+/* The host_groups: section: name -> list of patterns. */
+static void
+config_groups(struct cfgload *cl, struct ynode *m)
+{
+	struct config *cfg = cl->cfg;
+	struct hostgroup *g;
+	size_t i;
+
+	if (!config_is_map(cl, m, "host_groups"))
+		return;
+	cfg->groups = xcalloc(m->n, sizeof(*cfg->groups));
+	for (i = 0; i < m->n; i++) {
+		g = &cfg->groups[cfg->ngroups++];
+		g->name = xstrdup(m->keys[i]->value);
+		config_strv(cl, m->items[i], &g->patterns, &g->n);
+	}
+}
+
+/* Dispatch the top-level keys. */
+static void
+config_top(struct cfgload *cl, struct ynode *root)
+{
+	struct config *cfg = cl->cfg;
+	size_t i;
+	const char *k;
+	struct ynode *v;
+
+	for (i = 0; i < root->n; i++) {
+		k = root->keys[i]->value;
+		v = root->items[i];
+		if (strcmp(k, "state_dir") == 0)
+			config_str(cl, v, &cfg->state_dir, 0);
+		else if (strcmp(k, "syslog") == 0)
+			config_syslog(cl, v);
+		else if (strcmp(k, "traps") == 0)
+			config_traps(cl, v);
+		else if (strcmp(k, "agent") == 0)
+			config_agent(cl, v);
+		else if (strcmp(k, "http") == 0)
+			config_http(cl, v);
+		else if (strcmp(k, "rules") == 0)
+			config_strv(cl, v, &cfg->rule_paths, &cfg->nrule_paths);
+		else if (strcmp(k, "mib_dirs") == 0)
+			config_strv(cl, v, &cfg->mib_dirs, &cfg->nmib_dirs);
+		else if (strcmp(k, "host_groups") == 0)
+			config_groups(cl, v);
+		else if (strcmp(k, "incidents") == 0)
+			config_incidents(cl, v);
+		else if (strcmp(k, "store") == 0)
+			config_store(cl, v);
+		else
+			config_unknown(cl, root->keys[i], NULL, "state_dir, "
+			    "syslog, traps, agent, http, rules, mib_dirs, "
+			    "host_groups, incidents, store");
+	}
+}
+
+/* Make relative paths relative to the config file's directory. */
+static void
+config_resolve(struct config *cfg)
+{
+	size_t i;
+	char *p;
+
+	p = config_path(cfg, cfg->state_dir);
+	free(cfg->state_dir);
+	cfg->state_dir = p;
+	for (i = 0; i < cfg->nrule_paths; i++) {
+		p = config_path(cfg, cfg->rule_paths[i]);
+		free(cfg->rule_paths[i]);
+		cfg->rule_paths[i] = p;
+	}
+	for (i = 0; i < cfg->nmib_dirs; i++) {
+		p = config_path(cfg, cfg->mib_dirs[i]);
+		free(cfg->mib_dirs[i]);
+		cfg->mib_dirs[i] = p;
+	}
+}
+
+/* Load a configuration file. */
+struct config *
+config_load(const char *file, struct errlist *errs)
+{
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
+	struct cfgload cl = { .file = file, .cfg = cfg, .errs = errs };
+	struct ynode *root;
+	size_t nerr = errs->n;
+	char *dir;
+
+	config_defaults(cfg);
+	cfg->file = xstrdup(file);
+	dir = xstrdup(file);
+	cfg->base_dir = xstrdup(dirname(dir));
+	free(dir);
+	if ((root = ynode_load(file, NULL, 0, errs)) == NULL)
+		goto fail;
+	if (root->type != YNODE_MAP)
+		errlist_add(errs, file, root->line, root->col,
+		    "the configuration must be a map of settings");
+	else
+		config_top(&cl, root);
+	ynode_free(root);
+	if (cfg->communities == NULL) {
+		cfg->communities = xcalloc(1, sizeof(char *));
+		cfg->communities[cfg->ncommunities++] = xstrdup("public");
+	}
+	if (cfg->agent_communities == NULL) {
+		cfg->agent_communities = xcalloc(1, sizeof(char *));
+		cfg->agent_communities[cfg->nagent_communities++] =
+		    xstrdup("public");
+	}
+	if (cfg->rule_paths == NULL) {
+		cfg->rule_paths = xcalloc(1, sizeof(char *));
+		cfg->rule_paths[cfg->nrule_paths++] = xstrdup("rules");
+	}
+	if (errs->n != nerr)
+		goto fail;
+	config_resolve(cfg);
+	return cfg;
+fail:
+	config_free(cfg);
+	return NULL;
+}

@@ -1,0 +1,65 @@
+/* config.h: sopd's YAML configuration, loaded whole and swapped on reload. */
+#ifndef SOPD_CONFIG_H
+#define SOPD_CONFIG_H
+
+#include <stddef.h>
+
+#include "yamlnode.h"
+
+/* A named set of host patterns (exact names or globs). */
+struct hostgroup {
+	char	 *name;
+	char	**patterns;
+	size_t	  n;
+};
+
+struct config {
+	char		 *file;		/* the config file's path */
+	char		 *base_dir;	/* relative paths resolve against this */
+	char		 *state_dir;	/* SQLite database lives here */
+	/* Inputs: "host:port", NULL when disabled. */
+	char		 *syslog_udp;
+	char		 *syslog_tcp;
+	char		 *trap_listen;
+	char		 *http_listen;
+	char		 *agent_listen;	/* SNMP agent (SOP-APPLIANCE-MIB) */
+	size_t		  max_message_size;	/* bytes, default 65536 */
+	int		  udp_rcvbuf;		/* bytes, default 32 MiB */
+	size_t		  tcp_max_sessions;	/* default 1000 */
+	int		  tcp_idle_timeout;	/* seconds, default 600 */
+	char		**communities;		/* v1/v2c trap communities */
+	size_t		  ncommunities;
+	char		**agent_communities;	/* read-only communities of the agent */
+	size_t		  nagent_communities;
+	/* Rules. */
+	char		**rule_paths;		/* files or directories */
+	size_t		  nrule_paths;
+	char		**mib_dirs;
+	size_t		  nmib_dirs;
+	struct hostgroup *groups;
+	size_t		  ngroups;
+	/* Incidents. */
+	size_t		  sample_events;	/* recent events kept per incident, default 10 */
+	size_t		  max_open_incidents;	/* default 100000 */
+	size_t		  max_open_per_rule;	/* default 10000 */
+	size_t		  max_threshold_keys;	/* correlation state bound, default 100000 */
+	int		  commit_interval_ms;	/* default 100: batching of writes */
+	char		 *synchronous;		/* "normal" or "full" */
+	/* System group (agent). */
+	char		 *sys_name;
+	char		 *sys_contact;
+	char		 *sys_location;
+};
+
+/* Load a config file; NULL with every problem in errs. */
+struct config *config_load(const char *file, struct errlist *errs);
+void config_free(struct config *);
+/* Resolve a path relative to the config file's directory (malloc'd). */
+char *config_path(const struct config *, const char *path);
+/* Split "host:port" ("[v6]:port" too) into parts; -1 if malformed. */
+int config_split_addr(const char *addr, char *host, size_t hostlen,
+    char *port, size_t portlen);
+/* The group of that name, or NULL. */
+const struct hostgroup *config_group(const struct config *, const char *);
+
+#endif

@@ -1,0 +1,68 @@
+/* incident.h: incidents: dedup by key, thresholds, lifecycle, kept in the store. */
+#ifndef SOPD_INCIDENT_H
+#define SOPD_INCIDENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct event_base;
+struct config;
+struct event;
+struct rule_hit;
+struct incidents;
+
+enum incident_state {
+	INC_OPEN = 0,
+	INC_ACKNOWLEDGED,
+	INC_RESOLVED,
+	INC_CLOSED,
+};
+
+/* Filters of GET /api/v1/incidents (NULL / -1: any). */
+struct incident_filter {
+	int		 state;		/* enum incident_state, -1 any; */
+	int		 active;	/* 1: open or acknowledged only */
+	int		 severity;	/* enum sop_severity, -1 any */
+	const char	*host;		/* exact or glob */
+	const char	*rule;		/* exact */
+	size_t		 limit;		/* default 100, at most 1000 */
+	size_t		 offset;
+};
+
+const char *incident_state_name(int);
+int incident_state_from_name(const char *);
+
+/*
+ * Open the store under cfg->state_dir (creating it), migrate its schema and
+ * load the incidents that are not closed. -1 with *cause on failure.
+ */
+struct incidents *incidents_open(struct event_base *, const struct config *,
+    char **cause);
+/* Apply a reloaded config (limits, sample size); incidents are kept. */
+void incidents_reconfigure(struct incidents *, const struct config *);
+/* Feed one event that a rule took (open, update, count or clear). */
+void incidents_event(struct incidents *, const struct event *,
+    const struct rule_hit *);
+/* Commit every pending change now (one transaction). */
+int incidents_flush(struct incidents *);
+/* Flush and close the store. */
+void incidents_close(struct incidents *);
+
+/* Lifecycle changes by people (API, sopctl); -1 with *err ("not found", ...). */
+int incidents_ack(struct incidents *, uint64_t id, const char *actor,
+    const char *note, char **err);
+int incidents_resolve(struct incidents *, uint64_t id, const char *actor,
+    const char *note, char **err);
+int incidents_note(struct incidents *, uint64_t id, const char *actor,
+    const char *note, char **err);
+
+/* Views: JSON documents for the API (caller decrefs); NULL if not found. */
+json_t *incidents_list_json(struct incidents *, const struct incident_filter *);
+json_t *incidents_get_json(struct incidents *, uint64_t id);
+/* Counts of active incidents per severity, plus totals, for stats. */
+json_t *incidents_stats_json(struct incidents *);
+size_t incidents_active_count(struct incidents *);
+
+#endif

@@ -1,0 +1,91 @@
+/* rules.h: the rule set: loading YAML rule files and matching events. */
+#ifndef SOPD_RULES_H
+#define SOPD_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "event.h"
+#include "yamlnode.h"
+
+/* The SOP's severities, most severe first (plus low and info). */
+enum sop_severity {
+	SEV_CRITICAL = 0,
+	SEV_HIGH,
+	SEV_MEDIUM,
+	SEV_LOW,
+	SEV_INFO,
+	SEV_MAX
+};
+
+const char *sopsev_name(int);		/* "critical" .. "info" */
+int sopsev_from_name(const char *);	/* -1 if unknown */
+
+enum rule_action {
+	RULE_INCIDENT = 0,	/* open / update / clear an incident */
+	RULE_DROP,		/* silence the event */
+};
+
+struct rule_cond;		/* opaque: the conditions of a match or clear */
+
+struct rule {
+	char		 *name;		/* unique within the set */
+	char		 *file;
+	int		  line;
+	int		  col;
+	enum rule_action  action;
+	int		  severity;	/* enum sop_severity */
+	char		 *title;	/* template */
+	char		 *key;		/* template; default "{rule}:{host}" */
+	char		 *description;
+	unsigned	  threshold_count;	/* 0: no threshold */
+	long long	  threshold_window;	/* seconds */
+	struct rule_cond *match;
+	struct rule_cond *clear;	/* NULL: no clear condition */
+	uint64_t	  matched;	/* events taken by match */
+	uint64_t	  cleared;	/* events taken by clear */
+};
+
+#define RULE_MAX_CAPS	16
+#define RULE_CAPBUF	4096
+
+/* What matching one event produced. */
+struct rule_hit {
+	const struct rule	*rule;
+	int			 clear;		/* 1: the clear condition took it */
+	size_t			 ncap;
+	const char		*cap_name[RULE_MAX_CAPS];
+	const char		*cap_value[RULE_MAX_CAPS];	/* into buf */
+	char			 buf[RULE_CAPBUF];
+};
+
+struct ruleset;
+
+/*
+ * Load every rule file named by the config (files, or directories whose
+ * *.yaml / *.yml files are read in name order). NULL with every error in
+ * errs as "file:line:col: message".
+ */
+struct ruleset *ruleset_load(const struct config *, struct errlist *);
+void ruleset_free(struct ruleset *);
+size_t ruleset_count(const struct ruleset *);
+struct rule *ruleset_rule(const struct ruleset *, size_t);
+
+/*
+ * Find the rule that takes an event: rules are tried in load order and the
+ * first whose match (or clear) condition holds wins. Returns 1 and fills
+ * hit, or 0 when no rule takes the event.
+ */
+int ruleset_match(struct ruleset *, const struct event *, struct rule_hit *);
+
+/*
+ * Expand a template: {host}, {program}, {pid}, {msgid}, {message},
+ * {facility}, {severity}, {peer}, {trap_oid}, {rule}, {NAME} for a named
+ * capture, {vb:OID} for the value of the varbind whose OID starts with OID.
+ * Returns the length written (output truncated to size-1, always NUL-ended).
+ */
+size_t rule_render(const char *tmpl, const struct event *,
+    const struct rule_hit *, char *out, size_t size);
+
+#endif

@@ -1,0 +1,65 @@
+/* stats.h: counters per input and per reason, read by the API and the MIB. */
+#ifndef SOPD_STATS_H
+#define SOPD_STATS_H
+
+#include <stdint.h>
+
+enum stats_input {
+	INPUT_UDP = 0,
+	INPUT_TCP,
+	INPUT_TLS,
+	INPUT_RELP,
+	INPUT_TRAP,
+	INPUT_MAX
+};
+
+/*
+ * Why a message was dropped or repaired. Repairs (truncated, nul,
+ * bad_utf8, no_pri) keep the message; the others drop it.
+ */
+enum stats_reason {
+	REASON_TRUNCATED = 0,	/* longer than max_message_size: cut */
+	REASON_NUL,		/* NUL bytes: replaced by spaces */
+	REASON_BAD_UTF8,	/* invalid UTF-8: each bad byte replaced by '?' */
+	REASON_NO_PRI,		/* no or invalid <PRI>: user.notice assumed */
+	REASON_EMPTY,		/* nothing but whitespace: dropped */
+	REASON_MALFORMED,	/* unparseable (e.g. broken RFC 5424 header): dropped */
+	REASON_FRAMING,		/* bad octet count on TCP: connection closed */
+	REASON_SESSIONS,	/* too many TCP sessions: refused */
+	REASON_COMMUNITY,	/* unknown SNMP community: dropped */
+	REASON_BAD_PDU,		/* undecodable or invalid trap PDU: dropped */
+	REASON_RULE_DROP,	/* a drop rule silenced it (not an input error) */
+	REASON_MAX
+};
+
+struct stats_input_counters {
+	uint64_t	received;	/* messages (or datagrams) seen */
+	uint64_t	accepted;	/* parsed and passed to the rules */
+	uint64_t	dropped;	/* dropped for any reason */
+	uint64_t	reason[REASON_MAX];
+	uint64_t	bytes;
+	uint64_t	sessions;	/* stream sessions open now */
+};
+
+struct stats {
+	struct stats_input_counters	in[INPUT_MAX];
+	uint64_t			events_matched;	/* took by an incident rule */
+	uint64_t			events_unmatched;
+	uint64_t			incidents_opened;
+	uint64_t			incidents_resolved;
+	uint64_t			store_commits;
+	uint64_t			store_errors;
+	uint64_t			reloads;
+	uint64_t			reload_failures;
+};
+
+extern struct stats stats;
+
+const char *stats_input_name(enum stats_input);
+const char *stats_reason_name(enum stats_reason);
+/* Whether the reason drops the message (1) or only repairs it (0). */
+int stats_reason_drops(enum stats_reason);
+/* Count one reason on an input (and a drop when the reason drops). */
+void stats_count(enum stats_input, enum stats_reason);
+
+#endif

@@ -1,0 +1,55 @@
+#!/bin/sh
+# run.sh: every unit and integration test; ends with "N passed, N failed".
+# Unit tests are cmocka binaries in build/asan/tests; integration tests are
+# scripts in tests/integration that print "ok - ..." / "not ok - ..." lines.
+cd "$(dirname "$0")/.." || exit 1
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0"
+pass=0
+fail=0
+failed=""
+log=build/test-logs
+mkdir -p $log
+only="$1"
+
+for t in build/asan/tests/test_*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	[ -n "$only" ] && [ "$only" != "$name" ] && continue
+	"$t" > "$log/$name.log" 2>&1
+	rc=$?
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log/$name.log" | tail -1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log/$name.log" | tail -1)
+	p=${p:-0}; f=${f:-0}
+	if [ $rc -ne 0 ] && [ "$f" = 0 ]; then f=1; fi
+	pass=$((pass + p)); fail=$((fail + f))
+	if [ "$f" != 0 ]; then
+		failed="$failed $name"
+		echo "FAIL $name (see $log/$name.log)"; tail -30 "$log/$name.log"
+	else
+		echo "ok   $name ($p)"
+	fi
+done
+
+for s in tests/integration/*.sh; do
+	[ -f "$s" ] || continue
+	name=$(basename "$s" .sh)
+	[ -n "$only" ] && [ "$only" != "$name" ] && continue
+	timeout 600 bash "$s" > "$log/$name.log" 2>&1
+	rc=$?
+	p=$(grep -c '^ok ' "$log/$name.log")
+	f=$(grep -c '^not ok ' "$log/$name.log")
+	if [ $rc -ne 0 ] && [ "$f" = 0 ]; then f=1; fi
+	pass=$((pass + p)); fail=$((fail + f))
+	if [ "$f" != 0 ]; then
+		failed="$failed $name"
+		echo "FAIL $name (see $log/$name.log)"; grep -v '^ok ' "$log/$name.log" | tail -40
+	else
+		echo "ok   $name ($p)"
+	fi
+done
+
+[ -n "$failed" ] && echo "failed:$failed"
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
