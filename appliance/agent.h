@@ -2,11 +2,23 @@
 #ifndef SOPD_AGENT_H
 #define SOPD_AGENT_H
 
+#include <stdint.h>
+
 struct sopd;
 
 /* Register the MIB's handlers (called by the bridge before init_snmp). */
 void agent_register(struct sopd *);
 /* Drop handlers and cached rows at shutdown. */
 void agent_unregister(void);
+
+/*
+ * Record a sent notification in sopNotifLogTable (bounded; the oldest entry
+ * goes first). notif is the notification's name in SOP-APPLIANCE-MIB
+ * ("sopIncidentOpened", "sopIncidentEscalated", "sopIncidentAcknowledged",
+ * "sopIncidentResolved"); severity is an enum sop_severity; level is "L1"..
+ * "L3" or "client"; text is a short description (cut at 255 octets).
+ */
+void agent_log_notification(const char *notif, uint64_t incident_id,
+    int severity, const char *level, const char *text);
 
 #endif

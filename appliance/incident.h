@@ -65,4 +65,24 @@ json_t *incidents_get_json(struct incidents *, uint64_t id);
 json_t *incidents_stats_json(struct incidents *);
 size_t incidents_active_count(struct incidents *);
 
+/*
+ * Iteration for the SNMP agent (additive, issue 4): the agent keeps a
+ * sorted snapshot of the active incidents and rebuilds it only when
+ * incidents_version changed, so a walk of 10,000 rows stays fast.
+ */
+struct incident_info {
+	uint64_t	 id;
+	int		 severity;	/* enum sop_severity */
+	int		 state;		/* enum incident_state */
+	const char	*level;		/* "L1".."L3" */
+	const char	*host, *rule, *title, *key, *in_window;	/* in_window may be NULL */
+	uint64_t	 count;
+	int64_t		 first_seen_us, last_seen_us, next_escalation_us;	/* 0: none */
+};
+/* Call cb for every active (open or acknowledged) incident, in id order. */
+void incidents_foreach_active(struct incidents *,
+    void (*cb)(const struct incident_info *, void *), void *);
+/* A number that changes whenever any active incident changes. */
+uint64_t incidents_version(struct incidents *);
+
 #endif

@@ -1,0 +1,242 @@
+/* event_json.c: render a normalized event as a JSON object for the store, API and logs. */
+#include "event_json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "xmalloc.h"
+
+static const struct {
+	unsigned	 flag;
+	const char	*name;
+} event_json_repairs[] = {
+	{ EVENT_F_TRUNCATED, "truncated" },
+	{ EVENT_F_NUL, "nul" },
+	{ EVENT_F_BAD_UTF8, "bad_utf8" },
+	{ EVENT_F_NO_PRI, "no_pri" },
+	{ EVENT_F_NO_HOST, "no_host" },
+	{ EVENT_F_NO_TIME, "no_time" },
+};
+
+/* The JSON name of one repair flag. */
+const char *
+event_json_repair_name(unsigned flag)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof event_json_repairs / sizeof *event_json_repairs;
+	    i++)
+		if (event_json_repairs[i].flag == flag)
+			return event_json_repairs[i].name;
+	return NULL;
+}
+
+/* Length of the valid UTF-8 sequence at p, or 0 (RFC 3629 rules). */
+static size_t
+event_json_utf8len(const unsigned char *p, size_t left)
+{
+	unsigned char	 c = p[0], lo = 0x80, hi = 0xbf;
+	size_t		 n, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		lo = c == 0xe0 ? 0xa0 : 0x80;
+		hi = c == 0xed ? 0x9f : 0xbf;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		lo = c == 0xf0 ? 0x90 : 0x80;
+		hi = c == 0xf4 ? 0x8f : 0xbf;
+	} else
+		return 0;
+	if (left < n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* A JSON string of s (len bytes); invalid UTF-8 bytes become '?'. */
+static json_t *
+event_json_stringn(const char *s, size_t len)
+{
+	json_t	*j;
+	char	*copy;
+	size_t	 i, n;
+
+	if ((j = json_stringn(s, len)) != NULL)
+		return j;
+	copy = xmalloc(len + 1);
+	memcpy(copy, s, len);
+	for (i = 0; i < len; i += n) {
+		if ((n = event_json_utf8len((unsigned char *)copy + i,
+		    len - i)) == 0) {
+			copy[i] = '?';
+			n = 1;
+		}
+	}
+	j = json_stringn(copy, len);
+	free(copy);
+	return j != NULL ? j : json_string("");
+}
+
+/* A JSON string of a NUL-terminated string, or null. */
+static json_t *
+event_json_string(const char *s)
+{
+	if (s == NULL)
+		return json_null();
+	return event_json_stringn(s, strlen(s));
+}
+
+/* An RFC 3339 time with microseconds at the given offset ("Z" for 0). */
+static json_t *
+event_json_time(int64_t us, int off_min)
+{
+	struct tm	 tm;
+	time_t		 t;
+	int64_t		 local, sec, frac;
+	char		 buf[64], zone[8];
+
+	local = us + (int64_t)off_min * 60 * 1000000;
+	sec = local >= 0 ? local / 1000000 : -((-local + 999999) / 1000000);
+	frac = local - sec * 1000000;
+	t = (time_t)sec;
+	if (gmtime_r(&t, &tm) == NULL)
+		return json_null();
+	if (off_min == 0)
+		snprintf(zone, sizeof zone, "Z");
+	else
+		snprintf(zone, sizeof zone, "%c%02d:%02d",
+		    off_min < 0 ? '-' : '+', abs(off_min) / 60 % 100,
+		    abs(off_min) % 60);
+	snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06d%s",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)frac, zone);
+	return json_string(buf);
+}
+
+/* Add one SD param to the structured_data object (repeats become arrays). */
+static void
+event_json_sdparam(json_t *sd, const struct event_sdparam *p)
+{
+	json_t	*elem, *old, *arr;
+
+	if (p->id == NULL)
+		return;
+	if ((elem = json_object_get(sd, p->id)) == NULL) {
+		elem = json_object();
+		json_object_set_new(sd, p->id, elem);
+	}
+	if (p->name == NULL)
+		return;
+	if ((old = json_object_get(elem, p->name)) == NULL) {
+		json_object_set_new(elem, p->name, event_json_string(p->value));
+		return;
+	}
+	if (!json_is_array(old)) {
+		arr = json_array();
+		json_array_append(arr, old);
+		json_object_set_new(elem, p->name, arr);
+		old = arr;
+	}
+	json_array_append_new(old, event_json_string(p->value));
+}
+
+/* The structured_data object, or null. */
+static json_t *
+event_json_sd(const struct event *ev)
+{
+	json_t	*sd;
+	size_t	 i;
+
+	if (ev->nsd == 0)
+		return json_null();
+	sd = json_object();
+	for (i = 0; i < ev->nsd && i < EVENT_MAX_SD; i++)
+		event_json_sdparam(sd, &ev->sd[i]);
+	return sd;
+}
+
+/* The varbinds array for a trap, or null. */
+static json_t *
+event_json_varbinds(const struct event *ev)
+{
+	json_t	*a, *o;
+	size_t	 i;
+
+	if (ev->source != EVENT_TRAP)
+		return json_null();
+	a = json_array();
+	for (i = 0; i < ev->nvb && i < EVENT_MAX_VARBINDS; i++) {
+		o = json_object();
+		json_object_set_new(o, "oid", event_json_string(ev->vb[i].oid));
+		json_object_set_new(o, "type",
+		    event_json_string(ev->vb[i].type));
+		json_object_set_new(o, "value",
+		    event_json_string(ev->vb[i].value));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+/* The repairs array: the names of the event's flags. */
+static json_t *
+event_json_repairlist(unsigned flags)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; i < sizeof event_json_repairs / sizeof *event_json_repairs;
+	    i++)
+		if (flags & event_json_repairs[i].flag)
+			json_array_append_new(a,
+			    json_string(event_json_repairs[i].name));
+	return a;
+}
+
+/* A name from a table lookup as a JSON string, or null. */
+static json_t *
+event_json_name(const char *name)
+{
+	return name != NULL ? json_string(name) : json_null();
+}
+
+/* The event as a new JSON object (see event_json.h). */
+json_t *
+event_to_json(const struct event *ev)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "source",
+	    json_string(ev->source == EVENT_TRAP ? "trap" : "syslog"));
+	json_object_set_new(o, "format",
+	    json_string(event_format_name(ev->format)));
+	json_object_set_new(o, "transport", event_json_string(ev->transport));
+	json_object_set_new(o, "received", event_json_time(ev->received_us, 0));
+	json_object_set_new(o, "timestamp",
+	    event_json_time(ev->timestamp_us, ev->tz_offset_min));
+	json_object_set_new(o, "host", event_json_string(ev->host));
+	json_object_set_new(o, "peer", event_json_string(ev->peer));
+	json_object_set_new(o, "facility",
+	    event_json_name(event_facility_name(ev->facility)));
+	json_object_set_new(o, "severity",
+	    event_json_name(event_severity_name(ev->severity)));
+	json_object_set_new(o, "program", event_json_string(ev->program));
+	json_object_set_new(o, "pid", event_json_string(ev->pid));
+	json_object_set_new(o, "msgid", event_json_string(ev->msgid));
+	json_object_set_new(o, "message", ev->message == NULL ? json_null() :
+	    event_json_stringn(ev->message, ev->message_len));
+	json_object_set_new(o, "structured_data", event_json_sd(ev));
+	json_object_set_new(o, "trap_oid", event_json_string(ev->trap_oid));
+	json_object_set_new(o, "varbinds", event_json_varbinds(ev));
+	json_object_set_new(o, "community", event_json_string(ev->community));
+	json_object_set_new(o, "repairs", event_json_repairlist(ev->flags));
+	return o;
+}

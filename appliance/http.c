@@ -1,0 +1,1208 @@
+/* http.c: the HTTP API, /metrics, /healthz and the status page on evhttp. */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/queue.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "http.h"
+#include "incident.h"
+#include "log.h"
+#include "rules.h"
+#include "stats.h"
+#include "xmalloc.h"
+
+#define HTTP_VERSION		"0.1.0"
+#define HTTP_SWEEP_USEC		250000	/* how often closed connections are reaped */
+#define HTTP_MAX_STATIC		(4 * 1024 * 1024)
+#define HTTP_MAX_ARGS		2
+#define HTTP_MAX_ARGLEN		128
+#define HTTP_MAX_ACTOR		64
+#define HTTP_MAX_NOTE		4096
+#define HTTP_MAX_FILTER		256
+#define HTTP_BEV_HIGHWAT	(HTTP_MAX_HEADERS + HTTP_MAX_BODY)
+
+#ifndef SOPD_WEBDIR
+#define SOPD_WEBDIR		"/usr/share/sopd/web"
+#endif
+
+#define HTTP_CSP		"default-src 'self'"
+#define HTTP_JSON		"application/json"
+
+struct http {
+	struct sopd		*sd;
+	struct evhttp		*eh;
+	struct evconnlistener	*listener;
+	struct event		*sweep;		/* reaps closed connections */
+	struct event		*resume;	/* accepts again after EMFILE */
+	struct bufferevent	*conn[HTTP_MAX_CONNECTIONS];
+	unsigned		 nconn;
+	int			 paused;	/* accept paused on fd shortage */
+	char			*webdir;	/* NULL: no status page */
+	struct http		*next;		/* in http_all */
+};
+
+/* Every running server, to find ours from a listener (see accept_error). */
+static struct http *http_all;
+
+/* One request being handled, with the "*" segments its route captured. */
+struct http_req {
+	struct http		*h;
+	struct evhttp_request	*req;
+	size_t			 narg;
+	char			 arg[HTTP_MAX_ARGS][HTTP_MAX_ARGLEN];
+};
+
+typedef void (*http_fn)(struct http_req *);
+
+struct http_route {
+	int		 post;		/* 1: POST, 0: GET and HEAD */
+	const char	*pattern;	/* "*" matches one path segment */
+	http_fn		 fn;
+};
+
+static void	http_index(struct http_req *);
+static void	http_static(struct http_req *);
+static void	http_healthz(struct http_req *);
+static void	http_metrics(struct http_req *);
+static void	http_list(struct http_req *);
+static void	http_get(struct http_req *);
+static void	http_ack(struct http_req *);
+static void	http_resolve(struct http_req *);
+static void	http_notes(struct http_req *);
+static void	http_stats(struct http_req *);
+static void	http_windows(struct http_req *);
+static void	http_reports(struct http_req *);
+
+static const struct http_route http_routes[] = {
+	{ 0, "/", http_index },
+	{ 0, "/index.html", http_index },
+	{ 0, "/static/*", http_static },
+	{ 0, "/healthz", http_healthz },
+	{ 0, "/metrics", http_metrics },
+	{ 0, "/api/v1/incidents", http_list },
+	{ 0, "/api/v1/incidents/*", http_get },
+	{ 1, "/api/v1/incidents/*/ack", http_ack },
+	{ 1, "/api/v1/incidents/*/resolve", http_resolve },
+	{ 1, "/api/v1/incidents/*/notes", http_notes },
+	{ 0, "/api/v1/stats", http_stats },
+	{ 0, "/api/v1/windows", http_windows },
+	{ 0, "/api/v1/reports/*", http_reports },
+};
+#define HTTP_NROUTES (sizeof(http_routes) / sizeof(http_routes[0]))
+
+/* Format a wall-clock time as RFC 3339 UTC ("2026-11-27T10:00:00Z"). */
+static void
+http_rfc3339(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* A time as a JSON string, or null for 0 (never). */
+static json_t *
+http_time_json(time_t t)
+{
+	char buf[32];
+
+	if (t == 0)
+		return (json_null());
+	http_rfc3339(t, buf, sizeof(buf));
+	return (json_string(buf));
+}
+
+/* Seconds since sopd started. */
+static long long
+http_uptime(const struct http *h)
+{
+	time_t now = time(NULL);
+
+	if (h->sd->started == 0 || now < h->sd->started)
+		return (0);
+	return ((long long)(now - h->sd->started));
+}
+
+/* Headers every answer carries: type, and what the browser may do with it. */
+static void
+http_headers(struct evhttp_request *req, const char *ctype, int cache)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+
+	evhttp_add_header(out, "Content-Type", ctype);
+	evhttp_add_header(out, "Content-Security-Policy", HTTP_CSP);
+	evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(out, "X-Frame-Options", "DENY");
+	evhttp_add_header(out, "Referrer-Policy", "no-referrer");
+	evhttp_add_header(out, "Cache-Control", cache ? "no-cache" : "no-store");
+}
+
+/* Send a JSON document (consumed) with a status code. */
+static void
+http_reply_json(struct http_req *r, int code, json_t *doc)
+{
+	struct evbuffer	*buf;
+	char		*s;
+
+	s = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	buf = evbuffer_new();
+	if (s != NULL) {
+		evbuffer_add(buf, s, strlen(s));
+		evbuffer_add(buf, "\n", 1);
+		free(s);
+	}
+	http_headers(r->req, HTTP_JSON, 0);
+	evhttp_send_reply(r->req, code, NULL, buf);
+	evbuffer_free(buf);
+}
+
+/* Send {"error": message} with a status code. */
+static void __attribute__((format(printf, 3, 4)))
+http_error(struct http_req *r, int code, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 msg[512];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	http_reply_json(r, code, json_pack("{s:s}", "error", msg));
+}
+
+/* Match a path against a route pattern, capturing the "*" segments. */
+static int
+http_match(const char *pattern, const char *path, struct http_req *r)
+{
+	size_t	n;
+
+	r->narg = 0;
+	while (*pattern != '\0' && *path != '\0') {
+		if (*pattern == '*') {
+			n = strcspn(path, "/");
+			if (n == 0 || n >= HTTP_MAX_ARGLEN ||
+			    r->narg == HTTP_MAX_ARGS)
+				return (0);
+			memcpy(r->arg[r->narg], path, n);
+			r->arg[r->narg++][n] = '\0';
+			path += n;
+			pattern++;
+			continue;
+		}
+		if (*pattern++ != *path++)
+			return (0);
+	}
+	return (*pattern == '\0' && *path == '\0');
+}
+
+/* Route a request through the table: 404 for no path, 405 for no method. */
+static void
+http_request_cb(struct evhttp_request *req, void *arg)
+{
+	struct http_req			 r;
+	const struct http_route		*rt;
+	const char			*path;
+	size_t				 i;
+	int				 post, found = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.h = arg;
+	r.req = req;
+	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	if (path == NULL || *path == '\0')
+		path = "/";
+	post = evhttp_request_get_command(req) == EVHTTP_REQ_POST;
+	for (i = 0; i < HTTP_NROUTES; i++) {
+		rt = &http_routes[i];
+		if (!http_match(rt->pattern, path, &r))
+			continue;
+		found = 1;
+		if (rt->post == post) {
+			rt->fn(&r);
+			return;
+		}
+	}
+	if (found) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", post ? "GET, HEAD" : "POST");
+		http_error(&r, 405, "method not allowed");
+	} else
+		http_error(&r, 404, "not found");
+}
+
+/* Parse a decimal number in [min, max]; -1 if it is not one. */
+static int
+http_number(const char *s, long long min, long long max, long long *out)
+{
+	char		*end;
+	long long	 v;
+
+	if (s == NULL || !isdigit((unsigned char)*s) || strlen(s) > 18)
+		return (-1);
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return (-1);
+	*out = v;
+	return (0);
+}
+
+/* The incident id of the route's first "*", or 0 (and a 400) if invalid. */
+static uint64_t
+http_id(struct http_req *r)
+{
+	char			*end;
+	unsigned long long	 v;
+	const char		*s = r->arg[0];
+
+	if (!isdigit((unsigned char)*s) || strlen(s) > 20)
+		goto bad;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v == 0)
+		goto bad;
+	return ((uint64_t)v);
+bad:
+	http_error(r, 400, "invalid incident id: %.64s", s);
+	return (0);
+}
+
+/* Read the state filter: a state name or "active". */
+static int
+http_filter_state(const char *v, struct incident_filter *f)
+{
+	if (strcmp(v, "active") == 0) {
+		f->active = 1;
+		return (0);
+	}
+	f->state = incident_state_from_name(v);
+	return (f->state < 0 ? -1 : 0);
+}
+
+/* Apply one query parameter to a filter; -1 with msg if it is wrong. */
+static int
+http_filter_one(const char *k, const char *v, struct incident_filter *f,
+    char *msg, size_t len)
+{
+	long long	n;
+
+	if (strlen(v) > HTTP_MAX_FILTER) {
+		snprintf(msg, len, "%s: value too long", k);
+		return (-1);
+	}
+	if (strcmp(k, "state") == 0) {
+		if (http_filter_state(v, f) == 0)
+			return (0);
+		snprintf(msg, len, "state: must be open, acknowledged, "
+		    "resolved, closed or active");
+	} else if (strcmp(k, "severity") == 0) {
+		if ((f->severity = sopsev_from_name(v)) >= 0)
+			return (0);
+		snprintf(msg, len, "severity: must be critical, high, medium, "
+		    "low or info");
+	} else if (strcmp(k, "host") == 0 || strcmp(k, "rule") == 0) {
+		if (*v == '\0')
+			snprintf(msg, len, "%s: must not be empty", k);
+		else {
+			*(k[0] == 'h' ? &f->host : &f->rule) = v;
+			return (0);
+		}
+	} else if (strcmp(k, "limit") == 0) {
+		if (http_number(v, 1, 1000, &n) == 0) {
+			f->limit = (size_t)n;
+			return (0);
+		}
+		snprintf(msg, len, "limit: must be a number from 1 to 1000");
+	} else if (strcmp(k, "offset") == 0) {
+		if (http_number(v, 0, 1000000000, &n) == 0) {
+			f->offset = (size_t)n;
+			return (0);
+		}
+		snprintf(msg, len, "offset: must be a number from 0");
+	} else
+		snprintf(msg, len, "unknown parameter: %.64s", k);
+	return (-1);
+}
+
+/* Build the incident filter from the query string; -1 with msg. */
+static int
+http_filter(struct evhttp_request *req, struct evkeyvalq *q,
+    struct incident_filter *f, char *msg, size_t len)
+{
+	const char	*query;
+	struct evkeyval	*kv;
+
+	memset(f, 0, sizeof(*f));
+	f->state = -1;
+	f->severity = -1;
+	f->limit = 100;
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (query == NULL)
+		return (0);
+	if (evhttp_parse_query_str(query, q) != 0) {
+		snprintf(msg, len, "malformed query string");
+		return (-1);
+	}
+	TAILQ_FOREACH(kv, q, next) {
+		if (http_filter_one(kv->key, kv->value, f, msg, len) != 0)
+			return (-1);
+	}
+	return (0);
+}
+
+/* GET /api/v1/incidents: the filtered, paged list, newest first. */
+static void
+http_list(struct http_req *r)
+{
+	struct evkeyvalq	 q;
+	struct incident_filter	 f;
+	char			 msg[256];
+	json_t			*doc;
+
+	TAILQ_INIT(&q);
+	if (http_filter(r->req, &q, &f, msg, sizeof(msg)) != 0) {
+		evhttp_clear_headers(&q);
+		http_error(r, 400, "%s", msg);
+		return;
+	}
+	doc = incidents_list_json(r->h->sd->incidents, &f);
+	evhttp_clear_headers(&q);
+	if (doc == NULL)
+		http_error(r, 500, "cannot list incidents");
+	else
+		http_reply_json(r, 200, doc);
+}
+
+/* GET /api/v1/incidents/{id}: one incident, its events and history. */
+static void
+http_get(struct http_req *r)
+{
+	uint64_t	 id;
+	json_t		*doc;
+
+	if ((id = http_id(r)) == 0)
+		return;
+	doc = incidents_get_json(r->h->sd->incidents, id);
+	if (doc == NULL)
+		http_error(r, 404, "incident %llu not found",
+		    (unsigned long long)id);
+	else
+		http_reply_json(r, 200, doc);
+}
+
+/*
+ * Refuse POSTs a browser on another site could send: a cross-origin Origin,
+ * or a form content type (those need no CORS preflight).
+ */
+static int
+http_post_allowed(struct http_req *r)
+{
+	struct evkeyvalq	*in = evhttp_request_get_input_headers(r->req);
+	const char		*ctype, *origin, *host, *o;
+
+	ctype = evhttp_find_header(in, "Content-Type");
+	if (ctype != NULL && strncasecmp(ctype, HTTP_JSON,
+	    strlen(HTTP_JSON)) != 0) {
+		http_error(r, 415, "Content-Type must be application/json");
+		return (0);
+	}
+	origin = evhttp_find_header(in, "Origin");
+	if (origin == NULL)
+		return (1);
+	host = evhttp_find_header(in, "Host");
+	o = origin;
+	if (strncasecmp(o, "http://", 7) == 0)
+		o += 7;
+	else if (strncasecmp(o, "https://", 8) == 0)
+		o += 8;
+	if (host == NULL || o == origin || strcasecmp(o, host) != 0) {
+		http_error(r, 403, "cross-origin request refused");
+		return (0);
+	}
+	return (1);
+}
+
+/* Read an optional string member of the body; -1 (and a 400) if wrong. */
+static int
+http_body_string(struct http_req *r, json_t *doc, const char *name,
+    size_t max, char **out)
+{
+	json_t	*v;
+
+	*out = NULL;
+	if ((v = json_object_get(doc, name)) == NULL || json_is_null(v))
+		return (0);
+	if (!json_is_string(v)) {
+		http_error(r, 400, "%s: must be a string", name);
+		return (-1);
+	}
+	if (json_string_length(v) > max) {
+		http_error(r, 400, "%s: longer than %zu bytes", name, max);
+		return (-1);
+	}
+	if (json_string_length(v) > 0)
+		*out = xstrdup(json_string_value(v));
+	return (0);
+}
+
+/* Parse the body {"actor": ..., "note": ...}; -1 after answering 400. */
+static int
+http_body(struct http_req *r, char **actor, char **note)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(r->req);
+	size_t		 len = evbuffer_get_length(in);
+	json_error_t	 je;
+	json_t		*doc;
+	int		 rc = -1;
+
+	*actor = *note = NULL;
+	if (len == 0)
+		goto done;
+	doc = json_loadb((const char *)evbuffer_pullup(in, -1), len,
+	    JSON_REJECT_DUPLICATES, &je);
+	if (doc == NULL || !json_is_object(doc)) {
+		http_error(r, 400, "invalid JSON body: %s",
+		    doc == NULL ? je.text : "not an object");
+		json_decref(doc);
+		return (-1);
+	}
+	if (http_body_string(r, doc, "actor", HTTP_MAX_ACTOR, actor) == 0 &&
+	    http_body_string(r, doc, "note", HTTP_MAX_NOTE, note) == 0)
+		rc = 0;
+	json_decref(doc);
+	if (rc != 0) {
+		free(*actor);
+		free(*note);
+		return (-1);
+	}
+done:
+	if (*actor == NULL)
+		*actor = xstrdup("api");
+	return (0);
+}
+
+typedef int (*http_change_fn)(struct incidents *, uint64_t, const char *,
+    const char *, char **);
+
+/* The status of a refused change: unknown incident 404, else conflict. */
+static int
+http_change_code(const char *err)
+{
+	if (err != NULL && (strncmp(err, "no incident", 11) == 0 ||
+	    strstr(err, "not found") != NULL))
+		return (404);
+	return (409);
+}
+
+/* A lifecycle change by a person: answer the incident as it is now. */
+static void
+http_change(struct http_req *r, http_change_fn fn, int need_note)
+{
+	struct incidents	*inc = r->h->sd->incidents;
+	uint64_t		 id;
+	char			*actor, *note, *err = NULL;
+	json_t			*doc;
+
+	if (!http_post_allowed(r) || (id = http_id(r)) == 0)
+		return;
+	if (http_body(r, &actor, &note) != 0)
+		return;
+	if (need_note && note == NULL)
+		http_error(r, 400, "note: required");
+	else if (fn(inc, id, actor, note, &err) != 0) {
+		http_error(r, http_change_code(err), "%s",
+		    err != NULL ? err : "refused");
+	} else if ((doc = incidents_get_json(inc, id)) == NULL)
+		http_error(r, 404, "incident %llu not found",
+		    (unsigned long long)id);
+	else
+		http_reply_json(r, 200, doc);
+	free(err);
+	free(actor);
+	free(note);
+}
+
+/* POST /api/v1/incidents/{id}/ack. */
+static void
+http_ack(struct http_req *r)
+{
+	http_change(r, incidents_ack, 0);
+}
+
+/* POST /api/v1/incidents/{id}/resolve. */
+static void
+http_resolve(struct http_req *r)
+{
+	http_change(r, incidents_resolve, 0);
+}
+
+/* POST /api/v1/incidents/{id}/notes (note required). */
+static void
+http_notes(struct http_req *r)
+{
+	http_change(r, incidents_note, 1);
+}
+
+/* GET /healthz: alive, for start scripts and load balancers. */
+static void
+http_healthz(struct http_req *r)
+{
+	http_reply_json(r, 200, json_pack("{s:s,s:s,s:I,s:I}",
+	    "status", "ok", "version", HTTP_VERSION,
+	    "uptime", (json_int_t)http_uptime(r->h),
+	    "incidents_active",
+	    (json_int_t)incidents_active_count(r->h->sd->incidents)));
+}
+
+/* The counters of one input as JSON. */
+static json_t *
+http_stats_input(enum stats_input i)
+{
+	const struct stats_input_counters	*c = &stats.in[i];
+	json_t					*reasons;
+	int					 k;
+
+	reasons = json_object();
+	for (k = 0; k < REASON_MAX; k++)
+		json_object_set_new(reasons, stats_reason_name(k),
+		    json_integer((json_int_t)c->reason[k]));
+	return (json_pack("{s:I,s:I,s:I,s:I,s:I,s:o}",
+	    "received", (json_int_t)c->received,
+	    "accepted", (json_int_t)c->accepted,
+	    "dropped", (json_int_t)c->dropped,
+	    "bytes", (json_int_t)c->bytes,
+	    "sessions", (json_int_t)c->sessions,
+	    "reasons", reasons));
+}
+
+/* Every rule's counters, in load order. */
+static json_t *
+http_stats_rules(const struct ruleset *rs)
+{
+	const struct rule	*rl;
+	json_t			*a = json_array();
+	size_t			 i, n = rs != NULL ? ruleset_count(rs) : 0;
+
+	for (i = 0; i < n; i++) {
+		rl = ruleset_rule(rs, i);
+		json_array_append_new(a, json_pack("{s:s,s:s?,s:i,s:I,s:I}",
+		    "name", rl->name, "file", rl->file, "line", rl->line,
+		    "matched", (json_int_t)rl->matched,
+		    "cleared", (json_int_t)rl->cleared));
+	}
+	return (a);
+}
+
+/* The daemon's own state: version, uptime, configuration generation. */
+static json_t *
+http_stats_daemon(const struct http *h)
+{
+	const struct sopd	*sd = h->sd;
+	json_t			*reload;
+
+	reload = json_pack("{s:o,s:b,s:s?}",
+	    "time", http_time_json(sd->last_reload),
+	    "ok", sd->last_reload == 0 || sd->last_reload_ok,
+	    "error", sd->last_reload_error[0] != '\0' && !sd->last_reload_ok ?
+	    sd->last_reload_error : NULL);
+	return (json_pack("{s:s,s:o,s:I,s:I,s:I,s:I,s:o}",
+	    "version", HTTP_VERSION,
+	    "started", http_time_json(sd->started),
+	    "uptime", (json_int_t)http_uptime(h),
+	    "generation", (json_int_t)sd->generation,
+	    "reloads", (json_int_t)stats.reloads,
+	    "reload_failures", (json_int_t)stats.reload_failures,
+	    "last_reload", reload));
+}
+
+/* GET /api/v1/stats: inputs, rules, incidents, store, daemon. */
+static void
+http_stats(struct http_req *r)
+{
+	json_t	*inputs = json_object(), *inc;
+	int	 i;
+
+	for (i = 0; i < INPUT_MAX; i++)
+		json_object_set_new(inputs, stats_input_name(i),
+		    http_stats_input(i));
+	inc = incidents_stats_json(r->h->sd->incidents);
+	http_reply_json(r, 200, json_pack("{s:o,s:{s:I,s:I},s:o,s:o,"
+	    "s:{s:I,s:I},s:{s:i,s:i},s:o}",
+	    "inputs", inputs,
+	    "events", "matched", (json_int_t)stats.events_matched,
+	    "unmatched", (json_int_t)stats.events_unmatched,
+	    "rules", http_stats_rules(r->h->sd->rules),
+	    "incidents", inc != NULL ? inc : json_object(),
+	    "store", "commits", (json_int_t)stats.store_commits,
+	    "errors", (json_int_t)stats.store_errors,
+	    "http", "connections", (int)r->h->nconn,
+	    "max_connections", HTTP_MAX_CONNECTIONS,
+	    "daemon", http_stats_daemon(r->h)));
+}
+
+/* GET /api/v1/windows: the patch and change windows (none defined yet). */
+static void
+http_windows(struct http_req *r)
+{
+	http_reply_json(r, 200, json_pack("{s:[]}", "windows"));
+}
+
+/* GET /api/v1/reports/{daily|weekly|monthly}: not in this version. */
+static void
+http_reports(struct http_req *r)
+{
+	const char	*p = r->arg[0];
+
+	if (strcmp(p, "daily") != 0 && strcmp(p, "weekly") != 0 &&
+	    strcmp(p, "monthly") != 0)
+		http_error(r, 404, "unknown report: %.32s", p);
+	else
+		http_error(r, 404, "reports are not available in this version");
+}
+
+/* Write a Prometheus label value, escaping \, " and newline. */
+static void
+http_metric_label(struct evbuffer *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' || *s == '"')
+			evbuffer_add_printf(b, "\\%c", *s);
+		else if (*s == '\n')
+			evbuffer_add(b, "\\n", 2);
+		else
+			evbuffer_add(b, s, 1);
+	}
+}
+
+/* Write the HELP and TYPE lines of a metric. */
+static void
+http_metric_head(struct evbuffer *b, const char *name, const char *type,
+    const char *help)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+	    name, type);
+}
+
+/* Write one per-input counter family. */
+static void
+http_metric_inputs(struct evbuffer *b, const char *name, const char *type,
+    const char *help, size_t off)
+{
+	const char	*p;
+	uint64_t	 v;
+	int		 i;
+
+	http_metric_head(b, name, type, help);
+	for (i = 0; i < INPUT_MAX; i++) {
+		p = (const char *)&stats.in[i] + off;
+		memcpy(&v, p, sizeof(v));
+		evbuffer_add_printf(b, "%s{input=\"%s\"} %llu\n", name,
+		    stats_input_name(i), (unsigned long long)v);
+	}
+}
+
+/* Input counters: received, accepted, dropped and repaired by reason. */
+static void
+http_metrics_input(struct evbuffer *b)
+{
+	const char	*kind[2] = { "repaired", "dropped" };
+	int		 i, k, d;
+
+	http_metric_inputs(b, "sopd_input_received_total", "counter",
+	    "Messages received per input.",
+	    offsetof(struct stats_input_counters, received));
+	http_metric_inputs(b, "sopd_input_accepted_total", "counter",
+	    "Messages parsed and passed to the rules per input.",
+	    offsetof(struct stats_input_counters, accepted));
+	http_metric_inputs(b, "sopd_input_bytes_total", "counter",
+	    "Bytes received per input.",
+	    offsetof(struct stats_input_counters, bytes));
+	http_metric_inputs(b, "sopd_input_sessions", "gauge",
+	    "Stream sessions open now per input.",
+	    offsetof(struct stats_input_counters, sessions));
+	for (d = 1; d >= 0; d--) {
+		evbuffer_add_printf(b, "# HELP sopd_input_%s_total Messages %s "
+		    "per input and reason.\n# TYPE sopd_input_%s_total "
+		    "counter\n", kind[d], kind[d], kind[d]);
+		for (i = 0; i < INPUT_MAX; i++) {
+			for (k = 0; k < REASON_MAX; k++) {
+				if (stats_reason_drops(k) != d)
+					continue;
+				evbuffer_add_printf(b, "sopd_input_%s_total"
+				    "{input=\"%s\",reason=\"%s\"} %llu\n",
+				    kind[d], stats_input_name(i),
+				    stats_reason_name(k), (unsigned long long)
+				    stats.in[i].reason[k]);
+			}
+		}
+	}
+}
+
+/* Rule counters: events matched and cleared per rule. */
+static void
+http_metrics_rules(struct evbuffer *b, const struct ruleset *rs)
+{
+	const struct rule	*rl;
+	size_t			 i, n = rs != NULL ? ruleset_count(rs) : 0;
+	int			 c;
+
+	for (c = 0; c < 2; c++) {
+		http_metric_head(b, c ? "sopd_rule_cleared_total" :
+		    "sopd_rule_matched_total", "counter", c ?
+		    "Events taken by a rule's clear condition." :
+		    "Events taken by a rule's match condition.");
+		for (i = 0; i < n; i++) {
+			rl = ruleset_rule(rs, i);
+			evbuffer_add_printf(b, "sopd_rule_%s_total{rule=\"",
+			    c ? "cleared" : "matched");
+			http_metric_label(b, rl->name);
+			evbuffer_add_printf(b, "\"} %llu\n",
+			    (unsigned long long)(c ? rl->cleared : rl->matched));
+		}
+	}
+}
+
+/* Active incidents by severity, read from the incidents' stats document. */
+static void
+http_metrics_incidents(struct evbuffer *b, struct incidents *inc)
+{
+	json_t		*st, *by, *v;
+	int		 s;
+
+	st = incidents_stats_json(inc);
+	by = json_object_get(st, "by_severity");
+	http_metric_head(b, "sopd_incidents_active", "gauge",
+	    "Open or acknowledged incidents by severity.");
+	for (s = 0; s < SEV_MAX; s++) {
+		v = json_object_get(by, sopsev_name(s));
+		evbuffer_add_printf(b, "sopd_incidents_active{severity=\"%s\"} "
+		    "%lld\n", sopsev_name(s),
+		    json_is_integer(v) ? (long long)json_integer_value(v) : 0);
+	}
+	json_decref(st);
+}
+
+/* Daemon-wide counters and gauges. */
+static void
+http_metrics_daemon(struct evbuffer *b, const struct http *h)
+{
+	const struct {
+		const char	*name, *type, *help;
+		long long	 v;
+	} m[] = {
+		{ "sopd_events_matched_total", "counter",
+		  "Events taken by an incident rule.",
+		  (long long)stats.events_matched },
+		{ "sopd_events_unmatched_total", "counter",
+		  "Events no rule took.", (long long)stats.events_unmatched },
+		{ "sopd_incidents_opened_total", "counter",
+		  "Incidents opened.", (long long)stats.incidents_opened },
+		{ "sopd_incidents_resolved_total", "counter",
+		  "Incidents resolved.", (long long)stats.incidents_resolved },
+		{ "sopd_store_commits_total", "counter",
+		  "Store transactions committed.",
+		  (long long)stats.store_commits },
+		{ "sopd_store_errors_total", "counter",
+		  "Store errors.", (long long)stats.store_errors },
+		{ "sopd_reloads_total", "counter",
+		  "Successful reloads.", (long long)stats.reloads },
+		{ "sopd_reload_failures_total", "counter",
+		  "Failed reloads.", (long long)stats.reload_failures },
+		{ "sopd_config_generation", "gauge",
+		  "Configuration generation.", (long long)h->sd->generation },
+		{ "sopd_uptime_seconds", "gauge",
+		  "Seconds since start.", http_uptime(h) },
+		{ "sopd_http_connections", "gauge",
+		  "HTTP connections open now.", (long long)h->nconn },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		http_metric_head(b, m[i].name, m[i].type, m[i].help);
+		evbuffer_add_printf(b, "%s %lld\n", m[i].name, m[i].v);
+	}
+}
+
+/* GET /metrics: Prometheus' text exposition format 0.0.4. */
+static void
+http_metrics(struct http_req *r)
+{
+	struct evbuffer	*b = evbuffer_new();
+
+	http_metrics_input(b);
+	http_metrics_rules(b, r->h->sd->rules);
+	http_metrics_incidents(b, r->h->sd->incidents);
+	http_metrics_daemon(b, r->h);
+	http_headers(r->req, "text/plain; version=0.0.4; charset=utf-8", 0);
+	evhttp_send_reply(r->req, 200, NULL, b);
+	evbuffer_free(b);
+}
+
+/* The content type of a static file, by its extension. */
+static const char *
+http_ctype(const char *name)
+{
+	static const struct {
+		const char	*ext, *type;
+	} t[] = {
+		{ ".html", "text/html; charset=utf-8" },
+		{ ".js", "text/javascript; charset=utf-8" },
+		{ ".css", "text/css; charset=utf-8" },
+		{ ".json", "application/json" },
+		{ ".svg", "image/svg+xml" },
+		{ ".png", "image/png" },
+		{ ".ico", "image/x-icon" },
+		{ ".txt", "text/plain; charset=utf-8" },
+	};
+	const char	*dot = strrchr(name, '.');
+	size_t		 i;
+
+	for (i = 0; dot != NULL && i < sizeof(t) / sizeof(t[0]); i++) {
+		if (strcmp(dot, t[i].ext) == 0)
+			return (t[i].type);
+	}
+	return ("application/octet-stream");
+}
+
+/* Whether a file name is safe to serve: no slash, no dot first, plain chars. */
+static int
+http_safe_name(const char *name)
+{
+	const char	*p;
+
+	if (*name == '\0' || *name == '.' || strlen(name) > 64)
+		return (0);
+	for (p = name; *p != '\0'; p++) {
+		if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL)
+			return (0);
+	}
+	return (1);
+}
+
+/* Read a regular file of bounded size into a buffer; -1 if not possible. */
+static int
+http_read_file(const char *path, struct evbuffer *b)
+{
+	struct stat	 st;
+	char		 buf[16384];
+	ssize_t		 n;
+	size_t		 total = 0;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return (-1);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > HTTP_MAX_STATIC) {
+		close(fd);
+		return (-1);
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		total += (size_t)n;
+		if (total > HTTP_MAX_STATIC)
+			break;
+		evbuffer_add(b, buf, (size_t)n);
+	}
+	close(fd);
+	return (n == 0 ? 0 : -1);
+}
+
+/* Serve one file of the web directory. */
+static void
+http_file(struct http_req *r, const char *name)
+{
+	struct evbuffer	*b;
+	char		*path;
+
+	if (r->h->webdir == NULL || !http_safe_name(name)) {
+		http_error(r, 404, "not found");
+		return;
+	}
+	xasprintf(&path, "%s/%s", r->h->webdir, name);
+	b = evbuffer_new();
+	if (http_read_file(path, b) != 0)
+		http_error(r, 404, "not found");
+	else {
+		http_headers(r->req, http_ctype(name), 1);
+		evhttp_send_reply(r->req, 200, NULL, b);
+	}
+	evbuffer_free(b);
+	free(path);
+}
+
+/* GET /: the status page. */
+static void
+http_index(struct http_req *r)
+{
+	http_file(r, "index.html");
+}
+
+/* GET /static/NAME: the page's scripts and styles. */
+static void
+http_static(struct http_req *r)
+{
+	http_file(r, r->arg[0]);
+}
+
+/* Whether DIR holds the status page; its real path if so. */
+static char *
+http_webdir_try(const char *dir)
+{
+	char	*idx, *real;
+
+	if (dir == NULL)
+		return (NULL);
+	xasprintf(&idx, "%s/index.html", dir);
+	if (access(idx, R_OK) != 0 || (real = realpath(dir, NULL)) == NULL)
+		real = NULL;
+	free(idx);
+	return (real);
+}
+
+/*
+ * Find the web directory: $SOPD_WEBDIR, next to the config's directory,
+ * next to the binary (build/ and build/asan/ in the tree), the installed one.
+ */
+static char *
+http_webdir(const struct config *cfg)
+{
+	char	 exe[PATH_MAX], *c[6] = { NULL }, *found = NULL, *p;
+	ssize_t	 n;
+	size_t	 i;
+
+	if ((p = getenv("SOPD_WEBDIR")) != NULL && *p != '\0')
+		c[0] = xstrdup(p);
+	if (cfg->base_dir != NULL) {
+		xasprintf(&c[1], "%s/../web", cfg->base_dir);
+		xasprintf(&c[2], "%s/web", cfg->base_dir);
+	}
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
+		exe[n] = '\0';
+		if ((p = strrchr(exe, '/')) != NULL)
+			*p = '\0';
+		xasprintf(&c[3], "%s/../web", exe);
+		xasprintf(&c[4], "%s/../../web", exe);
+	}
+	c[5] = xstrdup(SOPD_WEBDIR);
+	for (i = 0; i < 6; i++) {
+		if (found == NULL)
+			found = http_webdir_try(c[i]);
+		free(c[i]);
+	}
+	return (found);
+}
+
+/* Reap connections evhttp has let go, and accept again below the cap. */
+static void
+http_sweep(struct http *h, int all)
+{
+	bufferevent_data_cb	 rcb, wcb;
+	bufferevent_event_cb	 ecb;
+	void			*arg;
+	unsigned		 i, j = 0;
+
+	for (i = 0; i < h->nconn; i++) {
+		bufferevent_getcb(h->conn[i], &rcb, &wcb, &ecb, &arg);
+		if (!all && ecb != NULL) {
+			h->conn[j++] = h->conn[i];
+			continue;
+		}
+		bufferevent_disable(h->conn[i], EV_READ | EV_WRITE);
+		bufferevent_decref(h->conn[i]);
+	}
+	h->nconn = j;
+	if (h->nconn == 0)
+		evtimer_del(h->sweep);
+	if (!all && !h->paused && h->nconn < HTTP_MAX_CONNECTIONS)
+		evconnlistener_enable(h->listener);
+}
+
+/* Timer: reap closed connections. */
+static void
+http_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	http_sweep(arg, 0);
+}
+
+/*
+ * Create each accepted connection's bufferevent, holding a reference so
+ * that its release by evhttp (callbacks cleared) can be seen and counted.
+ * At the cap, accepting stops: new clients wait in the listen backlog.
+ */
+static struct bufferevent *
+http_bev_cb(struct event_base *base, void *arg)
+{
+	struct http		*h = arg;
+	struct bufferevent	*bev;
+	struct timeval		 tv = { 0, HTTP_SWEEP_USEC };
+
+	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		return (NULL);
+	bufferevent_setwatermark(bev, EV_READ, 0, HTTP_BEV_HIGHWAT);
+	if (h->nconn >= HTTP_MAX_CONNECTIONS)
+		http_sweep(h, 0);
+	if (h->nconn < HTTP_MAX_CONNECTIONS) {
+		bufferevent_incref(bev);
+		h->conn[h->nconn++] = bev;
+		if (!evtimer_pending(h->sweep, NULL))
+			evtimer_add(h->sweep, &tv);
+	}
+	if (h->nconn >= HTTP_MAX_CONNECTIONS)
+		evconnlistener_disable(h->listener);
+	return (bev);
+}
+
+/*
+ * Listener error (EMFILE and friends): pause accepting for a second. The
+ * callback's argument is evhttp's, so our server is found by its listener.
+ */
+static void
+http_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct http	*h;
+	struct timeval	 tv = { 1, 0 };
+	int		 err = EVUTIL_SOCKET_ERROR();
+
+	for (h = http_all; h != NULL && h->listener != l; h = h->next)
+		;
+	if (h == NULL)
+		return;
+	log_warnx("http: accept: %s", evutil_socket_error_to_string(err));
+	evconnlistener_disable(l);
+	h->paused = 1;
+	evtimer_add(h->resume, &tv);
+}
+
+/* Timer: accept again after a pause. */
+static void
+http_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http	*h = arg;
+
+	h->paused = 0;
+	if (h->nconn < HTTP_MAX_CONNECTIONS)
+		evconnlistener_enable(h->listener);
+}
+
+/* Bind the listening socket on "host:port"; -1 with *cause. */
+static int
+http_listen(struct http *h, const char *addr, char **cause)
+{
+	struct addrinfo	 hints, *ai;
+	char		 host[256], port[32];
+	int		 error;
+	unsigned	 flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+			     LEV_OPT_CLOSE_ON_EXEC;
+
+	if (config_split_addr(addr, host, sizeof(host), port,
+	    sizeof(port)) != 0) {
+		xasprintf(cause, "bad listen address: %s", addr);
+		return (-1);
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	if ((error = getaddrinfo(host, port, &hints, &ai)) != 0) {
+		xasprintf(cause, "%s: %s", addr, gai_strerror(error));
+		return (-1);
+	}
+	h->listener = evconnlistener_new_bind(h->sd->base, NULL, NULL, flags,
+	    128, ai->ai_addr, (int)ai->ai_addrlen);
+	freeaddrinfo(ai);
+	if (h->listener == NULL) {
+		xasprintf(cause, "listen on %s: %s", addr, strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+/* Start the HTTP server on the configured address. */
+struct http *
+http_start(struct sopd *sd, char **cause)
+{
+	struct http	*h;
+
+	if (sd->cfg->http_listen == NULL) {
+		xasprintf(cause, "no listen address");
+		return (NULL);
+	}
+	h = xcalloc(1, sizeof(*h));
+	h->sd = sd;
+	if (http_listen(h, sd->cfg->http_listen, cause) != 0) {
+		free(h);
+		return (NULL);
+	}
+	h->eh = evhttp_new(sd->base);
+	h->sweep = event_new(sd->base, -1, EV_PERSIST, http_sweep_cb, h);
+	h->resume = evtimer_new(sd->base, http_resume_cb, h);
+	evhttp_set_max_headers_size(h->eh, HTTP_MAX_HEADERS);
+	evhttp_set_max_body_size(h->eh, HTTP_MAX_BODY);
+	evhttp_set_timeout(h->eh, HTTP_TIMEOUT);
+	evhttp_set_allowed_methods(h->eh, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_POST);
+	evhttp_set_bevcb(h->eh, http_bev_cb, h);
+	evhttp_set_gencb(h->eh, http_request_cb, h);
+	evhttp_bind_listener(h->eh, h->listener);
+	evconnlistener_set_error_cb(h->listener, http_accept_error_cb);
+	h->next = http_all;
+	http_all = h;
+	h->webdir = http_webdir(sd->cfg);
+	if (h->webdir == NULL)
+		log_warnx("http: no web directory found; status page disabled");
+	log_info("http: listening on %s", sd->cfg->http_listen);
+	return (h);
+}
+
+/* Stop serving: close the listener and every connection. */
+void
+http_stop(struct http *h)
+{
+	struct http	**pp;
+
+	if (h == NULL)
+		return;
+	for (pp = &http_all; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == h) {
+			*pp = h->next;
+			break;
+		}
+	}
+	evhttp_free(h->eh);
+	http_sweep(h, 1);
+	event_free(h->sweep);
+	event_free(h->resume);
+	free(h->webdir);
+	free(h);
+}
+
+/* Connections open now. */
+unsigned
+http_connections(const struct http *h)
+{
+	return (h != NULL ? h->nconn : 0);
+}

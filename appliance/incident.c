@@ -1,0 +1,1581 @@
+/*
+ * incident.c: incidents: dedup by (rule, key), thresholds, clears, the
+ * lifecycle people drive, and the batched writes to the store.
+ *
+ * Active incidents (open, acknowledged) live in memory, indexed by (rule,
+ * key) and by id; resolved ones live only in SQLite. incidents_event() only
+ * touches memory and marks the incident dirty; a short timer commits every
+ * dirty incident and queued history row in one transaction.
+ */
+#include "incident.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "event.h"
+#include "event_json.h"
+#include "log.h"
+#include "rules.h"
+#include "stats.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define INC_KEY_MAX		512	/* rendered key */
+#define INC_TITLE_MAX		512	/* rendered title */
+#define INC_SAMPLE_MAX		4096	/* one sample's JSON text */
+#define INC_SAMPLE_MSG		1024	/* message bytes kept in a sample */
+#define INC_SAMPLE_GAP_US	100000	/* once the ring is full */
+#define INC_HISTORY_MAX		100000	/* queued history rows */
+#define INC_THRESHOLD_MAX	10000	/* timestamps kept per key */
+#define INC_CHECKPOINT_S	5
+#define INC_RETRY_MS		1000	/* after a failed commit */
+#define INC_LOG_EVERY		60	/* seconds between repeated warnings */
+#define INC_RULE_BUCKETS	256
+#define INC_DEFAULT_KEY		"{rule}:{host}"
+
+/* One active (or resolved, not yet written) incident. */
+struct inc {
+	uint64_t	 id;
+	char		*rule;
+	char		*rule_file;
+	int		 rule_line;
+	char		*key;
+	int		 severity;
+	int		 state;
+	char		 level[4];
+	char		*host;
+	char		*title;
+	char		*owner;
+	char		*in_window;
+	uint64_t	 count;
+	int64_t		 first_seen;
+	int64_t		 last_seen;
+	int64_t		 acked_at;
+	int64_t		 resolved_at;
+	int64_t		 next_escalation;
+	int64_t		 last_sample_us;
+	char		**samples;	/* ring of JSON texts */
+	size_t		 scap;
+	size_t		 sn;
+	size_t		 shead;		/* oldest */
+	uint32_t	 hash;
+	int		 indexed;
+	int		 dirty;
+	int		 samples_dirty;
+	struct inc	*knext;		/* (rule, key) chain */
+	struct inc	*inext;		/* id chain */
+	struct inc	*prev;		/* active list, by id */
+	struct inc	*next;
+	struct inc	*dnext;		/* dirty list */
+	struct rulecnt	*rc;
+};
+
+/* Active incidents of one rule. */
+struct rulecnt {
+	char		*name;
+	uint32_t	 hash;
+	size_t		 active;
+	struct rulecnt	*next;
+};
+
+/* Timestamps of recent events for a (rule, key) below its threshold. */
+struct thr {
+	char		*rule;
+	char		*key;
+	uint32_t	 hash;
+	int64_t		*ts;
+	unsigned	 cap;
+	unsigned	 n;
+	unsigned	 head;		/* oldest */
+	struct thr	*hnext;
+	struct thr	*lprev;		/* least recently used first */
+	struct thr	*lnext;
+};
+
+/* One history row waiting for the next commit. */
+struct hist {
+	struct store_history	 h;
+	char			*actor;
+	char			*note;
+	struct hist		*next;
+};
+
+struct incidents {
+	struct event_base	*base;
+	struct store		*store;
+	struct event		*commit_ev;
+	struct event		*ckpt_ev;
+	int			 commit_armed;
+	int			 ckpt_idle;	/* truncated since last commit */
+	uint64_t		 ckpt_commits;
+	size_t			 sample_events;
+	size_t			 max_open;
+	size_t			 max_per_rule;
+	size_t			 max_thr;
+	int			 commit_ms;
+
+	struct inc		**kb;		/* by (rule, key) */
+	struct inc		**ib;		/* by id */
+	size_t			 nb;
+	struct inc		*ahead;		/* active, oldest id first */
+	struct inc		*atail;
+	size_t			 nactive;
+	size_t			 nstate[INC_CLOSED + 1];
+	size_t			 nsev[SEV_MAX];
+	struct rulecnt		*rb[INC_RULE_BUCKETS];
+
+	struct inc		*dhead;		/* dirty */
+	struct inc		*dtail;
+	size_t			 npending;	/* resolved, not yet written */
+	struct hist		*hhead;
+	struct hist		*htail;
+	size_t			 nhist;
+	int			 meta_dirty;
+
+	struct thr		**tb;
+	size_t			 tnb;
+	size_t			 nthr;
+	struct thr		*thead;
+	struct thr		*ttail;
+
+	uint64_t		 next_id;
+	uint64_t		 version;	/* +1 on every change */
+	uint64_t		 dropped;
+	uint64_t		 clear_unmatched;
+	uint64_t		 thr_evicted;
+	uint64_t		 hist_dropped;
+	time_t			 drop_logged;
+	time_t			 err_logged;
+};
+
+static const char *incident_state_names[] = {
+	"open", "acknowledged", "resolved", "closed"
+};
+
+/* The API name of a state, or NULL. */
+const char *
+incident_state_name(int state)
+{
+	if (state < 0 || state > INC_CLOSED)
+		return NULL;
+	return incident_state_names[state];
+}
+
+/* A state from its name, -1 if unknown. */
+int
+incident_state_from_name(const char *name)
+{
+	int i;
+
+	for (i = 0; name != NULL && i <= INC_CLOSED; i++) {
+		if (strcmp(name, incident_state_names[i]) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* FNV-1a over rule, a NUL and key. */
+static uint32_t
+incidents_hash(const char *rule, const char *key)
+{
+	uint32_t h = 2166136261u;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)rule; *p != '\0'; p++)
+		h = (h ^ *p) * 16777619u;
+	h *= 16777619u;
+	for (p = (const unsigned char *)key; *p != '\0'; p++)
+		h = (h ^ *p) * 16777619u;
+	return h;
+}
+
+/* Seconds of an event's reception time (now if it has none). */
+static int64_t
+incidents_event_time(const struct event *ev)
+{
+	if (ev->received_us > 0)
+		return ev->received_us / 1000000;
+	return (int64_t)time(NULL);
+}
+
+/* Whether a warning of this kind may be logged now (once a minute). */
+static int
+incidents_may_log(time_t *last)
+{
+	time_t now = time(NULL);
+
+	if (*last != 0 && now - *last < INC_LOG_EVERY)
+		return 0;
+	*last = now;
+	return 1;
+}
+
+/* Set a string field to a copy (or NULL). */
+static void
+incidents_setstr(char **field, const char *s)
+{
+	free(*field);
+	*field = s != NULL ? xstrdup(s) : NULL;
+}
+
+/* The active-incident counter of a rule, created on demand. */
+static struct rulecnt *
+incidents_rulecnt(struct incidents *is, const char *name)
+{
+	struct rulecnt *rc;
+	uint32_t h;
+
+	h = incidents_hash(name, "");
+	for (rc = is->rb[h % INC_RULE_BUCKETS]; rc != NULL; rc = rc->next) {
+		if (rc->hash == h && strcmp(rc->name, name) == 0)
+			return rc;
+	}
+	rc = xcalloc(1, sizeof(*rc));
+	rc->name = xstrdup(name);
+	rc->hash = h;
+	rc->next = is->rb[h % INC_RULE_BUCKETS];
+	is->rb[h % INC_RULE_BUCKETS] = rc;
+	return rc;
+}
+
+/* The active incident of (rule, key), or NULL. */
+static struct inc *
+incidents_find(struct incidents *is, const char *rule, const char *key,
+    uint32_t h)
+{
+	struct inc *inc;
+
+	for (inc = is->kb[h & (is->nb - 1)]; inc != NULL; inc = inc->knext) {
+		if (inc->hash == h && strcmp(inc->key, key) == 0 &&
+		    strcmp(inc->rule, rule) == 0)
+			return inc;
+	}
+	return NULL;
+}
+
+/* The active incident with this id, or NULL. */
+static struct inc *
+incidents_find_id(struct incidents *is, uint64_t id)
+{
+	struct inc *inc;
+
+	for (inc = is->ib[id & (is->nb - 1)]; inc != NULL; inc = inc->inext) {
+		if (inc->id == id)
+			return inc;
+	}
+	return NULL;
+}
+
+/* Double the index tables when they are full. */
+static void
+incidents_grow(struct incidents *is)
+{
+	struct inc *inc;
+	size_t nb = is->nb * 2;
+
+	free(is->kb);
+	free(is->ib);
+	is->kb = xcalloc(nb, sizeof(*is->kb));
+	is->ib = xcalloc(nb, sizeof(*is->ib));
+	is->nb = nb;
+	for (inc = is->ahead; inc != NULL; inc = inc->next) {
+		inc->knext = is->kb[inc->hash & (nb - 1)];
+		is->kb[inc->hash & (nb - 1)] = inc;
+		inc->inext = is->ib[inc->id & (nb - 1)];
+		is->ib[inc->id & (nb - 1)] = inc;
+	}
+}
+
+/* Add an incident to the indexes, the active list and the counters. */
+static void
+incidents_index(struct incidents *is, struct inc *inc)
+{
+	size_t k, i;
+
+	if (is->nactive + 1 > is->nb)
+		incidents_grow(is);
+	k = inc->hash & (is->nb - 1);
+	i = inc->id & (is->nb - 1);
+	inc->knext = is->kb[k];
+	is->kb[k] = inc;
+	inc->inext = is->ib[i];
+	is->ib[i] = inc;
+	inc->prev = is->atail;
+	inc->next = NULL;
+	if (is->atail != NULL)
+		is->atail->next = inc;
+	else
+		is->ahead = inc;
+	is->atail = inc;
+	inc->indexed = 1;
+	inc->rc = incidents_rulecnt(is, inc->rule);
+	inc->rc->active++;
+	is->nactive++;
+	is->nstate[inc->state]++;
+	is->nsev[inc->severity]++;
+}
+
+/* Remove an incident from the indexes, the active list and the counters. */
+static void
+incidents_unindex(struct incidents *is, struct inc *inc)
+{
+	struct inc **pp;
+
+	for (pp = &is->kb[inc->hash & (is->nb - 1)]; *pp != inc;
+	    pp = &(*pp)->knext)
+		;
+	*pp = inc->knext;
+	for (pp = &is->ib[inc->id & (is->nb - 1)]; *pp != inc;
+	    pp = &(*pp)->inext)
+		;
+	*pp = inc->inext;
+	if (inc->prev != NULL)
+		inc->prev->next = inc->next;
+	else
+		is->ahead = inc->next;
+	if (inc->next != NULL)
+		inc->next->prev = inc->prev;
+	else
+		is->atail = inc->prev;
+	inc->indexed = 0;
+	inc->rc->active--;
+	is->nactive--;
+	is->nsev[inc->severity]--;
+}
+
+/* Free an incident's memory. */
+static void
+incidents_free_inc(struct inc *inc)
+{
+	size_t i;
+
+	for (i = 0; i < inc->sn; i++)
+		free(inc->samples[(inc->shead + i) % inc->scap]);
+	free(inc->samples);
+	free(inc->rule);
+	free(inc->rule_file);
+	free(inc->key);
+	free(inc->host);
+	free(inc->title);
+	free(inc->owner);
+	free(inc->in_window);
+	free(inc);
+}
+
+/* Commit on the timer. */
+static void
+incidents_commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct incidents *is = arg;
+
+	is->commit_armed = 0;
+	incidents_flush(is);
+}
+
+/*
+ * Checkpoint the WAL on the periodic timer: passive while writes go on
+ * (it syncs the WAL too), truncating once nothing was committed for a tick.
+ */
+static void
+incidents_checkpoint_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct incidents *is = arg;
+	int idle;
+
+	idle = stats.store_commits == is->ckpt_commits;
+	if (idle && is->ckpt_idle)
+		return;
+	if (store_checkpoint(is->store, idle) == -1)
+		log_debug("checkpoint: %s", store_error(is->store));
+	is->ckpt_idle = idle;
+	is->ckpt_commits = stats.store_commits;
+}
+
+/* Arm the commit timer if it is not armed yet. */
+static void
+incidents_arm(struct incidents *is, int ms)
+{
+	struct timeval tv;
+
+	if (is->commit_armed || is->commit_ev == NULL)
+		return;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(is->commit_ev, &tv);
+	is->commit_armed = 1;
+}
+
+/* Mark an incident as changed: it is written on the next commit. */
+static void
+incidents_dirty(struct incidents *is, struct inc *inc)
+{
+	is->version++;
+	if (!inc->dirty) {
+		inc->dirty = 1;
+		inc->dnext = NULL;
+		if (is->dtail != NULL)
+			is->dtail->dnext = inc;
+		else
+			is->dhead = inc;
+		is->dtail = inc;
+	}
+	incidents_arm(is, is->commit_ms);
+}
+
+/* Queue one history row (the oldest is dropped beyond the bound). */
+static void
+incidents_history(struct incidents *is, uint64_t id, int64_t at,
+    const char *actor, const char *action, int from, int to, const char *note)
+{
+	struct hist *hr, *old;
+
+	if (is->nhist >= INC_HISTORY_MAX) {
+		old = is->hhead;
+		is->hhead = old->next;
+		if (is->hhead == NULL)
+			is->htail = NULL;
+		free(old->actor);
+		free(old->note);
+		free(old);
+		is->nhist--;
+		is->hist_dropped++;
+	}
+	hr = xcalloc(1, sizeof(*hr));
+	hr->actor = xstrdup(actor != NULL ? actor : "unknown");
+	hr->note = note != NULL ? xstrdup(note) : NULL;
+	hr->h.incident_id = id;
+	hr->h.at = at;
+	hr->h.actor = hr->actor;
+	hr->h.action = action;
+	hr->h.from_state = incident_state_name(from);
+	hr->h.to_state = incident_state_name(to);
+	hr->h.note = hr->note;
+	if (is->htail != NULL)
+		is->htail->next = hr;
+	else
+		is->hhead = hr;
+	is->htail = hr;
+	is->nhist++;
+	incidents_arm(is, is->commit_ms);
+}
+
+/*
+ * Move an incident to another state (or record a note): every state change
+ * goes through here, which writes history and marks the incident dirty.
+ */
+static void
+incidents_move(struct incidents *is, struct inc *inc, int to,
+    const char *actor, const char *action, const char *note, int64_t at)
+{
+	int from = inc->state;
+
+	if (to != from) {
+		is->nstate[from]--;
+		inc->state = to;
+		if (to == INC_ACKNOWLEDGED) {
+			inc->acked_at = at;
+			incidents_setstr(&inc->owner, actor);
+		}
+		if (to == INC_RESOLVED || to == INC_CLOSED) {
+			inc->resolved_at = at;
+			incidents_unindex(is, inc);
+			is->npending++;
+			stats.incidents_resolved++;
+		} else
+			is->nstate[to]++;
+	}
+	incidents_history(is, inc->id, at, actor, action, from, to, note);
+	incidents_dirty(is, inc);
+}
+
+/*
+ * Render one event as a bounded compact JSON text (NULL on failure): the
+ * message is cut to INC_SAMPLE_MSG bytes on a UTF-8 boundary before it is
+ * rendered, and oversized structured data or varbinds are left out.
+ */
+static char *
+incidents_sample(const struct event *ev)
+{
+	struct event cut;
+	json_t *o;
+	char *s;
+	size_t n;
+	int truncated = 0;
+
+	if (ev->message != NULL && ev->message_len > INC_SAMPLE_MSG) {
+		cut = *ev;
+		n = INC_SAMPLE_MSG;
+		while (n > 0 && ((unsigned char)ev->message[n] & 0xc0) == 0x80)
+			n--;
+		cut.message_len = n;
+		ev = &cut;
+		truncated = 1;
+	}
+	if ((o = event_to_json(ev)) == NULL)
+		return NULL;
+	if (truncated)
+		json_object_set_new(o, "sample_truncated", json_true());
+	s = json_dumps(o, JSON_COMPACT);
+	if (s != NULL && strlen(s) > INC_SAMPLE_MAX) {
+		free(s);
+		json_object_set_new(o, "structured_data", json_null());
+		json_object_set_new(o, "varbinds", json_null());
+		json_object_set_new(o, "sample_truncated", json_true());
+		s = json_dumps(o, JSON_COMPACT);
+	}
+	json_decref(o);
+	return s;
+}
+
+/* Put one sample text into an incident's ring (taking it). */
+static void
+incidents_sample_put(struct inc *inc, char *s)
+{
+	size_t i;
+
+	if (inc->scap == 0) {
+		free(s);
+		return;
+	}
+	if (inc->sn < inc->scap) {
+		i = (inc->shead + inc->sn) % inc->scap;
+		inc->samples[i] = s;
+		inc->sn++;
+	} else {
+		free(inc->samples[inc->shead]);
+		inc->samples[inc->shead] = s;
+		inc->shead = (inc->shead + 1) % inc->scap;
+	}
+	inc->samples_dirty = 1;
+}
+
+/*
+ * Keep an event as a recent sample: always while the ring has room, then
+ * at most once per INC_SAMPLE_GAP_US, so a flood costs no JSON per event.
+ */
+static void
+incidents_sample_event(struct inc *inc, const struct event *ev)
+{
+	char *s;
+
+	if (inc->scap == 0)
+		return;
+	if (inc->sn == inc->scap &&
+	    ev->received_us - inc->last_sample_us < INC_SAMPLE_GAP_US &&
+	    ev->received_us >= inc->last_sample_us)
+		return;
+	if ((s = incidents_sample(ev)) == NULL)
+		return;
+	inc->last_sample_us = ev->received_us;
+	incidents_sample_put(inc, s);
+}
+
+/* Give an incident a ring of cap samples, keeping the newest. */
+static void
+incidents_sample_resize(struct inc *inc, size_t cap)
+{
+	char **ring;
+	size_t i, n, skip;
+
+	if (cap == inc->scap)
+		return;
+	n = inc->sn < cap ? inc->sn : cap;
+	skip = inc->sn - n;
+	ring = cap > 0 ? xcalloc(cap, sizeof(*ring)) : NULL;
+	for (i = 0; i < inc->sn; i++) {
+		if (i < skip)
+			free(inc->samples[(inc->shead + i) % inc->scap]);
+		else
+			ring[i - skip] = inc->samples[(inc->shead + i) %
+			    inc->scap];
+	}
+	free(inc->samples);
+	inc->samples = ring;
+	inc->scap = cap;
+	inc->sn = n;
+	inc->shead = 0;
+}
+
+/* A threshold entry of (rule, key), or NULL. */
+static struct thr *
+incidents_thr_find(struct incidents *is, const char *rule, const char *key,
+    uint32_t h)
+{
+	struct thr *t;
+
+	if (is->tb == NULL)
+		return NULL;
+	for (t = is->tb[h & (is->tnb - 1)]; t != NULL; t = t->hnext) {
+		if (t->hash == h && strcmp(t->key, key) == 0 &&
+		    strcmp(t->rule, rule) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+/* Unlink a threshold entry from the LRU list. */
+static void
+incidents_thr_unlink(struct incidents *is, struct thr *t)
+{
+	if (t->lprev != NULL)
+		t->lprev->lnext = t->lnext;
+	else
+		is->thead = t->lnext;
+	if (t->lnext != NULL)
+		t->lnext->lprev = t->lprev;
+	else
+		is->ttail = t->lprev;
+	t->lprev = t->lnext = NULL;
+}
+
+/* Append a threshold entry to the LRU list (most recent). */
+static void
+incidents_thr_link(struct incidents *is, struct thr *t)
+{
+	t->lprev = is->ttail;
+	t->lnext = NULL;
+	if (is->ttail != NULL)
+		is->ttail->lnext = t;
+	else
+		is->thead = t;
+	is->ttail = t;
+}
+
+/* Forget a threshold entry. */
+static void
+incidents_thr_free(struct incidents *is, struct thr *t)
+{
+	struct thr **pp;
+
+	for (pp = &is->tb[t->hash & (is->tnb - 1)]; *pp != t;
+	    pp = &(*pp)->hnext)
+		;
+	*pp = t->hnext;
+	incidents_thr_unlink(is, t);
+	is->nthr--;
+	free(t->rule);
+	free(t->key);
+	free(t->ts);
+	free(t);
+}
+
+/* Double the threshold table when it is full. */
+static void
+incidents_thr_grow(struct incidents *is)
+{
+	struct thr *t;
+	size_t nb;
+
+	nb = is->tnb == 0 ? 1024 : is->tnb * 2;
+	free(is->tb);
+	is->tb = xcalloc(nb, sizeof(*is->tb));
+	is->tnb = nb;
+	for (t = is->thead; t != NULL; t = t->lnext) {
+		t->hnext = is->tb[t->hash & (nb - 1)];
+		is->tb[t->hash & (nb - 1)] = t;
+	}
+}
+
+/* A new threshold entry, evicting the least recently used beyond the bound. */
+static struct thr *
+incidents_thr_new(struct incidents *is, const char *rule, const char *key,
+    uint32_t h)
+{
+	struct thr *t;
+
+	while (is->nthr > 0 && is->nthr >= is->max_thr) {
+		incidents_thr_free(is, is->thead);
+		is->thr_evicted++;
+	}
+	if (is->nthr + 1 > is->tnb)
+		incidents_thr_grow(is);
+	t = xcalloc(1, sizeof(*t));
+	t->rule = xstrdup(rule);
+	t->key = xstrdup(key);
+	t->hash = h;
+	t->hnext = is->tb[h & (is->tnb - 1)];
+	is->tb[h & (is->tnb - 1)] = t;
+	incidents_thr_link(is, t);
+	is->nthr++;
+	return t;
+}
+
+/*
+ * Count one event toward a rule's threshold: 1 (and the entry forgotten)
+ * when the last threshold_count events fell within threshold_window.
+ */
+static int
+incidents_threshold(struct incidents *is, const struct rule *r,
+    const char *name, const char *key, uint32_t h, int64_t us,
+    int64_t *first_us)
+{
+	struct thr *t;
+	unsigned cap;
+
+	cap = r->threshold_count < INC_THRESHOLD_MAX ? r->threshold_count :
+	    INC_THRESHOLD_MAX;
+	if ((t = incidents_thr_find(is, name, key, h)) == NULL)
+		t = incidents_thr_new(is, name, key, h);
+	else {
+		incidents_thr_unlink(is, t);
+		incidents_thr_link(is, t);
+	}
+	if (t->cap != cap) {
+		free(t->ts);
+		t->ts = xcalloc(cap, sizeof(*t->ts));
+		t->cap = cap;
+		t->n = t->head = 0;
+	}
+	if (t->n < t->cap)
+		t->ts[(t->head + t->n++) % t->cap] = us;
+	else {
+		t->ts[t->head] = us;
+		t->head = (t->head + 1) % t->cap;
+	}
+	if (t->n < t->cap ||
+	    us - t->ts[t->head] > r->threshold_window * 1000000)
+		return 0;
+	*first_us = t->ts[t->head];
+	incidents_thr_free(is, t);
+	return 1;
+}
+
+/* Whether the bounds allow one more incident of this rule (else counted). */
+static int
+incidents_room(struct incidents *is, const char *name)
+{
+	struct rulecnt *rc;
+
+	rc = incidents_rulecnt(is, name);
+	if (is->nactive < is->max_open && rc->active < is->max_per_rule)
+		return 1;
+	is->dropped++;
+	is->meta_dirty = 1;
+	if (incidents_may_log(&is->drop_logged))
+		log_warnx("incident of rule %s not opened: %zu active, %zu "
+		    "of this rule (limits %zu, %zu); %llu dropped so far", name,
+		    is->nactive, rc->active, is->max_open, is->max_per_rule,
+		    (unsigned long long)is->dropped);
+	return 0;
+}
+
+/* Open a new incident for an event. */
+static void
+incidents_new(struct incidents *is, const struct event *ev,
+    const struct rule_hit *hit, const char *name, const char *key,
+    uint32_t h, uint64_t count, int64_t first)
+{
+	const struct rule *r = hit->rule;
+	char title[INC_TITLE_MAX], actor[256];
+	struct inc *inc;
+
+	inc = xcalloc(1, sizeof(*inc));
+	inc->id = is->next_id++;
+	inc->rule = xstrdup(name);
+	inc->rule_file = r->file != NULL ? xstrdup(r->file) : NULL;
+	inc->rule_line = r->line;
+	inc->key = xstrdup(key);
+	inc->hash = h;
+	inc->severity = r->severity >= 0 && r->severity < SEV_MAX ?
+	    r->severity : SEV_INFO;
+	inc->state = INC_OPEN;
+	snprintf(inc->level, sizeof(inc->level), "%s",
+	    inc->severity == SEV_CRITICAL ? "L2" : "L1");
+	inc->host = ev->host != NULL ? xstrdup(ev->host) : NULL;
+	rule_render(r->title != NULL ? r->title : "{rule} on {host}", ev, hit,
+	    title, sizeof(title));
+	inc->title = xstrdup(title);
+	inc->count = count;
+	inc->first_seen = first;
+	inc->last_seen = incidents_event_time(ev);
+	incidents_sample_resize(inc, is->sample_events);
+	incidents_sample_event(inc, ev);
+	incidents_index(is, inc);
+	is->meta_dirty = 1;
+	stats.incidents_opened++;
+	snprintf(actor, sizeof(actor), "rule:%s", name);
+	incidents_history(is, inc->id, inc->first_seen, actor, "open", -1,
+	    INC_OPEN, NULL);
+	incidents_dirty(is, inc);
+}
+
+/* Count one more event on an active incident. */
+static void
+incidents_update(struct incidents *is, struct inc *inc,
+    const struct event *ev)
+{
+	int64_t t = incidents_event_time(ev);
+
+	inc->count++;
+	if (t > inc->last_seen)
+		inc->last_seen = t;
+	incidents_sample_event(inc, ev);
+	incidents_dirty(is, inc);
+}
+
+/* Resolve the active incident a clearing event names, if there is one. */
+static void
+incidents_clear(struct incidents *is, struct inc *inc, const char *name,
+    const char *key, uint32_t h, const struct event *ev)
+{
+	struct thr *t;
+	char actor[256];
+
+	if ((t = incidents_thr_find(is, name, key, h)) != NULL)
+		incidents_thr_free(is, t);
+	if (inc == NULL) {
+		is->clear_unmatched++;
+		return;
+	}
+	snprintf(actor, sizeof(actor), "rule:%s", name);
+	incidents_move(is, inc, INC_RESOLVED, actor, "resolve", NULL,
+	    incidents_event_time(ev));
+}
+
+/* Feed one event that a rule took. */
+void
+incidents_event(struct incidents *is, const struct event *ev,
+    const struct rule_hit *hit)
+{
+	const struct rule *r;
+	const char *name;
+	char key[INC_KEY_MAX];
+	struct inc *inc;
+	int64_t first_us;
+	uint32_t h;
+
+	if (is == NULL || ev == NULL || hit == NULL || hit->rule == NULL)
+		return;
+	r = hit->rule;
+	if (r->action != RULE_INCIDENT)
+		return;
+	name = r->name != NULL ? r->name : "?";
+	rule_render(r->key != NULL ? r->key : INC_DEFAULT_KEY, ev, hit, key,
+	    sizeof(key));
+	h = incidents_hash(name, key);
+	inc = incidents_find(is, name, key, h);
+	if (hit->clear) {
+		incidents_clear(is, inc, name, key, h, ev);
+		return;
+	}
+	if (inc != NULL) {
+		incidents_update(is, inc, ev);
+		return;
+	}
+	first_us = ev->received_us;
+	if (r->threshold_count > 1 && !incidents_threshold(is, r, name, key,
+	    h, ev->received_us, &first_us))
+		return;
+	if (!incidents_room(is, name))
+		return;
+	incidents_new(is, ev, hit, name, key, h,
+	    r->threshold_count > 1 ? r->threshold_count : 1,
+	    first_us > 0 ? first_us / 1000000 : incidents_event_time(ev));
+}
+
+/* Fill a store row from an incident (samples not set). */
+static void
+incidents_row(const struct inc *inc, struct store_incident *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = inc->id;
+	r->rule = inc->rule;
+	r->rule_file = inc->rule_file;
+	r->rule_line = inc->rule_line;
+	r->key = inc->key;
+	r->severity = sopsev_name(inc->severity);
+	r->state = incident_state_name(inc->state);
+	r->level = inc->level;
+	r->host = inc->host;
+	r->title = inc->title;
+	r->count = inc->count;
+	r->first_seen = inc->first_seen;
+	r->last_seen = inc->last_seen;
+	r->resolved_at = inc->resolved_at;
+	r->acked_at = inc->acked_at;
+	r->owner = inc->owner;
+	r->next_escalation = inc->next_escalation;
+	r->in_window = inc->in_window;
+}
+
+/* The samples ring as one JSON array text, oldest first. */
+static char *
+incidents_samples_text(const struct inc *inc)
+{
+	size_t i, len = 3;
+	char *s, *p;
+
+	for (i = 0; i < inc->sn; i++)
+		len += strlen(inc->samples[(inc->shead + i) % inc->scap]) + 1;
+	p = s = xmalloc(len);
+	*p++ = '[';
+	for (i = 0; i < inc->sn; i++) {
+		if (i > 0)
+			*p++ = ',';
+		len = strlen(inc->samples[(inc->shead + i) % inc->scap]);
+		memcpy(p, inc->samples[(inc->shead + i) % inc->scap], len);
+		p += len;
+	}
+	*p++ = ']';
+	*p = '\0';
+	return s;
+}
+
+/* Write one dirty incident; -1 on an error that must abort the batch. */
+static int
+incidents_put(struct incidents *is, const struct inc *inc)
+{
+	struct store_incident r;
+	char *samples = NULL;
+	int rc;
+
+	incidents_row(inc, &r);
+	if (inc->samples_dirty)
+		r.samples = samples = incidents_samples_text(inc);
+	rc = store_put_incident(is->store, &r);
+	free(samples);
+	if (rc == 1)
+		log_warnx("incident %llu: not written: %s",
+		    (unsigned long long)inc->id, store_error(is->store));
+	return rc == -1 ? -1 : 0;
+}
+
+/* Write everything pending inside an open transaction. */
+static int
+incidents_write(struct incidents *is)
+{
+	struct inc *inc;
+	struct hist *hr;
+
+	for (inc = is->dhead; inc != NULL; inc = inc->dnext) {
+		if (incidents_put(is, inc) == -1)
+			return -1;
+	}
+	for (hr = is->hhead; hr != NULL; hr = hr->next) {
+		if (store_add_history(is->store, &hr->h) == -1)
+			return -1;
+	}
+	if (store_set_meta(is->store, "next_id", (int64_t)is->next_id) == -1 ||
+	    store_set_meta(is->store, "dropped", (int64_t)is->dropped) == -1)
+		return -1;
+	return 0;
+}
+
+/* After a successful commit: clear the dirty marks, free what was written. */
+static void
+incidents_written(struct incidents *is)
+{
+	struct inc *inc, *next;
+	struct hist *hr, *hnext;
+
+	for (inc = is->dhead; inc != NULL; inc = next) {
+		next = inc->dnext;
+		inc->dirty = inc->samples_dirty = 0;
+		inc->dnext = NULL;
+		if (!inc->indexed)
+			incidents_free_inc(inc);
+	}
+	is->dhead = is->dtail = NULL;
+	is->npending = 0;
+	for (hr = is->hhead; hr != NULL; hr = hnext) {
+		hnext = hr->next;
+		free(hr->actor);
+		free(hr->note);
+		free(hr);
+	}
+	is->hhead = is->htail = NULL;
+	is->nhist = 0;
+	is->meta_dirty = 0;
+}
+
+/* Bound the resolved incidents kept for a failing store: drop the oldest. */
+static void
+incidents_shed(struct incidents *is)
+{
+	struct inc **pp, *inc;
+
+	pp = &is->dhead;
+	while (is->npending > is->max_open && (inc = *pp) != NULL) {
+		if (inc->indexed) {
+			pp = &inc->dnext;
+			continue;
+		}
+		*pp = inc->dnext;
+		incidents_free_inc(inc);
+		is->npending--;
+		stats.store_errors++;
+	}
+	for (is->dtail = NULL, inc = is->dhead; inc != NULL; inc = inc->dnext)
+		is->dtail = inc;
+}
+
+/* Commit every pending change now, in one transaction. */
+int
+incidents_flush(struct incidents *is)
+{
+	if (is == NULL || is->store == NULL)
+		return -1;
+	if (is->dhead == NULL && is->hhead == NULL && !is->meta_dirty)
+		return 0;
+	if (store_begin(is->store) == -1 || incidents_write(is) == -1 ||
+	    store_commit(is->store) == -1) {
+		if (incidents_may_log(&is->err_logged))
+			log_warnx("%s: commit failed, will retry: %s",
+			    store_path(is->store), store_error(is->store));
+		store_rollback(is->store);
+		stats.store_errors++;
+		incidents_shed(is);
+		incidents_arm(is, INC_RETRY_MS);
+		return -1;
+	}
+	stats.store_commits++;
+	incidents_written(is);
+	return 0;
+}
+
+/* Fill the ring of a loaded incident from its samples text. */
+static void
+incidents_load_samples(struct inc *inc, const char *text)
+{
+	json_t *a, *v;
+	size_t i;
+	char *s;
+
+	if (text == NULL || (a = json_loads(text, 0, NULL)) == NULL)
+		return;
+	json_array_foreach(a, i, v) {
+		if ((s = json_dumps(v, JSON_COMPACT)) != NULL)
+			incidents_sample_put(inc, s);
+	}
+	json_decref(a);
+	inc->samples_dirty = 0;
+}
+
+/* Keep one loaded active incident in memory. */
+static int
+incidents_load_cb(const struct store_incident *r, void *arg)
+{
+	struct incidents *is = arg;
+	struct inc *inc;
+	int sev;
+
+	inc = xcalloc(1, sizeof(*inc));
+	inc->id = r->id;
+	inc->rule = xstrdup(r->rule != NULL ? r->rule : "?");
+	incidents_setstr(&inc->rule_file, r->rule_file);
+	inc->rule_line = r->rule_line;
+	inc->key = xstrdup(r->key != NULL ? r->key : "");
+	inc->hash = incidents_hash(inc->rule, inc->key);
+	sev = r->severity != NULL ? sopsev_from_name(r->severity) : -1;
+	inc->severity = sev >= 0 ? sev : SEV_INFO;
+	inc->state = incident_state_from_name(r->state) == INC_ACKNOWLEDGED ?
+	    INC_ACKNOWLEDGED : INC_OPEN;
+	snprintf(inc->level, sizeof(inc->level), "%s",
+	    r->level != NULL ? r->level : "L1");
+	incidents_setstr(&inc->host, r->host);
+	incidents_setstr(&inc->title, r->title);
+	incidents_setstr(&inc->owner, r->owner);
+	incidents_setstr(&inc->in_window, r->in_window);
+	inc->count = r->count;
+	inc->first_seen = r->first_seen;
+	inc->last_seen = r->last_seen;
+	inc->acked_at = r->acked_at;
+	inc->next_escalation = r->next_escalation;
+	incidents_sample_resize(inc, is->sample_events);
+	incidents_load_samples(inc, r->samples);
+	if (incidents_find(is, inc->rule, inc->key, inc->hash) != NULL) {
+		log_warnx("incident %llu duplicates an active incident of "
+		    "rule %s, key %s", (unsigned long long)inc->id, inc->rule,
+		    inc->key);
+	}
+	incidents_index(is, inc);
+	return 0;
+}
+
+/* Take the limits of a config (defaults for zeros). */
+static void
+incidents_limits(struct incidents *is, const struct config *cfg)
+{
+	is->sample_events = cfg->sample_events > 0 ? cfg->sample_events : 10;
+	if (is->sample_events > 1000)
+		is->sample_events = 1000;
+	is->max_open = cfg->max_open_incidents > 0 ?
+	    cfg->max_open_incidents : 100000;
+	is->max_per_rule = cfg->max_open_per_rule > 0 ?
+	    cfg->max_open_per_rule : 10000;
+	is->max_thr = cfg->max_threshold_keys > 0 ?
+	    cfg->max_threshold_keys : 100000;
+	is->commit_ms = cfg->commit_interval_ms > 0 ?
+	    cfg->commit_interval_ms : 100;
+}
+
+/* Load the active incidents and the id counter. */
+static int
+incidents_load(struct incidents *is, char **cause)
+{
+	int64_t next = 1, max;
+
+	if (store_get_meta(is->store, "next_id", &next) == -1)
+		next = 1;
+	max = store_max_id(is->store);
+	if (next <= max)
+		next = max + 1;
+	if (next < 1)
+		next = 1;
+	is->next_id = (uint64_t)next;
+	if (store_get_meta(is->store, "dropped", &max) == 0 && max > 0)
+		is->dropped = (uint64_t)max;
+	if (store_load_active(is->store, incidents_load_cb, is) == -1) {
+		xasprintf(cause, "%s: loading incidents: %s",
+		    store_path(is->store), store_error(is->store));
+		return -1;
+	}
+	is->version = 1;
+	log_info("%s: %zu active incidents, next id %llu",
+	    store_path(is->store), is->nactive,
+	    (unsigned long long)is->next_id);
+	return 0;
+}
+
+/* Open the store, load the active incidents and start the timers. */
+struct incidents *
+incidents_open(struct event_base *base, const struct config *cfg,
+    char **cause)
+{
+	struct incidents *is;
+	struct timeval tv = { INC_CHECKPOINT_S, 0 };
+
+	is = xcalloc(1, sizeof(*is));
+	is->base = base;
+	incidents_limits(is, cfg);
+	is->nb = 1024;
+	is->kb = xcalloc(is->nb, sizeof(*is->kb));
+	is->ib = xcalloc(is->nb, sizeof(*is->ib));
+	is->store = store_open(cfg->state_dir, cfg->synchronous, cause);
+	if (is->store == NULL || incidents_load(is, cause) == -1) {
+		incidents_close(is);
+		return NULL;
+	}
+	if (base != NULL) {
+		is->commit_ev = evtimer_new(base, incidents_commit_cb, is);
+		is->ckpt_ev = event_new(base, -1, EV_PERSIST,
+		    incidents_checkpoint_cb, is);
+		event_add(is->ckpt_ev, &tv);
+	}
+	return is;
+}
+
+/* Apply a reloaded config's limits and sample size. */
+void
+incidents_reconfigure(struct incidents *is, const struct config *cfg)
+{
+	struct inc *inc;
+
+	incidents_limits(is, cfg);
+	for (inc = is->ahead; inc != NULL; inc = inc->next) {
+		if (inc->scap != is->sample_events) {
+			incidents_sample_resize(inc, is->sample_events);
+			inc->samples_dirty = 1;
+			incidents_dirty(is, inc);
+		}
+	}
+	while (is->nthr > is->max_thr) {
+		incidents_thr_free(is, is->thead);
+		is->thr_evicted++;
+	}
+}
+
+/* Flush, free everything and close the store. */
+void
+incidents_close(struct incidents *is)
+{
+	struct inc *inc, *next;
+	size_t i;
+	struct rulecnt *rc, *rnext;
+
+	if (is == NULL)
+		return;
+	if (is->store != NULL)
+		incidents_flush(is);
+	incidents_written(is);	/* what could not be written is lost */
+	for (inc = is->ahead; inc != NULL; inc = next) {
+		next = inc->next;
+		incidents_free_inc(inc);
+	}
+	while (is->thead != NULL)
+		incidents_thr_free(is, is->thead);
+	for (i = 0; i < INC_RULE_BUCKETS; i++) {
+		for (rc = is->rb[i]; rc != NULL; rc = rnext) {
+			rnext = rc->next;
+			free(rc->name);
+			free(rc);
+		}
+	}
+	if (is->commit_ev != NULL)
+		event_free(is->commit_ev);
+	if (is->ckpt_ev != NULL)
+		event_free(is->ckpt_ev);
+	store_close(is->store);
+	free(is->tb);
+	free(is->kb);
+	free(is->ib);
+	free(is);
+}
+
+/* Set *err (if asked for). */
+static int
+incidents_err(char **err, const char *fmt, unsigned long long id,
+    const char *what)
+{
+	if (err != NULL)
+		xasprintf(err, fmt, id, what);
+	return -1;
+}
+
+/* Remember the state of an incident found in the store. */
+static int
+incidents_state_cb(const struct store_incident *r, void *arg)
+{
+	*(int *)arg = incident_state_from_name(r->state);
+	return 0;
+}
+
+/* The message for an id not in memory: resolved, closed or unknown. */
+static int
+incidents_missing(struct incidents *is, uint64_t id, char **err)
+{
+	const char *name;
+	int state = -1;
+
+	incidents_flush(is);
+	if (store_get(is->store, id, incidents_state_cb, &state) != 0)
+		return incidents_err(err, "no incident %llu%s", id, "");
+	name = incident_state_name(state);
+	return incidents_err(err, "incident %llu is %s", id,
+	    name != NULL ? name : "not active");
+}
+
+/* Commit a person's change before answering; -1 if it is not on disk. */
+static int
+incidents_commit_now(struct incidents *is, uint64_t id, char **err)
+{
+	if (incidents_flush(is) == 0)
+		return 0;
+	return incidents_err(err, "incident %llu changed but not saved: %s",
+	    id, store_error(is->store));
+}
+
+/* Acknowledge an open incident: the actor becomes its owner. */
+int
+incidents_ack(struct incidents *is, uint64_t id, const char *actor,
+    const char *note, char **err)
+{
+	struct inc *inc;
+
+	if ((inc = incidents_find_id(is, id)) == NULL)
+		return incidents_missing(is, id, err);
+	if (inc->state != INC_OPEN)
+		return incidents_err(err, "incident %llu is already %s", id,
+		    incident_state_name(inc->state));
+	incidents_move(is, inc, INC_ACKNOWLEDGED, actor, "ack", note,
+	    (int64_t)time(NULL));
+	return incidents_commit_now(is, id, err);
+}
+
+/* Resolve an open or acknowledged incident. */
+int
+incidents_resolve(struct incidents *is, uint64_t id, const char *actor,
+    const char *note, char **err)
+{
+	struct inc *inc;
+
+	if ((inc = incidents_find_id(is, id)) == NULL)
+		return incidents_missing(is, id, err);
+	incidents_move(is, inc, INC_RESOLVED, actor, "resolve", note,
+	    (int64_t)time(NULL));
+	return incidents_commit_now(is, id, err);
+}
+
+/* Add a note to any incident, resolved ones included. */
+int
+incidents_note(struct incidents *is, uint64_t id, const char *actor,
+    const char *note, char **err)
+{
+	struct inc *inc;
+	int state = -1;
+
+	if (note == NULL || *note == '\0')
+		return incidents_err(err, "incident %llu: %s", id,
+		    "empty note");
+	if ((inc = incidents_find_id(is, id)) != NULL) {
+		incidents_move(is, inc, inc->state, actor, "note", note,
+		    (int64_t)time(NULL));
+		return incidents_commit_now(is, id, err);
+	}
+	incidents_flush(is);
+	if (store_get(is->store, id, incidents_state_cb, &state) != 0)
+		return incidents_err(err, "no incident %llu%s", id, "");
+	incidents_history(is, id, (int64_t)time(NULL), actor, "note", state,
+	    state, note);
+	return incidents_commit_now(is, id, err);
+}
+
+/* An RFC 3339 UTC time, or null for 0. */
+static json_t *
+incidents_time_json(int64_t t)
+{
+	char buf[32];
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t == 0 || gmtime_r(&tt, &tm) == NULL)
+		return json_null();
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+/* A string or null. */
+static json_t *
+incidents_str_json(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+/* An incident's JSON fields (without events and history). */
+static json_t *
+incidents_row_json(const struct store_incident *r)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "id", json_integer((json_int_t)r->id));
+	json_object_set_new(o, "rule", incidents_str_json(r->rule));
+	json_object_set_new(o, "rule_file", incidents_str_json(r->rule_file));
+	json_object_set_new(o, "rule_line", json_integer(r->rule_line));
+	json_object_set_new(o, "key", incidents_str_json(r->key));
+	json_object_set_new(o, "severity", incidents_str_json(r->severity));
+	json_object_set_new(o, "state", incidents_str_json(r->state));
+	json_object_set_new(o, "level", incidents_str_json(r->level));
+	json_object_set_new(o, "host", incidents_str_json(r->host));
+	json_object_set_new(o, "title", incidents_str_json(r->title));
+	json_object_set_new(o, "count", json_integer((json_int_t)r->count));
+	json_object_set_new(o, "first_seen", incidents_time_json(r->first_seen));
+	json_object_set_new(o, "last_seen", incidents_time_json(r->last_seen));
+	json_object_set_new(o, "resolved_at",
+	    incidents_time_json(r->resolved_at));
+	json_object_set_new(o, "acked_at", incidents_time_json(r->acked_at));
+	json_object_set_new(o, "owner", incidents_str_json(r->owner));
+	json_object_set_new(o, "next_escalation",
+	    incidents_time_json(r->next_escalation));
+	json_object_set_new(o, "in_window", incidents_str_json(r->in_window));
+	return o;
+}
+
+/* The JSON of an incident in memory. */
+static json_t *
+incidents_inc_json(const struct inc *inc)
+{
+	struct store_incident r;
+
+	incidents_row(inc, &r);
+	return incidents_row_json(&r);
+}
+
+/* Append one listed incident, preferring the live copy in memory. */
+static int
+incidents_list_cb(const struct store_incident *r, void *arg)
+{
+	void **ctx = arg;
+	struct incidents *is = ctx[0];
+	struct inc *inc;
+
+	if ((inc = incidents_find_id(is, r->id)) != NULL)
+		json_array_append_new(ctx[1], incidents_inc_json(inc));
+	else
+		json_array_append_new(ctx[1], incidents_row_json(r));
+	return 0;
+}
+
+/* GET /api/v1/incidents: newest first, filtered and paged. */
+json_t *
+incidents_list_json(struct incidents *is, const struct incident_filter *f)
+{
+	struct store_filter sf;
+	json_t *arr;
+	size_t total = 0;
+	void *ctx[2];
+
+	memset(&sf, 0, sizeof(sf));
+	if (f != NULL) {
+		if (f->state >= 0)
+			sf.state = incident_state_name(f->state) != NULL ?
+			    incident_state_name(f->state) : "?";
+		if (f->severity >= 0)
+			sf.severity = sopsev_name(f->severity) != NULL ?
+			    sopsev_name(f->severity) : "?";
+		sf.active = f->active == 1;
+		sf.host = f->host;
+		sf.rule = f->rule;
+		sf.limit = f->limit;
+		sf.offset = f->offset;
+	}
+	if (sf.limit == 0)
+		sf.limit = 100;
+	if (sf.limit > 1000)
+		sf.limit = 1000;
+	incidents_flush(is);
+	arr = json_array();
+	ctx[0] = is;
+	ctx[1] = arr;
+	store_list(is->store, &sf, incidents_list_cb, ctx, &total);
+	return json_pack("{s:o, s:I, s:I, s:I}", "incidents", arr,
+	    "total", (json_int_t)total, "limit", (json_int_t)sf.limit,
+	    "offset", (json_int_t)sf.offset);
+}
+
+/* Parse a sample text back into JSON (null if it does not parse). */
+static json_t *
+incidents_sample_json(const char *s)
+{
+	json_t *v;
+
+	v = json_loads(s, 0, NULL);
+	return v != NULL ? v : json_null();
+}
+
+/* One history row as JSON. */
+static int
+incidents_history_cb(const struct store_history *h, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "at", incidents_time_json(h->at),
+	    "actor", incidents_str_json(h->actor),
+	    "action", incidents_str_json(h->action),
+	    "from", incidents_str_json(h->from_state),
+	    "to", incidents_str_json(h->to_state),
+	    "note", incidents_str_json(h->note)));
+	return 0;
+}
+
+/* A resolved incident read from the store, with its samples. */
+static int
+incidents_get_cb(const struct store_incident *r, void *arg)
+{
+	json_t **out = arg, *events;
+
+	*out = incidents_row_json(r);
+	events = r->samples != NULL ? json_loads(r->samples, 0, NULL) : NULL;
+	if (!json_is_array(events)) {
+		json_decref(events);
+		events = json_array();
+	}
+	json_object_set_new(*out, "events", events);
+	return 0;
+}
+
+/* GET /api/v1/incidents/{id}: fields, recent events and history. */
+json_t *
+incidents_get_json(struct incidents *is, uint64_t id)
+{
+	struct inc *inc;
+	json_t *o = NULL, *events, *history;
+	size_t i;
+
+	incidents_flush(is);
+	if ((inc = incidents_find_id(is, id)) != NULL) {
+		o = incidents_inc_json(inc);
+		events = json_array();
+		for (i = 0; i < inc->sn; i++)
+			json_array_append_new(events, incidents_sample_json(
+			    inc->samples[(inc->shead + i) % inc->scap]));
+		json_object_set_new(o, "events", events);
+	} else if (store_get(is->store, id, incidents_get_cb, &o) != 0)
+		return NULL;
+	history = json_array();
+	store_history(is->store, id, incidents_history_cb, history);
+	json_object_set_new(o, "history", history);
+	return o;
+}
+
+/* Counts of active incidents per state and severity. */
+json_t *
+incidents_stats_json(struct incidents *is)
+{
+	json_t *o, *sev;
+	int64_t age = 0;
+	int i;
+
+	sev = json_object();
+	for (i = 0; i < SEV_MAX; i++)
+		json_object_set_new(sev, sopsev_name(i),
+		    json_integer((json_int_t)is->nsev[i]));
+	if (is->ahead != NULL) {
+		age = (int64_t)time(NULL) - is->ahead->first_seen;
+		if (age < 0)
+			age = 0;
+	}
+	o = json_object();
+	json_object_set_new(o, "active", json_integer((json_int_t)is->nactive));
+	json_object_set_new(o, "open",
+	    json_integer((json_int_t)is->nstate[INC_OPEN]));
+	json_object_set_new(o, "acknowledged",
+	    json_integer((json_int_t)is->nstate[INC_ACKNOWLEDGED]));
+	json_object_set_new(o, "by_severity", sev);
+	json_object_set_new(o, "oldest_active_age", json_integer(age));
+	json_object_set_new(o, "dropped", json_integer((json_int_t)is->dropped));
+	json_object_set_new(o, "clear_unmatched",
+	    json_integer((json_int_t)is->clear_unmatched));
+	json_object_set_new(o, "threshold_keys",
+	    json_integer((json_int_t)is->nthr));
+	json_object_set_new(o, "threshold_evicted",
+	    json_integer((json_int_t)is->thr_evicted));
+	json_object_set_new(o, "history_dropped",
+	    json_integer((json_int_t)is->hist_dropped));
+	json_object_set_new(o, "next_id", json_integer((json_int_t)is->next_id));
+	return o;
+}
+
+/* How many incidents are open or acknowledged. */
+size_t
+incidents_active_count(struct incidents *is)
+{
+	return is->nactive;
+}
+
+/* Call cb for every active incident, oldest id first. */
+void
+incidents_foreach_active(struct incidents *is,
+    void (*cb)(const struct incident_info *, void *), void *arg)
+{
+	struct incident_info ii;
+	struct inc *inc;
+
+	for (inc = is->ahead; inc != NULL; inc = inc->next) {
+		memset(&ii, 0, sizeof(ii));
+		ii.id = inc->id;
+		ii.severity = inc->severity;
+		ii.state = inc->state;
+		ii.level = inc->level;
+		ii.host = inc->host;
+		ii.rule = inc->rule;
+		ii.title = inc->title;
+		ii.key = inc->key;
+		ii.in_window = inc->in_window;
+		ii.count = inc->count;
+		ii.first_seen_us = inc->first_seen * 1000000;
+		ii.last_seen_us = inc->last_seen * 1000000;
+		ii.next_escalation_us = inc->next_escalation * 1000000;
+		cb(&ii, arg);
+	}
+}
+
+/* A number that changes whenever an active incident changes. */
+uint64_t
+incidents_version(struct incidents *is)
+{
+	return is->version;
+}

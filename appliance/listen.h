@@ -1,0 +1,26 @@
+/* listen.h: the syslog inputs (UDP, TCP) as a small table of operations. */
+#ifndef SOPD_LISTEN_H
+#define SOPD_LISTEN_H
+
+#include <sys/socket.h>
+
+struct sopd;
+
+struct listener;
+
+struct listener_ops {
+	const char	*name;
+	/* Open on cfg's address; NULL with *cause on failure. */
+	struct listener	*(*open)(struct sopd *, const char *addr, char **cause);
+	void		 (*close)(struct listener *);
+};
+
+extern const struct listener_ops udp_ops;
+extern const struct listener_ops tcp_ops;
+
+/* Bind a socket of a type to "host:port" (non-blocking, close-on-exec). */
+int listen_bind(const char *addr, int type, char **cause);
+/* Format a peer address as "ip" (for the event's peer field). */
+void listen_peer_name(const struct sockaddr *, socklen_t, char *, size_t);
+
+#endif

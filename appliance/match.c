@@ -1,0 +1,725 @@
+/* match.c: rule conditions, a multi-pattern prefilter and PCRE2 confirmation. */
+#include "match.h"
+
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <hs/hs.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+/* Backtracking bound per regex match, so a bad pattern cannot stall the loop. */
+#define MATCH_LIMIT	200000
+#define MATCH_HS_FLAGS	(HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | \
+			 HS_FLAG_ALLOWEMPTY)
+
+/* Condition numbers filed under one exact string (program or trap OID). */
+struct match_bucket {
+	char		*key;
+	uint32_t	*ids;
+	size_t		 n;
+};
+
+struct match_hash {
+	struct match_bucket	*b;
+	size_t			 size;	/* power of two, or 0 */
+	size_t			 used;
+};
+
+struct matcher {
+	struct rule_cond	**conds;
+	size_t			  n;
+	hs_database_t		 *db;
+	hs_scratch_t		 *scratch;
+	size_t			  nmulti;
+	uint32_t		 *fallback;	/* regexes the prefilter refused */
+	size_t			  nfallback;
+	uint32_t		 *generic;	/* nothing to index on */
+	size_t			  ngeneric;
+	struct match_hash	  programs;
+	struct match_hash	  traps;
+	uint32_t		 *cand;		/* candidates of the current event */
+	size_t			  ncand;
+	pcre2_match_data	 *md;
+	pcre2_match_context	 *mctx;
+};
+
+/* A new condition that holds for every event. */
+struct rule_cond *
+match_cond_new(void)
+{
+	struct rule_cond *c = xcalloc(1, sizeof(*c));
+
+	c->source = -1;
+	return c;
+}
+
+/* Free the strings of a set. */
+static void
+match_strset_free(struct match_strset *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->pat[i]);
+	free(s->pat);
+	free(s->glob);
+}
+
+/* Add one exact string or glob to a set. */
+void
+match_strset_add(struct match_strset *s, const char *p)
+{
+	s->pat = xreallocarray(s->pat, s->n + 1, sizeof(*s->pat));
+	s->glob = xreallocarray(s->glob, s->n + 1, 1);
+	s->pat[s->n] = xstrdup(p);
+	s->glob[s->n] = strpbrk(p, "*?[") != NULL;
+	s->n++;
+}
+
+/* Free a condition and everything it owns. */
+void
+match_cond_free(struct rule_cond *c)
+{
+	size_t i, j;
+
+	if (c == NULL)
+		return;
+	match_strset_free(&c->host);
+	match_strset_free(&c->program);
+	match_strset_free(&c->msgid);
+	free(c->contains);
+	free(c->regex);
+	pcre2_code_free(c->re);
+	for (i = 0; i < c->ncap; i++)
+		free(c->capname[i]);
+	free(c->capname);
+	free(c->capnum);
+	for (i = 0; i < c->ntrap_oids; i++)
+		free(c->trap_oids[i]);
+	free(c->trap_oids);
+	for (i = 0; i < c->nvbs; i++) {
+		free(c->vbs[i].oid);
+		for (j = 0; j < c->vbs[i].nvalues; j++)
+			free(c->vbs[i].values[j]);
+		free(c->vbs[i].values);
+		pcre2_code_free(c->vbs[i].re);
+	}
+	free(c->vbs);
+	match_cond_free(c->not);
+	free(c);
+}
+
+/* Compile a regex with JIT; NULL with PCRE2's message and offset on error. */
+pcre2_code *
+match_regex(const char *src, char *err, size_t errlen, size_t *erroff)
+{
+	pcre2_code *re;
+	PCRE2_SIZE off;
+	int code;
+
+	re = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED, 0, &code,
+	    &off, NULL);
+	if (re == NULL) {
+		pcre2_get_error_message(code, (PCRE2_UCHAR *)err, errlen);
+		*erroff = off;
+		return NULL;
+	}
+	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);	/* else interpreted */
+	return re;
+}
+
+/* Set the message regex of a condition and remember its named captures. */
+int
+match_cond_set_regex(struct rule_cond *c, const char *src, char *err,
+    size_t errlen, size_t *erroff)
+{
+	PCRE2_SPTR table;
+	uint32_t count, size, i;
+
+	if ((c->re = match_regex(src, err, errlen, erroff)) == NULL)
+		return -1;
+	c->regex = xstrdup(src);
+	pcre2_pattern_info(c->re, PCRE2_INFO_NAMECOUNT, &count);
+	pcre2_pattern_info(c->re, PCRE2_INFO_NAMEENTRYSIZE, &size);
+	pcre2_pattern_info(c->re, PCRE2_INFO_NAMETABLE, &table);
+	c->capname = xcalloc(count + 1, sizeof(*c->capname));
+	c->capnum = xcalloc(count + 1, sizeof(*c->capnum));
+	for (i = 0; i < count; i++, table += size) {
+		c->capnum[i] = ((uint32_t)table[0] << 8) | table[1];
+		c->capname[i] = xstrdup((const char *)table + 2);
+	}
+	c->ncap = count;
+	return 0;
+}
+
+/* Whether the message regex has a named capture called name. */
+int
+match_cond_has_capture(const struct rule_cond *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; c != NULL && i < c->ncap; i++)
+		if (strcmp(c->capname[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether a string is in a set (exact or glob). */
+static int
+match_strset_has(const struct match_strset *s, const char *v)
+{
+	int flags = s->casefold ? FNM_CASEFOLD : 0;
+	size_t i;
+
+	if (v == NULL)
+		return 0;
+	for (i = 0; i < s->n; i++) {
+		if (s->glob[i]) {
+			if (fnmatch(s->pat[i], v, flags) == 0)
+				return 1;
+		} else if (s->casefold ? strcasecmp(s->pat[i], v) == 0 :
+		    strcmp(s->pat[i], v) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether the host set holds the event's host or its peer address. */
+static int
+match_host(const struct match_strset *s, const struct event *ev)
+{
+	char ip[64];
+	const char *p, *e;
+	size_t len;
+
+	if (match_strset_has(s, ev->host))
+		return 1;
+	if ((p = ev->peer) == NULL)
+		return 0;
+	if (*p == '[') {
+		p++;
+		e = strchr(p, ']');
+	} else if ((e = strchr(p, ':')) != NULL && strchr(e + 1, ':') != NULL)
+		e = NULL;	/* a bare IPv6 address */
+	len = e != NULL ? (size_t)(e - p) : strlen(p);
+	if (len >= sizeof(ip))
+		return 0;
+	memcpy(ip, p, len);
+	ip[len] = '\0';
+	return match_strset_has(s, ip);
+}
+
+/* Whether a regex matches a string (no captures kept). */
+static int
+match_re(struct matcher *m, const pcre2_code *re, const char *s, size_t len)
+{
+	return pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, m->md, m->mctx) >= 0;
+}
+
+/* Whether the OID of a varbind lies under prefix. */
+static int
+match_oid_under(const char *oid, const char *prefix)
+{
+	size_t len = strlen(prefix);
+
+	return strncmp(oid, prefix, len) == 0 &&
+	    (oid[len] == '\0' || oid[len] == '.');
+}
+
+/* Whether one varbind test holds for some varbind of the event. */
+static int
+match_vb_holds(struct matcher *m, const struct match_vb *t,
+    const struct event *ev)
+{
+	const struct event_varbind *vb;
+	size_t i, j;
+
+	for (i = 0; i < ev->nvb; i++) {
+		vb = &ev->vb[i];
+		if (vb->oid == NULL || !match_oid_under(vb->oid, t->oid))
+			continue;
+		if (t->re == NULL && t->nvalues == 0)
+			return 1;
+		if (vb->value == NULL)
+			continue;
+		if (t->re != NULL &&
+		    match_re(m, t->re, vb->value, strlen(vb->value)))
+			return 1;
+		for (j = 0; j < t->nvalues; j++)
+			if (strcmp(t->values[j], vb->value) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/* Whether the event's trap OID is one of the condition's. */
+static int
+match_trap_oid(const struct rule_cond *c, const struct event *ev)
+{
+	size_t i;
+
+	if (ev->trap_oid == NULL)
+		return 0;
+	for (i = 0; i < c->ntrap_oids; i++)
+		if (strcmp(c->trap_oids[i], ev->trap_oid) == 0)
+			return 1;
+	return 0;
+}
+
+/* The cheap criteria: source, numbers, sets, literal and varbinds. */
+static int
+match_cheap(struct matcher *m, const struct rule_cond *c,
+    const struct event *ev)
+{
+	size_t i;
+
+	if (c->source >= 0 && (int)ev->source != c->source)
+		return 0;
+	if (c->severity_mask != 0 && (ev->severity < 0 || ev->severity > 7 ||
+	    (c->severity_mask & (1u << ev->severity)) == 0))
+		return 0;
+	if (c->facility_mask != 0 && (ev->facility < 0 || ev->facility > 23 ||
+	    (c->facility_mask & (1u << ev->facility)) == 0))
+		return 0;
+	if (c->ntrap_oids != 0 && !match_trap_oid(c, ev))
+		return 0;
+	if (c->program.n != 0 && !match_strset_has(&c->program, ev->program))
+		return 0;
+	if (c->msgid.n != 0 && !match_strset_has(&c->msgid, ev->msgid))
+		return 0;
+	if (c->host.n != 0 && !match_host(&c->host, ev))
+		return 0;
+	if (c->contains != NULL && (ev->message == NULL ||
+	    memmem(ev->message, ev->message_len, c->contains,
+	    strlen(c->contains)) == NULL))
+		return 0;
+	for (i = 0; i < c->nvbs; i++)
+		if (!match_vb_holds(m, &c->vbs[i], ev))
+			return 0;
+	return 1;
+}
+
+/* Copy the named captures of the last match into hit. */
+static void
+match_captures(struct matcher *m, const struct rule_cond *c,
+    const struct event *ev, struct rule_hit *hit)
+{
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
+	size_t i, len, used = 0, room;
+	char *dst;
+
+	for (i = 0; i < c->ncap && hit->ncap < RULE_MAX_CAPS; i++) {
+		if (used >= sizeof(hit->buf))
+			break;
+		len = 0;
+		if (ov[2 * c->capnum[i]] != PCRE2_UNSET)
+			len = ov[2 * c->capnum[i] + 1] - ov[2 * c->capnum[i]];
+		room = sizeof(hit->buf) - used - 1;
+		if (len > room)
+			len = room;
+		dst = hit->buf + used;
+		if (len != 0)
+			memcpy(dst, ev->message + ov[2 * c->capnum[i]], len);
+		dst[len] = '\0';
+		used += len + 1;
+		hit->cap_name[hit->ncap] = c->capname[i];
+		hit->cap_value[hit->ncap++] = dst;
+	}
+}
+
+/* Whether a condition holds; with hit, also keep its captures. */
+static int
+match_cond(struct matcher *m, const struct rule_cond *c,
+    const struct event *ev, struct rule_hit *hit)
+{
+	if (!match_cheap(m, c, ev))
+		return 0;
+	if (c->not != NULL && match_cond(m, c->not, ev, NULL))
+		return 0;
+	if (c->re != NULL) {
+		if (ev->message == NULL ||
+		    !match_re(m, c->re, ev->message, ev->message_len))
+			return 0;
+		if (hit != NULL)
+			match_captures(m, c, ev, hit);
+	}
+	return 1;
+}
+
+/* Hash of a string (FNV-1a). */
+static size_t
+match_hash_str(const char *s)
+{
+	size_t h = 2166136261u;
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* The bucket of key, or the empty slot where it would go. */
+static struct match_bucket *
+match_hash_slot(const struct match_hash *h, const char *key)
+{
+	size_t i = match_hash_str(key) & (h->size - 1);
+
+	while (h->b[i].key != NULL && strcmp(h->b[i].key, key) != 0)
+		i = (i + 1) & (h->size - 1);
+	return &h->b[i];
+}
+
+/* Grow the table to twice its size. */
+static void
+match_hash_grow(struct match_hash *h)
+{
+	struct match_hash nh;
+	size_t i;
+
+	nh.size = h->size == 0 ? 16 : h->size * 2;
+	nh.used = h->used;
+	nh.b = xcalloc(nh.size, sizeof(*nh.b));
+	for (i = 0; i < h->size; i++)
+		if (h->b[i].key != NULL)
+			*match_hash_slot(&nh, h->b[i].key) = h->b[i];
+	free(h->b);
+	*h = nh;
+}
+
+/* File condition id under key (once, ids arrive in increasing order). */
+static void
+match_hash_add(struct match_hash *h, const char *key, uint32_t id)
+{
+	struct match_bucket *b;
+
+	if (2 * (h->used + 1) > h->size)
+		match_hash_grow(h);
+	b = match_hash_slot(h, key);
+	if (b->key == NULL) {
+		b->key = xstrdup(key);
+		h->used++;
+	}
+	if (b->n != 0 && b->ids[b->n - 1] == id)
+		return;
+	b->ids = xreallocarray(b->ids, b->n + 1, sizeof(*b->ids));
+	b->ids[b->n++] = id;
+}
+
+/* The bucket of key, or NULL. */
+static const struct match_bucket *
+match_hash_find(const struct match_hash *h, const char *key)
+{
+	const struct match_bucket *b;
+
+	if (h->size == 0 || key == NULL)
+		return NULL;
+	b = match_hash_slot(h, key);
+	return b->key != NULL ? b : NULL;
+}
+
+/* Free a table. */
+static void
+match_hash_free(struct match_hash *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->size; i++) {
+		free(h->b[i].key);
+		free(h->b[i].ids);
+	}
+	free(h->b);
+}
+
+/* A literal as a regex: every byte but letters and digits escaped. */
+static char *
+match_escape(const char *lit)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *out = xmalloc(4 * strlen(lit) + 1), *p = out;
+	unsigned char ch;
+
+	for (; *lit != '\0'; lit++) {
+		ch = (unsigned char)*lit;
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9')) {
+			*p++ = (char)ch;
+			continue;
+		}
+		*p++ = '\\';
+		*p++ = 'x';
+		*p++ = hex[ch >> 4];
+		*p++ = hex[ch & 15];
+	}
+	*p = '\0';
+	return out;
+}
+
+/* Append one id to a list. */
+static void
+match_push(uint32_t **list, size_t *n, uint32_t id)
+{
+	*list = xreallocarray(*list, *n + 1, sizeof(**list));
+	(*list)[(*n)++] = id;
+}
+
+/* Whether a condition can be filed under exact program names. */
+static int
+match_by_program(const struct rule_cond *c)
+{
+	return c->program.n != 0 &&
+	    memchr(c->program.glob, 1, c->program.n) == NULL;
+}
+
+/* A regex the prefilter refuses: index it by program, else always check it. */
+static void
+match_refused(struct matcher *m, uint32_t id)
+{
+	const struct rule_cond *c = m->conds[id];
+	size_t i;
+
+	if (!match_by_program(c)) {
+		match_push(&m->fallback, &m->nfallback, id);
+		return;
+	}
+	for (i = 0; i < c->program.n; i++)
+		match_hash_add(&m->programs, c->program.pat[i], id);
+}
+
+/*
+ * Compile the prefilter database, dropping each pattern it refuses;
+ * returns how many patterns it holds (expr and ids are compacted).
+ */
+static size_t
+match_build_db(struct matcher *m, char **expr, uint32_t *ids, size_t n)
+{
+	hs_compile_error_t *cerr;
+	unsigned *flags = xcalloc(n + 1, sizeof(*flags));
+	size_t i, bad;
+
+	for (i = 0; i < n; i++)
+		flags[i] = MATCH_HS_FLAGS;
+	while (n > 0 && hs_compile_multi((const char *const *)expr, flags,
+	    ids, (unsigned)n, HS_MODE_BLOCK, NULL, &m->db, &cerr) !=
+	    HS_SUCCESS) {
+		if (cerr->expression < 0) {
+			log_warnx("regex prefilter: %s", cerr->message);
+			hs_free_compile_error(cerr);
+			for (i = 0; i < n; i++) {
+				match_refused(m, ids[i]);
+				free(expr[i]);
+			}
+			n = 0;
+			break;
+		}
+		bad = (size_t)cerr->expression;
+		log_debug("regex prefilter refuses %s: %s", expr[bad],
+		    cerr->message);
+		hs_free_compile_error(cerr);
+		match_refused(m, ids[bad]);
+		free(expr[bad]);
+		memmove(&expr[bad], &expr[bad + 1], (n - bad - 1) * sizeof(*expr));
+		memmove(&ids[bad], &ids[bad + 1], (n - bad - 1) * sizeof(*ids));
+		n--;
+	}
+	m->nmulti = n;
+	if (n > 0 && hs_alloc_scratch(m->db, &m->scratch) != HS_SUCCESS)
+		fatalx("regex prefilter: cannot allocate scratch space");
+	free(flags);
+	return n;
+}
+
+/* The largest capture count of a condition tree's regexes. */
+static uint32_t
+match_max_groups(const struct rule_cond *c)
+{
+	uint32_t n = 0, k;
+	size_t i;
+
+	if (c == NULL)
+		return 0;
+	if (c->re != NULL)
+		pcre2_pattern_info(c->re, PCRE2_INFO_CAPTURECOUNT, &n);
+	for (i = 0; i < c->nvbs; i++) {
+		if (c->vbs[i].re == NULL)
+			continue;
+		pcre2_pattern_info(c->vbs[i].re, PCRE2_INFO_CAPTURECOUNT, &k);
+		if (k > n)
+			n = k;
+	}
+	if ((k = match_max_groups(c->not)) > n)
+		n = k;
+	return n;
+}
+
+/* File one condition under the index that will find it. */
+static void
+match_file(struct matcher *m, uint32_t id, char ***expr, uint32_t **ids,
+    size_t *nexpr)
+{
+	const struct rule_cond *c = m->conds[id];
+	size_t i;
+
+	if (c->regex != NULL || c->contains != NULL) {
+		*expr = xreallocarray(*expr, *nexpr + 1, sizeof(**expr));
+		(*expr)[*nexpr] = c->regex != NULL ? xstrdup(c->regex) :
+		    match_escape(c->contains);
+		match_push(ids, nexpr, id);
+	} else if (c->ntrap_oids != 0) {
+		for (i = 0; i < c->ntrap_oids; i++)
+			match_hash_add(&m->traps, c->trap_oids[i], id);
+	} else if (match_by_program(c)) {
+		for (i = 0; i < c->program.n; i++)
+			match_hash_add(&m->programs, c->program.pat[i], id);
+	} else
+		match_push(&m->generic, &m->ngeneric, id);
+}
+
+/* Build the engine over conditions 0..n-1. */
+struct matcher *
+match_build(struct rule_cond **conds, size_t n)
+{
+	struct matcher *m = xcalloc(1, sizeof(*m));
+	char **expr = NULL;
+	uint32_t *ids = NULL, groups = 0, g;
+	size_t i, nexpr = 0;
+
+	m->conds = conds;
+	m->n = n;
+	for (i = 0; i < n; i++) {
+		if (conds[i] == NULL)
+			continue;
+		match_file(m, (uint32_t)i, &expr, &ids, &nexpr);
+		if ((g = match_max_groups(conds[i])) > groups)
+			groups = g;
+	}
+	nexpr = match_build_db(m, expr, ids, nexpr);
+	for (i = 0; i < nexpr; i++)
+		free(expr[i]);
+	free(expr);
+	free(ids);
+	m->cand = xcalloc(n + 1, sizeof(*m->cand));
+	m->md = pcre2_match_data_create(groups + 1, NULL);
+	m->mctx = pcre2_match_context_create(NULL);
+	if (m->md == NULL || m->mctx == NULL)
+		fatalx("out of memory");
+	pcre2_set_match_limit(m->mctx, MATCH_LIMIT);
+	return m;
+}
+
+/* Free the engine (not the conditions). */
+void
+match_free(struct matcher *m)
+{
+	if (m == NULL)
+		return;
+	hs_free_scratch(m->scratch);
+	hs_free_database(m->db);
+	free(m->fallback);
+	free(m->generic);
+	match_hash_free(&m->programs);
+	match_hash_free(&m->traps);
+	free(m->cand);
+	pcre2_match_data_free(m->md);
+	pcre2_match_context_free(m->mctx);
+	free(m);
+}
+
+/* Report how conditions were indexed. */
+void
+match_info(const struct matcher *m, size_t *nmulti, size_t *nfallback,
+    size_t *ngeneric)
+{
+	*nmulti = m->nmulti;
+	*nfallback = m->nfallback;
+	*ngeneric = m->ngeneric;
+}
+
+/* Prefilter hit: the condition becomes a candidate. */
+static int
+match_hs_cb(unsigned int id, unsigned long long from, unsigned long long to,
+    unsigned int flags, void *arg)
+{
+	struct matcher *m = arg;
+
+	if (m->ncand < m->n)
+		m->cand[m->ncand++] = id;
+	return 0;
+}
+
+/* Append a sorted list of ids to the candidates. */
+static void
+match_add(struct matcher *m, const uint32_t *ids, size_t n)
+{
+	if (n > m->n - m->ncand)
+		n = m->n - m->ncand;
+	if (n == 0)
+		return;
+	memcpy(m->cand + m->ncand, ids, n * sizeof(*ids));
+	m->ncand += n;
+}
+
+/* Order of two ids for qsort. */
+static int
+match_cmp_cb(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Put the candidates in rule order: insertion sort while few. */
+static void
+match_sort(struct matcher *m)
+{
+	size_t i, j;
+	uint32_t v;
+
+	if (m->ncand > 32) {
+		qsort(m->cand, m->ncand, sizeof(*m->cand), match_cmp_cb);
+		return;
+	}
+	for (i = 1; i < m->ncand; i++) {
+		v = m->cand[i];
+		for (j = i; j > 0 && m->cand[j - 1] > v; j--)
+			m->cand[j] = m->cand[j - 1];
+		m->cand[j] = v;
+	}
+}
+
+/* Gather the conditions worth evaluating for an event. */
+static void
+match_candidates(struct matcher *m, const struct event *ev)
+{
+	const struct match_bucket *b;
+
+	m->ncand = 0;
+	if (m->db != NULL && ev->message != NULL)
+		hs_scan(m->db, ev->message, (unsigned)ev->message_len, 0,
+		    m->scratch, match_hs_cb, m);
+	match_add(m, m->fallback, m->nfallback);
+	match_add(m, m->generic, m->ngeneric);
+	if (ev->source == EVENT_TRAP &&
+	    (b = match_hash_find(&m->traps, ev->trap_oid)) != NULL)
+		match_add(m, b->ids, b->n);
+	if ((b = match_hash_find(&m->programs, ev->program)) != NULL)
+		match_add(m, b->ids, b->n);
+	match_sort(m);
+}
+
+/* The first condition that holds for an event, its captures in hit. */
+long
+match_event(struct matcher *m, const struct event *ev, struct rule_hit *hit)
+{
+	size_t i;
+
+	hit->ncap = 0;
+	match_candidates(m, ev);
+	for (i = 0; i < m->ncand; i++) {
+		if (match_cond(m, m->conds[m->cand[i]], ev, hit))
+			return (long)m->cand[i];
+	}
+	return -1;
+}

@@ -1,0 +1,107 @@
+/* pipeline.c: the one-way flow from a raw message to the incidents. */
+#include "pipeline.h"
+
+#include <sys/time.h>
+
+#include <string.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "event.h"
+#include "incident.h"
+#include "rules.h"
+#include "syslog_parse.h"
+
+/* Wall clock in microseconds since the epoch. */
+int64_t
+pipeline_now_us(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+/* Count what the parser repaired. */
+static void
+pipeline_count_repairs(enum stats_input in, unsigned flags)
+{
+	if (flags & EVENT_F_TRUNCATED)
+		stats_count(in, REASON_TRUNCATED);
+	if (flags & EVENT_F_NUL)
+		stats_count(in, REASON_NUL);
+	if (flags & EVENT_F_BAD_UTF8)
+		stats_count(in, REASON_BAD_UTF8);
+	if (flags & EVENT_F_NO_PRI)
+		stats_count(in, REASON_NO_PRI);
+}
+
+/* Parse one syslog message and pass it on; count every outcome. */
+void
+pipeline_syslog(struct sopd *sd, enum stats_input in, char *buf, size_t len,
+    unsigned flags, const char *peer, int64_t now_us)
+{
+	static const char *transports[INPUT_MAX] = {
+		"udp", "tcp", "tls", "relp", "snmp"
+	};
+	struct event ev;
+	enum stats_reason reason = REASON_MALFORMED;
+
+	stats.in[in].received++;
+	stats.in[in].bytes += len;
+	ev.source = EVENT_SYSLOG;
+	ev.transport = transports[in];
+	ev.peer = peer;
+	ev.received_us = now_us;
+	if (syslog_parse(buf, len, sd->cfg->max_message_size, &ev,
+	    &reason) == -1) {
+		stats_count(in, reason);
+		return;
+	}
+	ev.flags |= flags;
+	pipeline_count_repairs(in, ev.flags);
+	stats.in[in].accepted++;
+	pipeline_event(sd, &ev);
+}
+
+/* The input an event came from, by its transport. */
+static enum stats_input
+pipeline_input(const struct event *ev)
+{
+	const char *t = ev->transport ? ev->transport : "";
+
+	if (ev->source == EVENT_TRAP)
+		return INPUT_TRAP;
+	if (strcmp(t, "tcp") == 0)
+		return INPUT_TCP;
+	if (strcmp(t, "tls") == 0)
+		return INPUT_TLS;
+	if (strcmp(t, "relp") == 0)
+		return INPUT_RELP;
+	return INPUT_UDP;
+}
+
+/* Match an event against the rules and hand a hit to the incidents. */
+void
+pipeline_event(struct sopd *sd, const struct event *ev)
+{
+	struct rule_hit hit;
+
+	if (!ruleset_match(sd->rules, ev, &hit)) {
+		stats.events_unmatched++;
+		return;
+	}
+	if (hit.rule->action == RULE_DROP) {
+		stats_count(pipeline_input(ev), REASON_RULE_DROP);
+		return;
+	}
+	stats.events_matched++;
+	incidents_event(sd->incidents, ev, &hit);
+}
+
+/* The trap receiver's callback: traps are already counted and parsed. */
+void
+pipeline_trap_cb(const struct event *ev, void *arg)
+{
+	pipeline_event(arg, ev);
+}

@@ -1,0 +1,395 @@
+/* snmp_bridge.c: drive net-snmp (trap sessions, agent) from the libevent loop. */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+#include <net-snmp/agent/net-snmp-agent-includes.h>
+#include <net-snmp/library/large_fd_set.h>
+
+#include "agent.h"
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "snmp_bridge.h"
+#include "xmalloc.h"
+
+#define SNMP_BRIDGE_APP	"sopd"
+
+/* How the agent runs: not at all, standalone master, or AgentX subagent. */
+enum snmp_bridge_role {
+	SNMP_BRIDGE_NO_AGENT,
+	SNMP_BRIDGE_MASTER,
+	SNMP_BRIDGE_SUBAGENT,
+};
+
+/* One descriptor net-snmp wants watched; ino tells a reused number apart. */
+struct snmp_bridge_fd {
+	int		 fd;
+	ino_t		 ino;
+	struct event	*ev;
+};
+
+static struct {
+	struct event_base	*base;
+	struct event		*timer;
+	struct snmp_bridge_fd	*fds;
+	size_t			 nfds;
+	enum snmp_bridge_role	 role;
+	int			 started;
+} snmp_bridge;
+
+static void	snmp_bridge_read_cb(int, short, void *);
+
+/* Hand one net-snmp log message to our log at a matching level. */
+static int
+snmp_bridge_log_cb(int major, int minor, void *serverarg, void *clientarg)
+{
+	struct snmp_log_message	*m = serverarg;
+	size_t			 len;
+
+	if (m == NULL || m->msg == NULL)
+		return 0;
+	len = strlen(m->msg);
+	while (len > 0 && (m->msg[len - 1] == '\n' || m->msg[len - 1] == '\r'))
+		len--;
+	if (len == 0)
+		return 0;
+	if (len > INT_MAX)
+		len = INT_MAX;
+	if (m->priority <= LOG_WARNING)
+		log_warnx("net-snmp: %.*s", (int)len, m->msg);
+	else if (m->priority <= LOG_INFO)
+		log_info("net-snmp: %.*s", (int)len, m->msg);
+	else
+		log_debug("net-snmp: %.*s", (int)len, m->msg);
+	return 0;
+}
+
+/* Join the configured MIB directories with net-snmp's separator. */
+static char *
+snmp_bridge_mibdirs(const struct config *cfg)
+{
+	char	*dirs, *next;
+	size_t	 i;
+
+	dirs = xstrdup("");
+	for (i = 0; i < cfg->nmib_dirs; i++) {
+		xasprintf(&next, "%s%s%s", dirs, i == 0 ? "" : ENV_SEPARATOR,
+		    cfg->mib_dirs[i]);
+		free(dirs);
+		dirs = next;
+	}
+	return dirs;
+}
+
+/*
+ * Keep net-snmp away from files we did not ask for: no snmp.conf from /etc
+ * or $HOME, no persistent state, MIBs only from the configured directories,
+ * alarms run from our timer instead of SIGALRM.
+ */
+static void
+snmp_bridge_library(const struct config *cfg)
+{
+	char	*dir, *mibdirs, line[32];
+
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
+	    NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
+	    NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
+	    NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
+	    NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1);
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
+	    NETSNMP_DS_LIB_DONT_LOAD_HOST_FILES, 1);
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
+	    NETSNMP_DS_LIB_ALARM_DONT_USE_SIG, 1);
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
+	    NETSNMP_DS_LIB_QUICK_PRINT, 1);
+
+	/*
+	 * SNMPv3 (engineBoots, USM users) will need persistence: it then
+	 * clears DONT_PERSIST_STATE and keeps the files in this directory.
+	 */
+	xasprintf(&dir, "%s/snmp", cfg->state_dir != NULL ?
+	    cfg->state_dir : ".");
+	netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID,
+	    NETSNMP_DS_LIB_PERSISTENT_DIR, dir);
+	netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID,
+	    NETSNMP_DS_LIB_CONFIGURATION_DIR, dir);
+	free(dir);
+
+	/*
+	 * The bridge itself needs no MIB module (traps are kept numeric, the
+	 * agent registers by OID): search only the configured directories and
+	 * load no default module list. mibnames.c loads modules for names.
+	 */
+	mibdirs = snmp_bridge_mibdirs(cfg);
+	netsnmp_set_mib_directory(mibdirs);
+	free(mibdirs);
+	snprintf(line, sizeof(line), "mibs %s", ENV_SEPARATOR);
+	netsnmp_config_remember(line);
+}
+
+/* Route net-snmp's log through ours (and nowhere else). */
+static void
+snmp_bridge_logging(void)
+{
+	snmp_disable_stderrlog();
+	snmp_disable_syslog();
+	snmp_register_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING,
+	    snmp_bridge_log_cb, NULL);
+	snmp_enable_calllog();
+}
+
+/*
+ * The agent's role from the config. An AgentX subagent is a small
+ * addition here: when the config names an AgentX socket, return
+ * SNMP_BRIDGE_SUBAGENT and snmp_bridge_agent_setup sets the socket.
+ */
+static enum snmp_bridge_role
+snmp_bridge_role(const struct config *cfg)
+{
+	if (cfg->agent_listen != NULL)
+		return SNMP_BRIDGE_MASTER;
+	return SNMP_BRIDGE_NO_AGENT;
+}
+
+/* Set the agent's role and transport before init_agent. */
+static void
+snmp_bridge_agent_setup(const struct config *cfg, enum snmp_bridge_role role)
+{
+	char	*ports, nosmux[] = "-smux";
+
+	/* init_agent would open SMUX (TCP 199, every address): not ours. */
+	add_to_init_list(nosmux);
+	netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID,
+	    NETSNMP_DS_AGENT_NO_ROOT_ACCESS, 1);
+	/* No log line per request (libwrap's "Connection from ..."). */
+	netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID,
+	    NETSNMP_DS_AGENT_DONT_LOG_TCPWRAPPERS_CONNECTS, 1);
+	switch (role) {
+	case SNMP_BRIDGE_MASTER:
+		netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID,
+		    NETSNMP_DS_AGENT_ROLE, 0);
+		netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID,
+		    NETSNMP_DS_AGENT_AGENTX_MASTER, 0);
+		if (cfg->agent_listen[0] == '[')
+			xasprintf(&ports, "udp6:%s", cfg->agent_listen);
+		else
+			xasprintf(&ports, "udp:%s", cfg->agent_listen);
+		netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID,
+		    NETSNMP_DS_AGENT_PORTS, ports);
+		free(ports);
+		break;
+	case SNMP_BRIDGE_SUBAGENT:
+		/*
+		 * AgentX: role 1, NETSNMP_DS_AGENT_X_SOCKET set to the
+		 * config's socket, and NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL
+		 * so a lost master is reconnected from an alarm (the bridge
+		 * picks up the new descriptor on its next update).
+		 */
+		netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID,
+		    NETSNMP_DS_AGENT_ROLE, 1);
+		break;
+	case SNMP_BRIDGE_NO_AGENT:
+		break;
+	}
+}
+
+/* Start the agent around init_snmp, with agent.c's handlers registered. */
+static int
+snmp_bridge_init(struct sopd *sd, char **cause)
+{
+	enum snmp_bridge_role	role = snmp_bridge_role(sd->cfg);
+
+	snmp_bridge_agent_setup(sd->cfg, role);
+	if (role != SNMP_BRIDGE_NO_AGENT) {
+		if (init_agent(SNMP_BRIDGE_APP) != 0) {
+			xasprintf(cause, "net-snmp: init_agent failed");
+			return -1;
+		}
+		agent_register(sd);
+	}
+	init_snmp(SNMP_BRIDGE_APP);
+	snmp_bridge.role = role;
+	if (role == SNMP_BRIDGE_MASTER && init_master_agent() != 0) {
+		xasprintf(cause, "snmp agent: cannot listen on %s",
+		    sd->cfg->agent_listen);
+		return -1;
+	}
+	return 0;
+}
+
+/* Initialise net-snmp once and hook its descriptors into the loop. */
+int
+snmp_bridge_start(struct sopd *sd, char **cause)
+{
+	if (snmp_bridge.started) {
+		xasprintf(cause, "net-snmp already started");
+		return -1;
+	}
+	snmp_bridge.base = sd->base;
+	snmp_bridge.started = 1;
+	snmp_bridge_logging();
+	snmp_bridge_library(sd->cfg);
+	snmp_bridge.timer = evtimer_new(sd->base, snmp_bridge_read_cb, NULL);
+	if (snmp_bridge.timer == NULL)
+		fatalx("evtimer_new failed");
+	if (snmp_bridge_init(sd, cause) != 0) {
+		snmp_bridge_stop();
+		return -1;
+	}
+	snmp_bridge_update();
+	return 0;
+}
+
+/* The identity of the socket behind a descriptor (0 if unknown). */
+static ino_t
+snmp_bridge_ino(int fd)
+{
+	struct stat	sb;
+
+	if (fstat(fd, &sb) != 0)
+		return 0;
+	return sb.st_ino;
+}
+
+/* Stop watching the descriptor at index i. */
+static void
+snmp_bridge_drop(size_t i)
+{
+	event_free(snmp_bridge.fds[i].ev);
+	snmp_bridge.fds[i] = snmp_bridge.fds[snmp_bridge.nfds - 1];
+	snmp_bridge.nfds--;
+}
+
+/* Start watching a descriptor for reading. */
+static void
+snmp_bridge_add(int fd, ino_t ino)
+{
+	struct snmp_bridge_fd	*f;
+	struct event		*ev;
+
+	ev = event_new(snmp_bridge.base, fd, EV_READ|EV_PERSIST,
+	    snmp_bridge_read_cb, NULL);
+	if (ev == NULL || event_add(ev, NULL) != 0)
+		fatalx("cannot watch net-snmp descriptor %d", fd);
+	snmp_bridge.fds = xreallocarray(snmp_bridge.fds, snmp_bridge.nfds + 1,
+	    sizeof(*snmp_bridge.fds));
+	f = &snmp_bridge.fds[snmp_bridge.nfds++];
+	f->fd = fd;
+	f->ino = ino;
+	f->ev = ev;
+}
+
+/*
+ * Make the held events match the descriptor set: drop those net-snmp no
+ * longer uses (or whose number now names another socket), add new ones.
+ */
+static void
+snmp_bridge_sync(netsnmp_large_fd_set *set, int numfds)
+{
+	size_t	i, j;
+	int	fd;
+
+	for (i = 0; i < snmp_bridge.nfds; /* nothing */) {
+		fd = snmp_bridge.fds[i].fd;
+		if (fd < numfds && NETSNMP_LARGE_FD_ISSET(fd, set) &&
+		    snmp_bridge_ino(fd) == snmp_bridge.fds[i].ino)
+			i++;
+		else
+			snmp_bridge_drop(i);
+	}
+	for (fd = 0; fd < numfds; fd++) {
+		if (!NETSNMP_LARGE_FD_ISSET(fd, set))
+			continue;
+		for (j = 0; j < snmp_bridge.nfds; j++) {
+			if (snmp_bridge.fds[j].fd == fd)
+				break;
+		}
+		if (j == snmp_bridge.nfds)
+			snmp_bridge_add(fd, snmp_bridge_ino(fd));
+	}
+}
+
+/* Re-read net-snmp's descriptors and next timeout. */
+void
+snmp_bridge_update(void)
+{
+	netsnmp_large_fd_set	set;
+	struct timeval		tv;
+	int			numfds = 0, block = 1;
+
+	if (!snmp_bridge.started || snmp_bridge.timer == NULL)
+		return;
+	netsnmp_large_fd_set_init(&set, FD_SETSIZE);
+	timerclear(&tv);
+	snmp_select_info2(&numfds, &set, &tv, &block);
+	snmp_bridge_sync(&set, numfds);
+	netsnmp_large_fd_set_cleanup(&set);
+
+	if (block == 0)
+		evtimer_add(snmp_bridge.timer, &tv);
+	else
+		evtimer_del(snmp_bridge.timer);
+}
+
+/* A descriptor is readable (read it) or the timer fired (run timeouts). */
+static void
+snmp_bridge_read_cb(int fd, short what, void *arg)
+{
+	netsnmp_large_fd_set	set;
+
+	if (what & EV_READ) {
+		netsnmp_large_fd_set_init(&set, FD_SETSIZE);
+		NETSNMP_LARGE_FD_SET(fd, &set);
+		snmp_read2(&set);
+		netsnmp_large_fd_set_cleanup(&set);
+	}
+	if (what & EV_TIMEOUT) {
+		snmp_timeout();
+		run_alarms();
+		netsnmp_check_outstanding_agent_requests();
+	}
+	snmp_bridge_update();
+}
+
+/* Close every session, shut net-snmp down and free our events. */
+void
+snmp_bridge_stop(void)
+{
+	size_t	i;
+
+	if (!snmp_bridge.started)
+		return;
+	for (i = 0; i < snmp_bridge.nfds; i++)
+		event_free(snmp_bridge.fds[i].ev);
+	free(snmp_bridge.fds);
+	snmp_bridge.fds = NULL;
+	snmp_bridge.nfds = 0;
+	if (snmp_bridge.timer != NULL)
+		event_free(snmp_bridge.timer);
+	snmp_bridge.timer = NULL;
+
+	if (snmp_bridge.role != SNMP_BRIDGE_NO_AGENT)
+		agent_unregister();
+	snmp_shutdown(SNMP_BRIDGE_APP);
+	if (snmp_bridge.role == SNMP_BRIDGE_MASTER)
+		shutdown_master_agent();
+	if (snmp_bridge.role != SNMP_BRIDGE_NO_AGENT)
+		shutdown_agent();
+	snmp_unregister_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING,
+	    snmp_bridge_log_cb, NULL, 1);
+	snmp_bridge.role = SNMP_BRIDGE_NO_AGENT;
+	snmp_bridge.base = NULL;
+	snmp_bridge.started = 0;
+}

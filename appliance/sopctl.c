@@ -1,0 +1,1062 @@
+/* sopctl.c: the command line for sopd's HTTP API (list, show, ack, ...). */
+#include <sys/types.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/http.h>
+#include <jansson.h>
+
+#define CTL_DEFAULT_URL	"http://127.0.0.1:8080"
+#define CTL_TIMEOUT_MS	10000			/* whole request */
+#define CTL_MAX_REPLY	(64 * 1024 * 1024)	/* bytes of an answer */
+#define CTL_MAX_NOTE	4096
+
+enum {
+	CTL_OK = 0,
+	CTL_EAPI = 1,		/* the API refused or answered nonsense */
+	CTL_EUSAGE = 2,
+	CTL_ECONNECT = 3,	/* sopd cannot be reached */
+};
+
+/* Where sopd is and how to print. */
+struct ctl {
+	char	*url;		/* as given, for messages */
+	char	*host;
+	char	 port[16];
+	char	*prefix;	/* path before /api, no trailing slash */
+	int	 json;
+	char	*argv0;
+};
+
+/* One HTTP answer. */
+struct ctl_reply {
+	int	 code;
+	char	*body;		/* NUL-terminated */
+	size_t	 len;
+};
+
+static struct ctl ctl;
+
+/* Print the usage text and exit 2. */
+static void __attribute__((noreturn))
+ctl_usage(void)
+{
+	fprintf(stderr,
+	    "usage: sopctl [-u URL] [--json] COMMAND [ARGS]\n"
+	    "\n"
+	    "commands:\n"
+	    "  list [--state S] [--severity S] [--host H] [--rule R] "
+	    "[--limit N] [--all]\n"
+	    "                       incidents (default: the active ones)\n"
+	    "  show ID              one incident: fields, events, history\n"
+	    "  ack ID [-m NOTE] [--actor NAME]\n"
+	    "                       acknowledge an open incident\n"
+	    "  resolve ID [-m NOTE] [--actor NAME]\n"
+	    "                       resolve an incident\n"
+	    "  note ID -m NOTE [--actor NAME]\n"
+	    "                       add a note to an incident\n"
+	    "  stats                inputs, drop reasons, rules, incidents\n"
+	    "  health               whether sopd answers\n"
+	    "  parse [-c CONFIG]    normalize syslog lines on stdin (sopd "
+	    "--parse)\n"
+	    "\n"
+	    "options:\n"
+	    "  -u, --url URL        sopd's address (default $SOPD_URL or "
+	    CTL_DEFAULT_URL ")\n"
+	    "  -j, --json           print the API's JSON\n"
+	    "\n"
+	    "exit: 0 ok, 1 API error, 2 usage, 3 cannot reach sopd\n");
+	exit(CTL_EUSAGE);
+}
+
+/* Print a message and exit with a code. */
+static void __attribute__((noreturn, format(printf, 2, 3)))
+ctl_die(int code, const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "sopctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(code);
+}
+
+/* Duplicate a string or die. */
+static char *
+ctl_strdup(const char *s)
+{
+	char	*p;
+
+	if ((p = strdup(s)) == NULL)
+		ctl_die(CTL_EAPI, "out of memory");
+	return p;
+}
+
+/* Split the URL into host, port and path prefix. */
+static void
+ctl_set_url(const char *url)
+{
+	struct evhttp_uri	*u;
+	const char		*scheme, *host, *path;
+	size_t			 n;
+
+	if ((u = evhttp_uri_parse(url)) == NULL)
+		ctl_die(CTL_EUSAGE, "bad URL: %s", url);
+	scheme = evhttp_uri_get_scheme(u);
+	host = evhttp_uri_get_host(u);
+	if (scheme == NULL || strcasecmp(scheme, "http") != 0 ||
+	    host == NULL || *host == '\0')
+		ctl_die(CTL_EUSAGE, "bad URL (want http://HOST:PORT): %s", url);
+	ctl.url = ctl_strdup(url);
+	ctl.host = ctl_strdup(host);
+	snprintf(ctl.port, sizeof(ctl.port), "%d",
+	    evhttp_uri_get_port(u) > 0 ? evhttp_uri_get_port(u) : 80);
+	path = evhttp_uri_get_path(u);
+	ctl.prefix = ctl_strdup(path != NULL ? path : "");
+	n = strlen(ctl.prefix);
+	while (n > 0 && ctl.prefix[n - 1] == '/')
+		ctl.prefix[--n] = '\0';
+	evhttp_uri_free(u);
+}
+
+/* Milliseconds left until a deadline (monotonic), at least 0. */
+static int
+ctl_left(const struct timespec *deadline)
+{
+	struct timespec	now;
+	long long	ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : (int)ms;
+}
+
+/* Wait until fd is ready for events; -1 with errno ETIMEDOUT on timeout. */
+static int
+ctl_wait(int fd, short events, const struct timespec *deadline)
+{
+	struct pollfd	pfd = { .fd = fd, .events = events };
+	int		n;
+
+	do {
+		n = poll(&pfd, 1, ctl_left(deadline));
+	} while (n == -1 && errno == EINTR);
+	if (n == 0)
+		errno = ETIMEDOUT;
+	return n > 0 ? 0 : -1;
+}
+
+/* Connect to one address without blocking past the deadline. */
+static int
+ctl_connect_one(const struct addrinfo *ai, const struct timespec *deadline)
+{
+	int		fd, err = 0;
+	socklen_t	len = sizeof(err);
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return fd;
+	if (errno == EINPROGRESS && ctl_wait(fd, POLLOUT, deadline) == 0 &&
+	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0) {
+		if (err == 0)
+			return fd;
+		errno = err;
+	}
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+/* Connect to sopd or exit 3 with the reason. */
+static int
+ctl_connect(const struct timespec *deadline)
+{
+	struct addrinfo	 hints, *res, *ai;
+	int		 fd = -1, error;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((error = getaddrinfo(ctl.host, ctl.port, &hints, &res)) != 0)
+		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: %s", ctl.url,
+		    gai_strerror(error));
+	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next)
+		fd = ctl_connect_one(ai, deadline);
+	freeaddrinfo(res);
+	if (fd == -1)
+		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: %s", ctl.url,
+		    strerror(errno));
+	return fd;
+}
+
+/* Write all of a buffer before the deadline; -1 on error. */
+static int
+ctl_send(int fd, const char *buf, size_t len, const struct timespec *deadline)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			if (ctl_wait(fd, POLLOUT, deadline) != 0)
+				return -1;
+			continue;
+		}
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Read until the peer closes (bounded in size and time); -1 on error. */
+static int
+ctl_recv(int fd, char **out, size_t *outlen, const struct timespec *deadline)
+{
+	char	*buf = NULL, *p;
+	size_t	 len = 0, cap = 0;
+	ssize_t	 n;
+
+	for (;;) {
+		if (cap - len < 65536) {
+			cap = cap == 0 ? 131072 : cap * 2;
+			if (cap > CTL_MAX_REPLY + 1 ||
+			    (p = realloc(buf, cap)) == NULL) {
+				errno = EFBIG;
+				goto fail;
+			}
+			buf = p;
+		}
+		n = recv(fd, buf + len, cap - len - 1, 0);
+		if (n == 0)
+			break;
+		if (n > 0) {
+			len += (size_t)n;
+			continue;
+		}
+		if ((errno != EAGAIN && errno != EINTR) ||
+		    ctl_wait(fd, POLLIN, deadline) != 0)
+			goto fail;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	return 0;
+fail:
+	free(buf);
+	return -1;
+}
+
+/* Decode a chunked body in place; -1 if malformed. */
+static int
+ctl_dechunk(char *body, size_t *len)
+{
+	char		*in = body, *out = body, *end = body + *len, *e;
+	unsigned long	 n;
+
+	for (;;) {
+		errno = 0;
+		n = strtoul(in, &e, 16);
+		if (e == in || errno != 0 || (e = strstr(e, "\r\n")) == NULL)
+			return -1;
+		in = e + 2;
+		if (n == 0)
+			break;
+		if (n > (size_t)(end - in) || (size_t)(end - in) - n < 2)
+			return -1;
+		memmove(out, in, n);
+		out += n;
+		in += n + 2;
+	}
+	*out = '\0';
+	*len = (size_t)(out - body);
+	return 0;
+}
+
+/* Find a header's value in a header block (NULL if absent). */
+static const char *
+ctl_header(const char *head, const char *name)
+{
+	const char	*p = head;
+	size_t		 n = strlen(name);
+
+	while ((p = strstr(p, "\r\n")) != NULL) {
+		p += 2;
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+			p += n + 1;
+			return p + strspn(p, " \t");
+		}
+	}
+	return NULL;
+}
+
+/* Split a raw answer into status and body; -1 if it is not HTTP. */
+static int
+ctl_parse_reply(char *raw, size_t len, struct ctl_reply *r)
+{
+	char		*sep, *body;
+	const char	*te, *cl;
+	size_t		 blen;
+
+	if (strncmp(raw, "HTTP/1.", 7) != 0 || len < 12 ||
+	    (sep = strstr(raw, "\r\n\r\n")) == NULL)
+		return -1;
+	r->code = atoi(raw + 9);
+	*sep = '\0';
+	body = sep + 4;
+	blen = len - (size_t)(body - raw);
+	te = ctl_header(raw, "Transfer-Encoding");
+	cl = ctl_header(raw, "Content-Length");
+	if (te != NULL && strncasecmp(te, "chunked", 7) == 0) {
+		if (ctl_dechunk(body, &blen) != 0)
+			return -1;
+	} else if (cl != NULL && strtoull(cl, NULL, 10) < blen)
+		blen = strtoull(cl, NULL, 10);
+	r->body = malloc(blen + 1);
+	if (r->body == NULL)
+		return -1;
+	memcpy(r->body, body, blen);
+	r->body[blen] = '\0';
+	r->len = blen;
+	return 0;
+}
+
+/* Make one request; exits 3 if sopd cannot be reached or does not answer. */
+static void
+ctl_http(const char *method, const char *path, const char *body,
+    struct ctl_reply *r)
+{
+	struct timespec	 deadline;
+	char		*req, *raw;
+	size_t		 rawlen;
+	int		 fd, n;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += CTL_TIMEOUT_MS / 1000;
+	fd = ctl_connect(&deadline);
+	n = asprintf(&req, "%s %s%s HTTP/1.1\r\nHost: %s:%s\r\n"
+	    "User-Agent: sopctl\r\nAccept: application/json\r\n"
+	    "Connection: close\r\n%sContent-Length: %zu\r\n\r\n%s",
+	    method, ctl.prefix, path, ctl.host, ctl.port,
+	    body != NULL ? "Content-Type: application/json\r\n" : "",
+	    body != NULL ? strlen(body) : 0, body != NULL ? body : "");
+	if (n == -1)
+		ctl_die(CTL_EAPI, "out of memory");
+	if (ctl_send(fd, req, (size_t)n, &deadline) != 0 ||
+	    ctl_recv(fd, &raw, &rawlen, &deadline) != 0) {
+		n = errno;
+		free(req);
+		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: %s", ctl.url,
+		    strerror(n));
+	}
+	close(fd);
+	free(req);
+	memset(r, 0, sizeof(*r));
+	n = ctl_parse_reply(raw, rawlen, r);
+	free(raw);
+	if (n != 0)
+		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: not an HTTP "
+		    "answer", ctl.url);
+}
+
+/*
+ * Call the API and return its JSON; on an error status print the API's
+ * message and exit 1.
+ */
+static json_t *
+ctl_api(const char *method, const char *path, const char *body)
+{
+	struct ctl_reply	 r;
+	json_error_t		 je;
+	json_t			*doc, *err;
+
+	ctl_http(method, path, body, &r);
+	doc = json_loadb(r.body, r.len, 0, &je);
+	if (r.code < 200 || r.code > 299) {
+		err = json_object_get(doc, "error");
+		fprintf(stderr, "sopctl: %s (HTTP %d)\n", json_is_string(err) ?
+		    json_string_value(err) : "request failed", r.code);
+		json_decref(doc);
+		free(r.body);
+		exit(CTL_EAPI);
+	}
+	free(r.body);
+	if (doc == NULL)
+		ctl_die(CTL_EAPI, "bad answer from sopd: %s", je.text);
+	return doc;
+}
+
+/* Print a JSON document as is (indented). */
+static void
+ctl_print_json(json_t *doc)
+{
+	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+}
+
+/* Print a string with control characters masked, at most max characters. */
+static void
+ctl_puts(const char *s, size_t max)
+{
+	size_t	n = 0;
+
+	for (; s != NULL && *s != '\0'; s++) {
+		if (((unsigned char)*s & 0xc0) != 0x80 && n++ == max)
+			break;
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			fputc('?', stdout);
+		else
+			fputc(*s, stdout);
+	}
+}
+
+/* Print a string padded (or cut) to a width. */
+static void
+ctl_col(const char *s, size_t width)
+{
+	size_t	n = 0;
+	const char *p;
+
+	if (s == NULL)
+		s = "-";
+	for (p = s; *p != '\0'; p++)
+		n += ((unsigned char)*p & 0xc0) != 0x80;
+	ctl_puts(s, width);
+	for (; n < width; n++)
+		fputc(' ', stdout);
+	fputc(' ', stdout);
+}
+
+/* A string member of an object, or NULL. */
+static const char *
+ctl_str(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+/* An integer member of an object, or 0. */
+static long long
+ctl_int(json_t *o, const char *k)
+{
+	return (long long)json_integer_value(json_object_get(o, k));
+}
+
+/* Parse an RFC 3339 UTC time ("...Z"); 0 if it is not one. */
+static time_t
+ctl_time(const char *s)
+{
+	struct tm	 tm;
+	const char	*e;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || (e = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return 0;
+	return timegm(&tm);
+}
+
+/* A duration in short words: 45s, 12m, 3h05m, 2d04h. */
+static void
+ctl_duration(long long s, char *buf, size_t len)
+{
+	if (s < 60)
+		snprintf(buf, len, "%llds", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%lldm", s / 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%lldh%02lldm", s / 3600, s % 3600 / 60);
+	else
+		snprintf(buf, len, "%lldd%02lldh", s / 86400, s % 86400 / 3600);
+}
+
+/* How long ago (or until) an RFC 3339 time is; "-" if none. */
+static void
+ctl_ago(const char *iso, char *buf, size_t len)
+{
+	time_t		t = ctl_time(iso);
+	long long	d;
+	char		dur[32];
+
+	if (t == 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	d = (long long)(time(NULL) - t);
+	ctl_duration(d < 0 ? -d : d, dur, sizeof(dur));
+	snprintf(buf, len, d < 0 ? "in %s" : "%s", dur);
+}
+
+/* Width left for titles: the terminal's, else 60 characters. */
+static size_t
+ctl_title_width(size_t used)
+{
+	struct winsize	ws;
+
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ,
+	    &ws) == 0 && ws.ws_col > used + 20)
+		return ws.ws_col - used;
+	return 60;
+}
+
+/* Parse an incident id argument or exit 2. */
+static unsigned long long
+ctl_id(const char *s)
+{
+	char			*e;
+	unsigned long long	 v;
+
+	errno = 0;
+	v = strtoull(s, &e, 10);
+	if (*s < '0' || *s > '9' || *e != '\0' || errno != 0 || v == 0)
+		ctl_die(CTL_EUSAGE, "bad incident id: %s", s);
+	return v;
+}
+
+/* Append "&key=value" (URI-encoded) to a query. */
+static void
+ctl_query_add(char *q, size_t len, const char *k, const char *v)
+{
+	char	*enc;
+
+	if (v == NULL)
+		return;
+	if ((enc = evhttp_encode_uri(v)) == NULL)
+		ctl_die(CTL_EAPI, "out of memory");
+	snprintf(q + strlen(q), len - strlen(q), "%c%s=%s",
+	    strchr(q, '?') == NULL ? '?' : '&', k, enc);
+	free(enc);
+	if (strlen(q) >= len - 1)
+		ctl_die(CTL_EUSAGE, "arguments too long");
+}
+
+/* Print one row of the incident table. */
+static void
+ctl_list_row(json_t *inc, size_t tw)
+{
+	char	id[32], count[32], ago[32];
+
+	snprintf(id, sizeof(id), "%lld", ctl_int(inc, "id"));
+	snprintf(count, sizeof(count), "%lld", ctl_int(inc, "count"));
+	ctl_ago(ctl_str(inc, "last_seen"), ago, sizeof(ago));
+	ctl_col(id, 6);
+	ctl_col(ctl_str(inc, "severity"), 8);
+	ctl_col(ctl_str(inc, "state"), 12);
+	ctl_col(ctl_str(inc, "level"), 3);
+	ctl_col(ctl_str(inc, "host"), 16);
+	printf("%6s ", count);
+	ctl_col(ago, 7);
+	ctl_puts(ctl_str(inc, "title"), tw);
+	fputc('\n', stdout);
+}
+
+/* Print the incident list as a table. */
+static void
+ctl_list_print(json_t *doc)
+{
+	json_t	*list = json_object_get(doc, "incidents"), *inc;
+	size_t	 i, tw = ctl_title_width(70);
+
+	if (json_array_size(list) == 0) {
+		printf("no incidents\n");
+		return;
+	}
+	printf("%-6s %-8s %-12s %-3s %-16s %6s %-7s %s\n", "ID", "SEV",
+	    "STATE", "LVL", "HOST", "COUNT", "LAST", "TITLE");
+	json_array_foreach(list, i, inc)
+		ctl_list_row(inc, tw);
+	if ((long long)json_array_size(list) < ctl_int(doc, "total"))
+		printf("(%zu of %lld shown; use --limit)\n",
+		    json_array_size(list), ctl_int(doc, "total"));
+}
+
+/* sopctl list: incidents, by default the active ones. */
+static int
+ctl_list(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "severity", required_argument, NULL, 'S' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "rule", required_argument, NULL, 'r' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "all", no_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*state = "active", *v[4] = { NULL };
+	char		 q[2048] = "/api/v1/incidents";
+	int		 ch;
+	json_t		*doc;
+
+	while ((ch = getopt_long(argc, argv, "s:S:H:r:n:a", opts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 's': state = optarg; break;
+		case 'S': v[0] = optarg; break;
+		case 'H': v[1] = optarg; break;
+		case 'r': v[2] = optarg; break;
+		case 'n': v[3] = optarg; break;
+		case 'a': state = NULL; break;
+		default: ctl_usage();
+		}
+	}
+	if (optind != argc)
+		ctl_usage();
+	ctl_query_add(q, sizeof(q), "state", state);
+	ctl_query_add(q, sizeof(q), "severity", v[0]);
+	ctl_query_add(q, sizeof(q), "host", v[1]);
+	ctl_query_add(q, sizeof(q), "rule", v[2]);
+	ctl_query_add(q, sizeof(q), "limit", v[3]);
+	doc = ctl_api("GET", q, NULL);
+	if (ctl.json)
+		ctl_print_json(doc);
+	else
+		ctl_list_print(doc);
+	json_decref(doc);
+	return CTL_OK;
+}
+
+/* Print "  label  value" when the value is there. */
+static void
+ctl_field(const char *label, const char *value)
+{
+	printf("  %-16s ", label);
+	ctl_puts(value != NULL ? value : "-", SIZE_MAX);
+	fputc('\n', stdout);
+}
+
+/* Print a time field with how long ago it was. */
+static void
+ctl_field_time(const char *label, const char *iso)
+{
+	char	ago[32], buf[96];
+
+	if (iso == NULL) {
+		ctl_field(label, NULL);
+		return;
+	}
+	ctl_ago(iso, ago, sizeof(ago));
+	snprintf(buf, sizeof(buf), "%s (%s%s)", iso, ago,
+	    ago[0] == 'i' ? "" : " ago");
+	ctl_field(label, buf);
+}
+
+/* Print an incident's own fields. */
+static void
+ctl_show_fields(json_t *inc)
+{
+	char	buf[1024];
+
+	printf("Incident %lld: ", ctl_int(inc, "id"));
+	ctl_puts(ctl_str(inc, "title"), SIZE_MAX);
+	fputc('\n', stdout);
+	ctl_field("severity", ctl_str(inc, "severity"));
+	ctl_field("state", ctl_str(inc, "state"));
+	ctl_field("owner", ctl_str(inc, "owner"));
+	ctl_field("level", ctl_str(inc, "level"));
+	ctl_field("host", ctl_str(inc, "host"));
+	snprintf(buf, sizeof(buf), "%s (%s:%lld)", ctl_str(inc, "rule") ?
+	    ctl_str(inc, "rule") : "-", ctl_str(inc, "rule_file") ?
+	    ctl_str(inc, "rule_file") : "?", ctl_int(inc, "rule_line"));
+	ctl_field("rule", buf);
+	ctl_field("key", ctl_str(inc, "key"));
+	snprintf(buf, sizeof(buf), "%lld", ctl_int(inc, "count"));
+	ctl_field("count", buf);
+	ctl_field_time("first seen", ctl_str(inc, "first_seen"));
+	ctl_field_time("last seen", ctl_str(inc, "last_seen"));
+	ctl_field_time("acknowledged", ctl_str(inc, "acked_at"));
+	ctl_field_time("resolved", ctl_str(inc, "resolved_at"));
+	ctl_field_time("next escalation", ctl_str(inc, "next_escalation"));
+	ctl_field("in window", ctl_str(inc, "in_window"));
+}
+
+/* Print an incident's recent events, one line each. */
+static void
+ctl_show_events(json_t *events)
+{
+	json_t	*ev;
+	size_t	 i;
+
+	printf("Recent events (%zu):\n", json_array_size(events));
+	json_array_foreach(events, i, ev) {
+		printf("  ");
+		ctl_puts(ctl_str(ev, "received") ? ctl_str(ev, "received") :
+		    ctl_str(ev, "timestamp"), 40);
+		printf(" ");
+		ctl_puts(ctl_str(ev, "host"), 64);
+		printf(" ");
+		ctl_puts(ctl_str(ev, "program") ? ctl_str(ev, "program") :
+		    ctl_str(ev, "trap_oid"), 64);
+		printf(": ");
+		ctl_puts(ctl_str(ev, "message"), 1000);
+		fputc('\n', stdout);
+	}
+}
+
+/* Print an incident's history, one line per change or note. */
+static void
+ctl_show_history(json_t *hist)
+{
+	json_t	*h;
+	size_t	 i;
+
+	printf("History (%zu):\n", json_array_size(hist));
+	json_array_foreach(hist, i, h) {
+		printf("  ");
+		ctl_puts(ctl_str(h, "at"), 40);
+		printf(" ");
+		ctl_puts(ctl_str(h, "actor"), 64);
+		printf(" ");
+		ctl_puts(ctl_str(h, "action"), 32);
+		if (ctl_str(h, "to") != NULL && ctl_str(h, "from") != NULL &&
+		    strcmp(ctl_str(h, "from"), ctl_str(h, "to")) != 0) {
+			printf(" (");
+			ctl_puts(ctl_str(h, "from"), 32);
+			printf(" -> ");
+			ctl_puts(ctl_str(h, "to"), 32);
+			printf(")");
+		}
+		if (ctl_str(h, "note") != NULL) {
+			printf(": ");
+			ctl_puts(ctl_str(h, "note"), CTL_MAX_NOTE);
+		}
+		fputc('\n', stdout);
+	}
+}
+
+/* sopctl show ID: one incident with its events and history. */
+static int
+ctl_show(int argc, char **argv)
+{
+	char	 path[64];
+	json_t	*doc;
+
+	if (argc != 2)
+		ctl_usage();
+	snprintf(path, sizeof(path), "/api/v1/incidents/%llu",
+	    ctl_id(argv[1]));
+	doc = ctl_api("GET", path, NULL);
+	if (ctl.json)
+		ctl_print_json(doc);
+	else {
+		ctl_show_fields(doc);
+		ctl_show_events(json_object_get(doc, "events"));
+		ctl_show_history(json_object_get(doc, "history"));
+	}
+	json_decref(doc);
+	return CTL_OK;
+}
+
+/* The default actor: the login name, else "sopctl". */
+static const char *
+ctl_default_actor(void)
+{
+	const char	*u = getenv("USER");
+
+	if (u == NULL || *u == '\0')
+		u = getenv("LOGNAME");
+	return u != NULL && *u != '\0' ? u : "sopctl";
+}
+
+/* sopctl ack|resolve|note ID [-m NOTE] [--actor NAME]. */
+static int
+ctl_change(int argc, char **argv, const char *action, int need_note)
+{
+	static const struct option opts[] = {
+		{ "message", required_argument, NULL, 'm' },
+		{ "actor", required_argument, NULL, 'A' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*note = NULL, *actor = ctl_default_actor();
+	char		 path[96], *body;
+	int		 ch;
+	json_t		*doc;
+
+	while ((ch = getopt_long(argc, argv, "m:A:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'm': note = optarg; break;
+		case 'A': actor = optarg; break;
+		default: ctl_usage();
+		}
+	}
+	if (optind != argc - 1 || (need_note && note == NULL))
+		ctl_usage();
+	snprintf(path, sizeof(path), "/api/v1/incidents/%llu/%s",
+	    ctl_id(argv[optind]), action);
+	doc = json_pack("{s:s,s:s?}", "actor", actor, "note", note);
+	body = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	doc = ctl_api("POST", path, body);
+	free(body);
+	if (ctl.json)
+		ctl_print_json(doc);
+	else {
+		printf("incident %lld: ", ctl_int(doc, "id"));
+		ctl_puts(ctl_str(doc, "state"), 32);
+		printf(strcmp(action, "notes") == 0 ? ", note added\n" : "\n");
+	}
+	json_decref(doc);
+	return CTL_OK;
+}
+
+/* Print the inputs table with the reasons that are not zero. */
+static void
+ctl_stats_inputs(json_t *inputs)
+{
+	const char	*name, *rname;
+	json_t		*in, *rv;
+	int		 first;
+
+	printf("%-12s %12s %12s %12s %14s\n", "INPUT", "RECEIVED",
+	    "ACCEPTED", "DROPPED", "BYTES");
+	json_object_foreach(inputs, name, in) {
+		printf("%-12s %12lld %12lld %12lld %14lld\n", name,
+		    ctl_int(in, "received"), ctl_int(in, "accepted"),
+		    ctl_int(in, "dropped"), ctl_int(in, "bytes"));
+		first = 1;
+		json_object_foreach(json_object_get(in, "reasons"), rname, rv) {
+			if (json_integer_value(rv) == 0)
+				continue;
+			printf("%s%s=%lld", first ? "  reasons: " : " ", rname,
+			    (long long)json_integer_value(rv));
+			first = 0;
+		}
+		if (!first)
+			fputc('\n', stdout);
+	}
+}
+
+/* Order rules by matched, most first. */
+static int
+ctl_rule_cmp(const void *a, const void *b)
+{
+	long long	x = ctl_int(*(json_t *const *)a, "matched");
+	long long	y = ctl_int(*(json_t *const *)b, "matched");
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Print the ten rules that matched most. */
+static void
+ctl_stats_rules(json_t *rules)
+{
+	json_t	**v;
+	size_t	  i, n = json_array_size(rules);
+	char	  where[PATH_MAX + 32];
+
+	printf("\nTop rules (%zu loaded):\n", n);
+	if (n == 0 || (v = calloc(n, sizeof(*v))) == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		v[i] = json_array_get(rules, i);
+	qsort(v, n, sizeof(*v), ctl_rule_cmp);
+	printf("  %-32s %10s %10s  %s\n", "RULE", "MATCHED", "CLEARED", "FILE");
+	for (i = 0; i < n && i < 10; i++) {
+		snprintf(where, sizeof(where), "%s:%lld",
+		    ctl_str(v[i], "file") ? ctl_str(v[i], "file") : "?",
+		    ctl_int(v[i], "line"));
+		printf("  ");
+		ctl_col(ctl_str(v[i], "name"), 32);
+		printf("%10lld %10lld  ", ctl_int(v[i], "matched"),
+		    ctl_int(v[i], "cleared"));
+		ctl_puts(where, SIZE_MAX);
+		fputc('\n', stdout);
+	}
+	free(v);
+}
+
+/* Print incident counts and the daemon's state. */
+static void
+ctl_stats_rest(json_t *inc, json_t *d)
+{
+	const char	*name;
+	json_t		*v, *rl = json_object_get(d, "last_reload");
+	char		 up[32];
+
+	printf("\nIncidents: %lld active (%lld open, %lld acknowledged):",
+	    ctl_int(inc, "active"), ctl_int(inc, "open"),
+	    ctl_int(inc, "acknowledged"));
+	json_object_foreach(json_object_get(inc, "by_severity"), name, v)
+		printf(" %s %lld", name, (long long)json_integer_value(v));
+	ctl_duration(ctl_int(d, "uptime"), up, sizeof(up));
+	printf("\n\nsopd %s, up %s, config generation %lld",
+	    ctl_str(d, "version") ? ctl_str(d, "version") : "?", up,
+	    ctl_int(d, "generation"));
+	if (ctl_str(rl, "time") != NULL) {
+		printf(", last reload %s %s", ctl_str(rl, "time"),
+		    json_is_true(json_object_get(rl, "ok")) ? "ok" : "FAILED");
+		if (ctl_str(rl, "error") != NULL) {
+			printf(": ");
+			ctl_puts(ctl_str(rl, "error"), 512);
+		}
+	}
+	fputc('\n', stdout);
+}
+
+/* sopctl stats: inputs and reasons, top rules, incident counts. */
+static int
+ctl_stats(int argc, char **argv)
+{
+	json_t	*doc;
+
+	if (argc != 1)
+		ctl_usage();
+	doc = ctl_api("GET", "/api/v1/stats", NULL);
+	if (ctl.json)
+		ctl_print_json(doc);
+	else {
+		ctl_stats_inputs(json_object_get(doc, "inputs"));
+		ctl_stats_rules(json_object_get(doc, "rules"));
+		ctl_stats_rest(json_object_get(doc, "incidents"),
+		    json_object_get(doc, "daemon"));
+	}
+	json_decref(doc);
+	return CTL_OK;
+}
+
+/* sopctl health: whether sopd answers, its uptime and active count. */
+static int
+ctl_health(int argc, char **argv)
+{
+	json_t	*doc;
+	char	 up[32];
+
+	if (argc != 1)
+		ctl_usage();
+	doc = ctl_api("GET", "/healthz", NULL);
+	if (ctl.json)
+		ctl_print_json(doc);
+	else {
+		ctl_duration(ctl_int(doc, "uptime"), up, sizeof(up));
+		printf("%s: sopd %s at %s, up %s, %lld active incidents\n",
+		    ctl_str(doc, "status") ? ctl_str(doc, "status") : "?",
+		    ctl_str(doc, "version") ? ctl_str(doc, "version") : "?",
+		    ctl.url, up, ctl_int(doc, "incidents_active"));
+	}
+	json_decref(doc);
+	return CTL_OK;
+}
+
+/* sopctl parse ...: run "sopd --parse ..." from sopctl's own directory. */
+static int
+ctl_parse(int argc, char **argv)
+{
+	char	 self[PATH_MAX], sopd[PATH_MAX + 8], **av, *slash;
+	ssize_t	 n;
+	int	 i;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0)
+		self[n] = '\0';
+	else
+		snprintf(self, sizeof(self), "%s", ctl.argv0);
+	if ((slash = strrchr(self, '/')) != NULL)
+		*slash = '\0';
+	snprintf(sopd, sizeof(sopd), "%s/sopd", slash != NULL ? self : ".");
+	if ((av = calloc((size_t)argc + 2, sizeof(*av))) == NULL)
+		ctl_die(CTL_EAPI, "out of memory");
+	av[0] = sopd;
+	av[1] = "--parse";
+	for (i = 1; i < argc; i++)
+		av[i + 1] = argv[i];
+	execv(sopd, av);
+	ctl_die(CTL_EAPI, "cannot run %s: %s", sopd, strerror(errno));
+}
+
+/*
+ * Take "--json" / "-j" among a command's arguments too ("sopctl show 5
+ * --json"), unless it is the value of an option.
+ */
+static int
+ctl_take_json(int argc, char **argv)
+{
+	static const char *valued[] = { "-m", "--message", "--actor",
+	    "--state", "--severity", "--host", "--rule", "--limit", "-c" };
+	int	i, j, k, skip;
+
+	for (i = j = 1; i < argc; i++) {
+		skip = 0;
+		for (k = 0; k < (int)(sizeof(valued) / sizeof(valued[0])); k++)
+			skip |= strcmp(argv[i - 1], valued[k]) == 0;
+		if (!skip && (strcmp(argv[i], "--json") == 0 ||
+		    strcmp(argv[i], "-j") == 0))
+			ctl.json = 1;
+		else
+			argv[j++] = argv[i];
+	}
+	argv[j] = NULL;
+	return j;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "url", required_argument, NULL, 'u' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const struct {
+		const char	*name;
+		int		(*fn)(int, char **);
+	} cmds[] = {
+		{ "list", ctl_list }, { "show", ctl_show },
+		{ "stats", ctl_stats }, { "health", ctl_health },
+		{ "parse", ctl_parse },
+	};
+	const char	*url = getenv("SOPD_URL");
+	char		*cmd;
+	size_t		 i;
+	int		 ch;
+
+	ctl.argv0 = argv[0];
+	while ((ch = getopt_long(argc, argv, "+u:jh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'u': url = optarg; break;
+		case 'j': ctl.json = 1; break;
+		default: ctl_usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		ctl_usage();
+	ctl_set_url(url != NULL && *url != '\0' ? url : CTL_DEFAULT_URL);
+	cmd = argv[0];
+	optind = 0;
+	if (strcmp(cmd, "parse") != 0)
+		argc = ctl_take_json(argc, argv);
+	if (strcmp(cmd, "ack") == 0)
+		return ctl_change(argc, argv, "ack", 0);
+	if (strcmp(cmd, "resolve") == 0)
+		return ctl_change(argc, argv, "resolve", 0);
+	if (strcmp(cmd, "note") == 0)
+		return ctl_change(argc, argv, "notes", 1);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(cmd, cmds[i].name) == 0)
+			return cmds[i].fn(argc, argv);
+	}
+	fprintf(stderr, "sopctl: unknown command: %s\n", cmd);
+	ctl_usage();
+}

@@ -1,0 +1,341 @@
+/* sopd.c: the daemon's main: arguments, config, modules in order, the loop. */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "event.h"
+#include "event_json.h"
+#include "http.h"
+#include "incident.h"
+#include "listen.h"
+#include "log.h"
+#include "pipeline.h"
+#include "rules.h"
+#include "snmp_bridge.h"
+#include "stats.h"
+#include "syslog_parse.h"
+#include "traps.h"
+#include "xmalloc.h"
+#include "yamlnode.h"
+
+#define SOPD_VERSION	"0.1.0"
+
+struct sopd_run {
+	struct sopd		 sd;
+	struct listener		*udp;
+	struct listener		*tcp;
+	struct traps		*traps;
+	struct http		*http;
+	struct event		*sighup, *sigterm, *sigint;
+};
+
+static __attribute__((noreturn)) void
+usage(void)
+{
+	fprintf(stderr, "usage: sopd [-dtv] [-c config] [--parse] "
+	    "[--version]\n"
+	    "  -c FILE   configuration (default /etc/sopd/sopd.yaml)\n"
+	    "  -d        stay in the foreground and log to stderr\n"
+	    "  -t        check the configuration and rules, then exit\n"
+	    "  -v        verbose (debug) logging\n"
+	    "  --parse   read raw syslog lines on stdin, print each normalized\n"
+	    "            event as JSON (with -c: also the rule that takes it)\n");
+	exit(2);
+}
+
+/* Load config and rules; print every error; NULL config on failure. */
+static int
+sopd_load(const char *file, struct config **cfgp, struct ruleset **rsp,
+    struct errlist *errs)
+{
+	*cfgp = config_load(file, errs);
+	*rsp = NULL;
+	if (*cfgp == NULL)
+		return -1;
+	*rsp = ruleset_load(*cfgp, errs);
+	if (*rsp == NULL) {
+		config_free(*cfgp);
+		*cfgp = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* -t: check and report. */
+static int
+sopd_check(const char *file)
+{
+	struct errlist errs = { 0 };
+	struct config *cfg;
+	struct ruleset *rs;
+
+	if (sopd_load(file, &cfg, &rs, &errs) == -1) {
+		errlist_print(&errs, stderr);
+		errlist_free(&errs);
+		return 1;
+	}
+	printf("configuration OK (%zu rules)\n", ruleset_count(rs));
+	ruleset_free(rs);
+	config_free(cfg);
+	return 0;
+}
+
+/* Add what a rule makes of an event to its JSON. */
+static void
+sopd_parse_rule(struct ruleset *rs, const struct event *ev, json_t *o)
+{
+	struct rule_hit hit;
+	char buf[1024];
+
+	if (!ruleset_match(rs, ev, &hit)) {
+		json_object_set_new(o, "rule", json_null());
+		return;
+	}
+	json_object_set_new(o, "rule", json_string(hit.rule->name));
+	json_object_set_new(o, "rule_file", json_sprintf("%s:%d",
+	    hit.rule->file, hit.rule->line));
+	json_object_set_new(o, "action", json_string(hit.rule->action ==
+	    RULE_DROP ? "drop" : hit.clear ? "clear" : "incident"));
+	if (hit.rule->action == RULE_DROP)
+		return;
+	json_object_set_new(o, "incident_severity",
+	    json_string(sopsev_name(hit.rule->severity)));
+	rule_render(hit.rule->key, ev, &hit, buf, sizeof(buf));
+	json_object_set_new(o, "key", json_string(buf));
+	if (hit.rule->title != NULL) {
+		rule_render(hit.rule->title, ev, &hit, buf, sizeof(buf));
+		json_object_set_new(o, "title", json_string(buf));
+	}
+}
+
+/* --parse: stdin lines to JSON lines. */
+static int
+sopd_parse_stdin(const char *file)
+{
+	struct errlist errs = { 0 };
+	struct config *cfg = NULL;
+	struct ruleset *rs = NULL;
+	struct event ev;
+	enum stats_reason reason;
+	size_t max = 65536, len;
+	char *line;
+	json_t *o;
+
+	if (file != NULL) {
+		if (sopd_load(file, &cfg, &rs, &errs) == -1) {
+			errlist_print(&errs, stderr);
+			errlist_free(&errs);
+			return 1;
+		}
+		max = cfg->max_message_size;
+	}
+	line = xmalloc(max + 2);
+	while (fgets(line, (int)max + 2, stdin) != NULL) {
+		len = strlen(line);
+		if (len > 0 && line[len - 1] != '\n' && len == max + 1) {
+			int c;	/* longer than max: skip the rest of the line */
+			while ((c = getchar()) != EOF && c != '\n')
+				;
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.source = EVENT_SYSLOG;
+		ev.transport = "stdin";
+		ev.peer = "stdin";
+		ev.received_us = pipeline_now_us();
+		if (syslog_parse(line, len, max, &ev, &reason) == -1) {
+			o = json_pack("{s:s, s:s}", "error", "rejected",
+			    "reason", stats_reason_name(reason));
+		} else {
+			o = event_to_json(&ev);
+			if (rs != NULL)
+				sopd_parse_rule(rs, &ev, o);
+		}
+		json_dumpf(o, stdout, JSON_COMPACT);
+		putchar('\n');
+		json_decref(o);
+	}
+	free(line);
+	ruleset_free(rs);
+	config_free(cfg);
+	return 0;
+}
+
+/* SIGHUP: load a new config and rule set; keep the old ones on error. */
+static void
+sopd_reload(struct sopd_run *run)
+{
+	struct sopd *sd = &run->sd;
+	struct errlist errs = { 0 };
+	struct config *cfg;
+	struct ruleset *rs;
+	size_t i;
+
+	sd->last_reload = time(NULL);
+	if (sopd_load(sd->cfg->file, &cfg, &rs, &errs) == -1) {
+		for (i = 0; i < errs.n; i++)
+			log_warnx("reload: %s", errs.msgs[i]);
+		log_warnx("reload failed (%zu errors): keeping the running "
+		    "configuration", errs.n);
+		snprintf(sd->last_reload_error, sizeof(sd->last_reload_error),
+		    "%s%s", errs.n ? errs.msgs[0] : "error",
+		    errs.n > 1 ? " (and more)" : "");
+		sd->last_reload_ok = 0;
+		stats.reload_failures++;
+		errlist_free(&errs);
+		return;
+	}
+	if (strcmp(cfg->state_dir, sd->cfg->state_dir) != 0)
+		log_warnx("reload: state_dir changes need a restart");
+	ruleset_free(sd->rules);
+	sd->rules = rs;
+	config_free(sd->cfg);
+	sd->cfg = cfg;
+	incidents_reconfigure(sd->incidents, cfg);
+	if (run->traps != NULL)
+		traps_reconfigure(run->traps, cfg);
+	sd->generation++;
+	sd->last_reload_ok = 1;
+	sd->last_reload_error[0] = '\0';
+	stats.reloads++;
+	log_info("reloaded: generation %u, %zu rules", sd->generation,
+	    ruleset_count(rs));
+}
+
+/* Signals arrive as ordinary loop callbacks. */
+static void
+sopd_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct sopd_run *run = arg;
+
+	if (sig == SIGHUP) {
+		sopd_reload(run);
+		return;
+	}
+	log_info("signal %d: stopping", (int)sig);
+	event_base_loopbreak(run->sd.base);
+}
+
+/* Open one input if configured; fatal when it cannot bind. */
+static struct listener *
+sopd_input(struct sopd *sd, const struct listener_ops *ops, const char *addr)
+{
+	struct listener *l;
+	char *cause = NULL;
+
+	if (addr == NULL)
+		return NULL;
+	if ((l = ops->open(sd, addr, &cause)) == NULL)
+		fatalx("syslog %s: %s", ops->name, cause);
+	return l;
+}
+
+/* Start every module in order. */
+static void
+sopd_start(struct sopd_run *run)
+{
+	struct sopd *sd = &run->sd;
+	char *cause = NULL;
+
+	if ((sd->incidents = incidents_open(sd->base, sd->cfg, &cause)) == NULL)
+		fatalx("store: %s", cause);
+	run->udp = sopd_input(sd, &udp_ops, sd->cfg->syslog_udp);
+	run->tcp = sopd_input(sd, &tcp_ops, sd->cfg->syslog_tcp);
+	if (snmp_bridge_start(sd, &cause) == -1)
+		fatalx("snmp: %s", cause);
+	if (sd->cfg->trap_listen != NULL && (run->traps = traps_start(sd->base,
+	    sd->cfg, pipeline_trap_cb, sd, &cause)) == NULL)
+		fatalx("traps: %s", cause);
+	if (sd->cfg->http_listen != NULL &&
+	    (run->http = http_start(sd, &cause)) == NULL)
+		fatalx("http: %s", cause);
+	run->sighup = evsignal_new(sd->base, SIGHUP, sopd_signal_cb, run);
+	run->sigterm = evsignal_new(sd->base, SIGTERM, sopd_signal_cb, run);
+	run->sigint = evsignal_new(sd->base, SIGINT, sopd_signal_cb, run);
+	evsignal_add(run->sighup, NULL);
+	evsignal_add(run->sigterm, NULL);
+	evsignal_add(run->sigint, NULL);
+}
+
+/* Stop every module in reverse order; the store is flushed last. */
+static void
+sopd_stop(struct sopd_run *run)
+{
+	struct sopd *sd = &run->sd;
+
+	event_free(run->sighup);
+	event_free(run->sigterm);
+	event_free(run->sigint);
+	http_stop(run->http);
+	traps_stop(run->traps);
+	snmp_bridge_stop();
+	tcp_ops.close(run->tcp);
+	udp_ops.close(run->udp);
+	incidents_close(sd->incidents);
+	ruleset_free(sd->rules);
+	config_free(sd->cfg);
+	event_base_free(sd->base);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "parse", no_argument, NULL, 'P' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct sopd_run run;
+	struct sopd *sd = &run.sd;
+	struct errlist errs = { 0 };
+	const char *file = NULL;
+	int ch, check = 0, fg = 0, verbose = 0, parse = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:dtv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': file = optarg; break;
+		case 'd': fg = 1; break;
+		case 't': check = 1; break;
+		case 'v': verbose++; break;
+		case 'P': parse = 1; break;
+		case 'V': printf("sopd %s\n", SOPD_VERSION); return 0;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init(fg || check || parse, verbose, "sopd");
+	if (parse)
+		return sopd_parse_stdin(file);
+	if (file == NULL)
+		file = "/etc/sopd/sopd.yaml";
+	if (check)
+		return sopd_check(file);
+
+	if (sopd_load(file, &sd->cfg, &sd->rules, &errs) == -1) {
+		errlist_print(&errs, stderr);
+		fatalx("%zu configuration errors; not starting", errs.n);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if ((sd->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	sd->started = time(NULL);
+	sd->last_reload_ok = 1;
+	sopd_start(&run);
+	log_info("sopd %s started: %zu rules, %zu active incidents",
+	    SOPD_VERSION, ruleset_count(sd->rules),
+	    incidents_active_count(sd->incidents));
+	event_base_dispatch(sd->base);
+	sopd_stop(&run);
+	log_info("stopped");
+	return 0;
+}

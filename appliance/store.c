@@ -1,0 +1,807 @@
+/*
+ * store.c: the SQLite file (<state_dir>/sopd.db) that keeps incidents.
+ *
+ * One connection, used only from the event loop's thread, does every write
+ * and every checkpoint. The file is in WAL mode; the incident module batches
+ * the changes of one loop turn (at most commit_interval_ms, default 100 ms)
+ * into one BEGIN IMMEDIATE transaction, and commits people's actions (ack,
+ * resolve, note) before it answers them.
+ *
+ * What a crash can lose:
+ * - kill -9 or a crash of sopd: every committed transaction survives; the
+ *   events of the last commit interval (up to commit_interval_ms) that were
+ *   not yet committed are lost (counts, samples, incidents opened in that
+ *   interval). Acknowledged actions of people are never lost.
+ * - power loss or an OS crash with synchronous=normal: in addition, the
+ *   transactions committed since the last WAL sync may roll back; the
+ *   passive checkpoint every few seconds syncs the WAL, so this is at most
+ *   about one checkpoint interval (5 s). With synchronous=full every commit
+ *   is synced and nothing committed is lost, if the disk honours flushes.
+ *
+ * At start a damaged file (PRAGMA quick_check fails, or it is no database)
+ * is renamed aside as sopd.db.corrupt-<UTC time> and an empty one is made.
+ */
+#include "store.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+#define STORE_BUSY_MS		2000
+#define STORE_JOURNAL_LIMIT	(4 * 1024 * 1024)
+
+struct store {
+	sqlite3		*db;
+	char		*path;
+	sqlite3_stmt	*put;
+	sqlite3_stmt	*hist;
+	sqlite3_stmt	*meta_set;
+	sqlite3_stmt	*meta_get;
+};
+
+/* Schema migrations: entry i moves a file from version i to i + 1. */
+static const char *store_migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE meta ("
+	"  name TEXT PRIMARY KEY,"
+	"  value INTEGER NOT NULL"
+	");"
+	"CREATE TABLE incidents ("
+	"  id INTEGER PRIMARY KEY,"
+	"  rule TEXT NOT NULL,"
+	"  rule_file TEXT,"
+	"  rule_line INTEGER,"
+	"  key TEXT NOT NULL,"
+	"  severity TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  level TEXT NOT NULL DEFAULT 'L1',"
+	"  host TEXT,"
+	"  title TEXT,"
+	"  count INTEGER NOT NULL DEFAULT 0,"
+	"  first_seen INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL,"
+	"  resolved_at INTEGER,"
+	"  acked_at INTEGER,"
+	"  owner TEXT,"
+	"  next_escalation INTEGER,"
+	"  in_window TEXT,"
+	"  samples TEXT"
+	");"
+	"CREATE INDEX incidents_state ON incidents (state);"
+	"CREATE INDEX incidents_rule_key ON incidents (rule, key);"
+	"CREATE TABLE incident_history ("
+	"  id INTEGER PRIMARY KEY,"
+	"  incident_id INTEGER NOT NULL"
+	"    REFERENCES incidents (id) ON DELETE CASCADE,"
+	"  at INTEGER NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  from_state TEXT,"
+	"  to_state TEXT,"
+	"  note TEXT"
+	");"
+	"CREATE INDEX incident_history_incident"
+	"  ON incident_history (incident_id);"
+	"INSERT INTO meta (name, value) VALUES ('next_id', 1);",
+};
+#define STORE_VERSION \
+	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
+
+#define STORE_COLS \
+	"id, rule, rule_file, rule_line, key, severity, state, level, host, " \
+	"title, count, first_seen, last_seen, resolved_at, acked_at, owner, " \
+	"next_escalation, in_window, samples"
+
+static const char store_put_sql[] =
+	"INSERT INTO incidents (" STORE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, "
+	"?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) "
+	"ON CONFLICT (id) DO UPDATE SET rule = excluded.rule, "
+	"rule_file = excluded.rule_file, rule_line = excluded.rule_line, "
+	"key = excluded.key, severity = excluded.severity, "
+	"state = excluded.state, level = excluded.level, "
+	"host = excluded.host, title = excluded.title, "
+	"count = excluded.count, first_seen = excluded.first_seen, "
+	"last_seen = excluded.last_seen, resolved_at = excluded.resolved_at, "
+	"acked_at = excluded.acked_at, owner = excluded.owner, "
+	"next_escalation = excluded.next_escalation, "
+	"in_window = excluded.in_window, "
+	"samples = coalesce(excluded.samples, incidents.samples)";
+
+static const char store_hist_sql[] =
+	"INSERT INTO incident_history (incident_id, at, actor, action, "
+	"from_state, to_state, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/* The schema version this code writes. */
+int
+store_schema_version(void)
+{
+	return STORE_VERSION;
+}
+
+/* The file's path. */
+const char *
+store_path(const struct store *st)
+{
+	return st->path;
+}
+
+/* The connection's last error message. */
+const char *
+store_error(const struct store *st)
+{
+	return st->db != NULL ? sqlite3_errmsg(st->db) : "no database";
+}
+
+/* Route SQLite's own log into ours. */
+static void
+store_log_cb(void *arg, int code, const char *msg)
+{
+	if ((code & 0xff) == SQLITE_WARNING || code == SQLITE_NOTICE)
+		log_debug("sqlite: %s", msg);
+	else if ((code & 0xff) != SQLITE_SCHEMA)
+		log_warnx("sqlite (%d): %s", code, msg);
+}
+
+/* SQL function fnmatch(pattern, string): 1 when the glob matches. */
+static void
+store_fnmatch_cb(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char *pat, *s;
+
+	pat = sqlite3_value_text(argv[0]);
+	s = sqlite3_value_text(argv[1]);
+	if (pat == NULL || s == NULL) {
+		sqlite3_result_int(ctx, 0);
+		return;
+	}
+	sqlite3_result_int(ctx,
+	    fnmatch((const char *)pat, (const char *)s, 0) == 0);
+}
+
+/* Run SQL without results; -1 with *cause on failure. */
+static int
+store_exec(sqlite3 *db, const char *sql, char **cause)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	if (cause != NULL)
+		xasprintf(cause, "%s", msg != NULL ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	return -1;
+}
+
+/* Read one integer from a one-row query, -1 on error. */
+static int
+store_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Create the state directory (and its parents) with mode 0750. */
+static int
+store_mkdir(const char *dir, char **cause)
+{
+	char *p, *s;
+
+	p = xstrdup(dir);
+	for (s = p + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0750) == -1 && errno != EEXIST)
+			goto fail;
+		*s = '/';
+	}
+	if (mkdir(p, 0750) == -1 && errno != EEXIST)
+		goto fail;
+	free(p);
+	return 0;
+fail:
+	xasprintf(cause, "mkdir %s: %s", p, strerror(errno));
+	free(p);
+	return -1;
+}
+
+/*
+ * Whether the file is sound: 1 yes, 0 damaged (quick_check fails or it is
+ * no database), -1 another error (in *cause).
+ */
+static int
+store_check(sqlite3 *db, char **cause)
+{
+	sqlite3_stmt *stmt;
+	const char *res;
+	int rc, ok;
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &stmt, NULL);
+	if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
+		return 0;
+	if (rc != SQLITE_OK)
+		goto fail;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		res = (const char *)sqlite3_column_text(stmt, 0);
+		ok = res != NULL && strcmp(res, "ok") == 0;
+		if (!ok)
+			log_warnx("quick_check: %s", res != NULL ? res : "?");
+		sqlite3_finalize(stmt);
+		return ok;
+	}
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
+		return 0;
+fail:
+	xasprintf(cause, "quick_check: %s", sqlite3_errmsg(db));
+	return -1;
+}
+
+/* Rename a damaged file (and its WAL and shm) aside with a UTC time. */
+static int
+store_quarantine(const char *path, char **cause)
+{
+	static const char *sfx[] = { "", "-wal", "-shm" };
+	char stamp[32], from[4096], to[4200];
+	struct tm tm;
+	time_t now;
+	size_t i;
+
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	for (i = 0; i < 3; i++) {
+		snprintf(from, sizeof(from), "%s%s", path, sfx[i]);
+		snprintf(to, sizeof(to), "%s.corrupt-%s%s", path, stamp,
+		    sfx[i]);
+		if (rename(from, to) == -1 && errno != ENOENT) {
+			xasprintf(cause, "rename %s: %s", from,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	log_warnx("%s is damaged: moved aside as %s.corrupt-%s, starting "
+	    "with an empty store", path, path, stamp);
+	return 0;
+}
+
+/* Open the file and check it; 0 when damaged (closed again), 1 when good. */
+static int
+store_open_file(struct store *st, char **cause)
+{
+	int rc, flags;
+
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX;
+	rc = sqlite3_open_v2(st->path, &st->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		xasprintf(cause, "%s: %s", st->path, st->db != NULL ?
+		    sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		return -1;
+	}
+	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+	sqlite3_extended_result_codes(st->db, 0);
+	rc = store_check(st->db, cause);
+	if (rc != 1) {
+		sqlite3_close(st->db);
+		st->db = NULL;
+	}
+	return rc;
+}
+
+/* Set the connection's pragmas (WAL, synchronous, limits). */
+static int
+store_pragmas(struct store *st, const char *synchronous, char **cause)
+{
+	char sql[256];
+	int64_t appid;
+	const char *sync;
+	sqlite3_stmt *stmt;
+	int wal = 0;
+
+	if (store_int(st->db, "PRAGMA application_id", &appid) == -1)
+		goto fail;
+	if (appid != 0 && appid != STORE_APP_ID) {
+		xasprintf(cause, "%s: not a sopd database (application_id "
+		    "%lld)", st->path, (long long)appid);
+		return -1;
+	}
+	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1,
+	    &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		wal = strcmp((const char *)sqlite3_column_text(stmt, 0),
+		    "wal") == 0;
+	sqlite3_finalize(stmt);
+	if (!wal) {
+		xasprintf(cause, "%s: cannot switch to WAL mode", st->path);
+		return -1;
+	}
+	sync = (synchronous != NULL && strcasecmp(synchronous, "full") == 0) ?
+	    "FULL" : "NORMAL";
+	snprintf(sql, sizeof(sql), "PRAGMA synchronous = %s; "
+	    "PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = %d;",
+	    sync, STORE_JOURNAL_LIMIT);
+	return store_exec(st->db, sql, cause);
+fail:
+	xasprintf(cause, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	return -1;
+}
+
+/* Bring the schema up to date in one transaction. */
+static int
+store_migrate(struct store *st, char **cause)
+{
+	char sql[128], *why = NULL;
+	int64_t version;
+	int v;
+
+	if (store_exec(st->db, "BEGIN IMMEDIATE", &why) == -1)
+		goto fail;
+	if (store_int(st->db, "PRAGMA user_version", &version) == -1) {
+		why = xstrdup(sqlite3_errmsg(st->db));
+		goto rollback;
+	}
+	if (version > STORE_VERSION) {
+		xasprintf(&why, "schema version %lld is newer than %d",
+		    (long long)version, STORE_VERSION);
+		goto rollback;
+	}
+	for (v = (int)version; v < STORE_VERSION; v++) {
+		if (store_exec(st->db, store_migrations[v], &why) == -1)
+			goto rollback;
+		log_info("%s: schema migrated to version %d", st->path, v + 1);
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d; "
+	    "PRAGMA application_id = %d;", STORE_VERSION, STORE_APP_ID);
+	if (store_exec(st->db, sql, &why) == -1 ||
+	    store_exec(st->db, "COMMIT", &why) == -1)
+		goto rollback;
+	return 0;
+rollback:
+	store_exec(st->db, "ROLLBACK", NULL);
+fail:
+	xasprintf(cause, "%s: migration: %s", st->path, why);
+	free(why);
+	return -1;
+}
+
+/* Prepare the statements used on every commit. */
+static int
+store_prepare(struct store *st, char **cause)
+{
+	if (sqlite3_prepare_v3(st->db, store_put_sql, -1,
+	    SQLITE_PREPARE_PERSISTENT, &st->put, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(st->db, store_hist_sql, -1,
+	    SQLITE_PREPARE_PERSISTENT, &st->hist, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(st->db, "INSERT INTO meta (name, value) "
+	    "VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET "
+	    "value = excluded.value", -1, SQLITE_PREPARE_PERSISTENT,
+	    &st->meta_set, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(st->db, "SELECT value FROM meta WHERE "
+	    "name = ?1", -1, SQLITE_PREPARE_PERSISTENT, &st->meta_get,
+	    NULL) != SQLITE_OK) {
+		xasprintf(cause, "%s: %s", st->path, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
+}
+
+/* Open, check, quarantine if damaged, and migrate the store. */
+struct store *
+store_open(const char *dir, const char *synchronous, char **cause)
+{
+	static int logging;
+	struct store *st;
+	int rc;
+
+	if (!logging) {
+		sqlite3_config(SQLITE_CONFIG_LOG, store_log_cb, NULL);
+		logging = 1;
+	}
+	if (dir == NULL || *dir == '\0') {
+		xasprintf(cause, "no state directory");
+		return NULL;
+	}
+	if (store_mkdir(dir, cause) == -1)
+		return NULL;
+	st = xcalloc(1, sizeof(*st));
+	xasprintf(&st->path, "%s/%s", dir, STORE_FILE);
+	rc = store_open_file(st, cause);
+	if (rc == 0) {
+		if (store_quarantine(st->path, cause) == -1)
+			goto fail;
+		rc = store_open_file(st, cause);
+		if (rc == 0)
+			xasprintf(cause, "%s: damaged after re-creation",
+			    st->path);
+	}
+	if (rc != 1)
+		goto fail;
+	sqlite3_create_function(st->db, "fnmatch", 2,
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, store_fnmatch_cb,
+	    NULL, NULL);
+	if (store_pragmas(st, synchronous, cause) == -1 ||
+	    store_migrate(st, cause) == -1 ||
+	    store_prepare(st, cause) == -1)
+		goto fail;
+	return st;
+fail:
+	store_close(st);
+	return NULL;
+}
+
+/* Finalize the statements and close the file. */
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_finalize(st->put);
+	sqlite3_finalize(st->hist);
+	sqlite3_finalize(st->meta_set);
+	sqlite3_finalize(st->meta_get);
+	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
+		log_warnx("%s: close: %s", st->path, sqlite3_errmsg(st->db));
+	free(st->path);
+	free(st);
+}
+
+/* Start a write transaction. */
+int
+store_begin(struct store *st)
+{
+	return store_exec(st->db, "BEGIN IMMEDIATE", NULL);
+}
+
+/* Commit the write transaction. */
+int
+store_commit(struct store *st)
+{
+	return store_exec(st->db, "COMMIT", NULL);
+}
+
+/* Roll the write transaction back (if one is open). */
+void
+store_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		store_exec(st->db, "ROLLBACK", NULL);
+}
+
+/* Bind a string or NULL. */
+static void
+store_bind_text(sqlite3_stmt *stmt, int i, const char *s)
+{
+	if (s == NULL)
+		sqlite3_bind_null(stmt, i);
+	else
+		sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC);
+}
+
+/* Bind a time, 0 as NULL. */
+static void
+store_bind_time(sqlite3_stmt *stmt, int i, int64_t t)
+{
+	if (t == 0)
+		sqlite3_bind_null(stmt, i);
+	else
+		sqlite3_bind_int64(stmt, i, t);
+}
+
+/* Step a write statement once and reset it; 1 on a constraint error. */
+static int
+store_step_write(sqlite3_stmt *stmt)
+{
+	int rc;
+
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc == SQLITE_CONSTRAINT)
+		return 1;
+	return -1;
+}
+
+/* Insert or update one incident row. */
+int
+store_put_incident(struct store *st, const struct store_incident *r)
+{
+	sqlite3_stmt *s = st->put;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)r->id);
+	store_bind_text(s, 2, r->rule);
+	store_bind_text(s, 3, r->rule_file);
+	sqlite3_bind_int(s, 4, r->rule_line);
+	store_bind_text(s, 5, r->key);
+	store_bind_text(s, 6, r->severity);
+	store_bind_text(s, 7, r->state);
+	store_bind_text(s, 8, r->level != NULL ? r->level : "L1");
+	store_bind_text(s, 9, r->host);
+	store_bind_text(s, 10, r->title);
+	sqlite3_bind_int64(s, 11, (sqlite3_int64)r->count);
+	sqlite3_bind_int64(s, 12, r->first_seen);
+	sqlite3_bind_int64(s, 13, r->last_seen);
+	store_bind_time(s, 14, r->resolved_at);
+	store_bind_time(s, 15, r->acked_at);
+	store_bind_text(s, 16, r->owner);
+	store_bind_time(s, 17, r->next_escalation);
+	store_bind_text(s, 18, r->in_window);
+	store_bind_text(s, 19, r->samples);
+	return store_step_write(s);
+}
+
+/* Append one history row. */
+int
+store_add_history(struct store *st, const struct store_history *h)
+{
+	sqlite3_stmt *s = st->hist;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)h->incident_id);
+	sqlite3_bind_int64(s, 2, h->at);
+	store_bind_text(s, 3, h->actor != NULL ? h->actor : "unknown");
+	store_bind_text(s, 4, h->action);
+	store_bind_text(s, 5, h->from_state);
+	store_bind_text(s, 6, h->to_state);
+	store_bind_text(s, 7, h->note);
+	return store_step_write(s);
+}
+
+/* Set a meta value. */
+int
+store_set_meta(struct store *st, const char *name, int64_t value)
+{
+	sqlite3_bind_text(st->meta_set, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st->meta_set, 2, value);
+	return store_step_write(st->meta_set) == 0 ? 0 : -1;
+}
+
+/* Read a meta value. */
+int
+store_get_meta(struct store *st, const char *name, int64_t *value)
+{
+	int rc;
+
+	sqlite3_bind_text(st->meta_get, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st->meta_get);
+	if (rc == SQLITE_ROW)
+		*value = sqlite3_column_int64(st->meta_get, 0);
+	sqlite3_reset(st->meta_get);
+	sqlite3_clear_bindings(st->meta_get);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? 1 : -1;
+}
+
+/* The largest id in the incidents table. */
+int64_t
+store_max_id(struct store *st)
+{
+	int64_t id = 0;
+
+	if (store_int(st->db, "SELECT coalesce(max(id), 0) FROM incidents",
+	    &id) == -1)
+		return 0;
+	return id;
+}
+
+/*
+ * WAL checkpoint: passive (copies what it can without waiting), or
+ * truncate (also empties the WAL file) when the store is idle.
+ */
+int
+store_checkpoint(struct store *st, int truncate)
+{
+	int rc;
+
+	rc = sqlite3_wal_checkpoint_v2(st->db, NULL, truncate ?
+	    SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* A text column or NULL. */
+static const char *
+store_col_text(sqlite3_stmt *stmt, int i)
+{
+	return (const char *)sqlite3_column_text(stmt, i);
+}
+
+/* Fill a row from the columns of STORE_COLS. */
+static void
+store_row(sqlite3_stmt *s, struct store_incident *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = (uint64_t)sqlite3_column_int64(s, 0);
+	r->rule = store_col_text(s, 1);
+	r->rule_file = store_col_text(s, 2);
+	r->rule_line = sqlite3_column_int(s, 3);
+	r->key = store_col_text(s, 4);
+	r->severity = store_col_text(s, 5);
+	r->state = store_col_text(s, 6);
+	r->level = store_col_text(s, 7);
+	r->host = store_col_text(s, 8);
+	r->title = store_col_text(s, 9);
+	r->count = (uint64_t)sqlite3_column_int64(s, 10);
+	r->first_seen = sqlite3_column_int64(s, 11);
+	r->last_seen = sqlite3_column_int64(s, 12);
+	r->resolved_at = sqlite3_column_int64(s, 13);
+	r->acked_at = sqlite3_column_int64(s, 14);
+	r->owner = store_col_text(s, 15);
+	r->next_escalation = sqlite3_column_int64(s, 16);
+	r->in_window = store_col_text(s, 17);
+	r->samples = store_col_text(s, 18);
+}
+
+/* Step a prepared query and call cb per row; finalizes the statement. */
+static int
+store_each(struct store *st, sqlite3_stmt *stmt, store_incident_cb cb,
+    void *arg)
+{
+	struct store_incident r;
+	int rc;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		store_row(stmt, &r);
+		if (cb(&r, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		log_warnx("%s: query: %s", st->path, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
+}
+
+/* Every active incident, oldest first. */
+int
+store_load_active(struct store *st, store_incident_cb cb, void *arg)
+{
+	sqlite3_stmt *stmt;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT " STORE_COLS " FROM incidents "
+	    "WHERE state IN ('open', 'acknowledged') ORDER BY id", -1, &stmt,
+	    NULL) != SQLITE_OK)
+		return -1;
+	return store_each(st, stmt, cb, arg);
+}
+
+/* Build a filter's WHERE clause. */
+static void
+store_where(const struct store_filter *f, char *buf, size_t len)
+{
+	snprintf(buf, len, "WHERE 1%s%s%s%s%s",
+	    f->state != NULL ? " AND state = :state" : "",
+	    f->active ? " AND state IN ('open', 'acknowledged')" : "",
+	    f->severity != NULL ? " AND severity = :severity" : "",
+	    f->host != NULL ? " AND fnmatch(:host, host)" : "",
+	    f->rule != NULL ? " AND rule = :rule" : "");
+}
+
+/* Bind a filter's parameters by name. */
+static void
+store_bind_filter(sqlite3_stmt *stmt, const struct store_filter *f)
+{
+	int i;
+
+	if ((i = sqlite3_bind_parameter_index(stmt, ":state")) > 0)
+		store_bind_text(stmt, i, f->state);
+	if ((i = sqlite3_bind_parameter_index(stmt, ":severity")) > 0)
+		store_bind_text(stmt, i, f->severity);
+	if ((i = sqlite3_bind_parameter_index(stmt, ":host")) > 0)
+		store_bind_text(stmt, i, f->host);
+	if ((i = sqlite3_bind_parameter_index(stmt, ":rule")) > 0)
+		store_bind_text(stmt, i, f->rule);
+	if ((i = sqlite3_bind_parameter_index(stmt, ":limit")) > 0)
+		sqlite3_bind_int64(stmt, i, (sqlite3_int64)f->limit);
+	if ((i = sqlite3_bind_parameter_index(stmt, ":offset")) > 0)
+		sqlite3_bind_int64(stmt, i, (sqlite3_int64)f->offset);
+}
+
+/* Matching incidents newest first, within limit and offset. */
+int
+store_list(struct store *st, const struct store_filter *f,
+    store_incident_cb cb, void *arg, size_t *total)
+{
+	char where[256], sql[1024];
+	sqlite3_stmt *stmt;
+	int64_t n = 0;
+
+	store_where(f, where, sizeof(where));
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM incidents %s", where);
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	store_bind_filter(stmt, f);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		n = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	*total = (size_t)n;
+	snprintf(sql, sizeof(sql), "SELECT " STORE_COLS " FROM incidents %s "
+	    "ORDER BY id DESC LIMIT :limit OFFSET :offset", where);
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	store_bind_filter(stmt, f);
+	return store_each(st, stmt, cb, arg);
+fail:
+	log_warnx("%s: list: %s", st->path, sqlite3_errmsg(st->db));
+	return -1;
+}
+
+/* Find one incident: 1 when there is none. */
+int
+store_get(struct store *st, uint64_t id, store_incident_cb cb, void *arg)
+{
+	sqlite3_stmt *stmt;
+	struct store_incident r;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT " STORE_COLS " FROM incidents "
+	    "WHERE id = ?1", -1, &stmt, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		store_row(stmt, &r);
+		if (cb != NULL)
+			cb(&r, arg);
+	}
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? 1 : -1;
+}
+
+/* An incident's history, oldest first. */
+int
+store_history(struct store *st, uint64_t id, store_history_cb cb, void *arg)
+{
+	sqlite3_stmt *stmt;
+	struct store_history h;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT incident_id, at, actor, "
+	    "action, from_state, to_state, note FROM incident_history "
+	    "WHERE incident_id = ?1 ORDER BY id", -1, &stmt, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)id);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		h.incident_id = (uint64_t)sqlite3_column_int64(stmt, 0);
+		h.at = sqlite3_column_int64(stmt, 1);
+		h.actor = store_col_text(stmt, 2);
+		h.action = store_col_text(stmt, 3);
+		h.from_state = store_col_text(stmt, 4);
+		h.to_state = store_col_text(stmt, 5);
+		h.note = store_col_text(stmt, 6);
+		if (cb(&h, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? 0 : -1;
+}

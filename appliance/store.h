@@ -1,0 +1,104 @@
+/* store.h: the SQLite file that keeps incidents and their history. */
+#ifndef SOPD_STORE_H
+#define SOPD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_FILE	"sopd.db"
+#define STORE_APP_ID	0x534f5044	/* "SOPD" */
+
+struct store;
+
+/*
+ * One incident row. Times are seconds since the epoch, 0 for NULL; strings
+ * may be NULL. Rows handed to callbacks are valid during the call only.
+ */
+struct store_incident {
+	uint64_t	 id;
+	const char	*rule;
+	const char	*rule_file;
+	int		 rule_line;
+	const char	*key;
+	const char	*severity;	/* "critical" .. "info" */
+	const char	*state;		/* "open", "acknowledged", ... */
+	const char	*level;		/* "L1" .. "L3" */
+	const char	*host;
+	const char	*title;
+	uint64_t	 count;
+	int64_t		 first_seen;
+	int64_t		 last_seen;
+	int64_t		 resolved_at;
+	int64_t		 acked_at;
+	const char	*owner;
+	int64_t		 next_escalation;
+	const char	*in_window;
+	const char	*samples;	/* JSON array text */
+};
+
+/* One history row of an incident. */
+struct store_history {
+	uint64_t	 incident_id;
+	int64_t		 at;
+	const char	*actor;
+	const char	*action;	/* "open", "ack", "resolve", "note" */
+	const char	*from_state;
+	const char	*to_state;
+	const char	*note;
+};
+
+/* Filters of a list query; NULL / -1 mean any. */
+struct store_filter {
+	const char	*state;
+	int		 active;	/* 1: open or acknowledged */
+	const char	*severity;
+	const char	*host;		/* fnmatch(3) pattern */
+	const char	*rule;
+	size_t		 limit;
+	size_t		 offset;
+};
+
+typedef int (*store_incident_cb)(const struct store_incident *, void *);
+typedef int (*store_history_cb)(const struct store_history *, void *);
+
+/*
+ * Open (creating dir and file) dir/sopd.db, check it, quarantine it when
+ * damaged and migrate its schema. synchronous is "normal" or "full".
+ */
+struct store *store_open(const char *dir, const char *synchronous,
+    char **cause);
+void store_close(struct store *);
+const char *store_path(const struct store *);
+/* The current schema version written by this code. */
+int store_schema_version(void);
+
+/* Write transactions (BEGIN IMMEDIATE / COMMIT / ROLLBACK). */
+int store_begin(struct store *);
+int store_commit(struct store *);
+void store_rollback(struct store *);
+/* Insert or update one incident row; 1 on a constraint error. */
+int store_put_incident(struct store *, const struct store_incident *);
+/* Append one history row; 1 on a constraint error (unknown incident). */
+int store_add_history(struct store *, const struct store_history *);
+int store_set_meta(struct store *, const char *name, int64_t value);
+/* Read a meta value; 0 with *value set, 1 when absent, -1 on error. */
+int store_get_meta(struct store *, const char *name, int64_t *value);
+/* The largest incident id, 0 when there is none. */
+int64_t store_max_id(struct store *);
+/* Run a WAL checkpoint: passive, or truncate (when idle). */
+int store_checkpoint(struct store *, int truncate);
+
+/* Call cb for every open or acknowledged incident, in id order. */
+int store_load_active(struct store *, store_incident_cb, void *);
+/* Call cb for the matching incidents, newest first, and count them all. */
+int store_list(struct store *, const struct store_filter *,
+    store_incident_cb, void *, size_t *total);
+/* Call cb for one incident; 0 found, 1 not found, -1 error. */
+int store_get(struct store *, uint64_t id, store_incident_cb, void *);
+/* Call cb for an incident's history rows, oldest first. */
+int store_history(struct store *, uint64_t id, store_history_cb, void *);
+
+/* The last SQLite error message of the connection. */
+const char *store_error(const struct store *);
+
+#endif

@@ -1,0 +1,276 @@
+#!/bin/sh
+# run.sh: sopd's benchmark (make bench): syslog over UDP at rising rates into
+# sopd with 10, 100 and 1000 rules, v2c traps likewise, and memory with
+# 10,000 open incidents; prints loss, throughput, CPU and RSS figures.
+# Everything talks to 127.0.0.1 only; see bench/README.md to read the output.
+
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SOPD=${SOPD:-$ROOT/build/sopd}
+SOPBENCH=${SOPBENCH:-$ROOT/build/sopbench}
+STEP=${BENCH_STEP:-3}			# seconds per rate step
+RATES=${BENCH_RATES:-"50000 100000 200000 300000 400000 600000"}
+TRAP_RATES=${BENCH_TRAP_RATES:-"10000 25000 50000 75000"}
+RULESETS=${BENCH_RULES:-"10 100 1000"}
+INCIDENTS=${BENCH_INCIDENTS:-10000}
+HZ=$(getconf CLK_TCK)
+T=$(mktemp -d /tmp/sopd-bench.XXXXXX)
+BASE=$(( 31000 + ($$ % 300) * 10 ))
+P_SYSLOG=$BASE
+P_TRAP=$((BASE + 1))
+P_HTTP=$((BASE + 2))
+P_AGENT=$((BASE + 3))
+API="http://127.0.0.1:$P_HTTP"
+SOPD_PID=""
+SEQ=0
+SUMMARY=$T/summary
+
+cleanup() {
+	if [ -n "$SOPD_PID" ]; then
+		kill -TERM "$SOPD_PID" 2>/dev/null
+		wait "$SOPD_PID" 2>/dev/null
+	fi
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for f in "$SOPD" "$SOPBENCH"; do
+	if [ ! -x "$f" ]; then
+		echo "bench: $f is missing (run make bench)" >&2
+		exit 1
+	fi
+done
+
+# Write $T/N/sopd.yaml with the generated rule set of N rules.
+write_config() {
+	d=$T/$1
+	mkdir -p "$d/rules" "$d/var"
+	"$SOPBENCH" rules "$1" > "$d/rules/bench.yaml"
+	cat > "$d/sopd.yaml" <<EOC
+state_dir: $d/var
+syslog:
+  udp: 127.0.0.1:$P_SYSLOG
+  tcp: 127.0.0.1:$P_SYSLOG
+traps:
+  listen: 127.0.0.1:$P_TRAP
+  communities: [public]
+agent:
+  listen: 127.0.0.1:$P_AGENT
+http:
+  listen: 127.0.0.1:$P_HTTP
+rules: [$d/rules]
+mib_dirs: [$ROOT/mibs]
+incidents:
+  max_open: 100000
+  max_open_per_rule: 10000
+EOC
+}
+
+# Start sopd on the config of rule set $1; wait until /healthz answers.
+start_sopd() {
+	"$SOPD" -d -c "$T/$1/sopd.yaml" >> "$T/$1/sopd.log" 2>&1 &
+	SOPD_PID=$!
+	i=0
+	while [ $i -lt 300 ]; do
+		curl -sf --max-time 1 "$API/healthz" >/dev/null 2>&1 && return 0
+		kill -0 "$SOPD_PID" 2>/dev/null || break
+		sleep 0.1; i=$((i + 1))
+	done
+	echo "bench: sopd did not start:" >&2
+	tail -20 "$T/$1/sopd.log" >&2
+	SOPD_PID=""
+	return 1
+}
+
+# Stop sopd with SIGTERM (at most 20 s, then SIGKILL).
+stop_sopd() {
+	[ -n "$SOPD_PID" ] || return 0
+	kill -TERM "$SOPD_PID" 2>/dev/null
+	i=0
+	while kill -0 "$SOPD_PID" 2>/dev/null && [ $i -lt 200 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	kill -KILL "$SOPD_PID" 2>/dev/null
+	wait "$SOPD_PID" 2>/dev/null
+	SOPD_PID=""
+}
+
+# received INPUT: the input's received counter (API JSON, else /metrics).
+received() {
+	v=$(curl -sf --max-time 2 "$API/api/v1/stats" 2>/dev/null | jq -r \
+	    --arg i "$1" '.inputs[$i].received // empty' 2>/dev/null)
+	if [ -z "$v" ]; then
+		v=$(curl -sf --max-time 2 "$API/metrics" 2>/dev/null | awk \
+		    -v k="sopd_input_received_total{input=\"$1\"}" \
+		    '$1 == k { printf "%d", $2 }')
+	fi
+	echo "${v:--1}"
+}
+
+# api_json PATH: GET an API path.
+api_json() {
+	curl -sf --max-time 5 "$API$1"
+}
+
+# cpu_ticks: sopd's utime + stime in clock ticks.
+cpu_ticks() {
+	sed 's/^.*) //' "/proc/$SOPD_PID/stat" 2>/dev/null |
+	    awk '{ print $12 + $13 }'
+}
+
+# hwm_kib: sopd's peak resident set (VmHWM) in KiB.
+hwm_kib() {
+	awk '$1 == "VmHWM:" { print $2 }' "/proc/$SOPD_PID/status" 2>/dev/null
+}
+
+# rcvbuf_errors: the kernel's UDP receive-buffer drops (all sockets).
+rcvbuf_errors() {
+	awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ { print $6 }' /proc/net/snmp
+}
+
+now() {
+	date +%s.%N
+}
+
+# drain INPUT: wait until the counter stops changing for 0.4 s (at most
+# 20 s); prints "count time_of_last_change".
+drain() {
+	last=$(received "$1"); t_last=$(now); same=0; i=0
+	while [ $same -lt 8 ] && [ $i -lt 400 ]; do
+		sleep 0.05
+		cur=$(received "$1")
+		if [ "$cur" = "$last" ]; then
+			same=$((same + 1))
+		else
+			same=0; last=$cur; t_last=$(now)
+		fi
+		i=$((i + 1))
+	done
+	echo "$last $t_last"
+}
+
+# step INPUT MODE SENDER RATE NRULES: one load step; appends a result line
+# "input sender offered achieved sent received loss rcvbuf_err recv_per_s
+# cpu_ticks" to $T/steps and prints it readably.
+step() {
+	input=$1; mode=$2; sender=$3; rate=$4; nrules=$5
+	flags=""
+	[ "$sender" = batch ] && flags="-b"
+	kill -0 "$SOPD_PID" 2>/dev/null || { echo "bench: sopd is gone" >&2; return 1; }
+	r0=$(received "$input"); c0=$(cpu_ticks); e0=$(rcvbuf_errors)
+	t0=$(now)
+	out=$("$SOPBENCH" "$mode" -p "$([ "$mode" = trap ] && echo $P_TRAP || echo $P_SYSLOG)" \
+	    $flags -r "$rate" -d "$STEP" -S "$SEQ" -R "$nrules")
+	set -- $(drain "$input")
+	r1=$1; t1=$2
+	c1=$(cpu_ticks); e1=$(rcvbuf_errors)
+	sent=$(echo "$out" | sed -n 's/.* sent=\([0-9]*\) .*/\1/p')
+	achieved=$(echo "$out" | sed -n 's/.* rate=\([0-9]*\) .*/\1/p')
+	SEQ=$((SEQ + sent))
+	echo "$input $sender $rate $achieved $sent $((r1 - r0)) $((sent - (r1 - r0))) $((e1 - e0)) $c0 $c1 $t0 $t1" |
+	    awk -v hz="$HZ" '{
+		recv = $6; secs = $12 - $11; cpu = ($10 - $9) / hz
+		rps = secs > 0 ? recv / secs : 0
+		if ($7 <= 0 || rps > $4)
+			rps = $4	# not saturated: it kept up with the sender
+		us = recv > 0 ? cpu * 1e6 / recv : 0
+		printf "%s %s %s %s %s %s %s %s %.0f %.3f %.3f\n", $1, $2, $3,
+		    $4, $5, $6, $7, $8, rps, cpu, us
+	    }' | tee -a "$T/steps" | awk '{
+		printf "  %-10s %-5s offered %7s/s sent %8d at %7d/s  received %8d  loss %7d  rcvbuf_err %6d  %7d/s  cpu %.2f s  %.2f us/msg\n",
+		    $1, $2, ($3 == 0 ? "max" : $3), $5, $4, $6, $7, $8, $9, $10, $11
+	    }'
+}
+
+# summarize INPUT LABEL: one summary line from the steps of one run:
+# highest zero-loss rate, received/s at the highest offered rate, CPU us per
+# message over the run, peak RSS.
+summarize() {
+	grep "^$1 batch " "$T/steps" | awk -v label="$2" -v hwm="$(hwm_kib)" \
+	    -v plain="$(grep "^$1 plain " "$T/steps" | tail -1)" '{
+		if ($7 <= 0 && $4 > zl) zl = $4
+		sat = ($7 <= 0 ? ">=" : "") $9; recv += $6; cpu += $10
+	    } END {
+		split(plain, p, " ")
+		us = recv > 0 ? cpu * 1e6 / recv : 0
+		pl = plain == "" ? "-" : sprintf("%d/s, loss %d", p[4], p[7])
+		printf "%-8s %14d %10s %14.2f %12.1f %s\n", label, zl, sat, us,
+		    hwm / 1024, pl
+	    }' >> "$SUMMARY"
+}
+
+# run_syslog N: the syslog rate ladder with N rules.
+run_syslog() {
+	echo "== syslog udp, $1 rules"
+	write_config "$1"
+	start_sopd "$1" || return 1
+	: > "$T/steps"
+	for r in $RATES; do
+		step syslog_udp syslog batch "$r" "$1" || break
+	done
+	step syslog_udp syslog plain 0 "$1"
+	summarize syslog_udp "$1"
+}
+
+# run_traps N: the v2c trap ladder with N rules (the set holds trap rules).
+run_traps() {
+	echo "== snmp v2c traps, $1 rules"
+	: > "$T/steps"
+	for r in $TRAP_RATES; do
+		step snmp_trap trap batch "$r" "$1" || break
+	done
+	summarize snmp_trap "traps/$1"
+}
+
+# open_count: incidents open now (API stats).
+open_count() {
+	api_json /api/v1/stats | jq -r '.incidents.open // empty' 2>/dev/null
+}
+
+# run_memory N: N distinct incidents, peak RSS, and an snmpwalk of the MIB.
+run_memory() {
+	echo "== memory: $INCIDENTS open incidents, $1 rules"
+	rm -rf "$T/$1/var" && mkdir -p "$T/$1/var"
+	start_sopd "$1" || return 1
+	"$SOPBENCH" syslog -p "$P_SYSLOG" -k incident -r 10000 \
+	    -n "$INCIDENTS" -d 60 -S 1 | sed 's/^/  /'
+	drain syslog_udp >/dev/null
+	n=""; i=0
+	while [ $i -lt 50 ]; do
+		n=$(open_count)
+		[ -n "$n" ] && [ "$n" -ge "$INCIDENTS" ] 2>/dev/null && break
+		sleep 0.2; i=$((i + 1))
+	done
+	echo "  open incidents (API): ${n:-unknown}"
+	walk="agent not available"
+	if command -v snmpwalk >/dev/null 2>&1 &&
+	    snmpget -v2c -c public -t 1 -r 0 "127.0.0.1:$P_AGENT" \
+	    1.3.6.1.2.1.1.1.0 >/dev/null 2>&1; then
+		t0=$(now)
+		lines=$(timeout 120 snmpwalk -v2c -c public -t 10 -r 0 -On -Cc \
+		    "127.0.0.1:$P_AGENT" 1.3.6.1.4.1.32473 2>/dev/null | wc -l)
+		walk=$(echo "$t0 $(now) $lines" | awk '{ printf "%.2f s, %d objects", $2 - $1, $3 }')
+	fi
+	echo "  snmpwalk 1.3.6.1.4.1.32473: $walk"
+	printf "memory   %s open incidents, %s rules: peak RSS %.1f MiB; snmpwalk of the MIB: %s\n" \
+	    "${n:-?}" "$1" "$(echo "$(hwm_kib)" | awk '{ print $1 / 1024 }')" "$walk" >> "$T/memory"
+	stop_sopd
+}
+
+echo "sopd benchmark: $(nproc) CPUs, $(uname -r), step ${STEP}s, rmem_max $(cat /proc/sys/net/core/rmem_max)"
+printf "%-8s %14s %10s %14s %12s %s\n" rules rate_zero_loss sat_msgs_s \
+    cpu_us_per_msg peak_rss_mib plain_sender > "$SUMMARY"
+last=""
+for n in $RULESETS; do
+	run_syslog "$n"
+	last=$n
+	[ "$n" = "${RULESETS##* }" ] && run_traps "$n"
+	stop_sopd
+done
+[ -n "$last" ] && run_memory "$last"
+echo
+echo "== figures"
+cat "$SUMMARY"
+[ -f "$T/memory" ] && cat "$T/memory"
+exit 0

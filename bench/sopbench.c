@@ -1,0 +1,968 @@
+/*
+ * sopbench.c: sopd's load generator: syslog over UDP and SNMP v2c traps with
+ * sequence numbers at a target rate to 127.0.0.1, and the benchmark rule sets.
+ */
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT	103
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP		IPPROTO_UDP
+#endif
+
+#define POOL_SIZE	16384		/* pre-rendered messages, reused in turn */
+#define MSG_MAX		1024		/* longest message (GSO needs 64 per buffer) */
+#define GSO_SEGS	64		/* datagrams per GSO buffer (UDP_MAX_SEGMENTS) */
+#define GSO_BUFS	8		/* GSO buffers per sendmmsg */
+#define TRAP_BATCH	64		/* traps per sendmmsg */
+#define MAX_DURATION	600.0		/* seconds */
+#define MAX_RATE	10000000.0	/* messages per second */
+#define MAX_RULES	100000
+#define SEQ_DIGITS	9
+#define HIT_EVERY	32		/* one message in 32 matches a bench rule */
+#define NFAMILIES	6		/* kinds of generated rules; the last: traps */
+#define BENCH_ENT	"1.3.6.1.4.1.32473.99"	/* bench notifications */
+
+/* What to send and how. */
+struct opts {
+	int		 batch;		/* sendmmsg (+ GSO for syslog) */
+	double		 rate;		/* messages/s, 0: as fast as possible */
+	double		 duration;	/* seconds */
+	unsigned long	 count;		/* 0: no count limit */
+	unsigned long	 start;		/* first sequence number */
+	unsigned	 port;
+	size_t		 size;		/* batch mode: fixed datagram size */
+	unsigned	 rules;		/* rules in the set: hits spread over them */
+	const char	*kind;		/* "mixed" or "incident" */
+	const char	*community;
+};
+
+/* One pre-rendered message with the place of its sequence digits. */
+struct msg {
+	char		*buf;
+	size_t		 len;
+	size_t		 seqoff;	/* offset of SEQ_DIGITS digits */
+	size_t		 reqoff;	/* traps: offset of the 4-byte request-id */
+};
+
+/* The token bucket and the counters of one run. */
+struct pacer {
+	double		 rate;
+	double		 tokens;
+	double		 burst;
+	double		 last;
+	double		 t0;
+	unsigned long	 sent;
+	unsigned long	 errors;
+	int		 lasterr;	/* errno of the last failed send */
+};
+
+static const char *subsys[] = {
+	"disk", "raid", "fan", "psu", "bgp", "ospf", "vrrp", "lacp", "nfs",
+	"iscsi", "multipath", "zfs", "lvm", "mdadm", "smart", "ipmi", "bmc",
+	"ntp", "dns", "dhcp", "ldap", "krb", "radius", "tacacs", "vpn",
+	"ipsec", "firewall", "nat", "proxy", "cache", "queue", "broker",
+	"kafka", "redis", "mysql", "pgsql", "mongo", "elastic", "backup",
+	"tape", "ups", "pdu", "hvac", "camera", "badge", "printer", "voip",
+	"wlan", "switch", "router",
+};
+#define NSUBSYS	(sizeof(subsys) / sizeof(subsys[0]))
+
+static const char *programs[] = {
+	"sshd", "CRON", "systemd", "kernel", "postfix/smtpd", "nginx",
+	"dhclient", "ntpd", "rsyslogd", "dockerd", "kubelet", "sudo",
+};
+#define NPROGRAMS	(sizeof(programs) / sizeof(programs[0]))
+
+/* Print a message and exit with status 1. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+die(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "sopbench: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+/* Monotonic time in seconds. */
+static double
+now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Sleep for a number of seconds (short sleeps included). */
+static void
+sleep_for(double s)
+{
+	struct timespec	ts;
+
+	if (s <= 0)
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Parse a number within bounds or die. */
+static double
+number(const char *s, double lo, double hi, const char *what)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+		die("%s must be a number from %g to %g", what, lo, hi);
+	return v;
+}
+
+/* The subsystem word and number that make rule i's literals distinct. */
+static void
+rule_words(unsigned i, const char **sub, unsigned *k)
+{
+	*sub = subsys[(i / NFAMILIES) % NSUBSYS];
+	*k = i / (NFAMILIES * NSUBSYS);
+}
+
+/* Print rule i of the benchmark set as YAML (six families, like rules/). */
+static void
+rule_print(FILE *f, unsigned i)
+{
+	const char	*sub;
+	unsigned	 k;
+
+	rule_words(i, &sub, &k);
+	fprintf(f, "  - name: bench-%04u\n", i);
+	switch (i % NFAMILIES) {
+	case 0:
+		fprintf(f, "    match:\n"
+		    "      message: '%s%u I/O error on (?<dev>\\S+) sector "
+		    "(?<sector>\\d+)'\n"
+		    "    severity: critical\n"
+		    "    title: '%s%u I/O error on {dev}'\n"
+		    "    key: '{rule}:{host}:{dev}'\n", sub, k, sub, k);
+		break;
+	case 1:
+		fprintf(f, "    match:\n"
+		    "      program: %sd\n"
+		    "      message: '%s%u peer (?<peer>[0-9.]+) went down'\n"
+		    "    severity: high\n"
+		    "    title: '%s%u peer {peer} down on {host}'\n"
+		    "    key: '{rule}:{host}:{peer}'\n"
+		    "    clear:\n"
+		    "      program: %sd\n"
+		    "      message: '%s%u peer (?<peer>[0-9.]+) came up'\n",
+		    sub, sub, k, sub, k, sub, sub, k);
+		break;
+	case 2:
+		fprintf(f, "    match:\n"
+		    "      message: '%%%s-3-FAULT%u: (?<unit>\\S+) changed state "
+		    "to (?<state>failed|down)'\n"
+		    "    severity: high\n"
+		    "    title: '%s fault %u: {unit} {state}'\n"
+		    "    key: '{rule}:{host}:{unit}'\n", sub, k, sub, k);
+		break;
+	case 3:
+		fprintf(f, "    match:\n"
+		    "      program: %s%u-agent\n"
+		    "      message: 'health check failed'\n"
+		    "    severity: medium\n"
+		    "    title: '%s%u agent unhealthy on {host}'\n", sub, k, sub,
+		    k);
+		break;
+	case 4:
+		fprintf(f, "    match:\n"
+		    "      message: 'backup job (?<job>%s%u-\\w+) failed: "
+		    "(?<reason>.+)'\n"
+		    "    severity: high\n"
+		    "    title: 'backup {job} failed'\n"
+		    "    key: '{rule}:{host}:{job}'\n", sub, k);
+		break;
+	default:
+		fprintf(f, "    match:\n"
+		    "      trap_oid: " BENCH_ENT ".0.%u\n"
+		    "    severity: medium\n"
+		    "    title: '%s%u notification from {host}'\n", i, sub, k);
+		break;
+	}
+}
+
+/* Print the rule set of n rules plus the two incident-per-id rules. */
+static void
+rules_print(unsigned n)
+{
+	unsigned	i;
+
+	printf("# Benchmark rule set: %u distinct rules (bench/sopbench.c).\n"
+	    "rules:\n", n);
+	for (i = 0; i < n; i++)
+		rule_print(stdout, i);
+	for (i = 0; i < 2; i++) {
+		printf("  - name: bench-open-%c\n"
+		    "    match:\n"
+		    "      program: benchapp\n"
+		    "      message: 'ticket%c id=(?<id>\\d+) opened'\n"
+		    "    severity: low\n"
+		    "    title: 'bench ticket {id}'\n"
+		    "    key: '{rule}:{id}'\n", 'a' + i, 'a' + i);
+	}
+}
+
+/* The message text that rule i matches (or nearly, when miss is set). */
+static void
+rule_text(char *buf, size_t size, unsigned i, unsigned n, int miss,
+    char *prog, size_t progsize)
+{
+	const char	*sub;
+	unsigned	 k;
+
+	rule_words(i, &sub, &k);
+	snprintf(prog, progsize, "app");
+	switch (i % NFAMILIES) {
+	case 0:
+		if (miss)
+			snprintf(buf, size, "%s%u I/O ok on sda%u", sub, k, n % 4);
+		else
+			snprintf(buf, size, "%s%u I/O error on sd%c sector %u",
+			    sub, k, 'a' + n % 4, n * 8 % 99991);
+		break;
+	case 1:
+		snprintf(prog, progsize, "%sd", sub);
+		snprintf(buf, size, "%s%u peer 10.%u.%u.1 went %s", sub, k,
+		    n % 7, n % 5, miss ? "idle" : "down");
+		break;
+	case 2:
+		snprintf(buf, size, "%%%s-3-FAULT%u: unit%u changed state to %s",
+		    sub, k, n % 8, miss ? "ok" : "failed");
+		break;
+	case 3:
+		snprintf(prog, progsize, "%s%u-agent", sub, k);
+		snprintf(buf, size, "health check %s", miss ? "passed" :
+		    "failed");
+		break;
+	default:
+		snprintf(buf, size, "backup job %s%u-nightly %s: %s", sub, k,
+		    miss ? "finished" : "failed", miss ? "ok" :
+		    "target unreachable");
+		break;
+	}
+}
+
+/* A realistic line that no bench rule takes. */
+static void
+noise_text(char *buf, size_t size, unsigned n, char *prog, size_t progsize)
+{
+	snprintf(prog, progsize, "%s", programs[n % NPROGRAMS]);
+	switch (n % NPROGRAMS) {
+	case 0:
+		snprintf(buf, size, "Accepted publickey for deploy from "
+		    "10.%u.%u.%u port %u ssh2", n % 200, n % 13, n % 251,
+		    1024 + n % 60000);
+		break;
+	case 1:
+		snprintf(buf, size, "(root) CMD (/usr/lib/sysstat/debian-sa1 "
+		    "1 1)");
+		break;
+	case 2:
+		snprintf(buf, size, "Started Session %u of User deploy.", n);
+		break;
+	case 3:
+		snprintf(buf, size, "[%u.%03u] eth%u: Link is Up - 1Gbps/Full "
+		    "- flow control rx/tx", n % 99999, n % 1000, n % 4);
+		break;
+	case 4:
+		snprintf(buf, size, "connect from mail%u.example.net"
+		    "[192.0.2.%u]", n % 50, n % 250);
+		break;
+	case 5:
+		snprintf(buf, size, "10.1.%u.%u - - \"GET /api/v2/items/%u "
+		    "HTTP/1.1\" 200 %u", n % 200, n % 250, n, 200 + n % 9000);
+		break;
+	case 6:
+		snprintf(buf, size, "DHCPACK of 10.2.%u.%u from 10.2.0.1",
+		    n % 200, n % 250);
+		break;
+	case 7:
+		snprintf(buf, size, "adjusting local clock by %u.%06us",
+		    n % 2, n % 999999);
+		break;
+	case 8:
+		snprintf(buf, size, "imuxsock: Acquired UNIX socket "
+		    "'/run/systemd/journal/syslog' (fd 3) from systemd.");
+		break;
+	case 9:
+		snprintf(buf, size, "time=\"2026-11-27T10:00:00Z\" level=info "
+		    "msg=\"container %08x started\"", n * 2654435761u);
+		break;
+	case 10:
+		snprintf(buf, size, "I1127 10:00:00.%06u 1234 kubelet.go:%u] "
+		    "SyncLoop (PLEG): pod-%u ContainerStarted", n % 999999,
+		    1000 + n % 999, n % 300);
+		break;
+	default:
+		snprintf(buf, size, "deploy : TTY=pts/%u ; PWD=/home/deploy ; "
+		    "USER=root ; COMMAND=/usr/bin/systemctl status nginx",
+		    n % 9);
+		break;
+	}
+}
+
+/* A syslog rule of the set picked by a hash. */
+static unsigned
+syslog_rule(unsigned h, unsigned nrules)
+{
+	unsigned	r = h % nrules;
+
+	return r % NFAMILIES == NFAMILIES - 1 ? r - 1 : r;
+}
+
+/* A trap rule of the set picked by a hash (the set has one from 6 rules). */
+static unsigned
+trap_rule(unsigned h, unsigned nrules)
+{
+	unsigned	r = h % nrules;
+
+	r = r - r % NFAMILIES + NFAMILIES - 1;
+	return r < nrules ? r : NFAMILIES - 1;
+}
+
+/* Render one syslog line with "seq=" digits; return its length. */
+static size_t
+syslog_render(char *buf, size_t size, unsigned n, const struct opts *o,
+    size_t *seqoff)
+{
+	char		 text[512], prog[64], stamp[32];
+	char		 seq[] = "seq=000000000";
+	struct tm	 tm;
+	time_t		 t;
+	unsigned	 host, r;
+	int		 len, off, pri;
+
+	host = n % 200;
+	if (strcmp(o->kind, "incident") == 0) {
+		t = time(NULL);
+		localtime_r(&t, &tm);
+		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+		len = snprintf(buf, size, "<134>%s host-%04u benchapp[%u]: "
+		    "ticket%c id=%s%n opened", stamp, host, 1000 + n % 30000,
+		    n % 2 ? 'b' : 'a', seq + 4, &off);
+		*seqoff = (size_t)off - SEQ_DIGITS;
+		return (size_t)len;
+	}
+	if (n % HIT_EVERY == 0) {
+		r = syslog_rule((n / HIT_EVERY) * 2654435761u, o->rules);
+		host = n % 10;
+		rule_text(text, sizeof(text), r, n, 0, prog, sizeof(prog));
+	} else if (n % HIT_EVERY == 1 || n % HIT_EVERY == 17) {
+		r = syslog_rule(n * 40503u, o->rules);
+		rule_text(text, sizeof(text), r, n, 1, prog, sizeof(prog));
+	} else
+		noise_text(text, sizeof(text), n, prog, sizeof(prog));
+	pri = (n % 4 == 0 ? 4 : 16 + n % 8) * 8 + (n % 16 == 0 ? 3 : 6);
+	t = time(NULL) - n % 3;		/* now, as devices with good clocks say */
+	if (n % 5 == 0) {
+		gmtime_r(&t, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+		len = snprintf(buf, size, "<%d>1 %s.%03uZ host-%04u %s %u - "
+		    "[meta@32473 seq=\"%s%n\"] %s", pri, stamp, n % 1000, host,
+		    prog, 1000 + n % 30000, seq + 4, &off, text);
+	} else {
+		localtime_r(&t, &tm);
+		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+		len = snprintf(buf, size, "<%d>%s host-%04u %s[%u]: %s%n %s",
+		    pri, stamp, host, prog, 1000 + n % 30000, seq, &off, text);
+	}
+	if (len < 0 || (size_t)len >= size)
+		die("message %u too long", n);
+	*seqoff = (size_t)off - SEQ_DIGITS;
+	return (size_t)len;
+}
+
+/* Write a sequence number as fixed-width decimal digits. */
+static void
+seq_patch(char *p, unsigned long seq)
+{
+	int	i;
+
+	for (i = SEQ_DIGITS - 1; i >= 0; i--) {
+		p[i] = '0' + seq % 10;
+		seq /= 10;
+	}
+}
+
+/* Append a BER length; return bytes written. */
+static size_t
+ber_len(unsigned char *p, size_t len)
+{
+	if (len < 0x80) {
+		p[0] = len;
+		return 1;
+	}
+	if (len < 0x100) {
+		p[0] = 0x81;
+		p[1] = len;
+		return 2;
+	}
+	p[0] = 0x82;
+	p[1] = len >> 8;
+	p[2] = len & 0xff;
+	return 3;
+}
+
+/* Wrap len bytes at p (already in place) into a TLV; return the new length. */
+static size_t
+ber_wrap(unsigned char *p, unsigned char tag, size_t len)
+{
+	unsigned char	hdr[4];
+	size_t		h;
+
+	hdr[0] = tag;
+	h = 1 + ber_len(hdr + 1, len);
+	memmove(p + h, p, len);
+	memcpy(p, hdr, h);
+	return h + len;
+}
+
+/* Encode a non-negative INTEGER-like value (minimal form); return length. */
+static size_t
+ber_uint(unsigned char *p, unsigned char tag, uint32_t v)
+{
+	unsigned char	tmp[5];
+	size_t		n = 0, i;
+
+	do {
+		tmp[n++] = v & 0xff;
+		v >>= 8;
+	} while (v != 0);
+	if (tmp[n - 1] & 0x80)
+		tmp[n++] = 0;
+	p[0] = tag;
+	p[1] = n;
+	for (i = 0; i < n; i++)
+		p[2 + i] = tmp[n - 1 - i];
+	return 2 + n;
+}
+
+/* Encode a dotted OID value (tag 0x06); return length. */
+static size_t
+ber_oid(unsigned char *p, const char *dotted)
+{
+	unsigned long	 sub[64];
+	size_t		 n = 0, len = 0, i;
+	unsigned char	 tmp[8];
+	const char	*s = dotted;
+	char		*end;
+	int		 k;
+
+	while (*s != '\0' && n < 64) {
+		sub[n++] = strtoul(s, &end, 10);
+		s = *end == '.' ? end + 1 : end;
+		if (end == s && *end != '\0')
+			die("bad OID %s", dotted);
+	}
+	if (n < 2)
+		die("bad OID %s", dotted);
+	p[2 + len++] = sub[0] * 40 + sub[1];
+	for (i = 2; i < n; i++) {
+		k = 0;
+		do {
+			tmp[k++] = sub[i] & 0x7f;
+			sub[i] >>= 7;
+		} while (sub[i] != 0);
+		while (k-- > 0)
+			p[2 + len++] = tmp[k] | (k > 0 ? 0x80 : 0);
+	}
+	p[0] = 0x06;
+	p[1] = len;
+	return 2 + len;
+}
+
+/* Append one varbind (OID and an already encoded value); return length. */
+static size_t
+ber_varbind(unsigned char *p, const char *oid, const unsigned char *val,
+    size_t vlen)
+{
+	size_t	len;
+
+	len = ber_oid(p, oid);
+	memcpy(p + len, val, vlen);
+	return ber_wrap(p, 0x30, len + vlen);
+}
+
+/* Encode an OCTET STRING; return length. */
+static size_t
+ber_str(unsigned char *p, const char *s)
+{
+	size_t	n = strlen(s);
+
+	p[0] = 0x04;
+	p[1] = n;
+	memcpy(p + 2, s, n);
+	return 2 + n;
+}
+
+/* The notification OID and the varbinds after the standard two, for trap n. */
+static size_t
+trap_body(unsigned char *p, unsigned n, const struct opts *o,
+    const char **trapoid, char *oidbuf, size_t oidsize)
+{
+	unsigned char	 val[64];
+	char		 vbo[64], seq[] = "seq=000000000";
+	size_t		 len = 0, vl;
+	unsigned	 ifindex = 1 + n % 48;
+
+	if (n % HIT_EVERY == 0) {
+		snprintf(oidbuf, oidsize, BENCH_ENT ".0.%u",
+		    trap_rule((n / HIT_EVERY) * 2654435761u, o->rules));
+		*trapoid = oidbuf;
+	} else if (n % 4 == 1) {
+		*trapoid = n % 8 == 1 ? "1.3.6.1.6.3.1.1.5.4" :
+		    "1.3.6.1.6.3.1.1.5.3";
+		snprintf(vbo, sizeof(vbo), "1.3.6.1.2.1.2.2.1.1.%u", ifindex);
+		vl = ber_uint(val, 0x02, ifindex);
+		len += ber_varbind(p + len, vbo, val, vl);
+		snprintf(vbo, sizeof(vbo), "1.3.6.1.2.1.2.2.1.8.%u", ifindex);
+		vl = ber_uint(val, 0x02, n % 8 == 1 ? 1 : 2);
+		len += ber_varbind(p + len, vbo, val, vl);
+	} else
+		*trapoid = "1.3.6.1.4.1.8072.2.3.0.1";
+	vl = ber_str(val, seq);
+	len += ber_varbind(p + len, BENCH_ENT ".1.1.0", val, vl);
+	return len;
+}
+
+/* Render one v2c trap PDU; record where its request-id and seq digits are. */
+static size_t
+trap_render(unsigned char *buf, unsigned n, const struct opts *o,
+    size_t *reqoff, size_t *seqoff)
+{
+	unsigned char	 vbl[1024], val[64], *p;
+	char		 oidbuf[64];
+	const char	*trapoid;
+	size_t		 len, rest, hdr, pdu, total, off;
+
+	len = ber_varbind(vbl, "1.3.6.1.2.1.1.3.0", val,
+	    ber_uint(val, 0x43, 100 * n + 12345));
+	rest = trap_body(vbl + 512, n, o, &trapoid, oidbuf, sizeof(oidbuf));
+	len += ber_varbind(vbl + len, "1.3.6.1.6.3.1.1.4.1.0", val,
+	    ber_oid(val, trapoid));
+	memcpy(vbl + len, vbl + 512, rest);
+	len = ber_wrap(vbl, 0x30, len + rest);
+
+	p = buf;
+	hdr = ber_uint(p, 0x02, 1);				/* version v2c */
+	hdr += ber_str(p + hdr, o->community);
+	pdu = ber_uint(p + hdr, 0x02, 0x10000000 | n);		/* request-id */
+	pdu += ber_uint(p + hdr + pdu, 0x02, 0);
+	pdu += ber_uint(p + hdr + pdu, 0x02, 0);
+	memcpy(p + hdr + pdu, vbl, len);
+	pdu = ber_wrap(p + hdr, 0xa7, pdu + len);
+	total = ber_wrap(p, 0x30, hdr + pdu);
+	/* Locate the patch points by searching the rendered bytes. */
+	for (off = 0; off + 4 <= total; off++)
+		if (memcmp(buf + off, "seq=", 4) == 0)
+			*seqoff = off + 4;
+	for (off = 0; off + 6 <= total; off++)
+		if (buf[off] == 0x02 && buf[off + 1] == 4 &&
+		    buf[off + 2] == 0x10) {
+			*reqoff = off + 2;
+			break;
+		}
+	return total;
+}
+
+/* Build the message pool of the chosen mode. */
+static struct msg *
+pool_build(const char *mode, const struct opts *o, size_t *maxlen)
+{
+	struct msg	*pool;
+	unsigned	 i;
+
+	if ((pool = calloc(POOL_SIZE, sizeof(*pool))) == NULL)
+		die("out of memory");
+	*maxlen = 0;
+	for (i = 0; i < POOL_SIZE; i++) {
+		if ((pool[i].buf = malloc(MSG_MAX)) == NULL)
+			die("out of memory");
+		if (strcmp(mode, "trap") == 0)
+			pool[i].len = trap_render((unsigned char *)pool[i].buf,
+			    i, o, &pool[i].reqoff, &pool[i].seqoff);
+		else
+			pool[i].len = syslog_render(pool[i].buf, MSG_MAX, i, o,
+			    &pool[i].seqoff);
+		if (pool[i].len > *maxlen)
+			*maxlen = pool[i].len;
+	}
+	return pool;
+}
+
+/* Stamp sequence number seq into pool entry m (and the trap request-id). */
+static void
+msg_stamp(struct msg *m, unsigned long seq, int trap)
+{
+	unsigned char	*r;
+	uint32_t	 id;
+
+	seq_patch(m->buf + m->seqoff, seq % 1000000000UL);
+	if (trap) {
+		id = 0x10000000u | (uint32_t)(seq & 0x0fffffff);
+		r = (unsigned char *)m->buf + m->reqoff;
+		r[0] = id >> 24;
+		r[1] = id >> 16;
+		r[2] = id >> 8;
+		r[3] = id;
+	}
+}
+
+/* Pad every syslog message to the same size (GSO needs equal segments). */
+static void
+pool_pad(struct msg *pool, size_t size)
+{
+	unsigned	i;
+
+	for (i = 0; i < POOL_SIZE; i++) {
+		if (pool[i].len > size)
+			die("--size %zu is below the longest message %zu", size,
+			    pool[i].len);
+		memset(pool[i].buf + pool[i].len, ' ', size - pool[i].len);
+		pool[i].len = size;
+	}
+}
+
+/* Open a UDP socket connected to 127.0.0.1:port. */
+static int
+sock_open(unsigned port)
+{
+	struct sockaddr_in	 sin;
+	int			 fd, sndbuf = 4 << 20;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1)
+		die("socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+		die("connect: %s", strerror(errno));
+	return fd;
+}
+
+/* Take up to want tokens from the bucket, sleeping until one is there. */
+static unsigned long
+pacer_take(struct pacer *pc, unsigned long want)
+{
+	double	t, need;
+
+	if (pc->rate <= 0)
+		return want;
+	for (;;) {
+		t = now();
+		pc->tokens += (t - pc->last) * pc->rate;
+		pc->last = t;
+		if (pc->tokens > pc->burst)
+			pc->tokens = pc->burst;
+		if (pc->tokens >= 1)
+			break;
+		need = (1 - pc->tokens) / pc->rate;
+		sleep_for(need < 0.0002 ? 0.0002 : need);
+	}
+	if ((double)want > pc->tokens)
+		want = (unsigned long)pc->tokens;
+	pc->tokens -= (double)want;
+	return want;
+}
+
+/* How many more messages the limits allow (0: stop). */
+static unsigned long
+budget(const struct pacer *pc, const struct opts *o, unsigned long want)
+{
+	if (now() - pc->t0 >= o->duration)
+		return 0;
+	if (o->count != 0 && pc->sent + want > o->count)
+		want = o->count - pc->sent;
+	return want;
+}
+
+/* One message per send(). */
+static void
+send_plain(int fd, struct msg *pool, const struct opts *o, struct pacer *pc,
+    int trap)
+{
+	struct msg	*m;
+	unsigned long	 n, i;
+
+	while ((n = budget(pc, o, 64)) > 0) {
+		n = pacer_take(pc, n);
+		for (i = 0; i < n; i++) {
+			m = &pool[(o->start + pc->sent) % POOL_SIZE];
+			msg_stamp(m, o->start + pc->sent, trap);
+			if (send(fd, m->buf, m->len, 0) == -1) {
+				pc->errors++;
+				pc->lasterr = errno;
+			}
+			pc->sent++;
+		}
+	}
+}
+
+/*
+ * Batches of up to GSO_BUFS buffers per sendmmsg, each buffer an iovec of
+ * up to GSO_SEGS equal-size messages that the kernel splits into datagrams.
+ */
+static void
+send_gso(int fd, struct msg *pool, const struct opts *o, struct pacer *pc)
+{
+	struct mmsghdr	 mm[GSO_BUFS];
+	struct iovec	 iov[GSO_BUFS][GSO_SEGS];
+	struct msg	*m;
+	unsigned long	 n, i, seq;
+	int		 gso = (int)o->size, nb, r, k;
+
+	if (setsockopt(fd, SOL_UDP, UDP_SEGMENT, &gso, sizeof(gso)) == -1)
+		die("UDP_SEGMENT: %s", strerror(errno));
+	while ((n = budget(pc, o, GSO_BUFS * GSO_SEGS)) > 0) {
+		n = pacer_take(pc, n);
+		memset(mm, 0, sizeof(mm));
+		for (i = 0; i < n; i++) {
+			seq = o->start + pc->sent + i;
+			m = &pool[seq % POOL_SIZE];
+			msg_stamp(m, seq, 0);
+			iov[i / GSO_SEGS][i % GSO_SEGS].iov_base = m->buf;
+			iov[i / GSO_SEGS][i % GSO_SEGS].iov_len = m->len;
+		}
+		nb = (int)((n + GSO_SEGS - 1) / GSO_SEGS);
+		for (k = 0; k < nb; k++) {
+			mm[k].msg_hdr.msg_iov = iov[k];
+			mm[k].msg_hdr.msg_iovlen = k < nb - 1 ? GSO_SEGS :
+			    n - (unsigned long)k * GSO_SEGS;
+		}
+		for (k = 0; k < nb; k += r) {
+			if ((r = sendmmsg(fd, mm + k, nb - k, 0)) <= 0) {
+				pc->errors += mm[k].msg_hdr.msg_iovlen;
+				pc->lasterr = errno;
+				r = 1;
+			}
+		}
+		pc->sent += n;
+	}
+}
+
+/* Batches of traps, one datagram per mmsghdr. */
+static void
+send_mmsg(int fd, struct msg *pool, const struct opts *o, struct pacer *pc)
+{
+	struct mmsghdr	 mm[TRAP_BATCH];
+	struct iovec	 iov[TRAP_BATCH];
+	struct msg	*m;
+	unsigned long	 n, i, seq;
+	int		 r, k;
+
+	while ((n = budget(pc, o, TRAP_BATCH)) > 0) {
+		n = pacer_take(pc, n);
+		memset(mm, 0, sizeof(mm));
+		for (i = 0; i < n; i++) {
+			seq = o->start + pc->sent + i;
+			m = &pool[seq % POOL_SIZE];
+			msg_stamp(m, seq, 1);
+			iov[i].iov_base = m->buf;
+			iov[i].iov_len = m->len;
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		for (k = 0; k < (int)n; k += r) {
+			if ((r = sendmmsg(fd, mm + k, (int)n - k, 0)) <= 0) {
+				pc->errors++;
+				pc->lasterr = errno;
+				r = 1;
+			}
+		}
+		pc->sent += n;
+	}
+}
+
+/* Print usage and exit. */
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: sopbench syslog|trap -p port [-b] [-r rate] [-d seconds] "
+	    "[-n count]\n"
+	    "                [-S start] [-s size] [-R rules] [-k mixed|incident] "
+	    "[-c community]\n"
+	    "       sopbench rules N\n"
+	    "Sends only to 127.0.0.1. -b (--batch): sendmmsg, with UDP GSO "
+	    "for syslog.\n");
+	exit(1);
+}
+
+/* Parse the options of the syslog and trap modes. */
+static void
+opts_parse(int argc, char **argv, struct opts *o)
+{
+	static const struct option lopts[] = {
+		{ "batch", no_argument, NULL, 'b' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "start", required_argument, NULL, 'S' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "size", required_argument, NULL, 's' },
+		{ "rules", required_argument, NULL, 'R' },
+		{ "kind", required_argument, NULL, 'k' },
+		{ "community", required_argument, NULL, 'c' },
+		{ "host", required_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int	ch;
+
+	memset(o, 0, sizeof(*o));
+	o->duration = 3;
+	o->rules = 10;
+	o->kind = "mixed";
+	o->community = "public";
+	while ((ch = getopt_long(argc, argv, "bc:d:H:k:n:p:R:r:S:s:", lopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			o->batch = 1;
+			break;
+		case 'c':
+			if (strlen(o->community = optarg) > 64)
+				die("community too long");
+			break;
+		case 'd':
+			o->duration = number(optarg, 0.001, MAX_DURATION,
+			    "duration");
+			break;
+		case 'H':
+			if (strcmp(optarg, "127.0.0.1") != 0)
+				die("refusing %s: sopbench sends only to "
+				    "127.0.0.1", optarg);
+			break;
+		case 'k':
+			o->kind = optarg;
+			if (strcmp(o->kind, "mixed") != 0 &&
+			    strcmp(o->kind, "incident") != 0)
+				die("kind is mixed or incident");
+			break;
+		case 'n':
+			o->count = number(optarg, 1, 1e9, "count");
+			break;
+		case 'p':
+			o->port = number(optarg, 1, 65535, "port");
+			break;
+		case 'R':
+			o->rules = number(optarg, 1, MAX_RULES, "rules");
+			break;
+		case 'r':
+			o->rate = number(optarg, 0, MAX_RATE, "rate");
+			break;
+		case 'S':
+			o->start = number(optarg, 0, 999999999, "start");
+			break;
+		case 's':
+			o->size = number(optarg, 16, MSG_MAX, "size");
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || o->port == 0)
+		usage();
+}
+
+/* Send one run and print what was sent. */
+static int
+run(const char *mode, const struct opts *o0)
+{
+	struct opts	 o = *o0;
+	struct pacer	 pc;
+	struct msg	*pool;
+	size_t		 maxlen;
+	double		 secs;
+	int		 fd, trap = strcmp(mode, "trap") == 0;
+
+	pool = pool_build(mode, &o, &maxlen);
+	if (o.size == 0)
+		o.size = maxlen;
+	if (o.batch && !trap) {
+		if (o.size * GSO_SEGS > 65000)
+			die("--size too large for %d segments", GSO_SEGS);
+		pool_pad(pool, o.size);
+	}
+	fd = sock_open(o.port);
+	memset(&pc, 0, sizeof(pc));
+	pc.rate = o.rate;
+	pc.burst = o.batch ? GSO_BUFS * GSO_SEGS : 64;
+	if (pc.rate > 0 && pc.burst > pc.rate / 100)
+		pc.burst = pc.rate / 100 < 1 ? 1 : pc.rate / 100;
+	pc.t0 = pc.last = now();
+	if (!o.batch)
+		send_plain(fd, pool, &o, &pc, trap);
+	else if (trap)
+		send_mmsg(fd, pool, &o, &pc);
+	else
+		send_gso(fd, pool, &o, &pc);
+	secs = now() - pc.t0;
+	/* A failed send sent nothing: count only what left. */
+	printf("mode=%s sender=%s sent=%lu errors=%lu seconds=%.3f rate=%.0f "
+	    "first=%lu last=%lu size=%zu\n", mode, o.batch ? "batch" : "plain",
+	    pc.sent - pc.errors, pc.errors, secs, (pc.sent - pc.errors) /
+	    (secs > 0 ? secs : 1),
+	    o.start, o.start + pc.sent - (pc.sent > 0), o.batch && !trap ?
+	    o.size : maxlen);
+	if (pc.errors > 0)
+		fprintf(stderr, "sopbench: %lu sends failed, the last with: %s\n",
+		    pc.errors, strerror(pc.lasterr));
+	close(fd);
+	return pc.errors > 0 && pc.sent == pc.errors;
+}
+
+/* Dispatch the mode: rules, syslog or trap. */
+int
+main(int argc, char **argv)
+{
+	struct opts	o;
+
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "rules") == 0) {
+		if (argc != 3)
+			usage();
+		rules_print(number(argv[2], 1, MAX_RULES, "rule count"));
+		return 0;
+	}
+	if (strcmp(argv[1], "syslog") != 0 && strcmp(argv[1], "trap") != 0)
+		usage();
+	opts_parse(argc - 1, argv + 1, &o);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return run(argv[1], &o);
+}

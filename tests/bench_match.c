@@ -1,0 +1,176 @@
+/* bench_match.c: matching cost per message for 10, 100 and 1000 generated rules. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rules.h"
+#include "syslog_parse.h"
+#include "xmalloc.h"
+
+#define BENCH_MAX_LINES	8192
+#define BENCH_LINE	2048
+
+struct sample {
+	char		buf[BENCH_LINE];
+	struct event	ev;
+};
+
+static struct sample	*samples;
+static size_t		 nsamples;
+
+/* Parse every line of a syslog file into an event. */
+static void
+bench_read(const char *file)
+{
+	char line[BENCH_LINE];
+	enum stats_reason reason;
+	struct sample *s;
+	FILE *fp;
+	size_t len;
+
+	if ((fp = fopen(file, "r")) == NULL) {
+		perror(file);
+		exit(1);
+	}
+	while (nsamples < BENCH_MAX_LINES && fgets(line, sizeof(line), fp)) {
+		s = &samples[nsamples];
+		len = strcspn(line, "\n");
+		line[len] = '\0';
+		len = (size_t)snprintf(s->buf, sizeof(s->buf), "<38>%s", line);
+		memset(&s->ev, 0, sizeof(s->ev));
+		s->ev.source = EVENT_SYSLOG;
+		s->ev.peer = "192.0.2.1";
+		s->ev.transport = "udp";
+		if (syslog_parse(s->buf, len, sizeof(s->buf) - 1, &s->ev,
+		    &reason) == 0)
+			nsamples++;
+	}
+	fclose(fp);
+}
+
+/* One generated rule: distinct per-device and per-error patterns. */
+static void
+bench_rule(FILE *fp, int i)
+{
+	fprintf(fp, "  - name: gen-%d\n    severity: low\n    match:\n", i);
+	switch (i % 10) {
+	case 0: case 1: case 2:
+		fprintf(fp, "      message: 'device dev%d: (?<err>I/O|CRC|"
+		    "timeout) error on port (?<port>\\d+)'\n", i);
+		break;
+	case 3: case 4:
+		fprintf(fp, "      program: app%d\n      message: 'job "
+		    "(?<job>\\S+) failed after \\d+ retries'\n", i);
+		break;
+	case 5: case 6:
+		fprintf(fp, "      message: 'Failed password for (invalid user "
+		    ")?(?<user>\\S+) from 10\\.%d\\.%d\\.\\d+ port'\n",
+		    i / 256, i % 256);
+		break;
+	case 7:
+		fprintf(fp, "      message_contains: 'ERR-%05d:'\n", i);
+		break;
+	case 8:
+		fprintf(fp, "      trap_oid: 1.3.6.1.4.1.%d.0.1\n", 9000 + i);
+		break;
+	default:
+		fprintf(fp, "      message: '(?i)^session (?<sid>\\d+) of "
+		    "user%d (?:closed|expired)'\n", i);
+		break;
+	}
+}
+
+/* Write n generated rules plus the default rule set's files after them. */
+static struct ruleset *
+bench_load(int n, const char *dir)
+{
+	struct config cfg = { 0 };
+	struct errlist errs = { 0 };
+	struct ruleset *rs;
+	char path[256], *paths[2];
+	FILE *fp;
+	int i;
+
+	snprintf(path, sizeof(path), "%s/00-generated.yaml", dir);
+	if ((fp = fopen(path, "w")) == NULL) {
+		perror(path);
+		exit(1);
+	}
+	fprintf(fp, "rules:\n");
+	for (i = 0; i < n; i++)
+		bench_rule(fp, i);
+	fclose(fp);
+	paths[0] = path;
+	paths[1] = "rules";
+	cfg.rule_paths = paths;
+	cfg.nrule_paths = 2;
+	rs = ruleset_load(&cfg, &errs);
+	if (rs == NULL) {
+		errlist_print(&errs, stderr);
+		exit(1);
+	}
+	return rs;
+}
+
+/* Nanoseconds of matching per message, over rounds passes. */
+static double
+bench_run(struct ruleset *rs, int rounds, size_t *hits)
+{
+	struct timespec t0, t1;
+	struct rule_hit hit;
+	size_t i;
+	int r;
+
+	*hits = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (r = 0; r < rounds; r++)
+		for (i = 0; i < nsamples; i++)
+			*hits += (size_t)ruleset_match(rs, &samples[i].ev,
+			    &hit);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) /
+	    ((double)rounds * (double)nsamples);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const int sizes[] = { 10, 100, 1000 };
+	char dir[] = "/tmp/sopd-bench.XXXXXX";
+	const char *corpus = "/work/shared/corpus/loghub";
+	char file[512];
+	struct ruleset *rs;
+	double ns, base = 0;
+	size_t hits, k;
+	int rounds = argc > 1 ? atoi(argv[1]) : 50;
+
+	if (argc > 2)
+		corpus = argv[2];
+	samples = xcalloc(BENCH_MAX_LINES, sizeof(*samples));
+	snprintf(file, sizeof(file), "%s/Linux_2k.log", corpus);
+	bench_read(file);
+	snprintf(file, sizeof(file), "%s/OpenSSH_2k.log", corpus);
+	bench_read(file);
+	if (nsamples == 0 || mkdtemp(dir) == NULL) {
+		fprintf(stderr, "no samples or no temp dir\n");
+		return 1;
+	}
+	printf("match: %zu messages from %s, %d rounds\n", nsamples, corpus,
+	    rounds);
+	for (k = 0; k < sizeof(sizes) / sizeof(*sizes); k++) {
+		rs = bench_load(sizes[k], dir);
+		(void)bench_run(rs, 2, &hits);	/* warm up */
+		ns = bench_run(rs, rounds, &hits);
+		if (k == 0)
+			base = ns;
+		printf("match: %4d generated + %zu default rules: %7.1f "
+		    "ns/message (%+.0f%% vs 10), %zu of %zu taken\n",
+		    sizes[k], ruleset_count(rs) - (size_t)sizes[k], ns,
+		    100.0 * (ns - base) / base, hits / (size_t)rounds,
+		    nsamples);
+		ruleset_free(rs);
+	}
+	snprintf(file, sizeof(file), "rm -rf '%s'", dir);
+	return system(file) == 0 ? 0 : 1;
+}

@@ -1,0 +1,171 @@
+#!/bin/sh
+# api.sh: the HTTP API, sopctl and the page against a real sopd fed by logger.
+. "$(dirname "$0")/../lib.sh"
+
+# jq_ok PATH FILTER: the API's answer at PATH satisfies a jq filter.
+jq_ok() { api "$1" | jq -e "$2" >/dev/null 2>&1; }
+# code_is CODE METHOD PATH [BODY]: the HTTP status of a request.
+code_is() {
+	c=$(curl -s -o "$T/body" -w '%{http_code}' -X "$2" \
+	    -H 'Content-Type: application/json' ${4:+--data "$4"} "$API$3")
+	[ "$c" = "$1" ] || { echo "# $2 $3: $c $(cat "$T/body")"; return 1; }
+	jq -e '.error | type == "string"' "$T/body" >/dev/null 2>&1 ||
+	    [ "$1" -lt 400 ]
+}
+# send TAG PRIORITY MESSAGE: one RFC 3164 line over UDP.
+send() {
+	logger -n 127.0.0.1 -P "$P_SYSLOG" -d --rfc3164 -t "$1" -p "$2" "$3"
+}
+# ctl ARGS...: sopctl against this test's sopd, output in $T/out, $T/err.
+ctl() { "$SOPCTL" -u "$API" "$@" >"$T/out" 2>"$T/err"; }
+# ctl_rc RC ARGS...: sopctl exits with RC.
+ctl_rc() { want=$1; shift; ctl "$@"; rc=$?; [ $rc -eq "$want" ] ||
+    { echo "# sopctl $*: exit $rc: $(cat "$T/err")"; return 1; }; }
+# out_jq FILTER: sopctl's output satisfies a jq filter.
+out_jq() { jq -e "$1" "$T/out" >/dev/null 2>&1; }
+out_has() { grep -q -- "$1" "$T/out"; }
+err_has() { grep -q -- "$1" "$T/err"; }
+id_of() { api "/api/v1/incidents?rule=$1" | jq -r '.incidents[0].id'; }
+
+write_config </dev/null
+start_sopd || { notok "sopd starts"; exit 1; }
+ok "sopd starts"
+
+send kernel kern.crit "EXT4-fs error (device sda1): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0"
+send kernel kern.err "Out of memory: Killed process 4321 (java) total-vm:8388608kB, anon-rss:4194304kB"
+check "disk error opens an incident" wait_for jq_ok \
+    "/api/v1/incidents?rule=filesystem-error" '.incidents | length == 1'
+check "OOM line opens an incident" wait_for jq_ok \
+    "/api/v1/incidents?rule=oom-killer" '.incidents | length == 1'
+DISK=$(id_of filesystem-error)
+OOM=$(id_of oom-killer)
+HOST=$(api "/api/v1/incidents/$DISK" | jq -r .host)
+
+# Health, list, filters.
+check "healthz ok with 2 active" jq_ok /healthz \
+    '.status == "ok" and .incidents_active == 2 and (.uptime | type == "number")'
+check "list: 2 incidents, newest first" jq_ok /api/v1/incidents \
+    '(.incidents | length == 2) and .total == 2 and .incidents[0].id > .incidents[1].id'
+check "list: incident has the contract's fields" jq_ok /api/v1/incidents \
+    '.incidents[0] | has("id") and has("rule") and has("key") and has("severity")
+     and has("state") and has("level") and has("host") and has("title")
+     and has("count") and has("first_seen") and has("last_seen")
+     and has("resolved_at") and has("next_escalation") and has("in_window")'
+check "list: times are RFC 3339 UTC" jq_ok /api/v1/incidents \
+    '.incidents[0].last_seen | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$")'
+check "filter severity=critical" jq_ok "/api/v1/incidents?severity=critical" \
+    ".incidents | length == 1 and .[0].id == $DISK"
+check "filter severity=low" jq_ok "/api/v1/incidents?severity=low" \
+    '.incidents | length == 0'
+check "filter host" jq_ok "/api/v1/incidents?host=$HOST" '.incidents | length == 2'
+check "filter host (no match)" jq_ok "/api/v1/incidents?host=nohost" \
+    '.incidents | length == 0'
+check "filter state=open" jq_ok "/api/v1/incidents?state=open" '.incidents | length == 2'
+check "paging limit=1&offset=1" jq_ok "/api/v1/incidents?limit=1&offset=1" \
+    ".incidents | length == 1 and .[0].id == $DISK"
+check "bad state is 400" code_is 400 GET "/api/v1/incidents?state=bogus"
+check "bad severity is 400" code_is 400 GET "/api/v1/incidents?severity=urgent"
+check "limit 0 is 400" code_is 400 GET "/api/v1/incidents?limit=0"
+check "limit 1001 is 400" code_is 400 GET "/api/v1/incidents?limit=1001"
+check "unknown incident is 404" code_is 404 GET /api/v1/incidents/999999
+check "bad incident id is 400" code_is 400 GET /api/v1/incidents/abc
+check "unknown path is 404" code_is 404 GET /api/v1/nothing
+check "GET on a POST route is 405" code_is 405 GET "/api/v1/incidents/$DISK/ack"
+check "show: title and events" jq_ok "/api/v1/incidents/$DISK" \
+    '(.title | test("sda1")) and .severity == "critical" and (.events | length >= 1)
+     and (.events[0].message | test("EXT4-fs error"))'
+
+# sopctl: list and show.
+check "sopctl list (table)" ctl_rc 0 list
+check "sopctl list shows both" sh -c "grep -q '^ID ' '$T/out' &&
+    grep -q '^$DISK .*critical' '$T/out' && grep -q '^$OOM .*high' '$T/out'"
+check "sopctl --json list" ctl_rc 0 --json list
+check "sopctl --json list is the API's JSON" out_jq '.incidents | length == 2'
+check "sopctl list --severity high" ctl_rc 0 --json list --severity high
+check "sopctl list --severity high: one" out_jq ".incidents | length == 1 and
+    .[0].id == $OOM"
+check "sopctl show" ctl_rc 0 show "$DISK"
+check "sopctl show prints fields and events" sh -c "grep -q '^Incident $DISK: ' '$T/out' &&
+    grep -q 'severity  *critical' '$T/out' && grep -q 'EXT4-fs error' '$T/out' &&
+    grep -q '^History' '$T/out'"
+check "sopctl show --json" ctl_rc 0 show "$DISK" --json
+check "sopctl show --json is JSON" out_jq ".id == $DISK"
+
+# Lifecycle: ack with a note, notes, resolve; wrong transitions.
+check "sopctl ack with note" ctl_rc 0 ack "$DISK" -m "checking the disk" --actor alice
+check "sopctl ack says acknowledged" out_has acknowledged
+check "incident acknowledged by alice" jq_ok "/api/v1/incidents/$DISK" \
+    '.state == "acknowledged" and (.history | map(select(.actor == "alice"
+     and .note == "checking the disk")) | length == 1)'
+check "second ack fails (exit 1)" ctl_rc 1 ack "$DISK"
+check "second ack names the reason" err_has "already"
+check "second ack over HTTP is 409" code_is 409 POST "/api/v1/incidents/$DISK/ack" '{}'
+check "ack of unknown incident is 404" code_is 404 POST /api/v1/incidents/999999/ack '{}'
+check "invalid JSON body is 400" code_is 400 POST "/api/v1/incidents/$OOM/ack" '{"actor":'
+check "note without text is 400" code_is 400 POST "/api/v1/incidents/$OOM/notes" '{"actor":"bob"}'
+check "form content type is refused" sh -c "[ \$(curl -s -o /dev/null -w '%{http_code}' \
+    -X POST --data 'a=b' '$API/api/v1/incidents/$OOM/ack') = 415 ]"
+check "cross-origin POST is refused" sh -c "[ \$(curl -s -o /dev/null -w '%{http_code}' \
+    -X POST -H 'Origin: http://evil.example' '$API/api/v1/incidents/$OOM/ack') = 403 ]"
+check "note over HTTP" code_is 200 POST "/api/v1/incidents/$OOM/notes" \
+    '{"actor":"bob","note":"added swap"}'
+check "sopctl note" ctl_rc 0 note "$DISK" -m "cable replaced"
+check "sopctl note without -m is usage" ctl_rc 2 note "$DISK"
+check "notes are in the history" jq_ok "/api/v1/incidents/$DISK" \
+    '.history | map(select(.action == "note" and .note == "cable replaced")) | length == 1'
+check "sopctl resolve" ctl_rc 0 resolve "$DISK" -m "fsck done"
+check "incident resolved" jq_ok "/api/v1/incidents/$DISK" \
+    '.state == "resolved" and .resolved_at != null'
+check "resolve again is 409" code_is 409 POST "/api/v1/incidents/$DISK/resolve"
+check "one active left" jq_ok "/api/v1/incidents?state=active" \
+    ".incidents | length == 1 and .[0].id == $OOM"
+check "state=resolved lists it" jq_ok "/api/v1/incidents?state=resolved" \
+    ".incidents | length == 1 and .[0].id == $DISK"
+check "sopctl list: only the active one" sh -c "'$SOPCTL' -u '$API' list > '$T/out' &&
+    grep -q '^$OOM ' '$T/out' && ! grep -q '^$DISK ' '$T/out'"
+check "sopctl list --all: both" sh -c "'$SOPCTL' -u '$API' list --all > '$T/out' &&
+    grep -q '^$OOM ' '$T/out' && grep -q '^$DISK ' '$T/out'"
+
+# Stats, metrics, windows, reports.
+check "stats: input counters" jq_ok /api/v1/stats \
+    '.inputs.syslog_udp.received >= 2 and .inputs.syslog_udp.accepted >= 2
+     and (.inputs.syslog_udp.reasons | has("malformed"))'
+check "stats: rule counters with file:line" jq_ok /api/v1/stats \
+    '.rules | map(select(.name == "filesystem-error")) | .[0].matched == 1
+     and (.[0].file | test("20-storage.yaml$")) and .[0].line > 0'
+check "stats: incidents and daemon" jq_ok /api/v1/stats \
+    '.incidents.active == 1 and .incidents.by_severity.high == 1
+     and .daemon.version == "0.1.0" and .daemon.generation >= 0
+     and (.daemon.last_reload | has("ok"))'
+check "sopctl stats" ctl_rc 0 stats
+check "sopctl stats lists inputs and rules" sh -c "grep -q '^syslog_udp' '$T/out' &&
+    grep -q 'filesystem-error' '$T/out' && grep -q '^Incidents: 1 active' '$T/out'"
+check "sopctl health" ctl_rc 0 health
+check "sopctl health says ok" out_has "^ok: "
+check "metrics: rule counter" sh -c "curl -sf '$API/metrics' |
+    grep -q '^sopd_rule_matched_total{rule=\"filesystem-error\"} 1\$'"
+check "metrics: active by severity" sh -c "curl -sf '$API/metrics' |
+    grep -q '^sopd_incidents_active{severity=\"high\"} 1\$'"
+check "metrics: input counter" sh -c "curl -sf '$API/metrics' |
+    grep -Eq '^sopd_input_received_total\\{input=\"syslog_udp\"\\} [2-9]'"
+check "windows" jq_ok /api/v1/windows '.windows | type == "array"'
+check "reports are not available yet" code_is 404 GET /api/v1/reports/daily
+
+# The page.
+check "page served with CSP" sh -c "curl -sf -D '$T/h' -o '$T/page' '$API/' &&
+    grep -qi '^content-security-policy: default-src' '$T/h' &&
+    grep -qi '^x-content-type-options: nosniff' '$T/h' && grep -q app.js '$T/page'"
+check "page script served" sh -c "curl -sf -D '$T/h' -o /dev/null '$API/static/app.js' &&
+    grep -qi '^content-type: text/javascript' '$T/h'"
+check "no traversal" code_is 404 GET "/static/..%2f..%2fMakefile"
+
+# sopctl's exit codes.
+check "sopctl: unknown command is 2" ctl_rc 2 frobnicate
+check "sopctl: bad id is 2" ctl_rc 2 show abc
+check "sopctl: unknown incident is 1" ctl_rc 1 show 999999
+check "sopctl: API message printed" err_has "999999"
+check "sopctl: unreachable is 3" sh -c "'$SOPCTL' -u http://127.0.0.1:$P_SPARE health 2>'$T/err';
+    [ \$? -eq 3 ] && grep -q 'cannot reach sopd at http://127.0.0.1:$P_SPARE' '$T/err'"
+
+check "sopd still alive" alive
+check "sopd stops cleanly" stop_sopd

@@ -1,0 +1,410 @@
+/* test_store.c: the SQLite store: schema, migration, reopen, quarantine. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+/* A fresh temporary state directory (a subdirectory that does not exist). */
+static char *
+tmpdir(void)
+{
+	char tmpl[] = "/tmp/sopd-store-XXXXXX", *d;
+
+	assert_non_null(mkdtemp(tmpl));
+	assert_true(asprintf(&d, "%s/state", tmpl) > 0);
+	return d;
+}
+
+/* Remove a directory made by tmpdir and everything in it. */
+static void
+rmtree(char *dir)
+{
+	char cmd[600], *p;
+
+	p = strrchr(dir, '/');
+	*p = '\0';
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(dir);
+}
+
+/* Read one integer with a second connection. */
+static long long
+query_int(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Run SQL on a file with a second connection. */
+static void
+exec_sql(const char *path, const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* The file's path inside a state directory. */
+static char *
+dbpath(const char *dir)
+{
+	char *p;
+
+	assert_true(asprintf(&p, "%s/%s", dir, STORE_FILE) > 0);
+	return p;
+}
+
+/* Count the files of a directory whose name contains s. */
+static int
+count_files(const char *dir, const char *s)
+{
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d = opendir(dir));
+	while ((de = readdir(d)) != NULL) {
+		if (strstr(de->d_name, s) != NULL)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* A sample incident row. */
+static void
+sample_row(struct store_incident *r, uint64_t id, const char *state)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = id;
+	r->rule = "link-down";
+	r->rule_file = "rules/net.yaml";
+	r->rule_line = 12;
+	r->key = "sw1:3";
+	r->severity = "high";
+	r->state = state;
+	r->level = "L1";
+	r->host = "sw1";
+	r->title = "link down on sw1";
+	r->count = 4;
+	r->first_seen = 1795741323;
+	r->last_seen = 1795741383;
+	r->samples = "[{\"message\":\"x\"}]";
+}
+
+/* A new file gets the schema, WAL, the application id and the version. */
+static void
+test_schema(void **state)
+{
+	char *dir = tmpdir(), *path = dbpath(dir), *cause = NULL;
+	struct store *st;
+	struct stat sb;
+
+	st = store_open(dir, "full", &cause);
+	assert_non_null(st);
+	assert_int_equal(stat(dir, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0750);
+	assert_int_equal(query_int(path, "PRAGMA user_version"),
+	    store_schema_version());
+	assert_int_equal(query_int(path, "PRAGMA application_id"),
+	    STORE_APP_ID);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name IN ('incidents', 'incident_history', 'meta')"), 3);
+	assert_int_equal(query_int(path, "SELECT value FROM meta WHERE "
+	    "name = 'next_id'"), 1);
+	store_close(st);
+	free(path);
+	rmtree(dir);
+}
+
+/* A v0 file (a database without tables) is migrated forward. */
+static void
+test_migrate_v0(void **state)
+{
+	char *dir = tmpdir(), *path, *cause = NULL;
+	struct store *st;
+
+	assert_int_equal(mkdir(dir, 0750), 0);
+	path = dbpath(dir);
+	exec_sql(path, "CREATE TABLE junk (a); DROP TABLE junk;");
+	assert_int_equal(query_int(path, "PRAGMA user_version"), 0);
+	st = store_open(dir, NULL, &cause);
+	assert_non_null(st);
+	assert_int_equal(query_int(path, "PRAGMA user_version"),
+	    store_schema_version());
+	assert_int_equal(count_files(dir, "sopd.db-wal"), 1);
+	store_close(st);
+	/* An empty (0 byte) file is a v0 database too. */
+	unlink(path);
+	close(open(path, O_CREAT | O_WRONLY, 0640));
+	st = store_open(dir, NULL, &cause);
+	assert_non_null(st);
+	assert_int_equal(query_int(path, "PRAGMA user_version"),
+	    store_schema_version());
+	store_close(st);
+	assert_int_equal(count_files(dir, "corrupt"), 0);
+	free(path);
+	rmtree(dir);
+}
+
+/* A newer schema or another program's file is refused, not touched. */
+static void
+test_refuse(void **state)
+{
+	char *dir = tmpdir(), *path, *cause = NULL;
+	struct store *st;
+
+	assert_int_equal(mkdir(dir, 0750), 0);
+	path = dbpath(dir);
+	exec_sql(path, "PRAGMA user_version = 99; CREATE TABLE t (a);");
+	st = store_open(dir, NULL, &cause);
+	assert_null(st);
+	assert_non_null(strstr(cause, "newer"));
+	free(cause);
+	unlink(path);
+	exec_sql(path, "PRAGMA application_id = 42; CREATE TABLE t (a);");
+	cause = NULL;
+	st = store_open(dir, NULL, &cause);
+	assert_null(st);
+	assert_non_null(strstr(cause, "not a sopd database"));
+	free(cause);
+	free(path);
+	rmtree(dir);
+}
+
+/* Count rows handed to a callback. */
+static int
+count_cb(const struct store_incident *r, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Check the row read back. */
+static int
+check_cb(const struct store_incident *r, void *arg)
+{
+	assert_int_equal(r->id, 7);
+	assert_string_equal(r->rule, "link-down");
+	assert_string_equal(r->rule_file, "rules/net.yaml");
+	assert_int_equal(r->rule_line, 12);
+	assert_string_equal(r->key, "sw1:3");
+	assert_string_equal(r->state, "acknowledged");
+	assert_string_equal(r->owner, "alice");
+	assert_int_equal(r->count, 4);
+	assert_int_equal(r->resolved_at, 0);
+	assert_int_equal(r->acked_at, 1795741400);
+	assert_string_equal(r->samples, "[{\"message\":\"x\"}]");
+	return 0;
+}
+
+/* Count history rows. */
+static int
+hist_cb(const struct store_history *h, void *arg)
+{
+	(*(int *)arg)++;
+	assert_string_equal(h->actor, "alice");
+	return 0;
+}
+
+/* Rows, history and meta survive a close and reopen. */
+static void
+test_reopen(void **state)
+{
+	char *dir = tmpdir(), *cause = NULL;
+	struct store *st;
+	struct store_incident r;
+	struct store_history h = { 7, 1795741400, "alice", "ack", "open",
+	    "acknowledged", "on it" };
+	int64_t v;
+	int n = 0;
+
+	st = store_open(dir, NULL, &cause);
+	assert_non_null(st);
+	sample_row(&r, 7, "acknowledged");
+	r.owner = "alice";
+	r.acked_at = 1795741400;
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_put_incident(st, &r), 0);
+	assert_int_equal(store_add_history(st, &h), 0);
+	h.incident_id = 8;	/* no such incident: a constraint error */
+	assert_int_equal(store_add_history(st, &h), 1);
+	assert_int_equal(store_set_meta(st, "next_id", 8), 0);
+	assert_int_equal(store_commit(st), 0);
+	/* An update without samples keeps them. */
+	r.samples = NULL;
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_put_incident(st, &r), 0);
+	assert_int_equal(store_commit(st), 0);
+	store_close(st);
+
+	st = store_open(dir, NULL, &cause);
+	assert_non_null(st);
+	assert_int_equal(store_get_meta(st, "next_id", &v), 0);
+	assert_int_equal(v, 8);
+	assert_int_equal(store_get_meta(st, "nothing", &v), 1);
+	assert_int_equal(store_max_id(st), 7);
+	assert_int_equal(store_get(st, 7, check_cb, NULL), 0);
+	assert_int_equal(store_get(st, 9, check_cb, NULL), 1);
+	assert_int_equal(store_load_active(st, count_cb, &n), 0);
+	assert_int_equal(n, 1);
+	n = 0;
+	assert_int_equal(store_history(st, 7, hist_cb, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_checkpoint(st, 0), 0);
+	assert_int_equal(store_checkpoint(st, 1), 0);
+	store_close(st);
+	rmtree(dir);
+}
+
+/* List filters: state, active, severity, host glob, rule, paging. */
+static void
+test_list(void **state)
+{
+	char *dir = tmpdir(), *cause = NULL;
+	struct store *st;
+	struct store_incident r;
+	struct store_filter f;
+	size_t total;
+	int n;
+
+	st = store_open(dir, NULL, &cause);
+	assert_non_null(st);
+	assert_int_equal(store_begin(st), 0);
+	sample_row(&r, 1, "open");
+	assert_int_equal(store_put_incident(st, &r), 0);
+	sample_row(&r, 2, "resolved");
+	r.host = "web01";
+	assert_int_equal(store_put_incident(st, &r), 0);
+	sample_row(&r, 3, "acknowledged");
+	r.host = "web02";
+	r.severity = "critical";
+	assert_int_equal(store_put_incident(st, &r), 0);
+	assert_int_equal(store_commit(st), 0);
+
+	memset(&f, 0, sizeof(f));
+	f.limit = 10;
+	n = 0;
+	assert_int_equal(store_list(st, &f, count_cb, &n, &total), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(total, 3);
+	f.active = 1;
+	n = 0;
+	assert_int_equal(store_list(st, &f, count_cb, &n, &total), 0);
+	assert_int_equal(total, 2);
+	f.active = 0;
+	f.host = "web*";
+	n = 0;
+	assert_int_equal(store_list(st, &f, count_cb, &n, &total), 0);
+	assert_int_equal(total, 2);
+	f.severity = "critical";
+	assert_int_equal(store_list(st, &f, count_cb, &n, &total), 0);
+	assert_int_equal(total, 1);
+	memset(&f, 0, sizeof(f));
+	f.limit = 1;
+	f.offset = 1;
+	n = 0;
+	assert_int_equal(store_list(st, &f, count_cb, &n, &total), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(total, 3);
+	store_close(st);
+	rmtree(dir);
+}
+
+/* A file of garbage is moved aside and an empty store is made. */
+static void
+test_quarantine_garbage(void **state)
+{
+	char *dir = tmpdir(), *path, *cause = NULL, junk[8192];
+	struct store *st;
+	FILE *f;
+	size_t i;
+
+	assert_int_equal(mkdir(dir, 0750), 0);
+	path = dbpath(dir);
+	for (i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)(i * 7 + 3);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
+	fclose(f);
+	st = store_open(dir, NULL, &cause);
+	assert_non_null(st);
+	assert_int_equal(count_files(dir, "sopd.db.corrupt-"), 1);
+	assert_int_equal(query_int(path, "PRAGMA user_version"),
+	    store_schema_version());
+	store_close(st);
+	free(path);
+	rmtree(dir);
+}
+
+/* A database whose pages are damaged fails quick_check: moved aside. */
+static void
+test_quarantine_pages(void **state)
+{
+	char *dir = tmpdir(), *path, *cause = NULL, junk[4096];
+	struct store *st;
+	int fd;
+
+	assert_int_equal(mkdir(dir, 0750), 0);
+	path = dbpath(dir);
+	exec_sql(path, "PRAGMA page_size = 4096; CREATE TABLE t (a TEXT); "
+	    "CREATE INDEX ti ON t (a); WITH RECURSIVE c(x) AS (SELECT 1 UNION "
+	    "ALL SELECT x + 1 FROM c WHERE x < 2000) INSERT INTO t SELECT "
+	    "printf('%0100d', x) FROM c;");
+	memset(junk, 0x5a, sizeof(junk));
+	assert_true((fd = open(path, O_WRONLY)) != -1);
+	assert_int_equal(pwrite(fd, junk, sizeof(junk), 4096 * 5),
+	    (ssize_t)sizeof(junk));
+	close(fd);
+	st = store_open(dir, NULL, &cause);
+	assert_non_null(st);
+	assert_int_equal(count_files(dir, "sopd.db.corrupt-"), 1);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name = 't'"), 0);
+	store_close(st);
+	free(path);
+	rmtree(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_schema),
+		cmocka_unit_test(test_migrate_v0),
+		cmocka_unit_test(test_refuse),
+		cmocka_unit_test(test_reopen),
+		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_quarantine_garbage),
+		cmocka_unit_test(test_quarantine_pages),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
