@@ -916,17 +916,19 @@ agent_config_line(const char *fmt, ...)
 	free(line);
 }
 
-/* A config value as one token-safe line: no control characters, bounded. */
+/*
+ * A config value as one token-safe line: no control characters, bounded.
+ * An empty value leaves net-snmp's built-in default (Debian: sysContact
+ * "root", sysLocation "Unknown"): 5.9.3 has no way to say "empty".
+ */
 static void
 agent_config_text(const char *token, const char *value)
 {
 	char	buf[AGENT_TEXT_MAX + 1];
 	size_t	i, len;
 
-	if (value == NULL || *value == '\0') {
-		agent_config_line("%s \"\"", token);
+	if (value == NULL || *value == '\0')
 		return;
-	}
 	len = agent_text_len(value, AGENT_TEXT_MAX);
 	for (i = 0; i < len; i++)
 		buf[i] = iscntrl((u_char)value[i]) ? ' ' : value[i];

@@ -80,6 +80,7 @@ config_free(struct config *cfg)
 	free(cfg->sys_name);
 	free(cfg->sys_contact);
 	free(cfg->sys_location);
+	ynode_free(cfg->yaml);
 	free(cfg);
 }
 
@@ -447,10 +448,21 @@ config_top(struct cfgload *cl, struct ynode *root)
 			config_incidents(cl, v);
 		else if (strcmp(k, "store") == 0)
 			config_store(cl, v);
+		else if (strcmp(k, "calendar") == 0)
+			cfg->sec_calendar = v;
+		else if (strcmp(k, "escalation") == 0)
+			cfg->sec_escalation = v;
+		else if (strcmp(k, "windows") == 0)
+			cfg->sec_windows = v;
+		else if (strcmp(k, "notify") == 0)
+			cfg->sec_notify = v;
+		else if (strcmp(k, "expectations") == 0)
+			cfg->sec_expect = v;
 		else
 			config_unknown(cl, root->keys[i], NULL, "state_dir, "
 			    "syslog, traps, agent, http, rules, mib_dirs, "
-			    "host_groups, incidents, store");
+			    "host_groups, incidents, store, calendar, "
+			    "escalation, windows, notify, expectations");
 	}
 }
 
@@ -498,7 +510,7 @@ config_load(const char *file, struct errlist *errs)
 		    "the configuration must be a map of settings");
 	else
 		config_top(&cl, root);
-	ynode_free(root);
+	cfg->yaml = root;
 	if (cfg->communities == NULL) {
 		cfg->communities = xcalloc(1, sizeof(char *));
 		cfg->communities[cfg->ncommunities++] = xstrdup("public");

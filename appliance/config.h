@@ -45,6 +45,17 @@ struct config {
 	size_t		  max_threshold_keys;	/* correlation state bound, default 100000 */
 	int		  commit_interval_ms;	/* default 100: batching of writes */
 	char		 *synchronous;		/* "normal" or "full" */
+	/*
+	 * Sections parsed by their own modules (calendar, escalation,
+	 * windows, notify, expectations): the nodes live in yaml, which the
+	 * config owns; NULL when the section is absent.
+	 */
+	struct ynode	 *yaml;
+	struct ynode	 *sec_calendar;
+	struct ynode	 *sec_escalation;
+	struct ynode	 *sec_windows;
+	struct ynode	 *sec_notify;
+	struct ynode	 *sec_expect;
 	/* System group (agent). */
 	char		 *sys_name;
 	char		 *sys_contact;

@@ -457,6 +457,77 @@ match_escape(const char *lit)
 	return out;
 }
 
+/* Whether the group opening at re (a '(') holds a '|' of its own. */
+static int
+match_group_alternates(const char *re, const char **end)
+{
+	int depth = 0, alt = 0, cls = 0;
+
+	for (; *re != '\0'; re++) {
+		if (*re == '\\' && re[1] != '\0') {
+			re++;
+			continue;
+		}
+		if (cls) {
+			cls = *re != ']';
+			continue;
+		}
+		if (*re == '[') {
+			cls = 1;
+			if (re[1] == ']' || (re[1] == '^' && re[2] == ']'))
+				re += re[1] == ']' ? 1 : 2;
+		} else if (*re == '(')
+			depth++;
+		else if (*re == ')' && --depth == 0) {
+			*end = re;
+			return alt;
+		} else if (*re == '|' && depth == 1)
+			alt = 1;
+	}
+	*end = re;
+	return 0;
+}
+
+/*
+ * The prefilter pattern of a regex. The multi-pattern engine picks its own
+ * literal factors, and when many rules share a literal that follows an
+ * alternation ("devN: (?:I/O|CRC) error on port"), it checks every one of
+ * them on each message holding it. A top-level prefix of the regex is a
+ * necessary condition for it, so when the regex has no top-level '|', cut
+ * it before its first alternating group if at least 6 plain characters
+ * precede it: those are what tell rules apart.
+ */
+static char *
+match_prefilter(const char *re)
+{
+	const char *p, *end;
+	int lit = 0, cls = 0;
+
+	if (strstr(re, "\\Q") != NULL)
+		return xstrdup(re);
+	for (p = re; *p != '\0'; p++) {
+		if (*p == '\\' && p[1] != '\0') {
+			lit += strchr("dDsSwWbBAzZGhHvVRNXpPxkgcCE0123456789",
+			    p[1]) == NULL;
+			p++;
+		} else if (cls)
+			cls = *p != ']';
+		else if (*p == '[')
+			cls = 1;
+		else if (*p == '|')
+			return xstrdup(re);
+		else if (*p == '(') {
+			if (match_group_alternates(p, &end) && lit >= 6)
+				return xstrndup(re, (size_t)(p - re));
+			if (*end == '\0')
+				return xstrdup(re);
+			p = end;
+		} else if (strchr("^$.*+?{}", *p) == NULL)
+			lit++;
+	}
+	return xstrdup(re);
+}
+
 /* Append one id to a list. */
 static void
 match_push(uint32_t **list, size_t *n, uint32_t id)
@@ -564,7 +635,7 @@ match_file(struct matcher *m, uint32_t id, char ***expr, uint32_t **ids,
 
 	if (c->regex != NULL || c->contains != NULL) {
 		*expr = xreallocarray(*expr, *nexpr + 1, sizeof(**expr));
-		(*expr)[*nexpr] = c->regex != NULL ? xstrdup(c->regex) :
+		(*expr)[*nexpr] = c->regex != NULL ? match_prefilter(c->regex) :
 		    match_escape(c->contains);
 		match_push(ids, nexpr, id);
 	} else if (c->ntrap_oids != 0) {

@@ -98,21 +98,18 @@ tcp_flush_tail(struct session *s)
 {
 	struct listener *l = s->l;
 	struct evbuffer *in = bufferevent_get_input(s->bev);
-	size_t len = evbuffer_get_length(in);
+	size_t len;
+	unsigned flags;
 
-	if (len == 0)
-		return;
-	if (framer_mode(s->fr) != 2) {
+	if (framer_mode(s->fr) == FRAMER_OCTET &&
+	    evbuffer_get_length(in) > 0) {
+		/* The sender closed inside a frame: count it, it is lost. */
 		stats.in[INPUT_TCP].received++;
 		stats_count(INPUT_TCP, REASON_MALFORMED);
-		return;
 	}
-	if (len > l->msgsize - 1)
-		len = l->msgsize - 1;
-	evbuffer_remove(in, l->msg, len);
-	l->msg[len] = '\0';
-	pipeline_syslog(l->sd, INPUT_TCP, l->msg, len, 0, s->peer,
-	    pipeline_now_us());
+	if (framer_eof(s->fr, in, l->msg, l->msgsize, &len, &flags) == 1)
+		pipeline_syslog(l->sd, INPUT_TCP, l->msg, len, flags, s->peer,
+		    pipeline_now_us());
 }
 
 /* EOF, error or idle timeout. */

@@ -656,6 +656,7 @@ traps_input_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 
 	if (op != NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE || pdu == NULL)
 		return 1;
+	/* SNMPv3: check the PDU's user and security level here instead. */
 	if ((pdu->version == SNMP_VERSION_1 ||
 	    pdu->version == SNMP_VERSION_2c) && !traps_community_ok(t, pdu)) {
 		stats_count(INPUT_TRAP, REASON_COMMUNITY);
@@ -745,9 +746,9 @@ traps_open(struct traps *t, const char *listen, char **cause)
 	return sess;
 }
 
-/* Replace the accepted communities with the config's. */
+/* Forget the accepted communities. */
 static void
-traps_set_communities(struct traps *t, const struct config *cfg)
+traps_clear_communities(struct traps *t)
 {
 	size_t	i;
 
@@ -755,6 +756,16 @@ traps_set_communities(struct traps *t, const struct config *cfg)
 		free(t->communities[i]);
 	free(t->communities);
 	t->communities = NULL;
+	t->ncommunities = 0;
+}
+
+/* Replace the accepted communities with the config's. */
+static void
+traps_set_communities(struct traps *t, const struct config *cfg)
+{
+	size_t	i;
+
+	traps_clear_communities(t);
 	t->ncommunities = cfg->ncommunities;
 	if (t->ncommunities == 0)
 		return;
@@ -807,7 +818,7 @@ traps_stop(struct traps *t)
 	if (t == NULL)
 		return;
 	traps_close(t);
-	traps_set_communities(t, &(struct config){ .ncommunities = 0 });
+	traps_clear_communities(t);
 	free(t->scratch);
 	free(t);
 }

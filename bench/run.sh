@@ -162,8 +162,8 @@ step() {
 	t0=$(now)
 	out=$("$SOPBENCH" "$mode" -p "$([ "$mode" = trap ] && echo $P_TRAP || echo $P_SYSLOG)" \
 	    $flags -r "$rate" -d "$STEP" -S "$SEQ" -R "$nrules")
-	set -- $(drain "$input")
-	r1=$1; t1=$2
+	d=$(drain "$input")
+	r1=${d% *}; t1=${d#* }
 	c1=$(cpu_ticks); e1=$(rcvbuf_errors)
 	sent=$(echo "$out" | sed -n 's/.* sent=\([0-9]*\) .*/\1/p')
 	achieved=$(echo "$out" | sed -n 's/.* rate=\([0-9]*\) .*/\1/p')
@@ -183,13 +183,16 @@ step() {
 	    }'
 }
 
-# summarize INPUT LABEL: one summary line from the steps of one run:
-# highest zero-loss rate, received/s at the highest offered rate, CPU us per
-# message over the run, peak RSS.
+# summarize INPUT LABEL: one summary line from the steps of one run: the
+# highest rate up to which no step lost anything, received/s at the highest
+# offered rate, CPU us per message over the run, peak RSS.
 summarize() {
 	grep "^$1 batch " "$T/steps" | awk -v label="$2" -v hwm="$(hwm_kib)" \
 	    -v plain="$(grep "^$1 plain " "$T/steps" | tail -1)" '{
-		if ($7 <= 0 && $4 > zl) zl = $4
+		if ($7 > 0)
+			lost = 1
+		else if (!lost && $4 > zl)
+			zl = $4
 		sat = ($7 <= 0 ? ">=" : "") $9; recv += $6; cpu += $10
 	    } END {
 		split(plain, p, " ")
@@ -204,7 +207,10 @@ summarize() {
 run_syslog() {
 	echo "== syslog udp, $1 rules"
 	write_config "$1"
-	start_sopd "$1" || return 1
+	if ! start_sopd "$1"; then
+		printf "%-8s sopd did not start\n" "$1" >> "$SUMMARY"
+		return 1
+	fi
 	: > "$T/steps"
 	for r in $RATES; do
 		step syslog_udp syslog batch "$r" "$1" || break
@@ -228,10 +234,19 @@ open_count() {
 	api_json /api/v1/stats | jq -r '.incidents.open // empty' 2>/dev/null
 }
 
+# timed_walk TOOL: time a walk of the appliance subtree; "TOOL S s, N objects".
+timed_walk() {
+	t0=$(now)
+	lines=$(timeout 120 "$1" -v2c -c public -t 10 -r 0 -On -Cc \
+	    "127.0.0.1:$P_AGENT" 1.3.6.1.4.1.32473 2>/dev/null | wc -l)
+	echo "$1 $t0 $(now) $lines" |
+	    awk '{ printf "%s %.2f s, %d objects", $1, $3 - $2, $4 }'
+}
+
 # run_memory N: N distinct incidents, peak RSS, and an snmpwalk of the MIB.
 run_memory() {
 	echo "== memory: $INCIDENTS open incidents, $1 rules"
-	rm -rf "$T/$1/var" && mkdir -p "$T/$1/var"
+	rm -rf "${T:?}/$1/var" && mkdir -p "$T/$1/var"
 	start_sopd "$1" || return 1
 	"$SOPBENCH" syslog -p "$P_SYSLOG" -k incident -r 10000 \
 	    -n "$INCIDENTS" -d 60 -S 1 | sed 's/^/  /'
@@ -247,30 +262,29 @@ run_memory() {
 	if command -v snmpwalk >/dev/null 2>&1 &&
 	    snmpget -v2c -c public -t 1 -r 0 "127.0.0.1:$P_AGENT" \
 	    1.3.6.1.2.1.1.1.0 >/dev/null 2>&1; then
-		t0=$(now)
-		lines=$(timeout 120 snmpwalk -v2c -c public -t 10 -r 0 -On -Cc \
-		    "127.0.0.1:$P_AGENT" 1.3.6.1.4.1.32473 2>/dev/null | wc -l)
-		walk=$(echo "$t0 $(now) $lines" | awk '{ printf "%.2f s, %d objects", $2 - $1, $3 }')
+		walk="$(timed_walk snmpwalk), $(timed_walk snmpbulkwalk)"
 	fi
-	echo "  snmpwalk 1.3.6.1.4.1.32473: $walk"
-	printf "memory   %s open incidents, %s rules: peak RSS %.1f MiB; snmpwalk of the MIB: %s\n" \
-	    "${n:-?}" "$1" "$(echo "$(hwm_kib)" | awk '{ print $1 / 1024 }')" "$walk" >> "$T/memory"
+	echo "  walk of 1.3.6.1.4.1.32473: $walk"
+	printf "memory   %s open incidents, %s rules: peak RSS %.1f MiB; %s\n" \
+	    "${n:-?}" "$1" "$(hwm_kib | awk '{ print $1 / 1024 }')" "$walk" >> "$T/memory"
 	stop_sopd
 }
 
-echo "sopd benchmark: $(nproc) CPUs, $(uname -r), step ${STEP}s, rmem_max $(cat /proc/sys/net/core/rmem_max)"
+echo "sopd benchmark: $(nproc) CPUs, Linux $(uname -r), step ${STEP}s," \
+    "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-8s %14s %10s %14s %12s %s\n" rules rate_zero_loss sat_msgs_s \
     cpu_us_per_msg peak_rss_mib plain_sender > "$SUMMARY"
 last=""
 for n in $RULESETS; do
-	run_syslog "$n"
-	last=$n
-	[ "$n" = "${RULESETS##* }" ] && run_traps "$n"
+	if run_syslog "$n"; then
+		last=$n
+		[ "$n" = "${RULESETS##* }" ] && run_traps "$n"
+	fi
 	stop_sopd
 done
 [ -n "$last" ] && run_memory "$last"
 echo
-echo "== figures"
+echo "== figures (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
 cat "$SUMMARY"
 [ -f "$T/memory" ] && cat "$T/memory"
 exit 0

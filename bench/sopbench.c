@@ -921,9 +921,8 @@ run(const char *mode, const struct opts *o0)
 	fd = sock_open(o.port);
 	memset(&pc, 0, sizeof(pc));
 	pc.rate = o.rate;
-	pc.burst = o.batch ? GSO_BUFS * GSO_SEGS : 64;
-	if (pc.rate > 0 && pc.burst > pc.rate / 100)
-		pc.burst = pc.rate / 100 < 1 ? 1 : pc.rate / 100;
+	/* Up to 10 ms of traffic at once, so a late wake-up costs no rate. */
+	pc.burst = pc.rate / 100 < 1 ? 1 : pc.rate / 100;
 	pc.t0 = pc.last = now();
 	if (!o.batch)
 		send_plain(fd, pool, &o, &pc, trap);

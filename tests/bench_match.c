@@ -49,6 +49,42 @@ bench_read(const char *file)
 	fclose(fp);
 }
 
+/*
+ * Messages aimed at generated rules: at the first ten (taken at every size,
+ * so every size does the same confirmation work) or, with spread, at all
+ * thousand (fewer rules then take fewer messages).
+ */
+static void
+bench_synthetic(int n, int spread)
+{
+	int t;
+
+	enum stats_reason reason;
+	struct sample *s;
+	size_t len;
+	int i;
+
+	for (i = 0; i < n && nsamples < BENCH_MAX_LINES; i++) {
+		s = &samples[nsamples];
+		t = spread ? (i * 10) % 1000 : i % 3;
+		if (i % 2 == 0)
+			len = (size_t)snprintf(s->buf, sizeof(s->buf), "<27>Mar "
+			    "12 03:00:00 rack%d kernel: device dev%d: CRC "
+			    "error on port %d", i % 40, t, i % 48);
+		else
+			len = (size_t)snprintf(s->buf, sizeof(s->buf), "<38>Mar "
+			    "12 03:00:00 gw sshd[%d]: Failed password for "
+			    "root from 10.%d.%d.7 port 22 ssh2", 1000 + i,
+			    (t + 5) / 256, (t + 5) % 256);
+		memset(&s->ev, 0, sizeof(s->ev));
+		s->ev.source = EVENT_SYSLOG;
+		s->ev.peer = "192.0.2.1";
+		if (syslog_parse(s->buf, len, sizeof(s->buf) - 1, &s->ev,
+		    &reason) == 0)
+			nsamples++;
+	}
+}
+
 /* One generated rule: distinct per-device and per-error patterns. */
 static void
 bench_rule(FILE *fp, int i)
@@ -102,7 +138,7 @@ bench_load(int n, const char *dir)
 		bench_rule(fp, i);
 	fclose(fp);
 	paths[0] = path;
-	paths[1] = "rules";
+	paths[1] = getenv("BENCH_RULES") ? getenv("BENCH_RULES") : "rules";
 	cfg.rule_paths = paths;
 	cfg.nrule_paths = 2;
 	rs = ruleset_load(&cfg, &errs);
@@ -123,14 +159,29 @@ bench_run(struct ruleset *rs, int rounds, size_t *hits)
 	int r;
 
 	*hits = 0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
 	for (r = 0; r < rounds; r++)
 		for (i = 0; i < nsamples; i++)
 			*hits += (size_t)ruleset_match(rs, &samples[i].ev,
 			    &hit);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
 	return ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) /
 	    ((double)rounds * (double)nsamples);
+}
+
+/* The best of nine runs of thread CPU time: other processes only ever add time. */
+static double
+bench_best(struct ruleset *rs, int rounds, size_t *hits)
+{
+	double best = 0, ns;
+	int i;
+
+	for (i = 0; i < 9; i++) {
+		ns = bench_run(rs, rounds, hits);
+		if (i == 0 || ns < best)
+			best = ns;
+	}
+	return best;
 }
 
 int
@@ -152,6 +203,12 @@ main(int argc, char **argv)
 	bench_read(file);
 	snprintf(file, sizeof(file), "%s/OpenSSH_2k.log", corpus);
 	bench_read(file);
+	if (getenv("BENCH_SYNTHETIC") != NULL) {
+		nsamples = 0;
+		bench_synthetic(4000, strcmp(getenv("BENCH_SYNTHETIC"),
+		    "spread") == 0);
+		corpus = "synthetic lines aimed at generated rules";
+	}
 	if (nsamples == 0 || mkdtemp(dir) == NULL) {
 		fprintf(stderr, "no samples or no temp dir\n");
 		return 1;
@@ -161,7 +218,7 @@ main(int argc, char **argv)
 	for (k = 0; k < sizeof(sizes) / sizeof(*sizes); k++) {
 		rs = bench_load(sizes[k], dir);
 		(void)bench_run(rs, 2, &hits);	/* warm up */
-		ns = bench_run(rs, rounds, &hits);
+		ns = bench_best(rs, rounds, &hits);
 		if (k == 0)
 			base = ns;
 		printf("match: %4d generated + %zu default rules: %7.1f "

@@ -29,9 +29,10 @@ extern char **environ;
 #define NINC	10000
 
 /*
- * A stand-in for the incident index: NINC active incidents with ids
- * 2, 4, ..., 2*NINC, so that GETNEXT has gaps to jump. Used only while
- * incident.c lacks the iterator; the integration test reads the real one.
+ * A stand-in for the incident index (10,000 rows without the pipeline;
+ * tests/integration/agent.sh reads the real one): NINC incidents with ids
+ * 2, 4, ..., 2*NINC, so that GETNEXT has gaps to jump. Nothing else in
+ * the test pulls incident.o from the library, so these take its place.
  */
 struct incidents {
 	uint64_t	version;

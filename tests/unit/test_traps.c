@@ -53,6 +53,13 @@ struct conv {
 	struct sockaddr_in	 from;
 };
 
+/* The group's state starts with the conversion tests' part. */
+static struct conv *
+conv_of(void **state)
+{
+	return *state;
+}
+
 /* A v1 trap PDU with community "public". */
 static netsnmp_pdu *
 v1_pdu(long generic, long specific, const oid *ent, size_t entlen,
@@ -113,23 +120,6 @@ convert(struct conv *c, netsnmp_pdu *pdu, size_t len)
 	return rc;
 }
 
-static int
-conv_setup(void **state)
-{
-	*state = calloc(1, sizeof(struct conv));
-	return 0;
-}
-
-static int
-conv_teardown(void **state)
-{
-	struct conv	*c = *state;
-
-	free(c->scratch);
-	free(c);
-	return 0;
-}
-
 /* The value of the varbind with that OID, or NULL. */
 static const char *
 vb(const struct event *ev, const char *oidtext)
@@ -146,7 +136,7 @@ vb(const struct event *ev, const char *oidtext)
 static void
 test_v1_coldstart(void **state)
 {
-	struct conv	*c = *state;
+	struct conv	*c = conv_of(state);
 
 	assert_int_equal(convert(c, v1_pdu(0, 0, t_netsnmp, N(t_netsnmp),
 	    "10.0.0.5"), 4096), 0);
@@ -181,7 +171,7 @@ test_v1_coldstart(void **state)
 static void
 test_v1_linkdown(void **state)
 {
-	struct conv	*c = *state;
+	struct conv	*c = conv_of(state);
 	netsnmp_pdu	*pdu = v1_pdu(2, 0, t_netsnmp, N(t_netsnmp), "0.0.0.0");
 	long		 idx = 2;
 
@@ -201,7 +191,7 @@ test_v1_linkdown(void **state)
 static void
 test_v1_enterprise_specific(void **state)
 {
-	struct conv	*c = *state;
+	struct conv	*c = conv_of(state);
 
 	assert_int_equal(convert(c, v1_pdu(6, 17, t_netsnmp, N(t_netsnmp),
 	    "192.0.2.1"), 4096), 0);
@@ -214,7 +204,7 @@ test_v1_enterprise_specific(void **state)
 static void
 test_v1_empty_enterprise(void **state)
 {
-	struct conv	*c = *state;
+	struct conv	*c = conv_of(state);
 
 	/* enterprise.0.specific cannot be formed: dropped. */
 	assert_int_equal(convert(c, v1_pdu(6, 1, t_netsnmp, 0, "192.0.2.1"),
@@ -244,7 +234,7 @@ dots(const char *s)
 static void
 test_v1_long_enterprise(void **state)
 {
-	struct conv	*c = *state;
+	struct conv	*c = conv_of(state);
 	oid		 ent[MAX_OID_LEN];
 	size_t		 i;
 
@@ -270,7 +260,7 @@ test_v1_long_enterprise(void **state)
 static void
 test_v1_bad_generic(void **state)
 {
-	struct conv	*c = *state;
+	struct conv	*c = conv_of(state);
 
 	assert_int_equal(convert(c, v1_pdu(7, 0, t_netsnmp, N(t_netsnmp),
 	    "192.0.2.1"), 4096), -1);
@@ -284,7 +274,7 @@ test_v1_bad_generic(void **state)
 static void
 test_v2c_good(void **state)
 {
-	struct conv	*c = *state;
+	struct conv	*c = conv_of(state);
 	netsnmp_pdu	*pdu = v2_pdu(1);
 	long		 idx = 2;
 	u_char		 bin[] = { 0x00, 0x1a, 0xff, 0x10 };
@@ -332,7 +322,7 @@ test_v2c_good(void **state)
 static void
 test_v2c_missing_trapoid(void **state)
 {
-	struct conv	*c = *state;
+	struct conv	*c = conv_of(state);
 	netsnmp_pdu	*pdu;
 	long		 idx = 2;
 	u_long		 up = 1;
@@ -367,7 +357,7 @@ test_v2c_missing_trapoid(void **state)
 static void
 test_trapaddress_override(void **state)
 {
-	struct conv	*c = *state;
+	struct conv	*c = conv_of(state);
 	netsnmp_pdu	*pdu = v2_pdu(1);
 	u_char		 ip[] = { 192, 0, 2, 77 };
 
@@ -391,7 +381,7 @@ test_trapaddress_override(void **state)
 static void
 test_too_many_varbinds(void **state)
 {
-	struct conv	*c = *state;
+	struct conv	*c = conv_of(state);
 	netsnmp_pdu	*pdu;
 	long		 i;
 
@@ -419,7 +409,7 @@ test_too_many_varbinds(void **state)
 static void
 test_small_scratch(void **state)
 {
-	struct conv	*c = *state;
+	struct conv	*c = conv_of(state);
 	netsnmp_pdu	*pdu;
 	char		 big[20000];
 	long		 i;
@@ -468,6 +458,7 @@ struct seen {
 };
 
 struct e2e {
+	struct conv		 conv;	/* first: see conv_of */
 	struct event_base	*base;
 	struct config		 cfg;
 	struct sopd		 sd;
@@ -565,6 +556,7 @@ e2e_teardown(void **state)
 	struct e2e	*e = *state;
 
 	e2e_forget(e);
+	free(e->conv.scratch);
 	traps_stop(e->traps);
 	snmp_bridge_stop();
 	event_base_free(e->base);
@@ -792,7 +784,7 @@ test_e2e_alarm(void **state)
 int
 main(void)
 {
-	const struct CMUnitTest conv_tests[] = {
+	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_v1_coldstart),
 		cmocka_unit_test(test_v1_linkdown),
 		cmocka_unit_test(test_v1_enterprise_specific),
@@ -804,8 +796,6 @@ main(void)
 		cmocka_unit_test(test_trapaddress_override),
 		cmocka_unit_test(test_too_many_varbinds),
 		cmocka_unit_test(test_small_scratch),
-	};
-	const struct CMUnitTest e2e_tests[] = {
 		cmocka_unit_test(test_e2e_v2c),
 		cmocka_unit_test(test_e2e_v1),
 		cmocka_unit_test(test_e2e_community),
@@ -814,11 +804,7 @@ main(void)
 		cmocka_unit_test(test_e2e_relisten),
 		cmocka_unit_test(test_e2e_alarm),
 	};
-	int	fails;
 
-	fails = cmocka_run_group_tests_name("traps_pdu_to_event", conv_tests,
-	    conv_setup, conv_teardown);
-	fails += cmocka_run_group_tests_name("traps_end_to_end", e2e_tests,
-	    e2e_setup, e2e_teardown);
-	return fails != 0;
+	return cmocka_run_group_tests_name("traps", tests, e2e_setup,
+	    e2e_teardown);
 }

@@ -1,0 +1,112 @@
+#!/bin/bash
+# agent.sh: the standalone SNMP agent answers the system group and
+# SOP-APPLIANCE-MIB with the values the API shows, to the right community.
+. "$(dirname "$0")/../lib.sh"
+
+if ! sh "$ROOT/tests/mibs.sh" >/dev/null; then
+	notok "IETF base MIBs in build/ietf-mibs"
+	exit 1
+fi
+
+write_config </dev/null
+# The system group's values, into the agent: section write_config made.
+sed -i 's/^agent:$/agent:\n  sys_name: sop-test-appliance\n  sys_contact: noc@example.org\n  sys_location: rack 7, row B/' \
+    "$T/sopd.yaml"
+start_sopd || { notok "sopd starts"; exit 1; }
+
+AG=127.0.0.1:$P_AGENT
+MIBS="-M $ROOT/mibs:$ROOT/build/ietf-mibs -m SNMPv2-MIB:SOP-APPLIANCE-MIB"
+V2="-v2c -c public -t 2 -r 1"
+get() { snmpget $V2 $MIBS -Oqv "$AG" "$@" 2>&1; }
+
+# The system group, as an NMS discovers a device.
+out=$(get sysDescr.0)
+check "sysDescr names sopd" test "${out#sopd }" != "$out"
+out=$(get sysObjectID.0)
+check "sysObjectID is sopApplianceProduct" test "$out" = "SOP-APPLIANCE-MIB::sopApplianceProduct"
+check "sysName, sysContact, sysLocation come from config" test \
+    "$(get sysName.0 sysContact.0 sysLocation.0 | tr '\n' '|')" = \
+    "sop-test-appliance|noc@example.org|rack 7, row B|"
+out=$(snmpwalk $V2 $MIBS "$AG" sysORID 2>&1)
+check "sysORTable lists SOP-APPLIANCE-MIB" grep -q "OID: SOP-APPLIANCE-MIB::sopApplianceMIB" <<<"$out"
+
+# Real syslog traffic opens incidents.
+L="logger -n 127.0.0.1 -P $P_SYSLOG -d --rfc3164"
+$L -t kernel -p kern.crit "EXT4-fs error (device sda1): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0"
+$L -t kernel -p kern.err "Out of memory: Killed process 4242 (java) total-vm:8123456kB, anon-rss:4012345kB"
+active() { api "/api/v1/incidents?state=active&limit=1000"; }
+two() { [ "$(active | jq '.incidents | length')" -ge 2 ]; }
+check "two incidents open through syslog" wait_for two
+
+# A client loading the MIB sees symbolic names.
+out=$(snmpwalk $V2 $MIBS "$AG" SOP-APPLIANCE-MIB::sopApplianceMIB 2>&1)
+check "snmpwalk of the subtree shows symbolic names" \
+    grep -q '^SOP-APPLIANCE-MIB::sopSoftwareVersion.0 = STRING: ' <<<"$out"
+check "the walk ends cleanly" eval '! grep -qi -e "not increasing" -e timeout <<<"$out"'
+
+# sopIncidentTable against the API, row by row.
+table=$(snmptable $V2 $MIBS -Cf '|' -CH -Ci -Oe "$AG" SOP-APPLIANCE-MIB::sopIncidentTable 2>&1)
+echo "$table" | sed 's/^/# /'
+sevnum() { case $1 in critical) echo 1;; high) echo 2;; medium) echo 3;; low) echo 4;; info) echo 5;; esac; }
+statenum() { case $1 in open) echo 1;; acknowledged) echo 2;; resolved) echo 3;; closed) echo 4;; esac; }
+levnum() { case $1 in L1) echo 1;; L2) echo 2;; L3) echo 3;; client) echo 4;; esac; }
+rows=0; bad=0
+while IFS='|' read -r id sev state level host rule title first last count next win key; do
+	rows=$((rows + 1))
+	j=$(api "/api/v1/incidents/$id") || { bad=1; echo "# no incident $id in API"; continue; }
+	want="$(sevnum "$(jq -r .severity <<<"$j")")|$(statenum "$(jq -r .state <<<"$j")")"
+	want="$want|$(levnum "$(jq -r .level <<<"$j")")|$(jq -r .host <<<"$j")|$(jq -r .rule <<<"$j")"
+	want="$want|$(jq -r .title <<<"$j")|$(jq -r .count <<<"$j")|$(jq -r '.key' <<<"$j")"
+	got="$sev|$state|$level|$host|$rule|$title|$count|$key"
+	if [ "$got" != "$want" ]; then
+		bad=1; echo "# row $id: snmp '$got' api '$want'"
+	fi
+	# DateAndTime 2026-11-27,6:34:56.0,+0:0 against 2026-11-27T06:34:56Z.
+	fs=$(jq -r .first_seen <<<"$j")
+	d=${fs%%T*}; t=${fs#*T}; t=${t%Z}
+	h=$((10#${t%%:*})); m=${t#*:}; m=$((10#${m%%:*})); s=$((10#${t##*:}))
+	if [ "$first" != "$d,$h:$m:$s.0,+0:0" ]; then
+		bad=1; echo "# row $id: first seen '$first', API $fs"
+	fi
+done < <(echo "$table" | grep '^[0-9]')
+n=$(active | jq '.incidents | length')
+check "snmptable sopIncidentTable has the API's $n active incidents" test "$rows" = "$n"
+check "every row matches the API (severity, state, level, host, rule, title, count, key, first seen)" test $bad = 0
+
+# Scalars against the API.
+check "sopActiveIncidents equals the API's count" test "$(get SOP-APPLIANCE-MIB::sopActiveIncidents.0)" = "$n"
+crit=$(active | jq '[.incidents[] | select(.severity=="critical")] | length')
+check "sopActiveCritical equals the API's critical count" test "$(get SOP-APPLIANCE-MIB::sopActiveCritical.0)" = "$crit"
+rcv=$(api /api/v1/stats | jq .inputs.syslog_udp.received)
+check "sopInputReceived.syslogUdp equals the API's counter ($rcv)" \
+    test "$(get SOP-APPLIANCE-MIB::sopInputReceived.syslogUdp)" = "$rcv"
+nrules=$(api /api/v1/stats | jq '.rules | length')
+check "sopRulesLoaded equals the rules the API lists ($nrules)" \
+    test "$(get SOP-APPLIANCE-MIB::sopRulesLoaded.0)" = "$nrules"
+
+# A change through the API shows at once: acknowledge, then resolve.
+first=$(active | jq '[.incidents[].id] | min')
+curl -sf -X POST -H 'Content-Type: application/json' -d '{"actor":"agent-test"}' \
+    "$API/api/v1/incidents/$first/ack" >/dev/null
+check "an acknowledged incident reads acknowledged in sopIncidentState" \
+    test "$(get SOP-APPLIANCE-MIB::sopIncidentState.$first)" = acknowledged
+check "sopUnacknowledged drops by one" \
+    test "$(get SOP-APPLIANCE-MIB::sopUnacknowledged.0)" = $((n - 1))
+curl -sf -X POST -H 'Content-Type: application/json' -d '{"actor":"agent-test"}' \
+    "$API/api/v1/incidents/$first/resolve" >/dev/null
+check "a resolved incident leaves sopIncidentTable" \
+    grep -q "No Such Instance" <<<"$(get SOP-APPLIANCE-MIB::sopIncidentState.$first)"
+check "sopActiveIncidents follows" \
+    test "$(get SOP-APPLIANCE-MIB::sopActiveIncidents.0)" = $((n - 1))
+
+# An unknown community gets no answer at all.
+if snmpget -v2c -c wrong -t 1 -r 0 "$AG" .1.3.6.1.2.1.1.1.0 >"$T/wrong" 2>&1; then
+	notok "an unknown community gets no answer"
+else
+	check "an unknown community gets no answer" grep -q Timeout "$T/wrong"
+fi
+v1() { snmpget -v1 -c public -t 2 -r 1 -Oqv "$AG" .1.3.6.1.2.1.1.1.0 >/dev/null 2>&1; }
+check "a v1 request with the right community works" v1
+
+check "sopd is still alive" alive
+check "sopd stops cleanly" stop_sopd

@@ -1,0 +1,297 @@
+/* test_deadline.c: the deadline queue: order, replace, cancel, fire once. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include <event2/event.h>
+
+#include "deadline.h"
+
+#define MAXLOG	200000
+
+/* What the callback saw, and what it should do next. */
+struct firelog {
+	size_t		 n;
+	int		 kind[MAXLOG];
+	uint64_t	 id[MAXLOG];
+	time_t		 due[MAXLOG];
+	int		 pending_inside;	/* entry still pending in callback */
+	int		 resched;		/* reschedule self by this much */
+	int		 again_same;		/* reschedule self at the same due */
+};
+
+static struct firelog *lg;
+
+/* Record a firing. */
+static void
+fire_cb(struct deadlines *dq, int kind, uint64_t id, time_t due, void *arg)
+{
+	struct firelog *l = arg;
+
+	assert_true(l->n < MAXLOG);
+	l->kind[l->n] = kind;
+	l->id[l->n] = id;
+	l->due[l->n] = due;
+	l->n++;
+	if (deadlines_pending(dq, kind, id, NULL))
+		l->pending_inside++;
+	if (l->resched)
+		deadlines_schedule(dq, kind, id, due + l->resched);
+	if (l->again_same)
+		deadlines_schedule(dq, kind, id, due);
+}
+
+static int
+setup(void **state)
+{
+	lg = calloc(1, sizeof(*lg));
+	*state = deadlines_new(NULL, fire_cb, lg);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	deadlines_free(*state);
+	free(lg);
+	return 0;
+}
+
+static void
+test_order(void **state)
+{
+	struct deadlines *dq = *state;
+	time_t dues[] = { 50, 10, 40, 10, 30, 20, 99 };
+	int kind;
+	uint64_t id;
+	time_t due;
+
+	for (size_t i = 0; i < 7; i++)
+		deadlines_schedule(dq, 1, i, dues[i]);
+	assert_int_equal(deadlines_count(dq), 7);
+	assert_true(deadlines_next(dq, &kind, &id, &due));
+	assert_int_equal(due, 10);
+	assert_int_equal(id, 1);
+	assert_int_equal(deadlines_tick(dq, 9), 0);
+	assert_int_equal(deadlines_tick(dq, 50), 6);
+	assert_int_equal(lg->n, 6);
+	/* Due order, ties in scheduling order. */
+	uint64_t want[] = { 1, 3, 5, 4, 2, 0 };
+	for (size_t i = 0; i < 6; i++) {
+		assert_int_equal(lg->id[i], want[i]);
+		assert_int_equal(lg->kind[i], 1);
+	}
+	assert_int_equal(lg->due[5], 50);
+	assert_int_equal(lg->pending_inside, 0);
+	assert_int_equal(deadlines_count(dq), 1);
+	assert_true(deadlines_pending(dq, 1, 6, &due));
+	assert_int_equal(due, 99);
+}
+
+static void
+test_replace(void **state)
+{
+	struct deadlines *dq = *state;
+	time_t due;
+
+	deadlines_schedule(dq, 1, 7, 100);
+	deadlines_schedule(dq, 2, 7, 60);	/* another kind: its own */
+	deadlines_schedule(dq, 1, 7, 50);
+	assert_int_equal(deadlines_count(dq), 2);
+	assert_true(deadlines_pending(dq, 1, 7, &due));
+	assert_int_equal(due, 50);
+	deadlines_schedule(dq, 1, 7, 200);	/* later again */
+	assert_int_equal(deadlines_tick(dq, 199), 1);
+	assert_int_equal(lg->kind[0], 2);
+	assert_int_equal(deadlines_tick(dq, 1000), 1);
+	assert_int_equal(lg->n, 2);
+	assert_int_equal(lg->due[1], 200);
+	assert_int_equal(deadlines_count(dq), 0);
+	assert_false(deadlines_next(dq, NULL, NULL, NULL));
+}
+
+static void
+test_cancel(void **state)
+{
+	struct deadlines *dq = *state;
+
+	deadlines_schedule(dq, 3, 1, 10);
+	deadlines_schedule(dq, 3, 2, 20);
+	deadlines_schedule(dq, 3, 3, 30);
+	assert_int_equal(deadlines_cancel(dq, 3, 2), 1);
+	assert_int_equal(deadlines_cancel(dq, 3, 2), 0);
+	assert_int_equal(deadlines_cancel(dq, 4, 1), 0);
+	assert_false(deadlines_pending(dq, 3, 2, NULL));
+	assert_int_equal(deadlines_tick(dq, 100), 2);
+	assert_int_equal(lg->id[0], 1);
+	assert_int_equal(lg->id[1], 3);
+	assert_int_equal(deadlines_cancel(dq, 3, 1), 0);
+}
+
+static void
+test_fire_once(void **state)
+{
+	struct deadlines *dq = *state;
+
+	deadlines_schedule(dq, 1, 1, 100);
+	assert_int_equal(deadlines_tick(dq, 100), 1);
+	assert_int_equal(deadlines_tick(dq, 100), 0);
+	assert_int_equal(deadlines_tick(dq, 10000), 0);
+	assert_int_equal(lg->n, 1);
+	/* A callback that reschedules itself later fires again only then. */
+	lg->resched = 60;
+	deadlines_schedule(dq, 1, 2, 200);
+	assert_int_equal(deadlines_tick(dq, 230), 1);
+	assert_true(deadlines_pending(dq, 1, 2, NULL));
+	assert_int_equal(deadlines_tick(dq, 259), 0);
+	assert_int_equal(deadlines_tick(dq, 260), 1);
+	lg->resched = 0;
+	assert_int_equal(deadlines_tick(dq, 320), 1);
+	assert_int_equal(deadlines_tick(dq, 1000), 0);
+	assert_int_equal(lg->pending_inside, 0);
+}
+
+static void
+test_runaway_bounded(void **state)
+{
+	struct deadlines *dq = *state;
+
+	/* A callback that keeps rescheduling itself as due cannot spin. */
+	lg->again_same = 1;
+	deadlines_schedule(dq, 1, 1, 10);
+	deadlines_schedule(dq, 1, 2, 10);
+	deadlines_schedule(dq, 1, 3, 500);
+	assert_int_equal(deadlines_tick(dq, 100), 3);
+	assert_int_equal(deadlines_count(dq), 3);
+	lg->again_same = 0;
+	assert_int_equal(deadlines_tick(dq, 100), 2);
+}
+
+/* A small deterministic generator. */
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void
+test_many(void **state)
+{
+	struct deadlines *dq = *state;
+	enum { N = 100000 };
+	static time_t want[N];
+	static char gone[N];
+	uint64_t s = 88172645463325252ULL;
+	size_t i, expect = 0, fired = 0;
+	clock_t c0 = clock();
+	time_t now;
+
+	for (i = 0; i < N; i++) {
+		want[i] = 1000000 + (time_t)(rnd(&s) % 1000000);
+		deadlines_schedule(dq, (int)(i % 5), i, want[i]);
+	}
+	for (i = 0; i < N; i += 3) {	/* move a third */
+		want[i] = 1000000 + (time_t)(rnd(&s) % 1000000);
+		deadlines_schedule(dq, (int)(i % 5), i, want[i]);
+	}
+	for (i = 1; i < N; i += 4) {	/* cancel a quarter */
+		assert_int_equal(deadlines_cancel(dq, (int)(i % 5), i), 1);
+		gone[i] = 1;
+	}
+	for (i = 0; i < N; i++)
+		expect += !gone[i];
+	assert_int_equal(deadlines_count(dq), expect);
+	for (now = 1000000; now <= 2000000; now += 7919) {
+		fired += deadlines_tick(dq, now);
+		assert_true(deadlines_count(dq) == expect - fired);
+	}
+	fired += deadlines_tick(dq, 2000000);
+	assert_int_equal(fired, expect);
+	assert_int_equal(lg->n, expect);
+	for (i = 0; i < lg->n; i++) {
+		assert_false(gone[lg->id[i]]);
+		assert_int_equal(lg->due[i], want[lg->id[i]]);
+		assert_int_equal(lg->kind[i], (int)(lg->id[i] % 5));
+		assert_true(i == 0 || lg->due[i] >= lg->due[i - 1]);
+	}
+	/* O(log n): well under a second for 100,000 entries. */
+	assert_true((double)(clock() - c0) / CLOCKS_PER_SEC < 5.0);
+}
+
+static void
+test_clock_jumps(void **state)
+{
+	struct deadlines *dq = *state;
+
+	assert_int_equal(deadlines_observe_clock(dq, 1000, 10), 0);
+	assert_int_equal(deadlines_observe_clock(dq, 1001, 11), 0);
+	assert_int_equal(deadlines_observe_clock(dq, 1004, 12), 0);
+	assert_int_equal(deadlines_clock_jumps(dq), 0);
+	assert_int_equal(deadlines_observe_clock(dq, 4604, 13), 3599);
+	assert_int_equal(deadlines_observe_clock(dq, 1005, 14), -3600);
+	assert_int_equal(deadlines_clock_jumps(dq), 2);
+	/* After a forward jump, what fell due fires on the next tick. */
+	deadlines_schedule(dq, 1, 1, 2000);
+	deadlines_schedule(dq, 1, 2, 3000);
+	deadlines_schedule(dq, 1, 3, 9000);
+	assert_int_equal(deadlines_tick(dq, 1005), 0);
+	assert_int_equal(deadlines_tick(dq, 4605), 2);
+}
+
+/* Stop the loop once something fired. */
+static void
+stop_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	if (lg->n > 0)
+		event_base_loopbreak(arg);
+}
+
+static void
+test_libevent_tick(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct deadlines *dq = deadlines_new(base, fire_cb, lg);
+	struct event *watch = event_new(base, -1, EV_PERSIST, stop_cb, base);
+	struct timeval tv = { 0, 50000 }, limit = { 3, 0 };
+
+	deadlines_schedule(dq, 9, 42, time(NULL) - 3600);	/* overdue */
+	deadlines_schedule(dq, 9, 43, time(NULL) + 3600);
+	event_add(watch, &tv);
+	event_base_loopexit(base, &limit);
+	event_base_dispatch(base);
+	assert_int_equal(lg->n, 1);
+	assert_int_equal(lg->id[0], 42);
+	assert_int_equal(deadlines_count(dq), 1);
+	event_free(watch);
+	deadlines_free(dq);
+	event_base_free(base);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fire_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runaway_bounded, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clock_jumps, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_libevent_tick, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
