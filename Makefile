@@ -32,16 +32,20 @@ UNITS	 = $(TESTSRC:tests/unit/%.c=$(A)/tests/%)
 MAINS	 = $(wildcard appliance/sopd.c appliance/sopctl.c)
 BINS	 = $(MAINS:appliance/%.c=$(B)/%)
 ABINS	 = $(MAINS:appliance/%.c=$(A)/%)
-BENCH	 = $(if $(wildcard bench/sopbench.c),$(B)/sopbench)
+BENCH	 = $(if $(wildcard bench/sopbench.c),$(B)/sopbench) \
+	   $(if $(wildcard bench/bench_match.c),$(B)/bench_match)
 
 all: check-deps $(BINS) $(BENCH)
 
 # Install the Debian packages the build and tests need (idempotent).
 deps:
 	@sh tests/deps.sh $(DEBS)
+	@command -v npm >/dev/null || sh tests/deps.sh npm
+	@sh tests/mibs.sh
 
 check-deps:
 	@sh tests/deps.sh --check $(DEBS) || $(MAKE) --no-print-directory deps
+	@sh tests/mibs.sh
 
 $(B)/obj/%.o: appliance/%.c appliance/*.h
 	@mkdir -p $(dir $@)
@@ -65,6 +69,9 @@ $(B)/sopctl: appliance/sopctl.c $(B)/libsopd.a
 
 $(B)/sopbench: bench/sopbench.c
 	$(CC) $(CSTD) $(WARN) $(OPT) $< -o $@ -lm
+
+$(B)/bench_match: bench/bench_match.c $(B)/libsopd.a
+	$(CC) $(CSTD) $(WARN) $(OPT) $(PKGCFLAGS) -Iappliance $< $(B)/libsopd.a $(PKGLIBS) -o $@
 
 $(A)/sopd: appliance/sopd.c $(A)/libsopd.a
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKGCFLAGS) -Iappliance $< $(A)/libsopd.a $(PKGLIBS) -o $@

@@ -21,11 +21,8 @@
 #include "log.h"
 #include "rules.h"
 #include "stats.h"
+#include "version.h"
 #include "xmalloc.h"
-
-#ifndef SOPD_VERSION
-#define SOPD_VERSION	"0.1.0"
-#endif
 
 /* The enterprise number; must match sopEnterprise in SOP-APPLIANCE-MIB. */
 #define AGENT_ENTERPRISE	32473
@@ -258,12 +255,14 @@ agent_snapshot_add_cb(const struct incident_info *ii, void *arg)
 		return;		/* not representable as sopIncidentId */
 	if (sn->n == sn->alloc) {
 		sn->alloc = sn->alloc == 0 ? 1024 : sn->alloc * 2;
-		sn->rows = xreallocarray(sn->rows, sn->alloc, sizeof(*sn->rows));
+		sn->rows = xreallocarray(sn->rows, sn->alloc,
+		    sizeof(*sn->rows));
 	}
 	r = &sn->rows[sn->n++];
 	r->id = (uint32_t)ii->id;
 	r->severity = agent_severity(ii->severity);
-	r->state = ii->state >= 0 && ii->state <= INC_CLOSED ? ii->state + 1 : 1;
+	r->state = ii->state >= 0 && ii->state <= INC_CLOSED ?
+	    ii->state + 1 : 1;
 	r->level = agent_level(ii->level);
 	r->count = ii->count > UINT32_MAX ? UINT32_MAX : (uint32_t)ii->count;
 	r->first_us = ii->first_seen_us;
@@ -278,7 +277,8 @@ agent_snapshot_add_cb(const struct incident_info *ii, void *arg)
 	sn->per_sev[r->severity - 1]++;
 	if (r->state == 1)
 		sn->unacked++;
-	if (r->first_us > 0 && (sn->oldest_us == 0 || r->first_us < sn->oldest_us))
+	if (r->first_us > 0 &&
+	    (sn->oldest_us == 0 || r->first_us < sn->oldest_us))
 		sn->oldest_us = r->first_us;
 }
 
@@ -1029,12 +1029,18 @@ agent_register(struct sopd *sd)
 		log_warnx("agent: cannot register SOP-APPLIANCE-MIB");
 		agent.reg = NULL;
 	}
-	/* VACM: the community tokens and the access check itself. */
-	if (snmp_count_callbacks(SNMP_CALLBACK_APPLICATION,
-	    SNMPD_CALLBACK_ACM_CHECK) == 0)
-		init_vacm_conf();
-	agent_system(sd->cfg);
-	agent_communities(sd->cfg);
+	/*
+	 * A standalone master answers the system group and checks access
+	 * itself; an AgentX subagent leaves both to the master snmpd.
+	 */
+	if (netsnmp_ds_get_boolean(NETSNMP_DS_APPLICATION_ID,
+	    NETSNMP_DS_AGENT_ROLE) == 0) {	/* 0: master, 1: subagent */
+		if (snmp_count_callbacks(SNMP_CALLBACK_APPLICATION,
+		    SNMPD_CALLBACK_ACM_CHECK) == 0)
+			init_vacm_conf();
+		agent_system(sd->cfg);
+		agent_communities(sd->cfg);
+	}
 	if (register_sysORTable(agent_mib_oid, AGENT_MIB_LEN,
 	    "SOP-APPLIANCE-MIB: incidents, inputs and windows of sopd") == 0)
 		agent.sysor = 1;
@@ -1056,7 +1062,7 @@ agent_unregister(void)
 	agent.sd = NULL;
 }
 
-/* The last sub-identifier of a notification of SOP-APPLIANCE-MIB; 0 if unknown. */
+/* The last sub-identifier of a notification's OID; 0 if unknown. */
 static oid
 agent_notification_id(const char *name)
 {

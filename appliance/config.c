@@ -496,12 +496,15 @@ config_load(const char *file, struct errlist *errs)
 	struct cfgload cl = { .file = file, .cfg = cfg, .errs = errs };
 	struct ynode *root;
 	size_t nerr = errs->n;
-	char *dir;
+	char *dir, *abs;
 
 	config_defaults(cfg);
 	cfg->file = xstrdup(file);
 	dir = xstrdup(file);
-	cfg->base_dir = xstrdup(dirname(dir));
+	if ((abs = realpath(dirname(dir), NULL)) != NULL)
+		cfg->base_dir = abs;	/* net-snmp needs absolute paths */
+	else
+		cfg->base_dir = xstrdup(dirname(dir));
 	free(dir);
 	if ((root = ynode_load(file, NULL, 0, errs)) == NULL)
 		goto fail;

@@ -33,9 +33,9 @@
 #include "log.h"
 #include "rules.h"
 #include "stats.h"
+#include "version.h"
 #include "xmalloc.h"
 
-#define HTTP_VERSION		"0.1.0"
 #define HTTP_SWEEP_USEC		250000	/* how often closed connections are reaped */
 #define HTTP_MAX_STATIC		(4 * 1024 * 1024)
 #define HTTP_MAX_ARGS		2
@@ -572,7 +572,7 @@ static void
 http_healthz(struct http_req *r)
 {
 	http_reply_json(r, 200, json_pack("{s:s,s:s,s:I,s:I}",
-	    "status", "ok", "version", HTTP_VERSION,
+	    "status", "ok", "version", SOPD_VERSION,
 	    "uptime", (json_int_t)http_uptime(r->h),
 	    "incidents_active",
 	    (json_int_t)incidents_active_count(r->h->sd->incidents)));
@@ -630,7 +630,7 @@ http_stats_daemon(const struct http *h)
 	    "error", sd->last_reload_error[0] != '\0' && !sd->last_reload_ok ?
 	    sd->last_reload_error : NULL);
 	return (json_pack("{s:s,s:o,s:I,s:I,s:I,s:I,s:o}",
-	    "version", HTTP_VERSION,
+	    "version", SOPD_VERSION,
 	    "started", http_time_json(sd->started),
 	    "uptime", (json_int_t)http_uptime(h),
 	    "generation", (json_int_t)sd->generation,

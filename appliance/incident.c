@@ -16,10 +16,14 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "config.h"
+#include "deadline.h"
 #include "event.h"
 #include "event_json.h"
+#include "flap.h"
 #include "log.h"
+#include "replay.h"
 #include "rules.h"
 #include "stats.h"
 #include "store.h"
@@ -37,6 +41,8 @@
 #define INC_LOG_EVERY		60	/* seconds between repeated warnings */
 #define INC_RULE_BUCKETS	256
 #define INC_DEFAULT_KEY		"{rule}:{host}"
+#define INC_FLAP_PREFIX		"flapping:"
+#define INC_FLAP_MAX		10000	/* keys whose cycles are kept */
 
 /* One active (or resolved, not yet written) incident. */
 struct inc {
@@ -143,6 +149,9 @@ struct incidents {
 	struct thr		*thead;
 	struct thr		*ttail;
 
+	struct deadlines	*dq;		/* for the ends of flapping */
+	struct flaps		*flaps;
+
 	uint64_t		 next_id;
 	uint64_t		 version;	/* +1 on every change */
 	uint64_t		 dropped;
@@ -200,7 +209,7 @@ incidents_event_time(const struct event *ev)
 {
 	if (ev->received_us > 0)
 		return ev->received_us / 1000000;
-	return (int64_t)time(NULL);
+	return (int64_t)clock_now();
 }
 
 /* Whether a warning of this kind may be logged now (once a minute). */
@@ -482,6 +491,9 @@ incidents_move(struct incidents *is, struct inc *inc, int to,
 			incidents_setstr(&inc->owner, actor);
 		}
 		if (to == INC_RESOLVED || to == INC_CLOSED) {
+			replay_record("resolve #%llu%s%s",
+			    (unsigned long long)inc->id, note != NULL ? " " : "",
+			    note != NULL ? note : "");
 			inc->resolved_at = at;
 			incidents_unindex(is, inc);
 			is->npending++;
@@ -802,6 +814,9 @@ incidents_new(struct incidents *is, const struct event *ev,
 	incidents_history(is, inc->id, inc->first_seen, actor, "open", -1,
 	    INC_OPEN, NULL);
 	incidents_dirty(is, inc);
+	replay_record("open #%llu %s %s %s '%s'", (unsigned long long)inc->id,
+	    sopsev_name(inc->severity), name, inc->host != NULL ? inc->host :
+	    "-", inc->title);
 }
 
 /* Count one more event on an active incident. */
@@ -835,6 +850,9 @@ incidents_clear(struct incidents *is, struct inc *inc, const char *name,
 	snprintf(actor, sizeof(actor), "rule:%s", name);
 	incidents_move(is, inc, INC_RESOLVED, actor, "resolve", NULL,
 	    incidents_event_time(ev));
+	if (is->flaps != NULL && inc->rule_line >= 0)
+		flaps_cycle(is->flaps, name, key, incidents_event_time(ev),
+		    FLAP_MAX_CYCLES);
 }
 
 /* Feed one event that a rule took. */
@@ -859,6 +877,8 @@ incidents_event(struct incidents *is, const struct event *ev,
 	    sizeof(key));
 	h = incidents_hash(name, key);
 	inc = incidents_find(is, name, key, h);
+	if (r->flap_cycles > 0 && incidents_flapping(is, ev, hit, key, inc))
+		return;
 	if (hit->clear) {
 		incidents_clear(is, inc, name, key, h, ev);
 		return;
@@ -1156,6 +1176,7 @@ incidents_open(struct event_base *base, const struct config *cfg,
 	is->nb = 1024;
 	is->kb = xcalloc(is->nb, sizeof(*is->kb));
 	is->ib = xcalloc(is->nb, sizeof(*is->ib));
+	is->flaps = flaps_new(INC_FLAP_MAX);
 	is->store = store_open(cfg->state_dir, cfg->synchronous, cause);
 	if (is->store == NULL || incidents_load(is, cause) == -1) {
 		incidents_close(is);
@@ -1209,6 +1230,7 @@ incidents_close(struct incidents *is)
 	}
 	while (is->thead != NULL)
 		incidents_thr_free(is, is->thead);
+	flaps_free(is->flaps);
 	for (i = 0; i < INC_RULE_BUCKETS; i++) {
 		for (rc = is->rb[i]; rc != NULL; rc = rnext) {
 			rnext = rc->next;
@@ -1283,7 +1305,7 @@ incidents_ack(struct incidents *is, uint64_t id, const char *actor,
 		return incidents_err(err, "incident %llu is already %s", id,
 		    incident_state_name(inc->state));
 	incidents_move(is, inc, INC_ACKNOWLEDGED, actor, "ack", note,
-	    (int64_t)time(NULL));
+	    (int64_t)clock_now());
 	return incidents_commit_now(is, id, err);
 }
 
@@ -1297,7 +1319,7 @@ incidents_resolve(struct incidents *is, uint64_t id, const char *actor,
 	if ((inc = incidents_find_id(is, id)) == NULL)
 		return incidents_missing(is, id, err);
 	incidents_move(is, inc, INC_RESOLVED, actor, "resolve", note,
-	    (int64_t)time(NULL));
+	    (int64_t)clock_now());
 	return incidents_commit_now(is, id, err);
 }
 
@@ -1314,13 +1336,13 @@ incidents_note(struct incidents *is, uint64_t id, const char *actor,
 		    "empty note");
 	if ((inc = incidents_find_id(is, id)) != NULL) {
 		incidents_move(is, inc, inc->state, actor, "note", note,
-		    (int64_t)time(NULL));
+		    (int64_t)clock_now());
 		return incidents_commit_now(is, id, err);
 	}
 	incidents_flush(is);
 	if (store_get(is->store, id, incidents_state_cb, &state) != 0)
 		return incidents_err(err, "no incident %llu%s", id, "");
-	incidents_history(is, id, (int64_t)time(NULL), actor, "note", state,
+	incidents_history(is, id, (int64_t)clock_now(), actor, "note", state,
 	    state, note);
 	return incidents_commit_now(is, id, err);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "calendar.h"
 #include "match.h"
 #include "mibnames.h"
 #include "template.h"
@@ -745,6 +746,26 @@ rules_threshold(struct rload *rl, struct rule *r, const struct ynode *n)
 	return 0;
 }
 
+/* Free what an expect or silent rule owns. */
+static void
+rules_free_special(struct rule *r)
+{
+	size_t i;
+
+	if (r->expect != NULL) {
+		for (i = 0; i < r->expect->nhosts; i++)
+			free(r->expect->hosts[i]);
+		free(r->expect->hosts);
+		free(r->expect);
+	}
+	if (r->silent != NULL) {
+		for (i = 0; i < r->silent->nhosts; i++)
+			free(r->silent->hosts[i]);
+		free(r->silent->hosts);
+		free(r->silent);
+	}
+}
+
 /* Free one rule. */
 static void
 rules_free_rule(struct rule *r)
@@ -758,6 +779,7 @@ rules_free_rule(struct rule *r)
 	free(r->description);
 	match_cond_free(r->match);
 	match_cond_free(r->clear);
+	rules_free_special(r);
 	free(r);
 }
 
@@ -825,6 +847,11 @@ rules_action(struct rload *rl, struct rule *r, const struct ynode *map)
 	if (s == NULL) {
 		if (r->action == RULE_DROP)
 			return 0;
+		if (ynode_get(map, "expect") != NULL ||
+		    ynode_get(map, "silent") != NULL) {
+			r->severity = SEV_HIGH;	/* SOP 2.1: high by default */
+			return 0;
+		}
 		rules_err(rl, map, "rule \"%s\" needs a severity (critical, "
 		    "high, medium, low or info)", r->name);
 		return -1;
@@ -913,12 +940,268 @@ rules_texts(struct rload *rl, struct rule *r, const struct ynode *map)
 	return bad ? -1 : 0;
 }
 
+/* "hosts:" of expect or silent: a set (names, globs, groups); "all" if allowed. */
+static int
+rules_hosts(struct rload *rl, const struct ynode *n, int allow_all,
+    int exact, char ***hosts, size_t *nhosts, int *all)
+{
+	struct match_strset s = { 0 };
+	size_t i;
+	int bad = 0;
+
+	if (allow_all && n->type == YNODE_SCALAR &&
+	    strcmp(n->value, "all") == 0) {
+		*all = 1;
+		return 0;
+	}
+	if (rules_strset(rl, &s, n, "hosts", 1) != 0)
+		bad = 1;
+	for (i = 0; exact && i < s.n; i++)
+		if (s.glob[i]) {
+			rules_err(rl, n, "expected hosts must be exact names, "
+			    "not patterns (\"%s\")", s.pat[i]);
+			bad = 1;
+		}
+	if (s.n > RULE_MAX_EXPECT_HOSTS) {
+		rules_err(rl, n, "more than %d hosts", RULE_MAX_EXPECT_HOSTS);
+		bad = 1;
+	}
+	*hosts = s.pat;
+	*nhosts = s.n;
+	free(s.glob);
+	return bad ? -1 : 0;
+}
+
+/* "by: HH:MM" or "by: mon HH:MM" and "every: day | weekday | week". */
+static int
+rules_expect_by(struct rload *rl, struct rule_expect *e, const struct ynode *by,
+    const struct ynode *every)
+{
+	const char *v = by != NULL ? rules_scalar(rl, by, "by") : NULL;
+	const char *sp;
+	char day[8];
+	unsigned mask;
+
+	if (v == NULL) {
+		if (by == NULL)
+			rules_err(rl, every != NULL ? every : by, "expect needs "
+			    "\"by: HH:MM\"");
+		return -1;
+	}
+	e->every = EVERY_DAY;
+	e->by_wday = -1;
+	if ((sp = strchr(v, ' ')) != NULL) {
+		snprintf(day, sizeof(day), "%.*s", (int)(sp - v), v);
+		if (calendar_parse_days(day, &mask) != 0 || mask == 0 ||
+		    (mask & (mask - 1)) != 0) {
+			rules_err(rl, by, "by: \"%s\" is not one weekday", day);
+			return -1;
+		}
+		for (e->by_wday = 0; !(mask & (1u << e->by_wday)); e->by_wday++)
+			;
+		e->every = EVERY_WEEK;
+		v = sp + 1;
+	}
+	if (calendar_parse_hhmm(v, &e->by_min) != 0 || e->by_min >= 1440) {
+		rules_err(rl, by, "by: \"%s\" is not a time HH:MM", v);
+		return -1;
+	}
+	if (every == NULL)
+		return 0;
+	if (rules_scalar(rl, every, "every") == NULL)
+		return -1;
+	if (strcmp(every->value, "day") == 0 && e->by_wday < 0)
+		e->every = EVERY_DAY;
+	else if (strcmp(every->value, "weekday") == 0 && e->by_wday < 0)
+		e->every = EVERY_WEEKDAY;
+	else if (strcmp(every->value, "week") == 0 && e->by_wday >= 0)
+		e->every = EVERY_WEEK;
+	else {
+		rules_err(rl, every, "every: \"%s\" (expected day or weekday "
+		    "with \"by: HH:MM\", week with \"by: DAY HH:MM\")",
+		    every->value);
+		return -1;
+	}
+	return 0;
+}
+
+/* "expect: {match, hosts, by, every, since}". */
+static int
+rules_expect(struct rload *rl, struct rule *r, const struct ynode *n)
+{
+	static const char *const ok[] = { "match", "hosts", "by", "every",
+	    "since", NULL };
+	struct rule_expect *e;
+	const struct ynode *m, *h, *s;
+	int bad = 0, all = 0;
+
+	if (n->type != YNODE_MAP || rules_keys(rl, n, ok, "expect") != 0) {
+		if (n->type != YNODE_MAP)
+			rules_err(rl, n, "expect must be a map");
+		return -1;
+	}
+	e = r->expect = xcalloc(1, sizeof(*e));
+	e->since_min = -1;
+	r->action = RULE_EXPECT;
+	if ((m = ynode_get(n, "match")) == NULL ||
+	    (h = ynode_get(n, "hosts")) == NULL) {
+		rules_err(rl, n, "expect needs match and hosts");
+		return -1;
+	}
+	if ((r->match = rules_cond(rl, m, 0)) == NULL)
+		bad = 1;
+	if (rules_hosts(rl, h, 0, 1, &e->hosts, &e->nhosts, &all) != 0)
+		bad = 1;
+	if (rules_expect_by(rl, e, ynode_get(n, "by"),
+	    ynode_get(n, "every")) != 0)
+		bad = 1;
+	if ((s = ynode_get(n, "since")) != NULL && (rules_scalar(rl, s,
+	    "since") == NULL || calendar_parse_hhmm(s->value,
+	    &e->since_min) != 0 || e->since_min >= 1440)) {
+		rules_err(rl, s, "since must be a time HH:MM");
+		bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
+/* "silent: {hosts: all | [...] | {group: NAME}, after: DURATION}". */
+static int
+rules_silent(struct rload *rl, struct rule *r, const struct ynode *n)
+{
+	static const char *const ok[] = { "hosts", "after", NULL };
+	struct rule_silent *s;
+	const struct ynode *h, *a;
+
+	if (n->type != YNODE_MAP || rules_keys(rl, n, ok, "silent") != 0) {
+		if (n->type != YNODE_MAP)
+			rules_err(rl, n, "silent must be a map");
+		return -1;
+	}
+	s = r->silent = xcalloc(1, sizeof(*s));
+	r->action = RULE_SILENT;
+	if ((h = ynode_get(n, "hosts")) == NULL ||
+	    (a = ynode_get(n, "after")) == NULL) {
+		rules_err(rl, n, "silent needs hosts and after");
+		return -1;
+	}
+	if (rules_hosts(rl, h, 1, 0, &s->hosts, &s->nhosts, &s->all) != 0)
+		return -1;
+	if (ynode_duration(a, rl->file, &s->after, rl->errs) != 0)
+		return -1;
+	if (s->after < 1) {
+		rules_err(rl, a, "after must be longer than 0");
+		return -1;
+	}
+	return 0;
+}
+
+/* "flapping: {cycles: N, within: DURATION}" or "flapping: off". */
+static int
+rules_flapping(struct rload *rl, struct rule *r, const struct ynode *n)
+{
+	static const char *const ok[] = { "cycles", "within", NULL };
+	const struct ynode *c, *w;
+	long long v;
+
+	r->flap_cycles = RULE_FLAP_CYCLES;
+	r->flap_within = RULE_FLAP_WITHIN;
+	if (n == NULL)
+		return 0;
+	if (n->type == YNODE_SCALAR && (strcmp(n->value, "off") == 0 ||
+	    strcmp(n->value, "false") == 0)) {
+		r->flap_cycles = 0;
+		return 0;
+	}
+	if (n->type != YNODE_MAP || rules_keys(rl, n, ok, "flapping") != 0) {
+		if (n->type != YNODE_MAP)
+			rules_err(rl, n, "flapping must be off or a map with "
+			    "cycles and within");
+		return -1;
+	}
+	if ((c = ynode_get(n, "cycles")) != NULL) {
+		if (ynode_int(c, rl->file, 1, 1000, &v, rl->errs) != 0)
+			return -1;
+		r->flap_cycles = (unsigned)v;
+	}
+	if ((w = ynode_get(n, "within")) != NULL && ynode_duration(w,
+	    rl->file, &r->flap_within, rl->errs) != 0)
+		return -1;
+	if (r->flap_within < 1) {
+		rules_err(rl, w, "flapping within must be longer than 0");
+		return -1;
+	}
+	return 0;
+}
+
+/* Check a title of an expect or silent rule: its own placeholders only. */
+static int
+rules_plain_title(struct rload *rl, struct rule *r, const struct ynode *map)
+{
+	static const char *const ok[] = { "host", "rule", "deadline", "since",
+	    "last", NULL };
+	const struct ynode *n = ynode_get(map, "title");
+	const char *p, *q;
+	size_t j;
+
+	if (n == NULL)
+		return 0;
+	if (rules_scalar(rl, n, "title") == NULL)
+		return -1;
+	for (p = n->value; (p = strchr(p, '{')) != NULL; p = q) {
+		if ((q = strchr(p, '}')) == NULL)
+			break;
+		for (j = 0; ok[j] != NULL; j++)
+			if ((size_t)(q - p - 1) == strlen(ok[j]) &&
+			    strncmp(p + 1, ok[j], q - p - 1) == 0)
+				break;
+		if (ok[j] == NULL) {
+			rules_err(rl, n, "unknown placeholder \"%.*s\" (an "
+			    "expect or silent title knows {host}, {rule}, "
+			    "{deadline}, {since}, {last})", (int)(q - p + 1), p);
+			return -1;
+		}
+	}
+	r->title = xstrdup(n->value);
+	return 0;
+}
+
+/* An expect or silent rule instead of match and clear; 0 if neither. */
+static int
+rules_kind(struct rload *rl, struct rule *r, const struct ynode *map, int *bad)
+{
+	static const char *const not[] = { "match", "clear", "threshold",
+	    "key", "action", "flapping", NULL };
+	const struct ynode *e = ynode_get(map, "expect");
+	const struct ynode *s = ynode_get(map, "silent");
+	const struct ynode *d = ynode_get(map, "description");
+	size_t i;
+
+	if (e == NULL && s == NULL)
+		return 0;
+	for (i = 0; not[i] != NULL; i++)
+		if (ynode_get(map, not[i]) != NULL || (e != NULL && s != NULL)) {
+			rules_err(rl, map, "rule \"%s\": an expect or silent "
+			    "rule has no %s", r->name, e != NULL && s != NULL ?
+			    "other kind" : not[i]);
+			*bad = 1;
+			return 1;
+		}
+	if ((e != NULL ? rules_expect(rl, r, e) : rules_silent(rl, r, s)) != 0)
+		*bad = 1;
+	if (rules_plain_title(rl, r, map) != 0)
+		*bad = 1;
+	if (d != NULL && rules_scalar(rl, d, "description") != NULL)
+		r->description = xstrdup(d->value);
+	return 1;
+}
+
 /* One rule map; appended to the set when it has no error. */
 static void
 rules_rule(struct rload *rl, const struct ynode *map)
 {
 	static const char *const ok[] = { "name", "description", "match",
-	    "clear", "action", "severity", "title", "key", "threshold", NULL };
+	    "clear", "action", "severity", "title", "key", "threshold",
+	    "expect", "silent", "flapping", NULL };
 	struct rule *r;
 	int bad = 0;
 
@@ -938,9 +1221,14 @@ rules_rule(struct rload *rl, const struct ynode *map)
 	}
 	if (rules_action(rl, r, map) != 0)
 		bad = 1;
-	if (rules_conds(rl, r, map) != 0)
+	if (rules_kind(rl, r, map, &bad))
+		;
+	else if (rules_conds(rl, r, map) != 0)
 		bad = 1;
 	else if (rules_texts(rl, r, map) != 0)
+		bad = 1;
+	else if (r->action == RULE_INCIDENT && rules_flapping(rl, r,
+	    ynode_get(map, "flapping")) != 0)
 		bad = 1;
 	if (rl->rs->n >= RULES_MAX_RULES) {
 		rules_err(rl, map, "more than %d rules", RULES_MAX_RULES);

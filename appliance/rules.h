@@ -25,7 +25,39 @@ int sopsev_from_name(const char *);	/* -1 if unknown */
 enum rule_action {
 	RULE_INCIDENT = 0,	/* open / update / clear an incident */
 	RULE_DROP,		/* silence the event */
+	RULE_EXPECT,		/* "expect:": events that satisfy an expectation */
+	RULE_SILENT,		/* "silent:": hosts that fall silent (no match) */
 };
+
+/* When an expected event is due: "by" each day, business day or week. */
+enum rule_every {
+	EVERY_DAY = 0,
+	EVERY_WEEKDAY,		/* working days of the business calendar */
+	EVERY_WEEK,
+};
+
+#define RULE_MAX_EXPECT_HOSTS	10000
+
+/* An "expect:" rule: each host must send a matching event by a deadline. */
+struct rule_expect {
+	char		**hosts;	/* exact names */
+	size_t		  nhosts;
+	int		  by_min;	/* local minutes after midnight */
+	int		  by_wday;	/* 0 = Sunday; EVERY_WEEK only */
+	enum rule_every	  every;
+	int		  since_min;	/* window start; -1: previous deadline */
+};
+
+/* A "silent:" rule: a host heard before and then silent for after seconds. */
+struct rule_silent {
+	char		**hosts;	/* globs; NULL with all set */
+	size_t		  nhosts;
+	int		  all;
+	long long	  after;	/* seconds */
+};
+
+#define RULE_FLAP_CYCLES	5	/* default: more than 5 cycles ... */
+#define RULE_FLAP_WITHIN	600	/* ... within 10 minutes is flapping */
 
 struct rule_cond;		/* opaque: the conditions of a match or clear */
 
@@ -43,6 +75,10 @@ struct rule {
 	long long	  threshold_window;	/* seconds */
 	struct rule_cond *match;
 	struct rule_cond *clear;	/* NULL: no clear condition */
+	struct rule_expect *expect;	/* RULE_EXPECT */
+	struct rule_silent *silent;	/* RULE_SILENT */
+	unsigned	  flap_cycles;	/* 0: no flapping detection */
+	long long	  flap_within;	/* seconds */
 	uint64_t	  matched;	/* events taken by match */
 	uint64_t	  cleared;	/* events taken by clear */
 };

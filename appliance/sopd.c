@@ -25,10 +25,9 @@
 #include "stats.h"
 #include "syslog_parse.h"
 #include "traps.h"
+#include "version.h"
 #include "xmalloc.h"
 #include "yamlnode.h"
-
-#define SOPD_VERSION	"0.1.0"
 
 struct sopd_run {
 	struct sopd		 sd;

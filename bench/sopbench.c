@@ -37,6 +37,7 @@
 #define MAX_RULES	100000
 #define SEQ_DIGITS	9
 #define HIT_EVERY	32		/* one message in 32 matches a bench rule */
+#define HIT_SLOTS	64		/* distinct incidents the hits update */
 #define NFAMILIES	6		/* kinds of generated rules; the last: traps */
 #define BENCH_ENT	"1.3.6.1.4.1.32473.99"	/* bench notifications */
 
@@ -334,7 +335,7 @@ noise_text(char *buf, size_t size, unsigned n, char *prog, size_t progsize)
 	}
 }
 
-/* A syslog rule of the set picked by a hash. */
+/* The syslog rule at (or just before) index h modulo the set's size. */
 static unsigned
 syslog_rule(unsigned h, unsigned nrules)
 {
@@ -343,7 +344,7 @@ syslog_rule(unsigned h, unsigned nrules)
 	return r % NFAMILIES == NFAMILIES - 1 ? r - 1 : r;
 }
 
-/* A trap rule of the set picked by a hash (the set has one from 6 rules). */
+/* The trap rule of index h's group of six (the last of each group). */
 static unsigned
 trap_rule(unsigned h, unsigned nrules)
 {
@@ -377,9 +378,14 @@ syslog_render(char *buf, size_t size, unsigned n, const struct opts *o,
 		return (size_t)len;
 	}
 	if (n % HIT_EVERY == 0) {
-		r = syslog_rule((n / HIT_EVERY) * 2654435761u, o->rules);
-		host = n % 10;
-		rule_text(text, sizeof(text), r, n, 0, prog, sizeof(prog));
+		/*
+		 * Hits update HIT_SLOTS incidents whatever the set's size, over
+		 * rules spread across it, so sets of any size do the same
+		 * incident work and differ only in matching.
+		 */
+		host = n / HIT_EVERY % HIT_SLOTS;
+		r = syslog_rule(host * o->rules / HIT_SLOTS, o->rules);
+		rule_text(text, sizeof(text), r, host, 0, prog, sizeof(prog));
 	} else if (n % HIT_EVERY == 1 || n % HIT_EVERY == 17) {
 		r = syslog_rule(n * 40503u, o->rules);
 		rule_text(text, sizeof(text), r, n, 1, prog, sizeof(prog));
@@ -540,7 +546,8 @@ trap_body(unsigned char *p, unsigned n, const struct opts *o,
 
 	if (n % HIT_EVERY == 0) {
 		snprintf(oidbuf, oidsize, BENCH_ENT ".0.%u",
-		    trap_rule((n / HIT_EVERY) * 2654435761u, o->rules));
+		    trap_rule(n / HIT_EVERY % HIT_SLOTS * o->rules / HIT_SLOTS,
+		    o->rules));
 		*trapoid = oidbuf;
 	} else if (n % 4 == 1) {
 		*trapoid = n % 8 == 1 ? "1.3.6.1.6.3.1.1.5.4" :

@@ -41,10 +41,11 @@ test_dev_config(void **state)
 	assert_string_equal(cfg->syslog_udp, "127.0.0.1:5514");
 	assert_string_equal(cfg->trap_listen, "127.0.0.1:1162");
 	assert_string_equal(cfg->http_listen, "127.0.0.1:8080");
-	assert_string_equal(cfg->state_dir, "firmware/../var");
+	assert_true(cfg->state_dir[0] == '/');
+	assert_non_null(strstr(cfg->state_dir, "/firmware/../var"));
 	assert_int_equal(cfg->max_message_size, 65536);
 	assert_int_equal(cfg->nrule_paths, 1);
-	assert_string_equal(cfg->rule_paths[0], "firmware/../rules");
+	assert_non_null(strstr(cfg->rule_paths[0], "/firmware/../rules"));
 	assert_non_null(config_group(cfg, "core-network"));
 	assert_null(config_group(cfg, "nope"));
 	config_free(cfg);

@@ -1,0 +1,1104 @@
+/* notify.c: notifications out: targets, levels, queues, retries and counters. */
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "incident.h"
+#include "log.h"
+#include "notify.h"
+#include "notify_int.h"
+#include "rules.h"
+#include "xmalloc.h"
+
+#define NOTIFY_QUEUE_DEFAULT	256
+#define NOTIFY_QUEUE_MAX	100000
+#define NOTIFY_ATTEMPTS_DEFAULT	8
+#define NOTIFY_BACKOFF_INITIAL	1
+#define NOTIFY_BACKOFF_MAX	300
+#define NOTIFY_MAX_TARGETS	64
+#define NOTIFY_MAX_ARGS		32
+
+/* The targets a level's notices go to. */
+struct notify_level {
+	char	 *name;
+	char	**targets;
+	size_t	  n;
+};
+
+/* The notify: section, parsed. */
+struct notify_conf {
+	struct notify_tconf	*targets;
+	size_t			 ntargets;
+	struct notify_level	*levels;
+	size_t			 nlevels;
+	long long		 queue_size;
+	long long		 max_attempts;
+	long long		 backoff_initial;
+	long long		 backoff_max;
+};
+
+struct notifier {
+	struct sopd		 *sd;
+	struct event_base	 *base;
+	struct notify_conf	  conf;
+	struct notify_target	**targets;	/* current, then retired ones */
+	size_t			  ntargets;
+};
+
+static const struct {
+	const char		*name;
+	enum notify_type	 type;
+	const char		*keys;		/* allowed keys besides type */
+} notify_types[] = {
+	{ "snmp-trap", NOTIFY_SNMP_TRAP, " address community max_attempts " },
+	{ "snmp-inform", NOTIFY_SNMP_INFORM,
+	  " address community retries timeout max_attempts " },
+	{ "syslog", NOTIFY_SYSLOG,
+	  " transport address app_name facility timeout max_attempts " },
+	{ "exec", NOTIFY_EXEC, " command args timeout max_attempts " },
+	{ "webhook", NOTIFY_WEBHOOK, " url timeout max_attempts " },
+};
+
+static const char *notify_facilities[] = {
+	"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
+	"uucp", "cron", "authpriv", "ftp", "ntp", "audit", "alert", "clock",
+	"local0", "local1", "local2", "local3", "local4", "local5", "local6",
+	"local7"
+};
+
+/* Name of a notice kind, as used in keys, syslog and JSON. */
+const char *
+notify_kind_name(enum notice_kind k)
+{
+	static const char *names[] = { "opened", "escalated", "acknowledged",
+	    "resolved" };
+
+	if ((int)k < 0 || k >= NOTICE_MAX)
+		return "unknown";
+	return names[k];
+}
+
+/* Name of the SOP-APPLIANCE-MIB notification of a notice kind. */
+const char *
+notify_notif_name(enum notice_kind k)
+{
+	static const char *names[] = { "sopIncidentOpened",
+	    "sopIncidentEscalated", "sopIncidentAcknowledged",
+	    "sopIncidentResolved" };
+
+	if ((int)k < 0 || k >= NOTICE_MAX)
+		return "sopIncidentOpened";
+	return names[k];
+}
+
+/* The idempotency key: the same notice always gets the same key. */
+void
+notify_key(uint64_t id, enum notice_kind k, int step, char *buf, size_t len)
+{
+	if (step >= 0)
+		snprintf(buf, len, "%llu-%s-%d", (unsigned long long)id,
+		    notify_kind_name(k), step);
+	else
+		snprintf(buf, len, "%llu-%s", (unsigned long long)id,
+		    notify_kind_name(k));
+}
+
+/* Exponential backoff: initial after the first failure, doubling, capped. */
+long long
+notify_backoff(long long initial, long long max, int attempt)
+{
+	long long	d = initial < 1 ? 1 : initial;
+	int		i;
+
+	for (i = 1; i < attempt && d < max; i++)
+		d *= 2;
+	return d > max ? max : d;
+}
+
+/* RFC 3339 in UTC with milliseconds; empty for "no time". */
+void
+notify_time(int64_t us, char *buf, size_t len)
+{
+	struct tm	tm;
+	time_t		t;
+	char		tmp[32];
+
+	if (us <= 0) {
+		buf[0] = '\0';
+		return;
+	}
+	t = (time_t)(us / 1000000);
+	gmtime_r(&t, &tm);
+	strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03dZ", tmp, (int)((us / 1000) % 1000));
+}
+
+/* A time as a JSON string, or null. */
+static json_t *
+notify_json_time(int64_t us)
+{
+	char	buf[40];
+
+	if (us <= 0)
+		return json_null();
+	notify_time(us, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+/* The notice as a JSON document (webhook body). */
+json_t *
+notify_json(const struct notify_msg *m)
+{
+	json_t	*inc, *o;
+
+	inc = json_pack("{s:I s:s s:s s:s s:s s:s s:s s:s s:I}",
+	    "id", (json_int_t)m->id, "severity", sopsev_name(m->severity),
+	    "state", incident_state_name(m->state), "level", m->inc_level,
+	    "host", m->host, "rule", m->rule, "title", m->title, "key", m->key,
+	    "count", (json_int_t)m->count);
+	json_object_set_new(inc, "first_seen", notify_json_time(m->first_seen_us));
+	json_object_set_new(inc, "last_seen", notify_json_time(m->last_seen_us));
+	json_object_set_new(inc, "next_escalation",
+	    notify_json_time(m->next_escalation_us));
+	json_object_set_new(inc, "in_window", m->in_window[0] != '\0' ?
+	    json_string(m->in_window) : json_null());
+	o = json_pack("{s:s s:s s:s s:s s:o s:o s:o}",
+	    "idempotency_key", m->idem, "kind", notify_kind_name(m->kind),
+	    "notification", notify_notif_name(m->kind), "level", m->level,
+	    "step", m->step >= 0 ? json_integer(m->step) : json_null(),
+	    "at", notify_json_time(m->at_us),
+	    "note", m->note != NULL ? json_string(m->note) : json_null());
+	json_object_set_new(o, "incident", inc);
+	return o;
+}
+
+/* One line for people: what happened to which incident. */
+char *
+notify_summary(const struct notify_msg *m)
+{
+	char	*s;
+
+	xasprintf(&s, "incident %llu %s (%s, %s): %s on %s%s%s",
+	    (unsigned long long)m->id, notify_kind_name(m->kind),
+	    sopsev_name(m->severity), m->level, m->title, m->host,
+	    m->note != NULL ? ": " : "", m->note != NULL ? m->note : "");
+	return s;
+}
+
+/* Add an error at a node (or at the section when the node is missing). */
+#define NOTIFY_ERR(errs, file, node, ...) \
+	errlist_add((errs), (file), (node)->line, (node)->col, __VA_ARGS__)
+
+/* Free a parsed target. */
+static void
+notify_tconf_free(struct notify_tconf *c)
+{
+	size_t	i;
+
+	free(c->name);
+	free(c->address);
+	free(c->community);
+	free(c->app_name);
+	free(c->command);
+	for (i = 0; i < c->nargs; i++)
+		free(c->args[i]);
+	free(c->args);
+	free(c->url);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Free a parsed section. */
+static void
+notify_conf_free(struct notify_conf *nc)
+{
+	size_t	i, j;
+
+	for (i = 0; i < nc->ntargets; i++)
+		notify_tconf_free(&nc->targets[i]);
+	free(nc->targets);
+	for (i = 0; i < nc->nlevels; i++) {
+		for (j = 0; j < nc->levels[i].n; j++)
+			free(nc->levels[i].targets[j]);
+		free(nc->levels[i].targets);
+		free(nc->levels[i].name);
+	}
+	free(nc->levels);
+	memset(nc, 0, sizeof(*nc));
+}
+
+/* A scalar's text, or an error naming what was expected. */
+static const char *
+notify_scalar(const struct ynode *v, const char *file, const char *what,
+    struct errlist *errs)
+{
+	if (v->type != YNODE_SCALAR || v->value == NULL || v->value[0] == '\0') {
+		NOTIFY_ERR(errs, file, v, "notify: %s must be a non-empty "
+		    "string", what);
+		return NULL;
+	}
+	return v->value;
+}
+
+/* An address "host:port". */
+static void
+notify_parse_address(const struct ynode *v, const char *file,
+    struct notify_tconf *c, struct errlist *errs)
+{
+	const char	*s;
+	char		 host[256], port[16];
+
+	if ((s = notify_scalar(v, file, "address", errs)) == NULL)
+		return;
+	if (config_split_addr(s, host, sizeof(host), port, sizeof(port)) == -1 ||
+	    atoi(port) == 0) {
+		NOTIFY_ERR(errs, file, v, "notify: expected an address as "
+		    "host:port, not \"%s\"", s);
+		return;
+	}
+	c->address = xstrdup(s);
+}
+
+/* Syslog's transport: udp, tcp or relp. */
+static void
+notify_parse_transport(const struct ynode *v, const char *file,
+    struct notify_tconf *c, struct errlist *errs)
+{
+	const char	*s;
+
+	if ((s = notify_scalar(v, file, "transport", errs)) == NULL)
+		return;
+	if (strcmp(s, "udp") == 0)
+		c->proto = NOTIFY_UDP;
+	else if (strcmp(s, "tcp") == 0)
+		c->proto = NOTIFY_TCP;
+	else if (strcmp(s, "relp") == 0)
+		c->proto = NOTIFY_RELP;
+	else
+		NOTIFY_ERR(errs, file, v, "notify: unknown syslog transport "
+		    "\"%s\" (udp, tcp or relp)", s);
+}
+
+/* Syslog facility by name. */
+static void
+notify_parse_facility(const struct ynode *v, const char *file,
+    struct notify_tconf *c, struct errlist *errs)
+{
+	const char	*s;
+	size_t		 i;
+
+	if ((s = notify_scalar(v, file, "facility", errs)) == NULL)
+		return;
+	for (i = 0; i < sizeof(notify_facilities) / sizeof(*notify_facilities);
+	    i++) {
+		if (strcmp(s, notify_facilities[i]) == 0) {
+			c->facility = (int)i;
+			return;
+		}
+	}
+	NOTIFY_ERR(errs, file, v, "notify: unknown syslog facility \"%s\"", s);
+}
+
+/* Exec's command (absolute path). */
+static void
+notify_parse_command(const struct ynode *v, const char *file,
+    struct notify_tconf *c, struct errlist *errs)
+{
+	const char	*s;
+
+	if ((s = notify_scalar(v, file, "command", errs)) == NULL)
+		return;
+	if (s[0] != '/') {
+		NOTIFY_ERR(errs, file, v, "notify: command must be an absolute "
+		    "path, not \"%s\"", s);
+		return;
+	}
+	c->command = xstrdup(s);
+}
+
+/* Exec's arguments: a list of strings. */
+static void
+notify_parse_args(const struct ynode *v, const char *file,
+    struct notify_tconf *c, struct errlist *errs)
+{
+	size_t	i;
+
+	if (v->type != YNODE_SEQ || v->n > NOTIFY_MAX_ARGS) {
+		NOTIFY_ERR(errs, file, v, "notify: args must be a list of at "
+		    "most %d strings", NOTIFY_MAX_ARGS);
+		return;
+	}
+	c->args = xcalloc(v->n, sizeof(*c->args));
+	for (i = 0; i < v->n; i++) {
+		if (v->items[i]->type != YNODE_SCALAR) {
+			NOTIFY_ERR(errs, file, v->items[i], "notify: args must "
+			    "be strings");
+			continue;
+		}
+		c->args[c->nargs++] = xstrdup(v->items[i]->value);
+	}
+}
+
+/* Webhook's URL: http://host[:port]/path. */
+static void
+notify_parse_url(const struct ynode *v, const char *file,
+    struct notify_tconf *c, struct errlist *errs)
+{
+	struct evhttp_uri	*u;
+	const char		*s, *scheme;
+
+	if ((s = notify_scalar(v, file, "url", errs)) == NULL)
+		return;
+	u = evhttp_uri_parse(s);
+	scheme = u != NULL ? evhttp_uri_get_scheme(u) : NULL;
+	if (u == NULL || scheme == NULL || strcmp(scheme, "http") != 0 ||
+	    evhttp_uri_get_host(u) == NULL || evhttp_uri_get_host(u)[0] == '\0')
+		NOTIFY_ERR(errs, file, v, "notify: url must be http://host"
+		    "[:port]/path, not \"%s\"", s);
+	else
+		c->url = xstrdup(s);
+	if (u != NULL)
+		evhttp_uri_free(u);
+}
+
+/* One key of a target. */
+static void
+notify_parse_key(const char *k, const struct ynode *v, const char *file,
+    struct notify_tconf *c, struct errlist *errs)
+{
+	if (strcmp(k, "address") == 0)
+		notify_parse_address(v, file, c, errs);
+	else if (strcmp(k, "community") == 0) {
+		if (notify_scalar(v, file, "community", errs) != NULL)
+			c->community = xstrdup(v->value);
+	} else if (strcmp(k, "retries") == 0)
+		ynode_int(v, file, 0, 20, &c->retries, errs);
+	else if (strcmp(k, "timeout") == 0) {
+		if (ynode_duration(v, file, &c->timeout, errs) == 0 &&
+		    (c->timeout < 1 || c->timeout > 3600))
+			NOTIFY_ERR(errs, file, v, "notify: timeout must be "
+			    "between 1s and 1h");
+	} else if (strcmp(k, "transport") == 0)
+		notify_parse_transport(v, file, c, errs);
+	else if (strcmp(k, "app_name") == 0) {
+		if (notify_scalar(v, file, "app_name", errs) != NULL)
+			c->app_name = xstrndup(v->value, 48);
+	} else if (strcmp(k, "facility") == 0)
+		notify_parse_facility(v, file, c, errs);
+	else if (strcmp(k, "command") == 0)
+		notify_parse_command(v, file, c, errs);
+	else if (strcmp(k, "args") == 0)
+		notify_parse_args(v, file, c, errs);
+	else if (strcmp(k, "url") == 0)
+		notify_parse_url(v, file, c, errs);
+	else if (strcmp(k, "max_attempts") == 0)
+		ynode_int(v, file, 1, 1000, &c->max_attempts, errs);
+}
+
+/* The type of a target; -1 with an error. */
+static int
+notify_parse_type(const struct ynode *t, const char *file, const char *name,
+    struct errlist *errs)
+{
+	const struct ynode	*v;
+	size_t			 i;
+
+	if ((v = ynode_get(t, "type")) == NULL) {
+		NOTIFY_ERR(errs, file, t, "notify: target %s has no type", name);
+		return -1;
+	}
+	for (i = 0; i < sizeof(notify_types) / sizeof(*notify_types); i++) {
+		if (v->type == YNODE_SCALAR &&
+		    strcmp(v->value, notify_types[i].name) == 0)
+			return (int)i;
+	}
+	NOTIFY_ERR(errs, file, v, "notify: target %s: unknown type \"%s\" "
+	    "(snmp-trap, snmp-inform, syslog, exec or webhook)", name,
+	    v->type == YNODE_SCALAR ? v->value : "?");
+	return -1;
+}
+
+/* Required keys and defaults of a target, by type. */
+static void
+notify_tconf_finish(const struct ynode *t, const char *file,
+    struct notify_tconf *c, struct errlist *errs)
+{
+	const char	*need = NULL;
+
+	switch (c->type) {
+	case NOTIFY_SNMP_TRAP:
+	case NOTIFY_SNMP_INFORM:
+	case NOTIFY_SYSLOG:
+		if (c->address == NULL && ynode_get(t, "address") == NULL)
+			need = "address";
+		break;
+	case NOTIFY_EXEC:
+		if (c->command == NULL && ynode_get(t, "command") == NULL)
+			need = "command";
+		break;
+	case NOTIFY_WEBHOOK:
+		if (c->url == NULL && ynode_get(t, "url") == NULL)
+			need = "url";
+		break;
+	}
+	if (need != NULL)
+		NOTIFY_ERR(errs, file, t, "notify: target %s needs %s", c->name,
+		    need);
+	if (c->community == NULL)
+		c->community = xstrdup("public");
+	if (c->app_name == NULL)
+		c->app_name = xstrdup("sopd");
+	if (c->timeout == 0)
+		c->timeout = c->type == NOTIFY_EXEC ? 10 :
+		    c->type == NOTIFY_SNMP_INFORM ? 2 : 5;
+}
+
+/* One target: name: { type: ..., ... }. */
+static void
+notify_parse_target(const struct ynode *kn, const struct ynode *t,
+    const char *file, struct notify_tconf *c, struct errlist *errs)
+{
+	size_t	i;
+	int	ti;
+	char	pat[40];
+
+	memset(c, 0, sizeof(*c));
+	c->name = xstrdup(kn->value);
+	c->retries = 5;
+	c->facility = 3;	/* daemon */
+	if (t->type != YNODE_MAP) {
+		NOTIFY_ERR(errs, file, t, "notify: target %s must be a map",
+		    c->name);
+		return;
+	}
+	if ((ti = notify_parse_type(t, file, c->name, errs)) == -1)
+		return;
+	c->type = notify_types[ti].type;
+	for (i = 0; i < t->n; i++) {
+		const char *k = t->keys[i]->value;
+
+		if (strcmp(k, "type") == 0)
+			continue;
+		snprintf(pat, sizeof(pat), " %s ", k);
+		if (strlen(k) > 30 || strstr(notify_types[ti].keys, pat) == NULL) {
+			NOTIFY_ERR(errs, file, t->keys[i], "notify: target %s: "
+			    "unknown key \"%s\" for type %s", c->name, k,
+			    notify_types[ti].name);
+			continue;
+		}
+		notify_parse_key(k, t->items[i], file, c, errs);
+	}
+	notify_tconf_finish(t, file, c, errs);
+}
+
+/* targets: { name: {...}, ... }. */
+static void
+notify_parse_targets(const struct ynode *v, const char *file,
+    struct notify_conf *nc, struct errlist *errs)
+{
+	size_t	i;
+
+	if (v->type != YNODE_MAP || v->n > NOTIFY_MAX_TARGETS) {
+		NOTIFY_ERR(errs, file, v, "notify: targets must be a map of at "
+		    "most %d targets", NOTIFY_MAX_TARGETS);
+		return;
+	}
+	nc->targets = xcalloc(v->n, sizeof(*nc->targets));
+	for (i = 0; i < v->n; i++)
+		notify_parse_target(v->keys[i], v->items[i], file,
+		    &nc->targets[nc->ntargets++], errs);
+}
+
+/* The index of a target by name, or -1. */
+static int
+notify_conf_target(const struct notify_conf *nc, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < nc->ntargets; i++) {
+		if (strcmp(nc->targets[i].name, name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* One level: name: [target, ...]. */
+static void
+notify_parse_level(const struct ynode *kn, const struct ynode *v,
+    const char *file, struct notify_conf *nc, struct errlist *errs)
+{
+	struct notify_level	*l = &nc->levels[nc->nlevels++];
+	const struct ynode	*it;
+	size_t			 i;
+
+	l->name = xstrdup(kn->value);
+	if (v->type != YNODE_SEQ) {
+		NOTIFY_ERR(errs, file, v, "notify: level %s must be a list of "
+		    "targets", l->name);
+		return;
+	}
+	l->targets = xcalloc(v->n + 1, sizeof(*l->targets));
+	for (i = 0; i < v->n; i++) {
+		it = v->items[i];
+		if (it->type != YNODE_SCALAR) {
+			NOTIFY_ERR(errs, file, it, "notify: level %s: expected a "
+			    "target name", l->name);
+			continue;
+		}
+		if (notify_conf_target(nc, it->value) == -1) {
+			NOTIFY_ERR(errs, file, it, "notify: level %s: unknown "
+			    "target \"%s\"", l->name, it->value);
+			continue;
+		}
+		l->targets[l->n++] = xstrdup(it->value);
+	}
+}
+
+/* levels: { L1: [...], ... }. */
+static void
+notify_parse_levels(const struct ynode *v, const char *file,
+    struct notify_conf *nc, struct errlist *errs)
+{
+	size_t	i;
+
+	if (v->type != YNODE_MAP) {
+		NOTIFY_ERR(errs, file, v, "notify: levels must be a map of "
+		    "level: [targets]");
+		return;
+	}
+	nc->levels = xcalloc(v->n + 1, sizeof(*nc->levels));
+	for (i = 0; i < v->n; i++)
+		notify_parse_level(v->keys[i], v->items[i], file, nc, errs);
+}
+
+/* retry: { max_attempts, initial, max }. */
+static void
+notify_parse_retry(const struct ynode *v, const char *file,
+    struct notify_conf *nc, struct errlist *errs)
+{
+	size_t	i;
+	const char *k;
+
+	if (v->type != YNODE_MAP) {
+		NOTIFY_ERR(errs, file, v, "notify: retry must be a map");
+		return;
+	}
+	for (i = 0; i < v->n; i++) {
+		k = v->keys[i]->value;
+		if (strcmp(k, "max_attempts") == 0)
+			ynode_int(v->items[i], file, 1, 1000, &nc->max_attempts,
+			    errs);
+		else if (strcmp(k, "initial") == 0)
+			ynode_duration(v->items[i], file, &nc->backoff_initial,
+			    errs);
+		else if (strcmp(k, "max") == 0)
+			ynode_duration(v->items[i], file, &nc->backoff_max, errs);
+		else
+			NOTIFY_ERR(errs, file, v->keys[i], "notify: retry: "
+			    "unknown key \"%s\"", k);
+	}
+	if (nc->backoff_initial < 1 || nc->backoff_max < nc->backoff_initial)
+		NOTIFY_ERR(errs, file, v, "notify: retry: need 1s <= initial "
+		    "<= max");
+}
+
+/* Parse the notify: section (NULL: none); every error into errs. */
+static void
+notify_conf_parse(const struct ynode *sec, const char *file,
+    struct notify_conf *nc, struct errlist *errs)
+{
+	const struct ynode	*targets = NULL, *levels = NULL;
+	size_t			 i;
+	const char		*k;
+
+	memset(nc, 0, sizeof(*nc));
+	nc->queue_size = NOTIFY_QUEUE_DEFAULT;
+	nc->max_attempts = NOTIFY_ATTEMPTS_DEFAULT;
+	nc->backoff_initial = NOTIFY_BACKOFF_INITIAL;
+	nc->backoff_max = NOTIFY_BACKOFF_MAX;
+	if (sec == NULL)
+		return;
+	if (sec->type != YNODE_MAP) {
+		NOTIFY_ERR(errs, file, sec, "notify must be a map");
+		return;
+	}
+	for (i = 0; i < sec->n; i++) {
+		k = sec->keys[i]->value;
+		if (strcmp(k, "targets") == 0)
+			targets = sec->items[i];
+		else if (strcmp(k, "levels") == 0)
+			levels = sec->items[i];
+		else if (strcmp(k, "queue_size") == 0)
+			ynode_int(sec->items[i], file, 1, NOTIFY_QUEUE_MAX,
+			    &nc->queue_size, errs);
+		else if (strcmp(k, "retry") == 0)
+			notify_parse_retry(sec->items[i], file, nc, errs);
+		else
+			NOTIFY_ERR(errs, file, sec->keys[i], "notify: unknown "
+			    "key \"%s\"", k);
+	}
+	if (targets != NULL)
+		notify_parse_targets(targets, file, nc, errs);
+	if (levels != NULL)
+		notify_parse_levels(levels, file, nc, errs);
+}
+
+/* Check cfg's notify: section. */
+int
+notifier_check(const struct config *cfg, struct errlist *errs)
+{
+	struct notify_conf	nc;
+	size_t			before = errs->n;
+
+	notify_conf_parse(cfg->sec_notify, cfg->file, &nc, errs);
+	notify_conf_free(&nc);
+	return errs->n == before ? 0 : -1;
+}
+
+/* The transport of a target type. */
+static const struct notify_ops *
+notify_ops_of(enum notify_type type)
+{
+	switch (type) {
+	case NOTIFY_SNMP_TRAP:
+	case NOTIFY_SNMP_INFORM:
+		return &notify_snmp_ops;
+	case NOTIFY_SYSLOG:
+		return &notify_syslog_ops;
+	case NOTIFY_EXEC:
+		return &notify_exec_ops;
+	case NOTIFY_WEBHOOK:
+		return &notify_webhook_ops;
+	}
+	return NULL;
+}
+
+/* A target's config as one line, to tell a changed target on reload. */
+static char *
+notify_tconf_sig(const struct notify_tconf *c)
+{
+	char	*s, *next;
+	size_t	 i;
+
+	xasprintf(&s, "%d|%s|%s|%lld|%lld|%d|%s|%d|%s|%s|%lld", (int)c->type,
+	    c->address ? c->address : "", c->community, c->retries, c->timeout,
+	    (int)c->proto, c->app_name, c->facility,
+	    c->command ? c->command : "", c->url ? c->url : "",
+	    c->max_attempts);
+	for (i = 0; i < c->nargs; i++) {
+		xasprintf(&next, "%s|%s", s, c->args[i]);
+		free(s);
+		s = next;
+	}
+	return s;
+}
+
+static void	notify_kick_cb(evutil_socket_t, short, void *);
+
+/* A new target, taking over the parsed config c (c is zeroed). */
+static struct notify_target *
+notify_target_new(struct notifier *n, struct notify_tconf *c)
+{
+	struct notify_target	*t;
+
+	t = xcalloc(1, sizeof(*t));
+	t->n = n;
+	t->base = n->base;
+	t->c = *c;
+	memset(c, 0, sizeof(*c));
+	t->sig = notify_tconf_sig(&t->c);
+	t->ops = notify_ops_of(t->c.type);
+	TAILQ_INIT(&t->queue);
+	t->kick = evtimer_new(n->base, notify_kick_cb, t);
+	if (t->kick == NULL)
+		fatalx("notify: evtimer_new failed");
+	return t;
+}
+
+/* Drop a reference to a message. */
+static void
+notify_msg_unref(struct notify_msg *m)
+{
+	if (--m->refs > 0)
+		return;
+	free(m->level);
+	free(m->note);
+	free(m->inc_level);
+	free(m->host);
+	free(m->rule);
+	free(m->title);
+	free(m->key);
+	free(m->in_window);
+	free(m);
+}
+
+/* Remove and free a job. */
+static void
+notify_job_free(struct notify_target *t, struct notify_job *j)
+{
+	TAILQ_REMOVE(&t->queue, j, entry);
+	t->nqueue--;
+	notify_msg_unref(j->msg);
+	free(j);
+}
+
+/* Free a target and whatever it still holds. */
+static void
+notify_target_free(struct notify_target *t)
+{
+	struct notify_job	*j;
+
+	if (t->ops != NULL && t->ops->free != NULL)
+		t->ops->free(t);
+	while ((j = TAILQ_FIRST(&t->queue)) != NULL)
+		notify_job_free(t, j);
+	event_free(t->kick);
+	free(t->sig);
+	notify_tconf_free(&t->c);
+	free(t);
+}
+
+/* Run the next delivery after delay seconds. */
+static void
+notify_kick(struct notify_target *t, long long delay)
+{
+	struct timeval	tv = { (time_t)delay, 0 };
+
+	evtimer_add(t->kick, &tv);
+}
+
+/* Remove a retired target from the notifier and free it. */
+static void
+notify_reap(struct notify_target *t)
+{
+	struct notifier	*n = t->n;
+	size_t		 i;
+
+	for (i = 0; i < n->ntargets; i++) {
+		if (n->targets[i] == t) {
+			memmove(&n->targets[i], &n->targets[i + 1],
+			    (n->ntargets - i - 1) * sizeof(*n->targets));
+			n->ntargets--;
+			break;
+		}
+	}
+	notify_target_free(t);
+}
+
+/* Start the delivery at the head of a target's queue. */
+static void
+notify_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct notify_target	*t = arg;
+	struct notify_job	*j;
+	int			 r;
+
+	if (t->busy)
+		return;
+	if ((j = TAILQ_FIRST(&t->queue)) == NULL) {
+		if (t->retired)
+			notify_reap(t);
+		return;
+	}
+	t->busy = 1;
+	j->attempts++;
+	r = t->ops->start(t, j->msg);
+	if (r != 0)
+		notify_done(t, r > 0, "failed to start");
+}
+
+/* The attempts a target makes before giving a notice up. */
+static long long
+notify_attempts(const struct notify_target *t)
+{
+	if (t->c.max_attempts > 0)
+		return t->c.max_attempts;
+	return t->n->conf.max_attempts;
+}
+
+/* A delivery finished: count it, retry later or move on. */
+void
+notify_done(struct notify_target *t, int ok, const char *why)
+{
+	struct notify_job	*j = TAILQ_FIRST(&t->queue);
+	const struct notify_conf *nc = &t->n->conf;
+	long long		 delay;
+
+	if (!t->busy || j == NULL)
+		return;
+	t->busy = 0;
+	if (ok) {
+		t->sent++;
+		log_debug("notify %s: sent %s", t->c.name, j->msg->idem);
+		notify_job_free(t, j);
+		notify_kick(t, 0);
+		return;
+	}
+	if (j->attempts >= notify_attempts(t)) {
+		t->failed++;
+		log_warnx("notify %s: giving up %s after %d attempts: %s",
+		    t->c.name, j->msg->idem, j->attempts, why ? why : "failed");
+		notify_job_free(t, j);
+		notify_kick(t, 0);
+		return;
+	}
+	t->retried++;
+	delay = notify_backoff(nc->backoff_initial, nc->backoff_max,
+	    j->attempts);
+	log_info("notify %s: %s failed (%s), retry in %llds", t->c.name,
+	    j->msg->idem, why ? why : "failed", delay);
+	notify_kick(t, delay);
+}
+
+/* Build the targets of a parsed config, reusing unchanged ones. */
+static void
+notify_build(struct notifier *n, struct notify_target **old, size_t nold)
+{
+	struct notify_target	*t;
+	size_t			 i, j;
+	char			*sig;
+
+	n->targets = xcalloc(n->conf.ntargets + nold + 1, sizeof(*n->targets));
+	n->ntargets = 0;
+	for (i = 0; i < n->conf.ntargets; i++) {
+		sig = notify_tconf_sig(&n->conf.targets[i]);
+		t = NULL;
+		for (j = 0; j < nold; j++) {
+			if (old[j] != NULL && !old[j]->retired &&
+			    strcmp(old[j]->c.name, n->conf.targets[i].name) == 0 &&
+			    strcmp(old[j]->sig, sig) == 0) {
+				t = old[j];
+				old[j] = NULL;
+				break;
+			}
+		}
+		free(sig);
+		if (t == NULL)
+			t = notify_target_new(n, &n->conf.targets[i]);
+		n->targets[n->ntargets++] = t;
+	}
+	for (j = 0; j < nold; j++) {
+		if (old[j] == NULL)
+			continue;
+		old[j]->retired = 1;
+		n->targets[n->ntargets++] = old[j];
+		notify_kick(old[j], 0);
+	}
+}
+
+/* Start the notifier on the current config. */
+struct notifier *
+notifier_new(struct sopd *sd, char **cause)
+{
+	struct notifier	*n;
+	struct errlist	 errs = { 0 };
+
+	n = xcalloc(1, sizeof(*n));
+	n->sd = sd;
+	n->base = sd->base;
+	notify_conf_parse(sd->cfg->sec_notify, sd->cfg->file, &n->conf, &errs);
+	if (errs.n > 0) {
+		*cause = xstrdup(errs.msgs[0]);
+		errlist_free(&errs);
+		notify_conf_free(&n->conf);
+		free(n);
+		return NULL;
+	}
+	notify_build(n, NULL, 0);
+	log_debug("notify: %zu targets, %zu levels", n->conf.ntargets,
+	    n->conf.nlevels);
+	return n;
+}
+
+/* Take a reloaded config: changed targets drain and go, new ones start. */
+void
+notifier_reconfigure(struct notifier *n, const struct config *cfg)
+{
+	struct notify_conf	 nc;
+	struct errlist		 errs = { 0 };
+	struct notify_target	**old;
+	size_t			 nold;
+
+	if (n == NULL)
+		return;
+	old = n->targets;
+	nold = n->ntargets;
+	notify_conf_parse(cfg->sec_notify, cfg->file, &nc, &errs);
+	if (errs.n > 0) {
+		log_warnx("notify: reload: %s; keeping the targets",
+		    errs.msgs[0]);
+		errlist_free(&errs);
+		notify_conf_free(&nc);
+		return;
+	}
+	notify_conf_free(&n->conf);
+	n->conf = nc;
+	notify_build(n, old, nold);
+	free(old);
+}
+
+/* Copy a notice into a message that outlives the caller's pointers. */
+static struct notify_msg *
+notify_msg_new(const char *level, const struct notice *no)
+{
+	const struct incident_info	*ii = no->inc;
+	struct notify_msg		*m;
+
+	m = xcalloc(1, sizeof(*m));
+	m->kind = no->kind;
+	m->step = no->step;
+	m->level = xstrdup(level);
+	m->at_us = no->at_us;
+	m->note = no->note != NULL ? xstrndup(no->note, 1024) : NULL;
+	m->id = ii->id;
+	m->severity = ii->severity;
+	m->state = ii->state;
+	m->inc_level = xstrdup(ii->level != NULL ? ii->level : "");
+	m->host = xstrndup(ii->host != NULL ? ii->host : "", 1024);
+	m->rule = xstrndup(ii->rule != NULL ? ii->rule : "", 1024);
+	m->title = xstrndup(ii->title != NULL ? ii->title : "", 1024);
+	m->key = xstrndup(ii->key != NULL ? ii->key : "", 1024);
+	m->in_window = xstrndup(ii->in_window != NULL ? ii->in_window : "", 256);
+	m->count = ii->count;
+	m->first_seen_us = ii->first_seen_us;
+	m->last_seen_us = ii->last_seen_us;
+	m->next_escalation_us = ii->next_escalation_us;
+	notify_key(ii->id, no->kind, no->step, m->idem, sizeof(m->idem));
+	return m;
+}
+
+/* A current target by name. */
+static struct notify_target *
+notify_target_find(struct notifier *n, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < n->ntargets; i++) {
+		if (!n->targets[i]->retired &&
+		    strcmp(n->targets[i]->c.name, name) == 0)
+			return n->targets[i];
+	}
+	return NULL;
+}
+
+/* Append a job; when full, the oldest waiting one goes (counted). */
+static void
+notify_enqueue(struct notify_target *t, struct notify_msg *m)
+{
+	struct notify_job	*j, *old;
+
+	if ((long long)t->nqueue >= t->n->conf.queue_size) {
+		old = TAILQ_FIRST(&t->queue);
+		if (t->busy && old != NULL)
+			old = TAILQ_NEXT(old, entry);
+		if (old != NULL) {
+			log_warnx("notify %s: queue full, dropping %s",
+			    t->c.name, old->msg->idem);
+			notify_job_free(t, old);
+			t->dropped++;
+		}
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->msg = m;
+	m->refs++;
+	TAILQ_INSERT_TAIL(&t->queue, j, entry);
+	t->nqueue++;
+	if (!t->busy && !evtimer_pending(t->kick, NULL))
+		notify_kick(t, 0);
+}
+
+/* Queue a notice to every target of a level. */
+void
+notifier_send(struct notifier *n, const char *level, const struct notice *no)
+{
+	struct notify_level	*l = NULL;
+	struct notify_target	*t;
+	struct notify_msg	*m;
+	size_t			 i;
+
+	if (n == NULL || level == NULL || no == NULL || no->inc == NULL)
+		return;
+	for (i = 0; i < n->conf.nlevels; i++) {
+		if (strcmp(n->conf.levels[i].name, level) == 0)
+			l = &n->conf.levels[i];
+	}
+	if (l == NULL || l->n == 0) {
+		log_debug("notify: no targets for level %s", level);
+		return;
+	}
+	m = notify_msg_new(level, no);
+	m->refs = 1;
+	for (i = 0; i < l->n; i++) {
+		if ((t = notify_target_find(n, l->targets[i])) != NULL)
+			notify_enqueue(t, m);
+	}
+	notify_msg_unref(m);
+}
+
+/* The type name of a target. */
+static const char *
+notify_type_name(enum notify_type type)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(notify_types) / sizeof(*notify_types); i++) {
+		if (notify_types[i].type == type)
+			return notify_types[i].name;
+	}
+	return "unknown";
+}
+
+/* Counters per target, and their totals. */
+json_t *
+notifier_stats_json(struct notifier *n)
+{
+	json_t			*targets, *o;
+	struct notify_target	*t;
+	uint64_t		 tot[5] = { 0 };
+	size_t			 i;
+
+	targets = json_object();
+	for (i = 0; n != NULL && i < n->ntargets; i++) {
+		t = n->targets[i];
+		if (t->retired)
+			continue;
+		json_object_set_new(targets, t->c.name, json_pack(
+		    "{s:s s:I s:I s:I s:I s:I}", "type",
+		    notify_type_name(t->c.type), "sent", (json_int_t)t->sent,
+		    "failed", (json_int_t)t->failed, "retried",
+		    (json_int_t)t->retried, "dropped", (json_int_t)t->dropped,
+		    "queued", (json_int_t)t->nqueue));
+		tot[0] += t->sent;
+		tot[1] += t->failed;
+		tot[2] += t->retried;
+		tot[3] += t->dropped;
+		tot[4] += t->nqueue;
+	}
+	o = json_pack("{s:I s:I s:I s:I s:I}", "sent", (json_int_t)tot[0],
+	    "failed", (json_int_t)tot[1], "retried", (json_int_t)tot[2],
+	    "dropped", (json_int_t)tot[3], "queued", (json_int_t)tot[4]);
+	json_object_set_new(o, "targets", targets);
+	return o;
+}
+
+/* Stop every delivery (children killed, sessions closed) and free. */
+void
+notifier_free(struct notifier *n)
+{
+	size_t	i;
+
+	if (n == NULL)
+		return;
+	for (i = 0; i < n->ntargets; i++)
+		notify_target_free(n->targets[i]);
+	free(n->targets);
+	notify_conf_free(&n->conf);
+	free(n);
+}

@@ -1,0 +1,281 @@
+/* notify_snmp.c: SNMPv2c traps and informs of SOP-APPLIANCE-MIB's notifications. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+
+#include "agent.h"
+#include "log.h"
+#include "notify_int.h"
+#include "snmp_bridge.h"
+#include "xmalloc.h"
+
+/* sopApplianceMIB = enterprises.32473.1 (see mibs/SOP-APPLIANCE-MIB.txt). */
+#define NOTIFY_SNMP_MIB		1, 3, 6, 1, 4, 1, 32473, 1
+/* sopIncidentEntry = sopObjects.4.1. */
+#define NOTIFY_SNMP_ENTRY	NOTIFY_SNMP_MIB, 1, 4, 1
+#define NOTIFY_SNMP_TEXT_MAX	255
+
+/* Column numbers of sopIncidentEntry carried by every notification. */
+enum notify_snmp_col {
+	COL_SEVERITY = 2, COL_STATE, COL_LEVEL, COL_HOST, COL_RULE, COL_TITLE,
+	COL_FIRST_SEEN, COL_LAST_SEEN, COL_COUNT, COL_NEXT_ESCALATION,
+	COL_WINDOW,
+};
+
+/* A target's net-snmp session and what is in flight on it. */
+struct notify_snmp {
+	netsnmp_session	*ss;
+	int		 closing;
+};
+
+/* Hundredths of a second since the first notification (sysUpTime.0). */
+static u_long
+notify_snmp_uptime(void)
+{
+	static struct timespec	start;
+	struct timespec		now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (start.tv_sec == 0)
+		start = now;
+	return (u_long)((now.tv_sec - start.tv_sec) * 100 +
+	    (now.tv_nsec - start.tv_nsec) / 10000000);
+}
+
+/* A DateAndTime in UTC (11 octets), or 8 zero octets for "none". */
+static size_t
+notify_snmp_date(int64_t us, u_char *b)
+{
+	struct tm	tm;
+	time_t		t;
+
+	if (us <= 0) {
+		memset(b, 0, 8);
+		return 8;
+	}
+	t = (time_t)(us / 1000000);
+	gmtime_r(&t, &tm);
+	b[0] = (u_char)((tm.tm_year + 1900) >> 8);
+	b[1] = (u_char)((tm.tm_year + 1900) & 0xff);
+	b[2] = (u_char)(tm.tm_mon + 1);
+	b[3] = (u_char)tm.tm_mday;
+	b[4] = (u_char)tm.tm_hour;
+	b[5] = (u_char)tm.tm_min;
+	b[6] = (u_char)tm.tm_sec;
+	b[7] = (u_char)((us / 100000) % 10);
+	b[8] = '+';
+	b[9] = 0;
+	b[10] = 0;
+	return 11;
+}
+
+/* SopLevel of a level name: l1(1), l2(2), l3(3), client(4). */
+static long
+notify_snmp_level(const char *s)
+{
+	if (strcmp(s, "L1") == 0)
+		return 1;
+	if (strcmp(s, "L2") == 0)
+		return 2;
+	if (strcmp(s, "L3") == 0)
+		return 3;
+	if (strcmp(s, "client") == 0)
+		return 4;
+	return 1;
+}
+
+/* Add one sopIncidentEntry column instance (index: incident id). */
+static void
+notify_snmp_add(netsnmp_pdu *pdu, int col, uint32_t id, u_char type,
+    const void *val, size_t len)
+{
+	oid	name[] = { NOTIFY_SNMP_ENTRY, 0, 0 };
+	size_t	n = sizeof(name) / sizeof(*name);
+
+	name[n - 2] = (oid)col;
+	name[n - 1] = id;
+	snmp_pdu_add_variable(pdu, name, n, type, val, len);
+}
+
+/* Add a SopText column, cut at 255 octets on a character boundary. */
+static void
+notify_snmp_text(netsnmp_pdu *pdu, int col, uint32_t id, const char *s)
+{
+	size_t	len = strlen(s);
+
+	if (len > NOTIFY_SNMP_TEXT_MAX) {
+		len = NOTIFY_SNMP_TEXT_MAX;
+		while (len > 0 && ((u_char)s[len] & 0xc0) == 0x80)
+			len--;
+	}
+	notify_snmp_add(pdu, col, id, ASN_OCTET_STR, s, len);
+}
+
+/* Add an INTEGER column. */
+static void
+notify_snmp_int(netsnmp_pdu *pdu, int col, uint32_t id, long v)
+{
+	notify_snmp_add(pdu, col, id, ASN_INTEGER, &v, sizeof(v));
+}
+
+/* Add a DateAndTime column. */
+static void
+notify_snmp_time(netsnmp_pdu *pdu, int col, uint32_t id, int64_t us)
+{
+	u_char	b[11];
+
+	notify_snmp_add(pdu, col, id, ASN_OCTET_STR, b, notify_snmp_date(us, b));
+}
+
+/* The notification PDU: sysUpTime.0, snmpTrapOID.0, then the objects. */
+static netsnmp_pdu *
+notify_snmp_pdu(const struct notify_tconf *c, const struct notify_msg *m)
+{
+	static const oid uptime[] = { 1, 3, 6, 1, 2, 1, 1, 3, 0 };
+	static const oid trapoid[] = { 1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0 };
+	oid		 notif[] = { NOTIFY_SNMP_MIB, 0, 0 };
+	netsnmp_pdu	*pdu;
+	u_long		 ticks = notify_snmp_uptime(), count;
+	uint32_t	 id = m->id > UINT32_MAX ? UINT32_MAX : (uint32_t)m->id;
+
+	pdu = snmp_pdu_create(c->type == NOTIFY_SNMP_INFORM ? SNMP_MSG_INFORM :
+	    SNMP_MSG_TRAP2);
+	notif[sizeof(notif) / sizeof(*notif) - 1] = (oid)m->kind + 1;
+	snmp_pdu_add_variable(pdu, uptime, OID_LENGTH(uptime), ASN_TIMETICKS,
+	    &ticks, sizeof(ticks));
+	snmp_pdu_add_variable(pdu, trapoid, OID_LENGTH(trapoid), ASN_OBJECT_ID,
+	    notif, sizeof(notif));
+	notify_snmp_int(pdu, COL_SEVERITY, id, m->severity >= 0 &&
+	    m->severity < 5 ? m->severity + 1 : 5);
+	notify_snmp_int(pdu, COL_STATE, id, m->state + 1);
+	notify_snmp_int(pdu, COL_LEVEL, id, notify_snmp_level(m->inc_level));
+	notify_snmp_text(pdu, COL_HOST, id, m->host);
+	notify_snmp_text(pdu, COL_RULE, id, m->rule);
+	notify_snmp_text(pdu, COL_TITLE, id, m->title);
+	notify_snmp_time(pdu, COL_FIRST_SEEN, id, m->first_seen_us);
+	notify_snmp_time(pdu, COL_LAST_SEEN, id, m->last_seen_us);
+	count = m->count > UINT32_MAX ? UINT32_MAX : (u_long)m->count;
+	notify_snmp_add(pdu, COL_COUNT, id, ASN_UNSIGNED, &count, sizeof(count));
+	notify_snmp_time(pdu, COL_NEXT_ESCALATION, id, m->next_escalation_us);
+	notify_snmp_text(pdu, COL_WINDOW, id, m->in_window);
+	return pdu;
+}
+
+/* Record a sent notification in the agent's notification log. */
+static void
+notify_snmp_log(const struct notify_msg *m)
+{
+	char	*text;
+
+	xasprintf(&text, "%s: %s", m->host, m->title);
+	agent_log_notification(notify_notif_name(m->kind), m->id, m->severity,
+	    m->level, text);
+	free(text);
+}
+
+/* The answer to an inform arrived, or net-snmp gave up waiting. */
+static int
+notify_snmp_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
+    void *arg)
+{
+	struct notify_target	*t = arg;
+	struct notify_snmp	*s = t->state;
+
+	if (s == NULL || s->closing)
+		return 1;
+	if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE &&
+	    pdu->command == SNMP_MSG_RESPONSE) {
+		notify_snmp_log(TAILQ_FIRST(&t->queue)->msg);
+		notify_done(t, 1, NULL);
+	} else
+		notify_done(t, 0, op == NETSNMP_CALLBACK_OP_TIMED_OUT ?
+		    "inform not acknowledged" : "inform failed");
+	return 1;
+}
+
+/* Open the target's session (once). */
+static struct notify_snmp *
+notify_snmp_session(struct notify_target *t)
+{
+	struct notify_snmp	*s = t->state;
+	netsnmp_session		 sess;
+	char			*peer;
+
+	if (s != NULL && s->ss != NULL)
+		return s;
+	if (s == NULL)
+		s = t->state = xcalloc(1, sizeof(*s));
+	snmp_sess_init(&sess);
+	sess.version = SNMP_VERSION_2c;
+	xasprintf(&peer, "%s:%s", t->c.address[0] == '[' ? "udp6" : "udp",
+	    t->c.address);
+	sess.peername = peer;
+	sess.community = (u_char *)t->c.community;
+	sess.community_len = strlen(t->c.community);
+	sess.retries = (int)t->c.retries;
+	sess.timeout = (long)t->c.timeout * 1000000L;
+	sess.callback = notify_snmp_cb;
+	sess.callback_magic = t;
+	s->ss = snmp_open(&sess);
+	free(peer);
+	if (s->ss == NULL) {
+		log_warnx("notify %s: cannot open SNMP session to %s",
+		    t->c.name, t->c.address);
+		return NULL;
+	}
+	return s;
+}
+
+/* Send a trap (done once sent) or an inform (done when acknowledged). */
+static int
+notify_snmp_start(struct notify_target *t, struct notify_msg *m)
+{
+	struct notify_snmp	*s;
+	netsnmp_pdu		*pdu;
+	int			 r;
+
+	if ((s = notify_snmp_session(t)) == NULL)
+		return -1;
+	pdu = notify_snmp_pdu(&t->c, m);
+	if (t->c.type == NOTIFY_SNMP_INFORM)
+		r = snmp_async_send(s->ss, pdu, notify_snmp_cb, t);
+	else
+		r = snmp_send(s->ss, pdu);
+	if (r == 0) {
+		snmp_free_pdu(pdu);
+		log_warnx("notify %s: send failed: %s", t->c.name,
+		    snmp_api_errstring(s->ss->s_snmp_errno));
+	}
+	snmp_bridge_update();
+	if (r == 0)
+		return -1;
+	if (t->c.type == NOTIFY_SNMP_INFORM)
+		return 0;
+	notify_snmp_log(m);
+	return 1;
+}
+
+/* Close the session; an inform in flight is abandoned. */
+static void
+notify_snmp_free(struct notify_target *t)
+{
+	struct notify_snmp	*s = t->state;
+
+	if (s == NULL)
+		return;
+	s->closing = 1;
+	if (s->ss != NULL)
+		snmp_close(s->ss);
+	snmp_bridge_update();
+	free(s);
+	t->state = NULL;
+}
+
+const struct notify_ops notify_snmp_ops = {
+	notify_snmp_start,
+	notify_snmp_free,
+};
