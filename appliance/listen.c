@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
 #include "xmalloc.h"
 
 /* Bind a non-blocking socket of the given type to host:port. */
@@ -64,4 +65,20 @@ listen_peer_name(const struct sockaddr *sa, socklen_t len, char *buf,
 		a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
 	if (a == NULL || inet_ntop(sa->sa_family, a, buf, size) == NULL)
 		snprintf(buf, size, "unknown");
+}
+
+/* Ask for a large receive buffer (forced when privileged). */
+void
+listen_rcvbuf(int fd, int size, const char *what)
+{
+	int got = 0;
+	socklen_t len = sizeof(got);
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size,
+	    sizeof(size)) == -1)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len);
+	if (got < size)
+		log_info("%s receive buffer is %d bytes (asked for %d; raise "
+		    "net.core.rmem_max)", what, got, size);
 }

@@ -20,6 +20,8 @@ extern const struct listener_ops tcp_ops;
 
 /* Bind a socket of a type to "host:port" (non-blocking, close-on-exec). */
 int listen_bind(const char *addr, int type, char **cause);
+/* Ask for a receive buffer of size bytes (forced when privileged). */
+void listen_rcvbuf(int fd, int size, const char *what);
 /* Format a peer address as "ip" (for the event's peer field). */
 void listen_peer_name(const struct sockaddr *, socklen_t, char *, size_t);
 

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "event.h"
+#include "listen.h"
 #include "log.h"
 #include "snmp_bridge.h"
 #include "stats.h"
@@ -44,6 +45,7 @@ struct traps {
 	void			 *arg;
 	struct event		  ev;
 	char			 *scratch;
+	int			  rcvbuf;	/* socket receive buffer wanted */
 };
 
 /* Strings are appended to a bounded scratch buffer, cut when it is full. */
@@ -134,6 +136,22 @@ traps_buf_end(struct traps_buf *b)
 	return s;
 }
 
+/* Append one sub-identifier (after a dot), digits written by hand. */
+static void
+traps_buf_subid(struct traps_buf *b, int dot, u_long v)
+{
+	char	digits[24];
+	size_t	n = sizeof(digits);
+
+	do {
+		digits[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	if (dot)
+		digits[--n] = '.';
+	traps_buf_bytes(b, (const u_char *)digits + n, sizeof(digits) - n);
+}
+
 /* Render an OID numerically, without a leading dot. */
 static const char *
 traps_oid_text(struct traps_buf *b, const oid *o, size_t n)
@@ -148,7 +166,7 @@ traps_oid_text(struct traps_buf *b, const oid *o, size_t n)
 		b->cut = 1;
 	}
 	for (i = 0; i < n; i++)
-		traps_buf_add(b, "%s%lu", i == 0 ? "" : ".", (u_long)o[i]);
+		traps_buf_subid(b, i > 0, (u_long)o[i]);
 	return traps_buf_end(b);
 }
 
@@ -722,6 +740,7 @@ traps_open(struct traps *t, const char *listen, char **cause)
 		xasprintf(cause, "traps: cannot listen on %s", listen);
 		return NULL;
 	}
+	listen_rcvbuf(tr->sock, t->rcvbuf, "trap");
 	if (traps_recv_next == NULL)
 		traps_recv_next = tr->f_recv;
 	if (tr->f_recv == traps_recv_next)
@@ -766,6 +785,7 @@ traps_set_communities(struct traps *t, const struct config *cfg)
 	size_t	i;
 
 	traps_clear_communities(t);
+	t->rcvbuf = cfg->udp_rcvbuf;
 	t->ncommunities = cfg->ncommunities;
 	if (t->ncommunities == 0)
 		return;

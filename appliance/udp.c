@@ -107,22 +107,6 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 }
 
-/* Ask for a large receive buffer (forced when privileged). */
-static void
-udp_rcvbuf(int fd, int size)
-{
-	int got = 0;
-	socklen_t len = sizeof(got);
-
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size,
-	    sizeof(size)) == -1)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len);
-	if (got < size)
-		log_info("udp receive buffer is %d bytes (asked for %d; raise "
-		    "net.core.rmem_max)", got, size);
-}
-
 /* Open the UDP syslog input. */
 static struct listener *
 udp_open(struct sopd *sd, const char *addr, char **cause)
@@ -133,7 +117,7 @@ udp_open(struct sopd *sd, const char *addr, char **cause)
 
 	if ((fd = listen_bind(addr, SOCK_DGRAM, cause)) == -1)
 		return NULL;
-	udp_rcvbuf(fd, sd->cfg->udp_rcvbuf);
+	listen_rcvbuf(fd, sd->cfg->udp_rcvbuf, "syslog udp");
 	l = xcalloc(1, sizeof(*l));
 	l->sd = sd;
 	l->fd = fd;

@@ -152,21 +152,23 @@ drain() {
 
 # step INPUT MODE SENDER RATE NRULES: one load step; appends a result line
 # "input sender offered achieved sent received loss rcvbuf_err recv_per_s
-# cpu_ticks" to $T/steps and prints it readably.
+# cpu_seconds cpu_us_per_msg" to $T/steps and prints it readably.
 step() {
 	input=$1; mode=$2; sender=$3; rate=$4; nrules=$5
-	flags=""
+	flags=""; port=$P_SYSLOG
 	[ "$sender" = batch ] && flags="-b"
+	[ "$mode" = trap ] && port=$P_TRAP
 	kill -0 "$SOPD_PID" 2>/dev/null || { echo "bench: sopd is gone" >&2; return 1; }
 	r0=$(received "$input"); c0=$(cpu_ticks); e0=$(rcvbuf_errors)
 	t0=$(now)
-	out=$("$SOPBENCH" "$mode" -p "$([ "$mode" = trap ] && echo $P_TRAP || echo $P_SYSLOG)" \
-	    $flags -r "$rate" -d "$STEP" -S "$SEQ" -R "$nrules")
+	out=$("$SOPBENCH" "$mode" -p "$port" $flags -r "$rate" -d "$STEP" \
+	    -S "$SEQ" -R "$nrules")
 	d=$(drain "$input")
 	r1=${d% *}; t1=${d#* }
 	c1=$(cpu_ticks); e1=$(rcvbuf_errors)
 	sent=$(echo "$out" | sed -n 's/.* sent=\([0-9]*\) .*/\1/p')
 	achieved=$(echo "$out" | sed -n 's/.* rate=\([0-9]*\) .*/\1/p')
+	sent=${sent:-0}; achieved=${achieved:-0}
 	SEQ=$((SEQ + sent))
 	echo "$input $sender $rate $achieved $sent $((r1 - r0)) $((sent - (r1 - r0))) $((e1 - e0)) $c0 $c1 $t0 $t1" |
 	    awk -v hz="$HZ" '{
