@@ -24,9 +24,6 @@
 #include "version.h"
 #include "xmalloc.h"
 
-/* The enterprise number; must match sopEnterprise in SOP-APPLIANCE-MIB. */
-#define AGENT_ENTERPRISE	32473
-
 #define AGENT_TEXT_MAX		255	/* SopText: SIZE (0..255) */
 #define AGENT_NLOG_MAX		500	/* sopNotifLogMaxEntries */
 #define AGENT_MAX_INDEX		3	/* longest index, in sub-ids */
@@ -35,6 +32,7 @@
 void	init_system_mib(void);
 void	init_sysORTable(void);
 void	init_vacm_conf(void);
+void	init_snmpEngine(void);
 
 /* sopApplianceMIB (enterprises.32473.1) and the nodes below it. */
 static oid agent_mib_oid[] = { 1, 3, 6, 1, 4, 1, AGENT_ENTERPRISE, 1 };
@@ -913,6 +911,7 @@ agent_config_line(const char *fmt, ...)
 		fatal("vasprintf");
 	va_end(ap);
 	netsnmp_config_remember(line);
+	explicit_bzero(line, strlen(line));	/* may hold a pass phrase */
 	free(line);
 }
 
@@ -978,6 +977,64 @@ agent_communities(const struct config *cfg)
 	}
 }
 
+/*
+ * A config value as one quoted token: net-snmp's tokenizer takes a
+ * backslash before the next character inside quotes.
+ */
+static char *
+agent_quote(const char *s)
+{
+	char	*q, *p;
+
+	q = p = xmalloc(2 * strlen(s) + 3);
+	*p++ = '"';
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			*p++ = '\\';
+		*p++ = *s;
+	}
+	*p++ = '"';
+	*p = '\0';
+	return q;
+}
+
+/*
+ * The SNMPv3 users of the config (validated there): a USM user each, with
+ * read-only access at its level to the system group, snmpEngine and our
+ * subtree. Requests at a lower level, or from unknown users, get nothing.
+ */
+static void
+agent_users(const struct config *cfg)
+{
+	const struct config_snmp_user	*u;
+	char				*ap, *pp;
+	size_t				 i;
+
+	if (cfg->nagent_users == 0)
+		return;
+	agent_config_line("view sopUserView included .1.3.6.1.2.1.1");
+	agent_config_line("view sopUserView included .1.3.6.1.6.3.10.2.1");
+	agent_config_line("view sopUserView included .1.3.6.1.4.1.%d",
+	    AGENT_ENTERPRISE);
+	for (i = 0; i < cfg->nagent_users; i++) {
+		u = &cfg->agent_users[i];
+		ap = agent_quote(u->auth_pass);
+		if (u->authpriv) {
+			pp = agent_quote(u->priv_pass);
+			agent_config_line("createUser %s %s %s %s %s", u->name,
+			    u->auth, ap, u->priv, pp);
+			explicit_bzero(pp, strlen(pp));
+			free(pp);
+		} else
+			agent_config_line("createUser %s %s %s", u->name,
+			    u->auth, ap);
+		explicit_bzero(ap, strlen(ap));
+		free(ap);
+		agent_config_line("rouser -s usm %s %s -V sopUserView",
+		    u->name, u->authpriv ? "priv" : "auth");
+	}
+}
+
 /* The SNMPv2-MIB system group and sysORTable, with values from config. */
 static void
 agent_system(const struct config *cfg)
@@ -986,6 +1043,7 @@ agent_system(const struct config *cfg)
 
 	init_system_mib();
 	init_sysORTable();
+	init_snmpEngine();
 	agent_config_line("sysdescr sopd %s syslog and SNMP incident appliance",
 	    SOPD_VERSION);
 	snprintf(oidbuf, sizeof(oidbuf), ".1.3.6.1.4.1.%d.1.3.1",
@@ -1040,6 +1098,7 @@ agent_register(struct sopd *sd)
 			init_vacm_conf();
 		agent_system(sd->cfg);
 		agent_communities(sd->cfg);
+		agent_users(sd->cfg);
 	}
 	if (register_sysORTable(agent_mib_oid, AGENT_MIB_LEN,
 	    "SOP-APPLIANCE-MIB: incidents, inputs and windows of sopd") == 0)

@@ -6,6 +6,9 @@
 
 struct sopd;
 
+/* The enterprise number; must match sopEnterprise in SOP-APPLIANCE-MIB. */
+#define AGENT_ENTERPRISE	32473
+
 /* Register the MIB's handlers (called by the bridge before init_snmp). */
 void agent_register(struct sopd *);
 /* Drop handlers and cached rows at shutdown. */

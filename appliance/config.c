@@ -25,6 +25,9 @@ config_defaults(struct config *cfg)
 	cfg->trap_listen = xstrdup("127.0.0.1:1162");
 	cfg->http_listen = xstrdup("127.0.0.1:8080");
 	cfg->agent_listen = NULL;
+	cfg->agent_mode = CONFIG_AGENT_MASTER;
+	cfg->agentx_socket = xstrdup("/var/agentx/master");
+	cfg->agentx_ping = 5;
 	cfg->max_message_size = 65536;
 	cfg->udp_rcvbuf = 32 * 1024 * 1024;
 	cfg->tcp_max_sessions = 1000;
@@ -51,6 +54,22 @@ config_free_strv(char **v, size_t n)
 	free(v);
 }
 
+/* Free the agent's SNMPv3 users. */
+static void
+config_free_users(struct config_snmp_user *u, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(u[i].name);
+		free(u[i].auth);
+		free(u[i].auth_pass);
+		free(u[i].priv);
+		free(u[i].priv_pass);
+	}
+	free(u);
+}
+
 /* Free a configuration. */
 void
 config_free(struct config *cfg)
@@ -69,6 +88,8 @@ config_free(struct config *cfg)
 	free(cfg->agent_listen);
 	config_free_strv(cfg->communities, cfg->ncommunities);
 	config_free_strv(cfg->agent_communities, cfg->nagent_communities);
+	free(cfg->agentx_socket);
+	config_free_users(cfg->agent_users, cfg->nagent_users);
 	config_free_strv(cfg->rule_paths, cfg->nrule_paths);
 	config_free_strv(cfg->mib_dirs, cfg->nmib_dirs);
 	for (i = 0; i < cfg->ngroups; i++) {
@@ -290,6 +311,232 @@ config_traps(struct cfgload *cl, struct ynode *m)
 	}
 }
 
+/* agent: agentx_ping_interval: 1 s to 1 h between pings (reconnects). */
+static void
+config_agentx_ping(struct cfgload *cl, struct ynode *n)
+{
+	long long secs;
+
+	if (ynode_duration(n, cl->file, &secs, cl->errs) == -1)
+		return;
+	if (secs < 1 || secs > 3600) {
+		errlist_add(cl->errs, cl->file, n->line, n->col,
+		    "agentx_ping_interval must be between 1s and 1h");
+		return;
+	}
+	cl->cfg->agentx_ping = (int)secs;
+}
+
+/* agent: mode: master or agentx. */
+static void
+config_agent_mode(struct cfgload *cl, struct ynode *n)
+{
+	if (n->type == YNODE_SCALAR && strcmp(n->value, "master") == 0)
+		cl->cfg->agent_mode = CONFIG_AGENT_MASTER;
+	else if (n->type == YNODE_SCALAR && strcmp(n->value, "agentx") == 0)
+		cl->cfg->agent_mode = CONFIG_AGENT_AGENTX;
+	else
+		errlist_add(cl->errs, cl->file, n->line, n->col,
+		    "mode must be master or agentx");
+}
+
+/*
+ * agent: agentx_socket: an absolute Unix socket path ("unix:" prefix
+ * allowed) or a loopback TCP address ("tcp:127.0.0.1:705"); AgentX has no
+ * authentication, so it never leaves the box.
+ */
+static void
+config_agentx_socket(struct cfgload *cl, struct ynode *n)
+{
+	const char	*v = n->value, *p;
+	char		 host[64], port[16];
+	int		 ok = 0;
+
+	if (n->type == YNODE_SCALAR) {
+		p = strncmp(v, "unix:", 5) == 0 ? v + 5 : v;
+		if (p[0] == '/')
+			ok = strlen(p) < 108 && strspn(p, "\t\n\r") == 0;
+		else if (strncmp(v, "tcp:", 4) == 0 &&
+		    config_split_addr(v + 4, host, sizeof(host), port,
+		    sizeof(port)) == 0)
+			ok = strcmp(host, "127.0.0.1") == 0 ||
+			    strcmp(host, "localhost") == 0 ||
+			    strcmp(host, "::1") == 0;
+	}
+	if (!ok) {
+		errlist_add(cl->errs, cl->file, n->line, n->col,
+		    "agentx_socket must be an absolute socket path (under 108 "
+		    "characters) or tcp:127.0.0.1:PORT");
+		return;
+	}
+	free(cl->cfg->agentx_socket);
+	cl->cfg->agentx_socket = xstrdup(v);
+}
+
+/* A scalar that must be one of a list (case-insensitive); NULL if not. */
+static char *
+config_choice(struct cfgload *cl, struct ynode *n, const char *what,
+    const char *const *choices)
+{
+	size_t	i, off = 0;
+	char	allowed[128] = "";
+
+	for (i = 0; choices[i] != NULL; i++) {
+		if (n->type == YNODE_SCALAR &&
+		    strcasecmp(n->value, choices[i]) == 0)
+			return xstrdup(choices[i]);
+		if (off < sizeof(allowed))
+			off += snprintf(allowed + off, sizeof(allowed) - off,
+			    "%s%s", i == 0 ? "" : ", ", choices[i]);
+	}
+	errlist_add(cl->errs, cl->file, n->line, n->col,
+	    "%s must be one of: %s", what, allowed);
+	return NULL;
+}
+
+/* A USM pass phrase: 8 to 128 printable characters (never echoed). */
+static char *
+config_passphrase(struct cfgload *cl, struct ynode *n, const char *what)
+{
+	size_t	i, len;
+
+	if (n->type != YNODE_SCALAR) {
+		errlist_add(cl->errs, cl->file, n->line, n->col,
+		    "%s must be a string", what);
+		return NULL;
+	}
+	len = strlen(n->value);
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)n->value[i] < 0x20 || n->value[i] == 0x7f)
+			break;
+	}
+	if (len < 8 || len > 128 || i != len) {
+		errlist_add(cl->errs, cl->file, n->line, n->col,
+		    "%s must be 8 to 128 printable characters", what);
+		return NULL;
+	}
+	return xstrdup(n->value);
+}
+
+/* A USM user name: 1 to 32 printable characters, no blanks or quotes. */
+static char *
+config_user_name(struct cfgload *cl, struct ynode *n)
+{
+	size_t	len;
+
+	if (n->type == YNODE_SCALAR) {
+		len = strlen(n->value);
+		if (len > 0 && len <= 32 && strcspn(n->value,
+		    " \t\"'#\\") == len && strspn(n->value, "!\"#$%&'()*+,-./"
+		    "0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`"
+		    "abcdefghijklmnopqrstuvwxyz{|}~") == len)
+			return xstrdup(n->value);
+	}
+	errlist_add(cl->errs, cl->file, n->line, n->col, "user name must be "
+	    "1 to 32 printable characters without blanks or quotes");
+	return NULL;
+}
+
+/* One key of a user's map. */
+static void
+config_agent_user_key(struct cfgload *cl, struct ynode *k, struct ynode *v,
+    struct config_snmp_user *u)
+{
+	static const char *const auths[] = { "SHA", "SHA-256", "SHA-512",
+	    "MD5", NULL };
+	static const char *const privs[] = { "AES", "AES-256", "DES", NULL };
+	static const char *const levels[] = { "authpriv", "authnopriv", NULL };
+	char *s;
+
+	if (strcmp(k->value, "name") == 0) {
+		free(u->name);
+		u->name = config_user_name(cl, v);
+	} else if (strcmp(k->value, "auth") == 0) {
+		free(u->auth);
+		u->auth = config_choice(cl, v, "auth", auths);
+	} else if (strcmp(k->value, "auth_pass") == 0) {
+		free(u->auth_pass);
+		u->auth_pass = config_passphrase(cl, v, "auth_pass");
+	} else if (strcmp(k->value, "priv") == 0) {
+		free(u->priv);
+		u->priv = config_choice(cl, v, "priv", privs);
+	} else if (strcmp(k->value, "priv_pass") == 0) {
+		free(u->priv_pass);
+		u->priv_pass = config_passphrase(cl, v, "priv_pass");
+	} else if (strcmp(k->value, "level") == 0) {
+		if ((s = config_choice(cl, v, "level", levels)) != NULL)
+			u->authpriv = strcmp(s, "authpriv") == 0;
+		free(s);
+	} else
+		config_unknown(cl, k, "agent users", "name, auth, auth_pass, "
+		    "priv, priv_pass, level");
+}
+
+/* One user of agent: users; 0 when complete, -1 with errors added. */
+static int
+config_agent_user(struct cfgload *cl, struct ynode *m,
+    struct config_snmp_user *u)
+{
+	size_t	i, nerr = cl->errs->n;
+
+	memset(u, 0, sizeof(*u));
+	u->authpriv = 1;
+	if (!config_is_map(cl, m, "a user"))
+		return -1;
+	for (i = 0; i < m->n; i++)
+		config_agent_user_key(cl, m->keys[i], m->items[i], u);
+	if (u->name == NULL && !ynode_get(m, "name"))
+		errlist_add(cl->errs, cl->file, m->line, m->col,
+		    "a user needs a name");
+	if (u->auth_pass == NULL && !ynode_get(m, "auth_pass"))
+		errlist_add(cl->errs, cl->file, m->line, m->col,
+		    "user needs an auth_pass (v3 users always authenticate)");
+	if (u->authpriv && u->priv_pass == NULL && !ynode_get(m, "priv_pass"))
+		errlist_add(cl->errs, cl->file, m->line, m->col,
+		    "user with level authpriv needs a priv_pass");
+	if (!u->authpriv && (ynode_get(m, "priv") || ynode_get(m, "priv_pass")))
+		errlist_add(cl->errs, cl->file, m->line, m->col,
+		    "user with level authnopriv takes no priv or priv_pass");
+	if (u->auth == NULL)
+		u->auth = xstrdup("SHA");
+	if (u->authpriv && u->priv == NULL)
+		u->priv = xstrdup("AES");
+	return cl->errs->n == nerr ? 0 : -1;
+}
+
+/* agent: users: a list of SNMPv3 users with distinct names. */
+static void
+config_agent_users(struct cfgload *cl, struct ynode *n)
+{
+	struct config *cfg = cl->cfg;
+	struct config_snmp_user *u;
+	size_t i, j;
+
+	config_free_users(cfg->agent_users, cfg->nagent_users);
+	cfg->agent_users = NULL;
+	cfg->nagent_users = 0;
+	if (n->type != YNODE_SEQ) {
+		errlist_add(cl->errs, cl->file, n->line, n->col,
+		    "users must be a list of {name, auth, auth_pass, priv, "
+		    "priv_pass, level}");
+		return;
+	}
+	cfg->agent_users = xcalloc(n->n + 1, sizeof(*cfg->agent_users));
+	for (i = 0; i < n->n; i++) {
+		u = &cfg->agent_users[cfg->nagent_users++];
+		if (config_agent_user(cl, n->items[i], u) != 0 &&
+		    u->name == NULL)
+			continue;
+		for (j = 0; j + 1 < cfg->nagent_users; j++) {
+			if (cfg->agent_users[j].name != NULL &&
+			    strcmp(cfg->agent_users[j].name, u->name) == 0)
+				errlist_add(cl->errs, cl->file,
+				    n->items[i]->line, n->items[i]->col,
+				    "user \"%s\" is defined twice", u->name);
+		}
+	}
+}
+
 /* The agent: section. */
 static void
 config_agent(struct cfgload *cl, struct ynode *m)
@@ -313,9 +560,18 @@ config_agent(struct cfgload *cl, struct ynode *m)
 			config_str(cl, m->items[i], &cfg->sys_contact, 0);
 		else if (strcmp(k, "sys_location") == 0)
 			config_str(cl, m->items[i], &cfg->sys_location, 0);
+		else if (strcmp(k, "mode") == 0)
+			config_agent_mode(cl, m->items[i]);
+		else if (strcmp(k, "agentx_socket") == 0)
+			config_agentx_socket(cl, m->items[i]);
+		else if (strcmp(k, "agentx_ping_interval") == 0)
+			config_agentx_ping(cl, m->items[i]);
+		else if (strcmp(k, "users") == 0)
+			config_agent_users(cl, m->items[i]);
 		else
-			config_unknown(cl, m->keys[i], "agent", "listen, "
-			    "communities, sys_name, sys_contact, sys_location");
+			config_unknown(cl, m->keys[i], "agent", "listen, mode, "
+			    "agentx_socket, agentx_ping_interval, communities, "
+			    "users, sys_name, sys_contact, sys_location");
 	}
 }
 

@@ -6,6 +6,22 @@
 
 #include "yamlnode.h"
 
+/* How the SNMP agent runs (agent: mode). */
+enum config_agent_mode {
+	CONFIG_AGENT_MASTER,		/* standalone master on agent_listen */
+	CONFIG_AGENT_AGENTX,		/* AgentX subagent of the system's snmpd */
+};
+
+/* An SNMPv3 USM user of the agent: read-only, at one security level. */
+struct config_snmp_user {
+	char	*name;
+	char	*auth;		/* "MD5", "SHA", "SHA-256", "SHA-512" */
+	char	*auth_pass;	/* at least 8 characters */
+	char	*priv;		/* "AES", "AES-256", "DES"; NULL: authNoPriv */
+	char	*priv_pass;
+	int	 authpriv;	/* 1: authPriv required, 0: authNoPriv enough */
+};
+
 /* A named set of host patterns (exact names or globs). */
 struct hostgroup {
 	char	 *name;
@@ -31,6 +47,11 @@ struct config {
 	size_t		  ncommunities;
 	char		**agent_communities;	/* read-only communities of the agent */
 	size_t		  nagent_communities;
+	int		  agent_mode;		/* enum config_agent_mode */
+	char		 *agentx_socket;	/* AgentX master's socket */
+	int		  agentx_ping;		/* seconds between AgentX pings */
+	struct config_snmp_user *agent_users;	/* SNMPv3 users of the agent */
+	size_t		  nagent_users;
 	/* Rules. */
 	char		**rule_paths;		/* files or directories */
 	size_t		  nrule_paths;

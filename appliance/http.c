@@ -28,9 +28,11 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "escalate.h"
 #include "http.h"
 #include "incident.h"
 #include "log.h"
+#include "notify.h"
 #include "rules.h"
 #include "stats.h"
 #include "version.h"
@@ -95,6 +97,9 @@ static void	http_resolve(struct http_req *);
 static void	http_notes(struct http_req *);
 static void	http_stats(struct http_req *);
 static void	http_windows(struct http_req *);
+static void	http_window(struct http_req *);
+static void	http_window_add(struct http_req *);
+static void	http_window_cancel(struct http_req *);
 static void	http_reports(struct http_req *);
 
 static const struct http_route http_routes[] = {
@@ -110,6 +115,9 @@ static const struct http_route http_routes[] = {
 	{ 1, "/api/v1/incidents/*/notes", http_notes },
 	{ 0, "/api/v1/stats", http_stats },
 	{ 0, "/api/v1/windows", http_windows },
+	{ 1, "/api/v1/windows", http_window_add },
+	{ 0, "/api/v1/windows/*", http_window },
+	{ 1, "/api/v1/windows/*/cancel", http_window_cancel },
 	{ 0, "/api/v1/reports/*", http_reports },
 };
 #define HTTP_NROUTES (sizeof(http_routes) / sizeof(http_routes[0]))
@@ -651,7 +659,7 @@ http_stats(struct http_req *r)
 		    http_stats_input(i));
 	inc = incidents_stats_json(r->h->sd->incidents);
 	http_reply_json(r, 200, json_pack("{s:o,s:{s:I,s:I},s:o,s:o,"
-	    "s:{s:I,s:I},s:{s:i,s:i},s:o}",
+	    "s:{s:I,s:I},s:{s:i,s:i},s:o,s:o}",
 	    "inputs", inputs,
 	    "events", "matched", (json_int_t)stats.events_matched,
 	    "unmatched", (json_int_t)stats.events_unmatched,
@@ -661,14 +669,89 @@ http_stats(struct http_req *r)
 	    "errors", (json_int_t)stats.store_errors,
 	    "http", "connections", (int)r->h->nconn,
 	    "max_connections", HTTP_MAX_CONNECTIONS,
-	    "daemon", http_stats_daemon(r->h)));
+	    "daemon", http_stats_daemon(r->h),
+	    "notify", notifier_stats_json(r->h->sd->notifier)));
 }
 
-/* GET /api/v1/windows: the patch and change windows (none defined yet). */
+/* GET /api/v1/windows: the active and upcoming patch and change windows. */
 static void
 http_windows(struct http_req *r)
 {
-	http_reply_json(r, 200, json_pack("{s:[]}", "windows"));
+	struct escalator	*e = r->h->sd->escalator;
+
+	if (e == NULL)
+		http_reply_json(r, 200, json_pack("{s:[]}", "windows"));
+	else
+		http_reply_json(r, 200, escalate_windows_json(e));
+}
+
+/* GET /api/v1/windows/{id}: a window and what happened in it. */
+static void
+http_window(struct http_req *r)
+{
+	struct escalator	*e = r->h->sd->escalator;
+	json_t			*doc;
+
+	if (e == NULL || (doc = escalate_window_json(e, r->arg[0])) == NULL)
+		http_error(r, 404, "no window %.64s", r->arg[0]);
+	else
+		http_reply_json(r, 200, doc);
+}
+
+/* POST /api/v1/windows: create a change window from a JSON body. */
+static void
+http_window_add(struct http_req *r)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(r->req);
+	struct escalator *e = r->h->sd->escalator;
+	json_error_t	 je;
+	json_t		*doc, *w;
+	char		*err = NULL, id[HTTP_MAX_ARGLEN];
+	int		 status;
+
+	if (!http_post_allowed(r))
+		return;
+	doc = json_loadb((const char *)evbuffer_pullup(in, -1),
+	    evbuffer_get_length(in), JSON_REJECT_DUPLICATES, &je);
+	if (doc == NULL || !json_is_object(doc)) {
+		http_error(r, 400, "invalid JSON body: %s",
+		    doc == NULL ? je.text : "not an object");
+	} else if (e == NULL)
+		http_error(r, 503, "windows are not available");
+	else if (escalate_window_add(e, doc, &err, &status) != 0)
+		http_error(r, status, "%s", err != NULL ? err : "refused");
+	else {
+		snprintf(id, sizeof(id), "%s",
+		    json_string_value(json_object_get(doc, "id")));
+		if ((w = escalate_window_json(e, id)) != NULL)
+			http_reply_json(r, 201, w);
+		else
+			http_error(r, 500, "window %s lost", id);
+	}
+	json_decref(doc);
+	free(err);
+}
+
+/* POST /api/v1/windows/{id}/cancel. */
+static void
+http_window_cancel(struct http_req *r)
+{
+	struct escalator	*e = r->h->sd->escalator;
+	char			*err = NULL;
+	json_t			*w;
+	int			 status;
+
+	if (!http_post_allowed(r))
+		return;
+	if (e == NULL)
+		http_error(r, 503, "windows are not available");
+	else if (escalate_window_cancel(e, r->arg[0], &err, &status) != 0)
+		http_error(r, status, "%s", err != NULL ? err : "refused");
+	else if ((w = escalate_window_json(e, r->arg[0])) != NULL)
+		http_reply_json(r, 200, w);
+	else
+		http_error(r, 404, "no window %.64s", r->arg[0]);
+	free(err);
 }
 
 /* GET /api/v1/reports/{daily|weekly|monthly}: not in this version. */
@@ -806,6 +889,32 @@ http_metrics_incidents(struct evbuffer *b, struct incidents *inc)
 	json_decref(st);
 }
 
+/* Notification counters per target (names are [A-Za-z0-9_.-]). */
+static void
+http_metrics_notify(struct evbuffer *b, struct notifier *n)
+{
+	static const char *f[] = { "sent", "failed", "retried", "dropped",
+	    "queued" };
+	json_t		*st = notifier_stats_json(n), *t;
+	const char	*name;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(f) / sizeof(*f); i++) {
+		evbuffer_add_printf(b, "# HELP sopd_notify_%s%s Notifications "
+		    "%s, per target.\n# TYPE sopd_notify_%s%s %s\n", f[i],
+		    i < 4 ? "_total" : "", f[i], f[i], i < 4 ? "_total" : "",
+		    i < 4 ? "counter" : "gauge");
+		json_object_foreach(json_object_get(st, "targets"), name, t) {
+			evbuffer_add_printf(b, "sopd_notify_%s%s{target=\"%s\","
+			    "type=\"%s\"} %lld\n", f[i], i < 4 ? "_total" : "",
+			    name, json_string_value(json_object_get(t, "type")),
+			    (long long)json_integer_value(json_object_get(t,
+			    f[i])));
+		}
+	}
+	json_decref(st);
+}
+
 /* Daemon-wide counters and gauges. */
 static void
 http_metrics_daemon(struct evbuffer *b, const struct http *h)
@@ -857,6 +966,7 @@ http_metrics(struct http_req *r)
 	http_metrics_rules(b, r->h->sd->rules);
 	http_metrics_incidents(b, r->h->sd->incidents);
 	http_metrics_daemon(b, r->h);
+	http_metrics_notify(b, r->h->sd->notifier);
 	http_headers(r->req, "text/plain; version=0.0.4; charset=utf-8", 0);
 	evhttp_send_reply(r->req, 200, NULL, b);
 	evbuffer_free(b);

@@ -64,6 +64,8 @@ struct inc {
 	int64_t		 acked_at;
 	int64_t		 resolved_at;
 	int64_t		 next_escalation;
+	int		 next_step;	/* -1: none */
+	char		 next_level[8];
 	int64_t		 last_sample_us;
 	char		**samples;	/* ring of JSON texts */
 	size_t		 scap;
@@ -151,6 +153,8 @@ struct incidents {
 
 	struct deadlines	*dq;		/* for the ends of flapping */
 	struct flaps		*flaps;
+	const struct incident_hooks *hooks;	/* the escalator's */
+	void			*hooks_arg;
 
 	uint64_t		 next_id;
 	uint64_t		 version;	/* +1 on every change */
@@ -473,6 +477,42 @@ incidents_history(struct incidents *is, uint64_t id, int64_t at,
 	incidents_arm(is, is->commit_ms);
 }
 
+/* Fill the public view of an incident. */
+static void
+incidents_fill_info(const struct inc *inc, struct incident_info *ii)
+{
+	memset(ii, 0, sizeof(*ii));
+	ii->id = inc->id;
+	ii->severity = inc->severity;
+	ii->state = inc->state;
+	ii->level = inc->level;
+	ii->host = inc->host;
+	ii->rule = inc->rule;
+	ii->title = inc->title;
+	ii->key = inc->key;
+	ii->in_window = inc->in_window;
+	ii->count = inc->count;
+	ii->first_seen_us = inc->first_seen * 1000000;
+	ii->last_seen_us = inc->last_seen * 1000000;
+	ii->next_escalation_us = inc->next_escalation * 1000000;
+	ii->next_step = inc->next_step;
+	ii->next_level = inc->next_level[0] != '\0' ? inc->next_level : NULL;
+	ii->owner = inc->owner;
+}
+
+/* Tell the escalator about an open, ack or resolve. */
+static void
+incidents_hook(struct incidents *is, const struct inc *inc,
+    enum incident_change what)
+{
+	struct incident_info ii;
+
+	if (is->hooks == NULL || is->hooks->change == NULL)
+		return;
+	incidents_fill_info(inc, &ii);
+	is->hooks->change(&ii, what, is->hooks_arg);
+}
+
 /*
  * Move an incident to another state (or record a note): every state change
  * goes through here, which writes history and marks the incident dirty.
@@ -503,6 +543,10 @@ incidents_move(struct incidents *is, struct inc *inc, int to,
 	}
 	incidents_history(is, inc->id, at, actor, action, from, to, note);
 	incidents_dirty(is, inc);
+	if (to != from && to == INC_ACKNOWLEDGED)
+		incidents_hook(is, inc, INC_CHANGE_ACK);
+	else if (to != from && (to == INC_RESOLVED || to == INC_CLOSED))
+		incidents_hook(is, inc, INC_CHANGE_RESOLVE);
 }
 
 /*
@@ -777,10 +821,10 @@ incidents_room(struct incidents *is, const char *name)
 }
 
 /* Open a new incident for an event. */
-static void
+static struct inc *
 incidents_new(struct incidents *is, const struct event *ev,
     const struct rule_hit *hit, const char *name, const char *key,
-    uint32_t h, uint64_t count, int64_t first)
+    uint32_t h, uint64_t count, int64_t first, const char *title_as)
 {
 	const struct rule *r = hit->rule;
 	char title[INC_TITLE_MAX], actor[256];
@@ -799,8 +843,11 @@ incidents_new(struct incidents *is, const struct event *ev,
 	snprintf(inc->level, sizeof(inc->level), "%s",
 	    inc->severity == SEV_CRITICAL ? "L2" : "L1");
 	inc->host = ev->host != NULL ? xstrdup(ev->host) : NULL;
-	rule_render(r->title != NULL ? r->title : "{rule} on {host}", ev, hit,
-	    title, sizeof(title));
+	if (title_as != NULL)
+		snprintf(title, sizeof(title), "%s", title_as);
+	else
+		rule_render(r->title != NULL ? r->title : "{rule} on {host}",
+		    ev, hit, title, sizeof(title));
 	inc->title = xstrdup(title);
 	inc->count = count;
 	inc->first_seen = first;
@@ -817,6 +864,9 @@ incidents_new(struct incidents *is, const struct event *ev,
 	replay_record("open #%llu %s %s %s '%s'", (unsigned long long)inc->id,
 	    sopsev_name(inc->severity), name, inc->host != NULL ? inc->host :
 	    "-", inc->title);
+	inc->next_step = -1;
+	incidents_hook(is, inc, INC_CHANGE_OPEN);
+	return inc;
 }
 
 /* Count one more event on an active incident. */
@@ -850,9 +900,57 @@ incidents_clear(struct incidents *is, struct inc *inc, const char *name,
 	snprintf(actor, sizeof(actor), "rule:%s", name);
 	incidents_move(is, inc, INC_RESOLVED, actor, "resolve", NULL,
 	    incidents_event_time(ev));
-	if (is->flaps != NULL && inc->rule_line >= 0)
-		flaps_cycle(is->flaps, name, key, incidents_event_time(ev),
-		    FLAP_MAX_CYCLES);
+}
+
+/* Resolve a flapping incident when its key stays quiet that long. */
+static void
+incidents_flap_arm(struct incidents *is, const struct inc *f, int64_t due)
+{
+	if (is->dq != NULL)
+		deadlines_schedule(is->dq, INCIDENTS_DL_FLAP, f->id,
+		    (time_t)due);
+}
+
+/*
+ * Flapping: once more than flap_cycles incidents of a key were opened and
+ * cleared within flap_within, the next open becomes one incident with the
+ * key "flapping:KEY" that counts every further open and clear of the key;
+ * it resolves when the key has been quiet for flap_within.  1 when the
+ * event was taken here.
+ */
+static int
+incidents_flapping(struct incidents *is, const struct event *ev,
+    const struct rule_hit *hit, const char *key, const struct inc *inc)
+{
+	const struct rule *r = hit->rule;
+	char fkey[INC_KEY_MAX], base[INC_TITLE_MAX - 128], title[INC_TITLE_MAX];
+	struct inc *f;
+	int64_t t = incidents_event_time(ev);
+	uint32_t h;
+
+	snprintf(fkey, sizeof(fkey), "%s%.*s", INC_FLAP_PREFIX,
+	    (int)(sizeof(fkey) - sizeof(INC_FLAP_PREFIX)), key);
+	h = incidents_hash(r->name, fkey);
+	if ((f = incidents_find(is, r->name, fkey, h)) != NULL) {
+		incidents_update(is, f, ev);
+		replay_record("update #%llu flapping %llu",
+		    (unsigned long long)f->id, (unsigned long long)f->count);
+		incidents_flap_arm(is, f, t + r->flap_within);
+		return 1;
+	}
+	if (hit->clear || inc != NULL || flaps_recent(is->flaps, r->name, key,
+	    t, r->flap_within) < r->flap_cycles)
+		return 0;
+	if (!incidents_room(is, r->name))
+		return 1;
+	rule_render(r->title != NULL ? r->title : "{rule} on {host}", ev, hit,
+	    base, sizeof(base));
+	snprintf(title, sizeof(title), "Flapping: %s (more than %u open/clear "
+	    "cycles within %llds)", base, r->flap_cycles, r->flap_within);
+	f = incidents_new(is, ev, hit, r->name, fkey, h, 1, t, title);
+	incidents_flap_arm(is, f, t + r->flap_within);
+	flaps_forget(is->flaps, r->name, key);
+	return 1;
 }
 
 /* Feed one event that a rule took. */
@@ -880,6 +978,9 @@ incidents_event(struct incidents *is, const struct event *ev,
 	if (r->flap_cycles > 0 && incidents_flapping(is, ev, hit, key, inc))
 		return;
 	if (hit->clear) {
+		if (r->flap_cycles > 0 && inc != NULL)
+			flaps_cycle(is->flaps, name, key,
+			    incidents_event_time(ev), r->flap_cycles + 1);
 		incidents_clear(is, inc, name, key, h, ev);
 		return;
 	}
@@ -895,7 +996,7 @@ incidents_event(struct incidents *is, const struct event *ev,
 		return;
 	incidents_new(is, ev, hit, name, key, h,
 	    r->threshold_count > 1 ? r->threshold_count : 1,
-	    first_us > 0 ? first_us / 1000000 : incidents_event_time(ev));
+	    first_us > 0 ? first_us / 1000000 : incidents_event_time(ev), NULL);
 }
 
 /* Fill a store row from an incident (samples not set). */
@@ -980,6 +1081,9 @@ incidents_write(struct incidents *is)
 		if (store_add_history(is->store, &hr->h) == -1)
 			return -1;
 	}
+	if (is->hooks != NULL && is->hooks->write != NULL &&
+	    is->hooks->write(is->store, is->hooks_arg) == -1)
+		return -1;
 	if (store_set_meta(is->store, "next_id", (int64_t)is->next_id) == -1 ||
 	    store_set_meta(is->store, "dropped", (int64_t)is->dropped) == -1)
 		return -1;
@@ -1055,6 +1159,8 @@ incidents_flush(struct incidents *is)
 	}
 	stats.store_commits++;
 	incidents_written(is);
+	if (is->hooks != NULL && is->hooks->written != NULL)
+		is->hooks->written(is->hooks_arg);
 	return 0;
 }
 
@@ -1106,6 +1212,7 @@ incidents_load_cb(const struct store_incident *r, void *arg)
 	inc->last_seen = r->last_seen;
 	inc->acked_at = r->acked_at;
 	inc->next_escalation = r->next_escalation;
+	inc->next_step = -1;
 	incidents_sample_resize(inc, is->sample_events);
 	incidents_load_samples(inc, r->samples);
 	if (incidents_find(is, inc->rule, inc->key, inc->hash) != NULL) {
@@ -1394,17 +1501,27 @@ incidents_row_json(const struct store_incident *r)
 	json_object_set_new(o, "next_escalation",
 	    incidents_time_json(r->next_escalation));
 	json_object_set_new(o, "in_window", incidents_str_json(r->in_window));
+	json_object_set_new(o, "next_step", json_null());
+	json_object_set_new(o, "next_level", json_null());
 	return o;
 }
 
-/* The JSON of an incident in memory. */
+/* The JSON of an incident in memory, with its next escalation step. */
 static json_t *
 incidents_inc_json(const struct inc *inc)
 {
 	struct store_incident r;
+	json_t *o;
 
 	incidents_row(inc, &r);
-	return incidents_row_json(&r);
+	o = incidents_row_json(&r);
+	if (inc->indexed && inc->next_step >= 0) {
+		json_object_set_new(o, "next_step",
+		    json_integer(inc->next_step));
+		json_object_set_new(o, "next_level",
+		    json_string(inc->next_level));
+	}
+	return o;
 }
 
 /* Append one listed incident, preferring the live copy in memory. */
@@ -1577,20 +1694,7 @@ incidents_foreach_active(struct incidents *is,
 	struct inc *inc;
 
 	for (inc = is->ahead; inc != NULL; inc = inc->next) {
-		memset(&ii, 0, sizeof(ii));
-		ii.id = inc->id;
-		ii.severity = inc->severity;
-		ii.state = inc->state;
-		ii.level = inc->level;
-		ii.host = inc->host;
-		ii.rule = inc->rule;
-		ii.title = inc->title;
-		ii.key = inc->key;
-		ii.in_window = inc->in_window;
-		ii.count = inc->count;
-		ii.first_seen_us = inc->first_seen * 1000000;
-		ii.last_seen_us = inc->last_seen * 1000000;
-		ii.next_escalation_us = inc->next_escalation * 1000000;
+		incidents_fill_info(inc, &ii);
 		cb(&ii, arg);
 	}
 }
@@ -1600,4 +1704,156 @@ uint64_t
 incidents_version(struct incidents *is)
 {
 	return is->version;
+}
+
+/*
+ * Open the incident (rule, key) for something no event raised (a missing
+ * expected event, a silent host), or count one more on the active one.
+ * Its id, 0 when the bounds did not allow it.
+ */
+uint64_t
+incidents_raise(struct incidents *is, const struct rule *r, const char *key,
+    const char *host, const char *title, int64_t at)
+{
+	struct rule_hit hit = { .rule = r };
+	struct event ev;
+	struct inc *inc;
+	uint32_t h;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.source = EVENT_SYSLOG;
+	ev.transport = "sopd";
+	ev.host = host;
+	ev.facility = ev.severity = -1;
+	ev.message = title;
+	ev.message_len = strlen(title);
+	ev.received_us = ev.timestamp_us = at * 1000000;
+	h = incidents_hash(r->name, key);
+	if ((inc = incidents_find(is, r->name, key, h)) != NULL) {
+		incidents_update(is, inc, &ev);
+		return inc->id;
+	}
+	if (!incidents_room(is, r->name))
+		return 0;
+	return incidents_new(is, &ev, &hit, r->name, key, h, 1, at,
+	    title)->id;
+}
+
+/* Resolve the active incident (rule, key) with a note; 1 if there was one. */
+int
+incidents_settle(struct incidents *is, const char *rule, const char *key,
+    const char *note, int64_t at)
+{
+	struct inc *inc;
+	char actor[256];
+
+	if ((inc = incidents_find(is, rule, key, incidents_hash(rule,
+	    key))) == NULL)
+		return 0;
+	snprintf(actor, sizeof(actor), "rule:%s", rule);
+	incidents_move(is, inc, INC_RESOLVED, actor, "resolve", note, at);
+	return 1;
+}
+
+/* The id of the active incident (rule, key), 0 if none. */
+uint64_t
+incidents_active_id(struct incidents *is, const char *rule, const char *key)
+{
+	struct inc *inc;
+
+	inc = incidents_find(is, rule, key, incidents_hash(rule, key));
+	return inc != NULL ? inc->id : 0;
+}
+
+/* The store, for modules that keep a little state of their own in it. */
+struct store *
+incidents_store(struct incidents *is)
+{
+	return is->store;
+}
+
+/*
+ * Use a deadline queue for the ends of flapping; flapping incidents loaded
+ * from the store end flap_within (the default) after their last cycle.
+ */
+void
+incidents_set_deadlines(struct incidents *is, struct deadlines *dq)
+{
+	struct inc *inc;
+
+	is->dq = dq;
+	for (inc = is->ahead; dq != NULL && inc != NULL; inc = inc->next)
+		if (strncmp(inc->key, INC_FLAP_PREFIX,
+		    strlen(INC_FLAP_PREFIX)) == 0)
+			incidents_flap_arm(is, inc, inc->last_seen +
+			    RULE_FLAP_WITHIN);
+}
+
+/* A deadline of the incidents fell due; 0 if the kind is not ours. */
+int
+incidents_fire(struct incidents *is, int kind, uint64_t id, time_t due)
+{
+	struct inc *inc;
+
+	if (kind != INCIDENTS_DL_FLAP)
+		return 0;
+	if ((inc = incidents_find_id(is, id)) != NULL)
+		incidents_move(is, inc, INC_RESOLVED, "sopd", "resolve",
+		    "flapping ended", (int64_t)due);
+	return 1;
+}
+
+/* Set or clear the escalator's hooks. */
+void
+incidents_set_hooks(struct incidents *is, const struct incident_hooks *h,
+    void *arg)
+{
+	is->hooks = h;
+	is->hooks_arg = arg;
+}
+
+/* Set an active incident's escalation fields, with a history row. */
+int
+incidents_set_escalation(struct incidents *is, uint64_t id,
+    const struct incident_esc *ie)
+{
+	struct inc *inc;
+
+	if ((inc = incidents_find_id(is, id)) == NULL)
+		return -1;
+	if (ie->level != NULL)
+		snprintf(inc->level, sizeof(inc->level), "%s", ie->level);
+	inc->next_escalation = ie->next_escalation;
+	inc->next_step = ie->next_step;
+	snprintf(inc->next_level, sizeof(inc->next_level), "%s",
+	    ie->next_level != NULL ? ie->next_level : "");
+	if ((inc->in_window == NULL) != (ie->in_window == NULL) ||
+	    (ie->in_window != NULL && strcmp(inc->in_window,
+	    ie->in_window) != 0))
+		incidents_setstr(&inc->in_window, ie->in_window);
+	if (ie->action != NULL)
+		incidents_history(is, id, ie->at, "sopd", ie->action,
+		    inc->state, inc->state, ie->note);
+	incidents_dirty(is, inc);
+	return 0;
+}
+
+/* An active incident's public fields. */
+int
+incidents_info(struct incidents *is, uint64_t id, struct incident_info *ii)
+{
+	struct inc *inc;
+
+	if ((inc = incidents_find_id(is, id)) == NULL)
+		return -1;
+	incidents_fill_info(inc, ii);
+	return 0;
+}
+
+/* Commit soon although no incident changed (the escalator's own rows). */
+void
+incidents_want_commit(struct incidents *is)
+{
+	is->meta_dirty = 1;
+	incidents_arm(is, is->commit_ms);
 }

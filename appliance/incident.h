@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -45,6 +46,31 @@ void incidents_reconfigure(struct incidents *, const struct config *);
 /* Feed one event that a rule took (open, update, count or clear). */
 void incidents_event(struct incidents *, const struct event *,
     const struct rule_hit *);
+/*
+ * Incidents that no event raised (expectations, silent hosts; flapping):
+ * raise opens (rule, key), or counts one more on the active one, and gives
+ * its id (0: over the bounds); settle resolves it with a note (1 if there
+ * was one).  Timestamps are seconds since the epoch.
+ */
+struct rule;
+struct store;
+struct deadlines;
+uint64_t incidents_raise(struct incidents *, const struct rule *,
+    const char *key, const char *host, const char *title, int64_t at);
+int incidents_settle(struct incidents *, const char *rule, const char *key,
+    const char *note, int64_t at);
+/* The id of the active incident (rule, key), 0 if none. */
+uint64_t incidents_active_id(struct incidents *, const char *rule,
+    const char *key);
+/* The store, for modules that keep a little state in its meta table. */
+struct store *incidents_store(struct incidents *);
+/* Deadline kinds of the incidents (see incidents_fire). */
+#define INCIDENTS_DL_FLAP	30	/* id: the flapping incident's id */
+/* Use the daemon's deadline queue (for the ends of flapping). */
+void incidents_set_deadlines(struct incidents *, struct deadlines *);
+/* Handle a due deadline of an incidents kind; 0 if the kind is not ours. */
+int incidents_fire(struct incidents *, int kind, uint64_t id, time_t due);
+
 /* Commit every pending change now (one transaction). */
 int incidents_flush(struct incidents *);
 /* Flush and close the store. */
@@ -78,11 +104,53 @@ struct incident_info {
 	const char	*host, *rule, *title, *key, *in_window;	/* in_window may be NULL */
 	uint64_t	 count;
 	int64_t		 first_seen_us, last_seen_us, next_escalation_us;	/* 0: none */
+	int		 next_step;	/* escalation step due next, -1: none */
+	const char	*next_level;	/* its level, NULL: none */
+	const char	*owner;		/* who acknowledged, NULL: nobody */
 };
 /* Call cb for every active (open or acknowledged) incident, in id order. */
 void incidents_foreach_active(struct incidents *,
     void (*cb)(const struct incident_info *, void *), void *);
 /* A number that changes whenever any active incident changes. */
 uint64_t incidents_version(struct incidents *);
+
+/*
+ * The escalator's hooks (additive, issue 3): change is called after an
+ * incident opened, was acknowledged or resolved (in memory, before the
+ * commit); write runs inside every commit's transaction (-1 aborts it);
+ * written runs after each successful commit.
+ */
+enum incident_change {
+	INC_CHANGE_OPEN,
+	INC_CHANGE_ACK,
+	INC_CHANGE_RESOLVE
+};
+struct incident_hooks {
+	void	(*change)(const struct incident_info *, enum incident_change,
+		    void *);
+	int	(*write)(struct store *, void *);
+	void	(*written)(void *);
+};
+/* Set (or with NULL clear) the hooks. */
+void incidents_set_hooks(struct incidents *, const struct incident_hooks *,
+    void *arg);
+/* What the escalator sets on an active incident. */
+struct incident_esc {
+	const char	*level;			/* NULL: unchanged */
+	int64_t		 next_escalation;	/* 0: none */
+	int		 next_step;		/* -1: none */
+	const char	*next_level;		/* NULL: none */
+	const char	*in_window;		/* NULL: none */
+	const char	*action;		/* history row when not NULL */
+	const char	*note;
+	int64_t		 at;
+};
+/* Set an active incident's escalation fields; -1 if it is not active. */
+int incidents_set_escalation(struct incidents *, uint64_t id,
+    const struct incident_esc *);
+/* An active incident's fields (valid until it changes); -1 if none. */
+int incidents_info(struct incidents *, uint64_t id, struct incident_info *);
+/* Ask for a commit soon although no incident changed. */
+void incidents_want_commit(struct incidents *);
 
 #endif

@@ -1,4 +1,32 @@
 /* notify.c: notifications out: targets, levels, queues, retries and counters. */
+
+/*
+ * The notify: section of the config:
+ *
+ *   notify:
+ *     queue_size: 256                  # per target; the oldest waiting goes
+ *     retry: { max_attempts: 8, initial: 1s, max: 5m }
+ *     targets:
+ *       nms:    { type: snmp-trap, address: 127.0.0.1:162, community: public }
+ *       inform: { type: snmp-inform, address: 127.0.0.1:162, retries: 5,
+ *                 timeout: 2s }
+ *       col:    { type: syslog, transport: udp|tcp|relp,
+ *                 address: 127.0.0.1:514, app_name: sopd, facility: daemon }
+ *       pager:  { type: exec, command: /usr/local/bin/page, args: [...],
+ *                 timeout: 10s }
+ *       client: { type: webhook, url: http://127.0.0.1:9000/hook, timeout: 5s }
+ *     levels:
+ *       L1: [col]
+ *       L2: [col, nms]
+ *
+ * Every target takes max_attempts too. A notice goes to the targets of its
+ * level; each target delivers its queue in order, one at a time, so an
+ * "opened" always reaches a target before the "resolved" of that incident.
+ * A failed delivery is retried after initial, 2 x initial, ... up to max,
+ * until max_attempts; then it is counted as failed and the next one goes.
+ * Delivery is at least once: each notice carries an idempotency key
+ * ("<id>-<kind>[-<step>]") that a receiver uses to drop duplicates.
+ */
 #include <sys/queue.h>
 
 #include <stdio.h>
@@ -186,7 +214,7 @@ notify_summary(const struct notify_msg *m)
 {
 	char	*s;
 
-	xasprintf(&s, "incident %llu %s (%s, %s): %s on %s%s%s",
+	xasprintf(&s, "incident %llu %s (%s, %s): %s [host %s]%s%s",
 	    (unsigned long long)m->id, notify_kind_name(m->kind),
 	    sopsev_name(m->severity), m->level, m->title, m->host,
 	    m->note != NULL ? ": " : "", m->note != NULL ? m->note : "");
@@ -460,6 +488,16 @@ notify_tconf_finish(const struct ynode *t, const char *file,
 		    c->type == NOTIFY_SNMP_INFORM ? 2 : 5;
 }
 
+/* Names (of targets, in metrics labels) are plain: [A-Za-z0-9_.-]{1,64}. */
+static int
+notify_valid_name(const char *s)
+{
+	size_t	len = strlen(s);
+
+	return len > 0 && len <= 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == len;
+}
+
 /* One target: name: { type: ..., ... }. */
 static void
 notify_parse_target(const struct ynode *kn, const struct ynode *t,
@@ -473,6 +511,9 @@ notify_parse_target(const struct ynode *kn, const struct ynode *t,
 	c->name = xstrdup(kn->value);
 	c->retries = 5;
 	c->facility = 3;	/* daemon */
+	if (!notify_valid_name(c->name))
+		NOTIFY_ERR(errs, file, kn, "notify: target name \"%s\" must be "
+		    "1 to 64 letters, digits, '_', '-' or '.'", c->name);
 	if (t->type != YNODE_MAP) {
 		NOTIFY_ERR(errs, file, t, "notify: target %s must be a map",
 		    c->name);

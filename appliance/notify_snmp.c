@@ -185,7 +185,7 @@ notify_snmp_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 	struct notify_target	*t = arg;
 	struct notify_snmp	*s = t->state;
 
-	if (s == NULL || s->closing)
+	if (s == NULL || s->closing || !t->busy)
 		return 1;
 	if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE &&
 	    pdu->command == SNMP_MSG_RESPONSE) {

@@ -5,9 +5,11 @@
 
 #include <string.h>
 
+#include "clock.h"
 #include "config.h"
 #include "daemon.h"
 #include "event.h"
+#include "expect.h"
 #include "incident.h"
 #include "rules.h"
 #include "syslog_parse.h"
@@ -16,10 +18,7 @@
 int64_t
 pipeline_now_us(void)
 {
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+	return clock_now_us();
 }
 
 /* Count what the parser repaired. */
@@ -87,6 +86,8 @@ pipeline_event(struct sopd *sd, const struct event *ev)
 {
 	struct rule_hit hit;
 
+	if (sd->expect != NULL)
+		expect_heard(sd->expect, ev);
 	if (!ruleset_match(sd->rules, ev, &hit)) {
 		stats.events_unmatched++;
 		return;
@@ -96,6 +97,11 @@ pipeline_event(struct sopd *sd, const struct event *ev)
 		return;
 	}
 	stats.events_matched++;
+	if (hit.rule->action == RULE_EXPECT) {
+		if (sd->expect != NULL)
+			expect_arrival(sd->expect, ev, &hit);
+		return;
+	}
 	incidents_event(sd->incidents, ev, &hit);
 }
 

@@ -6,6 +6,7 @@
 #include "policy.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -472,10 +473,15 @@ policy_load(const struct config *cfg, struct errlist *errs)
 {
 	struct calendar *cal;
 	struct policy *p;
+	char *cause = NULL;
 	size_t before = errs->n;
 
-	if ((cal = policy_calendar_load(cfg, cfg->sec_calendar, errs)) == NULL)
+	/* With a broken calendar, still check the steps on the default one. */
+	if ((cal = policy_calendar_load(cfg, cfg->sec_calendar, errs)) == NULL &&
+	    (cal = calendar_new(NULL, &cause)) == NULL) {
+		free(cause);
 		return NULL;
+	}
 	p = policy_default(cal);
 	if (cfg->sec_escalation != NULL)
 		policy_esc_load(cfg->file, p, cfg->sec_escalation, errs);

@@ -2,10 +2,14 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -21,7 +25,8 @@
 #include "snmp_bridge.h"
 #include "xmalloc.h"
 
-#define SNMP_BRIDGE_APP	"sopd"
+#define SNMP_BRIDGE_APP		"sopd"
+#define SNMP_BRIDGE_BOOTS_MAX	2147483647L	/* RFC 3414 snmpEngineBoots */
 
 /* How the agent runs: not at all, standalone master, or AgentX subagent. */
 enum snmp_bridge_role {
@@ -48,6 +53,28 @@ static struct {
 
 static void	snmp_bridge_read_cb(int, short, void *);
 
+/*
+ * Whether a message repeats the last one within 10 minutes (an AgentX
+ * master that stays away makes one warning per ping): logged at debug.
+ */
+static int
+snmp_bridge_log_repeat(const char *msg, size_t len)
+{
+	static char	 last[256];
+	static time_t	 when;
+	time_t		 now = time(NULL);
+
+	if (len < sizeof(last) && strncmp(last, msg, len) == 0 &&
+	    last[len] == '\0' && now - when < 600)
+		return 1;
+	if (len >= sizeof(last))
+		len = sizeof(last) - 1;
+	memcpy(last, msg, len);
+	last[len] = '\0';
+	when = now;
+	return 0;
+}
+
 /* Hand one net-snmp log message to our log at a matching level. */
 static int
 snmp_bridge_log_cb(int major, int minor, void *serverarg, void *clientarg)
@@ -64,7 +91,9 @@ snmp_bridge_log_cb(int major, int minor, void *serverarg, void *clientarg)
 		return 0;
 	if (len > INT_MAX)
 		len = INT_MAX;
-	if (m->priority <= LOG_WARNING)
+	if (snmp_bridge_log_repeat(m->msg, len))
+		log_debug("net-snmp: %.*s", (int)len, m->msg);
+	else if (m->priority <= LOG_WARNING)
 		log_warnx("net-snmp: %.*s", (int)len, m->msg);
 	else if (m->priority <= LOG_INFO)
 		log_info("net-snmp: %.*s", (int)len, m->msg);
@@ -116,8 +145,8 @@ snmp_bridge_library(const struct config *cfg)
 	    NETSNMP_DS_LIB_QUICK_PRINT, 1);
 
 	/*
-	 * SNMPv3 (engineBoots, USM users) will need persistence: it then
-	 * clears DONT_PERSIST_STATE and keeps the files in this directory.
+	 * Nothing is read from or written to this directory by net-snmp;
+	 * snmp_bridge_engine keeps the engineID and engineBoots there.
 	 */
 	xasprintf(&dir, "%s/snmp", cfg->state_dir != NULL ?
 	    cfg->state_dir : ".");
@@ -150,14 +179,169 @@ snmp_bridge_logging(void)
 	snmp_enable_calllog();
 }
 
+/* Our engineID and the engineBoots of the last run, kept under state_dir. */
+struct snmp_bridge_engine {
+	u_char	id[32];
+	size_t	idlen;
+	long	boots;
+};
+
+/* Parse the engine file's text; 0 when it holds a usable engineID. */
+static int
+snmp_bridge_engine_parse(char *text, struct snmp_bridge_engine *e)
+{
+	char	*line, *last, hex[65];
+	long	 boots = -1;
+	size_t	 i;
+
+	e->idlen = 0;
+	for (line = strtok_r(text, "\n", &last); line != NULL;
+	    line = strtok_r(NULL, "\n", &last)) {
+		if (sscanf(line, "engineID 0x%64[0-9a-fA-F]", hex) == 1 &&
+		    strlen(hex) % 2 == 0 && strlen(hex) >= 10) {
+			e->idlen = strlen(hex) / 2;
+			for (i = 0; i < e->idlen; i++)
+				sscanf(hex + 2 * i, "%2hhx", &e->id[i]);
+		} else if (sscanf(line, "engineBoots %ld", &boots) != 1)
+			return -1;
+	}
+	if (e->idlen == 0 || boots < 0 || boots > SNMP_BRIDGE_BOOTS_MAX)
+		return -1;
+	e->boots = boots;
+	return 0;
+}
+
+/* Read the engine file: 1 read, 0 absent or unusable (a new engine). */
+static int
+snmp_bridge_engine_read(const char *path, struct snmp_bridge_engine *e)
+{
+	char	 text[512];
+	size_t	 len;
+	FILE	*f;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		if (errno != ENOENT)
+			log_warn("snmp: %s", path);
+		return 0;
+	}
+	len = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[len] = '\0';
+	if (snmp_bridge_engine_parse(text, e) != 0) {
+		log_warnx("snmp: %s is malformed: starting a new engineID",
+		    path);
+		return 0;
+	}
+	return 1;
+}
+
 /*
- * The agent's role from the config. An AgentX subagent is a small
- * addition here: when the config names an AgentX socket, return
- * SNMP_BRIDGE_SUBAGENT and snmp_bridge_agent_setup sets the socket.
+ * A new engineID (RFC 3411): our enterprise with the high bit set, format
+ * 5 (octets), then 12 random octets; a new engineID starts engineBoots.
  */
+static int
+snmp_bridge_engine_new(struct snmp_bridge_engine *e)
+{
+	e->id[0] = 0x80 | ((AGENT_ENTERPRISE >> 24) & 0x7f);
+	e->id[1] = (AGENT_ENTERPRISE >> 16) & 0xff;
+	e->id[2] = (AGENT_ENTERPRISE >> 8) & 0xff;
+	e->id[3] = AGENT_ENTERPRISE & 0xff;
+	e->id[4] = 5;
+	e->idlen = 17;
+	e->boots = 0;
+	return getentropy(e->id + 5, e->idlen - 5);
+}
+
+/* The engineID as net-snmp's octet-string notation, 0x followed by hex. */
+static void
+snmp_bridge_engine_hex(const struct snmp_bridge_engine *e, char *buf,
+    size_t size)
+{
+	size_t	i, off;
+
+	off = snprintf(buf, size, "0x");
+	for (i = 0; i < e->idlen && off + 2 < size; i++)
+		off += snprintf(buf + off, size - off, "%02x", e->id[i]);
+}
+
+/* Replace the engine file with this run's boots: write, sync, rename. */
+static int
+snmp_bridge_engine_write(const char *path, const struct snmp_bridge_engine *e,
+    long boots)
+{
+	char	 hex[80], *tmp;
+	FILE	*f;
+	int	 fd, ok;
+
+	snmp_bridge_engine_hex(e, hex, sizeof(hex));
+	xasprintf(&tmp, "%s.new", path);
+	fd = open(tmp, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0600);
+	if (fd == -1 || (f = fdopen(fd, "w")) == NULL) {
+		if (fd != -1)
+			close(fd);
+		free(tmp);
+		return -1;
+	}
+	ok = fprintf(f, "engineID %s\nengineBoots %ld\n", hex, boots) > 0 &&
+	    fflush(f) == 0 && fsync(fd) == 0;
+	ok = fclose(f) == 0 && ok && rename(tmp, path) == 0;
+	if (!ok)
+		unlink(tmp);
+	free(tmp);
+	return ok ? 0 : -1;
+}
+
+/*
+ * SNMPv3 needs a stable engineID and an engineBoots that grows with every
+ * start (RFC 3414 2.2): keep both in <state_dir>/snmp/engine and hand them
+ * to net-snmp as config lines (it adds one to engineBoots). net-snmp's own
+ * persistence stays off: it would also store USM keys and re-read users.
+ */
+static int
+snmp_bridge_engine(const struct config *cfg, char **cause)
+{
+	struct snmp_bridge_engine	 e;
+	char				*dir, *path, hex[80], line[128];
+	int				 rc = -1;
+
+	xasprintf(&dir, "%s/snmp", cfg->state_dir != NULL ?
+	    cfg->state_dir : ".");
+	xasprintf(&path, "%s/engine", dir);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		xasprintf(cause, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (snmp_bridge_engine_read(path, &e) == 0 &&
+	    snmp_bridge_engine_new(&e) != 0) {
+		xasprintf(cause, "getentropy: %s", strerror(errno));
+		goto out;
+	}
+	if (e.boots >= SNMP_BRIDGE_BOOTS_MAX)
+		e.boots = SNMP_BRIDGE_BOOTS_MAX - 1;	/* stays at the max */
+	if (snmp_bridge_engine_write(path, &e, e.boots + 1) != 0) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	snmp_bridge_engine_hex(&e, hex, sizeof(hex));
+	snprintf(line, sizeof(line), "exactEngineID %s", hex);
+	netsnmp_config_remember(line);
+	snprintf(line, sizeof(line), "oldEngineID %s", hex);
+	netsnmp_config_remember(line);
+	snprintf(line, sizeof(line), "engineBoots %ld", e.boots);
+	netsnmp_config_remember(line);
+	rc = 0;
+out:
+	free(path);
+	free(dir);
+	return rc;
+}
+
+/* The agent's role from the config. */
 static enum snmp_bridge_role
 snmp_bridge_role(const struct config *cfg)
 {
+	if (cfg->agent_mode == CONFIG_AGENT_AGENTX)
+		return SNMP_BRIDGE_SUBAGENT;
 	if (cfg->agent_listen != NULL)
 		return SNMP_BRIDGE_MASTER;
 	return SNMP_BRIDGE_NO_AGENT;
@@ -191,14 +375,13 @@ snmp_bridge_agent_setup(const struct config *cfg, enum snmp_bridge_role role)
 		free(ports);
 		break;
 	case SNMP_BRIDGE_SUBAGENT:
-		/*
-		 * AgentX: role 1, NETSNMP_DS_AGENT_X_SOCKET set to the
-		 * config's socket, and NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL
-		 * so a lost master is reconnected from an alarm (the bridge
-		 * picks up the new descriptor on its next update).
-		 */
 		netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID,
 		    NETSNMP_DS_AGENT_ROLE, 1);
+		netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID,
+		    NETSNMP_DS_AGENT_X_SOCKET, cfg->agentx_socket);
+		if (cfg->nagent_users > 0)
+			log_warnx("agent: AgentX subagent: the SNMPv3 users "
+			    "of the config are the master snmpd's business");
 		break;
 	case SNMP_BRIDGE_NO_AGENT:
 		break;
@@ -212,11 +395,24 @@ snmp_bridge_init(struct sopd *sd, char **cause)
 	enum snmp_bridge_role	role = snmp_bridge_role(sd->cfg);
 
 	snmp_bridge_agent_setup(sd->cfg, role);
+	if (role == SNMP_BRIDGE_MASTER &&
+	    snmp_bridge_engine(sd->cfg, cause) != 0)
+		return -1;
 	if (role != SNMP_BRIDGE_NO_AGENT) {
 		if (init_agent(SNMP_BRIDGE_APP) != 0) {
 			xasprintf(cause, "net-snmp: init_agent failed");
 			return -1;
 		}
+		/*
+		 * After init_agent, which sets its own default of 15 s: the
+		 * ping alarm notices a lost master and reopens the session
+		 * every interval until it answers; the bridge picks up the
+		 * new descriptor on the update that follows every alarm.
+		 */
+		if (role == SNMP_BRIDGE_SUBAGENT)
+			netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID,
+			    NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,
+			    sd->cfg->agentx_ping);
 		agent_register(sd);
 	}
 	init_snmp(SNMP_BRIDGE_APP);

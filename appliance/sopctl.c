@@ -73,6 +73,14 @@ ctl_usage(void)
 	    "  health               whether sopd answers\n"
 	    "  parse [-c CONFIG]    normalize syslog lines on stdin (sopd "
 	    "--parse)\n"
+	    "  windows              active and upcoming patch and change "
+	    "windows\n"
+	    "  window show ID       a window and what happened in it\n"
+	    "  window add --id ID --start T --end T [--title T] [--hosts a,b]\n"
+	    "             [--group G]... [--approved]\n"
+	    "                       create a change window (times RFC 3339 or\n"
+	    "                       local \"YYYY-MM-DD HH:MM\")\n"
+	    "  window cancel ID     cancel a change window made with add\n"
 	    "\n"
 	    "options:\n"
 	    "  -u, --url URL        sopd's address (default $SOPD_URL or "
@@ -507,6 +515,24 @@ ctl_ago(const char *iso, char *buf, size_t len)
 	snprintf(buf, len, d < 0 ? "in %s" : "%s", dur);
 }
 
+/* The next escalation step in short: "L3 in 45m", "held" or "-". */
+static void
+ctl_next(json_t *inc, char *buf, size_t len)
+{
+	char	when[32];
+
+	if (ctl_str(inc, "in_window") != NULL) {
+		snprintf(buf, len, "held");
+		return;
+	}
+	if (ctl_str(inc, "next_level") == NULL) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	ctl_ago(ctl_str(inc, "next_escalation"), when, sizeof(when));
+	snprintf(buf, len, "%s %s", ctl_str(inc, "next_level"), when);
+}
+
 /* Width left for titles: the terminal's, else 60 characters. */
 static size_t
 ctl_title_width(size_t used)
@@ -554,7 +580,7 @@ ctl_query_add(char *q, size_t len, const char *k, const char *v)
 static void
 ctl_list_row(json_t *inc, size_t tw)
 {
-	char	id[32], count[32], ago[32];
+	char	id[32], count[32], ago[32], next[64];
 
 	snprintf(id, sizeof(id), "%lld", ctl_int(inc, "id"));
 	snprintf(count, sizeof(count), "%lld", ctl_int(inc, "count"));
@@ -563,6 +589,8 @@ ctl_list_row(json_t *inc, size_t tw)
 	ctl_col(ctl_str(inc, "severity"), 8);
 	ctl_col(ctl_str(inc, "state"), 12);
 	ctl_col(ctl_str(inc, "level"), 3);
+	ctl_next(inc, next, sizeof(next));
+	ctl_col(next, 12);
 	ctl_col(ctl_str(inc, "host"), 16);
 	printf("%6s ", count);
 	ctl_col(ago, 7);
@@ -575,14 +603,14 @@ static void
 ctl_list_print(json_t *doc)
 {
 	json_t	*list = json_object_get(doc, "incidents"), *inc;
-	size_t	 i, tw = ctl_title_width(70);
+	size_t	 i, tw = ctl_title_width(83);
 
 	if (json_array_size(list) == 0) {
 		printf("no incidents\n");
 		return;
 	}
-	printf("%-6s %-8s %-12s %-3s %-16s %6s %-7s %s\n", "ID", "SEV",
-	    "STATE", "LVL", "HOST", "COUNT", "LAST", "TITLE");
+	printf("%-6s %-8s %-12s %-3s %-12s %-16s %6s %-7s %s\n", "ID", "SEV",
+	    "STATE", "LVL", "NEXT", "HOST", "COUNT", "LAST", "TITLE");
 	json_array_foreach(list, i, inc)
 		ctl_list_row(inc, tw);
 	if ((long long)json_array_size(list) < ctl_int(doc, "total"))
@@ -687,7 +715,162 @@ ctl_show_fields(json_t *inc)
 	ctl_field_time("acknowledged", ctl_str(inc, "acked_at"));
 	ctl_field_time("resolved", ctl_str(inc, "resolved_at"));
 	ctl_field_time("next escalation", ctl_str(inc, "next_escalation"));
+	if (ctl_str(inc, "next_level") != NULL) {
+		snprintf(buf, sizeof(buf), "%lld: %s", ctl_int(inc,
+		    "next_step"), ctl_str(inc, "next_level"));
+		ctl_field("next step", buf);
+	}
 	ctl_field("in window", ctl_str(inc, "in_window"));
+}
+
+/* One window as a table row. */
+static void
+ctl_window_row(json_t *w)
+{
+	char	when[96];
+
+	snprintf(when, sizeof(when), "%s .. %s", ctl_str(w, "start") ?
+	    ctl_str(w, "start") : "-", ctl_str(w, "end") ? ctl_str(w, "end") :
+	    "-");
+	ctl_col(ctl_str(w, "id"), 16);
+	ctl_col(ctl_str(w, "kind"), 6);
+	ctl_col(json_is_true(json_object_get(w, "cancelled")) ? "cancelled" :
+	    json_is_true(json_object_get(w, "active")) ? "ACTIVE" :
+	    json_is_true(json_object_get(w, "approved")) ? "approved" :
+	    "unapproved", 10);
+	ctl_col(when, 42);
+	ctl_puts(ctl_str(w, "title") ? ctl_str(w, "title") : "",
+	    ctl_title_width(80));
+	fputc('\n', stdout);
+}
+
+/* sopctl windows: the active and upcoming windows. */
+static int
+ctl_windows(int argc, char **argv)
+{
+	json_t	*doc, *list, *w;
+	size_t	 i;
+
+	if (argc != 1)
+		ctl_usage();
+	doc = ctl_api("GET", "/api/v1/windows", NULL);
+	list = json_object_get(doc, "windows");
+	if (ctl.json)
+		ctl_print_json(doc);
+	else if (json_array_size(list) == 0)
+		printf("no windows\n");
+	else {
+		printf("%-16s %-6s %-10s %-42s %s\n", "ID", "KIND", "STATE",
+		    "START .. END (UTC)", "TITLE");
+		json_array_foreach(list, i, w)
+			ctl_window_row(w);
+	}
+	json_decref(doc);
+	return CTL_OK;
+}
+
+/* Append a comma-separated list to a JSON array. */
+static void
+ctl_split(json_t *a, const char *list)
+{
+	char	*copy = ctl_strdup(list), *p, *last;
+
+	for (p = strtok_r(copy, ",", &last); p != NULL;
+	    p = strtok_r(NULL, ",", &last))
+		if (*p != '\0')
+			json_array_append_new(a, json_string(p));
+	free(copy);
+}
+
+/* sopctl window add: create a change window. */
+static int
+ctl_window_add(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "id", required_argument, NULL, 'i' },
+		{ "title", required_argument, NULL, 't' },
+		{ "hosts", required_argument, NULL, 'H' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "start", required_argument, NULL, 's' },
+		{ "end", required_argument, NULL, 'e' },
+		{ "approved", no_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 }
+	};
+	json_t	*body, *hosts = json_array(), *groups = json_array(), *doc;
+	char	*text;
+	int	 ch;
+
+	body = json_object();
+	json_object_set_new(body, "approved", json_false());
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'i': json_object_set_new(body, "id", json_string(optarg));
+			break;
+		case 't': json_object_set_new(body, "title",
+			    json_string(optarg));
+			break;
+		case 'H': ctl_split(hosts, optarg); break;
+		case 'g': ctl_split(groups, optarg); break;
+		case 's': json_object_set_new(body, "start",
+			    json_string(optarg));
+			break;
+		case 'e': json_object_set_new(body, "end", json_string(optarg));
+			break;
+		case 'a': json_object_set_new(body, "approved", json_true());
+			break;
+		default: ctl_usage();
+		}
+	}
+	if (optind != argc || json_object_get(body, "id") == NULL)
+		ctl_usage();
+	json_object_set_new(body, "hosts", hosts);
+	json_object_set_new(body, "groups", groups);
+	text = json_dumps(body, JSON_COMPACT);
+	doc = ctl_api("POST", "/api/v1/windows", text);
+	if (ctl.json)
+		ctl_print_json(doc);
+	else
+		printf("window %s created\n", ctl_str(doc, "id"));
+	free(text);
+	json_decref(body);
+	json_decref(doc);
+	return CTL_OK;
+}
+
+/* sopctl window show|add|cancel. */
+static int
+ctl_window(int argc, char **argv)
+{
+	char	 path[256];
+	json_t	*doc;
+
+	if (argc >= 2 && strcmp(argv[1], "add") == 0)
+		return ctl_window_add(argc - 1, argv + 1);
+	if (argc != 3 || (strcmp(argv[1], "cancel") != 0 &&
+	    strcmp(argv[1], "show") != 0) || strlen(argv[2]) > 64 ||
+	    strspn(argv[2], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW"
+	    "XYZ0123456789._-") != strlen(argv[2]))
+		ctl_usage();
+	if (strcmp(argv[1], "cancel") == 0) {
+		snprintf(path, sizeof(path), "/api/v1/windows/%s/cancel",
+		    argv[2]);
+		doc = ctl_api("POST", path, "{}");
+		if (!ctl.json)
+			printf("window %s cancelled\n", argv[2]);
+	} else {
+		snprintf(path, sizeof(path), "/api/v1/windows/%s", argv[2]);
+		doc = ctl_api("GET", path, NULL);
+		if (!ctl.json) {
+			printf("%-16s %-6s %-10s %-42s %s\n", "ID", "KIND",
+			    "STATE", "START .. END (UTC)", "TITLE");
+			ctl_window_row(doc);
+			ctl_print_json(json_object_get(doc, "occurrences"));
+		}
+	}
+	if (ctl.json)
+		ctl_print_json(doc);
+	json_decref(doc);
+	return CTL_OK;
 }
 
 /* Print an incident's recent events, one line each. */
@@ -1023,7 +1206,8 @@ main(int argc, char **argv)
 	} cmds[] = {
 		{ "list", ctl_list }, { "show", ctl_show },
 		{ "stats", ctl_stats }, { "health", ctl_health },
-		{ "parse", ctl_parse },
+		{ "parse", ctl_parse }, { "windows", ctl_windows },
+		{ "window", ctl_window },
 	};
 	const char	*url = getenv("SOPD_URL");
 	char		*cmd;

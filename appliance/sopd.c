@@ -19,12 +19,19 @@
 #include "incident.h"
 #include "listen.h"
 #include "log.h"
+#include "notify.h"
+#include "deadline.h"
+#include "escalate.h"
+#include "expect.h"
 #include "pipeline.h"
+#include "policy.h"
+#include "replay.h"
 #include "rules.h"
 #include "snmp_bridge.h"
 #include "stats.h"
 #include "syslog_parse.h"
 #include "traps.h"
+#include "winset.h"
 #include "version.h"
 #include "xmalloc.h"
 #include "yamlnode.h"
@@ -48,8 +55,40 @@ usage(void)
 	    "  -t        check the configuration and rules, then exit\n"
 	    "  -v        verbose (debug) logging\n"
 	    "  --parse   read raw syslog lines on stdin, print each normalized\n"
-	    "            event as JSON (with -c: also the rule that takes it)\n");
+	    "            event as JSON (with -c: also the rule that takes it)\n"
+	    "  --replay FILE -c CONFIG [--expect GOLDEN] [--start TIME] "
+	    "[--until TIME]\n"
+	    "            run the rules and the SOP clock on a captured log in\n"
+	    "            simulated time; print the outcome or compare it\n");
 	exit(2);
+}
+
+/*
+ * Load the calendar, escalation policies and windows of a config; kept in
+ * *polp and *wsp when those are not NULL.  -1 with errors in errs.
+ */
+static int
+sopd_load_clock(const struct config *cfg, struct policy **polp,
+    struct winset **wsp, struct errlist *errs)
+{
+	struct policy *pol;
+	struct winset *ws;
+
+	if ((pol = policy_load(cfg, errs)) == NULL)
+		return -1;
+	if ((ws = winset_load(cfg, policy_calendar(pol), errs)) == NULL) {
+		policy_free(pol);
+		return -1;
+	}
+	if (polp != NULL)
+		*polp = pol;
+	else
+		policy_free(pol);
+	if (wsp != NULL)
+		*wsp = ws;
+	else
+		winset_free(ws);
+	return 0;
 }
 
 /* Load config and rules; print every error; NULL config on failure. */
@@ -57,12 +96,18 @@ static int
 sopd_load(const char *file, struct config **cfgp, struct ruleset **rsp,
     struct errlist *errs)
 {
+	int bad;
+
 	*cfgp = config_load(file, errs);
 	*rsp = NULL;
 	if (*cfgp == NULL)
 		return -1;
 	*rsp = ruleset_load(*cfgp, errs);
-	if (*rsp == NULL) {
+	bad = notifier_check(*cfgp, errs) == -1;
+	if (*rsp == NULL || sopd_load_clock(*cfgp, NULL, NULL, errs) == -1 ||
+	    bad) {
+		ruleset_free(*rsp);
+		*rsp = NULL;
 		config_free(*cfgp);
 		*cfgp = NULL;
 		return -1;
@@ -169,6 +214,23 @@ sopd_parse_stdin(const char *file)
 	return 0;
 }
 
+/*
+ * Swap in a reloaded calendar, policies and windows (windows created
+ * through the API are kept); open incidents get their steps recomputed.
+ */
+static void
+sopd_reload_clock(struct sopd *sd, struct policy *pol, struct winset *ws)
+{
+	if (sd->windows != NULL)
+		winset_adopt(ws, sd->windows);
+	winset_free(sd->windows);
+	sd->windows = ws;
+	policy_free(sd->policy);
+	sd->policy = pol;
+	if (sd->escalator != NULL)
+		escalate_reconfigure(sd->escalator);
+}
+
 /* SIGHUP: load a new config and rule set; keep the old ones on error. */
 static void
 sopd_reload(struct sopd_run *run)
@@ -177,10 +239,18 @@ sopd_reload(struct sopd_run *run)
 	struct errlist errs = { 0 };
 	struct config *cfg;
 	struct ruleset *rs;
+	struct policy *pol = NULL;
+	struct winset *ws = NULL;
 	size_t i;
 
 	sd->last_reload = time(NULL);
-	if (sopd_load(sd->cfg->file, &cfg, &rs, &errs) == -1) {
+	if (sopd_load(sd->cfg->file, &cfg, &rs, &errs) == 0 &&
+	    sopd_load_clock(cfg, &pol, &ws, &errs) == -1) {
+		ruleset_free(rs);
+		config_free(cfg);
+		cfg = NULL;
+	}
+	if (cfg == NULL) {
 		for (i = 0; i < errs.n; i++)
 			log_warnx("reload: %s", errs.msgs[i]);
 		log_warnx("reload failed (%zu errors): keeping the running "
@@ -200,6 +270,9 @@ sopd_reload(struct sopd_run *run)
 	config_free(sd->cfg);
 	sd->cfg = cfg;
 	incidents_reconfigure(sd->incidents, cfg);
+	notifier_reconfigure(sd->notifier, cfg);
+	expect_set_rules(sd->expect, rs);
+	sopd_reload_clock(sd, pol, ws);
 	if (run->traps != NULL)
 		traps_reconfigure(run->traps, cfg);
 	sd->generation++;
@@ -238,6 +311,51 @@ sopd_input(struct sopd *sd, const struct listener_ops *ops, const char *addr)
 	return l;
 }
 
+/* The one deadline queue fired: hand the entry to the module of its kind. */
+static void
+sopd_deadline_cb(struct deadlines *dq, int kind, uint64_t id, time_t due,
+    void *arg)
+{
+	struct sopd *sd = arg;
+
+	if (sd->expect != NULL && expect_fire(sd->expect, kind, id, due))
+		return;
+	if (sd->escalator != NULL && escalate_fire(sd->escalator, kind, id,
+	    due))
+		return;
+	if (incidents_fire(sd->incidents, kind, id, due))
+		return;
+	log_debug("deadline of unknown kind %d (id %llu)", kind,
+	    (unsigned long long)id);
+}
+
+/* The deadline queue, expectations and silent hosts (after the store). */
+static void
+sopd_start_clock(struct sopd *sd)
+{
+	struct errlist errs = { 0 };
+	char *cause = NULL;
+
+	if (sd->deadlines == NULL)
+		sd->deadlines = deadlines_new(sd->base, sopd_deadline_cb, sd);
+	incidents_set_deadlines(sd->incidents, sd->deadlines);
+	if (sd->policy == NULL && (sd->policy = policy_load(sd->cfg,
+	    &errs)) == NULL) {
+		errlist_print(&errs, stderr);
+		fatalx("calendar: %zu errors", errs.n);
+	}
+	sd->expect = expect_new(sd->incidents, sd->deadlines,
+	    policy_calendar(sd->policy));
+	expect_set_rules(sd->expect, sd->rules);
+	if (sd->windows == NULL && (sd->windows = winset_load(sd->cfg,
+	    policy_calendar(sd->policy), &errs)) == NULL) {
+		errlist_print(&errs, stderr);
+		fatalx("windows: %zu errors", errs.n);
+	}
+	if ((sd->escalator = escalate_new(sd, &cause)) == NULL)
+		fatalx("escalation: %s", cause);
+}
+
 /* Start every module in order. */
 static void
 sopd_start(struct sopd_run *run)
@@ -247,6 +365,9 @@ sopd_start(struct sopd_run *run)
 
 	if ((sd->incidents = incidents_open(sd->base, sd->cfg, &cause)) == NULL)
 		fatalx("store: %s", cause);
+	if ((sd->notifier = notifier_new(sd, &cause)) == NULL)
+		fatalx("notify: %s", cause);
+	sopd_start_clock(sd);
 	run->udp = sopd_input(sd, &udp_ops, sd->cfg->syslog_udp);
 	run->tcp = sopd_input(sd, &tcp_ops, sd->cfg->syslog_tcp);
 	if (snmp_bridge_start(sd, &cause) == -1)
@@ -276,10 +397,18 @@ sopd_stop(struct sopd_run *run)
 	event_free(run->sigint);
 	http_stop(run->http);
 	traps_stop(run->traps);
+	notifier_free(sd->notifier);
+	sd->notifier = NULL;
 	snmp_bridge_stop();
 	tcp_ops.close(run->tcp);
 	udp_ops.close(run->udp);
+	expect_free(sd->expect);
+	incidents_flush(sd->incidents);
+	escalate_free(sd->escalator);
 	incidents_close(sd->incidents);
+	winset_free(sd->windows);
+	deadlines_free(sd->deadlines);
+	policy_free(sd->policy);
 	ruleset_free(sd->rules);
 	config_free(sd->cfg);
 	event_base_free(sd->base);
@@ -290,6 +419,10 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "parse", no_argument, NULL, 'P' },
+		{ "replay", required_argument, NULL, 'R' },
+		{ "expect", required_argument, NULL, 'E' },
+		{ "start", required_argument, NULL, 'S' },
+		{ "until", required_argument, NULL, 'U' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -297,6 +430,7 @@ main(int argc, char **argv)
 	struct sopd *sd = &run.sd;
 	struct errlist errs = { 0 };
 	const char *file = NULL;
+	struct replay_opts ro = { 0 };
 	int ch, check = 0, fg = 0, verbose = 0, parse = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:dtv", longopts, NULL)) != -1) {
@@ -306,6 +440,10 @@ main(int argc, char **argv)
 		case 't': check = 1; break;
 		case 'v': verbose++; break;
 		case 'P': parse = 1; break;
+		case 'R': ro.log = optarg; break;
+		case 'E': ro.expect = optarg; break;
+		case 'S': ro.start = optarg; break;
+		case 'U': ro.until = optarg; break;
 		case 'V': printf("sopd %s\n", SOPD_VERSION); return 0;
 		default: usage();
 		}
@@ -315,6 +453,12 @@ main(int argc, char **argv)
 	log_init(fg || check || parse, verbose, "sopd");
 	if (parse)
 		return sopd_parse_stdin(file);
+	if (ro.log != NULL || ro.expect != NULL) {
+		if (ro.log == NULL || file == NULL)
+			usage();
+		ro.config = file;
+		return replay_run(&ro);
+	}
 	if (file == NULL)
 		file = "/etc/sopd/sopd.yaml";
 	if (check)
@@ -324,6 +468,12 @@ main(int argc, char **argv)
 		errlist_print(&errs, stderr);
 		fatalx("%zu configuration errors; not starting", errs.n);
 	}
+	/*
+	 * RFC 3164 times are local; name the zone file once so that mktime
+	 * does not stat /etc/localtime for every message.
+	 */
+	setenv("TZ", ":/etc/localtime", 0);
+	tzset();
 	signal(SIGPIPE, SIG_IGN);
 	if ((sd->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");

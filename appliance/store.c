@@ -94,6 +94,31 @@ static const char *store_migrations[] = {
 	"CREATE INDEX incident_history_incident"
 	"  ON incident_history (incident_id);"
 	"INSERT INTO meta (name, value) VALUES ('next_id', 1);",
+	/*
+	 * 1 -> 2: escalation steps (step -1 keeps the clock's start in due),
+	 * windows created through the API, and what happened in each window
+	 * occurrence.
+	 */
+	"CREATE TABLE escalation ("
+	"  incident_id INTEGER NOT NULL,"
+	"  step INTEGER NOT NULL,"
+	"  due INTEGER,"
+	"  fired_at INTEGER,"
+	"  level TEXT,"
+	"  PRIMARY KEY (incident_id, step)"
+	");"
+	"CREATE TABLE windows ("
+	"  id TEXT PRIMARY KEY,"
+	"  doc TEXT NOT NULL"
+	");"
+	"CREATE TABLE window_log ("
+	"  window_id TEXT NOT NULL,"
+	"  start INTEGER NOT NULL,"
+	"  end INTEGER NOT NULL,"
+	"  ended INTEGER NOT NULL DEFAULT 0,"
+	"  record TEXT,"
+	"  PRIMARY KEY (window_id, start)"
+	");",
 };
 #define STORE_VERSION \
 	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -804,4 +829,186 @@ store_history(struct store *st, uint64_t id, store_history_cb cb, void *arg)
 	}
 	sqlite3_finalize(stmt);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Prepare a one-off statement; NULL (logged) on error. */
+static sqlite3_stmt *
+store_stmt(struct store *st, const char *sql)
+{
+	sqlite3_stmt *stmt;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+		log_warnx("%s: %s", st->path, sqlite3_errmsg(st->db));
+		return NULL;
+	}
+	return stmt;
+}
+
+/* Run a one-off write statement and finalize it. */
+static int
+store_run(struct store *st, sqlite3_stmt *stmt)
+{
+	int rc;
+
+	if (stmt == NULL)
+		return -1;
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_DONE)
+		return 0;
+	log_warnx("%s: write: %s", st->path, sqlite3_errmsg(st->db));
+	return -1;
+}
+
+/* Insert or update one escalation step row. */
+int
+store_put_esc(struct store *st, const struct store_esc *e)
+{
+	sqlite3_stmt *s;
+
+	s = store_stmt(st, "INSERT INTO escalation (incident_id, step, due, "
+	    "fired_at, level) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT "
+	    "(incident_id, step) DO UPDATE SET due = excluded.due, "
+	    "fired_at = coalesce(escalation.fired_at, excluded.fired_at), "
+	    "level = coalesce(excluded.level, escalation.level)");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)e->incident_id);
+	sqlite3_bind_int(s, 2, e->step);
+	store_bind_time(s, 3, e->due);
+	store_bind_time(s, 4, e->fired_at);
+	store_bind_text(s, 5, e->level);
+	return store_run(st, s);
+}
+
+/* Call cb for every escalation row of an active incident. */
+int
+store_load_esc(struct store *st, store_esc_cb cb, void *arg)
+{
+	struct store_esc e;
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, "SELECT e.incident_id, e.step, e.due, e.fired_at, "
+	    "e.level FROM escalation e JOIN incidents i ON i.id = "
+	    "e.incident_id WHERE i.state IN ('open', 'acknowledged') "
+	    "ORDER BY e.incident_id, e.step");
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		e.incident_id = (uint64_t)sqlite3_column_int64(s, 0);
+		e.step = sqlite3_column_int(s, 1);
+		e.due = sqlite3_column_int64(s, 2);
+		e.fired_at = sqlite3_column_int64(s, 3);
+		e.level = store_col_text(s, 4);
+		if (cb(&e, arg) != 0)
+			break;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Count the fired rows of one incident's escalation (tests, views). */
+int
+store_count_fired(struct store *st, uint64_t id)
+{
+	sqlite3_stmt *s;
+	int n = -1;
+
+	s = store_stmt(st, "SELECT count(*) FROM escalation WHERE "
+	    "incident_id = ?1 AND step >= 0 AND fired_at IS NOT NULL");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+/* Insert or replace an API-created window's definition (JSON text). */
+int
+store_put_window(struct store *st, const char *id, const char *doc)
+{
+	sqlite3_stmt *s;
+
+	s = store_stmt(st, "INSERT INTO windows (id, doc) VALUES (?1, ?2) "
+	    "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, id);
+	store_bind_text(s, 2, doc);
+	return store_run(st, s);
+}
+
+/* Call cb for every stored window definition. */
+int
+store_load_windows(struct store *st, store_window_cb cb, void *arg)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = store_stmt(st, "SELECT id, doc FROM windows ORDER BY id")) ==
+	    NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (cb(store_col_text(s, 0), store_col_text(s, 1), arg) != 0)
+			break;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Insert or update the record of one window occurrence. */
+int
+store_put_winlog(struct store *st, const struct store_winlog *w)
+{
+	sqlite3_stmt *s;
+
+	s = store_stmt(st, "INSERT INTO window_log (window_id, start, end, "
+	    "ended, record) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT "
+	    "(window_id, start) DO UPDATE SET end = excluded.end, "
+	    "ended = excluded.ended, record = excluded.record");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, w->window_id);
+	sqlite3_bind_int64(s, 2, w->start);
+	sqlite3_bind_int64(s, 3, w->end);
+	sqlite3_bind_int(s, 4, w->ended);
+	store_bind_text(s, 5, w->record);
+	return store_run(st, s);
+}
+
+/*
+ * Call cb for window occurrences, newest first: of one window (id not
+ * NULL), or those not yet ended (id NULL); at most limit rows.
+ */
+int
+store_load_winlog(struct store *st, const char *id, size_t limit,
+    store_winlog_cb cb, void *arg)
+{
+	struct store_winlog w;
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, id != NULL ? "SELECT window_id, start, end, ended, "
+	    "record FROM window_log WHERE window_id = ?1 ORDER BY start DESC "
+	    "LIMIT ?2" : "SELECT window_id, start, end, ended, record FROM "
+	    "window_log WHERE ended = 0 AND ?1 IS NULL ORDER BY start DESC "
+	    "LIMIT ?2");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		w.window_id = store_col_text(s, 0);
+		w.start = sqlite3_column_int64(s, 1);
+		w.end = sqlite3_column_int64(s, 2);
+		w.ended = sqlite3_column_int(s, 3);
+		w.record = store_col_text(s, 4);
+		if (cb(&w, arg) != 0)
+			break;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }

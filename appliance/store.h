@@ -98,6 +98,44 @@ int store_get(struct store *, uint64_t id, store_incident_cb, void *);
 /* Call cb for an incident's history rows, oldest first. */
 int store_history(struct store *, uint64_t id, store_history_cb, void *);
 
+/*
+ * Escalation (additive, issue 3): one row per (incident, step) with its
+ * absolute due time and, once it fired, when; step -1 keeps the time the
+ * incident's escalation clock started (in due).
+ */
+struct store_esc {
+	uint64_t	 incident_id;
+	int		 step;
+	int64_t		 due;		/* 0: none */
+	int64_t		 fired_at;	/* 0: pending */
+	const char	*level;
+};
+/* One window occurrence and what happened in it (record: JSON text). */
+struct store_winlog {
+	const char	*window_id;
+	int64_t		 start;
+	int64_t		 end;
+	int		 ended;
+	const char	*record;
+};
+typedef int (*store_esc_cb)(const struct store_esc *, void *);
+typedef int (*store_window_cb)(const char *id, const char *doc, void *);
+typedef int (*store_winlog_cb)(const struct store_winlog *, void *);
+
+/* Insert or update a step row; a fired_at once set is never cleared. */
+int store_put_esc(struct store *, const struct store_esc *);
+/* Call cb for the escalation rows of every active incident. */
+int store_load_esc(struct store *, store_esc_cb, void *);
+/* How many steps of an incident fired (step rows, not the clock). */
+int store_count_fired(struct store *, uint64_t id);
+/* API-created windows: definition as JSON text. */
+int store_put_window(struct store *, const char *id, const char *doc);
+int store_load_windows(struct store *, store_window_cb, void *);
+/* Window occurrences. */
+int store_put_winlog(struct store *, const struct store_winlog *);
+int store_load_winlog(struct store *, const char *id, size_t limit,
+    store_winlog_cb, void *);
+
 /* The last SQLite error message of the connection. */
 const char *store_error(const struct store *);
 

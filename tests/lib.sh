@@ -41,6 +41,11 @@ rules: [${RULES:-$ROOT/rules}]
 mib_dirs: [$ROOT/mibs]
 store:
   commit_interval_ms: 50
+calendar:
+  timezone: Asia/Tokyo
+  hours: "mon-fri 09:00-18:00"
+  holidays: [$ROOT/firmware/holidays/jp.yaml]
+  business_day: 9h
 EOC
 	cat >> "$T/sopd.yaml"
 }

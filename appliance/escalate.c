@@ -1,0 +1,1192 @@
+/*
+ * escalate.c: the SOP's clock: per active incident, the escalation steps of
+ * its severity fall due on absolute times kept in the store; windows hold
+ * the clock of the incidents they cover; notices go out after the commit
+ * that recorded them.
+ */
+#include "escalate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calendar.h"
+#include "clock.h"
+#include "config.h"
+#include "daemon.h"
+#include "deadline.h"
+#include "incident.h"
+#include "log.h"
+#include "notify.h"
+#include "policy.h"
+#include "replay.h"
+#include "rules.h"
+#include "store.h"
+#include "winset.h"
+#include "xmalloc.h"
+
+#define ESC_OUTBOX_MAX		10000	/* notices waiting for a commit */
+#define ESC_RECORD_MAX		1000	/* ids per list of a window record */
+#define ESC_WINLOG_SHOWN	10	/* occurrences shown per window */
+#define ESC_NOTE_MAX		256
+
+/* The escalation state of one active incident. */
+struct escinc {
+	uint64_t	 id;
+	int		 severity;
+	int64_t		 start;		/* clock start; 0 while held */
+	unsigned	 fired;		/* bit n: step n fired or skipped */
+	int64_t		 due[POLICY_MAX_STEPS];
+	int64_t		 fired_at[POLICY_MAX_STEPS];
+	char		 held[WINSET_ID_MAX + 1];	/* "" when not held */
+	int		 acked;
+	int		 dirty;
+	int		 dead;		/* resolved: freed after the commit */
+	struct escinc	*hnext;
+	struct escinc	*dnext;
+};
+
+/* A notice waiting for the commit of what it tells. */
+struct outnote {
+	enum notice_kind	 kind;
+	int			 step;
+	int			 level;
+	int64_t			 at_us;
+	char			*note;
+	struct incident_info	 ii;
+	char			*s[6];	/* owned copies of ii's strings */
+	struct outnote		*next;
+};
+
+/* One window occurrence in progress, and what happened in it. */
+struct winrec {
+	char		 id[WINSET_ID_MAX + 1];
+	int64_t		 start;
+	int64_t		 end;
+	int		 ended;
+	int		 dirty;
+	json_t		*rec;	/* {opened: [], resolved: [], ...} */
+	struct winrec	*next;
+};
+
+struct escalator {
+	struct sopd	 *sd;
+	struct escinc	**hb;
+	size_t		  nb;
+	size_t		  n;
+	struct escinc	 *dhead;
+	struct outnote	 *ohead;
+	struct outnote	 *otail;
+	size_t		  nout;
+	uint64_t	  out_dropped;
+	struct winrec	 *wrecs;
+};
+
+static void	escalate_hooks_change(const struct incident_info *,
+		    enum incident_change, void *);
+static int	escalate_hooks_write(struct store *, void *);
+static void	escalate_hooks_written(void *);
+
+/* The policy, calendar, windows and config of the daemon, now. */
+#define ESC_POL(e)	((e)->sd->policy)
+#define ESC_CAL(e)	policy_calendar((e)->sd->policy)
+#define ESC_WS(e)	((e)->sd->windows)
+#define ESC_CFG(e)	((e)->sd->cfg)
+
+/* The rank of a level name: L1 0, L2 1, L3 2 (unknown: 0). */
+static int
+escalate_rank(const char *level)
+{
+	int l = policy_level_from_name(level);
+
+	return l >= POLICY_L1 && l <= POLICY_L3 ? l : POLICY_L1;
+}
+
+/* The state of an incident, or NULL. */
+static struct escinc *
+escalate_find(struct escalator *e, uint64_t id)
+{
+	struct escinc *ei;
+
+	for (ei = e->hb[id & (e->nb - 1)]; ei != NULL; ei = ei->hnext) {
+		if (ei->id == id)
+			return ei;
+	}
+	return NULL;
+}
+
+/* Double the hash table. */
+static void
+escalate_grow(struct escalator *e)
+{
+	struct escinc **hb, *ei, *next;
+	size_t i, nb = e->nb * 2;
+
+	hb = xcalloc(nb, sizeof(*hb));
+	for (i = 0; i < e->nb; i++) {
+		for (ei = e->hb[i]; ei != NULL; ei = next) {
+			next = ei->hnext;
+			ei->hnext = hb[ei->id & (nb - 1)];
+			hb[ei->id & (nb - 1)] = ei;
+		}
+	}
+	free(e->hb);
+	e->hb = hb;
+	e->nb = nb;
+}
+
+/* A new state for an incident. */
+static struct escinc *
+escalate_add(struct escalator *e, uint64_t id, int severity)
+{
+	struct escinc *ei;
+
+	if (e->n + 1 > e->nb)
+		escalate_grow(e);
+	ei = xcalloc(1, sizeof(*ei));
+	ei->id = id;
+	ei->severity = severity;
+	ei->hnext = e->hb[id & (e->nb - 1)];
+	e->hb[id & (e->nb - 1)] = ei;
+	e->n++;
+	return ei;
+}
+
+/* Take a state out of the table; freed now or after the next commit. */
+static void
+escalate_remove(struct escalator *e, struct escinc *ei)
+{
+	struct escinc **pp;
+
+	for (pp = &e->hb[ei->id & (e->nb - 1)]; *pp != ei; pp = &(*pp)->hnext)
+		;
+	*pp = ei->hnext;
+	e->n--;
+	deadlines_cancel(e->sd->deadlines, ESCALATE_DL_STEP, ei->id);
+	if (ei->dirty)
+		ei->dead = 1;
+	else
+		free(ei);
+}
+
+/* Mark a state for the next commit. */
+static void
+escalate_dirty(struct escalator *e, struct escinc *ei)
+{
+	if (!ei->dirty) {
+		ei->dirty = 1;
+		ei->dnext = e->dhead;
+		e->dhead = ei;
+	}
+	incidents_want_commit(e->sd->incidents);
+}
+
+/* Compute the due times of the steps not fired, from the clock's start. */
+static void
+escalate_compute(struct escalator *e, struct escinc *ei)
+{
+	int i, n = policy_nsteps(ESC_POL(e), ei->severity);
+	time_t t;
+
+	for (i = 0; i < POLICY_MAX_STEPS; i++) {
+		if (ei->fired & (1U << i))
+			continue;
+		ei->due[i] = 0;
+		if (i >= n || ei->start == 0)
+			continue;
+		t = policy_due(ESC_POL(e), ei->severity, i, (time_t)ei->start);
+		ei->due[i] = t == (time_t)-1 ? 0 : (int64_t)t;
+	}
+}
+
+/* The next step to fire (-1: none) and its due time. */
+static int
+escalate_next(struct escalator *e, const struct escinc *ei, int64_t *due)
+{
+	const struct policy_step *st;
+	int i, best = -1, n = policy_nsteps(ESC_POL(e), ei->severity);
+
+	for (i = 0; i < n; i++) {
+		st = policy_step(ESC_POL(e), ei->severity, i);
+		if ((ei->fired & (1U << i)) || ei->due[i] == 0 ||
+		    (st->unless_acked && ei->acked))
+			continue;
+		if (best == -1 || ei->due[i] < ei->due[best])
+			best = i;
+	}
+	*due = best >= 0 ? ei->due[best] : 0;
+	return best;
+}
+
+/* Arm the deadline of an incident's next step (none while held). */
+static void
+escalate_arm(struct escalator *e, struct escinc *ei)
+{
+	int64_t due;
+
+	if (ei->held[0] == '\0' && escalate_next(e, ei, &due) >= 0)
+		deadlines_schedule(e->sd->deadlines, ESCALATE_DL_STEP, ei->id,
+		    (time_t)due);
+	else
+		deadlines_cancel(e->sd->deadlines, ESCALATE_DL_STEP, ei->id);
+}
+
+/* Tell the incident its level, next step and window; history if action. */
+static void
+escalate_show(struct escalator *e, struct escinc *ei, const char *level,
+    const char *action, const char *note)
+{
+	const struct policy_step *st;
+	struct incident_esc ie;
+	int64_t due = 0;
+	int next = -1;
+
+	if (ei->held[0] == '\0')
+		next = escalate_next(e, ei, &due);
+	st = next >= 0 ? policy_step(ESC_POL(e), ei->severity, next) : NULL;
+	memset(&ie, 0, sizeof(ie));
+	ie.level = level;
+	ie.next_escalation = due;
+	ie.next_step = next;
+	ie.next_level = st != NULL ? policy_level_name(st->level) : NULL;
+	ie.in_window = ei->held[0] != '\0' ? ei->held : NULL;
+	ie.action = action;
+	ie.note = note;
+	ie.at = (int64_t)clock_now();
+	incidents_set_escalation(e->sd->incidents, ei->id, &ie);
+}
+
+/* Free a queued notice. */
+static void
+escalate_outnote_free(struct outnote *o)
+{
+	int i;
+
+	for (i = 0; i < 6; i++)
+		free(o->s[i]);
+	free(o->note);
+	free(o);
+}
+
+/* Copy a string of a notice's incident. */
+static const char *
+escalate_keep(struct outnote *o, int i, const char *s)
+{
+	o->s[i] = s != NULL ? xstrdup(s) : NULL;
+	return o->s[i];
+}
+
+/* Queue a notice for one level until the next commit. */
+static void
+escalate_queue(struct escalator *e, const struct incident_info *ii,
+    enum notice_kind kind, int step, int level, const char *note)
+{
+	struct outnote *o;
+
+	if (e->sd->notifier == NULL && !replay_active())
+		return;
+	if (e->nout >= ESC_OUTBOX_MAX) {
+		e->out_dropped++;
+		return;
+	}
+	o = xcalloc(1, sizeof(*o));
+	o->ii = *ii;
+	o->ii.level = escalate_keep(o, 0, o->ii.level);
+	o->ii.host = escalate_keep(o, 1, o->ii.host);
+	o->ii.rule = escalate_keep(o, 2, o->ii.rule);
+	o->ii.title = escalate_keep(o, 3, o->ii.title);
+	o->ii.key = escalate_keep(o, 4, o->ii.key);
+	o->ii.in_window = escalate_keep(o, 5, o->ii.in_window);
+	o->ii.next_level = NULL;
+	o->ii.owner = NULL;
+	o->kind = kind;
+	o->step = step;
+	o->level = level;
+	o->at_us = clock_now_us();
+	o->note = note != NULL ? xstrdup(note) : NULL;
+	if (e->otail != NULL)
+		e->otail->next = o;
+	else
+		e->ohead = o;
+	e->otail = o;
+	e->nout++;
+	incidents_want_commit(e->sd->incidents);
+}
+
+/* Queue one notice per level of a mask (ii NULL: look the id up). */
+static void
+escalate_queue_mask(struct escalator *e, uint64_t id,
+    const struct incident_info *ii, enum notice_kind kind, int step,
+    unsigned mask, const char *note)
+{
+	struct incident_info now;
+	int l;
+
+	if (ii == NULL) {
+		if (incidents_info(e->sd->incidents, id, &now) != 0)
+			return;
+		ii = &now;
+	}
+	for (l = 0; l < POLICY_NLEVELS; l++) {
+		if (mask & (1U << l))
+			escalate_queue(e, ii, kind, step, l, note);
+	}
+}
+
+/*
+ * Fire every step of an incident due at or before now, in due order; one
+ * notice per level notified.  With a note (a window's end), every notice is
+ * an escalation notice carrying it, also when no step fell due.
+ */
+static void
+escalate_fire_due(struct escalator *e, struct escinc *ei, int64_t now,
+    const char *note)
+{
+	const struct policy_step *st;
+	struct incident_info ii;
+	char level[8], why[ESC_NOTE_MAX];
+	unsigned mask = 0;
+	int64_t due;
+	int i, last = -1, opening = 1;
+
+	if (incidents_info(e->sd->incidents, ei->id, &ii) != 0)
+		return;
+	snprintf(level, sizeof(level), "%s", ii.level);
+	while ((i = escalate_next(e, ei, &due)) >= 0 && due <= now) {
+		st = policy_step(ESC_POL(e), ei->severity, i);
+		ei->fired |= 1U << i;
+		ei->fired_at[i] = now;
+		if (st->level > escalate_rank(level))
+			snprintf(level, sizeof(level), "%s",
+			    policy_level_name(st->level));
+		mask |= st->notify;
+		opening &= due <= ei->start;
+		last = i;
+	}
+	if (last >= 0) {
+		escalate_dirty(e, ei);
+		st = policy_step(ESC_POL(e), ei->severity, last);
+		snprintf(why, sizeof(why), "step %d: %s %s: escalated to %s",
+		    last, st->unless_acked ? "not acknowledged within" :
+		    "not resolved within", st->text, level);
+		replay_record("escalate #%llu %s", (unsigned long long)ei->id,
+		    level);
+		escalate_show(e, ei, level, opening && note == NULL ? NULL :
+		    "escalate", why);
+	} else
+		escalate_show(e, ei, NULL, NULL, NULL);
+	if (note != NULL)
+		mask |= 1U << escalate_rank(level);
+	escalate_queue_mask(e, ei->id, NULL, note != NULL || !opening ?
+	    NOTICE_ESCALATED : NOTICE_OPENED, last, mask, note);
+	escalate_arm(e, ei);
+}
+
+/* Append an incident id to a list of a window record (bounded). */
+static void
+escalate_record(struct escalator *e, const char *winid, const char *list,
+    uint64_t id)
+{
+	struct winrec *r;
+	json_t *a;
+
+	for (r = e->wrecs; r != NULL; r = r->next) {
+		if (r->ended || strcmp(r->id, winid) != 0)
+			continue;
+		if ((a = json_object_get(r->rec, list)) == NULL) {
+			a = json_array();
+			json_object_set_new(r->rec, list, a);
+		}
+		if (json_array_size(a) < ESC_RECORD_MAX)
+			json_array_append_new(a, json_integer((json_int_t)id));
+		r->dirty = 1;
+		incidents_want_commit(e->sd->incidents);
+		return;
+	}
+}
+
+/* Hold an incident's clock in a window. */
+static void
+escalate_hold(struct escalator *e, struct escinc *ei, const struct win *w)
+{
+	char note[ESC_NOTE_MAX];
+
+	snprintf(ei->held, sizeof(ei->held), "%s", w->id);
+	escalate_dirty(e, ei);
+	snprintf(note, sizeof(note), "inside %s window %s: no escalation",
+	    w->kind == WIN_PATCH ? "patch" : "change", w->id);
+	escalate_show(e, ei, NULL, "window", note);
+	escalate_arm(e, ei);
+}
+
+/* A new incident: hold it in a window, or start its clock. */
+static void
+escalate_opened(struct escalator *e, const struct incident_info *ii)
+{
+	struct escinc *ei;
+	struct win *w;
+	int64_t now = (int64_t)clock_now();
+
+	if ((ei = escalate_find(e, ii->id)) != NULL)
+		return;
+	ei = escalate_add(e, ii->id, ii->severity);
+	escalate_dirty(e, ei);
+	w = winset_active_for(ESC_WS(e), ESC_CFG(e), ESC_CAL(e), ii->host,
+	    (time_t)now);
+	if (w != NULL) {
+		escalate_record(e, w->id, "opened", ii->id);
+		escalate_hold(e, ei, w);
+		return;
+	}
+	/* The clock starts with the event that opened the incident. */
+	ei->start = ii->last_seen_us > 0 ? ii->last_seen_us / 1000000 : now;
+	escalate_compute(e, ei);
+	escalate_fire_due(e, ei, now > ei->start ? now : ei->start, NULL);
+}
+
+/* An acknowledgement: skip ack_within steps, tell who heard of it. */
+static void
+escalate_acked(struct escalator *e, struct escinc *ei)
+{
+	unsigned mask;
+
+	ei->acked = 1;
+	escalate_dirty(e, ei);
+	if (ei->held[0] != '\0')
+		return;
+	mask = policy_notified(ESC_POL(e), ei->severity, ei->fired);
+	escalate_queue_mask(e, ei->id, NULL, NOTICE_ACKNOWLEDGED, -1, mask,
+	    NULL);
+	escalate_show(e, ei, NULL, NULL, NULL);
+	escalate_arm(e, ei);
+}
+
+/* A resolution: stop the clock, tell who heard of it, record it. */
+static void
+escalate_resolved(struct escalator *e, struct escinc *ei,
+    const struct incident_info *ii)
+{
+	unsigned mask;
+
+	if (ei->held[0] != '\0')
+		escalate_record(e, ei->held, "resolved", ei->id);
+	else {
+		mask = policy_notified(ESC_POL(e), ei->severity, ei->fired);
+		escalate_queue_mask(e, ei->id, ii, NOTICE_RESOLVED, -1, mask,
+		    NULL);
+	}
+	escalate_remove(e, ei);
+}
+
+/* The incidents' hook: an incident opened, was acknowledged or resolved. */
+static void
+escalate_hooks_change(const struct incident_info *ii,
+    enum incident_change what, void *arg)
+{
+	struct escalator *e = arg;
+	struct escinc *ei;
+
+	if (what == INC_CHANGE_OPEN) {
+		escalate_opened(e, ii);
+		return;
+	}
+	if ((ei = escalate_find(e, ii->id)) == NULL)
+		return;
+	if (what == INC_CHANGE_ACK)
+		escalate_acked(e, ei);
+	else if (what == INC_CHANGE_RESOLVE)
+		escalate_resolved(e, ei, ii);
+}
+
+/* Write one incident's clock and steps. */
+static int
+escalate_write_one(struct escalator *e, struct store *st,
+    const struct escinc *ei)
+{
+	const struct policy_step *ps;
+	struct store_esc r;
+	int i;
+
+	memset(&r, 0, sizeof(r));
+	r.incident_id = ei->id;
+	r.step = -1;
+	r.due = ei->start;
+	if (store_put_esc(st, &r) != 0)
+		return -1;
+	for (i = 0; i < policy_nsteps(ESC_POL(e), ei->severity); i++) {
+		ps = policy_step(ESC_POL(e), ei->severity, i);
+		r.step = i;
+		r.due = ei->due[i];
+		r.fired_at = ei->fired_at[i];
+		r.level = r.fired_at != 0 ? policy_level_name(ps->level) : NULL;
+		if (store_put_esc(st, &r) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Write one window record. */
+static int
+escalate_write_rec(struct store *st, const struct winrec *r)
+{
+	struct store_winlog w;
+	char *text;
+	int rc;
+
+	text = json_dumps(r->rec, JSON_COMPACT);
+	w.window_id = r->id;
+	w.start = r->start;
+	w.end = r->end;
+	w.ended = r->ended;
+	w.record = text;
+	rc = store_put_winlog(st, &w);
+	free(text);
+	return rc;
+}
+
+/* The incidents' hook inside the commit's transaction. */
+static int
+escalate_hooks_write(struct store *st, void *arg)
+{
+	struct escalator *e = arg;
+	struct escinc *ei;
+	struct winrec *r;
+
+	for (ei = e->dhead; ei != NULL; ei = ei->dnext) {
+		if (!ei->dead && escalate_write_one(e, st, ei) != 0)
+			return -1;
+	}
+	for (r = e->wrecs; r != NULL; r = r->next) {
+		if (r->dirty && escalate_write_rec(st, r) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Send one queued notice. */
+static void
+escalate_send(struct escalator *e, struct outnote *o)
+{
+	static const char *kinds[NOTICE_MAX] = {
+		"opened", "escalated", "acknowledged", "resolved"
+	};
+	struct notice n;
+
+	memset(&n, 0, sizeof(n));
+	n.kind = o->kind;
+	n.inc = &o->ii;
+	n.step = o->step;
+	n.level = policy_level_name(o->level);
+	n.at_us = o->at_us;
+	n.note = o->note;
+	if (e->sd->notifier != NULL)
+		notifier_send(e->sd->notifier, n.level, &n);
+	else
+		replay_record("notify %s %s #%llu", n.level, kinds[n.kind],
+		    (unsigned long long)o->ii.id);
+}
+
+/* The incidents' hook after a commit: clear marks, send the notices. */
+static void
+escalate_hooks_written(void *arg)
+{
+	struct escalator *e = arg;
+	struct escinc *ei, *next;
+	struct winrec *r, **rp;
+	struct outnote *o;
+
+	for (ei = e->dhead; ei != NULL; ei = next) {
+		next = ei->dnext;
+		ei->dirty = 0;
+		if (ei->dead)
+			free(ei);
+	}
+	e->dhead = NULL;
+	for (rp = &e->wrecs; (r = *rp) != NULL;) {
+		r->dirty = 0;
+		if (r->ended) {
+			*rp = r->next;
+			json_decref(r->rec);
+			free(r);
+		} else
+			rp = &r->next;
+	}
+	while ((o = e->ohead) != NULL) {
+		e->ohead = o->next;
+		escalate_send(e, o);
+		escalate_outnote_free(o);
+	}
+	e->otail = NULL;
+	e->nout = 0;
+}
+
+/* Context of one sweep over the active incidents. */
+struct esc_sweep {
+	struct escalator	*e;
+	const char		*held_by;	/* window ending */
+	int64_t			 end;
+	uint64_t		*ids;
+	size_t			 n;
+	size_t			 cap;
+};
+
+/* Collect the incidents a sweep concerns (changing them is done after). */
+static void
+escalate_sweep_cb(const struct incident_info *ii, void *arg)
+{
+	struct esc_sweep *sw = arg;
+	struct escinc *ei = escalate_find(sw->e, ii->id);
+
+	if (ei == NULL)
+		return;
+	if (sw->held_by != NULL && strcmp(ei->held, sw->held_by) != 0)
+		return;
+	if (sw->n == sw->cap) {
+		sw->cap = sw->cap == 0 ? 64 : sw->cap * 2;
+		sw->ids = xreallocarray(sw->ids, sw->cap, sizeof(*sw->ids));
+	}
+	sw->ids[sw->n++] = ii->id;
+}
+
+/*
+ * A window started: record it.  Incidents opened before it keep their
+ * clock (their problem predates the change); those opened inside are held.
+ */
+static void
+escalate_window_started(struct escalator *e, const struct win *w,
+    int64_t start, int64_t end)
+{
+	struct winrec *r;
+
+	r = xcalloc(1, sizeof(*r));
+	snprintf(r->id, sizeof(r->id), "%s", w->id);
+	r->start = start;
+	r->end = end;
+	r->rec = json_pack("{s:s, s:[], s:[], s:[]}", "kind",
+	    w->kind == WIN_PATCH ? "patch" : "change", "opened", "resolved",
+	    "failed_verification");
+	r->dirty = 1;
+	r->next = e->wrecs;
+	e->wrecs = r;
+	log_info("window %s started (until %lld)", w->id, (long long)end);
+	incidents_want_commit(e->sd->incidents);
+}
+
+/* Release an incident at a window's end: failed verification. */
+static void
+escalate_release(struct escalator *e, struct escinc *ei, const char *winid,
+    int64_t end)
+{
+	char note[ESC_NOTE_MAX];
+
+	snprintf(note, sizeof(note), "post-change verification failed: still "
+	    "open when window %s ended", winid);
+	escalate_record(e, winid, "failed_verification", ei->id);
+	ei->held[0] = '\0';
+	ei->start = end;
+	escalate_compute(e, ei);
+	escalate_dirty(e, ei);
+	escalate_show(e, ei, NULL, "verify-failed", note);
+	escalate_fire_due(e, ei, (int64_t)clock_now(), note);
+}
+
+/* A window ended (or was cancelled) at end: release what it holds. */
+static void
+escalate_window_ended(struct escalator *e, struct winrec *r, int64_t end)
+{
+	struct esc_sweep sw = { .e = e, .held_by = r->id };
+	struct escinc *ei;
+	size_t i;
+
+	log_info("window %s ended", r->id);
+	incidents_foreach_active(e->sd->incidents, escalate_sweep_cb, &sw);
+	for (i = 0; i < sw.n; i++) {
+		if ((ei = escalate_find(e, sw.ids[i])) != NULL)
+			escalate_release(e, ei, r->id, end);
+	}
+	free(sw.ids);
+	r->end = end;
+	r->ended = 1;
+	r->dirty = 1;
+	incidents_want_commit(e->sd->incidents);
+}
+
+/* Whether a record's occurrence is still going on at now. */
+static int
+escalate_rec_live(struct escalator *e, const struct winrec *r, int64_t now)
+{
+	const struct win *w = winset_find(ESC_WS(e), r->id);
+	time_t s, end;
+
+	return w != NULL && winset_counts(w) && winset_active(ESC_CAL(e), w,
+	    (time_t)now, &s, &end) && (int64_t)s == r->start;
+}
+
+/* Whether a window has an occurrence in progress. */
+static int
+escalate_has_rec(struct escalator *e, const char *id)
+{
+	struct winrec *r;
+
+	for (r = e->wrecs; r != NULL; r = r->next) {
+		if (!r->ended && strcmp(r->id, id) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Release incidents held by a window that has no occurrence any more. */
+static void
+escalate_orphans_cb(const struct incident_info *ii, void *arg)
+{
+	struct esc_sweep *sw = arg;
+	struct escinc *ei = escalate_find(sw->e, ii->id);
+
+	if (ei == NULL || ei->held[0] == '\0' ||
+	    escalate_has_rec(sw->e, ei->held))
+		return;
+	if (sw->n == sw->cap) {
+		sw->cap = sw->cap == 0 ? 64 : sw->cap * 2;
+		sw->ids = xreallocarray(sw->ids, sw->cap, sizeof(*sw->ids));
+	}
+	sw->ids[sw->n++] = ii->id;
+}
+
+/* Release the incidents no window holds any more. */
+static void
+escalate_orphans(struct escalator *e, int64_t now)
+{
+	struct esc_sweep sw = { .e = e };
+	struct escinc *ei;
+	char winid[WINSET_ID_MAX + 1];
+	size_t i;
+
+	incidents_foreach_active(e->sd->incidents, escalate_orphans_cb, &sw);
+	for (i = 0; i < sw.n; i++) {
+		if ((ei = escalate_find(e, sw.ids[i])) == NULL)
+			continue;
+		snprintf(winid, sizeof(winid), "%s", ei->held);
+		escalate_release(e, ei, winid, now);
+	}
+	free(sw.ids);
+}
+
+/*
+ * Bring the windows up to date at now: end the occurrences that are over,
+ * start those that began, and arm the deadline of the next change.
+ */
+static void
+escalate_windows_sync(struct escalator *e)
+{
+	int64_t now = (int64_t)clock_now();
+	struct winrec *r;
+	struct win *w;
+	time_t s, end, next;
+	size_t i;
+
+	for (r = e->wrecs; r != NULL; r = r->next) {
+		if (!r->ended && !escalate_rec_live(e, r, now))
+			escalate_window_ended(e, r, r->end < now ? r->end :
+			    now);
+	}
+	for (i = 0; i < winset_count(ESC_WS(e)); i++) {
+		w = winset_get(ESC_WS(e), i);
+		if (winset_counts(w) && winset_active(ESC_CAL(e), w,
+		    (time_t)now, &s, &end) && !escalate_has_rec(e, w->id))
+			escalate_window_started(e, w, s, end);
+	}
+	escalate_orphans(e, now);
+	next = winset_next_change(ESC_WS(e), ESC_CAL(e), (time_t)now);
+	if (next != (time_t)-1)
+		deadlines_schedule(e->sd->deadlines, ESCALATE_DL_WINDOW, 0,
+		    next);
+	else
+		deadlines_cancel(e->sd->deadlines, ESCALATE_DL_WINDOW, 0);
+}
+
+/* A deadline fell due. */
+int
+escalate_fire(struct escalator *e, int kind, uint64_t id, time_t due)
+{
+	struct escinc *ei;
+
+	(void)due;
+	if (kind == ESCALATE_DL_WINDOW) {
+		escalate_windows_sync(e);
+		return 1;
+	}
+	if (kind != ESCALATE_DL_STEP)
+		return 0;
+	if ((ei = escalate_find(e, id)) != NULL && ei->held[0] == '\0')
+		escalate_fire_due(e, ei, (int64_t)clock_now(), NULL);
+	return 1;
+}
+
+/* Load one active incident's state. */
+static void
+escalate_load_cb(const struct incident_info *ii, void *arg)
+{
+	struct escalator *e = arg;
+	struct escinc *ei;
+
+	ei = escalate_add(e, ii->id, ii->severity);
+	ei->acked = ii->state == INC_ACKNOWLEDGED;
+	ei->start = ii->first_seen_us / 1000000;
+	if (ii->in_window != NULL) {
+		snprintf(ei->held, sizeof(ei->held), "%s", ii->in_window);
+		ei->start = 0;
+	}
+	ei->due[0] = -1;	/* no stored rows yet */
+}
+
+/* Take one stored escalation row. */
+static int
+escalate_row_cb(const struct store_esc *r, void *arg)
+{
+	struct escalator *e = arg;
+	struct escinc *ei;
+
+	if ((ei = escalate_find(e, r->incident_id)) == NULL ||
+	    r->step >= POLICY_MAX_STEPS)
+		return 0;
+	if (ei->due[0] == -1)
+		ei->due[0] = 0;
+	if (r->step < 0) {
+		ei->start = r->due;
+		return 0;
+	}
+	ei->due[r->step] = r->due;
+	ei->fired_at[r->step] = r->fired_at;
+	if (r->fired_at != 0)
+		ei->fired |= 1U << r->step;
+	return 0;
+}
+
+/* Compute missing due times of loaded incidents and arm them. */
+static void
+escalate_load_arm(struct escalator *e)
+{
+	struct escinc *ei;
+	size_t b;
+	int i, n;
+
+	for (b = 0; b < e->nb; b++) {
+		for (ei = e->hb[b]; ei != NULL; ei = ei->hnext) {
+			n = policy_nsteps(ESC_POL(e), ei->severity);
+			if (ei->due[0] == -1) {	/* never seen: from opening */
+				ei->due[0] = 0;
+				escalate_compute(e, ei);
+				escalate_dirty(e, ei);
+			}
+			for (i = 0; i < n && ei->start != 0; i++) {
+				if (ei->due[i] == 0 && !(ei->fired & (1U << i)))
+					ei->due[i] = policy_due(ESC_POL(e),
+					    ei->severity, i, (time_t)ei->start);
+			}
+			escalate_arm(e, ei);
+		}
+	}
+}
+
+/* Take one unfinished window occurrence from the store. */
+static int
+escalate_winlog_cb(const struct store_winlog *w, void *arg)
+{
+	struct escalator *e = arg;
+	struct winrec *r;
+
+	if (escalate_has_rec(e, w->window_id))
+		return 0;
+	r = xcalloc(1, sizeof(*r));
+	snprintf(r->id, sizeof(r->id), "%s", w->window_id);
+	r->start = w->start;
+	r->end = w->end;
+	r->rec = w->record != NULL ? json_loads(w->record, 0, NULL) : NULL;
+	if (!json_is_object(r->rec)) {
+		json_decref(r->rec);
+		r->rec = json_object();
+	}
+	r->next = e->wrecs;
+	e->wrecs = r;
+	return 0;
+}
+
+/* Take one stored API window. */
+static int
+escalate_window_load_cb(const char *id, const char *doc, void *arg)
+{
+	struct escalator *e = arg;
+	struct win *w;
+	char *err = NULL;
+	json_t *o;
+
+	o = doc != NULL ? json_loads(doc, 0, NULL) : NULL;
+	if (o == NULL || (w = winset_parse_json(ESC_CFG(e), ESC_CAL(e), o,
+	    &err)) == NULL || winset_add(ESC_WS(e), w, &err) != 0) {
+		log_warnx("window %s from the store not loaded: %s", id,
+		    err != NULL ? err : "bad JSON");
+		free(err);
+	}
+	json_decref(o);
+	return 0;
+}
+
+/* Start the escalator: load state, arm deadlines, sync the windows. */
+struct escalator *
+escalate_new(struct sopd *sd, char **cause)
+{
+	static const struct incident_hooks hooks = {
+		escalate_hooks_change, escalate_hooks_write,
+		escalate_hooks_written
+	};
+	struct escalator *e;
+	struct store *st = incidents_store(sd->incidents);
+
+	e = xcalloc(1, sizeof(*e));
+	e->sd = sd;
+	e->nb = 1024;
+	e->hb = xcalloc(e->nb, sizeof(*e->hb));
+	incidents_foreach_active(sd->incidents, escalate_load_cb, e);
+	if (store_load_esc(st, escalate_row_cb, e) != 0 ||
+	    store_load_windows(st, escalate_window_load_cb, e) != 0 ||
+	    store_load_winlog(st, NULL, WINSET_MAX * 2, escalate_winlog_cb,
+	    e) != 0) {
+		xasprintf(cause, "loading escalations: %s", store_error(st));
+		escalate_free(e);
+		return NULL;
+	}
+	incidents_set_hooks(sd->incidents, &hooks, e);
+	escalate_load_arm(e);
+	escalate_windows_sync(e);
+	log_info("escalation: %zu incidents on the clock, %zu windows", e->n,
+	    winset_count(ESC_WS(e)));
+	return e;
+}
+
+/* Take a reloaded policy and windows: recompute the steps not fired. */
+void
+escalate_reconfigure(struct escalator *e)
+{
+	struct escinc *ei;
+	size_t b;
+
+	for (b = 0; b < e->nb; b++) {
+		for (ei = e->hb[b]; ei != NULL; ei = ei->hnext) {
+			escalate_compute(e, ei);
+			escalate_dirty(e, ei);
+			escalate_show(e, ei, NULL, NULL, NULL);
+			escalate_arm(e, ei);
+		}
+	}
+	escalate_windows_sync(e);
+}
+
+/* Free everything (notices not yet committed are dropped). */
+void
+escalate_free(struct escalator *e)
+{
+	struct escinc *ei, *next;
+	struct outnote *o;
+	struct winrec *r;
+	size_t b;
+
+	if (e == NULL)
+		return;
+	if (e->sd->incidents != NULL)
+		incidents_set_hooks(e->sd->incidents, NULL, NULL);
+	for (ei = e->dhead; ei != NULL; ei = next) {
+		next = ei->dnext;
+		if (ei->dead)
+			free(ei);
+	}
+	for (b = 0; b < e->nb; b++) {
+		for (ei = e->hb[b]; ei != NULL; ei = next) {
+			next = ei->hnext;
+			free(ei);
+		}
+	}
+	while ((o = e->ohead) != NULL) {
+		e->ohead = o->next;
+		escalate_outnote_free(o);
+	}
+	while ((r = e->wrecs) != NULL) {
+		e->wrecs = r->next;
+		json_decref(r->rec);
+		free(r);
+	}
+	free(e->hb);
+	free(e);
+}
+
+/* The record of a window's occurrence in progress, or NULL. */
+static struct winrec *
+escalate_live_rec(struct escalator *e, const char *id)
+{
+	struct winrec *r;
+
+	for (r = e->wrecs; r != NULL; r = r->next) {
+		if (!r->ended && strcmp(r->id, id) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+/* GET /api/v1/windows: active and upcoming windows. */
+json_t *
+escalate_windows_json(struct escalator *e)
+{
+	struct winrec *r;
+	struct win *w;
+	json_t *a = json_array(), *o;
+	time_t now = clock_now();
+	size_t i;
+
+	for (i = 0; i < winset_count(ESC_WS(e)); i++) {
+		w = winset_get(ESC_WS(e), i);
+		if (w->spec.kind == WINDOW_ONEOFF && w->spec.end <= now)
+			continue;
+		o = winset_win_json(w, ESC_CAL(e), now);
+		if ((r = escalate_live_rec(e, w->id)) != NULL)
+			json_object_set(o, "record", r->rec);
+		json_array_append_new(a, o);
+	}
+	return json_pack("{s:o, s:s}", "windows", a, "timezone",
+	    calendar_tzname(ESC_CAL(e)));
+}
+
+/* One stored occurrence as JSON. */
+static int
+escalate_occ_cb(const struct store_winlog *w, void *arg)
+{
+	json_t *rec;
+
+	rec = w->record != NULL ? json_loads(w->record, 0, NULL) : NULL;
+	json_array_append_new(arg, json_pack("{s:I, s:I, s:b, s:o}",
+	    "start", (json_int_t)w->start, "end", (json_int_t)w->end,
+	    "ended", w->ended, "record", rec != NULL ? rec : json_object()));
+	return 0;
+}
+
+/* GET /api/v1/windows/{id}: definition and its recent occurrences. */
+json_t *
+escalate_window_json(struct escalator *e, const char *id)
+{
+	struct win *w;
+	json_t *o, *occ;
+
+	if ((w = winset_find(ESC_WS(e), id)) == NULL)
+		return NULL;
+	incidents_flush(e->sd->incidents);
+	o = winset_win_json(w, ESC_CAL(e), clock_now());
+	occ = json_array();
+	store_load_winlog(incidents_store(e->sd->incidents), id,
+	    ESC_WINLOG_SHOWN, escalate_occ_cb, occ);
+	json_object_set_new(o, "occurrences", occ);
+	return o;
+}
+
+/* A window's definition as stored (what winset_parse_json reads). */
+static json_t *
+escalate_window_doc(const struct win *w)
+{
+	json_t *o, *h = json_array(), *g = json_array();
+	char s[32], en[32];
+	struct tm tm;
+	size_t i;
+
+	for (i = 0; i < w->nhosts; i++)
+		json_array_append_new(h, json_string(w->hosts[i]));
+	for (i = 0; i < w->ngroups; i++)
+		json_array_append_new(g, json_string(w->groups[i]));
+	gmtime_r(&w->spec.start, &tm);
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	gmtime_r(&w->spec.end, &tm);
+	strftime(en, sizeof(en), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	o = json_pack("{s:s, s:o, s:o, s:o, s:s, s:s, s:b, s:b}", "id", w->id,
+	    "title", w->title != NULL ? json_string(w->title) : json_null(),
+	    "hosts", h, "groups", g, "start", s, "end", en,
+	    "approved", w->approved, "cancelled", w->cancelled);
+	return o;
+}
+
+/* Write an API window's definition now. */
+static int
+escalate_window_save(struct escalator *e, const struct win *w, char **err)
+{
+	json_t *doc = escalate_window_doc(w);
+	char *text = json_dumps(doc, JSON_COMPACT);
+	int rc;
+
+	incidents_flush(e->sd->incidents);
+	rc = store_put_window(incidents_store(e->sd->incidents), w->id, text);
+	free(text);
+	json_decref(doc);
+	if (rc != 0)
+		xasprintf(err, "window %s not saved", w->id);
+	return rc;
+}
+
+/* POST /api/v1/windows: create a change window. */
+int
+escalate_window_add(struct escalator *e, const json_t *body, char **err,
+    int *status)
+{
+	struct win *w;
+
+	*status = 400;
+	if ((w = winset_parse_json(ESC_CFG(e), ESC_CAL(e), body, err)) ==
+	    NULL)
+		return -1;
+	w->created = clock_now();
+	if (w->spec.end <= w->created) {
+		xasprintf(err, "end: the window is over already");
+		winset_win_free(w);
+		return -1;
+	}
+	*status = 409;
+	if (winset_add(ESC_WS(e), w, err) != 0) {
+		winset_win_free(w);
+		return -1;
+	}
+	*status = 500;
+	if (escalate_window_save(e, w, err) != 0)
+		return -1;
+	log_info("window %s created (%s)", w->id, w->approved ? "approved" :
+	    "not approved");
+	escalate_windows_sync(e);
+	incidents_flush(e->sd->incidents);
+	*status = 201;
+	return 0;
+}
+
+/* POST /api/v1/windows/{id}/cancel. */
+int
+escalate_window_cancel(struct escalator *e, const char *id, char **err,
+    int *status)
+{
+	struct win *w;
+
+	*status = 404;
+	if ((w = winset_find(ESC_WS(e), id)) == NULL) {
+		xasprintf(err, "no window %s", id);
+		return -1;
+	}
+	*status = 409;
+	if (!w->from_api) {
+		xasprintf(err, "window %s is defined in the configuration", id);
+		return -1;
+	}
+	if (w->cancelled) {
+		xasprintf(err, "window %s is already cancelled", id);
+		return -1;
+	}
+	w->cancelled = 1;
+	*status = 500;
+	if (escalate_window_save(e, w, err) != 0)
+		return -1;
+	log_info("window %s cancelled", id);
+	escalate_windows_sync(e);
+	incidents_flush(e->sd->incidents);
+	*status = 200;
+	return 0;
+}

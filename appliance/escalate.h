@@ -1,0 +1,52 @@
+/* escalate.h: the SOP's clock: escalation steps and patch/change windows. */
+#ifndef SOPD_ESCALATE_H
+#define SOPD_ESCALATE_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+struct sopd;
+struct escalator;
+
+/*
+ * The escalator keeps, per active incident, when its escalation clock
+ * started and which steps of its severity's policy fired; the due times
+ * are absolute and kept in the store's escalation table, and the daemon's
+ * deadline queue fires them.  A step is marked fired in the same
+ * transaction as the level change it makes, and its notices go out only
+ * after that transaction committed, so no step fires twice and one that
+ * fell due while sopd was down fires once after the restart.
+ *
+ * While a counting window covers an incident's host, the incident carries
+ * the window's id (in_window) and its clock is held: no step fires and
+ * nobody is notified.  When the window ends, incidents it still holds are
+ * reported as a failed post-change verification and their clock starts at
+ * the window's end.  Each window occurrence records the incidents opened,
+ * resolved and still open (failed verification) in it.
+ *
+ * A reload that changes a policy keeps the steps already fired (by
+ * position) and recomputes the others from the clock's start.
+ */
+#define ESCALATE_DL_STEP	10	/* id: the incident's id */
+#define ESCALATE_DL_WINDOW	11	/* id: 0, the next window change */
+
+/* Start on sd's incidents, policy, windows and deadline queue. */
+struct escalator *escalate_new(struct sopd *, char **cause);
+void escalate_free(struct escalator *);
+/* Take sd's new policy and windows (after a reload swapped them). */
+void escalate_reconfigure(struct escalator *);
+/* A deadline fell due; 0 if the kind is not ours. */
+int escalate_fire(struct escalator *, int kind, uint64_t id, time_t due);
+
+/* Views and changes for the API (JSON; caller decrefs). */
+json_t *escalate_windows_json(struct escalator *);
+json_t *escalate_window_json(struct escalator *, const char *id);
+/* Create a change window from a JSON body; -1 and *err (a 400/409). */
+int escalate_window_add(struct escalator *, const json_t *, char **err,
+    int *status);
+int escalate_window_cancel(struct escalator *, const char *id, char **err,
+    int *status);
+
+#endif

@@ -1,0 +1,571 @@
+/* expect.c: expected events by a calendar deadline, and silent hosts. */
+#include "expect.h"
+
+#include <ctype.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calendar.h"
+#include "clock.h"
+#include "deadline.h"
+#include "event.h"
+#include "incident.h"
+#include "log.h"
+#include "rules.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define EXPECT_BUCKETS		4096
+#define EXPECT_SEARCH_DAYS	400	/* a deadline is found within this */
+#define EXPECT_NAME_MAX		512
+#define EXPECT_TITLE		"{rule}: expected event from {host} missing " \
+				"at {deadline}"
+#define SILENT_TITLE		"Host {host} silent since {last}"
+
+/* One expectation: a rule and one of its hosts. */
+struct xent {
+	uint64_t	 id;
+	char		*rule;
+	char		*host;
+	const struct rule *r;
+	time_t		 arrival;	/* last matching event, 0: none */
+	time_t		 handled;	/* last deadline checked */
+	time_t		 next;		/* scheduled deadline */
+	struct xent	*hnext;
+};
+
+/* One host heard by a silent rule's scope. */
+struct shost {
+	uint64_t	 id;
+	char		*host;
+	time_t		 last;
+	struct shost	*hnext;
+};
+
+struct expect {
+	struct incidents	*is;
+	struct deadlines	*dq;
+	const struct calendar	*cal;
+	struct xent		*xb[EXPECT_BUCKETS];
+	size_t			 nx;
+	struct shost		*sb[EXPECT_BUCKETS];
+	size_t			 ns;
+	uint64_t		 untracked;
+	const struct rule	**silent;	/* the silent rules */
+	size_t			 nsilent;
+};
+
+/* FNV-1a 64 over a, a NUL and b (b lowercased: host names). */
+static uint64_t
+expect_hash(const char *a, const char *b)
+{
+	uint64_t h = 14695981039346656037ULL;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)a; *p != '\0'; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	h *= 1099511628211ULL;
+	for (p = (const unsigned char *)b; *p != '\0'; p++)
+		h = (h ^ (unsigned char)tolower(*p)) * 1099511628211ULL;
+	return h;
+}
+
+/* A new, empty set. */
+struct expect *
+expect_new(struct incidents *is, struct deadlines *dq,
+    const struct calendar *cal)
+{
+	struct expect *ex = xcalloc(1, sizeof(*ex));
+
+	ex->is = is;
+	ex->dq = dq;
+	ex->cal = cal;
+	return ex;
+}
+
+/* Drop every expectation and its deadline. */
+static void
+expect_clear(struct expect *ex)
+{
+	struct xent *x, *next;
+	size_t i;
+
+	for (i = 0; i < EXPECT_BUCKETS; i++) {
+		for (x = ex->xb[i]; x != NULL; x = next) {
+			next = x->hnext;
+			deadlines_cancel(ex->dq, EXPECT_DL_DEADLINE, x->id);
+			free(x->rule);
+			free(x->host);
+			free(x);
+		}
+		ex->xb[i] = NULL;
+	}
+	ex->nx = 0;
+}
+
+/* Free everything. */
+void
+expect_free(struct expect *ex)
+{
+	struct shost *s, *next;
+	size_t i;
+
+	if (ex == NULL)
+		return;
+	expect_clear(ex);
+	for (i = 0; i < EXPECT_BUCKETS; i++)
+		for (s = ex->sb[i]; s != NULL; s = next) {
+			next = s->hnext;
+			free(s->host);
+			free(s);
+		}
+	free(ex->silent);
+	free(ex);
+}
+
+/* The expectation with this id, or NULL. */
+static struct xent *
+expect_find_id(const struct expect *ex, uint64_t id)
+{
+	struct xent *x;
+
+	for (x = ex->xb[id % EXPECT_BUCKETS]; x != NULL; x = x->hnext)
+		if (x->id == id)
+			return x;
+	return NULL;
+}
+
+/* The expectation of (rule, host), or NULL. */
+static struct xent *
+expect_find(const struct expect *ex, const char *rule, const char *host)
+{
+	struct xent *x;
+
+	x = expect_find_id(ex, expect_hash(rule, host));
+	if (x != NULL && (strcmp(x->rule, rule) != 0 ||
+	    strcasecmp(x->host, host) != 0))
+		return NULL;
+	return x;
+}
+
+/* The local date of t at minutes min, moved by days. */
+static time_t
+expect_at(const struct calendar *cal, time_t t, int days, int min)
+{
+	struct tm tm;
+
+	calendar_localtime(cal, t, &tm);
+	tm.tm_mday += days;
+	tm.tm_hour = min / 60;
+	tm.tm_min = min % 60;
+	tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	return calendar_mktime(cal, &tm);
+}
+
+/* Whether the day of instant t has a deadline of e. */
+static int
+expect_day_ok(const struct calendar *cal, const struct rule_expect *e,
+    time_t t)
+{
+	struct tm tm;
+
+	calendar_localtime(cal, t, &tm);
+	if (e->every == EVERY_WEEK)
+		return tm.tm_wday == e->by_wday;
+	if (e->every == EVERY_WEEKDAY)
+		return calendar_is_working_day(cal, tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday);
+	return 1;
+}
+
+/* The first deadline after t (dir 1), or the last at or before t (-1). */
+static time_t
+expect_deadline(const struct calendar *cal, const struct rule_expect *e,
+    time_t t, int dir)
+{
+	time_t d;
+	int i;
+
+	for (i = -1; i <= EXPECT_SEARCH_DAYS; i++) {
+		d = expect_at(cal, t, dir * i, e->by_min);
+		if ((dir > 0 ? d > t : d <= t) && expect_day_ok(cal, e, d))
+			return d;
+	}
+	return 0;
+}
+
+/* Where the period that ends at deadline d starts. */
+static time_t
+expect_since(const struct calendar *cal, const struct rule_expect *e,
+    time_t d)
+{
+	time_t s;
+
+	if (e->since_min < 0)
+		return expect_deadline(cal, e, d - 1, -1);
+	s = expect_at(cal, d, 0, e->since_min);
+	return s > d ? expect_at(cal, d, -1, e->since_min) : s;
+}
+
+/* A local time as "HH:MM", or "YYYY-MM-DD HH:MM" with date set. */
+static void
+expect_fmt(const struct calendar *cal, time_t t, int date, char *buf,
+    size_t len)
+{
+	struct tm tm;
+
+	calendar_localtime(cal, t, &tm);
+	strftime(buf, len, date ? "%Y-%m-%d %H:%M" : "%H:%M", &tm);
+}
+
+/* The meta name of one value of an expectation. */
+static void
+expect_meta_name(const struct xent *x, const char *what, char *buf,
+    size_t len)
+{
+	snprintf(buf, len, "expect.%s:%s:%s", what, x->rule, x->host);
+}
+
+/* Read a meta value of an expectation (0 if absent). */
+static time_t
+expect_meta_get(struct expect *ex, const struct xent *x, const char *what)
+{
+	char name[EXPECT_NAME_MAX];
+	int64_t v;
+	struct store *st = ex->is != NULL ? incidents_store(ex->is) : NULL;
+
+	expect_meta_name(x, what, name, sizeof(name));
+	if (st == NULL || store_get_meta(st, name, &v) != 0)
+		return 0;
+	return (time_t)v;
+}
+
+/* Write a meta value of an expectation. */
+static void
+expect_meta_put(struct expect *ex, const struct xent *x, const char *what,
+    time_t v)
+{
+	char name[EXPECT_NAME_MAX];
+	struct store *st = ex->is != NULL ? incidents_store(ex->is) : NULL;
+
+	expect_meta_name(x, what, name, sizeof(name));
+	if (st != NULL && store_set_meta(st, name, (int64_t)v) != 0)
+		log_warnx("expect: cannot store %s: %s", name,
+		    store_error(st));
+}
+
+/* Expand {rule}, {host}, {deadline}, {since} and {last} in a title. */
+static void
+expect_title(const char *tmpl, const char *const *vals, char *out,
+    size_t size)
+{
+	static const char *const names[] = { "rule", "host", "deadline",
+	    "since", "last", NULL };
+	size_t o = 0, i, n;
+	const char *p = tmpl;
+
+	while (*p != '\0' && o + 1 < size) {
+		for (i = 0; *p == '{' && names[i] != NULL; i++) {
+			n = strlen(names[i]);
+			if (strncmp(p + 1, names[i], n) == 0 && p[n + 1] == '}')
+				break;
+		}
+		if (*p != '{' || names[i] == NULL) {
+			out[o++] = *p++;
+			continue;
+		}
+		o += (size_t)snprintf(out + o, size - o, "%s",
+		    vals[i] != NULL ? vals[i] : "");
+		if (o >= size)
+			o = size - 1;
+		p += strlen(names[i]) + 2;
+	}
+	out[o] = '\0';
+}
+
+/* Schedule the deadline an expectation waits for. */
+static void
+expect_schedule(struct expect *ex, struct xent *x, time_t d)
+{
+	x->next = d;
+	if (d > 0 && ex->dq != NULL)
+		deadlines_schedule(ex->dq, EXPECT_DL_DEADLINE, x->id, d);
+}
+
+/*
+ * Start one expectation from what the store remembers: a deadline that
+ * passed unhandled while sopd was down is due at once; on the very first
+ * start the past is not checked.
+ */
+static void
+expect_add(struct expect *ex, const struct rule *r, const char *host,
+    time_t now)
+{
+	struct xent *x;
+	time_t prev;
+
+	if (expect_find(ex, r->name, host) != NULL)
+		return;
+	x = xcalloc(1, sizeof(*x));
+	x->id = expect_hash(r->name, host);
+	x->rule = xstrdup(r->name);
+	x->host = xstrdup(host);
+	x->r = r;
+	x->hnext = ex->xb[x->id % EXPECT_BUCKETS];
+	ex->xb[x->id % EXPECT_BUCKETS] = x;
+	ex->nx++;
+	x->arrival = expect_meta_get(ex, x, "arrival");
+	x->handled = expect_meta_get(ex, x, "handled");
+	prev = expect_deadline(ex->cal, r->expect, now, -1);
+	if (x->handled == 0) {
+		x->handled = prev;
+		expect_meta_put(ex, x, "handled", prev);
+	}
+	if (prev > x->handled)
+		expect_schedule(ex, x, prev);
+	else
+		expect_schedule(ex, x, expect_deadline(ex->cal, r->expect,
+		    now, 1));
+}
+
+/* Take the expect and silent rules of a rule set. */
+void
+expect_set_rules(struct expect *ex, struct ruleset *rs)
+{
+	const struct rule *r;
+	time_t now = clock_now();
+	size_t i, j;
+
+	expect_clear(ex);
+	free(ex->silent);
+	ex->silent = NULL;
+	ex->nsilent = 0;
+	for (i = 0; rs != NULL && i < ruleset_count(rs); i++) {
+		r = ruleset_rule(rs, i);
+		if (r->action == RULE_SILENT && r->silent != NULL) {
+			ex->silent = xreallocarray(ex->silent, ex->nsilent + 1,
+			    sizeof(*ex->silent));
+			ex->silent[ex->nsilent++] = r;
+		}
+		if (r->action != RULE_EXPECT || r->expect == NULL)
+			continue;
+		for (j = 0; j < r->expect->nhosts; j++)
+			expect_add(ex, r, r->expect->hosts[j], now);
+	}
+}
+
+/* An expected event arrived: note it; resolve a missing incident as late. */
+void
+expect_arrival(struct expect *ex, const struct event *ev,
+    const struct rule_hit *hit)
+{
+	struct xent *x;
+	char key[EXPECT_NAME_MAX], note[64], at[32];
+	time_t now = clock_now();
+
+	if (ev->host == NULL || hit->rule == NULL ||
+	    (x = expect_find(ex, hit->rule->name, ev->host)) == NULL)
+		return;
+	x->arrival = now;
+	expect_meta_put(ex, x, "arrival", now);
+	snprintf(key, sizeof(key), "%s:%s", x->rule, x->host);
+	expect_fmt(ex->cal, now, 0, at, sizeof(at));
+	snprintf(note, sizeof(note), "arrived late at %s", at);
+	if (ex->is != NULL)
+		incidents_settle(ex->is, x->rule, key, note, now);
+}
+
+/* A deadline of an expectation: open the incident if nothing came. */
+static void
+expect_due(struct expect *ex, struct xent *x, time_t d)
+{
+	const struct rule_expect *e = x->r->expect;
+	char key[EXPECT_NAME_MAX], title[512], dl[32], since[32];
+	const char *vals[5];
+	time_t s = expect_since(ex->cal, e, d);
+
+	if (x->arrival == 0 || x->arrival <= s || x->arrival > d) {
+		expect_fmt(ex->cal, d, 0, dl, sizeof(dl));
+		expect_fmt(ex->cal, s, 1, since, sizeof(since));
+		vals[0] = x->rule;
+		vals[1] = x->host;
+		vals[2] = dl;
+		vals[3] = since;
+		vals[4] = since;
+		expect_title(x->r->title != NULL ? x->r->title : EXPECT_TITLE,
+		    vals, title, sizeof(title));
+		snprintf(key, sizeof(key), "%s:%s", x->rule, x->host);
+		if (ex->is != NULL)
+			incidents_raise(ex->is, x->r, key, x->host, title, d);
+	}
+	x->handled = d;
+	expect_meta_put(ex, x, "handled", d);
+	expect_schedule(ex, x, expect_deadline(ex->cal, e, d, 1));
+}
+
+/* The tracked host with this id, or NULL. */
+static struct shost *
+expect_shost(const struct expect *ex, uint64_t id)
+{
+	struct shost *s;
+
+	for (s = ex->sb[id % EXPECT_BUCKETS]; s != NULL; s = s->hnext)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+/* Whether a silent rule covers a host. */
+static int
+expect_covers(const struct rule *r, const char *host)
+{
+	size_t i;
+
+	if (r->silent->all)
+		return 1;
+	for (i = 0; i < r->silent->nhosts; i++)
+		if (fnmatch(r->silent->hosts[i], host, FNM_CASEFOLD) == 0)
+			return 1;
+	return 0;
+}
+
+/* The shortest silence of the rules covering a host (0: none covers it). */
+static long long
+expect_after(const struct expect *ex, const char *host, time_t last,
+    time_t now)
+{
+	long long best = 0, due;
+	size_t i;
+
+	for (i = 0; i < ex->nsilent; i++) {
+		if (!expect_covers(ex->silent[i], host))
+			continue;
+		due = (long long)last + ex->silent[i]->silent->after;
+		if (due > (long long)now && (best == 0 || due < best))
+			best = due;
+	}
+	return best;
+}
+
+/* A host was heard: track it, resolve its silent incidents, re-arm. */
+void
+expect_heard(struct expect *ex, const struct event *ev)
+{
+	char key[EXPECT_NAME_MAX], note[64], at[32];
+	struct shost *s;
+	time_t now = clock_now();
+	long long due;
+	uint64_t id;
+	size_t i;
+
+	if (ex->nsilent == 0 || ev->host == NULL || *ev->host == '\0' ||
+	    (due = expect_after(ex, ev->host, now, now)) == 0)
+		return;
+	id = expect_hash("", ev->host);
+	if ((s = expect_shost(ex, id)) == NULL) {
+		if (ex->ns >= EXPECT_MAX_HOSTS) {
+			ex->untracked++;
+			return;
+		}
+		s = xcalloc(1, sizeof(*s));
+		s->id = id;
+		s->host = xstrdup(ev->host);
+		s->hnext = ex->sb[id % EXPECT_BUCKETS];
+		ex->sb[id % EXPECT_BUCKETS] = s;
+		ex->ns++;
+	}
+	s->last = now;
+	expect_fmt(ex->cal, now, 0, at, sizeof(at));
+	snprintf(note, sizeof(note), "heard again at %s", at);
+	for (i = 0; ex->is != NULL && i < ex->nsilent; i++) {
+		snprintf(key, sizeof(key), "%s:%s", ex->silent[i]->name,
+		    s->host);
+		incidents_settle(ex->is, ex->silent[i]->name, key, note, now);
+	}
+	if (ex->dq != NULL)
+		deadlines_schedule(ex->dq, EXPECT_DL_SILENT, id, (time_t)due);
+}
+
+/* A silent host's deadline: open the incidents of rules whose time is up. */
+static void
+expect_silent_due(struct expect *ex, struct shost *s, time_t now)
+{
+	const struct rule *r;
+	char key[EXPECT_NAME_MAX], title[512], last[32];
+	const char *vals[5] = { NULL, s->host, NULL, NULL, last };
+	long long due;
+	size_t i;
+
+	expect_fmt(ex->cal, s->last, 1, last, sizeof(last));
+	for (i = 0; i < ex->nsilent; i++) {
+		r = ex->silent[i];
+		if (!expect_covers(r, s->host) ||
+		    (long long)s->last + r->silent->after > (long long)now)
+			continue;
+		snprintf(key, sizeof(key), "%s:%s", r->name, s->host);
+		if (ex->is == NULL || incidents_active_id(ex->is, r->name, key))
+			continue;
+		vals[0] = r->name;
+		expect_title(r->title != NULL ? r->title : SILENT_TITLE, vals,
+		    title, sizeof(title));
+		incidents_raise(ex->is, r, key, s->host, title,
+		    (int64_t)s->last + r->silent->after);
+	}
+	if ((due = expect_after(ex, s->host, s->last, now)) != 0 &&
+	    ex->dq != NULL)
+		deadlines_schedule(ex->dq, EXPECT_DL_SILENT, s->id,
+		    (time_t)due);
+}
+
+/* A deadline fell due. */
+int
+expect_fire(struct expect *ex, int kind, uint64_t id, time_t due)
+{
+	struct xent *x;
+	struct shost *s;
+
+	if (kind == EXPECT_DL_DEADLINE) {
+		if ((x = expect_find_id(ex, id)) != NULL)
+			expect_due(ex, x, due);
+		return 1;
+	}
+	if (kind == EXPECT_DL_SILENT) {
+		if ((s = expect_shost(ex, id)) != NULL)
+			expect_silent_due(ex, s, due);
+		return 1;
+	}
+	return 0;
+}
+
+/* The number of expectations. */
+size_t
+expect_count(const struct expect *ex)
+{
+	return ex->nx;
+}
+
+/* Hosts tracked for silence. */
+size_t
+expect_tracked(const struct expect *ex)
+{
+	return ex->ns;
+}
+
+/* Hosts not tracked because of the bound. */
+uint64_t
+expect_untracked(const struct expect *ex)
+{
+	return ex->untracked;
+}
+
+/* The scheduled deadline of (rule, host), 0 if none. */
+time_t
+expect_next(const struct expect *ex, const char *rule, const char *host)
+{
+	const struct xent *x = expect_find(ex, rule, host);
+
+	return x != NULL ? x->next : 0;
+}

@@ -1,0 +1,60 @@
+/* expect.h: expected events by a calendar deadline, and hosts that fall silent. */
+#ifndef SOPD_EXPECT_H
+#define SOPD_EXPECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct calendar;
+struct deadlines;
+struct event;
+struct incidents;
+struct rule_hit;
+struct ruleset;
+
+/*
+ * Expectations ("expect:" rules): each listed host must send an event the
+ * rule matches inside each period (since, by].  At the deadline "by" a
+ * host without one gets an incident of the rule with the key RULE:HOST;
+ * an arrival after that resolves it with the note "arrived late at
+ * HH:MM".  Per (rule, host) the store's meta table keeps the last arrival
+ * and the last deadline handled, so a deadline that passed while sopd was
+ * down is checked once after the restart, and none is checked twice.
+ *
+ * Silent hosts ("silent:" rules): a host the rule covers that was heard
+ * (any accepted event) and then nothing for "after" gets an incident
+ * RULE:HOST ("silent since ..."); hearing it again resolves it.  At most
+ * EXPECT_MAX_HOSTS hosts are tracked (the rest are counted, not tracked);
+ * tracking starts afresh after a restart.
+ *
+ * Both use the daemon's deadline queue with the kinds below; all times come
+ * from clock_now(), so replay drives them in simulated time.
+ */
+#define EXPECT_DL_DEADLINE	20	/* id: hash of (rule, host) */
+#define EXPECT_DL_SILENT	21	/* id: hash of the host */
+#define EXPECT_MAX_HOSTS	100000	/* silent-host tracking */
+
+struct expect;
+
+struct expect *expect_new(struct incidents *, struct deadlines *,
+    const struct calendar *);
+void expect_free(struct expect *);
+/* Take the expect and silent rules of a (new) rule set; state is kept. */
+void expect_set_rules(struct expect *, struct ruleset *);
+/* An event an expect rule took (hit->rule->action == RULE_EXPECT). */
+void expect_arrival(struct expect *, const struct event *,
+    const struct rule_hit *);
+/* Any accepted event: the host was heard. */
+void expect_heard(struct expect *, const struct event *);
+/* A deadline fell due; 0 if the kind is not ours. */
+int expect_fire(struct expect *, int kind, uint64_t id, time_t due);
+/* Counters: expectations, tracked hosts, hosts not tracked (over bound). */
+size_t expect_count(const struct expect *);
+size_t expect_tracked(const struct expect *);
+uint64_t expect_untracked(const struct expect *);
+/* The next deadline of (rule, host), 0 if none (for tests and views). */
+time_t expect_next(const struct expect *, const char *rule,
+    const char *host);
+
+#endif

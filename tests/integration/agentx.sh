@@ -1,0 +1,118 @@
+#!/bin/bash
+# agentx.sh: sopd as an AgentX subagent of a real snmpd (the appliance's
+# mode): the master serves SOP-APPLIANCE-MIB with the API's values, and
+# sopd reconnects by itself when snmpd restarts.
+. "$(dirname "$0")/../lib.sh"
+
+if ! command -v snmpd >/dev/null 2>&1; then
+	notok "snmpd is installed (Debian package snmpd)"
+	exit 1
+fi
+if ! sh "$ROOT/tests/mibs.sh" >/dev/null; then
+	notok "IETF base MIBs in build/ietf-mibs"
+	exit 1
+fi
+
+SNMPD_PID=""
+SOCK=$T/agentx/master
+mkdir -p "$T/agentx" "$T/snmpd-state"
+chmod 0770 "$T/agentx"
+cat > "$T/snmpd.conf" <<EOF
+master agentx
+agentXSocket $SOCK
+agentXPerms 0660 0770
+agentXTimeout 1
+agentXRetries 1
+rocommunity public 127.0.0.1
+EOF
+
+# start_snmpd: snmpd as AgentX master on a private UDP port and socket.
+start_snmpd() {
+	SNMP_PERSISTENT_DIR=$T/snmpd-state snmpd -f -Lf "$T/snmpd.log" -C \
+	    -c "$T/snmpd.conf" -p "$T/snmpd.pid" "udp:127.0.0.1:$P_SPARE" &
+	SNMPD_PID=$!
+	wait_for snmpget -v2c -c public -t 1 -r 0 "127.0.0.1:$P_SPARE" \
+	    .1.3.6.1.2.1.1.1.0
+}
+
+# stop_snmpd: SIGTERM and wait.
+stop_snmpd() {
+	[ -n "$SNMPD_PID" ] || return 0
+	kill -TERM "$SNMPD_PID" 2>/dev/null
+	wait "$SNMPD_PID" 2>/dev/null
+	SNMPD_PID=""
+}
+trap 'stop_snmpd; cleanup' EXIT
+
+check "snmpd starts as AgentX master on 127.0.0.1:$P_SPARE" start_snmpd
+
+write_config </dev/null
+sed -i "s|^  listen: 127.0.0.1:$P_AGENT\$|  mode: agentx\n  agentx_socket: $SOCK\n  agentx_ping_interval: 1s|" \
+    "$T/sopd.yaml"
+start_sopd || { notok "sopd starts"; exit 1; }
+
+MA=127.0.0.1:$P_SPARE
+MIBS="-M +:$ROOT/mibs:$ROOT/build/ietf-mibs -m +SOP-APPLIANCE-MIB"
+V2="-v2c -c public -t 2 -r 1"
+# connected: snmpd answers sopSoftwareVersion.0, which only sopd serves.
+connected() {
+	local v
+	v=$(snmpget $V2 -Oqv $MIBS "$MA" sopSoftwareVersion.0 2>/dev/null) &&
+	    [ -n "$v" ] && ! grep -q "No Such" <<<"$v"
+}
+check "sopd registers with snmpd over AgentX" wait_for connected
+check "sopd opened no SNMP port of its own" \
+    eval "! snmpget -v2c -c public -t 1 -r 0 127.0.0.1:$P_AGENT .1.3.6.1.2.1.1.1.0 >/dev/null 2>&1"
+
+L="logger -n 127.0.0.1 -P $P_SYSLOG -d --rfc3164"
+$L -t kernel -p kern.crit "EXT4-fs error (device sda1): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0"
+$L -t kernel -p kern.err "Out of memory: Killed process 4242 (java) total-vm:8123456kB, anon-rss:4012345kB"
+active() { api "/api/v1/incidents?state=active&limit=1000"; }
+two() { [ "$(active | jq '.incidents | length')" -ge 2 ]; }
+check "two incidents open through syslog" wait_for two
+
+# compare_table: every row of sopIncidentTable (through snmpd) against the API.
+compare_table() {
+	local table rows=0 bad=0 n j want got
+	table=$(snmptable $V2 $MIBS -Cf '|' -CH -Ci "$MA" sopIncidentTable 2>/dev/null)
+	while IFS='|' read -r id sev state level host rule title first last count next win key; do
+		rows=$((rows + 1))
+		j=$(api "/api/v1/incidents/$id") || { bad=1; continue; }
+		want="$(jq -r '[.severity, .state, (.level|ascii_downcase), .host, .rule, .title, (.count|tostring), .key] | join("|")' <<<"$j")"
+		got="$sev|$state|$level|$host|$rule|$title|$count|$key"
+		[ "$got" = "$want" ] || { bad=1; echo "# row $id: snmp '$got' api '$want'"; }
+	done < <(echo "$table" | grep '^[0-9]')
+	n=$(active | jq '.incidents | length')
+	[ "$rows" = "$n" ] && [ "$bad" = 0 ] || { echo "# $rows rows, API $n"; return 1; }
+}
+check "snmptable through snmpd shows the API's incidents, value for value" compare_table
+
+out=$(snmpwalk $V2 $MIBS "$MA" sopIncidentSeverity 2>/dev/null)
+check "a client loading the MIB sees symbolic names and enums" \
+    grep -qE '^SOP-APPLIANCE-MIB::sopIncidentSeverity\.[0-9]+ = INTEGER: (critical|high|medium|low|info)\([1-5]\)$' <<<"$out"
+out=$(snmpwalk $V2 -On "$MA" .1.3.6.1.2.1.1.9.1.2 2>&1)
+check "snmpd's sysORTable lists SOP-APPLIANCE-MIB" grep -q '= OID: .1.3.6.1.4.1.32473.1$' <<<"$out"
+
+# snmpd restarts: sopd notices on its next ping and registers again.
+# cpu: sopd's user+system clock ticks so far.
+cpu() { awk '{ print $14 + $15 }' "/proc/$SOPD_PID/stat"; }
+stop_snmpd
+c0=$(cpu)
+sleep 2.5
+c1=$(cpu)
+check "sopd lives on while snmpd is away" alive
+check "and does not spin meanwhile ($((c1 - c0)) ticks in 2.5 s)" test $((c1 - c0)) -lt 50
+start_snmpd
+t0=$(date +%s)
+back() { connected && compare_table >/dev/null; }
+i=0
+while [ $i -lt 80 ] && ! back; do sleep 0.25; i=$((i + 1)); done
+t1=$(date +%s)
+check "after an snmpd restart the walk works again within 20 s ($((t1 - t0)) s)" back
+check "the reconnected table still matches the API" compare_table
+n=$(grep -c "subagent connected" "$T/sopd.log")
+check "sopd logged two AgentX connections ($n)" test "$n" = 2
+
+check "sopd is still alive" alive
+check "sopd stops cleanly" stop_sopd
+stop_snmpd
