@@ -83,7 +83,7 @@ $(A)/tests/%: tests/unit/%.c $(A)/libsopd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKGCFLAGS) -Iappliance $< $(A)/libsopd.a $(PKGLIBS) -lcmocka -o $@
 
-asan: check-deps $(ABINS) $(UNITS)
+asan: check-deps $(ABINS) $(UNITS) $(BINS)
 
 # Run sopd in the foreground on the development defaults (loopback ports).
 run: all

@@ -19,9 +19,9 @@ struct escalator;
  * after that transaction committed, so no step fires twice and one that
  * fell due while sopd was down fires once after the restart.
  *
- * While a counting window covers an incident's host, the incident carries
- * the window's id (in_window) and its clock is held: no step fires and
- * nobody is notified.  When the window ends, incidents it still holds are
+ * An incident opened while a counting window covers its host carries the
+ * window's id (in_window) and its clock is held: no step fires and nobody
+ * is notified; incidents already open when a window starts keep theirs.  When the window ends, incidents it still holds are
  * reported as a failed post-change verification and their clock starts at
  * the window's end.  Each window occurrence records the incidents opened,
  * resolved and still open (failed verification) in it.

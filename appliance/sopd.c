@@ -397,6 +397,7 @@ sopd_stop(struct sopd_run *run)
 	event_free(run->sigint);
 	http_stop(run->http);
 	traps_stop(run->traps);
+	incidents_flush(sd->incidents);	/* committed notices still go out */
 	notifier_free(sd->notifier);
 	sd->notifier = NULL;
 	snmp_bridge_stop();

@@ -126,6 +126,7 @@ check "sopd stops cleanly" stop_sopd
 
 # --- 2. medium on a Friday afternoon, across a holiday, and kill -9 ---
 fresh
+grep -i "fail\|error\|warn" "$T/sopd.log" | sed 's/^/# part 1: /'
 : > "$T/sopd.log"
 FT="@2026-11-20 06:00:00"	# Friday 15:00 JST; Monday the 23rd is a holiday
 start_sopd || { notok "sopd starts on a Friday afternoon"; exit 1; }

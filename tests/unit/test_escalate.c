@@ -1,0 +1,468 @@
+/* test_escalate.c: escalation policies, their config, and the escalator. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "calendar.h"
+#include "clock.h"
+#include "config.h"
+#include "daemon.h"
+#include "deadline.h"
+#include "escalate.h"
+#include "incident.h"
+#include "policy.h"
+#include "rules.h"
+#include "store.h"
+#include "winset.h"
+#include "yamlnode.h"
+
+#define JP_FILE	"firmware/holidays/jp.yaml"
+/* 2026-11-20 15:00 JST (a Friday; Monday the 23rd is a holiday). */
+#define FRI_1500	((time_t)1795154400)
+
+static char tmpdir[] = "/tmp/test_escalate.XXXXXX";
+
+/* Write a config file with extra YAML; the path (static). */
+static const char *
+write_config(const char *extra)
+{
+	static char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/sopd.yaml", tmpdir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "state_dir: %s/var\nrules: []\n%s", tmpdir, extra);
+	fclose(f);
+	return path;
+}
+
+/* Load a config, expecting success. */
+static struct config *
+load(const char *extra)
+{
+	struct errlist errs = { 0 };
+	struct config *cfg;
+
+	cfg = config_load(write_config(extra), &errs);
+	errlist_print(&errs, stderr);
+	assert_non_null(cfg);
+	errlist_free(&errs);
+	return cfg;
+}
+
+/* Durations: wall and business, and what is refused. */
+static void
+test_durations(void **state)
+{
+	long long s, d;
+	int b;
+
+	(void)state;
+	assert_int_equal(policy_parse_duration("30m", &s, &d, &b), 0);
+	assert_true(s == 1800 && d == 0 && b == 0);
+	assert_int_equal(policy_parse_duration("1h30m", &s, &d, &b), 0);
+	assert_true(s == 5400 && b == 0);
+	assert_int_equal(policy_parse_duration("0", &s, &d, &b), 0);
+	assert_true(s == 0 && b == 0);
+	assert_int_equal(policy_parse_duration("1bd", &s, &d, &b), 0);
+	assert_true(s == 0 && d == 1 && b == 1);
+	assert_int_equal(policy_parse_duration("4bh", &s, &d, &b), 0);
+	assert_true(s == 4 * 3600 && d == 0 && b == 1);
+	assert_int_equal(policy_parse_duration("1bd4bh", &s, &d, &b), 0);
+	assert_true(s == 4 * 3600 && d == 1 && b == 1);
+	assert_int_equal(policy_parse_duration("1x", &s, &d, &b), -1);
+	assert_int_equal(policy_parse_duration("1h1bd", &s, &d, &b), -1);
+	assert_int_equal(policy_parse_duration("-1h", &s, &d, &b), -1);
+	assert_int_equal(policy_parse_duration("", &s, &d, &b), -1);
+	assert_int_equal(policy_parse_duration("h", &s, &d, &b), -1);
+}
+
+/* The SOP's defaults: critical L2 then L3 at 1 h, high 1 h and 4 h. */
+static void
+test_defaults(void **state)
+{
+	struct policy *p;
+	const struct policy_step *st;
+	struct calendar *cal;
+	char *cause = NULL;
+
+	(void)state;
+	cal = calendar_new("Asia/Tokyo", &cause);
+	assert_non_null(cal);
+	p = policy_default(cal);
+	assert_int_equal(policy_nsteps(p, SEV_CRITICAL), 2);
+	st = policy_step(p, SEV_CRITICAL, 0);
+	assert_int_equal(st->level, POLICY_L2);
+	assert_int_equal(st->notify, (1U << POLICY_L2) | (1U << POLICY_CLIENT));
+	assert_int_equal(policy_due(p, SEV_CRITICAL, 0, 1000), 1000);
+	assert_int_equal(policy_due(p, SEV_CRITICAL, 1, 1000), 1000 + 3600);
+	assert_int_equal(policy_step(p, SEV_CRITICAL, 1)->level, POLICY_L3);
+	assert_int_equal(policy_nsteps(p, SEV_HIGH), 3);
+	assert_int_equal(policy_due(p, SEV_HIGH, 1, 1000), 1000 + 3600);
+	assert_int_equal(policy_due(p, SEV_HIGH, 2, 1000), 1000 + 4 * 3600);
+	assert_int_equal(policy_nsteps(p, SEV_MEDIUM), 2);
+	assert_int_equal(policy_nsteps(p, SEV_LOW), 0);
+	assert_int_equal(policy_nsteps(p, SEV_INFO), 0);
+	assert_int_equal(policy_due(p, SEV_LOW, 0, 1000), -1);
+	assert_int_equal(policy_notified(p, SEV_CRITICAL, 3),
+	    (1U << POLICY_L2) | (1U << POLICY_L3) | (1U << POLICY_CLIENT));
+	policy_free(p);
+}
+
+/* Medium on a Friday afternoon before a holiday: Tuesday, same time. */
+static void
+test_business_day(void **state)
+{
+	struct config *cfg;
+	struct errlist errs = { 0 };
+	struct policy *p;
+	char extra[512], cwd[256];
+
+	(void)state;
+	if (access(JP_FILE, R_OK) != 0)
+		skip();
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	snprintf(extra, sizeof(extra), "calendar:\n  timezone: Asia/Tokyo\n"
+	    "  hours: \"mon-fri 09:00-18:00\"\n  holidays: [%s/%s]\n"
+	    "  business_day: 9h\n", cwd, JP_FILE);
+	cfg = load(extra);
+	p = policy_load(cfg, &errs);
+	errlist_print(&errs, stderr);
+	assert_non_null(p);
+	/* Fri 15:00 + 1 business day = Tue 15:00 (Mon 23 Nov is a holiday). */
+	assert_int_equal(policy_due(p, SEV_MEDIUM, 1, FRI_1500),
+	    FRI_1500 + 4 * 86400);
+	/* Friday 19:00, after hours: the end of Tuesday's hours. */
+	assert_int_equal(policy_due(p, SEV_MEDIUM, 1, FRI_1500 + 4 * 3600),
+	    FRI_1500 + 4 * 86400 + 3 * 3600);
+	policy_free(p);
+	config_free(cfg);
+	errlist_free(&errs);
+}
+
+/* A custom policy: replaced severities, ack_within, business hours. */
+static void
+test_custom(void **state)
+{
+	struct config *cfg;
+	struct errlist errs = { 0 };
+	struct policy *p;
+	const struct policy_step *st;
+
+	(void)state;
+	cfg = load("escalation:\n"
+	    "  high:\n"
+	    "    - {after: 0, level: L1, notify: [L1]}\n"
+	    "    - {ack_within: 15m, level: L2, notify: [L2, client]}\n"
+	    "    - {after: 4bh, level: L3}\n"
+	    "  low: []\n");
+	p = policy_load(cfg, &errs);
+	assert_non_null(p);
+	assert_int_equal(policy_nsteps(p, SEV_HIGH), 3);
+	st = policy_step(p, SEV_HIGH, 1);
+	assert_true(st->unless_acked);
+	assert_int_equal(st->secs, 900);
+	assert_int_equal(st->notify, (1U << POLICY_L2) | (1U << POLICY_CLIENT));
+	st = policy_step(p, SEV_HIGH, 2);
+	assert_true(st->business);
+	assert_int_equal(st->notify, 1U << POLICY_L3);	/* default: level */
+	assert_int_equal(policy_nsteps(p, SEV_CRITICAL), 2);	/* default */
+	policy_free(p);
+	config_free(cfg);
+}
+
+/* Mistakes are named with file:line:col; every one is reported. */
+static void
+test_errors(void **state)
+{
+	struct config *cfg;
+	struct errlist errs = { 0 };
+
+	(void)state;
+	cfg = load("calendar:\n  timezone: Nowhere/Atlantis\n"
+	    "  hours: \"someday 9-5\"\n"
+	    "escalation:\n"
+	    "  critical:\n"
+	    "    - {after: 1x, level: L3}\n"
+	    "    - {after: 1h, level: L7}\n"
+	    "    - {level: L2}\n"
+	    "    - {after: 1h, level: L2, notify: [nobody]}\n"
+	    "  urgent: []\n");
+	assert_null(policy_load(cfg, &errs));
+	assert_true(errs.n >= 5);
+	assert_non_null(strstr(errs.msgs[0], "sopd.yaml:4:"));
+	assert_non_null(strstr(errs.msgs[errs.n - 1], "urgent"));
+	errlist_free(&errs);
+	config_free(cfg);
+}
+
+/* A patch window in business hours is refused unless allowed. */
+static void
+test_windows_config(void **state)
+{
+	struct config *cfg;
+	struct errlist errs = { 0 };
+	struct calendar *cal;
+	struct winset *ws;
+	char *cause = NULL;
+
+	(void)state;
+	cal = calendar_new("Asia/Tokyo", &cause);
+	cfg = load("host_groups:\n  web: [\"web*\"]\n"
+	    "windows:\n  patch:\n    - {id: p1, when: \"mon 10:00-11:00\"}\n"
+	    "  change:\n    - {id: c1, start: \"2026-11-28 01:00\", "
+	    "end: \"2026-11-28 03:00\", groups: [nogroup]}\n");
+	assert_null(winset_load(cfg, cal, &errs));
+	assert_int_equal(errs.n, 2);
+	assert_non_null(strstr(errs.msgs[0], "overlaps business hours"));
+	errlist_free(&errs);
+	config_free(cfg);
+	cfg = load("host_groups:\n  web: [\"web*\"]\n"
+	    "windows:\n  patch:\n    - {id: p1, when: \"mon 10:00-11:00\", "
+	    "allow_business_hours: true}\n"
+	    "  change:\n    - {id: c1, start: \"2026-11-28 01:00\", "
+	    "end: \"2026-11-28 03:00\", groups: [web], approved: true}\n");
+	ws = winset_load(cfg, cal, &errs);
+	assert_non_null(ws);
+	assert_int_equal(winset_count(ws), 2);
+	assert_true(winset_in_scope(cfg, winset_find(ws, "c1"), "web3"));
+	assert_false(winset_in_scope(cfg, winset_find(ws, "c1"), "db1"));
+	/* 2026-11-28 02:00 JST (17:00 UTC the day before) is inside c1. */
+	assert_non_null(winset_active_for(ws, cfg, cal, "web3",
+	    FRI_1500 + 7 * 86400 + 11 * 3600));
+	assert_null(winset_active_for(ws, cfg, cal, "web3",
+	    FRI_1500 + 7 * 86400 + 13 * 3600));
+	winset_free(ws);
+	config_free(cfg);
+	/* No section: the default Friday 20:00-24:00 patch window. */
+	cfg = load("");
+	ws = winset_load(cfg, cal, &errs);
+	assert_int_equal(winset_count(ws), 1);
+	assert_non_null(winset_active_for(ws, cfg, cal, "any",
+	    FRI_1500 + 6 * 3600));
+	assert_null(winset_active_for(ws, cfg, cal, "any", FRI_1500));
+	winset_free(ws);
+	config_free(cfg);
+	calendar_free(cal);
+}
+
+/* A running daemon without a loop: the escalator and its deadlines. */
+struct rig {
+	struct sopd	 sd;
+	struct rule	 crit;
+};
+
+/* Dispatch due deadlines to the escalator. */
+static void
+rig_fire_cb(struct deadlines *dq, int kind, uint64_t id, time_t due,
+    void *arg)
+{
+	struct sopd *sd = arg;
+
+	(void)dq;
+	escalate_fire(sd->escalator, kind, id, due);
+}
+
+/* Start the modules on the config in tmpdir. */
+static void
+rig_start(struct rig *r, const char *extra)
+{
+	struct errlist errs = { 0 };
+	char *cause = NULL;
+
+	memset(r, 0, sizeof(*r));
+	r->sd.cfg = load(extra);
+	r->sd.incidents = incidents_open(NULL, r->sd.cfg, &cause);
+	assert_non_null(r->sd.incidents);
+	r->sd.deadlines = deadlines_new(NULL, rig_fire_cb, &r->sd);
+	r->sd.policy = policy_load(r->sd.cfg, &errs);
+	assert_non_null(r->sd.policy);
+	r->sd.windows = winset_load(r->sd.cfg, policy_calendar(r->sd.policy),
+	    &errs);
+	assert_non_null(r->sd.windows);
+	r->sd.escalator = escalate_new(&r->sd, &cause);
+	assert_non_null(r->sd.escalator);
+	r->crit.name = (char *)"t-crit";
+	r->crit.action = RULE_INCIDENT;
+	r->crit.severity = SEV_CRITICAL;
+}
+
+/* Stop like sopd: flush, then free. */
+static void
+rig_stop(struct rig *r)
+{
+	incidents_flush(r->sd.incidents);
+	escalate_free(r->sd.escalator);
+	incidents_close(r->sd.incidents);
+	deadlines_free(r->sd.deadlines);
+	winset_free(r->sd.windows);
+	policy_free(r->sd.policy);
+	config_free(r->sd.cfg);
+}
+
+/* Move the fake clock and fire what is due. */
+static void
+rig_at(struct rig *r, time_t t)
+{
+	clock_set_fake(t);
+	deadlines_tick(r->sd.deadlines, t);
+	incidents_flush(r->sd.incidents);
+}
+
+/* An incident's level. */
+static const char *
+rig_level(struct rig *r, uint64_t id)
+{
+	static char buf[8];
+	struct incident_info ii;
+
+	assert_int_equal(incidents_info(r->sd.incidents, id, &ii), 0);
+	snprintf(buf, sizeof(buf), "%s", ii.level);
+	return buf;
+}
+
+/* Critical: L2 at once, L3 at +1 h, once, also across a restart. */
+static void
+test_engine_restart(void **state)
+{
+	struct rig r;
+	struct incident_info ii;
+	time_t t0 = 1795500000;
+	uint64_t id;
+
+	(void)state;
+	clock_set_fake(t0);
+	rig_start(&r, "windows: {patch: []}\n");
+	id = incidents_raise(r.sd.incidents, &r.crit, "db1", "db1", "down",
+	    t0);
+	assert_true(id > 0);
+	assert_string_equal(rig_level(&r, id), "L2");
+	incidents_info(r.sd.incidents, id, &ii);
+	assert_int_equal(ii.next_escalation_us / 1000000, t0 + 3600);
+	assert_int_equal(ii.next_step, 1);
+	assert_string_equal(ii.next_level, "L3");
+	rig_at(&r, t0 + 3599);
+	assert_string_equal(rig_level(&r, id), "L2");
+	rig_stop(&r);
+	/* Down across the deadline: it fires once after the restart. */
+	clock_set_fake(t0 + 7200);
+	rig_start(&r, "windows: {patch: []}\n");
+	assert_string_equal(rig_level(&r, id), "L2");
+	rig_at(&r, t0 + 7200);
+	assert_string_equal(rig_level(&r, id), "L3");
+	assert_int_equal(store_count_fired(incidents_store(r.sd.incidents),
+	    id), 2);
+	rig_stop(&r);
+	clock_set_fake(t0 + 9000);
+	rig_start(&r, "windows: {patch: []}\n");
+	rig_at(&r, t0 + 9000);
+	assert_int_equal(store_count_fired(incidents_store(r.sd.incidents),
+	    id), 2);
+	assert_int_equal(deadlines_count(r.sd.deadlines), 0);
+	rig_stop(&r);
+	clock_clear_fake();
+}
+
+/* An approved change window holds an incident; its end releases it. */
+static void
+test_engine_window(void **state)
+{
+	struct rig r;
+	struct incident_info ii;
+	time_t t0 = 1795600000;
+	json_t *body, *w;
+	char *err = NULL, start[32], end[32];
+	int status;
+	uint64_t id, other;
+	struct tm tm;
+	time_t s = t0 + 600, e = t0 + 7200;
+
+	(void)state;
+	clock_set_fake(t0);
+	rig_start(&r, "windows: {patch: []}\n");
+	gmtime_r(&s, &tm);
+	strftime(start, sizeof(start), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	gmtime_r(&e, &tm);
+	strftime(end, sizeof(end), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	body = json_pack("{s:s, s:[s], s:s, s:s, s:b}", "id", "CHG-9", "hosts",
+	    "web1", "start", start, "end", end, "approved", 1);
+	assert_int_equal(escalate_window_add(r.sd.escalator, body, &err,
+	    &status), 0);
+	assert_int_equal(status, 201);
+	assert_int_equal(escalate_window_add(r.sd.escalator, body, &err,
+	    &status), -1);
+	assert_int_equal(status, 409);
+	free(err);
+	json_decref(body);
+	rig_at(&r, t0 + 601);
+	id = incidents_raise(r.sd.incidents, &r.crit, "web1", "web1", "x",
+	    t0 + 601);
+	other = incidents_raise(r.sd.incidents, &r.crit, "db1", "db1", "y",
+	    t0 + 601);
+	incidents_info(r.sd.incidents, id, &ii);
+	assert_string_equal(ii.in_window, "CHG-9");
+	assert_int_equal(ii.next_escalation_us, 0);
+	incidents_info(r.sd.incidents, other, &ii);
+	assert_null(ii.in_window);
+	rig_at(&r, t0 + 601 + 3600);	/* inside: no escalation */
+	assert_string_equal(rig_level(&r, other), "L3");
+	incidents_info(r.sd.incidents, id, &ii);
+	assert_string_equal(ii.in_window, "CHG-9");
+	rig_at(&r, e);			/* the end: released, clock starts */
+	incidents_info(r.sd.incidents, id, &ii);
+	assert_null(ii.in_window);
+	assert_int_equal(ii.next_escalation_us / 1000000, e + 3600);
+	w = escalate_window_json(r.sd.escalator, "CHG-9");
+	assert_non_null(w);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(
+	    json_object_get(json_array_get(json_object_get(w, "occurrences"),
+	    0), "record"), "failed_verification"), 0)), (json_int_t)id);
+	json_decref(w);
+	rig_at(&r, e + 3600);
+	assert_string_equal(rig_level(&r, id), "L3");
+	rig_stop(&r);
+	clock_clear_fake();
+}
+
+/* A fresh state directory per test. */
+static int
+setup(void **state)
+{
+	char cmd[300];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/var", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_business_day),
+		cmocka_unit_test(test_custom),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_windows_config),
+		cmocka_unit_test_setup(test_engine_restart, setup),
+		cmocka_unit_test_setup(test_engine_window, setup),
+	};
+	char cmd[300];
+	int rc;
+
+	if (mkdtemp(tmpdir) == NULL)
+		return 1;
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	if (system(cmd) != 0)
+		rc = 1;
+	return rc;
+}
