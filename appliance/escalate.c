@@ -1,8 +1,8 @@
 /*
  * escalate.c: the SOP's clock: per active incident, the escalation steps of
  * its severity fall due on absolute times kept in the store; windows hold
- * the clock of the incidents they cover; notices go out after the commit
- * that recorded them.
+ * the clock of the incidents they cover; notices are written to the
+ * notifier's outbox in the commit that records them and go out after it.
  */
 #include "escalate.h"
 
@@ -286,7 +286,9 @@ escalate_queue(struct escalator *e, const struct incident_info *ii,
 	if (e->sd->notifier == NULL && !replay_active())
 		return;
 	if (e->nout >= ESC_OUTBOX_MAX) {
-		e->out_dropped++;
+		if (e->out_dropped++ == 0)
+			log_warnx("escalation: too many notices waiting for a "
+			    "commit; dropping (counted)");
 		return;
 	}
 	o = xcalloc(1, sizeof(*o));
@@ -544,6 +546,35 @@ escalate_write_rec(struct store *st, const struct winrec *r)
 	return rc;
 }
 
+/* A queued notice as the notifier takes it. */
+static void
+escalate_notice(const struct outnote *o, struct notice *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->kind = o->kind;
+	n->inc = &o->ii;
+	n->step = o->step;
+	n->level = policy_level_name(o->level);
+	n->at_us = o->at_us;
+	n->note = o->note;
+}
+
+/* Write the queued notices to the notifier's outbox (same transaction). */
+static int
+escalate_stage(struct escalator *e)
+{
+	struct outnote *o;
+	struct notice n;
+
+	notifier_unstage(e->sd->notifier);	/* a rolled back attempt's */
+	for (o = e->ohead; o != NULL; o = o->next) {
+		escalate_notice(o, &n);
+		if (notifier_stage(e->sd->notifier, n.level, &n) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* The incidents' hook inside the commit's transaction. */
 static int
 escalate_hooks_write(struct store *st, void *arg)
@@ -552,6 +583,8 @@ escalate_hooks_write(struct store *st, void *arg)
 	struct escinc *ei;
 	struct winrec *r;
 
+	if (escalate_stage(e) == -1)
+		return -1;
 	for (ei = e->dhead; ei != NULL; ei = ei->dnext) {
 		if (!ei->dead && escalate_write_one(e, st, ei) != 0)
 			return -1;
@@ -563,27 +596,16 @@ escalate_hooks_write(struct store *st, void *arg)
 	return 0;
 }
 
-/* Send one queued notice. */
+/* Record a notice nobody is told of (replay). */
 static void
-escalate_send(struct escalator *e, struct outnote *o)
+escalate_replay(const struct outnote *o)
 {
 	static const char *kinds[NOTICE_MAX] = {
 		"opened", "escalated", "acknowledged", "resolved"
 	};
-	struct notice n;
 
-	memset(&n, 0, sizeof(n));
-	n.kind = o->kind;
-	n.inc = &o->ii;
-	n.step = o->step;
-	n.level = policy_level_name(o->level);
-	n.at_us = o->at_us;
-	n.note = o->note;
-	if (e->sd->notifier != NULL)
-		notifier_send(e->sd->notifier, n.level, &n);
-	else
-		replay_record("notify %s %s #%llu", n.level, kinds[n.kind],
-		    (unsigned long long)o->ii.id);
+	replay_record("notify %s %s #%llu", policy_level_name(o->level),
+	    kinds[o->kind], (unsigned long long)o->ii.id);
 }
 
 /* The incidents' hook after a commit: clear marks, send the notices. */
@@ -611,9 +633,11 @@ escalate_hooks_written(void *arg)
 		} else
 			rp = &r->next;
 	}
+	notifier_commit(e->sd->notifier);
 	while ((o = e->ohead) != NULL) {
 		e->ohead = o->next;
-		escalate_send(e, o);
+		if (e->sd->notifier == NULL)
+			escalate_replay(o);
 		escalate_outnote_free(o);
 	}
 	e->otail = NULL;
@@ -979,6 +1003,13 @@ escalate_reconfigure(struct escalator *e)
 		}
 	}
 	escalate_windows_sync(e);
+}
+
+/* Notices that could not be queued for a commit (the queue was full). */
+uint64_t
+escalate_notices_dropped(const struct escalator *e)
+{
+	return e != NULL ? e->out_dropped : 0;
 }
 
 /* Free everything (notices not yet committed are dropped). */

@@ -15,9 +15,10 @@ struct escalator;
  * started and which steps of its severity's policy fired; the due times
  * are absolute and kept in the store's escalation table, and the daemon's
  * deadline queue fires them.  A step is marked fired in the same
- * transaction as the level change it makes, and its notices go out only
- * after that transaction committed, so no step fires twice and one that
- * fell due while sopd was down fires once after the restart.
+ * transaction as the level change it makes, its notices are written to
+ * the notifier's outbox in that same transaction and go out after it
+ * committed, so no step fires twice, one that fell due while sopd was down
+ * fires once after the restart, and no notice of a fired step is lost.
  *
  * An incident opened while a counting window covers its host carries the
  * window's id (in_window) and its clock is held: no step fires and nobody
@@ -37,6 +38,8 @@ struct escalator *escalate_new(struct sopd *, char **cause);
 void escalate_free(struct escalator *);
 /* Take sd's new policy and windows (after a reload swapped them). */
 void escalate_reconfigure(struct escalator *);
+/* Notices dropped because too many waited for a commit (for stats). */
+uint64_t escalate_notices_dropped(const struct escalator *);
 /* A deadline fell due; 0 if the kind is not ours. */
 int escalate_fire(struct escalator *, int kind, uint64_t id, time_t due);
 

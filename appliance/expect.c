@@ -7,11 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "calendar.h"
 #include "clock.h"
 #include "deadline.h"
 #include "event.h"
 #include "incident.h"
+#include "keytab.h"
 #include "log.h"
 #include "rules.h"
 #include "store.h"
@@ -23,6 +26,8 @@
 #define EXPECT_TITLE		"{rule}: expected event from {host} missing " \
 				"at {deadline}"
 #define SILENT_TITLE		"Host {host} silent since {last}"
+#define SILENT_RULE		""	/* rule of the per-host tracker's keys */
+#define EXPECT_VIEW_MAX		1000	/* silent hosts listed per rule */
 
 /* One expectation: a rule and one of its hosts. */
 struct xent {
@@ -33,15 +38,23 @@ struct xent {
 	time_t		 arrival;	/* last matching event, 0: none */
 	time_t		 handled;	/* last deadline checked */
 	time_t		 next;		/* scheduled deadline */
+	int		 missed;	/* the last deadline opened an incident */
 	struct xent	*hnext;
+	struct xent	*onext;		/* in rule and host order */
 };
 
-/* One host heard by a silent rule's scope. */
+/*
+ * One host heard by a silent rule's scope, keyed (SILENT_RULE, host) with
+ * case folded; its keytab hash is its deadline id.  A host whose last
+ * differs from what the store holds is on the dirty list until a commit
+ * writes it.
+ */
 struct shost {
-	uint64_t	 id;
-	char		*host;
-	time_t		 last;
-	struct shost	*hnext;
+	struct keytab_entry	 ent;
+	time_t			 last;
+	time_t			 stored;	/* last in the store, 0: none */
+	int			 dirty;
+	struct shost		*dnext;
 };
 
 struct expect {
@@ -49,13 +62,19 @@ struct expect {
 	struct deadlines	*dq;
 	const struct calendar	*cal;
 	struct xent		*xb[EXPECT_BUCKETS];
+	struct xent		*xhead;		/* in rule and host order */
+	struct xent		*xtail;
 	size_t			 nx;
-	struct shost		*sb[EXPECT_BUCKETS];
-	size_t			 ns;
+	struct keytab		*hosts;		/* silent-host tracker */
+	struct shost		*dhead;		/* not yet in the store */
+	struct store		*st;		/* where hosts are kept */
+	int			 loaded;
 	uint64_t		 untracked;
 	const struct rule	**silent;	/* the silent rules */
 	size_t			 nsilent;
 };
+
+static void	expect_silent_load(struct expect *);
 
 /* FNV-1a 64 over a, a NUL and b (b lowercased: host names). */
 static uint64_t
@@ -72,7 +91,45 @@ expect_hash(const char *a, const char *b)
 	return h;
 }
 
-/* A new, empty set. */
+/* Free a tracked host the table let go of. */
+static void
+expect_shost_free_cb(struct keytab_entry *e, void *arg)
+{
+	free(keytab_item(e, struct shost, ent));
+}
+
+/* Write the hosts heard since the last commit, inside its transaction. */
+static int
+expect_write_cb(struct store *st, void *arg)
+{
+	struct expect *ex = arg;
+	struct shost *s;
+
+	for (s = ex->dhead; s != NULL; s = s->dnext) {
+		if (store_put_silent(st, SILENT_RULE, s->ent.key,
+		    (int64_t)s->last) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* After a commit: what was written is clean. */
+static void
+expect_written_cb(void *arg)
+{
+	struct expect *ex = arg;
+	struct shost *s, *next;
+
+	for (s = ex->dhead; s != NULL; s = next) {
+		next = s->dnext;
+		s->stored = s->last;
+		s->dirty = 0;
+		s->dnext = NULL;
+	}
+	ex->dhead = NULL;
+}
+
+/* A new, empty set; silent hosts ride on the incidents' commits. */
 struct expect *
 expect_new(struct incidents *is, struct deadlines *dq,
     const struct calendar *cal)
@@ -82,6 +139,12 @@ expect_new(struct incidents *is, struct deadlines *dq,
 	ex->is = is;
 	ex->dq = dq;
 	ex->cal = cal;
+	ex->hosts = keytab_new(EXPECT_MAX_HOSTS, KEYTAB_CASEFOLD,
+	    expect_shost_free_cb, NULL);
+	ex->st = is != NULL ? incidents_store(is) : NULL;
+	if (ex->st != NULL)
+		store_set_commit_hook(ex->st, expect_write_cb,
+		    expect_written_cb, ex);
 	return ex;
 }
 
@@ -102,25 +165,24 @@ expect_clear(struct expect *ex)
 		}
 		ex->xb[i] = NULL;
 	}
+	ex->xhead = ex->xtail = NULL;
 	ex->nx = 0;
 }
 
-/* Free everything. */
+/* Commit the hosts not yet stored, then free everything. */
 void
 expect_free(struct expect *ex)
 {
-	struct shost *s, *next;
-	size_t i;
-
 	if (ex == NULL)
 		return;
+	if (ex->dhead != NULL && ex->is != NULL) {
+		incidents_want_commit(ex->is);
+		incidents_flush(ex->is);
+	}
+	if (ex->st != NULL)
+		store_set_commit_hook(ex->st, NULL, NULL, NULL);
 	expect_clear(ex);
-	for (i = 0; i < EXPECT_BUCKETS; i++)
-		for (s = ex->sb[i]; s != NULL; s = next) {
-			next = s->hnext;
-			free(s->host);
-			free(s);
-		}
+	keytab_free(ex->hosts);
 	free(ex->silent);
 	free(ex);
 }
@@ -316,6 +378,11 @@ expect_add(struct expect *ex, const struct rule *r, const char *host,
 	x->r = r;
 	x->hnext = ex->xb[x->id % EXPECT_BUCKETS];
 	ex->xb[x->id % EXPECT_BUCKETS] = x;
+	if (ex->xtail != NULL)
+		ex->xtail->onext = x;
+	else
+		ex->xhead = x;
+	ex->xtail = x;
 	ex->nx++;
 	x->arrival = expect_meta_get(ex, x, "arrival");
 	x->handled = expect_meta_get(ex, x, "handled");
@@ -355,6 +422,8 @@ expect_set_rules(struct expect *ex, struct ruleset *rs)
 		for (j = 0; j < r->expect->nhosts; j++)
 			expect_add(ex, r, r->expect->hosts[j], now);
 	}
+	if (!ex->loaded)
+		expect_silent_load(ex);
 }
 
 /* An expected event arrived: note it; resolve a missing incident as late. */
@@ -400,22 +469,21 @@ expect_due(struct expect *ex, struct xent *x, time_t d)
 		snprintf(key, sizeof(key), "%s:%s", x->rule, x->host);
 		if (ex->is != NULL)
 			incidents_raise(ex->is, x->r, key, x->host, title, d);
-	}
+		x->missed = 1;
+	} else
+		x->missed = 0;
 	x->handled = d;
 	expect_meta_put(ex, x, "handled", d);
 	expect_schedule(ex, x, expect_deadline(ex->cal, e, d, 1));
 }
 
-/* The tracked host with this id, or NULL. */
+/* The tracked host with this deadline id, or NULL. */
 static struct shost *
 expect_shost(const struct expect *ex, uint64_t id)
 {
-	struct shost *s;
+	struct keytab_entry *e = keytab_find_hash(ex->hosts, id);
 
-	for (s = ex->sb[id % EXPECT_BUCKETS]; s != NULL; s = s->hnext)
-		if (s->id == id)
-			return s;
-	return NULL;
+	return e != NULL ? keytab_item(e, struct shost, ent) : NULL;
 }
 
 /* Whether a silent rule covers a host. */
@@ -450,43 +518,65 @@ expect_after(const struct expect *ex, const char *host, time_t last,
 	return best;
 }
 
+/* Start tracking a host; NULL (counted) when the tracker is full. */
+static struct shost *
+expect_track(struct expect *ex, const char *host)
+{
+	struct shost *s;
+
+	if (keytab_count(ex->hosts) >= EXPECT_MAX_HOSTS) {
+		ex->untracked++;
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	keytab_insert(ex->hosts, &s->ent, SILENT_RULE, host);
+	return s;
+}
+
+/* Put a host whose last heard time changed on the list for the next commit. */
+static void
+expect_dirty(struct expect *ex, struct shost *s)
+{
+	if (s->dirty || s->last == s->stored || ex->st == NULL)
+		return;
+	if (ex->dhead == NULL && ex->is != NULL)
+		incidents_want_commit(ex->is);
+	s->dirty = 1;
+	s->dnext = ex->dhead;
+	ex->dhead = s;
+}
+
 /* A host was heard: track it, resolve its silent incidents, re-arm. */
 void
 expect_heard(struct expect *ex, const struct event *ev)
 {
 	char key[EXPECT_NAME_MAX], note[64], at[32];
+	struct keytab_entry *e;
 	struct shost *s;
 	time_t now = clock_now();
 	long long due;
-	uint64_t id;
 	size_t i;
 
 	if (ex->nsilent == 0 || ev->host == NULL || *ev->host == '\0' ||
 	    (due = expect_after(ex, ev->host, now, now)) == 0)
 		return;
-	id = expect_hash("", ev->host);
-	if ((s = expect_shost(ex, id)) == NULL) {
-		if (ex->ns >= EXPECT_MAX_HOSTS) {
-			ex->untracked++;
-			return;
-		}
-		s = xcalloc(1, sizeof(*s));
-		s->id = id;
-		s->host = xstrdup(ev->host);
-		s->hnext = ex->sb[id % EXPECT_BUCKETS];
-		ex->sb[id % EXPECT_BUCKETS] = s;
-		ex->ns++;
-	}
+	if ((e = keytab_find(ex->hosts, SILENT_RULE, ev->host)) != NULL) {
+		s = keytab_item(e, struct shost, ent);
+		keytab_touch(ex->hosts, e);
+	} else if ((s = expect_track(ex, ev->host)) == NULL)
+		return;
 	s->last = now;
+	expect_dirty(ex, s);
 	expect_fmt(ex->cal, now, 0, at, sizeof(at));
 	snprintf(note, sizeof(note), "heard again at %s", at);
 	for (i = 0; ex->is != NULL && i < ex->nsilent; i++) {
 		snprintf(key, sizeof(key), "%s:%s", ex->silent[i]->name,
-		    s->host);
+		    s->ent.key);
 		incidents_settle(ex->is, ex->silent[i]->name, key, note, now);
 	}
 	if (ex->dq != NULL)
-		deadlines_schedule(ex->dq, EXPECT_DL_SILENT, id, (time_t)due);
+		deadlines_schedule(ex->dq, EXPECT_DL_SILENT, s->ent.hash,
+		    (time_t)due);
 }
 
 /* A silent host's deadline: open the incidents of rules whose time is up. */
@@ -494,30 +584,96 @@ static void
 expect_silent_due(struct expect *ex, struct shost *s, time_t now)
 {
 	const struct rule *r;
+	const char *host = s->ent.key;
 	char key[EXPECT_NAME_MAX], title[512], last[32];
-	const char *vals[5] = { NULL, s->host, NULL, NULL, last };
+	const char *vals[5] = { NULL, host, NULL, NULL, last };
 	long long due;
 	size_t i;
 
 	expect_fmt(ex->cal, s->last, 1, last, sizeof(last));
 	for (i = 0; i < ex->nsilent; i++) {
 		r = ex->silent[i];
-		if (!expect_covers(r, s->host) ||
+		if (!expect_covers(r, host) ||
 		    (long long)s->last + r->silent->after > (long long)now)
 			continue;
-		snprintf(key, sizeof(key), "%s:%s", r->name, s->host);
+		snprintf(key, sizeof(key), "%s:%s", r->name, host);
 		if (ex->is == NULL || incidents_active_id(ex->is, r->name, key))
 			continue;
 		vals[0] = r->name;
 		expect_title(r->title != NULL ? r->title : SILENT_TITLE, vals,
 		    title, sizeof(title));
-		incidents_raise(ex->is, r, key, s->host, title,
+		incidents_raise(ex->is, r, key, host, title,
 		    (int64_t)s->last + r->silent->after);
 	}
-	if ((due = expect_after(ex, s->host, s->last, now)) != 0 &&
+	if ((due = expect_after(ex, host, s->last, now)) != 0 &&
 	    ex->dq != NULL)
-		deadlines_schedule(ex->dq, EXPECT_DL_SILENT, s->id,
+		deadlines_schedule(ex->dq, EXPECT_DL_SILENT, s->ent.hash,
 		    (time_t)due);
+}
+
+/*
+ * One stored host: track it again with its last heard time, its silence
+ * due at once if it ran out while sopd was down.  Rows of hosts no rule
+ * covers now are skipped (and age out of the store).
+ */
+static int
+expect_load_cb(const char *rule, const char *host, int64_t last, void *arg)
+{
+	struct expect *ex = arg;
+	struct shost *s;
+	long long due;
+
+	if (keytab_count(ex->hosts) >= EXPECT_MAX_HOSTS)
+		return 1;
+	if (rule == NULL || host == NULL || strcmp(rule, SILENT_RULE) != 0 ||
+	    *host == '\0' || last <= 0 ||
+	    keytab_find(ex->hosts, SILENT_RULE, host) != NULL ||
+	    (due = expect_after(ex, host, (time_t)last, (time_t)last)) == 0)
+		return 0;
+	if ((s = expect_track(ex, host)) == NULL)
+		return 1;
+	s->last = s->stored = (time_t)last;
+	if (ex->dq != NULL)
+		deadlines_schedule(ex->dq, EXPECT_DL_SILENT, s->ent.hash,
+		    (time_t)due);
+	return 0;
+}
+
+/* Reorder the tracker least recently heard first (the store gave newest first). */
+static void
+expect_silent_order(struct expect *ex)
+{
+	struct keytab_entry *e, **v;
+	size_t n = 0, i;
+
+	v = xreallocarray(NULL, keytab_count(ex->hosts) + 1, sizeof(*v));
+	for (e = keytab_first(ex->hosts); e != NULL; e = keytab_next(e))
+		v[n++] = e;
+	for (i = n; i > 0; i--)
+		keytab_touch(ex->hosts, v[i - 1]);
+	free(v);
+}
+
+/*
+ * Load the tracked hosts once, newest first so the bound keeps the most
+ * recently heard, then trim the store's table to the bound.
+ */
+static void
+expect_silent_load(struct expect *ex)
+{
+	if (ex->st == NULL || ex->nsilent == 0)
+		return;
+	ex->loaded = 1;
+	if (store_load_silent(ex->st, expect_load_cb, ex) == -1) {
+		log_warnx("silent hosts: cannot load: %s", store_error(ex->st));
+		return;
+	}
+	expect_silent_order(ex);
+	if (store_trim_silent(ex->st, EXPECT_MAX_HOSTS) == -1)
+		log_warnx("silent hosts: cannot trim: %s", store_error(ex->st));
+	if (keytab_count(ex->hosts) > 0)
+		log_info("silent hosts: %zu tracked from the store",
+		    keytab_count(ex->hosts));
 }
 
 /* A deadline fell due. */
@@ -551,7 +707,7 @@ expect_count(const struct expect *ex)
 size_t
 expect_tracked(const struct expect *ex)
 {
-	return ex->ns;
+	return keytab_count(ex->hosts);
 }
 
 /* Hosts not tracked because of the bound. */
@@ -568,4 +724,102 @@ expect_next(const struct expect *ex, const char *rule, const char *host)
 	const struct xent *x = expect_find(ex, rule, host);
 
 	return x != NULL ? x->next : 0;
+}
+
+/* A time as RFC 3339 UTC, or null for 0. */
+static json_t *
+expect_time_json(time_t t)
+{
+	struct tm tm;
+	char buf[32];
+
+	if (t <= 0)
+		return json_null();
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+/*
+ * The state of an expectation now: missing (its incident is open, or the
+ * last deadline found nothing and nothing came since), late (that one
+ * came after the deadline), ok (this period's event has come), pending.
+ */
+static const char *
+expect_state(struct expect *ex, const struct xent *x, time_t since)
+{
+	char key[EXPECT_NAME_MAX];
+
+	snprintf(key, sizeof(key), "%s:%s", x->rule, x->host);
+	if ((ex->is != NULL && incidents_active_id(ex->is, x->rule, key)) ||
+	    (x->missed && x->arrival <= x->handled))
+		return "missing";
+	if (x->missed)
+		return "late";
+	if (x->arrival > since && since > 0)
+		return "ok";
+	return "pending";
+}
+
+/* One expectation as JSON. */
+static json_t *
+expect_xent_json(struct expect *ex, const struct xent *x)
+{
+	time_t since = x->next > 0 ? expect_since(ex->cal, x->r->expect,
+	    x->next) : 0;
+
+	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:s}",
+	    "rule", x->rule, "host", x->host,
+	    "last_arrival", expect_time_json(x->arrival),
+	    "since", expect_time_json(since),
+	    "next_deadline", expect_time_json(x->next),
+	    "last_deadline", expect_time_json(x->handled),
+	    "state", expect_state(ex, x, since));
+}
+
+/* One silent rule and the tracked hosts it covers (least recently heard first). */
+static json_t *
+expect_silent_json(struct expect *ex, const struct rule *r, time_t now)
+{
+	struct keytab_entry *e;
+	const struct shost *s;
+	json_t *hosts = json_array();
+	size_t total = 0;
+	time_t due;
+
+	for (e = keytab_first(ex->hosts); e != NULL; e = keytab_next(e)) {
+		if (!expect_covers(r, e->key))
+			continue;
+		if (total++ >= EXPECT_VIEW_MAX)
+			continue;
+		s = keytab_item(e, struct shost, ent);
+		due = s->last + (time_t)r->silent->after;
+		json_array_append_new(hosts, json_pack("{s:s, s:o, s:o, s:s}",
+		    "host", e->key, "last_heard", expect_time_json(s->last),
+		    "silent_at", expect_time_json(due),
+		    "state", due <= now ? "silent" : "ok"));
+	}
+	return json_pack("{s:s, s:I, s:I, s:o}", "rule", r->name,
+	    "after", (json_int_t)r->silent->after,
+	    "hosts_total", (json_int_t)total, "hosts", hosts);
+}
+
+/* Every expectation and silent rule with its state, for the API. */
+json_t *
+expect_status_json(struct expect *ex)
+{
+	json_t *xs = json_array(), *ss = json_array();
+	const struct xent *x;
+	time_t now = clock_now();
+	size_t i;
+
+	for (x = ex->xhead; x != NULL; x = x->onext)
+		json_array_append_new(xs, expect_xent_json(ex, x));
+	for (i = 0; i < ex->nsilent; i++)
+		json_array_append_new(ss, expect_silent_json(ex, ex->silent[i],
+		    now));
+	return json_pack("{s:o, s:o, s:I, s:I, s:I}", "expectations", xs,
+	    "silent", ss, "tracked_hosts", (json_int_t)keytab_count(ex->hosts),
+	    "untracked_hosts", (json_int_t)ex->untracked,
+	    "max_tracked_hosts", (json_int_t)EXPECT_MAX_HOSTS);
 }

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <jansson.h>
+
 struct calendar;
 struct deadlines;
 struct event;
@@ -25,8 +27,12 @@ struct ruleset;
  * Silent hosts ("silent:" rules): a host the rule covers that was heard
  * (any accepted event) and then nothing for "after" gets an incident
  * RULE:HOST ("silent since ..."); hearing it again resolves it.  At most
- * EXPECT_MAX_HOSTS hosts are tracked (the rest are counted, not tracked);
- * tracking starts afresh after a restart.
+ * EXPECT_MAX_HOSTS hosts are tracked (the rest are counted, not tracked).
+ * When a host was last heard is written with the incidents' next commit
+ * (rows of the store's silent_hosts table with rule ''), and loaded at the
+ * start, so a host heard before a restart that stays silent still gets
+ * its incident when its silence runs out (at once if it ran out while
+ * sopd was down).
  *
  * Both use the daemon's deadline queue with the kinds below; all times come
  * from clock_now(), so replay drives them in simulated time.
@@ -56,5 +62,13 @@ uint64_t expect_untracked(const struct expect *);
 /* The next deadline of (rule, host), 0 if none (for tests and views). */
 time_t expect_next(const struct expect *, const char *rule,
     const char *host);
+/*
+ * The state for GET /api/v1/expectations (caller decrefs): each expect
+ * rule x host with its last arrival, period start, next and last deadline
+ * and state (ok, missing, late, pending); each silent rule with the hosts
+ * it tracks (at most 1000 listed, least recently heard first), their last
+ * heard time, when they count as silent, and state (ok, silent).
+ */
+json_t *expect_status_json(struct expect *);
 
 #endif

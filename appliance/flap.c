@@ -2,48 +2,31 @@
 #include "flap.h"
 
 #include <stdlib.h>
-#include <string.h>
 
+#include "keytab.h"
 #include "xmalloc.h"
-
-#define FLAP_BUCKETS	1024
 
 /* The recent cycles of one (rule, key). */
 struct flap {
-	char		*rule;
-	char		*key;
-	uint32_t	 hash;
-	int64_t		*ts;		/* ring, oldest at head */
-	unsigned	 cap;
-	unsigned	 n;
-	unsigned	 head;
-	struct flap	*hnext;
-	struct flap	*lprev;		/* least recently cycled first */
-	struct flap	*lnext;
+	struct keytab_entry	 ent;
+	int64_t			*ts;		/* ring, oldest at head */
+	unsigned		 cap;
+	unsigned		 n;
+	unsigned		 head;
 };
 
 struct flaps {
-	struct flap	*b[FLAP_BUCKETS];
-	struct flap	*lhead;
-	struct flap	*ltail;
-	size_t		 n;
-	size_t		 max;
-	uint64_t	 evicted;
+	struct keytab	*kt;
 };
 
-/* FNV-1a over rule, a NUL and key. */
-static uint32_t
-flaps_hash(const char *rule, const char *key)
+/* Free one entry the table let go of. */
+static void
+flaps_free_cb(struct keytab_entry *e, void *arg)
 {
-	uint32_t h = 2166136261u;
-	const unsigned char *p;
+	struct flap *f = keytab_item(e, struct flap, ent);
 
-	for (p = (const unsigned char *)rule; *p != '\0'; p++)
-		h = (h ^ *p) * 16777619u;
-	h *= 16777619u;
-	for (p = (const unsigned char *)key; *p != '\0'; p++)
-		h = (h ^ *p) * 16777619u;
-	return h;
+	free(f->ts);
+	free(f);
 }
 
 /* A table for at most max keys (at least 1). */
@@ -52,65 +35,17 @@ flaps_new(size_t max)
 {
 	struct flaps *fs = xcalloc(1, sizeof(*fs));
 
-	fs->max = max > 0 ? max : 1;
+	fs->kt = keytab_new(max, 0, flaps_free_cb, NULL);
 	return fs;
 }
 
 /* The entry of (rule, key), or NULL. */
 static struct flap *
-flaps_find(struct flaps *fs, const char *rule, const char *key, uint32_t h)
+flaps_find(struct flaps *fs, const char *rule, const char *key)
 {
-	struct flap *f;
+	struct keytab_entry *e = keytab_find(fs->kt, rule, key);
 
-	for (f = fs->b[h % FLAP_BUCKETS]; f != NULL; f = f->hnext)
-		if (f->hash == h && strcmp(f->key, key) == 0 &&
-		    strcmp(f->rule, rule) == 0)
-			return f;
-	return NULL;
-}
-
-/* Take an entry out of the LRU list. */
-static void
-flaps_unlink(struct flaps *fs, struct flap *f)
-{
-	if (f->lprev != NULL)
-		f->lprev->lnext = f->lnext;
-	else
-		fs->lhead = f->lnext;
-	if (f->lnext != NULL)
-		f->lnext->lprev = f->lprev;
-	else
-		fs->ltail = f->lprev;
-	f->lprev = f->lnext = NULL;
-}
-
-/* Put an entry at the recent end of the LRU list. */
-static void
-flaps_link(struct flaps *fs, struct flap *f)
-{
-	f->lprev = fs->ltail;
-	if (fs->ltail != NULL)
-		fs->ltail->lnext = f;
-	else
-		fs->lhead = f;
-	fs->ltail = f;
-}
-
-/* Free one entry. */
-static void
-flaps_drop(struct flaps *fs, struct flap *f)
-{
-	struct flap **pp;
-
-	for (pp = &fs->b[f->hash % FLAP_BUCKETS]; *pp != f; pp = &(*pp)->hnext)
-		;
-	*pp = f->hnext;
-	flaps_unlink(fs, f);
-	fs->n--;
-	free(f->rule);
-	free(f->key);
-	free(f->ts);
-	free(f);
+	return e != NULL ? keytab_item(e, struct flap, ent) : NULL;
 }
 
 /* Free the table. */
@@ -119,30 +54,8 @@ flaps_free(struct flaps *fs)
 {
 	if (fs == NULL)
 		return;
-	while (fs->lhead != NULL)
-		flaps_drop(fs, fs->lhead);
+	keytab_free(fs->kt);
 	free(fs);
-}
-
-/* A new entry, evicting the least recently cycled key when full. */
-static struct flap *
-flaps_add(struct flaps *fs, const char *rule, const char *key, uint32_t h)
-{
-	struct flap *f;
-
-	while (fs->n >= fs->max && fs->lhead != NULL) {
-		flaps_drop(fs, fs->lhead);
-		fs->evicted++;
-	}
-	f = xcalloc(1, sizeof(*f));
-	f->rule = xstrdup(rule);
-	f->key = xstrdup(key);
-	f->hash = h;
-	f->hnext = fs->b[h % FLAP_BUCKETS];
-	fs->b[h % FLAP_BUCKETS] = f;
-	flaps_link(fs, f);
-	fs->n++;
-	return f;
 }
 
 /* Record the end of one cycle at t. */
@@ -150,16 +63,14 @@ void
 flaps_cycle(struct flaps *fs, const char *rule, const char *key, int64_t t,
     unsigned keep)
 {
-	uint32_t h = flaps_hash(rule, key);
 	struct flap *f;
 
 	keep = keep < 1 ? 1 : keep > FLAP_MAX_CYCLES ? FLAP_MAX_CYCLES : keep;
-	if ((f = flaps_find(fs, rule, key, h)) == NULL)
-		f = flaps_add(fs, rule, key, h);
-	else {
-		flaps_unlink(fs, f);
-		flaps_link(fs, f);
-	}
+	if ((f = flaps_find(fs, rule, key)) == NULL) {
+		f = xcalloc(1, sizeof(*f));
+		keytab_insert(fs->kt, &f->ent, rule, key);
+	} else
+		keytab_touch(fs->kt, &f->ent);
 	if (f->cap != keep) {
 		free(f->ts);
 		f->ts = xcalloc(keep, sizeof(*f->ts));
@@ -183,7 +94,7 @@ flaps_recent(struct flaps *fs, const char *rule, const char *key, int64_t t,
 	unsigned i, n = 0;
 	int64_t c;
 
-	if ((f = flaps_find(fs, rule, key, flaps_hash(rule, key))) == NULL)
+	if ((f = flaps_find(fs, rule, key)) == NULL)
 		return 0;
 	for (i = 0; i < f->n; i++) {
 		c = f->ts[(f->head + i) % f->cap];
@@ -199,20 +110,20 @@ flaps_forget(struct flaps *fs, const char *rule, const char *key)
 {
 	struct flap *f;
 
-	if ((f = flaps_find(fs, rule, key, flaps_hash(rule, key))) != NULL)
-		flaps_drop(fs, f);
+	if ((f = flaps_find(fs, rule, key)) != NULL)
+		keytab_remove(fs->kt, &f->ent);
 }
 
 /* Keys tracked. */
 size_t
 flaps_count(const struct flaps *fs)
 {
-	return fs->n;
+	return keytab_count(fs->kt);
 }
 
 /* Keys forgotten because the table was full. */
 uint64_t
 flaps_evicted(const struct flaps *fs)
 {
-	return fs->evicted;
+	return keytab_evicted(fs->kt);
 }

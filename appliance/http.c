@@ -29,6 +29,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "escalate.h"
+#include "expect.h"
 #include "http.h"
 #include "incident.h"
 #include "log.h"
@@ -101,6 +102,7 @@ static void	http_window(struct http_req *);
 static void	http_window_add(struct http_req *);
 static void	http_window_cancel(struct http_req *);
 static void	http_reports(struct http_req *);
+static void	http_expectations(struct http_req *);
 
 static const struct http_route http_routes[] = {
 	{ 0, "/", http_index },
@@ -119,6 +121,7 @@ static const struct http_route http_routes[] = {
 	{ 0, "/api/v1/windows/*", http_window },
 	{ 1, "/api/v1/windows/*/cancel", http_window_cancel },
 	{ 0, "/api/v1/reports/*", http_reports },
+	{ 0, "/api/v1/expectations", http_expectations },
 };
 #define HTTP_NROUTES (sizeof(http_routes) / sizeof(http_routes[0]))
 
@@ -195,11 +198,15 @@ http_error(struct http_req *r, int code, const char *fmt, ...)
 {
 	va_list	 ap;
 	char	 msg[512];
+	json_t	*doc;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	http_reply_json(r, code, json_pack("{s:s}", "error", msg));
+	/* A message quoting bytes that are not UTF-8 cannot be a JSON string. */
+	if ((doc = json_pack("{s:s}", "error", msg)) == NULL)
+		doc = json_pack("{s:s}", "error", "request not valid UTF-8");
+	http_reply_json(r, code, doc);
 }
 
 /* Match a path against a route pattern, capturing the "*" segments. */
@@ -356,6 +363,18 @@ http_filter_one(const char *k, const char *v, struct incident_filter *f,
 	return (-1);
 }
 
+/* Whether s is valid UTF-8 (jansson checks it when making a string). */
+static int
+http_utf8(const char *s)
+{
+	json_t	*j;
+
+	if ((j = json_string(s)) == NULL)
+		return (0);
+	json_decref(j);
+	return (1);
+}
+
 /* Build the incident filter from the query string; -1 with msg. */
 static int
 http_filter(struct evhttp_request *req, struct evkeyvalq *q,
@@ -371,11 +390,16 @@ http_filter(struct evhttp_request *req, struct evkeyvalq *q,
 	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	if (query == NULL)
 		return (0);
-	if (evhttp_parse_query_str(query, q) != 0) {
+	if (evhttp_parse_query_str(query, q) != 0 ||
+	    strstr(query, "%00") != NULL) {
 		snprintf(msg, len, "malformed query string");
 		return (-1);
 	}
 	TAILQ_FOREACH(kv, q, next) {
+		if (!http_utf8(kv->key) || !http_utf8(kv->value)) {
+			snprintf(msg, len, "query string: not valid UTF-8");
+			return (-1);
+		}
 		if (http_filter_one(kv->key, kv->value, f, msg, len) != 0)
 			return (-1);
 	}
@@ -659,7 +683,7 @@ http_stats(struct http_req *r)
 		    http_stats_input(i));
 	inc = incidents_stats_json(r->h->sd->incidents);
 	http_reply_json(r, 200, json_pack("{s:o,s:{s:I,s:I},s:o,s:o,"
-	    "s:{s:I,s:I},s:{s:i,s:i},s:o,s:o}",
+	    "s:{s:I,s:I},s:{s:i,s:i},s:o,s:o,s:{s:I}}",
 	    "inputs", inputs,
 	    "events", "matched", (json_int_t)stats.events_matched,
 	    "unmatched", (json_int_t)stats.events_unmatched,
@@ -670,7 +694,9 @@ http_stats(struct http_req *r)
 	    "http", "connections", (int)r->h->nconn,
 	    "max_connections", HTTP_MAX_CONNECTIONS,
 	    "daemon", http_stats_daemon(r->h),
-	    "notify", notifier_stats_json(r->h->sd->notifier)));
+	    "notify", notifier_stats_json(r->h->sd->notifier),
+	    "escalation", "notices_dropped", (json_int_t)
+	    escalate_notices_dropped(r->h->sd->escalator)));
 }
 
 /* GET /api/v1/windows: the active and upcoming patch and change windows. */
@@ -752,6 +778,19 @@ http_window_cancel(struct http_req *r)
 	else
 		http_error(r, 404, "no window %.64s", r->arg[0]);
 	free(err);
+}
+
+/* GET /api/v1/expectations: expected events and silent hosts, with state. */
+static void
+http_expectations(struct http_req *r)
+{
+	struct expect	*ex = r->h->sd->expect;
+
+	if (ex == NULL)
+		http_reply_json(r, 200, json_pack("{s:[], s:[]}",
+		    "expectations", "silent"));
+	else
+		http_reply_json(r, 200, expect_status_json(ex));
 }
 
 /* GET /api/v1/reports/{daily|weekly|monthly}: not in this version. */
@@ -937,6 +976,9 @@ http_metrics_daemon(struct evbuffer *b, const struct http *h)
 		  (long long)stats.store_commits },
 		{ "sopd_store_errors_total", "counter",
 		  "Store errors.", (long long)stats.store_errors },
+		{ "sopd_escalation_notices_dropped_total", "counter",
+		  "Escalation notices dropped: too many waited for a commit.",
+		  (long long)escalate_notices_dropped(h->sd->escalator) },
 		{ "sopd_reloads_total", "counter",
 		  "Successful reloads.", (long long)stats.reloads },
 		{ "sopd_reload_failures_total", "counter",

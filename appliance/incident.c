@@ -22,6 +22,7 @@
 #include "event.h"
 #include "event_json.h"
 #include "flap.h"
+#include "keytab.h"
 #include "log.h"
 #include "replay.h"
 #include "rules.h"
@@ -93,16 +94,11 @@ struct rulecnt {
 
 /* Timestamps of recent events for a (rule, key) below its threshold. */
 struct thr {
-	char		*rule;
-	char		*key;
-	uint32_t	 hash;
-	int64_t		*ts;
-	unsigned	 cap;
-	unsigned	 n;
-	unsigned	 head;		/* oldest */
-	struct thr	*hnext;
-	struct thr	*lprev;		/* least recently used first */
-	struct thr	*lnext;
+	struct keytab_entry	 ent;
+	int64_t			*ts;
+	unsigned		 cap;
+	unsigned		 n;
+	unsigned		 head;		/* oldest */
 };
 
 /* One history row waiting for the next commit. */
@@ -145,11 +141,7 @@ struct incidents {
 	size_t			 nhist;
 	int			 meta_dirty;
 
-	struct thr		**tb;
-	size_t			 tnb;
-	size_t			 nthr;
-	struct thr		*thead;
-	struct thr		*ttail;
+	struct keytab		*thr;		/* threshold state, bounded */
 
 	struct deadlines	*dq;		/* for the ends of flapping */
 	struct flaps		*flaps;
@@ -160,7 +152,6 @@ struct incidents {
 	uint64_t		 version;	/* +1 on every change */
 	uint64_t		 dropped;
 	uint64_t		 clear_unmatched;
-	uint64_t		 thr_evicted;
 	uint64_t		 hist_dropped;
 	time_t			 drop_logged;
 	time_t			 err_logged;
@@ -657,107 +648,29 @@ incidents_sample_resize(struct inc *inc, size_t cap)
 	inc->shead = 0;
 }
 
-/* A threshold entry of (rule, key), or NULL. */
-static struct thr *
-incidents_thr_find(struct incidents *is, const char *rule, const char *key,
-    uint32_t h)
-{
-	struct thr *t;
-
-	if (is->tb == NULL)
-		return NULL;
-	for (t = is->tb[h & (is->tnb - 1)]; t != NULL; t = t->hnext) {
-		if (t->hash == h && strcmp(t->key, key) == 0 &&
-		    strcmp(t->rule, rule) == 0)
-			return t;
-	}
-	return NULL;
-}
-
-/* Unlink a threshold entry from the LRU list. */
+/* Free a threshold entry the table let go of. */
 static void
-incidents_thr_unlink(struct incidents *is, struct thr *t)
+incidents_thr_free_cb(struct keytab_entry *e, void *arg)
 {
-	if (t->lprev != NULL)
-		t->lprev->lnext = t->lnext;
-	else
-		is->thead = t->lnext;
-	if (t->lnext != NULL)
-		t->lnext->lprev = t->lprev;
-	else
-		is->ttail = t->lprev;
-	t->lprev = t->lnext = NULL;
-}
+	struct thr *t = keytab_item(e, struct thr, ent);
 
-/* Append a threshold entry to the LRU list (most recent). */
-static void
-incidents_thr_link(struct incidents *is, struct thr *t)
-{
-	t->lprev = is->ttail;
-	t->lnext = NULL;
-	if (is->ttail != NULL)
-		is->ttail->lnext = t;
-	else
-		is->thead = t;
-	is->ttail = t;
-}
-
-/* Forget a threshold entry. */
-static void
-incidents_thr_free(struct incidents *is, struct thr *t)
-{
-	struct thr **pp;
-
-	for (pp = &is->tb[t->hash & (is->tnb - 1)]; *pp != t;
-	    pp = &(*pp)->hnext)
-		;
-	*pp = t->hnext;
-	incidents_thr_unlink(is, t);
-	is->nthr--;
-	free(t->rule);
-	free(t->key);
 	free(t->ts);
 	free(t);
 }
 
-/* Double the threshold table when it is full. */
-static void
-incidents_thr_grow(struct incidents *is)
-{
-	struct thr *t;
-	size_t nb;
-
-	nb = is->tnb == 0 ? 1024 : is->tnb * 2;
-	free(is->tb);
-	is->tb = xcalloc(nb, sizeof(*is->tb));
-	is->tnb = nb;
-	for (t = is->thead; t != NULL; t = t->lnext) {
-		t->hnext = is->tb[t->hash & (nb - 1)];
-		is->tb[t->hash & (nb - 1)] = t;
-	}
-}
-
-/* A new threshold entry, evicting the least recently used beyond the bound. */
+/* The threshold entry of (rule, key), created (most recently used) if new. */
 static struct thr *
-incidents_thr_new(struct incidents *is, const char *rule, const char *key,
-    uint32_t h)
+incidents_thr_get(struct incidents *is, const char *rule, const char *key)
 {
+	struct keytab_entry *e;
 	struct thr *t;
 
-	while (is->nthr > 0 && is->nthr >= is->max_thr) {
-		incidents_thr_free(is, is->thead);
-		is->thr_evicted++;
+	if ((e = keytab_find(is->thr, rule, key)) != NULL) {
+		keytab_touch(is->thr, e);
+		return keytab_item(e, struct thr, ent);
 	}
-	if (is->nthr + 1 > is->tnb)
-		incidents_thr_grow(is);
 	t = xcalloc(1, sizeof(*t));
-	t->rule = xstrdup(rule);
-	t->key = xstrdup(key);
-	t->hash = h;
-	t->hnext = is->tb[h & (is->tnb - 1)];
-	is->tb[h & (is->tnb - 1)] = t;
-	incidents_thr_link(is, t);
-	is->nthr++;
+	keytab_insert(is->thr, &t->ent, rule, key);
 	return t;
 }
 
@@ -767,20 +680,14 @@ incidents_thr_new(struct incidents *is, const char *rule, const char *key,
  */
 static int
 incidents_threshold(struct incidents *is, const struct rule *r,
-    const char *name, const char *key, uint32_t h, int64_t us,
-    int64_t *first_us)
+    const char *name, const char *key, int64_t us, int64_t *first_us)
 {
 	struct thr *t;
 	unsigned cap;
 
 	cap = r->threshold_count < INC_THRESHOLD_MAX ? r->threshold_count :
 	    INC_THRESHOLD_MAX;
-	if ((t = incidents_thr_find(is, name, key, h)) == NULL)
-		t = incidents_thr_new(is, name, key, h);
-	else {
-		incidents_thr_unlink(is, t);
-		incidents_thr_link(is, t);
-	}
+	t = incidents_thr_get(is, name, key);
 	if (t->cap != cap) {
 		free(t->ts);
 		t->ts = xcalloc(cap, sizeof(*t->ts));
@@ -797,7 +704,7 @@ incidents_threshold(struct incidents *is, const struct rule *r,
 	    us - t->ts[t->head] > r->threshold_window * 1000000)
 		return 0;
 	*first_us = t->ts[t->head];
-	incidents_thr_free(is, t);
+	keytab_remove(is->thr, &t->ent);
 	return 1;
 }
 
@@ -886,13 +793,13 @@ incidents_update(struct incidents *is, struct inc *inc,
 /* Resolve the active incident a clearing event names, if there is one. */
 static void
 incidents_clear(struct incidents *is, struct inc *inc, const char *name,
-    const char *key, uint32_t h, const struct event *ev)
+    const char *key, const struct event *ev)
 {
-	struct thr *t;
+	struct keytab_entry *e;
 	char actor[256];
 
-	if ((t = incidents_thr_find(is, name, key, h)) != NULL)
-		incidents_thr_free(is, t);
+	if ((e = keytab_find(is->thr, name, key)) != NULL)
+		keytab_remove(is->thr, e);
 	if (inc == NULL) {
 		is->clear_unmatched++;
 		return;
@@ -981,7 +888,7 @@ incidents_event(struct incidents *is, const struct event *ev,
 		if (r->flap_cycles > 0 && inc != NULL)
 			flaps_cycle(is->flaps, name, key,
 			    incidents_event_time(ev), r->flap_cycles + 1);
-		incidents_clear(is, inc, name, key, h, ev);
+		incidents_clear(is, inc, name, key, ev);
 		return;
 	}
 	if (inc != NULL) {
@@ -990,7 +897,7 @@ incidents_event(struct incidents *is, const struct event *ev,
 	}
 	first_us = ev->received_us;
 	if (r->threshold_count > 1 && !incidents_threshold(is, r, name, key,
-	    h, ev->received_us, &first_us))
+	    ev->received_us, &first_us))
 		return;
 	if (!incidents_room(is, name))
 		return;
@@ -1284,6 +1191,7 @@ incidents_open(struct event_base *base, const struct config *cfg,
 	is->kb = xcalloc(is->nb, sizeof(*is->kb));
 	is->ib = xcalloc(is->nb, sizeof(*is->ib));
 	is->flaps = flaps_new(INC_FLAP_MAX);
+	is->thr = keytab_new(is->max_thr, 0, incidents_thr_free_cb, NULL);
 	is->store = store_open(cfg->state_dir, cfg->synchronous, cause);
 	if (is->store == NULL || incidents_load(is, cause) == -1) {
 		incidents_close(is);
@@ -1312,10 +1220,7 @@ incidents_reconfigure(struct incidents *is, const struct config *cfg)
 			incidents_dirty(is, inc);
 		}
 	}
-	while (is->nthr > is->max_thr) {
-		incidents_thr_free(is, is->thead);
-		is->thr_evicted++;
-	}
+	keytab_set_max(is->thr, is->max_thr);
 }
 
 /* Flush, free everything and close the store. */
@@ -1335,8 +1240,7 @@ incidents_close(struct incidents *is)
 		next = inc->next;
 		incidents_free_inc(inc);
 	}
-	while (is->thead != NULL)
-		incidents_thr_free(is, is->thead);
+	keytab_free(is->thr);
 	flaps_free(is->flaps);
 	for (i = 0; i < INC_RULE_BUCKETS; i++) {
 		for (rc = is->rb[i]; rc != NULL; rc = rnext) {
@@ -1350,7 +1254,6 @@ incidents_close(struct incidents *is)
 	if (is->ckpt_ev != NULL)
 		event_free(is->ckpt_ev);
 	store_close(is->store);
-	free(is->tb);
 	free(is->kb);
 	free(is->ib);
 	free(is);
@@ -1669,9 +1572,9 @@ incidents_stats_json(struct incidents *is)
 	json_object_set_new(o, "clear_unmatched",
 	    json_integer((json_int_t)is->clear_unmatched));
 	json_object_set_new(o, "threshold_keys",
-	    json_integer((json_int_t)is->nthr));
+	    json_integer((json_int_t)keytab_count(is->thr)));
 	json_object_set_new(o, "threshold_evicted",
-	    json_integer((json_int_t)is->thr_evicted));
+	    json_integer((json_int_t)keytab_evicted(is->thr)));
 	json_object_set_new(o, "history_dropped",
 	    json_integer((json_int_t)is->hist_dropped));
 	json_object_set_new(o, "next_id", json_integer((json_int_t)is->next_id));

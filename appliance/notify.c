@@ -26,6 +26,11 @@
  * until max_attempts; then it is counted as failed and the next one goes.
  * Delivery is at least once: each notice carries an idempotency key
  * ("<id>-<kind>[-<step>]") that a receiver uses to drop duplicates.
+ *
+ * With a store (the daemon's), every queued notice is also a row of its
+ * outbox (notify_outbox.c), written in the transaction that records what
+ * it tells (notifier_stage, then notifier_commit after the commit), so the
+ * notices pending at a crash or restart are delivered after it.
  */
 #include <sys/queue.h>
 
@@ -44,6 +49,7 @@
 #include "notify.h"
 #include "notify_int.h"
 #include "rules.h"
+#include "store.h"
 #include "xmalloc.h"
 
 #define NOTIFY_QUEUE_DEFAULT	256
@@ -73,12 +79,23 @@ struct notify_conf {
 	long long		 backoff_max;
 };
 
+/* A notice written to the outbox, queued once its transaction commits. */
+struct notify_stage {
+	struct notify_stage	*next;
+	char			 target[NOTIFY_NAME_MAX + 1];
+	struct notify_msg	*msg;
+};
+
 struct notifier {
 	struct sopd		 *sd;
 	struct event_base	 *base;
 	struct notify_conf	  conf;
 	struct notify_target	**targets;	/* current, then retired ones */
 	size_t			  ntargets;
+	struct notify_outbox	 *ob;		/* NULL: memory only */
+	struct notify_stage	 *staged;
+	struct notify_stage	**stail;
+	uint64_t		  restored;	/* pending rows taken at start */
 };
 
 static const struct {
@@ -494,7 +511,7 @@ notify_valid_name(const char *s)
 {
 	size_t	len = strlen(s);
 
-	return len > 0 && len <= 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	return len > 0 && len <= NOTIFY_NAME_MAX && strspn(s, "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == len;
 }
 
@@ -742,6 +759,7 @@ notify_tconf_sig(const struct notify_tconf *c)
 }
 
 static void	notify_kick_cb(evutil_socket_t, short, void *);
+static void	notify_restore(struct notifier *);
 
 /* A new target, taking over the parsed config c (c is zeroed). */
 static struct notify_target *
@@ -848,6 +866,10 @@ notify_kick_cb(evutil_socket_t fd, short what, void *arg)
 			notify_reap(t);
 		return;
 	}
+	if (j->next_try > (int64_t)time(NULL)) {
+		notify_kick(t, j->next_try - (int64_t)time(NULL));
+		return;
+	}
 	t->busy = 1;
 	j->attempts++;
 	r = t->ops->start(t, j->msg);
@@ -878,6 +900,7 @@ notify_done(struct notify_target *t, int ok, const char *why)
 	if (ok) {
 		t->sent++;
 		log_debug("notify %s: sent %s", t->c.name, j->msg->idem);
+		notify_outbox_delivered(t->n->ob, t->c.name, j->msg->idem);
 		notify_job_free(t, j);
 		notify_kick(t, 0);
 		return;
@@ -886,6 +909,8 @@ notify_done(struct notify_target *t, int ok, const char *why)
 		t->failed++;
 		log_warnx("notify %s: giving up %s after %d attempts: %s",
 		    t->c.name, j->msg->idem, j->attempts, why ? why : "failed");
+		notify_outbox_failed(t->n->ob, t->c.name, j->msg->idem,
+		    j->attempts);
 		notify_job_free(t, j);
 		notify_kick(t, 0);
 		return;
@@ -895,6 +920,9 @@ notify_done(struct notify_target *t, int ok, const char *why)
 	    j->attempts);
 	log_info("notify %s: %s failed (%s), retry in %llds", t->c.name,
 	    j->msg->idem, why ? why : "failed", delay);
+	j->next_try = (int64_t)time(NULL) + delay;
+	notify_outbox_retry(t->n->ob, t->c.name, j->msg->idem, j->attempts,
+	    j->next_try);
 	notify_kick(t, delay);
 }
 
@@ -955,6 +983,10 @@ notifier_new(struct sopd *sd, char **cause)
 	notify_build(n, NULL, 0);
 	log_debug("notify: %zu targets, %zu levels", n->conf.ntargets,
 	    n->conf.nlevels);
+	if (sd->incidents != NULL)
+		n->ob = notify_outbox_new(n->base,
+		    incidents_store(sd->incidents));
+	notify_restore(n);
 	return n;
 }
 
@@ -1030,7 +1062,7 @@ notify_target_find(struct notifier *n, const char *name)
 }
 
 /* Append a job; when full, the oldest waiting one goes (counted). */
-static void
+static struct notify_job *
 notify_enqueue(struct notify_target *t, struct notify_msg *m)
 {
 	struct notify_job	*j, *old;
@@ -1042,6 +1074,8 @@ notify_enqueue(struct notify_target *t, struct notify_msg *m)
 		if (old != NULL) {
 			log_warnx("notify %s: queue full, dropping %s",
 			    t->c.name, old->msg->idem);
+			notify_outbox_delivered(t->n->ob, t->c.name,
+			    old->msg->idem);
 			notify_job_free(t, old);
 			t->dropped++;
 		}
@@ -1053,27 +1087,118 @@ notify_enqueue(struct notify_target *t, struct notify_msg *m)
 	t->nqueue++;
 	if (!t->busy && !evtimer_pending(t->kick, NULL))
 		notify_kick(t, 0);
+	return j;
 }
 
-/* Queue a notice to every target of a level. */
-void
-notifier_send(struct notifier *n, const char *level, const struct notice *no)
+/* The targets of a level, or NULL (logged) when it has none. */
+static const struct notify_level *
+notify_level_find(struct notifier *n, const char *level)
 {
-	struct notify_level	*l = NULL;
-	struct notify_target	*t;
-	struct notify_msg	*m;
-	size_t			 i;
+	size_t	i;
+
+	for (i = 0; i < n->conf.nlevels; i++) {
+		if (strcmp(n->conf.levels[i].name, level) == 0 &&
+		    n->conf.levels[i].n > 0)
+			return &n->conf.levels[i];
+	}
+	log_debug("notify: no targets for level %s", level);
+	return NULL;
+}
+
+/* Keep a message for a target until the transaction committed. */
+static void
+notify_stage_add(struct notifier *n, const char *target,
+    struct notify_msg *m)
+{
+	struct notify_stage	*sg;
+
+	sg = xcalloc(1, sizeof(*sg));
+	snprintf(sg->target, sizeof(sg->target), "%s", target);
+	sg->msg = m;
+	m->refs++;
+	if (n->staged == NULL)
+		n->stail = &n->staged;
+	*n->stail = sg;
+	n->stail = &sg->next;
+}
+
+/*
+ * Write a notice to the outbox of every target of a level, inside the
+ * caller's open transaction; its jobs are queued by notifier_commit.
+ */
+int
+notifier_stage(struct notifier *n, const char *level, const struct notice *no)
+{
+	const struct notify_level	*l;
+	struct notify_msg		*m;
+	size_t				 i;
+	int				 rc = 0;
 
 	if (n == NULL || level == NULL || no == NULL || no->inc == NULL)
-		return;
-	for (i = 0; i < n->conf.nlevels; i++) {
-		if (strcmp(n->conf.levels[i].name, level) == 0)
-			l = &n->conf.levels[i];
+		return 0;
+	if ((l = notify_level_find(n, level)) == NULL)
+		return 0;
+	m = notify_msg_new(level, no);
+	m->refs = 1;
+	for (i = 0; i < l->n && rc == 0; i++) {
+		if (notify_target_find(n, l->targets[i]) == NULL)
+			continue;
+		if ((rc = notify_outbox_put(n->ob, l->targets[i], m,
+		    (int64_t)time(NULL))) == 0)
+			notify_stage_add(n, l->targets[i], m);
 	}
-	if (l == NULL || l->n == 0) {
-		log_debug("notify: no targets for level %s", level);
+	notify_msg_unref(m);
+	return rc;
+}
+
+/* The staged notices' transaction committed: queue them. */
+void
+notifier_commit(struct notifier *n)
+{
+	struct notify_stage	*sg;
+	struct notify_target	*t;
+
+	if (n == NULL)
 		return;
+	while ((sg = n->staged) != NULL) {
+		n->staged = sg->next;
+		if ((t = notify_target_find(n, sg->target)) != NULL)
+			notify_enqueue(t, sg->msg);
+		else
+			notify_outbox_delivered(n->ob, sg->target,
+			    sg->msg->idem);
+		notify_msg_unref(sg->msg);
+		free(sg);
 	}
+}
+
+/* The staged notices' transaction was rolled back: forget them. */
+void
+notifier_unstage(struct notifier *n)
+{
+	struct notify_stage	*sg;
+
+	if (n == NULL)
+		return;
+	while ((sg = n->staged) != NULL) {
+		n->staged = sg->next;
+		notify_msg_unref(sg->msg);
+		free(sg);
+	}
+}
+
+/* Queue a notice to every target of a level without the outbox. */
+static void
+notify_send_memory(struct notifier *n, const char *level,
+    const struct notice *no)
+{
+	const struct notify_level	*l;
+	struct notify_target		*t;
+	struct notify_msg		*m;
+	size_t				 i;
+
+	if ((l = notify_level_find(n, level)) == NULL)
+		return;
 	m = notify_msg_new(level, no);
 	m->refs = 1;
 	for (i = 0; i < l->n; i++) {
@@ -1081,6 +1206,66 @@ notifier_send(struct notifier *n, const char *level, const struct notice *no)
 			notify_enqueue(t, m);
 	}
 	notify_msg_unref(m);
+}
+
+/* Queue a notice to every target of a level, in a transaction of its own. */
+void
+notifier_send(struct notifier *n, const char *level, const struct notice *no)
+{
+	if (n == NULL || level == NULL || no == NULL || no->inc == NULL)
+		return;
+	notifier_unstage(n);
+	if (notify_outbox_begin(n->ob) == 0) {
+		if (notifier_stage(n, level, no) == 0 &&
+		    notify_outbox_commit(n->ob) == 0) {
+			notifier_commit(n);
+			return;
+		}
+		notify_outbox_rollback(n->ob);
+		notifier_unstage(n);
+	}
+	log_warnx("notify: outbox not written; the notice is kept in memory "
+	    "only");
+	notify_send_memory(n, level, no);
+}
+
+/* A pending outbox row at start: back into its target's queue. */
+static int
+notify_restore_cb(const char *target, struct notify_msg *m, int attempts,
+    int64_t next_try, void *arg)
+{
+	struct notifier		*n = arg;
+	struct notify_target	*t;
+	struct notify_job	*j;
+
+	m->refs = 1;
+	if ((t = notify_target_find(n, target)) == NULL) {
+		notify_msg_unref(m);
+		return -1;
+	}
+	j = notify_enqueue(t, m);
+	j->attempts = attempts;
+	j->next_try = next_try;
+	notify_msg_unref(m);
+	return 0;
+}
+
+/* Queue the notices the outbox kept from before the start. */
+static void
+notify_restore(struct notifier *n)
+{
+	long	r;
+
+	if (n->ob == NULL)
+		return;
+	r = notify_outbox_load(n->ob, notify_restore_cb, n);
+	if (r == -1)
+		log_warnx("notify: outbox not loaded: %s",
+		    store_error(incidents_store(n->sd->incidents)));
+	else if (r > 0) {
+		n->restored = (uint64_t)r;
+		log_info("notify: %ld undelivered notices from the outbox", r);
+	}
 }
 
 /* The type name of a target. */
@@ -1122,9 +1307,12 @@ notifier_stats_json(struct notifier *n)
 		tot[3] += t->dropped;
 		tot[4] += t->nqueue;
 	}
-	o = json_pack("{s:I s:I s:I s:I s:I}", "sent", (json_int_t)tot[0],
-	    "failed", (json_int_t)tot[1], "retried", (json_int_t)tot[2],
-	    "dropped", (json_int_t)tot[3], "queued", (json_int_t)tot[4]);
+	o = json_pack("{s:I s:I s:I s:I s:I s:I s:I}", "sent",
+	    (json_int_t)tot[0], "failed", (json_int_t)tot[1], "retried",
+	    (json_int_t)tot[2], "dropped", (json_int_t)tot[3], "queued",
+	    (json_int_t)tot[4], "restored", (json_int_t)(n != NULL ?
+	    n->restored : 0), "outbox_errors", (json_int_t)(n != NULL ?
+	    notify_outbox_errors(n->ob) : 0));
 	json_object_set_new(o, "targets", targets);
 	return o;
 }
@@ -1137,8 +1325,10 @@ notifier_free(struct notifier *n)
 
 	if (n == NULL)
 		return;
+	notifier_unstage(n);
 	for (i = 0; i < n->ntargets; i++)
 		notify_target_free(n->targets[i]);
+	notify_outbox_free(n->ob);
 	free(n->targets);
 	notify_conf_free(&n->conf);
 	free(n);

@@ -46,7 +46,18 @@ void notifier_reconfigure(struct notifier *, const struct config *);
  * idempotency key made of incident id, kind and step.
  */
 void notifier_send(struct notifier *, const char *level, const struct notice *);
-/* Counters (sent, failed, retried, queued) per target. */
+/*
+ * The same, durably, for a caller that records what the notice tells in
+ * its own store transaction: notifier_stage writes the notice to the
+ * outbox inside that open transaction (-1: roll it back), notifier_commit
+ * queues what was staged once it committed, notifier_unstage forgets it
+ * when it was rolled back.  A notice is then delivered at least once, also
+ * across a crash or restart, until it is delivered or given up.
+ */
+int notifier_stage(struct notifier *, const char *level, const struct notice *);
+void notifier_commit(struct notifier *);
+void notifier_unstage(struct notifier *);
+/* Counters (sent, failed, retried, queued) per target, and the outbox's. */
 json_t *notifier_stats_json(struct notifier *);
 void notifier_free(struct notifier *);
 

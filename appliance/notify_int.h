@@ -11,6 +11,9 @@
 
 struct event;
 struct event_base;
+struct store;
+
+#define NOTIFY_NAME_MAX	64	/* a target's name */
 
 enum notify_type {
 	NOTIFY_SNMP_TRAP = 0,
@@ -67,6 +70,7 @@ struct notify_job {
 	TAILQ_ENTRY(notify_job)	 entry;
 	struct notify_msg	*msg;
 	int			 attempts;
+	int64_t			 next_try;	/* wall clock, 0: now */
 };
 TAILQ_HEAD(notify_jobs, notify_job);
 
@@ -108,6 +112,32 @@ void notify_time(int64_t us, char *, size_t);
 json_t *notify_json(const struct notify_msg *);
 /* A one-line human summary ("incident 12 escalated to L3: title (host)"). */
 char *notify_summary(const struct notify_msg *);
+
+/*
+ * The outbox (notify_outbox.c): notices kept in the store until delivered.
+ * Every function takes a NULL outbox (no store) and then does nothing.
+ */
+struct notify_outbox;
+/* A pending row at start: cb owns the message (refs 0); 0 when queued. */
+typedef int (*notify_outbox_cb)(const char *target, struct notify_msg *,
+    int attempts, int64_t next_try, void *);
+struct notify_outbox *notify_outbox_new(struct event_base *, struct store *);
+void notify_outbox_free(struct notify_outbox *);
+uint64_t notify_outbox_errors(const struct notify_outbox *);
+int notify_outbox_put(struct notify_outbox *, const char *target,
+    const struct notify_msg *, int64_t now);
+void notify_outbox_delivered(struct notify_outbox *, const char *target,
+    const char *idem);
+void notify_outbox_retry(struct notify_outbox *, const char *target,
+    const char *idem, int attempts, int64_t next_try);
+void notify_outbox_failed(struct notify_outbox *, const char *target,
+    const char *idem, int attempts);
+void notify_outbox_persist(struct notify_outbox *);
+void notify_outbox_arm(struct notify_outbox *);
+long notify_outbox_load(struct notify_outbox *, notify_outbox_cb, void *);
+int notify_outbox_begin(struct notify_outbox *);
+int notify_outbox_commit(struct notify_outbox *);
+void notify_outbox_rollback(struct notify_outbox *);
 
 extern const struct notify_ops notify_snmp_ops;
 extern const struct notify_ops notify_syslog_ops;

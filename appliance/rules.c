@@ -982,12 +982,8 @@ rules_expect_by(struct rload *rl, struct rule_expect *e, const struct ynode *by,
 	char day[8];
 	unsigned mask;
 
-	if (v == NULL) {
-		if (by == NULL)
-			rules_err(rl, every != NULL ? every : by, "expect needs "
-			    "\"by: HH:MM\"");
-		return -1;
-	}
+	if (v == NULL)
+		return -1;	/* absent (the caller says so) or not a string */
 	e->every = EVERY_DAY;
 	e->by_wday = -1;
 	if ((sp = strchr(v, ' ')) != NULL) {
@@ -1052,7 +1048,10 @@ rules_expect(struct rload *rl, struct rule *r, const struct ynode *n)
 		bad = 1;
 	if (rules_hosts(rl, h, 0, 1, &e->hosts, &e->nhosts, &all) != 0)
 		bad = 1;
-	if (rules_expect_by(rl, e, ynode_get(n, "by"),
+	if (ynode_get(n, "by") == NULL) {
+		rules_err(rl, n, "expect needs \"by: HH:MM\"");
+		bad = 1;
+	} else if (rules_expect_by(rl, e, ynode_get(n, "by"),
 	    ynode_get(n, "every")) != 0)
 		bad = 1;
 	if ((s = ynode_get(n, "since")) != NULL && (rules_scalar(rl, s,

@@ -81,6 +81,8 @@ ctl_usage(void)
 	    "                       create a change window (times RFC 3339 or\n"
 	    "                       local \"YYYY-MM-DD HH:MM\")\n"
 	    "  window cancel ID     cancel a change window made with add\n"
+	    "  expectations         expected events and silent hosts, with "
+	    "state\n"
 	    "\n"
 	    "options:\n"
 	    "  -u, --url URL        sopd's address (default $SOPD_URL or "
@@ -769,6 +771,100 @@ ctl_windows(int argc, char **argv)
 	return CTL_OK;
 }
 
+/* A time as "3h05m ago", "in 42m" or "-". */
+static void
+ctl_when(const char *iso, char *buf, size_t len)
+{
+	char	d[32];
+
+	ctl_ago(iso, d, sizeof(d));
+	snprintf(buf, len, "%s%s", d, strcmp(d, "-") == 0 ||
+	    strncmp(d, "in ", 3) == 0 ? "" : " ago");
+}
+
+/* One expectation as a table row. */
+static void
+ctl_expect_row(json_t *x)
+{
+	char	last[48], next[48];
+
+	ctl_when(ctl_str(x, "last_arrival"), last, sizeof(last));
+	ctl_when(ctl_str(x, "next_deadline"), next, sizeof(next));
+	ctl_col(ctl_str(x, "rule"), 24);
+	ctl_col(ctl_str(x, "host"), 20);
+	ctl_col(ctl_str(x, "state"), 8);
+	ctl_col(last, 14);
+	ctl_col(next, 14);
+	ctl_puts(ctl_str(x, "next_deadline") ? ctl_str(x, "next_deadline") :
+	    "-", 24);
+	fputc('\n', stdout);
+}
+
+/* The hosts of one silent rule as table rows. */
+static void
+ctl_silent_rows(json_t *sr)
+{
+	json_t	*h, *hosts = json_object_get(sr, "hosts");
+	char	 last[48], at[48];
+	size_t	 i;
+
+	json_array_foreach(hosts, i, h) {
+		ctl_when(ctl_str(h, "last_heard"), last, sizeof(last));
+		ctl_when(ctl_str(h, "silent_at"), at, sizeof(at));
+		ctl_col(ctl_str(sr, "rule"), 24);
+		ctl_col(ctl_str(h, "host"), 20);
+		ctl_col(ctl_str(h, "state"), 8);
+		ctl_col(last, 14);
+		ctl_col(at, 14);
+		fputc('\n', stdout);
+	}
+	if ((long long)json_array_size(hosts) < ctl_int(sr, "hosts_total"))
+		printf("%-24s (%lld more hosts, see --json)\n",
+		    ctl_str(sr, "rule"), ctl_int(sr, "hosts_total") -
+		    (long long)json_array_size(hosts));
+	else if (json_array_size(hosts) == 0)
+		printf("%-24s (no host heard yet)\n", ctl_str(sr, "rule"));
+}
+
+/* sopctl expectations: expected events and silent hosts, with state. */
+static int
+ctl_expectations(int argc, char **argv)
+{
+	json_t	*doc, *list, *x;
+	size_t	 i;
+
+	if (argc != 1)
+		ctl_usage();
+	doc = ctl_api("GET", "/api/v1/expectations", NULL);
+	if (ctl.json) {
+		ctl_print_json(doc);
+		json_decref(doc);
+		return CTL_OK;
+	}
+	list = json_object_get(doc, "expectations");
+	if (json_array_size(list) == 0)
+		printf("no expected events\n");
+	else {
+		printf("%-24s %-20s %-8s %-14s %-14s %s\n", "RULE", "HOST",
+		    "STATE", "LAST ARRIVAL", "NEXT DEADLINE", "(UTC)");
+		json_array_foreach(list, i, x)
+			ctl_expect_row(x);
+	}
+	list = json_object_get(doc, "silent");
+	if (json_array_size(list) > 0) {
+		printf("\n%-24s %-20s %-8s %-14s %s\n", "SILENT RULE", "HOST",
+		    "STATE", "LAST HEARD", "SILENT AT");
+		json_array_foreach(list, i, x)
+			ctl_silent_rows(x);
+	}
+	if (ctl_int(doc, "untracked_hosts") > 0)
+		printf("%lld hosts not tracked (over the bound of %lld)\n",
+		    ctl_int(doc, "untracked_hosts"),
+		    ctl_int(doc, "max_tracked_hosts"));
+	json_decref(doc);
+	return CTL_OK;
+}
+
 /* Append a comma-separated list to a JSON array. */
 static void
 ctl_split(json_t *a, const char *list)
@@ -1207,7 +1303,7 @@ main(int argc, char **argv)
 		{ "list", ctl_list }, { "show", ctl_show },
 		{ "stats", ctl_stats }, { "health", ctl_health },
 		{ "parse", ctl_parse }, { "windows", ctl_windows },
-		{ "window", ctl_window },
+		{ "window", ctl_window }, { "expectations", ctl_expectations },
 	};
 	const char	*url = getenv("SOPD_URL");
 	char		*cmd;

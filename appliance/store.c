@@ -48,6 +48,10 @@ struct store {
 	sqlite3_stmt	*hist;
 	sqlite3_stmt	*meta_set;
 	sqlite3_stmt	*meta_get;
+	sqlite3_stmt	*silent_put;	/* prepared on first use */
+	store_write_cb	 hook_write;
+	store_written_cb hook_written;
+	void		*hook_arg;
 };
 
 /* Schema migrations: entry i moves a file from version i to i + 1. */
@@ -118,6 +122,29 @@ static const char *store_migrations[] = {
 	"  ended INTEGER NOT NULL DEFAULT 0,"
 	"  record TEXT,"
 	"  PRIMARY KEY (window_id, start)"
+	");",
+	/*
+	 * 2 -> 3: the notifier's outbox (one row per notice and target until
+	 * it is delivered; state 'failed' once it gave up) and the hosts the
+	 * silent-host rules last heard from.
+	 */
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  target TEXT NOT NULL,"
+	"  idem_key TEXT NOT NULL,"
+	"  notice TEXT NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'pending',"
+	"  UNIQUE (target, idem_key)"
+	");"
+	"CREATE INDEX outbox_state ON outbox (state, id);"
+	"CREATE TABLE silent_hosts ("
+	"  rule TEXT NOT NULL,"
+	"  host TEXT NOT NULL,"
+	"  last_heard INTEGER NOT NULL,"
+	"  PRIMARY KEY (rule, host)"
 	");",
 };
 #define STORE_VERSION \
@@ -486,6 +513,7 @@ store_close(struct store *st)
 	sqlite3_finalize(st->hist);
 	sqlite3_finalize(st->meta_set);
 	sqlite3_finalize(st->meta_get);
+	sqlite3_finalize(st->silent_put);
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
 		log_warnx("%s: close: %s", st->path, sqlite3_errmsg(st->db));
 	free(st->path);
@@ -499,11 +527,27 @@ store_begin(struct store *st)
 	return store_exec(st->db, "BEGIN IMMEDIATE", NULL);
 }
 
-/* Commit the write transaction. */
+/* Commit the write transaction, with the hook's rows. */
 int
 store_commit(struct store *st)
 {
-	return store_exec(st->db, "COMMIT", NULL);
+	if (st->hook_write != NULL && st->hook_write(st, st->hook_arg) == -1)
+		return -1;
+	if (store_exec(st->db, "COMMIT", NULL) == -1)
+		return -1;
+	if (st->hook_written != NULL)
+		st->hook_written(st->hook_arg);
+	return 0;
+}
+
+/* Set (or with NULLs clear) the commit hook. */
+void
+store_set_commit_hook(struct store *st, store_write_cb write,
+    store_written_cb written, void *arg)
+{
+	st->hook_write = write;
+	st->hook_written = written;
+	st->hook_arg = arg;
 }
 
 /* Roll the write transaction back (if one is open). */
@@ -1007,6 +1051,164 @@ store_load_winlog(struct store *st, const char *id, size_t limit,
 		w.ended = sqlite3_column_int(s, 3);
 		w.record = store_col_text(s, 4);
 		if (cb(&w, arg) != 0)
+			break;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Insert or update when a silent-host rule last heard from a host. */
+int
+store_put_silent(struct store *st, const char *rule, const char *host,
+    int64_t last_heard)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (st->silent_put == NULL && sqlite3_prepare_v2(st->db,
+	    "INSERT INTO silent_hosts (rule, host, last_heard) VALUES "
+	    "(?1, ?2, ?3) ON CONFLICT (rule, host) DO UPDATE SET "
+	    "last_heard = excluded.last_heard", -1, &st->silent_put,
+	    NULL) != SQLITE_OK)
+		return -1;
+	s = st->silent_put;
+	store_bind_text(s, 1, rule);
+	store_bind_text(s, 2, host);
+	sqlite3_bind_int64(s, 3, last_heard);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Keep only the keep most recently heard silent_hosts rows. */
+int
+store_trim_silent(struct store *st, size_t keep)
+{
+	sqlite3_stmt *s;
+
+	s = store_stmt(st, "DELETE FROM silent_hosts WHERE rowid NOT IN "
+	    "(SELECT rowid FROM silent_hosts ORDER BY last_heard DESC "
+	    "LIMIT ?1)");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)keep);
+	return store_run(st, s);
+}
+
+/* Call cb for the silent_hosts rows, most recently heard first. */
+int
+store_load_silent(struct store *st, store_silent_cb cb, void *arg)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, "SELECT rule, host, last_heard FROM silent_hosts "
+	    "ORDER BY last_heard DESC");
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (cb(store_col_text(s, 0), store_col_text(s, 1),
+		    sqlite3_column_int64(s, 2), arg) != 0)
+			break;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Insert a pending outbox row, or make the row of its key pending again. */
+int
+store_outbox_put(struct store *st, const struct store_outbox *o)
+{
+	sqlite3_stmt *s;
+
+	s = store_stmt(st, "INSERT INTO outbox (target, idem_key, notice, "
+	    "attempts, next_try, created, state) VALUES (?1, ?2, ?3, 0, 0, "
+	    "?4, 'pending') ON CONFLICT (target, idem_key) DO UPDATE SET "
+	    "notice = excluded.notice, attempts = 0, next_try = 0, "
+	    "state = 'pending'");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, o->target);
+	store_bind_text(s, 2, o->idem_key);
+	store_bind_text(s, 3, o->notice);
+	sqlite3_bind_int64(s, 4, o->created);
+	return store_run(st, s);
+}
+
+/* Delete the outbox row of a target and key. */
+int
+store_outbox_del(struct store *st, const char *target, const char *idem)
+{
+	sqlite3_stmt *s;
+
+	s = store_stmt(st, "DELETE FROM outbox WHERE target = ?1 AND "
+	    "idem_key = ?2");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, target);
+	store_bind_text(s, 2, idem);
+	return store_run(st, s);
+}
+
+/* Record the retry state (or the failure) of an outbox row. */
+int
+store_outbox_set(struct store *st, const struct store_outbox *o)
+{
+	sqlite3_stmt *s;
+
+	s = store_stmt(st, "UPDATE outbox SET attempts = ?3, next_try = ?4, "
+	    "state = ?5 WHERE target = ?1 AND idem_key = ?2");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, o->target);
+	store_bind_text(s, 2, o->idem_key);
+	sqlite3_bind_int(s, 3, o->attempts);
+	sqlite3_bind_int64(s, 4, o->next_try);
+	store_bind_text(s, 5, o->state != NULL ? o->state : "pending");
+	return store_run(st, s);
+}
+
+/* Delete the failed outbox rows but the newest keep. */
+int
+store_outbox_trim(struct store *st, size_t keep)
+{
+	sqlite3_stmt *s;
+
+	s = store_stmt(st, "DELETE FROM outbox WHERE state = 'failed' AND "
+	    "id NOT IN (SELECT id FROM outbox WHERE state = 'failed' "
+	    "ORDER BY id DESC LIMIT ?1)");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)keep);
+	return store_run(st, s);
+}
+
+/* Call cb for every pending outbox row, oldest first. */
+int
+store_outbox_load(struct store *st, store_outbox_cb cb, void *arg)
+{
+	struct store_outbox o;
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, "SELECT id, target, idem_key, notice, attempts, "
+	    "next_try, created, state FROM outbox WHERE state = 'pending' "
+	    "ORDER BY id");
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		o.id = sqlite3_column_int64(s, 0);
+		o.target = store_col_text(s, 1);
+		o.idem_key = store_col_text(s, 2);
+		o.notice = store_col_text(s, 3);
+		o.attempts = sqlite3_column_int(s, 4);
+		o.next_try = sqlite3_column_int64(s, 5);
+		o.created = sqlite3_column_int64(s, 6);
+		o.state = store_col_text(s, 7);
+		if (o.target == NULL || o.idem_key == NULL || o.notice == NULL)
+			continue;
+		if (cb(&o, arg) != 0)
 			break;
 	}
 	sqlite3_finalize(s);

@@ -136,6 +136,53 @@ int store_put_winlog(struct store *, const struct store_winlog *);
 int store_load_winlog(struct store *, const char *id, size_t limit,
     store_winlog_cb, void *);
 
+/*
+ * A commit hook (additive, for rows written in batches with the incidents'
+ * commits): write runs inside every transaction just before its COMMIT
+ * (-1 fails the commit, the caller rolls back), written after a COMMIT
+ * that succeeded.  One hook per store; NULLs clear it.
+ */
+typedef int (*store_write_cb)(struct store *, void *);
+typedef void (*store_written_cb)(void *);
+void store_set_commit_hook(struct store *, store_write_cb, store_written_cb,
+    void *arg);
+
+/* When silent-host rules last heard from a host (the silent_hosts table). */
+typedef int (*store_silent_cb)(const char *rule, const char *host,
+    int64_t last_heard, void *);
+int store_put_silent(struct store *, const char *rule, const char *host,
+    int64_t last_heard);
+/* Keep only the keep most recently heard rows. */
+int store_trim_silent(struct store *, size_t keep);
+/* Call cb for every row, most recently heard first (cb != 0 stops). */
+int store_load_silent(struct store *, store_silent_cb, void *);
+
+/*
+ * The notifier's outbox (additive): one row per notice and target until it
+ * is delivered; state "pending" or "failed" (gave up, kept for stats).
+ */
+struct store_outbox {
+	int64_t		 id;
+	const char	*target;
+	const char	*idem_key;
+	const char	*notice;	/* JSON text */
+	int		 attempts;
+	int64_t		 next_try;
+	int64_t		 created;
+	const char	*state;
+};
+typedef int (*store_outbox_cb)(const struct store_outbox *, void *);
+/* Insert a pending row (an existing one with its key is made pending). */
+int store_outbox_put(struct store *, const struct store_outbox *);
+/* Delete the row of (target, idem_key). */
+int store_outbox_del(struct store *, const char *target, const char *idem);
+/* Set attempts, next_try and state of the row of (target, idem_key). */
+int store_outbox_set(struct store *, const struct store_outbox *);
+/* Keep only the newest keep failed rows. */
+int store_outbox_trim(struct store *, size_t keep);
+/* Call cb for the pending rows, oldest first (cb != 0 stops). */
+int store_outbox_load(struct store *, store_outbox_cb, void *);
+
 /* The last SQLite error message of the connection. */
 const char *store_error(const struct store *);
 

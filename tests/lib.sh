@@ -18,6 +18,21 @@ export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:log_path=$T/asan"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$T/ubsan"
 export LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0"
 
+# jq 1.6 exits 0 when it is given no input at all, so a request that failed
+# would pass a "jq -e" check: in the tests, jq fails on empty input.
+jq() {
+	_last=
+	for _a in "$@"; do _last=$_a; done
+	if [ $# -ge 2 ] && [ -f "$_last" ]; then
+		[ -s "$_last" ] || { echo "# jq: $_last is empty" >&2; return 1; }
+		command jq "$@"
+		return
+	fi
+	_in=$(cat)
+	[ -n "$_in" ] || { echo "# jq: no input (did the request fail?)" >&2; return 1; }
+	printf '%s\n' "$_in" | command jq "$@"
+}
+
 ok() { echo "ok - $*"; }
 notok() { echo "not ok - $*"; }
 # check DESC CMD...: ok when CMD succeeds.

@@ -5,7 +5,7 @@
 
 FT=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
 if [ ! -r "$FT" ]; then
-	ok "# SKIP libfaketime is not installed"
+	notok "libfaketime is installed (Debian package faketime)"
 	exit 0
 fi
 # The ASan runtime must come first among the libraries, which an

@@ -187,4 +187,49 @@ sleep 0.5
 check "after a reload the counters are kept" stats_ok nms
 check "sopd still alive" alive
 check "sopd stops cleanly" stop_sopd
+
+# --- Durable notices: a webhook target that is down while sopd is killed
+# with -9; after the restart the notice arrives, with the same key. ---
+P_HOOK2=$((BASE + 7))
+rm -rf "$T/var"
+: > "$T/sopd.log"
+RULES=$T/rules.yaml write_config <<EOF
+notify:
+  retry: { initial: 1s, max: 1s, max_attempts: 100 }
+  targets:
+    client: { type: webhook, url: "http://127.0.0.1:$P_HOOK2/hook", timeout: 1s }
+  levels:
+    client: [client]
+EOF
+start_sopd || exit 1
+printf '<11>Nov 27 09:02:00 web02 app: NCRIT fan' > /dev/udp/127.0.0.1/$P_SYSLOG
+wait_for sh -c "curl -sf '$API/api/v1/incidents?rule=n-crit' | jq -e '.total == 1'"
+ID2=$(api "/api/v1/incidents?rule=n-crit" | jq -r '.incidents[0].id')
+retried() {
+	api /api/v1/stats | jq -e '.notify.targets.client.retried >= 1' >/dev/null
+}
+check "the webhook target is down: the notice is retried" wait_for retried
+KEY=$(sqlite3 "$T/var/sopd.db" "select idem_key from outbox where target = 'client' and state = 'pending'")
+check "the pending notice is a row of the outbox" [ "$KEY" = "$ID2-opened-0" ] ||
+    echo "# outbox key: '$KEY'"
+kill9_sopd
+ok "sopd killed with -9 while the notice is pending"
+if [ $HAVE_HOOK = 1 ]; then
+	python3 "$T/hook.py" "$P_HOOK2" "$T/hook2.out" >/dev/null 2>&1 &
+	HELPERS="$HELPERS $!"
+	start_sopd || exit 1
+	check "after the restart the notice arrives with the same Idempotency-Key" \
+	    wait_file "$T/hook2.out" "^$KEY {"
+	check "the restart reports the notice taken from the outbox" \
+	    grep -q "1 undelivered notices from the outbox" "$T/sopd.log"
+	sleep 1
+	check "it arrived once" [ "$(grep -c "^$KEY " "$T/hook2.out")" = 1 ]
+	gone() {
+		[ "$(sqlite3 "$T/var/sopd.db" "select count(*) from outbox")" = 0 ]
+	}
+	check "the delivered notice's row is deleted" wait_for gone
+	check "sopd stops cleanly after the restart" stop_sopd
+else
+	ok "# SKIP python3 is not installed (webhook receiver)"
+fi
 stop_helpers

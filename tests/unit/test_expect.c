@@ -20,6 +20,7 @@
 #include "policy.h"
 #include "rules.h"
 #include "stats.h"
+#include "store.h"
 #include "yamlnode.h"
 
 /* 2026-11-27 (a Friday) 00:00 in Asia/Tokyo. */
@@ -340,6 +341,62 @@ test_silent(void **state)
 	fx_stop(f);
 }
 
+/* Count the stored silent_hosts rows and remember the last heard time. */
+static int
+silent_row_cb(const char *rule, const char *host, int64_t last, void *arg)
+{
+	int64_t *v = arg;
+
+	if (strcmp(host, "sw-1") == 0)
+		v[1] = last;
+	v[0]++;
+	return 0;
+}
+
+/* A host heard before a restart that stays silent opens at the right time. */
+static void
+test_silent_restart(void **state)
+{
+	struct fx *f = *state;
+	struct incident_info ii;
+	int64_t rows[2] = { 0, 0 };
+	uint64_t id;
+
+	fx_start(f, DAY0);
+	feed(f, DAY0 + 60, "sw-1", "x", "hello");
+	feed(f, DAY0 + 90, "web-1", "x", "not covered");
+	/* The last heard time goes out with the next commit. */
+	assert_int_equal(incidents_flush(f->is), 0);
+	assert_int_equal(store_load_silent(incidents_store(f->is),
+	    silent_row_cb, rows), 0);
+	assert_int_equal(rows[0], 1);
+	assert_int_equal(rows[1], DAY0 + 60);
+	feed(f, DAY0 + 120, "SW-1", "x", "again");
+	fx_stop(f);
+
+	/* Restart inside the silence: it still ends 30m after the last event. */
+	fx_start(f, DAY0 + 600);
+	assert_int_equal(expect_tracked(f->ex), 1);
+	run_to(f, DAY0 + 120 + 1799);
+	assert_int_equal(incidents_active_id(f->is, "quiet", "quiet:sw-1"), 0);
+	run_to(f, DAY0 + 120 + 1800);
+	assert_int_not_equal(incidents_active_id(f->is, "quiet", "quiet:sw-1"),
+	    0);
+	feed(f, DAY0 + H, "sw-1", "x", "back");
+	assert_int_equal(incidents_active_id(f->is, "quiet", "quiet:sw-1"), 0);
+	fx_stop(f);
+
+	/* Down over the whole silence: it opens at the first tick, dated right. */
+	fx_start(f, DAY0 + 5 * H);
+	run_to(f, DAY0 + 5 * H);
+	id = incidents_active_id(f->is, "quiet", "quiet:sw-1");
+	assert_int_not_equal(id, 0);
+	assert_int_equal(incidents_info(f->is, id, &ii), 0);
+	assert_int_equal(ii.first_seen_us / 1000000, DAY0 + H + 1800);
+	assert_non_null(strstr(ii.title, "silent since"));
+	fx_stop(f);
+}
+
 int
 main(void)
 {
@@ -353,6 +410,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silent_restart, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

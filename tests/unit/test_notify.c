@@ -552,6 +552,84 @@ test_webhook_down(void **state)
 	assert_int_equal(stat_of("client", "retried"), 1);
 }
 
+static int
+client_retried(void)
+{
+	return stat_of("client", "retried") >= 1;
+}
+
+static int
+client_sent(void)
+{
+	return stat_of("client", "sent") >= 1;
+}
+
+/* The incidents module and its store in dir/outbox (for the outbox). */
+static struct incidents *
+outbox_store(void)
+{
+	static char		 sdir[300];
+	struct incidents	*is;
+	char			*cause = NULL;
+
+	snprintf(sdir, sizeof(sdir), "%s/outbox", dir);
+	cfg.state_dir = sdir;
+	cfg.synchronous = "normal";
+	is = incidents_open(NULL, &cfg, &cause);
+	if (is == NULL)
+		fprintf(stderr, "incidents_open: %s\n", cause);
+	assert_non_null(is);
+	return is;
+}
+
+/*
+ * A notice to a webhook target that is down survives closing the notifier
+ * and its store: after the reopen it is delivered once, with its key.
+ */
+static void
+test_outbox_restart(void **state)
+{
+	struct evhttp	*http;
+	char		 conf[512];
+
+	snprintf(conf, sizeof(conf), "notify:\n  retry: { initial: 1s, max: 1s, "
+	    "max_attempts: 50 }\n  targets:\n    client: { type: webhook, "
+	    "url: 'http://127.0.0.1:%d/', timeout: 1s }\n"
+	    "  levels: { client: [client] }\n", port);
+	sd.incidents = outbox_store();
+	start(conf);
+	send_notice("client", NOTICE_ESCALATED, 1);
+	assert_true(run_until(client_retried, 5000));
+	assert_int_equal(stat_of("client", "sent"), 0);
+	notifier_free(nf);
+	incidents_close(sd.incidents);
+
+	/* Reopen; the target is up now. */
+	http = hook_server(port, 0);
+	sd.incidents = outbox_store();
+	start(conf);
+	assert_true(run_until(client_sent, 5000));
+	run_until(client_retried, 300);		/* no second delivery */
+	assert_int_equal(hook.hits, 1);
+	assert_string_equal(hook.keys[0], "42-escalated-1");
+	notifier_free(nf);
+	nf = NULL;
+	incidents_close(sd.incidents);
+
+	/* Delivered: nothing is left for the next start. */
+	sd.incidents = outbox_store();
+	start(conf);
+	run_until(client_sent, 300);
+	assert_int_equal(hook.hits, 1);
+	assert_int_equal(stat_of("client", "queued"), 0);
+	notifier_free(nf);
+	nf = NULL;
+	incidents_close(sd.incidents);
+	sd.incidents = NULL;
+	cfg.state_dir = dir;
+	evhttp_free(http);
+}
+
 static void
 test_queue_bound(void **state)
 {
@@ -964,6 +1042,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_webhook_retry, before, after),
 		cmocka_unit_test_setup_teardown(test_webhook_down, before, after),
 		cmocka_unit_test_setup_teardown(test_queue_bound, before, after),
+		cmocka_unit_test_setup_teardown(test_outbox_restart, before, after),
 		cmocka_unit_test_setup_teardown(test_syslog_udp, before, after),
 		cmocka_unit_test_setup_teardown(test_syslog_tcp, before, after),
 		cmocka_unit_test_setup_teardown(test_syslog_relp, before, after),

@@ -1,0 +1,403 @@
+/* notify_outbox.c: the notifier's outbox: notices kept in the store until delivered. */
+
+/*
+ * Every notice queued to a target is first a row of the store's outbox
+ * table, written in the transaction that records what the notice tells
+ * (the escalator's commit), or in a transaction of its own.  A delivered
+ * notice's row is deleted; one given up is kept as "failed" (the newest
+ * NOTIFY_OB_FAILED_KEEP of them); a retry's attempts and next try are
+ * recorded.  Those three changes are lazy: they are batched and written
+ * every NOTIFY_OB_PERSIST_MS, so a crash may deliver a notice once more
+ * (with the same idempotency key) but never loses one that was committed.
+ * At start the pending rows go back into their targets' queues.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "log.h"
+#include "notify_int.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define NOTIFY_OB_OPS_MAX	4096	/* lazy changes before a forced write */
+#define NOTIFY_OB_PERSIST_MS	1000
+#define NOTIFY_OB_FAILED_KEEP	1000
+#define NOTIFY_OB_STR_MAX	1024
+
+enum notify_ob_what {
+	NOTIFY_OB_DELETE,
+	NOTIFY_OB_RETRY,
+	NOTIFY_OB_FAILED,
+};
+
+/* One lazy change of a row. */
+struct notify_ob_op {
+	enum notify_ob_what	 what;
+	char			 target[NOTIFY_NAME_MAX + 1];
+	char			 idem[96];
+	int			 attempts;
+	int64_t			 next_try;
+};
+
+struct notify_outbox {
+	struct store		*st;
+	struct event		*persist;
+	struct notify_ob_op	*ops;
+	size_t			 nops;
+	uint64_t		 errors;
+};
+
+static void	notify_outbox_persist_cb(evutil_socket_t, short, void *);
+
+/* An outbox on a store (NULL: none, notices live in memory only). */
+struct notify_outbox *
+notify_outbox_new(struct event_base *base, struct store *st)
+{
+	struct notify_outbox	*ob;
+
+	if (st == NULL)
+		return NULL;
+	ob = xcalloc(1, sizeof(*ob));
+	ob->st = st;
+	ob->ops = xcalloc(NOTIFY_OB_OPS_MAX, sizeof(*ob->ops));
+	if (base != NULL &&
+	    (ob->persist = evtimer_new(base, notify_outbox_persist_cb, ob)) ==
+	    NULL)
+		fatalx("notify: evtimer_new failed");
+	return ob;
+}
+
+/* Write the lazy changes, then free the outbox. */
+void
+notify_outbox_free(struct notify_outbox *ob)
+{
+	if (ob == NULL)
+		return;
+	notify_outbox_persist(ob);
+	if (ob->persist != NULL)
+		event_free(ob->persist);
+	free(ob->ops);
+	free(ob);
+}
+
+/* Write errors so far (for stats). */
+uint64_t
+notify_outbox_errors(const struct notify_outbox *ob)
+{
+	return ob != NULL ? ob->errors : 0;
+}
+
+/* Apply one lazy change inside the open transaction. */
+static int
+notify_outbox_apply(struct notify_outbox *ob, const struct notify_ob_op *op)
+{
+	struct store_outbox	o;
+
+	if (op->what == NOTIFY_OB_DELETE)
+		return store_outbox_del(ob->st, op->target, op->idem);
+	memset(&o, 0, sizeof(o));
+	o.target = op->target;
+	o.idem_key = op->idem;
+	o.attempts = op->attempts;
+	o.next_try = op->next_try;
+	o.state = op->what == NOTIFY_OB_FAILED ? "failed" : "pending";
+	return store_outbox_set(ob->st, &o);
+}
+
+/* Write every lazy change in one transaction (kept on failure). */
+void
+notify_outbox_persist(struct notify_outbox *ob)
+{
+	size_t	i;
+	int	failed = 0;
+
+	if (ob == NULL || ob->nops == 0)
+		return;
+	if (store_begin(ob->st) == -1)
+		goto fail;
+	for (i = 0; i < ob->nops; i++) {
+		if (notify_outbox_apply(ob, &ob->ops[i]) == -1)
+			goto fail;
+		failed |= ob->ops[i].what == NOTIFY_OB_FAILED;
+	}
+	if ((failed && store_outbox_trim(ob->st, NOTIFY_OB_FAILED_KEEP) ==
+	    -1) || store_commit(ob->st) == -1)
+		goto fail;
+	ob->nops = 0;
+	return;
+fail:
+	ob->errors++;
+	log_warnx("notify: outbox not written, will retry: %s",
+	    store_error(ob->st));
+	store_rollback(ob->st);
+	if (ob->nops >= NOTIFY_OB_OPS_MAX)
+		ob->nops = 0;	/* bounded: the rows are delivered again */
+	if (ob->persist != NULL && !evtimer_pending(ob->persist, NULL))
+		notify_outbox_arm(ob);
+}
+
+/* The persist timer. */
+static void
+notify_outbox_persist_cb(evutil_socket_t fd, short what, void *arg)
+{
+	notify_outbox_persist(arg);
+}
+
+/* Arm the persist timer (if not armed). */
+void
+notify_outbox_arm(struct notify_outbox *ob)
+{
+	struct timeval	tv = { NOTIFY_OB_PERSIST_MS / 1000,
+	    (NOTIFY_OB_PERSIST_MS % 1000) * 1000 };
+
+	if (ob->persist != NULL && !evtimer_pending(ob->persist, NULL))
+		evtimer_add(ob->persist, &tv);
+}
+
+/* Queue a lazy change; a full batch is written at once. */
+static void
+notify_outbox_op(struct notify_outbox *ob, enum notify_ob_what what,
+    const char *target, const char *idem, int attempts, int64_t next_try)
+{
+	struct notify_ob_op	*op;
+
+	if (ob == NULL)
+		return;
+	if (ob->nops >= NOTIFY_OB_OPS_MAX)
+		notify_outbox_persist(ob);
+	op = &ob->ops[ob->nops++];
+	op->what = what;
+	snprintf(op->target, sizeof(op->target), "%s", target);
+	snprintf(op->idem, sizeof(op->idem), "%s", idem);
+	op->attempts = attempts;
+	op->next_try = next_try;
+	notify_outbox_arm(ob);
+}
+
+/* A notice was delivered (or dropped): its row goes. */
+void
+notify_outbox_delivered(struct notify_outbox *ob, const char *target,
+    const char *idem)
+{
+	notify_outbox_op(ob, NOTIFY_OB_DELETE, target, idem, 0, 0);
+}
+
+/* A delivery failed and is retried at next_try. */
+void
+notify_outbox_retry(struct notify_outbox *ob, const char *target,
+    const char *idem, int attempts, int64_t next_try)
+{
+	notify_outbox_op(ob, NOTIFY_OB_RETRY, target, idem, attempts,
+	    next_try);
+}
+
+/* A notice was given up: its row is kept as failed. */
+void
+notify_outbox_failed(struct notify_outbox *ob, const char *target,
+    const char *idem, int attempts)
+{
+	notify_outbox_op(ob, NOTIFY_OB_FAILED, target, idem, attempts, 0);
+}
+
+/* Forget lazy changes of a row that is written anew. */
+static void
+notify_outbox_forget(struct notify_outbox *ob, const char *target,
+    const char *idem)
+{
+	size_t	i, j = 0;
+
+	for (i = 0; i < ob->nops; i++) {
+		if (strcmp(ob->ops[i].target, target) == 0 &&
+		    strcmp(ob->ops[i].idem, idem) == 0)
+			continue;
+		if (j != i)
+			ob->ops[j] = ob->ops[i];
+		j++;
+	}
+	ob->nops = j;
+}
+
+/* A notice as JSON text (every field, times in microseconds). */
+static char *
+notify_outbox_dump(const struct notify_msg *m)
+{
+	json_t	*o;
+	char	*s;
+
+	o = json_pack("{s:i s:i s:s s:I s:o s:I s:i s:i s:s s:s s:s s:s s:s "
+	    "s:s s:I s:I s:I s:I s:s}", "kind", (int)m->kind, "step", m->step,
+	    "level", m->level, "at", (json_int_t)m->at_us, "note",
+	    m->note != NULL ? json_string(m->note) : json_null(), "id",
+	    (json_int_t)m->id, "severity", m->severity, "state", m->state,
+	    "inc_level", m->inc_level, "host", m->host, "rule", m->rule,
+	    "title", m->title, "key", m->key, "in_window", m->in_window,
+	    "count", (json_int_t)m->count, "first_seen",
+	    (json_int_t)m->first_seen_us, "last_seen",
+	    (json_int_t)m->last_seen_us, "next_escalation",
+	    (json_int_t)m->next_escalation_us, "idem", m->idem);
+	if (o == NULL)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+/*
+ * Write a pending row for a notice to a target inside the caller's open
+ * transaction; 0, or -1 (the transaction must be rolled back).
+ */
+int
+notify_outbox_put(struct notify_outbox *ob, const char *target,
+    const struct notify_msg *m, int64_t now)
+{
+	struct store_outbox	o;
+	char			*text;
+	int			 rc;
+
+	if (ob == NULL)
+		return 0;
+	if ((text = notify_outbox_dump(m)) == NULL)
+		return 0;	/* not representable: memory only */
+	memset(&o, 0, sizeof(o));
+	o.target = target;
+	o.idem_key = m->idem;
+	o.notice = text;
+	o.created = now;
+	rc = store_outbox_put(ob->st, &o);
+	free(text);
+	if (rc == 0)
+		notify_outbox_forget(ob, target, m->idem);
+	return rc == 0 ? 0 : -1;
+}
+
+/* A string member, bounded; NULL when missing. */
+static char *
+notify_outbox_str(const json_t *o, const char *name)
+{
+	const char	*s = json_string_value(json_object_get(o, name));
+
+	return s != NULL ? xstrndup(s, NOTIFY_OB_STR_MAX) : NULL;
+}
+
+/* An integer member, 0 when missing. */
+static int64_t
+notify_outbox_int(const json_t *o, const char *name)
+{
+	return (int64_t)json_integer_value(json_object_get(o, name));
+}
+
+/* Rebuild a message from its JSON text; NULL when it is not one of ours. */
+static struct notify_msg *
+notify_outbox_parse(const char *text, const char *idem)
+{
+	struct notify_msg	*m;
+	json_t			*o;
+	int64_t			 kind;
+
+	if ((o = json_loads(text, 0, NULL)) == NULL)
+		return NULL;
+	kind = notify_outbox_int(o, "kind");
+	if (!json_is_object(o) || kind < 0 || kind >= NOTICE_MAX ||
+	    json_string_value(json_object_get(o, "level")) == NULL) {
+		json_decref(o);
+		return NULL;
+	}
+	m = xcalloc(1, sizeof(*m));
+	m->kind = (enum notice_kind)kind;
+	m->step = (int)notify_outbox_int(o, "step");
+	m->level = notify_outbox_str(o, "level");
+	m->at_us = notify_outbox_int(o, "at");
+	m->note = notify_outbox_str(o, "note");
+	m->id = (uint64_t)notify_outbox_int(o, "id");
+	m->severity = (int)notify_outbox_int(o, "severity");
+	m->state = (int)notify_outbox_int(o, "state");
+	m->inc_level = notify_outbox_str(o, "inc_level");
+	m->host = notify_outbox_str(o, "host");
+	m->rule = notify_outbox_str(o, "rule");
+	m->title = notify_outbox_str(o, "title");
+	m->key = notify_outbox_str(o, "key");
+	m->in_window = notify_outbox_str(o, "in_window");
+	m->count = (uint64_t)notify_outbox_int(o, "count");
+	m->first_seen_us = notify_outbox_int(o, "first_seen");
+	m->last_seen_us = notify_outbox_int(o, "last_seen");
+	m->next_escalation_us = notify_outbox_int(o, "next_escalation");
+	snprintf(m->idem, sizeof(m->idem), "%s", idem);
+	json_decref(o);
+	return m;
+}
+
+/* Context of a load. */
+struct notify_ob_load {
+	struct notify_outbox	*ob;
+	notify_outbox_cb	 cb;
+	void			*arg;
+	size_t			 n;
+};
+
+/* One pending row: back to its target, or failed when it cannot be. */
+static int
+notify_outbox_load_cb(const struct store_outbox *o, void *arg)
+{
+	struct notify_ob_load	*ld = arg;
+	struct notify_msg	*m;
+
+	m = notify_outbox_parse(o->notice, o->idem_key);
+	if (m != NULL && ld->cb(o->target, m, o->attempts, o->next_try,
+	    ld->arg) == 0) {
+		ld->n++;
+		return 0;
+	}
+	log_warnx("notify %s: outbox notice %s cannot be delivered (%s)",
+	    o->target, o->idem_key, m == NULL ? "unreadable" :
+	    "no such target");
+	notify_outbox_failed(ld->ob, o->target, o->idem_key, o->attempts);
+	return 0;
+}
+
+/*
+ * Hand every pending row to cb (which takes the message, refs 0, when it
+ * returns 0); returns how many were taken, -1 on a store error.
+ */
+long
+notify_outbox_load(struct notify_outbox *ob, notify_outbox_cb cb, void *arg)
+{
+	struct notify_ob_load	ld = { ob, cb, arg, 0 };
+
+	if (ob == NULL)
+		return 0;
+	if (store_outbox_load(ob->st, notify_outbox_load_cb, &ld) == -1)
+		return -1;
+	notify_outbox_persist(ob);
+	return (long)ld.n;
+}
+
+/* Start and end a transaction of the notifier's own. */
+int
+notify_outbox_begin(struct notify_outbox *ob)
+{
+	return ob == NULL ? 0 : store_begin(ob->st);
+}
+
+/* Commit the notifier's own transaction (rolled back on failure). */
+int
+notify_outbox_commit(struct notify_outbox *ob)
+{
+	if (ob == NULL)
+		return 0;
+	if (store_commit(ob->st) == 0)
+		return 0;
+	ob->errors++;
+	store_rollback(ob->st);
+	return -1;
+}
+
+/* Roll the notifier's own transaction back. */
+void
+notify_outbox_rollback(struct notify_outbox *ob)
+{
+	if (ob != NULL)
+		store_rollback(ob->st);
+}
