@@ -189,7 +189,7 @@ main(int argc, char **argv)
 {
 	static const int sizes[] = { 10, 100, 1000 };
 	char dir[] = "/tmp/sopd-bench.XXXXXX";
-	const char *corpus = "/work/shared/corpus/loghub";
+	const char *corpus = "../shared/corpus/loghub";
 	char file[512];
 	struct ruleset *rs;
 	double ns, base = 0;
