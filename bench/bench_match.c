@@ -216,6 +216,10 @@ main(int argc, char **argv)
 	printf("match: %zu messages from %s, %d rounds\n", nsamples, corpus,
 	    rounds);
 	for (k = 0; k < sizeof(sizes) / sizeof(*sizes); k++) {
+		/* BENCH_ONLY=N: one rule count (for callgrind's counts). */
+		if (getenv("BENCH_ONLY") != NULL &&
+		    atoi(getenv("BENCH_ONLY")) != sizes[k])
+			continue;
 		rs = bench_load(sizes[k], dir);
 		(void)bench_run(rs, 2, &hits);	/* warm up */
 		ns = bench_best(rs, rounds, &hits);

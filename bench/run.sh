@@ -285,8 +285,16 @@ for n in $RULESETS; do
 	stop_sopd
 done
 [ -n "$last" ] && run_memory "$last"
+# The matcher alone, on the real log corpus: cost per message by rule count.
+if [ -x "$ROOT/build/bench_match" ] && [ -d "$ROOT/../shared/corpus/loghub" ]; then
+	echo
+	echo "== matcher alone (bench_match, loghub corpus)"
+	(cd "$ROOT" && ./build/bench_match 5) > "$T/match" 2>&1
+	cat "$T/match"
+fi
 echo
 echo "== figures (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
 cat "$SUMMARY"
 [ -f "$T/memory" ] && cat "$T/memory"
+[ -f "$T/match" ] && grep 'ns/message' "$T/match"
 exit 0
