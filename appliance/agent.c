@@ -157,19 +157,16 @@ agent_set_str(netsnmp_variable_list *vb, const char *s)
 	snmp_set_var_typed_value(vb, ASN_OCTET_STR, s, strlen(s));
 }
 
-/* Set a varbind to a DateAndTime in UTC, or 8 zero octets for "none". */
-static void
-agent_set_date(netsnmp_variable_list *vb, int64_t us)
+/* Encode a DateAndTime in UTC (11 octets), or 8 zero octets for "none". */
+size_t
+agent_dateandtime(int64_t us, unsigned char *b)
 {
-	u_char		b[11];
 	struct tm	tm;
 	time_t		t;
 
-	memset(b, 0, sizeof(b));
-	if (us <= 0) {
-		snmp_set_var_typed_value(vb, ASN_OCTET_STR, b, 8);
-		return;
-	}
+	memset(b, 0, AGENT_DATEANDTIME_LEN);
+	if (us <= 0)
+		return 8;
 	t = (time_t)(us / 1000000);
 	gmtime_r(&t, &tm);
 	b[0] = (u_char)((tm.tm_year + 1900) >> 8);
@@ -181,7 +178,17 @@ agent_set_date(netsnmp_variable_list *vb, int64_t us)
 	b[6] = (u_char)(tm.tm_sec > 59 ? 59 : tm.tm_sec);
 	b[7] = (u_char)((us / 100000) % 10);
 	b[8] = '+';
-	snmp_set_var_typed_value(vb, ASN_OCTET_STR, b, sizeof(b));
+	return AGENT_DATEANDTIME_LEN;
+}
+
+/* Set a varbind to a DateAndTime in UTC, or 8 zero octets for "none". */
+static void
+agent_set_date(netsnmp_variable_list *vb, int64_t us)
+{
+	u_char	b[AGENT_DATEANDTIME_LEN];
+
+	snmp_set_var_typed_value(vb, ASN_OCTET_STR, b,
+	    agent_dateandtime(us, b));
 }
 
 /* The SopLevel value of "L1".."L3" or "client" (l1 when unknown). */

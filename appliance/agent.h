@@ -2,6 +2,7 @@
 #ifndef SOPD_AGENT_H
 #define SOPD_AGENT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct sopd;
@@ -23,5 +24,10 @@ void agent_unregister(void);
  */
 void agent_log_notification(const char *notif, uint64_t incident_id,
     int severity, const char *level, const char *text);
+
+/* DateAndTime (RFC 2579) of a wall-clock time in UTC: 11 octets, or 8 zero
+ * octets when us <= 0 ("none"); b holds AGENT_DATEANDTIME_LEN bytes. */
+#define AGENT_DATEANDTIME_LEN	11
+size_t agent_dateandtime(int64_t us, unsigned char *b);
 
 #endif

@@ -45,6 +45,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "incident.h"
+#include "event.h"
 #include "log.h"
 #include "notify.h"
 #include "notify_int.h"
@@ -110,13 +111,6 @@ static const struct {
 	  " transport address app_name facility timeout max_attempts " },
 	{ "exec", NOTIFY_EXEC, " command args timeout max_attempts " },
 	{ "webhook", NOTIFY_WEBHOOK, " url timeout max_attempts " },
-};
-
-static const char *notify_facilities[] = {
-	"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
-	"uucp", "cron", "authpriv", "ftp", "ntp", "audit", "alert", "clock",
-	"local0", "local1", "local2", "local3", "local4", "local5", "local6",
-	"local7"
 };
 
 /* Name of a notice kind, as used in keys, syslog and JSON. */
@@ -337,16 +331,13 @@ notify_parse_facility(const struct ynode *v, const char *file,
     struct notify_tconf *c, struct errlist *errs)
 {
 	const char	*s;
-	size_t		 i;
+	int		 fac;
 
 	if ((s = notify_scalar(v, file, "facility", errs)) == NULL)
 		return;
-	for (i = 0; i < sizeof(notify_facilities) / sizeof(*notify_facilities);
-	    i++) {
-		if (strcmp(s, notify_facilities[i]) == 0) {
-			c->facility = (int)i;
-			return;
-		}
+	if ((fac = event_facility_from_name(s)) != -1) {
+		c->facility = fac;
+		return;
 	}
 	NOTIFY_ERR(errs, file, v, "notify: unknown syslog facility \"%s\"", s);
 }

@@ -46,33 +46,6 @@ notify_snmp_uptime(void)
 	    (now.tv_nsec - start.tv_nsec) / 10000000);
 }
 
-/* A DateAndTime in UTC (11 octets), or 8 zero octets for "none". */
-static size_t
-notify_snmp_date(int64_t us, u_char *b)
-{
-	struct tm	tm;
-	time_t		t;
-
-	if (us <= 0) {
-		memset(b, 0, 8);
-		return 8;
-	}
-	t = (time_t)(us / 1000000);
-	gmtime_r(&t, &tm);
-	b[0] = (u_char)((tm.tm_year + 1900) >> 8);
-	b[1] = (u_char)((tm.tm_year + 1900) & 0xff);
-	b[2] = (u_char)(tm.tm_mon + 1);
-	b[3] = (u_char)tm.tm_mday;
-	b[4] = (u_char)tm.tm_hour;
-	b[5] = (u_char)tm.tm_min;
-	b[6] = (u_char)tm.tm_sec;
-	b[7] = (u_char)((us / 100000) % 10);
-	b[8] = '+';
-	b[9] = 0;
-	b[10] = 0;
-	return 11;
-}
-
 /* SopLevel of a level name: l1(1), l2(2), l3(3), client(4). */
 static long
 notify_snmp_level(const char *s)
@@ -126,9 +99,10 @@ notify_snmp_int(netsnmp_pdu *pdu, int col, uint32_t id, long v)
 static void
 notify_snmp_time(netsnmp_pdu *pdu, int col, uint32_t id, int64_t us)
 {
-	u_char	b[11];
+	u_char	b[AGENT_DATEANDTIME_LEN];
 
-	notify_snmp_add(pdu, col, id, ASN_OCTET_STR, b, notify_snmp_date(us, b));
+	notify_snmp_add(pdu, col, id, ASN_OCTET_STR, b,
+	    agent_dateandtime(us, b));
 }
 
 /* The notification PDU: sysUpTime.0, snmpTrapOID.0, then the objects. */
