@@ -2,7 +2,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <libgen.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +83,8 @@ config_free(struct config *cfg)
 	free(cfg->file);
 	free(cfg->base_dir);
 	free(cfg->state_dir);
+	free(cfg->user);
+	free(cfg->group);
 	free(cfg->syslog_udp);
 	free(cfg->syslog_tcp);
 	free(cfg->trap_listen);
@@ -672,6 +676,46 @@ config_groups(struct cfgload *cl, struct ynode *m)
 	}
 }
 
+/*
+ * user: or group: (top level): a name that exists on this system; sopd
+ * switches to it after binding its ports (privdrop.c).
+ */
+static void
+config_account(struct cfgload *cl, struct ynode *key, struct ynode *v)
+{
+	int is_user = strcmp(key->value, "user") == 0;
+	char **dst = is_user ? &cl->cfg->user : &cl->cfg->group;
+
+	if (v->type != YNODE_SCALAR || v->value[0] == '\0') {
+		errlist_add(cl->errs, cl->file, v->line, v->col,
+		    "%s: expected a name", key->value);
+		return;
+	}
+	if (is_user ? getpwnam(v->value) == NULL : getgrnam(v->value) == NULL) {
+		errlist_add(cl->errs, cl->file, v->line, v->col,
+		    "%s: no %s \"%s\" on this system", key->value,
+		    key->value, v->value);
+		return;
+	}
+	free(*dst);
+	*dst = xstrdup(v->value);
+}
+
+/* group: alone says nothing about whom to become. */
+static void
+config_account_check(struct cfgload *cl, struct ynode *root)
+{
+	size_t i;
+
+	if (cl->cfg->group == NULL || cl->cfg->user != NULL)
+		return;
+	for (i = 0; i < root->n; i++) {
+		if (strcmp(root->keys[i]->value, "group") == 0)
+			errlist_add(cl->errs, cl->file, root->keys[i]->line,
+			    root->keys[i]->col, "group: needs user:");
+	}
+}
+
 /* Dispatch the top-level keys. */
 static void
 config_top(struct cfgload *cl, struct ynode *root)
@@ -686,6 +730,8 @@ config_top(struct cfgload *cl, struct ynode *root)
 		v = root->items[i];
 		if (strcmp(k, "state_dir") == 0)
 			config_str(cl, v, &cfg->state_dir, 0);
+		else if (strcmp(k, "user") == 0 || strcmp(k, "group") == 0)
+			config_account(cl, root->keys[i], v);
 		else if (strcmp(k, "syslog") == 0)
 			config_syslog(cl, v);
 		else if (strcmp(k, "traps") == 0)
@@ -716,7 +762,7 @@ config_top(struct cfgload *cl, struct ynode *root)
 			cfg->sec_expect = v;
 		else
 			config_unknown(cl, root->keys[i], NULL, "state_dir, "
-			    "syslog, traps, agent, http, rules, mib_dirs, "
+			    "user, group, syslog, traps, agent, http, rules, mib_dirs, "
 			    "host_groups, incidents, store, calendar, "
 			    "escalation, windows, notify, expectations");
 	}
@@ -767,8 +813,10 @@ config_load(const char *file, struct errlist *errs)
 	if (root->type != YNODE_MAP)
 		errlist_add(errs, file, root->line, root->col,
 		    "the configuration must be a map of settings");
-	else
+	else {
 		config_top(&cl, root);
+		config_account_check(&cl, root);
+	}
 	cfg->yaml = root;
 	if (cfg->communities == NULL) {
 		cfg->communities = xcalloc(1, sizeof(char *));

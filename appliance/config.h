@@ -33,6 +33,8 @@ struct config {
 	char		 *file;		/* the config file's path */
 	char		 *base_dir;	/* relative paths resolve against this */
 	char		 *state_dir;	/* SQLite database lives here */
+	char		 *user;		/* switch to it after binding; NULL: stay */
+	char		 *group;	/* NULL: the user's login group */
 	/* Inputs: "host:port", NULL when disabled. */
 	char		 *syslog_udp;
 	char		 *syslog_tcp;

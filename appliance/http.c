@@ -34,6 +34,7 @@
 #include "incident.h"
 #include "log.h"
 #include "notify.h"
+#include "report.h"
 #include "rules.h"
 #include "stats.h"
 #include "version.h"
@@ -793,17 +794,54 @@ http_expectations(struct http_req *r)
 		http_reply_json(r, 200, expect_status_json(ex));
 }
 
-/* GET /api/v1/reports/{daily|weekly|monthly}: not in this version. */
+/* The report query string: only date=YYYY-MM-DD; -1 (and a 400) if bad. */
+static int
+http_report_date(struct http_req *r, struct evkeyvalq *q, const char **date)
+{
+	const char	*query;
+	struct evkeyval	*kv;
+	int		 y, m, d;
+
+	*date = NULL;
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
+	if (query == NULL)
+		return (0);
+	if (evhttp_parse_query_str(query, q) != 0) {
+		http_error(r, 400, "malformed query string");
+		return (-1);
+	}
+	TAILQ_FOREACH(kv, q, next) {
+		if (strcmp(kv->key, "date") != 0 || *date != NULL ||
+		    report_parse_date(kv->value, &y, &m, &d) != 0) {
+			http_error(r, 400, "bad query: want date=YYYY-MM-DD");
+			return (-1);
+		}
+		*date = kv->value;
+	}
+	return (0);
+}
+
+/* GET /api/v1/reports/{daily|weekly|monthly}[?date=YYYY-MM-DD]. */
 static void
 http_reports(struct http_req *r)
 {
-	const char	*p = r->arg[0];
+	struct evkeyvalq	 q;
+	const char		*date;
+	char			*err = NULL;
+	json_t			*doc;
+	int			 kind;
 
-	if (strcmp(p, "daily") != 0 && strcmp(p, "weekly") != 0 &&
-	    strcmp(p, "monthly") != 0)
-		http_error(r, 404, "unknown report: %.32s", p);
-	else
-		http_error(r, 404, "reports are not available in this version");
+	TAILQ_INIT(&q);
+	if ((kind = report_kind_from_name(r->arg[0])) == -1)
+		http_error(r, 404, "unknown report: %.32s", r->arg[0]);
+	else if (http_report_date(r, &q, &date) == 0) {
+		if ((doc = report_build(r->h->sd, kind, date, &err)) == NULL)
+			http_error(r, 503, "%s", err != NULL ? err : "failed");
+		else
+			http_reply_json(r, 200, doc);
+	}
+	evhttp_clear_headers(&q);
+	free(err);
 }
 
 /* Write a Prometheus label value, escaping \, " and newline. */

@@ -83,6 +83,9 @@ ctl_usage(void)
 	    "  window cancel ID     cancel a change window made with add\n"
 	    "  expectations         expected events and silent hosts, with "
 	    "state\n"
+	    "  report daily|weekly|monthly [--date YYYY-MM-DD]\n"
+	    "                       the SOP's reports for the day, ISO week or\n"
+	    "                       month of a date (default: yesterday's)\n"
 	    "\n"
 	    "options:\n"
 	    "  -u, --url URL        sopd's address (default $SOPD_URL or "
@@ -865,6 +868,218 @@ ctl_expectations(int argc, char **argv)
 	return CTL_OK;
 }
 
+/* One row of per-severity counts ("-" where the object is missing). */
+static void
+ctl_sev_row(const char *label, json_t *o)
+{
+	static const char	*sevs[] = { "critical", "high", "medium",
+				    "low", "info", "total" };
+	size_t			 i;
+
+	printf("%-16s", label);
+	for (i = 0; i < sizeof(sevs) / sizeof(sevs[0]); i++)
+		printf(" %8lld", ctl_int(o, sevs[i]));
+	fputc('\n', stdout);
+}
+
+/* The header and the incident counts every report has. */
+static void
+ctl_report_head(json_t *doc)
+{
+	json_t	*p = json_object_get(doc, "period"), *inc;
+
+	inc = json_object_get(doc, "incidents");
+	printf("%s report for %s (%s, %s to %s%s)\n\n", ctl_str(doc, "report"),
+	    ctl_str(doc, "date"), ctl_str(doc, "timezone"),
+	    ctl_str(p, "local_start"), ctl_str(p, "local_end"),
+	    json_is_true(json_object_get(p, "complete")) ? "" : ", so far");
+	printf("%-16s %8s %8s %8s %8s %8s %8s\n", "INCIDENTS", "critical",
+	    "high", "medium", "low", "info", "total");
+	ctl_sev_row("opened", json_object_get(inc, "opened"));
+	ctl_sev_row("resolved", json_object_get(inc, "resolved"));
+	ctl_sev_row("active at end", json_object_get(inc, "active_at_end"));
+	printf("events %lld, escalations %lld, failed verifications %lld\n",
+	    ctl_int(inc, "events"), ctl_int(inc, "escalations"),
+	    ctl_int(inc, "failed_verifications"));
+}
+
+/* A list of hosts or rules with their counts. */
+static void
+ctl_report_top(const char *title, json_t *list, const char *name)
+{
+	json_t	*x;
+	size_t	 i;
+
+	printf("\n%-24s %9s %9s %8s\n", title, "INCIDENTS", "EVENTS", "WORST");
+	if (json_array_size(list) == 0)
+		printf("(none)\n");
+	json_array_foreach(list, i, x) {
+		ctl_col(ctl_str(x, name), 24);
+		printf("%9lld %9lld %8s\n", ctl_int(x, "incidents"),
+		    ctl_int(x, "events"), ctl_str(x, "worst") ?
+		    ctl_str(x, "worst") : "-");
+	}
+}
+
+/* The daily report's server state, backups and silent hosts. */
+static void
+ctl_report_daily(json_t *doc)
+{
+	json_t	*s = json_object_get(doc, "servers"), *b, *x;
+	size_t	 i;
+
+	printf("\nhosts with incidents: %lld\n",
+	    ctl_int(s, "hosts_with_incidents"));
+	ctl_report_top("HOST", json_object_get(s, "top_hosts"), "host");
+	b = json_object_get(doc, "backups");
+	printf("\nbackups (now): ok %lld, missing %lld, late %lld, pending "
+	    "%lld\n", ctl_int(b, "ok"), ctl_int(b, "missing"),
+	    ctl_int(b, "late"), ctl_int(b, "pending"));
+	json_array_foreach(json_object_get(b, "hosts"), i, x) {
+		printf("  ");
+		ctl_col(ctl_str(x, "rule"), 24);
+		ctl_col(ctl_str(x, "host"), 20);
+		ctl_puts(ctl_str(x, "state"), 10);
+		fputc('\n', stdout);
+	}
+	printf("\nsilent hosts (now): %zu\n",
+	    json_array_size(json_object_get(doc, "silent_hosts")));
+	json_array_foreach(json_object_get(doc, "silent_hosts"), i, x) {
+		printf("  ");
+		ctl_col(ctl_str(x, "host"), 20);
+		printf("since ");
+		ctl_puts(ctl_str(x, "last_heard"), 24);
+		fputc('\n', stdout);
+	}
+}
+
+/* The weekly report's days, noisiest hosts and rules, windows. */
+static void
+ctl_report_weekly(json_t *doc)
+{
+	json_t	*x;
+	size_t	 i;
+
+	printf("\n%-16s %8s %8s %8s %8s %8s %8s\n", "OPENED PER DAY",
+	    "critical", "high", "medium", "low", "info", "total");
+	json_array_foreach(json_object_get(doc, "days"), i, x)
+		ctl_sev_row(ctl_str(x, "date"), json_object_get(x, "opened"));
+	ctl_report_top("NOISIEST HOSTS", json_object_get(doc,
+	    "noisiest_hosts"), "host");
+	ctl_report_top("NOISIEST RULES", json_object_get(doc,
+	    "noisiest_rules"), "rule");
+	printf("\n%-16s %-8s %-21s %6s %8s %6s %s\n", "WINDOW", "KIND",
+	    "START (UTC)", "OPENED", "RESOLVED", "FAILED", "OUTCOME");
+	if (json_array_size(json_object_get(doc, "windows")) == 0)
+		printf("(none)\n");
+	json_array_foreach(json_object_get(doc, "windows"), i, x) {
+		ctl_col(ctl_str(x, "id"), 16);
+		ctl_col(ctl_str(x, "kind"), 8);
+		ctl_col(ctl_str(x, "start"), 21);
+		printf("%6lld %8lld %6lld %s\n", ctl_int(x, "opened"),
+		    ctl_int(x, "resolved"), ctl_int(x, "failed_verifications"),
+		    ctl_str(x, "outcome"));
+	}
+}
+
+/* A number of seconds, or "-" for null. */
+static void
+ctl_report_secs(json_t *v)
+{
+	char buf[32];
+
+	if (json_is_integer(v)) {
+		buf[0] = json_integer_value(v) < 0 ? '-' : ' ';
+		ctl_duration(llabs(json_integer_value(v)), buf + 1,
+		    sizeof(buf) - 1);
+		printf(" %9s", buf[0] == '-' ? buf : buf + 1);
+	} else
+		printf(" %9s", "-");
+}
+
+/* The monthly report's SLA, response times, trends and recurring lists. */
+static void
+ctl_report_monthly(json_t *doc)
+{
+	static const char	*sevs[] = { "critical", "high", "medium",
+				    "low", "info" };
+	json_t			*sla = json_object_get(doc, "sla"), *s, *r, *t;
+	size_t			 i;
+
+	printf("\n%-9s %8s %5s %6s %7s %9s %9s %9s %9s\n", "SEVERITY",
+	    "DEADLINE", "MET", "MISSED", "SLA %", "MTTA", "MTTR", "OPENED +/-",
+	    "MTTR +/-");
+	for (i = 0; i < sizeof(sevs) / sizeof(sevs[0]); i++) {
+		s = json_object_get(sla, sevs[i]);
+		r = json_object_get(json_object_get(doc, "response"), sevs[i]);
+		t = json_object_get(json_object_get(doc, "trends"), sevs[i]);
+		printf("%-9s %8s %5lld %6lld", sevs[i], json_is_object(s) ?
+		    ctl_str(s, "deadline") : "-", ctl_int(s, "met"),
+		    ctl_int(s, "missed"));
+		if (json_is_number(json_object_get(s, "achievement_percent")))
+			printf(" %7.1f", json_number_value(json_object_get(s,
+			    "achievement_percent")));
+		else
+			printf(" %7s", "-");
+		ctl_report_secs(json_object_get(r, "mtta_seconds"));
+		ctl_report_secs(json_object_get(r, "mttr_seconds"));
+		printf(" %+10lld", ctl_int(t, "opened_delta"));
+		ctl_report_secs(json_object_get(t, "mttr_delta"));
+		fputc('\n', stdout);
+	}
+	s = json_object_get(sla, "total");
+	if (json_is_number(json_object_get(s, "achievement_percent")))
+		printf("SLA achievement: %.1f%% (%lld met, %lld missed)\n",
+		    json_number_value(json_object_get(s,
+		    "achievement_percent")), ctl_int(s, "met"),
+		    ctl_int(s, "missed"));
+	ctl_report_top("RECURRING HOSTS", json_object_get(doc,
+	    "recurring_hosts"), "host");
+	ctl_report_top("RECURRING RULES", json_object_get(doc,
+	    "recurring_rules"), "rule");
+}
+
+/* sopctl report daily|weekly|monthly [--date YYYY-MM-DD]. */
+static int
+ctl_report(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "date", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*date = NULL;
+	char		 path[128];
+	json_t		*doc;
+	int		 ch;
+
+	while ((ch = getopt_long(argc, argv, "d:", opts, NULL)) != -1) {
+		if (ch != 'd' || strlen(optarg) > 32)
+			ctl_usage();
+		date = optarg;
+	}
+	if (optind + 1 != argc || (strcmp(argv[optind], "daily") != 0 &&
+	    strcmp(argv[optind], "weekly") != 0 &&
+	    strcmp(argv[optind], "monthly") != 0))
+		ctl_usage();
+	snprintf(path, sizeof(path), "/api/v1/reports/%s%s%s",
+	    argv[optind], date != NULL ? "?date=" : "",
+	    date != NULL ? date : "");
+	doc = ctl_api("GET", path, NULL);
+	if (ctl.json)
+		ctl_print_json(doc);
+	else {
+		ctl_report_head(doc);
+		if (strcmp(argv[optind], "daily") == 0)
+			ctl_report_daily(doc);
+		else if (strcmp(argv[optind], "weekly") == 0)
+			ctl_report_weekly(doc);
+		else
+			ctl_report_monthly(doc);
+	}
+	json_decref(doc);
+	return CTL_OK;
+}
+
 /* Append a comma-separated list to a JSON array. */
 static void
 ctl_split(json_t *a, const char *list)
@@ -1270,7 +1485,8 @@ static int
 ctl_take_json(int argc, char **argv)
 {
 	static const char *valued[] = { "-m", "--message", "--actor",
-	    "--state", "--severity", "--host", "--rule", "--limit", "-c" };
+	    "--state", "--severity", "--host", "--rule", "--limit", "-c",
+	    "--date" };
 	int	i, j, k, skip;
 
 	for (i = j = 1; i < argc; i++) {
@@ -1304,6 +1520,7 @@ main(int argc, char **argv)
 		{ "stats", ctl_stats }, { "health", ctl_health },
 		{ "parse", ctl_parse }, { "windows", ctl_windows },
 		{ "window", ctl_window }, { "expectations", ctl_expectations },
+		{ "report", ctl_report },
 	};
 	const char	*url = getenv("SOPD_URL");
 	char		*cmd;

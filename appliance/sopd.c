@@ -25,6 +25,7 @@
 #include "expect.h"
 #include "pipeline.h"
 #include "policy.h"
+#include "privdrop.h"
 #include "replay.h"
 #include "rules.h"
 #include "snmp_bridge.h"
@@ -231,6 +232,31 @@ sopd_reload_clock(struct sopd *sd, struct policy *pol, struct winset *ws)
 		escalate_reconfigure(sd->escalator);
 }
 
+/* Whether two optional settings differ. */
+static int
+sopd_differ(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+/* Say which changed settings a reload cannot apply. */
+static void
+sopd_reload_fixed(const struct config *old, const struct config *cfg)
+{
+	if (sopd_differ(old->state_dir, cfg->state_dir))
+		log_warnx("reload: state_dir changes need a restart");
+	if (sopd_differ(old->user, cfg->user) ||
+	    sopd_differ(old->group, cfg->group))
+		log_warnx("reload: user and group changes need a restart");
+	if (sopd_differ(old->syslog_udp, cfg->syslog_udp) ||
+	    sopd_differ(old->syslog_tcp, cfg->syslog_tcp) ||
+	    sopd_differ(old->http_listen, cfg->http_listen))
+		log_warnx("reload: syslog and http listen address changes "
+		    "need a restart");
+}
+
 /* SIGHUP: load a new config and rule set; keep the old ones on error. */
 static void
 sopd_reload(struct sopd_run *run)
@@ -263,8 +289,7 @@ sopd_reload(struct sopd_run *run)
 		errlist_free(&errs);
 		return;
 	}
-	if (strcmp(cfg->state_dir, sd->cfg->state_dir) != 0)
-		log_warnx("reload: state_dir changes need a restart");
+	sopd_reload_fixed(sd->cfg, cfg);
 	ruleset_free(sd->rules);
 	sd->rules = rs;
 	config_free(sd->cfg);
@@ -273,8 +298,11 @@ sopd_reload(struct sopd_run *run)
 	notifier_reconfigure(sd->notifier, cfg);
 	expect_set_rules(sd->expect, rs);
 	sopd_reload_clock(sd, pol, ws);
-	if (run->traps != NULL)
-		traps_reconfigure(run->traps, cfg);
+	if (run->traps != NULL && traps_reconfigure(run->traps, cfg) == -1 &&
+	    privdrop_user() != NULL)
+		log_warnx("reload: traps.listen %s: sopd runs as user %s and "
+		    "cannot bind it (a privileged port needs a restart)",
+		    cfg->trap_listen, privdrop_user());
 	sd->generation++;
 	sd->last_reload_ok = 1;
 	sd->last_reload_error[0] = '\0';
@@ -378,6 +406,9 @@ sopd_start(struct sopd_run *run)
 	if (sd->cfg->http_listen != NULL &&
 	    (run->http = http_start(sd, &cause)) == NULL)
 		fatalx("http: %s", cause);
+	/* Every port is bound, the store and net-snmp's files are open. */
+	if (privdrop_drop(sd->cfg, &cause) == -1)
+		fatalx("%s", cause);
 	run->sighup = evsignal_new(sd->base, SIGHUP, sopd_signal_cb, run);
 	run->sigterm = evsignal_new(sd->base, SIGTERM, sopd_signal_cb, run);
 	run->sigint = evsignal_new(sd->base, SIGINT, sopd_signal_cb, run);
@@ -431,6 +462,7 @@ main(int argc, char **argv)
 	struct sopd *sd = &run.sd;
 	struct errlist errs = { 0 };
 	const char *file = NULL;
+	char *cause = NULL;
 	struct replay_opts ro = { 0 };
 	int ch, check = 0, fg = 0, verbose = 0, parse = 0;
 
@@ -469,6 +501,8 @@ main(int argc, char **argv)
 		errlist_print(&errs, stderr);
 		fatalx("%zu configuration errors; not starting", errs.n);
 	}
+	if (privdrop_check(sd->cfg, &cause) == -1)
+		fatalx("%s", cause);
 	/*
 	 * RFC 3164 times are local; name the zone file once so that mktime
 	 * does not stat /etc/localtime for every message.

@@ -1214,3 +1214,67 @@ store_outbox_load(struct store *st, store_outbox_cb cb, void *arg)
 	sqlite3_finalize(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
+
+/* Count virtual machine steps of a query; nonzero interrupts it. */
+static int
+store_progress_cb(void *arg)
+{
+	long long *ops = arg;
+
+	*ops += 1000;
+	return *ops > STORE_QUERY_MAX_OPS;
+}
+
+/* Copy the columns of the current row into a row for the caller. */
+static void
+store_qrow_fill(sqlite3_stmt *s, struct store_qrow *q)
+{
+	int i;
+
+	q->ncol = sqlite3_column_count(s);
+	if (q->ncol > STORE_QUERY_COLS)
+		q->ncol = STORE_QUERY_COLS;
+	for (i = 0; i < q->ncol; i++) {
+		q->num[i] = sqlite3_column_int64(s, i);
+		q->real[i] = sqlite3_column_double(s, i);
+		q->text[i] = store_col_text(s, i);
+	}
+}
+
+/* Run one bounded read-only query and call cb for each row. */
+int
+store_query(struct store *st, const char *sql, const struct store_param *p,
+    size_t np, store_qrow_cb cb, void *arg)
+{
+	struct store_qrow q;
+	sqlite3_stmt *s;
+	long long ops = 0;
+	size_t i;
+	int rc;
+
+	if ((s = store_stmt(st, sql)) == NULL)
+		return -1;
+	if (!sqlite3_stmt_readonly(s)) {
+		log_warnx("%s: query refused: not read-only", st->path);
+		sqlite3_finalize(s);
+		return -1;
+	}
+	for (i = 0; i < np; i++) {
+		if (p[i].text != NULL)
+			store_bind_text(s, (int)i + 1, p[i].text);
+		else
+			sqlite3_bind_int64(s, (int)i + 1, p[i].num);
+	}
+	sqlite3_progress_handler(st->db, 1000, store_progress_cb, &ops);
+	memset(&q, 0, sizeof(q));
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		store_qrow_fill(s, &q);
+		if (cb(&q, arg) != 0)
+			break;
+	}
+	sqlite3_progress_handler(st->db, 0, NULL, NULL);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		log_warnx("%s: query: %s", st->path, sqlite3_errmsg(st->db));
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}

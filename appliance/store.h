@@ -183,6 +183,29 @@ int store_outbox_trim(struct store *, size_t keep);
 /* Call cb for the pending rows, oldest first (cb != 0 stops). */
 int store_outbox_load(struct store *, store_outbox_cb, void *);
 
+/*
+ * Read-only aggregate queries (additive, for reports): run one SELECT with
+ * parameters ?1.. (text when text is not NULL, else num) and call cb per
+ * row (cb != 0 stops).  A statement that would write is refused, and one
+ * that runs longer than STORE_QUERY_MAX_OPS virtual machine steps is
+ * interrupted (-1), so a view's read on the event loop stays bounded.
+ */
+#define STORE_QUERY_COLS	16
+#define STORE_QUERY_MAX_OPS	200000000LL
+struct store_param {
+	const char	*text;
+	int64_t		 num;
+};
+struct store_qrow {
+	int		 ncol;
+	int64_t		 num[STORE_QUERY_COLS];	/* 0 for NULL */
+	double		 real[STORE_QUERY_COLS];
+	const char	*text[STORE_QUERY_COLS];	/* NULL for NULL */
+};
+typedef int (*store_qrow_cb)(const struct store_qrow *, void *);
+int store_query(struct store *, const char *sql,
+    const struct store_param *, size_t nparam, store_qrow_cb, void *);
+
 /* The last SQLite error message of the connection. */
 const char *store_error(const struct store *);
 
