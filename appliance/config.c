@@ -34,6 +34,7 @@ config_defaults(struct config *cfg)
 	cfg->udp_rcvbuf = 32 * 1024 * 1024;
 	cfg->tcp_max_sessions = 1000;
 	cfg->tcp_idle_timeout = 600;
+	cfg->tls_handshake_timeout = 10;
 	cfg->sample_events = 10;
 	cfg->max_open_incidents = 100000;
 	cfg->max_open_per_rule = 10000;
@@ -87,6 +88,11 @@ config_free(struct config *cfg)
 	free(cfg->group);
 	free(cfg->syslog_udp);
 	free(cfg->syslog_tcp);
+	free(cfg->syslog_relp);
+	free(cfg->syslog_tls);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_ca);
 	free(cfg->trap_listen);
 	free(cfg->http_listen);
 	free(cfg->agent_listen);
@@ -257,6 +263,53 @@ config_is_map(struct cfgload *cl, struct ynode *n, const char *what)
 	return 0;
 }
 
+/* The tls settings of the syslog: section. */
+static void
+config_syslog_tls(struct cfgload *cl, struct ynode *key, struct ynode *v)
+{
+	struct config *cfg = cl->cfg;
+	const char *k = key->value;
+
+	if (strcmp(k, "tls") == 0)
+		config_str(cl, v, &cfg->syslog_tls, 1);
+	else if (strcmp(k, "tls_cert") == 0)
+		config_str(cl, v, &cfg->tls_cert, 0);
+	else if (strcmp(k, "tls_key") == 0)
+		config_str(cl, v, &cfg->tls_key, 0);
+	else if (strcmp(k, "tls_ca") == 0)
+		config_str(cl, v, &cfg->tls_ca, 0);
+	else if (strcmp(k, "tls_handshake_timeout") == 0)
+		config_num(cl, v, 1, 300, NULL, &cfg->tls_handshake_timeout);
+	else
+		config_unknown(cl, key, "syslog", "udp, tcp, max_message_size, "
+		    "udp_rcvbuf, tcp_max_sessions, tcp_idle_timeout, tls, "
+		    "tls_cert, tls_key, tls_ca, tls_handshake_timeout");
+}
+
+/* A TLS input needs its certificate and key: there is no default pair. */
+static void
+config_syslog_tls_check(struct cfgload *cl, struct ynode *m)
+{
+	struct config *cfg = cl->cfg;
+	struct ynode *key = NULL;
+	size_t i;
+
+	if (cfg->syslog_tls == NULL)
+		return;
+	for (i = 0; i < m->n; i++)
+		if (strcmp(m->keys[i]->value, "tls") == 0)
+			key = m->keys[i];
+	if (key == NULL)
+		return;
+	if (cfg->tls_cert == NULL || *cfg->tls_cert == '\0')
+		errlist_add(cl->errs, cl->file, key->line, key->col,
+		    "syslog tls needs tls_cert (a PEM certificate chain)");
+	if (cfg->tls_key == NULL || *cfg->tls_key == '\0')
+		errlist_add(cl->errs, cl->file, key->line, key->col,
+		    "syslog tls needs tls_key (the certificate's PEM private "
+		    "key)");
+}
+
 /* The syslog: section. */
 static void
 config_syslog(struct cfgload *cl, struct ynode *m)
@@ -273,6 +326,8 @@ config_syslog(struct cfgload *cl, struct ynode *m)
 			config_str(cl, m->items[i], &cfg->syslog_udp, 1);
 		else if (strcmp(k, "tcp") == 0)
 			config_str(cl, m->items[i], &cfg->syslog_tcp, 1);
+		else if (strcmp(k, "relp") == 0)
+			config_str(cl, m->items[i], &cfg->syslog_relp, 1);
 		else if (strcmp(k, "max_message_size") == 0)
 			config_num(cl, m->items[i], 480, 1024 * 1024,
 			    &cfg->max_message_size, NULL);
@@ -285,11 +340,16 @@ config_syslog(struct cfgload *cl, struct ynode *m)
 		else if (strcmp(k, "tcp_idle_timeout") == 0)
 			config_num(cl, m->items[i], 1, 86400, NULL,
 			    &cfg->tcp_idle_timeout);
+		else if (strncmp(k, "tls", 3) == 0)
+			config_syslog_tls(cl, m->keys[i], m->items[i]);
 		else
-			config_unknown(cl, m->keys[i], "syslog", "udp, tcp, "
+			config_unknown(cl, m->keys[i], "syslog",
+			    "udp, tcp, relp, "
 			    "max_message_size, udp_rcvbuf, tcp_max_sessions, "
-			    "tcp_idle_timeout");
+			    "tcp_idle_timeout, tls, tls_cert, tls_key, tls_ca, "
+			    "tls_handshake_timeout");
 	}
+	config_syslog_tls_check(cl, m);
 }
 
 /* The traps: section. */

@@ -38,6 +38,7 @@ struct config {
 	/* Inputs: "host:port", NULL when disabled. */
 	char		 *syslog_udp;
 	char		 *syslog_tcp;
+	char		 *syslog_relp;		/* RELP (librelp); NULL: off (default) */
 	char		 *trap_listen;
 	char		 *http_listen;
 	char		 *agent_listen;	/* SNMP agent (SOP-APPLIANCE-MIB) */
@@ -45,6 +46,11 @@ struct config {
 	int		  udp_rcvbuf;		/* bytes, default 32 MiB */
 	size_t		  tcp_max_sessions;	/* default 1000 */
 	int		  tcp_idle_timeout;	/* seconds, default 600 */
+	char		 *syslog_tls;		/* RFC 5425; NULL: off (default) */
+	char		 *tls_cert;		/* PEM chain; required with tls */
+	char		 *tls_key;		/* PEM private key; required with tls */
+	char		 *tls_ca;		/* set: client certificates required */
+	int		  tls_handshake_timeout;	/* seconds, default 10 */
 	char		**communities;		/* v1/v2c trap communities */
 	size_t		  ncommunities;
 	char		**agent_communities;	/* read-only communities of the agent */

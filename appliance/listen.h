@@ -4,6 +4,7 @@
 
 #include <sys/socket.h>
 
+struct config;
 struct sopd;
 
 struct listener;
@@ -17,6 +18,13 @@ struct listener_ops {
 
 extern const struct listener_ops udp_ops;
 extern const struct listener_ops tcp_ops;
+extern const struct listener_ops relp_ops;	/* relp.c */
+extern const struct listener_ops tls_ops;
+
+/* Load the TLS input's new certificates, keeping the old ones on error. */
+int tls_reconfigure(struct listener *, char **cause);
+/* Whether the config's TLS certificate, key and CA load (for sopd -t). */
+int tls_check(const struct config *, char **cause);
 
 /* Bind a socket of a type to "host:port" (non-blocking, close-on-exec). */
 int listen_bind(const char *addr, int type, char **cause);

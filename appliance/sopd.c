@@ -1,4 +1,6 @@
 /* sopd.c: the daemon's main: arguments, config, modules in order, the loop. */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
@@ -41,6 +43,8 @@ struct sopd_run {
 	struct sopd		 sd;
 	struct listener		*udp;
 	struct listener		*tcp;
+	struct listener		*tls;
+	struct listener		*relp;
 	struct traps		*traps;
 	struct http		*http;
 	struct event		*sighup, *sigterm, *sigint;
@@ -123,10 +127,18 @@ sopd_check(const char *file)
 	struct errlist errs = { 0 };
 	struct config *cfg;
 	struct ruleset *rs;
+	char *cause = NULL;
 
 	if (sopd_load(file, &cfg, &rs, &errs) == -1) {
 		errlist_print(&errs, stderr);
 		errlist_free(&errs);
+		return 1;
+	}
+	if (tls_check(cfg, &cause) == -1) {
+		fprintf(stderr, "%s: syslog tls: %s\n", file, cause);
+		free(cause);
+		ruleset_free(rs);
+		config_free(cfg);
 		return 1;
 	}
 	printf("configuration OK (%zu rules)\n", ruleset_count(rs));
@@ -252,9 +264,24 @@ sopd_reload_fixed(const struct config *old, const struct config *cfg)
 		log_warnx("reload: user and group changes need a restart");
 	if (sopd_differ(old->syslog_udp, cfg->syslog_udp) ||
 	    sopd_differ(old->syslog_tcp, cfg->syslog_tcp) ||
+	    sopd_differ(old->syslog_tls, cfg->syslog_tls) ||
+	    sopd_differ(old->syslog_relp, cfg->syslog_relp) ||
 	    sopd_differ(old->http_listen, cfg->http_listen))
 		log_warnx("reload: syslog and http listen address changes "
 		    "need a restart");
+}
+
+/* Reload the TLS input's certificates; the old ones stay on error. */
+static void
+sopd_reload_tls(struct sopd_run *run)
+{
+	char *cause = NULL;
+
+	if (tls_reconfigure(run->tls, &cause) == -1) {
+		log_warnx("reload: syslog tls: %s (keeping the old "
+		    "certificates)", cause);
+		free(cause);
+	}
 }
 
 /* SIGHUP: load a new config and rule set; keep the old ones on error. */
@@ -298,6 +325,7 @@ sopd_reload(struct sopd_run *run)
 	notifier_reconfigure(sd->notifier, cfg);
 	expect_set_rules(sd->expect, rs);
 	sopd_reload_clock(sd, pol, ws);
+	sopd_reload_tls(run);
 	if (run->traps != NULL && traps_reconfigure(run->traps, cfg) == -1 &&
 	    privdrop_user() != NULL)
 		log_warnx("reload: traps.listen %s: sopd runs as user %s and "
@@ -398,6 +426,8 @@ sopd_start(struct sopd_run *run)
 	sopd_start_clock(sd);
 	run->udp = sopd_input(sd, &udp_ops, sd->cfg->syslog_udp);
 	run->tcp = sopd_input(sd, &tcp_ops, sd->cfg->syslog_tcp);
+	run->tls = sopd_input(sd, &tls_ops, sd->cfg->syslog_tls);
+	run->relp = sopd_input(sd, &relp_ops, sd->cfg->syslog_relp);
 	if (snmp_bridge_start(sd, &cause) == -1)
 		fatalx("snmp: %s", cause);
 	if (sd->cfg->trap_listen != NULL && (run->traps = traps_start(sd->base,
@@ -428,10 +458,12 @@ sopd_stop(struct sopd_run *run)
 	event_free(run->sigint);
 	http_stop(run->http);
 	traps_stop(run->traps);
+	relp_ops.close(run->relp);	/* commits, then lets librelp ack */
 	incidents_flush(sd->incidents);	/* committed notices still go out */
 	notifier_free(sd->notifier);
 	sd->notifier = NULL;
 	snmp_bridge_stop();
+	tls_ops.close(run->tls);
 	tcp_ops.close(run->tcp);
 	udp_ops.close(run->udp);
 	expect_free(sd->expect);
@@ -510,6 +542,7 @@ main(int argc, char **argv)
 	setenv("TZ", ":/etc/localtime", 0);
 	tzset();
 	signal(SIGPIPE, SIG_IGN);
+	umask(027);	/* the store and net-snmp's files: not world-readable */
 	if ((sd->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	sd->started = time(NULL);

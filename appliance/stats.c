@@ -9,7 +9,7 @@ static const char *stats_input_names[INPUT_MAX] = {
 
 static const char *stats_reason_names[REASON_MAX] = {
 	"truncated", "nul", "bad_utf8", "no_pri", "empty", "malformed",
-	"framing", "sessions", "community", "bad_pdu", "rule_drop"
+	"framing", "sessions", "community", "bad_pdu", "rule_drop", "tls"
 };
 
 /* The API/MIB name of an input. */

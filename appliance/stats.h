@@ -29,6 +29,7 @@ enum stats_reason {
 	REASON_COMMUNITY,	/* unknown SNMP community: dropped */
 	REASON_BAD_PDU,		/* undecodable or invalid trap PDU: dropped */
 	REASON_RULE_DROP,	/* a drop rule silenced it (not an input error) */
+	REASON_TLS,		/* TLS handshake failed or timed out: closed */
 	REASON_MAX
 };
 

@@ -609,6 +609,11 @@ syslog_parse_5424(struct event *ev, char *p, char *end)
 		p++;
 	if (end - p >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
 		p += 3;
+	/*
+	 * Relays (rsyslog's %msg% of a message it got as RFC 3164) keep the
+	 * space that followed the tag: drop leading spaces, as for 3164.
+	 */
+	p = syslog_parse_skipsp(p, end);
 	ev->message = p;
 	ev->message_len = (size_t)(end - p);
 	return 0;

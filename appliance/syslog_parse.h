@@ -42,7 +42,8 @@
  *   a PRI its SEV becomes the severity.
  * - Tag: "prog[pid]:", "prog[pid]", "prog:" (1-48 bytes without spaces,
  *   the ':' followed by a space or the end); otherwise no program and the
- *   text is all message. Leading spaces of a 3164 message are dropped.
+ *   text is all message. Leading spaces of the message are dropped, in
+ *   RFC 5424 too (relays keep the space that followed a 3164 tag).
  */
 int syslog_parse(char *buf, size_t len, size_t max_len, struct event *ev,
     enum stats_reason *reason);

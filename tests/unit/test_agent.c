@@ -23,6 +23,7 @@
 #include "rules.h"
 #include "snmp_bridge.h"
 #include "stats.h"
+#include "stats.h"
 
 extern char **environ;
 
@@ -253,7 +254,8 @@ test_getnext(void **state)
 
 	run(buf, sizeof(buf), "snmpgetnext -v2c -c public -t 2 -r 1 -On -Oq "
 	    "127.0.0.1:%d " SOP " " SOP ".1.4.1.7.11 " SOP ".1.4.1.7.20000 "
-	    SOP ".1.4.1.13.20000 " SOP ".1.5 " SOP ".1.2.2.1.4.5.11", port);
+	    SOP ".1.4.1.13.20000 " SOP ".1.5 " SOP ".1.2.2.1.4.%d.%d", port,
+	    INPUT_MAX, REASON_MAX);	/* the reason table's last row */
 	assert_non_null(strstr(buf, SOP ".1.1.1.0 "));
 	assert_non_null(strstr(buf, SOP ".1.4.1.7.12 \"title of 12\""));
 	assert_non_null(strstr(buf, SOP ".1.4.1.8.2 "));

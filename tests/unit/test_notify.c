@@ -231,12 +231,21 @@ before(void **state)
 	return port > 0 ? 0 : -1;
 }
 
-/* Free the test's notifier after each test. */
+/* Programs a test started (rsyslogd, snmptrapd): stopped by after(). */
+static pid_t	children[4];
+
+static void	reap(pid_t);
+
+/* Free the test's notifier after each test, and stop what it started. */
 static int
 after(void **state)
 {
+	size_t	i;
+
 	notifier_free(nf);
 	nf = NULL;
+	for (i = 0; i < sizeof(children) / sizeof(*children); i++)
+		reap(children[i]);
 	return 0;
 }
 
@@ -849,6 +858,7 @@ spawn(char *const argv[], const char *out)
 {
 	posix_spawn_file_actions_t	fa;
 	pid_t				pid;
+	size_t				i;
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT |
@@ -857,6 +867,11 @@ spawn(char *const argv[], const char *out)
 	if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0)
 		pid = -1;
 	posix_spawn_file_actions_destroy(&fa);
+	for (i = 0; pid > 0 && i < sizeof(children) / sizeof(*children); i++)
+		if (children[i] <= 0) {
+			children[i] = pid;
+			break;
+		}
 	return pid;
 }
 
@@ -864,10 +879,15 @@ spawn(char *const argv[], const char *out)
 static void
 reap(pid_t pid)
 {
-	if (pid > 0) {
-		kill(pid, SIGTERM);
-		waitpid(pid, NULL, 0);
-	}
+	size_t	i;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	for (i = 0; i < sizeof(children) / sizeof(*children); i++)
+		if (children[i] == pid)
+			children[i] = 0;
 }
 
 static const char	*grep_file, *grep_what;
