@@ -1,27 +1,20 @@
 /* tls.c: syslog over TLS (RFC 5425), octet counting or LF framing. */
-#include <sys/socket.h>
-
 #include <errno.h>
-#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "daemon.h"
-#include "event.h"
-#include "framing.h"
 #include "listen.h"
 #include "log.h"
-#include "pipeline.h"
 #include "stats.h"
+#include "stream.h"
 #include "xmalloc.h"
 
 /*
@@ -30,47 +23,11 @@
  */
 #define TLS_CIPHERS	"ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20"
 
-struct session;
-
 struct listener {
 	struct sopd		*sd;
-	struct evconnlistener	*lev;
+	struct stream		*st;
 	SSL_CTX			*ctx;		/* replaced whole on reload */
-	size_t			 nsessions;
-	struct session		*sessions;	/* doubly linked */
-	char			*msg;		/* one message, max+1 bytes */
-	size_t			 msgsize;
 };
-
-struct session {
-	struct listener		*l;
-	struct bufferevent	*bev;
-	struct framer		*fr;
-	struct event		*handshake;	/* bounds the whole handshake */
-	int			 established;
-	char			 peer[64];
-	struct session		*prev, *next;
-};
-
-/* Close a session and forget it. */
-static void
-tls_session_free(struct session *s)
-{
-	struct listener *l = s->l;
-
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		l->sessions = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	l->nsessions--;
-	stats.in[INPUT_TLS].sessions = l->nsessions;
-	event_free(s->handshake);
-	bufferevent_free(s->bev);
-	framer_free(s->fr);
-	free(s);
-}
 
 /* The first queued OpenSSL error as text, for the caller's message. */
 static const char *
@@ -184,87 +141,38 @@ tls_ctx_new(const struct config *cfg, char **cause)
 	return ctx;
 }
 
-/* Hand every complete frame to the pipeline; -1 on a framing error. */
-static int
-tls_drain(struct session *s)
-{
-	struct listener *l = s->l;
-	struct evbuffer *in = bufferevent_get_input(s->bev);
-	size_t len;
-	unsigned flags;
-	int rc;
-
-	for (;;) {
-		flags = 0;
-		rc = framer_next(s->fr, in, l->msg, l->msgsize, &len, &flags);
-		if (rc == 0)
-			return 0;
-		if (rc == -1) {
-			stats_count(INPUT_TLS, REASON_FRAMING);
-			log_debug("tls %s: framing error, closing", s->peer);
-			return -1;
-		}
-		pipeline_syslog(l->sd, INPUT_TLS, l->msg, len, flags, s->peer,
-		    pipeline_now_us());
-	}
-}
-
-/* Decrypted data arrived. */
-static void
-tls_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct session *s = arg;
-
-	if (tls_drain(s) == -1)
-		tls_session_free(s);
-}
-
-/* A last line without a newline still counts when the sender closes. */
-static void
-tls_flush_tail(struct session *s)
-{
-	struct listener *l = s->l;
-	struct evbuffer *in = bufferevent_get_input(s->bev);
-	size_t len;
-	unsigned flags;
-
-	if (framer_mode(s->fr) == FRAMER_OCTET &&
-	    evbuffer_get_length(in) > 0) {
-		/* The sender closed inside a frame: count it, it is lost. */
-		stats.in[INPUT_TLS].received++;
-		stats_count(INPUT_TLS, REASON_MALFORMED);
-	}
-	if (framer_eof(s->fr, in, l->msg, l->msgsize, &len, &flags) == 1)
-		pipeline_syslog(l->sd, INPUT_TLS, l->msg, len, flags, s->peer,
-		    pipeline_now_us());
-}
+/*
+ * A session's data is its handshake timer, which bounds the whole
+ * handshake; it is freed (and the data NULL) once the session is
+ * established.
+ */
 
 /* The handshake took too long (or never started): drop the peer. */
 static void
 tls_handshake_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct session *s = arg;
+	struct stream_session *s = arg;
 
 	stats_count(INPUT_TLS, REASON_TLS);
 	log_debug("tls %s: handshake timed out, closing", s->peer);
-	tls_session_free(s);
+	stream_session_free(s);
 }
 
 /* The handshake finished: from now on only the idle timeout applies. */
 static void
-tls_established(struct session *s)
+tls_established(struct stream_session *s)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
 
-	s->established = 1;
-	event_del(s->handshake);
+	event_free(s->data);
+	s->data = NULL;
 	log_debug("tls %s: %s %s", s->peer, SSL_get_version(ssl),
 	    SSL_get_cipher_name(ssl));
 }
 
 /* Why a connection ended before or after its handshake, for the log. */
 static void
-tls_log_error(struct session *s, short what)
+tls_log_error(struct stream_session *s, short what)
 {
 	unsigned long e;
 	char buf[256];
@@ -279,96 +187,63 @@ tls_log_error(struct session *s, short what)
 		continue;
 }
 
-/* Handshake done, EOF, error or idle timeout. */
-static void
-tls_event_cb(struct bufferevent *bev, short what, void *arg)
+/* Handshake done, or a connection that ended before it was. */
+static int
+tls_event(struct stream_session *s, short what)
 {
-	struct session *s = arg;
-
 	if (what & BEV_EVENT_CONNECTED) {
 		tls_established(s);
-		return;
+		return STREAM_EVENT_KEEP;
 	}
-	if (!s->established) {
+	if (s->data != NULL) {
 		/* A plain-text peer, a refused certificate, an old version. */
 		stats_count(INPUT_TLS, REASON_TLS);
 		tls_log_error(s, what);
-	} else if (what & BEV_EVENT_EOF) {
-		if (tls_drain(s) == 0)
-			tls_flush_tail(s);
-	} else if (what & BEV_EVENT_TIMEOUT)
-		log_debug("tls %s: idle, closing", s->peer);
-	else
-		tls_log_error(s, what);
-	tls_session_free(s);
+		return STREAM_EVENT_CLOSE;
+	}
+	return STREAM_EVENT_PASS;
 }
 
-/* Start the TLS session of an accepted socket; -1 when it cannot. */
-static int
-tls_session_start(struct listener *l, struct session *s, evutil_socket_t fd)
+/* Stop the handshake timer of a session that never finished it. */
+static void
+tls_session_free(struct stream_session *s)
 {
-	struct config *cfg = l->sd->cfg;
-	struct timeval idle = { cfg->tcp_idle_timeout, 0 };
-	struct timeval hs = { cfg->tls_handshake_timeout, 0 };
+	if (s->data != NULL)
+		event_free(s->data);
+}
+
+/* An accepting TLS bufferevent and its handshake timer; NULL on failure. */
+static struct bufferevent *
+tls_start(struct stream_session *s, evutil_socket_t fd, void *arg)
+{
+	struct listener *l = arg;
+	struct timeval hs = { l->sd->cfg->tls_handshake_timeout, 0 };
+	struct bufferevent *bev;
 	SSL *ssl;
 
 	if ((ssl = SSL_new(l->ctx)) == NULL)
-		return -1;
-	s->bev = bufferevent_openssl_socket_new(l->sd->base, fd, ssl,
+		return NULL;
+	bev = bufferevent_openssl_socket_new(l->sd->base, fd, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-	if (s->bev == NULL) {
+	if (bev == NULL) {
 		SSL_free(ssl);
-		return -1;
+		return NULL;
 	}
 	/* Most syslog senders close without close_notify: that is EOF. */
-	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
-	s->fr = framer_new(cfg->max_message_size);
-	s->handshake = evtimer_new(l->sd->base, tls_handshake_cb, s);
-	evtimer_add(s->handshake, &hs);
-	bufferevent_setcb(s->bev, tls_read_cb, NULL, tls_event_cb, s);
-	bufferevent_setwatermark(s->bev, EV_READ, 0,
-	    cfg->max_message_size + 64);
-	bufferevent_set_timeouts(s->bev, &idle, NULL);
-	bufferevent_enable(s->bev, EV_READ);
-	return 0;
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	s->data = evtimer_new(l->sd->base, tls_handshake_cb, s);
+	evtimer_add(s->data, &hs);
+	return bev;
 }
 
-/* A new connection: refuse it over the cap, else start a session. */
-static void
-tls_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
-{
-	struct listener *l = arg;
-	struct session *s;
-
-	if (l->nsessions >= l->sd->cfg->tcp_max_sessions) {
-		stats_count(INPUT_TLS, REASON_SESSIONS);
-		close(fd);
-		return;
-	}
-	s = xcalloc(1, sizeof(*s));
-	s->l = l;
-	listen_peer_name(sa, (socklen_t)salen, s->peer, sizeof(s->peer));
-	if (tls_session_start(l, s, fd) == -1) {
-		log_warnx("tls %s: cannot start a session", s->peer);
-		close(fd);
-		free(s);
-		return;
-	}
-	s->next = l->sessions;
-	if (s->next != NULL)
-		s->next->prev = s;
-	l->sessions = s;
-	l->nsessions++;
-	stats.in[INPUT_TLS].sessions = l->nsessions;
-}
-
-/* accept() failed (e.g. out of descriptors). */
-static void
-tls_error_cb(struct evconnlistener *lev, void *arg)
-{
-	log_warn("tls accept");
-}
+static const struct stream_ops tls_stream_ops = {
+	.input = INPUT_TLS,
+	.name = "tls",
+	.start = tls_start,
+	.event = tls_event,
+	.error = tls_log_error,
+	.free = tls_session_free,
+};
 
 /* Open the TLS syslog input: certificates first, then the socket. */
 static struct listener *
@@ -376,30 +251,18 @@ tls_open(struct sopd *sd, const char *addr, char **cause)
 {
 	struct listener *l;
 	SSL_CTX *ctx;
-	int fd;
 
 	if ((ctx = tls_ctx_new(sd->cfg, cause)) == NULL)
 		return NULL;
-	if ((fd = listen_bind(addr, SOCK_STREAM, cause)) == -1) {
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
 	l = xcalloc(1, sizeof(*l));
 	l->sd = sd;
 	l->ctx = ctx;
-	l->msgsize = sd->cfg->max_message_size + 1;
-	l->msg = xmalloc(l->msgsize);
-	l->lev = evconnlistener_new(sd->base, tls_accept_cb, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd);
-	if (l->lev == NULL) {
-		xasprintf(cause, "listen %s: %s", addr, strerror(errno));
-		close(fd);
+	l->st = stream_open(sd, addr, &tls_stream_ops, l, cause);
+	if (l->st == NULL) {
 		SSL_CTX_free(ctx);
-		free(l->msg);
 		free(l);
 		return NULL;
 	}
-	evconnlistener_set_error_cb(l->lev, tls_error_cb);
 	log_info("syslog tls on %s%s", addr, sd->cfg->tls_ca != NULL ?
 	    " (client certificates required)" : "");
 	return l;
@@ -444,11 +307,8 @@ tls_close(struct listener *l)
 {
 	if (l == NULL)
 		return;
-	while (l->sessions != NULL)
-		tls_session_free(l->sessions);
-	evconnlistener_free(l->lev);
+	stream_close(l->st);
 	SSL_CTX_free(l->ctx);
-	free(l->msg);
 	free(l);
 }
 
