@@ -54,6 +54,7 @@ struct shost {
 	time_t			 last;
 	time_t			 stored;	/* last in the store, 0: none */
 	int			 dirty;
+	int			 silent;	/* its deadline fired: may hold incidents */
 	struct shost		*dnext;
 };
 
@@ -565,14 +566,25 @@ expect_heard(struct expect *ex, const struct event *ev)
 		keytab_touch(ex->hosts, e);
 	} else if ((s = expect_track(ex, ev->host)) == NULL)
 		return;
+	/*
+	 * This runs for every event: within the same second nothing changes
+	 * (same deadline), and only a host whose silence fired can have
+	 * incidents to resolve.
+	 */
+	if (s->last == now && !s->silent)
+		return;
 	s->last = now;
 	expect_dirty(ex, s);
-	expect_fmt(ex->cal, now, 0, at, sizeof(at));
-	snprintf(note, sizeof(note), "heard again at %s", at);
-	for (i = 0; ex->is != NULL && i < ex->nsilent; i++) {
-		snprintf(key, sizeof(key), "%s:%s", ex->silent[i]->name,
-		    s->ent.key);
-		incidents_settle(ex->is, ex->silent[i]->name, key, note, now);
+	if (s->silent) {
+		s->silent = 0;
+		expect_fmt(ex->cal, now, 0, at, sizeof(at));
+		snprintf(note, sizeof(note), "heard again at %s", at);
+		for (i = 0; ex->is != NULL && i < ex->nsilent; i++) {
+			snprintf(key, sizeof(key), "%s:%s",
+			    ex->silent[i]->name, s->ent.key);
+			incidents_settle(ex->is, ex->silent[i]->name, key,
+			    note, now);
+		}
 	}
 	if (ex->dq != NULL)
 		deadlines_schedule(ex->dq, EXPECT_DL_SILENT, s->ent.hash,
@@ -590,6 +602,7 @@ expect_silent_due(struct expect *ex, struct shost *s, time_t now)
 	long long due;
 	size_t i;
 
+	s->silent = 1;
 	expect_fmt(ex->cal, s->last, 1, last, sizeof(last));
 	for (i = 0; i < ex->nsilent; i++) {
 		r = ex->silent[i];
@@ -633,6 +646,7 @@ expect_load_cb(const char *rule, const char *host, int64_t last, void *arg)
 	if ((s = expect_track(ex, host)) == NULL)
 		return 1;
 	s->last = s->stored = (time_t)last;
+	s->silent = 1;	/* an incident from before the restart may be open */
 	if (ex->dq != NULL)
 		deadlines_schedule(ex->dq, EXPECT_DL_SILENT, s->ent.hash,
 		    (time_t)due);
