@@ -5,8 +5,40 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SOPD=${SOPD:-$ROOT/build/asan/sopd}
 SOPCTL=${SOPCTL:-$ROOT/build/asan/sopctl}
 T=$(mktemp -d /tmp/sopd-test.XXXXXX)
-# Ports: a block of 10 chosen from the test's pid, away from the defaults.
-BASE=$(( 20000 + ($$ % 400) * 10 ))
+# Ports: a block of 10 below the kernel's ephemeral range (32768-), away
+# from the defaults, none of them in use (TCP or UDP) when the test starts,
+# and claimed with a lock directory so that tests running side by side
+# (several checkouts on one machine) never take the same block.
+PORT_LOCKS=/tmp/sopd-test-ports
+mkdir -p "$PORT_LOCKS" 2>/dev/null
+PORT_LOCK=""
+pick_ports() {
+	_used=" $(ss -Htuan 2>/dev/null | awk '{print $5}' | sed 's/.*://' | sort -u | tr '\n' ' ') "
+	_try=0
+	while [ $_try -lt 1276 ]; do
+		_base=$(( 20000 + (($$ + _try * 97) % 1276) * 10 ))
+		_try=$((_try + 1))
+		_p=$_base _free=1
+		while [ $_p -lt $((_base + 10)) ]; do
+			case "$_used" in *" $_p "*) _free=0; break ;; esac
+			_p=$((_p + 1))
+		done
+		[ $_free = 1 ] || continue
+		# A lock left by a test that died is taken back when its pid is gone.
+		if [ -d "$PORT_LOCKS/$_base" ] &&
+		    ! kill -0 "$(cat "$PORT_LOCKS/$_base/pid" 2>/dev/null || echo 0)" 2>/dev/null; then
+			rm -rf "$PORT_LOCKS/$_base"
+		fi
+		mkdir "$PORT_LOCKS/$_base" 2>/dev/null || continue
+		echo $$ > "$PORT_LOCKS/$_base/pid"
+		PORT_LOCK=$PORT_LOCKS/$_base
+		BASE=$_base
+		return 0
+	done
+	echo "# no free block of 10 ports in 20000-32759" >&2
+	exit 1
+}
+pick_ports
 P_SYSLOG=$BASE
 P_TRAP=$((BASE + 1))
 P_HTTP=$((BASE + 2))
@@ -14,7 +46,7 @@ P_AGENT=$((BASE + 3))
 P_SPARE=$((BASE + 4))
 API="http://127.0.0.1:$P_HTTP"
 SOPD_PID=""
-export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:log_path=$T/asan"
+export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:log_path=$T/asan${LD_PRELOAD:+:verify_asan_link_order=0}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$T/ubsan"
 export LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0"
 
@@ -33,12 +65,32 @@ jq() {
 	printf '%s\n' "$_in" | command jq "$@"
 }
 
+# pin_clock "YYYY-MM-DD HH:MM:SS +ZZZZ": from here on, every process the test
+# starts (sopd, logger, curl, date...) sees the clock at that time, running at
+# the normal speed (libfaketime preloaded with a fixed offset, computed
+# against the real clock even when tests/clocks.sh already shifted it).
+FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+pin_clock() {
+	[ -r "$FAKETIME_LIB" ] || { notok "libfaketime is installed (Debian package faketime)"; exit 1; }
+	_off=$(( $(date -d "$1" +%s) - $(LD_PRELOAD= date +%s) ))
+	[ $_off -ge 0 ] && _off=+$_off
+	unset FAKETIME_SHARED
+	export LD_PRELOAD=$FAKETIME_LIB FAKETIME="$_off"
+	case "$ASAN_OPTIONS" in
+	*verify_asan_link_order=0*) ;;
+	*) export ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" ;;
+	esac
+}
+
 ok() { echo "ok - $*"; }
 notok() { echo "not ok - $*"; }
 # check DESC CMD...: ok when CMD succeeds.
 check() { d=$1; shift; if "$@"; then ok "$d"; else notok "$d"; fi; }
 
 # Write $T/sopd.yaml; extra YAML lines may be given on stdin (use : </dev/null).
+# The zone, business hours and windows are pinned: no patch window unless the
+# test gives its own windows: section in $WINDOWS, so the day and hour the
+# suite runs at never hold an incident.
 write_config() {
 	cat > "$T/sopd.yaml" <<EOC
 state_dir: $T/var
@@ -61,6 +113,7 @@ calendar:
   hours: "mon-fri 09:00-18:00"
   holidays: [$ROOT/firmware/holidays/jp.yaml]
   business_day: 9h
+${WINDOWS:-windows: {patch: []\}}
 EOC
 	cat >> "$T/sopd.yaml"
 }
@@ -68,7 +121,10 @@ EOC
 # Start sopd in the foreground (in the background of the test), wait for healthz.
 start_sopd() {
 	[ -f "$T/sopd.yaml" ] || write_config </dev/null
-	"$SOPD" -d -c "$T/sopd.yaml" "$@" >> "$T/sopd.log" 2>&1 &
+	# A libfaketime already loaded in this shell (tests/clocks.sh) shares
+	# its clock's start through FAKETIME_SHARED, which would override the
+	# start and speed a test gives sopd in FAKETIME: sopd gets its own.
+	env -u FAKETIME_SHARED "$SOPD" -d -c "$T/sopd.yaml" "$@" >> "$T/sopd.log" 2>&1 &
 	SOPD_PID=$!
 	i=0
 	while [ $i -lt 100 ]; do
@@ -125,6 +181,7 @@ wait_for() {
 
 cleanup() {
 	[ -n "$SOPD_PID" ] && kill -9 $SOPD_PID 2>/dev/null
+	[ -n "$PORT_LOCK" ] && rm -rf "$PORT_LOCK"
 	[ -n "$KEEP" ] || rm -rf "$T"
 }
 trap cleanup EXIT

@@ -18,7 +18,7 @@ fi
 # directory (0700 from mktemp) becomes traversable, its files readable.
 chmod 0711 "$T"
 mkdir -m 0777 "$T/san"
-export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:log_path=$T/san/asan"
+export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:log_path=$T/san/asan${LD_PRELOAD:+:verify_asan_link_order=0}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$T/san/ubsan"
 mkdir -m 0755 "$T/rules"
 cp "$ROOT"/rules/*.yaml "$T/rules/"
@@ -112,7 +112,11 @@ check "a rule added by the reload matches" \
 
 # A reload that moves the trap receiver to a privileged port cannot bind it:
 # the error is logged and the old listener keeps working.
-PRIV=$((600 + $$ % 300))
+# A privileged port that nothing uses (else the refusal would be another).
+PRIV=""
+for p in $(seq $((600 + $$ % 300)) 1023) $(seq 600 1023); do
+	[ -z "$(ss -Hlnu "sport = :$p")" ] && { PRIV=$p; break; }
+done
 sed -i "s|^  listen: 127.0.0.1:$P_TRAP\$|  listen: 127.0.0.1:$PRIV|" "$T/sopd.yaml"
 kill -HUP $SOPD_PID
 check "binding a privileged port on reload is refused with a clear error" \

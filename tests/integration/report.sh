@@ -3,15 +3,18 @@
 # sopctl, after incidents made by logger messages and an expected backup.
 . "$(dirname "$0")/../lib.sh"
 
+# A Wednesday afternoon in Tokyo: the report dates below never straddle a
+# midnight, whatever the day and hour the suite runs at.
+pin_clock "2026-11-25 14:00:00 +0900"
 RULES="$ROOT/rules, $ROOT/rules/tests/replay/site-rules.yaml" write_config </dev/null
 start_sopd || { notok "sopd starts"; exit 1; }
 ok "sopd starts"
 ctl() { "$SOPCTL" -u "$API" "$@"; }
 jqf() { jq -e "$@" >/dev/null; }
 
-TODAY=$(TZ=Asia/Tokyo date +%F)
-YESTERDAY=$(TZ=Asia/Tokyo date -d yesterday +%F)
-MONTH=$(TZ=Asia/Tokyo date +%Y-%m)
+TODAY=2026-11-25
+YESTERDAY=2026-11-24
+MONTH=2026-11
 
 L="logger -n 127.0.0.1 -P $P_SYSLOG -d --rfc3164"
 EXT4="EXT4-fs error (device sda1): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0"

@@ -1,6 +1,9 @@
 /* test_agent.c: the SOP-APPLIANCE-MIB agent answers snmpget/snmpwalk. */
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+
+#include <netinet/in.h>
 
 #include <spawn.h>
 #include <stdarg.h>
@@ -88,6 +91,7 @@ static char			*communities[] = {
 	"public", "nms@127.0.0.1"
 };
 static char			 outfile[] = "/tmp/test_agent.XXXXXX";
+static char			 statedir[] = "/tmp/test_agent-state.XXXXXX";
 static char			 big[16 << 20];
 
 /* Run a shell command while the loop serves the agent; its output in buf. */
@@ -139,7 +143,27 @@ lines(const char *s)
 	return n;
 }
 
-/* Start the agent on a private loopback port. */
+/* A UDP port on 127.0.0.1 that nothing uses now, chosen by the kernel. */
+static int
+free_udp_port(void)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof(sin);
+	int			fd, p = -1;
+
+	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1)
+		return -1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		p = ntohs(sin.sin_port);
+	close(fd);
+	return p;
+}
+
+/* Start the agent on a free loopback port, its state in a private directory. */
 static int
 setup(void **state)
 {
@@ -150,9 +174,12 @@ setup(void **state)
 	if (fd == -1)
 		return -1;
 	close(fd);
-	port = 30000 + getpid() % 5000;
+	if (mkdtemp(statedir) == NULL)
+		return -1;
+	if ((port = free_udp_port()) == -1)
+		return -1;
 	base = event_base_new();
-	cfg.state_dir = "/tmp";
+	cfg.state_dir = statedir;
 	if (asprintf(&cfg.agent_listen, "127.0.0.1:%d", port) == -1)
 		return -1;
 	cfg.agent_communities = communities;
@@ -176,10 +203,15 @@ setup(void **state)
 static int
 teardown(void **state)
 {
+	char	cmd[128];
+
 	snmp_bridge_stop();
 	event_base_free(base);
 	free(cfg.agent_listen);
 	unlink(outfile);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", statedir);
+	if (system(cmd) != 0)
+		return -1;
 	return 0;
 }
 
