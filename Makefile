@@ -28,7 +28,7 @@ LIBOBJ	 = $(LIBSRC:appliance/%.c=$(B)/obj/%.o)
 ALIBOBJ	 = $(LIBSRC:appliance/%.c=$(A)/obj/%.o)
 UNITS	 = $(TESTSRC:tests/unit/%.c=$(A)/tests/%)
 
-.PHONY: all run test bench deps check-deps clean asan fuzz firmware
+.PHONY: all run test test-clocks bench deps check-deps clean asan fuzz firmware
 
 MAINS	 = $(wildcard appliance/sopd.c appliance/sopctl.c)
 BINS	 = $(MAINS:appliance/%.c=$(B)/%)
@@ -91,9 +91,15 @@ run: all
 	@mkdir -p var
 	./$(B)/sopd -d -c firmware/sopd-dev.yaml
 
-# Every test, on the ASan+UBSan build; ends with "N passed, N failed".
+# Every test, on the ASan+UBSan build, on the machine's clock and again on a
+# Friday evening in Tokyo (tests/clocks.sh); ends with "N passed, N failed".
 test: asan
-	@sh tests/run.sh
+	@sh tests/clocks.sh now friday
+
+# The suite on every clock of tests/clocks.sh (a Friday evening, New Year's
+# Eve, a DST change in New York).
+test-clocks: asan
+	@sh tests/clocks.sh
 
 bench: all
 	@sh bench/run.sh
