@@ -34,7 +34,7 @@ void	init_sysORTable(void);
 void	init_vacm_conf(void);
 void	init_snmpEngine(void);
 
-/* sopApplianceMIB (enterprises.32473.1) and the nodes below it. */
+/* sopApplianceMIB (enterprises.<SOP_ENTERPRISE>.1) and the nodes below it. */
 static oid agent_mib_oid[] = { 1, 3, 6, 1, 4, 1, AGENT_ENTERPRISE, 1 };
 #define AGENT_MIB_LEN	OID_LENGTH(agent_mib_oid)
 

@@ -5,10 +5,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "enterprise.h"
+
 struct sopd;
 
-/* The enterprise number; must match sopEnterprise in SOP-APPLIANCE-MIB. */
-#define AGENT_ENTERPRISE	32473
+/* The enterprise number (enterprise.h). */
+#define AGENT_ENTERPRISE	SOP_ENTERPRISE
 
 /* Register the MIB's handlers (called by the bridge before init_snmp). */
 void agent_register(struct sopd *);

@@ -8,13 +8,14 @@
 #include <net-snmp/net-snmp-includes.h>
 
 #include "agent.h"
+#include "enterprise.h"
 #include "log.h"
 #include "notify_int.h"
 #include "snmp_bridge.h"
 #include "xmalloc.h"
 
-/* sopApplianceMIB = enterprises.32473.1 (see mibs/SOP-APPLIANCE-MIB.txt). */
-#define NOTIFY_SNMP_MIB		1, 3, 6, 1, 4, 1, 32473, 1
+/* sopApplianceMIB = enterprises.SOP_ENTERPRISE.1 (mibs/SOP-APPLIANCE-MIB.txt). */
+#define NOTIFY_SNMP_MIB		1, 3, 6, 1, 4, 1, SOP_ENTERPRISE, 1
 /* sopIncidentEntry = sopObjects.4.1. */
 #define NOTIFY_SNMP_ENTRY	NOTIFY_SNMP_MIB, 1, 4, 1
 #define NOTIFY_SNMP_TEXT_MAX	255
