@@ -394,6 +394,11 @@ snmp_bridge_init(struct sopd *sd, char **cause)
 {
 	enum snmp_bridge_role	role = snmp_bridge_role(sd->cfg);
 
+	/*
+	 * sysUpTime counts from here, agent or not: notifications carry it
+	 * (init_agent may set it again, a moment later).
+	 */
+	netsnmp_set_agent_starttime(NULL);
 	snmp_bridge_agent_setup(sd->cfg, role);
 	if (role == SNMP_BRIDGE_MASTER &&
 	    snmp_bridge_engine(sd->cfg, cause) != 0)
