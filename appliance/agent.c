@@ -15,13 +15,16 @@
 #include <net-snmp/agent/agent_sysORTable.h>
 
 #include "agent.h"
+#include "clock.h"
 #include "config.h"
 #include "daemon.h"
 #include "incident.h"
 #include "log.h"
+#include "policy.h"
 #include "rules.h"
 #include "stats.h"
 #include "version.h"
+#include "winset.h"
 #include "xmalloc.h"
 
 #define AGENT_TEXT_MAX		255	/* SopText: SIZE (0..255) */
@@ -62,13 +65,19 @@ struct agent_snapshot {
 	int64_t			 oldest_us;
 };
 
-/* A patch or change window (rows come with the windows module). */
+/* A patch or change window; id and title point into the daemon's winset. */
 struct agent_window {
 	const char	*id;
 	int		 type;		/* 1 patch, 2 change */
 	const char	*title;
 	int64_t		 start_us, end_us;
 	int		 approved, active;
+};
+
+/* The windows as the handler's request sees them, by start time. */
+struct agent_windows {
+	struct agent_window	*rows;
+	size_t			 n, alloc;
 };
 
 /* One sent notification in the bounded log. */
@@ -102,6 +111,7 @@ static struct {
 	netsnmp_handler_registration	*reg;
 	int				 sysor;
 	struct agent_snapshot		 snap;
+	struct agent_windows		 win;
 	struct agent_nlog		 nlog[AGENT_NLOG_MAX];
 	size_t				 nlog_head, nlog_n;
 	uint32_t			 nlog_next;
@@ -226,6 +236,16 @@ agent_text_len(const char *s, size_t max)
 	while (len > 0 && ((u_char)s[len] & 0xc0) == 0x80)
 		len--;
 	return len;
+}
+
+/* Set a varbind to a SopText (cut at 255 octets on a character boundary). */
+static void
+agent_set_text(netsnmp_variable_list *vb, const char *s)
+{
+	if (s == NULL)
+		s = "";
+	snmp_set_var_typed_value(vb, ASN_OCTET_STR, s,
+	    agent_text_len(s, AGENT_TEXT_MAX));
 }
 
 /* Copy a string (cut to SopText's size) into the snapshot's arena. */
@@ -562,15 +582,77 @@ agent_incident_value(size_t row, u_int col, netsnmp_variable_list *vb)
 	}
 }
 
+/* Order windows by start, then id (the index follows this order). */
+static int
+agent_window_cmp(const void *a, const void *b)
+{
+	const struct agent_window	*x = a, *y = b;
+
+	if (x->start_us != y->start_us)
+		return x->start_us < y->start_us ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
 /*
- * The active and upcoming windows, by start time. There are none until
- * the windows module exists; the table is served all the same.
+ * One window's row: the occurrence in progress, or the next one; 0 when
+ * there is none (a one-off window that ended, a cancelled change).
  */
+static int
+agent_window_row(const struct calendar *cal, const struct win *w, time_t now,
+    struct agent_window *r)
+{
+	time_t	start, end;
+
+	if (w->cancelled)
+		return 0;
+	r->active = winset_active(cal, w, now, &start, &end);
+	if (!r->active &&
+	    (start = window_next_start(cal, &w->spec, now, &end)) == -1)
+		return 0;
+	r->id = w->id;
+	r->type = w->kind == WIN_CHANGE ? 2 : 1;
+	r->title = w->title != NULL ? w->title : "";
+	r->start_us = (int64_t)start * 1000000;
+	r->end_us = (int64_t)end * 1000000;
+	r->approved = w->approved;
+	r->active = r->active && winset_counts(w);	/* holds incidents */
+	return 1;
+}
+
+/* Rebuild the window rows from the daemon's windows, as of now. */
+static void
+agent_windows_refresh(void)
+{
+	struct agent_windows	*aw = &agent.win;
+	const struct calendar	*cal;
+	struct winset		*ws;
+	time_t			 now = clock_now();
+	size_t			 i, n;
+
+	aw->n = 0;
+	ws = agent.sd != NULL ? agent.sd->windows : NULL;
+	if (ws == NULL || agent.sd->policy == NULL ||
+	    (cal = policy_calendar(agent.sd->policy)) == NULL)
+		return;
+	n = winset_count(ws);
+	if (n > aw->alloc) {
+		aw->rows = xreallocarray(aw->rows, n, sizeof(*aw->rows));
+		aw->alloc = n;
+	}
+	for (i = 0; i < n; i++) {
+		if (agent_window_row(cal, winset_get(ws, i), now,
+		    &aw->rows[aw->n]))
+			aw->n++;
+	}
+	qsort(aw->rows, aw->n, sizeof(*aw->rows), agent_window_cmp);
+}
+
+/* The active and upcoming windows, by start time. */
 static size_t
 agent_windows(const struct agent_window **w)
 {
-	*w = NULL;
-	return 0;
+	*w = agent.win.rows;
+	return agent.win.n;
 }
 
 /* sopWindowTable rows. */
@@ -600,13 +682,13 @@ agent_window_value(size_t row, u_int col, netsnmp_variable_list *vb)
 	w += row;
 	switch (col) {
 	case 2:
-		agent_set_str(vb, w->id);
+		agent_set_text(vb, w->id);
 		break;
 	case 3:
 		agent_set_int(vb, ASN_INTEGER, w->type);
 		break;
 	case 4:
-		agent_set_str(vb, w->title);
+		agent_set_text(vb, w->title);
 		break;
 	case 5:
 		agent_set_date(vb, w->start_us);
@@ -618,7 +700,7 @@ agent_window_value(size_t row, u_int col, netsnmp_variable_list *vb)
 		agent_set_int(vb, ASN_INTEGER, w->approved ? 1 : 2);
 		break;
 	case 8:
-		agent_set_int(vb, ASN_INTEGER, w->active ? 1 : 2);
+		agent_set_int(vb, ASN_INTEGER, w->active ? 1 : 2);	/* open and counting */
 		break;
 	}
 }
@@ -888,6 +970,7 @@ agent_handler_cb(netsnmp_mib_handler *handler,
 	if (agent.sd == NULL)
 		return SNMP_ERR_GENERR;
 	agent_snapshot_refresh();
+	agent_windows_refresh();
 	for (r = requests; r != NULL; r = r->next) {
 		if (r->processed)
 			continue;
@@ -1125,6 +1208,8 @@ agent_unregister(void)
 	free(agent.snap.rows);
 	free(agent.snap.arena);
 	memset(&agent.snap, 0, sizeof(agent.snap));
+	free(agent.win.rows);
+	memset(&agent.win, 0, sizeof(agent.win));
 	agent.sd = NULL;
 }
 
