@@ -644,7 +644,8 @@ agent_windows_refresh(void)
 		    &aw->rows[aw->n]))
 			aw->n++;
 	}
-	qsort(aw->rows, aw->n, sizeof(*aw->rows), agent_window_cmp);
+	if (aw->n > 1)
+		qsort(aw->rows, aw->n, sizeof(*aw->rows), agent_window_cmp);
 }
 
 /* The active and upcoming windows, by start time. */
