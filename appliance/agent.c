@@ -23,6 +23,7 @@
 #include "policy.h"
 #include "rules.h"
 #include "stats.h"
+#include "store.h"
 #include "version.h"
 #include "winset.h"
 #include "xmalloc.h"
@@ -30,6 +31,8 @@
 #define AGENT_TEXT_MAX		255	/* SopText: SIZE (0..255) */
 #define AGENT_NLOG_MAX		500	/* sopNotifLogMaxEntries */
 #define AGENT_MAX_INDEX		3	/* longest index, in sub-ids */
+#define AGENT_NLOG_RESERVE	1000	/* log indexes reserved in the store at once */
+#define AGENT_NLOG_META		"nlog_next"
 
 /* From libnetsnmpmibs (mibgroup/mibII), which installs no header for them. */
 void	init_system_mib(void);
@@ -80,7 +83,7 @@ struct agent_windows {
 	size_t			 n, alloc;
 };
 
-/* One sent notification in the bounded log. */
+/* One notice in the bounded log, with its targets and outcome. */
 struct agent_nlog {
 	uint32_t	index;
 	int64_t		time_us;
@@ -88,7 +91,9 @@ struct agent_nlog {
 	uint32_t	incident;
 	int		severity;
 	int		level;
+	int		outcome;	/* enum agent_outcome */
 	char		text[AGENT_TEXT_MAX + 1];
+	char		targets[AGENT_TEXT_MAX + 1];
 };
 
 /*
@@ -115,6 +120,8 @@ static struct {
 	struct agent_nlog		 nlog[AGENT_NLOG_MAX];
 	size_t				 nlog_head, nlog_n;
 	uint32_t			 nlog_next;
+	uint32_t			 nlog_reserved;	/* stored: next free */
+	int				 nlog_loaded;
 	uint32_t			 nlog_logged, nlog_bumped;
 } agent;
 
@@ -770,6 +777,12 @@ agent_nlog_value(size_t row, u_int col, netsnmp_variable_list *vb)
 	case 7:
 		agent_set_str(vb, e->text);
 		break;
+	case 8:
+		agent_set_str(vb, e->targets);
+		break;
+	case 9:
+		agent_set_int(vb, ASN_INTEGER, e->outcome);
+		break;
 	}
 }
 
@@ -789,7 +802,7 @@ static const struct agent_section agent_sections[] = {
 	    agent_window_value },
 	{ { 6 }, 1, 1, 3, 1, agent_scalar_rows, agent_scalar_index,
 	    agent_nlog_scalar_value },
-	{ { 6, 4, 1 }, 3, 2, 7, 1, agent_nlog_rows, agent_nlog_index,
+	{ { 6, 4, 1 }, 3, 2, 9, 1, agent_nlog_rows, agent_nlog_index,
 	    agent_nlog_value },
 };
 static const size_t agent_nsections =
@@ -1230,33 +1243,87 @@ agent_notification_id(const char *name)
 	return 0;
 }
 
-/* Log a sent notification into the bounded sopNotifLogTable. */
-void
-agent_log_notification(const char *notif, uint64_t incident_id, int severity,
-    const char *level, const char *text)
+/* The store that keeps the log's next index, or NULL. */
+static struct store *
+agent_nlog_store(void)
 {
-	struct agent_nlog	*e;
-	oid			 id;
-	size_t			 len;
+	if (agent.sd == NULL || agent.sd->incidents == NULL)
+		return NULL;
+	return incidents_store(agent.sd->incidents);
+}
 
-	if (notif == NULL || (id = agent_notification_id(notif)) == 0) {
-		log_warnx("agent: unknown notification %s",
-		    notif != NULL ? notif : "(null)");
-		return;
+/*
+ * The next log index: after the last run's (read once from the store),
+ * reserved there AGENT_NLOG_RESERVE at a time, so an index is never
+ * handed out twice even after a crash (some are skipped instead).
+ */
+static uint32_t
+agent_nlog_next(void)
+{
+	struct store	*st = agent_nlog_store();
+	int64_t		 v;
+	uint32_t	 want;
+
+	if (!agent.nlog_loaded && st != NULL) {
+		agent.nlog_loaded = 1;
+		if (store_get_meta(st, AGENT_NLOG_META, &v) == 0 && v > 0 &&
+		    v < UINT32_MAX)
+			agent.nlog_next = agent.nlog_reserved = (uint32_t)v;
 	}
 	if (agent.nlog_next == 0 || agent.nlog_next == UINT32_MAX) {
 		/* Start (or wrap) at 1 with an empty log: indexes must grow. */
 		agent.nlog_bumped += agent.nlog_n;
 		agent.nlog_head = agent.nlog_n = 0;
 		agent.nlog_next = 1;
+		agent.nlog_reserved = 0;
 	}
+	if (st != NULL && agent.nlog_next >= agent.nlog_reserved) {
+		want = agent.nlog_next > UINT32_MAX - AGENT_NLOG_RESERVE ?
+		    UINT32_MAX : agent.nlog_next + AGENT_NLOG_RESERVE;
+		if (store_set_meta(st, AGENT_NLOG_META, want) == 0)
+			agent.nlog_reserved = want;
+		else
+			log_warnx("agent: notification log index not stored: "
+			    "%s", store_error(st));
+	}
+	return agent.nlog_next++;
+}
+
+/* Copy a string cut to SopText's size. */
+static void
+agent_text_copy(char *dst, const char *src)
+{
+	size_t	len;
+
+	if (src == NULL)
+		src = "";
+	len = agent_text_len(src, AGENT_TEXT_MAX);
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/* Log a notice, pending, into the bounded sopNotifLogTable. */
+uint32_t
+agent_nlog_add(const char *notif, uint64_t incident_id, int severity,
+    const char *level, const char *targets, const char *text)
+{
+	struct agent_nlog	*e;
+	oid			 id;
+	uint32_t		 index;
+
+	if (notif == NULL || (id = agent_notification_id(notif)) == 0) {
+		log_warnx("agent: unknown notification %s",
+		    notif != NULL ? notif : "(null)");
+		return 0;
+	}
+	index = agent_nlog_next();
 	if (agent.nlog_n == AGENT_NLOG_MAX) {
 		agent.nlog_head = (agent.nlog_head + 1) % AGENT_NLOG_MAX;
 		agent.nlog_n--;
 		agent.nlog_bumped++;
 	}
 	e = &agent.nlog[(agent.nlog_head + agent.nlog_n++) % AGENT_NLOG_MAX];
-	e->index = agent.nlog_next++;
+	e->index = index;
 	e->time_us = agent_now_us();
 	memcpy(e->notif, agent_mib_oid, sizeof(agent_mib_oid));
 	e->notif[AGENT_MIB_LEN] = 0;
@@ -1264,8 +1331,28 @@ agent_log_notification(const char *notif, uint64_t incident_id, int severity,
 	e->incident = incident_id > UINT32_MAX ? 0 : (uint32_t)incident_id;
 	e->severity = agent_severity(severity);
 	e->level = agent_level(level);
-	len = agent_text_len(text != NULL ? text : "", AGENT_TEXT_MAX);
-	memcpy(e->text, text != NULL ? text : "", len);
-	e->text[len] = '\0';
+	e->outcome = AGENT_PENDING;
+	agent_text_copy(e->text, text);
+	agent_text_copy(e->targets, targets);
 	agent.nlog_logged++;
+	return index;
+}
+
+/* A logged notice's targets moved on: its outcome follows. */
+void
+agent_nlog_outcome(uint32_t index, unsigned delivered, unsigned failed,
+    unsigned pending)
+{
+	oid	key = index;
+	size_t	row;
+
+	if (index == 0 || agent.nlog_n == 0)
+		return;
+	row = agent_row_search(&agent_sections[agent_nsections - 1],
+	    agent.nlog_n, &key, 1, 1);
+	if (row >= agent.nlog_n || agent_nlog_at(row)->index != index)
+		return;		/* bumped out of the log */
+	agent.nlog[(agent.nlog_head + row) % AGENT_NLOG_MAX].outcome =
+	    pending > 0 ? AGENT_PENDING : failed == 0 ? AGENT_DELIVERED :
+	    delivered == 0 ? AGENT_FAILED : AGENT_PARTIAL;
 }

@@ -143,18 +143,6 @@ notify_snmp_pdu(const struct notify_tconf *c, const struct notify_msg *m)
 	return pdu;
 }
 
-/* Record a sent notification in the agent's notification log. */
-static void
-notify_snmp_log(const struct notify_msg *m)
-{
-	char	*text;
-
-	xasprintf(&text, "%s: %s", m->host, m->title);
-	agent_log_notification(notify_notif_name(m->kind), m->id, m->severity,
-	    m->level, text);
-	free(text);
-}
-
 /*
  * net-snmp calls back for the inform in flight: each retransmission
  * (ignored: the same inform goes again), the answer, or the end of its
@@ -178,7 +166,6 @@ notify_snmp_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 		if (pdu == NULL || pdu->command != SNMP_MSG_RESPONSE)
 			return 1;	/* not the answer; keep waiting */
 		s->reqid = 0;
-		notify_snmp_log(TAILQ_FIRST(&t->queue)->msg);
 		notify_done(t, 1, NULL);
 		return 1;
 	case NETSNMP_CALLBACK_OP_TIMED_OUT:
@@ -267,10 +254,7 @@ notify_snmp_start(struct notify_target *t, struct notify_msg *m)
 	snmp_bridge_update();
 	if (r == 0)
 		return -1;
-	if (t->c.type == NOTIFY_SNMP_INFORM)
-		return 0;
-	notify_snmp_log(m);
-	return 1;
+	return t->c.type == NOTIFY_SNMP_INFORM ? 0 : 1;
 }
 
 /* Close the session; an inform in flight is abandoned. */
