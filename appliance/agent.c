@@ -15,18 +15,24 @@
 #include <net-snmp/agent/agent_sysORTable.h>
 
 #include "agent.h"
+#include "clock.h"
 #include "config.h"
 #include "daemon.h"
 #include "incident.h"
 #include "log.h"
+#include "policy.h"
 #include "rules.h"
 #include "stats.h"
+#include "store.h"
 #include "version.h"
+#include "winset.h"
 #include "xmalloc.h"
 
 #define AGENT_TEXT_MAX		255	/* SopText: SIZE (0..255) */
 #define AGENT_NLOG_MAX		500	/* sopNotifLogMaxEntries */
 #define AGENT_MAX_INDEX		3	/* longest index, in sub-ids */
+#define AGENT_NLOG_RESERVE	1000	/* log indexes reserved in the store at once */
+#define AGENT_NLOG_META		"nlog_next"
 
 /* From libnetsnmpmibs (mibgroup/mibII), which installs no header for them. */
 void	init_system_mib(void);
@@ -34,7 +40,7 @@ void	init_sysORTable(void);
 void	init_vacm_conf(void);
 void	init_snmpEngine(void);
 
-/* sopApplianceMIB (enterprises.32473.1) and the nodes below it. */
+/* sopApplianceMIB (enterprises.<SOP_ENTERPRISE>.1) and the nodes below it. */
 static oid agent_mib_oid[] = { 1, 3, 6, 1, 4, 1, AGENT_ENTERPRISE, 1 };
 #define AGENT_MIB_LEN	OID_LENGTH(agent_mib_oid)
 
@@ -62,7 +68,7 @@ struct agent_snapshot {
 	int64_t			 oldest_us;
 };
 
-/* A patch or change window (rows come with the windows module). */
+/* A patch or change window; id and title point into the daemon's winset. */
 struct agent_window {
 	const char	*id;
 	int		 type;		/* 1 patch, 2 change */
@@ -71,7 +77,13 @@ struct agent_window {
 	int		 approved, active;
 };
 
-/* One sent notification in the bounded log. */
+/* The windows as the handler's request sees them, by start time. */
+struct agent_windows {
+	struct agent_window	*rows;
+	size_t			 n, alloc;
+};
+
+/* One notice in the bounded log, with its targets and outcome. */
 struct agent_nlog {
 	uint32_t	index;
 	int64_t		time_us;
@@ -79,7 +91,9 @@ struct agent_nlog {
 	uint32_t	incident;
 	int		severity;
 	int		level;
+	int		outcome;	/* enum agent_outcome */
 	char		text[AGENT_TEXT_MAX + 1];
+	char		targets[AGENT_TEXT_MAX + 1];
 };
 
 /*
@@ -102,9 +116,12 @@ static struct {
 	netsnmp_handler_registration	*reg;
 	int				 sysor;
 	struct agent_snapshot		 snap;
+	struct agent_windows		 win;
 	struct agent_nlog		 nlog[AGENT_NLOG_MAX];
 	size_t				 nlog_head, nlog_n;
 	uint32_t			 nlog_next;
+	uint32_t			 nlog_reserved;	/* stored: next free */
+	int				 nlog_loaded;
 	uint32_t			 nlog_logged, nlog_bumped;
 } agent;
 
@@ -226,6 +243,16 @@ agent_text_len(const char *s, size_t max)
 	while (len > 0 && ((u_char)s[len] & 0xc0) == 0x80)
 		len--;
 	return len;
+}
+
+/* Set a varbind to a SopText (cut at 255 octets on a character boundary). */
+static void
+agent_set_text(netsnmp_variable_list *vb, const char *s)
+{
+	if (s == NULL)
+		s = "";
+	snmp_set_var_typed_value(vb, ASN_OCTET_STR, s,
+	    agent_text_len(s, AGENT_TEXT_MAX));
 }
 
 /* Copy a string (cut to SopText's size) into the snapshot's arena. */
@@ -562,15 +589,78 @@ agent_incident_value(size_t row, u_int col, netsnmp_variable_list *vb)
 	}
 }
 
+/* Order windows by start, then id (the index follows this order). */
+static int
+agent_window_cmp(const void *a, const void *b)
+{
+	const struct agent_window	*x = a, *y = b;
+
+	if (x->start_us != y->start_us)
+		return x->start_us < y->start_us ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
 /*
- * The active and upcoming windows, by start time. There are none until
- * the windows module exists; the table is served all the same.
+ * One window's row: the occurrence in progress, or the next one; 0 when
+ * there is none (a one-off window that ended, a cancelled change).
  */
+static int
+agent_window_row(const struct calendar *cal, const struct win *w, time_t now,
+    struct agent_window *r)
+{
+	time_t	start, end;
+
+	if (w->cancelled)
+		return 0;
+	r->active = winset_active(cal, w, now, &start, &end);
+	if (!r->active &&
+	    (start = window_next_start(cal, &w->spec, now, &end)) == -1)
+		return 0;
+	r->id = w->id;
+	r->type = w->kind == WIN_CHANGE ? 2 : 1;
+	r->title = w->title != NULL ? w->title : "";
+	r->start_us = (int64_t)start * 1000000;
+	r->end_us = (int64_t)end * 1000000;
+	r->approved = w->approved;
+	r->active = r->active && winset_counts(w);	/* holds incidents */
+	return 1;
+}
+
+/* Rebuild the window rows from the daemon's windows, as of now. */
+static void
+agent_windows_refresh(void)
+{
+	struct agent_windows	*aw = &agent.win;
+	const struct calendar	*cal;
+	struct winset		*ws;
+	time_t			 now = clock_now();
+	size_t			 i, n;
+
+	aw->n = 0;
+	ws = agent.sd != NULL ? agent.sd->windows : NULL;
+	if (ws == NULL || agent.sd->policy == NULL ||
+	    (cal = policy_calendar(agent.sd->policy)) == NULL)
+		return;
+	n = winset_count(ws);
+	if (n > aw->alloc) {
+		aw->rows = xreallocarray(aw->rows, n, sizeof(*aw->rows));
+		aw->alloc = n;
+	}
+	for (i = 0; i < n; i++) {
+		if (agent_window_row(cal, winset_get(ws, i), now,
+		    &aw->rows[aw->n]))
+			aw->n++;
+	}
+	if (aw->n > 1)
+		qsort(aw->rows, aw->n, sizeof(*aw->rows), agent_window_cmp);
+}
+
+/* The active and upcoming windows, by start time. */
 static size_t
 agent_windows(const struct agent_window **w)
 {
-	*w = NULL;
-	return 0;
+	*w = agent.win.rows;
+	return agent.win.n;
 }
 
 /* sopWindowTable rows. */
@@ -600,13 +690,13 @@ agent_window_value(size_t row, u_int col, netsnmp_variable_list *vb)
 	w += row;
 	switch (col) {
 	case 2:
-		agent_set_str(vb, w->id);
+		agent_set_text(vb, w->id);
 		break;
 	case 3:
 		agent_set_int(vb, ASN_INTEGER, w->type);
 		break;
 	case 4:
-		agent_set_str(vb, w->title);
+		agent_set_text(vb, w->title);
 		break;
 	case 5:
 		agent_set_date(vb, w->start_us);
@@ -618,7 +708,7 @@ agent_window_value(size_t row, u_int col, netsnmp_variable_list *vb)
 		agent_set_int(vb, ASN_INTEGER, w->approved ? 1 : 2);
 		break;
 	case 8:
-		agent_set_int(vb, ASN_INTEGER, w->active ? 1 : 2);
+		agent_set_int(vb, ASN_INTEGER, w->active ? 1 : 2);	/* open and counting */
 		break;
 	}
 }
@@ -687,6 +777,12 @@ agent_nlog_value(size_t row, u_int col, netsnmp_variable_list *vb)
 	case 7:
 		agent_set_str(vb, e->text);
 		break;
+	case 8:
+		agent_set_str(vb, e->targets);
+		break;
+	case 9:
+		agent_set_int(vb, ASN_INTEGER, e->outcome);
+		break;
 	}
 }
 
@@ -706,7 +802,7 @@ static const struct agent_section agent_sections[] = {
 	    agent_window_value },
 	{ { 6 }, 1, 1, 3, 1, agent_scalar_rows, agent_scalar_index,
 	    agent_nlog_scalar_value },
-	{ { 6, 4, 1 }, 3, 2, 7, 1, agent_nlog_rows, agent_nlog_index,
+	{ { 6, 4, 1 }, 3, 2, 9, 1, agent_nlog_rows, agent_nlog_index,
 	    agent_nlog_value },
 };
 static const size_t agent_nsections =
@@ -888,6 +984,7 @@ agent_handler_cb(netsnmp_mib_handler *handler,
 	if (agent.sd == NULL)
 		return SNMP_ERR_GENERR;
 	agent_snapshot_refresh();
+	agent_windows_refresh();
 	for (r = requests; r != NULL; r = r->next) {
 		if (r->processed)
 			continue;
@@ -1125,6 +1222,8 @@ agent_unregister(void)
 	free(agent.snap.rows);
 	free(agent.snap.arena);
 	memset(&agent.snap, 0, sizeof(agent.snap));
+	free(agent.win.rows);
+	memset(&agent.win, 0, sizeof(agent.win));
 	agent.sd = NULL;
 }
 
@@ -1144,33 +1243,87 @@ agent_notification_id(const char *name)
 	return 0;
 }
 
-/* Log a sent notification into the bounded sopNotifLogTable. */
-void
-agent_log_notification(const char *notif, uint64_t incident_id, int severity,
-    const char *level, const char *text)
+/* The store that keeps the log's next index, or NULL. */
+static struct store *
+agent_nlog_store(void)
 {
-	struct agent_nlog	*e;
-	oid			 id;
-	size_t			 len;
+	if (agent.sd == NULL || agent.sd->incidents == NULL)
+		return NULL;
+	return incidents_store(agent.sd->incidents);
+}
 
-	if (notif == NULL || (id = agent_notification_id(notif)) == 0) {
-		log_warnx("agent: unknown notification %s",
-		    notif != NULL ? notif : "(null)");
-		return;
+/*
+ * The next log index: after the last run's (read once from the store),
+ * reserved there AGENT_NLOG_RESERVE at a time, so an index is never
+ * handed out twice even after a crash (some are skipped instead).
+ */
+static uint32_t
+agent_nlog_next(void)
+{
+	struct store	*st = agent_nlog_store();
+	int64_t		 v;
+	uint32_t	 want;
+
+	if (!agent.nlog_loaded && st != NULL) {
+		agent.nlog_loaded = 1;
+		if (store_get_meta(st, AGENT_NLOG_META, &v) == 0 && v > 0 &&
+		    v < UINT32_MAX)
+			agent.nlog_next = agent.nlog_reserved = (uint32_t)v;
 	}
 	if (agent.nlog_next == 0 || agent.nlog_next == UINT32_MAX) {
 		/* Start (or wrap) at 1 with an empty log: indexes must grow. */
 		agent.nlog_bumped += agent.nlog_n;
 		agent.nlog_head = agent.nlog_n = 0;
 		agent.nlog_next = 1;
+		agent.nlog_reserved = 0;
 	}
+	if (st != NULL && agent.nlog_next >= agent.nlog_reserved) {
+		want = agent.nlog_next > UINT32_MAX - AGENT_NLOG_RESERVE ?
+		    UINT32_MAX : agent.nlog_next + AGENT_NLOG_RESERVE;
+		if (store_set_meta(st, AGENT_NLOG_META, want) == 0)
+			agent.nlog_reserved = want;
+		else
+			log_warnx("agent: notification log index not stored: "
+			    "%s", store_error(st));
+	}
+	return agent.nlog_next++;
+}
+
+/* Copy a string cut to SopText's size. */
+static void
+agent_text_copy(char *dst, const char *src)
+{
+	size_t	len;
+
+	if (src == NULL)
+		src = "";
+	len = agent_text_len(src, AGENT_TEXT_MAX);
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/* Log a notice, pending, into the bounded sopNotifLogTable. */
+uint32_t
+agent_nlog_add(const char *notif, uint64_t incident_id, int severity,
+    const char *level, const char *targets, const char *text)
+{
+	struct agent_nlog	*e;
+	oid			 id;
+	uint32_t		 index;
+
+	if (notif == NULL || (id = agent_notification_id(notif)) == 0) {
+		log_warnx("agent: unknown notification %s",
+		    notif != NULL ? notif : "(null)");
+		return 0;
+	}
+	index = agent_nlog_next();
 	if (agent.nlog_n == AGENT_NLOG_MAX) {
 		agent.nlog_head = (agent.nlog_head + 1) % AGENT_NLOG_MAX;
 		agent.nlog_n--;
 		agent.nlog_bumped++;
 	}
 	e = &agent.nlog[(agent.nlog_head + agent.nlog_n++) % AGENT_NLOG_MAX];
-	e->index = agent.nlog_next++;
+	e->index = index;
 	e->time_us = agent_now_us();
 	memcpy(e->notif, agent_mib_oid, sizeof(agent_mib_oid));
 	e->notif[AGENT_MIB_LEN] = 0;
@@ -1178,8 +1331,28 @@ agent_log_notification(const char *notif, uint64_t incident_id, int severity,
 	e->incident = incident_id > UINT32_MAX ? 0 : (uint32_t)incident_id;
 	e->severity = agent_severity(severity);
 	e->level = agent_level(level);
-	len = agent_text_len(text != NULL ? text : "", AGENT_TEXT_MAX);
-	memcpy(e->text, text != NULL ? text : "", len);
-	e->text[len] = '\0';
+	e->outcome = AGENT_PENDING;
+	agent_text_copy(e->text, text);
+	agent_text_copy(e->targets, targets);
 	agent.nlog_logged++;
+	return index;
+}
+
+/* A logged notice's targets moved on: its outcome follows. */
+void
+agent_nlog_outcome(uint32_t index, unsigned delivered, unsigned failed,
+    unsigned pending)
+{
+	oid	key = index;
+	size_t	row;
+
+	if (index == 0 || agent.nlog_n == 0)
+		return;
+	row = agent_row_search(&agent_sections[agent_nsections - 1],
+	    agent.nlog_n, &key, 1, 1);
+	if (row >= agent.nlog_n || agent_nlog_at(row)->index != index)
+		return;		/* bumped out of the log */
+	agent.nlog[(agent.nlog_head + row) % AGENT_NLOG_MAX].outcome =
+	    pending > 0 ? AGENT_PENDING : failed == 0 ? AGENT_DELIVERED :
+	    delivered == 0 ? AGENT_FAILED : AGENT_PARTIAL;
 }

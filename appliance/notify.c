@@ -42,6 +42,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "agent.h"
 #include "config.h"
 #include "daemon.h"
 #include "incident.h"
@@ -786,7 +787,53 @@ notify_msg_unref(struct notify_msg *m)
 	free(m->title);
 	free(m->key);
 	free(m->in_window);
+	free(m->nlog_targets);
 	free(m);
+}
+
+/* A notice was queued to a target: one more for its log row. */
+static void
+notify_nlog_target(struct notify_msg *m, const char *target)
+{
+	char	*s;
+
+	m->nl_pending++;
+	if (m->nlog != 0)
+		return;		/* already logged (a restored notice) */
+	xasprintf(&s, "%s%s%s", m->nlog_targets != NULL ? m->nlog_targets :
+	    "", m->nlog_targets != NULL ? "," : "", target);
+	free(m->nlog_targets);
+	m->nlog_targets = s;
+}
+
+/* Log a notice once, with the targets it was queued to. */
+static void
+notify_nlog_open(struct notify_msg *m)
+{
+	char	*text;
+
+	if (m->nlog != 0 || m->nlog_targets == NULL)
+		return;
+	xasprintf(&text, "%s: %s", m->host, m->title);
+	m->nlog = agent_nlog_add(notify_notif_name(m->kind), m->id,
+	    m->severity, m->inc_level, m->nlog_targets, text);
+	free(text);
+	free(m->nlog_targets);
+	m->nlog_targets = NULL;
+	agent_nlog_outcome(m->nlog, m->nl_ok, m->nl_failed, m->nl_pending);
+}
+
+/* A target is done with a notice: delivered (ok) or not; log the outcome. */
+static void
+notify_nlog_done(struct notify_msg *m, int ok)
+{
+	if (m->nl_pending > 0)
+		m->nl_pending--;
+	if (ok)
+		m->nl_ok++;
+	else
+		m->nl_failed++;
+	agent_nlog_outcome(m->nlog, m->nl_ok, m->nl_failed, m->nl_pending);
 }
 
 /* Remove and free a job. */
@@ -892,6 +939,7 @@ notify_done(struct notify_target *t, int ok, const char *why)
 		t->sent++;
 		log_debug("notify %s: sent %s", t->c.name, j->msg->idem);
 		notify_outbox_delivered(t->n->ob, t->c.name, j->msg->idem);
+		notify_nlog_done(j->msg, 1);
 		notify_job_free(t, j);
 		notify_kick(t, 0);
 		return;
@@ -902,6 +950,7 @@ notify_done(struct notify_target *t, int ok, const char *why)
 		    t->c.name, j->msg->idem, j->attempts, why ? why : "failed");
 		notify_outbox_failed(t->n->ob, t->c.name, j->msg->idem,
 		    j->attempts);
+		notify_nlog_done(j->msg, 0);
 		notify_job_free(t, j);
 		notify_kick(t, 0);
 		return;
@@ -1067,6 +1116,7 @@ notify_enqueue(struct notify_target *t, struct notify_msg *m)
 			    t->c.name, old->msg->idem);
 			notify_outbox_delivered(t->n->ob, t->c.name,
 			    old->msg->idem);
+			notify_nlog_done(old->msg, 0);
 			notify_job_free(t, old);
 			t->dropped++;
 		}
@@ -1074,6 +1124,7 @@ notify_enqueue(struct notify_target *t, struct notify_msg *m)
 	j = xcalloc(1, sizeof(*j));
 	j->msg = m;
 	m->refs++;
+	notify_nlog_target(m, t->c.name);
 	TAILQ_INSERT_TAIL(&t->queue, j, entry);
 	t->nqueue++;
 	if (!t->busy && !evtimer_pending(t->kick, NULL))
@@ -1158,6 +1209,9 @@ notifier_commit(struct notifier *n)
 		else
 			notify_outbox_delivered(n->ob, sg->target,
 			    sg->msg->idem);
+		/* A notice's targets are staged one after the other. */
+		if (n->staged == NULL || n->staged->msg != sg->msg)
+			notify_nlog_open(sg->msg);
 		notify_msg_unref(sg->msg);
 		free(sg);
 	}
@@ -1196,6 +1250,7 @@ notify_send_memory(struct notifier *n, const char *level,
 		if ((t = notify_target_find(n, l->targets[i])) != NULL)
 			notify_enqueue(t, m);
 	}
+	notify_nlog_open(m);
 	notify_msg_unref(m);
 }
 
@@ -1237,6 +1292,7 @@ notify_restore_cb(const char *target, struct notify_msg *m, int attempts,
 	j = notify_enqueue(t, m);
 	j->attempts = attempts;
 	j->next_try = next_try;
+	notify_nlog_open(m);
 	notify_msg_unref(m);
 	return 0;
 }

@@ -64,6 +64,10 @@ struct notify_msg {
 	uint64_t	 count;
 	int64_t		 first_seen_us, last_seen_us, next_escalation_us;
 	char		 idem[96];	/* idempotency key */
+	/* Its row in the agent's notification log and its targets' counts. */
+	uint32_t	 nlog;		/* 0: not logged (yet) */
+	char		*nlog_targets;	/* "a,b,c" while queuing */
+	unsigned	 nl_pending, nl_ok, nl_failed;
 };
 
 struct notify_job {

@@ -6,15 +6,17 @@
 
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
+#include <net-snmp/agent/net-snmp-agent-includes.h>
 
 #include "agent.h"
+#include "enterprise.h"
 #include "log.h"
 #include "notify_int.h"
 #include "snmp_bridge.h"
 #include "xmalloc.h"
 
-/* sopApplianceMIB = enterprises.32473.1 (see mibs/SOP-APPLIANCE-MIB.txt). */
-#define NOTIFY_SNMP_MIB		1, 3, 6, 1, 4, 1, 32473, 1
+/* sopApplianceMIB = enterprises.SOP_ENTERPRISE.1 (mibs/SOP-APPLIANCE-MIB.txt). */
+#define NOTIFY_SNMP_MIB		1, 3, 6, 1, 4, 1, SOP_ENTERPRISE, 1
 /* sopIncidentEntry = sopObjects.4.1. */
 #define NOTIFY_SNMP_ENTRY	NOTIFY_SNMP_MIB, 1, 4, 1
 #define NOTIFY_SNMP_TEXT_MAX	255
@@ -26,24 +28,26 @@ enum notify_snmp_col {
 	COL_WINDOW,
 };
 
-/* A target's net-snmp session and what is in flight on it. */
+/*
+ * A target's net-snmp session and the inform in flight on it: net-snmp
+ * retransmits it (same request-id) until an answer or its retries run out;
+ * only then does the notifier hear of it.
+ */
 struct notify_snmp {
 	netsnmp_session	*ss;
 	int		 closing;
+	int		 reqid;		/* the inform in flight, 0: none */
+	int		 stale;		/* reopen before the next send */
 };
 
-/* Hundredths of a second since the first notification (sysUpTime.0). */
+/*
+ * sysUpTime.0 of a notification: the agent's (hundredths of a second since
+ * the agent started; the bridge starts that clock with or without an agent).
+ */
 static u_long
 notify_snmp_uptime(void)
 {
-	static struct timespec	start;
-	struct timespec		now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (start.tv_sec == 0)
-		start = now;
-	return (u_long)((now.tv_sec - start.tv_sec) * 100 +
-	    (now.tv_nsec - start.tv_nsec) / 10000000);
+	return netsnmp_get_agent_uptime();
 }
 
 /* SopLevel of a level name: l1(1), l2(2), l3(3), client(4). */
@@ -139,19 +143,11 @@ notify_snmp_pdu(const struct notify_tconf *c, const struct notify_msg *m)
 	return pdu;
 }
 
-/* Record a sent notification in the agent's notification log. */
-static void
-notify_snmp_log(const struct notify_msg *m)
-{
-	char	*text;
-
-	xasprintf(&text, "%s: %s", m->host, m->title);
-	agent_log_notification(notify_notif_name(m->kind), m->id, m->severity,
-	    m->level, text);
-	free(text);
-}
-
-/* The answer to an inform arrived, or net-snmp gave up waiting. */
+/*
+ * net-snmp calls back for the inform in flight: each retransmission
+ * (ignored: the same inform goes again), the answer, or the end of its
+ * retries. A call for any other request-id is an old one's: ignored.
+ */
 static int
 notify_snmp_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
     void *arg)
@@ -159,16 +155,45 @@ notify_snmp_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 	struct notify_target	*t = arg;
 	struct notify_snmp	*s = t->state;
 
-	if (s == NULL || s->closing || !t->busy)
+	if (s == NULL || s->closing || !t->busy || s->reqid == 0 ||
+	    reqid != s->reqid)
 		return 1;
-	if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE &&
-	    pdu->command == SNMP_MSG_RESPONSE) {
-		notify_snmp_log(TAILQ_FIRST(&t->queue)->msg);
+	switch (op) {
+	case NETSNMP_CALLBACK_OP_RESEND:
+		log_debug("notify %s: inform %d sent again", t->c.name, reqid);
+		return 1;
+	case NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE:
+		if (pdu == NULL || pdu->command != SNMP_MSG_RESPONSE)
+			return 1;	/* not the answer; keep waiting */
+		s->reqid = 0;
 		notify_done(t, 1, NULL);
-	} else
-		notify_done(t, 0, op == NETSNMP_CALLBACK_OP_TIMED_OUT ?
-		    "inform not acknowledged" : "inform failed");
-	return 1;
+		return 1;
+	case NETSNMP_CALLBACK_OP_TIMED_OUT:
+		/* net-snmp dropped the request after its last retry. */
+		s->reqid = 0;
+		notify_done(t, 0, "inform not acknowledged");
+		return 1;
+	default:
+		/* The request may live on in net-snmp: drop the session. */
+		s->reqid = 0;
+		s->stale = 1;
+		notify_done(t, 0, "inform failed");
+		return 1;
+	}
+}
+
+/* Close the session (its requests go with it). */
+static void
+notify_snmp_close(struct notify_snmp *s)
+{
+	if (s->ss == NULL)
+		return;
+	s->closing = 1;
+	snmp_close(s->ss);
+	s->closing = 0;
+	s->ss = NULL;
+	s->reqid = 0;
+	s->stale = 0;
 }
 
 /* Open the target's session (once). */
@@ -179,6 +204,8 @@ notify_snmp_session(struct notify_target *t)
 	netsnmp_session		 sess;
 	char			*peer;
 
+	if (s != NULL && s->stale)
+		notify_snmp_close(s);
 	if (s != NULL && s->ss != NULL)
 		return s;
 	if (s == NULL)
@@ -216,7 +243,7 @@ notify_snmp_start(struct notify_target *t, struct notify_msg *m)
 		return -1;
 	pdu = notify_snmp_pdu(&t->c, m);
 	if (t->c.type == NOTIFY_SNMP_INFORM)
-		r = snmp_async_send(s->ss, pdu, notify_snmp_cb, t);
+		r = s->reqid = snmp_async_send(s->ss, pdu, notify_snmp_cb, t);
 	else
 		r = snmp_send(s->ss, pdu);
 	if (r == 0) {
@@ -227,10 +254,7 @@ notify_snmp_start(struct notify_target *t, struct notify_msg *m)
 	snmp_bridge_update();
 	if (r == 0)
 		return -1;
-	if (t->c.type == NOTIFY_SNMP_INFORM)
-		return 0;
-	notify_snmp_log(m);
-	return 1;
+	return t->c.type == NOTIFY_SNMP_INFORM ? 0 : 1;
 }
 
 /* Close the session; an inform in flight is abandoned. */
@@ -241,9 +265,7 @@ notify_snmp_free(struct notify_target *t)
 
 	if (s == NULL)
 		return;
-	s->closing = 1;
-	if (s->ss != NULL)
-		snmp_close(s->ss);
+	notify_snmp_close(s);
 	snmp_bridge_update();
 	free(s);
 	t->state = NULL;

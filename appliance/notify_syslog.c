@@ -14,6 +14,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "enterprise.h"
 #include "log.h"
 #include "notify_int.h"
 #include "rules.h"
@@ -24,7 +25,7 @@
 #define NOTIFY_RELP_HDR_MAX	64
 #define NOTIFY_RELP_DATA_MAX	65536
 #define NOTIFY_RELP_TXNR_MAX	999999999
-#define NOTIFY_SYSLOG_PEN	"32473"	/* sopEnterprise */
+#define NOTIFY_SYSLOG_PEN	SOP_ENTERPRISE_STR	/* sopEnterprise */
 
 /* Where a RELP session is (RELP: open, then syslog commands). */
 enum notify_relp_state {
@@ -72,7 +73,7 @@ notify_syslog_hostname(char *buf, size_t len)
 	}
 }
 
-/* The RFC 5424 message of a notice, structured data in sopIncident@32473. */
+/* The RFC 5424 message of a notice, structured data in sopIncident@<PEN>. */
 char *
 notify_syslog_format(const struct notify_tconf *c, const struct notify_msg *m)
 {

@@ -1,14 +1,17 @@
 /* snmp_bridge.c: drive net-snmp (trap sessions, agent) from the libevent loop. */
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -27,6 +30,20 @@
 
 #define SNMP_BRIDGE_APP		"sopd"
 #define SNMP_BRIDGE_BOOTS_MAX	2147483647L	/* RFC 3414 snmpEngineBoots */
+#define SNMP_BRIDGE_REQ_MAX	8192	/* octets of a request to the agent */
+#define SNMP_BRIDGE_VB_MAX	128	/* varbinds of a request */
+#define SNMP_BRIDGE_LOG_MAX	10	/* net-snmp messages logged a minute */
+#define SNMP_BRIDGE_AGENT_FDS	8	/* agent transports watched */
+
+/* Why a request to the agent is dropped before net-snmp sees it. */
+enum snmp_bridge_drop {
+	DROP_NONE = -1,
+	DROP_SIZE,		/* over SNMP_BRIDGE_REQ_MAX */
+	DROP_VARBINDS,		/* over SNMP_BRIDGE_VB_MAX */
+	DROP_COMMUNITY,		/* v1/v2c with a community not configured */
+	DROP_MALFORMED,		/* not an SNMP message */
+	DROP_MAX
+};
 
 /* How the agent runs: not at all, standalone master, or AgentX subagent. */
 enum snmp_bridge_role {
@@ -40,6 +57,7 @@ struct snmp_bridge_fd {
 	int		 fd;
 	ino_t		 ino;
 	struct event	*ev;
+	int		 agent;		/* the agent's port: requests screened */
 };
 
 static struct {
@@ -49,9 +67,21 @@ static struct {
 	size_t			 nfds;
 	enum snmp_bridge_role	 role;
 	int			 started;
+	/* The agent's transports, and what they take (v1/v2c). */
+	struct { int fd; ino_t ino; } agentfd[SNMP_BRIDGE_AGENT_FDS];
+	size_t			 nagentfd;
+	char			**communities;
+	size_t			 ncommunities;
+	/* Requests dropped unparsed: since the last log line, and in all. */
+	uint64_t		 drops[DROP_MAX], drops_total;
+	time_t			 drops_logged;
+	/* net-snmp's messages logged in the minute from log_minute. */
+	time_t			 log_minute;
+	unsigned		 log_n, log_quiet;
 } snmp_bridge;
 
 static void	snmp_bridge_read_cb(int, short, void *);
+static ino_t	snmp_bridge_ino(int);
 
 /*
  * Whether a message repeats the last one within 10 minutes (an AgentX
@@ -75,6 +105,32 @@ snmp_bridge_log_repeat(const char *msg, size_t len)
 	return 0;
 }
 
+/*
+ * Whether a message may go out at its level: at most SNMP_BRIDGE_LOG_MAX in
+ * a minute from the first (the others at debug, counted in a line when the
+ * next minute starts).
+ */
+static int
+snmp_bridge_log_allowed(void)
+{
+	time_t	now = time(NULL);
+
+	if (now - snmp_bridge.log_minute >= 60) {
+		if (snmp_bridge.log_quiet > 0)
+			log_warnx("net-snmp: %u more messages in the last "
+			    "minute (logged at debug level)",
+			    snmp_bridge.log_quiet);
+		snmp_bridge.log_minute = now;
+		snmp_bridge.log_n = snmp_bridge.log_quiet = 0;
+	}
+	if (snmp_bridge.log_n < SNMP_BRIDGE_LOG_MAX) {
+		snmp_bridge.log_n++;
+		return 1;
+	}
+	snmp_bridge.log_quiet++;
+	return 0;
+}
+
 /* Hand one net-snmp log message to our log at a matching level. */
 static int
 snmp_bridge_log_cb(int major, int minor, void *serverarg, void *clientarg)
@@ -91,7 +147,8 @@ snmp_bridge_log_cb(int major, int minor, void *serverarg, void *clientarg)
 		return 0;
 	if (len > INT_MAX)
 		len = INT_MAX;
-	if (snmp_bridge_log_repeat(m->msg, len))
+	if (m->priority > LOG_INFO || snmp_bridge_log_repeat(m->msg, len) ||
+	    !snmp_bridge_log_allowed())
 		log_debug("net-snmp: %.*s", (int)len, m->msg);
 	else if (m->priority <= LOG_WARNING)
 		log_warnx("net-snmp: %.*s", (int)len, m->msg);
@@ -388,12 +445,52 @@ snmp_bridge_agent_setup(const struct config *cfg, enum snmp_bridge_role role)
 	}
 }
 
+/*
+ * Right after init_master_agent, net-snmp's only descriptors are the
+ * agent's transports: remember them, and the communities they take.
+ */
+static void
+snmp_bridge_agent_fds(const struct config *cfg)
+{
+	netsnmp_large_fd_set	set;
+	struct timeval		tv;
+	int			numfds = 0, block = 1, fd;
+	size_t			i;
+	char			*at;
+
+	netsnmp_large_fd_set_init(&set, FD_SETSIZE);
+	timerclear(&tv);
+	snmp_select_info2(&numfds, &set, &tv, &block);
+	for (fd = 0; fd < numfds; fd++) {
+		if (!NETSNMP_LARGE_FD_ISSET(fd, &set) ||
+		    snmp_bridge.nagentfd == SNMP_BRIDGE_AGENT_FDS)
+			continue;
+		snmp_bridge.agentfd[snmp_bridge.nagentfd].fd = fd;
+		snmp_bridge.agentfd[snmp_bridge.nagentfd++].ino =
+		    snmp_bridge_ino(fd);
+	}
+	netsnmp_large_fd_set_cleanup(&set);
+	snmp_bridge.communities = xcalloc(cfg->nagent_communities + 1,
+	    sizeof(char *));
+	for (i = 0; i < cfg->nagent_communities; i++) {
+		snmp_bridge.communities[i] = xstrdup(cfg->agent_communities[i]);
+		if ((at = strchr(snmp_bridge.communities[i], '@')) != NULL)
+			*at = '\0';
+	}
+	snmp_bridge.ncommunities = cfg->nagent_communities;
+}
+
 /* Start the agent around init_snmp, with agent.c's handlers registered. */
 static int
 snmp_bridge_init(struct sopd *sd, char **cause)
 {
 	enum snmp_bridge_role	role = snmp_bridge_role(sd->cfg);
 
+	/*
+	 * sysUpTime counts from here, agent or not: notifications carry it
+	 * (init_agent may set it again, a moment later).
+	 */
+	netsnmp_set_agent_starttime(NULL);
 	snmp_bridge_agent_setup(sd->cfg, role);
 	if (role == SNMP_BRIDGE_MASTER &&
 	    snmp_bridge_engine(sd->cfg, cause) != 0)
@@ -422,6 +519,8 @@ snmp_bridge_init(struct sopd *sd, char **cause)
 		    sd->cfg->agent_listen);
 		return -1;
 	}
+	if (role == SNMP_BRIDGE_MASTER)
+		snmp_bridge_agent_fds(sd->cfg);
 	return 0;
 }
 
@@ -459,6 +558,220 @@ snmp_bridge_ino(int fd)
 	return sb.st_ino;
 }
 
+/*
+ * Requests to the agent are screened before net-snmp parses them: parsing
+ * and answering a 64 KB datagram of thousands of varbinds takes the loop
+ * about 100 ms, community or not. A cheap BER walk over the message's
+ * outer layers counts the varbinds (the varbind list's elements, not
+ * their contents) and reads the community.
+ */
+
+/* One BER header at *p: tag and content length; -1 if it does not fit. */
+static int
+snmp_bridge_ber(const u_char **p, const u_char *end, u_char *tag,
+    size_t *len)
+{
+	size_t	n;
+
+	if (end - *p < 2)
+		return -1;
+	*tag = *(*p)++;
+	if ((*tag & 0x1f) == 0x1f)
+		return -1;		/* multi-octet tags: not SNMP */
+	n = *(*p)++;
+	if (n & 0x80) {
+		n &= 0x7f;
+		if (n == 0 || n > 3 || (size_t)(end - *p) < n)
+			return -1;	/* indefinite, or over 16 MB */
+		for (*len = 0; n > 0; n--)
+			*len = (*len << 8) | *(*p)++;
+	} else
+		*len = n;
+	return *len <= (size_t)(end - *p) ? 0 : -1;
+}
+
+/* Skip one element of the given tag (0: any); -1 if malformed. */
+static int
+snmp_bridge_ber_skip(const u_char **p, const u_char *end, u_char want,
+    const u_char **val, size_t *vlen)
+{
+	u_char	tag;
+	size_t	len;
+
+	if (snmp_bridge_ber(p, end, &tag, &len) != 0 ||
+	    (want != 0 && tag != want))
+		return -1;
+	if (val != NULL) {
+		*val = *p;
+		*vlen = len;
+	}
+	*p += len;
+	return 0;
+}
+
+/* Whether a v1/v2c community is one of the agent's. */
+static int
+snmp_bridge_community_ok(const u_char *c, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < snmp_bridge.ncommunities; i++) {
+		if (strlen(snmp_bridge.communities[i]) == len &&
+		    memcmp(snmp_bridge.communities[i], c, len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* A PDU: request-id, error-status, error-index, then count the varbinds. */
+static enum snmp_bridge_drop
+snmp_bridge_scan_pdu(const u_char *p, const u_char *end)
+{
+	u_char	tag;
+	size_t	len, n;
+	int	i;
+
+	if (snmp_bridge_ber(&p, end, &tag, &len) != 0 || (tag & 0xe0) != 0xa0)
+		return DROP_MALFORMED;
+	end = p + len;
+	for (i = 0; i < 3; i++) {
+		if (snmp_bridge_ber_skip(&p, end, ASN_INTEGER, NULL, NULL) != 0)
+			return DROP_MALFORMED;
+	}
+	if (snmp_bridge_ber(&p, end, &tag, &len) != 0 || tag != 0x30)
+		return DROP_MALFORMED;
+	end = p + len;
+	for (n = 0; p < end; n++) {
+		if (n == SNMP_BRIDGE_VB_MAX)
+			return DROP_VARBINDS;
+		if (snmp_bridge_ber_skip(&p, end, 0x30, NULL, NULL) != 0)
+			return DROP_MALFORMED;
+	}
+	return DROP_NONE;
+}
+
+/*
+ * What to do with a request: v1/v2c need a configured community; v3 with
+ * a plaintext scoped PDU has its varbinds counted (an encrypted one is
+ * bounded by its size only, and USM checks it before any decoding).
+ */
+static enum snmp_bridge_drop
+snmp_bridge_scan(const u_char *p, size_t size)
+{
+	const u_char	*end = p + size, *v;
+	u_char		 tag;
+	size_t		 len;
+
+	if (snmp_bridge_ber(&p, end, &tag, &len) != 0 || tag != 0x30)
+		return DROP_MALFORMED;
+	end = p + len;
+	if (snmp_bridge_ber_skip(&p, end, ASN_INTEGER, &v, &len) != 0 ||
+	    len != 1)
+		return DROP_MALFORMED;
+	switch (v[0]) {
+	case SNMP_VERSION_1:
+	case SNMP_VERSION_2c:
+		if (snmp_bridge_ber_skip(&p, end, ASN_OCTET_STR, &v, &len) != 0)
+			return DROP_MALFORMED;
+		if (!snmp_bridge_community_ok(v, len))
+			return DROP_COMMUNITY;
+		return snmp_bridge_scan_pdu(p, end);
+	case SNMP_VERSION_3:
+		if (snmp_bridge_ber_skip(&p, end, 0x30, NULL, NULL) != 0 ||
+		    snmp_bridge_ber_skip(&p, end, ASN_OCTET_STR, NULL,
+		    NULL) != 0 || p >= end)
+			return DROP_MALFORMED;
+		if (*p == ASN_OCTET_STR)
+			return DROP_NONE;	/* encrypted */
+		if (snmp_bridge_ber(&p, end, &tag, &len) != 0 || tag != 0x30)
+			return DROP_MALFORMED;
+		end = p + len;
+		if (snmp_bridge_ber_skip(&p, end, ASN_OCTET_STR, NULL,
+		    NULL) != 0 ||
+		    snmp_bridge_ber_skip(&p, end, ASN_OCTET_STR, NULL,
+		    NULL) != 0)
+			return DROP_MALFORMED;
+		return snmp_bridge_scan_pdu(p, end);
+	default:
+		return DROP_MALFORMED;
+	}
+}
+
+/* Count a dropped request; log the counts at most once a minute. */
+static void
+snmp_bridge_dropped(enum snmp_bridge_drop why)
+{
+	uint64_t	*d = snmp_bridge.drops;
+	time_t		 now = time(NULL);
+
+	d[why]++;
+	snmp_bridge.drops_total++;
+	if (now - snmp_bridge.drops_logged < 60)
+		return;
+	log_warnx("agent: dropped %llu requests unparsed (%llu over %d "
+	    "octets, %llu over %d varbinds, %llu unknown community, %llu "
+	    "malformed); %llu since the start",
+	    (unsigned long long)(d[DROP_SIZE] + d[DROP_VARBINDS] +
+	    d[DROP_COMMUNITY] + d[DROP_MALFORMED]),
+	    (unsigned long long)d[DROP_SIZE], SNMP_BRIDGE_REQ_MAX,
+	    (unsigned long long)d[DROP_VARBINDS], SNMP_BRIDGE_VB_MAX,
+	    (unsigned long long)d[DROP_COMMUNITY],
+	    (unsigned long long)d[DROP_MALFORMED],
+	    (unsigned long long)snmp_bridge.drops_total);
+	memset(snmp_bridge.drops, 0, sizeof(snmp_bridge.drops));
+	snmp_bridge.drops_logged = now;
+}
+
+/*
+ * Look at the datagram waiting on an agent transport: 0 lets net-snmp read
+ * it, -1 means it was read here and dropped.
+ */
+static int
+snmp_bridge_screen(int fd)
+{
+	u_char			buf[SNMP_BRIDGE_REQ_MAX];
+	enum snmp_bridge_drop	why;
+	ssize_t			n;
+
+	n = recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+	if (n < 0)
+		return 0;		/* net-snmp sees the error */
+	if ((size_t)n > sizeof(buf))
+		why = DROP_SIZE;
+	else if ((why = snmp_bridge_scan(buf, (size_t)n)) == DROP_NONE)
+		return 0;
+	(void)recv(fd, buf, 1, MSG_DONTWAIT);	/* a datagram goes whole */
+	snmp_bridge_dropped(why);
+	return -1;
+}
+
+/* Whether a descriptor is one of the agent's transports. */
+static int
+snmp_bridge_is_agent(int fd, ino_t ino)
+{
+	size_t	i;
+
+	for (i = 0; i < snmp_bridge.nagentfd; i++) {
+		if (snmp_bridge.agentfd[i].fd == fd &&
+		    snmp_bridge.agentfd[i].ino == ino)
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether the event's descriptor is an agent transport (screened). */
+static int
+snmp_bridge_fd_agent(int fd)
+{
+	size_t	i;
+
+	for (i = 0; i < snmp_bridge.nfds; i++) {
+		if (snmp_bridge.fds[i].fd == fd)
+			return snmp_bridge.fds[i].agent;
+	}
+	return 0;
+}
+
 /* Stop watching the descriptor at index i. */
 static void
 snmp_bridge_drop(size_t i)
@@ -485,6 +798,7 @@ snmp_bridge_add(int fd, ino_t ino)
 	f->fd = fd;
 	f->ino = ino;
 	f->ev = ev;
+	f->agent = snmp_bridge_is_agent(fd, ino);
 }
 
 /*
@@ -545,6 +859,9 @@ snmp_bridge_read_cb(int fd, short what, void *arg)
 {
 	netsnmp_large_fd_set	set;
 
+	if ((what & EV_READ) && snmp_bridge_fd_agent(fd) &&
+	    snmp_bridge_screen(fd) != 0)
+		return;			/* dropped: nothing changed */
 	if (what & EV_READ) {
 		netsnmp_large_fd_set_init(&set, FD_SETSIZE);
 		NETSNMP_LARGE_FD_SET(fd, &set);
@@ -585,6 +902,11 @@ snmp_bridge_stop(void)
 		shutdown_agent();
 	snmp_unregister_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING,
 	    snmp_bridge_log_cb, NULL, 1);
+	for (i = 0; i < snmp_bridge.ncommunities; i++)
+		free(snmp_bridge.communities[i]);
+	free(snmp_bridge.communities);
+	snmp_bridge.communities = NULL;
+	snmp_bridge.ncommunities = snmp_bridge.nagentfd = 0;
 	snmp_bridge.role = SNMP_BRIDGE_NO_AGENT;
 	snmp_bridge.base = NULL;
 	snmp_bridge.started = 0;

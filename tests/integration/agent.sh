@@ -8,7 +8,18 @@ if ! sh "$ROOT/tests/mibs.sh" >/dev/null; then
 	exit 1
 fi
 
-write_config </dev/null
+# Windows pinned here: a patch window open all day, every day (it holds the
+# incidents below and names them), a change window to come, one not approved
+# and one that ended (not listed).
+write_config <<EOF
+windows:
+  patch:
+    - {id: always, title: "all-day patches", when: "sun-sat 00:00-24:00", allow_business_hours: true}
+  change:
+    - {id: CHG-7, title: "db upgrade", approved: true, start: "2099-01-05 20:00", end: "2099-01-05 23:00"}
+    - {id: CHG-8, title: "router swap", approved: false, start: "2099-01-03 01:00", end: "2099-01-03 02:00"}
+    - {id: CHG-1, title: "old change", approved: true, start: "2020-01-03 01:00", end: "2020-01-03 02:00"}
+EOF
 # The system group's values, into the agent: section write_config made.
 sed -i 's/^agent:$/agent:\n  sys_name: sop-test-appliance\n  sys_contact: noc@example.org\n  sys_location: rack 7, row B/' \
     "$T/sopd.yaml"
@@ -44,6 +55,14 @@ check "snmpwalk of the subtree shows symbolic names" \
     grep -q '^SOP-APPLIANCE-MIB::sopSoftwareVersion.0 = STRING: ' <<<"$out"
 check "the walk ends cleanly" eval '! grep -qi -e "not increasing" -e timeout <<<"$out"'
 
+# A DateAndTime as snmptable prints it (2026-12-4,9:3:5.0,+0:0: no zero
+# padding) and a time of the API (2026-12-04T09:03:05Z), both in seconds.
+dt_epoch() {
+	_d=${1%%,*}; _t=${1#*,}; _t=${_t%%,*}; _t=${_t%.*}
+	date -u -d "$_d $_t UTC" +%s 2>/dev/null || echo "bad:$1"
+}
+iso_epoch() { date -u -d "$1" +%s 2>/dev/null || echo "bad:$1"; }
+
 # sopIncidentTable against the API, row by row.
 table=$(snmptable $V2 $MIBS -Cf '|' -CH -Ci -Oe "$AG" SOP-APPLIANCE-MIB::sopIncidentTable 2>&1)
 echo "$table" | sed 's/^/# /'
@@ -57,21 +76,50 @@ while IFS='|' read -r id sev state level host rule title first last count next w
 	want="$(sevnum "$(jq -r .severity <<<"$j")")|$(statenum "$(jq -r .state <<<"$j")")"
 	want="$want|$(levnum "$(jq -r .level <<<"$j")")|$(jq -r .host <<<"$j")|$(jq -r .rule <<<"$j")"
 	want="$want|$(jq -r .title <<<"$j")|$(jq -r .count <<<"$j")|$(jq -r '.key' <<<"$j")"
-	got="$sev|$state|$level|$host|$rule|$title|$count|$key"
+	want="$want|$(jq -r '.in_window // ""' <<<"$j")"
+	got="$sev|$state|$level|$host|$rule|$title|$count|$key|$win"
 	if [ "$got" != "$want" ]; then
 		bad=1; echo "# row $id: snmp '$got' api '$want'"
 	fi
-	# DateAndTime 2026-11-27,6:34:56.0,+0:0 against 2026-11-27T06:34:56Z.
 	fs=$(jq -r .first_seen <<<"$j")
-	d=${fs%%T*}; t=${fs#*T}; t=${t%Z}
-	h=$((10#${t%%:*})); m=${t#*:}; m=$((10#${m%%:*})); s=$((10#${t##*:}))
-	if [ "$first" != "$d,$h:$m:$s.0,+0:0" ]; then
+	if [ "$(dt_epoch "$first")" != "$(iso_epoch "$fs")" ]; then
 		bad=1; echo "# row $id: first seen '$first', API $fs"
 	fi
 done < <(echo "$table" | grep '^[0-9]')
 n=$(active | jq '.incidents | length')
 check "snmptable sopIncidentTable has the API's $n active incidents" test "$rows" = "$n"
-check "every row matches the API (severity, state, level, host, rule, title, count, key, first seen)" test $bad = 0
+check "every row matches the API (severity, state, level, host, rule, title, count, key, window, first seen)" test $bad = 0
+check "the incidents fell into window 'always' (sopIncidentWindow)" \
+    grep -q '|always|' <<<"$table"
+
+# sopWindowTable against the API's windows, in order of start.
+wtable=$(snmptable $V2 $MIBS -Cf '|' -CH -Ci -Oe "$AG" SOP-APPLIANCE-MIB::sopWindowTable 2>&1)
+echo "$wtable" | sed 's/^/# /'
+got=""
+while IFS='|' read -r idx id type title start end approved active; do
+	got="$got$idx|$id|$type|$title|$(dt_epoch "$start")|$(dt_epoch "$end")|$approved|$active;"
+done < <(echo "$wtable" | grep '^[0-9]')
+want=""; i=0
+while IFS='|' read -r id kind title start end approved active; do
+	i=$((i + 1))
+	tv=1; [ "$approved" = true ] || tv=2
+	av=1; [ "$active" = true ] || av=2
+	want="$want$i|$id|$kind|$title|$(iso_epoch "$start")|$(iso_epoch "$end")|$tv|$av;"
+done < <(api /api/v1/windows | jq -r '[.windows[] | select(.start != null and (.cancelled | not))]
+    | sort_by(.start, .id) | .[] | [.id, (if .kind == "patch" then 1 else 2 end), .title,
+    .start, .end, .approved, .active] | map(tostring) | join("|")')
+echo "# snmp: $got"
+echo "# api:  $want"
+check "sopWindowTable lists the API's 3 windows to come, by start" \
+    test -n "$got" -a "$got" = "$want" -a "$(grep -o ';' <<<"$want" | wc -l)" = 3
+check "the open patch window reads active, approved, type patch" \
+    grep -q '^1|always|1|all-day patches|[0-9]*|[0-9]*|1|1;' <<<"$got"
+check "a change window not approved reads sopWindowApproved false(2)" \
+    grep -q '|CHG-8|2|router swap|[0-9]*|[0-9]*|2|2;' <<<"$got"
+curl -sS -f -X POST -H 'Content-Type: application/json' -d '{"id":"CHG-9","title":"api change","start":"2099-01-04T00:00:00Z","end":"2099-01-04T01:00:00Z","approved":true}' \
+    "$API/api/v1/windows" > "$T/post.out" 2>&1 || { echo "# POST /api/v1/windows:"; sed 's/^/# /' "$T/post.out"; }
+check "a window made through the API shows at once" \
+    grep -q '^3|CHG-9|2|api change|' <<<"$(snmptable $V2 $MIBS -Cf '|' -CH -Ci -Oe "$AG" SOP-APPLIANCE-MIB::sopWindowTable 2>&1)"
 
 # Scalars against the API.
 check "sopActiveIncidents equals the API's count" test "$(get SOP-APPLIANCE-MIB::sopActiveIncidents.0)" = "$n"

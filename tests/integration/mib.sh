@@ -34,6 +34,21 @@ else
 	notok "enterprise number appears $n times"
 fi
 
+# The daemon takes it from one header, which agrees with the MIB.
+pen=$(sed -n 's/^sopEnterprise .*{ *enterprises *\([0-9]*\) *}.*/\1/p' "$MIB")
+hdr=$(sed -n 's/^#define SOP_ENTERPRISE[[:space:]]*\([0-9]*\)$/\1/p' "$ROOT/appliance/enterprise.h" 2>/dev/null)
+if [ -n "$pen" ] && [ "$hdr" = "$pen" ]; then
+	ok "appliance/enterprise.h defines sopEnterprise ($pen)"
+else
+	notok "appliance/enterprise.h defines '$hdr', the MIB '$pen'"
+fi
+files=$(grep -rlw "$pen" "$ROOT/appliance" | sed "s|$ROOT/||" | tr '\n' ' ')
+if [ "$files" = "appliance/enterprise.h " ]; then
+	ok "no other source file writes the enterprise number"
+else
+	notok "the enterprise number is written in: $files"
+fi
+
 tr() { snmptranslate -M "$ROOT/mibs:$IETF" -m SOP-APPLIANCE-MIB "$@" 2>&1; }
 
 out=$(tr -Tp SOP-APPLIANCE-MIB::sopApplianceMIB)

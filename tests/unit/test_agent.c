@@ -76,6 +76,13 @@ incidents_foreach_active(struct incidents *is,
 	}
 }
 
+/* The stand-in keeps no store (the log's index stays in memory). */
+struct store *
+incidents_store(struct incidents *is)
+{
+	return NULL;
+}
+
 /* The stand-in's version. */
 uint64_t
 incidents_version(struct incidents *is)
@@ -327,9 +334,14 @@ test_nlog(void **state)
 	int	 i;
 
 	for (i = 0; i < 505; i++)
-		agent_log_notification("sopIncidentOpened", (uint64_t)i + 1,
-		    SEV_HIGH, "L2", "host1: disk failing");
-	agent_log_notification("sopIncidentBogus", 1, SEV_HIGH, "L2", "x");
+		assert_int_equal(agent_nlog_add("sopIncidentOpened",
+		    (uint64_t)i + 1, SEV_HIGH, "L2", "nms,pager",
+		    "host1: disk failing"), i + 1);
+	assert_int_equal(agent_nlog_add("sopIncidentBogus", 1, SEV_HIGH, "L2",
+	    "nms", "x"), 0);
+	agent_nlog_outcome(504, 1, 1, 0);
+	agent_nlog_outcome(505, 1, 0, 1);
+	agent_nlog_outcome(3, 1, 0, 0);		/* bumped: nothing */
 	assert_int_equal(run(buf, sizeof(big), WALK SOP ".1.6", port), 0);
 	assert_non_null(strstr(buf, SOP ".1.6.2.0 505\n"));
 	assert_non_null(strstr(buf, SOP ".1.6.3.0 5\n"));
@@ -337,6 +349,13 @@ test_nlog(void **state)
 	assert_non_null(strstr(buf, SOP ".1.6.4.1.3.6 " SOP ".0.1\n"));
 	assert_non_null(strstr(buf, SOP ".1.6.4.1.4.505 505\n"));
 	assert_non_null(strstr(buf, SOP ".1.6.4.1.6.505 2\n"));
+	assert_non_null(strstr(buf, SOP ".1.6.4.1.8.505 \"nms,pager\"\n"));
+	assert_non_null(strstr(buf, SOP ".1.6.4.1.9.503 1\n"));	/* pending */
+	assert_non_null(strstr(buf, SOP ".1.6.4.1.9.504 3\n"));	/* partial */
+	assert_non_null(strstr(buf, SOP ".1.6.4.1.9.505 1\n"));
+	agent_nlog_outcome(505, 2, 0, 0);
+	assert_int_equal(run(buf, sizeof(big), WALK SOP ".1.6.4.1.9", port), 0);
+	assert_non_null(strstr(buf, SOP ".1.6.4.1.9.505 2\n"));	/* delivered */
 }
 
 /* The snapshot follows the incident set's version. */
