@@ -152,19 +152,29 @@ syslog_parse_localoff(int64_t lsec, int slot)
  * (Feb 29). 0 if there is none.
  */
 static int
-syslog_parse_guessyear(const struct sp_time *t, int64_t received_us)
+syslog_parse_guessyear(const struct sp_time *t, int64_t received_us,
+    int64_t *lsec)
 {
-	int64_t	 rsec;
-	int	 y, ry;
+	static _Thread_local int64_t	 c_day = INT64_MIN, c_next;
+	static _Thread_local int	 c_ry;
+	int64_t				 rsec, day, lim;
+	int				 y;
 
 	rsec = received_us / 1000000;
 	/* Reception in the timestamp's zone, read as if UTC. */
 	rsec += t->has_off ? (int64_t)t->off_min * 60 :
 	    syslog_parse_localoff(rsec, 1);
-	ry = syslog_parse_year((rsec >= 0 ? rsec : rsec - 86399) / 86400);
-	for (y = ry + 1; y >= ry - 1; y--)
+	day = (rsec >= 0 ? rsec : rsec - 86399) / 86400;
+	if (day != c_day) {	/* the year of reception and when it ends */
+		c_ry = syslog_parse_year(day);
+		c_next = syslog_parse_days(c_ry + 1, 1, 1) * 86400;
+		c_day = day;
+	}
+	lim = rsec + 86400;
+	/* Next year only on the last day of this one. */
+	for (y = lim >= c_next ? c_ry + 1 : c_ry; y >= c_ry - 1; y--)
 		if (t->day <= syslog_parse_mdays(y, t->mon) &&
-		    syslog_parse_secs(t, y) <= rsec + 86400)
+		    (*lsec = syslog_parse_secs(t, y)) <= lim)
 			return y;
 	return 0;
 }
@@ -182,9 +192,10 @@ syslog_parse_utc(const struct sp_time *t, int64_t received_us, int64_t *us,
 
 	if (t->bad || (y != 0 && t->day > syslog_parse_mdays(y, t->mon)))
 		return -1;
-	if (y == 0 && (y = syslog_parse_guessyear(t, received_us)) == 0)
+	if (y != 0)
+		lsec = syslog_parse_secs(t, y);
+	else if (syslog_parse_guessyear(t, received_us, &lsec) == 0)
 		return -1;
-	lsec = syslog_parse_secs(t, y);
 	off = t->has_off ? (int64_t)t->off_min * 60 :
 	    syslog_parse_localoff(lsec, 0);
 	*off_min = (int)(off / 60);
@@ -575,42 +586,57 @@ syslog_parse_field(char **pp, char *end, size_t max, const char **out)
 	return 1;
 }
 
+/* Where the strings of one recorded SD param end (NULs written on success). */
+struct sp_sdend {
+	char	*id, *name, *value;	/* name NULL: a param-less element */
+	char	*vstart;		/* the value's first byte */
+	int	 esc;			/* the value holds escapes */
+};
+
 /* Record one SD param (or a param-less element) if there is room. */
 static void
-syslog_parse_sdadd(struct event *ev, const char *id, const char *name,
-    const char *value)
+syslog_parse_sdadd(struct event *ev, struct sp_sdend *ends, char *id,
+    char *id_end, char *name, char *name_end, char *value, char *value_end,
+    int esc)
 {
 	if (ev->nsd >= EVENT_MAX_SD)
 		return;
 	ev->sd[ev->nsd].id = id;
 	ev->sd[ev->nsd].name = name;
 	ev->sd[ev->nsd].value = value;
+	ends[ev->nsd].id = id_end;
+	ends[ev->nsd].name = name_end;
+	ends[ev->nsd].value = value_end;
+	ends[ev->nsd].vstart = value;
+	ends[ev->nsd].esc = esc;
 	ev->nsd++;
 }
 
-/*
- * Read a quoted PARAM-VALUE (after its '"'); return past the closing quote.
- * When write is set, unescape it in place and NUL-terminate it.
- */
+/* Read a quoted PARAM-VALUE (after its '"'); return its closing quote. */
 static char *
-syslog_parse_sdvalue(char *p, char *end, int write)
+syslog_parse_sdvalue(char *p, char *end, int *esc)
+{
+	for (; p < end && *p != '"'; p++)
+		if (*p == '\\' && p + 1 < end &&
+		    (p[1] == '"' || p[1] == '\\' || p[1] == ']')) {
+			*esc = 1;
+			p++;
+		}
+	return p < end ? p : NULL;
+}
+
+/* Unescape a PARAM-VALUE in place up to its closing quote; NUL-terminate it. */
+static void
+syslog_parse_sdunescape(char *p, char *quote)
 {
 	char *w = p;
 
-	while (p < end && *p != '"') {
-		if (*p == '\\' && p + 1 < end &&
-		    (p[1] == '"' || p[1] == '\\' || p[1] == ']'))
+	for (; p < quote; p++) {
+		if (*p == '\\' && (p[1] == '"' || p[1] == '\\' || p[1] == ']'))
 			p++;
-		if (write)
-			*w = *p;
-		w++;
-		p++;
+		*w++ = *p;
 	}
-	if (p >= end)
-		return NULL;
-	if (write)
-		*w = '\0';
-	return p + 1;
+	*w = '\0';
 }
 
 /* Whether c may appear in an SD-NAME. */
@@ -646,76 +672,80 @@ syslog_parse_sdspace(char *p, char *end, int *lax)
 /*
  * Read one SD-ELEMENT starting after its '['; return past its ']'. Stray
  * spaces (after '[', around '=', before ']', doubled) are read and set
- * *lax. When write is set, NUL-terminate and unescape the names and values
- * in place and record the params; otherwise touch nothing.
+ * *lax. Params are recorded with where their strings end; nothing is
+ * written.
  */
 static char *
-syslog_parse_sdelem(struct event *ev, char *p, char *end, int write, int *lax)
+syslog_parse_sdelem(struct event *ev, struct sp_sdend *ends, char *p,
+    char *end, int *lax)
 {
-	char	*id, *name, *value, *tokend, *sp;
-	int	 params = 0;
+	char	*id, *id_end, *name, *name_end, *value, *sp;
+	int	 params = 0, esc;
 
 	id = p = syslog_parse_sdspace(p, end, lax);
-	if ((p = syslog_parse_sdtoken(p, end)) == NULL)
+	if ((id_end = p = syslog_parse_sdtoken(p, end)) == NULL)
 		return NULL;
-	tokend = p;
 	while (*p == ' ') {
 		sp = p;
 		p = syslog_parse_skipsp(p + 1, end);
 		*lax |= p - sp > 1;
-		if (write)
-			*sp = '\0';
 		if (p < end && *p == ']') {
 			*lax = 1;
 			break;
 		}
 		name = p;
-		if ((p = syslog_parse_sdtoken(p, end)) == NULL)
+		if ((name_end = p = syslog_parse_sdtoken(p, end)) == NULL)
 			return NULL;
-		tokend = p;
 		p = syslog_parse_sdspace(p, end, lax);
 		if (p >= end || *p != '=')
 			return NULL;
-		if (write)
-			*tokend = '\0';
 		p = syslog_parse_sdspace(p + 1, end, lax);
 		if (p >= end || *p != '"')
 			return NULL;
 		value = p + 1;
-		if ((p = syslog_parse_sdvalue(value, end, write)) == NULL ||
-		    p >= end)
+		esc = 0;
+		if ((p = syslog_parse_sdvalue(value, end, &esc)) == NULL ||
+		    ++p >= end)
 			return NULL;
-		if (write)
-			syslog_parse_sdadd(ev, id, name, value);
+		syslog_parse_sdadd(ev, ends, id, id_end, name, name_end,
+		    value, p - 1, esc);
 		params++;
-		tokend = p;
 	}
 	if (*p != ']')
 		return NULL;
-	if (write) {
-		*tokend = '\0';
-		*p = '\0';
-		if (params == 0)
-			syslog_parse_sdadd(ev, id, NULL, NULL);
-	}
+	if (params == 0)
+		syslog_parse_sdadd(ev, ends, id, id_end, NULL, NULL, NULL,
+		    NULL, 0);
 	return p + 1;
 }
 
 /*
  * Read SD-ELEMENTs at p (a '['); return what follows them, or NULL with
- * nothing changed when one is broken. *lax is set when one had stray spaces.
+ * nothing recorded or changed when one is broken. *lax is set when one had
+ * stray spaces. The strings are cut (and unescaped) in place only once all
+ * of it was read.
  */
 static char *
 syslog_parse_sd(struct event *ev, char *p, char *end, int *lax)
 {
-	char	*q = p;
+	struct sp_sdend	 ends[EVENT_MAX_SD];
+	size_t		 i;
 
-	while (q < end && *q == '[')
-		if ((q = syslog_parse_sdelem(ev, q + 1, end, 0, lax)) == NULL)
+	while (p < end && *p == '[')
+		if ((p = syslog_parse_sdelem(ev, ends, p + 1, end,
+		    lax)) == NULL) {
+			ev->nsd = 0;
 			return NULL;
-	while (p < end && *p == '[') {
-		*p = '\0';
-		p = syslog_parse_sdelem(ev, p + 1, end, 1, lax);
+		}
+	for (i = 0; i < ev->nsd; i++) {
+		*ends[i].id = '\0';
+		if (ends[i].name == NULL)
+			continue;
+		*ends[i].name = '\0';
+		if (ends[i].esc)
+			syslog_parse_sdunescape(ends[i].vstart, ends[i].value);
+		else
+			*ends[i].value = '\0';
 	}
 	return p;
 }
