@@ -26,6 +26,8 @@ enum event_format {
 #define EVENT_F_NO_PRI		0x08	/* no <PRI>: user.notice assumed */
 #define EVENT_F_NO_HOST		0x10	/* host taken from the peer address */
 #define EVENT_F_NO_TIME		0x20	/* no timestamp: reception time used */
+#define EVENT_F_BAD_TIME	0x40	/* invalid date or time: reception time used */
+#define EVENT_F_BAD_5424	0x80	/* RFC 5424 grammar broken: rest kept as message */
 
 #define EVENT_MAX_SD		64	/* structured-data params kept */
 #define EVENT_MAX_VARBINDS	64	/* trap varbinds kept */

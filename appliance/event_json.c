@@ -18,6 +18,8 @@ static const struct {
 	{ EVENT_F_NO_PRI, "no_pri" },
 	{ EVENT_F_NO_HOST, "no_host" },
 	{ EVENT_F_NO_TIME, "no_time" },
+	{ EVENT_F_BAD_TIME, "bad_time" },
+	{ EVENT_F_BAD_5424, "bad_5424" },
 };
 
 /* The JSON name of one repair flag. */

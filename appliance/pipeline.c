@@ -33,6 +33,10 @@ pipeline_count_repairs(enum stats_input in, unsigned flags)
 		stats_count(in, REASON_BAD_UTF8);
 	if (flags & EVENT_F_NO_PRI)
 		stats_count(in, REASON_NO_PRI);
+	if (flags & EVENT_F_BAD_TIME)
+		stats_count(in, REASON_BAD_TIME);
+	if (flags & EVENT_F_BAD_5424)
+		stats_count(in, REASON_BAD_5424);
 }
 
 /* Parse one syslog message and pass it on; count every outcome. */

@@ -53,14 +53,16 @@ struct sopd_run {
 static __attribute__((noreturn)) void
 usage(void)
 {
-	fprintf(stderr, "usage: sopd [-dtv] [-c config] [--parse] "
-	    "[--version]\n"
+	fprintf(stderr, "usage: sopd [-dtv] [-c config] [--parse "
+	    "[--received TIME]] [--version]\n"
 	    "  -c FILE   configuration (default /etc/sopd/sopd.yaml)\n"
 	    "  -d        stay in the foreground and log to stderr\n"
 	    "  -t        check the configuration and rules, then exit\n"
 	    "  -v        verbose (debug) logging\n"
 	    "  --parse   read raw syslog lines on stdin, print each normalized\n"
-	    "            event as JSON (with -c: also the rule that takes it)\n"
+	    "            event as JSON (with -c: also the rule that takes it);\n"
+	    "            --received sets the reception time (RFC 3339, or\n"
+	    "            local time without an offset)\n"
 	    "  --replay FILE -c CONFIG [--expect GOLDEN] [--start TIME] "
 	    "[--until TIME]\n"
 	    "            run the rules and the SOP clock on a captured log in\n"
@@ -147,6 +149,18 @@ sopd_check(const char *file)
 	return 0;
 }
 
+/* Whether an expect rule names the host (as the daemon matches it). */
+static int
+sopd_parse_expected(const struct rule_expect *e, const char *host)
+{
+	size_t i;
+
+	for (i = 0; e != NULL && host != NULL && i < e->nhosts; i++)
+		if (strcasecmp(e->hosts[i], host) == 0)
+			return 1;
+	return 0;
+}
+
 /* Add what a rule makes of an event to its JSON. */
 static void
 sopd_parse_rule(struct ruleset *rs, const struct event *ev, json_t *o)
@@ -161,9 +175,18 @@ sopd_parse_rule(struct ruleset *rs, const struct event *ev, json_t *o)
 	json_object_set_new(o, "rule", json_string(hit.rule->name));
 	json_object_set_new(o, "rule_file", json_sprintf("%s:%d",
 	    hit.rule->file, hit.rule->line));
+	if (hit.rule->action == RULE_EXPECT) {
+		/* An arrival for the expectation "rule:host"; no template. */
+		json_object_set_new(o, "action", json_string("expect"));
+		json_object_set_new(o, "key", json_sprintf("%s:%s",
+		    hit.rule->name, ev->host));
+		json_object_set_new(o, "expected_host", json_boolean(
+		    sopd_parse_expected(hit.rule->expect, ev->host)));
+		return;
+	}
 	json_object_set_new(o, "action", json_string(hit.rule->action ==
 	    RULE_DROP ? "drop" : hit.clear ? "clear" : "incident"));
-	if (hit.rule->action == RULE_DROP)
+	if (hit.rule->action == RULE_DROP || hit.rule->key == NULL)
 		return;
 	json_object_set_new(o, "incident_severity",
 	    json_string(sopsev_name(hit.rule->severity)));
@@ -175,17 +198,107 @@ sopd_parse_rule(struct ruleset *rs, const struct event *ev, json_t *o)
 	}
 }
 
-/* --parse: stdin lines to JSON lines. */
+/*
+ * Read one line of at most max + 1 bytes (NULs included, the LF not);
+ * the rest of a longer line is skipped. -1 at the end of the input.
+ */
+static ssize_t
+sopd_parse_getline(FILE *f, char *line, size_t max)
+{
+	size_t	 len = 0;
+	int	 c;
+
+	while ((c = getc(f)) != EOF && c != '\n')
+		if (len <= max)
+			line[len++] = (char)c;
+	if (c == EOF && len == 0)
+		return -1;
+	return (ssize_t)len;
+}
+
+/*
+ * --received TIME: "YYYY-MM-DDTHH:MM:SS" (or a space for the T) with "Z"
+ * or "+hh:mm", or without: local time (TZ). -1 if malformed.
+ */
 static int
-sopd_parse_stdin(const char *file)
+sopd_parse_when(const char *s, int64_t *us)
+{
+	struct tm	 tm;
+	const char	*p;
+	time_t		 t;
+	int		 h, m, n = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	if ((p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL &&
+	    (p = strptime(s, "%Y-%m-%d %H:%M:%S", &tm)) == NULL)
+		return -1;
+	if (*p == '\0') {
+		tm.tm_isdst = -1;
+		t = mktime(&tm);
+	} else if (strcmp(p, "Z") == 0 || strcmp(p, "z") == 0)
+		t = timegm(&tm);
+	else if ((*p == '+' || *p == '-') &&
+	    sscanf(p + 1, "%2d:%2d%n", &h, &m, &n) == 2 && p[1 + n] == '\0' &&
+	    n == 5 && h < 24 && m < 60)
+		t = timegm(&tm) - (*p == '-' ? -1 : 1) * (h * 3600 + m * 60);
+	else
+		return -1;
+	*us = (int64_t)t * 1000000;
+	return 0;
+}
+
+/*
+ * Whether the parser recognised nothing of a header (no timestamp, host,
+ * tag or mnemonic): the message starts where the text after a "<digits>"
+ * prefix and spaces starts.
+ */
+static int
+sopd_parse_noheader(const struct event *ev, const char *line)
+{
+	const char *p = line;
+
+	if (ev->format != EVENT_FMT_RFC3164)
+		return 0;
+	if (*p == '<') {
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+		p = *p == '>' ? p + 1 : line;
+	}
+	while (*p == ' ')
+		p++;
+	return ev->message == p;
+}
+
+/* The JSON of a rejected line: its number, the reason and the input. */
+static json_t *
+sopd_parse_reject(long lineno, enum stats_reason reason, const char *raw,
+    size_t len)
+{
+	json_t *in;
+
+	if ((in = json_stringn(raw, len)) == NULL)	/* not UTF-8 */
+		in = json_string("(not UTF-8)");
+	return json_pack("{s:s, s:s, s:i, s:o}", "error", "rejected",
+	    "reason", stats_reason_name(reason), "line", (json_int_t)lineno,
+	    "input", in);
+}
+
+/*
+ * --parse: stdin lines to JSON lines, each parsed as the daemon parses a
+ * datagram (NULs and overlong lines included); received_us < 0: now.
+ */
+static int
+sopd_parse_stdin(const char *file, int64_t received_us)
 {
 	struct errlist errs = { 0 };
 	struct config *cfg = NULL;
 	struct ruleset *rs = NULL;
 	struct event ev;
 	enum stats_reason reason;
-	size_t max = 65536, len;
-	char *line;
+	size_t max = 65536;
+	ssize_t len;
+	long lineno = 0;
+	char *line, *raw;
 	json_t *o;
 
 	if (file != NULL) {
@@ -197,23 +310,25 @@ sopd_parse_stdin(const char *file)
 		max = cfg->max_message_size;
 	}
 	line = xmalloc(max + 2);
-	while (fgets(line, (int)max + 2, stdin) != NULL) {
-		len = strlen(line);
-		if (len > 0 && line[len - 1] != '\n' && len == max + 1) {
-			int c;	/* longer than max: skip the rest of the line */
-			while ((c = getchar()) != EOF && c != '\n')
-				;
-		}
+	raw = xmalloc(max + 2);
+	while ((len = sopd_parse_getline(stdin, line, max)) >= 0) {
+		lineno++;
+		memcpy(raw, line, (size_t)len);
 		memset(&ev, 0, sizeof(ev));
 		ev.source = EVENT_SYSLOG;
 		ev.transport = "stdin";
 		ev.peer = "stdin";
-		ev.received_us = pipeline_now_us();
-		if (syslog_parse(line, len, max, &ev, &reason) == -1) {
-			o = json_pack("{s:s, s:s}", "error", "rejected",
-			    "reason", stats_reason_name(reason));
-		} else {
+		ev.received_us = received_us >= 0 ? received_us :
+		    pipeline_now_us();
+		if (syslog_parse(line, (size_t)len, max, &ev, &reason) == -1)
+			o = sopd_parse_reject(lineno, reason, raw, (size_t)len);
+		else {
 			o = event_to_json(&ev);
+			if (sopd_parse_noheader(&ev, line))
+				json_object_set_new(o, "warning", json_string(
+				    "no syslog header recognised (no timestamp, "
+				    "host or tag): the whole line is the "
+				    "message"));
 			if (rs != NULL)
 				sopd_parse_rule(rs, &ev, o);
 		}
@@ -221,6 +336,7 @@ sopd_parse_stdin(const char *file)
 		putchar('\n');
 		json_decref(o);
 	}
+	free(raw);
 	free(line);
 	ruleset_free(rs);
 	config_free(cfg);
@@ -483,6 +599,7 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "parse", no_argument, NULL, 'P' },
+		{ "received", required_argument, NULL, 'W' },
 		{ "replay", required_argument, NULL, 'R' },
 		{ "expect", required_argument, NULL, 'E' },
 		{ "start", required_argument, NULL, 'S' },
@@ -497,6 +614,8 @@ main(int argc, char **argv)
 	char *cause = NULL;
 	struct replay_opts ro = { 0 };
 	int ch, check = 0, fg = 0, verbose = 0, parse = 0;
+	const char *received = NULL;
+	int64_t received_us = -1;
 
 	while ((ch = getopt_long(argc, argv, "c:dtv", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -505,6 +624,7 @@ main(int argc, char **argv)
 		case 't': check = 1; break;
 		case 'v': verbose++; break;
 		case 'P': parse = 1; break;
+		case 'W': received = optarg; break;
 		case 'R': ro.log = optarg; break;
 		case 'E': ro.expect = optarg; break;
 		case 'S': ro.start = optarg; break;
@@ -516,8 +636,14 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	log_init(fg || check || parse, verbose, "sopd");
+	if (received != NULL && (!parse ||
+	    sopd_parse_when(received, &received_us) == -1)) {
+		fprintf(stderr, "sopd: --received %s: want --parse and "
+		    "YYYY-MM-DDTHH:MM:SS[Z|+hh:mm]\n", received);
+		return 2;
+	}
 	if (parse)
-		return sopd_parse_stdin(file);
+		return sopd_parse_stdin(file, received_us);
 	if (ro.log != NULL || ro.expect != NULL) {
 		if (ro.log == NULL || file == NULL)
 			usage();

@@ -15,7 +15,8 @@ enum stats_input {
 
 /*
  * Why a message was dropped or repaired. Repairs (truncated, nul,
- * bad_utf8, no_pri) keep the message; the others drop it.
+ * bad_utf8, no_pri, bad_time, bad_5424) keep the message; the others drop
+ * it. New reasons go at the end: the MIB indexes them by value.
  */
 enum stats_reason {
 	REASON_TRUNCATED = 0,	/* longer than max_message_size: cut */
@@ -30,6 +31,8 @@ enum stats_reason {
 	REASON_BAD_PDU,		/* undecodable or invalid trap PDU: dropped */
 	REASON_RULE_DROP,	/* a drop rule silenced it (not an input error) */
 	REASON_TLS,		/* TLS handshake failed or timed out: closed */
+	REASON_BAD_TIME,	/* invalid date or time: reception time used */
+	REASON_BAD_5424,	/* RFC 5424 grammar broken: rest kept as message */
 	REASON_MAX
 };
 

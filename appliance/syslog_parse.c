@@ -21,6 +21,8 @@ struct sp_time {
 	int	has_off;	/* offset given (RFC 3339, or a UTC zone) */
 	int	off_min;
 	int	unsync;		/* Cisco '*': clock never synchronised */
+	int	bad;		/* read, but not a valid date and time */
+	int	lax;		/* read, but not as RFC 3339 writes it */
 };
 
 static const char sp_months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
@@ -65,6 +67,18 @@ syslog_parse_digits(char *p, char *end, int n, int *v)
 	return p;
 }
 
+/* The days of a month; year 0 stands for a leap year (year not known). */
+static int
+syslog_parse_mdays(int y, int m)
+{
+	static const char	 mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31,
+	    30, 31, 30, 31 };
+
+	if (m != 2)
+		return mdays[m - 1];
+	return (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) ? 29 : 28;
+}
+
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
 static int64_t
 syslog_parse_days(int64_t y, int m, int d)
@@ -104,58 +118,89 @@ syslog_parse_secs(const struct sp_time *t, int year)
 
 /*
  * The UTC offset (seconds east) of local time lsec (a local time read as if
- * UTC), from mktime; cached per local hour since mktime is slow.
+ * UTC), from mktime; cached per local hour since mktime is slow, in one of
+ * two slots (0: message times, 1: reception times) so that both stay hot.
  */
 static int64_t
-syslog_parse_localoff(int64_t lsec)
+syslog_parse_localoff(int64_t lsec, int slot)
 {
-	static _Thread_local int64_t	 c_hour = INT64_MIN;
-	static _Thread_local long	 c_tz;
-	static _Thread_local int64_t	 c_off;
+	static _Thread_local int64_t	 c_hour[2] = { INT64_MIN, INT64_MIN };
+	static _Thread_local long	 c_tz[2];
+	static _Thread_local int64_t	 c_off[2];
 	int64_t				 hour;
 	time_t				 t;
 	struct tm			 tm;
 
 	hour = (lsec >= 0 ? lsec : lsec - 3599) / 3600;
-	if (hour == c_hour && timezone == c_tz)
-		return c_off;
+	if (hour == c_hour[slot] && timezone == c_tz[slot])
+		return c_off[slot];
 	t = (time_t)(hour * 3600);
 	if (gmtime_r(&t, &tm) == NULL)
 		return 0;
 	tm.tm_isdst = -1;
 	t = mktime(&tm);
-	c_off = t == (time_t)-1 ? 0 : hour * 3600 - (int64_t)t;
-	c_hour = hour;
-	c_tz = timezone;
-	return c_off;
+	c_off[slot] = t == (time_t)-1 ? 0 : hour * 3600 - (int64_t)t;
+	c_hour[slot] = hour;
+	c_tz[slot] = timezone;
+	return c_off[slot];
 }
 
-/* Convert a parsed timestamp to UTC microseconds and its offset. */
-static int64_t
-syslog_parse_utc(const struct sp_time *t, int64_t received_us, int *off_min)
+/*
+ * The year of a timestamp that gave none: the latest of the years around
+ * reception that puts it at most a day ahead of reception (a sender's clock
+ * may run a little fast, never months) and in which the date exists
+ * (Feb 29). 0 if there is none.
+ */
+static int
+syslog_parse_guessyear(const struct sp_time *t, int64_t received_us,
+    int64_t *lsec)
 {
-	int64_t	 lsec, rsec, best = 0, d, bestd = INT64_MAX, off;
-	int	 y, ry;
+	static _Thread_local int64_t	 c_day = INT64_MIN, c_next;
+	static _Thread_local int	 c_ry;
+	int64_t				 rsec, day, lim;
+	int				 y;
 
-	if (t->year != 0)
-		lsec = syslog_parse_secs(t, t->year);
-	else {
-		rsec = received_us / 1000000;
-		ry = syslog_parse_year(rsec / 86400);
-		for (y = ry - 1; y <= ry + 1; y++) {
-			d = syslog_parse_secs(t, y) - rsec;
-			if (d < 0)
-				d = -d;
-			if (d < bestd) {
-				bestd = d;
-				best = syslog_parse_secs(t, y);
-			}
-		}
-		lsec = best;
+	rsec = received_us / 1000000;
+	/* Reception in the timestamp's zone, read as if UTC. */
+	rsec += t->has_off ? (int64_t)t->off_min * 60 :
+	    syslog_parse_localoff(rsec, 1);
+	day = (rsec >= 0 ? rsec : rsec - 86399) / 86400;
+	if (day != c_day) {	/* the year of reception and when it ends */
+		c_ry = syslog_parse_year(day);
+		c_next = syslog_parse_days(c_ry + 1, 1, 1) * 86400;
+		c_day = day;
 	}
-	off = t->has_off ? (int64_t)t->off_min * 60 : syslog_parse_localoff(lsec);
+	lim = rsec + 86400;
+	/* Next year only on the last day of this one. */
+	for (y = lim >= c_next ? c_ry + 1 : c_ry; y >= c_ry - 1; y--)
+		if (t->day <= syslog_parse_mdays(y, t->mon) &&
+		    (*lsec = syslog_parse_secs(t, y)) <= lim)
+			return y;
+	return 0;
+}
+
+/*
+ * Convert a parsed timestamp to UTC microseconds and its offset; -1 when
+ * it is no valid date and time.
+ */
+static int
+syslog_parse_utc(const struct sp_time *t, int64_t received_us, int64_t *us,
+    int *off_min)
+{
+	int64_t	 lsec, off;
+	int	 y = t->year;
+
+	if (t->bad || (y != 0 && t->day > syslog_parse_mdays(y, t->mon)))
+		return -1;
+	if (y != 0)
+		lsec = syslog_parse_secs(t, y);
+	else if (syslog_parse_guessyear(t, received_us, &lsec) == 0)
+		return -1;
+	off = t->has_off ? (int64_t)t->off_min * 60 :
+	    syslog_parse_localoff(lsec, 0);
 	*off_min = (int)(off / 60);
-	return (lsec - off) * 1000000 + t->usec;
+	*us = (lsec - off) * 1000000 + t->usec;
+	return 0;
 }
 
 /* Read ".frac" (any number of digits, microseconds kept). */
@@ -179,12 +224,16 @@ syslog_parse_frac(char *p, char *end, int *usec)
 	return p;
 }
 
-/* Read "hh:mm:ss[.frac]" (the hour may have one digit). */
+/*
+ * Read "hh:mm:ss[.frac]" (the hour may have one digit: lax). Out-of-range
+ * values (hour 24, second 60) make it bad, not unreadable.
+ */
 static char *
 syslog_parse_clock(char *p, char *end, struct sp_time *t)
 {
 	if (p + 1 < end && syslog_parse_isdigit(p[0]) && p[1] == ':') {
 		t->hour = p[0] - '0';
+		t->lax = 1;
 		p++;
 	} else if ((p = syslog_parse_digits(p, end, 2, &t->hour)) == NULL)
 		return NULL;
@@ -193,17 +242,44 @@ syslog_parse_clock(char *p, char *end, struct sp_time *t)
 	    p >= end || *p++ != ':' ||
 	    (p = syslog_parse_digits(p, end, 2, &t->sec)) == NULL)
 		return NULL;
-	if (t->hour > 23 || t->min > 59 || t->sec > 60)
-		return NULL;
+	if (t->hour > 23 || t->min > 59 || t->sec > 59)
+		t->bad = 1;
 	return syslog_parse_frac(p, end, &t->usec);
+}
+
+/*
+ * Read a numeric offset "+hh:mm"; "+hhmm", "+h:mm" and "+hh" are read too
+ * (lax). An offset of 24 hours or more makes the time bad.
+ */
+static char *
+syslog_parse_offset(char *p, char *end, struct sp_time *t)
+{
+	int	 sign = *p == '-' ? -1 : 1, h = 0, m = 0, n = 0;
+	char	*q = p + 1;
+
+	for (; q < end && n < 2 && syslog_parse_isdigit(*q); q++, n++)
+		h = h * 10 + (*q - '0');
+	if (n == 0)
+		return NULL;
+	if (n == 1 || q >= end || *q != ':')
+		t->lax = 1;
+	if (q < end && *q == ':')
+		q++;
+	if (syslog_parse_digits(q, end, 2, &m) != NULL)
+		q += 2;
+	else if (q[-1] == ':')
+		return NULL;
+	if (h > 23 || m > 59)
+		t->bad = 1;
+	t->has_off = 1;
+	t->off_min = sign * (h * 60 + m);
+	return q;
 }
 
 /* Read an RFC 3339 timestamp; the offset is optional (then local time). */
 static char *
 syslog_parse_rfc3339(char *p, char *end, struct sp_time *t)
 {
-	int h, m;
-
 	if ((p = syslog_parse_digits(p, end, 4, &t->year)) == NULL ||
 	    p >= end || *p++ != '-' ||
 	    (p = syslog_parse_digits(p, end, 2, &t->mon)) == NULL ||
@@ -212,22 +288,16 @@ syslog_parse_rfc3339(char *p, char *end, struct sp_time *t)
 	    p >= end || (*p != 'T' && *p != 't'))
 		return NULL;
 	if (t->year == 0 || t->mon < 1 || t->mon > 12 || t->day < 1 ||
-	    t->day > 31 || (p = syslog_parse_clock(p + 1, end, t)) == NULL)
+	    t->day > syslog_parse_mdays(t->year, t->mon))
+		t->bad = 1;
+	if ((p = syslog_parse_clock(p + 1, end, t)) == NULL)
 		return NULL;
 	if (p < end && (*p == 'Z' || *p == 'z')) {
 		t->has_off = 1;
 		return p + 1;
 	}
-	if (p < end && (*p == '+' || *p == '-')) {
-		if (syslog_parse_digits(p + 1, end, 2, &h) == NULL ||
-		    p + 3 >= end || p[3] != ':' ||
-		    syslog_parse_digits(p + 4, end, 2, &m) == NULL ||
-		    h > 23 || m > 59)
-			return NULL;
-		t->has_off = 1;
-		t->off_min = (*p == '-' ? -1 : 1) * (h * 60 + m);
-		return p + 6;
-	}
+	if (p < end && (*p == '+' || *p == '-'))
+		return syslog_parse_offset(p, end, t);
 	return p;
 }
 
@@ -282,12 +352,15 @@ syslog_parse_bsdtime(char *p, char *end, struct sp_time *t)
 	if ((t->mon = syslog_parse_month(p, end)) == 0)
 		return NULL;
 	p = syslog_parse_skipsp(p + 4, end);
-	if (p < end && syslog_parse_isdigit(*p))
-		t->day = *p++ - '0';
+	if (p >= end || !syslog_parse_isdigit(*p))
+		return NULL;
+	t->day = *p++ - '0';
 	if (p < end && syslog_parse_isdigit(*p))
 		t->day = t->day * 10 + (*p++ - '0');
-	if (t->day < 1 || t->day > 31 || p >= end || *p != ' ')
+	if (p >= end || *p != ' ')
 		return NULL;
+	if (t->day == 0 || t->day > syslog_parse_mdays(t->year, t->mon))
+		t->bad = 1;
 	p = syslog_parse_skipsp(p, end);
 	if (t->year == 0 && syslog_parse_digits(p, end, 4, &y) != NULL &&
 	    end - p > 4 && p[4] == ' ') {
@@ -296,6 +369,13 @@ syslog_parse_bsdtime(char *p, char *end, struct sp_time *t)
 	}
 	if ((p = syslog_parse_clock(p, end, t)) == NULL)
 		return NULL;
+	/* Some devices put the year after the time: "22:18:24 2009 host". */
+	if (t->year == 0 && end - p >= 5 && p[0] == ' ' &&
+	    syslog_parse_digits(p + 1, end, 4, &y) != NULL &&
+	    (end - p == 5 || p[5] == ' ') && y >= 1970 && y < 2200) {
+		t->year = y;
+		p += 5;
+	}
 	return syslog_parse_zone(p, end, t);
 }
 
@@ -330,7 +410,10 @@ syslog_parse_ts(char *p, char *end, struct sp_time *t)
 	return p;
 }
 
-/* Set the event's time from a parsed timestamp (or reception, if untrusted). */
+/*
+ * Set the event's time from a parsed timestamp; reception time if it is
+ * untrusted (NO_TIME) or no valid date and time (BAD_TIME).
+ */
 static void
 syslog_parse_settime(struct event *ev, const struct sp_time *t)
 {
@@ -338,9 +421,13 @@ syslog_parse_settime(struct event *ev, const struct sp_time *t)
 		ev->flags |= EVENT_F_NO_TIME;
 		return;
 	}
-	ev->timestamp_us = syslog_parse_utc(t, ev->received_us,
-	    &ev->tz_offset_min);
 	ev->flags &= ~EVENT_F_NO_TIME;
+	if (syslog_parse_utc(t, ev->received_us, &ev->timestamp_us,
+	    &ev->tz_offset_min) == -1) {
+		ev->timestamp_us = ev->received_us;
+		ev->tz_offset_min = 0;
+		ev->flags |= EVENT_F_BAD_TIME;
+	}
 }
 
 /* Cut at a UTF-8 character boundary at or before n (buf has > n bytes). */
@@ -475,51 +562,81 @@ syslog_parse_pri(struct event *ev, char *p, char *end)
 	return q + 1;
 }
 
-/* Cut the next space-delimited RFC 5424 header field; NULL if too long. */
-static char *
+/*
+ * Cut the RFC 5424 header field at *pp and move *pp past it and its space.
+ * 1 if a space followed, 0 if the message ended, -1 (*pp unchanged) if the
+ * field is empty or too long.
+ */
+static int
 syslog_parse_field(char **pp, char *end, size_t max, const char **out)
 {
 	char *p = *pp, *s = p;
 
 	while (p < end && *p != ' ')
 		p++;
-	if (p == s || (size_t)(p - s) > max || p >= end)
-		return NULL;
-	*p = '\0';
+	if (p == s || (size_t)(p - s) > max)
+		return -1;
 	*out = (p - s == 1 && *s == '-') ? NULL : s;
+	if (p == end) {
+		*pp = p;
+		return 0;
+	}
+	*p = '\0';
 	*pp = p + 1;
-	return s;
+	return 1;
 }
+
+/* Where the strings of one recorded SD param end (NULs written on success). */
+struct sp_sdend {
+	char	*id, *name, *value;	/* name NULL: a param-less element */
+	char	*vstart;		/* the value's first byte */
+	int	 esc;			/* the value holds escapes */
+};
 
 /* Record one SD param (or a param-less element) if there is room. */
 static void
-syslog_parse_sdadd(struct event *ev, const char *id, const char *name,
-    const char *value)
+syslog_parse_sdadd(struct event *ev, struct sp_sdend *ends, char *id,
+    char *id_end, char *name, char *name_end, char *value, char *value_end,
+    int esc)
 {
 	if (ev->nsd >= EVENT_MAX_SD)
 		return;
 	ev->sd[ev->nsd].id = id;
 	ev->sd[ev->nsd].name = name;
 	ev->sd[ev->nsd].value = value;
+	ends[ev->nsd].id = id_end;
+	ends[ev->nsd].name = name_end;
+	ends[ev->nsd].value = value_end;
+	ends[ev->nsd].vstart = value;
+	ends[ev->nsd].esc = esc;
 	ev->nsd++;
 }
 
-/* Unescape a quoted PARAM-VALUE in place; return past the closing quote. */
+/* Read a quoted PARAM-VALUE (after its '"'); return its closing quote. */
 static char *
-syslog_parse_sdvalue(char *p, char *end)
+syslog_parse_sdvalue(char *p, char *end, int *esc)
+{
+	for (; p < end && *p != '"'; p++)
+		if (*p == '\\' && p + 1 < end &&
+		    (p[1] == '"' || p[1] == '\\' || p[1] == ']')) {
+			*esc = 1;
+			p++;
+		}
+	return p < end ? p : NULL;
+}
+
+/* Unescape a PARAM-VALUE in place up to its closing quote; NUL-terminate it. */
+static void
+syslog_parse_sdunescape(char *p, char *quote)
 {
 	char *w = p;
 
-	while (p < end && *p != '"') {
-		if (*p == '\\' && p + 1 < end &&
-		    (p[1] == '"' || p[1] == '\\' || p[1] == ']'))
+	for (; p < quote; p++) {
+		if (*p == '\\' && (p[1] == '"' || p[1] == '\\' || p[1] == ']'))
 			p++;
-		*w++ = *p++;
+		*w++ = *p;
 	}
-	if (p >= end)
-		return NULL;
 	*w = '\0';
-	return p + 1;
 }
 
 /* Whether c may appear in an SD-NAME. */
@@ -529,84 +646,114 @@ syslog_parse_sdname(char c)
 	return c > ' ' && c < 127 && c != '=' && c != ']' && c != '"';
 }
 
-/* Parse one SD-ELEMENT starting after its '['; return past its ']'. */
+/* Read an SD-ID or SD-NAME; return past it, NULL if empty or too long. */
 static char *
-syslog_parse_sdelem(struct event *ev, char *p, char *end)
+syslog_parse_sdtoken(char *p, char *end)
 {
-	char	*id = p, *name;
-	size_t	 first = ev->nsd;
+	char *s = p;
 
 	while (p < end && syslog_parse_sdname(*p))
 		p++;
-	if (p == id || p - id > SP_SDID_MAX || p >= end)
+	if (p == s || p - s > SP_SDID_MAX || p >= end)
+		return NULL;
+	return p;
+}
+
+/* Skip stray spaces inside an SD-ELEMENT; count them in *lax. */
+static char *
+syslog_parse_sdspace(char *p, char *end, int *lax)
+{
+	char *q = syslog_parse_skipsp(p, end);
+
+	*lax |= q != p;
+	return q;
+}
+
+/*
+ * Read one SD-ELEMENT starting after its '['; return past its ']'. Stray
+ * spaces (after '[', around '=', before ']', doubled) are read and set
+ * *lax. Params are recorded with where their strings end; nothing is
+ * written.
+ */
+static char *
+syslog_parse_sdelem(struct event *ev, struct sp_sdend *ends, char *p,
+    char *end, int *lax)
+{
+	char	*id, *id_end, *name, *name_end, *value, *sp;
+	int	 params = 0, esc;
+
+	id = p = syslog_parse_sdspace(p, end, lax);
+	if ((id_end = p = syslog_parse_sdtoken(p, end)) == NULL)
 		return NULL;
 	while (*p == ' ') {
-		*p++ = '\0';
+		sp = p;
+		p = syslog_parse_skipsp(p + 1, end);
+		*lax |= p - sp > 1;
+		if (p < end && *p == ']') {
+			*lax = 1;
+			break;
+		}
 		name = p;
-		while (p < end && syslog_parse_sdname(*p))
-			p++;
-		if (p == name || p - name > SP_SDID_MAX || end - p < 2 ||
-		    p[0] != '=' || p[1] != '"')
+		if ((name_end = p = syslog_parse_sdtoken(p, end)) == NULL)
 			return NULL;
-		*p = '\0';
-		if ((p = syslog_parse_sdvalue(p + 2, end)) == NULL)
+		p = syslog_parse_sdspace(p, end, lax);
+		if (p >= end || *p != '=')
 			return NULL;
-		syslog_parse_sdadd(ev, id, name, name + strlen(name) + 2);
-		if (p >= end)
+		p = syslog_parse_sdspace(p + 1, end, lax);
+		if (p >= end || *p != '"')
 			return NULL;
+		value = p + 1;
+		esc = 0;
+		if ((p = syslog_parse_sdvalue(value, end, &esc)) == NULL ||
+		    ++p >= end)
+			return NULL;
+		syslog_parse_sdadd(ev, ends, id, id_end, name, name_end,
+		    value, p - 1, esc);
+		params++;
 	}
 	if (*p != ']')
 		return NULL;
-	*p = '\0';
-	if (ev->nsd == first)
-		syslog_parse_sdadd(ev, id, NULL, NULL);
+	if (params == 0)
+		syslog_parse_sdadd(ev, ends, id, id_end, NULL, NULL, NULL,
+		    NULL, 0);
 	return p + 1;
 }
 
-/* Parse STRUCTURED-DATA ('-' or SD-ELEMENTs); return what follows it. */
+/*
+ * Read SD-ELEMENTs at p (a '['); return what follows them, or NULL with
+ * nothing recorded or changed when one is broken. *lax is set when one had
+ * stray spaces. The strings are cut (and unescaped) in place only once all
+ * of it was read.
+ */
 static char *
-syslog_parse_sd(struct event *ev, char *p, char *end)
+syslog_parse_sd(struct event *ev, char *p, char *end, int *lax)
 {
-	if (p < end && *p == '-')
-		return p + 1;
-	if (p >= end || *p != '[')
-		return NULL;
-	while (p < end && *p == '[') {
-		*p = '\0';
-		if ((p = syslog_parse_sdelem(ev, p + 1, end)) == NULL)
+	struct sp_sdend	 ends[EVENT_MAX_SD];
+	size_t		 i;
+
+	while (p < end && *p == '[')
+		if ((p = syslog_parse_sdelem(ev, ends, p + 1, end,
+		    lax)) == NULL) {
+			ev->nsd = 0;
 			return NULL;
+		}
+	for (i = 0; i < ev->nsd; i++) {
+		*ends[i].id = '\0';
+		if (ends[i].name == NULL)
+			continue;
+		*ends[i].name = '\0';
+		if (ends[i].esc)
+			syslog_parse_sdunescape(ends[i].vstart, ends[i].value);
+		else
+			*ends[i].value = '\0';
 	}
 	return p;
 }
 
-/* Parse the RFC 5424 part after "<PRI>1 ". */
-static int
-syslog_parse_5424(struct event *ev, char *p, char *end)
+/* Set the message to what follows p (a BOM and leading spaces dropped). */
+static void
+syslog_parse_body(struct event *ev, char *p, char *end)
 {
-	struct sp_time	 t;
-	char		*q;
-
-	ev->format = EVENT_FMT_RFC5424;
-	memset(&t, 0, sizeof t);
-	if (*p == '-' && p + 1 < end && p[1] == ' ')
-		p += 2;
-	else if ((q = syslog_parse_rfc3339(p, end, &t)) == NULL ||
-	    q >= end || *q != ' ')
-		return -1;
-	else {
-		p = q + 1;
-		syslog_parse_settime(ev, &t);
-	}
-	if (syslog_parse_field(&p, end, SP_HOST_MAX, &ev->host) == NULL ||
-	    syslog_parse_field(&p, end, SP_APP_MAX, &ev->program) == NULL ||
-	    syslog_parse_field(&p, end, SP_PID_MAX, &ev->pid) == NULL ||
-	    syslog_parse_field(&p, end, SP_MSGID_MAX, &ev->msgid) == NULL)
-		return -1;
-	if ((p = syslog_parse_sd(ev, p, end)) == NULL ||
-	    (p < end && *p != ' '))
-		return -1;
-	if (p < end)
-		p++;
 	if (end - p >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
 		p += 3;
 	/*
@@ -616,7 +763,76 @@ syslog_parse_5424(struct event *ev, char *p, char *end)
 	p = syslog_parse_skipsp(p, end);
 	ev->message = p;
 	ev->message_len = (size_t)(end - p);
-	return 0;
+}
+
+/*
+ * Read the RFC 5424 TIMESTAMP; return past it (at a space or the end), NULL
+ * if unreadable.
+ */
+static char *
+syslog_parse_5424time(struct event *ev, char *p, char *end)
+{
+	struct sp_time	 t;
+
+	if (*p == '-')
+		p++;
+	else {
+		memset(&t, 0, sizeof t);
+		if ((p = syslog_parse_rfc3339(p, end, &t)) == NULL ||
+		    (p < end && *p != ' '))
+			return NULL;
+		if (t.lax)
+			ev->flags |= EVENT_F_BAD_5424;
+		syslog_parse_settime(ev, &t);
+	}
+	return p < end && *p != ' ' ? NULL : p;
+}
+
+/*
+ * Parse the RFC 5424 part after "<PRI>1 ". Where the grammar breaks, what
+ * was read is kept, the rest is the message, and BAD_5424 says so.
+ */
+static void
+syslog_parse_5424(struct event *ev, char *p, char *end)
+{
+	static const size_t	 max[4] = { SP_HOST_MAX, SP_APP_MAX,
+	    SP_PID_MAX, SP_MSGID_MAX };
+	const char		**out[4] = { &ev->host, &ev->program, &ev->pid,
+	    &ev->msgid };
+	char			*q;
+	int			 i, sep, lax = 0;
+
+	ev->format = EVENT_FMT_RFC5424;
+	if ((q = syslog_parse_5424time(ev, p, end)) == NULL)
+		goto broken;
+	sep = q < end;
+	p = q + sep;
+	for (i = 0; i < 4; i++) {
+		if (!sep)
+			goto broken;
+		if ((sep = syslog_parse_field(&p, end, max[i], out[i])) == -1)
+			goto broken;
+	}
+	if (!sep)
+		goto broken;
+	if (p < end && *p == '-' && (p + 1 == end || p[1] == ' '))
+		p++;
+	else if (p >= end || *p != '[' ||
+	    (q = syslog_parse_sd(ev, p, end, &lax)) == NULL)
+		goto broken;
+	else
+		p = q;
+	if (p < end && *p == ' ')
+		p++;
+	else if (p < end)
+		lax = 1;	/* no space between SD and MSG */
+	if (lax)
+		ev->flags |= EVENT_F_BAD_5424;
+	syslog_parse_body(ev, p, end);
+	return;
+broken:
+	ev->flags |= EVENT_F_BAD_5424;
+	syslog_parse_body(ev, p, end);
 }
 
 /* Skip a Cisco sequence number "123: "; return p unchanged if none. */
@@ -677,56 +893,69 @@ syslog_parse_mnemonic(struct event *ev, char *p, char *end)
 	return syslog_parse_skipsp(q + 1, end);
 }
 
-/* Read a 3164 tag: "prog[pid]:", "prog[pid]" or "prog:"; p if none. */
+/*
+ * Read a 3164 tag: "prog[pid]:" or "prog:" (whatever follows the ':',
+ * except "//": "http://..." is no tag), or "prog[pid]" before a space or
+ * the end; p if none.
+ */
 static char *
 syslog_parse_tag(struct event *ev, char *p, char *end)
 {
-	char *q = p, *pid;
+	char *q = p, *pid = NULL, *r;
 
 	while (q < end && *q != ' ' && *q != ':' && *q != '[' &&
 	    q - p <= SP_TAG_MAX)
 		q++;
 	if (q == p || q - p > SP_TAG_MAX || q >= end)
 		return p;
-	if (*q == ':') {
-		if (q + 1 < end && !syslog_parse_isblank(q[1]))
+	r = q;
+	if (*q == '[') {
+		for (r = q + 1; r < end && *r != ']' && *r != ' ' &&
+		    r - q <= SP_PID_MAX; r++)
+			;
+		if (r >= end || *r != ']' || r == q + 1)
 			return p;
-		*q = '\0';
-		ev->program = p;
-		return q + 1;
+		pid = r++;
 	}
-	if (*q != '[')
-		return p;
-	for (pid = q + 1; pid < end && *pid != ']' && *pid != ' ' &&
-	    pid - q <= SP_PID_MAX; pid++)
-		;
-	if (pid >= end || *pid != ']' || pid == q + 1)
-		return p;
-	if (pid + 1 < end && pid[1] != ' ' && pid[1] != ':')
+	if (r < end && *r == ':') {
+		if (end - r >= 3 && r[1] == '/' && r[2] == '/')
+			return p;
+		r++;
+	} else if (pid == NULL || (r < end && *r != ' '))
 		return p;
 	*q = '\0';
-	*pid = '\0';
 	ev->program = p;
-	ev->pid = q + 1;
-	pid++;
-	if (pid < end && *pid == ':')
-		pid++;
-	return pid;
+	if (pid != NULL) {
+		*pid = '\0';
+		ev->pid = q + 1;
+	}
+	return r;
 }
 
-/* Read the hostname token after a timestamp, unless it looks like a tag. */
+/*
+ * Read the hostname token after a timestamp (the last token of the message
+ * too), unless it looks like a tag: it holds '[', or a ':' and is not an
+ * IPv6 address (hex digits, ':' and '.').
+ */
 static char *
 syslog_parse_host(struct event *ev, char *p, char *end)
 {
-	char *q = p;
+	char	*q = p;
+	int	 colon = 0, v6 = 1;
 
-	while (q < end && *q != ' ' && *q != '[' && q - p <= SP_HOST_MAX)
-		q++;
-	if (q == p || q >= end || *q != ' ' || q[-1] == ':' ||
-	    q - p > SP_HOST_MAX)
+	for (; q < end && *q != ' ' && *q != '[' && q - p <= SP_HOST_MAX;
+	    q++) {
+		colon |= *q == ':';
+		v6 &= syslog_parse_isdigit(*q) || *q == ':' || *q == '.' ||
+		    ((*q | 0x20) >= 'a' && (*q | 0x20) <= 'f');
+	}
+	if (q == p || (q < end && *q != ' ') || q[-1] == ':' ||
+	    (colon && !v6) || q - p > SP_HOST_MAX)
 		return p;
-	*q = '\0';
 	ev->host = p;
+	if (q == end)
+		return q;
+	*q = '\0';
 	return q + 1;
 }
 
@@ -737,7 +966,7 @@ syslog_parse_3164head(struct event *ev, char *p, char *end)
 	struct sp_time	 t;
 	char		*q, *colon;
 
-	p = syslog_parse_seq(p, end);
+	p = syslog_parse_seq(syslog_parse_skipsp(p, end), end);
 	if (end - p >= 2 && p[0] == ':' && p[1] == ' ')
 		p = syslog_parse_skipsp(p + 1, end);
 	if ((q = syslog_parse_ts(p, end, &t)) == NULL &&
@@ -816,12 +1045,9 @@ syslog_parse(char *buf, size_t len, size_t max_len, struct event *ev,
 	if (syslog_parse_blank(p, end))
 		goto empty;
 	if (end - p >= 3 && p[0] == '1' && p[1] == ' ' &&
-	    (p[2] == '-' || syslog_parse_isdigit(p[2]))) {
-		if (syslog_parse_5424(ev, p + 2, end) == -1) {
-			*reason = REASON_MALFORMED;
-			return -1;
-		}
-	} else
+	    (p[2] == '-' || syslog_parse_isdigit(p[2])))
+		syslog_parse_5424(ev, p + 2, end);
+	else
 		syslog_parse_3164(ev, p, end);
 	if (ev->host == NULL) {
 		ev->host = ev->peer;

@@ -57,6 +57,7 @@ send_udp '<13>bad\0nul\0bytes from a device'
 send_udp '<13>Nov 27 10:00:00 h1 app: caf\xc3\x28 \xff\xfe invalid utf-8'
 send_udp '<999>pri out of range'
 send_udp '<13>1 2026-11-27T10:00:00Z host app - - [unterminated sd'
+send_udp '<13>1 2025-11-31T14:00:16Z host app - - - 31 November'
 head -c 5000 /dev/zero | tr '\0' 'x' | sed 's/^/<13>Nov 27 10:00:00 h1 app: /' > "$T/long"
 cat "$T/long" > /dev/udp/127.0.0.1/$P_SYSLOG
 head -c 3000 /dev/urandom > /dev/udp/127.0.0.1/$P_SYSLOG
@@ -73,7 +74,8 @@ check "empty datagrams are counted (empty)" positive syslog_udp empty
 check "NUL bytes are counted (nul)" positive syslog_udp nul
 check "invalid UTF-8 is counted (bad_utf8)" positive syslog_udp bad_utf8
 check "a PRI over 191 is counted (no_pri)" positive syslog_udp no_pri
-check "a broken RFC 5424 header is counted (malformed)" positive syslog_udp malformed
+check "a broken RFC 5424 message is kept and counted (bad_5424)" positive syslog_udp bad_5424
+check "a date that does not exist is kept and counted (bad_time)" positive syslog_udp bad_time
 check "a datagram over max_message_size is counted (truncated)" positive syslog_udp truncated
 check "a TCP line over max_message_size is counted (truncated)" positive syslog_tcp truncated
 check "a bad octet count is counted (framing)" positive syslog_tcp framing
