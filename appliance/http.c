@@ -48,6 +48,9 @@
 #define HTTP_MAX_NOTE		4096
 #define HTTP_MAX_FILTER		256
 #define HTTP_BEV_HIGHWAT	(HTTP_MAX_HEADERS + HTTP_MAX_BODY)
+#define HTTP_ERRPAGE_MAX	4096	/* bytes of one of evhttp's error pages */
+#define HTTP_XSTR(x)		#x
+#define HTTP_STR(x)		HTTP_XSTR(x)
 
 #ifndef SOPD_WEBDIR
 #define SOPD_WEBDIR		"/usr/share/sopd/web"
@@ -235,15 +238,32 @@ http_match(const char *pattern, const char *path, struct http_req *r)
 	return (*pattern == '\0' && *path == '\0');
 }
 
+/* The route method of a request: 0 GET or HEAD, 1 POST, -1 another. */
+static int
+http_method(struct evhttp_request *req)
+{
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_GET:
+	case EVHTTP_REQ_HEAD:
+		return 0;
+	case EVHTTP_REQ_POST:
+		return 1;
+	default:
+		return -1;
+	}
+}
+
 /* Route a request through the table: 404 for no path, 405 for no method. */
 static void
 http_request_cb(struct evhttp_request *req, void *arg)
 {
-	struct http_req			 r;
-	const struct http_route		*rt;
-	const char			*path;
-	size_t				 i;
-	int				 post, found = 0;
+	static const char	*allow[] = { NULL, "GET, HEAD", "POST",
+				    "GET, HEAD, POST" };
+	struct http_req		 r;
+	const struct http_route	*rt;
+	const char		*path;
+	size_t			 i;
+	int			 method, found = 0;
 
 	memset(&r, 0, sizeof(r));
 	r.h = arg;
@@ -251,20 +271,20 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	if (path == NULL || *path == '\0')
 		path = "/";
-	post = evhttp_request_get_command(req) == EVHTTP_REQ_POST;
+	method = http_method(req);
 	for (i = 0; i < HTTP_NROUTES; i++) {
 		rt = &http_routes[i];
 		if (!http_match(rt->pattern, path, &r))
 			continue;
-		found = 1;
-		if (rt->post == post) {
+		found |= 1 << rt->post;
+		if (rt->post == method) {
 			rt->fn(&r);
 			return;
 		}
 	}
 	if (found) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", post ? "GET, HEAD" : "POST");
+		    "Allow", allow[found]);
 		http_error(&r, 405, "method not allowed");
 	} else
 		http_error(&r, 404, "not found");
@@ -1205,6 +1225,104 @@ http_webdir(const struct config *cfg)
 	return (found);
 }
 
+/* The message of an error evhttp answered itself. */
+static const char *
+http_errpage_message(int code)
+{
+	switch (code) {
+	case 400:
+		return "malformed request";
+	case 413:
+		return "request body over " HTTP_STR(HTTP_MAX_BODY) " bytes";
+	case 417:
+		return "expectation not supported";
+	case 501:
+		return "method not implemented";
+	default:
+		return "request refused";
+	}
+}
+
+/*
+ * Rewrite one of evhttp's own error pages at the start of p (len bytes) as
+ * {"error": ...}; -1 if p does not hold a whole one.  evhttp's pages have
+ * "Content-Type: text/html", a Content-Length and an <HTML> body.
+ */
+static int
+http_errpage_rewrite(const char *p, size_t len, struct evbuffer *json,
+    size_t *pagelen)
+{
+	const char	*end, *cl, *line, *next;
+	unsigned long	 body;
+	json_t		*o;
+	char		*doc;
+	int		 code;
+
+	if ((end = memmem(p, len, "\r\n\r\n", 4)) == NULL ||
+	    memmem(p, (size_t)(end - p) + 2, "\r\nContent-Type: text/html\r\n",
+	    27) == NULL ||
+	    (cl = memmem(p, (size_t)(end - p) + 2, "\r\nContent-Length: ",
+	    18)) == NULL)
+		return -1;
+	body = strtoul(cl + 18, NULL, 10);
+	end += 4;
+	if (body > len - (size_t)(end - p) ||
+	    (size_t)(len - (size_t)(end - p)) < 12 ||
+	    strncmp(end, "<HTML><HEAD>", 12) != 0)
+		return -1;
+	*pagelen = (size_t)(end - p) + body;
+	code = atoi(p + 9);
+	line = (const char *)memchr(p, '\n', len) + 1;
+	evbuffer_add(json, p, (size_t)(line - p));
+	for (; line < end - 2; line = next) {
+		next = (const char *)memchr(line, '\n', (size_t)(end - line)) + 1;
+		if (strncasecmp(line, "Content-Type:", 13) != 0 &&
+		    strncasecmp(line, "Content-Length:", 15) != 0)
+			evbuffer_add(json, line, (size_t)(next - line));
+	}
+	o = json_pack("{s:s}", "error", http_errpage_message(code));
+	doc = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (doc == NULL)
+		return -1;
+	evbuffer_add_printf(json, "Content-Type: %s\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "Content-Length: %zu\r\n\r\n%s\n", HTTP_JSON, strlen(doc) + 1, doc);
+	free(doc);
+	return 0;
+}
+
+/*
+ * evhttp answers some requests itself, with an HTML page: a body over
+ * HTTP_MAX_BODY (413), an unknown method (501), a malformed request (400).
+ * A response is written whole into the connection's output buffer before
+ * any of it is sent, and the buffer is empty when one starts (evhttp waits
+ * for the previous one to drain), so this callback on the buffer sees such
+ * a page complete and turns it into JSON before it leaves.
+ */
+static void
+http_errpage_cb(struct evbuffer *out, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct evbuffer	*json;
+	char		 head[10];
+	size_t		 len = evbuffer_get_length(out), pagelen;
+	const char	*p;
+
+	if (info->n_added == 0 || len > HTTP_ERRPAGE_MAX ||
+	    evbuffer_copyout(out, head, sizeof(head)) != sizeof(head) ||
+	    memcmp(head, "HTTP/1.", 7) != 0 || head[8] != ' ' ||
+	    (head[9] != '4' && head[9] != '5'))
+		return;
+	p = (const char *)evbuffer_pullup(out, -1);
+	json = evbuffer_new();
+	if (http_errpage_rewrite(p, len, json, &pagelen) == 0) {
+		evbuffer_drain(out, pagelen);
+		evbuffer_prepend_buffer(out, json);
+	}
+	evbuffer_free(json);
+}
+
 /* Reap connections evhttp has let go, and accept again below the cap. */
 static void
 http_sweep(struct http *h, int all)
@@ -1253,6 +1371,7 @@ http_bev_cb(struct event_base *base, void *arg)
 	if (bev == NULL)
 		return (NULL);
 	bufferevent_setwatermark(bev, EV_READ, 0, HTTP_BEV_HIGHWAT);
+	evbuffer_add_cb(bufferevent_get_output(bev), http_errpage_cb, NULL);
 	if (h->nconn >= HTTP_MAX_CONNECTIONS)
 		http_sweep(h, 0);
 	if (h->nconn < HTTP_MAX_CONNECTIONS) {
@@ -1353,8 +1472,11 @@ http_start(struct sopd *sd, char **cause)
 	evhttp_set_max_headers_size(h->eh, HTTP_MAX_HEADERS);
 	evhttp_set_max_body_size(h->eh, HTTP_MAX_BODY);
 	evhttp_set_timeout(h->eh, HTTP_TIMEOUT);
+	/* Known methods reach the routes (405 there); others get a 501. */
 	evhttp_set_allowed_methods(h->eh, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
-	    EVHTTP_REQ_POST);
+	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
+	    EVHTTP_REQ_PATCH);
 	evhttp_set_bevcb(h->eh, http_bev_cb, h);
 	evhttp_set_gencb(h->eh, http_request_cb, h);
 	evhttp_bind_listener(h->eh, h->listener);

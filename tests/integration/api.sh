@@ -58,6 +58,11 @@ check "filter severity=critical" jq_ok "/api/v1/incidents?severity=critical" \
 check "filter severity=low" jq_ok "/api/v1/incidents?severity=low" \
     '.incidents | length == 0'
 check "filter host" jq_ok "/api/v1/incidents?host=$HOST" '.incidents | length == 2'
+HOST_UP=$(printf '%s' "$HOST" | tr '[:lower:]' '[:upper:]')
+check "filter host ignores case, as rules do" jq_ok "/api/v1/incidents?host=$HOST_UP" \
+    '.incidents | length == 2'
+check "filter host glob ignores case" jq_ok "/api/v1/incidents?host=$(printf '%s' "$HOST_UP" | cut -c1)*" \
+    '.incidents | length == 2'
 check "filter host (no match)" jq_ok "/api/v1/incidents?host=nohost" \
     '.incidents | length == 0'
 check "filter state=open" jq_ok "/api/v1/incidents?state=open" '.incidents | length == 2'
@@ -71,6 +76,44 @@ check "unknown incident is 404" code_is 404 GET /api/v1/incidents/999999
 check "bad incident id is 400" code_is 400 GET /api/v1/incidents/abc
 check "unknown path is 404" code_is 404 GET /api/v1/nothing
 check "GET on a POST route is 405" code_is 405 GET "/api/v1/incidents/$DISK/ack"
+# Errors evhttp would answer itself are JSON too, with the right status.
+# allow_is METHOD PATH ALLOW: a 405 naming the allowed methods.
+allow_is() {
+	curl -s -D "$T/h" -o "$T/body" -X "$1" "$API$2" >/dev/null &&
+	    grep -qi "^allow: $3"$'\r'"\$" "$T/h" &&
+	    jq -e '.error == "method not allowed"' "$T/body" >/dev/null
+}
+check "PUT is 405 (JSON)" code_is 405 PUT /api/v1/incidents
+check "DELETE is 405 (JSON)" code_is 405 DELETE "/api/v1/incidents/$DISK"
+check "PATCH is 405 (JSON)" code_is 405 PATCH "/api/v1/incidents/$DISK"
+check "405 names GET, HEAD" allow_is PUT /api/v1/incidents "GET, HEAD"
+check "405 names POST" allow_is GET "/api/v1/incidents/$DISK/ack" "POST"
+check "405 names GET, HEAD, POST" allow_is DELETE /api/v1/windows "GET, HEAD, POST"
+check "unknown method is 501 (JSON)" code_is 501 FROB /api/v1/incidents
+head -c 70000 /dev/zero | tr '\0' 'x' > "$T/big"
+big_is_413() {
+	c=$(curl -s -o "$T/body" -D "$T/h" -w '%{http_code}' -X POST \
+	    -H 'Content-Type: application/json' $1 --data-binary @"$T/big" \
+	    "$API/api/v1/incidents/$OOM/notes")
+	[ "$c" = 413 ] && grep -qi '^content-type: application/json' "$T/h" &&
+	    jq -e '.error | test("65536")' "$T/body" >/dev/null ||
+	    { echo "# $c $(head -c 200 "$T/body")"; return 1; }
+}
+check "body over 64 KiB is 413 (JSON)" big_is_413 "-H Expect:"
+check "body over 64 KiB with Expect: 100-continue is 413 (JSON)" big_is_413 \
+    "-H Expect:100-continue"
+raw_is_400() {
+	bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$P_HTTP"'
+	    printf "%s\r\n\r\n" "$1" >&3; cat <&3' _ "$1" > "$T/raw"
+	head -1 "$T/raw" | grep -q '^HTTP/1.1 400 ' &&
+	    grep -qi '^content-type: application/json' "$T/raw" &&
+	    tail -1 "$T/raw" | jq -e '.error | type == "string"' >/dev/null ||
+	    { echo "# $(head -c 300 "$T/raw")"; return 1; }
+}
+check "malformed request line is 400 (JSON)" raw_is_400 "GET"
+check "malformed header is 400 (JSON)" raw_is_400 "$(printf 'GET / HTTP/1.1\r\nno colon here')"
+check "keep-alive still works after an error" sh -c "curl -sf -o /dev/null \
+    -X PUT '$API/api/v1/incidents' '$API/healthz'; curl -sf '$API/healthz' >/dev/null"
 check "show: title and events" jq_ok "/api/v1/incidents/$DISK" \
     '(.title | test("sda1")) and .severity == "critical" and (.events | length >= 1)
      and (.events[0].message | test("EXT4-fs error"))'
