@@ -27,7 +27,23 @@ out_has() { grep -q -- "$1" "$T/out"; }
 err_has() { grep -q -- "$1" "$T/err"; }
 id_of() { api "/api/v1/incidents?rule=$1" | jq -r '.incidents[0].id'; }
 
-write_config </dev/null
+# An exec hook records each notice's kind and note, one file per notice.
+cat > "$T/page.sh" <<EOF
+#!/bin/sh
+printf '%s|%s\n' "\$SOPD_KIND" "\$SOPD_NOTE" > "$T/notice.\$SOPD_IDEMPOTENCY_KEY"
+EOF
+chmod +x "$T/page.sh"
+write_config <<EOF
+windows: {patch: []}
+notify:
+  targets:
+    pager: { type: exec, command: $T/page.sh, timeout: 5s }
+  levels:
+    L1: [pager]
+    L2: [pager]
+EOF
+# notice_is KIND NOTE: a notice of that kind carried that note.
+notice_is() { cat "$T"/notice.* 2>/dev/null | grep -qxF "$1|$2"; }
 start_sopd || { notok "sopd starts"; exit 1; }
 ok "sopd starts"
 
@@ -140,6 +156,8 @@ check "sopctl ack says acknowledged" out_has acknowledged
 check "incident acknowledged by alice" jq_ok "/api/v1/incidents/$DISK" \
     '.state == "acknowledged" and (.history | map(select(.actor == "alice"
      and .note == "checking the disk")) | length == 1)'
+check "the acknowledgement's notice carries its note" wait_for notice_is \
+    acknowledged "checking the disk"
 check "second ack fails (exit 1)" ctl_rc 1 ack "$DISK"
 check "second ack names the reason" err_has "already"
 check "second ack over HTTP is 409" code_is 409 POST "/api/v1/incidents/$DISK/ack" '{}'
@@ -157,6 +175,8 @@ check "sopctl note without -m is usage" ctl_rc 2 note "$DISK"
 check "notes are in the history" jq_ok "/api/v1/incidents/$DISK" \
     '.history | map(select(.action == "note" and .note == "cable replaced")) | length == 1'
 check "sopctl resolve" ctl_rc 0 resolve "$DISK" -m "fsck done"
+check "the resolution's notice carries its note" wait_for notice_is \
+    resolved "fsck done"
 check "incident resolved" jq_ok "/api/v1/incidents/$DISK" \
     '.state == "resolved" and .resolved_at != null'
 check "resolve again is 409" code_is 409 POST "/api/v1/incidents/$DISK/resolve"
