@@ -26,6 +26,8 @@
 #include <event2/listener.h>
 #include <jansson.h>
 
+#include "calendar.h"
+#include "clock.h"
 #include "config.h"
 #include "daemon.h"
 #include "escalate.h"
@@ -34,6 +36,7 @@
 #include "incident.h"
 #include "log.h"
 #include "notify.h"
+#include "policy.h"
 #include "report.h"
 #include "rules.h"
 #include "stats.h"
@@ -107,6 +110,7 @@ static void	http_window_add(struct http_req *);
 static void	http_window_cancel(struct http_req *);
 static void	http_reports(struct http_req *);
 static void	http_expectations(struct http_req *);
+static void	http_calendar(struct http_req *);
 
 static const struct http_route http_routes[] = {
 	{ 0, "/", http_index },
@@ -126,6 +130,7 @@ static const struct http_route http_routes[] = {
 	{ 1, "/api/v1/windows/*/cancel", http_window_cancel },
 	{ 0, "/api/v1/reports/*", http_reports },
 	{ 0, "/api/v1/expectations", http_expectations },
+	{ 0, "/api/v1/calendar", http_calendar },
 };
 #define HTTP_NROUTES (sizeof(http_routes) / sizeof(http_routes[0]))
 
@@ -812,6 +817,34 @@ http_expectations(struct http_req *r)
 		    "expectations", "silent"));
 	else
 		http_reply_json(r, 200, expect_status_json(ex));
+}
+
+/*
+ * GET /api/v1/calendar: the business calendar's zone (where reports, hours
+ * and windows are reckoned, and where sopctl prints times), its offset from
+ * UTC now, and the length of a business day.
+ */
+static void
+http_calendar(struct http_req *r)
+{
+	const struct calendar	*cal = policy_calendar(r->h->sd->policy);
+	time_t			 now = clock_now();
+	struct tm		 tm;
+	char			 off[8], local[40];
+	long			 g;
+
+	calendar_localtime(cal, now, &tm);
+	g = tm.tm_gmtoff;
+	snprintf(off, sizeof(off), "%c%02ld:%02ld", g < 0 ? '-' : '+',
+	    labs(g) / 3600 % 100, labs(g) % 3600 / 60);
+	strftime(local, sizeof(local) - sizeof(off), "%Y-%m-%dT%H:%M:%S", &tm);
+	strcat(local, off);
+	http_reply_json(r, 200, json_pack("{s:s, s:s, s:o, s:s, s:I, s:I}",
+	    "timezone", calendar_tzname(cal), "utc_offset", off,
+	    "now", http_time_json(now), "local_time", local,
+	    "business_day_seconds",
+	    (json_int_t)calendar_business_day_seconds(cal),
+	    "holidays", (json_int_t)calendar_holiday_count(cal)));
 }
 
 /* The report query string: only date=YYYY-MM-DD; -1 (and a 400) if bad. */

@@ -230,5 +230,45 @@ check "sopctl: API message printed" err_has "999999"
 check "sopctl: unreachable is 3" sh -c "'$SOPCTL' -u http://127.0.0.1:$P_SPARE health 2>'$T/err';
     [ \$? -eq 3 ] && grep -q 'cannot reach sopd at http://127.0.0.1:$P_SPARE' '$T/err'"
 
+# sopctl's help and version, and times in the calendar's zone (Asia/Tokyo
+# here) with the offset, whatever the zone sopctl runs in.
+check "sopctl --help exits 0" ctl_rc 0 --help
+check "sopctl --help prints the usage on stdout" out_has "^usage: sopctl"
+check "sopctl --version" ctl_rc 0 --version
+check "sopctl --version prints the version" out_has "^sopctl 0\.1\.0\$"
+check "calendar: zone and offset" jq_ok /api/v1/calendar \
+    '.timezone == "Asia/Tokyo" and .utc_offset == "+09:00" and
+     (.local_time | endswith("+09:00"))'
+# tokyo ISO: an RFC 3339 UTC time as sopctl prints it in Asia/Tokyo.
+tokyo() { TZ=Asia/Tokyo date -d "$1" '+%Y-%m-%d %H:%M:%S +09:00'; }
+FIRST=$(api "/api/v1/incidents/$DISK" | jq -r .first_seen)
+check "sopctl show prints times in the calendar's zone" sh -c \
+    "TZ=America/New_York '$SOPCTL' -u '$API' show $DISK |
+    grep -q '^  first seen  *$(tokyo "$FIRST") ('"
+check "sopctl show prints history times in the calendar's zone" sh -c \
+    "TZ=UTC '$SOPCTL' -u '$API' show $DISK | grep -q '^  [0-9-]* [0-9:]* +09:00 '"
+# A change window on this host holds a new incident; once resolved, the
+# incident is no longer "held" in list --all.
+START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%SZ)
+END=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)
+check "change window on this host" code_is 201 POST /api/v1/windows \
+    "{\"id\":\"CHG-T\",\"title\":\"t\",\"hosts\":[\"$HOST\"],\"start\":\"$START\",\"end\":\"$END\",\"approved\":true}"
+SM=$(TZ=Asia/Tokyo date -d "$START" '+%Y-%m-%d %H:%M +09:00')
+EM=$(TZ=Asia/Tokyo date -d "$END" '+%Y-%m-%d %H:%M +09:00')
+check "sopctl windows prints START and END whole, in the calendar's zone" sh -c \
+    "TZ=America/New_York '$SOPCTL' -u '$API' windows | grep -F 'CHG-T' |
+    grep -qF '$SM .. $EM '"
+send kernel kern.crit "EXT4-fs error (device sdz9): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0"
+held_id() { api "/api/v1/incidents?rule=filesystem-error&state=open" |
+    jq -e -r '.incidents[0] | select(.in_window == "CHG-T") | .id'; }
+check "the window holds the new incident" wait_for held_id
+HELD=$(held_id)
+check "sopctl list shows it held" sh -c "'$SOPCTL' -u '$API' list |
+    grep -q '^$HELD .* held '"
+check "sopctl resolve the held incident" ctl_rc 0 resolve "$HELD" -m done
+check "sopctl list --all: a resolved incident is not held" sh -c \
+    "'$SOPCTL' -u '$API' list --all > '$T/out' && grep -q '^$HELD ' '$T/out' &&
+    ! grep -q '^$HELD .* held ' '$T/out'"
+
 check "sopd still alive" alive
 check "sopd stops cleanly" stop_sopd
