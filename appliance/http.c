@@ -40,6 +40,7 @@
 #include "report.h"
 #include "rules.h"
 #include "stats.h"
+#include "template.h"
 #include "version.h"
 #include "xmalloc.h"
 
@@ -212,6 +213,7 @@ http_error(struct http_req *r, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	template_utf8_trim(msg);	/* a quoted value may be cut mid-character */
 	/* A message quoting bytes that are not UTF-8 cannot be a JSON string. */
 	if ((doc = json_pack("{s:s}", "error", msg)) == NULL)
 		doc = json_pack("{s:s}", "error", "request not valid UTF-8");

@@ -28,6 +28,7 @@
 #include "rules.h"
 #include "stats.h"
 #include "store.h"
+#include "template.h"
 #include "xmalloc.h"
 
 #define INC_KEY_MAX		512	/* rendered key */
@@ -751,9 +752,10 @@ incidents_new(struct incidents *is, const struct event *ev,
 	snprintf(inc->level, sizeof(inc->level), "%s",
 	    inc->severity == SEV_CRITICAL ? "L2" : "L1");
 	inc->host = ev->host != NULL ? xstrdup(ev->host) : NULL;
-	if (title_as != NULL)
+	if (title_as != NULL) {
 		snprintf(title, sizeof(title), "%s", title_as);
-	else
+		template_utf8_trim(title);
+	} else
 		rule_render(r->title != NULL ? r->title : "{rule} on {host}",
 		    ev, hit, title, sizeof(title));
 	inc->title = xstrdup(title);
@@ -838,6 +840,7 @@ incidents_flapping(struct incidents *is, const struct event *ev,
 
 	snprintf(fkey, sizeof(fkey), "%s%.*s", INC_FLAP_PREFIX,
 	    (int)(sizeof(fkey) - sizeof(INC_FLAP_PREFIX)), key);
+	template_utf8_trim(fkey);
 	h = incidents_hash(r->name, fkey);
 	if ((f = incidents_find(is, r->name, fkey, h)) != NULL) {
 		incidents_update(is, f, ev);
@@ -855,6 +858,7 @@ incidents_flapping(struct incidents *is, const struct event *ev,
 	    base, sizeof(base));
 	snprintf(title, sizeof(title), "Flapping: %s (more than %u open/clear "
 	    "cycles within %llds)", base, r->flap_cycles, r->flap_within);
+	template_utf8_trim(title);
 	f = incidents_new(is, ev, hit, r->name, fkey, h, 1, t, title);
 	incidents_flap_arm(is, f, t + r->flap_within);
 	flaps_forget(is->flaps, r->name, key);
