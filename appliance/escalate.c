@@ -448,7 +448,7 @@ escalate_opened(struct escalator *e, const struct incident_info *ii)
 
 /* An acknowledgement: skip ack_within steps, tell who heard of it. */
 static void
-escalate_acked(struct escalator *e, struct escinc *ei)
+escalate_acked(struct escalator *e, struct escinc *ei, const char *note)
 {
 	unsigned mask;
 
@@ -458,7 +458,7 @@ escalate_acked(struct escalator *e, struct escinc *ei)
 		return;
 	mask = policy_notified(ESC_POL(e), ei->severity, ei->fired);
 	escalate_queue_mask(e, ei->id, NULL, NOTICE_ACKNOWLEDGED, -1, mask,
-	    NULL);
+	    note);
 	escalate_show(e, ei, NULL, NULL, NULL);
 	escalate_arm(e, ei);
 }
@@ -475,7 +475,7 @@ escalate_resolved(struct escalator *e, struct escinc *ei,
 	else {
 		mask = policy_notified(ESC_POL(e), ei->severity, ei->fired);
 		escalate_queue_mask(e, ei->id, ii, NOTICE_RESOLVED, -1, mask,
-		    NULL);
+		    ii->note);
 	}
 	escalate_remove(e, ei);
 }
@@ -495,7 +495,7 @@ escalate_hooks_change(const struct incident_info *ii,
 	if ((ei = escalate_find(e, ii->id)) == NULL)
 		return;
 	if (what == INC_CHANGE_ACK)
-		escalate_acked(e, ei);
+		escalate_acked(e, ei, ii->note);
 	else if (what == INC_CHANGE_RESOLVE)
 		escalate_resolved(e, ei, ii);
 }
@@ -886,7 +886,10 @@ escalate_row_cb(const struct store_esc *r, void *arg)
 	return 0;
 }
 
-/* Compute missing due times of loaded incidents and arm them. */
+/*
+ * Compute missing due times of loaded incidents, arm them and show each
+ * incident its next step (not stored: the steps are the escalator's).
+ */
 static void
 escalate_load_arm(struct escalator *e)
 {
@@ -907,6 +910,7 @@ escalate_load_arm(struct escalator *e)
 					ei->due[i] = policy_due(ESC_POL(e),
 					    ei->severity, i, (time_t)ei->start);
 			}
+			escalate_show(e, ei, NULL, NULL, NULL);
 			escalate_arm(e, ei);
 		}
 	}

@@ -26,6 +26,8 @@
 #include <event2/listener.h>
 #include <jansson.h>
 
+#include "calendar.h"
+#include "clock.h"
 #include "config.h"
 #include "daemon.h"
 #include "escalate.h"
@@ -34,9 +36,11 @@
 #include "incident.h"
 #include "log.h"
 #include "notify.h"
+#include "policy.h"
 #include "report.h"
 #include "rules.h"
 #include "stats.h"
+#include "template.h"
 #include "version.h"
 #include "xmalloc.h"
 
@@ -48,6 +52,9 @@
 #define HTTP_MAX_NOTE		4096
 #define HTTP_MAX_FILTER		256
 #define HTTP_BEV_HIGHWAT	(HTTP_MAX_HEADERS + HTTP_MAX_BODY)
+#define HTTP_ERRPAGE_MAX	4096	/* bytes of one of evhttp's error pages */
+#define HTTP_XSTR(x)		#x
+#define HTTP_STR(x)		HTTP_XSTR(x)
 
 #ifndef SOPD_WEBDIR
 #define SOPD_WEBDIR		"/usr/share/sopd/web"
@@ -104,6 +111,7 @@ static void	http_window_add(struct http_req *);
 static void	http_window_cancel(struct http_req *);
 static void	http_reports(struct http_req *);
 static void	http_expectations(struct http_req *);
+static void	http_calendar(struct http_req *);
 
 static const struct http_route http_routes[] = {
 	{ 0, "/", http_index },
@@ -123,6 +131,7 @@ static const struct http_route http_routes[] = {
 	{ 1, "/api/v1/windows/*/cancel", http_window_cancel },
 	{ 0, "/api/v1/reports/*", http_reports },
 	{ 0, "/api/v1/expectations", http_expectations },
+	{ 0, "/api/v1/calendar", http_calendar },
 };
 #define HTTP_NROUTES (sizeof(http_routes) / sizeof(http_routes[0]))
 
@@ -204,6 +213,7 @@ http_error(struct http_req *r, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	template_utf8_trim(msg);	/* a quoted value may be cut mid-character */
 	/* A message quoting bytes that are not UTF-8 cannot be a JSON string. */
 	if ((doc = json_pack("{s:s}", "error", msg)) == NULL)
 		doc = json_pack("{s:s}", "error", "request not valid UTF-8");
@@ -235,15 +245,32 @@ http_match(const char *pattern, const char *path, struct http_req *r)
 	return (*pattern == '\0' && *path == '\0');
 }
 
+/* The route method of a request: 0 GET or HEAD, 1 POST, -1 another. */
+static int
+http_method(struct evhttp_request *req)
+{
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_GET:
+	case EVHTTP_REQ_HEAD:
+		return 0;
+	case EVHTTP_REQ_POST:
+		return 1;
+	default:
+		return -1;
+	}
+}
+
 /* Route a request through the table: 404 for no path, 405 for no method. */
 static void
 http_request_cb(struct evhttp_request *req, void *arg)
 {
-	struct http_req			 r;
-	const struct http_route		*rt;
-	const char			*path;
-	size_t				 i;
-	int				 post, found = 0;
+	static const char	*allow[] = { NULL, "GET, HEAD", "POST",
+				    "GET, HEAD, POST" };
+	struct http_req		 r;
+	const struct http_route	*rt;
+	const char		*path;
+	size_t			 i;
+	int			 method, found = 0;
 
 	memset(&r, 0, sizeof(r));
 	r.h = arg;
@@ -251,20 +278,20 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	if (path == NULL || *path == '\0')
 		path = "/";
-	post = evhttp_request_get_command(req) == EVHTTP_REQ_POST;
+	method = http_method(req);
 	for (i = 0; i < HTTP_NROUTES; i++) {
 		rt = &http_routes[i];
 		if (!http_match(rt->pattern, path, &r))
 			continue;
-		found = 1;
-		if (rt->post == post) {
+		found |= 1 << rt->post;
+		if (rt->post == method) {
 			rt->fn(&r);
 			return;
 		}
 	}
 	if (found) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", post ? "GET, HEAD" : "POST");
+		    "Allow", allow[found]);
 		http_error(&r, 405, "method not allowed");
 	} else
 		http_error(&r, 404, "not found");
@@ -794,6 +821,34 @@ http_expectations(struct http_req *r)
 		http_reply_json(r, 200, expect_status_json(ex));
 }
 
+/*
+ * GET /api/v1/calendar: the business calendar's zone (where reports, hours
+ * and windows are reckoned, and where sopctl prints times), its offset from
+ * UTC now, and the length of a business day.
+ */
+static void
+http_calendar(struct http_req *r)
+{
+	const struct calendar	*cal = policy_calendar(r->h->sd->policy);
+	time_t			 now = clock_now();
+	struct tm		 tm;
+	char			 off[8], local[40];
+	long			 g;
+
+	calendar_localtime(cal, now, &tm);
+	g = tm.tm_gmtoff;
+	snprintf(off, sizeof(off), "%c%02ld:%02ld", g < 0 ? '-' : '+',
+	    labs(g) / 3600 % 100, labs(g) % 3600 / 60);
+	strftime(local, sizeof(local) - sizeof(off), "%Y-%m-%dT%H:%M:%S", &tm);
+	strcat(local, off);
+	http_reply_json(r, 200, json_pack("{s:s, s:s, s:o, s:s, s:I, s:I}",
+	    "timezone", calendar_tzname(cal), "utc_offset", off,
+	    "now", http_time_json(now), "local_time", local,
+	    "business_day_seconds",
+	    (json_int_t)calendar_business_day_seconds(cal),
+	    "holidays", (json_int_t)calendar_holiday_count(cal)));
+}
+
 /* The report query string: only date=YYYY-MM-DD; -1 (and a 400) if bad. */
 static int
 http_report_date(struct http_req *r, struct evkeyvalq *q, const char **date)
@@ -1205,6 +1260,104 @@ http_webdir(const struct config *cfg)
 	return (found);
 }
 
+/* The message of an error evhttp answered itself. */
+static const char *
+http_errpage_message(int code)
+{
+	switch (code) {
+	case 400:
+		return "malformed request";
+	case 413:
+		return "request body over " HTTP_STR(HTTP_MAX_BODY) " bytes";
+	case 417:
+		return "expectation not supported";
+	case 501:
+		return "method not implemented";
+	default:
+		return "request refused";
+	}
+}
+
+/*
+ * Rewrite one of evhttp's own error pages at the start of p (len bytes) as
+ * {"error": ...}; -1 if p does not hold a whole one.  evhttp's pages have
+ * "Content-Type: text/html", a Content-Length and an <HTML> body.
+ */
+static int
+http_errpage_rewrite(const char *p, size_t len, struct evbuffer *json,
+    size_t *pagelen)
+{
+	const char	*end, *cl, *line, *next;
+	unsigned long	 body;
+	json_t		*o;
+	char		*doc;
+	int		 code;
+
+	if ((end = memmem(p, len, "\r\n\r\n", 4)) == NULL ||
+	    memmem(p, (size_t)(end - p) + 2, "\r\nContent-Type: text/html\r\n",
+	    27) == NULL ||
+	    (cl = memmem(p, (size_t)(end - p) + 2, "\r\nContent-Length: ",
+	    18)) == NULL)
+		return -1;
+	body = strtoul(cl + 18, NULL, 10);
+	end += 4;
+	if (body > len - (size_t)(end - p) ||
+	    (size_t)(len - (size_t)(end - p)) < 12 ||
+	    strncmp(end, "<HTML><HEAD>", 12) != 0)
+		return -1;
+	*pagelen = (size_t)(end - p) + body;
+	code = atoi(p + 9);
+	line = (const char *)memchr(p, '\n', len) + 1;
+	evbuffer_add(json, p, (size_t)(line - p));
+	for (; line < end - 2; line = next) {
+		next = (const char *)memchr(line, '\n', (size_t)(end - line)) + 1;
+		if (strncasecmp(line, "Content-Type:", 13) != 0 &&
+		    strncasecmp(line, "Content-Length:", 15) != 0)
+			evbuffer_add(json, line, (size_t)(next - line));
+	}
+	o = json_pack("{s:s}", "error", http_errpage_message(code));
+	doc = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (doc == NULL)
+		return -1;
+	evbuffer_add_printf(json, "Content-Type: %s\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "Content-Length: %zu\r\n\r\n%s\n", HTTP_JSON, strlen(doc) + 1, doc);
+	free(doc);
+	return 0;
+}
+
+/*
+ * evhttp answers some requests itself, with an HTML page: a body over
+ * HTTP_MAX_BODY (413), an unknown method (501), a malformed request (400).
+ * A response is written whole into the connection's output buffer before
+ * any of it is sent, and the buffer is empty when one starts (evhttp waits
+ * for the previous one to drain), so this callback on the buffer sees such
+ * a page complete and turns it into JSON before it leaves.
+ */
+static void
+http_errpage_cb(struct evbuffer *out, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct evbuffer	*json;
+	char		 head[10];
+	size_t		 len = evbuffer_get_length(out), pagelen;
+	const char	*p;
+
+	if (info->n_added == 0 || len > HTTP_ERRPAGE_MAX ||
+	    evbuffer_copyout(out, head, sizeof(head)) != sizeof(head) ||
+	    memcmp(head, "HTTP/1.", 7) != 0 || head[8] != ' ' ||
+	    (head[9] != '4' && head[9] != '5'))
+		return;
+	p = (const char *)evbuffer_pullup(out, -1);
+	json = evbuffer_new();
+	if (http_errpage_rewrite(p, len, json, &pagelen) == 0) {
+		evbuffer_drain(out, pagelen);
+		evbuffer_prepend_buffer(out, json);
+	}
+	evbuffer_free(json);
+}
+
 /* Reap connections evhttp has let go, and accept again below the cap. */
 static void
 http_sweep(struct http *h, int all)
@@ -1253,6 +1406,7 @@ http_bev_cb(struct event_base *base, void *arg)
 	if (bev == NULL)
 		return (NULL);
 	bufferevent_setwatermark(bev, EV_READ, 0, HTTP_BEV_HIGHWAT);
+	evbuffer_add_cb(bufferevent_get_output(bev), http_errpage_cb, NULL);
 	if (h->nconn >= HTTP_MAX_CONNECTIONS)
 		http_sweep(h, 0);
 	if (h->nconn < HTTP_MAX_CONNECTIONS) {
@@ -1353,8 +1507,11 @@ http_start(struct sopd *sd, char **cause)
 	evhttp_set_max_headers_size(h->eh, HTTP_MAX_HEADERS);
 	evhttp_set_max_body_size(h->eh, HTTP_MAX_BODY);
 	evhttp_set_timeout(h->eh, HTTP_TIMEOUT);
+	/* Known methods reach the routes (405 there); others get a 501. */
 	evhttp_set_allowed_methods(h->eh, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
-	    EVHTTP_REQ_POST);
+	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
+	    EVHTTP_REQ_PATCH);
 	evhttp_set_bevcb(h->eh, http_bev_cb, h);
 	evhttp_set_gencb(h->eh, http_request_cb, h);
 	evhttp_bind_listener(h->eh, h->listener);

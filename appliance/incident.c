@@ -28,6 +28,7 @@
 #include "rules.h"
 #include "stats.h"
 #include "store.h"
+#include "template.h"
 #include "xmalloc.h"
 
 #define INC_KEY_MAX		512	/* rendered key */
@@ -494,13 +495,14 @@ incidents_fill_info(const struct inc *inc, struct incident_info *ii)
 /* Tell the escalator about an open, ack or resolve. */
 static void
 incidents_hook(struct incidents *is, const struct inc *inc,
-    enum incident_change what)
+    enum incident_change what, const char *note)
 {
 	struct incident_info ii;
 
 	if (is->hooks == NULL || is->hooks->change == NULL)
 		return;
 	incidents_fill_info(inc, &ii);
+	ii.note = note;
 	is->hooks->change(&ii, what, is->hooks_arg);
 }
 
@@ -535,9 +537,9 @@ incidents_move(struct incidents *is, struct inc *inc, int to,
 	incidents_history(is, inc->id, at, actor, action, from, to, note);
 	incidents_dirty(is, inc);
 	if (to != from && to == INC_ACKNOWLEDGED)
-		incidents_hook(is, inc, INC_CHANGE_ACK);
+		incidents_hook(is, inc, INC_CHANGE_ACK, note);
 	else if (to != from && (to == INC_RESOLVED || to == INC_CLOSED))
-		incidents_hook(is, inc, INC_CHANGE_RESOLVE);
+		incidents_hook(is, inc, INC_CHANGE_RESOLVE, note);
 }
 
 /*
@@ -750,9 +752,10 @@ incidents_new(struct incidents *is, const struct event *ev,
 	snprintf(inc->level, sizeof(inc->level), "%s",
 	    inc->severity == SEV_CRITICAL ? "L2" : "L1");
 	inc->host = ev->host != NULL ? xstrdup(ev->host) : NULL;
-	if (title_as != NULL)
+	if (title_as != NULL) {
 		snprintf(title, sizeof(title), "%s", title_as);
-	else
+		template_utf8_trim(title);
+	} else
 		rule_render(r->title != NULL ? r->title : "{rule} on {host}",
 		    ev, hit, title, sizeof(title));
 	inc->title = xstrdup(title);
@@ -772,7 +775,7 @@ incidents_new(struct incidents *is, const struct event *ev,
 	    sopsev_name(inc->severity), name, inc->host != NULL ? inc->host :
 	    "-", inc->title);
 	inc->next_step = -1;
-	incidents_hook(is, inc, INC_CHANGE_OPEN);
+	incidents_hook(is, inc, INC_CHANGE_OPEN, NULL);
 	return inc;
 }
 
@@ -837,6 +840,7 @@ incidents_flapping(struct incidents *is, const struct event *ev,
 
 	snprintf(fkey, sizeof(fkey), "%s%.*s", INC_FLAP_PREFIX,
 	    (int)(sizeof(fkey) - sizeof(INC_FLAP_PREFIX)), key);
+	template_utf8_trim(fkey);
 	h = incidents_hash(r->name, fkey);
 	if ((f = incidents_find(is, r->name, fkey, h)) != NULL) {
 		incidents_update(is, f, ev);
@@ -854,6 +858,7 @@ incidents_flapping(struct incidents *is, const struct event *ev,
 	    base, sizeof(base));
 	snprintf(title, sizeof(title), "Flapping: %s (more than %u open/clear "
 	    "cycles within %llds)", base, r->flap_cycles, r->flap_within);
+	template_utf8_trim(title);
 	f = incidents_new(is, ev, hit, r->name, fkey, h, 1, t, title);
 	incidents_flap_arm(is, f, t + r->flap_within);
 	flaps_forget(is->flaps, r->name, key);
@@ -1715,29 +1720,46 @@ incidents_set_hooks(struct incidents *is, const struct incident_hooks *h,
 	is->hooks_arg = arg;
 }
 
-/* Set an active incident's escalation fields, with a history row. */
+/*
+ * Set an active incident's escalation fields, with a history row. Only a
+ * change of a stored field (level, next escalation, window) or a history
+ * row is written; the next step is shown from memory.
+ */
 int
 incidents_set_escalation(struct incidents *is, uint64_t id,
     const struct incident_esc *ie)
 {
 	struct inc *inc;
+	int stored = 0;
 
 	if ((inc = incidents_find_id(is, id)) == NULL)
 		return -1;
-	if (ie->level != NULL)
+	if (ie->level != NULL && strcmp(inc->level, ie->level) != 0) {
 		snprintf(inc->level, sizeof(inc->level), "%s", ie->level);
-	inc->next_escalation = ie->next_escalation;
+		stored = 1;
+	}
+	if (inc->next_escalation != ie->next_escalation) {
+		inc->next_escalation = ie->next_escalation;
+		stored = 1;
+	}
 	inc->next_step = ie->next_step;
 	snprintf(inc->next_level, sizeof(inc->next_level), "%s",
 	    ie->next_level != NULL ? ie->next_level : "");
 	if ((inc->in_window == NULL) != (ie->in_window == NULL) ||
 	    (ie->in_window != NULL && strcmp(inc->in_window,
-	    ie->in_window) != 0))
+	    ie->in_window) != 0)) {
 		incidents_setstr(&inc->in_window, ie->in_window);
-	if (ie->action != NULL)
+		stored = 1;
+	}
+	if (ie->action != NULL) {
 		incidents_history(is, id, ie->at, "sopd", ie->action,
 		    inc->state, inc->state, ie->note);
-	incidents_dirty(is, inc);
+		stored = 1;
+	}
+	if (stored)
+		incidents_dirty(is, inc);
+	else
+		is->version++;
 	return 0;
 }
 

@@ -107,6 +107,7 @@ struct incident_info {
 	int		 next_step;	/* escalation step due next, -1: none */
 	const char	*next_level;	/* its level, NULL: none */
 	const char	*owner;		/* who acknowledged, NULL: nobody */
+	const char	*note;		/* hooks: the change's note, else NULL */
 };
 /* Call cb for every active (open or acknowledged) incident, in id order. */
 void incidents_foreach_active(struct incidents *,

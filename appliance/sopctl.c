@@ -20,10 +20,13 @@
 #include <event2/http.h>
 #include <jansson.h>
 
+#include "version.h"
+
 #define CTL_DEFAULT_URL	"http://127.0.0.1:8080"
 #define CTL_TIMEOUT_MS	10000			/* whole request */
 #define CTL_MAX_REPLY	(64 * 1024 * 1024)	/* bytes of an answer */
 #define CTL_MAX_NOTE	4096
+#define CTL_WHEN_WIDTH	50	/* "YYYY-MM-DD hh:mm +hh:mm .. " twice */
 
 enum {
 	CTL_OK = 0,
@@ -51,12 +54,13 @@ struct ctl_reply {
 
 static struct ctl ctl;
 
-/* Print the usage text and exit 2. */
-static void __attribute__((noreturn))
-ctl_usage(void)
+/* Print the usage text on a stream. */
+static void
+ctl_usage_to(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: sopctl [-u URL] [--json] COMMAND [ARGS]\n"
+	    "       sopctl --help | --version\n"
 	    "\n"
 	    "commands:\n"
 	    "  list [--state S] [--severity S] [--host H] [--rule R] "
@@ -91,8 +95,20 @@ ctl_usage(void)
 	    "  -u, --url URL        sopd's address (default $SOPD_URL or "
 	    CTL_DEFAULT_URL ")\n"
 	    "  -j, --json           print the API's JSON\n"
+	    "  -h, --help           print this text\n"
+	    "  -V, --version        print sopctl's version\n"
+	    "\n"
+	    "Times are printed in the zone of sopd's business calendar, with\n"
+	    "their offset from UTC.\n"
 	    "\n"
 	    "exit: 0 ok, 1 API error, 2 usage, 3 cannot reach sopd\n");
+}
+
+/* Print the usage text on standard error and exit 2. */
+static void __attribute__((noreturn))
+ctl_usage(void)
+{
+	ctl_usage_to(stderr);
 	exit(CTL_EUSAGE);
 }
 
@@ -476,17 +492,25 @@ ctl_int(json_t *o, const char *k)
 	return (long long)json_integer_value(json_object_get(o, k));
 }
 
-/* Parse an RFC 3339 UTC time ("...Z"); 0 if it is not one. */
+/* Parse an RFC 3339 time ("...Z" or "...+09:00"); 0 if it is not one. */
 static time_t
 ctl_time(const char *s)
 {
 	struct tm	 tm;
 	const char	*e;
+	int		 hh, mm;
+	time_t		 t;
 
 	memset(&tm, 0, sizeof(tm));
 	if (s == NULL || (e = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
 		return 0;
-	return timegm(&tm);
+	t = timegm(&tm);
+	if (*e == '.')
+		e += 1 + strspn(e + 1, "0123456789");
+	if ((*e == '+' || *e == '-') && sscanf(e + 1, "%2d:%2d", &hh,
+	    &mm) == 2)
+		t -= (*e == '+' ? 1 : -1) * (time_t)(hh * 3600 + mm * 60);
+	return t;
 }
 
 /* A duration in short words: 45s, 12m, 3h05m, 2d04h. */
@@ -520,12 +544,74 @@ ctl_ago(const char *iso, char *buf, size_t len)
 	snprintf(buf, len, d < 0 ? "in %s" : "%s", dur);
 }
 
+/* Whether an incident is active (open or acknowledged). */
+static int
+ctl_active(json_t *inc)
+{
+	const char *st = ctl_str(inc, "state");
+
+	return st != NULL && (strcmp(st, "open") == 0 ||
+	    strcmp(st, "acknowledged") == 0);
+}
+
+/* Set TZ to the calendar's zone: asked of sopd once; UTC if it cannot say. */
+static void
+ctl_zone(void)
+{
+	static int		 done;
+	struct ctl_reply	 r;
+	const char		*tz;
+	json_t			*doc;
+
+	if (done)
+		return;
+	done = 1;
+	ctl_http("GET", "/api/v1/calendar", NULL, &r);
+	doc = r.code == 200 ? json_loadb(r.body, r.len, 0, NULL) : NULL;
+	tz = ctl_str(doc, "timezone");
+	if (tz == NULL || *tz == '\0' || strlen(tz) > 64 || *tz == ':')
+		tz = "UTC";
+	setenv("TZ", tz, 1);
+	tzset();
+	json_decref(doc);
+	free(r.body);
+}
+
+/*
+ * An RFC 3339 time in the calendar's zone with its offset, to the second
+ * or to the minute: "2026-11-27 20:00:00 +09:00"; "-" if none.
+ */
+static void
+ctl_local(const char *iso, int seconds, char *buf, size_t len)
+{
+	struct tm	 tm;
+	time_t		 t = ctl_time(iso);
+	char		 d[32];
+	long		 g;
+
+	if (t == 0) {
+		snprintf(buf, len, "%s", iso != NULL ? iso : "-");
+		return;
+	}
+	ctl_zone();
+	localtime_r(&t, &tm);
+	strftime(d, sizeof(d), seconds ? "%Y-%m-%d %H:%M:%S" :
+	    "%Y-%m-%d %H:%M", &tm);
+	g = tm.tm_gmtoff;
+	snprintf(buf, len, "%s %c%02ld:%02ld", d, g < 0 ? '-' : '+',
+	    labs(g) / 3600 % 100, labs(g) % 3600 / 60);
+}
+
 /* The next escalation step in short: "L3 in 45m", "held" or "-". */
 static void
 ctl_next(json_t *inc, char *buf, size_t len)
 {
 	char	when[32];
 
+	if (!ctl_active(inc)) {
+		snprintf(buf, len, "-");
+		return;
+	}
 	if (ctl_str(inc, "in_window") != NULL) {
 		snprintf(buf, len, "held");
 		return;
@@ -682,14 +768,15 @@ ctl_field(const char *label, const char *value)
 static void
 ctl_field_time(const char *label, const char *iso)
 {
-	char	ago[32], buf[96];
+	char	ago[32], loc[64], buf[128];
 
 	if (iso == NULL) {
 		ctl_field(label, NULL);
 		return;
 	}
 	ctl_ago(iso, ago, sizeof(ago));
-	snprintf(buf, sizeof(buf), "%s (%s%s)", iso, ago,
+	ctl_local(iso, 1, loc, sizeof(loc));
+	snprintf(buf, sizeof(buf), "%s (%s%s)", loc, ago,
 	    ago[0] == 'i' ? "" : " ago");
 	ctl_field(label, buf);
 }
@@ -732,20 +819,20 @@ ctl_show_fields(json_t *inc)
 static void
 ctl_window_row(json_t *w)
 {
-	char	when[96];
+	char	when[160], start[64], end[64];
 
-	snprintf(when, sizeof(when), "%s .. %s", ctl_str(w, "start") ?
-	    ctl_str(w, "start") : "-", ctl_str(w, "end") ? ctl_str(w, "end") :
-	    "-");
+	ctl_local(ctl_str(w, "start"), 0, start, sizeof(start));
+	ctl_local(ctl_str(w, "end"), 0, end, sizeof(end));
+	snprintf(when, sizeof(when), "%s .. %s", start, end);
 	ctl_col(ctl_str(w, "id"), 16);
 	ctl_col(ctl_str(w, "kind"), 6);
 	ctl_col(json_is_true(json_object_get(w, "cancelled")) ? "cancelled" :
 	    json_is_true(json_object_get(w, "active")) ? "ACTIVE" :
 	    json_is_true(json_object_get(w, "approved")) ? "approved" :
 	    "unapproved", 10);
-	ctl_col(when, 42);
+	ctl_col(when, CTL_WHEN_WIDTH);
 	ctl_puts(ctl_str(w, "title") ? ctl_str(w, "title") : "",
-	    ctl_title_width(80));
+	    ctl_title_width(36 + CTL_WHEN_WIDTH));
 	fputc('\n', stdout);
 }
 
@@ -765,8 +852,8 @@ ctl_windows(int argc, char **argv)
 	else if (json_array_size(list) == 0)
 		printf("no windows\n");
 	else {
-		printf("%-16s %-6s %-10s %-42s %s\n", "ID", "KIND", "STATE",
-		    "START .. END (UTC)", "TITLE");
+		printf("%-16s %-6s %-10s %-*s %s\n", "ID", "KIND", "STATE",
+		    CTL_WHEN_WIDTH, "START .. END", "TITLE");
 		json_array_foreach(list, i, w)
 			ctl_window_row(w);
 	}
@@ -789,7 +876,7 @@ ctl_when(const char *iso, char *buf, size_t len)
 static void
 ctl_expect_row(json_t *x)
 {
-	char	last[48], next[48];
+	char	last[48], next[48], at[64];
 
 	ctl_when(ctl_str(x, "last_arrival"), last, sizeof(last));
 	ctl_when(ctl_str(x, "next_deadline"), next, sizeof(next));
@@ -798,8 +885,8 @@ ctl_expect_row(json_t *x)
 	ctl_col(ctl_str(x, "state"), 8);
 	ctl_col(last, 14);
 	ctl_col(next, 14);
-	ctl_puts(ctl_str(x, "next_deadline") ? ctl_str(x, "next_deadline") :
-	    "-", 24);
+	ctl_local(ctl_str(x, "next_deadline"), 0, at, sizeof(at));
+	ctl_puts(at, 32);
 	fputc('\n', stdout);
 }
 
@@ -849,7 +936,7 @@ ctl_expectations(int argc, char **argv)
 		printf("no expected events\n");
 	else {
 		printf("%-24s %-20s %-8s %-14s %-14s %s\n", "RULE", "HOST",
-		    "STATE", "LAST ARRIVAL", "NEXT DEADLINE", "(UTC)");
+		    "STATE", "LAST ARRIVAL", "NEXT DEADLINE", "DUE AT");
 		json_array_foreach(list, i, x)
 			ctl_expect_row(x);
 	}
@@ -959,6 +1046,7 @@ ctl_report_weekly(json_t *doc)
 {
 	json_t	*x;
 	size_t	 i;
+	char	 when[64];
 
 	printf("\n%-16s %8s %8s %8s %8s %8s %8s\n", "OPENED PER DAY",
 	    "critical", "high", "medium", "low", "info", "total");
@@ -968,14 +1056,15 @@ ctl_report_weekly(json_t *doc)
 	    "noisiest_hosts"), "host");
 	ctl_report_top("NOISIEST RULES", json_object_get(doc,
 	    "noisiest_rules"), "rule");
-	printf("\n%-16s %-8s %-21s %6s %8s %6s %s\n", "WINDOW", "KIND",
-	    "START (UTC)", "OPENED", "RESOLVED", "FAILED", "OUTCOME");
+	printf("\n%-16s %-8s %-23s %6s %8s %6s %s\n", "WINDOW", "KIND",
+	    "START", "OPENED", "RESOLVED", "FAILED", "OUTCOME");
 	if (json_array_size(json_object_get(doc, "windows")) == 0)
 		printf("(none)\n");
 	json_array_foreach(json_object_get(doc, "windows"), i, x) {
 		ctl_col(ctl_str(x, "id"), 16);
 		ctl_col(ctl_str(x, "kind"), 8);
-		ctl_col(ctl_str(x, "start"), 21);
+		ctl_local(ctl_str(x, "start"), 0, when, sizeof(when));
+		ctl_col(when, 23);
 		printf("%6lld %8lld %6lld %s\n", ctl_int(x, "opened"),
 		    ctl_int(x, "resolved"), ctl_int(x, "failed_verifications"),
 		    ctl_str(x, "outcome"));
@@ -1172,8 +1261,8 @@ ctl_window(int argc, char **argv)
 		snprintf(path, sizeof(path), "/api/v1/windows/%s", argv[2]);
 		doc = ctl_api("GET", path, NULL);
 		if (!ctl.json) {
-			printf("%-16s %-6s %-10s %-42s %s\n", "ID", "KIND",
-			    "STATE", "START .. END (UTC)", "TITLE");
+			printf("%-16s %-6s %-10s %-*s %s\n", "ID", "KIND",
+			    "STATE", CTL_WHEN_WIDTH, "START .. END", "TITLE");
 			ctl_window_row(doc);
 			ctl_print_json(json_object_get(doc, "occurrences"));
 		}
@@ -1190,12 +1279,14 @@ ctl_show_events(json_t *events)
 {
 	json_t	*ev;
 	size_t	 i;
+	char	 at[64];
 
 	printf("Recent events (%zu):\n", json_array_size(events));
 	json_array_foreach(events, i, ev) {
+		ctl_local(ctl_str(ev, "received") ? ctl_str(ev, "received") :
+		    ctl_str(ev, "timestamp"), 1, at, sizeof(at));
 		printf("  ");
-		ctl_puts(ctl_str(ev, "received") ? ctl_str(ev, "received") :
-		    ctl_str(ev, "timestamp"), 40);
+		ctl_puts(at, 40);
 		printf(" ");
 		ctl_puts(ctl_str(ev, "host"), 64);
 		printf(" ");
@@ -1214,10 +1305,12 @@ ctl_show_history(json_t *hist)
 	json_t	*h;
 	size_t	 i;
 
+	char	at[64];
+
 	printf("History (%zu):\n", json_array_size(hist));
 	json_array_foreach(hist, i, h) {
-		printf("  ");
-		ctl_puts(ctl_str(h, "at"), 40);
+		ctl_local(ctl_str(h, "at"), 1, at, sizeof(at));
+		printf("  %s", at);
 		printf(" ");
 		ctl_puts(ctl_str(h, "actor"), 64);
 		printf(" ");
@@ -1510,6 +1603,7 @@ main(int argc, char **argv)
 		{ "url", required_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const struct {
@@ -1528,10 +1622,16 @@ main(int argc, char **argv)
 	int		 ch;
 
 	ctl.argv0 = argv[0];
-	while ((ch = getopt_long(argc, argv, "+u:jh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+u:jhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'u': url = optarg; break;
 		case 'j': ctl.json = 1; break;
+		case 'h':
+			ctl_usage_to(stdout);
+			return CTL_OK;
+		case 'V':
+			printf("sopctl %s\n", SOPD_VERSION);
+			return CTL_OK;
 		default: ctl_usage();
 		}
 	}
@@ -1541,6 +1641,10 @@ main(int argc, char **argv)
 		ctl_usage();
 	ctl_set_url(url != NULL && *url != '\0' ? url : CTL_DEFAULT_URL);
 	cmd = argv[0];
+	if (strcmp(cmd, "help") == 0) {
+		ctl_usage_to(stdout);
+		return CTL_OK;
+	}
 	optind = 0;
 	if (strcmp(cmd, "parse") != 0)
 		argc = ctl_take_json(argc, argv);

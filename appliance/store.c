@@ -205,7 +205,10 @@ store_log_cb(void *arg, int code, const char *msg)
 		log_warnx("sqlite (%d): %s", code, msg);
 }
 
-/* SQL function fnmatch(pattern, string): 1 when the glob matches. */
+/*
+ * SQL function fnmatch(pattern, string): 1 when the glob matches, ignoring
+ * case as rules do when they match hosts.
+ */
 static void
 store_fnmatch_cb(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -218,7 +221,7 @@ store_fnmatch_cb(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		return;
 	}
 	sqlite3_result_int(ctx,
-	    fnmatch((const char *)pat, (const char *)s, 0) == 0);
+	    fnmatch((const char *)pat, (const char *)s, FNM_CASEFOLD) == 0);
 }
 
 /* Run SQL without results; -1 with *cause on failure. */

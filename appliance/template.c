@@ -37,6 +37,31 @@ template_next(const char *tmpl, size_t *pos, size_t *start, char *name,
 	return 0;
 }
 
+/* The length of s[0..len) without an incomplete UTF-8 sequence at its end. */
+size_t
+template_utf8_whole(const char *s, size_t len)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 i = len, need;
+
+	while (i > 0 && len - i < 4 && (u[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i == 0 || u[i - 1] < 0xc0)
+		return len;	/* ASCII last, or no lead byte to judge */
+	need = u[i - 1] >= 0xf0 ? 4 : u[i - 1] >= 0xe0 ? 3 : 2;
+	return len - (i - 1) < need ? i - 1 : len;
+}
+
+/* Cut a NUL-ended string after an incomplete last character. */
+size_t
+template_utf8_trim(char *s)
+{
+	size_t len = template_utf8_whole(s, strlen(s));
+
+	s[len] = '\0';
+	return len;
+}
+
 /* Append len bytes. */
 static void
 template_put(struct tbuf *b, const char *s, size_t len)
@@ -155,5 +180,5 @@ template_render(const char *tmpl, const struct event *ev,
 		}
 		template_put(&b, p++, 1);
 	}
-	return b.len;
+	return template_utf8_trim(out);
 }

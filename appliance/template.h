@@ -17,7 +17,17 @@
  */
 int template_next(const char *tmpl, size_t *pos, size_t *start,
     char *name, size_t namelen);
-/* Expand a template; returns the length written (truncated, NUL-ended). */
+/*
+ * The length of s[0..len) without a UTF-8 sequence its end cuts short, so
+ * that a string cut to a limit ends on a character boundary.
+ */
+size_t template_utf8_whole(const char *s, size_t len);
+/* Cut a NUL-ended string after an incomplete last character; its length. */
+size_t template_utf8_trim(char *s);
+/*
+ * Expand a template; returns the length written (NUL-ended; cut to size on
+ * a character boundary).
+ */
 size_t template_render(const char *tmpl, const struct event *,
     const struct rule_hit *, char *out, size_t size);
 

@@ -27,7 +27,23 @@ out_has() { grep -q -- "$1" "$T/out"; }
 err_has() { grep -q -- "$1" "$T/err"; }
 id_of() { api "/api/v1/incidents?rule=$1" | jq -r '.incidents[0].id'; }
 
-write_config </dev/null
+# An exec hook records each notice's kind and note, one file per notice.
+cat > "$T/page.sh" <<EOF
+#!/bin/sh
+printf '%s|%s\n' "\$SOPD_KIND" "\$SOPD_NOTE" > "$T/notice.\$SOPD_IDEMPOTENCY_KEY"
+EOF
+chmod +x "$T/page.sh"
+write_config <<EOF
+windows: {patch: []}
+notify:
+  targets:
+    pager: { type: exec, command: $T/page.sh, timeout: 5s }
+  levels:
+    L1: [pager]
+    L2: [pager]
+EOF
+# notice_is KIND NOTE: a notice of that kind carried that note.
+notice_is() { cat "$T"/notice.* 2>/dev/null | grep -qxF "$1|$2"; }
 start_sopd || { notok "sopd starts"; exit 1; }
 ok "sopd starts"
 
@@ -58,6 +74,11 @@ check "filter severity=critical" jq_ok "/api/v1/incidents?severity=critical" \
 check "filter severity=low" jq_ok "/api/v1/incidents?severity=low" \
     '.incidents | length == 0'
 check "filter host" jq_ok "/api/v1/incidents?host=$HOST" '.incidents | length == 2'
+HOST_UP=$(printf '%s' "$HOST" | tr '[:lower:]' '[:upper:]')
+check "filter host ignores case, as rules do" jq_ok "/api/v1/incidents?host=$HOST_UP" \
+    '.incidents | length == 2'
+check "filter host glob ignores case" jq_ok "/api/v1/incidents?host=$(printf '%s' "$HOST_UP" | cut -c1)*" \
+    '.incidents | length == 2'
 check "filter host (no match)" jq_ok "/api/v1/incidents?host=nohost" \
     '.incidents | length == 0'
 check "filter state=open" jq_ok "/api/v1/incidents?state=open" '.incidents | length == 2'
@@ -71,6 +92,44 @@ check "unknown incident is 404" code_is 404 GET /api/v1/incidents/999999
 check "bad incident id is 400" code_is 400 GET /api/v1/incidents/abc
 check "unknown path is 404" code_is 404 GET /api/v1/nothing
 check "GET on a POST route is 405" code_is 405 GET "/api/v1/incidents/$DISK/ack"
+# Errors evhttp would answer itself are JSON too, with the right status.
+# allow_is METHOD PATH ALLOW: a 405 naming the allowed methods.
+allow_is() {
+	curl -s -D "$T/h" -o "$T/body" -X "$1" "$API$2" >/dev/null &&
+	    grep -qi "^allow: $3"$'\r'"\$" "$T/h" &&
+	    jq -e '.error == "method not allowed"' "$T/body" >/dev/null
+}
+check "PUT is 405 (JSON)" code_is 405 PUT /api/v1/incidents
+check "DELETE is 405 (JSON)" code_is 405 DELETE "/api/v1/incidents/$DISK"
+check "PATCH is 405 (JSON)" code_is 405 PATCH "/api/v1/incidents/$DISK"
+check "405 names GET, HEAD" allow_is PUT /api/v1/incidents "GET, HEAD"
+check "405 names POST" allow_is GET "/api/v1/incidents/$DISK/ack" "POST"
+check "405 names GET, HEAD, POST" allow_is DELETE /api/v1/windows "GET, HEAD, POST"
+check "unknown method is 501 (JSON)" code_is 501 FROB /api/v1/incidents
+head -c 70000 /dev/zero | tr '\0' 'x' > "$T/big"
+big_is_413() {
+	c=$(curl -s -o "$T/body" -D "$T/h" -w '%{http_code}' -X POST \
+	    -H 'Content-Type: application/json' $1 --data-binary @"$T/big" \
+	    "$API/api/v1/incidents/$OOM/notes")
+	[ "$c" = 413 ] && grep -qi '^content-type: application/json' "$T/h" &&
+	    jq -e '.error | test("65536")' "$T/body" >/dev/null ||
+	    { echo "# $c $(head -c 200 "$T/body")"; return 1; }
+}
+check "body over 64 KiB is 413 (JSON)" big_is_413 "-H Expect:"
+check "body over 64 KiB with Expect: 100-continue is 413 (JSON)" big_is_413 \
+    "-H Expect:100-continue"
+raw_is_400() {
+	bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$P_HTTP"'
+	    printf "%s\r\n\r\n" "$1" >&3; cat <&3' _ "$1" > "$T/raw"
+	head -1 "$T/raw" | grep -q '^HTTP/1.1 400 ' &&
+	    grep -qi '^content-type: application/json' "$T/raw" &&
+	    tail -1 "$T/raw" | jq -e '.error | type == "string"' >/dev/null ||
+	    { echo "# $(head -c 300 "$T/raw")"; return 1; }
+}
+check "malformed request line is 400 (JSON)" raw_is_400 "GET"
+check "malformed header is 400 (JSON)" raw_is_400 "$(printf 'GET / HTTP/1.1\r\nno colon here')"
+check "keep-alive still works after an error" sh -c "curl -sf -o /dev/null \
+    -X PUT '$API/api/v1/incidents' '$API/healthz'; curl -sf '$API/healthz' >/dev/null"
 check "show: title and events" jq_ok "/api/v1/incidents/$DISK" \
     '(.title | test("sda1")) and .severity == "critical" and (.events | length >= 1)
      and (.events[0].message | test("EXT4-fs error"))'
@@ -97,6 +156,8 @@ check "sopctl ack says acknowledged" out_has acknowledged
 check "incident acknowledged by alice" jq_ok "/api/v1/incidents/$DISK" \
     '.state == "acknowledged" and (.history | map(select(.actor == "alice"
      and .note == "checking the disk")) | length == 1)'
+check "the acknowledgement's notice carries its note" wait_for notice_is \
+    acknowledged "checking the disk"
 check "second ack fails (exit 1)" ctl_rc 1 ack "$DISK"
 check "second ack names the reason" err_has "already"
 check "second ack over HTTP is 409" code_is 409 POST "/api/v1/incidents/$DISK/ack" '{}'
@@ -114,6 +175,8 @@ check "sopctl note without -m is usage" ctl_rc 2 note "$DISK"
 check "notes are in the history" jq_ok "/api/v1/incidents/$DISK" \
     '.history | map(select(.action == "note" and .note == "cable replaced")) | length == 1'
 check "sopctl resolve" ctl_rc 0 resolve "$DISK" -m "fsck done"
+check "the resolution's notice carries its note" wait_for notice_is \
+    resolved "fsck done"
 check "incident resolved" jq_ok "/api/v1/incidents/$DISK" \
     '.state == "resolved" and .resolved_at != null'
 check "resolve again is 409" code_is 409 POST "/api/v1/incidents/$DISK/resolve"
@@ -166,6 +229,46 @@ check "sopctl: unknown incident is 1" ctl_rc 1 show 999999
 check "sopctl: API message printed" err_has "999999"
 check "sopctl: unreachable is 3" sh -c "'$SOPCTL' -u http://127.0.0.1:$P_SPARE health 2>'$T/err';
     [ \$? -eq 3 ] && grep -q 'cannot reach sopd at http://127.0.0.1:$P_SPARE' '$T/err'"
+
+# sopctl's help and version, and times in the calendar's zone (Asia/Tokyo
+# here) with the offset, whatever the zone sopctl runs in.
+check "sopctl --help exits 0" ctl_rc 0 --help
+check "sopctl --help prints the usage on stdout" out_has "^usage: sopctl"
+check "sopctl --version" ctl_rc 0 --version
+check "sopctl --version prints the version" out_has "^sopctl 0\.1\.0\$"
+check "calendar: zone and offset" jq_ok /api/v1/calendar \
+    '.timezone == "Asia/Tokyo" and .utc_offset == "+09:00" and
+     (.local_time | endswith("+09:00"))'
+# tokyo ISO: an RFC 3339 UTC time as sopctl prints it in Asia/Tokyo.
+tokyo() { TZ=Asia/Tokyo date -d "$1" '+%Y-%m-%d %H:%M:%S +09:00'; }
+FIRST=$(api "/api/v1/incidents/$DISK" | jq -r .first_seen)
+check "sopctl show prints times in the calendar's zone" sh -c \
+    "TZ=America/New_York '$SOPCTL' -u '$API' show $DISK |
+    grep -q '^  first seen  *$(tokyo "$FIRST") ('"
+check "sopctl show prints history times in the calendar's zone" sh -c \
+    "TZ=UTC '$SOPCTL' -u '$API' show $DISK | grep -q '^  [0-9-]* [0-9:]* +09:00 '"
+# A change window on this host holds a new incident; once resolved, the
+# incident is no longer "held" in list --all.
+START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%SZ)
+END=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)
+check "change window on this host" code_is 201 POST /api/v1/windows \
+    "{\"id\":\"CHG-T\",\"title\":\"t\",\"hosts\":[\"$HOST\"],\"start\":\"$START\",\"end\":\"$END\",\"approved\":true}"
+SM=$(TZ=Asia/Tokyo date -d "$START" '+%Y-%m-%d %H:%M +09:00')
+EM=$(TZ=Asia/Tokyo date -d "$END" '+%Y-%m-%d %H:%M +09:00')
+check "sopctl windows prints START and END whole, in the calendar's zone" sh -c \
+    "TZ=America/New_York '$SOPCTL' -u '$API' windows | grep -F 'CHG-T' |
+    grep -qF '$SM .. $EM '"
+send kernel kern.crit "EXT4-fs error (device sdz9): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0"
+held_id() { api "/api/v1/incidents?rule=filesystem-error&state=open" |
+    jq -e -r '.incidents[0] | select(.in_window == "CHG-T") | .id'; }
+check "the window holds the new incident" wait_for held_id
+HELD=$(held_id)
+check "sopctl list shows it held" sh -c "'$SOPCTL' -u '$API' list |
+    grep -q '^$HELD .* held '"
+check "sopctl resolve the held incident" ctl_rc 0 resolve "$HELD" -m done
+check "sopctl list --all: a resolved incident is not held" sh -c \
+    "'$SOPCTL' -u '$API' list --all > '$T/out' && grep -q '^$HELD ' '$T/out' &&
+    ! grep -q '^$HELD .* held ' '$T/out'"
 
 check "sopd still alive" alive
 check "sopd stops cleanly" stop_sopd

@@ -17,9 +17,11 @@ make -C "$ROOT" -s build/sopd >/dev/null 2>&1 || { notok "build/sopd builds"; ex
 REAL_SOPD=$ROOT/build/sopd
 
 # A wrapper that starts sopd at the simulated time in $FT, 720 times faster.
+# libfaketime reads "@YYYY-MM-DD hh:mm:ss" in the process's zone: the times
+# below are UTC, so the zone is pinned whatever the machine's is.
 cat > "$T/sopd-ft" <<EOF
 #!/bin/sh
-exec env LD_PRELOAD=$FTLIB FAKETIME="\$FT x720" $REAL_SOPD "\$@"
+exec env TZ=UTC LD_PRELOAD=$FTLIB FAKETIME="\$FT x720" $REAL_SOPD "\$@"
 EOF
 chmod +x "$T/sopd-ft"
 SOPD=$T/sopd-ft
@@ -45,10 +47,6 @@ rules:
     severity: medium
     key: "{host}:{what}"
 EOF
-# The weekly patch window the tests below rely on, pinned here.
-WINDOWS='windows:
-  patch:
-    - {id: patch, title: weekly security patches, when: "fri 20:00-24:00"}'
 RULES=$T/rules.yaml write_config <<EOF
 host_groups:
   web: ["web*"]
@@ -93,10 +91,25 @@ wait_long() {
 escalations() { field "$1" '[.history[] | select(.action == "escalate")] | length'; }
 # fresh: forget all state.
 fresh() { rm -rf "$T/var"; }
-ctl() { "$SOPCTL" -u "$API" "$@" >"$T/out" 2>"$T/err"; }
+# ctl ARGS...: sopctl, again when the connection was dropped (exit 3; see
+# get above).
+ctl() {
+	for _ in 1 2 3 4 5; do
+		"$SOPCTL" -u "$API" "$@" >"$T/out" 2>"$T/err"
+		rc=$?
+		[ $rc -ne 3 ] && return $rc
+		sleep 0.1
+	done
+	return $rc
+}
+# code_is CODE METHOD PATH [BODY]: the status, again when no answer came.
 code_is() {
-	c=$(curl -s -o "$T/body" -w '%{http_code}' -X "$2" \
-	    -H 'Content-Type: application/json' ${4:+--data "$4"} "$API$3")
+	for _ in 1 2 3 4 5; do
+		c=$(curl -s -o "$T/body" -w '%{http_code}' -X "$2" \
+		    -H 'Content-Type: application/json' ${4:+--data "$4"} "$API$3")
+		[ "$c" != 000 ] && break
+		sleep 0.1
+	done
 	[ "$c" = "$1" ] || { echo "# $2 $3: $c $(cat "$T/body")"; return 1; }
 }
 
@@ -135,7 +148,7 @@ high_twice() {
 }
 check "high escalated twice (L2, L3)" high_twice
 check "sopctl list shows the next step" sh -c \
-    "'$SOPCTL' -u '$API' list | grep -q 'NEXT'"
+    "for i in 1 2 3 4 5; do '$SOPCTL' -u '$API' list | grep -q 'NEXT' && exit 0; sleep 0.1; done; exit 1"
 ctl show "$C"
 check "sopctl show prints the level" grep -q "L3" "$T/out"
 check "the tick saw no clock jump under the accelerated clock" \
@@ -220,12 +233,12 @@ ctl window add --id CHG-1 --title "cache upgrade" --group web \
 check "sopctl window add creates a change window" grep -q "CHG-1 created" "$T/out"
 ctl window add --id CHG-2 --title "not approved" --hosts db7 \
     --start 2026-11-27T15:10:00Z --end 2026-11-27T18:00:00Z
-# windows_both: sopctl windows lists both (retried: see get above). On a
-# loaded machine the x720 clock may already have reached CHG-1's start.
+# windows_both: sopctl windows lists both (retried: see get above); CHG-1
+# may have started already on a slow machine.
 windows_both() {
 	for _ in 1 2 3 4 5; do
 		"$SOPCTL" -u "$API" windows > "$T/w" 2>&1 &&
-		    grep CHG-1 "$T/w" | grep -Eq ' (approved|ACTIVE) ' &&
+		    grep CHG-1 "$T/w" | grep -Eq 'approved|ACTIVE' &&
 		    grep CHG-2 "$T/w" | grep -q unapproved && return 0
 		sleep 0.1
 	done

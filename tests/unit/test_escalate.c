@@ -336,6 +336,7 @@ test_engine_restart(void **state)
 	struct incident_info ii;
 	time_t t0 = 1795500000;
 	uint64_t id;
+	json_t *doc;
 
 	(void)state;
 	clock_set_fake(t0);
@@ -348,6 +349,20 @@ test_engine_restart(void **state)
 	assert_int_equal(ii.next_escalation_us / 1000000, t0 + 3600);
 	assert_int_equal(ii.next_step, 1);
 	assert_string_equal(ii.next_level, "L3");
+	rig_at(&r, t0 + 1800);
+	rig_stop(&r);
+	/* Restarted before the step: the incident still shows it. */
+	rig_start(&r, "windows: {patch: []}\n");
+	incidents_info(r.sd.incidents, id, &ii);
+	assert_int_equal(ii.next_step, 1);
+	assert_string_equal(ii.next_level, "L3");
+	assert_int_equal(ii.next_escalation_us / 1000000, t0 + 3600);
+	doc = incidents_get_json(r.sd.incidents, id);
+	assert_int_equal(json_integer_value(json_object_get(doc, "next_step")),
+	    1);
+	assert_string_equal(json_string_value(json_object_get(doc,
+	    "next_level")), "L3");
+	json_decref(doc);
 	rig_at(&r, t0 + 3599);
 	assert_string_equal(rig_level(&r, id), "L2");
 	rig_stop(&r);

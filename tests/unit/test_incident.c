@@ -501,6 +501,10 @@ test_list_filters(void **state)
 	doc = list(fx->is, -1, 0, SEV_CRITICAL, "web*", NULL, 0, 0);
 	assert_int_equal(jint(doc, "total"), 2);
 	json_decref(doc);
+	/* Hosts are matched ignoring case, as rules match them. */
+	doc = list(fx->is, -1, 0, SEV_CRITICAL, "WEB*", NULL, 0, 0);
+	assert_int_equal(jint(doc, "total"), 2);
+	json_decref(doc);
 	doc = list(fx->is, -1, 1, -1, "web0[13]", NULL, 0, 0);
 	assert_int_equal(jint(doc, "total"), 2);
 	json_decref(doc);
@@ -511,6 +515,44 @@ test_list_filters(void **state)
 	doc = list(fx->is, -1, 0, -1, "db01", "a", 5000, 0);
 	assert_int_equal(jint(doc, "total"), 0);
 	assert_int_equal(jint(doc, "limit"), 1000);
+	json_decref(doc);
+}
+
+/* A title or key cut at its limit ends on a character boundary. */
+static void
+test_utf8_cut(void **state)
+{
+	struct fixture *fx = *state;
+	struct rule r = mkrule("long", "{message}", SEV_HIGH);
+	struct rule_hit hit;
+	struct event ev;
+	char msg[601];
+	json_t *doc, *inc;
+	size_t i;
+
+	/* 200 three-byte characters: the 511-byte limit falls inside one. */
+	for (i = 0; i < 200; i++)
+		memcpy(msg + 3 * i, "\xe3\x81\x82", 3);
+	msg[600] = '\0';
+	r.title = "{message}";
+	ev = mkevent("db1", msg, 0);
+	memset(&hit, 0, sizeof(hit));
+	hit.rule = &r;
+	incidents_event(fx->is, &ev, &hit);
+	doc = list(fx->is, -1, 0, -1, NULL, "long", 0, 0);
+	assert_int_equal(jint(doc, "total"), 1);
+	inc = nth(doc, 0);
+	assert_int_equal(strlen(jstr(inc, "title")), 510);
+	assert_int_equal(strlen(jstr(inc, "key")), 510);
+	json_decref(doc);
+	doc = incidents_get_json(fx->is, 1);
+	assert_int_equal(strlen(jstr(doc, "title")), 510);
+	json_decref(doc);
+	/* The same event again is the same incident (same cut key). */
+	incidents_event(fx->is, &ev, &hit);
+	doc = list(fx->is, -1, 0, -1, NULL, "long", 0, 0);
+	assert_int_equal(jint(doc, "total"), 1);
+	assert_int_equal(jint(nth(doc, 0), "count"), 2);
 	json_decref(doc);
 }
 
@@ -740,6 +782,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_list_filters, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_utf8_cut, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_commit_timer, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_store_error, setup,
