@@ -9,7 +9,8 @@ static const char *stats_input_names[INPUT_MAX] = {
 
 static const char *stats_reason_names[REASON_MAX] = {
 	"truncated", "nul", "bad_utf8", "no_pri", "empty", "malformed",
-	"framing", "sessions", "community", "bad_pdu", "rule_drop", "tls"
+	"framing", "sessions", "community", "bad_pdu", "rule_drop", "tls",
+	"inform_backlog", "session_error", "resent"
 };
 
 /* The API/MIB name of an input. */
@@ -30,7 +31,8 @@ stats_reason_name(enum stats_reason r)
 int
 stats_reason_drops(enum stats_reason r)
 {
-	return r >= REASON_EMPTY;
+	return r >= REASON_EMPTY && r != REASON_SESSION_ERROR &&
+	    r != REASON_RESENT;
 }
 
 /* Count a reason on an input. */

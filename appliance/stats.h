@@ -15,7 +15,8 @@ enum stats_input {
 
 /*
  * Why a message was dropped or repaired. Repairs (truncated, nul,
- * bad_utf8, no_pri) keep the message; the others drop it.
+ * bad_utf8, no_pri) keep the message, and so do session_error and
+ * resent (counted only); the others drop it.
  */
 enum stats_reason {
 	REASON_TRUNCATED = 0,	/* longer than max_message_size: cut */
@@ -30,6 +31,9 @@ enum stats_reason {
 	REASON_BAD_PDU,		/* undecodable or invalid trap PDU: dropped */
 	REASON_RULE_DROP,	/* a drop rule silenced it (not an input error) */
 	REASON_TLS,		/* TLS handshake failed or timed out: closed */
+	REASON_INFORM_BACKLOG,	/* too many informs wait for a commit: refused */
+	REASON_SESSION_ERROR,	/* a RELP session failed (librelp's error) */
+	REASON_RESENT,		/* a message received again (RELP resend) */
 	REASON_MAX
 };
 
