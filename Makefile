@@ -98,5 +98,10 @@ test: asan
 bench: all
 	@sh bench/run.sh
 
+# The heavy fault tests (minutes): a long kill -9 loop, 100 RELP sessions.
+.PHONY: soak
+soak: all asan
+	@sh tests/soak/soak.sh
+
 clean:
 	rm -rf build

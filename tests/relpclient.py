@@ -58,8 +58,9 @@ class Session:
         self.last_ack = None
 
     def message(self, seq):
-        return (b"<14>Nov 27 10:00:00 relp-c%d relptest: seq %d-%d %s" %
-                (self.cid, self.cid, seq, b"x" * self.a.pad))
+        return (b"<14>Nov 27 10:00:00 relp-c%d %s: seq %d-%d %s" %
+                (self.cid, self.a.program.encode(), self.cid, seq,
+                 b"x" * self.a.pad))
 
     async def connect(self):
         """Connect and open; the time the open took, or None."""
@@ -95,6 +96,8 @@ class Session:
             while True:
                 t, cmd, data = await read_frame(r)
                 if cmd == b"serverclose":
+                    if stop.is_set() and not inflight:
+                        return
                     raise ConnectionError("serverclose")
                 if cmd != b"rsp" or t not in inflight:
                     continue
@@ -197,6 +200,7 @@ async def main():
     p.add_argument("--grace", type=float, default=60,
                    help="seconds after the duration to get everything acked")
     p.add_argument("--acked", default="/dev/null")
+    p.add_argument("--program", default="relptest")
     p.add_argument("--verbose", action="store_true")
     a = p.parse_args()
     t0 = time.monotonic()
