@@ -104,5 +104,10 @@ test-clocks: asan
 bench: all
 	@sh bench/run.sh
 
+# The heavy fault tests (minutes): a long kill -9 loop, 100 RELP sessions.
+.PHONY: soak
+soak: all asan
+	@sh tests/soak/soak.sh
+
 clean:
 	rm -rf build

@@ -109,6 +109,15 @@ pipeline_event(struct sopd *sd, const struct event *ev)
 	incidents_event(sd->incidents, ev, &hit);
 }
 
+/* Commit the incidents' pending changes (an inform's response waits). */
+int
+pipeline_commit(void *arg)
+{
+	struct sopd *sd = arg;
+
+	return incidents_flush(sd->incidents);
+}
+
 /* The trap receiver's callback: traps are already counted and parsed. */
 void
 pipeline_trap_cb(const struct event *ev, void *arg)

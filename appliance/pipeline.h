@@ -17,6 +17,8 @@ void pipeline_syslog(struct sopd *, enum stats_input, char *buf, size_t len,
 void pipeline_event(struct sopd *, const struct event *);
 /* Trap receiver callback (arg is the struct sopd). */
 void pipeline_trap_cb(const struct event *, void *);
+/* Commit what the events changed (arg is the struct sopd); 0 or -1. */
+int pipeline_commit(void *);
 /* Wall clock in microseconds. */
 int64_t pipeline_now_us(void);
 

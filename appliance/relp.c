@@ -1,5 +1,9 @@
 /* relp.c: syslog over RELP; librelp's thread waits for each commit. */
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <dirent.h>
 
 #include <errno.h>
 #include <event2/event.h>
@@ -29,6 +33,20 @@
  * bounded queue, wakes the loop through an eventfd and waits until the
  * loop has run it through the pipeline and committed the store.  The
  * thread touches nothing but this queue.
+ *
+ * One message at a time means each costs a round trip and (when it changed
+ * an incident) a commit, and librelp processes every frame of one read
+ * before it turns to the next session: with 32 KiB reads a busy session
+ * held the others (and the `open` of new ones) for seconds.  The listening
+ * socket's receive buffer (inherited by each session) is kept small, so
+ * that one read, and the share of one session in each round of librelp's
+ * loop, is a few KiB: sessions are served in turn.
+ *
+ * librelp 1.11 tells its callback neither the session nor the txnr, so
+ * sessions are counted by looking at the process's sockets on the RELP
+ * port (once a second), and a resend is recognised by its bytes: a message
+ * equal to one of the last RELP_SEEN_MAX messages from the same address
+ * is counted "resent" (it is still processed: at least once).
  */
 
 #define RELP_QUEUE_MAX		64		/* messages queued */
@@ -41,6 +59,11 @@
 #define RELP_KA_IDLE		120		/* keepalive: seconds idle */
 #define RELP_KA_INTVL		30		/* seconds between probes */
 #define RELP_KA_PROBES		5
+#define RELP_RCVBUF		2048		/* per session (kernel doubles) */
+#define RELP_MAX_LISTEN		8		/* listening sockets (v4, v6) */
+#define RELP_SESS_POLL_MS	1000		/* sessions counted every */
+#define RELP_SEEN_MAX		65536		/* messages remembered (2^n) */
+#define RELP_SEEN_BUCKETS	65536		/* their hash chains (2^n) */
 
 /* A message handed from the RELP thread to the loop (on its stack). */
 struct relp_msg {
@@ -50,6 +73,14 @@ struct relp_msg {
 	char		 peer[64];
 	unsigned	 flags;		/* EVENT_F_TRUNCATED: librelp cut it */
 	int		 done;		/* processed and committed: ack */
+};
+
+/* The last messages' hashes: a ring with hash chains (loop side only). */
+struct relp_seen {
+	uint64_t	 hash[RELP_SEEN_MAX];
+	int32_t		 next[RELP_SEEN_MAX];	/* chain; -1 ends */
+	int32_t		 bucket[RELP_SEEN_BUCKETS];
+	size_t		 n, pos;
 };
 
 struct listener {
@@ -72,7 +103,11 @@ struct listener {
 	/* Loop side only. */
 	struct relp_msg	*held;		/* processed, waiting for a commit */
 	uint64_t	 errors_logged;
+	uint64_t	 errors_counted;
 	time_t		 error_logged_at;
+	unsigned	 port;		/* the RELP port (host order) */
+	struct event	*poll;		/* counts the sessions */
+	struct relp_seen *seen;
 };
 
 /* The error callbacks without a user pointer need the one RELP listener. */
@@ -191,6 +226,122 @@ relp_thread(void *arg)
 	return NULL;
 }
 
+/* FNV-1a of the sender's address and the message. */
+static uint64_t
+relp_hash(const char *peer, const char *buf, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; peer[i] != '\0'; i++)
+		h = (h ^ (unsigned char)peer[i]) * 0x100000001b3ULL;
+	h = (h ^ 0xff) * 0x100000001b3ULL;
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)buf[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* A new, empty memory of messages. */
+static struct relp_seen *
+relp_seen_new(void)
+{
+	struct relp_seen *s;
+
+	s = xcalloc(1, sizeof(*s));
+	memset(s->bucket, 0xff, sizeof(s->bucket));	/* every chain empty */
+	return s;
+}
+
+/* Whether h is among the last messages; remember it in place of the oldest. */
+static int
+relp_seen(struct relp_seen *s, uint64_t h)
+{
+	size_t b = h & (RELP_SEEN_BUCKETS - 1);
+	int32_t i, *pp;
+	int found = 0;
+
+	for (i = s->bucket[b]; i != -1; i = s->next[i]) {
+		if (s->hash[i] == h) {
+			found = 1;
+			break;
+		}
+	}
+	if (s->n == RELP_SEEN_MAX) {
+		pp = &s->bucket[s->hash[s->pos] & (RELP_SEEN_BUCKETS - 1)];
+		while (*pp != (int32_t)s->pos)
+			pp = &s->next[*pp];
+		*pp = s->next[s->pos];
+	} else
+		s->n++;
+	s->hash[s->pos] = h;
+	s->next[s->pos] = s->bucket[b];
+	s->bucket[b] = (int32_t)s->pos;
+	s->pos = (s->pos + 1) & (RELP_SEEN_MAX - 1);
+	return found;
+}
+
+/* A stream socket's local port (0 if fd is none); *listening if it listens. */
+static unsigned
+relp_sock_port(int fd, int *listening)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss), vlen = sizeof(int);
+	int type, acc;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &vlen) == -1 ||
+	    type != SOCK_STREAM ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &vlen) == -1)
+		return 0;
+	*listening = acc;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+/*
+ * The process's stream sockets on the RELP port: returns how many are
+ * sessions; with shape set, gives the listening ones their small receive
+ * buffer.  librelp's thread owns them; a socket it closes meanwhile only
+ * makes one count off by one.
+ */
+static size_t
+relp_scan(struct listener *l, int shape)
+{
+	DIR *d;
+	struct dirent *de;
+	size_t n = 0;
+	int fd, listening = 0, rcvbuf = RELP_RCVBUF;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		fd = atoi(de->d_name);
+		if (fd == dirfd(d) || relp_sock_port(fd, &listening) != l->port)
+			continue;
+		if (!listening)
+			n++;
+		else if (shape && setsockopt(fd, SOL_SOCKET, SO_RCVBUF,
+		    &rcvbuf, sizeof(rcvbuf)) == -1)
+			log_warnx("relp: SO_RCVBUF: %s", strerror(errno));
+	}
+	closedir(d);
+	return n;
+}
+
+/* Count the sessions open now. */
+static void
+relp_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+
+	stats.in[INPUT_RELP].sessions = relp_scan(l, 0);
+}
+
 /* Log librelp's errors with their count, at most every few seconds (loop). */
 static void
 relp_log_errors(struct listener *l, uint64_t errors, const char *last)
@@ -262,8 +413,15 @@ relp_drain(struct listener *l)
 	pthread_cond_broadcast(&l->cond);	/* room in the queue */
 	pthread_mutex_unlock(&l->mtx);
 	relp_log_errors(l, errors, err);
+	if (errors > l->errors_counted) {	/* kept nothing from: no drop */
+		stats.in[INPUT_RELP].reason[REASON_SESSION_ERROR] +=
+		    errors - l->errors_counted;
+		l->errors_counted = errors;
+	}
 	now = pipeline_now_us();
 	for (m = batch; m != NULL; m = m->next) {
+		if (relp_seen(l->seen, relp_hash(m->peer, m->buf, m->len)))
+			stats_count(INPUT_RELP, REASON_RESENT);
 		pipeline_syslog(l->sd, INPUT_RELP, m->buf, m->len, m->flags,
 		    m->peer, now);
 		last = m;
@@ -336,6 +494,8 @@ relp_engine(struct listener *l, const char *addr, char **cause)
 		    l->last_error[0] ? l->last_error : "bind failed");
 		return -1;
 	}
+	l->port = (unsigned)atoi(port);
+	relp_scan(l, 1);
 	return 0;
 }
 
@@ -379,6 +539,10 @@ relp_free(struct listener *l)
 		event_free(l->ev);
 	if (l->retry != NULL)
 		event_free(l->retry);
+	if (l->poll != NULL)
+		event_free(l->poll);
+	stats.in[INPUT_RELP].sessions = 0;
+	free(l->seen);
 	if (l->efd != -1)
 		close(l->efd);
 	pthread_cond_destroy(&l->cond);
@@ -391,6 +555,8 @@ relp_free(struct listener *l)
 static struct listener *
 relp_open(struct sopd *sd, const char *addr, char **cause)
 {
+	struct timeval poll_tv = { RELP_SESS_POLL_MS / 1000,
+	    (RELP_SESS_POLL_MS % 1000) * 1000 };
 	struct listener *l;
 
 	l = xcalloc(1, sizeof(*l));
@@ -407,7 +573,10 @@ relp_open(struct sopd *sd, const char *addr, char **cause)
 	l->ev = event_new(sd->base, l->efd, EV_READ | EV_PERSIST,
 	    relp_event_cb, l);
 	l->retry = evtimer_new(sd->base, relp_retry_cb, l);
+	l->poll = event_new(sd->base, -1, EV_PERSIST, relp_poll_cb, l);
+	l->seen = relp_seen_new();
 	event_add(l->ev, NULL);
+	evtimer_add(l->poll, &poll_tv);
 	if (relp_engine(l, addr, cause) == -1 ||
 	    relp_start_thread(l, cause) == -1)
 		goto fail;

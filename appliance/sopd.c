@@ -549,6 +549,7 @@ sopd_start(struct sopd_run *run)
 	if (sd->cfg->trap_listen != NULL && (run->traps = traps_start(sd->base,
 	    sd->cfg, pipeline_trap_cb, sd, &cause)) == NULL)
 		fatalx("traps: %s", cause);
+	traps_set_commit(run->traps, pipeline_commit, sd);
 	if (sd->cfg->http_listen != NULL &&
 	    (run->http = http_start(sd, &cause)) == NULL)
 		fatalx("http: %s", cause);

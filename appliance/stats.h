@@ -15,8 +15,9 @@ enum stats_input {
 
 /*
  * Why a message was dropped or repaired. Repairs (truncated, nul,
- * bad_utf8, no_pri, bad_time, bad_5424) keep the message; the others drop
- * it. New reasons go at the end: the MIB indexes them by value.
+ * bad_utf8, no_pri, bad_time, bad_5424) keep the message, and so do
+ * session_error and resent (counted only); the others drop it. New reasons
+ * go at the end: the MIB indexes them by value.
  */
 enum stats_reason {
 	REASON_TRUNCATED = 0,	/* longer than max_message_size: cut */
@@ -33,6 +34,9 @@ enum stats_reason {
 	REASON_TLS,		/* TLS handshake failed or timed out: closed */
 	REASON_BAD_TIME,	/* invalid date or time: reception time used */
 	REASON_BAD_5424,	/* RFC 5424 grammar broken: rest kept as message */
+	REASON_INFORM_BACKLOG,	/* too many informs wait for a commit: refused */
+	REASON_SESSION_ERROR,	/* a RELP session failed (librelp's error) */
+	REASON_RESENT,		/* a message received again (RELP resend) */
 	REASON_MAX
 };
 

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/event.h>
+
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 
@@ -29,11 +31,27 @@
  *   PDU is checked against the configured users in traps_input_cb instead
  *   of the community, then converted by traps_v2 with EVENT_FMT_TRAP_V3
  *   (the v2 varbind layout is the same).
- * - Informs: the response is sent after cb returns. The pipeline hands the
- *   event to the incident store, which commits in batches, so the response
- *   means "accepted by sopd", not "on disk"; a durable acknowledgement
- *   would keep the PDU and answer from the store's commit callback.
  */
+
+/*
+ * An inform's response means "processed, and what it changed committed":
+ * the response PDU is held until the commit function (traps_set_commit)
+ * has succeeded, run once for all informs that arrived in one pass of the
+ * loop.  At most TRAPS_HELD_MAX informs wait; beyond that (the store
+ * cannot commit) an inform is refused unprocessed and counted
+ * (inform_backlog): its sender retransmits it.  A retransmission of an
+ * inform still held (same source and request-id) is left to the held one.
+ */
+#define TRAPS_HELD_MAX		512
+#define TRAPS_RETRY_MS		1000	/* after a failed commit */
+
+struct traps_held {
+	struct traps_held	*next;
+	netsnmp_pdu		*reply;		/* the response to send */
+	long			 reqid;
+	struct sockaddr_storage	 from;
+	socklen_t		 fromlen;
+};
 
 struct traps {
 	struct event_base	 *base;
@@ -46,6 +64,11 @@ struct traps {
 	struct event		  ev;
 	char			 *scratch;
 	int			  rcvbuf;	/* socket receive buffer wanted */
+	int			(*commit)(void *);
+	void			 *commit_arg;
+	struct traps_held	 *held, **held_tail;
+	size_t			  nheld;
+	struct event		 *commit_ev;	/* commit, then answer the held */
 };
 
 /* Strings are appended to a bounded scratch buffer, cut when it is full. */
@@ -623,26 +646,6 @@ traps_community_ok(const struct traps *t, const netsnmp_pdu *pdu)
 	return 0;
 }
 
-/* Acknowledge an inform with a response carrying the same varbinds. */
-static void
-traps_ack(netsnmp_session *sess, netsnmp_pdu *pdu)
-{
-	netsnmp_pdu	*reply;
-
-	if ((reply = snmp_clone_pdu(pdu)) == NULL) {
-		log_warnx("traps: cannot answer inform: out of memory");
-		return;
-	}
-	reply->command = SNMP_MSG_RESPONSE;
-	reply->errstat = 0;
-	reply->errindex = 0;
-	if (snmp_send(sess, reply) == 0) {
-		log_warnx("traps: cannot answer inform: %s",
-		    snmp_api_errstring(snmp_errno));
-		snmp_free_pdu(reply);
-	}
-}
-
 /* The UDP source address net-snmp keeps with a received PDU. */
 static socklen_t
 traps_from(const netsnmp_pdu *pdu, struct sockaddr_storage *ss)
@@ -659,6 +662,109 @@ traps_from(const netsnmp_pdu *pdu, struct sockaddr_storage *ss)
 		return sizeof(struct sockaddr_in);
 	if (ss->ss_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
 		return sizeof(struct sockaddr_in6);
+	return 0;
+}
+
+/* Send a held inform's response; the reply is sent (and freed) or freed. */
+static void
+traps_answer(struct traps *t, struct traps_held *h)
+{
+	if (t->sess == NULL || snmp_send(t->sess, h->reply) == 0) {
+		if (t->sess != NULL)
+			log_warnx("traps: cannot answer inform: %s",
+			    snmp_api_errstring(snmp_errno));
+		snmp_free_pdu(h->reply);
+	}
+	free(h);
+}
+
+/* Answer (send) or forget (send 0) every held inform. */
+static void
+traps_release(struct traps *t, int send)
+{
+	struct traps_held *h, *next;
+
+	for (h = t->held; h != NULL; h = next) {
+		next = h->next;
+		if (send)
+			traps_answer(t, h);
+		else {
+			snmp_free_pdu(h->reply);
+			free(h);
+		}
+	}
+	t->held = NULL;
+	t->held_tail = &t->held;
+	t->nheld = 0;
+}
+
+/* Commit what the held informs changed; answer them when it succeeded. */
+static int
+traps_commit(struct traps *t)
+{
+	struct timeval tv = { TRAPS_RETRY_MS / 1000,
+	    (TRAPS_RETRY_MS % 1000) * 1000 };
+
+	if (t->held == NULL)
+		return 0;
+	if (t->commit != NULL && t->commit(t->commit_arg) == -1) {
+		event_add(t->commit_ev, &tv);
+		return -1;
+	}
+	traps_release(t, 1);
+	return 0;
+}
+
+/* Informs arrived in this pass of the loop, or a failed commit is retried. */
+static void
+traps_commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	traps_commit(arg);
+}
+
+/* Whether an inform from that source with that request-id is held. */
+static int
+traps_is_held(const struct traps *t, const netsnmp_pdu *pdu,
+    const struct sockaddr_storage *from, socklen_t fromlen)
+{
+	const struct traps_held *h;
+
+	for (h = t->held; h != NULL; h = h->next) {
+		if (h->reqid == pdu->reqid && h->fromlen == fromlen &&
+		    memcmp(&h->from, from, fromlen) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Keep the response to an inform until what it changed is committed; the
+ * commit runs once the loop has read what is waiting.  -1 if it cannot be.
+ */
+static int
+traps_hold(struct traps *t, netsnmp_pdu *pdu,
+    const struct sockaddr_storage *from, socklen_t fromlen)
+{
+	struct traps_held *h;
+	netsnmp_pdu *reply;
+
+	if ((reply = snmp_clone_pdu(pdu)) == NULL) {
+		log_warnx("traps: cannot answer inform: out of memory");
+		return -1;
+	}
+	reply->command = SNMP_MSG_RESPONSE;
+	reply->errstat = 0;
+	reply->errindex = 0;
+	h = xcalloc(1, sizeof(*h));
+	h->reply = reply;
+	h->reqid = pdu->reqid;
+	memcpy(&h->from, from, sizeof(h->from));
+	h->fromlen = fromlen;
+	*t->held_tail = h;
+	t->held_tail = &h->next;
+	t->nheld++;
+	if (!event_pending(t->commit_ev, EV_TIMEOUT, NULL))
+		event_active(t->commit_ev, EV_TIMEOUT, 0);
 	return 0;
 }
 
@@ -681,6 +787,14 @@ traps_input_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 		return 1;
 	}
 	sslen = traps_from(pdu, &ss);
+	if (pdu->command == SNMP_MSG_INFORM) {
+		if (traps_is_held(t, pdu, &ss, sslen))
+			return 1;	/* a retransmission: answered with it */
+		if (t->nheld >= TRAPS_HELD_MAX) {
+			stats_count(INPUT_TRAP, REASON_INFORM_BACKLOG);
+			return 1;
+		}
+	}
 	if (traps_pdu_to_event(pdu, sslen ? (struct sockaddr *)&ss : NULL,
 	    sslen, t->scratch, TRAPS_SCRATCH_SIZE, &t->ev, &reason) != 0) {
 		stats_count(INPUT_TRAP, reason);
@@ -691,7 +805,7 @@ traps_input_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 	stats.in[INPUT_TRAP].accepted++;
 	t->cb(&t->ev, t->arg);
 	if (pdu->command == SNMP_MSG_INFORM)
-		traps_ack(sess, pdu);
+		traps_hold(t, pdu, &ss, sslen);
 	return 1;
 }
 
@@ -798,6 +912,8 @@ traps_set_communities(struct traps *t, const struct config *cfg)
 static void
 traps_close(struct traps *t)
 {
+	traps_commit(t);
+	traps_release(t, 0);	/* not committed: their senders retransmit */
 	if (t->sess != NULL) {
 		snmp_close(t->sess);
 		t->sess = NULL;
@@ -819,6 +935,8 @@ traps_start(struct event_base *base, const struct config *cfg,
 	t->cb = cb;
 	t->arg = arg;
 	t->scratch = xmalloc(TRAPS_SCRATCH_SIZE);
+	t->held_tail = &t->held;
+	t->commit_ev = evtimer_new(base, traps_commit_cb, t);
 	traps_set_communities(t, cfg);
 	if (cfg->trap_listen != NULL) {
 		if ((t->sess = traps_open(t, cfg->trap_listen, cause)) == NULL) {
@@ -839,8 +957,20 @@ traps_stop(struct traps *t)
 		return;
 	traps_close(t);
 	traps_clear_communities(t);
+	if (t->commit_ev != NULL)
+		event_free(t->commit_ev);
 	free(t->scratch);
 	free(t);
+}
+
+/* Set the function that commits what the callback changed (0 on success). */
+void
+traps_set_commit(struct traps *t, int (*commit)(void *), void *arg)
+{
+	if (t == NULL)
+		return;
+	t->commit = commit;
+	t->commit_arg = arg;
 }
 
 /* Take new communities and, if it changed, the new listen address. */

@@ -30,6 +30,12 @@ struct traps *traps_start(struct event_base *, const struct config *,
     void (*cb)(const struct event *, void *), void *arg, char **cause);
 void traps_stop(struct traps *);
 /*
+ * The function that commits what cb changed (0 on success, -1 to retry a
+ * second later): an inform is answered only after it succeeded.  Without
+ * one informs are answered once the loop has read what is waiting.
+ */
+void traps_set_commit(struct traps *, int (*commit)(void *), void *arg);
+/*
  * Take a reloaded config: new communities at once; a new listen address is
  * opened before the old one closes. -1 (old listener kept) if it cannot be.
  */

@@ -47,6 +47,10 @@ rules:
     severity: medium
     key: "{host}:{what}"
 EOF
+# The weekly patch window the tests below rely on, pinned here.
+WINDOWS='windows:
+  patch:
+    - {id: patch, title: weekly security patches, when: "fri 20:00-24:00"}'
 RULES=$T/rules.yaml write_config <<EOF
 host_groups:
   web: ["web*"]

@@ -110,6 +110,19 @@ hello() {
 check "a message forwarded by rsyslog's omrelp opens an incident" wait_long 15 hello
 check "the RELP input counts it (received, accepted, bytes)" \
 	test "$(rstat received)" -ge 1 -a "$(rstat accepted)" -ge 1 -a "$(rstat bytes)" -gt 0
+has_session() { [ "$(rstat sessions)" -ge 1 ] 2>/dev/null; }
+check "rsyslog's RELP session is counted (inputs.relp.sessions)" wait_long 5 has_session
+check "and shown in /metrics" wait_long 5 sh -c \
+	"curl -sf $API/metrics | grep -q '^sopd_input_sessions{input=\"relp\"} [1-9]'"
+
+# The same messages sent again in a new session (a resend) are counted.
+resend() {
+	python3 "$ROOT/tests/relpclient.py" --port $P_RELP --first 900 \
+	    --program relpdup --count 5 --duration 10 --grace 10 >/dev/null
+}
+resend && resend
+check "messages received again from the same sender are counted (resent)" \
+	test "$(reason resent)" -ge 5 2>/dev/null
 
 # Oversize: librelp cuts the frame, the parser counts it as truncated.
 { printf '<13>Nov 27 10:00:00 relp-h1 relplong: '; head -c 5000 /dev/zero | tr '\0' x; echo; } > "$T/long"
