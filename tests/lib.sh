@@ -89,9 +89,15 @@ check() { d=$1; shift; if "$@"; then ok "$d"; else notok "$d"; fi; }
 
 # Write $T/sopd.yaml; extra YAML lines may be given on stdin (use : </dev/null).
 # The zone, business hours and windows are pinned: no patch window unless the
-# test gives its own windows: section in $WINDOWS, so the day and hour the
-# suite runs at never hold an incident.
+# test gives its own windows: section (in $WINDOWS or on stdin), so the day
+# and hour the suite runs at never hold an incident.
 write_config() {
+	_extra=$(cat)
+	_windows=${WINDOWS:-windows: {patch: []\}}
+	case "$_extra" in
+	windows:*|*"
+windows:"*) _windows="" ;;
+	esac
 	cat > "$T/sopd.yaml" <<EOC
 state_dir: $T/var
 syslog:
@@ -113,9 +119,9 @@ calendar:
   hours: "mon-fri 09:00-18:00"
   holidays: [$ROOT/firmware/holidays/jp.yaml]
   business_day: 9h
-${WINDOWS:-windows: {patch: []\}}
+$_windows
 EOC
-	cat >> "$T/sopd.yaml"
+	printf '%s\n' "$_extra" >> "$T/sopd.yaml"
 }
 
 # Start sopd in the foreground (in the background of the test), wait for healthz.
