@@ -51,7 +51,7 @@ struct event_varbind {
  * works in place in the receive buffer); an event is valid until that buffer
  * is reused. Absent fields are NULL, absent numbers -1.
  */
-struct event {
+struct logevent {
 	enum event_source	 source;
 	enum event_format	 format;
 	const char		*transport;	/* "udp", "tcp", "tls", "relp", "snmp", "stdin" */

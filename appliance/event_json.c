@@ -153,7 +153,7 @@ event_json_sdparam(json_t *sd, const struct event_sdparam *p)
 
 /* The structured_data object, or null. */
 static json_t *
-event_json_sd(const struct event *ev)
+event_json_sd(const struct logevent *ev)
 {
 	json_t	*sd;
 	size_t	 i;
@@ -168,7 +168,7 @@ event_json_sd(const struct event *ev)
 
 /* The varbinds array for a trap, or null. */
 static json_t *
-event_json_varbinds(const struct event *ev)
+event_json_varbinds(const struct logevent *ev)
 {
 	json_t	*a, *o;
 	size_t	 i;
@@ -212,7 +212,7 @@ event_json_name(const char *name)
 
 /* The event as a new JSON object (see event_json.h). */
 json_t *
-event_to_json(const struct event *ev)
+event_to_json(const struct logevent *ev)
 {
 	json_t *o = json_object();
 

@@ -14,7 +14,7 @@
  * message's own offset. Strings that are not valid UTF-8 are rendered with
  * each bad byte replaced by '?'. Never returns NULL.
  */
-json_t *event_to_json(const struct event *);
+json_t *event_to_json(const struct logevent *);
 
 /* The JSON name of one EVENT_F_* flag ("truncated", "nul", ...) or NULL. */
 const char *event_json_repair_name(unsigned flag);

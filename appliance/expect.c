@@ -429,7 +429,7 @@ expect_set_rules(struct expect *ex, struct ruleset *rs)
 
 /* An expected event arrived: note it; resolve a missing incident as late. */
 void
-expect_arrival(struct expect *ex, const struct event *ev,
+expect_arrival(struct expect *ex, const struct logevent *ev,
     const struct rule_hit *hit)
 {
 	struct xent *x;
@@ -549,7 +549,7 @@ expect_dirty(struct expect *ex, struct shost *s)
 
 /* A host was heard: track it, resolve its silent incidents, re-arm. */
 void
-expect_heard(struct expect *ex, const struct event *ev)
+expect_heard(struct expect *ex, const struct logevent *ev)
 {
 	char key[EXPECT_NAME_MAX], note[64], at[32];
 	struct keytab_entry *e;

@@ -10,7 +10,7 @@
 
 struct calendar;
 struct deadlines;
-struct event;
+struct logevent;
 struct incidents;
 struct rule_hit;
 struct ruleset;
@@ -49,10 +49,10 @@ void expect_free(struct expect *);
 /* Take the expect and silent rules of a (new) rule set; state is kept. */
 void expect_set_rules(struct expect *, struct ruleset *);
 /* An event an expect rule took (hit->rule->action == RULE_EXPECT). */
-void expect_arrival(struct expect *, const struct event *,
+void expect_arrival(struct expect *, const struct logevent *,
     const struct rule_hit *);
 /* Any accepted event: the host was heard. */
-void expect_heard(struct expect *, const struct event *);
+void expect_heard(struct expect *, const struct logevent *);
 /* A deadline fell due; 0 if the kind is not ours. */
 int expect_fire(struct expect *, int kind, uint64_t id, time_t due);
 /* Counters: expectations, tracked hosts, hosts not tracked (over bound). */

@@ -201,7 +201,7 @@ incidents_hash(const char *rule, const char *key)
 
 /* Seconds of an event's reception time (now if it has none). */
 static int64_t
-incidents_event_time(const struct event *ev)
+incidents_event_time(const struct logevent *ev)
 {
 	if (ev->received_us > 0)
 		return ev->received_us / 1000000;
@@ -548,9 +548,9 @@ incidents_move(struct incidents *is, struct inc *inc, int to,
  * rendered, and oversized structured data or varbinds are left out.
  */
 static char *
-incidents_sample(const struct event *ev)
+incidents_sample(const struct logevent *ev)
 {
-	struct event cut;
+	struct logevent cut;
 	json_t *o;
 	char *s;
 	size_t n;
@@ -608,7 +608,7 @@ incidents_sample_put(struct inc *inc, char *s)
  * at most once per INC_SAMPLE_GAP_US, so a flood costs no JSON per event.
  */
 static void
-incidents_sample_event(struct inc *inc, const struct event *ev)
+incidents_sample_event(struct inc *inc, const struct logevent *ev)
 {
 	char *s;
 
@@ -731,7 +731,7 @@ incidents_room(struct incidents *is, const char *name)
 
 /* Open a new incident for an event. */
 static struct inc *
-incidents_new(struct incidents *is, const struct event *ev,
+incidents_new(struct incidents *is, const struct logevent *ev,
     const struct rule_hit *hit, const char *name, const char *key,
     uint32_t h, uint64_t count, int64_t first, const char *title_as)
 {
@@ -782,7 +782,7 @@ incidents_new(struct incidents *is, const struct event *ev,
 /* Count one more event on an active incident. */
 static void
 incidents_update(struct incidents *is, struct inc *inc,
-    const struct event *ev)
+    const struct logevent *ev)
 {
 	int64_t t = incidents_event_time(ev);
 
@@ -796,7 +796,7 @@ incidents_update(struct incidents *is, struct inc *inc,
 /* Resolve the active incident a clearing event names, if there is one. */
 static void
 incidents_clear(struct incidents *is, struct inc *inc, const char *name,
-    const char *key, const struct event *ev)
+    const char *key, const struct logevent *ev)
 {
 	struct keytab_entry *e;
 	char actor[256];
@@ -829,7 +829,7 @@ incidents_flap_arm(struct incidents *is, const struct inc *f, int64_t due)
  * event was taken here.
  */
 static int
-incidents_flapping(struct incidents *is, const struct event *ev,
+incidents_flapping(struct incidents *is, const struct logevent *ev,
     const struct rule_hit *hit, const char *key, const struct inc *inc)
 {
 	const struct rule *r = hit->rule;
@@ -867,7 +867,7 @@ incidents_flapping(struct incidents *is, const struct event *ev,
 
 /* Feed one event that a rule took. */
 void
-incidents_event(struct incidents *is, const struct event *ev,
+incidents_event(struct incidents *is, const struct logevent *ev,
     const struct rule_hit *hit)
 {
 	const struct rule *r;
@@ -1624,7 +1624,7 @@ incidents_raise(struct incidents *is, const struct rule *r, const char *key,
     const char *host, const char *title, int64_t at)
 {
 	struct rule_hit hit = { .rule = r };
-	struct event ev;
+	struct logevent ev;
 	struct inc *inc;
 	uint32_t h;
 

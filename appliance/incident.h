@@ -10,7 +10,7 @@
 
 struct event_base;
 struct config;
-struct event;
+struct logevent;
 struct rule_hit;
 struct incidents;
 
@@ -44,7 +44,7 @@ struct incidents *incidents_open(struct event_base *, const struct config *,
 /* Apply a reloaded config (limits, sample size); incidents are kept. */
 void incidents_reconfigure(struct incidents *, const struct config *);
 /* Feed one event that a rule took (open, update, count or clear). */
-void incidents_event(struct incidents *, const struct event *,
+void incidents_event(struct incidents *, const struct logevent *,
     const struct rule_hit *);
 /*
  * Incidents that no event raised (expectations, silent hosts; flapping):

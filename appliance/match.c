@@ -190,7 +190,7 @@ match_strset_has(const struct match_strset *s, const char *v)
 
 /* Whether the host set holds the event's host or its peer address. */
 static int
-match_host(const struct match_strset *s, const struct event *ev)
+match_host(const struct match_strset *s, const struct logevent *ev)
 {
 	char ip[64];
 	const char *p, *e;
@@ -233,7 +233,7 @@ match_oid_under(const char *oid, const char *prefix)
 /* Whether one varbind test holds for some varbind of the event. */
 static int
 match_vb_holds(struct matcher *m, const struct match_vb *t,
-    const struct event *ev)
+    const struct logevent *ev)
 {
 	const struct event_varbind *vb;
 	size_t i, j;
@@ -258,7 +258,7 @@ match_vb_holds(struct matcher *m, const struct match_vb *t,
 
 /* Whether the event's trap OID is one of the condition's. */
 static int
-match_trap_oid(const struct rule_cond *c, const struct event *ev)
+match_trap_oid(const struct rule_cond *c, const struct logevent *ev)
 {
 	size_t i;
 
@@ -273,7 +273,7 @@ match_trap_oid(const struct rule_cond *c, const struct event *ev)
 /* The cheap criteria: source, numbers, sets, literal and varbinds. */
 static int
 match_cheap(struct matcher *m, const struct rule_cond *c,
-    const struct event *ev)
+    const struct logevent *ev)
 {
 	size_t i;
 
@@ -306,7 +306,7 @@ match_cheap(struct matcher *m, const struct rule_cond *c,
 /* Copy the named captures of the last match into hit. */
 static void
 match_captures(struct matcher *m, const struct rule_cond *c,
-    const struct event *ev, struct rule_hit *hit)
+    const struct logevent *ev, struct rule_hit *hit)
 {
 	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
 	size_t i, len, used = 0, room;
@@ -334,7 +334,7 @@ match_captures(struct matcher *m, const struct rule_cond *c,
 /* Whether a condition holds; with hit, also keep its captures. */
 static int
 match_cond(struct matcher *m, const struct rule_cond *c,
-    const struct event *ev, struct rule_hit *hit)
+    const struct logevent *ev, struct rule_hit *hit)
 {
 	if (!match_cheap(m, c, ev))
 		return 0;
@@ -762,7 +762,7 @@ match_sort(struct matcher *m)
 
 /* Gather the conditions worth evaluating for an event. */
 static void
-match_candidates(struct matcher *m, const struct event *ev)
+match_candidates(struct matcher *m, const struct logevent *ev)
 {
 	const struct match_bucket *b;
 
@@ -782,7 +782,7 @@ match_candidates(struct matcher *m, const struct event *ev)
 
 /* The first condition that holds for an event, its captures in hit. */
 long
-match_event(struct matcher *m, const struct event *ev, struct rule_hit *hit)
+match_event(struct matcher *m, const struct logevent *ev, struct rule_hit *hit)
 {
 	size_t i;
 

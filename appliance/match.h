@@ -69,7 +69,7 @@ int match_cond_has_capture(const struct rule_cond *, const char *name);
 struct matcher *match_build(struct rule_cond **, size_t n);
 void match_free(struct matcher *);
 /* The number of the first condition that holds (captures in hit), or -1. */
-long match_event(struct matcher *, const struct event *, struct rule_hit *);
+long match_event(struct matcher *, const struct logevent *, struct rule_hit *);
 /* How the conditions were indexed: multi-pattern, fallback regex, generic. */
 void match_info(const struct matcher *, size_t *nmulti, size_t *nfallback,
     size_t *ngeneric);

@@ -9,7 +9,7 @@
 
 #include "notify.h"
 
-struct event;
+struct logevent;
 struct event_base;
 struct store;
 

@@ -47,7 +47,7 @@ pipeline_syslog(struct sopd *sd, enum stats_input in, char *buf, size_t len,
 	static const char *transports[INPUT_MAX] = {
 		"udp", "tcp", "tls", "relp", "snmp"
 	};
-	struct event ev;
+	struct logevent ev;
 	enum stats_reason reason = REASON_MALFORMED;
 
 	stats.in[in].received++;
@@ -69,7 +69,7 @@ pipeline_syslog(struct sopd *sd, enum stats_input in, char *buf, size_t len,
 
 /* The input an event came from, by its transport. */
 static enum stats_input
-pipeline_input(const struct event *ev)
+pipeline_input(const struct logevent *ev)
 {
 	const char *t = ev->transport ? ev->transport : "";
 
@@ -86,7 +86,7 @@ pipeline_input(const struct event *ev)
 
 /* Match an event against the rules and hand a hit to the incidents. */
 void
-pipeline_event(struct sopd *sd, const struct event *ev)
+pipeline_event(struct sopd *sd, const struct logevent *ev)
 {
 	struct rule_hit hit;
 
@@ -120,7 +120,7 @@ pipeline_commit(void *arg)
 
 /* The trap receiver's callback: traps are already counted and parsed. */
 void
-pipeline_trap_cb(const struct event *ev, void *arg)
+pipeline_trap_cb(const struct logevent *ev, void *arg)
 {
 	pipeline_event(arg, ev);
 }

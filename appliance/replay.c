@@ -269,7 +269,7 @@ replay_reference(const struct replay_opts *o, const struct calendar *cal,
 static void
 replay_line(struct sopd *sd, char *line, size_t len, time_t *ref, int *begun)
 {
-	struct event ev;
+	struct logevent ev;
 	enum stats_reason reason;
 	time_t t;
 

@@ -1486,7 +1486,7 @@ ruleset_rule(const struct ruleset *rs, size_t i)
 
 /* Find the rule that takes an event and count it. */
 int
-ruleset_match(struct ruleset *rs, const struct event *ev,
+ruleset_match(struct ruleset *rs, const struct logevent *ev,
     struct rule_hit *hit)
 {
 	struct rule *r;
@@ -1510,7 +1510,7 @@ ruleset_match(struct ruleset *rs, const struct event *ev,
 
 /* Expand a rule template for an event. */
 size_t
-rule_render(const char *tmpl, const struct event *ev,
+rule_render(const char *tmpl, const struct logevent *ev,
     const struct rule_hit *hit, char *out, size_t size)
 {
 	return template_render(tmpl, ev, hit, out, size);

@@ -113,7 +113,7 @@ struct rule *ruleset_rule(const struct ruleset *, size_t);
  * first whose match (or clear) condition holds wins. Returns 1 and fills
  * hit, or 0 when no rule takes the event.
  */
-int ruleset_match(struct ruleset *, const struct event *, struct rule_hit *);
+int ruleset_match(struct ruleset *, const struct logevent *, struct rule_hit *);
 
 /*
  * Expand a template: {host}, {program}, {pid}, {msgid}, {message},
@@ -121,7 +121,7 @@ int ruleset_match(struct ruleset *, const struct event *, struct rule_hit *);
  * capture, {vb:OID} for the value of the varbind whose OID starts with OID.
  * Returns the length written (output truncated to size-1, always NUL-ended).
  */
-size_t rule_render(const char *tmpl, const struct event *,
+size_t rule_render(const char *tmpl, const struct logevent *,
     const struct rule_hit *, char *out, size_t size);
 
 #endif

@@ -163,7 +163,7 @@ sopd_parse_expected(const struct rule_expect *e, const char *host)
 
 /* Add what a rule makes of an event to its JSON. */
 static void
-sopd_parse_rule(struct ruleset *rs, const struct event *ev, json_t *o)
+sopd_parse_rule(struct ruleset *rs, const struct logevent *ev, json_t *o)
 {
 	struct rule_hit hit;
 	char buf[1024];
@@ -253,7 +253,7 @@ sopd_parse_when(const char *s, int64_t *us)
  * prefix and spaces starts.
  */
 static int
-sopd_parse_noheader(const struct event *ev, const char *line)
+sopd_parse_noheader(const struct logevent *ev, const char *line)
 {
 	const char *p = line;
 
@@ -293,7 +293,7 @@ sopd_parse_stdin(const char *file, int64_t received_us)
 	struct errlist errs = { 0 };
 	struct config *cfg = NULL;
 	struct ruleset *rs = NULL;
-	struct event ev;
+	struct logevent ev;
 	enum stats_reason reason;
 	size_t max = 65536;
 	ssize_t len;

@@ -415,7 +415,7 @@ syslog_parse_ts(char *p, char *end, struct sp_time *t)
  * untrusted (NO_TIME) or no valid date and time (BAD_TIME).
  */
 static void
-syslog_parse_settime(struct event *ev, const struct sp_time *t)
+syslog_parse_settime(struct logevent *ev, const struct sp_time *t)
 {
 	if (t->unsync) {
 		ev->flags |= EVENT_F_NO_TIME;
@@ -536,7 +536,7 @@ syslog_parse_blank(const char *p, const char *end)
 
 /* Read <PRI>; an invalid "<digits>" token is skipped like a missing one. */
 static char *
-syslog_parse_pri(struct event *ev, char *p, char *end)
+syslog_parse_pri(struct logevent *ev, char *p, char *end)
 {
 	char	*q = p + 1;
 	int	 v = 0;
@@ -595,7 +595,7 @@ struct sp_sdend {
 
 /* Record one SD param (or a param-less element) if there is room. */
 static void
-syslog_parse_sdadd(struct event *ev, struct sp_sdend *ends, char *id,
+syslog_parse_sdadd(struct logevent *ev, struct sp_sdend *ends, char *id,
     char *id_end, char *name, char *name_end, char *value, char *value_end,
     int esc)
 {
@@ -676,7 +676,7 @@ syslog_parse_sdspace(char *p, char *end, int *lax)
  * written.
  */
 static char *
-syslog_parse_sdelem(struct event *ev, struct sp_sdend *ends, char *p,
+syslog_parse_sdelem(struct logevent *ev, struct sp_sdend *ends, char *p,
     char *end, int *lax)
 {
 	char	*id, *id_end, *name, *name_end, *value, *sp;
@@ -726,7 +726,7 @@ syslog_parse_sdelem(struct event *ev, struct sp_sdend *ends, char *p,
  * of it was read.
  */
 static char *
-syslog_parse_sd(struct event *ev, char *p, char *end, int *lax)
+syslog_parse_sd(struct logevent *ev, char *p, char *end, int *lax)
 {
 	struct sp_sdend	 ends[EVENT_MAX_SD];
 	size_t		 i;
@@ -752,7 +752,7 @@ syslog_parse_sd(struct event *ev, char *p, char *end, int *lax)
 
 /* Set the message to what follows p (a BOM and leading spaces dropped). */
 static void
-syslog_parse_body(struct event *ev, char *p, char *end)
+syslog_parse_body(struct logevent *ev, char *p, char *end)
 {
 	if (end - p >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
 		p += 3;
@@ -770,7 +770,7 @@ syslog_parse_body(struct event *ev, char *p, char *end)
  * if unreadable.
  */
 static char *
-syslog_parse_5424time(struct event *ev, char *p, char *end)
+syslog_parse_5424time(struct logevent *ev, char *p, char *end)
 {
 	struct sp_time	 t;
 
@@ -793,7 +793,7 @@ syslog_parse_5424time(struct event *ev, char *p, char *end)
  * was read is kept, the rest is the message, and BAD_5424 says so.
  */
 static void
-syslog_parse_5424(struct event *ev, char *p, char *end)
+syslog_parse_5424(struct logevent *ev, char *p, char *end)
 {
 	static const size_t	 max[4] = { SP_HOST_MAX, SP_APP_MAX,
 	    SP_PID_MAX, SP_MSGID_MAX };
@@ -868,7 +868,7 @@ syslog_parse_colonword(char *p, char *end, char **colon)
 
 /* Read "%FAC-SEV-MNEMONIC:" into msgid; return what follows or NULL. */
 static char *
-syslog_parse_mnemonic(struct event *ev, char *p, char *end)
+syslog_parse_mnemonic(struct logevent *ev, char *p, char *end)
 {
 	char	*q = p + 1, *dash = NULL, *prev = NULL;
 
@@ -899,7 +899,7 @@ syslog_parse_mnemonic(struct event *ev, char *p, char *end)
  * the end; p if none.
  */
 static char *
-syslog_parse_tag(struct event *ev, char *p, char *end)
+syslog_parse_tag(struct logevent *ev, char *p, char *end)
 {
 	char *q = p, *pid = NULL, *r;
 
@@ -938,7 +938,7 @@ syslog_parse_tag(struct event *ev, char *p, char *end)
  * IPv6 address (hex digits, ':' and '.').
  */
 static char *
-syslog_parse_host(struct event *ev, char *p, char *end)
+syslog_parse_host(struct logevent *ev, char *p, char *end)
 {
 	char	*q = p;
 	int	 colon = 0, v6 = 1;
@@ -961,7 +961,7 @@ syslog_parse_host(struct event *ev, char *p, char *end)
 
 /* Parse the Cisco prefixes and timestamp of a 3164 header. */
 static char *
-syslog_parse_3164head(struct event *ev, char *p, char *end)
+syslog_parse_3164head(struct logevent *ev, char *p, char *end)
 {
 	struct sp_time	 t;
 	char		*q, *colon;
@@ -991,7 +991,7 @@ syslog_parse_3164head(struct event *ev, char *p, char *end)
 
 /* Parse the RFC 3164 part after the PRI (and the device variants). */
 static void
-syslog_parse_3164(struct event *ev, char *p, char *end)
+syslog_parse_3164(struct logevent *ev, char *p, char *end)
 {
 	char *q, *colon;
 
@@ -1015,7 +1015,7 @@ syslog_parse_3164(struct event *ev, char *p, char *end)
 
 /* Reset every field the parser owns. */
 static void
-syslog_parse_reset(struct event *ev)
+syslog_parse_reset(struct logevent *ev)
 {
 	ev->format = EVENT_FMT_RFC3164;
 	ev->timestamp_us = ev->received_us;
@@ -1031,7 +1031,7 @@ syslog_parse_reset(struct event *ev)
 
 /* Parse one syslog message in place (see syslog_parse.h). */
 int
-syslog_parse(char *buf, size_t len, size_t max_len, struct event *ev,
+syslog_parse(char *buf, size_t len, size_t max_len, struct logevent *ev,
     enum stats_reason *reason)
 {
 	char *p, *end;

@@ -57,7 +57,7 @@
  *   Leading spaces of the message are dropped, in RFC 5424 too (relays
  *   keep the space that followed a 3164 tag).
  */
-int syslog_parse(char *buf, size_t len, size_t max_len, struct event *ev,
+int syslog_parse(char *buf, size_t len, size_t max_len, struct logevent *ev,
     enum stats_reason *reason);
 
 #endif

@@ -88,7 +88,7 @@ template_puts(struct tbuf *b, const char *s)
 
 /* The value of the first varbind under an OID prefix. */
 static const char *
-template_varbind(const struct event *ev, const char *prefix)
+template_varbind(const struct logevent *ev, const char *prefix)
 {
 	size_t i, len = strlen(prefix);
 	const char *oid;
@@ -116,7 +116,7 @@ template_capture(const struct rule_hit *hit, const char *name)
 
 /* Append the value of one placeholder. */
 static void
-template_value(struct tbuf *b, const char *name, const struct event *ev,
+template_value(struct tbuf *b, const char *name, const struct logevent *ev,
     const struct rule_hit *hit)
 {
 	if (strcmp(name, "message") == 0) {
@@ -150,7 +150,7 @@ template_value(struct tbuf *b, const char *name, const struct event *ev,
 
 /* Expand a template into out (a malformed placeholder stays literal). */
 size_t
-template_render(const char *tmpl, const struct event *ev,
+template_render(const char *tmpl, const struct logevent *ev,
     const struct rule_hit *hit, char *out, size_t size)
 {
 	struct tbuf b = { out, size, 0 };

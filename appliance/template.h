@@ -28,7 +28,7 @@ size_t template_utf8_trim(char *s);
  * Expand a template; returns the length written (NUL-ended; cut to size on
  * a character boundary).
  */
-size_t template_render(const char *tmpl, const struct event *,
+size_t template_render(const char *tmpl, const struct logevent *,
     const struct rule_hit *, char *out, size_t size);
 
 #endif

@@ -59,9 +59,9 @@ struct traps {
 	char			 *listen;
 	char			**communities;
 	size_t			  ncommunities;
-	void			(*cb)(const struct event *, void *);
+	void			(*cb)(const struct logevent *, void *);
 	void			 *arg;
-	struct event		  ev;
+	struct logevent		  ev;
 	char			 *scratch;
 	int			  rcvbuf;	/* socket receive buffer wanted */
 	int			(*commit)(void *);
@@ -376,7 +376,7 @@ traps_value_text(struct traps_buf *b, const netsnmp_variable_list *v,
 
 /* Append one varbind to the event; 0 if the event is full. */
 static int
-traps_add_vb(struct event *ev, const char *oidtext, const char *type,
+traps_add_vb(struct logevent *ev, const char *oidtext, const char *type,
     const char *value)
 {
 	if (ev->nvb >= EVENT_MAX_VARBINDS)
@@ -398,7 +398,7 @@ traps_is(const netsnmp_variable_list *v, const oid *o, size_t n)
 
 /* Copy the PDU's varbinds from v on, leaving room for reserve more. */
 static void
-traps_copy_vbs(struct traps_buf *b, struct event *ev,
+traps_copy_vbs(struct traps_buf *b, struct logevent *ev,
     const netsnmp_variable_list *v, size_t reserve)
 {
 	const char	*name, *type, *value;
@@ -416,7 +416,7 @@ traps_copy_vbs(struct traps_buf *b, struct event *ev,
 
 /* The event's varbind of that OID among those kept, or NULL. */
 static const struct event_varbind *
-traps_find_vb(const struct event *ev, const char *oidtext)
+traps_find_vb(const struct logevent *ev, const char *oidtext)
 {
 	size_t	i;
 
@@ -461,7 +461,7 @@ traps_v1_trapoid(const netsnmp_pdu *pdu, oid *o, size_t omax, size_t *on)
 
 /* A v1 trap in the v2 form: uptime, trap OID, varbinds, then RFC 3584's three. */
 static int
-traps_v1(struct traps_buf *b, const netsnmp_pdu *pdu, struct event *ev)
+traps_v1(struct traps_buf *b, const netsnmp_pdu *pdu, struct logevent *ev)
 {
 	oid		 trapoid[MAX_OID_LEN];
 	size_t		 n, elen;
@@ -500,7 +500,7 @@ traps_v1(struct traps_buf *b, const netsnmp_pdu *pdu, struct event *ev)
 
 /* A v2c trap or inform: it must start with sysUpTime.0 and snmpTrapOID.0. */
 static int
-traps_v2(struct traps_buf *b, const netsnmp_pdu *pdu, struct event *ev)
+traps_v2(struct traps_buf *b, const netsnmp_pdu *pdu, struct logevent *ev)
 {
 	const netsnmp_variable_list	*up = pdu->variables, *to;
 
@@ -520,7 +520,7 @@ traps_v2(struct traps_buf *b, const netsnmp_pdu *pdu, struct event *ev)
 /* Format the UDP source as the peer ("ip:port", "[ip6]:port") and its ip. */
 static void
 traps_peer(struct traps_buf *b, const struct sockaddr *from, socklen_t len,
-    struct event *ev)
+    struct logevent *ev)
 {
 	const struct sockaddr_in	*sin;
 	const struct sockaddr_in6	*sin6;
@@ -550,7 +550,7 @@ traps_peer(struct traps_buf *b, const struct sockaddr *from, socklen_t len,
 
 /* The device: snmpTrapAddress.0, else the v1 agent-addr, else the peer. */
 static void
-traps_host(struct traps_buf *b, const netsnmp_pdu *pdu, struct event *ev)
+traps_host(struct traps_buf *b, const netsnmp_pdu *pdu, struct logevent *ev)
 {
 	const netsnmp_variable_list	*v;
 	size_t				 i;
@@ -586,7 +586,7 @@ traps_now_us(void)
 
 /* Clear the event and fill what every trap has. */
 static void
-traps_event_init(struct event *ev)
+traps_event_init(struct logevent *ev)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->source = EVENT_TRAP;
@@ -600,7 +600,7 @@ traps_event_init(struct event *ev)
 /* Convert one trap PDU into the normalized event. */
 int
 traps_pdu_to_event(struct snmp_pdu *pdu, const struct sockaddr *from,
-    socklen_t fromlen, char *scratch, size_t scratchlen, struct event *ev,
+    socklen_t fromlen, char *scratch, size_t scratchlen, struct logevent *ev,
     enum stats_reason *reason)
 {
 	struct traps_buf	b = { scratch, scratchlen, 0, 0, 0 };
@@ -926,7 +926,7 @@ traps_close(struct traps *t)
 /* Open the trap receiver. */
 struct traps *
 traps_start(struct event_base *base, const struct config *cfg,
-    void (*cb)(const struct event *, void *), void *arg, char **cause)
+    void (*cb)(const struct logevent *, void *), void *arg, char **cause)
 {
 	struct traps	*t;
 

@@ -10,7 +10,7 @@
 
 struct event_base;
 struct config;
-struct event;
+struct logevent;
 struct snmp_pdu;
 
 struct traps;
@@ -27,7 +27,7 @@ struct traps;
  * snmp_bridge_stop. NULL with *cause on failure.
  */
 struct traps *traps_start(struct event_base *, const struct config *,
-    void (*cb)(const struct event *, void *), void *arg, char **cause);
+    void (*cb)(const struct logevent *, void *), void *arg, char **cause);
 void traps_stop(struct traps *);
 /*
  * The function that commits what cb changed (0 on success, -1 to retry a
@@ -47,7 +47,7 @@ int traps_reconfigure(struct traps *, const struct config *);
  * UDP source (may be NULL). Returns 0, or -1 with the drop reason.
  */
 int traps_pdu_to_event(struct snmp_pdu *, const struct sockaddr *from,
-    socklen_t fromlen, char *scratch, size_t scratchlen, struct event *,
+    socklen_t fromlen, char *scratch, size_t scratchlen, struct logevent *,
     enum stats_reason *);
 
 #endif

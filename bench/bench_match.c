@@ -13,7 +13,7 @@
 
 struct sample {
 	char		buf[BENCH_LINE];
-	struct event	ev;
+	struct logevent	ev;
 };
 
 static struct sample	*samples;

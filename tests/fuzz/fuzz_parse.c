@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct event	 ev;
+	static struct logevent	 ev;
 	enum stats_reason	 reason;
 	char			*buf, *s;
 	json_t			*j;

@@ -34,7 +34,7 @@ static void
 fuzz_rules_match(struct ruleset *rs)
 {
 	static struct rule_hit	 hit;
-	struct event		 ev;
+	struct logevent		 ev;
 	char			 out[512];
 	size_t			 i;
 

@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /* Check what the receiver relies on: strings within scratch, valid JSON. */
 static void
-fuzz_traps_check(const struct event *ev, const char *scratch)
+fuzz_traps_check(const struct logevent *ev, const char *scratch)
 {
 	json_t	*j;
 	char	*s;
@@ -49,7 +49,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char		 scratch[TRAPS_SCRATCH_SIZE];
-	static struct event	 ev;
+	static struct logevent	 ev;
 	struct sockaddr_in	 sin;
 	enum stats_reason	 reason;
 	netsnmp_pdu		*pdu;

@@ -159,7 +159,7 @@ static void
 feed(struct fx *f, time_t t, const char *host, const char *prog,
     const char *msg)
 {
-	struct event ev;
+	struct logevent ev;
 	struct rule_hit hit;
 
 	deadlines_tick(f->dq, t - 1);

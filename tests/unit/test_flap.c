@@ -84,7 +84,7 @@ fire_cb(struct deadlines *dq, int kind, uint64_t id, time_t due, void *arg)
 static void
 feed(struct fx *f, const struct rule *r, int clear, long long sec)
 {
-	struct event ev;
+	struct logevent ev;
 	struct rule_hit hit;
 
 	deadlines_tick(f->dq, T0 + sec);

@@ -81,7 +81,7 @@ free_port(void)
 static void
 feed(const char *host, const char *program, const char *message)
 {
-	struct event	ev;
+	struct logevent	ev;
 	struct rule_hit	hit;
 	int64_t		now = (int64_t)time(NULL) * 1000000;
 

@@ -86,10 +86,10 @@ teardown(void **state)
 }
 
 /* A syslog event from host at T0 + sec seconds. */
-static struct event
+static struct logevent
 mkevent(const char *host, const char *msg, long long sec)
 {
-	struct event ev;
+	struct logevent ev;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.source = EVENT_SYSLOG;
@@ -133,7 +133,7 @@ feed(struct incidents *is, const struct rule *r, int clear, const char *host,
     const char *ifindex, long long sec)
 {
 	struct rule_hit hit;
-	struct event ev = mkevent(host, "Interface went down", sec);
+	struct logevent ev = mkevent(host, "Interface went down", sec);
 
 	memset(&hit, 0, sizeof(hit));
 	hit.rule = r;
@@ -525,7 +525,7 @@ test_utf8_cut(void **state)
 	struct fixture *fx = *state;
 	struct rule r = mkrule("long", "{message}", SEV_HIGH);
 	struct rule_hit hit;
-	struct event ev;
+	struct logevent ev;
 	char msg[601];
 	json_t *doc, *inc;
 	size_t i;
@@ -567,7 +567,7 @@ test_json(void **state)
 	struct fixture *fx = *state;
 	struct rule r = mkrule("disk-full", NULL, SEV_HIGH);
 	struct rule_hit hit;
-	struct event ev;
+	struct logevent ev;
 	char big[5000];
 	json_t *inc, *events, *st;
 	size_t i;
@@ -741,7 +741,7 @@ test_speed(void **state)
 	struct fixture *fx = *state;
 	struct rule r = mkrule("link-down", "{host}:{ifIndex}", SEV_HIGH);
 	struct rule_hit hit;
-	struct event ev;
+	struct logevent ev;
 	struct timespec a, b;
 	double ns;
 	int i, n = 200000;

@@ -39,10 +39,10 @@ load(const char *text)
 }
 
 /* A syslog event. */
-static struct event
+static struct logevent
 sl(const char *host, const char *prog, int fac, int sev, const char *msg)
 {
-	struct event ev;
+	struct logevent ev;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.source = EVENT_SYSLOG;
@@ -57,11 +57,11 @@ sl(const char *host, const char *prog, int fac, int sev, const char *msg)
 }
 
 /* A trap event with up to two varbinds. */
-static struct event
+static struct logevent
 trap(const char *host, const char *oid, const char *vb1, const char *val1,
     const char *vb2, const char *val2)
 {
-	struct event ev;
+	struct logevent ev;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.source = EVENT_TRAP;
@@ -85,7 +85,7 @@ trap(const char *host, const char *oid, const char *vb1, const char *val1,
 
 /* The name of the rule that takes ev, or "-". */
 static const char *
-who(struct ruleset *rs, const struct event *ev)
+who(struct ruleset *rs, const struct logevent *ev)
 {
 	static struct rule_hit hit;
 
@@ -120,7 +120,7 @@ test_syslog_criteria(void **state)
 	    " severity: low}\n"
 	    "  - {name: one, match: {severity: debug, source: syslog}, "
 	    "severity: low}\n");
-	struct event ev;
+	struct logevent ev;
 
 	ev = sl("h", "CRON", 9, 6, "x");
 	assert_string_equal(who(rs, &ev), "exact");
@@ -158,7 +158,7 @@ test_host_msgid_not(void **state)
 	    "    match: {host: [rt-1, 'sw-*', 10.9.9.9], not: {program: quiet}}\n"
 	    "    severity: low\n"
 	    "  - {name: msgid, match: {msgid: 'LINK-?-UPDOWN'}, severity: low}\n");
-	struct event ev;
+	struct logevent ev;
 
 	ev = sl("RT-1", "x", 1, 6, "m");
 	assert_string_equal(who(rs, &ev), "hosts");
@@ -195,7 +195,7 @@ test_message_and_order(void **state)
 	    "    match: {program: sshd}\n"
 	    "    severity: info\n");
 	struct rule_hit hit;
-	struct event ev;
+	struct logevent ev;
 
 	ev = sl("h", "sshd", 4, 6, "Failed password for invalid user bob "
 	    "from 10.0.0.7 port 22 ssh2");
@@ -226,7 +226,7 @@ test_message_length(void **state)
 	struct ruleset *rs = load("rules:\n"
 	    "  - {name: tail, match: {message: 'abc$'}, severity: low}\n"
 	    "  - {name: lit, match: {message_contains: 'xyz'}, severity: low}\n");
-	struct event ev = sl("h", "p", 1, 6, "abcxyz");
+	struct logevent ev = sl("h", "p", 1, 6, "abcxyz");
 
 	ev.message_len = 3;
 	assert_string_equal(who(rs, &ev), "tail");
@@ -246,7 +246,7 @@ test_capture_bounds(void **state)
 	    "severity: low, key: '{a}-{b}'}\n");
 	static char big[RULE_CAPBUF * 2];
 	struct rule_hit hit;
-	struct event ev;
+	struct logevent ev;
 	char out[64];
 
 	ev = sl("h", "p", 1, 6, "yy");
@@ -285,7 +285,7 @@ test_traps_and_clear(void **state)
 	    "    match: {source: trap, varbinds: {ifIndex: ['1', '2']}}\n"
 	    "    severity: low\n");
 	struct rule_hit hit;
-	struct event ev;
+	struct logevent ev;
 	char out[128];
 
 	ev = trap("10.0.0.1", "1.3.6.1.6.3.1.1.5.3",
@@ -335,7 +335,7 @@ test_drop_and_threshold(void **state)
 	    "    severity: medium\n"
 	    "    key: '{host}:{src}'\n");
 	struct rule_hit hit;
-	struct event ev;
+	struct logevent ev;
 
 	ev = sl("h", "CRON", 9, 6, "(root) CMD (run-parts /etc/cron.hourly) "
 	    "from x");
@@ -359,7 +359,7 @@ test_prefilter_fallback(void **state)
 	    "'(?|c(?<x>3)|d(?<x>4))'}, severity: low}\n"
 	    "  - {name: plain, match: {message: '[a-d][1-4]'}, severity: low}\n"
 	    "  - {name: generic, match: {host: 'h*'}, severity: low}\n");
-	struct event ev;
+	struct logevent ev;
 
 	ev = sl("h", "p", 1, 6, "b2");
 	assert_string_equal(who(rs, &ev), "refused");
@@ -379,7 +379,7 @@ test_index(void **state)
 	struct rule_cond *c[4];
 	struct matcher *m;
 	struct rule_hit hit;
-	struct event ev;
+	struct logevent ev;
 	char err[128];
 	size_t off, nmulti, nfall, ngen;
 
@@ -422,7 +422,7 @@ test_index(void **state)
 static void
 test_render(void **state)
 {
-	struct event ev = sl("web1", "nginx", 3, 2, "disk full");
+	struct logevent ev = sl("web1", "nginx", 3, 2, "disk full");
 	struct rule r = { .name = "r1" };
 	struct rule_hit hit = { .rule = &r, .ncap = 1 };
 	char out[256];
@@ -458,7 +458,7 @@ test_many_rules(void **state)
 	char *text = xstrdup("rules:\n"), *t;
 	struct ruleset *rs;
 	struct rule_hit hit;
-	struct event ev;
+	struct logevent ev;
 	char msg[128], want[32];
 	int i;
 
@@ -500,7 +500,7 @@ static void
 test_empty(void **state)
 {
 	struct ruleset *rs = load("rules: []\n");
-	struct event ev = sl("h", "p", 1, 0, "x");
+	struct logevent ev = sl("h", "p", 1, 0, "x");
 
 	assert_int_equal(ruleset_count(rs), 0);
 	assert_string_equal(who(rs, &ev), "-");

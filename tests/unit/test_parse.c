@@ -99,7 +99,7 @@ test_unescape(const char *s, char *out)
 static json_t *
 test_parse_json(char *buf, size_t len, const struct golden_opts *o)
 {
-	struct event		*ev = calloc(1, sizeof *ev);
+	struct logevent		*ev = calloc(1, sizeof *ev);
 	enum stats_reason	 reason = REASON_MAX;
 	json_t			*j;
 
@@ -288,7 +288,7 @@ static void
 test_loghub_line(const char *file, int lineno, char *line)
 {
 	struct oracle	 o;
-	struct event	*ev = calloc(1, sizeof *ev);
+	struct logevent	*ev = calloc(1, sizeof *ev);
 	enum stats_reason reason;
 	struct tm	 tm;
 	time_t		 t;
@@ -353,7 +353,7 @@ test_loghub(void **state)
 
 /* A parse with fixed defaults; returns syslog_parse's result. */
 static int
-test_parse1(const char *msg, size_t max_len, struct event *ev,
+test_parse1(const char *msg, size_t max_len, struct logevent *ev,
     enum stats_reason *reason, char *buf)
 {
 	size_t n = strlen(msg);
@@ -369,7 +369,7 @@ test_parse1(const char *msg, size_t max_len, struct event *ev,
 static void
 test_local_tz(void **state)
 {
-	struct event		*ev = calloc(1, sizeof *ev);
+	struct logevent		*ev = calloc(1, sizeof *ev);
 	enum stats_reason	 r;
 	char			 buf[256];
 
@@ -401,7 +401,7 @@ test_random(void **state)
 {
 	static const char	 alpha[] = "<>0123456789 :[]-%*.T\"\\=ZAMarJun"
 	    "\x00\xc3\xa9\xff\xe2\x82\r\n";
-	struct event		*ev = calloc(1, sizeof *ev);
+	struct logevent		*ev = calloc(1, sizeof *ev);
 	enum stats_reason	 r;
 	char			 buf[300], *s;
 	size_t			 n, i, max;
@@ -441,7 +441,7 @@ test_random(void **state)
 static void
 test_json_trap(void **state)
 {
-	struct event	*ev = calloc(1, sizeof *ev);
+	struct logevent	*ev = calloc(1, sizeof *ev);
 	json_t		*j, *vb;
 
 	ev->source = EVENT_TRAP;

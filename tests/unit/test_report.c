@@ -68,7 +68,7 @@ feed(struct fixture *fx, const struct rule *r, const char *host, time_t t,
     int n)
 {
 	struct rule_hit	hit;
-	struct event	ev;
+	struct logevent	ev;
 	int		i;
 
 	for (i = 0; i < n; i++) {

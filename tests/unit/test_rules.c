@@ -127,7 +127,7 @@ struct replay {
 
 /* Build an event from "syslog: LINE" or "trap: OID" with host and varbinds. */
 static void
-replay_event(const struct ynode *item, struct event *ev, struct replay *rp)
+replay_event(const struct ynode *item, struct logevent *ev, struct replay *rp)
 {
 	const char *line = ynode_str(item, "syslog");
 	const struct ynode *vbs = ynode_get(item, "varbinds");
@@ -170,7 +170,7 @@ replay_check(struct ruleset *rs, const struct ynode *item, const char *file)
 {
 	const struct ynode *exp = ynode_get(item, "expect");
 	struct replay rp;
-	struct event ev;
+	struct logevent ev;
 	struct rule_hit hit;
 	char out[1024];
 	const char *s;
@@ -344,7 +344,7 @@ test_host_groups(void **state)
 	struct errlist errs = { 0 };
 	struct config *cfg;
 	struct ruleset *rs;
-	struct event ev = { .source = EVENT_SYSLOG, .facility = 1,
+	struct logevent ev = { .source = EVENT_SYSLOG, .facility = 1,
 	    .severity = 3, .program = "app", .message = "x",
 	    .message_len = 1 };
 	struct rule_hit hit;
@@ -474,7 +474,7 @@ test_mib_rule(void **state)
 	    "  - name: fan\n    match: {trap_oid: sopdTestFanFailure}\n"
 	    "    severity: high\n"));
 	struct ruleset *rs;
-	struct event ev = { .source = EVENT_TRAP, .facility = -1,
+	struct logevent ev = { .source = EVENT_TRAP, .facility = -1,
 	    .severity = -1, .host = "192.0.2.1",
 	    .trap_oid = "1.3.6.1.4.1.99999.1.0.1" };
 	struct rule_hit hit;

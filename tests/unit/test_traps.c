@@ -48,7 +48,7 @@ static const oid t_netsnmp[] = { 1, 3, 6, 1, 4, 1, 8072, 2, 3 };
 struct conv {
 	char			*scratch;
 	size_t			 len;
-	struct event		 ev;
+	struct logevent		 ev;
 	enum stats_reason	 reason;
 	struct sockaddr_in	 from;
 };
@@ -122,7 +122,7 @@ convert(struct conv *c, netsnmp_pdu *pdu, size_t len)
 
 /* The value of the varbind with that OID, or NULL. */
 static const char *
-vb(const struct event *ev, const char *oidtext)
+vb(const struct logevent *ev, const char *oidtext)
 {
 	size_t	i;
 
@@ -478,7 +478,7 @@ dupnull(const char *s)
 }
 
 static void
-e2e_cb(const struct event *ev, void *arg)
+e2e_cb(const struct logevent *ev, void *arg)
 {
 	struct e2e	*e = arg;
 	struct seen	*s;
