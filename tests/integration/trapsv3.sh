@@ -114,6 +114,48 @@ if sh "$ROOT/tests/mibs.sh" >/dev/null 2>&1; then
 else
 	notok "IETF base MIBs in build/ietf-mibs"
 fi
+# A replay: an inform captured on its way in, sent again after sopd
+# restarted (its engineBoots grew) is outside the time window.
+cat > "$T/relay.py" <<'PYEOF'
+import select, socket, sys
+listen, upstream, log = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+a.bind(("127.0.0.1", listen))
+b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+b.connect(("127.0.0.1", upstream))
+client = None
+while True:
+    r, _, _ = select.select([a, b], [], [])
+    if a in r:
+        data, client = a.recvfrom(65535)
+        with open(log, "a") as f:
+            f.write(data.hex() + "\n")
+        b.send(data)
+    if b in r:
+        try:
+            data = b.recv(65535)
+        except OSError:
+            continue
+        if client is not None:
+            a.sendto(data, client)
+PYEOF
+python3 "$T/relay.py" "$P_SPARE" "$P_TRAP" "$T/relay.log" &
+RELAY=$!
+trap 'kill $RELAY 2>/dev/null; cleanup' EXIT
+sleep 0.3
+snmpinform "${INF[@]}" 127.0.0.1:$P_SPARE '' $WARM $TRAPADDR a 192.0.2.31 2>/dev/null
+check "an inform through a relay is answered and opens an incident" host_seen 192.0.2.31
+kill $RELAY 2>/dev/null; wait $RELAY 2>/dev/null
+check "sopd stops for a restart" stop_sopd
+start_sopd || { notok "sopd restarts"; exit 1; }
+b=$(trapstat reasons.time_window)
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(bytes.fromhex(open(sys.argv[1]).read().split()[-1]), ("127.0.0.1", int(sys.argv[2])))
+' "$T/relay.log" $P_TRAP
+check "the inform replayed after a restart is counted as time_window" \
+    wait_for stat_at_least reasons.time_window $((b + 1))
 check "sopd keeps net-snmp's files in state_dir, not in \$SNMP_PERSISTENT_DIR" \
     test ! -e "$T/elsewhere" -a -f "$T/var/snmp/engine"
 check "sopd is still alive" alive
