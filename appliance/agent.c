@@ -39,6 +39,8 @@ void	init_system_mib(void);
 void	init_sysORTable(void);
 void	init_vacm_conf(void);
 void	init_snmpEngine(void);
+void	init_snmp_mib(void);
+void	init_usmStats(void);
 
 /* sopApplianceMIB (enterprises.<SOP_ENTERPRISE>.1) and the nodes below it. */
 static oid agent_mib_oid[] = { 1, 3, 6, 1, 4, 1, AGENT_ENTERPRISE, 1 };
@@ -419,6 +421,9 @@ agent_appliance_value(size_t row, u_int col, netsnmp_variable_list *vb)
 		agent_set_uint(vb, ASN_GAUGE, sd->rules != NULL ?
 		    ruleset_count(sd->rules) : 0);
 		break;
+	case 9:		/* sopCounterDiscontinuityTime: counters start */
+		agent_set_date(vb, (int64_t)sd->started * 1000000);
+		break;
 	}
 }
 
@@ -525,6 +530,10 @@ agent_summary_value(size_t row, u_int col, netsnmp_variable_list *vb)
 		break;
 	case 10:
 		agent_set_c64(vb, stats.incidents_resolved);
+		break;
+	case 11:	/* sopIncidentLastChanged */
+		agent_set_date(vb, agent.sd->incidents != NULL ?
+		    incidents_changed_us(agent.sd->incidents) : 0);
 		break;
 	}
 }
@@ -788,13 +797,13 @@ agent_nlog_value(size_t row, u_int col, netsnmp_variable_list *vb)
 
 /* Everything under sopObjects, in OID order. */
 static const struct agent_section agent_sections[] = {
-	{ { 1 }, 1, 1, 8, 1, agent_scalar_rows, agent_scalar_index,
+	{ { 1 }, 1, 1, 9, 1, agent_scalar_rows, agent_scalar_index,
 	    agent_appliance_value },
 	{ { 2, 1, 1 }, 3, 2, 7, 1, agent_input_rows, agent_input_index,
 	    agent_input_value },
 	{ { 2, 2, 1 }, 3, 2, 4, 2, agent_reason_rows, agent_reason_index,
 	    agent_reason_value },
-	{ { 3 }, 1, 1, 10, 1, agent_scalar_rows, agent_scalar_index,
+	{ { 3 }, 1, 1, 11, 1, agent_scalar_rows, agent_scalar_index,
 	    agent_summary_value },
 	{ { 4, 1 }, 2, 2, 13, 1, agent_incident_rows, agent_incident_index,
 	    agent_incident_value },
@@ -1123,6 +1132,9 @@ agent_users(const struct config *cfg)
 		return;
 	agent_config_line("view sopUserView included .1.3.6.1.2.1.1");
 	agent_config_line("view sopUserView included .1.3.6.1.6.3.10.2.1");
+	/* SNMPv2-MIB's snmp group and usmStats: errors an NMS polls. */
+	agent_config_line("view sopUserView included .1.3.6.1.2.1.11");
+	agent_config_line("view sopUserView included .1.3.6.1.6.3.15.1.1");
 	agent_config_line("view sopUserView included .1.3.6.1.4.1.%d",
 	    AGENT_ENTERPRISE);
 	for (i = 0; i < cfg->nagent_users; i++) {
@@ -1153,6 +1165,8 @@ agent_system(const struct config *cfg)
 	init_system_mib();
 	init_sysORTable();
 	init_snmpEngine();
+	init_snmp_mib();
+	init_usmStats();
 	agent_config_line("sysdescr sopd %s syslog and SNMP incident appliance",
 	    SOPD_VERSION);
 	snprintf(oidbuf, sizeof(oidbuf), ".1.3.6.1.4.1.%d.1.3.1",

@@ -151,6 +151,7 @@ struct incidents {
 
 	uint64_t		 next_id;
 	uint64_t		 version;	/* +1 on every change */
+	int64_t			 changed_us;	/* when version last grew */
 	uint64_t		 dropped;
 	uint64_t		 clear_unmatched;
 	uint64_t		 hist_dropped;
@@ -420,6 +421,7 @@ static void
 incidents_dirty(struct incidents *is, struct inc *inc)
 {
 	is->version++;
+	is->changed_us = clock_now_us();
 	if (!inc->dirty) {
 		inc->dirty = 1;
 		inc->dnext = NULL;
@@ -1175,6 +1177,7 @@ incidents_load(struct incidents *is, char **cause)
 		return -1;
 	}
 	is->version = 1;
+	is->changed_us = clock_now_us();
 	log_info("%s: %zu active incidents, next id %llu",
 	    store_path(is->store), is->nactive,
 	    (unsigned long long)is->next_id);
@@ -1614,6 +1617,13 @@ incidents_version(struct incidents *is)
 	return is->version;
 }
 
+/* When the active incidents last changed (or were loaded), in us. */
+int64_t
+incidents_changed_us(struct incidents *is)
+{
+	return is->changed_us;
+}
+
 /*
  * Open the incident (rule, key) for something no event raised (a missing
  * expected event, a silent host), or count one more on the active one.
@@ -1758,8 +1768,10 @@ incidents_set_escalation(struct incidents *is, uint64_t id,
 	}
 	if (stored)
 		incidents_dirty(is, inc);
-	else
+	else {
 		is->version++;
+		is->changed_us = clock_now_us();
+	}
 	return 0;
 }
 

@@ -114,6 +114,8 @@ void incidents_foreach_active(struct incidents *,
     void (*cb)(const struct incident_info *, void *), void *);
 /* A number that changes whenever any active incident changes. */
 uint64_t incidents_version(struct incidents *);
+/* When the active incidents last changed, in microseconds. */
+int64_t incidents_changed_us(struct incidents *);
 
 /*
  * The escalator's hooks (additive, issue 3): change is called after an

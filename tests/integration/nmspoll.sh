@@ -1,0 +1,77 @@
+#!/bin/bash
+# nmspoll.sh: an NMS-style poller over SNMPv3. It walks sopIncidentTable
+# only when sopIncidentLastChanged moved, and finds every change that
+# way; it reads sopCounterDiscontinuityTime to know when counters restarted,
+# and usmStats and the SNMPv2-MIB snmp group to see authentication failures.
+. "$(dirname "$0")/../lib.sh"
+
+if ! sh "$ROOT/tests/mibs.sh" >/dev/null; then
+	notok "IETF base MIBs in build/ietf-mibs"
+	exit 1
+fi
+write_config </dev/null
+sed -i "s|^  listen: 127.0.0.1:$P_AGENT\$|&\n  users:\n    - {name: nms, auth: SHA-256, auth_pass: nmsauthpass, priv: AES, priv_pass: nmsprivpass}|" "$T/sopd.yaml"
+start_sopd || { notok "sopd starts"; exit 1; }
+export SNMP_PERSISTENT_DIR=$T/client
+AG=127.0.0.1:$P_AGENT
+M=(-M "$ROOT/mibs:$ROOT/build/ietf-mibs" -m SNMPv2-MIB:SOP-APPLIANCE-MIB)
+NMS=(-v3 -l authPriv -u nms -a SHA-256 -A nmsauthpass -x AES -X nmsprivpass -t 2 -r 1 "${M[@]}")
+get() { snmpget "${NMS[@]}" -Oqv "$AG" "$@" 2>/dev/null; }
+
+# The poller: one GET of sopIncidentLastChanged per cycle, a walk of the
+# table only when it moved. WALKS counts the walks, ROWS keeps the last.
+LAST="" WALKS=0 ROWS=""
+poll() {
+	_now=$(get SOP-APPLIANCE-MIB::sopIncidentLastChanged.0)
+	[ -n "$_now" ] || { echo "# no sopIncidentLastChanged"; return 1; }
+	if [ "$_now" != "$LAST" ]; then
+		LAST=$_now
+		WALKS=$((WALKS + 1))
+		ROWS=$(snmpwalk "${NMS[@]}" -Oqs "$AG" SOP-APPLIANCE-MIB::sopIncidentState 2>/dev/null)
+	fi
+	return 0
+}
+poll
+check "first cycle: one walk" test "$WALKS" = 1
+sleep 1.2; poll; poll
+check "nothing changed: no walk" test "$WALKS" = 1
+
+L="logger -n 127.0.0.1 -P $P_SYSLOG -d --rfc3164"
+$L -t kernel -p kern.crit "EXT4-fs error (device sda1): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0"
+one() { [ "$(api '/api/v1/incidents?state=active&limit=1000' | jq '.incidents | length')" -ge 1 ]; }
+check "an incident opens through syslog" wait_for one
+id=$(api '/api/v1/incidents?state=active&limit=1000' | jq -r '.incidents[0].id')
+sleep 1.2; poll
+check "it moved sopIncidentLastChanged: a walk that shows the new row" \
+    test "$WALKS" = 2 -a "$(grep -c "sopIncidentState.$id open" <<<"$ROWS")" = 1
+poll
+check "and no walk while nothing changes" test "$WALKS" = 2
+sleep 1.2
+curl -sf -X POST -H 'Content-Type: application/json' -d '{"actor":"alice"}' \
+    "$API/api/v1/incidents/$id/ack" >/dev/null
+poll
+check "an acknowledgement moves it: the walk shows it acknowledged" \
+    test "$WALKS" = 3 -a "$(grep -c "sopIncidentState.$id acknowledged" <<<"$ROWS")" = 1
+
+# Counters: when they last started from zero.
+d1=$(get SOP-APPLIANCE-MIB::sopCounterDiscontinuityTime.0)
+st=$(get SOP-APPLIANCE-MIB::sopStartTime.0)
+check "sopCounterDiscontinuityTime is sopd's start ($d1)" test -n "$d1" -a "$d1" = "$st"
+
+# Authentication failures, in the default view of a v3 user.
+snmpget -v3 -l authPriv -u nobody -a SHA -A whatever1 -x AES -X whatever1 -t 1 -r 0 \
+    "$AG" .1.3.6.1.2.1.1.1.0 >/dev/null 2>&1
+u=$(get SNMP-USER-BASED-SM-MIB::usmStatsUnknownUserNames.0 2>/dev/null || true)
+[ -n "$u" ] || u=$(snmpget "${NMS[@]}" -Oqv "$AG" .1.3.6.1.6.3.15.1.1.3.0 2>/dev/null)
+check "usmStatsUnknownUserNames counts the unknown user ($u)" test "${u:-0}" -ge 1 2>/dev/null
+p=$(snmpget "${NMS[@]}" -Oqv "$AG" .1.3.6.1.2.1.11.1.0 2>/dev/null)
+check "snmpInPkts (SNMPv2-MIB snmp group) is readable ($p)" test "${p:-0}" -ge 1 2>/dev/null
+
+check "sopd stops" stop_sopd
+sleep 1.2
+start_sopd || { notok "sopd restarts"; exit 1; }
+d2=$(get SOP-APPLIANCE-MIB::sopCounterDiscontinuityTime.0)
+check "after a restart sopCounterDiscontinuityTime moved ($d1 -> $d2)" test -n "$d2" -a "$d2" != "$d1"
+poll
+check "and so did sopIncidentLastChanged (incidents loaded): a walk" test "$WALKS" = 4
+check "sopd stops cleanly" stop_sopd
