@@ -120,6 +120,7 @@ notify_snmp_pdu(const struct notify_tconf *c, const struct notify_msg *m)
 {
 	static const oid uptime[] = { 1, 3, 6, 1, 2, 1, 1, 3, 0 };
 	static const oid trapoid[] = { 1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0 };
+	static const oid seq[] = { NOTIFY_SNMP_MIB, 1, 6, 5, 0 };
 	oid		 notif[] = { NOTIFY_SNMP_MIB, 0, 0 };
 	netsnmp_pdu	*pdu;
 	u_long		 ticks = notify_snmp_uptime(), count;
@@ -145,6 +146,12 @@ notify_snmp_pdu(const struct notify_tconf *c, const struct notify_msg *m)
 	notify_snmp_add(pdu, COL_COUNT, id, ASN_UNSIGNED, &count, sizeof(count));
 	notify_snmp_time(pdu, COL_NEXT_ESCALATION, id, m->next_escalation_us);
 	notify_snmp_text(pdu, COL_WINDOW, id, m->in_window);
+	if (m->nlog != 0) {
+		/* sopNotifSequence.0: the notice's sopNotifLogIndex. */
+		count = m->nlog;
+		snmp_pdu_add_variable(pdu, seq, OID_LENGTH(seq), ASN_UNSIGNED,
+		    &count, sizeof(count));
+	}
 	return pdu;
 }
 
