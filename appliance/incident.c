@@ -492,6 +492,8 @@ incidents_fill_info(const struct inc *inc, struct incident_info *ii)
 	ii->next_step = inc->next_step;
 	ii->next_level = inc->next_level[0] != '\0' ? inc->next_level : NULL;
 	ii->owner = inc->owner;
+	ii->acked_us = inc->acked_at * 1000000;
+	ii->resolved_us = inc->resolved_at * 1000000;
 }
 
 /* Tell the escalator about an open, ack or resolve. */

@@ -108,6 +108,7 @@ struct incident_info {
 	const char	*next_level;	/* its level, NULL: none */
 	const char	*owner;		/* who acknowledged, NULL: nobody */
 	const char	*note;		/* hooks: the change's note, else NULL */
+	int64_t		 acked_us, resolved_us;	/* 0: not (yet) */
 };
 /* Call cb for every active (open or acknowledged) incident, in id order. */
 void incidents_foreach_active(struct incidents *,

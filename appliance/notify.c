@@ -916,6 +916,7 @@ notify_msg_unref(struct notify_msg *m)
 	free(m->title);
 	free(m->key);
 	free(m->in_window);
+	free(m->owner);
 	free(m->nlog_targets);
 	free(m);
 }
@@ -1208,6 +1209,7 @@ notify_msg_new(const char *level, const struct notice *no)
 	m->title = xstrndup(ii->title != NULL ? ii->title : "", 1024);
 	m->key = xstrndup(ii->key != NULL ? ii->key : "", 1024);
 	m->in_window = xstrndup(ii->in_window != NULL ? ii->in_window : "", 256);
+	m->owner = xstrndup(ii->owner != NULL ? ii->owner : "", 256);
 	m->count = ii->count;
 	m->first_seen_us = ii->first_seen_us;
 	m->last_seen_us = ii->last_seen_us;

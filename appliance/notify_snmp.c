@@ -25,7 +25,7 @@
 enum notify_snmp_col {
 	COL_SEVERITY = 2, COL_STATE, COL_LEVEL, COL_HOST, COL_RULE, COL_TITLE,
 	COL_FIRST_SEEN, COL_LAST_SEEN, COL_COUNT, COL_NEXT_ESCALATION,
-	COL_WINDOW,
+	COL_WINDOW, COL_KEY, COL_OWNER,
 };
 
 /*
@@ -146,6 +146,9 @@ notify_snmp_pdu(const struct notify_tconf *c, const struct notify_msg *m)
 	notify_snmp_add(pdu, COL_COUNT, id, ASN_UNSIGNED, &count, sizeof(count));
 	notify_snmp_time(pdu, COL_NEXT_ESCALATION, id, m->next_escalation_us);
 	notify_snmp_text(pdu, COL_WINDOW, id, m->in_window);
+	/* sopIncidentAcknowledged also says who (sopIncidentOwner). */
+	if (m->kind == NOTICE_ACKNOWLEDGED && m->owner != NULL)
+		notify_snmp_text(pdu, COL_OWNER, id, m->owner);
 	if (m->nlog != 0) {
 		/* sopNotifSequence.0: the notice's sopNotifLogIndex. */
 		count = m->nlog;

@@ -53,6 +53,15 @@ poll
 check "an acknowledgement moves it: the walk shows it acknowledged" \
     test "$WALKS" = 3 -a "$(grep -c "sopIncidentState.$id acknowledged" <<<"$ROWS")" = 1
 
+row=$(snmpget "${NMS[@]}" -Oqv "$AG" SOP-APPLIANCE-MIB::sopIncidentOwner.$id \
+    SOP-APPLIANCE-MIB::sopIncidentAcknowledgedTime.$id SOP-APPLIANCE-MIB::sopIncidentResolvedTime.$id 2>/dev/null | tr '\n' '|')
+echo "# owner|acked|resolved: $row"
+check "sopIncidentOwner says who acknowledged (alice)" test "${row%%|*}" = alice
+acked=$(cut -d'|' -f2 <<<"$row")
+check "sopIncidentAcknowledgedTime is set ($acked)" test -n "$acked" -a "$acked" != "0-0-0,0:0:0.0"
+check "sopIncidentResolvedTime is the zero time while active" \
+    test "$(cut -d'|' -f3 <<<"$row")" = "0-0-0,0:0:0.0"
+
 # Counters: when they last started from zero.
 d1=$(get SOP-APPLIANCE-MIB::sopCounterDiscontinuityTime.0)
 st=$(get SOP-APPLIANCE-MIB::sopStartTime.0)

@@ -46,6 +46,7 @@ notify:
   targets:
     nms: { type: snmp-trap, address: 127.0.0.1:$P_SPARE, community: public }
   levels:
+    L1: [nms]
     L2: [nms]
     L3: [nms]
 EOF
@@ -78,11 +79,23 @@ last=$(snmpwalk -v2c -c public -t 2 -r 1 -On "$AG" .1.3.6.1.4.1.32473.1.1.6.4.1.
 check "the received sequence number is the index of the last logged notice" \
     grep -q "^.1.3.6.1.4.1.32473.1.1.6.4.1.3.$s2 = " <<<"$last"
 
+# The acknowledgement says who, and its number follows.
+curl -sf -X POST -H 'Content-Type: application/json' -d '{"actor":"alice"}' \
+    "$API/api/v1/incidents/$ID/ack" >/dev/null
+ACKED=.1.3.6.1.4.1.32473.1.0.3
+acked() { grep -q "$ACKED" "$T/traps.log"; }
+check "sopIncidentAcknowledged arrives" wait_for acked
+line=$(grep "$ACKED" "$T/traps.log" | tail -1)
+check "it carries sopIncidentOwner.$ID = alice" \
+    grep -q "\.1\.3\.6\.1\.4\.1\.32473\.1\.1\.4\.1\.14\.$ID = STRING: \"alice\"" <<<"$line"
+s2=$(seqs | tail -1)
+
 # After a restart the numbers go on.
+before=$(seqs | wc -l)
 check "sopd stops" stop_sopd
 start_sopd || exit 1
 printf '<11>Nov 27 09:00:02 web01 app: SCRIT mem' > /dev/udp/127.0.0.1/$P_SYSLOG
-check "an opening after the restart arrives" wait_for got 2
+check "an opening after the restart arrives" wait_for got $((before + 1))
 s3=$(seqs | tail -1)
 check "its sequence number is above those before the restart ($s3 > $s2)" test "$s3" -gt "$s2"
 check "sopd stops cleanly" stop_sopd
