@@ -8,8 +8,9 @@
 . "$(dirname "$0")/../lib.sh"
 
 DEV=0x80001f8880aabbccdd00112233
+PYDEV=0x80001f8880aabbccdd00112234
 write_config </dev/null
-USERS="  users:\n    - {name: dev1, auth: SHA, auth_pass: dev1authpass, priv: AES, priv_pass: dev1privpass, engine_id: \"$DEV\"}\n    - {name: inf256, auth: SHA-256, auth_pass: \"inform \\\\\"auth\\\\\" pass\", priv: AES-256, priv_pass: informpriv256}\n    - {name: mon, auth: SHA-512, auth_pass: monitorauth512, level: authnopriv}"
+USERS="  users:\n    - {name: dev1, auth: SHA, auth_pass: dev1authpass, priv: AES, priv_pass: dev1privpass, engine_id: \"$DEV\"}\n    - {name: inf256, auth: SHA-256, auth_pass: \"inform \\\\\"auth\\\\\" pass\", priv: AES-256, priv_pass: informpriv256}\n    - {name: mon, auth: SHA-512, auth_pass: monitorauth512, level: authnopriv}\n    - {name: py, auth: SHA, auth_pass: pyauthpass, priv: AES, priv_pass: pyprivpass, engine_id: \"$PYDEV\"}\n    - {name: py, auth: SHA, auth_pass: pyauthpass, priv: AES, priv_pass: pyprivpass}"
 sed -i "s|^  communities: \[public\]\$|&\n$USERS|" "$T/sopd.yaml"
 sed -n '/^traps:/,/^agent:/p' "$T/sopd.yaml" | sed 's/^/# /'
 # net-snmp's state stays under state_dir whatever the environment says.
@@ -52,6 +53,48 @@ else
 	sed 's/^/# /' "$T/inform.err"
 fi
 check "and opens an incident" host_seen 192.0.2.13
+
+# A second SNMP stack as sender: pysnmp (Debian's python3-pysnmp4), the
+# same user name localized to its engineID (traps) and to ours (informs).
+PY=/usr/bin/python3
+if $PY -c 'import pysnmp.hlapi' 2>/dev/null; then
+	cat > "$T/py.py" <<'PYEOF'
+import sys
+from pysnmp.hlapi import *
+kind, port, user, auth, priv, addr = sys.argv[1:7]
+eid = sys.argv[7] if len(sys.argv) > 7 else None
+engine = SnmpEngine(OctetString(hexValue=eid[2:])) if eid else SnmpEngine()
+ud = UsmUserData(user, auth, priv, authProtocol=usmHMACSHAAuthProtocol,
+                 privProtocol=usmAesCfb128Protocol)
+g = sendNotification(engine, ud, UdpTransportTarget(("127.0.0.1", int(port)),
+                     timeout=2, retries=1), ContextData(), kind,
+                     NotificationType(ObjectIdentity("1.3.6.1.6.3.1.1.5.1")).addVarBinds(
+                         ("1.3.6.1.6.3.18.1.3.0", IpAddress(addr))))
+ei, es, ex, vb = next(g)
+if ei or es:
+    print("error:", ei or es.prettyPrint())
+    sys.exit(1)
+PYEOF
+	$PY "$T/py.py" trap $P_TRAP py pyauthpass pyprivpass 192.0.2.41 $PYDEV
+	check "pysnmp v3 authPriv trap (its engineID) opens an incident" wait_for host_seen 192.0.2.41
+	if $PY "$T/py.py" inform $P_TRAP py pyauthpass pyprivpass 192.0.2.42 > "$T/py.out" 2>&1; then
+		ok "pysnmp v3 authPriv inform (discovery) is answered"
+	else
+		notok "pysnmp v3 authPriv inform (discovery) is answered"
+		sed 's/^/# /' "$T/py.out"
+	fi
+	check "and its incident is committed" host_seen 192.0.2.42
+	b=$(trapstat reasons.wrong_digest)
+	if $PY "$T/py.py" inform $P_TRAP py wrongpyauth pyprivpass 192.0.2.43 >/dev/null 2>&1; then
+		notok "a pysnmp inform with a wrong key is not answered"
+	else
+		ok "a pysnmp inform with a wrong key is not answered"
+	fi
+	check "and counted as wrong_digest" wait_for stat_at_least reasons.wrong_digest $((b + 1))
+	check "and opens no incident" no_incident '.host=="192.0.2.43"'
+else
+	notok "pysnmp is installed (Debian package python3-pysnmp4)"
+fi
 
 # Refusals: each under its own reason, none as bad_pdu, no incident.
 bad0=$(trapstat reasons.bad_pdu)
