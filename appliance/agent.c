@@ -79,6 +79,7 @@ struct agent_window {
 	const char	*title;
 	int64_t		 start_us, end_us;
 	int		 approved, active;
+	uint32_t	 index;		/* sopWindowIndex, from the id */
 };
 
 /* The windows as the handler's request sees them, by start time. */
@@ -612,14 +613,31 @@ agent_incident_value(size_t row, u_int col, netsnmp_variable_list *vb)
 	}
 }
 
-/* Order windows by start, then id (the index follows this order). */
+/*
+ * sopWindowIndex: a number derived from the window's id alone (FNV-1a, in
+ * 1..2^31), so that a window keeps it across restarts and whatever other
+ * windows come and go.
+ */
+static uint32_t
+agent_window_hash(const char *id)
+{
+	uint32_t	h = 2166136261U;
+
+	for (; *id != '\0'; id++) {
+		h ^= (u_char)*id;
+		h *= 16777619U;
+	}
+	return h % 0x7fffffffU + 1;
+}
+
+/* Order windows by index, then id (two ids of one hash: see below). */
 static int
 agent_window_cmp(const void *a, const void *b)
 {
 	const struct agent_window	*x = a, *y = b;
 
-	if (x->start_us != y->start_us)
-		return x->start_us < y->start_us ? -1 : 1;
+	if (x->index != y->index)
+		return x->index < y->index ? -1 : 1;
 	return strcmp(x->id, y->id);
 }
 
@@ -646,6 +664,7 @@ agent_window_row(const struct calendar *cal, const struct win *w, time_t now,
 	r->end_us = (int64_t)end * 1000000;
 	r->approved = w->approved;
 	r->active = r->active && winset_counts(w);	/* holds incidents */
+	r->index = agent_window_hash(w->id);
 	return 1;
 }
 
@@ -676,6 +695,10 @@ agent_windows_refresh(void)
 	}
 	if (aw->n > 1)
 		qsort(aw->rows, aw->n, sizeof(*aw->rows), agent_window_cmp);
+	/* Ids of one hash (rare): the later ids by name take the next. */
+	for (i = 1; i < aw->n; i++)
+		if (aw->rows[i].index <= aw->rows[i - 1].index)
+			aw->rows[i].index = aw->rows[i - 1].index + 1;
 }
 
 /* The active and upcoming windows, by start time. */
@@ -695,11 +718,11 @@ agent_window_rows(void)
 	return agent_windows(&w);
 }
 
-/* sopWindowIndex: position plus one. */
+/* sopWindowIndex: from the id (agent_window_hash). */
 static void
 agent_window_index(size_t row, oid *idx)
 {
-	idx[0] = row + 1;
+	idx[0] = agent.win.rows[row].index;
 }
 
 /* sopWindowEntry columns. */

@@ -92,19 +92,19 @@ check "every row matches the API (severity, state, level, host, rule, title, cou
 check "the incidents fell into window 'always' (sopIncidentWindow)" \
     grep -q '|always|' <<<"$table"
 
-# sopWindowTable against the API's windows, in order of start.
+# sopWindowTable against the API's windows, compared in order of start;
+# sopWindowIndex is the window's own (stable), kept aside per id.
 wtable=$(snmptable $V2 $MIBS -Cf '|' -CH -Ci -Oe "$AG" SOP-APPLIANCE-MIB::sopWindowTable 2>&1)
 echo "$wtable" | sed 's/^/# /'
-got=""
-while IFS='|' read -r idx id type title start end approved active; do
-	got="$got$idx|$id|$type|$title|$(dt_epoch "$start")|$(dt_epoch "$end")|$approved|$active;"
-done < <(echo "$wtable" | grep '^[0-9]')
-want=""; i=0
+got=$(while IFS='|' read -r idx id type title start end approved active; do
+	echo "$(dt_epoch "$start")|$id|$type|$title|$(dt_epoch "$start")|$(dt_epoch "$end")|$approved|$active;"
+done < <(echo "$wtable" | grep '^[0-9]') | sort -t'|' -k1,1n -k2,2 | cut -d'|' -f2- | tr -d '\n')
+idx_of() { echo "$1" | awk -F'|' -v id="$2" '$2 == id { print $1 }'; }
+want=""
 while IFS='|' read -r id kind title start end approved active; do
-	i=$((i + 1))
 	tv=1; [ "$approved" = true ] || tv=2
 	av=1; [ "$active" = true ] || av=2
-	want="$want$i|$id|$kind|$title|$(iso_epoch "$start")|$(iso_epoch "$end")|$tv|$av;"
+	want="$want$id|$kind|$title|$(iso_epoch "$start")|$(iso_epoch "$end")|$tv|$av;"
 done < <(api /api/v1/windows | jq -r '[.windows[] | select(.start != null and (.cancelled | not))]
     | sort_by(.start, .id) | .[] | [.id, (if .kind == "patch" then 1 else 2 end), .title,
     .start, .end, .approved, .active] | map(tostring) | join("|")')
@@ -113,13 +113,20 @@ echo "# api:  $want"
 check "sopWindowTable lists the API's 3 windows to come, by start" \
     test -n "$got" -a "$got" = "$want" -a "$(grep -o ';' <<<"$want" | wc -l)" = 3
 check "the open patch window reads active, approved, type patch" \
-    grep -q '^1|always|1|all-day patches|[0-9]*|[0-9]*|1|1;' <<<"$got"
+    grep -q '^always|1|all-day patches|[0-9]*|[0-9]*|1|1;' <<<"$got"
 check "a change window not approved reads sopWindowApproved false(2)" \
-    grep -q '|CHG-8|2|router swap|[0-9]*|[0-9]*|2|2;' <<<"$got"
+    grep -Eq '(^|;)CHG-8\|2\|router swap\|[0-9]*\|[0-9]*\|2\|2;' <<<"$got"
 curl -sS -f -X POST -H 'Content-Type: application/json' -d '{"id":"CHG-9","title":"api change","start":"2099-01-04T00:00:00Z","end":"2099-01-04T01:00:00Z","approved":true}' \
     "$API/api/v1/windows" > "$T/post.out" 2>&1 || { echo "# POST /api/v1/windows:"; sed 's/^/# /' "$T/post.out"; }
+wtable2=$(snmptable $V2 $MIBS -Cf '|' -CH -Ci -Oe "$AG" SOP-APPLIANCE-MIB::sopWindowTable 2>&1)
 check "a window made through the API shows at once" \
-    grep -q '^3|CHG-9|2|api change|' <<<"$(snmptable $V2 $MIBS -Cf '|' -CH -Ci -Oe "$AG" SOP-APPLIANCE-MIB::sopWindowTable 2>&1)"
+    grep -q '^[0-9]*|CHG-9|2|api change|' <<<"$wtable2"
+same=1
+for w in always CHG-7 CHG-8; do
+	a=$(idx_of "$wtable" $w); b=$(idx_of "$wtable2" $w)
+	[ -n "$a" ] && [ "$a" = "$b" ] || { same=0; echo "# $w: index $a then $b"; }
+done
+check "the other windows keep their sopWindowIndex" test $same = 1
 
 # Scalars against the API.
 check "sopActiveIncidents equals the API's count" test "$(get SOP-APPLIANCE-MIB::sopActiveIncidents.0)" = "$n"
