@@ -55,7 +55,7 @@ struct agent_incident {
 	uint32_t	count;
 	int64_t		first_us, last_us, next_us;
 	size_t		host, rule, title, key, window;
-	size_t		owner;
+	size_t		owner, cause;
 	int64_t		acked_us, resolved_us;
 };
 
@@ -311,6 +311,7 @@ agent_snapshot_add_cb(const struct incident_info *ii, void *arg)
 	r->key = agent_arena_add(sn, ii->key);
 	r->window = agent_arena_add(sn, ii->in_window);
 	r->owner = agent_arena_add(sn, ii->owner);
+	r->cause = agent_arena_add(sn, ii->cause);
 	r->acked_us = ii->acked_us;
 	r->resolved_us = ii->resolved_us;
 
@@ -610,6 +611,9 @@ agent_incident_value(size_t row, u_int col, netsnmp_variable_list *vb)
 	case 16:	/* sopIncidentResolvedTime */
 		agent_set_date(vb, r->resolved_us);
 		break;
+	case 17:	/* sopIncidentCause */
+		agent_set_text(vb, agent_snap_str(r->cause));
+		break;
 	}
 }
 
@@ -842,7 +846,7 @@ static const struct agent_section agent_sections[] = {
 	    agent_reason_value },
 	{ { 3 }, 1, 1, 11, 1, agent_scalar_rows, agent_scalar_index,
 	    agent_summary_value },
-	{ { 4, 1 }, 2, 2, 16, 1, agent_incident_rows, agent_incident_index,
+	{ { 4, 1 }, 2, 2, 17, 1, agent_incident_rows, agent_incident_index,
 	    agent_incident_value },
 	{ { 5, 1 }, 2, 2, 8, 1, agent_window_rows, agent_window_index,
 	    agent_window_value },

@@ -70,6 +70,7 @@ struct inc {
 	char		 next_level[8];
 	int64_t		 last_sample_us;
 	char		**samples;	/* ring of JSON texts */
+	char		 *cause;	/* trap OID, or "program msgid" */
 	size_t		 scap;
 	size_t		 sn;
 	size_t		 shead;		/* oldest */
@@ -363,6 +364,7 @@ incidents_free_inc(struct inc *inc)
 	for (i = 0; i < inc->sn; i++)
 		free(inc->samples[(inc->shead + i) % inc->scap]);
 	free(inc->samples);
+	free(inc->cause);
 	free(inc->rule);
 	free(inc->rule_file);
 	free(inc->key);
@@ -494,6 +496,7 @@ incidents_fill_info(const struct inc *inc, struct incident_info *ii)
 	ii->owner = inc->owner;
 	ii->acked_us = inc->acked_at * 1000000;
 	ii->resolved_us = inc->resolved_at * 1000000;
+	ii->cause = inc->cause;
 }
 
 /* Tell the escalator about an open, ack or resolve. */
@@ -582,6 +585,22 @@ incidents_sample(const struct logevent *ev)
 		s = json_dumps(o, JSON_COMPACT);
 	}
 	json_decref(o);
+	return s;
+}
+
+/*
+ * What caused an incident, from its event: the trap's snmpTrapOID, or the
+ * syslog program (APP-NAME, tag) and MSGID, "-" for one missing.
+ */
+static char *
+incidents_cause(const char *trap_oid, const char *program, const char *msgid)
+{
+	char	*s;
+
+	if (trap_oid != NULL && *trap_oid != '\0')
+		return xstrndup(trap_oid, 255);
+	xasprintf(&s, "%.100s %.100s", program != NULL && *program != '\0' ?
+	    program : "-", msgid != NULL && *msgid != '\0' ? msgid : "-");
 	return s;
 }
 
@@ -768,6 +787,7 @@ incidents_new(struct incidents *is, const struct logevent *ev,
 	inc->last_seen = incidents_event_time(ev);
 	incidents_sample_resize(inc, is->sample_events);
 	incidents_sample_event(inc, ev);
+	inc->cause = incidents_cause(ev->trap_oid, ev->program, ev->msgid);
 	incidents_index(is, inc);
 	is->meta_dirty = 1;
 	stats.incidents_opened++;
@@ -1090,6 +1110,12 @@ incidents_load_samples(struct inc *inc, const char *text)
 
 	if (text == NULL || (a = json_loads(text, 0, NULL)) == NULL)
 		return;
+	/* The cause is not stored: the oldest sample kept tells it. */
+	if ((v = json_array_get(a, 0)) != NULL && inc->cause == NULL)
+		inc->cause = incidents_cause(
+		    json_string_value(json_object_get(v, "trap_oid")),
+		    json_string_value(json_object_get(v, "program")),
+		    json_string_value(json_object_get(v, "msgid")));
 	json_array_foreach(a, i, v) {
 		if ((s = json_dumps(v, JSON_COMPACT)) != NULL)
 			incidents_sample_put(inc, s);

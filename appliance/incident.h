@@ -109,6 +109,7 @@ struct incident_info {
 	const char	*owner;		/* who acknowledged, NULL: nobody */
 	const char	*note;		/* hooks: the change's note, else NULL */
 	int64_t		 acked_us, resolved_us;	/* 0: not (yet) */
+	const char	*cause;		/* trap OID or "program msgid"; may be NULL */
 };
 /* Call cb for every active (open or acknowledged) incident, in id order. */
 void incidents_foreach_active(struct incidents *,

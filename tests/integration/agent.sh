@@ -70,7 +70,7 @@ sevnum() { case $1 in critical) echo 1;; high) echo 2;; medium) echo 3;; low) ec
 statenum() { case $1 in open) echo 1;; acknowledged) echo 2;; resolved) echo 3;; closed) echo 4;; esac; }
 levnum() { case $1 in L1) echo 1;; L2) echo 2;; L3) echo 3;; client) echo 4;; esac; }
 rows=0; bad=0
-while IFS='|' read -r id sev state level host rule title first last count next win key owner acked resolved; do
+while IFS='|' read -r id sev state level host rule title first last count next win key owner acked resolved cause; do
 	rows=$((rows + 1))
 	j=$(api "/api/v1/incidents/$id") || { bad=1; echo "# no incident $id in API"; continue; }
 	want="$(sevnum "$(jq -r .severity <<<"$j")")|$(statenum "$(jq -r .state <<<"$j")")"

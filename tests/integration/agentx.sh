@@ -75,7 +75,7 @@ check "two incidents open through syslog" wait_for two
 compare_table() {
 	local table rows=0 bad=0 n j want got
 	table=$(snmptable $V2 $MIBS -Cf '|' -CH -Ci "$MA" sopIncidentTable 2>/dev/null)
-	while IFS='|' read -r id sev state level host rule title first last count next win key owner acked resolved; do
+	while IFS='|' read -r id sev state level host rule title first last count next win key owner acked resolved cause; do
 		rows=$((rows + 1))
 		j=$(api "/api/v1/incidents/$id") || { bad=1; continue; }
 		want="$(jq -r '[.severity, .state, (.level|ascii_downcase), .host, .rule, .title, (.count|tostring), .key] | join("|")' <<<"$j")"

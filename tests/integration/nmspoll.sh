@@ -59,6 +59,8 @@ echo "# owner|acked|resolved: $row"
 check "sopIncidentOwner says who acknowledged (alice)" test "${row%%|*}" = alice
 acked=$(cut -d'|' -f2 <<<"$row")
 check "sopIncidentAcknowledgedTime is set ($acked)" test -n "$acked" -a "$acked" != "0-0-0,0:0:0.0"
+cause=$(get SOP-APPLIANCE-MIB::sopIncidentCause.$id)
+check "sopIncidentCause names the syslog program and no MSGID ($cause)" test "$cause" = '"kernel -"' -o "$cause" = 'kernel -'
 check "sopIncidentResolvedTime is the zero time while active" \
     test "$(cut -d'|' -f3 <<<"$row")" = "0-0-0,0:0:0.0"
 
@@ -83,4 +85,7 @@ d2=$(get SOP-APPLIANCE-MIB::sopCounterDiscontinuityTime.0)
 check "after a restart sopCounterDiscontinuityTime moved ($d1 -> $d2)" test -n "$d2" -a "$d2" != "$d1"
 poll
 check "and so did sopIncidentLastChanged (incidents loaded): a walk" test "$WALKS" = 4
+cause=$(get SOP-APPLIANCE-MIB::sopIncidentCause.$id)
+check "after the restart sopIncidentCause is the same ($cause)" test "$cause" = '"kernel -"' -o "$cause" = 'kernel -'
+
 check "sopd stops cleanly" stop_sopd

@@ -36,6 +36,10 @@ snmptrap "${DEV1[@]}" $DST '' $COLD $TRAPADDR a 192.0.2.11
 check "v3 authPriv trap (SHA/AES, the sender's engineID) opens an incident" \
     wait_for host_seen 192.0.2.11
 
+tid=$(api "/api/v1/incidents?state=active&limit=1000" | jq -r '[.incidents[] | select(.host=="192.0.2.11")][0].id')
+cause=$(snmpget -v2c -c public -t 2 -r 1 -Oqv 127.0.0.1:$P_AGENT .1.3.6.1.4.1.32473.1.1.4.1.17.$tid 2>&1)
+check "sopIncidentCause of its incident is the trap OID ($cause)" grep -qx '"\?\.\?1\.3\.6\.1\.6\.3\.1\.1\.5\.1"\?' <<<"$cause"
+
 if snmpinform "${INF[@]}" $DST '' $WARM $TRAPADDR a 192.0.2.12 2>"$T/inform.err"; then
 	ok "v3 authPriv inform (SHA-256/AES-256, engineID discovered) is answered"
 else
