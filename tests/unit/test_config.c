@@ -99,6 +99,49 @@ test_errors(void **state)
 	errlist_free(&errs);
 }
 
+/* traps: users: one name per engine_id; engine_id checked, traps only. */
+static void
+test_trap_users(void **state)
+{
+	struct errlist errs = { 0 };
+	struct config *cfg;
+	char *p;
+
+	p = write_file("users.yaml",
+	    "traps:\n"
+	    "  users:\n"
+	    "    - {name: dev, auth_pass: devauthpass, priv_pass: devprivpass, engine_id: 0x80001F8880AABB}\n"
+	    "    - {name: dev, auth_pass: devauthpass, priv_pass: devprivpass}\n"
+	    "    - {name: mon, auth: SHA-512, auth_pass: monauthpass, level: authnopriv}\n");
+	cfg = config_load(p, &errs);
+	errlist_print(&errs, stderr);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->ntrap_users, 3);
+	assert_string_equal(cfg->trap_users[0].engine_id, "0x80001f8880aabb");
+	assert_null(cfg->trap_users[1].engine_id);
+	assert_string_equal(cfg->trap_users[1].priv, "AES");
+	assert_int_equal(cfg->trap_users[2].authpriv, 0);
+	config_free(cfg);
+	errlist_free(&errs);
+
+	p = write_file("badusers.yaml",
+	    "traps:\n"
+	    "  users:\n"
+	    "    - {name: dev, auth_pass: devauthpass, priv_pass: devprivpass, engine_id: 0x8000}\n"
+	    "    - {name: mon, auth_pass: monauthpass, level: authnopriv}\n"
+	    "    - {name: mon, auth_pass: monauthpass, level: authnopriv}\n"
+	    "agent:\n"
+	    "  users:\n"
+	    "    - {name: nms, auth_pass: nmsauthpass, priv_pass: nmsprivpass, engine_id: 0x80001F8880AABB}\n");
+	assert_null(config_load(p, &errs));
+	errlist_print(&errs, stderr);
+	assert_int_equal(errs.n, 3);
+	assert_non_null(strstr(errs.msgs[0], ":3:78: engine_id must be 5 to 32 octets"));
+	assert_non_null(strstr(errs.msgs[1], ":5:7: user \"mon\" is defined twice"));
+	assert_non_null(strstr(errs.msgs[2], "unknown setting \"engine_id\""));
+	errlist_free(&errs);
+}
+
 /* YAML syntax errors carry the parser's position. */
 static void
 test_syntax_error(void **state)
@@ -142,6 +185,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_syntax_error),
 		cmocka_unit_test(test_split_addr),
+		cmocka_unit_test(test_trap_users),
 	};
 	char cmd[64];
 	int rc;
