@@ -143,6 +143,22 @@ check "no refused notification opened an incident" \
     no_incident '.host|test("^192\\.0\\.2\\.2[1-7]$")'
 check "none was counted as bad_pdu" test "$(trapstat reasons.bad_pdu)" = "$bad0"
 
+# A reload takes a new user and drops a removed one.
+sed -i 's/name: dev1, auth: SHA, auth_pass: dev1authpass/name: dev2, auth: SHA, auth_pass: dev1authpass/' "$T/sopd.yaml"
+kill -HUP "$SOPD_PID"
+# Sent until the reload took it (each try waits for the incident a while).
+dev2_trap() {
+	snmptrap -v3 -e $DEV -u dev2 -l authPriv -a SHA -A dev1authpass -x AES -X dev1privpass \
+	    $DST '' $COLD $TRAPADDR a 192.0.2.51
+	sleep 0.2
+	host_seen 192.0.2.51
+}
+check "after SIGHUP a new v3 user's trap opens an incident" wait_for dev2_trap
+b=$(trapstat reasons.unknown_user)
+snmptrap "${DEV1[@]}" $DST '' $COLD $TRAPADDR a 192.0.2.52
+check "and the removed user's trap is refused as unknown_user" \
+    wait_for stat_at_least reasons.unknown_user $((b + 1))
+
 api /api/v1/stats | jq -c .inputs.snmp_trap | sed 's/^/# /'
 
 # The same counts in SOP-APPLIANCE-MIB: sopInputReasonTable, snmpTrap(5).
