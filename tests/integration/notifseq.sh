@@ -30,6 +30,8 @@ while True:
 EOF
 python3 "$T/relay.py" "$P_SPARE" "$P_TRAPD" &
 PIDS="$PIDS $!"
+check "snmptrapd and the relay listen" wait_for sh -c \
+    "ss -Hlun | grep -q ':$P_TRAPD ' && ss -Hlun | grep -q ':$P_SPARE '"
 
 cat > "$T/rules.yaml" <<'EOF'
 rules:

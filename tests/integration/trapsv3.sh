@@ -205,7 +205,7 @@ PYEOF
 python3 "$T/relay.py" "$P_SPARE" "$P_TRAP" "$T/relay.log" &
 RELAY=$!
 trap 'kill $RELAY 2>/dev/null; cleanup' EXIT
-sleep 0.3
+check "the relay listens" wait_for sh -c "ss -Hlun | grep -q ':$P_SPARE '"
 snmpinform "${INF[@]}" 127.0.0.1:$P_SPARE '' $WARM $TRAPADDR a 192.0.2.31 2>/dev/null
 check "an inform through a relay is answered and opens an incident" host_seen 192.0.2.31
 kill $RELAY 2>/dev/null; wait $RELAY 2>/dev/null
