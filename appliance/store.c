@@ -200,7 +200,7 @@ static void
 store_log_cb(void *arg, int code, const char *msg)
 {
 	if ((code & 0xff) == SQLITE_WARNING || code == SQLITE_NOTICE)
-		log_debug("sqlite: %s", msg);
+		log_debugs(LOG_SYS_STORE, "sqlite: %s", msg);
 	else if ((code & 0xff) != SQLITE_SCHEMA)
 		log_warnx("sqlite (%d): %s", code, msg);
 }
