@@ -1009,6 +1009,34 @@ escalate_reconfigure(struct escalator *e)
 	escalate_windows_sync(e);
 }
 
+/*
+ * The wall clock jumped by jump seconds (it was set right, or wrong): the
+ * incidents whose clock runs were opened under the old clock, so their
+ * start and the due times of their steps not yet fired move with it.  An
+ * escalation measures the time an incident has been open, which the jump
+ * did not change.  Returns how many incidents were re-anchored.
+ */
+size_t
+escalate_clock_jumped(struct escalator *e, long long jump)
+{
+	struct escinc *ei;
+	size_t b, n = 0;
+
+	for (b = 0; b < e->nb; b++) {
+		for (ei = e->hb[b]; ei != NULL; ei = ei->hnext) {
+			if (ei->start == 0)
+				continue;
+			ei->start += jump;
+			escalate_compute(e, ei);
+			escalate_dirty(e, ei);
+			escalate_show(e, ei, NULL, NULL, NULL);
+			escalate_arm(e, ei);
+			n++;
+		}
+	}
+	return n;
+}
+
 /* Notices that could not be queued for a commit (the queue was full). */
 uint64_t
 escalate_notices_dropped(const struct escalator *e)

@@ -42,6 +42,8 @@ void escalate_reconfigure(struct escalator *);
 uint64_t escalate_notices_dropped(const struct escalator *);
 /* A deadline fell due; 0 if the kind is not ours. */
 int escalate_fire(struct escalator *, int kind, uint64_t id, time_t due);
+/* The wall clock jumped: move running escalation clocks; how many moved. */
+size_t escalate_clock_jumped(struct escalator *, long long jump);
 
 /* Views and changes for the API (JSON; caller decrefs). */
 json_t *escalate_windows_json(struct escalator *);

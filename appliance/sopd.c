@@ -503,6 +503,18 @@ sopd_deadline_cb(struct deadlines *dq, int kind, uint64_t id, time_t due,
 	    (unsigned long long)id);
 }
 
+/* The wall clock jumped: the escalation clocks move with it. */
+static size_t
+sopd_clock_jump_cb(struct deadlines *dq, long long jump, void *arg)
+{
+	struct sopd *sd = arg;
+
+	(void)dq;
+	if (sd->escalator == NULL)
+		return 0;
+	return escalate_clock_jumped(sd->escalator, jump);
+}
+
 /* The deadline queue, expectations and silent hosts (after the store). */
 static void
 sopd_start_clock(struct sopd *sd)
@@ -512,6 +524,7 @@ sopd_start_clock(struct sopd *sd)
 
 	if (sd->deadlines == NULL)
 		sd->deadlines = deadlines_new(sd->base, sopd_deadline_cb, sd);
+	deadlines_set_jump_cb(sd->deadlines, sopd_clock_jump_cb, sd);
 	incidents_set_deadlines(sd->incidents, sd->deadlines);
 	if (sd->policy == NULL && (sd->policy = policy_load(sd->cfg,
 	    &errs)) == NULL) {
