@@ -711,7 +711,7 @@ http_stats(struct http_req *r)
 		    http_stats_input(i));
 	inc = incidents_stats_json(r->h->sd->incidents);
 	http_reply_json(r, 200, json_pack("{s:o,s:{s:I,s:I},s:o,s:o,"
-	    "s:{s:I,s:I},s:{s:i,s:i},s:o,s:o,s:{s:I}}",
+	    "s:{s:I,s:I,s:I},s:{s:i,s:i},s:o,s:o,s:{s:I}}",
 	    "inputs", inputs,
 	    "events", "matched", (json_int_t)stats.events_matched,
 	    "unmatched", (json_int_t)stats.events_unmatched,
@@ -719,6 +719,7 @@ http_stats(struct http_req *r)
 	    "incidents", inc != NULL ? inc : json_object(),
 	    "store", "commits", (json_int_t)stats.store_commits,
 	    "errors", (json_int_t)stats.store_errors,
+	    "busy_retries", (json_int_t)stats.store_busy_retries,
 	    "http", "connections", (int)r->h->nconn,
 	    "max_connections", HTTP_MAX_CONNECTIONS,
 	    "daemon", http_stats_daemon(r->h),
@@ -1069,6 +1070,9 @@ http_metrics_daemon(struct evbuffer *b, const struct http *h)
 		  (long long)stats.store_commits },
 		{ "sopd_store_errors_total", "counter",
 		  "Store errors.", (long long)stats.store_errors },
+		{ "sopd_store_busy_retries_total", "counter",
+		  "Commits retried: another process held the database's lock.",
+		  (long long)stats.store_busy_retries },
 		{ "sopd_escalation_notices_dropped_total", "counter",
 		  "Escalation notices dropped: too many waited for a commit.",
 		  (long long)escalate_notices_dropped(h->sd->escalator) },

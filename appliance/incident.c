@@ -41,6 +41,7 @@
 #define INC_THRESHOLD_MAX	10000	/* timestamps kept per key */
 #define INC_CHECKPOINT_S	5
 #define INC_RETRY_MS		1000	/* after a failed commit */
+#define INC_BUSY_RETRY_MS	100	/* after a commit found the file locked */
 #define INC_LOG_EVERY		60	/* seconds between repeated warnings */
 #define INC_RULE_BUCKETS	256
 #define INC_DEFAULT_KEY		"{rule}:{host}"
@@ -1050,19 +1051,25 @@ incidents_shed(struct incidents *is)
 int
 incidents_flush(struct incidents *is)
 {
+	int busy;
+
 	if (is == NULL || is->store == NULL)
 		return -1;
 	if (is->dhead == NULL && is->hhead == NULL && !is->meta_dirty)
 		return 0;
 	if (store_begin(is->store) == -1 || incidents_write(is) == -1 ||
 	    store_commit(is->store) == -1) {
+		busy = store_busy(is->store);
 		if (incidents_may_log(&is->err_logged))
 			log_warnx("%s: commit failed, will retry: %s",
 			    store_path(is->store), store_error(is->store));
 		store_rollback(is->store);
-		stats.store_errors++;
+		if (busy)
+			stats.store_busy_retries++;
+		else
+			stats.store_errors++;
 		incidents_shed(is);
-		incidents_arm(is, INC_RETRY_MS);
+		incidents_arm(is, busy ? INC_BUSY_RETRY_MS : INC_RETRY_MS);
 		return -1;
 	}
 	stats.store_commits++;

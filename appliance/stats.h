@@ -59,6 +59,7 @@ struct stats {
 	uint64_t			store_errors;
 	uint64_t			reloads;
 	uint64_t			reload_failures;
+	uint64_t			store_busy_retries; /* commits found locked */
 };
 
 extern struct stats stats;

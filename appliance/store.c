@@ -18,6 +18,12 @@
  *   about one checkpoint interval (5 s). With synchronous=full every commit
  *   is synced and nothing committed is lost, if the disk honours flushes.
  *
+ * Another process holding the write lock (a sqlite3 shell in a transaction,
+ * a backup) never stalls the loop: once open, the connection waits at most
+ * STORE_LOOP_BUSY_MS for a lock; a busy commit keeps its batch and is
+ * retried on a timer (counted as store.busy_retries), and RELP acks and
+ * inform answers wait for the commit that finally succeeds.
+ *
  * At start a damaged file (PRAGMA quick_check fails, or it is no database)
  * is renamed aside as sopd.db.corrupt-<UTC time> and an empty one is made.
  */
@@ -38,7 +44,8 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define STORE_BUSY_MS		2000
+#define STORE_BUSY_MS		2000	/* while opening, before the loop runs */
+#define STORE_LOOP_BUSY_MS	5	/* afterwards: the loop never waits longer */
 #define STORE_JOURNAL_LIMIT	(4 * 1024 * 1024)
 
 /* Statements kept prepared, by the address of their SQL text. */
@@ -202,6 +209,18 @@ const char *
 store_error(const struct store *st)
 {
 	return st->db != NULL ? sqlite3_errmsg(st->db) : "no database";
+}
+
+/* Whether the last error was another connection's lock (try again later). */
+int
+store_busy(const struct store *st)
+{
+	int rc;
+
+	if (st->db == NULL)
+		return 0;
+	rc = sqlite3_errcode(st->db);
+	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
 }
 
 /* Route SQLite's own log into ours. */
@@ -512,6 +531,7 @@ store_open(const char *dir, const char *synchronous, char **cause)
 	    store_migrate(st, cause) == -1 ||
 	    store_prepare(st, cause) == -1)
 		goto fail;
+	sqlite3_busy_timeout(st->db, STORE_LOOP_BUSY_MS);
 	return st;
 fail:
 	store_close(st);

@@ -208,5 +208,7 @@ int store_query(struct store *, const char *sql,
 
 /* The last SQLite error message of the connection. */
 const char *store_error(const struct store *);
+/* Whether the last error was a lock held by another connection. */
+int store_busy(const struct store *);
 
 #endif
