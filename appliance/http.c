@@ -650,13 +650,14 @@ http_stats_input(enum stats_input i)
 	for (k = 0; k < REASON_MAX; k++)
 		json_object_set_new(reasons, stats_reason_name(k),
 		    json_integer((json_int_t)c->reason[k]));
-	return (json_pack("{s:I,s:I,s:I,s:I,s:I,s:o}",
+	return (json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:I}",
 	    "received", (json_int_t)c->received,
 	    "accepted", (json_int_t)c->accepted,
 	    "dropped", (json_int_t)c->dropped,
 	    "bytes", (json_int_t)c->bytes,
 	    "sessions", (json_int_t)c->sessions,
-	    "reasons", reasons));
+	    "reasons", reasons,
+	    "kernel_drops", (json_int_t)c->kernel_drops));
 }
 
 /* Every rule's counters, in load order. */
@@ -960,6 +961,9 @@ http_metrics_input(struct evbuffer *b)
 	http_metric_inputs(b, "sopd_input_sessions", "gauge",
 	    "Stream sessions open now per input.",
 	    offsetof(struct stats_input_counters, sessions));
+	http_metric_inputs(b, "sopd_input_kernel_drops_total", "counter",
+	    "Datagrams the kernel dropped per input: its receive buffer was "
+	    "full.", offsetof(struct stats_input_counters, kernel_drops));
 	for (d = 1; d >= 0; d--) {
 		evbuffer_add_printf(b, "# HELP sopd_input_%s_total Messages %s "
 		    "per input and reason.\n# TYPE sopd_input_%s_total "

@@ -47,6 +47,7 @@ struct stats_input_counters {
 	uint64_t	reason[REASON_MAX];
 	uint64_t	bytes;
 	uint64_t	sessions;	/* stream sessions open now */
+	uint64_t	kernel_drops;	/* datagrams the kernel dropped (buffer full) */
 };
 
 struct stats {
