@@ -712,7 +712,7 @@ http_stats(struct http_req *r)
 		    http_stats_input(i));
 	inc = incidents_stats_json(r->h->sd->incidents);
 	http_reply_json(r, 200, json_pack("{s:o,s:{s:I,s:I},s:o,s:o,"
-	    "s:{s:I,s:I,s:I},s:{s:i,s:i},s:o,s:o,s:{s:I}}",
+	    "s:{s:I,s:I,s:I},s:{s:i,s:i},s:o,s:o,s:{s:I},s:{s:I,s:I}}",
 	    "inputs", inputs,
 	    "events", "matched", (json_int_t)stats.events_matched,
 	    "unmatched", (json_int_t)stats.events_unmatched,
@@ -726,7 +726,9 @@ http_stats(struct http_req *r)
 	    "daemon", http_stats_daemon(r->h),
 	    "notify", notifier_stats_json(r->h->sd->notifier),
 	    "escalation", "notices_dropped", (json_int_t)
-	    escalate_notices_dropped(r->h->sd->escalator)));
+	    escalate_notices_dropped(r->h->sd->escalator),
+	    "snmp", "reports_sent", (json_int_t)stats.snmp_reports_sent,
+	    "reports_suppressed", (json_int_t)stats.snmp_reports_suppressed));
 }
 
 /* GET /api/v1/windows: the active and upcoming patch and change windows. */
@@ -1077,6 +1079,13 @@ http_metrics_daemon(struct evbuffer *b, const struct http *h)
 		{ "sopd_store_busy_retries_total", "counter",
 		  "Commits retried: another process held the database's lock.",
 		  (long long)stats.store_busy_retries },
+		{ "sopd_snmp_reports_sent_total", "counter",
+		  "SNMPv3 requests answered with a Report (unknown engine ID "
+		  "or user).", (long long)stats.snmp_reports_sent },
+		{ "sopd_snmp_reports_suppressed_total", "counter",
+		  "SNMPv3 requests over the Report budget of their source: "
+		  "dropped unanswered.",
+		  (long long)stats.snmp_reports_suppressed },
 		{ "sopd_escalation_notices_dropped_total", "counter",
 		  "Escalation notices dropped: too many waited for a commit.",
 		  (long long)escalate_notices_dropped(h->sd->escalator) },

@@ -61,6 +61,8 @@ struct stats {
 	uint64_t			reloads;
 	uint64_t			reload_failures;
 	uint64_t			store_busy_retries; /* commits found locked */
+	uint64_t			snmp_reports_sent; /* v3 Reports answered */
+	uint64_t			snmp_reports_suppressed; /* over budget */
 };
 
 extern struct stats stats;
