@@ -712,7 +712,7 @@ http_stats(struct http_req *r)
 		    http_stats_input(i));
 	inc = incidents_stats_json(r->h->sd->incidents);
 	http_reply_json(r, 200, json_pack("{s:o,s:{s:I,s:I},s:o,s:o,"
-	    "s:{s:I,s:I,s:I},s:{s:i,s:i},s:o,s:o,s:{s:I},s:{s:I,s:I}}",
+	    "s:{s:I,s:I,s:I,s:s,s:I},s:{s:i,s:i},s:o,s:o,s:{s:I},s:{s:I,s:I}}",
 	    "inputs", inputs,
 	    "events", "matched", (json_int_t)stats.events_matched,
 	    "unmatched", (json_int_t)stats.events_unmatched,
@@ -721,6 +721,9 @@ http_stats(struct http_req *r)
 	    "store", "commits", (json_int_t)stats.store_commits,
 	    "errors", (json_int_t)stats.store_errors,
 	    "busy_retries", (json_int_t)stats.store_busy_retries,
+	    "integrity", stats.store_integrity_at == 0 ? "never" :
+	    stats.store_integrity_failed ? "damaged" : "ok",
+	    "integrity_checked_at", (json_int_t)stats.store_integrity_at,
 	    "http", "connections", (int)r->h->nconn,
 	    "max_connections", HTTP_MAX_CONNECTIONS,
 	    "daemon", http_stats_daemon(r->h),
@@ -1079,6 +1082,12 @@ http_metrics_daemon(struct evbuffer *b, const struct http *h)
 		{ "sopd_store_busy_retries_total", "counter",
 		  "Commits retried: another process held the database's lock.",
 		  (long long)stats.store_busy_retries },
+		{ "sopd_store_integrity_damaged", "gauge",
+		  "1 when the last full integrity check found damage.",
+		  (long long)stats.store_integrity_failed },
+		{ "sopd_store_integrity_checked_timestamp_seconds", "gauge",
+		  "When the last full integrity check ended (0: never).",
+		  (long long)stats.store_integrity_at },
 		{ "sopd_snmp_reports_sent_total", "counter",
 		  "SNMPv3 requests answered with a Report (unknown engine ID "
 		  "or user).", (long long)stats.snmp_reports_sent },

@@ -63,6 +63,8 @@ struct stats {
 	uint64_t			store_busy_retries; /* commits found locked */
 	uint64_t			snmp_reports_sent; /* v3 Reports answered */
 	uint64_t			snmp_reports_suppressed; /* over budget */
+	uint64_t			store_integrity_at; /* last full check, unix s */
+	uint64_t			store_integrity_failed; /* it found damage */
 };
 
 extern struct stats stats;

@@ -225,6 +225,61 @@ store_error(const struct store *st)
 	return st->db != NULL ? sqlite3_errmsg(st->db) : "no database";
 }
 
+/* The monotonic clock in milliseconds. */
+static int64_t
+store_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Progress handler: interrupt the statement past its deadline. */
+static int
+store_deadline_cb(void *arg)
+{
+	const int64_t *deadline = arg;
+
+	return store_mono_ms() > *deadline;
+}
+
+/*
+ * Run PRAGMA integrity_check for at most budget_ms: 1 sound, 0 damaged
+ * (the first problem in *result), -1 interrupted or failed.
+ */
+int
+store_integrity(struct store *st, int budget_ms, char **result)
+{
+	sqlite3_stmt	*stmt;
+	const char	*text;
+	int64_t		 deadline;
+	int		 rc, ok = 1;
+
+	*result = NULL;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA integrity_check(20)", -1,
+	    &stmt, NULL) != SQLITE_OK)
+		return -1;
+	deadline = store_mono_ms() + budget_ms;
+	sqlite3_progress_handler(st->db, 1000, store_deadline_cb, &deadline);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		text = (const char *)sqlite3_column_text(stmt, 0);
+		if (text != NULL && strcmp(text, "ok") == 0)
+			continue;
+		ok = 0;
+		if (*result == NULL)
+			*result = xstrdup(text != NULL ? text : "?");
+	}
+	sqlite3_finalize(stmt);
+	sqlite3_progress_handler(st->db, 0, NULL, NULL);
+	if (rc != SQLITE_DONE) {
+		free(*result);
+		*result = NULL;
+		return -1;
+	}
+	return ok;
+}
+
 /* Whether the last error was another connection's lock (try again later). */
 int
 store_busy(const struct store *st)
