@@ -41,6 +41,7 @@ config_defaults(struct config *cfg)
 	cfg->max_threshold_keys = 100000;
 	cfg->commit_interval_ms = 100;
 	cfg->synchronous = xstrdup("normal");
+	cfg->integrity_interval = 86400;
 	cfg->sys_name = xstrdup("sopd");
 	cfg->sys_contact = xstrdup("");
 	cfg->sys_location = xstrdup("");
@@ -686,6 +687,22 @@ config_incidents(struct cfgload *cl, struct ynode *m)
 	}
 }
 
+/* store: integrity_check_interval: 0 (off) or up to 30 days. */
+static void
+config_integrity(struct cfgload *cl, struct ynode *n)
+{
+	long long secs;
+
+	if (ynode_duration(n, cl->file, &secs, cl->errs) == -1)
+		return;
+	if (secs < 0 || secs > 30 * 86400) {
+		errlist_add(cl->errs, cl->file, n->line, n->col,
+		    "integrity_check_interval must be 0 (off) or up to 30d");
+		return;
+	}
+	cl->cfg->integrity_interval = (int)secs;
+}
+
 /* The store: section. */
 static void
 config_store(struct cfgload *cl, struct ynode *m)
@@ -712,9 +729,12 @@ config_store(struct cfgload *cl, struct ynode *m)
 				continue;
 			}
 			config_str(cl, v, &cfg->synchronous, 0);
-		} else
+		} else if (strcmp(k, "integrity_check_interval") == 0)
+			config_integrity(cl, v);
+		else
 			config_unknown(cl, m->keys[i], "store",
-			    "commit_interval_ms, synchronous");
+			    "commit_interval_ms, synchronous, "
+			    "integrity_check_interval");
 	}
 }
 

@@ -650,13 +650,14 @@ http_stats_input(enum stats_input i)
 	for (k = 0; k < REASON_MAX; k++)
 		json_object_set_new(reasons, stats_reason_name(k),
 		    json_integer((json_int_t)c->reason[k]));
-	return (json_pack("{s:I,s:I,s:I,s:I,s:I,s:o}",
+	return (json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:I}",
 	    "received", (json_int_t)c->received,
 	    "accepted", (json_int_t)c->accepted,
 	    "dropped", (json_int_t)c->dropped,
 	    "bytes", (json_int_t)c->bytes,
 	    "sessions", (json_int_t)c->sessions,
-	    "reasons", reasons));
+	    "reasons", reasons,
+	    "kernel_drops", (json_int_t)c->kernel_drops));
 }
 
 /* Every rule's counters, in load order. */
@@ -711,7 +712,7 @@ http_stats(struct http_req *r)
 		    http_stats_input(i));
 	inc = incidents_stats_json(r->h->sd->incidents);
 	http_reply_json(r, 200, json_pack("{s:o,s:{s:I,s:I},s:o,s:o,"
-	    "s:{s:I,s:I},s:{s:i,s:i},s:o,s:o,s:{s:I}}",
+	    "s:{s:I,s:I,s:I,s:s,s:I},s:{s:i,s:i},s:o,s:o,s:{s:I},s:{s:I,s:I}}",
 	    "inputs", inputs,
 	    "events", "matched", (json_int_t)stats.events_matched,
 	    "unmatched", (json_int_t)stats.events_unmatched,
@@ -719,12 +720,18 @@ http_stats(struct http_req *r)
 	    "incidents", inc != NULL ? inc : json_object(),
 	    "store", "commits", (json_int_t)stats.store_commits,
 	    "errors", (json_int_t)stats.store_errors,
+	    "busy_retries", (json_int_t)stats.store_busy_retries,
+	    "integrity", stats.store_integrity_at == 0 ? "never" :
+	    stats.store_integrity_failed ? "damaged" : "ok",
+	    "integrity_checked_at", (json_int_t)stats.store_integrity_at,
 	    "http", "connections", (int)r->h->nconn,
 	    "max_connections", HTTP_MAX_CONNECTIONS,
 	    "daemon", http_stats_daemon(r->h),
 	    "notify", notifier_stats_json(r->h->sd->notifier),
 	    "escalation", "notices_dropped", (json_int_t)
-	    escalate_notices_dropped(r->h->sd->escalator)));
+	    escalate_notices_dropped(r->h->sd->escalator),
+	    "snmp", "reports_sent", (json_int_t)stats.snmp_reports_sent,
+	    "reports_suppressed", (json_int_t)stats.snmp_reports_suppressed));
 }
 
 /* GET /api/v1/windows: the active and upcoming patch and change windows. */
@@ -959,6 +966,9 @@ http_metrics_input(struct evbuffer *b)
 	http_metric_inputs(b, "sopd_input_sessions", "gauge",
 	    "Stream sessions open now per input.",
 	    offsetof(struct stats_input_counters, sessions));
+	http_metric_inputs(b, "sopd_input_kernel_drops_total", "counter",
+	    "Datagrams the kernel dropped per input: its receive buffer was "
+	    "full.", offsetof(struct stats_input_counters, kernel_drops));
 	for (d = 1; d >= 0; d--) {
 		evbuffer_add_printf(b, "# HELP sopd_input_%s_total Messages %s "
 		    "per input and reason.\n# TYPE sopd_input_%s_total "
@@ -1069,6 +1079,22 @@ http_metrics_daemon(struct evbuffer *b, const struct http *h)
 		  (long long)stats.store_commits },
 		{ "sopd_store_errors_total", "counter",
 		  "Store errors.", (long long)stats.store_errors },
+		{ "sopd_store_busy_retries_total", "counter",
+		  "Commits retried: another process held the database's lock.",
+		  (long long)stats.store_busy_retries },
+		{ "sopd_store_integrity_damaged", "gauge",
+		  "1 when the last full integrity check found damage.",
+		  (long long)stats.store_integrity_failed },
+		{ "sopd_store_integrity_checked_timestamp_seconds", "gauge",
+		  "When the last full integrity check ended (0: never).",
+		  (long long)stats.store_integrity_at },
+		{ "sopd_snmp_reports_sent_total", "counter",
+		  "SNMPv3 requests answered with a Report (unknown engine ID "
+		  "or user).", (long long)stats.snmp_reports_sent },
+		{ "sopd_snmp_reports_suppressed_total", "counter",
+		  "SNMPv3 requests over the Report budget of their source: "
+		  "dropped unanswered.",
+		  (long long)stats.snmp_reports_suppressed },
 		{ "sopd_escalation_notices_dropped_total", "counter",
 		  "Escalation notices dropped: too many waited for a commit.",
 		  (long long)escalate_notices_dropped(h->sd->escalator) },

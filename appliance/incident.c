@@ -41,6 +41,9 @@
 #define INC_THRESHOLD_MAX	10000	/* timestamps kept per key */
 #define INC_CHECKPOINT_S	5
 #define INC_RETRY_MS		1000	/* after a failed commit */
+#define INC_BUSY_RETRY_MS	100	/* after a commit found the file locked */
+#define INC_INTEGRITY_MS	250	/* first budget of an integrity check */
+#define INC_INTEGRITY_MAX_MS	4000	/* budget after repeated interruptions */
 #define INC_LOG_EVERY		60	/* seconds between repeated warnings */
 #define INC_RULE_BUCKETS	256
 #define INC_DEFAULT_KEY		"{rule}:{host}"
@@ -119,6 +122,9 @@ struct incidents {
 	int			 commit_armed;
 	int			 ckpt_idle;	/* truncated since last commit */
 	uint64_t		 ckpt_commits;
+	int			 integ_interval; /* s, 0 off */
+	time_t			 integ_due;	/* monotonic s */
+	int			 integ_budget;	/* ms, doubled when interrupted */
 	size_t			 sample_events;
 	size_t			 max_open;
 	size_t			 max_per_rule;
@@ -378,6 +384,53 @@ incidents_commit_cb(evutil_socket_t fd, short what, void *arg)
 	incidents_flush(is);
 }
 
+/* The monotonic clock in seconds. */
+static time_t
+incidents_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/*
+ * The full integrity check, when due: at a quiet tick (nothing committed
+ * since the last one), or on any tick once overdue by an interval. It runs
+ * within a budget; an interrupted check is tried again on the next tick
+ * with twice the budget (up to INC_INTEGRITY_MAX_MS).
+ */
+static void
+incidents_integrity(struct incidents *is, int idle)
+{
+	time_t	 now = incidents_mono();
+	char	*problem;
+	int	 rc;
+
+	if (is->integ_interval <= 0 || now < is->integ_due ||
+	    (!idle && now < is->integ_due + is->integ_interval))
+		return;
+	rc = store_integrity(is->store, is->integ_budget, &problem);
+	if (rc == -1) {
+		log_debug("integrity check interrupted after %d ms, tried "
+		    "again", is->integ_budget);
+		if (is->integ_budget < INC_INTEGRITY_MAX_MS)
+			is->integ_budget *= 2;
+		return;
+	}
+	stats.store_integrity_at = (uint64_t)time(NULL);
+	stats.store_integrity_failed = rc == 0;
+	if (rc == 0)
+		log_warnx("%s: integrity check found damage: %s (back up what "
+		    "can be read, see README, Durability)",
+		    store_path(is->store), problem);
+	else
+		log_info("%s: integrity check ok", store_path(is->store));
+	free(problem);
+	is->integ_due = now + is->integ_interval;
+	is->integ_budget = INC_INTEGRITY_MS;
+}
+
 /*
  * Checkpoint the WAL on the periodic timer: passive while writes go on
  * (it syncs the WAL too), truncating once nothing was committed for a tick.
@@ -395,6 +448,7 @@ incidents_checkpoint_cb(evutil_socket_t fd, short what, void *arg)
 		log_debug("checkpoint: %s", store_error(is->store));
 	is->ckpt_idle = idle;
 	is->ckpt_commits = stats.store_commits;
+	incidents_integrity(is, idle);
 }
 
 /* Arm the commit timer if it is not armed yet. */
@@ -1050,19 +1104,25 @@ incidents_shed(struct incidents *is)
 int
 incidents_flush(struct incidents *is)
 {
+	int busy;
+
 	if (is == NULL || is->store == NULL)
 		return -1;
 	if (is->dhead == NULL && is->hhead == NULL && !is->meta_dirty)
 		return 0;
 	if (store_begin(is->store) == -1 || incidents_write(is) == -1 ||
 	    store_commit(is->store) == -1) {
+		busy = store_busy(is->store);
 		if (incidents_may_log(&is->err_logged))
 			log_warnx("%s: commit failed, will retry: %s",
 			    store_path(is->store), store_error(is->store));
 		store_rollback(is->store);
-		stats.store_errors++;
+		if (busy)
+			stats.store_busy_retries++;
+		else
+			stats.store_errors++;
 		incidents_shed(is);
-		incidents_arm(is, INC_RETRY_MS);
+		incidents_arm(is, busy ? INC_BUSY_RETRY_MS : INC_RETRY_MS);
 		return -1;
 	}
 	stats.store_commits++;
@@ -1147,6 +1207,11 @@ incidents_limits(struct incidents *is, const struct config *cfg)
 	    cfg->max_threshold_keys : 100000;
 	is->commit_ms = cfg->commit_interval_ms > 0 ?
 	    cfg->commit_interval_ms : 100;
+	if (is->integ_interval != cfg->integrity_interval) {
+		is->integ_interval = cfg->integrity_interval;
+		is->integ_due = incidents_mono() + is->integ_interval;
+	}
+	is->integ_budget = INC_INTEGRITY_MS;
 }
 
 /* Load the active incidents and the id counter. */

@@ -47,6 +47,7 @@ struct stats_input_counters {
 	uint64_t	reason[REASON_MAX];
 	uint64_t	bytes;
 	uint64_t	sessions;	/* stream sessions open now */
+	uint64_t	kernel_drops;	/* datagrams the kernel dropped (buffer full) */
 };
 
 struct stats {
@@ -59,6 +60,11 @@ struct stats {
 	uint64_t			store_errors;
 	uint64_t			reloads;
 	uint64_t			reload_failures;
+	uint64_t			store_busy_retries; /* commits found locked */
+	uint64_t			snmp_reports_sent; /* v3 Reports answered */
+	uint64_t			snmp_reports_suppressed; /* over budget */
+	uint64_t			store_integrity_at; /* last full check, unix s */
+	uint64_t			store_integrity_failed; /* it found damage */
 };
 
 extern struct stats stats;

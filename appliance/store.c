@@ -18,6 +18,20 @@
  *   about one checkpoint interval (5 s). With synchronous=full every commit
  *   is synced and nothing committed is lost, if the disk honours flushes.
  *
+ * Another process holding the write lock (a sqlite3 shell in a transaction,
+ * a backup) never stalls the loop: once open, the connection waits at most
+ * STORE_LOOP_BUSY_MS for a lock; a busy commit keeps its batch and is
+ * retried on a timer (counted as store.busy_retries), and RELP acks and
+ * inform answers wait for the commit that finally succeeds.
+ *
+ * A WAL file is replayed into whatever database it lies next to. So that a
+ * WAL from another database (copied in with a restore, or left by another
+ * file of the same name) is not replayed, sopd records the salts of its WAL's
+ * header (which SQLite draws anew each time it restarts the WAL) in
+ * sopd.db-walsalt after every commit that changed them, before the commit is
+ * acknowledged; at start a WAL whose salts differ from the record is moved
+ * aside (sopd.db-wal.foreign-<UTC time>, with the -shm) with a warning.
+ *
  * At start a damaged file (PRAGMA quick_check fails, or it is no database)
  * is renamed aside as sopd.db.corrupt-<UTC time> and an empty one is made.
  */
@@ -26,19 +40,23 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "log.h"
 #include "xmalloc.h"
 
-#define STORE_BUSY_MS		2000
+#define STORE_BUSY_MS		2000	/* while opening, before the loop runs */
+#define STORE_LOOP_BUSY_MS	5	/* afterwards: the loop never waits longer */
+#define STORE_WAL_AUTOCKPT	1000	/* pages: SQLite's default */
 #define STORE_JOURNAL_LIMIT	(4 * 1024 * 1024)
 
 /* Statements kept prepared, by the address of their SQL text. */
@@ -61,6 +79,9 @@ struct store {
 		int		 busy;	/* handed out, not yet released */
 	}		 cache[STORE_STMT_CACHE];
 	size_t		 ncache;
+	unsigned char	 wal_salt[8];	/* the WAL's salts, as last recorded */
+	int		 wal_known;
+	int		 sync_full;	/* synchronous=full: the record synced */
 };
 
 /* Schema migrations: entry i moves a file from version i to i + 1. */
@@ -202,6 +223,73 @@ const char *
 store_error(const struct store *st)
 {
 	return st->db != NULL ? sqlite3_errmsg(st->db) : "no database";
+}
+
+/* The monotonic clock in milliseconds. */
+static int64_t
+store_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Progress handler: interrupt the statement past its deadline. */
+static int
+store_deadline_cb(void *arg)
+{
+	const int64_t *deadline = arg;
+
+	return store_mono_ms() > *deadline;
+}
+
+/*
+ * Run PRAGMA integrity_check for at most budget_ms: 1 sound, 0 damaged
+ * (the first problem in *result), -1 interrupted or failed.
+ */
+int
+store_integrity(struct store *st, int budget_ms, char **result)
+{
+	sqlite3_stmt	*stmt;
+	const char	*text;
+	int64_t		 deadline;
+	int		 rc, ok = 1;
+
+	*result = NULL;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA integrity_check(20)", -1,
+	    &stmt, NULL) != SQLITE_OK)
+		return -1;
+	deadline = store_mono_ms() + budget_ms;
+	sqlite3_progress_handler(st->db, 1000, store_deadline_cb, &deadline);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		text = (const char *)sqlite3_column_text(stmt, 0);
+		if (text != NULL && strcmp(text, "ok") == 0)
+			continue;
+		ok = 0;
+		if (*result == NULL)
+			*result = xstrdup(text != NULL ? text : "?");
+	}
+	sqlite3_finalize(stmt);
+	sqlite3_progress_handler(st->db, 0, NULL, NULL);
+	if (rc != SQLITE_DONE) {
+		free(*result);
+		*result = NULL;
+		return -1;
+	}
+	return ok;
+}
+
+/* Whether the last error was another connection's lock (try again later). */
+int
+store_busy(const struct store *st)
+{
+	int rc;
+
+	if (st->db == NULL)
+		return 0;
+	rc = sqlite3_errcode(st->db);
+	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
 }
 
 /* Route SQLite's own log into ours. */
@@ -349,6 +437,144 @@ store_quarantine(const char *path, char **cause)
 	return 0;
 }
 
+/* Read the salts of the WAL next to path: 1 read, 0 no WAL header. */
+static int
+store_wal_salt(const char *path, unsigned char salt[8])
+{
+	unsigned char	 hdr[32];
+	char		 wal[4096];
+	uint32_t	 magic;
+	int		 fd;
+	ssize_t		 n;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if ((fd = open(wal, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return 0;
+	n = pread(fd, hdr, sizeof(hdr), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(hdr))
+		return 0;
+	magic = (uint32_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
+	if (magic != 0x377f0682 && magic != 0x377f0683)
+		return 0;
+	memcpy(salt, hdr + 16, 8);
+	return 1;
+}
+
+/* Read the recorded salts: 1 read, 0 no record. */
+static int
+store_wal_record_read(const char *path, unsigned char salt[8])
+{
+	char	 rec[4096], text[32];
+	FILE	*f;
+	int	 ok, i;
+	unsigned v;
+
+	snprintf(rec, sizeof(rec), "%s-walsalt", path);
+	if ((f = fopen(rec, "re")) == NULL)
+		return 0;
+	ok = fgets(text, sizeof(text), f) != NULL && strlen(text) >= 16;
+	fclose(f);
+	for (i = 0; ok && i < 8; i++) {
+		ok = sscanf(text + 2 * i, "%2x", &v) == 1;
+		salt[i] = (unsigned char)v;
+	}
+	return ok;
+}
+
+/* Record the WAL's salts (through a temporary file, synced if asked). */
+static int
+store_wal_record(struct store *st, const unsigned char salt[8])
+{
+	char	 rec[4096], tmp[4200];
+	int	 fd, i, ok;
+	char	 text[18];
+
+	for (i = 0; i < 8; i++)
+		snprintf(text + 2 * i, 3, "%02x", salt[i]);
+	text[16] = '\n';
+	snprintf(rec, sizeof(rec), "%s-walsalt", st->path);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", rec);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0640)) == -1)
+		return -1;
+	ok = write(fd, text, 17) == 17 && (!st->sync_full || fsync(fd) == 0);
+	close(fd);
+	if (!ok || rename(tmp, rec) == -1) {
+		unlink(tmp);
+		return -1;
+	}
+	memcpy(st->wal_salt, salt, 8);
+	st->wal_known = 1;
+	return 0;
+}
+
+/* After a commit: record the WAL's salts if SQLite restarted it. */
+static void
+store_wal_note(struct store *st)
+{
+	unsigned char	salt[8];
+
+	if (store_wal_salt(st->path, salt) != 1 ||
+	    (st->wal_known && memcmp(salt, st->wal_salt, 8) == 0))
+		return;
+	if (store_wal_record(st, salt) == -1)
+		log_warn("%s-walsalt", st->path);
+}
+
+/*
+ * SQLite calls this after every commit (explicit or not) of the connection,
+ * before the commit returns: the salts are recorded before anything is
+ * acknowledged. It replaces the automatic checkpoint, done here as SQLite
+ * does it (passive, from STORE_WAL_AUTOCKPT pages on).
+ */
+static int
+store_wal_hook_cb(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	store_wal_note(arg);
+	if (pages >= STORE_WAL_AUTOCKPT)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+		    NULL, NULL);
+	return SQLITE_OK;
+}
+
+/*
+ * Before opening: a WAL whose salts are not the recorded ones belongs to
+ * another database; move it (and the shm) aside. Without a record (first
+ * start) the WAL is taken as ours.
+ */
+static int
+store_wal_check(const char *path, char **cause)
+{
+	static const char *sfx[] = { "-wal", "-shm" };
+	unsigned char	 salt[8], rec[8];
+	char		 stamp[32], from[4096], to[4200];
+	struct tm	 tm;
+	time_t		 now;
+	size_t		 i;
+
+	if (store_wal_salt(path, salt) != 1 ||
+	    store_wal_record_read(path, rec) != 1 || memcmp(salt, rec, 8) == 0)
+		return 0;
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(from, sizeof(from), "%s%s", path, sfx[i]);
+		snprintf(to, sizeof(to), "%s%s.foreign-%s", path, sfx[i],
+		    stamp);
+		if (rename(from, to) == -1 && errno != ENOENT) {
+			xasprintf(cause, "rename %s: %s", from,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	log_warnx("%s-wal belongs to another database (its salts are not the "
+	    "ones sopd recorded): not replayed, moved aside as %s-wal.foreign-%s",
+	    path, path, stamp);
+	return 0;
+}
+
 /* Open the file and check it; 0 when damaged (closed again), 1 when good. */
 static int
 store_open_file(struct store *st, char **cause)
@@ -401,6 +627,7 @@ store_pragmas(struct store *st, const char *synchronous, char **cause)
 		xasprintf(cause, "%s: cannot switch to WAL mode", st->path);
 		return -1;
 	}
+	sqlite3_wal_hook(st->db, store_wal_hook_cb, st);
 	sync = "NORMAL";
 	if (synchronous != NULL && strcasecmp(synchronous, "full") == 0)
 		sync = "FULL";
@@ -494,6 +721,10 @@ store_open(const char *dir, const char *synchronous, char **cause)
 		return NULL;
 	st = xcalloc(1, sizeof(*st));
 	xasprintf(&st->path, "%s/%s", dir, STORE_FILE);
+	st->sync_full = synchronous != NULL &&
+	    strcasecmp(synchronous, "full") == 0;
+	if (store_wal_check(st->path, cause) == -1)
+		goto fail;
 	rc = store_open_file(st, cause);
 	if (rc == 0) {
 		if (store_quarantine(st->path, cause) == -1)
@@ -512,6 +743,7 @@ store_open(const char *dir, const char *synchronous, char **cause)
 	    store_migrate(st, cause) == -1 ||
 	    store_prepare(st, cause) == -1)
 		goto fail;
+	sqlite3_busy_timeout(st->db, STORE_LOOP_BUSY_MS);
 	return st;
 fail:
 	store_close(st);

@@ -208,5 +208,12 @@ int store_query(struct store *, const char *sql,
 
 /* The last SQLite error message of the connection. */
 const char *store_error(const struct store *);
+/*
+ * PRAGMA integrity_check within budget_ms: 1 sound, 0 damaged (first
+ * problem in *result, to free), -1 interrupted or failed.
+ */
+int store_integrity(struct store *, int budget_ms, char **result);
+/* Whether the last error was a lock held by another connection. */
+int store_busy(const struct store *);
 
 #endif

@@ -159,7 +159,9 @@ test_migrate_v0(void **state)
 	assert_non_null(st);
 	assert_int_equal(query_int(path, "PRAGMA user_version"),
 	    store_schema_version());
-	assert_int_equal(count_files(dir, "sopd.db-wal"), 1);
+	/* The WAL and the record of its salts. */
+	assert_int_equal(count_files(dir, "sopd.db-wal"), 2);
+	assert_int_equal(count_files(dir, "sopd.db-walsalt"), 1);
 	store_close(st);
 	/* An empty (0 byte) file is a v0 database too. */
 	unlink(path);
