@@ -87,6 +87,7 @@ struct inc {
 	struct inc	*next;
 	struct inc	*dnext;		/* dirty list */
 	struct rulecnt	*rc;
+	long long	 quiet;		/* the rule's quiet expiry, seconds */
 };
 
 /* Active incidents of one rule. */
@@ -862,6 +863,19 @@ incidents_clear(struct incidents *is, struct inc *inc, const char *name,
 	    incidents_event_time(ev));
 }
 
+/* Resolve an incident of a "quiet:" rule when its key stays quiet. */
+static void
+incidents_quiet_arm(struct incidents *is, struct inc *inc,
+    const struct rule *r)
+{
+	if (inc == NULL || r->quiet <= 0)
+		return;
+	inc->quiet = r->quiet;
+	if (is->dq != NULL)
+		deadlines_schedule(is->dq, INCIDENTS_DL_QUIET, inc->id,
+		    (time_t)(inc->last_seen + r->quiet));
+}
+
 /* Resolve a flapping incident when its key stays quiet that long. */
 static void
 incidents_flap_arm(struct incidents *is, const struct inc *f, int64_t due)
@@ -948,6 +962,7 @@ incidents_event(struct incidents *is, const struct logevent *ev,
 	}
 	if (inc != NULL) {
 		incidents_update(is, inc, ev);
+		incidents_quiet_arm(is, inc, r);
 		return;
 	}
 	first_us = ev->received_us;
@@ -956,9 +971,10 @@ incidents_event(struct incidents *is, const struct logevent *ev,
 		return;
 	if (!incidents_room(is, name))
 		return;
-	incidents_new(is, ev, hit, name, key, h,
+	inc = incidents_new(is, ev, hit, name, key, h,
 	    r->threshold_count > 1 ? r->threshold_count : 1,
 	    first_us > 0 ? first_us / 1000000 : incidents_event_time(ev), NULL);
+	incidents_quiet_arm(is, inc, r);
 }
 
 /* Fill a store row from an incident (samples not set). */
@@ -1758,12 +1774,45 @@ incidents_set_deadlines(struct incidents *is, struct deadlines *dq)
 			    RULE_FLAP_WITHIN);
 }
 
+/* Arm the quiet expiry of open incidents whose rule has "quiet:" (start). */
+void
+incidents_rearm_quiet(struct incidents *is, const struct ruleset *rs)
+{
+	struct inc *inc;
+	const struct rule *r;
+	size_t i;
+
+	for (inc = is->ahead; rs != NULL && inc != NULL; inc = inc->next)
+		for (i = 0; i < ruleset_count(rs); i++) {
+			r = ruleset_rule(rs, i);
+			if (r->quiet > 0 && strcmp(r->name, inc->rule) == 0) {
+				incidents_quiet_arm(is, inc, r);
+				break;
+			}
+		}
+}
+
 /* A deadline of the incidents fell due; 0 if the kind is not ours. */
 int
 incidents_fire(struct incidents *is, int kind, uint64_t id, time_t due)
 {
 	struct inc *inc;
 
+	char note[64];
+
+	if (kind == INCIDENTS_DL_QUIET) {
+		if ((inc = incidents_find_id(is, id)) == NULL || inc->quiet <= 0)
+			return 1;
+		if (inc->last_seen + inc->quiet > (int64_t)due) {
+			deadlines_schedule(is->dq, INCIDENTS_DL_QUIET, id,
+			    (time_t)(inc->last_seen + inc->quiet));
+			return 1;
+		}
+		snprintf(note, sizeof(note), "quiet for %llds", inc->quiet);
+		incidents_move(is, inc, INC_RESOLVED, "sopd", "resolve", note,
+		    (int64_t)due);
+		return 1;
+	}
 	if (kind != INCIDENTS_DL_FLAP)
 		return 0;
 	if ((inc = incidents_find_id(is, id)) != NULL)

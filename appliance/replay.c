@@ -203,6 +203,7 @@ replay_start(struct sopd *sd, time_t start)
 	}
 	sd->deadlines = deadlines_new(NULL, replay_fire_cb, sd);
 	incidents_set_deadlines(sd->incidents, sd->deadlines);
+	incidents_rearm_quiet(sd->incidents, sd->rules);
 	sd->expect = expect_new(sd->incidents, sd->deadlines, cal);
 	return 0;
 }

@@ -1132,6 +1132,25 @@ rules_flapping(struct rload *rl, struct rule *r, const struct ynode *n)
 	return 0;
 }
 
+/* "quiet: DURATION": resolve the incident when its key stays quiet. */
+static int
+rules_quiet(struct rload *rl, struct rule *r, const struct ynode *n)
+{
+	if (n == NULL)
+		return 0;
+	if (r->action != RULE_INCIDENT) {
+		rules_err(rl, n, "a drop rule cannot have a quiet time");
+		return -1;
+	}
+	if (ynode_duration(n, rl->file, &r->quiet, rl->errs) != 0)
+		return -1;
+	if (r->quiet < 1) {
+		rules_err(rl, n, "quiet must be longer than 0");
+		return -1;
+	}
+	return 0;
+}
+
 /* Check a title of an expect or silent rule: its own placeholders only. */
 static int
 rules_plain_title(struct rload *rl, struct rule *r, const struct ynode *map)
@@ -1169,7 +1188,7 @@ static int
 rules_kind(struct rload *rl, struct rule *r, const struct ynode *map, int *bad)
 {
 	static const char *const not[] = { "match", "clear", "threshold",
-	    "key", "action", "flapping", NULL };
+	    "key", "action", "flapping", "quiet", NULL };
 	const struct ynode *e = ynode_get(map, "expect");
 	const struct ynode *s = ynode_get(map, "silent");
 	const struct ynode *d = ynode_get(map, "description");
@@ -1200,7 +1219,7 @@ rules_rule(struct rload *rl, const struct ynode *map)
 {
 	static const char *const ok[] = { "name", "description", "match",
 	    "clear", "action", "severity", "title", "key", "threshold",
-	    "expect", "silent", "flapping", NULL };
+	    "expect", "silent", "flapping", "quiet", NULL };
 	struct rule *r;
 	int bad = 0;
 
@@ -1228,6 +1247,8 @@ rules_rule(struct rload *rl, const struct ynode *map)
 		bad = 1;
 	else if (r->action == RULE_INCIDENT && rules_flapping(rl, r,
 	    ynode_get(map, "flapping")) != 0)
+		bad = 1;
+	else if (rules_quiet(rl, r, ynode_get(map, "quiet")) != 0)
 		bad = 1;
 	if (rl->rs->n >= RULES_MAX_RULES) {
 		rules_err(rl, map, "more than %d rules", RULES_MAX_RULES);

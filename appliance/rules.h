@@ -81,6 +81,7 @@ struct rule {
 	long long	  flap_within;	/* seconds */
 	uint64_t	  matched;	/* events taken by match */
 	uint64_t	  cleared;	/* events taken by clear */
+	long long	  quiet;	/* seconds; 0: no quiet expiry */
 };
 
 #define RULE_MAX_CAPS	16

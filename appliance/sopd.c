@@ -526,6 +526,7 @@ sopd_start_clock(struct sopd *sd)
 		sd->deadlines = deadlines_new(sd->base, sopd_deadline_cb, sd);
 	deadlines_set_jump_cb(sd->deadlines, sopd_clock_jump_cb, sd);
 	incidents_set_deadlines(sd->incidents, sd->deadlines);
+	incidents_rearm_quiet(sd->incidents, sd->rules);
 	if (sd->policy == NULL && (sd->policy = policy_load(sd->cfg,
 	    &errs)) == NULL) {
 		errlist_print(&errs, stderr);
