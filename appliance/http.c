@@ -109,6 +109,8 @@ static void	http_windows(struct http_req *);
 static void	http_window(struct http_req *);
 static void	http_window_add(struct http_req *);
 static void	http_window_cancel(struct http_req *);
+static void	http_changes(struct http_req *);
+static void	http_change_action(struct http_req *);
 static void	http_reports(struct http_req *);
 static void	http_expectations(struct http_req *);
 static void	http_calendar(struct http_req *);
@@ -129,6 +131,10 @@ static const struct http_route http_routes[] = {
 	{ 1, "/api/v1/windows", http_window_add },
 	{ 0, "/api/v1/windows/*", http_window },
 	{ 1, "/api/v1/windows/*/cancel", http_window_cancel },
+	{ 0, "/api/v1/changes", http_changes },
+	{ 1, "/api/v1/changes", http_window_add },
+	{ 0, "/api/v1/changes/*", http_window },
+	{ 1, "/api/v1/changes/*/*", http_change_action },
 	{ 0, "/api/v1/reports/*", http_reports },
 	{ 0, "/api/v1/expectations", http_expectations },
 	{ 0, "/api/v1/calendar", http_calendar },
@@ -812,6 +818,49 @@ http_window_cancel(struct http_req *r)
 		http_reply_json(r, 200, w);
 	else
 		http_error(r, 404, "no window %.64s", r->arg[0]);
+	free(err);
+}
+
+/* GET /api/v1/changes: every change, its state and history. */
+static void
+http_changes(struct http_req *r)
+{
+	struct escalator	*e = r->h->sd->escalator;
+
+	if (e == NULL)
+		http_reply_json(r, 200, json_pack("{s:[]}", "changes"));
+	else
+		http_reply_json(r, 200, escalate_changes_json(e));
+}
+
+/* POST /api/v1/changes/{id}/{action}: {actor, note}, both optional. */
+static void
+http_change_action(struct http_req *r)
+{
+	struct evbuffer		*in = evhttp_request_get_input_buffer(r->req);
+	struct escalator	*e = r->h->sd->escalator;
+	json_error_t		 je;
+	json_t			*doc = NULL, *w;
+	char			*err = NULL;
+	int			 status;
+
+	if (!http_post_allowed(r))
+		return;
+	if (evbuffer_get_length(in) > 0 && ((doc = json_loadb((const char *)
+	    evbuffer_pullup(in, -1), evbuffer_get_length(in),
+	    JSON_REJECT_DUPLICATES, &je)) == NULL || !json_is_object(doc)))
+		http_error(r, 400, "invalid JSON body: %s", doc == NULL ?
+		    je.text : "not an object");
+	else if (e == NULL)
+		http_error(r, 503, "changes are not available");
+	else if (escalate_change_action(e, r->arg[0], r->arg[1], doc, &err,
+	    &status) != 0)
+		http_error(r, status, "%s", err != NULL ? err : "refused");
+	else if ((w = escalate_window_json(e, r->arg[0])) != NULL)
+		http_reply_json(r, 200, w);
+	else
+		http_error(r, 404, "no change %.64s", r->arg[0]);
+	json_decref(doc);
 	free(err);
 }
 

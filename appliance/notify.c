@@ -119,7 +119,7 @@ const char *
 notify_kind_name(enum notice_kind k)
 {
 	static const char *names[] = { "opened", "escalated", "acknowledged",
-	    "resolved" };
+	    "resolved", "window", "change" };
 
 	if ((int)k < 0 || k >= NOTICE_MAX)
 		return "unknown";
@@ -132,7 +132,7 @@ notify_notif_name(enum notice_kind k)
 {
 	static const char *names[] = { "sopIncidentOpened",
 	    "sopIncidentEscalated", "sopIncidentAcknowledged",
-	    "sopIncidentResolved" };
+	    "sopIncidentResolved", "sopWindowEnded", "sopChangeUpdated" };
 
 	if ((int)k < 0 || k >= NOTICE_MAX)
 		return "sopIncidentOpened";
@@ -226,6 +226,11 @@ notify_summary(const struct notify_msg *m)
 {
 	char	*s;
 
+	if (m->kind == NOTICE_WINDOW || m->kind == NOTICE_CHANGE) {
+		xasprintf(&s, "%s (%s) [%s]%s%s", m->title, m->level, m->host,
+		    m->note != NULL ? ": " : "", m->note != NULL ? m->note : "");
+		return s;
+	}
 	xasprintf(&s, "incident %llu %s (%s, %s): %s [host %s]%s%s",
 	    (unsigned long long)m->id, notify_kind_name(m->kind),
 	    sopsev_name(m->severity), m->level, m->title, m->host,
@@ -1085,7 +1090,11 @@ notify_msg_new(const char *level, const struct notice *no)
 	m->first_seen_us = ii->first_seen_us;
 	m->last_seen_us = ii->last_seen_us;
 	m->next_escalation_us = ii->next_escalation_us;
-	notify_key(ii->id, no->kind, no->step, m->idem, sizeof(m->idem));
+	if (no->idem != NULL)
+		snprintf(m->idem, sizeof(m->idem), "%s", no->idem);
+	else
+		notify_key(ii->id, no->kind, no->step, m->idem,
+		    sizeof(m->idem));
 	return m;
 }
 

@@ -240,6 +240,8 @@ notify_snmp_start(struct notify_target *t, struct notify_msg *m)
 	netsnmp_pdu		*pdu;
 	int			 r;
 
+	if (m->kind >= NOTICE_WINDOW)	/* no notification in the MIB */
+		return 1;
 	if ((s = notify_snmp_session(t)) == NULL)
 		return -1;
 	pdu = notify_snmp_pdu(&t->c, m);

@@ -91,6 +91,19 @@ ctl_usage_to(FILE *f)
 	    "                       create a change window (times RFC 3339 or\n"
 	    "                       local \"YYYY-MM-DD HH:MM\")\n"
 	    "  window cancel ID     cancel a change window made with add\n"
+	    "  changes              every change (SOP 4) and its state\n"
+	    "  change list          the same\n"
+	    "  change show ID       a change: record, approval, history\n"
+	    "  change request --id ID --title T --start T --end T\n"
+	    "             [--hosts a,b] [--group G]... [--description T]\n"
+	    "             [--impact T] [--risk T] [--rollback T] [--owner LEVEL]\n"
+	    "             [--severities a,b] [--actor NAME]\n"
+	    "                       request a change (its window holds nothing\n"
+	    "                       until it is approved)\n"
+	    "  change approve|start|verified|failed|rollback|close|cancel ID\n"
+	    "             [-m NOTE] [--actor NAME]\n"
+	    "                       move a change; recorded and told to its\n"
+	    "                       owner and L1\n"
 	    "  expectations         expected events and silent hosts, with "
 	    "state\n"
 	    "  report daily|weekly|monthly [--date YYYY-MM-DD]\n"
@@ -1118,6 +1131,16 @@ ctl_split(json_t *a, const char *list)
 	free(copy);
 }
 
+static const char	*ctl_default_actor(void);
+
+/* Whether a window or change id is well formed. */
+static int
+ctl_winid_ok(const char *id)
+{
+	return strlen(id) <= 64 && strspn(id, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == strlen(id);
+}
+
 /* sopctl window add: create a change window. */
 static int
 ctl_window_add(int argc, char **argv)
@@ -1173,6 +1196,224 @@ ctl_window_add(int argc, char **argv)
 	return CTL_OK;
 }
 
+/* One change as a table row. */
+static void
+ctl_chg_row(json_t *c)
+{
+	char	when[160], start[64], end[64];
+
+	ctl_local(ctl_str(c, "start"), 0, start, sizeof(start));
+	ctl_local(ctl_str(c, "end"), 0, end, sizeof(end));
+	snprintf(when, sizeof(when), "%s .. %s", start, end);
+	ctl_col(ctl_str(c, "id"), 16);
+	ctl_col(ctl_str(c, "state"), 11);
+	ctl_col(when, CTL_WHEN_WIDTH);
+	ctl_puts(ctl_str(c, "title") ? ctl_str(c, "title") : "",
+	    ctl_title_width(29 + CTL_WHEN_WIDTH));
+	fputc('\n', stdout);
+}
+
+/* sopctl changes, sopctl change list. */
+static int
+ctl_chg_list(void)
+{
+	json_t	*doc, *list, *c;
+	size_t	 i;
+
+	doc = ctl_api("GET", "/api/v1/changes", NULL);
+	list = json_object_get(doc, "changes");
+	if (ctl.json)
+		ctl_print_json(doc);
+	else if (json_array_size(list) == 0)
+		printf("no changes\n");
+	else {
+		printf("%-16s %-11s %-*s %s\n", "ID", "STATE", CTL_WHEN_WIDTH,
+		    "START .. END", "TITLE");
+		json_array_foreach(list, i, c)
+			ctl_chg_row(c);
+	}
+	json_decref(doc);
+	return CTL_OK;
+}
+
+/* sopctl change show ID: the record and its history. */
+static void
+ctl_chg_show(json_t *c)
+{
+	static const char *fields[] = { "id", "title", "state", "description",
+	    "impact", "risk", "rollback", "requester", "approved_by", "owner" };
+	char	 scope[512] = "";
+	json_t	*h, *v;
+	size_t	 i, used = 0;
+
+	for (i = 0; i < sizeof(fields) / sizeof(*fields); i++)
+		ctl_field(fields[i], ctl_str(c, fields[i]));
+	ctl_field_time("approved at", ctl_str(c, "approved_at"));
+	ctl_field_time("start", ctl_str(c, "start"));
+	ctl_field_time("end", ctl_str(c, "end"));
+	json_array_foreach(json_object_get(c, "hosts"), i, v)
+		used += snprintf(scope + used, used < sizeof(scope) ?
+		    sizeof(scope) - used : 0, "%s%s", used ? "," : "",
+		    json_string_value(v));
+	json_array_foreach(json_object_get(c, "groups"), i, v)
+		used += snprintf(scope + used, used < sizeof(scope) ?
+		    sizeof(scope) - used : 0, "%sgroup %s", used ? "," : "",
+		    json_string_value(v));
+	ctl_field("scope", used ? scope : "all hosts");
+	printf("history:\n");
+	json_array_foreach(json_object_get(c, "history"), i, h) {
+		printf("  %s  %-11s by ", ctl_str(h, "at"), ctl_str(h, "to"));
+		ctl_puts(ctl_str(h, "actor"), 64);
+		if (ctl_str(h, "note") != NULL) {
+			fputs(": ", stdout);
+			ctl_puts(ctl_str(h, "note"), 512);
+		}
+		fputc('\n', stdout);
+	}
+}
+
+/* sopctl change request: a new change. */
+static int
+ctl_chg_request(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "id", required_argument, NULL, 'i' },
+		{ "title", required_argument, NULL, 't' },
+		{ "hosts", required_argument, NULL, 'H' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "start", required_argument, NULL, 's' },
+		{ "end", required_argument, NULL, 'e' },
+		{ "description", required_argument, NULL, 'd' },
+		{ "impact", required_argument, NULL, 'I' },
+		{ "risk", required_argument, NULL, 'r' },
+		{ "rollback", required_argument, NULL, 'b' },
+		{ "owner", required_argument, NULL, 'o' },
+		{ "severities", required_argument, NULL, 'S' },
+		{ "actor", required_argument, NULL, 'A' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *keys[128] = { ['i'] = "id", ['t'] = "title",
+	    ['s'] = "start", ['e'] = "end", ['d'] = "description",
+	    ['I'] = "impact", ['r'] = "risk", ['b'] = "rollback",
+	    ['o'] = "owner", ['A'] = "requester" };
+	json_t	*body, *doc, *sev = json_array();
+	json_t	*hosts = json_array(), *groups = json_array();
+	char	*text;
+	int	 ch;
+
+	body = json_pack("{s:s}", "requester", ctl_default_actor());
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'H')
+			ctl_split(hosts, optarg);
+		else if (ch == 'g')
+			ctl_split(groups, optarg);
+		else if (ch == 'S')
+			ctl_split(sev, optarg);
+		else if (ch > 0 && ch < 128 && keys[ch] != NULL)
+			json_object_set_new(body, keys[ch],
+			    json_string(optarg));
+		else
+			ctl_usage();
+	}
+	if (optind != argc || json_object_get(body, "id") == NULL)
+		ctl_usage();
+	json_object_set_new(body, "hosts", hosts);
+	json_object_set_new(body, "groups", groups);
+	if (json_array_size(sev) > 0)
+		json_object_set(body, "severities", sev);
+	json_decref(sev);
+	text = json_dumps(body, JSON_COMPACT);
+	doc = ctl_api("POST", "/api/v1/changes", text);
+	if (ctl.json)
+		ctl_print_json(doc);
+	else
+		printf("change %s %s\n", ctl_str(doc, "id"),
+		    ctl_str(doc, "state"));
+	free(text);
+	json_decref(body);
+	json_decref(doc);
+	return CTL_OK;
+}
+
+/* sopctl change ACTION ID [-m NOTE] [--actor NAME]. */
+static int
+ctl_chg_move(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "message", required_argument, NULL, 'm' },
+		{ "actor", required_argument, NULL, 'A' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*note = NULL, *actor = ctl_default_actor();
+	char		 path[256], *body;
+	json_t		*doc;
+	int		 ch;
+
+	while ((ch = getopt_long(argc, argv, "m:A:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'm': note = optarg; break;
+		case 'A': actor = optarg; break;
+		default: ctl_usage();
+		}
+	}
+	if (optind != argc - 1 || !ctl_winid_ok(argv[optind]))
+		ctl_usage();
+	snprintf(path, sizeof(path), "/api/v1/changes/%s/%s", argv[optind],
+	    argv[0]);
+	doc = json_pack("{s:s,s:s?}", "actor", actor, "note", note);
+	body = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	doc = ctl_api("POST", path, body);
+	free(body);
+	if (ctl.json)
+		ctl_print_json(doc);
+	else
+		printf("change %s %s\n", ctl_str(doc, "id"),
+		    ctl_str(doc, "state"));
+	json_decref(doc);
+	return CTL_OK;
+}
+
+/* sopctl changes. */
+static int
+ctl_changes(int argc, char **argv)
+{
+	if (argc != 1)
+		ctl_usage();
+	return ctl_chg_list();
+}
+
+/* sopctl change list|show|request|ACTION. */
+static int
+ctl_chg(int argc, char **argv)
+{
+	static const char *moves[] = { "approve", "start", "verified",
+	    "failed", "rollback", "close", "cancel" };
+	char	 path[256];
+	json_t	*doc;
+	size_t	 i;
+
+	if (argc == 2 && strcmp(argv[1], "list") == 0)
+		return ctl_chg_list();
+	if (argc >= 2 && strcmp(argv[1], "request") == 0)
+		return ctl_chg_request(argc - 1, argv + 1);
+	for (i = 0; argc >= 2 && i < sizeof(moves) / sizeof(*moves); i++) {
+		if (strcmp(argv[1], moves[i]) == 0)
+			return ctl_chg_move(argc - 1, argv + 1);
+	}
+	if (argc != 3 || strcmp(argv[1], "show") != 0 ||
+	    !ctl_winid_ok(argv[2]))
+		ctl_usage();
+	snprintf(path, sizeof(path), "/api/v1/changes/%s", argv[2]);
+	doc = ctl_api("GET", path, NULL);
+	if (ctl.json)
+		ctl_print_json(doc);
+	else
+		ctl_chg_show(doc);
+	json_decref(doc);
+	return CTL_OK;
+}
+
 /* sopctl window show|add|cancel. */
 static int
 ctl_window(int argc, char **argv)
@@ -1183,9 +1424,7 @@ ctl_window(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "add") == 0)
 		return ctl_window_add(argc - 1, argv + 1);
 	if (argc != 3 || (strcmp(argv[1], "cancel") != 0 &&
-	    strcmp(argv[1], "show") != 0) || strlen(argv[2]) > 64 ||
-	    strspn(argv[2], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW"
-	    "XYZ0123456789._-") != strlen(argv[2]))
+	    strcmp(argv[1], "show") != 0) || !ctl_winid_ok(argv[2]))
 		ctl_usage();
 	if (strcmp(argv[1], "cancel") == 0) {
 		snprintf(path, sizeof(path), "/api/v1/windows/%s/cancel",
@@ -1551,7 +1790,8 @@ main(int argc, char **argv)
 		{ "stats", ctl_stats }, { "health", ctl_health },
 		{ "parse", ctl_parse }, { "windows", ctl_windows },
 		{ "window", ctl_window }, { "expectations", ctl_expectations },
-		{ "report", ctl_report },
+		{ "report", ctl_report }, { "changes", ctl_changes },
+		{ "change", ctl_chg },
 	};
 	const char	*url = getenv("SOPD_URL");
 	const char	*cacert = getenv("SOPD_CACERT");

@@ -284,7 +284,7 @@ check "sopctl show prints history times in the calendar's zone" sh -c \
 START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%SZ)
 END=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)
 check "change window on this host" code_is 201 POST /api/v1/windows \
-    "{\"id\":\"CHG-T\",\"title\":\"t\",\"hosts\":[\"$HOST\"],\"start\":\"$START\",\"end\":\"$END\",\"approved\":true}"
+    "{\"id\":\"CHG-T\",\"title\":\"t\",\"hosts\":[\"$HOST\"],\"start\":\"$START\",\"end\":\"$END\",\"approved\":true,\"severities\":[\"critical\",\"high\",\"medium\"]}"
 SM=$(TZ=Asia/Tokyo date -d "$START" '+%Y-%m-%d %H:%M +09:00')
 EM=$(TZ=Asia/Tokyo date -d "$END" '+%Y-%m-%d %H:%M +09:00')
 check "sopctl windows prints START and END whole, in the calendar's zone" sh -c \

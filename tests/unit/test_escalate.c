@@ -216,7 +216,8 @@ test_windows_config(void **state)
 	(void)state;
 	cal = calendar_new("Asia/Tokyo", &cause);
 	cfg = load("host_groups:\n  web: [\"web*\"]\n"
-	    "windows:\n  patch:\n    - {id: p1, when: \"mon 10:00-11:00\"}\n"
+	    "windows:\n  patch:\n    - {id: p1, hosts: [a], "
+	    "when: \"mon 10:00-11:00\"}\n"
 	    "  change:\n    - {id: c1, start: \"2026-11-28 01:00\", "
 	    "end: \"2026-11-28 03:00\", groups: [nogroup]}\n");
 	assert_null(winset_load(cfg, cal, &errs));
@@ -225,7 +226,8 @@ test_windows_config(void **state)
 	errlist_free(&errs);
 	config_free(cfg);
 	cfg = load("host_groups:\n  web: [\"web*\"]\n"
-	    "windows:\n  patch:\n    - {id: p1, when: \"mon 10:00-11:00\", "
+	    "windows:\n  patch:\n    - {id: p1, hosts: [a], "
+	    "when: \"mon 10:00-11:00\", "
 	    "allow_business_hours: true}\n"
 	    "  change:\n    - {id: c1, start: \"2026-11-28 01:00\", "
 	    "end: \"2026-11-28 03:00\", groups: [web], approved: true}\n");
@@ -241,11 +243,27 @@ test_windows_config(void **state)
 	    FRI_1500 + 7 * 86400 + 13 * 3600));
 	winset_free(ws);
 	config_free(cfg);
-	/* No section: the default Friday 20:00-24:00 patch window. */
+	/* No section: no window (none covers every host unasked). */
 	cfg = load("");
 	ws = winset_load(cfg, cal, &errs);
-	assert_int_equal(winset_count(ws), 1);
+	assert_int_equal(winset_count(ws), 0);
+	winset_free(ws);
+	config_free(cfg);
+	/* A patch window names its hosts and never holds a critical. */
+	cfg = load("windows:\n  patch:\n    - {id: p, when: \"fri "
+	    "20:00-24:00\"}\n");
+	assert_null(winset_load(cfg, cal, &errs));
+	assert_non_null(strstr(errs.msgs[0], "names the hosts or groups"));
+	errlist_free(&errs);
+	config_free(cfg);
+	cfg = load("windows:\n  patch:\n    - {id: p, when: \"fri "
+	    "20:00-24:00\", hosts: [\"*\"]}\n");
+	ws = winset_load(cfg, cal, &errs);
 	assert_non_null(winset_active_for(ws, cfg, cal, "any",
+	    FRI_1500 + 6 * 3600));
+	assert_null(winset_holding(ws, cfg, cal, "any", SEV_CRITICAL,
+	    FRI_1500 + 6 * 3600));
+	assert_non_null(winset_holding(ws, cfg, cal, "any", SEV_MEDIUM,
 	    FRI_1500 + 6 * 3600));
 	assert_null(winset_active_for(ws, cfg, cal, "any", FRI_1500));
 	winset_free(ws);
@@ -406,8 +424,10 @@ test_engine_window(void **state)
 	strftime(start, sizeof(start), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	gmtime_r(&e, &tm);
 	strftime(end, sizeof(end), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	body = json_pack("{s:s, s:[s], s:s, s:s, s:b}", "id", "CHG-9", "hosts",
-	    "web1", "start", start, "end", end, "approved", 1);
+	/* A critical is held only by a change that lists it. */
+	body = json_pack("{s:s, s:[s], s:s, s:s, s:b, s:[s, s]}", "id",
+	    "CHG-9", "hosts", "web1", "start", start, "end", end, "approved", 1,
+	    "severities", "critical", "high");
 	assert_int_equal(escalate_window_add(r.sd.escalator, body, &err,
 	    &status), 0);
 	assert_int_equal(status, 201);
@@ -430,6 +450,10 @@ test_engine_window(void **state)
 	assert_string_equal(rig_level(&r, other), "L3");
 	incidents_info(r.sd.incidents, id, &ii);
 	assert_string_equal(ii.in_window, "CHG-9");
+	w = escalate_window_json(r.sd.escalator, "CHG-9");
+	assert_string_equal(json_string_value(json_object_get(w, "state")),
+	    "in_progress");
+	json_decref(w);
 	rig_at(&r, e);			/* the end: released, clock starts */
 	incidents_info(r.sd.incidents, id, &ii);
 	assert_null(ii.in_window);
@@ -439,7 +463,18 @@ test_engine_window(void **state)
 	assert_int_equal(json_integer_value(json_array_get(json_object_get(
 	    json_object_get(json_array_get(json_object_get(w, "occurrences"),
 	    0), "record"), "failed_verification"), 0)), (json_int_t)id);
+	assert_string_equal(json_string_value(json_object_get(w, "state")),
+	    "failed");
 	json_decref(w);
+	/* A person closes it; a closed change cannot be approved again. */
+	body = json_pack("{s:s, s:s}", "actor", "alice", "note", "reverted");
+	assert_int_equal(escalate_change_action(r.sd.escalator, "CHG-9",
+	    "close", body, &err, &status), 0);
+	assert_int_equal(escalate_change_action(r.sd.escalator, "CHG-9",
+	    "approve", body, &err, &status), -1);
+	assert_int_equal(status, 409);
+	free(err);
+	json_decref(body);
 	rig_at(&r, e + 3600);
 	assert_string_equal(rig_level(&r, id), "L3");
 	rig_stop(&r);
