@@ -30,6 +30,7 @@
 #include "privdrop.h"
 #include "replay.h"
 #include "rules.h"
+#include "sdnotify.h"
 #include "snmp_bridge.h"
 #include "stats.h"
 #include "syslog_parse.h"
@@ -462,7 +463,9 @@ sopd_signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct sopd_run *run = arg;
 
 	if (sig == SIGHUP) {
+		sdnotify_reloading(&run->sd);
 		sopd_reload(run);
+		sdnotify_reloaded(&run->sd);
 		return;
 	}
 	log_info("signal %d: stopping", (int)sig);
@@ -678,7 +681,9 @@ main(int argc, char **argv)
 	log_info("sopd %s started: %zu rules, %zu active incidents",
 	    SOPD_VERSION, ruleset_count(sd->rules),
 	    incidents_active_count(sd->incidents));
+	sdnotify_ready(sd);
 	event_base_dispatch(sd->base);
+	sdnotify_stopping();
 	sopd_stop(&run);
 	log_info("stopped");
 	return 0;
