@@ -41,6 +41,7 @@ config_defaults(struct config *cfg)
 	cfg->max_threshold_keys = 100000;
 	cfg->commit_interval_ms = 100;
 	cfg->synchronous = xstrdup("normal");
+	cfg->retention = 400LL * 86400;
 	cfg->sys_name = xstrdup("sopd");
 	cfg->sys_contact = xstrdup("");
 	cfg->sys_location = xstrdup("");
@@ -687,6 +688,22 @@ config_incidents(struct cfgload *cl, struct ynode *m)
 }
 
 /* The store: section. */
+/* store: retention: 0 (keep for ever) or at least a day. */
+static void
+config_retention(struct cfgload *cl, struct ynode *n)
+{
+	long long secs;
+
+	if (ynode_duration(n, cl->file, &secs, cl->errs) == -1)
+		return;
+	if (secs != 0 && secs < 86400) {
+		errlist_add(cl->errs, cl->file, n->line, n->col,
+		    "retention must be 0 (keep everything) or at least 1d");
+		return;
+	}
+	cl->cfg->retention = secs;
+}
+
 static void
 config_store(struct cfgload *cl, struct ynode *m)
 {
@@ -712,9 +729,11 @@ config_store(struct cfgload *cl, struct ynode *m)
 				continue;
 			}
 			config_str(cl, v, &cfg->synchronous, 0);
-		} else
+		} else if (strcmp(k, "retention") == 0)
+			config_retention(cl, v);
+		else
 			config_unknown(cl, m->keys[i], "store",
-			    "commit_interval_ms, synchronous");
+			    "commit_interval_ms, synchronous, retention");
 	}
 }
 

@@ -74,6 +74,7 @@ struct config {
 	size_t		  max_threshold_keys;	/* correlation state bound, default 100000 */
 	int		  commit_interval_ms;	/* default 100: batching of writes */
 	char		 *synchronous;		/* "normal" or "full" */
+	long long	  retention;		/* s resolved incidents are kept; 0: for ever */
 	/*
 	 * Sections parsed by their own modules (calendar, escalation,
 	 * windows, notify, expectations): the nodes live in yaml, which the

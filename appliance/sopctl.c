@@ -26,6 +26,7 @@
 #define CTL_TIMEOUT_MS	10000			/* whole request */
 #define CTL_MAX_REPLY	(64 * 1024 * 1024)	/* bytes of an answer */
 #define CTL_MAX_NOTE	4096
+#define CTL_BACKUP_MS	(30 * 60 * 1000)		/* a whole backup */
 #define CTL_WHEN_WIDTH	50	/* "YYYY-MM-DD hh:mm +hh:mm .. " twice */
 
 enum {
@@ -90,6 +91,8 @@ ctl_usage_to(FILE *f)
 	    "  report daily|weekly|monthly [--date YYYY-MM-DD]\n"
 	    "                       the SOP's reports for the day, ISO week or\n"
 	    "                       month of a date (default: yesterday's)\n"
+	    "  backup FILE          a consistent copy of sopd's database, made\n"
+	    "                       while it runs (SQLite online backup)\n"
 	    "\n"
 	    "options:\n"
 	    "  -u, --url URL        sopd's address (default $SOPD_URL or "
@@ -1596,6 +1599,185 @@ ctl_take_json(int argc, char **argv)
 	return j;
 }
 
+/* Read an answer's header block; the bytes of the body read with it follow. */
+static size_t
+ctl_backup_head(int fd, char *buf, size_t cap, char **body,
+    const struct timespec *deadline)
+{
+	size_t	 len = 0;
+	ssize_t	 n;
+	char	*sep;
+
+	for (;;) {
+		n = recv(fd, buf + len, cap - len - 1, 0);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			if (ctl_wait(fd, POLLIN, deadline) != 0)
+				ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: "
+				    "%s", ctl.url, strerror(errno));
+			continue;
+		}
+		if (n <= 0)
+			ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: no "
+			    "answer", ctl.url);
+		len += (size_t)n;
+		buf[len] = '\0';
+		if ((sep = strstr(buf, "\r\n\r\n")) != NULL) {
+			*sep = '\0';
+			*body = sep + 4;
+			return len - (size_t)(*body - buf);
+		}
+		if (len + 1 >= cap)
+			ctl_die(CTL_EAPI, "bad answer from sopd: headers too "
+			    "long");
+	}
+}
+
+/* An error answer: print the API's message and exit 1. */
+static void __attribute__((noreturn))
+ctl_backup_refused(int fd, int code, const char *body, size_t len,
+    const struct timespec *deadline)
+{
+	json_t	*doc, *err;
+	char	*rest = NULL, *all;
+	size_t	 rlen = 0;
+
+	if (ctl_recv(fd, &rest, &rlen, deadline) != 0)
+		rlen = 0;
+	all = malloc(len + rlen + 1);
+	if (all == NULL)
+		ctl_die(CTL_EAPI, "out of memory");
+	memcpy(all, body, len);
+	if (rlen > 0)
+		memcpy(all + len, rest, rlen);
+	free(rest);
+	doc = json_loadb(all, len + rlen, 0, NULL);
+	free(all);
+	err = json_object_get(doc, "error");
+	ctl_die(CTL_EAPI, "backup: %s (HTTP %d)", json_is_string(err) ?
+	    json_string_value(err) : "request failed", code);
+}
+
+/* Write all of a buffer to a file; exits on error. */
+static void
+ctl_backup_write(int out, const char *tmp, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(out, buf, len)) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			n = errno;
+			unlink(tmp);
+			ctl_die(CTL_EAPI, "%s: %s", tmp, strerror((int)n));
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Copy the body (len bytes already in buf) into the file; its size. */
+static long long
+ctl_backup_body(int fd, int out, const char *tmp, char *buf, size_t cap,
+    size_t len, long long want, const struct timespec *deadline)
+{
+	long long	 got = 0;
+	ssize_t		 n;
+
+	for (;;) {
+		if (len > 0) {
+			if ((long long)len > want - got)
+				len = (size_t)(want - got);
+			ctl_backup_write(out, tmp, buf, len);
+			got += (long long)len;
+		}
+		if (got >= want)
+			return got;
+		n = recv(fd, buf, cap, 0);
+		if (n == 0)
+			return got;
+		if (n > 0) {
+			len = (size_t)n;
+			continue;
+		}
+		len = 0;
+		if ((errno != EAGAIN && errno != EINTR) ||
+		    ctl_wait(fd, POLLIN, deadline) != 0)
+			return got;
+	}
+}
+
+/*
+ * backup FILE: sopd copies its database with SQLite's online backup API
+ * and sends it; written to FILE.tmp, synced, checked and renamed.
+ */
+static int
+ctl_backup(int argc, char **argv)
+{
+	static char	 buf[65536];
+	struct timespec	 deadline;
+	json_t		*doc;
+	const char	*cl;
+	char		*req, *tmp, *body;
+	long long	 want, got;
+	size_t		 len;
+	int		 fd, out, n, code;
+
+	if (argc != 2)
+		ctl_usage();
+	if (asprintf(&tmp, "%s.tmp", argv[1]) == -1)
+		ctl_die(CTL_EAPI, "out of memory");
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += CTL_BACKUP_MS / 1000;
+	fd = ctl_connect(&deadline);
+	n = asprintf(&req, "GET %s/api/v1/backup HTTP/1.1\r\nHost: %s:%s\r\n"
+	    "User-Agent: sopctl\r\nAccept: application/vnd.sqlite3\r\n"
+	    "Connection: close\r\n\r\n", ctl.prefix, ctl.host, ctl.port);
+	if (n == -1 || ctl_send(fd, req, (size_t)n, &deadline) != 0)
+		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: %s", ctl.url,
+		    strerror(errno));
+	free(req);
+	len = ctl_backup_head(fd, buf, sizeof(buf), &body, &deadline);
+	if (strncmp(buf, "HTTP/1.", 7) != 0)
+		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: not an HTTP "
+		    "answer", ctl.url);
+	code = atoi(buf + 9);
+	if (code != 200)
+		ctl_backup_refused(fd, code, body, len, &deadline);
+	if ((cl = ctl_header(buf, "Content-Length")) == NULL ||
+	    (want = strtoll(cl, NULL, 10)) <= 0)
+		ctl_die(CTL_EAPI, "bad answer from sopd: no Content-Length");
+	memmove(buf, body, len);
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1)
+		ctl_die(CTL_EAPI, "%s: %s", tmp, strerror(errno));
+	got = ctl_backup_body(fd, out, tmp, buf, sizeof(buf), len, want,
+	    &deadline);
+	close(fd);
+	if (got != want || fsync(out) == -1 || close(out) == -1 ||
+	    (fd = open(tmp, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    read(fd, buf, 16) != 16 || close(fd) == -1 ||
+	    memcmp(buf, "SQLite format 3", 16) != 0) {
+		unlink(tmp);
+		ctl_die(CTL_EAPI, "backup: incomplete copy (%lld of %lld "
+		    "bytes)", got, want);
+	}
+	if (rename(tmp, argv[1]) == -1) {
+		n = errno;
+		unlink(tmp);
+		ctl_die(CTL_EAPI, "%s: %s", argv[1], strerror(n));
+	}
+	free(tmp);
+	if (ctl.json) {
+		doc = json_pack("{s:s, s:I}", "file", argv[1], "bytes",
+		    (json_int_t)got);
+		ctl_print_json(doc);
+		json_decref(doc);
+	} else
+		printf("backup: %s (%lld bytes)\n", argv[1], got);
+	return CTL_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1614,7 +1796,7 @@ main(int argc, char **argv)
 		{ "stats", ctl_stats }, { "health", ctl_health },
 		{ "parse", ctl_parse }, { "windows", ctl_windows },
 		{ "window", ctl_window }, { "expectations", ctl_expectations },
-		{ "report", ctl_report },
+		{ "report", ctl_report }, { "backup", ctl_backup },
 	};
 	const char	*url = getenv("SOPD_URL");
 	char		*cmd;

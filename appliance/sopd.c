@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "backup.h"
 #include "config.h"
 #include "daemon.h"
 #include "event.h"
@@ -29,6 +30,7 @@
 #include "policy.h"
 #include "privdrop.h"
 #include "replay.h"
+#include "retain.h"
 #include "rules.h"
 #include "sdnotify.h"
 #include "snmp_bridge.h"
@@ -49,6 +51,7 @@ struct sopd_run {
 	struct traps		*traps;
 	struct http		*http;
 	struct event		*sighup, *sigterm, *sigint;
+	struct retain		*retain;
 };
 
 static __attribute__((noreturn)) void
@@ -565,6 +568,7 @@ sopd_start(struct sopd_run *run)
 	evsignal_add(run->sighup, NULL);
 	evsignal_add(run->sigterm, NULL);
 	evsignal_add(run->sigint, NULL);
+	run->retain = retain_start(sd);
 }
 
 /* Stop every module in reverse order; the store is flushed last. */
@@ -576,6 +580,8 @@ sopd_stop(struct sopd_run *run)
 	event_free(run->sighup);
 	event_free(run->sigterm);
 	event_free(run->sigint);
+	retain_free(run->retain);
+	backup_stop();
 	http_stop(run->http);
 	traps_stop(run->traps);
 	relp_ops.close(run->relp);	/* commits, then lets librelp ack */

@@ -95,3 +95,5 @@ check "the package's sopd prints its version" \
     [ "$("$R/usr/sbin/sopd" --version)" = "sopd $VERSION" ]
 check "the package's sopctl prints its version" \
     [ "$("$R/usr/bin/sopctl" --version)" = "sopctl $VERSION" ]
+check "the package's sopctl knows backup" \
+    bash -c "'$R/usr/bin/sopctl' --help | grep -q '^  backup FILE'"
