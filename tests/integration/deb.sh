@@ -95,5 +95,11 @@ check "the package's sopd prints its version" \
     [ "$("$R/usr/sbin/sopd" --version)" = "sopd $VERSION" ]
 check "the package's sopctl prints its version" \
     [ "$("$R/usr/bin/sopctl" --version)" = "sopctl $VERSION" ]
+complete_sopctl() {
+	bash -c ". '$R/usr/share/bash-completion/completions/sopctl'
+	    COMP_WORDS=($*); COMP_CWORD=$(($# - 1)); _sopctl; echo \${COMPREPLY[*]}"
+}
+check "bash completes sopctl's commands" [ "$(complete_sopctl sopctl ba)" = backup ]
+check "bash completes a command's words" [ "$(complete_sopctl sopctl -u http://x report w)" = weekly ]
 check "the package's sopctl knows backup" \
     bash -c "'$R/usr/bin/sopctl' --help | grep -q '^  backup FILE'"
