@@ -42,6 +42,7 @@ config_defaults(struct config *cfg)
 	cfg->commit_interval_ms = 100;
 	cfg->synchronous = xstrdup("normal");
 	cfg->integrity_interval = 86400;
+	cfg->retention = 400LL * 86400;
 	cfg->sys_name = xstrdup("sopd");
 	cfg->sys_contact = xstrdup("");
 	cfg->sys_location = xstrdup("");
@@ -704,6 +705,22 @@ config_integrity(struct cfgload *cl, struct ynode *n)
 }
 
 /* The store: section. */
+/* store: retention: 0 (keep for ever) or at least a day. */
+static void
+config_retention(struct cfgload *cl, struct ynode *n)
+{
+	long long secs;
+
+	if (ynode_duration(n, cl->file, &secs, cl->errs) == -1)
+		return;
+	if (secs != 0 && secs < 86400) {
+		errlist_add(cl->errs, cl->file, n->line, n->col,
+		    "retention must be 0 (keep everything) or at least 1d");
+		return;
+	}
+	cl->cfg->retention = secs;
+}
+
 static void
 config_store(struct cfgload *cl, struct ynode *m)
 {
@@ -731,10 +748,12 @@ config_store(struct cfgload *cl, struct ynode *m)
 			config_str(cl, v, &cfg->synchronous, 0);
 		} else if (strcmp(k, "integrity_check_interval") == 0)
 			config_integrity(cl, v);
+		else if (strcmp(k, "retention") == 0)
+			config_retention(cl, v);
 		else
 			config_unknown(cl, m->keys[i], "store",
 			    "commit_interval_ms, synchronous, "
-			    "integrity_check_interval");
+			    "integrity_check_interval, retention");
 	}
 }
 

@@ -75,6 +75,7 @@ struct config {
 	int		  commit_interval_ms;	/* default 100: batching of writes */
 	char		 *synchronous;		/* "normal" or "full" */
 	int		  integrity_interval;	/* s between integrity checks, 0 off */
+	long long	  retention;		/* s resolved incidents are kept; 0: for ever */
 	/*
 	 * Sections parsed by their own modules (calendar, escalation,
 	 * windows, notify, expectations): the nodes live in yaml, which the

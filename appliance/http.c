@@ -26,6 +26,7 @@
 #include <event2/listener.h>
 #include <jansson.h>
 
+#include "backup.h"
 #include "calendar.h"
 #include "clock.h"
 #include "config.h"
@@ -114,6 +115,7 @@ static void	http_change_action(struct http_req *);
 static void	http_reports(struct http_req *);
 static void	http_expectations(struct http_req *);
 static void	http_calendar(struct http_req *);
+static void	http_backup(struct http_req *);
 
 static const struct http_route http_routes[] = {
 	{ 0, "/", http_index },
@@ -138,6 +140,7 @@ static const struct http_route http_routes[] = {
 	{ 0, "/api/v1/reports/*", http_reports },
 	{ 0, "/api/v1/expectations", http_expectations },
 	{ 0, "/api/v1/calendar", http_calendar },
+	{ 0, "/api/v1/backup", http_backup },
 };
 #define HTTP_NROUTES (sizeof(http_routes) / sizeof(http_routes[0]))
 
@@ -301,6 +304,13 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		http_error(&r, 405, "method not allowed");
 	} else
 		http_error(&r, 404, "not found");
+}
+
+/* GET /api/v1/backup: the store's online copy (backup.c answers). */
+static void
+http_backup(struct http_req *r)
+{
+	backup_serve(r->h->sd, r->req);
 }
 
 /* Parse a decimal number in [min, max]; -1 if it is not one. */

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -53,9 +54,10 @@ struct ctl {
 
 /* One HTTP answer. */
 struct ctl_reply {
-	int	 code;
-	char	*body;		/* NUL-terminated */
-	size_t	 len;
+	int		 code;
+	char		*body;		/* NUL-terminated */
+	size_t		 len;
+	long long	 want;		/* Content-Length, -1 if none */
 };
 
 static struct ctl ctl;
@@ -109,6 +111,8 @@ ctl_usage_to(FILE *f)
 	    "  report daily|weekly|monthly [--date YYYY-MM-DD]\n"
 	    "                       the SOP's reports for the day, ISO week or\n"
 	    "                       month of a date (default: yesterday's)\n"
+	    "  backup FILE          a consistent copy of sopd's database, made\n"
+	    "                       while it runs (SQLite online backup)\n"
 	    "\n"
 	    "options:\n"
 	    "  -u, --url URL        sopd's address (default $SOPD_URL or "
@@ -231,7 +235,35 @@ struct ctl_call {
 	struct ctl_reply	*reply;
 	const char		*error;	/* why there is no answer */
 	int			 err;	/* the socket's errno, if any */
+	int			 sink;	/* a 200 answer's body goes here */
+	const char		*sinkname;
+	long long		 sunk;
+	struct evbuffer		*keep;	/* any other answer's body */
 };
+
+/* A piece of the body arrived: into the file, or kept (an error). */
+static void
+ctl_chunk_cb(struct evhttp_request *req, void *arg)
+{
+	struct ctl_call	*c = arg;
+	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
+	int		 n;
+
+	if (evhttp_request_get_response_code(req) != 200) {
+		evbuffer_add_buffer(c->keep, in);
+		return;
+	}
+	while (evbuffer_get_length(in) > 0) {
+		if ((n = evbuffer_write(in, c->sink)) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			n = errno;
+			unlink(c->sinkname);
+			ctl_die(CTL_EAPI, "%s: %s", c->sinkname, strerror(n));
+		}
+		c->sunk += n;
+	}
+}
 
 /* The answer (or its absence) arrived. */
 static void
@@ -239,6 +271,7 @@ ctl_done_cb(struct evhttp_request *req, void *arg)
 {
 	struct ctl_call		*c = arg;
 	struct evbuffer		*in;
+	const char		*cl;
 	size_t			 len;
 
 	if (req == NULL || evhttp_request_get_response_code(req) == 0) {
@@ -246,7 +279,7 @@ ctl_done_cb(struct evhttp_request *req, void *arg)
 			c->error = "no answer";
 		goto done;
 	}
-	in = evhttp_request_get_input_buffer(req);
+	in = c->keep != NULL ? c->keep : evhttp_request_get_input_buffer(req);
 	len = evbuffer_get_length(in);
 	if ((c->reply->body = malloc(len + 1)) == NULL) {
 		c->error = "out of memory";
@@ -256,6 +289,9 @@ ctl_done_cb(struct evhttp_request *req, void *arg)
 	c->reply->body[len] = '\0';
 	c->reply->len = len;
 	c->reply->code = evhttp_request_get_response_code(req);
+	cl = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Content-Length");
+	c->reply->want = cl != NULL ? strtoll(cl, NULL, 10) : -1;
 done:
 	event_base_loopexit(c->base, NULL);
 }
@@ -307,38 +343,44 @@ ctl_method(const char *method)
 /*
  * Make one request with libevent's HTTP client (over TLS for an https
  * URL); exits 3 if sopd cannot be reached or does not answer in time.
+ * With c->sink set, a 200 answer's body is streamed there, unbounded.
  */
 static void
-ctl_http(const char *method, const char *path, const char *body,
-    struct ctl_reply *r)
+ctl_request(struct ctl_call *c, const char *method, const char *path,
+    const char *body, const char *accept, int timeout_s)
 {
-	struct ctl_call			 c = { .reply = r };
 	struct evhttp_connection	*conn;
 	struct evhttp_request		*req;
 	struct evkeyvalq		*h;
 	struct bufferevent		*bev = NULL;
 	char				*uri, hostport[300];
 
-	memset(r, 0, sizeof(*r));
-	if ((c.base = event_base_new()) == NULL)
+	memset(c->reply, 0, sizeof(*c->reply));
+	if ((c->base = event_base_new()) == NULL)
 		ctl_die(CTL_EAPI, "out of memory");
-	if (ctl.tls && (bev = ctl_tls_bufferevent(c.base)) == NULL)
+	if (ctl.tls && (bev = ctl_tls_bufferevent(c->base)) == NULL)
 		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: TLS set-up "
 		    "failed", ctl.url);
-	conn = evhttp_connection_base_bufferevent_new(c.base, NULL, bev,
+	conn = evhttp_connection_base_bufferevent_new(c->base, NULL, bev,
 	    ctl.host, (unsigned short)atoi(ctl.port));
 	if (conn == NULL)
 		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s", ctl.url);
-	evhttp_connection_set_timeout(conn, CTL_TIMEOUT_MS / 1000);
+	evhttp_connection_set_timeout(conn, timeout_s);
 	evhttp_connection_set_retries(conn, 0);
-	evhttp_connection_set_max_body_size(conn, CTL_MAX_REPLY);
-	req = evhttp_request_new(ctl_done_cb, &c);
+	if (c->sink == -1)
+		evhttp_connection_set_max_body_size(conn, CTL_MAX_REPLY);
+	req = evhttp_request_new(ctl_done_cb, c);
 	evhttp_request_set_error_cb(req, ctl_error_cb);
+	if (c->sink != -1) {
+		if ((c->keep = evbuffer_new()) == NULL)
+			ctl_die(CTL_EAPI, "out of memory");
+		evhttp_request_set_chunked_cb(req, ctl_chunk_cb);
+	}
 	h = evhttp_request_get_output_headers(req);
 	snprintf(hostport, sizeof(hostport), "%s:%s", ctl.host, ctl.port);
 	evhttp_add_header(h, "Host", hostport);
 	evhttp_add_header(h, "User-Agent", "sopctl");
-	evhttp_add_header(h, "Accept", "application/json");
+	evhttp_add_header(h, "Accept", accept);
 	evhttp_add_header(h, "Connection", "close");
 	if (body != NULL) {
 		evhttp_add_header(h, "Content-Type", "application/json");
@@ -348,15 +390,40 @@ ctl_http(const char *method, const char *path, const char *body,
 	if (asprintf(&uri, "%s%s", ctl.prefix, path) == -1)
 		ctl_die(CTL_EAPI, "out of memory");
 	if (evhttp_make_request(conn, req, ctl_method(method), uri) != 0)
-		c.error = "cannot send the request";
+		c->error = "cannot send the request";
 	else
-		event_base_dispatch(c.base);
+		event_base_dispatch(c->base);
 	free(uri);
 	evhttp_connection_free(conn);
-	event_base_free(c.base);
-	if (r->body == NULL)
+	event_base_free(c->base);
+	if (c->keep != NULL)
+		evbuffer_free(c->keep);
+	if (c->reply->body == NULL)
 		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: %s", ctl.url,
-		    c.error != NULL ? c.error : "no answer");
+		    c->error != NULL ? c->error : "no answer");
+}
+
+/* Make one API request; the answer in r. */
+static void
+ctl_http(const char *method, const char *path, const char *body,
+    struct ctl_reply *r)
+{
+	struct ctl_call	c = { .reply = r, .sink = -1 };
+
+	ctl_request(&c, method, path, body, "application/json",
+	    CTL_TIMEOUT_MS / 1000);
+}
+
+/* GET path with a 200 answer's body streamed into fd; the bytes written. */
+static long long
+ctl_http_to_file(const char *path, int fd, const char *name,
+    struct ctl_reply *r)
+{
+	struct ctl_call	c = { .reply = r, .sink = fd, .sinkname = name };
+
+	ctl_request(&c, "GET", path, NULL, "application/vnd.sqlite3",
+	    CTL_TIMEOUT_MS / 1000);
+	return c.sunk;
 }
 
 /*
@@ -1771,6 +1838,60 @@ ctl_take_json(int argc, char **argv)
 	return j;
 }
 
+/*
+ * backup FILE: sopd copies its database with SQLite's online backup API
+ * and sends it; streamed to FILE.tmp, synced, checked and renamed.
+ */
+static int
+ctl_backup(int argc, char **argv)
+{
+	struct ctl_reply	 r;
+	json_t			*doc, *err;
+	char			*tmp, head[16];
+	long long		 got;
+	int			 fd, out, n;
+
+	if (argc != 2)
+		ctl_usage();
+	if (asprintf(&tmp, "%s.tmp", argv[1]) == -1)
+		ctl_die(CTL_EAPI, "out of memory");
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1)
+		ctl_die(CTL_EAPI, "%s: %s", tmp, strerror(errno));
+	got = ctl_http_to_file("/api/v1/backup", out, tmp, &r);
+	if (r.code != 200) {
+		close(out);
+		unlink(tmp);
+		doc = json_loadb(r.body != NULL ? r.body : "", r.len, 0, NULL);
+		err = json_object_get(doc, "error");
+		ctl_die(CTL_EAPI, "backup: %s (HTTP %d)", json_is_string(err) ?
+		    json_string_value(err) : "request failed", r.code);
+	}
+	free(r.body);
+	if (got != r.want || fsync(out) == -1 || close(out) == -1 ||
+	    (fd = open(tmp, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    read(fd, head, 16) != 16 || close(fd) == -1 ||
+	    memcmp(head, "SQLite format 3", 16) != 0) {
+		unlink(tmp);
+		ctl_die(CTL_EAPI, "backup: incomplete copy (%lld of %lld "
+		    "bytes)", got, r.want);
+	}
+	if (rename(tmp, argv[1]) == -1) {
+		n = errno;
+		unlink(tmp);
+		ctl_die(CTL_EAPI, "%s: %s", argv[1], strerror(n));
+	}
+	free(tmp);
+	if (ctl.json) {
+		doc = json_pack("{s:s, s:I}", "file", argv[1], "bytes",
+		    (json_int_t)got);
+		ctl_print_json(doc);
+		json_decref(doc);
+	} else
+		printf("backup: %s (%lld bytes)\n", argv[1], got);
+	return CTL_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1791,7 +1912,7 @@ main(int argc, char **argv)
 		{ "parse", ctl_parse }, { "windows", ctl_windows },
 		{ "window", ctl_window }, { "expectations", ctl_expectations },
 		{ "report", ctl_report }, { "changes", ctl_changes },
-		{ "change", ctl_chg },
+		{ "change", ctl_chg }, { "backup", ctl_backup },
 	};
 	const char	*url = getenv("SOPD_URL");
 	const char	*cacert = getenv("SOPD_CACERT");

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "backup.h"
 #include "config.h"
 #include "daemon.h"
 #include "event.h"
@@ -29,7 +30,9 @@
 #include "policy.h"
 #include "privdrop.h"
 #include "replay.h"
+#include "retain.h"
 #include "rules.h"
+#include "sdnotify.h"
 #include "snmp_bridge.h"
 #include "stats.h"
 #include "syslog_parse.h"
@@ -48,6 +51,7 @@ struct sopd_run {
 	struct traps		*traps;
 	struct http		*http;
 	struct event		*sighup, *sigterm, *sigint;
+	struct retain		*retain;
 };
 
 static __attribute__((noreturn)) void
@@ -464,7 +468,9 @@ sopd_signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct sopd_run *run = arg;
 
 	if (sig == SIGHUP) {
+		sdnotify_reloading(&run->sd);
 		sopd_reload(run);
+		sdnotify_reloaded(&run->sd);
 		return;
 	}
 	log_info("signal %d: stopping", (int)sig);
@@ -578,6 +584,7 @@ sopd_start(struct sopd_run *run)
 	evsignal_add(run->sighup, NULL);
 	evsignal_add(run->sigterm, NULL);
 	evsignal_add(run->sigint, NULL);
+	run->retain = retain_start(sd);
 }
 
 /* Stop every module in reverse order; the store is flushed last. */
@@ -589,6 +596,8 @@ sopd_stop(struct sopd_run *run)
 	event_free(run->sighup);
 	event_free(run->sigterm);
 	event_free(run->sigint);
+	retain_free(run->retain);
+	backup_stop();
 	http_stop(run->http);
 	traps_stop(run->traps);
 	relp_ops.close(run->relp);	/* commits, then lets librelp ack */
@@ -704,7 +713,9 @@ main(int argc, char **argv)
 	log_info("sopd %s started: %zu rules, %zu active incidents",
 	    SOPD_VERSION, ruleset_count(sd->rules),
 	    incidents_active_count(sd->incidents));
+	sdnotify_ready(sd);
 	event_base_dispatch(sd->base);
+	sdnotify_stopping();
 	sopd_stop(&run);
 	log_info("stopped");
 	return 0;

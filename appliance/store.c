@@ -176,6 +176,13 @@ static const char *store_migrations[] = {
 	"  last_heard INTEGER NOT NULL,"
 	"  PRIMARY KEY (rule, host)"
 	");",
+	/*
+	 * 3 -> 4: retention finds the oldest resolved incidents and ended
+	 * window records without a scan.
+	 */
+	"CREATE INDEX incidents_resolved ON incidents (resolved_at)"
+	"  WHERE resolved_at IS NOT NULL;"
+	"CREATE INDEX window_log_end ON window_log (\"end\");",
 };
 #define STORE_VERSION \
 	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -642,6 +649,40 @@ fail:
 	return -1;
 }
 
+/*
+ * Pages freed by retention go back to the file system in steps
+ * (incremental vacuum). A file made before that setting is rebuilt once,
+ * at start, before anything is served.
+ */
+static int
+store_auto_vacuum(struct store *st, char **cause)
+{
+	int64_t mode, tables;
+	char *why = NULL;
+
+	if (store_int(st->db, "PRAGMA auto_vacuum", &mode) == -1 ||
+	    store_int(st->db, "SELECT COUNT(*) FROM sqlite_master",
+	    &tables) == -1) {
+		xasprintf(cause, "%s: %s", st->path, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	if (mode == 2)		/* INCREMENTAL */
+		return 0;
+	/* Only a VACUUM applies it once the file has a header (WAL). */
+	if (store_exec(st->db, "PRAGMA auto_vacuum = INCREMENTAL", &why) == 0) {
+		if (tables > 0)
+			log_info("%s: rebuilding the file once for "
+			    "incremental vacuum", st->path);
+		store_exec(st->db, "VACUUM", &why);
+	}
+	if (why != NULL) {
+		xasprintf(cause, "%s: auto_vacuum: %s", st->path, why);
+		free(why);
+		return -1;
+	}
+	return 0;
+}
+
 /* Bring the schema up to date in one transaction. */
 static int
 store_migrate(struct store *st, char **cause)
@@ -740,6 +781,7 @@ store_open(const char *dir, const char *synchronous, char **cause)
 	    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, store_fnmatch_cb,
 	    NULL, NULL);
 	if (store_pragmas(st, synchronous, cause) == -1 ||
+	    store_auto_vacuum(st, cause) == -1 ||
 	    store_migrate(st, cause) == -1 ||
 	    store_prepare(st, cause) == -1)
 		goto fail;
@@ -1569,4 +1611,124 @@ store_query(struct store *st, const char *sql, const struct store_param *p,
 		log_warnx("%s: query: %s", st->path, sqlite3_errmsg(st->db));
 	store_release(st, s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Retention: delete up to limit resolved incidents (with their history,
+ * events and escalation steps) resolved before `before`, and up to limit
+ * window records that ended before it, in one transaction. The number of
+ * rows deleted, -1 on error (rolled back).
+ */
+int
+store_prune(struct store *st, int64_t before, int limit)
+{
+	static const char *sql[] = {
+		"DELETE FROM escalation WHERE incident_id IN (SELECT id FROM "
+		"incidents WHERE resolved_at IS NOT NULL AND resolved_at < ?1 "
+		"AND state IN ('resolved', 'closed') ORDER BY resolved_at "
+		"LIMIT ?2)",
+		/* incident_history goes with it (ON DELETE CASCADE) */
+		"DELETE FROM incidents WHERE id IN (SELECT id FROM incidents "
+		"WHERE resolved_at IS NOT NULL AND resolved_at < ?1 AND state "
+		"IN ('resolved', 'closed') ORDER BY resolved_at LIMIT ?2)",
+		"DELETE FROM window_log WHERE rowid IN (SELECT rowid FROM "
+		"window_log WHERE ended AND \"end\" < ?1 ORDER BY \"end\" "
+		"LIMIT ?2)",
+	};
+	sqlite3_stmt *stmt;
+	size_t i;
+	int n = 0, rc;
+
+	if (store_begin(st) == -1)
+		return -1;
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if ((stmt = store_stmt(st, sql[i])) == NULL)
+			goto fail;
+		sqlite3_bind_int64(stmt, 1, before);
+		sqlite3_bind_int(stmt, 2, limit);
+		rc = sqlite3_step(stmt);
+		sqlite3_finalize(stmt);
+		if (rc != SQLITE_DONE)
+			goto fail;
+		if (i > 0)
+			n += sqlite3_changes(st->db);
+	}
+	/* Not store_commit: the incidents' commit hook is not ours to run. */
+	if (store_exec(st->db, "COMMIT", NULL) == -1)
+		goto fail;
+	return n;
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+/*
+ * Give up to `pages` free pages back to the file system; the free pages
+ * left, -1 on error.
+ */
+int64_t
+store_vacuum_step(struct store *st, int pages)
+{
+	char sql[64];
+	int64_t left;
+
+	snprintf(sql, sizeof(sql), "PRAGMA incremental_vacuum(%d)", pages);
+	if (store_exec(st->db, sql, NULL) == -1 ||
+	    store_int(st->db, "PRAGMA freelist_count", &left) == -1)
+		return -1;
+	return left;
+}
+
+/* An online backup (SQLite's backup API) into a file of its own. */
+struct store_backup {
+	sqlite3		*dst;
+	sqlite3_backup	*bk;
+};
+
+struct store_backup *
+store_backup_start(struct store *st, const char *path, char **cause)
+{
+	struct store_backup *b;
+
+	b = xcalloc(1, sizeof(*b));
+	if (sqlite3_open_v2(path, &b->dst, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    (b->bk = sqlite3_backup_init(b->dst, "main", st->db,
+	    "main")) == NULL) {
+		xasprintf(cause, "%s: %s", path, b->dst != NULL ?
+		    sqlite3_errmsg(b->dst) : "cannot open");
+		store_backup_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+/* Copy up to `pages` pages: 1 when the copy is complete, 0 for more, -1. */
+int
+store_backup_step(struct store_backup *b, int pages, char **cause)
+{
+	int rc;
+
+	rc = sqlite3_backup_step(b->bk, pages);
+	if (rc == SQLITE_DONE) {
+		rc = sqlite3_backup_finish(b->bk);
+		b->bk = NULL;
+		if (rc == SQLITE_OK)
+			return 1;
+	} else if (rc == SQLITE_OK || rc == SQLITE_BUSY ||
+	    rc == SQLITE_LOCKED)
+		return 0;
+	xasprintf(cause, "backup: %s", sqlite3_errstr(rc));
+	return -1;
+}
+
+void
+store_backup_free(struct store_backup *b)
+{
+	if (b == NULL)
+		return;
+	if (b->bk != NULL)
+		sqlite3_backup_finish(b->bk);
+	sqlite3_close(b->dst);
+	free(b);
 }

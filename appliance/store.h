@@ -206,6 +206,23 @@ typedef int (*store_qrow_cb)(const struct store_qrow *, void *);
 int store_query(struct store *, const char *sql,
     const struct store_param *, size_t nparam, store_qrow_cb, void *);
 
+/*
+ * Retention: delete up to limit resolved incidents (history, events,
+ * escalation steps) and ended window records older than `before` (Unix
+ * seconds); rows deleted or -1.  Then give up to `pages` free pages back
+ * to the file system; the free pages left or -1.
+ */
+int store_prune(struct store *, int64_t before, int limit);
+int64_t store_vacuum_step(struct store *, int pages);
+
+/* Online backup into a new file, a bounded number of pages per step. */
+struct store_backup;
+struct store_backup *store_backup_start(struct store *, const char *path,
+    char **cause);
+/* 1 when complete, 0 when there is more, -1 with a cause. */
+int store_backup_step(struct store_backup *, int pages, char **cause);
+void store_backup_free(struct store_backup *);
+
 /* The last SQLite error message of the connection. */
 const char *store_error(const struct store *);
 /*
