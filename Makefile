@@ -1,12 +1,13 @@
 # sopd: syslog/SNMP incident appliance.  See README.md.
 
 CC	?= cc
-PKGS	 = libevent libevent_openssl relp sqlite3 openssl yaml-0.1 libpcre2-8 libhs jansson libsystemd
+PKGS	 = libevent libevent_openssl relp sqlite3 openssl yaml-0.1 libpcre2-8 libhs jansson \
+	   libsystemd libcrypt
 DEBS	 = build-essential pkg-config libevent-dev libsnmp-dev libsqlite3-dev \
 	   libssl-dev libyaml-dev libpcre2-dev libvectorscan-dev libjansson-dev \
 	   libcmocka-dev librelp-dev snmp snmpd snmptrapd sqlite3 bsdutils curl \
 	   faketime smitools procps time jq rsyslog rsyslog-relp rsyslog-openssl python3 python3-yaml \
-	   chromium libsystemd-dev debhelper lintian fakeroot dpkg-dev
+	   chromium libsystemd-dev debhelper lintian fakeroot dpkg-dev libcrypt-dev
 WARN	 = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 	   -Wno-unused-parameter
 CSTD	 = -std=c11 -D_GNU_SOURCE

@@ -649,11 +649,10 @@ config_http(struct cfgload *cl, struct ynode *m)
 
 	if (!config_is_map(cl, m, "http"))
 		return;
+	cl->cfg->sec_http = m;		/* the rest: auth_check() */
 	for (i = 0; i < m->n; i++) {
 		if (strcmp(m->keys[i]->value, "listen") == 0)
 			config_str(cl, m->items[i], &cl->cfg->http_listen, 1);
-		else
-			config_unknown(cl, m->keys[i], "http", "listen");
 	}
 }
 

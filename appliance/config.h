@@ -91,6 +91,8 @@ struct config {
 	char		 *sys_name;
 	char		 *sys_contact;
 	char		 *sys_location;
+	/* http: access settings, read by auth.c (NULL when absent). */
+	struct ynode	 *sec_http;
 };
 
 /* Load a config file; NULL with every problem in errs. */

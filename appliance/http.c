@@ -20,6 +20,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -27,6 +28,7 @@
 #include <jansson.h>
 
 #include "backup.h"
+#include "auth.h"
 #include "calendar.h"
 #include "clock.h"
 #include "config.h"
@@ -74,6 +76,7 @@ struct http {
 	unsigned		 nconn;
 	int			 paused;	/* accept paused on fd shortage */
 	char			*webdir;	/* NULL: no status page */
+	struct auth		*auth;		/* users, sessions, TLS */
 	struct http		*next;		/* in http_all */
 };
 
@@ -86,6 +89,7 @@ struct http_req {
 	struct evhttp_request	*req;
 	size_t			 narg;
 	char			 arg[HTTP_MAX_ARGS][HTTP_MAX_ARGLEN];
+	struct auth_who		 who;		/* name "": no login needed */
 };
 
 typedef void (*http_fn)(struct http_req *);
@@ -116,6 +120,9 @@ static void	http_reports(struct http_req *);
 static void	http_expectations(struct http_req *);
 static void	http_calendar(struct http_req *);
 static void	http_backup(struct http_req *);
+static void	http_login(struct http_req *);
+static void	http_logout(struct http_req *);
+static void	http_session(struct http_req *);
 
 static const struct http_route http_routes[] = {
 	{ 0, "/", http_index },
@@ -141,6 +148,9 @@ static const struct http_route http_routes[] = {
 	{ 0, "/api/v1/expectations", http_expectations },
 	{ 0, "/api/v1/calendar", http_calendar },
 	{ 0, "/api/v1/backup", http_backup },
+	{ 1, "/api/v1/login", http_login },
+	{ 1, "/api/v1/logout", http_logout },
+	{ 0, "/api/v1/session", http_session },
 };
 #define HTTP_NROUTES (sizeof(http_routes) / sizeof(http_routes[0]))
 
@@ -294,10 +304,14 @@ http_request_cb(struct evhttp_request *req, void *arg)
 			continue;
 		found |= 1 << rt->post;
 		if (rt->post == method) {
-			rt->fn(&r);
+			if (auth_request(r.h->auth, req, path, rt->post,
+			    &r.who) == 0)
+				rt->fn(&r);
 			return;
 		}
 	}
+	if (auth_request(r.h->auth, req, path, -1, &r.who) != 0)
+		return;
 	if (found) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", allow[found]);
@@ -576,6 +590,10 @@ http_body(struct http_req *r, char **actor, char **note)
 		return (-1);
 	}
 done:
+	if (r->who.name[0] != '\0') {	/* a logged-in user is who acts */
+		free(*actor);
+		*actor = xstrdup(r->who.name);
+	}
 	if (*actor == NULL)
 		*actor = xstrdup("api");
 	return (0);
@@ -641,6 +659,27 @@ static void
 http_notes(struct http_req *r)
 {
 	http_change(r, incidents_note, 1);
+}
+
+/* POST /api/v1/login: a session for a user and password (auth.c). */
+static void
+http_login(struct http_req *r)
+{
+	auth_login_route(r->h->auth, r->req);
+}
+
+/* POST /api/v1/logout. */
+static void
+http_logout(struct http_req *r)
+{
+	auth_logout_route(r->h->auth, r->req);
+}
+
+/* GET /api/v1/session: who is logged in, the CSRF token. */
+static void
+http_session(struct http_req *r)
+{
+	auth_session_route(r->h->auth, r->req);
 }
 
 /* GET /healthz: alive, for start scripts and load balancers. */
@@ -728,7 +767,8 @@ http_stats(struct http_req *r)
 		    http_stats_input(i));
 	inc = incidents_stats_json(r->h->sd->incidents);
 	http_reply_json(r, 200, json_pack("{s:o,s:{s:I,s:I},s:o,s:o,"
-	    "s:{s:I,s:I,s:I,s:s,s:I},s:{s:i,s:i},s:o,s:o,s:{s:I},s:{s:I,s:I}}",
+	    "s:{s:I,s:I,s:I,s:s,s:I},s:{s:i,s:i},s:o,s:o,s:{s:I},s:{s:I,s:I},"
+	    "s:o}",
 	    "inputs", inputs,
 	    "events", "matched", (json_int_t)stats.events_matched,
 	    "unmatched", (json_int_t)stats.events_unmatched,
@@ -747,7 +787,8 @@ http_stats(struct http_req *r)
 	    "escalation", "notices_dropped", (json_int_t)
 	    escalate_notices_dropped(r->h->sd->escalator),
 	    "snmp", "reports_sent", (json_int_t)stats.snmp_reports_sent,
-	    "reports_suppressed", (json_int_t)stats.snmp_reports_suppressed));
+	    "reports_suppressed", (json_int_t)stats.snmp_reports_suppressed,
+	    "auth", auth_stats_json(r->h->auth)));
 }
 
 /* GET /api/v1/windows: the active and upcoming patch and change windows. */
@@ -1475,6 +1516,25 @@ http_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	http_sweep(arg, 0);
 }
 
+/* A connection's bufferevent: TLS when the server speaks HTTPS. */
+static struct bufferevent *
+http_bev_new(struct http *h, struct event_base *base)
+{
+	struct bufferevent	*bev;
+	SSL_CTX			*ctx = auth_tls_ctx(h->auth);
+	SSL			*ssl;
+
+	if (ctx == NULL)
+		return (bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE));
+	if ((ssl = SSL_new(ctx)) == NULL)
+		return (NULL);
+	bev = bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev != NULL)
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return (bev);
+}
+
 /*
  * Create each accepted connection's bufferevent, holding a reference so
  * that its release by evhttp (callbacks cleared) can be seen and counted.
@@ -1487,8 +1547,7 @@ http_bev_cb(struct event_base *base, void *arg)
 	struct bufferevent	*bev;
 	struct timeval		 tv = { 0, HTTP_SWEEP_USEC };
 
-	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL)
+	if ((bev = http_bev_new(h, base)) == NULL)
 		return (NULL);
 	bufferevent_setwatermark(bev, EV_READ, 0, HTTP_BEV_HIGHWAT);
 	evbuffer_add_cb(bufferevent_get_output(bev), http_errpage_cb, NULL);
@@ -1582,7 +1641,12 @@ http_start(struct sopd *sd, char **cause)
 	}
 	h = xcalloc(1, sizeof(*h));
 	h->sd = sd;
+	if ((h->auth = auth_new(sd, cause)) == NULL) {
+		free(h);
+		return (NULL);
+	}
 	if (http_listen(h, sd->cfg->http_listen, cause) != 0) {
+		auth_free(h->auth);
 		free(h);
 		return (NULL);
 	}
@@ -1606,7 +1670,8 @@ http_start(struct sopd *sd, char **cause)
 	h->webdir = http_webdir(sd->cfg);
 	if (h->webdir == NULL)
 		log_warnx("http: no web directory found; status page disabled");
-	log_info("http: listening on %s", sd->cfg->http_listen);
+	log_info("http: listening on %s (%s)", sd->cfg->http_listen,
+	    auth_tls_ctx(h->auth) != NULL ? "https" : "http");
 	return (h);
 }
 
@@ -1629,6 +1694,7 @@ http_stop(struct http *h)
 	event_free(h->sweep);
 	event_free(h->resume);
 	free(h->webdir);
+	auth_free(h->auth);
 	free(h);
 }
 

@@ -25,6 +25,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "auth.h"
 #include "version.h"
 
 #define CTL_DEFAULT_URL	"http://127.0.0.1:8080"
@@ -50,6 +51,7 @@ struct ctl {
 	char	*cacert;	/* PEM file of the CA (or certificate) to trust */
 	int	 json;
 	char	*argv0;
+	char	*token;		/* API token; NULL: none */
 };
 
 /* One HTTP answer. */
@@ -113,6 +115,10 @@ ctl_usage_to(FILE *f)
 	    "                       month of a date (default: yesterday's)\n"
 	    "  backup FILE          a consistent copy of sopd's database, made\n"
 	    "                       while it runs (SQLite online backup)\n"
+	    "  passwd               read a password on stdin, print its hash\n"
+	    "                       for http: users: password:\n"
+	    "  token                print a new API token and its sha256 for\n"
+	    "                       http: tokens:\n"
 	    "\n"
 	    "options:\n"
 	    "  -u, --url URL        sopd's address (default $SOPD_URL or "
@@ -122,6 +128,8 @@ ctl_usage_to(FILE *f)
 	    "                       (default $SOPD_CACERT, else the system's "
 	    "CAs)\n"
 	    "  -j, --json           print the API's JSON\n"
+	    "  -T, --token-file F   read the API token from F (default\n"
+	    "                       $SOPD_TOKEN, or the file $SOPD_TOKEN_FILE)\n"
 	    "  -h, --help           print this text\n"
 	    "  -V, --version        print sopctl's version\n"
 	    "\n"
@@ -382,6 +390,12 @@ ctl_request(struct ctl_call *c, const char *method, const char *path,
 	evhttp_add_header(h, "User-Agent", "sopctl");
 	evhttp_add_header(h, "Accept", accept);
 	evhttp_add_header(h, "Connection", "close");
+	if (ctl.token != NULL) {
+		char auth[300];
+
+		snprintf(auth, sizeof(auth), "Bearer %s", ctl.token);
+		evhttp_add_header(h, "Authorization", auth);
+	}
 	if (body != NULL) {
 		evhttp_add_header(h, "Content-Type", "application/json");
 		evbuffer_add(evhttp_request_get_output_buffer(req), body,
@@ -451,6 +465,70 @@ ctl_api(const char *method, const char *path, const char *body)
 	if (doc == NULL)
 		ctl_die(CTL_EAPI, "bad answer from sopd: %s", je.text);
 	return doc;
+}
+
+/* The API token: $SOPD_TOKEN, else the first line of a file. */
+static void
+ctl_token_load(const char *file)
+{
+	const char	*env = getenv("SOPD_TOKEN");
+	char		 line[256];
+	FILE		*f;
+
+	if (env != NULL && *env != '\0') {
+		ctl.token = ctl_strdup(env);
+		return;
+	}
+	if (file == NULL || *file == '\0')
+		return;
+	if ((f = fopen(file, "r")) == NULL)
+		ctl_die(CTL_EUSAGE, "token file %s: %s", file, strerror(errno));
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	if (line[0] == '\0')
+		ctl_die(CTL_EUSAGE, "token file %s: empty", file);
+	ctl.token = ctl_strdup(line);
+}
+
+/* passwd: a password from stdin (asked twice on a terminal), its hash. */
+static int
+ctl_passwd(void)
+{
+	char	pw[256], again[256], hash[256];
+	int	tty = isatty(STDIN_FILENO);
+
+	if (tty)
+		fputs("password: ", stderr);
+	if (fgets(pw, sizeof(pw), stdin) == NULL)
+		ctl_die(CTL_EUSAGE, "no password given");
+	pw[strcspn(pw, "\r\n")] = '\0';
+	if (tty) {
+		fputs("again: ", stderr);
+		if (fgets(again, sizeof(again), stdin) == NULL ||
+		    (again[strcspn(again, "\r\n")] = '\0',
+		    strcmp(pw, again) != 0))
+			ctl_die(CTL_EUSAGE, "the passwords differ");
+	}
+	if (strlen(pw) < 8)
+		ctl_die(CTL_EUSAGE, "a password has at least 8 characters");
+	if (auth_passwd_hash(pw, hash, sizeof(hash)) != 0)
+		ctl_die(CTL_EAPI, "cannot hash the password");
+	printf("%s\n", hash);
+	return CTL_OK;
+}
+
+/* token: a new API token (give it to the script) and its hash (config). */
+static int
+ctl_token(void)
+{
+	char	tok[65], hex[65];
+
+	auth_token_new(tok);
+	auth_token_hash(tok, hex);
+	printf("token: %s\nsha256: %s\n", tok, hex);
+	return CTL_OK;
 }
 
 /* Print a JSON document as is (indented). */
@@ -1899,6 +1977,7 @@ main(int argc, char **argv)
 		{ "url", required_argument, NULL, 'u' },
 		{ "cacert", required_argument, NULL, 'C' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "token-file", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -1916,16 +1995,18 @@ main(int argc, char **argv)
 	};
 	const char	*url = getenv("SOPD_URL");
 	const char	*cacert = getenv("SOPD_CACERT");
+	const char	*tokfile = getenv("SOPD_TOKEN_FILE");
 	char		*cmd;
 	size_t		 i;
 	int		 ch;
 
 	ctl.argv0 = argv[0];
-	while ((ch = getopt_long(argc, argv, "+u:jhV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+u:jT:hV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'u': url = optarg; break;
 		case 'C': cacert = optarg; break;
 		case 'j': ctl.json = 1; break;
+		case 'T': tokfile = optarg; break;
 		case 'h':
 			ctl_usage_to(stdout);
 			return CTL_OK;
@@ -1947,6 +2028,11 @@ main(int argc, char **argv)
 		ctl_usage_to(stdout);
 		return CTL_OK;
 	}
+	if (strcmp(cmd, "passwd") == 0)
+		return ctl_passwd();
+	if (strcmp(cmd, "token") == 0)
+		return ctl_token();
+	ctl_token_load(tokfile);
 	optind = 0;
 	if (strcmp(cmd, "parse") != 0)
 		argc = ctl_take_json(argc, argv);

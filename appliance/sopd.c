@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "event.h"
 #include "event_json.h"
+#include "auth.h"
 #include "http.h"
 #include "incident.h"
 #include "listen.h"
@@ -117,6 +118,7 @@ sopd_load(const char *file, struct config **cfgp, struct ruleset **rsp,
 		return -1;
 	*rsp = ruleset_load(*cfgp, errs);
 	bad = notifier_check(*cfgp, errs) == -1;
+	bad |= auth_check(*cfgp, errs) == -1;
 	if (*rsp == NULL || sopd_load_clock(*cfgp, NULL, NULL, errs) == -1 ||
 	    bad) {
 		ruleset_free(*rsp);
