@@ -1647,7 +1647,7 @@ store_prune(struct store *st, int64_t before, int limit)
 		sqlite3_bind_int64(stmt, 1, before);
 		sqlite3_bind_int(stmt, 2, limit);
 		rc = sqlite3_step(stmt);
-		sqlite3_finalize(stmt);
+		store_release(st, stmt);
 		if (rc != SQLITE_DONE)
 			goto fail;
 		if (i > 0)
