@@ -278,6 +278,8 @@ test_change_states(void **state)
 	struct config *cfg;
 	struct calendar *cal;
 	struct win *w;
+	struct winset *ws, *ws2;
+	struct errlist errs = { 0 };
 	json_t *o, *doc;
 	char *cause = NULL, *err = NULL;
 
@@ -327,6 +329,21 @@ test_change_states(void **state)
 	winset_win_free(w);
 	json_decref(doc);
 	json_decref(o);
+	config_free(cfg);
+	/* A reload keeps what a config change's window did. */
+	cfg = load("windows:\n  change:\n    - {id: c1, hosts: [a], "
+	    "approved: true, start: \"2026-11-28 01:00\", "
+	    "end: \"2026-11-28 03:00\"}\n");
+	ws = winset_load(cfg, cal, &errs);
+	assert_non_null(ws);
+	assert_int_equal(winset_change_move(winset_find(ws, "c1"),
+	    CHANGE_IN_PROGRESS, NULL, NULL, 7, &err), 0);
+	ws2 = winset_load(cfg, cal, &errs);
+	winset_adopt(ws2, ws);
+	assert_int_equal(winset_find(ws2, "c1")->state, CHANGE_IN_PROGRESS);
+	assert_int_equal(json_array_size(winset_find(ws2, "c1")->history), 1);
+	winset_free(ws);
+	winset_free(ws2);
 	config_free(cfg);
 	calendar_free(cal);
 }
