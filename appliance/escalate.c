@@ -51,7 +51,7 @@ struct outnote {
 	enum notice_kind	 kind;
 	int			 step;
 	char			*level;		/* the level told */
-	char			*idem;		/* NULL: the incident's key */
+	char			*idem;		/* NULL: the incident's */
 	int64_t			 at_us;
 	char			*note;
 	struct incident_info	 ii;
@@ -1479,8 +1479,8 @@ escalate_change_action(struct escalator *e, const char *id,
 
 	*status = 404;
 	if ((to = escalate_action_state(action)) < 0) {
-		xasprintf(err, "no action %s (approve, start, verified, failed, "
-		    "rollback, close, cancel)", action);
+		xasprintf(err, "no action %s (approve, start, verified, "
+		    "failed, rollback, close, cancel)", action);
 		return -1;
 	}
 	if ((w = winset_find(ESC_WS(e), id)) == NULL || w->kind !=

@@ -888,12 +888,12 @@ http_changes(struct http_req *r)
 static void
 http_change_action(struct http_req *r)
 {
-	struct evbuffer		*in = evhttp_request_get_input_buffer(r->req);
-	struct escalator	*e = r->h->sd->escalator;
-	json_error_t		 je;
-	json_t			*doc = NULL, *w;
-	char			*err = NULL;
-	int			 status;
+	struct evbuffer	*in = evhttp_request_get_input_buffer(r->req);
+	struct escalator *e = r->h->sd->escalator;
+	json_error_t	 je;
+	json_t		*doc = NULL, *w;
+	char		*err = NULL;
+	int		 status;
 
 	if (!http_post_allowed(r))
 		return;

@@ -227,8 +227,9 @@ notify_summary(const struct notify_msg *m)
 	char	*s;
 
 	if (m->kind == NOTICE_WINDOW || m->kind == NOTICE_CHANGE) {
-		xasprintf(&s, "%s (%s) [%s]%s%s", m->title, m->level, m->host,
-		    m->note != NULL ? ": " : "", m->note != NULL ? m->note : "");
+		xasprintf(&s, "%s (%s) [%s]%s%s", m->title, m->level,
+		    m->host, m->note != NULL ? ": " : "",
+		    m->note != NULL ? m->note : "");
 		return s;
 	}
 	xasprintf(&s, "incident %llu %s (%s, %s): %s [host %s]%s%s",

@@ -31,7 +31,7 @@ struct notice {
 	const char			*level;	/* the level whose targets hear it */
 	int64_t				 at_us;	/* when it happened (wall clock) */
 	const char			*note;	/* optional text, e.g. why */
-	const char			*idem;	/* key; NULL: the incident's */
+	const char			*idem;	/* NULL: the incident's */
 };
 
 /*

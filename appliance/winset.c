@@ -182,6 +182,28 @@ winset_push(struct winset *ws, struct win *w)
 	ws->w[ws->n++] = w;
 }
 
+/*
+ * A change of the config that is still approved on the same times keeps
+ * what its window did before the reload (in progress, verified, failed).
+ */
+static void
+winset_keep_state(struct winset *ws, struct win *o)
+{
+	struct win *w = winset_find(ws, o->id);
+	json_t *h;
+
+	if (w == NULL || w->from_api || w->kind != WIN_CHANGE ||
+	    o->kind != WIN_CHANGE || w->state != CHANGE_APPROVED ||
+	    o->state <= CHANGE_APPROVED || w->spec.start != o->spec.start ||
+	    w->spec.end != o->spec.end)
+		return;
+	w->state = o->state;
+	h = w->history;
+	w->history = o->history;
+	o->history = h;
+	winset_change_flags(w);
+}
+
 /* Move the API-created windows of old into ws. */
 void
 winset_adopt(struct winset *ws, struct winset *old)
@@ -189,6 +211,8 @@ winset_adopt(struct winset *ws, struct winset *old)
 	size_t i, k = 0;
 
 	for (i = 0; i < old->n; i++) {
+		if (!old->w[i]->from_api)
+			winset_keep_state(ws, old->w[i]);
 		if (old->w[i]->from_api && winset_find(ws, old->w[i]->id) ==
 		    NULL)
 			winset_push(ws, old->w[i]);

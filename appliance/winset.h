@@ -48,7 +48,7 @@ enum change_state {
 };
 
 #define WINSET_SEV_DEFAULT	0x1eU	/* high, medium, low, info */
-#define WINSET_TEXT_MAX		4096	/* description, impact, risk, ... */
+#define WINSET_TEXT_MAX		4096	/* description, impact... */
 
 struct win {
 	char			*id;
@@ -65,15 +65,15 @@ struct win {
 	int			 allow_business_hours;
 	time_t			 created;
 	unsigned		 sevmask;	/* bit n: severity n is held */
-	char			*owner;		/* notify level, or NULL */
+	char			*owner;		/* a notify level */
 	/* A change's record (WIN_CHANGE). */
 	enum change_state	 state;
 	char			*description, *impact, *risk, *rollback;
 	char			*requester;
 	char			*approved_by;
 	time_t			 approved_at;
-	json_t			*history;	/* [{at, actor, from, to, note}] */
-	int			 dirty;		/* to be stored at the next commit */
+	json_t			*history;	/* [{at, actor, to...}] */
+	int			 dirty;		/* store it at the commit */
 };
 
 struct winset;

@@ -271,6 +271,83 @@ test_windows_config(void **state)
 	calendar_free(cal);
 }
 
+/* A change goes only where its state allows, and keeps every step. */
+static void
+test_change_states(void **state)
+{
+	struct config *cfg;
+	struct calendar *cal;
+	struct win *w;
+	struct winset *ws, *ws2;
+	struct errlist errs = { 0 };
+	json_t *o, *doc;
+	char *cause = NULL, *err = NULL;
+
+	(void)state;
+	cal = calendar_new("Asia/Tokyo", &cause);
+	cfg = load("");
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", "CHG-1",
+	    "start", "2036-01-05T01:00:00Z", "end", "2036-01-05T03:00:00Z",
+	    "requester", "bob", "impact", "db down", "rollback", "old kernel");
+	w = winset_parse_json(cfg, cal, o, 0, &err);
+	assert_non_null(w);
+	assert_int_equal(w->state, CHANGE_REQUESTED);
+	assert_false(winset_counts(w));
+	assert_false(winset_holds(w, SEV_CRITICAL));
+	assert_true(winset_holds(w, SEV_MEDIUM));
+	assert_int_equal(winset_change_move(w, CHANGE_CLOSED, "bob", NULL, 1,
+	    &err), -1);
+	assert_non_null(strstr(err, "requested"));
+	free(err);
+	err = NULL;
+	assert_int_equal(winset_change_move(w, CHANGE_APPROVED, "carol",
+	    "CAB", 2, &err), 0);
+	assert_true(winset_counts(w));
+	assert_string_equal(w->approved_by, "carol");
+	assert_int_equal(winset_change_move(w, CHANGE_IN_PROGRESS, NULL, NULL,
+	    3, &err), 0);
+	assert_true(winset_counts(w));
+	assert_int_equal(winset_change_move(w, CHANGE_FAILED, NULL, NULL, 4,
+	    &err), 0);
+	assert_false(winset_counts(w));
+	assert_int_equal(winset_change_move(w, CHANGE_ROLLED_BACK, "dave",
+	    "reverted", 5, &err), 0);
+	assert_int_equal(winset_change_move(w, CHANGE_CLOSED, "carol", NULL,
+	    6, &err), 0);
+	assert_int_equal(json_array_size(w->history), 6);
+	/* Stored and read back: state, approval and history are kept. */
+	doc = winset_win_doc(w);
+	winset_win_free(w);
+	w = winset_parse_json(cfg, cal, doc, 1, &err);
+	assert_non_null(w);
+	assert_int_equal(w->state, CHANGE_CLOSED);
+	assert_string_equal(w->approved_by, "carol");
+	assert_string_equal(w->rollback, "old kernel");
+	assert_int_equal(json_array_size(w->history), 6);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    w->history, 4), "actor")), "dave");
+	winset_win_free(w);
+	json_decref(doc);
+	json_decref(o);
+	config_free(cfg);
+	/* A reload keeps what a config change's window did. */
+	cfg = load("windows:\n  change:\n    - {id: c1, hosts: [a], "
+	    "approved: true, start: \"2026-11-28 01:00\", "
+	    "end: \"2026-11-28 03:00\"}\n");
+	ws = winset_load(cfg, cal, &errs);
+	assert_non_null(ws);
+	assert_int_equal(winset_change_move(winset_find(ws, "c1"),
+	    CHANGE_IN_PROGRESS, NULL, NULL, 7, &err), 0);
+	ws2 = winset_load(cfg, cal, &errs);
+	winset_adopt(ws2, ws);
+	assert_int_equal(winset_find(ws2, "c1")->state, CHANGE_IN_PROGRESS);
+	assert_int_equal(json_array_size(winset_find(ws2, "c1")->history), 1);
+	winset_free(ws);
+	winset_free(ws2);
+	config_free(cfg);
+	calendar_free(cal);
+}
+
 /* A running daemon without a loop: the escalator and its deadlines. */
 struct rig {
 	struct sopd	 sd;
@@ -502,6 +579,7 @@ main(void)
 		cmocka_unit_test(test_custom),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_windows_config),
+		cmocka_unit_test(test_change_states),
 		cmocka_unit_test_setup(test_engine_restart, setup),
 		cmocka_unit_test_setup(test_engine_window, setup),
 	};
