@@ -17,8 +17,7 @@ enum stats_input {
  * Why a message was dropped or repaired. Repairs (truncated, nul,
  * bad_utf8, no_pri, bad_time, bad_5424) keep the message, and so do
  * session_error, resent and unterminated (counted only); the others drop
- * it. New reasons
- * go at the end: the MIB indexes them by value.
+ * it. New reasons go at the end: the MIB indexes them by value.
  */
 enum stats_reason {
 	REASON_TRUNCATED = 0,	/* longer than max_message_size: cut */
