@@ -16,8 +16,8 @@ enum stats_input {
 /*
  * Why a message was dropped or repaired. Repairs (truncated, nul,
  * bad_utf8, no_pri, bad_time, bad_5424) keep the message, and so do
- * session_error and resent (counted only); the others drop it. New reasons
- * go at the end: the MIB indexes them by value.
+ * session_error, resent and unterminated (counted only); the others drop
+ * it. New reasons go at the end: the MIB indexes them by value.
  */
 enum stats_reason {
 	REASON_TRUNCATED = 0,	/* longer than max_message_size: cut */
@@ -37,6 +37,7 @@ enum stats_reason {
 	REASON_INFORM_BACKLOG,	/* too many informs wait for a commit: refused */
 	REASON_SESSION_ERROR,	/* a RELP session failed (librelp's error) */
 	REASON_RESENT,		/* a message received again (RELP resend) */
+	REASON_UNTERMINATED,	/* stream closed after a line with no newline: kept */
 	REASON_MAX
 };
 

@@ -489,6 +489,25 @@ store_wal_record_read(const char *path, unsigned char salt[8])
 	return ok;
 }
 
+/* Sync the directory holding path (a rename in it lasts). */
+static int
+store_sync_dir(const char *path)
+{
+	char	 dir[4096], *slash;
+	int	 fd, rc;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
 /* Record the WAL's salts (through a temporary file, synced if asked). */
 static int
 store_wal_record(struct store *st, const unsigned char salt[8])
@@ -511,6 +530,8 @@ store_wal_record(struct store *st, const unsigned char salt[8])
 		unlink(tmp);
 		return -1;
 	}
+	if (st->sync_full && store_sync_dir(rec) == -1)
+		return -1;
 	memcpy(st->wal_salt, salt, 8);
 	st->wal_known = 1;
 	return 0;

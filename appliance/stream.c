@@ -106,9 +106,11 @@ stream_flush_tail(struct stream_session *s)
 		stats.in[st->ops->input].received++;
 		stats_count(st->ops->input, REASON_MALFORMED);
 	}
-	if (framer_eof(s->fr, in, st->msg, st->msgsize, &len, &flags) == 1)
+	if (framer_eof(s->fr, in, st->msg, st->msgsize, &len, &flags) == 1) {
+		stats_count(st->ops->input, REASON_UNTERMINATED);
 		pipeline_syslog(st->sd, st->ops->input, st->msg, len, flags,
 		    s->peer, pipeline_now_us());
+	}
 }
 
 /* How a session ended on its own: EOF, idle timeout or error. */

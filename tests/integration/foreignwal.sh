@@ -14,6 +14,8 @@ rules:
     title: "incident {k}"
 EOR
 RULES=$T/rules write_config </dev/null
+# synchronous: full also syncs the record of the WAL's salts.
+sed -i 's/^  commit_interval_ms: 50$/&\n  synchronous: full/' "$T/sopd.yaml"
 send() { printf '<13>Jan  1 00:00:00 h1 waltest: name=%s\n' "$1" > /dev/udp/127.0.0.1/$P_SYSLOG; }
 titles() { api "/api/v1/incidents?state=active&limit=100" | jq -r '.incidents[].title' | sort | tr '\n' ' '; }
 has() { titles | grep -q "incident $1"; }
