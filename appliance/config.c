@@ -687,7 +687,6 @@ config_incidents(struct cfgload *cl, struct ynode *m)
 	}
 }
 
-/* The store: section. */
 /* store: retention: 0 (keep for ever) or at least a day. */
 static void
 config_retention(struct cfgload *cl, struct ynode *n)
@@ -704,6 +703,7 @@ config_retention(struct cfgload *cl, struct ynode *n)
 	cl->cfg->retention = secs;
 }
 
+/* The store: section. */
 static void
 config_store(struct cfgload *cl, struct ynode *m)
 {
