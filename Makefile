@@ -5,7 +5,7 @@ PKGS	 = libevent libevent_openssl relp sqlite3 openssl yaml-0.1 libpcre2-8 libhs
 DEBS	 = build-essential pkg-config libevent-dev libsnmp-dev libsqlite3-dev \
 	   libssl-dev libyaml-dev libpcre2-dev libvectorscan-dev libjansson-dev \
 	   libcmocka-dev librelp-dev snmp snmpd snmptrapd sqlite3 bsdutils curl \
-	   faketime smitools procps jq rsyslog rsyslog-relp rsyslog-openssl python3 python3-yaml \
+	   faketime smitools procps time jq rsyslog rsyslog-relp rsyslog-openssl python3 python3-yaml \
 	   chromium libsystemd-dev debhelper lintian fakeroot dpkg-dev
 WARN	 = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 	   -Wno-unused-parameter

@@ -1,7 +1,6 @@
 /* expect.c: expected events by a calendar deadline, and silent hosts. */
 #include "expect.h"
 
-#include <ctype.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include "clock.h"
 #include "deadline.h"
 #include "event.h"
+#include "hash.h"
 #include "incident.h"
 #include "keytab.h"
 #include "log.h"
@@ -81,15 +81,7 @@ static void	expect_silent_load(struct expect *);
 static uint64_t
 expect_hash(const char *a, const char *b)
 {
-	uint64_t h = 14695981039346656037ULL;
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)a; *p != '\0'; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	h *= 1099511628211ULL;
-	for (p = (const unsigned char *)b; *p != '\0'; p++)
-		h = (h ^ (unsigned char)tolower(*p)) * 1099511628211ULL;
-	return h;
+	return hash_str_lower(hash_byte(hash_str(HASH_INIT, a), 0), b);
 }
 
 /* Free a tracked host the table let go of. */

@@ -22,6 +22,7 @@
 #include "event.h"
 #include "event_json.h"
 #include "flap.h"
+#include "hash.h"
 #include "keytab.h"
 #include "log.h"
 #include "replay.h"
@@ -188,15 +189,10 @@ incident_state_from_name(const char *name)
 static uint32_t
 incidents_hash(const char *rule, const char *key)
 {
-	uint32_t h = 2166136261u;
-	const unsigned char *p;
+	uint64_t h;
 
-	for (p = (const unsigned char *)rule; *p != '\0'; p++)
-		h = (h ^ *p) * 16777619u;
-	h *= 16777619u;
-	for (p = (const unsigned char *)key; *p != '\0'; p++)
-		h = (h ^ *p) * 16777619u;
-	return h;
+	h = hash_str(hash_byte(hash_str(HASH_INIT, rule), 0), key);
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 /* Seconds of an event's reception time (now if it has none). */

@@ -937,7 +937,8 @@ notify_done(struct notify_target *t, int ok, const char *why)
 	t->busy = 0;
 	if (ok) {
 		t->sent++;
-		log_debug("notify %s: sent %s", t->c.name, j->msg->idem);
+		log_debugs(LOG_SYS_NOTIFY,
+		    "notify %s: sent %s", t->c.name, j->msg->idem);
 		notify_outbox_delivered(t->n->ob, t->c.name, j->msg->idem);
 		notify_nlog_done(j->msg, 1);
 		notify_job_free(t, j);
@@ -1021,7 +1022,8 @@ notifier_new(struct sopd *sd, char **cause)
 		return NULL;
 	}
 	notify_build(n, NULL, 0);
-	log_debug("notify: %zu targets, %zu levels", n->conf.ntargets,
+	log_debugs(LOG_SYS_NOTIFY,
+	    "notify: %zu targets, %zu levels", n->conf.ntargets,
 	    n->conf.nlevels);
 	if (sd->incidents != NULL)
 		n->ob = notify_outbox_new(n->base,
@@ -1143,7 +1145,7 @@ notify_level_find(struct notifier *n, const char *level)
 		    n->conf.levels[i].n > 0)
 			return &n->conf.levels[i];
 	}
-	log_debug("notify: no targets for level %s", level);
+	log_debugs(LOG_SYS_NOTIFY, "notify: no targets for level %s", level);
 	return NULL;
 }
 

@@ -160,7 +160,8 @@ notify_snmp_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 		return 1;
 	switch (op) {
 	case NETSNMP_CALLBACK_OP_RESEND:
-		log_debug("notify %s: inform %d sent again", t->c.name, reqid);
+		log_debugs(LOG_SYS_NOTIFY,
+		    "notify %s: inform %d sent again", t->c.name, reqid);
 		return 1;
 	case NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE:
 		if (pdu == NULL || pdu->command != SNMP_MSG_RESPONSE)

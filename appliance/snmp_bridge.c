@@ -149,13 +149,13 @@ snmp_bridge_log_cb(int major, int minor, void *serverarg, void *clientarg)
 		len = INT_MAX;
 	if (m->priority > LOG_INFO || snmp_bridge_log_repeat(m->msg, len) ||
 	    !snmp_bridge_log_allowed())
-		log_debug("net-snmp: %.*s", (int)len, m->msg);
+		log_debugs(LOG_SYS_SNMP, "net-snmp: %.*s", (int)len, m->msg);
 	else if (m->priority <= LOG_WARNING)
 		log_warnx("net-snmp: %.*s", (int)len, m->msg);
 	else if (m->priority <= LOG_INFO)
 		log_info("net-snmp: %.*s", (int)len, m->msg);
 	else
-		log_debug("net-snmp: %.*s", (int)len, m->msg);
+		log_debugs(LOG_SYS_SNMP, "net-snmp: %.*s", (int)len, m->msg);
 	return 0;
 }
 

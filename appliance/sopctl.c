@@ -3,12 +3,12 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "version.h"
 
@@ -42,6 +47,8 @@ struct ctl {
 	char	*host;
 	char	 port[16];
 	char	*prefix;	/* path before /api, no trailing slash */
+	int	 tls;		/* https */
+	char	*cacert;	/* PEM file of the CA (or certificate) to trust */
 	int	 json;
 	char	*argv0;
 };
@@ -97,6 +104,10 @@ ctl_usage_to(FILE *f)
 	    "options:\n"
 	    "  -u, --url URL        sopd's address (default $SOPD_URL or "
 	    CTL_DEFAULT_URL ")\n"
+	    "      --cacert FILE    trust this PEM certificate (or CA) for an "
+	    "https URL\n"
+	    "                       (default $SOPD_CACERT, else the system's "
+	    "CAs)\n"
 	    "  -j, --json           print the API's JSON\n"
 	    "  -h, --help           print this text\n"
 	    "  -V, --version        print sopctl's version\n"
@@ -152,13 +163,18 @@ ctl_set_url(const char *url)
 		ctl_die(CTL_EUSAGE, "bad URL: %s", url);
 	scheme = evhttp_uri_get_scheme(u);
 	host = evhttp_uri_get_host(u);
-	if (scheme == NULL || strcasecmp(scheme, "http") != 0 ||
-	    host == NULL || *host == '\0')
-		ctl_die(CTL_EUSAGE, "bad URL (want http://HOST:PORT): %s", url);
+	if (scheme != NULL && strcasecmp(scheme, "https") == 0)
+		ctl.tls = 1;
+	else if (scheme == NULL || strcasecmp(scheme, "http") != 0)
+		host = NULL;
+	if (host == NULL || *host == '\0')
+		ctl_die(CTL_EUSAGE, "bad URL (want http[s]://HOST:PORT): %s",
+		    url);
 	ctl.url = ctl_strdup(url);
 	ctl.host = ctl_strdup(host);
 	snprintf(ctl.port, sizeof(ctl.port), "%d",
-	    evhttp_uri_get_port(u) > 0 ? evhttp_uri_get_port(u) : 80);
+	    evhttp_uri_get_port(u) > 0 ? evhttp_uri_get_port(u) :
+	    ctl.tls ? 443 : 80);
 	path = evhttp_uri_get_path(u);
 	ctl.prefix = ctl_strdup(path != NULL ? path : "");
 	n = strlen(ctl.prefix);
@@ -167,250 +183,171 @@ ctl_set_url(const char *url)
 	evhttp_uri_free(u);
 }
 
-/* Milliseconds left until a deadline (monotonic), at least 0. */
-static int
-ctl_left(const struct timespec *deadline)
+/*
+ * A TLS connection to sopd that checks its certificate and name against
+ * the system's CAs, or against --cacert (the appliance's own certificate).
+ */
+static struct bufferevent *
+ctl_tls_bufferevent(struct event_base *base)
 {
-	struct timespec	now;
-	long long	ms;
+	static SSL_CTX	*ctx;
+	SSL		*ssl;
+	struct in6_addr	 a6;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : (int)ms;
-}
-
-/* Wait until fd is ready for events; -1 with errno ETIMEDOUT on timeout. */
-static int
-ctl_wait(int fd, short events, const struct timespec *deadline)
-{
-	struct pollfd	pfd = { .fd = fd, .events = events };
-	int		n;
-
-	do {
-		n = poll(&pfd, 1, ctl_left(deadline));
-	} while (n == -1 && errno == EINTR);
-	if (n == 0)
-		errno = ETIMEDOUT;
-	return n > 0 ? 0 : -1;
-}
-
-/* Connect to one address without blocking past the deadline. */
-static int
-ctl_connect_one(const struct addrinfo *ai, const struct timespec *deadline)
-{
-	int		fd, err = 0;
-	socklen_t	len = sizeof(err);
-
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, ai->ai_protocol);
-	if (fd == -1)
-		return -1;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-		return fd;
-	if (errno == EINPROGRESS && ctl_wait(fd, POLLOUT, deadline) == 0 &&
-	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0) {
-		if (err == 0)
-			return fd;
-		errno = err;
+	if (ctx == NULL) {
+		if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+			return NULL;
+		SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		if (ctl.cacert != NULL ?
+		    SSL_CTX_load_verify_locations(ctx, ctl.cacert, NULL) != 1 :
+		    SSL_CTX_set_default_verify_paths(ctx) != 1)
+			ctl_die(CTL_EUSAGE, "cannot read %s: %s", ctl.cacert,
+			    ERR_reason_error_string(ERR_get_error()));
 	}
-	err = errno;
-	close(fd);
-	errno = err;
-	return -1;
+	if ((ssl = SSL_new(ctx)) == NULL)
+		return NULL;
+	/* SNI names a host, never an address (RFC 6066). */
+	if (inet_pton(AF_INET, ctl.host, &a6) != 1 &&
+	    inet_pton(AF_INET6, ctl.host, &a6) != 1)
+		SSL_set_tlsext_host_name(ssl, ctl.host);
+	SSL_set1_host(ssl, ctl.host);
+	return bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 }
 
-/* Connect to sopd or exit 3 with the reason. */
-static int
-ctl_connect(const struct timespec *deadline)
+/* One request in flight: what the callbacks fill in. */
+struct ctl_call {
+	struct event_base	*base;
+	struct ctl_reply	*reply;
+	const char		*error;	/* why there is no answer */
+	int			 err;	/* the socket's errno, if any */
+};
+
+/* The answer (or its absence) arrived. */
+static void
+ctl_done_cb(struct evhttp_request *req, void *arg)
 {
-	struct addrinfo	 hints, *res, *ai;
-	int		 fd = -1, error;
+	struct ctl_call		*c = arg;
+	struct evbuffer		*in;
+	size_t			 len;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((error = getaddrinfo(ctl.host, ctl.port, &hints, &res)) != 0)
-		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: %s", ctl.url,
-		    gai_strerror(error));
-	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next)
-		fd = ctl_connect_one(ai, deadline);
-	freeaddrinfo(res);
-	if (fd == -1)
-		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: %s", ctl.url,
-		    strerror(errno));
-	return fd;
-}
-
-/* Write all of a buffer before the deadline; -1 on error. */
-static int
-ctl_send(int fd, const char *buf, size_t len, const struct timespec *deadline)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		n = send(fd, buf, len, MSG_NOSIGNAL);
-		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
-			if (ctl_wait(fd, POLLOUT, deadline) != 0)
-				return -1;
-			continue;
-		}
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
+	if (req == NULL || evhttp_request_get_response_code(req) == 0) {
+		if (c->error == NULL)
+			c->error = "no answer";
+		goto done;
 	}
-	return 0;
-}
-
-/* Read until the peer closes (bounded in size and time); -1 on error. */
-static int
-ctl_recv(int fd, char **out, size_t *outlen, const struct timespec *deadline)
-{
-	char	*buf = NULL, *p;
-	size_t	 len = 0, cap = 0;
-	ssize_t	 n;
-
-	for (;;) {
-		if (cap - len < 65536) {
-			cap = cap == 0 ? 131072 : cap * 2;
-			if (cap > CTL_MAX_REPLY + 1 ||
-			    (p = realloc(buf, cap)) == NULL) {
-				errno = EFBIG;
-				goto fail;
-			}
-			buf = p;
-		}
-		n = recv(fd, buf + len, cap - len - 1, 0);
-		if (n == 0)
-			break;
-		if (n > 0) {
-			len += (size_t)n;
-			continue;
-		}
-		if ((errno != EAGAIN && errno != EINTR) ||
-		    ctl_wait(fd, POLLIN, deadline) != 0)
-			goto fail;
+	in = evhttp_request_get_input_buffer(req);
+	len = evbuffer_get_length(in);
+	if ((c->reply->body = malloc(len + 1)) == NULL) {
+		c->error = "out of memory";
+		goto done;
 	}
-	buf[len] = '\0';
-	*out = buf;
-	*outlen = len;
-	return 0;
-fail:
-	free(buf);
-	return -1;
+	evbuffer_remove(in, c->reply->body, len);
+	c->reply->body[len] = '\0';
+	c->reply->len = len;
+	c->reply->code = evhttp_request_get_response_code(req);
+done:
+	event_base_loopexit(c->base, NULL);
 }
 
-/* Decode a chunked body in place; -1 if malformed. */
-static int
-ctl_dechunk(char *body, size_t *len)
+/* Why the request failed, from libevent's reason and the socket's errno. */
+static void
+ctl_error_cb(enum evhttp_request_error e, void *arg)
 {
-	char		*in = body, *out = body, *end = body + *len, *e;
-	unsigned long	 n;
+	struct ctl_call	*c = arg;
 
-	for (;;) {
-		errno = 0;
-		n = strtoul(in, &e, 16);
-		if (e == in || errno != 0 || (e = strstr(e, "\r\n")) == NULL)
-			return -1;
-		in = e + 2;
-		if (n == 0)
-			break;
-		if (n > (size_t)(end - in) || (size_t)(end - in) - n < 2)
-			return -1;
-		memmove(out, in, n);
-		out += n;
-		in += n + 2;
+	c->err = EVUTIL_SOCKET_ERROR();
+	switch (e) {
+	case EVREQ_HTTP_TIMEOUT:
+		c->error = "timed out";
+		break;
+	case EVREQ_HTTP_DATA_TOO_LONG:
+		c->error = "answer too large";
+		break;
+	case EVREQ_HTTP_INVALID_HEADER:
+		c->error = "not an HTTP answer";
+		break;
+	default:
+		c->error = c->err != 0 ? strerror(c->err) :
+		    "connection closed";
+		break;
 	}
-	*out = '\0';
-	*len = (size_t)(out - body);
-	return 0;
 }
 
-/* Find a header's value in a header block (NULL if absent). */
-static const char *
-ctl_header(const char *head, const char *name)
+/* libevent's name for an HTTP method; exits on one sopctl never sends. */
+static enum evhttp_cmd_type
+ctl_method(const char *method)
 {
-	const char	*p = head;
-	size_t		 n = strlen(name);
+	static const struct {
+		const char		*name;
+		enum evhttp_cmd_type	 cmd;
+	} m[] = {
+		{ "GET", EVHTTP_REQ_GET }, { "POST", EVHTTP_REQ_POST },
+		{ "PUT", EVHTTP_REQ_PUT }, { "DELETE", EVHTTP_REQ_DELETE },
+		{ "PATCH", EVHTTP_REQ_PATCH },
+	};
+	size_t	i;
 
-	while ((p = strstr(p, "\r\n")) != NULL) {
-		p += 2;
-		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
-			p += n + 1;
-			return p + strspn(p, " \t");
-		}
-	}
-	return NULL;
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (strcmp(m[i].name, method) == 0)
+			return m[i].cmd;
+	ctl_die(CTL_EUSAGE, "unknown method %s", method);
 }
 
-/* Split a raw answer into status and body; -1 if it is not HTTP. */
-static int
-ctl_parse_reply(char *raw, size_t len, struct ctl_reply *r)
-{
-	char		*sep, *body;
-	const char	*te, *cl;
-	size_t		 blen;
-
-	if (strncmp(raw, "HTTP/1.", 7) != 0 || len < 12 ||
-	    (sep = strstr(raw, "\r\n\r\n")) == NULL)
-		return -1;
-	r->code = atoi(raw + 9);
-	*sep = '\0';
-	body = sep + 4;
-	blen = len - (size_t)(body - raw);
-	te = ctl_header(raw, "Transfer-Encoding");
-	cl = ctl_header(raw, "Content-Length");
-	if (te != NULL && strncasecmp(te, "chunked", 7) == 0) {
-		if (ctl_dechunk(body, &blen) != 0)
-			return -1;
-	} else if (cl != NULL && strtoull(cl, NULL, 10) < blen)
-		blen = strtoull(cl, NULL, 10);
-	r->body = malloc(blen + 1);
-	if (r->body == NULL)
-		return -1;
-	memcpy(r->body, body, blen);
-	r->body[blen] = '\0';
-	r->len = blen;
-	return 0;
-}
-
-/* Make one request; exits 3 if sopd cannot be reached or does not answer. */
+/*
+ * Make one request with libevent's HTTP client (over TLS for an https
+ * URL); exits 3 if sopd cannot be reached or does not answer in time.
+ */
 static void
 ctl_http(const char *method, const char *path, const char *body,
     struct ctl_reply *r)
 {
-	struct timespec	 deadline;
-	char		*req, *raw;
-	size_t		 rawlen;
-	int		 fd, n;
+	struct ctl_call			 c = { .reply = r };
+	struct evhttp_connection	*conn;
+	struct evhttp_request		*req;
+	struct evkeyvalq		*h;
+	struct bufferevent		*bev = NULL;
+	char				*uri, hostport[300];
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += CTL_TIMEOUT_MS / 1000;
-	fd = ctl_connect(&deadline);
-	n = asprintf(&req, "%s %s%s HTTP/1.1\r\nHost: %s:%s\r\n"
-	    "User-Agent: sopctl\r\nAccept: application/json\r\n"
-	    "Connection: close\r\n%sContent-Length: %zu\r\n\r\n%s",
-	    method, ctl.prefix, path, ctl.host, ctl.port,
-	    body != NULL ? "Content-Type: application/json\r\n" : "",
-	    body != NULL ? strlen(body) : 0, body != NULL ? body : "");
-	if (n == -1)
-		ctl_die(CTL_EAPI, "out of memory");
-	if (ctl_send(fd, req, (size_t)n, &deadline) != 0 ||
-	    ctl_recv(fd, &raw, &rawlen, &deadline) != 0) {
-		n = errno;
-		free(req);
-		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: %s", ctl.url,
-		    strerror(n));
-	}
-	close(fd);
-	free(req);
 	memset(r, 0, sizeof(*r));
-	n = ctl_parse_reply(raw, rawlen, r);
-	free(raw);
-	if (n != 0)
-		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: not an HTTP "
-		    "answer", ctl.url);
+	if ((c.base = event_base_new()) == NULL)
+		ctl_die(CTL_EAPI, "out of memory");
+	if (ctl.tls && (bev = ctl_tls_bufferevent(c.base)) == NULL)
+		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: TLS set-up "
+		    "failed", ctl.url);
+	conn = evhttp_connection_base_bufferevent_new(c.base, NULL, bev,
+	    ctl.host, (unsigned short)atoi(ctl.port));
+	if (conn == NULL)
+		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s", ctl.url);
+	evhttp_connection_set_timeout(conn, CTL_TIMEOUT_MS / 1000);
+	evhttp_connection_set_retries(conn, 0);
+	evhttp_connection_set_max_body_size(conn, CTL_MAX_REPLY);
+	req = evhttp_request_new(ctl_done_cb, &c);
+	evhttp_request_set_error_cb(req, ctl_error_cb);
+	h = evhttp_request_get_output_headers(req);
+	snprintf(hostport, sizeof(hostport), "%s:%s", ctl.host, ctl.port);
+	evhttp_add_header(h, "Host", hostport);
+	evhttp_add_header(h, "User-Agent", "sopctl");
+	evhttp_add_header(h, "Accept", "application/json");
+	evhttp_add_header(h, "Connection", "close");
+	if (body != NULL) {
+		evhttp_add_header(h, "Content-Type", "application/json");
+		evbuffer_add(evhttp_request_get_output_buffer(req), body,
+		    strlen(body));
+	}
+	if (asprintf(&uri, "%s%s", ctl.prefix, path) == -1)
+		ctl_die(CTL_EAPI, "out of memory");
+	if (evhttp_make_request(conn, req, ctl_method(method), uri) != 0)
+		c.error = "cannot send the request";
+	else
+		event_base_dispatch(c.base);
+	free(uri);
+	evhttp_connection_free(conn);
+	event_base_free(c.base);
+	if (r->body == NULL)
+		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: %s", ctl.url,
+		    c.error != NULL ? c.error : "no answer");
 }
 
 /*
@@ -1599,112 +1536,146 @@ ctl_take_json(int argc, char **argv)
 	return j;
 }
 
-/* Read an answer's header block; the bytes of the body read with it follow. */
-static size_t
-ctl_backup_head(int fd, char *buf, size_t cap, char **body,
-    const struct timespec *deadline)
-{
-	size_t	 len = 0;
-	ssize_t	 n;
-	char	*sep;
+/* A download in flight: the request's state and where the body goes. */
+struct ctl_dl {
+	struct ctl_call		 c;	/* first: ctl_error_cb's argument */
+	int			 fd;	/* the temporary file */
+	const char		*tmp;
+	int			 code;
+	int			 answered;
+	long long		 got;
+	int			 werr;	/* errno of a failed write */
+	struct evbuffer		*err;	/* the body of an error answer */
+};
 
-	for (;;) {
-		n = recv(fd, buf + len, cap - len - 1, 0);
-		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
-			if (ctl_wait(fd, POLLIN, deadline) != 0)
-				ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: "
-				    "%s", ctl.url, strerror(errno));
-			continue;
-		}
-		if (n <= 0)
-			ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: no "
-			    "answer", ctl.url);
-		len += (size_t)n;
-		buf[len] = '\0';
-		if ((sep = strstr(buf, "\r\n\r\n")) != NULL) {
-			*sep = '\0';
-			*body = sep + 4;
-			return len - (size_t)(*body - buf);
-		}
-		if (len + 1 >= cap)
-			ctl_die(CTL_EAPI, "bad answer from sopd: headers too "
-			    "long");
+/* Move what arrived of the body to the file (or, for an error, aside). */
+static void
+ctl_dl_take(struct evhttp_request *req, struct ctl_dl *d)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
+	int		 n;
+
+	d->code = evhttp_request_get_response_code(req);
+	if (d->code != 200) {
+		evbuffer_add_buffer(d->err, in);
+		return;
 	}
+	while (evbuffer_get_length(in) > 0) {
+		if (d->werr != 0) {
+			evbuffer_drain(in, evbuffer_get_length(in));
+			return;
+		}
+		if ((n = evbuffer_write(in, d->fd)) <= 0 && errno != EINTR)
+			d->werr = n == 0 ? EIO : errno;
+		else if (n > 0)
+			d->got += n;
+	}
+}
+
+/* Part of the body arrived. */
+static void
+ctl_dl_chunk_cb(struct evhttp_request *req, void *arg)
+{
+	ctl_dl_take(req, arg);
+}
+
+/* The answer is complete (or failed). */
+static void
+ctl_dl_done_cb(struct evhttp_request *req, void *arg)
+{
+	struct ctl_dl	*d = arg;
+	const char	*cl;
+
+	if (req == NULL || evhttp_request_get_response_code(req) == 0) {
+		if (d->c.error == NULL)
+			d->c.error = "no answer";
+	} else {
+		ctl_dl_take(req, d);
+		d->answered = 1;
+		cl = evhttp_find_header(evhttp_request_get_input_headers(req),
+		    "Content-Length");
+		if (d->code == 200 && (cl == NULL || d->got == 0 ||
+		    d->got != strtoll(cl, NULL, 10)))
+			d->c.error = "incomplete copy";
+	}
+	event_base_loopexit(d->c.base, NULL);
 }
 
 /* An error answer: print the API's message and exit 1. */
 static void __attribute__((noreturn))
-ctl_backup_refused(int fd, int code, const char *body, size_t len,
-    const struct timespec *deadline)
+ctl_dl_refused(struct ctl_dl *d)
 {
+	size_t	 len = evbuffer_get_length(d->err);
 	json_t	*doc, *err;
-	char	*rest = NULL, *all;
-	size_t	 rlen = 0;
 
-	if (ctl_recv(fd, &rest, &rlen, deadline) != 0)
-		rlen = 0;
-	all = malloc(len + rlen + 1);
-	if (all == NULL)
-		ctl_die(CTL_EAPI, "out of memory");
-	memcpy(all, body, len);
-	if (rlen > 0)
-		memcpy(all + len, rest, rlen);
-	free(rest);
-	doc = json_loadb(all, len + rlen, 0, NULL);
-	free(all);
+	doc = json_loadb((const char *)evbuffer_pullup(d->err, -1), len, 0,
+	    NULL);
 	err = json_object_get(doc, "error");
+	unlink(d->tmp);
 	ctl_die(CTL_EAPI, "backup: %s (HTTP %d)", json_is_string(err) ?
-	    json_string_value(err) : "request failed", code);
+	    json_string_value(err) : "request failed", d->code);
 }
 
-/* Write all of a buffer to a file; exits on error. */
+/* GET path into the file d->fd, streamed; exits 3 without an answer. */
 static void
-ctl_backup_write(int out, const char *tmp, const char *buf, size_t len)
+ctl_download(const char *path, struct ctl_dl *d)
 {
-	ssize_t n;
+	struct evhttp_connection	*conn;
+	struct evhttp_request		*req;
+	struct evkeyvalq		*h;
+	struct bufferevent		*bev = NULL;
+	char				*uri, hostport[300];
 
-	while (len > 0) {
-		if ((n = write(out, buf, len)) == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			n = errno;
-			unlink(tmp);
-			ctl_die(CTL_EAPI, "%s: %s", tmp, strerror((int)n));
-		}
-		buf += n;
-		len -= (size_t)n;
+	if ((d->c.base = event_base_new()) == NULL ||
+	    (d->err = evbuffer_new()) == NULL)
+		ctl_die(CTL_EAPI, "out of memory");
+	if (ctl.tls && (bev = ctl_tls_bufferevent(d->c.base)) == NULL)
+		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: TLS set-up "
+		    "failed", ctl.url);
+	conn = evhttp_connection_base_bufferevent_new(d->c.base, NULL, bev,
+	    ctl.host, (unsigned short)atoi(ctl.port));
+	if (conn == NULL)
+		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s", ctl.url);
+	evhttp_connection_set_timeout(conn, CTL_BACKUP_MS / 1000);
+	evhttp_connection_set_retries(conn, 0);
+	req = evhttp_request_new(ctl_dl_done_cb, d);
+	evhttp_request_set_chunked_cb(req, ctl_dl_chunk_cb);
+	evhttp_request_set_error_cb(req, ctl_error_cb);
+	h = evhttp_request_get_output_headers(req);
+	snprintf(hostport, sizeof(hostport), "%s:%s", ctl.host, ctl.port);
+	evhttp_add_header(h, "Host", hostport);
+	evhttp_add_header(h, "User-Agent", "sopctl");
+	evhttp_add_header(h, "Accept", "application/vnd.sqlite3");
+	evhttp_add_header(h, "Connection", "close");
+	if (asprintf(&uri, "%s%s", ctl.prefix, path) == -1)
+		ctl_die(CTL_EAPI, "out of memory");
+	if (evhttp_make_request(conn, req, EVHTTP_REQ_GET, uri) != 0)
+		d->c.error = "cannot send the request";
+	else
+		event_base_dispatch(d->c.base);
+	free(uri);
+	evhttp_connection_free(conn);
+	event_base_free(d->c.base);
+	if (!d->answered) {
+		unlink(d->tmp);
+		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: %s", ctl.url,
+		    d->c.error != NULL ? d->c.error : "no answer");
 	}
 }
 
-/* Copy the body (len bytes already in buf) into the file; its size. */
-static long long
-ctl_backup_body(int fd, int out, const char *tmp, char *buf, size_t cap,
-    size_t len, long long want, const struct timespec *deadline)
+/* Whether a file starts as an SQLite database does. */
+static int
+ctl_is_sqlite(const char *file)
 {
-	long long	 got = 0;
-	ssize_t		 n;
+	char	 head[16];
+	int	 fd, ok;
 
-	for (;;) {
-		if (len > 0) {
-			if ((long long)len > want - got)
-				len = (size_t)(want - got);
-			ctl_backup_write(out, tmp, buf, len);
-			got += (long long)len;
-		}
-		if (got >= want)
-			return got;
-		n = recv(fd, buf, cap, 0);
-		if (n == 0)
-			return got;
-		if (n > 0) {
-			len = (size_t)n;
-			continue;
-		}
-		len = 0;
-		if ((errno != EAGAIN && errno != EINTR) ||
-		    ctl_wait(fd, POLLIN, deadline) != 0)
-			return got;
-	}
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	ok = read(fd, head, sizeof(head)) == (ssize_t)sizeof(head) &&
+	    memcmp(head, "SQLite format 3", sizeof(head)) == 0;
+	close(fd);
+	return ok;
 }
 
 /*
@@ -1714,67 +1685,49 @@ ctl_backup_body(int fd, int out, const char *tmp, char *buf, size_t cap,
 static int
 ctl_backup(int argc, char **argv)
 {
-	static char	 buf[65536];
-	struct timespec	 deadline;
+	struct ctl_dl	 d;
 	json_t		*doc;
-	const char	*cl;
-	char		*req, *tmp, *body;
-	long long	 want, got;
-	size_t		 len;
-	int		 fd, out, n, code;
+	char		*tmp;
+	int		 e;
 
 	if (argc != 2)
 		ctl_usage();
+	memset(&d, 0, sizeof(d));
 	if (asprintf(&tmp, "%s.tmp", argv[1]) == -1)
 		ctl_die(CTL_EAPI, "out of memory");
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += CTL_BACKUP_MS / 1000;
-	fd = ctl_connect(&deadline);
-	n = asprintf(&req, "GET %s/api/v1/backup HTTP/1.1\r\nHost: %s:%s\r\n"
-	    "User-Agent: sopctl\r\nAccept: application/vnd.sqlite3\r\n"
-	    "Connection: close\r\n\r\n", ctl.prefix, ctl.host, ctl.port);
-	if (n == -1 || ctl_send(fd, req, (size_t)n, &deadline) != 0)
-		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: %s", ctl.url,
-		    strerror(errno));
-	free(req);
-	len = ctl_backup_head(fd, buf, sizeof(buf), &body, &deadline);
-	if (strncmp(buf, "HTTP/1.", 7) != 0)
-		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: not an HTTP "
-		    "answer", ctl.url);
-	code = atoi(buf + 9);
-	if (code != 200)
-		ctl_backup_refused(fd, code, body, len, &deadline);
-	if ((cl = ctl_header(buf, "Content-Length")) == NULL ||
-	    (want = strtoll(cl, NULL, 10)) <= 0)
-		ctl_die(CTL_EAPI, "bad answer from sopd: no Content-Length");
-	memmove(buf, body, len);
-	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	d.tmp = tmp;
+	if ((d.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600)) == -1)
 		ctl_die(CTL_EAPI, "%s: %s", tmp, strerror(errno));
-	got = ctl_backup_body(fd, out, tmp, buf, sizeof(buf), len, want,
-	    &deadline);
-	close(fd);
-	if (got != want || fsync(out) == -1 || close(out) == -1 ||
-	    (fd = open(tmp, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    read(fd, buf, 16) != 16 || close(fd) == -1 ||
-	    memcmp(buf, "SQLite format 3", 16) != 0) {
+	ctl_download("/api/v1/backup", &d);
+	if (d.code != 200)
+		ctl_dl_refused(&d);
+	e = d.werr;
+	if (e == 0 && (fsync(d.fd) == -1 || close(d.fd) == -1))
+		e = errno;
+	if (e != 0) {
 		unlink(tmp);
-		ctl_die(CTL_EAPI, "backup: incomplete copy (%lld of %lld "
-		    "bytes)", got, want);
+		ctl_die(CTL_EAPI, "%s: %s", tmp, strerror(e));
+	}
+	if (d.c.error != NULL || !ctl_is_sqlite(tmp)) {
+		unlink(tmp);
+		ctl_die(CTL_EAPI, "backup: incomplete copy (%lld bytes)",
+		    d.got);
 	}
 	if (rename(tmp, argv[1]) == -1) {
-		n = errno;
+		e = errno;
 		unlink(tmp);
-		ctl_die(CTL_EAPI, "%s: %s", argv[1], strerror(n));
+		ctl_die(CTL_EAPI, "%s: %s", argv[1], strerror(e));
 	}
+	evbuffer_free(d.err);
 	free(tmp);
 	if (ctl.json) {
 		doc = json_pack("{s:s, s:I}", "file", argv[1], "bytes",
-		    (json_int_t)got);
+		    (json_int_t)d.got);
 		ctl_print_json(doc);
 		json_decref(doc);
 	} else
-		printf("backup: %s (%lld bytes)\n", argv[1], got);
+		printf("backup: %s (%lld bytes)\n", argv[1], d.got);
 	return CTL_OK;
 }
 
@@ -1783,6 +1736,7 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "url", required_argument, NULL, 'u' },
+		{ "cacert", required_argument, NULL, 'C' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -1799,6 +1753,7 @@ main(int argc, char **argv)
 		{ "report", ctl_report }, { "backup", ctl_backup },
 	};
 	const char	*url = getenv("SOPD_URL");
+	const char	*cacert = getenv("SOPD_CACERT");
 	char		*cmd;
 	size_t		 i;
 	int		 ch;
@@ -1807,6 +1762,7 @@ main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "+u:jhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'u': url = optarg; break;
+		case 'C': cacert = optarg; break;
 		case 'j': ctl.json = 1; break;
 		case 'h':
 			ctl_usage_to(stdout);
@@ -1822,6 +1778,8 @@ main(int argc, char **argv)
 	if (argc < 1)
 		ctl_usage();
 	ctl_set_url(url != NULL && *url != '\0' ? url : CTL_DEFAULT_URL);
+	if (cacert != NULL && *cacert != '\0')
+		ctl.cacert = ctl_strdup(cacert);
 	cmd = argv[0];
 	if (strcmp(cmd, "help") == 0) {
 		ctl_usage_to(stdout);

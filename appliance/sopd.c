@@ -62,7 +62,8 @@ usage(void)
 	    "  -c FILE   configuration (default /etc/sopd/sopd.yaml)\n"
 	    "  -d        stay in the foreground and log to stderr\n"
 	    "  -t        check the configuration and rules, then exit\n"
-	    "  -v        verbose (debug) logging\n"
+	    "  -v [LIST] debug logging, of every subsystem or of a comma-\n"
+	    "            separated LIST of %s\n"
 	    "  --parse   read raw syslog lines on stdin, print each normalized\n"
 	    "            event as JSON (with -c: also the rule that takes it);\n"
 	    "            --received sets the reception time (RFC 3339, or\n"
@@ -70,7 +71,8 @@ usage(void)
 	    "  --replay FILE -c CONFIG [--expect GOLDEN] [--start TIME] "
 	    "[--until TIME]\n"
 	    "            run the rules and the SOP clock on a captured log in\n"
-	    "            simulated time; print the outcome or compare it\n");
+	    "            simulated time; print the outcome or compare it\n",
+	    log_debug_names());
 	exit(2);
 }
 
@@ -632,7 +634,16 @@ main(int argc, char **argv)
 		case 'c': file = optarg; break;
 		case 'd': fg = 1; break;
 		case 't': check = 1; break;
-		case 'v': verbose++; break;
+		case 'v':
+			verbose++;
+			if (optind < argc && argv[optind][0] != '-' &&
+			    log_debug_select(argv[optind++]) == -1) {
+				fprintf(stderr, "sopd: -v %s: want a comma-"
+				    "separated list of %s\n", argv[optind - 1],
+				    log_debug_names());
+				return 2;
+			}
+			break;
 		case 'P': parse = 1; break;
 		case 'W': received = optarg; break;
 		case 'R': ro.log = optarg; break;
@@ -646,6 +657,7 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	log_init(fg || check || parse, verbose, "sopd");
+	log_event_init();
 	if (received != NULL && (!parse ||
 	    sopd_parse_when(received, &received_us) == -1)) {
 		fprintf(stderr, "sopd: --received %s: want --parse and "

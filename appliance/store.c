@@ -41,6 +41,9 @@
 #define STORE_BUSY_MS		2000
 #define STORE_JOURNAL_LIMIT	(4 * 1024 * 1024)
 
+/* Statements kept prepared, by the address of their SQL text. */
+#define STORE_STMT_CACHE	48
+
 struct store {
 	sqlite3		*db;
 	char		*path;
@@ -52,6 +55,12 @@ struct store {
 	store_write_cb	 hook_write;
 	store_written_cb hook_written;
 	void		*hook_arg;
+	struct store_cached {
+		const char	*sql;	/* the caller's text, by address */
+		sqlite3_stmt	*stmt;
+		int		 busy;	/* handed out, not yet released */
+	}		 cache[STORE_STMT_CACHE];
+	size_t		 ncache;
 };
 
 /* Schema migrations: entry i moves a file from version i to i + 1. */
@@ -207,7 +216,7 @@ static void
 store_log_cb(void *arg, int code, const char *msg)
 {
 	if ((code & 0xff) == SQLITE_WARNING || code == SQLITE_NOTICE)
-		log_debug("sqlite: %s", msg);
+		log_debugs(LOG_SYS_STORE, "sqlite: %s", msg);
 	else if ((code & 0xff) != SQLITE_SCHEMA)
 		log_warnx("sqlite (%d): %s", code, msg);
 }
@@ -399,8 +408,11 @@ store_pragmas(struct store *st, const char *synchronous, char **cause)
 		xasprintf(cause, "%s: cannot switch to WAL mode", st->path);
 		return -1;
 	}
-	sync = (synchronous != NULL && strcasecmp(synchronous, "full") == 0) ?
-	    "FULL" : "NORMAL";
+	sync = "NORMAL";
+	if (synchronous != NULL && strcasecmp(synchronous, "full") == 0)
+		sync = "FULL";
+	else if (synchronous != NULL && strcasecmp(synchronous, "off") == 0)
+		sync = "OFF";		/* replay's throw-away store only */
 	snprintf(sql, sizeof(sql), "PRAGMA synchronous = %s; "
 	    "PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = %d;",
 	    sync, STORE_JOURNAL_LIMIT);
@@ -554,6 +566,8 @@ fail:
 void
 store_close(struct store *st)
 {
+	size_t i;
+
 	if (st == NULL)
 		return;
 	sqlite3_finalize(st->put);
@@ -561,6 +575,8 @@ store_close(struct store *st)
 	sqlite3_finalize(st->meta_set);
 	sqlite3_finalize(st->meta_get);
 	sqlite3_finalize(st->silent_put);
+	for (i = 0; i < st->ncache; i++)
+		sqlite3_finalize(st->cache[i].stmt);
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
 		log_warnx("%s: close: %s", st->path, sqlite3_errmsg(st->db));
 	free(st->path);
@@ -922,17 +938,58 @@ store_history(struct store *st, uint64_t id, store_history_cb cb, void *arg)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Prepare a one-off statement; NULL (logged) on error. */
+/*
+ * A statement for sql, kept prepared across calls (SQL texts are string
+ * constants, found by address and checked by text); give it back with
+ * store_release. One already handed out (a callback querying again) or
+ * beyond the cache is prepared for this call only. NULL (logged) on error.
+ */
 static sqlite3_stmt *
 store_stmt(struct store *st, const char *sql)
 {
+	struct store_cached *c = NULL;
 	sqlite3_stmt *stmt;
+	size_t i;
 
-	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+	for (i = 0; i < st->ncache; i++) {
+		if (st->cache[i].sql != sql ||
+		    strcmp(sqlite3_sql(st->cache[i].stmt), sql) != 0)
+			continue;
+		if (st->cache[i].busy)
+			break;
+		st->cache[i].busy = 1;
+		return st->cache[i].stmt;
+	}
+	if (i == st->ncache && st->ncache < STORE_STMT_CACHE)
+		c = &st->cache[st->ncache];
+	if (sqlite3_prepare_v3(st->db, sql, -1, c != NULL ?
+	    SQLITE_PREPARE_PERSISTENT : 0, &stmt, NULL) != SQLITE_OK) {
 		log_warnx("%s: %s", st->path, sqlite3_errmsg(st->db));
 		return NULL;
 	}
+	if (c != NULL) {
+		c->sql = sql;
+		c->stmt = stmt;
+		c->busy = 1;
+		st->ncache++;
+	}
 	return stmt;
+}
+
+/* Give back a statement of store_stmt: reset if kept, else finalized. */
+static void
+store_release(struct store *st, sqlite3_stmt *stmt)
+{
+	size_t i;
+
+	for (i = 0; i < st->ncache; i++)
+		if (st->cache[i].stmt == stmt) {
+			sqlite3_reset(stmt);
+			sqlite3_clear_bindings(stmt);
+			st->cache[i].busy = 0;
+			return;
+		}
+	sqlite3_finalize(stmt);
 }
 
 /* Run a one-off write statement and finalize it. */
@@ -944,7 +1001,7 @@ store_run(struct store *st, sqlite3_stmt *stmt)
 	if (stmt == NULL)
 		return -1;
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 	if (rc == SQLITE_DONE)
 		return 0;
 	log_warnx("%s: write: %s", st->path, sqlite3_errmsg(st->db));
@@ -995,7 +1052,7 @@ store_load_esc(struct store *st, store_esc_cb cb, void *arg)
 		if (cb(&e, arg) != 0)
 			break;
 	}
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -1013,7 +1070,7 @@ store_count_fired(struct store *st, uint64_t id)
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		n = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return n;
 }
 
@@ -1046,7 +1103,7 @@ store_load_windows(struct store *st, store_window_cb cb, void *arg)
 		if (cb(store_col_text(s, 0), store_col_text(s, 1), arg) != 0)
 			break;
 	}
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -1100,7 +1157,7 @@ store_load_winlog(struct store *st, const char *id, size_t limit,
 		if (cb(&w, arg) != 0)
 			break;
 	}
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -1159,7 +1216,7 @@ store_load_silent(struct store *st, store_silent_cb cb, void *arg)
 		    sqlite3_column_int64(s, 2), arg) != 0)
 			break;
 	}
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -1258,7 +1315,7 @@ store_outbox_load(struct store *st, store_outbox_cb cb, void *arg)
 		if (cb(&o, arg) != 0)
 			break;
 	}
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -1303,7 +1360,7 @@ store_query(struct store *st, const char *sql, const struct store_param *p,
 		return -1;
 	if (!sqlite3_stmt_readonly(s)) {
 		log_warnx("%s: query refused: not read-only", st->path);
-		sqlite3_finalize(s);
+		store_release(st, s);
 		return -1;
 	}
 	for (i = 0; i < np; i++) {
@@ -1322,7 +1379,7 @@ store_query(struct store *st, const char *sql, const struct store_param *p,
 	sqlite3_progress_handler(st->db, 0, NULL, NULL);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		log_warnx("%s: query: %s", st->path, sqlite3_errmsg(st->db));
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -1360,7 +1417,7 @@ store_prune(struct store *st, int64_t before, int limit)
 		sqlite3_bind_int64(stmt, 1, before);
 		sqlite3_bind_int(stmt, 2, limit);
 		rc = sqlite3_step(stmt);
-		sqlite3_finalize(stmt);
+		store_release(st, stmt);
 		if (rc != SQLITE_DONE)
 			goto fail;
 		if (i > 0)

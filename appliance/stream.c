@@ -71,7 +71,8 @@ stream_drain(struct stream_session *s)
 			return 0;
 		if (rc == -1) {
 			stats_count(st->ops->input, REASON_FRAMING);
-			log_debug("%s %s: framing error, closing",
+			log_debugs(LOG_SYS_INPUT,
+			    "%s %s: framing error, closing",
 			    st->ops->name, s->peer);
 			return -1;
 		}
@@ -120,11 +121,13 @@ stream_session_end(struct stream_session *s, short what)
 		if (stream_drain(s) == 0)
 			stream_flush_tail(s);
 	} else if (what & BEV_EVENT_TIMEOUT)
-		log_debug("%s %s: idle, closing", ops->name, s->peer);
+		log_debugs(LOG_SYS_INPUT,
+		    "%s %s: idle, closing", ops->name, s->peer);
 	else if (ops->error != NULL)
 		ops->error(s, what);
 	else if (what & BEV_EVENT_ERROR)
-		log_debug("%s %s: %s", ops->name, s->peer, strerror(errno));
+		log_debugs(LOG_SYS_INPUT,
+		    "%s %s: %s", ops->name, s->peer, strerror(errno));
 }
 
 /* The transport's events first, then the common end of a session. */

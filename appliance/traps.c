@@ -944,7 +944,7 @@ traps_start(struct event_base *base, const struct config *cfg,
 			return NULL;
 		}
 		t->listen = xstrdup(cfg->trap_listen);
-		log_debug("traps: listening on %s", t->listen);
+		log_debugs(LOG_SYS_SNMP, "traps: listening on %s", t->listen);
 	}
 	return t;
 }
