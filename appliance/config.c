@@ -720,6 +720,7 @@ config_retention(struct cfgload *cl, struct ynode *n)
 	cl->cfg->retention = secs;
 }
 
+/* The store: section. */
 static void
 config_store(struct cfgload *cl, struct ynode *m)
 {

@@ -30,6 +30,7 @@
 
 #define CTL_DEFAULT_URL	"http://127.0.0.1:8080"
 #define CTL_TIMEOUT_MS	10000			/* whole request */
+#define CTL_BACKUP_MS	(30 * 60 * 1000)		/* a whole backup */
 #define CTL_MAX_REPLY	(64 * 1024 * 1024)	/* bytes of an answer */
 #define CTL_MAX_NOTE	4096
 #define CTL_WHEN_WIDTH	50	/* "YYYY-MM-DD hh:mm +hh:mm .. " twice */
@@ -56,10 +57,9 @@ struct ctl {
 
 /* One HTTP answer. */
 struct ctl_reply {
-	int		 code;
-	char		*body;		/* NUL-terminated */
-	size_t		 len;
-	long long	 want;		/* Content-Length, -1 if none */
+	int	 code;
+	char	*body;		/* NUL-terminated */
+	size_t	 len;
 };
 
 static struct ctl ctl;
@@ -243,35 +243,7 @@ struct ctl_call {
 	struct ctl_reply	*reply;
 	const char		*error;	/* why there is no answer */
 	int			 err;	/* the socket's errno, if any */
-	int			 sink;	/* a 200 answer's body goes here */
-	const char		*sinkname;
-	long long		 sunk;
-	struct evbuffer		*keep;	/* any other answer's body */
 };
-
-/* A piece of the body arrived: into the file, or kept (an error). */
-static void
-ctl_chunk_cb(struct evhttp_request *req, void *arg)
-{
-	struct ctl_call	*c = arg;
-	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
-	int		 n;
-
-	if (evhttp_request_get_response_code(req) != 200) {
-		evbuffer_add_buffer(c->keep, in);
-		return;
-	}
-	while (evbuffer_get_length(in) > 0) {
-		if ((n = evbuffer_write(in, c->sink)) == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			n = errno;
-			unlink(c->sinkname);
-			ctl_die(CTL_EAPI, "%s: %s", c->sinkname, strerror(n));
-		}
-		c->sunk += n;
-	}
-}
 
 /* The answer (or its absence) arrived. */
 static void
@@ -279,7 +251,6 @@ ctl_done_cb(struct evhttp_request *req, void *arg)
 {
 	struct ctl_call		*c = arg;
 	struct evbuffer		*in;
-	const char		*cl;
 	size_t			 len;
 
 	if (req == NULL || evhttp_request_get_response_code(req) == 0) {
@@ -287,7 +258,7 @@ ctl_done_cb(struct evhttp_request *req, void *arg)
 			c->error = "no answer";
 		goto done;
 	}
-	in = c->keep != NULL ? c->keep : evhttp_request_get_input_buffer(req);
+	in = evhttp_request_get_input_buffer(req);
 	len = evbuffer_get_length(in);
 	if ((c->reply->body = malloc(len + 1)) == NULL) {
 		c->error = "out of memory";
@@ -297,9 +268,6 @@ ctl_done_cb(struct evhttp_request *req, void *arg)
 	c->reply->body[len] = '\0';
 	c->reply->len = len;
 	c->reply->code = evhttp_request_get_response_code(req);
-	cl = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Content-Length");
-	c->reply->want = cl != NULL ? strtoll(cl, NULL, 10) : -1;
 done:
 	event_base_loopexit(c->base, NULL);
 }
@@ -348,10 +316,28 @@ ctl_method(const char *method)
 	ctl_die(CTL_EUSAGE, "unknown method %s", method);
 }
 
+/* A request's headers: who we are, what we accept, the API token. */
+static struct evkeyvalq *
+ctl_headers(struct evhttp_request *req, const char *accept)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	char			 buf[300];
+
+	snprintf(buf, sizeof(buf), "%s:%s", ctl.host, ctl.port);
+	evhttp_add_header(h, "Host", buf);
+	evhttp_add_header(h, "User-Agent", "sopctl");
+	evhttp_add_header(h, "Accept", accept);
+	evhttp_add_header(h, "Connection", "close");
+	if (ctl.token != NULL) {
+		snprintf(buf, sizeof(buf), "Bearer %s", ctl.token);
+		evhttp_add_header(h, "Authorization", buf);
+	}
+	return h;
+}
+
 /*
  * Make one request with libevent's HTTP client (over TLS for an https
  * URL); exits 3 if sopd cannot be reached or does not answer in time.
- * With c->sink set, a 200 answer's body is streamed there, unbounded.
  */
 static void
 ctl_request(struct ctl_call *c, const char *method, const char *path,
@@ -361,7 +347,7 @@ ctl_request(struct ctl_call *c, const char *method, const char *path,
 	struct evhttp_request		*req;
 	struct evkeyvalq		*h;
 	struct bufferevent		*bev = NULL;
-	char				*uri, hostport[300];
+	char				*uri;
 
 	memset(c->reply, 0, sizeof(*c->reply));
 	if ((c->base = event_base_new()) == NULL)
@@ -375,27 +361,10 @@ ctl_request(struct ctl_call *c, const char *method, const char *path,
 		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s", ctl.url);
 	evhttp_connection_set_timeout(conn, timeout_s);
 	evhttp_connection_set_retries(conn, 0);
-	if (c->sink == -1)
-		evhttp_connection_set_max_body_size(conn, CTL_MAX_REPLY);
+	evhttp_connection_set_max_body_size(conn, CTL_MAX_REPLY);
 	req = evhttp_request_new(ctl_done_cb, c);
 	evhttp_request_set_error_cb(req, ctl_error_cb);
-	if (c->sink != -1) {
-		if ((c->keep = evbuffer_new()) == NULL)
-			ctl_die(CTL_EAPI, "out of memory");
-		evhttp_request_set_chunked_cb(req, ctl_chunk_cb);
-	}
-	h = evhttp_request_get_output_headers(req);
-	snprintf(hostport, sizeof(hostport), "%s:%s", ctl.host, ctl.port);
-	evhttp_add_header(h, "Host", hostport);
-	evhttp_add_header(h, "User-Agent", "sopctl");
-	evhttp_add_header(h, "Accept", accept);
-	evhttp_add_header(h, "Connection", "close");
-	if (ctl.token != NULL) {
-		char auth[300];
-
-		snprintf(auth, sizeof(auth), "Bearer %s", ctl.token);
-		evhttp_add_header(h, "Authorization", auth);
-	}
+	h = ctl_headers(req, accept);
 	if (body != NULL) {
 		evhttp_add_header(h, "Content-Type", "application/json");
 		evbuffer_add(evhttp_request_get_output_buffer(req), body,
@@ -410,8 +379,6 @@ ctl_request(struct ctl_call *c, const char *method, const char *path,
 	free(uri);
 	evhttp_connection_free(conn);
 	event_base_free(c->base);
-	if (c->keep != NULL)
-		evbuffer_free(c->keep);
 	if (c->reply->body == NULL)
 		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: %s", ctl.url,
 		    c->error != NULL ? c->error : "no answer");
@@ -422,22 +389,10 @@ static void
 ctl_http(const char *method, const char *path, const char *body,
     struct ctl_reply *r)
 {
-	struct ctl_call	c = { .reply = r, .sink = -1 };
+	struct ctl_call	c = { .reply = r };
 
 	ctl_request(&c, method, path, body, "application/json",
 	    CTL_TIMEOUT_MS / 1000);
-}
-
-/* GET path with a 200 answer's body streamed into fd; the bytes written. */
-static long long
-ctl_http_to_file(const char *path, int fd, const char *name,
-    struct ctl_reply *r)
-{
-	struct ctl_call	c = { .reply = r, .sink = fd, .sinkname = name };
-
-	ctl_request(&c, "GET", path, NULL, "application/vnd.sqlite3",
-	    CTL_TIMEOUT_MS / 1000);
-	return c.sunk;
 }
 
 /*
@@ -1916,6 +1871,142 @@ ctl_take_json(int argc, char **argv)
 	return j;
 }
 
+/* A download in flight: the request's state and where the body goes. */
+struct ctl_dl {
+	struct ctl_call		 c;	/* first: ctl_error_cb's argument */
+	int			 fd;	/* the temporary file */
+	const char		*tmp;
+	int			 code;
+	int			 answered;
+	long long		 got;
+	int			 werr;	/* errno of a failed write */
+	struct evbuffer		*err;	/* the body of an error answer */
+};
+
+/* Move what arrived of the body to the file (or, for an error, aside). */
+static void
+ctl_dl_take(struct evhttp_request *req, struct ctl_dl *d)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
+	int		 n;
+
+	d->code = evhttp_request_get_response_code(req);
+	if (d->code != 200) {
+		evbuffer_add_buffer(d->err, in);
+		return;
+	}
+	while (evbuffer_get_length(in) > 0) {
+		if (d->werr != 0) {
+			evbuffer_drain(in, evbuffer_get_length(in));
+			return;
+		}
+		if ((n = evbuffer_write(in, d->fd)) <= 0 && errno != EINTR)
+			d->werr = n == 0 ? EIO : errno;
+		else if (n > 0)
+			d->got += n;
+	}
+}
+
+/* Part of the body arrived. */
+static void
+ctl_dl_chunk_cb(struct evhttp_request *req, void *arg)
+{
+	ctl_dl_take(req, arg);
+}
+
+/* The answer is complete (or failed). */
+static void
+ctl_dl_done_cb(struct evhttp_request *req, void *arg)
+{
+	struct ctl_dl	*d = arg;
+	const char	*cl;
+
+	if (req == NULL || evhttp_request_get_response_code(req) == 0) {
+		if (d->c.error == NULL)
+			d->c.error = "no answer";
+	} else {
+		ctl_dl_take(req, d);
+		d->answered = 1;
+		cl = evhttp_find_header(evhttp_request_get_input_headers(req),
+		    "Content-Length");
+		if (d->code == 200 && (cl == NULL || d->got == 0 ||
+		    d->got != strtoll(cl, NULL, 10)))
+			d->c.error = "incomplete copy";
+	}
+	event_base_loopexit(d->c.base, NULL);
+}
+
+/* An error answer: print the API's message and exit 1. */
+static void __attribute__((noreturn))
+ctl_dl_refused(struct ctl_dl *d)
+{
+	size_t	 len = evbuffer_get_length(d->err);
+	json_t	*doc, *err;
+
+	doc = json_loadb((const char *)evbuffer_pullup(d->err, -1), len, 0,
+	    NULL);
+	err = json_object_get(doc, "error");
+	unlink(d->tmp);
+	ctl_die(CTL_EAPI, "backup: %s (HTTP %d)", json_is_string(err) ?
+	    json_string_value(err) : "request failed", d->code);
+}
+
+/* GET path into the file d->fd, streamed; exits 3 without an answer. */
+static void
+ctl_download(const char *path, struct ctl_dl *d)
+{
+	struct evhttp_connection	*conn;
+	struct evhttp_request		*req;
+	struct bufferevent		*bev = NULL;
+	char				*uri;
+
+	if ((d->c.base = event_base_new()) == NULL ||
+	    (d->err = evbuffer_new()) == NULL)
+		ctl_die(CTL_EAPI, "out of memory");
+	if (ctl.tls && (bev = ctl_tls_bufferevent(d->c.base)) == NULL)
+		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: TLS set-up "
+		    "failed", ctl.url);
+	conn = evhttp_connection_base_bufferevent_new(d->c.base, NULL, bev,
+	    ctl.host, (unsigned short)atoi(ctl.port));
+	if (conn == NULL)
+		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s", ctl.url);
+	evhttp_connection_set_timeout(conn, CTL_BACKUP_MS / 1000);
+	evhttp_connection_set_retries(conn, 0);
+	req = evhttp_request_new(ctl_dl_done_cb, d);
+	evhttp_request_set_chunked_cb(req, ctl_dl_chunk_cb);
+	evhttp_request_set_error_cb(req, ctl_error_cb);
+	ctl_headers(req, "application/vnd.sqlite3");
+	if (asprintf(&uri, "%s%s", ctl.prefix, path) == -1)
+		ctl_die(CTL_EAPI, "out of memory");
+	if (evhttp_make_request(conn, req, EVHTTP_REQ_GET, uri) != 0)
+		d->c.error = "cannot send the request";
+	else
+		event_base_dispatch(d->c.base);
+	free(uri);
+	evhttp_connection_free(conn);
+	event_base_free(d->c.base);
+	if (!d->answered) {
+		unlink(d->tmp);
+		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: %s", ctl.url,
+		    d->c.error != NULL ? d->c.error : "no answer");
+	}
+}
+
+/* Whether a file starts as an SQLite database does. */
+static int
+ctl_is_sqlite(const char *file)
+{
+	char	 head[16];
+	int	 fd, ok;
+
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	ok = read(fd, head, sizeof(head)) == (ssize_t)sizeof(head) &&
+	    memcmp(head, "SQLite format 3", sizeof(head)) == 0;
+	close(fd);
+	return ok;
+}
+
 /*
  * backup FILE: sopd copies its database with SQLite's online backup API
  * and sends it; streamed to FILE.tmp, synced, checked and renamed.
@@ -1923,50 +2014,49 @@ ctl_take_json(int argc, char **argv)
 static int
 ctl_backup(int argc, char **argv)
 {
-	struct ctl_reply	 r;
-	json_t			*doc, *err;
-	char			*tmp, head[16];
-	long long		 got;
-	int			 fd, out, n;
+	struct ctl_dl	 d;
+	json_t		*doc;
+	char		*tmp;
+	int		 e;
 
 	if (argc != 2)
 		ctl_usage();
+	memset(&d, 0, sizeof(d));
 	if (asprintf(&tmp, "%s.tmp", argv[1]) == -1)
 		ctl_die(CTL_EAPI, "out of memory");
-	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	d.tmp = tmp;
+	if ((d.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600)) == -1)
 		ctl_die(CTL_EAPI, "%s: %s", tmp, strerror(errno));
-	got = ctl_http_to_file("/api/v1/backup", out, tmp, &r);
-	if (r.code != 200) {
-		close(out);
+	ctl_download("/api/v1/backup", &d);
+	if (d.code != 200)
+		ctl_dl_refused(&d);
+	e = d.werr;
+	if (e == 0 && (fsync(d.fd) == -1 || close(d.fd) == -1))
+		e = errno;
+	if (e != 0) {
 		unlink(tmp);
-		doc = json_loadb(r.body != NULL ? r.body : "", r.len, 0, NULL);
-		err = json_object_get(doc, "error");
-		ctl_die(CTL_EAPI, "backup: %s (HTTP %d)", json_is_string(err) ?
-		    json_string_value(err) : "request failed", r.code);
+		ctl_die(CTL_EAPI, "%s: %s", tmp, strerror(e));
 	}
-	free(r.body);
-	if (got != r.want || fsync(out) == -1 || close(out) == -1 ||
-	    (fd = open(tmp, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    read(fd, head, 16) != 16 || close(fd) == -1 ||
-	    memcmp(head, "SQLite format 3", 16) != 0) {
+	if (d.c.error != NULL || !ctl_is_sqlite(tmp)) {
 		unlink(tmp);
-		ctl_die(CTL_EAPI, "backup: incomplete copy (%lld of %lld "
-		    "bytes)", got, r.want);
+		ctl_die(CTL_EAPI, "backup: incomplete copy (%lld bytes)",
+		    d.got);
 	}
 	if (rename(tmp, argv[1]) == -1) {
-		n = errno;
+		e = errno;
 		unlink(tmp);
-		ctl_die(CTL_EAPI, "%s: %s", argv[1], strerror(n));
+		ctl_die(CTL_EAPI, "%s: %s", argv[1], strerror(e));
 	}
+	evbuffer_free(d.err);
 	free(tmp);
 	if (ctl.json) {
 		doc = json_pack("{s:s, s:I}", "file", argv[1], "bytes",
-		    (json_int_t)got);
+		    (json_int_t)d.got);
 		ctl_print_json(doc);
 		json_decref(doc);
 	} else
-		printf("backup: %s (%lld bytes)\n", argv[1], got);
+		printf("backup: %s (%lld bytes)\n", argv[1], d.got);
 	return CTL_OK;
 }
 

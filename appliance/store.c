@@ -672,28 +672,30 @@ fail:
 
 /*
  * Pages freed by retention go back to the file system in steps
- * (incremental vacuum). A file made before that setting is rebuilt once,
- * at start, before anything is served.
+ * (incremental vacuum). A file without that setting (new, or made by an
+ * older sopd) is rebuilt once, after its schema is known to be ours and
+ * before anything is served: a VACUUM is what applies the setting to a
+ * file that has a header already.
  */
 static int
 store_auto_vacuum(struct store *st, char **cause)
 {
-	int64_t mode, tables;
+	int64_t mode, incidents;
 	char *why = NULL;
 
 	if (store_int(st->db, "PRAGMA auto_vacuum", &mode) == -1 ||
-	    store_int(st->db, "SELECT COUNT(*) FROM sqlite_master",
-	    &tables) == -1) {
+	    store_int(st->db, "SELECT COUNT(*) FROM incidents",
+	    &incidents) == -1) {
 		xasprintf(cause, "%s: %s", st->path, sqlite3_errmsg(st->db));
 		return -1;
 	}
 	if (mode == 2)		/* INCREMENTAL */
 		return 0;
-	/* Only a VACUUM applies it once the file has a header (WAL). */
 	if (store_exec(st->db, "PRAGMA auto_vacuum = INCREMENTAL", &why) == 0) {
-		if (tables > 0)
+		if (incidents > 0)
 			log_info("%s: rebuilding the file once for "
-			    "incremental vacuum", st->path);
+			    "incremental vacuum (%lld incidents)", st->path,
+			    (long long)incidents);
 		store_exec(st->db, "VACUUM", &why);
 	}
 	if (why != NULL) {
@@ -802,8 +804,8 @@ store_open(const char *dir, const char *synchronous, char **cause)
 	    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, store_fnmatch_cb,
 	    NULL, NULL);
 	if (store_pragmas(st, synchronous, cause) == -1 ||
-	    store_auto_vacuum(st, cause) == -1 ||
 	    store_migrate(st, cause) == -1 ||
+	    store_auto_vacuum(st, cause) == -1 ||
 	    store_prepare(st, cause) == -1)
 		goto fail;
 	sqlite3_busy_timeout(st->db, STORE_LOOP_BUSY_MS);

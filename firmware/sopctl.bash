@@ -9,7 +9,7 @@ _sopctl()
 	cmd=
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		-u|--url) ((i++)) ;;
+		-u|--url|--cacert) ((i++)) ;;
 		-*) ;;
 		*) cmd=${COMP_WORDS[i]}; break ;;
 		esac
@@ -18,13 +18,13 @@ _sopctl()
 	-u|--url) COMPREPLY=($(compgen -W "http://127.0.0.1:8080" -- "$cur")); return ;;
 	--state) COMPREPLY=($(compgen -W "open acknowledged resolved closed active" -- "$cur")); return ;;
 	--severity) COMPREPLY=($(compgen -W "critical high medium low info" -- "$cur")); return ;;
-	-c) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	-c|--cacert) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	esac
 	case $cmd in
 	"")
 		COMPREPLY=($(compgen -W "list show ack resolve note stats health
 		    parse windows window expectations report backup
-		    -u --url -j --json -h --help -V --version" -- "$cur")) ;;
+		    -u --url --cacert -j --json -h --help -V --version" -- "$cur")) ;;
 	list)
 		COMPREPLY=($(compgen -W "--state --severity --host --rule
 		    --limit --all" -- "$cur")) ;;
