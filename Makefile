@@ -2,12 +2,12 @@
 
 CC	?= cc
 PKGS	 = libevent libevent_openssl relp sqlite3 openssl yaml-0.1 libpcre2-8 libhs jansson \
-	   libcrypt
+	   libcrypt zlib
 DEBS	 = build-essential pkg-config libevent-dev libsnmp-dev libsqlite3-dev \
 	   libssl-dev libyaml-dev libpcre2-dev libvectorscan-dev libjansson-dev \
 	   libcmocka-dev librelp-dev snmp snmpd snmptrapd sqlite3 bsdutils curl \
 	   faketime smitools procps jq rsyslog rsyslog-relp rsyslog-openssl python3 python3-yaml \
-	   chromium libcrypt-dev
+	   chromium libcrypt-dev zlib1g-dev
 WARN	 = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 	   -Wno-unused-parameter
 CSTD	 = -std=c11 -D_GNU_SOURCE
