@@ -43,6 +43,7 @@ all: check-deps $(BINS) $(BENCH)
 deps:
 	@sh tests/deps.sh $(DEBS)
 	@command -v npm >/dev/null || sh tests/deps.sh npm
+	@npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@sh tests/mibs.sh
 
 check-deps:
