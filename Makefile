@@ -2,12 +2,12 @@
 
 CC	?= cc
 PKGS	 = libevent libevent_openssl relp sqlite3 openssl yaml-0.1 libpcre2-8 libhs jansson \
-	   libsystemd libcrypt
+	   libsystemd libcrypt zlib
 DEBS	 = build-essential pkg-config libevent-dev libsnmp-dev libsqlite3-dev \
 	   libssl-dev libyaml-dev libpcre2-dev libvectorscan-dev libjansson-dev \
 	   libcmocka-dev librelp-dev snmp snmpd snmptrapd sqlite3 bsdutils curl \
 	   faketime smitools procps time jq rsyslog rsyslog-relp rsyslog-openssl python3 python3-yaml \
-	   chromium libsystemd-dev debhelper lintian fakeroot dpkg-dev libcrypt-dev
+	   chromium libsystemd-dev debhelper lintian fakeroot dpkg-dev libcrypt-dev zlib1g-dev
 WARN	 = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 	   -Wno-unused-parameter
 CSTD	 = -std=c11 -D_GNU_SOURCE
@@ -44,6 +44,7 @@ all: check-deps $(BINS) $(BENCH)
 deps:
 	@sh tests/deps.sh $(DEBS)
 	@command -v npm >/dev/null || sh tests/deps.sh npm
+	@npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@sh tests/mibs.sh
 
 check-deps:

@@ -36,6 +36,7 @@
 #include "escalate.h"
 #include "expect.h"
 #include "http.h"
+#include "httpcache.h"
 #include "incident.h"
 #include "log.h"
 #include "notify.h"
@@ -217,7 +218,7 @@ http_reply_json(struct http_req *r, int code, json_t *doc)
 		free(s);
 	}
 	http_headers(r->req, HTTP_JSON, 0);
-	evhttp_send_reply(r->req, code, NULL, buf);
+	httpcache_send(r->req, code, buf);
 	evbuffer_free(buf);
 }
 
@@ -404,6 +405,15 @@ http_filter_one(const char *k, const char *v, struct incident_filter *f,
 			*(k[0] == 'h' ? &f->host : &f->rule) = v;
 			return (0);
 		}
+	} else if (strcmp(k, "q") == 0) {
+		if (*v != '\0')
+			f->text = v;
+		return (0);
+	} else if (strcmp(k, "sort") == 0) {
+		if ((f->triage = strcmp(v, "triage") == 0) ||
+		    strcmp(v, "newest") == 0)
+			return (0);
+		snprintf(msg, len, "sort: must be newest or triage");
 	} else if (strcmp(k, "limit") == 0) {
 		if (http_number(v, 1, 1000, &n) == 0) {
 			f->limit = (size_t)n;

@@ -1546,6 +1546,8 @@ incidents_list_json(struct incidents *is, const struct incident_filter *f)
 		sf.rule = f->rule;
 		sf.limit = f->limit;
 		sf.offset = f->offset;
+		sf.triage = f->triage;
+		sf.text = f->text;
 	}
 	if (sf.limit == 0)
 		sf.limit = 100;

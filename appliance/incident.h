@@ -30,6 +30,8 @@ struct incident_filter {
 	const char	*rule;		/* exact */
 	size_t		 limit;		/* default 100, at most 1000 */
 	size_t		 offset;
+	int		 triage;	/* 1: triage order, not newest first */
+	const char	*text;		/* in title, host or rule */
 };
 
 const char *incident_state_name(int);

@@ -1079,12 +1079,15 @@ store_load_active(struct store *st, store_incident_cb cb, void *arg)
 static void
 store_where(const struct store_filter *f, char *buf, size_t len)
 {
-	snprintf(buf, len, "WHERE 1%s%s%s%s%s",
+	snprintf(buf, len, "WHERE 1%s%s%s%s%s%s",
 	    f->state != NULL ? " AND state = :state" : "",
 	    f->active ? " AND state IN ('open', 'acknowledged')" : "",
 	    f->severity != NULL ? " AND severity = :severity" : "",
 	    f->host != NULL ? " AND fnmatch(:host, host)" : "",
-	    f->rule != NULL ? " AND rule = :rule" : "");
+	    f->rule != NULL ? " AND rule = :rule" : "",
+	    f->text != NULL ? " AND (instr(lower(title), lower(:text)) OR "
+	    "instr(lower(host), lower(:text)) OR instr(lower(rule), "
+	    "lower(:text)))" : "");
 }
 
 /* Bind a filter's parameters by name. */
@@ -1101,18 +1104,31 @@ store_bind_filter(sqlite3_stmt *stmt, const struct store_filter *f)
 		store_bind_text(stmt, i, f->host);
 	if ((i = sqlite3_bind_parameter_index(stmt, ":rule")) > 0)
 		store_bind_text(stmt, i, f->rule);
+	if ((i = sqlite3_bind_parameter_index(stmt, ":text")) > 0)
+		store_bind_text(stmt, i, f->text);
 	if ((i = sqlite3_bind_parameter_index(stmt, ":limit")) > 0)
 		sqlite3_bind_int64(stmt, i, (sqlite3_int64)f->limit);
 	if ((i = sqlite3_bind_parameter_index(stmt, ":offset")) > 0)
 		sqlite3_bind_int64(stmt, i, (sqlite3_int64)f->offset);
 }
 
-/* Matching incidents newest first, within limit and offset. */
+/*
+ * Triage order: open criticals first, then by severity, open before
+ * acknowledged, active before resolved, the oldest first.
+ */
+#define STORE_TRIAGE_ORDER \
+	"(state = 'open' AND severity = 'critical') DESC, " \
+	"CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 " \
+	"WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, " \
+	"CASE state WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 " \
+	"ELSE 2 END, first_seen, id"
+
+/* Matching incidents newest first or in triage order, limit and offset. */
 int
 store_list(struct store *st, const struct store_filter *f,
     store_incident_cb cb, void *arg, size_t *total)
 {
-	char where[256], sql[1024];
+	char where[512], sql[1536];
 	sqlite3_stmt *stmt;
 	int64_t n = 0;
 
@@ -1126,7 +1142,8 @@ store_list(struct store *st, const struct store_filter *f,
 	sqlite3_finalize(stmt);
 	*total = (size_t)n;
 	snprintf(sql, sizeof(sql), "SELECT " STORE_COLS " FROM incidents %s "
-	    "ORDER BY id DESC LIMIT :limit OFFSET :offset", where);
+	    "ORDER BY %s LIMIT :limit OFFSET :offset", where,
+	    f->triage ? STORE_TRIAGE_ORDER : "id DESC");
 	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
 		goto fail;
 	store_bind_filter(stmt, f);

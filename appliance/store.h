@@ -56,6 +56,8 @@ struct store_filter {
 	const char	*rule;
 	size_t		 limit;
 	size_t		 offset;
+	int		 triage;	/* 1: unacked criticals, severity, age */
+	const char	*text;		/* in title, host or rule, any case */
 };
 
 typedef int (*store_incident_cb)(const struct store_incident *, void *);

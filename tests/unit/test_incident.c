@@ -153,7 +153,7 @@ list(struct incidents *is, int st, int active, int sev, const char *host,
     const char *rule, size_t limit, size_t offset)
 {
 	struct incident_filter f = { st, active, sev, host, rule, limit,
-	    offset };
+	    offset, 0, NULL };
 
 	return incidents_list_json(is, &f);
 }
