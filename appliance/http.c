@@ -765,6 +765,22 @@ http_stats_daemon(const struct http *h)
 	    "last_reload", reload));
 }
 
+/* The holiday data: how many, and the date of the last. */
+static json_t *
+http_stats_calendar(const struct sopd *sd)
+{
+	const struct calendar *cal = sd->policy != NULL ?
+	    policy_calendar(sd->policy) : NULL;
+	char end[16];
+
+	if (cal == NULL)
+		return json_pack("{s:i, s:n}", "holidays", 0, "holidays_end");
+	return json_pack("{s:I, s:o}", "holidays",
+	    (json_int_t)calendar_holiday_count(cal), "holidays_end",
+	    calendar_holidays_end(cal, end, sizeof(end)) ? json_string(end) :
+	    json_null());
+}
+
 /* GET /api/v1/stats: inputs, rules, incidents, store, daemon. */
 static void
 http_stats(struct http_req *r)
@@ -778,7 +794,7 @@ http_stats(struct http_req *r)
 	inc = incidents_stats_json(r->h->sd->incidents);
 	http_reply_json(r, 200, json_pack("{s:o,s:{s:I,s:I},s:o,s:o,"
 	    "s:{s:I,s:I,s:I,s:s,s:I},s:{s:i,s:i},s:o,s:o,s:{s:I},s:{s:I,s:I},"
-	    "s:o}",
+	    "s:o,s:o}",
 	    "inputs", inputs,
 	    "events", "matched", (json_int_t)stats.events_matched,
 	    "unmatched", (json_int_t)stats.events_unmatched,
@@ -798,7 +814,8 @@ http_stats(struct http_req *r)
 	    escalate_notices_dropped(r->h->sd->escalator),
 	    "snmp", "reports_sent", (json_int_t)stats.snmp_reports_sent,
 	    "reports_suppressed", (json_int_t)stats.snmp_reports_suppressed,
-	    "auth", auth_stats_json(r->h->auth)));
+	    "auth", auth_stats_json(r->h->auth),
+	    "calendar", http_stats_calendar(r->h->sd)));
 }
 
 /* GET /api/v1/windows: the active and upcoming patch and change windows. */

@@ -46,6 +46,8 @@ struct rule_expect {
 	int		  by_wday;	/* 0 = Sunday; EVERY_WEEK only */
 	enum rule_every	  every;
 	int		  since_min;	/* window start; -1: previous deadline */
+	char		**failed;	/* incident rules whose incidents fail a day */
+	size_t		  nfailed;
 };
 
 /* A "silent:" rule: a host heard before and then silent for after seconds. */

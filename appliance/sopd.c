@@ -14,6 +14,8 @@
 #include <jansson.h>
 
 #include "backup.h"
+#include "calendar.h"
+#include "clock.h"
 #include "config.h"
 #include "daemon.h"
 #include "event.h"
@@ -130,6 +132,30 @@ sopd_load(const char *file, struct config **cfgp, struct ruleset **rsp,
 	return 0;
 }
 
+#define SOPD_HOLIDAYS_WARN	90	/* days: -t warns of the holidays' end */
+
+/* -t: warn when the calendar's holiday data ends within 90 days. */
+static void
+sopd_check_holidays(const char *file, const struct config *cfg)
+{
+	struct errlist errs = { 0 };
+	struct policy *pol;
+	const struct calendar *cal;
+	char end[16];
+
+	if ((pol = policy_load(cfg, &errs)) == NULL) {
+		errlist_free(&errs);
+		return;
+	}
+	cal = policy_calendar(pol);
+	if (calendar_holidays_end(cal, end, sizeof(end)) &&
+	    calendar_holidays_ending(cal, clock_now(), SOPD_HOLIDAYS_WARN))
+		fprintf(stderr, "%s: warning: the holiday data ends %s, "
+		    "within %d days: add the next year's holidays\n", file,
+		    end, SOPD_HOLIDAYS_WARN);
+	policy_free(pol);
+}
+
 /* -t: check and report. */
 static int
 sopd_check(const char *file)
@@ -151,6 +177,7 @@ sopd_check(const char *file)
 		config_free(cfg);
 		return 1;
 	}
+	sopd_check_holidays(file, cfg);
 	printf("configuration OK (%zu rules)\n", ruleset_count(rs));
 	ruleset_free(rs);
 	config_free(cfg);
