@@ -20,6 +20,7 @@ struct config_snmp_user {
 	char	*priv;		/* "AES", "AES-256", "DES"; NULL: authNoPriv */
 	char	*priv_pass;
 	int	 authpriv;	/* 1: authPriv required, 0: authNoPriv enough */
+	char	*engine_id;	/* traps: the sender's engineID, hex; NULL: ours */
 };
 
 /* A named set of host patterns (exact names or globs). */
@@ -93,6 +94,9 @@ struct config {
 	char		 *sys_location;
 	/* http: access settings, read by auth.c (NULL when absent). */
 	struct ynode	 *sec_http;
+	/* SNMPv3 users whose traps and informs are accepted. */
+	struct config_snmp_user *trap_users;
+	size_t		  ntrap_users;
 };
 
 /* Load a config file; NULL with every problem in errs. */

@@ -232,6 +232,9 @@ snmp_bridge_library(const struct config *cfg)
 	    cfg->state_dir : ".");
 	netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID,
 	    NETSNMP_DS_LIB_PERSISTENT_DIR, dir);
+	/* net-snmp prefers the environment's directory to the one set. */
+	if (setenv("SNMP_PERSISTENT_DIR", dir, 1) == -1)
+		log_warn("setenv SNMP_PERSISTENT_DIR");
 	netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID,
 	    NETSNMP_DS_LIB_CONFIGURATION_DIR, dir);
 	free(dir);
@@ -515,7 +518,8 @@ snmp_bridge_init(struct sopd *sd, char **cause)
 	 */
 	netsnmp_set_agent_starttime(NULL);
 	snmp_bridge_agent_setup(sd->cfg, role);
-	if (role == SNMP_BRIDGE_MASTER &&
+	/* Our engineID: the agent's, and the one v3 informs discover. */
+	if ((role == SNMP_BRIDGE_MASTER || sd->cfg->ntrap_users > 0) &&
 	    snmp_bridge_engine(sd->cfg, cause) != 0)
 		return -1;
 	if (role != SNMP_BRIDGE_NO_AGENT) {

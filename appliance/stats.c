@@ -11,7 +11,8 @@ static const char *stats_reason_names[REASON_MAX] = {
 	"truncated", "nul", "bad_utf8", "no_pri", "empty", "malformed",
 	"framing", "sessions", "community", "bad_pdu", "rule_drop", "tls",
 	"bad_time", "bad_5424", "inform_backlog", "session_error", "resent",
-	"unterminated"
+	"unterminated", "unknown_user", "wrong_digest", "time_window", "unknown_engine",
+	"decryption", "security_level"
 };
 
 /* The API/MIB name of an input. */

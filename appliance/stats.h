@@ -38,6 +38,12 @@ enum stats_reason {
 	REASON_SESSION_ERROR,	/* a RELP session failed (librelp's error) */
 	REASON_RESENT,		/* a message received again (RELP resend) */
 	REASON_UNTERMINATED,	/* stream closed after a line with no newline: kept */
+	REASON_USM_UNKNOWN_USER,	/* SNMPv3: user unknown (for that engine) */
+	REASON_USM_WRONG_DIGEST,	/* SNMPv3: authentication failed */
+	REASON_USM_TIME_WINDOW,	/* SNMPv3: outside the time window (replay) */
+	REASON_USM_UNKNOWN_ENGINE,	/* SNMPv3: not our engineID (inform) */
+	REASON_USM_DECRYPTION,	/* SNMPv3: cannot decrypt (wrong priv key) */
+	REASON_USM_LEVEL,	/* SNMPv3: below the user's security level */
 	REASON_MAX
 };
 
