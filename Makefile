@@ -49,6 +49,7 @@ deps:
 
 check-deps:
 	@sh tests/deps.sh --check $(DEBS) || $(MAKE) --no-print-directory deps
+	@[ -d node_modules/puppeteer-core ] || $(MAKE) --no-print-directory deps
 	@sh tests/mibs.sh
 
 $(B)/obj/%.o: appliance/%.c appliance/*.h
@@ -133,6 +134,7 @@ install: $(BINS)
 	$(INSTALL) -m 0644 firmware/holidays/* $(SHARE)/sopd/holidays/
 	$(INSTALL) -m 0644 rules/*.yaml $(DESTDIR)$(SYSCONFDIR)/sopd/rules/
 	$(INSTALL) -m 0644 firmware/sopd.yaml $(DESTDIR)$(SYSCONFDIR)/sopd/sopd.yaml
+	$(INSTALL) -m 0644 firmware/site-rules.yaml $(DESTDIR)$(SYSCONFDIR)/sopd/site-rules.yaml
 	$(INSTALL) -m 0644 man/sopctl.1 $(SHARE)/man/man1/
 	$(INSTALL) -m 0644 man/sopd.yaml.5 man/sopd-rules.5 $(SHARE)/man/man5/
 	$(INSTALL) -m 0644 man/sopd.8 $(SHARE)/man/man8/
