@@ -122,7 +122,7 @@ SHARE	 = $(DESTDIR)$(PREFIX)/share
 INSTALL	?= install
 install: $(BINS)
 	$(INSTALL) -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
-	    $(SHARE)/sopd/web $(SHARE)/sopd/mibs $(SHARE)/sopd/holidays \
+	    $(SHARE)/sopd/web $(SHARE)/sopd/mibs $(DESTDIR)$(SYSCONFDIR)/sopd/holidays \
 	    $(SHARE)/man/man1 $(SHARE)/man/man5 $(SHARE)/man/man8 \
 	    $(SHARE)/bash-completion/completions $(SHARE)/doc/sopd \
 	    $(DESTDIR)$(SYSCONFDIR)/sopd/rules $(DESTDIR)$(UNITDIR) \
@@ -131,7 +131,7 @@ install: $(BINS)
 	$(INSTALL) -m 0755 $(B)/sopctl $(DESTDIR)$(PREFIX)/bin/sopctl
 	$(INSTALL) -m 0644 web/* $(SHARE)/sopd/web/
 	$(INSTALL) -m 0644 mibs/*.txt $(SHARE)/sopd/mibs/
-	$(INSTALL) -m 0644 firmware/holidays/* $(SHARE)/sopd/holidays/
+	$(INSTALL) -m 0644 firmware/holidays/* $(DESTDIR)$(SYSCONFDIR)/sopd/holidays/
 	$(INSTALL) -m 0644 rules/*.yaml $(DESTDIR)$(SYSCONFDIR)/sopd/rules/
 	$(INSTALL) -m 0644 firmware/sopd.yaml $(DESTDIR)$(SYSCONFDIR)/sopd/sopd.yaml
 	$(INSTALL) -m 0644 firmware/site-rules.yaml $(DESTDIR)$(SYSCONFDIR)/sopd/site-rules.yaml
