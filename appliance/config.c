@@ -42,6 +42,8 @@ config_defaults(struct config *cfg)
 	cfg->max_threshold_keys = 100000;
 	cfg->commit_interval_ms = 100;
 	cfg->synchronous = xstrdup("normal");
+	cfg->integrity_interval = 86400;
+	cfg->retention = 400LL * 86400;
 	cfg->sys_name = xstrdup("sopd");
 	cfg->sys_contact = xstrdup("");
 	cfg->sys_location = xstrdup("");
@@ -714,11 +716,10 @@ config_http(struct cfgload *cl, struct ynode *m)
 
 	if (!config_is_map(cl, m, "http"))
 		return;
+	cl->cfg->sec_http = m;		/* the rest: auth_check() */
 	for (i = 0; i < m->n; i++) {
 		if (strcmp(m->keys[i]->value, "listen") == 0)
 			config_str(cl, m->items[i], &cl->cfg->http_listen, 1);
-		else
-			config_unknown(cl, m->keys[i], "http", "listen");
 	}
 }
 
@@ -753,6 +754,39 @@ config_incidents(struct cfgload *cl, struct ynode *m)
 	}
 }
 
+/* store: integrity_check_interval: 0 (off) or up to 30 days. */
+static void
+config_integrity(struct cfgload *cl, struct ynode *n)
+{
+	long long secs;
+
+	if (ynode_duration(n, cl->file, &secs, cl->errs) == -1)
+		return;
+	if (secs < 0 || secs > 30 * 86400) {
+		errlist_add(cl->errs, cl->file, n->line, n->col,
+		    "integrity_check_interval must be 0 (off) or up to 30d");
+		return;
+	}
+	cl->cfg->integrity_interval = (int)secs;
+}
+
+/* The store: section. */
+/* store: retention: 0 (keep for ever) or at least a day. */
+static void
+config_retention(struct cfgload *cl, struct ynode *n)
+{
+	long long secs;
+
+	if (ynode_duration(n, cl->file, &secs, cl->errs) == -1)
+		return;
+	if (secs != 0 && secs < 86400) {
+		errlist_add(cl->errs, cl->file, n->line, n->col,
+		    "retention must be 0 (keep everything) or at least 1d");
+		return;
+	}
+	cl->cfg->retention = secs;
+}
+
 /* The store: section. */
 static void
 config_store(struct cfgload *cl, struct ynode *m)
@@ -779,9 +813,14 @@ config_store(struct cfgload *cl, struct ynode *m)
 				continue;
 			}
 			config_str(cl, v, &cfg->synchronous, 0);
-		} else
+		} else if (strcmp(k, "integrity_check_interval") == 0)
+			config_integrity(cl, v);
+		else if (strcmp(k, "retention") == 0)
+			config_retention(cl, v);
+		else
 			config_unknown(cl, m->keys[i], "store",
-			    "commit_interval_ms, synchronous");
+			    "commit_interval_ms, synchronous, "
+			    "integrity_check_interval, retention");
 	}
 }
 

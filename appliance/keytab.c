@@ -1,11 +1,11 @@
 /* keytab.c: a bounded (rule, key) hash table with a least-recently-used list. */
 #include "keytab.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "hash.h"
 #include "xmalloc.h"
 
 #define KEYTAB_MIN_BUCKETS	64
@@ -40,17 +40,12 @@ keytab_new(size_t max, int flags, keytab_free_cb cb, void *arg)
 uint64_t
 keytab_hash(const struct keytab *kt, const char *rule, const char *key)
 {
-	uint64_t h = 14695981039346656037ULL;
-	const unsigned char *p;
-	int fold = kt->flags & KEYTAB_CASEFOLD;
+	uint64_t h;
 
-	for (p = (const unsigned char *)rule; *p != '\0'; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	h *= 1099511628211ULL;
-	for (p = (const unsigned char *)key; *p != '\0'; p++)
-		h = (h ^ (fold ? (unsigned char)tolower(*p) : *p)) *
-		    1099511628211ULL;
-	return h;
+	h = hash_byte(hash_str(HASH_INIT, rule), 0);
+	if (kt->flags & KEYTAB_CASEFOLD)
+		return hash_str_lower(h, key);
+	return hash_str(h, key);
 }
 
 /* Whether e is (rule, key). */

@@ -8,6 +8,7 @@
 
 #include <hs/hs.h>
 
+#include "hash.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -354,11 +355,7 @@ match_cond(struct matcher *m, const struct rule_cond *c,
 static size_t
 match_hash_str(const char *s)
 {
-	size_t h = 2166136261u;
-
-	while (*s != '\0')
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
+	return (size_t)hash_str(HASH_INIT, s);
 }
 
 /* The bucket of key, or the empty slot where it would go. */
@@ -586,7 +583,8 @@ match_build_db(struct matcher *m, char **expr, uint32_t *ids, size_t n)
 			break;
 		}
 		bad = (size_t)cerr->expression;
-		log_debug("regex prefilter refuses %s: %s", expr[bad],
+		log_debugs(LOG_SYS_RULES,
+		    "regex prefilter refuses %s: %s", expr[bad],
 		    cerr->message);
 		hs_free_compile_error(cerr);
 		match_refused(m, ids[bad]);

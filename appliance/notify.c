@@ -121,7 +121,7 @@ const char *
 notify_kind_name(enum notice_kind k)
 {
 	static const char *names[] = { "opened", "escalated", "acknowledged",
-	    "resolved" };
+	    "resolved", "window", "change" };
 
 	if ((int)k < 0 || k >= NOTICE_MAX)
 		return "unknown";
@@ -134,7 +134,7 @@ notify_notif_name(enum notice_kind k)
 {
 	static const char *names[] = { "sopIncidentOpened",
 	    "sopIncidentEscalated", "sopIncidentAcknowledged",
-	    "sopIncidentResolved" };
+	    "sopIncidentResolved", "sopWindowEnded", "sopChangeUpdated" };
 
 	if ((int)k < 0 || k >= NOTICE_MAX)
 		return "sopIncidentOpened";
@@ -228,6 +228,12 @@ notify_summary(const struct notify_msg *m)
 {
 	char	*s;
 
+	if (m->kind == NOTICE_WINDOW || m->kind == NOTICE_CHANGE) {
+		xasprintf(&s, "%s (%s) [%s]%s%s", m->title, m->level,
+		    m->host, m->note != NULL ? ": " : "",
+		    m->note != NULL ? m->note : "");
+		return s;
+	}
 	xasprintf(&s, "incident %llu %s (%s, %s): %s [host %s]%s%s",
 	    (unsigned long long)m->id, notify_kind_name(m->kind),
 	    sopsev_name(m->severity), m->level, m->title, m->host,
@@ -1067,7 +1073,8 @@ notify_done(struct notify_target *t, int ok, const char *why)
 	t->busy = 0;
 	if (ok) {
 		t->sent++;
-		log_debug("notify %s: sent %s", t->c.name, j->msg->idem);
+		log_debugs(LOG_SYS_NOTIFY,
+		    "notify %s: sent %s", t->c.name, j->msg->idem);
 		notify_outbox_delivered(t->n->ob, t->c.name, j->msg->idem);
 		notify_nlog_done(j->msg, 1);
 		notify_job_free(t, j);
@@ -1151,7 +1158,8 @@ notifier_new(struct sopd *sd, char **cause)
 		return NULL;
 	}
 	notify_build(n, NULL, 0);
-	log_debug("notify: %zu targets, %zu levels", n->conf.ntargets,
+	log_debugs(LOG_SYS_NOTIFY,
+	    "notify: %zu targets, %zu levels", n->conf.ntargets,
 	    n->conf.nlevels);
 	if (sd->incidents != NULL)
 		n->ob = notify_outbox_new(n->base,
@@ -1214,7 +1222,11 @@ notify_msg_new(const char *level, const struct notice *no)
 	m->first_seen_us = ii->first_seen_us;
 	m->last_seen_us = ii->last_seen_us;
 	m->next_escalation_us = ii->next_escalation_us;
-	notify_key(ii->id, no->kind, no->step, m->idem, sizeof(m->idem));
+	if (no->idem != NULL)
+		snprintf(m->idem, sizeof(m->idem), "%s", no->idem);
+	else
+		notify_key(ii->id, no->kind, no->step, m->idem,
+		    sizeof(m->idem));
 	return m;
 }
 
@@ -1274,7 +1286,7 @@ notify_level_find(struct notifier *n, const char *level)
 		    n->conf.levels[i].n > 0)
 			return &n->conf.levels[i];
 	}
-	log_debug("notify: no targets for level %s", level);
+	log_debugs(LOG_SYS_NOTIFY, "notify: no targets for level %s", level);
 	return NULL;
 }
 

@@ -282,7 +282,8 @@ notify_snmp_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 		return 1;
 	switch (op) {
 	case NETSNMP_CALLBACK_OP_RESEND:
-		log_debug("notify %s: inform %d sent again", t->c.name, reqid);
+		log_debugs(LOG_SYS_NOTIFY,
+		    "notify %s: inform %d sent again", t->c.name, reqid);
 		return 1;
 	case NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE:
 		if (pdu == NULL || pdu->command != SNMP_MSG_RESPONSE)
@@ -426,6 +427,8 @@ notify_snmp_start(struct notify_target *t, struct notify_msg *m)
 	netsnmp_pdu		*pdu;
 	int			 r;
 
+	if (m->kind >= NOTICE_WINDOW)	/* no notification in the MIB */
+		return 1;
 	if ((s = notify_snmp_session(t)) == NULL)
 		return -1;
 	pdu = notify_snmp_pdu(&t->c, m);

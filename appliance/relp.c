@@ -20,6 +20,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "event.h"
+#include "hash.h"
 #include "incident.h"
 #include "listen.h"
 #include "log.h"
@@ -230,15 +231,8 @@ relp_thread(void *arg)
 static uint64_t
 relp_hash(const char *peer, const char *buf, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; peer[i] != '\0'; i++)
-		h = (h ^ (unsigned char)peer[i]) * 0x100000001b3ULL;
-	h = (h ^ 0xff) * 0x100000001b3ULL;
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)buf[i]) * 0x100000001b3ULL;
-	return h;
+	return hash_bytes(hash_byte(hash_str(HASH_INIT, peer), 0xff), buf,
+	    len);
 }
 
 /* A new, empty memory of messages. */

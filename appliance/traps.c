@@ -1031,11 +1031,18 @@ static int
 traps_recv_cb(netsnmp_transport *tr, void *buf, int size, void **opaque,
     int *olength)
 {
-	int	n;
+	static int	 drops_fd = -1;
+	static uint32_t	 drops;
+	int		 n;
 
 	n = traps_recv_next(tr, buf, size, opaque, olength);
 	if (n > 0)
 		stats.in[INPUT_TRAP].bytes += n;
+	if (tr->sock != drops_fd) {	/* a new socket counts from 0 */
+		drops_fd = tr->sock;
+		drops = 0;
+	}
+	stats.in[INPUT_TRAP].kernel_drops += listen_drops(tr->sock, &drops);
 	return n;
 }
 
@@ -1145,7 +1152,7 @@ traps_start(struct event_base *base, const struct config *cfg,
 			return NULL;
 		}
 		t->listen = xstrdup(cfg->trap_listen);
-		log_debug("traps: listening on %s", t->listen);
+		log_debugs(LOG_SYS_SNMP, "traps: listening on %s", t->listen);
 	}
 	return t;
 }

@@ -5,6 +5,11 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SOPD=${SOPD:-$ROOT/build/asan/sopd}
 SOPCTL=${SOPCTL:-$ROOT/build/asan/sopctl}
 T=$(mktemp -d /tmp/sopd-test.XXXXXX)
+# net-snmp's tools (snmpwalk, snmptrap, snmptranslate...) keep their state
+# (engine IDs, boots) in the test's own directory, never in /var/lib/snmp,
+# which tests and tools running side by side would rewrite under each other.
+export SNMP_PERSISTENT_DIR=$T/snmp-persist
+mkdir -p "$SNMP_PERSISTENT_DIR/cert_indexes" "$SNMP_PERSISTENT_DIR/mib_indexes"
 # Ports: a block of 10 below the kernel's ephemeral range (32768-), away
 # from the defaults, none of them in use (TCP or UDP) when the test starts,
 # and claimed with a lock directory so that tests running side by side

@@ -1,163 +1,406 @@
-// app.js: the status page: active incidents, stats, ack and resolve.
-// Every value from the daemon is put into the page with textContent.
+// app.js: the operator console: incidents in triage order, ack, resolve,
+// notes, login. Every value from the daemon goes into the page as text.
 "use strict";
 
 const REFRESH_MS = 5000;
+const PAGE = 100;
 const SEVERITIES = ["critical", "high", "medium", "low", "info"];
+const FILTERS = ["state", "severity", "host", "rule", "q"];
 
-// Set an element's text by id.
+const S = {
+	session: null,		// {user, role, csrf, login_required}
+	canWrite: false,
+	kiosk: false,
+	offset: 0,
+	shown: new Map(),	// id -> row element, in display order
+	pending: null,		// a list held back while the pointer is on a row
+	hover: false,
+	etags: new Map(),	// path -> {etag, body}
+	dropped: null,		// total drops at the last poll
+	dropsUntil: 0,		// show the drops banner until then
+	dropsText: "",
+	lastOk: 0,
+	failure: ""
+};
+
+const $ = (id) => document.getElementById(id);
+const fmt = (n) => Number(n).toLocaleString("en-US");
+
 function setText(id, text) {
-	const el = document.getElementById(id);
+	const el = $(id);
 	if (el) el.textContent = text;
 }
 
-// A cell with text (and an optional class).
-function cell(text, cls) {
-	const td = document.createElement("td");
-	td.textContent = text === null || text === undefined ? "" : String(text);
-	if (cls) td.className = cls;
-	return td;
+// A duration in short words: "42m", "3h 5m", "2d 4h".
+function span(s) {
+	s = Math.max(0, Math.round(s));
+	if (s < 60) return s + "s";
+	if (s < 3600) return Math.floor(s / 60) + "m";
+	if (s < 86400) return Math.floor(s / 3600) + "h " + Math.floor(s % 3600 / 60) + "m";
+	return Math.floor(s / 86400) + "d " + Math.floor(s % 86400 / 3600) + "h";
 }
-
-// How long ago (or from now) an RFC 3339 time is, in short words.
-function relative(iso) {
-	if (!iso) return "";
+function since(iso) {
 	const t = Date.parse(iso);
-	if (isNaN(t)) return iso;
-	let s = Math.round((Date.now() - t) / 1000);
-	const future = s < 0;
-	s = Math.abs(s);
-	let txt;
-	if (s < 60) txt = s + "s";
-	else if (s < 3600) txt = Math.floor(s / 60) + "m";
-	else if (s < 86400) txt = Math.floor(s / 3600) + "h " + Math.floor(s % 3600 / 60) + "m";
-	else txt = Math.floor(s / 86400) + "d " + Math.floor(s % 86400 / 3600) + "h";
-	return future ? "in " + txt : txt + " ago";
+	return isNaN(t) ? "" : span((Date.now() - t) / 1000);
+}
+function until(iso) {
+	const t = Date.parse(iso);
+	return isNaN(t) ? "" : span((t - Date.now()) / 1000);
 }
 
-// Fetch JSON; throws with the API's error message on a non-2xx answer.
+// Fetch JSON, revalidating with the last ETag; throws with the API's message.
 async function api(path, options) {
-	const res = await fetch(path, Object.assign({ cache: "no-store" }, options));
+	const opts = Object.assign({ cache: "no-store", headers: {} }, options || {});
+	const get = !opts.method || opts.method === "GET";
+	const old = get ? S.etags.get(path) : null;
+	if (old) opts.headers["If-None-Match"] = old.etag;
+	if (!get && S.session && S.session.csrf) opts.headers["X-CSRF-Token"] = S.session.csrf;
+	const res = await fetch(path, opts);
+	if (res.status === 304 && old) return old.body;
 	let body = null;
 	try { body = await res.json(); } catch (e) { body = null; }
-	if (!res.ok) {
-		throw new Error(body && body.error ? body.error : res.status + " " + res.statusText);
+	if (res.status === 401 && path !== "/api/v1/session" && path !== "/api/v1/login") {
+		needLogin();
 	}
+	if (!res.ok) {
+		const err = new Error(body && body.error ? body.error : res.status + " " + res.statusText);
+		err.status = res.status;
+		throw err;
+	}
+	const etag = res.headers.get("ETag");
+	if (get && etag) S.etags.set(path, { etag, body });
 	return body;
 }
 
-// Show or hide the error line.
-function showError(msg) {
-	const el = document.getElementById("error");
-	el.textContent = msg || "";
-	el.hidden = !msg;
-}
-
-// POST a change (ack or resolve) for an incident, then refresh.
-async function change(id, action, button) {
-	button.disabled = true;
-	try {
-		await api("/api/v1/incidents/" + encodeURIComponent(id) + "/" + action, {
-			method: "POST",
-			headers: { "Content-Type": "application/json" },
-			body: JSON.stringify({ actor: "web" })
-		});
-		showError("");
-	} catch (e) {
-		showError("Incident " + id + ": " + e.message);
+// The banner: a failed reload, dropped input.
+function banner() {
+	const msgs = [];
+	if (S.failure) {
+		msgs.push("Reload failed: " + S.failure + (S.lastOk ?
+		    "; showing data from " + new Date(S.lastOk).toLocaleTimeString() : ""));
 	}
-	refresh();
+	if (Date.now() < S.dropsUntil) msgs.push(S.dropsText);
+	const b = $("banner");
+	b.textContent = msgs.join(" — ");
+	b.hidden = msgs.length === 0;
 }
 
-// A button that changes an incident.
-function actionButton(inc, action, label) {
+// Filters from the URL into the form, and back.
+function readURL() {
+	const q = new URLSearchParams(location.search);
+	const f = $("filters");
+	for (const k of FILTERS) {
+		const v = q.get(k);
+		f.elements[k].value = v !== null ? v : (k === "state" ? "active" : "");
+	}
+	S.offset = Math.max(0, parseInt(q.get("offset") || "0", 10) || 0);
+	S.kiosk = q.get("kiosk") === "1";
+}
+function writeURL() {
+	const f = $("filters");
+	const q = new URLSearchParams();
+	for (const k of FILTERS) {
+		const v = f.elements[k].value.trim();
+		if (k === "state" ? v !== "active" : v !== "") q.set(k, v);
+	}
+	if (S.offset > 0) q.set("offset", String(S.offset));
+	if (S.kiosk) q.set("kiosk", "1");
+	const s = q.toString();
+	history.replaceState(null, "", s ? "?" + s : location.pathname);
+}
+function listPath() {
+	const f = $("filters");
+	const q = new URLSearchParams({ sort: "triage", limit: String(PAGE), offset: String(S.offset) });
+	for (const k of FILTERS) {
+		const v = f.elements[k].value.trim();
+		if (v !== "") q.set(k, v);
+	}
+	return "/api/v1/incidents?" + q.toString();
+}
+
+// "L3 in 42m", "held by CHG-42", or nothing.
+function nextText(inc) {
+	if (inc.in_window) return "held by " + inc.in_window;
+	if (inc.state !== "open" && inc.state !== "acknowledged") return "";
+	if (!inc.next_escalation) return "";
+	return (inc.next_level ? inc.next_level + " " : "") + "in " + until(inc.next_escalation);
+}
+
+function cell(text, cls, label) {
+	const td = document.createElement("td");
+	td.textContent = text === null || text === undefined ? "" : String(text);
+	if (cls) td.className = cls;
+	if (label) td.dataset.label = label;
+	return td;
+}
+
+function button(label, action, inc) {
 	const b = document.createElement("button");
 	b.type = "button";
 	b.textContent = label;
-	b.addEventListener("click", () => change(inc.id, action, b));
+	b.dataset.action = action;
+	b.setAttribute("aria-label", label + " incident " + inc.id);
 	return b;
 }
 
-// One table row for an incident.
-function row(inc) {
-	const tr = document.createElement("tr");
-	tr.className = inc.state || "";
-	tr.appendChild(cell(inc.id, "num"));
-	const sev = document.createElement("span");
-	const sevName = SEVERITIES.includes(inc.severity) ? inc.severity : "info";
-	sev.className = "sev " + sevName;
-	sev.textContent = inc.severity || "";
-	const td = document.createElement("td");
-	td.appendChild(sev);
-	tr.appendChild(td);
-	tr.appendChild(cell(inc.state));
-	tr.appendChild(cell(inc.level));
-	tr.appendChild(cell(inc.host));
-	const title = cell(inc.title, "title");
-	title.title = "rule " + (inc.rule || "") + (inc.owner ? ", owner " + inc.owner : "");
-	tr.appendChild(title);
-	tr.appendChild(cell(inc.count, "num"));
-	const last = cell(relative(inc.last_seen));
-	last.title = inc.last_seen || "";
-	tr.appendChild(last);
-	const next = cell(inc.next_escalation ? relative(inc.next_escalation) : "");
-	next.title = inc.next_escalation || "";
-	tr.appendChild(next);
-	const actions = document.createElement("td");
-	if (inc.state === "open") actions.appendChild(actionButton(inc, "ack", "Ack"));
-	actions.appendChild(actionButton(inc, "resolve", "Resolve"));
-	tr.appendChild(actions);
-	return tr;
+// Fill a row (kept by id) with an incident's fields.
+function fillRow(tr, inc) {
+	const sev = SEVERITIES.includes(inc.severity) ? inc.severity : "info";
+	tr.className = (inc.state || "") + " sev-" + sev;
+	const chip = document.createElement("span");
+	chip.className = "sev " + sev;
+	chip.textContent = sev;
+	const sevTd = cell("", "sevcell", "Severity");
+	sevTd.appendChild(chip);
+	const actions = cell("", "actions");
+	if (S.canWrite && !S.kiosk && (inc.state === "open" || inc.state === "acknowledged")) {
+		if (inc.state === "open") actions.appendChild(button("Ack", "ack", inc));
+		actions.appendChild(button("Resolve", "resolve", inc));
+		actions.appendChild(button("Note", "notes", inc));
+	}
+	const age = cell(since(inc.first_seen), "age", "Age");
+	age.title = inc.first_seen || "";
+	tr.replaceChildren(cell(inc.id, "num id", "ID"), sevTd,
+	    cell(inc.state, "state", "State"), cell(inc.title, "title"),
+	    cell(inc.host, "host", "Host"), age, cell(inc.owner || "", "owner", "Owner"),
+	    cell(inc.level, "level", "Level"), cell(nextText(inc), "next", "Next"), actions);
+	tr.dataset.id = String(inc.id);
+	tr.dataset.json = JSON.stringify({ id: inc.id, title: inc.title, state: inc.state });
 }
 
-// Redraw the incident table.
-function drawIncidents(list) {
+// Draw a list, reusing each id's row.
+function draw(list) {
 	const tbody = document.querySelector("#incidents tbody");
 	const rows = (list && list.incidents) || [];
-	tbody.replaceChildren(...rows.map(row));
-	document.getElementById("empty").hidden = rows.length > 0;
+	const next = new Map();
+	for (const inc of rows) {
+		const tr = S.shown.get(String(inc.id)) || document.createElement("tr");
+		fillRow(tr, inc);
+		next.set(String(inc.id), tr);
+	}
+	tbody.replaceChildren(...next.values());
+	S.shown = next;
+	$("empty").hidden = rows.length > 0;
+	const total = list.total || 0;
+	S.total = total;
+	const first = rows.length ? S.offset + 1 : 0;
+	setText("count", rows.length ? fmt(first) + "–" + fmt(S.offset + rows.length) +
+	    " of " + fmt(total) : "0 of " + fmt(total));
+	$("prev").disabled = S.offset === 0;
+	$("next").disabled = S.offset + rows.length >= total;
+	$("new").hidden = true;
+	S.pending = null;
 }
 
-// Redraw the summary cards from /api/v1/stats.
+// Hold a list back while a row is under the pointer or focus.
+function held() {
+	const t = $("incidents");
+	return S.hover || t.contains(document.activeElement) || $("act").open;
+}
+function offer(list) {
+	if (!held()) {
+		draw(list);
+		return;
+	}
+	if (!S.pending) S.heldTotal = S.total;
+	S.pending = list;
+	// Rows still in the list change in place; none moves or goes away.
+	for (const inc of list.incidents || []) {
+		const tr = S.shown.get(String(inc.id));
+		if (tr && !tr.contains(document.activeElement)) fillRow(tr, inc);
+	}
+	const inPage = (list.incidents || []).filter((i) => !S.shown.has(String(i.id))).length;
+	const fresh = Math.max(inPage, (list.total || 0) - (S.heldTotal || 0));
+	const b = $("new");
+	b.textContent = fresh > 0 ? fresh + " new" : "updated";
+	b.hidden = false;
+	setText("count", fmt(S.shown.size ? S.offset + 1 : 0) + "–" + fmt(S.offset + S.shown.size) +
+	    " of " + fmt(list.total || 0));
+}
+
 function drawStats(st) {
 	const inc = st.incidents || {};
 	const by = inc.by_severity || {};
 	setText("n-active", inc.active !== undefined ? inc.active : "–");
-	for (const s of ["critical", "high", "medium", "low"]) {
-		setText("n-" + s, by[s] !== undefined ? by[s] : "–");
-	}
+	for (const s of ["critical", "high", "medium", "low"]) setText("n-" + s, by[s] !== undefined ? by[s] : "–");
 	let received = 0, dropped = 0;
+	const reasons = {};
 	for (const name in st.inputs || {}) {
-		received += st.inputs[name].received || 0;
-		dropped += st.inputs[name].dropped || 0;
+		const i = st.inputs[name];
+		received += i.received || 0;
+		dropped += i.dropped || 0;
+		for (const r in i.reasons || {}) reasons[r] = (reasons[r] || 0) + i.reasons[r];
 	}
-	setText("n-received", received);
-	setText("n-dropped", dropped);
+	setText("n-received", fmt(received));
+	setText("n-dropped", fmt(dropped));
+	if (S.dropped !== null && dropped > S.dropped) {
+		S.dropsUntil = Date.now() + 60000;
+		S.dropsText = "Inputs dropped " + fmt(dropped - S.dropped) + " messages since the last look (" +
+		    fmt(dropped) + " in all)";
+	}
+	S.dropped = dropped;
 	const d = st.daemon || {};
-	setText("version", "sopd " + (d.version || "") + ", up " + relative(d.started).replace(" ago", "") +
-		", config generation " + (d.generation !== undefined ? d.generation : "?"));
+	setText("version", "sopd " + (d.version || "") + ", up " + span(d.uptime || 0) +
+	    ", config generation " + (d.generation !== undefined ? d.generation : "?"));
 }
 
-// Load everything and redraw.
 async function refresh() {
-	const health = document.getElementById("health");
+	if (!$("login").hidden) return;
 	try {
-		const [list, st] = await Promise.all([
-			api("/api/v1/incidents?state=active&limit=1000"),
-			api("/api/v1/stats")
-		]);
-		drawIncidents(list);
+		const [list, st] = await Promise.all([api(listPath()), api("/api/v1/stats")]);
+		offer(list);
 		drawStats(st);
-		health.textContent = "running";
-		health.className = "health ok";
+		$("health").textContent = "running";
+		$("health").className = "health ok";
+		S.failure = "";
+		S.lastOk = Date.now();
 		setText("updated", "updated " + new Date().toLocaleTimeString());
 	} catch (e) {
-		health.textContent = "unreachable: " + e.message;
-		health.className = "health down";
+		if (e.status === 401) return;
+		$("health").textContent = "unreachable";
+		$("health").className = "health down";
+		S.failure = e.message;
 	}
+	banner();
+}
+
+// The action dialog: ack (optional note), resolve (confirm), note.
+let acting = null;
+function openAct(action, inc) {
+	acting = { action, id: inc.id };
+	const names = { ack: "Acknowledge", resolve: "Resolve", notes: "Add a note" };
+	setText("act-title", names[action] + " incident " + inc.id + "?");
+	setText("act-what", inc.title || "");
+	setText("act-note-label", action === "notes" ? "Note (required)" : "Note (optional)");
+	$("act-note").value = "";
+	$("act-note").required = action === "notes";
+	setText("act-error", "");
+	setText("act-ok", names[action]);
+	$("act").showModal();
+	$("act-note").focus();
+}
+async function doAct(ev) {
+	ev.preventDefault();
+	if (!acting) return;
+	const note = $("act-note").value.trim();
+	if (acting.action === "notes" && !note) {
+		setText("act-error", "A note is required.");
+		return;
+	}
+	const body = note ? { note } : {};
+	if (S.session && !S.session.login_required) body.actor = "web";
+	try {
+		const inc = await api("/api/v1/incidents/" + encodeURIComponent(acting.id) + "/" + acting.action, {
+			method: "POST",
+			headers: { "Content-Type": "application/json" },
+			body: JSON.stringify(body)
+		});
+		$("act").close();
+		const tr = S.shown.get(String(acting.id));
+		if (tr && inc && inc.id) fillRow(tr, inc);	// at once, in place
+		acting = null;
+		S.hover = false;
+		// The dialog gives focus back to the row's button: let go of it,
+		// or the row would be held as focused and not show the change.
+		if (document.activeElement) document.activeElement.blur();
+		refresh();
+	} catch (e) {
+		setText("act-error", e.message);
+	}
+}
+
+// Login and session.
+function needLogin() {
+	$("login").hidden = false;
+	$("console").hidden = !(S.session && S.session.public_read);
+	$("login-user").focus();
+}
+async function startSession() {
+	try {
+		S.session = await api("/api/v1/session");
+	} catch (e) {
+		if (e.status !== 401) { S.failure = e.message; banner(); return; }
+		S.session = null;
+		const res = await fetch("/api/v1/session", { cache: "no-store" }).then((r) => r.json()).catch(() => ({}));
+		if (res.public_read) {
+			S.session = { public_read: true, login_required: true };
+			$("login-open").hidden = false;
+		} else {
+			needLogin();
+			return;
+		}
+	}
+	const s = S.session;
+	S.canWrite = !s.login_required || (s.role === "operator" || s.role === "admin");
+	if (s.user) {
+		setText("who-name", s.user + " (" + s.role + ")");
+		$("who").hidden = false;
+		$("login-open").hidden = true;
+	}
+	$("login").hidden = true;
+	$("console").hidden = false;
+	S.shown.forEach((tr) => tr.remove());
+	S.shown = new Map();
+	refresh();
+}
+async function doLogin(ev) {
+	ev.preventDefault();
+	setText("login-error", "");
+	try {
+		await api("/api/v1/login", {
+			method: "POST",
+			headers: { "Content-Type": "application/json" },
+			body: JSON.stringify({ user: $("login-user").value, password: $("login-password").value })
+		});
+		$("login-password").value = "";
+		S.etags.clear();
+		await startSession();
+	} catch (e) {
+		setText("login-error", e.message);
+	}
+}
+async function doLogout() {
+	try { await api("/api/v1/logout", { method: "POST" }); } catch (e) { /* gone anyway */ }
+	location.reload();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-	refresh();
+	readURL();
+	if (S.kiosk) document.body.classList.add("kiosk");
+	const tbody = document.querySelector("#incidents tbody");
+	// Whether the pointer is on a row: the element it last went over.
+	document.addEventListener("mouseover", (ev) => {
+		S.hover = !!(ev.target.closest && ev.target.closest("#incidents tbody"));
+		if (!S.hover && S.pending && !held()) draw(S.pending);
+	});
+	document.documentElement.addEventListener("mouseleave", () => {
+		S.hover = false;
+		if (S.pending && !held()) draw(S.pending);
+	});
+	tbody.addEventListener("focusout", () => setTimeout(() => {
+		if (S.pending && !held()) draw(S.pending);
+	}, 0));
+	tbody.addEventListener("click", (ev) => {
+		const b = ev.target.closest("button[data-action]");
+		if (!b) return;
+		const tr = b.closest("tr");
+		openAct(b.dataset.action, JSON.parse(tr.dataset.json));
+	});
+	$("new").addEventListener("click", () => { if (S.pending) draw(S.pending); });
+	$("filters").addEventListener("input", () => {
+		S.offset = 0;
+		writeURL();
+		refresh();
+	});
+	$("filters").addEventListener("submit", (ev) => ev.preventDefault());
+	$("prev").addEventListener("click", () => { S.offset = Math.max(0, S.offset - PAGE); writeURL(); refresh(); });
+	$("next").addEventListener("click", () => { S.offset += PAGE; writeURL(); refresh(); });
+	$("act-form").addEventListener("submit", doAct);
+	$("act-cancel").addEventListener("click", () => { $("act").close(); acting = null; });
+	$("login").addEventListener("submit", doLogin);
+	$("logout").addEventListener("click", doLogout);
+	$("login-open").addEventListener("click", needLogin);
+	startSession();
 	setInterval(refresh, REFRESH_MS);
+	setInterval(banner, 5000);
 });

@@ -4,6 +4,12 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MIB=$ROOT/mibs/SOP-APPLIANCE-MIB.txt
 IETF=$ROOT/build/ietf-mibs
+# net-snmp's tools keep their state here, not in /var/lib/snmp (which other
+# tools on the machine rewrite).
+SNMP_PERSISTENT_DIR=$(mktemp -d /tmp/sopd-mib.XXXXXX)
+export SNMP_PERSISTENT_DIR
+mkdir -p "$SNMP_PERSISTENT_DIR/cert_indexes" "$SNMP_PERSISTENT_DIR/mib_indexes"
+trap 'rm -rf "$SNMP_PERSISTENT_DIR"' EXIT
 
 ok() { echo "ok - $*"; }
 notok() { echo "not ok - $*"; }
