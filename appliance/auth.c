@@ -925,9 +925,9 @@ auth_login(struct auth *a, struct evhttp_request *req)
 	const struct auth_user	*u;
 	struct auth_session	*s;
 	char			 addr[64], user[256], pass[256];
-	static const char	*dummy = "$y$j9T$F5Jx5fExrKuPp53xLKQ..1$"
-				    "X3DX6M94c7o.9agCG9G317fhZg9SqC.5i5rd."
-				    "RhAtQ7";
+	/* A real yescrypt hash, so that an unknown user costs the same. */
+	static const char	*dummy = "$y$j9T$ksGJ31JIfvzJ4hN9ses30.$"
+				    "61SzTbsP9v6N/sST5beFqL8Mc4i0/M0mXs14OzYsQv2";
 
 	auth_peer(req, addr, sizeof(addr));
 	if (auth_rate(a, addr) != 0) {
