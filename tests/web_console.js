@@ -98,11 +98,12 @@ async function main() {
 		await until(page, () => document.querySelectorAll("#incidents tbody tr").length > 3);
 
 		// The row under the pointer stays put while new incidents arrive.
-		const target = (await page.evaluate(ROWS))[2].id;
+		const before = await page.evaluate(ROWS);
+		const target = before[2].id;
 		const sel = `#incidents tbody tr[data-id="${target}"] .title`;
 		const box0 = await (await page.$(sel)).boundingBox();
 		await page.mouse.move(box0.x + 5, box0.y + box0.height / 2);
-		execSync(env.BURST, { stdio: "ignore" });
+		execSync(env.BURST + " " + before[0].id + " " + before[1].id, { stdio: "ignore" });
 		out.new_shown = await until(page, () => !document.getElementById("new").hidden, 20000);
 		out.new_text = await page.$eval("#new", (e) => e.textContent);
 		const box1 = await (await page.$(sel)).boundingBox();
@@ -112,6 +113,11 @@ async function main() {
 			return tr ? tr.dataset.id : null;
 		}, box0.x + 5, box0.y + box0.height / 2);
 		out.target = target;
+		out.above_kept = await page.evaluate((a, b) => {
+			const rows = [...document.querySelectorAll("#incidents tbody tr")];
+			return rows[0].dataset.id === a && rows[1].dataset.id === b &&
+			    rows[0].classList.contains("gone") && rows[1].classList.contains("gone");
+		}, before[0].id, before[1].id);
 		await page.mouse.move(5, 5);
 		out.new_drawn = await until(page, () => document.getElementById("new").hidden);
 		out.rows_after = await page.evaluate(ROWS);

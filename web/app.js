@@ -164,6 +164,7 @@ function fillRow(tr, inc) {
 	    cell(inc.state, "state", "State"), cell(inc.title, "title"),
 	    cell(inc.host, "host", "Host"), age, cell(inc.owner || "", "owner", "Owner"),
 	    cell(inc.level, "level", "Level"), cell(nextText(inc), "next", "Next"), actions);
+	tr.removeAttribute("title");
 	tr.dataset.id = String(inc.id);
 	tr.dataset.json = JSON.stringify({ id: inc.id, title: inc.title, state: inc.state });
 }
@@ -204,10 +205,18 @@ function offer(list) {
 	}
 	if (!S.pending) S.heldTotal = S.total;
 	S.pending = list;
-	// Rows still in the list change in place; none moves or goes away.
+	// Rows still in the list change in place; none moves or goes away:
+	// one that left the view is marked until the redraw.
+	const ids = new Set();
 	for (const inc of list.incidents || []) {
+		ids.add(String(inc.id));
 		const tr = S.shown.get(String(inc.id));
 		if (tr && !tr.contains(document.activeElement)) fillRow(tr, inc);
+	}
+	for (const [id, tr] of S.shown) {
+		if (ids.has(id) || tr.classList.contains("gone")) continue;
+		tr.classList.add("gone");
+		tr.title = "changed: no longer in this view";
 	}
 	const inPage = (list.incidents || []).filter((i) => !S.shown.has(String(i.id))).length;
 	const fresh = Math.max(inPage, (list.total || 0) - (S.heldTotal || 0));

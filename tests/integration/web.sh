@@ -96,8 +96,14 @@ check "a changed list answers 200 with a new ETag" sh -c "
     '$API/api/v1/incidents?state=active&sort=triage&limit=1000')\" = 200 ]"
 
 # The browser.
+# burst.sh ID...: others acknowledge those incidents (rows above the
+# hovered one, which triage order would move away) and three new open.
 cat >"$T/burst.sh" <<EOF
 #!/bin/bash
+for id in "\$@"; do
+	curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+	    --data '{}' "$API/api/v1/incidents/\$id/ack" >/dev/null
+done
 for h in late1 late2 late3; do
 	printf '<10>%s %s kernel: %s' "\$(LC_ALL=C date '+%b %e %H:%M:%S')" "\$h" \
 	    "EXT4-fs error (device sda1): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0" \
@@ -126,7 +132,8 @@ check "titles are shown as text, nothing injected" w '.injected == 0 and ([.rows
 check "the severity filter goes into the URL and survives a reload" w '.filter_url == true and .filter_kept == true'
 check "new incidents are announced while a row is hovered" w '.new_shown == true and (.new_text | test("^[0-9]+ new$"))'
 check "the hovered row does not move" w '.row_stayed == true and .under_pointer == .target'
-check "leaving the table draws the new incidents" w '.new_drawn == true and (.target as $t | .rows_after | any(.id == $t))'
+check "rows acknowledged above it stay, marked as changed" w '.above_kept == true'
+check "leaving the table redraws in triage order" w '.new_drawn == true and .rows_after[0].id == .target'
 check "ack asks for a note in a dialog; the row leaves the open criticals" \
     w '.dialog_open == true and .dialog_closed == true and .act_error == "" and .acked == true'
 check "resolve asks for confirmation first" w '.resolve_asks == true'
@@ -144,4 +151,39 @@ done
 check "no script error, alert or failed request in the page" w '.errors == []'
 check "sopd still alive" alive
 check "sopd stops cleanly" stop_sopd
+
+# The development config (no users): no login, acting as "web".
+rm -rf "$T/sopd.yaml" "$T/var"
+write_config </dev/null
+start_sopd || { notok "sopd starts without users"; exit 1; }
+raw db2 kernel 10 "EXT4-fs error (device sdb1): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0"
+check "an incident opens (no users)" wait_for sh -c "curl -sf '$API/api/v1/incidents?state=open' | jq -e '.total == 1' >/dev/null"
+cat >"$T/dev.js" <<'EOF'
+"use strict";
+const puppeteer = require("puppeteer-core");
+(async () => {
+	const b = await puppeteer.launch({ executablePath: process.env.CHROMIUM, headless: true,
+	    args: process.env.CHROME_FLAGS.split("\n") });
+	const p = await b.newPage();
+	await p.goto(process.env.URL);
+	await p.waitForSelector("#incidents tbody tr button[data-action=ack]", { timeout: 15000 });
+	await p.click("#incidents tbody tr button[data-action=ack]");
+	await p.waitForSelector("#act[open]");
+	await p.click("#act-ok");
+	await p.waitForFunction(() => !document.getElementById("act").open, { timeout: 10000 });
+	const r = await p.evaluate(() => ({ login: !document.getElementById("login").hidden,
+	    who: !document.getElementById("who").hidden }));
+	console.log(JSON.stringify(r));
+	await b.close();
+})().catch((e) => { console.log(JSON.stringify({ error: String(e) })); process.exit(1); });
+EOF
+CHROMIUM="$CHROMIUM" CHROME_FLAGS="$CHROME_FLAGS" URL="$API/" NODE_PATH="$ROOT/node_modules" \
+    timeout -k 5 60 node "$T/dev.js" >"$T/dev.json" 2>>"$T/node.err"
+echo "# dev: $(cat "$T/dev.json")"
+check "no users: no login form, no user shown" \
+    jq -e '.login == false and .who == false' "$T/dev.json" >/dev/null
+DEV=$(curl -sf "$API/api/v1/incidents?limit=1" | jq .incidents[0].id)
+check "no users: the page's ack is recorded as web" sh -c "curl -sf '$API/api/v1/incidents/$DEV' |
+    jq -e '.state == \"acknowledged\" and (.history | any(.actor == \"web\"))' >/dev/null"
+check "sopd stops cleanly (no users)" stop_sopd
 rm -rf "$T/chrome"
