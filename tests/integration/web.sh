@@ -173,17 +173,35 @@ const puppeteer = require("puppeteer-core");
 	await p.waitForFunction(() => !document.getElementById("act").open, { timeout: 10000 });
 	const r = await p.evaluate(() => ({ login: !document.getElementById("login").hidden,
 	    who: !document.getElementById("who").hidden }));
+	const list = await (await fetch(process.env.URL + "api/v1/incidents?limit=1")).json();
+	r.incident = await (await fetch(process.env.URL + "api/v1/incidents/" + list.incidents[0].id)).json();
+	// Input drops, then a daemon that stops answering: the banner says so.
+	const banner = () => document.getElementById("banner").hidden ? "" :
+	    document.getElementById("banner").textContent;
+	require("node:child_process").execSync(process.env.DROP);
+	await p.waitForFunction((b) => !document.getElementById("banner").hidden &&
+	    /dropped/.test(document.getElementById("banner").textContent), { timeout: 15000 }).catch(() => {});
+	r.drops = await p.evaluate(banner);
+	require("node:child_process").execSync(process.env.STOP);
+	await p.waitForFunction(() => /Reload failed/.test(document.getElementById("banner").textContent),
+	    { timeout: 15000 }).catch(() => {});
+	r.down = await p.evaluate(banner);
 	console.log(JSON.stringify(r));
 	await b.close();
 })().catch((e) => { console.log(JSON.stringify({ error: String(e) })); process.exit(1); });
 EOF
+DROP="python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(3): s.sendto(b\"\", (\"127.0.0.1\", $P_SYSLOG))'" \
+STOP="kill -TERM $SOPD_PID" \
 CHROMIUM="$CHROMIUM" CHROME_FLAGS="$CHROME_FLAGS" URL="$API/" NODE_PATH="$ROOT/node_modules" \
     timeout -k 5 60 node "$T/dev.js" >"$T/dev.json" 2>>"$T/node.err"
-echo "# dev: $(cat "$T/dev.json")"
-check "no users: no login form, no user shown" \
-    jq -e '.login == false and .who == false' "$T/dev.json" >/dev/null
-DEV=$(curl -sf "$API/api/v1/incidents?limit=1" | jq .incidents[0].id)
-check "no users: the page's ack is recorded as web" sh -c "curl -sf '$API/api/v1/incidents/$DEV' |
-    jq -e '.state == \"acknowledged\" and (.history | any(.actor == \"web\"))' >/dev/null"
-check "sopd stops cleanly (no users)" stop_sopd
+echo "# dev: $(jq -c 'del(.incident)' "$T/dev.json")"
+dj() { jq -e "$1" "$T/dev.json" >/dev/null 2>&1; }
+check "no users: no login form, no user shown" dj '.login == false and .who == false'
+check "no users: the page's ack is recorded as web" \
+    dj '.incident.state == "acknowledged" and (.incident.history | any(.actor == "web"))'
+check "a banner tells of dropped input" dj '.drops | test("dropped 3 messages")'
+check "a banner tells the reload failed and how old the data is" \
+    dj '.down | test("Reload failed: .*showing data from")'
+check "sopd stopped cleanly (no users)" stop_sopd
 rm -rf "$T/chrome"
