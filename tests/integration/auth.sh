@@ -147,18 +147,21 @@ check "stats count failures, limits, refusals" tjq /api/v1/stats \
     .auth.login_required and (.auth.https | not)'
 check "sopd stops cleanly" stop_sopd
 
-# 2. HTTPS (tls: on) with the certificate sopd makes, public reading.
+# 2. Off loopback (tls: auto), HTTPS with the certificate sopd makes,
+# public reading.
 rm -f "$T/jar"
-http_settings "  tls: on
-  public_read: true
+http_settings "  public_read: true
   users:
     - {name: alice, role: operator, password: '$(cat "$T/alice.hash")'}"
+sed -i "s/^  listen: 127.0.0.1:$P_HTTP\$/  listen: 0.0.0.0:$P_HTTP/" "$T/sopd.yaml"
 API="https://127.0.0.1:$P_HTTP"
 # start_sopd's health probe trusts the certificate once it exists.
 printf 'cacert = "%s"\n' "$T/var/http-cert.pem" > "$T/.curlrc"
 export CURL_HOME="$T"
 start_sopd || { notok "sopd starts with https"; exit 1; }
 ok "sopd starts with https"
+check "off loopback the listener speaks HTTPS" \
+    grep -q "listening on 0.0.0.0:$P_HTTP (https)" "$T/sopd.log"
 check "the certificate and key are in state_dir" \
     test -s "$T/var/http-cert.pem" -a -s "$T/var/http-key.pem"
 check "the key is readable by its owner only" \
@@ -179,7 +182,10 @@ check "over https the cookie is Secure" \
     grep -qi '^Set-Cookie: sopd_session=.*; Secure' "$T/head"
 check "sopd stops cleanly (https)" stop_sopd
 CERT1=$(md5sum < "$T/var/http-cert.pem")
+sed -i "s/^  listen: 0.0.0.0:$P_HTTP\$/  listen: 127.0.0.1:$P_HTTP\n  tls: on/" "$T/sopd.yaml"
 start_sopd || notok "sopd starts again with https"
+check "tls: on speaks HTTPS on loopback too" \
+    grep -q "listening on 127.0.0.1:$P_HTTP (https)" "$T/sopd.log"
 check "the certificate is kept across restarts" \
     [ "$(md5sum < "$T/var/http-cert.pem")" = "$CERT1" ]
 check "sopd stops cleanly (https, again)" stop_sopd
