@@ -3,6 +3,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -18,6 +20,9 @@
 #include <unistd.h>
 
 #include <event2/http.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <jansson.h>
 
 #include "auth.h"
@@ -45,6 +50,9 @@ struct ctl {
 	int	 json;
 	char	*argv0;
 	char	*token;		/* API token; NULL: none */
+	int	 tls;		/* https:// */
+	char	*cacert;	/* trusted certificate(s); NULL: the system's */
+	SSL	*ssl;		/* the connection's, when tls */
 };
 
 /* One HTTP answer. */
@@ -103,6 +111,8 @@ ctl_usage_to(FILE *f)
 	    "  -j, --json           print the API's JSON\n"
 	    "  -T, --token-file F   read the API token from F (default\n"
 	    "                       $SOPD_TOKEN, or the file $SOPD_TOKEN_FILE)\n"
+	    "  -C, --cacert F       trust the certificate(s) in F for https://\n"
+	    "                       (default $SOPD_CACERT, else the system's)\n"
 	    "  -h, --help           print this text\n"
 	    "  -V, --version        print sopctl's version\n"
 	    "\n"
@@ -157,13 +167,16 @@ ctl_set_url(const char *url)
 		ctl_die(CTL_EUSAGE, "bad URL: %s", url);
 	scheme = evhttp_uri_get_scheme(u);
 	host = evhttp_uri_get_host(u);
-	if (scheme == NULL || strcasecmp(scheme, "http") != 0 ||
-	    host == NULL || *host == '\0')
-		ctl_die(CTL_EUSAGE, "bad URL (want http://HOST:PORT): %s", url);
+	if (scheme == NULL || (strcasecmp(scheme, "http") != 0 &&
+	    strcasecmp(scheme, "https") != 0) || host == NULL || *host == '\0')
+		ctl_die(CTL_EUSAGE, "bad URL (want http[s]://HOST:PORT): %s",
+		    url);
+	ctl.tls = strcasecmp(scheme, "https") == 0;
 	ctl.url = ctl_strdup(url);
 	ctl.host = ctl_strdup(host);
 	snprintf(ctl.port, sizeof(ctl.port), "%d",
-	    evhttp_uri_get_port(u) > 0 ? evhttp_uri_get_port(u) : 80);
+	    evhttp_uri_get_port(u) > 0 ? evhttp_uri_get_port(u) :
+	    ctl.tls ? 443 : 80);
 	path = evhttp_uri_get_path(u);
 	ctl.prefix = ctl_strdup(path != NULL ? path : "");
 	n = strlen(ctl.prefix);
@@ -247,12 +260,106 @@ ctl_connect(const struct timespec *deadline)
 	return fd;
 }
 
+/* Wait for what OpenSSL wants after a call returned rc; -1 if not that. */
+static int
+ctl_tls_wait(int fd, int rc, const struct timespec *deadline)
+{
+	switch (SSL_get_error(ctl.ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+		return ctl_wait(fd, POLLIN, deadline);
+	case SSL_ERROR_WANT_WRITE:
+		return ctl_wait(fd, POLLOUT, deadline);
+	default:
+		errno = EPROTO;
+		return -1;
+	}
+}
+
+/*
+ * TLS over the connected socket: the server's certificate must be signed
+ * by --cacert (or $SOPD_CACERT, else the system's CAs) and name the URL's
+ * host; exits 3 if the handshake fails.
+ */
+static void
+ctl_tls_start(int fd, const struct timespec *deadline)
+{
+	SSL_CTX		*ctx;
+	char		 buf[256];
+	unsigned char	 ip[16];
+	int		 rc, isip;
+
+	ctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (ctl.cacert != NULL ? SSL_CTX_load_verify_locations(ctx,
+	    ctl.cacert, NULL) != 1 : SSL_CTX_set_default_verify_paths(ctx) != 1)
+		ctl_die(CTL_EUSAGE, "cannot read %s", ctl.cacert != NULL ?
+		    ctl.cacert : "the system's CA certificates");
+	ctl.ssl = SSL_new(ctx);
+	SSL_CTX_free(ctx);
+	SSL_set_fd(ctl.ssl, fd);
+	isip = inet_pton(AF_INET, ctl.host, ip) == 1 ||
+	    inet_pton(AF_INET6, ctl.host, ip) == 1;
+	if (isip)
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ctl.ssl),
+		    ctl.host);
+	else {
+		SSL_set_tlsext_host_name(ctl.ssl, ctl.host);
+		SSL_set1_host(ctl.ssl, ctl.host);
+	}
+	while ((rc = SSL_connect(ctl.ssl)) != 1) {
+		if (ctl_tls_wait(fd, rc, deadline) != 0) {
+			rc = (int)SSL_get_verify_result(ctl.ssl);
+			ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
+			ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: TLS: %s",
+			    ctl.url, rc != X509_V_OK ?
+			    X509_verify_cert_error_string(rc) : buf);
+		}
+	}
+}
+
+/* Write all of a buffer over TLS before the deadline; -1 on error. */
+static int
+ctl_tls_send(int fd, const char *buf, size_t len,
+    const struct timespec *deadline)
+{
+	int	n;
+
+	while (len > 0) {
+		if ((n = SSL_write(ctl.ssl, buf, (int)len)) > 0) {
+			buf += n;
+			len -= (size_t)n;
+		} else if (ctl_tls_wait(fd, n, deadline) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Read some bytes over TLS: >0, 0 at the end, -1 on error. */
+static ssize_t
+ctl_tls_recv(int fd, char *buf, size_t len, const struct timespec *deadline)
+{
+	int	n;
+
+	for (;;) {
+		if ((n = SSL_read(ctl.ssl, buf, (int)len)) > 0)
+			return n;
+		if (SSL_get_error(ctl.ssl, n) == SSL_ERROR_ZERO_RETURN)
+			return 0;
+		if (ctl_tls_wait(fd, n, deadline) != 0)
+			return -1;
+	}
+}
+
 /* Write all of a buffer before the deadline; -1 on error. */
 static int
 ctl_send(int fd, const char *buf, size_t len, const struct timespec *deadline)
 {
 	ssize_t	n;
 
+	if (ctl.ssl != NULL)
+		return ctl_tls_send(fd, buf, len, deadline);
 	while (len > 0) {
 		n = send(fd, buf, len, MSG_NOSIGNAL);
 		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
@@ -286,7 +393,11 @@ ctl_recv(int fd, char **out, size_t *outlen, const struct timespec *deadline)
 			}
 			buf = p;
 		}
-		n = recv(fd, buf + len, cap - len - 1, 0);
+		if (ctl.ssl != NULL && (n = ctl_tls_recv(fd, buf + len,
+		    cap - len - 1, deadline)) == -1)
+			goto fail;
+		if (ctl.ssl == NULL)
+			n = recv(fd, buf + len, cap - len - 1, 0);
 		if (n == 0)
 			break;
 		if (n > 0) {
@@ -393,6 +504,8 @@ ctl_http(const char *method, const char *path, const char *body,
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += CTL_TIMEOUT_MS / 1000;
 	fd = ctl_connect(&deadline);
+	if (ctl.tls)
+		ctl_tls_start(fd, &deadline);
 	n = asprintf(&req, "%s %s%s HTTP/1.1\r\nHost: %s:%s\r\n"
 	    "User-Agent: sopctl\r\nAccept: application/json\r\n"
 	    "Connection: close\r\n%s%s%s%sContent-Length: %zu\r\n\r\n%s",
@@ -409,6 +522,10 @@ ctl_http(const char *method, const char *path, const char *body,
 		free(req);
 		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: %s", ctl.url,
 		    strerror(n));
+	}
+	if (ctl.ssl != NULL) {
+		SSL_free(ctl.ssl);
+		ctl.ssl = NULL;
 	}
 	close(fd);
 	free(req);
@@ -1677,6 +1794,7 @@ main(int argc, char **argv)
 		{ "url", required_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "token-file", required_argument, NULL, 'T' },
+		{ "cacert", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -1698,11 +1816,14 @@ main(int argc, char **argv)
 	int		 ch;
 
 	ctl.argv0 = argv[0];
-	while ((ch = getopt_long(argc, argv, "+u:jT:hV", opts, NULL)) != -1) {
+	if ((ctl.cacert = getenv("SOPD_CACERT")) != NULL && *ctl.cacert == '\0')
+		ctl.cacert = NULL;
+	while ((ch = getopt_long(argc, argv, "+u:jT:C:hV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'u': url = optarg; break;
 		case 'j': ctl.json = 1; break;
 		case 'T': tokfile = optarg; break;
+		case 'C': ctl.cacert = optarg; break;
 		case 'h':
 			ctl_usage_to(stdout);
 			return CTL_OK;

@@ -180,6 +180,13 @@ check "public reading does not allow writes (401)" \
 check "login over https" login alice 'correct horse'
 check "over https the cookie is Secure" \
     grep -qi '^Set-Cookie: sopd_session=.*; Secure' "$T/head"
+check "sopctl speaks https, trusting the certificate given" sh -c \
+    "'$SOPCTL' -u '$API' --cacert '$T/var/http-cert.pem' health >/dev/null"
+check "sopctl takes the certificate from \$SOPD_CACERT" sh -c \
+    "SOPD_CACERT='$T/var/http-cert.pem' '$SOPCTL' -u '$API' --json list | jq -e '.total >= 0' >/dev/null"
+"$SOPCTL" -u "$API" health >"$T/ctl.out" 2>&1; rc=$?
+check "sopctl refuses a certificate it does not trust (exit 3)" [ $rc -eq 3 ]
+check "and says why" grep -q 'TLS: .*self.signed' "$T/ctl.out"
 check "sopd stops cleanly (https)" stop_sopd
 CERT1=$(md5sum < "$T/var/http-cert.pem")
 sed -i "s/^  listen: 0.0.0.0:$P_HTTP\$/  listen: 127.0.0.1:$P_HTTP\n  tls: on/" "$T/sopd.yaml"
