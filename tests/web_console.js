@@ -147,6 +147,25 @@ async function main() {
 		await page.click("#act-cancel");
 		await page.mouse.move(5, 5);
 
+		// Keyboard only: Enter on a focused Note button opens the dialog
+		// with the focus in the note, Escape closes it.
+		const kbId = (await page.evaluate(ROWS)).find((r) => r.actions.includes("Note")).id;
+		await page.focus(`#incidents tbody tr[data-id="${kbId}"] button[data-action=notes]`);
+		await page.keyboard.press("Enter");
+		out.kb_open = await until(page, () => document.getElementById("act").open &&
+		    document.activeElement === document.getElementById("act-note"));
+		await page.keyboard.press("Escape");
+		out.kb_closed = await until(page, () => !document.getElementById("act").open);
+
+		// Kiosk: a wall screen without actions or filters.
+		await page.goto(env.URL + "?kiosk=1", { waitUntil: "domcontentloaded" });
+		await until(page, () => document.querySelectorAll("#incidents tbody tr").length > 0);
+		out.kiosk = await page.evaluate(() => ({
+			buttons: [...document.querySelectorAll("#incidents tbody button")].filter((b) => b.offsetParent !== null).length,
+			filters: document.getElementById("filters").offsetParent !== null
+		}));
+		await page.goto(env.URL, { waitUntil: "domcontentloaded" });
+
 		// A phone.
 		await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true });
 		await page.reload({ waitUntil: "domcontentloaded" });

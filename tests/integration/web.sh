@@ -142,6 +142,8 @@ RES=$(jq -r .resolve_id "$T/web.json")
 check "the API has the ack with the note under alice's name" tjq "/api/v1/incidents/$ACK" \
     '.state == "acknowledged" and (.history | any(.actor == "alice" and .note == "replacing the disk"))'
 check "the cancelled resolve left its incident unresolved" tjq "/api/v1/incidents/$RES" '.state != "resolved"'
+check "keyboard only: Enter opens the note dialog, Escape closes it" w '.kb_open == true and .kb_closed == true'
+check "kiosk mode (?kiosk=1): no buttons, no filters" w '.kiosk.buttons == 0 and .kiosk.filters == false'
 check "390 px phone: no sideways scrolling, buttons on screen and big" \
     w '.phone.width <= 390 and .phone.buttons >= 2 and .phone.buttons_inside == true'
 for s in 1920x1080-light 1920x1080-dark 390x844-light 390x844-dark; do
