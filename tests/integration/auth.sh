@@ -120,6 +120,20 @@ check "token writes are recorded under the token's name" \
     tjq "/api/v1/incidents/$OOM" '.state == "acknowledged" and
     (.history | map(select(.actor == "nightly-script")) | length >= 2)'
 
+# A reload reads users again: a removed user's session ends, a new one logs in.
+curl -s -c "$T/jar3" -H "$JSON" --data '{"user":"victor","password":"viewer pass"}' \
+    "$API/api/v1/login" >/dev/null
+check "victor's new session reads" req 200 GET /api/v1/incidents -b "$T/jar3"
+echo 'builder pass' | "$SOPCTL" passwd > "$T/bob.hash"
+GEN=$(tget /api/v1/stats | jq .daemon.generation)
+sed -i "s|^    - {name: victor, .*|    - {name: bob, role: operator, password: '$(cat "$T/bob.hash")'}|" "$T/sopd.yaml"
+kill -HUP "$SOPD_PID"
+check "the reload takes" wait_for tjq /api/v1/stats ".daemon.generation > $GEN"
+check "a removed user's session is refused after a reload" \
+    req 401 GET /api/v1/incidents -b "$T/jar3"
+check "a user added by a reload logs in" req 200 POST /api/v1/login -H "$JSON" \
+    --data '{"user":"bob","password":"builder pass"}'
+
 # DNS rebinding: only IP literals, localhost, this host and allowed_hosts.
 check "a foreign Host is refused" req 421 GET /healthz -H 'Host: evil.example'
 check "a foreign Host is refused on the API too" \
