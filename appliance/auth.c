@@ -57,7 +57,7 @@ enum auth_tls { AUTH_TLS_AUTO, AUTH_TLS_ON, AUTH_TLS_OFF };
 
 struct auth_user {
 	const char	*name;
-	const char	*hash;		/* crypt(3) hash, or sha256 hex (token) */
+	const char	*hash;		/* crypt(3), or a token's sha256 hex */
 	int		 role;
 };
 
@@ -163,8 +163,10 @@ auth_conf_entry(const char *file, struct ynode *m, int token,
 		    strcmp(m->keys[i]->value, "role") != 0 &&
 		    strcmp(m->keys[i]->value, secret) != 0) {
 			errlist_add(errs, file, m->keys[i]->line,
-			    m->keys[i]->col, "unknown key \"%s\" (expected "
-			    "name, role, %s)", m->keys[i]->value, secret);
+			    m->keys[i]->col, "unknown setting \"%s\" in http "
+			    "%s (expected one of: name, role, %s)",
+			    m->keys[i]->value, token ? "tokens" : "users",
+			    secret);
 			return (-1);
 		}
 	}
@@ -327,10 +329,10 @@ auth_conf_key(const char *file, struct ynode *k, struct ynode *v,
 		c->login_attempts = n;
 		return (0);
 	}
-	errlist_add(errs, file, k->line, k->col, "unknown key \"%s\" in http "
-	    "(expected listen, tls, tls_cert, tls_key, users, tokens, "
-	    "require_login, public_read, allowed_hosts, session_timeout, "
-	    "login_attempts)", key);
+	errlist_add(errs, file, k->line, k->col, "unknown setting \"%s\" in "
+	    "http (expected one of: listen, tls, tls_cert, tls_key, users, "
+	    "tokens, require_login, public_read, allowed_hosts, "
+	    "session_timeout, login_attempts)", key);
 	return (-1);
 }
 
@@ -927,7 +929,8 @@ auth_login(struct auth *a, struct evhttp_request *req)
 	char			 addr[64], user[256], pass[256];
 	/* A real yescrypt hash, so that an unknown user costs the same. */
 	static const char	*dummy = "$y$j9T$ksGJ31JIfvzJ4hN9ses30.$"
-				    "61SzTbsP9v6N/sST5beFqL8Mc4i0/M0mXs14OzYsQv2";
+				    "61SzTbsP9v6N/sST5beFqL8Mc4i0/"
+				    "M0mXs14OzYsQv2";
 
 	auth_peer(req, addr, sizeof(addr));
 	if (auth_rate(a, addr) != 0) {
@@ -1040,7 +1043,8 @@ static int
 auth_public_path(const char *path)
 {
 	return (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0 ||
-	    strncmp(path, "/static/", 8) == 0 || strcmp(path, "/healthz") == 0 ||
+	    strncmp(path, "/static/", 8) == 0 ||
+	    strcmp(path, "/healthz") == 0 ||
 	    strcmp(path, "/api/v1/login") == 0 ||
 	    strcmp(path, "/api/v1/logout") == 0 ||
 	    strcmp(path, "/api/v1/session") == 0);

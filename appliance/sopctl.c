@@ -312,8 +312,8 @@ ctl_tls_start(int fd, const struct timespec *deadline)
 		if (ctl_tls_wait(fd, rc, deadline) != 0) {
 			rc = (int)SSL_get_verify_result(ctl.ssl);
 			ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
-			ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: TLS: %s",
-			    ctl.url, rc != X509_V_OK ?
+			ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: "
+			    "TLS: %s", ctl.url, rc != X509_V_OK ?
 			    X509_verify_cert_error_string(rc) : buf);
 		}
 	}

@@ -228,3 +228,7 @@ http_settings "  users:
 "$SOPD" -t -c "$T/sopd.yaml" > "$T/t.out" 2>&1
 check "a bad role is reported with its line" grep -q 'sopd.yaml:[0-9]*:[0-9]*: .*role must be viewer, operator or admin' "$T/t.out"
 check "a bad tls value is reported" grep -q 'tls: must be auto, on or off' "$T/t.out"
+http_settings "  user: [alice]"
+"$SOPD" -t -c "$T/sopd.yaml" > "$T/t.out" 2>&1
+check "an unknown http setting is named with the allowed ones" \
+    grep -q 'sopd.yaml:[0-9]*:[0-9]*: unknown setting "user" in http (expected one of: listen, tls, ' "$T/t.out"
