@@ -1108,6 +1108,41 @@ auth_request(struct auth *a, struct evhttp_request *req, const char *path,
 	return (0);
 }
 
+void
+auth_metrics(const struct auth *a, struct evbuffer *b)
+{
+	const struct {
+		const char		*name, *help;
+		unsigned long long	 v;
+	} m[] = {
+		{ "sopd_http_logins_total", "Successful logins.", a->logins },
+		{ "sopd_http_login_failures_total",
+		  "Logins refused: unknown user or wrong password.",
+		  a->failures },
+		{ "sopd_http_login_rate_limited_total",
+		  "Login attempts refused: too many from one source.",
+		  a->limited },
+		{ "sopd_http_refused_total{reason=\"host\"}", NULL,
+		  a->refused_host },
+		{ "sopd_http_refused_total{reason=\"csrf\"}", NULL,
+		  a->refused_csrf },
+		{ "sopd_http_refused_total{reason=\"unauthenticated\"}", NULL,
+		  a->refused_auth },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		if (m[i].help != NULL)
+			evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s "
+			    "counter\n", m[i].name, m[i].help, m[i].name);
+		else if (i == 3)
+			evbuffer_add_printf(b, "# HELP sopd_http_refused_total "
+			    "Requests refused by reason.\n# TYPE "
+			    "sopd_http_refused_total counter\n");
+		evbuffer_add_printf(b, "%s %llu\n", m[i].name, m[i].v);
+	}
+}
+
 json_t *
 auth_stats_json(const struct auth *a)
 {

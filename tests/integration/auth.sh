@@ -159,6 +159,10 @@ check "stats count failures, limits, refusals" tjq /api/v1/stats \
     '.auth.login_failures >= 3 and .auth.login_rate_limited >= 2 and
     .auth.refused_host >= 2 and .auth.refused_csrf >= 2 and
     .auth.login_required and (.auth.https | not)'
+check "/metrics counts login failures" sh -c "curl -sf -H 'Authorization: Bearer $TOKEN' \
+    '$API/metrics' | awk '\$1 == \"sopd_http_login_failures_total\" && \$2 >= 3 { f = 1 } END { exit !f }'"
+check "/metrics counts refusals by reason" sh -c "curl -sf -H 'Authorization: Bearer $TOKEN' \
+    '$API/metrics' | grep -q '^sopd_http_refused_total{reason=\"csrf\"} [1-9]'"
 check "sopd stops cleanly" stop_sopd
 
 # 2. Off loopback (tls: auto), HTTPS with the certificate sopd makes,
