@@ -88,7 +88,7 @@ struct auth_source {
 
 struct auth {
 	struct sopd		*sd;
-	const struct config	*seen;		/* conf was read from it */
+	unsigned		 generation;	/* of the config conf is from */
 	struct auth_conf	 conf;
 	SSL_CTX			*ctx;
 	int			 https;
@@ -402,14 +402,19 @@ auth_refresh(struct auth *a)
 	struct errlist		errs = { 0 };
 	struct auth_conf	c;
 
-	if (a->seen == a->sd->cfg)
+	if (a->generation == a->sd->generation)
 		return;
-	if (auth_conf_read(a->sd->cfg, &c, &errs) == 0) {
-		auth_conf_free(&a->conf);
+	auth_conf_free(&a->conf);	/* it points into the old config */
+	if (auth_conf_read(a->sd->cfg, &c, &errs) == 0)
 		a->conf = c;
+	else {
+		/* Checked when loaded, so never; if so, nobody gets in. */
+		a->conf.require_login = 1;
+		a->conf.login_attempts = 10;
+		a->conf.session_ttl = 60;
 	}
 	errlist_free(&errs);
-	a->seen = a->sd->cfg;
+	a->generation = a->sd->generation;
 }
 
 /* Write a file with mode 0600 or 0644 from a memory BIO; -1 with *cause. */
@@ -565,7 +570,7 @@ auth_new(struct sopd *sd, char **cause)
 		free(a);
 		return (NULL);
 	}
-	a->seen = sd->cfg;
+	a->generation = sd->generation;
 	tls = a->conf.tls;
 	a->https = tls == AUTH_TLS_ON || (tls == AUTH_TLS_AUTO &&
 	    (a->conf.tls_cert != NULL || !auth_loopback(sd->cfg->http_listen)));
