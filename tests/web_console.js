@@ -30,7 +30,7 @@ const ROWS = () => [...document.querySelectorAll("#incidents tbody tr")].map((tr
 	state: tr.querySelector(".state").textContent,
 	title: tr.querySelector(".title").textContent,
 	next: tr.querySelector(".next").textContent,
-	actions: [...tr.querySelectorAll("button")].map((b) => b.textContent)
+	actions: [...tr.querySelectorAll("button[data-action]:not([data-action=detail])")].map((b) => b.textContent)
 }));
 
 // axe-core's serious and critical violations on the page as it is now.
@@ -138,6 +138,13 @@ async function main() {
 		out.act_error = await page.$eval("#act-error", (e) => e.textContent);
 		out.dialog_closed = await page.$eval("#act", (e) => !e.open);
 
+		// The incident's timeline: the ack with alice's name and the note.
+		await until(page, (id) => !!document.querySelector(`#incidents tbody tr[data-id="${id}"]`), 5000, ackId);
+		await page.click(`#incidents tbody tr[data-id="${ackId}"] button[data-action=detail]`);
+		await until(page, () => document.getElementById("detail").open);
+		out.timeline = await page.$eval("#detail-history", (e) => e.textContent);
+		await page.click("#detail-close");
+
 		// Resolve asks first: cancel leaves the incident alone.
 		const resId = (await page.evaluate(ROWS)).find((r) => r.actions.includes("Resolve") && r.id !== ackId).id;
 		out.resolve_id = resId;
@@ -161,7 +168,7 @@ async function main() {
 		await page.goto(env.URL + "?kiosk=1", { waitUntil: "domcontentloaded" });
 		await until(page, () => document.querySelectorAll("#incidents tbody tr").length > 0);
 		out.kiosk = await page.evaluate(() => ({
-			buttons: [...document.querySelectorAll("#incidents tbody button")].filter((b) => b.offsetParent !== null).length,
+			buttons: [...document.querySelectorAll("#incidents tbody button[data-action]:not([data-action=detail])")].filter((b) => b.offsetParent !== null).length,
 			filters: document.getElementById("filters").offsetParent !== null
 		}));
 		await page.goto(env.URL, { waitUntil: "domcontentloaded" });
@@ -171,7 +178,7 @@ async function main() {
 		await page.reload({ waitUntil: "domcontentloaded" });
 		await until(page, () => document.querySelectorAll("#incidents tbody tr").length > 0);
 		out.phone = await page.evaluate(() => {
-			const btns = [...document.querySelectorAll("#incidents tbody tr:first-child button")];
+			const btns = [...document.querySelectorAll("#incidents tbody tr:first-child button[data-action]:not([data-action=detail])")];
 			return {
 				width: document.documentElement.scrollWidth,
 				buttons: btns.length,

@@ -137,6 +137,8 @@ check "leaving the table redraws in triage order" w '.new_drawn == true and .row
 check "ack asks for a note in a dialog; the row leaves the open criticals" \
     w '.dialog_open == true and .dialog_closed == true and .act_error == "" and .acked == true'
 check "resolve asks for confirmation first" w '.resolve_asks == true'
+check "the incident's timeline shows alice's ack with the note" \
+    w '.timeline | test("alice: ack.* — replacing the disk")'
 ACK=$(jq -r .ack_id "$T/web.json")
 RES=$(jq -r .resolve_id "$T/web.json")
 check "the API has the ack with the note under alice's name" tjq "/api/v1/incidents/$ACK" \
