@@ -2,12 +2,12 @@
 
 CC	?= cc
 PKGS	 = libevent libevent_openssl relp sqlite3 openssl yaml-0.1 libpcre2-8 libhs jansson \
-	   libcrypt zlib
+	   libsystemd libcrypt zlib
 DEBS	 = build-essential pkg-config libevent-dev libsnmp-dev libsqlite3-dev \
 	   libssl-dev libyaml-dev libpcre2-dev libvectorscan-dev libjansson-dev \
 	   libcmocka-dev librelp-dev snmp snmpd snmptrapd sqlite3 bsdutils curl \
-	   faketime smitools procps jq rsyslog rsyslog-relp rsyslog-openssl python3 python3-yaml \
-	   chromium libcrypt-dev zlib1g-dev
+	   faketime smitools procps time jq rsyslog rsyslog-relp rsyslog-openssl python3 python3-yaml \
+	   chromium libsystemd-dev debhelper lintian fakeroot dpkg-dev libcrypt-dev zlib1g-dev
 WARN	 = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 	   -Wno-unused-parameter
 CSTD	 = -std=c11 -D_GNU_SOURCE
@@ -30,6 +30,7 @@ ALIBOBJ	 = $(LIBSRC:appliance/%.c=$(A)/obj/%.o)
 UNITS	 = $(TESTSRC:tests/unit/%.c=$(A)/tests/%)
 
 .PHONY: all run test test-clocks bench deps check-deps clean asan fuzz firmware
+.PHONY: install deb
 
 MAINS	 = $(wildcard appliance/sopd.c appliance/sopctl.c)
 BINS	 = $(MAINS:appliance/%.c=$(B)/%)
@@ -48,6 +49,7 @@ deps:
 
 check-deps:
 	@sh tests/deps.sh --check $(DEBS) || $(MAKE) --no-print-directory deps
+	@[ -d node_modules/puppeteer-core ] || $(MAKE) --no-print-directory deps
 	@sh tests/mibs.sh
 
 $(B)/obj/%.o: appliance/%.c appliance/*.h
@@ -65,10 +67,10 @@ $(A)/libsopd.a: $(ALIBOBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/sopd: appliance/sopd.c $(B)/libsopd.a
-	$(CC) $(CSTD) $(WARN) $(OPT) $(PKGCFLAGS) -Iappliance $< $(B)/libsopd.a $(PKGLIBS) -o $@
+	$(CC) $(CSTD) $(WARN) $(OPT) $(PKGCFLAGS) -Iappliance $< $(B)/libsopd.a $(LDFLAGS) $(PKGLIBS) -o $@
 
 $(B)/sopctl: appliance/sopctl.c $(B)/libsopd.a
-	$(CC) $(CSTD) $(WARN) $(OPT) $(PKGCFLAGS) -Iappliance $< $(B)/libsopd.a $(PKGLIBS) -o $@
+	$(CC) $(CSTD) $(WARN) $(OPT) $(PKGCFLAGS) -Iappliance $< $(B)/libsopd.a $(LDFLAGS) $(PKGLIBS) -o $@
 
 $(B)/sopbench: bench/sopbench.c
 	$(CC) $(CSTD) $(WARN) $(OPT) $< -o $@ -lm
@@ -110,6 +112,54 @@ bench: all
 .PHONY: soak
 soak: all asan
 	@sh tests/soak/soak.sh
+
+# Install for a package or a root file system: make install DESTDIR=...
+# PREFIX=/usr. The configuration and rules go to $(SYSCONFDIR)/sopd.
+PREFIX	?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR	?= /lib/systemd/system
+SHARE	 = $(DESTDIR)$(PREFIX)/share
+INSTALL	?= install
+install: $(BINS)
+	$(INSTALL) -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+	    $(SHARE)/sopd/web $(SHARE)/sopd/mibs $(DESTDIR)$(SYSCONFDIR)/sopd/holidays \
+	    $(SHARE)/man/man1 $(SHARE)/man/man5 $(SHARE)/man/man8 \
+	    $(SHARE)/bash-completion/completions $(SHARE)/doc/sopd \
+	    $(DESTDIR)$(SYSCONFDIR)/sopd/rules $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d
+	$(INSTALL) -m 0755 $(B)/sopd $(DESTDIR)$(PREFIX)/sbin/sopd
+	$(INSTALL) -m 0755 $(B)/sopctl $(DESTDIR)$(PREFIX)/bin/sopctl
+	$(INSTALL) -m 0644 web/* $(SHARE)/sopd/web/
+	$(INSTALL) -m 0644 mibs/*.txt $(SHARE)/sopd/mibs/
+	$(INSTALL) -m 0644 firmware/holidays/* $(DESTDIR)$(SYSCONFDIR)/sopd/holidays/
+	$(INSTALL) -m 0644 rules/*.yaml $(DESTDIR)$(SYSCONFDIR)/sopd/rules/
+	$(INSTALL) -m 0644 firmware/sopd.yaml $(DESTDIR)$(SYSCONFDIR)/sopd/sopd.yaml
+	$(INSTALL) -m 0644 firmware/site-rules.yaml $(DESTDIR)$(SYSCONFDIR)/sopd/site-rules.yaml
+	$(INSTALL) -m 0644 man/sopctl.1 $(SHARE)/man/man1/
+	$(INSTALL) -m 0644 man/sopd.yaml.5 man/sopd-rules.5 $(SHARE)/man/man5/
+	$(INSTALL) -m 0644 man/sopd.8 $(SHARE)/man/man8/
+	$(INSTALL) -m 0644 firmware/sopctl.bash \
+	    $(SHARE)/bash-completion/completions/sopctl
+	$(INSTALL) -m 0644 README.md $(SHARE)/doc/sopd/README.md
+	$(INSTALL) -m 0644 rules/README.md $(SHARE)/doc/sopd/rules.md
+	$(INSTALL) -m 0644 firmware/sopd.service $(DESTDIR)$(UNITDIR)/sopd.service
+	$(INSTALL) -m 0644 firmware/sopd.sysusers \
+	    $(DESTDIR)$(PREFIX)/lib/sysusers.d/sopd.conf
+	$(INSTALL) -m 0644 firmware/sopd.tmpfiles \
+	    $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/sopd.conf
+
+# The Debian package, built by dpkg-buildpackage (debian/, debhelper) in a
+# copy of the sources under build/deb; the .deb is copied into build/.
+VERSION	 = $(shell sed -n 's/^\#define SOPD_VERSION[^"]*"\(.*\)"/\1/p' appliance/version.h)
+DEBARCH	 = $(shell dpkg --print-architecture 2>/dev/null)
+DEBSRC	 = Makefile README.md appliance debian firmware man mibs rules web
+DEB	 = $(B)/sopd_$(VERSION)_$(DEBARCH).deb
+deb: $(DEB)
+$(DEB): $(shell find $(DEBSRC) -type f 2>/dev/null)
+	rm -rf $(B)/deb && mkdir -p $(B)/deb/sopd-$(VERSION)
+	tar cf - $(DEBSRC) | tar xf - -C $(B)/deb/sopd-$(VERSION)
+	cd $(B)/deb/sopd-$(VERSION) && dpkg-buildpackage -us -uc -b
+	cp $(B)/deb/sopd_$(VERSION)_$(DEBARCH).deb $@
 
 clean:
 	rm -rf build

@@ -952,13 +952,18 @@ agent_get(netsnmp_agent_request_info *ri, netsnmp_request_info *r)
 	rellen = vb->name_length - (AGENT_MIB_LEN + 1);
 	for (i = 0; i < agent_nsections; i++) {
 		s = &agent_sections[i];
-		if (rellen != s->prefixlen + 1 + s->indexlen ||
+		if (rellen < s->prefixlen + 1 ||
 		    agent_section_where(s, rel, rellen) != 0)
 			continue;
 		col = (u_int)rel[s->prefixlen];
 		if (rel[s->prefixlen] < s->firstcol ||
 		    rel[s->prefixlen] > s->lastcol)
-			break;
+			continue;
+		/* The object exists: any other instance is noSuchInstance. */
+		if (rellen != s->prefixlen + 1 + s->indexlen) {
+			netsnmp_set_request_error(ri, r, SNMP_NOSUCHINSTANCE);
+			return;
+		}
 		n = s->rows();
 		row = agent_row_search(s, n, rel + s->prefixlen + 1,
 		    s->indexlen, 1);
@@ -1171,6 +1176,13 @@ agent_defaults(void)
 
 	netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID,
 	    NETSNMP_DS_AGENT_DONT_LOG_TCPWRAPPERS_CONNECTS, 1);
+	/*
+	 * GETBULK: as many repetitions as fit in the answer (net-snmp
+	 * still bounds them by the message size), not net-snmp's 100
+	 * varbinds.
+	 */
+	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID,
+	    NETSNMP_DS_AGENT_MAX_GETBULKRESPONSES, -1);
 	add_to_init_list(nosmux);
 }
 

@@ -752,6 +752,34 @@ calendar_holiday_count(const struct calendar *cal)
 	return cal->nhol;
 }
 
+/* The last holiday known as "YYYY-MM-DD"; 0 when there is none. */
+int
+calendar_holidays_end(const struct calendar *cal, char *buf, size_t len)
+{
+	int32_t ymd;
+
+	if (cal->nhol == 0)
+		return 0;
+	ymd = cal->hol[cal->nhol - 1].ymd;
+	snprintf(buf, len, "%04d-%02d-%02d", ymd / 10000, ymd / 100 % 100,
+	    ymd % 100);
+	return 1;
+}
+
+/* 1 when the holiday data ends within days of t (or there is none). */
+int
+calendar_holidays_ending(const struct calendar *cal, time_t t, int days)
+{
+	struct tm tm;
+	int32_t ymd;
+
+	if (cal->nhol == 0)
+		return 1;
+	calendar_localtime(cal, t + (time_t)days * 86400, &tm);
+	ymd = (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+	return cal->hol[cal->nhol - 1].ymd < ymd;
+}
+
 /* Check one {date, name} entry of a holiday file. */
 static int
 calendar_hol_entry(const struct ynode *e, const char *file, int *y, int *m,

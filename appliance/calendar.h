@@ -70,6 +70,10 @@ int calendar_add_holiday(struct calendar *, int y, int m, int d,
 int calendar_is_holiday(const struct calendar *, int y, int m, int d,
     const char **name);
 size_t calendar_holiday_count(const struct calendar *);
+/* The last holiday known as "YYYY-MM-DD" in buf; 0 when there is none. */
+int calendar_holidays_end(const struct calendar *, char *buf, size_t len);
+/* 1 when the holiday data ends within days of t (or there is none). */
+int calendar_holidays_ending(const struct calendar *, time_t t, int days);
 
 /* Business time arithmetic; see the definition above. */
 int calendar_is_business_time(const struct calendar *, time_t);

@@ -1,6 +1,7 @@
 /* config.c: load sopd's YAML configuration; every mistake as file:line:col. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <libgen.h>
@@ -41,6 +42,8 @@ config_defaults(struct config *cfg)
 	cfg->max_threshold_keys = 100000;
 	cfg->commit_interval_ms = 100;
 	cfg->synchronous = xstrdup("normal");
+	cfg->integrity_interval = 86400;
+	cfg->retention = 400LL * 86400;
 	cfg->sys_name = xstrdup("sopd");
 	cfg->sys_contact = xstrdup("");
 	cfg->sys_location = xstrdup("");
@@ -69,6 +72,7 @@ config_free_users(struct config_snmp_user *u, size_t n)
 		free(u[i].auth_pass);
 		free(u[i].priv);
 		free(u[i].priv_pass);
+		free(u[i].engine_id);
 	}
 	free(u);
 }
@@ -100,6 +104,7 @@ config_free(struct config *cfg)
 	config_free_strv(cfg->agent_communities, cfg->nagent_communities);
 	free(cfg->agentx_socket);
 	config_free_users(cfg->agent_users, cfg->nagent_users);
+	config_free_users(cfg->trap_users, cfg->ntrap_users);
 	config_free_strv(cfg->rule_paths, cfg->nrule_paths);
 	config_free_strv(cfg->mib_dirs, cfg->nmib_dirs);
 	for (i = 0; i < cfg->ngroups; i++) {
@@ -352,6 +357,9 @@ config_syslog(struct cfgload *cl, struct ynode *m)
 	config_syslog_tls_check(cl, m);
 }
 
+static void	config_snmp_users(struct cfgload *, struct ynode *,
+		    struct config_snmp_user **, size_t *, int);
+
 /* The traps: section. */
 static void
 config_traps(struct cfgload *cl, struct ynode *m)
@@ -369,9 +377,12 @@ config_traps(struct cfgload *cl, struct ynode *m)
 		else if (strcmp(k, "communities") == 0)
 			config_strv(cl, m->items[i], &cfg->communities,
 			    &cfg->ncommunities);
+		else if (strcmp(k, "users") == 0)
+			config_snmp_users(cl, m->items[i], &cfg->trap_users,
+			    &cfg->ntrap_users, 1);
 		else
 			config_unknown(cl, m->keys[i], "traps",
-			    "listen, communities");
+			    "listen, communities, users");
 	}
 }
 
@@ -501,10 +512,47 @@ config_user_name(struct cfgload *cl, struct ynode *n)
 	return NULL;
 }
 
-/* One key of a user's map. */
+/*
+ * A sender's snmpEngineID: 5 to 32 octets in hex, with or without 0x,
+ * kept as net-snmp writes it (0x and lower case).
+ */
+static char *
+config_engine_id(struct cfgload *cl, struct ynode *n)
+{
+	const char	*s;
+	char		*id;
+	size_t		 i, len;
+
+	if (n->type != YNODE_SCALAR) {
+		errlist_add(cl->errs, cl->file, n->line, n->col,
+		    "engine_id must be a hex string");
+		return NULL;
+	}
+	s = n->value;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	len = strlen(s);
+	for (i = 0; i < len; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			break;
+	if (i < len || len % 2 != 0 || len < 10 || len > 64) {
+		errlist_add(cl->errs, cl->file, n->line, n->col,
+		    "engine_id must be 5 to 32 octets in hex (e.g. "
+		    "0x8000000001020304)");
+		return NULL;
+	}
+	id = xmalloc(len + 3);
+	id[0] = '0';
+	id[1] = 'x';
+	for (i = 0; i <= len; i++)
+		id[i + 2] = (char)tolower((unsigned char)s[i]);
+	return id;
+}
+
+/* One key of a user's map; traps users may name a sender's engine_id. */
 static void
 config_agent_user_key(struct cfgload *cl, struct ynode *k, struct ynode *v,
-    struct config_snmp_user *u)
+    struct config_snmp_user *u, int traps)
 {
 	static const char *const auths[] = { "SHA", "SHA-256", "SHA-512",
 	    "MD5", NULL };
@@ -531,7 +579,13 @@ config_agent_user_key(struct cfgload *cl, struct ynode *k, struct ynode *v,
 		if ((s = config_choice(cl, v, "level", levels)) != NULL)
 			u->authpriv = strcmp(s, "authpriv") == 0;
 		free(s);
-	} else
+	} else if (traps && strcmp(k->value, "engine_id") == 0) {
+		free(u->engine_id);
+		u->engine_id = config_engine_id(cl, v);
+	} else if (traps)
+		config_unknown(cl, k, "traps users", "name, auth, auth_pass, "
+		    "priv, priv_pass, level, engine_id");
+	else
 		config_unknown(cl, k, "agent users", "name, auth, auth_pass, "
 		    "priv, priv_pass, level");
 }
@@ -539,7 +593,7 @@ config_agent_user_key(struct cfgload *cl, struct ynode *k, struct ynode *v,
 /* One user of agent: users; 0 when complete, -1 with errors added. */
 static int
 config_agent_user(struct cfgload *cl, struct ynode *m,
-    struct config_snmp_user *u)
+    struct config_snmp_user *u, int traps)
 {
 	size_t	i, nerr = cl->errs->n;
 
@@ -548,7 +602,7 @@ config_agent_user(struct cfgload *cl, struct ynode *m,
 	if (!config_is_map(cl, m, "a user"))
 		return -1;
 	for (i = 0; i < m->n; i++)
-		config_agent_user_key(cl, m->keys[i], m->items[i], u);
+		config_agent_user_key(cl, m->keys[i], m->items[i], u, traps);
 	if (u->name == NULL && !ynode_get(m, "name"))
 		errlist_add(cl->errs, cl->file, m->line, m->col,
 		    "a user needs a name");
@@ -568,32 +622,46 @@ config_agent_user(struct cfgload *cl, struct ynode *m,
 	return cl->errs->n == nerr ? 0 : -1;
 }
 
-/* agent: users: a list of SNMPv3 users with distinct names. */
-static void
-config_agent_users(struct cfgload *cl, struct ynode *n)
+/* Whether two users are one USM entry (a name, localized to one engine). */
+static int
+config_user_same(const struct config_snmp_user *a,
+    const struct config_snmp_user *b)
 {
-	struct config *cfg = cl->cfg;
+	if (a->name == NULL || b->name == NULL || strcmp(a->name, b->name) != 0)
+		return 0;
+	if (a->engine_id == NULL || b->engine_id == NULL)
+		return a->engine_id == b->engine_id;
+	return strcmp(a->engine_id, b->engine_id) == 0;
+}
+
+/*
+ * agent: users or traps: users: a list of SNMPv3 users with distinct
+ * names (traps: distinct names per engine_id).
+ */
+static void
+config_snmp_users(struct cfgload *cl, struct ynode *n,
+    struct config_snmp_user **users, size_t *nusers, int traps)
+{
 	struct config_snmp_user *u;
 	size_t i, j;
 
-	config_free_users(cfg->agent_users, cfg->nagent_users);
-	cfg->agent_users = NULL;
-	cfg->nagent_users = 0;
+	config_free_users(*users, *nusers);
+	*users = NULL;
+	*nusers = 0;
 	if (n->type != YNODE_SEQ) {
 		errlist_add(cl->errs, cl->file, n->line, n->col,
 		    "users must be a list of {name, auth, auth_pass, priv, "
-		    "priv_pass, level}");
+		    "priv_pass, level%s}", traps ? ", engine_id" : "");
 		return;
 	}
-	cfg->agent_users = xcalloc(n->n + 1, sizeof(*cfg->agent_users));
+	*users = xcalloc(n->n + 1, sizeof(**users));
 	for (i = 0; i < n->n; i++) {
-		u = &cfg->agent_users[cfg->nagent_users++];
-		if (config_agent_user(cl, n->items[i], u) != 0 &&
+		u = &(*users)[(*nusers)++];
+		if (config_agent_user(cl, n->items[i], u, traps) != 0 &&
 		    u->name == NULL)
 			continue;
-		for (j = 0; j + 1 < cfg->nagent_users; j++) {
-			if (cfg->agent_users[j].name != NULL &&
-			    strcmp(cfg->agent_users[j].name, u->name) == 0)
+		for (j = 0; j + 1 < *nusers; j++) {
+			if (config_user_same(&(*users)[j], u))
 				errlist_add(cl->errs, cl->file,
 				    n->items[i]->line, n->items[i]->col,
 				    "user \"%s\" is defined twice", u->name);
@@ -631,7 +699,8 @@ config_agent(struct cfgload *cl, struct ynode *m)
 		else if (strcmp(k, "agentx_ping_interval") == 0)
 			config_agentx_ping(cl, m->items[i]);
 		else if (strcmp(k, "users") == 0)
-			config_agent_users(cl, m->items[i]);
+			config_snmp_users(cl, m->items[i], &cfg->agent_users,
+			    &cfg->nagent_users, 0);
 		else
 			config_unknown(cl, m->keys[i], "agent", "listen, mode, "
 			    "agentx_socket, agentx_ping_interval, communities, "
@@ -685,6 +754,39 @@ config_incidents(struct cfgload *cl, struct ynode *m)
 	}
 }
 
+/* store: integrity_check_interval: 0 (off) or up to 30 days. */
+static void
+config_integrity(struct cfgload *cl, struct ynode *n)
+{
+	long long secs;
+
+	if (ynode_duration(n, cl->file, &secs, cl->errs) == -1)
+		return;
+	if (secs < 0 || secs > 30 * 86400) {
+		errlist_add(cl->errs, cl->file, n->line, n->col,
+		    "integrity_check_interval must be 0 (off) or up to 30d");
+		return;
+	}
+	cl->cfg->integrity_interval = (int)secs;
+}
+
+/* The store: section. */
+/* store: retention: 0 (keep for ever) or at least a day. */
+static void
+config_retention(struct cfgload *cl, struct ynode *n)
+{
+	long long secs;
+
+	if (ynode_duration(n, cl->file, &secs, cl->errs) == -1)
+		return;
+	if (secs != 0 && secs < 86400) {
+		errlist_add(cl->errs, cl->file, n->line, n->col,
+		    "retention must be 0 (keep everything) or at least 1d");
+		return;
+	}
+	cl->cfg->retention = secs;
+}
+
 /* The store: section. */
 static void
 config_store(struct cfgload *cl, struct ynode *m)
@@ -711,9 +813,14 @@ config_store(struct cfgload *cl, struct ynode *m)
 				continue;
 			}
 			config_str(cl, v, &cfg->synchronous, 0);
-		} else
+		} else if (strcmp(k, "integrity_check_interval") == 0)
+			config_integrity(cl, v);
+		else if (strcmp(k, "retention") == 0)
+			config_retention(cl, v);
+		else
 			config_unknown(cl, m->keys[i], "store",
-			    "commit_interval_ms, synchronous");
+			    "commit_interval_ms, synchronous, "
+			    "integrity_check_interval, retention");
 	}
 }
 

@@ -20,6 +20,7 @@ struct config_snmp_user {
 	char	*priv;		/* "AES", "AES-256", "DES"; NULL: authNoPriv */
 	char	*priv_pass;
 	int	 authpriv;	/* 1: authPriv required, 0: authNoPriv enough */
+	char	*engine_id;	/* traps: the sender's engineID, hex; NULL: ours */
 };
 
 /* A named set of host patterns (exact names or globs). */
@@ -74,6 +75,8 @@ struct config {
 	size_t		  max_threshold_keys;	/* correlation state bound, default 100000 */
 	int		  commit_interval_ms;	/* default 100: batching of writes */
 	char		 *synchronous;		/* "normal" or "full" */
+	int		  integrity_interval;	/* s between integrity checks, 0 off */
+	long long	  retention;		/* s resolved incidents are kept; 0: for ever */
 	/*
 	 * Sections parsed by their own modules (calendar, escalation,
 	 * windows, notify, expectations): the nodes live in yaml, which the
@@ -91,6 +94,9 @@ struct config {
 	char		 *sys_location;
 	/* http: access settings, read by auth.c (NULL when absent). */
 	struct ynode	 *sec_http;
+	/* SNMPv3 users whose traps and informs are accepted. */
+	struct config_snmp_user *trap_users;
+	size_t		  ntrap_users;
 };
 
 /* Load a config file; NULL with every problem in errs. */

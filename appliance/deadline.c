@@ -32,6 +32,8 @@ struct deadlines {
 	int		  have_clock;
 	long long	  clock_diff;	/* wall - monotonic at the last tick */
 	unsigned long long jumps;
+	deadlines_jump_cb jump;
+	void		 *jump_arg;
 };
 
 /* Hash of a key (splitmix64 finalizer). */
@@ -165,7 +167,7 @@ deadlines_timer_cb(evutil_socket_t fd, short events, void *arg)
 	struct deadlines *dq = arg;
 	struct timespec mono;
 
-	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_BOOTTIME, &mono);
 	deadlines_observe_clock(dq, time(NULL), mono.tv_sec);
 	deadlines_tick(dq, time(NULL));
 }
@@ -176,6 +178,7 @@ deadlines_new(struct event_base *base, deadlines_fire_cb fire, void *arg)
 {
 	struct deadlines *dq = xcalloc(1, sizeof(*dq));
 	struct timeval tv = { 1, 0 };
+	struct timespec mono;
 
 	dq->fire = fire;
 	dq->arg = arg;
@@ -186,6 +189,9 @@ deadlines_new(struct event_base *base, deadlines_fire_cb fire, void *arg)
 		    dq);
 		if (dq->timer == NULL || event_add(dq->timer, &tv) != 0)
 			fatalx("deadlines: cannot add the tick timer");
+		/* The first tick already sees a jump made before it. */
+		clock_gettime(CLOCK_BOOTTIME, &mono);
+		deadlines_observe_clock(dq, time(NULL), mono.tv_sec);
 	}
 	return dq;
 }
@@ -321,6 +327,7 @@ long long
 deadlines_observe_clock(struct deadlines *dq, time_t wall, time_t mono)
 {
 	long long diff = (long long)wall - (long long)mono, jump = 0;
+	size_t n = 0;
 
 	if (dq->have_clock) {
 		jump = diff - dq->clock_diff;
@@ -329,7 +336,10 @@ deadlines_observe_clock(struct deadlines *dq, time_t wall, time_t mono)
 			jump = 0;
 		else {
 			dq->jumps++;
-			log_warnx("clock jumped by %lld s", jump);
+			if (dq->jump != NULL)
+				n = dq->jump(dq, jump, dq->jump_arg);
+			log_warnx("clock jumped by %lld s; %zu deadlines "
+			    "re-anchored", jump, n);
 		}
 	}
 	dq->have_clock = 1;
@@ -342,4 +352,12 @@ unsigned long long
 deadlines_clock_jumps(const struct deadlines *dq)
 {
 	return dq->jumps;
+}
+
+/* Who hears of a clock jump. */
+void
+deadlines_set_jump_cb(struct deadlines *dq, deadlines_jump_cb cb, void *arg)
+{
+	dq->jump = cb;
+	dq->jump_arg = arg;
 }

@@ -15,7 +15,8 @@
  * may schedule (also itself again) or cancel anything.  Because due times
  * are absolute, entries that fell due during a clock jump or while the
  * daemon was down fire on the next tick.  The tick also compares the wall
- * clock with CLOCK_MONOTONIC and logs a jump of more than a few seconds.
+ * clock with CLOCK_BOOTTIME (which also runs while the host is suspended)
+ * and logs a jump of more than a few seconds.
  * Schedule and cancel cost O(log n) (a binary heap with a hash index).
  */
 
@@ -54,6 +55,13 @@ size_t deadlines_tick(struct deadlines *, time_t now);
 /* Feed one wall/monotonic clock pair; the jump in seconds (0: none). */
 long long deadlines_observe_clock(struct deadlines *, time_t wall,
     time_t mono);
+/*
+ * Called on a jump (before the log line, which tells the count it returns:
+ * the deadlines re-anchored).
+ */
+typedef size_t (*deadlines_jump_cb)(struct deadlines *, long long jump,
+    void *arg);
+void deadlines_set_jump_cb(struct deadlines *, deadlines_jump_cb, void *arg);
 /* Clock jumps seen so far. */
 unsigned long long deadlines_clock_jumps(const struct deadlines *);
 

@@ -50,7 +50,8 @@ struct escinc {
 struct outnote {
 	enum notice_kind	 kind;
 	int			 step;
-	int			 level;
+	char			*level;		/* the level told */
+	char			*idem;		/* NULL: the incident's */
 	int64_t			 at_us;
 	char			*note;
 	struct incident_info	 ii;
@@ -265,6 +266,8 @@ escalate_outnote_free(struct outnote *o)
 	for (i = 0; i < 6; i++)
 		free(o->s[i]);
 	free(o->note);
+	free(o->level);
+	free(o->idem);
 	free(o);
 }
 
@@ -276,10 +279,11 @@ escalate_keep(struct outnote *o, int i, const char *s)
 	return o->s[i];
 }
 
-/* Queue a notice for one level until the next commit. */
+/* Queue a notice for a level by name until the next commit. */
 static void
-escalate_queue(struct escalator *e, const struct incident_info *ii,
-    enum notice_kind kind, int step, int level, const char *note)
+escalate_queue_to(struct escalator *e, const struct incident_info *ii,
+    enum notice_kind kind, int step, const char *level, const char *note,
+    const char *idem)
 {
 	struct outnote *o;
 
@@ -303,7 +307,8 @@ escalate_queue(struct escalator *e, const struct incident_info *ii,
 	o->ii.owner = NULL;
 	o->kind = kind;
 	o->step = step;
-	o->level = level;
+	o->level = xstrdup(level);
+	o->idem = idem != NULL ? xstrdup(idem) : NULL;
 	o->at_us = clock_now_us();
 	o->note = note != NULL ? xstrdup(note) : NULL;
 	if (e->otail != NULL)
@@ -313,6 +318,15 @@ escalate_queue(struct escalator *e, const struct incident_info *ii,
 	e->otail = o;
 	e->nout++;
 	incidents_want_commit(e->sd->incidents);
+}
+
+/* Queue a notice for one level until the next commit. */
+static void
+escalate_queue(struct escalator *e, const struct incident_info *ii,
+    enum notice_kind kind, int step, int level, const char *note)
+{
+	escalate_queue_to(e, ii, kind, step, policy_level_name(level), note,
+	    NULL);
 }
 
 /* Queue one notice per level of a mask (ii NULL: look the id up). */
@@ -421,7 +435,26 @@ escalate_hold(struct escalator *e, struct escinc *ei, const struct win *w)
 	escalate_arm(e, ei);
 }
 
-/* A new incident: hold it in a window, or start its clock. */
+/* Tell L1 at once that an incident opened inside a window holds it. */
+static void
+escalate_tell_held(struct escalator *e, const struct incident_info *ii,
+    const struct win *w)
+{
+	struct incident_info held = *ii;
+	char note[ESC_NOTE_MAX];
+
+	held.in_window = w->id;
+	snprintf(note, sizeof(note), "opened during %s window %s: no "
+	    "escalation until it ends", w->kind == WIN_PATCH ? "patch" :
+	    "change", w->id);
+	escalate_queue(e, &held, NOTICE_OPENED, -1, POLICY_L1, note);
+}
+
+/*
+ * A new incident: hold it in a window that holds its severity (and tell
+ * L1 at once), or start its clock; a window that covers the host without
+ * holding the severity records it as opened in it.
+ */
 static void
 escalate_opened(struct escalator *e, const struct incident_info *ii)
 {
@@ -433,13 +466,17 @@ escalate_opened(struct escalator *e, const struct incident_info *ii)
 		return;
 	ei = escalate_add(e, ii->id, ii->severity);
 	escalate_dirty(e, ei);
-	w = winset_active_for(ESC_WS(e), ESC_CFG(e), ESC_CAL(e), ii->host,
-	    (time_t)now);
+	w = winset_holding(ESC_WS(e), ESC_CFG(e), ESC_CAL(e), ii->host,
+	    ii->severity, (time_t)now);
 	if (w != NULL) {
 		escalate_record(e, w->id, "opened", ii->id);
 		escalate_hold(e, ei, w);
+		escalate_tell_held(e, ii, w);
 		return;
 	}
+	if ((w = winset_active_for(ESC_WS(e), ESC_CFG(e), ESC_CAL(e),
+	    ii->host, (time_t)now)) != NULL)
+		escalate_record(e, w->id, "opened", ii->id);
 	/* The clock starts with the event that opened the incident. */
 	ei->start = ii->last_seen_us > 0 ? ii->last_seen_us / 1000000 : now;
 	escalate_compute(e, ei);
@@ -546,6 +583,29 @@ escalate_write_rec(struct store *st, const struct winrec *r)
 	return rc;
 }
 
+/* Write the API changes whose state moved. */
+static int
+escalate_write_wins(struct escalator *e, struct store *st)
+{
+	struct win *w;
+	json_t *doc;
+	char *text;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < winset_count(ESC_WS(e)) && rc == 0; i++) {
+		w = winset_get(ESC_WS(e), i);
+		if (!w->dirty || !w->from_api)
+			continue;
+		doc = winset_win_doc(w);
+		text = json_dumps(doc, JSON_COMPACT);
+		rc = store_put_window(st, w->id, text);
+		free(text);
+		json_decref(doc);
+	}
+	return rc;
+}
+
 /* A queued notice as the notifier takes it. */
 static void
 escalate_notice(const struct outnote *o, struct notice *n)
@@ -554,9 +614,10 @@ escalate_notice(const struct outnote *o, struct notice *n)
 	n->kind = o->kind;
 	n->inc = &o->ii;
 	n->step = o->step;
-	n->level = policy_level_name(o->level);
+	n->level = o->level;
 	n->at_us = o->at_us;
 	n->note = o->note;
+	n->idem = o->idem;
 }
 
 /* Write the queued notices to the notifier's outbox (same transaction). */
@@ -593,7 +654,7 @@ escalate_hooks_write(struct store *st, void *arg)
 		if (r->dirty && escalate_write_rec(st, r) != 0)
 			return -1;
 	}
-	return 0;
+	return escalate_write_wins(e, st);
 }
 
 /* Record a notice nobody is told of (replay). */
@@ -601,10 +662,11 @@ static void
 escalate_replay(const struct outnote *o)
 {
 	static const char *kinds[NOTICE_MAX] = {
-		"opened", "escalated", "acknowledged", "resolved"
+		"opened", "escalated", "acknowledged", "resolved", "window",
+		"change"
 	};
 
-	replay_record("notify %s %s #%llu", policy_level_name(o->level),
+	replay_record("notify %s %s #%llu", o->level,
 	    kinds[o->kind], (unsigned long long)o->ii.id);
 }
 
@@ -616,6 +678,7 @@ escalate_hooks_written(void *arg)
 	struct escinc *ei, *next;
 	struct winrec *r, **rp;
 	struct outnote *o;
+	size_t i;
 
 	for (ei = e->dhead; ei != NULL; ei = next) {
 		next = ei->dnext;
@@ -624,6 +687,8 @@ escalate_hooks_written(void *arg)
 			free(ei);
 	}
 	e->dhead = NULL;
+	for (i = 0; i < winset_count(ESC_WS(e)); i++)
+		winset_get(ESC_WS(e), i)->dirty = 0;
 	for (rp = &e->wrecs; (r = *rp) != NULL;) {
 		r->dirty = 0;
 		if (r->ended) {
@@ -672,15 +737,95 @@ escalate_sweep_cb(const struct incident_info *ii, void *arg)
 	sw->ids[sw->n++] = ii->id;
 }
 
+/* A window's scope as one line ("all hosts" when it names none). */
+static void
+escalate_scope(const struct win *w, char *buf, size_t len)
+{
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < w->nhosts && used < len; i++)
+		used += snprintf(buf + used, len - used, "%s%s", used ? "," :
+		    "", w->hosts[i]);
+	for (i = 0; i < w->ngroups && used < len; i++)
+		used += snprintf(buf + used, len - used, "%sgroup %s", used ?
+		    "," : "", w->groups[i]);
+	if (used == 0)
+		snprintf(buf, len, "all hosts");
+}
+
+/*
+ * Tell L1 and the window's owner (a notify level) about a window or a
+ * change; each level's notice has a key of its own (prefix-level).
+ */
+static void
+escalate_tell_owner(struct escalator *e, const struct win *w,
+    enum notice_kind kind, const char *title, const char *note,
+    const char *prefix)
+{
+	struct incident_info ii;
+	char scope[512], idem[96];
+
+	memset(&ii, 0, sizeof(ii));
+	escalate_scope(w, scope, sizeof(scope));
+	ii.severity = SEV_INFO;
+	ii.level = "L1";
+	ii.host = scope;
+	ii.rule = w->kind == WIN_PATCH ? "patch-window" : "change";
+	ii.title = title;
+	ii.key = w->id;
+	ii.in_window = w->id;
+	snprintf(idem, sizeof(idem), "%s-L1", prefix);
+	escalate_queue_to(e, &ii, kind, -1, "L1", note, idem);
+	if (w->owner != NULL && strcmp(w->owner, "L1") != 0) {
+		snprintf(idem, sizeof(idem), "%s-%s", prefix, w->owner);
+		escalate_queue_to(e, &ii, kind, -1, w->owner, note, idem);
+	}
+}
+
+/*
+ * Move a change to a state, record it (stored at the next commit) and
+ * tell its owner and L1; -1 and *err if it cannot go there.
+ */
+static int
+escalate_change_step(struct escalator *e, struct win *w,
+    enum change_state to, const char *actor, const char *note, char **err)
+{
+	char title[512], prefix[96];
+
+	if (winset_change_move(w, to, actor, note, clock_now(), err) != 0)
+		return -1;
+	w->dirty = 1;
+	snprintf(title, sizeof(title), "change %s %s by %s: %s", w->id,
+	    change_state_name(to), actor != NULL && *actor != '\0' ? actor :
+	    "sopd", w->title != NULL ? w->title : "");
+	snprintf(prefix, sizeof(prefix), "change-%s-%zu", w->id,
+	    json_array_size(w->history));
+	escalate_tell_owner(e, w, NOTICE_CHANGE, title, note, prefix);
+	log_info("%s%s%s", title, note != NULL ? ": " : "", note != NULL ?
+	    note : "");
+	incidents_want_commit(e->sd->incidents);
+	return 0;
+}
+
 /*
  * A window started: record it.  Incidents opened before it keep their
  * clock (their problem predates the change); those opened inside are held.
+ * An approved change is in progress from now.
  */
 static void
-escalate_window_started(struct escalator *e, const struct win *w,
+escalate_window_started(struct escalator *e, struct win *w,
     int64_t start, int64_t end)
 {
 	struct winrec *r;
+	char *err = NULL;
+
+	if (w->kind == WIN_CHANGE && w->state == CHANGE_APPROVED &&
+	    escalate_change_step(e, w, CHANGE_IN_PROGRESS, "sopd",
+	    "the change window started", &err) != 0) {
+		log_warnx("%s", err);
+		free(err);
+	}
 
 	r = xcalloc(1, sizeof(*r));
 	snprintf(r->id, sizeof(r->id), "%s", w->id);
@@ -714,6 +859,65 @@ escalate_release(struct escalator *e, struct escinc *ei, const char *winid,
 	escalate_fire_due(e, ei, (int64_t)clock_now(), note);
 }
 
+/* The ids of a list of a window record as "#1, #2" (bounded). */
+static void
+escalate_rec_ids(const struct winrec *r, const char *list, char *buf,
+    size_t len)
+{
+	json_t *a = json_object_get(r->rec, list), *v;
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	json_array_foreach(a, i, v) {
+		if (used >= len)
+			break;
+		used += snprintf(buf + used, len - used, "%s#%lld", used ?
+		    ", " : "", (long long)json_integer_value(v));
+	}
+}
+
+/*
+ * One summary of a window's occurrence to its owner and L1: what opened,
+ * resolved and failed verification; a change in progress is recorded as
+ * verified or failed.
+ */
+static void
+escalate_window_summary(struct escalator *e, const struct winrec *r)
+{
+	struct win *w = winset_find(ESC_WS(e), r->id), tmp;
+	char title[256], note[ESC_NOTE_MAX * 4], failed[ESC_NOTE_MAX],
+	    opened[ESC_NOTE_MAX], resolved[ESC_NOTE_MAX], prefix[96],
+	    *err = NULL;
+	size_t nf;
+
+	if (w == NULL) {	/* gone with a reload */
+		memset(&tmp, 0, sizeof(tmp));
+		tmp.id = (char *)r->id;
+		w = &tmp;
+	}
+	nf = json_array_size(json_object_get(r->rec, "failed_verification"));
+	escalate_rec_ids(r, "opened", opened, sizeof(opened));
+	escalate_rec_ids(r, "resolved", resolved, sizeof(resolved));
+	escalate_rec_ids(r, "failed_verification", failed, sizeof(failed));
+	snprintf(title, sizeof(title), "window %s ended: %zu opened, %zu "
+	    "resolved, %zu failed verification", r->id, json_array_size(
+	    json_object_get(r->rec, "opened")), json_array_size(
+	    json_object_get(r->rec, "resolved")), nf);
+	snprintf(note, sizeof(note), "opened: %s; resolved: %s; failed "
+	    "verification: %s", opened[0] ? opened : "none", resolved[0] ?
+	    resolved : "none", failed[0] ? failed : "none");
+	snprintf(prefix, sizeof(prefix), "window-%s-%lld", r->id,
+	    (long long)r->start);
+	escalate_tell_owner(e, w, NOTICE_WINDOW, title, note, prefix);
+	if (w != &tmp && w->kind == WIN_CHANGE &&
+	    (w->state == CHANGE_IN_PROGRESS || w->state == CHANGE_APPROVED) &&
+	    escalate_change_step(e, w, nf > 0 ? CHANGE_FAILED :
+	    CHANGE_VERIFIED, "sopd", note, &err) != 0) {
+		log_warnx("%s", err);
+		free(err);
+	}
+}
+
 /* A window ended (or was cancelled) at end: release what it holds. */
 static void
 escalate_window_ended(struct escalator *e, struct winrec *r, int64_t end)
@@ -729,6 +933,7 @@ escalate_window_ended(struct escalator *e, struct winrec *r, int64_t end)
 			escalate_release(e, ei, r->id, end);
 	}
 	free(sw.ids);
+	escalate_window_summary(e, r);
 	r->end = end;
 	r->ended = 1;
 	r->dirty = 1;
@@ -949,7 +1154,7 @@ escalate_window_load_cb(const char *id, const char *doc, void *arg)
 	json_t *o;
 
 	o = doc != NULL ? json_loads(doc, 0, NULL) : NULL;
-	if (o == NULL || (w = winset_parse_json(ESC_CFG(e), ESC_CAL(e), o,
+	if (o == NULL || (w = winset_parse_json(ESC_CFG(e), ESC_CAL(e), o, 1,
 	    &err)) == NULL || winset_add(ESC_WS(e), w, &err) != 0) {
 		log_warnx("window %s from the store not loaded: %s", id,
 		    err != NULL ? err : "bad JSON");
@@ -1007,6 +1212,34 @@ escalate_reconfigure(struct escalator *e)
 		}
 	}
 	escalate_windows_sync(e);
+}
+
+/*
+ * The wall clock jumped by jump seconds (it was set right, or wrong): the
+ * incidents whose clock runs were opened under the old clock, so their
+ * start and the due times of their steps not yet fired move with it.  An
+ * escalation measures the time an incident has been open, which the jump
+ * did not change.  Returns how many incidents were re-anchored.
+ */
+size_t
+escalate_clock_jumped(struct escalator *e, long long jump)
+{
+	struct escinc *ei;
+	size_t b, n = 0;
+
+	for (b = 0; b < e->nb; b++) {
+		for (ei = e->hb[b]; ei != NULL; ei = ei->hnext) {
+			if (ei->start == 0)
+				continue;
+			ei->start += jump;
+			escalate_compute(e, ei);
+			escalate_dirty(e, ei);
+			escalate_show(e, ei, NULL, NULL, NULL);
+			escalate_arm(e, ei);
+			n++;
+		}
+	}
+	return n;
 }
 
 /* Notices that could not be queued for a commit (the queue was full). */
@@ -1089,6 +1322,25 @@ escalate_windows_json(struct escalator *e)
 	    calendar_tzname(ESC_CAL(e)));
 }
 
+/* GET /api/v1/changes: every change, ended ones too. */
+json_t *
+escalate_changes_json(struct escalator *e)
+{
+	struct win *w;
+	json_t *a = json_array();
+	time_t now = clock_now();
+	size_t i;
+
+	for (i = 0; i < winset_count(ESC_WS(e)); i++) {
+		w = winset_get(ESC_WS(e), i);
+		if (w->kind == WIN_CHANGE)
+			json_array_append_new(a, winset_win_json(w, ESC_CAL(e),
+			    now));
+	}
+	return json_pack("{s:o, s:s}", "changes", a, "timezone",
+	    calendar_tzname(ESC_CAL(e)));
+}
+
 /* One stored occurrence as JSON. */
 static int
 escalate_occ_cb(const struct store_winlog *w, void *arg)
@@ -1120,35 +1372,11 @@ escalate_window_json(struct escalator *e, const char *id)
 	return o;
 }
 
-/* A window's definition as stored (what winset_parse_json reads). */
-static json_t *
-escalate_window_doc(const struct win *w)
-{
-	json_t *o, *h = json_array(), *g = json_array();
-	char s[32], en[32];
-	struct tm tm;
-	size_t i;
-
-	for (i = 0; i < w->nhosts; i++)
-		json_array_append_new(h, json_string(w->hosts[i]));
-	for (i = 0; i < w->ngroups; i++)
-		json_array_append_new(g, json_string(w->groups[i]));
-	gmtime_r(&w->spec.start, &tm);
-	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	gmtime_r(&w->spec.end, &tm);
-	strftime(en, sizeof(en), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	o = json_pack("{s:s, s:o, s:o, s:o, s:s, s:s, s:b, s:b}", "id", w->id,
-	    "title", w->title != NULL ? json_string(w->title) : json_null(),
-	    "hosts", h, "groups", g, "start", s, "end", en,
-	    "approved", w->approved, "cancelled", w->cancelled);
-	return o;
-}
-
 /* Write an API window's definition now. */
 static int
 escalate_window_save(struct escalator *e, const struct win *w, char **err)
 {
-	json_t *doc = escalate_window_doc(w);
+	json_t *doc = winset_win_doc(w);
 	char *text = json_dumps(doc, JSON_COMPACT);
 	int rc;
 
@@ -1161,7 +1389,30 @@ escalate_window_save(struct escalator *e, const struct win *w, char **err)
 	return rc;
 }
 
-/* POST /api/v1/windows: create a change window. */
+/* Tell the steps a new change went through (requested, approved). */
+static void
+escalate_tell_new(struct escalator *e, struct win *w)
+{
+	char title[512], prefix[96], note[ESC_NOTE_MAX * 4];
+	size_t i, n = json_array_size(w->history);
+	json_t *h;
+
+	snprintf(note, sizeof(note), "impact: %s; risk: %s; rollback: %s",
+	    w->impact != NULL ? w->impact : "-",
+	    w->risk != NULL ? w->risk : "-", w->rollback != NULL ?
+	    w->rollback : "-");
+	for (i = 0; i < n; i++) {
+		h = json_array_get(w->history, i);
+		snprintf(title, sizeof(title), "change %s %s by %s: %s", w->id,
+		    json_string_value(json_object_get(h, "to")),
+		    json_string_value(json_object_get(h, "actor")),
+		    w->title != NULL ? w->title : "");
+		snprintf(prefix, sizeof(prefix), "change-%s-%zu", w->id, i + 1);
+		escalate_tell_owner(e, w, NOTICE_CHANGE, title, note, prefix);
+	}
+}
+
+/* POST /api/v1/windows and /api/v1/changes: request a change. */
 int
 escalate_window_add(struct escalator *e, const json_t *body, char **err,
     int *status)
@@ -1169,7 +1420,7 @@ escalate_window_add(struct escalator *e, const json_t *body, char **err,
 	struct win *w;
 
 	*status = 400;
-	if ((w = winset_parse_json(ESC_CFG(e), ESC_CAL(e), body, err)) ==
+	if ((w = winset_parse_json(ESC_CFG(e), ESC_CAL(e), body, 0, err)) ==
 	    NULL)
 		return -1;
 	w->created = clock_now();
@@ -1186,11 +1437,79 @@ escalate_window_add(struct escalator *e, const json_t *body, char **err,
 	*status = 500;
 	if (escalate_window_save(e, w, err) != 0)
 		return -1;
-	log_info("window %s created (%s)", w->id, w->approved ? "approved" :
-	    "not approved");
+	log_info("change %s requested by %s (%s)", w->id, w->requester !=
+	    NULL ? w->requester : "api", change_state_name(w->state));
+	escalate_tell_new(e, w);
 	escalate_windows_sync(e);
 	incidents_flush(e->sd->incidents);
 	*status = 201;
+	return 0;
+}
+
+/* The state an action moves a change to; -1 if unknown. */
+static int
+escalate_action_state(const char *action)
+{
+	static const struct {
+		const char	*action;
+		int		 state;
+	} acts[] = {
+		{ "approve", CHANGE_APPROVED }, { "start", CHANGE_IN_PROGRESS },
+		{ "verified", CHANGE_VERIFIED }, { "failed", CHANGE_FAILED },
+		{ "rollback", CHANGE_ROLLED_BACK }, { "close", CHANGE_CLOSED },
+		{ "cancel", CHANGE_CANCELLED }
+	};
+	size_t i;
+
+	for (i = 0; action != NULL && i < sizeof(acts) / sizeof(*acts); i++) {
+		if (strcmp(acts[i].action, action) == 0)
+			return acts[i].state;
+	}
+	return -1;
+}
+
+/* POST /api/v1/changes/{id}/{action}: move a change, by whom and why. */
+int
+escalate_change_action(struct escalator *e, const char *id,
+    const char *action, const json_t *body, char **err, int *status)
+{
+	const char *actor, *note;
+	struct win *w;
+	int to;
+
+	*status = 404;
+	if ((to = escalate_action_state(action)) < 0) {
+		xasprintf(err, "no action %s (approve, start, verified, "
+		    "failed, rollback, close, cancel)", action);
+		return -1;
+	}
+	if ((w = winset_find(ESC_WS(e), id)) == NULL || w->kind !=
+	    WIN_CHANGE) {
+		xasprintf(err, "no change %s", id);
+		return -1;
+	}
+	*status = 400;
+	actor = json_string_value(json_object_get(body, "actor"));
+	note = json_string_value(json_object_get(body, "note"));
+	if ((actor != NULL && strlen(actor) > 256) || (note != NULL &&
+	    strlen(note) > WINSET_TEXT_MAX)) {
+		xasprintf(err, "actor, note: too long");
+		return -1;
+	}
+	*status = 409;
+	if (!w->from_api) {
+		xasprintf(err, "change %s is defined in the configuration", id);
+		return -1;
+	}
+	if (escalate_change_step(e, w, to, actor != NULL ? actor : "api",
+	    note, err) != 0)
+		return -1;
+	*status = 500;
+	if (escalate_window_save(e, w, err) != 0)
+		return -1;
+	escalate_windows_sync(e);
+	incidents_flush(e->sd->incidents);
+	*status = 200;
 	return 0;
 }
 
@@ -1215,13 +1534,5 @@ escalate_window_cancel(struct escalator *e, const char *id, char **err,
 		xasprintf(err, "window %s is already cancelled", id);
 		return -1;
 	}
-	w->cancelled = 1;
-	*status = 500;
-	if (escalate_window_save(e, w, err) != 0)
-		return -1;
-	log_info("window %s cancelled", id);
-	escalate_windows_sync(e);
-	incidents_flush(e->sd->incidents);
-	*status = 200;
-	return 0;
+	return escalate_change_action(e, id, "cancel", NULL, err, status);
 }

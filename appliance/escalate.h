@@ -42,14 +42,24 @@ void escalate_reconfigure(struct escalator *);
 uint64_t escalate_notices_dropped(const struct escalator *);
 /* A deadline fell due; 0 if the kind is not ours. */
 int escalate_fire(struct escalator *, int kind, uint64_t id, time_t due);
+/* The wall clock jumped: move running escalation clocks; how many moved. */
+size_t escalate_clock_jumped(struct escalator *, long long jump);
 
 /* Views and changes for the API (JSON; caller decrefs). */
 json_t *escalate_windows_json(struct escalator *);
 json_t *escalate_window_json(struct escalator *, const char *id);
+json_t *escalate_changes_json(struct escalator *);
 /* Create a change window from a JSON body; -1 and *err (a 400/409). */
 int escalate_window_add(struct escalator *, const json_t *, char **err,
     int *status);
 int escalate_window_cancel(struct escalator *, const char *id, char **err,
     int *status);
+/*
+ * Move a change: action approve, start, verified, failed, rollback, close
+ * or cancel; the body's actor and note are recorded in its history and
+ * told to its owner and L1.  -1, *err and *status (400, 404, 409, 500).
+ */
+int escalate_change_action(struct escalator *, const char *id,
+    const char *action, const json_t *body, char **err, int *status);
 
 #endif

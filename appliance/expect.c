@@ -28,6 +28,20 @@
 #define SILENT_TITLE		"Host {host} silent since {last}"
 #define SILENT_RULE		""	/* rule of the per-host tracker's keys */
 #define EXPECT_VIEW_MAX		1000	/* silent hosts listed per rule */
+#define EXPECT_FAIL_MAX		4	/* failure incidents a re-run resolves */
+#define EXPECT_DAYS_SHOWN	7	/* day records in the status */
+
+/* The record of one host and day (of a deadline), in the store's meta. */
+enum xday {
+	XDAY_PENDING = 0,
+	XDAY_OK,
+	XDAY_LATE,
+	XDAY_MISSING,
+	XDAY_FAILED,
+	XDAY_RERUN_OK,
+};
+static const char *const xday_names[] = { "pending", "ok", "late",
+	"missing", "failed", "re-run ok" };
 
 /* One expectation: a rule and one of its hosts. */
 struct xent {
@@ -39,6 +53,10 @@ struct xent {
 	time_t		 handled;	/* last deadline checked */
 	time_t		 next;		/* scheduled deadline */
 	int		 missed;	/* the last deadline opened an incident */
+	time_t		 fail_day;	/* the deadline of the failures below */
+	size_t		 nfail;
+	char		*fail_rule[EXPECT_FAIL_MAX];	/* incidents that failed it */
+	char		*fail_key[EXPECT_FAIL_MAX];
 	struct xent	*hnext;
 	struct xent	*onext;		/* in rule and host order */
 };
@@ -141,6 +159,20 @@ expect_new(struct incidents *is, struct deadlines *dq,
 	return ex;
 }
 
+/* Forget the failure incidents noted for a day. */
+static void
+expect_fail_forget(struct xent *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->nfail; i++) {
+		free(x->fail_rule[i]);
+		free(x->fail_key[i]);
+	}
+	x->nfail = 0;
+	x->fail_day = 0;
+}
+
 /* Drop every expectation and its deadline. */
 static void
 expect_clear(struct expect *ex)
@@ -152,6 +184,7 @@ expect_clear(struct expect *ex)
 		for (x = ex->xb[i]; x != NULL; x = next) {
 			next = x->hnext;
 			deadlines_cancel(ex->dq, EXPECT_DL_DEADLINE, x->id);
+			expect_fail_forget(x);
 			free(x->rule);
 			free(x->host);
 			free(x);
@@ -312,6 +345,76 @@ expect_meta_put(struct expect *ex, const struct xent *x, const char *what,
 		    store_error(st));
 }
 
+/* The meta name of the day record of deadline d. */
+static void
+expect_day_name(struct expect *ex, const struct xent *x, time_t d,
+    char *buf, size_t len)
+{
+	struct tm tm;
+	char day[16];
+
+	calendar_localtime(ex->cal, d, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	snprintf(buf, len, "expect.day:%s:%s:%s", x->rule, x->host, day);
+}
+
+/* The record of the day of deadline d. */
+static enum xday
+expect_day_get(struct expect *ex, const struct xent *x, time_t d)
+{
+	char name[EXPECT_NAME_MAX];
+	int64_t v;
+	struct store *st = ex->is != NULL ? incidents_store(ex->is) : NULL;
+
+	expect_day_name(ex, x, d, name, sizeof(name));
+	if (d <= 0 || st == NULL || store_get_meta(st, name, &v) != 0 ||
+	    v < XDAY_PENDING || v > XDAY_RERUN_OK)
+		return XDAY_PENDING;
+	return (enum xday)v;
+}
+
+/* Set the record of the day of deadline d. */
+static void
+expect_day_put(struct expect *ex, const struct xent *x, time_t d,
+    enum xday v)
+{
+	char name[EXPECT_NAME_MAX];
+	struct store *st = ex->is != NULL ? incidents_store(ex->is) : NULL;
+
+	expect_day_name(ex, x, d, name, sizeof(name));
+	if (d > 0 && st != NULL && store_set_meta(st, name, (int64_t)v) != 0)
+		log_warnx("expect: cannot store %s: %s", name,
+		    store_error(st));
+}
+
+/*
+ * The deadline whose day an event at t belongs to: the last deadline d
+ * when t is after it but before the next period starts (the next period's
+ * "since", or the next midnight without one) and d's day is not ok, so a
+ * late arrival or a re-run counts for d; else the next deadline at or
+ * after t.  The next night's run is so never taken for yesterday's.
+ */
+static time_t
+expect_day_of(struct expect *ex, const struct xent *x, time_t t)
+{
+	const struct rule_expect *e = x->r->expect;
+	time_t d = x->handled, end;
+	enum xday st;
+
+	if (d > 0 && t > d) {
+		if (e->since_min >= 0)
+			end = expect_since(ex->cal, e, expect_deadline(ex->cal,
+			    e, d, 1));
+		else
+			end = expect_at(ex->cal, d, 1, 0);
+		st = expect_day_get(ex, x, d);
+		if (t < end && (st == XDAY_MISSING || st == XDAY_FAILED ||
+		    st == XDAY_LATE))
+			return d;
+	}
+	return expect_deadline(ex->cal, e, t - 1, 1);
+}
+
 /* Expand {rule}, {host}, {deadline}, {since} and {last} in a title. */
 static void
 expect_title(const char *tmpl, const char *const *vals, char *out,
@@ -419,25 +522,103 @@ expect_set_rules(struct expect *ex, struct ruleset *rs)
 		expect_silent_load(ex);
 }
 
-/* An expected event arrived: note it; resolve a missing incident as late. */
+/* A successful re-run: resolve the day's failure incidents. */
+static void
+expect_rerun(struct expect *ex, struct xent *x, time_t now)
+{
+	char note[64], at[32];
+	size_t i;
+
+	expect_fmt(ex->cal, now, 0, at, sizeof(at));
+	snprintf(note, sizeof(note), "re-run ok at %s", at);
+	for (i = 0; ex->is != NULL && i < x->nfail; i++)
+		incidents_settle(ex->is, x->fail_rule[i], x->fail_key[i], note,
+		    now);
+	expect_fail_forget(x);
+}
+
+/*
+ * An expected event arrived: note it and record its day. After a failure
+ * that day it is a re-run that resolves the failure; after a missed
+ * deadline, before the next period starts, it arrived late and resolves
+ * that day's missing incident only.
+ */
 void
 expect_arrival(struct expect *ex, const struct logevent *ev,
     const struct rule_hit *hit)
 {
 	struct xent *x;
 	char key[EXPECT_NAME_MAX], note[64], at[32];
-	time_t now = clock_now();
+	time_t now = clock_now(), d;
+	enum xday st;
 
 	if (ev->host == NULL || hit->rule == NULL ||
 	    (x = expect_find(ex, hit->rule->name, ev->host)) == NULL)
 		return;
+	d = expect_day_of(ex, x, now);
+	st = expect_day_get(ex, x, d);
 	x->arrival = now;
 	expect_meta_put(ex, x, "arrival", now);
-	snprintf(key, sizeof(key), "%s:%s", x->rule, x->host);
-	expect_fmt(ex->cal, now, 0, at, sizeof(at));
-	snprintf(note, sizeof(note), "arrived late at %s", at);
-	if (ex->is != NULL)
-		incidents_settle(ex->is, x->rule, key, note, now);
+	if (st == XDAY_FAILED) {
+		expect_day_put(ex, x, d, XDAY_RERUN_OK);
+		expect_rerun(ex, x, now);
+		return;
+	}
+	if (st == XDAY_MISSING && d == x->handled && d < now) {
+		expect_day_put(ex, x, d, XDAY_LATE);
+		snprintf(key, sizeof(key), "%s:%s", x->rule, x->host);
+		expect_fmt(ex->cal, now, 0, at, sizeof(at));
+		snprintf(note, sizeof(note), "arrived late at %s", at);
+		if (ex->is != NULL)
+			incidents_settle(ex->is, x->rule, key, note, now);
+		return;
+	}
+	if (st == XDAY_PENDING)
+		expect_day_put(ex, x, d, XDAY_OK);
+}
+
+/*
+ * An incident rule took an event: when an expectation of that host names
+ * the rule in "failed", the day failed; a later arrival (a re-run)
+ * resolves the incident.
+ */
+void
+expect_failure(struct expect *ex, const struct logevent *ev,
+    const struct rule_hit *hit)
+{
+	char key[EXPECT_NAME_MAX];
+	struct xent *x;
+	time_t now = clock_now(), d;
+	size_t i;
+
+	if (ev->host == NULL || hit->rule == NULL || hit->clear)
+		return;
+	for (x = ex->xhead; x != NULL; x = x->onext) {
+		if (strcasecmp(x->host, ev->host) != 0)
+			continue;
+		for (i = 0; i < x->r->expect->nfailed; i++)
+			if (strcmp(x->r->expect->failed[i],
+			    hit->rule->name) == 0)
+				break;
+		if (i == x->r->expect->nfailed)
+			continue;
+		/* The incidents' default key is "{rule}:{host}". */
+		rule_render(hit->rule->key != NULL ? hit->rule->key :
+		    "{rule}:{host}", ev, hit, key, sizeof(key));
+		d = expect_day_of(ex, x, now);
+		expect_day_put(ex, x, d, XDAY_FAILED);
+		if (x->fail_day != d)
+			expect_fail_forget(x);
+		x->fail_day = d;
+		for (i = 0; i < x->nfail; i++)
+			if (strcmp(x->fail_rule[i], hit->rule->name) == 0 &&
+			    strcmp(x->fail_key[i], key) == 0)
+				break;
+		if (i == x->nfail && x->nfail < EXPECT_FAIL_MAX) {
+			x->fail_rule[x->nfail] = xstrdup(hit->rule->name);
+			x->fail_key[x->nfail++] = xstrdup(key);
+		}
+	}
 }
 
 /* A deadline of an expectation: open the incident if nothing came. */
@@ -448,8 +629,11 @@ expect_due(struct expect *ex, struct xent *x, time_t d)
 	char key[EXPECT_NAME_MAX], title[512], dl[32], since[32];
 	const char *vals[5];
 	time_t s = expect_since(ex->cal, e, d);
+	enum xday st = expect_day_get(ex, x, d);
 
-	if (x->arrival == 0 || x->arrival <= s || x->arrival > d) {
+	if (st == XDAY_FAILED)
+		x->missed = 0;	/* its failure incident tells it already */
+	else if (x->arrival == 0 || x->arrival <= s || x->arrival > d) {
 		expect_fmt(ex->cal, d, 0, dl, sizeof(dl));
 		expect_fmt(ex->cal, s, 1, since, sizeof(since));
 		vals[0] = x->rule;
@@ -462,9 +646,13 @@ expect_due(struct expect *ex, struct xent *x, time_t d)
 		snprintf(key, sizeof(key), "%s:%s", x->rule, x->host);
 		if (ex->is != NULL)
 			incidents_raise(ex->is, x->r, key, x->host, title, d);
+		expect_day_put(ex, x, d, XDAY_MISSING);
 		x->missed = 1;
-	} else
+	} else {
+		if (st == XDAY_PENDING)
+			expect_day_put(ex, x, d, XDAY_OK);
 		x->missed = 0;
+	}
 	x->handled = d;
 	expect_meta_put(ex, x, "handled", d);
 	expect_schedule(ex, x, expect_deadline(ex->cal, e, d, 1));
@@ -767,6 +955,27 @@ expect_state(struct expect *ex, const struct xent *x, time_t since)
 	return "pending";
 }
 
+/* The day records of the last deadlines, newest first. */
+static json_t *
+expect_days_json(struct expect *ex, const struct xent *x)
+{
+	json_t *a = json_array();
+	struct tm tm;
+	char day[16];
+	time_t d = x->next;
+	int i;
+
+	for (i = 0; d > 0 && i < EXPECT_DAYS_SHOWN; i++) {
+		calendar_localtime(ex->cal, d, &tm);
+		strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+		json_array_append_new(a, json_pack("{s:s, s:o, s:s}", "day",
+		    day, "deadline", expect_time_json(d), "state",
+		    xday_names[expect_day_get(ex, x, d)]));
+		d = expect_deadline(ex->cal, x->r->expect, d - 1, -1);
+	}
+	return a;
+}
+
 /* One expectation as JSON. */
 static json_t *
 expect_xent_json(struct expect *ex, const struct xent *x)
@@ -774,13 +983,14 @@ expect_xent_json(struct expect *ex, const struct xent *x)
 	time_t since = x->next > 0 ? expect_since(ex->cal, x->r->expect,
 	    x->next) : 0;
 
-	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:s}",
+	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:o}",
 	    "rule", x->rule, "host", x->host,
 	    "last_arrival", expect_time_json(x->arrival),
 	    "since", expect_time_json(since),
 	    "next_deadline", expect_time_json(x->next),
 	    "last_deadline", expect_time_json(x->handled),
-	    "state", expect_state(ex, x, since));
+	    "state", expect_state(ex, x, since),
+	    "days", expect_days_json(ex, x));
 }
 
 /* One silent rule and the tracked hosts it covers (least recently heard first). */

@@ -19,8 +19,13 @@ struct ruleset;
  * Expectations ("expect:" rules): each listed host must send an event the
  * rule matches inside each period (since, by].  At the deadline "by" a
  * host without one gets an incident of the rule with the key RULE:HOST;
- * an arrival after that resolves it with the note "arrived late at
- * HH:MM".  Per (rule, host) the store's meta table keeps the last arrival
+ * an arrival after that and before the next period starts (its "since",
+ * or the next midnight) resolves it with the note "arrived late at
+ * HH:MM"; a later one is the next day's and leaves it open.  Incidents of
+ * the rules named in "failed" fail the host's day; an arrival that day
+ * (a re-run) resolves them ("re-run ok at HH:MM").  The record of each
+ * host and day (ok, late, missing, failed, re-run ok) is kept in the
+ * meta table as expect.day:RULE:HOST:YYYY-MM-DD.  Per (rule, host) the store's meta table keeps the last arrival
  * and the last deadline handled, so a deadline that passed while sopd was
  * down is checked once after the restart, and none is checked twice.
  *
@@ -50,6 +55,13 @@ void expect_free(struct expect *);
 void expect_set_rules(struct expect *, struct ruleset *);
 /* An event an expect rule took (hit->rule->action == RULE_EXPECT). */
 void expect_arrival(struct expect *, const struct logevent *,
+    const struct rule_hit *);
+/*
+ * An incident rule took an event: when
+ * an expectation of the host names that rule in "failed", its day failed,
+ * and the next arrival that day (a re-run) resolves the incident.
+ */
+void expect_failure(struct expect *, const struct logevent *,
     const struct rule_hit *);
 /* Any accepted event: the host was heard. */
 void expect_heard(struct expect *, const struct logevent *);

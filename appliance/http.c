@@ -27,6 +27,7 @@
 #include <event2/listener.h>
 #include <jansson.h>
 
+#include "backup.h"
 #include "auth.h"
 #include "calendar.h"
 #include "clock.h"
@@ -114,9 +115,12 @@ static void	http_windows(struct http_req *);
 static void	http_window(struct http_req *);
 static void	http_window_add(struct http_req *);
 static void	http_window_cancel(struct http_req *);
+static void	http_changes(struct http_req *);
+static void	http_change_action(struct http_req *);
 static void	http_reports(struct http_req *);
 static void	http_expectations(struct http_req *);
 static void	http_calendar(struct http_req *);
+static void	http_backup(struct http_req *);
 static void	http_login(struct http_req *);
 static void	http_logout(struct http_req *);
 static void	http_session(struct http_req *);
@@ -137,9 +141,14 @@ static const struct http_route http_routes[] = {
 	{ 1, "/api/v1/windows", http_window_add },
 	{ 0, "/api/v1/windows/*", http_window },
 	{ 1, "/api/v1/windows/*/cancel", http_window_cancel },
+	{ 0, "/api/v1/changes", http_changes },
+	{ 1, "/api/v1/changes", http_window_add },
+	{ 0, "/api/v1/changes/*", http_window },
+	{ 1, "/api/v1/changes/*/*", http_change_action },
 	{ 0, "/api/v1/reports/*", http_reports },
 	{ 0, "/api/v1/expectations", http_expectations },
 	{ 0, "/api/v1/calendar", http_calendar },
+	{ 0, "/api/v1/backup", http_backup },
 	{ 1, "/api/v1/login", http_login },
 	{ 1, "/api/v1/logout", http_logout },
 	{ 0, "/api/v1/session", http_session },
@@ -310,6 +319,13 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		http_error(&r, 405, "method not allowed");
 	} else
 		http_error(&r, 404, "not found");
+}
+
+/* GET /api/v1/backup: the store's online copy (backup.c answers). */
+static void
+http_backup(struct http_req *r)
+{
+	backup_serve(r->h->sd, r->req);
 }
 
 /* Parse a decimal number in [min, max]; -1 if it is not one. */
@@ -699,13 +715,14 @@ http_stats_input(enum stats_input i)
 	for (k = 0; k < REASON_MAX; k++)
 		json_object_set_new(reasons, stats_reason_name(k),
 		    json_integer((json_int_t)c->reason[k]));
-	return (json_pack("{s:I,s:I,s:I,s:I,s:I,s:o}",
+	return (json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:I}",
 	    "received", (json_int_t)c->received,
 	    "accepted", (json_int_t)c->accepted,
 	    "dropped", (json_int_t)c->dropped,
 	    "bytes", (json_int_t)c->bytes,
 	    "sessions", (json_int_t)c->sessions,
-	    "reasons", reasons));
+	    "reasons", reasons,
+	    "kernel_drops", (json_int_t)c->kernel_drops));
 }
 
 /* Every rule's counters, in load order. */
@@ -748,6 +765,22 @@ http_stats_daemon(const struct http *h)
 	    "last_reload", reload));
 }
 
+/* The holiday data: how many, and the date of the last. */
+static json_t *
+http_stats_calendar(const struct sopd *sd)
+{
+	const struct calendar *cal = sd->policy != NULL ?
+	    policy_calendar(sd->policy) : NULL;
+	char end[16];
+
+	if (cal == NULL)
+		return json_pack("{s:i, s:n}", "holidays", 0, "holidays_end");
+	return json_pack("{s:I, s:o}", "holidays",
+	    (json_int_t)calendar_holiday_count(cal), "holidays_end",
+	    calendar_holidays_end(cal, end, sizeof(end)) ? json_string(end) :
+	    json_null());
+}
+
 /* GET /api/v1/stats: inputs, rules, incidents, store, daemon. */
 static void
 http_stats(struct http_req *r)
@@ -760,7 +793,8 @@ http_stats(struct http_req *r)
 		    http_stats_input(i));
 	inc = incidents_stats_json(r->h->sd->incidents);
 	http_reply_json(r, 200, json_pack("{s:o,s:{s:I,s:I},s:o,s:o,"
-	    "s:{s:I,s:I},s:{s:i,s:i},s:o,s:o,s:{s:I},s:o}",
+	    "s:{s:I,s:I,s:I,s:s,s:I},s:{s:i,s:i},s:o,s:o,s:{s:I},s:{s:I,s:I},"
+	    "s:o,s:o}",
 	    "inputs", inputs,
 	    "events", "matched", (json_int_t)stats.events_matched,
 	    "unmatched", (json_int_t)stats.events_unmatched,
@@ -768,13 +802,20 @@ http_stats(struct http_req *r)
 	    "incidents", inc != NULL ? inc : json_object(),
 	    "store", "commits", (json_int_t)stats.store_commits,
 	    "errors", (json_int_t)stats.store_errors,
+	    "busy_retries", (json_int_t)stats.store_busy_retries,
+	    "integrity", stats.store_integrity_at == 0 ? "never" :
+	    stats.store_integrity_failed ? "damaged" : "ok",
+	    "integrity_checked_at", (json_int_t)stats.store_integrity_at,
 	    "http", "connections", (int)r->h->nconn,
 	    "max_connections", HTTP_MAX_CONNECTIONS,
 	    "daemon", http_stats_daemon(r->h),
 	    "notify", notifier_stats_json(r->h->sd->notifier),
 	    "escalation", "notices_dropped", (json_int_t)
 	    escalate_notices_dropped(r->h->sd->escalator),
-	    "auth", auth_stats_json(r->h->auth)));
+	    "snmp", "reports_sent", (json_int_t)stats.snmp_reports_sent,
+	    "reports_suppressed", (json_int_t)stats.snmp_reports_suppressed,
+	    "auth", auth_stats_json(r->h->auth),
+	    "calendar", http_stats_calendar(r->h->sd)));
 }
 
 /* GET /api/v1/windows: the active and upcoming patch and change windows. */
@@ -855,6 +896,49 @@ http_window_cancel(struct http_req *r)
 		http_reply_json(r, 200, w);
 	else
 		http_error(r, 404, "no window %.64s", r->arg[0]);
+	free(err);
+}
+
+/* GET /api/v1/changes: every change, its state and history. */
+static void
+http_changes(struct http_req *r)
+{
+	struct escalator	*e = r->h->sd->escalator;
+
+	if (e == NULL)
+		http_reply_json(r, 200, json_pack("{s:[]}", "changes"));
+	else
+		http_reply_json(r, 200, escalate_changes_json(e));
+}
+
+/* POST /api/v1/changes/{id}/{action}: {actor, note}, both optional. */
+static void
+http_change_action(struct http_req *r)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(r->req);
+	struct escalator *e = r->h->sd->escalator;
+	json_error_t	 je;
+	json_t		*doc = NULL, *w;
+	char		*err = NULL;
+	int		 status;
+
+	if (!http_post_allowed(r))
+		return;
+	if (evbuffer_get_length(in) > 0 && ((doc = json_loadb((const char *)
+	    evbuffer_pullup(in, -1), evbuffer_get_length(in),
+	    JSON_REJECT_DUPLICATES, &je)) == NULL || !json_is_object(doc)))
+		http_error(r, 400, "invalid JSON body: %s", doc == NULL ?
+		    je.text : "not an object");
+	else if (e == NULL)
+		http_error(r, 503, "changes are not available");
+	else if (escalate_change_action(e, r->arg[0], r->arg[1], doc, &err,
+	    &status) != 0)
+		http_error(r, status, "%s", err != NULL ? err : "refused");
+	else if ((w = escalate_window_json(e, r->arg[0])) != NULL)
+		http_reply_json(r, 200, w);
+	else
+		http_error(r, 404, "no change %.64s", r->arg[0]);
+	json_decref(doc);
 	free(err);
 }
 
@@ -1009,6 +1093,9 @@ http_metrics_input(struct evbuffer *b)
 	http_metric_inputs(b, "sopd_input_sessions", "gauge",
 	    "Stream sessions open now per input.",
 	    offsetof(struct stats_input_counters, sessions));
+	http_metric_inputs(b, "sopd_input_kernel_drops_total", "counter",
+	    "Datagrams the kernel dropped per input: its receive buffer was "
+	    "full.", offsetof(struct stats_input_counters, kernel_drops));
 	for (d = 1; d >= 0; d--) {
 		evbuffer_add_printf(b, "# HELP sopd_input_%s_total Messages %s "
 		    "per input and reason.\n# TYPE sopd_input_%s_total "
@@ -1119,6 +1206,22 @@ http_metrics_daemon(struct evbuffer *b, const struct http *h)
 		  (long long)stats.store_commits },
 		{ "sopd_store_errors_total", "counter",
 		  "Store errors.", (long long)stats.store_errors },
+		{ "sopd_store_busy_retries_total", "counter",
+		  "Commits retried: another process held the database's lock.",
+		  (long long)stats.store_busy_retries },
+		{ "sopd_store_integrity_damaged", "gauge",
+		  "1 when the last full integrity check found damage.",
+		  (long long)stats.store_integrity_failed },
+		{ "sopd_store_integrity_checked_timestamp_seconds", "gauge",
+		  "When the last full integrity check ended (0: never).",
+		  (long long)stats.store_integrity_at },
+		{ "sopd_snmp_reports_sent_total", "counter",
+		  "SNMPv3 requests answered with a Report (unknown engine ID "
+		  "or user).", (long long)stats.snmp_reports_sent },
+		{ "sopd_snmp_reports_suppressed_total", "counter",
+		  "SNMPv3 requests over the Report budget of their source: "
+		  "dropped unanswered.",
+		  (long long)stats.snmp_reports_suppressed },
 		{ "sopd_escalation_notices_dropped_total", "counter",
 		  "Escalation notices dropped: too many waited for a commit.",
 		  (long long)escalate_notices_dropped(h->sd->escalator) },

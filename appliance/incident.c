@@ -41,6 +41,9 @@
 #define INC_THRESHOLD_MAX	10000	/* timestamps kept per key */
 #define INC_CHECKPOINT_S	5
 #define INC_RETRY_MS		1000	/* after a failed commit */
+#define INC_BUSY_RETRY_MS	100	/* after a commit found the file locked */
+#define INC_INTEGRITY_MS	250	/* first budget of an integrity check */
+#define INC_INTEGRITY_MAX_MS	4000	/* budget after repeated interruptions */
 #define INC_LOG_EVERY		60	/* seconds between repeated warnings */
 #define INC_RULE_BUCKETS	256
 #define INC_DEFAULT_KEY		"{rule}:{host}"
@@ -84,6 +87,7 @@ struct inc {
 	struct inc	*next;
 	struct inc	*dnext;		/* dirty list */
 	struct rulecnt	*rc;
+	long long	 quiet;		/* the rule's quiet expiry, seconds */
 };
 
 /* Active incidents of one rule. */
@@ -119,6 +123,9 @@ struct incidents {
 	int			 commit_armed;
 	int			 ckpt_idle;	/* truncated since last commit */
 	uint64_t		 ckpt_commits;
+	int			 integ_interval; /* s, 0 off */
+	time_t			 integ_due;	/* monotonic s */
+	int			 integ_budget;	/* ms, doubled when interrupted */
 	size_t			 sample_events;
 	size_t			 max_open;
 	size_t			 max_per_rule;
@@ -378,6 +385,53 @@ incidents_commit_cb(evutil_socket_t fd, short what, void *arg)
 	incidents_flush(is);
 }
 
+/* The monotonic clock in seconds. */
+static time_t
+incidents_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/*
+ * The full integrity check, when due: at a quiet tick (nothing committed
+ * since the last one), or on any tick once overdue by an interval. It runs
+ * within a budget; an interrupted check is tried again on the next tick
+ * with twice the budget (up to INC_INTEGRITY_MAX_MS).
+ */
+static void
+incidents_integrity(struct incidents *is, int idle)
+{
+	time_t	 now = incidents_mono();
+	char	*problem;
+	int	 rc;
+
+	if (is->integ_interval <= 0 || now < is->integ_due ||
+	    (!idle && now < is->integ_due + is->integ_interval))
+		return;
+	rc = store_integrity(is->store, is->integ_budget, &problem);
+	if (rc == -1) {
+		log_debug("integrity check interrupted after %d ms, tried "
+		    "again", is->integ_budget);
+		if (is->integ_budget < INC_INTEGRITY_MAX_MS)
+			is->integ_budget *= 2;
+		return;
+	}
+	stats.store_integrity_at = (uint64_t)time(NULL);
+	stats.store_integrity_failed = rc == 0;
+	if (rc == 0)
+		log_warnx("%s: integrity check found damage: %s (back up what "
+		    "can be read, see README, Durability)",
+		    store_path(is->store), problem);
+	else
+		log_info("%s: integrity check ok", store_path(is->store));
+	free(problem);
+	is->integ_due = now + is->integ_interval;
+	is->integ_budget = INC_INTEGRITY_MS;
+}
+
 /*
  * Checkpoint the WAL on the periodic timer: passive while writes go on
  * (it syncs the WAL too), truncating once nothing was committed for a tick.
@@ -395,6 +449,7 @@ incidents_checkpoint_cb(evutil_socket_t fd, short what, void *arg)
 		log_debug("checkpoint: %s", store_error(is->store));
 	is->ckpt_idle = idle;
 	is->ckpt_commits = stats.store_commits;
+	incidents_integrity(is, idle);
 }
 
 /* Arm the commit timer if it is not armed yet. */
@@ -808,6 +863,19 @@ incidents_clear(struct incidents *is, struct inc *inc, const char *name,
 	    incidents_event_time(ev));
 }
 
+/* Resolve an incident of a "quiet:" rule when its key stays quiet. */
+static void
+incidents_quiet_arm(struct incidents *is, struct inc *inc,
+    const struct rule *r)
+{
+	if (inc == NULL || r->quiet <= 0)
+		return;
+	inc->quiet = r->quiet;
+	if (is->dq != NULL)
+		deadlines_schedule(is->dq, INCIDENTS_DL_QUIET, inc->id,
+		    (time_t)(inc->last_seen + r->quiet));
+}
+
 /* Resolve a flapping incident when its key stays quiet that long. */
 static void
 incidents_flap_arm(struct incidents *is, const struct inc *f, int64_t due)
@@ -894,6 +962,7 @@ incidents_event(struct incidents *is, const struct logevent *ev,
 	}
 	if (inc != NULL) {
 		incidents_update(is, inc, ev);
+		incidents_quiet_arm(is, inc, r);
 		return;
 	}
 	first_us = ev->received_us;
@@ -902,9 +971,10 @@ incidents_event(struct incidents *is, const struct logevent *ev,
 		return;
 	if (!incidents_room(is, name))
 		return;
-	incidents_new(is, ev, hit, name, key, h,
+	inc = incidents_new(is, ev, hit, name, key, h,
 	    r->threshold_count > 1 ? r->threshold_count : 1,
 	    first_us > 0 ? first_us / 1000000 : incidents_event_time(ev), NULL);
+	incidents_quiet_arm(is, inc, r);
 }
 
 /* Fill a store row from an incident (samples not set). */
@@ -1050,19 +1120,25 @@ incidents_shed(struct incidents *is)
 int
 incidents_flush(struct incidents *is)
 {
+	int busy;
+
 	if (is == NULL || is->store == NULL)
 		return -1;
 	if (is->dhead == NULL && is->hhead == NULL && !is->meta_dirty)
 		return 0;
 	if (store_begin(is->store) == -1 || incidents_write(is) == -1 ||
 	    store_commit(is->store) == -1) {
+		busy = store_busy(is->store);
 		if (incidents_may_log(&is->err_logged))
 			log_warnx("%s: commit failed, will retry: %s",
 			    store_path(is->store), store_error(is->store));
 		store_rollback(is->store);
-		stats.store_errors++;
+		if (busy)
+			stats.store_busy_retries++;
+		else
+			stats.store_errors++;
 		incidents_shed(is);
-		incidents_arm(is, INC_RETRY_MS);
+		incidents_arm(is, busy ? INC_BUSY_RETRY_MS : INC_RETRY_MS);
 		return -1;
 	}
 	stats.store_commits++;
@@ -1147,6 +1223,11 @@ incidents_limits(struct incidents *is, const struct config *cfg)
 	    cfg->max_threshold_keys : 100000;
 	is->commit_ms = cfg->commit_interval_ms > 0 ?
 	    cfg->commit_interval_ms : 100;
+	if (is->integ_interval != cfg->integrity_interval) {
+		is->integ_interval = cfg->integrity_interval;
+		is->integ_due = incidents_mono() + is->integ_interval;
+	}
+	is->integ_budget = INC_INTEGRITY_MS;
 }
 
 /* Load the active incidents and the id counter. */
@@ -1695,12 +1776,45 @@ incidents_set_deadlines(struct incidents *is, struct deadlines *dq)
 			    RULE_FLAP_WITHIN);
 }
 
+/* Arm the quiet expiry of open incidents whose rule has "quiet:" (start). */
+void
+incidents_rearm_quiet(struct incidents *is, const struct ruleset *rs)
+{
+	struct inc *inc;
+	const struct rule *r;
+	size_t i;
+
+	for (inc = is->ahead; rs != NULL && inc != NULL; inc = inc->next)
+		for (i = 0; i < ruleset_count(rs); i++) {
+			r = ruleset_rule(rs, i);
+			if (r->quiet > 0 && strcmp(r->name, inc->rule) == 0) {
+				incidents_quiet_arm(is, inc, r);
+				break;
+			}
+		}
+}
+
 /* A deadline of the incidents fell due; 0 if the kind is not ours. */
 int
 incidents_fire(struct incidents *is, int kind, uint64_t id, time_t due)
 {
 	struct inc *inc;
 
+	char note[64];
+
+	if (kind == INCIDENTS_DL_QUIET) {
+		if ((inc = incidents_find_id(is, id)) == NULL || inc->quiet <= 0)
+			return 1;
+		if (inc->last_seen + inc->quiet > (int64_t)due) {
+			deadlines_schedule(is->dq, INCIDENTS_DL_QUIET, id,
+			    (time_t)(inc->last_seen + inc->quiet));
+			return 1;
+		}
+		snprintf(note, sizeof(note), "quiet for %llds", inc->quiet);
+		incidents_move(is, inc, INC_RESOLVED, "sopd", "resolve", note,
+		    (int64_t)due);
+		return 1;
+	}
 	if (kind != INCIDENTS_DL_FLAP)
 		return 0;
 	if ((inc = incidents_find_id(is, id)) != NULL)

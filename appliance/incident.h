@@ -68,8 +68,12 @@ uint64_t incidents_active_id(struct incidents *, const char *rule,
 struct store *incidents_store(struct incidents *);
 /* Deadline kinds of the incidents (see incidents_fire). */
 #define INCIDENTS_DL_FLAP	30	/* id: the flapping incident's id */
+#define INCIDENTS_DL_QUIET	31	/* id: an incident of a "quiet:" rule */
 /* Use the daemon's deadline queue (for the ends of flapping). */
 void incidents_set_deadlines(struct incidents *, struct deadlines *);
+/* Arm the quiet expiry of open incidents of rules with "quiet:". */
+struct ruleset;
+void incidents_rearm_quiet(struct incidents *, const struct ruleset *);
 /* Handle a due deadline of an incidents kind; 0 if the kind is not ours. */
 int incidents_fire(struct incidents *, int kind, uint64_t id, time_t due);
 

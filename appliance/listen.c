@@ -2,6 +2,7 @@
 #include "listen.h"
 
 #include <arpa/inet.h>
+#include <linux/sock_diag.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -12,6 +13,27 @@
 #include "config.h"
 #include "log.h"
 #include "xmalloc.h"
+
+/*
+ * Datagrams the kernel dropped on a socket (its receive buffer was full)
+ * since the last call: the socket's drop counter (SO_MEMINFO), read against
+ * *last; 0 where the kernel does not give it.
+ */
+uint64_t
+listen_drops(int fd, uint32_t *last)
+{
+	uint32_t	 mem[SK_MEMINFO_VARS];
+	socklen_t	 len = sizeof(mem);
+	uint32_t	 d;
+
+	memset(mem, 0, sizeof(mem));
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == -1 ||
+	    len <= SK_MEMINFO_DROPS * sizeof(mem[0]))
+		return 0;
+	d = mem[SK_MEMINFO_DROPS] - *last;
+	*last = mem[SK_MEMINFO_DROPS];
+	return d;
+}
 
 /* Bind a non-blocking socket of the given type to host:port. */
 int

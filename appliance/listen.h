@@ -4,6 +4,8 @@
 
 #include <sys/socket.h>
 
+#include <stdint.h>
+
 struct config;
 struct sopd;
 
@@ -30,6 +32,8 @@ int tls_check(const struct config *, char **cause);
 int listen_bind(const char *addr, int type, char **cause);
 /* Ask for a receive buffer of size bytes (forced when privileged). */
 void listen_rcvbuf(int fd, int size, const char *what);
+/* Datagrams the kernel dropped on fd since the last call (*last kept). */
+uint64_t listen_drops(int fd, uint32_t *last);
 /* Format a peer address as "ip" (for the event's peer field). */
 void listen_peer_name(const struct sockaddr *, socklen_t, char *, size_t);
 

@@ -583,7 +583,8 @@ match_build_db(struct matcher *m, char **expr, uint32_t *ids, size_t n)
 			break;
 		}
 		bad = (size_t)cerr->expression;
-		log_debug("regex prefilter refuses %s: %s", expr[bad],
+		log_debugs(LOG_SYS_RULES,
+		    "regex prefilter refuses %s: %s", expr[bad],
 		    cerr->message);
 		hs_free_compile_error(cerr);
 		match_refused(m, ids[bad]);

@@ -105,9 +105,11 @@ static const struct {
 	enum notify_type	 type;
 	const char		*keys;		/* allowed keys besides type */
 } notify_types[] = {
-	{ "snmp-trap", NOTIFY_SNMP_TRAP, " address community max_attempts " },
+	{ "snmp-trap", NOTIFY_SNMP_TRAP, " address community max_attempts "
+	  "user auth auth_pass priv priv_pass level " },
 	{ "snmp-inform", NOTIFY_SNMP_INFORM,
-	  " address community retries timeout max_attempts " },
+	  " address community retries timeout max_attempts "
+	  "user auth auth_pass priv priv_pass level " },
 	{ "syslog", NOTIFY_SYSLOG,
 	  " transport address app_name facility timeout max_attempts " },
 	{ "exec", NOTIFY_EXEC, " command args timeout max_attempts " },
@@ -119,7 +121,7 @@ const char *
 notify_kind_name(enum notice_kind k)
 {
 	static const char *names[] = { "opened", "escalated", "acknowledged",
-	    "resolved" };
+	    "resolved", "window", "change" };
 
 	if ((int)k < 0 || k >= NOTICE_MAX)
 		return "unknown";
@@ -132,7 +134,7 @@ notify_notif_name(enum notice_kind k)
 {
 	static const char *names[] = { "sopIncidentOpened",
 	    "sopIncidentEscalated", "sopIncidentAcknowledged",
-	    "sopIncidentResolved" };
+	    "sopIncidentResolved", "sopWindowEnded", "sopChangeUpdated" };
 
 	if ((int)k < 0 || k >= NOTICE_MAX)
 		return "sopIncidentOpened";
@@ -226,6 +228,12 @@ notify_summary(const struct notify_msg *m)
 {
 	char	*s;
 
+	if (m->kind == NOTICE_WINDOW || m->kind == NOTICE_CHANGE) {
+		xasprintf(&s, "%s (%s) [%s]%s%s", m->title, m->level,
+		    m->host, m->note != NULL ? ": " : "",
+		    m->note != NULL ? m->note : "");
+		return s;
+	}
 	xasprintf(&s, "incident %llu %s (%s, %s): %s [host %s]%s%s",
 	    (unsigned long long)m->id, notify_kind_name(m->kind),
 	    sopsev_name(m->severity), m->level, m->title, m->host,
@@ -252,6 +260,15 @@ notify_tconf_free(struct notify_tconf *c)
 		free(c->args[i]);
 	free(c->args);
 	free(c->url);
+	free(c->user);
+	free(c->auth);
+	if (c->auth_pass != NULL)
+		explicit_bzero(c->auth_pass, strlen(c->auth_pass));
+	free(c->auth_pass);
+	free(c->priv);
+	if (c->priv_pass != NULL)
+		explicit_bzero(c->priv_pass, strlen(c->priv_pass));
+	free(c->priv_pass);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -405,6 +422,83 @@ notify_parse_url(const struct ynode *v, const char *file,
 		evhttp_uri_free(u);
 }
 
+/* A value among choices, copied; NULL with an error. */
+static char *
+notify_parse_choice(const struct ynode *v, const char *file, const char *what,
+    const char *const *choices, struct errlist *errs)
+{
+	const char	*s;
+	size_t		 i;
+
+	if ((s = notify_scalar(v, file, what, errs)) == NULL)
+		return NULL;
+	for (i = 0; choices[i] != NULL; i++)
+		if (strcmp(s, choices[i]) == 0)
+			return xstrdup(s);
+	NOTIFY_ERR(errs, file, v, "notify: %s \"%s\" is not one of the "
+	    "choices (%s%s%s%s)", what, s, choices[0],
+	    choices[1] ? ", " : "", choices[1] ? choices[1] : "",
+	    choices[2] ? ", ..." : "");
+	return NULL;
+}
+
+/* An SNMPv3 pass phrase: 8 to 128 printable characters. */
+static char *
+notify_parse_pass(const struct ynode *v, const char *file, const char *what,
+    struct errlist *errs)
+{
+	const char	*s;
+	size_t		 len;
+
+	if ((s = notify_scalar(v, file, what, errs)) == NULL)
+		return NULL;
+	len = strlen(s);
+	if (len < 8 || len > 128) {
+		NOTIFY_ERR(errs, file, v, "notify: %s must be 8 to 128 "
+		    "characters", what);
+		return NULL;
+	}
+	return xstrdup(s);
+}
+
+/* The SNMPv3 keys of an snmp-trap or snmp-inform target. */
+static int
+notify_parse_v3_key(const char *k, const struct ynode *v, const char *file,
+    struct notify_tconf *c, struct errlist *errs)
+{
+	static const char *const auths[] = { "SHA", "SHA-256", "SHA-512",
+	    "MD5", NULL };
+	static const char *const privs[] = { "AES", "AES-256", "DES", NULL };
+	static const char *const levels[] = { "authpriv", "authnopriv", NULL };
+	char	*s;
+
+	if (strcmp(k, "user") == 0) {
+		if (notify_scalar(v, file, "user", errs) != NULL) {
+			free(c->user);
+			c->user = xstrndup(v->value, 32);
+		}
+	} else if (strcmp(k, "auth") == 0) {
+		free(c->auth);
+		c->auth = notify_parse_choice(v, file, "auth", auths, errs);
+	} else if (strcmp(k, "auth_pass") == 0) {
+		free(c->auth_pass);
+		c->auth_pass = notify_parse_pass(v, file, "auth_pass", errs);
+	} else if (strcmp(k, "priv") == 0) {
+		free(c->priv);
+		c->priv = notify_parse_choice(v, file, "priv", privs, errs);
+	} else if (strcmp(k, "priv_pass") == 0) {
+		free(c->priv_pass);
+		c->priv_pass = notify_parse_pass(v, file, "priv_pass", errs);
+	} else if (strcmp(k, "level") == 0) {
+		if ((s = notify_parse_choice(v, file, "level", levels,
+		    errs)) != NULL)
+			c->authpriv = strcmp(s, "authpriv") == 0 ? 1 : 0;
+		free(s);
+	} else
+		return 0;
+	return 1;
+}
+
 /* One key of a target. */
 static void
 notify_parse_key(const char *k, const struct ynode *v, const char *file,
@@ -437,6 +531,8 @@ notify_parse_key(const char *k, const struct ynode *v, const char *file,
 		notify_parse_url(v, file, c, errs);
 	else if (strcmp(k, "max_attempts") == 0)
 		ynode_int(v, file, 1, 1000, &c->max_attempts, errs);
+	else
+		notify_parse_v3_key(k, v, file, c, errs);
 }
 
 /* The type of a target; -1 with an error. */
@@ -460,6 +556,36 @@ notify_parse_type(const struct ynode *t, const char *file, const char *name,
 	    "(snmp-trap, snmp-inform, syslog, exec or webhook)", name,
 	    v->type == YNODE_SCALAR ? v->value : "?");
 	return -1;
+}
+
+/*
+ * An SNMPv3 target: a user with an auth_pass, and a priv_pass unless
+ * level is authnopriv (authpriv by default, SHA and AES by default).
+ */
+static void
+notify_tconf_v3(const struct ynode *t, const char *file,
+    struct notify_tconf *c, struct errlist *errs)
+{
+	if (c->user == NULL) {
+		if (ynode_get(t, "auth_pass") != NULL ||
+		    ynode_get(t, "priv_pass") != NULL)
+			NOTIFY_ERR(errs, file, t, "notify: target %s: "
+			    "auth_pass and priv_pass need a user", c->name);
+		return;
+	}
+	if (ynode_get(t, "level") == NULL)
+		c->authpriv = 1;
+	if (c->auth_pass == NULL && ynode_get(t, "auth_pass") == NULL)
+		NOTIFY_ERR(errs, file, t, "notify: target %s: user %s needs "
+		    "an auth_pass", c->name, c->user);
+	if (c->authpriv && c->priv_pass == NULL &&
+	    ynode_get(t, "priv_pass") == NULL)
+		NOTIFY_ERR(errs, file, t, "notify: target %s: user %s with "
+		    "level authpriv needs a priv_pass", c->name, c->user);
+	if (c->auth == NULL)
+		c->auth = xstrdup("SHA");
+	if (c->authpriv && c->priv == NULL)
+		c->priv = xstrdup("AES");
 }
 
 /* Required keys and defaults of a target, by type. */
@@ -488,6 +614,7 @@ notify_tconf_finish(const struct ynode *t, const char *file,
 	if (need != NULL)
 		NOTIFY_ERR(errs, file, t, "notify: target %s needs %s", c->name,
 		    need);
+	notify_tconf_v3(t, file, c, errs);
 	if (c->community == NULL)
 		c->community = xstrdup("public");
 	if (c->app_name == NULL)
@@ -742,6 +869,14 @@ notify_tconf_sig(const struct notify_tconf *c)
 	    (int)c->proto, c->app_name, c->facility,
 	    c->command ? c->command : "", c->url ? c->url : "",
 	    c->max_attempts);
+	if (c->user != NULL) {
+		xasprintf(&next, "%s|v3|%s|%s|%s|%s|%s|%d", s, c->user,
+		    c->auth, c->auth_pass ? c->auth_pass : "",
+		    c->priv ? c->priv : "", c->priv_pass ? c->priv_pass : "",
+		    c->authpriv);
+		free(s);
+		s = next;
+	}
 	for (i = 0; i < c->nargs; i++) {
 		xasprintf(&next, "%s|%s", s, c->args[i]);
 		free(s);
@@ -937,7 +1072,8 @@ notify_done(struct notify_target *t, int ok, const char *why)
 	t->busy = 0;
 	if (ok) {
 		t->sent++;
-		log_debug("notify %s: sent %s", t->c.name, j->msg->idem);
+		log_debugs(LOG_SYS_NOTIFY,
+		    "notify %s: sent %s", t->c.name, j->msg->idem);
 		notify_outbox_delivered(t->n->ob, t->c.name, j->msg->idem);
 		notify_nlog_done(j->msg, 1);
 		notify_job_free(t, j);
@@ -1021,7 +1157,8 @@ notifier_new(struct sopd *sd, char **cause)
 		return NULL;
 	}
 	notify_build(n, NULL, 0);
-	log_debug("notify: %zu targets, %zu levels", n->conf.ntargets,
+	log_debugs(LOG_SYS_NOTIFY,
+	    "notify: %zu targets, %zu levels", n->conf.ntargets,
 	    n->conf.nlevels);
 	if (sd->incidents != NULL)
 		n->ob = notify_outbox_new(n->base,
@@ -1083,7 +1220,11 @@ notify_msg_new(const char *level, const struct notice *no)
 	m->first_seen_us = ii->first_seen_us;
 	m->last_seen_us = ii->last_seen_us;
 	m->next_escalation_us = ii->next_escalation_us;
-	notify_key(ii->id, no->kind, no->step, m->idem, sizeof(m->idem));
+	if (no->idem != NULL)
+		snprintf(m->idem, sizeof(m->idem), "%s", no->idem);
+	else
+		notify_key(ii->id, no->kind, no->step, m->idem,
+		    sizeof(m->idem));
 	return m;
 }
 
@@ -1143,7 +1284,7 @@ notify_level_find(struct notifier *n, const char *level)
 		    n->conf.levels[i].n > 0)
 			return &n->conf.levels[i];
 	}
-	log_debug("notify: no targets for level %s", level);
+	log_debugs(LOG_SYS_NOTIFY, "notify: no targets for level %s", level);
 	return NULL;
 }
 

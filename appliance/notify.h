@@ -18,6 +18,8 @@ enum notice_kind {
 	NOTICE_ESCALATED,	/* sopIncidentEscalated: a step fell due */
 	NOTICE_ACKNOWLEDGED,	/* sopIncidentAcknowledged */
 	NOTICE_RESOLVED,	/* sopIncidentResolved */
+	NOTICE_WINDOW,		/* a window ended: its summary */
+	NOTICE_CHANGE,		/* a change moved to a new state */
 	NOTICE_MAX
 };
 
@@ -29,6 +31,7 @@ struct notice {
 	const char			*level;	/* the level whose targets hear it */
 	int64_t				 at_us;	/* when it happened (wall clock) */
 	const char			*note;	/* optional text, e.g. why */
+	const char			*idem;	/* NULL: the incident's */
 };
 
 /*

@@ -46,6 +46,12 @@ struct notify_tconf {
 	size_t		  nargs;
 	char		 *url;		/* webhook */
 	long long	  max_attempts;	/* 0: the notifier's */
+	char		 *user;		/* snmp: SNMPv3 user; NULL: v2c */
+	char		 *auth;		/* snmp v3: SHA, SHA-256, SHA-512, MD5 */
+	char		 *auth_pass;
+	char		 *priv;		/* snmp v3: AES, AES-256, DES */
+	char		 *priv_pass;
+	int		  authpriv;	/* snmp v3: 1 authPriv, 0 authNoPriv */
 };
 
 /* A notice as copied at send time; shared by the jobs of that send. */

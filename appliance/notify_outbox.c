@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "notify_int.h"
+#include "stats.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -129,9 +130,13 @@ notify_outbox_persist(struct notify_outbox *ob)
 	ob->nops = 0;
 	return;
 fail:
-	ob->errors++;
-	log_warnx("notify: outbox not written, will retry: %s",
-	    store_error(ob->st));
+	if (store_busy(ob->st))		/* another process's lock: counted */
+		stats.store_busy_retries++;
+	else {
+		ob->errors++;
+		log_warnx("notify: outbox not written, will retry: %s",
+		    store_error(ob->st));
+	}
 	store_rollback(ob->st);
 	if (ob->nops >= NOTIFY_OB_OPS_MAX)
 		ob->nops = 0;	/* bounded: the rows are delivered again */

@@ -1,4 +1,4 @@
-/* notify_snmp.c: SNMPv2c traps and informs of SOP-APPLIANCE-MIB's notifications. */
+/* notify_snmp.c: SNMPv2c and v3 traps and informs of SOP-APPLIANCE-MIB's notifications. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +38,12 @@ struct notify_snmp {
 	int		 closing;
 	int		 reqid;		/* the inform in flight, 0: none */
 	int		 stale;		/* reopen before the next send */
+	int		 probe;		/* v3: the engineID probe in flight */
+	netsnmp_pdu	*held;		/* v3: the inform waiting for it */
 };
+
+static int	notify_snmp_cb(int, netsnmp_session *, int, netsnmp_pdu *,
+		    void *);
 
 /*
  * sysUpTime.0 of a notification: the agent's (hundredths of a second since
@@ -143,6 +148,103 @@ notify_snmp_pdu(const struct notify_tconf *c, const struct notify_msg *m)
 	return pdu;
 }
 
+/* Send the inform (v3: once the receiver's engineID is known). */
+static int
+notify_snmp_send_inform(struct notify_target *t, struct notify_snmp *s,
+    netsnmp_pdu *pdu)
+{
+	int	r;
+
+	r = s->reqid = snmp_async_send(s->ss, pdu, notify_snmp_cb, t);
+	if (r == 0) {
+		log_warnx("notify %s: send failed: %s", t->c.name,
+		    snmp_api_errstring(s->ss->s_snmp_errno));
+		snmp_free_pdu(pdu);
+	}
+	snmp_bridge_update();
+	return r;
+}
+
+/*
+ * The answer to the engineID probe (a report, RFC 3414 4), or its end:
+ * with the receiver's engineID, localize the user's keys and send the
+ * held inform; without, the inform fails (and is retried later).
+ */
+static int
+notify_snmp_probed(struct notify_target *t, struct notify_snmp *s, int op,
+    const netsnmp_pdu *report)
+{
+	netsnmp_pdu	*pdu = s->held;
+
+	if (op == NETSNMP_CALLBACK_OP_RESEND)
+		return 1;
+	/* net-snmp learns it only after this call: take it from the report. */
+	if (report != NULL && report->command == SNMP_MSG_REPORT &&
+	    report->securityEngineIDLen > 0 && s->ss->securityEngineIDLen == 0) {
+		s->ss->securityEngineID = xmalloc(report->securityEngineIDLen);
+		memcpy(s->ss->securityEngineID, report->securityEngineID,
+		    report->securityEngineIDLen);
+		s->ss->securityEngineIDLen = report->securityEngineIDLen;
+	}
+	s->probe = 0;
+	s->held = NULL;
+	if (pdu == NULL || !t->busy) {
+		snmp_free_pdu(pdu);
+		return 1;
+	}
+	if (s->ss->securityEngineIDLen == 0 ||
+	    usm_create_user_from_session(s->ss) != SNMPERR_SUCCESS) {
+		snmp_free_pdu(pdu);
+		s->stale = 1;
+		notify_done(t, 0, op == NETSNMP_CALLBACK_OP_TIMED_OUT ?
+		    "no answer to the engineID probe" :
+		    "engineID discovery failed");
+		return 1;
+	}
+	log_debug("notify %s: engineID of %s discovered", t->c.name,
+	    t->c.address);
+	if (notify_snmp_send_inform(t, s, pdu) == 0) {
+		s->stale = 1;
+		notify_done(t, 0, "inform failed");
+	}
+	return 1;
+}
+
+/*
+ * Ask the receiver its engineID without blocking the loop (net-snmp's
+ * own probe waits for the answer): an empty noAuthNoPriv GET, whose
+ * report carries it; the inform waits in s->held. 0 if it cannot be sent.
+ */
+static int
+notify_snmp_probe(struct notify_target *t, struct notify_snmp *s,
+    netsnmp_pdu *inform)
+{
+	struct usmUser	*u;
+	netsnmp_pdu	*pdu;
+
+	if ((u = usm_get_user(NULL, 0, "")) == NULL) {
+		u = usm_create_user();
+		u->name = xstrdup("");
+		u->secName = xstrdup("");
+		usm_add_user(u);
+	}
+	pdu = snmp_pdu_create(SNMP_MSG_GET);
+	pdu->version = SNMP_VERSION_3;
+	pdu->securityName = xstrdup("");
+	pdu->securityNameLen = 0;
+	pdu->securityLevel = SNMP_SEC_LEVEL_NOAUTH;
+	pdu->securityModel = SNMP_SEC_MODEL_USM;
+	s->ss->flags |= SNMP_FLAGS_DONT_PROBE;
+	s->probe = snmp_async_send(s->ss, pdu, notify_snmp_cb, t);
+	snmp_bridge_update();
+	if (s->probe == 0) {
+		snmp_free_pdu(pdu);
+		return 0;
+	}
+	s->held = inform;
+	return 1;
+}
+
 /*
  * net-snmp calls back for the inform in flight: each retransmission
  * (ignored: the same inform goes again), the answer, or the end of its
@@ -155,12 +257,23 @@ notify_snmp_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 	struct notify_target	*t = arg;
 	struct notify_snmp	*s = t->state;
 
+	if (s != NULL && !s->closing && s->probe != 0 && reqid == s->probe)
+		return notify_snmp_probed(t, s, op, pdu);
+	/*
+	 * A v3 report the receiver could not tie to a request (wrong key:
+	 * the PDU did not decrypt) has request-id 0; net-snmp ends the
+	 * inform in flight with it, the session's only one.
+	 */
+	if (s != NULL && s->probe == 0 && reqid == 0 &&
+	    op == NETSNMP_CALLBACK_OP_SEC_ERROR)
+		reqid = s->reqid;
 	if (s == NULL || s->closing || !t->busy || s->reqid == 0 ||
 	    reqid != s->reqid)
 		return 1;
 	switch (op) {
 	case NETSNMP_CALLBACK_OP_RESEND:
-		log_debug("notify %s: inform %d sent again", t->c.name, reqid);
+		log_debugs(LOG_SYS_NOTIFY,
+		    "notify %s: inform %d sent again", t->c.name, reqid);
 		return 1;
 	case NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE:
 		if (pdu == NULL || pdu->command != SNMP_MSG_RESPONSE)
@@ -194,6 +307,60 @@ notify_snmp_close(struct notify_snmp *s)
 	s->ss = NULL;
 	s->reqid = 0;
 	s->stale = 0;
+	s->probe = 0;
+	snmp_free_pdu(s->held);
+	s->held = NULL;
+}
+
+/*
+ * An SNMPv3 session's user and keys (Ku; net-snmp localizes them to the
+ * engineID): for traps sopd's own engine is authoritative, for informs
+ * the receiver's, discovered before the first inform. -1 if unusable.
+ */
+static int
+notify_snmp_v3(const struct notify_target *t, netsnmp_session *sess,
+    u_char *engine, size_t enginemax)
+{
+	const struct notify_tconf	*c = &t->c;
+	oid				*ap, *pp;
+	size_t				 aplen, pplen;
+	int				 at, pt;
+
+	sess->version = SNMP_VERSION_3;
+	sess->securityModel = SNMP_SEC_MODEL_USM;
+	sess->securityName = c->user;
+	sess->securityNameLen = strlen(c->user);
+	sess->securityLevel = c->authpriv ? SNMP_SEC_LEVEL_AUTHPRIV :
+	    SNMP_SEC_LEVEL_AUTHNOPRIV;
+	if ((at = usm_lookup_auth_type(c->auth)) < 0 ||
+	    (ap = sc_get_auth_oid(at, &aplen)) == NULL)
+		return -1;
+	sess->securityAuthProto = ap;
+	sess->securityAuthProtoLen = aplen;
+	sess->securityAuthKeyLen = USM_AUTH_KU_LEN;
+	if (generate_Ku(ap, (u_int)aplen, (const u_char *)c->auth_pass,
+	    strlen(c->auth_pass), sess->securityAuthKey,
+	    &sess->securityAuthKeyLen) != SNMPERR_SUCCESS)
+		return -1;
+	if (c->authpriv) {
+		if ((pt = usm_lookup_priv_type(c->priv)) < 0 ||
+		    (pp = sc_get_priv_oid(pt, &pplen)) == NULL)
+			return -1;
+		sess->securityPrivProto = pp;
+		sess->securityPrivProtoLen = pplen;
+		sess->securityPrivKeyLen = USM_PRIV_KU_LEN;
+		if (generate_Ku(ap, (u_int)aplen, (const u_char *)c->priv_pass,
+		    strlen(c->priv_pass), sess->securityPrivKey,
+		    &sess->securityPrivKeyLen) != SNMPERR_SUCCESS)
+			return -1;
+	}
+	sess->flags |= SNMP_FLAGS_DONT_PROBE;
+	if (c->type == NOTIFY_SNMP_TRAP) {
+		sess->securityEngineIDLen = snmpv3_get_engineID(engine,
+		    enginemax);
+		sess->securityEngineID = engine;
+	}
+	return 0;
 }
 
 /* Open the target's session (once). */
@@ -203,6 +370,7 @@ notify_snmp_session(struct notify_target *t)
 	struct notify_snmp	*s = t->state;
 	netsnmp_session		 sess;
 	char			*peer;
+	u_char			 engine[32];
 
 	if (s != NULL && s->stale)
 		notify_snmp_close(s);
@@ -217,11 +385,21 @@ notify_snmp_session(struct notify_target *t)
 	sess.peername = peer;
 	sess.community = (u_char *)t->c.community;
 	sess.community_len = strlen(t->c.community);
+	if (t->c.user != NULL && notify_snmp_v3(t, &sess, engine,
+	    sizeof(engine)) == -1) {
+		log_warnx("notify %s: cannot set up SNMPv3 user %s",
+		    t->c.name, t->c.user);
+		explicit_bzero(&sess, sizeof(sess));
+		free(peer);
+		return NULL;
+	}
 	sess.retries = (int)t->c.retries;
 	sess.timeout = (long)t->c.timeout * 1000000L;
 	sess.callback = notify_snmp_cb;
 	sess.callback_magic = t;
 	s->ss = snmp_open(&sess);
+	explicit_bzero(sess.securityAuthKey, sizeof(sess.securityAuthKey));
+	explicit_bzero(sess.securityPrivKey, sizeof(sess.securityPrivKey));
 	free(peer);
 	if (s->ss == NULL) {
 		log_warnx("notify %s: cannot open SNMP session to %s",
@@ -239,10 +417,17 @@ notify_snmp_start(struct notify_target *t, struct notify_msg *m)
 	netsnmp_pdu		*pdu;
 	int			 r;
 
+	if (m->kind >= NOTICE_WINDOW)	/* no notification in the MIB */
+		return 1;
 	if ((s = notify_snmp_session(t)) == NULL)
 		return -1;
 	pdu = notify_snmp_pdu(&t->c, m);
-	if (t->c.type == NOTIFY_SNMP_INFORM)
+	if (t->c.type == NOTIFY_SNMP_INFORM && t->c.user != NULL &&
+	    s->ss->securityEngineIDLen == 0) {
+		if (notify_snmp_probe(t, s, pdu))
+			return 0;	/* the inform goes once probed */
+		r = 0;
+	} else if (t->c.type == NOTIFY_SNMP_INFORM)
 		r = s->reqid = snmp_async_send(s->ss, pdu, notify_snmp_cb, t);
 	else
 		r = snmp_send(s->ss, pdu);

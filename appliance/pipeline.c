@@ -107,6 +107,8 @@ pipeline_event(struct sopd *sd, const struct logevent *ev)
 		return;
 	}
 	incidents_event(sd->incidents, ev, &hit);
+	if (sd->expect != NULL)
+		expect_failure(sd->expect, ev, &hit);
 }
 
 /* Commit the incidents' pending changes (an inform's response waits). */

@@ -26,7 +26,8 @@ struct privdrop_id {
 
 /* The files sopd keeps directly under state_dir (store.c's database). */
 static const char *const privdrop_state_files[] = {
-	"sopd.db", "sopd.db-wal", "sopd.db-shm", "sopd.db-journal", NULL
+	"sopd.db", "sopd.db-wal", "sopd.db-shm", "sopd.db-journal",
+	"sopd.db-walsalt", NULL
 };
 
 /* The user switched to; NULL until privdrop_drop switched. */

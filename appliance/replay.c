@@ -104,15 +104,16 @@ replay_fire_cb(struct deadlines *dq, int kind, uint64_t id, time_t due,
 {
 	struct sopd *sd = arg;
 
-	if (due > clock_now())
+	/* What the last simulated second changed is committed first. */
+	if (due > clock_now()) {
+		incidents_flush(sd->incidents);
 		clock_set_fake(due);
+	}
 	if ((sd->expect == NULL || !expect_fire(sd->expect, kind, id, due)) &&
 	    !incidents_fire(sd->incidents, kind, id, due) &&
 	    (sd->escalator == NULL || !escalate_fire(sd->escalator, kind, id,
 	    due)))
 		log_debug("replay: deadline of unknown kind %d", kind);
-	/* The daemon commits within milliseconds; notices follow commits. */
-	incidents_flush(sd->incidents);
 }
 
 /* Run the simulated clock on to t: every deadline due before it fires. */
@@ -121,8 +122,10 @@ replay_advance(struct sopd *sd, time_t t)
 {
 	while (deadlines_tick(sd->deadlines, t) > 0)
 		;
-	if (clock_now() < t)
+	if (clock_now() < t) {
+		incidents_flush(sd->incidents);
 		clock_set_fake(t);
+	}
 }
 
 /* A private state directory for the replay's store. */
@@ -176,6 +179,9 @@ replay_load(struct sopd *sd, const char *file, const char *dir)
 	}
 	free(sd->cfg->state_dir);
 	sd->cfg->state_dir = xstrdup(dir);
+	/* A store thrown away at the end need not survive a crash. */
+	free(sd->cfg->synchronous);
+	sd->cfg->synchronous = xstrdup("off");
 	return 0;
 }
 
@@ -197,6 +203,7 @@ replay_start(struct sopd *sd, time_t start)
 	}
 	sd->deadlines = deadlines_new(NULL, replay_fire_cb, sd);
 	incidents_set_deadlines(sd->incidents, sd->deadlines);
+	incidents_rearm_quiet(sd->incidents, sd->rules);
 	sd->expect = expect_new(sd->incidents, sd->deadlines, cal);
 	return 0;
 }
@@ -293,12 +300,20 @@ replay_line(struct sopd *sd, char *line, size_t len, time_t *ref, int *begun)
 	}
 	if (t < clock_now())
 		t = clock_now();	/* time never runs backwards */
+	/*
+	 * The daemon commits every commit_interval_ms; a replay once per
+	 * simulated second, before the clock moves on (replay_advance): the
+	 * lines and deadlines of one second share a transaction, and the
+	 * notices that follow a commit keep their second.
+	 */
 	replay_advance(sd, t - 1);	/* an event at a deadline is in time */
-	clock_set_fake(t);
+	if (t > clock_now()) {
+		incidents_flush(sd->incidents);
+		clock_set_fake(t);
+	}
 	ev.received_us = (int64_t)t * 1000000;
 	*ref = t;
 	pipeline_event(sd, &ev);
-	incidents_flush(sd->incidents);
 }
 
 /* Read the log and feed every line. */
@@ -317,6 +332,7 @@ replay_feed(struct sopd *sd, const struct replay_opts *o, time_t ref)
 	}
 	while (fgets(line, REPLAY_MSG_MAX + 2, f) != NULL)
 		replay_line(sd, line, strlen(line), &ref, &begun);
+	incidents_flush(sd->incidents);	/* the last second's lines */
 	if (f != stdin)
 		fclose(f);
 	free(line);

@@ -756,6 +756,9 @@ rules_free_special(struct rule *r)
 		for (i = 0; i < r->expect->nhosts; i++)
 			free(r->expect->hosts[i]);
 		free(r->expect->hosts);
+		for (i = 0; i < r->expect->nfailed; i++)
+			free(r->expect->failed[i]);
+		free(r->expect->failed);
 		free(r->expect);
 	}
 	if (r->silent != NULL) {
@@ -1021,12 +1024,33 @@ rules_expect_by(struct rload *rl, struct rule_expect *e, const struct ynode *by,
 	return 0;
 }
 
-/* "expect: {match, hosts, by, every, since}". */
+/* "failed: NAME or [NAMES]": incident rules whose incidents fail the day. */
+static int
+rules_expect_failed(struct rload *rl, struct rule_expect *e,
+    const struct ynode *n)
+{
+	const struct ynode *v;
+	size_t i, cnt;
+
+	if (n == NULL)
+		return 0;
+	cnt = n->type == YNODE_SEQ ? n->n : 1;
+	e->failed = xcalloc(cnt, sizeof(*e->failed));
+	for (i = 0; i < cnt; i++) {
+		v = n->type == YNODE_SEQ ? n->items[i] : n;
+		if (rules_scalar(rl, v, "failed") == NULL)
+			return -1;
+		e->failed[e->nfailed++] = xstrdup(v->value);
+	}
+	return 0;
+}
+
+/* "expect: {match, hosts, by, every, since, failed}". */
 static int
 rules_expect(struct rload *rl, struct rule *r, const struct ynode *n)
 {
 	static const char *const ok[] = { "match", "hosts", "by", "every",
-	    "since", NULL };
+	    "since", "failed", NULL };
 	struct rule_expect *e;
 	const struct ynode *m, *h, *s;
 	int bad = 0, all = 0;
@@ -1060,6 +1084,8 @@ rules_expect(struct rload *rl, struct rule *r, const struct ynode *n)
 		rules_err(rl, s, "since must be a time HH:MM");
 		bad = 1;
 	}
+	if (rules_expect_failed(rl, e, ynode_get(n, "failed")) != 0)
+		bad = 1;
 	return bad ? -1 : 0;
 }
 
@@ -1132,6 +1158,25 @@ rules_flapping(struct rload *rl, struct rule *r, const struct ynode *n)
 	return 0;
 }
 
+/* "quiet: DURATION": resolve the incident when its key stays quiet. */
+static int
+rules_quiet(struct rload *rl, struct rule *r, const struct ynode *n)
+{
+	if (n == NULL)
+		return 0;
+	if (r->action != RULE_INCIDENT) {
+		rules_err(rl, n, "a drop rule cannot have a quiet time");
+		return -1;
+	}
+	if (ynode_duration(n, rl->file, &r->quiet, rl->errs) != 0)
+		return -1;
+	if (r->quiet < 1) {
+		rules_err(rl, n, "quiet must be longer than 0");
+		return -1;
+	}
+	return 0;
+}
+
 /* Check a title of an expect or silent rule: its own placeholders only. */
 static int
 rules_plain_title(struct rload *rl, struct rule *r, const struct ynode *map)
@@ -1169,7 +1214,7 @@ static int
 rules_kind(struct rload *rl, struct rule *r, const struct ynode *map, int *bad)
 {
 	static const char *const not[] = { "match", "clear", "threshold",
-	    "key", "action", "flapping", NULL };
+	    "key", "action", "flapping", "quiet", NULL };
 	const struct ynode *e = ynode_get(map, "expect");
 	const struct ynode *s = ynode_get(map, "silent");
 	const struct ynode *d = ynode_get(map, "description");
@@ -1200,7 +1245,7 @@ rules_rule(struct rload *rl, const struct ynode *map)
 {
 	static const char *const ok[] = { "name", "description", "match",
 	    "clear", "action", "severity", "title", "key", "threshold",
-	    "expect", "silent", "flapping", NULL };
+	    "expect", "silent", "flapping", "quiet", NULL };
 	struct rule *r;
 	int bad = 0;
 
@@ -1228,6 +1273,8 @@ rules_rule(struct rload *rl, const struct ynode *map)
 		bad = 1;
 	else if (r->action == RULE_INCIDENT && rules_flapping(rl, r,
 	    ynode_get(map, "flapping")) != 0)
+		bad = 1;
+	else if (rules_quiet(rl, r, ynode_get(map, "quiet")) != 0)
 		bad = 1;
 	if (rl->rs->n >= RULES_MAX_RULES) {
 		rules_err(rl, map, "more than %d rules", RULES_MAX_RULES);
@@ -1426,6 +1473,31 @@ rules_read(struct rload *rl, char **files, size_t nfiles)
 	free(roots);
 }
 
+/* Every name in an expectation's "failed" is an incident rule. */
+static void
+rules_check_failed(struct rload *rl)
+{
+	const struct rule *r, *o;
+	size_t i, j, k;
+
+	for (i = 0; i < rl->rs->n; i++) {
+		r = rl->rs->rules[i];
+		for (j = 0; r->expect != NULL && j < r->expect->nfailed; j++) {
+			for (k = 0; k < rl->rs->n; k++) {
+				o = rl->rs->rules[k];
+				if (o->action == RULE_INCIDENT && strcmp(o->name,
+				    r->expect->failed[j]) == 0)
+					break;
+			}
+			if (k == rl->rs->n)
+				errlist_add(rl->errs, r->file, r->line, r->col,
+				    "rule \"%s\": failed names \"%s\", which "
+				    "is not an incident rule", r->name,
+				    r->expect->failed[j]);
+		}
+	}
+}
+
 /* Load every rule file of the config; NULL with all errors in errs. */
 struct ruleset *
 ruleset_load(const struct config *cfg, struct errlist *errs)
@@ -1437,6 +1509,7 @@ ruleset_load(const struct config *cfg, struct errlist *errs)
 	rl.rs = xcalloc(1, sizeof(*rl.rs));
 	files = rules_files(cfg, &nfiles, errs);
 	rules_read(&rl, files, nfiles);
+	rules_check_failed(&rl);
 	for (i = 0; i < nfiles; i++)
 		free(files[i]);
 	free(files);

@@ -46,6 +46,8 @@ struct rule_expect {
 	int		  by_wday;	/* 0 = Sunday; EVERY_WEEK only */
 	enum rule_every	  every;
 	int		  since_min;	/* window start; -1: previous deadline */
+	char		**failed;	/* incident rules whose incidents fail a day */
+	size_t		  nfailed;
 };
 
 /* A "silent:" rule: a host heard before and then silent for after seconds. */
@@ -81,6 +83,7 @@ struct rule {
 	long long	  flap_within;	/* seconds */
 	uint64_t	  matched;	/* events taken by match */
 	uint64_t	  cleared;	/* events taken by clear */
+	long long	  quiet;	/* seconds; 0: no quiet expiry */
 };
 
 #define RULE_MAX_CAPS	16

@@ -26,6 +26,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "snmp_bridge.h"
+#include "stats.h"
 #include "xmalloc.h"
 
 #define SNMP_BRIDGE_APP		"sopd"
@@ -34,6 +35,11 @@
 #define SNMP_BRIDGE_VB_MAX	128	/* varbinds of a request */
 #define SNMP_BRIDGE_LOG_MAX	10	/* net-snmp messages logged a minute */
 #define SNMP_BRIDGE_AGENT_FDS	8	/* agent transports watched */
+#define SNMP_BRIDGE_RPT_SLOTS	1024	/* sources with a Report budget */
+#define SNMP_BRIDGE_RPT_BURST	10	/* Reports a source may get at once, */
+#define SNMP_BRIDGE_RPT_RATE	5	/* then this many a second */
+#define SNMP_BRIDGE_RPT_ALL	100	/* Reports a second to all sources */
+#define SNMP_BRIDGE_EID_MAX	32	/* octets of an engine ID */
 
 /* Why a request to the agent is dropped before net-snmp sees it. */
 enum snmp_bridge_drop {
@@ -58,6 +64,20 @@ struct snmp_bridge_fd {
 	ino_t		 ino;
 	struct event	*ev;
 	int		 agent;		/* the agent's port: requests screened */
+	int		 dgram;		/* UDP: v3 Reports rate-limited */
+};
+
+/* A token bucket, in thousandths of a token. */
+struct snmp_bridge_bucket {
+	int64_t		 at_ms;		/* last refill */
+	int64_t		 mtokens;
+};
+
+/* One source's Report budget; the table is indexed by a hash. */
+struct snmp_bridge_rpt {
+	u_char				 addr[16];
+	size_t				 alen;
+	struct snmp_bridge_bucket	 b;
 };
 
 static struct {
@@ -78,6 +98,9 @@ static struct {
 	/* net-snmp's messages logged in the minute from log_minute. */
 	time_t			 log_minute;
 	unsigned		 log_n, log_quiet;
+	/* Report PDUs' budgets: per source, and for all together. */
+	struct snmp_bridge_rpt	*rpt;
+	struct snmp_bridge_bucket rpt_all;
 } snmp_bridge;
 
 static void	snmp_bridge_read_cb(int, short, void *);
@@ -149,13 +172,13 @@ snmp_bridge_log_cb(int major, int minor, void *serverarg, void *clientarg)
 		len = INT_MAX;
 	if (m->priority > LOG_INFO || snmp_bridge_log_repeat(m->msg, len) ||
 	    !snmp_bridge_log_allowed())
-		log_debug("net-snmp: %.*s", (int)len, m->msg);
+		log_debugs(LOG_SYS_SNMP, "net-snmp: %.*s", (int)len, m->msg);
 	else if (m->priority <= LOG_WARNING)
 		log_warnx("net-snmp: %.*s", (int)len, m->msg);
 	else if (m->priority <= LOG_INFO)
 		log_info("net-snmp: %.*s", (int)len, m->msg);
 	else
-		log_debug("net-snmp: %.*s", (int)len, m->msg);
+		log_debugs(LOG_SYS_SNMP, "net-snmp: %.*s", (int)len, m->msg);
 	return 0;
 }
 
@@ -209,6 +232,9 @@ snmp_bridge_library(const struct config *cfg)
 	    cfg->state_dir : ".");
 	netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID,
 	    NETSNMP_DS_LIB_PERSISTENT_DIR, dir);
+	/* net-snmp prefers the environment's directory to the one set. */
+	if (setenv("SNMP_PERSISTENT_DIR", dir, 1) == -1)
+		log_warn("setenv SNMP_PERSISTENT_DIR");
 	netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID,
 	    NETSNMP_DS_LIB_CONFIGURATION_DIR, dir);
 	free(dir);
@@ -492,7 +518,8 @@ snmp_bridge_init(struct sopd *sd, char **cause)
 	 */
 	netsnmp_set_agent_starttime(NULL);
 	snmp_bridge_agent_setup(sd->cfg, role);
-	if (role == SNMP_BRIDGE_MASTER &&
+	/* Our engineID: the agent's, and the one v3 informs discover. */
+	if ((role == SNMP_BRIDGE_MASTER || sd->cfg->ntrap_users > 0) &&
 	    snmp_bridge_engine(sd->cfg, cause) != 0)
 		return -1;
 	if (role != SNMP_BRIDGE_NO_AGENT) {
@@ -745,6 +772,157 @@ snmp_bridge_screen(int fd)
 	return -1;
 }
 
+/*
+ * SNMPv3 Reports: a reportable v3 request with an engine ID not ours (also
+ * the empty one of discovery) or an unknown user gets a Report PDU from
+ * net-snmp, on the agent's and the trap port. Such requests are budgeted
+ * per source address (SNMP_BRIDGE_RPT_BURST, then SNMP_BRIDGE_RPT_RATE a
+ * second) and in all (SNMP_BRIDGE_RPT_ALL a second); over budget they are
+ * read here and dropped unanswered. The table of sources is bounded: a
+ * source hashed to a taken slot takes it over.
+ */
+
+/* Whether a v3 message will be answered with a Report. */
+static int
+snmp_bridge_v3_report(const u_char *p, size_t size)
+{
+	const u_char	*end = p + size, *g, *gend, *v, *eid, *user;
+	u_char		 tag, ours[SNMP_BRIDGE_EID_MAX];
+	size_t		 len, eidlen, ulen, olen;
+	char		 name[33];
+
+	if (snmp_bridge_ber(&p, end, &tag, &len) != 0 || tag != 0x30)
+		return 0;
+	end = p + len;
+	if (snmp_bridge_ber_skip(&p, end, ASN_INTEGER, &v, &len) != 0 ||
+	    len != 1 || v[0] != SNMP_VERSION_3 ||
+	    snmp_bridge_ber_skip(&p, end, 0x30, &g, &len) != 0)
+		return 0;
+	gend = g + len;			/* msgGlobalData */
+	if (snmp_bridge_ber_skip(&g, gend, ASN_INTEGER, NULL, NULL) != 0 ||
+	    snmp_bridge_ber_skip(&g, gend, ASN_INTEGER, NULL, NULL) != 0 ||
+	    snmp_bridge_ber_skip(&g, gend, ASN_OCTET_STR, &v, &len) != 0 ||
+	    len != 1 || (v[0] & SNMP_MSG_FLAG_RPRT_BIT) == 0)
+		return 0;
+	if (snmp_bridge_ber_skip(&p, end, ASN_OCTET_STR, &g, &len) != 0)
+		return 0;
+	gend = g + len;			/* msgSecurityParameters */
+	if (snmp_bridge_ber(&g, gend, &tag, &len) != 0 || tag != 0x30)
+		return 0;
+	gend = g + len;
+	if (snmp_bridge_ber_skip(&g, gend, ASN_OCTET_STR, &eid, &eidlen) != 0 ||
+	    snmp_bridge_ber_skip(&g, gend, ASN_INTEGER, NULL, NULL) != 0 ||
+	    snmp_bridge_ber_skip(&g, gend, ASN_INTEGER, NULL, NULL) != 0 ||
+	    snmp_bridge_ber_skip(&g, gend, ASN_OCTET_STR, &user, &ulen) != 0)
+		return 0;
+	olen = snmpv3_get_engineID(ours, sizeof(ours));
+	if (eidlen != olen || memcmp(eid, ours, olen) != 0)
+		return 1;
+	if (ulen >= sizeof(name))
+		return 1;
+	memcpy(name, user, ulen);
+	name[ulen] = '\0';
+	return usm_get_user(eid, eidlen, name) == NULL;
+}
+
+/* Take one token from a bucket of a burst and a rate a second. */
+static int
+snmp_bridge_take(struct snmp_bridge_bucket *b, int64_t now_ms, int burst,
+    int rate)
+{
+	int64_t	full = (int64_t)burst * 1000;
+
+	if (b->at_ms == 0 || now_ms < b->at_ms)
+		b->mtokens = full;
+	else
+		b->mtokens += (now_ms - b->at_ms) * rate;
+	if (b->mtokens > full)
+		b->mtokens = full;
+	b->at_ms = now_ms;
+	if (b->mtokens < 1000)
+		return 0;
+	b->mtokens -= 1000;
+	return 1;
+}
+
+/* Whether a Report to this source is within the budgets. */
+static int
+snmp_bridge_rpt_allowed(const struct sockaddr_storage *ss)
+{
+	struct snmp_bridge_rpt	*r;
+	struct timespec		 ts;
+	const u_char		*a;
+	size_t			 alen, i;
+	uint32_t		 h = 2166136261u;
+	int64_t			 now_ms;
+
+	if (ss->ss_family == AF_INET6) {
+		a = (const u_char *)
+		    &((const struct sockaddr_in6 *)ss)->sin6_addr;
+		alen = 16;
+	} else {
+		a = (const u_char *)&((const struct sockaddr_in *)ss)->sin_addr;
+		alen = 4;
+	}
+	for (i = 0; i < alen; i++)
+		h = (h ^ a[i]) * 16777619u;
+	if (snmp_bridge.rpt == NULL)
+		snmp_bridge.rpt = xcalloc(SNMP_BRIDGE_RPT_SLOTS,
+		    sizeof(*snmp_bridge.rpt));
+	r = &snmp_bridge.rpt[h % SNMP_BRIDGE_RPT_SLOTS];
+	if (r->alen != alen || memcmp(r->addr, a, alen) != 0) {
+		memset(r, 0, sizeof(*r));
+		memcpy(r->addr, a, alen);
+		r->alen = alen;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;
+	if (!snmp_bridge_take(&r->b, now_ms, SNMP_BRIDGE_RPT_BURST,
+	    SNMP_BRIDGE_RPT_RATE))
+		return 0;
+	return snmp_bridge_take(&snmp_bridge.rpt_all, now_ms,
+	    SNMP_BRIDGE_RPT_ALL, SNMP_BRIDGE_RPT_ALL);
+}
+
+/*
+ * Look at the datagram waiting on a UDP transport: a request that will get
+ * a Report is counted, and over budget read here and dropped (-1).
+ */
+static int
+snmp_bridge_screen_report(int fd)
+{
+	u_char			 buf[SNMP_BRIDGE_REQ_MAX];
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	ssize_t			 n;
+
+	memset(&ss, 0, sizeof(ss));
+	n = recvfrom(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT,
+	    (struct sockaddr *)&ss, &sslen);
+	if (n <= 0 || !snmp_bridge_v3_report(buf, (size_t)n))
+		return 0;
+	if (snmp_bridge_rpt_allowed(&ss)) {
+		stats.snmp_reports_sent++;
+		return 0;
+	}
+	(void)recv(fd, buf, 1, MSG_DONTWAIT);	/* a datagram goes whole */
+	stats.snmp_reports_suppressed++;
+	return -1;
+}
+
+/* Whether the event's descriptor is a datagram socket. */
+static int
+snmp_bridge_fd_dgram(int fd)
+{
+	size_t	i;
+
+	for (i = 0; i < snmp_bridge.nfds; i++) {
+		if (snmp_bridge.fds[i].fd == fd)
+			return snmp_bridge.fds[i].dgram;
+	}
+	return 0;
+}
+
 /* Whether a descriptor is one of the agent's transports. */
 static int
 snmp_bridge_is_agent(int fd, ino_t ino)
@@ -787,6 +965,8 @@ snmp_bridge_add(int fd, ino_t ino)
 {
 	struct snmp_bridge_fd	*f;
 	struct event		*ev;
+	int			 type = 0;
+	socklen_t		 len = sizeof(type);
 
 	ev = event_new(snmp_bridge.base, fd, EV_READ|EV_PERSIST,
 	    snmp_bridge_read_cb, NULL);
@@ -799,6 +979,8 @@ snmp_bridge_add(int fd, ino_t ino)
 	f->ino = ino;
 	f->ev = ev;
 	f->agent = snmp_bridge_is_agent(fd, ino);
+	f->dgram = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+	    type == SOCK_DGRAM;
 }
 
 /*
@@ -862,6 +1044,9 @@ snmp_bridge_read_cb(int fd, short what, void *arg)
 	if ((what & EV_READ) && snmp_bridge_fd_agent(fd) &&
 	    snmp_bridge_screen(fd) != 0)
 		return;			/* dropped: nothing changed */
+	if ((what & EV_READ) && snmp_bridge_fd_dgram(fd) &&
+	    snmp_bridge_screen_report(fd) != 0)
+		return;			/* over the Report budget: dropped */
 	if (what & EV_READ) {
 		netsnmp_large_fd_set_init(&set, FD_SETSIZE);
 		NETSNMP_LARGE_FD_SET(fd, &set);
@@ -889,6 +1074,8 @@ snmp_bridge_stop(void)
 	free(snmp_bridge.fds);
 	snmp_bridge.fds = NULL;
 	snmp_bridge.nfds = 0;
+	free(snmp_bridge.rpt);
+	snmp_bridge.rpt = NULL;
 	if (snmp_bridge.timer != NULL)
 		event_free(snmp_bridge.timer);
 	snmp_bridge.timer = NULL;

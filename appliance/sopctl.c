@@ -9,8 +9,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,17 +17,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
 #include <event2/http.h>
+#include <jansson.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-#include <jansson.h>
 
 #include "auth.h"
 #include "version.h"
 
 #define CTL_DEFAULT_URL	"http://127.0.0.1:8080"
 #define CTL_TIMEOUT_MS	10000			/* whole request */
+#define CTL_BACKUP_MS	(30 * 60 * 1000)		/* a whole backup */
 #define CTL_MAX_REPLY	(64 * 1024 * 1024)	/* bytes of an answer */
 #define CTL_MAX_NOTE	4096
 #define CTL_WHEN_WIDTH	50	/* "YYYY-MM-DD hh:mm +hh:mm .. " twice */
@@ -47,12 +48,11 @@ struct ctl {
 	char	*host;
 	char	 port[16];
 	char	*prefix;	/* path before /api, no trailing slash */
+	int	 tls;		/* https */
+	char	*cacert;	/* PEM file of the CA (or certificate) to trust */
 	int	 json;
 	char	*argv0;
 	char	*token;		/* API token; NULL: none */
-	int	 tls;		/* https:// */
-	char	*cacert;	/* trusted certificate(s); NULL: the system's */
-	SSL	*ssl;		/* the connection's, when tls */
 };
 
 /* One HTTP answer. */
@@ -95,11 +95,26 @@ ctl_usage_to(FILE *f)
 	    "                       create a change window (times RFC 3339 or\n"
 	    "                       local \"YYYY-MM-DD HH:MM\")\n"
 	    "  window cancel ID     cancel a change window made with add\n"
+	    "  changes              every change (SOP 4) and its state\n"
+	    "  change list          the same\n"
+	    "  change show ID       a change: record, approval, history\n"
+	    "  change request --id ID --title T --start T --end T\n"
+	    "             [--hosts a,b] [--group G]... [--description T]\n"
+	    "             [--impact T] [--risk T] [--rollback T]\n"
+	    "             [--owner LEVEL] [--severities a,b] [--actor NAME]\n"
+	    "                       request a change (its window holds\n"
+	    "                       nothing until it is approved)\n"
+	    "  change approve|start|verified|failed|rollback|close|cancel ID\n"
+	    "             [-m NOTE] [--actor NAME]\n"
+	    "                       move a change; recorded and told to its\n"
+	    "                       owner and L1\n"
 	    "  expectations         expected events and silent hosts, with "
 	    "state\n"
 	    "  report daily|weekly|monthly [--date YYYY-MM-DD]\n"
 	    "                       the SOP's reports for the day, ISO week or\n"
 	    "                       month of a date (default: yesterday's)\n"
+	    "  backup FILE          a consistent copy of sopd's database, made\n"
+	    "                       while it runs (SQLite online backup)\n"
 	    "  passwd               read a password on stdin, print its hash\n"
 	    "                       for http: users: password:\n"
 	    "  token                print a new API token and its sha256 for\n"
@@ -108,11 +123,13 @@ ctl_usage_to(FILE *f)
 	    "options:\n"
 	    "  -u, --url URL        sopd's address (default $SOPD_URL or "
 	    CTL_DEFAULT_URL ")\n"
+	    "      --cacert FILE    trust this PEM certificate (or CA) for an "
+	    "https URL\n"
+	    "                       (default $SOPD_CACERT, else the system's "
+	    "CAs)\n"
 	    "  -j, --json           print the API's JSON\n"
 	    "  -T, --token-file F   read the API token from F (default\n"
 	    "                       $SOPD_TOKEN, or the file $SOPD_TOKEN_FILE)\n"
-	    "  -C, --cacert F       trust the certificate(s) in F for https://\n"
-	    "                       (default $SOPD_CACERT, else the system's)\n"
 	    "  -h, --help           print this text\n"
 	    "  -V, --version        print sopctl's version\n"
 	    "\n"
@@ -167,11 +184,13 @@ ctl_set_url(const char *url)
 		ctl_die(CTL_EUSAGE, "bad URL: %s", url);
 	scheme = evhttp_uri_get_scheme(u);
 	host = evhttp_uri_get_host(u);
-	if (scheme == NULL || (strcasecmp(scheme, "http") != 0 &&
-	    strcasecmp(scheme, "https") != 0) || host == NULL || *host == '\0')
+	if (scheme != NULL && strcasecmp(scheme, "https") == 0)
+		ctl.tls = 1;
+	else if (scheme == NULL || strcasecmp(scheme, "http") != 0)
+		host = NULL;
+	if (host == NULL || *host == '\0')
 		ctl_die(CTL_EUSAGE, "bad URL (want http[s]://HOST:PORT): %s",
 		    url);
-	ctl.tls = strcasecmp(scheme, "https") == 0;
 	ctl.url = ctl_strdup(url);
 	ctl.host = ctl_strdup(host);
 	snprintf(ctl.port, sizeof(ctl.port), "%d",
@@ -185,356 +204,195 @@ ctl_set_url(const char *url)
 	evhttp_uri_free(u);
 }
 
-/* Milliseconds left until a deadline (monotonic), at least 0. */
-static int
-ctl_left(const struct timespec *deadline)
+/*
+ * A TLS connection to sopd that checks its certificate and name against
+ * the system's CAs, or against --cacert (the appliance's own certificate).
+ */
+static struct bufferevent *
+ctl_tls_bufferevent(struct event_base *base)
 {
-	struct timespec	now;
-	long long	ms;
+	static SSL_CTX	*ctx;
+	SSL		*ssl;
+	struct in6_addr	 a6;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : (int)ms;
-}
-
-/* Wait until fd is ready for events; -1 with errno ETIMEDOUT on timeout. */
-static int
-ctl_wait(int fd, short events, const struct timespec *deadline)
-{
-	struct pollfd	pfd = { .fd = fd, .events = events };
-	int		n;
-
-	do {
-		n = poll(&pfd, 1, ctl_left(deadline));
-	} while (n == -1 && errno == EINTR);
-	if (n == 0)
-		errno = ETIMEDOUT;
-	return n > 0 ? 0 : -1;
-}
-
-/* Connect to one address without blocking past the deadline. */
-static int
-ctl_connect_one(const struct addrinfo *ai, const struct timespec *deadline)
-{
-	int		fd, err = 0;
-	socklen_t	len = sizeof(err);
-
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, ai->ai_protocol);
-	if (fd == -1)
-		return -1;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-		return fd;
-	if (errno == EINPROGRESS && ctl_wait(fd, POLLOUT, deadline) == 0 &&
-	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0) {
-		if (err == 0)
-			return fd;
-		errno = err;
+	if (ctx == NULL) {
+		if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+			return NULL;
+		SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		if (ctl.cacert != NULL ?
+		    SSL_CTX_load_verify_locations(ctx, ctl.cacert, NULL) != 1 :
+		    SSL_CTX_set_default_verify_paths(ctx) != 1)
+			ctl_die(CTL_EUSAGE, "cannot read %s: %s", ctl.cacert,
+			    ERR_reason_error_string(ERR_get_error()));
 	}
-	err = errno;
-	close(fd);
-	errno = err;
-	return -1;
+	if ((ssl = SSL_new(ctx)) == NULL)
+		return NULL;
+	/* SNI names a host, never an address (RFC 6066). */
+	if (inet_pton(AF_INET, ctl.host, &a6) != 1 &&
+	    inet_pton(AF_INET6, ctl.host, &a6) != 1)
+		SSL_set_tlsext_host_name(ssl, ctl.host);
+	SSL_set1_host(ssl, ctl.host);
+	return bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 }
 
-/* Connect to sopd or exit 3 with the reason. */
-static int
-ctl_connect(const struct timespec *deadline)
-{
-	struct addrinfo	 hints, *res, *ai;
-	int		 fd = -1, error;
+/* One request in flight: what the callbacks fill in. */
+struct ctl_call {
+	struct event_base	*base;
+	struct ctl_reply	*reply;
+	const char		*error;	/* why there is no answer */
+	int			 err;	/* the socket's errno, if any */
+};
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((error = getaddrinfo(ctl.host, ctl.port, &hints, &res)) != 0)
-		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: %s", ctl.url,
-		    gai_strerror(error));
-	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next)
-		fd = ctl_connect_one(ai, deadline);
-	freeaddrinfo(res);
-	if (fd == -1)
-		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: %s", ctl.url,
-		    strerror(errno));
-	return fd;
+/* The answer (or its absence) arrived. */
+static void
+ctl_done_cb(struct evhttp_request *req, void *arg)
+{
+	struct ctl_call		*c = arg;
+	struct evbuffer		*in;
+	size_t			 len;
+
+	if (req == NULL || evhttp_request_get_response_code(req) == 0) {
+		if (c->error == NULL)
+			c->error = "no answer";
+		goto done;
+	}
+	in = evhttp_request_get_input_buffer(req);
+	len = evbuffer_get_length(in);
+	if ((c->reply->body = malloc(len + 1)) == NULL) {
+		c->error = "out of memory";
+		goto done;
+	}
+	evbuffer_remove(in, c->reply->body, len);
+	c->reply->body[len] = '\0';
+	c->reply->len = len;
+	c->reply->code = evhttp_request_get_response_code(req);
+done:
+	event_base_loopexit(c->base, NULL);
 }
 
-/* Wait for what OpenSSL wants after a call returned rc; -1 if not that. */
-static int
-ctl_tls_wait(int fd, int rc, const struct timespec *deadline)
+/* Why the request failed, from libevent's reason and the socket's errno. */
+static void
+ctl_error_cb(enum evhttp_request_error e, void *arg)
 {
-	switch (SSL_get_error(ctl.ssl, rc)) {
-	case SSL_ERROR_WANT_READ:
-		return ctl_wait(fd, POLLIN, deadline);
-	case SSL_ERROR_WANT_WRITE:
-		return ctl_wait(fd, POLLOUT, deadline);
+	struct ctl_call	*c = arg;
+
+	c->err = EVUTIL_SOCKET_ERROR();
+	switch (e) {
+	case EVREQ_HTTP_TIMEOUT:
+		c->error = "timed out";
+		break;
+	case EVREQ_HTTP_DATA_TOO_LONG:
+		c->error = "answer too large";
+		break;
+	case EVREQ_HTTP_INVALID_HEADER:
+		c->error = "not an HTTP answer";
+		break;
 	default:
-		errno = EPROTO;
-		return -1;
+		c->error = c->err != 0 ? strerror(c->err) :
+		    "connection closed";
+		break;
 	}
+}
+
+/* libevent's name for an HTTP method; exits on one sopctl never sends. */
+static enum evhttp_cmd_type
+ctl_method(const char *method)
+{
+	static const struct {
+		const char		*name;
+		enum evhttp_cmd_type	 cmd;
+	} m[] = {
+		{ "GET", EVHTTP_REQ_GET }, { "POST", EVHTTP_REQ_POST },
+		{ "PUT", EVHTTP_REQ_PUT }, { "DELETE", EVHTTP_REQ_DELETE },
+		{ "PATCH", EVHTTP_REQ_PATCH },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (strcmp(m[i].name, method) == 0)
+			return m[i].cmd;
+	ctl_die(CTL_EUSAGE, "unknown method %s", method);
+}
+
+/* A request's headers: who we are, what we accept, the API token. */
+static struct evkeyvalq *
+ctl_headers(struct evhttp_request *req, const char *accept)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	char			 buf[300];
+
+	snprintf(buf, sizeof(buf), "%s:%s", ctl.host, ctl.port);
+	evhttp_add_header(h, "Host", buf);
+	evhttp_add_header(h, "User-Agent", "sopctl");
+	evhttp_add_header(h, "Accept", accept);
+	evhttp_add_header(h, "Connection", "close");
+	if (ctl.token != NULL) {
+		snprintf(buf, sizeof(buf), "Bearer %s", ctl.token);
+		evhttp_add_header(h, "Authorization", buf);
+	}
+	return h;
 }
 
 /*
- * TLS over the connected socket: the server's certificate must be signed
- * by --cacert (or $SOPD_CACERT, else the system's CAs) and name the URL's
- * host; exits 3 if the handshake fails.
+ * Make one request with libevent's HTTP client (over TLS for an https
+ * URL); exits 3 if sopd cannot be reached or does not answer in time.
  */
 static void
-ctl_tls_start(int fd, const struct timespec *deadline)
+ctl_request(struct ctl_call *c, const char *method, const char *path,
+    const char *body, const char *accept, int timeout_s)
 {
-	SSL_CTX		*ctx;
-	char		 buf[256];
-	unsigned char	 ip[16];
-	int		 rc, isip;
+	struct evhttp_connection	*conn;
+	struct evhttp_request		*req;
+	struct evkeyvalq		*h;
+	struct bufferevent		*bev = NULL;
+	char				*uri;
 
-	ctx = SSL_CTX_new(TLS_client_method());
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	if (ctl.cacert != NULL ? SSL_CTX_load_verify_locations(ctx,
-	    ctl.cacert, NULL) != 1 : SSL_CTX_set_default_verify_paths(ctx) != 1)
-		ctl_die(CTL_EUSAGE, "cannot read %s", ctl.cacert != NULL ?
-		    ctl.cacert : "the system's CA certificates");
-	ctl.ssl = SSL_new(ctx);
-	SSL_CTX_free(ctx);
-	SSL_set_fd(ctl.ssl, fd);
-	isip = inet_pton(AF_INET, ctl.host, ip) == 1 ||
-	    inet_pton(AF_INET6, ctl.host, ip) == 1;
-	if (isip)
-		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ctl.ssl),
-		    ctl.host);
-	else {
-		SSL_set_tlsext_host_name(ctl.ssl, ctl.host);
-		SSL_set1_host(ctl.ssl, ctl.host);
+	memset(c->reply, 0, sizeof(*c->reply));
+	if ((c->base = event_base_new()) == NULL)
+		ctl_die(CTL_EAPI, "out of memory");
+	if (ctl.tls && (bev = ctl_tls_bufferevent(c->base)) == NULL)
+		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: TLS set-up "
+		    "failed", ctl.url);
+	conn = evhttp_connection_base_bufferevent_new(c->base, NULL, bev,
+	    ctl.host, (unsigned short)atoi(ctl.port));
+	if (conn == NULL)
+		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s", ctl.url);
+	evhttp_connection_set_timeout(conn, timeout_s);
+	evhttp_connection_set_retries(conn, 0);
+	evhttp_connection_set_max_body_size(conn, CTL_MAX_REPLY);
+	req = evhttp_request_new(ctl_done_cb, c);
+	evhttp_request_set_error_cb(req, ctl_error_cb);
+	h = ctl_headers(req, accept);
+	if (body != NULL) {
+		evhttp_add_header(h, "Content-Type", "application/json");
+		evbuffer_add(evhttp_request_get_output_buffer(req), body,
+		    strlen(body));
 	}
-	while ((rc = SSL_connect(ctl.ssl)) != 1) {
-		if (ctl_tls_wait(fd, rc, deadline) != 0) {
-			rc = (int)SSL_get_verify_result(ctl.ssl);
-			ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
-			ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: "
-			    "TLS: %s", ctl.url, rc != X509_V_OK ?
-			    X509_verify_cert_error_string(rc) : buf);
-		}
-	}
+	if (asprintf(&uri, "%s%s", ctl.prefix, path) == -1)
+		ctl_die(CTL_EAPI, "out of memory");
+	if (evhttp_make_request(conn, req, ctl_method(method), uri) != 0)
+		c->error = "cannot send the request";
+	else
+		event_base_dispatch(c->base);
+	free(uri);
+	evhttp_connection_free(conn);
+	event_base_free(c->base);
+	if (c->reply->body == NULL)
+		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: %s", ctl.url,
+		    c->error != NULL ? c->error : "no answer");
 }
 
-/* Write all of a buffer over TLS before the deadline; -1 on error. */
-static int
-ctl_tls_send(int fd, const char *buf, size_t len,
-    const struct timespec *deadline)
-{
-	int	n;
-
-	while (len > 0) {
-		if ((n = SSL_write(ctl.ssl, buf, (int)len)) > 0) {
-			buf += n;
-			len -= (size_t)n;
-		} else if (ctl_tls_wait(fd, n, deadline) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* Read some bytes over TLS: >0, 0 at the end, -1 on error. */
-static ssize_t
-ctl_tls_recv(int fd, char *buf, size_t len, const struct timespec *deadline)
-{
-	int	n;
-
-	for (;;) {
-		if ((n = SSL_read(ctl.ssl, buf, (int)len)) > 0)
-			return n;
-		if (SSL_get_error(ctl.ssl, n) == SSL_ERROR_ZERO_RETURN)
-			return 0;
-		if (ctl_tls_wait(fd, n, deadline) != 0)
-			return -1;
-	}
-}
-
-/* Write all of a buffer before the deadline; -1 on error. */
-static int
-ctl_send(int fd, const char *buf, size_t len, const struct timespec *deadline)
-{
-	ssize_t	n;
-
-	if (ctl.ssl != NULL)
-		return ctl_tls_send(fd, buf, len, deadline);
-	while (len > 0) {
-		n = send(fd, buf, len, MSG_NOSIGNAL);
-		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
-			if (ctl_wait(fd, POLLOUT, deadline) != 0)
-				return -1;
-			continue;
-		}
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Read until the peer closes (bounded in size and time); -1 on error. */
-static int
-ctl_recv(int fd, char **out, size_t *outlen, const struct timespec *deadline)
-{
-	char	*buf = NULL, *p;
-	size_t	 len = 0, cap = 0;
-	ssize_t	 n;
-
-	for (;;) {
-		if (cap - len < 65536) {
-			cap = cap == 0 ? 131072 : cap * 2;
-			if (cap > CTL_MAX_REPLY + 1 ||
-			    (p = realloc(buf, cap)) == NULL) {
-				errno = EFBIG;
-				goto fail;
-			}
-			buf = p;
-		}
-		if (ctl.ssl != NULL && (n = ctl_tls_recv(fd, buf + len,
-		    cap - len - 1, deadline)) == -1)
-			goto fail;
-		if (ctl.ssl == NULL)
-			n = recv(fd, buf + len, cap - len - 1, 0);
-		if (n == 0)
-			break;
-		if (n > 0) {
-			len += (size_t)n;
-			continue;
-		}
-		if ((errno != EAGAIN && errno != EINTR) ||
-		    ctl_wait(fd, POLLIN, deadline) != 0)
-			goto fail;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*outlen = len;
-	return 0;
-fail:
-	free(buf);
-	return -1;
-}
-
-/* Decode a chunked body in place; -1 if malformed. */
-static int
-ctl_dechunk(char *body, size_t *len)
-{
-	char		*in = body, *out = body, *end = body + *len, *e;
-	unsigned long	 n;
-
-	for (;;) {
-		errno = 0;
-		n = strtoul(in, &e, 16);
-		if (e == in || errno != 0 || (e = strstr(e, "\r\n")) == NULL)
-			return -1;
-		in = e + 2;
-		if (n == 0)
-			break;
-		if (n > (size_t)(end - in) || (size_t)(end - in) - n < 2)
-			return -1;
-		memmove(out, in, n);
-		out += n;
-		in += n + 2;
-	}
-	*out = '\0';
-	*len = (size_t)(out - body);
-	return 0;
-}
-
-/* Find a header's value in a header block (NULL if absent). */
-static const char *
-ctl_header(const char *head, const char *name)
-{
-	const char	*p = head;
-	size_t		 n = strlen(name);
-
-	while ((p = strstr(p, "\r\n")) != NULL) {
-		p += 2;
-		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
-			p += n + 1;
-			return p + strspn(p, " \t");
-		}
-	}
-	return NULL;
-}
-
-/* Split a raw answer into status and body; -1 if it is not HTTP. */
-static int
-ctl_parse_reply(char *raw, size_t len, struct ctl_reply *r)
-{
-	char		*sep, *body;
-	const char	*te, *cl;
-	size_t		 blen;
-
-	if (strncmp(raw, "HTTP/1.", 7) != 0 || len < 12 ||
-	    (sep = strstr(raw, "\r\n\r\n")) == NULL)
-		return -1;
-	r->code = atoi(raw + 9);
-	*sep = '\0';
-	body = sep + 4;
-	blen = len - (size_t)(body - raw);
-	te = ctl_header(raw, "Transfer-Encoding");
-	cl = ctl_header(raw, "Content-Length");
-	if (te != NULL && strncasecmp(te, "chunked", 7) == 0) {
-		if (ctl_dechunk(body, &blen) != 0)
-			return -1;
-	} else if (cl != NULL && strtoull(cl, NULL, 10) < blen)
-		blen = strtoull(cl, NULL, 10);
-	r->body = malloc(blen + 1);
-	if (r->body == NULL)
-		return -1;
-	memcpy(r->body, body, blen);
-	r->body[blen] = '\0';
-	r->len = blen;
-	return 0;
-}
-
-/* Make one request; exits 3 if sopd cannot be reached or does not answer. */
+/* Make one API request; the answer in r. */
 static void
 ctl_http(const char *method, const char *path, const char *body,
     struct ctl_reply *r)
 {
-	struct timespec	 deadline;
-	char		*req, *raw;
-	size_t		 rawlen;
-	int		 fd, n;
+	struct ctl_call	c = { .reply = r };
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += CTL_TIMEOUT_MS / 1000;
-	fd = ctl_connect(&deadline);
-	if (ctl.tls)
-		ctl_tls_start(fd, &deadline);
-	n = asprintf(&req, "%s %s%s HTTP/1.1\r\nHost: %s:%s\r\n"
-	    "User-Agent: sopctl\r\nAccept: application/json\r\n"
-	    "Connection: close\r\n%s%s%s%sContent-Length: %zu\r\n\r\n%s",
-	    method, ctl.prefix, path, ctl.host, ctl.port,
-	    ctl.token != NULL ? "Authorization: Bearer " : "",
-	    ctl.token != NULL ? ctl.token : "", ctl.token != NULL ? "\r\n" : "",
-	    body != NULL ? "Content-Type: application/json\r\n" : "",
-	    body != NULL ? strlen(body) : 0, body != NULL ? body : "");
-	if (n == -1)
-		ctl_die(CTL_EAPI, "out of memory");
-	if (ctl_send(fd, req, (size_t)n, &deadline) != 0 ||
-	    ctl_recv(fd, &raw, &rawlen, &deadline) != 0) {
-		n = errno;
-		free(req);
-		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: %s", ctl.url,
-		    strerror(n));
-	}
-	if (ctl.ssl != NULL) {
-		SSL_free(ctl.ssl);
-		ctl.ssl = NULL;
-	}
-	close(fd);
-	free(req);
-	memset(r, 0, sizeof(*r));
-	n = ctl_parse_reply(raw, rawlen, r);
-	free(raw);
-	if (n != 0)
-		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: not an HTTP "
-		    "answer", ctl.url);
+	ctl_request(&c, method, path, body, "application/json",
+	    CTL_TIMEOUT_MS / 1000);
 }
 
 /*
@@ -1373,6 +1231,16 @@ ctl_split(json_t *a, const char *list)
 	free(copy);
 }
 
+static const char	*ctl_default_actor(void);
+
+/* Whether a window or change id is well formed. */
+static int
+ctl_winid_ok(const char *id)
+{
+	return strlen(id) <= 64 && strspn(id, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == strlen(id);
+}
+
 /* sopctl window add: create a change window. */
 static int
 ctl_window_add(int argc, char **argv)
@@ -1428,6 +1296,224 @@ ctl_window_add(int argc, char **argv)
 	return CTL_OK;
 }
 
+/* One change as a table row. */
+static void
+ctl_chg_row(json_t *c)
+{
+	char	when[160], start[64], end[64];
+
+	ctl_local(ctl_str(c, "start"), 0, start, sizeof(start));
+	ctl_local(ctl_str(c, "end"), 0, end, sizeof(end));
+	snprintf(when, sizeof(when), "%s .. %s", start, end);
+	ctl_col(ctl_str(c, "id"), 16);
+	ctl_col(ctl_str(c, "state"), 11);
+	ctl_col(when, CTL_WHEN_WIDTH);
+	ctl_puts(ctl_str(c, "title") ? ctl_str(c, "title") : "",
+	    ctl_title_width(29 + CTL_WHEN_WIDTH));
+	fputc('\n', stdout);
+}
+
+/* sopctl changes, sopctl change list. */
+static int
+ctl_chg_list(void)
+{
+	json_t	*doc, *list, *c;
+	size_t	 i;
+
+	doc = ctl_api("GET", "/api/v1/changes", NULL);
+	list = json_object_get(doc, "changes");
+	if (ctl.json)
+		ctl_print_json(doc);
+	else if (json_array_size(list) == 0)
+		printf("no changes\n");
+	else {
+		printf("%-16s %-11s %-*s %s\n", "ID", "STATE", CTL_WHEN_WIDTH,
+		    "START .. END", "TITLE");
+		json_array_foreach(list, i, c)
+			ctl_chg_row(c);
+	}
+	json_decref(doc);
+	return CTL_OK;
+}
+
+/* sopctl change show ID: the record and its history. */
+static void
+ctl_chg_show(json_t *c)
+{
+	static const char *fields[] = { "id", "title", "state", "description",
+	    "impact", "risk", "rollback", "requester", "approved_by", "owner" };
+	char	 scope[512] = "";
+	json_t	*h, *v;
+	size_t	 i, used = 0;
+
+	for (i = 0; i < sizeof(fields) / sizeof(*fields); i++)
+		ctl_field(fields[i], ctl_str(c, fields[i]));
+	ctl_field_time("approved at", ctl_str(c, "approved_at"));
+	ctl_field_time("start", ctl_str(c, "start"));
+	ctl_field_time("end", ctl_str(c, "end"));
+	json_array_foreach(json_object_get(c, "hosts"), i, v)
+		used += snprintf(scope + used, used < sizeof(scope) ?
+		    sizeof(scope) - used : 0, "%s%s", used ? "," : "",
+		    json_string_value(v));
+	json_array_foreach(json_object_get(c, "groups"), i, v)
+		used += snprintf(scope + used, used < sizeof(scope) ?
+		    sizeof(scope) - used : 0, "%sgroup %s", used ? "," : "",
+		    json_string_value(v));
+	ctl_field("scope", used ? scope : "all hosts");
+	printf("history:\n");
+	json_array_foreach(json_object_get(c, "history"), i, h) {
+		printf("  %s  %-11s by ", ctl_str(h, "at"), ctl_str(h, "to"));
+		ctl_puts(ctl_str(h, "actor"), 64);
+		if (ctl_str(h, "note") != NULL) {
+			fputs(": ", stdout);
+			ctl_puts(ctl_str(h, "note"), 512);
+		}
+		fputc('\n', stdout);
+	}
+}
+
+/* sopctl change request: a new change. */
+static int
+ctl_chg_request(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "id", required_argument, NULL, 'i' },
+		{ "title", required_argument, NULL, 't' },
+		{ "hosts", required_argument, NULL, 'H' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "start", required_argument, NULL, 's' },
+		{ "end", required_argument, NULL, 'e' },
+		{ "description", required_argument, NULL, 'd' },
+		{ "impact", required_argument, NULL, 'I' },
+		{ "risk", required_argument, NULL, 'r' },
+		{ "rollback", required_argument, NULL, 'b' },
+		{ "owner", required_argument, NULL, 'o' },
+		{ "severities", required_argument, NULL, 'S' },
+		{ "actor", required_argument, NULL, 'A' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *keys[128] = { ['i'] = "id", ['t'] = "title",
+	    ['s'] = "start", ['e'] = "end", ['d'] = "description",
+	    ['I'] = "impact", ['r'] = "risk", ['b'] = "rollback",
+	    ['o'] = "owner", ['A'] = "requester" };
+	json_t	*body, *doc, *sev = json_array();
+	json_t	*hosts = json_array(), *groups = json_array();
+	char	*text;
+	int	 ch;
+
+	body = json_pack("{s:s}", "requester", ctl_default_actor());
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'H')
+			ctl_split(hosts, optarg);
+		else if (ch == 'g')
+			ctl_split(groups, optarg);
+		else if (ch == 'S')
+			ctl_split(sev, optarg);
+		else if (ch > 0 && ch < 128 && keys[ch] != NULL)
+			json_object_set_new(body, keys[ch],
+			    json_string(optarg));
+		else
+			ctl_usage();
+	}
+	if (optind != argc || json_object_get(body, "id") == NULL)
+		ctl_usage();
+	json_object_set_new(body, "hosts", hosts);
+	json_object_set_new(body, "groups", groups);
+	if (json_array_size(sev) > 0)
+		json_object_set(body, "severities", sev);
+	json_decref(sev);
+	text = json_dumps(body, JSON_COMPACT);
+	doc = ctl_api("POST", "/api/v1/changes", text);
+	if (ctl.json)
+		ctl_print_json(doc);
+	else
+		printf("change %s %s\n", ctl_str(doc, "id"),
+		    ctl_str(doc, "state"));
+	free(text);
+	json_decref(body);
+	json_decref(doc);
+	return CTL_OK;
+}
+
+/* sopctl change ACTION ID [-m NOTE] [--actor NAME]. */
+static int
+ctl_chg_move(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "message", required_argument, NULL, 'm' },
+		{ "actor", required_argument, NULL, 'A' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*note = NULL, *actor = ctl_default_actor();
+	char		 path[256], *body;
+	json_t		*doc;
+	int		 ch;
+
+	while ((ch = getopt_long(argc, argv, "m:A:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'm': note = optarg; break;
+		case 'A': actor = optarg; break;
+		default: ctl_usage();
+		}
+	}
+	if (optind != argc - 1 || !ctl_winid_ok(argv[optind]))
+		ctl_usage();
+	snprintf(path, sizeof(path), "/api/v1/changes/%s/%s", argv[optind],
+	    argv[0]);
+	doc = json_pack("{s:s,s:s?}", "actor", actor, "note", note);
+	body = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	doc = ctl_api("POST", path, body);
+	free(body);
+	if (ctl.json)
+		ctl_print_json(doc);
+	else
+		printf("change %s %s\n", ctl_str(doc, "id"),
+		    ctl_str(doc, "state"));
+	json_decref(doc);
+	return CTL_OK;
+}
+
+/* sopctl changes. */
+static int
+ctl_changes(int argc, char **argv)
+{
+	if (argc != 1)
+		ctl_usage();
+	return ctl_chg_list();
+}
+
+/* sopctl change list|show|request|ACTION. */
+static int
+ctl_chg(int argc, char **argv)
+{
+	static const char *moves[] = { "approve", "start", "verified",
+	    "failed", "rollback", "close", "cancel" };
+	char	 path[256];
+	json_t	*doc;
+	size_t	 i;
+
+	if (argc == 2 && strcmp(argv[1], "list") == 0)
+		return ctl_chg_list();
+	if (argc >= 2 && strcmp(argv[1], "request") == 0)
+		return ctl_chg_request(argc - 1, argv + 1);
+	for (i = 0; argc >= 2 && i < sizeof(moves) / sizeof(*moves); i++) {
+		if (strcmp(argv[1], moves[i]) == 0)
+			return ctl_chg_move(argc - 1, argv + 1);
+	}
+	if (argc != 3 || strcmp(argv[1], "show") != 0 ||
+	    !ctl_winid_ok(argv[2]))
+		ctl_usage();
+	snprintf(path, sizeof(path), "/api/v1/changes/%s", argv[2]);
+	doc = ctl_api("GET", path, NULL);
+	if (ctl.json)
+		ctl_print_json(doc);
+	else
+		ctl_chg_show(doc);
+	json_decref(doc);
+	return CTL_OK;
+}
+
 /* sopctl window show|add|cancel. */
 static int
 ctl_window(int argc, char **argv)
@@ -1438,9 +1524,7 @@ ctl_window(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "add") == 0)
 		return ctl_window_add(argc - 1, argv + 1);
 	if (argc != 3 || (strcmp(argv[1], "cancel") != 0 &&
-	    strcmp(argv[1], "show") != 0) || strlen(argv[2]) > 64 ||
-	    strspn(argv[2], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW"
-	    "XYZ0123456789._-") != strlen(argv[2]))
+	    strcmp(argv[1], "show") != 0) || !ctl_winid_ok(argv[2]))
 		ctl_usage();
 	if (strcmp(argv[1], "cancel") == 0) {
 		snprintf(path, sizeof(path), "/api/v1/windows/%s/cancel",
@@ -1787,14 +1871,203 @@ ctl_take_json(int argc, char **argv)
 	return j;
 }
 
+/* A download in flight: the request's state and where the body goes. */
+struct ctl_dl {
+	struct ctl_call		 c;	/* first: ctl_error_cb's argument */
+	int			 fd;	/* the temporary file */
+	const char		*tmp;
+	int			 code;
+	int			 answered;
+	long long		 got;
+	int			 werr;	/* errno of a failed write */
+	struct evbuffer		*err;	/* the body of an error answer */
+};
+
+/* Move what arrived of the body to the file (or, for an error, aside). */
+static void
+ctl_dl_take(struct evhttp_request *req, struct ctl_dl *d)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
+	int		 n;
+
+	d->code = evhttp_request_get_response_code(req);
+	if (d->code != 200) {
+		evbuffer_add_buffer(d->err, in);
+		return;
+	}
+	while (evbuffer_get_length(in) > 0) {
+		if (d->werr != 0) {
+			evbuffer_drain(in, evbuffer_get_length(in));
+			return;
+		}
+		if ((n = evbuffer_write(in, d->fd)) <= 0 && errno != EINTR)
+			d->werr = n == 0 ? EIO : errno;
+		else if (n > 0)
+			d->got += n;
+	}
+}
+
+/* Part of the body arrived. */
+static void
+ctl_dl_chunk_cb(struct evhttp_request *req, void *arg)
+{
+	ctl_dl_take(req, arg);
+}
+
+/* The answer is complete (or failed). */
+static void
+ctl_dl_done_cb(struct evhttp_request *req, void *arg)
+{
+	struct ctl_dl	*d = arg;
+	const char	*cl;
+
+	if (req == NULL || evhttp_request_get_response_code(req) == 0) {
+		if (d->c.error == NULL)
+			d->c.error = "no answer";
+	} else {
+		ctl_dl_take(req, d);
+		d->answered = 1;
+		cl = evhttp_find_header(evhttp_request_get_input_headers(req),
+		    "Content-Length");
+		if (d->code == 200 && (cl == NULL || d->got == 0 ||
+		    d->got != strtoll(cl, NULL, 10)))
+			d->c.error = "incomplete copy";
+	}
+	event_base_loopexit(d->c.base, NULL);
+}
+
+/* An error answer: print the API's message and exit 1. */
+static void __attribute__((noreturn))
+ctl_dl_refused(struct ctl_dl *d)
+{
+	size_t	 len = evbuffer_get_length(d->err);
+	json_t	*doc, *err;
+
+	doc = json_loadb((const char *)evbuffer_pullup(d->err, -1), len, 0,
+	    NULL);
+	err = json_object_get(doc, "error");
+	unlink(d->tmp);
+	ctl_die(CTL_EAPI, "backup: %s (HTTP %d)", json_is_string(err) ?
+	    json_string_value(err) : "request failed", d->code);
+}
+
+/* GET path into the file d->fd, streamed; exits 3 without an answer. */
+static void
+ctl_download(const char *path, struct ctl_dl *d)
+{
+	struct evhttp_connection	*conn;
+	struct evhttp_request		*req;
+	struct bufferevent		*bev = NULL;
+	char				*uri;
+
+	if ((d->c.base = event_base_new()) == NULL ||
+	    (d->err = evbuffer_new()) == NULL)
+		ctl_die(CTL_EAPI, "out of memory");
+	if (ctl.tls && (bev = ctl_tls_bufferevent(d->c.base)) == NULL)
+		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: TLS set-up "
+		    "failed", ctl.url);
+	conn = evhttp_connection_base_bufferevent_new(d->c.base, NULL, bev,
+	    ctl.host, (unsigned short)atoi(ctl.port));
+	if (conn == NULL)
+		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s", ctl.url);
+	evhttp_connection_set_timeout(conn, CTL_BACKUP_MS / 1000);
+	evhttp_connection_set_retries(conn, 0);
+	req = evhttp_request_new(ctl_dl_done_cb, d);
+	evhttp_request_set_chunked_cb(req, ctl_dl_chunk_cb);
+	evhttp_request_set_error_cb(req, ctl_error_cb);
+	ctl_headers(req, "application/vnd.sqlite3");
+	if (asprintf(&uri, "%s%s", ctl.prefix, path) == -1)
+		ctl_die(CTL_EAPI, "out of memory");
+	if (evhttp_make_request(conn, req, EVHTTP_REQ_GET, uri) != 0)
+		d->c.error = "cannot send the request";
+	else
+		event_base_dispatch(d->c.base);
+	free(uri);
+	evhttp_connection_free(conn);
+	event_base_free(d->c.base);
+	if (!d->answered) {
+		unlink(d->tmp);
+		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: %s", ctl.url,
+		    d->c.error != NULL ? d->c.error : "no answer");
+	}
+}
+
+/* Whether a file starts as an SQLite database does. */
+static int
+ctl_is_sqlite(const char *file)
+{
+	char	 head[16];
+	int	 fd, ok;
+
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	ok = read(fd, head, sizeof(head)) == (ssize_t)sizeof(head) &&
+	    memcmp(head, "SQLite format 3", sizeof(head)) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * backup FILE: sopd copies its database with SQLite's online backup API
+ * and sends it; streamed to FILE.tmp, synced, checked and renamed.
+ */
+static int
+ctl_backup(int argc, char **argv)
+{
+	struct ctl_dl	 d;
+	json_t		*doc;
+	char		*tmp;
+	int		 e;
+
+	if (argc != 2)
+		ctl_usage();
+	memset(&d, 0, sizeof(d));
+	if (asprintf(&tmp, "%s.tmp", argv[1]) == -1)
+		ctl_die(CTL_EAPI, "out of memory");
+	d.tmp = tmp;
+	if ((d.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1)
+		ctl_die(CTL_EAPI, "%s: %s", tmp, strerror(errno));
+	ctl_download("/api/v1/backup", &d);
+	if (d.code != 200)
+		ctl_dl_refused(&d);
+	e = d.werr;
+	if (e == 0 && (fsync(d.fd) == -1 || close(d.fd) == -1))
+		e = errno;
+	if (e != 0) {
+		unlink(tmp);
+		ctl_die(CTL_EAPI, "%s: %s", tmp, strerror(e));
+	}
+	if (d.c.error != NULL || !ctl_is_sqlite(tmp)) {
+		unlink(tmp);
+		ctl_die(CTL_EAPI, "backup: incomplete copy (%lld bytes)",
+		    d.got);
+	}
+	if (rename(tmp, argv[1]) == -1) {
+		e = errno;
+		unlink(tmp);
+		ctl_die(CTL_EAPI, "%s: %s", argv[1], strerror(e));
+	}
+	evbuffer_free(d.err);
+	free(tmp);
+	if (ctl.json) {
+		doc = json_pack("{s:s, s:I}", "file", argv[1], "bytes",
+		    (json_int_t)d.got);
+		ctl_print_json(doc);
+		json_decref(doc);
+	} else
+		printf("backup: %s (%lld bytes)\n", argv[1], d.got);
+	return CTL_OK;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "url", required_argument, NULL, 'u' },
+		{ "cacert", required_argument, NULL, 'C' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "token-file", required_argument, NULL, 'T' },
-		{ "cacert", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -1807,23 +2080,23 @@ main(int argc, char **argv)
 		{ "stats", ctl_stats }, { "health", ctl_health },
 		{ "parse", ctl_parse }, { "windows", ctl_windows },
 		{ "window", ctl_window }, { "expectations", ctl_expectations },
-		{ "report", ctl_report },
+		{ "report", ctl_report }, { "changes", ctl_changes },
+		{ "change", ctl_chg }, { "backup", ctl_backup },
 	};
 	const char	*url = getenv("SOPD_URL");
+	const char	*cacert = getenv("SOPD_CACERT");
 	const char	*tokfile = getenv("SOPD_TOKEN_FILE");
 	char		*cmd;
 	size_t		 i;
 	int		 ch;
 
 	ctl.argv0 = argv[0];
-	if ((ctl.cacert = getenv("SOPD_CACERT")) != NULL && *ctl.cacert == '\0')
-		ctl.cacert = NULL;
-	while ((ch = getopt_long(argc, argv, "+u:jT:C:hV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+u:jT:hV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'u': url = optarg; break;
+		case 'C': cacert = optarg; break;
 		case 'j': ctl.json = 1; break;
 		case 'T': tokfile = optarg; break;
-		case 'C': ctl.cacert = optarg; break;
 		case 'h':
 			ctl_usage_to(stdout);
 			return CTL_OK;
@@ -1838,6 +2111,8 @@ main(int argc, char **argv)
 	if (argc < 1)
 		ctl_usage();
 	ctl_set_url(url != NULL && *url != '\0' ? url : CTL_DEFAULT_URL);
+	if (cacert != NULL && *cacert != '\0')
+		ctl.cacert = ctl_strdup(cacert);
 	cmd = argv[0];
 	if (strcmp(cmd, "help") == 0) {
 		ctl_usage_to(stdout);

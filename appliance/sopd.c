@@ -13,6 +13,9 @@
 
 #include <jansson.h>
 
+#include "backup.h"
+#include "calendar.h"
+#include "clock.h"
 #include "config.h"
 #include "daemon.h"
 #include "event.h"
@@ -30,7 +33,9 @@
 #include "policy.h"
 #include "privdrop.h"
 #include "replay.h"
+#include "retain.h"
 #include "rules.h"
+#include "sdnotify.h"
 #include "snmp_bridge.h"
 #include "stats.h"
 #include "syslog_parse.h"
@@ -49,6 +54,7 @@ struct sopd_run {
 	struct traps		*traps;
 	struct http		*http;
 	struct event		*sighup, *sigterm, *sigint;
+	struct retain		*retain;
 };
 
 static __attribute__((noreturn)) void
@@ -59,7 +65,8 @@ usage(void)
 	    "  -c FILE   configuration (default /etc/sopd/sopd.yaml)\n"
 	    "  -d        stay in the foreground and log to stderr\n"
 	    "  -t        check the configuration and rules, then exit\n"
-	    "  -v        verbose (debug) logging\n"
+	    "  -v [LIST] debug logging, of every subsystem or of a comma-\n"
+	    "            separated LIST of %s\n"
 	    "  --parse   read raw syslog lines on stdin, print each normalized\n"
 	    "            event as JSON (with -c: also the rule that takes it);\n"
 	    "            --received sets the reception time (RFC 3339, or\n"
@@ -67,7 +74,8 @@ usage(void)
 	    "  --replay FILE -c CONFIG [--expect GOLDEN] [--start TIME] "
 	    "[--until TIME]\n"
 	    "            run the rules and the SOP clock on a captured log in\n"
-	    "            simulated time; print the outcome or compare it\n");
+	    "            simulated time; print the outcome or compare it\n",
+	    log_debug_names());
 	exit(2);
 }
 
@@ -124,6 +132,30 @@ sopd_load(const char *file, struct config **cfgp, struct ruleset **rsp,
 	return 0;
 }
 
+#define SOPD_HOLIDAYS_WARN	90	/* days: -t warns of the holidays' end */
+
+/* -t: warn when the calendar's holiday data ends within 90 days. */
+static void
+sopd_check_holidays(const char *file, const struct config *cfg)
+{
+	struct errlist errs = { 0 };
+	struct policy *pol;
+	const struct calendar *cal;
+	char end[16];
+
+	if ((pol = policy_load(cfg, &errs)) == NULL) {
+		errlist_free(&errs);
+		return;
+	}
+	cal = policy_calendar(pol);
+	if (calendar_holidays_end(cal, end, sizeof(end)) &&
+	    calendar_holidays_ending(cal, clock_now(), SOPD_HOLIDAYS_WARN))
+		fprintf(stderr, "%s: warning: the holiday data ends %s, "
+		    "within %d days: add the next year's holidays\n", file,
+		    end, SOPD_HOLIDAYS_WARN);
+	policy_free(pol);
+}
+
 /* -t: check and report. */
 static int
 sopd_check(const char *file)
@@ -145,6 +177,7 @@ sopd_check(const char *file)
 		config_free(cfg);
 		return 1;
 	}
+	sopd_check_holidays(file, cfg);
 	printf("configuration OK (%zu rules)\n", ruleset_count(rs));
 	ruleset_free(rs);
 	config_free(cfg);
@@ -464,7 +497,9 @@ sopd_signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct sopd_run *run = arg;
 
 	if (sig == SIGHUP) {
+		sdnotify_reloading(&run->sd);
 		sopd_reload(run);
+		sdnotify_reloaded(&run->sd);
 		return;
 	}
 	log_info("signal %d: stopping", (int)sig);
@@ -503,6 +538,18 @@ sopd_deadline_cb(struct deadlines *dq, int kind, uint64_t id, time_t due,
 	    (unsigned long long)id);
 }
 
+/* The wall clock jumped: the escalation clocks move with it. */
+static size_t
+sopd_clock_jump_cb(struct deadlines *dq, long long jump, void *arg)
+{
+	struct sopd *sd = arg;
+
+	(void)dq;
+	if (sd->escalator == NULL)
+		return 0;
+	return escalate_clock_jumped(sd->escalator, jump);
+}
+
 /* The deadline queue, expectations and silent hosts (after the store). */
 static void
 sopd_start_clock(struct sopd *sd)
@@ -512,7 +559,9 @@ sopd_start_clock(struct sopd *sd)
 
 	if (sd->deadlines == NULL)
 		sd->deadlines = deadlines_new(sd->base, sopd_deadline_cb, sd);
+	deadlines_set_jump_cb(sd->deadlines, sopd_clock_jump_cb, sd);
 	incidents_set_deadlines(sd->incidents, sd->deadlines);
+	incidents_rearm_quiet(sd->incidents, sd->rules);
 	if (sd->policy == NULL && (sd->policy = policy_load(sd->cfg,
 	    &errs)) == NULL) {
 		errlist_print(&errs, stderr);
@@ -564,6 +613,7 @@ sopd_start(struct sopd_run *run)
 	evsignal_add(run->sighup, NULL);
 	evsignal_add(run->sigterm, NULL);
 	evsignal_add(run->sigint, NULL);
+	run->retain = retain_start(sd);
 }
 
 /* Stop every module in reverse order; the store is flushed last. */
@@ -575,6 +625,8 @@ sopd_stop(struct sopd_run *run)
 	event_free(run->sighup);
 	event_free(run->sigterm);
 	event_free(run->sigint);
+	retain_free(run->retain);
+	backup_stop();
 	http_stop(run->http);
 	traps_stop(run->traps);
 	relp_ops.close(run->relp);	/* commits, then lets librelp ack */
@@ -625,7 +677,16 @@ main(int argc, char **argv)
 		case 'c': file = optarg; break;
 		case 'd': fg = 1; break;
 		case 't': check = 1; break;
-		case 'v': verbose++; break;
+		case 'v':
+			verbose++;
+			if (optind < argc && argv[optind][0] != '-' &&
+			    log_debug_select(argv[optind++]) == -1) {
+				fprintf(stderr, "sopd: -v %s: want a comma-"
+				    "separated list of %s\n", argv[optind - 1],
+				    log_debug_names());
+				return 2;
+			}
+			break;
 		case 'P': parse = 1; break;
 		case 'W': received = optarg; break;
 		case 'R': ro.log = optarg; break;
@@ -639,6 +700,7 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	log_init(fg || check || parse, verbose, "sopd");
+	log_event_init();
 	if (received != NULL && (!parse ||
 	    sopd_parse_when(received, &received_us) == -1)) {
 		fprintf(stderr, "sopd: --received %s: want --parse and "
@@ -680,7 +742,9 @@ main(int argc, char **argv)
 	log_info("sopd %s started: %zu rules, %zu active incidents",
 	    SOPD_VERSION, ruleset_count(sd->rules),
 	    incidents_active_count(sd->incidents));
+	sdnotify_ready(sd);
 	event_base_dispatch(sd->base);
+	sdnotify_stopping();
 	sopd_stop(&run);
 	log_info("stopped");
 	return 0;

@@ -16,8 +16,8 @@ enum stats_input {
 /*
  * Why a message was dropped or repaired. Repairs (truncated, nul,
  * bad_utf8, no_pri, bad_time, bad_5424) keep the message, and so do
- * session_error and resent (counted only); the others drop it. New reasons
- * go at the end: the MIB indexes them by value.
+ * session_error, resent and unterminated (counted only); the others drop
+ * it. New reasons go at the end: the MIB indexes them by value.
  */
 enum stats_reason {
 	REASON_TRUNCATED = 0,	/* longer than max_message_size: cut */
@@ -37,6 +37,13 @@ enum stats_reason {
 	REASON_INFORM_BACKLOG,	/* too many informs wait for a commit: refused */
 	REASON_SESSION_ERROR,	/* a RELP session failed (librelp's error) */
 	REASON_RESENT,		/* a message received again (RELP resend) */
+	REASON_UNTERMINATED,	/* stream closed after a line with no newline: kept */
+	REASON_USM_UNKNOWN_USER,	/* SNMPv3: user unknown (for that engine) */
+	REASON_USM_WRONG_DIGEST,	/* SNMPv3: authentication failed */
+	REASON_USM_TIME_WINDOW,	/* SNMPv3: outside the time window (replay) */
+	REASON_USM_UNKNOWN_ENGINE,	/* SNMPv3: not our engineID (inform) */
+	REASON_USM_DECRYPTION,	/* SNMPv3: cannot decrypt (wrong priv key) */
+	REASON_USM_LEVEL,	/* SNMPv3: below the user's security level */
 	REASON_MAX
 };
 
@@ -47,6 +54,7 @@ struct stats_input_counters {
 	uint64_t	reason[REASON_MAX];
 	uint64_t	bytes;
 	uint64_t	sessions;	/* stream sessions open now */
+	uint64_t	kernel_drops;	/* datagrams the kernel dropped (buffer full) */
 };
 
 struct stats {
@@ -59,6 +67,11 @@ struct stats {
 	uint64_t			store_errors;
 	uint64_t			reloads;
 	uint64_t			reload_failures;
+	uint64_t			store_busy_retries; /* commits found locked */
+	uint64_t			snmp_reports_sent; /* v3 Reports answered */
+	uint64_t			snmp_reports_suppressed; /* over budget */
+	uint64_t			store_integrity_at; /* last full check, unix s */
+	uint64_t			store_integrity_failed; /* it found damage */
 };
 
 extern struct stats stats;

@@ -18,6 +18,20 @@
  *   about one checkpoint interval (5 s). With synchronous=full every commit
  *   is synced and nothing committed is lost, if the disk honours flushes.
  *
+ * Another process holding the write lock (a sqlite3 shell in a transaction,
+ * a backup) never stalls the loop: once open, the connection waits at most
+ * STORE_LOOP_BUSY_MS for a lock; a busy commit keeps its batch and is
+ * retried on a timer (counted as store.busy_retries), and RELP acks and
+ * inform answers wait for the commit that finally succeeds.
+ *
+ * A WAL file is replayed into whatever database it lies next to. So that a
+ * WAL from another database (copied in with a restore, or left by another
+ * file of the same name) is not replayed, sopd records the salts of its WAL's
+ * header (which SQLite draws anew each time it restarts the WAL) in
+ * sopd.db-walsalt after every commit that changed them, before the commit is
+ * acknowledged; at start a WAL whose salts differ from the record is moved
+ * aside (sopd.db-wal.foreign-<UTC time>, with the -shm) with a warning.
+ *
  * At start a damaged file (PRAGMA quick_check fails, or it is no database)
  * is renamed aside as sopd.db.corrupt-<UTC time> and an empty one is made.
  */
@@ -26,20 +40,27 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "log.h"
 #include "xmalloc.h"
 
-#define STORE_BUSY_MS		2000
+#define STORE_BUSY_MS		2000	/* while opening, before the loop runs */
+#define STORE_LOOP_BUSY_MS	5	/* afterwards: the loop never waits longer */
+#define STORE_WAL_AUTOCKPT	1000	/* pages: SQLite's default */
 #define STORE_JOURNAL_LIMIT	(4 * 1024 * 1024)
+
+/* Statements kept prepared, by the address of their SQL text. */
+#define STORE_STMT_CACHE	48
 
 struct store {
 	sqlite3		*db;
@@ -52,6 +73,15 @@ struct store {
 	store_write_cb	 hook_write;
 	store_written_cb hook_written;
 	void		*hook_arg;
+	struct store_cached {
+		const char	*sql;	/* the caller's text, by address */
+		sqlite3_stmt	*stmt;
+		int		 busy;	/* handed out, not yet released */
+	}		 cache[STORE_STMT_CACHE];
+	size_t		 ncache;
+	unsigned char	 wal_salt[8];	/* the WAL's salts, as last recorded */
+	int		 wal_known;
+	int		 sync_full;	/* synchronous=full: the record synced */
 };
 
 /* Schema migrations: entry i moves a file from version i to i + 1. */
@@ -146,6 +176,13 @@ static const char *store_migrations[] = {
 	"  last_heard INTEGER NOT NULL,"
 	"  PRIMARY KEY (rule, host)"
 	");",
+	/*
+	 * 3 -> 4: retention finds the oldest resolved incidents and ended
+	 * window records without a scan.
+	 */
+	"CREATE INDEX incidents_resolved ON incidents (resolved_at)"
+	"  WHERE resolved_at IS NOT NULL;"
+	"CREATE INDEX window_log_end ON window_log (\"end\");",
 };
 #define STORE_VERSION \
 	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -195,12 +232,79 @@ store_error(const struct store *st)
 	return st->db != NULL ? sqlite3_errmsg(st->db) : "no database";
 }
 
+/* The monotonic clock in milliseconds. */
+static int64_t
+store_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Progress handler: interrupt the statement past its deadline. */
+static int
+store_deadline_cb(void *arg)
+{
+	const int64_t *deadline = arg;
+
+	return store_mono_ms() > *deadline;
+}
+
+/*
+ * Run PRAGMA integrity_check for at most budget_ms: 1 sound, 0 damaged
+ * (the first problem in *result), -1 interrupted or failed.
+ */
+int
+store_integrity(struct store *st, int budget_ms, char **result)
+{
+	sqlite3_stmt	*stmt;
+	const char	*text;
+	int64_t		 deadline;
+	int		 rc, ok = 1;
+
+	*result = NULL;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA integrity_check(20)", -1,
+	    &stmt, NULL) != SQLITE_OK)
+		return -1;
+	deadline = store_mono_ms() + budget_ms;
+	sqlite3_progress_handler(st->db, 1000, store_deadline_cb, &deadline);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		text = (const char *)sqlite3_column_text(stmt, 0);
+		if (text != NULL && strcmp(text, "ok") == 0)
+			continue;
+		ok = 0;
+		if (*result == NULL)
+			*result = xstrdup(text != NULL ? text : "?");
+	}
+	sqlite3_finalize(stmt);
+	sqlite3_progress_handler(st->db, 0, NULL, NULL);
+	if (rc != SQLITE_DONE) {
+		free(*result);
+		*result = NULL;
+		return -1;
+	}
+	return ok;
+}
+
+/* Whether the last error was another connection's lock (try again later). */
+int
+store_busy(const struct store *st)
+{
+	int rc;
+
+	if (st->db == NULL)
+		return 0;
+	rc = sqlite3_errcode(st->db);
+	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+}
+
 /* Route SQLite's own log into ours. */
 static void
 store_log_cb(void *arg, int code, const char *msg)
 {
 	if ((code & 0xff) == SQLITE_WARNING || code == SQLITE_NOTICE)
-		log_debug("sqlite: %s", msg);
+		log_debugs(LOG_SYS_STORE, "sqlite: %s", msg);
 	else if ((code & 0xff) != SQLITE_SCHEMA)
 		log_warnx("sqlite (%d): %s", code, msg);
 }
@@ -340,6 +444,165 @@ store_quarantine(const char *path, char **cause)
 	return 0;
 }
 
+/* Read the salts of the WAL next to path: 1 read, 0 no WAL header. */
+static int
+store_wal_salt(const char *path, unsigned char salt[8])
+{
+	unsigned char	 hdr[32];
+	char		 wal[4096];
+	uint32_t	 magic;
+	int		 fd;
+	ssize_t		 n;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if ((fd = open(wal, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return 0;
+	n = pread(fd, hdr, sizeof(hdr), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(hdr))
+		return 0;
+	magic = (uint32_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
+	if (magic != 0x377f0682 && magic != 0x377f0683)
+		return 0;
+	memcpy(salt, hdr + 16, 8);
+	return 1;
+}
+
+/* Read the recorded salts: 1 read, 0 no record. */
+static int
+store_wal_record_read(const char *path, unsigned char salt[8])
+{
+	char	 rec[4096], text[32];
+	FILE	*f;
+	int	 ok, i;
+	unsigned v;
+
+	snprintf(rec, sizeof(rec), "%s-walsalt", path);
+	if ((f = fopen(rec, "re")) == NULL)
+		return 0;
+	ok = fgets(text, sizeof(text), f) != NULL && strlen(text) >= 16;
+	fclose(f);
+	for (i = 0; ok && i < 8; i++) {
+		ok = sscanf(text + 2 * i, "%2x", &v) == 1;
+		salt[i] = (unsigned char)v;
+	}
+	return ok;
+}
+
+/* Sync the directory holding path (a rename in it lasts). */
+static int
+store_sync_dir(const char *path)
+{
+	char	 dir[4096], *slash;
+	int	 fd, rc;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* Record the WAL's salts (through a temporary file, synced if asked). */
+static int
+store_wal_record(struct store *st, const unsigned char salt[8])
+{
+	char	 rec[4096], tmp[4200];
+	int	 fd, i, ok;
+	char	 text[18];
+
+	for (i = 0; i < 8; i++)
+		snprintf(text + 2 * i, 3, "%02x", salt[i]);
+	text[16] = '\n';
+	snprintf(rec, sizeof(rec), "%s-walsalt", st->path);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", rec);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0640)) == -1)
+		return -1;
+	ok = write(fd, text, 17) == 17 && (!st->sync_full || fsync(fd) == 0);
+	close(fd);
+	if (!ok || rename(tmp, rec) == -1) {
+		unlink(tmp);
+		return -1;
+	}
+	if (st->sync_full && store_sync_dir(rec) == -1)
+		return -1;
+	memcpy(st->wal_salt, salt, 8);
+	st->wal_known = 1;
+	return 0;
+}
+
+/* After a commit: record the WAL's salts if SQLite restarted it. */
+static void
+store_wal_note(struct store *st)
+{
+	unsigned char	salt[8];
+
+	if (store_wal_salt(st->path, salt) != 1 ||
+	    (st->wal_known && memcmp(salt, st->wal_salt, 8) == 0))
+		return;
+	if (store_wal_record(st, salt) == -1)
+		log_warn("%s-walsalt", st->path);
+}
+
+/*
+ * SQLite calls this after every commit (explicit or not) of the connection,
+ * before the commit returns: the salts are recorded before anything is
+ * acknowledged. It replaces the automatic checkpoint, done here as SQLite
+ * does it (passive, from STORE_WAL_AUTOCKPT pages on).
+ */
+static int
+store_wal_hook_cb(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	store_wal_note(arg);
+	if (pages >= STORE_WAL_AUTOCKPT)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+		    NULL, NULL);
+	return SQLITE_OK;
+}
+
+/*
+ * Before opening: a WAL whose salts are not the recorded ones belongs to
+ * another database; move it (and the shm) aside. Without a record (first
+ * start) the WAL is taken as ours.
+ */
+static int
+store_wal_check(const char *path, char **cause)
+{
+	static const char *sfx[] = { "-wal", "-shm" };
+	unsigned char	 salt[8], rec[8];
+	char		 stamp[32], from[4096], to[4200];
+	struct tm	 tm;
+	time_t		 now;
+	size_t		 i;
+
+	if (store_wal_salt(path, salt) != 1 ||
+	    store_wal_record_read(path, rec) != 1 || memcmp(salt, rec, 8) == 0)
+		return 0;
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(from, sizeof(from), "%s%s", path, sfx[i]);
+		snprintf(to, sizeof(to), "%s%s.foreign-%s", path, sfx[i],
+		    stamp);
+		if (rename(from, to) == -1 && errno != ENOENT) {
+			xasprintf(cause, "rename %s: %s", from,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	log_warnx("%s-wal belongs to another database (its salts are not the "
+	    "ones sopd recorded): not replayed, moved aside as %s-wal.foreign-%s",
+	    path, path, stamp);
+	return 0;
+}
+
 /* Open the file and check it; 0 when damaged (closed again), 1 when good. */
 static int
 store_open_file(struct store *st, char **cause)
@@ -392,8 +655,12 @@ store_pragmas(struct store *st, const char *synchronous, char **cause)
 		xasprintf(cause, "%s: cannot switch to WAL mode", st->path);
 		return -1;
 	}
-	sync = (synchronous != NULL && strcasecmp(synchronous, "full") == 0) ?
-	    "FULL" : "NORMAL";
+	sqlite3_wal_hook(st->db, store_wal_hook_cb, st);
+	sync = "NORMAL";
+	if (synchronous != NULL && strcasecmp(synchronous, "full") == 0)
+		sync = "FULL";
+	else if (synchronous != NULL && strcasecmp(synchronous, "off") == 0)
+		sync = "OFF";		/* replay's throw-away store only */
 	snprintf(sql, sizeof(sql), "PRAGMA synchronous = %s; "
 	    "PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = %d;",
 	    sync, STORE_JOURNAL_LIMIT);
@@ -401,6 +668,42 @@ store_pragmas(struct store *st, const char *synchronous, char **cause)
 fail:
 	xasprintf(cause, "%s: %s", st->path, sqlite3_errmsg(st->db));
 	return -1;
+}
+
+/*
+ * Pages freed by retention go back to the file system in steps
+ * (incremental vacuum). A file without that setting (new, or made by an
+ * older sopd) is rebuilt once, after its schema is known to be ours and
+ * before anything is served: a VACUUM is what applies the setting to a
+ * file that has a header already.
+ */
+static int
+store_auto_vacuum(struct store *st, char **cause)
+{
+	int64_t mode, incidents;
+	char *why = NULL;
+
+	if (store_int(st->db, "PRAGMA auto_vacuum", &mode) == -1 ||
+	    store_int(st->db, "SELECT COUNT(*) FROM incidents",
+	    &incidents) == -1) {
+		xasprintf(cause, "%s: %s", st->path, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	if (mode == 2)		/* INCREMENTAL */
+		return 0;
+	if (store_exec(st->db, "PRAGMA auto_vacuum = INCREMENTAL", &why) == 0) {
+		if (incidents > 0)
+			log_info("%s: rebuilding the file once for "
+			    "incremental vacuum (%lld incidents)", st->path,
+			    (long long)incidents);
+		store_exec(st->db, "VACUUM", &why);
+	}
+	if (why != NULL) {
+		xasprintf(cause, "%s: auto_vacuum: %s", st->path, why);
+		free(why);
+		return -1;
+	}
+	return 0;
 }
 
 /* Bring the schema up to date in one transaction. */
@@ -482,6 +785,10 @@ store_open(const char *dir, const char *synchronous, char **cause)
 		return NULL;
 	st = xcalloc(1, sizeof(*st));
 	xasprintf(&st->path, "%s/%s", dir, STORE_FILE);
+	st->sync_full = synchronous != NULL &&
+	    strcasecmp(synchronous, "full") == 0;
+	if (store_wal_check(st->path, cause) == -1)
+		goto fail;
 	rc = store_open_file(st, cause);
 	if (rc == 0) {
 		if (store_quarantine(st->path, cause) == -1)
@@ -498,8 +805,10 @@ store_open(const char *dir, const char *synchronous, char **cause)
 	    NULL, NULL);
 	if (store_pragmas(st, synchronous, cause) == -1 ||
 	    store_migrate(st, cause) == -1 ||
+	    store_auto_vacuum(st, cause) == -1 ||
 	    store_prepare(st, cause) == -1)
 		goto fail;
+	sqlite3_busy_timeout(st->db, STORE_LOOP_BUSY_MS);
 	return st;
 fail:
 	store_close(st);
@@ -510,6 +819,8 @@ fail:
 void
 store_close(struct store *st)
 {
+	size_t i;
+
 	if (st == NULL)
 		return;
 	sqlite3_finalize(st->put);
@@ -517,6 +828,8 @@ store_close(struct store *st)
 	sqlite3_finalize(st->meta_set);
 	sqlite3_finalize(st->meta_get);
 	sqlite3_finalize(st->silent_put);
+	for (i = 0; i < st->ncache; i++)
+		sqlite3_finalize(st->cache[i].stmt);
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
 		log_warnx("%s: close: %s", st->path, sqlite3_errmsg(st->db));
 	free(st->path);
@@ -895,17 +1208,58 @@ store_history(struct store *st, uint64_t id, store_history_cb cb, void *arg)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Prepare a one-off statement; NULL (logged) on error. */
+/*
+ * A statement for sql, kept prepared across calls (SQL texts are string
+ * constants, found by address and checked by text); give it back with
+ * store_release. One already handed out (a callback querying again) or
+ * beyond the cache is prepared for this call only. NULL (logged) on error.
+ */
 static sqlite3_stmt *
 store_stmt(struct store *st, const char *sql)
 {
+	struct store_cached *c = NULL;
 	sqlite3_stmt *stmt;
+	size_t i;
 
-	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+	for (i = 0; i < st->ncache; i++) {
+		if (st->cache[i].sql != sql ||
+		    strcmp(sqlite3_sql(st->cache[i].stmt), sql) != 0)
+			continue;
+		if (st->cache[i].busy)
+			break;
+		st->cache[i].busy = 1;
+		return st->cache[i].stmt;
+	}
+	if (i == st->ncache && st->ncache < STORE_STMT_CACHE)
+		c = &st->cache[st->ncache];
+	if (sqlite3_prepare_v3(st->db, sql, -1, c != NULL ?
+	    SQLITE_PREPARE_PERSISTENT : 0, &stmt, NULL) != SQLITE_OK) {
 		log_warnx("%s: %s", st->path, sqlite3_errmsg(st->db));
 		return NULL;
 	}
+	if (c != NULL) {
+		c->sql = sql;
+		c->stmt = stmt;
+		c->busy = 1;
+		st->ncache++;
+	}
 	return stmt;
+}
+
+/* Give back a statement of store_stmt: reset if kept, else finalized. */
+static void
+store_release(struct store *st, sqlite3_stmt *stmt)
+{
+	size_t i;
+
+	for (i = 0; i < st->ncache; i++)
+		if (st->cache[i].stmt == stmt) {
+			sqlite3_reset(stmt);
+			sqlite3_clear_bindings(stmt);
+			st->cache[i].busy = 0;
+			return;
+		}
+	sqlite3_finalize(stmt);
 }
 
 /* Run a one-off write statement and finalize it. */
@@ -917,7 +1271,7 @@ store_run(struct store *st, sqlite3_stmt *stmt)
 	if (stmt == NULL)
 		return -1;
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 	if (rc == SQLITE_DONE)
 		return 0;
 	log_warnx("%s: write: %s", st->path, sqlite3_errmsg(st->db));
@@ -968,7 +1322,7 @@ store_load_esc(struct store *st, store_esc_cb cb, void *arg)
 		if (cb(&e, arg) != 0)
 			break;
 	}
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -986,7 +1340,7 @@ store_count_fired(struct store *st, uint64_t id)
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		n = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return n;
 }
 
@@ -1019,7 +1373,7 @@ store_load_windows(struct store *st, store_window_cb cb, void *arg)
 		if (cb(store_col_text(s, 0), store_col_text(s, 1), arg) != 0)
 			break;
 	}
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -1073,7 +1427,7 @@ store_load_winlog(struct store *st, const char *id, size_t limit,
 		if (cb(&w, arg) != 0)
 			break;
 	}
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -1132,7 +1486,7 @@ store_load_silent(struct store *st, store_silent_cb cb, void *arg)
 		    sqlite3_column_int64(s, 2), arg) != 0)
 			break;
 	}
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -1231,7 +1585,7 @@ store_outbox_load(struct store *st, store_outbox_cb cb, void *arg)
 		if (cb(&o, arg) != 0)
 			break;
 	}
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -1276,7 +1630,7 @@ store_query(struct store *st, const char *sql, const struct store_param *p,
 		return -1;
 	if (!sqlite3_stmt_readonly(s)) {
 		log_warnx("%s: query refused: not read-only", st->path);
-		sqlite3_finalize(s);
+		store_release(st, s);
 		return -1;
 	}
 	for (i = 0; i < np; i++) {
@@ -1295,6 +1649,126 @@ store_query(struct store *st, const char *sql, const struct store_param *p,
 	sqlite3_progress_handler(st->db, 0, NULL, NULL);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		log_warnx("%s: query: %s", st->path, sqlite3_errmsg(st->db));
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Retention: delete up to limit resolved incidents (with their history,
+ * events and escalation steps) resolved before `before`, and up to limit
+ * window records that ended before it, in one transaction. The number of
+ * rows deleted, -1 on error (rolled back).
+ */
+int
+store_prune(struct store *st, int64_t before, int limit)
+{
+	static const char *sql[] = {
+		"DELETE FROM escalation WHERE incident_id IN (SELECT id FROM "
+		"incidents WHERE resolved_at IS NOT NULL AND resolved_at < ?1 "
+		"AND state IN ('resolved', 'closed') ORDER BY resolved_at "
+		"LIMIT ?2)",
+		/* incident_history goes with it (ON DELETE CASCADE) */
+		"DELETE FROM incidents WHERE id IN (SELECT id FROM incidents "
+		"WHERE resolved_at IS NOT NULL AND resolved_at < ?1 AND state "
+		"IN ('resolved', 'closed') ORDER BY resolved_at LIMIT ?2)",
+		"DELETE FROM window_log WHERE rowid IN (SELECT rowid FROM "
+		"window_log WHERE ended AND \"end\" < ?1 ORDER BY \"end\" "
+		"LIMIT ?2)",
+	};
+	sqlite3_stmt *stmt;
+	size_t i;
+	int n = 0, rc;
+
+	if (store_begin(st) == -1)
+		return -1;
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if ((stmt = store_stmt(st, sql[i])) == NULL)
+			goto fail;
+		sqlite3_bind_int64(stmt, 1, before);
+		sqlite3_bind_int(stmt, 2, limit);
+		rc = sqlite3_step(stmt);
+		store_release(st, stmt);
+		if (rc != SQLITE_DONE)
+			goto fail;
+		if (i > 0)
+			n += sqlite3_changes(st->db);
+	}
+	/* Not store_commit: the incidents' commit hook is not ours to run. */
+	if (store_exec(st->db, "COMMIT", NULL) == -1)
+		goto fail;
+	return n;
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+/*
+ * Give up to `pages` free pages back to the file system; the free pages
+ * left, -1 on error.
+ */
+int64_t
+store_vacuum_step(struct store *st, int pages)
+{
+	char sql[64];
+	int64_t left;
+
+	snprintf(sql, sizeof(sql), "PRAGMA incremental_vacuum(%d)", pages);
+	if (store_exec(st->db, sql, NULL) == -1 ||
+	    store_int(st->db, "PRAGMA freelist_count", &left) == -1)
+		return -1;
+	return left;
+}
+
+/* An online backup (SQLite's backup API) into a file of its own. */
+struct store_backup {
+	sqlite3		*dst;
+	sqlite3_backup	*bk;
+};
+
+struct store_backup *
+store_backup_start(struct store *st, const char *path, char **cause)
+{
+	struct store_backup *b;
+
+	b = xcalloc(1, sizeof(*b));
+	if (sqlite3_open_v2(path, &b->dst, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    (b->bk = sqlite3_backup_init(b->dst, "main", st->db,
+	    "main")) == NULL) {
+		xasprintf(cause, "%s: %s", path, b->dst != NULL ?
+		    sqlite3_errmsg(b->dst) : "cannot open");
+		store_backup_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+/* Copy up to `pages` pages: 1 when the copy is complete, 0 for more, -1. */
+int
+store_backup_step(struct store_backup *b, int pages, char **cause)
+{
+	int rc;
+
+	rc = sqlite3_backup_step(b->bk, pages);
+	if (rc == SQLITE_DONE) {
+		rc = sqlite3_backup_finish(b->bk);
+		b->bk = NULL;
+		if (rc == SQLITE_OK)
+			return 1;
+	} else if (rc == SQLITE_OK || rc == SQLITE_BUSY ||
+	    rc == SQLITE_LOCKED)
+		return 0;
+	xasprintf(cause, "backup: %s", sqlite3_errstr(rc));
+	return -1;
+}
+
+void
+store_backup_free(struct store_backup *b)
+{
+	if (b == NULL)
+		return;
+	if (b->bk != NULL)
+		sqlite3_backup_finish(b->bk);
+	sqlite3_close(b->dst);
+	free(b);
 }

@@ -208,7 +208,31 @@ typedef int (*store_qrow_cb)(const struct store_qrow *, void *);
 int store_query(struct store *, const char *sql,
     const struct store_param *, size_t nparam, store_qrow_cb, void *);
 
+/*
+ * Retention: delete up to limit resolved incidents (history, events,
+ * escalation steps) and ended window records older than `before` (Unix
+ * seconds); rows deleted or -1.  Then give up to `pages` free pages back
+ * to the file system; the free pages left or -1.
+ */
+int store_prune(struct store *, int64_t before, int limit);
+int64_t store_vacuum_step(struct store *, int pages);
+
+/* Online backup into a new file, a bounded number of pages per step. */
+struct store_backup;
+struct store_backup *store_backup_start(struct store *, const char *path,
+    char **cause);
+/* 1 when complete, 0 when there is more, -1 with a cause. */
+int store_backup_step(struct store_backup *, int pages, char **cause);
+void store_backup_free(struct store_backup *);
+
 /* The last SQLite error message of the connection. */
 const char *store_error(const struct store *);
+/*
+ * PRAGMA integrity_check within budget_ms: 1 sound, 0 damaged (first
+ * problem in *result, to free), -1 interrupted or failed.
+ */
+int store_integrity(struct store *, int budget_ms, char **result);
+/* Whether the last error was a lock held by another connection. */
+int store_busy(const struct store *);
 
 #endif

@@ -71,7 +71,8 @@ stream_drain(struct stream_session *s)
 			return 0;
 		if (rc == -1) {
 			stats_count(st->ops->input, REASON_FRAMING);
-			log_debug("%s %s: framing error, closing",
+			log_debugs(LOG_SYS_INPUT,
+			    "%s %s: framing error, closing",
 			    st->ops->name, s->peer);
 			return -1;
 		}
@@ -105,9 +106,11 @@ stream_flush_tail(struct stream_session *s)
 		stats.in[st->ops->input].received++;
 		stats_count(st->ops->input, REASON_MALFORMED);
 	}
-	if (framer_eof(s->fr, in, st->msg, st->msgsize, &len, &flags) == 1)
+	if (framer_eof(s->fr, in, st->msg, st->msgsize, &len, &flags) == 1) {
+		stats_count(st->ops->input, REASON_UNTERMINATED);
 		pipeline_syslog(st->sd, st->ops->input, st->msg, len, flags,
 		    s->peer, pipeline_now_us());
+	}
 }
 
 /* How a session ended on its own: EOF, idle timeout or error. */
@@ -120,11 +123,13 @@ stream_session_end(struct stream_session *s, short what)
 		if (stream_drain(s) == 0)
 			stream_flush_tail(s);
 	} else if (what & BEV_EVENT_TIMEOUT)
-		log_debug("%s %s: idle, closing", ops->name, s->peer);
+		log_debugs(LOG_SYS_INPUT,
+		    "%s %s: idle, closing", ops->name, s->peer);
 	else if (ops->error != NULL)
 		ops->error(s, what);
 	else if (what & BEV_EVENT_ERROR)
-		log_debug("%s %s: %s", ops->name, s->peer, strerror(errno));
+		log_debugs(LOG_SYS_INPUT,
+		    "%s %s: %s", ops->name, s->peer, strerror(errno));
 }
 
 /* The transport's events first, then the common end of a session. */

@@ -154,7 +154,8 @@ tls_handshake_cb(evutil_socket_t fd, short what, void *arg)
 	struct stream_session *s = arg;
 
 	stats_count(INPUT_TLS, REASON_TLS);
-	log_debug("tls %s: handshake timed out, closing", s->peer);
+	log_debugs(LOG_SYS_INPUT,
+	    "tls %s: handshake timed out, closing", s->peer);
 	stream_session_free(s);
 }
 
@@ -166,7 +167,8 @@ tls_established(struct stream_session *s)
 
 	event_free(s->data);
 	s->data = NULL;
-	log_debug("tls %s: %s %s", s->peer, SSL_get_version(ssl),
+	log_debugs(LOG_SYS_INPUT,
+	    "tls %s: %s %s", s->peer, SSL_get_version(ssl),
 	    SSL_get_cipher_name(ssl));
 }
 
@@ -179,10 +181,11 @@ tls_log_error(struct stream_session *s, short what)
 
 	e = bufferevent_get_openssl_error(s->bev);
 	if (e != 0)
-		log_debug("tls %s: %s", s->peer,
+		log_debugs(LOG_SYS_INPUT, "tls %s: %s", s->peer,
 		    tls_error_string(e, buf, sizeof(buf)));
 	else if (what & BEV_EVENT_ERROR)
-		log_debug("tls %s: %s", s->peer, strerror(errno));
+		log_debugs(LOG_SYS_INPUT,
+		    "tls %s: %s", s->peer, strerror(errno));
 	while (bufferevent_get_openssl_error(s->bev) != 0)
 		continue;
 }

@@ -1,9 +1,10 @@
-/* traps.c: receive SNMP traps (v1, v2c) and informs (v2c), one event each. */
+/* traps.c: receive SNMP traps (v1, v2c, v3) and informs (v2c, v3), one event each. */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +26,13 @@
 #include "xmalloc.h"
 
 /*
- * Where later versions plug in:
- * - SNMPv3 traps and informs: USM users (createUser -e <engineID> for
- *   traps, our own engineID for informs) are set up in traps_open; a v3
- *   PDU is checked against the configured users in traps_input_cb instead
- *   of the community, then converted by traps_v2 with EVENT_FMT_TRAP_V3
- *   (the v2 varbind layout is the same).
+ * SNMPv3: each user of traps: users is a USM user (as snmptrapd's
+ * createUser), localized to the sender's engine_id (its traps) or to our
+ * own engineID (informs, which the sender discovers). net-snmp checks the
+ * keys, digests and time window; traps_post_parse_cb counts what it
+ * refused by reason; traps_input_cb checks that the user is one of ours
+ * at its security level instead of the community, and traps_v2 converts
+ * the PDU (the v2 varbind layout is the same).
  */
 
 /*
@@ -53,6 +55,15 @@ struct traps_held {
 	socklen_t		 fromlen;
 };
 
+/* A USM user the trap receiver accepts. */
+struct traps_user {
+	char		*name;
+	u_char		 engine[32];
+	size_t		 elen;
+	int		 authpriv;
+	int		 created;	/* ours: removed on reconfigure */
+};
+
 struct traps {
 	struct event_base	 *base;
 	netsnmp_session		 *sess;
@@ -69,6 +80,8 @@ struct traps {
 	struct traps_held	 *held, **held_tail;
 	size_t			  nheld;
 	struct event		 *commit_ev;	/* commit, then answer the held */
+	struct traps_user	 *users;	/* SNMPv3 users */
+	size_t			  nusers;
 };
 
 /* Strings are appended to a bounded scratch buffer, cut when it is full. */
@@ -511,7 +524,8 @@ traps_v2(struct traps_buf *b, const netsnmp_pdu *pdu, struct logevent *ev)
 	if (to->type != ASN_OBJECT_ID || to->val.objid == NULL ||
 	    to->val_len < sizeof(oid))
 		return -1;
-	ev->format = EVENT_FMT_TRAP_V2C;
+	ev->format = pdu->version == SNMP_VERSION_3 ? EVENT_FMT_TRAP_V3 :
+	    EVENT_FMT_TRAP_V2C;
 	traps_copy_vbs(b, ev, pdu->variables, 0);
 	ev->trap_oid = ev->vb[1].value;
 	return 0;
@@ -616,7 +630,8 @@ traps_pdu_to_event(struct snmp_pdu *pdu, const struct sockaddr *from,
 		    pdu->community_len);
 	if (pdu->version == SNMP_VERSION_1 && pdu->command == SNMP_MSG_TRAP)
 		rc = traps_v1(&b, pdu, ev);
-	else if (pdu->version == SNMP_VERSION_2c &&
+	else if ((pdu->version == SNMP_VERSION_2c ||
+	    pdu->version == SNMP_VERSION_3) &&
 	    (pdu->command == SNMP_MSG_TRAP2 || pdu->command == SNMP_MSG_INFORM))
 		rc = traps_v2(&b, pdu, ev);
 	else
@@ -768,6 +783,143 @@ traps_hold(struct traps *t, netsnmp_pdu *pdu,
 	return 0;
 }
 
+/*
+ * Whether a v3 PDU comes from one of our users at its level: REASON_MAX
+ * if it does, else why not.
+ */
+static enum stats_reason
+traps_user_ok(const struct traps *t, const netsnmp_pdu *pdu)
+{
+	const struct traps_user	*u;
+	size_t			 i;
+
+	if (pdu->securityModel != SNMP_SEC_MODEL_USM ||
+	    pdu->securityName == NULL)
+		return REASON_USM_UNKNOWN_USER;
+	for (i = 0; i < t->nusers; i++) {
+		u = &t->users[i];
+		if (strlen(u->name) != pdu->securityNameLen ||
+		    memcmp(u->name, pdu->securityName,
+		    pdu->securityNameLen) != 0 ||
+		    u->elen != pdu->securityEngineIDLen ||
+		    memcmp(u->engine, pdu->securityEngineID, u->elen) != 0)
+			continue;
+		if (pdu->securityLevel < (u->authpriv ?
+		    SNMP_SEC_LEVEL_AUTHPRIV : SNMP_SEC_LEVEL_AUTHNOPRIV))
+			return REASON_USM_LEVEL;
+		return REASON_MAX;
+	}
+	return REASON_USM_UNKNOWN_USER;
+}
+
+/* Remove the USM users we created, and forget all. */
+static void
+traps_clear_users(struct traps *t)
+{
+	struct usmUser	*uu;
+	size_t		 i;
+
+	for (i = 0; i < t->nusers; i++) {
+		if (t->users[i].created && (uu = usm_get_user(
+		    t->users[i].engine, t->users[i].elen,
+		    t->users[i].name)) != NULL) {
+			usm_remove_user(uu);
+			usm_free_user(uu);
+		}
+		free(t->users[i].name);
+	}
+	free(t->users);
+	t->users = NULL;
+	t->nusers = 0;
+}
+
+/* A pass phrase as one quoted token of a createUser line. */
+static void
+traps_quote(struct traps_buf *b, const char *s)
+{
+	traps_buf_add(b, " \"");
+	for (; *s != '\0'; s++)
+		traps_buf_add(b, "%s%c", *s == '"' || *s == '\\' ? "\\" : "",
+		    *s);
+	traps_buf_add(b, "\"");
+}
+
+/* Decode the config's engine_id ("0x" and hex); its length, 0 if bad. */
+static size_t
+traps_engine(const char *hex, u_char *engine, size_t max)
+{
+	size_t	n = 0;
+	u_int	v;
+
+	if (hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
+		hex += 2;
+	while (hex[0] != '\0' && hex[1] != '\0' && n < max) {
+		if (!isxdigit((u_char)hex[0]) || !isxdigit((u_char)hex[1]) ||
+		    sscanf(hex, "%2x", &v) != 1)
+			return 0;
+		engine[n++] = (u_char)v;
+		hex += 2;
+	}
+	return hex[0] == '\0' ? n : 0;
+}
+
+/* Create one configured user in USM (unless it is there already). */
+static void
+traps_add_user(struct traps *t, const struct config_snmp_user *cu)
+{
+	struct traps_user	*u = &t->users[t->nusers];
+	struct traps_buf	 b = { t->scratch, TRAPS_SCRATCH_SIZE, 0, 0, 0 };
+
+	if (cu->engine_id != NULL)
+		u->elen = traps_engine(cu->engine_id, u->engine,
+		    sizeof(u->engine));
+	else
+		u->elen = snmpv3_get_engineID(u->engine, sizeof(u->engine));
+	if (u->elen == 0) {
+		log_warnx("traps: user %s: no engineID", cu->name);
+		return;
+	}
+	u->name = xstrdup(cu->name);
+	u->authpriv = cu->authpriv;
+	t->nusers++;
+	if (usm_get_user(u->engine, u->elen, u->name) != NULL) {
+		log_warnx("traps: user %s is also an agent user: its keys "
+		    "there apply", u->name);
+		return;
+	}
+	traps_buf_begin(&b);
+	if (cu->engine_id != NULL)
+		traps_buf_add(&b, "-e %s ", cu->engine_id);
+	traps_buf_add(&b, "%s %s", cu->name, cu->auth);
+	traps_quote(&b, cu->auth_pass);
+	if (cu->authpriv) {
+		traps_buf_add(&b, " %s", cu->priv);
+		traps_quote(&b, cu->priv_pass);
+	}
+	traps_buf_end(&b);
+	if (!b.cut)
+		usm_parse_create_usmUser("createUser", t->scratch);
+	explicit_bzero(t->scratch, TRAPS_SCRATCH_SIZE);
+	if (usm_get_user(u->engine, u->elen, u->name) == NULL)
+		log_warnx("traps: cannot create user %s", u->name);
+	else
+		u->created = 1;
+}
+
+/* Replace the accepted SNMPv3 users with the config's. */
+static void
+traps_set_users(struct traps *t, const struct config *cfg)
+{
+	size_t	i;
+
+	traps_clear_users(t);
+	if (cfg->ntrap_users == 0)
+		return;
+	t->users = xcalloc(cfg->ntrap_users, sizeof(*t->users));
+	for (i = 0; i < cfg->ntrap_users; i++)
+		traps_add_user(t, &cfg->trap_users[i]);
+}
+
 /* One PDU from the listener: check, convert, hand on, acknowledge informs. */
 static int
 traps_input_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
@@ -780,10 +932,17 @@ traps_input_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 
 	if (op != NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE || pdu == NULL)
 		return 1;
-	/* SNMPv3: check the PDU's user and security level here instead. */
+	/* A v3 message USM refused (counted then) comes with no PDU. */
+	if (pdu->version == SNMP_VERSION_3 && pdu->command == 0)
+		return 1;
 	if ((pdu->version == SNMP_VERSION_1 ||
 	    pdu->version == SNMP_VERSION_2c) && !traps_community_ok(t, pdu)) {
 		stats_count(INPUT_TRAP, REASON_COMMUNITY);
+		return 1;
+	}
+	if (pdu->version == SNMP_VERSION_3 &&
+	    (reason = traps_user_ok(t, pdu)) != REASON_MAX) {
+		stats_count(INPUT_TRAP, reason);
 		return 1;
 	}
 	sslen = traps_from(pdu, &ss);
@@ -809,13 +968,54 @@ traps_input_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 	return 1;
 }
 
+/*
+ * Why USM refused a message; REASON_MAX for a discovery probe (no
+ * engineID yet: answered with a report, no error).
+ */
+static enum stats_reason
+traps_usm_reason(const netsnmp_pdu *pdu, int result)
+{
+	switch (result) {
+	case SNMPERR_UNKNOWN_USER_NAME:
+	case SNMPERR_USM_UNKNOWNSECURITYNAME:
+		return REASON_USM_UNKNOWN_USER;
+	case SNMPERR_AUTHENTICATION_FAILURE:
+	case SNMPERR_USM_AUTHENTICATIONFAILURE:
+		return REASON_USM_WRONG_DIGEST;
+	case SNMPERR_NOT_IN_TIME_WINDOW:
+	case SNMPERR_USM_NOTINTIMEWINDOW:
+		return REASON_USM_TIME_WINDOW;
+	case SNMPERR_UNKNOWN_ENG_ID:
+	case SNMPERR_USM_UNKNOWNENGINEID:
+		return pdu != NULL && pdu->securityEngineIDLen == 0 ?
+		    REASON_MAX : REASON_USM_UNKNOWN_ENGINE;
+	case SNMPERR_DECRYPTION_ERR:
+	case SNMPERR_USM_DECRYPTIONERROR:
+		return REASON_USM_DECRYPTION;
+	case SNMPERR_UNSUPPORTED_SEC_LEVEL:
+	case SNMPERR_USM_UNSUPPORTEDSECURITYLEVEL:
+		return REASON_USM_LEVEL;
+	case SNMPERR_ASN_PARSE_ERR:
+		/* Authentic, yet no PDU once decrypted: a wrong priv key. */
+		if (pdu != NULL && pdu->securityLevel == SNMP_SEC_LEVEL_AUTHPRIV)
+			return REASON_USM_DECRYPTION;
+		break;
+	}
+	return REASON_BAD_PDU;
+}
+
 /* Count every datagram, and drop the ones that are no notification at all. */
 static int
 traps_post_parse_cb(netsnmp_session *sess, netsnmp_pdu *pdu, int result)
 {
+	enum stats_reason	r;
+
 	stats.in[INPUT_TRAP].received++;
 	if (result != SNMP_ERR_NOERROR) {
-		stats_count(INPUT_TRAP, REASON_BAD_PDU);
+		r = pdu != NULL && pdu->version == SNMP_VERSION_3 ?
+		    traps_usm_reason(pdu, result) : REASON_BAD_PDU;
+		if (r != REASON_MAX)
+			stats_count(INPUT_TRAP, r);
 		return 1;
 	}
 	if (pdu->command == SNMP_MSG_RESPONSE ||
@@ -831,11 +1031,18 @@ static int
 traps_recv_cb(netsnmp_transport *tr, void *buf, int size, void **opaque,
     int *olength)
 {
-	int	n;
+	static int	 drops_fd = -1;
+	static uint32_t	 drops;
+	int		 n;
 
 	n = traps_recv_next(tr, buf, size, opaque, olength);
 	if (n > 0)
 		stats.in[INPUT_TRAP].bytes += n;
+	if (tr->sock != drops_fd) {	/* a new socket counts from 0 */
+		drops_fd = tr->sock;
+		drops = 0;
+	}
+	stats.in[INPUT_TRAP].kernel_drops += listen_drops(tr->sock, &drops);
 	return n;
 }
 
@@ -938,13 +1145,14 @@ traps_start(struct event_base *base, const struct config *cfg,
 	t->held_tail = &t->held;
 	t->commit_ev = evtimer_new(base, traps_commit_cb, t);
 	traps_set_communities(t, cfg);
+	traps_set_users(t, cfg);
 	if (cfg->trap_listen != NULL) {
 		if ((t->sess = traps_open(t, cfg->trap_listen, cause)) == NULL) {
 			traps_stop(t);
 			return NULL;
 		}
 		t->listen = xstrdup(cfg->trap_listen);
-		log_debug("traps: listening on %s", t->listen);
+		log_debugs(LOG_SYS_SNMP, "traps: listening on %s", t->listen);
 	}
 	return t;
 }
@@ -957,6 +1165,7 @@ traps_stop(struct traps *t)
 		return;
 	traps_close(t);
 	traps_clear_communities(t);
+	traps_clear_users(t);
 	if (t->commit_ev != NULL)
 		event_free(t->commit_ev);
 	free(t->scratch);
@@ -981,6 +1190,7 @@ traps_reconfigure(struct traps *t, const struct config *cfg)
 	char		*cause;
 
 	traps_set_communities(t, cfg);
+	traps_set_users(t, cfg);
 	if (cfg->trap_listen == NULL) {
 		traps_close(t);
 		return 0;

@@ -31,6 +31,7 @@ struct listener {
 	struct sockaddr_storage	 last_from;	/* cache of the last peer's name */
 	socklen_t		 last_fromlen;
 	char			 last_peer[64];
+	uint32_t		 drops;		/* the socket's drop counter */
 };
 
 /* The peer name of a datagram, cached while the sender stays the same. */
@@ -105,6 +106,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	for (r = 0; r < UDP_ROUNDS; r++)
 		if (udp_read_batch(l) < UDP_BATCH)
 			break;
+	stats.in[INPUT_UDP].kernel_drops += listen_drops(l->fd, &l->drops);
 }
 
 /* Open the UDP syslog input. */

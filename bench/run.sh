@@ -272,6 +272,39 @@ run_memory() {
 	stop_sopd
 }
 
+# run_replay N: sopd --replay on a storm of N lines (57% open a distinct
+# incident: file-system errors on as many devices, the rest cron noise; 500
+# lines per simulated second) with the default rules; CPU per line.
+run_replay() {
+	echo "== replay: a storm of $1 lines, default rules"
+	awk -v n="$1" 'BEGIN {
+		srand(7)
+		for (i = 0; i < n; i++) {
+			s = int(i / 500)
+			ts = sprintf("Nov 27 %02d:%02d:%02d", 10 + int(s / 3600),
+			    int(s / 60) % 60, s % 60)
+			if (rand() < 0.57)
+				printf "<2>%s web%03d kernel: EXT4-fs error (device sd%d): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0\n", ts, i % 500, i
+			else
+				printf "<30>%s web%03d CRON[%d]: (root) CMD (run-parts /etc/cron.hourly)\n", ts, i % 500, 1000 + i
+		}
+	}' > "$T/storm.log"
+	cat > "$T/replay.yaml" <<EOC
+rules: [$ROOT/rules]
+incidents:
+  max_open: 1000000
+  max_open_per_rule: 1000000
+EOC
+	c=$( { /usr/bin/time -f "%U %S %e" "$SOPD" --replay "$T/storm.log" \
+	    -c "$T/replay.yaml" --start 2026-11-27 \
+	    --until "2026-11-27 23:00" > "$T/storm.out"; } 2>&1 | tail -1)
+	opened=$(grep -c ' open #' "$T/storm.out")
+	echo "$c" | awk -v n="$1" -v o="$opened" '{
+		printf "replay   %d lines, %d incidents opened: %.2f s CPU (%.2f s wall), %.1f us CPU per line\n",
+		    n, o, $1 + $2, $3, ($1 + $2) * 1e6 / n
+	}' | tee "$T/replay"
+}
+
 echo "sopd benchmark: $(nproc) CPUs, Linux $(uname -r), step ${STEP}s," \
     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-8s %14s %10s %14s %12s %s\n" rules rate_zero_loss sat_msgs_s \
@@ -285,6 +318,7 @@ for n in $RULESETS; do
 	stop_sopd
 done
 [ -n "$last" ] && run_memory "$last"
+run_replay "${BENCH_REPLAY_LINES:-100000}"
 # The matcher alone, on the real log corpus: cost per message by rule count.
 if [ -x "$ROOT/build/bench_match" ] && [ -d "$ROOT/../shared/corpus/loghub" ]; then
 	echo
@@ -296,5 +330,6 @@ echo
 echo "== figures (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
 cat "$SUMMARY"
 [ -f "$T/memory" ] && cat "$T/memory"
+[ -f "$T/replay" ] && cat "$T/replay"
 [ -f "$T/match" ] && grep 'ns/message' "$T/match"
 exit 0

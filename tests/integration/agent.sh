@@ -14,7 +14,7 @@ fi
 write_config <<EOF
 windows:
   patch:
-    - {id: always, title: "all-day patches", when: "sun-sat 00:00-24:00", allow_business_hours: true}
+    - {id: always, title: "all-day patches", when: "sun-sat 00:00-24:00", allow_business_hours: true, hosts: ["*"]}
   change:
     - {id: CHG-7, title: "db upgrade", approved: true, start: "2099-01-05 20:00", end: "2099-01-05 23:00"}
     - {id: CHG-8, title: "router swap", approved: false, start: "2099-01-03 01:00", end: "2099-01-03 02:00"}

@@ -230,6 +230,38 @@ check "sopctl: API message printed" err_has "999999"
 check "sopctl: unreachable is 3" sh -c "'$SOPCTL' -u http://127.0.0.1:$P_SPARE health 2>'$T/err';
     [ \$? -eq 3 ] && grep -q 'cannot reach sopd at http://127.0.0.1:$P_SPARE' '$T/err'"
 
+# sopctl over https (libevent's client with OpenSSL): the server's
+# certificate is checked against --cacert (or $SOPD_CACERT), name included.
+# openssl s_server -WWW stands in for the appliance's https listener and
+# serves the /healthz answer that sopd gave above.
+mkdir -p "$T/www"
+curl -sf "$API/healthz" > "$T/www/healthz"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=sopd-test \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$T/tls.key" -out "$T/tls.crt" \
+    2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other \
+    -addext subjectAltName=IP:127.0.0.2 -keyout "$T/other.key" \
+    -out "$T/other.crt" 2>/dev/null
+(cd "$T/www" && exec openssl s_server -quiet -WWW -accept 127.0.0.1:$P_SPARE \
+    -cert "$T/tls.crt" -key "$T/tls.key" </dev/null >/dev/null 2>&1) &
+SSERVER=$!
+tls_up() { (exec 3<>/dev/tcp/127.0.0.1/$P_SPARE) 2>/dev/null; }
+wait_for tls_up
+HTTPS="https://127.0.0.1:$P_SPARE"
+check "sopctl over https with the server's certificate given" sh -c \
+    "'$SOPCTL' -u $HTTPS --cacert '$T/tls.crt' health > '$T/out' 2>&1 &&
+    grep -q 'sopd 0.1.0 at $HTTPS' '$T/out'"
+check "sopctl over https takes the certificate from \$SOPD_CACERT" sh -c \
+    "SOPD_CACERT='$T/tls.crt' '$SOPCTL' -u $HTTPS --json health | jq -e '.uptime >= 0'"
+check "sopctl over https refuses a certificate it cannot verify (exit 3)" sh -c \
+    "'$SOPCTL' -u $HTTPS health 2>'$T/err'; [ \$? -eq 3 ] &&
+    grep -q 'cannot reach sopd at $HTTPS' '$T/err'"
+check "sopctl over https refuses a certificate signed by another CA (exit 3)" sh -c \
+    "'$SOPCTL' -u $HTTPS --cacert '$T/other.crt' health 2>/dev/null; [ \$? -eq 3 ]"
+check "sopctl over https refuses a certificate for another name (exit 3)" sh -c \
+    "'$SOPCTL' -u https://localhost:$P_SPARE --cacert '$T/tls.crt' health 2>/dev/null; [ \$? -eq 3 ]"
+kill $SSERVER 2>/dev/null; wait $SSERVER 2>/dev/null
+
 # sopctl's help and version, and times in the calendar's zone (Asia/Tokyo
 # here) with the offset, whatever the zone sopctl runs in.
 check "sopctl --help exits 0" ctl_rc 0 --help
@@ -252,7 +284,7 @@ check "sopctl show prints history times in the calendar's zone" sh -c \
 START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%SZ)
 END=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)
 check "change window on this host" code_is 201 POST /api/v1/windows \
-    "{\"id\":\"CHG-T\",\"title\":\"t\",\"hosts\":[\"$HOST\"],\"start\":\"$START\",\"end\":\"$END\",\"approved\":true}"
+    "{\"id\":\"CHG-T\",\"title\":\"t\",\"hosts\":[\"$HOST\"],\"start\":\"$START\",\"end\":\"$END\",\"approved\":true,\"severities\":[\"critical\",\"high\",\"medium\"]}"
 SM=$(TZ=Asia/Tokyo date -d "$START" '+%Y-%m-%d %H:%M +09:00')
 EM=$(TZ=Asia/Tokyo date -d "$END" '+%Y-%m-%d %H:%M +09:00')
 check "sopctl windows prints START and END whole, in the calendar's zone" sh -c \

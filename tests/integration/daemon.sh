@@ -12,6 +12,26 @@ out=$("$SOPD" -t -c "$T/sopd.yaml" 2>&1); rc=$?
 check "sopd -t accepts the default configuration" [ $rc = 0 ]
 check "sopd -t says configuration OK" grep -q "configuration OK" <<<"$out"
 
+# Debug lines per subsystem: -v rules says what the rule compiler did, -v
+# store does not; an unknown subsystem is refused with the list.
+cat > "$T/dbg.yaml" <<'EOF2'
+rules:
+  - name: branch-reset
+    match:
+      message: '^(?|disk (?<dev>sd\w+) failed|(?<dev>nvme\w+) dead)$'
+    severity: high
+EOF2
+sed "s|^rules: .*|rules: [$T/dbg.yaml]|" "$T/sopd.yaml" > "$T/dbg-config.yaml"
+out=$("$SOPD" -v rules -t -c "$T/dbg-config.yaml" 2>&1)
+check "sopd -v rules prints the rule compiler's debug lines" \
+    grep -q "regex prefilter refuses" <<<"$out"
+out=$("$SOPD" -v store,snmp -t -c "$T/dbg-config.yaml" 2>&1)
+check "sopd -v store,snmp does not print the rules' debug lines" \
+    test -z "$(grep "regex prefilter" <<<"$out")" -a -n "$out"
+out=$("$SOPD" -v disks -t -c "$T/dbg-config.yaml" 2>&1); rc=$?
+check "sopd -v with an unknown subsystem exits 2 naming the known ones" \
+    test $rc = 2 -a -n "$(grep "core,input,rules,snmp" <<<"$out")"
+
 # -t on broken files: every error as file:line:col, exit 1.
 cat > "$T/bad.yaml" <<'EOF2'
 rules:

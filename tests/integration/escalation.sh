@@ -41,6 +41,13 @@ rules:
       message: 'THIGH (?<what>\w+)'
     severity: high
     key: "{host}:{what}"
+  - name: t-pat
+    match:
+      message: 'TPAT (?<what>\w+)'
+    clear:
+      message: 'TPOK (?<what>\w+)'
+    severity: high
+    key: "{host}:{what}"
   - name: t-med
     match:
       message: 'TMED (?<what>\w+)'
@@ -50,7 +57,8 @@ EOF
 # The weekly patch window the tests below rely on, pinned here.
 WINDOWS='windows:
   patch:
-    - {id: patch, title: weekly security patches, when: "fri 20:00-24:00"}'
+    - {id: patch, title: weekly security patches, when: "fri 20:00-24:00",
+       hosts: ["*"]}'
 RULES=$T/rules.yaml write_config <<EOF
 host_groups:
   web: ["web*"]
@@ -211,13 +219,13 @@ FT="@2026-11-27 14:30:00"	# Friday 23:30 JST, inside the patch window
 start_sopd || { notok "sopd starts in a patch window"; exit 1; }
 check "the patch window is active" jq_ok /api/v1/windows \
     '.windows[] | select(.id == "patch") | .active'
-send db1 "TCRIT db"
-send web2 "TCRIT cache"
-check "incidents open in the window" wait_for jq_ok "/api/v1/incidents?rule=t-crit" '.total == 2'
-W1=$(inc t-crit db1); W2=$(inc t-crit web2)
+send db1 "TPAT db"
+send web2 "TPAT cache"
+check "incidents open in the window" wait_for jq_ok "/api/v1/incidents?rule=t-pat" '.total == 2'
+W1=$(inc t-pat db1); W2=$(inc t-pat web2)
 check "an incident in the window is marked with it" jq_ok "/api/v1/incidents/$W1" \
     '.in_window == "patch" and .next_escalation == null'
-send web2 "TOK cache"
+send web2 "TPOK cache"
 check "a resolve inside the window goes through" wait_for jq_ok \
     "/api/v1/incidents/$W2" '.state == "resolved"'
 check "no escalation inside the window" [ "$(escalations "$W1")" = 0 ]
@@ -225,7 +233,7 @@ check "the window's end releases the incident" wait_long 15 jq_ok \
     "/api/v1/incidents/$W1" '.in_window == null'
 check "failed post-change verification in the history" jq_ok "/api/v1/incidents/$W1" \
     '[.history[] | select(.action == "verify-failed")] | length == 1'
-check "its clock starts at the window's end (L3 due 01:00 JST)" \
+check "its clock starts at the window's end (L2 due 01:00 JST)" \
     [ "$(field "$W1" .next_escalation)" = 2026-11-27T16:00:00Z ]
 check "the window's record lists what happened in it" jq_ok /api/v1/windows/patch \
     ".occurrences[0] | .ended and .record.failed_verification == [$W1] and
@@ -281,7 +289,7 @@ start_sopd || { notok "sopd restarts with API windows"; exit 1; }
 check "API-made windows survive a restart" jq_ok /api/v1/windows/CHG-1 \
     '.cancelled and .source == "api"'
 check "the released incident escalated after the restart" jq_ok \
-    "/api/v1/incidents/$W1" '.level == "L3"'
+    "/api/v1/incidents/$W1" '.level == "L2"'
 check "sopd stops cleanly at the end" stop_sopd
 
 # --- 4. a reload that changes the policy of an open incident ---
@@ -342,7 +350,7 @@ escalation:
     - {after: 1h, level: L9}
 windows:
   patch:
-    - {id: day-patch, when: "mon 10:00-12:00"}
+    - {id: day-patch, when: "mon 10:00-12:00", hosts: [web1]}
 EOF
 "$REAL_SOPD" -t -c "$T/bad.yaml" > "$T/out" 2>&1
 check "sopd -t refuses a bad calendar, policy and windows" [ $? = 1 ]
@@ -354,3 +362,11 @@ check "a patch window in business hours is refused" grep -q \
     "bad.yaml:11:.*overlaps business hours" "$T/out"
 sed -i 's|when: "mon 10:00-12:00"|when: "mon 10:00-12:00", allow_business_hours: true|' "$T/bad.yaml"
 check "allow_business_hours: true lets it pass" "$REAL_SOPD" -t -c "$T/bad.yaml"
+sed -i 's|, hosts: \[web1\]||' "$T/bad.yaml"
+"$REAL_SOPD" -t -c "$T/bad.yaml" > "$T/out" 2>&1
+check "a patch window that names no hosts or groups is refused at file:line:col" \
+    grep -q "bad.yaml:11:7: windows: day-patch: a patch window names the hosts or groups" "$T/out"
+sed -i 's|allow_business_hours: true|allow_business_hours: true, hosts: [web1], severities: [critical, high]|' "$T/bad.yaml"
+"$REAL_SOPD" -t -c "$T/bad.yaml" > "$T/out" 2>&1
+check "a patch window that would hold critical incidents is refused" \
+    grep -q "bad.yaml:11:.*never holds critical" "$T/out"

@@ -86,7 +86,7 @@ check "syslog over TCP counts on it" \
 check "the incident is committed to SQLite" \
   wait_for eval '[ "$(sqlite3 -readonly "$S/sopd.db" "select count(*) from incidents" 2>/dev/null)" = 1 ]'
 check "the state directory belongs to nobody" [ "$(owner "$S")" = "nobody:nogroup" ]
-for f in sopd.db sopd.db-wal sopd.db-shm snmp snmp/engine; do
+for f in sopd.db sopd.db-wal sopd.db-shm sopd.db-walsalt snmp snmp/engine; do
 	check "$f belongs to nobody" [ "$(owner "$S/$f")" = "nobody:nogroup" ]
 done
 check "nothing under the state directory belongs to root" \

@@ -79,6 +79,15 @@ check "a date that does not exist is kept and counted (bad_time)" positive syslo
 check "a datagram over max_message_size is counted (truncated)" positive syslog_udp truncated
 check "a TCP line over max_message_size is counted (truncated)" positive syslog_tcp truncated
 check "a bad octet count is counted (framing)" positive syslog_tcp framing
+u0=$(reason syslog_tcp unterminated)
+r0=$(api /api/v1/stats | jq -r .inputs.syslog_tcp.received)
+printf '<13>Jan  1 00:00:00 h1 eoftest: one\n<13>Jan  1 00:00:00 h1 eoftest: two\n<13>Jan  1 00:00:00 h1 eoftest: three' \
+    > /dev/tcp/127.0.0.1/$P_SYSLOG
+unterm() { [ "$(reason syslog_tcp unterminated)" = $((u0 + 1)) ]; }
+check "two lines then EOF mid-line: the last line is counted (unterminated)" \
+    wait_for unterm
+check "and kept: 3 messages received" \
+    [ "$(api /api/v1/stats | jq -r .inputs.syslog_tcp.received)" = $((r0 + 3)) ]
 
 # The daemon still works after all that.
 $L -d --rfc3164 -t kernel -p kern.err "Out of memory: Killed process 777 (late) total-vm:1kB"

@@ -216,7 +216,8 @@ test_windows_config(void **state)
 	(void)state;
 	cal = calendar_new("Asia/Tokyo", &cause);
 	cfg = load("host_groups:\n  web: [\"web*\"]\n"
-	    "windows:\n  patch:\n    - {id: p1, when: \"mon 10:00-11:00\"}\n"
+	    "windows:\n  patch:\n    - {id: p1, hosts: [a], "
+	    "when: \"mon 10:00-11:00\"}\n"
 	    "  change:\n    - {id: c1, start: \"2026-11-28 01:00\", "
 	    "end: \"2026-11-28 03:00\", groups: [nogroup]}\n");
 	assert_null(winset_load(cfg, cal, &errs));
@@ -225,7 +226,8 @@ test_windows_config(void **state)
 	errlist_free(&errs);
 	config_free(cfg);
 	cfg = load("host_groups:\n  web: [\"web*\"]\n"
-	    "windows:\n  patch:\n    - {id: p1, when: \"mon 10:00-11:00\", "
+	    "windows:\n  patch:\n    - {id: p1, hosts: [a], "
+	    "when: \"mon 10:00-11:00\", "
 	    "allow_business_hours: true}\n"
 	    "  change:\n    - {id: c1, start: \"2026-11-28 01:00\", "
 	    "end: \"2026-11-28 03:00\", groups: [web], approved: true}\n");
@@ -241,14 +243,107 @@ test_windows_config(void **state)
 	    FRI_1500 + 7 * 86400 + 13 * 3600));
 	winset_free(ws);
 	config_free(cfg);
-	/* No section: the default Friday 20:00-24:00 patch window. */
+	/* No section: no window (none covers every host unasked). */
 	cfg = load("");
 	ws = winset_load(cfg, cal, &errs);
-	assert_int_equal(winset_count(ws), 1);
+	assert_int_equal(winset_count(ws), 0);
+	winset_free(ws);
+	config_free(cfg);
+	/* A patch window names its hosts and never holds a critical. */
+	cfg = load("windows:\n  patch:\n    - {id: p, when: \"fri "
+	    "20:00-24:00\"}\n");
+	assert_null(winset_load(cfg, cal, &errs));
+	assert_non_null(strstr(errs.msgs[0], "names the hosts or groups"));
+	errlist_free(&errs);
+	config_free(cfg);
+	cfg = load("windows:\n  patch:\n    - {id: p, when: \"fri "
+	    "20:00-24:00\", hosts: [\"*\"]}\n");
+	ws = winset_load(cfg, cal, &errs);
 	assert_non_null(winset_active_for(ws, cfg, cal, "any",
+	    FRI_1500 + 6 * 3600));
+	assert_null(winset_holding(ws, cfg, cal, "any", SEV_CRITICAL,
+	    FRI_1500 + 6 * 3600));
+	assert_non_null(winset_holding(ws, cfg, cal, "any", SEV_MEDIUM,
 	    FRI_1500 + 6 * 3600));
 	assert_null(winset_active_for(ws, cfg, cal, "any", FRI_1500));
 	winset_free(ws);
+	config_free(cfg);
+	calendar_free(cal);
+}
+
+/* A change goes only where its state allows, and keeps every step. */
+static void
+test_change_states(void **state)
+{
+	struct config *cfg;
+	struct calendar *cal;
+	struct win *w;
+	struct winset *ws, *ws2;
+	struct errlist errs = { 0 };
+	json_t *o, *doc;
+	char *cause = NULL, *err = NULL;
+
+	(void)state;
+	cal = calendar_new("Asia/Tokyo", &cause);
+	cfg = load("");
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", "CHG-1",
+	    "start", "2036-01-05T01:00:00Z", "end", "2036-01-05T03:00:00Z",
+	    "requester", "bob", "impact", "db down", "rollback", "old kernel");
+	w = winset_parse_json(cfg, cal, o, 0, &err);
+	assert_non_null(w);
+	assert_int_equal(w->state, CHANGE_REQUESTED);
+	assert_false(winset_counts(w));
+	assert_false(winset_holds(w, SEV_CRITICAL));
+	assert_true(winset_holds(w, SEV_MEDIUM));
+	assert_int_equal(winset_change_move(w, CHANGE_CLOSED, "bob", NULL, 1,
+	    &err), -1);
+	assert_non_null(strstr(err, "requested"));
+	free(err);
+	err = NULL;
+	assert_int_equal(winset_change_move(w, CHANGE_APPROVED, "carol",
+	    "CAB", 2, &err), 0);
+	assert_true(winset_counts(w));
+	assert_string_equal(w->approved_by, "carol");
+	assert_int_equal(winset_change_move(w, CHANGE_IN_PROGRESS, NULL, NULL,
+	    3, &err), 0);
+	assert_true(winset_counts(w));
+	assert_int_equal(winset_change_move(w, CHANGE_FAILED, NULL, NULL, 4,
+	    &err), 0);
+	assert_false(winset_counts(w));
+	assert_int_equal(winset_change_move(w, CHANGE_ROLLED_BACK, "dave",
+	    "reverted", 5, &err), 0);
+	assert_int_equal(winset_change_move(w, CHANGE_CLOSED, "carol", NULL,
+	    6, &err), 0);
+	assert_int_equal(json_array_size(w->history), 6);
+	/* Stored and read back: state, approval and history are kept. */
+	doc = winset_win_doc(w);
+	winset_win_free(w);
+	w = winset_parse_json(cfg, cal, doc, 1, &err);
+	assert_non_null(w);
+	assert_int_equal(w->state, CHANGE_CLOSED);
+	assert_string_equal(w->approved_by, "carol");
+	assert_string_equal(w->rollback, "old kernel");
+	assert_int_equal(json_array_size(w->history), 6);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    w->history, 4), "actor")), "dave");
+	winset_win_free(w);
+	json_decref(doc);
+	json_decref(o);
+	config_free(cfg);
+	/* A reload keeps what a config change's window did. */
+	cfg = load("windows:\n  change:\n    - {id: c1, hosts: [a], "
+	    "approved: true, start: \"2026-11-28 01:00\", "
+	    "end: \"2026-11-28 03:00\"}\n");
+	ws = winset_load(cfg, cal, &errs);
+	assert_non_null(ws);
+	assert_int_equal(winset_change_move(winset_find(ws, "c1"),
+	    CHANGE_IN_PROGRESS, NULL, NULL, 7, &err), 0);
+	ws2 = winset_load(cfg, cal, &errs);
+	winset_adopt(ws2, ws);
+	assert_int_equal(winset_find(ws2, "c1")->state, CHANGE_IN_PROGRESS);
+	assert_int_equal(json_array_size(winset_find(ws2, "c1")->history), 1);
+	winset_free(ws);
+	winset_free(ws2);
 	config_free(cfg);
 	calendar_free(cal);
 }
@@ -406,8 +501,10 @@ test_engine_window(void **state)
 	strftime(start, sizeof(start), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	gmtime_r(&e, &tm);
 	strftime(end, sizeof(end), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	body = json_pack("{s:s, s:[s], s:s, s:s, s:b}", "id", "CHG-9", "hosts",
-	    "web1", "start", start, "end", end, "approved", 1);
+	/* A critical is held only by a change that lists it. */
+	body = json_pack("{s:s, s:[s], s:s, s:s, s:b, s:[s, s]}", "id",
+	    "CHG-9", "hosts", "web1", "start", start, "end", end, "approved", 1,
+	    "severities", "critical", "high");
 	assert_int_equal(escalate_window_add(r.sd.escalator, body, &err,
 	    &status), 0);
 	assert_int_equal(status, 201);
@@ -430,6 +527,10 @@ test_engine_window(void **state)
 	assert_string_equal(rig_level(&r, other), "L3");
 	incidents_info(r.sd.incidents, id, &ii);
 	assert_string_equal(ii.in_window, "CHG-9");
+	w = escalate_window_json(r.sd.escalator, "CHG-9");
+	assert_string_equal(json_string_value(json_object_get(w, "state")),
+	    "in_progress");
+	json_decref(w);
 	rig_at(&r, e);			/* the end: released, clock starts */
 	incidents_info(r.sd.incidents, id, &ii);
 	assert_null(ii.in_window);
@@ -439,7 +540,18 @@ test_engine_window(void **state)
 	assert_int_equal(json_integer_value(json_array_get(json_object_get(
 	    json_object_get(json_array_get(json_object_get(w, "occurrences"),
 	    0), "record"), "failed_verification"), 0)), (json_int_t)id);
+	assert_string_equal(json_string_value(json_object_get(w, "state")),
+	    "failed");
 	json_decref(w);
+	/* A person closes it; a closed change cannot be approved again. */
+	body = json_pack("{s:s, s:s}", "actor", "alice", "note", "reverted");
+	assert_int_equal(escalate_change_action(r.sd.escalator, "CHG-9",
+	    "close", body, &err, &status), 0);
+	assert_int_equal(escalate_change_action(r.sd.escalator, "CHG-9",
+	    "approve", body, &err, &status), -1);
+	assert_int_equal(status, 409);
+	free(err);
+	json_decref(body);
 	rig_at(&r, e + 3600);
 	assert_string_equal(rig_level(&r, id), "L3");
 	rig_stop(&r);
@@ -467,6 +579,7 @@ main(void)
 		cmocka_unit_test(test_custom),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_windows_config),
+		cmocka_unit_test(test_change_states),
 		cmocka_unit_test_setup(test_engine_restart, setup),
 		cmocka_unit_test_setup(test_engine_window, setup),
 	};

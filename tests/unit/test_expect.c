@@ -47,6 +47,7 @@ static const char *rules_text =
     "      hosts: { group: backup-hosts }\n"
     "      by: \"10:00\"\n"
     "      since: \"00:00\"\n"
+    "      failed: [backup-failed]\n"
     "    title: \"Backup from {host} missing at {deadline}\"\n"
     "  - name: weekly\n"
     "    expect:\n"
@@ -62,7 +63,11 @@ static const char *rules_text =
     "      every: weekday\n"
     "  - name: quiet\n"
     "    silent: { hosts: [\"sw-*\"], after: 30m }\n"
-    "    severity: medium\n";
+    "    severity: medium\n"
+    "  - name: backup-failed\n"
+    "    match: { program: backupd, message: 'backup failed' }\n"
+    "    severity: high\n"
+    "    key: \"{host}\"\n";
 
 /* Write a file under the fixture's directory. */
 static void
@@ -175,8 +180,87 @@ feed(struct fx *f, time_t t, const char *host, const char *prog,
 	ev.message = msg;
 	ev.message_len = strlen(msg);
 	expect_heard(f->ex, &ev);
-	if (ruleset_match(f->rs, &ev, &hit) && hit.rule->action == RULE_EXPECT)
+	if (!ruleset_match(f->rs, &ev, &hit))
+		return;
+	if (hit.rule->action == RULE_EXPECT)
 		expect_arrival(f->ex, &ev, &hit);
+	else {
+		incidents_event(f->is, &ev, &hit);
+		expect_failure(f->ex, &ev, &hit);
+	}
+}
+
+static void	run_to(struct fx *, time_t);
+
+/* The state of the day record of (rule, host) for a day, from the API view. */
+static const char *
+day_state(struct fx *f, const char *host, const char *day)
+{
+	static char buf[32];
+	json_t *st = expect_status_json(f->ex), *x, *d;
+	size_t i, j;
+
+	buf[0] = '\0';
+	json_array_foreach(json_object_get(st, "expectations"), i, x) {
+		if (strcmp(json_string_value(json_object_get(x, "host")),
+		    host) != 0 || strcmp(json_string_value(json_object_get(x,
+		    "rule")), "backup-completed") != 0)
+			continue;
+		json_array_foreach(json_object_get(x, "days"), j, d)
+			if (strcmp(json_string_value(json_object_get(d, "day")),
+			    day) == 0)
+				snprintf(buf, sizeof(buf), "%s",
+				    json_string_value(json_object_get(d,
+				    "state")));
+	}
+	json_decref(st);
+	return buf;
+}
+
+/*
+ * Day records: a failure re-run the same day is resolved by the re-run
+ * (also after the deadline); a miss stays open when the next night's run
+ * arrives, which counts for the next day.
+ */
+static void
+test_days(void **state)
+{
+	struct fx *f = *state;
+
+	fx_start(f, DAY0);
+	feed(f, DAY0 + 2 * H, "backup-1", "backupd", "backup failed: no tape");
+	assert_int_not_equal(incidents_active_id(f->is, "backup-failed",
+	    "backup-1"), 0);
+	feed(f, DAY0 + 3 * H, "backup-1", "backupd", "backup completed");
+	assert_int_equal(incidents_active_id(f->is, "backup-failed",
+	    "backup-1"), 0);
+	run_to(f, DAY0 + 10 * H);
+	assert_int_equal(incidents_active_id(f->is, "backup-completed",
+	    "backup-completed:backup-1"), 0);
+	assert_int_not_equal(incidents_active_id(f->is, "backup-completed",
+	    "backup-completed:backup-2"), 0);
+	assert_string_equal(day_state(f, "backup-1", "2026-11-27"),
+	    "re-run ok");
+	assert_string_equal(day_state(f, "backup-2", "2026-11-27"), "missing");
+
+	/* Next night: backup-2's run is the 28th's, not late for the 27th. */
+	feed(f, DAY0 + 26 * H, "backup-2", "backupd", "backup completed");
+	assert_int_not_equal(incidents_active_id(f->is, "backup-completed",
+	    "backup-completed:backup-2"), 0);
+	/* backup-1 fails and is re-run only after the deadline. */
+	feed(f, DAY0 + 26 * H, "backup-1", "backupd", "backup failed again");
+	run_to(f, DAY0 + 34 * H);
+	assert_int_equal(incidents_active_id(f->is, "backup-completed",
+	    "backup-completed:backup-1"), 0);
+	assert_string_equal(day_state(f, "backup-1", "2026-11-28"), "failed");
+	feed(f, DAY0 + 35 * H, "backup-1", "backupd", "backup completed");
+	assert_int_equal(incidents_active_id(f->is, "backup-failed",
+	    "backup-1"), 0);
+	assert_string_equal(day_state(f, "backup-1", "2026-11-28"),
+	    "re-run ok");
+	assert_string_equal(day_state(f, "backup-2", "2026-11-28"), "ok");
+	assert_string_equal(day_state(f, "backup-2", "2026-11-27"), "missing");
+	fx_stop(f);
 }
 
 /* Run the clock to t. */
@@ -412,6 +496,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_silent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_restart, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_days, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -159,7 +159,9 @@ test_migrate_v0(void **state)
 	assert_non_null(st);
 	assert_int_equal(query_int(path, "PRAGMA user_version"),
 	    store_schema_version());
-	assert_int_equal(count_files(dir, "sopd.db-wal"), 1);
+	/* The WAL and the record of its salts. */
+	assert_int_equal(count_files(dir, "sopd.db-wal"), 2);
+	assert_int_equal(count_files(dir, "sopd.db-walsalt"), 1);
 	store_close(st);
 	/* An empty (0 byte) file is a v0 database too. */
 	unlink(path);
@@ -393,6 +395,127 @@ test_quarantine_pages(void **state)
 	rmtree(dir);
 }
 
+/* Insert a resolved incident with one history row and an escalation step. */
+static void
+put_resolved(struct store *st, uint64_t id, int64_t resolved_at)
+{
+	struct store_incident r;
+	struct store_history h;
+	struct store_esc e;
+
+	sample_row(&r, id, "resolved");
+	r.resolved_at = resolved_at;
+	memset(&h, 0, sizeof(h));
+	h.incident_id = id;
+	h.at = resolved_at;
+	h.actor = "test";
+	h.action = "resolve";
+	memset(&e, 0, sizeof(e));
+	e.incident_id = id;
+	e.step = 0;
+	e.due = resolved_at;
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_put_incident(st, &r), 0);
+	assert_int_equal(store_add_history(st, &h), 0);
+	assert_int_equal(store_put_esc(st, &e), 0);
+	assert_int_equal(store_commit(st), 0);
+}
+
+/*
+ * New files use incremental auto-vacuum; a file made without it is
+ * rebuilt once at open, keeping its rows.
+ */
+static void
+test_auto_vacuum(void **state)
+{
+	char *dir = tmpdir(), *path = dbpath(dir), *cause = NULL;
+	struct store *st;
+
+	assert_non_null(st = store_open(dir, NULL, &cause));
+	put_resolved(st, 7, 1000);
+	store_close(st);
+	assert_int_equal(query_int(path, "PRAGMA auto_vacuum"), 2);
+	exec_sql(path, "PRAGMA auto_vacuum = NONE; VACUUM;");
+	assert_int_equal(query_int(path, "PRAGMA auto_vacuum"), 0);
+	assert_non_null(st = store_open(dir, NULL, &cause));
+	store_close(st);
+	assert_int_equal(query_int(path, "PRAGMA auto_vacuum"), 2);
+	assert_int_equal(query_int(path, "SELECT COUNT(*) FROM incidents"), 1);
+	free(path);
+	rmtree(dir);
+}
+
+/*
+ * Pruning deletes at most `limit` resolved incidents per call, the oldest
+ * first, with their history and escalation steps; newer ones and active
+ * ones stay; the free pages then go back to the file system.
+ */
+static void
+test_prune(void **state)
+{
+	char *dir = tmpdir(), *path = dbpath(dir), *cause = NULL;
+	struct store_incident r;
+	struct store *st;
+	uint64_t id;
+
+	assert_non_null(st = store_open(dir, NULL, &cause));
+	for (id = 1; id <= 5; id++)
+		put_resolved(st, id, 1000 + (int64_t)id);	/* old */
+	put_resolved(st, 6, 5000);				/* recent */
+	sample_row(&r, 7, "open");
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_put_incident(st, &r), 0);
+	assert_int_equal(store_commit(st), 0);
+	assert_int_equal(store_prune(st, 2000, 2), 2);
+	assert_int_equal(query_int(path, "SELECT MIN(id) FROM incidents"), 3);
+	assert_int_equal(store_prune(st, 2000, 2), 2);
+	assert_int_equal(store_prune(st, 2000, 2), 1);
+	assert_int_equal(store_prune(st, 2000, 2), 0);
+	assert_int_equal(query_int(path, "SELECT group_concat(id) = '6,7' "
+	    "FROM (SELECT id FROM incidents ORDER BY id)"), 1);
+	assert_int_equal(query_int(path, "SELECT COUNT(*) FROM "
+	    "incident_history WHERE incident_id < 6"), 0);
+	assert_int_equal(query_int(path, "SELECT COUNT(*) FROM escalation"),
+	    1);
+	assert_true(store_vacuum_step(st, 1000) == 0);
+	store_close(st);
+	free(path);
+	rmtree(dir);
+}
+
+/* The online backup copies the rows into a sound file of its own. */
+static void
+test_backup(void **state)
+{
+	char *dir = tmpdir(), *path, *copy, *cause = NULL;
+	struct store_backup *b;
+	struct store *st;
+	uint64_t id;
+	int rc, steps = 0;
+
+	assert_non_null(st = store_open(dir, NULL, &cause));
+	for (id = 1; id <= 50; id++)
+		put_resolved(st, id, 1000);
+	assert_true(asprintf(&copy, "%s/copy.db", dir) > 0);
+	assert_non_null(b = store_backup_start(st, copy, &cause));
+	while ((rc = store_backup_step(b, 1, &cause)) == 0) {
+		if (steps++ == 2)	/* a write during the copy is in it */
+			put_resolved(st, 51, 1000);
+	}
+	assert_int_equal(rc, 1);
+	store_backup_free(b);
+	assert_true(steps > 2);
+	assert_int_equal(query_int(copy, "SELECT COUNT(*) FROM incidents"),
+	    51);
+	assert_int_equal(query_int(copy, "PRAGMA application_id"),
+	    STORE_APP_ID);
+	store_close(st);
+	path = dbpath(dir);
+	free(path);
+	free(copy);
+	rmtree(dir);
+}
+
 int
 main(void)
 {
@@ -404,6 +527,9 @@ main(void)
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_quarantine_garbage),
 		cmocka_unit_test(test_quarantine_pages),
+		cmocka_unit_test(test_auto_vacuum),
+		cmocka_unit_test(test_prune),
+		cmocka_unit_test(test_backup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
