@@ -57,7 +57,7 @@ enum auth_tls { AUTH_TLS_AUTO, AUTH_TLS_ON, AUTH_TLS_OFF };
 
 struct auth_user {
 	const char	*name;
-	const char	*hash;		/* crypt(3) hash, or sha256 hex (token) */
+	const char	*hash;		/* crypt(3), or a token's sha256 hex */
 	int		 role;
 };
 
@@ -88,7 +88,7 @@ struct auth_source {
 
 struct auth {
 	struct sopd		*sd;
-	const struct config	*seen;		/* conf was read from it */
+	unsigned		 generation;	/* of the config conf is from */
 	struct auth_conf	 conf;
 	SSL_CTX			*ctx;
 	int			 https;
@@ -163,8 +163,10 @@ auth_conf_entry(const char *file, struct ynode *m, int token,
 		    strcmp(m->keys[i]->value, "role") != 0 &&
 		    strcmp(m->keys[i]->value, secret) != 0) {
 			errlist_add(errs, file, m->keys[i]->line,
-			    m->keys[i]->col, "unknown key \"%s\" (expected "
-			    "name, role, %s)", m->keys[i]->value, secret);
+			    m->keys[i]->col, "unknown setting \"%s\" in http "
+			    "%s (expected one of: name, role, %s)",
+			    m->keys[i]->value, token ? "tokens" : "users",
+			    secret);
 			return (-1);
 		}
 	}
@@ -327,10 +329,10 @@ auth_conf_key(const char *file, struct ynode *k, struct ynode *v,
 		c->login_attempts = n;
 		return (0);
 	}
-	errlist_add(errs, file, k->line, k->col, "unknown key \"%s\" in http "
-	    "(expected listen, tls, tls_cert, tls_key, users, tokens, "
-	    "require_login, public_read, allowed_hosts, session_timeout, "
-	    "login_attempts)", key);
+	errlist_add(errs, file, k->line, k->col, "unknown setting \"%s\" in "
+	    "http (expected one of: listen, tls, tls_cert, tls_key, users, "
+	    "tokens, require_login, public_read, allowed_hosts, "
+	    "session_timeout, login_attempts)", key);
 	return (-1);
 }
 
@@ -400,14 +402,19 @@ auth_refresh(struct auth *a)
 	struct errlist		errs = { 0 };
 	struct auth_conf	c;
 
-	if (a->seen == a->sd->cfg)
+	if (a->generation == a->sd->generation)
 		return;
-	if (auth_conf_read(a->sd->cfg, &c, &errs) == 0) {
-		auth_conf_free(&a->conf);
+	auth_conf_free(&a->conf);	/* it points into the old config */
+	if (auth_conf_read(a->sd->cfg, &c, &errs) == 0)
 		a->conf = c;
+	else {
+		/* Checked when loaded, so never; if so, nobody gets in. */
+		a->conf.require_login = 1;
+		a->conf.login_attempts = 10;
+		a->conf.session_ttl = 60;
 	}
 	errlist_free(&errs);
-	a->seen = a->sd->cfg;
+	a->generation = a->sd->generation;
 }
 
 /* Write a file with mode 0600 or 0644 from a memory BIO; -1 with *cause. */
@@ -563,7 +570,7 @@ auth_new(struct sopd *sd, char **cause)
 		free(a);
 		return (NULL);
 	}
-	a->seen = sd->cfg;
+	a->generation = sd->generation;
 	tls = a->conf.tls;
 	a->https = tls == AUTH_TLS_ON || (tls == AUTH_TLS_AUTO &&
 	    (a->conf.tls_cert != NULL || !auth_loopback(sd->cfg->http_listen)));
@@ -925,9 +932,10 @@ auth_login(struct auth *a, struct evhttp_request *req)
 	const struct auth_user	*u;
 	struct auth_session	*s;
 	char			 addr[64], user[256], pass[256];
-	static const char	*dummy = "$y$j9T$F5Jx5fExrKuPp53xLKQ..1$"
-				    "X3DX6M94c7o.9agCG9G317fhZg9SqC.5i5rd."
-				    "RhAtQ7";
+	/* A real yescrypt hash, so that an unknown user costs the same. */
+	static const char	*dummy = "$y$j9T$ksGJ31JIfvzJ4hN9ses30.$"
+				    "61SzTbsP9v6N/sST5beFqL8Mc4i0/"
+				    "M0mXs14OzYsQv2";
 
 	auth_peer(req, addr, sizeof(addr));
 	if (auth_rate(a, addr) != 0) {
@@ -1040,7 +1048,8 @@ static int
 auth_public_path(const char *path)
 {
 	return (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0 ||
-	    strncmp(path, "/static/", 8) == 0 || strcmp(path, "/healthz") == 0 ||
+	    strncmp(path, "/static/", 8) == 0 ||
+	    strcmp(path, "/healthz") == 0 ||
 	    strcmp(path, "/api/v1/login") == 0 ||
 	    strcmp(path, "/api/v1/logout") == 0 ||
 	    strcmp(path, "/api/v1/session") == 0);
@@ -1102,6 +1111,41 @@ auth_request(struct auth *a, struct evhttp_request *req, const char *path,
 	snprintf(who->name, sizeof(who->name), "%s", u->name);
 	who->role = u->role;
 	return (0);
+}
+
+void
+auth_metrics(const struct auth *a, struct evbuffer *b)
+{
+	const struct {
+		const char		*name, *help;
+		unsigned long long	 v;
+	} m[] = {
+		{ "sopd_http_logins_total", "Successful logins.", a->logins },
+		{ "sopd_http_login_failures_total",
+		  "Logins refused: unknown user or wrong password.",
+		  a->failures },
+		{ "sopd_http_login_rate_limited_total",
+		  "Login attempts refused: too many from one source.",
+		  a->limited },
+		{ "sopd_http_refused_total{reason=\"host\"}", NULL,
+		  a->refused_host },
+		{ "sopd_http_refused_total{reason=\"csrf\"}", NULL,
+		  a->refused_csrf },
+		{ "sopd_http_refused_total{reason=\"unauthenticated\"}", NULL,
+		  a->refused_auth },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		if (m[i].help != NULL)
+			evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s "
+			    "counter\n", m[i].name, m[i].help, m[i].name);
+		else if (i == 3)
+			evbuffer_add_printf(b, "# HELP sopd_http_refused_total "
+			    "Requests refused by reason.\n# TYPE "
+			    "sopd_http_refused_total counter\n");
+		evbuffer_add_printf(b, "%s %llu\n", m[i].name, m[i].v);
+	}
 }
 
 json_t *

@@ -7,6 +7,7 @@
 
 struct config;
 struct errlist;
+struct evbuffer;
 struct evhttp_request;
 struct sopd;
 struct auth;
@@ -39,6 +40,8 @@ int auth_request(struct auth *, struct evhttp_request *, const char *path,
 void auth_login_route(struct auth *, struct evhttp_request *);
 void auth_logout_route(struct auth *, struct evhttp_request *);
 void auth_session_route(struct auth *, struct evhttp_request *);
+/* Counters for /metrics, in Prometheus' text format. */
+void auth_metrics(const struct auth *, struct evbuffer *);
 /* Counters for /api/v1/stats. */
 json_t *auth_stats_json(const struct auth *);
 /* The SHA-256 of an API token as lowercase hex (65 bytes with the NUL). */

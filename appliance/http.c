@@ -1255,6 +1255,7 @@ http_metrics(struct http_req *r)
 	http_metrics_incidents(b, r->h->sd->incidents);
 	http_metrics_daemon(b, r->h);
 	http_metrics_notify(b, r->h->sd->notifier);
+	auth_metrics(r->h->auth, b);
 	http_headers(r->req, "text/plain; version=0.0.4; charset=utf-8", 0);
 	evhttp_send_reply(r->req, 200, NULL, b);
 	evbuffer_free(b);

@@ -96,7 +96,8 @@ httpcache_send(struct evhttp_request *req, int code, struct evbuffer *body)
 	snprintf(etag, sizeof(etag), "W/\"%016llx-%zx\"", (unsigned long long)
 	    hash_bytes(HASH_INIT, p, len), len);
 	evhttp_add_header(out, "ETag", etag);
-	evhttp_add_header(out, "Vary", "Accept-Encoding, Cookie, Authorization");
+	evhttp_add_header(out, "Vary",
+	    "Accept-Encoding, Cookie, Authorization");
 	if (httpcache_match(evhttp_find_header(in, "If-None-Match"), etag)) {
 		evbuffer_drain(body, len);
 		evhttp_send_reply(req, 304, NULL, NULL);

@@ -30,7 +30,7 @@ const ROWS = () => [...document.querySelectorAll("#incidents tbody tr")].map((tr
 	state: tr.querySelector(".state").textContent,
 	title: tr.querySelector(".title").textContent,
 	next: tr.querySelector(".next").textContent,
-	actions: [...tr.querySelectorAll("button")].map((b) => b.textContent)
+	actions: [...tr.querySelectorAll("button[data-action]:not([data-action=detail])")].map((b) => b.textContent)
 }));
 
 // axe-core's serious and critical violations on the page as it is now.
@@ -98,11 +98,12 @@ async function main() {
 		await until(page, () => document.querySelectorAll("#incidents tbody tr").length > 3);
 
 		// The row under the pointer stays put while new incidents arrive.
-		const target = (await page.evaluate(ROWS))[2].id;
+		const before = await page.evaluate(ROWS);
+		const target = before[2].id;
 		const sel = `#incidents tbody tr[data-id="${target}"] .title`;
 		const box0 = await (await page.$(sel)).boundingBox();
 		await page.mouse.move(box0.x + 5, box0.y + box0.height / 2);
-		execSync(env.BURST, { stdio: "ignore" });
+		execSync(env.BURST + " " + before[0].id + " " + before[1].id, { stdio: "ignore" });
 		out.new_shown = await until(page, () => !document.getElementById("new").hidden, 20000);
 		out.new_text = await page.$eval("#new", (e) => e.textContent);
 		const box1 = await (await page.$(sel)).boundingBox();
@@ -112,6 +113,11 @@ async function main() {
 			return tr ? tr.dataset.id : null;
 		}, box0.x + 5, box0.y + box0.height / 2);
 		out.target = target;
+		out.above_kept = await page.evaluate((a, b) => {
+			const rows = [...document.querySelectorAll("#incidents tbody tr")];
+			return rows[0].dataset.id === a && rows[1].dataset.id === b &&
+			    rows[0].classList.contains("gone") && rows[1].classList.contains("gone");
+		}, before[0].id, before[1].id);
 		await page.mouse.move(5, 5);
 		out.new_drawn = await until(page, () => document.getElementById("new").hidden);
 		out.rows_after = await page.evaluate(ROWS);
@@ -132,6 +138,13 @@ async function main() {
 		out.act_error = await page.$eval("#act-error", (e) => e.textContent);
 		out.dialog_closed = await page.$eval("#act", (e) => !e.open);
 
+		// The incident's timeline: the ack with alice's name and the note.
+		await until(page, (id) => !!document.querySelector(`#incidents tbody tr[data-id="${id}"]`), 5000, ackId);
+		await page.click(`#incidents tbody tr[data-id="${ackId}"] button[data-action=detail]`);
+		await until(page, () => document.getElementById("detail").open);
+		out.timeline = await page.$eval("#detail-history", (e) => e.textContent);
+		await page.click("#detail-close");
+
 		// Resolve asks first: cancel leaves the incident alone.
 		const resId = (await page.evaluate(ROWS)).find((r) => r.actions.includes("Resolve") && r.id !== ackId).id;
 		out.resolve_id = resId;
@@ -141,12 +154,31 @@ async function main() {
 		await page.click("#act-cancel");
 		await page.mouse.move(5, 5);
 
+		// Keyboard only: Enter on a focused Note button opens the dialog
+		// with the focus in the note, Escape closes it.
+		const kbId = (await page.evaluate(ROWS)).find((r) => r.actions.includes("Note")).id;
+		await page.focus(`#incidents tbody tr[data-id="${kbId}"] button[data-action=notes]`);
+		await page.keyboard.press("Enter");
+		out.kb_open = await until(page, () => document.getElementById("act").open &&
+		    document.activeElement === document.getElementById("act-note"));
+		await page.keyboard.press("Escape");
+		out.kb_closed = await until(page, () => !document.getElementById("act").open);
+
+		// Kiosk: a wall screen without actions or filters.
+		await page.goto(env.URL + "?kiosk=1", { waitUntil: "domcontentloaded" });
+		await until(page, () => document.querySelectorAll("#incidents tbody tr").length > 0);
+		out.kiosk = await page.evaluate(() => ({
+			buttons: [...document.querySelectorAll("#incidents tbody button[data-action]:not([data-action=detail])")].filter((b) => b.offsetParent !== null).length,
+			filters: document.getElementById("filters").offsetParent !== null
+		}));
+		await page.goto(env.URL, { waitUntil: "domcontentloaded" });
+
 		// A phone.
 		await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true });
 		await page.reload({ waitUntil: "domcontentloaded" });
 		await until(page, () => document.querySelectorAll("#incidents tbody tr").length > 0);
 		out.phone = await page.evaluate(() => {
-			const btns = [...document.querySelectorAll("#incidents tbody tr:first-child button")];
+			const btns = [...document.querySelectorAll("#incidents tbody tr:first-child button[data-action]:not([data-action=detail])")];
 			return {
 				width: document.documentElement.scrollWidth,
 				buttons: btns.length,

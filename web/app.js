@@ -160,10 +160,18 @@ function fillRow(tr, inc) {
 	}
 	const age = cell(since(inc.first_seen), "age", "Age");
 	age.title = inc.first_seen || "";
+	const title = cell("", "title");
+	const open = document.createElement("button");
+	open.type = "button";
+	open.className = "link";
+	open.dataset.action = "detail";
+	open.textContent = inc.title || "";
+	title.appendChild(open);
 	tr.replaceChildren(cell(inc.id, "num id", "ID"), sevTd,
-	    cell(inc.state, "state", "State"), cell(inc.title, "title"),
+	    cell(inc.state, "state", "State"), title,
 	    cell(inc.host, "host", "Host"), age, cell(inc.owner || "", "owner", "Owner"),
 	    cell(inc.level, "level", "Level"), cell(nextText(inc), "next", "Next"), actions);
+	tr.removeAttribute("title");
 	tr.dataset.id = String(inc.id);
 	tr.dataset.json = JSON.stringify({ id: inc.id, title: inc.title, state: inc.state });
 }
@@ -195,7 +203,7 @@ function draw(list) {
 // Hold a list back while a row is under the pointer or focus.
 function held() {
 	const t = $("incidents");
-	return S.hover || t.contains(document.activeElement) || $("act").open;
+	return S.hover || t.contains(document.activeElement) || $("act").open || $("detail").open;
 }
 function offer(list) {
 	if (!held()) {
@@ -204,10 +212,18 @@ function offer(list) {
 	}
 	if (!S.pending) S.heldTotal = S.total;
 	S.pending = list;
-	// Rows still in the list change in place; none moves or goes away.
+	// Rows still in the list change in place; none moves or goes away:
+	// one that left the view is marked until the redraw.
+	const ids = new Set();
 	for (const inc of list.incidents || []) {
+		ids.add(String(inc.id));
 		const tr = S.shown.get(String(inc.id));
 		if (tr && !tr.contains(document.activeElement)) fillRow(tr, inc);
+	}
+	for (const [id, tr] of S.shown) {
+		if (ids.has(id) || tr.classList.contains("gone")) continue;
+		tr.classList.add("gone");
+		tr.title = "changed: no longer in this view";
 	}
 	const inPage = (list.incidents || []).filter((i) => !S.shown.has(String(i.id))).length;
 	const fresh = Math.max(inPage, (list.total || 0) - (S.heldTotal || 0));
@@ -262,6 +278,37 @@ async function refresh() {
 		S.failure = e.message;
 	}
 	banner();
+}
+
+// An incident's fields and timeline (events, changes, escalations, notes).
+async function openDetail(id) {
+	const d = $("detail");
+	try {
+		const inc = await api("/api/v1/incidents/" + encodeURIComponent(id));
+		setText("detail-title", "#" + inc.id + " " + (inc.title || ""));
+		const dl = $("detail-fields");
+		dl.replaceChildren();
+		for (const [k, v] of [["Severity", inc.severity], ["State", inc.state], ["Level", inc.level],
+		    ["Host", inc.host], ["Rule", inc.rule], ["Owner", inc.owner], ["Events", inc.count],
+		    ["First seen", inc.first_seen], ["Last seen", inc.last_seen], ["Next", nextText(inc)]]) {
+			const dt = document.createElement("dt");
+			dt.textContent = k;
+			const dd = document.createElement("dd");
+			dd.textContent = v === null || v === undefined || v === "" ? "–" : String(v);
+			dl.append(dt, dd);
+		}
+		const ol = $("detail-history");
+		ol.replaceChildren(...(inc.history || []).map((h) => {
+			const li = document.createElement("li");
+			li.textContent = (h.at || "") + " " + (h.actor || "") + ": " + (h.action || "") +
+			    (h.to ? " → " + h.to : "") + (h.note ? " — " + h.note : "");
+			return li;
+		}));
+		d.showModal();
+	} catch (e) {
+		S.failure = e.message;
+		banner();
+	}
 }
 
 // The action dialog: ack (optional note), resolve (confirm), note.
@@ -384,7 +431,8 @@ document.addEventListener("DOMContentLoaded", () => {
 		const b = ev.target.closest("button[data-action]");
 		if (!b) return;
 		const tr = b.closest("tr");
-		openAct(b.dataset.action, JSON.parse(tr.dataset.json));
+		if (b.dataset.action === "detail") openDetail(tr.dataset.id);
+		else openAct(b.dataset.action, JSON.parse(tr.dataset.json));
 	});
 	$("new").addEventListener("click", () => { if (S.pending) draw(S.pending); });
 	$("filters").addEventListener("input", () => {
@@ -397,6 +445,7 @@ document.addEventListener("DOMContentLoaded", () => {
 	$("next").addEventListener("click", () => { S.offset += PAGE; writeURL(); refresh(); });
 	$("act-form").addEventListener("submit", doAct);
 	$("act-cancel").addEventListener("click", () => { $("act").close(); acting = null; });
+	$("detail-close").addEventListener("click", () => $("detail").close());
 	$("login").addEventListener("submit", doLogin);
 	$("logout").addEventListener("click", doLogout);
 	$("login-open").addEventListener("click", needLogin);

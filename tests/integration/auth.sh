@@ -120,6 +120,20 @@ check "token writes are recorded under the token's name" \
     tjq "/api/v1/incidents/$OOM" '.state == "acknowledged" and
     (.history | map(select(.actor == "nightly-script")) | length >= 2)'
 
+# A reload reads users again: a removed user's session ends, a new one logs in.
+curl -s -c "$T/jar3" -H "$JSON" --data '{"user":"victor","password":"viewer pass"}' \
+    "$API/api/v1/login" >/dev/null
+check "victor's new session reads" req 200 GET /api/v1/incidents -b "$T/jar3"
+echo 'builder pass' | "$SOPCTL" passwd > "$T/bob.hash"
+GEN=$(tget /api/v1/stats | jq .daemon.generation)
+sed -i "s|^    - {name: victor, .*|    - {name: bob, role: operator, password: '$(cat "$T/bob.hash")'}|" "$T/sopd.yaml"
+kill -HUP "$SOPD_PID"
+check "the reload takes" wait_for tjq /api/v1/stats ".daemon.generation > $GEN"
+check "a removed user's session is refused after a reload" \
+    req 401 GET /api/v1/incidents -b "$T/jar3"
+check "a user added by a reload logs in" req 200 POST /api/v1/login -H "$JSON" \
+    --data '{"user":"bob","password":"builder pass"}'
+
 # DNS rebinding: only IP literals, localhost, this host and allowed_hosts.
 check "a foreign Host is refused" req 421 GET /healthz -H 'Host: evil.example'
 check "a foreign Host is refused on the API too" \
@@ -145,20 +159,27 @@ check "stats count failures, limits, refusals" tjq /api/v1/stats \
     '.auth.login_failures >= 3 and .auth.login_rate_limited >= 2 and
     .auth.refused_host >= 2 and .auth.refused_csrf >= 2 and
     .auth.login_required and (.auth.https | not)'
+check "/metrics counts login failures" sh -c "curl -sf -H 'Authorization: Bearer $TOKEN' \
+    '$API/metrics' | awk '\$1 == \"sopd_http_login_failures_total\" && \$2 >= 3 { f = 1 } END { exit !f }'"
+check "/metrics counts refusals by reason" sh -c "curl -sf -H 'Authorization: Bearer $TOKEN' \
+    '$API/metrics' | grep -q '^sopd_http_refused_total{reason=\"csrf\"} [1-9]'"
 check "sopd stops cleanly" stop_sopd
 
-# 2. HTTPS (tls: on) with the certificate sopd makes, public reading.
+# 2. Off loopback (tls: auto), HTTPS with the certificate sopd makes,
+# public reading.
 rm -f "$T/jar"
-http_settings "  tls: on
-  public_read: true
+http_settings "  public_read: true
   users:
     - {name: alice, role: operator, password: '$(cat "$T/alice.hash")'}"
+sed -i "s/^  listen: 127.0.0.1:$P_HTTP\$/  listen: 0.0.0.0:$P_HTTP/" "$T/sopd.yaml"
 API="https://127.0.0.1:$P_HTTP"
 # start_sopd's health probe trusts the certificate once it exists.
 printf 'cacert = "%s"\n' "$T/var/http-cert.pem" > "$T/.curlrc"
 export CURL_HOME="$T"
 start_sopd || { notok "sopd starts with https"; exit 1; }
 ok "sopd starts with https"
+check "off loopback the listener speaks HTTPS" \
+    grep -q "listening on 0.0.0.0:$P_HTTP (https)" "$T/sopd.log"
 check "the certificate and key are in state_dir" \
     test -s "$T/var/http-cert.pem" -a -s "$T/var/http-key.pem"
 check "the key is readable by its owner only" \
@@ -177,9 +198,19 @@ check "public reading does not allow writes (401)" \
 check "login over https" login alice 'correct horse'
 check "over https the cookie is Secure" \
     grep -qi '^Set-Cookie: sopd_session=.*; Secure' "$T/head"
+check "sopctl speaks https, trusting the certificate given" sh -c \
+    "'$SOPCTL' -u '$API' --cacert '$T/var/http-cert.pem' health >/dev/null"
+check "sopctl takes the certificate from \$SOPD_CACERT" sh -c \
+    "SOPD_CACERT='$T/var/http-cert.pem' '$SOPCTL' -u '$API' --json list | jq -e '.total >= 0' >/dev/null"
+"$SOPCTL" -u "$API" health >"$T/ctl.out" 2>&1; rc=$?
+check "sopctl refuses a certificate it does not trust (exit 3)" [ $rc -eq 3 ]
+check "and says it cannot reach sopd" grep -q 'cannot reach sopd at https://' "$T/ctl.out"
 check "sopd stops cleanly (https)" stop_sopd
 CERT1=$(md5sum < "$T/var/http-cert.pem")
+sed -i "s/^  listen: 0.0.0.0:$P_HTTP\$/  listen: 127.0.0.1:$P_HTTP\n  tls: on/" "$T/sopd.yaml"
 start_sopd || notok "sopd starts again with https"
+check "tls: on speaks HTTPS on loopback too" \
+    grep -q "listening on 127.0.0.1:$P_HTTP (https)" "$T/sopd.log"
 check "the certificate is kept across restarts" \
     [ "$(md5sum < "$T/var/http-cert.pem")" = "$CERT1" ]
 check "sopd stops cleanly (https, again)" stop_sopd
@@ -201,3 +232,7 @@ http_settings "  users:
 "$SOPD" -t -c "$T/sopd.yaml" > "$T/t.out" 2>&1
 check "a bad role is reported with its line" grep -q 'sopd.yaml:[0-9]*:[0-9]*: .*role must be viewer, operator or admin' "$T/t.out"
 check "a bad tls value is reported" grep -q 'tls: must be auto, on or off' "$T/t.out"
+http_settings "  user: [alice]"
+"$SOPD" -t -c "$T/sopd.yaml" > "$T/t.out" 2>&1
+check "an unknown http setting is named with the allowed ones" \
+    grep -q 'sopd.yaml:[0-9]*:[0-9]*: unknown setting "user" in http (expected one of: listen, tls, ' "$T/t.out"

@@ -89,9 +89,9 @@ ok "sopd starts (tcp_max_sessions $TCP_MAX, max_threshold_keys $THR_KEYS)"
 check "garbage request line gets 400 or is closed" raw_4xx 'GARBAGE\r\n\r\n'
 check "request line without a version" raw_4xx 'GET /healthz\r\n\r\n'
 check "unknown HTTP version" raw_4xx 'GET /healthz HTTP/9.9\r\n\r\n'
-check "NUL in the request line" raw_4xx 'GET /he\0althz HTTP/1.1\r\nHost: x\r\n\r\n'
+check "NUL in the request line" raw_4xx 'GET /he\0althz HTTP/1.1\r\nHost: localhost\r\n\r\n'
 check "header without a colon" raw_4xx 'GET /healthz HTTP/1.1\r\nnocolon\r\n\r\n'
-check "bad chunk size" raw_4xx 'POST /api/v1/incidents/1/notes HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0x10\r\n'
+check "bad chunk size" raw_4xx 'POST /api/v1/incidents/1/notes HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n0x10\r\n'
 check "sopd alive after malformed request lines" healthy
 
 big=$(head -c 20000 /dev/zero | tr '\0' a)
@@ -147,7 +147,7 @@ done
 check "invalid UTF-8 in a query key: JSON 4xx" json_4xx GET \
     "/api/v1/incidents?%ff=1"
 check "raw byte 0xff in a path: 4xx or closed" raw_4xx \
-    'GET /api/v1/windows/\377\376 HTTP/1.1\r\nHost: x\r\n\r\n'
+    'GET /api/v1/windows/\377\376 HTTP/1.1\r\nHost: localhost\r\n\r\n'
 check "raw byte 0xff in a window id answers JSON" json_4xx GET \
     "/api/v1/windows/$(printf '\377')"
 check "unknown API path: JSON 404" json_4xx GET /api/v1/nothing
@@ -172,7 +172,7 @@ check "sopd alive after the API checks" healthy
 # normal client out for longer than the 15 s inactivity timeout.
 IDLE_PID=""
 bash -c 'for i in $(seq 1 100); do exec {fd}<>/dev/tcp/127.0.0.1/$1 || exit 1
-    printf "GET /healthz HTTP/1.1\r\nHost: x\r\n" >&$fd; done; sleep 30' \
+    printf "GET /healthz HTTP/1.1\r\nHost: localhost\r\n" >&$fd; done; sleep 30' \
     _ "$P_HTTP" 2>/dev/null &
 IDLE_PID=$!
 sleep 1

@@ -96,8 +96,14 @@ check "a changed list answers 200 with a new ETag" sh -c "
     '$API/api/v1/incidents?state=active&sort=triage&limit=1000')\" = 200 ]"
 
 # The browser.
+# burst.sh ID...: others acknowledge those incidents (rows above the
+# hovered one, which triage order would move away) and three new open.
 cat >"$T/burst.sh" <<EOF
 #!/bin/bash
+for id in "\$@"; do
+	curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+	    --data '{}' "$API/api/v1/incidents/\$id/ack" >/dev/null
+done
 for h in late1 late2 late3; do
 	printf '<10>%s %s kernel: %s' "\$(LC_ALL=C date '+%b %e %H:%M:%S')" "\$h" \
 	    "EXT4-fs error (device sda1): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0" \
@@ -126,15 +132,20 @@ check "titles are shown as text, nothing injected" w '.injected == 0 and ([.rows
 check "the severity filter goes into the URL and survives a reload" w '.filter_url == true and .filter_kept == true'
 check "new incidents are announced while a row is hovered" w '.new_shown == true and (.new_text | test("^[0-9]+ new$"))'
 check "the hovered row does not move" w '.row_stayed == true and .under_pointer == .target'
-check "leaving the table draws the new incidents" w '.new_drawn == true and (.target as $t | .rows_after | any(.id == $t))'
+check "rows acknowledged above it stay, marked as changed" w '.above_kept == true'
+check "leaving the table redraws in triage order" w '.new_drawn == true and .rows_after[0].id == .target'
 check "ack asks for a note in a dialog; the row leaves the open criticals" \
     w '.dialog_open == true and .dialog_closed == true and .act_error == "" and .acked == true'
 check "resolve asks for confirmation first" w '.resolve_asks == true'
+check "the incident's timeline shows alice's ack with the note" \
+    w '.timeline | test("alice: ack.* — replacing the disk")'
 ACK=$(jq -r .ack_id "$T/web.json")
 RES=$(jq -r .resolve_id "$T/web.json")
 check "the API has the ack with the note under alice's name" tjq "/api/v1/incidents/$ACK" \
     '.state == "acknowledged" and (.history | any(.actor == "alice" and .note == "replacing the disk"))'
 check "the cancelled resolve left its incident unresolved" tjq "/api/v1/incidents/$RES" '.state != "resolved"'
+check "keyboard only: Enter opens the note dialog, Escape closes it" w '.kb_open == true and .kb_closed == true'
+check "kiosk mode (?kiosk=1): no buttons, no filters" w '.kiosk.buttons == 0 and .kiosk.filters == false'
 check "390 px phone: no sideways scrolling, buttons on screen and big" \
     w '.phone.width <= 390 and .phone.buttons >= 2 and .phone.buttons_inside == true'
 for s in 1920x1080-light 1920x1080-dark 390x844-light 390x844-dark; do
@@ -144,4 +155,57 @@ done
 check "no script error, alert or failed request in the page" w '.errors == []'
 check "sopd still alive" alive
 check "sopd stops cleanly" stop_sopd
+
+# The development config (no users): no login, acting as "web".
+rm -rf "$T/sopd.yaml" "$T/var"
+write_config </dev/null
+start_sopd || { notok "sopd starts without users"; exit 1; }
+raw db2 kernel 10 "EXT4-fs error (device sdb1): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0"
+check "an incident opens (no users)" wait_for sh -c "curl -sf '$API/api/v1/incidents?state=open' | jq -e '.total == 1' >/dev/null"
+cat >"$T/dev.js" <<'EOF'
+"use strict";
+const puppeteer = require("puppeteer-core");
+(async () => {
+	const b = await puppeteer.launch({ executablePath: process.env.CHROMIUM, headless: true,
+	    args: process.env.CHROME_FLAGS.split("\n") });
+	const p = await b.newPage();
+	await p.goto(process.env.URL);
+	await p.waitForSelector("#incidents tbody tr button[data-action=ack]", { timeout: 15000 });
+	await p.click("#incidents tbody tr button[data-action=ack]");
+	await p.waitForSelector("#act[open]");
+	await p.click("#act-ok");
+	await p.waitForFunction(() => !document.getElementById("act").open, { timeout: 10000 });
+	const r = await p.evaluate(() => ({ login: !document.getElementById("login").hidden,
+	    who: !document.getElementById("who").hidden }));
+	const list = await (await fetch(process.env.URL + "api/v1/incidents?limit=1")).json();
+	r.incident = await (await fetch(process.env.URL + "api/v1/incidents/" + list.incidents[0].id)).json();
+	// Input drops, then a daemon that stops answering: the banner says so.
+	const banner = () => document.getElementById("banner").hidden ? "" :
+	    document.getElementById("banner").textContent;
+	require("node:child_process").execSync(process.env.DROP);
+	await p.waitForFunction((b) => !document.getElementById("banner").hidden &&
+	    /dropped/.test(document.getElementById("banner").textContent), { timeout: 15000 }).catch(() => {});
+	r.drops = await p.evaluate(banner);
+	require("node:child_process").execSync(process.env.STOP);
+	await p.waitForFunction(() => /Reload failed/.test(document.getElementById("banner").textContent),
+	    { timeout: 15000 }).catch(() => {});
+	r.down = await p.evaluate(banner);
+	console.log(JSON.stringify(r));
+	await b.close();
+})().catch((e) => { console.log(JSON.stringify({ error: String(e) })); process.exit(1); });
+EOF
+DROP="python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(3): s.sendto(b\"\", (\"127.0.0.1\", $P_SYSLOG))'" \
+STOP="kill -TERM $SOPD_PID" \
+CHROMIUM="$CHROMIUM" CHROME_FLAGS="$CHROME_FLAGS" URL="$API/" NODE_PATH="$ROOT/node_modules" \
+    timeout -k 5 60 node "$T/dev.js" >"$T/dev.json" 2>>"$T/node.err"
+echo "# dev: $(jq -c 'del(.incident)' "$T/dev.json")"
+dj() { jq -e "$1" "$T/dev.json" >/dev/null 2>&1; }
+check "no users: no login form, no user shown" dj '.login == false and .who == false'
+check "no users: the page's ack is recorded as web" \
+    dj '.incident.state == "acknowledged" and (.incident.history | any(.actor == "web"))'
+check "a banner tells of dropped input" dj '.drops | test("dropped 3 messages")'
+check "a banner tells the reload failed and how old the data is" \
+    dj '.down | test("Reload failed: .*showing data from")'
+check "sopd stopped cleanly (no users)" stop_sopd
 rm -rf "$T/chrome"
