@@ -54,7 +54,7 @@ struct outnote {
 	int64_t			 at_us;
 	char			*note;
 	struct incident_info	 ii;
-	char			*s[6];	/* owned copies of ii's strings */
+	char			*s[7];	/* owned copies of ii's strings */
 	struct outnote		*next;
 };
 
@@ -262,7 +262,7 @@ escalate_outnote_free(struct outnote *o)
 {
 	int i;
 
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < 7; i++)
 		free(o->s[i]);
 	free(o->note);
 	free(o);
@@ -300,7 +300,7 @@ escalate_queue(struct escalator *e, const struct incident_info *ii,
 	o->ii.key = escalate_keep(o, 4, o->ii.key);
 	o->ii.in_window = escalate_keep(o, 5, o->ii.in_window);
 	o->ii.next_level = NULL;
-	o->ii.owner = NULL;
+	o->ii.owner = escalate_keep(o, 6, o->ii.owner);
 	o->kind = kind;
 	o->step = step;
 	o->level = level;

@@ -210,6 +210,8 @@ notify_json(const struct notify_msg *m)
 	    notify_json_time(m->next_escalation_us));
 	json_object_set_new(inc, "in_window", m->in_window[0] != '\0' ?
 	    json_string(m->in_window) : json_null());
+	json_object_set_new(inc, "owner", m->owner != NULL &&
+	    m->owner[0] != '\0' ? json_string(m->owner) : json_null());
 	o = json_pack("{s:s s:s s:s s:s s:o s:o s:o}",
 	    "idempotency_key", m->idem, "kind", notify_kind_name(m->kind),
 	    "notification", notify_notif_name(m->kind), "level", m->level,
@@ -787,6 +789,7 @@ notify_msg_unref(struct notify_msg *m)
 	free(m->title);
 	free(m->key);
 	free(m->in_window);
+	free(m->owner);
 	free(m->nlog_targets);
 	free(m);
 }
@@ -1079,6 +1082,7 @@ notify_msg_new(const char *level, const struct notice *no)
 	m->title = xstrndup(ii->title != NULL ? ii->title : "", 1024);
 	m->key = xstrndup(ii->key != NULL ? ii->key : "", 1024);
 	m->in_window = xstrndup(ii->in_window != NULL ? ii->in_window : "", 256);
+	m->owner = xstrndup(ii->owner != NULL ? ii->owner : "", 256);
 	m->count = ii->count;
 	m->first_seen_us = ii->first_seen_us;
 	m->last_seen_us = ii->last_seen_us;

@@ -61,6 +61,7 @@ struct notify_msg {
 	int		 state;		/* enum incident_state */
 	char		*inc_level;	/* the incident's level */
 	char		*host, *rule, *title, *key, *in_window;	/* never NULL */
+	char		*owner;		/* who acknowledged; "" if nobody */
 	uint64_t	 count;
 	int64_t		 first_seen_us, last_seen_us, next_escalation_us;
 	char		 idem[96];	/* idempotency key */

@@ -240,6 +240,8 @@ notify_outbox_dump(const struct notify_msg *m)
 	    (json_int_t)m->next_escalation_us, "idem", m->idem);
 	if (o == NULL)
 		return NULL;
+	json_object_set_new(o, "owner", json_string(m->owner != NULL ?
+	    m->owner : ""));
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
@@ -320,6 +322,8 @@ notify_outbox_parse(const char *text, const char *idem)
 	m->title = notify_outbox_str(o, "title");
 	m->key = notify_outbox_str(o, "key");
 	m->in_window = notify_outbox_str(o, "in_window");
+	if ((m->owner = notify_outbox_str(o, "owner")) == NULL)
+		m->owner = xstrdup("");	/* a row from before owners */
 	m->count = (uint64_t)notify_outbox_int(o, "count");
 	m->first_seen_us = notify_outbox_int(o, "first_seen");
 	m->last_seen_us = notify_outbox_int(o, "last_seen");

@@ -66,11 +66,15 @@ config resolved
 start_sopd || { notok "sopd starts"; exit 1; }
 ID=$(open_one fan)
 check "a high incident opened" test -n "$ID"
+check "sato acknowledges it" curl -sf -X POST -H 'Content-Type: application/json' \
+    -d '{"actor": "sato"}' "$API/api/v1/incidents/$ID/ack" -o /dev/null
 check "it is resolved with a note" resolve "$ID" "fan replaced, service restored 09:40"
 check "the client hears of the resolution" wait_for hook_has \
     ".kind == \"resolved\" and .incident.id == $ID"
 check "with the note it was resolved with" hook_has \
     ".kind == \"resolved\" and .incident.id == $ID and .note == \"fan replaced, service restored 09:40\""
+check "and its owner" hook_has \
+    ".kind == \"resolved\" and .incident.id == $ID and .incident.owner == \"sato\""
 check "but was not told when it opened (high opens at L1)" \
     bash -c "! jq -s -e 'any(.[]; .kind == \"opened\")' '$T/hook.out' >/dev/null"
 check "sopd stops cleanly" stop_sopd
