@@ -343,6 +343,8 @@ escalate_queue_mask(struct escalator *e, uint64_t id,
 			return;
 		ii = &now;
 	}
+	if (policy_client(ESC_POL(e), ii->severity) == POLICY_CLIENT_NEVER)
+		mask &= ~(1U << POLICY_CLIENT);
 	for (l = 0; l < POLICY_NLEVELS; l++) {
 		if (mask & (1U << l))
 			escalate_queue(e, ii, kind, step, l, note);
@@ -511,6 +513,9 @@ escalate_resolved(struct escalator *e, struct escinc *ei,
 		escalate_record(e, ei->held, "resolved", ei->id);
 	else {
 		mask = policy_notified(ESC_POL(e), ei->severity, ei->fired);
+		if (policy_client(ESC_POL(e), ei->severity) ==
+		    POLICY_CLIENT_RESOLVED)
+			mask |= 1U << POLICY_CLIENT;
 		escalate_queue_mask(e, ei->id, ii, NOTICE_RESOLVED, -1, mask,
 		    ii->note);
 	}

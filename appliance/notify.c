@@ -212,6 +212,8 @@ notify_json(const struct notify_msg *m)
 	    notify_json_time(m->next_escalation_us));
 	json_object_set_new(inc, "in_window", m->in_window[0] != '\0' ?
 	    json_string(m->in_window) : json_null());
+	json_object_set_new(inc, "owner", m->owner != NULL &&
+	    m->owner[0] != '\0' ? json_string(m->owner) : json_null());
 	o = json_pack("{s:s s:s s:s s:s s:o s:o s:o}",
 	    "idempotency_key", m->idem, "kind", notify_kind_name(m->kind),
 	    "notification", notify_notif_name(m->kind), "level", m->level,

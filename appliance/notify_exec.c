@@ -68,6 +68,7 @@ notify_exec_envp(const struct notify_target *t, const struct notify_msg *m)
 	notify_exec_env(env, &n, "SOPD_RULE", m->rule);
 	notify_exec_env(env, &n, "SOPD_KEY", m->key);
 	notify_exec_env(env, &n, "SOPD_WINDOW", m->in_window);
+	notify_exec_env(env, &n, "SOPD_OWNER", m->owner);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)m->count);
 	notify_exec_env(env, &n, "SOPD_COUNT", num);
 	notify_time(m->first_seen_us, ts, sizeof(ts));

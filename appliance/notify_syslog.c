@@ -103,6 +103,8 @@ notify_syslog_format(const struct notify_tconf *c, const struct notify_msg *m)
 	notify_syslog_param(b, "key", m->key);
 	if (m->in_window[0] != '\0')
 		notify_syslog_param(b, "window", m->in_window);
+	if (m->owner != NULL && m->owner[0] != '\0')
+		notify_syslog_param(b, "owner", m->owner);
 	notify_syslog_param(b, "idempotency_key", m->idem);
 	summary = notify_summary(m);
 	evbuffer_add_printf(b, "] %s", summary);

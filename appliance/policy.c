@@ -25,6 +25,7 @@ struct policy_sev {
 struct policy {
 	struct calendar		*cal;
 	struct policy_sev	 sev[SEV_MAX];
+	int			 client[SEV_MAX];	/* enum policy_client */
 };
 
 static const char *policy_levels[POLICY_NLEVELS] = {
@@ -168,6 +169,7 @@ policy_default(struct calendar *cal)
 	p->cal = cal;
 	for (sev = 0; sev < SEV_MAX; sev++)
 		policy_defaults(p, sev);
+	p->client[SEV_HIGH] = POLICY_CLIENT_RESOLVED;
 	return p;
 }
 
@@ -442,6 +444,50 @@ policy_sev_load(const char *file, struct policy_sev *ps, const struct ynode *n,
 	}
 }
 
+/* "client: {SEVERITY: steps | resolved | never}" of the escalation: section. */
+static void
+policy_client_load(const char *file, struct policy *p, const struct ynode *n,
+    struct errlist *errs)
+{
+	static const char *const names[] = { "steps", "resolved", "never" };
+	const struct ynode *v;
+	size_t i, j;
+	int sev;
+
+	if (n->type != YNODE_MAP) {
+		errlist_add(errs, file, n->line, n->col, "escalation: client: "
+		    "expected a map of severities");
+		return;
+	}
+	for (i = 0; i < n->n; i++) {
+		v = n->items[i];
+		if ((sev = sopsev_from_name(n->keys[i]->value)) < 0) {
+			errlist_add(errs, file, n->keys[i]->line,
+			    n->keys[i]->col, "escalation: client: unknown "
+			    "severity %s", n->keys[i]->value);
+			continue;
+		}
+		for (j = 0; v->type == YNODE_SCALAR && j < 3; j++)
+			if (strcmp(v->value, names[j]) == 0)
+				break;
+		if (v->type != YNODE_SCALAR || j == 3) {
+			errlist_add(errs, file, v->line, v->col, "escalation: "
+			    "client: expected steps, resolved or never");
+			continue;
+		}
+		p->client[sev] = (int)j;
+	}
+}
+
+/* When the client hears of a severity's incidents. */
+int
+policy_client(const struct policy *p, int sev)
+{
+	if (p == NULL || sev < 0 || sev >= SEV_MAX)
+		return POLICY_CLIENT_STEPS;
+	return p->client[sev];
+}
+
 /* The escalation: section: severity -> steps; others keep their default. */
 static void
 policy_esc_load(const char *file, struct policy *p, const struct ynode *sec,
@@ -456,6 +502,10 @@ policy_esc_load(const char *file, struct policy *p, const struct ynode *sec,
 		return;
 	}
 	for (i = 0; i < sec->n; i++) {
+		if (strcmp(sec->keys[i]->value, "client") == 0) {
+			policy_client_load(file, p, sec->items[i], errs);
+			continue;
+		}
 		if ((sev = sopsev_from_name(sec->keys[i]->value)) < 0) {
 			errlist_add(errs, file, sec->keys[i]->line,
 			    sec->keys[i]->col, "escalation: unknown severity "

@@ -63,6 +63,20 @@ time_t policy_due(const struct policy *, int severity, int step,
 unsigned policy_notified(const struct policy *, int severity,
     unsigned fired);
 
+/*
+ * When the client hears of a severity's incidents ("escalation: client:
+ * {SEVERITY: steps | resolved | never}"): steps, as the steps' notify say
+ * (default); resolved, also of its resolution with its note, whatever the
+ * steps say (default for high, as the SOP reports high incidents to the
+ * client after recovery); never, not at all.
+ */
+enum policy_client {
+	POLICY_CLIENT_STEPS = 0,
+	POLICY_CLIENT_RESOLVED,
+	POLICY_CLIENT_NEVER,
+};
+int policy_client(const struct policy *, int severity);
+
 /* "L1", "L2", "L3", "client"; -1 if unknown. */
 const char *policy_level_name(int);
 int policy_level_from_name(const char *);
