@@ -547,6 +547,7 @@ static int
 poll_session_v3(struct poll_host *h, netsnmp_session *s)
 {
 	const struct poll_auth *a = &h->a;
+	const oid *proto;
 
 	s->version = SNMP_VERSION_3;
 	s->securityName = (char *)a->user;
@@ -556,8 +557,9 @@ poll_session_v3(struct poll_host *h, netsnmp_session *s)
 		return 0;
 	s->securityLevel = a->priv != NULL ? SNMP_SEC_LEVEL_AUTHPRIV :
 	    SNMP_SEC_LEVEL_AUTHNOPRIV;
-	s->securityAuthProto = snmp_duplicate_objid(poll_auth_proto(a->auth,
-	    &s->securityAuthProtoLen), USM_AUTH_PROTO_SHA_LEN);
+	proto = poll_auth_proto(a->auth, &s->securityAuthProtoLen);
+	s->securityAuthProto = snmp_duplicate_objid(proto,
+	    s->securityAuthProtoLen);
 	s->securityAuthKeyLen = USM_AUTH_KU_LEN;
 	if (generate_Ku(s->securityAuthProto, s->securityAuthProtoLen,
 	    (const u_char *)a->auth_pass, strlen(a->auth_pass),
@@ -565,8 +567,9 @@ poll_session_v3(struct poll_host *h, netsnmp_session *s)
 		return -1;
 	if (a->priv == NULL)
 		return 0;
-	s->securityPrivProto = snmp_duplicate_objid(poll_priv_proto(a->priv,
-	    &s->securityPrivProtoLen), s->securityPrivProtoLen);
+	proto = poll_priv_proto(a->priv, &s->securityPrivProtoLen);
+	s->securityPrivProto = snmp_duplicate_objid(proto,
+	    s->securityPrivProtoLen);
 	s->securityPrivKeyLen = USM_PRIV_KU_LEN;
 	if (generate_Ku(s->securityAuthProto, s->securityAuthProtoLen,
 	    (const u_char *)a->priv_pass, strlen(a->priv_pass),
