@@ -126,6 +126,10 @@ check "91% is under the critical threshold" no_inc fs-used-critical "fs-used-cri
 check "an interface down (admin up) opens interface-down" wait_long has_inc interface-down "interface-down:db-1:eth1"
 check "a host that never answers opens host-unreachable" wait_long has_inc host-unreachable "host-unreachable:gone-1"
 check "gone-1 is shown unreachable with its misses" host gone-1 '.reachable == false and .misses >= 3'
+out=$("$SOPCTL" -u "$API" hosts)
+check "sopctl hosts: gone-1 unreachable" grep -Eq '^gone-1 .* unreachable' <<<"$out"
+check "sopctl hosts: web-1 up (v2c), max disk 91.0" grep -Eq '^web-1 .* 2c +up .* 91\.0$' <<<"$out"
+check "sopctl hosts: db-1 over v3, CPU 97.0" grep -Eq '^db-1 .* 3 +up +97\.0 ' <<<"$out"
 check "a CPU pinned for 3 s opens cpu-test (for 3s)" wait_long has_inc cpu-test "cpu-test:db-1"
 check "web-1's idle CPU opens nothing" no_inc cpu-test "cpu-test:web-1"
 
