@@ -175,4 +175,8 @@ check "a range over 8 days of 5-minute points is refused" \
     test "$(curl -s -o /dev/null -w '%{http_code}' "$API/api/v1/hosts/web-1/metrics?metric=cpu.load_pct&from=1&to=1000000&step=5m")" = 400
 check "a host not polled is a 404" \
     test "$(curl -s -o /dev/null -w '%{http_code}' "$API/api/v1/hosts/nosuch/metrics?metric=cpu.load_pct")" = 404
+# A reload polls the hosts anew (sessions reopened, samples kept).
+kill -HUP $SOPD_PID
+polled_again() { host web-1 '.polls >= 2 and .reachable == true'; }
+check "after SIGHUP web-1 is polled again" wait_long polled_again
 stop_sopd; check "sopd stops cleanly again" test $? = 0
