@@ -88,6 +88,7 @@ struct config {
 	struct ynode	 *sec_windows;
 	struct ynode	 *sec_notify;
 	struct ynode	 *sec_expect;
+	struct ynode	 *sec_poll;		/* poll.c */
 	/* System group (agent). */
 	char		 *sys_name;
 	char		 *sys_contact;

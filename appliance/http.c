@@ -39,8 +39,10 @@
 #include "httpcache.h"
 #include "incident.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "policy.h"
+#include "poller.h"
 #include "report.h"
 #include "rules.h"
 #include "stats.h"
@@ -124,6 +126,8 @@ static void	http_backup(struct http_req *);
 static void	http_login(struct http_req *);
 static void	http_logout(struct http_req *);
 static void	http_session(struct http_req *);
+static void	http_hosts(struct http_req *);
+static void	http_host_metrics(struct http_req *);
 
 static const struct http_route http_routes[] = {
 	{ 0, "/", http_index },
@@ -152,6 +156,8 @@ static const struct http_route http_routes[] = {
 	{ 1, "/api/v1/login", http_login },
 	{ 1, "/api/v1/logout", http_logout },
 	{ 0, "/api/v1/session", http_session },
+	{ 0, "/api/v1/hosts", http_hosts },
+	{ 0, "/api/v1/hosts/*/metrics", http_host_metrics },
 };
 #define HTTP_NROUTES (sizeof(http_routes) / sizeof(http_routes[0]))
 
@@ -1008,6 +1014,120 @@ http_report_date(struct http_req *r, struct evkeyvalq *q, const char **date)
 		*date = kv->value;
 	}
 	return (0);
+}
+
+/* GET /api/v1/hosts: the polled hosts, their state and last values. */
+static void
+http_hosts(struct http_req *r)
+{
+	http_reply_json(r, 200, poll_hosts_json(r->h->sd->poller));
+}
+
+/* The query of a metrics read; -1 with msg. */
+struct http_mq {
+	const char	*metric, *inst;
+	long long	 from, to;
+	int		 hourly;	/* -1: by the range */
+};
+
+static int
+http_mq_one(const char *k, const char *v, struct http_mq *m, char *msg,
+    size_t len)
+{
+	if (strcmp(k, "metric") == 0 || strcmp(k, "inst") == 0) {
+		if (*v == '\0' || strlen(v) > HTTP_MAX_FILTER) {
+			snprintf(msg, len, "%s: 1 to %d bytes", k,
+			    HTTP_MAX_FILTER);
+			return (-1);
+		}
+		*(k[0] == 'm' ? &m->metric : &m->inst) = v;
+	} else if (strcmp(k, "from") == 0 || strcmp(k, "to") == 0) {
+		if (http_number(v, 0, 4102444800LL, k[0] == 'f' ? &m->from :
+		    &m->to) != 0) {
+			snprintf(msg, len, "%s: seconds since the epoch", k);
+			return (-1);
+		}
+	} else if (strcmp(k, "step") == 0) {
+		if (strcmp(v, "5m") != 0 && strcmp(v, "1h") != 0) {
+			snprintf(msg, len, "step: must be 5m or 1h");
+			return (-1);
+		}
+		m->hourly = v[0] == '1';
+	} else {
+		snprintf(msg, len, "unknown parameter: %.64s", k);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+http_mq(struct evhttp_request *req, struct evkeyvalq *q, struct http_mq *m,
+    char *msg, size_t len)
+{
+	const char	*query;
+	struct evkeyval	*kv;
+	long long	 now = (long long)clock_now();
+
+	memset(m, 0, sizeof(*m));
+	m->from = -1;
+	m->to = -1;
+	m->hourly = -1;
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (query != NULL && (evhttp_parse_query_str(query, q) != 0 ||
+	    strstr(query, "%00") != NULL)) {
+		snprintf(msg, len, "malformed query string");
+		return (-1);
+	}
+	TAILQ_FOREACH(kv, q, next) {
+		if (!http_utf8(kv->key) || !http_utf8(kv->value)) {
+			snprintf(msg, len, "query string: not valid UTF-8");
+			return (-1);
+		}
+		if (http_mq_one(kv->key, kv->value, m, msg, len) != 0)
+			return (-1);
+	}
+	if (m->metric == NULL) {
+		snprintf(msg, len, "metric: required");
+		return (-1);
+	}
+	if (m->to < 0)
+		m->to = now + 1;
+	if (m->from < 0)
+		m->from = m->to - 86400;
+	if (m->from >= m->to) {
+		snprintf(msg, len, "from must be before to");
+		return (-1);
+	}
+	if (m->hourly < 0)
+		m->hourly = m->to - m->from > 2 * 86400;
+	if (m->to - m->from > (m->hourly ? 400LL : 8LL) * 86400) {
+		snprintf(msg, len, "range: at most 8 days of 5m points or "
+		    "400 days of 1h points");
+		return (-1);
+	}
+	return (0);
+}
+
+/* GET /api/v1/hosts/{host}/metrics?metric=&inst=&from=&to=&step=. */
+static void
+http_host_metrics(struct http_req *r)
+{
+	struct evkeyvalq	 q;
+	struct http_mq		 m;
+	char			 msg[256];
+	json_t			*doc;
+
+	TAILQ_INIT(&q);
+	if (!poll_has_host(r->h->sd->poller, r->arg[0]))
+		http_error(r, 404, "host %.64s is not polled", r->arg[0]);
+	else if (http_mq(r->req, &q, &m, msg, sizeof(msg)) != 0)
+		http_error(r, 400, "%s", msg);
+	else if ((doc = metrics_series_json(poll_metrics(r->h->sd->poller),
+	    r->arg[0], m.metric, m.inst, m.from, m.to, m.hourly)) == NULL)
+		http_error(r, 500, "cannot read metrics");
+	else
+		http_reply_json(r, 200, doc);
+	evhttp_clear_headers(&q);
 }
 
 /* GET /api/v1/reports/{daily|weekly|monthly}[?date=YYYY-MM-DD]. */

@@ -90,7 +90,9 @@ pipeline_event(struct sopd *sd, const struct logevent *ev)
 {
 	struct rule_hit hit;
 
-	if (sd->expect != NULL)
+	/* The poller's own events (transport "poll") are not the host's. */
+	if (sd->expect != NULL && (ev->transport == NULL ||
+	    strcmp(ev->transport, "poll") != 0))
 		expect_heard(sd->expect, ev);
 	if (!ruleset_match(sd->rules, ev, &hit)) {
 		stats.events_unmatched++;

@@ -752,6 +752,10 @@ rules_free_special(struct rule *r)
 {
 	size_t i;
 
+	if (r->metric != NULL) {
+		free(r->metric->name);
+		free(r->metric);
+	}
 	if (r->expect != NULL) {
 		for (i = 0; i < r->expect->nhosts; i++)
 			free(r->expect->hosts[i]);
@@ -1177,6 +1181,155 @@ rules_quiet(struct rload *rl, struct rule *r, const struct ynode *n)
 	return 0;
 }
 
+/* Whether v OP ref holds. */
+int
+rule_cmp_holds(enum rule_cmp op, double v, double ref)
+{
+	switch (op) {
+	case CMP_GT:	return v > ref;
+	case CMP_GE:	return v >= ref;
+	case CMP_LT:	return v < ref;
+	case CMP_LE:	return v <= ref;
+	case CMP_EQ:	return v == ref;
+	case CMP_NE:	return v != ref;
+	}
+	return 0;
+}
+
+/* "OP NUMBER" at *p; advances *p; -1 if malformed. */
+static int
+rules_metric_cmp(const char **p, enum rule_cmp *op, double *v)
+{
+	static const struct { const char *s; enum rule_cmp op; } ops[] = {
+		{ ">=", CMP_GE }, { "<=", CMP_LE }, { "==", CMP_EQ },
+		{ "!=", CMP_NE }, { ">", CMP_GT }, { "<", CMP_LT },
+	};
+	const char *q = *p;
+	char *end;
+	size_t i;
+
+	while (*q == ' ')
+		q++;
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strncmp(q, ops[i].s, strlen(ops[i].s)) == 0)
+			break;
+	if (i == sizeof(ops) / sizeof(ops[0]))
+		return -1;
+	*op = ops[i].op;
+	q += strlen(ops[i].s);
+	*v = strtod(q, &end);
+	if (end == q)
+		return -1;
+	*p = end;
+	return 0;
+}
+
+/* "metric: NAME OP VALUE [for DURATION]" and "clear: OP VALUE". */
+static int
+rules_metric(struct rload *rl, struct rule *r, const struct ynode *n,
+    const struct ynode *c)
+{
+	struct rule_metric *m;
+	struct ynode d;
+	const char *p, *q;
+
+	if (rules_scalar(rl, n, "metric") == NULL)
+		return -1;
+	m = r->metric = xcalloc(1, sizeof(*m));
+	r->action = RULE_METRIC;
+	p = n->value;
+	q = p + strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789._");
+	m->name = xstrndup(p, (size_t)(q - p));
+	if (q == p || rules_metric_cmp(&q, &m->op, &m->value) == -1) {
+		rules_err(rl, n, "metric must be \"NAME OP NUMBER [for "
+		    "DURATION]\" (OP one of > >= < <= == !=)");
+		return -1;
+	}
+	while (*q == ' ')
+		q++;
+	if (strncmp(q, "for ", 4) == 0) {
+		d = *n;
+		d.value = (char *)q + 4;
+		if (ynode_duration(&d, rl->file, &m->for_s, rl->errs) != 0)
+			return -1;
+	} else if (*q != '\0') {
+		rules_err(rl, n, "metric: unexpected \"%s\"", q);
+		return -1;
+	}
+	if (c == NULL)
+		return 0;
+	if (rules_scalar(rl, c, "clear") == NULL)
+		return -1;
+	p = c->value;
+	if (rules_metric_cmp(&p, &m->clear_op, &m->clear_value) == -1 ||
+	    p[strspn(p, " ")] != '\0') {
+		rules_err(rl, c, "a metric rule's clear must be \"OP NUMBER\"");
+		return -1;
+	}
+	m->has_clear = 1;
+	return 0;
+}
+
+/* A metric rule's title: {host}, {rule}, {metric}, {inst}, {value}. */
+static int
+rules_metric_title(struct rload *rl, struct rule *r, const struct ynode *map)
+{
+	static const char *const ok[] = { "host", "rule", "metric", "inst",
+	    "value", NULL };
+	const struct ynode *n = ynode_get(map, "title");
+	const char *p, *q;
+	size_t j;
+
+	if (n == NULL)
+		return 0;
+	if (rules_scalar(rl, n, "title") == NULL)
+		return -1;
+	for (p = n->value; (p = strchr(p, '{')) != NULL; p = q) {
+		if ((q = strchr(p, '}')) == NULL)
+			break;
+		for (j = 0; ok[j] != NULL; j++)
+			if ((size_t)(q - p - 1) == strlen(ok[j]) &&
+			    strncmp(p + 1, ok[j], q - p - 1) == 0)
+				break;
+		if (ok[j] == NULL) {
+			rules_err(rl, n, "unknown placeholder \"%.*s\" (a "
+			    "metric title knows {host}, {rule}, {metric}, "
+			    "{inst}, {value})", (int)(q - p + 1), p);
+			return -1;
+		}
+	}
+	r->title = xstrdup(n->value);
+	return 0;
+}
+
+/* A metric rule instead of match; 0 if it is not one. */
+static int
+rules_kind_metric(struct rload *rl, struct rule *r, const struct ynode *map,
+    int *bad)
+{
+	static const char *const not[] = { "match", "threshold", "key",
+	    "action", "flapping", "expect", "silent", NULL };
+	const struct ynode *n = ynode_get(map, "metric");
+	const struct ynode *d = ynode_get(map, "description");
+	size_t i;
+
+	if (n == NULL)
+		return 0;
+	for (i = 0; not[i] != NULL; i++)
+		if (ynode_get(map, not[i]) != NULL) {
+			rules_err(rl, map, "rule \"%s\": a metric rule has no "
+			    "%s", r->name, not[i]);
+			*bad = 1;
+			return 1;
+		}
+	if (rules_metric(rl, r, n, ynode_get(map, "clear")) != 0 ||
+	    rules_metric_title(rl, r, map) != 0)
+		*bad = 1;
+	if (d != NULL && rules_scalar(rl, d, "description") != NULL)
+		r->description = xstrdup(d->value);
+	return 1;
+}
+
 /* Check a title of an expect or silent rule: its own placeholders only. */
 static int
 rules_plain_title(struct rload *rl, struct rule *r, const struct ynode *map)
@@ -1245,7 +1398,7 @@ rules_rule(struct rload *rl, const struct ynode *map)
 {
 	static const char *const ok[] = { "name", "description", "match",
 	    "clear", "action", "severity", "title", "key", "threshold",
-	    "expect", "silent", "flapping", "quiet", NULL };
+	    "expect", "silent", "flapping", "quiet", "metric", NULL };
 	struct rule *r;
 	int bad = 0;
 
@@ -1265,7 +1418,9 @@ rules_rule(struct rload *rl, const struct ynode *map)
 	}
 	if (rules_action(rl, r, map) != 0)
 		bad = 1;
-	if (rules_kind(rl, r, map, &bad))
+	if (rules_kind_metric(rl, r, map, &bad))
+		;
+	else if (rules_kind(rl, r, map, &bad))
 		;
 	else if (rules_conds(rl, r, map) != 0)
 		bad = 1;

@@ -27,6 +27,7 @@ enum rule_action {
 	RULE_DROP,		/* silence the event */
 	RULE_EXPECT,		/* "expect:": events that satisfy an expectation */
 	RULE_SILENT,		/* "silent:": hosts that fall silent (no match) */
+	RULE_METRIC,		/* "metric:": a polled metric over a threshold */
 };
 
 /* When an expected event is due: "by" each day, business day or week. */
@@ -58,6 +59,27 @@ struct rule_silent {
 	long long	  after;	/* seconds */
 };
 
+/* Comparisons of a metric rule. */
+enum rule_cmp { CMP_GT, CMP_GE, CMP_LT, CMP_LE, CMP_EQ, CMP_NE };
+
+/*
+ * A "metric:" rule: "NAME OP VALUE [for DURATION]" opens an incident per
+ * host and instance once the condition held for the duration; it clears
+ * when "clear: OP VALUE" holds (hysteresis), else when the condition no
+ * longer holds.
+ */
+struct rule_metric {
+	char		*name;		/* "disk.used_pct" */
+	enum rule_cmp	 op;
+	double		 value;
+	long long	 for_s;		/* 0: at once */
+	int		 has_clear;
+	enum rule_cmp	 clear_op;
+	double		 clear_value;
+};
+/* Whether v OP ref holds. */
+int rule_cmp_holds(enum rule_cmp, double v, double ref);
+
 #define RULE_FLAP_CYCLES	5	/* default: more than 5 cycles ... */
 #define RULE_FLAP_WITHIN	600	/* ... within 10 minutes is flapping */
 
@@ -84,6 +106,7 @@ struct rule {
 	uint64_t	  matched;	/* events taken by match */
 	uint64_t	  cleared;	/* events taken by clear */
 	long long	  quiet;	/* seconds; 0: no quiet expiry */
+	struct rule_metric *metric;	/* RULE_METRIC */
 };
 
 #define RULE_MAX_CAPS	16

@@ -110,6 +110,8 @@ ctl_usage_to(FILE *f)
 	    "                       owner and L1\n"
 	    "  expectations         expected events and silent hosts, with "
 	    "state\n"
+	    "  hosts                hosts polled over SNMP: state and last "
+	    "values\n"
 	    "  report daily|weekly|monthly [--date YYYY-MM-DD]\n"
 	    "                       the SOP's reports for the day, ISO week or\n"
 	    "                       month of a date (default: yesterday's)\n"
@@ -1000,6 +1002,63 @@ ctl_expectations(int argc, char **argv)
 		printf("%lld hosts not tracked (over the bound of %lld)\n",
 		    ctl_int(doc, "untracked_hosts"),
 		    ctl_int(doc, "max_tracked_hosts"));
+	json_decref(doc);
+	return CTL_OK;
+}
+
+/* A number of a host's last values, or "-". */
+static void
+ctl_host_value(char *buf, size_t len, json_t *latest, const char *metric)
+{
+	json_t	*v = json_object_get(latest, metric), *x;
+	const char *k;
+	double	 max = -1;
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, x)
+			if (json_number_value(x) > max)
+				max = json_number_value(x);
+	} else if (json_is_number(v))
+		max = json_number_value(v);
+	if (max < 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.1f", max);
+}
+
+/* sopctl hosts: the polled hosts, reachable or not, and their last values. */
+static int
+ctl_hosts(int argc, char **argv)
+{
+	json_t	*doc, *list, *h, *r, *l;
+	char	 cpu[32], mem[32], disk[32];
+	size_t	 i;
+
+	if (argc != 1)
+		ctl_usage();
+	doc = ctl_api("GET", "/api/v1/hosts", NULL);
+	if (ctl.json) {
+		ctl_print_json(doc);
+		json_decref(doc);
+		return CTL_OK;
+	}
+	list = json_object_get(doc, "hosts");
+	if (json_array_size(list) == 0)
+		printf("no host is polled (poll: hosts: in the config)\n");
+	else
+		printf("%-20s %-24s %-4s %-11s %6s %6s %9s\n", "HOST", "ADDRESS",
+		    "SNMP", "STATE", "CPU%", "MEM%", "MAX DISK%");
+	json_array_foreach(list, i, h) {
+		r = json_object_get(h, "reachable");
+		l = json_object_get(h, "latest");
+		ctl_host_value(cpu, sizeof(cpu), l, "cpu.load_pct");
+		ctl_host_value(mem, sizeof(mem), l, "mem.used_pct");
+		ctl_host_value(disk, sizeof(disk), l, "disk.used_pct");
+		printf("%-20s %-24s %-4s %-11s %6s %6s %9s\n", ctl_str(h, "name"),
+		    ctl_str(h, "address"), ctl_str(h, "version"),
+		    json_is_null(r) ? "not polled" : json_is_true(r) ? "up" :
+		    "unreachable", cpu, mem, disk);
+	}
 	json_decref(doc);
 	return CTL_OK;
 }
@@ -2082,6 +2141,7 @@ main(int argc, char **argv)
 		{ "window", ctl_window }, { "expectations", ctl_expectations },
 		{ "report", ctl_report }, { "changes", ctl_changes },
 		{ "change", ctl_chg }, { "backup", ctl_backup },
+		{ "hosts", ctl_hosts },
 	};
 	const char	*url = getenv("SOPD_URL");
 	const char	*cacert = getenv("SOPD_CACERT");

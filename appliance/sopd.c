@@ -36,6 +36,7 @@
 #include "retain.h"
 #include "rules.h"
 #include "sdnotify.h"
+#include "poller.h"
 #include "snmp_bridge.h"
 #include "stats.h"
 #include "syslog_parse.h"
@@ -121,6 +122,7 @@ sopd_load(const char *file, struct config **cfgp, struct ruleset **rsp,
 	*rsp = ruleset_load(*cfgp, errs);
 	bad = notifier_check(*cfgp, errs) == -1;
 	bad |= auth_check(*cfgp, errs) == -1;
+	bad |= poll_check(*cfgp, errs) == -1;
 	if (*rsp == NULL || sopd_load_clock(*cfgp, NULL, NULL, errs) == -1 ||
 	    bad) {
 		ruleset_free(*rsp);
@@ -475,6 +477,7 @@ sopd_reload(struct sopd_run *run)
 	incidents_reconfigure(sd->incidents, cfg);
 	notifier_reconfigure(sd->notifier, cfg);
 	expect_set_rules(sd->expect, rs);
+	poll_reconfigure(sd->poller);
 	sopd_reload_clock(sd, pol, ws);
 	sopd_reload_tls(run);
 	if (run->traps != NULL && traps_reconfigure(run->traps, cfg) == -1 &&
@@ -597,6 +600,8 @@ sopd_start(struct sopd_run *run)
 	run->relp = sopd_input(sd, &relp_ops, sd->cfg->syslog_relp);
 	if (snmp_bridge_start(sd, &cause) == -1)
 		fatalx("snmp: %s", cause);
+	if ((sd->poller = poll_new(sd, &cause)) == NULL)
+		fatalx("poll: %s", cause);
 	if (sd->cfg->trap_listen != NULL && (run->traps = traps_start(sd->base,
 	    sd->cfg, pipeline_trap_cb, sd, &cause)) == NULL)
 		fatalx("traps: %s", cause);
@@ -633,6 +638,8 @@ sopd_stop(struct sopd_run *run)
 	incidents_flush(sd->incidents);	/* committed notices still go out */
 	notifier_free(sd->notifier);
 	sd->notifier = NULL;
+	poll_free(sd->poller);
+	sd->poller = NULL;
 	snmp_bridge_stop();
 	tls_ops.close(run->tls);
 	tcp_ops.close(run->tcp);

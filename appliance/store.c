@@ -70,6 +70,7 @@ struct store {
 	sqlite3_stmt	*meta_set;
 	sqlite3_stmt	*meta_get;
 	sqlite3_stmt	*silent_put;	/* prepared on first use */
+	sqlite3_stmt	*metric_put[2];	/* prepared on first use */
 	store_write_cb	 hook_write;
 	store_written_cb hook_written;
 	void		*hook_arg;
@@ -183,6 +184,35 @@ static const char *store_migrations[] = {
 	"CREATE INDEX incidents_resolved ON incidents (resolved_at)"
 	"  WHERE resolved_at IS NOT NULL;"
 	"CREATE INDEX window_log_end ON window_log (\"end\");",
+	/*
+	 * 4 -> 5: polled host metrics, rolled up as they are written: one
+	 * row per (host, metric, instance) and 5-minute bucket (kept 8 days),
+	 * and per hour (kept 400 days), each with sum, count, min and max.
+	 */
+	"CREATE TABLE metric_5m ("
+	"  host TEXT NOT NULL,"
+	"  metric TEXT NOT NULL,"
+	"  inst TEXT NOT NULL DEFAULT '',"
+	"  at INTEGER NOT NULL,"
+	"  sum REAL NOT NULL,"
+	"  n INTEGER NOT NULL,"
+	"  min REAL NOT NULL,"
+	"  max REAL NOT NULL,"
+	"  UNIQUE (host, metric, inst, at)"
+	");"
+	"CREATE INDEX metric_5m_at ON metric_5m (at);"
+	"CREATE TABLE metric_1h ("
+	"  host TEXT NOT NULL,"
+	"  metric TEXT NOT NULL,"
+	"  inst TEXT NOT NULL DEFAULT '',"
+	"  at INTEGER NOT NULL,"
+	"  sum REAL NOT NULL,"
+	"  n INTEGER NOT NULL,"
+	"  min REAL NOT NULL,"
+	"  max REAL NOT NULL,"
+	"  UNIQUE (host, metric, inst, at)"
+	");"
+	"CREATE INDEX metric_1h_at ON metric_1h (at);",
 };
 #define STORE_VERSION \
 	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -830,6 +860,8 @@ store_close(struct store *st)
 	sqlite3_finalize(st->silent_put);
 	for (i = 0; i < st->ncache; i++)
 		sqlite3_finalize(st->cache[i].stmt);
+	sqlite3_finalize(st->metric_put[0]);
+	sqlite3_finalize(st->metric_put[1]);
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
 		log_warnx("%s: close: %s", st->path, sqlite3_errmsg(st->db));
 	free(st->path);
@@ -1771,4 +1803,98 @@ store_backup_free(struct store_backup *b)
 		sqlite3_backup_finish(b->bk);
 	sqlite3_close(b->dst);
 	free(b);
+}
+
+/* Fold one sample into the row of its bucket in table i (0: 5m, 1: 1h). */
+static int
+store_metric_fold(struct store *st, int i, const struct store_metric *m)
+{
+	static const char *const sql[2] = {
+		"INSERT INTO metric_5m (host, metric, inst, at, sum, n, min, "
+		"max) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?5, ?5) ON CONFLICT "
+		"(host, metric, inst, at) DO UPDATE SET sum = sum + ?5, "
+		"n = n + 1, min = min(min, ?5), max = max(max, ?5)",
+		"INSERT INTO metric_1h (host, metric, inst, at, sum, n, min, "
+		"max) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?5, ?5) ON CONFLICT "
+		"(host, metric, inst, at) DO UPDATE SET sum = sum + ?5, "
+		"n = n + 1, min = min(min, ?5), max = max(max, ?5)",
+	};
+	static const int64_t step[2] = { STORE_METRIC_5M, STORE_METRIC_1H };
+	sqlite3_stmt *s;
+	int rc;
+
+	if (st->metric_put[i] == NULL && sqlite3_prepare_v3(st->db, sql[i],
+	    -1, SQLITE_PREPARE_PERSISTENT, &st->metric_put[i], NULL) !=
+	    SQLITE_OK)
+		return -1;
+	s = st->metric_put[i];
+	store_bind_text(s, 1, m->host);
+	store_bind_text(s, 2, m->metric);
+	store_bind_text(s, 3, m->inst != NULL ? m->inst : "");
+	sqlite3_bind_int64(s, 4, m->at - (m->at % step[i]));
+	sqlite3_bind_double(s, 5, m->value);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Write the samples of one poll in one transaction of their own (or in the
+ * one already open), without the commit hook: metric rows are not the
+ * incidents' batch.
+ */
+int
+store_put_metrics(struct store *st, const struct store_metric *m, size_t n)
+{
+	size_t i;
+	int own = sqlite3_get_autocommit(st->db);
+
+	if (own && store_exec(st->db, "BEGIN IMMEDIATE", NULL) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (store_metric_fold(st, 0, &m[i]) == -1 ||
+		    store_metric_fold(st, 1, &m[i]) == -1) {
+			log_warnx("%s: metrics: %s", st->path,
+			    sqlite3_errmsg(st->db));
+			if (own)
+				store_exec(st->db, "ROLLBACK", NULL);
+			return -1;
+		}
+	}
+	if (own && store_exec(st->db, "COMMIT", NULL) == -1) {
+		store_exec(st->db, "ROLLBACK", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Delete at most max rows older than their retention (5-minute points
+ * before keep5m, hourly ones before keep1h); the number deleted, or -1.
+ */
+int
+store_prune_metrics(struct store *st, int64_t keep5m, int64_t keep1h,
+    size_t max)
+{
+	static const char *const sql[2] = {
+		"DELETE FROM metric_5m WHERE rowid IN (SELECT rowid FROM "
+		"metric_5m WHERE at < ?1 ORDER BY at LIMIT ?2)",
+		"DELETE FROM metric_1h WHERE rowid IN (SELECT rowid FROM "
+		"metric_1h WHERE at < ?1 ORDER BY at LIMIT ?2)",
+	};
+	int64_t before[2] = { keep5m, keep1h };
+	sqlite3_stmt *s;
+	int i, done = 0;
+
+	for (i = 0; i < 2 && (size_t)done < max; i++) {
+		if ((s = store_stmt(st, sql[i])) == NULL)
+			return -1;
+		sqlite3_bind_int64(s, 1, before[i]);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)(max - (size_t)done));
+		if (store_run(st, s) == -1)
+			return -1;
+		done += sqlite3_changes(st->db);
+	}
+	return done;
 }

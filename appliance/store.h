@@ -225,6 +225,25 @@ struct store_backup *store_backup_start(struct store *, const char *path,
 int store_backup_step(struct store_backup *, int pages, char **cause);
 void store_backup_free(struct store_backup *);
 
+/*
+ * Polled host metrics (additive): every sample is folded into a 5-minute
+ * row and an hourly row (sum, count, min, max) as it is written.
+ */
+#define STORE_METRIC_5M		300
+#define STORE_METRIC_1H		3600
+struct store_metric {
+	const char	*host;
+	const char	*metric;	/* "cpu.load_pct", "disk.used_pct", ... */
+	const char	*inst;		/* file system, interface; NULL: none */
+	int64_t		 at;		/* seconds since the epoch */
+	double		 value;
+};
+/* Write the samples of one poll (one transaction). */
+int store_put_metrics(struct store *, const struct store_metric *, size_t);
+/* Delete at most max expired rows; how many were deleted, or -1. */
+int store_prune_metrics(struct store *, int64_t keep5m, int64_t keep1h,
+    size_t max);
+
 /* The last SQLite error message of the connection. */
 const char *store_error(const struct store *);
 /*

@@ -10,6 +10,8 @@ if ! python3 -c 'import yaml' 2>/dev/null; then
 fi
 write_config <<EOF2
 windows: {patch: []}
+poll:
+  hosts: [{name: web-1, address: "127.0.0.1:$P_SPARE", community: public}]
 EOF2
 start_sopd || { notok "sopd starts"; exit 1; }
 ok "sopd starts"

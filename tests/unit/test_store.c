@@ -483,6 +483,52 @@ test_prune(void **state)
 	rmtree(dir);
 }
 
+/*
+ * Metric samples fold into 5-minute and hourly rows (sum, count, min, max)
+ * as they are written; pruning deletes expired rows only, at most max a
+ * step, the 5-minute rows first.
+ */
+static void
+test_metrics(void **state)
+{
+	char *dir = tmpdir(), *path = dbpath(dir), *cause = NULL;
+	struct store *st;
+	struct store_metric m[3] = {
+		{ "web-1", "cpu.load_pct", NULL, 1000000000 + 10, 20 },
+		{ "web-1", "cpu.load_pct", NULL, 1000000000 + 70, 60 },
+		{ "web-1", "disk.used_pct", "/var", 1000000000 + 400, 91 },
+	};
+	int64_t t0 = 1000000000 - (1000000000 % 3600);
+	int n;
+
+	assert_non_null(st = store_open(dir, "normal", &cause));
+	assert_int_equal(store_put_metrics(st, m, 3), 0);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM metric_5m"), 2);
+	assert_int_equal(query_int(path, "SELECT n * 1000 + min * 10 + max "
+	    "FROM metric_5m WHERE metric = 'cpu.load_pct'"), 2000 + 200 + 60);
+	assert_int_equal(query_int(path, "SELECT sum FROM metric_5m WHERE "
+	    "metric = 'cpu.load_pct'"), 80);
+	assert_int_equal(query_int(path, "SELECT at FROM metric_5m WHERE "
+	    "inst = '/var'"), 1000000200);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM metric_1h"), 2);
+	assert_int_equal(query_int(path, "SELECT at FROM metric_1h LIMIT 1"),
+	    t0);
+	/* Nothing is expired before t0: nothing goes. */
+	assert_int_equal(store_prune_metrics(st, t0, t0, 100), 0);
+	/* One row a step: the two 5-minute rows, then the two hourly ones. */
+	assert_int_equal(store_prune_metrics(st, t0 + 3600, t0 + 3600, 1), 1);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM metric_5m"), 1);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM metric_1h"), 2);
+	n = store_prune_metrics(st, t0 + 3600, t0, 10);
+	assert_int_equal(n, 1);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM metric_1h"), 2);
+	assert_int_equal(store_prune_metrics(st, t0 + 3600, t0 + 3600, 10), 2);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM metric_1h"), 0);
+	store_close(st);
+	free(path);
+	rmtree(dir);
+}
+
 /* The online backup copies the rows into a sound file of its own. */
 static void
 test_backup(void **state)
@@ -530,6 +576,7 @@ main(void)
 		cmocka_unit_test(test_auto_vacuum),
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_backup),
+		cmocka_unit_test(test_metrics),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

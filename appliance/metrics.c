@@ -1,0 +1,285 @@
+/* metrics.c: polled host metrics: stored, rolled up, pruned, held to rules. */
+#include <search.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "incident.h"
+#include "log.h"
+#include "metrics.h"
+#include "rules.h"
+#include "store.h"
+#include "xmalloc.h"
+
+/* Since when a rule's condition holds for (rule, host, instance). */
+struct mstate {
+	char	*key;		/* "RULE\tHOST\tINST" */
+	int64_t	 since;
+};
+
+struct metrics {
+	struct sopd	*sd;
+	void		*states;	/* tsearch(3) tree of struct mstate */
+	size_t		 nstates;
+	uint64_t	 dropped;	/* states not tracked (over bound) */
+};
+
+static int
+metrics_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct mstate *)a)->key,
+	    ((const struct mstate *)b)->key);
+}
+
+struct metrics *
+metrics_new(struct sopd *sd)
+{
+	struct metrics *m;
+
+	m = xcalloc(1, sizeof(*m));
+	m->sd = sd;
+	return m;
+}
+
+static void
+metrics_free_state(void *p)
+{
+	struct mstate *s = p;
+
+	free(s->key);
+	free(s);
+}
+
+void
+metrics_free(struct metrics *m)
+{
+	if (m == NULL)
+		return;
+	tdestroy(m->states, metrics_free_state);
+	free(m);
+}
+
+/* Find (or with create, add) the state of a key; NULL if absent or full. */
+static struct mstate *
+metrics_state(struct metrics *m, const char *key, int create)
+{
+	struct mstate q, *s, **found;
+
+	q.key = (char *)key;
+	if ((found = tfind(&q, &m->states, metrics_cmp)) != NULL)
+		return *found;
+	if (!create)
+		return NULL;
+	if (m->nstates >= METRICS_MAX_STATES) {
+		m->dropped++;
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->key = xstrdup(key);
+	if (tsearch(s, &m->states, metrics_cmp) == NULL)
+		fatalx("tsearch: out of memory");
+	m->nstates++;
+	return s;
+}
+
+static void
+metrics_forget(struct metrics *m, const char *key)
+{
+	struct mstate *s;
+
+	if ((s = metrics_state(m, key, 0)) == NULL)
+		return;
+	tdelete(s, &m->states, metrics_cmp);
+	metrics_free_state(s);
+	m->nstates--;
+}
+
+/* Expand a metric rule's title: {host}, {rule}, {metric}, {inst}, {value}. */
+static void
+metrics_title(const struct rule *r, const char *host,
+    const struct metric_sample *s, char *out, size_t size)
+{
+	const char *p = r->title, *v;
+	char num[64];
+	size_t o = 0, len;
+
+	if (p == NULL)
+		p = "{rule} on {host}: {metric} {inst} is {value}";
+	snprintf(num, sizeof(num), "%.4g", s->value);
+	while (*p != '\0' && o + 1 < size) {
+		v = NULL;
+		if (strncmp(p, "{host}", 6) == 0)
+			v = host, len = 6;
+		else if (strncmp(p, "{rule}", 6) == 0)
+			v = r->name, len = 6;
+		else if (strncmp(p, "{metric}", 8) == 0)
+			v = s->metric, len = 8;
+		else if (strncmp(p, "{inst}", 6) == 0)
+			v = s->inst != NULL ? s->inst : "", len = 6;
+		else if (strncmp(p, "{value}", 7) == 0)
+			v = num, len = 7;
+		if (v == NULL) {
+			out[o++] = *p++;
+			continue;
+		}
+		o += (size_t)snprintf(out + o, size - o, "%s", v);
+		if (o >= size)
+			o = size - 1;
+		p += len;
+	}
+	out[o] = '\0';
+}
+
+/* Hold one sample against one metric rule. */
+static void
+metrics_rule(struct metrics *m, const struct rule *r, const char *host,
+    const struct metric_sample *s, int64_t at)
+{
+	const struct rule_metric *rm = r->metric;
+	char key[512], skey[640], title[512], note[128];
+	struct mstate *st;
+	int holds, clears, active;
+
+	if (s->inst != NULL && *s->inst != '\0')
+		snprintf(key, sizeof(key), "%s:%s:%s", r->name, host, s->inst);
+	else
+		snprintf(key, sizeof(key), "%s:%s", r->name, host);
+	snprintf(skey, sizeof(skey), "%s\t%s\t%s", r->name, host,
+	    s->inst != NULL ? s->inst : "");
+	active = incidents_active_id(m->sd->incidents, r->name, key) != 0;
+	holds = rule_cmp_holds(rm->op, s->value, rm->value);
+	clears = rm->has_clear ?
+	    rule_cmp_holds(rm->clear_op, s->value, rm->clear_value) : !holds;
+	if (holds && !active) {
+		if ((st = metrics_state(m, skey, 1)) == NULL)
+			return;
+		if (st->since == 0)
+			st->since = at;
+		if (at - st->since < rm->for_s)
+			return;
+		metrics_title(r, host, s, title, sizeof(title));
+		incidents_raise(m->sd->incidents, r, key, host, title, at);
+		return;
+	}
+	if (!holds)
+		metrics_forget(m, skey);
+	if (active && clears) {
+		snprintf(note, sizeof(note), "%s is %.4g", s->metric,
+		    s->value);
+		incidents_settle(m->sd->incidents, r->name, key, note, at);
+	}
+}
+
+/* Hold one sample against every metric rule of its name. */
+static void
+metrics_check(struct metrics *m, const char *host,
+    const struct metric_sample *s, int64_t at)
+{
+	struct ruleset *rs = m->sd->rules;
+	struct rule *r;
+	size_t i, n = ruleset_count(rs);
+
+	for (i = 0; i < n; i++) {
+		r = ruleset_rule(rs, i);
+		if (r->action != RULE_METRIC || r->metric == NULL ||
+		    strcmp(r->metric->name, s->metric) != 0)
+			continue;
+		metrics_rule(m, r, host, s, at);
+	}
+}
+
+void
+metrics_record(struct metrics *m, const char *host,
+    const struct metric_sample *s, size_t n, int64_t at)
+{
+	struct store_metric *rows;
+	size_t i;
+
+	rows = xcalloc(n ? n : 1, sizeof(*rows));
+	for (i = 0; i < n; i++) {
+		rows[i].host = host;
+		rows[i].metric = s[i].metric;
+		rows[i].inst = s[i].inst;
+		rows[i].at = at;
+		rows[i].value = s[i].value;
+	}
+	if (store_put_metrics(incidents_store(m->sd->incidents), rows,
+	    n) == -1)
+		log_warnx("poll: %s: %zu samples not stored", host, n);
+	free(rows);
+	for (i = 0; i < n; i++)
+		metrics_check(m, host, &s[i], at);
+}
+
+void
+metrics_prune(struct metrics *m, int64_t now)
+{
+	int n;
+
+	n = store_prune_metrics(incidents_store(m->sd->incidents),
+	    now - METRICS_KEEP_5M, now - METRICS_KEEP_1H, METRICS_PRUNE_STEP);
+	if (n > 0)
+		log_debug("poll: pruned %d expired metric rows", n);
+}
+
+struct metrics_read {
+	json_t	*points;
+	size_t	 n;
+};
+
+static int
+metrics_row_cb(const struct store_qrow *r, void *arg)
+{
+	struct metrics_read *rd = arg;
+
+	if (rd->n++ >= METRICS_MAX_POINTS)
+		return 1;
+	json_array_append_new(rd->points, json_pack("{s:s, s:I, s:f, s:f, "
+	    "s:f, s:I}", "inst", r->text[0] != NULL ? r->text[0] : "",
+	    "at", (json_int_t)r->num[1],
+	    "avg", r->num[3] > 0 ? r->real[2] / (double)r->num[3] : 0.0,
+	    "min", r->real[4], "max", r->real[5],
+	    "samples", (json_int_t)r->num[3]));
+	return 0;
+}
+
+json_t *
+metrics_series_json(struct metrics *m, const char *host, const char *metric,
+    const char *inst, int64_t from, int64_t to, int hourly)
+{
+	char sql[512];
+	struct store_param p[4];
+	struct metrics_read rd;
+
+	snprintf(sql, sizeof(sql), "SELECT inst, at, sum, n, min, max FROM "
+	    "%s WHERE host = ?1 AND metric = ?2 AND at >= ?3 AND at < ?4 %s "
+	    "ORDER BY inst, at LIMIT %d", hourly ? "metric_1h" : "metric_5m",
+	    inst != NULL ? "AND inst = ?5" : "", METRICS_MAX_POINTS + 1);
+	memset(p, 0, sizeof(p));
+	p[0].text = host;
+	p[1].text = metric;
+	p[2].num = from;
+	p[3].num = to;
+	rd.points = json_array();
+	rd.n = 0;
+	if (inst != NULL) {
+		struct store_param q[5];
+
+		memcpy(q, p, sizeof(p));
+		q[4].text = inst;
+		q[4].num = 0;
+		if (store_query(incidents_store(m->sd->incidents), sql, q, 5,
+		    metrics_row_cb, &rd) == -1)
+			goto fail;
+	} else if (store_query(incidents_store(m->sd->incidents), sql, p, 4,
+	    metrics_row_cb, &rd) == -1)
+		goto fail;
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:b}", "host", host,
+	    "metric", metric, "step", hourly ? "1h" : "5m",
+	    "from", (json_int_t)from, "to", (json_int_t)to, "points",
+	    rd.points, "truncated", rd.n > METRICS_MAX_POINTS);
+fail:
+	json_decref(rd.points);
+	return NULL;
+}

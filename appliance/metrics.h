@@ -1,0 +1,47 @@
+/* metrics.h: polled host metrics: stored, rolled up, pruned, and held to rules. */
+#ifndef SOPD_METRICS_H
+#define SOPD_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct sopd;
+struct metrics;
+
+#define METRICS_KEEP_5M		(8 * 86400)	/* 5-minute points: 8 days */
+#define METRICS_KEEP_1H		(400 * 86400)	/* hourly points: 400 days */
+#define METRICS_PRUNE_STEP	2000		/* rows deleted a minute, at most */
+#define METRICS_MAX_STATES	100000		/* rule conditions tracked */
+#define METRICS_MAX_POINTS	2000		/* points a read returns */
+
+/* One sample of a poll; inst is the file system or interface, or NULL. */
+struct metric_sample {
+	const char	*metric;
+	const char	*inst;
+	double		 value;
+};
+
+struct metrics *metrics_new(struct sopd *);
+void metrics_free(struct metrics *);
+/*
+ * Store the samples of one poll of host (taken at at, seconds) and hold
+ * each against the metric rules of the current rule set: a condition that
+ * held for its duration opens an incident (rule, "RULE:HOST[:INST]"); its
+ * clear condition resolves it.
+ */
+void metrics_record(struct metrics *, const char *host,
+    const struct metric_sample *, size_t n, int64_t at);
+/* Delete one bounded step of expired rows (called every minute). */
+void metrics_prune(struct metrics *, int64_t now);
+/*
+ * The stored points of host's metric (inst NULL: every instance) in
+ * [from, to): 5-minute points, or hourly ones when hourly is set, each
+ * with avg, min and max; at most METRICS_MAX_POINTS.  NULL on error.
+ */
+json_t *metrics_series_json(struct metrics *, const char *host,
+    const char *metric, const char *inst, int64_t from, int64_t to,
+    int hourly);
+
+#endif
