@@ -37,6 +37,7 @@ enum stats_reason {
 	REASON_INFORM_BACKLOG,	/* too many informs wait for a commit: refused */
 	REASON_SESSION_ERROR,	/* a RELP session failed (librelp's error) */
 	REASON_RESENT,		/* a message received again (RELP resend) */
+	REASON_SELF,		/* sopd's own log line fed back: no rules */
 	REASON_MAX
 };
 
