@@ -31,6 +31,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "escalate.h"
+#include "snmp_bridge.h"
 #include "expect.h"
 #include "http.h"
 #include "incident.h"
@@ -711,7 +712,7 @@ http_stats(struct http_req *r)
 		    http_stats_input(i));
 	inc = incidents_stats_json(r->h->sd->incidents);
 	http_reply_json(r, 200, json_pack("{s:o,s:{s:I,s:I},s:o,s:o,"
-	    "s:{s:I,s:I},s:{s:i,s:i},s:o,s:o,s:{s:I}}",
+	    "s:{s:I,s:I},s:{s:i,s:i},s:o,s:o,s:{s:I},s:{s:b}}",
 	    "inputs", inputs,
 	    "events", "matched", (json_int_t)stats.events_matched,
 	    "unmatched", (json_int_t)stats.events_unmatched,
@@ -724,7 +725,8 @@ http_stats(struct http_req *r)
 	    "daemon", http_stats_daemon(r->h),
 	    "notify", notifier_stats_json(r->h->sd->notifier),
 	    "escalation", "notices_dropped", (json_int_t)
-	    escalate_notices_dropped(r->h->sd->escalator)));
+	    escalate_notices_dropped(r->h->sd->escalator),
+	    "snmp", "engine_persist", snmp_bridge_engine_persisted()));
 }
 
 /* GET /api/v1/windows: the active and upcoming patch and change windows. */

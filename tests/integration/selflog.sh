@@ -27,6 +27,6 @@ send '<11>Dec  5 10:00:02 appliance2 relay[77]: notify: ops: webhook failed (tim
 check "the same text from another program opens an incident" wait_for incs 1
 sleep 0.5
 check "sopd's own lines opened no incident" incs 1
-check "the self lines are not counted as dropped" \
-    sh -c "curl -sf '$API/api/v1/stats' | jq -e '.inputs.syslog_udp.dropped == 0' >/dev/null"
+no_drops() { api /api/v1/stats | jq -e '.inputs.syslog_udp.dropped == 0' >/dev/null; }
+check "the self lines are not counted as dropped" no_drops
 check "sopd stops cleanly" stop_sopd
