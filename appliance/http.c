@@ -34,6 +34,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "escalate.h"
+#include "snmp_bridge.h"
 #include "expect.h"
 #include "http.h"
 #include "httpcache.h"
@@ -799,7 +800,7 @@ http_stats(struct http_req *r)
 		    http_stats_input(i));
 	inc = incidents_stats_json(r->h->sd->incidents);
 	http_reply_json(r, 200, json_pack("{s:o,s:{s:I,s:I},s:o,s:o,"
-	    "s:{s:I,s:I,s:I,s:s,s:I},s:{s:i,s:i},s:o,s:o,s:{s:I},s:{s:I,s:I},"
+	    "s:{s:I,s:I,s:I,s:s,s:I},s:{s:i,s:i},s:o,s:o,s:{s:I},s:{s:I,s:I,s:b},"
 	    "s:o,s:o}",
 	    "inputs", inputs,
 	    "events", "matched", (json_int_t)stats.events_matched,
@@ -820,6 +821,7 @@ http_stats(struct http_req *r)
 	    escalate_notices_dropped(r->h->sd->escalator),
 	    "snmp", "reports_sent", (json_int_t)stats.snmp_reports_sent,
 	    "reports_suppressed", (json_int_t)stats.snmp_reports_suppressed,
+	    "engine_persist", snmp_bridge_engine_persisted(),
 	    "auth", auth_stats_json(r->h->auth),
 	    "calendar", http_stats_calendar(r->h->sd)));
 }

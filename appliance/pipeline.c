@@ -84,6 +84,18 @@ pipeline_input(const struct logevent *ev)
 	return INPUT_UDP;
 }
 
+/*
+ * sopd's own log line (program "sopd"), fed back to it through the host's
+ * syslog: a failed notice must never open an incident whose notice fails
+ * again.
+ */
+static int
+pipeline_is_self(const struct logevent *ev)
+{
+	return ev->source != EVENT_TRAP && ev->program != NULL &&
+	    strcmp(ev->program, "sopd") == 0;
+}
+
 /* Match an event against the rules and hand a hit to the incidents. */
 void
 pipeline_event(struct sopd *sd, const struct logevent *ev)
@@ -94,6 +106,10 @@ pipeline_event(struct sopd *sd, const struct logevent *ev)
 	if (sd->expect != NULL && (ev->transport == NULL ||
 	    strcmp(ev->transport, "poll") != 0))
 		expect_heard(sd->expect, ev);
+	if (pipeline_is_self(ev)) {
+		stats_count(pipeline_input(ev), REASON_SELF);
+		return;
+	}
 	if (!ruleset_match(sd->rules, ev, &hit)) {
 		stats.events_unmatched++;
 		return;

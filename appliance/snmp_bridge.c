@@ -374,6 +374,15 @@ snmp_bridge_engine_write(const char *path, const struct snmp_bridge_engine *e,
 	return ok ? 0 : -1;
 }
 
+/* Whether this run's engineBoots was saved (see snmp_bridge_engine). */
+static int snmp_bridge_persisted;
+
+int
+snmp_bridge_engine_persisted(void)
+{
+	return snmp_bridge_persisted;
+}
+
 /*
  * SNMPv3 needs a stable engineID and an engineBoots that grows with every
  * start (RFC 3414 2.2): keep both in <state_dir>/snmp/engine and hand them
@@ -390,10 +399,8 @@ snmp_bridge_engine(const struct config *cfg, char **cause)
 	xasprintf(&dir, "%s/snmp", cfg->state_dir != NULL ?
 	    cfg->state_dir : ".");
 	xasprintf(&path, "%s/engine", dir);
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		xasprintf(cause, "%s: %s", dir, strerror(errno));
-		goto out;
-	}
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		log_warnx("snmp: %s: %s", dir, strerror(errno));
 	if (snmp_bridge_engine_read(path, &e) == 0 &&
 	    snmp_bridge_engine_new(&e) != 0) {
 		xasprintf(cause, "getentropy: %s", strerror(errno));
@@ -401,10 +408,17 @@ snmp_bridge_engine(const struct config *cfg, char **cause)
 	}
 	if (e.boots >= SNMP_BRIDGE_BOOTS_MAX)
 		e.boots = SNMP_BRIDGE_BOOTS_MAX - 1;	/* stays at the max */
-	if (snmp_bridge_engine_write(path, &e, e.boots + 1) != 0) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
-		goto out;
-	}
+	/*
+	 * An engine file that cannot be written stops nothing: syslog, traps
+	 * and HTTP run, SNMPv3 with this engineID and boots; the next start
+	 * may count the same boots again (stats: snmp.engine_persist false).
+	 */
+	snmp_bridge_persisted = snmp_bridge_engine_write(path, &e,
+	    e.boots + 1) == 0;
+	if (!snmp_bridge_persisted)
+		log_warnx("snmp: cannot save %s: %s: running without a saved "
+		    "engineBoots (restarts cannot be counted)", path,
+		    strerror(errno));
 	snmp_bridge_engine_hex(&e, hex, sizeof(hex));
 	snprintf(line, sizeof(line), "exactEngineID %s", hex);
 	netsnmp_config_remember(line);

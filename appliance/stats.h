@@ -44,6 +44,7 @@ enum stats_reason {
 	REASON_USM_UNKNOWN_ENGINE,	/* SNMPv3: not our engineID (inform) */
 	REASON_USM_DECRYPTION,	/* SNMPv3: cannot decrypt (wrong priv key) */
 	REASON_USM_LEVEL,	/* SNMPv3: below the user's security level */
+	REASON_SELF,		/* sopd's own log line fed back: no rules */
 	REASON_MAX
 };
 

@@ -1,12 +1,16 @@
 /* yamlnode.c: load YAML with libyaml into a tree that remembers positions. */
 #include "yamlnode.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "xmalloc.h"
@@ -201,6 +205,43 @@ ynode_parse(struct yparse *yp, yaml_event_t *ev, int depth)
 	}
 }
 
+/*
+ * Open a configuration file: only a regular file, which nobody but its
+ * owner and group may write (a FIFO or a device never blocks nor feeds an
+ * endless read; a world-writable file would let any local user change what
+ * sopd alerts on and runs).  The open never blocks (O_NONBLOCK).
+ */
+static int
+ynode_open(const char *file, struct errlist *errs)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		errlist_add(errs, file, 0, 0, "cannot open: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		errlist_add(errs, file, 0, 0, "cannot stat: %s",
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		errlist_add(errs, file, 0, 0, "not a regular file");
+		close(fd);
+		return -1;
+	}
+	if (st.st_mode & S_IWOTH) {
+		errlist_add(errs, file, 0, 0, "writable by anyone (mode %04o): "
+		    "refused", (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Read a whole file into memory, bounded. */
 static char *
 ynode_read_file(const char *file, size_t *len, struct errlist *errs)
@@ -208,10 +249,14 @@ ynode_read_file(const char *file, size_t *len, struct errlist *errs)
 	FILE *fp;
 	char *buf;
 	long sz;
+	int fd;
 
-	if ((fp = fopen(file, "rb")) == NULL) {
+	if ((fd = ynode_open(file, errs)) == -1)
+		return NULL;
+	if ((fp = fdopen(fd, "rb")) == NULL) {
 		errlist_add(errs, file, 0, 0, "cannot open: %s",
 		    strerror(errno));
+		close(fd);
 		return NULL;
 	}
 	if (fseek(fp, 0, SEEK_END) != 0 || (sz = ftell(fp)) < 0 ||
