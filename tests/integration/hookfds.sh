@@ -14,10 +14,12 @@ rules:
     key: "{host}:{what}"
 EOF
 # The hook lists its shell's descriptors (fd and target; ls runs as a
-# child, so its own do not count), then stays running.
+# child, so its own do not count; no pipeline, whose pipe the shell itself
+# would hold while ls looks), then stays running.
 cat > "$T/hook.sh" <<EOF
 #!/bin/sh
-ls -l /proc/\$\$/fd/ | awk '/->/ { print \$(NF - 2), \$NF }' > "$T/fds.tmp"
+ls -l /proc/\$\$/fd/ > "$T/fds.raw"
+awk '/->/ { print \$(NF - 2), \$NF }' "$T/fds.raw" > "$T/fds.tmp"
 echo \$\$ > "$T/hook.pid"
 mv "$T/fds.tmp" "$T/fds"
 exec sleep 60
