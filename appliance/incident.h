@@ -126,15 +126,17 @@ uint64_t incidents_version(struct incidents *);
 int64_t incidents_changed_us(struct incidents *);
 
 /*
- * The escalator's hooks (additive, issue 3): change is called after an
- * incident opened, was acknowledged or resolved (in memory, before the
- * commit); write runs inside every commit's transaction (-1 aborts it);
- * written runs after each successful commit.
+ * Observers' hooks (the escalator's, replay's): change is called after an
+ * incident opened, was acknowledged or resolved, or a flapping incident
+ * counted a cycle (in memory, before the commit); write runs inside every
+ * commit's transaction (-1 aborts it); written runs after each successful
+ * commit. Observers are called in the order they were added.
  */
 enum incident_change {
 	INC_CHANGE_OPEN,
 	INC_CHANGE_ACK,
-	INC_CHANGE_RESOLVE
+	INC_CHANGE_RESOLVE,
+	INC_CHANGE_FLAP
 };
 struct incident_hooks {
 	void	(*change)(const struct incident_info *, enum incident_change,
@@ -142,9 +144,12 @@ struct incident_hooks {
 	int	(*write)(struct store *, void *);
 	void	(*written)(void *);
 };
-/* Set (or with NULL clear) the hooks. */
-void incidents_set_hooks(struct incidents *, const struct incident_hooks *,
+#define INC_HOOKS_MAX	4	/* observers at once */
+/* Add an observer, or remove the one added with the same hooks and arg. */
+void incidents_add_hooks(struct incidents *, const struct incident_hooks *,
     void *arg);
+void incidents_remove_hooks(struct incidents *,
+    const struct incident_hooks *, void *arg);
 /* What the escalator sets on an active incident. */
 struct incident_esc {
 	const char	*level;			/* NULL: unchanged */
