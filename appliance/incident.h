@@ -8,6 +8,8 @@
 
 #include <jansson.h>
 
+#include "deadline.h"
+
 struct event_base;
 struct config;
 struct logevent;
@@ -67,8 +69,8 @@ uint64_t incidents_active_id(struct incidents *, const char *rule,
 /* The store, for modules that keep a little state in its meta table. */
 struct store *incidents_store(struct incidents *);
 /* Deadline kinds of the incidents (see incidents_fire). */
-#define INCIDENTS_DL_FLAP	30	/* id: the flapping incident's id */
-#define INCIDENTS_DL_QUIET	31	/* id: an incident of a "quiet:" rule */
+#define INCIDENTS_DL_FLAP	DEADLINE_INCIDENT_FLAP
+#define INCIDENTS_DL_QUIET	DEADLINE_INCIDENT_QUIET
 /* Use the daemon's deadline queue (for the ends of flapping). */
 void incidents_set_deadlines(struct incidents *, struct deadlines *);
 /* Arm the quiet expiry of open incidents of rules with "quiet:". */

@@ -16,6 +16,7 @@
 #include "calendar.h"
 #include "clock.h"
 #include "config.h"
+#include "core.h"
 #include "daemon.h"
 #include "deadline.h"
 #include "escalate.h"
@@ -87,10 +88,7 @@ replay_fire_cb(struct deadlines *dq, int kind, uint64_t id, time_t due,
 		incidents_flush(sd->incidents);
 		clock_set_fake(due);
 	}
-	if ((sd->expect == NULL || !expect_fire(sd->expect, kind, id, due)) &&
-	    !incidents_fire(sd->incidents, kind, id, due) &&
-	    (sd->escalator == NULL || !escalate_fire(sd->escalator, kind, id,
-	    due)))
+	if (!core_fire(sd, kind, id, due))
 		log_debug("replay: deadline of unknown kind %d", kind);
 }
 
@@ -183,36 +181,28 @@ replay_start(struct sopd *sd, time_t start)
 		free(cause);
 		return -1;
 	}
-	sd->deadlines = deadlines_new(NULL, replay_fire_cb, sd);
-	incidents_set_deadlines(sd->incidents, sd->deadlines);
 	incidents_add_hooks(sd->incidents, &replay_hooks, NULL);
 	sd->notifier = notifier_new_sink(replay_notice_cb, NULL);
-	incidents_rearm_quiet(sd->incidents, sd->rules);
-	sd->expect = expect_new(sd->incidents, sd->deadlines, cal);
+	core_start(sd, NULL, replay_fire_cb);
 	return 0;
 }
 
-/* Start the escalation clock (it reads the time through clock_now()). */
+/*
+ * Start the clock at t: expectations count from here, and the escalation
+ * clock starts (it reads the time through clock_now()).
+ */
 static int
-replay_escalator(struct sopd *sd)
+replay_begin(struct sopd *sd, time_t t)
 {
 	char *cause = NULL;
 
-	if ((sd->escalator = escalate_new(sd, &cause)) == NULL) {
+	clock_set_fake(t);
+	if (core_begin(sd, &cause) == -1) {
 		fprintf(stderr, "sopd: replay: escalation: %s\n", cause);
 		free(cause);
 		return -1;
 	}
 	return 0;
-}
-
-/* Start the clock at t: expectations count from here. */
-static int
-replay_begin(struct sopd *sd, time_t t)
-{
-	clock_set_fake(t);
-	expect_set_rules(sd->expect, sd->rules);
-	return sd->escalator == NULL ? replay_escalator(sd) : 0;
 }
 
 /* Stop the modules in reverse order. */
