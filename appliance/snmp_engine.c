@@ -12,8 +12,8 @@
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 
-#include "agent.h"
 #include "config.h"
+#include "enterprise.h"
 #include "log.h"
 #include "snmp_engine.h"
 #include "xmalloc.h"
@@ -83,10 +83,10 @@ snmp_engine_read(const char *path, struct snmp_engine *e)
 static int
 snmp_engine_new(struct snmp_engine *e)
 {
-	e->id[0] = 0x80 | ((AGENT_ENTERPRISE >> 24) & 0x7f);
-	e->id[1] = (AGENT_ENTERPRISE >> 16) & 0xff;
-	e->id[2] = (AGENT_ENTERPRISE >> 8) & 0xff;
-	e->id[3] = AGENT_ENTERPRISE & 0xff;
+	e->id[0] = 0x80 | ((SOP_ENTERPRISE >> 24) & 0x7f);
+	e->id[1] = (SOP_ENTERPRISE >> 16) & 0xff;
+	e->id[2] = (SOP_ENTERPRISE >> 8) & 0xff;
+	e->id[3] = SOP_ENTERPRISE & 0xff;
 	e->id[4] = 5;
 	e->idlen = 17;
 	e->boots = 0;
