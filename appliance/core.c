@@ -22,7 +22,7 @@ static int	core_fire_incidents(struct sopd *, int, uint64_t, time_t);
 /* Which module takes each kind of deadline. */
 static const struct {
 	enum deadline_kind	 kind;
-	int			(*fire)(struct sopd *, int, uint64_t, time_t);
+	int		(*fire)(struct sopd *, int, uint64_t, time_t);
 } core_fires[] = {
 	{ DEADLINE_ESCALATE_STEP,	core_fire_escalate },
 	{ DEADLINE_ESCALATE_WINDOW,	core_fire_escalate },

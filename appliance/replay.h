@@ -15,8 +15,8 @@ struct calendar;
  * The stable line formats (replay tests compare them byte for byte):
  *
  *	open #ID SEVERITY RULE HOST 'TITLE'	(incident hook)
- *	update #ID flapping N		(incident hook: a cycle of a flapping key)
- *	resolve #ID [late|flapping ended|...]	(incident hook; the note if any)
+ *	update #ID flapping N		(incident hook: a flapping cycle)
+ *	resolve #ID [late|flapping ended|...]	(incident hook; the note)
  *	escalate #ID LEVEL		(escalation: a step fell due)
  *	notify LEVEL KIND #ID		(recording notifier: KIND opened,
  *					 escalated, acknowledged, resolved)

@@ -18,7 +18,7 @@
 #include "snmp_engine.h"
 #include "xmalloc.h"
 
-#define SNMP_ENGINE_BOOTS_MAX	2147483647L	/* RFC 3414 snmpEngineBoots */
+#define SNMP_ENGINE_BOOTS_MAX	2147483647L	/* RFC 3414 engineBoots */
 
 /* Our engineID and the engineBoots of the last run, kept under state_dir. */
 struct snmp_engine {
@@ -165,7 +165,7 @@ snmp_engine_setup(const struct config *cfg, char **cause)
 		goto out;
 	}
 	if (e.boots >= SNMP_ENGINE_BOOTS_MAX)
-		e.boots = SNMP_ENGINE_BOOTS_MAX - 1;	/* stays at the max */
+		e.boots = SNMP_ENGINE_BOOTS_MAX - 1;	/* stays at max */
 	/*
 	 * An engine file that cannot be written stops nothing: syslog, traps
 	 * and HTTP run, SNMPv3 with this engineID and boots; the next start

@@ -42,7 +42,8 @@ static void
 test_defaults(void **state)
 {
 	struct errlist errs = { 0 };
-	struct config *cfg = config_load(unit_write_file(dir, "empty.yaml", ""), &errs);
+	struct config *cfg = config_load(unit_write_file(dir, "empty.yaml",
+	    ""), &errs);
 
 	assert_non_null(cfg);
 	assert_int_equal(cfg->ncommunities, 1);
@@ -133,7 +134,8 @@ static void
 test_syntax_error(void **state)
 {
 	struct errlist errs = { 0 };
-	char *p = unit_write_file(dir, "syntax.yaml", "syslog:\n  udp: [127.0.0.1\n");
+	char *p = unit_write_file(dir, "syntax.yaml",
+	    "syslog:\n  udp: [127.0.0.1\n");
 
 	assert_null(config_load(p, &errs));
 	assert_int_equal(errs.n, 1);

@@ -310,8 +310,8 @@ test_directory_order(void **state)
 	assert_int_equal(mkdir(dir, 0700), 0);
 	unit_write_file(tmpdir, "d/20-b.yml", "rules:\n  - name: b\n    match: "
 	    "{program: b}\n    action: drop\n");
-	unit_write_file(tmpdir, "d/10-a.yaml", "rules:\n  - name: a\n    match: "
-	    "{program: a}\n    action: drop\n");
+	unit_write_file(tmpdir, "d/10-a.yaml",
+	    "rules:\n  - name: a\n    match: {program: a}\n    action: drop\n");
 	unit_write_file(tmpdir, "d/.hidden.yaml", "garbage: [");
 	unit_write_file(tmpdir, "d/README", "not a rule file");
 	cfg = cfg_new(dir);
@@ -339,7 +339,8 @@ test_host_groups(void **state)
 	    .message_len = 1 };
 	struct rule_hit hit;
 
-	cfg = cfg_new(unit_write_file(tmpdir, "g.yaml", "host_groups:\n  lab: [\"lab-*\"]\n"
+	cfg = cfg_new(unit_write_file(tmpdir, "g.yaml",
+	    "host_groups:\n  lab: [\"lab-*\"]\n"
 	    "rules:\n  - name: core\n    match: {host: {group: core}}\n"
 	    "    severity: high\n  - name: lab\n    match: {host: [{group: "
 	    "lab}, build1]}\n    severity: low\n"));
@@ -460,7 +461,8 @@ static void
 test_mib_rule(void **state)
 {
 	struct errlist errs = { 0 };
-	struct config *cfg = cfg_new(unit_write_file(tmpdir, "m.yaml", "rules:\n"
+	struct config *cfg = cfg_new(unit_write_file(tmpdir, "m.yaml",
+	    "rules:\n"
 	    "  - name: fan\n    match: {trap_oid: sopdTestFanFailure}\n"
 	    "    severity: high\n"));
 	struct ruleset *rs;

@@ -4,7 +4,7 @@
 
 struct calendar;
 
-/* Write text to dir/name and return the path (static: the next call reuses it). */
+/* Write text to dir/name; the path (static: the next call reuses it). */
 char *unit_write_file(const char *dir, const char *name, const char *text);
 /* A new directory /tmp/<prefix>.XXXXXX (free it); fails the test if not. */
 char *unit_tmpdir(const char *prefix);
