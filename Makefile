@@ -85,9 +85,10 @@ $(A)/sopd: appliance/sopd.c $(A)/libsopd.a
 $(A)/sopctl: appliance/sopctl.c $(A)/libsopd.a
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKGCFLAGS) -Iappliance $< $(A)/libsopd.a $(PKGLIBS) -o $@
 
-$(A)/tests/%: tests/unit/%.c $(A)/libsopd.a
+# Every unit test is linked with the shared helpers of tests/unit/unit.c.
+$(A)/tests/%: tests/unit/%.c tests/unit/unit.c tests/unit/unit.h $(A)/libsopd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKGCFLAGS) -Iappliance $< $(A)/libsopd.a $(PKGLIBS) -lcmocka -o $@
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKGCFLAGS) -Iappliance -Itests/unit $< tests/unit/unit.c $(A)/libsopd.a $(PKGLIBS) -lcmocka -o $@
 
 asan: check-deps $(ABINS) $(UNITS) $(BINS)
 

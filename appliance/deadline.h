@@ -23,6 +23,19 @@
 struct deadlines;
 struct event_base;
 
+/*
+ * The kinds of entries, one per module's timed step; core.c hands each
+ * kind to its module (one table, used by the daemon and replay alike).
+ */
+enum deadline_kind {
+	DEADLINE_ESCALATE_STEP = 10,	/* id: the incident's */
+	DEADLINE_ESCALATE_WINDOW = 11,	/* id: 0, the next window change */
+	DEADLINE_EXPECT = 20,		/* id: hash of (rule, host) */
+	DEADLINE_EXPECT_SILENT = 21,	/* id: hash of the host */
+	DEADLINE_INCIDENT_FLAP = 30,	/* id: the flapping incident's */
+	DEADLINE_INCIDENT_QUIET = 31,	/* id: an incident of a quiet rule */
+};
+
 /* Called for a due entry; kind and id are the caller's. */
 typedef void (*deadlines_fire_cb)(struct deadlines *, int kind, uint64_t id,
     time_t due, void *arg);

@@ -19,7 +19,7 @@
 #include "log.h"
 #include "notify.h"
 #include "policy.h"
-#include "replay.h"
+#include "record.h"
 #include "rules.h"
 #include "store.h"
 #include "winset.h"
@@ -87,6 +87,11 @@ static void	escalate_hooks_change(const struct incident_info *,
 		    enum incident_change, void *);
 static int	escalate_hooks_write(struct store *, void *);
 static void	escalate_hooks_written(void *);
+
+/* The escalator's observer of the incidents. */
+static const struct incident_hooks escalate_hooks = {
+	escalate_hooks_change, escalate_hooks_write, escalate_hooks_written
+};
 
 /* The policy, calendar, windows and config of the daemon, now. */
 #define ESC_POL(e)	((e)->sd->policy)
@@ -287,7 +292,7 @@ escalate_queue_to(struct escalator *e, const struct incident_info *ii,
 {
 	struct outnote *o;
 
-	if (e->sd->notifier == NULL && !replay_active())
+	if (e->sd->notifier == NULL)
 		return;
 	if (e->nout >= ESC_OUTBOX_MAX) {
 		if (e->out_dropped++ == 0)
@@ -387,7 +392,7 @@ escalate_fire_due(struct escalator *e, struct escinc *ei, int64_t now,
 		snprintf(why, sizeof(why), "step %d: %s %s: escalated to %s",
 		    last, st->unless_acked ? "not acknowledged within" :
 		    "not resolved within", st->text, level);
-		replay_record("escalate #%llu %s", (unsigned long long)ei->id,
+		record_line("escalate #%llu %s", (unsigned long long)ei->id,
 		    level);
 		escalate_show(e, ei, level, opening && note == NULL ? NULL :
 		    "escalate", why);
@@ -662,19 +667,6 @@ escalate_hooks_write(struct store *st, void *arg)
 	return escalate_write_wins(e, st);
 }
 
-/* Record a notice nobody is told of (replay). */
-static void
-escalate_replay(const struct outnote *o)
-{
-	static const char *kinds[NOTICE_MAX] = {
-		"opened", "escalated", "acknowledged", "resolved", "window",
-		"change"
-	};
-
-	replay_record("notify %s %s #%llu", o->level,
-	    kinds[o->kind], (unsigned long long)o->ii.id);
-}
-
 /* The incidents' hook after a commit: clear marks, send the notices. */
 static void
 escalate_hooks_written(void *arg)
@@ -706,8 +698,6 @@ escalate_hooks_written(void *arg)
 	notifier_commit(e->sd->notifier);
 	while ((o = e->ohead) != NULL) {
 		e->ohead = o->next;
-		if (e->sd->notifier == NULL)
-			escalate_replay(o);
 		escalate_outnote_free(o);
 	}
 	e->otail = NULL;
@@ -1173,10 +1163,6 @@ escalate_window_load_cb(const char *id, const char *doc, void *arg)
 struct escalator *
 escalate_new(struct sopd *sd, char **cause)
 {
-	static const struct incident_hooks hooks = {
-		escalate_hooks_change, escalate_hooks_write,
-		escalate_hooks_written
-	};
 	struct escalator *e;
 	struct store *st = incidents_store(sd->incidents);
 
@@ -1193,7 +1179,7 @@ escalate_new(struct sopd *sd, char **cause)
 		escalate_free(e);
 		return NULL;
 	}
-	incidents_set_hooks(sd->incidents, &hooks, e);
+	incidents_add_hooks(sd->incidents, &escalate_hooks, e);
 	escalate_load_arm(e);
 	escalate_windows_sync(e);
 	log_info("escalation: %zu incidents on the clock, %zu windows", e->n,
@@ -1266,7 +1252,7 @@ escalate_free(struct escalator *e)
 	if (e == NULL)
 		return;
 	if (e->sd->incidents != NULL)
-		incidents_set_hooks(e->sd->incidents, NULL, NULL);
+		incidents_remove_hooks(e->sd->incidents, &escalate_hooks, e);
 	for (ei = e->dhead; ei != NULL; ei = next) {
 		next = ei->dnext;
 		if (ei->dead)

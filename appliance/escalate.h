@@ -7,6 +7,8 @@
 
 #include <jansson.h>
 
+#include "deadline.h"
+
 struct sopd;
 struct escalator;
 
@@ -30,8 +32,8 @@ struct escalator;
  * A reload that changes a policy keeps the steps already fired (by
  * position) and recomputes the others from the clock's start.
  */
-#define ESCALATE_DL_STEP	10	/* id: the incident's id */
-#define ESCALATE_DL_WINDOW	11	/* id: 0, the next window change */
+#define ESCALATE_DL_STEP	DEADLINE_ESCALATE_STEP
+#define ESCALATE_DL_WINDOW	DEADLINE_ESCALATE_WINDOW
 
 /* Start on sd's incidents, policy, windows and deadline queue. */
 struct escalator *escalate_new(struct sopd *, char **cause);

@@ -8,6 +8,8 @@
 
 #include <jansson.h>
 
+#include "deadline.h"
+
 struct calendar;
 struct deadlines;
 struct logevent;
@@ -42,8 +44,8 @@ struct ruleset;
  * Both use the daemon's deadline queue with the kinds below; all times come
  * from clock_now(), so replay drives them in simulated time.
  */
-#define EXPECT_DL_DEADLINE	20	/* id: hash of (rule, host) */
-#define EXPECT_DL_SILENT	21	/* id: hash of the host */
+#define EXPECT_DL_DEADLINE	DEADLINE_EXPECT
+#define EXPECT_DL_SILENT	DEADLINE_EXPECT_SILENT
 #define EXPECT_MAX_HOSTS	100000	/* silent-host tracking */
 
 struct expect;

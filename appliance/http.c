@@ -34,7 +34,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "escalate.h"
-#include "snmp_bridge.h"
+#include "snmp_engine.h"
 #include "expect.h"
 #include "http.h"
 #include "httpcache.h"
@@ -821,7 +821,7 @@ http_stats(struct http_req *r)
 	    escalate_notices_dropped(r->h->sd->escalator),
 	    "snmp", "reports_sent", (json_int_t)stats.snmp_reports_sent,
 	    "reports_suppressed", (json_int_t)stats.snmp_reports_suppressed,
-	    "engine_persist", snmp_bridge_engine_persisted(),
+	    "engine_persist", snmp_engine_persisted(),
 	    "auth", auth_stats_json(r->h->auth),
 	    "calendar", http_stats_calendar(r->h->sd)));
 }

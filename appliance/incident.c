@@ -25,7 +25,6 @@
 #include "hash.h"
 #include "keytab.h"
 #include "log.h"
-#include "replay.h"
 #include "rules.h"
 #include "stats.h"
 #include "store.h"
@@ -155,8 +154,11 @@ struct incidents {
 
 	struct deadlines	*dq;		/* for the ends of flapping */
 	struct flaps		*flaps;
-	const struct incident_hooks *hooks;	/* the escalator's */
-	void			*hooks_arg;
+	struct {
+		const struct incident_hooks *h;
+		void		*arg;
+	}			 hooks[INC_HOOKS_MAX];	/* observers */
+	size_t			 nhooks;
 
 	uint64_t		 next_id;
 	uint64_t		 version;	/* +1 on every change */
@@ -550,18 +552,20 @@ incidents_fill_info(const struct inc *inc, struct incident_info *ii)
 	ii->cause = inc->cause;
 }
 
-/* Tell the escalator about an open, ack or resolve. */
+/* Tell the observers about an open, ack, resolve or flapping update. */
 static void
 incidents_hook(struct incidents *is, const struct inc *inc,
     enum incident_change what, const char *note)
 {
 	struct incident_info ii;
+	size_t i;
 
-	if (is->hooks == NULL || is->hooks->change == NULL)
-		return;
 	incidents_fill_info(inc, &ii);
 	ii.note = note;
-	is->hooks->change(&ii, what, is->hooks_arg);
+	for (i = 0; i < is->nhooks; i++) {
+		if (is->hooks[i].h->change != NULL)
+			is->hooks[i].h->change(&ii, what, is->hooks[i].arg);
+	}
 }
 
 /*
@@ -582,9 +586,6 @@ incidents_move(struct incidents *is, struct inc *inc, int to,
 			incidents_setstr(&inc->owner, actor);
 		}
 		if (to == INC_RESOLVED || to == INC_CLOSED) {
-			replay_record("resolve #%llu%s%s",
-			    (unsigned long long)inc->id, note != NULL ? " " : "",
-			    note != NULL ? note : "");
 			inc->resolved_at = at;
 			incidents_unindex(is, inc);
 			is->npending++;
@@ -846,9 +847,6 @@ incidents_new(struct incidents *is, const struct logevent *ev,
 	incidents_history(is, inc->id, inc->first_seen, actor, "open", -1,
 	    INC_OPEN, NULL);
 	incidents_dirty(is, inc);
-	replay_record("open #%llu %s %s %s '%s'", (unsigned long long)inc->id,
-	    sopsev_name(inc->severity), name, inc->host != NULL ? inc->host :
-	    "-", inc->title);
 	inc->next_step = -1;
 	incidents_hook(is, inc, INC_CHANGE_OPEN, NULL);
 	return inc;
@@ -932,8 +930,7 @@ incidents_flapping(struct incidents *is, const struct logevent *ev,
 	h = incidents_hash(r->name, fkey);
 	if ((f = incidents_find(is, r->name, fkey, h)) != NULL) {
 		incidents_update(is, f, ev);
-		replay_record("update #%llu flapping %llu",
-		    (unsigned long long)f->id, (unsigned long long)f->count);
+		incidents_hook(is, f, INC_CHANGE_FLAP, NULL);
 		incidents_flap_arm(is, f, t + r->flap_within);
 		return 1;
 	}
@@ -1074,6 +1071,7 @@ incidents_write(struct incidents *is)
 {
 	struct inc *inc;
 	struct hist *hr;
+	size_t i;
 
 	for (inc = is->dhead; inc != NULL; inc = inc->dnext) {
 		if (incidents_put(is, inc) == -1)
@@ -1083,9 +1081,11 @@ incidents_write(struct incidents *is)
 		if (store_add_history(is->store, &hr->h) == -1)
 			return -1;
 	}
-	if (is->hooks != NULL && is->hooks->write != NULL &&
-	    is->hooks->write(is->store, is->hooks_arg) == -1)
-		return -1;
+	for (i = 0; i < is->nhooks; i++) {
+		if (is->hooks[i].h->write != NULL &&
+		    is->hooks[i].h->write(is->store, is->hooks[i].arg) == -1)
+			return -1;
+	}
 	if (store_set_meta(is->store, "next_id", (int64_t)is->next_id) == -1 ||
 	    store_set_meta(is->store, "dropped", (int64_t)is->dropped) == -1)
 		return -1;
@@ -1144,6 +1144,7 @@ incidents_shed(struct incidents *is)
 int
 incidents_flush(struct incidents *is)
 {
+	size_t i;
 	int busy;
 
 	if (is == NULL || is->store == NULL)
@@ -1167,8 +1168,10 @@ incidents_flush(struct incidents *is)
 	}
 	stats.store_commits++;
 	incidents_written(is);
-	if (is->hooks != NULL && is->hooks->written != NULL)
-		is->hooks->written(is->hooks_arg);
+	for (i = 0; i < is->nhooks; i++) {
+		if (is->hooks[i].h->written != NULL)
+			is->hooks[i].h->written(is->hooks[i].arg);
+	}
 	return 0;
 }
 
@@ -1861,13 +1864,32 @@ incidents_fire(struct incidents *is, int kind, uint64_t id, time_t due)
 	return 1;
 }
 
-/* Set or clear the escalator's hooks. */
+/* Add an observer; called in the order added. */
 void
-incidents_set_hooks(struct incidents *is, const struct incident_hooks *h,
+incidents_add_hooks(struct incidents *is, const struct incident_hooks *h,
     void *arg)
 {
-	is->hooks = h;
-	is->hooks_arg = arg;
+	if (is->nhooks == INC_HOOKS_MAX)
+		fatalx("incidents: more than %d observers", INC_HOOKS_MAX);
+	is->hooks[is->nhooks].h = h;
+	is->hooks[is->nhooks++].arg = arg;
+}
+
+/* Remove an observer added with the same hooks and argument. */
+void
+incidents_remove_hooks(struct incidents *is, const struct incident_hooks *h,
+    void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < is->nhooks; i++) {
+		if (is->hooks[i].h != h || is->hooks[i].arg != arg)
+			continue;
+		memmove(&is->hooks[i], &is->hooks[i + 1],
+		    (is->nhooks - i - 1) * sizeof(is->hooks[i]));
+		is->nhooks--;
+		return;
+	}
 }
 
 /*

@@ -8,6 +8,8 @@
 
 #include <jansson.h>
 
+#include "deadline.h"
+
 struct event_base;
 struct config;
 struct logevent;
@@ -67,8 +69,8 @@ uint64_t incidents_active_id(struct incidents *, const char *rule,
 /* The store, for modules that keep a little state in its meta table. */
 struct store *incidents_store(struct incidents *);
 /* Deadline kinds of the incidents (see incidents_fire). */
-#define INCIDENTS_DL_FLAP	30	/* id: the flapping incident's id */
-#define INCIDENTS_DL_QUIET	31	/* id: an incident of a "quiet:" rule */
+#define INCIDENTS_DL_FLAP	DEADLINE_INCIDENT_FLAP
+#define INCIDENTS_DL_QUIET	DEADLINE_INCIDENT_QUIET
 /* Use the daemon's deadline queue (for the ends of flapping). */
 void incidents_set_deadlines(struct incidents *, struct deadlines *);
 /* Arm the quiet expiry of open incidents of rules with "quiet:". */
@@ -126,15 +128,17 @@ uint64_t incidents_version(struct incidents *);
 int64_t incidents_changed_us(struct incidents *);
 
 /*
- * The escalator's hooks (additive, issue 3): change is called after an
- * incident opened, was acknowledged or resolved (in memory, before the
- * commit); write runs inside every commit's transaction (-1 aborts it);
- * written runs after each successful commit.
+ * Observers' hooks (the escalator's, replay's): change is called after an
+ * incident opened, was acknowledged or resolved, or a flapping incident
+ * counted a cycle (in memory, before the commit); write runs inside every
+ * commit's transaction (-1 aborts it); written runs after each successful
+ * commit. Observers are called in the order they were added.
  */
 enum incident_change {
 	INC_CHANGE_OPEN,
 	INC_CHANGE_ACK,
-	INC_CHANGE_RESOLVE
+	INC_CHANGE_RESOLVE,
+	INC_CHANGE_FLAP
 };
 struct incident_hooks {
 	void	(*change)(const struct incident_info *, enum incident_change,
@@ -142,9 +146,12 @@ struct incident_hooks {
 	int	(*write)(struct store *, void *);
 	void	(*written)(void *);
 };
-/* Set (or with NULL clear) the hooks. */
-void incidents_set_hooks(struct incidents *, const struct incident_hooks *,
+#define INC_HOOKS_MAX	4	/* observers at once */
+/* Add an observer, or remove the one added with the same hooks and arg. */
+void incidents_add_hooks(struct incidents *, const struct incident_hooks *,
     void *arg);
+void incidents_remove_hooks(struct incidents *,
+    const struct incident_hooks *, void *arg);
 /* What the escalator sets on an active incident. */
 struct incident_esc {
 	const char	*level;			/* NULL: unchanged */

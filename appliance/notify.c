@@ -98,6 +98,20 @@ struct notifier {
 	struct notify_stage	 *staged;
 	struct notify_stage	**stail;
 	uint64_t		  restored;	/* pending rows taken at start */
+	/* A recording notifier: committed notices go to sink, nobody else. */
+	notifier_sink_cb	  sink;
+	void			 *sink_arg;
+	struct notify_sunk	 *sunk;
+	struct notify_sunk	**sunk_tail;
+};
+
+/* A notice staged for a recording notifier's sink. */
+struct notify_sunk {
+	struct notify_sunk	*next;
+	char			*level;
+	enum notice_kind	 kind;
+	int			 step;
+	uint64_t		 id;
 };
 
 static const struct {
@@ -1170,6 +1184,19 @@ notifier_new(struct sopd *sd, char **cause)
 	return n;
 }
 
+/* A notifier that tells nobody: each committed notice goes to sink. */
+struct notifier *
+notifier_new_sink(notifier_sink_cb sink, void *arg)
+{
+	struct notifier	*n;
+
+	n = xcalloc(1, sizeof(*n));
+	n->sink = sink;
+	n->sink_arg = arg;
+	n->sunk_tail = &n->sunk;
+	return n;
+}
+
 /* Take a reloaded config: changed targets drain and go, new ones start. */
 void
 notifier_reconfigure(struct notifier *n, const struct config *cfg)
@@ -1309,6 +1336,61 @@ notify_stage_add(struct notifier *n, const char *target,
 	n->stail = &sg->next;
 }
 
+/* A recording notifier: keep what its sink is told at the commit. */
+static int
+notify_sink_stage(struct notifier *n, const char *level,
+    const struct notice *no)
+{
+	struct notify_sunk	*k;
+
+	k = xcalloc(1, sizeof(*k));
+	k->level = xstrdup(level);
+	k->kind = no->kind;
+	k->step = no->step;
+	k->id = no->inc->id;
+	*n->sunk_tail = k;
+	n->sunk_tail = &k->next;
+	return 0;
+}
+
+/* Hand the staged notices to the sink, in the order staged. */
+static void
+notify_sink_commit(struct notifier *n)
+{
+	struct notify_sunk	*k;
+	struct incident_info	 ii;
+	struct notice		 no;
+
+	while ((k = n->sunk) != NULL) {
+		n->sunk = k->next;
+		memset(&ii, 0, sizeof(ii));
+		ii.id = k->id;
+		memset(&no, 0, sizeof(no));
+		no.kind = k->kind;
+		no.inc = &ii;
+		no.step = k->step;
+		no.level = k->level;
+		n->sink(k->level, &no, n->sink_arg);
+		free(k->level);
+		free(k);
+	}
+	n->sunk_tail = &n->sunk;
+}
+
+/* Forget the staged notices of a recording notifier. */
+static void
+notify_sink_unstage(struct notifier *n)
+{
+	struct notify_sunk	*k;
+
+	while ((k = n->sunk) != NULL) {
+		n->sunk = k->next;
+		free(k->level);
+		free(k);
+	}
+	n->sunk_tail = &n->sunk;
+}
+
 /*
  * Write a notice to the outbox of every target of a level, inside the
  * caller's open transaction; its jobs are queued by notifier_commit.
@@ -1323,6 +1405,8 @@ notifier_stage(struct notifier *n, const char *level, const struct notice *no)
 
 	if (n == NULL || level == NULL || no == NULL || no->inc == NULL)
 		return 0;
+	if (n->sink != NULL)
+		return notify_sink_stage(n, level, no);
 	if ((l = notify_level_find(n, level)) == NULL)
 		return 0;
 	m = notify_msg_new(level, no);
@@ -1347,6 +1431,7 @@ notifier_commit(struct notifier *n)
 
 	if (n == NULL)
 		return;
+	notify_sink_commit(n);
 	while ((sg = n->staged) != NULL) {
 		n->staged = sg->next;
 		if ((t = notify_target_find(n, sg->target)) != NULL)
@@ -1370,6 +1455,7 @@ notifier_unstage(struct notifier *n)
 
 	if (n == NULL)
 		return;
+	notify_sink_unstage(n);
 	while ((sg = n->staged) != NULL) {
 		n->staged = sg->next;
 		notify_msg_unref(sg->msg);

@@ -41,6 +41,14 @@ struct notice {
 int notifier_check(const struct config *, struct errlist *);
 /* Start the notifier with cfg's targets; NULL with *cause on failure. */
 struct notifier *notifier_new(struct sopd *, char **cause);
+/*
+ * A recording notifier (replay): it delivers nothing and calls sink with
+ * every notice it is given once its transaction committed, in order; the
+ * sink's notice carries kind, step, level and the incident's id only.
+ */
+typedef void (*notifier_sink_cb)(const char *level, const struct notice *,
+    void *);
+struct notifier *notifier_new_sink(notifier_sink_cb, void *arg);
 /* Take a reloaded config (new targets; deliveries in flight finish). */
 void notifier_reconfigure(struct notifier *, const struct config *);
 /*

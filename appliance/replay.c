@@ -16,6 +16,7 @@
 #include "calendar.h"
 #include "clock.h"
 #include "config.h"
+#include "core.h"
 #include "daemon.h"
 #include "deadline.h"
 #include "escalate.h"
@@ -23,78 +24,56 @@
 #include "expect.h"
 #include "incident.h"
 #include "log.h"
+#include "notify.h"
 #include "pipeline.h"
 #include "policy.h"
+#include "record.h"
 #include "rules.h"
 #include "syslog_parse.h"
 #include "winset.h"
 #include "xmalloc.h"
 #include "yamlnode.h"
 
-#define REPLAY_MAX_LINES	1000000	/* outcome lines kept */
+#define REPLAY_MAX_LINES	1000000	/* golden lines read */
 #define REPLAY_LINE_MAX		1024
 #define REPLAY_MSG_MAX		65536
 
-/* The outcome lines of the running replay. */
-static struct {
-	int		 active;
-	const struct calendar *cal;
-	char		**lines;
-	size_t		 n;
-	size_t		 cap;
-	uint64_t	 dropped;
-} replay_out;
-
-/* Whether a replay runs. */
-int
-replay_active(void)
-{
-	return replay_out.active;
-}
-
-/* An instant as RFC 3339 with the calendar zone's offset. */
+/* The observers' outcome lines (the stable formats are in replay.h). */
 static void
-replay_time(time_t t, char *buf, size_t len)
+replay_incident_cb(const struct incident_info *ii, enum incident_change what,
+    void *arg)
 {
-	struct tm tm;
-	long off;
-	char c = '+';
-
-	calendar_localtime(replay_out.cal, t, &tm);
-	off = calendar_utcoff(replay_out.cal, t);
-	if (off < 0) {
-		c = '-';
-		off = -off;
+	switch (what) {
+	case INC_CHANGE_OPEN:
+		record_line("open #%llu %s %s %s '%s'",
+		    (unsigned long long)ii->id, sopsev_name(ii->severity),
+		    ii->rule, ii->host != NULL ? ii->host : "-", ii->title);
+		break;
+	case INC_CHANGE_RESOLVE:
+		record_line("resolve #%llu%s%s", (unsigned long long)ii->id,
+		    ii->note != NULL ? " " : "", ii->note != NULL ? ii->note :
+		    "");
+		break;
+	case INC_CHANGE_FLAP:
+		record_line("update #%llu flapping %llu",
+		    (unsigned long long)ii->id, (unsigned long long)ii->count);
+		break;
+	case INC_CHANGE_ACK:
+		break;
 	}
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, c, off / 3600, off / 60 % 60);
 }
 
-/* Keep one outcome line, prefixed with the simulated time. */
-void
-replay_record(const char *fmt, ...)
+/* The recording notifier's sink: a notice nobody is told of. */
+static void
+replay_notice_cb(const char *level, const struct notice *no, void *arg)
 {
-	char when[64], what[REPLAY_LINE_MAX], *line;
-	va_list ap;
+	static const char *kinds[NOTICE_MAX] = {
+		"opened", "escalated", "acknowledged", "resolved", "window",
+		"change"
+	};
 
-	if (!replay_out.active)
-		return;
-	if (replay_out.n >= REPLAY_MAX_LINES) {
-		replay_out.dropped++;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	replay_time(clock_now(), when, sizeof(when));
-	xasprintf(&line, "%s %s", when, what);
-	if (replay_out.n == replay_out.cap) {
-		replay_out.cap = replay_out.cap ? replay_out.cap * 2 : 64;
-		replay_out.lines = xreallocarray(replay_out.lines,
-		    replay_out.cap, sizeof(*replay_out.lines));
-	}
-	replay_out.lines[replay_out.n++] = line;
+	record_line("notify %s %s #%llu", level, kinds[no->kind],
+	    (unsigned long long)no->inc->id);
 }
 
 /* Every module's deadlines, at their own simulated time. */
@@ -109,10 +88,7 @@ replay_fire_cb(struct deadlines *dq, int kind, uint64_t id, time_t due,
 		incidents_flush(sd->incidents);
 		clock_set_fake(due);
 	}
-	if ((sd->expect == NULL || !expect_fire(sd->expect, kind, id, due)) &&
-	    !incidents_fire(sd->incidents, kind, id, due) &&
-	    (sd->escalator == NULL || !escalate_fire(sd->escalator, kind, id,
-	    due)))
+	if (!core_fire(sd, kind, id, due))
 		log_debug("replay: deadline of unknown kind %d", kind);
 }
 
@@ -185,6 +161,10 @@ replay_load(struct sopd *sd, const char *file, const char *dir)
 	return 0;
 }
 
+/* The replay's observer of the incidents. */
+static const struct incident_hooks replay_hooks = { replay_incident_cb,
+    NULL, NULL };
+
 /* Start the modules the way the daemon does, without inputs. */
 static int
 replay_start(struct sopd *sd, time_t start)
@@ -193,7 +173,7 @@ replay_start(struct sopd *sd, time_t start)
 	const struct calendar *cal = policy_calendar(sd->policy);
 
 	clock_set_fake(start);
-	replay_out.cal = cal;
+	record_start(cal);
 	setenv("TZ", calendar_tzname(cal), 1);	/* 3164 times are local */
 	tzset();
 	if ((sd->incidents = incidents_open(NULL, sd->cfg, &cause)) == NULL) {
@@ -201,34 +181,28 @@ replay_start(struct sopd *sd, time_t start)
 		free(cause);
 		return -1;
 	}
-	sd->deadlines = deadlines_new(NULL, replay_fire_cb, sd);
-	incidents_set_deadlines(sd->incidents, sd->deadlines);
-	incidents_rearm_quiet(sd->incidents, sd->rules);
-	sd->expect = expect_new(sd->incidents, sd->deadlines, cal);
+	incidents_add_hooks(sd->incidents, &replay_hooks, NULL);
+	sd->notifier = notifier_new_sink(replay_notice_cb, NULL);
+	core_start(sd, NULL, replay_fire_cb);
 	return 0;
 }
 
-/* Start the escalation clock (it reads the time through clock_now()). */
+/*
+ * Start the clock at t: expectations count from here, and the escalation
+ * clock starts (it reads the time through clock_now()).
+ */
 static int
-replay_escalator(struct sopd *sd)
+replay_begin(struct sopd *sd, time_t t)
 {
 	char *cause = NULL;
 
-	if ((sd->escalator = escalate_new(sd, &cause)) == NULL) {
+	clock_set_fake(t);
+	if (core_begin(sd, &cause) == -1) {
 		fprintf(stderr, "sopd: replay: escalation: %s\n", cause);
 		free(cause);
 		return -1;
 	}
 	return 0;
-}
-
-/* Start the clock at t: expectations count from here. */
-static int
-replay_begin(struct sopd *sd, time_t t)
-{
-	clock_set_fake(t);
-	expect_set_rules(sd->expect, sd->rules);
-	return sd->escalator == NULL ? replay_escalator(sd) : 0;
 }
 
 /* Stop the modules in reverse order. */
@@ -237,6 +211,7 @@ replay_stop(struct sopd *sd)
 {
 	if (sd->escalator != NULL)
 		escalate_free(sd->escalator);
+	notifier_free(sd->notifier);
 	expect_free(sd->expect);
 	if (sd->incidents != NULL)
 		incidents_close(sd->incidents);
@@ -371,23 +346,24 @@ replay_golden(const char *file, size_t *n)
 static int
 replay_compare(const char *file)
 {
+	const char *const *got;
 	char **want;
-	size_t n, i = 0, j = 0;
+	size_t n, ngot, i = 0, j = 0;
 	int bad = 0;
 
+	got = record_lines(&ngot);
 	if ((want = replay_golden(file, &n)) == NULL)
 		return 1;
-	while (i < n || j < replay_out.n) {
-		if (i < n && j < replay_out.n &&
-		    strcmp(want[i], replay_out.lines[j]) == 0) {
+	while (i < n || j < ngot) {
+		if (i < n && j < ngot && strcmp(want[i], got[j]) == 0) {
 			i++, j++;
 			continue;
 		}
 		bad = 1;
 		if (i < n)
 			printf("-%s\n", want[i++]);
-		if (j < replay_out.n)
-			printf("+%s\n", replay_out.lines[j++]);
+		if (j < ngot)
+			printf("+%s\n", got[j++]);
 	}
 	for (i = 0; i < n; i++)
 		free(want[i]);
@@ -402,21 +378,19 @@ replay_compare(const char *file)
 static int
 replay_report(const struct replay_opts *o)
 {
-	size_t i;
+	const char *const *lines;
+	size_t i, n;
 	int rc = 0;
 
 	if (o->expect != NULL)
 		rc = replay_compare(o->expect);
 	else
-		for (i = 0; i < replay_out.n; i++)
-			printf("%s\n", replay_out.lines[i]);
-	if (replay_out.dropped > 0)
+		for (lines = record_lines(&n), i = 0; i < n; i++)
+			printf("%s\n", lines[i]);
+	if (record_dropped() > 0)
 		fprintf(stderr, "sopd: replay: %llu outcome lines dropped\n",
-		    (unsigned long long)replay_out.dropped);
-	for (i = 0; i < replay_out.n; i++)
-		free(replay_out.lines[i]);
-	free(replay_out.lines);
-	memset(&replay_out, 0, sizeof(replay_out));
+		    (unsigned long long)record_dropped());
+	record_stop();
 	return rc;
 }
 
@@ -435,7 +409,6 @@ replay_run(const struct replay_opts *o)
 	if (replay_load(&sd, o->config, dir) == -1 ||
 	    replay_reference(o, policy_calendar(sd.policy), &ref) == -1)
 		goto out;
-	replay_out.active = 1;
 	if (replay_start(&sd, ref) == -1)
 		goto out;
 	if (o->start != NULL && replay_begin(&sd, ref) == -1)

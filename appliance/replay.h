@@ -2,36 +2,30 @@
 #ifndef SOPD_REPLAY_H
 #define SOPD_REPLAY_H
 
-#include <stdarg.h>
 #include <time.h>
 
 struct calendar;
 
 /*
- * While a replay runs, every module reports what it would do with one
- * replay_record() call, and replay prints it as one line prefixed with the
- * simulated time (clock_now(), RFC 3339 in the calendar's zone).  Outside a
- * replay replay_record() does nothing, so modules call it unconditionally.
+ * While a replay runs, what sopd would do is kept as lines by record.c,
+ * each prefixed with the simulated time (clock_now(), RFC 3339 in the
+ * calendar's zone), and printed or compared at the end. replay.c feeds the
+ * recorder as an observer: an incident hook (open, update, resolve) and a
+ * recording notifier (notify); the escalation engine records its steps.
  * The stable line formats (replay tests compare them byte for byte):
  *
- *	open #ID SEVERITY RULE HOST 'TITLE'	(incident.c)
- *	update #ID flapping N		(incident.c: a cycle of a flapping key)
- *	resolve #ID [late|flapping ended|...]	(incident.c; the note if any)
+ *	open #ID SEVERITY RULE HOST 'TITLE'	(incident hook)
+ *	update #ID flapping N		(incident hook: a flapping cycle)
+ *	resolve #ID [late|flapping ended|...]	(incident hook; the note)
  *	escalate #ID LEVEL		(escalation: a step fell due)
- *	notify LEVEL KIND #ID		(notifier: KIND opened, escalated,
- *					 acknowledged, resolved)
+ *	notify LEVEL KIND #ID		(recording notifier: KIND opened,
+ *					 escalated, acknowledged, resolved)
  *
- * The notifier delivers nothing while replay_active() is 1 (it records the
- * notify line instead), and the escalation engine reads the time only
- * through clock_now() (clock.h) and schedules through the deadline queue,
- * which replay ticks to each message's timestamp before handling it.
+ * The recording notifier delivers nothing, and the escalation engine reads
+ * the time only through clock_now() (clock.h) and schedules through the
+ * deadline queue, which replay ticks to each message's timestamp before
+ * handling it.
  */
-
-/* 1 while a replay runs. */
-int replay_active(void);
-/* Report one outcome (printf format, no newline). */
-void replay_record(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
 
 struct replay_opts {
 	const char	*config;	/* -c */

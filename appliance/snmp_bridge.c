@@ -22,15 +22,16 @@
 #include <net-snmp/library/large_fd_set.h>
 
 #include "agent.h"
+#include "agent_setup.h"
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
 #include "snmp_bridge.h"
+#include "snmp_engine.h"
 #include "stats.h"
 #include "xmalloc.h"
 
 #define SNMP_BRIDGE_APP		"sopd"
-#define SNMP_BRIDGE_BOOTS_MAX	2147483647L	/* RFC 3414 snmpEngineBoots */
 #define SNMP_BRIDGE_REQ_MAX	8192	/* octets of a request to the agent */
 #define SNMP_BRIDGE_VB_MAX	128	/* varbinds of a request */
 #define SNMP_BRIDGE_LOG_MAX	10	/* net-snmp messages logged a minute */
@@ -49,13 +50,6 @@ enum snmp_bridge_drop {
 	DROP_COMMUNITY,		/* v1/v2c with a community not configured */
 	DROP_MALFORMED,		/* not an SNMP message */
 	DROP_MAX
-};
-
-/* How the agent runs: not at all, standalone master, or AgentX subagent. */
-enum snmp_bridge_role {
-	SNMP_BRIDGE_NO_AGENT,
-	SNMP_BRIDGE_MASTER,
-	SNMP_BRIDGE_SUBAGENT,
 };
 
 /* One descriptor net-snmp wants watched; ino tells a reused number apart. */
@@ -85,7 +79,7 @@ static struct {
 	struct event		*timer;
 	struct snmp_bridge_fd	*fds;
 	size_t			 nfds;
-	enum snmp_bridge_role	 role;
+	enum agent_role		 role;
 	int			 started;
 	/* The agent's transports, and what they take (v1/v2c). */
 	struct { int fd; ino_t ino; } agentfd[SNMP_BRIDGE_AGENT_FDS];
@@ -226,7 +220,7 @@ snmp_bridge_library(const struct config *cfg)
 
 	/*
 	 * Nothing is read from or written to this directory by net-snmp;
-	 * snmp_bridge_engine keeps the engineID and engineBoots there.
+	 * snmp_engine.c keeps the engineID and engineBoots there.
 	 */
 	xasprintf(&dir, "%s/snmp", cfg->state_dir != NULL ?
 	    cfg->state_dir : ".");
@@ -260,229 +254,6 @@ snmp_bridge_logging(void)
 	snmp_register_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING,
 	    snmp_bridge_log_cb, NULL);
 	snmp_enable_calllog();
-}
-
-/* Our engineID and the engineBoots of the last run, kept under state_dir. */
-struct snmp_bridge_engine {
-	u_char	id[32];
-	size_t	idlen;
-	long	boots;
-};
-
-/* Parse the engine file's text; 0 when it holds a usable engineID. */
-static int
-snmp_bridge_engine_parse(char *text, struct snmp_bridge_engine *e)
-{
-	char	*line, *last, hex[65];
-	long	 boots = -1;
-	size_t	 i;
-
-	e->idlen = 0;
-	for (line = strtok_r(text, "\n", &last); line != NULL;
-	    line = strtok_r(NULL, "\n", &last)) {
-		if (sscanf(line, "engineID 0x%64[0-9a-fA-F]", hex) == 1 &&
-		    strlen(hex) % 2 == 0 && strlen(hex) >= 10) {
-			e->idlen = strlen(hex) / 2;
-			for (i = 0; i < e->idlen; i++)
-				sscanf(hex + 2 * i, "%2hhx", &e->id[i]);
-		} else if (sscanf(line, "engineBoots %ld", &boots) != 1)
-			return -1;
-	}
-	if (e->idlen == 0 || boots < 0 || boots > SNMP_BRIDGE_BOOTS_MAX)
-		return -1;
-	e->boots = boots;
-	return 0;
-}
-
-/* Read the engine file: 1 read, 0 absent or unusable (a new engine). */
-static int
-snmp_bridge_engine_read(const char *path, struct snmp_bridge_engine *e)
-{
-	char	 text[512];
-	size_t	 len;
-	FILE	*f;
-
-	if ((f = fopen(path, "re")) == NULL) {
-		if (errno != ENOENT)
-			log_warn("snmp: %s", path);
-		return 0;
-	}
-	len = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	text[len] = '\0';
-	if (snmp_bridge_engine_parse(text, e) != 0) {
-		log_warnx("snmp: %s is malformed: starting a new engineID",
-		    path);
-		return 0;
-	}
-	return 1;
-}
-
-/*
- * A new engineID (RFC 3411): our enterprise with the high bit set, format
- * 5 (octets), then 12 random octets; a new engineID starts engineBoots.
- */
-static int
-snmp_bridge_engine_new(struct snmp_bridge_engine *e)
-{
-	e->id[0] = 0x80 | ((AGENT_ENTERPRISE >> 24) & 0x7f);
-	e->id[1] = (AGENT_ENTERPRISE >> 16) & 0xff;
-	e->id[2] = (AGENT_ENTERPRISE >> 8) & 0xff;
-	e->id[3] = AGENT_ENTERPRISE & 0xff;
-	e->id[4] = 5;
-	e->idlen = 17;
-	e->boots = 0;
-	return getentropy(e->id + 5, e->idlen - 5);
-}
-
-/* The engineID as net-snmp's octet-string notation, 0x followed by hex. */
-static void
-snmp_bridge_engine_hex(const struct snmp_bridge_engine *e, char *buf,
-    size_t size)
-{
-	size_t	i, off;
-
-	off = snprintf(buf, size, "0x");
-	for (i = 0; i < e->idlen && off + 2 < size; i++)
-		off += snprintf(buf + off, size - off, "%02x", e->id[i]);
-}
-
-/* Replace the engine file with this run's boots: write, sync, rename. */
-static int
-snmp_bridge_engine_write(const char *path, const struct snmp_bridge_engine *e,
-    long boots)
-{
-	char	 hex[80], *tmp;
-	FILE	*f;
-	int	 fd, ok;
-
-	snmp_bridge_engine_hex(e, hex, sizeof(hex));
-	xasprintf(&tmp, "%s.new", path);
-	fd = open(tmp, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0600);
-	if (fd == -1 || (f = fdopen(fd, "w")) == NULL) {
-		if (fd != -1)
-			close(fd);
-		free(tmp);
-		return -1;
-	}
-	ok = fprintf(f, "engineID %s\nengineBoots %ld\n", hex, boots) > 0 &&
-	    fflush(f) == 0 && fsync(fd) == 0;
-	ok = fclose(f) == 0 && ok && rename(tmp, path) == 0;
-	if (!ok)
-		unlink(tmp);
-	free(tmp);
-	return ok ? 0 : -1;
-}
-
-/* Whether this run's engineBoots was saved (see snmp_bridge_engine). */
-static int snmp_bridge_persisted;
-
-int
-snmp_bridge_engine_persisted(void)
-{
-	return snmp_bridge_persisted;
-}
-
-/*
- * SNMPv3 needs a stable engineID and an engineBoots that grows with every
- * start (RFC 3414 2.2): keep both in <state_dir>/snmp/engine and hand them
- * to net-snmp as config lines (it adds one to engineBoots). net-snmp's own
- * persistence stays off: it would also store USM keys and re-read users.
- */
-static int
-snmp_bridge_engine(const struct config *cfg, char **cause)
-{
-	struct snmp_bridge_engine	 e;
-	char				*dir, *path, hex[80], line[128];
-	int				 rc = -1;
-
-	xasprintf(&dir, "%s/snmp", cfg->state_dir != NULL ?
-	    cfg->state_dir : ".");
-	xasprintf(&path, "%s/engine", dir);
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		log_warnx("snmp: %s: %s", dir, strerror(errno));
-	if (snmp_bridge_engine_read(path, &e) == 0 &&
-	    snmp_bridge_engine_new(&e) != 0) {
-		xasprintf(cause, "getentropy: %s", strerror(errno));
-		goto out;
-	}
-	if (e.boots >= SNMP_BRIDGE_BOOTS_MAX)
-		e.boots = SNMP_BRIDGE_BOOTS_MAX - 1;	/* stays at the max */
-	/*
-	 * An engine file that cannot be written stops nothing: syslog, traps
-	 * and HTTP run, SNMPv3 with this engineID and boots; the next start
-	 * may count the same boots again (stats: snmp.engine_persist false).
-	 */
-	snmp_bridge_persisted = snmp_bridge_engine_write(path, &e,
-	    e.boots + 1) == 0;
-	if (!snmp_bridge_persisted)
-		log_warnx("snmp: cannot save %s: %s: running without a saved "
-		    "engineBoots (restarts cannot be counted)", path,
-		    strerror(errno));
-	snmp_bridge_engine_hex(&e, hex, sizeof(hex));
-	snprintf(line, sizeof(line), "exactEngineID %s", hex);
-	netsnmp_config_remember(line);
-	snprintf(line, sizeof(line), "oldEngineID %s", hex);
-	netsnmp_config_remember(line);
-	snprintf(line, sizeof(line), "engineBoots %ld", e.boots);
-	netsnmp_config_remember(line);
-	rc = 0;
-out:
-	free(path);
-	free(dir);
-	return rc;
-}
-
-/* The agent's role from the config. */
-static enum snmp_bridge_role
-snmp_bridge_role(const struct config *cfg)
-{
-	if (cfg->agent_mode == CONFIG_AGENT_AGENTX)
-		return SNMP_BRIDGE_SUBAGENT;
-	if (cfg->agent_listen != NULL)
-		return SNMP_BRIDGE_MASTER;
-	return SNMP_BRIDGE_NO_AGENT;
-}
-
-/* Set the agent's role and transport before init_agent. */
-static void
-snmp_bridge_agent_setup(const struct config *cfg, enum snmp_bridge_role role)
-{
-	char	*ports, nosmux[] = "-smux";
-
-	/* init_agent would open SMUX (TCP 199, every address): not ours. */
-	add_to_init_list(nosmux);
-	netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID,
-	    NETSNMP_DS_AGENT_NO_ROOT_ACCESS, 1);
-	/* No log line per request (libwrap's "Connection from ..."). */
-	netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID,
-	    NETSNMP_DS_AGENT_DONT_LOG_TCPWRAPPERS_CONNECTS, 1);
-	switch (role) {
-	case SNMP_BRIDGE_MASTER:
-		netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID,
-		    NETSNMP_DS_AGENT_ROLE, 0);
-		netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID,
-		    NETSNMP_DS_AGENT_AGENTX_MASTER, 0);
-		if (cfg->agent_listen[0] == '[')
-			xasprintf(&ports, "udp6:%s", cfg->agent_listen);
-		else
-			xasprintf(&ports, "udp:%s", cfg->agent_listen);
-		netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID,
-		    NETSNMP_DS_AGENT_PORTS, ports);
-		free(ports);
-		break;
-	case SNMP_BRIDGE_SUBAGENT:
-		netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID,
-		    NETSNMP_DS_AGENT_ROLE, 1);
-		netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID,
-		    NETSNMP_DS_AGENT_X_SOCKET, cfg->agentx_socket);
-		if (cfg->nagent_users > 0)
-			log_warnx("agent: AgentX subagent: the SNMPv3 users "
-			    "of the config are the master snmpd's business");
-		break;
-	case SNMP_BRIDGE_NO_AGENT:
-		break;
-	}
 }
 
 /*
@@ -524,19 +295,19 @@ snmp_bridge_agent_fds(const struct config *cfg)
 static int
 snmp_bridge_init(struct sopd *sd, char **cause)
 {
-	enum snmp_bridge_role	role = snmp_bridge_role(sd->cfg);
+	enum agent_role	role = agent_role(sd->cfg);
 
 	/*
 	 * sysUpTime counts from here, agent or not: notifications carry it
 	 * (init_agent may set it again, a moment later).
 	 */
 	netsnmp_set_agent_starttime(NULL);
-	snmp_bridge_agent_setup(sd->cfg, role);
+	agent_setup(sd->cfg, role);
 	/* Our engineID: the agent's, and the one v3 informs discover. */
-	if ((role == SNMP_BRIDGE_MASTER || sd->cfg->ntrap_users > 0) &&
-	    snmp_bridge_engine(sd->cfg, cause) != 0)
+	if ((role == AGENT_ROLE_MASTER || sd->cfg->ntrap_users > 0) &&
+	    snmp_engine_setup(sd->cfg, cause) != 0)
 		return -1;
-	if (role != SNMP_BRIDGE_NO_AGENT) {
+	if (role != AGENT_ROLE_NONE) {
 		if (init_agent(SNMP_BRIDGE_APP) != 0) {
 			xasprintf(cause, "net-snmp: init_agent failed");
 			return -1;
@@ -547,7 +318,7 @@ snmp_bridge_init(struct sopd *sd, char **cause)
 		 * every interval until it answers; the bridge picks up the
 		 * new descriptor on the update that follows every alarm.
 		 */
-		if (role == SNMP_BRIDGE_SUBAGENT)
+		if (role == AGENT_ROLE_SUBAGENT)
 			netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID,
 			    NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,
 			    sd->cfg->agentx_ping);
@@ -555,12 +326,12 @@ snmp_bridge_init(struct sopd *sd, char **cause)
 	}
 	init_snmp(SNMP_BRIDGE_APP);
 	snmp_bridge.role = role;
-	if (role == SNMP_BRIDGE_MASTER && init_master_agent() != 0) {
+	if (role == AGENT_ROLE_MASTER && init_master_agent() != 0) {
 		xasprintf(cause, "snmp agent: cannot listen on %s",
 		    sd->cfg->agent_listen);
 		return -1;
 	}
-	if (role == SNMP_BRIDGE_MASTER)
+	if (role == AGENT_ROLE_MASTER)
 		snmp_bridge_agent_fds(sd->cfg);
 	return 0;
 }
@@ -1094,12 +865,12 @@ snmp_bridge_stop(void)
 		event_free(snmp_bridge.timer);
 	snmp_bridge.timer = NULL;
 
-	if (snmp_bridge.role != SNMP_BRIDGE_NO_AGENT)
+	if (snmp_bridge.role != AGENT_ROLE_NONE)
 		agent_unregister();
 	snmp_shutdown(SNMP_BRIDGE_APP);
-	if (snmp_bridge.role == SNMP_BRIDGE_MASTER)
+	if (snmp_bridge.role == AGENT_ROLE_MASTER)
 		shutdown_master_agent();
-	if (snmp_bridge.role != SNMP_BRIDGE_NO_AGENT)
+	if (snmp_bridge.role != AGENT_ROLE_NONE)
 		shutdown_agent();
 	snmp_unregister_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING,
 	    snmp_bridge_log_cb, NULL, 1);
@@ -1108,7 +879,7 @@ snmp_bridge_stop(void)
 	free(snmp_bridge.communities);
 	snmp_bridge.communities = NULL;
 	snmp_bridge.ncommunities = snmp_bridge.nagentfd = 0;
-	snmp_bridge.role = SNMP_BRIDGE_NO_AGENT;
+	snmp_bridge.role = AGENT_ROLE_NONE;
 	snmp_bridge.base = NULL;
 	snmp_bridge.started = 0;
 }

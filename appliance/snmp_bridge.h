@@ -17,7 +17,5 @@ int snmp_bridge_start(struct sopd *, char **cause);
 void snmp_bridge_update(void);
 /* Close every session and shut net-snmp down. */
 void snmp_bridge_stop(void);
-/* 1 when the engine file (engineID, engineBoots) was saved at the start. */
-int snmp_bridge_engine_persisted(void);
 
 #endif

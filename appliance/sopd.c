@@ -17,6 +17,7 @@
 #include "calendar.h"
 #include "clock.h"
 #include "config.h"
+#include "core.h"
 #include "daemon.h"
 #include "event.h"
 #include "event_json.h"
@@ -523,24 +524,6 @@ sopd_input(struct sopd *sd, const struct listener_ops *ops, const char *addr)
 	return l;
 }
 
-/* The one deadline queue fired: hand the entry to the module of its kind. */
-static void
-sopd_deadline_cb(struct deadlines *dq, int kind, uint64_t id, time_t due,
-    void *arg)
-{
-	struct sopd *sd = arg;
-
-	if (sd->expect != NULL && expect_fire(sd->expect, kind, id, due))
-		return;
-	if (sd->escalator != NULL && escalate_fire(sd->escalator, kind, id,
-	    due))
-		return;
-	if (incidents_fire(sd->incidents, kind, id, due))
-		return;
-	log_debug("deadline of unknown kind %d (id %llu)", kind,
-	    (unsigned long long)id);
-}
-
 /* The wall clock jumped: the escalation clocks move with it. */
 static size_t
 sopd_clock_jump_cb(struct deadlines *dq, long long jump, void *arg)
@@ -560,25 +543,19 @@ sopd_start_clock(struct sopd *sd)
 	struct errlist errs = { 0 };
 	char *cause = NULL;
 
-	if (sd->deadlines == NULL)
-		sd->deadlines = deadlines_new(sd->base, sopd_deadline_cb, sd);
-	deadlines_set_jump_cb(sd->deadlines, sopd_clock_jump_cb, sd);
-	incidents_set_deadlines(sd->incidents, sd->deadlines);
-	incidents_rearm_quiet(sd->incidents, sd->rules);
 	if (sd->policy == NULL && (sd->policy = policy_load(sd->cfg,
 	    &errs)) == NULL) {
 		errlist_print(&errs, stderr);
 		fatalx("calendar: %zu errors", errs.n);
 	}
-	sd->expect = expect_new(sd->incidents, sd->deadlines,
-	    policy_calendar(sd->policy));
-	expect_set_rules(sd->expect, sd->rules);
 	if (sd->windows == NULL && (sd->windows = winset_load(sd->cfg,
 	    policy_calendar(sd->policy), &errs)) == NULL) {
 		errlist_print(&errs, stderr);
 		fatalx("windows: %zu errors", errs.n);
 	}
-	if ((sd->escalator = escalate_new(sd, &cause)) == NULL)
+	core_start(sd, sd->base, core_deadline_cb);
+	deadlines_set_jump_cb(sd->deadlines, sopd_clock_jump_cb, sd);
+	if (core_begin(sd, &cause) == -1)
 		fatalx("escalation: %s", cause);
 }
 

@@ -1071,27 +1071,64 @@ store_row(sqlite3_stmt *s, struct store_incident *r)
 	r->samples = store_col_text(s, 18);
 }
 
+static void	store_release(struct store *, sqlite3_stmt *);
+
+/* A caller's callback (of the query's kind) and its argument. */
+struct store_visit {
+	union {
+		store_incident_cb	 incident;
+		store_history_cb	 history;
+		store_esc_cb		 esc;
+		store_window_cb		 window;
+		store_winlog_cb		 winlog;
+		store_silent_cb		 silent;
+		store_outbox_cb		 outbox;
+		store_qrow_cb		 qrow;
+	} cb;
+	void	*arg;
+};
+
+/*
+ * Step a query to its end, handing each row to fn (nonzero stops it, not
+ * an error), and give the statement back with store_release (a statement
+ * not from store_stmt is finalized). 0, or -1 (logged) on an error.
+ */
+static int
+store_rows(struct store *st, sqlite3_stmt *stmt,
+    int (*fn)(sqlite3_stmt *, struct store_visit *), struct store_visit *v)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (fn(stmt, v) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		log_warnx("%s: query: %s", st->path, sqlite3_errmsg(st->db));
+	store_release(st, stmt);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* One incident row to the caller. */
+static int
+store_incident_row(sqlite3_stmt *stmt, struct store_visit *v)
+{
+	struct store_incident r;
+
+	store_row(stmt, &r);
+	return v->cb.incident(&r, v->arg);
+}
+
 /* Step a prepared query and call cb per row; finalizes the statement. */
 static int
 store_each(struct store *st, sqlite3_stmt *stmt, store_incident_cb cb,
     void *arg)
 {
-	struct store_incident r;
-	int rc;
+	struct store_visit v = { .cb.incident = cb, .arg = arg };
 
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		store_row(stmt, &r);
-		if (cb(&r, arg) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE) {
-		log_warnx("%s: query: %s", st->path, sqlite3_errmsg(st->db));
-		return -1;
-	}
-	return 0;
+	return store_rows(st, stmt, store_incident_row, &v);
 }
 
 /* Every active incident, oldest first. */
@@ -1209,13 +1246,28 @@ store_get(struct store *st, uint64_t id, store_incident_cb cb, void *arg)
 	return rc == SQLITE_DONE ? 1 : -1;
 }
 
+/* One history row to the caller. */
+static int
+store_history_row(sqlite3_stmt *stmt, struct store_visit *v)
+{
+	struct store_history h;
+
+	h.incident_id = (uint64_t)sqlite3_column_int64(stmt, 0);
+	h.at = sqlite3_column_int64(stmt, 1);
+	h.actor = store_col_text(stmt, 2);
+	h.action = store_col_text(stmt, 3);
+	h.from_state = store_col_text(stmt, 4);
+	h.to_state = store_col_text(stmt, 5);
+	h.note = store_col_text(stmt, 6);
+	return v->cb.history(&h, v->arg);
+}
+
 /* An incident's history, oldest first. */
 int
 store_history(struct store *st, uint64_t id, store_history_cb cb, void *arg)
 {
+	struct store_visit v = { .cb.history = cb, .arg = arg };
 	sqlite3_stmt *stmt;
-	struct store_history h;
-	int rc;
 
 	if (sqlite3_prepare_v2(st->db, "SELECT incident_id, at, actor, "
 	    "action, from_state, to_state, note FROM incident_history "
@@ -1223,21 +1275,7 @@ store_history(struct store *st, uint64_t id, store_history_cb cb, void *arg)
 	    SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)id);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		h.incident_id = (uint64_t)sqlite3_column_int64(stmt, 0);
-		h.at = sqlite3_column_int64(stmt, 1);
-		h.actor = store_col_text(stmt, 2);
-		h.action = store_col_text(stmt, 3);
-		h.from_state = store_col_text(stmt, 4);
-		h.to_state = store_col_text(stmt, 5);
-		h.note = store_col_text(stmt, 6);
-		if (cb(&h, arg) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return store_rows(st, stmt, store_history_row, &v);
 }
 
 /*
@@ -1331,13 +1369,26 @@ store_put_esc(struct store *st, const struct store_esc *e)
 	return store_run(st, s);
 }
 
+/* One escalation row to the caller. */
+static int
+store_esc_row(sqlite3_stmt *s, struct store_visit *v)
+{
+	struct store_esc e;
+
+	e.incident_id = (uint64_t)sqlite3_column_int64(s, 0);
+	e.step = sqlite3_column_int(s, 1);
+	e.due = sqlite3_column_int64(s, 2);
+	e.fired_at = sqlite3_column_int64(s, 3);
+	e.level = store_col_text(s, 4);
+	return v->cb.esc(&e, v->arg);
+}
+
 /* Call cb for every escalation row of an active incident. */
 int
 store_load_esc(struct store *st, store_esc_cb cb, void *arg)
 {
-	struct store_esc e;
+	struct store_visit v = { .cb.esc = cb, .arg = arg };
 	sqlite3_stmt *s;
-	int rc;
 
 	s = store_stmt(st, "SELECT e.incident_id, e.step, e.due, e.fired_at, "
 	    "e.level FROM escalation e JOIN incidents i ON i.id = "
@@ -1345,17 +1396,7 @@ store_load_esc(struct store *st, store_esc_cb cb, void *arg)
 	    "ORDER BY e.incident_id, e.step");
 	if (s == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		e.incident_id = (uint64_t)sqlite3_column_int64(s, 0);
-		e.step = sqlite3_column_int(s, 1);
-		e.due = sqlite3_column_int64(s, 2);
-		e.fired_at = sqlite3_column_int64(s, 3);
-		e.level = store_col_text(s, 4);
-		if (cb(&e, arg) != 0)
-			break;
-	}
-	store_release(st, s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	return store_rows(st, s, store_esc_row, &v);
 }
 
 /* Count the fired rows of one incident's escalation (tests, views). */
@@ -1391,22 +1432,25 @@ store_put_window(struct store *st, const char *id, const char *doc)
 	return store_run(st, s);
 }
 
+/* One window definition to the caller. */
+static int
+store_window_row(sqlite3_stmt *s, struct store_visit *v)
+{
+	return v->cb.window(store_col_text(s, 0), store_col_text(s, 1),
+	    v->arg);
+}
+
 /* Call cb for every stored window definition. */
 int
 store_load_windows(struct store *st, store_window_cb cb, void *arg)
 {
+	struct store_visit v = { .cb.window = cb, .arg = arg };
 	sqlite3_stmt *s;
-	int rc;
 
 	if ((s = store_stmt(st, "SELECT id, doc FROM windows ORDER BY id")) ==
 	    NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (cb(store_col_text(s, 0), store_col_text(s, 1), arg) != 0)
-			break;
-	}
-	store_release(st, s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	return store_rows(st, s, store_window_row, &v);
 }
 
 /* Insert or update the record of one window occurrence. */
@@ -1429,6 +1473,20 @@ store_put_winlog(struct store *st, const struct store_winlog *w)
 	return store_run(st, s);
 }
 
+/* One window occurrence to the caller. */
+static int
+store_winlog_row(sqlite3_stmt *s, struct store_visit *v)
+{
+	struct store_winlog w;
+
+	w.window_id = store_col_text(s, 0);
+	w.start = sqlite3_column_int64(s, 1);
+	w.end = sqlite3_column_int64(s, 2);
+	w.ended = sqlite3_column_int(s, 3);
+	w.record = store_col_text(s, 4);
+	return v->cb.winlog(&w, v->arg);
+}
+
 /*
  * Call cb for window occurrences, newest first: of one window (id not
  * NULL), or those not yet ended (id NULL); at most limit rows.
@@ -1437,9 +1495,8 @@ int
 store_load_winlog(struct store *st, const char *id, size_t limit,
     store_winlog_cb cb, void *arg)
 {
-	struct store_winlog w;
+	struct store_visit v = { .cb.winlog = cb, .arg = arg };
 	sqlite3_stmt *s;
-	int rc;
 
 	s = store_stmt(st, id != NULL ? "SELECT window_id, start, end, ended, "
 	    "record FROM window_log WHERE window_id = ?1 ORDER BY start DESC "
@@ -1450,17 +1507,7 @@ store_load_winlog(struct store *st, const char *id, size_t limit,
 		return -1;
 	store_bind_text(s, 1, id);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		w.window_id = store_col_text(s, 0);
-		w.start = sqlite3_column_int64(s, 1);
-		w.end = sqlite3_column_int64(s, 2);
-		w.ended = sqlite3_column_int(s, 3);
-		w.record = store_col_text(s, 4);
-		if (cb(&w, arg) != 0)
-			break;
-	}
-	store_release(st, s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	return store_rows(st, s, store_winlog_row, &v);
 }
 
 /* Insert or update when a silent-host rule last heard from a host. */
@@ -1502,24 +1549,26 @@ store_trim_silent(struct store *st, size_t keep)
 	return store_run(st, s);
 }
 
+/* One silent_hosts row to the caller. */
+static int
+store_silent_row(sqlite3_stmt *s, struct store_visit *v)
+{
+	return v->cb.silent(store_col_text(s, 0), store_col_text(s, 1),
+	    sqlite3_column_int64(s, 2), v->arg);
+}
+
 /* Call cb for the silent_hosts rows, most recently heard first. */
 int
 store_load_silent(struct store *st, store_silent_cb cb, void *arg)
 {
+	struct store_visit v = { .cb.silent = cb, .arg = arg };
 	sqlite3_stmt *s;
-	int rc;
 
 	s = store_stmt(st, "SELECT rule, host, last_heard FROM silent_hosts "
 	    "ORDER BY last_heard DESC");
 	if (s == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (cb(store_col_text(s, 0), store_col_text(s, 1),
-		    sqlite3_column_int64(s, 2), arg) != 0)
-			break;
-	}
-	store_release(st, s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	return store_rows(st, s, store_silent_row, &v);
 }
 
 /* Insert a pending outbox row, or make the row of its key pending again. */
@@ -1590,35 +1639,38 @@ store_outbox_trim(struct store *st, size_t keep)
 	return store_run(st, s);
 }
 
+/* One pending outbox row to the caller (rows missing a field skipped). */
+static int
+store_outbox_row(sqlite3_stmt *s, struct store_visit *v)
+{
+	struct store_outbox o;
+
+	o.id = sqlite3_column_int64(s, 0);
+	o.target = store_col_text(s, 1);
+	o.idem_key = store_col_text(s, 2);
+	o.notice = store_col_text(s, 3);
+	o.attempts = sqlite3_column_int(s, 4);
+	o.next_try = sqlite3_column_int64(s, 5);
+	o.created = sqlite3_column_int64(s, 6);
+	o.state = store_col_text(s, 7);
+	if (o.target == NULL || o.idem_key == NULL || o.notice == NULL)
+		return 0;
+	return v->cb.outbox(&o, v->arg);
+}
+
 /* Call cb for every pending outbox row, oldest first. */
 int
 store_outbox_load(struct store *st, store_outbox_cb cb, void *arg)
 {
-	struct store_outbox o;
+	struct store_visit v = { .cb.outbox = cb, .arg = arg };
 	sqlite3_stmt *s;
-	int rc;
 
 	s = store_stmt(st, "SELECT id, target, idem_key, notice, attempts, "
 	    "next_try, created, state FROM outbox WHERE state = 'pending' "
 	    "ORDER BY id");
 	if (s == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		o.id = sqlite3_column_int64(s, 0);
-		o.target = store_col_text(s, 1);
-		o.idem_key = store_col_text(s, 2);
-		o.notice = store_col_text(s, 3);
-		o.attempts = sqlite3_column_int(s, 4);
-		o.next_try = sqlite3_column_int64(s, 5);
-		o.created = sqlite3_column_int64(s, 6);
-		o.state = store_col_text(s, 7);
-		if (o.target == NULL || o.idem_key == NULL || o.notice == NULL)
-			continue;
-		if (cb(&o, arg) != 0)
-			break;
-	}
-	store_release(st, s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	return store_rows(st, s, store_outbox_row, &v);
 }
 
 /* Count virtual machine steps of a query; nonzero interrupts it. */
@@ -1647,12 +1699,23 @@ store_qrow_fill(sqlite3_stmt *s, struct store_qrow *q)
 	}
 }
 
+/* One row of a query to the caller. */
+static int
+store_qrow_row(sqlite3_stmt *s, struct store_visit *v)
+{
+	struct store_qrow q;
+
+	memset(&q, 0, sizeof(q));
+	store_qrow_fill(s, &q);
+	return v->cb.qrow(&q, v->arg);
+}
+
 /* Run one bounded read-only query and call cb for each row. */
 int
 store_query(struct store *st, const char *sql, const struct store_param *p,
     size_t np, store_qrow_cb cb, void *arg)
 {
-	struct store_qrow q;
+	struct store_visit v = { .cb.qrow = cb, .arg = arg };
 	sqlite3_stmt *s;
 	long long ops = 0;
 	size_t i;
@@ -1672,17 +1735,9 @@ store_query(struct store *st, const char *sql, const struct store_param *p,
 			sqlite3_bind_int64(s, (int)i + 1, p[i].num);
 	}
 	sqlite3_progress_handler(st->db, 1000, store_progress_cb, &ops);
-	memset(&q, 0, sizeof(q));
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		store_qrow_fill(s, &q);
-		if (cb(&q, arg) != 0)
-			break;
-	}
+	rc = store_rows(st, s, store_qrow_row, &v);
 	sqlite3_progress_handler(st->db, 0, NULL, NULL);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		log_warnx("%s: query: %s", st->path, sqlite3_errmsg(st->db));
-	store_release(st, s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	return rc;
 }
 
 /*

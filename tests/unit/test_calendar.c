@@ -11,28 +11,16 @@
 #include <cmocka.h>
 
 #include "calendar.h"
+#include "unit.h"
 #include "yamlnode.h"
 
 #define JP_FILE	"firmware/holidays/jp.yaml"
-
-/* A calendar in a zone, failing the test if it cannot be made. */
-static struct calendar *
-cal_new(const char *tz)
-{
-	struct calendar *cal;
-	char *cause = NULL;
-
-	cal = calendar_new(tz, &cause);
-	if (cal == NULL)
-		fail_msg("calendar_new(%s): %s", tz, cause);
-	return cal;
-}
 
 /* The Tokyo calendar with Japan's holidays. */
 static struct calendar *
 cal_jp(void)
 {
-	struct calendar *cal = cal_new(NULL);
+	struct calendar *cal = unit_calendar(NULL);
 	struct errlist errs = { NULL, 0 };
 
 	if (calendar_load_holidays(cal, JP_FILE, &errs) != 0) {
@@ -79,7 +67,7 @@ plus_days(const struct calendar *cal, const char *start, long long days)
 static void
 test_default_hours(void **state)
 {
-	struct calendar *cal = cal_new(NULL);
+	struct calendar *cal = unit_calendar(NULL);
 
 	assert_string_equal(calendar_tzname(cal), "Asia/Tokyo");
 	assert_int_equal(calendar_business_day_seconds(cal), 9 * 3600);
@@ -192,7 +180,7 @@ test_next_open(void **state)
 static void
 test_custom_hours(void **state)
 {
-	struct calendar *cal = cal_new(NULL);
+	struct calendar *cal = unit_calendar(NULL);
 	char *cause = NULL;
 
 	assert_int_equal(calendar_set_hours_spec(cal,
@@ -341,7 +329,7 @@ has_error(const struct errlist *errs, const char *a, const char *b)
 static void
 test_holiday_errors(void **state)
 {
-	struct calendar *cal = cal_new(NULL);
+	struct calendar *cal = unit_calendar(NULL);
 	struct errlist errs = { NULL, 0 };
 	const char *f;
 
@@ -407,7 +395,7 @@ test_bad_zone(void **state)
 static void
 test_berlin_switch(void **state)
 {
-	struct calendar *cal = cal_new("Europe/Berlin");
+	struct calendar *cal = unit_calendar("Europe/Berlin");
 	struct tm tm;
 	time_t t;
 
@@ -464,7 +452,7 @@ test_roundtrip(void **state)
 	struct tm tm;
 
 	for (size_t z = 0; z < 4; z++) {
-		struct calendar *cal = cal_new(zones[z]);
+		struct calendar *cal = unit_calendar(zones[z]);
 		time_t t0 = at(cal, "2026-01-01T00:00:00Z");
 		for (time_t t = t0; t < t0 + 2 * 366 * 86400; t += 1799) {
 			calendar_localtime(cal, t, &tm);
@@ -478,7 +466,7 @@ test_roundtrip(void **state)
 static void
 compare_libc(const char *zone, time_t from, time_t to, time_t step)
 {
-	struct calendar *cal = cal_new(zone);
+	struct calendar *cal = unit_calendar(zone);
 	struct tm a, b;
 
 	setenv("TZ", zone, 1);
@@ -520,7 +508,7 @@ test_against_libc(void **state)
 static void
 test_berlin_business(void **state)
 {
-	struct calendar *cal = cal_new("Europe/Berlin");
+	struct calendar *cal = unit_calendar("Europe/Berlin");
 
 	/* Default hours over the spring switch weekend. */
 	assert_string_equal(fmt(cal, calendar_add_business(cal,
@@ -538,7 +526,7 @@ test_berlin_business(void **state)
 static void
 test_berlin_24h(void **state)
 {
-	struct calendar *cal = cal_new("Europe/Berlin");
+	struct calendar *cal = unit_calendar("Europe/Berlin");
 	char *cause = NULL;
 	time_t t;
 
@@ -583,7 +571,7 @@ test_berlin_24h(void **state)
 static void
 test_parsers(void **state)
 {
-	struct calendar *cal = cal_new(NULL);
+	struct calendar *cal = unit_calendar(NULL);
 	unsigned mask;
 	int min;
 	time_t t;
@@ -630,7 +618,7 @@ test_parsers(void **state)
 static void
 test_extremes(void **state)
 {
-	struct calendar *cal = cal_new("Europe/Berlin");
+	struct calendar *cal = unit_calendar("Europe/Berlin");
 	time_t ext[] = { INT64_MIN, INT64_MIN + 1, -1, 0, 1, INT64_MAX - 1,
 	    INT64_MAX, (time_t)1 << 40, -((time_t)1 << 40) };
 	struct tm tm;

@@ -11,23 +11,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "unit.h"
 
 static char dir[] = "/tmp/sopd-config.XXXXXX";
-
-/* Write text to a file in the temp dir and return its path. */
-static char *
-write_file(const char *name, const char *text)
-{
-	static char path[512];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs(text, fp);
-	fclose(fp);
-	return path;
-}
 
 /* The development configuration loads and paths resolve next to it. */
 static void
@@ -56,7 +42,8 @@ static void
 test_defaults(void **state)
 {
 	struct errlist errs = { 0 };
-	struct config *cfg = config_load(write_file("empty.yaml", ""), &errs);
+	struct config *cfg = config_load(unit_write_file(dir, "empty.yaml",
+	    ""), &errs);
 
 	assert_non_null(cfg);
 	assert_int_equal(cfg->ncommunities, 1);
@@ -74,7 +61,7 @@ test_errors(void **state)
 	char *p, expect[600];
 	struct config *cfg;
 
-	p = write_file("bad.yaml",
+	p = unit_write_file(dir, "bad.yaml",
 	    "syslog:\n"
 	    "  udp: nowhere\n"
 	    "  max_message_size: 12\n"
@@ -107,7 +94,7 @@ test_trap_users(void **state)
 	struct config *cfg;
 	char *p;
 
-	p = write_file("users.yaml",
+	p = unit_write_file(dir, "users.yaml",
 	    "traps:\n"
 	    "  users:\n"
 	    "    - {name: dev, auth_pass: devauthpass, priv_pass: devprivpass, engine_id: 0x80001F8880AABB}\n"
@@ -124,7 +111,7 @@ test_trap_users(void **state)
 	config_free(cfg);
 	errlist_free(&errs);
 
-	p = write_file("badusers.yaml",
+	p = unit_write_file(dir, "badusers.yaml",
 	    "traps:\n"
 	    "  users:\n"
 	    "    - {name: dev, auth_pass: devauthpass, priv_pass: devprivpass, engine_id: 0x8000}\n"
@@ -147,7 +134,8 @@ static void
 test_syntax_error(void **state)
 {
 	struct errlist errs = { 0 };
-	char *p = write_file("syntax.yaml", "syslog:\n  udp: [127.0.0.1\n");
+	char *p = unit_write_file(dir, "syntax.yaml",
+	    "syslog:\n  udp: [127.0.0.1\n");
 
 	assert_null(config_load(p, &errs));
 	assert_int_equal(errs.n, 1);
@@ -187,14 +175,12 @@ main(void)
 		cmocka_unit_test(test_split_addr),
 		cmocka_unit_test(test_trap_users),
 	};
-	char cmd[64];
 	int rc;
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
+	if (unit_rmtree(dir) != 0)
 		rc = 1;
 	return rc;
 }

@@ -27,6 +27,7 @@
 #include "incident.h"
 #include "rules.h"
 #include "stats.h"
+#include "unit.h"
 
 static char		 dir[] = "/tmp/sopd-http.XXXXXX";
 static struct sopd	 sd;
@@ -42,21 +43,6 @@ struct reply {
 	char		*nosniff;
 	int		 done;
 };
-
-/* Write text to a file in the temp dir and return its path (static). */
-static char *
-write_file(const char *name, const char *text)
-{
-	static char	 path[512];
-	FILE		*fp;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs(text, fp);
-	fclose(fp);
-	return path;
-}
 
 /* A free loopback port (bound then released). */
 static int
@@ -112,7 +98,7 @@ setup(void **state)
 
 	assert_non_null(mkdtemp(dir));
 	port = free_port();
-	write_file("rules.yaml",
+	unit_write_file(dir, "rules.yaml",
 	    "rules:\n"
 	    "  - name: disk-error\n"
 	    "    severity: critical\n"
@@ -128,7 +114,7 @@ setup(void **state)
 	    "rules: [%s/rules.yaml]\n", dir, port, dir);
 	memset(&sd, 0, sizeof(sd));
 	sd.base = event_base_new();
-	sd.cfg = config_load(write_file("sopd.yaml", cfgtext), &errs);
+	sd.cfg = config_load(unit_write_file(dir, "sopd.yaml", cfgtext), &errs);
 	errlist_print(&errs, stderr);
 	assert_non_null(sd.cfg);
 	sd.rules = ruleset_load(sd.cfg, &errs);
@@ -151,15 +137,13 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char	cmd[600];
 
 	http_stop(srv);
 	incidents_close(sd.incidents);
 	ruleset_free(sd.rules);
 	config_free(sd.cfg);
 	event_base_free(sd.base);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
+	if (unit_rmtree(dir) != 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
 	return 0;
 }

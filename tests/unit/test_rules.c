@@ -15,6 +15,7 @@
 #include "mibnames.h"
 #include "rules.h"
 #include "syslog_parse.h"
+#include "unit.h"
 #include "xmalloc.h"
 
 #define GOLDEN	"tests/golden/rules"
@@ -55,25 +56,11 @@ cfg_free(struct config *cfg)
 	free(cfg);
 }
 
-/* Write a file into the temp directory; returns its path (static). */
-static const char *
-write_file(const char *name, const char *text)
-{
-	static char path[512];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	assert_non_null(fp = fopen(path, "w"));
-	fputs(text, fp);
-	fclose(fp);
-	return path;
-}
-
 /* Load rules from one text written to a temp file. */
 static struct ruleset *
 load_text(const char *text, struct errlist *errs)
 {
-	struct config *cfg = cfg_new(write_file("r.yaml", text));
+	struct config *cfg = cfg_new(unit_write_file(tmpdir, "r.yaml", text));
 	struct ruleset *rs = ruleset_load(cfg, errs);
 
 	cfg_free(cfg);
@@ -321,12 +308,12 @@ test_directory_order(void **state)
 
 	snprintf(dir, sizeof(dir), "%s/d", tmpdir);
 	assert_int_equal(mkdir(dir, 0700), 0);
-	write_file("d/20-b.yml", "rules:\n  - name: b\n    match: "
+	unit_write_file(tmpdir, "d/20-b.yml", "rules:\n  - name: b\n    match: "
 	    "{program: b}\n    action: drop\n");
-	write_file("d/10-a.yaml", "rules:\n  - name: a\n    match: "
-	    "{program: a}\n    action: drop\n");
-	write_file("d/.hidden.yaml", "garbage: [");
-	write_file("d/README", "not a rule file");
+	unit_write_file(tmpdir, "d/10-a.yaml",
+	    "rules:\n  - name: a\n    match: {program: a}\n    action: drop\n");
+	unit_write_file(tmpdir, "d/.hidden.yaml", "garbage: [");
+	unit_write_file(tmpdir, "d/README", "not a rule file");
 	cfg = cfg_new(dir);
 	rs = ruleset_load(cfg, &errs);
 	errlist_print(&errs, stderr);
@@ -352,7 +339,8 @@ test_host_groups(void **state)
 	    .message_len = 1 };
 	struct rule_hit hit;
 
-	cfg = cfg_new(write_file("g.yaml", "host_groups:\n  lab: [\"lab-*\"]\n"
+	cfg = cfg_new(unit_write_file(tmpdir, "g.yaml",
+	    "host_groups:\n  lab: [\"lab-*\"]\n"
 	    "rules:\n  - name: core\n    match: {host: {group: core}}\n"
 	    "    severity: high\n  - name: lab\n    match: {host: [{group: "
 	    "lab}, build1]}\n    severity: low\n"));
@@ -473,7 +461,8 @@ static void
 test_mib_rule(void **state)
 {
 	struct errlist errs = { 0 };
-	struct config *cfg = cfg_new(write_file("m.yaml", "rules:\n"
+	struct config *cfg = cfg_new(unit_write_file(tmpdir, "m.yaml",
+	    "rules:\n"
 	    "  - name: fan\n    match: {trap_oid: sopdTestFanFailure}\n"
 	    "    severity: high\n"));
 	struct ruleset *rs;
@@ -506,10 +495,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return unit_rmtree(tmpdir) == 0 ? 0 : -1;
 }
 
 int

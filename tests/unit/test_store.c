@@ -17,15 +17,16 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "unit.h"
 
 /* A fresh temporary state directory (a subdirectory that does not exist). */
 static char *
 tmpdir(void)
 {
-	char tmpl[] = "/tmp/sopd-store-XXXXXX", *d;
+	char *t = unit_tmpdir("sopd-store"), *d;
 
-	assert_non_null(mkdtemp(tmpl));
-	assert_true(asprintf(&d, "%s/state", tmpl) > 0);
+	assert_true(asprintf(&d, "%s/state", t) > 0);
+	free(t);
 	return d;
 }
 
@@ -33,12 +34,11 @@ tmpdir(void)
 static void
 rmtree(char *dir)
 {
-	char cmd[600], *p;
+	char *p;
 
 	p = strrchr(dir, '/');
 	*p = '\0';
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(unit_rmtree(dir), 0);
 	free(dir);
 }
 

@@ -10,20 +10,9 @@
 #include <cmocka.h>
 
 #include "calendar.h"
+#include "unit.h"
 #include "windows.h"
 #include "yamlnode.h"
-
-/* A calendar in a zone. */
-static struct calendar *
-cal_new(const char *tz)
-{
-	char *cause = NULL;
-	struct calendar *cal = calendar_new(tz, &cause);
-
-	if (cal == NULL)
-		fail_msg("calendar_new: %s", cause);
-	return cal;
-}
 
 /* A local time in the calendar's zone. */
 static time_t
@@ -80,7 +69,7 @@ parse_fails(const struct calendar *cal, const char *text)
 static void
 test_parse_format(void **state)
 {
-	struct calendar *cal = cal_new(NULL);
+	struct calendar *cal = unit_calendar(NULL);
 	static const char *good[][2] = {
 		{ "fri 20:00-24:00", "fri 20:00-24:00" },
 		{ "Friday 20:00-24:00", "fri 20:00-24:00" },
@@ -128,7 +117,7 @@ test_parse_format(void **state)
 static void
 test_friday_night(void **state)
 {
-	struct calendar *cal = cal_new(NULL);
+	struct calendar *cal = unit_calendar(NULL);
 	struct window_spec ws = spec(cal, "fri 20:00-24:00");
 	time_t s, e;
 
@@ -158,7 +147,7 @@ test_friday_night(void **state)
 static void
 test_cross_midnight(void **state)
 {
-	struct calendar *cal = cal_new(NULL);
+	struct calendar *cal = unit_calendar(NULL);
 	struct window_spec ws = spec(cal, "mon-fri 22:00-02:00");
 	time_t s, e;
 
@@ -185,7 +174,7 @@ test_cross_midnight(void **state)
 static void
 test_overlaps_business(void **state)
 {
-	struct calendar *cal = cal_new(NULL);
+	struct calendar *cal = unit_calendar(NULL);
 	struct errlist errs = { NULL, 0 };
 	static const struct { const char *text; int overlaps; } cases[] = {
 		{ "fri 20:00-24:00", 0 }, { "fri 17:00-19:00", 1 },
@@ -227,7 +216,7 @@ test_overlaps_business(void **state)
 static void
 test_oneoff(void **state)
 {
-	struct calendar *cal = cal_new(NULL);
+	struct calendar *cal = unit_calendar(NULL);
 	struct window_spec ws = spec(cal, "2026-11-27T20:00/2026-11-28T02:00");
 	time_t s, e;
 
@@ -253,7 +242,7 @@ test_oneoff(void **state)
 static void
 test_berlin_dst(void **state)
 {
-	struct calendar *cal = cal_new("Europe/Berlin");
+	struct calendar *cal = unit_calendar("Europe/Berlin");
 	struct window_spec ws;
 	time_t s, e;
 
@@ -294,7 +283,7 @@ test_berlin_dst(void **state)
 static void
 test_skipped_and_extremes(void **state)
 {
-	struct calendar *cal = cal_new("Europe/Berlin");
+	struct calendar *cal = unit_calendar("Europe/Berlin");
 	struct window_spec ws = spec(cal, "sun 02:15-02:45");
 	time_t s, e, ext[] = { INT64_MIN, -1, 0, INT64_MAX };
 
@@ -317,7 +306,7 @@ static void
 check_consistency(const char *zone, const char *text, const char *from,
     int days)
 {
-	struct calendar *cal = cal_new(zone);
+	struct calendar *cal = unit_calendar(zone);
 	struct window_spec ws = spec(cal, text);
 	time_t occ[64][2], t0 = at(cal, from), t, s, e;
 	size_t n = 0, i;
