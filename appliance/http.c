@@ -332,6 +332,11 @@ http_request_cb(struct evhttp_request *req, void *arg)
 static void
 http_backup(struct http_req *r)
 {
+	/* The whole database: for admins only, even when reading is public. */
+	if (r->who.role != AUTH_ADMIN) {
+		http_error(r, 403, "a backup needs an admin's login or token");
+		return;
+	}
 	backup_serve(r->h->sd, r->req);
 }
 

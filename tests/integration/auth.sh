@@ -42,6 +42,9 @@ echo 'viewer pass' | "$SOPCTL" passwd > "$T/victor.hash"
 "$SOPCTL" token > "$T/token"
 TOKEN=$(sed -n 's/^token: //p' "$T/token")
 TOKEN_SHA=$(sed -n 's/^sha256: //p' "$T/token")
+"$SOPCTL" token > "$T/admin-token"
+ADMIN=$(sed -n 's/^token: //p' "$T/admin-token")
+ADMIN_SHA=$(sed -n 's/^sha256: //p' "$T/admin-token")
 check "sopctl token prints a token and its SHA-256" \
     [ "$(printf %s "$TOKEN" | sha256sum | cut -c1-64)" = "$TOKEN_SHA" ]
 
@@ -51,6 +54,7 @@ http_settings "  users:
     - {name: victor, role: viewer, password: '$(cat "$T/victor.hash")'}
   tokens:
     - {name: nightly-script, role: operator, sha256: $TOKEN_SHA}
+    - {name: backup-job, role: admin, sha256: $ADMIN_SHA}
   allowed_hosts: [sopd.example]
   login_attempts: 20"
 check "sopd -t accepts the users and tokens" "$SOPD" -t -c "$T/sopd.yaml"
@@ -104,6 +108,13 @@ check "a viewer reads" req 200 GET "/api/v1/incidents/$OOM" -b "$T/jar2"
 check "a viewer may not write (403)" \
     req 403 POST "/api/v1/incidents/$OOM/notes" -b "$T/jar2" -H "$JSON" \
     -H "X-CSRF-Token: $VCSRF" --data '{"note":"x"}'
+check "a viewer may not download the database (403)" \
+    req 403 GET /api/v1/backup -b "$T/jar2"
+check "an operator's token may not download the database (403)" \
+    req 403 GET /api/v1/backup -H "Authorization: Bearer $TOKEN"
+check "an admin's token backs up with sopctl" sh -c "SOPD_TOKEN='$ADMIN' \
+    '$SOPCTL' -u '$API' backup '$T/copy.db' >/dev/null &&
+    [ \$(sqlite3 '$T/copy.db' 'select count(*) from incidents') -ge 2 ]"
 check "logout ends the session" sh -c "curl -s -b '$T/jar2' -H 'X-CSRF-Token: $VCSRF' \
     -X POST '$API/api/v1/logout' >/dev/null &&
     [ \$(curl -s -o /dev/null -w '%{http_code}' -b '$T/jar2' '$API/api/v1/incidents') = 401 ]"
