@@ -14,6 +14,7 @@ struct winset;
 struct escalator;
 struct notifier;
 struct expect;
+struct schedule;
 
 struct sopd {
 	struct event_base	*base;
@@ -31,6 +32,7 @@ struct sopd {
 	time_t			 last_reload;	/* 0: never reloaded */
 	int			 last_reload_ok;
 	char			 last_reload_error[512];
+	struct schedule		*schedule;	/* the SOP's jobs (schedule.h) */
 };
 
 #endif

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "notify.h"
 #include "deadline.h"
+#include "schedule.h"
 #include "escalate.h"
 #include "expect.h"
 #include "pipeline.h"
@@ -121,6 +122,7 @@ sopd_load(const char *file, struct config **cfgp, struct ruleset **rsp,
 	*rsp = ruleset_load(*cfgp, errs);
 	bad = notifier_check(*cfgp, errs) == -1;
 	bad |= auth_check(*cfgp, errs) == -1;
+	bad |= schedule_check(*cfgp, errs) == -1;
 	if (*rsp == NULL || sopd_load_clock(*cfgp, NULL, NULL, errs) == -1 ||
 	    bad) {
 		ruleset_free(*rsp);
@@ -476,6 +478,7 @@ sopd_reload(struct sopd_run *run)
 	notifier_reconfigure(sd->notifier, cfg);
 	expect_set_rules(sd->expect, rs);
 	sopd_reload_clock(sd, pol, ws);
+	schedule_reconfigure(sd->schedule, cfg);
 	sopd_reload_tls(run);
 	if (run->traps != NULL && traps_reconfigure(run->traps, cfg) == -1 &&
 	    privdrop_user() != NULL)
@@ -534,6 +537,8 @@ sopd_deadline_cb(struct deadlines *dq, int kind, uint64_t id, time_t due,
 		return;
 	if (incidents_fire(sd->incidents, kind, id, due))
 		return;
+	if (schedule_fire(sd->schedule, kind, id, due))
+		return;
 	log_debug("deadline of unknown kind %d (id %llu)", kind,
 	    (unsigned long long)id);
 }
@@ -577,6 +582,8 @@ sopd_start_clock(struct sopd *sd)
 	}
 	if ((sd->escalator = escalate_new(sd, &cause)) == NULL)
 		fatalx("escalation: %s", cause);
+	if ((sd->schedule = schedule_new(sd, &cause)) == NULL)
+		fatalx("schedule: %s", cause);
 }
 
 /* Start every module in order. */
@@ -638,6 +645,8 @@ sopd_stop(struct sopd_run *run)
 	tcp_ops.close(run->tcp);
 	udp_ops.close(run->udp);
 	expect_free(sd->expect);
+	schedule_free(sd->schedule);
+	sd->schedule = NULL;
 	incidents_flush(sd->incidents);
 	escalate_free(sd->escalator);
 	incidents_close(sd->incidents);

@@ -183,6 +183,29 @@ static const char *store_migrations[] = {
 	"CREATE INDEX incidents_resolved ON incidents (resolved_at)"
 	"  WHERE resolved_at IS NOT NULL;"
 	"CREATE INDEX window_log_end ON window_log (\"end\");",
+	/*
+	 * 4 -> 5: each run of a scheduled job (scheduled time, when it ran,
+	 * outcome) and the reports the jobs made, as they were made.
+	 */
+	"CREATE TABLE schedule_runs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  job TEXT NOT NULL,"
+	"  scheduled INTEGER NOT NULL,"
+	"  ran_at INTEGER NOT NULL,"
+	"  outcome TEXT NOT NULL,"
+	"  detail TEXT,"
+	"  report_id INTEGER,"
+	"  UNIQUE (job, scheduled)"
+	");"
+	"CREATE TABLE reports ("
+	"  id INTEGER PRIMARY KEY,"
+	"  job TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  made_at INTEGER NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  doc TEXT NOT NULL"
+	");"
+	"CREATE INDEX reports_made ON reports (made_at);",
 };
 #define STORE_VERSION \
 	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -1651,6 +1674,36 @@ store_query(struct store *st, const char *sql, const struct store_param *p,
 		log_warnx("%s: query: %s", st->path, sqlite3_errmsg(st->db));
 	store_release(st, s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Run one writing statement with parameters ?1.. (text when text is not
+ * NULL, else num); the rowid it inserted (0 if none) or -1.
+ */
+int64_t
+store_write(struct store *st, const char *sql, const struct store_param *p,
+    size_t np)
+{
+	sqlite3_stmt *s;
+	size_t i;
+	int rc;
+
+	if ((s = store_stmt(st, sql)) == NULL)
+		return -1;
+	for (i = 0; i < np; i++) {
+		if (p[i].text != NULL)
+			store_bind_text(s, (int)i + 1, p[i].text);
+		else
+			sqlite3_bind_int64(s, (int)i + 1, p[i].num);
+	}
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		log_warnx("%s: write: %s", st->path, sqlite3_errmsg(st->db));
+	store_release(st, s);
+	if (rc != SQLITE_DONE)
+		return -1;
+	return sqlite3_changes(st->db) > 0 ?
+	    (int64_t)sqlite3_last_insert_rowid(st->db) : 0;
 }
 
 /*
