@@ -128,6 +128,7 @@ static void	http_session(struct http_req *);
 static void	http_schedule(struct http_req *);
 static void	http_stored(struct http_req *);
 static void	http_stored_one(struct http_req *);
+static void	http_schedule_run(struct http_req *);
 
 static const struct http_route http_routes[] = {
 	{ 0, "/", http_index },
@@ -149,6 +150,7 @@ static const struct http_route http_routes[] = {
 	{ 1, "/api/v1/changes", http_window_add },
 	{ 0, "/api/v1/changes/*", http_window },
 	{ 1, "/api/v1/changes/*/*", http_change_action },
+	{ 0, "/api/v1/reports/stored", http_stored },
 	{ 0, "/api/v1/reports/*", http_reports },
 	{ 0, "/api/v1/expectations", http_expectations },
 	{ 0, "/api/v1/calendar", http_calendar },
@@ -158,6 +160,7 @@ static const struct http_route http_routes[] = {
 	{ 0, "/api/v1/session", http_session },
 	{ 0, "/api/v1/schedule", http_schedule },
 	{ 0, "/api/v1/reports/stored/*", http_stored_one },
+	{ 1, "/api/v1/schedule/*/run", http_schedule_run },
 };
 #define HTTP_NROUTES (sizeof(http_routes) / sizeof(http_routes[0]))
 
@@ -1027,10 +1030,6 @@ http_reports(struct http_req *r)
 	int			 kind;
 
 	TAILQ_INIT(&q);
-	if (strcmp(r->arg[0], "stored") == 0) {
-		http_stored(r);
-		return;
-	}
 	if ((kind = report_kind_from_name(r->arg[0])) == -1)
 		http_error(r, 404, "unknown report: %.32s", r->arg[0]);
 	else if (http_report_date(r, &q, &date) == 0) {
@@ -1079,6 +1078,21 @@ http_schedule(struct http_req *r)
 		http_error(r, 503, "store not readable");
 	else
 		http_reply_json(r, 200, doc);
+}
+
+/* POST /api/v1/schedule/{job}/run: run a job now (recorded, delivered). */
+static void
+http_schedule_run(struct http_req *r)
+{
+	int	job;
+
+	if ((job = schedule_job_from_name(r->arg[0])) == -1)
+		http_error(r, 404, "unknown job: %.32s", r->arg[0]);
+	else if (schedule_run_now(r->h->sd->schedule, job) == -1)
+		http_error(r, 503, "the run was not recorded");
+	else
+		http_reply_json(r, 200, schedule_status_json(
+		    r->h->sd->schedule, 1));
 }
 
 /* GET /api/v1/reports/stored[?job=NAME]: the newest stored reports. */

@@ -521,21 +521,29 @@ sched_server_check(struct schedule *s, time_t now)
 	return doc;
 }
 
-/* The backup check: the expectations' state as the deadlines left it. */
+/* The backup check: each expectation's record of today (else its state). */
 static json_t *
-sched_backup_check(struct schedule *s)
+sched_backup_check(struct schedule *s, time_t now)
 {
-	json_t	*status, *doc, *x, *c;
-	size_t	 i;
+	json_t		*status, *doc, *x, *c;
+	const char	*state;
+	struct tm	 tm;
+	size_t		 i;
 
-	doc = json_pack("{s:s, s:i, s:i, s:i, s:i}", "report", "backup-check",
-	    "ok", 0, "missing", 0, "late", 0, "pending", 0);
+	doc = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "report",
+	    "backup-check", "ok", 0, "missing", 0, "late", 0, "pending", 0,
+	    "failed", 0, "rerun_ok", 0);
 	status = s->sd->expect != NULL ? expect_status_json(s->sd->expect) :
 	    json_object();
+	calendar_localtime(sched_cal(s), now, &tm);
 	json_array_foreach(json_object_get(status, "expectations"), i, x) {
-		c = json_object_get(doc, json_string_value(json_object_get(x,
-		    "state")) != NULL ? json_string_value(json_object_get(x,
-		    "state")) : "");
+		if ((state = report_backup_record(sched_store(s), x,
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday)) != NULL)
+			json_object_set_new(x, "today", json_string(state));
+		else if ((state = json_string_value(json_object_get(x,
+		    "state"))) == NULL)
+			state = "";
+		c = json_object_get(doc, state);
 		if (json_is_integer(c))
 			json_integer_set(c, json_integer_value(c) + 1);
 	}
@@ -589,7 +597,7 @@ sched_build(struct schedule *s, int job, time_t now, char **err)
 	case SCHED_SERVER_CHECK:
 		return sched_server_check(s, now);
 	case SCHED_BACKUP_CHECK:
-		return sched_backup_check(s);
+		return sched_backup_check(s, now);
 	case SCHED_PERFORMANCE:
 		return sched_performance(s, err);
 	case SCHED_DAILY:
@@ -645,7 +653,7 @@ sched_store_report(struct schedule *s, int job, time_t now,
 /* Record a run (one row per job and scheduled time); its id or -1. */
 static int64_t
 sched_record(struct schedule *s, int job, time_t scheduled, time_t now,
-    const char *outcome, const char *detail, int64_t report)
+    const char *outcome, const char *detail, int64_t report, int manual)
 {
 	static const char sql[] = "INSERT INTO schedule_runs (job, scheduled, "
 	    "ran_at, outcome, detail, report_id) VALUES (?1, ?2, ?3, ?4, ?5, "
@@ -666,7 +674,7 @@ sched_record(struct schedule *s, int job, time_t scheduled, time_t now,
 	p[4].text = detail != NULL ? detail : "";
 	p[5].num = report > 0 ? report : 0;
 	sched_meta_name(job, name, sizeof(name));
-	if (store_set_meta(st, name, scheduled) != 0)
+	if (!manual && store_set_meta(st, name, scheduled) != 0)
 		log_warnx("schedule: cannot store %s: %s", name,
 		    store_error(st));
 	return store_write(st, sql, p, 6);
@@ -700,8 +708,8 @@ sched_deliver(struct schedule *s, int job, time_t scheduled, time_t now,
 	free(js);
 }
 
-int64_t
-schedule_run(struct schedule *s, int job, time_t scheduled)
+static int64_t
+sched_run(struct schedule *s, int job, time_t scheduled, int manual)
 {
 	time_t	 now = clock_now();
 	json_t	*doc;
@@ -714,7 +722,8 @@ schedule_run(struct schedule *s, int job, time_t scheduled)
 	if ((doc = sched_build(s, job, now, &err)) == NULL) {
 		log_warnx("schedule: %s: %s", sched_job_names[job],
 		    err != NULL ? err : "failed");
-		run = sched_record(s, job, scheduled, now, "failed", err, 0);
+		run = sched_record(s, job, scheduled, now, "failed", err, 0,
+		    manual);
 		free(err);
 		free(subject);
 		return run;
@@ -740,12 +749,24 @@ schedule_run(struct schedule *s, int job, time_t scheduled)
 	else
 		snprintf(detail, sizeof(detail), "%s", subject);
 	run = sched_record(s, job, scheduled, now, report > 0 ? "ok" :
-	    "not stored", detail, report);
+	    "not stored", detail, report, manual);
 	sched_deliver(s, job, scheduled, now, subject, doc, report);
 	log_info("schedule: %s ran (%s)", sched_job_names[job], detail);
 	json_decref(doc);
 	free(subject);
 	return run;
+}
+
+int64_t
+schedule_run(struct schedule *s, int job, time_t scheduled)
+{
+	return sched_run(s, job, scheduled, 0);
+}
+
+int64_t
+schedule_run_now(struct schedule *s, int job)
+{
+	return sched_run(s, job, clock_now(), 1);
 }
 
 int

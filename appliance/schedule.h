@@ -82,8 +82,14 @@ void schedule_set_metrics(struct schedule *, const struct schedule_metrics *);
 void schedule_heard(struct schedule *, const struct logevent *);
 /* A deadline fell due; 0 if the kind is not ours. */
 int schedule_fire(struct schedule *, int kind, uint64_t id, time_t due);
-/* Run a job now as if scheduled at `scheduled`; the run's id or -1. */
+/* Run a job as if scheduled at `scheduled`; the run's id or -1. */
 int64_t schedule_run(struct schedule *, int job, time_t scheduled);
+/*
+ * Run a job now on demand (configured or not; told to its level if it has
+ * one); recorded as a run scheduled now, the schedule's own clock (which
+ * occurrence was handled) is left alone.  The run's id or -1.
+ */
+int64_t schedule_run_now(struct schedule *, int job);
 
 /* "server-check" ... to a job; -1 if unknown. */
 int schedule_job_from_name(const char *);

@@ -1073,7 +1073,7 @@ ctl_report_daily(json_t *doc)
 	    ctl_int(s, "hosts_with_incidents"));
 	ctl_report_top("HOST", json_object_get(s, "top_hosts"), "host");
 	b = json_object_get(doc, "backups");
-	printf("\nbackups (now): ok %lld, missing %lld, late %lld, pending "
+	printf("\nbackups (that day): ok %lld, missing %lld, late %lld, pending "
 	    "%lld\n", ctl_int(b, "ok"), ctl_int(b, "missing"),
 	    ctl_int(b, "late"), ctl_int(b, "pending"));
 	json_array_foreach(json_object_get(b, "hosts"), i, x) {

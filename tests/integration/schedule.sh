@@ -47,7 +47,17 @@ EOF
 chmod +x "$T/mail.sh"
 
 cat > "$T/rules.yaml" <<'EOF'
+host_groups:
+  backup-hosts: [backup-1, backup-2]
 rules:
+  - name: backup-completed
+    expect:
+      match: { program: "backup*", message: 'backup job completed' }
+      hosts: { group: backup-hosts }
+      by: "10:00"
+      every: day
+      since: "00:00"
+    title: "Backup from {host} missing at {deadline}"
   - name: disk-full
     match:
       message: 'DISKFULL (?<fs>\S+)'
@@ -106,6 +116,7 @@ check "nothing of the week before runs on Monday's start" test "$(runs weekly-re
 send "<27>Nov 30 08:55:00 web-1 app: disk I/O error"
 send "<28>Nov 30 08:55:00 db-1 app: slow query"
 send "<28>Nov 30 08:55:00 db-1 app: slow query"
+send "<30>Nov 30 08:55:00 backup-2 backupd[7]: backup job completed"
 
 MAIL_CHECK="$T/mail/report-server-check-1795996800"
 wait_file() {
@@ -144,13 +155,16 @@ check "the performance report says no metrics yet" \
     web_has '[.[] | select(.job == "performance-report")][0].report.metrics_available == false'
 check "the backup check ran at 10:00 (a business day) and is recorded" \
     wait_for sh -c "test \"\$(curl -sf $API/api/v1/schedule | jq '[.runs[] | select(.job == \"backup-check\")] | length')\" = 1"
+check "its record: backup-2 ok, backup-1 missing" sh -c \
+    "curl -sf $API/api/v1/schedule | jq -e '[.runs[] | select(.job == \"backup-check\")][0].detail |
+    startswith(\"ok 1, missing 1\")' >/dev/null"
 check "the daily report ran at 09:00, stored, not delivered" sh -c \
     "test \"$(runs daily-report)\" = 1 && ! ls $T/mail/report-daily-report-* >/dev/null 2>&1"
 
 ID=$(api "/api/v1/reports/stored?job=server-check" | jq -r '.reports[0].id')
 check "the server check is stored" test -n "$ID" -a "$ID" != null
 check "the stored report reads back as JSON" sh -c \
-    "curl -sf $API/api/v1/reports/stored/$ID | jq -e '.report.hosts_checked == 2' >/dev/null"
+    "curl -sf $API/api/v1/reports/stored/$ID | jq -e '.report.hosts_checked == 3 and ([.report.hosts[].host] | sort == [\"backup-2\", \"db-1\", \"web-1\"])' >/dev/null"
 check "as HTML with an inline SVG chart and no external resource" sh -c \
     "curl -sf '$API/api/v1/reports/stored/$ID?format=html' > $T/r.html &&
     grep -q '<svg' $T/r.html && ! grep -Eq '(src|href)=' $T/r.html"
@@ -176,6 +190,13 @@ sleep 1
 check "Tuesday's occurrence does not run as well" \
     test ! -e "$T/mail/report-server-check-1796083200"
 check "the weekly report does not run again" test "$(runs weekly-report)" = 1
+check "Monday's daily report read on Wednesday has Monday's backup record" sh -c \
+    "curl -sf '$API/api/v1/reports/daily?date=2026-11-30' | jq -e '
+    ([.backups.hosts[] | select(.host == \"backup-2\")][0].state == \"ok\") and
+    ([.backups.hosts[] | select(.host == \"backup-1\")][0].state == \"missing\")' >/dev/null"
+check "while backup-2's live state on Wednesday is missing" sh -c \
+    "curl -sf '$API/api/v1/expectations' | jq -e '
+    [.expectations[] | select(.host == \"backup-2\")][0].state == \"missing\"' >/dev/null"
 stop_sopd || notok "sopd stops on Wednesday"
 LD_PRELOAD=$FT FAKETIME="@2026-12-02 11:05:00" FAKETIME_NO_CACHE=1 \
     start_sopd || { notok "sopd starts again"; exit 1; }
