@@ -268,6 +268,23 @@ sched_prev(const struct calendar *cal, const struct sjob *j, time_t t)
 	return 0;
 }
 
+time_t
+schedule_occurrence(const struct calendar *cal, const char *at,
+    const char *days, time_t t, int dir)
+{
+	struct sjob	j;
+
+	memset(&j, 0, sizeof(j));
+	if (calendar_parse_hhmm(at, &j.at_min) == -1 || j.at_min >= 24 * 60)
+		return 0;
+	for (j.days = 0; j.days <= DAYS_FIRST; j.days++)
+		if (strcmp(days, sched_days_names[j.days]) == 0)
+			break;
+	if (j.days > DAYS_FIRST)
+		return 0;
+	return dir > 0 ? sched_next(cal, &j, t) : sched_prev(cal, &j, t);
+}
+
 static struct store *
 sched_store(struct schedule *s)
 {

@@ -60,7 +60,8 @@ enum schedule_job {
  *        "used_pct"}] } for the server check;
  *   period: per-host figures for [from, to) as the performance report
  *        lists them ("cpu", "mem", "disk", "traffic": {avg, p95, max,
- *        change_pct}, "sustained_high_load", "disks_full_in_30d").
+ *        change_pct}, "sustained_high_load", "disks_full_in_30d"),
+ *        made from samples with the functions of perfstat.h.
  */
 struct schedule_metrics {
 	json_t	*(*hosts)(void *arg);
@@ -90,6 +91,15 @@ int64_t schedule_run(struct schedule *, int job, time_t scheduled);
  * occurrence was handled) is left alone.  The run's id or -1.
  */
 int64_t schedule_run_now(struct schedule *, int job);
+
+/*
+ * The first time after t (dir > 0) or the last at or before t (dir <= 0)
+ * of a job at local HH:MM on days ("daily", "weekdays", "business",
+ * "mondays", "first") in the calendar; 0 on a bad spec or none in a year.
+ */
+struct calendar;
+time_t schedule_occurrence(const struct calendar *, const char *at,
+    const char *days, time_t t, int dir);
 
 /* "server-check" ... to a job; -1 if unknown. */
 int schedule_job_from_name(const char *);
