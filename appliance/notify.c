@@ -1438,6 +1438,7 @@ notifier_send_report(struct notifier *n, const char *level,
 	if (n == NULL || level == NULL)
 		return;
 	memset(&ii, 0, sizeof(ii));
+	ii.severity = SEV_INFO;		/* a report is no alarm */
 	ii.level = level;
 	ii.host = "";
 	ii.rule = "";

@@ -492,6 +492,28 @@ sched_host_json(struct schedule *s, const char *host, const struct shost *h,
 	return o;
 }
 
+/* A host of an incident seen in the last 24 hours (heard before a restart). */
+static int
+sched_seen_cb(const struct store_qrow *q, void *arg)
+{
+	struct schedule		*s = arg;
+	struct keytab_entry	*e;
+	struct shost		*h;
+
+	if (q->text[0] == NULL || *q->text[0] == '\0')
+		return 0;
+	if ((e = keytab_find(s->hosts, "", q->text[0])) != NULL) {
+		h = keytab_item(e, struct shost, ent);
+		if (h->last < (time_t)q->num[1])
+			h->last = (time_t)q->num[1];
+		return 0;
+	}
+	h = xcalloc(1, sizeof(*h));
+	h->last = (time_t)q->num[1];
+	keytab_insert(s->hosts, &h->ent, "", q->text[0]);
+	return 0;
+}
+
 /* The 09:00 server check: every host heard in 24 h or polled. */
 static json_t *
 sched_server_check(struct schedule *s, time_t now)
@@ -506,10 +528,16 @@ sched_server_check(struct schedule *s, time_t now)
 	size_t			 i;
 	long			 nopen = 0;
 
+	static const char seen[] = "SELECT host, max(last_seen) FROM incidents "
+	    "WHERE last_seen >= ?1 AND host IS NOT NULL GROUP BY host";
+	struct store_param	 p = { NULL, now - SCHED_HOURS * 3600 };
+
 	open = json_object();
 	if (st != NULL && store_query(st, sql, NULL, 0, sched_open_cb,
 	    open) == -1)
 		log_warnx("schedule: server check: open incidents not read");
+	if (st != NULL && store_query(st, seen, &p, 1, sched_seen_cb, s) == -1)
+		log_warnx("schedule: server check: incident hosts not read");
 	hosts = json_array();
 	for (e = keytab_first(s->hosts); e != NULL; e = keytab_next(e)) {
 		h = keytab_item(e, struct shost, ent);
@@ -542,7 +570,7 @@ sched_server_check(struct schedule *s, time_t now)
 static json_t *
 sched_backup_check(struct schedule *s, time_t now)
 {
-	json_t		*status, *doc, *x, *c;
+	json_t		*status, *doc, *x, *c, *list;
 	const char	*state;
 	struct tm	 tm;
 	size_t		 i;
@@ -564,9 +592,10 @@ sched_backup_check(struct schedule *s, time_t now)
 		if (json_is_integer(c))
 			json_integer_set(c, json_integer_value(c) + 1);
 	}
-	json_object_set(doc, "expectations", json_object_get(status,
-	    "expectations") != NULL ? json_object_get(status,
-	    "expectations") : json_array());
+	if ((list = json_object_get(status, "expectations")) != NULL)
+		json_object_set(doc, "expectations", list);
+	else
+		json_object_set_new(doc, "expectations", json_array());
 	json_decref(status);
 	return doc;
 }

@@ -1727,6 +1727,10 @@ store_prune(struct store *st, int64_t before, int limit)
 		"DELETE FROM window_log WHERE rowid IN (SELECT rowid FROM "
 		"window_log WHERE ended AND \"end\" < ?1 ORDER BY \"end\" "
 		"LIMIT ?2)",
+		"DELETE FROM reports WHERE id IN (SELECT id FROM reports "
+		"WHERE made_at < ?1 ORDER BY made_at LIMIT ?2)",
+		"DELETE FROM schedule_runs WHERE id IN (SELECT id FROM "
+		"schedule_runs WHERE ran_at < ?1 ORDER BY ran_at LIMIT ?2)",
 	};
 	sqlite3_stmt *stmt;
 	size_t i;

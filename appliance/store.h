@@ -217,8 +217,8 @@ int64_t store_write(struct store *, const char *sql,
 
 /*
  * Retention: delete up to limit resolved incidents (history, events,
- * escalation steps) and ended window records older than `before` (Unix
- * seconds); rows deleted or -1.  Then give up to `pages` free pages back
+ * escalation steps), ended window records, stored reports and schedule
+ * runs older than `before` (Unix seconds); rows deleted or -1.  Then give up to `pages` free pages back
  * to the file system; the free pages left or -1.
  */
 int store_prune(struct store *, int64_t before, int limit);
