@@ -202,4 +202,17 @@ LD_PRELOAD=$FT FAKETIME="@2026-12-02 11:05:00" FAKETIME_NO_CACHE=1 \
     start_sopd || { notok "sopd starts again"; exit 1; }
 sleep 1
 check "a second restart runs nothing twice" test "$(runs server-check)" = 2
+next_check() {
+	api /api/v1/schedule | jq -e ".jobs[] | select(.job == \"server-check\") | .next == \"$1\"" >/dev/null
+}
+check "the next server check is Thursday 09:00" next_check "2026-12-03T00:00:00Z"
+sed -i 's/server-check:       { at: "09:00"/server-check:       { at: "12:00"/' "$T/sopd.yaml"
+kill -HUP "$SOPD_PID"
+check "a reload moves it to today 12:00" wait_for next_check "2026-12-02T03:00:00Z"
+check "and runs nothing missed" test "$(runs server-check)" = 2
+sed -i 's/server-check:       { at: "12:00"/server-check:       { at: "noon"/' "$T/sopd.yaml"
+kill -HUP "$SOPD_PID"
+check "a bad time is refused on reload, the schedule kept" sh -c \
+    "sleep 1; curl -sf $API/api/v1/stats >/dev/null && grep -q 'schedule: server-check: at: expected HH:MM' $T/sopd.log"
+check "the next server check is still today 12:00" next_check "2026-12-02T03:00:00Z"
 check "sopd stops cleanly" stop_sopd
