@@ -928,11 +928,14 @@ config_top(struct cfgload *cl, struct ynode *root)
 			cfg->sec_expect = v;
 		else if (strcmp(k, "poll") == 0)
 			cfg->sec_poll = v;
+		else if (strcmp(k, "schedule") == 0)
+			cfg->sec_schedule = v;
 		else
 			config_unknown(cl, root->keys[i], NULL, "state_dir, "
 			    "user, group, syslog, traps, agent, http, rules, mib_dirs, "
 			    "host_groups, incidents, store, calendar, "
-			    "escalation, windows, notify, expectations, poll");
+			    "escalation, windows, notify, expectations, poll, "
+			    "schedule");
 	}
 }
 

@@ -98,6 +98,8 @@ struct config {
 	/* SNMPv3 users whose traps and informs are accepted. */
 	struct config_snmp_user *trap_users;
 	size_t		  ntrap_users;
+	/* schedule: the SOP's jobs, parsed by schedule.c (NULL: none). */
+	struct ynode	 *sec_schedule;
 };
 
 /* Load a config file; NULL with every problem in errs. */

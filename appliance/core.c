@@ -14,10 +14,12 @@
 #include "incident.h"
 #include "log.h"
 #include "policy.h"
+#include "schedule.h"
 
 static int	core_fire_expect(struct sopd *, int, uint64_t, time_t);
 static int	core_fire_escalate(struct sopd *, int, uint64_t, time_t);
 static int	core_fire_incidents(struct sopd *, int, uint64_t, time_t);
+static int	core_fire_schedule(struct sopd *, int, uint64_t, time_t);
 
 /* Which module takes each kind of deadline. */
 static const struct {
@@ -30,6 +32,7 @@ static const struct {
 	{ DEADLINE_EXPECT_SILENT,	core_fire_expect },
 	{ DEADLINE_INCIDENT_FLAP,	core_fire_incidents },
 	{ DEADLINE_INCIDENT_QUIET,	core_fire_incidents },
+	{ DEADLINE_SCHEDULE_JOB,	core_fire_schedule },
 };
 
 static int
@@ -50,6 +53,13 @@ core_fire_incidents(struct sopd *sd, int kind, uint64_t id, time_t due)
 {
 	return sd->incidents != NULL && incidents_fire(sd->incidents, kind,
 	    id, due);
+}
+
+static int
+core_fire_schedule(struct sopd *sd, int kind, uint64_t id, time_t due)
+{
+	return sd->schedule != NULL && schedule_fire(sd->schedule, kind, id,
+	    due);
 }
 
 /* Hand a due entry to the module of its kind. */

@@ -15,6 +15,7 @@ struct escalator;
 struct notifier;
 struct expect;
 struct poller;
+struct schedule;
 
 struct sopd {
 	struct event_base	*base;
@@ -33,6 +34,7 @@ struct sopd {
 	int			 last_reload_ok;
 	char			 last_reload_error[512];
 	struct poller		*poller;	/* SNMP polling of hosts */
+	struct schedule		*schedule;	/* the SOP's jobs (schedule.h) */
 };
 
 #endif

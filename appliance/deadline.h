@@ -34,6 +34,7 @@ enum deadline_kind {
 	DEADLINE_EXPECT_SILENT = 21,	/* id: hash of the host */
 	DEADLINE_INCIDENT_FLAP = 30,	/* id: the flapping incident's */
 	DEADLINE_INCIDENT_QUIET = 31,	/* id: an incident of a quiet rule */
+	DEADLINE_SCHEDULE_JOB = 40,	/* id: enum schedule_job */
 };
 
 /* Called for a due entry; kind and id are the caller's. */

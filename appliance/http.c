@@ -45,6 +45,7 @@
 #include "policy.h"
 #include "poller.h"
 #include "report.h"
+#include "schedule.h"
 #include "rules.h"
 #include "stats.h"
 #include "template.h"
@@ -129,6 +130,10 @@ static void	http_logout(struct http_req *);
 static void	http_session(struct http_req *);
 static void	http_hosts(struct http_req *);
 static void	http_host_metrics(struct http_req *);
+static void	http_schedule(struct http_req *);
+static void	http_stored(struct http_req *);
+static void	http_stored_one(struct http_req *);
+static void	http_schedule_run(struct http_req *);
 
 static const struct http_route http_routes[] = {
 	{ 0, "/", http_index },
@@ -150,6 +155,7 @@ static const struct http_route http_routes[] = {
 	{ 1, "/api/v1/changes", http_window_add },
 	{ 0, "/api/v1/changes/*", http_window },
 	{ 1, "/api/v1/changes/*/*", http_change_action },
+	{ 0, "/api/v1/reports/stored", http_stored },
 	{ 0, "/api/v1/reports/*", http_reports },
 	{ 0, "/api/v1/expectations", http_expectations },
 	{ 0, "/api/v1/calendar", http_calendar },
@@ -159,6 +165,9 @@ static const struct http_route http_routes[] = {
 	{ 0, "/api/v1/session", http_session },
 	{ 0, "/api/v1/hosts", http_hosts },
 	{ 0, "/api/v1/hosts/*/metrics", http_host_metrics },
+	{ 0, "/api/v1/schedule", http_schedule },
+	{ 0, "/api/v1/reports/stored/*", http_stored_one },
+	{ 1, "/api/v1/schedule/*/run", http_schedule_run },
 };
 #define HTTP_NROUTES (sizeof(http_routes) / sizeof(http_routes[0]))
 
@@ -1158,6 +1167,121 @@ http_reports(struct http_req *r)
 	}
 	evhttp_clear_headers(&q);
 	free(err);
+}
+
+/* One query parameter (NULL if absent); -1 (and a 400) if malformed. */
+static int
+http_query_param(struct http_req *r, struct evkeyvalq *q, const char *name,
+    const char **out)
+{
+	const char	*query;
+	struct evkeyval	*kv;
+
+	*out = NULL;
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
+	if (query == NULL)
+		return (0);
+	if (evhttp_parse_query_str(query, q) != 0) {
+		http_error(r, 400, "malformed query string");
+		return (-1);
+	}
+	TAILQ_FOREACH(kv, q, next) {
+		if (strcmp(kv->key, name) != 0) {
+			http_error(r, 400, "bad query: only %s is known", name);
+			return (-1);
+		}
+		*out = kv->value;
+	}
+	return (0);
+}
+
+/* GET /api/v1/schedule: the scheduled jobs and their recent runs. */
+static void
+http_schedule(struct http_req *r)
+{
+	json_t	*doc;
+
+	if ((doc = schedule_status_json(r->h->sd->schedule, 100)) == NULL)
+		http_error(r, 503, "store not readable");
+	else
+		http_reply_json(r, 200, doc);
+}
+
+/* POST /api/v1/schedule/{job}/run: run a job now (recorded, delivered). */
+static void
+http_schedule_run(struct http_req *r)
+{
+	int	job;
+
+	if ((job = schedule_job_from_name(r->arg[0])) == -1)
+		http_error(r, 404, "unknown job: %.32s", r->arg[0]);
+	else if (schedule_run_now(r->h->sd->schedule, job) == -1)
+		http_error(r, 503, "the run was not recorded");
+	else
+		http_reply_json(r, 200, schedule_status_json(
+		    r->h->sd->schedule, 1));
+}
+
+/* GET /api/v1/reports/stored[?job=NAME]: the newest stored reports. */
+static void
+http_stored(struct http_req *r)
+{
+	struct evkeyvalq	 q;
+	const char		*job;
+	json_t			*doc;
+
+	TAILQ_INIT(&q);
+	if (http_query_param(r, &q, "job", &job) == 0) {
+		if (job != NULL && schedule_job_from_name(job) == -1)
+			http_error(r, 400, "unknown job: %.32s", job);
+		else if ((doc = schedule_reports_json(r->h->sd->schedule, job,
+		    100)) == NULL)
+			http_error(r, 503, "store not readable");
+		else
+			http_reply_json(r, 200, doc);
+	}
+	evhttp_clear_headers(&q);
+}
+
+/* GET /api/v1/reports/stored/{id}[?format=json|text|html]. */
+static void
+http_stored_one(struct http_req *r)
+{
+	struct evkeyvalq	 q;
+	struct evbuffer		*b;
+	const char		*fmt;
+	char			*end, *s;
+	long long		 id;
+	json_t			*doc;
+
+	TAILQ_INIT(&q);
+	id = strtoll(r->arg[0], &end, 10);
+	if (*r->arg[0] == '\0' || *end != '\0' || id <= 0)
+		http_error(r, 404, "no stored report %.32s", r->arg[0]);
+	else if (http_query_param(r, &q, "format", &fmt) == -1)
+		;
+	else if (fmt != NULL && strcmp(fmt, "json") != 0 &&
+	    strcmp(fmt, "text") != 0 && strcmp(fmt, "html") != 0)
+		http_error(r, 400, "bad format: want json, text or html");
+	else if ((doc = schedule_report_json(r->h->sd->schedule, id)) == NULL)
+		http_error(r, 404, "no stored report %lld", id);
+	else if (fmt == NULL || strcmp(fmt, "json") == 0)
+		http_reply_json(r, 200, doc);
+	else {
+		if (strcmp(fmt, "text") == 0)
+			s = schedule_render_text(json_object_get(doc, "report"));
+		else
+			s = schedule_render_html(json_object_get(doc, "report"));
+		json_decref(doc);
+		b = evbuffer_new();
+		evbuffer_add(b, s, strlen(s));
+		free(s);
+		http_headers(r->req, strcmp(fmt, "text") == 0 ?
+		    "text/plain; charset=utf-8" : "text/html; charset=utf-8", 0);
+		evhttp_send_reply(r->req, 200, NULL, b);
+		evbuffer_free(b);
+	}
+	evhttp_clear_headers(&q);
 }
 
 /* Write a Prometheus label value, escaping \, " and newline. */

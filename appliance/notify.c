@@ -43,6 +43,7 @@
 #include <event2/http.h>
 
 #include "agent.h"
+#include "clock.h"
 #include "config.h"
 #include "daemon.h"
 #include "incident.h"
@@ -135,7 +136,7 @@ const char *
 notify_kind_name(enum notice_kind k)
 {
 	static const char *names[] = { "opened", "escalated", "acknowledged",
-	    "resolved", "window", "change" };
+	    "resolved", "window", "change", "report" };
 
 	if ((int)k < 0 || k >= NOTICE_MAX)
 		return "unknown";
@@ -148,7 +149,8 @@ notify_notif_name(enum notice_kind k)
 {
 	static const char *names[] = { "sopIncidentOpened",
 	    "sopIncidentEscalated", "sopIncidentAcknowledged",
-	    "sopIncidentResolved", "sopWindowEnded", "sopChangeUpdated" };
+	    "sopIncidentResolved", "sopWindowEnded", "sopChangeUpdated",
+	    "sopReport" };
 
 	if ((int)k < 0 || k >= NOTICE_MAX)
 		return "sopIncidentOpened";
@@ -244,6 +246,8 @@ notify_summary(const struct notify_msg *m)
 {
 	char	*s;
 
+	if (m->kind == NOTICE_REPORT)
+		return xstrdup(m->title);
 	if (m->kind == NOTICE_WINDOW || m->kind == NOTICE_CHANGE) {
 		xasprintf(&s, "%s (%s) [%s]%s%s", m->title, m->level,
 		    m->host, m->note != NULL ? ": " : "",
@@ -940,6 +944,8 @@ notify_msg_unref(struct notify_msg *m)
 	free(m->in_window);
 	free(m->owner);
 	free(m->nlog_targets);
+	free(m->body);
+	free(m->body_json);
 	free(m);
 }
 
@@ -1251,6 +1257,10 @@ notify_msg_new(const char *level, const struct notice *no)
 	m->first_seen_us = ii->first_seen_us;
 	m->last_seen_us = ii->last_seen_us;
 	m->next_escalation_us = ii->next_escalation_us;
+	if (no->body != NULL)
+		m->body = xstrdup(no->body);
+	if (no->body_json != NULL)
+		m->body_json = xstrdup(no->body_json);
 	if (no->idem != NULL)
 		snprintf(m->idem, sizeof(m->idem), "%s", no->idem);
 	else
@@ -1504,6 +1514,36 @@ notifier_send(struct notifier *n, const char *level, const struct notice *no)
 	log_warnx("notify: outbox not written; the notice is kept in memory "
 	    "only");
 	notify_send_memory(n, level, no);
+}
+
+/* Queue a report to the targets of a level (see notify.h). */
+void
+notifier_send_report(struct notifier *n, const char *level,
+    const char *subject, const char *text, const char *body_json,
+    const char *idem)
+{
+	struct incident_info	ii;
+	struct notice		no;
+
+	if (n == NULL || level == NULL)
+		return;
+	memset(&ii, 0, sizeof(ii));
+	ii.severity = SEV_INFO;		/* a report is no alarm */
+	ii.level = level;
+	ii.host = "";
+	ii.rule = "";
+	ii.key = idem;
+	ii.title = subject;
+	memset(&no, 0, sizeof(no));
+	no.kind = NOTICE_REPORT;
+	no.inc = &ii;
+	no.step = -1;
+	no.level = level;
+	no.at_us = clock_now_us();
+	no.idem = idem;
+	no.body = text;
+	no.body_json = body_json;
+	notify_send_memory(n, level, &no);
 }
 
 /* A pending outbox row at start: back into its target's queue. */

@@ -20,6 +20,7 @@ enum notice_kind {
 	NOTICE_RESOLVED,	/* sopIncidentResolved */
 	NOTICE_WINDOW,		/* a window ended: its summary */
 	NOTICE_CHANGE,		/* a change moved to a new state */
+	NOTICE_REPORT,		/* a scheduled job's report (body below) */
 	NOTICE_MAX
 };
 
@@ -32,6 +33,9 @@ struct notice {
 	int64_t				 at_us;	/* when it happened (wall clock) */
 	const char			*note;	/* optional text, e.g. why */
 	const char			*idem;	/* NULL: the incident's */
+	/* NOTICE_REPORT: the text (exec stdin) and JSON (webhook body). */
+	const char			*body;
+	const char			*body_json;
 };
 
 /*
@@ -68,6 +72,15 @@ void notifier_send(struct notifier *, const char *level, const struct notice *);
 int notifier_stage(struct notifier *, const char *level, const struct notice *);
 void notifier_commit(struct notifier *);
 void notifier_unstage(struct notifier *);
+/*
+ * Queue a report to every target of a level (in memory, not the outbox:
+ * the report itself is kept in the store): exec hooks read the text on
+ * stdin with the subject in SOPD_SUBJECT, webhooks get body_json, syslog
+ * targets the subject.
+ */
+void notifier_send_report(struct notifier *, const char *level,
+    const char *subject, const char *text, const char *body_json,
+    const char *idem);
 /* Counters (sent, failed, retried, queued) per target, and the outbox's. */
 json_t *notifier_stats_json(struct notifier *);
 void notifier_free(struct notifier *);

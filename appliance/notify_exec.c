@@ -1,5 +1,6 @@
 /* notify_exec.c: run a hook command (no shell) with the notice in its environment. */
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
 
@@ -82,6 +83,8 @@ notify_exec_envp(const struct notify_target *t, const struct notify_msg *m)
 	notify_exec_env(env, &n, "SOPD_NOTE", m->note != NULL ? m->note : "");
 	notify_exec_env(env, &n, "SOPD_IDEMPOTENCY_KEY", m->idem);
 	notify_exec_env(env, &n, "SOPD_TARGET", t->c.name);
+	if (m->kind == NOTICE_REPORT)
+		notify_exec_env(env, &n, "SOPD_SUBJECT", m->title);
 	return env;
 }
 
@@ -197,10 +200,42 @@ notify_exec_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	kill(-x->pid, SIGKILL);
 }
 
+/*
+ * The hook's stdin: a report's text in an anonymous memory file (written
+ * at once, never blocking on a reader), else /dev/null; -1 for /dev/null.
+ */
+static int
+notify_exec_stdin(const struct notify_target *t, const struct notify_msg *m)
+{
+	size_t	off, len;
+	ssize_t	w;
+	int	fd;
+
+	if (m->body == NULL)
+		return -1;
+	if ((fd = memfd_create("sopd-report", MFD_CLOEXEC)) == -1) {
+		log_warn("notify %s: memfd_create", t->c.name);
+		return -1;
+	}
+	len = strlen(m->body);
+	for (off = 0; off < len; off += (size_t)w) {
+		if ((w = write(fd, m->body + off, len - off)) <= 0) {
+			log_warn("notify %s: report text", t->c.name);
+			close(fd);
+			return -1;
+		}
+	}
+	if (lseek(fd, 0, SEEK_SET) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* posix_spawn the hook in its own process group, output into a pipe. */
 static int
 notify_exec_spawn(struct notify_target *t, struct notify_exec *x,
-    char **argv, char **envp, int out[2])
+    char **argv, char **envp, int out[2], int in)
 {
 	posix_spawn_file_actions_t	fa;
 	posix_spawnattr_t		at;
@@ -210,7 +245,11 @@ notify_exec_spawn(struct notify_target *t, struct notify_exec *x,
 	sigemptyset(&none);
 	sigfillset(&all);
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (in != -1)
+		posix_spawn_file_actions_adddup2(&fa, in, 0);
+	else
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
+		    O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 2);
 	/* Only stdin, stdout and stderr: no listener, database or pipe. */
@@ -265,7 +304,7 @@ notify_exec_start(struct notify_target *t, struct notify_msg *m)
 {
 	struct notify_exec	*x = t->state;
 	char			**argv, **envp;
-	int			  out[2], r;
+	int			  out[2], in, r;
 	size_t			  i;
 
 	if (x == NULL) {
@@ -283,7 +322,10 @@ notify_exec_start(struct notify_target *t, struct notify_msg *m)
 	for (i = 0; i < t->c.nargs; i++)
 		argv[i + 1] = xstrdup(t->c.args[i]);
 	envp = notify_exec_envp(t, m);
-	r = notify_exec_spawn(t, x, argv, envp, out);
+	in = notify_exec_stdin(t, m);
+	r = notify_exec_spawn(t, x, argv, envp, out, in);
+	if (in != -1)
+		close(in);
 	notify_exec_freev(argv);
 	notify_exec_freev(envp);
 	close(out[1]);

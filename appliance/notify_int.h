@@ -75,6 +75,8 @@ struct notify_msg {
 	uint32_t	 nlog;		/* 0: not logged (yet) */
 	char		*nlog_targets;	/* "a,b,c" while queuing */
 	unsigned	 nl_pending, nl_ok, nl_failed;
+	char		*body;		/* NOTICE_REPORT: text, NULL otherwise */
+	char		*body_json;	/* NOTICE_REPORT: webhook body */
 };
 
 struct notify_job {

@@ -102,9 +102,13 @@ notify_webhook_start(struct notify_target *t, struct notify_msg *m)
 		log_warnx("notify %s: cannot open %s", t->c.name, t->c.url);
 		return -1;
 	}
-	doc = notify_json(m);
-	body = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
+	if (m->body_json != NULL)
+		body = xstrdup(m->body_json);
+	else {
+		doc = notify_json(m);
+		body = json_dumps(doc, JSON_COMPACT);
+		json_decref(doc);
+	}
 	req = evhttp_request_new(notify_webhook_cb, t);
 	h = evhttp_request_get_output_headers(req);
 	snprintf(hosthdr, sizeof(hosthdr), "%s:%d", w->host, w->port);

@@ -12,6 +12,7 @@
 #include "expect.h"
 #include "incident.h"
 #include "rules.h"
+#include "schedule.h"
 #include "syslog_parse.h"
 
 /* Wall clock in microseconds since the epoch. */
@@ -110,6 +111,7 @@ pipeline_event(struct sopd *sd, const struct logevent *ev)
 		stats_count(pipeline_input(ev), REASON_SELF);
 		return;
 	}
+	schedule_heard(sd->schedule, ev);
 	if (!ruleset_match(sd->rules, ev, &hit)) {
 		stats.events_unmatched++;
 		return;

@@ -405,9 +405,37 @@ report_servers(struct report *rp)
 	    "top_hosts", top);
 }
 
-/* Backup status per host: the expectations' live state. */
+/*
+ * The record of an expectation's day (kept by expect.c in the meta table
+ * as expect.day:RULE:HOST:YYYY-MM-DD); NULL when the day has none.
+ */
+const char *
+report_backup_record(struct store *st, json_t *x, int y, int m, int d)
+{
+	static const char *const names[] = { "pending", "ok", "late",
+	    "missing", "failed", "rerun_ok" };
+	const char	*rule, *host;
+	char		 name[512];
+	int64_t		 v;
+
+	rule = json_string_value(json_object_get(x, "rule"));
+	host = json_string_value(json_object_get(x, "host"));
+	if (st == NULL || rule == NULL || host == NULL)
+		return NULL;
+	snprintf(name, sizeof(name), "expect.day:%s:%s:%04d-%02d-%02d",
+	    rule, host, y, m, d);
+	if (store_get_meta(st, name, &v) != 0 || v < 0 || v > 5)
+		return NULL;
+	return names[v];
+}
+
+/*
+ * Backup status per host: the record of the report's day (ok, late,
+ * missing, failed, rerun_ok), not the state when the report is read;
+ * for the day still running without a record yet, the live state.
+ */
 static json_t *
-report_backups(json_t *status)
+report_backups(struct report *rp, json_t *status)
 {
 	json_t		*out = json_object(), *hosts = json_array(), *x, *c;
 	const char	*state;
@@ -417,14 +445,20 @@ report_backups(json_t *status)
 	json_object_set_new(out, "pending", json_integer(0));
 	json_object_set_new(out, "missing", json_integer(0));
 	json_object_set_new(out, "late", json_integer(0));
+	json_object_set_new(out, "failed", json_integer(0));
+	json_object_set_new(out, "rerun_ok", json_integer(0));
+	json_object_set_new(out, "none", json_integer(0));
 	json_array_foreach(json_object_get(status, "expectations"), i, x) {
-		state = json_string_value(json_object_get(x, "state"));
+		if ((state = report_backup_record(rp->st, x, rp->y, rp->m,
+		    rp->d)) == NULL)
+			state = rp->end > rp->now ? json_string_value(
+			    json_object_get(x, "state")) : "none";
 		if (state != NULL && (c = json_object_get(out, state)) != NULL)
 			json_integer_set(c, json_integer_value(c) + 1);
-		json_array_append_new(hosts, json_pack("{s:O?, s:O?, s:O?, "
+		json_array_append_new(hosts, json_pack("{s:O?, s:O?, s:s?, "
 		    "s:O?, s:O?}", "rule", json_object_get(x, "rule"),
 		    "host", json_object_get(x, "host"),
-		    "state", json_object_get(x, "state"),
+		    "state", state,
 		    "last_arrival", json_object_get(x, "last_arrival"),
 		    "last_deadline", json_object_get(x, "last_deadline")));
 	}
@@ -465,7 +499,7 @@ report_daily(struct report *rp, json_t *doc)
 		status = expect_status_json(rp->sd->expect);
 	json_object_set_new(doc, "incidents", report_incidents(rp));
 	json_object_set_new(doc, "servers", report_servers(rp));
-	json_object_set_new(doc, "backups", report_backups(status));
+	json_object_set_new(doc, "backups", report_backups(rp, status));
 	json_object_set_new(doc, "silent_hosts", report_silent(status));
 	json_object_set_new(doc, "live_state_at", report_utc(rp->now));
 	json_decref(status);

@@ -41,5 +41,13 @@ int report_parse_date(const char *, int *y, int *m, int *d);
  * NULL and *err (caller frees) on a bad date (a 400) or a store error.
  */
 json_t *report_build(struct sopd *, int kind, const char *date, char **err);
+/*
+ * The record of an expectation (an object with "rule" and "host") on a
+ * local date: "ok", "late", "missing", "failed", "rerun_ok", "pending";
+ * NULL when that day has none.
+ */
+struct store;
+const char *report_backup_record(struct store *, json_t *expectation,
+    int y, int m, int d);
 
 #endif

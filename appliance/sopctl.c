@@ -26,6 +26,7 @@
 #include <openssl/ssl.h>
 
 #include "auth.h"
+#include "schedule.h"
 #include "version.h"
 
 #define CTL_DEFAULT_URL	"http://127.0.0.1:8080"
@@ -115,6 +116,10 @@ ctl_usage_to(FILE *f)
 	    "  report daily|weekly|monthly [--date YYYY-MM-DD]\n"
 	    "                       the SOP's reports for the day, ISO week or\n"
 	    "                       month of a date (default: yesterday's)\n"
+	    "  report stored [ID] [--job JOB] [--format text|html]\n"
+	    "                       reports the schedule made and stored: the\n"
+	    "                       list, or one as text (default) or HTML\n"
+	    "  schedule             the scheduled jobs, next times, recent runs\n"
 	    "  backup FILE          a consistent copy of sopd's database, made\n"
 	    "                       while it runs (SQLite online backup)\n"
 	    "  passwd               read a password on stdin, print its hash\n"
@@ -1127,7 +1132,7 @@ ctl_report_daily(json_t *doc)
 	    ctl_int(s, "hosts_with_incidents"));
 	ctl_report_top("HOST", json_object_get(s, "top_hosts"), "host");
 	b = json_object_get(doc, "backups");
-	printf("\nbackups (now): ok %lld, missing %lld, late %lld, pending "
+	printf("\nbackups (that day): ok %lld, missing %lld, late %lld, pending "
 	    "%lld\n", ctl_int(b, "ok"), ctl_int(b, "missing"),
 	    ctl_int(b, "late"), ctl_int(b, "pending"));
 	json_array_foreach(json_object_get(b, "hosts"), i, x) {
@@ -1236,24 +1241,109 @@ ctl_report_monthly(json_t *doc)
 	    "recurring_rules"), "rule");
 }
 
+/* sopctl report stored [ID] [--job JOB] [--format text|html]. */
+static int
+ctl_report_stored(int argc, char **argv, const char *job, const char *fmt)
+{
+	json_t	*doc, *x;
+	char	 path[160], *s;
+	size_t	 i;
+
+	if (argc > 1 && strspn(argv[1], "0123456789") != strlen(argv[1]))
+		ctl_usage();
+	if (argc > 1)
+		snprintf(path, sizeof(path), "/api/v1/reports/stored/%s",
+		    argv[1]);
+	else
+		snprintf(path, sizeof(path), "/api/v1/reports/stored%s%s",
+		    job != NULL ? "?job=" : "", job != NULL ? job : "");
+	doc = ctl_api("GET", path, NULL);
+	if (ctl.json)
+		ctl_print_json(doc);
+	else if (argc > 1) {
+		s = fmt != NULL && strcmp(fmt, "html") == 0 ?
+		    schedule_render_html(json_object_get(doc, "report")) :
+		    schedule_render_text(json_object_get(doc, "report"));
+		fputs(s, stdout);
+		free(s);
+	} else {
+		printf("%-6s %-20s %-20s %s\n", "ID", "JOB", "MADE", "SUBJECT");
+		json_array_foreach(json_object_get(doc, "reports"), i, x)
+			printf("%-6lld %-20s %-20s %s\n", ctl_int(x, "id"),
+			    ctl_str(x, "job"), ctl_str(x, "made_at"),
+			    ctl_str(x, "subject"));
+	}
+	json_decref(doc);
+	return CTL_OK;
+}
+
+/* sopctl schedule: the jobs and their recent runs. */
+static int
+ctl_schedule(int argc, char **argv)
+{
+	json_t	*doc, *x;
+	size_t	 i;
+
+	(void)argv;
+	if (argc != 1)
+		ctl_usage();
+	doc = ctl_api("GET", "/api/v1/schedule", NULL);
+	if (ctl.json) {
+		ctl_print_json(doc);
+		json_decref(doc);
+		return CTL_OK;
+	}
+	printf("jobs (times in %s):\n", ctl_str(doc, "timezone"));
+	printf("%-20s %-6s %-9s %-8s %s\n", "JOB", "AT", "DAYS", "NOTIFY",
+	    "NEXT");
+	json_array_foreach(json_object_get(doc, "jobs"), i, x)
+		printf("%-20s %-6s %-9s %-8s %s\n", ctl_str(x, "job"),
+		    ctl_str(x, "at"), ctl_str(x, "days"), ctl_str(x, "notify"),
+		    ctl_str(x, "next"));
+	printf("\nruns:\n%-20s %-20s %-20s %-10s %s\n", "JOB", "SCHEDULED",
+	    "RAN AT", "OUTCOME", "DETAIL");
+	json_array_foreach(json_object_get(doc, "runs"), i, x)
+		printf("%-20s %-20s %-20s %-10s %s\n", ctl_str(x, "job"),
+		    ctl_str(x, "scheduled"), ctl_str(x, "ran_at"),
+		    ctl_str(x, "outcome"), ctl_str(x, "detail"));
+	json_decref(doc);
+	return CTL_OK;
+}
+
 /* sopctl report daily|weekly|monthly [--date YYYY-MM-DD]. */
 static int
 ctl_report(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "date", required_argument, NULL, 'd' },
+		{ "job", required_argument, NULL, 'J' },
+		{ "format", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char	*date = NULL;
+	const char	*date = NULL, *job = NULL, *fmt = NULL;
 	char		 path[128];
 	json_t		*doc;
 	int		 ch;
 
 	while ((ch = getopt_long(argc, argv, "d:", opts, NULL)) != -1) {
-		if (ch != 'd' || strlen(optarg) > 32)
+		if (optarg == NULL || strlen(optarg) > 32)
 			ctl_usage();
-		date = optarg;
+		if (ch == 'd')
+			date = optarg;
+		else if (ch == 'J')
+			job = optarg;
+		else if (ch == 'F' && (strcmp(optarg, "text") == 0 ||
+		    strcmp(optarg, "html") == 0))
+			fmt = optarg;
+		else
+			ctl_usage();
 	}
+	if (optind < argc && strcmp(argv[optind], "stored") == 0 &&
+	    argc - optind <= 2 && date == NULL)
+		return ctl_report_stored(argc - optind, argv + optind, job,
+		    fmt);
+	if (job != NULL || fmt != NULL)
+		ctl_usage();
 	if (optind + 1 != argc || (strcmp(argv[optind], "daily") != 0 &&
 	    strcmp(argv[optind], "weekly") != 0 &&
 	    strcmp(argv[optind], "monthly") != 0))
@@ -2139,7 +2229,7 @@ main(int argc, char **argv)
 		{ "stats", ctl_stats }, { "health", ctl_health },
 		{ "parse", ctl_parse }, { "windows", ctl_windows },
 		{ "window", ctl_window }, { "expectations", ctl_expectations },
-		{ "report", ctl_report }, { "changes", ctl_changes },
+		{ "report", ctl_report }, { "schedule", ctl_schedule }, { "changes", ctl_changes },
 		{ "change", ctl_chg }, { "backup", ctl_backup },
 		{ "hosts", ctl_hosts },
 	};

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "notify.h"
 #include "deadline.h"
+#include "schedule.h"
 #include "escalate.h"
 #include "expect.h"
 #include "pipeline.h"
@@ -124,6 +125,7 @@ sopd_load(const char *file, struct config **cfgp, struct ruleset **rsp,
 	bad = notifier_check(*cfgp, errs) == -1;
 	bad |= auth_check(*cfgp, errs) == -1;
 	bad |= poll_check(*cfgp, errs) == -1;
+	bad |= schedule_check(*cfgp, errs) == -1;
 	if (*rsp == NULL || sopd_load_clock(*cfgp, NULL, NULL, errs) == -1 ||
 	    bad) {
 		ruleset_free(*rsp);
@@ -480,6 +482,7 @@ sopd_reload(struct sopd_run *run)
 	expect_set_rules(sd->expect, rs);
 	poll_reconfigure(sd->poller);
 	sopd_reload_clock(sd, pol, ws);
+	schedule_reconfigure(sd->schedule, cfg);
 	sopd_reload_tls(run);
 	if (run->traps != NULL && traps_reconfigure(run->traps, cfg) == -1 &&
 	    privdrop_user() != NULL)
@@ -557,6 +560,8 @@ sopd_start_clock(struct sopd *sd)
 	deadlines_set_jump_cb(sd->deadlines, sopd_clock_jump_cb, sd);
 	if (core_begin(sd, &cause) == -1)
 		fatalx("escalation: %s", cause);
+	if ((sd->schedule = schedule_new(sd, &cause)) == NULL)
+		fatalx("schedule: %s", cause);
 }
 
 /* Start every module in order. */
@@ -622,6 +627,8 @@ sopd_stop(struct sopd_run *run)
 	tcp_ops.close(run->tcp);
 	udp_ops.close(run->udp);
 	expect_free(sd->expect);
+	schedule_free(sd->schedule);
+	sd->schedule = NULL;
 	incidents_flush(sd->incidents);
 	escalate_free(sd->escalator);
 	incidents_close(sd->incidents);

@@ -213,6 +213,29 @@ static const char *store_migrations[] = {
 	"  UNIQUE (host, metric, inst, at)"
 	");"
 	"CREATE INDEX metric_1h_at ON metric_1h (at);",
+	/*
+	 * 5 -> 6: each run of a scheduled job (scheduled time, when it ran,
+	 * outcome) and the reports the jobs made, as they were made.
+	 */
+	"CREATE TABLE schedule_runs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  job TEXT NOT NULL,"
+	"  scheduled INTEGER NOT NULL,"
+	"  ran_at INTEGER NOT NULL,"
+	"  outcome TEXT NOT NULL,"
+	"  detail TEXT,"
+	"  report_id INTEGER,"
+	"  UNIQUE (job, scheduled)"
+	");"
+	"CREATE TABLE reports ("
+	"  id INTEGER PRIMARY KEY,"
+	"  job TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  made_at INTEGER NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  doc TEXT NOT NULL"
+	");"
+	"CREATE INDEX reports_made ON reports (made_at);",
 };
 #define STORE_VERSION \
 	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -1741,6 +1764,36 @@ store_query(struct store *st, const char *sql, const struct store_param *p,
 }
 
 /*
+ * Run one writing statement with parameters ?1.. (text when text is not
+ * NULL, else num); the rowid it inserted (0 if none) or -1.
+ */
+int64_t
+store_write(struct store *st, const char *sql, const struct store_param *p,
+    size_t np)
+{
+	sqlite3_stmt *s;
+	size_t i;
+	int rc;
+
+	if ((s = store_stmt(st, sql)) == NULL)
+		return -1;
+	for (i = 0; i < np; i++) {
+		if (p[i].text != NULL)
+			store_bind_text(s, (int)i + 1, p[i].text);
+		else
+			sqlite3_bind_int64(s, (int)i + 1, p[i].num);
+	}
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		log_warnx("%s: write: %s", st->path, sqlite3_errmsg(st->db));
+	store_release(st, s);
+	if (rc != SQLITE_DONE)
+		return -1;
+	return sqlite3_changes(st->db) > 0 ?
+	    (int64_t)sqlite3_last_insert_rowid(st->db) : 0;
+}
+
+/*
  * Retention: delete up to limit resolved incidents (with their history,
  * events and escalation steps) resolved before `before`, and up to limit
  * window records that ended before it, in one transaction. The number of
@@ -1761,6 +1814,10 @@ store_prune(struct store *st, int64_t before, int limit)
 		"DELETE FROM window_log WHERE rowid IN (SELECT rowid FROM "
 		"window_log WHERE ended AND \"end\" < ?1 ORDER BY \"end\" "
 		"LIMIT ?2)",
+		"DELETE FROM reports WHERE id IN (SELECT id FROM reports "
+		"WHERE made_at < ?1 ORDER BY made_at LIMIT ?2)",
+		"DELETE FROM schedule_runs WHERE id IN (SELECT id FROM "
+		"schedule_runs WHERE ran_at < ?1 ORDER BY ran_at LIMIT ?2)",
 	};
 	sqlite3_stmt *stmt;
 	size_t i;

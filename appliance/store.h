@@ -209,9 +209,16 @@ int store_query(struct store *, const char *sql,
     const struct store_param *, size_t nparam, store_qrow_cb, void *);
 
 /*
+ * One writing statement (the scheduler's runs and stored reports), with
+ * parameters as for store_query; the inserted rowid (0: none) or -1.
+ */
+int64_t store_write(struct store *, const char *sql,
+    const struct store_param *, size_t nparam);
+
+/*
  * Retention: delete up to limit resolved incidents (history, events,
- * escalation steps) and ended window records older than `before` (Unix
- * seconds); rows deleted or -1.  Then give up to `pages` free pages back
+ * escalation steps), ended window records, stored reports and schedule
+ * runs older than `before` (Unix seconds); rows deleted or -1.  Then give up to `pages` free pages back
  * to the file system; the free pages left or -1.
  */
 int store_prune(struct store *, int64_t before, int limit);

@@ -23,7 +23,7 @@ _sopctl()
 	case $cmd in
 	"")
 		COMPREPLY=($(compgen -W "list show ack resolve note stats health
-		    parse windows window expectations report backup
+		    parse windows window expectations report schedule backup
 		    -u --url --cacert -j --json -h --help -V --version" -- "$cur")) ;;
 	list)
 		COMPREPLY=($(compgen -W "--state --severity --host --rule
@@ -34,7 +34,8 @@ _sopctl()
 		COMPREPLY=($(compgen -W "show add cancel --id --start --end
 		    --title --hosts --group --approved" -- "$cur")) ;;
 	report)
-		COMPREPLY=($(compgen -W "daily weekly monthly --date" -- "$cur")) ;;
+		COMPREPLY=($(compgen -W "daily weekly monthly stored --date --job
+		    --format" -- "$cur")) ;;
 	parse)
 		COMPREPLY=($(compgen -W "-c" -- "$cur")) ;;
 	backup)

@@ -19,6 +19,11 @@ ok "sopd starts"
 logger -n 127.0.0.1 -P "$P_SYSLOG" -d --rfc3164 -t kernel -p kern.crit \
     "EXT4-fs error (device sda1): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0"
 check "incident 1 opens" wait_for sh -c "curl -sf '$API/api/v1/incidents/1' >/dev/null"
+# Stored report 1, the document's example id.
+check "a job run on demand stores report 1" sh -c \
+    "curl -sf -X POST -H 'Content-Type: application/json' -d '{}' \
+    '$API/api/v1/schedule/server-check/run' >/dev/null &&
+    curl -sf '$API/api/v1/reports/stored/1' >/dev/null"
 python3 "$ROOT/tests/openapi_check.py" "$ROOT/docs/openapi.yaml" \
     "$ROOT/appliance/http.c" "$API"
 check "sopd still alive" alive

@@ -161,7 +161,7 @@ static void
 send_notice(const char *level, enum notice_kind kind, int step)
 {
 	struct notice	no = { kind, &info, step, level,
-	    (int64_t)time(NULL) * 1000000, "test", NULL };
+	    (int64_t)time(NULL) * 1000000, "test", NULL, NULL, NULL };
 
 	notifier_send(nf, level, &no);
 }
