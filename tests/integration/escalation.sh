@@ -276,7 +276,9 @@ check "the in-scope incident is held by the change window" \
 check "an unapproved window holds nothing" jq_ok "/api/v1/incidents/$I2" \
     '.in_window == null and .next_level == "L2"'
 ctl window cancel CHG-1
-check "sopctl window cancel ends the window" grep -q "cancelled" "$T/out"
+# On a loaded machine sopctl may time out after sopd took the request and
+# try again: then the second attempt learns it is already cancelled.
+check "sopctl window cancel ends the window" grep -q "cancelled" "$T/out" "$T/err"
 check "cancelling releases the incident" wait_for jq_ok "/api/v1/incidents/$I1" \
     '.in_window == null and .next_level == "L2"'
 check "CHG-1's record lists the failed verification" jq_ok /api/v1/windows/CHG-1 \
