@@ -242,7 +242,9 @@ check "the window's record lists what happened in it" jq_ok /api/v1/windows/patc
 # A change window for the web group, made with sopctl (00:10-03:00 JST).
 ctl window add --id CHG-1 --title "cache upgrade" --group web \
     --start 2026-11-27T15:10:00Z --end 2026-11-27T18:00:00Z --approved
-check "sopctl window add creates a change window" grep -q "CHG-1 created" "$T/out"
+# (A retry after a timeout on a loaded machine finds it made: "exists".)
+check "sopctl window add creates a change window" \
+    grep -Eq "CHG-1 created|window CHG-1 exists" "$T/out" "$T/err"
 ctl window add --id CHG-2 --title "not approved" --hosts db7 \
     --start 2026-11-27T15:10:00Z --end 2026-11-27T18:00:00Z
 # windows_both: sopctl windows lists both (retried: see get above); CHG-1
@@ -276,7 +278,9 @@ check "the in-scope incident is held by the change window" \
 check "an unapproved window holds nothing" jq_ok "/api/v1/incidents/$I2" \
     '.in_window == null and .next_level == "L2"'
 ctl window cancel CHG-1
-check "sopctl window cancel ends the window" grep -q "cancelled" "$T/out"
+# On a loaded machine sopctl may time out after sopd took the request and
+# try again: then the second attempt learns it is already cancelled.
+check "sopctl window cancel ends the window" grep -q "cancelled" "$T/out" "$T/err"
 check "cancelling releases the incident" wait_for jq_ok "/api/v1/incidents/$I1" \
     '.in_window == null and .next_level == "L2"'
 check "CHG-1's record lists the failed verification" jq_ok /api/v1/windows/CHG-1 \

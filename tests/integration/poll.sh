@@ -127,6 +127,7 @@ check "an interface down (admin up) opens interface-down" wait_long has_inc inte
 check "a host that never answers opens host-unreachable" wait_long has_inc host-unreachable "host-unreachable:gone-1"
 check "gone-1 is shown unreachable with its misses" host gone-1 '.reachable == false and .misses >= 3'
 out=$("$SOPCTL" -u "$API" hosts)
+echo "$out" | sed 's/^/# /'
 check "sopctl hosts: gone-1 unreachable" grep -Eq '^gone-1 .* unreachable' <<<"$out"
 check "sopctl hosts: web-1 up (v2c), max disk 91.0" grep -Eq '^web-1 .* 2c +up .* 91\.0$' <<<"$out"
 check "sopctl hosts: db-1 over v3, CPU 97.0" grep -Eq '^db-1 .* 3 +up +97\.0 ' <<<"$out"
