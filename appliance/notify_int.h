@@ -68,6 +68,11 @@ struct notify_msg {
 	char		*inc_level;	/* the incident's level */
 	char		*host, *rule, *title, *key, *in_window;	/* never NULL */
 	char		*owner;		/* who acknowledged, "" nobody; never NULL */
+	char		*impact, *workaround;	/* for the client; "" not said */
+	char		*last_note;	/* the latest note, "" none */
+	char		*last_event;	/* the latest event's text, "" none */
+	char		*link;		/* the incident on the page, "" none */
+	int64_t		 eta_us;	/* expected recovery, 0: not said */
 	uint64_t	 count;
 	int64_t		 first_seen_us, last_seen_us, next_escalation_us;
 	char		 idem[96];	/* idempotency key */

@@ -183,6 +183,14 @@ static const char *store_migrations[] = {
 	"CREATE INDEX incidents_resolved ON incidents (resolved_at)"
 	"  WHERE resolved_at IS NOT NULL;"
 	"CREATE INDEX window_log_end ON window_log (\"end\");",
+	/*
+	 * 4 -> 5: what the client is told of an incident (impact, workaround,
+	 * expected recovery) and its latest note.
+	 */
+	"ALTER TABLE incidents ADD COLUMN impact TEXT;"
+	"ALTER TABLE incidents ADD COLUMN workaround TEXT;"
+	"ALTER TABLE incidents ADD COLUMN eta INTEGER;"
+	"ALTER TABLE incidents ADD COLUMN last_note TEXT;",
 };
 #define STORE_VERSION \
 	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -190,11 +198,13 @@ static const char *store_migrations[] = {
 #define STORE_COLS \
 	"id, rule, rule_file, rule_line, key, severity, state, level, host, " \
 	"title, count, first_seen, last_seen, resolved_at, acked_at, owner, " \
-	"next_escalation, in_window, samples"
+	"next_escalation, in_window, samples, impact, workaround, eta, " \
+	"last_note"
 
 static const char store_put_sql[] =
 	"INSERT INTO incidents (" STORE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, "
-	"?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) "
+	"?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+	"?20, ?21, ?22, ?23) "
 	"ON CONFLICT (id) DO UPDATE SET rule = excluded.rule, "
 	"rule_file = excluded.rule_file, rule_line = excluded.rule_line, "
 	"key = excluded.key, severity = excluded.severity, "
@@ -204,7 +214,9 @@ static const char store_put_sql[] =
 	"last_seen = excluded.last_seen, resolved_at = excluded.resolved_at, "
 	"acked_at = excluded.acked_at, owner = excluded.owner, "
 	"next_escalation = excluded.next_escalation, "
-	"in_window = excluded.in_window, "
+	"in_window = excluded.in_window, impact = excluded.impact, "
+	"workaround = excluded.workaround, eta = excluded.eta, "
+	"last_note = excluded.last_note, "
 	"samples = coalesce(excluded.samples, incidents.samples)";
 
 static const char store_hist_sql[] =
@@ -935,6 +947,10 @@ store_put_incident(struct store *st, const struct store_incident *r)
 	store_bind_time(s, 17, r->next_escalation);
 	store_bind_text(s, 18, r->in_window);
 	store_bind_text(s, 19, r->samples);
+	store_bind_text(s, 20, r->impact);
+	store_bind_text(s, 21, r->workaround);
+	store_bind_time(s, 22, r->eta);
+	store_bind_text(s, 23, r->last_note);
 	return store_step_write(s);
 }
 
@@ -1037,6 +1053,10 @@ store_row(sqlite3_stmt *s, struct store_incident *r)
 	r->next_escalation = sqlite3_column_int64(s, 16);
 	r->in_window = store_col_text(s, 17);
 	r->samples = store_col_text(s, 18);
+	r->impact = store_col_text(s, 19);
+	r->workaround = store_col_text(s, 20);
+	r->eta = sqlite3_column_int64(s, 21);
+	r->last_note = store_col_text(s, 22);
 }
 
 /* Step a prepared query and call cb per row; finalizes the statement. */

@@ -34,6 +34,10 @@ struct store_incident {
 	int64_t		 next_escalation;
 	const char	*in_window;
 	const char	*samples;	/* JSON array text */
+	const char	*impact;	/* for the client; NULL: not said */
+	const char	*workaround;
+	int64_t		 eta;		/* expected recovery, 0: not said */
+	const char	*last_note;	/* the latest note given */
 };
 
 /* One history row of an incident. */

@@ -23,13 +23,17 @@ _sopctl()
 	case $cmd in
 	"")
 		COMPREPLY=($(compgen -W "list show ack resolve note stats health
-		    parse windows window expectations report backup
+		    parse windows window expectations report backup set export
 		    -u --url --cacert -j --json -h --help -V --version" -- "$cur")) ;;
 	list)
 		COMPREPLY=($(compgen -W "--state --severity --host --rule
 		    --limit --all" -- "$cur")) ;;
 	ack|resolve|note)
 		COMPREPLY=($(compgen -W "-m --actor" -- "$cur")) ;;
+	set)
+		COMPREPLY=($(compgen -W "--impact --workaround --eta --actor" -- "$cur")) ;;
+	export)
+		COMPREPLY=($(compgen -W "--json" -- "$cur")) ;;
 	window)
 		COMPREPLY=($(compgen -W "show add cancel --id --start --end
 		    --title --hosts --group --approved" -- "$cur")) ;;
