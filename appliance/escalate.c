@@ -691,7 +691,7 @@ escalate_replay(const struct outnote *o)
 {
 	static const char *kinds[NOTICE_MAX] = {
 		"opened", "escalated", "acknowledged", "resolved", "window",
-		"change", "reminder"
+		"change", "reminder", "reload"
 	};
 
 	replay_record("notify %s %s #%llu", o->level,

@@ -27,6 +27,7 @@
 #include <event2/listener.h>
 #include <jansson.h>
 
+#include "audit.h"
 #include "backup.h"
 #include "auth.h"
 #include "calendar.h"
@@ -112,6 +113,7 @@ static void	http_resolve(struct http_req *);
 static void	http_notes(struct http_req *);
 static void	http_set(struct http_req *);
 static void	http_inc_report(struct http_req *);
+static void	http_audit(struct http_req *);
 static void	http_stats(struct http_req *);
 static void	http_windows(struct http_req *);
 static void	http_window(struct http_req *);
@@ -156,6 +158,7 @@ static const struct http_route http_routes[] = {
 	{ 1, "/api/v1/login", http_login },
 	{ 1, "/api/v1/logout", http_logout },
 	{ 0, "/api/v1/session", http_session },
+	{ 0, "/api/v1/audit", http_audit },
 };
 #define HTTP_NROUTES (sizeof(http_routes) / sizeof(http_routes[0]))
 
@@ -813,6 +816,27 @@ http_inc_report(struct http_req *r)
 	evbuffer_free(buf);
 done:
 	evhttp_clear_headers(&q);
+}
+
+/* GET /api/v1/audit[?limit=N]: what the last reloads changed. */
+static void
+http_audit(struct http_req *r)
+{
+	struct evkeyvalq	 q;
+	const char		*query, *v;
+	long long		 limit = 100;
+
+	TAILQ_INIT(&q);
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
+	if (query != NULL && (evhttp_parse_query_str(query, &q) != 0 ||
+	    (v = evhttp_find_header(&q, "limit")) == NULL ||
+	    http_number(v, 1, AUDIT_KEEP, &limit) != 0)) {
+		http_error(r, 400, "bad query: want limit=1..%d", AUDIT_KEEP);
+		evhttp_clear_headers(&q);
+		return;
+	}
+	evhttp_clear_headers(&q);
+	http_reply_json(r, 200, audit_list_json(r->h->sd, (size_t)limit));
 }
 
 /* POST /api/v1/login: a session for a user and password (auth.c). */

@@ -122,7 +122,7 @@ const char *
 notify_kind_name(enum notice_kind k)
 {
 	static const char *names[] = { "opened", "escalated", "acknowledged",
-	    "resolved", "window", "change", "reminder" };
+	    "resolved", "window", "change", "reminder", "reload" };
 
 	if ((int)k < 0 || k >= NOTICE_MAX)
 		return "unknown";
@@ -136,7 +136,7 @@ notify_notif_name(enum notice_kind k)
 	static const char *names[] = { "sopIncidentOpened",
 	    "sopIncidentEscalated", "sopIncidentAcknowledged",
 	    "sopIncidentResolved", "sopWindowEnded", "sopChangeUpdated",
-	    "sopIncidentReminder" };
+	    "sopIncidentReminder", "sopConfigReloaded" };
 
 	if ((int)k < 0 || k >= NOTICE_MAX)
 		return "sopIncidentOpened";
@@ -246,7 +246,8 @@ notify_summary(const struct notify_msg *m)
 {
 	char	*s;
 
-	if (m->kind == NOTICE_WINDOW || m->kind == NOTICE_CHANGE) {
+	if (m->kind == NOTICE_WINDOW || m->kind == NOTICE_CHANGE ||
+	    m->kind == NOTICE_RELOAD) {
 		xasprintf(&s, "%s (%s) [%s]%s%s", m->title, m->level,
 		    m->host, m->note != NULL ? ": " : "",
 		    m->note != NULL ? m->note : "");

@@ -88,6 +88,8 @@ ctl_usage_to(FILE *f)
 	    "                       expected recovery (\"\" clears one)\n"
 	    "  export ID [--json]   an incident's report for the client:\n"
 	    "                       fields, timeline, notes and events\n"
+	    "  audit [--limit N]    what each reload changed (rules, windows,\n"
+	    "                       policies, targets), newest first\n"
 	    "  stats                inputs, drop reasons, rules, incidents\n"
 	    "  health               whether sopd answers\n"
 	    "  parse [-c CONFIG]    normalize syslog lines on stdin (sopd "
@@ -1741,6 +1743,44 @@ ctl_set(int argc, char **argv)
 	return CTL_OK;
 }
 
+/* sopctl audit [--limit N]: the reload audit, newest first. */
+static int
+ctl_audit(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "limit", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char	 q[96] = "/api/v1/audit", at[64];
+	json_t	*doc, *a;
+	size_t	 i;
+	int	 ch;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 'n')
+			ctl_usage();
+		ctl_query_add(q, sizeof(q), "limit", optarg);
+	}
+	if (optind != argc)
+		ctl_usage();
+	doc = ctl_api("GET", q, NULL);
+	if (ctl.json)
+		ctl_print_json(doc);
+	else if (json_array_size(json_object_get(doc, "audit")) == 0)
+		printf("no reloads recorded\n");
+	else {
+		printf("%-25s %5s  %s\n", "AT", "GEN", "CHANGES");
+		json_array_foreach(json_object_get(doc, "audit"), i, a) {
+			ctl_local(ctl_str(a, "at"), 0, at, sizeof(at));
+			printf("%-25s %5lld  ", at, ctl_int(a, "generation"));
+			ctl_puts(ctl_str(a, "summary"), SIZE_MAX);
+			fputc('\n', stdout);
+		}
+	}
+	json_decref(doc);
+	return CTL_OK;
+}
+
 /* sopctl export ID [--json]: the incident's report for the client. */
 static int
 ctl_export(int argc, char **argv)
@@ -2177,6 +2217,7 @@ main(int argc, char **argv)
 		{ "report", ctl_report }, { "changes", ctl_changes },
 		{ "change", ctl_chg }, { "backup", ctl_backup },
 		{ "set", ctl_set }, { "export", ctl_export },
+		{ "audit", ctl_audit },
 	};
 	const char	*url = getenv("SOPD_URL");
 	const char	*cacert = getenv("SOPD_CACERT");

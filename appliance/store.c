@@ -191,6 +191,16 @@ static const char *store_migrations[] = {
 	"ALTER TABLE incidents ADD COLUMN workaround TEXT;"
 	"ALTER TABLE incidents ADD COLUMN eta INTEGER;"
 	"ALTER TABLE incidents ADD COLUMN last_note TEXT;",
+	/*
+	 * 5 -> 6: the reload audit (SOP 5.2): what each reload changed.
+	 */
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  generation INTEGER NOT NULL,"
+	"  summary TEXT NOT NULL,"
+	"  doc TEXT NOT NULL"
+	");",
 };
 #define STORE_VERSION \
 	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -1340,6 +1350,62 @@ store_load_esc(struct store *st, store_esc_cb cb, void *arg)
 		e.fired_at = sqlite3_column_int64(s, 3);
 		e.level = store_col_text(s, 4);
 		if (cb(&e, arg) != 0)
+			break;
+	}
+	store_release(st, s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Append one audit row and keep the newest keep rows. */
+int
+store_put_audit(struct store *st, const struct store_audit *a, size_t keep)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, "INSERT INTO audit (at, generation, summary, doc) "
+	    "VALUES (?1, ?2, ?3, ?4)");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, a->at);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)a->generation);
+	store_bind_text(s, 3, a->summary);
+	store_bind_text(s, 4, a->doc);
+	rc = store_step_write(s);
+	store_release(st, s);
+	if (rc != 0)
+		return -1;
+	s = store_stmt(st, "DELETE FROM audit WHERE id <= "
+	    "(SELECT max(id) FROM audit) - ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)keep);
+	rc = store_step_write(s);
+	store_release(st, s);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Call cb for the newest audit rows, newest first. */
+int
+store_load_audit(struct store *st, size_t limit, store_audit_cb cb,
+    void *arg)
+{
+	struct store_audit a;
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, "SELECT id, at, generation, summary, doc FROM "
+	    "audit ORDER BY id DESC LIMIT ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		a.id = (uint64_t)sqlite3_column_int64(s, 0);
+		a.at = sqlite3_column_int64(s, 1);
+		a.generation = (unsigned)sqlite3_column_int64(s, 2);
+		a.summary = store_col_text(s, 3);
+		a.doc = store_col_text(s, 4);
+		if (cb(&a, arg) != 0)
 			break;
 	}
 	store_release(st, s);

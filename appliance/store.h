@@ -134,6 +134,19 @@ int store_put_esc(struct store *, const struct store_esc *);
 int store_load_esc(struct store *, store_esc_cb, void *);
 /* How many steps of an incident fired (step rows, not the clock). */
 int store_count_fired(struct store *, uint64_t id);
+/* One reload's audit row: what it changed (doc: JSON text). */
+struct store_audit {
+	uint64_t	 id;
+	int64_t		 at;
+	unsigned	 generation;
+	const char	*summary;
+	const char	*doc;
+};
+typedef int (*store_audit_cb)(const struct store_audit *, void *);
+/* Append one audit row (id set by the store), keeping the newest keep. */
+int store_put_audit(struct store *, const struct store_audit *, size_t keep);
+/* The newest audit rows, newest first. */
+int store_load_audit(struct store *, size_t limit, store_audit_cb, void *);
 /* API-created windows: definition as JSON text. */
 int store_put_window(struct store *, const char *id, const char *doc);
 int store_load_windows(struct store *, store_window_cb, void *);

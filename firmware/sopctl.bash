@@ -23,7 +23,7 @@ _sopctl()
 	case $cmd in
 	"")
 		COMPREPLY=($(compgen -W "list show ack resolve note stats health
-		    parse windows window expectations report backup set export
+		    parse windows window expectations report backup set export audit
 		    -u --url --cacert -j --json -h --help -V --version" -- "$cur")) ;;
 	list)
 		COMPREPLY=($(compgen -W "--state --severity --host --rule
@@ -32,6 +32,8 @@ _sopctl()
 		COMPREPLY=($(compgen -W "-m --actor" -- "$cur")) ;;
 	set)
 		COMPREPLY=($(compgen -W "--impact --workaround --eta --actor" -- "$cur")) ;;
+	audit)
+		COMPREPLY=($(compgen -W "--limit" -- "$cur")) ;;
 	export)
 		COMPREPLY=($(compgen -W "--json" -- "$cur")) ;;
 	window)
