@@ -141,9 +141,10 @@ FT="@2026-11-26 01:00:00"
 start_sopd || { notok "sopd starts under libfaketime"; exit 1; }
 send db1 "CCRIT disk failed on /dev/sdb"
 send mail1 "CCRIT queue stuck"
-check "two criticals open" wait_for jq_ok "/api/v1/incidents?state=active" \
-    '.incidents | length == 2'
-A=$(inc db1); B=$(inc mail1)
+send fw1 "CCRIT link down"
+check "three criticals open" wait_for jq_ok "/api/v1/incidents?state=active" \
+    '.incidents | length == 3'
+A=$(inc db1); B=$(inc mail1); C=$(inc fw1)
 
 # Fields through the API: B's impact is set at once.
 check "impact, workaround and eta set through the API" post \
@@ -225,3 +226,15 @@ check "GET .../report?format=text is text/plain" sh -c "curl -sf -D - -o /dev/nu
 check "an unknown incident's report is 404" sh -c "curl -s -o /dev/null -w '%{http_code}' \
     '$API/api/v1/incidents/99999/report' | grep -qx 404"
 check "sopd stops cleanly" stop_sopd
+
+# --- after a restart, a reminder already given is not given again ---
+check "C (never given an impact) reminded once" \
+    [ "$(hook_count ".kind == \"reminder\" and .incident.id == $C")" = 1 ]
+FT="@2026-11-26 03:30:00"
+start_sopd || { notok "sopd starts again"; exit 1; }
+check "C is still active after the restart" wait_for jq_ok "/api/v1/incidents/$C" \
+    '.state == "open" and .impact == null'
+sleep 3
+check "and does not remind again" \
+    [ "$(hook_count ".kind == \"reminder\" and .incident.id == $C")" = 1 ]
+check "sopd stops cleanly again" stop_sopd
