@@ -1298,6 +1298,13 @@ escalate_clock_jumped(struct escalator *e, long long jump)
 
 	for (b = 0; b < e->nb; b++) {
 		for (ei = e->hb[b]; ei != NULL; ei = ei->hnext) {
+			if (ei->remind_due != 0 && ei->reminded == 0) {
+				ei->remind_due += jump;
+				deadlines_schedule(e->sd->deadlines,
+				    ESCALATE_DL_IMPACT, ei->id,
+				    (time_t)ei->remind_due);
+				escalate_dirty(e, ei);
+			}
 			if (ei->start == 0)
 				continue;
 			ei->start += jump;
