@@ -1546,30 +1546,99 @@ incidents_field_note(char **note, const char *name, const char *v)
 	*note = s;
 }
 
-/* Impact, workaround and expected recovery of an active incident. */
-int
-incidents_set_fields(struct incidents *is, uint64_t id, const char *actor,
-    const char *impact, const char *workaround, int64_t eta, char **err)
+/*
+ * Apply the client fields asked for to *imp, *work and *etap; the history
+ * note telling what changed, NULL when nothing did.
+ */
+static char *
+incidents_apply_fields(char **imp, char **work, int64_t *etap,
+    const char *impact, const char *workaround, int64_t eta)
 {
-	struct inc *inc;
 	char *note = NULL, ts[32];
 	struct tm tm;
 	time_t t;
 
-	if ((inc = incidents_find_id(is, id)) == NULL)
-		return incidents_missing(is, id, err);
-	if (incidents_field(&inc->impact, impact))
-		incidents_field_note(&note, "impact", inc->impact);
-	if (incidents_field(&inc->workaround, workaround))
-		incidents_field_note(&note, "workaround", inc->workaround);
-	if (eta >= 0 && eta != inc->eta) {
-		inc->eta = eta;
+	if (incidents_field(imp, impact))
+		incidents_field_note(&note, "impact", *imp);
+	if (incidents_field(work, workaround))
+		incidents_field_note(&note, "workaround", *work);
+	if (eta >= 0 && eta != *etap) {
+		*etap = eta;
 		t = (time_t)eta;
 		if (eta > 0 && gmtime_r(&t, &tm) != NULL)
 			strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		incidents_field_note(&note, "expected recovery",
 		    eta > 0 ? ts : NULL);
 	}
+	return note;
+}
+
+/* The client fields and state of a stored incident. */
+struct inc_stored {
+	char	*impact, *workaround;
+	int64_t	 eta;
+	int	 state;
+};
+
+static int
+incidents_stored_cb(const struct store_incident *r, void *arg)
+{
+	struct inc_stored *sf = arg;
+
+	incidents_setstr(&sf->impact, r->impact);
+	incidents_setstr(&sf->workaround, r->workaround);
+	sf->eta = r->eta;
+	sf->state = incident_state_from_name(r->state);
+	return 0;
+}
+
+/* The same for a resolved incident, in the store. */
+static int
+incidents_set_stored(struct incidents *is, uint64_t id, const char *actor,
+    const char *impact, const char *workaround, int64_t eta, char **err)
+{
+	struct inc_stored sf = { NULL, NULL, 0, -1 };
+	char *note;
+	int rc = 0;
+
+	incidents_flush(is);
+	if (store_get(is->store, id, incidents_stored_cb, &sf) != 0)
+		return incidents_err(err, "no incident %llu%s", id, "");
+	note = incidents_apply_fields(&sf.impact, &sf.workaround, &sf.eta,
+	    impact, workaround, eta);
+	if (note != NULL) {
+		if (store_set_client(is->store, id, sf.impact, sf.workaround,
+		    sf.eta) != 0)
+			rc = incidents_err(err, "incident %llu: not saved: %s",
+			    id, store_error(is->store));
+		else {
+			incidents_history(is, id, (int64_t)clock_now(), actor,
+			    "set", sf.state, sf.state, note);
+			rc = incidents_commit_now(is, id, err);
+		}
+	}
+	free(note);
+	free(sf.impact);
+	free(sf.workaround);
+	return rc;
+}
+
+/*
+ * Impact, workaround and expected recovery of an incident: in memory while
+ * it is active, else in the store (the client's report after recovery).
+ */
+int
+incidents_set_fields(struct incidents *is, uint64_t id, const char *actor,
+    const char *impact, const char *workaround, int64_t eta, char **err)
+{
+	struct inc *inc;
+	char *note;
+
+	if ((inc = incidents_find_id(is, id)) == NULL)
+		return incidents_set_stored(is, id, actor, impact, workaround,
+		    eta, err);
+	note = incidents_apply_fields(&inc->impact, &inc->workaround,
+	    &inc->eta, impact, workaround, eta);
 	if (note == NULL)
 		return 0;	/* nothing changed */
 	incidents_history(is, id, (int64_t)clock_now(), actor, "set",

@@ -90,7 +90,7 @@ int incidents_resolve(struct incidents *, uint64_t id, const char *actor,
 int incidents_note(struct incidents *, uint64_t id, const char *actor,
     const char *note, char **err);
 /*
- * Set what the client is told of an active incident: impact, workaround
+ * Set what the client is told of an incident: impact, workaround
  * (NULL: unchanged, "": cleared) and expected recovery (eta seconds since
  * the epoch; -1 unchanged, 0 cleared).  Recorded as a "set" history row.
  */

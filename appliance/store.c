@@ -1356,6 +1356,29 @@ store_load_esc(struct store *st, store_esc_cb cb, void *arg)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Set the client fields of one (resolved) incident; 1 if there is none. */
+int
+store_set_client(struct store *st, uint64_t id, const char *impact,
+    const char *workaround, int64_t eta)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, "UPDATE incidents SET impact = ?2, "
+	    "workaround = ?3, eta = ?4 WHERE id = ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
+	store_bind_text(s, 2, impact);
+	store_bind_text(s, 3, workaround);
+	store_bind_time(s, 4, eta);
+	rc = store_step_write(s);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = 1;
+	store_release(st, s);
+	return rc;
+}
+
 /* Append one audit row and keep the newest keep rows. */
 int
 store_put_audit(struct store *st, const struct store_audit *a, size_t keep)

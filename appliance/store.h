@@ -101,6 +101,9 @@ int store_list(struct store *, const struct store_filter *,
     store_incident_cb, void *, size_t *total);
 /* Call cb for one incident; 0 found, 1 not found, -1 error. */
 int store_get(struct store *, uint64_t id, store_incident_cb, void *);
+/* Set a stored incident's impact, workaround and eta; 1 if none. */
+int store_set_client(struct store *, uint64_t id, const char *impact,
+    const char *workaround, int64_t eta);
 /* Call cb for an incident's history rows, oldest first. */
 int store_history(struct store *, uint64_t id, store_history_cb, void *);
 

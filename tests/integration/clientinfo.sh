@@ -221,6 +221,15 @@ check "fields, timeline, notes and events in the JSON" jqf "$T/out" '
     ([.timeline[] | .action] | index("set") != null and index("resolve") != null) and
     ([.notes[] | .note] | index("relay restarted, queue drained") != null) and
     (.events | length == 2)'
+check "a resolved incident's impact is still editable" ctl set "$B" \
+    --impact "mail to customers delayed 40 minutes" --actor tanaka
+check "its report then tells the final impact" sh -c "'$SOPCTL' -u '$API' export $B |
+    grep -q '^Impact  *mail to customers delayed 40 minutes'"
+check "recorded while resolved" jq_ok "/api/v1/incidents/$B" \
+    '.state == "resolved" and ([.history[] | select(.action == "set" and .from == "resolved")] | length == 1)'
+check "an unknown incident cannot be set (404)" sh -c "curl -s -o /dev/null -w '%{http_code}' \
+    -X POST -H 'Content-Type: application/json' --data '{\"impact\": \"x\"}' \
+    '$API/api/v1/incidents/99999' | grep -qx 404"
 check "GET .../report?format=text is text/plain" sh -c "curl -sf -D - -o /dev/null \
     '$API/api/v1/incidents/$B/report?format=text' | grep -qi '^content-type: text/plain'"
 check "an unknown incident's report is 404" sh -c "curl -s -o /dev/null -w '%{http_code}' \
