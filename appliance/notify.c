@@ -974,6 +974,11 @@ notify_nlog_open(struct notify_msg *m)
 
 	if (m->nlog != 0 || m->nlog_targets == NULL)
 		return;
+	if (m->kind >= NOTICE_WINDOW) {	/* no notification in the MIB */
+		free(m->nlog_targets);
+		m->nlog_targets = NULL;
+		return;
+	}
 	xasprintf(&text, "%s: %s", m->host, m->title);
 	m->nlog = agent_nlog_add(notify_notif_name(m->kind), m->id,
 	    m->severity, m->inc_level, m->nlog_targets, text);
