@@ -87,6 +87,13 @@ del lines[i:i + 2]
 open(p, "w").write("\n".join(lines))
 EOF2
 
+# A public_url that is not an http(s) address is refused at its place.
+sed 's|public_url: .*|public_url: "ftp://sop.example.jp/"|' "$T/sopd.yaml" > "$T/bad.yaml"
+"$REAL_SOPD" -t -c "$T/bad.yaml" > "$T/bad.out" 2>&1; rc=$?
+check "sopd -t refuses a public_url that is not http(s)" [ $rc -ne 0 ]
+check "at its file:line:col" grep -q \
+    'bad.yaml:[0-9]*:[0-9]*: public_url: expected an http:// or https:// address' "$T/bad.out"
+
 send() {
 	printf '<10>Nov 26 10:00:00 %s app: %s' "$1" "$2" \
 	    > /dev/udp/127.0.0.1/"$P_SYSLOG"
