@@ -32,7 +32,7 @@ struct escalator;
  */
 #define ESCALATE_DL_STEP	10	/* id: the incident's id */
 #define ESCALATE_DL_WINDOW	11	/* id: 0, the next window change */
-#define ESCALATE_DL_IMPACT	12	/* id: a critical's id, impact reminder */
+#define ESCALATE_DL_IMPACT	12	/* id: a critical's, impact reminder */
 /* A critical without impact this long after opening reminds its level. */
 #define ESCALATE_IMPACT_AFTER	(15 * 60)
 

@@ -728,7 +728,8 @@ http_set(struct http_req *r)
 	struct evbuffer	*in = evhttp_request_get_input_buffer(r->req);
 	json_error_t	 je;
 	json_t		*doc, *out;
-	char		*actor = NULL, *impact = NULL, *work = NULL, *err = NULL;
+	char		*actor = NULL, *impact = NULL, *work = NULL;
+	char		*err = NULL;
 	uint64_t	 id;
 	int64_t		 eta = -1;
 
@@ -790,7 +791,8 @@ http_inc_report(struct http_req *r)
 		fmt = evhttp_find_header(&q, "format");
 	if (query != NULL && (fmt == NULL || (strcmp(fmt, "text") != 0 &&
 	    strcmp(fmt, "json") != 0))) {
-		http_error(r, 400, "bad query: want format=text or format=json");
+		http_error(r, 400, "bad query: want format=text or "
+		    "format=json");
 		goto done;
 	}
 	if ((doc = incidents_report_json(r->h->sd->incidents, id)) == NULL) {

@@ -134,7 +134,7 @@ struct incident_info {
 	const char	*workaround;	/* NULL: not said */
 	int64_t		 eta_us;	/* expected recovery, 0: not said */
 	const char	*last_note;	/* the latest note given, NULL: none */
-	const char	*last_event;	/* the latest event's text, NULL: none */
+	const char	*last_event;	/* the latest event's text, or NULL */
 };
 /* Call cb for every active (open or acknowledged) incident, in id order. */
 void incidents_foreach_active(struct incidents *,

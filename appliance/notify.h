@@ -20,7 +20,7 @@ enum notice_kind {
 	NOTICE_RESOLVED,	/* sopIncidentResolved */
 	NOTICE_WINDOW,		/* a window ended: its summary */
 	NOTICE_CHANGE,		/* a change moved to a new state */
-	NOTICE_REMINDER,	/* a critical still has no impact for the client */
+	NOTICE_REMINDER,	/* a critical has no impact for the client */
 	NOTICE_RELOAD,		/* a reload and what it changed (audit) */
 	NOTICE_MAX
 };

@@ -68,7 +68,7 @@ struct notify_msg {
 	char		*inc_level;	/* the incident's level */
 	char		*host, *rule, *title, *key, *in_window;	/* never NULL */
 	char		*owner;		/* who acknowledged, "" nobody; never NULL */
-	char		*impact, *workaround;	/* for the client; "" not said */
+	char		*impact, *workaround;	/* for the client, or "" */
 	char		*last_note;	/* the latest note, "" none */
 	char		*last_event;	/* the latest event's text, "" none */
 	char		*link;		/* the incident on the page, "" none */

@@ -84,7 +84,7 @@ struct rule {
 	uint64_t	  matched;	/* events taken by match */
 	uint64_t	  cleared;	/* events taken by clear */
 	long long	  quiet;	/* seconds; 0: no quiet expiry */
-	char		 *src;		/* its YAML as JSON text (reload audit) */
+	char		 *src;		/* its YAML as JSON text (audit) */
 };
 
 #define RULE_MAX_CAPS	16

@@ -397,7 +397,7 @@ bad:
 	return -1;
 }
 
-/* A node as JSON (see yamlnode.h): scalars are strings, maps objects, sequences arrays. */
+/* A node as JSON (see yamlnode.h). */
 json_t *
 ynode_json(const struct ynode *n)
 {
