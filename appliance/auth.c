@@ -291,6 +291,14 @@ auth_conf_key(const char *file, struct ynode *k, struct ynode *v,
 
 	if (strcmp(key, "listen") == 0)
 		return (0);		/* config.c reads it */
+	if (strcmp(key, "public_url") == 0) {	/* notify.c reads it */
+		if (v->type == YNODE_SCALAR && (strncmp(v->value, "http://",
+		    7) == 0 || strncmp(v->value, "https://", 8) == 0))
+			return (0);
+		errlist_add(errs, file, v->line, v->col, "public_url: expected "
+		    "an http:// or https:// address");
+		return (-1);
+	}
 	if (strcmp(key, "users") == 0)
 		return (auth_conf_list(file, v, 0, &c->users, &c->nusers,
 		    errs));
@@ -332,7 +340,7 @@ auth_conf_key(const char *file, struct ynode *k, struct ynode *v,
 	errlist_add(errs, file, k->line, k->col, "unknown setting \"%s\" in "
 	    "http (expected one of: listen, tls, tls_cert, tls_key, users, "
 	    "tokens, require_login, public_read, allowed_hosts, "
-	    "session_timeout, login_attempts)", key);
+	    "session_timeout, login_attempts, public_url)", key);
 	return (-1);
 }
 

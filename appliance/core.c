@@ -28,6 +28,7 @@ static const struct {
 } core_fires[] = {
 	{ DEADLINE_ESCALATE_STEP,	core_fire_escalate },
 	{ DEADLINE_ESCALATE_WINDOW,	core_fire_escalate },
+	{ DEADLINE_ESCALATE_IMPACT,	core_fire_escalate },
 	{ DEADLINE_EXPECT,		core_fire_expect },
 	{ DEADLINE_EXPECT_SILENT,	core_fire_expect },
 	{ DEADLINE_INCIDENT_FLAP,	core_fire_incidents },

@@ -30,6 +30,7 @@ struct event_base;
 enum deadline_kind {
 	DEADLINE_ESCALATE_STEP = 10,	/* id: the incident's */
 	DEADLINE_ESCALATE_WINDOW = 11,	/* id: 0, the next window change */
+	DEADLINE_ESCALATE_IMPACT = 12,	/* id: a critical's, impact reminder */
 	DEADLINE_EXPECT = 20,		/* id: hash of (rule, host) */
 	DEADLINE_EXPECT_SILENT = 21,	/* id: hash of the host */
 	DEADLINE_INCIDENT_FLAP = 30,	/* id: the flapping incident's */

@@ -40,6 +40,8 @@ struct escinc {
 	int64_t		 fired_at[POLICY_MAX_STEPS];
 	char		 held[WINSET_ID_MAX + 1];	/* "" when not held */
 	int		 acked;
+	int64_t		 remind_due;	/* impact reminder, 0: none */
+	int64_t		 reminded;	/* when it fired (or was dropped) */
 	int		 dirty;
 	int		 dead;		/* resolved: freed after the commit */
 	struct escinc	*hnext;
@@ -55,7 +57,7 @@ struct outnote {
 	int64_t			 at_us;
 	char			*note;
 	struct incident_info	 ii;
-	char			*s[7];	/* owned copies of ii's strings */
+	char			*s[11];	/* owned copies of ii's strings */
 	struct outnote		*next;
 };
 
@@ -169,6 +171,7 @@ escalate_remove(struct escalator *e, struct escinc *ei)
 	*pp = ei->hnext;
 	e->n--;
 	deadlines_cancel(e->sd->deadlines, ESCALATE_DL_STEP, ei->id);
+	deadlines_cancel(e->sd->deadlines, ESCALATE_DL_IMPACT, ei->id);
 	if (ei->dirty)
 		ei->dead = 1;
 	else
@@ -268,7 +271,7 @@ escalate_outnote_free(struct outnote *o)
 {
 	int i;
 
-	for (i = 0; i < 7; i++)
+	for (i = 0; i < 11; i++)
 		free(o->s[i]);
 	free(o->note);
 	free(o->level);
@@ -310,6 +313,12 @@ escalate_queue_to(struct escalator *e, const struct incident_info *ii,
 	o->ii.in_window = escalate_keep(o, 5, o->ii.in_window);
 	o->ii.next_level = NULL;
 	o->ii.owner = escalate_keep(o, 6, o->ii.owner);
+	o->ii.impact = escalate_keep(o, 7, o->ii.impact);
+	o->ii.workaround = escalate_keep(o, 8, o->ii.workaround);
+	o->ii.last_note = escalate_keep(o, 9, o->ii.last_note);
+	o->ii.last_event = escalate_keep(o, 10, o->ii.last_event);
+	o->ii.cause = NULL;
+	o->ii.note = NULL;
 	o->kind = kind;
 	o->step = step;
 	o->level = xstrdup(level);
@@ -473,6 +482,12 @@ escalate_opened(struct escalator *e, const struct incident_info *ii)
 		return;
 	ei = escalate_add(e, ii->id, ii->severity);
 	escalate_dirty(e, ei);
+	if (ii->severity == SEV_CRITICAL && ii->impact == NULL) {
+		ei->remind_due = ii->first_seen_us / 1000000 +
+		    ESCALATE_IMPACT_AFTER;
+		deadlines_schedule(e->sd->deadlines, ESCALATE_DL_IMPACT,
+		    ei->id, (time_t)ei->remind_due);
+	}
 	w = winset_holding(ESC_WS(e), ESC_CFG(e), ESC_CAL(e), ii->host,
 	    ii->severity, (time_t)now);
 	if (w != NULL) {
@@ -562,6 +577,14 @@ escalate_write_one(struct escalator *e, struct store *st,
 	r.due = ei->start;
 	if (store_put_esc(st, &r) != 0)
 		return -1;
+	if (ei->remind_due != 0) {	/* step -2: the impact reminder */
+		r.step = -2;
+		r.due = ei->remind_due;
+		r.fired_at = ei->reminded;
+		if (store_put_esc(st, &r) != 0)
+			return -1;
+		r.fired_at = 0;
+	}
 	for (i = 0; i < policy_nsteps(ESC_POL(e), ei->severity); i++) {
 		ps = policy_step(ESC_POL(e), ei->severity, i);
 		r.step = i;
@@ -1028,6 +1051,30 @@ escalate_windows_sync(struct escalator *e)
 		deadlines_cancel(e->sd->deadlines, ESCALATE_DL_WINDOW, 0);
 }
 
+/*
+ * A critical's impact reminder fell due: once, and only when nobody said
+ * yet what the client is affected by; its current level hears it.
+ */
+static void
+escalate_remind(struct escalator *e, struct escinc *ei)
+{
+	struct incident_info ii;
+	char note[ESC_NOTE_MAX];
+
+	if (ei->reminded != 0)
+		return;
+	ei->reminded = (int64_t)clock_now();
+	escalate_dirty(e, ei);
+	if (incidents_info(e->sd->incidents, ei->id, &ii) != 0 ||
+	    ii.impact != NULL)
+		return;
+	snprintf(note, sizeof(note), "impact not set %d minutes after "
+	    "opening: tell the client (sopctl set %llu --impact ...)",
+	    ESCALATE_IMPACT_AFTER / 60, (unsigned long long)ei->id);
+	escalate_queue_to(e, &ii, NOTICE_REMINDER, -1, ii.level, note, NULL);
+	escalate_show(e, ei, NULL, "remind", note);
+}
+
 /* A deadline fell due. */
 int
 escalate_fire(struct escalator *e, int kind, uint64_t id, time_t due)
@@ -1037,6 +1084,11 @@ escalate_fire(struct escalator *e, int kind, uint64_t id, time_t due)
 	(void)due;
 	if (kind == ESCALATE_DL_WINDOW) {
 		escalate_windows_sync(e);
+		return 1;
+	}
+	if (kind == ESCALATE_DL_IMPACT) {
+		if ((ei = escalate_find(e, id)) != NULL)
+			escalate_remind(e, ei);
 		return 1;
 	}
 	if (kind != ESCALATE_DL_STEP)
@@ -1061,6 +1113,9 @@ escalate_load_cb(const struct incident_info *ii, void *arg)
 		ei->start = 0;
 	}
 	ei->due[0] = -1;	/* no stored rows yet */
+	if (ii->severity == SEV_CRITICAL && ii->impact == NULL)
+		ei->remind_due = ii->first_seen_us / 1000000 +
+		    ESCALATE_IMPACT_AFTER;
 }
 
 /* Take one stored escalation row. */
@@ -1073,6 +1128,11 @@ escalate_row_cb(const struct store_esc *r, void *arg)
 	if ((ei = escalate_find(e, r->incident_id)) == NULL ||
 	    r->step >= POLICY_MAX_STEPS)
 		return 0;
+	if (r->step == -2) {
+		ei->remind_due = r->due;
+		ei->reminded = r->fired_at;
+		return 0;
+	}
 	if (ei->due[0] == -1)
 		ei->due[0] = 0;
 	if (r->step < 0) {
@@ -1112,6 +1172,10 @@ escalate_load_arm(struct escalator *e)
 			}
 			escalate_show(e, ei, NULL, NULL, NULL);
 			escalate_arm(e, ei);
+			if (ei->remind_due != 0 && ei->reminded == 0)
+				deadlines_schedule(e->sd->deadlines,
+				    ESCALATE_DL_IMPACT, ei->id,
+				    (time_t)ei->remind_due);
 		}
 	}
 }
@@ -1220,6 +1284,13 @@ escalate_clock_jumped(struct escalator *e, long long jump)
 
 	for (b = 0; b < e->nb; b++) {
 		for (ei = e->hb[b]; ei != NULL; ei = ei->hnext) {
+			if (ei->remind_due != 0 && ei->reminded == 0) {
+				ei->remind_due += jump;
+				deadlines_schedule(e->sd->deadlines,
+				    ESCALATE_DL_IMPACT, ei->id,
+				    (time_t)ei->remind_due);
+				escalate_dirty(e, ei);
+			}
 			if (ei->start == 0)
 				continue;
 			ei->start += jump;

@@ -27,6 +27,7 @@
 #include <event2/listener.h>
 #include <jansson.h>
 
+#include "audit.h"
 #include "backup.h"
 #include "auth.h"
 #include "calendar.h"
@@ -114,6 +115,9 @@ static void	http_get(struct http_req *);
 static void	http_ack(struct http_req *);
 static void	http_resolve(struct http_req *);
 static void	http_notes(struct http_req *);
+static void	http_set(struct http_req *);
+static void	http_inc_report(struct http_req *);
+static void	http_audit(struct http_req *);
 static void	http_stats(struct http_req *);
 static void	http_windows(struct http_req *);
 static void	http_window(struct http_req *);
@@ -146,6 +150,8 @@ static const struct http_route http_routes[] = {
 	{ 1, "/api/v1/incidents/*/ack", http_ack },
 	{ 1, "/api/v1/incidents/*/resolve", http_resolve },
 	{ 1, "/api/v1/incidents/*/notes", http_notes },
+	{ 1, "/api/v1/incidents/*", http_set },
+	{ 0, "/api/v1/incidents/*/report", http_inc_report },
 	{ 0, "/api/v1/stats", http_stats },
 	{ 0, "/api/v1/windows", http_windows },
 	{ 1, "/api/v1/windows", http_window_add },
@@ -168,6 +174,7 @@ static const struct http_route http_routes[] = {
 	{ 0, "/api/v1/schedule", http_schedule },
 	{ 0, "/api/v1/reports/stored/*", http_stored_one },
 	{ 1, "/api/v1/schedule/*/run", http_schedule_run },
+	{ 0, "/api/v1/audit", http_audit },
 };
 #define HTTP_NROUTES (sizeof(http_routes) / sizeof(http_routes[0]))
 
@@ -690,6 +697,169 @@ static void
 http_notes(struct http_req *r)
 {
 	http_change(r, incidents_note, 1);
+}
+
+/* The body's "eta": RFC 3339 or local time, null or "" to clear. */
+static int
+http_body_eta(struct http_req *r, json_t *doc, int64_t *eta)
+{
+	const struct calendar	*cal = policy_calendar(r->h->sd->policy);
+	json_t			*v;
+	time_t			 t;
+
+	*eta = -1;
+	if ((v = json_object_get(doc, "eta")) == NULL)
+		return (0);
+	if (json_is_null(v) || (json_is_string(v) &&
+	    json_string_length(v) == 0)) {
+		*eta = 0;
+		return (0);
+	}
+	if (!json_is_string(v) || cal == NULL ||
+	    calendar_parse_time(cal, json_string_value(v), &t) != 0) {
+		http_error(r, 400, "eta: expected a time such as "
+		    "2026-12-05T21:00:00Z or \"2026-12-05 21:00\"");
+		return (-1);
+	}
+	*eta = (int64_t)t;
+	return (0);
+}
+
+/* A client field: a string, or null or "" to clear (then *out is ""). */
+static int
+http_body_field(struct http_req *r, json_t *doc, const char *name,
+    char **out)
+{
+	json_t	*v = json_object_get(doc, name);
+
+	if (http_body_string(r, doc, name, HTTP_MAX_NOTE, out) != 0)
+		return (-1);
+	if (*out == NULL && v != NULL)
+		*out = xstrdup("");
+	return (0);
+}
+
+/*
+ * POST /api/v1/incidents/{id}: set impact, workaround and eta (expected
+ * recovery) of an active incident.
+ */
+static void
+http_set(struct http_req *r)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(r->req);
+	json_error_t	 je;
+	json_t		*doc, *out;
+	char		*actor = NULL, *impact = NULL, *work = NULL;
+	char		*err = NULL;
+	uint64_t	 id;
+	int64_t		 eta = -1;
+
+	if (!http_post_allowed(r) || (id = http_id(r)) == 0)
+		return;
+	doc = json_loadb((const char *)evbuffer_pullup(in, -1),
+	    evbuffer_get_length(in), JSON_REJECT_DUPLICATES, &je);
+	if (doc == NULL || !json_is_object(doc)) {
+		http_error(r, 400, "invalid JSON body: %s",
+		    doc == NULL ? je.text : "not an object");
+		json_decref(doc);
+		return;
+	}
+	if (http_body_string(r, doc, "actor", HTTP_MAX_ACTOR, &actor) != 0 ||
+	    http_body_field(r, doc, "impact", &impact) != 0 ||
+	    http_body_field(r, doc, "workaround", &work) != 0 ||
+	    http_body_eta(r, doc, &eta) != 0)
+		goto done;
+	if (r->who.name[0] != '\0') {
+		free(actor);
+		actor = xstrdup(r->who.name);
+	}
+	if (incidents_set_fields(r->h->sd->incidents, id,
+	    actor != NULL ? actor : "api", impact, work, eta, &err) != 0)
+		http_error(r, http_change_code(err), "%s",
+		    err != NULL ? err : "refused");
+	else if ((out = incidents_get_json(r->h->sd->incidents, id)) == NULL)
+		http_error(r, 404, "incident %llu not found",
+		    (unsigned long long)id);
+	else
+		http_reply_json(r, 200, out);
+done:
+	json_decref(doc);
+	free(actor);
+	free(impact);
+	free(work);
+	free(err);
+}
+
+/*
+ * GET /api/v1/incidents/{id}/report[?format=text|json]: the incident's
+ * report for the client (JSON by default).
+ */
+static void
+http_inc_report(struct http_req *r)
+{
+	struct evkeyvalq	 q;
+	struct evbuffer		*buf;
+	const char		*query, *fmt = NULL;
+	uint64_t		 id;
+	json_t			*doc;
+	char			*text;
+
+	if ((id = http_id(r)) == 0)
+		return;
+	TAILQ_INIT(&q);
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
+	if (query != NULL && evhttp_parse_query_str(query, &q) == 0)
+		fmt = evhttp_find_header(&q, "format");
+	if (query != NULL && (fmt == NULL || (strcmp(fmt, "text") != 0 &&
+	    strcmp(fmt, "json") != 0))) {
+		http_error(r, 400, "bad query: want format=text or "
+		    "format=json");
+		goto done;
+	}
+	if ((doc = incidents_report_json(r->h->sd->incidents, id)) == NULL) {
+		http_error(r, 404, "incident %llu not found",
+		    (unsigned long long)id);
+		goto done;
+	}
+	if (fmt == NULL || strcmp(fmt, "json") == 0) {
+		http_reply_json(r, 200, doc);
+		goto done;
+	}
+	text = incidents_report_text(doc);
+	json_decref(doc);
+	if (text == NULL) {
+		http_error(r, 500, "out of memory");
+		goto done;
+	}
+	buf = evbuffer_new();
+	evbuffer_add(buf, text, strlen(text));
+	free(text);
+	http_headers(r->req, "text/plain; charset=utf-8", 0);
+	httpcache_send(r->req, 200, buf);
+	evbuffer_free(buf);
+done:
+	evhttp_clear_headers(&q);
+}
+
+/* GET /api/v1/audit[?limit=N]: what the last reloads changed. */
+static void
+http_audit(struct http_req *r)
+{
+	struct evkeyvalq	 q;
+	const char		*query, *v;
+	long long		 limit = 100;
+
+	TAILQ_INIT(&q);
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
+	if (query != NULL && (evhttp_parse_query_str(query, &q) != 0 ||
+	    (v = evhttp_find_header(&q, "limit")) == NULL ||
+	    http_number(v, 1, AUDIT_KEEP, &limit) != 0)) {
+		http_error(r, 400, "bad query: want limit=1..%d", AUDIT_KEEP);
+		evhttp_clear_headers(&q);
+		return;
+	}
+	evhttp_clear_headers(&q);
+	http_reply_json(r, 200, audit_list_json(r->h->sd, (size_t)limit));
 }
 
 /* POST /api/v1/login: a session for a user and password (auth.c). */

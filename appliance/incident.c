@@ -35,6 +35,7 @@
 #define INC_TITLE_MAX		512	/* rendered title */
 #define INC_SAMPLE_MAX		4096	/* one sample's JSON text */
 #define INC_SAMPLE_MSG		1024	/* message bytes kept in a sample */
+#define INC_LAST_MSG		512	/* bytes of the latest event told */
 #define INC_SAMPLE_GAP_US	100000	/* once the ring is full */
 #define INC_HISTORY_MAX		100000	/* queued history rows */
 #define INC_THRESHOLD_MAX	10000	/* timestamps kept per key */
@@ -74,6 +75,11 @@ struct inc {
 	int64_t		 last_sample_us;
 	char		**samples;	/* ring of JSON texts */
 	char		 *cause;	/* trap OID, or "program msgid" */
+	char		 *impact;	/* for the client; NULL: not said */
+	char		 *workaround;
+	int64_t		  eta;		/* expected recovery, 0: not said */
+	char		 *last_note;	/* the latest note given */
+	char		 *last_msg;	/* the latest sampled event's text */
 	size_t		 scap;
 	size_t		 sn;
 	size_t		 shead;		/* oldest */
@@ -377,6 +383,10 @@ incidents_free_inc(struct inc *inc)
 	free(inc->title);
 	free(inc->owner);
 	free(inc->in_window);
+	free(inc->impact);
+	free(inc->workaround);
+	free(inc->last_note);
+	free(inc->last_msg);
 	free(inc);
 }
 
@@ -550,6 +560,11 @@ incidents_fill_info(const struct inc *inc, struct incident_info *ii)
 	ii->acked_us = inc->acked_at * 1000000;
 	ii->resolved_us = inc->resolved_at * 1000000;
 	ii->cause = inc->cause;
+	ii->impact = inc->impact;
+	ii->workaround = inc->workaround;
+	ii->eta_us = inc->eta * 1000000;
+	ii->last_note = inc->last_note;
+	ii->last_event = inc->last_msg;
 }
 
 /* Tell the observers about an open, ack, resolve or flapping update. */
@@ -578,6 +593,8 @@ incidents_move(struct incidents *is, struct inc *inc, int to,
 {
 	int from = inc->state;
 
+	if (note != NULL && *note != '\0')
+		incidents_setstr(&inc->last_note, note);
 	if (to != from) {
 		is->nstate[from]--;
 		inc->state = to;
@@ -678,6 +695,21 @@ incidents_sample_put(struct inc *inc, char *s)
 	inc->samples_dirty = 1;
 }
 
+/* Keep an event's text (cut on a UTF-8 boundary) as the latest one. */
+static void
+incidents_last_msg(struct inc *inc, const char *msg, size_t len)
+{
+	if (msg == NULL)
+		return;
+	if (len > INC_LAST_MSG) {
+		len = INC_LAST_MSG;
+		while (len > 0 && ((unsigned char)msg[len] & 0xc0) == 0x80)
+			len--;
+	}
+	free(inc->last_msg);
+	inc->last_msg = xstrndup(msg, len);
+}
+
 /*
  * Keep an event as a recent sample: always while the ring has room, then
  * at most once per INC_SAMPLE_GAP_US, so a flood costs no JSON per event.
@@ -695,6 +727,7 @@ incidents_sample_event(struct inc *inc, const struct logevent *ev)
 		return;
 	if ((s = incidents_sample(ev)) == NULL)
 		return;
+	incidents_last_msg(inc, ev->message, ev->message_len);
 	inc->last_sample_us = ev->received_us;
 	incidents_sample_put(inc, s);
 }
@@ -1021,6 +1054,10 @@ incidents_row(const struct inc *inc, struct store_incident *r)
 	r->owner = inc->owner;
 	r->next_escalation = inc->next_escalation;
 	r->in_window = inc->in_window;
+	r->impact = inc->impact;
+	r->workaround = inc->workaround;
+	r->eta = inc->eta;
+	r->last_note = inc->last_note;
 }
 
 /* The samples ring as one JSON array text, oldest first. */
@@ -1180,6 +1217,7 @@ static void
 incidents_load_samples(struct inc *inc, const char *text)
 {
 	json_t *a, *v;
+	const char *m;
 	size_t i;
 	char *s;
 
@@ -1194,6 +1232,9 @@ incidents_load_samples(struct inc *inc, const char *text)
 	json_array_foreach(a, i, v) {
 		if ((s = json_dumps(v, JSON_COMPACT)) != NULL)
 			incidents_sample_put(inc, s);
+		m = json_string_value(json_object_get(v, "message"));
+		if (m != NULL)
+			incidents_last_msg(inc, m, strlen(m));
 	}
 	json_decref(a);
 	inc->samples_dirty = 0;
@@ -1224,6 +1265,10 @@ incidents_load_cb(const struct store_incident *r, void *arg)
 	incidents_setstr(&inc->title, r->title);
 	incidents_setstr(&inc->owner, r->owner);
 	incidents_setstr(&inc->in_window, r->in_window);
+	incidents_setstr(&inc->impact, r->impact);
+	incidents_setstr(&inc->workaround, r->workaround);
+	inc->eta = r->eta;
+	incidents_setstr(&inc->last_note, r->last_note);
 	inc->count = r->count;
 	inc->first_seen = r->first_seen;
 	inc->last_seen = r->last_seen;
@@ -1473,6 +1518,139 @@ incidents_note(struct incidents *is, uint64_t id, const char *actor,
 	return incidents_commit_now(is, id, err);
 }
 
+/* Set one client field: NULL keeps it, "" clears it; 1 if it changed. */
+static int
+incidents_field(char **field, const char *v)
+{
+	if (v == NULL)
+		return 0;
+	if (*v == '\0') {
+		if (*field == NULL)
+			return 0;
+		incidents_setstr(field, NULL);
+		return 1;
+	}
+	if (*field != NULL && strcmp(*field, v) == 0)
+		return 0;
+	incidents_setstr(field, v);
+	return 1;
+}
+
+/* Append "name: value" (or "name cleared") to a history note. */
+static void
+incidents_field_note(char **note, const char *name, const char *v)
+{
+	char *s;
+
+	xasprintf(&s, "%s%s%s%s%s", *note != NULL ? *note : "",
+	    *note != NULL ? "; " : "", name, v != NULL ? ": " : " cleared",
+	    v != NULL ? v : "");
+	free(*note);
+	*note = s;
+}
+
+/*
+ * Apply the client fields asked for to *imp, *work and *etap; the history
+ * note telling what changed, NULL when nothing did.
+ */
+static char *
+incidents_apply_fields(char **imp, char **work, int64_t *etap,
+    const char *impact, const char *workaround, int64_t eta)
+{
+	char *note = NULL, ts[32];
+	struct tm tm;
+	time_t t;
+
+	if (incidents_field(imp, impact))
+		incidents_field_note(&note, "impact", *imp);
+	if (incidents_field(work, workaround))
+		incidents_field_note(&note, "workaround", *work);
+	if (eta >= 0 && eta != *etap) {
+		*etap = eta;
+		t = (time_t)eta;
+		if (eta > 0 && gmtime_r(&t, &tm) != NULL)
+			strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		incidents_field_note(&note, "expected recovery",
+		    eta > 0 ? ts : NULL);
+	}
+	return note;
+}
+
+/* The client fields and state of a stored incident. */
+struct inc_stored {
+	char	*impact, *workaround;
+	int64_t	 eta;
+	int	 state;
+};
+
+static int
+incidents_stored_cb(const struct store_incident *r, void *arg)
+{
+	struct inc_stored *sf = arg;
+
+	incidents_setstr(&sf->impact, r->impact);
+	incidents_setstr(&sf->workaround, r->workaround);
+	sf->eta = r->eta;
+	sf->state = incident_state_from_name(r->state);
+	return 0;
+}
+
+/* The same for a resolved incident, in the store. */
+static int
+incidents_set_stored(struct incidents *is, uint64_t id, const char *actor,
+    const char *impact, const char *workaround, int64_t eta, char **err)
+{
+	struct inc_stored sf = { NULL, NULL, 0, -1 };
+	char *note;
+	int rc = 0;
+
+	incidents_flush(is);
+	if (store_get(is->store, id, incidents_stored_cb, &sf) != 0)
+		return incidents_err(err, "no incident %llu%s", id, "");
+	note = incidents_apply_fields(&sf.impact, &sf.workaround, &sf.eta,
+	    impact, workaround, eta);
+	if (note != NULL) {
+		if (store_set_client(is->store, id, sf.impact, sf.workaround,
+		    sf.eta) != 0)
+			rc = incidents_err(err, "incident %llu: not saved: %s",
+			    id, store_error(is->store));
+		else {
+			incidents_history(is, id, (int64_t)clock_now(), actor,
+			    "set", sf.state, sf.state, note);
+			rc = incidents_commit_now(is, id, err);
+		}
+	}
+	free(note);
+	free(sf.impact);
+	free(sf.workaround);
+	return rc;
+}
+
+/*
+ * Impact, workaround and expected recovery of an incident: in memory while
+ * it is active, else in the store (the client's report after recovery).
+ */
+int
+incidents_set_fields(struct incidents *is, uint64_t id, const char *actor,
+    const char *impact, const char *workaround, int64_t eta, char **err)
+{
+	struct inc *inc;
+	char *note;
+
+	if ((inc = incidents_find_id(is, id)) == NULL)
+		return incidents_set_stored(is, id, actor, impact, workaround,
+		    eta, err);
+	note = incidents_apply_fields(&inc->impact, &inc->workaround,
+	    &inc->eta, impact, workaround, eta);
+	if (note == NULL)
+		return 0;	/* nothing changed */
+	incidents_history(is, id, (int64_t)clock_now(), actor, "set",
+	    inc->state, inc->state, note);
+	free(note);
+	incidents_dirty(is, inc);
+	return incidents_commit_now(is, id, err);
+}
+
 /* An RFC 3339 UTC time, or null for 0. */
 static json_t *
 incidents_time_json(int64_t t)
@@ -1520,6 +1698,10 @@ incidents_row_json(const struct store_incident *r)
 	json_object_set_new(o, "next_escalation",
 	    incidents_time_json(r->next_escalation));
 	json_object_set_new(o, "in_window", incidents_str_json(r->in_window));
+	json_object_set_new(o, "impact", incidents_str_json(r->impact));
+	json_object_set_new(o, "workaround", incidents_str_json(r->workaround));
+	json_object_set_new(o, "eta", incidents_time_json(r->eta));
+	json_object_set_new(o, "last_note", incidents_str_json(r->last_note));
 	json_object_set_new(o, "next_step", json_null());
 	json_object_set_new(o, "next_level", json_null());
 	return o;
@@ -1659,6 +1841,94 @@ incidents_get_json(struct incidents *is, uint64_t id)
 	store_history(is->store, id, incidents_history_cb, history);
 	json_object_set_new(o, "history", history);
 	return o;
+}
+
+/* The report of an incident: fields, timeline, notes and events. */
+json_t *
+incidents_report_json(struct incidents *is, uint64_t id)
+{
+	json_t *inc, *timeline, *events, *notes, *h;
+	size_t i;
+
+	if ((inc = incidents_get_json(is, id)) == NULL)
+		return NULL;
+	timeline = json_incref(json_object_get(inc, "history"));
+	events = json_incref(json_object_get(inc, "events"));
+	json_object_del(inc, "history");
+	json_object_del(inc, "events");
+	notes = json_array();
+	json_array_foreach(timeline, i, h) {
+		if (json_is_string(json_object_get(h, "note")))
+			json_array_append(notes, h);
+	}
+	return json_pack("{s:o, s:o, s:o, s:o, s:o}", "incident", inc,
+	    "timeline", timeline, "notes", notes, "events", events,
+	    "generated_at", incidents_time_json((int64_t)clock_now()));
+}
+
+/* A member's string, or "-". */
+static const char *
+incidents_rs(const json_t *o, const char *name)
+{
+	const char *s = json_string_value(json_object_get(o, name));
+
+	return s != NULL ? s : "-";
+}
+
+/* The report as plain text (caller frees). */
+char *
+incidents_report_text(const json_t *rep)
+{
+	static const char *fields[][2] = {
+		{ "severity", "Severity" }, { "state", "State" },
+		{ "host", "Host" }, { "level", "Level" }, { "owner", "Owner" },
+		{ "first_seen", "Opened" }, { "acked_at", "Acknowledged" },
+		{ "resolved_at", "Resolved" }, { "impact", "Impact" },
+		{ "workaround", "Workaround" }, { "eta", "Expected recovery" },
+		{ "last_note", "Latest note" }, { "rule", "Rule" },
+	};
+	const json_t *inc = json_object_get(rep, "incident"), *h, *ev;
+	char *buf = NULL;
+	size_t len = 0, i;
+	FILE *f;
+
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return NULL;
+	fprintf(f, "Incident %lld: %s\n", (long long)json_integer_value(
+	    json_object_get(inc, "id")), incidents_rs(inc, "title"));
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		fprintf(f, "%-18s %s\n", fields[i][1],
+		    incidents_rs(inc, fields[i][0]));
+	fprintf(f, "%-18s %lld\n", "Events", (long long)json_integer_value(
+	    json_object_get(inc, "count")));
+	fprintf(f, "\nTimeline (UTC):\n");
+	json_array_foreach(json_object_get(rep, "timeline"), i, h) {
+		fprintf(f, "  %s  %-8s %s -> %s by %s", incidents_rs(h, "at"),
+		    incidents_rs(h, "action"), incidents_rs(h, "from"),
+		    incidents_rs(h, "to"), incidents_rs(h, "actor"));
+		if (json_is_string(json_object_get(h, "note")))
+			fprintf(f, ": %s", incidents_rs(h, "note"));
+		fputc('\n', f);
+	}
+	fprintf(f, "\nNotes:\n");
+	json_array_foreach(json_object_get(rep, "notes"), i, h)
+		fprintf(f, "  %s  %s: %s\n", incidents_rs(h, "at"),
+		    incidents_rs(h, "actor"), incidents_rs(h, "note"));
+	if (json_array_size(json_object_get(rep, "notes")) == 0)
+		fprintf(f, "  (none)\n");
+	fprintf(f, "\nRecent events:\n");
+	json_array_foreach(json_object_get(rep, "events"), i, ev)
+		fprintf(f, "  %s  %s %s\n", incidents_rs(ev, "received"),
+		    incidents_rs(ev, "host"), incidents_rs(ev, "message"));
+	if (json_array_size(json_object_get(rep, "events")) == 0)
+		fprintf(f, "  (none kept)\n");
+	fprintf(f, "\nReport generated %s\n", incidents_rs(rep,
+	    "generated_at"));
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }
 
 /* Counts of active incidents per state and severity. */

@@ -91,10 +91,24 @@ int incidents_resolve(struct incidents *, uint64_t id, const char *actor,
     const char *note, char **err);
 int incidents_note(struct incidents *, uint64_t id, const char *actor,
     const char *note, char **err);
+/*
+ * Set what the client is told of an incident: impact, workaround
+ * (NULL: unchanged, "": cleared) and expected recovery (eta seconds since
+ * the epoch; -1 unchanged, 0 cleared).  Recorded as a "set" history row.
+ */
+int incidents_set_fields(struct incidents *, uint64_t id, const char *actor,
+    const char *impact, const char *workaround, int64_t eta, char **err);
 
 /* Views: JSON documents for the API (caller decrefs); NULL if not found. */
 json_t *incidents_list_json(struct incidents *, const struct incident_filter *);
 json_t *incidents_get_json(struct incidents *, uint64_t id);
+/*
+ * GET /api/v1/incidents/{id}/report: what the client is given: the
+ * incident's fields, its timeline (every history row), its notes and its
+ * recent events; NULL if not found.  The text form renders that document.
+ */
+json_t *incidents_report_json(struct incidents *, uint64_t id);
+char *incidents_report_text(const json_t *report);
 /* Counts of active incidents per severity, plus totals, for stats. */
 json_t *incidents_stats_json(struct incidents *);
 size_t incidents_active_count(struct incidents *);
@@ -118,6 +132,11 @@ struct incident_info {
 	const char	*note;		/* hooks: the change's note, else NULL */
 	int64_t		 acked_us, resolved_us;	/* 0: not (yet) */
 	const char	*cause;		/* trap OID or "program msgid"; may be NULL */
+	const char	*impact;	/* for the client; NULL: not said */
+	const char	*workaround;	/* NULL: not said */
+	int64_t		 eta_us;	/* expected recovery, 0: not said */
+	const char	*last_note;	/* the latest note given, NULL: none */
+	const char	*last_event;	/* the latest event's text, or NULL */
 };
 /* Call cb for every active (open or acknowledged) incident, in id order. */
 void incidents_foreach_active(struct incidents *,

@@ -104,6 +104,7 @@ struct notifier {
 	void			 *sink_arg;
 	struct notify_sunk	 *sunk;
 	struct notify_sunk	**sunk_tail;
+	char			 *public_url;	/* http: public_url, or NULL */
 };
 
 /* A notice staged for a recording notifier's sink. */
@@ -136,7 +137,7 @@ const char *
 notify_kind_name(enum notice_kind k)
 {
 	static const char *names[] = { "opened", "escalated", "acknowledged",
-	    "resolved", "window", "change", "report" };
+	    "resolved", "window", "change", "report", "reminder", "reload" };
 
 	if ((int)k < 0 || k >= NOTICE_MAX)
 		return "unknown";
@@ -150,7 +151,7 @@ notify_notif_name(enum notice_kind k)
 	static const char *names[] = { "sopIncidentOpened",
 	    "sopIncidentEscalated", "sopIncidentAcknowledged",
 	    "sopIncidentResolved", "sopWindowEnded", "sopChangeUpdated",
-	    "sopReport" };
+	    "sopReport", "sopIncidentReminder", "sopConfigReloaded" };
 
 	if ((int)k < 0 || k >= NOTICE_MAX)
 		return "sopIncidentOpened";
@@ -211,6 +212,14 @@ notify_json_time(int64_t us)
 	return json_string(buf);
 }
 
+/* A string member, null when empty. */
+static void
+notify_json_str(json_t *o, const char *name, const char *s)
+{
+	json_object_set_new(o, name, s != NULL && *s != '\0' ?
+	    json_string(s) : json_null());
+}
+
 /* The notice as a JSON document (webhook body). */
 json_t *
 notify_json(const struct notify_msg *m)
@@ -230,6 +239,12 @@ notify_json(const struct notify_msg *m)
 	    json_string(m->in_window) : json_null());
 	json_object_set_new(inc, "owner", m->owner != NULL &&
 	    m->owner[0] != '\0' ? json_string(m->owner) : json_null());
+	notify_json_str(inc, "impact", m->impact);
+	notify_json_str(inc, "workaround", m->workaround);
+	json_object_set_new(inc, "eta", notify_json_time(m->eta_us));
+	notify_json_str(inc, "last_note", m->last_note);
+	notify_json_str(inc, "last_event", m->last_event);
+	notify_json_str(inc, "link", m->link);
 	o = json_pack("{s:s s:s s:s s:s s:o s:o s:o}",
 	    "idempotency_key", m->idem, "kind", notify_kind_name(m->kind),
 	    "notification", notify_notif_name(m->kind), "level", m->level,
@@ -248,7 +263,8 @@ notify_summary(const struct notify_msg *m)
 
 	if (m->kind == NOTICE_REPORT)
 		return xstrdup(m->title);
-	if (m->kind == NOTICE_WINDOW || m->kind == NOTICE_CHANGE) {
+	if (m->kind == NOTICE_WINDOW || m->kind == NOTICE_CHANGE ||
+	    m->kind == NOTICE_RELOAD) {
 		xasprintf(&s, "%s (%s) [%s]%s%s", m->title, m->level,
 		    m->host, m->note != NULL ? ": " : "",
 		    m->note != NULL ? m->note : "");
@@ -943,6 +959,11 @@ notify_msg_unref(struct notify_msg *m)
 	free(m->key);
 	free(m->in_window);
 	free(m->owner);
+	free(m->impact);
+	free(m->workaround);
+	free(m->last_note);
+	free(m->last_event);
+	free(m->link);
 	free(m->nlog_targets);
 	free(m->body);
 	free(m->body_json);
@@ -972,6 +993,11 @@ notify_nlog_open(struct notify_msg *m)
 
 	if (m->nlog != 0 || m->nlog_targets == NULL)
 		return;
+	if (m->kind >= NOTICE_WINDOW) {	/* no notification in the MIB */
+		free(m->nlog_targets);
+		m->nlog_targets = NULL;
+		return;
+	}
 	xasprintf(&text, "%s: %s", m->host, m->title);
 	m->nlog = agent_nlog_add(notify_notif_name(m->kind), m->id,
 	    m->severity, m->inc_level, m->nlog_targets, text);
@@ -1161,6 +1187,23 @@ notify_build(struct notifier *n, struct notify_target **old, size_t nold)
 	}
 }
 
+/* http: public_url (the page's address the notices link to), or NULL. */
+static void
+notify_public_url(struct notifier *n, const struct config *cfg)
+{
+	const char	*u = ynode_str(cfg->sec_http, "public_url");
+	size_t		 len;
+
+	free(n->public_url);
+	n->public_url = NULL;
+	if (u == NULL || *u == '\0')
+		return;
+	len = strlen(u);
+	while (len > 0 && u[len - 1] == '/')
+		len--;
+	n->public_url = xstrndup(u, len);
+}
+
 /* Start the notifier on the current config. */
 struct notifier *
 notifier_new(struct sopd *sd, char **cause)
@@ -1180,6 +1223,7 @@ notifier_new(struct sopd *sd, char **cause)
 		return NULL;
 	}
 	notify_build(n, NULL, 0);
+	notify_public_url(n, sd->cfg);
 	log_debugs(LOG_SYS_NOTIFY,
 	    "notify: %zu targets, %zu levels", n->conf.ntargets,
 	    n->conf.nlevels);
@@ -1228,11 +1272,19 @@ notifier_reconfigure(struct notifier *n, const struct config *cfg)
 	n->conf = nc;
 	notify_build(n, old, nold);
 	free(old);
+	notify_public_url(n, cfg);
+}
+
+/* A string of the incident, bounded, "" for NULL. */
+static char *
+notify_msg_str(const char *s, size_t max)
+{
+	return xstrndup(s != NULL ? s : "", max);
 }
 
 /* Copy a notice into a message that outlives the caller's pointers. */
 static struct notify_msg *
-notify_msg_new(const char *level, const struct notice *no)
+notify_msg_new(struct notifier *n, const char *level, const struct notice *no)
 {
 	const struct incident_info	*ii = no->inc;
 	struct notify_msg		*m;
@@ -1253,6 +1305,17 @@ notify_msg_new(const char *level, const struct notice *no)
 	m->key = xstrndup(ii->key != NULL ? ii->key : "", 1024);
 	m->in_window = xstrndup(ii->in_window != NULL ? ii->in_window : "", 256);
 	m->owner = xstrndup(ii->owner != NULL ? ii->owner : "", 256);
+	m->impact = notify_msg_str(ii->impact, 1024);
+	m->workaround = notify_msg_str(ii->workaround, 1024);
+	m->last_note = notify_msg_str(ii->last_note, 1024);
+	m->last_event = notify_msg_str(ii->last_event, 1024);
+	m->eta_us = ii->eta_us;
+	if (n->public_url != NULL && ii->id > 0 &&
+	    no->kind != NOTICE_WINDOW && no->kind != NOTICE_CHANGE)
+		xasprintf(&m->link, "%s/?incident=%llu", n->public_url,
+		    (unsigned long long)ii->id);
+	else
+		m->link = xstrdup("");
 	m->count = ii->count;
 	m->first_seen_us = ii->first_seen_us;
 	m->last_seen_us = ii->last_seen_us;
@@ -1419,7 +1482,7 @@ notifier_stage(struct notifier *n, const char *level, const struct notice *no)
 		return notify_sink_stage(n, level, no);
 	if ((l = notify_level_find(n, level)) == NULL)
 		return 0;
-	m = notify_msg_new(level, no);
+	m = notify_msg_new(n, level, no);
 	m->refs = 1;
 	for (i = 0; i < l->n && rc == 0; i++) {
 		if (notify_target_find(n, l->targets[i]) == NULL)
@@ -1485,7 +1548,7 @@ notify_send_memory(struct notifier *n, const char *level,
 
 	if ((l = notify_level_find(n, level)) == NULL)
 		return;
-	m = notify_msg_new(level, no);
+	m = notify_msg_new(n, level, no);
 	m->refs = 1;
 	for (i = 0; i < l->n; i++) {
 		if ((t = notify_target_find(n, l->targets[i])) != NULL)
@@ -1649,5 +1712,6 @@ notifier_free(struct notifier *n)
 	notify_outbox_free(n->ob);
 	free(n->targets);
 	notify_conf_free(&n->conf);
+	free(n->public_url);
 	free(n);
 }

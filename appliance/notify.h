@@ -21,6 +21,8 @@ enum notice_kind {
 	NOTICE_WINDOW,		/* a window ended: its summary */
 	NOTICE_CHANGE,		/* a change moved to a new state */
 	NOTICE_REPORT,		/* a scheduled job's report (body below) */
+	NOTICE_REMINDER,	/* a critical has no impact for the client */
+	NOTICE_RELOAD,		/* a reload and what it changed (audit) */
 	NOTICE_MAX
 };
 
@@ -84,5 +86,8 @@ void notifier_send_report(struct notifier *, const char *level,
 /* Counters (sent, failed, retried, queued) per target, and the outbox's. */
 json_t *notifier_stats_json(struct notifier *);
 void notifier_free(struct notifier *);
+
+/* A notice kind's name, as in keys, syslog, JSON and replay ("opened"). */
+const char *notify_kind_name(enum notice_kind);
 
 #endif

@@ -24,7 +24,7 @@
 
 #define NOTIFY_EXEC_LINE_MAX	1024
 #define NOTIFY_EXEC_OUTPUT_MAX	65536	/* logged per run; the rest is read and dropped */
-#define NOTIFY_EXEC_ENV_MAX	32
+#define NOTIFY_EXEC_ENV_MAX	48
 
 /* The running hook of a target. */
 struct notify_exec {
@@ -70,6 +70,13 @@ notify_exec_envp(const struct notify_target *t, const struct notify_msg *m)
 	notify_exec_env(env, &n, "SOPD_KEY", m->key);
 	notify_exec_env(env, &n, "SOPD_WINDOW", m->in_window);
 	notify_exec_env(env, &n, "SOPD_OWNER", m->owner);
+	notify_exec_env(env, &n, "SOPD_IMPACT", m->impact);
+	notify_exec_env(env, &n, "SOPD_WORKAROUND", m->workaround);
+	notify_time(m->eta_us, ts, sizeof(ts));
+	notify_exec_env(env, &n, "SOPD_ETA", ts);
+	notify_exec_env(env, &n, "SOPD_LAST_NOTE", m->last_note);
+	notify_exec_env(env, &n, "SOPD_LAST_EVENT", m->last_event);
+	notify_exec_env(env, &n, "SOPD_LINK", m->link);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)m->count);
 	notify_exec_env(env, &n, "SOPD_COUNT", num);
 	notify_time(m->first_seen_us, ts, sizeof(ts));

@@ -68,6 +68,11 @@ struct notify_msg {
 	char		*inc_level;	/* the incident's level */
 	char		*host, *rule, *title, *key, *in_window;	/* never NULL */
 	char		*owner;		/* who acknowledged, "" nobody; never NULL */
+	char		*impact, *workaround;	/* for the client, or "" */
+	char		*last_note;	/* the latest note, "" none */
+	char		*last_event;	/* the latest event's text, "" none */
+	char		*link;		/* the incident on the page, "" none */
+	int64_t		 eta_us;	/* expected recovery, 0: not said */
 	uint64_t	 count;
 	int64_t		 first_seen_us, last_seen_us, next_escalation_us;
 	char		 idem[96];	/* idempotency key */
@@ -117,7 +122,6 @@ void notify_done(struct notify_target *, int ok, const char *why);
 void notify_key(uint64_t id, enum notice_kind, int step, char *, size_t);
 /* Seconds to wait before attempt+1 after attempt failed (1, 2, 4 ... max). */
 long long notify_backoff(long long initial, long long max, int attempt);
-const char *notify_kind_name(enum notice_kind);
 const char *notify_notif_name(enum notice_kind);
 /* RFC 3339 UTC time with milliseconds ("" for 0). */
 void notify_time(int64_t us, char *, size_t);

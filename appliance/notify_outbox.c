@@ -247,6 +247,12 @@ notify_outbox_dump(const struct notify_msg *m)
 		return NULL;
 	json_object_set_new(o, "owner", json_string(m->owner != NULL ?
 	    m->owner : ""));
+	json_object_set_new(o, "impact", json_string(m->impact));
+	json_object_set_new(o, "workaround", json_string(m->workaround));
+	json_object_set_new(o, "last_note", json_string(m->last_note));
+	json_object_set_new(o, "last_event", json_string(m->last_event));
+	json_object_set_new(o, "link", json_string(m->link));
+	json_object_set_new(o, "eta", json_integer((json_int_t)m->eta_us));
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
@@ -289,6 +295,15 @@ notify_outbox_str(const json_t *o, const char *name)
 	return s != NULL ? xstrndup(s, NOTIFY_OB_STR_MAX) : NULL;
 }
 
+/* A string member, bounded; "" when missing. */
+static char *
+notify_outbox_str0(const json_t *o, const char *name)
+{
+	char	*s = notify_outbox_str(o, name);
+
+	return s != NULL ? s : xstrdup("");
+}
+
 /* An integer member, 0 when missing. */
 static int64_t
 notify_outbox_int(const json_t *o, const char *name)
@@ -329,6 +344,12 @@ notify_outbox_parse(const char *text, const char *idem)
 	m->in_window = notify_outbox_str(o, "in_window");
 	if ((m->owner = notify_outbox_str(o, "owner")) == NULL)
 		m->owner = xstrdup("");	/* a row written before owners */
+	m->impact = notify_outbox_str0(o, "impact");	/* "" in older rows */
+	m->workaround = notify_outbox_str0(o, "workaround");
+	m->last_note = notify_outbox_str0(o, "last_note");
+	m->last_event = notify_outbox_str0(o, "last_event");
+	m->link = notify_outbox_str0(o, "link");
+	m->eta_us = notify_outbox_int(o, "eta");
 	m->count = (uint64_t)notify_outbox_int(o, "count");
 	m->first_seen_us = notify_outbox_int(o, "first_seen");
 	m->last_seen_us = notify_outbox_int(o, "last_seen");

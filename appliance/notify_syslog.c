@@ -58,6 +58,14 @@ notify_syslog_param(struct evbuffer *b, const char *name, const char *v)
 	evbuffer_add(b, "\"", 1);
 }
 
+/* The same for a value that may be empty (then left out). */
+static void
+notify_syslog_opt(struct evbuffer *b, const char *name, const char *v)
+{
+	if (v != NULL && *v != '\0')
+		notify_syslog_param(b, name, v);
+}
+
 /* Our host name as RFC 5424 wants it (printable, no spaces). */
 static void
 notify_syslog_hostname(char *buf, size_t len)
@@ -105,6 +113,15 @@ notify_syslog_format(const struct notify_tconf *c, const struct notify_msg *m)
 		notify_syslog_param(b, "window", m->in_window);
 	if (m->owner != NULL && m->owner[0] != '\0')
 		notify_syslog_param(b, "owner", m->owner);
+	notify_syslog_opt(b, "impact", m->impact);
+	notify_syslog_opt(b, "workaround", m->workaround);
+	if (m->eta_us > 0) {
+		notify_time(m->eta_us, ts, sizeof(ts));
+		notify_syslog_param(b, "eta", ts);
+	}
+	notify_syslog_opt(b, "last_note", m->last_note);
+	notify_syslog_opt(b, "last_event", m->last_event);
+	notify_syslog_opt(b, "link", m->link);
 	notify_syslog_param(b, "idempotency_key", m->idem);
 	summary = notify_summary(m);
 	evbuffer_add_printf(b, "] %s", summary);

@@ -67,12 +67,7 @@ replay_incident_cb(const struct incident_info *ii, enum incident_change what,
 static void
 replay_notice_cb(const char *level, const struct notice *no, void *arg)
 {
-	static const char *kinds[NOTICE_MAX] = {
-		"opened", "escalated", "acknowledged", "resolved", "window",
-		"change"
-	};
-
-	record_line("notify %s %s #%llu", level, kinds[no->kind],
+	record_line("notify %s %s #%llu", level, notify_kind_name(no->kind),
 	    (unsigned long long)no->inc->id);
 }
 

@@ -784,6 +784,7 @@ rules_free_rule(struct rule *r)
 	free(r->title);
 	free(r->key);
 	free(r->description);
+	free(r->src);
 	match_cond_free(r->match);
 	match_cond_free(r->clear);
 	rules_free_special(r);
@@ -1410,6 +1411,7 @@ rules_rule(struct rload *rl, const struct ynode *map)
 	r->file = xstrdup(rl->file);
 	r->line = map->line;
 	r->col = map->col;
+	r->src = ynode_json_text(map);
 	if (rules_keys(rl, map, ok, "a rule") != 0)
 		bad = 1;
 	if (rules_name(rl, r, map) != 0) {

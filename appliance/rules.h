@@ -107,6 +107,7 @@ struct rule {
 	uint64_t	  cleared;	/* events taken by clear */
 	long long	  quiet;	/* seconds; 0: no quiet expiry */
 	struct rule_metric *metric;	/* RULE_METRIC */
+	char		 *src;		/* its YAML as JSON text (audit) */
 };
 
 #define RULE_MAX_CAPS	16

@@ -84,6 +84,15 @@ ctl_usage_to(FILE *f)
 	    "                       resolve an incident\n"
 	    "  note ID -m NOTE [--actor NAME]\n"
 	    "                       add a note to an incident\n"
+	    "  set ID [--impact T] [--workaround T] [--eta TIME]\n"
+	    "             [--actor NAME]\n"
+	    "                       what the client is told: impact,\n"
+	    "                       workaround, expected recovery (\"\"\n"
+	    "                       clears one)\n"
+	    "  export ID [--json]   an incident's report for the client:\n"
+	    "                       fields, timeline, notes and events\n"
+	    "  audit [--limit N]    what each reload changed (rules, windows,\n"
+	    "                       policies, targets), newest first\n"
 	    "  stats                inputs, drop reasons, rules, incidents\n"
 	    "  health               whether sopd answers\n"
 	    "  parse [-c CONFIG]    normalize syslog lines on stdin (sopd "
@@ -869,6 +878,10 @@ ctl_show_fields(json_t *inc)
 		ctl_field("next step", buf);
 	}
 	ctl_field("in window", ctl_str(inc, "in_window"));
+	ctl_field("impact", ctl_str(inc, "impact"));
+	ctl_field("workaround", ctl_str(inc, "workaround"));
+	ctl_field_time("recovery (eta)", ctl_str(inc, "eta"));
+	ctl_field("last note", ctl_str(inc, "last_note"));
 }
 
 /* One window as a table row. */
@@ -1830,6 +1843,129 @@ ctl_change(int argc, char **argv, const char *action, int need_note)
 	return CTL_OK;
 }
 
+/* sopctl set ID [--impact T] [--workaround T] [--eta T] [--actor NAME]. */
+static int
+ctl_set(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "impact", required_argument, NULL, 'i' },
+		{ "workaround", required_argument, NULL, 'w' },
+		{ "eta", required_argument, NULL, 'e' },
+		{ "actor", required_argument, NULL, 'A' },
+		{ NULL, 0, NULL, 0 }
+	};
+	json_t	*doc = json_object();
+	char	 path[96], *body;
+	int	 ch, n = 0;
+
+	json_object_set_new(doc, "actor", json_string(ctl_default_actor()));
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'i':
+			json_object_set_new(doc, "impact", json_string(optarg));
+			break;
+		case 'w':
+			json_object_set_new(doc, "workaround",
+			    json_string(optarg));
+			break;
+		case 'e':
+			json_object_set_new(doc, "eta", json_string(optarg));
+			break;
+		case 'A':
+			json_object_set_new(doc, "actor", json_string(optarg));
+			continue;
+		default: ctl_usage();
+		}
+		n++;
+	}
+	if (optind != argc - 1 || n == 0)
+		ctl_usage();
+	snprintf(path, sizeof(path), "/api/v1/incidents/%llu",
+	    ctl_id(argv[optind]));
+	body = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	doc = ctl_api("POST", path, body);
+	free(body);
+	if (ctl.json)
+		ctl_print_json(doc);
+	else
+		ctl_show_fields(doc);
+	json_decref(doc);
+	return CTL_OK;
+}
+
+/* sopctl audit [--limit N]: the reload audit, newest first. */
+static int
+ctl_audit(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "limit", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char	 q[96] = "/api/v1/audit", at[64];
+	json_t	*doc, *a;
+	size_t	 i;
+	int	 ch;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 'n')
+			ctl_usage();
+		ctl_query_add(q, sizeof(q), "limit", optarg);
+	}
+	if (optind != argc)
+		ctl_usage();
+	doc = ctl_api("GET", q, NULL);
+	if (ctl.json)
+		ctl_print_json(doc);
+	else if (json_array_size(json_object_get(doc, "audit")) == 0)
+		printf("no reloads recorded\n");
+	else {
+		printf("%-25s %5s  %s\n", "AT", "GEN", "CHANGES");
+		json_array_foreach(json_object_get(doc, "audit"), i, a) {
+			ctl_local(ctl_str(a, "at"), 0, at, sizeof(at));
+			printf("%-25s %5lld  ", at, ctl_int(a, "generation"));
+			ctl_puts(ctl_str(a, "summary"), SIZE_MAX);
+			fputc('\n', stdout);
+		}
+	}
+	json_decref(doc);
+	return CTL_OK;
+}
+
+/* sopctl export ID [--json]: the incident's report for the client. */
+static int
+ctl_export(int argc, char **argv)
+{
+	struct ctl_reply	 r;
+	char			 path[128];
+	json_t			*doc;
+
+	if (argc != 2)
+		ctl_usage();
+	snprintf(path, sizeof(path), "/api/v1/incidents/%llu/report%s",
+	    ctl_id(argv[1]), ctl.json ? "" : "?format=text");
+	if (ctl.json) {
+		doc = ctl_api("GET", path, NULL);
+		ctl_print_json(doc);
+		json_decref(doc);
+		return CTL_OK;
+	}
+	ctl_http("GET", path, NULL, &r);
+	if (r.code < 200 || r.code > 299) {
+		doc = json_loadb(r.body, r.len, 0, NULL);
+		fprintf(stderr, "sopctl: %s (HTTP %d)\n",
+		    json_is_string(json_object_get(doc, "error")) ?
+		    json_string_value(json_object_get(doc, "error")) :
+		    "request failed", r.code);
+		json_decref(doc);
+		free(r.body);
+		return CTL_EAPI;
+	}
+	fwrite(r.body, 1, r.len, stdout);
+	free(r.body);
+	return CTL_OK;
+}
+
 /* Print the inputs table with the reasons that are not zero. */
 static void
 ctl_stats_inputs(json_t *inputs)
@@ -2003,7 +2139,7 @@ ctl_take_json(int argc, char **argv)
 {
 	static const char *valued[] = { "-m", "--message", "--actor",
 	    "--state", "--severity", "--host", "--rule", "--limit", "-c",
-	    "--date" };
+	    "--date", "--impact", "--workaround", "--eta" };
 	int	i, j, k, skip;
 
 	for (i = j = 1; i < argc; i++) {
@@ -2232,6 +2368,8 @@ main(int argc, char **argv)
 		{ "report", ctl_report }, { "schedule", ctl_schedule }, { "changes", ctl_changes },
 		{ "change", ctl_chg }, { "backup", ctl_backup },
 		{ "hosts", ctl_hosts },
+		{ "set", ctl_set }, { "export", ctl_export },
+		{ "audit", ctl_audit },
 	};
 	const char	*url = getenv("SOPD_URL");
 	const char	*cacert = getenv("SOPD_CACERT");

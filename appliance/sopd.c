@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "audit.h"
 #include "backup.h"
 #include "calendar.h"
 #include "clock.h"
@@ -450,6 +451,7 @@ sopd_reload(struct sopd_run *run)
 	struct ruleset *rs;
 	struct policy *pol = NULL;
 	struct winset *ws = NULL;
+	json_t *diff;
 	size_t i;
 
 	sd->last_reload = time(NULL);
@@ -473,6 +475,7 @@ sopd_reload(struct sopd_run *run)
 		return;
 	}
 	sopd_reload_fixed(sd->cfg, cfg);
+	diff = audit_diff(sd->cfg, sd->rules, cfg, rs);
 	ruleset_free(sd->rules);
 	sd->rules = rs;
 	config_free(sd->cfg);
@@ -495,6 +498,7 @@ sopd_reload(struct sopd_run *run)
 	stats.reloads++;
 	log_info("reloaded: generation %u, %zu rules", sd->generation,
 	    ruleset_count(rs));
+	audit_record(sd, diff);
 }
 
 /* Signals arrive as ordinary loop callbacks. */

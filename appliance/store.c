@@ -236,6 +236,24 @@ static const char *store_migrations[] = {
 	"  doc TEXT NOT NULL"
 	");"
 	"CREATE INDEX reports_made ON reports (made_at);",
+	/*
+	 * 6 -> 7: what the client is told of an incident (impact, workaround,
+	 * expected recovery) and its latest note.
+	 */
+	"ALTER TABLE incidents ADD COLUMN impact TEXT;"
+	"ALTER TABLE incidents ADD COLUMN workaround TEXT;"
+	"ALTER TABLE incidents ADD COLUMN eta INTEGER;"
+	"ALTER TABLE incidents ADD COLUMN last_note TEXT;",
+	/*
+	 * 7 -> 8: the reload audit (SOP 5.2): what each reload changed.
+	 */
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  generation INTEGER NOT NULL,"
+	"  summary TEXT NOT NULL,"
+	"  doc TEXT NOT NULL"
+	");",
 };
 #define STORE_VERSION \
 	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -243,11 +261,13 @@ static const char *store_migrations[] = {
 #define STORE_COLS \
 	"id, rule, rule_file, rule_line, key, severity, state, level, host, " \
 	"title, count, first_seen, last_seen, resolved_at, acked_at, owner, " \
-	"next_escalation, in_window, samples"
+	"next_escalation, in_window, samples, impact, workaround, eta, " \
+	"last_note"
 
 static const char store_put_sql[] =
 	"INSERT INTO incidents (" STORE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, "
-	"?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) "
+	"?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+	"?20, ?21, ?22, ?23) "
 	"ON CONFLICT (id) DO UPDATE SET rule = excluded.rule, "
 	"rule_file = excluded.rule_file, rule_line = excluded.rule_line, "
 	"key = excluded.key, severity = excluded.severity, "
@@ -257,7 +277,9 @@ static const char store_put_sql[] =
 	"last_seen = excluded.last_seen, resolved_at = excluded.resolved_at, "
 	"acked_at = excluded.acked_at, owner = excluded.owner, "
 	"next_escalation = excluded.next_escalation, "
-	"in_window = excluded.in_window, "
+	"in_window = excluded.in_window, impact = excluded.impact, "
+	"workaround = excluded.workaround, eta = excluded.eta, "
+	"last_note = excluded.last_note, "
 	"samples = coalesce(excluded.samples, incidents.samples)";
 
 static const char store_hist_sql[] =
@@ -990,6 +1012,10 @@ store_put_incident(struct store *st, const struct store_incident *r)
 	store_bind_time(s, 17, r->next_escalation);
 	store_bind_text(s, 18, r->in_window);
 	store_bind_text(s, 19, r->samples);
+	store_bind_text(s, 20, r->impact);
+	store_bind_text(s, 21, r->workaround);
+	store_bind_time(s, 22, r->eta);
+	store_bind_text(s, 23, r->last_note);
 	return store_step_write(s);
 }
 
@@ -1092,6 +1118,10 @@ store_row(sqlite3_stmt *s, struct store_incident *r)
 	r->next_escalation = sqlite3_column_int64(s, 16);
 	r->in_window = store_col_text(s, 17);
 	r->samples = store_col_text(s, 18);
+	r->impact = store_col_text(s, 19);
+	r->workaround = store_col_text(s, 20);
+	r->eta = sqlite3_column_int64(s, 21);
+	r->last_note = store_col_text(s, 22);
 }
 
 static void	store_release(struct store *, sqlite3_stmt *);
@@ -1420,6 +1450,85 @@ store_load_esc(struct store *st, store_esc_cb cb, void *arg)
 	if (s == NULL)
 		return -1;
 	return store_rows(st, s, store_esc_row, &v);
+}
+
+/* Set the client fields of one (resolved) incident; 1 if there is none. */
+int
+store_set_client(struct store *st, uint64_t id, const char *impact,
+    const char *workaround, int64_t eta)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, "UPDATE incidents SET impact = ?2, "
+	    "workaround = ?3, eta = ?4 WHERE id = ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
+	store_bind_text(s, 2, impact);
+	store_bind_text(s, 3, workaround);
+	store_bind_time(s, 4, eta);
+	rc = store_step_write(s);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = 1;
+	store_release(st, s);
+	return rc;
+}
+
+/* Append one audit row and keep the newest keep rows. */
+int
+store_put_audit(struct store *st, const struct store_audit *a, size_t keep)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, "INSERT INTO audit (at, generation, summary, doc) "
+	    "VALUES (?1, ?2, ?3, ?4)");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, a->at);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)a->generation);
+	store_bind_text(s, 3, a->summary);
+	store_bind_text(s, 4, a->doc);
+	rc = store_step_write(s);
+	store_release(st, s);
+	if (rc != 0)
+		return -1;
+	s = store_stmt(st, "DELETE FROM audit WHERE id <= "
+	    "(SELECT max(id) FROM audit) - ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)keep);
+	rc = store_step_write(s);
+	store_release(st, s);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Call cb for the newest audit rows, newest first. */
+int
+store_load_audit(struct store *st, size_t limit, store_audit_cb cb,
+    void *arg)
+{
+	struct store_audit a;
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, "SELECT id, at, generation, summary, doc FROM "
+	    "audit ORDER BY id DESC LIMIT ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		a.id = (uint64_t)sqlite3_column_int64(s, 0);
+		a.at = sqlite3_column_int64(s, 1);
+		a.generation = (unsigned)sqlite3_column_int64(s, 2);
+		a.summary = store_col_text(s, 3);
+		a.doc = store_col_text(s, 4);
+		if (cb(&a, arg) != 0)
+			break;
+	}
+	store_release(st, s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Count the fired rows of one incident's escalation (tests, views). */

@@ -34,6 +34,10 @@ struct store_incident {
 	int64_t		 next_escalation;
 	const char	*in_window;
 	const char	*samples;	/* JSON array text */
+	const char	*impact;	/* for the client; NULL: not said */
+	const char	*workaround;
+	int64_t		 eta;		/* expected recovery, 0: not said */
+	const char	*last_note;	/* the latest note given */
 };
 
 /* One history row of an incident. */
@@ -97,6 +101,9 @@ int store_list(struct store *, const struct store_filter *,
     store_incident_cb, void *, size_t *total);
 /* Call cb for one incident; 0 found, 1 not found, -1 error. */
 int store_get(struct store *, uint64_t id, store_incident_cb, void *);
+/* Set a stored incident's impact, workaround and eta; 1 if none. */
+int store_set_client(struct store *, uint64_t id, const char *impact,
+    const char *workaround, int64_t eta);
 /* Call cb for an incident's history rows, oldest first. */
 int store_history(struct store *, uint64_t id, store_history_cb, void *);
 
@@ -130,6 +137,19 @@ int store_put_esc(struct store *, const struct store_esc *);
 int store_load_esc(struct store *, store_esc_cb, void *);
 /* How many steps of an incident fired (step rows, not the clock). */
 int store_count_fired(struct store *, uint64_t id);
+/* One reload's audit row: what it changed (doc: JSON text). */
+struct store_audit {
+	uint64_t	 id;
+	int64_t		 at;
+	unsigned	 generation;
+	const char	*summary;
+	const char	*doc;
+};
+typedef int (*store_audit_cb)(const struct store_audit *, void *);
+/* Append one audit row (id set by the store), keeping the newest keep. */
+int store_put_audit(struct store *, const struct store_audit *, size_t keep);
+/* The newest audit rows, newest first. */
+int store_load_audit(struct store *, size_t limit, store_audit_cb, void *);
 /* API-created windows: definition as JSON text. */
 int store_put_window(struct store *, const char *id, const char *doc);
 int store_load_windows(struct store *, store_window_cb, void *);

@@ -441,3 +441,46 @@ bad:
 		    "expected a duration such as 30s, 5m, 1h or 2d");
 	return -1;
 }
+
+/* A node as JSON (see yamlnode.h). */
+json_t *
+ynode_json(const struct ynode *n)
+{
+	json_t	*v;
+	size_t	 i;
+
+	if (n == NULL)
+		return json_null();
+	switch (n->type) {
+	case YNODE_SCALAR:
+		v = json_string(n->value != NULL ? n->value : "");
+		return v != NULL ? v : json_string("?");
+	case YNODE_MAP:
+		v = json_object();
+		for (i = 0; i < n->n; i++)
+			json_object_set_new(v, n->keys[i]->value != NULL ?
+			    n->keys[i]->value : "", ynode_json(
+			    n->items[i]));
+		return v;
+	case YNODE_SEQ:
+		v = json_array();
+		for (i = 0; i < n->n; i++)
+			json_array_append_new(v, ynode_json(n->items[i]));
+		return v;
+	}
+	return json_null();
+}
+
+char *
+ynode_json_text(const struct ynode *n)
+{
+	json_t	*v;
+	char	*s;
+
+	if (n == NULL)
+		return NULL;
+	v = ynode_json(n);
+	s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(v);
+	return s;
+}

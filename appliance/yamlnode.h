@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 enum ynode_type { YNODE_SCALAR, YNODE_MAP, YNODE_SEQ };
 
 struct ynode {
@@ -46,5 +48,12 @@ int ynode_bool(const struct ynode *, const char *file, int *out,
 /* Parse a duration such as "90", "30s", "5m", "1h", "2d"; -1 on error. */
 int ynode_duration(const struct ynode *, const char *file, long long *secs,
     struct errlist *);
+
+/*
+ * A node as JSON (scalars strings, maps objects in their order, sequences
+ * arrays); ynode_json_text gives it as compact text (NULL for NULL).
+ */
+json_t *ynode_json(const struct ynode *);
+char *ynode_json_text(const struct ynode *);
 
 #endif

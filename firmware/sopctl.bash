@@ -23,13 +23,20 @@ _sopctl()
 	case $cmd in
 	"")
 		COMPREPLY=($(compgen -W "list show ack resolve note stats health
-		    parse windows window expectations report schedule backup
+		    parse windows window expectations report schedule backup hosts
+		    set export audit
 		    -u --url --cacert -j --json -h --help -V --version" -- "$cur")) ;;
 	list)
 		COMPREPLY=($(compgen -W "--state --severity --host --rule
 		    --limit --all" -- "$cur")) ;;
 	ack|resolve|note)
 		COMPREPLY=($(compgen -W "-m --actor" -- "$cur")) ;;
+	set)
+		COMPREPLY=($(compgen -W "--impact --workaround --eta --actor" -- "$cur")) ;;
+	audit)
+		COMPREPLY=($(compgen -W "--limit" -- "$cur")) ;;
+	export)
+		COMPREPLY=($(compgen -W "--json" -- "$cur")) ;;
 	window)
 		COMPREPLY=($(compgen -W "show add cancel --id --start --end
 		    --title --hosts --group --approved" -- "$cur")) ;;

@@ -145,6 +145,13 @@ async function main() {
 		out.timeline = await page.$eval("#detail-history", (e) => e.textContent);
 		await page.click("#detail-close");
 
+		// A notice's link, ?incident=ID, opens that incident.
+		const linked = await browser.newPage();
+		await linked.goto(env.URL + "?incident=" + ackId, { waitUntil: "domcontentloaded" });
+		out.link_opens = await until(linked, (id) => document.getElementById("detail").open &&
+		    document.getElementById("detail-title").textContent.startsWith("#" + id + " "), 10000, ackId);
+		await linked.close();
+
 		// Resolve asks first: cancel leaves the incident alone.
 		const resId = (await page.evaluate(ROWS)).find((r) => r.actions.includes("Resolve") && r.id !== ackId).id;
 		out.resolve_id = resId;

@@ -290,7 +290,8 @@ async function openDetail(id) {
 		dl.replaceChildren();
 		for (const [k, v] of [["Severity", inc.severity], ["State", inc.state], ["Level", inc.level],
 		    ["Host", inc.host], ["Rule", inc.rule], ["Owner", inc.owner], ["Events", inc.count],
-		    ["First seen", inc.first_seen], ["Last seen", inc.last_seen], ["Next", nextText(inc)]]) {
+		    ["First seen", inc.first_seen], ["Last seen", inc.last_seen], ["Next", nextText(inc)],
+		    ["Impact", inc.impact], ["Workaround", inc.workaround], ["Expected recovery", inc.eta]]) {
 			const dt = document.createElement("dt");
 			dt.textContent = k;
 			const dd = document.createElement("dd");
@@ -414,6 +415,9 @@ async function doLogout() {
 document.addEventListener("DOMContentLoaded", () => {
 	readURL();
 	if (S.kiosk) document.body.classList.add("kiosk");
+	// A notice's link (?incident=ID) opens that incident.
+	const linked = new URLSearchParams(location.search).get("incident");
+	if (linked && /^[0-9]+$/.test(linked)) openDetail(linked);
 	const tbody = document.querySelector("#incidents tbody");
 	// Whether the pointer is on a row: the element it last went over.
 	document.addEventListener("mouseover", (ev) => {

@@ -91,6 +91,8 @@ run_case() {
 	    in_hour "$l"
 	check "$1: not escalated at once" api_jq "/api/v1/incidents/$I" \
 	    '.level == "L2" and ([.history[] | select(.action == "escalate")] | length) == 0'
+	check "$1: its impact reminder not given at once either" api_jq \
+	    "/api/v1/incidents/$I" '[.history[] | select(.action == "remind")] | length == 0'
 	check "$1: sopd stops cleanly" stop_sopd
 }
 in_hour() { [ -n "$1" ] && [ "$1" -gt 3000 ] && [ "$1" -le 3600 ]; }

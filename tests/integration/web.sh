@@ -139,6 +139,7 @@ check "ack asks for a note in a dialog; the row leaves the open criticals" \
 check "resolve asks for confirmation first" w '.resolve_asks == true'
 check "the incident's timeline shows alice's ack with the note" \
     w '.timeline | test("alice: ack.* — replacing the disk")'
+check "a notice's link (?incident=ID) opens that incident" w '.link_opens == true'
 ACK=$(jq -r .ack_id "$T/web.json")
 RES=$(jq -r .resolve_id "$T/web.json")
 check "the API has the ack with the note under alice's name" tjq "/api/v1/incidents/$ACK" \
