@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "backup.h"
+#include "agent.h"
 #include "auth.h"
 #include "calendar.h"
 #include "clock.h"
@@ -110,6 +111,7 @@ static void	http_get(struct http_req *);
 static void	http_ack(struct http_req *);
 static void	http_resolve(struct http_req *);
 static void	http_notes(struct http_req *);
+static void	http_assign(struct http_req *);
 static void	http_stats(struct http_req *);
 static void	http_windows(struct http_req *);
 static void	http_window(struct http_req *);
@@ -136,6 +138,7 @@ static const struct http_route http_routes[] = {
 	{ 1, "/api/v1/incidents/*/ack", http_ack },
 	{ 1, "/api/v1/incidents/*/resolve", http_resolve },
 	{ 1, "/api/v1/incidents/*/notes", http_notes },
+	{ 1, "/api/v1/incidents/*/assign", http_assign },
 	{ 0, "/api/v1/stats", http_stats },
 	{ 0, "/api/v1/windows", http_windows },
 	{ 1, "/api/v1/windows", http_window_add },
@@ -510,8 +513,10 @@ http_get(struct http_req *r)
 	if (doc == NULL)
 		http_error(r, 404, "incident %llu not found",
 		    (unsigned long long)id);
-	else
+	else {
+		json_object_set_new(doc, "notifications", agent_nlog_json(id));
 		http_reply_json(r, 200, doc);
+	}
 }
 
 /*
@@ -669,6 +674,57 @@ static void
 http_notes(struct http_req *r)
 {
 	http_change(r, incidents_note, 1);
+}
+
+/* The body's "owner" (required; "" or null: nobody); -1 after a 400. */
+static int
+http_body_owner(struct http_req *r, char **owner)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(r->req);
+	json_t		*doc;
+	int		 rc;
+
+	*owner = NULL;
+	doc = json_loadb((const char *)evbuffer_pullup(in, -1),
+	    evbuffer_get_length(in), JSON_REJECT_DUPLICATES, NULL);
+	if (doc == NULL || !json_is_object(doc) ||
+	    json_object_get(doc, "owner") == NULL) {
+		json_decref(doc);
+		http_error(r, 400, "owner: required");
+		return (-1);
+	}
+	rc = http_body_string(r, doc, "owner", HTTP_MAX_ACTOR, owner);
+	json_decref(doc);
+	return (rc);
+}
+
+/* POST /api/v1/incidents/{id}/assign: {"owner": NAME}. */
+static void
+http_assign(struct http_req *r)
+{
+	struct incidents	*inc = r->h->sd->incidents;
+	uint64_t		 id;
+	char			*actor, *note, *owner, *err = NULL;
+	json_t			*doc;
+
+	if (!http_post_allowed(r) || (id = http_id(r)) == 0)
+		return;
+	if (http_body(r, &actor, &note) != 0)
+		return;
+	if (http_body_owner(r, &owner) != 0)
+		;
+	else if (incidents_assign(inc, id, actor, owner, &err) != 0)
+		http_error(r, http_change_code(err), "%s",
+		    err != NULL ? err : "refused");
+	else if ((doc = incidents_get_json(inc, id)) == NULL)
+		http_error(r, 404, "incident %llu not found",
+		    (unsigned long long)id);
+	else
+		http_reply_json(r, 200, doc);
+	free(err);
+	free(actor);
+	free(note);
+	free(owner);
 }
 
 /* POST /api/v1/login: a session for a user and password (auth.c). */

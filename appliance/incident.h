@@ -89,6 +89,8 @@ int incidents_resolve(struct incidents *, uint64_t id, const char *actor,
     const char *note, char **err);
 int incidents_note(struct incidents *, uint64_t id, const char *actor,
     const char *note, char **err);
+int incidents_assign(struct incidents *, uint64_t id, const char *actor,
+    const char *owner, char **err);
 
 /* Views: JSON documents for the API (caller decrefs); NULL if not found. */
 json_t *incidents_list_json(struct incidents *, const struct incident_filter *);
