@@ -919,6 +919,9 @@ http_window_add(struct http_req *r)
 		    doc == NULL ? je.text : "not an object");
 	} else if (e == NULL)
 		http_error(r, 503, "windows are not available");
+	else if (r->who.name[0] != '\0' && json_object_set_new(doc,
+	    "requester", json_string(r->who.name)) != 0)
+		http_error(r, 500, "out of memory");
 	else if (escalate_window_add(e, doc, &err, &status) != 0)
 		http_error(r, status, "%s", err != NULL ? err : "refused");
 	else {
@@ -946,7 +949,8 @@ http_window_cancel(struct http_req *r)
 		return;
 	if (e == NULL)
 		http_error(r, 503, "windows are not available");
-	else if (escalate_window_cancel(e, r->arg[0], &err, &status) != 0)
+	else if (escalate_window_cancel(e, r->arg[0], r->who.name[0] != '\0' ?
+	    r->who.name : NULL, &err, &status) != 0)
 		http_error(r, status, "%s", err != NULL ? err : "refused");
 	else if ((w = escalate_window_json(e, r->arg[0])) != NULL)
 		http_reply_json(r, 200, w);
@@ -987,6 +991,9 @@ http_change_action(struct http_req *r)
 		    je.text : "not an object");
 	else if (e == NULL)
 		http_error(r, 503, "changes are not available");
+	else if (r->who.name[0] != '\0' && json_object_set_new(doc != NULL ?
+	    doc : (doc = json_object()), "actor", json_string(r->who.name)) != 0)
+		http_error(r, 500, "out of memory");
 	else if (escalate_change_action(e, r->arg[0], r->arg[1], doc, &err,
 	    &status) != 0)
 		http_error(r, status, "%s", err != NULL ? err : "refused");

@@ -263,9 +263,12 @@ function drawStats(st) {
 
 async function refresh() {
 	if (!$("login").hidden) return;
+	// Only the view shown is polled (sop.js draws the others).
+	const other = typeof SOP !== "undefined" && SOP.view !== "incidents";
+	if (other) sopRefresh();
 	try {
-		const [list, st] = await Promise.all([api(listPath()), api("/api/v1/stats")]);
-		offer(list);
+		const [list, st] = await Promise.all([other ? null : api(listPath()), api("/api/v1/stats")]);
+		if (list) offer(list);
 		drawStats(st);
 		$("health").textContent = "running";
 		$("health").className = "health ok";
@@ -326,8 +329,10 @@ async function openDetail(id) {
 let acting = null;
 function openAct(action, inc) {
 	acting = { action, id: inc.id };
-	const names = { ack: "Acknowledge", resolve: "Resolve", notes: "Add a note", assign: "Assign" };
-	setText("act-title", names[action] + " incident " + inc.id + "?");
+	const names = { ack: "Acknowledge", resolve: "Resolve", notes: "Add a note", assign: "Assign",
+	    approve: "Approve", cancel: "Cancel change", close: "Close" };
+	acting.change = !!inc.change;
+	setText("act-title", names[action] + (inc.change ? " " : " incident ") + inc.id + "?");
 	const assign = action === "assign";
 	$("act-owner-row").hidden = !assign;
 	$("act-note-row").hidden = assign;
@@ -352,13 +357,14 @@ async function doAct(ev) {
 	const body = acting.action === "assign" ? { owner: $("act-owner").value.trim() } : note ? { note } : {};
 	if (S.session && !S.session.login_required) body.actor = "web";
 	try {
-		const inc = await api("/api/v1/incidents/" + encodeURIComponent(acting.id) + "/" + acting.action, {
+		const inc = await api((acting.change ? "/api/v1/changes/" : "/api/v1/incidents/") +
+		    encodeURIComponent(acting.id) + "/" + acting.action, {
 			method: "POST",
 			headers: { "Content-Type": "application/json" },
 			body: JSON.stringify(body)
 		});
 		$("act").close();
-		const tr = S.shown.get(String(acting.id));
+		const tr = acting.change ? null : S.shown.get(String(acting.id));
 		if (tr && inc && inc.id) fillRow(tr, inc);	// at once, in place
 		acting = null;
 		S.hover = false;

@@ -44,7 +44,17 @@ TOKEN=$(sed -n 's/^token: //p' "$T/token")
 VTOKEN=$(sed -n 's/^token: //p' "$T/vtoken")
 printf '#!/bin/sh\necho "$SOPD_INCIDENT_ID" >>%s/paged\n' "$T" >"$T/page.sh"
 chmod +x "$T/page.sh"
-write_config <<EOF
+cat >"$T/sop.yaml" <<'RULES'
+rules:
+  - name: backup-done
+    expect:
+      match: { program: "backup*", message: "backup completed" }
+      hosts: [backup-1]
+      by: "10:00"
+  - name: host-silent
+    silent: { hosts: all, after: 30m }
+RULES
+RULES="$ROOT/rules, $T/sop.yaml" write_config <<EOF
 notify:
   targets:
     pager: { type: exec, command: $T/page.sh, timeout: 5s }
@@ -86,10 +96,27 @@ check "sopctl's assignment is in the API, by the token's name" tjq "/api/v1/inci
 check "the notices sent are on the incident (notifications)" wait_for tjq "/api/v1/incidents/$I1" \
     '.notifications | any(.notification == "opened" and .targets == "pager" and .outcome == "delivered")'
 
+# Windows and changes are made and cancelled in the real user's name.
+check "a change requested with a token is the token's" sh -c "[ \"\$(curl -s -o '$T/c10.out' -w '%{http_code}' \
+    -H 'Authorization: Bearer $TOKEN' -H 'Content-Type: application/json' --data \
+    '{\"id\": \"CHG-10\", \"title\": \"kernel update\", \"hosts\": [\"db2\"], \"requester\": \"mallory\",
+      \"start\": \"$(date -u -d '+1 day' +%Y-%m-%dT%H:00:00Z)\", \"end\": \"$(date -u -d '+1 day +2 hours' +%Y-%m-%dT%H:00:00Z)\"}' \
+    '$API/api/v1/changes')\" = 201 ] && jq -e '.requester == \"feeder\" and .history[0].actor == \"feeder\"' '$T/c10.out' >/dev/null"
+check "a window made with a token is the token's" sh -c "[ \"\$(curl -s -o '$T/w.out' -w '%{http_code}' \
+    -H 'Authorization: Bearer $TOKEN' -H 'Content-Type: application/json' --data \
+    '{\"id\": \"W-1\", \"title\": \"rack move\", \"hosts\": [\"db3\"], \"approved\": true,
+      \"start\": \"$(date -u -d '+3 day' +%Y-%m-%dT%H:00:00Z)\", \"end\": \"$(date -u -d '+3 day +2 hours' +%Y-%m-%dT%H:00:00Z)\"}' \
+    '$API/api/v1/windows')\" = 201 ] && jq -e '.requester == \"feeder\" and .approved_by == \"feeder\"' '$T/w.out' >/dev/null"
+check "its cancellation too" sh -c "[ \"\$(curl -s -o '$T/wc.out' -w '%{http_code}' -X POST \
+    -H 'Authorization: Bearer $TOKEN' '$API/api/v1/windows/W-1/cancel')\" = 200 ] &&
+    jq -e '.state == \"cancelled\" and (.history | any(.to == \"cancelled\" and .actor == \"feeder\"))' '$T/wc.out' >/dev/null"
+check "a viewer may not request a change (403)" [ "$(tpost /api/v1/changes "$VTOKEN" '{"id": "CHG-99"}')" = 403 ]
+
 start=$(date +%s)
 CHROMIUM="$CHROMIUM" CHROME_FLAGS="$CHROME_FLAGS" URL="$API/" USER_NAME=alice \
     PASSWORD='night shift' SHOTS="$SHOTS" AXE="$ROOT/node_modules/axe-core/axe.min.js" \
-    SOP="${WEB2_SOP:-1}" NODE_PATH="$ROOT/node_modules" \
+    SOP="${WEB2_SOP:-1}" TODAY="$(TZ=Asia/Tokyo date +%F)" DROP="python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(3): s.sendto(b\"\", (\"127.0.0.1\", $P_SYSLOG))'" NODE_PATH="$ROOT/node_modules" \
     timeout -k 5 170 node "$ROOT/tests/web_sop.js" >"$T/web.json" 2>"$T/node.err"
 echo "# browser run took $(( $(date +%s) - start )) s"
 jq -c 'del(.axe)' "$T/web.json" 2>/dev/null | cut -c1-2000 | sed 's/^/# /'
@@ -104,6 +131,27 @@ check "the timeline shows the assignment" w '.timeline | any(test("alice: assign
 check "the timeline shows the notice sent to the pager, delivered" \
     w '.timeline | any(test("notice opened \\(L2\\) to pager: delivered"))'
 check "the timeline is in time order" w '[.timeline[] | .[0:20]] as $t | $t == ($t | sort)'
+if [ "${WEB2_SOP:-1}" = 1 ]; then
+check "the changes view lists windows and changes, with a request form" w '.changes_shown == true and .change_form == true'
+check "a change requested from the page" w '.change_status == "Change CHG-11 requested."'
+check "the page's request is alice's" tjq /api/v1/changes/CHG-11 '.requester == "alice" and .history[0].actor == "alice"'
+check "approve asks first, then the row says approved" w '(.approve_title | test("^Approve CHG-11")) and .approve_error == "" and (.chg11_row | test("approved"))'
+check "the approval is alice's, with the note" tjq /api/v1/changes/CHG-11 \
+    '.state == "approved" and .approved_by == "alice" and (.history | any(.to == "approved" and .actor == "alice" and .note == "CAB ok"))'
+check "cancel from the page, in alice's name" tjq /api/v1/changes/CHG-10 \
+    '.state == "cancelled" and (.history | any(.to == "cancelled" and .actor == "alice"))'
+check "the cancelled change shows so and offers no more actions" w '(.chg10_row | test("cancelled")) and (.chg10_row | test("Approve|Cancel") | not)'
+check "expected events and silent hosts are listed" w '.expect_shown == true and (.expect_text | test("backup-done")) and (.expect_text | test("host-silent"))'
+check "the daily report: counts by severity and a chart" \
+    w '(.reports.daily.period | startswith("daily")) and (.reports.today | any(test("^Opened by severity: crit 3, high 0")))'
+check "the weekly report charts incidents per day" w '.reports.weekly.charts | any(startswith("Opened per day"))'
+check "the monthly report charts SLA achievement" w '(.reports.monthly.charts | any(startswith("SLA achieved"))) and (.reports.monthly.tables | index("SLA"))'
+check "input health: a rate per input" w '.inputs_rate == true and (.inputs.rows | any(.[0] == "syslog_udp" and (.[4] | test("/s$"))))'
+check "input health: drops per reason, charted" w '(.inputs.rows | any(.[0] == "syslog_udp" and (.[5] | test("empty 3")))) and (.inputs.chart | test("empty 3"))'
+for s in changes expect reports inputs; do
+	check "screenshot of $s kept" test -s "$SHOTS/web2-$s-light.png"
+done
+fi
 for s in $(jq -r '.axe | keys[]' "$T/web.json" 2>/dev/null); do
 	check "axe-core: no serious or critical violation ($s)" w ".axe[\"$s\"] == []"
 done
