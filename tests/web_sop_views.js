@@ -42,6 +42,14 @@ module.exports = async function (page, out, { until, shots, sleep }) {
 	await until(page, () => /cancelled/.test(document.querySelector('#windows-list tr[data-id="CHG-10"]').textContent));
 	out.chg10_row = await text('#windows-list tr[data-id="CHG-10"]');
 	await shots(page, "changes");
+	// On a 390 px phone the view scrolls only down; its tables scroll inside.
+	await page.setViewport({ width: 390, height: 844 });
+	await sleep(300);
+	out.changes_phone = await page.evaluate(() => ({ width: document.documentElement.scrollWidth,
+	    buttons_inside: [...document.querySelectorAll("#view-changes button")].every((b) => b.getBoundingClientRect().right <= 390 ||
+	    b.closest("table.sop") !== null) }));
+	await shots(page, "changes-390");
+	await page.setViewport({ width: 1920, height: 1080 });
 
 	// Expected events and silent hosts.
 	await page.click('#views a[href="#expect"]');

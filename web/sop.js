@@ -21,7 +21,8 @@ function row(cells) {
 	    el("td", { text: c === null || c === undefined ? "" : String(c) })));
 }
 function table(caption, heads, rows) {
-	const t = el("table", { class: "sop" });
+	// Focusable: on a phone it scrolls sideways inside itself.
+	const t = el("table", { class: "sop", tabindex: "0" });
 	t.append(el("caption", { text: caption }),
 	    el("thead", null, el("tr", null, ...heads.map((h) => el("th", { scope: "col", text: h })))),
 	    el("tbody", null, ...rows));
@@ -118,6 +119,7 @@ async function createChange(ev) {
 	    hosts: list(f.elements.hosts.value), groups: list(f.elements.groups.value),
 	    start: iso(f.elements.start.value), end: iso(f.elements.end.value) };
 	if (f.elements.description.value.trim()) body.description = f.elements.description.value.trim();
+	if (S.session && !S.session.login_required) body.requester = "web";
 	setText("change-error", "");
 	try {
 		await api("/api/v1/changes", { method: "POST", headers: { "Content-Type": "application/json" },

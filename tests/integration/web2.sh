@@ -121,6 +121,7 @@ for i in range(3): s.sendto(b\"\", (\"127.0.0.1\", $P_SYSLOG))'" NODE_PATH="$ROO
 echo "# browser run took $(( $(date +%s) - start )) s"
 jq -c 'del(.axe)' "$T/web.json" 2>/dev/null | cut -c1-2000 | sed 's/^/# /'
 [ -s "$T/node.err" ] && sed 's/^/# node: /' "$T/node.err" | head -20
+jq -c '.axe | with_entries(select(.value != []))' "$T/web.json" 2>/dev/null | sed 's/^/# axe: /'
 w() { jq -e "$1" "$T/web.json" >/dev/null 2>&1; }
 AID=$(jq -r .assign_id "$T/web.json")
 check "the assign dialog offers the logged-in name" w '.assign_open == true and .assign_prefill == "alice"'
@@ -148,7 +149,8 @@ check "the weekly report charts incidents per day" w '.reports.weekly.charts | a
 check "the monthly report charts SLA achievement" w '(.reports.monthly.charts | any(startswith("SLA achieved"))) and (.reports.monthly.tables | index("SLA"))'
 check "input health: a rate per input" w '.inputs_rate == true and (.inputs.rows | any(.[0] == "syslog_udp" and (.[4] | test("/s$"))))'
 check "input health: drops per reason, charted" w '(.inputs.rows | any(.[0] == "syslog_udp" and (.[5] | test("empty 3")))) and (.inputs.chart | test("empty 3"))'
-for s in changes expect reports inputs; do
+check "the changes view on a 390 px phone: no sideways scrolling" w '.changes_phone.width <= 390 and .changes_phone.buttons_inside == true'
+for s in changes changes-390 expect reports inputs; do
 	check "screenshot of $s kept" test -s "$SHOTS/web2-$s-light.png"
 done
 fi
