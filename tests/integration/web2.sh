@@ -115,7 +115,7 @@ check "a viewer may not request a change (403)" [ "$(tpost /api/v1/changes "$VTO
 start=$(date +%s)
 CHROMIUM="$CHROMIUM" CHROME_FLAGS="$CHROME_FLAGS" URL="$API/" USER_NAME=alice \
     PASSWORD='night shift' SHOTS="$SHOTS" AXE="$ROOT/node_modules/axe-core/axe.min.js" \
-    SOP="${WEB2_SOP:-1}" TODAY="$(TZ=Asia/Tokyo date +%F)" DROP="python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    SOP="${WEB2_SOP:-1}" TODAY="$(TZ=Asia/Tokyo date -d "$(tapi "/api/v1/incidents/$I1" | jq -r .first_seen)" +%F)" DROP="python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for i in range(3): s.sendto(b\"\", (\"127.0.0.1\", $P_SYSLOG))'" NODE_PATH="$ROOT/node_modules" \
     timeout -k 5 170 node "$ROOT/tests/web_sop.js" >"$T/web.json" 2>"$T/node.err"
 echo "# browser run took $(( $(date +%s) - start )) s"
