@@ -90,5 +90,27 @@ module.exports = async function (page, out, { until, shots, sleep }) {
 		chart: (document.querySelector("#inputs-body svg.chart") || { getAttribute: () => "" }).getAttribute("aria-label")
 	}));
 	await shots(page, "inputs");
-	await sleep(10);
+
+	// A viewer sees the same views without a way to change anything.
+	if (env.VIEWER) {
+		const ctx = await page.browser().createBrowserContext();
+		const v = await ctx.newPage();
+		await v.goto(env.URL + "#changes", { waitUntil: "domcontentloaded" });
+		await until(v, () => !document.getElementById("login").hidden);
+		await v.type("#login-user", env.VIEWER);
+		await v.type("#login-password", env.PASSWORD);
+		await v.click("#login button[type=submit]");
+		await until(v, () => /CHG-11/.test(document.getElementById("windows-list").textContent));
+		out.viewer = await v.evaluate(() => ({
+			who: document.getElementById("who-name").textContent,
+			changes: /CHG-11/.test(document.getElementById("windows-list").textContent),
+			form: !document.getElementById("change-new").hidden,
+			buttons: document.querySelectorAll("#windows-list button").length
+		}));
+		await v.goto(env.URL + "#incidents", { waitUntil: "domcontentloaded" });
+		await until(v, () => document.querySelectorAll("#incidents tbody tr").length > 0);
+		out.viewer.row_buttons = await v.evaluate(() =>
+		    document.querySelectorAll("#incidents tbody button[data-action]:not([data-action=detail])").length);
+		await ctx.close();
+	}
 };

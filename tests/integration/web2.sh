@@ -38,6 +38,7 @@ tpost() { curl -s -o "$T/post.out" -w '%{http_code}' -H "Authorization: Bearer $
     -H 'Content-Type: application/json' --data "$3" "$API$1"; }
 
 echo 'night shift' | "$SOPCTL" passwd >"$T/alice.hash"
+echo 'night shift' | "$SOPCTL" passwd >"$T/victor.hash"
 "$SOPCTL" token >"$T/token"
 TOKEN=$(sed -n 's/^token: //p' "$T/token")
 "$SOPCTL" token >"$T/vtoken"
@@ -62,8 +63,9 @@ notify:
     L2: [pager]
 EOF
 awk -v p="$P_HTTP" -v h="$(cat "$T/alice.hash")" -v t="$(sed -n 's/^sha256: //p' "$T/token")" \
-    -v v="$(sed -n 's/^sha256: //p' "$T/vtoken")" '{ print }
+    -v v="$(sed -n 's/^sha256: //p' "$T/vtoken")" -v vh="$(cat "$T/victor.hash")" '{ print }
     $0 == "  listen: 127.0.0.1:" p && !done { print "  users:\n    - {name: alice, role: operator, password: \047" h "\047}";
+    print "    - {name: victor, role: viewer, password: \047" vh "\047}";
     print "  tokens:\n    - {name: feeder, role: operator, sha256: " t "}\n    - {name: wall, role: viewer, sha256: " v "}"; done = 1 }' \
     "$T/sopd.yaml" >"$T/sopd.new" && mv "$T/sopd.new" "$T/sopd.yaml"
 start_sopd || { notok "sopd starts"; exit 1; }
@@ -115,7 +117,7 @@ check "a viewer may not request a change (403)" [ "$(tpost /api/v1/changes "$VTO
 start=$(date +%s)
 CHROMIUM="$CHROMIUM" CHROME_FLAGS="$CHROME_FLAGS" URL="$API/" USER_NAME=alice \
     PASSWORD='night shift' SHOTS="$SHOTS" AXE="$ROOT/node_modules/axe-core/axe.min.js" \
-    SOP="${WEB2_SOP:-1}" TODAY="$(TZ=Asia/Tokyo date -d "$(tapi "/api/v1/incidents/$I1" | jq -r .first_seen)" +%F)" DROP="python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    SOP="${WEB2_SOP:-1}" VIEWER=victor TODAY="$(TZ=Asia/Tokyo date -d "$(tapi "/api/v1/incidents/$I1" | jq -r .first_seen)" +%F)" DROP="python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for i in range(3): s.sendto(b\"\", (\"127.0.0.1\", $P_SYSLOG))'" NODE_PATH="$ROOT/node_modules" \
     timeout -k 5 170 node "$ROOT/tests/web_sop.js" >"$T/web.json" 2>"$T/node.err"
 echo "# browser run took $(( $(date +%s) - start )) s"
@@ -149,6 +151,8 @@ check "the weekly report charts incidents per day" w '.reports.weekly.charts | a
 check "the monthly report charts SLA achievement" w '(.reports.monthly.charts | any(startswith("SLA achieved"))) and (.reports.monthly.tables | index("SLA"))'
 check "input health: a rate per input" w '.inputs_rate == true and (.inputs.rows | any(.[0] == "syslog_udp" and (.[4] | test("/s$"))))'
 check "input health: drops per reason, charted" w '(.inputs.rows | any(.[0] == "syslog_udp" and (.[5] | test("empty 3")))) and (.inputs.chart | test("empty 3"))'
+check "a viewer sees the changes and incidents, and no button or form to change them" \
+    w '(.viewer.who | startswith("victor")) and .viewer.changes == true and .viewer.form == false and .viewer.buttons == 0 and .viewer.row_buttons == 0'
 check "the changes view on a 390 px phone: no sideways scrolling" w '.changes_phone.width <= 390 and .changes_phone.buttons_inside == true'
 for s in changes changes-390 expect reports inputs; do
 	check "screenshot of $s kept" test -s "$SHOTS/web2-$s-light.png"
