@@ -711,9 +711,12 @@ http_assign(struct http_req *r)
 		return;
 	if (http_body(r, &actor, &note) != 0)
 		return;
-	if (http_body_owner(r, &owner) != 0)
-		;
-	else if (incidents_assign(inc, id, actor, owner, &err) != 0)
+	free(note);	/* an assignment has no note */
+	if (http_body_owner(r, &owner) != 0) {
+		free(actor);
+		return;
+	}
+	if (incidents_assign(inc, id, actor, owner, &err) != 0)
 		http_error(r, http_change_code(err), "%s",
 		    err != NULL ? err : "refused");
 	else if ((doc = incidents_get_json(inc, id)) == NULL)
@@ -723,7 +726,6 @@ http_assign(struct http_req *r)
 		http_reply_json(r, 200, doc);
 	free(err);
 	free(actor);
-	free(note);
 	free(owner);
 }
 
@@ -899,6 +901,21 @@ http_window(struct http_req *r)
 		http_reply_json(r, 200, doc);
 }
 
+/*
+ * A logged-in user or an API token is who acts on windows and changes:
+ * its name replaces the body's member key (doc NULL: a new object).
+ */
+static json_t *
+http_as_user(struct http_req *r, json_t *doc, const char *key)
+{
+	if (r->who.name[0] == '\0')
+		return (doc);
+	if (doc == NULL)
+		doc = json_object();
+	json_object_set_new(doc, key, json_string(r->who.name));
+	return (doc);
+}
+
 /* POST /api/v1/windows: create a change window from a JSON body. */
 static void
 http_window_add(struct http_req *r)
@@ -919,10 +936,8 @@ http_window_add(struct http_req *r)
 		    doc == NULL ? je.text : "not an object");
 	} else if (e == NULL)
 		http_error(r, 503, "windows are not available");
-	else if (r->who.name[0] != '\0' && json_object_set_new(doc,
-	    "requester", json_string(r->who.name)) != 0)
-		http_error(r, 500, "out of memory");
-	else if (escalate_window_add(e, doc, &err, &status) != 0)
+	else if (escalate_window_add(e, http_as_user(r, doc, "requester"), &err,
+	    &status) != 0)
 		http_error(r, status, "%s", err != NULL ? err : "refused");
 	else {
 		snprintf(id, sizeof(id), "%s",
@@ -991,11 +1006,8 @@ http_change_action(struct http_req *r)
 		    je.text : "not an object");
 	else if (e == NULL)
 		http_error(r, 503, "changes are not available");
-	else if (r->who.name[0] != '\0' && json_object_set_new(doc != NULL ?
-	    doc : (doc = json_object()), "actor", json_string(r->who.name)) != 0)
-		http_error(r, 500, "out of memory");
-	else if (escalate_change_action(e, r->arg[0], r->arg[1], doc, &err,
-	    &status) != 0)
+	else if (escalate_change_action(e, r->arg[0], r->arg[1],
+	    (doc = http_as_user(r, doc, "actor")), &err, &status) != 0)
 		http_error(r, status, "%s", err != NULL ? err : "refused");
 	else if ((w = escalate_window_json(e, r->arg[0])) != NULL)
 		http_reply_json(r, 200, w);
