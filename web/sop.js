@@ -168,15 +168,24 @@ async function drawReport() {
 		const sla = ["critical", "high", "medium"].filter((s) => r.sla[s]);
 		charts.append(barChart("SLA achieved (%)", sla.map((s) => ({ label: s.slice(0, 4),
 		    value: r.sla[s].achievement_percent === null ? 0 : Math.round(r.sla[s].achievement_percent), cls: s }))));
-		parts.push(table("SLA", ["Severity", "Deadline", "Met", "Missed", "Pending", "Achieved"], sla.map((s) => {
+		const resp = r.response || {};
+		const dur = (v) => v === null || v === undefined ? "–" : span(v);
+		parts.push(table("SLA", ["Severity", "Deadline", "Met", "Missed", "Pending", "Achieved", "MTTA", "MTTR"],
+		    sla.map((s) => {
 			const x = r.sla[s];
+			const t = resp[s] || {};
 			return row([s, x.deadline, fmt(x.met), fmt(x.missed), fmt(x.pending),
-			    x.achievement_percent === null ? "–" : x.achievement_percent + "%"]);
+			    x.achievement_percent === null ? "–" : x.achievement_percent + "%",
+			    dur(t.mtta_seconds), dur(t.mttr_seconds)]);
 		})));
 	}
-	const top = (r.servers && r.servers.top_hosts) || r.noisy_hosts || [];
-	if (top.length) charts.append(barChart("Top hosts", top.slice(0, 8).map((h) => ({ label: String(h.host).slice(0, 4),
-	    value: h.incidents !== undefined ? h.incidents : h.active || 0 }))));
+	const top = (r.servers && r.servers.top_hosts) || r.noisiest_hosts || [];
+	if (top.length) {
+		charts.append(barChart("Incidents of the top hosts", top.slice(0, 8).map((h) => ({
+		    label: String(h.host).slice(0, 5), value: h.incidents || 0 }))));
+		parts.push(table("Top hosts", ["Host", "Incidents", "Events"], top.slice(0, 10).map((h) =>
+		    row([h.host, fmt(h.incidents || 0), fmt(h.events || 0)]))));
+	}
 	parts.splice(1, 0, charts);
 	parts.push(el("p", { class: "muted", text: "events " + fmt(inc.events || 0) + ", escalations " +
 	    fmt(inc.escalations || 0) + ", failed verifications " + fmt(inc.failed_verifications || 0) }));

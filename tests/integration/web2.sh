@@ -148,6 +148,7 @@ check "expected events and silent hosts are listed" w '.expect_shown == true and
 check "the daily report: counts by severity and a chart" \
     w '(.reports.daily.period | startswith("daily")) and (.reports.today | any(test("^Opened by severity: crit 3, high 0")))'
 check "the weekly report charts incidents per day" w '.reports.weekly.charts | any(startswith("Opened per day"))'
+check "the weekly report lists its noisiest hosts" w '(.reports.weekly.tables | index("Top hosts")) and (.reports.weekly.charts | any(test("^Incidents of the top hosts: db1 1")))'
 check "the monthly report charts SLA achievement" w '(.reports.monthly.charts | any(startswith("SLA achieved"))) and (.reports.monthly.tables | index("SLA"))'
 check "input health: a rate per input" w '.inputs_rate == true and (.inputs.rows | any(.[0] == "syslog_udp" and (.[4] | test("/s$"))))'
 check "input health: drops per reason, charted" w '(.inputs.rows | any(.[0] == "syslog_udp" and (.[5] | test("empty 3")))) and (.inputs.chart | test("empty 3"))'
