@@ -1405,6 +1405,44 @@ agent_nlog_add(const char *notif, uint64_t incident_id, int severity,
 	return index;
 }
 
+/* The notices of an incident still in the log, oldest first. */
+json_t *
+agent_nlog_json(uint64_t incident_id)
+{
+	static const char	*notifs[] = { "", "opened", "escalated",
+	    "acknowledged", "resolved" };
+	static const char	*levels[] = { "", "L1", "L2", "L3", "client" };
+	static const char	*outcomes[] = { "", "pending", "delivered",
+	    "partial", "failed" };
+	const struct agent_nlog	*e;
+	json_t			*a = json_array();
+	char			 at[32];
+	struct tm		 tm;
+	time_t			 t;
+	size_t			 row;
+	oid			 n;
+
+	for (row = 0; row < agent.nlog_n; row++) {
+		e = agent_nlog_at(row);
+		if (incident_id == 0 || e->incident != incident_id)
+			continue;
+		t = (time_t)(e->time_us / 1000000);
+		if (gmtime_r(&t, &tm) == NULL)
+			continue;
+		strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		n = e->notif[AGENT_MIB_LEN + 1];
+		json_array_append_new(a, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}",
+		    "index", (json_int_t)e->index, "at", at,
+		    "notification", n < 5 ? notifs[n] : "",
+		    "level", e->level >= 1 && e->level <= 4 ?
+		    levels[e->level] : "",
+		    "targets", e->targets,
+		    "outcome", e->outcome >= 1 && e->outcome <= 4 ?
+		    outcomes[e->outcome] : ""));
+	}
+	return a;
+}
+
 /* A logged notice's targets moved on: its outcome follows. */
 void
 agent_nlog_outcome(uint32_t index, unsigned delivered, unsigned failed,

@@ -40,6 +40,13 @@ uint32_t agent_nlog_add(const char *notif, uint64_t incident_id,
 /* The counts of a logged notice's targets: delivered, given up, pending. */
 void agent_nlog_outcome(uint32_t index, unsigned delivered, unsigned failed,
     unsigned pending);
+/*
+ * The notices of an incident still in the log (the last AGENT_NLOG_MAX of
+ * all), oldest first: [{index, at, notification, level, targets,
+ * outcome}].
+ */
+struct json_t;
+struct json_t *agent_nlog_json(uint64_t incident_id);
 
 /* DateAndTime (RFC 2579) of a wall-clock time in UTC: 11 octets, or 8 zero
  * octets when us <= 0 ("none"); b holds AGENT_DATEANDTIME_LEN bytes. */

@@ -1577,10 +1577,12 @@ escalate_change_action(struct escalator *e, const char *id,
 
 /* POST /api/v1/windows/{id}/cancel. */
 int
-escalate_window_cancel(struct escalator *e, const char *id, char **err,
-    int *status)
+escalate_window_cancel(struct escalator *e, const char *id,
+    const char *actor, char **err, int *status)
 {
 	struct win *w;
+	json_t *body;
+	int rc;
 
 	*status = 404;
 	if ((w = winset_find(ESC_WS(e), id)) == NULL) {
@@ -1596,5 +1598,8 @@ escalate_window_cancel(struct escalator *e, const char *id, char **err,
 		xasprintf(err, "window %s is already cancelled", id);
 		return -1;
 	}
-	return escalate_change_action(e, id, "cancel", NULL, err, status);
+	body = actor != NULL ? json_pack("{s:s}", "actor", actor) : NULL;
+	rc = escalate_change_action(e, id, "cancel", body, err, status);
+	json_decref(body);
+	return rc;
 }

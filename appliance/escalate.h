@@ -57,8 +57,8 @@ json_t *escalate_changes_json(struct escalator *);
 /* Create a change window from a JSON body; -1 and *err (a 400/409). */
 int escalate_window_add(struct escalator *, const json_t *, char **err,
     int *status);
-int escalate_window_cancel(struct escalator *, const char *id, char **err,
-    int *status);
+int escalate_window_cancel(struct escalator *, const char *id,
+    const char *actor, char **err, int *status);
 /*
  * Move a change: action approve, start, verified, failed, rollback, close
  * or cancel; the body's actor and note are recorded in its history and

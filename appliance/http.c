@@ -29,6 +29,7 @@
 
 #include "audit.h"
 #include "backup.h"
+#include "agent.h"
 #include "auth.h"
 #include "calendar.h"
 #include "clock.h"
@@ -118,6 +119,7 @@ static void	http_notes(struct http_req *);
 static void	http_set(struct http_req *);
 static void	http_inc_report(struct http_req *);
 static void	http_audit(struct http_req *);
+static void	http_assign(struct http_req *);
 static void	http_stats(struct http_req *);
 static void	http_windows(struct http_req *);
 static void	http_window(struct http_req *);
@@ -152,6 +154,7 @@ static const struct http_route http_routes[] = {
 	{ 1, "/api/v1/incidents/*/notes", http_notes },
 	{ 1, "/api/v1/incidents/*", http_set },
 	{ 0, "/api/v1/incidents/*/report", http_inc_report },
+	{ 1, "/api/v1/incidents/*/assign", http_assign },
 	{ 0, "/api/v1/stats", http_stats },
 	{ 0, "/api/v1/windows", http_windows },
 	{ 1, "/api/v1/windows", http_window_add },
@@ -538,8 +541,10 @@ http_get(struct http_req *r)
 	if (doc == NULL)
 		http_error(r, 404, "incident %llu not found",
 		    (unsigned long long)id);
-	else
+	else {
+		json_object_set_new(doc, "notifications", agent_nlog_json(id));
 		http_reply_json(r, 200, doc);
+	}
 }
 
 /*
@@ -862,6 +867,59 @@ http_audit(struct http_req *r)
 	http_reply_json(r, 200, audit_list_json(r->h->sd, (size_t)limit));
 }
 
+/* The body's "owner" (required; "" or null: nobody); -1 after a 400. */
+static int
+http_body_owner(struct http_req *r, char **owner)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(r->req);
+	json_t		*doc;
+	int		 rc;
+
+	*owner = NULL;
+	doc = json_loadb((const char *)evbuffer_pullup(in, -1),
+	    evbuffer_get_length(in), JSON_REJECT_DUPLICATES, NULL);
+	if (doc == NULL || !json_is_object(doc) ||
+	    json_object_get(doc, "owner") == NULL) {
+		json_decref(doc);
+		http_error(r, 400, "owner: required");
+		return (-1);
+	}
+	rc = http_body_string(r, doc, "owner", HTTP_MAX_ACTOR, owner);
+	json_decref(doc);
+	return (rc);
+}
+
+/* POST /api/v1/incidents/{id}/assign: {"owner": NAME}. */
+static void
+http_assign(struct http_req *r)
+{
+	struct incidents	*inc = r->h->sd->incidents;
+	uint64_t		 id;
+	char			*actor, *note, *owner, *err = NULL;
+	json_t			*doc;
+
+	if (!http_post_allowed(r) || (id = http_id(r)) == 0)
+		return;
+	if (http_body(r, &actor, &note) != 0)
+		return;
+	free(note);	/* an assignment has no note */
+	if (http_body_owner(r, &owner) != 0) {
+		free(actor);
+		return;
+	}
+	if (incidents_assign(inc, id, actor, owner, &err) != 0)
+		http_error(r, http_change_code(err), "%s",
+		    err != NULL ? err : "refused");
+	else if ((doc = incidents_get_json(inc, id)) == NULL)
+		http_error(r, 404, "incident %llu not found",
+		    (unsigned long long)id);
+	else
+		http_reply_json(r, 200, doc);
+	free(err);
+	free(actor);
+	free(owner);
+}
+
 /* POST /api/v1/login: a session for a user and password (auth.c). */
 static void
 http_login(struct http_req *r)
@@ -1035,6 +1093,21 @@ http_window(struct http_req *r)
 		http_reply_json(r, 200, doc);
 }
 
+/*
+ * A logged-in user or an API token is who acts on windows and changes:
+ * its name replaces the body's member key (doc NULL: a new object).
+ */
+static json_t *
+http_as_user(struct http_req *r, json_t *doc, const char *key)
+{
+	if (r->who.name[0] == '\0')
+		return (doc);
+	if (doc == NULL)
+		doc = json_object();
+	json_object_set_new(doc, key, json_string(r->who.name));
+	return (doc);
+}
+
 /* POST /api/v1/windows: create a change window from a JSON body. */
 static void
 http_window_add(struct http_req *r)
@@ -1055,7 +1128,8 @@ http_window_add(struct http_req *r)
 		    doc == NULL ? je.text : "not an object");
 	} else if (e == NULL)
 		http_error(r, 503, "windows are not available");
-	else if (escalate_window_add(e, doc, &err, &status) != 0)
+	else if (escalate_window_add(e, http_as_user(r, doc, "requester"), &err,
+	    &status) != 0)
 		http_error(r, status, "%s", err != NULL ? err : "refused");
 	else {
 		snprintf(id, sizeof(id), "%s",
@@ -1082,7 +1156,8 @@ http_window_cancel(struct http_req *r)
 		return;
 	if (e == NULL)
 		http_error(r, 503, "windows are not available");
-	else if (escalate_window_cancel(e, r->arg[0], &err, &status) != 0)
+	else if (escalate_window_cancel(e, r->arg[0], r->who.name[0] != '\0' ?
+	    r->who.name : NULL, &err, &status) != 0)
 		http_error(r, status, "%s", err != NULL ? err : "refused");
 	else if ((w = escalate_window_json(e, r->arg[0])) != NULL)
 		http_reply_json(r, 200, w);
@@ -1123,8 +1198,8 @@ http_change_action(struct http_req *r)
 		    je.text : "not an object");
 	else if (e == NULL)
 		http_error(r, 503, "changes are not available");
-	else if (escalate_change_action(e, r->arg[0], r->arg[1], doc, &err,
-	    &status) != 0)
+	else if (escalate_change_action(e, r->arg[0], r->arg[1],
+	    (doc = http_as_user(r, doc, "actor")), &err, &status) != 0)
 		http_error(r, status, "%s", err != NULL ? err : "refused");
 	else if ((w = escalate_window_json(e, r->arg[0])) != NULL)
 		http_reply_json(r, 200, w);

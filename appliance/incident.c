@@ -1651,6 +1651,27 @@ incidents_set_fields(struct incidents *is, uint64_t id, const char *actor,
 	return incidents_commit_now(is, id, err);
 }
 
+/*
+ * Give an active incident an owner (NULL or "": nobody); the history
+ * records who assigned whom.
+ */
+int
+incidents_assign(struct incidents *is, uint64_t id, const char *actor,
+    const char *owner, char **err)
+{
+	struct inc *inc;
+
+	if ((inc = incidents_find_id(is, id)) == NULL)
+		return incidents_missing(is, id, err);
+	if (owner != NULL && *owner == '\0')
+		owner = NULL;
+	incidents_setstr(&inc->owner, owner);
+	incidents_history(is, inc->id, (int64_t)clock_now(), actor, "assign",
+	    inc->state, inc->state, owner != NULL ? owner : "nobody");
+	incidents_dirty(is, inc);
+	return incidents_commit_now(is, id, err);
+}
+
 /* An RFC 3339 UTC time, or null for 0. */
 static json_t *
 incidents_time_json(int64_t t)

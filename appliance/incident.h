@@ -98,6 +98,8 @@ int incidents_note(struct incidents *, uint64_t id, const char *actor,
  */
 int incidents_set_fields(struct incidents *, uint64_t id, const char *actor,
     const char *impact, const char *workaround, int64_t eta, char **err);
+int incidents_assign(struct incidents *, uint64_t id, const char *actor,
+    const char *owner, char **err);
 
 /* Views: JSON documents for the API (caller decrefs); NULL if not found. */
 json_t *incidents_list_json(struct incidents *, const struct incident_filter *);

@@ -93,6 +93,9 @@ ctl_usage_to(FILE *f)
 	    "                       fields, timeline, notes and events\n"
 	    "  audit [--limit N]    what each reload changed (rules, windows,\n"
 	    "                       policies, targets), newest first\n"
+	    "  assign ID NAME [--actor NAME]\n"
+	    "                       give an active incident an owner (\"\": "
+	    "nobody)\n"
 	    "  stats                inputs, drop reasons, rules, incidents\n"
 	    "  health               whether sopd answers\n"
 	    "  parse [-c CONFIG]    normalize syslog lines on stdin (sopd "
@@ -1966,6 +1969,46 @@ ctl_export(int argc, char **argv)
 	return CTL_OK;
 }
 
+/* sopctl assign ID NAME [--actor NAME]. */
+static int
+ctl_assign(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "actor", required_argument, NULL, 'A' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*actor = ctl_default_actor();
+	char		 path[96], *body;
+	int		 ch;
+	json_t		*doc;
+
+	while ((ch = getopt_long(argc, argv, "A:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'A': actor = optarg; break;
+		default: ctl_usage();
+		}
+	}
+	if (optind != argc - 2)
+		ctl_usage();
+	snprintf(path, sizeof(path), "/api/v1/incidents/%llu/assign",
+	    ctl_id(argv[optind]));
+	doc = json_pack("{s:s,s:s}", "actor", actor, "owner", argv[optind + 1]);
+	body = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	doc = ctl_api("POST", path, body);
+	free(body);
+	if (ctl.json)
+		ctl_print_json(doc);
+	else {
+		printf("incident %lld: owner ", ctl_int(doc, "id"));
+		ctl_puts(ctl_str(doc, "owner") != NULL ? ctl_str(doc, "owner") :
+		    "nobody", 64);
+		printf("\n");
+	}
+	json_decref(doc);
+	return CTL_OK;
+}
+
 /* Print the inputs table with the reasons that are not zero. */
 static void
 ctl_stats_inputs(json_t *inputs)
@@ -2420,6 +2463,8 @@ main(int argc, char **argv)
 		return ctl_change(argc, argv, "resolve", 0);
 	if (strcmp(cmd, "note") == 0)
 		return ctl_change(argc, argv, "notes", 1);
+	if (strcmp(cmd, "assign") == 0)
+		return ctl_assign(argc, argv);
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(cmd, cmds[i].name) == 0)
 			return cmds[i].fn(argc, argv);

@@ -157,6 +157,7 @@ function fillRow(tr, inc) {
 		if (inc.state === "open") actions.appendChild(button("Ack", "ack", inc));
 		actions.appendChild(button("Resolve", "resolve", inc));
 		actions.appendChild(button("Note", "notes", inc));
+		actions.appendChild(button("Assign", "assign", inc));
 	}
 	const age = cell(since(inc.first_seen), "age", "Age");
 	age.title = inc.first_seen || "";
@@ -173,7 +174,7 @@ function fillRow(tr, inc) {
 	    cell(inc.level, "level", "Level"), cell(nextText(inc), "next", "Next"), actions);
 	tr.removeAttribute("title");
 	tr.dataset.id = String(inc.id);
-	tr.dataset.json = JSON.stringify({ id: inc.id, title: inc.title, state: inc.state });
+	tr.dataset.json = JSON.stringify({ id: inc.id, title: inc.title, state: inc.state, owner: inc.owner });
 }
 
 // Draw a list, reusing each id's row.
@@ -262,9 +263,12 @@ function drawStats(st) {
 
 async function refresh() {
 	if (!$("login").hidden) return;
+	// Only the view shown is polled (sop.js draws the others).
+	const other = typeof SOP !== "undefined" && SOP.view !== "incidents";
+	if (other) sopRefresh();
 	try {
-		const [list, st] = await Promise.all([api(listPath()), api("/api/v1/stats")]);
-		offer(list);
+		const [list, st] = await Promise.all([other ? null : api(listPath()), api("/api/v1/stats")]);
+		if (list) offer(list);
 		drawStats(st);
 		$("health").textContent = "running";
 		$("health").className = "health ok";
@@ -298,11 +302,21 @@ async function openDetail(id) {
 			dd.textContent = v === null || v === undefined || v === "" ? "–" : String(v);
 			dl.append(dt, dd);
 		}
+		// People's and the daemon's steps, and the notices sent, by time.
+		const items = (inc.history || []).map((h) => ({ at: h.at || "", text: (h.at || "") + " " +
+		    (h.actor || "") + ": " + (h.action || "") + (h.to && h.to !== h.from ? " → " + h.to : "") +
+		    (h.note ? " — " + h.note : "") }));
+		for (const n of inc.notifications || []) {
+			items.push({ at: n.at || "", cls: "notice", text: (n.at || "") + " notice " +
+			    (n.notification || "") + " (" + (n.level || "") + ") to " + (n.targets || "") +
+			    ": " + (n.outcome || "") });
+		}
+		items.sort((a, b) => a.at < b.at ? -1 : a.at > b.at ? 1 : 0);
 		const ol = $("detail-history");
-		ol.replaceChildren(...(inc.history || []).map((h) => {
+		ol.replaceChildren(...items.map((h) => {
 			const li = document.createElement("li");
-			li.textContent = (h.at || "") + " " + (h.actor || "") + ": " + (h.action || "") +
-			    (h.to ? " → " + h.to : "") + (h.note ? " — " + h.note : "");
+			li.textContent = h.text;
+			if (h.cls) li.className = h.cls;
 			return li;
 		}));
 		d.showModal();
@@ -316,8 +330,14 @@ async function openDetail(id) {
 let acting = null;
 function openAct(action, inc) {
 	acting = { action, id: inc.id };
-	const names = { ack: "Acknowledge", resolve: "Resolve", notes: "Add a note" };
-	setText("act-title", names[action] + " incident " + inc.id + "?");
+	const names = { ack: "Acknowledge", resolve: "Resolve", notes: "Add a note", assign: "Assign",
+	    approve: "Approve", cancel: "Cancel change", close: "Close" };
+	acting.change = !!inc.change;
+	setText("act-title", names[action] + (inc.change ? " " : " incident ") + inc.id + "?");
+	const assign = action === "assign";
+	$("act-owner-row").hidden = !assign;
+	$("act-note-row").hidden = assign;
+	$("act-owner").value = assign ? (inc.owner || (S.session && S.session.user) || "") : "";
 	setText("act-what", inc.title || "");
 	setText("act-note-label", action === "notes" ? "Note (required)" : "Note (optional)");
 	$("act-note").value = "";
@@ -325,7 +345,7 @@ function openAct(action, inc) {
 	setText("act-error", "");
 	setText("act-ok", names[action]);
 	$("act").showModal();
-	$("act-note").focus();
+	$(assign ? "act-owner" : "act-note").focus();
 }
 async function doAct(ev) {
 	ev.preventDefault();
@@ -335,16 +355,17 @@ async function doAct(ev) {
 		setText("act-error", "A note is required.");
 		return;
 	}
-	const body = note ? { note } : {};
+	const body = acting.action === "assign" ? { owner: $("act-owner").value.trim() } : note ? { note } : {};
 	if (S.session && !S.session.login_required) body.actor = "web";
 	try {
-		const inc = await api("/api/v1/incidents/" + encodeURIComponent(acting.id) + "/" + acting.action, {
+		const inc = await api((acting.change ? "/api/v1/changes/" : "/api/v1/incidents/") +
+		    encodeURIComponent(acting.id) + "/" + acting.action, {
 			method: "POST",
 			headers: { "Content-Type": "application/json" },
 			body: JSON.stringify(body)
 		});
 		$("act").close();
-		const tr = S.shown.get(String(acting.id));
+		const tr = acting.change ? null : S.shown.get(String(acting.id));
 		if (tr && inc && inc.id) fillRow(tr, inc);	// at once, in place
 		acting = null;
 		S.hover = false;

@@ -386,6 +386,57 @@ test_lifecycle(void **state)
 	assert_int_equal(incidents_resolve(fx->is, 2, "bob", NULL, &err), 0);
 }
 
+/* An owner assigned by someone, taken away, replaced by an ack. */
+static void
+test_assign(void **state)
+{
+	struct fixture *fx = *state;
+	struct rule r = mkrule("disk-full", NULL, SEV_CRITICAL);
+	char *err = NULL;
+	json_t *inc, *hist, *h;
+
+	feed(fx->is, &r, 0, "db1", NULL, 0);
+	assert_int_equal(incidents_assign(fx->is, 1, "alice", "bob", &err), 0);
+	inc = incidents_get_json(fx->is, 1);
+	assert_string_equal(jstr(inc, "owner"), "bob");
+	assert_string_equal(jstr(inc, "state"), "open");
+	hist = json_object_get(inc, "history");
+	assert_int_equal(json_array_size(hist), 2);
+	h = json_array_get(hist, 1);
+	assert_string_equal(jstr(h, "action"), "assign");
+	assert_string_equal(jstr(h, "actor"), "alice");
+	assert_string_equal(jstr(h, "note"), "bob");
+	assert_string_equal(jstr(h, "from"), "open");
+	assert_string_equal(jstr(h, "to"), "open");
+	json_decref(inc);
+
+	assert_int_equal(incidents_assign(fx->is, 1, "alice", "", &err), 0);
+	inc = incidents_get_json(fx->is, 1);
+	assert_true(json_is_null(json_object_get(inc, "owner")));
+	h = json_array_get(json_object_get(inc, "history"), 2);
+	assert_string_equal(jstr(h, "note"), "nobody");
+	json_decref(inc);
+
+	assert_int_equal(incidents_ack(fx->is, 1, "carol", NULL, &err), 0);
+	inc = incidents_get_json(fx->is, 1);
+	assert_string_equal(jstr(inc, "owner"), "carol");
+	json_decref(inc);
+	assert_int_equal(incidents_assign(fx->is, 1, "carol", "dave", &err), 0);
+	assert_int_equal(incidents_resolve(fx->is, 1, "dave", NULL, &err), 0);
+	assert_int_equal(incidents_assign(fx->is, 1, "carol", "erin", &err),
+	    -1);
+	assert_string_equal(err, "incident 1 is resolved");
+	free(err);
+	assert_int_equal(incidents_assign(fx->is, 9, "carol", "erin", &err),
+	    -1);
+	assert_string_equal(err, "no incident 9");
+	free(err);
+	inc = incidents_get_json(fx->is, 1);	/* from the store now */
+	assert_string_equal(jstr(inc, "owner"), "dave");
+	assert_int_equal(json_array_size(json_object_get(inc, "history")), 6);
+	json_decref(inc);
+}
+
 /* max_open_per_rule and max_open_incidents stop new incidents, counted. */
 static void
 test_bounds(void **state)
@@ -794,6 +845,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_foreach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_speed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_assign, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
