@@ -14,10 +14,13 @@ rules:
     key: "{host}:{what}"
 EOF
 # The hook lists its shell's descriptors (fd and target; ls runs as a
-# child, so its own do not count), then stays running.
+# child, so its own do not count; the output is redirected in the child:
+# a pipeline or redirection in the shell itself would show the shell's
+# pipe or saved descriptor), then stays running.
 cat > "$T/hook.sh" <<EOF
 #!/bin/sh
-ls -l /proc/\$\$/fd/ | awk '/->/ { print \$(NF - 2), \$NF }' > "$T/fds.tmp"
+sh -c 'ls -l /proc/\$1/fd/ > "\$2"' sh \$\$ "$T/ls.tmp"
+awk '/->/ { print \$(NF - 2), \$NF }' "$T/ls.tmp" > "$T/fds.tmp"
 echo \$\$ > "$T/hook.pid"
 mv "$T/fds.tmp" "$T/fds"
 exec sleep 60
