@@ -794,7 +794,8 @@ relp_engines(struct listener *l, const char *addr, char **cause)
 	free(now);
 	if (i < RELP_ENGINES) {
 		log_warnx("relp: %d of %d librelp engines", i, RELP_ENGINES);
-		relpEngineDestruct(&l->engine[i]);
+		if (l->engine[i] != NULL)	/* made, not shared: closed */
+			relpEngineDestruct(&l->engine[i]);
 		l->nengines = i;
 	}
 	return 0;
