@@ -1,4 +1,4 @@
-/* relp.c: syslog over RELP; librelp's thread waits for each commit. */
+/* relp.c: syslog over RELP; librelp's threads wait for each commit. */
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -6,6 +6,7 @@
 #include <dirent.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/event.h>
 #include <librelp.h>
 #include <pthread.h>
@@ -25,6 +26,7 @@
 #include "listen.h"
 #include "log.h"
 #include "pipeline.h"
+#include "store.h"
 #include "xmalloc.h"
 
 /*
@@ -33,7 +35,7 @@
  * whatever the callback says.  So the callback copies the message into a
  * bounded queue, wakes the loop through an eventfd and waits until the
  * loop has run it through the pipeline and committed the store.  The
- * thread touches nothing but this queue.
+ * threads touch nothing but this queue.
  *
  * One message at a time means each costs a round trip and (when it changed
  * an incident) a commit, and librelp processes every frame of one read
@@ -43,11 +45,26 @@
  * that one read, and the share of one session in each round of librelp's
  * loop, is a few KiB: sessions are served in turn.
  *
+ * Each librelp engine has one message in flight at a time, so sopd runs
+ * RELP_ENGINES engines in as many threads on one listening socket: the
+ * first engine binds the configured address, each other one binds an
+ * ephemeral port and has its listening descriptor replaced (dup3, before
+ * its thread starts) by the first one's.  Whichever engine is waiting when
+ * a connection arrives accepts it (the others find nothing and go on), so
+ * new sessions are taken by the least busy engine; up to RELP_ENGINES
+ * messages wait together and are committed in one transaction.
+ *
  * librelp 1.11 tells its callback neither the session nor the txnr, so
  * sessions are counted by looking at the process's sockets on the RELP
- * port (once a second), and a resend is recognised by its bytes: a message
- * equal to one of the last RELP_SEEN_MAX messages from the same address
- * is counted "resent" (it is still processed: at least once).
+ * port (four times a second), and a resend is recognised by its bytes: a
+ * message equal to one of the last RELP_SEEN_MAX messages from the same
+ * address is counted "resent" and acknowledged without being processed
+ * again.
+ * The hashes of committed messages are kept in the store (their own
+ * transaction, after the commit and before the acknowledgement), so a
+ * resend after a restart (the sender missed the ack of a committed
+ * message) is recognised too; a crash between the two commits can only
+ * let one be stored twice, never lose one.
  */
 
 #define RELP_QUEUE_MAX		64		/* messages queued */
@@ -62,9 +79,13 @@
 #define RELP_KA_PROBES		5
 #define RELP_RCVBUF		2048		/* per session (kernel doubles) */
 #define RELP_MAX_LISTEN		8		/* listening sockets (v4, v6) */
-#define RELP_SESS_POLL_MS	1000		/* sessions counted every */
+#define RELP_SESS_POLL_MS	250		/* sessions counted every */
 #define RELP_SEEN_MAX		65536		/* messages remembered (2^n) */
 #define RELP_SEEN_BUCKETS	65536		/* their hash chains (2^n) */
+#define RELP_ENGINES		8		/* librelp engines (threads) */
+#define RELP_FD_MAX		4096		/* descriptors looked at */
+#define RELP_ACTIVE_MS		50		/* an engine is busy if it sent
+						   a message this recently */
 
 /* A message handed from the RELP thread to the loop (on its stack). */
 struct relp_msg {
@@ -73,6 +94,8 @@ struct relp_msg {
 	size_t		 len;
 	char		 peer[64];
 	unsigned	 flags;		/* EVENT_F_TRUNCATED: librelp cut it */
+	int		 engine;	/* the engine (thread) it came from */
+	uint64_t	 hash;		/* of sender and bytes (loop side) */
 	int		 done;		/* processed and committed: ack */
 };
 
@@ -86,9 +109,10 @@ struct relp_seen {
 
 struct listener {
 	struct sopd	*sd;
-	relpEngine_t	*engine;
-	pthread_t	 thread;
-	int		 started;	/* the thread runs (or ran) */
+	relpEngine_t	*engine[RELP_ENGINES];
+	pthread_t	 thread[RELP_ENGINES];
+	int		 nengines;	/* engines constructed */
+	int		 started;	/* threads started */
 	int		 efd;		/* eventfd: the thread wakes the loop */
 	struct event	*ev;
 	struct event	*retry;		/* commit retry after a failure */
@@ -98,21 +122,34 @@ struct listener {
 	struct relp_msg	*head, **tail;	/* queued, not yet taken by the loop */
 	size_t		 nqueued, qbytes;
 	int		 stop;		/* librelp's stop flag (unlocked) */
-	int		 exited;	/* the thread left relpEngineRun */
+	int		 exited;	/* threads that left relpEngineRun */
 	uint64_t	 errors;	/* librelp error callbacks */
 	char		 last_error[256];
 	/* Loop side only. */
 	struct relp_msg	*held;		/* processed, waiting for a commit */
+	struct relp_msg	*ready;		/* committed, waiting for their turn */
+	int		 lfd[RELP_ENGINES];	/* a listening fd of each engine */
+	size_t		 nsess[RELP_ENGINES];	/* the sessions of each */
+	double		 vt[RELP_ENGINES];	/* service per session so far */
+	int64_t		 last_us[RELP_ENGINES];	/* its last message */
+	int		 stopping;	/* release everything at once */
+	struct event	*turn;		/* re-evaluates the ready messages */
 	uint64_t	 errors_logged;
 	uint64_t	 errors_counted;
 	time_t		 error_logged_at;
 	unsigned	 port;		/* the RELP port (host order) */
 	struct event	*poll;		/* counts the sessions */
 	struct relp_seen *seen;
+	int64_t		 seen_seq;	/* number of the next one stored */
+	uint64_t	 held_commits;	/* store commits before the held */
+	time_t		 seen_logged_at;
 };
 
 /* The error callbacks without a user pointer need the one RELP listener. */
 static struct listener *relp_self;
+
+/* The engine a RELP thread runs (set by each thread). */
+static _Thread_local int relp_engine_ix;
 
 /* A no-op handler: the signal only interrupts librelp's epoll_wait. */
 static void
@@ -203,6 +240,7 @@ relp_rcv_cb(void *usr, unsigned char *host, unsigned char *ip,
 	memcpy(m.buf, data, m.len);
 	m.buf[m.len] = '\0';
 	snprintf(m.peer, sizeof(m.peer), "%s", ip ? (char *)ip : "");
+	m.engine = relp_engine_ix;
 	relp_enqueue(l, &m);
 	pthread_mutex_lock(&l->mtx);
 	while (!m.done)
@@ -212,15 +250,16 @@ relp_rcv_cb(void *usr, unsigned char *host, unsigned char *ip,
 	return RELP_RET_OK;
 }
 
-/* The RELP thread: librelp's own loop until relp_close stops it. */
+/* A RELP thread: one engine's loop until relp_close stops it. */
 static void *
 relp_thread(void *arg)
 {
-	struct listener *l = arg;
+	struct listener *l = relp_self;
 
-	relpEngineRun(l->engine);
+	relp_engine_ix = (int)(intptr_t)arg;
+	relpEngineRun(l->engine[relp_engine_ix]);
 	pthread_mutex_lock(&l->mtx);
-	l->exited = 1;
+	l->exited++;
 	pthread_cond_broadcast(&l->cond);
 	pthread_mutex_unlock(&l->mtx);
 	relp_wake(l);
@@ -295,11 +334,21 @@ relp_sock_port(int fd, int *listening)
 	return 0;
 }
 
+/* No child inherits fd (librelp opens its sockets without SOCK_CLOEXEC). */
+static void
+relp_cloexec(int fd)
+{
+	int flags;
+
+	if ((flags = fcntl(fd, F_GETFD)) != -1 && !(flags & FD_CLOEXEC))
+		fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
 /*
- * The process's stream sockets on the RELP port: returns how many are
- * sessions; with shape set, gives the listening ones their small receive
- * buffer.  librelp's thread owns them; a socket it closes meanwhile only
- * makes one count off by one.
+ * The process's stream sockets on the RELP port (each made close-on-exec
+ * on the way): returns how many are sessions; with shape set, gives the
+ * listening ones their small receive buffer.  librelp's threads own them;
+ * a socket one closes meanwhile only makes one count off by one.
  */
 static size_t
 relp_scan(struct listener *l, int shape)
@@ -317,6 +366,7 @@ relp_scan(struct listener *l, int shape)
 		fd = atoi(de->d_name);
 		if (fd == dirfd(d) || relp_sock_port(fd, &listening) != l->port)
 			continue;
+		relp_cloexec(fd);
 		if (!listening)
 			n++;
 		else if (shape && setsockopt(fd, SOL_SOCKET, SO_RCVBUF,
@@ -327,13 +377,73 @@ relp_scan(struct listener *l, int shape)
 	return n;
 }
 
-/* Count the sessions open now. */
+/* The engine whose epoll descriptor fd is, or -1; its sessions in *n. */
+static int
+relp_epoll_engine(struct listener *l, int fd, size_t *n)
+{
+	char path[64], line[256];
+	FILE *f;
+	int e = -1, i, tfd, listening;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	*n = 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "tfd: %d", &tfd) != 1)
+			continue;
+		for (i = 0; i < l->nengines; i++)
+			if (l->lfd[i] == tfd)
+				e = i;
+		if (relp_sock_port(tfd, &listening) == l->port && !listening)
+			(*n)++;
+	}
+	fclose(f);
+	return e;
+}
+
+/*
+ * Count each engine's sessions: those in its epoll set (the one holding
+ * its listening descriptor), as /proc/self/fdinfo shows them.
+ */
+static void
+relp_count_engines(struct listener *l)
+{
+	DIR *d;
+	struct dirent *de;
+	char path[64], link[64];
+	ssize_t len;
+	size_t n;
+	int e;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d",
+		    atoi(de->d_name));
+		len = readlink(path, link, sizeof(link) - 1);
+		if (len <= 0)
+			continue;
+		link[len] = '\0';
+		if (strcmp(link, "anon_inode:[eventpoll]") != 0)
+			continue;
+		if ((e = relp_epoll_engine(l, atoi(de->d_name), &n)) != -1)
+			l->nsess[e] = n;
+	}
+	closedir(d);
+}
+
+/* Count the sessions open now, in all and per engine. */
 static void
 relp_poll_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct listener *l = arg;
 
 	stats.in[INPUT_RELP].sessions = relp_scan(l, 0);
+	if (l->nengines > 1)
+		relp_count_engines(l);
 }
 
 /* Log librelp's errors with their count, at most every few seconds (loop). */
@@ -351,39 +461,151 @@ relp_log_errors(struct listener *l, uint64_t errors, const char *last)
 	l->error_logged_at = now;
 }
 
-/* Mark every held message committed and let their callbacks return. */
+/*
+ * The least service per session among the busy engines: those with a
+ * message waiting or one sent in the last RELP_ACTIVE_MS.
+ */
+static double
+relp_vmin(struct listener *l, int64_t now)
+{
+	struct relp_msg *m;
+	double v = -1;
+	int i;
+
+	for (i = 0; i < l->nengines; i++)
+		if (now - l->last_us[i] < RELP_ACTIVE_MS * 1000 &&
+		    (v < 0 || l->vt[i] < v))
+			v = l->vt[i];
+	for (m = l->ready; m != NULL; m = m->next)
+		if (v < 0 || l->vt[m->engine] < v)
+			v = l->vt[m->engine];
+	return v;
+}
+
+/*
+ * Let the callbacks of committed messages return, in turn: each engine
+ * serves its sessions in rounds, one message in flight, so an engine with
+ * few sessions would give each of them many times the share of a busy
+ * engine's.  A message is released when its engine's service per session
+ * (vt) is the least among the busy engines; the others wait (committed)
+ * until the busy ones catch up or go quiet (re-evaluated after
+ * RELP_ACTIVE_MS).  Stopping releases everything.
+ */
 static void
 relp_release(struct listener *l)
 {
-	struct relp_msg *m, *next;
+	struct timeval tv = { 0, RELP_ACTIVE_MS * 1000 };
+	struct relp_msg *m, *next, *keep = NULL;
+	int64_t now = pipeline_now_us();
+	double vmin;
 
+	if (l->held != NULL) {
+		for (m = l->held; m->next != NULL; m = m->next)
+			;
+		m->next = l->ready;
+		l->ready = l->held;
+		l->held = NULL;
+	}
+	vmin = relp_vmin(l, now);
 	pthread_mutex_lock(&l->mtx);
-	for (m = l->held; m != NULL; m = next) {
+	for (m = l->ready; m != NULL; m = next) {
 		next = m->next;		/* m is gone once its waiter runs */
+		if (!l->stopping && l->vt[m->engine] > vmin) {
+			m->next = keep;
+			keep = m;
+			continue;
+		}
+		l->vt[m->engine] += 1.0 /
+		    (l->nsess[m->engine] ? l->nsess[m->engine] : 1);
 		m->done = 1;
 	}
 	pthread_cond_broadcast(&l->cond);
 	pthread_mutex_unlock(&l->mtx);
-	l->held = NULL;
+	l->ready = keep;
+	if (keep != NULL && !evtimer_pending(l->turn, NULL))
+		evtimer_add(l->turn, &tv);
+}
+
+/* Messages waited for their turn: busy engines may have gone quiet. */
+static void
+relp_turn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	relp_release(arg);
+}
+
+/* Note a message from engine e: a newly busy engine starts level. */
+static void
+relp_note_engine(struct listener *l, int e, int64_t now)
+{
+	double v;
+
+	if (now - l->last_us[e] >= RELP_ACTIVE_MS * 1000 &&
+	    (v = relp_vmin(l, now)) > l->vt[e])
+		l->vt[e] = v;
+	l->last_us[e] = now;
 }
 
 /*
  * Commit what the held messages changed; on failure they stay held (not
  * acknowledged: the senders wait) and the commit is retried.
  */
+/* Remember the held messages' hashes in the store (they were committed). */
+static void
+relp_persist(struct listener *l)
+{
+	struct store *st = incidents_store(l->sd->incidents);
+	struct relp_msg *m;
+	uint64_t *hash;
+	size_t n = 0;
+	time_t now;
+
+	for (m = l->held; m != NULL; m = m->next)
+		n++;
+	if (st == NULL || n == 0)
+		return;
+	hash = xreallocarray(NULL, n, sizeof(*hash));
+	n = 0;
+	for (m = l->held; m != NULL; m = m->next)
+		hash[n++] = m->hash;
+	if (store_relp_seen_put(st, l->seen_seq, hash, n,
+	    RELP_SEEN_MAX) == 0)
+		l->seen_seq += (int64_t)n;
+	else if ((now = time(NULL)) - l->seen_logged_at >= RELP_ERR_LOG_SECS) {
+		log_warnx("relp: cannot remember committed messages: %s",
+		    store_error(st));
+		l->seen_logged_at = now;
+	}
+	free(hash);
+}
+
+/* A remembered message (store): known again (oldest first). */
+static void
+relp_seen_load_cb(int64_t seq, uint64_t hash, void *arg)
+{
+	struct listener *l = arg;
+
+	relp_seen(l->seen, hash);
+	l->seen_seq = seq + 1;
+}
+
 static int
 relp_commit(struct listener *l)
 {
 	struct timeval tv = { RELP_RETRY_MS / 1000,
 	    (RELP_RETRY_MS % 1000) * 1000 };
 
-	if (l->held == NULL)
+	if (l->held == NULL) {
+		if (l->ready != NULL)
+			relp_release(l);
 		return 0;
+	}
 	if (incidents_flush(l->sd->incidents) == -1) {
 		if (!evtimer_pending(l->retry, NULL))
 			evtimer_add(l->retry, &tv);
 		return -1;
 	}
+	if (stats.store_commits != l->held_commits)	/* something stored */
+		relp_persist(l);
 	relp_release(l);
 	return 0;
 }
@@ -413,12 +635,18 @@ relp_drain(struct listener *l)
 		l->errors_counted = errors;
 	}
 	now = pipeline_now_us();
+	if (l->held == NULL)
+		l->held_commits = stats.store_commits;
 	for (m = batch; m != NULL; m = m->next) {
-		if (relp_seen(l->seen, relp_hash(m->peer, m->buf, m->len)))
+		relp_note_engine(l, m->engine, now);
+		last = m;
+		m->hash = relp_hash(m->peer, m->buf, m->len);
+		if (relp_seen(l->seen, m->hash)) {
 			stats_count(INPUT_RELP, REASON_RESENT);
+			continue;	/* processed (and committed) before */
+		}
 		pipeline_syslog(l->sd, INPUT_RELP, m->buf, m->len, m->flags,
 		    m->peer, now);
-		last = m;
 	}
 	if (last != NULL) {
 		last->next = l->held;
@@ -446,35 +674,28 @@ relp_retry_cb(evutil_socket_t fd, short what, void *arg)
 	relp_commit(arg);
 }
 
-/* Set up librelp's engine and its one listener on addr. */
+/* Set up librelp engine i and its listener on host, port. */
 static int
-relp_engine(struct listener *l, const char *addr, char **cause)
+relp_engine(struct listener *l, int i, const char *host, const char *port)
 {
+	relpEngine_t *e;
 	relpSrv_t *srv;
-	char host[256], port[16];
 
-	if (config_split_addr(addr, host, sizeof(host), port,
-	    sizeof(port)) == -1) {
-		xasprintf(cause, "bad address %s", addr);
+	if (relpEngineConstruct(&l->engine[i]) != RELP_RET_OK)
 		return -1;
-	}
-	if (relpEngineConstruct(&l->engine) != RELP_RET_OK) {
-		xasprintf(cause, "cannot create the engine");
-		return -1;
-	}
-	relpEngineSetDbgprint(l->engine, NULL);
-	relpEngineSetShutdownImmdtPtr(l->engine, &l->stop);
-	relpEngineSetDnsLookupMode(l->engine, 0);
-	relpEngineSetEnableCmd(l->engine, (unsigned char *)"syslog",
+	l->nengines = i + 1;
+	e = l->engine[i];
+	relpEngineSetDbgprint(e, NULL);
+	relpEngineSetShutdownImmdtPtr(e, &l->stop);
+	relpEngineSetDnsLookupMode(e, 0);
+	relpEngineSetEnableCmd(e, (unsigned char *)"syslog",
 	    eRelpCmdState_Required);
-	relpEngineSetSyslogRcv2(l->engine, relp_rcv_cb);
-	relpEngineSetOnErr(l->engine, relp_err_cb);
-	relpEngineSetOnAuthErr(l->engine, relp_auth_err_cb);
-	relpEngineSetOnGenericErr(l->engine, relp_generic_err_cb);
-	if (relpEngineListnerConstruct(l->engine, &srv) != RELP_RET_OK) {
-		xasprintf(cause, "cannot create the listener");
+	relpEngineSetSyslogRcv2(e, relp_rcv_cb);
+	relpEngineSetOnErr(e, relp_err_cb);
+	relpEngineSetOnAuthErr(e, relp_auth_err_cb);
+	relpEngineSetOnGenericErr(e, relp_generic_err_cb);
+	if (relpEngineListnerConstruct(e, &srv) != RELP_RET_OK)
 		return -1;
-	}
 	relpSrvSetUsrPtr(srv, l);
 	relpSrvSetLstnAddr(srv, (unsigned char *)host);
 	relpSrvSetLstnPort(srv, (unsigned char *)port);
@@ -483,23 +704,110 @@ relp_engine(struct listener *l, const char *addr, char **cause)
 	relpSrvSetOversizeMode(srv, RELP_OVERSIZE_TRUNCATE);
 	relpSrvSetKeepAlive(srv, 1, RELP_KA_INTVL, RELP_KA_PROBES,
 	    RELP_KA_IDLE);
-	if (relpEngineListnerConstructFinalize(l->engine, srv) != RELP_RET_OK) {
+	if (relpEngineListnerConstructFinalize(e, srv) != RELP_RET_OK)
+		return -1;
+	return 0;
+}
+
+/* A descriptor's socket family if it is a listening stream socket, or 0. */
+static int
+relp_listening(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int listening = 0;
+
+	if (relp_sock_port(fd, &listening) == 0 || !listening ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return 0;
+	return ss.ss_family;
+}
+
+/* Note the process's listening stream sockets (their families) in fam. */
+static void
+relp_listeners(int *fam)
+{
+	int fd;
+
+	for (fd = 0; fd < RELP_FD_MAX; fd++)
+		fam[fd] = fcntl(fd, F_GETFD) == -1 ? 0 : relp_listening(fd);
+}
+
+/*
+ * Give the sockets engine i listens on (those in now and not in before)
+ * the first engine's socket of the same family instead (first: the first
+ * engine's, on the RELP port).  -1 if one has no counterpart.
+ */
+static int
+relp_share(struct listener *l, int i, const int *before, const int *now)
+{
+	int fd, fd0, listening;
+
+	for (fd = 0; fd < RELP_FD_MAX; fd++) {
+		if (now[fd] == 0 || before[fd] != 0)
+			continue;
+		for (fd0 = 0; fd0 < RELP_FD_MAX; fd0++)
+			if (before[fd0] == now[fd] &&
+			    relp_sock_port(fd0, &listening) == l->port)
+				break;
+		if (fd0 == RELP_FD_MAX ||
+		    dup3(fd0, fd, O_CLOEXEC) == -1)
+			return -1;
+		l->lfd[i] = fd;
+		if (l->lfd[0] == -1)
+			l->lfd[0] = fd0;
+	}
+	return 0;
+}
+
+/* Set up the engines, all on the one listening socket of addr. */
+static int
+relp_engines(struct listener *l, const char *addr, char **cause)
+{
+	char host[256], port[16];
+	int *before, *now, i;
+
+	if (config_split_addr(addr, host, sizeof(host), port,
+	    sizeof(port)) == -1) {
+		xasprintf(cause, "bad address %s", addr);
+		return -1;
+	}
+	if (relp_engine(l, 0, host, port) == -1) {
 		xasprintf(cause, "cannot listen on %s: %s", addr,
 		    l->last_error[0] ? l->last_error : "bind failed");
 		return -1;
 	}
 	l->port = (unsigned)atoi(port);
 	relp_scan(l, 1);
+	memset(l->lfd, 0xff, sizeof(l->lfd));		/* -1: none */
+	before = xcalloc(RELP_FD_MAX, sizeof(*before));
+	now = xcalloc(RELP_FD_MAX, sizeof(*now));
+	for (i = 1; i < RELP_ENGINES; i++) {
+		relp_listeners(before);
+		if (relp_engine(l, i, host, "0") == -1)
+			break;
+		relp_listeners(now);
+		if (relp_share(l, i, before, now) == -1)
+			break;
+	}
+	free(before);
+	free(now);
+	if (i < RELP_ENGINES) {
+		log_warnx("relp: %d of %d librelp engines", i, RELP_ENGINES);
+		if (l->engine[i] != NULL)	/* made, not shared: closed */
+			relpEngineDestruct(&l->engine[i]);
+		l->nengines = i;
+	}
 	return 0;
 }
 
-/* Start the RELP thread with only the wake-up signal unblocked. */
+/* Start the RELP threads with only the wake-up signal unblocked. */
 static int
-relp_start_thread(struct listener *l, char **cause)
+relp_start_threads(struct listener *l, char **cause)
 {
 	struct sigaction sa;
 	sigset_t all, old;
-	int error;
+	int error = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = relp_wake_sig;
@@ -513,28 +821,36 @@ relp_start_thread(struct listener *l, char **cause)
 	sigdelset(&all, SIGILL);
 	sigdelset(&all, SIGABRT);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	error = pthread_create(&l->thread, NULL, relp_thread, l);
+	while (l->started < l->nengines && error == 0) {
+		error = pthread_create(&l->thread[l->started], NULL,
+		    relp_thread, (void *)(intptr_t)l->started);
+		if (error == 0)
+			l->started++;
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (error != 0) {
 		xasprintf(cause, "pthread_create: %s", strerror(error));
 		return -1;
 	}
-	l->started = 1;
 	return 0;
 }
 
-/* Free a listener whose thread is not running (or has been joined). */
+/* Free a listener whose threads are not running (or have been joined). */
 static void
 relp_free(struct listener *l)
 {
-	if (l->engine != NULL)
-		relpEngineDestruct(&l->engine);
+	int i;
+
+	for (i = 0; i < l->nengines; i++)
+		relpEngineDestruct(&l->engine[i]);
 	if (l->ev != NULL)
 		event_free(l->ev);
 	if (l->retry != NULL)
 		event_free(l->retry);
 	if (l->poll != NULL)
 		event_free(l->poll);
+	if (l->turn != NULL)
+		event_free(l->turn);
 	stats.in[INPUT_RELP].sessions = 0;
 	free(l->seen);
 	if (l->efd != -1)
@@ -544,6 +860,8 @@ relp_free(struct listener *l)
 	relp_self = NULL;
 	free(l);
 }
+
+static int relp_stop(struct listener *);
 
 /* Open the RELP input on addr. */
 static struct listener *
@@ -568,32 +886,40 @@ relp_open(struct sopd *sd, const char *addr, char **cause)
 	    relp_event_cb, l);
 	l->retry = evtimer_new(sd->base, relp_retry_cb, l);
 	l->poll = event_new(sd->base, -1, EV_PERSIST, relp_poll_cb, l);
+	l->turn = evtimer_new(sd->base, relp_turn_cb, l);
 	l->seen = relp_seen_new();
+	if (incidents_store(sd->incidents) != NULL &&
+	    store_relp_seen_load(incidents_store(sd->incidents),
+	    RELP_SEEN_MAX, relp_seen_load_cb, l) == -1)
+		log_warnx("relp: cannot read the messages committed lately");
 	event_add(l->ev, NULL);
 	evtimer_add(l->poll, &poll_tv);
-	if (relp_engine(l, addr, cause) == -1 ||
-	    relp_start_thread(l, cause) == -1)
+	if (relp_engines(l, addr, cause) == -1)
 		goto fail;
-	log_info("syslog relp on %s", addr);
+	if (relp_start_threads(l, cause) == -1) {
+		relp_stop(l);
+		goto fail;
+	}
+	log_info("syslog relp on %s (%d engines)", addr, l->nengines);
 	return l;
 fail:
 	relp_free(l);
 	return NULL;
 }
 
-/* Whether the RELP thread has left librelp's loop. */
+/* Whether every RELP thread has left librelp's loop. */
 static int
 relp_exited(struct listener *l)
 {
 	int exited;
 
 	pthread_mutex_lock(&l->mtx);
-	exited = l->exited;
+	exited = l->exited == l->started;
 	pthread_mutex_unlock(&l->mtx);
 	return exited;
 }
 
-/* Wait a little for the RELP thread to queue something or leave. */
+/* Wait a little for a RELP thread to queue something or leave. */
 static void
 relp_wait(struct listener *l)
 {
@@ -606,36 +932,41 @@ relp_wait(struct listener *l)
 		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&l->mtx);
-	if (l->head == NULL && !l->exited)
+	if (l->head == NULL && l->exited < l->started)
 		pthread_cond_timedwait(&l->cond, &l->mtx, &ts);
 	pthread_mutex_unlock(&l->mtx);
 }
 
 /*
- * Close the RELP input: stop librelp's loop while serving it, so that a
+ * Close the RELP input: stop librelp's loops while serving them, so that a
  * message received before the stop is processed and committed before its
  * acknowledgement; one received after is not acknowledged and the sender
- * sends it again.  Returns 0 when the thread was joined; -1 when commits
+ * sends it again.  Returns 0 when the threads were joined; -1 when commits
  * kept failing, in which case the waiting messages are never acknowledged
- * (the thread is left blocked until the process exits).
+ * (the threads are left blocked until the process exits).
  */
 static int
 relp_stop(struct listener *l)
 {
-	int polls = 0;
+	int i, polls = 0;
 
 	pthread_mutex_lock(&l->mtx);
 	l->stop = 1;
 	pthread_mutex_unlock(&l->mtx);
-	relpEngineSetStop(l->engine);
+	l->stopping = 1;
+	relp_release(l);
+	for (i = 0; i < l->nengines; i++)
+		relpEngineSetStop(l->engine[i]);
 	while (!relp_exited(l)) {
 		relp_drain(l);
 		if (l->held != NULL && ++polls > RELP_STOP_GIVEUP)
 			return -1;
-		pthread_kill(l->thread, RELP_WAKE_SIG);
+		for (i = 0; i < l->started; i++)
+			pthread_kill(l->thread[i], RELP_WAKE_SIG);
 		relp_wait(l);
 	}
-	pthread_join(l->thread, NULL);
+	for (i = 0; i < l->started; i++)
+		pthread_join(l->thread[i], NULL);
 	relp_drain(l);
 	return 0;
 }
@@ -646,7 +977,7 @@ relp_close(struct listener *l)
 {
 	if (l == NULL)
 		return;
-	if (l->started && relp_stop(l) == -1) {
+	if (l->started > 0 && relp_stop(l) == -1) {
 		log_warnx("relp: the store cannot commit; messages received "
 		    "are left unacknowledged for their senders to resend");
 		return;

@@ -744,14 +744,18 @@ snmp_bridge_drop(size_t i)
 	snmp_bridge.nfds--;
 }
 
-/* Start watching a descriptor for reading. */
+/* Start watching a descriptor for reading; no child inherits it. */
 static void
 snmp_bridge_add(int fd, ino_t ino)
 {
 	struct snmp_bridge_fd	*f;
 	struct event		*ev;
-	int			 type = 0;
+	int			 type = 0, flags;
 	socklen_t		 len = sizeof(type);
+
+	/* net-snmp opens its sockets without SOCK_CLOEXEC. */
+	if ((flags = fcntl(fd, F_GETFD)) != -1 && !(flags & FD_CLOEXEC))
+		fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
 
 	ev = event_new(snmp_bridge.base, fd, EV_READ|EV_PERSIST,
 	    snmp_bridge_read_cb, NULL);

@@ -734,6 +734,14 @@ main(int argc, char **argv)
 	sd->started = time(NULL);
 	sd->last_reload_ok = 1;
 	sopd_start(&run);
+	/*
+	 * No child of sopd inherits a descriptor above 2: neither what the
+	 * parent left open nor what libraries opened without close-on-exec
+	 * (net-snmp's internal pipe; their later sockets are marked by the
+	 * SNMP bridge and the RELP input as they appear).
+	 */
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
+		log_warnx("close_range: %s", strerror(errno));
 	log_info("sopd %s started: %zu rules, %zu active incidents",
 	    SOPD_VERSION, ruleset_count(sd->rules),
 	    incidents_active_count(sd->incidents));

@@ -254,6 +254,11 @@ static const char *store_migrations[] = {
 	"  summary TEXT NOT NULL,"
 	"  doc TEXT NOT NULL"
 	");",
+	/* 8 -> 9: RELP messages committed lately (hash of sender and bytes). */
+	"CREATE TABLE relp_seen ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  hash INTEGER NOT NULL"
+	");",
 };
 #define STORE_VERSION \
 	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -2118,4 +2123,62 @@ store_prune_metrics(struct store *st, int64_t keep5m, int64_t keep1h,
 		done += sqlite3_changes(st->db);
 	}
 	return done;
+}
+
+/*
+ * Remember the hashes of committed RELP messages (their own transaction),
+ * numbered from seq on, and forget those numbered below seq + n - keep.
+ */
+int
+store_relp_seen_put(struct store *st, int64_t seq, const uint64_t *hash,
+    size_t n, size_t keep)
+{
+	sqlite3_stmt *s = NULL, *d = NULL;
+	size_t i;
+	int rc = -1;
+
+	if (store_begin(st) == -1)
+		return -1;
+	if ((s = store_stmt(st, "INSERT OR REPLACE INTO relp_seen (seq, hash) "
+	    "VALUES (?1, ?2)")) == NULL ||
+	    (d = store_stmt(st, "DELETE FROM relp_seen WHERE seq < ?1")) == NULL)
+		goto done;
+	for (i = 0; i < n; i++) {
+		sqlite3_bind_int64(s, 1, seq + (int64_t)i);
+		sqlite3_bind_int64(s, 2, (int64_t)hash[i]);
+		if (store_step_write(s) != 0)
+			goto done;
+	}
+	sqlite3_bind_int64(d, 1, seq + (int64_t)n - (int64_t)keep);
+	if (store_step_write(d) == 0 &&
+	    store_exec(st->db, "COMMIT", NULL) == 0)
+		rc = 0;
+done:
+	if (s != NULL)
+		store_release(st, s);
+	if (d != NULL)
+		store_release(st, d);
+	if (rc == -1)
+		store_rollback(st);
+	return rc;
+}
+
+/* Call cb for the last max remembered RELP messages, oldest first. */
+int
+store_relp_seen_load(struct store *st, size_t max,
+    void (*cb)(int64_t seq, uint64_t hash, void *), void *arg)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, "SELECT seq, hash FROM (SELECT seq, hash FROM "
+	    "relp_seen ORDER BY seq DESC LIMIT ?1) ORDER BY seq");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, (int64_t)max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		cb(sqlite3_column_int64(s, 0),
+		    (uint64_t)sqlite3_column_int64(s, 1), arg);
+	store_release(st, s);
+	return rc == SQLITE_DONE ? 0 : -1;
 }

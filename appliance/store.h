@@ -281,4 +281,14 @@ int store_integrity(struct store *, int budget_ms, char **result);
 /* Whether the last error was a lock held by another connection. */
 int store_busy(const struct store *);
 
+/*
+ * Hashes of RELP messages committed lately, to know a resend after a
+ * restart: put remembers n numbered from seq (in their own transaction)
+ * and keeps the last keep; load calls cb for the last max, oldest first.
+ */
+int store_relp_seen_put(struct store *, int64_t seq, const uint64_t *hash,
+    size_t n, size_t keep);
+int store_relp_seen_load(struct store *, size_t max,
+    void (*)(int64_t, uint64_t, void *), void *);
+
 #endif

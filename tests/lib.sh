@@ -56,7 +56,10 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$T/ubsan"
 export LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0"
 
 # jq 1.6 exits 0 when it is given no input at all, so a request that failed
-# would pass a "jq -e" check: in the tests, jq fails on empty input.
+# would pass a "jq -e" check: in the tests, jq fails on empty input (in
+# sub-shells too: "sh -c 'curl ... | jq -e ...'" finds tests/bin/jq first).
+PATH=$ROOT/tests/bin:$PATH
+export PATH
 jq() {
 	_last=
 	for _a in "$@"; do _last=$_a; done

@@ -2,7 +2,9 @@
 # relp.sh: a real rsyslog forwards over RELP (omrelp) into sopd; sopd killed
 # with -9 in the middle of a numbered stream loses nothing (the sender resends
 # what was not acknowledged: duplicates allowed, no gaps); oversize frames are
-# cut and counted; sopd stops cleanly with rsyslog still connected.
+# cut and counted; sessions opened while many others stream are answered
+# at once and all sessions get their share; sopd stops cleanly with rsyslog
+# still connected.
 . "$(dirname "$0")/../lib.sh"
 
 P_RELP=$((BASE + 6))
@@ -23,6 +25,13 @@ rules:
     severity: info
     key: "{seq}"
     title: "relp seq {seq}"
+    flapping: off
+  - name: relp-fair
+    match:
+      program: relpfair
+    severity: info
+    key: "{host}"
+    title: "relp fairness {host}"
     flapping: off
   - name: relp-hello
     match:
@@ -124,6 +133,47 @@ resend && resend
 check "messages received again from the same sender are counted (resent)" \
 	test "$(reason resent)" -ge 5 2>/dev/null
 
+# A resend across a restart: 5 messages committed, sopd restarted, then the
+# same 5 (the sender never got their acks) and a new one: stored once each.
+once() {
+	python3 "$ROOT/tests/relpclient.py" --port $P_RELP --first 4001 \
+	    --program relpfair --count "$1" --duration 10 --grace 10 >/dev/null
+}
+count4001() {
+	api "/api/v1/incidents?rule=relp-fair&limit=1000" |
+	    jq -r '[.incidents[] | select(.host == "relp-c4001") | .count] | add // 0'
+}
+once 5
+check "5 messages are stored (count 5)" test "$(count4001)" -eq 5
+stop_sopd && start_sopd || { notok "sopd restarts"; exit 1; }
+once 6
+check "sent again after a restart, they are not stored twice (count 6, not 11)" \
+	test "$(count4001)" -eq 6
+check "and are counted as resent" test "$(reason resent)" -ge 5
+
+# Fairness: FAIR_N sessions stream as fast as acknowledged (each message
+# changes an incident: one commit each), FAIR_LATE more open meanwhile.
+FAIR_N=${RELP_FAIR_N:-24}
+FAIR_LATE=${RELP_FAIR_LATE:-6}
+fair() {
+	python3 "$ROOT/tests/relpclient.py" --port $P_RELP --program relpfair \
+	    --window 256 --pad 100 --grace 60 --drain-timeout 60 --open-timeout 30 "$@"
+}
+fair --clients $FAIR_N --first 2001 --duration 12 > "$T/fair.json" &
+FAIR=$!
+sleep 4
+fair --clients $FAIR_LATE --first 3001 --duration 6 > "$T/late.json"
+wait $FAIR
+echo "# $FAIR_N streaming: $(cat "$T/fair.json")"
+echo "# $FAIR_LATE opened meanwhile: $(cat "$T/late.json")"
+fj() { jq -r "$2" "$T/$1.json"; }
+check "every session opened while $FAIR_N stream is answered within 3 s" \
+	awk -v u="$(fj late .first_open_unanswered)" -v m="$(fj late .first_open_max_s)" \
+	'BEGIN { exit !(u == 0 && m != "null" && m <= 3) }'
+check "the streaming sessions' rates are within 2x of each other" \
+	awk -v a="$(fj fair .rate_per_session_min)" -v b="$(fj fair .rate_per_session_max)" \
+	'BEGIN { exit !(a > 0 && b <= 2 * a) }'
+
 # Oversize: librelp cuts the frame, the parser counts it as truncated.
 { printf '<13>Nov 27 10:00:00 relp-h1 relplong: '; head -c 5000 /dev/zero | tr '\0' x; echo; } > "$T/long"
 send_lines "$T/long"
@@ -186,6 +236,11 @@ awk -v r="$got" -v a="$t0" -v b="$t1" 'BEGIN { printf "# RELP rate, one incident
 check "sopd stops cleanly (SIGTERM) in the middle of a RELP burst" stop_sopd
 start_sopd || { notok "sopd restarts after the burst"; exit 1; }
 wait $SENDER
+# rsyslog retries a suspended omrelp action only for a new message: when
+# the whole burst had left its queue (in omrelp's window) at the stop, it
+# waits for one before it resends the unacknowledged.
+echo "<14>Nov 27 10:00:00 relp-h9 relpnudge: resume" > "$T/nudge"
+send_lines "$T/nudge"
 check "every message of the interrupted burst arrives: no gaps" \
 	wait_long 120 have_range 100001 $((100000 + B))
 check "sopd is still alive" alive
