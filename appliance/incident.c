@@ -1116,16 +1116,32 @@ incidents_shed(struct incidents *is)
 		is->dtail = inc;
 }
 
-/* Commit every pending change now, in one transaction. */
-int
-incidents_flush(struct incidents *is)
+/* The monotonic clock in microseconds. */
+static uint64_t
+incidents_mono_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Keep the longest time a commit held the loop (loop.max_stall_ms). */
+static void
+incidents_stall(uint64_t t0)
+{
+	uint64_t d = incidents_mono_us() - t0;
+
+	if (d > stats.loop_max_stall_us)
+		stats.loop_max_stall_us = d;
+}
+
+/* Commit every pending change in one transaction (timed by the caller). */
+static int
+incidents_flush1(struct incidents *is)
 {
 	int busy;
 
-	if (is == NULL || is->store == NULL)
-		return -1;
-	if (is->dhead == NULL && is->hhead == NULL && !is->meta_dirty)
-		return 0;
 	if (store_begin(is->store) == -1 || incidents_write(is) == -1 ||
 	    store_commit(is->store) == -1) {
 		busy = store_busy(is->store);
@@ -1146,6 +1162,23 @@ incidents_flush(struct incidents *is)
 	if (is->hooks != NULL && is->hooks->written != NULL)
 		is->hooks->written(is->hooks_arg);
 	return 0;
+}
+
+/* Commit every pending change now, in one transaction. */
+int
+incidents_flush(struct incidents *is)
+{
+	uint64_t t0;
+	int rc;
+
+	if (is == NULL || is->store == NULL)
+		return -1;
+	if (is->dhead == NULL && is->hhead == NULL && !is->meta_dirty)
+		return 0;
+	t0 = incidents_mono_us();
+	rc = incidents_flush1(is);
+	incidents_stall(t0);
+	return rc;
 }
 
 /* Fill the ring of a loaded incident from its samples text. */
