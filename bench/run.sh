@@ -306,11 +306,13 @@ run_storm() {
 	"$SOPBENCH" syslog -p "$P_SYSLOG" -b -k incident -r "$STORM_RATE" \
 	    -n "$STORM" -d 120 -S 1 > "$T/storm-inc.out"
 	t_sent=$(now)
-	n=""; i=0
-	while [ $i -lt 1200 ]; do
+	n=""
+	while :; do		# at most 30 s after the last was sent
 		n=$(open_count)
 		[ -n "$n" ] && [ "$n" -ge $((o0 + STORM)) ] 2>/dev/null && break
-		sleep 0.05; i=$((i + 1))
+		awk -v a="$t_sent" -v b="$(now)" 'BEGIN { exit !(b - a > 30) }' &&
+		    break
+		sleep 0.05
 	done
 	t1=$(now)
 	wait "$bg"
