@@ -17,6 +17,7 @@
 #define MATCH_MIN_LITERAL 8	/* a plain run this long: prefilter on it alone */
 #define MATCH_RUN_MAX	256	/* longest literal run kept, with its NUL */
 #define MATCH_MAX_RUNS	16	/* runs looked at per regex */
+#define MATCH_MAX_SHARED 32	/* conditions a literal factor may be shared by */
 #define MATCH_HS_FLAGS	(HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | \
 			 HS_FLAG_ALLOWEMPTY)
 
@@ -579,7 +580,8 @@ match_count_runs(struct match_hash *freq, const struct rule_cond *c,
 
 /*
  * The literal factor of a regex: of its runs, the one fewest conditions of
- * the set share (then the longest), escaped; NULL if it has none. The
+ * the set share (then the longest), escaped; NULL if it has none or if
+ * more than MATCH_MAX_SHARED conditions share even the rarest. The
  * multi-pattern engine finds plain literals fastest, and a rare one makes
  * few candidates for PCRE2 to confirm.
  */
@@ -599,7 +601,9 @@ match_literal(const char *re, const struct match_hash *freq)
 			bestn = cnt;
 		}
 	}
-	return n > 0 ? match_escape(runs[best]) : NULL;
+	if (n == 0 || bestn > MATCH_MAX_SHARED)
+		return NULL;	/* the engine's own factors are better */
+	return match_escape(runs[best]);
 }
 
 /*
