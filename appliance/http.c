@@ -1034,14 +1034,14 @@ http_stats_calendar(const struct sopd *sd)
 static void
 http_stats(struct http_req *r)
 {
-	json_t	*inputs = json_object(), *inc;
+	json_t	*inputs = json_object(), *inc, *doc;
 	int	 i;
 
 	for (i = 0; i < INPUT_MAX; i++)
 		json_object_set_new(inputs, stats_input_name(i),
 		    http_stats_input(i));
 	inc = incidents_stats_json(r->h->sd->incidents);
-	http_reply_json(r, 200, json_pack("{s:o,s:{s:I,s:I},s:o,s:o,"
+	doc = json_pack("{s:o,s:{s:I,s:I},s:o,s:o,"
 	    "s:{s:I,s:I,s:I,s:s,s:I},s:{s:i,s:i},s:o,s:o,s:{s:I},s:{s:I,s:I,s:b},"
 	    "s:o,s:o}",
 	    "inputs", inputs,
@@ -1065,7 +1065,11 @@ http_stats(struct http_req *r)
 	    "reports_suppressed", (json_int_t)stats.snmp_reports_suppressed,
 	    "engine_persist", snmp_engine_persisted(),
 	    "auth", auth_stats_json(r->h->auth),
-	    "calendar", http_stats_calendar(r->h->sd)));
+	    "calendar", http_stats_calendar(r->h->sd));
+	if (doc != NULL)
+		json_object_set_new(doc, "loop", json_pack("{s:f}",
+		    "max_stall_ms", stats.loop_max_stall_us / 1000.0));
+	http_reply_json(r, 200, doc);
 }
 
 /* GET /api/v1/windows: the active and upcoming patch and change windows. */

@@ -42,6 +42,8 @@
 #define INC_CHECKPOINT_S	5
 #define INC_RETRY_MS		1000	/* after a failed commit */
 #define INC_BUSY_RETRY_MS	100	/* after a commit found the file locked */
+#define INC_BATCH_US		8000	/* writing time of one timed commit */
+#define INC_BATCH_CHECK		32	/* incidents written between clock reads */
 #define INC_INTEGRITY_MS	250	/* first budget of an integrity check */
 #define INC_INTEGRITY_MAX_MS	4000	/* budget after repeated interruptions */
 #define INC_LOG_EVERY		60	/* seconds between repeated warnings */
@@ -92,6 +94,7 @@ struct inc {
 	struct inc	*prev;		/* active list, by id */
 	struct inc	*next;
 	struct inc	*dnext;		/* dirty list */
+	uint64_t	 dseq;		/* when it joined the dirty list */
 	struct rulecnt	*rc;
 	long long	 quiet;		/* the rule's quiet expiry, seconds */
 };
@@ -116,6 +119,7 @@ struct thr {
 /* One history row waiting for the next commit. */
 struct hist {
 	struct store_history	 h;
+	uint64_t		 seq;	/* after its incident's dseq */
 	char			*actor;
 	char			*note;
 	struct hist		*next;
@@ -155,6 +159,9 @@ struct incidents {
 	struct hist		*htail;
 	size_t			 nhist;
 	int			 meta_dirty;
+	uint64_t		 seq;		/* dseq and history order */
+	struct inc		*wstop;		/* first not in the batch */
+	struct hist		*hstop;
 
 	struct keytab		*thr;		/* threshold state, bounded */
 
@@ -390,14 +397,19 @@ incidents_free_inc(struct inc *inc)
 	free(inc);
 }
 
-/* Commit on the timer. */
+static int	incidents_flush_some(struct incidents *, uint64_t);
+static void	incidents_arm(struct incidents *, int);
+
+/* Commit on the timer, a batch at a time. */
 static void
 incidents_commit_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct incidents *is = arg;
 
 	is->commit_armed = 0;
-	incidents_flush(is);
+	if (incidents_flush_some(is, INC_BATCH_US) == 0 &&
+	    (is->dhead != NULL || is->hhead != NULL))
+		incidents_arm(is, 0);	/* the rest after the inputs had a turn */
 }
 
 /* The monotonic clock in seconds. */
@@ -490,6 +502,7 @@ incidents_dirty(struct incidents *is, struct inc *inc)
 	if (!inc->dirty) {
 		inc->dirty = 1;
 		inc->dnext = NULL;
+		inc->dseq = ++is->seq;
 		if (is->dtail != NULL)
 			is->dtail->dnext = inc;
 		else
@@ -527,6 +540,7 @@ incidents_history(struct incidents *is, uint64_t id, int64_t at,
 	hr->h.from_state = incident_state_name(from);
 	hr->h.to_state = incident_state_name(to);
 	hr->h.note = hr->note;
+	hr->seq = ++is->seq;
 	if (is->htail != NULL)
 		is->htail->next = hr;
 	else
@@ -610,8 +624,8 @@ incidents_move(struct incidents *is, struct inc *inc, int to,
 		} else
 			is->nstate[to]++;
 	}
+	incidents_dirty(is, inc);	/* first: see incidents_write */
 	incidents_history(is, inc->id, at, actor, action, from, to, note);
-	incidents_dirty(is, inc);
 	if (to != from && to == INC_ACKNOWLEDGED)
 		incidents_hook(is, inc, INC_CHANGE_ACK, note);
 	else if (to != from && (to == INC_RESOLVED || to == INC_CLOSED))
@@ -877,6 +891,7 @@ incidents_new(struct incidents *is, const struct logevent *ev,
 	is->meta_dirty = 1;
 	stats.incidents_opened++;
 	snprintf(actor, sizeof(actor), "rule:%s", name);
+	incidents_dirty(is, inc);	/* first: see incidents_write */
 	incidents_history(is, inc->id, inc->first_seen, actor, "open", -1,
 	    INC_OPEN, NULL);
 	incidents_dirty(is, inc);
@@ -1102,22 +1117,60 @@ incidents_put(struct incidents *is, const struct inc *inc)
 	return rc == -1 ? -1 : 0;
 }
 
-/* Write everything pending inside an open transaction. */
+/* The monotonic clock in microseconds. */
+static uint64_t
+incidents_mono_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Keep the longest time a commit held the loop (loop.max_stall_ms). */
+static void
+incidents_stall(uint64_t t0)
+{
+	uint64_t d = incidents_mono_us() - t0;
+
+	if (d > stats.loop_max_stall_us)
+		stats.loop_max_stall_us = d;
+}
+
+/*
+ * Write what is pending inside an open transaction: with a budget (us, 0:
+ * none), only the dirty incidents written within it, from the oldest, and
+ * the history rows queued before the first incident left out; the rest,
+ * and the hooks' state, go in a later batch. A history row is queued after
+ * its incident joined the dirty list, so its incident is in the batch or
+ * already stored. is->wstop and is->hstop mark where the batch ends.
+ */
 static int
-incidents_write(struct incidents *is)
+incidents_write(struct incidents *is, uint64_t budget_us)
 {
 	struct inc *inc;
 	struct hist *hr;
 	size_t i;
+	uint64_t t0 = budget_us != 0 ? incidents_mono_us() : 0;
+	unsigned n = 0;
 
 	for (inc = is->dhead; inc != NULL; inc = inc->dnext) {
+		if (budget_us != 0 && ++n % INC_BATCH_CHECK == 0 &&
+		    incidents_mono_us() - t0 >= budget_us)
+			break;
 		if (incidents_put(is, inc) == -1)
 			return -1;
 	}
+	is->wstop = inc;
 	for (hr = is->hhead; hr != NULL; hr = hr->next) {
+		if (inc != NULL && hr->seq > inc->dseq)
+			break;
 		if (store_add_history(is->store, &hr->h) == -1)
 			return -1;
 	}
+	is->hstop = hr;
+	if (inc != NULL || hr != NULL)
+		return 0;
 	for (i = 0; i < is->nhooks; i++) {
 		if (is->hooks[i].h->write != NULL &&
 		    is->hooks[i].h->write(is->store, is->hooks[i].arg) == -1)
@@ -1129,31 +1182,44 @@ incidents_write(struct incidents *is)
 	return 0;
 }
 
-/* After a successful commit: clear the dirty marks, free what was written. */
+/*
+ * After a successful commit: clear the dirty marks, free what was written
+ * (up to is->wstop and is->hstop).
+ */
 static void
 incidents_written(struct incidents *is)
 {
 	struct inc *inc, *next;
 	struct hist *hr, *hnext;
 
-	for (inc = is->dhead; inc != NULL; inc = next) {
+	for (inc = is->dhead; inc != is->wstop; inc = next) {
 		next = inc->dnext;
 		inc->dirty = inc->samples_dirty = 0;
 		inc->dnext = NULL;
-		if (!inc->indexed)
+		if (!inc->indexed) {
 			incidents_free_inc(inc);
+			if (is->npending > 0)
+				is->npending--;
+		}
 	}
-	is->dhead = is->dtail = NULL;
-	is->npending = 0;
-	for (hr = is->hhead; hr != NULL; hr = hnext) {
+	if ((is->dhead = is->wstop) == NULL) {
+		is->dtail = NULL;
+		is->npending = 0;
+	}
+	for (hr = is->hhead; hr != is->hstop; hr = hnext) {
 		hnext = hr->next;
 		free(hr->actor);
 		free(hr->note);
 		free(hr);
+		is->nhist--;
 	}
-	is->hhead = is->htail = NULL;
-	is->nhist = 0;
+	if ((is->hhead = is->hstop) == NULL) {
+		is->htail = NULL;
+		is->nhist = 0;
+	}
 	is->meta_dirty = 0;
+	is->wstop = NULL;
+	is->hstop = NULL;
 }
 
 /* Bound the resolved incidents kept for a failing store: drop the oldest. */
@@ -1177,24 +1243,26 @@ incidents_shed(struct incidents *is)
 		is->dtail = inc;
 }
 
-/* Commit every pending change now, in one transaction. */
-int
-incidents_flush(struct incidents *is)
+/*
+ * Commit the pending changes in one transaction (timed by the caller): all
+ * of them, or with a budget (us) a batch written within it.
+ */
+static int
+incidents_flush1(struct incidents *is, uint64_t budget_us)
 {
 	size_t i;
 	int busy;
 
-	if (is == NULL || is->store == NULL)
-		return -1;
-	if (is->dhead == NULL && is->hhead == NULL && !is->meta_dirty)
-		return 0;
-	if (store_begin(is->store) == -1 || incidents_write(is) == -1 ||
+	if (store_begin(is->store) == -1 ||
+	    incidents_write(is, budget_us) == -1 ||
 	    store_commit(is->store) == -1) {
 		busy = store_busy(is->store);
 		if (incidents_may_log(&is->err_logged))
 			log_warnx("%s: commit failed, will retry: %s",
 			    store_path(is->store), store_error(is->store));
 		store_rollback(is->store);
+		is->wstop = NULL;
+		is->hstop = NULL;
 		if (busy)
 			stats.store_busy_retries++;
 		else
@@ -1210,6 +1278,30 @@ incidents_flush(struct incidents *is)
 			is->hooks[i].h->written(is->hooks[i].arg);
 	}
 	return 0;
+}
+
+/* Commit pending changes: all (budget 0) or a batch; time the stall. */
+static int
+incidents_flush_some(struct incidents *is, uint64_t budget_us)
+{
+	uint64_t t0;
+	int rc;
+
+	if (is == NULL || is->store == NULL)
+		return -1;
+	if (is->dhead == NULL && is->hhead == NULL && !is->meta_dirty)
+		return 0;
+	t0 = incidents_mono_us();
+	rc = incidents_flush1(is, budget_us);
+	incidents_stall(t0);
+	return rc;
+}
+
+/* Commit every pending change now, in one transaction. */
+int
+incidents_flush(struct incidents *is)
+{
+	return incidents_flush_some(is, 0);
 }
 
 /* Fill the ring of a loaded incident from its samples text. */

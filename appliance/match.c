@@ -14,6 +14,10 @@
 
 /* Backtracking bound per regex match, so a bad pattern cannot stall the loop. */
 #define MATCH_LIMIT	200000
+#define MATCH_MIN_LITERAL 8	/* a plain run this long: prefilter on it alone */
+#define MATCH_RUN_MAX	256	/* longest literal run kept, with its NUL */
+#define MATCH_MAX_RUNS	16	/* runs looked at per regex */
+#define MATCH_MAX_SHARED 32	/* conditions a literal factor may be shared by */
 #define MATCH_HS_FLAGS	(HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | \
 			 HS_FLAG_ALLOWEMPTY)
 
@@ -486,6 +490,123 @@ match_group_alternates(const char *re, const char **end)
 }
 
 /*
+ * The runs of plain characters of a regex that every match holds, at least
+ * min bytes each, into runs (up to max): top-level runs, less a last
+ * character made optional by a quantifier (a group, class, '.', anchor or
+ * letter escape ends a run). None when the regex alternates at the top
+ * level, sets an option ("(?i"), or holds an escape that spans more
+ * characters ("\x41", "\1").
+ */
+static size_t
+match_runs(const char *re, size_t min, char (*runs)[MATCH_RUN_MAX],
+    size_t max)
+{
+	char run[MATCH_RUN_MAX];
+	const char *p, *end;
+	size_t n = 0, k = 0;
+	int cls = 0;
+
+	for (p = re;; p++) {
+		if (cls && *p != '\0') {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '[' && p[1] == ':' &&
+			    (end = strstr(p, ":]")) != NULL)
+				p = end + 1;	/* [:alpha:] */
+			else
+				cls = *p != ']';
+			continue;
+		}
+		if (*p == '(' && p[1] == '?' && p[2] != ':' && p[2] != '<' &&
+		    p[2] != '=' && p[2] != '!' && p[2] != '>')
+			return 0;	/* an option, a comment, a recursion */
+		if (*p == '|' || (*p == '\\' && p[1] != '\0' &&
+		    strchr("xopPkgNcuQE0123456789", p[1]) != NULL))
+			return 0;	/* or an escape that spans more */
+		if ((*p == '?' || *p == '*' || (*p == '{' &&
+		    (p[1] == '0' || p[1] == ','))) && n > 0)
+			n--;		/* the last character is optional */
+		if (*p == '\\' && p[1] != '\0' && n + 1 < MATCH_RUN_MAX &&
+		    !((p[1] >= 'a' && p[1] <= 'z') ||
+		    (p[1] >= 'A' && p[1] <= 'Z'))) {
+			run[n++] = *++p;	/* an escaped punctuation mark */
+			continue;
+		}
+		if (*p != '\0' && *p != '\\' &&
+		    strchr("^$.*+?{}[]()|", *p) == NULL && n + 1 < MATCH_RUN_MAX) {
+			run[n++] = *p;
+			continue;
+		}
+		if (n >= min && k < max) {
+			memcpy(runs[k], run, n);
+			runs[k++][n] = '\0';
+		}
+		n = 0;
+		if (*p == '\0')
+			break;
+		if (*p == '\\' && p[1] != '\0')
+			p++;
+		else if (*p == '[') {
+			cls = 1;
+			if (p[1] == ']' || (p[1] == '^' && p[2] == ']'))
+				p += p[1] == ']' ? 1 : 2;
+		} else if (*p == '(') {
+			(void)match_group_alternates(p, &end);
+			if (*end == '\0')
+				return 0;
+			p = end;
+		} else if (*p == '{') {
+			while (p[1] != '\0' && *p != '}')
+				p++;
+		}
+	}
+	return k;
+}
+
+/* Count the literal runs of a regex condition: how many conditions hold each. */
+static void
+match_count_runs(struct match_hash *freq, const struct rule_cond *c,
+    uint32_t id)
+{
+	char runs[MATCH_MAX_RUNS][MATCH_RUN_MAX];
+	size_t i, n;
+
+	if (c->regex == NULL || strstr(c->regex, "\\Q") != NULL)
+		return;
+	n = match_runs(c->regex, MATCH_MIN_LITERAL, runs, MATCH_MAX_RUNS);
+	for (i = 0; i < n; i++)
+		match_hash_add(freq, runs[i], id);
+}
+
+/*
+ * The literal factor of a regex: of its runs, the one fewest conditions of
+ * the set share (then the longest), escaped; NULL if it has none or if
+ * more than MATCH_MAX_SHARED conditions share even the rarest. The
+ * multi-pattern engine finds plain literals fastest, and a rare one makes
+ * few candidates for PCRE2 to confirm.
+ */
+static char *
+match_literal(const char *re, const struct match_hash *freq)
+{
+	char runs[MATCH_MAX_RUNS][MATCH_RUN_MAX];
+	const struct match_bucket *b;
+	size_t i, n, best = 0, bestn = 0, cnt;
+
+	n = match_runs(re, MATCH_MIN_LITERAL, runs, MATCH_MAX_RUNS);
+	for (i = 0; i < n; i++) {
+		cnt = (b = match_hash_find(freq, runs[i])) != NULL ? b->n : 1;
+		if (i == 0 || cnt < bestn || (cnt == bestn &&
+		    strlen(runs[i]) > strlen(runs[best]))) {
+			best = i;
+			bestn = cnt;
+		}
+	}
+	if (n == 0 || bestn > MATCH_MAX_SHARED)
+		return NULL;	/* the engine's own factors are better */
+	return match_escape(runs[best]);
+}
+
+/*
  * The prefilter pattern of a regex. The multi-pattern engine picks its own
  * literal factors, and when many rules share a literal that follows an
  * alternation ("devN: (?:I/O|CRC) error on port"), it checks every one of
@@ -495,13 +616,16 @@ match_group_alternates(const char *re, const char **end)
  * precede it: those are what tell rules apart.
  */
 static char *
-match_prefilter(const char *re)
+match_prefilter(const char *re, const struct match_hash *freq)
 {
 	const char *p, *end;
+	char *lit1;
 	int lit = 0, cls = 0;
 
 	if (strstr(re, "\\Q") != NULL)
 		return xstrdup(re);
+	if ((lit1 = match_literal(re, freq)) != NULL)
+		return lit1;
 	for (p = re; *p != '\0'; p++) {
 		if (*p == '\\' && p[1] != '\0') {
 			lit += strchr("dDsSwWbBAzZGhHvVRNXpPxkgcCE0123456789",
@@ -625,15 +749,16 @@ match_max_groups(const struct rule_cond *c)
 
 /* File one condition under the index that will find it. */
 static void
-match_file(struct matcher *m, uint32_t id, char ***expr, uint32_t **ids,
-    size_t *nexpr)
+match_file(struct matcher *m, uint32_t id, const struct match_hash *freq,
+    char ***expr, uint32_t **ids, size_t *nexpr)
 {
 	const struct rule_cond *c = m->conds[id];
 	size_t i;
 
 	if (c->regex != NULL || c->contains != NULL) {
 		*expr = xreallocarray(*expr, *nexpr + 1, sizeof(**expr));
-		(*expr)[*nexpr] = c->regex != NULL ? match_prefilter(c->regex) :
+		(*expr)[*nexpr] = c->regex != NULL ?
+		    match_prefilter(c->regex, freq) :
 		    match_escape(c->contains);
 		match_push(ids, nexpr, id);
 	} else if (c->ntrap_oids != 0) {
@@ -651,19 +776,24 @@ struct matcher *
 match_build(struct rule_cond **conds, size_t n)
 {
 	struct matcher *m = xcalloc(1, sizeof(*m));
+	struct match_hash freq = { 0 };
 	char **expr = NULL;
 	uint32_t *ids = NULL, groups = 0, g;
 	size_t i, nexpr = 0;
 
 	m->conds = conds;
 	m->n = n;
+	for (i = 0; i < n; i++)
+		if (conds[i] != NULL)
+			match_count_runs(&freq, conds[i], (uint32_t)i);
 	for (i = 0; i < n; i++) {
 		if (conds[i] == NULL)
 			continue;
-		match_file(m, (uint32_t)i, &expr, &ids, &nexpr);
+		match_file(m, (uint32_t)i, &freq, &expr, &ids, &nexpr);
 		if ((g = match_max_groups(conds[i])) > groups)
 			groups = g;
 	}
+	match_hash_free(&freq);
 	nexpr = match_build_db(m, expr, ids, nexpr);
 	for (i = 0; i < nexpr; i++)
 		free(expr[i]);

@@ -73,6 +73,7 @@ struct stats {
 	uint64_t			snmp_reports_suppressed; /* over budget */
 	uint64_t			store_integrity_at; /* last full check, unix s */
 	uint64_t			store_integrity_failed; /* it found damage */
+	uint64_t			loop_max_stall_us; /* longest commit */
 };
 
 extern struct stats stats;

@@ -1,7 +1,9 @@
 #!/bin/sh
 # run.sh: sopd's benchmark (make bench): syslog over UDP at rising rates into
-# sopd with 10, 100 and 1000 rules, v2c traps likewise, and memory with
-# 10,000 open incidents; prints loss, throughput, CPU and RSS figures.
+# sopd with 10, 100 and 1000 rules (the mixed load) and 10 to 10,000 rules
+# (the near-miss load), each load also into a bare recvmmsg receiver; v2c
+# traps; memory with 10,000 open incidents; an incident storm; replay.
+# Prints loss, throughput, CPU (also as a ratio to the bare receiver), RSS.
 # Everything talks to 127.0.0.1 only; see bench/README.md to read the output.
 
 set -u
@@ -11,7 +13,12 @@ SOPBENCH=${SOPBENCH:-$ROOT/build/sopbench}
 STEP=${BENCH_STEP:-3}			# seconds per rate step
 RATES=${BENCH_RATES:-"50000 100000 200000 300000 400000 600000"}
 TRAP_RATES=${BENCH_TRAP_RATES:-"10000 25000 50000 75000"}
-RULESETS=${BENCH_RULES:-"10 100 1000"}
+RULESETS=${BENCH_RULES-"10 100 1000"}
+NM_RATES=${BENCH_NM_RATES:-"100000 200000 300000 400000 500000"}
+NM_RULESETS=${BENCH_NM_RULES-"10 100 1000 10000"}
+STORM=${BENCH_STORM:-100000}		# distinct new incidents
+STORM_RATE=${BENCH_STORM_RATE:-55000}	# their rate: under 2 s for 100,000
+STORM_BG=${BENCH_STORM_BG:-100000}	# near-miss msg/s beside them
 INCIDENTS=${BENCH_INCIDENTS:-10000}
 HZ=$(getconf CLK_TCK)
 T=$(mktemp -d /tmp/sopd-bench.XXXXXX)
@@ -20,6 +27,7 @@ P_SYSLOG=$BASE
 P_TRAP=$((BASE + 1))
 P_HTTP=$((BASE + 2))
 P_AGENT=$((BASE + 3))
+P_BARE=$((BASE + 4))
 API="http://127.0.0.1:$P_HTTP"
 SOPD_PID=""
 SEQ=0
@@ -42,11 +50,12 @@ for f in "$SOPD" "$SOPBENCH"; do
 	fi
 done
 
-# Write $T/N/sopd.yaml with the generated rule set of N rules.
+# write_config MIX N: $T/MIX-N/sopd.yaml with the generated set of N rules
+# for the load MIX (mixed or nearmiss).
 write_config() {
-	d=$T/$1
+	d=$T/$1-$2
 	mkdir -p "$d/rules" "$d/var"
-	"$SOPBENCH" rules "$1" > "$d/rules/bench.yaml"
+	"$SOPBENCH" rules "$2" "$1" > "$d/rules/bench.yaml"
 	cat > "$d/sopd.yaml" <<EOC
 state_dir: $d/var
 syslog:
@@ -62,12 +71,12 @@ http:
 rules: [$d/rules]
 mib_dirs: [$ROOT/mibs]
 incidents:
-  max_open: 100000
-  max_open_per_rule: 10000
+  max_open: 300000
+  max_open_per_rule: 200000
 EOC
 }
 
-# Start sopd on the config of rule set $1; wait until /healthz answers.
+# Start sopd on the config in $T/$1 (MIX-N); wait until /healthz answers.
 start_sopd() {
 	"$SOPD" -d -c "$T/$1/sopd.yaml" >> "$T/$1/sopd.log" 2>&1 &
 	SOPD_PID=$!
@@ -83,7 +92,7 @@ start_sopd() {
 	return 1
 }
 
-# Stop sopd with SIGTERM (at most 20 s, then SIGKILL).
+# Stop sopd (or the bare receiver) with SIGTERM (at most 20 s, then SIGKILL).
 stop_sopd() {
 	[ -n "$SOPD_PID" ] || return 0
 	kill -TERM "$SOPD_PID" 2>/dev/null
@@ -96,8 +105,14 @@ stop_sopd() {
 	SOPD_PID=""
 }
 
-# received INPUT: the input's received counter (API JSON, else /metrics).
+# received INPUT: the input's received counter (API JSON, else /metrics);
+# the input "bare" is the bare receiver's count file.
 received() {
+	if [ "$1" = bare ]; then
+		v=$(tr -d ' ' < "$T/bare.count" 2>/dev/null)
+		echo "${v:--1}"
+		return
+	fi
 	v=$(curl -sf --max-time 2 "$API/api/v1/stats" 2>/dev/null | jq -r \
 	    --arg i "$1" '.inputs[$i].received // empty' 2>/dev/null)
 	if [ -z "$v" ]; then
@@ -113,7 +128,8 @@ api_json() {
 	curl -sf --max-time 5 "$API$1"
 }
 
-# cpu_ticks: sopd's utime + stime in clock ticks.
+# cpu_ticks: the process under test's utime + stime in clock ticks (sopd,
+# or the bare receiver: SOPD_PID holds either).
 cpu_ticks() {
 	sed 's/^.*) //' "/proc/$SOPD_PID/stat" 2>/dev/null |
 	    awk '{ print $12 + $13 }'
@@ -150,14 +166,17 @@ drain() {
 	echo "$last $t_last"
 }
 
-# step INPUT MODE SENDER RATE NRULES: one load step; appends a result line
-# "input sender offered achieved sent received loss rcvbuf_err recv_per_s
-# cpu_seconds cpu_us_per_msg" to $T/steps and prints it readably.
+# step INPUT MODE SENDER RATE NRULES [KIND]: one load step of the load KIND
+# (mixed by default); appends a result line "input sender offered achieved
+# sent received loss rcvbuf_err recv_per_s cpu_seconds cpu_us_per_msg" to
+# $T/steps and prints it readably.
 step() {
-	input=$1; mode=$2; sender=$3; rate=$4; nrules=$5
+	input=$1; mode=$2; sender=$3; rate=$4; nrules=$5; kind=${6:-mixed}
 	flags=""; port=$P_SYSLOG
 	[ "$sender" = batch ] && flags="-b"
 	[ "$mode" = trap ] && port=$P_TRAP
+	[ "$input" = bare ] && port=$P_BARE
+	[ "$mode" = syslog ] && flags="$flags -k $kind"
 	kill -0 "$SOPD_PID" 2>/dev/null || { echo "bench: sopd is gone" >&2; return 1; }
 	r0=$(received "$input"); c0=$(cpu_ticks); e0=$(rcvbuf_errors)
 	t0=$(now)
@@ -185,11 +204,13 @@ step() {
 	    }'
 }
 
-# summarize INPUT LABEL: one summary line from the steps of one run: the
-# highest rate up to which no step lost anything, received/s at the highest
-# offered rate, CPU us per message over the run, peak RSS.
+# summarize INPUT LABEL [BARE_US]: one summary line from the steps of one
+# run: the highest rate up to which no step lost anything, received/s at the
+# highest offered rate, CPU us per message over the run, that as a ratio to
+# the bare receiver's BARE_US, peak RSS.
 summarize() {
 	grep "^$1 batch " "$T/steps" | awk -v label="$2" -v hwm="$(hwm_kib)" \
+	    -v bare="${3:-}" \
 	    -v plain="$(grep "^$1 plain " "$T/steps" | tail -1)" '{
 		if ($7 > 0)
 			lost = 1
@@ -200,25 +221,53 @@ summarize() {
 		split(plain, p, " ")
 		us = recv > 0 ? cpu * 1e6 / recv : 0
 		pl = plain == "" ? "-" : sprintf("%d/s, loss %d", p[4], p[7])
-		printf "%-8s %14d %10s %14.2f %12.1f %s\n", label, zl, sat, us,
-		    hwm / 1024, pl
+		x = bare > 0 ? sprintf("%.2f", us / bare) : "-"
+		printf "%-16s %14d %10s %14.2f %7s %12.1f %s\n", label, zl,
+		    sat, us, x, hwm / 1024, pl
 	    }' >> "$SUMMARY"
 }
 
-# run_syslog N: the syslog rate ladder with N rules.
+# bare_us: CPU us per message of the bare receiver's steps in $T/steps.
+bare_us() {
+	awk '$1 == "bare" { r += $6; c += $10 }
+	    END { if (r > 0) printf "%.3f", c * 1e6 / r }' "$T/steps"
+}
+
+# run_bare KIND RATES: the bare recvmmsg receiver under the same sender and
+# ladder as sopd; leaves its us per message in $T/bare-KIND.
+run_bare() {
+	echo "== bare recvmmsg receiver, $1 load"
+	: > "$T/bare.count"
+	"$SOPBENCH" recv -p "$P_BARE" -o "$T/bare.count" -d 600 &
+	SOPD_PID=$!
+	i=0
+	while [ "$(received bare)" = -1 ] && [ $i -lt 100 ]; do
+		sleep 0.05; i=$((i + 1))
+	done
+	: > "$T/steps"
+	for r in $2; do
+		step bare syslog batch "$r" 1000 "$1" || break
+	done
+	bare_us > "$T/bare-$1"
+	summarize bare "$1/bare"
+	stop_sopd
+}
+
+# run_syslog KIND N RATES: the syslog rate ladder of load KIND with N rules
+# (the mixed load ends with a step from the plain sender).
 run_syslog() {
-	echo "== syslog udp, $1 rules"
-	write_config "$1"
-	if ! start_sopd "$1"; then
-		printf "%-8s sopd did not start\n" "$1" >> "$SUMMARY"
+	echo "== syslog udp, $1 load, $2 rules"
+	write_config "$1" "$2"
+	if ! start_sopd "$1-$2"; then
+		printf "%-16s sopd did not start\n" "$1/$2" >> "$SUMMARY"
 		return 1
 	fi
 	: > "$T/steps"
-	for r in $RATES; do
-		step syslog_udp syslog batch "$r" "$1" || break
+	for r in $3; do
+		step syslog_udp syslog batch "$r" "$2" "$1" || break
 	done
-	step syslog_udp syslog plain 0 "$1"
-	summarize syslog_udp "$1"
+	[ "$1" = mixed ] && step syslog_udp syslog plain 0 "$2" "$1"
+	summarize syslog_udp "$1/$2" "$(cat "$T/bare-$1" 2>/dev/null)"
 }
 
 # run_traps N: the v2c trap ladder with N rules (the set holds trap rules).
@@ -229,6 +278,58 @@ run_traps() {
 		step snmp_trap trap batch "$r" "$1" || break
 	done
 	summarize snmp_trap "traps/$1"
+}
+
+# stall_ms: the loop's worst stall so far (API stats loop.max_stall_ms).
+stall_ms() {
+	api_json /api/v1/stats | jq -r '.loop.max_stall_ms // "?"' 2>/dev/null
+}
+
+# run_storm N: a fresh sopd with the near-miss set of N rules takes $STORM
+# distinct new incidents at $STORM_RATE/s on top of $STORM_BG near-miss
+# messages/s; prints incidents/s until all were open, loss, the loop's
+# worst stall, peak RSS, and the incidents the store holds after a stop.
+run_storm() {
+	echo "== storm: $STORM new incidents at $STORM_RATE/s over" \
+	    "$STORM_BG msg/s near-miss traffic, $1 rules"
+	write_config nearmiss "$1"
+	rm -rf "${T:?}/nearmiss-$1/var" && mkdir -p "$T/nearmiss-$1/var"
+	start_sopd "nearmiss-$1" || return 1
+	r0=$(received syslog_udp); c0=$(cpu_ticks)
+	bgd=$(awk -v n="$STORM" -v r="$STORM_RATE" 'BEGIN { print n / r + 2 }')
+	"$SOPBENCH" syslog -p "$P_SYSLOG" -b -k nearmiss -r "$STORM_BG" \
+	    -d "$bgd" -R "$1" > "$T/storm-bg.out" &
+	bg=$!
+	sleep 0.5
+	o0=$(open_count)
+	t0=$(now)
+	"$SOPBENCH" syslog -p "$P_SYSLOG" -b -k incident -r "$STORM_RATE" \
+	    -n "$STORM" -d 120 -S 1 > "$T/storm-inc.out"
+	t_sent=$(now)
+	n=""
+	while :; do		# at most 30 s after the last was sent
+		n=$(open_count)
+		[ -n "$n" ] && [ "$n" -ge $((o0 + STORM)) ] 2>/dev/null && break
+		awk -v a="$t_sent" -v b="$(now)" 'BEGIN { exit !(b - a > 30) }' &&
+		    break
+		sleep 0.05
+	done
+	t1=$(now)
+	wait "$bg"
+	d=$(drain syslog_udp)
+	r1=${d% *}; c1=$(cpu_ticks)
+	sent=$(cat "$T/storm-bg.out" "$T/storm-inc.out" |
+	    sed -n 's/.* sent=\([0-9]*\) .*/\1/p' | awk '{ s += $1 } END { print s }')
+	stall=$(stall_ms); hwm=$(hwm_kib)
+	stop_sopd
+	stored=$(sqlite3 "$T/nearmiss-$1/var/sopd.db" "SELECT count(*) FROM \
+	    incidents WHERE rule LIKE 'bench-open-%'" 2>/dev/null)
+	echo "$STORM $((n - o0)) ${stored:-0} $t0 $t_sent $t1 $sent $((r1 - r0)) $c0 $c1 $stall $hwm" |
+	    awk -v hz="$HZ" -v rules="$1" '{
+		printf "storm    %d new incidents (%d open, %d stored) sent in %.2f s, all open after %.2f s: %.0f incidents/s; loss %d of %d; loop max stall %s ms; sopd cpu %.2f s; peak RSS %.1f MiB\n",
+		    $1, $2, $3, $5 - $4, $6 - $4, $2 / ($6 - $4), $7 - $8,
+		    $7, $11, ($10 - $9) / hz, $12 / 1024
+	    }' | tee "$T/storm"
 }
 
 # open_count: incidents open now (API stats).
@@ -248,8 +349,8 @@ timed_walk() {
 # run_memory N: N distinct incidents, peak RSS, and an snmpwalk of the MIB.
 run_memory() {
 	echo "== memory: $INCIDENTS open incidents, $1 rules"
-	rm -rf "${T:?}/$1/var" && mkdir -p "$T/$1/var"
-	start_sopd "$1" || return 1
+	rm -rf "${T:?}/mixed-$1/var" && mkdir -p "$T/mixed-$1/var"
+	start_sopd "mixed-$1" || return 1
 	"$SOPBENCH" syslog -p "$P_SYSLOG" -k incident -r 10000 \
 	    -n "$INCIDENTS" -d 60 -S 1 | sed 's/^/  /'
 	drain syslog_udp >/dev/null
@@ -307,18 +408,26 @@ EOC
 
 echo "sopd benchmark: $(nproc) CPUs, Linux $(uname -r), step ${STEP}s," \
     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf "%-8s %14s %10s %14s %12s %s\n" rules rate_zero_loss sat_msgs_s \
-    cpu_us_per_msg peak_rss_mib plain_sender > "$SUMMARY"
+printf "%-16s %14s %10s %14s %7s %12s %s\n" load/rules rate_zero_loss \
+    sat_msgs_s cpu_us_per_msg x_bare peak_rss_mib plain_sender > "$SUMMARY"
 last=""
+[ -n "$RULESETS" ] && run_bare mixed "$RATES"
 for n in $RULESETS; do
-	if run_syslog "$n"; then
+	if run_syslog mixed "$n" "$RATES"; then
 		last=$n
 		[ "$n" = "${RULESETS##* }" ] && run_traps "$n"
 	fi
 	stop_sopd
 done
+[ -n "$NM_RULESETS" ] && run_bare nearmiss "$NM_RATES"
+for n in $NM_RULESETS; do
+	run_syslog nearmiss "$n" "$NM_RATES"
+	stop_sopd
+done
 [ -n "$last" ] && run_memory "$last"
-run_replay "${BENCH_REPLAY_LINES:-100000}"
+[ "$STORM" -gt 0 ] && run_storm 1000
+[ "${BENCH_REPLAY_LINES:-100000}" -gt 0 ] &&
+    run_replay "${BENCH_REPLAY_LINES:-100000}"
 # The matcher alone, on the real log corpus: cost per message by rule count.
 if [ -x "$ROOT/build/bench_match" ] && [ -d "$ROOT/../shared/corpus/loghub" ]; then
 	echo
@@ -330,6 +439,7 @@ echo
 echo "== figures (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
 cat "$SUMMARY"
 [ -f "$T/memory" ] && cat "$T/memory"
+[ -f "$T/storm" ] && cat "$T/storm"
 [ -f "$T/replay" ] && cat "$T/replay"
 [ -f "$T/match" ] && grep 'ns/message' "$T/match"
 exit 0

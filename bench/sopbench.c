@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -40,6 +41,10 @@
 #define HIT_SLOTS	64		/* distinct incidents the hits update */
 #define NFAMILIES	6		/* kinds of generated rules; the last: traps */
 #define BENCH_ENT	"1.3.6.1.4.1.32473.99"	/* bench notifications */
+#define NM_EVERY	40		/* near-miss mix: 2 hits in 40 lines */
+#define RECV_BATCH	64		/* datagrams per recvmmsg (as sopd) */
+#define RECV_BUFSIZE	8192		/* bytes per datagram buffer */
+#define RECV_RCVBUF	(32 << 20)	/* as sopd's default udp_rcvbuf */
 
 /* What to send and how. */
 struct opts {
@@ -51,7 +56,8 @@ struct opts {
 	unsigned	 port;
 	size_t		 size;		/* batch mode: fixed datagram size */
 	unsigned	 rules;		/* rules in the set: hits spread over them */
-	const char	*kind;		/* "mixed" or "incident" */
+	const char	*kind;		/* "mixed", "nearmiss" or "incident" */
+	const char	*out;		/* recv: file that holds the count */
 	const char	*community;
 };
 
@@ -215,6 +221,8 @@ rule_print(FILE *f, unsigned i)
 	}
 }
 
+static void	incident_rules_print(void);
+
 /* Print the rule set of n rules plus the two incident-per-id rules. */
 static void
 rules_print(unsigned n)
@@ -225,6 +233,15 @@ rules_print(unsigned n)
 	    "rules:\n", n);
 	for (i = 0; i < n; i++)
 		rule_print(stdout, i);
+	incident_rules_print();
+}
+
+/* Print the two rules that open one incident per captured id. */
+static void
+incident_rules_print(void)
+{
+	unsigned	i;
+
 	for (i = 0; i < 2; i++) {
 		printf("  - name: bench-open-%c\n"
 		    "    match:\n"
@@ -234,6 +251,222 @@ rules_print(unsigned n)
 		    "    title: 'bench ticket {id}'\n"
 		    "    key: '{rule}:{id}'\n", 'a' + i, 'a' + i);
 	}
+}
+
+/* Linux noise for the near-miss mix: sshd, CRON, systemd, kernel, dhcpd,
+ * postfix. */
+static void
+linux_noise(char *buf, size_t size, unsigned n, char *prog, size_t progsize)
+{
+	static const char *p[] = { "sshd", "CRON", "systemd", "kernel",
+	    "dhcpd", "postfix/smtpd" };
+
+	snprintf(prog, progsize, "%s", p[n / 2 % 6]);
+	switch (n / 2 % 6) {
+	case 0:
+		snprintf(buf, size, "Failed password for invalid user oracle "
+		    "from 203.0.113.%u port %u ssh2", n % 250, 1024 + n % 60000);
+		break;
+	case 1:
+		snprintf(buf, size, "(root) CMD (command -v debian-sa1 > "
+		    "/dev/null && debian-sa1 1 1)");
+		break;
+	case 2:
+		snprintf(buf, size, "Started session-%u.scope - Session %u of "
+		    "User deploy.", n, n);
+		break;
+	case 3:
+		snprintf(buf, size, "[%u.%06u] e1000e: eth%u NIC Link is Up "
+		    "1000 Mbps Full Duplex, Flow Control: Rx/Tx", n % 99999,
+		    n % 999999, n % 4);
+		break;
+	case 4:
+		snprintf(buf, size, "DHCPREQUEST for 10.2.%u.%u from "
+		    "52:54:00:%02x:%02x:%02x via eth1", n % 200, n % 250,
+		    n % 256, n / 7 % 256, n / 13 % 256);
+		break;
+	default:
+		snprintf(buf, size, "disconnect from mail%u.example.net"
+		    "[192.0.2.%u] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5",
+		    n % 50, n % 250);
+		break;
+	}
+}
+
+/*
+ * The near-miss mix: Cisco-style rules "%FAC-[0-7]-MNEMONIC: body" over 25
+ * facilities and 40 mnemonic words (numbered past 1,000 rules), each body a
+ * regex with alternations, classes and counted repeats; lines with the same
+ * facilities and bodies but a mnemonic no rule uses make every engine do
+ * partial-match work.
+ */
+static const char *cisco_fac[] = {
+	"LINK", "LINEPROTO", "SYS", "OSPF", "BGP", "EIGRP", "HSRP", "SPANTREE",
+	"DOT1X", "AUTHMGR", "SEC_LOGIN", "SSH", "SNMP", "PLATFORM", "ENVMON",
+	"PM", "CDP", "LLDP", "DHCP_SNOOPING", "IP", "TCP", "NTP", "ILPOWER",
+	"STACKMGR", "CRYPTO",
+};
+#define NFAC	(sizeof(cisco_fac) / sizeof(cisco_fac[0]))
+
+static const char *cisco_mnem[] = {
+	"UPDOWN", "CHANGED", "ADJCHG", "NBRCHG", "STATECHANGE", "CONFIG_I",
+	"RESTART", "ERR", "FAIL", "NOTIFY", "LOGIN_FAILED", "AUTHFAIL",
+	"INVALID", "DUPADDR", "MACFLAP_NOTIF", "BLOCKED", "TOPOTRAP", "FANFAIL",
+	"PSUFAIL", "TEMP", "OVERLOAD", "THRESHOLD", "TIMEOUT", "REJECT",
+	"DENIED", "LOSTCONN", "SYNCFAIL", "RETRY", "HIGHCPU", "LOWMEM",
+	"CRCERR", "DROPPED", "FLAP", "ERR_DISABLE", "RECOVERY", "PORTSEC",
+	"VIOLATION", "MISMATCH", "DOWN", "EXPIRED",
+};
+#define NMNEM	(sizeof(cisco_mnem) / sizeof(cisco_mnem[0]))
+
+/* Body regexes (YAML single-quoted) and printf formats of lines they take. */
+static const char *cisco_body_re[] = {
+	"Interface (?:GigabitEthernet|TenGigabitEthernet|FastEthernet)"
+	    "[0-9]/[0-9]{1,2}(?:/[0-9]{1,2})?, changed state to "
+	    "(?:down|administratively down)",
+	"Line protocol on Interface (?:Vlan|Port-channel)[0-9]{1,4}, "
+	    "changed state to (?:down|up)",
+	"Neighbor (?<peer>[0-9]{1,3}(?:\\.[0-9]{1,3}){3}) (?:Down|Up) "
+	    "(?:BGP Notification sent|Hold Timer Expired|Peer closed)",
+	"Process [0-9]{1,5}, Nbr [0-9.]{7,15} on [A-Za-z]+[0-9/.]+ from "
+	    "(?:FULL|LOADING) to (?:DOWN|INIT), Neighbor Down",
+	"Login failed \\[user: [a-z0-9_]{1,32}\\] \\[Source: [0-9.]{7,15}\\] "
+	    "\\[localport: [0-9]{2,5}\\]",
+	"(?:Fan|Power Supply) [0-9] (?:is not functioning|has failed|"
+	    "was removed)",
+	"Temperature (?:sensor|probe) [0-9]{1,2} reading [0-9]{2,3}C exceeds "
+	    "(?:major|critical) threshold",
+	"Host [0-9a-f]{4}\\.[0-9a-f]{4}\\.[0-9a-f]{4} in vlan [0-9]{1,4} is "
+	    "flapping between port [A-Za-z]+[0-9/]+ and port [A-Za-z]+[0-9/]+",
+	"(?:Authentication|Authorization) (?:failed|rejected) for client "
+	    "\\([0-9a-f.]{14}\\) on Interface [A-Za-z]+[0-9/]+",
+	"CPU utilization for (?:five seconds|one minute|five minutes): "
+	    "[0-9]{2,3}%/[0-9]{1,3}%; exceeds threshold of [0-9]{2}%",
+};
+#define NBODY	(sizeof(cisco_body_re) / sizeof(cisco_body_re[0]))
+
+/* The mnemonic of index j: the word, numbered from the second round on. */
+static void
+cisco_mnemonic(char *buf, size_t size, unsigned j, int unused)
+{
+	if (unused)
+		snprintf(buf, size, "%sX", cisco_mnem[j % NMNEM]);
+	else if (j < NMNEM)
+		snprintf(buf, size, "%s", cisco_mnem[j]);
+	else
+		snprintf(buf, size, "%s%u", cisco_mnem[j % NMNEM], (unsigned)(j / NMNEM));
+}
+
+/* Print the near-miss rule set of n Cisco rules (and the incident rules). */
+static void
+cisco_rules_print(unsigned n)
+{
+	char		mn[64];
+	unsigned	i, j;
+
+	printf("# Benchmark rule set (near-miss mix): %u Cisco-style rules "
+	    "(bench/sopbench.c).\nrules:\n", n);
+	for (i = 0; i < n; i++) {
+		j = i / NFAC;
+		cisco_mnemonic(mn, sizeof(mn), j, 0);
+		printf("  - name: cisco-%05u\n"
+		    "    match:\n"
+		    "      message: '%%%s-[0-7]-%s: %s'\n"
+		    "    severity: %s\n"
+		    "    title: '%s-%s on {host}'\n"
+		    "    key: '{rule}:{host}'\n", i, cisco_fac[i % NFAC], mn,
+		    cisco_body_re[j % NBODY], j % 3 == 0 ? "high" : "medium",
+		    cisco_fac[i % NFAC], mn);
+	}
+	incident_rules_print();
+}
+
+/* A line that body b's regex takes, varied by n. */
+static void
+cisco_body_text(char *buf, size_t size, unsigned b, unsigned n)
+{
+	static const char *ifs[] = { "GigabitEthernet", "TenGigabitEthernet",
+	    "FastEthernet" };
+
+	switch (b % NBODY) {
+	case 0:
+		snprintf(buf, size, "Interface %s%u/0/%u, changed state to "
+		    "down", ifs[n % 3], n % 4, 1 + n % 48);
+		break;
+	case 1:
+		snprintf(buf, size, "Line protocol on Interface Vlan%u, "
+		    "changed state to down", 1 + n % 4000);
+		break;
+	case 2:
+		snprintf(buf, size, "Neighbor 10.%u.%u.%u Down Hold Timer "
+		    "Expired", n % 250, n % 13, 1 + n % 250);
+		break;
+	case 3:
+		snprintf(buf, size, "Process %u, Nbr 10.0.%u.%u on "
+		    "GigabitEthernet0/%u from FULL to DOWN, Neighbor Down",
+		    1 + n % 100, n % 250, 1 + n % 250, n % 48);
+		break;
+	case 4:
+		snprintf(buf, size, "Login failed [user: admin%u] [Source: "
+		    "10.9.%u.%u] [localport: 22]", n % 100, n % 250,
+		    1 + n % 250);
+		break;
+	case 5:
+		snprintf(buf, size, "%s %u has failed", n % 2 ? "Fan" :
+		    "Power Supply", n % 8);
+		break;
+	case 6:
+		snprintf(buf, size, "Temperature sensor %u reading %uC exceeds "
+		    "major threshold", n % 16, 60 + n % 40);
+		break;
+	case 7:
+		snprintf(buf, size, "Host 00%02x.%04x.%04x in vlan %u is "
+		    "flapping between port Gi1/0/%u and port Gi1/0/%u",
+		    n % 256, n % 65536, (n * 7) % 65536, 1 + n % 4000,
+		    1 + n % 48, 1 + (n + 1) % 48);
+		break;
+	case 8:
+		snprintf(buf, size, "Authentication failed for client "
+		    "(%04x.%04x.%04x) on Interface Gi1/0/%u", n % 65536,
+		    (n * 3) % 65536, (n * 5) % 65536, 1 + n % 48);
+		break;
+	default:
+		snprintf(buf, size, "CPU utilization for five seconds: "
+		    "%u%%/%u%%; exceeds threshold of 80%%", 81 + n % 18,
+		    n % 20);
+		break;
+	}
+}
+
+/* The near-miss mix's text of line n and its program (Cisco or Linux). */
+static void
+nearmiss_text(char *buf, size_t size, unsigned n, const struct opts *o,
+    char *prog, size_t progsize, unsigned *host)
+{
+	char		 mn[64], body[256];
+	unsigned	 k = n % NM_EVERY, r, j, slot;
+
+	if (k == 0 || k == NM_EVERY / 2) {
+		/* 5%: a hit on a rule spread over the set, HIT_SLOTS keys */
+		slot = n / (NM_EVERY / 2) % HIT_SLOTS;
+		r = slot * o->rules / HIT_SLOTS;
+		j = r / NFAC;
+		*host = slot;
+		cisco_mnemonic(mn, sizeof(mn), j, 0);
+		cisco_body_text(body, sizeof(body), j % NBODY, n);
+		snprintf(prog, progsize, "%u", 100000 + n % 900000);
+		snprintf(buf, size, "%%%s-%u-%s: %s", cisco_fac[r % NFAC],
+		    1 + n % 6, mn, body);
+	} else if ((k % 2 == 1 && k != NM_EVERY - 1)) {
+		/* 47.5%: same facilities and bodies, a mnemonic no rule has */
+		j = n * 40503u % (NMNEM * 10);
+		cisco_mnemonic(mn, sizeof(mn), j, 1);
+		cisco_body_text(body, sizeof(body), j % NBODY, n);
+		snprintf(prog, progsize, "%u", 100000 + n % 900000);
+		snprintf(buf, size, "%%%s-%u-%s: %s",
+		    cisco_fac[n * 7u % NFAC], 1 + n % 6, mn, body);
+	} else
+		linux_noise(buf, size, n, prog, progsize);
 }
 
 /* The message text that rule i matches (or nearly, when miss is set). */
@@ -377,7 +610,10 @@ syslog_render(char *buf, size_t size, unsigned n, const struct opts *o,
 		*seqoff = (size_t)off - SEQ_DIGITS;
 		return (size_t)len;
 	}
-	if (n % HIT_EVERY == 0) {
+	if (strcmp(o->kind, "nearmiss") == 0)
+		nearmiss_text(text, sizeof(text), n, o, prog, sizeof(prog),
+		    &host);
+	else if (n % HIT_EVERY == 0) {
 		/*
 		 * Hits update HIT_SLOTS incidents whatever the set's size, over
 		 * rules spread across it, so sets of any size do the same
@@ -822,11 +1058,14 @@ usage(void)
 	fprintf(stderr,
 	    "usage: sopbench syslog|trap -p port [-b] [-r rate] [-d seconds] "
 	    "[-n count]\n"
-	    "                [-S start] [-s size] [-R rules] [-k mixed|incident] "
-	    "[-c community]\n"
-	    "       sopbench rules N\n"
+	    "                [-S start] [-s size] [-R rules] "
+	    "[-k mixed|nearmiss|incident]\n"
+	    "                [-c community]\n"
+	    "       sopbench recv -p port -o file [-d seconds]\n"
+	    "       sopbench rules N [mixed|nearmiss]\n"
 	    "Sends only to 127.0.0.1. -b (--batch): sendmmsg, with UDP GSO "
-	    "for syslog.\n");
+	    "for syslog.\nrecv: a bare recvmmsg receiver on 127.0.0.1:port "
+	    "that keeps its datagram count in file.\n");
 	exit(1);
 }
 
@@ -846,6 +1085,7 @@ opts_parse(int argc, char **argv, struct opts *o)
 		{ "kind", required_argument, NULL, 'k' },
 		{ "community", required_argument, NULL, 'c' },
 		{ "host", required_argument, NULL, 'H' },
+		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int	ch;
@@ -855,7 +1095,7 @@ opts_parse(int argc, char **argv, struct opts *o)
 	o->rules = 10;
 	o->kind = "mixed";
 	o->community = "public";
-	while ((ch = getopt_long(argc, argv, "bc:d:H:k:n:p:R:r:S:s:", lopts,
+	while ((ch = getopt_long(argc, argv, "bc:d:H:k:n:o:p:R:r:S:s:", lopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'b':
@@ -877,8 +1117,12 @@ opts_parse(int argc, char **argv, struct opts *o)
 		case 'k':
 			o->kind = optarg;
 			if (strcmp(o->kind, "mixed") != 0 &&
+			    strcmp(o->kind, "nearmiss") != 0 &&
 			    strcmp(o->kind, "incident") != 0)
-				die("kind is mixed or incident");
+				die("kind is mixed, nearmiss or incident");
+			break;
+		case 'o':
+			o->out = optarg;
 			break;
 		case 'n':
 			o->count = number(optarg, 1, 1e9, "count");
@@ -952,6 +1196,79 @@ run(const char *mode, const struct opts *o0)
 	return pc.errors > 0 && pc.sent == pc.errors;
 }
 
+/* Write the count to fd as a fixed-width line at offset 0. */
+static void
+recv_save(int fd, unsigned long count)
+{
+	char	line[32];
+	int	n;
+
+	n = snprintf(line, sizeof(line), "%20lu\n", count);
+	if (pwrite(fd, line, (size_t)n, 0) != n)
+		die("write count: %s", strerror(errno));
+}
+
+/*
+ * The bare receiver: recvmmsg batches of RECV_BATCH datagrams from a socket
+ * with sopd's receive buffer, as sopd reads them, counting and nothing else;
+ * the count goes to the output file every 50 ms while it changes.
+ */
+static int
+recv_run(const struct opts *o)
+{
+	struct sockaddr_in	 sin;
+	struct mmsghdr		 mm[RECV_BATCH];
+	struct iovec		 iov[RECV_BATCH];
+	struct timeval		 tv = { 0, 50000 };
+	unsigned long		 count = 0, saved = 1;
+	double			 t0 = now(), last = 0;
+	char			*bufs;
+	int			 fd, out, n, i, sz = RECV_RCVBUF;
+
+	if (o->out == NULL)
+		usage();
+	if ((out = open(o->out, O_WRONLY | O_CREAT | O_TRUNC, 0644)) == -1)
+		die("%s: %s", o->out, strerror(errno));
+	if ((bufs = malloc((size_t)RECV_BATCH * RECV_BUFSIZE)) == NULL)
+		die("out of memory");
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(o->port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1)
+		die("socket: %s", strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) == -1)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+		die("bind 127.0.0.1:%u: %s", o->port, strerror(errno));
+	for (i = 0; i < RECV_BATCH; i++) {
+		iov[i].iov_base = bufs + (size_t)i * RECV_BUFSIZE;
+		iov[i].iov_len = RECV_BUFSIZE;
+	}
+	while (now() - t0 < o->duration) {
+		memset(mm, 0, sizeof(mm));
+		for (i = 0; i < RECV_BATCH; i++) {
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(fd, mm, RECV_BATCH, MSG_WAITFORONE, NULL);
+		if (n > 0)
+			count += (unsigned long)n;
+		else if (n == -1 && errno != EAGAIN && errno != EINTR)
+			die("recvmmsg: %s", strerror(errno));
+		if (count != saved && (n <= 0 || now() - last >= 0.05)) {
+			recv_save(out, count);
+			saved = count;
+			last = now();
+		}
+	}
+	recv_save(out, count);
+	close(fd);
+	close(out);
+	return 0;
+}
+
 /* Dispatch the mode: rules, syslog or trap. */
 int
 main(int argc, char **argv)
@@ -961,10 +1278,21 @@ main(int argc, char **argv)
 	if (argc < 2)
 		usage();
 	if (strcmp(argv[1], "rules") == 0) {
-		if (argc != 3)
+		if (argc != 3 && argc != 4)
 			usage();
-		rules_print(number(argv[2], 1, MAX_RULES, "rule count"));
+		if (argc == 4 && strcmp(argv[3], "nearmiss") == 0)
+			cisco_rules_print(number(argv[2], 1, MAX_RULES,
+			    "rule count"));
+		else if (argc == 4 && strcmp(argv[3], "mixed") != 0)
+			usage();
+		else
+			rules_print(number(argv[2], 1, MAX_RULES,
+			    "rule count"));
 		return 0;
+	}
+	if (strcmp(argv[1], "recv") == 0) {
+		opts_parse(argc - 1, argv + 1, &o);
+		return recv_run(&o);
 	}
 	if (strcmp(argv[1], "syslog") != 0 && strcmp(argv[1], "trap") != 0)
 		usage();

@@ -200,6 +200,9 @@ check "stats: incidents and daemon" jq_ok /api/v1/stats \
     '.incidents.active == 1 and .incidents.by_severity.high == 1
      and .daemon.version == "0.1.0" and .daemon.generation >= 0
      and (.daemon.last_reload | has("ok"))'
+check "stats: the loop's longest commit stall, after commits" jq_ok \
+    /api/v1/stats '.store.commits > 0 and (.loop.max_stall_ms | type) ==
+     "number" and .loop.max_stall_ms > 0 and .loop.max_stall_ms < 60000'
 check "sopctl stats" ctl_rc 0 stats
 check "sopctl stats lists inputs and rules" sh -c "grep -q '^syslog_udp' '$T/out' &&
     grep -q 'filesystem-error' '$T/out' && grep -q '^Incidents: 1 active' '$T/out'"

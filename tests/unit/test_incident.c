@@ -820,6 +820,67 @@ test_speed(void **state)
 	assert_int_equal(incidents_flush(fx->is), 0);
 }
 
+/* Rows of a table of the store file, read with a connection of its own. */
+static long long
+rows(const struct fixture *fx, const char *table)
+{
+	char path[128], sql[128];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long long n = -1;
+
+	snprintf(path, sizeof(path), "%s/sopd.db", fx->state_dir);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/*
+ * A storm of new incidents is committed on the timer in batches, the loop
+ * getting a turn between them; in the end every incident and every history
+ * row is stored, clears queued after the openings included.
+ */
+static void
+test_storm_batches(void **state)
+{
+	struct fixture *fx = *state;
+	struct rule r = mkrule("storm", "{host}", SEV_LOW);
+	char host[32];
+	uint64_t c0;
+	int i, n = 20000, turns = 0;
+
+	fx->cfg.max_open_incidents = 100000;
+	fx->cfg.max_open_per_rule = 100000;
+	incidents_reconfigure(fx->is, &fx->cfg);
+	for (i = 0; i < n; i++) {
+		snprintf(host, sizeof(host), "dev%d", i);
+		feed(fx->is, &r, 0, host, NULL, 0);
+	}
+	for (i = 0; i < 100; i++) {	/* clears: history after the opens */
+		snprintf(host, sizeof(host), "dev%d", i);
+		feed(fx->is, &r, 1, host, NULL, 1);
+	}
+	c0 = stats.store_commits;
+	while (stats.store_commits == c0 && turns++ < 20)
+		event_base_loop(fx->base, EVLOOP_ONCE);
+	assert_int_equal(stats.store_commits, c0 + 1);
+	assert_true(rows(fx, "incidents") > 0);
+	assert_true(rows(fx, "incidents") < n);
+	while (rows(fx, "incident_history") < n + 100 && turns++ < 5000)
+		event_base_loop(fx->base, EVLOOP_ONCE);
+	assert_int_equal(rows(fx, "incidents"), n);
+	assert_int_equal(rows(fx, "incident_history"), n + 100);
+	assert_true(stats.store_commits > c0 + 1);
+	assert_true(stats.loop_max_stall_us > 0);
+	assert_int_equal(stats.store_errors, 0);
+}
+
 int
 main(void)
 {
@@ -846,6 +907,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_foreach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_speed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_assign, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_storm_batches, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -372,6 +372,54 @@ test_prefilter_fallback(void **state)
 	ruleset_free(rs);
 }
 
+/*
+ * Regexes prefiltered on a literal run: optional characters, classes,
+ * groups and escapes around it do not lose a match, and rules sharing the
+ * run with others still match in rule order.
+ */
+static void
+test_prefilter_literal(void **state)
+{
+	struct ruleset *rs = load("rules:\n"
+	    "  - {name: opt, match: {message: 'disk failure: colou?r code [0-9]+'}, "
+	    "severity: low}\n"
+	    "  - {name: rep, match: {message: 'fan trayX{0,2}Y gone'}, "
+	    "severity: low}\n"
+	    "  - {name: cls, match: {message: 'port[[:space:]]]closed for good'}, "
+	    "severity: low}\n"
+	    "  - {name: esc, match: {message: 'cost\\.total\\x41 above limit'}, "
+	    "severity: low}\n"
+	    "  - {name: a, match: {message: '%LINK-[0-7]-UPDOWN: Interface "
+	    "(?:Gi|Te)[0-9]'}, severity: low}\n"
+	    "  - {name: b, match: {message: '%SYS-[0-7]-UPDOWN: Interface "
+	    "(?:Gi|Te)[0-9]'}, severity: low}\n"
+	    "  - {name: c, match: {message: 'UPDOWN: Interface Te[0-9]'}, "
+	    "severity: low}\n");
+	struct logevent ev;
+
+	ev = sl("h", "p", 1, 6, "disk failure: color code 7");
+	assert_string_equal(who(rs, &ev), "opt");
+	ev = sl("h", "p", 1, 6, "disk failure: colour code 7");
+	assert_string_equal(who(rs, &ev), "opt");
+	ev = sl("h", "p", 1, 6, "fan trayY gone");
+	assert_string_equal(who(rs, &ev), "rep");
+	ev = sl("h", "p", 1, 6, "fan trayXXY gone");
+	assert_string_equal(who(rs, &ev), "rep");
+	ev = sl("h", "p", 1, 6, "port ]closed for good");
+	assert_string_equal(who(rs, &ev), "cls");
+	ev = sl("h", "p", 1, 6, "cost.totalA above limit");
+	assert_string_equal(who(rs, &ev), "esc");
+	ev = sl("h", "p", 1, 6, "%SYS-3-UPDOWN: Interface Te1");
+	assert_string_equal(who(rs, &ev), "b");
+	ev = sl("h", "p", 1, 6, "%LINK-3-UPDOWN: Interface Gi1");
+	assert_string_equal(who(rs, &ev), "a");
+	ev = sl("h", "p", 1, 6, "%PM-3-UPDOWN: Interface Te1");
+	assert_string_equal(who(rs, &ev), "c");
+	ev = sl("h", "p", 1, 6, "%LINK-3-UPDOWNX: Interface Gi1");
+	assert_string_equal(who(rs, &ev), "-");
+	ruleset_free(rs);
+}
+
 /* The engine files conditions under the right index. */
 static void
 test_index(void **state)
@@ -538,6 +586,7 @@ main(void)
 		cmocka_unit_test(test_traps_and_clear),
 		cmocka_unit_test(test_drop_and_threshold),
 		cmocka_unit_test(test_prefilter_fallback),
+		cmocka_unit_test(test_prefilter_literal),
 		cmocka_unit_test(test_index),
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_many_rules),
