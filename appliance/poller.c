@@ -1357,33 +1357,50 @@ poll_time_json(int64_t t)
 	return t != 0 ? json_integer((json_int_t)t) : json_null();
 }
 
+/* One polled host, its state and last values. */
+static json_t *
+poll_host_obj(struct poll_host *h)
+{
+	json_t *o;
+
+	o = json_pack("{s:s, s:s, s:o, s:s, s:I, s:o, s:i, s:o, s:o, "
+	    "s:o, s:I, s:I}", "name", h->name, "address", h->address,
+	    "group", h->group != NULL ? json_string(h->group) :
+	    json_null(), "version", h->a.version == 3 ? "3" : "2c",
+	    "interval", (json_int_t)h->a.interval,
+	    "reachable", h->reachable < 0 ? json_null() :
+	    json_boolean(h->reachable), "misses", h->misses,
+	    "last_poll", poll_time_json(h->last_poll),
+	    "last_ok", poll_time_json(h->last_ok),
+	    "latest", h->latest != NULL ? json_incref(h->latest) :
+	    json_object(), "polls", (json_int_t)h->polls,
+	    "skipped", (json_int_t)h->skipped);
+	if (h->reachable == 0)
+		json_object_set_new(o, "last_error",
+		    json_string(h->last_error));
+	return o;
+}
+
 json_t *
 poll_hosts_json(struct poller *p)
 {
-	json_t *a = json_array(), *o;
-	struct poll_host *h;
+	json_t *a = json_array();
 	size_t i;
 
-	for (i = 0; p != NULL && i < p->nhosts; i++) {
-		h = &p->hosts[i];
-		o = json_pack("{s:s, s:s, s:o, s:s, s:I, s:o, s:i, s:o, s:o, "
-		    "s:o, s:I, s:I}", "name", h->name, "address", h->address,
-		    "group", h->group != NULL ? json_string(h->group) :
-		    json_null(), "version", h->a.version == 3 ? "3" : "2c",
-		    "interval", (json_int_t)h->a.interval,
-		    "reachable", h->reachable < 0 ? json_null() :
-		    json_boolean(h->reachable), "misses", h->misses,
-		    "last_poll", poll_time_json(h->last_poll),
-		    "last_ok", poll_time_json(h->last_ok),
-		    "latest", h->latest != NULL ? json_incref(h->latest) :
-		    json_object(), "polls", (json_int_t)h->polls,
-		    "skipped", (json_int_t)h->skipped);
-		if (h->reachable == 0)
-			json_object_set_new(o, "last_error",
-			    json_string(h->last_error));
-		json_array_append_new(a, o);
-	}
+	for (i = 0; p != NULL && i < p->nhosts; i++)
+		json_array_append_new(a, poll_host_obj(&p->hosts[i]));
 	return json_pack("{s:o}", "hosts", a);
+}
+
+json_t *
+poll_host_json(struct poller *p, const char *host)
+{
+	size_t i;
+
+	for (i = 0; p != NULL && i < p->nhosts; i++)
+		if (strcmp(p->hosts[i].name, host) == 0)
+			return poll_host_obj(&p->hosts[i]);
+	return NULL;
 }
 
 struct metrics *

@@ -28,6 +28,8 @@ void poll_reconfigure(struct poller *);
 void poll_free(struct poller *);
 /* GET /api/v1/hosts: every polled host, its state and last values. */
 json_t *poll_hosts_json(struct poller *);
+/* One polled host as poll_hosts_json lists it; NULL if not polled. */
+json_t *poll_host_json(struct poller *, const char *host);
 /* The stored metrics, for the API. */
 struct metrics *poll_metrics(struct poller *);
 /* Whether host is polled. */

@@ -40,6 +40,7 @@
 #include "rules.h"
 #include "sdnotify.h"
 #include "poller.h"
+#include "hostfigures.h"
 #include "snmp_bridge.h"
 #include "stats.h"
 #include "syslog_parse.h"
@@ -573,6 +574,7 @@ static void
 sopd_start(struct sopd_run *run)
 {
 	struct sopd *sd = &run->sd;
+	struct schedule_metrics hm;
 	char *cause = NULL;
 
 	if ((sd->incidents = incidents_open(sd->base, sd->cfg, &cause)) == NULL)
@@ -588,6 +590,8 @@ sopd_start(struct sopd_run *run)
 		fatalx("snmp: %s", cause);
 	if ((sd->poller = poll_new(sd, &cause)) == NULL)
 		fatalx("poll: %s", cause);
+	hostfig_metrics(sd, &hm);	/* looks sd->poller up on each call */
+	schedule_set_metrics(sd->schedule, &hm);
 	if (sd->cfg->trap_listen != NULL && (run->traps = traps_start(sd->base,
 	    sd->cfg, pipeline_trap_cb, sd, &cause)) == NULL)
 		fatalx("traps: %s", cause);

@@ -134,6 +134,36 @@ check "sopctl hosts: db-1 over v3, CPU 97.0" grep -Eq '^db-1 .* 3 +up +97\.0 ' <
 check "a CPU pinned for 3 s opens cpu-test (for 3s)" wait_long has_inc cpu-test "cpu-test:db-1"
 check "web-1's idle CPU opens nothing" no_inc cpu-test "cpu-test:web-1"
 
+# The SOP's 09:00 server check and Monday performance report carry the
+# polled figures: run each on demand and read its stored report.
+run_job() {
+	curl -sf -X POST -H 'Content-Type: application/json' -d '{}' \
+	    "$API/api/v1/schedule/$1/run" >/dev/null &&
+	    api "/api/v1/reports/stored?job=$1" | jq -r '[.reports[].id] | max'
+}
+stored() { api "/api/v1/reports/stored/$ID" | jq -e "$1" >/dev/null; }
+# A rate needs two polls: wait for web-1's first one.
+wait_long host web-1 '.latest["if.in_bps"].eth0 != null'
+ID=$(run_job server-check)
+api "/api/v1/reports/stored/$ID" | jq -c '.report.hosts[] | {host, reachable, metrics}' | sed 's/^/# /'
+check "the server check has the polled figures" stored '.report.metrics_available == true'
+check "server check: db-1 reachable, CPU 97% as polled" stored \
+    '.report.hosts[] | select(.host == "db-1") | .reachable == true and .metrics.cpu_pct == 97'
+check "server check: web-1's /var 91% used, CPU 12%" stored \
+    '.report.hosts[] | select(.host == "web-1") | .metrics.disks == [{"mount": "/var", "used_pct": 91}] and .metrics.cpu_pct == 12'
+check "server check: gone-1 unreachable, no figures" stored \
+    '.report.hosts[] | select(.host == "gone-1") | .reachable == false and .metrics.cpu_pct == null'
+ID=$(run_job performance-report)
+api "/api/v1/reports/stored/$ID" | jq -c '.report.hosts[]' | sed 's/^/# /'
+check "performance report: db-1's CPU avg, p95 and max are 97" stored \
+    '.report.hosts[] | select(.host == "db-1") | .figures.cpu | .avg == 97 and .p95 == 97 and .max == 97'
+check "performance report: web-1's fullest disk is /var, max 91%" stored \
+    '.report.hosts[] | select(.host == "web-1") | .figures.disk | .mount == "/var" and .max == 91 and .p95 == 91'
+check "performance report: web-1's traffic has avg/p95/max" stored \
+    '.report.hosts[] | select(.host == "web-1") | .figures.traffic | (.avg | type) == "number" and (.p95 | type) == "number" and (.max | type) == "number"'
+check "performance report: no figures for gone-1" stored \
+    '.report.hosts[] | select(.host == "gone-1") | .figures.cpu == null and .figures.disk == null'
+
 # The 64-bit counter wraps (1000 - 18446744073709551000 = 1616 octets).
 sed -i 's/counter64 18446744073709551000/counter64 1000/' "$T/web1.data"
 rate_ok() { api "/api/v1/hosts/web-1/metrics?metric=if.in_bps&inst=eth0" |

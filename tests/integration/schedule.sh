@@ -151,8 +151,8 @@ check "the weekly report reaches the hook" \
     wait_file "$MAIL_WEEK" "^Subject: sopd weekly report 2026-11-30 10:00 JST"
 check "the webhook gets the performance report: noisiest rule disk-full" \
     wait_for web_has '[.[] | select(.job == "performance-report")][0].report.noisiest_rules[0].rule == "disk-full"'
-check "the performance report says no metrics yet" \
-    web_has '[.[] | select(.job == "performance-report")][0].report.metrics_available == false'
+check "the performance report lists no host (nothing polled)" \
+    web_has '[.[] | select(.job == "performance-report")][0].report.hosts == []'
 check "the backup check ran at 10:00 (a business day) and is recorded" \
     wait_for sh -c "test \"\$(curl -sf $API/api/v1/schedule | jq '[.runs[] | select(.job == \"backup-check\")] | length')\" = 1"
 check "its record: backup-2 ok, backup-1 missing" sh -c \
