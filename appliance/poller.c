@@ -38,6 +38,7 @@
 #define POLL_PROGRAM	"sopd-poll"	/* program of the events polls raise */
 #define POLL_OCTET_MAX	1e12		/* octets/s above: a discontinuity */
 #define POLL_COUNT_MAX	1e9		/* errors/s above: a discontinuity */
+#define POLL_SPREAD	60		/* first polls spread over (seconds) */
 
 /* How a host is reached; strings point into the config's YAML. */
 struct poll_auth {
@@ -1214,6 +1215,7 @@ poll_build_cb(const char *name, const char *address, const char *group,
 {
 	struct poll_build *b = arg;
 	struct poll_host *h = &b->p->hosts[b->p->nhosts++];
+	int64_t spread;
 
 	h->p = b->p;
 	h->name = xstrdup(name);
@@ -1230,8 +1232,13 @@ poll_build_cb(const char *name, const char *address, const char *group,
 	h->timer = evtimer_new(b->p->sd->base, poll_timer_cb, h);
 	if (h->timer == NULL)
 		fatalx("evtimer_new failed");
-	/* Spread the first polls over a second; then every interval. */
-	poll_schedule(h, 0, (long)((b->i++ * 7919) % 1000) * 1000);
+	/*
+	 * Spread the first polls over the interval (at most a minute), so
+	 * that many hosts on one interval are not all polled in one burst.
+	 */
+	spread = (h->a.interval < POLL_SPREAD ? h->a.interval : POLL_SPREAD) *
+	    (int64_t)((b->i++ * 7919) % 1000) * 1000;
+	poll_schedule(h, spread / 1000000, (long)(spread % 1000000));
 	return 0;
 }
 
