@@ -16,6 +16,7 @@
 struct mstate {
 	char	*key;		/* "RULE\tHOST\tINST" */
 	int64_t	 since;
+	int	 superseded;	/* its incident was settled for a worse one */
 };
 
 struct metrics {
@@ -131,7 +132,49 @@ metrics_title(const struct rule *r, const char *host,
 	out[o] = '\0';
 }
 
-/* Hold one sample against one metric rule. */
+/* The incident key of a metric rule for host and the sample's instance. */
+static void
+metrics_key(const struct rule *r, const char *host,
+    const struct metric_sample *s, char *key, size_t size)
+{
+	if (s->inst != NULL && *s->inst != '\0')
+		snprintf(key, size, "%s:%s:%s", r->name, host, s->inst);
+	else
+		snprintf(key, size, "%s:%s", r->name, host);
+}
+
+/*
+ * The most severe rule on the same metric, more severe than r, whose
+ * incident is active for the same host and instance; NULL if none.
+ */
+static const struct rule *
+metrics_worse(struct metrics *m, const struct rule *r, const char *host,
+    const struct metric_sample *s)
+{
+	struct ruleset *rs = m->sd->rules;
+	const struct rule *o, *worst = NULL;
+	char key[512];
+	size_t i, n = ruleset_count(rs);
+
+	for (i = 0; i < n; i++) {
+		o = ruleset_rule(rs, i);
+		if (o == r || o->action != RULE_METRIC || o->metric == NULL ||
+		    strcmp(o->metric->name, r->metric->name) != 0 ||
+		    o->severity >= r->severity ||
+		    (worst != NULL && o->severity >= worst->severity))
+			continue;
+		metrics_key(o, host, s, key, sizeof(key));
+		if (incidents_active_id(m->sd->incidents, o->name, key) != 0)
+			worst = o;
+	}
+	return worst;
+}
+
+/*
+ * Hold one sample against one metric rule.  A rule whose incident was
+ * settled for a more severe one (superseded) opens again, at once, when
+ * the worse one resolves while the value has not reached its own clear.
+ */
 static void
 metrics_rule(struct metrics *m, const struct rule *r, const char *host,
     const struct metric_sample *s, int64_t at)
@@ -139,30 +182,32 @@ metrics_rule(struct metrics *m, const struct rule *r, const char *host,
 	const struct rule_metric *rm = r->metric;
 	char key[512], skey[640], title[512], note[128];
 	struct mstate *st;
-	int holds, clears, active;
+	int holds, clears, active, band;
 
-	if (s->inst != NULL && *s->inst != '\0')
-		snprintf(key, sizeof(key), "%s:%s:%s", r->name, host, s->inst);
-	else
-		snprintf(key, sizeof(key), "%s:%s", r->name, host);
+	metrics_key(r, host, s, key, sizeof(key));
 	snprintf(skey, sizeof(skey), "%s\t%s\t%s", r->name, host,
 	    s->inst != NULL ? s->inst : "");
 	active = incidents_active_id(m->sd->incidents, r->name, key) != 0;
 	holds = rule_cmp_holds(rm->op, s->value, rm->value);
 	clears = rm->has_clear ?
 	    rule_cmp_holds(rm->clear_op, s->value, rm->clear_value) : !holds;
-	if (holds && !active) {
-		if ((st = metrics_state(m, skey, 1)) == NULL)
+	st = metrics_state(m, skey, 0);
+	band = st != NULL && st->superseded && !clears;
+	if ((holds || band) && !active) {
+		if (st == NULL && (st = metrics_state(m, skey, 1)) == NULL)
 			return;
 		if (st->since == 0)
 			st->since = at;
-		if (at - st->since < rm->for_s)
+		if (!band && at - st->since < rm->for_s)
 			return;
+		if (metrics_worse(m, r, host, s) != NULL)
+			return;
+		st->superseded = 0;
 		metrics_title(r, host, s, title, sizeof(title));
 		incidents_raise(m->sd->incidents, r, key, host, title, at);
 		return;
 	}
-	if (!holds)
+	if (!holds && !band)
 		metrics_forget(m, skey);
 	if (active && clears) {
 		snprintf(note, sizeof(note), "%s is %.4g", s->metric,
@@ -171,22 +216,71 @@ metrics_rule(struct metrics *m, const struct rule *r, const char *host,
 	}
 }
 
-/* Hold one sample against every metric rule of its name. */
+/* Settle r's active incident if a more severe rule's is active too. */
+static void
+metrics_supersede(struct metrics *m, const struct rule *r, const char *host,
+    const struct metric_sample *s, int64_t at)
+{
+	const struct rule *worse;
+	struct mstate *st;
+	char key[512], skey[640], note[160];
+
+	metrics_key(r, host, s, key, sizeof(key));
+	if (incidents_active_id(m->sd->incidents, r->name, key) == 0 ||
+	    (worse = metrics_worse(m, r, host, s)) == NULL)
+		return;
+	snprintf(note, sizeof(note), "superseded by %s (%s): %s is %.4g",
+	    worse->name, sopsev_name(worse->severity), s->metric, s->value);
+	incidents_settle(m->sd->incidents, r->name, key, note, at);
+	snprintf(skey, sizeof(skey), "%s\t%s\t%s", r->name, host,
+	    s->inst != NULL ? s->inst : "");
+	if ((st = metrics_state(m, skey, 1)) != NULL) {
+		st->superseded = 1;
+		if (st->since == 0)
+			st->since = at;
+	}
+}
+
+#define METRICS_MAX_SAME	32	/* rules on one metric sorted by severity */
+
+static int
+metrics_sevcmp(const void *a, const void *b)
+{
+	const struct rule *x = *(const struct rule *const *)a;
+	const struct rule *y = *(const struct rule *const *)b;
+
+	return (x->severity > y->severity) - (x->severity < y->severity);
+}
+
+/*
+ * Hold one sample against every metric rule of its name, the most severe
+ * first (so a worse incident resolving lets a superseded one reopen in the
+ * same poll); then the more severe of two incidents open for the same host
+ * and instance supersedes the other.
+ */
 static void
 metrics_check(struct metrics *m, const char *host,
     const struct metric_sample *s, int64_t at)
 {
 	struct ruleset *rs = m->sd->rules;
-	struct rule *r;
-	size_t i, n = ruleset_count(rs);
+	struct rule *r, *same[METRICS_MAX_SAME];
+	size_t i, k = 0, n = ruleset_count(rs);
 
 	for (i = 0; i < n; i++) {
 		r = ruleset_rule(rs, i);
 		if (r->action != RULE_METRIC || r->metric == NULL ||
 		    strcmp(r->metric->name, s->metric) != 0)
 			continue;
-		metrics_rule(m, r, host, s, at);
+		if (k < METRICS_MAX_SAME)
+			same[k++] = r;
+		else
+			metrics_rule(m, r, host, s, at);
 	}
+	qsort(same, k, sizeof(same[0]), metrics_sevcmp);
+	for (i = 0; i < k; i++)
+		metrics_rule(m, same[i], host, s, at);
+	for (i = 0; i < k; i++)
+		metrics_supersede(m, same[i], host, s, at);
 }
 
 void

@@ -315,6 +315,7 @@ notify_snmp_close(struct notify_snmp *s)
 	snmp_close(s->ss);
 	s->closing = 0;
 	s->ss = NULL;
+	snmp_bridge_update();	/* before a new session takes the number */
 	s->reqid = 0;
 	s->stale = 0;
 	s->probe = 0;

@@ -38,6 +38,7 @@
 #define POLL_PROGRAM	"sopd-poll"	/* program of the events polls raise */
 #define POLL_OCTET_MAX	1e12		/* octets/s above: a discontinuity */
 #define POLL_COUNT_MAX	1e9		/* errors/s above: a discontinuity */
+#define POLL_SPREAD	60		/* first polls spread over (seconds) */
 
 /* How a host is reached; strings point into the config's YAML. */
 struct poll_auth {
@@ -100,6 +101,7 @@ struct poll_host {
 	char		*strs[7];	/* copies behind a's strings */
 	netsnmp_session	*ss;
 	struct event	*timer;
+	int64_t		 due_us;	/* when the timer fires */
 	/* The running poll. */
 	int		 busy;
 	int		 phase;		/* 0: scalars, then walk phase - 1 */
@@ -1170,6 +1172,7 @@ poll_schedule(struct poll_host *h, long long secs, long usecs)
 {
 	struct timeval tv = { (time_t)secs, usecs };
 
+	h->due_us = clock_now_us() + secs * 1000000 + usecs;
 	evtimer_add(h->timer, &tv);
 }
 
@@ -1212,6 +1215,7 @@ poll_build_cb(const char *name, const char *address, const char *group,
 {
 	struct poll_build *b = arg;
 	struct poll_host *h = &b->p->hosts[b->p->nhosts++];
+	int64_t spread;
 
 	h->p = b->p;
 	h->name = xstrdup(name);
@@ -1228,8 +1232,13 @@ poll_build_cb(const char *name, const char *address, const char *group,
 	h->timer = evtimer_new(b->p->sd->base, poll_timer_cb, h);
 	if (h->timer == NULL)
 		fatalx("evtimer_new failed");
-	/* Spread the first polls over a second; then every interval. */
-	poll_schedule(h, 0, (long)((b->i++ * 7919) % 1000) * 1000);
+	/*
+	 * Spread the first polls over the interval (at most a minute), so
+	 * that many hosts on one interval are not all polled in one burst.
+	 */
+	spread = (h->a.interval < POLL_SPREAD ? h->a.interval : POLL_SPREAD) *
+	    (int64_t)((b->i++ * 7919) % 1000) * 1000;
+	poll_schedule(h, spread / 1000000, (long)(spread % 1000000));
 	return 0;
 }
 
@@ -1318,13 +1327,92 @@ poll_new(struct sopd *sd, char **cause)
 	return p;
 }
 
+static int
+poll_streq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* Is host n configured as o was (name, address, group, settings)? */
+static int
+poll_same(const struct poll_host *n, const struct poll_host *o)
+{
+	return strcmp(n->name, o->name) == 0 &&
+	    strcmp(n->address, o->address) == 0 &&
+	    poll_streq(n->group, o->group) &&
+	    n->a.interval == o->a.interval && n->a.timeout == o->a.timeout &&
+	    n->a.retries == o->a.retries && n->a.version == o->a.version &&
+	    poll_streq(n->a.community, o->a.community) &&
+	    poll_streq(n->a.user, o->a.user) &&
+	    poll_streq(n->a.auth, o->a.auth) &&
+	    poll_streq(n->a.auth_pass, o->a.auth_pass) &&
+	    poll_streq(n->a.priv, o->a.priv) &&
+	    poll_streq(n->a.priv_pass, o->a.priv_pass);
+}
+
+/*
+ * Hand what o learned between polls to n: the previous counters and uptime
+ * (so the first poll after a reload gives rates), misses, reachability,
+ * last values and counts, and its turn.  Between polls its session too (an
+ * SNMPv3 engine already discovered); a poll o had running is dropped with
+ * o (its requests hold o), and n opens a session at its turn.
+ */
+static void
+poll_take_state(struct poll_host *n, struct poll_host *o)
+{
+	int64_t left = o->due_us - clock_now_us();
+
+	if (!o->busy && o->ss != NULL) {
+		n->ss = o->ss;
+		n->ss->callback_magic = n;
+		o->ss = NULL;
+	}
+	if (left < 0)
+		left = 0;
+	poll_schedule(n, left / 1000000, (long)(left % 1000000));
+	n->have_prev = o->have_prev;
+	n->prev_uptime = o->prev_uptime;
+	n->prev_us = o->prev_us;
+	n->prev = o->prev;
+	n->nprev = o->nprev;
+	o->prev = NULL;
+	o->nprev = 0;
+	n->misses = o->misses;
+	n->reachable = o->reachable;
+	n->last_poll = o->last_poll;
+	n->last_ok = o->last_ok;
+	memcpy(n->last_error, o->last_error, sizeof(n->last_error));
+	n->latest = o->latest;
+	o->latest = NULL;
+	n->polls = o->polls;
+	n->skipped = o->skipped;
+}
+
+/*
+ * A reload: hosts are rebuilt from the new config and polled anew; a host
+ * whose configuration did not change keeps its state.
+ */
 void
 poll_reconfigure(struct poller *p)
 {
+	struct poller old;
+	size_t i, j;
+
 	if (p == NULL)
 		return;
-	poll_hosts_free(p);
+	old = *p;
+	p->hosts = NULL;
+	p->nhosts = 0;
 	poll_hosts_build(p);
+	for (i = 0; i < p->nhosts; i++)
+		for (j = 0; j < old.nhosts; j++)
+			if (poll_same(&p->hosts[i], &old.hosts[j])) {
+				poll_take_state(&p->hosts[i], &old.hosts[j]);
+				break;
+			}
+	poll_hosts_free(&old);
 	snmp_bridge_update();
 }
 

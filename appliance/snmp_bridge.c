@@ -95,6 +95,7 @@ static struct {
 	/* Report PDUs' budgets: per source, and for all together. */
 	struct snmp_bridge_rpt	*rpt;
 	struct snmp_bridge_bucket rpt_all;
+	uint64_t		 sig;		/* of the set last synced */
 } snmp_bridge;
 
 static void	snmp_bridge_read_cb(int, short, void *);
@@ -779,8 +780,9 @@ snmp_bridge_add(int fd, ino_t ino)
 static void
 snmp_bridge_sync(netsnmp_large_fd_set *set, int numfds)
 {
-	size_t	i, j;
-	int	fd;
+	size_t	 i, j;
+	int	 fd;
+	char	*held;
 
 	for (i = 0; i < snmp_bridge.nfds; /* nothing */) {
 		fd = snmp_bridge.fds[i].fd;
@@ -790,16 +792,34 @@ snmp_bridge_sync(netsnmp_large_fd_set *set, int numfds)
 		else
 			snmp_bridge_drop(i);
 	}
+	held = xcalloc(numfds > 0 ? numfds : 1, 1);
+	for (j = 0; j < snmp_bridge.nfds; j++)
+		held[snmp_bridge.fds[j].fd] = 1;	/* all < numfds now */
 	for (fd = 0; fd < numfds; fd++) {
-		if (!NETSNMP_LARGE_FD_ISSET(fd, set))
-			continue;
-		for (j = 0; j < snmp_bridge.nfds; j++) {
-			if (snmp_bridge.fds[j].fd == fd)
-				break;
-		}
-		if (j == snmp_bridge.nfds)
+		if (NETSNMP_LARGE_FD_ISSET(fd, set) && !held[fd])
 			snmp_bridge_add(fd, snmp_bridge_ino(fd));
 	}
+	free(held);
+}
+
+/*
+ * A cheap summary of the descriptor set: when it is the one of the last
+ * sync, nothing was opened or closed since (every module that closes a
+ * session updates the bridge before opening another), and the sync, with
+ * its fstat of every descriptor, is skipped: with a thousand polled hosts'
+ * sessions it would cost more than the responses it follows.
+ */
+static uint64_t
+snmp_bridge_sig(netsnmp_large_fd_set *set, int numfds)
+{
+	uint64_t	sig = (uint64_t)numfds;
+	int		fd;
+
+	for (fd = 0; fd < numfds; fd++) {
+		if (NETSNMP_LARGE_FD_ISSET(fd, set))
+			sig = sig * 1000003 + (uint64_t)fd + 1;
+	}
+	return sig;
 }
 
 /* Re-read net-snmp's descriptors and next timeout. */
@@ -808,6 +828,7 @@ snmp_bridge_update(void)
 {
 	netsnmp_large_fd_set	set;
 	struct timeval		tv;
+	uint64_t		sig;
 	int			numfds = 0, block = 1;
 
 	if (!snmp_bridge.started || snmp_bridge.timer == NULL)
@@ -815,7 +836,11 @@ snmp_bridge_update(void)
 	netsnmp_large_fd_set_init(&set, FD_SETSIZE);
 	timerclear(&tv);
 	snmp_select_info2(&numfds, &set, &tv, &block);
-	snmp_bridge_sync(&set, numfds);
+	sig = snmp_bridge_sig(&set, numfds);
+	if (sig != snmp_bridge.sig || snmp_bridge.nfds == 0) {
+		snmp_bridge_sync(&set, numfds);
+		snmp_bridge.sig = sig;
+	}
 	netsnmp_large_fd_set_cleanup(&set);
 
 	if (block == 0)

@@ -435,6 +435,7 @@ if [ -x "$ROOT/build/bench_match" ] && [ -d "$ROOT/../shared/corpus/loghub" ]; t
 	(cd "$ROOT" && ./build/bench_match 5) > "$T/match" 2>&1
 	cat "$T/match"
 fi
+[ -n "${BENCH_NO_POLL:-}" ] || sh "$ROOT/bench/poll.sh"	# polling figures
 echo
 echo "== figures (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
 cat "$SUMMARY"

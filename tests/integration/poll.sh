@@ -173,10 +173,21 @@ check "a wrapped 64-bit counter is a small rate, not a huge one" wait_long rate_
 # The disk fills to 96%: critical too; then empties to 50%: both clear.
 sed -i 's/integer 910$/integer 960/' "$T/web1.data"
 check "96% opens fs-used-critical" wait_long has_inc fs-used-critical "fs-used-critical:web-1:/var"
+check "critical supersedes high for the same file system" no_inc fs-used-high "fs-used-high:web-1:/var"
+superseded() {
+	for id in $(api "/api/v1/incidents?rule=fs-used-high&limit=100" |
+	    jq -r '.incidents[] | select(.key == "fs-used-high:web-1:/var") | .id'); do
+		api "/api/v1/incidents/$id" | grep -q 'superseded by fs-used-critical (critical)' &&
+		    return 0
+	done
+	return 1
+}
+check "the high incident is resolved with a note naming fs-used-critical" superseded
+sleep 2
+check "while critical stays open, high does not reopen" no_inc fs-used-high "fs-used-high:web-1:/var"
 sed -i 's/integer 960$/integer 880/' "$T/web1.data"
-sleep 3
-check "88% keeps fs-used-high open (clear is < 85: hysteresis)" has_inc fs-used-high "fs-used-high:web-1:/var"
-check "88% resolves fs-used-critical (clear is < 90)" no_inc fs-used-critical "fs-used-critical:web-1:/var"
+check "88% resolves fs-used-critical (clear is < 90)" wait_long no_inc fs-used-critical "fs-used-critical:web-1:/var"
+check "88% opens fs-used-high again (its clear is < 85: hysteresis)" wait_long has_inc fs-used-high "fs-used-high:web-1:/var"
 sed -i 's/integer 880$/integer 500/' "$T/web1.data"
 check "50% resolves fs-used-high" wait_long no_inc fs-used-high "fs-used-high:web-1:/var"
 
@@ -206,8 +217,45 @@ check "a range over 8 days of 5-minute points is refused" \
     test "$(curl -s -o /dev/null -w '%{http_code}' "$API/api/v1/hosts/web-1/metrics?metric=cpu.load_pct&from=1&to=1000000&step=5m")" = 400
 check "a host not polled is a 404" \
     test "$(curl -s -o /dev/null -w '%{http_code}' "$API/api/v1/hosts/nosuch/metrics?metric=cpu.load_pct")" = 404
-# A reload polls the hosts anew (sessions reopened, samples kept).
+# A reload polls the hosts anew (sessions reopened, samples kept); hosts
+# whose settings did not change keep their state: counters (the first poll
+# after the reload gives rates), misses, rules' "for" timers.
+field() { api /api/v1/hosts | jq -r --arg h "$1" ".hosts[] | select(.name == \$h) | $2"; }
+reloads() { api /api/v1/stats | jq -r '.daemon.reloads'; }
+wait_long host gone-1 '.misses >= 3'
+m0=$(field gone-1 .misses); p0=$(field web-1 .polls); g0=$(reloads)
 kill -HUP $SOPD_PID
+reloaded() { test "$(reloads)" -gt "$g0"; }
+check "SIGHUP reloads" wait_long reloaded
+check "gone-1's misses survive the reload ($m0)" test "$(field gone-1 .misses)" -ge "$m0"
+check "web-1's poll count survives the reload ($p0)" test "$(field web-1 .polls)" -ge "$p0"
+# The first poll completed after the reload: sysUpTime is another one.
+u1=$(field web-1 '.latest["sys.uptime"]')
+first_after() { test "$(field web-1 '.latest["sys.uptime"]')" != "$u1"; }
+wait_long first_after
+check "the first poll after the reload gives interface rates" \
+    host web-1 '.latest["if.in_bps"].eth0 != null'
 polled_again() { host web-1 '.polls >= 2 and .reachable == true'; }
 check "after SIGHUP web-1 is polled again" wait_long polled_again
+# A "for 8s" rule held through a reload every 3 s still opens.
+cat > "$T/rules/cpu-slow.yaml" <<EOR
+rules:
+  - name: cpu-slow
+    metric: cpu.load_pct >= 90 for 8s
+    severity: high
+EOR
+hup_until_open() {
+	i=0
+	while [ $i -lt 10 ]; do
+		kill -HUP $SOPD_PID
+		j=0
+		while [ $j -lt 30 ]; do
+			has_inc cpu-slow cpu-slow:db-1 && return 0
+			sleep 0.1; j=$((j + 1))
+		done
+		i=$((i + 1))
+	done
+	return 1
+}
+check "a rule's for timer survives reloads (every 3 s, for 8s)" hup_until_open
 stop_sopd; check "sopd stops cleanly again" test $? = 0
