@@ -168,7 +168,8 @@ clean:
 # The appliance (firmware/image/build.sh): a Debian 12 root file system made
 # by mmdebstrap with sopd's package, and a disk image with two root slots
 # (A/B) and a data partition; minutes, root, Debian's mirror. Not part of
-# `make test`: `make image-test` boots it under QEMU.
+# `make test`: `make image-test` boots it under QEMU (and, after `make
+# firmware`, updates it from slot A to B).
 IMGDEBS	 = mmdebstrap fdisk dosfstools mtools grub-efi-amd64-bin \
 	   qemu-system-x86 ovmf systemd-container
 IMG	 = $(B)/image

@@ -22,6 +22,7 @@ ok() { echo "ok - $*"; PASSED=$((PASSED + 1)); }
 notok() { echo "not ok - $*"; FAILED=1; NFAILED=$((NFAILED + 1)); }
 check() { d=$1; shift; if "$@"; then ok "$d"; else notok "$d"; fi; }
 FAILED=0
+T0=$(date +%s)
 
 for tool in qemu-system-x86_64 qemu-img curl snmpwalk snmpget logger mtype python3; do
 	command -v $tool >/dev/null || { echo "not ok - $tool is not installed (make deps)"; exit 1; }
@@ -57,17 +58,42 @@ else
 fi
 qemu-img create -q -f qcow2 -b "$(cd "$IMG" && pwd)/disk.img" -F raw "$T/disk.qcow2"
 cp /usr/share/OVMF/OVMF_VARS_4M.fd "$T/vars.fd"
-start=$(date +%s)
-qemu-system-x86_64 $ACCEL -m 1024 -smp 2 -nodefaults -display none \
-    -drive if=pflash,format=raw,readonly=on,file="$OVMF" \
-    -drive if=pflash,format=raw,file="$T/vars.fd" \
-    -drive if=virtio,format=qcow2,file="$T/disk.qcow2" \
-    -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$P_HTTPS-:443,hostfwd=udp:127.0.0.1:$P_SYSLOG-:514,hostfwd=udp:127.0.0.1:$P_SNMP-:161 \
-    -device virtio-net-pci,netdev=n0 \
-    -serial file:"$T/console.log" -device i6300esb \
-    -monitor unix:"$T/monitor",server,nowait \
-    > "$T/qemu.log" 2>&1 &
-QEMU_PID=$!
+# boot_vm DRIVE: start QEMU on DRIVE (a -drive option's format= and file=).
+boot_vm() {
+	rm -f "$T/monitor"
+	start=$(date +%s)
+	qemu-system-x86_64 $ACCEL -m 1024 -smp 2 -nodefaults -display none \
+	    -drive if=pflash,format=raw,readonly=on,file="$OVMF" \
+	    -drive if=pflash,format=raw,file="$T/vars.fd" \
+	    -drive if=virtio,"$1" \
+	    -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$P_HTTPS-:443,hostfwd=udp:127.0.0.1:$P_SYSLOG-:514,hostfwd=udp:127.0.0.1:$P_SNMP-:161 \
+	    -device virtio-net-pci,netdev=n0 \
+	    -serial file:"$T/console.log" -device i6300esb \
+	    -monitor unix:"$T/monitor",server,nowait \
+	    > "$T/qemu.log" 2>&1 &
+	QEMU_PID=$!
+}
+# power_off: the ACPI power button, then up to 300 s for QEMU to exit.
+power_off() {
+	python3 - "$T/monitor" <<-'PY'
+	import socket, sys
+	s = socket.socket(socket.AF_UNIX)
+	s.settimeout(30)
+	s.connect(sys.argv[1])
+	got = b""
+	while b"(qemu)" not in got:
+	    got += s.recv(4096)
+	s.sendall(b"system_powerdown\n")
+	got = b""
+	while got.count(b"(qemu)") < 1:
+	    got += s.recv(4096)
+PY
+	i=0
+	while kill -0 $QEMU_PID 2>/dev/null && [ $i -lt 300 ]; do sleep 1; i=$((i + 1)); done
+	check "the appliance shuts down on ACPI power-off (${i}s)" sh -c "! kill -0 $QEMU_PID 2>/dev/null"
+	QEMU_PID=""
+}
+boot_vm "format=qcow2,file=$T/disk.qcow2"
 
 # bounded LIMIT CMD...: retry CMD every 2 s until the boot limit.
 bounded() {
@@ -78,7 +104,7 @@ bounded() {
 	done
 	return 1
 }
-healthz() { curl -fsk --max-time 5 "https://127.0.0.1:$P_HTTPS/healthz"; }
+healthz() { curl -fsk --max-time 5 -o /dev/null "https://127.0.0.1:$P_HTTPS/healthz"; }
 bounded healthz
 rc=$?
 up=$(( $(date +%s) - start ))
@@ -114,29 +140,68 @@ check "sopd took the syslog message (UDP 514): sopInputReceived moved from ${bef
 # sets it back to 0. Shut the machine down cleanly (ACPI) and read grubenv
 # on the EFI system partition of the overlay.
 sleep 10
-python3 - "$T/monitor" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(30)
-s.connect(sys.argv[1])
-got = b""
-while b"(qemu)" not in got:
-    got += s.recv(4096)
-s.sendall(b"system_powerdown\n")
-got = b""
-while got.count(b"(qemu)") < 1:
-    got += s.recv(4096)
-PY
-i=0
-while kill -0 $QEMU_PID 2>/dev/null && [ $i -lt 300 ]; do sleep 1; i=$((i + 1)); done
-check "the appliance shuts down on ACPI power-off (${i}s)" sh -c "! kill -0 $QEMU_PID 2>/dev/null"
-QEMU_PID=""
+power_off
 qemu-img convert -O raw "$T/disk.qcow2" "$T/disk.raw"
 mtype -i "$T/disk.raw@@1M" ::/EFI/BOOT/grubenv 2>/dev/null | grep -a '=' > "$T/grubenv.txt"
 sed 's/^/# grubenv: /' "$T/grubenv.txt"
 grep -a "marking slot" "$T/console.log" | sed 's/^/# console: /'
 check "slot A was marked good once sopd answered /healthz (A_OK=1 A_TRY=0)" \
     sh -c "grep -qx A_OK=1 '$T/grubenv.txt' && grep -qx A_TRY=0 '$T/grubenv.txt'"
-echo "# boot to /healthz: ${up}s; whole run: $(( $(date +%s) - start ))s"
+
+# The update, when a bundle is given (BUNDLE, or make firmware's newest in
+# build/): the test's copy of the disk gets the bundle on the data partition
+# and, in slot A, a one-shot unit that runs `sopctl firmware install` and
+# reboots (test scaffolding written with debugfs, not part of the image).
+# RAUC writes slot B and puts it first; GRUB boots B; the health check marks
+# B good.
+BUNDLE=${BUNDLE:-$(ls -t "$ROOT"/build/sopd-firmware-*.raucb 2>/dev/null | head -n 1)}
+if [ -z "$BUNDLE" ]; then
+	echo "ok # skip the update: no bundle (make firmware)"
+elif ! command -v debugfs > /dev/null; then
+	echo "ok # skip the update: debugfs is not installed"
+else
+	part() { sfdisk -d "$T/disk.raw" | sed -n "s/.*start= *\([0-9]*\), size= *\([0-9]*\),.*name=\"$1\".*/\1 \2/p"; }
+	set -- $(part rootfs-a); a_start=$1 a_size=$2
+	set -- $(part data); d_start=$1 d_size=$2
+	dd if="$T/disk.raw" of="$T/a.ext4" bs=512 skip=$a_start count=$a_size status=none
+	dd if="$T/disk.raw" of="$T/data.ext4" bs=512 skip=$d_start count=$d_size status=none
+	cat > "$T/test-update.service" <<-'EOF'
+	[Unit]
+	Description=Test: install the firmware bundle and reboot
+	After=sopd-firmware-check.service
+	[Service]
+	Type=oneshot
+	StandardOutput=journal+console
+	ExecStart=/bin/rm -f /etc/systemd/system/multi-user.target.wants/test-update.service
+	ExecStart=/usr/bin/sopctl firmware install /var/lib/sopd/update.raucb
+	ExecStart=/bin/systemctl reboot
+	EOF
+	debugfs -w -R "write $T/test-update.service /etc/systemd/system/test-update.service" "$T/a.ext4" > /dev/null 2>&1
+	debugfs -w -R "symlink /etc/systemd/system/multi-user.target.wants/test-update.service /etc/systemd/system/test-update.service" "$T/a.ext4" > /dev/null 2>&1
+	debugfs -w -R "write $BUNDLE /update.raucb" "$T/data.ext4" > /dev/null 2>&1
+	dd if="$T/a.ext4" of="$T/disk.raw" bs=512 seek=$a_start conv=notrunc status=none
+	dd if="$T/data.ext4" of="$T/disk.raw" bs=512 seek=$d_start conv=notrunc status=none
+	rm -f "$T/a.ext4" "$T/data.ext4" "$T/disk.qcow2"
+	echo "# installing $(basename "$BUNDLE") (running $(sed -n 's/^VERSION=//p' "$IMG/rootfs/etc/sopd-firmware" 2>/dev/null))"
+	: > "$T/console.log"
+	boot_vm "format=raw,file=$T/disk.raw"
+	LIMIT=$(( LIMIT * 3 ))
+	booted_b() { grep -aq "Command line:.*rauc.slot=B" "$T/console.log"; }
+	bounded booted_b
+	grep -a "firmware-check\|installing\|Installing\|installed\|refused\|failed" "$T/console.log" | cut -c1-200 | sed 's/^/# console: /' | head -20
+	check "after sopctl firmware install and a reboot GRUB boots slot B ($(( $(date +%s) - start ))s)" booted_b
+	bounded healthz
+	check "sopd of slot B answers /healthz" healthz
+	marked_b() { grep -aq "marking slot B good" "$T/console.log"; }
+	bounded marked_b
+	check "the health check marked slot B good" marked_b
+	sleep 5
+	power_off
+	mtype -i "$T/disk.raw@@1M" ::/EFI/BOOT/grubenv 2>/dev/null | grep -a '=' > "$T/grubenv.txt"
+	sed 's/^/# grubenv: /' "$T/grubenv.txt"
+	check "grubenv: ORDER=\"B A\", B_OK=1, B_TRY=0 (B stays the boot slot)" \
+	    sh -c "grep -qx 'ORDER=B A' '$T/grubenv.txt' && grep -qx B_OK=1 '$T/grubenv.txt' && grep -qx B_TRY=0 '$T/grubenv.txt'"
+fi
+echo "# boot to /healthz: ${up}s; whole run: $(( $(date +%s) - T0 ))s"
 echo "$PASSED passed, $NFAILED failed"
 exit $FAILED
