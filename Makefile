@@ -171,7 +171,7 @@ clean:
 # `make test`: `make image-test` boots it under QEMU (and, after `make
 # firmware`, updates it from slot A to B).
 IMGDEBS	 = mmdebstrap fdisk dosfstools mtools grub-efi-amd64-bin \
-	   qemu-system-x86 ovmf systemd-container
+	   qemu-system-x86 qemu-utils ovmf
 IMG	 = $(B)/image
 FIRMWARE_VERSION ?= $(VERSION)+$(shell date -u +%Y%m%d%H%M%S)
 # RAUC's signing key and certificate, and the keyring the image trusts:
@@ -182,10 +182,11 @@ RAUC_DIR = $(B)/rauc
 RAUC_KEY ?= $(RAUC_DIR)/dev.key
 RAUC_CERT ?= $(RAUC_DIR)/dev.pem
 RAUC_KEYRING ?= $(RAUC_DIR)/dev-ca.pem
-$(RAUC_DIR)/dev.key $(RAUC_DIR)/dev.pem $(RAUC_DIR)/dev-ca.pem:
-	sh firmware/image/devkey.sh $(RAUC_DIR)
-image: $(DEB) $(RAUC_KEYRING)
+# (devkey.sh keeps a key it made before; a PKCS#11 URI is no file for make.)
+DEVKEY	 = sh firmware/image/devkey.sh $(RAUC_DIR)
+image: $(DEB)
 	@sh tests/deps.sh --check $(IMGDEBS) || sh tests/deps.sh $(IMGDEBS)
+	@[ '$(RAUC_KEYRING)' != '$(RAUC_DIR)/dev-ca.pem' ] || $(DEVKEY)
 	FIRMWARE_VERSION='$(FIRMWARE_VERSION)' RAUC_CERT='$(RAUC_KEYRING)' \
 	    IMAGE_NMS='$(IMAGE_NMS)' sh firmware/image/build.sh $(IMG) $(abspath $(DEB))
 # The NMS allowed SNMP with community public in the image: QEMU's host in
@@ -197,8 +198,9 @@ image-test:
 
 # A RAUC bundle of the image's root file system (make image first), signed
 # with RAUC_KEY and RAUC_CERT: build/sopd-firmware-VERSION.raucb.
-firmware: $(RAUC_KEY) $(RAUC_CERT) $(RAUC_KEYRING)
+firmware:
 	@[ -s $(IMG)/rootfs.ext4 ] || { echo "make image first" >&2; exit 1; }
+	@[ '$(RAUC_KEY)' != '$(RAUC_DIR)/dev.key' ] || $(DEVKEY)
 	sh firmware/image/bundle.sh $(IMG)/rootfs.ext4 '$(FIRMWARE_VERSION)' \
 	    '$(RAUC_KEY)' '$(RAUC_CERT)' '$(RAUC_KEYRING)' \
 	    $(B)/sopd-firmware-$(FIRMWARE_VERSION).raucb
