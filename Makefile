@@ -8,7 +8,7 @@ DEBS	 = build-essential pkg-config libevent-dev libsnmp-dev libsqlite3-dev \
 	   libcmocka-dev librelp-dev snmp snmpd snmptrapd sqlite3 bsdutils curl \
 	   faketime smitools procps time jq rsyslog rsyslog-relp rsyslog-openssl python3 python3-yaml \
 	   chromium libsystemd-dev debhelper lintian fakeroot dpkg-dev libcrypt-dev zlib1g-dev \
-	   python3-pysnmp4
+	   python3-pysnmp4 rauc squashfs-tools openssl e2fsprogs grub-common
 WARN	 = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 	   -Wno-unused-parameter
 CSTD	 = -std=c11 -D_GNU_SOURCE
@@ -31,7 +31,7 @@ ALIBOBJ	 = $(LIBSRC:appliance/%.c=$(A)/obj/%.o)
 UNITS	 = $(TESTSRC:tests/unit/%.c=$(A)/tests/%)
 
 .PHONY: all run test test-clocks bench deps check-deps clean asan fuzz firmware
-.PHONY: install deb
+.PHONY: install deb image image-test
 
 MAINS	 = $(wildcard appliance/sopd.c appliance/sopctl.c)
 BINS	 = $(MAINS:appliance/%.c=$(B)/%)
@@ -165,3 +165,43 @@ $(DEB): $(shell find $(DEBSRC) -type f 2>/dev/null)
 
 clean:
 	rm -rf build
+
+# The appliance (firmware/image/build.sh): a Debian 12 root file system made
+# by mmdebstrap with sopd's package, and a disk image with two root slots
+# (A/B) and a data partition; minutes, root, Debian's mirror. Not part of
+# `make test`: `make image-test` boots it under QEMU (and, after `make
+# firmware`, updates it from slot A to B).
+IMGDEBS	 = mmdebstrap fdisk dosfstools mtools grub-efi-amd64-bin \
+	   qemu-system-x86 qemu-utils ovmf
+IMG	 = $(B)/image
+FIRMWARE_VERSION ?= $(VERSION)+$(shell date -u +%Y%m%d%H%M%S)
+# RAUC's signing key and certificate, and the keyring the image trusts:
+# by default a development CA and key made by OpenSSL in build/rauc
+# (firmware/image/devkey.sh). For production pass your own, e.g.
+# RAUC_KEY=/secure/fw.key RAUC_CERT=/secure/fw.pem RAUC_KEYRING=/secure/ca.pem
+RAUC_DIR = $(B)/rauc
+RAUC_KEY ?= $(RAUC_DIR)/dev.key
+RAUC_CERT ?= $(RAUC_DIR)/dev.pem
+RAUC_KEYRING ?= $(RAUC_DIR)/dev-ca.pem
+# (devkey.sh keeps a key it made before; a PKCS#11 URI is no file for make.)
+DEVKEY	 = sh firmware/image/devkey.sh $(RAUC_DIR)
+image: $(DEB)
+	@sh tests/deps.sh --check $(IMGDEBS) || sh tests/deps.sh $(IMGDEBS)
+	@[ '$(RAUC_KEYRING)' != '$(RAUC_DIR)/dev-ca.pem' ] || $(DEVKEY)
+	FIRMWARE_VERSION='$(FIRMWARE_VERSION)' RAUC_CERT='$(RAUC_KEYRING)' \
+	    IMAGE_NMS='$(IMAGE_NMS)' sh firmware/image/build.sh $(IMG) $(abspath $(DEB))
+# The NMS allowed SNMP with community public in the image: QEMU's host in
+# user networking, for `make image-test`; set your NMS's address.
+IMAGE_NMS ?= 10.0.2.2
+image-test:
+	@sh tests/deps.sh --check $(IMGDEBS) || sh tests/deps.sh $(IMGDEBS)
+	@sh tests/image/boot.sh $(IMG)
+
+# A RAUC bundle of the image's root file system (make image first), signed
+# with RAUC_KEY and RAUC_CERT: build/sopd-firmware-VERSION.raucb.
+firmware:
+	@[ -s $(IMG)/rootfs.ext4 ] || { echo "make image first" >&2; exit 1; }
+	@[ '$(RAUC_KEY)' != '$(RAUC_DIR)/dev.key' ] || $(DEVKEY)
+	sh firmware/image/bundle.sh $(IMG)/rootfs.ext4 '$(FIRMWARE_VERSION)' \
+	    '$(RAUC_KEY)' '$(RAUC_CERT)' '$(RAUC_KEYRING)' \
+	    $(B)/sopd-firmware-$(FIRMWARE_VERSION).raucb

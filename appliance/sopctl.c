@@ -26,6 +26,7 @@
 #include <openssl/ssl.h>
 
 #include "auth.h"
+#include "fwctl.h"
 #include "schedule.h"
 #include "version.h"
 
@@ -134,6 +135,10 @@ ctl_usage_to(FILE *f)
 	    "  schedule             the scheduled jobs, next times, recent runs\n"
 	    "  backup FILE          a consistent copy of sopd's database, made\n"
 	    "                       while it runs (SQLite online backup)\n"
+	    "  firmware status      the running firmware and RAUC's slots\n"
+	    "  firmware install BUNDLE\n"
+	    "                       check a signed RAUC bundle and install it\n"
+	    "                       into the other root slot (no downgrade)\n"
 	    "  passwd               read a password on stdin, print its hash\n"
 	    "                       for http: users: password:\n"
 	    "  token                print a new API token and its sha256 for\n"
@@ -2453,6 +2458,8 @@ main(int argc, char **argv)
 		return ctl_passwd();
 	if (strcmp(cmd, "token") == 0)
 		return ctl_token();
+	if (strcmp(cmd, "firmware") == 0)
+		return fwctl_main(argc, argv);
 	ctl_token_load(tokfile);
 	optind = 0;
 	if (strcmp(cmd, "parse") != 0)

@@ -24,7 +24,7 @@ _sopctl()
 	"")
 		COMPREPLY=($(compgen -W "list show ack resolve note stats health
 		    parse windows window expectations report schedule backup hosts
-		    set export audit
+		    set export audit firmware
 		    -u --url --cacert -j --json -h --help -V --version" -- "$cur")) ;;
 	list)
 		COMPREPLY=($(compgen -W "--state --severity --host --rule
@@ -47,6 +47,12 @@ _sopctl()
 		COMPREPLY=($(compgen -W "-c" -- "$cur")) ;;
 	backup)
 		COMPREPLY=($(compgen -f -- "$cur")) ;;
+	firmware)
+		if [ "$prev" = install ]; then
+			COMPREPLY=($(compgen -f -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "status install" -- "$cur"))
+		fi ;;
 	esac
 }
 complete -F _sopctl sopctl
