@@ -1271,14 +1271,17 @@ rules_metric(struct rload *rl, struct rule *r, const struct ynode *n,
 	return 0;
 }
 
-/* A metric rule's title: {host}, {rule}, {metric}, {inst}, {value}. */
+/*
+ * A title that may use only the placeholders in ok (what names the kind of
+ * rule in the error, "a metric title").
+ */
 static int
-rules_metric_title(struct rload *rl, struct rule *r, const struct ynode *map)
+rules_title_with(struct rload *rl, struct rule *r, const struct ynode *map,
+    const char *const *ok, const char *what)
 {
-	static const char *const ok[] = { "host", "rule", "metric", "inst",
-	    "value", NULL };
 	const struct ynode *n = ynode_get(map, "title");
 	const char *p, *q;
+	char known[128] = "";
 	size_t j;
 
 	if (n == NULL)
@@ -1293,14 +1296,27 @@ rules_metric_title(struct rload *rl, struct rule *r, const struct ynode *map)
 			    strncmp(p + 1, ok[j], q - p - 1) == 0)
 				break;
 		if (ok[j] == NULL) {
-			rules_err(rl, n, "unknown placeholder \"%.*s\" (a "
-			    "metric title knows {host}, {rule}, {metric}, "
-			    "{inst}, {value})", (int)(q - p + 1), p);
+			for (j = 0; ok[j] != NULL; j++)
+				snprintf(known + strlen(known), sizeof(known) -
+				    strlen(known), "%s{%s}", j > 0 ? ", " : "",
+				    ok[j]);
+			rules_err(rl, n, "unknown placeholder \"%.*s\" (%s "
+			    "knows %s)", (int)(q - p + 1), p, what, known);
 			return -1;
 		}
 	}
 	r->title = xstrdup(n->value);
 	return 0;
+}
+
+/* A metric rule's title: {host}, {rule}, {metric}, {inst}, {value}. */
+static int
+rules_metric_title(struct rload *rl, struct rule *r, const struct ynode *map)
+{
+	static const char *const ok[] = { "host", "rule", "metric", "inst",
+	    "value", NULL };
+
+	return rules_title_with(rl, r, map, ok, "a metric title");
 }
 
 /* A metric rule instead of match; 0 if it is not one. */
@@ -1337,30 +1353,8 @@ rules_plain_title(struct rload *rl, struct rule *r, const struct ynode *map)
 {
 	static const char *const ok[] = { "host", "rule", "deadline", "since",
 	    "last", NULL };
-	const struct ynode *n = ynode_get(map, "title");
-	const char *p, *q;
-	size_t j;
 
-	if (n == NULL)
-		return 0;
-	if (rules_scalar(rl, n, "title") == NULL)
-		return -1;
-	for (p = n->value; (p = strchr(p, '{')) != NULL; p = q) {
-		if ((q = strchr(p, '}')) == NULL)
-			break;
-		for (j = 0; ok[j] != NULL; j++)
-			if ((size_t)(q - p - 1) == strlen(ok[j]) &&
-			    strncmp(p + 1, ok[j], q - p - 1) == 0)
-				break;
-		if (ok[j] == NULL) {
-			rules_err(rl, n, "unknown placeholder \"%.*s\" (an "
-			    "expect or silent title knows {host}, {rule}, "
-			    "{deadline}, {since}, {last})", (int)(q - p + 1), p);
-			return -1;
-		}
-	}
-	r->title = xstrdup(n->value);
-	return 0;
+	return rules_title_with(rl, r, map, ok, "an expect or silent title");
 }
 
 /* An expect or silent rule instead of match and clear; 0 if neither. */
