@@ -28,77 +28,77 @@
 #include "winset.h"
 #include "xmalloc.h"
 
-#define AGENT_TEXT_MAX		255	/* SopText: SIZE (0..255) */
-#define AGENT_NLOG_MAX		500	/* sopNotifLogMaxEntries */
-#define AGENT_MAX_INDEX		3	/* longest index, in sub-ids */
-#define AGENT_NLOG_RESERVE	1000	/* log indexes reserved in the store at once */
-#define AGENT_NLOG_META		"nlog_next"
+#define AGENT_TEXT_MAX	   255	/* SopText: SIZE (0..255) */
+#define AGENT_NLOG_MAX	   500	/* sopNotifLogMaxEntries */
+#define AGENT_MAX_INDEX	   3	/* longest index, in sub-ids */
+#define AGENT_NLOG_RESERVE 1000 /* log indexes reserved in the store at once */
+#define AGENT_NLOG_META	   "nlog_next"
 
 /* From libnetsnmpmibs (mibgroup/mibII), which installs no header for them. */
-void	init_system_mib(void);
-void	init_sysORTable(void);
-void	init_vacm_conf(void);
-void	init_snmpEngine(void);
-void	init_snmp_mib(void);
-void	init_usmStats(void);
+void init_system_mib(void);
+void init_sysORTable(void);
+void init_vacm_conf(void);
+void init_snmpEngine(void);
+void init_snmp_mib(void);
+void init_usmStats(void);
 
 /* sopApplianceMIB (enterprises.<SOP_ENTERPRISE>.1) and the nodes below it. */
 static oid agent_mib_oid[] = { 1, 3, 6, 1, 4, 1, AGENT_ENTERPRISE, 1 };
-#define AGENT_MIB_LEN	OID_LENGTH(agent_mib_oid)
+#define AGENT_MIB_LEN OID_LENGTH(agent_mib_oid)
 
 /* One active incident in the snapshot; strings are offsets into the arena. */
 struct agent_incident {
-	uint32_t	id;
-	int		severity;
-	int		state;
-	int		level;
-	uint32_t	count;
-	int64_t		first_us, last_us, next_us;
-	size_t		host, rule, title, key, window;
-	size_t		owner, cause;
-	int64_t		acked_us, resolved_us;
+	uint32_t id;
+	int severity;
+	int state;
+	int level;
+	uint32_t count;
+	int64_t first_us, last_us, next_us;
+	size_t host, rule, title, key, window;
+	size_t owner, cause;
+	int64_t acked_us, resolved_us;
 };
 
 /* The sorted copy of the active incidents that GET and GETNEXT read. */
 struct agent_snapshot {
-	struct agent_incident	*rows;
-	size_t			 n, alloc;
-	char			*arena;
-	size_t			 used, size;
-	uint64_t		 version;
-	int			 valid;
-	unsigned		 per_sev[SEV_MAX];
-	unsigned		 unacked;
-	int64_t			 oldest_us;
+	struct agent_incident *rows;
+	size_t n, alloc;
+	char *arena;
+	size_t used, size;
+	uint64_t version;
+	int valid;
+	unsigned per_sev[SEV_MAX];
+	unsigned unacked;
+	int64_t oldest_us;
 };
 
 /* A patch or change window; id and title point into the daemon's winset. */
 struct agent_window {
-	const char	*id;
-	int		 type;		/* 1 patch, 2 change */
-	const char	*title;
-	int64_t		 start_us, end_us;
-	int		 approved, active;
-	uint32_t	 index;		/* sopWindowIndex, from the id */
+	const char *id;
+	int type; /* 1 patch, 2 change */
+	const char *title;
+	int64_t start_us, end_us;
+	int approved, active;
+	uint32_t index; /* sopWindowIndex, from the id */
 };
 
 /* The windows as the handler's request sees them, by start time. */
 struct agent_windows {
-	struct agent_window	*rows;
-	size_t			 n, alloc;
+	struct agent_window *rows;
+	size_t n, alloc;
 };
 
 /* One notice in the bounded log, with its targets and outcome. */
 struct agent_nlog {
-	uint32_t	index;
-	int64_t		time_us;
-	oid		notif[AGENT_MIB_LEN + 2];
-	uint32_t	incident;
-	int		severity;
-	int		level;
-	int		outcome;	/* enum agent_outcome */
-	char		text[AGENT_TEXT_MAX + 1];
-	char		targets[AGENT_TEXT_MAX + 1];
+	uint32_t index;
+	int64_t time_us;
+	oid notif[AGENT_MIB_LEN + 2];
+	uint32_t incident;
+	int severity;
+	int level;
+	int outcome; /* enum agent_outcome */
+	char text[AGENT_TEXT_MAX + 1];
+	char targets[AGENT_TEXT_MAX + 1];
 };
 
 /*
@@ -107,27 +107,27 @@ struct agent_nlog {
  * (one row with index 0).
  */
 struct agent_section {
-	oid	 prefix[3];
-	size_t	 prefixlen;
-	u_int	 firstcol, lastcol;
-	size_t	 indexlen;
-	size_t	(*rows)(void);
-	void	(*index)(size_t, oid *);
-	void	(*value)(size_t, u_int, netsnmp_variable_list *);
+	oid prefix[3];
+	size_t prefixlen;
+	u_int firstcol, lastcol;
+	size_t indexlen;
+	size_t (*rows)(void);
+	void (*index)(size_t, oid *);
+	void (*value)(size_t, u_int, netsnmp_variable_list *);
 };
 
 static struct {
-	struct sopd			*sd;
-	netsnmp_handler_registration	*reg;
-	int				 sysor;
-	struct agent_snapshot		 snap;
-	struct agent_windows		 win;
-	struct agent_nlog		 nlog[AGENT_NLOG_MAX];
-	size_t				 nlog_head, nlog_n;
-	uint32_t			 nlog_next;
-	uint32_t			 nlog_reserved;	/* stored: next free */
-	int				 nlog_loaded;
-	uint32_t			 nlog_logged, nlog_bumped;
+	struct sopd *sd;
+	netsnmp_handler_registration *reg;
+	int sysor;
+	struct agent_snapshot snap;
+	struct agent_windows win;
+	struct agent_nlog nlog[AGENT_NLOG_MAX];
+	size_t nlog_head, nlog_n;
+	uint32_t nlog_next;
+	uint32_t nlog_reserved; /* stored: next free */
+	int nlog_loaded;
+	uint32_t nlog_logged, nlog_bumped;
 } agent;
 
 static const struct agent_section agent_sections[];
@@ -137,7 +137,7 @@ static const size_t agent_nsections;
 static int64_t
 agent_now_us(void)
 {
-	struct timespec	ts;
+	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
@@ -154,7 +154,7 @@ agent_set_int(netsnmp_variable_list *vb, u_char type, long v)
 static void
 agent_set_uint(netsnmp_variable_list *vb, u_char type, uint64_t v)
 {
-	u_long	u = v > UINT32_MAX ? UINT32_MAX : (u_long)v;
+	u_long u = v > UINT32_MAX ? UINT32_MAX : (u_long)v;
 
 	snmp_set_var_typed_value(vb, type, &u, sizeof(u));
 }
@@ -163,7 +163,7 @@ agent_set_uint(netsnmp_variable_list *vb, u_char type, uint64_t v)
 static void
 agent_set_c64(netsnmp_variable_list *vb, uint64_t v)
 {
-	struct counter64	c;
+	struct counter64 c;
 
 	c.high = (u_long)(v >> 32);
 	c.low = (u_long)(v & 0xffffffffU);
@@ -183,8 +183,8 @@ agent_set_str(netsnmp_variable_list *vb, const char *s)
 size_t
 agent_dateandtime(int64_t us, unsigned char *b)
 {
-	struct tm	tm;
-	time_t		t;
+	struct tm tm;
+	time_t t;
 
 	memset(b, 0, AGENT_DATEANDTIME_LEN);
 	if (us <= 0)
@@ -207,7 +207,7 @@ agent_dateandtime(int64_t us, unsigned char *b)
 static void
 agent_set_date(netsnmp_variable_list *vb, int64_t us)
 {
-	u_char	b[AGENT_DATEANDTIME_LEN];
+	u_char b[AGENT_DATEANDTIME_LEN];
 
 	snmp_set_var_typed_value(vb, ASN_OCTET_STR, b,
 	    agent_dateandtime(us, b));
@@ -240,7 +240,7 @@ agent_severity(int sev)
 static size_t
 agent_text_len(const char *s, size_t max)
 {
-	size_t	len = strlen(s);
+	size_t len = strlen(s);
 
 	if (len <= max)
 		return len;
@@ -264,7 +264,7 @@ agent_set_text(netsnmp_variable_list *vb, const char *s)
 static size_t
 agent_arena_add(struct agent_snapshot *sn, const char *s)
 {
-	size_t	len, off;
+	size_t len, off;
 
 	if (s == NULL)
 		s = "";
@@ -285,21 +285,21 @@ agent_arena_add(struct agent_snapshot *sn, const char *s)
 static void
 agent_snapshot_add_cb(const struct incident_info *ii, void *arg)
 {
-	struct agent_snapshot	*sn = arg;
-	struct agent_incident	*r;
+	struct agent_snapshot *sn = arg;
+	struct agent_incident *r;
 
 	if (ii->id == 0 || ii->id > UINT32_MAX)
-		return;		/* not representable as sopIncidentId */
+		return; /* not representable as sopIncidentId */
 	if (sn->n == sn->alloc) {
 		sn->alloc = sn->alloc == 0 ? 1024 : sn->alloc * 2;
-		sn->rows = xreallocarray(sn->rows, sn->alloc,
-		    sizeof(*sn->rows));
+		sn->rows =
+		    xreallocarray(sn->rows, sn->alloc, sizeof(*sn->rows));
 	}
 	r = &sn->rows[sn->n++];
 	r->id = (uint32_t)ii->id;
 	r->severity = agent_severity(ii->severity);
-	r->state = ii->state >= 0 && ii->state <= INC_CLOSED ?
-	    ii->state + 1 : 1;
+	r->state =
+	    ii->state >= 0 && ii->state <= INC_CLOSED ? ii->state + 1 : 1;
 	r->level = agent_level(ii->level);
 	r->count = ii->count > UINT32_MAX ? UINT32_MAX : (uint32_t)ii->count;
 	r->first_us = ii->first_seen_us;
@@ -327,7 +327,7 @@ agent_snapshot_add_cb(const struct incident_info *ii, void *arg)
 static int
 agent_incident_cmp(const void *a, const void *b)
 {
-	const struct agent_incident	*x = a, *y = b;
+	const struct agent_incident *x = a, *y = b;
 
 	return x->id < y->id ? -1 : x->id > y->id;
 }
@@ -336,10 +336,10 @@ agent_incident_cmp(const void *a, const void *b)
 static void
 agent_snapshot_refresh(void)
 {
-	struct agent_snapshot	*sn = &agent.snap;
-	struct incidents	*inc;
-	uint64_t		 version;
-	size_t			 i;
+	struct agent_snapshot *sn = &agent.snap;
+	struct incidents *inc;
+	uint64_t version;
+	size_t i;
 
 	inc = agent.sd != NULL ? agent.sd->incidents : NULL;
 	if (inc == NULL) {
@@ -394,16 +394,16 @@ agent_scalar_index(size_t row, oid *idx)
 static void
 agent_appliance_value(size_t row, u_int col, netsnmp_variable_list *vb)
 {
-	struct sopd	*sd = agent.sd;
-	time_t		 now = time(NULL);
+	struct sopd *sd = agent.sd;
+	time_t now = time(NULL);
 
 	switch (col) {
 	case 1:
 		agent_set_str(vb, SOPD_VERSION);
 		break;
 	case 2:
-		agent_set_uint(vb, ASN_UNSIGNED, now > sd->started ?
-		    (uint64_t)(now - sd->started) : 0);
+		agent_set_uint(vb, ASN_UNSIGNED,
+		    now > sd->started ? (uint64_t)(now - sd->started) : 0);
 		break;
 	case 3:
 		agent_set_date(vb, (int64_t)sd->started * 1000000);
@@ -415,20 +415,24 @@ agent_appliance_value(size_t row, u_int col, netsnmp_variable_list *vb)
 		agent_set_date(vb, (int64_t)sd->last_reload * 1000000);
 		break;
 	case 6:
-		agent_set_int(vb, ASN_INTEGER, sd->last_reload == 0 ? 1 :
-		    sd->last_reload_ok ? 2 : 3);
+		agent_set_int(vb, ASN_INTEGER,
+		    sd->last_reload == 0   ? 1 :
+			sd->last_reload_ok ? 2 :
+					     3);
 		break;
 	case 7:
-		agent_set_str(vb, sd->last_reload != 0 && !sd->last_reload_ok ?
-		    sd->last_reload_error : "");
-		vb->val_len = agent_text_len((char *)vb->val.string,
-		    AGENT_TEXT_MAX);
+		agent_set_str(vb,
+		    sd->last_reload != 0 && !sd->last_reload_ok ?
+			sd->last_reload_error :
+			"");
+		vb->val_len =
+		    agent_text_len((char *)vb->val.string, AGENT_TEXT_MAX);
 		break;
 	case 8:
-		agent_set_uint(vb, ASN_GAUGE, sd->rules != NULL ?
-		    ruleset_count(sd->rules) : 0);
+		agent_set_uint(vb, ASN_GAUGE,
+		    sd->rules != NULL ? ruleset_count(sd->rules) : 0);
 		break;
-	case 9:		/* sopCounterDiscontinuityTime: counters start */
+	case 9: /* sopCounterDiscontinuityTime: counters start */
 		agent_set_date(vb, (int64_t)sd->started * 1000000);
 		break;
 	}
@@ -452,7 +456,7 @@ agent_input_index(size_t row, oid *idx)
 static void
 agent_input_value(size_t row, u_int col, netsnmp_variable_list *vb)
 {
-	const struct stats_input_counters	*c = &stats.in[row];
+	const struct stats_input_counters *c = &stats.in[row];
 
 	switch (col) {
 	case 2:
@@ -495,7 +499,7 @@ agent_reason_index(size_t row, oid *idx)
 static void
 agent_reason_value(size_t row, u_int col, netsnmp_variable_list *vb)
 {
-	size_t	in = row / REASON_MAX, r = row % REASON_MAX;
+	size_t in = row / REASON_MAX, r = row % REASON_MAX;
 
 	switch (col) {
 	case 2:
@@ -514,14 +518,18 @@ agent_reason_value(size_t row, u_int col, netsnmp_variable_list *vb)
 static void
 agent_summary_value(size_t row, u_int col, netsnmp_variable_list *vb)
 {
-	struct agent_snapshot	*sn = &agent.snap;
-	int64_t			 age;
+	struct agent_snapshot *sn = &agent.snap;
+	int64_t age;
 
 	switch (col) {
 	case 1:
 		agent_set_uint(vb, ASN_GAUGE, sn->n);
 		break;
-	case 2: case 3: case 4: case 5: case 6:
+	case 2:
+	case 3:
+	case 4:
+	case 5:
+	case 6:
 		agent_set_uint(vb, ASN_GAUGE, sn->per_sev[col - 2]);
 		break;
 	case 7:
@@ -529,8 +537,8 @@ agent_summary_value(size_t row, u_int col, netsnmp_variable_list *vb)
 		break;
 	case 8:
 		age = sn->oldest_us > 0 ? agent_now_us() - sn->oldest_us : 0;
-		agent_set_uint(vb, ASN_UNSIGNED, age > 0 ?
-		    (uint64_t)(age / 1000000) : 0);
+		agent_set_uint(vb, ASN_UNSIGNED,
+		    age > 0 ? (uint64_t)(age / 1000000) : 0);
 		break;
 	case 9:
 		agent_set_c64(vb, stats.incidents_opened);
@@ -538,9 +546,11 @@ agent_summary_value(size_t row, u_int col, netsnmp_variable_list *vb)
 	case 10:
 		agent_set_c64(vb, stats.incidents_resolved);
 		break;
-	case 11:	/* sopIncidentLastChanged */
-		agent_set_date(vb, agent.sd->incidents != NULL ?
-		    incidents_changed_us(agent.sd->incidents) : 0);
+	case 11: /* sopIncidentLastChanged */
+		agent_set_date(vb,
+		    agent.sd->incidents != NULL ?
+			incidents_changed_us(agent.sd->incidents) :
+			0);
 		break;
 	}
 }
@@ -563,7 +573,7 @@ agent_incident_index(size_t row, oid *idx)
 static void
 agent_incident_value(size_t row, u_int col, netsnmp_variable_list *vb)
 {
-	const struct agent_incident	*r = &agent.snap.rows[row];
+	const struct agent_incident *r = &agent.snap.rows[row];
 
 	switch (col) {
 	case 2:
@@ -602,16 +612,16 @@ agent_incident_value(size_t row, u_int col, netsnmp_variable_list *vb)
 	case 13:
 		agent_set_str(vb, agent_snap_str(r->key));
 		break;
-	case 14:	/* sopIncidentOwner */
+	case 14: /* sopIncidentOwner */
 		agent_set_text(vb, agent_snap_str(r->owner));
 		break;
-	case 15:	/* sopIncidentAcknowledgedTime */
+	case 15: /* sopIncidentAcknowledgedTime */
 		agent_set_date(vb, r->acked_us);
 		break;
-	case 16:	/* sopIncidentResolvedTime */
+	case 16: /* sopIncidentResolvedTime */
 		agent_set_date(vb, r->resolved_us);
 		break;
-	case 17:	/* sopIncidentCause */
+	case 17: /* sopIncidentCause */
 		agent_set_text(vb, agent_snap_str(r->cause));
 		break;
 	}
@@ -625,7 +635,7 @@ agent_incident_value(size_t row, u_int col, netsnmp_variable_list *vb)
 static uint32_t
 agent_window_hash(const char *id)
 {
-	uint32_t	h = 2166136261U;
+	uint32_t h = 2166136261U;
 
 	for (; *id != '\0'; id++) {
 		h ^= (u_char)*id;
@@ -638,7 +648,7 @@ agent_window_hash(const char *id)
 static int
 agent_window_cmp(const void *a, const void *b)
 {
-	const struct agent_window	*x = a, *y = b;
+	const struct agent_window *x = a, *y = b;
 
 	if (x->index != y->index)
 		return x->index < y->index ? -1 : 1;
@@ -653,7 +663,7 @@ static int
 agent_window_row(const struct calendar *cal, const struct win *w, time_t now,
     struct agent_window *r)
 {
-	time_t	start, end;
+	time_t start, end;
 
 	if (w->cancelled)
 		return 0;
@@ -667,7 +677,7 @@ agent_window_row(const struct calendar *cal, const struct win *w, time_t now,
 	r->start_us = (int64_t)start * 1000000;
 	r->end_us = (int64_t)end * 1000000;
 	r->approved = w->approved;
-	r->active = r->active && winset_counts(w);	/* holds incidents */
+	r->active = r->active && winset_counts(w); /* holds incidents */
 	r->index = agent_window_hash(w->id);
 	return 1;
 }
@@ -676,11 +686,11 @@ agent_window_row(const struct calendar *cal, const struct win *w, time_t now,
 static void
 agent_windows_refresh(void)
 {
-	struct agent_windows	*aw = &agent.win;
-	const struct calendar	*cal;
-	struct winset		*ws;
-	time_t			 now = clock_now();
-	size_t			 i, n;
+	struct agent_windows *aw = &agent.win;
+	const struct calendar *cal;
+	struct winset *ws;
+	time_t now = clock_now();
+	size_t i, n;
 
 	aw->n = 0;
 	ws = agent.sd != NULL ? agent.sd->windows : NULL;
@@ -694,7 +704,7 @@ agent_windows_refresh(void)
 	}
 	for (i = 0; i < n; i++) {
 		if (agent_window_row(cal, winset_get(ws, i), now,
-		    &aw->rows[aw->n]))
+			&aw->rows[aw->n]))
 			aw->n++;
 	}
 	if (aw->n > 1)
@@ -717,7 +727,7 @@ agent_windows(const struct agent_window **w)
 static size_t
 agent_window_rows(void)
 {
-	const struct agent_window	*w;
+	const struct agent_window *w;
 
 	return agent_windows(&w);
 }
@@ -733,7 +743,7 @@ agent_window_index(size_t row, oid *idx)
 static void
 agent_window_value(size_t row, u_int col, netsnmp_variable_list *vb)
 {
-	const struct agent_window	*w;
+	const struct agent_window *w;
 
 	if (row >= agent_windows(&w))
 		return;
@@ -758,7 +768,8 @@ agent_window_value(size_t row, u_int col, netsnmp_variable_list *vb)
 		agent_set_int(vb, ASN_INTEGER, w->approved ? 1 : 2);
 		break;
 	case 8:
-		agent_set_int(vb, ASN_INTEGER, w->active ? 1 : 2);	/* open and counting */
+		agent_set_int(vb, ASN_INTEGER,
+		    w->active ? 1 : 2); /* open and counting */
 		break;
 	}
 }
@@ -805,7 +816,7 @@ agent_nlog_index(size_t row, oid *idx)
 static void
 agent_nlog_value(size_t row, u_int col, netsnmp_variable_list *vb)
 {
-	const struct agent_nlog	*e = agent_nlog_at(row);
+	const struct agent_nlog *e = agent_nlog_at(row);
 
 	switch (col) {
 	case 2:
@@ -863,7 +874,7 @@ static int
 agent_row_cmp(const struct agent_section *s, size_t row, const oid *key,
     size_t keylen)
 {
-	oid	idx[AGENT_MAX_INDEX];
+	oid idx[AGENT_MAX_INDEX];
 
 	s->index(row, idx);
 	return snmp_oid_compare(idx, s->indexlen, key, keylen);
@@ -874,8 +885,8 @@ static size_t
 agent_row_search(const struct agent_section *s, size_t n, const oid *key,
     size_t keylen, int orequal)
 {
-	size_t	lo = 0, hi = n, mid;
-	int	c;
+	size_t lo = 0, hi = n, mid;
+	int c;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
@@ -893,8 +904,8 @@ static void
 agent_answer(netsnmp_variable_list *vb, const struct agent_section *s,
     u_int col, size_t row)
 {
-	oid	name[MAX_OID_LEN];
-	size_t	len = 0;
+	oid name[MAX_OID_LEN];
+	size_t len = 0;
 
 	memcpy(name, agent_mib_oid, sizeof(agent_mib_oid));
 	len = AGENT_MIB_LEN;
@@ -916,7 +927,7 @@ static int
 agent_section_where(const struct agent_section *s, const oid *rel,
     size_t rellen)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < s->prefixlen && i < rellen; i++) {
 		if (rel[i] < s->prefix[i])
@@ -932,8 +943,8 @@ static int
 agent_section_next(netsnmp_variable_list *vb, const struct agent_section *s,
     const oid *rel, size_t rellen)
 {
-	size_t	n = s->rows(), row;
-	u_int	col;
+	size_t n = s->rows(), row;
+	u_int col;
 
 	if (n == 0)
 		return 0;
@@ -968,20 +979,20 @@ agent_section_next(netsnmp_variable_list *vb, const struct agent_section *s,
 static void
 agent_getnext(netsnmp_request_info *r)
 {
-	netsnmp_variable_list	*vb = r->requestvb;
-	oid			 base[AGENT_MIB_LEN + 1];
-	const oid		*rel = NULL;
-	size_t			 rellen = 0, i;
+	netsnmp_variable_list *vb = r->requestvb;
+	oid base[AGENT_MIB_LEN + 1];
+	const oid *rel = NULL;
+	size_t rellen = 0, i;
 
 	memcpy(base, agent_mib_oid, sizeof(agent_mib_oid));
 	base[AGENT_MIB_LEN] = 1;
 	if (netsnmp_oid_is_subtree(base, AGENT_MIB_LEN + 1, vb->name,
-	    vb->name_length) == 0) {
+		vb->name_length) == 0) {
 		rel = vb->name + AGENT_MIB_LEN + 1;
 		rellen = vb->name_length - (AGENT_MIB_LEN + 1);
 	} else if (snmp_oid_compare(vb->name, vb->name_length, base,
-	    AGENT_MIB_LEN + 1) > 0)
-		return;		/* past our subtree */
+		       AGENT_MIB_LEN + 1) > 0)
+		return; /* past our subtree */
 	for (i = 0; i < agent_nsections; i++) {
 		if (agent_section_next(vb, &agent_sections[i], rel, rellen))
 			return;
@@ -992,11 +1003,11 @@ agent_getnext(netsnmp_request_info *r)
 static void
 agent_get(netsnmp_agent_request_info *ri, netsnmp_request_info *r)
 {
-	netsnmp_variable_list		*vb = r->requestvb;
-	const struct agent_section	*s;
-	const oid			*rel;
-	size_t				 rellen, i, n, row;
-	u_int				 col;
+	netsnmp_variable_list *vb = r->requestvb;
+	const struct agent_section *s;
+	const oid *rel;
+	size_t rellen, i, n, row;
+	u_int col;
 
 	rel = vb->name + AGENT_MIB_LEN + 1;
 	rellen = vb->name_length - (AGENT_MIB_LEN + 1);
@@ -1017,8 +1028,9 @@ agent_get(netsnmp_agent_request_info *ri, netsnmp_request_info *r)
 		n = s->rows();
 		row = agent_row_search(s, n, rel + s->prefixlen + 1,
 		    s->indexlen, 1);
-		if (row < n && agent_row_cmp(s, row, rel + s->prefixlen + 1,
-		    s->indexlen) == 0) {
+		if (row < n &&
+		    agent_row_cmp(s, row, rel + s->prefixlen + 1,
+			s->indexlen) == 0) {
 			s->value(row, col, vb);
 			return;
 		}
@@ -1034,7 +1046,7 @@ agent_handler_cb(netsnmp_mib_handler *handler,
     netsnmp_handler_registration *reg, netsnmp_agent_request_info *ri,
     netsnmp_request_info *requests)
 {
-	netsnmp_request_info	*r;
+	netsnmp_request_info *r;
 
 	if (agent.sd == NULL)
 		return SNMP_ERR_GENERR;
@@ -1062,15 +1074,15 @@ agent_handler_cb(netsnmp_mib_handler *handler,
 static void
 agent_config_line(const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*line;
+	va_list ap;
+	char *line;
 
 	va_start(ap, fmt);
 	if (vasprintf(&line, fmt, ap) == -1)
 		fatal("vasprintf");
 	va_end(ap);
 	netsnmp_config_remember(line);
-	explicit_bzero(line, strlen(line));	/* may hold a pass phrase */
+	explicit_bzero(line, strlen(line)); /* may hold a pass phrase */
 	free(line);
 }
 
@@ -1082,8 +1094,8 @@ agent_config_line(const char *fmt, ...)
 static void
 agent_config_text(const char *token, const char *value)
 {
-	char	buf[AGENT_TEXT_MAX + 1];
-	size_t	i, len;
+	char buf[AGENT_TEXT_MAX + 1];
+	size_t i, len;
 
 	if (value == NULL || *value == '\0')
 		return;
@@ -1101,7 +1113,7 @@ agent_config_text(const char *token, const char *value)
 static int
 agent_name_ok(const char *s)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; s[i] != '\0'; i++) {
 		if (i >= 32 || !isgraph((u_char)s[i]) || s[i] == '"' ||
@@ -1119,8 +1131,8 @@ agent_name_ok(const char *s)
 static void
 agent_communities(const struct config *cfg)
 {
-	char	*name, *at;
-	size_t	 i;
+	char *name, *at;
+	size_t i;
 
 	for (i = 0; i < cfg->nagent_communities; i++) {
 		name = xstrdup(cfg->agent_communities[i]);
@@ -1128,7 +1140,8 @@ agent_communities(const struct config *cfg)
 			*at++ = '\0';
 		if (!agent_name_ok(name) || (at != NULL && !agent_name_ok(at)))
 			log_warnx("agent: community %zu ignored: not a plain "
-			    "name", i + 1);
+				  "name",
+			    i + 1);
 		else
 			agent_config_line("rocommunity %s %s", name,
 			    at != NULL ? at : "default");
@@ -1143,7 +1156,7 @@ agent_communities(const struct config *cfg)
 static char *
 agent_quote(const char *s)
 {
-	char	*q, *p;
+	char *q, *p;
 
 	q = p = xmalloc(2 * strlen(s) + 3);
 	*p++ = '"';
@@ -1165,9 +1178,9 @@ agent_quote(const char *s)
 static void
 agent_users(const struct config *cfg)
 {
-	const struct config_snmp_user	*u;
-	char				*ap, *pp;
-	size_t				 i;
+	const struct config_snmp_user *u;
+	char *ap, *pp;
+	size_t i;
 
 	if (cfg->nagent_users == 0)
 		return;
@@ -1192,8 +1205,8 @@ agent_users(const struct config *cfg)
 			    u->auth, ap);
 		explicit_bzero(ap, strlen(ap));
 		free(ap);
-		agent_config_line("rouser -s usm %s %s -V sopUserView",
-		    u->name, u->authpriv ? "priv" : "auth");
+		agent_config_line("rouser -s usm %s %s -V sopUserView", u->name,
+		    u->authpriv ? "priv" : "auth");
 	}
 }
 
@@ -1201,7 +1214,7 @@ agent_users(const struct config *cfg)
 static void
 agent_system(const struct config *cfg)
 {
-	char	 oidbuf[128];
+	char oidbuf[128];
 
 	init_system_mib();
 	init_sysORTable();
@@ -1227,7 +1240,7 @@ agent_system(const struct config *cfg)
 static void
 agent_defaults(void)
 {
-	char	nosmux[] = "-smux";
+	char nosmux[] = "-smux";
 
 	netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID,
 	    NETSNMP_DS_AGENT_DONT_LOG_TCPWRAPPERS_CONNECTS, 1);
@@ -1245,7 +1258,7 @@ agent_defaults(void)
 void
 agent_register(struct sopd *sd)
 {
-	oid	base[AGENT_MIB_LEN + 1];
+	oid base[AGENT_MIB_LEN + 1];
 
 	agent.sd = sd;
 	agent_defaults();
@@ -1263,16 +1276,17 @@ agent_register(struct sopd *sd)
 	 * itself; an AgentX subagent leaves both to the master snmpd.
 	 */
 	if (netsnmp_ds_get_boolean(NETSNMP_DS_APPLICATION_ID,
-	    NETSNMP_DS_AGENT_ROLE) == 0) {	/* 0: master, 1: subagent */
+		NETSNMP_DS_AGENT_ROLE) == 0) { /* 0: master, 1: subagent */
 		if (snmp_count_callbacks(SNMP_CALLBACK_APPLICATION,
-		    SNMPD_CALLBACK_ACM_CHECK) == 0)
+			SNMPD_CALLBACK_ACM_CHECK) == 0)
 			init_vacm_conf();
 		agent_system(sd->cfg);
 		agent_communities(sd->cfg);
 		agent_users(sd->cfg);
 	}
 	if (register_sysORTable(agent_mib_oid, AGENT_MIB_LEN,
-	    "SOP-APPLIANCE-MIB: incidents, inputs and windows of sopd") == 0)
+		"SOP-APPLIANCE-MIB: incidents, inputs and windows of sopd") ==
+	    0)
 		agent.sysor = 1;
 }
 
@@ -1298,10 +1312,10 @@ agent_unregister(void)
 static oid
 agent_notification_id(const char *name)
 {
-	static const char	*names[] = { "sopIncidentOpened",
-	    "sopIncidentEscalated", "sopIncidentAcknowledged",
-	    "sopIncidentResolved" };
-	size_t			 i;
+	static const char *names[] = { "sopIncidentOpened",
+		"sopIncidentEscalated", "sopIncidentAcknowledged",
+		"sopIncidentResolved" };
+	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcmp(name, names[i]) == 0)
@@ -1327,9 +1341,9 @@ agent_nlog_store(void)
 static uint32_t
 agent_nlog_next(void)
 {
-	struct store	*st = agent_nlog_store();
-	int64_t		 v;
-	uint32_t	 want;
+	struct store *st = agent_nlog_store();
+	int64_t v;
+	uint32_t want;
 
 	if (!agent.nlog_loaded && st != NULL) {
 		agent.nlog_loaded = 1;
@@ -1346,12 +1360,14 @@ agent_nlog_next(void)
 	}
 	if (st != NULL && agent.nlog_next >= agent.nlog_reserved) {
 		want = agent.nlog_next > UINT32_MAX - AGENT_NLOG_RESERVE ?
-		    UINT32_MAX : agent.nlog_next + AGENT_NLOG_RESERVE;
+		    UINT32_MAX :
+		    agent.nlog_next + AGENT_NLOG_RESERVE;
 		if (store_set_meta(st, AGENT_NLOG_META, want) == 0)
 			agent.nlog_reserved = want;
 		else
 			log_warnx("agent: notification log index not stored: "
-			    "%s", store_error(st));
+				  "%s",
+			    store_error(st));
 	}
 	return agent.nlog_next++;
 }
@@ -1360,7 +1376,7 @@ agent_nlog_next(void)
 static void
 agent_text_copy(char *dst, const char *src)
 {
-	size_t	len;
+	size_t len;
 
 	if (src == NULL)
 		src = "";
@@ -1374,9 +1390,9 @@ uint32_t
 agent_nlog_add(const char *notif, uint64_t incident_id, int severity,
     const char *level, const char *targets, const char *text)
 {
-	struct agent_nlog	*e;
-	oid			 id;
-	uint32_t		 index;
+	struct agent_nlog *e;
+	oid id;
+	uint32_t index;
 
 	if (notif == NULL || (id = agent_notification_id(notif)) == 0) {
 		log_warnx("agent: unknown notification %s",
@@ -1409,18 +1425,18 @@ agent_nlog_add(const char *notif, uint64_t incident_id, int severity,
 json_t *
 agent_nlog_json(uint64_t incident_id)
 {
-	static const char	*notifs[] = { "", "opened", "escalated",
-	    "acknowledged", "resolved" };
-	static const char	*levels[] = { "", "L1", "L2", "L3", "client" };
-	static const char	*outcomes[] = { "", "pending", "delivered",
-	    "partial", "failed" };
-	const struct agent_nlog	*e;
-	json_t			*a = json_array();
-	char			 at[32];
-	struct tm		 tm;
-	time_t			 t;
-	size_t			 row;
-	oid			 n;
+	static const char *notifs[] = { "", "opened", "escalated",
+		"acknowledged", "resolved" };
+	static const char *levels[] = { "", "L1", "L2", "L3", "client" };
+	static const char *outcomes[] = { "", "pending", "delivered", "partial",
+		"failed" };
+	const struct agent_nlog *e;
+	json_t *a = json_array();
+	char at[32];
+	struct tm tm;
+	time_t t;
+	size_t row;
+	oid n;
 
 	for (row = 0; row < agent.nlog_n; row++) {
 		e = agent_nlog_at(row);
@@ -1431,14 +1447,15 @@ agent_nlog_json(uint64_t incident_id)
 			continue;
 		strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		n = e->notif[AGENT_MIB_LEN + 1];
-		json_array_append_new(a, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}",
-		    "index", (json_int_t)e->index, "at", at,
-		    "notification", n < 5 ? notifs[n] : "",
-		    "level", e->level >= 1 && e->level <= 4 ?
-		    levels[e->level] : "",
-		    "targets", e->targets,
-		    "outcome", e->outcome >= 1 && e->outcome <= 4 ?
-		    outcomes[e->outcome] : ""));
+		json_array_append_new(a,
+		    json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "index",
+			(json_int_t)e->index, "at", at, "notification",
+			n < 5 ? notifs[n] : "", "level",
+			e->level >= 1 && e->level <= 4 ? levels[e->level] : "",
+			"targets", e->targets, "outcome",
+			e->outcome >= 1 && e->outcome <= 4 ?
+			    outcomes[e->outcome] :
+			    ""));
 	}
 	return a;
 }
@@ -1448,16 +1465,18 @@ void
 agent_nlog_outcome(uint32_t index, unsigned delivered, unsigned failed,
     unsigned pending)
 {
-	oid	key = index;
-	size_t	row;
+	oid key = index;
+	size_t row;
 
 	if (index == 0 || agent.nlog_n == 0)
 		return;
 	row = agent_row_search(&agent_sections[agent_nsections - 1],
 	    agent.nlog_n, &key, 1, 1);
 	if (row >= agent.nlog_n || agent_nlog_at(row)->index != index)
-		return;		/* bumped out of the log */
+		return; /* bumped out of the log */
 	agent.nlog[(agent.nlog_head + row) % AGENT_NLOG_MAX].outcome =
-	    pending > 0 ? AGENT_PENDING : failed == 0 ? AGENT_DELIVERED :
-	    delivered == 0 ? AGENT_FAILED : AGENT_PARTIAL;
+	    pending > 0	   ? AGENT_PENDING :
+	    failed == 0	   ? AGENT_DELIVERED :
+	    delivered == 0 ? AGENT_FAILED :
+			     AGENT_PARTIAL;
 }

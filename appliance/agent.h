@@ -10,7 +10,7 @@
 struct sopd;
 
 /* The enterprise number (enterprise.h). */
-#define AGENT_ENTERPRISE	SOP_ENTERPRISE
+#define AGENT_ENTERPRISE SOP_ENTERPRISE
 
 /* Register the MIB's handlers (called by the bridge before init_snmp). */
 void agent_register(struct sopd *);
@@ -19,10 +19,10 @@ void agent_unregister(void);
 
 /* sopNotifLogOutcome: where a logged notice stands with its targets. */
 enum agent_outcome {
-	AGENT_PENDING = 1,	/* some target still trying */
-	AGENT_DELIVERED,	/* every target took it */
-	AGENT_PARTIAL,		/* some took it, the others gave it up */
-	AGENT_FAILED,		/* every target gave it up (or dropped it) */
+	AGENT_PENDING = 1, /* some target still trying */
+	AGENT_DELIVERED,   /* every target took it */
+	AGENT_PARTIAL,	   /* some took it, the others gave it up */
+	AGENT_FAILED,	   /* every target gave it up (or dropped it) */
 };
 
 /*
@@ -35,8 +35,8 @@ enum agent_outcome {
  * (both cut at 255 octets). The index grows across restarts: it is
  * reserved in blocks in the store's meta table (agent_register's sopd).
  */
-uint32_t agent_nlog_add(const char *notif, uint64_t incident_id,
-    int severity, const char *level, const char *targets, const char *text);
+uint32_t agent_nlog_add(const char *notif, uint64_t incident_id, int severity,
+    const char *level, const char *targets, const char *text);
 /* The counts of a logged notice's targets: delivered, given up, pending. */
 void agent_nlog_outcome(uint32_t index, unsigned delivered, unsigned failed,
     unsigned pending);
@@ -50,7 +50,7 @@ struct json_t *agent_nlog_json(uint64_t incident_id);
 
 /* DateAndTime (RFC 2579) of a wall-clock time in UTC: 11 octets, or 8 zero
  * octets when us <= 0 ("none"); b holds AGENT_DATEANDTIME_LEN bytes. */
-#define AGENT_DATEANDTIME_LEN	11
+#define AGENT_DATEANDTIME_LEN 11
 size_t agent_dateandtime(int64_t us, unsigned char *b);
 
 #endif

@@ -25,7 +25,7 @@ agent_role(const struct config *cfg)
 void
 agent_setup(const struct config *cfg, enum agent_role role)
 {
-	char	*ports, nosmux[] = "-smux";
+	char *ports, nosmux[] = "-smux";
 
 	/* init_agent would open SMUX (TCP 199, every address): not ours. */
 	add_to_init_list(nosmux);
@@ -54,7 +54,8 @@ agent_setup(const struct config *cfg, enum agent_role role)
 		netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID,
 		    NETSNMP_DS_AGENT_X_SOCKET, cfg->agentx_socket);
 		if (cfg->nagent_users > 0)
-			log_warnx("agent: AgentX subagent: the SNMPv3 users "
+			log_warnx(
+			    "agent: AgentX subagent: the SNMPv3 users "
 			    "of the config are the master snmpd's business");
 		break;
 	case AGENT_ROLE_NONE:

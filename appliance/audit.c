@@ -22,13 +22,13 @@
 #include "xmalloc.h"
 #include "yamlnode.h"
 
-#define AUDIT_SUMMARY_MAX	1000	/* bytes of the one-line summary */
+#define AUDIT_SUMMARY_MAX 1000 /* bytes of the one-line summary */
 
 /* The entries of a map node as an object (an empty one for none). */
 static json_t *
 audit_map(const struct ynode *m)
 {
-	json_t	*v;
+	json_t *v;
 
 	if (m == NULL || m->type != YNODE_MAP)
 		return json_object();
@@ -41,11 +41,11 @@ static json_t *
 audit_windows(const struct ynode *sec)
 {
 	static const char *kinds[] = { "patch", "change" };
-	const struct ynode	*list, *w;
-	const char		*id;
-	json_t			*o = json_object();
-	char			 name[64];
-	size_t			 k, i;
+	const struct ynode *list, *w;
+	const char *id;
+	json_t *o = json_object();
+	char name[64];
+	size_t k, i;
 
 	for (k = 0; k < 2; k++) {
 		if (sec == NULL || sec->type != YNODE_MAP ||
@@ -70,9 +70,9 @@ audit_windows(const struct ynode *sec)
 static json_t *
 audit_rules(const struct ruleset *rs)
 {
-	const struct rule	*r;
-	json_t			*o = json_object(), *v;
-	size_t			 i;
+	const struct rule *r;
+	json_t *o = json_object(), *v;
+	size_t i;
 
 	for (i = 0; rs != NULL && i < ruleset_count(rs); i++) {
 		r = ruleset_rule(rs, i);
@@ -86,16 +86,18 @@ audit_rules(const struct ruleset *rs)
 static json_t *
 audit_fields(json_t *a, json_t *b)
 {
-	const char	*k;
-	json_t		*f = json_array(), *v;
+	const char *k;
+	json_t *f = json_array(), *v;
 
 	if (!json_is_object(a) || !json_is_object(b))
 		return f;
-	json_object_foreach(b, k, v) {
+	json_object_foreach(b, k, v)
+	{
 		if (!json_equal(v, json_object_get(a, k)))
 			json_array_append_new(f, json_string(k));
 	}
-	json_object_foreach(a, k, v) {
+	json_object_foreach(a, k, v)
+	{
 		if (json_object_get(b, k) == NULL)
 			json_array_append_new(f, json_string(k));
 	}
@@ -106,18 +108,21 @@ audit_fields(json_t *a, json_t *b)
 static json_t *
 audit_objs(json_t *a, json_t *b)
 {
-	json_t		*add = json_array(), *rem = json_array();
-	json_t		*chg = json_array(), *v, *old;
-	const char	*k;
+	json_t *add = json_array(), *rem = json_array();
+	json_t *chg = json_array(), *v, *old;
+	const char *k;
 
-	json_object_foreach(b, k, v) {
+	json_object_foreach(b, k, v)
+	{
 		if ((old = json_object_get(a, k)) == NULL)
 			json_array_append_new(add, json_string(k));
 		else if (!json_equal(old, v))
-			json_array_append_new(chg, json_pack("{s:s, s:o}",
-			    "name", k, "fields", audit_fields(old, v)));
+			json_array_append_new(chg,
+			    json_pack("{s:s, s:o}", "name", k, "fields",
+				audit_fields(old, v)));
 	}
-	json_object_foreach(a, k, v) {
+	json_object_foreach(a, k, v)
+	{
 		if (json_object_get(b, k) == NULL)
 			json_array_append_new(rem, json_string(k));
 	}
@@ -131,20 +136,22 @@ json_t *
 audit_diff(const struct config *old, const struct ruleset *ors,
     const struct config *cfg, const struct ruleset *rs)
 {
-	json_t	*d = json_object();
+	json_t *d = json_object();
 
-	json_object_set_new(d, "rules", audit_objs(audit_rules(ors),
-	    audit_rules(rs)));
-	json_object_set_new(d, "windows", audit_objs(
-	    audit_windows(old->sec_windows), audit_windows(cfg->sec_windows)));
-	json_object_set_new(d, "policies", audit_objs(
-	    audit_map(old->sec_escalation), audit_map(cfg->sec_escalation)));
-	json_object_set_new(d, "targets", audit_objs(
-	    audit_map(ynode_get(old->sec_notify, "targets")),
-	    audit_map(ynode_get(cfg->sec_notify, "targets"))));
-	json_object_set_new(d, "levels", audit_objs(
-	    audit_map(ynode_get(old->sec_notify, "levels")),
-	    audit_map(ynode_get(cfg->sec_notify, "levels"))));
+	json_object_set_new(d, "rules",
+	    audit_objs(audit_rules(ors), audit_rules(rs)));
+	json_object_set_new(d, "windows",
+	    audit_objs(audit_windows(old->sec_windows),
+		audit_windows(cfg->sec_windows)));
+	json_object_set_new(d, "policies",
+	    audit_objs(audit_map(old->sec_escalation),
+		audit_map(cfg->sec_escalation)));
+	json_object_set_new(d, "targets",
+	    audit_objs(audit_map(ynode_get(old->sec_notify, "targets")),
+		audit_map(ynode_get(cfg->sec_notify, "targets"))));
+	json_object_set_new(d, "levels",
+	    audit_objs(audit_map(ynode_get(old->sec_notify, "levels")),
+		audit_map(ynode_get(cfg->sec_notify, "levels"))));
 	return d;
 }
 
@@ -152,8 +159,8 @@ audit_diff(const struct config *old, const struct ruleset *ors,
 static void __attribute__((format(printf, 3, 4)))
 audit_put(char *buf, size_t *used, const char *fmt, ...)
 {
-	va_list	ap;
-	int	n;
+	va_list ap;
+	int n;
 
 	if (*used >= AUDIT_SUMMARY_MAX)
 		return;
@@ -170,12 +177,11 @@ audit_put(char *buf, size_t *used, const char *fmt, ...)
 static void
 audit_names(char *buf, size_t *used, json_t *list)
 {
-	json_t	*v;
-	size_t	 i;
+	json_t *v;
+	size_t i;
 
-	json_array_foreach(list, i, v)
-		audit_put(buf, used, "%s%s", i > 0 ? ", " : "",
-		    json_string_value(v));
+	json_array_foreach(list, i, v) audit_put(buf, used, "%s%s",
+	    i > 0 ? ", " : "", json_string_value(v));
 }
 
 /* "rules: what " for a section's first part, else "; what ". */
@@ -196,12 +202,12 @@ audit_head(char *buf, size_t *used, const char *sec, int parts,
 char *
 audit_summary(const json_t *diff)
 {
-	static const char *secs[] = { "rules", "windows", "policies",
-	    "targets", "levels" };
-	json_t	*s, *l, *c;
-	char	 buf[AUDIT_SUMMARY_MAX + 1] = "";
-	size_t	 used = 0, k, i;
-	int	 parts;
+	static const char *secs[] = { "rules", "windows", "policies", "targets",
+		"levels" };
+	json_t *s, *l, *c;
+	char buf[AUDIT_SUMMARY_MAX + 1] = "";
+	size_t used = 0, k, i;
+	int parts;
 
 	for (k = 0; k < sizeof(secs) / sizeof(secs[0]); k++) {
 		s = json_object_get(diff, secs[k]);
@@ -217,7 +223,8 @@ audit_summary(const json_t *diff)
 			parts++;
 		}
 		l = json_object_get(s, "changed");
-		json_array_foreach(l, i, c) {
+		json_array_foreach(l, i, c)
+		{
 			if (i == 0)
 				audit_head(buf, &used, secs[k], parts,
 				    "changed");
@@ -241,12 +248,12 @@ audit_summary(const json_t *diff)
 void
 audit_record(struct sopd *sd, json_t *diff)
 {
-	struct incident_info	 ii;
-	struct notice		 n;
-	struct store_audit	 a;
-	struct store		*st;
-	char			*summary, *doc, title[96], idem[96];
-	int64_t			 now = (int64_t)clock_now();
+	struct incident_info ii;
+	struct notice n;
+	struct store_audit a;
+	struct store *st;
+	char *summary, *doc, title[96], idem[96];
+	int64_t now = (int64_t)clock_now();
 
 	summary = audit_summary(diff);
 	log_info("reload audit: generation %u: %s", sd->generation, summary);
@@ -297,26 +304,26 @@ done:
 static int
 audit_row_cb(const struct store_audit *a, void *arg)
 {
-	json_t	*changes;
-	char	 at[32];
+	json_t *changes;
+	char at[32];
 	struct tm tm;
-	time_t	 t = (time_t)a->at;
+	time_t t = (time_t)a->at;
 
 	changes = a->doc != NULL ? json_loads(a->doc, 0, NULL) : NULL;
 	gmtime_r(&t, &tm);
 	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json_array_append_new(arg, json_pack("{s:I, s:s, s:I, s:s, s:o}",
-	    "id", (json_int_t)a->id, "at", at, "generation",
-	    (json_int_t)a->generation, "summary", a->summary != NULL ?
-	    a->summary : "", "changes", changes != NULL ? changes :
-	    json_object()));
+	json_array_append_new(arg,
+	    json_pack("{s:I, s:s, s:I, s:s, s:o}", "id", (json_int_t)a->id,
+		"at", at, "generation", (json_int_t)a->generation, "summary",
+		a->summary != NULL ? a->summary : "", "changes",
+		changes != NULL ? changes : json_object()));
 	return 0;
 }
 
 json_t *
 audit_list_json(struct sopd *sd, size_t limit)
 {
-	json_t	*list = json_array();
+	json_t *list = json_array();
 
 	if (sd->incidents != NULL)
 		store_load_audit(incidents_store(sd->incidents), limit,

@@ -29,6 +29,6 @@ void audit_record(struct sopd *, json_t *diff);
 /* GET /api/v1/audit: the newest records, newest first. */
 json_t *audit_list_json(struct sopd *, size_t limit);
 
-#define AUDIT_KEEP	1000	/* records kept in the store */
+#define AUDIT_KEEP 1000 /* records kept in the store */
 
 #endif

@@ -42,61 +42,65 @@
 #include "xmalloc.h"
 #include "yamlnode.h"
 
-#define AUTH_COOKIE		"sopd_session"
-#define AUTH_CSRF_HEADER	"X-CSRF-Token"
-#define AUTH_MAX_SESSIONS	256
-#define AUTH_MAX_SOURCES	256
-#define AUTH_SECRET		32		/* random bytes of an id */
-#define AUTH_HEX		(2 * AUTH_SECRET + 1)
-#define AUTH_MAX_BODY		1024
-#define AUTH_CERT_DAYS		3650
-#define AUTH_CIPHERS	"ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20"
-#define AUTH_JSON		"application/json"
+#define AUTH_COOKIE	  "sopd_session"
+#define AUTH_CSRF_HEADER  "X-CSRF-Token"
+#define AUTH_MAX_SESSIONS 256
+#define AUTH_MAX_SOURCES  256
+#define AUTH_SECRET	  32 /* random bytes of an id */
+#define AUTH_HEX	  (2 * AUTH_SECRET + 1)
+#define AUTH_MAX_BODY	  1024
+#define AUTH_CERT_DAYS	  3650
+#define AUTH_CIPHERS	  "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20"
+#define AUTH_JSON	  "application/json"
 
-enum auth_tls { AUTH_TLS_AUTO, AUTH_TLS_ON, AUTH_TLS_OFF };
+enum auth_tls {
+	AUTH_TLS_AUTO,
+	AUTH_TLS_ON,
+	AUTH_TLS_OFF
+};
 
 struct auth_user {
-	const char	*name;
-	const char	*hash;		/* crypt(3), or a token's sha256 hex */
-	int		 role;
+	const char *name;
+	const char *hash; /* crypt(3), or a token's sha256 hex */
+	int role;
 };
 
 /* The access settings of one configuration (pointers into its nodes). */
 struct auth_conf {
-	struct auth_user	*users, *tokens;
-	size_t			 nusers, ntokens;
-	const char		**hosts;
-	size_t			 nhosts;
-	int			 require_login, public_read, tls;
-	const char		*tls_cert, *tls_key;
-	long long		 session_ttl;	/* seconds */
-	long long		 login_attempts; /* per source per minute */
+	struct auth_user *users, *tokens;
+	size_t nusers, ntokens;
+	const char **hosts;
+	size_t nhosts;
+	int require_login, public_read, tls;
+	const char *tls_cert, *tls_key;
+	long long session_ttl;	  /* seconds */
+	long long login_attempts; /* per source per minute */
 };
 
 struct auth_session {
-	char	id[AUTH_HEX];
-	char	csrf[AUTH_HEX];
-	char	user[AUTH_MAX_NAME + 1];
-	time_t	expires;		/* monotonic seconds; 0: free slot */
+	char id[AUTH_HEX];
+	char csrf[AUTH_HEX];
+	char user[AUTH_MAX_NAME + 1];
+	time_t expires; /* monotonic seconds; 0: free slot */
 };
 
 struct auth_source {
-	char	addr[64];
-	time_t	start;			/* monotonic start of the minute */
-	long	attempts;
+	char addr[64];
+	time_t start; /* monotonic start of the minute */
+	long attempts;
 };
 
 struct auth {
-	struct sopd		*sd;
-	unsigned		 generation;	/* of the config conf is from */
-	struct auth_conf	 conf;
-	SSL_CTX			*ctx;
-	int			 https;
-	struct auth_session	 sess[AUTH_MAX_SESSIONS];
-	struct auth_source	 src[AUTH_MAX_SOURCES];
-	unsigned long long	 logins, failures, limited, refused_host,
-				 refused_csrf, refused_auth;
-	struct crypt_data	 cd;
+	struct sopd *sd;
+	unsigned generation; /* of the config conf is from */
+	struct auth_conf conf;
+	SSL_CTX *ctx;
+	int https;
+	struct auth_session sess[AUTH_MAX_SESSIONS];
+	struct auth_source src[AUTH_MAX_SOURCES];
+	unsigned long long logins, failures, limited, refused_host,
+	    refused_csrf, refused_auth;
+	struct crypt_data cd;
 };
 
 static const char *auth_roles[] = { "viewer", "operator", "admin" };
@@ -105,7 +109,7 @@ static const char *auth_roles[] = { "viewer", "operator", "admin" };
 static time_t
 auth_now(void)
 {
-	struct timespec	ts;
+	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (ts.tv_sec);
@@ -124,7 +128,7 @@ auth_conf_free(struct auth_conf *c)
 static int
 auth_role(const char *s)
 {
-	int	i;
+	int i;
 
 	for (i = 0; i < 3; i++)
 		if (strcmp(s, auth_roles[i]) == 0)
@@ -136,7 +140,7 @@ auth_role(const char *s)
 static int
 auth_is_sha256(const char *s)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < 64; i++)
 		if (!isdigit((unsigned char)s[i]) && (s[i] < 'a' || s[i] > 'f'))
@@ -149,13 +153,15 @@ static int
 auth_conf_entry(const char *file, struct ynode *m, int token,
     struct auth_user *u, struct errlist *errs)
 {
-	const char	*secret = token ? "sha256" : "password";
-	const char	*name, *role, *hash;
-	size_t		 i;
+	const char *secret = token ? "sha256" : "password";
+	const char *name, *role, *hash;
+	size_t i;
 
 	if (m->type != YNODE_MAP) {
-		errlist_add(errs, file, m->line, m->col, "expected a map with "
-		    "name, role and %s", secret);
+		errlist_add(errs, file, m->line, m->col,
+		    "expected a map with "
+		    "name, role and %s",
+		    secret);
 		return (-1);
 	}
 	for (i = 0; i < m->n; i++) {
@@ -163,7 +169,8 @@ auth_conf_entry(const char *file, struct ynode *m, int token,
 		    strcmp(m->keys[i]->value, "role") != 0 &&
 		    strcmp(m->keys[i]->value, secret) != 0) {
 			errlist_add(errs, file, m->keys[i]->line,
-			    m->keys[i]->col, "unknown setting \"%s\" in http "
+			    m->keys[i]->col,
+			    "unknown setting \"%s\" in http "
 			    "%s (expected one of: name, role, %s)",
 			    m->keys[i]->value, token ? "tokens" : "users",
 			    secret);
@@ -175,21 +182,29 @@ auth_conf_entry(const char *file, struct ynode *m, int token,
 	hash = ynode_str(m, secret);
 	if (name == NULL || *name == '\0' || strlen(name) > AUTH_MAX_NAME ||
 	    strcspn(name, " \t\r\n\"\\") != strlen(name)) {
-		errlist_add(errs, file, m->line, m->col, "name: required, up "
-		    "to %d characters without spaces or quotes", AUTH_MAX_NAME);
+		errlist_add(errs, file, m->line, m->col,
+		    "name: required, up "
+		    "to %d characters without spaces or quotes",
+		    AUTH_MAX_NAME);
 		return (-1);
 	}
 	if (role == NULL || (u->role = auth_role(role)) < 0) {
-		errlist_add(errs, file, m->line, m->col, "%s: role must be "
-		    "viewer, operator or admin", name);
+		errlist_add(errs, file, m->line, m->col,
+		    "%s: role must be "
+		    "viewer, operator or admin",
+		    name);
 		return (-1);
 	}
-	if (hash == NULL || (token ? !auth_is_sha256(hash) :
-	    (hash[0] != '$' || strlen(hash) < 20))) {
-		errlist_add(errs, file, m->line, m->col, token ?
-		    "%s: sha256 must be the token's SHA-256 in hex (sopctl "
-		    "token makes one)" : "%s: password must be a crypt hash "
-		    "(sopctl passwd makes one)", name);
+	if (hash == NULL ||
+	    (token ? !auth_is_sha256(hash) :
+		     (hash[0] != '$' || strlen(hash) < 20))) {
+		errlist_add(errs, file, m->line, m->col,
+		    token ?
+			"%s: sha256 must be the token's SHA-256 in hex (sopctl "
+			"token makes one)" :
+			"%s: password must be a crypt hash "
+			"(sopctl passwd makes one)",
+		    name);
 		return (-1);
 	}
 	u->name = name;
@@ -202,8 +217,8 @@ static int
 auth_conf_list(const char *file, struct ynode *s, int token,
     struct auth_user **out, size_t *nout, struct errlist *errs)
 {
-	size_t	i, j;
-	int	rc = 0;
+	size_t i, j;
+	int rc = 0;
 
 	if (s->type != YNODE_SEQ) {
 		errlist_add(errs, file, s->line, s->col, "expected a list");
@@ -212,7 +227,7 @@ auth_conf_list(const char *file, struct ynode *s, int token,
 	*out = xcalloc(s->n + 1, sizeof(**out));
 	for (i = 0; i < s->n; i++) {
 		if (auth_conf_entry(file, s->items[i], token, &(*out)[*nout],
-		    errs) != 0) {
+			errs) != 0) {
 			rc = -1;
 			continue;
 		}
@@ -236,7 +251,7 @@ static int
 auth_conf_hosts(const char *file, struct ynode *s, struct auth_conf *c,
     struct errlist *errs)
 {
-	size_t	i;
+	size_t i;
 
 	if (s->type == YNODE_SCALAR) {
 		c->hosts = xcalloc(1, sizeof(*c->hosts));
@@ -244,7 +259,8 @@ auth_conf_hosts(const char *file, struct ynode *s, struct auth_conf *c,
 		return (0);
 	}
 	if (s->type != YNODE_SEQ) {
-		errlist_add(errs, file, s->line, s->col, "expected a list of "
+		errlist_add(errs, file, s->line, s->col,
+		    "expected a list of "
 		    "host names");
 		return (-1);
 	}
@@ -265,7 +281,7 @@ static int
 auth_conf_tls(const char *file, struct ynode *v, struct auth_conf *c,
     struct errlist *errs)
 {
-	const char	*s = v->type == YNODE_SCALAR ? v->value : "";
+	const char *s = v->type == YNODE_SCALAR ? v->value : "";
 
 	if (strcmp(s, "auto") == 0)
 		c->tls = AUTH_TLS_AUTO;
@@ -274,7 +290,8 @@ auth_conf_tls(const char *file, struct ynode *v, struct auth_conf *c,
 	else if (strcmp(s, "off") == 0 || strcmp(s, "false") == 0)
 		c->tls = AUTH_TLS_OFF;
 	else {
-		errlist_add(errs, file, v->line, v->col, "tls: must be auto, "
+		errlist_add(errs, file, v->line, v->col,
+		    "tls: must be auto, "
 		    "on or off");
 		return (-1);
 	}
@@ -286,25 +303,27 @@ static int
 auth_conf_key(const char *file, struct ynode *k, struct ynode *v,
     struct auth_conf *c, struct errlist *errs)
 {
-	const char	*key = k->value;
-	long long	 n;
+	const char *key = k->value;
+	long long n;
 
 	if (strcmp(key, "listen") == 0)
-		return (0);		/* config.c reads it */
-	if (strcmp(key, "public_url") == 0) {	/* notify.c reads it */
-		if (v->type == YNODE_SCALAR && (strncmp(v->value, "http://",
-		    7) == 0 || strncmp(v->value, "https://", 8) == 0))
+		return (0);		      /* config.c reads it */
+	if (strcmp(key, "public_url") == 0) { /* notify.c reads it */
+		if (v->type == YNODE_SCALAR &&
+		    (strncmp(v->value, "http://", 7) == 0 ||
+			strncmp(v->value, "https://", 8) == 0))
 			return (0);
-		errlist_add(errs, file, v->line, v->col, "public_url: expected "
+		errlist_add(errs, file, v->line, v->col,
+		    "public_url: expected "
 		    "an http:// or https:// address");
 		return (-1);
 	}
 	if (strcmp(key, "users") == 0)
-		return (auth_conf_list(file, v, 0, &c->users, &c->nusers,
-		    errs));
+		return (
+		    auth_conf_list(file, v, 0, &c->users, &c->nusers, errs));
 	if (strcmp(key, "tokens") == 0)
-		return (auth_conf_list(file, v, 1, &c->tokens, &c->ntokens,
-		    errs));
+		return (
+		    auth_conf_list(file, v, 1, &c->tokens, &c->ntokens, errs));
 	if (strcmp(key, "allowed_hosts") == 0)
 		return (auth_conf_hosts(file, v, c, errs));
 	if (strcmp(key, "require_login") == 0)
@@ -315,8 +334,10 @@ auth_conf_key(const char *file, struct ynode *k, struct ynode *v,
 		return (auth_conf_tls(file, v, c, errs));
 	if (strcmp(key, "tls_cert") == 0 || strcmp(key, "tls_key") == 0) {
 		if (v->type != YNODE_SCALAR || *v->value == '\0') {
-			errlist_add(errs, file, v->line, v->col, "%s: expected "
-			    "a file name", key);
+			errlist_add(errs, file, v->line, v->col,
+			    "%s: expected "
+			    "a file name",
+			    key);
 			return (-1);
 		}
 		*(key[4] == 'c' ? &c->tls_cert : &c->tls_key) = v->value;
@@ -327,7 +348,8 @@ auth_conf_key(const char *file, struct ynode *k, struct ynode *v,
 			return (-1);
 		if (c->session_ttl >= 60)
 			return (0);
-		errlist_add(errs, file, v->line, v->col, "session_timeout: at "
+		errlist_add(errs, file, v->line, v->col,
+		    "session_timeout: at "
 		    "least 1m");
 		return (-1);
 	}
@@ -337,10 +359,12 @@ auth_conf_key(const char *file, struct ynode *k, struct ynode *v,
 		c->login_attempts = n;
 		return (0);
 	}
-	errlist_add(errs, file, k->line, k->col, "unknown setting \"%s\" in "
+	errlist_add(errs, file, k->line, k->col,
+	    "unknown setting \"%s\" in "
 	    "http (expected one of: listen, tls, tls_cert, tls_key, users, "
 	    "tokens, require_login, public_read, allowed_hosts, "
-	    "session_timeout, login_attempts, public_url)", key);
+	    "session_timeout, login_attempts, public_url)",
+	    key);
 	return (-1);
 }
 
@@ -349,9 +373,9 @@ static int
 auth_conf_read(const struct config *cfg, struct auth_conf *c,
     struct errlist *errs)
 {
-	struct ynode	*m = cfg->sec_http;
-	size_t		 i;
-	int		 rc = 0;
+	struct ynode *m = cfg->sec_http;
+	size_t i;
+	int rc = 0;
 
 	memset(c, 0, sizeof(*c));
 	c->session_ttl = 12 * 3600;
@@ -360,10 +384,11 @@ auth_conf_read(const struct config *cfg, struct auth_conf *c,
 		return (0);
 	for (i = 0; i < m->n; i++)
 		if (auth_conf_key(cfg->file, m->keys[i], m->items[i], c,
-		    errs) != 0)
+			errs) != 0)
 			rc = -1;
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
-		errlist_add(errs, cfg->file, m->line, m->col, "tls_cert and "
+		errlist_add(errs, cfg->file, m->line, m->col,
+		    "tls_cert and "
 		    "tls_key go together");
 		rc = -1;
 	}
@@ -375,7 +400,7 @@ auth_conf_read(const struct config *cfg, struct auth_conf *c,
 int
 auth_check(const struct config *cfg, struct errlist *errs)
 {
-	struct auth_conf	c;
+	struct auth_conf c;
 
 	if (auth_conf_read(cfg, &c, errs) != 0)
 		return (-1);
@@ -394,10 +419,10 @@ auth_required(const struct auth_conf *c)
 static int
 auth_loopback(const char *listen)
 {
-	char	host[256], port[32];
+	char host[256], port[32];
 
-	if (config_split_addr(listen, host, sizeof(host), port,
-	    sizeof(port)) != 0)
+	if (config_split_addr(listen, host, sizeof(host), port, sizeof(port)) !=
+	    0)
 		return (0);
 	return (strcmp(host, "localhost") == 0 ||
 	    strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0);
@@ -407,12 +432,12 @@ auth_loopback(const char *listen)
 static void
 auth_refresh(struct auth *a)
 {
-	struct errlist		errs = { 0 };
-	struct auth_conf	c;
+	struct errlist errs = { 0 };
+	struct auth_conf c;
 
 	if (a->generation == a->sd->generation)
 		return;
-	auth_conf_free(&a->conf);	/* it points into the old config */
+	auth_conf_free(&a->conf); /* it points into the old config */
 	if (auth_conf_read(a->sd->cfg, &c, &errs) == 0)
 		a->conf = c;
 	else {
@@ -429,14 +454,13 @@ auth_refresh(struct auth *a)
 static int
 auth_write_pem(const char *path, BIO *bio, mode_t mode, char **cause)
 {
-	char	*data;
-	long	 len;
-	int	 fd;
+	char *data;
+	long len;
+	int fd;
 
 	len = BIO_get_mem_data(bio, &data);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd == -1 || write(fd, data, (size_t)len) != len ||
-	    fsync(fd) != 0) {
+	if (fd == -1 || write(fd, data, (size_t)len) != len || fsync(fd) != 0) {
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 		if (fd != -1) {
 			close(fd);
@@ -452,20 +476,22 @@ auth_write_pem(const char *path, BIO *bio, mode_t mode, char **cause)
 static int
 auth_cert_san(X509 *x)
 {
-	X509_EXTENSION	*ext;
-	X509V3_CTX	 v3;
-	char		 host[256], san[600];
-	int		 ok;
+	X509_EXTENSION *ext;
+	X509V3_CTX v3;
+	char host[256], san[600];
+	int ok;
 
 	if (gethostname(host, sizeof(host)) != 0 || *host == '\0' ||
 	    strcspn(host, ",:") != strlen(host))
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
-	snprintf(san, sizeof(san), "DNS:%s,DNS:localhost,IP:127.0.0.1,"
-	    "IP:::1", host);
+	snprintf(san, sizeof(san),
+	    "DNS:%s,DNS:localhost,IP:127.0.0.1,"
+	    "IP:::1",
+	    host);
 	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
-	if ((ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name,
-	    san)) == NULL)
+	if ((ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san)) ==
+	    NULL)
 		return (-1);
 	ok = X509_add_ext(x, ext, -1);
 	X509_EXTENSION_free(ext);
@@ -481,12 +507,12 @@ auth_cert_san(X509 *x)
 static int
 auth_cert_make(const char *cert, const char *key, char **cause)
 {
-	EVP_PKEY	*pk;
-	X509		*x;
-	BIO		*bc, *bk;
-	unsigned char	 serial[16];
-	BIGNUM		*bn;
-	int		 rc = -1;
+	EVP_PKEY *pk;
+	X509 *x;
+	BIO *bc, *bk;
+	unsigned char serial[16];
+	BIGNUM *bn;
+	int rc = -1;
 
 	if ((pk = EVP_EC_gen("P-256")) == NULL || (x = X509_new()) == NULL) {
 		EVP_PKEY_free(pk);
@@ -529,9 +555,9 @@ auth_cert_make(const char *cert, const char *key, char **cause)
 static SSL_CTX *
 auth_tls_new(struct auth *a, char **cause)
 {
-	const struct config	*cfg = a->sd->cfg;
-	SSL_CTX			*ctx;
-	char			*cert, *key, buf[256];
+	const struct config *cfg = a->sd->cfg;
+	SSL_CTX *ctx;
+	char *cert, *key, buf[256];
 
 	if (a->conf.tls_cert != NULL) {
 		cert = config_path(cfg, a->conf.tls_cert);
@@ -565,23 +591,25 @@ auth_tls_new(struct auth *a, char **cause)
 struct auth *
 auth_new(struct sopd *sd, char **cause)
 {
-	struct errlist	 errs = { 0 };
-	struct auth	*a;
-	int		 tls;
+	struct errlist errs = { 0 };
+	struct auth *a;
+	int tls;
 
 	a = xcalloc(1, sizeof(*a));
 	a->sd = sd;
 	if (auth_conf_read(sd->cfg, &a->conf, &errs) != 0) {
-		xasprintf(cause, "%s", errs.n > 0 ? errs.msgs[0] :
-		    "bad http settings");
+		xasprintf(cause, "%s",
+		    errs.n > 0 ? errs.msgs[0] : "bad http settings");
 		errlist_free(&errs);
 		free(a);
 		return (NULL);
 	}
 	a->generation = sd->generation;
 	tls = a->conf.tls;
-	a->https = tls == AUTH_TLS_ON || (tls == AUTH_TLS_AUTO &&
-	    (a->conf.tls_cert != NULL || !auth_loopback(sd->cfg->http_listen)));
+	a->https = tls == AUTH_TLS_ON ||
+	    (tls == AUTH_TLS_AUTO &&
+		(a->conf.tls_cert != NULL ||
+		    !auth_loopback(sd->cfg->http_listen)));
 	if (a->https && (a->ctx = auth_tls_new(a, cause)) == NULL) {
 		auth_free(a);
 		return (NULL);
@@ -591,7 +619,8 @@ auth_new(struct sopd *sd, char **cause)
 		    sd->cfg->http_listen);
 	if (!auth_required(&a->conf) && !auth_loopback(sd->cfg->http_listen))
 		log_warnx("http: no users or tokens: anyone reaching %s may "
-		    "act", sd->cfg->http_listen);
+			  "act",
+		    sd->cfg->http_listen);
 	return (a);
 }
 
@@ -615,8 +644,8 @@ auth_tls_ctx(const struct auth *a)
 void
 auth_token_hash(const char *token, char hex[65])
 {
-	unsigned char	md[32];
-	unsigned int	len = sizeof(md), i;
+	unsigned char md[32];
+	unsigned int len = sizeof(md), i;
 
 	EVP_Digest(token, strlen(token), md, &len, EVP_sha256(), NULL);
 	for (i = 0; i < 32; i++)
@@ -627,8 +656,8 @@ auth_token_hash(const char *token, char hex[65])
 static void
 auth_random(char out[AUTH_HEX])
 {
-	unsigned char	b[AUTH_SECRET];
-	int		i;
+	unsigned char b[AUTH_SECRET];
+	int i;
 
 	if (RAND_bytes(b, sizeof(b)) != 1)
 		fatalx("auth: no random bytes");
@@ -640,9 +669,9 @@ auth_random(char out[AUTH_HEX])
 static void
 auth_reply(struct evhttp_request *req, int code, json_t *doc)
 {
-	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
-	struct evbuffer		*b = evbuffer_new();
-	char			*s = json_dumps(doc, JSON_COMPACT);
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	struct evbuffer *b = evbuffer_new();
+	char *s = json_dumps(doc, JSON_COMPACT);
 
 	json_decref(doc);
 	if (s != NULL) {
@@ -667,12 +696,12 @@ auth_error(struct evhttp_request *req, int code, const char *msg)
 static int
 auth_host_ok(struct auth *a, const char *hosthdr)
 {
-	char		 h[256], self[256];
-	unsigned char	 ip[16];
-	size_t		 i, n;
+	char h[256], self[256];
+	unsigned char ip[16];
+	size_t i, n;
 
 	if (hosthdr == NULL)
-		return (1);		/* HTTP/1.0: no name to rebind */
+		return (1); /* HTTP/1.0: no name to rebind */
 	if (*hosthdr == '[') {
 		n = strcspn(hosthdr + 1, "]");
 		return (n < sizeof(h) && hosthdr[1 + n] == ']');
@@ -692,8 +721,8 @@ auth_host_ok(struct auth *a, const char *hosthdr)
 	if (gethostname(self, sizeof(self)) == 0) {
 		self[sizeof(self) - 1] = '\0';
 		n = strcspn(self, ".");
-		if (strcasecmp(h, self) == 0 || (strncasecmp(h, self, n) == 0 &&
-		    h[n] == '\0'))
+		if (strcasecmp(h, self) == 0 ||
+		    (strncasecmp(h, self, n) == 0 && h[n] == '\0'))
 			return (1);
 	}
 	return (0);
@@ -703,12 +732,11 @@ auth_host_ok(struct auth *a, const char *hosthdr)
 static int
 auth_cookie(struct evhttp_request *req, char *out, size_t len)
 {
-	const char	*c, *p;
-	size_t		 n, klen = strlen(AUTH_COOKIE);
+	const char *c, *p;
+	size_t n, klen = strlen(AUTH_COOKIE);
 
-	c = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Cookie");
-	for (p = c; p != NULL && *p != '\0'; ) {
+	c = evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie");
+	for (p = c; p != NULL && *p != '\0';) {
 		p += strspn(p, " ;");
 		if (strncmp(p, AUTH_COOKIE, klen) == 0 && p[klen] == '=') {
 			p += klen + 1;
@@ -728,12 +756,11 @@ auth_cookie(struct evhttp_request *req, char *out, size_t len)
 static struct auth_session *
 auth_session_find(struct auth *a, struct evhttp_request *req)
 {
-	char		 id[AUTH_HEX];
-	time_t		 now = auth_now();
-	size_t		 i;
+	char id[AUTH_HEX];
+	time_t now = auth_now();
+	size_t i;
 
-	if (auth_cookie(req, id, sizeof(id)) != 0 ||
-	    strlen(id) != AUTH_HEX - 1)
+	if (auth_cookie(req, id, sizeof(id)) != 0 || strlen(id) != AUTH_HEX - 1)
 		return (NULL);
 	for (i = 0; i < AUTH_MAX_SESSIONS; i++) {
 		if (a->sess[i].expires == 0)
@@ -752,7 +779,7 @@ auth_session_find(struct auth *a, struct evhttp_request *req)
 static const struct auth_user *
 auth_user(const struct auth *a, const char *name)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < a->conf.nusers; i++)
 		if (strcmp(a->conf.users[i].name, name) == 0)
@@ -764,9 +791,9 @@ auth_user(const struct auth *a, const char *name)
 static const struct auth_user *
 auth_bearer(const struct auth *a, struct evhttp_request *req, int *given)
 {
-	const char	*h;
-	char		 hex[65];
-	size_t		 i;
+	const char *h;
+	char hex[65];
+	size_t i;
 
 	h = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Authorization");
@@ -784,9 +811,9 @@ auth_bearer(const struct auth *a, struct evhttp_request *req, int *given)
 static void
 auth_peer(struct evhttp_request *req, char *buf, size_t len)
 {
-	struct evhttp_connection	*c = evhttp_request_get_connection(req);
-	const char			*addr = NULL;
-	ev_uint16_t			 port;
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	const char *addr = NULL;
+	ev_uint16_t port;
 
 	if (c != NULL)
 		evhttp_connection_get_peer(c, (char **)&addr, &port);
@@ -797,9 +824,9 @@ auth_peer(struct evhttp_request *req, char *buf, size_t len)
 static int
 auth_rate(struct auth *a, const char *addr)
 {
-	struct auth_source	*s, *old = &a->src[0];
-	time_t			 now = auth_now();
-	size_t			 i;
+	struct auth_source *s, *old = &a->src[0];
+	time_t now = auth_now();
+	size_t i;
 
 	for (i = 0; i < AUTH_MAX_SOURCES; i++) {
 		s = &a->src[i];
@@ -823,16 +850,15 @@ auth_rate(struct auth *a, const char *addr)
 
 /* The user and password of a login body (JSON or a form); -1 if none. */
 static int
-auth_login_body(struct evhttp_request *req, char *user, char *pass,
-    size_t len)
+auth_login_body(struct evhttp_request *req, char *user, char *pass, size_t len)
 {
-	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
-	struct evkeyvalq	 q;
-	const char		*ct, *u, *p;
-	size_t			 n = evbuffer_get_length(in);
-	char			*body;
-	json_t			*doc;
-	int			 rc = -1;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	struct evkeyvalq q;
+	const char *ct, *u, *p;
+	size_t n = evbuffer_get_length(in);
+	char *body;
+	json_t *doc;
+	int rc = -1;
 
 	if (n == 0 || n > AUTH_MAX_BODY)
 		return (-1);
@@ -872,7 +898,7 @@ auth_login_body(struct evhttp_request *req, char *user, char *pass,
 static int
 auth_password_ok(struct auth *a, const char *hash, const char *pass)
 {
-	const char	*h;
+	const char *h;
 
 	memset(&a->cd, 0, sizeof(a->cd));
 	h = crypt_r(pass, hash, &a->cd);
@@ -882,8 +908,7 @@ auth_password_ok(struct auth *a, const char *hash, const char *pass)
 
 /* The session document: who, the role, the CSRF token. */
 static json_t *
-auth_session_json(const struct auth *a, const struct auth_session *s,
-    int role)
+auth_session_json(const struct auth *a, const struct auth_session *s, int role)
 {
 	return (json_pack("{s:s,s:s,s:s,s:b}", "user", s->user, "role",
 	    auth_roles[role], "csrf", s->csrf, "login_required", 1));
@@ -893,8 +918,8 @@ auth_session_json(const struct auth *a, const struct auth_session *s,
 static struct auth_session *
 auth_session_new(struct auth *a, const char *user)
 {
-	struct auth_session	*s = &a->sess[0];
-	size_t			 i;
+	struct auth_session *s = &a->sess[0];
+	size_t i;
 
 	for (i = 0; i < AUTH_MAX_SESSIONS; i++) {
 		if (a->sess[i].expires == 0) {
@@ -915,13 +940,13 @@ auth_session_new(struct auth *a, const char *user)
 static void
 auth_set_cookie(struct auth *a, struct evhttp_request *req, const char *id)
 {
-	char	c[256];
+	char c[256];
 
 	snprintf(c, sizeof(c), "%s=%s; Path=/; HttpOnly; SameSite=Strict%s%s",
 	    AUTH_COOKIE, id != NULL ? id : "", a->https ? "; Secure" : "",
 	    id != NULL ? "" : "; Max-Age=0");
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Set-Cookie", c);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie",
+	    c);
 }
 
 /* Make a name fit for the log: control bytes become '?'. */
@@ -937,13 +962,13 @@ auth_printable(char *s)
 static void
 auth_login(struct auth *a, struct evhttp_request *req)
 {
-	const struct auth_user	*u;
-	struct auth_session	*s;
-	char			 addr[64], user[256], pass[256];
+	const struct auth_user *u;
+	struct auth_session *s;
+	char addr[64], user[256], pass[256];
 	/* A real yescrypt hash, so that an unknown user costs the same. */
-	static const char	*dummy = "$y$j9T$ksGJ31JIfvzJ4hN9ses30.$"
-				    "61SzTbsP9v6N/sST5beFqL8Mc4i0/"
-				    "M0mXs14OzYsQv2";
+	static const char *dummy = "$y$j9T$ksGJ31JIfvzJ4hN9ses30.$"
+				   "61SzTbsP9v6N/sST5beFqL8Mc4i0/"
+				   "M0mXs14OzYsQv2";
 
 	auth_peer(req, addr, sizeof(addr));
 	if (auth_rate(a, addr) != 0) {
@@ -982,7 +1007,7 @@ auth_login(struct auth *a, struct evhttp_request *req)
 static int
 auth_csrf_ok(const struct auth_session *s, struct evhttp_request *req)
 {
-	const char	*t;
+	const char *t;
 
 	t = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    AUTH_CSRF_HEADER);
@@ -995,13 +1020,13 @@ static struct auth_session *
 auth_session_user(struct auth *a, struct evhttp_request *req,
     const struct auth_user **u)
 {
-	struct auth_session	*s;
+	struct auth_session *s;
 
 	*u = NULL;
 	auth_refresh(a);
 	if ((s = auth_session_find(a, req)) != NULL &&
 	    (*u = auth_user(a, s->user)) == NULL)
-		s = NULL;		/* the user was removed */
+		s = NULL; /* the user was removed */
 	return (s);
 }
 
@@ -1009,8 +1034,9 @@ auth_session_user(struct auth *a, struct evhttp_request *req,
 static void
 auth_open_reply(struct evhttp_request *req)
 {
-	auth_reply(req, 200, json_pack("{s:n,s:s,s:n,s:b}", "user", "role",
-	    "admin", "csrf", "login_required", 0));
+	auth_reply(req, 200,
+	    json_pack("{s:n,s:s,s:n,s:b}", "user", "role", "admin", "csrf",
+		"login_required", 0));
 }
 
 void
@@ -1026,8 +1052,8 @@ auth_login_route(struct auth *a, struct evhttp_request *req)
 void
 auth_logout_route(struct auth *a, struct evhttp_request *req)
 {
-	const struct auth_user	*u;
-	struct auth_session	*s = auth_session_user(a, req, &u);
+	const struct auth_user *u;
+	struct auth_session *s = auth_session_user(a, req, &u);
 
 	if (s != NULL && auth_csrf_ok(s, req))
 		memset(s, 0, sizeof(*s));
@@ -1038,15 +1064,16 @@ auth_logout_route(struct auth *a, struct evhttp_request *req)
 void
 auth_session_route(struct auth *a, struct evhttp_request *req)
 {
-	const struct auth_user	*u;
-	struct auth_session	*s = auth_session_user(a, req, &u);
+	const struct auth_user *u;
+	struct auth_session *s = auth_session_user(a, req, &u);
 
 	if (!auth_required(&a->conf))
 		auth_open_reply(req);
 	else if (s == NULL)
-		auth_reply(req, 401, json_pack("{s:s,s:b,s:b}", "error",
-		    "not logged in", "public_read", a->conf.public_read,
-		    "login_required", 1));
+		auth_reply(req, 401,
+		    json_pack("{s:s,s:b,s:b}", "error", "not logged in",
+			"public_read", a->conf.public_read, "login_required",
+			1));
 	else
 		auth_reply(req, 200, auth_session_json(a, s, u->role));
 }
@@ -1078,16 +1105,18 @@ int
 auth_request(struct auth *a, struct evhttp_request *req, const char *path,
     int route_post, struct auth_who *who)
 {
-	const struct auth_user	*u = NULL, *t;
-	struct auth_session	*s;
-	int			 given;
+	const struct auth_user *u = NULL, *t;
+	struct auth_session *s;
+	int given;
 
 	who->name[0] = '\0';
 	who->role = AUTH_ADMIN;
-	if (!auth_host_ok(a, evhttp_find_header(
-	    evhttp_request_get_input_headers(req), "Host"))) {
+	if (!auth_host_ok(a,
+		evhttp_find_header(evhttp_request_get_input_headers(req),
+		    "Host"))) {
 		a->refused_host++;
-		auth_error(req, 421, "this Host is not served here (set "
+		auth_error(req, 421,
+		    "this Host is not served here (set "
 		    "http: allowed_hosts)");
 		return (1);
 	}
@@ -1105,16 +1134,18 @@ auth_request(struct auth *a, struct evhttp_request *req, const char *path,
 			who->role = -1;
 			return (0);
 		}
-		return (auth_refuse(a, req, 401, "log in or give an API "
+		return (auth_refuse(a, req, 401,
+		    "log in or give an API "
 		    "token"));
 	}
 	if (route_post && t == NULL && !auth_csrf_ok(s, req)) {
 		a->refused_csrf++;
-		return (auth_refuse(a, req, 403, "missing or wrong "
-		    AUTH_CSRF_HEADER));
+		return (auth_refuse(a, req, 403,
+		    "missing or wrong " AUTH_CSRF_HEADER));
 	}
 	if (route_post && u->role < AUTH_OPERATOR)
-		return (auth_refuse(a, req, 403, "viewers may not change "
+		return (auth_refuse(a, req, 403,
+		    "viewers may not change "
 		    "anything"));
 	snprintf(who->name, sizeof(who->name), "%s", u->name);
 	who->role = u->role;
@@ -1125,31 +1156,34 @@ void
 auth_metrics(const struct auth *a, struct evbuffer *b)
 {
 	const struct {
-		const char		*name, *help;
-		unsigned long long	 v;
+		const char *name, *help;
+		unsigned long long v;
 	} m[] = {
 		{ "sopd_http_logins_total", "Successful logins.", a->logins },
 		{ "sopd_http_login_failures_total",
-		  "Logins refused: unknown user or wrong password.",
-		  a->failures },
+		    "Logins refused: unknown user or wrong password.",
+		    a->failures },
 		{ "sopd_http_login_rate_limited_total",
-		  "Login attempts refused: too many from one source.",
-		  a->limited },
+		    "Login attempts refused: too many from one source.",
+		    a->limited },
 		{ "sopd_http_refused_total{reason=\"host\"}", NULL,
-		  a->refused_host },
+		    a->refused_host },
 		{ "sopd_http_refused_total{reason=\"csrf\"}", NULL,
-		  a->refused_csrf },
+		    a->refused_csrf },
 		{ "sopd_http_refused_total{reason=\"unauthenticated\"}", NULL,
-		  a->refused_auth },
+		    a->refused_auth },
 	};
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 		if (m[i].help != NULL)
-			evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s "
-			    "counter\n", m[i].name, m[i].help, m[i].name);
+			evbuffer_add_printf(b,
+			    "# HELP %s %s\n# TYPE %s "
+			    "counter\n",
+			    m[i].name, m[i].help, m[i].name);
 		else if (i == 3)
-			evbuffer_add_printf(b, "# HELP sopd_http_refused_total "
+			evbuffer_add_printf(b,
+			    "# HELP sopd_http_refused_total "
 			    "Requests refused by reason.\n# TYPE "
 			    "sopd_http_refused_total counter\n");
 		evbuffer_add_printf(b, "%s %llu\n", m[i].name, m[i].v);
@@ -1159,21 +1193,19 @@ auth_metrics(const struct auth *a, struct evbuffer *b)
 json_t *
 auth_stats_json(const struct auth *a)
 {
-	size_t	i, n = 0;
-	time_t	now = auth_now();
+	size_t i, n = 0;
+	time_t now = auth_now();
 
 	if (a == NULL)
 		return (json_object());
 	for (i = 0; i < AUTH_MAX_SESSIONS; i++)
 		if (a->sess[i].expires > now)
 			n++;
-	return (json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
-	    "https", a->https, "login_required", auth_required(&a->conf),
-	    "sessions", (json_int_t)n,
-	    "logins", (json_int_t)a->logins,
-	    "login_failures", (json_int_t)a->failures,
-	    "login_rate_limited", (json_int_t)a->limited,
-	    "refused_host", (json_int_t)a->refused_host,
+	return (json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "https",
+	    a->https, "login_required", auth_required(&a->conf), "sessions",
+	    (json_int_t)n, "logins", (json_int_t)a->logins, "login_failures",
+	    (json_int_t)a->failures, "login_rate_limited",
+	    (json_int_t)a->limited, "refused_host", (json_int_t)a->refused_host,
 	    "refused_csrf", (json_int_t)a->refused_csrf,
 	    "refused_unauthenticated", (json_int_t)a->refused_auth));
 }
@@ -1181,10 +1213,10 @@ auth_stats_json(const struct auth *a)
 int
 auth_passwd_hash(const char *pass, char *out, size_t len)
 {
-	struct crypt_data	*cd;
-	char			*salt;
-	const char		*h;
-	int			 rc = -1;
+	struct crypt_data *cd;
+	char *salt;
+	const char *h;
+	int rc = -1;
 
 	if ((salt = crypt_gensalt_ra("$y$", 0, NULL, 0)) == NULL)
 		return (-1);

@@ -12,14 +12,18 @@ struct evhttp_request;
 struct sopd;
 struct auth;
 
-enum auth_role { AUTH_VIEWER, AUTH_OPERATOR, AUTH_ADMIN };
+enum auth_role {
+	AUTH_VIEWER,
+	AUTH_OPERATOR,
+	AUTH_ADMIN
+};
 
-#define AUTH_MAX_NAME	64
+#define AUTH_MAX_NAME 64
 
 /* Who made a request; name "" when login is not required. */
 struct auth_who {
-	char	name[AUTH_MAX_NAME + 1];
-	int	role;		/* enum auth_role; -1: nobody */
+	char name[AUTH_MAX_NAME + 1];
+	int role; /* enum auth_role; -1: nobody */
 };
 
 /* Check the http: section's access settings; -1 with errors in errs. */

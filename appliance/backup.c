@@ -29,15 +29,15 @@
 #include "store.h"
 #include "xmalloc.h"
 
-#define BACKUP_PAGES	256	/* pages copied per loop turn */
-#define BACKUP_PAUSE_MS	1
+#define BACKUP_PAGES	256 /* pages copied per loop turn */
+#define BACKUP_PAUSE_MS 1
 
 struct backup_job {
-	struct evhttp_request		*req;	/* NULL once the client left */
-	struct evhttp_connection	*evcon;
-	struct store_backup		*b;
-	struct event			*ev;
-	char				*path;
+	struct evhttp_request *req; /* NULL once the client left */
+	struct evhttp_connection *evcon;
+	struct store_backup *b;
+	struct event *ev;
+	char *path;
 };
 
 static struct backup_job *job;
@@ -112,7 +112,8 @@ backup_send(void)
 		return;
 	}
 	buf = evbuffer_new();
-	if (sb.st_size == 0 || evbuffer_add_file(buf, fd, 0, sb.st_size) == -1) {
+	if (sb.st_size == 0 ||
+	    evbuffer_add_file(buf, fd, 0, sb.st_size) == -1) {
 		close(fd);
 		evbuffer_free(buf);
 		backup_error(job->req, 500, "backup: empty copy");
@@ -171,7 +172,7 @@ backup_serve(struct sopd *sd, struct evhttp_request *req)
 	    (long)getpid(), seq++);
 	unlink(job->path);
 	if ((job->b = store_backup_start(incidents_store(sd->incidents),
-	    job->path, &cause)) == NULL ||
+		 job->path, &cause)) == NULL ||
 	    (job->ev = evtimer_new(sd->base, backup_step, NULL)) == NULL) {
 		log_warnx("backup: %s", cause != NULL ? cause : "no timer");
 		backup_error(req, 500, "backup: cannot create the copy");

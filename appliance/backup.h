@@ -11,8 +11,8 @@ struct evhttp_request;
  * then send it as the answer (application/vnd.sqlite3).  One at a time:
  * 503 while another runs.
  */
-void	backup_serve(struct sopd *, struct evhttp_request *);
+void backup_serve(struct sopd *, struct evhttp_request *);
 /* Abandon a backup in progress (at stop). */
-void	backup_stop(void);
+void backup_stop(void);
 
 #endif

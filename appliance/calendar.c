@@ -14,53 +14,53 @@
 
 #define CAL_TZDIR	"/usr/share/zoneinfo"
 #define CAL_TZ_MAXFILE	(1024 * 1024)
-#define CAL_TZ_MAXTRANS	100000
+#define CAL_TZ_MAXTRANS 100000
 #define CAL_NAME_MAX	200
-#define CAL_SEARCH	(30 * 3600)	/* beyond any UTC offset */
-#define CAL_TLIMIT	(1000000000000000LL)	/* instants we compute with */
+#define CAL_SEARCH	(30 * 3600)	     /* beyond any UTC offset */
+#define CAL_TLIMIT	(1000000000000000LL) /* instants we compute with */
 
 struct cal_type {
-	int32_t		 utoff;
-	int		 isdst;
-	char		 abbr[16];
+	int32_t utoff;
+	int isdst;
+	char abbr[16];
 };
 
 /* A date of a POSIX TZ rule: Jn, n or Mm.w.d, and a time of day. */
 struct cal_rdate {
-	char		 kind;		/* 'J', 'n' or 'M' */
-	int		 n, m, w, d;
-	int32_t		 secs;
+	char kind; /* 'J', 'n' or 'M' */
+	int n, m, w, d;
+	int32_t secs;
 };
 
 struct cal_rule {
-	int		 present;
-	int		 hasdst;
-	struct cal_type	 std, dst;
+	int present;
+	int hasdst;
+	struct cal_type std, dst;
 	struct cal_rdate start, end;
 };
 
 struct cal_span {
-	int		 start, end;	/* minutes after local midnight */
+	int start, end; /* minutes after local midnight */
 };
 
 struct cal_holiday {
-	int32_t		 ymd;		/* y * 10000 + m * 100 + d */
-	char		*name;
+	int32_t ymd; /* y * 10000 + m * 100 + d */
+	char *name;
 };
 
 struct calendar {
-	char		*tzname;
-	int64_t		*trans;
-	uint8_t		*tidx;
-	size_t		 ntrans;
-	struct cal_type	*types;
-	size_t		 ntypes;
-	struct cal_rule	 rule;
-	struct cal_span	 hours[7][CALENDAR_MAX_SPANS];
-	int		 nhours[7];
-	long long	 day_seconds;	/* 0: derived from hours */
+	char *tzname;
+	int64_t *trans;
+	uint8_t *tidx;
+	size_t ntrans;
+	struct cal_type *types;
+	size_t ntypes;
+	struct cal_rule rule;
+	struct cal_span hours[7][CALENDAR_MAX_SPANS];
+	int nhours[7];
+	long long day_seconds; /* 0: derived from hours */
 	struct cal_holiday *hol;
-	size_t		 nhol;
+	size_t nhol;
 };
 
 /* Floor division for possibly negative numerators. */
@@ -224,7 +224,8 @@ calendar_rule_parse(struct cal_rule *r, const char *s)
 
 	memset(r, 0, sizeof(*r));
 	if ((s = calendar_rule_name(s, r->std.abbr, sizeof(r->std.abbr))) ==
-	    NULL || (s = calendar_rule_hms(s, 24, &off)) == NULL)
+		NULL ||
+	    (s = calendar_rule_hms(s, 24, &off)) == NULL)
 		return -1;
 	r->std.utoff = -off;
 	r->present = 1;
@@ -281,8 +282,7 @@ calendar_rule_type(const struct cal_rule *r, int64_t t)
 	calendar_civil(calendar_fdiv(t + r->std.utoff, 86400), &y, &m, &d);
 	s = calendar_rule_day(&r->start, y) * 86400 + r->start.secs -
 	    r->std.utoff;
-	e = calendar_rule_day(&r->end, y) * 86400 + r->end.secs -
-	    r->dst.utoff;
+	e = calendar_rule_day(&r->end, y) * 86400 + r->end.secs - r->dst.utoff;
 	if (s < e)
 		return (t >= s && t < e) ? &r->dst : &r->std;
 	return (t >= e && t < s) ? &r->std : &r->dst;
@@ -331,8 +331,9 @@ calendar_tz_read(const char *name, size_t *len, char **cause)
 	FILE *fp;
 
 	if (*name == '\0' || *name == '/' || strstr(name, "..") != NULL ||
-	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789/_+-") != strlen(name)) {
+	    strspn(name,
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		"0123456789/_+-") != strlen(name)) {
 		xasprintf(cause, "invalid time zone name \"%s\"", name);
 		return NULL;
 	}
@@ -354,8 +355,8 @@ calendar_tz_read(const char *name, size_t *len, char **cause)
 }
 
 struct cal_tzhdr {
-	int		 version;
-	uint32_t	 isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt;
+	int version;
+	uint32_t isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt;
 };
 
 /* Parse a TZif header at p; size of the data block that follows. */
@@ -397,7 +398,7 @@ calendar_tz_block(struct calendar *cal, const unsigned char *p,
 	cal->tidx = xcalloc(h->timecnt + 1, 1);
 	for (i = 0; i < h->timecnt; i++) {
 		cal->trans[i] = (tsize == 8) ? calendar_be64(p + i * 8) :
-		    calendar_be32(p + i * 4);
+					       calendar_be32(p + i * 4);
 		cal->tidx[i] = ti[i];
 		if (ti[i] >= h->typecnt ||
 		    (i > 0 && cal->trans[i] <= cal->trans[i - 1]))
@@ -412,8 +413,9 @@ calendar_tz_block(struct calendar *cal, const unsigned char *p,
 		    cal->types[i].utoff > 93599 || tt[i * 6 + 5] >= h->charcnt)
 			return -1;
 		for (k = 0; k + 1 < sizeof(cal->types[i].abbr) &&
-		    tt[i * 6 + 5] + k < h->charcnt &&
-		    chars[tt[i * 6 + 5] + k] != '\0'; k++)
+		     tt[i * 6 + 5] + k < h->charcnt &&
+		     chars[tt[i * 6 + 5] + k] != '\0';
+		     k++)
 			cal->types[i].abbr[k] = (char)chars[tt[i * 6 + 5] + k];
 	}
 	return 0;
@@ -454,19 +456,22 @@ calendar_tz_load(struct calendar *cal, const char *name, char **cause)
 	if (h.version >= '2') {
 		off = 44 + block;
 		tsize = 8;
-		if (calendar_tz_header(buf + off, len - off, 8, &h,
-		    &block) != 0)
+		if (calendar_tz_header(buf + off, len - off, 8, &h, &block) !=
+		    0)
 			goto bad;
 	}
 	if (h.leapcnt != 0) {
-		xasprintf(cause, "time zone \"%s\" counts leap seconds "
-		    "(not supported)", name);
+		xasprintf(cause,
+		    "time zone \"%s\" counts leap seconds "
+		    "(not supported)",
+		    name);
 		free(buf);
 		return -1;
 	}
 	if (calendar_tz_block(cal, buf + off + 44, &h, tsize) != 0 ||
-	    (tsize == 8 && calendar_tz_footer(cal, buf + off + 44 + block,
-	    len - off - 44 - block) != 0))
+	    (tsize == 8 &&
+		calendar_tz_footer(cal, buf + off + 44 + block,
+		    len - off - 44 - block) != 0))
 		goto bad;
 	free(buf);
 	return 0;
@@ -591,7 +596,7 @@ calendar_set_hours_spec(struct calendar *cal, const char *spec, char **cause)
 			tmp.nhours[wd] = 0;
 	list = xstrdup(strcasecmp(rest, "closed") == 0 ? "" : rest);
 	for (iv = strtok_r(list, ",", &last); iv != NULL;
-	    iv = strtok_r(NULL, ",", &last)) {
+	     iv = strtok_r(NULL, ",", &last)) {
 		if ((dash = strchr(iv, '-')) == NULL)
 			goto bad;
 		*dash = '\0';
@@ -609,8 +614,10 @@ calendar_set_hours_spec(struct calendar *cal, const char *spec, char **cause)
 	return 0;
 bad:
 	free(list);
-	xasprintf(cause, "invalid working hours \"%s\" (expected e.g. "
-	    "\"mon-fri 09:00-18:00\" or \"sat closed\")", spec);
+	xasprintf(cause,
+	    "invalid working hours \"%s\" (expected e.g. "
+	    "\"mon-fri 09:00-18:00\" or \"sat closed\")",
+	    spec);
 	return -1;
 }
 
@@ -640,7 +647,8 @@ calendar_weekday_seconds(const struct calendar *cal, int wday)
 	if (wday < 0 || wday > 6)
 		return 0;
 	for (i = 0; i < cal->nhours[wday]; i++)
-		sum += (cal->hours[wday][i].end - cal->hours[wday][i].start) * 60;
+		sum +=
+		    (cal->hours[wday][i].end - cal->hours[wday][i].start) * 60;
 	return sum;
 }
 
@@ -798,8 +806,10 @@ calendar_hol_entry(const struct ynode *e, const char *file, int *y, int *m,
 		if (strcmp(e->keys[i]->value, "date") != 0 &&
 		    strcmp(e->keys[i]->value, "name") != 0)
 			errlist_add(errs, file, e->keys[i]->line,
-			    e->keys[i]->col, "unknown key \"%s\" (expected "
-			    "date or name)", e->keys[i]->value);
+			    e->keys[i]->col,
+			    "unknown key \"%s\" (expected "
+			    "date or name)",
+			    e->keys[i]->value);
 	dn = ynode_get(e, "date");
 	if (dn == NULL || dn->type != YNODE_SCALAR ||
 	    sscanf(dn->value, "%4d-%2d-%2d%n", y, m, d, &n) != 3 ||
@@ -808,13 +818,16 @@ calendar_hol_entry(const struct ynode *e, const char *file, int *y, int *m,
 		errlist_add(errs, file, dn ? dn->line : e->line,
 		    dn ? dn->col : e->col, "expected a date YYYY-MM-DD%s%s%s",
 		    dn && dn->value ? ", not \"" : "",
-		    dn && dn->value ? dn->value : "", dn && dn->value ? "\"" : "");
+		    dn && dn->value ? dn->value : "",
+		    dn && dn->value ? "\"" : "");
 		return -1;
 	}
 	*name = ynode_str(e, "name");
 	if (*name == NULL || **name == '\0' || strlen(*name) > CAL_NAME_MAX) {
-		errlist_add(errs, file, e->line, e->col, "expected a name "
-		    "(1 to %d bytes)", CAL_NAME_MAX);
+		errlist_add(errs, file, e->line, e->col,
+		    "expected a name "
+		    "(1 to %d bytes)",
+		    CAL_NAME_MAX);
 		return -1;
 	}
 	return 0;
@@ -834,7 +847,8 @@ calendar_load_holidays(struct calendar *cal, const char *file,
 	if ((root = ynode_load(file, NULL, 0, errs)) == NULL)
 		return -1;
 	if (root->type != YNODE_SEQ) {
-		errlist_add(errs, file, root->line, root->col, "expected a "
+		errlist_add(errs, file, root->line, root->col,
+		    "expected a "
 		    "list of {date: YYYY-MM-DD, name: text}");
 		ynode_free(root);
 		return -1;
@@ -842,13 +856,13 @@ calendar_load_holidays(struct calendar *cal, const char *file,
 	memset(&tmp, 0, sizeof(tmp));
 	for (i = 0; i < root->n; i++) {
 		if (calendar_hol_entry(root->items[i], file, &y, &m, &d, &name,
-		    errs) != 0)
+			errs) != 0)
 			continue;
 		if (calendar_is_holiday(cal, y, m, d, NULL) ||
 		    calendar_is_holiday(&tmp, y, m, d, NULL))
 			errlist_add(errs, file, root->items[i]->line,
-			    root->items[i]->col, "duplicate holiday %04d-%02d-%02d",
-			    y, m, d);
+			    root->items[i]->col,
+			    "duplicate holiday %04d-%02d-%02d", y, m, d);
 		else if (calendar_add_holiday(&tmp, y, m, d, name) != 0)
 			errlist_add(errs, file, root->items[i]->line,
 			    root->items[i]->col, "more than %d holidays",
@@ -989,8 +1003,7 @@ calendar_day_works(const struct calendar *cal, int64_t day)
 
 /* A local day's working intervals as instants; returns their number. */
 static int
-calendar_day_spans(const struct calendar *cal, int64_t day,
-    time_t span[][2])
+calendar_day_spans(const struct calendar *cal, int64_t day, time_t span[][2])
 {
 	const struct cal_span *h = cal->hours[calendar_wday(day)];
 	int i, n = 0;
@@ -1000,8 +1013,8 @@ calendar_day_spans(const struct calendar *cal, int64_t day,
 	for (i = 0; i < cal->nhours[calendar_wday(day)]; i++) {
 		span[n][0] = calendar_from_local(cal,
 		    day * 86400 + h[i].start * 60LL, -1);
-		span[n][1] = calendar_from_local(cal,
-		    day * 86400 + h[i].end * 60LL, -1);
+		span[n][1] =
+		    calendar_from_local(cal, day * 86400 + h[i].end * 60LL, -1);
 		if (span[n][1] > span[n][0])
 			n++;
 	}
@@ -1200,7 +1213,7 @@ static int
 calendar_day_name(const char *s, size_t len)
 {
 	static const char *names[] = { "sunday", "monday", "tuesday",
-	    "wednesday", "thursday", "friday", "saturday" };
+		"wednesday", "thursday", "friday", "saturday" };
 	int i;
 
 	for (i = 0; i < 7; i++)
@@ -1228,8 +1241,9 @@ calendar_parse_days(const char *s, unsigned *mask)
 		len = strcspn(item, ",");
 		dash = memchr(item, '-', len);
 		a = calendar_day_name(item, dash ? (size_t)(dash - item) : len);
-		b = dash ? calendar_day_name(dash + 1, len - (dash + 1 - item))
-		    : a;
+		b = dash ?
+		    calendar_day_name(dash + 1, len - (dash + 1 - item)) :
+		    a;
 		if (a < 0 || b < 0)
 			return -1;
 		for (;; a = (a + 1) % 7) {
@@ -1250,8 +1264,8 @@ calendar_parse_hhmm(const char *s, int *minutes)
 	int h, m, n = 0;
 
 	if (!isdigit((unsigned char)s[0]) ||
-	    sscanf(s, "%2d:%2d%n", &h, &m, &n) != 2 || s[n] != '\0' ||
-	    n < 4 || s[n - 3] != ':' || !isdigit((unsigned char)s[n - 2]) ||
+	    sscanf(s, "%2d:%2d%n", &h, &m, &n) != 2 || s[n] != '\0' || n < 4 ||
+	    s[n - 3] != ':' || !isdigit((unsigned char)s[n - 2]) ||
 	    !isdigit((unsigned char)s[n - 1]) || h > 24 || m > 59 ||
 	    (h == 24 && m != 0))
 		return -1;

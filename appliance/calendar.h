@@ -32,10 +32,10 @@
 struct calendar;
 struct errlist;
 
-#define CALENDAR_DEFAULT_TZ	"Asia/Tokyo"
-#define CALENDAR_MAX_SPANS	4	/* working intervals per weekday */
-#define CALENDAR_MAX_HOLIDAYS	10000
-#define CALENDAR_MAX_DAYS	(366 * 100)	/* search horizon, days */
+#define CALENDAR_DEFAULT_TZ   "Asia/Tokyo"
+#define CALENDAR_MAX_SPANS    4 /* working intervals per weekday */
+#define CALENDAR_MAX_HOLIDAYS 10000
+#define CALENDAR_MAX_DAYS     (366 * 100) /* search horizon, days */
 
 /* A calendar in an IANA zone (NULL: the default); NULL and *cause on error. */
 struct calendar *calendar_new(const char *tzname, char **cause);
@@ -44,17 +44,14 @@ const char *calendar_tzname(const struct calendar *);
 
 /* Working hours, minutes after local midnight, 0 <= start <= end <= 1440. */
 /* Set one interval for a weekday (0 = Sunday); start == end closes it. */
-int calendar_set_hours(struct calendar *, int wday, int start_min,
-    int end_min);
+int calendar_set_hours(struct calendar *, int wday, int start_min, int end_min);
 /* Add a further interval to a weekday; -1 if it overlaps or too many. */
-int calendar_add_hours(struct calendar *, int wday, int start_min,
-    int end_min);
+int calendar_add_hours(struct calendar *, int wday, int start_min, int end_min);
 /* Set hours from text such as "mon-fri 09:00-12:00,13:00-18:00". */
-int calendar_set_hours_spec(struct calendar *, const char *spec,
-    char **cause);
+int calendar_set_hours_spec(struct calendar *, const char *spec, char **cause);
 /* A weekday's intervals into start[]/end[] (up to max); their number. */
-int calendar_get_hours(const struct calendar *, int wday, int *start,
-    int *end, int max);
+int calendar_get_hours(const struct calendar *, int wday, int *start, int *end,
+    int max);
 /* Business seconds of weekday's hours (nominal, no DST). */
 long long calendar_weekday_seconds(const struct calendar *, int wday);
 /* "1 business day"; 0 restores the default (the most common day length). */

@@ -3,8 +3,8 @@
 
 #include "clock.h"
 
-static int	clock_fake;
-static int64_t	clock_fake_us;
+static int clock_fake;
+static int64_t clock_fake_us;
 
 /* Wall-clock seconds now. */
 time_t

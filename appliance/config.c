@@ -13,9 +13,9 @@
 #include "xmalloc.h"
 
 struct cfgload {
-	const char	*file;
-	struct config	*cfg;
-	struct errlist	*errs;
+	const char *file;
+	struct config *cfg;
+	struct errlist *errs;
 };
 
 /* Defaults: the development addresses of DESIGN.md, state in ./var. */
@@ -189,12 +189,16 @@ config_str(struct cfgload *cl, struct ynode *n, char **dst, int is_addr)
 	}
 	free(*dst);
 	*dst = NULL;
-	if (is_addr && (n->value[0] == '\0' || (n->plain &&
-	    (strcmp(n->value, "off") == 0 || strcmp(n->value, "null") == 0 ||
-	    strcmp(n->value, "~") == 0))))
+	if (is_addr &&
+	    (n->value[0] == '\0' ||
+		(n->plain &&
+		    (strcmp(n->value, "off") == 0 ||
+			strcmp(n->value, "null") == 0 ||
+			strcmp(n->value, "~") == 0))))
 		return;
-	if (is_addr && config_split_addr(n->value, host, sizeof(host), port,
-	    sizeof(port)) == -1) {
+	if (is_addr &&
+	    config_split_addr(n->value, host, sizeof(host), port,
+		sizeof(port)) == -1) {
 		errlist_add(cl->errs, cl->file, n->line, n->col,
 		    "expected an address as host:port, not \"%s\"", n->value);
 		return;
@@ -286,7 +290,8 @@ config_syslog_tls(struct cfgload *cl, struct ynode *key, struct ynode *v)
 	else if (strcmp(k, "tls_handshake_timeout") == 0)
 		config_num(cl, v, 1, 300, NULL, &cfg->tls_handshake_timeout);
 	else
-		config_unknown(cl, key, "syslog", "udp, tcp, max_message_size, "
+		config_unknown(cl, key, "syslog",
+		    "udp, tcp, max_message_size, "
 		    "udp_rcvbuf, tcp_max_sessions, tcp_idle_timeout, tls, "
 		    "tls_cert, tls_key, tls_ca, tls_handshake_timeout");
 }
@@ -357,8 +362,8 @@ config_syslog(struct cfgload *cl, struct ynode *m)
 	config_syslog_tls_check(cl, m);
 }
 
-static void	config_snmp_users(struct cfgload *, struct ynode *,
-		    struct config_snmp_user **, size_t *, int);
+static void config_snmp_users(struct cfgload *, struct ynode *,
+    struct config_snmp_user **, size_t *, int);
 
 /* The traps: section. */
 static void
@@ -423,9 +428,9 @@ config_agent_mode(struct cfgload *cl, struct ynode *n)
 static void
 config_agentx_socket(struct cfgload *cl, struct ynode *n)
 {
-	const char	*v = n->value, *p;
-	char		 host[64], port[16];
-	int		 ok = 0;
+	const char *v = n->value, *p;
+	char host[64], port[16];
+	int ok = 0;
 
 	if (n->type == YNODE_SCALAR) {
 		p = strncmp(v, "unix:", 5) == 0 ? v + 5 : v;
@@ -433,7 +438,7 @@ config_agentx_socket(struct cfgload *cl, struct ynode *n)
 			ok = strlen(p) < 108 && strspn(p, "\t\n\r") == 0;
 		else if (strncmp(v, "tcp:", 4) == 0 &&
 		    config_split_addr(v + 4, host, sizeof(host), port,
-		    sizeof(port)) == 0)
+			sizeof(port)) == 0)
 			ok = strcmp(host, "127.0.0.1") == 0 ||
 			    strcmp(host, "localhost") == 0 ||
 			    strcmp(host, "::1") == 0;
@@ -453,8 +458,8 @@ static char *
 config_choice(struct cfgload *cl, struct ynode *n, const char *what,
     const char *const *choices)
 {
-	size_t	i, off = 0;
-	char	allowed[128] = "";
+	size_t i, off = 0;
+	char allowed[128] = "";
 
 	for (i = 0; choices[i] != NULL; i++) {
 		if (n->type == YNODE_SCALAR &&
@@ -473,7 +478,7 @@ config_choice(struct cfgload *cl, struct ynode *n, const char *what,
 static char *
 config_passphrase(struct cfgload *cl, struct ynode *n, const char *what)
 {
-	size_t	i, len;
+	size_t i, len;
 
 	if (n->type != YNODE_SCALAR) {
 		errlist_add(cl->errs, cl->file, n->line, n->col,
@@ -497,17 +502,20 @@ config_passphrase(struct cfgload *cl, struct ynode *n, const char *what)
 static char *
 config_user_name(struct cfgload *cl, struct ynode *n)
 {
-	size_t	len;
+	size_t len;
 
 	if (n->type == YNODE_SCALAR) {
 		len = strlen(n->value);
-		if (len > 0 && len <= 32 && strcspn(n->value,
-		    " \t\"'#\\") == len && strspn(n->value, "!\"#$%&'()*+,-./"
-		    "0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`"
-		    "abcdefghijklmnopqrstuvwxyz{|}~") == len)
+		if (len > 0 && len <= 32 &&
+		    strcspn(n->value, " \t\"'#\\") == len &&
+		    strspn(n->value,
+			"!\"#$%&'()*+,-./"
+			"0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`"
+			"abcdefghijklmnopqrstuvwxyz{|}~") == len)
 			return xstrdup(n->value);
 	}
-	errlist_add(cl->errs, cl->file, n->line, n->col, "user name must be "
+	errlist_add(cl->errs, cl->file, n->line, n->col,
+	    "user name must be "
 	    "1 to 32 printable characters without blanks or quotes");
 	return NULL;
 }
@@ -519,9 +527,9 @@ config_user_name(struct cfgload *cl, struct ynode *n)
 static char *
 config_engine_id(struct cfgload *cl, struct ynode *n)
 {
-	const char	*s;
-	char		*id;
-	size_t		 i, len;
+	const char *s;
+	char *id;
+	size_t i, len;
 
 	if (n->type != YNODE_SCALAR) {
 		errlist_add(cl->errs, cl->file, n->line, n->col,
@@ -554,8 +562,8 @@ static void
 config_agent_user_key(struct cfgload *cl, struct ynode *k, struct ynode *v,
     struct config_snmp_user *u, int traps)
 {
-	static const char *const auths[] = { "SHA", "SHA-256", "SHA-512",
-	    "MD5", NULL };
+	static const char *const auths[] = { "SHA", "SHA-256", "SHA-512", "MD5",
+		NULL };
 	static const char *const privs[] = { "AES", "AES-256", "DES", NULL };
 	static const char *const levels[] = { "authpriv", "authnopriv", NULL };
 	char *s;
@@ -583,10 +591,12 @@ config_agent_user_key(struct cfgload *cl, struct ynode *k, struct ynode *v,
 		free(u->engine_id);
 		u->engine_id = config_engine_id(cl, v);
 	} else if (traps)
-		config_unknown(cl, k, "traps users", "name, auth, auth_pass, "
+		config_unknown(cl, k, "traps users",
+		    "name, auth, auth_pass, "
 		    "priv, priv_pass, level, engine_id");
 	else
-		config_unknown(cl, k, "agent users", "name, auth, auth_pass, "
+		config_unknown(cl, k, "agent users",
+		    "name, auth, auth_pass, "
 		    "priv, priv_pass, level");
 }
 
@@ -595,7 +605,7 @@ static int
 config_agent_user(struct cfgload *cl, struct ynode *m,
     struct config_snmp_user *u, int traps)
 {
-	size_t	i, nerr = cl->errs->n;
+	size_t i, nerr = cl->errs->n;
 
 	memset(u, 0, sizeof(*u));
 	u->authpriv = 1;
@@ -651,7 +661,8 @@ config_snmp_users(struct cfgload *cl, struct ynode *n,
 	if (n->type != YNODE_SEQ) {
 		errlist_add(cl->errs, cl->file, n->line, n->col,
 		    "users must be a list of {name, auth, auth_pass, priv, "
-		    "priv_pass, level%s}", traps ? ", engine_id" : "");
+		    "priv_pass, level%s}",
+		    traps ? ", engine_id" : "");
 		return;
 	}
 	*users = xcalloc(n->n + 1, sizeof(**users));
@@ -702,7 +713,8 @@ config_agent(struct cfgload *cl, struct ynode *m)
 			config_snmp_users(cl, m->items[i], &cfg->agent_users,
 			    &cfg->nagent_users, 0);
 		else
-			config_unknown(cl, m->keys[i], "agent", "listen, mode, "
+			config_unknown(cl, m->keys[i], "agent",
+			    "listen, mode, "
 			    "agentx_socket, agentx_ping_interval, communities, "
 			    "users, sys_name, sys_contact, sys_location");
 	}
@@ -716,7 +728,7 @@ config_http(struct cfgload *cl, struct ynode *m)
 
 	if (!config_is_map(cl, m, "http"))
 		return;
-	cl->cfg->sec_http = m;		/* the rest: auth_check() */
+	cl->cfg->sec_http = m; /* the rest: auth_check() */
 	for (i = 0; i < m->n; i++) {
 		if (strcmp(m->keys[i]->value, "listen") == 0)
 			config_str(cl, m->items[i], &cl->cfg->http_listen, 1);
@@ -736,8 +748,8 @@ config_incidents(struct cfgload *cl, struct ynode *m)
 	for (i = 0; i < m->n; i++) {
 		k = m->keys[i]->value;
 		if (strcmp(k, "sample_events") == 0)
-			config_num(cl, m->items[i], 0, 100,
-			    &cfg->sample_events, NULL);
+			config_num(cl, m->items[i], 0, 100, &cfg->sample_events,
+			    NULL);
 		else if (strcmp(k, "max_open") == 0)
 			config_num(cl, m->items[i], 1, 10000000,
 			    &cfg->max_open_incidents, NULL);
@@ -807,7 +819,7 @@ config_store(struct cfgload *cl, struct ynode *m)
 		else if (strcmp(k, "synchronous") == 0) {
 			if (v->type != YNODE_SCALAR ||
 			    (strcmp(v->value, "normal") != 0 &&
-			    strcmp(v->value, "full") != 0)) {
+				strcmp(v->value, "full") != 0)) {
 				errlist_add(cl->errs, cl->file, v->line, v->col,
 				    "synchronous must be normal or full");
 				continue;
@@ -859,8 +871,8 @@ config_account(struct cfgload *cl, struct ynode *key, struct ynode *v)
 	}
 	if (is_user ? getpwnam(v->value) == NULL : getgrnam(v->value) == NULL) {
 		errlist_add(cl->errs, cl->file, v->line, v->col,
-		    "%s: no %s \"%s\" on this system", key->value,
-		    key->value, v->value);
+		    "%s: no %s \"%s\" on this system", key->value, key->value,
+		    v->value);
 		return;
 	}
 	free(*dst);
@@ -931,8 +943,10 @@ config_top(struct cfgload *cl, struct ynode *root)
 		else if (strcmp(k, "schedule") == 0)
 			cfg->sec_schedule = v;
 		else
-			config_unknown(cl, root->keys[i], NULL, "state_dir, "
-			    "user, group, syslog, traps, agent, http, rules, mib_dirs, "
+			config_unknown(cl, root->keys[i], NULL,
+			    "state_dir, "
+			    "user, group, syslog, traps, agent, http, rules, "
+			    "mib_dirs, "
 			    "host_groups, incidents, store, calendar, "
 			    "escalation, windows, notify, expectations, poll, "
 			    "schedule");
@@ -975,7 +989,7 @@ config_load(const char *file, struct errlist *errs)
 	cfg->file = xstrdup(file);
 	dir = xstrdup(file);
 	if ((abs = realpath(dirname(dir), NULL)) != NULL)
-		cfg->base_dir = abs;	/* net-snmp needs absolute paths */
+		cfg->base_dir = abs; /* net-snmp needs absolute paths */
 	else
 		cfg->base_dir = xstrdup(dirname(dir));
 	free(dir);

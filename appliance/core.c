@@ -16,24 +16,24 @@
 #include "policy.h"
 #include "schedule.h"
 
-static int	core_fire_expect(struct sopd *, int, uint64_t, time_t);
-static int	core_fire_escalate(struct sopd *, int, uint64_t, time_t);
-static int	core_fire_incidents(struct sopd *, int, uint64_t, time_t);
-static int	core_fire_schedule(struct sopd *, int, uint64_t, time_t);
+static int core_fire_expect(struct sopd *, int, uint64_t, time_t);
+static int core_fire_escalate(struct sopd *, int, uint64_t, time_t);
+static int core_fire_incidents(struct sopd *, int, uint64_t, time_t);
+static int core_fire_schedule(struct sopd *, int, uint64_t, time_t);
 
 /* Which module takes each kind of deadline. */
 static const struct {
-	enum deadline_kind	 kind;
-	int		(*fire)(struct sopd *, int, uint64_t, time_t);
+	enum deadline_kind kind;
+	int (*fire)(struct sopd *, int, uint64_t, time_t);
 } core_fires[] = {
-	{ DEADLINE_ESCALATE_STEP,	core_fire_escalate },
-	{ DEADLINE_ESCALATE_WINDOW,	core_fire_escalate },
-	{ DEADLINE_ESCALATE_IMPACT,	core_fire_escalate },
-	{ DEADLINE_EXPECT,		core_fire_expect },
-	{ DEADLINE_EXPECT_SILENT,	core_fire_expect },
-	{ DEADLINE_INCIDENT_FLAP,	core_fire_incidents },
-	{ DEADLINE_INCIDENT_QUIET,	core_fire_incidents },
-	{ DEADLINE_SCHEDULE_JOB,	core_fire_schedule },
+	{ DEADLINE_ESCALATE_STEP, core_fire_escalate },
+	{ DEADLINE_ESCALATE_WINDOW, core_fire_escalate },
+	{ DEADLINE_ESCALATE_IMPACT, core_fire_escalate },
+	{ DEADLINE_EXPECT, core_fire_expect },
+	{ DEADLINE_EXPECT_SILENT, core_fire_expect },
+	{ DEADLINE_INCIDENT_FLAP, core_fire_incidents },
+	{ DEADLINE_INCIDENT_QUIET, core_fire_incidents },
+	{ DEADLINE_SCHEDULE_JOB, core_fire_schedule },
 };
 
 static int
@@ -45,22 +45,22 @@ core_fire_expect(struct sopd *sd, int kind, uint64_t id, time_t due)
 static int
 core_fire_escalate(struct sopd *sd, int kind, uint64_t id, time_t due)
 {
-	return sd->escalator != NULL && escalate_fire(sd->escalator, kind, id,
-	    due);
+	return sd->escalator != NULL &&
+	    escalate_fire(sd->escalator, kind, id, due);
 }
 
 static int
 core_fire_incidents(struct sopd *sd, int kind, uint64_t id, time_t due)
 {
-	return sd->incidents != NULL && incidents_fire(sd->incidents, kind,
-	    id, due);
+	return sd->incidents != NULL &&
+	    incidents_fire(sd->incidents, kind, id, due);
 }
 
 static int
 core_fire_schedule(struct sopd *sd, int kind, uint64_t id, time_t due)
 {
-	return sd->schedule != NULL && schedule_fire(sd->schedule, kind, id,
-	    due);
+	return sd->schedule != NULL &&
+	    schedule_fire(sd->schedule, kind, id, due);
 }
 
 /* Hand a due entry to the module of its kind. */

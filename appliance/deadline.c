@@ -10,30 +10,30 @@
 #include "xmalloc.h"
 
 struct dl_entry {
-	int		 kind;
-	uint64_t	 id;
-	time_t		 due;
-	uint64_t	 seq;		/* ties fire in scheduling order */
-	size_t		 pos;		/* index in the heap */
-	struct dl_entry	*next;		/* hash chain */
+	int kind;
+	uint64_t id;
+	time_t due;
+	uint64_t seq;	       /* ties fire in scheduling order */
+	size_t pos;	       /* index in the heap */
+	struct dl_entry *next; /* hash chain */
 };
 
 struct deadlines {
-	struct dl_entry	**heap;
-	size_t		  n;
-	size_t		  cap;
-	struct dl_entry	**buckets;
-	size_t		  nbuckets;	/* a power of two */
-	uint64_t	  seq;
+	struct dl_entry **heap;
+	size_t n;
+	size_t cap;
+	struct dl_entry **buckets;
+	size_t nbuckets; /* a power of two */
+	uint64_t seq;
 	deadlines_fire_cb fire;
-	void		 *arg;
-	struct event	 *timer;
-	int		  ticking;
-	int		  have_clock;
-	long long	  clock_diff;	/* wall - monotonic at the last tick */
+	void *arg;
+	struct event *timer;
+	int ticking;
+	int have_clock;
+	long long clock_diff; /* wall - monotonic at the last tick */
 	unsigned long long jumps;
 	deadlines_jump_cb jump;
-	void		 *jump_arg;
+	void *jump_arg;
 };
 
 /* Hash of a key (splitmix64 finalizer). */
@@ -133,8 +133,8 @@ deadlines_down(struct deadlines *dq, size_t pos)
 		c = 2 * pos + 1;
 		if (c >= dq->n)
 			break;
-		if (c + 1 < dq->n && deadlines_before(dq->heap[c + 1],
-		    dq->heap[c]))
+		if (c + 1 < dq->n &&
+		    deadlines_before(dq->heap[c + 1], dq->heap[c]))
 			c++;
 		if (!deadlines_before(dq->heap[c], e))
 			break;
@@ -185,8 +185,8 @@ deadlines_new(struct event_base *base, deadlines_fire_cb fire, void *arg)
 	dq->nbuckets = 64;
 	dq->buckets = xcalloc(dq->nbuckets, sizeof(*dq->buckets));
 	if (base != NULL) {
-		dq->timer = event_new(base, -1, EV_PERSIST, deadlines_timer_cb,
-		    dq);
+		dq->timer =
+		    event_new(base, -1, EV_PERSIST, deadlines_timer_cb, dq);
 		if (dq->timer == NULL || event_add(dq->timer, &tv) != 0)
 			fatalx("deadlines: cannot add the tick timer");
 		/* The first tick already sees a jump made before it. */
@@ -274,8 +274,7 @@ deadlines_pending(const struct deadlines *dq, int kind, uint64_t id,
 
 /* The earliest entry. */
 int
-deadlines_next(const struct deadlines *dq, int *kind, uint64_t *id,
-    time_t *due)
+deadlines_next(const struct deadlines *dq, int *kind, uint64_t *id, time_t *due)
 {
 	if (dq->n == 0)
 		return 0;
@@ -339,7 +338,8 @@ deadlines_observe_clock(struct deadlines *dq, time_t wall, time_t mono)
 			if (dq->jump != NULL)
 				n = dq->jump(dq, jump, dq->jump_arg);
 			log_warnx("clock jumped by %lld s; %zu deadlines "
-			    "re-anchored", jump, n);
+				  "re-anchored",
+			    jump, n);
 		}
 	}
 	dq->have_clock = 1;

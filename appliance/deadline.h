@@ -28,21 +28,21 @@ struct event_base;
  * kind to its module (one table, used by the daemon and replay alike).
  */
 enum deadline_kind {
-	DEADLINE_ESCALATE_STEP = 10,	/* id: the incident's */
-	DEADLINE_ESCALATE_WINDOW = 11,	/* id: 0, the next window change */
-	DEADLINE_ESCALATE_IMPACT = 12,	/* id: a critical's, impact reminder */
-	DEADLINE_EXPECT = 20,		/* id: hash of (rule, host) */
-	DEADLINE_EXPECT_SILENT = 21,	/* id: hash of the host */
-	DEADLINE_INCIDENT_FLAP = 30,	/* id: the flapping incident's */
-	DEADLINE_INCIDENT_QUIET = 31,	/* id: an incident of a quiet rule */
-	DEADLINE_SCHEDULE_JOB = 40,	/* id: enum schedule_job */
+	DEADLINE_ESCALATE_STEP = 10,   /* id: the incident's */
+	DEADLINE_ESCALATE_WINDOW = 11, /* id: 0, the next window change */
+	DEADLINE_ESCALATE_IMPACT = 12, /* id: a critical's, impact reminder */
+	DEADLINE_EXPECT = 20,	       /* id: hash of (rule, host) */
+	DEADLINE_EXPECT_SILENT = 21,   /* id: hash of the host */
+	DEADLINE_INCIDENT_FLAP = 30,   /* id: the flapping incident's */
+	DEADLINE_INCIDENT_QUIET = 31,  /* id: an incident of a quiet rule */
+	DEADLINE_SCHEDULE_JOB = 40,    /* id: enum schedule_job */
 };
 
 /* Called for a due entry; kind and id are the caller's. */
 typedef void (*deadlines_fire_cb)(struct deadlines *, int kind, uint64_t id,
     time_t due, void *arg);
 
-#define DEADLINES_JUMP_SECONDS	5	/* clock jumps smaller than this pass */
+#define DEADLINES_JUMP_SECONDS 5 /* clock jumps smaller than this pass */
 
 /* A queue; with a NULL base there is no timer (call deadlines_tick). */
 struct deadlines *deadlines_new(struct event_base *, deadlines_fire_cb,
@@ -50,8 +50,7 @@ struct deadlines *deadlines_new(struct event_base *, deadlines_fire_cb,
 /* Free the queue; not from inside its own callback. */
 void deadlines_free(struct deadlines *);
 /* Add or move the entry (kind, id) to fire at due. */
-void deadlines_schedule(struct deadlines *, int kind, uint64_t id,
-    time_t due);
+void deadlines_schedule(struct deadlines *, int kind, uint64_t id, time_t due);
 /* Remove an entry; 1 if there was one. */
 int deadlines_cancel(struct deadlines *, int kind, uint64_t id);
 /* 1 and its due time if the entry is scheduled, else 0. */
@@ -68,14 +67,13 @@ size_t deadlines_count(const struct deadlines *);
  */
 size_t deadlines_tick(struct deadlines *, time_t now);
 /* Feed one wall/monotonic clock pair; the jump in seconds (0: none). */
-long long deadlines_observe_clock(struct deadlines *, time_t wall,
-    time_t mono);
+long long deadlines_observe_clock(struct deadlines *, time_t wall, time_t mono);
 /*
  * Called on a jump (before the log line, which tells the count it returns:
  * the deadlines re-anchored).
  */
-typedef size_t (*deadlines_jump_cb)(struct deadlines *, long long jump,
-    void *arg);
+typedef size_t (
+    *deadlines_jump_cb)(struct deadlines *, long long jump, void *arg);
 void deadlines_set_jump_cb(struct deadlines *, deadlines_jump_cb, void *arg);
 /* Clock jumps seen so far. */
 unsigned long long deadlines_clock_jumps(const struct deadlines *);

@@ -9,10 +9,10 @@
  * reserves for documentation; a deployment with its own PEN changes it here
  * and in the MIB.
  */
-#define SOP_ENTERPRISE		32473
+#define SOP_ENTERPRISE 32473
 
 #define SOP_ENTERPRISE_STR_(n)	#n
-#define SOP_ENTERPRISE_STR_X(n)	SOP_ENTERPRISE_STR_(n)
+#define SOP_ENTERPRISE_STR_X(n) SOP_ENTERPRISE_STR_(n)
 /* The number as a string literal ("32473"). */
 #define SOP_ENTERPRISE_STR	SOP_ENTERPRISE_STR_X(SOP_ENTERPRISE)
 

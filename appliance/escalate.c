@@ -25,81 +25,80 @@
 #include "winset.h"
 #include "xmalloc.h"
 
-#define ESC_OUTBOX_MAX		10000	/* notices waiting for a commit */
-#define ESC_RECORD_MAX		1000	/* ids per list of a window record */
-#define ESC_WINLOG_SHOWN	10	/* occurrences shown per window */
-#define ESC_NOTE_MAX		256
+#define ESC_OUTBOX_MAX	 10000 /* notices waiting for a commit */
+#define ESC_RECORD_MAX	 1000  /* ids per list of a window record */
+#define ESC_WINLOG_SHOWN 10    /* occurrences shown per window */
+#define ESC_NOTE_MAX	 256
 
 /* The escalation state of one active incident. */
 struct escinc {
-	uint64_t	 id;
-	int		 severity;
-	int64_t		 start;		/* clock start; 0 while held */
-	unsigned	 fired;		/* bit n: step n fired or skipped */
-	int64_t		 due[POLICY_MAX_STEPS];
-	int64_t		 fired_at[POLICY_MAX_STEPS];
-	char		 held[WINSET_ID_MAX + 1];	/* "" when not held */
-	int		 acked;
-	int64_t		 remind_due;	/* impact reminder, 0: none */
-	int64_t		 reminded;	/* when it fired (or was dropped) */
-	int		 dirty;
-	int		 dead;		/* resolved: freed after the commit */
-	struct escinc	*hnext;
-	struct escinc	*dnext;
+	uint64_t id;
+	int severity;
+	int64_t start;	/* clock start; 0 while held */
+	unsigned fired; /* bit n: step n fired or skipped */
+	int64_t due[POLICY_MAX_STEPS];
+	int64_t fired_at[POLICY_MAX_STEPS];
+	char held[WINSET_ID_MAX + 1]; /* "" when not held */
+	int acked;
+	int64_t remind_due; /* impact reminder, 0: none */
+	int64_t reminded;   /* when it fired (or was dropped) */
+	int dirty;
+	int dead; /* resolved: freed after the commit */
+	struct escinc *hnext;
+	struct escinc *dnext;
 };
 
 /* A notice waiting for the commit of what it tells. */
 struct outnote {
-	enum notice_kind	 kind;
-	int			 step;
-	char			*level;		/* the level told */
-	char			*idem;		/* NULL: the incident's */
-	int64_t			 at_us;
-	char			*note;
-	struct incident_info	 ii;
-	char			*s[11];	/* owned copies of ii's strings */
-	struct outnote		*next;
+	enum notice_kind kind;
+	int step;
+	char *level; /* the level told */
+	char *idem;  /* NULL: the incident's */
+	int64_t at_us;
+	char *note;
+	struct incident_info ii;
+	char *s[11]; /* owned copies of ii's strings */
+	struct outnote *next;
 };
 
 /* One window occurrence in progress, and what happened in it. */
 struct winrec {
-	char		 id[WINSET_ID_MAX + 1];
-	int64_t		 start;
-	int64_t		 end;
-	int		 ended;
-	int		 dirty;
-	json_t		*rec;	/* {opened: [], resolved: [], ...} */
-	struct winrec	*next;
+	char id[WINSET_ID_MAX + 1];
+	int64_t start;
+	int64_t end;
+	int ended;
+	int dirty;
+	json_t *rec; /* {opened: [], resolved: [], ...} */
+	struct winrec *next;
 };
 
 struct escalator {
-	struct sopd	 *sd;
-	struct escinc	**hb;
-	size_t		  nb;
-	size_t		  n;
-	struct escinc	 *dhead;
-	struct outnote	 *ohead;
-	struct outnote	 *otail;
-	size_t		  nout;
-	uint64_t	  out_dropped;
-	struct winrec	 *wrecs;
+	struct sopd *sd;
+	struct escinc **hb;
+	size_t nb;
+	size_t n;
+	struct escinc *dhead;
+	struct outnote *ohead;
+	struct outnote *otail;
+	size_t nout;
+	uint64_t out_dropped;
+	struct winrec *wrecs;
 };
 
-static void	escalate_hooks_change(const struct incident_info *,
-		    enum incident_change, void *);
-static int	escalate_hooks_write(struct store *, void *);
-static void	escalate_hooks_written(void *);
+static void escalate_hooks_change(const struct incident_info *,
+    enum incident_change, void *);
+static int escalate_hooks_write(struct store *, void *);
+static void escalate_hooks_written(void *);
 
 /* The escalator's observer of the incidents. */
-static const struct incident_hooks escalate_hooks = {
-	escalate_hooks_change, escalate_hooks_write, escalate_hooks_written
-};
+static const struct incident_hooks escalate_hooks = { escalate_hooks_change,
+	escalate_hooks_write, escalate_hooks_written };
 
 /* The policy, calendar, windows and config of the daemon, now. */
-#define ESC_POL(e)	((e)->sd->policy)
-#define ESC_CAL(e)	policy_calendar((e)->sd->policy)
-#define ESC_WS(e)	((e)->sd->windows)
-#define ESC_CFG(e)	((e)->sd->cfg)
+#define ESC_POL(e) ((e)->sd->policy)
+#define ESC_CAL(e) policy_calendar((e)->sd->policy)
+#define ESC_WS(e)  ((e)->sd->windows)
+#define ESC_CFG(e) ((e)->sd->cfg)
 
 /* The rank of a level name: L1 0, L2 1, L3 2 (unknown: 0). */
 static int
@@ -300,7 +299,7 @@ escalate_queue_to(struct escalator *e, const struct incident_info *ii,
 	if (e->nout >= ESC_OUTBOX_MAX) {
 		if (e->out_dropped++ == 0)
 			log_warnx("escalation: too many notices waiting for a "
-			    "commit; dropping (counted)");
+				  "commit; dropping (counted)");
 		return;
 	}
 	o = xcalloc(1, sizeof(*o));
@@ -399,18 +398,21 @@ escalate_fire_due(struct escalator *e, struct escinc *ei, int64_t now,
 		escalate_dirty(e, ei);
 		st = policy_step(ESC_POL(e), ei->severity, last);
 		snprintf(why, sizeof(why), "step %d: %s %s: escalated to %s",
-		    last, st->unless_acked ? "not acknowledged within" :
-		    "not resolved within", st->text, level);
+		    last,
+		    st->unless_acked ? "not acknowledged within" :
+				       "not resolved within",
+		    st->text, level);
 		record_line("escalate #%llu %s", (unsigned long long)ei->id,
 		    level);
-		escalate_show(e, ei, level, opening && note == NULL ? NULL :
-		    "escalate", why);
+		escalate_show(e, ei, level,
+		    opening && note == NULL ? NULL : "escalate", why);
 	} else
 		escalate_show(e, ei, NULL, NULL, NULL);
 	if (note != NULL)
 		mask |= 1U << escalate_rank(level);
-	escalate_queue_mask(e, ei->id, NULL, note != NULL || !opening ?
-	    NOTICE_ESCALATED : NOTICE_OPENED, last, mask, note);
+	escalate_queue_mask(e, ei->id, NULL,
+	    note != NULL || !opening ? NOTICE_ESCALATED : NOTICE_OPENED, last,
+	    mask, note);
 	escalate_arm(e, ei);
 }
 
@@ -460,9 +462,10 @@ escalate_tell_held(struct escalator *e, const struct incident_info *ii,
 	char note[ESC_NOTE_MAX];
 
 	held.in_window = w->id;
-	snprintf(note, sizeof(note), "opened during %s window %s: no "
-	    "escalation until it ends", w->kind == WIN_PATCH ? "patch" :
-	    "change", w->id);
+	snprintf(note, sizeof(note),
+	    "opened during %s window %s: no "
+	    "escalation until it ends",
+	    w->kind == WIN_PATCH ? "patch" : "change", w->id);
 	escalate_queue(e, &held, NOTICE_OPENED, -1, POLICY_L1, note);
 }
 
@@ -483,10 +486,10 @@ escalate_opened(struct escalator *e, const struct incident_info *ii)
 	ei = escalate_add(e, ii->id, ii->severity);
 	escalate_dirty(e, ei);
 	if (ii->severity == SEV_CRITICAL && ii->impact == NULL) {
-		ei->remind_due = ii->first_seen_us / 1000000 +
-		    ESCALATE_IMPACT_AFTER;
-		deadlines_schedule(e->sd->deadlines, ESCALATE_DL_IMPACT,
-		    ei->id, (time_t)ei->remind_due);
+		ei->remind_due =
+		    ii->first_seen_us / 1000000 + ESCALATE_IMPACT_AFTER;
+		deadlines_schedule(e->sd->deadlines, ESCALATE_DL_IMPACT, ei->id,
+		    (time_t)ei->remind_due);
 	}
 	w = winset_holding(ESC_WS(e), ESC_CFG(e), ESC_CAL(e), ii->host,
 	    ii->severity, (time_t)now);
@@ -496,8 +499,8 @@ escalate_opened(struct escalator *e, const struct incident_info *ii)
 		escalate_tell_held(e, ii, w);
 		return;
 	}
-	if ((w = winset_active_for(ESC_WS(e), ESC_CFG(e), ESC_CAL(e),
-	    ii->host, (time_t)now)) != NULL)
+	if ((w = winset_active_for(ESC_WS(e), ESC_CFG(e), ESC_CAL(e), ii->host,
+		 (time_t)now)) != NULL)
 		escalate_record(e, w->id, "opened", ii->id);
 	/* The clock starts with the event that opened the incident. */
 	ei->start = ii->last_seen_us > 0 ? ii->last_seen_us / 1000000 : now;
@@ -544,8 +547,8 @@ escalate_resolved(struct escalator *e, struct escinc *ei,
 
 /* The incidents' hook: an incident opened, was acknowledged or resolved. */
 static void
-escalate_hooks_change(const struct incident_info *ii,
-    enum incident_change what, void *arg)
+escalate_hooks_change(const struct incident_info *ii, enum incident_change what,
+    void *arg)
 {
 	struct escalator *e = arg;
 	struct escinc *ei;
@@ -577,7 +580,7 @@ escalate_write_one(struct escalator *e, struct store *st,
 	r.due = ei->start;
 	if (store_put_esc(st, &r) != 0)
 		return -1;
-	if (ei->remind_due != 0) {	/* step -2: the impact reminder */
+	if (ei->remind_due != 0) { /* step -2: the impact reminder */
 		r.step = -2;
 		r.due = ei->remind_due;
 		r.fired_at = ei->reminded;
@@ -660,7 +663,7 @@ escalate_stage(struct escalator *e)
 	struct outnote *o;
 	struct notice n;
 
-	notifier_unstage(e->sd->notifier);	/* a rolled back attempt's */
+	notifier_unstage(e->sd->notifier); /* a rolled back attempt's */
 	for (o = e->ohead; o != NULL; o = o->next) {
 		escalate_notice(o, &n);
 		if (notifier_stage(e->sd->notifier, n.level, &n) == -1)
@@ -729,12 +732,12 @@ escalate_hooks_written(void *arg)
 
 /* Context of one sweep over the active incidents. */
 struct esc_sweep {
-	struct escalator	*e;
-	const char		*held_by;	/* window ending */
-	int64_t			 end;
-	uint64_t		*ids;
-	size_t			 n;
-	size_t			 cap;
+	struct escalator *e;
+	const char *held_by; /* window ending */
+	int64_t end;
+	uint64_t *ids;
+	size_t n;
+	size_t cap;
 };
 
 /* Collect the incidents a sweep concerns (changing them is done after). */
@@ -763,11 +766,11 @@ escalate_scope(const struct win *w, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (i = 0; i < w->nhosts && used < len; i++)
-		used += snprintf(buf + used, len - used, "%s%s", used ? "," :
-		    "", w->hosts[i]);
+		used += snprintf(buf + used, len - used, "%s%s",
+		    used ? "," : "", w->hosts[i]);
 	for (i = 0; i < w->ngroups && used < len; i++)
-		used += snprintf(buf + used, len - used, "%sgroup %s", used ?
-		    "," : "", w->groups[i]);
+		used += snprintf(buf + used, len - used, "%sgroup %s",
+		    used ? "," : "", w->groups[i]);
 	if (used == 0)
 		snprintf(buf, len, "all hosts");
 }
@@ -806,8 +809,8 @@ escalate_tell_owner(struct escalator *e, const struct win *w,
  * tell its owner and L1; -1 and *err if it cannot go there.
  */
 static int
-escalate_change_step(struct escalator *e, struct win *w,
-    enum change_state to, const char *actor, const char *note, char **err)
+escalate_change_step(struct escalator *e, struct win *w, enum change_state to,
+    const char *actor, const char *note, char **err)
 {
 	char title[512], prefix[96];
 
@@ -815,13 +818,14 @@ escalate_change_step(struct escalator *e, struct win *w,
 		return -1;
 	w->dirty = 1;
 	snprintf(title, sizeof(title), "change %s %s by %s: %s", w->id,
-	    change_state_name(to), actor != NULL && *actor != '\0' ? actor :
-	    "sopd", w->title != NULL ? w->title : "");
+	    change_state_name(to),
+	    actor != NULL && *actor != '\0' ? actor : "sopd",
+	    w->title != NULL ? w->title : "");
 	snprintf(prefix, sizeof(prefix), "change-%s-%zu", w->id,
 	    json_array_size(w->history));
 	escalate_tell_owner(e, w, NOTICE_CHANGE, title, note, prefix);
-	log_info("%s%s%s", title, note != NULL ? ": " : "", note != NULL ?
-	    note : "");
+	log_info("%s%s%s", title, note != NULL ? ": " : "",
+	    note != NULL ? note : "");
 	incidents_want_commit(e->sd->incidents);
 	return 0;
 }
@@ -832,15 +836,15 @@ escalate_change_step(struct escalator *e, struct win *w,
  * An approved change is in progress from now.
  */
 static void
-escalate_window_started(struct escalator *e, struct win *w,
-    int64_t start, int64_t end)
+escalate_window_started(struct escalator *e, struct win *w, int64_t start,
+    int64_t end)
 {
 	struct winrec *r;
 	char *err = NULL;
 
 	if (w->kind == WIN_CHANGE && w->state == CHANGE_APPROVED &&
 	    escalate_change_step(e, w, CHANGE_IN_PROGRESS, "sopd",
-	    "the change window started", &err) != 0) {
+		"the change window started", &err) != 0) {
 		log_warnx("%s", err);
 		free(err);
 	}
@@ -866,8 +870,10 @@ escalate_release(struct escalator *e, struct escinc *ei, const char *winid,
 {
 	char note[ESC_NOTE_MAX];
 
-	snprintf(note, sizeof(note), "post-change verification failed: still "
-	    "open when window %s ended", winid);
+	snprintf(note, sizeof(note),
+	    "post-change verification failed: still "
+	    "open when window %s ended",
+	    winid);
 	escalate_record(e, winid, "failed_verification", ei->id);
 	ei->held[0] = '\0';
 	ei->start = end;
@@ -886,11 +892,12 @@ escalate_rec_ids(const struct winrec *r, const char *list, char *buf,
 	size_t i, used = 0;
 
 	buf[0] = '\0';
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		if (used >= len)
 			break;
-		used += snprintf(buf + used, len - used, "%s#%lld", used ?
-		    ", " : "", (long long)json_integer_value(v));
+		used += snprintf(buf + used, len - used, "%s#%lld",
+		    used ? ", " : "", (long long)json_integer_value(v));
 	}
 }
 
@@ -908,7 +915,7 @@ escalate_window_summary(struct escalator *e, const struct winrec *r)
 	    *err = NULL;
 	size_t nf;
 
-	if (w == NULL) {	/* gone with a reload */
+	if (w == NULL) { /* gone with a reload */
 		memset(&tmp, 0, sizeof(tmp));
 		tmp.id = (char *)r->id;
 		w = &tmp;
@@ -917,20 +924,23 @@ escalate_window_summary(struct escalator *e, const struct winrec *r)
 	escalate_rec_ids(r, "opened", opened, sizeof(opened));
 	escalate_rec_ids(r, "resolved", resolved, sizeof(resolved));
 	escalate_rec_ids(r, "failed_verification", failed, sizeof(failed));
-	snprintf(title, sizeof(title), "window %s ended: %zu opened, %zu "
-	    "resolved, %zu failed verification", r->id, json_array_size(
-	    json_object_get(r->rec, "opened")), json_array_size(
-	    json_object_get(r->rec, "resolved")), nf);
-	snprintf(note, sizeof(note), "opened: %s; resolved: %s; failed "
-	    "verification: %s", opened[0] ? opened : "none", resolved[0] ?
-	    resolved : "none", failed[0] ? failed : "none");
+	snprintf(title, sizeof(title),
+	    "window %s ended: %zu opened, %zu "
+	    "resolved, %zu failed verification",
+	    r->id, json_array_size(json_object_get(r->rec, "opened")),
+	    json_array_size(json_object_get(r->rec, "resolved")), nf);
+	snprintf(note, sizeof(note),
+	    "opened: %s; resolved: %s; failed "
+	    "verification: %s",
+	    opened[0] ? opened : "none", resolved[0] ? resolved : "none",
+	    failed[0] ? failed : "none");
 	snprintf(prefix, sizeof(prefix), "window-%s-%lld", r->id,
 	    (long long)r->start);
 	escalate_tell_owner(e, w, NOTICE_WINDOW, title, note, prefix);
 	if (w != &tmp && w->kind == WIN_CHANGE &&
 	    (w->state == CHANGE_IN_PROGRESS || w->state == CHANGE_APPROVED) &&
-	    escalate_change_step(e, w, nf > 0 ? CHANGE_FAILED :
-	    CHANGE_VERIFIED, "sopd", note, &err) != 0) {
+	    escalate_change_step(e, w, nf > 0 ? CHANGE_FAILED : CHANGE_VERIFIED,
+		"sopd", note, &err) != 0) {
 		log_warnx("%s", err);
 		free(err);
 	}
@@ -965,8 +975,9 @@ escalate_rec_live(struct escalator *e, const struct winrec *r, int64_t now)
 	const struct win *w = winset_find(ESC_WS(e), r->id);
 	time_t s, end;
 
-	return w != NULL && winset_counts(w) && winset_active(ESC_CAL(e), w,
-	    (time_t)now, &s, &end) && (int64_t)s == r->start;
+	return w != NULL && winset_counts(w) &&
+	    winset_active(ESC_CAL(e), w, (time_t)now, &s, &end) &&
+	    (int64_t)s == r->start;
 }
 
 /* Whether a window has an occurrence in progress. */
@@ -1033,13 +1044,14 @@ escalate_windows_sync(struct escalator *e)
 
 	for (r = e->wrecs; r != NULL; r = r->next) {
 		if (!r->ended && !escalate_rec_live(e, r, now))
-			escalate_window_ended(e, r, r->end < now ? r->end :
-			    now);
+			escalate_window_ended(e, r,
+			    r->end < now ? r->end : now);
 	}
 	for (i = 0; i < winset_count(ESC_WS(e)); i++) {
 		w = winset_get(ESC_WS(e), i);
-		if (winset_counts(w) && winset_active(ESC_CAL(e), w,
-		    (time_t)now, &s, &end) && !escalate_has_rec(e, w->id))
+		if (winset_counts(w) &&
+		    winset_active(ESC_CAL(e), w, (time_t)now, &s, &end) &&
+		    !escalate_has_rec(e, w->id))
 			escalate_window_started(e, w, s, end);
 	}
 	escalate_orphans(e, now);
@@ -1068,7 +1080,8 @@ escalate_remind(struct escalator *e, struct escinc *ei)
 	if (incidents_info(e->sd->incidents, ei->id, &ii) != 0 ||
 	    ii.impact != NULL)
 		return;
-	snprintf(note, sizeof(note), "impact not set %d minutes after "
+	snprintf(note, sizeof(note),
+	    "impact not set %d minutes after "
 	    "opening: tell the client (sopctl set %llu --impact ...)",
 	    ESCALATE_IMPACT_AFTER / 60, (unsigned long long)ei->id);
 	escalate_queue_to(e, &ii, NOTICE_REMINDER, -1, ii.level, note, NULL);
@@ -1112,10 +1125,10 @@ escalate_load_cb(const struct incident_info *ii, void *arg)
 		snprintf(ei->held, sizeof(ei->held), "%s", ii->in_window);
 		ei->start = 0;
 	}
-	ei->due[0] = -1;	/* no stored rows yet */
+	ei->due[0] = -1; /* no stored rows yet */
 	if (ii->severity == SEV_CRITICAL && ii->impact == NULL)
-		ei->remind_due = ii->first_seen_us / 1000000 +
-		    ESCALATE_IMPACT_AFTER;
+		ei->remind_due =
+		    ii->first_seen_us / 1000000 + ESCALATE_IMPACT_AFTER;
 }
 
 /* Take one stored escalation row. */
@@ -1160,7 +1173,7 @@ escalate_load_arm(struct escalator *e)
 	for (b = 0; b < e->nb; b++) {
 		for (ei = e->hb[b]; ei != NULL; ei = ei->hnext) {
 			n = policy_nsteps(ESC_POL(e), ei->severity);
-			if (ei->due[0] == -1) {	/* never seen: from opening */
+			if (ei->due[0] == -1) { /* never seen: from opening */
 				ei->due[0] = 0;
 				escalate_compute(e, ei);
 				escalate_dirty(e, ei);
@@ -1213,8 +1226,10 @@ escalate_window_load_cb(const char *id, const char *doc, void *arg)
 	json_t *o;
 
 	o = doc != NULL ? json_loads(doc, 0, NULL) : NULL;
-	if (o == NULL || (w = winset_parse_json(ESC_CFG(e), ESC_CAL(e), o, 1,
-	    &err)) == NULL || winset_add(ESC_WS(e), w, &err) != 0) {
+	if (o == NULL ||
+	    (w = winset_parse_json(ESC_CFG(e), ESC_CAL(e), o, 1, &err)) ==
+		NULL ||
+	    winset_add(ESC_WS(e), w, &err) != 0) {
 		log_warnx("window %s from the store not loaded: %s", id,
 		    err != NULL ? err : "bad JSON");
 		free(err);
@@ -1238,7 +1253,7 @@ escalate_new(struct sopd *sd, char **cause)
 	if (store_load_esc(st, escalate_row_cb, e) != 0 ||
 	    store_load_windows(st, escalate_window_load_cb, e) != 0 ||
 	    store_load_winlog(st, NULL, WINSET_MAX * 2, escalate_winlog_cb,
-	    e) != 0) {
+		e) != 0) {
 		xasprintf(cause, "loading escalations: %s", store_error(st));
 		escalate_free(e);
 		return NULL;
@@ -1396,8 +1411,8 @@ escalate_changes_json(struct escalator *e)
 	for (i = 0; i < winset_count(ESC_WS(e)); i++) {
 		w = winset_get(ESC_WS(e), i);
 		if (w->kind == WIN_CHANGE)
-			json_array_append_new(a, winset_win_json(w, ESC_CAL(e),
-			    now));
+			json_array_append_new(a,
+			    winset_win_json(w, ESC_CAL(e), now));
 	}
 	return json_pack("{s:o, s:s}", "changes", a, "timezone",
 	    calendar_tzname(ESC_CAL(e)));
@@ -1410,9 +1425,10 @@ escalate_occ_cb(const struct store_winlog *w, void *arg)
 	json_t *rec;
 
 	rec = w->record != NULL ? json_loads(w->record, 0, NULL) : NULL;
-	json_array_append_new(arg, json_pack("{s:I, s:I, s:b, s:o}",
-	    "start", (json_int_t)w->start, "end", (json_int_t)w->end,
-	    "ended", w->ended, "record", rec != NULL ? rec : json_object()));
+	json_array_append_new(arg,
+	    json_pack("{s:I, s:I, s:b, s:o}", "start", (json_int_t)w->start,
+		"end", (json_int_t)w->end, "ended", w->ended, "record",
+		rec != NULL ? rec : json_object()));
 	return 0;
 }
 
@@ -1461,8 +1477,8 @@ escalate_tell_new(struct escalator *e, struct win *w)
 
 	snprintf(note, sizeof(note), "impact: %s; risk: %s; rollback: %s",
 	    w->impact != NULL ? w->impact : "-",
-	    w->risk != NULL ? w->risk : "-", w->rollback != NULL ?
-	    w->rollback : "-");
+	    w->risk != NULL ? w->risk : "-",
+	    w->rollback != NULL ? w->rollback : "-");
 	for (i = 0; i < n; i++) {
 		h = json_array_get(w->history, i);
 		snprintf(title, sizeof(title), "change %s %s by %s: %s", w->id,
@@ -1499,8 +1515,9 @@ escalate_window_add(struct escalator *e, const json_t *body, char **err,
 	*status = 500;
 	if (escalate_window_save(e, w, err) != 0)
 		return -1;
-	log_info("change %s requested by %s (%s)", w->id, w->requester !=
-	    NULL ? w->requester : "api", change_state_name(w->state));
+	log_info("change %s requested by %s (%s)", w->id,
+	    w->requester != NULL ? w->requester : "api",
+	    change_state_name(w->state));
 	escalate_tell_new(e, w);
 	escalate_windows_sync(e);
 	incidents_flush(e->sd->incidents);
@@ -1513,14 +1530,13 @@ static int
 escalate_action_state(const char *action)
 {
 	static const struct {
-		const char	*action;
-		int		 state;
-	} acts[] = {
-		{ "approve", CHANGE_APPROVED }, { "start", CHANGE_IN_PROGRESS },
+		const char *action;
+		int state;
+	} acts[] = { { "approve", CHANGE_APPROVED },
+		{ "start", CHANGE_IN_PROGRESS },
 		{ "verified", CHANGE_VERIFIED }, { "failed", CHANGE_FAILED },
 		{ "rollback", CHANGE_ROLLED_BACK }, { "close", CHANGE_CLOSED },
-		{ "cancel", CHANGE_CANCELLED }
-	};
+		{ "cancel", CHANGE_CANCELLED } };
 	size_t i;
 
 	for (i = 0; action != NULL && i < sizeof(acts) / sizeof(*acts); i++) {
@@ -1532,8 +1548,8 @@ escalate_action_state(const char *action)
 
 /* POST /api/v1/changes/{id}/{action}: move a change, by whom and why. */
 int
-escalate_change_action(struct escalator *e, const char *id,
-    const char *action, const json_t *body, char **err, int *status)
+escalate_change_action(struct escalator *e, const char *id, const char *action,
+    const json_t *body, char **err, int *status)
 {
 	const char *actor, *note;
 	struct win *w;
@@ -1541,20 +1557,21 @@ escalate_change_action(struct escalator *e, const char *id,
 
 	*status = 404;
 	if ((to = escalate_action_state(action)) < 0) {
-		xasprintf(err, "no action %s (approve, start, verified, "
-		    "failed, rollback, close, cancel)", action);
+		xasprintf(err,
+		    "no action %s (approve, start, verified, "
+		    "failed, rollback, close, cancel)",
+		    action);
 		return -1;
 	}
-	if ((w = winset_find(ESC_WS(e), id)) == NULL || w->kind !=
-	    WIN_CHANGE) {
+	if ((w = winset_find(ESC_WS(e), id)) == NULL || w->kind != WIN_CHANGE) {
 		xasprintf(err, "no change %s", id);
 		return -1;
 	}
 	*status = 400;
 	actor = json_string_value(json_object_get(body, "actor"));
 	note = json_string_value(json_object_get(body, "note"));
-	if ((actor != NULL && strlen(actor) > 256) || (note != NULL &&
-	    strlen(note) > WINSET_TEXT_MAX)) {
+	if ((actor != NULL && strlen(actor) > 256) ||
+	    (note != NULL && strlen(note) > WINSET_TEXT_MAX)) {
 		xasprintf(err, "actor, note: too long");
 		return -1;
 	}
@@ -1563,8 +1580,8 @@ escalate_change_action(struct escalator *e, const char *id,
 		xasprintf(err, "change %s is defined in the configuration", id);
 		return -1;
 	}
-	if (escalate_change_step(e, w, to, actor != NULL ? actor : "api",
-	    note, err) != 0)
+	if (escalate_change_step(e, w, to, actor != NULL ? actor : "api", note,
+		err) != 0)
 		return -1;
 	*status = 500;
 	if (escalate_window_save(e, w, err) != 0)
@@ -1577,8 +1594,8 @@ escalate_change_action(struct escalator *e, const char *id,
 
 /* POST /api/v1/windows/{id}/cancel. */
 int
-escalate_window_cancel(struct escalator *e, const char *id,
-    const char *actor, char **err, int *status)
+escalate_window_cancel(struct escalator *e, const char *id, const char *actor,
+    char **err, int *status)
 {
 	struct win *w;
 	json_t *body;

@@ -32,11 +32,11 @@ struct escalator;
  * A reload that changes a policy keeps the steps already fired (by
  * position) and recomputes the others from the clock's start.
  */
-#define ESCALATE_DL_STEP	DEADLINE_ESCALATE_STEP
-#define ESCALATE_DL_WINDOW	DEADLINE_ESCALATE_WINDOW
-#define ESCALATE_DL_IMPACT	DEADLINE_ESCALATE_IMPACT
+#define ESCALATE_DL_STEP      DEADLINE_ESCALATE_STEP
+#define ESCALATE_DL_WINDOW    DEADLINE_ESCALATE_WINDOW
+#define ESCALATE_DL_IMPACT    DEADLINE_ESCALATE_IMPACT
 /* A critical without impact this long after opening reminds its level. */
-#define ESCALATE_IMPACT_AFTER	(15 * 60)
+#define ESCALATE_IMPACT_AFTER (15 * 60)
 
 /* Start on sd's incidents, policy, windows and deadline queue. */
 struct escalator *escalate_new(struct sopd *, char **cause);

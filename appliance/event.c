@@ -3,16 +3,13 @@
 
 #include <string.h>
 
-static const char *event_sev_names[] = {
-	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"
-};
+static const char *event_sev_names[] = { "emerg", "alert", "crit", "err",
+	"warning", "notice", "info", "debug" };
 
-static const char *event_fac_names[] = {
-	"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
-	"uucp", "cron", "authpriv", "ftp", "ntp", "audit", "alert", "clock",
-	"local0", "local1", "local2", "local3", "local4", "local5", "local6",
-	"local7"
-};
+static const char *event_fac_names[] = { "kern", "user", "mail", "daemon",
+	"auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp",
+	"ntp", "audit", "alert", "clock", "local0", "local1", "local2",
+	"local3", "local4", "local5", "local6", "local7" };
 
 /* The JSON name of a format. */
 const char *

@@ -9,8 +9,8 @@
 #include "xmalloc.h"
 
 static const struct {
-	unsigned	 flag;
-	const char	*name;
+	unsigned flag;
+	const char *name;
 } event_json_repairs[] = {
 	{ EVENT_F_TRUNCATED, "truncated" },
 	{ EVENT_F_NUL, "nul" },
@@ -29,7 +29,7 @@ event_json_repair_name(unsigned flag)
 	size_t i;
 
 	for (i = 0; i < sizeof event_json_repairs / sizeof *event_json_repairs;
-	    i++)
+	     i++)
 		if (event_json_repairs[i].flag == flag)
 			return event_json_repairs[i].name;
 	return NULL;
@@ -39,8 +39,8 @@ event_json_repair_name(unsigned flag)
 static size_t
 event_json_utf8len(const unsigned char *p, size_t left)
 {
-	unsigned char	 c = p[0], lo = 0x80, hi = 0xbf;
-	size_t		 n, i;
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t n, i;
 
 	if (c < 0x80)
 		return 1;
@@ -68,9 +68,9 @@ event_json_utf8len(const unsigned char *p, size_t left)
 static json_t *
 event_json_stringn(const char *s, size_t len)
 {
-	json_t	*j;
-	char	*copy;
-	size_t	 i, n;
+	json_t *j;
+	char *copy;
+	size_t i, n;
 
 	if ((j = json_stringn(s, len)) != NULL)
 		return j;
@@ -78,7 +78,7 @@ event_json_stringn(const char *s, size_t len)
 	memcpy(copy, s, len);
 	for (i = 0; i < len; i += n) {
 		if ((n = event_json_utf8len((unsigned char *)copy + i,
-		    len - i)) == 0) {
+			 len - i)) == 0) {
 			copy[i] = '?';
 			n = 1;
 		}
@@ -101,10 +101,10 @@ event_json_string(const char *s)
 static json_t *
 event_json_time(int64_t us, int off_min)
 {
-	struct tm	 tm;
-	time_t		 t;
-	int64_t		 local, sec, frac;
-	char		 buf[64], zone[8];
+	struct tm tm;
+	time_t t;
+	int64_t local, sec, frac;
+	char buf[64], zone[8];
 
 	local = us + (int64_t)off_min * 60 * 1000000;
 	sec = local >= 0 ? local / 1000000 : -((-local + 999999) / 1000000);
@@ -119,8 +119,8 @@ event_json_time(int64_t us, int off_min)
 		    off_min < 0 ? '-' : '+', abs(off_min) / 60 % 100,
 		    abs(off_min) % 60);
 	snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06d%s",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)frac, zone);
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (int)frac, zone);
 	return json_string(buf);
 }
 
@@ -128,7 +128,7 @@ event_json_time(int64_t us, int off_min)
 static void
 event_json_sdparam(json_t *sd, const struct event_sdparam *p)
 {
-	json_t	*elem, *old, *arr;
+	json_t *elem, *old, *arr;
 
 	if (p->id == NULL)
 		return;
@@ -155,8 +155,8 @@ event_json_sdparam(json_t *sd, const struct event_sdparam *p)
 static json_t *
 event_json_sd(const struct logevent *ev)
 {
-	json_t	*sd;
-	size_t	 i;
+	json_t *sd;
+	size_t i;
 
 	if (ev->nsd == 0)
 		return json_null();
@@ -170,8 +170,8 @@ event_json_sd(const struct logevent *ev)
 static json_t *
 event_json_varbinds(const struct logevent *ev)
 {
-	json_t	*a, *o;
-	size_t	 i;
+	json_t *a, *o;
+	size_t i;
 
 	if (ev->source != EVENT_TRAP)
 		return json_null();
@@ -192,11 +192,11 @@ event_json_varbinds(const struct logevent *ev)
 static json_t *
 event_json_repairlist(unsigned flags)
 {
-	json_t	*a = json_array();
-	size_t	 i;
+	json_t *a = json_array();
+	size_t i;
 
 	for (i = 0; i < sizeof event_json_repairs / sizeof *event_json_repairs;
-	    i++)
+	     i++)
 		if (flags & event_json_repairs[i].flag)
 			json_array_append_new(a,
 			    json_string(event_json_repairs[i].name));
@@ -233,8 +233,10 @@ event_to_json(const struct logevent *ev)
 	json_object_set_new(o, "program", event_json_string(ev->program));
 	json_object_set_new(o, "pid", event_json_string(ev->pid));
 	json_object_set_new(o, "msgid", event_json_string(ev->msgid));
-	json_object_set_new(o, "message", ev->message == NULL ? json_null() :
-	    event_json_stringn(ev->message, ev->message_len));
+	json_object_set_new(o, "message",
+	    ev->message == NULL ?
+		json_null() :
+		event_json_stringn(ev->message, ev->message_len));
 	json_object_set_new(o, "structured_data", event_json_sd(ev));
 	json_object_set_new(o, "trap_oid", event_json_string(ev->trap_oid));
 	json_object_set_new(o, "varbinds", event_json_varbinds(ev));

@@ -20,16 +20,17 @@
 #include "store.h"
 #include "xmalloc.h"
 
-#define EXPECT_BUCKETS		4096
-#define EXPECT_SEARCH_DAYS	400	/* a deadline is found within this */
-#define EXPECT_NAME_MAX		512
-#define EXPECT_TITLE		"{rule}: expected event from {host} missing " \
-				"at {deadline}"
-#define SILENT_TITLE		"Host {host} silent since {last}"
-#define SILENT_RULE		""	/* rule of the per-host tracker's keys */
-#define EXPECT_VIEW_MAX		1000	/* silent hosts listed per rule */
-#define EXPECT_FAIL_MAX		4	/* failure incidents a re-run resolves */
-#define EXPECT_DAYS_SHOWN	7	/* day records in the status */
+#define EXPECT_BUCKETS	   4096
+#define EXPECT_SEARCH_DAYS 400 /* a deadline is found within this */
+#define EXPECT_NAME_MAX	   512
+#define EXPECT_TITLE                                  \
+	"{rule}: expected event from {host} missing " \
+	"at {deadline}"
+#define SILENT_TITLE	  "Host {host} silent since {last}"
+#define SILENT_RULE	  ""   /* rule of the per-host tracker's keys */
+#define EXPECT_VIEW_MAX	  1000 /* silent hosts listed per rule */
+#define EXPECT_FAIL_MAX	  4    /* failure incidents a re-run resolves */
+#define EXPECT_DAYS_SHOWN 7    /* day records in the status */
 
 /* The record of one host and day (of a deadline), in the store's meta. */
 enum xday {
@@ -40,25 +41,25 @@ enum xday {
 	XDAY_FAILED,
 	XDAY_RERUN_OK,
 };
-static const char *const xday_names[] = { "pending", "ok", "late",
-	"missing", "failed", "re-run ok" };
+static const char *const xday_names[] = { "pending", "ok", "late", "missing",
+	"failed", "re-run ok" };
 
 /* One expectation: a rule and one of its hosts. */
 struct xent {
-	uint64_t	 id;
-	char		*rule;
-	char		*host;
+	uint64_t id;
+	char *rule;
+	char *host;
 	const struct rule *r;
-	time_t		 arrival;	/* last matching event, 0: none */
-	time_t		 handled;	/* last deadline checked */
-	time_t		 next;		/* scheduled deadline */
-	int		 missed;	/* the last deadline opened an incident */
-	time_t		 fail_day;	/* the deadline of the failures below */
-	size_t		 nfail;
-	char		*fail_rule[EXPECT_FAIL_MAX];	/* incidents that failed it */
-	char		*fail_key[EXPECT_FAIL_MAX];
-	struct xent	*hnext;
-	struct xent	*onext;		/* in rule and host order */
+	time_t arrival;	 /* last matching event, 0: none */
+	time_t handled;	 /* last deadline checked */
+	time_t next;	 /* scheduled deadline */
+	int missed;	 /* the last deadline opened an incident */
+	time_t fail_day; /* the deadline of the failures below */
+	size_t nfail;
+	char *fail_rule[EXPECT_FAIL_MAX]; /* incidents that failed it */
+	char *fail_key[EXPECT_FAIL_MAX];
+	struct xent *hnext;
+	struct xent *onext; /* in rule and host order */
 };
 
 /*
@@ -68,32 +69,32 @@ struct xent {
  * writes it.
  */
 struct shost {
-	struct keytab_entry	 ent;
-	time_t			 last;
-	time_t			 stored;	/* last in the store, 0: none */
-	int			 dirty;
-	int			 silent;	/* its deadline fired: may hold incidents */
-	struct shost		*dnext;
+	struct keytab_entry ent;
+	time_t last;
+	time_t stored; /* last in the store, 0: none */
+	int dirty;
+	int silent; /* its deadline fired: may hold incidents */
+	struct shost *dnext;
 };
 
 struct expect {
-	struct incidents	*is;
-	struct deadlines	*dq;
-	const struct calendar	*cal;
-	struct xent		*xb[EXPECT_BUCKETS];
-	struct xent		*xhead;		/* in rule and host order */
-	struct xent		*xtail;
-	size_t			 nx;
-	struct keytab		*hosts;		/* silent-host tracker */
-	struct shost		*dhead;		/* not yet in the store */
-	struct store		*st;		/* where hosts are kept */
-	int			 loaded;
-	uint64_t		 untracked;
-	const struct rule	**silent;	/* the silent rules */
-	size_t			 nsilent;
+	struct incidents *is;
+	struct deadlines *dq;
+	const struct calendar *cal;
+	struct xent *xb[EXPECT_BUCKETS];
+	struct xent *xhead; /* in rule and host order */
+	struct xent *xtail;
+	size_t nx;
+	struct keytab *hosts; /* silent-host tracker */
+	struct shost *dhead;  /* not yet in the store */
+	struct store *st;     /* where hosts are kept */
+	int loaded;
+	uint64_t untracked;
+	const struct rule **silent; /* the silent rules */
+	size_t nsilent;
 };
 
-static void	expect_silent_load(struct expect *);
+static void expect_silent_load(struct expect *);
 
 /* FNV-1a 64 over a, a NUL and b (b lowercased: host names). */
 static uint64_t
@@ -118,7 +119,7 @@ expect_write_cb(struct store *st, void *arg)
 
 	for (s = ex->dhead; s != NULL; s = s->dnext) {
 		if (store_put_silent(st, SILENT_RULE, s->ent.key,
-		    (int64_t)s->last) == -1)
+			(int64_t)s->last) == -1)
 			return -1;
 	}
 	return 0;
@@ -232,8 +233,8 @@ expect_find(const struct expect *ex, const char *rule, const char *host)
 	struct xent *x;
 
 	x = expect_find_id(ex, expect_hash(rule, host));
-	if (x != NULL && (strcmp(x->rule, rule) != 0 ||
-	    strcasecmp(x->host, host) != 0))
+	if (x != NULL &&
+	    (strcmp(x->rule, rule) != 0 || strcasecmp(x->host, host) != 0))
 		return NULL;
 	return x;
 }
@@ -255,8 +256,7 @@ expect_at(const struct calendar *cal, time_t t, int days, int min)
 
 /* Whether the day of instant t has a deadline of e. */
 static int
-expect_day_ok(const struct calendar *cal, const struct rule_expect *e,
-    time_t t)
+expect_day_ok(const struct calendar *cal, const struct rule_expect *e, time_t t)
 {
 	struct tm tm;
 
@@ -287,8 +287,7 @@ expect_deadline(const struct calendar *cal, const struct rule_expect *e,
 
 /* Where the period that ends at deadline d starts. */
 static time_t
-expect_since(const struct calendar *cal, const struct rule_expect *e,
-    time_t d)
+expect_since(const struct calendar *cal, const struct rule_expect *e, time_t d)
 {
 	time_t s;
 
@@ -311,8 +310,7 @@ expect_fmt(const struct calendar *cal, time_t t, int date, char *buf,
 
 /* The meta name of one value of an expectation. */
 static void
-expect_meta_name(const struct xent *x, const char *what, char *buf,
-    size_t len)
+expect_meta_name(const struct xent *x, const char *what, char *buf, size_t len)
 {
 	snprintf(buf, len, "expect.%s:%s:%s", what, x->rule, x->host);
 }
@@ -341,14 +339,13 @@ expect_meta_put(struct expect *ex, const struct xent *x, const char *what,
 
 	expect_meta_name(x, what, name, sizeof(name));
 	if (st != NULL && store_set_meta(st, name, (int64_t)v) != 0)
-		log_warnx("expect: cannot store %s: %s", name,
-		    store_error(st));
+		log_warnx("expect: cannot store %s: %s", name, store_error(st));
 }
 
 /* The meta name of the day record of deadline d. */
 static void
-expect_day_name(struct expect *ex, const struct xent *x, time_t d,
-    char *buf, size_t len)
+expect_day_name(struct expect *ex, const struct xent *x, time_t d, char *buf,
+    size_t len)
 {
 	struct tm tm;
 	char day[16];
@@ -375,16 +372,14 @@ expect_day_get(struct expect *ex, const struct xent *x, time_t d)
 
 /* Set the record of the day of deadline d. */
 static void
-expect_day_put(struct expect *ex, const struct xent *x, time_t d,
-    enum xday v)
+expect_day_put(struct expect *ex, const struct xent *x, time_t d, enum xday v)
 {
 	char name[EXPECT_NAME_MAX];
 	struct store *st = ex->is != NULL ? incidents_store(ex->is) : NULL;
 
 	expect_day_name(ex, x, d, name, sizeof(name));
 	if (d > 0 && st != NULL && store_set_meta(st, name, (int64_t)v) != 0)
-		log_warnx("expect: cannot store %s: %s", name,
-		    store_error(st));
+		log_warnx("expect: cannot store %s: %s", name, store_error(st));
 }
 
 /*
@@ -403,13 +398,14 @@ expect_day_of(struct expect *ex, const struct xent *x, time_t t)
 
 	if (d > 0 && t > d) {
 		if (e->since_min >= 0)
-			end = expect_since(ex->cal, e, expect_deadline(ex->cal,
-			    e, d, 1));
+			end = expect_since(ex->cal, e,
+			    expect_deadline(ex->cal, e, d, 1));
 		else
 			end = expect_at(ex->cal, d, 1, 0);
 		st = expect_day_get(ex, x, d);
-		if (t < end && (st == XDAY_MISSING || st == XDAY_FAILED ||
-		    st == XDAY_LATE))
+		if (t < end &&
+		    (st == XDAY_MISSING || st == XDAY_FAILED ||
+			st == XDAY_LATE))
 			return d;
 	}
 	return expect_deadline(ex->cal, e, t - 1, 1);
@@ -417,11 +413,10 @@ expect_day_of(struct expect *ex, const struct xent *x, time_t t)
 
 /* Expand {rule}, {host}, {deadline}, {since} and {last} in a title. */
 static void
-expect_title(const char *tmpl, const char *const *vals, char *out,
-    size_t size)
+expect_title(const char *tmpl, const char *const *vals, char *out, size_t size)
 {
 	static const char *const names[] = { "rule", "host", "deadline",
-	    "since", "last", NULL };
+		"since", "last", NULL };
 	size_t o = 0, i, n;
 	const char *p = tmpl;
 
@@ -490,8 +485,8 @@ expect_add(struct expect *ex, const struct rule *r, const char *host,
 	if (prev > x->handled)
 		expect_schedule(ex, x, prev);
 	else
-		expect_schedule(ex, x, expect_deadline(ex->cal, r->expect,
-		    now, 1));
+		expect_schedule(ex, x,
+		    expect_deadline(ex->cal, r->expect, now, 1));
 }
 
 /* Take the expect and silent rules of a rule set. */
@@ -597,14 +592,15 @@ expect_failure(struct expect *ex, const struct logevent *ev,
 		if (strcasecmp(x->host, ev->host) != 0)
 			continue;
 		for (i = 0; i < x->r->expect->nfailed; i++)
-			if (strcmp(x->r->expect->failed[i],
-			    hit->rule->name) == 0)
+			if (strcmp(x->r->expect->failed[i], hit->rule->name) ==
+			    0)
 				break;
 		if (i == x->r->expect->nfailed)
 			continue;
 		/* The incidents' default key is "{rule}:{host}". */
 		rule_render(hit->rule->key != NULL ? hit->rule->key :
-		    "{rule}:{host}", ev, hit, key, sizeof(key));
+						     "{rule}:{host}",
+		    ev, hit, key, sizeof(key));
 		d = expect_day_of(ex, x, now);
 		expect_day_put(ex, x, d, XDAY_FAILED);
 		if (x->fail_day != d)
@@ -632,7 +628,7 @@ expect_due(struct expect *ex, struct xent *x, time_t d)
 	enum xday st = expect_day_get(ex, x, d);
 
 	if (st == XDAY_FAILED)
-		x->missed = 0;	/* its failure incident tells it already */
+		x->missed = 0; /* its failure incident tells it already */
 	else if (x->arrival == 0 || x->arrival <= s || x->arrival > d) {
 		expect_fmt(ex->cal, d, 0, dl, sizeof(dl));
 		expect_fmt(ex->cal, s, 1, since, sizeof(since));
@@ -683,8 +679,7 @@ expect_covers(const struct rule *r, const char *host)
 
 /* The shortest silence of the rules covering a host (0: none covers it). */
 static long long
-expect_after(const struct expect *ex, const char *host, time_t last,
-    time_t now)
+expect_after(const struct expect *ex, const char *host, time_t last, time_t now)
 {
 	long long best = 0, due;
 	size_t i;
@@ -760,10 +755,10 @@ expect_heard(struct expect *ex, const struct logevent *ev)
 		expect_fmt(ex->cal, now, 0, at, sizeof(at));
 		snprintf(note, sizeof(note), "heard again at %s", at);
 		for (i = 0; ex->is != NULL && i < ex->nsilent; i++) {
-			snprintf(key, sizeof(key), "%s:%s",
-			    ex->silent[i]->name, s->ent.key);
-			incidents_settle(ex->is, ex->silent[i]->name, key,
-			    note, now);
+			snprintf(key, sizeof(key), "%s:%s", ex->silent[i]->name,
+			    s->ent.key);
+			incidents_settle(ex->is, ex->silent[i]->name, key, note,
+			    now);
 		}
 	}
 	if (ex->dq != NULL)
@@ -798,8 +793,7 @@ expect_silent_due(struct expect *ex, struct shost *s, time_t now)
 		incidents_raise(ex->is, r, key, host, title,
 		    (int64_t)s->last + r->silent->after);
 	}
-	if ((due = expect_after(ex, host, s->last, now)) != 0 &&
-	    ex->dq != NULL)
+	if ((due = expect_after(ex, host, s->last, now)) != 0 && ex->dq != NULL)
 		deadlines_schedule(ex->dq, EXPECT_DL_SILENT, s->ent.hash,
 		    (time_t)due);
 }
@@ -826,7 +820,7 @@ expect_load_cb(const char *rule, const char *host, int64_t last, void *arg)
 	if ((s = expect_track(ex, host)) == NULL)
 		return 1;
 	s->last = s->stored = (time_t)last;
-	s->silent = 1;	/* an incident from before the restart may be open */
+	s->silent = 1; /* an incident from before the restart may be open */
 	if (ex->dq != NULL)
 		deadlines_schedule(ex->dq, EXPECT_DL_SILENT, s->ent.hash,
 		    (time_t)due);
@@ -968,9 +962,10 @@ expect_days_json(struct expect *ex, const struct xent *x)
 	for (i = 0; d > 0 && i < EXPECT_DAYS_SHOWN; i++) {
 		calendar_localtime(ex->cal, d, &tm);
 		strftime(day, sizeof(day), "%Y-%m-%d", &tm);
-		json_array_append_new(a, json_pack("{s:s, s:o, s:s}", "day",
-		    day, "deadline", expect_time_json(d), "state",
-		    xday_names[expect_day_get(ex, x, d)]));
+		json_array_append_new(a,
+		    json_pack("{s:s, s:o, s:s}", "day", day, "deadline",
+			expect_time_json(d), "state",
+			xday_names[expect_day_get(ex, x, d)]));
 		d = expect_deadline(ex->cal, x->r->expect, d - 1, -1);
 	}
 	return a;
@@ -980,16 +975,14 @@ expect_days_json(struct expect *ex, const struct xent *x)
 static json_t *
 expect_xent_json(struct expect *ex, const struct xent *x)
 {
-	time_t since = x->next > 0 ? expect_since(ex->cal, x->r->expect,
-	    x->next) : 0;
+	time_t since =
+	    x->next > 0 ? expect_since(ex->cal, x->r->expect, x->next) : 0;
 
-	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:o}",
-	    "rule", x->rule, "host", x->host,
-	    "last_arrival", expect_time_json(x->arrival),
-	    "since", expect_time_json(since),
-	    "next_deadline", expect_time_json(x->next),
-	    "last_deadline", expect_time_json(x->handled),
-	    "state", expect_state(ex, x, since),
+	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:o}", "rule",
+	    x->rule, "host", x->host, "last_arrival",
+	    expect_time_json(x->arrival), "since", expect_time_json(since),
+	    "next_deadline", expect_time_json(x->next), "last_deadline",
+	    expect_time_json(x->handled), "state", expect_state(ex, x, since),
 	    "days", expect_days_json(ex, x));
 }
 
@@ -1010,14 +1003,15 @@ expect_silent_json(struct expect *ex, const struct rule *r, time_t now)
 			continue;
 		s = keytab_item(e, struct shost, ent);
 		due = s->last + (time_t)r->silent->after;
-		json_array_append_new(hosts, json_pack("{s:s, s:o, s:o, s:s}",
-		    "host", e->key, "last_heard", expect_time_json(s->last),
-		    "silent_at", expect_time_json(due),
-		    "state", due <= now ? "silent" : "ok"));
+		json_array_append_new(hosts,
+		    json_pack("{s:s, s:o, s:o, s:s}", "host", e->key,
+			"last_heard", expect_time_json(s->last), "silent_at",
+			expect_time_json(due), "state",
+			due <= now ? "silent" : "ok"));
 	}
-	return json_pack("{s:s, s:I, s:I, s:o}", "rule", r->name,
-	    "after", (json_int_t)r->silent->after,
-	    "hosts_total", (json_int_t)total, "hosts", hosts);
+	return json_pack("{s:s, s:I, s:I, s:o}", "rule", r->name, "after",
+	    (json_int_t)r->silent->after, "hosts_total", (json_int_t)total,
+	    "hosts", hosts);
 }
 
 /* Every expectation and silent rule with its state, for the API. */
@@ -1032,10 +1026,10 @@ expect_status_json(struct expect *ex)
 	for (x = ex->xhead; x != NULL; x = x->onext)
 		json_array_append_new(xs, expect_xent_json(ex, x));
 	for (i = 0; i < ex->nsilent; i++)
-		json_array_append_new(ss, expect_silent_json(ex, ex->silent[i],
-		    now));
+		json_array_append_new(ss,
+		    expect_silent_json(ex, ex->silent[i], now));
 	return json_pack("{s:o, s:o, s:I, s:I, s:I}", "expectations", xs,
 	    "silent", ss, "tracked_hosts", (json_int_t)keytab_count(ex->hosts),
-	    "untracked_hosts", (json_int_t)ex->untracked,
-	    "max_tracked_hosts", (json_int_t)EXPECT_MAX_HOSTS);
+	    "untracked_hosts", (json_int_t)ex->untracked, "max_tracked_hosts",
+	    (json_int_t)EXPECT_MAX_HOSTS);
 }

@@ -44,9 +44,9 @@ struct ruleset;
  * Both use the daemon's deadline queue with the kinds below; all times come
  * from clock_now(), so replay drives them in simulated time.
  */
-#define EXPECT_DL_DEADLINE	DEADLINE_EXPECT
-#define EXPECT_DL_SILENT	DEADLINE_EXPECT_SILENT
-#define EXPECT_MAX_HOSTS	100000	/* silent-host tracking */
+#define EXPECT_DL_DEADLINE DEADLINE_EXPECT
+#define EXPECT_DL_SILENT   DEADLINE_EXPECT_SILENT
+#define EXPECT_MAX_HOSTS   100000 /* silent-host tracking */
 
 struct expect;
 
@@ -74,8 +74,7 @@ size_t expect_count(const struct expect *);
 size_t expect_tracked(const struct expect *);
 uint64_t expect_untracked(const struct expect *);
 /* The next deadline of (rule, host), 0 if none (for tests and views). */
-time_t expect_next(const struct expect *, const char *rule,
-    const char *host);
+time_t expect_next(const struct expect *, const char *rule, const char *host);
 /*
  * The state for GET /api/v1/expectations (caller decrefs): each expect
  * rule x host with its last arrival, period start, next and last deadline

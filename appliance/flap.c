@@ -8,15 +8,15 @@
 
 /* The recent cycles of one (rule, key). */
 struct flap {
-	struct keytab_entry	 ent;
-	int64_t			*ts;		/* ring, oldest at head */
-	unsigned		 cap;
-	unsigned		 n;
-	unsigned		 head;
+	struct keytab_entry ent;
+	int64_t *ts; /* ring, oldest at head */
+	unsigned cap;
+	unsigned n;
+	unsigned head;
 };
 
 struct flaps {
-	struct keytab	*kt;
+	struct keytab *kt;
 };
 
 /* Free one entry the table let go of. */

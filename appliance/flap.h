@@ -11,7 +11,7 @@
  * key (at most FLAP_MAX_CYCLES) for at most max keys; beyond that the
  * least recently cycled key is forgotten (counted in flaps_evicted).
  */
-#define FLAP_MAX_CYCLES	1000
+#define FLAP_MAX_CYCLES 1000
 
 struct flaps;
 

@@ -11,23 +11,23 @@
 #include "event.h"
 #include "xmalloc.h"
 
-#define FRAMER_PEEK_VECS	16
+#define FRAMER_PEEK_VECS 16
 
 enum framer_state {
-	FRAMER_S_LEN,		/* reading the octet count */
-	FRAMER_S_MSG,		/* waiting for the message bytes */
-	FRAMER_S_SKIP,		/* draining the rest of a truncated frame */
+	FRAMER_S_LEN,  /* reading the octet count */
+	FRAMER_S_MSG,  /* waiting for the message bytes */
+	FRAMER_S_SKIP, /* draining the rest of a truncated frame */
 };
 
 struct framer {
-	size_t			 max_msg;
-	int			 mode;
-	enum framer_state	 state;
-	size_t			 frame_len;	/* octet count read so far */
-	int			 ndigits;
-	size_t			 skip;		/* octets left to drain */
-	size_t			 scanned;	/* LF: bytes known to hold no LF */
-	int			 discard;	/* LF: drop up to the next LF */
+	size_t max_msg;
+	int mode;
+	enum framer_state state;
+	size_t frame_len; /* octet count read so far */
+	int ndigits;
+	size_t skip;	/* octets left to drain */
+	size_t scanned; /* LF: bytes known to hold no LF */
+	int discard;	/* LF: drop up to the next LF */
 };
 
 /* A new framer for one connection. */
@@ -58,8 +58,8 @@ framer_mode(const struct framer *f)
 static size_t
 framer_utf8cut(const char *out, size_t n)
 {
-	const unsigned char	*p = (const unsigned char *)out;
-	size_t			 i = n, need;
+	const unsigned char *p = (const unsigned char *)out;
+	size_t i = n, need;
 
 	while (i > 0 && n - i < 3 && (p[i - 1] & 0xc0) == 0x80)
 		i--;
@@ -90,10 +90,10 @@ framer_emit(struct evbuffer *in, size_t n, size_t drain, int truncated,
 static int
 framer_len(struct framer *f, struct evbuffer *in, size_t cap)
 {
-	unsigned char	 hdr[16];
-	size_t		 n, i, limit;
-	ssize_t		 r;
-	int		 d;
+	unsigned char hdr[16];
+	size_t n, i, limit;
+	ssize_t r;
+	int d;
 
 	limit = cap > FRAMER_MAX_FRAME ? cap : FRAMER_MAX_FRAME;
 	if ((r = evbuffer_copyout(in, hdr, sizeof hdr)) <= 0)
@@ -124,8 +124,8 @@ static int
 framer_octet(struct framer *f, struct evbuffer *in, size_t cap, char *out,
     size_t *outlen, unsigned *flags)
 {
-	size_t	 want, n;
-	int	 rc;
+	size_t want, n;
+	int rc;
 
 	for (;;) {
 		switch (f->state) {
@@ -161,10 +161,10 @@ framer_octet(struct framer *f, struct evbuffer *in, size_t cap, char *out,
 static ssize_t
 framer_findlf(struct evbuffer *in, size_t from, size_t limit)
 {
-	struct evbuffer_iovec	 vec[FRAMER_PEEK_VECS];
-	int			 nvec, i;
-	size_t			 off = 0, a, b;
-	const char		*lf;
+	struct evbuffer_iovec vec[FRAMER_PEEK_VECS];
+	int nvec, i;
+	size_t off = 0, a, b;
+	const char *lf;
 
 	nvec = evbuffer_peek(in, limit, NULL, NULL, 0);
 	if (nvec > FRAMER_PEEK_VECS) {
@@ -177,8 +177,9 @@ framer_findlf(struct evbuffer *in, size_t from, size_t limit)
 		b = vec[i].iov_len;
 		if (off + b > limit)
 			b = limit - off;
-		if (a < b && (lf = memchr((char *)vec[i].iov_base + a, '\n',
-		    b - a)) != NULL)
+		if (a < b &&
+		    (lf = memchr((char *)vec[i].iov_base + a, '\n', b - a)) !=
+			NULL)
 			return (ssize_t)(off + (lf - (char *)vec[i].iov_base));
 		off += vec[i].iov_len;
 	}
@@ -189,8 +190,8 @@ framer_findlf(struct evbuffer *in, size_t from, size_t limit)
 static int
 framer_byte(struct evbuffer *in, size_t off)
 {
-	struct evbuffer_ptr	 ptr;
-	char			 c;
+	struct evbuffer_ptr ptr;
+	char c;
 
 	if (evbuffer_ptr_set(in, &ptr, off, EVBUFFER_PTR_SET) == -1 ||
 	    evbuffer_copyout_from(in, &ptr, &c, 1) != 1)
@@ -202,8 +203,8 @@ framer_byte(struct evbuffer *in, size_t off)
 static int
 framer_discard(struct framer *f, struct evbuffer *in)
 {
-	size_t	 avail = evbuffer_get_length(in);
-	ssize_t	 i;
+	size_t avail = evbuffer_get_length(in);
+	ssize_t i;
 
 	if ((i = framer_findlf(in, 0, avail)) < 0) {
 		evbuffer_drain(in, avail);
@@ -219,8 +220,8 @@ static int
 framer_lf(struct framer *f, struct evbuffer *in, size_t cap, char *out,
     size_t *outlen, unsigned *flags)
 {
-	size_t	 avail, limit, n;
-	ssize_t	 i;
+	size_t avail, limit, n;
+	ssize_t i;
 
 	for (;;) {
 		if (f->discard && !framer_discard(f, in))
@@ -245,8 +246,8 @@ framer_lf(struct framer *f, struct evbuffer *in, size_t cap, char *out,
 			continue;
 		}
 		if (n > cap)
-			return framer_emit(in, cap, (size_t)i + 1 - cap, 1,
-			    out, outlen, flags);
+			return framer_emit(in, cap, (size_t)i + 1 - cap, 1, out,
+			    outlen, flags);
 		return framer_emit(in, n, (size_t)i + 1 - n, 0, out, outlen,
 		    flags);
 	}
@@ -257,8 +258,8 @@ int
 framer_next(struct framer *f, struct evbuffer *in, char *out, size_t outsize,
     size_t *outlen, unsigned *flags)
 {
-	size_t	cap;
-	char	c;
+	size_t cap;
+	char c;
 
 	*flags = 0;
 	*outlen = 0;
@@ -280,7 +281,7 @@ int
 framer_eof(struct framer *f, struct evbuffer *in, char *out, size_t outsize,
     size_t *outlen, unsigned *flags)
 {
-	size_t	n, cap;
+	size_t n, cap;
 
 	*flags = 0;
 	*outlen = 0;
@@ -299,6 +300,6 @@ framer_eof(struct framer *f, struct evbuffer *in, char *out, size_t outsize,
 	if (n > cap)
 		return framer_emit(in, cap, evbuffer_get_length(in) - cap, 1,
 		    out, outlen, flags);
-	return framer_emit(in, n, evbuffer_get_length(in) - n, 0, out,
-	    outlen, flags);
+	return framer_emit(in, n, evbuffer_get_length(in) - n, 0, out, outlen,
+	    flags);
 }

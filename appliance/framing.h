@@ -7,12 +7,12 @@
 struct evbuffer;
 struct framer;
 
-#define FRAMER_UNDECIDED	0
-#define FRAMER_OCTET		1	/* "LEN SP MSG" */
-#define FRAMER_LF		2	/* MSG LF (CRLF too; empty lines ignored) */
+#define FRAMER_UNDECIDED 0
+#define FRAMER_OCTET	 1 /* "LEN SP MSG" */
+#define FRAMER_LF	 2 /* MSG LF (CRLF too; empty lines ignored) */
 
 /* Octet counts above this (or max_msg, if larger) are a framing error. */
-#define FRAMER_MAX_FRAME	(64 * 1024 * 1024)
+#define FRAMER_MAX_FRAME (64 * 1024 * 1024)
 
 /*
  * A framer for one connection; messages longer than max_msg are cut to
@@ -33,12 +33,12 @@ void framer_free(struct framer *);
  * between frames are skipped; a count must be 1-10 digits without a
  * leading zero, at most FRAMER_MAX_FRAME, followed by one space.
  */
-int framer_next(struct framer *, struct evbuffer *in, char *out,
-    size_t outsize, size_t *outlen, unsigned *flags);
+int framer_next(struct framer *, struct evbuffer *in, char *out, size_t outsize,
+    size_t *outlen, unsigned *flags);
 
 /* At end of stream: the unterminated last LF-framed line, if any (1/0). */
-int framer_eof(struct framer *, struct evbuffer *in, char *out,
-    size_t outsize, size_t *outlen, unsigned *flags);
+int framer_eof(struct framer *, struct evbuffer *in, char *out, size_t outsize,
+    size_t *outlen, unsigned *flags);
 
 /* FRAMER_UNDECIDED, FRAMER_OCTET or FRAMER_LF. */
 int framer_mode(const struct framer *);

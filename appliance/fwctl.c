@@ -27,19 +27,19 @@
 
 #include "fwctl.h"
 
-#define FW_RELEASE	"/etc/sopd-firmware"
-#define FW_OUTMAX	(256 * 1024)
+#define FW_RELEASE "/etc/sopd-firmware"
+#define FW_OUTMAX  (256 * 1024)
 
 struct fw_run {
-	char	*out;		/* stdout and stderr, NUL-terminated */
-	size_t	 len;
-	int	 status;	/* exit code, or -1 */
+	char *out; /* stdout and stderr, NUL-terminated */
+	size_t len;
+	int status; /* exit code, or -1 */
 };
 
 static const char *
 fw_rauc(void)
 {
-	const char	*r = getenv("SOPD_RAUC");
+	const char *r = getenv("SOPD_RAUC");
 
 	return r != NULL && *r != '\0' ? r : "rauc";
 }
@@ -49,8 +49,8 @@ fw_rauc(void)
 static int
 fw_argv(char **av, size_t max, char **args, char *confopt, size_t conflen)
 {
-	const char	*conf = getenv("SOPD_RAUC_CONF");
-	size_t		 n = 0;
+	const char *conf = getenv("SOPD_RAUC_CONF");
+	size_t n = 0;
 
 	av[n++] = (char *)fw_rauc();
 	if (conf != NULL && *conf != '\0') {
@@ -67,14 +67,15 @@ fw_argv(char **av, size_t max, char **args, char *confopt, size_t conflen)
 static int
 fw_exec(char **av, struct fw_run *r)
 {
-	int	 fd[2] = { -1, -1 }, st;
-	pid_t	 pid;
-	ssize_t	 n;
+	int fd[2] = { -1, -1 }, st;
+	pid_t pid;
+	ssize_t n;
 
 	if (r != NULL) {
 		memset(r, 0, sizeof(*r));
 		r->status = -1;
-		if ((r->out = malloc(FW_OUTMAX + 1)) == NULL || pipe(fd) == -1) {
+		if ((r->out = malloc(FW_OUTMAX + 1)) == NULL ||
+		    pipe(fd) == -1) {
 			free(r->out);
 			r->out = NULL;
 			return -1;
@@ -109,7 +110,7 @@ fw_exec(char **av, struct fw_run *r)
 				break;
 			r->len += n;
 			if (r->len == FW_OUTMAX) {
-				char	sink[4096];
+				char sink[4096];
 
 				while (read(fd[0], sink, sizeof(sink)) > 0)
 					;
@@ -132,11 +133,12 @@ fw_exec(char **av, struct fw_run *r)
 static char *
 fw_shell_var(const char *out, const char *name)
 {
-	size_t		 nl = strlen(name);
-	const char	*p, *e;
-	char		*v;
+	size_t nl = strlen(name);
+	const char *p, *e;
+	char *v;
 
-	for (p = out; p != NULL && *p != '\0'; p = strchr(p, '\n'), p += p != NULL) {
+	for (p = out; p != NULL && *p != '\0';
+	     p = strchr(p, '\n'), p += p != NULL) {
 		if (strncmp(p, name, nl) != 0 || p[nl] != '=')
 			continue;
 		p += nl + 1;
@@ -154,10 +156,10 @@ fw_shell_var(const char *out, const char *name)
 static char *
 fw_running_version(void)
 {
-	const char	*path = getenv("SOPD_FIRMWARE_RELEASE");
-	char		 line[256];
-	char		*v = NULL;
-	FILE		*f;
+	const char *path = getenv("SOPD_FIRMWARE_RELEASE");
+	char line[256];
+	char *v = NULL;
+	FILE *f;
 
 	if (path == NULL || *path == '\0')
 		path = FW_RELEASE;
@@ -178,8 +180,8 @@ fw_running_version(void)
 static void
 fw_print_errors(const char *out)
 {
-	const char	*p = out, *e;
-	int		 any = 0;
+	const char *p = out, *e;
+	int any = 0;
 
 	for (; *p != '\0'; p = *e != '\0' ? e + 1 : e) {
 		e = p + strcspn(p, "\n");
@@ -197,8 +199,8 @@ fw_print_errors(const char *out)
 static int
 fw_older(const char *a, const char *b)
 {
-	char	*av[] = { "dpkg", "--compare-versions", (char *)a, "lt",
-		    (char *)b, NULL };
+	char *av[] = { "dpkg", "--compare-versions", (char *)a, "lt", (char *)b,
+		NULL };
 
 	return fw_exec(av, NULL) == 0;
 }
@@ -206,9 +208,9 @@ fw_older(const char *a, const char *b)
 static int
 fw_status(void)
 {
-	char	*args[] = { "status", "--detailed", NULL };
-	char	*av[8], conf[1024];
-	char	*v = fw_running_version();
+	char *args[] = { "status", "--detailed", NULL };
+	char *av[8], conf[1024];
+	char *v = fw_running_version();
 
 	printf("firmware: %s\n", v != NULL ? v : "unknown (no " FW_RELEASE ")");
 	free(v);
@@ -220,10 +222,10 @@ fw_status(void)
 static int
 fw_check(const char *bundle, char **version)
 {
-	char		*args[] = { "info", "--output-format=shell",
-			    (char *)bundle, NULL };
-	char		*av[8], conf[1024];
-	struct fw_run	 r;
+	char *args[] = { "info", "--output-format=shell", (char *)bundle,
+		NULL };
+	char *av[8], conf[1024];
+	struct fw_run r;
 
 	*version = NULL;
 	if (access(bundle, R_OK) == -1) {
@@ -238,7 +240,8 @@ fw_check(const char *bundle, char **version)
 		return -1;
 	}
 	if (r.status != 0) {
-		fprintf(stderr, "sopctl: firmware: %s refused: not a bundle "
+		fprintf(stderr,
+		    "sopctl: firmware: %s refused: not a bundle "
 		    "signed by a trusted key, or damaged (rauc info):\n",
 		    bundle);
 		fw_print_errors(r.out);
@@ -248,8 +251,10 @@ fw_check(const char *bundle, char **version)
 	*version = fw_shell_var(r.out, "RAUC_MF_VERSION");
 	free(r.out);
 	if (*version == NULL || **version == '\0') {
-		fprintf(stderr, "sopctl: firmware: %s refused: the bundle has "
-		    "no version\n", bundle);
+		fprintf(stderr,
+		    "sopctl: firmware: %s refused: the bundle has "
+		    "no version\n",
+		    bundle);
 		free(*version);
 		*version = NULL;
 		return -1;
@@ -260,16 +265,17 @@ fw_check(const char *bundle, char **version)
 static int
 fw_install(const char *bundle)
 {
-	char	*args[] = { "install", (char *)bundle, NULL };
-	char	*av[8], conf[1024];
-	char	*version, *running;
-	int	 rc;
+	char *args[] = { "install", (char *)bundle, NULL };
+	char *av[8], conf[1024];
+	char *version, *running;
+	int rc;
 
 	if (fw_check(bundle, &version) == -1)
 		return 1;
 	running = fw_running_version();
 	if (running != NULL && fw_older(version, running)) {
-		fprintf(stderr, "sopctl: firmware: %s refused: version %s is "
+		fprintf(stderr,
+		    "sopctl: firmware: %s refused: version %s is "
 		    "older than the running firmware %s (downgrade)\n",
 		    bundle, version, running);
 		free(version);
@@ -282,13 +288,15 @@ fw_install(const char *bundle)
 	free(running);
 	fw_argv(av, 8, args, conf, sizeof(conf));
 	if ((rc = fw_exec(av, NULL)) != 0) {
-		fprintf(stderr, "sopctl: firmware: rauc install failed "
-		    "(exit %d): the running slot is unchanged\n", rc);
+		fprintf(stderr,
+		    "sopctl: firmware: rauc install failed "
+		    "(exit %d): the running slot is unchanged\n",
+		    rc);
 		return 1;
 	}
 	printf("installed: reboot to run it; the new slot is marked good once "
-	    "sopd answers /healthz, otherwise the previous slot boots "
-	    "again\n");
+	       "sopd answers /healthz, otherwise the previous slot boots "
+	       "again\n");
 	return 0;
 }
 

@@ -4,6 +4,6 @@
 
 /* sopctl firmware status|install BUNDLE; argv[0] is "firmware". Returns
  * sopctl's exit code: 0 done, 1 refused or failed, 2 usage. */
-int	fwctl_main(int argc, char **argv);
+int fwctl_main(int argc, char **argv);
 
 #endif

@@ -6,7 +6,7 @@
 
 #include "hash.h"
 
-#define FNV_PRIME	1099511628211ULL
+#define FNV_PRIME 1099511628211ULL
 
 uint64_t
 hash_byte(uint64_t h, unsigned char c)

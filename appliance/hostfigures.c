@@ -16,8 +16,8 @@
 
 /* Samples of one series: times and values. */
 struct hf_series {
-	double	*t, *v;
-	size_t	 n, cap;
+	double *t, *v;
+	size_t n, cap;
 };
 
 static void
@@ -43,11 +43,11 @@ hf_clear(struct hf_series *s)
 
 /* The stored points of a metric in [from, to): 5-minute ones, else hourly. */
 static json_t *
-hf_points(struct sopd *sd, const char *host, const char *metric,
-    time_t from, time_t to)
+hf_points(struct sopd *sd, const char *host, const char *metric, time_t from,
+    time_t to)
 {
-	struct metrics	*m = poll_metrics(sd->poller);
-	json_t		*doc;
+	struct metrics *m = poll_metrics(sd->poller);
+	json_t *doc;
 
 	if (m == NULL)
 		return NULL;
@@ -64,13 +64,13 @@ static void
 hf_read(struct sopd *sd, const char *host, const char *metric, time_t from,
     time_t to, struct hf_series *s)
 {
-	json_t	*doc, *x;
-	size_t	 i;
+	json_t *doc, *x;
+	size_t i;
 
 	doc = hf_points(sd, host, metric, from, to);
 	json_array_foreach(json_object_get(doc, "points"), i, x)
-		hf_add(s, (double)json_integer_value(json_object_get(x, "at")),
-		    json_real_value(json_object_get(x, "avg")));
+	    hf_add(s, (double)json_integer_value(json_object_get(x, "at")),
+		json_real_value(json_object_get(x, "avg")));
 	json_decref(doc);
 }
 
@@ -88,21 +88,22 @@ hf_traffic(struct sopd *sd, const char *host, time_t from, time_t to,
     struct hf_series *s)
 {
 	static const char *const dir[] = { "if.in_bps", "if.out_bps" };
-	double	*pt = NULL;
-	size_t	 n = 0, cap = 0, i, k;
-	json_t	*doc, *x;
+	double *pt = NULL;
+	size_t n = 0, cap = 0, i, k;
+	json_t *doc, *x;
 
 	for (k = 0; k < 2; k++) {
 		doc = hf_points(sd, host, dir[k], from, to);
-		json_array_foreach(json_object_get(doc, "points"), i, x) {
+		json_array_foreach(json_object_get(doc, "points"), i, x)
+		{
 			if (n == cap) {
 				cap = cap ? cap * 2 : 64;
 				pt = xreallocarray(pt, cap, 2 * sizeof(*pt));
 			}
 			pt[2 * n] = (double)json_integer_value(
 			    json_object_get(x, "at"));
-			pt[2 * n + 1] = json_real_value(json_object_get(x,
-			    "avg"));
+			pt[2 * n + 1] =
+			    json_real_value(json_object_get(x, "avg"));
 			n++;
 		}
 		json_decref(doc);
@@ -123,46 +124,47 @@ hf_traffic(struct sopd *sd, const char *host, time_t from, time_t to,
  * mount, and every one that is full within HOSTFIG_FULL_DAYS.
  */
 static void
-hf_disks(struct sopd *sd, const char *host, time_t from, time_t to,
-    json_t *fig)
+hf_disks(struct sopd *sd, const char *host, time_t from, time_t to, json_t *fig)
 {
 	struct hf_series s = { 0 }, prev = { 0 };
-	struct perf_sum	 sum;
-	json_t		*doc, *pdoc, *pts, *x, *full, *best = NULL;
-	const char	*inst;
-	double		 bestmax = -1, days;
-	size_t		 i, j, start;
+	struct perf_sum sum;
+	json_t *doc, *pdoc, *pts, *x, *full, *best = NULL;
+	const char *inst;
+	double bestmax = -1, days;
+	size_t i, j, start;
 
 	full = json_array();
 	doc = hf_points(sd, host, "disk.used_pct", from, to);
 	pdoc = hf_points(sd, host, "disk.used_pct", from - (to - from), from);
 	pts = json_object_get(doc, "points");
 	for (start = 0; start < json_array_size(pts); start = i) {
-		inst = json_string_value(json_object_get(json_array_get(pts,
-		    start), "inst"));
+		inst = json_string_value(
+		    json_object_get(json_array_get(pts, start), "inst"));
 		for (i = start; i < json_array_size(pts); i++) {
 			x = json_array_get(pts, i);
-			if (strcmp(json_string_value(json_object_get(x,
-			    "inst")), inst) != 0)
+			if (strcmp(json_string_value(
+				       json_object_get(x, "inst")),
+				inst) != 0)
 				break;
-			hf_add(&s, (double)json_integer_value(
-			    json_object_get(x, "at")),
+			hf_add(&s,
+			    (double)json_integer_value(
+				json_object_get(x, "at")),
 			    json_real_value(json_object_get(x, "avg")));
 		}
 		days = perf_days_to_full(s.t, s.v, s.n, 100.0);
 		if (days >= 0 && days <= HOSTFIG_FULL_DAYS)
-			json_array_append_new(full, json_pack("{s:s, s:f}",
-			    "mount", inst, "days", days));
+			json_array_append_new(full,
+			    json_pack("{s:s, s:f}", "mount", inst, "days",
+				days));
 		if (perf_summary(s.v, s.n, &sum) == 0 && sum.max > bestmax) {
-			json_array_foreach(json_object_get(pdoc, "points"),
-			    j, x)
-				if (strcmp(json_string_value(json_object_get(x,
-				    "inst")), inst) == 0)
-					hf_add(&prev, 0, json_real_value(
-					    json_object_get(x, "avg")));
+			json_array_foreach(json_object_get(pdoc, "points"), j,
+			    x) if (strcmp(json_string_value(json_object_get(x,
+					      "inst")),
+				       inst) == 0) hf_add(&prev, 0,
+			    json_real_value(json_object_get(x, "avg")));
 			json_decref(best);
-			best = perf_metric_json(s.t, s.v, s.n, prev.v, prev.n,
-			    0);
+			best =
+			    perf_metric_json(s.t, s.v, s.n, prev.v, prev.n, 0);
 			json_object_set_new(best, "mount", json_string(inst));
 			bestmax = sum.max;
 			hf_clear(&prev);
@@ -177,8 +179,8 @@ hf_disks(struct sopd *sd, const char *host, time_t from, time_t to,
 
 /* One figure of a plain series and its previous period. */
 static json_t *
-hf_figure(struct sopd *sd, const char *host, const char *metric,
-    time_t from, time_t to, double threshold)
+hf_figure(struct sopd *sd, const char *host, const char *metric, time_t from,
+    time_t to, double threshold)
 {
 	struct hf_series s = { 0 }, prev = { 0 };
 	json_t *o;
@@ -199,16 +201,16 @@ hf_figure(struct sopd *sd, const char *host, const char *metric,
 static json_t *
 hf_hosts(void *arg)
 {
-	struct sopd	*sd = arg;
-	json_t		*doc, *a, *x;
-	size_t		 i;
+	struct sopd *sd = arg;
+	json_t *doc, *a, *x;
+	size_t i;
 
 	if (sd->poller == NULL)
 		return NULL;
 	doc = poll_hosts_json(sd->poller);
 	a = json_array();
 	json_array_foreach(json_object_get(doc, "hosts"), i, x)
-		json_array_append(a, json_object_get(x, "name"));
+	    json_array_append(a, json_object_get(x, "name"));
 	json_decref(doc);
 	return a;
 }
@@ -216,17 +218,17 @@ hf_hosts(void *arg)
 static json_t *
 hf_now(void *arg, const char *host)
 {
-	struct sopd	*sd = arg;
-	json_t		*h, *latest, *o, *disks, *v;
-	const char	*mount;
+	struct sopd *sd = arg;
+	json_t *h, *latest, *o, *disks, *v;
+	const char *mount;
 
 	if ((h = poll_host_json(sd->poller, host)) == NULL)
 		return NULL;
 	latest = json_object_get(h, "latest");
 	disks = json_array();
 	json_object_foreach(json_object_get(latest, "disk.used_pct"), mount, v)
-		json_array_append_new(disks, json_pack("{s:s, s:O}", "mount",
-		    mount, "used_pct", v));
+	    json_array_append_new(disks,
+		json_pack("{s:s, s:O}", "mount", mount, "used_pct", v));
 	o = json_pack("{s:O, s:O?, s:O?, s:o}", "reachable",
 	    json_object_get(h, "reachable"), "cpu_pct",
 	    json_object_get(latest, "cpu.load_pct"), "mem_pct",
@@ -238,9 +240,9 @@ hf_now(void *arg, const char *host)
 static json_t *
 hf_period(void *arg, const char *host, time_t from, time_t to)
 {
-	struct sopd	*sd = arg;
-	json_t		*fig, *cpu, *mem;
-	double		 hi = 0;
+	struct sopd *sd = arg;
+	json_t *fig, *cpu, *mem;
+	double hi = 0;
 
 	if (sd->poller == NULL || !poll_has_host(sd->poller, host))
 		return NULL;
@@ -248,8 +250,8 @@ hf_period(void *arg, const char *host, time_t from, time_t to)
 	mem = hf_figure(sd, host, "mem.used_pct", from, to, HOSTFIG_HIGH_PCT);
 	if (json_is_object(cpu))
 		hi = json_real_value(json_object_get(cpu, "high_seconds"));
-	if (json_is_object(mem) && json_real_value(json_object_get(mem,
-	    "high_seconds")) > hi)
+	if (json_is_object(mem) &&
+	    json_real_value(json_object_get(mem, "high_seconds")) > hi)
 		hi = json_real_value(json_object_get(mem, "high_seconds"));
 	fig = json_pack("{s:o, s:o, s:o, s:b}", "cpu", cpu, "mem", mem,
 	    "traffic", hf_figure(sd, host, NULL, from, to, 0),

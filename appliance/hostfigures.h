@@ -5,9 +5,9 @@
 struct sopd;
 struct schedule_metrics;
 
-#define HOSTFIG_HIGH_PCT	90.0	/* CPU/memory: sustained high load */
-#define HOSTFIG_HIGH_SECS	3600	/* ... held this long: sustained */
-#define HOSTFIG_FULL_DAYS	30.0	/* a disk full within: reported */
+#define HOSTFIG_HIGH_PCT  90.0 /* CPU/memory: sustained high load */
+#define HOSTFIG_HIGH_SECS 3600 /* ... held this long: sustained */
+#define HOSTFIG_FULL_DAYS 30.0 /* a disk full within: reported */
 
 /*
  * Fill m with the server check's and performance report's sources: the

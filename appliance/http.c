@@ -54,37 +54,37 @@
 #include "version.h"
 #include "xmalloc.h"
 
-#define HTTP_SWEEP_USEC		250000	/* how often closed connections are reaped */
-#define HTTP_MAX_STATIC		(4 * 1024 * 1024)
-#define HTTP_MAX_ARGS		2
-#define HTTP_MAX_ARGLEN		128
-#define HTTP_MAX_ACTOR		64
-#define HTTP_MAX_NOTE		4096
-#define HTTP_MAX_FILTER		256
-#define HTTP_BEV_HIGHWAT	(HTTP_MAX_HEADERS + HTTP_MAX_BODY)
-#define HTTP_ERRPAGE_MAX	4096	/* bytes of one of evhttp's error pages */
-#define HTTP_XSTR(x)		#x
-#define HTTP_STR(x)		HTTP_XSTR(x)
+#define HTTP_SWEEP_USEC	 250000 /* how often closed connections are reaped */
+#define HTTP_MAX_STATIC	 (4 * 1024 * 1024)
+#define HTTP_MAX_ARGS	 2
+#define HTTP_MAX_ARGLEN	 128
+#define HTTP_MAX_ACTOR	 64
+#define HTTP_MAX_NOTE	 4096
+#define HTTP_MAX_FILTER	 256
+#define HTTP_BEV_HIGHWAT (HTTP_MAX_HEADERS + HTTP_MAX_BODY)
+#define HTTP_ERRPAGE_MAX 4096 /* bytes of one of evhttp's error pages */
+#define HTTP_XSTR(x)	 #x
+#define HTTP_STR(x)	 HTTP_XSTR(x)
 
 #ifndef SOPD_WEBDIR
-#define SOPD_WEBDIR		"/usr/share/sopd/web"
+#define SOPD_WEBDIR "/usr/share/sopd/web"
 #endif
 
-#define HTTP_CSP		"default-src 'self'"
-#define HTTP_JSON		"application/json"
+#define HTTP_CSP  "default-src 'self'"
+#define HTTP_JSON "application/json"
 
 struct http {
-	struct sopd		*sd;
-	struct evhttp		*eh;
-	struct evconnlistener	*listener;
-	struct event		*sweep;		/* reaps closed connections */
-	struct event		*resume;	/* accepts again after EMFILE */
-	struct bufferevent	*conn[HTTP_MAX_CONNECTIONS];
-	unsigned		 nconn;
-	int			 paused;	/* accept paused on fd shortage */
-	char			*webdir;	/* NULL: no status page */
-	struct auth		*auth;		/* users, sessions, TLS */
-	struct http		*next;		/* in http_all */
+	struct sopd *sd;
+	struct evhttp *eh;
+	struct evconnlistener *listener;
+	struct event *sweep;  /* reaps closed connections */
+	struct event *resume; /* accepts again after EMFILE */
+	struct bufferevent *conn[HTTP_MAX_CONNECTIONS];
+	unsigned nconn;
+	int paused;	   /* accept paused on fd shortage */
+	char *webdir;	   /* NULL: no status page */
+	struct auth *auth; /* users, sessions, TLS */
+	struct http *next; /* in http_all */
 };
 
 /* Every running server, to find ours from a listener (see accept_error). */
@@ -92,54 +92,54 @@ static struct http *http_all;
 
 /* One request being handled, with the "*" segments its route captured. */
 struct http_req {
-	struct http		*h;
-	struct evhttp_request	*req;
-	size_t			 narg;
-	char			 arg[HTTP_MAX_ARGS][HTTP_MAX_ARGLEN];
-	struct auth_who		 who;		/* name "": no login needed */
+	struct http *h;
+	struct evhttp_request *req;
+	size_t narg;
+	char arg[HTTP_MAX_ARGS][HTTP_MAX_ARGLEN];
+	struct auth_who who; /* name "": no login needed */
 };
 
 typedef void (*http_fn)(struct http_req *);
 
 struct http_route {
-	int		 post;		/* 1: POST, 0: GET and HEAD */
-	const char	*pattern;	/* "*" matches one path segment */
-	http_fn		 fn;
+	int post;	     /* 1: POST, 0: GET and HEAD */
+	const char *pattern; /* "*" matches one path segment */
+	http_fn fn;
 };
 
-static void	http_index(struct http_req *);
-static void	http_static(struct http_req *);
-static void	http_healthz(struct http_req *);
-static void	http_metrics(struct http_req *);
-static void	http_list(struct http_req *);
-static void	http_get(struct http_req *);
-static void	http_ack(struct http_req *);
-static void	http_resolve(struct http_req *);
-static void	http_notes(struct http_req *);
-static void	http_set(struct http_req *);
-static void	http_inc_report(struct http_req *);
-static void	http_audit(struct http_req *);
-static void	http_assign(struct http_req *);
-static void	http_stats(struct http_req *);
-static void	http_windows(struct http_req *);
-static void	http_window(struct http_req *);
-static void	http_window_add(struct http_req *);
-static void	http_window_cancel(struct http_req *);
-static void	http_changes(struct http_req *);
-static void	http_change_action(struct http_req *);
-static void	http_reports(struct http_req *);
-static void	http_expectations(struct http_req *);
-static void	http_calendar(struct http_req *);
-static void	http_backup(struct http_req *);
-static void	http_login(struct http_req *);
-static void	http_logout(struct http_req *);
-static void	http_session(struct http_req *);
-static void	http_hosts(struct http_req *);
-static void	http_host_metrics(struct http_req *);
-static void	http_schedule(struct http_req *);
-static void	http_stored(struct http_req *);
-static void	http_stored_one(struct http_req *);
-static void	http_schedule_run(struct http_req *);
+static void http_index(struct http_req *);
+static void http_static(struct http_req *);
+static void http_healthz(struct http_req *);
+static void http_metrics(struct http_req *);
+static void http_list(struct http_req *);
+static void http_get(struct http_req *);
+static void http_ack(struct http_req *);
+static void http_resolve(struct http_req *);
+static void http_notes(struct http_req *);
+static void http_set(struct http_req *);
+static void http_inc_report(struct http_req *);
+static void http_audit(struct http_req *);
+static void http_assign(struct http_req *);
+static void http_stats(struct http_req *);
+static void http_windows(struct http_req *);
+static void http_window(struct http_req *);
+static void http_window_add(struct http_req *);
+static void http_window_cancel(struct http_req *);
+static void http_changes(struct http_req *);
+static void http_change_action(struct http_req *);
+static void http_reports(struct http_req *);
+static void http_expectations(struct http_req *);
+static void http_calendar(struct http_req *);
+static void http_backup(struct http_req *);
+static void http_login(struct http_req *);
+static void http_logout(struct http_req *);
+static void http_session(struct http_req *);
+static void http_hosts(struct http_req *);
+static void http_host_metrics(struct http_req *);
+static void http_schedule(struct http_req *);
+static void http_stored(struct http_req *);
+static void http_stored_one(struct http_req *);
+static void http_schedule_run(struct http_req *);
 
 static const struct http_route http_routes[] = {
 	{ 0, "/", http_index },
@@ -225,15 +225,16 @@ http_headers(struct evhttp_request *req, const char *ctype, int cache)
 	evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
 	evhttp_add_header(out, "X-Frame-Options", "DENY");
 	evhttp_add_header(out, "Referrer-Policy", "no-referrer");
-	evhttp_add_header(out, "Cache-Control", cache ? "no-cache" : "no-store");
+	evhttp_add_header(out, "Cache-Control",
+	    cache ? "no-cache" : "no-store");
 }
 
 /* Send a JSON document (consumed) with a status code. */
 static void
 http_reply_json(struct http_req *r, int code, json_t *doc)
 {
-	struct evbuffer	*buf;
-	char		*s;
+	struct evbuffer *buf;
+	char *s;
 
 	s = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
@@ -252,14 +253,14 @@ http_reply_json(struct http_req *r, int code, json_t *doc)
 static void __attribute__((format(printf, 3, 4)))
 http_error(struct http_req *r, int code, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	 msg[512];
-	json_t	*doc;
+	va_list ap;
+	char msg[512];
+	json_t *doc;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	template_utf8_trim(msg);	/* a quoted value may be cut mid-character */
+	template_utf8_trim(msg); /* a quoted value may be cut mid-character */
 	/* A message quoting bytes that are not UTF-8 cannot be a JSON string. */
 	if ((doc = json_pack("{s:s}", "error", msg)) == NULL)
 		doc = json_pack("{s:s}", "error", "request not valid UTF-8");
@@ -270,7 +271,7 @@ http_error(struct http_req *r, int code, const char *fmt, ...)
 static int
 http_match(const char *pattern, const char *path, struct http_req *r)
 {
-	size_t	n;
+	size_t n;
 
 	r->narg = 0;
 	while (*pattern != '\0' && *path != '\0') {
@@ -310,13 +311,13 @@ http_method(struct evhttp_request *req)
 static void
 http_request_cb(struct evhttp_request *req, void *arg)
 {
-	static const char	*allow[] = { NULL, "GET, HEAD", "POST",
-				    "GET, HEAD, POST" };
-	struct http_req		 r;
-	const struct http_route	*rt;
-	const char		*path;
-	size_t			 i;
-	int			 method, found = 0;
+	static const char *allow[] = { NULL, "GET, HEAD", "POST",
+		"GET, HEAD, POST" };
+	struct http_req r;
+	const struct http_route *rt;
+	const char *path;
+	size_t i;
+	int method, found = 0;
 
 	memset(&r, 0, sizeof(r));
 	r.h = arg;
@@ -332,7 +333,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		found |= 1 << rt->post;
 		if (rt->post == method) {
 			if (auth_request(r.h->auth, req, path, rt->post,
-			    &r.who) == 0)
+				&r.who) == 0)
 				rt->fn(&r);
 			return;
 		}
@@ -363,8 +364,8 @@ http_backup(struct http_req *r)
 static int
 http_number(const char *s, long long min, long long max, long long *out)
 {
-	char		*end;
-	long long	 v;
+	char *end;
+	long long v;
 
 	if (s == NULL || !isdigit((unsigned char)*s) || strlen(s) > 18)
 		return (-1);
@@ -380,9 +381,9 @@ http_number(const char *s, long long min, long long max, long long *out)
 static uint64_t
 http_id(struct http_req *r)
 {
-	char			*end;
-	unsigned long long	 v;
-	const char		*s = r->arg[0];
+	char *end;
+	unsigned long long v;
+	const char *s = r->arg[0];
 
 	if (!isdigit((unsigned char)*s) || strlen(s) > 20)
 		goto bad;
@@ -413,7 +414,7 @@ static int
 http_filter_one(const char *k, const char *v, struct incident_filter *f,
     char *msg, size_t len)
 {
-	long long	n;
+	long long n;
 
 	if (strlen(v) > HTTP_MAX_FILTER) {
 		snprintf(msg, len, "%s: value too long", k);
@@ -422,12 +423,14 @@ http_filter_one(const char *k, const char *v, struct incident_filter *f,
 	if (strcmp(k, "state") == 0) {
 		if (http_filter_state(v, f) == 0)
 			return (0);
-		snprintf(msg, len, "state: must be open, acknowledged, "
+		snprintf(msg, len,
+		    "state: must be open, acknowledged, "
 		    "resolved, closed or active");
 	} else if (strcmp(k, "severity") == 0) {
 		if ((f->severity = sopsev_from_name(v)) >= 0)
 			return (0);
-		snprintf(msg, len, "severity: must be critical, high, medium, "
+		snprintf(msg, len,
+		    "severity: must be critical, high, medium, "
 		    "low or info");
 	} else if (strcmp(k, "host") == 0 || strcmp(k, "rule") == 0) {
 		if (*v == '\0')
@@ -466,7 +469,7 @@ http_filter_one(const char *k, const char *v, struct incident_filter *f,
 static int
 http_utf8(const char *s)
 {
-	json_t	*j;
+	json_t *j;
 
 	if ((j = json_string(s)) == NULL)
 		return (0);
@@ -479,8 +482,8 @@ static int
 http_filter(struct evhttp_request *req, struct evkeyvalq *q,
     struct incident_filter *f, char *msg, size_t len)
 {
-	const char	*query;
-	struct evkeyval	*kv;
+	const char *query;
+	struct evkeyval *kv;
 
 	memset(f, 0, sizeof(*f));
 	f->state = -1;
@@ -494,7 +497,8 @@ http_filter(struct evhttp_request *req, struct evkeyvalq *q,
 		snprintf(msg, len, "malformed query string");
 		return (-1);
 	}
-	TAILQ_FOREACH(kv, q, next) {
+	TAILQ_FOREACH(kv, q, next)
+	{
 		if (!http_utf8(kv->key) || !http_utf8(kv->value)) {
 			snprintf(msg, len, "query string: not valid UTF-8");
 			return (-1);
@@ -509,10 +513,10 @@ http_filter(struct evhttp_request *req, struct evkeyvalq *q,
 static void
 http_list(struct http_req *r)
 {
-	struct evkeyvalq	 q;
-	struct incident_filter	 f;
-	char			 msg[256];
-	json_t			*doc;
+	struct evkeyvalq q;
+	struct incident_filter f;
+	char msg[256];
+	json_t *doc;
 
 	TAILQ_INIT(&q);
 	if (http_filter(r->req, &q, &f, msg, sizeof(msg)) != 0) {
@@ -532,8 +536,8 @@ http_list(struct http_req *r)
 static void
 http_get(struct http_req *r)
 {
-	uint64_t	 id;
-	json_t		*doc;
+	uint64_t id;
+	json_t *doc;
 
 	if ((id = http_id(r)) == 0)
 		return;
@@ -554,12 +558,12 @@ http_get(struct http_req *r)
 static int
 http_post_allowed(struct http_req *r)
 {
-	struct evkeyvalq	*in = evhttp_request_get_input_headers(r->req);
-	const char		*ctype, *origin, *host, *o;
+	struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
+	const char *ctype, *origin, *host, *o;
 
 	ctype = evhttp_find_header(in, "Content-Type");
-	if (ctype != NULL && strncasecmp(ctype, HTTP_JSON,
-	    strlen(HTTP_JSON)) != 0) {
+	if (ctype != NULL &&
+	    strncasecmp(ctype, HTTP_JSON, strlen(HTTP_JSON)) != 0) {
 		http_error(r, 415, "Content-Type must be application/json");
 		return (0);
 	}
@@ -581,10 +585,10 @@ http_post_allowed(struct http_req *r)
 
 /* Read an optional string member of the body; -1 (and a 400) if wrong. */
 static int
-http_body_string(struct http_req *r, json_t *doc, const char *name,
-    size_t max, char **out)
+http_body_string(struct http_req *r, json_t *doc, const char *name, size_t max,
+    char **out)
 {
-	json_t	*v;
+	json_t *v;
 
 	*out = NULL;
 	if ((v = json_object_get(doc, name)) == NULL || json_is_null(v))
@@ -606,11 +610,11 @@ http_body_string(struct http_req *r, json_t *doc, const char *name,
 static int
 http_body(struct http_req *r, char **actor, char **note)
 {
-	struct evbuffer	*in = evhttp_request_get_input_buffer(r->req);
-	size_t		 len = evbuffer_get_length(in);
-	json_error_t	 je;
-	json_t		*doc;
-	int		 rc = -1;
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+	size_t len = evbuffer_get_length(in);
+	json_error_t je;
+	json_t *doc;
+	int rc = -1;
 
 	*actor = *note = NULL;
 	if (len == 0)
@@ -633,7 +637,7 @@ http_body(struct http_req *r, char **actor, char **note)
 		return (-1);
 	}
 done:
-	if (r->who.name[0] != '\0') {	/* a logged-in user is who acts */
+	if (r->who.name[0] != '\0') { /* a logged-in user is who acts */
 		free(*actor);
 		*actor = xstrdup(r->who.name);
 	}
@@ -649,8 +653,9 @@ typedef int (*http_change_fn)(struct incidents *, uint64_t, const char *,
 static int
 http_change_code(const char *err)
 {
-	if (err != NULL && (strncmp(err, "no incident", 11) == 0 ||
-	    strstr(err, "not found") != NULL))
+	if (err != NULL &&
+	    (strncmp(err, "no incident", 11) == 0 ||
+		strstr(err, "not found") != NULL))
 		return (404);
 	return (409);
 }
@@ -659,10 +664,10 @@ http_change_code(const char *err)
 static void
 http_change(struct http_req *r, http_change_fn fn, int need_note)
 {
-	struct incidents	*inc = r->h->sd->incidents;
-	uint64_t		 id;
-	char			*actor, *note, *err = NULL;
-	json_t			*doc;
+	struct incidents *inc = r->h->sd->incidents;
+	uint64_t id;
+	char *actor, *note, *err = NULL;
+	json_t *doc;
 
 	if (!http_post_allowed(r) || (id = http_id(r)) == 0)
 		return;
@@ -708,21 +713,22 @@ http_notes(struct http_req *r)
 static int
 http_body_eta(struct http_req *r, json_t *doc, int64_t *eta)
 {
-	const struct calendar	*cal = policy_calendar(r->h->sd->policy);
-	json_t			*v;
-	time_t			 t;
+	const struct calendar *cal = policy_calendar(r->h->sd->policy);
+	json_t *v;
+	time_t t;
 
 	*eta = -1;
 	if ((v = json_object_get(doc, "eta")) == NULL)
 		return (0);
-	if (json_is_null(v) || (json_is_string(v) &&
-	    json_string_length(v) == 0)) {
+	if (json_is_null(v) ||
+	    (json_is_string(v) && json_string_length(v) == 0)) {
 		*eta = 0;
 		return (0);
 	}
 	if (!json_is_string(v) || cal == NULL ||
 	    calendar_parse_time(cal, json_string_value(v), &t) != 0) {
-		http_error(r, 400, "eta: expected a time such as "
+		http_error(r, 400,
+		    "eta: expected a time such as "
 		    "2026-12-05T21:00:00Z or \"2026-12-05 21:00\"");
 		return (-1);
 	}
@@ -732,10 +738,9 @@ http_body_eta(struct http_req *r, json_t *doc, int64_t *eta)
 
 /* A client field: a string, or null or "" to clear (then *out is ""). */
 static int
-http_body_field(struct http_req *r, json_t *doc, const char *name,
-    char **out)
+http_body_field(struct http_req *r, json_t *doc, const char *name, char **out)
 {
-	json_t	*v = json_object_get(doc, name);
+	json_t *v = json_object_get(doc, name);
 
 	if (http_body_string(r, doc, name, HTTP_MAX_NOTE, out) != 0)
 		return (-1);
@@ -751,13 +756,13 @@ http_body_field(struct http_req *r, json_t *doc, const char *name,
 static void
 http_set(struct http_req *r)
 {
-	struct evbuffer	*in = evhttp_request_get_input_buffer(r->req);
-	json_error_t	 je;
-	json_t		*doc, *out;
-	char		*actor = NULL, *impact = NULL, *work = NULL;
-	char		*err = NULL;
-	uint64_t	 id;
-	int64_t		 eta = -1;
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+	json_error_t je;
+	json_t *doc, *out;
+	char *actor = NULL, *impact = NULL, *work = NULL;
+	char *err = NULL;
+	uint64_t id;
+	int64_t eta = -1;
 
 	if (!http_post_allowed(r) || (id = http_id(r)) == 0)
 		return;
@@ -779,7 +784,7 @@ http_set(struct http_req *r)
 		actor = xstrdup(r->who.name);
 	}
 	if (incidents_set_fields(r->h->sd->incidents, id,
-	    actor != NULL ? actor : "api", impact, work, eta, &err) != 0)
+		actor != NULL ? actor : "api", impact, work, eta, &err) != 0)
 		http_error(r, http_change_code(err), "%s",
 		    err != NULL ? err : "refused");
 	else if ((out = incidents_get_json(r->h->sd->incidents, id)) == NULL)
@@ -802,12 +807,12 @@ done:
 static void
 http_inc_report(struct http_req *r)
 {
-	struct evkeyvalq	 q;
-	struct evbuffer		*buf;
-	const char		*query, *fmt = NULL;
-	uint64_t		 id;
-	json_t			*doc;
-	char			*text;
+	struct evkeyvalq q;
+	struct evbuffer *buf;
+	const char *query, *fmt = NULL;
+	uint64_t id;
+	json_t *doc;
+	char *text;
 
 	if ((id = http_id(r)) == 0)
 		return;
@@ -815,9 +820,11 @@ http_inc_report(struct http_req *r)
 	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
 	if (query != NULL && evhttp_parse_query_str(query, &q) == 0)
 		fmt = evhttp_find_header(&q, "format");
-	if (query != NULL && (fmt == NULL || (strcmp(fmt, "text") != 0 &&
-	    strcmp(fmt, "json") != 0))) {
-		http_error(r, 400, "bad query: want format=text or "
+	if (query != NULL &&
+	    (fmt == NULL ||
+		(strcmp(fmt, "text") != 0 && strcmp(fmt, "json") != 0))) {
+		http_error(r, 400,
+		    "bad query: want format=text or "
 		    "format=json");
 		goto done;
 	}
@@ -850,15 +857,16 @@ done:
 static void
 http_audit(struct http_req *r)
 {
-	struct evkeyvalq	 q;
-	const char		*query, *v;
-	long long		 limit = 100;
+	struct evkeyvalq q;
+	const char *query, *v;
+	long long limit = 100;
 
 	TAILQ_INIT(&q);
 	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
-	if (query != NULL && (evhttp_parse_query_str(query, &q) != 0 ||
-	    (v = evhttp_find_header(&q, "limit")) == NULL ||
-	    http_number(v, 1, AUDIT_KEEP, &limit) != 0)) {
+	if (query != NULL &&
+	    (evhttp_parse_query_str(query, &q) != 0 ||
+		(v = evhttp_find_header(&q, "limit")) == NULL ||
+		http_number(v, 1, AUDIT_KEEP, &limit) != 0)) {
 		http_error(r, 400, "bad query: want limit=1..%d", AUDIT_KEEP);
 		evhttp_clear_headers(&q);
 		return;
@@ -871,9 +879,9 @@ http_audit(struct http_req *r)
 static int
 http_body_owner(struct http_req *r, char **owner)
 {
-	struct evbuffer	*in = evhttp_request_get_input_buffer(r->req);
-	json_t		*doc;
-	int		 rc;
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+	json_t *doc;
+	int rc;
 
 	*owner = NULL;
 	doc = json_loadb((const char *)evbuffer_pullup(in, -1),
@@ -893,16 +901,16 @@ http_body_owner(struct http_req *r, char **owner)
 static void
 http_assign(struct http_req *r)
 {
-	struct incidents	*inc = r->h->sd->incidents;
-	uint64_t		 id;
-	char			*actor, *note, *owner, *err = NULL;
-	json_t			*doc;
+	struct incidents *inc = r->h->sd->incidents;
+	uint64_t id;
+	char *actor, *note, *owner, *err = NULL;
+	json_t *doc;
 
 	if (!http_post_allowed(r) || (id = http_id(r)) == 0)
 		return;
 	if (http_body(r, &actor, &note) != 0)
 		return;
-	free(note);	/* an assignment has no note */
+	free(note); /* an assignment has no note */
 	if (http_body_owner(r, &owner) != 0) {
 		free(actor);
 		return;
@@ -945,32 +953,29 @@ http_session(struct http_req *r)
 static void
 http_healthz(struct http_req *r)
 {
-	http_reply_json(r, 200, json_pack("{s:s,s:s,s:I,s:I}",
-	    "status", "ok", "version", SOPD_VERSION,
-	    "uptime", (json_int_t)http_uptime(r->h),
-	    "incidents_active",
-	    (json_int_t)incidents_active_count(r->h->sd->incidents)));
+	http_reply_json(r, 200,
+	    json_pack("{s:s,s:s,s:I,s:I}", "status", "ok", "version",
+		SOPD_VERSION, "uptime", (json_int_t)http_uptime(r->h),
+		"incidents_active",
+		(json_int_t)incidents_active_count(r->h->sd->incidents)));
 }
 
 /* The counters of one input as JSON. */
 static json_t *
 http_stats_input(enum stats_input i)
 {
-	const struct stats_input_counters	*c = &stats.in[i];
-	json_t					*reasons;
-	int					 k;
+	const struct stats_input_counters *c = &stats.in[i];
+	json_t *reasons;
+	int k;
 
 	reasons = json_object();
 	for (k = 0; k < REASON_MAX; k++)
 		json_object_set_new(reasons, stats_reason_name(k),
 		    json_integer((json_int_t)c->reason[k]));
-	return (json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:I}",
-	    "received", (json_int_t)c->received,
-	    "accepted", (json_int_t)c->accepted,
-	    "dropped", (json_int_t)c->dropped,
-	    "bytes", (json_int_t)c->bytes,
-	    "sessions", (json_int_t)c->sessions,
-	    "reasons", reasons,
+	return (json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:I}", "received",
+	    (json_int_t)c->received, "accepted", (json_int_t)c->accepted,
+	    "dropped", (json_int_t)c->dropped, "bytes", (json_int_t)c->bytes,
+	    "sessions", (json_int_t)c->sessions, "reasons", reasons,
 	    "kernel_drops", (json_int_t)c->kernel_drops));
 }
 
@@ -978,16 +983,17 @@ http_stats_input(enum stats_input i)
 static json_t *
 http_stats_rules(const struct ruleset *rs)
 {
-	const struct rule	*rl;
-	json_t			*a = json_array();
-	size_t			 i, n = rs != NULL ? ruleset_count(rs) : 0;
+	const struct rule *rl;
+	json_t *a = json_array();
+	size_t i, n = rs != NULL ? ruleset_count(rs) : 0;
 
 	for (i = 0; i < n; i++) {
 		rl = ruleset_rule(rs, i);
-		json_array_append_new(a, json_pack("{s:s,s:s?,s:i,s:I,s:I}",
-		    "name", rl->name, "file", rl->file, "line", rl->line,
-		    "matched", (json_int_t)rl->matched,
-		    "cleared", (json_int_t)rl->cleared));
+		json_array_append_new(a,
+		    json_pack("{s:s,s:s?,s:i,s:I,s:I}", "name", rl->name,
+			"file", rl->file, "line", rl->line, "matched",
+			(json_int_t)rl->matched, "cleared",
+			(json_int_t)rl->cleared));
 	}
 	return (a);
 }
@@ -996,30 +1002,29 @@ http_stats_rules(const struct ruleset *rs)
 static json_t *
 http_stats_daemon(const struct http *h)
 {
-	const struct sopd	*sd = h->sd;
-	json_t			*reload;
+	const struct sopd *sd = h->sd;
+	json_t *reload;
 
-	reload = json_pack("{s:o,s:b,s:s?}",
-	    "time", http_time_json(sd->last_reload),
-	    "ok", sd->last_reload == 0 || sd->last_reload_ok,
-	    "error", sd->last_reload_error[0] != '\0' && !sd->last_reload_ok ?
-	    sd->last_reload_error : NULL);
-	return (json_pack("{s:s,s:o,s:I,s:I,s:I,s:I,s:o}",
-	    "version", SOPD_VERSION,
-	    "started", http_time_json(sd->started),
-	    "uptime", (json_int_t)http_uptime(h),
-	    "generation", (json_int_t)sd->generation,
-	    "reloads", (json_int_t)stats.reloads,
-	    "reload_failures", (json_int_t)stats.reload_failures,
-	    "last_reload", reload));
+	reload =
+	    json_pack("{s:o,s:b,s:s?}", "time", http_time_json(sd->last_reload),
+		"ok", sd->last_reload == 0 || sd->last_reload_ok, "error",
+		sd->last_reload_error[0] != '\0' && !sd->last_reload_ok ?
+		    sd->last_reload_error :
+		    NULL);
+	return (json_pack("{s:s,s:o,s:I,s:I,s:I,s:I,s:o}", "version",
+	    SOPD_VERSION, "started", http_time_json(sd->started), "uptime",
+	    (json_int_t)http_uptime(h), "generation",
+	    (json_int_t)sd->generation, "reloads", (json_int_t)stats.reloads,
+	    "reload_failures", (json_int_t)stats.reload_failures, "last_reload",
+	    reload));
 }
 
 /* The holiday data: how many, and the date of the last. */
 static json_t *
 http_stats_calendar(const struct sopd *sd)
 {
-	const struct calendar *cal = sd->policy != NULL ?
-	    policy_calendar(sd->policy) : NULL;
+	const struct calendar *cal =
+	    sd->policy != NULL ? policy_calendar(sd->policy) : NULL;
 	char end[16];
 
 	if (cal == NULL)
@@ -1027,48 +1032,50 @@ http_stats_calendar(const struct sopd *sd)
 	return json_pack("{s:I, s:o}", "holidays",
 	    (json_int_t)calendar_holiday_count(cal), "holidays_end",
 	    calendar_holidays_end(cal, end, sizeof(end)) ? json_string(end) :
-	    json_null());
+							   json_null());
 }
 
 /* GET /api/v1/stats: inputs, rules, incidents, store, daemon. */
 static void
 http_stats(struct http_req *r)
 {
-	json_t	*inputs = json_object(), *inc, *doc;
-	int	 i;
+	json_t *inputs = json_object(), *inc, *doc;
+	int i;
 
 	for (i = 0; i < INPUT_MAX; i++)
 		json_object_set_new(inputs, stats_input_name(i),
 		    http_stats_input(i));
 	inc = incidents_stats_json(r->h->sd->incidents);
 	doc = json_pack("{s:o,s:{s:I,s:I},s:o,s:o,"
-	    "s:{s:I,s:I,s:I,s:s,s:I},s:{s:i,s:i},s:o,s:o,s:{s:I},s:{s:I,s:I,s:b},"
-	    "s:o,s:o}",
-	    "inputs", inputs,
-	    "events", "matched", (json_int_t)stats.events_matched,
-	    "unmatched", (json_int_t)stats.events_unmatched,
-	    "rules", http_stats_rules(r->h->sd->rules),
-	    "incidents", inc != NULL ? inc : json_object(),
-	    "store", "commits", (json_int_t)stats.store_commits,
-	    "errors", (json_int_t)stats.store_errors,
-	    "busy_retries", (json_int_t)stats.store_busy_retries,
-	    "integrity", stats.store_integrity_at == 0 ? "never" :
-	    stats.store_integrity_failed ? "damaged" : "ok",
+			"s:{s:I,s:I,s:I,s:s,s:I},s:{s:i,s:i},s:o,s:o,s:{s:I},s:"
+			"{s:I,s:I,s:b},"
+			"s:o,s:o}",
+	    "inputs", inputs, "events", "matched",
+	    (json_int_t)stats.events_matched, "unmatched",
+	    (json_int_t)stats.events_unmatched, "rules",
+	    http_stats_rules(r->h->sd->rules), "incidents",
+	    inc != NULL ? inc : json_object(), "store", "commits",
+	    (json_int_t)stats.store_commits, "errors",
+	    (json_int_t)stats.store_errors, "busy_retries",
+	    (json_int_t)stats.store_busy_retries, "integrity",
+	    stats.store_integrity_at == 0    ? "never" :
+		stats.store_integrity_failed ? "damaged" :
+					       "ok",
 	    "integrity_checked_at", (json_int_t)stats.store_integrity_at,
-	    "http", "connections", (int)r->h->nconn,
-	    "max_connections", HTTP_MAX_CONNECTIONS,
-	    "daemon", http_stats_daemon(r->h),
-	    "notify", notifier_stats_json(r->h->sd->notifier),
-	    "escalation", "notices_dropped", (json_int_t)
-	    escalate_notices_dropped(r->h->sd->escalator),
-	    "snmp", "reports_sent", (json_int_t)stats.snmp_reports_sent,
+	    "http", "connections", (int)r->h->nconn, "max_connections",
+	    HTTP_MAX_CONNECTIONS, "daemon", http_stats_daemon(r->h), "notify",
+	    notifier_stats_json(r->h->sd->notifier), "escalation",
+	    "notices_dropped",
+	    (json_int_t)escalate_notices_dropped(r->h->sd->escalator), "snmp",
+	    "reports_sent", (json_int_t)stats.snmp_reports_sent,
 	    "reports_suppressed", (json_int_t)stats.snmp_reports_suppressed,
-	    "engine_persist", snmp_engine_persisted(),
-	    "auth", auth_stats_json(r->h->auth),
-	    "calendar", http_stats_calendar(r->h->sd));
+	    "engine_persist", snmp_engine_persisted(), "auth",
+	    auth_stats_json(r->h->auth), "calendar",
+	    http_stats_calendar(r->h->sd));
 	if (doc != NULL)
-		json_object_set_new(doc, "loop", json_pack("{s:f}",
-		    "max_stall_ms", stats.loop_max_stall_us / 1000.0));
+		json_object_set_new(doc, "loop",
+		    json_pack("{s:f}", "max_stall_ms",
+			stats.loop_max_stall_us / 1000.0));
 	http_reply_json(r, 200, doc);
 }
 
@@ -1076,7 +1083,7 @@ http_stats(struct http_req *r)
 static void
 http_windows(struct http_req *r)
 {
-	struct escalator	*e = r->h->sd->escalator;
+	struct escalator *e = r->h->sd->escalator;
 
 	if (e == NULL)
 		http_reply_json(r, 200, json_pack("{s:[]}", "windows"));
@@ -1088,8 +1095,8 @@ http_windows(struct http_req *r)
 static void
 http_window(struct http_req *r)
 {
-	struct escalator	*e = r->h->sd->escalator;
-	json_t			*doc;
+	struct escalator *e = r->h->sd->escalator;
+	json_t *doc;
 
 	if (e == NULL || (doc = escalate_window_json(e, r->arg[0])) == NULL)
 		http_error(r, 404, "no window %.64s", r->arg[0]);
@@ -1116,12 +1123,12 @@ http_as_user(struct http_req *r, json_t *doc, const char *key)
 static void
 http_window_add(struct http_req *r)
 {
-	struct evbuffer	*in = evhttp_request_get_input_buffer(r->req);
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
 	struct escalator *e = r->h->sd->escalator;
-	json_error_t	 je;
-	json_t		*doc, *w;
-	char		*err = NULL, id[HTTP_MAX_ARGLEN];
-	int		 status;
+	json_error_t je;
+	json_t *doc, *w;
+	char *err = NULL, id[HTTP_MAX_ARGLEN];
+	int status;
 
 	if (!http_post_allowed(r))
 		return;
@@ -1133,7 +1140,7 @@ http_window_add(struct http_req *r)
 	} else if (e == NULL)
 		http_error(r, 503, "windows are not available");
 	else if (escalate_window_add(e, http_as_user(r, doc, "requester"), &err,
-	    &status) != 0)
+		     &status) != 0)
 		http_error(r, status, "%s", err != NULL ? err : "refused");
 	else {
 		snprintf(id, sizeof(id), "%s",
@@ -1151,17 +1158,18 @@ http_window_add(struct http_req *r)
 static void
 http_window_cancel(struct http_req *r)
 {
-	struct escalator	*e = r->h->sd->escalator;
-	char			*err = NULL;
-	json_t			*w;
-	int			 status;
+	struct escalator *e = r->h->sd->escalator;
+	char *err = NULL;
+	json_t *w;
+	int status;
 
 	if (!http_post_allowed(r))
 		return;
 	if (e == NULL)
 		http_error(r, 503, "windows are not available");
-	else if (escalate_window_cancel(e, r->arg[0], r->who.name[0] != '\0' ?
-	    r->who.name : NULL, &err, &status) != 0)
+	else if (escalate_window_cancel(e, r->arg[0],
+		     r->who.name[0] != '\0' ? r->who.name : NULL, &err,
+		     &status) != 0)
 		http_error(r, status, "%s", err != NULL ? err : "refused");
 	else if ((w = escalate_window_json(e, r->arg[0])) != NULL)
 		http_reply_json(r, 200, w);
@@ -1174,7 +1182,7 @@ http_window_cancel(struct http_req *r)
 static void
 http_changes(struct http_req *r)
 {
-	struct escalator	*e = r->h->sd->escalator;
+	struct escalator *e = r->h->sd->escalator;
 
 	if (e == NULL)
 		http_reply_json(r, 200, json_pack("{s:[]}", "changes"));
@@ -1186,24 +1194,26 @@ http_changes(struct http_req *r)
 static void
 http_change_action(struct http_req *r)
 {
-	struct evbuffer	*in = evhttp_request_get_input_buffer(r->req);
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
 	struct escalator *e = r->h->sd->escalator;
-	json_error_t	 je;
-	json_t		*doc = NULL, *w;
-	char		*err = NULL;
-	int		 status;
+	json_error_t je;
+	json_t *doc = NULL, *w;
+	char *err = NULL;
+	int status;
 
 	if (!http_post_allowed(r))
 		return;
-	if (evbuffer_get_length(in) > 0 && ((doc = json_loadb((const char *)
-	    evbuffer_pullup(in, -1), evbuffer_get_length(in),
-	    JSON_REJECT_DUPLICATES, &je)) == NULL || !json_is_object(doc)))
-		http_error(r, 400, "invalid JSON body: %s", doc == NULL ?
-		    je.text : "not an object");
+	if (evbuffer_get_length(in) > 0 &&
+	    ((doc = json_loadb((const char *)evbuffer_pullup(in, -1),
+		  evbuffer_get_length(in), JSON_REJECT_DUPLICATES, &je)) ==
+		    NULL ||
+		!json_is_object(doc)))
+		http_error(r, 400, "invalid JSON body: %s",
+		    doc == NULL ? je.text : "not an object");
 	else if (e == NULL)
 		http_error(r, 503, "changes are not available");
 	else if (escalate_change_action(e, r->arg[0], r->arg[1],
-	    (doc = http_as_user(r, doc, "actor")), &err, &status) != 0)
+		     (doc = http_as_user(r, doc, "actor")), &err, &status) != 0)
 		http_error(r, status, "%s", err != NULL ? err : "refused");
 	else if ((w = escalate_window_json(e, r->arg[0])) != NULL)
 		http_reply_json(r, 200, w);
@@ -1217,11 +1227,11 @@ http_change_action(struct http_req *r)
 static void
 http_expectations(struct http_req *r)
 {
-	struct expect	*ex = r->h->sd->expect;
+	struct expect *ex = r->h->sd->expect;
 
 	if (ex == NULL)
-		http_reply_json(r, 200, json_pack("{s:[], s:[]}",
-		    "expectations", "silent"));
+		http_reply_json(r, 200,
+		    json_pack("{s:[], s:[]}", "expectations", "silent"));
 	else
 		http_reply_json(r, 200, expect_status_json(ex));
 }
@@ -1234,11 +1244,11 @@ http_expectations(struct http_req *r)
 static void
 http_calendar(struct http_req *r)
 {
-	const struct calendar	*cal = policy_calendar(r->h->sd->policy);
-	time_t			 now = clock_now();
-	struct tm		 tm;
-	char			 off[8], local[40];
-	long			 g;
+	const struct calendar *cal = policy_calendar(r->h->sd->policy);
+	time_t now = clock_now();
+	struct tm tm;
+	char off[8], local[40];
+	long g;
 
 	calendar_localtime(cal, now, &tm);
 	g = tm.tm_gmtoff;
@@ -1246,21 +1256,22 @@ http_calendar(struct http_req *r)
 	    labs(g) / 3600 % 100, labs(g) % 3600 / 60);
 	strftime(local, sizeof(local) - sizeof(off), "%Y-%m-%dT%H:%M:%S", &tm);
 	strcat(local, off);
-	http_reply_json(r, 200, json_pack("{s:s, s:s, s:o, s:s, s:I, s:I}",
-	    "timezone", calendar_tzname(cal), "utc_offset", off,
-	    "now", http_time_json(now), "local_time", local,
-	    "business_day_seconds",
-	    (json_int_t)calendar_business_day_seconds(cal),
-	    "holidays", (json_int_t)calendar_holiday_count(cal)));
+	http_reply_json(r, 200,
+	    json_pack("{s:s, s:s, s:o, s:s, s:I, s:I}", "timezone",
+		calendar_tzname(cal), "utc_offset", off, "now",
+		http_time_json(now), "local_time", local,
+		"business_day_seconds",
+		(json_int_t)calendar_business_day_seconds(cal), "holidays",
+		(json_int_t)calendar_holiday_count(cal)));
 }
 
 /* The report query string: only date=YYYY-MM-DD; -1 (and a 400) if bad. */
 static int
 http_report_date(struct http_req *r, struct evkeyvalq *q, const char **date)
 {
-	const char	*query;
-	struct evkeyval	*kv;
-	int		 y, m, d;
+	const char *query;
+	struct evkeyval *kv;
+	int y, m, d;
 
 	*date = NULL;
 	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
@@ -1270,7 +1281,8 @@ http_report_date(struct http_req *r, struct evkeyvalq *q, const char **date)
 		http_error(r, 400, "malformed query string");
 		return (-1);
 	}
-	TAILQ_FOREACH(kv, q, next) {
+	TAILQ_FOREACH(kv, q, next)
+	{
 		if (strcmp(kv->key, "date") != 0 || *date != NULL ||
 		    report_parse_date(kv->value, &y, &m, &d) != 0) {
 			http_error(r, 400, "bad query: want date=YYYY-MM-DD");
@@ -1290,9 +1302,9 @@ http_hosts(struct http_req *r)
 
 /* The query of a metrics read; -1 with msg. */
 struct http_mq {
-	const char	*metric, *inst;
-	long long	 from, to;
-	int		 hourly;	/* -1: by the range */
+	const char *metric, *inst;
+	long long from, to;
+	int hourly; /* -1: by the range */
 };
 
 static int
@@ -1307,8 +1319,8 @@ http_mq_one(const char *k, const char *v, struct http_mq *m, char *msg,
 		}
 		*(k[0] == 'm' ? &m->metric : &m->inst) = v;
 	} else if (strcmp(k, "from") == 0 || strcmp(k, "to") == 0) {
-		if (http_number(v, 0, 4102444800LL, k[0] == 'f' ? &m->from :
-		    &m->to) != 0) {
+		if (http_number(v, 0, 4102444800LL,
+			k[0] == 'f' ? &m->from : &m->to) != 0) {
 			snprintf(msg, len, "%s: seconds since the epoch", k);
 			return (-1);
 		}
@@ -1329,21 +1341,23 @@ static int
 http_mq(struct evhttp_request *req, struct evkeyvalq *q, struct http_mq *m,
     char *msg, size_t len)
 {
-	const char	*query;
-	struct evkeyval	*kv;
-	long long	 now = (long long)clock_now();
+	const char *query;
+	struct evkeyval *kv;
+	long long now = (long long)clock_now();
 
 	memset(m, 0, sizeof(*m));
 	m->from = -1;
 	m->to = -1;
 	m->hourly = -1;
 	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	if (query != NULL && (evhttp_parse_query_str(query, q) != 0 ||
-	    strstr(query, "%00") != NULL)) {
+	if (query != NULL &&
+	    (evhttp_parse_query_str(query, q) != 0 ||
+		strstr(query, "%00") != NULL)) {
 		snprintf(msg, len, "malformed query string");
 		return (-1);
 	}
-	TAILQ_FOREACH(kv, q, next) {
+	TAILQ_FOREACH(kv, q, next)
+	{
 		if (!http_utf8(kv->key) || !http_utf8(kv->value)) {
 			snprintf(msg, len, "query string: not valid UTF-8");
 			return (-1);
@@ -1366,7 +1380,8 @@ http_mq(struct evhttp_request *req, struct evkeyvalq *q, struct http_mq *m,
 	if (m->hourly < 0)
 		m->hourly = m->to - m->from > 2 * 86400;
 	if (m->to - m->from > (m->hourly ? 400LL : 8LL) * 86400) {
-		snprintf(msg, len, "range: at most 8 days of 5m points or "
+		snprintf(msg, len,
+		    "range: at most 8 days of 5m points or "
 		    "400 days of 1h points");
 		return (-1);
 	}
@@ -1377,10 +1392,10 @@ http_mq(struct evhttp_request *req, struct evkeyvalq *q, struct http_mq *m,
 static void
 http_host_metrics(struct http_req *r)
 {
-	struct evkeyvalq	 q;
-	struct http_mq		 m;
-	char			 msg[256];
-	json_t			*doc;
+	struct evkeyvalq q;
+	struct http_mq m;
+	char msg[256];
+	json_t *doc;
 
 	TAILQ_INIT(&q);
 	if (!poll_has_host(r->h->sd->poller, r->arg[0]))
@@ -1388,7 +1403,8 @@ http_host_metrics(struct http_req *r)
 	else if (http_mq(r->req, &q, &m, msg, sizeof(msg)) != 0)
 		http_error(r, 400, "%s", msg);
 	else if ((doc = metrics_series_json(poll_metrics(r->h->sd->poller),
-	    r->arg[0], m.metric, m.inst, m.from, m.to, m.hourly)) == NULL)
+		      r->arg[0], m.metric, m.inst, m.from, m.to, m.hourly)) ==
+	    NULL)
 		http_error(r, 500, "cannot read metrics");
 	else
 		http_reply_json(r, 200, doc);
@@ -1399,11 +1415,11 @@ http_host_metrics(struct http_req *r)
 static void
 http_reports(struct http_req *r)
 {
-	struct evkeyvalq	 q;
-	const char		*date;
-	char			*err = NULL;
-	json_t			*doc;
-	int			 kind;
+	struct evkeyvalq q;
+	const char *date;
+	char *err = NULL;
+	json_t *doc;
+	int kind;
 
 	TAILQ_INIT(&q);
 	if ((kind = report_kind_from_name(r->arg[0])) == -1)
@@ -1423,8 +1439,8 @@ static int
 http_query_param(struct http_req *r, struct evkeyvalq *q, const char *name,
     const char **out)
 {
-	const char	*query;
-	struct evkeyval	*kv;
+	const char *query;
+	struct evkeyval *kv;
 
 	*out = NULL;
 	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
@@ -1434,7 +1450,8 @@ http_query_param(struct http_req *r, struct evkeyvalq *q, const char *name,
 		http_error(r, 400, "malformed query string");
 		return (-1);
 	}
-	TAILQ_FOREACH(kv, q, next) {
+	TAILQ_FOREACH(kv, q, next)
+	{
 		if (strcmp(kv->key, name) != 0) {
 			http_error(r, 400, "bad query: only %s is known", name);
 			return (-1);
@@ -1448,7 +1465,7 @@ http_query_param(struct http_req *r, struct evkeyvalq *q, const char *name,
 static void
 http_schedule(struct http_req *r)
 {
-	json_t	*doc;
+	json_t *doc;
 
 	if ((doc = schedule_status_json(r->h->sd->schedule, 100)) == NULL)
 		http_error(r, 503, "store not readable");
@@ -1460,31 +1477,31 @@ http_schedule(struct http_req *r)
 static void
 http_schedule_run(struct http_req *r)
 {
-	int	job;
+	int job;
 
 	if ((job = schedule_job_from_name(r->arg[0])) == -1)
 		http_error(r, 404, "unknown job: %.32s", r->arg[0]);
 	else if (schedule_run_now(r->h->sd->schedule, job) == -1)
 		http_error(r, 503, "the run was not recorded");
 	else
-		http_reply_json(r, 200, schedule_status_json(
-		    r->h->sd->schedule, 1));
+		http_reply_json(r, 200,
+		    schedule_status_json(r->h->sd->schedule, 1));
 }
 
 /* GET /api/v1/reports/stored[?job=NAME]: the newest stored reports. */
 static void
 http_stored(struct http_req *r)
 {
-	struct evkeyvalq	 q;
-	const char		*job;
-	json_t			*doc;
+	struct evkeyvalq q;
+	const char *job;
+	json_t *doc;
 
 	TAILQ_INIT(&q);
 	if (http_query_param(r, &q, "job", &job) == 0) {
 		if (job != NULL && schedule_job_from_name(job) == -1)
 			http_error(r, 400, "unknown job: %.32s", job);
 		else if ((doc = schedule_reports_json(r->h->sd->schedule, job,
-		    100)) == NULL)
+			      100)) == NULL)
 			http_error(r, 503, "store not readable");
 		else
 			http_reply_json(r, 200, doc);
@@ -1496,12 +1513,12 @@ http_stored(struct http_req *r)
 static void
 http_stored_one(struct http_req *r)
 {
-	struct evkeyvalq	 q;
-	struct evbuffer		*b;
-	const char		*fmt;
-	char			*end, *s;
-	long long		 id;
-	json_t			*doc;
+	struct evkeyvalq q;
+	struct evbuffer *b;
+	const char *fmt;
+	char *end, *s;
+	long long id;
+	json_t *doc;
 
 	TAILQ_INIT(&q);
 	id = strtoll(r->arg[0], &end, 10);
@@ -1518,15 +1535,19 @@ http_stored_one(struct http_req *r)
 		http_reply_json(r, 200, doc);
 	else {
 		if (strcmp(fmt, "text") == 0)
-			s = schedule_render_text(json_object_get(doc, "report"));
+			s = schedule_render_text(
+			    json_object_get(doc, "report"));
 		else
-			s = schedule_render_html(json_object_get(doc, "report"));
+			s = schedule_render_html(
+			    json_object_get(doc, "report"));
 		json_decref(doc);
 		b = evbuffer_new();
 		evbuffer_add(b, s, strlen(s));
 		free(s);
-		http_headers(r->req, strcmp(fmt, "text") == 0 ?
-		    "text/plain; charset=utf-8" : "text/html; charset=utf-8", 0);
+		http_headers(r->req,
+		    strcmp(fmt, "text") == 0 ? "text/plain; charset=utf-8" :
+					       "text/html; charset=utf-8",
+		    0);
 		evhttp_send_reply(r->req, 200, NULL, b);
 		evbuffer_free(b);
 	}
@@ -1552,8 +1573,8 @@ static void
 http_metric_head(struct evbuffer *b, const char *name, const char *type,
     const char *help)
 {
-	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help,
-	    name, type);
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+	    type);
 }
 
 /* Write one per-input counter family. */
@@ -1561,9 +1582,9 @@ static void
 http_metric_inputs(struct evbuffer *b, const char *name, const char *type,
     const char *help, size_t off)
 {
-	const char	*p;
-	uint64_t	 v;
-	int		 i;
+	const char *p;
+	uint64_t v;
+	int i;
 
 	http_metric_head(b, name, type, help);
 	for (i = 0; i < INPUT_MAX; i++) {
@@ -1578,8 +1599,8 @@ http_metric_inputs(struct evbuffer *b, const char *name, const char *type,
 static void
 http_metrics_input(struct evbuffer *b)
 {
-	const char	*kind[2] = { "repaired", "dropped" };
-	int		 i, k, d;
+	const char *kind[2] = { "repaired", "dropped" };
+	int i, k, d;
 
 	http_metric_inputs(b, "sopd_input_received_total", "counter",
 	    "Messages received per input.",
@@ -1595,20 +1616,24 @@ http_metrics_input(struct evbuffer *b)
 	    offsetof(struct stats_input_counters, sessions));
 	http_metric_inputs(b, "sopd_input_kernel_drops_total", "counter",
 	    "Datagrams the kernel dropped per input: its receive buffer was "
-	    "full.", offsetof(struct stats_input_counters, kernel_drops));
+	    "full.",
+	    offsetof(struct stats_input_counters, kernel_drops));
 	for (d = 1; d >= 0; d--) {
-		evbuffer_add_printf(b, "# HELP sopd_input_%s_total Messages %s "
+		evbuffer_add_printf(b,
+		    "# HELP sopd_input_%s_total Messages %s "
 		    "per input and reason.\n# TYPE sopd_input_%s_total "
-		    "counter\n", kind[d], kind[d], kind[d]);
+		    "counter\n",
+		    kind[d], kind[d], kind[d]);
 		for (i = 0; i < INPUT_MAX; i++) {
 			for (k = 0; k < REASON_MAX; k++) {
 				if (stats_reason_drops(k) != d)
 					continue;
-				evbuffer_add_printf(b, "sopd_input_%s_total"
+				evbuffer_add_printf(b,
+				    "sopd_input_%s_total"
 				    "{input=\"%s\",reason=\"%s\"} %llu\n",
 				    kind[d], stats_input_name(i),
-				    stats_reason_name(k), (unsigned long long)
-				    stats.in[i].reason[k]);
+				    stats_reason_name(k),
+				    (unsigned long long)stats.in[i].reason[k]);
 			}
 		}
 	}
@@ -1618,22 +1643,24 @@ http_metrics_input(struct evbuffer *b)
 static void
 http_metrics_rules(struct evbuffer *b, const struct ruleset *rs)
 {
-	const struct rule	*rl;
-	size_t			 i, n = rs != NULL ? ruleset_count(rs) : 0;
-	int			 c;
+	const struct rule *rl;
+	size_t i, n = rs != NULL ? ruleset_count(rs) : 0;
+	int c;
 
 	for (c = 0; c < 2; c++) {
-		http_metric_head(b, c ? "sopd_rule_cleared_total" :
-		    "sopd_rule_matched_total", "counter", c ?
-		    "Events taken by a rule's clear condition." :
-		    "Events taken by a rule's match condition.");
+		http_metric_head(b,
+		    c ? "sopd_rule_cleared_total" : "sopd_rule_matched_total",
+		    "counter",
+		    c ? "Events taken by a rule's clear condition." :
+			"Events taken by a rule's match condition.");
 		for (i = 0; i < n; i++) {
 			rl = ruleset_rule(rs, i);
 			evbuffer_add_printf(b, "sopd_rule_%s_total{rule=\"",
 			    c ? "cleared" : "matched");
 			http_metric_label(b, rl->name);
 			evbuffer_add_printf(b, "\"} %llu\n",
-			    (unsigned long long)(c ? rl->cleared : rl->matched));
+			    (unsigned long long)(c ? rl->cleared :
+						     rl->matched));
 		}
 	}
 }
@@ -1642,8 +1669,8 @@ http_metrics_rules(struct evbuffer *b, const struct ruleset *rs)
 static void
 http_metrics_incidents(struct evbuffer *b, struct incidents *inc)
 {
-	json_t		*st, *by, *v;
-	int		 s;
+	json_t *st, *by, *v;
+	int s;
 
 	st = incidents_stats_json(inc);
 	by = json_object_get(st, "by_severity");
@@ -1651,8 +1678,10 @@ http_metrics_incidents(struct evbuffer *b, struct incidents *inc)
 	    "Open or acknowledged incidents by severity.");
 	for (s = 0; s < SEV_MAX; s++) {
 		v = json_object_get(by, sopsev_name(s));
-		evbuffer_add_printf(b, "sopd_incidents_active{severity=\"%s\"} "
-		    "%lld\n", sopsev_name(s),
+		evbuffer_add_printf(b,
+		    "sopd_incidents_active{severity=\"%s\"} "
+		    "%lld\n",
+		    sopsev_name(s),
 		    json_is_integer(v) ? (long long)json_integer_value(v) : 0);
 	}
 	json_decref(st);
@@ -1663,22 +1692,26 @@ static void
 http_metrics_notify(struct evbuffer *b, struct notifier *n)
 {
 	static const char *f[] = { "sent", "failed", "retried", "dropped",
-	    "queued" };
-	json_t		*st = notifier_stats_json(n), *t;
-	const char	*name;
-	size_t		 i;
+		"queued" };
+	json_t *st = notifier_stats_json(n), *t;
+	const char *name;
+	size_t i;
 
 	for (i = 0; i < sizeof(f) / sizeof(*f); i++) {
-		evbuffer_add_printf(b, "# HELP sopd_notify_%s%s Notifications "
-		    "%s, per target.\n# TYPE sopd_notify_%s%s %s\n", f[i],
-		    i < 4 ? "_total" : "", f[i], f[i], i < 4 ? "_total" : "",
-		    i < 4 ? "counter" : "gauge");
-		json_object_foreach(json_object_get(st, "targets"), name, t) {
-			evbuffer_add_printf(b, "sopd_notify_%s%s{target=\"%s\","
-			    "type=\"%s\"} %lld\n", f[i], i < 4 ? "_total" : "",
-			    name, json_string_value(json_object_get(t, "type")),
-			    (long long)json_integer_value(json_object_get(t,
-			    f[i])));
+		evbuffer_add_printf(b,
+		    "# HELP sopd_notify_%s%s Notifications "
+		    "%s, per target.\n# TYPE sopd_notify_%s%s %s\n",
+		    f[i], i < 4 ? "_total" : "", f[i], f[i],
+		    i < 4 ? "_total" : "", i < 4 ? "counter" : "gauge");
+		json_object_foreach(json_object_get(st, "targets"), name, t)
+		{
+			evbuffer_add_printf(b,
+			    "sopd_notify_%s%s{target=\"%s\","
+			    "type=\"%s\"} %lld\n",
+			    f[i], i < 4 ? "_total" : "", name,
+			    json_string_value(json_object_get(t, "type")),
+			    (long long)json_integer_value(
+				json_object_get(t, f[i])));
 		}
 	}
 	json_decref(st);
@@ -1689,54 +1722,57 @@ static void
 http_metrics_daemon(struct evbuffer *b, const struct http *h)
 {
 	const struct {
-		const char	*name, *type, *help;
-		long long	 v;
+		const char *name, *type, *help;
+		long long v;
 	} m[] = {
 		{ "sopd_events_matched_total", "counter",
-		  "Events taken by an incident rule.",
-		  (long long)stats.events_matched },
+		    "Events taken by an incident rule.",
+		    (long long)stats.events_matched },
 		{ "sopd_events_unmatched_total", "counter",
-		  "Events no rule took.", (long long)stats.events_unmatched },
-		{ "sopd_incidents_opened_total", "counter",
-		  "Incidents opened.", (long long)stats.incidents_opened },
+		    "Events no rule took.", (long long)stats.events_unmatched },
+		{ "sopd_incidents_opened_total", "counter", "Incidents opened.",
+		    (long long)stats.incidents_opened },
 		{ "sopd_incidents_resolved_total", "counter",
-		  "Incidents resolved.", (long long)stats.incidents_resolved },
+		    "Incidents resolved.",
+		    (long long)stats.incidents_resolved },
 		{ "sopd_store_commits_total", "counter",
-		  "Store transactions committed.",
-		  (long long)stats.store_commits },
-		{ "sopd_store_errors_total", "counter",
-		  "Store errors.", (long long)stats.store_errors },
+		    "Store transactions committed.",
+		    (long long)stats.store_commits },
+		{ "sopd_store_errors_total", "counter", "Store errors.",
+		    (long long)stats.store_errors },
 		{ "sopd_store_busy_retries_total", "counter",
-		  "Commits retried: another process held the database's lock.",
-		  (long long)stats.store_busy_retries },
+		    "Commits retried: another process held the database's "
+		    "lock.",
+		    (long long)stats.store_busy_retries },
 		{ "sopd_store_integrity_damaged", "gauge",
-		  "1 when the last full integrity check found damage.",
-		  (long long)stats.store_integrity_failed },
+		    "1 when the last full integrity check found damage.",
+		    (long long)stats.store_integrity_failed },
 		{ "sopd_store_integrity_checked_timestamp_seconds", "gauge",
-		  "When the last full integrity check ended (0: never).",
-		  (long long)stats.store_integrity_at },
+		    "When the last full integrity check ended (0: never).",
+		    (long long)stats.store_integrity_at },
 		{ "sopd_snmp_reports_sent_total", "counter",
-		  "SNMPv3 requests answered with a Report (unknown engine ID "
-		  "or user).", (long long)stats.snmp_reports_sent },
+		    "SNMPv3 requests answered with a Report (unknown engine ID "
+		    "or user).",
+		    (long long)stats.snmp_reports_sent },
 		{ "sopd_snmp_reports_suppressed_total", "counter",
-		  "SNMPv3 requests over the Report budget of their source: "
-		  "dropped unanswered.",
-		  (long long)stats.snmp_reports_suppressed },
+		    "SNMPv3 requests over the Report budget of their source: "
+		    "dropped unanswered.",
+		    (long long)stats.snmp_reports_suppressed },
 		{ "sopd_escalation_notices_dropped_total", "counter",
-		  "Escalation notices dropped: too many waited for a commit.",
-		  (long long)escalate_notices_dropped(h->sd->escalator) },
-		{ "sopd_reloads_total", "counter",
-		  "Successful reloads.", (long long)stats.reloads },
-		{ "sopd_reload_failures_total", "counter",
-		  "Failed reloads.", (long long)stats.reload_failures },
+		    "Escalation notices dropped: too many waited for a commit.",
+		    (long long)escalate_notices_dropped(h->sd->escalator) },
+		{ "sopd_reloads_total", "counter", "Successful reloads.",
+		    (long long)stats.reloads },
+		{ "sopd_reload_failures_total", "counter", "Failed reloads.",
+		    (long long)stats.reload_failures },
 		{ "sopd_config_generation", "gauge",
-		  "Configuration generation.", (long long)h->sd->generation },
-		{ "sopd_uptime_seconds", "gauge",
-		  "Seconds since start.", http_uptime(h) },
+		    "Configuration generation.", (long long)h->sd->generation },
+		{ "sopd_uptime_seconds", "gauge", "Seconds since start.",
+		    http_uptime(h) },
 		{ "sopd_http_connections", "gauge",
-		  "HTTP connections open now.", (long long)h->nconn },
+		    "HTTP connections open now.", (long long)h->nconn },
 	};
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 		http_metric_head(b, m[i].name, m[i].type, m[i].help);
@@ -1748,7 +1784,7 @@ http_metrics_daemon(struct evbuffer *b, const struct http *h)
 static void
 http_metrics(struct http_req *r)
 {
-	struct evbuffer	*b = evbuffer_new();
+	struct evbuffer *b = evbuffer_new();
 
 	http_metrics_input(b);
 	http_metrics_rules(b, r->h->sd->rules);
@@ -1766,7 +1802,7 @@ static const char *
 http_ctype(const char *name)
 {
 	static const struct {
-		const char	*ext, *type;
+		const char *ext, *type;
 	} t[] = {
 		{ ".html", "text/html; charset=utf-8" },
 		{ ".js", "text/javascript; charset=utf-8" },
@@ -1777,8 +1813,8 @@ http_ctype(const char *name)
 		{ ".ico", "image/x-icon" },
 		{ ".txt", "text/plain; charset=utf-8" },
 	};
-	const char	*dot = strrchr(name, '.');
-	size_t		 i;
+	const char *dot = strrchr(name, '.');
+	size_t i;
 
 	for (i = 0; dot != NULL && i < sizeof(t) / sizeof(t[0]); i++) {
 		if (strcmp(dot, t[i].ext) == 0)
@@ -1791,7 +1827,7 @@ http_ctype(const char *name)
 static int
 http_safe_name(const char *name)
 {
-	const char	*p;
+	const char *p;
 
 	if (*name == '\0' || *name == '.' || strlen(name) > 64)
 		return (0);
@@ -1806,11 +1842,11 @@ http_safe_name(const char *name)
 static int
 http_read_file(const char *path, struct evbuffer *b)
 {
-	struct stat	 st;
-	char		 buf[16384];
-	ssize_t		 n;
-	size_t		 total = 0;
-	int		 fd;
+	struct stat st;
+	char buf[16384];
+	ssize_t n;
+	size_t total = 0;
+	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
 		return (-1);
@@ -1833,8 +1869,8 @@ http_read_file(const char *path, struct evbuffer *b)
 static void
 http_file(struct http_req *r, const char *name)
 {
-	struct evbuffer	*b;
-	char		*path;
+	struct evbuffer *b;
+	char *path;
 
 	if (r->h->webdir == NULL || !http_safe_name(name)) {
 		http_error(r, 404, "not found");
@@ -1870,7 +1906,7 @@ http_static(struct http_req *r)
 static char *
 http_webdir_try(const char *dir)
 {
-	char	*idx, *real;
+	char *idx, *real;
 
 	if (dir == NULL)
 		return (NULL);
@@ -1888,9 +1924,9 @@ http_webdir_try(const char *dir)
 static char *
 http_webdir(const struct config *cfg)
 {
-	char	 exe[PATH_MAX], *c[6] = { NULL }, *found = NULL, *p;
-	ssize_t	 n;
-	size_t	 i;
+	char exe[PATH_MAX], *c[6] = { NULL }, *found = NULL, *p;
+	ssize_t n;
+	size_t i;
 
 	if ((p = getenv("SOPD_WEBDIR")) != NULL && *p != '\0')
 		c[0] = xstrdup(p);
@@ -1941,17 +1977,17 @@ static int
 http_errpage_rewrite(const char *p, size_t len, struct evbuffer *json,
     size_t *pagelen)
 {
-	const char	*end, *cl, *line, *next;
-	unsigned long	 body;
-	json_t		*o;
-	char		*doc;
-	int		 code;
+	const char *end, *cl, *line, *next;
+	unsigned long body;
+	json_t *o;
+	char *doc;
+	int code;
 
 	if ((end = memmem(p, len, "\r\n\r\n", 4)) == NULL ||
 	    memmem(p, (size_t)(end - p) + 2, "\r\nContent-Type: text/html\r\n",
-	    27) == NULL ||
-	    (cl = memmem(p, (size_t)(end - p) + 2, "\r\nContent-Length: ",
-	    18)) == NULL)
+		27) == NULL ||
+	    (cl = memmem(p, (size_t)(end - p) + 2,
+		 "\r\nContent-Length: ", 18)) == NULL)
 		return -1;
 	body = strtoul(cl + 18, NULL, 10);
 	end += 4;
@@ -1964,7 +2000,8 @@ http_errpage_rewrite(const char *p, size_t len, struct evbuffer *json,
 	line = (const char *)memchr(p, '\n', len) + 1;
 	evbuffer_add(json, p, (size_t)(line - p));
 	for (; line < end - 2; line = next) {
-		next = (const char *)memchr(line, '\n', (size_t)(end - line)) + 1;
+		next =
+		    (const char *)memchr(line, '\n', (size_t)(end - line)) + 1;
 		if (strncasecmp(line, "Content-Type:", 13) != 0 &&
 		    strncasecmp(line, "Content-Length:", 15) != 0)
 			evbuffer_add(json, line, (size_t)(next - line));
@@ -1974,9 +2011,11 @@ http_errpage_rewrite(const char *p, size_t len, struct evbuffer *json,
 	json_decref(o);
 	if (doc == NULL)
 		return -1;
-	evbuffer_add_printf(json, "Content-Type: %s\r\n"
+	evbuffer_add_printf(json,
+	    "Content-Type: %s\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
-	    "Content-Length: %zu\r\n\r\n%s\n", HTTP_JSON, strlen(doc) + 1, doc);
+	    "Content-Length: %zu\r\n\r\n%s\n",
+	    HTTP_JSON, strlen(doc) + 1, doc);
 	free(doc);
 	return 0;
 }
@@ -1993,10 +2032,10 @@ static void
 http_errpage_cb(struct evbuffer *out, const struct evbuffer_cb_info *info,
     void *arg)
 {
-	struct evbuffer	*json;
-	char		 head[10];
-	size_t		 len = evbuffer_get_length(out), pagelen;
-	const char	*p;
+	struct evbuffer *json;
+	char head[10];
+	size_t len = evbuffer_get_length(out), pagelen;
+	const char *p;
 
 	if (info->n_added == 0 || len > HTTP_ERRPAGE_MAX ||
 	    evbuffer_copyout(out, head, sizeof(head)) != sizeof(head) ||
@@ -2016,10 +2055,10 @@ http_errpage_cb(struct evbuffer *out, const struct evbuffer_cb_info *info,
 static void
 http_sweep(struct http *h, int all)
 {
-	bufferevent_data_cb	 rcb, wcb;
-	bufferevent_event_cb	 ecb;
-	void			*arg;
-	unsigned		 i, j = 0;
+	bufferevent_data_cb rcb, wcb;
+	bufferevent_event_cb ecb;
+	void *arg;
+	unsigned i, j = 0;
 
 	for (i = 0; i < h->nconn; i++) {
 		bufferevent_getcb(h->conn[i], &rcb, &wcb, &ecb, &arg);
@@ -2048,12 +2087,13 @@ http_sweep_cb(evutil_socket_t fd, short what, void *arg)
 static struct bufferevent *
 http_bev_new(struct http *h, struct event_base *base)
 {
-	struct bufferevent	*bev;
-	SSL_CTX			*ctx = auth_tls_ctx(h->auth);
-	SSL			*ssl;
+	struct bufferevent *bev;
+	SSL_CTX *ctx = auth_tls_ctx(h->auth);
+	SSL *ssl;
 
 	if (ctx == NULL)
-		return (bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE));
+		return (
+		    bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE));
 	if ((ssl = SSL_new(ctx)) == NULL)
 		return (NULL);
 	bev = bufferevent_openssl_socket_new(base, -1, ssl,
@@ -2071,9 +2111,9 @@ http_bev_new(struct http *h, struct event_base *base)
 static struct bufferevent *
 http_bev_cb(struct event_base *base, void *arg)
 {
-	struct http		*h = arg;
-	struct bufferevent	*bev;
-	struct timeval		 tv = { 0, HTTP_SWEEP_USEC };
+	struct http *h = arg;
+	struct bufferevent *bev;
+	struct timeval tv = { 0, HTTP_SWEEP_USEC };
 
 	if ((bev = http_bev_new(h, base)) == NULL)
 		return (NULL);
@@ -2099,9 +2139,9 @@ http_bev_cb(struct event_base *base, void *arg)
 static void
 http_accept_error_cb(struct evconnlistener *l, void *arg)
 {
-	struct http	*h;
-	struct timeval	 tv = { 1, 0 };
-	int		 err = EVUTIL_SOCKET_ERROR();
+	struct http *h;
+	struct timeval tv = { 1, 0 };
+	int err = EVUTIL_SOCKET_ERROR();
 
 	for (h = http_all; h != NULL && h->listener != l; h = h->next)
 		;
@@ -2117,7 +2157,7 @@ http_accept_error_cb(struct evconnlistener *l, void *arg)
 static void
 http_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct http	*h = arg;
+	struct http *h = arg;
 
 	h->paused = 0;
 	if (h->nconn < HTTP_MAX_CONNECTIONS)
@@ -2128,14 +2168,14 @@ http_resume_cb(evutil_socket_t fd, short what, void *arg)
 static int
 http_listen(struct http *h, const char *addr, char **cause)
 {
-	struct addrinfo	 hints, *ai;
-	char		 host[256], port[32];
-	int		 error;
-	unsigned	 flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-			     LEV_OPT_CLOSE_ON_EXEC;
+	struct addrinfo hints, *ai;
+	char host[256], port[32];
+	int error;
+	unsigned flags =
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC;
 
-	if (config_split_addr(addr, host, sizeof(host), port,
-	    sizeof(port)) != 0) {
+	if (config_split_addr(addr, host, sizeof(host), port, sizeof(port)) !=
+	    0) {
 		xasprintf(cause, "bad listen address: %s", addr);
 		return (-1);
 	}
@@ -2161,7 +2201,7 @@ http_listen(struct http *h, const char *addr, char **cause)
 struct http *
 http_start(struct sopd *sd, char **cause)
 {
-	struct http	*h;
+	struct http *h;
 
 	if (sd->cfg->http_listen == NULL) {
 		xasprintf(cause, "no listen address");
@@ -2185,10 +2225,10 @@ http_start(struct sopd *sd, char **cause)
 	evhttp_set_max_body_size(h->eh, HTTP_MAX_BODY);
 	evhttp_set_timeout(h->eh, HTTP_TIMEOUT);
 	/* Known methods reach the routes (405 there); others get a 501. */
-	evhttp_set_allowed_methods(h->eh, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
-	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
-	    EVHTTP_REQ_PATCH);
+	evhttp_set_allowed_methods(h->eh,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+		EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+		EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	evhttp_set_bevcb(h->eh, http_bev_cb, h);
 	evhttp_set_gencb(h->eh, http_request_cb, h);
 	evhttp_bind_listener(h->eh, h->listener);
@@ -2207,7 +2247,7 @@ http_start(struct sopd *sd, char **cause)
 void
 http_stop(struct http *h)
 {
-	struct http	**pp;
+	struct http **pp;
 
 	if (h == NULL)
 		return;

@@ -5,10 +5,10 @@
 struct sopd;
 struct http;
 
-#define HTTP_MAX_CONNECTIONS	64	/* open connections at once */
-#define HTTP_MAX_HEADERS	16384	/* bytes of request headers */
-#define HTTP_MAX_BODY		65536	/* bytes of a request body */
-#define HTTP_TIMEOUT		15	/* seconds of read/write inactivity */
+#define HTTP_MAX_CONNECTIONS 64	   /* open connections at once */
+#define HTTP_MAX_HEADERS     16384 /* bytes of request headers */
+#define HTTP_MAX_BODY	     65536 /* bytes of a request body */
+#define HTTP_TIMEOUT	     15	   /* seconds of read/write inactivity */
 
 /*
  * Listen on sd->cfg->http_listen and serve from sd's state. NULL with

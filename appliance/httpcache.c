@@ -16,14 +16,14 @@
 #include "hash.h"
 #include "httpcache.h"
 
-#define HTTPCACHE_MIN_GZIP	1024
+#define HTTPCACHE_MIN_GZIP 1024
 
 /* Whether If-None-Match names this ETag (or is "*"). */
 static int
 httpcache_match(const char *inm, const char *etag)
 {
-	const char	*p;
-	size_t		 n = strlen(etag);
+	const char *p;
+	size_t n = strlen(etag);
 
 	if (inm == NULL)
 		return (0);
@@ -39,7 +39,7 @@ httpcache_match(const char *inm, const char *etag)
 static int
 httpcache_gzip_ok(const char *ae)
 {
-	const char	*p;
+	const char *p;
 
 	if (ae == NULL || (p = strcasestr(ae, "gzip")) == NULL)
 		return (0);
@@ -52,14 +52,14 @@ httpcache_gzip_ok(const char *ae)
 static int
 httpcache_gzip(const unsigned char *src, size_t len, struct evbuffer *dst)
 {
-	z_stream		 z;
-	struct evbuffer_iovec	 v;
-	size_t			 bound;
-	int			 rc;
+	z_stream z;
+	struct evbuffer_iovec v;
+	size_t bound;
+	int rc;
 
 	memset(&z, 0, sizeof(z));
-	if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8,
-	    Z_DEFAULT_STRATEGY) != Z_OK)
+	if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+	    Z_OK)
 		return (-1);
 	bound = deflateBound(&z, len) + 32;
 	if (evbuffer_reserve_space(dst, (ev_ssize_t)bound, &v, 1) != 1) {
@@ -81,20 +81,20 @@ httpcache_gzip(const unsigned char *src, size_t len, struct evbuffer *dst)
 void
 httpcache_send(struct evhttp_request *req, int code, struct evbuffer *body)
 {
-	struct evkeyvalq	*in = evhttp_request_get_input_headers(req);
-	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
-	struct evbuffer		*z;
-	const unsigned char	*p;
-	size_t			 len = evbuffer_get_length(body);
-	char			 etag[48];
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	struct evbuffer *z;
+	const unsigned char *p;
+	size_t len = evbuffer_get_length(body);
+	char etag[48];
 
 	if (code != 200) {
 		evhttp_send_reply(req, code, NULL, body);
 		return;
 	}
 	p = evbuffer_pullup(body, -1);
-	snprintf(etag, sizeof(etag), "W/\"%016llx-%zx\"", (unsigned long long)
-	    hash_bytes(HASH_INIT, p, len), len);
+	snprintf(etag, sizeof(etag), "W/\"%016llx-%zx\"",
+	    (unsigned long long)hash_bytes(HASH_INIT, p, len), len);
 	evhttp_add_header(out, "ETag", etag);
 	evhttp_add_header(out, "Vary",
 	    "Accept-Encoding, Cookie, Authorization");

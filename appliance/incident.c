@@ -31,161 +31,160 @@
 #include "template.h"
 #include "xmalloc.h"
 
-#define INC_KEY_MAX		512	/* rendered key */
-#define INC_TITLE_MAX		512	/* rendered title */
-#define INC_SAMPLE_MAX		4096	/* one sample's JSON text */
-#define INC_SAMPLE_MSG		1024	/* message bytes kept in a sample */
-#define INC_LAST_MSG		512	/* bytes of the latest event told */
-#define INC_SAMPLE_GAP_US	100000	/* once the ring is full */
-#define INC_HISTORY_MAX		100000	/* queued history rows */
-#define INC_THRESHOLD_MAX	10000	/* timestamps kept per key */
-#define INC_CHECKPOINT_S	5
-#define INC_RETRY_MS		1000	/* after a failed commit */
-#define INC_BUSY_RETRY_MS	100	/* after a commit found the file locked */
-#define INC_BATCH_US		8000	/* writing time of one timed commit */
-#define INC_BATCH_CHECK		32	/* incidents written between clock reads */
-#define INC_INTEGRITY_MS	250	/* first budget of an integrity check */
-#define INC_INTEGRITY_MAX_MS	4000	/* budget after repeated interruptions */
-#define INC_LOG_EVERY		60	/* seconds between repeated warnings */
-#define INC_RULE_BUCKETS	256
-#define INC_DEFAULT_KEY		"{rule}:{host}"
-#define INC_FLAP_PREFIX		"flapping:"
-#define INC_FLAP_MAX		10000	/* keys whose cycles are kept */
+#define INC_KEY_MAX	     512    /* rendered key */
+#define INC_TITLE_MAX	     512    /* rendered title */
+#define INC_SAMPLE_MAX	     4096   /* one sample's JSON text */
+#define INC_SAMPLE_MSG	     1024   /* message bytes kept in a sample */
+#define INC_LAST_MSG	     512    /* bytes of the latest event told */
+#define INC_SAMPLE_GAP_US    100000 /* once the ring is full */
+#define INC_HISTORY_MAX	     100000 /* queued history rows */
+#define INC_THRESHOLD_MAX    10000  /* timestamps kept per key */
+#define INC_CHECKPOINT_S     5
+#define INC_RETRY_MS	     1000 /* after a failed commit */
+#define INC_BUSY_RETRY_MS    100  /* after a commit found the file locked */
+#define INC_BATCH_US	     8000 /* writing time of one timed commit */
+#define INC_BATCH_CHECK	     32	  /* incidents written between clock reads */
+#define INC_INTEGRITY_MS     250  /* first budget of an integrity check */
+#define INC_INTEGRITY_MAX_MS 4000 /* budget after repeated interruptions */
+#define INC_LOG_EVERY	     60	  /* seconds between repeated warnings */
+#define INC_RULE_BUCKETS     256
+#define INC_DEFAULT_KEY	     "{rule}:{host}"
+#define INC_FLAP_PREFIX	     "flapping:"
+#define INC_FLAP_MAX	     10000 /* keys whose cycles are kept */
 
 /* One active (or resolved, not yet written) incident. */
 struct inc {
-	uint64_t	 id;
-	char		*rule;
-	char		*rule_file;
-	int		 rule_line;
-	char		*key;
-	int		 severity;
-	int		 state;
-	char		 level[4];
-	char		*host;
-	char		*title;
-	char		*owner;
-	char		*in_window;
-	uint64_t	 count;
-	int64_t		 first_seen;
-	int64_t		 last_seen;
-	int64_t		 acked_at;
-	int64_t		 resolved_at;
-	int64_t		 next_escalation;
-	int		 next_step;	/* -1: none */
-	char		 next_level[8];
-	int64_t		 last_sample_us;
-	char		**samples;	/* ring of JSON texts */
-	char		 *cause;	/* trap OID, or "program msgid" */
-	char		 *impact;	/* for the client; NULL: not said */
-	char		 *workaround;
-	int64_t		  eta;		/* expected recovery, 0: not said */
-	char		 *last_note;	/* the latest note given */
-	char		 *last_msg;	/* the latest sampled event's text */
-	size_t		 scap;
-	size_t		 sn;
-	size_t		 shead;		/* oldest */
-	uint32_t	 hash;
-	int		 indexed;
-	int		 dirty;
-	int		 samples_dirty;
-	struct inc	*knext;		/* (rule, key) chain */
-	struct inc	*inext;		/* id chain */
-	struct inc	*prev;		/* active list, by id */
-	struct inc	*next;
-	struct inc	*dnext;		/* dirty list */
-	uint64_t	 dseq;		/* when it joined the dirty list */
-	struct rulecnt	*rc;
-	long long	 quiet;		/* the rule's quiet expiry, seconds */
+	uint64_t id;
+	char *rule;
+	char *rule_file;
+	int rule_line;
+	char *key;
+	int severity;
+	int state;
+	char level[4];
+	char *host;
+	char *title;
+	char *owner;
+	char *in_window;
+	uint64_t count;
+	int64_t first_seen;
+	int64_t last_seen;
+	int64_t acked_at;
+	int64_t resolved_at;
+	int64_t next_escalation;
+	int next_step; /* -1: none */
+	char next_level[8];
+	int64_t last_sample_us;
+	char **samples; /* ring of JSON texts */
+	char *cause;	/* trap OID, or "program msgid" */
+	char *impact;	/* for the client; NULL: not said */
+	char *workaround;
+	int64_t eta;	 /* expected recovery, 0: not said */
+	char *last_note; /* the latest note given */
+	char *last_msg;	 /* the latest sampled event's text */
+	size_t scap;
+	size_t sn;
+	size_t shead; /* oldest */
+	uint32_t hash;
+	int indexed;
+	int dirty;
+	int samples_dirty;
+	struct inc *knext; /* (rule, key) chain */
+	struct inc *inext; /* id chain */
+	struct inc *prev;  /* active list, by id */
+	struct inc *next;
+	struct inc *dnext; /* dirty list */
+	uint64_t dseq;	   /* when it joined the dirty list */
+	struct rulecnt *rc;
+	long long quiet; /* the rule's quiet expiry, seconds */
 };
 
 /* Active incidents of one rule. */
 struct rulecnt {
-	char		*name;
-	uint32_t	 hash;
-	size_t		 active;
-	struct rulecnt	*next;
+	char *name;
+	uint32_t hash;
+	size_t active;
+	struct rulecnt *next;
 };
 
 /* Timestamps of recent events for a (rule, key) below its threshold. */
 struct thr {
-	struct keytab_entry	 ent;
-	int64_t			*ts;
-	unsigned		 cap;
-	unsigned		 n;
-	unsigned		 head;		/* oldest */
+	struct keytab_entry ent;
+	int64_t *ts;
+	unsigned cap;
+	unsigned n;
+	unsigned head; /* oldest */
 };
 
 /* One history row waiting for the next commit. */
 struct hist {
-	struct store_history	 h;
-	uint64_t		 seq;	/* after its incident's dseq */
-	char			*actor;
-	char			*note;
-	struct hist		*next;
+	struct store_history h;
+	uint64_t seq; /* after its incident's dseq */
+	char *actor;
+	char *note;
+	struct hist *next;
 };
 
 struct incidents {
-	struct event_base	*base;
-	struct store		*store;
-	struct event		*commit_ev;
-	struct event		*ckpt_ev;
-	int			 commit_armed;
-	int			 ckpt_idle;	/* truncated since last commit */
-	uint64_t		 ckpt_commits;
-	int			 integ_interval; /* s, 0 off */
-	time_t			 integ_due;	/* monotonic s */
-	int			 integ_budget;	/* ms, doubled when interrupted */
-	size_t			 sample_events;
-	size_t			 max_open;
-	size_t			 max_per_rule;
-	size_t			 max_thr;
-	int			 commit_ms;
+	struct event_base *base;
+	struct store *store;
+	struct event *commit_ev;
+	struct event *ckpt_ev;
+	int commit_armed;
+	int ckpt_idle; /* truncated since last commit */
+	uint64_t ckpt_commits;
+	int integ_interval; /* s, 0 off */
+	time_t integ_due;   /* monotonic s */
+	int integ_budget;   /* ms, doubled when interrupted */
+	size_t sample_events;
+	size_t max_open;
+	size_t max_per_rule;
+	size_t max_thr;
+	int commit_ms;
 
-	struct inc		**kb;		/* by (rule, key) */
-	struct inc		**ib;		/* by id */
-	size_t			 nb;
-	struct inc		*ahead;		/* active, oldest id first */
-	struct inc		*atail;
-	size_t			 nactive;
-	size_t			 nstate[INC_CLOSED + 1];
-	size_t			 nsev[SEV_MAX];
-	struct rulecnt		*rb[INC_RULE_BUCKETS];
+	struct inc **kb; /* by (rule, key) */
+	struct inc **ib; /* by id */
+	size_t nb;
+	struct inc *ahead; /* active, oldest id first */
+	struct inc *atail;
+	size_t nactive;
+	size_t nstate[INC_CLOSED + 1];
+	size_t nsev[SEV_MAX];
+	struct rulecnt *rb[INC_RULE_BUCKETS];
 
-	struct inc		*dhead;		/* dirty */
-	struct inc		*dtail;
-	size_t			 npending;	/* resolved, not yet written */
-	struct hist		*hhead;
-	struct hist		*htail;
-	size_t			 nhist;
-	int			 meta_dirty;
-	uint64_t		 seq;		/* dseq and history order */
-	struct inc		*wstop;		/* first not in the batch */
-	struct hist		*hstop;
+	struct inc *dhead; /* dirty */
+	struct inc *dtail;
+	size_t npending; /* resolved, not yet written */
+	struct hist *hhead;
+	struct hist *htail;
+	size_t nhist;
+	int meta_dirty;
+	uint64_t seq;	   /* dseq and history order */
+	struct inc *wstop; /* first not in the batch */
+	struct hist *hstop;
 
-	struct keytab		*thr;		/* threshold state, bounded */
+	struct keytab *thr; /* threshold state, bounded */
 
-	struct deadlines	*dq;		/* for the ends of flapping */
-	struct flaps		*flaps;
+	struct deadlines *dq; /* for the ends of flapping */
+	struct flaps *flaps;
 	struct {
 		const struct incident_hooks *h;
-		void		*arg;
-	}			 hooks[INC_HOOKS_MAX];	/* observers */
-	size_t			 nhooks;
+		void *arg;
+	} hooks[INC_HOOKS_MAX]; /* observers */
+	size_t nhooks;
 
-	uint64_t		 next_id;
-	uint64_t		 version;	/* +1 on every change */
-	int64_t			 changed_us;	/* when version last grew */
-	uint64_t		 dropped;
-	uint64_t		 clear_unmatched;
-	uint64_t		 hist_dropped;
-	time_t			 drop_logged;
-	time_t			 err_logged;
+	uint64_t next_id;
+	uint64_t version;   /* +1 on every change */
+	int64_t changed_us; /* when version last grew */
+	uint64_t dropped;
+	uint64_t clear_unmatched;
+	uint64_t hist_dropped;
+	time_t drop_logged;
+	time_t err_logged;
 };
 
-static const char *incident_state_names[] = {
-	"open", "acknowledged", "resolved", "closed"
-};
+static const char *incident_state_names[] = { "open", "acknowledged",
+	"resolved", "closed" };
 
 /* The API name of a state, or NULL. */
 const char *
@@ -352,11 +351,11 @@ incidents_unindex(struct incidents *is, struct inc *inc)
 	struct inc **pp;
 
 	for (pp = &is->kb[inc->hash & (is->nb - 1)]; *pp != inc;
-	    pp = &(*pp)->knext)
+	     pp = &(*pp)->knext)
 		;
 	*pp = inc->knext;
 	for (pp = &is->ib[inc->id & (is->nb - 1)]; *pp != inc;
-	    pp = &(*pp)->inext)
+	     pp = &(*pp)->inext)
 		;
 	*pp = inc->inext;
 	if (inc->prev != NULL)
@@ -397,8 +396,8 @@ incidents_free_inc(struct inc *inc)
 	free(inc);
 }
 
-static int	incidents_flush_some(struct incidents *, uint64_t);
-static void	incidents_arm(struct incidents *, int);
+static int incidents_flush_some(struct incidents *, uint64_t);
+static void incidents_arm(struct incidents *, int);
 
 /* Commit on the timer, a batch at a time. */
 static void
@@ -409,7 +408,7 @@ incidents_commit_cb(evutil_socket_t fd, short what, void *arg)
 	is->commit_armed = 0;
 	if (incidents_flush_some(is, INC_BATCH_US) == 0 &&
 	    (is->dhead != NULL || is->hhead != NULL))
-		incidents_arm(is, 0);	/* the rest after the inputs had a turn */
+		incidents_arm(is, 0); /* the rest after the inputs had a turn */
 }
 
 /* The monotonic clock in seconds. */
@@ -431,9 +430,9 @@ incidents_mono(void)
 static void
 incidents_integrity(struct incidents *is, int idle)
 {
-	time_t	 now = incidents_mono();
-	char	*problem;
-	int	 rc;
+	time_t now = incidents_mono();
+	char *problem;
+	int rc;
 
 	if (is->integ_interval <= 0 || now < is->integ_due ||
 	    (!idle && now < is->integ_due + is->integ_interval))
@@ -441,7 +440,8 @@ incidents_integrity(struct incidents *is, int idle)
 	rc = store_integrity(is->store, is->integ_budget, &problem);
 	if (rc == -1) {
 		log_debug("integrity check interrupted after %d ms, tried "
-		    "again", is->integ_budget);
+			  "again",
+		    is->integ_budget);
 		if (is->integ_budget < INC_INTEGRITY_MAX_MS)
 			is->integ_budget *= 2;
 		return;
@@ -450,7 +450,7 @@ incidents_integrity(struct incidents *is, int idle)
 	stats.store_integrity_failed = rc == 0;
 	if (rc == 0)
 		log_warnx("%s: integrity check found damage: %s (back up what "
-		    "can be read, see README, Durability)",
+			  "can be read, see README, Durability)",
 		    store_path(is->store), problem);
 	else
 		log_info("%s: integrity check ok", store_path(is->store));
@@ -602,8 +602,8 @@ incidents_hook(struct incidents *is, const struct inc *inc,
  * goes through here, which writes history and marks the incident dirty.
  */
 static void
-incidents_move(struct incidents *is, struct inc *inc, int to,
-    const char *actor, const char *action, const char *note, int64_t at)
+incidents_move(struct incidents *is, struct inc *inc, int to, const char *actor,
+    const char *action, const char *note, int64_t at)
 {
 	int from = inc->state;
 
@@ -624,7 +624,7 @@ incidents_move(struct incidents *is, struct inc *inc, int to,
 		} else
 			is->nstate[to]++;
 	}
-	incidents_dirty(is, inc);	/* first: see incidents_write */
+	incidents_dirty(is, inc); /* first: see incidents_write */
 	incidents_history(is, inc->id, at, actor, action, from, to, note);
 	if (to != from && to == INC_ACKNOWLEDGED)
 		incidents_hook(is, inc, INC_CHANGE_ACK, note);
@@ -678,12 +678,13 @@ incidents_sample(const struct logevent *ev)
 static char *
 incidents_cause(const char *trap_oid, const char *program, const char *msgid)
 {
-	char	*s;
+	char *s;
 
 	if (trap_oid != NULL && *trap_oid != '\0')
 		return xstrndup(trap_oid, 255);
-	xasprintf(&s, "%.100s %.100s", program != NULL && *program != '\0' ?
-	    program : "-", msgid != NULL && *msgid != '\0' ? msgid : "-");
+	xasprintf(&s, "%.100s %.100s",
+	    program != NULL && *program != '\0' ? program : "-",
+	    msgid != NULL && *msgid != '\0' ? msgid : "-");
 	return s;
 }
 
@@ -762,8 +763,8 @@ incidents_sample_resize(struct inc *inc, size_t cap)
 		if (i < skip)
 			free(inc->samples[(inc->shead + i) % inc->scap]);
 		else
-			ring[i - skip] = inc->samples[(inc->shead + i) %
-			    inc->scap];
+			ring[i - skip] =
+			    inc->samples[(inc->shead + i) % inc->scap];
 	}
 	free(inc->samples);
 	inc->samples = ring;
@@ -810,7 +811,7 @@ incidents_threshold(struct incidents *is, const struct rule *r,
 	unsigned cap;
 
 	cap = r->threshold_count < INC_THRESHOLD_MAX ? r->threshold_count :
-	    INC_THRESHOLD_MAX;
+						       INC_THRESHOLD_MAX;
 	t = incidents_thr_get(is, name, key);
 	if (t->cap != cap) {
 		free(t->ts);
@@ -845,17 +846,17 @@ incidents_room(struct incidents *is, const char *name)
 	is->meta_dirty = 1;
 	if (incidents_may_log(&is->drop_logged))
 		log_warnx("incident of rule %s not opened: %zu active, %zu "
-		    "of this rule (limits %zu, %zu); %llu dropped so far", name,
-		    is->nactive, rc->active, is->max_open, is->max_per_rule,
-		    (unsigned long long)is->dropped);
+			  "of this rule (limits %zu, %zu); %llu dropped so far",
+		    name, is->nactive, rc->active, is->max_open,
+		    is->max_per_rule, (unsigned long long)is->dropped);
 	return 0;
 }
 
 /* Open a new incident for an event. */
 static struct inc *
 incidents_new(struct incidents *is, const struct logevent *ev,
-    const struct rule_hit *hit, const char *name, const char *key,
-    uint32_t h, uint64_t count, int64_t first, const char *title_as)
+    const struct rule_hit *hit, const char *name, const char *key, uint32_t h,
+    uint64_t count, int64_t first, const char *title_as)
 {
 	const struct rule *r = hit->rule;
 	char title[INC_TITLE_MAX], actor[256];
@@ -868,8 +869,8 @@ incidents_new(struct incidents *is, const struct logevent *ev,
 	inc->rule_line = r->line;
 	inc->key = xstrdup(key);
 	inc->hash = h;
-	inc->severity = r->severity >= 0 && r->severity < SEV_MAX ?
-	    r->severity : SEV_INFO;
+	inc->severity =
+	    r->severity >= 0 && r->severity < SEV_MAX ? r->severity : SEV_INFO;
 	inc->state = INC_OPEN;
 	snprintf(inc->level, sizeof(inc->level), "%s",
 	    inc->severity == SEV_CRITICAL ? "L2" : "L1");
@@ -891,7 +892,7 @@ incidents_new(struct incidents *is, const struct logevent *ev,
 	is->meta_dirty = 1;
 	stats.incidents_opened++;
 	snprintf(actor, sizeof(actor), "rule:%s", name);
-	incidents_dirty(is, inc);	/* first: see incidents_write */
+	incidents_dirty(is, inc); /* first: see incidents_write */
 	incidents_history(is, inc->id, inc->first_seen, actor, "open", -1,
 	    INC_OPEN, NULL);
 	incidents_dirty(is, inc);
@@ -935,8 +936,7 @@ incidents_clear(struct incidents *is, struct inc *inc, const char *name,
 
 /* Resolve an incident of a "quiet:" rule when its key stays quiet. */
 static void
-incidents_quiet_arm(struct incidents *is, struct inc *inc,
-    const struct rule *r)
+incidents_quiet_arm(struct incidents *is, struct inc *inc, const struct rule *r)
 {
 	if (inc == NULL || r->quiet <= 0)
 		return;
@@ -982,15 +982,18 @@ incidents_flapping(struct incidents *is, const struct logevent *ev,
 		incidents_flap_arm(is, f, t + r->flap_within);
 		return 1;
 	}
-	if (hit->clear || inc != NULL || flaps_recent(is->flaps, r->name, key,
-	    t, r->flap_within) < r->flap_cycles)
+	if (hit->clear || inc != NULL ||
+	    flaps_recent(is->flaps, r->name, key, t, r->flap_within) <
+		r->flap_cycles)
 		return 0;
 	if (!incidents_room(is, r->name))
 		return 1;
 	rule_render(r->title != NULL ? r->title : "{rule} on {host}", ev, hit,
 	    base, sizeof(base));
-	snprintf(title, sizeof(title), "Flapping: %s (more than %u open/clear "
-	    "cycles within %llds)", base, r->flap_cycles, r->flap_within);
+	snprintf(title, sizeof(title),
+	    "Flapping: %s (more than %u open/clear "
+	    "cycles within %llds)",
+	    base, r->flap_cycles, r->flap_within);
 	template_utf8_trim(title);
 	f = incidents_new(is, ev, hit, r->name, fkey, h, 1, t, title);
 	incidents_flap_arm(is, f, t + r->flap_within);
@@ -1035,8 +1038,8 @@ incidents_event(struct incidents *is, const struct logevent *ev,
 		return;
 	}
 	first_us = ev->received_us;
-	if (r->threshold_count > 1 && !incidents_threshold(is, r, name, key,
-	    ev->received_us, &first_us))
+	if (r->threshold_count > 1 &&
+	    !incidents_threshold(is, r, name, key, ev->received_us, &first_us))
 		return;
 	if (!incidents_room(is, name))
 		return;
@@ -1121,7 +1124,7 @@ incidents_put(struct incidents *is, const struct inc *inc)
 static uint64_t
 incidents_mono_us(void)
 {
-	struct timespec	ts;
+	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
@@ -1317,11 +1320,13 @@ incidents_load_samples(struct inc *inc, const char *text)
 		return;
 	/* The cause is not stored: the oldest sample kept tells it. */
 	if ((v = json_array_get(a, 0)) != NULL && inc->cause == NULL)
-		inc->cause = incidents_cause(
-		    json_string_value(json_object_get(v, "trap_oid")),
-		    json_string_value(json_object_get(v, "program")),
-		    json_string_value(json_object_get(v, "msgid")));
-	json_array_foreach(a, i, v) {
+		inc->cause =
+		    incidents_cause(json_string_value(
+					json_object_get(v, "trap_oid")),
+			json_string_value(json_object_get(v, "program")),
+			json_string_value(json_object_get(v, "msgid")));
+	json_array_foreach(a, i, v)
+	{
 		if ((s = json_dumps(v, JSON_COMPACT)) != NULL)
 			incidents_sample_put(inc, s);
 		m = json_string_value(json_object_get(v, "message"));
@@ -1350,7 +1355,8 @@ incidents_load_cb(const struct store_incident *r, void *arg)
 	sev = r->severity != NULL ? sopsev_from_name(r->severity) : -1;
 	inc->severity = sev >= 0 ? sev : SEV_INFO;
 	inc->state = incident_state_from_name(r->state) == INC_ACKNOWLEDGED ?
-	    INC_ACKNOWLEDGED : INC_OPEN;
+	    INC_ACKNOWLEDGED :
+	    INC_OPEN;
 	snprintf(inc->level, sizeof(inc->level), "%s",
 	    r->level != NULL ? r->level : "L1");
 	incidents_setstr(&inc->host, r->host);
@@ -1371,8 +1377,8 @@ incidents_load_cb(const struct store_incident *r, void *arg)
 	incidents_load_samples(inc, r->samples);
 	if (incidents_find(is, inc->rule, inc->key, inc->hash) != NULL) {
 		log_warnx("incident %llu duplicates an active incident of "
-		    "rule %s, key %s", (unsigned long long)inc->id, inc->rule,
-		    inc->key);
+			  "rule %s, key %s",
+		    (unsigned long long)inc->id, inc->rule, inc->key);
 	}
 	incidents_index(is, inc);
 	return 0;
@@ -1385,14 +1391,14 @@ incidents_limits(struct incidents *is, const struct config *cfg)
 	is->sample_events = cfg->sample_events > 0 ? cfg->sample_events : 10;
 	if (is->sample_events > 1000)
 		is->sample_events = 1000;
-	is->max_open = cfg->max_open_incidents > 0 ?
-	    cfg->max_open_incidents : 100000;
-	is->max_per_rule = cfg->max_open_per_rule > 0 ?
-	    cfg->max_open_per_rule : 10000;
-	is->max_thr = cfg->max_threshold_keys > 0 ?
-	    cfg->max_threshold_keys : 100000;
-	is->commit_ms = cfg->commit_interval_ms > 0 ?
-	    cfg->commit_interval_ms : 100;
+	is->max_open =
+	    cfg->max_open_incidents > 0 ? cfg->max_open_incidents : 100000;
+	is->max_per_rule =
+	    cfg->max_open_per_rule > 0 ? cfg->max_open_per_rule : 10000;
+	is->max_thr =
+	    cfg->max_threshold_keys > 0 ? cfg->max_threshold_keys : 100000;
+	is->commit_ms =
+	    cfg->commit_interval_ms > 0 ? cfg->commit_interval_ms : 100;
 	if (is->integ_interval != cfg->integrity_interval) {
 		is->integ_interval = cfg->integrity_interval;
 		is->integ_due = incidents_mono() + is->integ_interval;
@@ -1431,8 +1437,7 @@ incidents_load(struct incidents *is, char **cause)
 
 /* Open the store, load the active incidents and start the timers. */
 struct incidents *
-incidents_open(struct event_base *base, const struct config *cfg,
-    char **cause)
+incidents_open(struct event_base *base, const struct config *cfg, char **cause)
 {
 	struct incidents *is;
 	struct timeval tv = { INC_CHECKPOINT_S, 0 };
@@ -1488,7 +1493,7 @@ incidents_close(struct incidents *is)
 		return;
 	if (is->store != NULL)
 		incidents_flush(is);
-	incidents_written(is);	/* what could not be written is lost */
+	incidents_written(is); /* what could not be written is lost */
 	for (inc = is->ahead; inc != NULL; inc = next) {
 		next = inc->next;
 		incidents_free_inc(inc);
@@ -1551,8 +1556,8 @@ incidents_commit_now(struct incidents *is, uint64_t id, char **err)
 {
 	if (incidents_flush(is) == 0)
 		return 0;
-	return incidents_err(err, "incident %llu changed but not saved: %s",
-	    id, store_error(is->store));
+	return incidents_err(err, "incident %llu changed but not saved: %s", id,
+	    store_error(is->store));
 }
 
 /* Acknowledge an open incident: the actor becomes its owner. */
@@ -1670,9 +1675,9 @@ incidents_apply_fields(char **imp, char **work, int64_t *etap,
 
 /* The client fields and state of a stored incident. */
 struct inc_stored {
-	char	*impact, *workaround;
-	int64_t	 eta;
-	int	 state;
+	char *impact, *workaround;
+	int64_t eta;
+	int state;
 };
 
 static int
@@ -1703,7 +1708,7 @@ incidents_set_stored(struct incidents *is, uint64_t id, const char *actor,
 	    impact, workaround, eta);
 	if (note != NULL) {
 		if (store_set_client(is->store, id, sf.impact, sf.workaround,
-		    sf.eta) != 0)
+			sf.eta) != 0)
 			rc = incidents_err(err, "incident %llu: not saved: %s",
 			    id, store_error(is->store));
 		else {
@@ -1732,10 +1737,10 @@ incidents_set_fields(struct incidents *is, uint64_t id, const char *actor,
 	if ((inc = incidents_find_id(is, id)) == NULL)
 		return incidents_set_stored(is, id, actor, impact, workaround,
 		    eta, err);
-	note = incidents_apply_fields(&inc->impact, &inc->workaround,
-	    &inc->eta, impact, workaround, eta);
+	note = incidents_apply_fields(&inc->impact, &inc->workaround, &inc->eta,
+	    impact, workaround, eta);
 	if (note == NULL)
-		return 0;	/* nothing changed */
+		return 0; /* nothing changed */
 	incidents_history(is, id, (int64_t)clock_now(), actor, "set",
 	    inc->state, inc->state, note);
 	free(note);
@@ -1802,7 +1807,8 @@ incidents_row_json(const struct store_incident *r)
 	json_object_set_new(o, "host", incidents_str_json(r->host));
 	json_object_set_new(o, "title", incidents_str_json(r->title));
 	json_object_set_new(o, "count", json_integer((json_int_t)r->count));
-	json_object_set_new(o, "first_seen", incidents_time_json(r->first_seen));
+	json_object_set_new(o, "first_seen",
+	    incidents_time_json(r->first_seen));
 	json_object_set_new(o, "last_seen", incidents_time_json(r->last_seen));
 	json_object_set_new(o, "resolved_at",
 	    incidents_time_json(r->resolved_at));
@@ -1866,10 +1872,12 @@ incidents_list_json(struct incidents *is, const struct incident_filter *f)
 	if (f != NULL) {
 		if (f->state >= 0)
 			sf.state = incident_state_name(f->state) != NULL ?
-			    incident_state_name(f->state) : "?";
+			    incident_state_name(f->state) :
+			    "?";
 		if (f->severity >= 0)
 			sf.severity = sopsev_name(f->severity) != NULL ?
-			    sopsev_name(f->severity) : "?";
+			    sopsev_name(f->severity) :
+			    "?";
 		sf.active = f->active == 1;
 		sf.host = f->host;
 		sf.rule = f->rule;
@@ -1887,9 +1895,9 @@ incidents_list_json(struct incidents *is, const struct incident_filter *f)
 	ctx[0] = is;
 	ctx[1] = arr;
 	store_list(is->store, &sf, incidents_list_cb, ctx, &total);
-	return json_pack("{s:o, s:I, s:I, s:I}", "incidents", arr,
-	    "total", (json_int_t)total, "limit", (json_int_t)sf.limit,
-	    "offset", (json_int_t)sf.offset);
+	return json_pack("{s:o, s:I, s:I, s:I}", "incidents", arr, "total",
+	    (json_int_t)total, "limit", (json_int_t)sf.limit, "offset",
+	    (json_int_t)sf.offset);
 }
 
 /* Parse a sample text back into JSON (null if it does not parse). */
@@ -1906,13 +1914,14 @@ incidents_sample_json(const char *s)
 static int
 incidents_history_cb(const struct store_history *h, void *arg)
 {
-	json_array_append_new(arg, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}",
-	    "at", incidents_time_json(h->at),
-	    "actor", incidents_str_json(h->actor),
-	    "action", incidents_str_json(h->action),
-	    "from", incidents_str_json(h->from_state),
-	    "to", incidents_str_json(h->to_state),
-	    "note", incidents_str_json(h->note)));
+	json_array_append_new(arg,
+	    json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "at",
+		incidents_time_json(h->at), "actor",
+		incidents_str_json(h->actor), "action",
+		incidents_str_json(h->action), "from",
+		incidents_str_json(h->from_state), "to",
+		incidents_str_json(h->to_state), "note",
+		incidents_str_json(h->note)));
 	return 0;
 }
 
@@ -1945,8 +1954,9 @@ incidents_get_json(struct incidents *is, uint64_t id)
 		o = incidents_inc_json(inc);
 		events = json_array();
 		for (i = 0; i < inc->sn; i++)
-			json_array_append_new(events, incidents_sample_json(
-			    inc->samples[(inc->shead + i) % inc->scap]));
+			json_array_append_new(events,
+			    incidents_sample_json(
+				inc->samples[(inc->shead + i) % inc->scap]));
 		json_object_set_new(o, "events", events);
 	} else if (store_get(is->store, id, incidents_get_cb, &o) != 0)
 		return NULL;
@@ -1970,7 +1980,8 @@ incidents_report_json(struct incidents *is, uint64_t id)
 	json_object_del(inc, "history");
 	json_object_del(inc, "events");
 	notes = json_array();
-	json_array_foreach(timeline, i, h) {
+	json_array_foreach(timeline, i, h)
+	{
 		if (json_is_string(json_object_get(h, "note")))
 			json_array_append(notes, h);
 	}
@@ -1993,12 +2004,19 @@ char *
 incidents_report_text(const json_t *rep)
 {
 	static const char *fields[][2] = {
-		{ "severity", "Severity" }, { "state", "State" },
-		{ "host", "Host" }, { "level", "Level" }, { "owner", "Owner" },
-		{ "first_seen", "Opened" }, { "acked_at", "Acknowledged" },
-		{ "resolved_at", "Resolved" }, { "impact", "Impact" },
-		{ "workaround", "Workaround" }, { "eta", "Expected recovery" },
-		{ "last_note", "Latest note" }, { "rule", "Rule" },
+		{ "severity", "Severity" },
+		{ "state", "State" },
+		{ "host", "Host" },
+		{ "level", "Level" },
+		{ "owner", "Owner" },
+		{ "first_seen", "Opened" },
+		{ "acked_at", "Acknowledged" },
+		{ "resolved_at", "Resolved" },
+		{ "impact", "Impact" },
+		{ "workaround", "Workaround" },
+		{ "eta", "Expected recovery" },
+		{ "last_note", "Latest note" },
+		{ "rule", "Rule" },
 	};
 	const json_t *inc = json_object_get(rep, "incident"), *h, *ev;
 	char *buf = NULL;
@@ -2007,15 +2025,17 @@ incidents_report_text(const json_t *rep)
 
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		return NULL;
-	fprintf(f, "Incident %lld: %s\n", (long long)json_integer_value(
-	    json_object_get(inc, "id")), incidents_rs(inc, "title"));
+	fprintf(f, "Incident %lld: %s\n",
+	    (long long)json_integer_value(json_object_get(inc, "id")),
+	    incidents_rs(inc, "title"));
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		fprintf(f, "%-18s %s\n", fields[i][1],
 		    incidents_rs(inc, fields[i][0]));
-	fprintf(f, "%-18s %lld\n", "Events", (long long)json_integer_value(
-	    json_object_get(inc, "count")));
+	fprintf(f, "%-18s %lld\n", "Events",
+	    (long long)json_integer_value(json_object_get(inc, "count")));
 	fprintf(f, "\nTimeline (UTC):\n");
-	json_array_foreach(json_object_get(rep, "timeline"), i, h) {
+	json_array_foreach(json_object_get(rep, "timeline"), i, h)
+	{
 		fprintf(f, "  %s  %-8s %s -> %s by %s", incidents_rs(h, "at"),
 		    incidents_rs(h, "action"), incidents_rs(h, "from"),
 		    incidents_rs(h, "to"), incidents_rs(h, "actor"));
@@ -2025,18 +2045,18 @@ incidents_report_text(const json_t *rep)
 	}
 	fprintf(f, "\nNotes:\n");
 	json_array_foreach(json_object_get(rep, "notes"), i, h)
-		fprintf(f, "  %s  %s: %s\n", incidents_rs(h, "at"),
-		    incidents_rs(h, "actor"), incidents_rs(h, "note"));
+	    fprintf(f, "  %s  %s: %s\n", incidents_rs(h, "at"),
+		incidents_rs(h, "actor"), incidents_rs(h, "note"));
 	if (json_array_size(json_object_get(rep, "notes")) == 0)
 		fprintf(f, "  (none)\n");
 	fprintf(f, "\nRecent events:\n");
 	json_array_foreach(json_object_get(rep, "events"), i, ev)
-		fprintf(f, "  %s  %s %s\n", incidents_rs(ev, "received"),
-		    incidents_rs(ev, "host"), incidents_rs(ev, "message"));
+	    fprintf(f, "  %s  %s %s\n", incidents_rs(ev, "received"),
+		incidents_rs(ev, "host"), incidents_rs(ev, "message"));
 	if (json_array_size(json_object_get(rep, "events")) == 0)
 		fprintf(f, "  (none kept)\n");
-	fprintf(f, "\nReport generated %s\n", incidents_rs(rep,
-	    "generated_at"));
+	fprintf(f, "\nReport generated %s\n",
+	    incidents_rs(rep, "generated_at"));
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;
@@ -2069,7 +2089,8 @@ incidents_stats_json(struct incidents *is)
 	    json_integer((json_int_t)is->nstate[INC_ACKNOWLEDGED]));
 	json_object_set_new(o, "by_severity", sev);
 	json_object_set_new(o, "oldest_active_age", json_integer(age));
-	json_object_set_new(o, "dropped", json_integer((json_int_t)is->dropped));
+	json_object_set_new(o, "dropped",
+	    json_integer((json_int_t)is->dropped));
 	json_object_set_new(o, "clear_unmatched",
 	    json_integer((json_int_t)is->clear_unmatched));
 	json_object_set_new(o, "threshold_keys",
@@ -2078,7 +2099,8 @@ incidents_stats_json(struct incidents *is)
 	    json_integer((json_int_t)keytab_evicted(is->thr)));
 	json_object_set_new(o, "history_dropped",
 	    json_integer((json_int_t)is->hist_dropped));
-	json_object_set_new(o, "next_id", json_integer((json_int_t)is->next_id));
+	json_object_set_new(o, "next_id",
+	    json_integer((json_int_t)is->next_id));
 	return o;
 }
 
@@ -2146,8 +2168,7 @@ incidents_raise(struct incidents *is, const struct rule *r, const char *key,
 	}
 	if (!incidents_room(is, r->name))
 		return 0;
-	return incidents_new(is, &ev, &hit, r->name, key, h, 1, at,
-	    title)->id;
+	return incidents_new(is, &ev, &hit, r->name, key, h, 1, at, title)->id;
 }
 
 /* Resolve the active incident (rule, key) with a note; 1 if there was one. */
@@ -2158,8 +2179,8 @@ incidents_settle(struct incidents *is, const char *rule, const char *key,
 	struct inc *inc;
 	char actor[256];
 
-	if ((inc = incidents_find(is, rule, key, incidents_hash(rule,
-	    key))) == NULL)
+	if ((inc = incidents_find(is, rule, key, incidents_hash(rule, key))) ==
+	    NULL)
 		return 0;
 	snprintf(actor, sizeof(actor), "rule:%s", rule);
 	incidents_move(is, inc, INC_RESOLVED, actor, "resolve", note, at);
@@ -2195,9 +2216,9 @@ incidents_set_deadlines(struct incidents *is, struct deadlines *dq)
 	is->dq = dq;
 	for (inc = is->ahead; dq != NULL && inc != NULL; inc = inc->next)
 		if (strncmp(inc->key, INC_FLAP_PREFIX,
-		    strlen(INC_FLAP_PREFIX)) == 0)
-			incidents_flap_arm(is, inc, inc->last_seen +
-			    RULE_FLAP_WITHIN);
+			strlen(INC_FLAP_PREFIX)) == 0)
+			incidents_flap_arm(is, inc,
+			    inc->last_seen + RULE_FLAP_WITHIN);
 }
 
 /* Arm the quiet expiry of open incidents whose rule has "quiet:" (start). */
@@ -2227,7 +2248,8 @@ incidents_fire(struct incidents *is, int kind, uint64_t id, time_t due)
 	char note[64];
 
 	if (kind == INCIDENTS_DL_QUIET) {
-		if ((inc = incidents_find_id(is, id)) == NULL || inc->quiet <= 0)
+		if ((inc = incidents_find_id(is, id)) == NULL ||
+		    inc->quiet <= 0)
 			return 1;
 		if (inc->last_seen + inc->quiet > (int64_t)due) {
 			deadlines_schedule(is->dq, INCIDENTS_DL_QUIET, id,
@@ -2301,8 +2323,8 @@ incidents_set_escalation(struct incidents *is, uint64_t id,
 	snprintf(inc->next_level, sizeof(inc->next_level), "%s",
 	    ie->next_level != NULL ? ie->next_level : "");
 	if ((inc->in_window == NULL) != (ie->in_window == NULL) ||
-	    (ie->in_window != NULL && strcmp(inc->in_window,
-	    ie->in_window) != 0)) {
+	    (ie->in_window != NULL &&
+		strcmp(inc->in_window, ie->in_window) != 0)) {
 		incidents_setstr(&inc->in_window, ie->in_window);
 		stored = 1;
 	}

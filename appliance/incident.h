@@ -25,15 +25,15 @@ enum incident_state {
 
 /* Filters of GET /api/v1/incidents (NULL / -1: any). */
 struct incident_filter {
-	int		 state;		/* enum incident_state, -1 any; */
-	int		 active;	/* 1: open or acknowledged only */
-	int		 severity;	/* enum sop_severity, -1 any */
-	const char	*host;		/* exact or glob */
-	const char	*rule;		/* exact */
-	size_t		 limit;		/* default 100, at most 1000 */
-	size_t		 offset;
-	int		 triage;	/* 1: triage order, not newest first */
-	const char	*text;		/* in title, host or rule */
+	int state;	  /* enum incident_state, -1 any; */
+	int active;	  /* 1: open or acknowledged only */
+	int severity;	  /* enum sop_severity, -1 any */
+	const char *host; /* exact or glob */
+	const char *rule; /* exact */
+	size_t limit;	  /* default 100, at most 1000 */
+	size_t offset;
+	int triage;	  /* 1: triage order, not newest first */
+	const char *text; /* in title, host or rule */
 };
 
 const char *incident_state_name(int);
@@ -69,8 +69,8 @@ uint64_t incidents_active_id(struct incidents *, const char *rule,
 /* The store, for modules that keep a little state in its meta table. */
 struct store *incidents_store(struct incidents *);
 /* Deadline kinds of the incidents (see incidents_fire). */
-#define INCIDENTS_DL_FLAP	DEADLINE_INCIDENT_FLAP
-#define INCIDENTS_DL_QUIET	DEADLINE_INCIDENT_QUIET
+#define INCIDENTS_DL_FLAP  DEADLINE_INCIDENT_FLAP
+#define INCIDENTS_DL_QUIET DEADLINE_INCIDENT_QUIET
 /* Use the daemon's deadline queue (for the ends of flapping). */
 void incidents_set_deadlines(struct incidents *, struct deadlines *);
 /* Arm the quiet expiry of open incidents of rules with "quiet:". */
@@ -121,24 +121,25 @@ size_t incidents_active_count(struct incidents *);
  * incidents_version changed, so a walk of 10,000 rows stays fast.
  */
 struct incident_info {
-	uint64_t	 id;
-	int		 severity;	/* enum sop_severity */
-	int		 state;		/* enum incident_state */
-	const char	*level;		/* "L1".."L3" */
-	const char	*host, *rule, *title, *key, *in_window;	/* in_window may be NULL */
-	uint64_t	 count;
-	int64_t		 first_seen_us, last_seen_us, next_escalation_us;	/* 0: none */
-	int		 next_step;	/* escalation step due next, -1: none */
-	const char	*next_level;	/* its level, NULL: none */
-	const char	*owner;		/* who acknowledged, NULL: nobody */
-	const char	*note;		/* hooks: the change's note, else NULL */
-	int64_t		 acked_us, resolved_us;	/* 0: not (yet) */
-	const char	*cause;		/* trap OID or "program msgid"; may be NULL */
-	const char	*impact;	/* for the client; NULL: not said */
-	const char	*workaround;	/* NULL: not said */
-	int64_t		 eta_us;	/* expected recovery, 0: not said */
-	const char	*last_note;	/* the latest note given, NULL: none */
-	const char	*last_event;	/* the latest event's text, or NULL */
+	uint64_t id;
+	int severity;	   /* enum sop_severity */
+	int state;	   /* enum incident_state */
+	const char *level; /* "L1".."L3" */
+	const char *host, *rule, *title, *key,
+	    *in_window; /* in_window may be NULL */
+	uint64_t count;
+	int64_t first_seen_us, last_seen_us, next_escalation_us; /* 0: none */
+	int next_step;		       /* escalation step due next, -1: none */
+	const char *next_level;	       /* its level, NULL: none */
+	const char *owner;	       /* who acknowledged, NULL: nobody */
+	const char *note;	       /* hooks: the change's note, else NULL */
+	int64_t acked_us, resolved_us; /* 0: not (yet) */
+	const char *cause;	/* trap OID or "program msgid"; may be NULL */
+	const char *impact;	/* for the client; NULL: not said */
+	const char *workaround; /* NULL: not said */
+	int64_t eta_us;		/* expected recovery, 0: not said */
+	const char *last_note;	/* the latest note given, NULL: none */
+	const char *last_event; /* the latest event's text, or NULL */
 };
 /* Call cb for every active (open or acknowledged) incident, in id order. */
 void incidents_foreach_active(struct incidents *,
@@ -162,27 +163,27 @@ enum incident_change {
 	INC_CHANGE_FLAP
 };
 struct incident_hooks {
-	void	(*change)(const struct incident_info *, enum incident_change,
-		    void *);
-	int	(*write)(struct store *, void *);
-	void	(*written)(void *);
+	void (*change)(const struct incident_info *, enum incident_change,
+	    void *);
+	int (*write)(struct store *, void *);
+	void (*written)(void *);
 };
-#define INC_HOOKS_MAX	4	/* observers at once */
+#define INC_HOOKS_MAX 4 /* observers at once */
 /* Add an observer, or remove the one added with the same hooks and arg. */
 void incidents_add_hooks(struct incidents *, const struct incident_hooks *,
     void *arg);
-void incidents_remove_hooks(struct incidents *,
-    const struct incident_hooks *, void *arg);
+void incidents_remove_hooks(struct incidents *, const struct incident_hooks *,
+    void *arg);
 /* What the escalator sets on an active incident. */
 struct incident_esc {
-	const char	*level;			/* NULL: unchanged */
-	int64_t		 next_escalation;	/* 0: none */
-	int		 next_step;		/* -1: none */
-	const char	*next_level;		/* NULL: none */
-	const char	*in_window;		/* NULL: none */
-	const char	*action;		/* history row when not NULL */
-	const char	*note;
-	int64_t		 at;
+	const char *level;	 /* NULL: unchanged */
+	int64_t next_escalation; /* 0: none */
+	int next_step;		 /* -1: none */
+	const char *next_level;	 /* NULL: none */
+	const char *in_window;	 /* NULL: none */
+	const char *action;	 /* history row when not NULL */
+	const char *note;
+	int64_t at;
 };
 /* Set an active incident's escalation fields; -1 if it is not active. */
 int incidents_set_escalation(struct incidents *, uint64_t id,

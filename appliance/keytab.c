@@ -8,19 +8,19 @@
 #include "hash.h"
 #include "xmalloc.h"
 
-#define KEYTAB_MIN_BUCKETS	64
+#define KEYTAB_MIN_BUCKETS 64
 
 struct keytab {
-	struct keytab_entry	**b;		/* power-of-two buckets */
-	size_t			  nb;
-	struct keytab_entry	 *lhead;	/* least recently used */
-	struct keytab_entry	 *ltail;	/* most recently used */
-	size_t			  n;
-	size_t			  max;
-	int			  flags;
-	uint64_t		  evicted;
-	keytab_free_cb		  free_cb;
-	void			 *arg;
+	struct keytab_entry **b; /* power-of-two buckets */
+	size_t nb;
+	struct keytab_entry *lhead; /* least recently used */
+	struct keytab_entry *ltail; /* most recently used */
+	size_t n;
+	size_t max;
+	int flags;
+	uint64_t evicted;
+	keytab_free_cb free_cb;
+	void *arg;
 };
 
 /* A table of at most max entries (at least 1). */
@@ -141,8 +141,7 @@ keytab_remove(struct keytab *kt, struct keytab_entry *e)
 {
 	struct keytab_entry **pp;
 
-	for (pp = &kt->b[e->hash & (kt->nb - 1)]; *pp != e;
-	    pp = &(*pp)->hnext)
+	for (pp = &kt->b[e->hash & (kt->nb - 1)]; *pp != e; pp = &(*pp)->hnext)
 		;
 	*pp = e->hnext;
 	e->hnext = NULL;

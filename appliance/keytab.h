@@ -15,19 +15,19 @@
  * evicted, or at keytab_free), after its rule and key were freed.
  */
 struct keytab_entry {
-	char			*rule;
-	char			*key;
-	uint64_t		 hash;
-	struct keytab_entry	*hnext;
-	struct keytab_entry	*lprev;		/* less recently used */
-	struct keytab_entry	*lnext;		/* more recently used */
+	char *rule;
+	char *key;
+	uint64_t hash;
+	struct keytab_entry *hnext;
+	struct keytab_entry *lprev; /* less recently used */
+	struct keytab_entry *lnext; /* more recently used */
 };
 
 #define keytab_item(e, type, member) \
-	((type *)(void *)((char *)(e) - offsetof(type, member)))
+	((type *)(void *)((char *)(e)-offsetof(type, member)))
 
 /* Flags of keytab_new. */
-#define KEYTAB_CASEFOLD	0x1	/* keys compare ignoring ASCII case (hosts) */
+#define KEYTAB_CASEFOLD 0x1 /* keys compare ignoring ASCII case (hosts) */
 
 struct keytab;
 typedef void (*keytab_free_cb)(struct keytab_entry *, void *arg);
@@ -38,8 +38,7 @@ void keytab_free(struct keytab *);
 void keytab_set_max(struct keytab *, size_t max);
 size_t keytab_max(const struct keytab *);
 /* The 64-bit hash the table gives (rule, key); stable across runs. */
-uint64_t keytab_hash(const struct keytab *, const char *rule,
-    const char *key);
+uint64_t keytab_hash(const struct keytab *, const char *rule, const char *key);
 struct keytab_entry *keytab_find(struct keytab *, const char *rule,
     const char *key);
 /* An entry with this hash (for ids kept elsewhere), or NULL. */

@@ -22,9 +22,9 @@
 uint64_t
 listen_drops(int fd, uint32_t *last)
 {
-	uint32_t	 mem[SK_MEMINFO_VARS];
-	socklen_t	 len = sizeof(mem);
-	uint32_t	 d;
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+	uint32_t d;
 
 	memset(mem, 0, sizeof(mem));
 	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == -1 ||
@@ -43,8 +43,8 @@ listen_bind(const char *addr, int type, char **cause)
 	char host[256], port[16];
 	int fd, on = 1, rc;
 
-	if (config_split_addr(addr, host, sizeof(host), port,
-	    sizeof(port)) == -1) {
+	if (config_split_addr(addr, host, sizeof(host), port, sizeof(port)) ==
+	    -1) {
 		xasprintf(cause, "bad address %s", addr);
 		return -1;
 	}
@@ -96,11 +96,12 @@ listen_rcvbuf(int fd, int size, const char *what)
 	int got = 0;
 	socklen_t len = sizeof(got);
 
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size,
-	    sizeof(size)) == -1)
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) ==
+	    -1)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len);
 	if (got < size)
 		log_info("%s receive buffer is %d bytes (asked for %d; raise "
-		    "net.core.rmem_max)", what, got, size);
+			 "net.core.rmem_max)",
+		    what, got, size);
 }

@@ -12,15 +12,15 @@ struct sopd;
 struct listener;
 
 struct listener_ops {
-	const char	*name;
+	const char *name;
 	/* Open on cfg's address; NULL with *cause on failure. */
-	struct listener	*(*open)(struct sopd *, const char *addr, char **cause);
-	void		 (*close)(struct listener *);
+	struct listener *(*open)(struct sopd *, const char *addr, char **cause);
+	void (*close)(struct listener *);
 };
 
 extern const struct listener_ops udp_ops;
 extern const struct listener_ops tcp_ops;
-extern const struct listener_ops relp_ops;	/* relp.c */
+extern const struct listener_ops relp_ops; /* relp.c */
 extern const struct listener_ops tls_ops;
 
 /* Load the TLS input's new certificates, keeping the old ones on error. */

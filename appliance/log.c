@@ -12,7 +12,7 @@
 
 static int log_foreground = 1;
 static int log_level_verbose;
-static unsigned log_sys_mask = ~0u;	/* subsystems whose debug lines print */
+static unsigned log_sys_mask = ~0u; /* subsystems whose debug lines print */
 
 static const char *const log_sys_names[LOG_SYS_COUNT] = {
 	[LOG_SYS_CORE] = "core",
@@ -49,7 +49,7 @@ log_debug_select(const char *list)
 		return -1;
 	strcpy(buf, list);
 	for (tok = strtok_r(buf, ",", &save); tok != NULL;
-	    tok = strtok_r(NULL, ",", &save)) {
+	     tok = strtok_r(NULL, ",", &save)) {
 		for (p = tok; *p == ' '; p++)
 			;
 		for (i = 0; i < LOG_SYS_COUNT; i++)

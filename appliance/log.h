@@ -6,13 +6,13 @@
 
 /* What a debug line is about: `sopd -v rules,snmp` prints only those. */
 enum log_sys {
-	LOG_SYS_CORE,		/* incidents, the clock, start and reload */
-	LOG_SYS_INPUT,		/* syslog UDP, TCP, TLS, RELP sessions */
-	LOG_SYS_RULES,		/* rule compilation and matching */
-	LOG_SYS_SNMP,		/* net-snmp: traps, agent, AgentX */
-	LOG_SYS_NOTIFY,		/* notification targets */
-	LOG_SYS_STORE,		/* SQLite */
-	LOG_SYS_EVENT,		/* libevent's own messages */
+	LOG_SYS_CORE,	/* incidents, the clock, start and reload */
+	LOG_SYS_INPUT,	/* syslog UDP, TCP, TLS, RELP sessions */
+	LOG_SYS_RULES,	/* rule compilation and matching */
+	LOG_SYS_SNMP,	/* net-snmp: traps, agent, AgentX */
+	LOG_SYS_NOTIFY, /* notification targets */
+	LOG_SYS_STORE,	/* SQLite */
+	LOG_SYS_EVENT,	/* libevent's own messages */
 	LOG_SYS_COUNT
 };
 

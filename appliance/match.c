@@ -13,43 +13,43 @@
 #include "xmalloc.h"
 
 /* Backtracking bound per regex match, so a bad pattern cannot stall the loop. */
-#define MATCH_LIMIT	200000
-#define MATCH_MIN_LITERAL 8	/* a plain run this long: prefilter on it alone */
-#define MATCH_RUN_MAX	256	/* longest literal run kept, with its NUL */
-#define MATCH_MAX_RUNS	16	/* runs looked at per regex */
-#define MATCH_MAX_SHARED 32	/* conditions a literal factor may be shared by */
-#define MATCH_HS_FLAGS	(HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | \
-			 HS_FLAG_ALLOWEMPTY)
+#define MATCH_LIMIT	  200000
+#define MATCH_MIN_LITERAL 8   /* a plain run this long: prefilter on it alone */
+#define MATCH_RUN_MAX	  256 /* longest literal run kept, with its NUL */
+#define MATCH_MAX_RUNS	  16  /* runs looked at per regex */
+#define MATCH_MAX_SHARED  32  /* conditions a literal factor may be shared by */
+#define MATCH_HS_FLAGS \
+	(HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY)
 
 /* Condition numbers filed under one exact string (program or trap OID). */
 struct match_bucket {
-	char		*key;
-	uint32_t	*ids;
-	size_t		 n;
+	char *key;
+	uint32_t *ids;
+	size_t n;
 };
 
 struct match_hash {
-	struct match_bucket	*b;
-	size_t			 size;	/* power of two, or 0 */
-	size_t			 used;
+	struct match_bucket *b;
+	size_t size; /* power of two, or 0 */
+	size_t used;
 };
 
 struct matcher {
-	struct rule_cond	**conds;
-	size_t			  n;
-	hs_database_t		 *db;
-	hs_scratch_t		 *scratch;
-	size_t			  nmulti;
-	uint32_t		 *fallback;	/* regexes the prefilter refused */
-	size_t			  nfallback;
-	uint32_t		 *generic;	/* nothing to index on */
-	size_t			  ngeneric;
-	struct match_hash	  programs;
-	struct match_hash	  traps;
-	uint32_t		 *cand;		/* candidates of the current event */
-	size_t			  ncand;
-	pcre2_match_data	 *md;
-	pcre2_match_context	 *mctx;
+	struct rule_cond **conds;
+	size_t n;
+	hs_database_t *db;
+	hs_scratch_t *scratch;
+	size_t nmulti;
+	uint32_t *fallback; /* regexes the prefilter refused */
+	size_t nfallback;
+	uint32_t *generic; /* nothing to index on */
+	size_t ngeneric;
+	struct match_hash programs;
+	struct match_hash traps;
+	uint32_t *cand; /* candidates of the current event */
+	size_t ncand;
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
 };
 
 /* A new condition that holds for every event. */
@@ -114,7 +114,7 @@ match_cond_free(struct rule_cond *c)
 		pcre2_code_free(c->vbs[i].re);
 	}
 	free(c->vbs);
-	match_cond_free(c->not);
+	match_cond_free(c->not );
 	free(c);
 }
 
@@ -133,7 +133,7 @@ match_regex(const char *src, char *err, size_t errlen, size_t *erroff)
 		*erroff = off;
 		return NULL;
 	}
-	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);	/* else interpreted */
+	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* else interpreted */
 	return re;
 }
 
@@ -187,7 +187,7 @@ match_strset_has(const struct match_strset *s, const char *v)
 			if (fnmatch(s->pat[i], v, flags) == 0)
 				return 1;
 		} else if (s->casefold ? strcasecmp(s->pat[i], v) == 0 :
-		    strcmp(s->pat[i], v) == 0)
+					 strcmp(s->pat[i], v) == 0)
 			return 1;
 	}
 	return 0;
@@ -209,7 +209,7 @@ match_host(const struct match_strset *s, const struct logevent *ev)
 		p++;
 		e = strchr(p, ']');
 	} else if ((e = strchr(p, ':')) != NULL && strchr(e + 1, ':') != NULL)
-		e = NULL;	/* a bare IPv6 address */
+		e = NULL; /* a bare IPv6 address */
 	len = e != NULL ? (size_t)(e - p) : strlen(p);
 	if (len >= sizeof(ip))
 		return 0;
@@ -284,11 +284,13 @@ match_cheap(struct matcher *m, const struct rule_cond *c,
 
 	if (c->source >= 0 && (int)ev->source != c->source)
 		return 0;
-	if (c->severity_mask != 0 && (ev->severity < 0 || ev->severity > 7 ||
-	    (c->severity_mask & (1u << ev->severity)) == 0))
+	if (c->severity_mask != 0 &&
+	    (ev->severity < 0 || ev->severity > 7 ||
+		(c->severity_mask & (1u << ev->severity)) == 0))
 		return 0;
-	if (c->facility_mask != 0 && (ev->facility < 0 || ev->facility > 23 ||
-	    (c->facility_mask & (1u << ev->facility)) == 0))
+	if (c->facility_mask != 0 &&
+	    (ev->facility < 0 || ev->facility > 23 ||
+		(c->facility_mask & (1u << ev->facility)) == 0))
 		return 0;
 	if (c->ntrap_oids != 0 && !match_trap_oid(c, ev))
 		return 0;
@@ -298,9 +300,10 @@ match_cheap(struct matcher *m, const struct rule_cond *c,
 		return 0;
 	if (c->host.n != 0 && !match_host(&c->host, ev))
 		return 0;
-	if (c->contains != NULL && (ev->message == NULL ||
-	    memmem(ev->message, ev->message_len, c->contains,
-	    strlen(c->contains)) == NULL))
+	if (c->contains != NULL &&
+	    (ev->message == NULL ||
+		memmem(ev->message, ev->message_len, c->contains,
+		    strlen(c->contains)) == NULL))
 		return 0;
 	for (i = 0; i < c->nvbs; i++)
 		if (!match_vb_holds(m, &c->vbs[i], ev))
@@ -498,8 +501,7 @@ match_group_alternates(const char *re, const char **end)
  * characters ("\x41", "\1").
  */
 static size_t
-match_runs(const char *re, size_t min, char (*runs)[MATCH_RUN_MAX],
-    size_t max)
+match_runs(const char *re, size_t min, char (*runs)[MATCH_RUN_MAX], size_t max)
 {
 	char run[MATCH_RUN_MAX];
 	const char *p, *end;
@@ -512,28 +514,31 @@ match_runs(const char *re, size_t min, char (*runs)[MATCH_RUN_MAX],
 				p++;
 			else if (*p == '[' && p[1] == ':' &&
 			    (end = strstr(p, ":]")) != NULL)
-				p = end + 1;	/* [:alpha:] */
+				p = end + 1; /* [:alpha:] */
 			else
 				cls = *p != ']';
 			continue;
 		}
 		if (*p == '(' && p[1] == '?' && p[2] != ':' && p[2] != '<' &&
 		    p[2] != '=' && p[2] != '!' && p[2] != '>')
-			return 0;	/* an option, a comment, a recursion */
-		if (*p == '|' || (*p == '\\' && p[1] != '\0' &&
-		    strchr("xopPkgNcuQE0123456789", p[1]) != NULL))
-			return 0;	/* or an escape that spans more */
-		if ((*p == '?' || *p == '*' || (*p == '{' &&
-		    (p[1] == '0' || p[1] == ','))) && n > 0)
-			n--;		/* the last character is optional */
+			return 0; /* an option, a comment, a recursion */
+		if (*p == '|' ||
+		    (*p == '\\' && p[1] != '\0' &&
+			strchr("xopPkgNcuQE0123456789", p[1]) != NULL))
+			return 0; /* or an escape that spans more */
+		if ((*p == '?' || *p == '*' ||
+			(*p == '{' && (p[1] == '0' || p[1] == ','))) &&
+		    n > 0)
+			n--; /* the last character is optional */
 		if (*p == '\\' && p[1] != '\0' && n + 1 < MATCH_RUN_MAX &&
 		    !((p[1] >= 'a' && p[1] <= 'z') ||
-		    (p[1] >= 'A' && p[1] <= 'Z'))) {
-			run[n++] = *++p;	/* an escaped punctuation mark */
+			(p[1] >= 'A' && p[1] <= 'Z'))) {
+			run[n++] = *++p; /* an escaped punctuation mark */
 			continue;
 		}
 		if (*p != '\0' && *p != '\\' &&
-		    strchr("^$.*+?{}[]()|", *p) == NULL && n + 1 < MATCH_RUN_MAX) {
+		    strchr("^$.*+?{}[]()|", *p) == NULL &&
+		    n + 1 < MATCH_RUN_MAX) {
 			run[n++] = *p;
 			continue;
 		}
@@ -595,14 +600,14 @@ match_literal(const char *re, const struct match_hash *freq)
 	n = match_runs(re, MATCH_MIN_LITERAL, runs, MATCH_MAX_RUNS);
 	for (i = 0; i < n; i++) {
 		cnt = (b = match_hash_find(freq, runs[i])) != NULL ? b->n : 1;
-		if (i == 0 || cnt < bestn || (cnt == bestn &&
-		    strlen(runs[i]) > strlen(runs[best]))) {
+		if (i == 0 || cnt < bestn ||
+		    (cnt == bestn && strlen(runs[i]) > strlen(runs[best]))) {
 			best = i;
 			bestn = cnt;
 		}
 	}
 	if (n == 0 || bestn > MATCH_MAX_SHARED)
-		return NULL;	/* the engine's own factors are better */
+		return NULL; /* the engine's own factors are better */
 	return match_escape(runs[best]);
 }
 
@@ -629,7 +634,7 @@ match_prefilter(const char *re, const struct match_hash *freq)
 	for (p = re; *p != '\0'; p++) {
 		if (*p == '\\' && p[1] != '\0') {
 			lit += strchr("dDsSwWbBAzZGhHvVRNXpPxkgcCE0123456789",
-			    p[1]) == NULL;
+				   p[1]) == NULL;
 			p++;
 		} else if (cls)
 			cls = *p != ']';
@@ -693,9 +698,9 @@ match_build_db(struct matcher *m, char **expr, uint32_t *ids, size_t n)
 
 	for (i = 0; i < n; i++)
 		flags[i] = MATCH_HS_FLAGS;
-	while (n > 0 && hs_compile_multi((const char *const *)expr, flags,
-	    ids, (unsigned)n, HS_MODE_BLOCK, NULL, &m->db, &cerr) !=
-	    HS_SUCCESS) {
+	while (n > 0 &&
+	    hs_compile_multi((const char *const *)expr, flags, ids, (unsigned)n,
+		HS_MODE_BLOCK, NULL, &m->db, &cerr) != HS_SUCCESS) {
 		if (cerr->expression < 0) {
 			log_warnx("regex prefilter: %s", cerr->message);
 			hs_free_compile_error(cerr);
@@ -707,13 +712,13 @@ match_build_db(struct matcher *m, char **expr, uint32_t *ids, size_t n)
 			break;
 		}
 		bad = (size_t)cerr->expression;
-		log_debugs(LOG_SYS_RULES,
-		    "regex prefilter refuses %s: %s", expr[bad],
-		    cerr->message);
+		log_debugs(LOG_SYS_RULES, "regex prefilter refuses %s: %s",
+		    expr[bad], cerr->message);
 		hs_free_compile_error(cerr);
 		match_refused(m, ids[bad]);
 		free(expr[bad]);
-		memmove(&expr[bad], &expr[bad + 1], (n - bad - 1) * sizeof(*expr));
+		memmove(&expr[bad], &expr[bad + 1],
+		    (n - bad - 1) * sizeof(*expr));
 		memmove(&ids[bad], &ids[bad + 1], (n - bad - 1) * sizeof(*ids));
 		n--;
 	}
@@ -742,7 +747,7 @@ match_max_groups(const struct rule_cond *c)
 		if (k > n)
 			n = k;
 	}
-	if ((k = match_max_groups(c->not)) > n)
+	if ((k = match_max_groups(c->not )) > n)
 		n = k;
 	return n;
 }

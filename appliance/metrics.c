@@ -14,16 +14,16 @@
 
 /* Since when a rule's condition holds for (rule, host, instance). */
 struct mstate {
-	char	*key;		/* "RULE\tHOST\tINST" */
-	int64_t	 since;
-	int	 superseded;	/* its incident was settled for a worse one */
+	char *key; /* "RULE\tHOST\tINST" */
+	int64_t since;
+	int superseded; /* its incident was settled for a worse one */
 };
 
 struct metrics {
-	struct sopd	*sd;
-	void		*states;	/* tsearch(3) tree of struct mstate */
-	size_t		 nstates;
-	uint64_t	 dropped;	/* states not tracked (over bound) */
+	struct sopd *sd;
+	void *states; /* tsearch(3) tree of struct mstate */
+	size_t nstates;
+	uint64_t dropped; /* states not tracked (over bound) */
 };
 
 static int
@@ -190,7 +190,8 @@ metrics_rule(struct metrics *m, const struct rule *r, const char *host,
 	active = incidents_active_id(m->sd->incidents, r->name, key) != 0;
 	holds = rule_cmp_holds(rm->op, s->value, rm->value);
 	clears = rm->has_clear ?
-	    rule_cmp_holds(rm->clear_op, s->value, rm->clear_value) : !holds;
+	    rule_cmp_holds(rm->clear_op, s->value, rm->clear_value) :
+	    !holds;
 	st = metrics_state(m, skey, 0);
 	band = st != NULL && st->superseded && !clears;
 	if ((holds || band) && !active) {
@@ -210,8 +211,7 @@ metrics_rule(struct metrics *m, const struct rule *r, const char *host,
 	if (!holds && !band)
 		metrics_forget(m, skey);
 	if (active && clears) {
-		snprintf(note, sizeof(note), "%s is %.4g", s->metric,
-		    s->value);
+		snprintf(note, sizeof(note), "%s is %.4g", s->metric, s->value);
 		incidents_settle(m->sd->incidents, r->name, key, note, at);
 	}
 }
@@ -241,7 +241,7 @@ metrics_supersede(struct metrics *m, const struct rule *r, const char *host,
 	}
 }
 
-#define METRICS_MAX_SAME	32	/* rules on one metric sorted by severity */
+#define METRICS_MAX_SAME 32 /* rules on one metric sorted by severity */
 
 static int
 metrics_sevcmp(const void *a, const void *b)
@@ -298,8 +298,7 @@ metrics_record(struct metrics *m, const char *host,
 		rows[i].at = at;
 		rows[i].value = s[i].value;
 	}
-	if (store_put_metrics(incidents_store(m->sd->incidents), rows,
-	    n) == -1)
+	if (store_put_metrics(incidents_store(m->sd->incidents), rows, n) == -1)
 		log_warnx("poll: %s: %zu samples not stored", host, n);
 	free(rows);
 	for (i = 0; i < n; i++)
@@ -318,8 +317,8 @@ metrics_prune(struct metrics *m, int64_t now)
 }
 
 struct metrics_read {
-	json_t	*points;
-	size_t	 n;
+	json_t *points;
+	size_t n;
 };
 
 static int
@@ -329,12 +328,14 @@ metrics_row_cb(const struct store_qrow *r, void *arg)
 
 	if (rd->n++ >= METRICS_MAX_POINTS)
 		return 1;
-	json_array_append_new(rd->points, json_pack("{s:s, s:I, s:f, s:f, "
-	    "s:f, s:I}", "inst", r->text[0] != NULL ? r->text[0] : "",
-	    "at", (json_int_t)r->num[1],
-	    "avg", r->num[3] > 0 ? r->real[2] / (double)r->num[3] : 0.0,
-	    "min", r->real[4], "max", r->real[5],
-	    "samples", (json_int_t)r->num[3]));
+	json_array_append_new(rd->points,
+	    json_pack("{s:s, s:I, s:f, s:f, "
+		      "s:f, s:I}",
+		"inst", r->text[0] != NULL ? r->text[0] : "", "at",
+		(json_int_t)r->num[1], "avg",
+		r->num[3] > 0 ? r->real[2] / (double)r->num[3] : 0.0, "min",
+		r->real[4], "max", r->real[5], "samples",
+		(json_int_t)r->num[3]));
 	return 0;
 }
 
@@ -346,9 +347,11 @@ metrics_series_json(struct metrics *m, const char *host, const char *metric,
 	struct store_param p[4];
 	struct metrics_read rd;
 
-	snprintf(sql, sizeof(sql), "SELECT inst, at, sum, n, min, max FROM "
+	snprintf(sql, sizeof(sql),
+	    "SELECT inst, at, sum, n, min, max FROM "
 	    "%s WHERE host = ?1 AND metric = ?2 AND at >= ?3 AND at < ?4 %s "
-	    "ORDER BY inst, at LIMIT %d", hourly ? "metric_1h" : "metric_5m",
+	    "ORDER BY inst, at LIMIT %d",
+	    hourly ? "metric_1h" : "metric_5m",
 	    inst != NULL ? "AND inst = ?5" : "", METRICS_MAX_POINTS + 1);
 	memset(p, 0, sizeof(p));
 	p[0].text = host;
@@ -364,15 +367,15 @@ metrics_series_json(struct metrics *m, const char *host, const char *metric,
 		q[4].text = inst;
 		q[4].num = 0;
 		if (store_query(incidents_store(m->sd->incidents), sql, q, 5,
-		    metrics_row_cb, &rd) == -1)
+			metrics_row_cb, &rd) == -1)
 			goto fail;
 	} else if (store_query(incidents_store(m->sd->incidents), sql, p, 4,
-	    metrics_row_cb, &rd) == -1)
+		       metrics_row_cb, &rd) == -1)
 		goto fail;
 	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:b}", "host", host,
-	    "metric", metric, "step", hourly ? "1h" : "5m",
-	    "from", (json_int_t)from, "to", (json_int_t)to, "points",
-	    rd.points, "truncated", rd.n > METRICS_MAX_POINTS);
+	    "metric", metric, "step", hourly ? "1h" : "5m", "from",
+	    (json_int_t)from, "to", (json_int_t)to, "points", rd.points,
+	    "truncated", rd.n > METRICS_MAX_POINTS);
 fail:
 	json_decref(rd.points);
 	return NULL;

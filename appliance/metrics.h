@@ -10,17 +10,17 @@
 struct sopd;
 struct metrics;
 
-#define METRICS_KEEP_5M		(8 * 86400)	/* 5-minute points: 8 days */
-#define METRICS_KEEP_1H		(400 * 86400)	/* hourly points: 400 days */
-#define METRICS_PRUNE_STEP	2000		/* rows deleted a minute, at most */
-#define METRICS_MAX_STATES	100000		/* rule conditions tracked */
-#define METRICS_MAX_POINTS	2000		/* points a read returns */
+#define METRICS_KEEP_5M	   (8 * 86400)	 /* 5-minute points: 8 days */
+#define METRICS_KEEP_1H	   (400 * 86400) /* hourly points: 400 days */
+#define METRICS_PRUNE_STEP 2000		 /* rows deleted a minute, at most */
+#define METRICS_MAX_STATES 100000	 /* rule conditions tracked */
+#define METRICS_MAX_POINTS 2000		 /* points a read returns */
 
 /* One sample of a poll; inst is the file system or interface, or NULL. */
 struct metric_sample {
-	const char	*metric;
-	const char	*inst;
-	double		 value;
+	const char *metric;
+	const char *inst;
+	double value;
 };
 
 struct metrics *metrics_new(struct sopd *);
@@ -41,7 +41,6 @@ void metrics_prune(struct metrics *, int64_t now);
  * with avg, min and max; at most METRICS_MAX_POINTS.  NULL on error.
  */
 json_t *metrics_series_json(struct metrics *, const char *host,
-    const char *metric, const char *inst, int64_t from, int64_t to,
-    int hourly);
+    const char *metric, const char *inst, int64_t from, int64_t to, int hourly);
 
 #endif

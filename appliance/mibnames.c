@@ -16,9 +16,9 @@
  * needs most are known without any MIB file.
  */
 static const struct {
-	const char	*module;
-	const char	*name;
-	const char	*oid;
+	const char *module;
+	const char *name;
+	const char *oid;
 } mibnames_builtin[] = {
 	{ "SNMPv2-MIB", "coldStart", "1.3.6.1.6.3.1.1.5.1" },
 	{ "SNMPv2-MIB", "warmStart", "1.3.6.1.6.3.1.1.5.2" },
@@ -36,8 +36,9 @@ static const struct {
 	{ "SNMP-COMMUNITY-MIB", "snmpTrapAddress", "1.3.6.1.6.3.18.1.3.0" },
 };
 
-static int	 mibnames_loaded;	/* net-snmp's MIB tree is ours */
-static char	*mibnames_dirs;		/* directories already added, each between newlines */
+static int mibnames_loaded; /* net-snmp's MIB tree is ours */
+static char
+    *mibnames_dirs; /* directories already added, each between newlines */
 
 /* Whether s is a dotted list of numbers (leading dot allowed). */
 static int
@@ -72,13 +73,13 @@ mibnames_table(const char *name, size_t len)
 		name = sep + 2;
 	}
 	for (i = 0; i < sizeof(mibnames_builtin) / sizeof(*mibnames_builtin);
-	    i++) {
+	     i++) {
 		if (strlen(mibnames_builtin[i].name) != len ||
 		    strncmp(mibnames_builtin[i].name, name, len) != 0)
 			continue;
-		if (mod != NULL && (strlen(mibnames_builtin[i].module) !=
-		    modlen || strncmp(mibnames_builtin[i].module, mod,
-		    modlen) != 0))
+		if (mod != NULL &&
+		    (strlen(mibnames_builtin[i].module) != modlen ||
+			strncmp(mibnames_builtin[i].module, mod, modlen) != 0))
 			continue;
 		return mibnames_builtin[i].oid;
 	}
@@ -92,8 +93,7 @@ mibnames_has_dir(const char *dir)
 	const char *p;
 	size_t len = strlen(dir);
 
-	for (p = mibnames_dirs; p != NULL && (p = strstr(p, dir)) != NULL;
-	    p++)
+	for (p = mibnames_dirs; p != NULL && (p = strstr(p, dir)) != NULL; p++)
 		if (p[-1] == '\n' && p[len] == '\n')
 			return 1;
 	return 0;
@@ -121,8 +121,8 @@ mibnames_load(char *const *dirs, size_t ndirs)
 			continue;
 		if (add_mibdir(dirs[i]) < 0)
 			log_warnx("MIB directory %s: cannot read", dirs[i]);
-		xasprintf(&joined, "%s%s\n", mibnames_dirs ? mibnames_dirs :
-		    "\n", dirs[i]);
+		xasprintf(&joined, "%s%s\n",
+		    mibnames_dirs ? mibnames_dirs : "\n", dirs[i]);
 		free(mibnames_dirs);
 		mibnames_dirs = joined;
 		added = 1;
@@ -158,8 +158,8 @@ mibnames_load_quietly(char *const *dirs, size_t ndirs)
 
 /* Resolve through net-snmp's MIB parser. */
 static int
-mibnames_netsnmp(const char *name, char *const *dirs, size_t ndirs,
-    char *out, size_t outlen)
+mibnames_netsnmp(const char *name, char *const *dirs, size_t ndirs, char *out,
+    size_t outlen)
 {
 	oid oids[MAX_OID_LEN];
 	size_t n = MAX_OID_LEN, i, len = 0;
@@ -180,8 +180,8 @@ mibnames_netsnmp(const char *name, char *const *dirs, size_t ndirs,
 
 /* Resolve a name or numeric OID to a dotted OID without leading dot. */
 int
-mibnames_resolve(const char *name, char *const *dirs, size_t ndirs,
-    char *out, size_t outlen)
+mibnames_resolve(const char *name, char *const *dirs, size_t ndirs, char *out,
+    size_t outlen)
 {
 	const char *oid, *suffix;
 	size_t len;

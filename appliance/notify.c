@@ -57,7 +57,7 @@
 
 #define NOTIFY_QUEUE_DEFAULT	256
 #define NOTIFY_QUEUE_MAX	100000
-#define NOTIFY_ATTEMPTS_DEFAULT	8
+#define NOTIFY_ATTEMPTS_DEFAULT 8
 #define NOTIFY_BACKOFF_INITIAL	1
 #define NOTIFY_BACKOFF_MAX	300
 #define NOTIFY_MAX_TARGETS	64
@@ -65,69 +65,70 @@
 
 /* The targets a level's notices go to. */
 struct notify_level {
-	char	 *name;
-	char	**targets;
-	size_t	  n;
+	char *name;
+	char **targets;
+	size_t n;
 };
 
 /* The notify: section, parsed. */
 struct notify_conf {
-	struct notify_tconf	*targets;
-	size_t			 ntargets;
-	struct notify_level	*levels;
-	size_t			 nlevels;
-	long long		 queue_size;
-	long long		 max_attempts;
-	long long		 backoff_initial;
-	long long		 backoff_max;
+	struct notify_tconf *targets;
+	size_t ntargets;
+	struct notify_level *levels;
+	size_t nlevels;
+	long long queue_size;
+	long long max_attempts;
+	long long backoff_initial;
+	long long backoff_max;
 };
 
 /* A notice written to the outbox, queued once its transaction commits. */
 struct notify_stage {
-	struct notify_stage	*next;
-	char			 target[NOTIFY_NAME_MAX + 1];
-	struct notify_msg	*msg;
+	struct notify_stage *next;
+	char target[NOTIFY_NAME_MAX + 1];
+	struct notify_msg *msg;
 };
 
 struct notifier {
-	struct sopd		 *sd;
-	struct event_base	 *base;
-	struct notify_conf	  conf;
-	struct notify_target	**targets;	/* current, then retired ones */
-	size_t			  ntargets;
-	struct notify_outbox	 *ob;		/* NULL: memory only */
-	struct notify_stage	 *staged;
-	struct notify_stage	**stail;
-	uint64_t		  restored;	/* pending rows taken at start */
+	struct sopd *sd;
+	struct event_base *base;
+	struct notify_conf conf;
+	struct notify_target **targets; /* current, then retired ones */
+	size_t ntargets;
+	struct notify_outbox *ob; /* NULL: memory only */
+	struct notify_stage *staged;
+	struct notify_stage **stail;
+	uint64_t restored; /* pending rows taken at start */
 	/* A recording notifier: committed notices go to sink, nobody else. */
-	notifier_sink_cb	  sink;
-	void			 *sink_arg;
-	struct notify_sunk	 *sunk;
-	struct notify_sunk	**sunk_tail;
-	char			 *public_url;	/* http: public_url, or NULL */
+	notifier_sink_cb sink;
+	void *sink_arg;
+	struct notify_sunk *sunk;
+	struct notify_sunk **sunk_tail;
+	char *public_url; /* http: public_url, or NULL */
 };
 
 /* A notice staged for a recording notifier's sink. */
 struct notify_sunk {
-	struct notify_sunk	*next;
-	char			*level;
-	enum notice_kind	 kind;
-	int			 step;
-	uint64_t		 id;
+	struct notify_sunk *next;
+	char *level;
+	enum notice_kind kind;
+	int step;
+	uint64_t id;
 };
 
 static const struct {
-	const char		*name;
-	enum notify_type	 type;
-	const char		*keys;		/* allowed keys besides type */
+	const char *name;
+	enum notify_type type;
+	const char *keys; /* allowed keys besides type */
 } notify_types[] = {
-	{ "snmp-trap", NOTIFY_SNMP_TRAP, " address community max_attempts "
-	  "user auth auth_pass priv priv_pass level " },
+	{ "snmp-trap", NOTIFY_SNMP_TRAP,
+	    " address community max_attempts "
+	    "user auth auth_pass priv priv_pass level " },
 	{ "snmp-inform", NOTIFY_SNMP_INFORM,
-	  " address community retries timeout max_attempts "
-	  "user auth auth_pass priv priv_pass level " },
+	    " address community retries timeout max_attempts "
+	    "user auth auth_pass priv priv_pass level " },
 	{ "syslog", NOTIFY_SYSLOG,
-	  " transport address app_name facility timeout max_attempts " },
+	    " transport address app_name facility timeout max_attempts " },
 	{ "exec", NOTIFY_EXEC, " command args timeout max_attempts " },
 	{ "webhook", NOTIFY_WEBHOOK, " url timeout max_attempts " },
 };
@@ -137,7 +138,8 @@ const char *
 notify_kind_name(enum notice_kind k)
 {
 	static const char *names[] = { "opened", "escalated", "acknowledged",
-	    "resolved", "window", "change", "report", "reminder", "reload" };
+		"resolved", "window", "change", "report", "reminder",
+		"reload" };
 
 	if ((int)k < 0 || k >= NOTICE_MAX)
 		return "unknown";
@@ -149,9 +151,9 @@ const char *
 notify_notif_name(enum notice_kind k)
 {
 	static const char *names[] = { "sopIncidentOpened",
-	    "sopIncidentEscalated", "sopIncidentAcknowledged",
-	    "sopIncidentResolved", "sopWindowEnded", "sopChangeUpdated",
-	    "sopReport", "sopIncidentReminder", "sopConfigReloaded" };
+		"sopIncidentEscalated", "sopIncidentAcknowledged",
+		"sopIncidentResolved", "sopWindowEnded", "sopChangeUpdated",
+		"sopReport", "sopIncidentReminder", "sopConfigReloaded" };
 
 	if ((int)k < 0 || k >= NOTICE_MAX)
 		return "sopIncidentOpened";
@@ -174,8 +176,8 @@ notify_key(uint64_t id, enum notice_kind k, int step, char *buf, size_t len)
 long long
 notify_backoff(long long initial, long long max, int attempt)
 {
-	long long	d = initial < 1 ? 1 : initial;
-	int		i;
+	long long d = initial < 1 ? 1 : initial;
+	int i;
 
 	for (i = 1; i < attempt && d < max; i++)
 		d *= 2;
@@ -186,9 +188,9 @@ notify_backoff(long long initial, long long max, int attempt)
 void
 notify_time(int64_t us, char *buf, size_t len)
 {
-	struct tm	tm;
-	time_t		t;
-	char		tmp[32];
+	struct tm tm;
+	time_t t;
+	char tmp[32];
 
 	if (us <= 0) {
 		buf[0] = '\0';
@@ -204,7 +206,7 @@ notify_time(int64_t us, char *buf, size_t len)
 static json_t *
 notify_json_time(int64_t us)
 {
-	char	buf[40];
+	char buf[40];
 
 	if (us <= 0)
 		return json_null();
@@ -216,41 +218,44 @@ notify_json_time(int64_t us)
 static void
 notify_json_str(json_t *o, const char *name, const char *s)
 {
-	json_object_set_new(o, name, s != NULL && *s != '\0' ?
-	    json_string(s) : json_null());
+	json_object_set_new(o, name,
+	    s != NULL && *s != '\0' ? json_string(s) : json_null());
 }
 
 /* The notice as a JSON document (webhook body). */
 json_t *
 notify_json(const struct notify_msg *m)
 {
-	json_t	*inc, *o;
+	json_t *inc, *o;
 
-	inc = json_pack("{s:I s:s s:s s:s s:s s:s s:s s:s s:I}",
-	    "id", (json_int_t)m->id, "severity", sopsev_name(m->severity),
-	    "state", incident_state_name(m->state), "level", m->inc_level,
-	    "host", m->host, "rule", m->rule, "title", m->title, "key", m->key,
-	    "count", (json_int_t)m->count);
-	json_object_set_new(inc, "first_seen", notify_json_time(m->first_seen_us));
-	json_object_set_new(inc, "last_seen", notify_json_time(m->last_seen_us));
+	inc = json_pack("{s:I s:s s:s s:s s:s s:s s:s s:s s:I}", "id",
+	    (json_int_t)m->id, "severity", sopsev_name(m->severity), "state",
+	    incident_state_name(m->state), "level", m->inc_level, "host",
+	    m->host, "rule", m->rule, "title", m->title, "key", m->key, "count",
+	    (json_int_t)m->count);
+	json_object_set_new(inc, "first_seen",
+	    notify_json_time(m->first_seen_us));
+	json_object_set_new(inc, "last_seen",
+	    notify_json_time(m->last_seen_us));
 	json_object_set_new(inc, "next_escalation",
 	    notify_json_time(m->next_escalation_us));
-	json_object_set_new(inc, "in_window", m->in_window[0] != '\0' ?
-	    json_string(m->in_window) : json_null());
-	json_object_set_new(inc, "owner", m->owner != NULL &&
-	    m->owner[0] != '\0' ? json_string(m->owner) : json_null());
+	json_object_set_new(inc, "in_window",
+	    m->in_window[0] != '\0' ? json_string(m->in_window) : json_null());
+	json_object_set_new(inc, "owner",
+	    m->owner != NULL && m->owner[0] != '\0' ? json_string(m->owner) :
+						      json_null());
 	notify_json_str(inc, "impact", m->impact);
 	notify_json_str(inc, "workaround", m->workaround);
 	json_object_set_new(inc, "eta", notify_json_time(m->eta_us));
 	notify_json_str(inc, "last_note", m->last_note);
 	notify_json_str(inc, "last_event", m->last_event);
 	notify_json_str(inc, "link", m->link);
-	o = json_pack("{s:s s:s s:s s:s s:o s:o s:o}",
-	    "idempotency_key", m->idem, "kind", notify_kind_name(m->kind),
-	    "notification", notify_notif_name(m->kind), "level", m->level,
-	    "step", m->step >= 0 ? json_integer(m->step) : json_null(),
-	    "at", notify_json_time(m->at_us),
-	    "note", m->note != NULL ? json_string(m->note) : json_null());
+	o = json_pack("{s:s s:s s:s s:s s:o s:o s:o}", "idempotency_key",
+	    m->idem, "kind", notify_kind_name(m->kind), "notification",
+	    notify_notif_name(m->kind), "level", m->level, "step",
+	    m->step >= 0 ? json_integer(m->step) : json_null(), "at",
+	    notify_json_time(m->at_us), "note",
+	    m->note != NULL ? json_string(m->note) : json_null());
 	json_object_set_new(o, "incident", inc);
 	return o;
 }
@@ -259,14 +264,14 @@ notify_json(const struct notify_msg *m)
 char *
 notify_summary(const struct notify_msg *m)
 {
-	char	*s;
+	char *s;
 
 	if (m->kind == NOTICE_REPORT)
 		return xstrdup(m->title);
 	if (m->kind == NOTICE_WINDOW || m->kind == NOTICE_CHANGE ||
 	    m->kind == NOTICE_RELOAD) {
-		xasprintf(&s, "%s (%s) [%s]%s%s", m->title, m->level,
-		    m->host, m->note != NULL ? ": " : "",
+		xasprintf(&s, "%s (%s) [%s]%s%s", m->title, m->level, m->host,
+		    m->note != NULL ? ": " : "",
 		    m->note != NULL ? m->note : "");
 		return s;
 	}
@@ -285,7 +290,7 @@ notify_summary(const struct notify_msg *m)
 static void
 notify_tconf_free(struct notify_tconf *c)
 {
-	size_t	i;
+	size_t i;
 
 	free(c->name);
 	free(c->address);
@@ -312,7 +317,7 @@ notify_tconf_free(struct notify_tconf *c)
 static void
 notify_conf_free(struct notify_conf *nc)
 {
-	size_t	i, j;
+	size_t i, j;
 
 	for (i = 0; i < nc->ntargets; i++)
 		notify_tconf_free(&nc->targets[i]);
@@ -332,9 +337,12 @@ static const char *
 notify_scalar(const struct ynode *v, const char *file, const char *what,
     struct errlist *errs)
 {
-	if (v->type != YNODE_SCALAR || v->value == NULL || v->value[0] == '\0') {
-		NOTIFY_ERR(errs, file, v, "notify: %s must be a non-empty "
-		    "string", what);
+	if (v->type != YNODE_SCALAR || v->value == NULL ||
+	    v->value[0] == '\0') {
+		NOTIFY_ERR(errs, file, v,
+		    "notify: %s must be a non-empty "
+		    "string",
+		    what);
 		return NULL;
 	}
 	return v->value;
@@ -345,15 +353,18 @@ static void
 notify_parse_address(const struct ynode *v, const char *file,
     struct notify_tconf *c, struct errlist *errs)
 {
-	const char	*s;
-	char		 host[256], port[16];
+	const char *s;
+	char host[256], port[16];
 
 	if ((s = notify_scalar(v, file, "address", errs)) == NULL)
 		return;
-	if (config_split_addr(s, host, sizeof(host), port, sizeof(port)) == -1 ||
+	if (config_split_addr(s, host, sizeof(host), port, sizeof(port)) ==
+		-1 ||
 	    atoi(port) == 0) {
-		NOTIFY_ERR(errs, file, v, "notify: expected an address as "
-		    "host:port, not \"%s\"", s);
+		NOTIFY_ERR(errs, file, v,
+		    "notify: expected an address as "
+		    "host:port, not \"%s\"",
+		    s);
 		return;
 	}
 	c->address = xstrdup(s);
@@ -364,7 +375,7 @@ static void
 notify_parse_transport(const struct ynode *v, const char *file,
     struct notify_tconf *c, struct errlist *errs)
 {
-	const char	*s;
+	const char *s;
 
 	if ((s = notify_scalar(v, file, "transport", errs)) == NULL)
 		return;
@@ -375,8 +386,10 @@ notify_parse_transport(const struct ynode *v, const char *file,
 	else if (strcmp(s, "relp") == 0)
 		c->proto = NOTIFY_RELP;
 	else
-		NOTIFY_ERR(errs, file, v, "notify: unknown syslog transport "
-		    "\"%s\" (udp, tcp or relp)", s);
+		NOTIFY_ERR(errs, file, v,
+		    "notify: unknown syslog transport "
+		    "\"%s\" (udp, tcp or relp)",
+		    s);
 }
 
 /* Syslog facility by name. */
@@ -384,8 +397,8 @@ static void
 notify_parse_facility(const struct ynode *v, const char *file,
     struct notify_tconf *c, struct errlist *errs)
 {
-	const char	*s;
-	int		 fac;
+	const char *s;
+	int fac;
 
 	if ((s = notify_scalar(v, file, "facility", errs)) == NULL)
 		return;
@@ -401,13 +414,15 @@ static void
 notify_parse_command(const struct ynode *v, const char *file,
     struct notify_tconf *c, struct errlist *errs)
 {
-	const char	*s;
+	const char *s;
 
 	if ((s = notify_scalar(v, file, "command", errs)) == NULL)
 		return;
 	if (s[0] != '/') {
-		NOTIFY_ERR(errs, file, v, "notify: command must be an absolute "
-		    "path, not \"%s\"", s);
+		NOTIFY_ERR(errs, file, v,
+		    "notify: command must be an absolute "
+		    "path, not \"%s\"",
+		    s);
 		return;
 	}
 	c->command = xstrdup(s);
@@ -418,17 +433,20 @@ static void
 notify_parse_args(const struct ynode *v, const char *file,
     struct notify_tconf *c, struct errlist *errs)
 {
-	size_t	i;
+	size_t i;
 
 	if (v->type != YNODE_SEQ || v->n > NOTIFY_MAX_ARGS) {
-		NOTIFY_ERR(errs, file, v, "notify: args must be a list of at "
-		    "most %d strings", NOTIFY_MAX_ARGS);
+		NOTIFY_ERR(errs, file, v,
+		    "notify: args must be a list of at "
+		    "most %d strings",
+		    NOTIFY_MAX_ARGS);
 		return;
 	}
 	c->args = xcalloc(v->n, sizeof(*c->args));
 	for (i = 0; i < v->n; i++) {
 		if (v->items[i]->type != YNODE_SCALAR) {
-			NOTIFY_ERR(errs, file, v->items[i], "notify: args must "
+			NOTIFY_ERR(errs, file, v->items[i],
+			    "notify: args must "
 			    "be strings");
 			continue;
 		}
@@ -441,8 +459,8 @@ static void
 notify_parse_url(const struct ynode *v, const char *file,
     struct notify_tconf *c, struct errlist *errs)
 {
-	struct evhttp_uri	*u;
-	const char		*s, *scheme;
+	struct evhttp_uri *u;
+	const char *s, *scheme;
 
 	if ((s = notify_scalar(v, file, "url", errs)) == NULL)
 		return;
@@ -450,8 +468,10 @@ notify_parse_url(const struct ynode *v, const char *file,
 	scheme = u != NULL ? evhttp_uri_get_scheme(u) : NULL;
 	if (u == NULL || scheme == NULL || strcmp(scheme, "http") != 0 ||
 	    evhttp_uri_get_host(u) == NULL || evhttp_uri_get_host(u)[0] == '\0')
-		NOTIFY_ERR(errs, file, v, "notify: url must be http://host"
-		    "[:port]/path, not \"%s\"", s);
+		NOTIFY_ERR(errs, file, v,
+		    "notify: url must be http://host"
+		    "[:port]/path, not \"%s\"",
+		    s);
 	else
 		c->url = xstrdup(s);
 	if (u != NULL)
@@ -463,18 +483,19 @@ static char *
 notify_parse_choice(const struct ynode *v, const char *file, const char *what,
     const char *const *choices, struct errlist *errs)
 {
-	const char	*s;
-	size_t		 i;
+	const char *s;
+	size_t i;
 
 	if ((s = notify_scalar(v, file, what, errs)) == NULL)
 		return NULL;
 	for (i = 0; choices[i] != NULL; i++)
 		if (strcmp(s, choices[i]) == 0)
 			return xstrdup(s);
-	NOTIFY_ERR(errs, file, v, "notify: %s \"%s\" is not one of the "
-	    "choices (%s%s%s%s)", what, s, choices[0],
-	    choices[1] ? ", " : "", choices[1] ? choices[1] : "",
-	    choices[2] ? ", ..." : "");
+	NOTIFY_ERR(errs, file, v,
+	    "notify: %s \"%s\" is not one of the "
+	    "choices (%s%s%s%s)",
+	    what, s, choices[0], choices[1] ? ", " : "",
+	    choices[1] ? choices[1] : "", choices[2] ? ", ..." : "");
 	return NULL;
 }
 
@@ -483,15 +504,17 @@ static char *
 notify_parse_pass(const struct ynode *v, const char *file, const char *what,
     struct errlist *errs)
 {
-	const char	*s;
-	size_t		 len;
+	const char *s;
+	size_t len;
 
 	if ((s = notify_scalar(v, file, what, errs)) == NULL)
 		return NULL;
 	len = strlen(s);
 	if (len < 8 || len > 128) {
-		NOTIFY_ERR(errs, file, v, "notify: %s must be 8 to 128 "
-		    "characters", what);
+		NOTIFY_ERR(errs, file, v,
+		    "notify: %s must be 8 to 128 "
+		    "characters",
+		    what);
 		return NULL;
 	}
 	return xstrdup(s);
@@ -502,11 +525,11 @@ static int
 notify_parse_v3_key(const char *k, const struct ynode *v, const char *file,
     struct notify_tconf *c, struct errlist *errs)
 {
-	static const char *const auths[] = { "SHA", "SHA-256", "SHA-512",
-	    "MD5", NULL };
+	static const char *const auths[] = { "SHA", "SHA-256", "SHA-512", "MD5",
+		NULL };
 	static const char *const privs[] = { "AES", "AES-256", "DES", NULL };
 	static const char *const levels[] = { "authpriv", "authnopriv", NULL };
-	char	*s;
+	char *s;
 
 	if (strcmp(k, "user") == 0) {
 		if (notify_scalar(v, file, "user", errs) != NULL) {
@@ -526,8 +549,8 @@ notify_parse_v3_key(const char *k, const struct ynode *v, const char *file,
 		free(c->priv_pass);
 		c->priv_pass = notify_parse_pass(v, file, "priv_pass", errs);
 	} else if (strcmp(k, "level") == 0) {
-		if ((s = notify_parse_choice(v, file, "level", levels,
-		    errs)) != NULL)
+		if ((s = notify_parse_choice(v, file, "level", levels, errs)) !=
+		    NULL)
 			c->authpriv = strcmp(s, "authpriv") == 0 ? 1 : 0;
 		free(s);
 	} else
@@ -550,7 +573,8 @@ notify_parse_key(const char *k, const struct ynode *v, const char *file,
 	else if (strcmp(k, "timeout") == 0) {
 		if (ynode_duration(v, file, &c->timeout, errs) == 0 &&
 		    (c->timeout < 1 || c->timeout > 3600))
-			NOTIFY_ERR(errs, file, v, "notify: timeout must be "
+			NOTIFY_ERR(errs, file, v,
+			    "notify: timeout must be "
 			    "between 1s and 1h");
 	} else if (strcmp(k, "transport") == 0)
 		notify_parse_transport(v, file, c, errs);
@@ -576,11 +600,12 @@ static int
 notify_parse_type(const struct ynode *t, const char *file, const char *name,
     struct errlist *errs)
 {
-	const struct ynode	*v;
-	size_t			 i;
+	const struct ynode *v;
+	size_t i;
 
 	if ((v = ynode_get(t, "type")) == NULL) {
-		NOTIFY_ERR(errs, file, t, "notify: target %s has no type", name);
+		NOTIFY_ERR(errs, file, t, "notify: target %s has no type",
+		    name);
 		return -1;
 	}
 	for (i = 0; i < sizeof(notify_types) / sizeof(*notify_types); i++) {
@@ -588,9 +613,10 @@ notify_parse_type(const struct ynode *t, const char *file, const char *name,
 		    strcmp(v->value, notify_types[i].name) == 0)
 			return (int)i;
 	}
-	NOTIFY_ERR(errs, file, v, "notify: target %s: unknown type \"%s\" "
-	    "(snmp-trap, snmp-inform, syslog, exec or webhook)", name,
-	    v->type == YNODE_SCALAR ? v->value : "?");
+	NOTIFY_ERR(errs, file, v,
+	    "notify: target %s: unknown type \"%s\" "
+	    "(snmp-trap, snmp-inform, syslog, exec or webhook)",
+	    name, v->type == YNODE_SCALAR ? v->value : "?");
 	return -1;
 }
 
@@ -599,25 +625,31 @@ notify_parse_type(const struct ynode *t, const char *file, const char *name,
  * level is authnopriv (authpriv by default, SHA and AES by default).
  */
 static void
-notify_tconf_v3(const struct ynode *t, const char *file,
-    struct notify_tconf *c, struct errlist *errs)
+notify_tconf_v3(const struct ynode *t, const char *file, struct notify_tconf *c,
+    struct errlist *errs)
 {
 	if (c->user == NULL) {
 		if (ynode_get(t, "auth_pass") != NULL ||
 		    ynode_get(t, "priv_pass") != NULL)
-			NOTIFY_ERR(errs, file, t, "notify: target %s: "
-			    "auth_pass and priv_pass need a user", c->name);
+			NOTIFY_ERR(errs, file, t,
+			    "notify: target %s: "
+			    "auth_pass and priv_pass need a user",
+			    c->name);
 		return;
 	}
 	if (ynode_get(t, "level") == NULL)
 		c->authpriv = 1;
 	if (c->auth_pass == NULL && ynode_get(t, "auth_pass") == NULL)
-		NOTIFY_ERR(errs, file, t, "notify: target %s: user %s needs "
-		    "an auth_pass", c->name, c->user);
+		NOTIFY_ERR(errs, file, t,
+		    "notify: target %s: user %s needs "
+		    "an auth_pass",
+		    c->name, c->user);
 	if (c->authpriv && c->priv_pass == NULL &&
 	    ynode_get(t, "priv_pass") == NULL)
-		NOTIFY_ERR(errs, file, t, "notify: target %s: user %s with "
-		    "level authpriv needs a priv_pass", c->name, c->user);
+		NOTIFY_ERR(errs, file, t,
+		    "notify: target %s: user %s with "
+		    "level authpriv needs a priv_pass",
+		    c->name, c->user);
 	if (c->auth == NULL)
 		c->auth = xstrdup("SHA");
 	if (c->authpriv && c->priv == NULL)
@@ -629,7 +661,7 @@ static void
 notify_tconf_finish(const struct ynode *t, const char *file,
     struct notify_tconf *c, struct errlist *errs)
 {
-	const char	*need = NULL;
+	const char *need = NULL;
 
 	switch (c->type) {
 	case NOTIFY_SNMP_TRAP:
@@ -657,17 +689,20 @@ notify_tconf_finish(const struct ynode *t, const char *file,
 		c->app_name = xstrdup("sopd");
 	if (c->timeout == 0)
 		c->timeout = c->type == NOTIFY_EXEC ? 10 :
-		    c->type == NOTIFY_SNMP_INFORM ? 2 : 5;
+		    c->type == NOTIFY_SNMP_INFORM   ? 2 :
+						      5;
 }
 
 /* Names (of targets, in metrics labels) are plain: [A-Za-z0-9_.-]{1,64}. */
 static int
 notify_valid_name(const char *s)
 {
-	size_t	len = strlen(s);
+	size_t len = strlen(s);
 
-	return len > 0 && len <= NOTIFY_NAME_MAX && strspn(s, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == len;
+	return len > 0 && len <= NOTIFY_NAME_MAX &&
+	    strspn(s,
+		"abcdefghijklmnopqrstuvwxyz"
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == len;
 }
 
 /* One target: name: { type: ..., ... }. */
@@ -675,17 +710,19 @@ static void
 notify_parse_target(const struct ynode *kn, const struct ynode *t,
     const char *file, struct notify_tconf *c, struct errlist *errs)
 {
-	size_t	i;
-	int	ti;
-	char	pat[40];
+	size_t i;
+	int ti;
+	char pat[40];
 
 	memset(c, 0, sizeof(*c));
 	c->name = xstrdup(kn->value);
 	c->retries = 5;
-	c->facility = 3;	/* daemon */
+	c->facility = 3; /* daemon */
 	if (!notify_valid_name(c->name))
-		NOTIFY_ERR(errs, file, kn, "notify: target name \"%s\" must be "
-		    "1 to 64 letters, digits, '_', '-' or '.'", c->name);
+		NOTIFY_ERR(errs, file, kn,
+		    "notify: target name \"%s\" must be "
+		    "1 to 64 letters, digits, '_', '-' or '.'",
+		    c->name);
 	if (t->type != YNODE_MAP) {
 		NOTIFY_ERR(errs, file, t, "notify: target %s must be a map",
 		    c->name);
@@ -700,10 +737,12 @@ notify_parse_target(const struct ynode *kn, const struct ynode *t,
 		if (strcmp(k, "type") == 0)
 			continue;
 		snprintf(pat, sizeof(pat), " %s ", k);
-		if (strlen(k) > 30 || strstr(notify_types[ti].keys, pat) == NULL) {
-			NOTIFY_ERR(errs, file, t->keys[i], "notify: target %s: "
-			    "unknown key \"%s\" for type %s", c->name, k,
-			    notify_types[ti].name);
+		if (strlen(k) > 30 ||
+		    strstr(notify_types[ti].keys, pat) == NULL) {
+			NOTIFY_ERR(errs, file, t->keys[i],
+			    "notify: target %s: "
+			    "unknown key \"%s\" for type %s",
+			    c->name, k, notify_types[ti].name);
 			continue;
 		}
 		notify_parse_key(k, t->items[i], file, c, errs);
@@ -716,11 +755,13 @@ static void
 notify_parse_targets(const struct ynode *v, const char *file,
     struct notify_conf *nc, struct errlist *errs)
 {
-	size_t	i;
+	size_t i;
 
 	if (v->type != YNODE_MAP || v->n > NOTIFY_MAX_TARGETS) {
-		NOTIFY_ERR(errs, file, v, "notify: targets must be a map of at "
-		    "most %d targets", NOTIFY_MAX_TARGETS);
+		NOTIFY_ERR(errs, file, v,
+		    "notify: targets must be a map of at "
+		    "most %d targets",
+		    NOTIFY_MAX_TARGETS);
 		return;
 	}
 	nc->targets = xcalloc(v->n, sizeof(*nc->targets));
@@ -733,7 +774,7 @@ notify_parse_targets(const struct ynode *v, const char *file,
 static int
 notify_conf_target(const struct notify_conf *nc, const char *name)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < nc->ntargets; i++) {
 		if (strcmp(nc->targets[i].name, name) == 0)
@@ -747,27 +788,33 @@ static void
 notify_parse_level(const struct ynode *kn, const struct ynode *v,
     const char *file, struct notify_conf *nc, struct errlist *errs)
 {
-	struct notify_level	*l = &nc->levels[nc->nlevels++];
-	const struct ynode	*it;
-	size_t			 i;
+	struct notify_level *l = &nc->levels[nc->nlevels++];
+	const struct ynode *it;
+	size_t i;
 
 	l->name = xstrdup(kn->value);
 	if (v->type != YNODE_SEQ) {
-		NOTIFY_ERR(errs, file, v, "notify: level %s must be a list of "
-		    "targets", l->name);
+		NOTIFY_ERR(errs, file, v,
+		    "notify: level %s must be a list of "
+		    "targets",
+		    l->name);
 		return;
 	}
 	l->targets = xcalloc(v->n + 1, sizeof(*l->targets));
 	for (i = 0; i < v->n; i++) {
 		it = v->items[i];
 		if (it->type != YNODE_SCALAR) {
-			NOTIFY_ERR(errs, file, it, "notify: level %s: expected a "
-			    "target name", l->name);
+			NOTIFY_ERR(errs, file, it,
+			    "notify: level %s: expected a "
+			    "target name",
+			    l->name);
 			continue;
 		}
 		if (notify_conf_target(nc, it->value) == -1) {
-			NOTIFY_ERR(errs, file, it, "notify: level %s: unknown "
-			    "target \"%s\"", l->name, it->value);
+			NOTIFY_ERR(errs, file, it,
+			    "notify: level %s: unknown "
+			    "target \"%s\"",
+			    l->name, it->value);
 			continue;
 		}
 		l->targets[l->n++] = xstrdup(it->value);
@@ -779,10 +826,11 @@ static void
 notify_parse_levels(const struct ynode *v, const char *file,
     struct notify_conf *nc, struct errlist *errs)
 {
-	size_t	i;
+	size_t i;
 
 	if (v->type != YNODE_MAP) {
-		NOTIFY_ERR(errs, file, v, "notify: levels must be a map of "
+		NOTIFY_ERR(errs, file, v,
+		    "notify: levels must be a map of "
 		    "level: [targets]");
 		return;
 	}
@@ -796,7 +844,7 @@ static void
 notify_parse_retry(const struct ynode *v, const char *file,
     struct notify_conf *nc, struct errlist *errs)
 {
-	size_t	i;
+	size_t i;
 	const char *k;
 
 	if (v->type != YNODE_MAP) {
@@ -812,13 +860,17 @@ notify_parse_retry(const struct ynode *v, const char *file,
 			ynode_duration(v->items[i], file, &nc->backoff_initial,
 			    errs);
 		else if (strcmp(k, "max") == 0)
-			ynode_duration(v->items[i], file, &nc->backoff_max, errs);
+			ynode_duration(v->items[i], file, &nc->backoff_max,
+			    errs);
 		else
-			NOTIFY_ERR(errs, file, v->keys[i], "notify: retry: "
-			    "unknown key \"%s\"", k);
+			NOTIFY_ERR(errs, file, v->keys[i],
+			    "notify: retry: "
+			    "unknown key \"%s\"",
+			    k);
 	}
 	if (nc->backoff_initial < 1 || nc->backoff_max < nc->backoff_initial)
-		NOTIFY_ERR(errs, file, v, "notify: retry: need 1s <= initial "
+		NOTIFY_ERR(errs, file, v,
+		    "notify: retry: need 1s <= initial "
 		    "<= max");
 }
 
@@ -827,9 +879,9 @@ static void
 notify_conf_parse(const struct ynode *sec, const char *file,
     struct notify_conf *nc, struct errlist *errs)
 {
-	const struct ynode	*targets = NULL, *levels = NULL;
-	size_t			 i;
-	const char		*k;
+	const struct ynode *targets = NULL, *levels = NULL;
+	size_t i;
+	const char *k;
 
 	memset(nc, 0, sizeof(*nc));
 	nc->queue_size = NOTIFY_QUEUE_DEFAULT;
@@ -854,8 +906,10 @@ notify_conf_parse(const struct ynode *sec, const char *file,
 		else if (strcmp(k, "retry") == 0)
 			notify_parse_retry(sec->items[i], file, nc, errs);
 		else
-			NOTIFY_ERR(errs, file, sec->keys[i], "notify: unknown "
-			    "key \"%s\"", k);
+			NOTIFY_ERR(errs, file, sec->keys[i],
+			    "notify: unknown "
+			    "key \"%s\"",
+			    k);
 	}
 	if (targets != NULL)
 		notify_parse_targets(targets, file, nc, errs);
@@ -867,8 +921,8 @@ notify_conf_parse(const struct ynode *sec, const char *file,
 int
 notifier_check(const struct config *cfg, struct errlist *errs)
 {
-	struct notify_conf	nc;
-	size_t			before = errs->n;
+	struct notify_conf nc;
+	size_t before = errs->n;
 
 	notify_conf_parse(cfg->sec_notify, cfg->file, &nc, errs);
 	notify_conf_free(&nc);
@@ -897,8 +951,8 @@ notify_ops_of(enum notify_type type)
 static char *
 notify_tconf_sig(const struct notify_tconf *c)
 {
-	char	*s, *next;
-	size_t	 i;
+	char *s, *next;
+	size_t i;
 
 	xasprintf(&s, "%d|%s|%s|%lld|%lld|%d|%s|%d|%s|%s|%lld", (int)c->type,
 	    c->address ? c->address : "", c->community, c->retries, c->timeout,
@@ -906,10 +960,9 @@ notify_tconf_sig(const struct notify_tconf *c)
 	    c->command ? c->command : "", c->url ? c->url : "",
 	    c->max_attempts);
 	if (c->user != NULL) {
-		xasprintf(&next, "%s|v3|%s|%s|%s|%s|%s|%d", s, c->user,
-		    c->auth, c->auth_pass ? c->auth_pass : "",
-		    c->priv ? c->priv : "", c->priv_pass ? c->priv_pass : "",
-		    c->authpriv);
+		xasprintf(&next, "%s|v3|%s|%s|%s|%s|%s|%d", s, c->user, c->auth,
+		    c->auth_pass ? c->auth_pass : "", c->priv ? c->priv : "",
+		    c->priv_pass ? c->priv_pass : "", c->authpriv);
 		free(s);
 		s = next;
 	}
@@ -921,14 +974,14 @@ notify_tconf_sig(const struct notify_tconf *c)
 	return s;
 }
 
-static void	notify_kick_cb(evutil_socket_t, short, void *);
-static void	notify_restore(struct notifier *);
+static void notify_kick_cb(evutil_socket_t, short, void *);
+static void notify_restore(struct notifier *);
 
 /* A new target, taking over the parsed config c (c is zeroed). */
 static struct notify_target *
 notify_target_new(struct notifier *n, struct notify_tconf *c)
 {
-	struct notify_target	*t;
+	struct notify_target *t;
 
 	t = xcalloc(1, sizeof(*t));
 	t->n = n;
@@ -974,13 +1027,13 @@ notify_msg_unref(struct notify_msg *m)
 static void
 notify_nlog_target(struct notify_msg *m, const char *target)
 {
-	char	*s;
+	char *s;
 
 	m->nl_pending++;
 	if (m->nlog != 0)
-		return;		/* already logged (a restored notice) */
-	xasprintf(&s, "%s%s%s", m->nlog_targets != NULL ? m->nlog_targets :
-	    "", m->nlog_targets != NULL ? "," : "", target);
+		return; /* already logged (a restored notice) */
+	xasprintf(&s, "%s%s%s", m->nlog_targets != NULL ? m->nlog_targets : "",
+	    m->nlog_targets != NULL ? "," : "", target);
 	free(m->nlog_targets);
 	m->nlog_targets = s;
 }
@@ -989,18 +1042,18 @@ notify_nlog_target(struct notify_msg *m, const char *target)
 static void
 notify_nlog_open(struct notify_msg *m)
 {
-	char	*text;
+	char *text;
 
 	if (m->nlog != 0 || m->nlog_targets == NULL)
 		return;
-	if (m->kind >= NOTICE_WINDOW) {	/* no notification in the MIB */
+	if (m->kind >= NOTICE_WINDOW) { /* no notification in the MIB */
 		free(m->nlog_targets);
 		m->nlog_targets = NULL;
 		return;
 	}
 	xasprintf(&text, "%s: %s", m->host, m->title);
-	m->nlog = agent_nlog_add(notify_notif_name(m->kind), m->id,
-	    m->severity, m->inc_level, m->nlog_targets, text);
+	m->nlog = agent_nlog_add(notify_notif_name(m->kind), m->id, m->severity,
+	    m->inc_level, m->nlog_targets, text);
 	free(text);
 	free(m->nlog_targets);
 	m->nlog_targets = NULL;
@@ -1034,7 +1087,7 @@ notify_job_free(struct notify_target *t, struct notify_job *j)
 static void
 notify_target_free(struct notify_target *t)
 {
-	struct notify_job	*j;
+	struct notify_job *j;
 
 	if (t->ops != NULL && t->ops->free != NULL)
 		t->ops->free(t);
@@ -1050,7 +1103,7 @@ notify_target_free(struct notify_target *t)
 static void
 notify_kick(struct notify_target *t, long long delay)
 {
-	struct timeval	tv = { (time_t)delay, 0 };
+	struct timeval tv = { (time_t)delay, 0 };
 
 	evtimer_add(t->kick, &tv);
 }
@@ -1059,8 +1112,8 @@ notify_kick(struct notify_target *t, long long delay)
 static void
 notify_reap(struct notify_target *t)
 {
-	struct notifier	*n = t->n;
-	size_t		 i;
+	struct notifier *n = t->n;
+	size_t i;
 
 	for (i = 0; i < n->ntargets; i++) {
 		if (n->targets[i] == t) {
@@ -1077,9 +1130,9 @@ notify_reap(struct notify_target *t)
 static void
 notify_kick_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct notify_target	*t = arg;
-	struct notify_job	*j;
-	int			 r;
+	struct notify_target *t = arg;
+	struct notify_job *j;
+	int r;
 
 	if (t->busy)
 		return;
@@ -1112,17 +1165,17 @@ notify_attempts(const struct notify_target *t)
 void
 notify_done(struct notify_target *t, int ok, const char *why)
 {
-	struct notify_job	*j = TAILQ_FIRST(&t->queue);
+	struct notify_job *j = TAILQ_FIRST(&t->queue);
 	const struct notify_conf *nc = &t->n->conf;
-	long long		 delay;
+	long long delay;
 
 	if (!t->busy || j == NULL)
 		return;
 	t->busy = 0;
 	if (ok) {
 		t->sent++;
-		log_debugs(LOG_SYS_NOTIFY,
-		    "notify %s: sent %s", t->c.name, j->msg->idem);
+		log_debugs(LOG_SYS_NOTIFY, "notify %s: sent %s", t->c.name,
+		    j->msg->idem);
 		notify_outbox_delivered(t->n->ob, t->c.name, j->msg->idem);
 		notify_nlog_done(j->msg, 1);
 		notify_job_free(t, j);
@@ -1141,8 +1194,8 @@ notify_done(struct notify_target *t, int ok, const char *why)
 		return;
 	}
 	t->retried++;
-	delay = notify_backoff(nc->backoff_initial, nc->backoff_max,
-	    j->attempts);
+	delay =
+	    notify_backoff(nc->backoff_initial, nc->backoff_max, j->attempts);
 	log_info("notify %s: %s failed (%s), retry in %llds", t->c.name,
 	    j->msg->idem, why ? why : "failed", delay);
 	j->next_try = (int64_t)time(NULL) + delay;
@@ -1155,9 +1208,9 @@ notify_done(struct notify_target *t, int ok, const char *why)
 static void
 notify_build(struct notifier *n, struct notify_target **old, size_t nold)
 {
-	struct notify_target	*t;
-	size_t			 i, j;
-	char			*sig;
+	struct notify_target *t;
+	size_t i, j;
+	char *sig;
 
 	n->targets = xcalloc(n->conf.ntargets + nold + 1, sizeof(*n->targets));
 	n->ntargets = 0;
@@ -1166,7 +1219,8 @@ notify_build(struct notifier *n, struct notify_target **old, size_t nold)
 		t = NULL;
 		for (j = 0; j < nold; j++) {
 			if (old[j] != NULL && !old[j]->retired &&
-			    strcmp(old[j]->c.name, n->conf.targets[i].name) == 0 &&
+			    strcmp(old[j]->c.name, n->conf.targets[i].name) ==
+				0 &&
 			    strcmp(old[j]->sig, sig) == 0) {
 				t = old[j];
 				old[j] = NULL;
@@ -1191,8 +1245,8 @@ notify_build(struct notifier *n, struct notify_target **old, size_t nold)
 static void
 notify_public_url(struct notifier *n, const struct config *cfg)
 {
-	const char	*u = ynode_str(cfg->sec_http, "public_url");
-	size_t		 len;
+	const char *u = ynode_str(cfg->sec_http, "public_url");
+	size_t len;
 
 	free(n->public_url);
 	n->public_url = NULL;
@@ -1208,8 +1262,8 @@ notify_public_url(struct notifier *n, const struct config *cfg)
 struct notifier *
 notifier_new(struct sopd *sd, char **cause)
 {
-	struct notifier	*n;
-	struct errlist	 errs = { 0 };
+	struct notifier *n;
+	struct errlist errs = { 0 };
 
 	n = xcalloc(1, sizeof(*n));
 	n->sd = sd;
@@ -1224,12 +1278,11 @@ notifier_new(struct sopd *sd, char **cause)
 	}
 	notify_build(n, NULL, 0);
 	notify_public_url(n, sd->cfg);
-	log_debugs(LOG_SYS_NOTIFY,
-	    "notify: %zu targets, %zu levels", n->conf.ntargets,
-	    n->conf.nlevels);
+	log_debugs(LOG_SYS_NOTIFY, "notify: %zu targets, %zu levels",
+	    n->conf.ntargets, n->conf.nlevels);
 	if (sd->incidents != NULL)
-		n->ob = notify_outbox_new(n->base,
-		    incidents_store(sd->incidents));
+		n->ob =
+		    notify_outbox_new(n->base, incidents_store(sd->incidents));
 	notify_restore(n);
 	return n;
 }
@@ -1238,7 +1291,7 @@ notifier_new(struct sopd *sd, char **cause)
 struct notifier *
 notifier_new_sink(notifier_sink_cb sink, void *arg)
 {
-	struct notifier	*n;
+	struct notifier *n;
 
 	n = xcalloc(1, sizeof(*n));
 	n->sink = sink;
@@ -1251,10 +1304,10 @@ notifier_new_sink(notifier_sink_cb sink, void *arg)
 void
 notifier_reconfigure(struct notifier *n, const struct config *cfg)
 {
-	struct notify_conf	 nc;
-	struct errlist		 errs = { 0 };
-	struct notify_target	**old;
-	size_t			 nold;
+	struct notify_conf nc;
+	struct errlist errs = { 0 };
+	struct notify_target **old;
+	size_t nold;
 
 	if (n == NULL)
 		return;
@@ -1286,8 +1339,8 @@ notify_msg_str(const char *s, size_t max)
 static struct notify_msg *
 notify_msg_new(struct notifier *n, const char *level, const struct notice *no)
 {
-	const struct incident_info	*ii = no->inc;
-	struct notify_msg		*m;
+	const struct incident_info *ii = no->inc;
+	struct notify_msg *m;
 
 	m = xcalloc(1, sizeof(*m));
 	m->kind = no->kind;
@@ -1303,15 +1356,16 @@ notify_msg_new(struct notifier *n, const char *level, const struct notice *no)
 	m->rule = xstrndup(ii->rule != NULL ? ii->rule : "", 1024);
 	m->title = xstrndup(ii->title != NULL ? ii->title : "", 1024);
 	m->key = xstrndup(ii->key != NULL ? ii->key : "", 1024);
-	m->in_window = xstrndup(ii->in_window != NULL ? ii->in_window : "", 256);
+	m->in_window =
+	    xstrndup(ii->in_window != NULL ? ii->in_window : "", 256);
 	m->owner = xstrndup(ii->owner != NULL ? ii->owner : "", 256);
 	m->impact = notify_msg_str(ii->impact, 1024);
 	m->workaround = notify_msg_str(ii->workaround, 1024);
 	m->last_note = notify_msg_str(ii->last_note, 1024);
 	m->last_event = notify_msg_str(ii->last_event, 1024);
 	m->eta_us = ii->eta_us;
-	if (n->public_url != NULL && ii->id > 0 &&
-	    no->kind != NOTICE_WINDOW && no->kind != NOTICE_CHANGE)
+	if (n->public_url != NULL && ii->id > 0 && no->kind != NOTICE_WINDOW &&
+	    no->kind != NOTICE_CHANGE)
 		xasprintf(&m->link, "%s/?incident=%llu", n->public_url,
 		    (unsigned long long)ii->id);
 	else
@@ -1336,7 +1390,7 @@ notify_msg_new(struct notifier *n, const char *level, const struct notice *no)
 static struct notify_target *
 notify_target_find(struct notifier *n, const char *name)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < n->ntargets; i++) {
 		if (!n->targets[i]->retired &&
@@ -1350,7 +1404,7 @@ notify_target_find(struct notifier *n, const char *name)
 static struct notify_job *
 notify_enqueue(struct notify_target *t, struct notify_msg *m)
 {
-	struct notify_job	*j, *old;
+	struct notify_job *j, *old;
 
 	if ((long long)t->nqueue >= t->n->conf.queue_size) {
 		old = TAILQ_FIRST(&t->queue);
@@ -1381,7 +1435,7 @@ notify_enqueue(struct notify_target *t, struct notify_msg *m)
 static const struct notify_level *
 notify_level_find(struct notifier *n, const char *level)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < n->conf.nlevels; i++) {
 		if (strcmp(n->conf.levels[i].name, level) == 0 &&
@@ -1394,10 +1448,9 @@ notify_level_find(struct notifier *n, const char *level)
 
 /* Keep a message for a target until the transaction committed. */
 static void
-notify_stage_add(struct notifier *n, const char *target,
-    struct notify_msg *m)
+notify_stage_add(struct notifier *n, const char *target, struct notify_msg *m)
 {
-	struct notify_stage	*sg;
+	struct notify_stage *sg;
 
 	sg = xcalloc(1, sizeof(*sg));
 	snprintf(sg->target, sizeof(sg->target), "%s", target);
@@ -1414,7 +1467,7 @@ static int
 notify_sink_stage(struct notifier *n, const char *level,
     const struct notice *no)
 {
-	struct notify_sunk	*k;
+	struct notify_sunk *k;
 
 	k = xcalloc(1, sizeof(*k));
 	k->level = xstrdup(level);
@@ -1430,9 +1483,9 @@ notify_sink_stage(struct notifier *n, const char *level,
 static void
 notify_sink_commit(struct notifier *n)
 {
-	struct notify_sunk	*k;
-	struct incident_info	 ii;
-	struct notice		 no;
+	struct notify_sunk *k;
+	struct incident_info ii;
+	struct notice no;
 
 	while ((k = n->sunk) != NULL) {
 		n->sunk = k->next;
@@ -1454,7 +1507,7 @@ notify_sink_commit(struct notifier *n)
 static void
 notify_sink_unstage(struct notifier *n)
 {
-	struct notify_sunk	*k;
+	struct notify_sunk *k;
 
 	while ((k = n->sunk) != NULL) {
 		n->sunk = k->next;
@@ -1471,10 +1524,10 @@ notify_sink_unstage(struct notifier *n)
 int
 notifier_stage(struct notifier *n, const char *level, const struct notice *no)
 {
-	const struct notify_level	*l;
-	struct notify_msg		*m;
-	size_t				 i;
-	int				 rc = 0;
+	const struct notify_level *l;
+	struct notify_msg *m;
+	size_t i;
+	int rc = 0;
 
 	if (n == NULL || level == NULL || no == NULL || no->inc == NULL)
 		return 0;
@@ -1488,7 +1541,7 @@ notifier_stage(struct notifier *n, const char *level, const struct notice *no)
 		if (notify_target_find(n, l->targets[i]) == NULL)
 			continue;
 		if ((rc = notify_outbox_put(n->ob, l->targets[i], m,
-		    (int64_t)time(NULL))) == 0)
+			 (int64_t)time(NULL))) == 0)
 			notify_stage_add(n, l->targets[i], m);
 	}
 	notify_msg_unref(m);
@@ -1499,8 +1552,8 @@ notifier_stage(struct notifier *n, const char *level, const struct notice *no)
 void
 notifier_commit(struct notifier *n)
 {
-	struct notify_stage	*sg;
-	struct notify_target	*t;
+	struct notify_stage *sg;
+	struct notify_target *t;
 
 	if (n == NULL)
 		return;
@@ -1524,7 +1577,7 @@ notifier_commit(struct notifier *n)
 void
 notifier_unstage(struct notifier *n)
 {
-	struct notify_stage	*sg;
+	struct notify_stage *sg;
 
 	if (n == NULL)
 		return;
@@ -1541,10 +1594,10 @@ static void
 notify_send_memory(struct notifier *n, const char *level,
     const struct notice *no)
 {
-	const struct notify_level	*l;
-	struct notify_target		*t;
-	struct notify_msg		*m;
-	size_t				 i;
+	const struct notify_level *l;
+	struct notify_target *t;
+	struct notify_msg *m;
+	size_t i;
 
 	if ((l = notify_level_find(n, level)) == NULL)
 		return;
@@ -1575,23 +1628,22 @@ notifier_send(struct notifier *n, const char *level, const struct notice *no)
 		notifier_unstage(n);
 	}
 	log_warnx("notify: outbox not written; the notice is kept in memory "
-	    "only");
+		  "only");
 	notify_send_memory(n, level, no);
 }
 
 /* Queue a report to the targets of a level (see notify.h). */
 void
-notifier_send_report(struct notifier *n, const char *level,
-    const char *subject, const char *text, const char *body_json,
-    const char *idem)
+notifier_send_report(struct notifier *n, const char *level, const char *subject,
+    const char *text, const char *body_json, const char *idem)
 {
-	struct incident_info	ii;
-	struct notice		no;
+	struct incident_info ii;
+	struct notice no;
 
 	if (n == NULL || level == NULL)
 		return;
 	memset(&ii, 0, sizeof(ii));
-	ii.severity = SEV_INFO;		/* a report is no alarm */
+	ii.severity = SEV_INFO; /* a report is no alarm */
 	ii.level = level;
 	ii.host = "";
 	ii.rule = "";
@@ -1614,9 +1666,9 @@ static int
 notify_restore_cb(const char *target, struct notify_msg *m, int attempts,
     int64_t next_try, void *arg)
 {
-	struct notifier		*n = arg;
-	struct notify_target	*t;
-	struct notify_job	*j;
+	struct notifier *n = arg;
+	struct notify_target *t;
+	struct notify_job *j;
 
 	m->refs = 1;
 	if ((t = notify_target_find(n, target)) == NULL) {
@@ -1635,7 +1687,7 @@ notify_restore_cb(const char *target, struct notify_msg *m, int attempts,
 static void
 notify_restore(struct notifier *n)
 {
-	long	r;
+	long r;
 
 	if (n->ob == NULL)
 		return;
@@ -1653,7 +1705,7 @@ notify_restore(struct notifier *n)
 static const char *
 notify_type_name(enum notify_type type)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < sizeof(notify_types) / sizeof(*notify_types); i++) {
 		if (notify_types[i].type == type)
@@ -1666,22 +1718,23 @@ notify_type_name(enum notify_type type)
 json_t *
 notifier_stats_json(struct notifier *n)
 {
-	json_t			*targets, *o;
-	struct notify_target	*t;
-	uint64_t		 tot[5] = { 0 };
-	size_t			 i;
+	json_t *targets, *o;
+	struct notify_target *t;
+	uint64_t tot[5] = { 0 };
+	size_t i;
 
 	targets = json_object();
 	for (i = 0; n != NULL && i < n->ntargets; i++) {
 		t = n->targets[i];
 		if (t->retired)
 			continue;
-		json_object_set_new(targets, t->c.name, json_pack(
-		    "{s:s s:I s:I s:I s:I s:I}", "type",
-		    notify_type_name(t->c.type), "sent", (json_int_t)t->sent,
-		    "failed", (json_int_t)t->failed, "retried",
-		    (json_int_t)t->retried, "dropped", (json_int_t)t->dropped,
-		    "queued", (json_int_t)t->nqueue));
+		json_object_set_new(targets, t->c.name,
+		    json_pack("{s:s s:I s:I s:I s:I s:I}", "type",
+			notify_type_name(t->c.type), "sent",
+			(json_int_t)t->sent, "failed", (json_int_t)t->failed,
+			"retried", (json_int_t)t->retried, "dropped",
+			(json_int_t)t->dropped, "queued",
+			(json_int_t)t->nqueue));
 		tot[0] += t->sent;
 		tot[1] += t->failed;
 		tot[2] += t->retried;
@@ -1691,9 +1744,9 @@ notifier_stats_json(struct notifier *n)
 	o = json_pack("{s:I s:I s:I s:I s:I s:I s:I}", "sent",
 	    (json_int_t)tot[0], "failed", (json_int_t)tot[1], "retried",
 	    (json_int_t)tot[2], "dropped", (json_int_t)tot[3], "queued",
-	    (json_int_t)tot[4], "restored", (json_int_t)(n != NULL ?
-	    n->restored : 0), "outbox_errors", (json_int_t)(n != NULL ?
-	    notify_outbox_errors(n->ob) : 0));
+	    (json_int_t)tot[4], "restored",
+	    (json_int_t)(n != NULL ? n->restored : 0), "outbox_errors",
+	    (json_int_t)(n != NULL ? notify_outbox_errors(n->ob) : 0));
 	json_object_set_new(o, "targets", targets);
 	return o;
 }
@@ -1702,7 +1755,7 @@ notifier_stats_json(struct notifier *n)
 void
 notifier_free(struct notifier *n)
 {
-	size_t	i;
+	size_t i;
 
 	if (n == NULL)
 		return;

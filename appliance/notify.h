@@ -14,30 +14,30 @@ struct incident_info;
 struct notifier;
 
 enum notice_kind {
-	NOTICE_OPENED = 0,	/* sopIncidentOpened */
-	NOTICE_ESCALATED,	/* sopIncidentEscalated: a step fell due */
-	NOTICE_ACKNOWLEDGED,	/* sopIncidentAcknowledged */
-	NOTICE_RESOLVED,	/* sopIncidentResolved */
-	NOTICE_WINDOW,		/* a window ended: its summary */
-	NOTICE_CHANGE,		/* a change moved to a new state */
-	NOTICE_REPORT,		/* a scheduled job's report (body below) */
-	NOTICE_REMINDER,	/* a critical has no impact for the client */
-	NOTICE_RELOAD,		/* a reload and what it changed (audit) */
+	NOTICE_OPENED = 0,   /* sopIncidentOpened */
+	NOTICE_ESCALATED,    /* sopIncidentEscalated: a step fell due */
+	NOTICE_ACKNOWLEDGED, /* sopIncidentAcknowledged */
+	NOTICE_RESOLVED,     /* sopIncidentResolved */
+	NOTICE_WINDOW,	     /* a window ended: its summary */
+	NOTICE_CHANGE,	     /* a change moved to a new state */
+	NOTICE_REPORT,	     /* a scheduled job's report (body below) */
+	NOTICE_REMINDER,     /* a critical has no impact for the client */
+	NOTICE_RELOAD,	     /* a reload and what it changed (audit) */
 	NOTICE_MAX
 };
 
 /* One thing to tell the targets of a level. */
 struct notice {
-	enum notice_kind		 kind;
-	const struct incident_info	*inc;	/* the incident, as it is now */
-	int				 step;	/* escalation step index, -1 if none */
-	const char			*level;	/* the level whose targets hear it */
-	int64_t				 at_us;	/* when it happened (wall clock) */
-	const char			*note;	/* optional text, e.g. why */
-	const char			*idem;	/* NULL: the incident's */
+	enum notice_kind kind;
+	const struct incident_info *inc; /* the incident, as it is now */
+	int step;			 /* escalation step index, -1 if none */
+	const char *level;		 /* the level whose targets hear it */
+	int64_t at_us;			 /* when it happened (wall clock) */
+	const char *note;		 /* optional text, e.g. why */
+	const char *idem;		 /* NULL: the incident's */
 	/* NOTICE_REPORT: the text (exec stdin) and JSON (webhook body). */
-	const char			*body;
-	const char			*body_json;
+	const char *body;
+	const char *body_json;
 };
 
 /*
@@ -52,8 +52,8 @@ struct notifier *notifier_new(struct sopd *, char **cause);
  * every notice it is given once its transaction committed, in order; the
  * sink's notice carries kind, step, level and the incident's id only.
  */
-typedef void (*notifier_sink_cb)(const char *level, const struct notice *,
-    void *);
+typedef void (
+    *notifier_sink_cb)(const char *level, const struct notice *, void *);
 struct notifier *notifier_new_sink(notifier_sink_cb, void *arg);
 /* Take a reloaded config (new targets; deliveries in flight finish). */
 void notifier_reconfigure(struct notifier *, const struct config *);

@@ -22,19 +22,20 @@
 #include "rules.h"
 #include "xmalloc.h"
 
-#define NOTIFY_EXEC_LINE_MAX	1024
-#define NOTIFY_EXEC_OUTPUT_MAX	65536	/* logged per run; the rest is read and dropped */
-#define NOTIFY_EXEC_ENV_MAX	48
+#define NOTIFY_EXEC_LINE_MAX 1024
+#define NOTIFY_EXEC_OUTPUT_MAX \
+	65536 /* logged per run; the rest is read and dropped */
+#define NOTIFY_EXEC_ENV_MAX 48
 
 /* The running hook of a target. */
 struct notify_exec {
-	pid_t		 pid;		/* -1: none */
-	int		 pidfd;
-	int		 outfd;		/* its stdout and stderr */
-	struct event	*exit_ev, *out_ev, *timer;
-	struct evbuffer	*line;
-	size_t		 logged;
-	int		 timed_out;
+	pid_t pid; /* -1: none */
+	int pidfd;
+	int outfd; /* its stdout and stderr */
+	struct event *exit_ev, *out_ev, *timer;
+	struct evbuffer *line;
+	size_t logged;
+	int timed_out;
 };
 
 /* Add NAME=value to an environment under construction. */
@@ -49,9 +50,9 @@ notify_exec_env(char **env, size_t *n, const char *name, const char *value)
 static char **
 notify_exec_envp(const struct notify_target *t, const struct notify_msg *m)
 {
-	char	**env = xcalloc(NOTIFY_EXEC_ENV_MAX + 1, sizeof(*env));
-	char	  num[32], ts[40];
-	size_t	  n = 0;
+	char **env = xcalloc(NOTIFY_EXEC_ENV_MAX + 1, sizeof(*env));
+	char num[32], ts[40];
+	size_t n = 0;
 
 	notify_exec_env(env, &n, "PATH", "/usr/local/bin:/usr/bin:/bin");
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)m->id);
@@ -61,7 +62,8 @@ notify_exec_envp(const struct notify_target *t, const struct notify_msg *m)
 	notify_exec_env(env, &n, "SOPD_LEVEL", m->level);
 	notify_exec_env(env, &n, "SOPD_INCIDENT_LEVEL", m->inc_level);
 	notify_exec_env(env, &n, "SOPD_KIND", notify_kind_name(m->kind));
-	notify_exec_env(env, &n, "SOPD_NOTIFICATION", notify_notif_name(m->kind));
+	notify_exec_env(env, &n, "SOPD_NOTIFICATION",
+	    notify_notif_name(m->kind));
 	snprintf(num, sizeof(num), "%d", m->step);
 	notify_exec_env(env, &n, "SOPD_STEP", num);
 	notify_exec_env(env, &n, "SOPD_HOST", m->host);
@@ -99,7 +101,7 @@ notify_exec_envp(const struct notify_target *t, const struct notify_msg *m)
 static void
 notify_exec_freev(char **v)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; v != NULL && v[i] != NULL; i++)
 		free(v[i]);
@@ -110,13 +112,16 @@ notify_exec_freev(char **v)
 static void
 notify_exec_lines(struct notify_target *t, struct notify_exec *x, int all)
 {
-	char	*l;
-	size_t	 len;
+	char *l;
+	size_t len;
 
 	while ((l = evbuffer_readln(x->line, &len, EVBUFFER_EOL_LF)) != NULL) {
 		if (x->logged < NOTIFY_EXEC_OUTPUT_MAX)
-			log_info("notify %s: %.*s", t->c.name, (int)(len >
-			    NOTIFY_EXEC_LINE_MAX ? NOTIFY_EXEC_LINE_MAX : len), l);
+			log_info("notify %s: %.*s", t->c.name,
+			    (int)(len > NOTIFY_EXEC_LINE_MAX ?
+				    NOTIFY_EXEC_LINE_MAX :
+				    len),
+			    l);
 		x->logged += len + 1;
 		free(l);
 	}
@@ -131,10 +136,10 @@ notify_exec_lines(struct notify_target *t, struct notify_exec *x, int all)
 static void
 notify_exec_out_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct notify_target	*t = arg;
-	struct notify_exec	*x = t->state;
-	char			 buf[4096];
-	ssize_t			 n;
+	struct notify_target *t = arg;
+	struct notify_exec *x = t->state;
+	char buf[4096];
+	ssize_t n;
 
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		evbuffer_add(x->line, buf, (size_t)n);
@@ -170,10 +175,10 @@ notify_exec_reset(struct notify_exec *x)
 static void
 notify_exec_exit_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct notify_target	*t = arg;
-	struct notify_exec	*x = t->state;
-	int			 status;
-	char			 why[64];
+	struct notify_target *t = arg;
+	struct notify_exec *x = t->state;
+	int status;
+	char why[64];
 
 	if (waitpid(x->pid, &status, WNOHANG) != x->pid)
 		return;
@@ -183,7 +188,8 @@ notify_exec_exit_cb(evutil_socket_t fd, short what, void *arg)
 		snprintf(why, sizeof(why), "timed out after %llds, killed",
 		    t->c.timeout);
 	else if (WIFEXITED(status))
-		snprintf(why, sizeof(why), "exit status %d", WEXITSTATUS(status));
+		snprintf(why, sizeof(why), "exit status %d",
+		    WEXITSTATUS(status));
 	else
 		snprintf(why, sizeof(why), "killed by signal %d",
 		    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
@@ -198,8 +204,8 @@ notify_exec_exit_cb(evutil_socket_t fd, short what, void *arg)
 static void
 notify_exec_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct notify_target	*t = arg;
-	struct notify_exec	*x = t->state;
+	struct notify_target *t = arg;
+	struct notify_exec *x = t->state;
 
 	log_warnx("notify %s: %s timed out, killing it", t->c.name,
 	    t->c.command);
@@ -214,9 +220,9 @@ notify_exec_timeout_cb(evutil_socket_t fd, short what, void *arg)
 static int
 notify_exec_stdin(const struct notify_target *t, const struct notify_msg *m)
 {
-	size_t	off, len;
-	ssize_t	w;
-	int	fd;
+	size_t off, len;
+	ssize_t w;
+	int fd;
 
 	if (m->body == NULL)
 		return -1;
@@ -241,13 +247,13 @@ notify_exec_stdin(const struct notify_target *t, const struct notify_msg *m)
 
 /* posix_spawn the hook in its own process group, output into a pipe. */
 static int
-notify_exec_spawn(struct notify_target *t, struct notify_exec *x,
-    char **argv, char **envp, int out[2], int in)
+notify_exec_spawn(struct notify_target *t, struct notify_exec *x, char **argv,
+    char **envp, int out[2], int in)
 {
-	posix_spawn_file_actions_t	fa;
-	posix_spawnattr_t		at;
-	sigset_t			none, all;
-	int				r;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, all;
+	int r;
 
 	sigemptyset(&none);
 	sigfillset(&all);
@@ -255,15 +261,16 @@ notify_exec_spawn(struct notify_target *t, struct notify_exec *x,
 	if (in != -1)
 		posix_spawn_file_actions_adddup2(&fa, in, 0);
 	else
-		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
-		    O_RDONLY, 0);
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY,
+		    0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 2);
 	/* Only stdin, stdout and stderr: no listener, database or pipe. */
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	posix_spawnattr_init(&at);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
-	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setflags(&at,
+	    POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+		POSIX_SPAWN_SETSIGDEF);
 	posix_spawnattr_setpgroup(&at, 0);
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &all);
@@ -283,7 +290,7 @@ notify_exec_spawn(struct notify_target *t, struct notify_exec *x,
 static int
 notify_exec_watch(struct notify_target *t, struct notify_exec *x)
 {
-	struct timeval	tv = { (time_t)t->c.timeout, 0 };
+	struct timeval tv = { (time_t)t->c.timeout, 0 };
 
 	if ((x->pidfd = pidfd_open(x->pid, 0)) == -1) {
 		log_warn("notify %s: pidfd_open", t->c.name);
@@ -309,10 +316,10 @@ notify_exec_watch(struct notify_target *t, struct notify_exec *x)
 static int
 notify_exec_start(struct notify_target *t, struct notify_msg *m)
 {
-	struct notify_exec	*x = t->state;
-	char			**argv, **envp;
-	int			  out[2], in, r;
-	size_t			  i;
+	struct notify_exec *x = t->state;
+	char **argv, **envp;
+	int out[2], in, r;
+	size_t i;
 
 	if (x == NULL) {
 		x = t->state = xcalloc(1, sizeof(*x));
@@ -350,7 +357,7 @@ notify_exec_start(struct notify_target *t, struct notify_msg *m)
 static void
 notify_exec_free(struct notify_target *t)
 {
-	struct notify_exec	*x = t->state;
+	struct notify_exec *x = t->state;
 
 	if (x == NULL)
 		return;

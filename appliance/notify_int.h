@@ -13,7 +13,7 @@ struct logevent;
 struct event_base;
 struct store;
 
-#define NOTIFY_NAME_MAX	64	/* a target's name */
+#define NOTIFY_NAME_MAX 64 /* a target's name */
 
 enum notify_type {
 	NOTIFY_SNMP_TRAP = 0,
@@ -26,69 +26,69 @@ enum notify_type {
 /* Syslog forwarding transports. */
 enum notify_proto {
 	NOTIFY_UDP = 0,
-	NOTIFY_TCP,		/* RFC 6587 octet counting */
+	NOTIFY_TCP, /* RFC 6587 octet counting */
 	NOTIFY_RELP,
 };
 
 /* One target as configured. */
 struct notify_tconf {
-	char		 *name;
-	enum notify_type  type;
-	char		 *address;	/* host:port (snmp, syslog) */
-	char		 *community;	/* snmp */
-	long long	  retries;	/* snmp-inform: net-snmp's retries */
-	long long	  timeout;	/* seconds: inform, exec, webhook, tcp */
-	enum notify_proto proto;	/* syslog */
-	char		 *app_name;	/* syslog */
-	int		  facility;	/* syslog */
-	char		 *command;	/* exec: absolute path */
-	char		**args;		/* exec: argv[1..] */
-	size_t		  nargs;
-	char		 *url;		/* webhook */
-	long long	  max_attempts;	/* 0: the notifier's */
-	char		 *user;		/* snmp: SNMPv3 user; NULL: v2c */
-	char		 *auth;		/* snmp v3: SHA, SHA-256, SHA-512, MD5 */
-	char		 *auth_pass;
-	char		 *priv;		/* snmp v3: AES, AES-256, DES */
-	char		 *priv_pass;
-	int		  authpriv;	/* snmp v3: 1 authPriv, 0 authNoPriv */
+	char *name;
+	enum notify_type type;
+	char *address;		 /* host:port (snmp, syslog) */
+	char *community;	 /* snmp */
+	long long retries;	 /* snmp-inform: net-snmp's retries */
+	long long timeout;	 /* seconds: inform, exec, webhook, tcp */
+	enum notify_proto proto; /* syslog */
+	char *app_name;		 /* syslog */
+	int facility;		 /* syslog */
+	char *command;		 /* exec: absolute path */
+	char **args;		 /* exec: argv[1..] */
+	size_t nargs;
+	char *url;		/* webhook */
+	long long max_attempts; /* 0: the notifier's */
+	char *user;		/* snmp: SNMPv3 user; NULL: v2c */
+	char *auth;		/* snmp v3: SHA, SHA-256, SHA-512, MD5 */
+	char *auth_pass;
+	char *priv; /* snmp v3: AES, AES-256, DES */
+	char *priv_pass;
+	int authpriv; /* snmp v3: 1 authPriv, 0 authNoPriv */
 };
 
 /* A notice as copied at send time; shared by the jobs of that send. */
 struct notify_msg {
-	int		 refs;
+	int refs;
 	enum notice_kind kind;
-	int		 step;
-	char		*level;		/* the level that hears it */
-	int64_t		 at_us;
-	char		*note;		/* may be NULL */
-	uint64_t	 id;
-	int		 severity;	/* enum sop_severity */
-	int		 state;		/* enum incident_state */
-	char		*inc_level;	/* the incident's level */
-	char		*host, *rule, *title, *key, *in_window;	/* never NULL */
-	char		*owner;		/* who acknowledged, "" nobody; never NULL */
-	char		*impact, *workaround;	/* for the client, or "" */
-	char		*last_note;	/* the latest note, "" none */
-	char		*last_event;	/* the latest event's text, "" none */
-	char		*link;		/* the incident on the page, "" none */
-	int64_t		 eta_us;	/* expected recovery, 0: not said */
-	uint64_t	 count;
-	int64_t		 first_seen_us, last_seen_us, next_escalation_us;
-	char		 idem[96];	/* idempotency key */
+	int step;
+	char *level; /* the level that hears it */
+	int64_t at_us;
+	char *note; /* may be NULL */
+	uint64_t id;
+	int severity;				     /* enum sop_severity */
+	int state;				     /* enum incident_state */
+	char *inc_level;			     /* the incident's level */
+	char *host, *rule, *title, *key, *in_window; /* never NULL */
+	char *owner;		   /* who acknowledged, "" nobody; never NULL */
+	char *impact, *workaround; /* for the client, or "" */
+	char *last_note;	   /* the latest note, "" none */
+	char *last_event;	   /* the latest event's text, "" none */
+	char *link;		   /* the incident on the page, "" none */
+	int64_t eta_us;		   /* expected recovery, 0: not said */
+	uint64_t count;
+	int64_t first_seen_us, last_seen_us, next_escalation_us;
+	char idem[96]; /* idempotency key */
 	/* Its row in the agent's notification log and its targets' counts. */
-	uint32_t	 nlog;		/* 0: not logged (yet) */
-	char		*nlog_targets;	/* "a,b,c" while queuing */
-	unsigned	 nl_pending, nl_ok, nl_failed;
-	char		*body;		/* NOTICE_REPORT: text, NULL otherwise */
-	char		*body_json;	/* NOTICE_REPORT: webhook body */
+	uint32_t nlog;	    /* 0: not logged (yet) */
+	char *nlog_targets; /* "a,b,c" while queuing */
+	unsigned nl_pending, nl_ok, nl_failed;
+	char *body;	 /* NOTICE_REPORT: text, NULL otherwise */
+	char *body_json; /* NOTICE_REPORT: webhook body */
 };
 
 struct notify_job {
-	TAILQ_ENTRY(notify_job)	 entry;
-	struct notify_msg	*msg;
-	int			 attempts;
-	int64_t			 next_try;	/* wall clock, 0: now */
+	TAILQ_ENTRY(notify_job) entry;
+	struct notify_msg *msg;
+	int attempts;
+	int64_t next_try; /* wall clock, 0: now */
 };
 TAILQ_HEAD(notify_jobs, notify_job);
 
@@ -97,23 +97,23 @@ struct notify_target;
 /* A transport: start one delivery; free its state. */
 struct notify_ops {
 	/* 1: delivered now, -1: failed now, 0: notify_done() comes later. */
-	int	(*start)(struct notify_target *, struct notify_msg *);
-	void	(*free)(struct notify_target *);
+	int (*start)(struct notify_target *, struct notify_msg *);
+	void (*free)(struct notify_target *);
 };
 
 struct notify_target {
-	struct notifier		*n;
-	struct event_base	*base;
-	struct notify_tconf	 c;
-	char			*sig;		/* the config as text, for reloads */
-	const struct notify_ops	*ops;
-	void			*state;		/* the transport's */
-	struct notify_jobs	 queue;		/* head is in flight when busy */
-	size_t			 nqueue;
-	int			 busy;
-	int			 retired;	/* removed by a reload, draining */
-	struct event		*kick;		/* next delivery or retry */
-	uint64_t		 sent, failed, retried, dropped;
+	struct notifier *n;
+	struct event_base *base;
+	struct notify_tconf c;
+	char *sig; /* the config as text, for reloads */
+	const struct notify_ops *ops;
+	void *state;		  /* the transport's */
+	struct notify_jobs queue; /* head is in flight when busy */
+	size_t nqueue;
+	int busy;
+	int retired;	    /* removed by a reload, draining */
+	struct event *kick; /* next delivery or retry */
+	uint64_t sent, failed, retried, dropped;
 };
 
 /* A delivery that returned 0 from start finished: ok or not (why). */

@@ -23,10 +23,10 @@
 #include "store.h"
 #include "xmalloc.h"
 
-#define NOTIFY_OB_OPS_MAX	4096	/* lazy changes before a forced write */
-#define NOTIFY_OB_PERSIST_MS	1000
-#define NOTIFY_OB_FAILED_KEEP	1000
-#define NOTIFY_OB_STR_MAX	1024
+#define NOTIFY_OB_OPS_MAX     4096 /* lazy changes before a forced write */
+#define NOTIFY_OB_PERSIST_MS  1000
+#define NOTIFY_OB_FAILED_KEEP 1000
+#define NOTIFY_OB_STR_MAX     1024
 
 enum notify_ob_what {
 	NOTIFY_OB_DELETE,
@@ -36,28 +36,28 @@ enum notify_ob_what {
 
 /* One lazy change of a row. */
 struct notify_ob_op {
-	enum notify_ob_what	 what;
-	char			 target[NOTIFY_NAME_MAX + 1];
-	char			 idem[96];
-	int			 attempts;
-	int64_t			 next_try;
+	enum notify_ob_what what;
+	char target[NOTIFY_NAME_MAX + 1];
+	char idem[96];
+	int attempts;
+	int64_t next_try;
 };
 
 struct notify_outbox {
-	struct store		*st;
-	struct event		*persist;
-	struct notify_ob_op	*ops;
-	size_t			 nops;
-	uint64_t		 errors;
+	struct store *st;
+	struct event *persist;
+	struct notify_ob_op *ops;
+	size_t nops;
+	uint64_t errors;
 };
 
-static void	notify_outbox_persist_cb(evutil_socket_t, short, void *);
+static void notify_outbox_persist_cb(evutil_socket_t, short, void *);
 
 /* An outbox on a store (NULL: none, notices live in memory only). */
 struct notify_outbox *
 notify_outbox_new(struct event_base *base, struct store *st)
 {
-	struct notify_outbox	*ob;
+	struct notify_outbox *ob;
 
 	if (st == NULL)
 		return NULL;
@@ -66,7 +66,7 @@ notify_outbox_new(struct event_base *base, struct store *st)
 	ob->ops = xcalloc(NOTIFY_OB_OPS_MAX, sizeof(*ob->ops));
 	if (base != NULL &&
 	    (ob->persist = evtimer_new(base, notify_outbox_persist_cb, ob)) ==
-	    NULL)
+		NULL)
 		fatalx("notify: evtimer_new failed");
 	return ob;
 }
@@ -95,7 +95,7 @@ notify_outbox_errors(const struct notify_outbox *ob)
 static int
 notify_outbox_apply(struct notify_outbox *ob, const struct notify_ob_op *op)
 {
-	struct store_outbox	o;
+	struct store_outbox o;
 
 	if (op->what == NOTIFY_OB_DELETE)
 		return store_outbox_del(ob->st, op->target, op->idem);
@@ -112,8 +112,8 @@ notify_outbox_apply(struct notify_outbox *ob, const struct notify_ob_op *op)
 void
 notify_outbox_persist(struct notify_outbox *ob)
 {
-	size_t	i;
-	int	failed = 0;
+	size_t i;
+	int failed = 0;
 
 	if (ob == NULL || ob->nops == 0)
 		return;
@@ -124,13 +124,14 @@ notify_outbox_persist(struct notify_outbox *ob)
 			goto fail;
 		failed |= ob->ops[i].what == NOTIFY_OB_FAILED;
 	}
-	if ((failed && store_outbox_trim(ob->st, NOTIFY_OB_FAILED_KEEP) ==
-	    -1) || store_commit(ob->st) == -1)
+	if ((failed &&
+		store_outbox_trim(ob->st, NOTIFY_OB_FAILED_KEEP) == -1) ||
+	    store_commit(ob->st) == -1)
 		goto fail;
 	ob->nops = 0;
 	return;
 fail:
-	if (store_busy(ob->st))		/* another process's lock: counted */
+	if (store_busy(ob->st)) /* another process's lock: counted */
 		stats.store_busy_retries++;
 	else {
 		ob->errors++;
@@ -139,7 +140,7 @@ fail:
 	}
 	store_rollback(ob->st);
 	if (ob->nops >= NOTIFY_OB_OPS_MAX)
-		ob->nops = 0;	/* bounded: the rows are delivered again */
+		ob->nops = 0; /* bounded: the rows are delivered again */
 	if (ob->persist != NULL && !evtimer_pending(ob->persist, NULL))
 		notify_outbox_arm(ob);
 }
@@ -155,8 +156,8 @@ notify_outbox_persist_cb(evutil_socket_t fd, short what, void *arg)
 void
 notify_outbox_arm(struct notify_outbox *ob)
 {
-	struct timeval	tv = { NOTIFY_OB_PERSIST_MS / 1000,
-	    (NOTIFY_OB_PERSIST_MS % 1000) * 1000 };
+	struct timeval tv = { NOTIFY_OB_PERSIST_MS / 1000,
+		(NOTIFY_OB_PERSIST_MS % 1000) * 1000 };
 
 	if (ob->persist != NULL && !evtimer_pending(ob->persist, NULL))
 		evtimer_add(ob->persist, &tv);
@@ -167,7 +168,7 @@ static void
 notify_outbox_op(struct notify_outbox *ob, enum notify_ob_what what,
     const char *target, const char *idem, int attempts, int64_t next_try)
 {
-	struct notify_ob_op	*op;
+	struct notify_ob_op *op;
 
 	if (ob == NULL)
 		return;
@@ -195,8 +196,7 @@ void
 notify_outbox_retry(struct notify_outbox *ob, const char *target,
     const char *idem, int attempts, int64_t next_try)
 {
-	notify_outbox_op(ob, NOTIFY_OB_RETRY, target, idem, attempts,
-	    next_try);
+	notify_outbox_op(ob, NOTIFY_OB_RETRY, target, idem, attempts, next_try);
 }
 
 /* A notice was given up: its row is kept as failed. */
@@ -212,7 +212,7 @@ static void
 notify_outbox_forget(struct notify_outbox *ob, const char *target,
     const char *idem)
 {
-	size_t	i, j = 0;
+	size_t i, j = 0;
 
 	for (i = 0; i < ob->nops; i++) {
 		if (strcmp(ob->ops[i].target, target) == 0 &&
@@ -229,12 +229,13 @@ notify_outbox_forget(struct notify_outbox *ob, const char *target,
 static char *
 notify_outbox_dump(const struct notify_msg *m)
 {
-	json_t	*o;
-	char	*s;
+	json_t *o;
+	char *s;
 
 	o = json_pack("{s:i s:i s:s s:I s:o s:I s:i s:i s:s s:s s:s s:s s:s "
-	    "s:s s:I s:I s:I s:I s:s}", "kind", (int)m->kind, "step", m->step,
-	    "level", m->level, "at", (json_int_t)m->at_us, "note",
+		      "s:s s:I s:I s:I s:I s:s}",
+	    "kind", (int)m->kind, "step", m->step, "level", m->level, "at",
+	    (json_int_t)m->at_us, "note",
 	    m->note != NULL ? json_string(m->note) : json_null(), "id",
 	    (json_int_t)m->id, "severity", m->severity, "state", m->state,
 	    "inc_level", m->inc_level, "host", m->host, "rule", m->rule,
@@ -245,8 +246,8 @@ notify_outbox_dump(const struct notify_msg *m)
 	    (json_int_t)m->next_escalation_us, "idem", m->idem);
 	if (o == NULL)
 		return NULL;
-	json_object_set_new(o, "owner", json_string(m->owner != NULL ?
-	    m->owner : ""));
+	json_object_set_new(o, "owner",
+	    json_string(m->owner != NULL ? m->owner : ""));
 	json_object_set_new(o, "impact", json_string(m->impact));
 	json_object_set_new(o, "workaround", json_string(m->workaround));
 	json_object_set_new(o, "last_note", json_string(m->last_note));
@@ -266,14 +267,14 @@ int
 notify_outbox_put(struct notify_outbox *ob, const char *target,
     const struct notify_msg *m, int64_t now)
 {
-	struct store_outbox	o;
-	char			*text;
-	int			 rc;
+	struct store_outbox o;
+	char *text;
+	int rc;
 
 	if (ob == NULL)
 		return 0;
 	if ((text = notify_outbox_dump(m)) == NULL)
-		return 0;	/* not representable: memory only */
+		return 0; /* not representable: memory only */
 	memset(&o, 0, sizeof(o));
 	o.target = target;
 	o.idem_key = m->idem;
@@ -290,7 +291,7 @@ notify_outbox_put(struct notify_outbox *ob, const char *target,
 static char *
 notify_outbox_str(const json_t *o, const char *name)
 {
-	const char	*s = json_string_value(json_object_get(o, name));
+	const char *s = json_string_value(json_object_get(o, name));
 
 	return s != NULL ? xstrndup(s, NOTIFY_OB_STR_MAX) : NULL;
 }
@@ -299,7 +300,7 @@ notify_outbox_str(const json_t *o, const char *name)
 static char *
 notify_outbox_str0(const json_t *o, const char *name)
 {
-	char	*s = notify_outbox_str(o, name);
+	char *s = notify_outbox_str(o, name);
 
 	return s != NULL ? s : xstrdup("");
 }
@@ -315,9 +316,9 @@ notify_outbox_int(const json_t *o, const char *name)
 static struct notify_msg *
 notify_outbox_parse(const char *text, const char *idem)
 {
-	struct notify_msg	*m;
-	json_t			*o;
-	int64_t			 kind;
+	struct notify_msg *m;
+	json_t *o;
+	int64_t kind;
 
 	if ((o = json_loads(text, 0, NULL)) == NULL)
 		return NULL;
@@ -343,8 +344,8 @@ notify_outbox_parse(const char *text, const char *idem)
 	m->key = notify_outbox_str(o, "key");
 	m->in_window = notify_outbox_str(o, "in_window");
 	if ((m->owner = notify_outbox_str(o, "owner")) == NULL)
-		m->owner = xstrdup("");	/* a row written before owners */
-	m->impact = notify_outbox_str0(o, "impact");	/* "" in older rows */
+		m->owner = xstrdup(""); /* a row written before owners */
+	m->impact = notify_outbox_str0(o, "impact"); /* "" in older rows */
 	m->workaround = notify_outbox_str0(o, "workaround");
 	m->last_note = notify_outbox_str0(o, "last_note");
 	m->last_event = notify_outbox_str0(o, "last_event");
@@ -361,28 +362,28 @@ notify_outbox_parse(const char *text, const char *idem)
 
 /* Context of a load. */
 struct notify_ob_load {
-	struct notify_outbox	*ob;
-	notify_outbox_cb	 cb;
-	void			*arg;
-	size_t			 n;
+	struct notify_outbox *ob;
+	notify_outbox_cb cb;
+	void *arg;
+	size_t n;
 };
 
 /* One pending row: back to its target, or failed when it cannot be. */
 static int
 notify_outbox_load_cb(const struct store_outbox *o, void *arg)
 {
-	struct notify_ob_load	*ld = arg;
-	struct notify_msg	*m;
+	struct notify_ob_load *ld = arg;
+	struct notify_msg *m;
 
 	m = notify_outbox_parse(o->notice, o->idem_key);
-	if (m != NULL && ld->cb(o->target, m, o->attempts, o->next_try,
-	    ld->arg) == 0) {
+	if (m != NULL &&
+	    ld->cb(o->target, m, o->attempts, o->next_try, ld->arg) == 0) {
 		ld->n++;
 		return 0;
 	}
 	log_warnx("notify %s: outbox notice %s cannot be delivered (%s)",
-	    o->target, o->idem_key, m == NULL ? "unreadable" :
-	    "no such target");
+	    o->target, o->idem_key,
+	    m == NULL ? "unreadable" : "no such target");
 	notify_outbox_failed(ld->ob, o->target, o->idem_key, o->attempts);
 	return 0;
 }
@@ -394,7 +395,7 @@ notify_outbox_load_cb(const struct store_outbox *o, void *arg)
 long
 notify_outbox_load(struct notify_outbox *ob, notify_outbox_cb cb, void *arg)
 {
-	struct notify_ob_load	ld = { ob, cb, arg, 0 };
+	struct notify_ob_load ld = { ob, cb, arg, 0 };
 
 	if (ob == NULL)
 		return 0;

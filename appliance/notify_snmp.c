@@ -16,16 +16,26 @@
 #include "xmalloc.h"
 
 /* sopApplianceMIB = enterprises.SOP_ENTERPRISE.1 (mibs/SOP-APPLIANCE-MIB.txt). */
-#define NOTIFY_SNMP_MIB		1, 3, 6, 1, 4, 1, SOP_ENTERPRISE, 1
+#define NOTIFY_SNMP_MIB	     1, 3, 6, 1, 4, 1, SOP_ENTERPRISE, 1
 /* sopIncidentEntry = sopObjects.4.1. */
-#define NOTIFY_SNMP_ENTRY	NOTIFY_SNMP_MIB, 1, 4, 1
-#define NOTIFY_SNMP_TEXT_MAX	255
+#define NOTIFY_SNMP_ENTRY    NOTIFY_SNMP_MIB, 1, 4, 1
+#define NOTIFY_SNMP_TEXT_MAX 255
 
 /* Column numbers of sopIncidentEntry carried by every notification. */
 enum notify_snmp_col {
-	COL_SEVERITY = 2, COL_STATE, COL_LEVEL, COL_HOST, COL_RULE, COL_TITLE,
-	COL_FIRST_SEEN, COL_LAST_SEEN, COL_COUNT, COL_NEXT_ESCALATION,
-	COL_WINDOW, COL_KEY, COL_OWNER,
+	COL_SEVERITY = 2,
+	COL_STATE,
+	COL_LEVEL,
+	COL_HOST,
+	COL_RULE,
+	COL_TITLE,
+	COL_FIRST_SEEN,
+	COL_LAST_SEEN,
+	COL_COUNT,
+	COL_NEXT_ESCALATION,
+	COL_WINDOW,
+	COL_KEY,
+	COL_OWNER,
 };
 
 /*
@@ -34,16 +44,15 @@ enum notify_snmp_col {
  * only then does the notifier hear of it.
  */
 struct notify_snmp {
-	netsnmp_session	*ss;
-	int		 closing;
-	int		 reqid;		/* the inform in flight, 0: none */
-	int		 stale;		/* reopen before the next send */
-	int		 probe;		/* v3: the engineID probe in flight */
-	netsnmp_pdu	*held;		/* v3: the inform waiting for it */
+	netsnmp_session *ss;
+	int closing;
+	int reqid;	   /* the inform in flight, 0: none */
+	int stale;	   /* reopen before the next send */
+	int probe;	   /* v3: the engineID probe in flight */
+	netsnmp_pdu *held; /* v3: the inform waiting for it */
 };
 
-static int	notify_snmp_cb(int, netsnmp_session *, int, netsnmp_pdu *,
-		    void *);
+static int notify_snmp_cb(int, netsnmp_session *, int, netsnmp_pdu *, void *);
 
 /*
  * sysUpTime.0 of a notification: the agent's (hundredths of a second since
@@ -75,8 +84,8 @@ static void
 notify_snmp_add(netsnmp_pdu *pdu, int col, uint32_t id, u_char type,
     const void *val, size_t len)
 {
-	oid	name[] = { NOTIFY_SNMP_ENTRY, 0, 0 };
-	size_t	n = sizeof(name) / sizeof(*name);
+	oid name[] = { NOTIFY_SNMP_ENTRY, 0, 0 };
+	size_t n = sizeof(name) / sizeof(*name);
 
 	name[n - 2] = (oid)col;
 	name[n - 1] = id;
@@ -87,7 +96,7 @@ notify_snmp_add(netsnmp_pdu *pdu, int col, uint32_t id, u_char type,
 static void
 notify_snmp_text(netsnmp_pdu *pdu, int col, uint32_t id, const char *s)
 {
-	size_t	len = strlen(s);
+	size_t len = strlen(s);
 
 	if (len > NOTIFY_SNMP_TEXT_MAX) {
 		len = NOTIFY_SNMP_TEXT_MAX;
@@ -108,7 +117,7 @@ notify_snmp_int(netsnmp_pdu *pdu, int col, uint32_t id, long v)
 static void
 notify_snmp_time(netsnmp_pdu *pdu, int col, uint32_t id, int64_t us)
 {
-	u_char	b[AGENT_DATEANDTIME_LEN];
+	u_char b[AGENT_DATEANDTIME_LEN];
 
 	notify_snmp_add(pdu, col, id, ASN_OCTET_STR, b,
 	    agent_dateandtime(us, b));
@@ -121,20 +130,20 @@ notify_snmp_pdu(const struct notify_tconf *c, const struct notify_msg *m)
 	static const oid uptime[] = { 1, 3, 6, 1, 2, 1, 1, 3, 0 };
 	static const oid trapoid[] = { 1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0 };
 	static const oid seq[] = { NOTIFY_SNMP_MIB, 1, 6, 5, 0 };
-	oid		 notif[] = { NOTIFY_SNMP_MIB, 0, 0 };
-	netsnmp_pdu	*pdu;
-	u_long		 ticks = notify_snmp_uptime(), count;
-	uint32_t	 id = m->id > UINT32_MAX ? UINT32_MAX : (uint32_t)m->id;
+	oid notif[] = { NOTIFY_SNMP_MIB, 0, 0 };
+	netsnmp_pdu *pdu;
+	u_long ticks = notify_snmp_uptime(), count;
+	uint32_t id = m->id > UINT32_MAX ? UINT32_MAX : (uint32_t)m->id;
 
-	pdu = snmp_pdu_create(c->type == NOTIFY_SNMP_INFORM ? SNMP_MSG_INFORM :
-	    SNMP_MSG_TRAP2);
+	pdu = snmp_pdu_create(
+	    c->type == NOTIFY_SNMP_INFORM ? SNMP_MSG_INFORM : SNMP_MSG_TRAP2);
 	notif[sizeof(notif) / sizeof(*notif) - 1] = (oid)m->kind + 1;
 	snmp_pdu_add_variable(pdu, uptime, OID_LENGTH(uptime), ASN_TIMETICKS,
 	    &ticks, sizeof(ticks));
 	snmp_pdu_add_variable(pdu, trapoid, OID_LENGTH(trapoid), ASN_OBJECT_ID,
 	    notif, sizeof(notif));
-	notify_snmp_int(pdu, COL_SEVERITY, id, m->severity >= 0 &&
-	    m->severity < 5 ? m->severity + 1 : 5);
+	notify_snmp_int(pdu, COL_SEVERITY, id,
+	    m->severity >= 0 && m->severity < 5 ? m->severity + 1 : 5);
 	notify_snmp_int(pdu, COL_STATE, id, m->state + 1);
 	notify_snmp_int(pdu, COL_LEVEL, id, notify_snmp_level(m->inc_level));
 	notify_snmp_text(pdu, COL_HOST, id, m->host);
@@ -143,7 +152,8 @@ notify_snmp_pdu(const struct notify_tconf *c, const struct notify_msg *m)
 	notify_snmp_time(pdu, COL_FIRST_SEEN, id, m->first_seen_us);
 	notify_snmp_time(pdu, COL_LAST_SEEN, id, m->last_seen_us);
 	count = m->count > UINT32_MAX ? UINT32_MAX : (u_long)m->count;
-	notify_snmp_add(pdu, COL_COUNT, id, ASN_UNSIGNED, &count, sizeof(count));
+	notify_snmp_add(pdu, COL_COUNT, id, ASN_UNSIGNED, &count,
+	    sizeof(count));
 	notify_snmp_time(pdu, COL_NEXT_ESCALATION, id, m->next_escalation_us);
 	notify_snmp_text(pdu, COL_WINDOW, id, m->in_window);
 	/* sopIncidentAcknowledged also says who (sopIncidentOwner). */
@@ -163,7 +173,7 @@ static int
 notify_snmp_send_inform(struct notify_target *t, struct notify_snmp *s,
     netsnmp_pdu *pdu)
 {
-	int	r;
+	int r;
 
 	r = s->reqid = snmp_async_send(s->ss, pdu, notify_snmp_cb, t);
 	if (r == 0) {
@@ -184,13 +194,14 @@ static int
 notify_snmp_probed(struct notify_target *t, struct notify_snmp *s, int op,
     const netsnmp_pdu *report)
 {
-	netsnmp_pdu	*pdu = s->held;
+	netsnmp_pdu *pdu = s->held;
 
 	if (op == NETSNMP_CALLBACK_OP_RESEND)
 		return 1;
 	/* net-snmp learns it only after this call: take it from the report. */
 	if (report != NULL && report->command == SNMP_MSG_REPORT &&
-	    report->securityEngineIDLen > 0 && s->ss->securityEngineIDLen == 0) {
+	    report->securityEngineIDLen > 0 &&
+	    s->ss->securityEngineIDLen == 0) {
 		s->ss->securityEngineID = xmalloc(report->securityEngineIDLen);
 		memcpy(s->ss->securityEngineID, report->securityEngineID,
 		    report->securityEngineIDLen);
@@ -206,9 +217,10 @@ notify_snmp_probed(struct notify_target *t, struct notify_snmp *s, int op,
 	    usm_create_user_from_session(s->ss) != SNMPERR_SUCCESS) {
 		snmp_free_pdu(pdu);
 		s->stale = 1;
-		notify_done(t, 0, op == NETSNMP_CALLBACK_OP_TIMED_OUT ?
-		    "no answer to the engineID probe" :
-		    "engineID discovery failed");
+		notify_done(t, 0,
+		    op == NETSNMP_CALLBACK_OP_TIMED_OUT ?
+			"no answer to the engineID probe" :
+			"engineID discovery failed");
 		return 1;
 	}
 	log_debug("notify %s: engineID of %s discovered", t->c.name,
@@ -229,8 +241,8 @@ static int
 notify_snmp_probe(struct notify_target *t, struct notify_snmp *s,
     netsnmp_pdu *inform)
 {
-	struct usmUser	*u;
-	netsnmp_pdu	*pdu;
+	struct usmUser *u;
+	netsnmp_pdu *pdu;
 
 	if ((u = usm_get_user(NULL, 0, "")) == NULL) {
 		u = usm_create_user();
@@ -264,8 +276,8 @@ static int
 notify_snmp_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
     void *arg)
 {
-	struct notify_target	*t = arg;
-	struct notify_snmp	*s = t->state;
+	struct notify_target *t = arg;
+	struct notify_snmp *s = t->state;
 
 	if (s != NULL && !s->closing && s->probe != 0 && reqid == s->probe)
 		return notify_snmp_probed(t, s, op, pdu);
@@ -282,12 +294,12 @@ notify_snmp_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 		return 1;
 	switch (op) {
 	case NETSNMP_CALLBACK_OP_RESEND:
-		log_debugs(LOG_SYS_NOTIFY,
-		    "notify %s: inform %d sent again", t->c.name, reqid);
+		log_debugs(LOG_SYS_NOTIFY, "notify %s: inform %d sent again",
+		    t->c.name, reqid);
 		return 1;
 	case NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE:
 		if (pdu == NULL || pdu->command != SNMP_MSG_RESPONSE)
-			return 1;	/* not the answer; keep waiting */
+			return 1; /* not the answer; keep waiting */
 		s->reqid = 0;
 		notify_done(t, 1, NULL);
 		return 1;
@@ -315,7 +327,7 @@ notify_snmp_close(struct notify_snmp *s)
 	snmp_close(s->ss);
 	s->closing = 0;
 	s->ss = NULL;
-	snmp_bridge_update();	/* before a new session takes the number */
+	snmp_bridge_update(); /* before a new session takes the number */
 	s->reqid = 0;
 	s->stale = 0;
 	s->probe = 0;
@@ -332,17 +344,17 @@ static int
 notify_snmp_v3(const struct notify_target *t, netsnmp_session *sess,
     u_char *engine, size_t enginemax)
 {
-	const struct notify_tconf	*c = &t->c;
-	oid				*ap, *pp;
-	size_t				 aplen, pplen;
-	int				 at, pt;
+	const struct notify_tconf *c = &t->c;
+	oid *ap, *pp;
+	size_t aplen, pplen;
+	int at, pt;
 
 	sess->version = SNMP_VERSION_3;
 	sess->securityModel = SNMP_SEC_MODEL_USM;
 	sess->securityName = c->user;
 	sess->securityNameLen = strlen(c->user);
-	sess->securityLevel = c->authpriv ? SNMP_SEC_LEVEL_AUTHPRIV :
-	    SNMP_SEC_LEVEL_AUTHNOPRIV;
+	sess->securityLevel =
+	    c->authpriv ? SNMP_SEC_LEVEL_AUTHPRIV : SNMP_SEC_LEVEL_AUTHNOPRIV;
 	if ((at = usm_lookup_auth_type(c->auth)) < 0 ||
 	    (ap = sc_get_auth_oid(at, &aplen)) == NULL)
 		return -1;
@@ -350,8 +362,8 @@ notify_snmp_v3(const struct notify_target *t, netsnmp_session *sess,
 	sess->securityAuthProtoLen = aplen;
 	sess->securityAuthKeyLen = USM_AUTH_KU_LEN;
 	if (generate_Ku(ap, (u_int)aplen, (const u_char *)c->auth_pass,
-	    strlen(c->auth_pass), sess->securityAuthKey,
-	    &sess->securityAuthKeyLen) != SNMPERR_SUCCESS)
+		strlen(c->auth_pass), sess->securityAuthKey,
+		&sess->securityAuthKeyLen) != SNMPERR_SUCCESS)
 		return -1;
 	if (c->authpriv) {
 		if ((pt = usm_lookup_priv_type(c->priv)) < 0 ||
@@ -361,14 +373,14 @@ notify_snmp_v3(const struct notify_target *t, netsnmp_session *sess,
 		sess->securityPrivProtoLen = pplen;
 		sess->securityPrivKeyLen = USM_PRIV_KU_LEN;
 		if (generate_Ku(ap, (u_int)aplen, (const u_char *)c->priv_pass,
-		    strlen(c->priv_pass), sess->securityPrivKey,
-		    &sess->securityPrivKeyLen) != SNMPERR_SUCCESS)
+			strlen(c->priv_pass), sess->securityPrivKey,
+			&sess->securityPrivKeyLen) != SNMPERR_SUCCESS)
 			return -1;
 	}
 	sess->flags |= SNMP_FLAGS_DONT_PROBE;
 	if (c->type == NOTIFY_SNMP_TRAP) {
-		sess->securityEngineIDLen = snmpv3_get_engineID(engine,
-		    enginemax);
+		sess->securityEngineIDLen =
+		    snmpv3_get_engineID(engine, enginemax);
 		sess->securityEngineID = engine;
 	}
 	return 0;
@@ -378,10 +390,10 @@ notify_snmp_v3(const struct notify_target *t, netsnmp_session *sess,
 static struct notify_snmp *
 notify_snmp_session(struct notify_target *t)
 {
-	struct notify_snmp	*s = t->state;
-	netsnmp_session		 sess;
-	char			*peer;
-	u_char			 engine[32];
+	struct notify_snmp *s = t->state;
+	netsnmp_session sess;
+	char *peer;
+	u_char engine[32];
 
 	if (s != NULL && s->stale)
 		notify_snmp_close(s);
@@ -396,10 +408,10 @@ notify_snmp_session(struct notify_target *t)
 	sess.peername = peer;
 	sess.community = (u_char *)t->c.community;
 	sess.community_len = strlen(t->c.community);
-	if (t->c.user != NULL && notify_snmp_v3(t, &sess, engine,
-	    sizeof(engine)) == -1) {
-		log_warnx("notify %s: cannot set up SNMPv3 user %s",
-		    t->c.name, t->c.user);
+	if (t->c.user != NULL &&
+	    notify_snmp_v3(t, &sess, engine, sizeof(engine)) == -1) {
+		log_warnx("notify %s: cannot set up SNMPv3 user %s", t->c.name,
+		    t->c.user);
 		explicit_bzero(&sess, sizeof(sess));
 		free(peer);
 		return NULL;
@@ -424,11 +436,11 @@ notify_snmp_session(struct notify_target *t)
 static int
 notify_snmp_start(struct notify_target *t, struct notify_msg *m)
 {
-	struct notify_snmp	*s;
-	netsnmp_pdu		*pdu;
-	int			 r;
+	struct notify_snmp *s;
+	netsnmp_pdu *pdu;
+	int r;
 
-	if (m->kind >= NOTICE_WINDOW)	/* no notification in the MIB */
+	if (m->kind >= NOTICE_WINDOW) /* no notification in the MIB */
 		return 1;
 	if ((s = notify_snmp_session(t)) == NULL)
 		return -1;
@@ -436,7 +448,7 @@ notify_snmp_start(struct notify_target *t, struct notify_msg *m)
 	if (t->c.type == NOTIFY_SNMP_INFORM && t->c.user != NULL &&
 	    s->ss->securityEngineIDLen == 0) {
 		if (notify_snmp_probe(t, s, pdu))
-			return 0;	/* the inform goes once probed */
+			return 0; /* the inform goes once probed */
 		r = 0;
 	} else if (t->c.type == NOTIFY_SNMP_INFORM)
 		r = s->reqid = snmp_async_send(s->ss, pdu, notify_snmp_cb, t);
@@ -457,7 +469,7 @@ notify_snmp_start(struct notify_target *t, struct notify_msg *m)
 static void
 notify_snmp_free(struct notify_target *t)
 {
-	struct notify_snmp	*s = t->state;
+	struct notify_snmp *s = t->state;
 
 	if (s == NULL)
 		return;

@@ -20,29 +20,29 @@
 #include "rules.h"
 #include "xmalloc.h"
 
-#define NOTIFY_SYSLOG_UDP_MAX	8192
-#define NOTIFY_SYSLOG_TCP_MAX	65536
-#define NOTIFY_RELP_HDR_MAX	64
-#define NOTIFY_RELP_DATA_MAX	65536
-#define NOTIFY_RELP_TXNR_MAX	999999999
-#define NOTIFY_SYSLOG_PEN	SOP_ENTERPRISE_STR	/* sopEnterprise */
+#define NOTIFY_SYSLOG_UDP_MAX 8192
+#define NOTIFY_SYSLOG_TCP_MAX 65536
+#define NOTIFY_RELP_HDR_MAX   64
+#define NOTIFY_RELP_DATA_MAX  65536
+#define NOTIFY_RELP_TXNR_MAX  999999999
+#define NOTIFY_SYSLOG_PEN     SOP_ENTERPRISE_STR /* sopEnterprise */
 
 /* Where a RELP session is (RELP: open, then syslog commands). */
 enum notify_relp_state {
 	RELP_CLOSED = 0,
-	RELP_OPENING,		/* "open" sent, waiting for its rsp */
+	RELP_OPENING, /* "open" sent, waiting for its rsp */
 	RELP_READY,
 };
 
 /* A target's socket and the delivery in flight. */
 struct notify_syslog {
-	int			 fd;		/* udp: connected socket */
-	struct bufferevent	*bev;		/* tcp, relp */
-	int			 inflight;
-	enum notify_relp_state	 relp;
-	unsigned		 txnr;		/* last one used */
-	unsigned		 wait;		/* txnr whose rsp is awaited */
-	char			*pending;	/* relp: frame to send once open */
+	int fd;			 /* udp: connected socket */
+	struct bufferevent *bev; /* tcp, relp */
+	int inflight;
+	enum notify_relp_state relp;
+	unsigned txnr; /* last one used */
+	unsigned wait; /* txnr whose rsp is awaited */
+	char *pending; /* relp: frame to send once open */
 };
 
 /* Append v as an RFC 5424 PARAM-VALUE: '"', '\' and ']' escaped. */
@@ -70,7 +70,7 @@ notify_syslog_opt(struct evbuffer *b, const char *name, const char *v)
 static void
 notify_syslog_hostname(char *buf, size_t len)
 {
-	size_t	i;
+	size_t i;
 
 	if (gethostname(buf, len) != 0 || buf[0] == '\0')
 		snprintf(buf, len, "-");
@@ -85,18 +85,19 @@ notify_syslog_hostname(char *buf, size_t len)
 char *
 notify_syslog_format(const struct notify_tconf *c, const struct notify_msg *m)
 {
-	static const int sev[] = { 2, 3, 4, 5, 6 };	/* crit .. info */
-	struct evbuffer	*b = evbuffer_new();
-	char		 host[256], ts[40], num[32], *summary, *s;
-	size_t		 len;
+	static const int sev[] = { 2, 3, 4, 5, 6 }; /* crit .. info */
+	struct evbuffer *b = evbuffer_new();
+	char host[256], ts[40], num[32], *summary, *s;
+	size_t len;
 
 	notify_syslog_hostname(host, sizeof(host));
-	notify_time(m->at_us > 0 ? m->at_us : (int64_t)time(NULL) * 1000000,
-	    ts, sizeof(ts));
-	evbuffer_add_printf(b, "<%d>1 %s %s %s - %s [sopIncident@"
-	    NOTIFY_SYSLOG_PEN, c->facility * 8 + (m->severity >= 0 &&
-	    m->severity < 5 ? sev[m->severity] : 6), ts, host, c->app_name,
-	    notify_notif_name(m->kind));
+	notify_time(m->at_us > 0 ? m->at_us : (int64_t)time(NULL) * 1000000, ts,
+	    sizeof(ts));
+	evbuffer_add_printf(b,
+	    "<%d>1 %s %s %s - %s [sopIncident@" NOTIFY_SYSLOG_PEN,
+	    c->facility * 8 +
+		(m->severity >= 0 && m->severity < 5 ? sev[m->severity] : 6),
+	    ts, host, c->app_name, notify_notif_name(m->kind));
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)m->id);
 	notify_syslog_param(b, "id", num);
 	notify_syslog_param(b, "severity", sopsev_name(m->severity));
@@ -139,21 +140,22 @@ static int
 notify_syslog_udp(struct notify_target *t, struct notify_syslog *s,
     const char *msg)
 {
-	struct sockaddr_storage	ss;
-	int			sslen = sizeof(ss);
-	size_t			len = strlen(msg);
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+	size_t len = strlen(msg);
 
 	if (s->fd == -1) {
 		if (evutil_parse_sockaddr_port(t->c.address,
-		    (struct sockaddr *)&ss, &sslen) != 0) {
+			(struct sockaddr *)&ss, &sslen) != 0) {
 			log_warnx("notify %s: address %s is not numeric",
 			    t->c.name, t->c.address);
 			return -1;
 		}
-		s->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
-		if (s->fd == -1 || connect(s->fd, (struct sockaddr *)&ss,
-		    (socklen_t)sslen) != 0) {
+		s->fd = socket(ss.ss_family,
+		    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (s->fd == -1 ||
+		    connect(s->fd, (struct sockaddr *)&ss, (socklen_t)sslen) !=
+			0) {
 			log_warn("notify %s: udp %s", t->c.name, t->c.address);
 			if (s->fd != -1)
 				close(s->fd);
@@ -191,7 +193,7 @@ notify_syslog_close(struct notify_target *t, struct notify_syslog *s,
 static void
 notify_relp_send(struct notify_syslog *s, const char *cmd, const char *data)
 {
-	size_t	len = strlen(data);
+	size_t len = strlen(data);
 
 	if (++s->txnr > NOTIFY_RELP_TXNR_MAX)
 		s->txnr = 1;
@@ -200,8 +202,8 @@ notify_relp_send(struct notify_syslog *s, const char *cmd, const char *data)
 		evbuffer_add_printf(bufferevent_get_output(s->bev),
 		    "%u %s %zu %s\n", s->txnr, cmd, len, data);
 	else
-		evbuffer_add_printf(bufferevent_get_output(s->bev),
-		    "%u %s 0\n", s->txnr, cmd);
+		evbuffer_add_printf(bufferevent_get_output(s->bev), "%u %s 0\n",
+		    s->txnr, cmd);
 }
 
 /*
@@ -209,11 +211,11 @@ notify_relp_send(struct notify_syslog *s, const char *cmd, const char *data)
  * data (first bytes in data). 1: a frame was taken, 0: need more, -1: bad.
  */
 static int
-notify_relp_frame(struct evbuffer *in, unsigned *txnr, char *cmd,
-    size_t cmdlen, char *data, size_t datalen)
+notify_relp_frame(struct evbuffer *in, unsigned *txnr, char *cmd, size_t cmdlen,
+    char *data, size_t datalen)
 {
-	char	hdr[NOTIFY_RELP_HDR_MAX + 1], *p, *end;
-	size_t	have = evbuffer_get_length(in), n, hlen, len, total;
+	char hdr[NOTIFY_RELP_HDR_MAX + 1], *p, *end;
+	size_t have = evbuffer_get_length(in), n, hlen, len, total;
 
 	n = have < NOTIFY_RELP_HDR_MAX ? have : NOTIFY_RELP_HDR_MAX;
 	evbuffer_copyout(in, hdr, n);
@@ -223,7 +225,8 @@ notify_relp_frame(struct evbuffer *in, unsigned *txnr, char *cmd,
 		return n == have && n < 11 && strchr(hdr, ' ') == NULL ? 0 : -1;
 	end = strchr(++p, ' ');
 	if (end == NULL || (size_t)(end - p) >= cmdlen)
-		return n == have && n < NOTIFY_RELP_HDR_MAX && end == NULL ? 0 : -1;
+		return n == have && n < NOTIFY_RELP_HDR_MAX && end == NULL ? 0 :
+									     -1;
 	memcpy(cmd, p, (size_t)(end - p));
 	cmd[end - p] = '\0';
 	p = end + 1;
@@ -250,7 +253,7 @@ notify_relp_frame(struct evbuffer *in, unsigned *txnr, char *cmd,
 static void
 notify_relp_rsp(struct notify_target *t, struct notify_syslog *s, int ok)
 {
-	char	*frame;
+	char *frame;
 
 	if (s->relp == RELP_OPENING) {
 		if (!ok) {
@@ -276,19 +279,19 @@ notify_relp_rsp(struct notify_target *t, struct notify_syslog *s, int ok)
 static void
 notify_syslog_read_cb(struct bufferevent *bev, void *arg)
 {
-	struct notify_target	*t = arg;
-	struct notify_syslog	*s = t->state;
-	struct evbuffer		*in = bufferevent_get_input(bev);
-	char			 cmd[32], data[64];
-	unsigned		 txnr;
-	int			 r;
+	struct notify_target *t = arg;
+	struct notify_syslog *s = t->state;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char cmd[32], data[64];
+	unsigned txnr;
+	int r;
 
 	if (t->c.proto != NOTIFY_RELP) {
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	}
 	while ((r = notify_relp_frame(in, &txnr, cmd, sizeof(cmd), data,
-	    sizeof(data))) == 1) {
+		    sizeof(data))) == 1) {
 		if (strcmp(cmd, "serverclose") == 0) {
 			notify_syslog_close(t, s, "relp server closed");
 			return;
@@ -307,8 +310,8 @@ notify_syslog_read_cb(struct bufferevent *bev, void *arg)
 static void
 notify_syslog_write_cb(struct bufferevent *bev, void *arg)
 {
-	struct notify_target	*t = arg;
-	struct notify_syslog	*s = t->state;
+	struct notify_target *t = arg;
+	struct notify_syslog *s = t->state;
 
 	if (t->c.proto == NOTIFY_TCP && s->inflight) {
 		s->inflight = 0;
@@ -320,8 +323,8 @@ notify_syslog_write_cb(struct bufferevent *bev, void *arg)
 static void
 notify_syslog_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	struct notify_target	*t = arg;
-	struct notify_syslog	*s = t->state;
+	struct notify_target *t = arg;
+	struct notify_syslog *s = t->state;
 
 	if (what & BEV_EVENT_CONNECTED)
 		return;
@@ -330,20 +333,20 @@ notify_syslog_event_cb(struct bufferevent *bev, short what, void *arg)
 	else if (what & BEV_EVENT_EOF)
 		notify_syslog_close(t, s, "connection closed");
 	else
-		notify_syslog_close(t, s, evutil_socket_error_to_string(
-		    EVUTIL_SOCKET_ERROR()));
+		notify_syslog_close(t, s,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 }
 
 /* Connect the target's stream (TCP or RELP), non-blocking. */
 static int
 notify_syslog_connect(struct notify_target *t, struct notify_syslog *s)
 {
-	struct sockaddr_storage	ss;
-	int			sslen = sizeof(ss);
-	struct timeval		tv = { (time_t)t->c.timeout, 0 };
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+	struct timeval tv = { (time_t)t->c.timeout, 0 };
 
 	if (evutil_parse_sockaddr_port(t->c.address, (struct sockaddr *)&ss,
-	    &sslen) != 0) {
+		&sslen) != 0) {
 		log_warnx("notify %s: address %s is not numeric", t->c.name,
 		    t->c.address);
 		return -1;
@@ -355,8 +358,8 @@ notify_syslog_connect(struct notify_target *t, struct notify_syslog *s)
 	    notify_syslog_event_cb, t);
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-	if (bufferevent_socket_connect(s->bev, (struct sockaddr *)&ss,
-	    sslen) != 0) {
+	if (bufferevent_socket_connect(s->bev, (struct sockaddr *)&ss, sslen) !=
+	    0) {
 		log_warn("notify %s: connect %s", t->c.name, t->c.address);
 		bufferevent_free(s->bev);
 		s->bev = NULL;
@@ -365,7 +368,8 @@ notify_syslog_connect(struct notify_target *t, struct notify_syslog *s)
 	if (t->c.proto == NOTIFY_RELP) {
 		s->txnr = 0;
 		s->relp = RELP_OPENING;
-		notify_relp_send(s, "open", "relp_version=0\n"
+		notify_relp_send(s, "open",
+		    "relp_version=0\n"
 		    "relp_software=sopd\ncommands=syslog");
 	}
 	return 0;
@@ -375,9 +379,9 @@ notify_syslog_connect(struct notify_target *t, struct notify_syslog *s)
 static int
 notify_syslog_start(struct notify_target *t, struct notify_msg *m)
 {
-	struct notify_syslog	*s = t->state;
-	char			*msg;
-	int			 r = 0;
+	struct notify_syslog *s = t->state;
+	char *msg;
+	int r = 0;
 
 	if (s == NULL) {
 		s = t->state = xcalloc(1, sizeof(*s));
@@ -414,7 +418,7 @@ notify_syslog_start(struct notify_target *t, struct notify_msg *m)
 static void
 notify_syslog_free(struct notify_target *t)
 {
-	struct notify_syslog	*s = t->state;
+	struct notify_syslog *s = t->state;
 
 	if (s == NULL)
 		return;

@@ -15,23 +15,23 @@
 
 /* A target's connection (kept across deliveries) and its request. */
 struct notify_webhook {
-	struct evhttp_connection	*conn;
-	struct evdns_base		*dns;		/* only for host names */
-	struct evhttp_request		*req;		/* in flight */
-	char				*host;
-	char				*path;		/* path and query */
-	int				 port;
-	int				 closing;
+	struct evhttp_connection *conn;
+	struct evdns_base *dns;	    /* only for host names */
+	struct evhttp_request *req; /* in flight */
+	char *host;
+	char *path; /* path and query */
+	int port;
+	int closing;
 };
 
 /* The answer came (or the connection failed): 2xx is success. */
 static void
 notify_webhook_cb(struct evhttp_request *req, void *arg)
 {
-	struct notify_target	*t = arg;
-	struct notify_webhook	*w = t->state;
-	int			 code;
-	char			 why[48];
+	struct notify_target *t = arg;
+	struct notify_webhook *w = t->state;
+	int code;
+	char why[48];
 
 	if (w == NULL || w->closing)
 		return;
@@ -52,11 +52,11 @@ notify_webhook_cb(struct evhttp_request *req, void *arg)
 static struct notify_webhook *
 notify_webhook_open(struct notify_target *t)
 {
-	struct notify_webhook	*w = t->state;
-	struct evhttp_uri	*u;
-	struct sockaddr_storage	 ss;
-	int			 sslen = sizeof(ss);
-	const char		*p, *q;
+	struct notify_webhook *w = t->state;
+	struct evhttp_uri *u;
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+	const char *p, *q;
 
 	if (w != NULL && w->conn != NULL)
 		return w;
@@ -74,9 +74,11 @@ notify_webhook_open(struct notify_target *t)
 	    q != NULL ? "?" : "", q != NULL ? q : "");
 	evhttp_uri_free(u);
 	/* A literal address needs no resolver; a name uses evdns, never blocking. */
-	if (w->dns == NULL && evutil_parse_sockaddr_port(w->host,
-	    (struct sockaddr *)&ss, &sslen) != 0)
-		w->dns = evdns_base_new(t->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	if (w->dns == NULL &&
+	    evutil_parse_sockaddr_port(w->host, (struct sockaddr *)&ss,
+		&sslen) != 0)
+		w->dns =
+		    evdns_base_new(t->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	w->conn = evhttp_connection_base_new(t->base, w->dns, w->host,
 	    (unsigned short)w->port);
 	if (w->conn == NULL)
@@ -92,11 +94,11 @@ notify_webhook_open(struct notify_target *t)
 static int
 notify_webhook_start(struct notify_target *t, struct notify_msg *m)
 {
-	struct notify_webhook	*w;
-	struct evhttp_request	*req;
-	struct evkeyvalq	*h;
-	json_t			*doc;
-	char			*body, hosthdr[300];
+	struct notify_webhook *w;
+	struct evhttp_request *req;
+	struct evkeyvalq *h;
+	json_t *doc;
+	char *body, hosthdr[300];
 
 	if ((w = notify_webhook_open(t)) == NULL) {
 		log_warnx("notify %s: cannot open %s", t->c.name, t->c.url);
@@ -131,7 +133,7 @@ notify_webhook_start(struct notify_target *t, struct notify_msg *m)
 static void
 notify_webhook_free(struct notify_target *t)
 {
-	struct notify_webhook	*w = t->state;
+	struct notify_webhook *w = t->state;
 
 	if (w == NULL)
 		return;

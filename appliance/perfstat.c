@@ -11,7 +11,7 @@
 static int
 perf_cmp(const void *a, const void *b)
 {
-	double	x = *(const double *)a, y = *(const double *)b;
+	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
 }
@@ -19,8 +19,8 @@ perf_cmp(const void *a, const void *b)
 int
 perf_summary(const double *v, size_t n, struct perf_sum *s)
 {
-	double	*sorted, sum = 0;
-	size_t	 i, rank;
+	double *sorted, sum = 0;
+	size_t i, rank;
 
 	memset(s, 0, sizeof(*s));
 	if (n == 0)
@@ -43,8 +43,8 @@ perf_summary(const double *v, size_t n, struct perf_sum *s)
 double
 perf_sustained(const double *t, const double *v, size_t n, double threshold)
 {
-	double	run = 0, best = 0;
-	size_t	i;
+	double run = 0, best = 0;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
 		if (v[i] < threshold) {
@@ -62,8 +62,8 @@ perf_sustained(const double *t, const double *v, size_t n, double threshold)
 double
 perf_days_to_full(const double *t, const double *v, size_t n, double full)
 {
-	double	mt = 0, mv = 0, sxx = 0, sxy = 0, slope, at_last;
-	size_t	i;
+	double mt = 0, mv = 0, sxx = 0, sxy = 0, slope, at_last;
+	size_t i;
 
 	if (n > 0 && v[n - 1] >= full)
 		return 0;
@@ -91,8 +91,8 @@ json_t *
 perf_metric_json(const double *t, const double *v, size_t n,
     const double *prev_v, size_t prev_n, double threshold)
 {
-	struct perf_sum	 s, p;
-	json_t		*o;
+	struct perf_sum s, p;
+	json_t *o;
 
 	if (perf_summary(v, n, &s) == -1)
 		return json_null();

@@ -16,8 +16,8 @@
  * Pure functions: no allocation but the JSON the last one builds.
  */
 struct perf_sum {
-	size_t	n;
-	double	avg, p95, max;
+	size_t n;
+	double avg, p95, max;
 };
 
 /* Average, p95 and maximum of n values; -1 when n is 0. */

@@ -45,9 +45,8 @@ void
 pipeline_syslog(struct sopd *sd, enum stats_input in, char *buf, size_t len,
     unsigned flags, const char *peer, int64_t now_us)
 {
-	static const char *transports[INPUT_MAX] = {
-		"udp", "tcp", "tls", "relp", "snmp"
-	};
+	static const char *transports[INPUT_MAX] = { "udp", "tcp", "tls",
+		"relp", "snmp" };
 	struct logevent ev;
 	enum stats_reason reason = REASON_MALFORMED;
 
@@ -57,8 +56,8 @@ pipeline_syslog(struct sopd *sd, enum stats_input in, char *buf, size_t len,
 	ev.transport = transports[in];
 	ev.peer = peer;
 	ev.received_us = now_us;
-	if (syslog_parse(buf, len, sd->cfg->max_message_size, &ev,
-	    &reason) == -1) {
+	if (syslog_parse(buf, len, sd->cfg->max_message_size, &ev, &reason) ==
+	    -1) {
 		stats_count(in, reason);
 		return;
 	}
@@ -104,8 +103,8 @@ pipeline_event(struct sopd *sd, const struct logevent *ev)
 	struct rule_hit hit;
 
 	/* The poller's own events (transport "poll") are not the host's. */
-	if (sd->expect != NULL && (ev->transport == NULL ||
-	    strcmp(ev->transport, "poll") != 0))
+	if (sd->expect != NULL &&
+	    (ev->transport == NULL || strcmp(ev->transport, "poll") != 0))
 		expect_heard(sd->expect, ev);
 	if (pipeline_is_self(ev)) {
 		stats_count(pipeline_input(ev), REASON_SELF);

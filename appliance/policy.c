@@ -18,28 +18,27 @@
 #include "yamlnode.h"
 
 struct policy_sev {
-	struct policy_step	 steps[POLICY_MAX_STEPS];
-	int			 n;
+	struct policy_step steps[POLICY_MAX_STEPS];
+	int n;
 };
 
 struct policy {
-	struct calendar		*cal;
-	struct policy_sev	 sev[SEV_MAX];
-	int			 client[SEV_MAX];	/* enum policy_client */
+	struct calendar *cal;
+	struct policy_sev sev[SEV_MAX];
+	int client[SEV_MAX]; /* enum policy_client */
 };
 
-static const char *policy_levels[POLICY_NLEVELS] = {
-	"L1", "L2", "L3", "client"
-};
+static const char *policy_levels[POLICY_NLEVELS] = { "L1", "L2", "L3",
+	"client" };
 
-#define N(l)	(1U << (l))
+#define N(l) (1U << (l))
 
 /* The SOP's steps: after, level, notified levels. */
 static const struct {
-	int		 sev;
-	const char	*after;
-	int		 level;
-	unsigned	 notify;
+	int sev;
+	const char *after;
+	int level;
+	unsigned notify;
 } policy_sop[] = {
 	{ SEV_CRITICAL, "0", POLICY_L2, N(POLICY_L2) | N(POLICY_CLIENT) },
 	{ SEV_CRITICAL, "1h", POLICY_L3, N(POLICY_L3) | N(POLICY_CLIENT) },
@@ -78,13 +77,18 @@ policy_duration_part(const char *s, const char **end, long long *secs,
     int *business)
 {
 	static const struct {
-		const char	*unit;
-		long long	 mul;
-		int		 business;
+		const char *unit;
+		long long mul;
+		int business;
 	} units[] = {
-		{ "bd", 0, 1 }, { "bh", 3600, 1 }, { "bm", 60, 1 },
-		{ "d", 86400, 0 }, { "h", 3600, 0 }, { "m", 60, 0 },
-		{ "s", 1, 0 }, { "", 1, 0 },
+		{ "bd", 0, 1 },
+		{ "bh", 3600, 1 },
+		{ "bm", 60, 1 },
+		{ "d", 86400, 0 },
+		{ "h", 3600, 0 },
+		{ "m", 60, 0 },
+		{ "s", 1, 0 },
+		{ "", 1, 0 },
 	};
 	char *e;
 	long long v;
@@ -124,7 +128,7 @@ policy_parse_duration(const char *s, long long *secs, long long *bdays,
 		if (policy_duration_part(s, &end, &v, &b) != 0)
 			return -1;
 		if (seen != -1 && seen != b)
-			return -1;	/* no mix of wall and business time */
+			return -1; /* no mix of wall and business time */
 		seen = b;
 		if (v < 0)
 			days += -v;
@@ -185,8 +189,8 @@ policy_free(struct policy *p)
 
 /* The hours: key, a string or a list of strings, all days closed first. */
 static void
-policy_cal_hours(const char *file, struct calendar *cal,
-    const struct ynode *n, struct errlist *errs)
+policy_cal_hours(const char *file, struct calendar *cal, const struct ynode *n,
+    struct errlist *errs)
 {
 	const struct ynode *v;
 	char *cause = NULL;
@@ -195,7 +199,8 @@ policy_cal_hours(const char *file, struct calendar *cal,
 
 	cnt = n->type == YNODE_SEQ ? n->n : 1;
 	if (n->type == YNODE_MAP) {
-		errlist_add(errs, file, n->line, n->col, "calendar: hours: "
+		errlist_add(errs, file, n->line, n->col,
+		    "calendar: hours: "
 		    "expected \"mon-fri 09:00-18:00\" or a list of such");
 		return;
 	}
@@ -229,15 +234,18 @@ policy_cal_holidays(const struct config *cfg, struct calendar *cal,
 	for (i = 0; i < n->n; i++) {
 		if (n->items[i]->type != YNODE_SCALAR) {
 			errlist_add(errs, cfg->file, n->items[i]->line,
-			    n->items[i]->col, "calendar: holidays: expected "
+			    n->items[i]->col,
+			    "calendar: holidays: expected "
 			    "a file name");
 			continue;
 		}
 		path = config_path(cfg, n->items[i]->value);
 		if (calendar_load_holidays(cal, path, errs) != 0)
 			errlist_add(errs, cfg->file, n->items[i]->line,
-			    n->items[i]->col, "calendar: holidays: cannot "
-			    "load %s", path);
+			    n->items[i]->col,
+			    "calendar: holidays: cannot "
+			    "load %s",
+			    path);
 		free(path);
 	}
 }
@@ -250,10 +258,11 @@ policy_cal_day(const char *file, struct calendar *cal, const struct ynode *n,
 	long long secs, bdays;
 	int business;
 
-	if (n->type != YNODE_SCALAR || policy_parse_duration(n->value, &secs,
-	    &bdays, &business) != 0 || business || secs <= 0 ||
-	    secs > 86400) {
-		errlist_add(errs, file, n->line, n->col, "calendar: "
+	if (n->type != YNODE_SCALAR ||
+	    policy_parse_duration(n->value, &secs, &bdays, &business) != 0 ||
+	    business || secs <= 0 || secs > 86400) {
+		errlist_add(errs, file, n->line, n->col,
+		    "calendar: "
 		    "business_day: expected a duration up to 24h, e.g. 9h");
 		return;
 	}
@@ -278,9 +287,11 @@ policy_cal_keys(const struct config *cfg, struct calendar *cal,
 			policy_cal_day(cfg->file, cal, sec->items[i], errs);
 		else if (strcmp(k, "timezone") != 0)
 			errlist_add(errs, cfg->file, sec->keys[i]->line,
-			    sec->keys[i]->col, "calendar: unknown key %s "
+			    sec->keys[i]->col,
+			    "calendar: unknown key %s "
 			    "(expected timezone, hours, holidays, "
-			    "business_day)", k);
+			    "business_day)",
+			    k);
 	}
 }
 
@@ -336,7 +347,8 @@ policy_step_notify(const char *file, const struct ynode *n, unsigned *mask,
 		v = n->type == YNODE_SEQ ? n->items[i] : n;
 		if (v->type != YNODE_SCALAR ||
 		    (l = policy_level_from_name(v->value)) < 0) {
-			errlist_add(errs, file, v->line, v->col, "escalation: "
+			errlist_add(errs, file, v->line, v->col,
+			    "escalation: "
 			    "notify: expected L1, L2, L3 or client");
 			return -1;
 		}
@@ -350,9 +362,11 @@ static int
 policy_step_after(const char *file, const struct ynode *n,
     struct policy_step *st, struct errlist *errs)
 {
-	if (n->type != YNODE_SCALAR || policy_parse_duration(n->value,
-	    &st->secs, &st->bdays, &st->business) != 0) {
-		errlist_add(errs, file, n->line, n->col, "escalation: expected "
+	if (n->type != YNODE_SCALAR ||
+	    policy_parse_duration(n->value, &st->secs, &st->bdays,
+		&st->business) != 0) {
+		errlist_add(errs, file, n->line, n->col,
+		    "escalation: expected "
 		    "a duration such as 0, 30m, 1h, 4h, 1bd or 4bh");
 		return -1;
 	}
@@ -381,8 +395,10 @@ policy_step_key(const char *file, const char *k, const struct ynode *v,
 	}
 	if (strcmp(k, "notify") == 0)
 		return policy_step_notify(file, v, &st->notify, errs);
-	errlist_add(errs, file, v->line, v->col, "escalation: unknown key %s "
-	    "(expected after, ack_within, level, notify)", k);
+	errlist_add(errs, file, v->line, v->col,
+	    "escalation: unknown key %s "
+	    "(expected after, ack_within, level, notify)",
+	    k);
 	return -1;
 }
 
@@ -397,7 +413,8 @@ policy_step_load(const char *file, const struct ynode *m,
 	memset(st, 0, sizeof(*st));
 	st->level = -1;
 	if (m->type != YNODE_MAP) {
-		errlist_add(errs, file, m->line, m->col, "escalation: a step "
+		errlist_add(errs, file, m->line, m->col,
+		    "escalation: a step "
 		    "is a map such as {after: 1h, level: L3, notify: [L3]}");
 		return -1;
 	}
@@ -406,11 +423,12 @@ policy_step_load(const char *file, const struct ynode *m,
 		    strcmp(m->keys[i]->value, "ack_within") == 0)
 			have_after++;
 		if (policy_step_key(file, m->keys[i]->value, m->items[i], st,
-		    errs) != 0)
+			errs) != 0)
 			rc = -1;
 	}
 	if (rc == 0 && (have_after != 1 || st->level < 0)) {
-		errlist_add(errs, file, m->line, m->col, "escalation: a step "
+		errlist_add(errs, file, m->line, m->col,
+		    "escalation: a step "
 		    "needs a level and one of after or ack_within");
 		rc = -1;
 	}
@@ -439,7 +457,7 @@ policy_sev_load(const char *file, struct policy_sev *ps, const struct ynode *n,
 	}
 	for (i = 0; i < n->n; i++) {
 		if (policy_step_load(file, n->items[i], &ps->steps[ps->n],
-		    errs) == 0)
+			errs) == 0)
 			ps->n++;
 	}
 }
@@ -455,7 +473,8 @@ policy_client_load(const char *file, struct policy *p, const struct ynode *n,
 	int sev;
 
 	if (n->type != YNODE_MAP) {
-		errlist_add(errs, file, n->line, n->col, "escalation: client: "
+		errlist_add(errs, file, n->line, n->col,
+		    "escalation: client: "
 		    "expected a map of severities");
 		return;
 	}
@@ -463,15 +482,18 @@ policy_client_load(const char *file, struct policy *p, const struct ynode *n,
 		v = n->items[i];
 		if ((sev = sopsev_from_name(n->keys[i]->value)) < 0) {
 			errlist_add(errs, file, n->keys[i]->line,
-			    n->keys[i]->col, "escalation: client: unknown "
-			    "severity %s", n->keys[i]->value);
+			    n->keys[i]->col,
+			    "escalation: client: unknown "
+			    "severity %s",
+			    n->keys[i]->value);
 			continue;
 		}
 		for (j = 0; v->type == YNODE_SCALAR && j < 3; j++)
 			if (strcmp(v->value, names[j]) == 0)
 				break;
 		if (v->type != YNODE_SCALAR || j == 3) {
-			errlist_add(errs, file, v->line, v->col, "escalation: "
+			errlist_add(errs, file, v->line, v->col,
+			    "escalation: "
 			    "client: expected steps, resolved or never");
 			continue;
 		}
@@ -508,7 +530,8 @@ policy_esc_load(const char *file, struct policy *p, const struct ynode *sec,
 		}
 		if ((sev = sopsev_from_name(sec->keys[i]->value)) < 0) {
 			errlist_add(errs, file, sec->keys[i]->line,
-			    sec->keys[i]->col, "escalation: unknown severity "
+			    sec->keys[i]->col,
+			    "escalation: unknown severity "
 			    "%s (expected critical, high, medium, low, info)",
 			    sec->keys[i]->value);
 			continue;
@@ -527,7 +550,8 @@ policy_load(const struct config *cfg, struct errlist *errs)
 	size_t before = errs->n;
 
 	/* With a broken calendar, still check the steps on the default one. */
-	if ((cal = policy_calendar_load(cfg, cfg->sec_calendar, errs)) == NULL &&
+	if ((cal = policy_calendar_load(cfg, cfg->sec_calendar, errs)) ==
+		NULL &&
 	    (cal = calendar_new(NULL, &cause)) == NULL) {
 		free(cause);
 		return NULL;

@@ -21,7 +21,7 @@ struct ynode;
  * position in the severity's list (step 0, 1, ...).
  */
 
-#define POLICY_MAX_STEPS	16
+#define POLICY_MAX_STEPS 16
 
 enum policy_level {
 	POLICY_L1 = 0,
@@ -32,13 +32,13 @@ enum policy_level {
 };
 
 struct policy_step {
-	int		 business;	/* 1: secs are business seconds */
-	long long	 secs;		/* after this much (wall or business) */
-	long long	 bdays;		/* plus this many business days */
-	int		 unless_acked;	/* ack_within: skipped once acknowledged */
-	int		 level;		/* POLICY_L1 .. POLICY_L3 */
-	unsigned	 notify;	/* bit n: notify level n */
-	char		 text[32];	/* the duration as written */
+	int business;	  /* 1: secs are business seconds */
+	long long secs;	  /* after this much (wall or business) */
+	long long bdays;  /* plus this many business days */
+	int unless_acked; /* ack_within: skipped once acknowledged */
+	int level;	  /* POLICY_L1 .. POLICY_L3 */
+	unsigned notify;  /* bit n: notify level n */
+	char text[32];	  /* the duration as written */
 };
 
 struct policy;
@@ -57,11 +57,9 @@ int policy_nsteps(const struct policy *, int severity);
 const struct policy_step *policy_step(const struct policy *, int severity,
     int step);
 /* When step falls due for a clock started at start; (time_t)-1 if never. */
-time_t policy_due(const struct policy *, int severity, int step,
-    time_t start);
+time_t policy_due(const struct policy *, int severity, int step, time_t start);
 /* Levels notified by the steps in the fired mask (bit n: step n fired). */
-unsigned policy_notified(const struct policy *, int severity,
-    unsigned fired);
+unsigned policy_notified(const struct policy *, int severity, unsigned fired);
 
 /*
  * When the client hears of a severity's incidents ("escalation: client:

@@ -34,160 +34,180 @@
 #include "xmalloc.h"
 #include "yamlnode.h"
 
-#define POLL_BULK	32		/* max-repetitions of a GETBULK */
-#define POLL_PROGRAM	"sopd-poll"	/* program of the events polls raise */
-#define POLL_OCTET_MAX	1e12		/* octets/s above: a discontinuity */
-#define POLL_COUNT_MAX	1e9		/* errors/s above: a discontinuity */
-#define POLL_SPREAD	60		/* first polls spread over (seconds) */
+#define POLL_BULK      32	   /* max-repetitions of a GETBULK */
+#define POLL_PROGRAM   "sopd-poll" /* program of the events polls raise */
+#define POLL_OCTET_MAX 1e12	   /* octets/s above: a discontinuity */
+#define POLL_COUNT_MAX 1e9	   /* errors/s above: a discontinuity */
+#define POLL_SPREAD    60	   /* first polls spread over (seconds) */
 
 /* How a host is reached; strings point into the config's YAML. */
 struct poll_auth {
-	long long	 interval;	/* seconds */
-	long long	 timeout;	/* seconds */
-	long long	 retries;
-	int		 version;	/* 2 (v2c) or 3 */
-	const char	*community;
-	const char	*user;
-	const char	*auth, *auth_pass;
-	const char	*priv, *priv_pass;
+	long long interval; /* seconds */
+	long long timeout;  /* seconds */
+	long long retries;
+	int version; /* 2 (v2c) or 3 */
+	const char *community;
+	const char *user;
+	const char *auth, *auth_pass;
+	const char *priv, *priv_pass;
 };
 
 /* A file system or memory row of hrStorageTable. */
 struct poll_srow {
-	oid		 idx;
-	int		 type;		/* last arc of hrStorageTypes, 0: other */
-	char		 descr[128];
-	long long	 units, size, used;
-	unsigned	 have;
+	oid idx;
+	int type; /* last arc of hrStorageTypes, 0: other */
+	char descr[128];
+	long long units, size, used;
+	unsigned have;
 };
 
 /* An interface row (ifTable and ifXTable). */
 struct poll_irow {
-	oid		 idx;
-	char		 name[64];
-	int		 admin, oper;
-	uint64_t	 in, out;		/* octets, 64-bit */
-	uint64_t	 err, disc;		/* in + out, 32-bit counters */
-	unsigned	 have;
+	oid idx;
+	char name[64];
+	int admin, oper;
+	uint64_t in, out;   /* octets, 64-bit */
+	uint64_t err, disc; /* in + out, 32-bit counters */
+	unsigned have;
 };
 
 /* What one poll collects; allocated while the poll runs. */
 struct poll_coll {
-	int		 has_uptime;
-	unsigned long	 uptime;		/* ticks */
-	double		 cpu_sum;
-	int		 ncpu;
-	double		 la[3];
-	int		 has_la;
-	long long	 mem[4];		/* total, avail, buffer, cached (kB) */
-	unsigned	 has_mem;
+	int has_uptime;
+	unsigned long uptime; /* ticks */
+	double cpu_sum;
+	int ncpu;
+	double la[3];
+	int has_la;
+	long long mem[4]; /* total, avail, buffer, cached (kB) */
+	unsigned has_mem;
 	struct poll_srow st[POLL_MAX_ROWS];
-	size_t		 nst;
+	size_t nst;
 	struct poll_irow ifs[POLL_MAX_ROWS];
-	size_t		 nif;
+	size_t nif;
 };
 
 /* Counters of the previous poll, for rates. */
 struct poll_prev {
-	oid		 idx;
-	uint64_t	 in, out, err, disc;
-	unsigned	 have;
+	oid idx;
+	uint64_t in, out, err, disc;
+	unsigned have;
 };
 
 struct poll_host {
-	struct poller	*p;
-	char		*name, *address, *group;
+	struct poller *p;
+	char *name, *address, *group;
 	struct poll_auth a;
-	char		*strs[7];	/* copies behind a's strings */
-	netsnmp_session	*ss;
-	struct event	*timer;
-	int64_t		 due_us;	/* when the timer fires */
+	char *strs[7]; /* copies behind a's strings */
+	netsnmp_session *ss;
+	struct event *timer;
+	int64_t due_us; /* when the timer fires */
 	/* The running poll. */
-	int		 busy;
-	int		 phase;		/* 0: scalars, then walk phase - 1 */
-	oid		 cur[MAX_OID_LEN];
-	size_t		 curlen;
-	int		 nreq;
+	int busy;
+	int phase; /* 0: scalars, then walk phase - 1 */
+	oid cur[MAX_OID_LEN];
+	size_t curlen;
+	int nreq;
 	struct poll_coll *c;
 	/* Between polls. */
-	int		 have_prev;
-	unsigned long	 prev_uptime;
-	int64_t		 prev_us;
+	int have_prev;
+	unsigned long prev_uptime;
+	int64_t prev_us;
 	struct poll_prev *prev;
-	size_t		 nprev;
-	int		 misses;
-	int		 reachable;	/* -1: not polled yet */
-	int64_t		 last_poll, last_ok;
-	char		 last_error[128];
-	json_t		*latest;	/* last values */
-	uint64_t	 polls, skipped;
+	size_t nprev;
+	int misses;
+	int reachable; /* -1: not polled yet */
+	int64_t last_poll, last_ok;
+	char last_error[128];
+	json_t *latest; /* last values */
+	uint64_t polls, skipped;
 };
 
 struct poller {
-	struct sopd	*sd;
-	struct metrics	*metrics;
+	struct sopd *sd;
+	struct metrics *metrics;
 	struct poll_host *hosts;
-	size_t		 nhosts;
-	struct event	*prune;
+	size_t nhosts;
+	struct event *prune;
 };
 
 /* The columns walked, in order. */
 enum poll_col {
-	COL_CPU, COL_ST_TYPE, COL_ST_DESCR, COL_ST_UNITS, COL_ST_SIZE,
-	COL_ST_USED, COL_IF_DESCR, COL_IF_ADMIN, COL_IF_OPER, COL_IF_INDISC,
-	COL_IF_INERR, COL_IF_OUTDISC, COL_IF_OUTERR, COL_IF_NAME, COL_IF_HCIN,
-	COL_IF_HCOUT, COL_MAX
+	COL_CPU,
+	COL_ST_TYPE,
+	COL_ST_DESCR,
+	COL_ST_UNITS,
+	COL_ST_SIZE,
+	COL_ST_USED,
+	COL_IF_DESCR,
+	COL_IF_ADMIN,
+	COL_IF_OPER,
+	COL_IF_INDISC,
+	COL_IF_INERR,
+	COL_IF_OUTDISC,
+	COL_IF_OUTERR,
+	COL_IF_NAME,
+	COL_IF_HCIN,
+	COL_IF_HCOUT,
+	COL_MAX
 };
 static const struct {
-	oid	base[11];
-	size_t	len;
+	oid base[11];
+	size_t len;
 } poll_cols[COL_MAX] = {
-	{ { 1, 3, 6, 1, 2, 1, 25, 3, 3, 1, 2 }, 11 },	/* hrProcessorLoad */
-	{ { 1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 2 }, 11 },	/* hrStorageType */
-	{ { 1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 3 }, 11 },	/* hrStorageDescr */
-	{ { 1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 4 }, 11 },	/* ...AllocationUnits */
-	{ { 1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 5 }, 11 },	/* hrStorageSize */
-	{ { 1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 6 }, 11 },	/* hrStorageUsed */
-	{ { 1, 3, 6, 1, 2, 1, 2, 2, 1, 2 }, 10 },	/* ifDescr */
-	{ { 1, 3, 6, 1, 2, 1, 2, 2, 1, 7 }, 10 },	/* ifAdminStatus */
-	{ { 1, 3, 6, 1, 2, 1, 2, 2, 1, 8 }, 10 },	/* ifOperStatus */
-	{ { 1, 3, 6, 1, 2, 1, 2, 2, 1, 13 }, 10 },	/* ifInDiscards */
-	{ { 1, 3, 6, 1, 2, 1, 2, 2, 1, 14 }, 10 },	/* ifInErrors */
-	{ { 1, 3, 6, 1, 2, 1, 2, 2, 1, 19 }, 10 },	/* ifOutDiscards */
-	{ { 1, 3, 6, 1, 2, 1, 2, 2, 1, 20 }, 10 },	/* ifOutErrors */
-	{ { 1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1 }, 11 },	/* ifName */
-	{ { 1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 6 }, 11 },	/* ifHCInOctets */
-	{ { 1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 10 }, 11 },	/* ifHCOutOctets */
+	{ { 1, 3, 6, 1, 2, 1, 25, 3, 3, 1, 2 }, 11 },  /* hrProcessorLoad */
+	{ { 1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 2 }, 11 },  /* hrStorageType */
+	{ { 1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 3 }, 11 },  /* hrStorageDescr */
+	{ { 1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 4 }, 11 },  /* ...AllocationUnits */
+	{ { 1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 5 }, 11 },  /* hrStorageSize */
+	{ { 1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 6 }, 11 },  /* hrStorageUsed */
+	{ { 1, 3, 6, 1, 2, 1, 2, 2, 1, 2 }, 10 },      /* ifDescr */
+	{ { 1, 3, 6, 1, 2, 1, 2, 2, 1, 7 }, 10 },      /* ifAdminStatus */
+	{ { 1, 3, 6, 1, 2, 1, 2, 2, 1, 8 }, 10 },      /* ifOperStatus */
+	{ { 1, 3, 6, 1, 2, 1, 2, 2, 1, 13 }, 10 },     /* ifInDiscards */
+	{ { 1, 3, 6, 1, 2, 1, 2, 2, 1, 14 }, 10 },     /* ifInErrors */
+	{ { 1, 3, 6, 1, 2, 1, 2, 2, 1, 19 }, 10 },     /* ifOutDiscards */
+	{ { 1, 3, 6, 1, 2, 1, 2, 2, 1, 20 }, 10 },     /* ifOutErrors */
+	{ { 1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1 }, 11 },  /* ifName */
+	{ { 1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 6 }, 11 },  /* ifHCInOctets */
+	{ { 1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 10 }, 11 }, /* ifHCOutOctets */
 };
 
 /* The scalars of the first request. */
 enum poll_scalar {
-	SC_UPTIME, SC_MEMTOTAL, SC_MEMAVAIL, SC_MEMBUF, SC_MEMCACHED,
-	SC_LA1, SC_LA5, SC_LA15, SC_MAX
+	SC_UPTIME,
+	SC_MEMTOTAL,
+	SC_MEMAVAIL,
+	SC_MEMBUF,
+	SC_MEMCACHED,
+	SC_LA1,
+	SC_LA5,
+	SC_LA15,
+	SC_MAX
 };
 static const struct {
-	oid	o[11];
-	size_t	len;
+	oid o[11];
+	size_t len;
 } poll_scalars[SC_MAX] = {
-	{ { 1, 3, 6, 1, 2, 1, 1, 3, 0 }, 9 },		/* sysUpTime.0 */
-	{ { 1, 3, 6, 1, 4, 1, 2021, 4, 5, 0 }, 10 },	/* memTotalReal.0 */
-	{ { 1, 3, 6, 1, 4, 1, 2021, 4, 6, 0 }, 10 },	/* memAvailReal.0 */
-	{ { 1, 3, 6, 1, 4, 1, 2021, 4, 14, 0 }, 10 },	/* memBuffer.0 */
-	{ { 1, 3, 6, 1, 4, 1, 2021, 4, 15, 0 }, 10 },	/* memCached.0 */
-	{ { 1, 3, 6, 1, 4, 1, 2021, 10, 1, 3, 1 }, 11 },	/* laLoad.1 */
-	{ { 1, 3, 6, 1, 4, 1, 2021, 10, 1, 3, 2 }, 11 },	/* laLoad.2 */
-	{ { 1, 3, 6, 1, 4, 1, 2021, 10, 1, 3, 3 }, 11 },	/* laLoad.3 */
+	{ { 1, 3, 6, 1, 2, 1, 1, 3, 0 }, 9 },		 /* sysUpTime.0 */
+	{ { 1, 3, 6, 1, 4, 1, 2021, 4, 5, 0 }, 10 },	 /* memTotalReal.0 */
+	{ { 1, 3, 6, 1, 4, 1, 2021, 4, 6, 0 }, 10 },	 /* memAvailReal.0 */
+	{ { 1, 3, 6, 1, 4, 1, 2021, 4, 14, 0 }, 10 },	 /* memBuffer.0 */
+	{ { 1, 3, 6, 1, 4, 1, 2021, 4, 15, 0 }, 10 },	 /* memCached.0 */
+	{ { 1, 3, 6, 1, 4, 1, 2021, 10, 1, 3, 1 }, 11 }, /* laLoad.1 */
+	{ { 1, 3, 6, 1, 4, 1, 2021, 10, 1, 3, 2 }, 11 }, /* laLoad.2 */
+	{ { 1, 3, 6, 1, 4, 1, 2021, 10, 1, 3, 3 }, 11 }, /* laLoad.3 */
 };
 
-#define POLL_IFBIT(c)	(1U << ((c) - COL_IF_DESCR))
-#define POLL_ERR_COLS	(POLL_IFBIT(COL_IF_INERR) | POLL_IFBIT(COL_IF_OUTERR))
-#define POLL_DISC_COLS	(POLL_IFBIT(COL_IF_INDISC) | POLL_IFBIT(COL_IF_OUTDISC))
+#define POLL_IFBIT(c)  (1U << ((c)-COL_IF_DESCR))
+#define POLL_ERR_COLS  (POLL_IFBIT(COL_IF_INERR) | POLL_IFBIT(COL_IF_OUTERR))
+#define POLL_DISC_COLS (POLL_IFBIT(COL_IF_INDISC) | POLL_IFBIT(COL_IF_OUTDISC))
 
-#define HR_STORAGE_RAM		2
-#define HR_STORAGE_FIXED_DISK	4
+#define HR_STORAGE_RAM	      2
+#define HR_STORAGE_FIXED_DISK 4
 
-static void	poll_timer_cb(evutil_socket_t, short, void *);
-static void	poll_next(struct poll_host *);
+static void poll_timer_cb(evutil_socket_t, short, void *);
+static void poll_next(struct poll_host *);
 
 /* Configuration. */
 
@@ -218,17 +238,18 @@ static int
 poll_user(const struct ynode *m, const char *file, struct poll_auth *a,
     struct errlist *errs)
 {
-	static const char *const auths[] = { "MD5", "SHA", "SHA-224",
-	    "SHA-256", "SHA-384", "SHA-512", NULL };
-	static const char *const privs[] = { "DES", "AES", "AES-192",
-	    "AES-256", NULL };
+	static const char *const auths[] = { "MD5", "SHA", "SHA-224", "SHA-256",
+		"SHA-384", "SHA-512", NULL };
+	static const char *const privs[] = { "DES", "AES", "AES-192", "AES-256",
+		NULL };
 	const struct ynode *k;
 	const char **dst;
 	size_t i, j;
 	int bad = 0;
 
 	if (m->type != YNODE_MAP)
-		return poll_err(errs, file, m, "poll: user must be a map "
+		return poll_err(errs, file, m,
+		    "poll: user must be a map "
 		    "{name, auth, auth_pass, priv, priv_pass}");
 	a->user = a->auth = a->auth_pass = a->priv = a->priv_pass = NULL;
 	for (i = 0; i < m->n; i++) {
@@ -244,7 +265,8 @@ poll_user(const struct ynode *m, const char *file, struct poll_auth *a,
 		else if (strcmp(k->value, "priv_pass") == 0)
 			dst = &a->priv_pass;
 		else {
-			bad |= poll_err(errs, file, k, "poll: unknown user key "
+			bad |= poll_err(errs, file, k,
+			    "poll: unknown user key "
 			    "(expected name, auth, auth_pass, priv, "
 			    "priv_pass)");
 			continue;
@@ -257,24 +279,28 @@ poll_user(const struct ynode *m, const char *file, struct poll_auth *a,
 		return poll_err(errs, file, m, "poll: a user needs a name");
 	if (a->auth != NULL) {
 		for (j = 0; auths[j] != NULL && strcasecmp(auths[j], a->auth);
-		    j++)
+		     j++)
 			;
 		if (auths[j] == NULL)
-			return poll_err(errs, file, m, "poll: user auth must be "
+			return poll_err(errs, file, m,
+			    "poll: user auth must be "
 			    "MD5, SHA, SHA-224, SHA-256, SHA-384 or SHA-512");
 		if (a->auth_pass == NULL || strlen(a->auth_pass) < 8)
-			return poll_err(errs, file, m, "poll: user auth_pass "
+			return poll_err(errs, file, m,
+			    "poll: user auth_pass "
 			    "needs at least 8 characters");
 	}
 	if (a->priv != NULL) {
 		for (j = 0; privs[j] != NULL && strcasecmp(privs[j], a->priv);
-		    j++)
+		     j++)
 			;
 		if (privs[j] == NULL || a->auth == NULL)
-			return poll_err(errs, file, m, "poll: user priv must be "
+			return poll_err(errs, file, m,
+			    "poll: user priv must be "
 			    "DES, AES, AES-192 or AES-256, with an auth");
 		if (a->priv_pass == NULL || strlen(a->priv_pass) < 8)
-			return poll_err(errs, file, m, "poll: user priv_pass "
+			return poll_err(errs, file, m,
+			    "poll: user priv_pass "
 			    "needs at least 8 characters");
 	}
 	return 0;
@@ -289,21 +315,24 @@ poll_setting(const struct ynode *k, const struct ynode *v, const char *file,
 		if (ynode_duration(v, file, &a->interval, errs) != 0)
 			return -1;
 		if (a->interval < 1 || a->interval > 86400)
-			return poll_err(errs, file, v, "poll: interval must be "
+			return poll_err(errs, file, v,
+			    "poll: interval must be "
 			    "between 1s and 1d");
 	} else if (strcmp(k->value, "timeout") == 0) {
 		if (ynode_duration(v, file, &a->timeout, errs) != 0)
 			return -1;
 		if (a->timeout < 1 || a->timeout > 60)
-			return poll_err(errs, file, v, "poll: timeout must be "
+			return poll_err(errs, file, v,
+			    "poll: timeout must be "
 			    "between 1s and 60s");
 	} else if (strcmp(k->value, "retries") == 0) {
 		if (ynode_int(v, file, 0, 10, &a->retries, errs) != 0)
 			return -1;
 	} else if (strcmp(k->value, "version") == 0) {
-		if (v->type != YNODE_SCALAR || (strcmp(v->value, "2c") != 0 &&
-		    strcmp(v->value, "3") != 0))
-			return poll_err(errs, file, v, "poll: version must be "
+		if (v->type != YNODE_SCALAR ||
+		    (strcmp(v->value, "2c") != 0 && strcmp(v->value, "3") != 0))
+			return poll_err(errs, file, v,
+			    "poll: version must be "
 			    "2c or 3");
 		a->version = strcmp(v->value, "3") == 0 ? 3 : 2;
 	} else if (strcmp(k->value, "community") == 0) {
@@ -323,10 +352,12 @@ poll_host_ok(const struct ynode *m, const char *file, const struct poll_auth *a,
     struct errlist *errs)
 {
 	if (a->version == 3 && a->user == NULL)
-		return poll_err(errs, file, m, "poll: an SNMPv3 host needs a "
+		return poll_err(errs, file, m,
+		    "poll: an SNMPv3 host needs a "
 		    "user");
 	if (a->version == 2 && a->community == NULL)
-		return poll_err(errs, file, m, "poll: an SNMPv2c host needs a "
+		return poll_err(errs, file, m,
+		    "poll: an SNMPv2c host needs a "
 		    "community");
 	return 0;
 }
@@ -342,15 +373,18 @@ poll_group(const struct ynode *groups, const struct ynode *name,
 
 	if (name->type != YNODE_SCALAR || groups == NULL ||
 	    (g = ynode_get(groups, name->value)) == NULL)
-		return poll_err(errs, file, name, "poll: unknown group (define "
+		return poll_err(errs, file, name,
+		    "poll: unknown group (define "
 		    "it under poll: groups:)");
 	if (g->type != YNODE_MAP)
-		return poll_err(errs, file, g, "poll: a group must be a map of "
+		return poll_err(errs, file, g,
+		    "poll: a group must be a map of "
 		    "settings");
 	for (i = 0; i < g->n; i++) {
 		rc = poll_setting(g->keys[i], g->items[i], file, a, errs);
 		if (rc == 1)
-			return poll_err(errs, file, g->keys[i], "poll: unknown "
+			return poll_err(errs, file, g->keys[i],
+			    "poll: unknown "
 			    "group setting (expected interval, timeout, "
 			    "retries, version, community, user)");
 		if (rc != 0)
@@ -375,7 +409,8 @@ poll_host_conf(const struct ynode *m, const struct ynode *groups,
 	int rc, bad = 0;
 
 	if (m->type != YNODE_MAP)
-		return poll_err(errs, file, m, "poll: a host must be a map "
+		return poll_err(errs, file, m,
+		    "poll: a host must be a map "
 		    "{name, address, ...}");
 	/* The group's settings first, the host's own over them. */
 	if ((g = ynode_get(m, "group")) != NULL) {
@@ -385,15 +420,17 @@ poll_host_conf(const struct ynode *m, const struct ynode *groups,
 	}
 	for (i = 0; i < m->n; i++) {
 		if (strcmp(m->keys[i]->value, "name") == 0)
-			bad |= poll_scalar(m->items[i], file, "name", &name, errs);
+			bad |=
+			    poll_scalar(m->items[i], file, "name", &name, errs);
 		else if (strcmp(m->keys[i]->value, "address") == 0)
 			bad |= poll_scalar(m->items[i], file, "address", &addr,
 			    errs);
 		else if (strcmp(m->keys[i]->value, "group") == 0)
 			continue;
 		else if ((rc = poll_setting(m->keys[i], m->items[i], file, &a,
-		    errs)) == 1)
-			bad |= poll_err(errs, file, m->keys[i], "poll: unknown "
+			      errs)) == 1)
+			bad |= poll_err(errs, file, m->keys[i],
+			    "poll: unknown "
 			    "host key (expected name, address, group, "
 			    "interval, timeout, retries, version, community, "
 			    "user)");
@@ -437,34 +474,38 @@ poll_conf(const struct config *cfg, struct errlist *errs, poll_host_cb cb,
 		else if (strcmp(sec->keys[i]->value, "groups") == 0)
 			groups = sec->items[i];
 		else if ((rc = poll_setting(sec->keys[i], sec->items[i], file,
-		    &def, errs)) == 1)
-			bad |= poll_err(errs, file, sec->keys[i], "poll: unknown "
+			      &def, errs)) == 1)
+			bad |= poll_err(errs, file, sec->keys[i],
+			    "poll: unknown "
 			    "key (expected hosts, groups, interval, timeout, "
 			    "retries, version, community, user)");
 		else
 			bad |= rc;
 	}
 	if (groups != NULL && groups->type != YNODE_MAP)
-		bad |= poll_err(errs, file, groups, "poll: groups must be a "
+		bad |= poll_err(errs, file, groups,
+		    "poll: groups must be a "
 		    "map of NAME: {settings}");
 	if (hosts == NULL)
 		return bad ? -1 : 0;
 	if (hosts->type != YNODE_SEQ)
-		return poll_err(errs, file, hosts, "poll: hosts must be a list");
+		return poll_err(errs, file, hosts,
+		    "poll: hosts must be a list");
 	if (hosts->n > POLL_MAX_HOSTS)
-		return poll_err(errs, file, hosts, "poll: more than 10000 "
+		return poll_err(errs, file, hosts,
+		    "poll: more than 10000 "
 		    "hosts");
 	for (i = 0; i < hosts->n; i++)
 		if (poll_host_conf(hosts->items[i], groups, file, &def, errs,
-		    bad ? NULL : cb, arg) != 0)
+			bad ? NULL : cb, arg) != 0)
 			bad = 1;
 	return bad ? -1 : 0;
 }
 
 /* A host name given twice is an error. */
 struct poll_names {
-	char	**v;
-	size_t	  n;
+	char **v;
+	size_t n;
 	struct errlist *errs;
 	const char *file;
 };
@@ -478,8 +519,10 @@ poll_check_cb(const char *name, const char *address, const char *group,
 
 	for (i = 0; i < pn->n; i++)
 		if (strcmp(pn->v[i], name) == 0) {
-			errlist_add(pn->errs, pn->file, 0, 0, "poll: host "
-			    "\"%s\" is listed twice", name);
+			errlist_add(pn->errs, pn->file, 0, 0,
+			    "poll: host "
+			    "\"%s\" is listed twice",
+			    name);
 			return -1;
 		}
 	pn->v = xreallocarray(pn->v, pn->n + 1, sizeof(*pn->v));
@@ -558,29 +601,29 @@ poll_session_v3(struct poll_host *h, netsnmp_session *s)
 	if (a->auth == NULL)
 		return 0;
 	s->securityLevel = a->priv != NULL ? SNMP_SEC_LEVEL_AUTHPRIV :
-	    SNMP_SEC_LEVEL_AUTHNOPRIV;
+					     SNMP_SEC_LEVEL_AUTHNOPRIV;
 	proto = poll_auth_proto(a->auth, &s->securityAuthProtoLen);
-	s->securityAuthProto = snmp_duplicate_objid(proto,
-	    s->securityAuthProtoLen);
+	s->securityAuthProto =
+	    snmp_duplicate_objid(proto, s->securityAuthProtoLen);
 	s->securityAuthKeyLen = USM_AUTH_KU_LEN;
 	if (generate_Ku(s->securityAuthProto, s->securityAuthProtoLen,
-	    (const u_char *)a->auth_pass, strlen(a->auth_pass),
-	    s->securityAuthKey, &s->securityAuthKeyLen) != SNMPERR_SUCCESS)
+		(const u_char *)a->auth_pass, strlen(a->auth_pass),
+		s->securityAuthKey, &s->securityAuthKeyLen) != SNMPERR_SUCCESS)
 		return -1;
 	if (a->priv == NULL)
 		return 0;
 	proto = poll_priv_proto(a->priv, &s->securityPrivProtoLen);
-	s->securityPrivProto = snmp_duplicate_objid(proto,
-	    s->securityPrivProtoLen);
+	s->securityPrivProto =
+	    snmp_duplicate_objid(proto, s->securityPrivProtoLen);
 	s->securityPrivKeyLen = USM_PRIV_KU_LEN;
 	if (generate_Ku(s->securityAuthProto, s->securityAuthProtoLen,
-	    (const u_char *)a->priv_pass, strlen(a->priv_pass),
-	    s->securityPrivKey, &s->securityPrivKeyLen) != SNMPERR_SUCCESS)
+		(const u_char *)a->priv_pass, strlen(a->priv_pass),
+		s->securityPrivKey, &s->securityPrivKeyLen) != SNMPERR_SUCCESS)
 		return -1;
 	return 0;
 }
 
-static int	poll_cb(int, netsnmp_session *, int, netsnmp_pdu *, void *);
+static int poll_cb(int, netsnmp_session *, int, netsnmp_pdu *, void *);
 
 /*
  * Open the host's session: asynchronous, and without net-snmp's blocking
@@ -640,7 +683,7 @@ poll_event(struct poll_host *h, int severity, const char *msgid,
 	ev.received_us = ev.timestamp_us = clock_now_us();
 	ev.host = h->name;
 	ev.peer = h->address;
-	ev.facility = 16;		/* local0 */
+	ev.facility = 16; /* local0 */
 	ev.severity = severity;
 	ev.program = POLL_PROGRAM;
 	ev.pid = NULL;
@@ -812,9 +855,9 @@ poll_take_col(struct poll_coll *c, int col, const netsnmp_variable_list *v)
 /* Samples. */
 
 struct poll_out {
-	struct metric_sample	*s;
-	size_t			 n, cap;
-	json_t			*latest;
+	struct metric_sample *s;
+	size_t n, cap;
+	json_t *latest;
 };
 
 static void
@@ -890,20 +933,22 @@ poll_ifs(struct poll_host *h, struct poll_out *o, int rates, double dt)
 			poll_add(o, "if.oper_up", f->name, f->oper == 1);
 		if (!rates || (pv = poll_prev_of(h, f->idx)) == NULL)
 			continue;
-		if ((f->have & pv->have & (1U << (COL_IF_HCIN - COL_IF_DESCR)))
-		    && (r = poll_rate(f->in, pv->in, 64, dt, POLL_OCTET_MAX))
-		    >= 0)
+		if ((f->have & pv->have &
+			(1U << (COL_IF_HCIN - COL_IF_DESCR))) &&
+		    (r = poll_rate(f->in, pv->in, 64, dt, POLL_OCTET_MAX)) >= 0)
 			poll_add(o, "if.in_bps", f->name, r * 8);
-		if ((f->have & pv->have & (1U << (COL_IF_HCOUT - COL_IF_DESCR)))
-		    && (r = poll_rate(f->out, pv->out, 64, dt, POLL_OCTET_MAX))
-		    >= 0)
+		if ((f->have & pv->have &
+			(1U << (COL_IF_HCOUT - COL_IF_DESCR))) &&
+		    (r = poll_rate(f->out, pv->out, 64, dt, POLL_OCTET_MAX)) >=
+			0)
 			poll_add(o, "if.out_bps", f->name, r * 8);
 		if ((f->have & pv->have & POLL_ERR_COLS) == POLL_ERR_COLS &&
-		    (r = poll_rate(f->err, pv->err, 32, dt, POLL_COUNT_MAX)) >= 0)
+		    (r = poll_rate(f->err, pv->err, 32, dt, POLL_COUNT_MAX)) >=
+			0)
 			poll_add(o, "if.errors_ps", f->name, r);
 		if ((f->have & pv->have & POLL_DISC_COLS) == POLL_DISC_COLS &&
 		    (r = poll_rate(f->disc, pv->disc, 32, dt,
-		    POLL_COUNT_MAX)) >= 0)
+			 POLL_COUNT_MAX)) >= 0)
 			poll_add(o, "if.discards_ps", f->name, r);
 	}
 }
@@ -987,19 +1032,22 @@ poll_done(struct poll_host *h)
 	char msg[256];
 
 	if (h->misses > 0 || h->reachable == 0) {
-		snprintf(msg, sizeof(msg), "%s (%s) answers again after %d "
-		    "missed polls", h->name, h->address, h->misses);
+		snprintf(msg, sizeof(msg),
+		    "%s (%s) answers again after %d "
+		    "missed polls",
+		    h->name, h->address, h->misses);
 		poll_event(h, 6, "reachable", msg);
 	}
 	h->misses = 0;
 	h->reachable = 1;
 	h->last_ok = now_us / 1000000;
 	if (rates && c->uptime < h->prev_uptime) {
-		snprintf(msg, sizeof(msg), "%s rebooted: sysUpTime went from "
-		    "%lu to %lu s", h->name, h->prev_uptime / 100,
-		    c->uptime / 100);
+		snprintf(msg, sizeof(msg),
+		    "%s rebooted: sysUpTime went from "
+		    "%lu to %lu s",
+		    h->name, h->prev_uptime / 100, c->uptime / 100);
 		poll_event(h, 5, "reboot", msg);
-		rates = 0;		/* the counters restarted too */
+		rates = 0; /* the counters restarted too */
 	}
 	poll_add(&o, "host.up", NULL, 1);
 	poll_add(&o, "host.misses", NULL, 0);
@@ -1024,8 +1072,10 @@ poll_miss(struct poll_host *h, const char *why)
 	h->misses++;
 	h->reachable = 0;
 	snprintf(h->last_error, sizeof(h->last_error), "%s", why);
-	snprintf(msg, sizeof(msg), "%s (%s) did not answer: %s (%d missed "
-	    "polls in a row)", h->name, h->address, why, h->misses);
+	snprintf(msg, sizeof(msg),
+	    "%s (%s) did not answer: %s (%d missed "
+	    "polls in a row)",
+	    h->name, h->address, why, h->misses);
 	poll_event(h, 4, "unreachable", msg);
 	s[0].metric = "host.up";
 	s[0].inst = NULL;
@@ -1033,7 +1083,7 @@ poll_miss(struct poll_host *h, const char *why)
 	s[1].metric = "host.misses";
 	s[1].inst = NULL;
 	s[1].value = h->misses;
-	metrics_record(h->p->metrics, h->name, s, 2, clock_now() );
+	metrics_record(h->p->metrics, h->name, s, 2, clock_now());
 }
 
 static void
@@ -1108,12 +1158,13 @@ poll_walk(struct poll_host *h, netsnmp_pdu *pdu)
 	const netsnmp_variable_list *v, *last = NULL;
 
 	for (v = pdu->variables; v != NULL; v = v->next_variable) {
-		if (v->type == SNMP_ENDOFMIBVIEW || v->type == SNMP_NOSUCHOBJECT ||
+		if (v->type == SNMP_ENDOFMIBVIEW ||
+		    v->type == SNMP_NOSUCHOBJECT ||
 		    v->type == SNMP_NOSUCHINSTANCE ||
 		    v->name_length <= poll_cols[col].len ||
 		    snmp_oid_ncompare(v->name, v->name_length,
-		    poll_cols[col].base, poll_cols[col].len,
-		    poll_cols[col].len) != 0)
+			poll_cols[col].base, poll_cols[col].len,
+			poll_cols[col].len) != 0)
 			return 0;
 		poll_take_col(h->c, col, v);
 		last = v;
@@ -1140,20 +1191,22 @@ poll_cb(int op, netsnmp_session *ss, int reqid, netsnmp_pdu *pdu, void *arg)
 	if (op != NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE) {
 		snprintf(why, sizeof(why), "%s after %llds x %lld tries",
 		    op == NETSNMP_CALLBACK_OP_TIMED_OUT ? "timeout" :
-		    "send failed", h->a.timeout, h->a.retries + 1);
+							  "send failed",
+		    h->a.timeout, h->a.retries + 1);
 		poll_miss(h, why);
 		poll_end(h);
 		return 1;
 	}
 	if (pdu->command == SNMP_MSG_REPORT) {
-		poll_miss(h, "refused: an SNMPv3 report (wrong user, keys or "
+		poll_miss(h,
+		    "refused: an SNMPv3 report (wrong user, keys or "
 		    "security level)");
 		poll_end(h);
 		return 1;
 	}
 	if (h->phase == 0) {
 		for (v = pdu->variables, i = 0; v != NULL && i < SC_MAX;
-		    v = v->next_variable, i++)
+		     v = v->next_variable, i++)
 			poll_take_scalar(h->c, i, v);
 		poll_next(h);
 		return 1;
@@ -1205,8 +1258,8 @@ poll_timer_cb(evutil_socket_t fd, short what, void *arg)
 /* Setup. */
 
 struct poll_build {
-	struct poller	*p;
-	size_t		 i;
+	struct poller *p;
+	size_t i;
 };
 
 static int
@@ -1286,8 +1339,7 @@ poll_hosts_build(struct poller *p)
 	struct errlist errs = { 0 };
 	struct poll_build b = { p, 0 };
 
-	p->hosts = xcalloc(poll_count_hosts(p->sd->cfg) + 1,
-	    sizeof(*p->hosts));
+	p->hosts = xcalloc(poll_count_hosts(p->sd->cfg) + 1, sizeof(*p->hosts));
 	if (poll_conf(p->sd->cfg, &errs, poll_build_cb, &b) == -1)
 		log_warnx("poll: %zu errors in the poll section", errs.n);
 	errlist_free(&errs);
@@ -1341,9 +1393,9 @@ poll_same(const struct poll_host *n, const struct poll_host *o)
 {
 	return strcmp(n->name, o->name) == 0 &&
 	    strcmp(n->address, o->address) == 0 &&
-	    poll_streq(n->group, o->group) &&
-	    n->a.interval == o->a.interval && n->a.timeout == o->a.timeout &&
-	    n->a.retries == o->a.retries && n->a.version == o->a.version &&
+	    poll_streq(n->group, o->group) && n->a.interval == o->a.interval &&
+	    n->a.timeout == o->a.timeout && n->a.retries == o->a.retries &&
+	    n->a.version == o->a.version &&
 	    poll_streq(n->a.community, o->a.community) &&
 	    poll_streq(n->a.user, o->a.user) &&
 	    poll_streq(n->a.auth, o->a.auth) &&
@@ -1452,17 +1504,16 @@ poll_host_obj(struct poll_host *h)
 	json_t *o;
 
 	o = json_pack("{s:s, s:s, s:o, s:s, s:I, s:o, s:i, s:o, s:o, "
-	    "s:o, s:I, s:I}", "name", h->name, "address", h->address,
-	    "group", h->group != NULL ? json_string(h->group) :
-	    json_null(), "version", h->a.version == 3 ? "3" : "2c",
-	    "interval", (json_int_t)h->a.interval,
-	    "reachable", h->reachable < 0 ? json_null() :
-	    json_boolean(h->reachable), "misses", h->misses,
-	    "last_poll", poll_time_json(h->last_poll),
-	    "last_ok", poll_time_json(h->last_ok),
-	    "latest", h->latest != NULL ? json_incref(h->latest) :
-	    json_object(), "polls", (json_int_t)h->polls,
-	    "skipped", (json_int_t)h->skipped);
+		      "s:o, s:I, s:I}",
+	    "name", h->name, "address", h->address, "group",
+	    h->group != NULL ? json_string(h->group) : json_null(), "version",
+	    h->a.version == 3 ? "3" : "2c", "interval",
+	    (json_int_t)h->a.interval, "reachable",
+	    h->reachable < 0 ? json_null() : json_boolean(h->reachable),
+	    "misses", h->misses, "last_poll", poll_time_json(h->last_poll),
+	    "last_ok", poll_time_json(h->last_ok), "latest",
+	    h->latest != NULL ? json_incref(h->latest) : json_object(), "polls",
+	    (json_int_t)h->polls, "skipped", (json_int_t)h->skipped);
 	if (h->reachable == 0)
 		json_object_set_new(o, "last_error",
 		    json_string(h->last_error));

@@ -9,12 +9,12 @@ struct errlist;
 struct sopd;
 struct poller;
 
-#define POLL_MAX_HOSTS		10000
-#define POLL_MAX_ROWS		256	/* file systems / interfaces a host */
-#define POLL_MAX_REQS		64	/* requests of one poll */
-#define POLL_INTERVAL		300	/* seconds, default */
-#define POLL_TIMEOUT_MS		2000	/* a request, default */
-#define POLL_RETRIES		1
+#define POLL_MAX_HOSTS	10000
+#define POLL_MAX_ROWS	256  /* file systems / interfaces a host */
+#define POLL_MAX_REQS	64   /* requests of one poll */
+#define POLL_INTERVAL	300  /* seconds, default */
+#define POLL_TIMEOUT_MS 2000 /* a request, default */
+#define POLL_RETRIES	1
 
 /* Check the config's poll: section; -1 with every error in errs. */
 int poll_check(const struct config *, struct errlist *);

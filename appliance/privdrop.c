@@ -19,27 +19,24 @@
 
 /* Who to become: filled from the passwd and group databases. */
 struct privdrop_id {
-	char	name[256];
-	uid_t	uid;
-	gid_t	gid;
+	char name[256];
+	uid_t uid;
+	gid_t gid;
 };
 
 /* The files sopd keeps directly under state_dir (store.c's database). */
-static const char *const privdrop_state_files[] = {
-	"sopd.db", "sopd.db-wal", "sopd.db-shm", "sopd.db-journal",
-	"sopd.db-walsalt", NULL
-};
+static const char *const privdrop_state_files[] = { "sopd.db", "sopd.db-wal",
+	"sopd.db-shm", "sopd.db-journal", "sopd.db-walsalt", NULL };
 
 /* The user switched to; NULL until privdrop_drop switched. */
 static char *privdrop_name;
 
 /* Look the config's user and group up; -1 with cause when unknown. */
 static int
-privdrop_lookup(const struct config *cfg, struct privdrop_id *id,
-    char **cause)
+privdrop_lookup(const struct config *cfg, struct privdrop_id *id, char **cause)
 {
-	struct passwd	*pw;
-	struct group	*gr;
+	struct passwd *pw;
+	struct group *gr;
 
 	errno = 0;
 	if ((pw = getpwnam(cfg->user)) == NULL) {
@@ -86,11 +83,13 @@ privdrop_check(const struct config *cfg, char **cause)
 	if (geteuid() == 0 || privdrop_is_self(cfg, &id))
 		return 0;
 	if (id.uid != getuid() || id.uid != geteuid())
-		xasprintf(cause, "cannot switch to user %s: not running as root",
-		    cfg->user);
+		xasprintf(cause,
+		    "cannot switch to user %s: not running as root", cfg->user);
 	else
-		xasprintf(cause, "cannot switch to group %s: not running as "
-		    "root", cfg->group);
+		xasprintf(cause,
+		    "cannot switch to group %s: not running as "
+		    "root",
+		    cfg->group);
 	return -1;
 }
 
@@ -112,8 +111,10 @@ privdrop_chown_at(int dfd, const char *dir, const char *name,
 		return -1;
 	}
 	if (!S_ISREG(sb.st_mode) || sb.st_nlink != 1) {
-		xasprintf(cause, "%s/%s: not a plain file; not handing it to "
-		    "user %s", dir, name, id->name);
+		xasprintf(cause,
+		    "%s/%s: not a plain file; not handing it to "
+		    "user %s",
+		    dir, name, id->name);
 		return -1;
 	}
 	if (sb.st_uid == id->uid && sb.st_gid == id->gid)
@@ -135,7 +136,7 @@ privdrop_chown_dir(int at, const char *path, const struct privdrop_id *id,
 {
 	int fd, nofollow = at == AT_FDCWD ? 0 : O_NOFOLLOW;
 
-	fd = openat(at, path, O_RDONLY|O_DIRECTORY|O_CLOEXEC|nofollow);
+	fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | nofollow);
 	if (fd == -1) {
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 		return -1;
@@ -171,16 +172,16 @@ static int
 privdrop_chown_state(const struct config *cfg, const struct privdrop_id *id,
     char **cause)
 {
-	const char	*dir = cfg->state_dir;
-	char		*sub = NULL;
-	int		 dfd, sfd = -1, rc = -1;
-	size_t		 i;
+	const char *dir = cfg->state_dir;
+	char *sub = NULL;
+	int dfd, sfd = -1, rc = -1;
+	size_t i;
 
 	if ((dfd = privdrop_chown_dir(AT_FDCWD, dir, id, cause)) == -1)
 		return -1;
 	for (i = 0; privdrop_state_files[i] != NULL; i++) {
 		if (privdrop_chown_at(dfd, dir, privdrop_state_files[i], id,
-		    cause) == -1)
+			cause) == -1)
 			goto out;
 	}
 	xasprintf(&sub, "%s/snmp", dir);
@@ -237,14 +238,14 @@ privdrop_status_ids(const char *line, unsigned want)
 static int
 privdrop_status(const struct privdrop_id *id, char **cause)
 {
-	char		 line[256];
-	FILE		*f;
-	int		 seen = 0, bad = 0;
+	char line[256];
+	FILE *f;
+	int seen = 0, bad = 0;
 	unsigned long long caps;
 
 	if ((f = fopen("/proc/self/status", "re")) == NULL) {
 		log_warn("privdrop: /proc/self/status (capabilities not "
-		    "checked)");
+			 "checked)");
 		return 0;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -257,14 +258,17 @@ privdrop_status(const struct privdrop_id *id, char **cause)
 		} else if (strncmp(line, "CapEff:", 7) == 0 ||
 		    strncmp(line, "CapPrm:", 7) == 0) {
 			seen++;
-			bad |= sscanf(line + 7, "%llx", &caps) != 1 || caps != 0;
+			bad |=
+			    sscanf(line + 7, "%llx", &caps) != 1 || caps != 0;
 		}
 	}
 	fclose(f);
 	if (seen == 4 && !bad)
 		return 0;
-	xasprintf(cause, "still privileged after switching to %s "
-	    "(/proc/self/status)", id->name);
+	xasprintf(cause,
+	    "still privileged after switching to %s "
+	    "(/proc/self/status)",
+	    id->name);
 	return -1;
 }
 
@@ -272,12 +276,12 @@ privdrop_status(const struct privdrop_id *id, char **cause)
 static int
 privdrop_verify(const struct privdrop_id *id, char **cause)
 {
-	uid_t	ru, eu, su;
-	gid_t	rg, eg, sg;
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
 
 	if (getresuid(&ru, &eu, &su) == -1 || getresgid(&rg, &eg, &sg) == -1 ||
-	    ru != id->uid || eu != id->uid || su != id->uid ||
-	    rg != id->gid || eg != id->gid || sg != id->gid) {
+	    ru != id->uid || eu != id->uid || su != id->uid || rg != id->gid ||
+	    eg != id->gid || sg != id->gid) {
 		xasprintf(cause, "ids did not change to %s", id->name);
 		return -1;
 	}
@@ -310,11 +314,13 @@ privdrop_readable(const struct config *cfg)
 
 	if (access(cfg->file, R_OK) == -1)
 		log_warn("%s: not readable by user %s: SIGHUP reloads will "
-		    "fail", cfg->file, privdrop_name);
+			 "fail",
+		    cfg->file, privdrop_name);
 	for (i = 0; i < cfg->nrule_paths; i++) {
 		if (access(cfg->rule_paths[i], R_OK) == -1)
 			log_warn("%s: not readable by user %s: SIGHUP reloads "
-			    "will fail", cfg->rule_paths[i], privdrop_name);
+				 "will fail",
+			    cfg->rule_paths[i], privdrop_name);
 	}
 }
 
@@ -331,8 +337,8 @@ privdrop_drop(const struct config *cfg, char **cause)
 	if (privdrop_is_self(cfg, &id))
 		return 0;
 	if (geteuid() != 0) {
-		xasprintf(cause, "cannot switch to user %s: not running as root",
-		    cfg->user);
+		xasprintf(cause,
+		    "cannot switch to user %s: not running as root", cfg->user);
 		return -1;
 	}
 	if (privdrop_chown_state(cfg, &id, cause) == -1 ||
@@ -341,7 +347,7 @@ privdrop_drop(const struct config *cfg, char **cause)
 		return -1;
 	privdrop_sanitizer();
 	privdrop_name = xstrdup(id.name);
-	if (access(cfg->state_dir, R_OK|W_OK|X_OK) == -1) {
+	if (access(cfg->state_dir, R_OK | W_OK | X_OK) == -1) {
 		xasprintf(cause, "%s: not reachable by user %s: %s",
 		    cfg->state_dir, id.name, strerror(errno));
 		return -1;

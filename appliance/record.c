@@ -10,17 +10,17 @@
 #include "record.h"
 #include "xmalloc.h"
 
-#define RECORD_MAX_LINES	1000000	/* outcome lines kept */
-#define RECORD_LINE_MAX		1024
+#define RECORD_MAX_LINES 1000000 /* outcome lines kept */
+#define RECORD_LINE_MAX	 1024
 
 /* The outcome lines of the running replay. */
 static struct {
-	int		 active;
+	int active;
 	const struct calendar *cal;
-	char		**lines;
-	size_t		 n;
-	size_t		 cap;
-	uint64_t	 dropped;
+	char **lines;
+	size_t n;
+	size_t cap;
+	uint64_t dropped;
 } record_out;
 
 /* Start keeping lines. */
@@ -53,8 +53,8 @@ record_time(time_t t, char *buf, size_t len)
 		off = -off;
 	}
 	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, c, off / 3600, off / 60 % 60);
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, c, off / 3600, off / 60 % 60);
 }
 
 /* Keep one outcome line, prefixed with the simulated time. */

@@ -20,8 +20,7 @@ void record_start(const struct calendar *cal);
 /* 1 while lines are kept. */
 int record_active(void);
 /* Keep one line (printf format, no newline), prefixed with clock_now(). */
-void record_line(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
+void record_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The lines kept, and how many were dropped over the limit. */
 const char *const *record_lines(size_t *n);
 uint64_t record_dropped(void);

@@ -67,82 +67,83 @@
  * let one be stored twice, never lose one.
  */
 
-#define RELP_QUEUE_MAX		64		/* messages queued */
-#define RELP_QUEUE_BYTES	(4 << 20)	/* and their bytes */
-#define RELP_RETRY_MS		1000		/* after a failed commit */
-#define RELP_WAKE_SIG		SIGUSR2		/* interrupts librelp's epoll */
-#define RELP_STOP_POLL_MS	10		/* stopping: re-signal period */
-#define RELP_STOP_GIVEUP	300		/* polls, then no ack */
-#define RELP_ERR_LOG_SECS	10		/* seconds between log lines */
-#define RELP_KA_IDLE		120		/* keepalive: seconds idle */
-#define RELP_KA_INTVL		30		/* seconds between probes */
-#define RELP_KA_PROBES		5
-#define RELP_RCVBUF		2048		/* per session (kernel doubles) */
-#define RELP_MAX_LISTEN		8		/* listening sockets (v4, v6) */
-#define RELP_SESS_POLL_MS	250		/* sessions counted every */
-#define RELP_SEEN_MAX		65536		/* messages remembered (2^n) */
-#define RELP_SEEN_BUCKETS	65536		/* their hash chains (2^n) */
-#define RELP_ENGINES		8		/* librelp engines (threads) */
-#define RELP_FD_MAX		4096		/* descriptors looked at */
-#define RELP_ACTIVE_MS		50		/* an engine is busy if it sent
+#define RELP_QUEUE_MAX	  64	    /* messages queued */
+#define RELP_QUEUE_BYTES  (4 << 20) /* and their bytes */
+#define RELP_RETRY_MS	  1000	    /* after a failed commit */
+#define RELP_WAKE_SIG	  SIGUSR2   /* interrupts librelp's epoll */
+#define RELP_STOP_POLL_MS 10	    /* stopping: re-signal period */
+#define RELP_STOP_GIVEUP  300	    /* polls, then no ack */
+#define RELP_ERR_LOG_SECS 10	    /* seconds between log lines */
+#define RELP_KA_IDLE	  120	    /* keepalive: seconds idle */
+#define RELP_KA_INTVL	  30	    /* seconds between probes */
+#define RELP_KA_PROBES	  5
+#define RELP_RCVBUF	  2048	/* per session (kernel doubles) */
+#define RELP_MAX_LISTEN	  8	/* listening sockets (v4, v6) */
+#define RELP_SESS_POLL_MS 250	/* sessions counted every */
+#define RELP_SEEN_MAX	  65536 /* messages remembered (2^n) */
+#define RELP_SEEN_BUCKETS 65536 /* their hash chains (2^n) */
+#define RELP_ENGINES	  8	/* librelp engines (threads) */
+#define RELP_FD_MAX	  4096	/* descriptors looked at */
+#define RELP_ACTIVE_MS \
+	50 /* an engine is busy if it sent
 						   a message this recently */
 
 /* A message handed from the RELP thread to the loop (on its stack). */
 struct relp_msg {
-	struct relp_msg	*next;
-	char		*buf;		/* len + 1 bytes; the parser writes */
-	size_t		 len;
-	char		 peer[64];
-	unsigned	 flags;		/* EVENT_F_TRUNCATED: librelp cut it */
-	int		 engine;	/* the engine (thread) it came from */
-	uint64_t	 hash;		/* of sender and bytes (loop side) */
-	int		 done;		/* processed and committed: ack */
+	struct relp_msg *next;
+	char *buf; /* len + 1 bytes; the parser writes */
+	size_t len;
+	char peer[64];
+	unsigned flags; /* EVENT_F_TRUNCATED: librelp cut it */
+	int engine;	/* the engine (thread) it came from */
+	uint64_t hash;	/* of sender and bytes (loop side) */
+	int done;	/* processed and committed: ack */
 };
 
 /* The last messages' hashes: a ring with hash chains (loop side only). */
 struct relp_seen {
-	uint64_t	 hash[RELP_SEEN_MAX];
-	int32_t		 next[RELP_SEEN_MAX];	/* chain; -1 ends */
-	int32_t		 bucket[RELP_SEEN_BUCKETS];
-	size_t		 n, pos;
+	uint64_t hash[RELP_SEEN_MAX];
+	int32_t next[RELP_SEEN_MAX]; /* chain; -1 ends */
+	int32_t bucket[RELP_SEEN_BUCKETS];
+	size_t n, pos;
 };
 
 struct listener {
-	struct sopd	*sd;
-	relpEngine_t	*engine[RELP_ENGINES];
-	pthread_t	 thread[RELP_ENGINES];
-	int		 nengines;	/* engines constructed */
-	int		 started;	/* threads started */
-	int		 efd;		/* eventfd: the thread wakes the loop */
-	struct event	*ev;
-	struct event	*retry;		/* commit retry after a failure */
-	size_t		 max;		/* bytes copied per message */
-	pthread_mutex_t	 mtx;		/* guards what follows */
-	pthread_cond_t	 cond;
-	struct relp_msg	*head, **tail;	/* queued, not yet taken by the loop */
-	size_t		 nqueued, qbytes;
-	int		 stop;		/* librelp's stop flag (unlocked) */
-	int		 exited;	/* threads that left relpEngineRun */
-	uint64_t	 errors;	/* librelp error callbacks */
-	char		 last_error[256];
+	struct sopd *sd;
+	relpEngine_t *engine[RELP_ENGINES];
+	pthread_t thread[RELP_ENGINES];
+	int nengines; /* engines constructed */
+	int started;  /* threads started */
+	int efd;      /* eventfd: the thread wakes the loop */
+	struct event *ev;
+	struct event *retry; /* commit retry after a failure */
+	size_t max;	     /* bytes copied per message */
+	pthread_mutex_t mtx; /* guards what follows */
+	pthread_cond_t cond;
+	struct relp_msg *head, **tail; /* queued, not yet taken by the loop */
+	size_t nqueued, qbytes;
+	int stop;	 /* librelp's stop flag (unlocked) */
+	int exited;	 /* threads that left relpEngineRun */
+	uint64_t errors; /* librelp error callbacks */
+	char last_error[256];
 	/* Loop side only. */
-	struct relp_msg	*held;		/* processed, waiting for a commit */
-	struct relp_msg	*ready;		/* committed, waiting for their turn */
-	int		 lfd[RELP_ENGINES];	/* a listening fd of each engine */
-	size_t		 nsess[RELP_ENGINES];	/* the sessions of each */
-	double		 vt[RELP_ENGINES];	/* service per session so far */
-	int64_t		 last_us[RELP_ENGINES];	/* its last message */
-	int		 stopping;	/* release everything at once */
-	struct event	*turn;		/* re-evaluates the ready messages */
-	uint64_t	 errors_logged;
-	uint64_t	 errors_counted;
-	time_t		 error_logged_at;
-	unsigned	 port;		/* the RELP port (host order) */
-	struct event	*poll;		/* counts the sessions */
+	struct relp_msg *held;	       /* processed, waiting for a commit */
+	struct relp_msg *ready;	       /* committed, waiting for their turn */
+	int lfd[RELP_ENGINES];	       /* a listening fd of each engine */
+	size_t nsess[RELP_ENGINES];    /* the sessions of each */
+	double vt[RELP_ENGINES];       /* service per session so far */
+	int64_t last_us[RELP_ENGINES]; /* its last message */
+	int stopping;		       /* release everything at once */
+	struct event *turn;	       /* re-evaluates the ready messages */
+	uint64_t errors_logged;
+	uint64_t errors_counted;
+	time_t error_logged_at;
+	unsigned port;	    /* the RELP port (host order) */
+	struct event *poll; /* counts the sessions */
 	struct relp_seen *seen;
-	int64_t		 seen_seq;	/* number of the next one stored */
-	uint64_t	 held_commits;	/* store commits before the held */
-	time_t		 seen_logged_at;
+	int64_t seen_seq;      /* number of the next one stored */
+	uint64_t held_commits; /* store commits before the held */
+	time_t seen_logged_at;
 };
 
 /* The error callbacks without a user pointer need the one RELP listener. */
@@ -165,7 +166,7 @@ relp_wake(struct listener *l)
 	ssize_t n;
 
 	n = write(l->efd, &one, sizeof(one));
-	(void)n;	/* fails only with a full counter: the loop is awake */
+	(void)n; /* fails only with a full counter: the loop is awake */
 }
 
 /* Record a librelp error for the loop to count and log (any thread). */
@@ -210,8 +211,9 @@ static void
 relp_enqueue(struct listener *l, struct relp_msg *m)
 {
 	pthread_mutex_lock(&l->mtx);
-	while (l->nqueued > 0 && (l->nqueued >= RELP_QUEUE_MAX ||
-	    l->qbytes + m->len > RELP_QUEUE_BYTES))
+	while (l->nqueued > 0 &&
+	    (l->nqueued >= RELP_QUEUE_MAX ||
+		l->qbytes + m->len > RELP_QUEUE_BYTES))
 		pthread_cond_wait(&l->cond, &l->mtx);
 	*l->tail = m;
 	l->tail = &m->next;
@@ -270,8 +272,7 @@ relp_thread(void *arg)
 static uint64_t
 relp_hash(const char *peer, const char *buf, size_t len)
 {
-	return hash_bytes(hash_byte(hash_str(HASH_INIT, peer), 0xff), buf,
-	    len);
+	return hash_bytes(hash_byte(hash_str(HASH_INIT, peer), 0xff), buf, len);
 }
 
 /* A new, empty memory of messages. */
@@ -281,7 +282,7 @@ relp_seen_new(void)
 	struct relp_seen *s;
 
 	s = xcalloc(1, sizeof(*s));
-	memset(s->bucket, 0xff, sizeof(s->bucket));	/* every chain empty */
+	memset(s->bucket, 0xff, sizeof(s->bucket)); /* every chain empty */
 	return s;
 }
 
@@ -369,8 +370,9 @@ relp_scan(struct listener *l, int shape)
 		relp_cloexec(fd);
 		if (!listening)
 			n++;
-		else if (shape && setsockopt(fd, SOL_SOCKET, SO_RCVBUF,
-		    &rcvbuf, sizeof(rcvbuf)) == -1)
+		else if (shape &&
+		    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+			sizeof(rcvbuf)) == -1)
 			log_warnx("relp: SO_RCVBUF: %s", strerror(errno));
 	}
 	closedir(d);
@@ -509,14 +511,14 @@ relp_release(struct listener *l)
 	vmin = relp_vmin(l, now);
 	pthread_mutex_lock(&l->mtx);
 	for (m = l->ready; m != NULL; m = next) {
-		next = m->next;		/* m is gone once its waiter runs */
+		next = m->next; /* m is gone once its waiter runs */
 		if (!l->stopping && l->vt[m->engine] > vmin) {
 			m->next = keep;
 			keep = m;
 			continue;
 		}
-		l->vt[m->engine] += 1.0 /
-		    (l->nsess[m->engine] ? l->nsess[m->engine] : 1);
+		l->vt[m->engine] +=
+		    1.0 / (l->nsess[m->engine] ? l->nsess[m->engine] : 1);
 		m->done = 1;
 	}
 	pthread_cond_broadcast(&l->cond);
@@ -567,8 +569,7 @@ relp_persist(struct listener *l)
 	n = 0;
 	for (m = l->held; m != NULL; m = m->next)
 		hash[n++] = m->hash;
-	if (store_relp_seen_put(st, l->seen_seq, hash, n,
-	    RELP_SEEN_MAX) == 0)
+	if (store_relp_seen_put(st, l->seen_seq, hash, n, RELP_SEEN_MAX) == 0)
 		l->seen_seq += (int64_t)n;
 	else if ((now = time(NULL)) - l->seen_logged_at >= RELP_ERR_LOG_SECS) {
 		log_warnx("relp: cannot remember committed messages: %s",
@@ -592,7 +593,7 @@ static int
 relp_commit(struct listener *l)
 {
 	struct timeval tv = { RELP_RETRY_MS / 1000,
-	    (RELP_RETRY_MS % 1000) * 1000 };
+		(RELP_RETRY_MS % 1000) * 1000 };
 
 	if (l->held == NULL) {
 		if (l->ready != NULL)
@@ -604,7 +605,7 @@ relp_commit(struct listener *l)
 			evtimer_add(l->retry, &tv);
 		return -1;
 	}
-	if (stats.store_commits != l->held_commits)	/* something stored */
+	if (stats.store_commits != l->held_commits) /* something stored */
 		relp_persist(l);
 	relp_release(l);
 	return 0;
@@ -626,10 +627,10 @@ relp_drain(struct listener *l)
 	l->nqueued = l->qbytes = 0;
 	errors = l->errors;
 	memcpy(err, l->last_error, sizeof(err));
-	pthread_cond_broadcast(&l->cond);	/* room in the queue */
+	pthread_cond_broadcast(&l->cond); /* room in the queue */
 	pthread_mutex_unlock(&l->mtx);
 	relp_log_errors(l, errors, err);
-	if (errors > l->errors_counted) {	/* kept nothing from: no drop */
+	if (errors > l->errors_counted) { /* kept nothing from: no drop */
 		stats.in[INPUT_RELP].reason[REASON_SESSION_ERROR] +=
 		    errors - l->errors_counted;
 		l->errors_counted = errors;
@@ -643,7 +644,7 @@ relp_drain(struct listener *l)
 		m->hash = relp_hash(m->peer, m->buf, m->len);
 		if (relp_seen(l->seen, m->hash)) {
 			stats_count(INPUT_RELP, REASON_RESENT);
-			continue;	/* processed (and committed) before */
+			continue; /* processed (and committed) before */
 		}
 		pipeline_syslog(l->sd, INPUT_RELP, m->buf, m->len, m->flags,
 		    m->peer, now);
@@ -750,8 +751,7 @@ relp_share(struct listener *l, int i, const int *before, const int *now)
 			if (before[fd0] == now[fd] &&
 			    relp_sock_port(fd0, &listening) == l->port)
 				break;
-		if (fd0 == RELP_FD_MAX ||
-		    dup3(fd0, fd, O_CLOEXEC) == -1)
+		if (fd0 == RELP_FD_MAX || dup3(fd0, fd, O_CLOEXEC) == -1)
 			return -1;
 		l->lfd[i] = fd;
 		if (l->lfd[0] == -1)
@@ -767,8 +767,8 @@ relp_engines(struct listener *l, const char *addr, char **cause)
 	char host[256], port[16];
 	int *before, *now, i;
 
-	if (config_split_addr(addr, host, sizeof(host), port,
-	    sizeof(port)) == -1) {
+	if (config_split_addr(addr, host, sizeof(host), port, sizeof(port)) ==
+	    -1) {
 		xasprintf(cause, "bad address %s", addr);
 		return -1;
 	}
@@ -779,7 +779,7 @@ relp_engines(struct listener *l, const char *addr, char **cause)
 	}
 	l->port = (unsigned)atoi(port);
 	relp_scan(l, 1);
-	memset(l->lfd, 0xff, sizeof(l->lfd));		/* -1: none */
+	memset(l->lfd, 0xff, sizeof(l->lfd)); /* -1: none */
 	before = xcalloc(RELP_FD_MAX, sizeof(*before));
 	now = xcalloc(RELP_FD_MAX, sizeof(*now));
 	for (i = 1; i < RELP_ENGINES; i++) {
@@ -794,7 +794,7 @@ relp_engines(struct listener *l, const char *addr, char **cause)
 	free(now);
 	if (i < RELP_ENGINES) {
 		log_warnx("relp: %d of %d librelp engines", i, RELP_ENGINES);
-		if (l->engine[i] != NULL)	/* made, not shared: closed */
+		if (l->engine[i] != NULL) /* made, not shared: closed */
 			relpEngineDestruct(&l->engine[i]);
 		l->nengines = i;
 	}
@@ -815,7 +815,7 @@ relp_start_threads(struct listener *l, char **cause)
 	sigaction(RELP_WAKE_SIG, &sa, NULL);
 	sigfillset(&all);
 	sigdelset(&all, RELP_WAKE_SIG);
-	sigdelset(&all, SIGSEGV);	/* faults still reach their handlers */
+	sigdelset(&all, SIGSEGV); /* faults still reach their handlers */
 	sigdelset(&all, SIGBUS);
 	sigdelset(&all, SIGFPE);
 	sigdelset(&all, SIGILL);
@@ -868,7 +868,7 @@ static struct listener *
 relp_open(struct sopd *sd, const char *addr, char **cause)
 {
 	struct timeval poll_tv = { RELP_SESS_POLL_MS / 1000,
-	    (RELP_SESS_POLL_MS % 1000) * 1000 };
+		(RELP_SESS_POLL_MS % 1000) * 1000 };
 	struct listener *l;
 
 	l = xcalloc(1, sizeof(*l));
@@ -882,15 +882,15 @@ relp_open(struct sopd *sd, const char *addr, char **cause)
 		xasprintf(cause, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	l->ev = event_new(sd->base, l->efd, EV_READ | EV_PERSIST,
-	    relp_event_cb, l);
+	l->ev =
+	    event_new(sd->base, l->efd, EV_READ | EV_PERSIST, relp_event_cb, l);
 	l->retry = evtimer_new(sd->base, relp_retry_cb, l);
 	l->poll = event_new(sd->base, -1, EV_PERSIST, relp_poll_cb, l);
 	l->turn = evtimer_new(sd->base, relp_turn_cb, l);
 	l->seen = relp_seen_new();
 	if (incidents_store(sd->incidents) != NULL &&
-	    store_relp_seen_load(incidents_store(sd->incidents),
-	    RELP_SEEN_MAX, relp_seen_load_cb, l) == -1)
+	    store_relp_seen_load(incidents_store(sd->incidents), RELP_SEEN_MAX,
+		relp_seen_load_cb, l) == -1)
 		log_warnx("relp: cannot read the messages committed lately");
 	event_add(l->ev, NULL);
 	evtimer_add(l->poll, &poll_tv);
@@ -978,7 +978,8 @@ relp_close(struct listener *l)
 	if (l == NULL)
 		return;
 	if (l->started > 0 && relp_stop(l) == -1) {
-		log_warnx("relp: the store cannot commit; messages received "
+		log_warnx(
+		    "relp: the store cannot commit; messages received "
 		    "are left unacknowledged for their senders to resend");
 		return;
 	}

@@ -34,9 +34,9 @@
 #include "xmalloc.h"
 #include "yamlnode.h"
 
-#define REPLAY_MAX_LINES	1000000	/* golden lines read */
-#define REPLAY_LINE_MAX		1024
-#define REPLAY_MSG_MAX		65536
+#define REPLAY_MAX_LINES 1000000 /* golden lines read */
+#define REPLAY_LINE_MAX	 1024
+#define REPLAY_MSG_MAX	 65536
 
 /* The observers' outcome lines (the stable formats are in replay.h). */
 static void
@@ -51,8 +51,8 @@ replay_incident_cb(const struct incident_info *ii, enum incident_change what,
 		break;
 	case INC_CHANGE_RESOLVE:
 		record_line("resolve #%llu%s%s", (unsigned long long)ii->id,
-		    ii->note != NULL ? " " : "", ii->note != NULL ? ii->note :
-		    "");
+		    ii->note != NULL ? " " : "",
+		    ii->note != NULL ? ii->note : "");
 		break;
 	case INC_CHANGE_FLAP:
 		record_line("update #%llu flapping %llu",
@@ -106,8 +106,8 @@ replay_tmpdir(void)
 	const char *base = getenv("TMPDIR");
 	char *dir;
 
-	xasprintf(&dir, "%s/sopd-replay.XXXXXX", base != NULL && *base != '\0'
-	    ? base : "/tmp");
+	xasprintf(&dir, "%s/sopd-replay.XXXXXX",
+	    base != NULL && *base != '\0' ? base : "/tmp");
 	if (mkdtemp(dir) == NULL) {
 		log_warn("replay: mkdtemp %s", dir);
 		free(dir);
@@ -121,7 +121,7 @@ static void
 replay_rmdir(const char *dir)
 {
 	static const char *const files[] = { "sopd.db", "sopd.db-wal",
-	    "sopd.db-shm", "sopd.db-journal", NULL };
+		"sopd.db-shm", "sopd.db-journal", NULL };
 	char path[4096];
 	size_t i;
 
@@ -143,7 +143,7 @@ replay_load(struct sopd *sd, const char *file, const char *dir)
 	    (sd->rules = ruleset_load(sd->cfg, &errs)) == NULL ||
 	    (sd->policy = policy_load(sd->cfg, &errs)) == NULL ||
 	    (sd->windows = winset_load(sd->cfg, policy_calendar(sd->policy),
-	    &errs)) == NULL) {
+		 &errs)) == NULL) {
 		errlist_print(&errs, stderr);
 		errlist_free(&errs);
 		return -1;
@@ -157,8 +157,8 @@ replay_load(struct sopd *sd, const char *file, const char *dir)
 }
 
 /* The replay's observer of the incidents. */
-static const struct incident_hooks replay_hooks = { replay_incident_cb,
-    NULL, NULL };
+static const struct incident_hooks replay_hooks = { replay_incident_cb, NULL,
+	NULL };
 
 /* Start the modules the way the daemon does, without inputs. */
 static int
@@ -169,7 +169,7 @@ replay_start(struct sopd *sd, time_t start)
 
 	clock_set_fake(start);
 	record_start(cal);
-	setenv("TZ", calendar_tzname(cal), 1);	/* 3164 times are local */
+	setenv("TZ", calendar_tzname(cal), 1); /* 3164 times are local */
 	tzset();
 	if ((sd->incidents = incidents_open(NULL, sd->cfg, &cause)) == NULL) {
 		fprintf(stderr, "sopd: replay: store: %s\n", cause);
@@ -259,8 +259,8 @@ replay_line(struct sopd *sd, char *line, size_t len, time_t *ref, int *begun)
 	ev.transport = "udp";
 	ev.peer = "replay";
 	ev.received_us = (int64_t)*ref * 1000000;
-	if (syslog_parse(line, len, sd->cfg->max_message_size, &ev,
-	    &reason) == -1)
+	if (syslog_parse(line, len, sd->cfg->max_message_size, &ev, &reason) ==
+	    -1)
 		return;
 	t = (time_t)(ev.timestamp_us / 1000000);
 	if (!*begun) {
@@ -269,14 +269,14 @@ replay_line(struct sopd *sd, char *line, size_t len, time_t *ref, int *begun)
 			return;
 	}
 	if (t < clock_now())
-		t = clock_now();	/* time never runs backwards */
+		t = clock_now(); /* time never runs backwards */
 	/*
 	 * The daemon commits every commit_interval_ms; a replay once per
 	 * simulated second, before the clock moves on (replay_advance): the
 	 * lines and deadlines of one second share a transaction, and the
 	 * notices that follow a commit keep their second.
 	 */
-	replay_advance(sd, t - 1);	/* an event at a deadline is in time */
+	replay_advance(sd, t - 1); /* an event at a deadline is in time */
 	if (t > clock_now()) {
 		incidents_flush(sd->incidents);
 		clock_set_fake(t);
@@ -302,7 +302,7 @@ replay_feed(struct sopd *sd, const struct replay_opts *o, time_t ref)
 	}
 	while (fgets(line, REPLAY_MSG_MAX + 2, f) != NULL)
 		replay_line(sd, line, strlen(line), &ref, &begun);
-	incidents_flush(sd->incidents);	/* the last second's lines */
+	incidents_flush(sd->incidents); /* the last second's lines */
 	if (f != stdin)
 		fclose(f);
 	free(line);
@@ -412,7 +412,7 @@ replay_run(const struct replay_opts *o)
 		goto out;
 	if (o->until != NULL) {
 		if (calendar_parse_time(policy_calendar(sd.policy), o->until,
-		    &until) != 0) {
+			&until) != 0) {
 			fprintf(stderr, "sopd: replay: bad --until \"%s\"\n",
 			    o->until);
 			goto out;

@@ -28,11 +28,11 @@ struct calendar;
  */
 
 struct replay_opts {
-	const char	*config;	/* -c */
-	const char	*log;		/* captured syslog lines, "-": stdin */
-	const char	*expect;	/* golden file or NULL */
-	const char	*start;		/* time of the first line (3164 year) */
-	const char	*until;		/* run the clock on to this time */
+	const char *config; /* -c */
+	const char *log;    /* captured syslog lines, "-": stdin */
+	const char *expect; /* golden file or NULL */
+	const char *start;  /* time of the first line (3164 year) */
+	const char *until;  /* run the clock on to this time */
 };
 
 /* Run a replay and print (or compare) its outcome; the exit status. */

@@ -25,36 +25,39 @@
 #include "xmalloc.h"
 
 /* How a severity sorts (0 = critical), for "worst" columns. */
-#define REPORT_RANK "(CASE severity WHEN 'critical' THEN 0 WHEN 'high' " \
+#define REPORT_RANK                                          \
+	"(CASE severity WHEN 'critical' THEN 0 WHEN 'high' " \
 	"THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END)"
 /* Incidents opened in [?1, ?2). */
-#define REPORT_OPENED	"first_seen >= ?1 AND first_seen < ?2"
+#define REPORT_OPENED "first_seen >= ?1 AND first_seen < ?2"
 /* Incidents active at ?3. */
-#define REPORT_ACTIVE	"first_seen < ?3 AND (resolved_at IS NULL OR " \
+#define REPORT_ACTIVE                                  \
+	"first_seen < ?3 AND (resolved_at IS NULL OR " \
 	"resolved_at >= ?3)"
 /* When an incident's escalation clock started (held by a window: later). */
-#define REPORT_CLOCK	"COALESCE((SELECT due FROM escalation e WHERE " \
+#define REPORT_CLOCK                                    \
+	"COALESCE((SELECT due FROM escalation e WHERE " \
 	"e.incident_id = i.id AND e.step = -1), i.first_seen)"
 
 static const char *report_kinds[] = { "daily", "weekly", "monthly" };
 
 /* One report being built. */
 struct report {
-	struct sopd		*sd;
-	struct store		*st;
-	const struct calendar	*cal;
-	time_t			 now;
-	int			 kind;
-	int			 y, m, d;	/* the date asked for */
-	time_t			 start, end;	/* the local period [start, end) */
-	int			 failed;	/* a query failed */
+	struct sopd *sd;
+	struct store *st;
+	const struct calendar *cal;
+	time_t now;
+	int kind;
+	int y, m, d;	   /* the date asked for */
+	time_t start, end; /* the local period [start, end) */
+	int failed;	   /* a query failed */
 };
 
 /* A top list being filled: the first column a name, the rest numbers. */
 struct report_top {
-	json_t		*list;
-	const char	**cols;
-	int		 ncols;
+	json_t *list;
+	const char **cols;
+	int ncols;
 };
 
 /* A report kind by name; -1 if unknown. */
@@ -64,7 +67,7 @@ report_kind_from_name(const char *s)
 	int i;
 
 	for (i = 0; i < (int)(sizeof(report_kinds) / sizeof(report_kinds[0]));
-	    i++) {
+	     i++) {
 		if (s != NULL && strcmp(s, report_kinds[i]) == 0)
 			return i;
 	}
@@ -84,8 +87,8 @@ report_kind_name(int kind)
 static void
 report_shift(int *y, int *m, int *d, int days, int *wday)
 {
-	struct tm	tm;
-	time_t		t;
+	struct tm tm;
+	time_t t;
 
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = *y - 1900;
@@ -105,7 +108,7 @@ report_shift(int *y, int *m, int *d, int days, int *wday)
 int
 report_parse_date(const char *s, int *y, int *m, int *d)
 {
-	int	yy, mm, dd, i, wday;
+	int yy, mm, dd, i, wday;
 
 	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
 		return -1;
@@ -123,7 +126,7 @@ report_parse_date(const char *s, int *y, int *m, int *d)
 	*d = dd;
 	report_shift(y, m, d, 0, &wday);
 	if (*y != yy || *m != mm || *d != dd)
-		return -1;	/* 2026-02-30 and the like */
+		return -1; /* 2026-02-30 and the like */
 	return 0;
 }
 
@@ -146,8 +149,8 @@ report_midnight(const struct calendar *cal, int y, int m, int d, int days)
 static json_t *
 report_utc(time_t t)
 {
-	struct tm	tm;
-	char		buf[32];
+	struct tm tm;
+	char buf[32];
 
 	if (t == 0)
 		return json_null();
@@ -160,14 +163,14 @@ report_utc(time_t t)
 static json_t *
 report_local(const struct calendar *cal, time_t t)
 {
-	struct tm	tm;
-	char		buf[96];
-	long		off = calendar_utcoff(cal, t);
+	struct tm tm;
+	char buf[96];
+	long off = calendar_utcoff(cal, t);
 
 	calendar_localtime(cal, t, &tm);
 	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, off < 0 ? '-' : '+', labs(off) / 3600,
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, off < 0 ? '-' : '+', labs(off) / 3600,
 	    labs(off) % 3600 / 60);
 	return json_string(buf);
 }
@@ -215,8 +218,8 @@ report_params(const struct report *rp, time_t start, time_t end,
 static json_t *
 report_sev_zero(void)
 {
-	json_t	*o = json_object();
-	int	 i;
+	json_t *o = json_object();
+	int i;
 
 	for (i = 0; i < SEV_MAX; i++)
 		json_object_set_new(o, sopsev_name(i), json_integer(0));
@@ -228,8 +231,8 @@ report_sev_zero(void)
 static int
 report_sev_cb(const struct store_qrow *q, void *arg)
 {
-	json_t		*o = arg;
-	json_int_t	 total;
+	json_t *o = arg;
+	json_int_t total;
 
 	if (q->text[0] == NULL || json_object_get(o, q->text[0]) == NULL)
 		return 0;
@@ -241,16 +244,17 @@ report_sev_cb(const struct store_qrow *q, void *arg)
 
 /* Count incidents per severity under a WHERE clause on [start, end). */
 static json_t *
-report_sev_count(struct report *rp, const char *where, time_t start,
-    time_t end)
+report_sev_count(struct report *rp, const char *where, time_t start, time_t end)
 {
-	struct store_param	 p[4];
-	json_t			*o = report_sev_zero();
-	char			*sql;
+	struct store_param p[4];
+	json_t *o = report_sev_zero();
+	char *sql;
 
 	report_params(rp, start, end, p);
-	xasprintf(&sql, "SELECT severity, COUNT(*) FROM incidents WHERE %s "
-	    "GROUP BY severity", where);
+	xasprintf(&sql,
+	    "SELECT severity, COUNT(*) FROM incidents WHERE %s "
+	    "GROUP BY severity",
+	    where);
 	report_query(rp, sql, p, 3, report_sev_cb, o);
 	free(sql);
 	return o;
@@ -268,8 +272,8 @@ report_num_cb(const struct store_qrow *q, void *arg)
 static int64_t
 report_num(struct report *rp, const char *sql, time_t start, time_t end)
 {
-	struct store_param	p[4];
-	int64_t			n = 0;
+	struct store_param p[4];
+	int64_t n = 0;
 
 	report_params(rp, start, end, p);
 	report_query(rp, sql, p, 3, report_num_cb, &n);
@@ -280,12 +284,12 @@ report_num(struct report *rp, const char *sql, time_t start, time_t end)
 static int
 report_top_cb(const struct store_qrow *q, void *arg)
 {
-	struct report_top	*t = arg;
-	json_t			*o = json_object();
-	int			 i;
+	struct report_top *t = arg;
+	json_t *o = json_object();
+	int i;
 
-	json_object_set_new(o, t->cols[0], q->text[0] != NULL ?
-	    json_string(q->text[0]) : json_null());
+	json_object_set_new(o, t->cols[0],
+	    q->text[0] != NULL ? json_string(q->text[0]) : json_null());
 	for (i = 1; i < t->ncols && i < q->ncol; i++) {
 		if (strcmp(t->cols[i], "worst") == 0)
 			json_object_set_new(o, "worst",
@@ -295,7 +299,7 @@ report_top_cb(const struct store_qrow *q, void *arg)
 			    json_integer(q->num[i]));
 	}
 	if (json_object_get(o, t->cols[0]) == NULL)
-		json_decref(o);	/* a name that is not UTF-8 text */
+		json_decref(o); /* a name that is not UTF-8 text */
 	else
 		json_array_append_new(t->list, o);
 	return 0;
@@ -306,8 +310,8 @@ static json_t *
 report_top(struct report *rp, const char *sql, time_t start, time_t end,
     const char **cols, int ncols)
 {
-	struct store_param	p[4];
-	struct report_top	t;
+	struct store_param p[4];
+	struct report_top t;
 
 	t.list = json_array();
 	t.cols = cols;
@@ -321,18 +325,17 @@ report_top(struct report *rp, const char *sql, time_t start, time_t end,
 static json_t *
 report_noisy(struct report *rp, const char *what, int min, int limit)
 {
-	static const char	*hcols[] = { "host", "incidents", "events",
-				    "worst" };
-	static const char	*rcols[] = { "rule", "incidents", "events",
-				    "worst" };
-	json_t			*list;
-	char			*sql;
+	static const char *hcols[] = { "host", "incidents", "events", "worst" };
+	static const char *rcols[] = { "rule", "incidents", "events", "worst" };
+	json_t *list;
+	char *sql;
 
-	xasprintf(&sql, "SELECT %s, COUNT(*), SUM(count), MIN(" REPORT_RANK
+	xasprintf(&sql,
+	    "SELECT %s, COUNT(*), SUM(count), MIN(" REPORT_RANK
 	    ") FROM incidents WHERE " REPORT_OPENED " AND %s IS NOT NULL "
 	    "GROUP BY %s HAVING COUNT(*) >= %d ORDER BY %s, %s LIMIT %d",
-	    what, what, what, min, min > 1 ? "2 DESC, 3 DESC" :
-	    "3 DESC, 2 DESC", what, limit);
+	    what, what, what, min,
+	    min > 1 ? "2 DESC, 3 DESC" : "3 DESC, 2 DESC", what, limit);
 	list = report_top(rp, sql, rp->start, rp->end,
 	    strcmp(what, "host") == 0 ? hcols : rcols, 4);
 	free(sql);
@@ -345,16 +348,15 @@ report_header(struct report *rp)
 {
 	json_t *period;
 
-	period = json_pack("{s:o, s:o, s:o, s:o, s:b}",
-	    "start", report_utc(rp->start), "end", report_utc(rp->end),
-	    "local_start", report_local(rp->cal, rp->start),
-	    "local_end", report_local(rp->cal, rp->end),
-	    "complete", rp->end <= rp->now);
-	return json_pack("{s:s, s:o, s:s, s:o, s:o}",
-	    "report", report_kind_name(rp->kind),
-	    "date", report_date(rp->y, rp->m, rp->d),
-	    "timezone", calendar_tzname(rp->cal),
-	    "period", period, "generated_at", report_utc(rp->now));
+	period = json_pack("{s:o, s:o, s:o, s:o, s:b}", "start",
+	    report_utc(rp->start), "end", report_utc(rp->end), "local_start",
+	    report_local(rp->cal, rp->start), "local_end",
+	    report_local(rp->cal, rp->end), "complete", rp->end <= rp->now);
+	return json_pack("{s:s, s:o, s:s, s:o, s:o}", "report",
+	    report_kind_name(rp->kind), "date",
+	    report_date(rp->y, rp->m, rp->d), "timezone",
+	    calendar_tzname(rp->cal), "period", period, "generated_at",
+	    report_utc(rp->now));
 }
 
 /* What happened to incidents in the period, by severity. */
@@ -363,42 +365,54 @@ report_incidents(struct report *rp)
 {
 	time_t until = report_until(rp);
 
-	return json_pack("{s:o, s:o, s:o, s:o, s:I, s:I, s:I}",
-	    "opened", report_sev_count(rp, REPORT_OPENED, rp->start, rp->end),
-	    "resolved", report_sev_count(rp, "resolved_at >= ?1 AND "
-	    "resolved_at < ?2", rp->start, rp->end),
-	    "active_at_end", report_sev_count(rp, REPORT_ACTIVE, rp->start,
-	    rp->end),
-	    "active_at", report_utc(until),
-	    "events", (json_int_t)report_num(rp, "SELECT COALESCE(SUM(count), "
-	    "0) FROM incidents WHERE " REPORT_OPENED, rp->start, rp->end),
-	    "escalations", (json_int_t)report_num(rp, "SELECT COUNT(*) FROM "
-	    "incident_history WHERE action = 'escalate' AND at >= ?1 AND "
-	    "at < ?2", rp->start, rp->end),
-	    "failed_verifications", (json_int_t)report_num(rp, "SELECT "
-	    "COUNT(*) FROM incident_history WHERE action = 'verify-failed' "
-	    "AND at >= ?1 AND at < ?2", rp->start, rp->end));
+	return json_pack("{s:o, s:o, s:o, s:o, s:I, s:I, s:I}", "opened",
+	    report_sev_count(rp, REPORT_OPENED, rp->start, rp->end), "resolved",
+	    report_sev_count(rp,
+		"resolved_at >= ?1 AND "
+		"resolved_at < ?2",
+		rp->start, rp->end),
+	    "active_at_end",
+	    report_sev_count(rp, REPORT_ACTIVE, rp->start, rp->end),
+	    "active_at", report_utc(until), "events",
+	    (json_int_t)report_num(rp,
+		"SELECT COALESCE(SUM(count), "
+		"0) FROM incidents WHERE " REPORT_OPENED,
+		rp->start, rp->end),
+	    "escalations",
+	    (json_int_t)report_num(rp,
+		"SELECT COUNT(*) FROM "
+		"incident_history WHERE action = 'escalate' AND at >= ?1 AND "
+		"at < ?2",
+		rp->start, rp->end),
+	    "failed_verifications",
+	    (json_int_t)report_num(rp,
+		"SELECT "
+		"COUNT(*) FROM incident_history WHERE action = 'verify-failed' "
+		"AND at >= ?1 AND at < ?2",
+		rp->start, rp->end));
 }
 
 /* Server state: hosts with incidents opened in the day or active at its end. */
 static json_t *
 report_servers(struct report *rp)
 {
-	static const char	*cols[] = { "host", "incidents", "active",
-				    "events", "worst" };
-	const char		*where = "host IS NOT NULL AND ((" REPORT_OPENED
-				    ") OR (" REPORT_ACTIVE "))";
-	char			*sql;
-	json_t			*top;
-	int64_t			 n;
+	static const char *cols[] = { "host", "incidents", "active", "events",
+		"worst" };
+	const char *where =
+	    "host IS NOT NULL AND ((" REPORT_OPENED ") OR (" REPORT_ACTIVE "))";
+	char *sql;
+	json_t *top;
+	int64_t n;
 
 	xasprintf(&sql, "SELECT COUNT(DISTINCT host) FROM incidents WHERE %s",
 	    where);
 	n = report_num(rp, sql, rp->start, rp->end);
 	free(sql);
-	xasprintf(&sql, "SELECT host, COUNT(*), SUM(%s), SUM(count), MIN("
-	    REPORT_RANK ") FROM incidents WHERE %s GROUP BY host ORDER BY 3 "
-	    "DESC, 5, 2 DESC, host LIMIT %d", REPORT_ACTIVE, where, REPORT_TOP);
+	xasprintf(&sql,
+	    "SELECT host, COUNT(*), SUM(%s), SUM(count), MIN(" REPORT_RANK
+	    ") FROM incidents WHERE %s GROUP BY host ORDER BY 3 "
+	    "DESC, 5, 2 DESC, host LIMIT %d",
+	    REPORT_ACTIVE, where, REPORT_TOP);
 	top = report_top(rp, sql, rp->start, rp->end, cols, 5);
 	free(sql);
 	return json_pack("{s:I, s:o}", "hosts_with_incidents", (json_int_t)n,
@@ -412,18 +426,18 @@ report_servers(struct report *rp)
 const char *
 report_backup_record(struct store *st, json_t *x, int y, int m, int d)
 {
-	static const char *const names[] = { "pending", "ok", "late",
-	    "missing", "failed", "rerun_ok" };
-	const char	*rule, *host;
-	char		 name[512];
-	int64_t		 v;
+	static const char *const names[] = { "pending", "ok", "late", "missing",
+		"failed", "rerun_ok" };
+	const char *rule, *host;
+	char name[512];
+	int64_t v;
 
 	rule = json_string_value(json_object_get(x, "rule"));
 	host = json_string_value(json_object_get(x, "host"));
 	if (st == NULL || rule == NULL || host == NULL)
 		return NULL;
-	snprintf(name, sizeof(name), "expect.day:%s:%s:%04d-%02d-%02d",
-	    rule, host, y, m, d);
+	snprintf(name, sizeof(name), "expect.day:%s:%s:%04d-%02d-%02d", rule,
+	    host, y, m, d);
 	if (store_get_meta(st, name, &v) != 0 || v < 0 || v > 5)
 		return NULL;
 	return names[v];
@@ -437,9 +451,9 @@ report_backup_record(struct store *st, json_t *x, int y, int m, int d)
 static json_t *
 report_backups(struct report *rp, json_t *status)
 {
-	json_t		*out = json_object(), *hosts = json_array(), *x, *c;
-	const char	*state;
-	size_t		 i;
+	json_t *out = json_object(), *hosts = json_array(), *x, *c;
+	const char *state;
+	size_t i;
 
 	json_object_set_new(out, "ok", json_integer(0));
 	json_object_set_new(out, "pending", json_integer(0));
@@ -448,19 +462,22 @@ report_backups(struct report *rp, json_t *status)
 	json_object_set_new(out, "failed", json_integer(0));
 	json_object_set_new(out, "rerun_ok", json_integer(0));
 	json_object_set_new(out, "none", json_integer(0));
-	json_array_foreach(json_object_get(status, "expectations"), i, x) {
+	json_array_foreach(json_object_get(status, "expectations"), i, x)
+	{
 		if ((state = report_backup_record(rp->st, x, rp->y, rp->m,
-		    rp->d)) == NULL)
-			state = rp->end > rp->now ? json_string_value(
-			    json_object_get(x, "state")) : "none";
+			 rp->d)) == NULL)
+			state = rp->end > rp->now ?
+			    json_string_value(json_object_get(x, "state")) :
+			    "none";
 		if (state != NULL && (c = json_object_get(out, state)) != NULL)
 			json_integer_set(c, json_integer_value(c) + 1);
-		json_array_append_new(hosts, json_pack("{s:O?, s:O?, s:s?, "
-		    "s:O?, s:O?}", "rule", json_object_get(x, "rule"),
-		    "host", json_object_get(x, "host"),
-		    "state", state,
-		    "last_arrival", json_object_get(x, "last_arrival"),
-		    "last_deadline", json_object_get(x, "last_deadline")));
+		json_array_append_new(hosts,
+		    json_pack("{s:O?, s:O?, s:s?, "
+			      "s:O?, s:O?}",
+			"rule", json_object_get(x, "rule"), "host",
+			json_object_get(x, "host"), "state", state,
+			"last_arrival", json_object_get(x, "last_arrival"),
+			"last_deadline", json_object_get(x, "last_deadline")));
 	}
 	json_object_set_new(out, "hosts", hosts);
 	return out;
@@ -470,20 +487,26 @@ report_backups(struct report *rp, json_t *status)
 static json_t *
 report_silent(json_t *status)
 {
-	json_t	*out = json_array(), *sr, *h;
-	size_t	 i, j;
+	json_t *out = json_array(), *sr, *h;
+	size_t i, j;
 
-	json_array_foreach(json_object_get(status, "silent"), i, sr) {
-		json_array_foreach(json_object_get(sr, "hosts"), j, h) {
+	json_array_foreach(json_object_get(status, "silent"), i, sr)
+	{
+		json_array_foreach(json_object_get(sr, "hosts"), j, h)
+		{
 			if (json_string_value(json_object_get(h, "state")) ==
-			    NULL || strcmp(json_string_value(json_object_get(h,
-			    "state")), "silent") != 0)
+				NULL ||
+			    strcmp(json_string_value(
+				       json_object_get(h, "state")),
+				"silent") != 0)
 				continue;
-			json_array_append_new(out, json_pack("{s:O?, s:O?, "
-			    "s:O?, s:O?}", "rule", json_object_get(sr, "rule"),
-			    "host", json_object_get(h, "host"),
-			    "last_heard", json_object_get(h, "last_heard"),
-			    "silent_at", json_object_get(h, "silent_at")));
+			json_array_append_new(out,
+			    json_pack("{s:O?, s:O?, "
+				      "s:O?, s:O?}",
+				"rule", json_object_get(sr, "rule"), "host",
+				json_object_get(h, "host"), "last_heard",
+				json_object_get(h, "last_heard"), "silent_at",
+				json_object_get(h, "silent_at")));
 		}
 	}
 	return out;
@@ -509,9 +532,9 @@ report_daily(struct report *rp, json_t *doc)
 static json_t *
 report_days(struct report *rp, int y, int m, int d)
 {
-	json_t	*days = json_array();
-	time_t	 a, b;
-	int	 i, yy, mm, dd;
+	json_t *days = json_array();
+	time_t a, b;
+	int i, yy, mm, dd;
 
 	for (i = 0; i < 7; i++) {
 		a = report_midnight(rp->cal, y, m, d, i);
@@ -520,9 +543,9 @@ report_days(struct report *rp, int y, int m, int d)
 		mm = m;
 		dd = d;
 		report_shift(&yy, &mm, &dd, i, NULL);
-		json_array_append_new(days, json_pack("{s:o, s:o}",
-		    "date", report_date(yy, mm, dd),
-		    "opened", report_sev_count(rp, REPORT_OPENED, a, b)));
+		json_array_append_new(days,
+		    json_pack("{s:o, s:o}", "date", report_date(yy, mm, dd),
+			"opened", report_sev_count(rp, REPORT_OPENED, a, b)));
 	}
 	return days;
 }
@@ -538,10 +561,10 @@ report_winlog_cb(const struct store_qrow *q, void *arg)
 		json_decref(rec);
 		rec = json_object();
 	}
-	json_array_append_new(arg, json_pack("{s:s?, s:I, s:I, s:b, s:o}",
-	    "id", q->text[0], "start", (json_int_t)q->num[1],
-	    "end", (json_int_t)q->num[2], "ended", q->num[3] != 0,
-	    "record", rec));
+	json_array_append_new(arg,
+	    json_pack("{s:s?, s:I, s:I, s:b, s:o}", "id", q->text[0], "start",
+		(json_int_t)q->num[1], "end", (json_int_t)q->num[2], "ended",
+		q->num[3] != 0, "record", rec));
 	return 0;
 }
 
@@ -549,12 +572,12 @@ report_winlog_cb(const struct store_qrow *q, void *arg)
 static json_t *
 report_failed(struct report *rp, json_t *ids)
 {
-	static const char	*cols[] = { "host", "id", "worst" };
-	struct store_param	 p[1];
-	struct report_top	 t;
-	char			*text;
-	size_t			 i;
-	json_t			*o;
+	static const char *cols[] = { "host", "id", "worst" };
+	struct store_param p[1];
+	struct report_top t;
+	char *text;
+	size_t i;
+	json_t *o;
 
 	t.list = json_array();
 	t.cols = cols;
@@ -564,11 +587,14 @@ report_failed(struct report *rp, json_t *ids)
 		return t.list;
 	p[0].text = text;
 	p[0].num = 0;
-	report_query(rp, "SELECT host, id, " REPORT_RANK " FROM incidents "
+	report_query(rp,
+	    "SELECT host, id, " REPORT_RANK " FROM incidents "
 	    "WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id LIMIT "
-	    "50", p, 1, report_top_cb, &t);
+	    "50",
+	    p, 1, report_top_cb, &t);
 	free(text);
-	json_array_foreach(t.list, i, o) {
+	json_array_foreach(t.list, i, o)
+	{
 		json_object_set(o, "severity", json_object_get(o, "worst"));
 		json_object_del(o, "worst");
 	}
@@ -579,30 +605,31 @@ report_failed(struct report *rp, json_t *ids)
 static json_t *
 report_window(struct report *rp, json_t *occ)
 {
-	json_t		*rec = json_object_get(occ, "record"), *failed;
-	struct win	*w = NULL;
-	const char	*id = json_string_value(json_object_get(occ, "id"));
-	size_t		 nfailed;
-	int		 ended = json_is_true(json_object_get(occ, "ended"));
+	json_t *rec = json_object_get(occ, "record"), *failed;
+	struct win *w = NULL;
+	const char *id = json_string_value(json_object_get(occ, "id"));
+	size_t nfailed;
+	int ended = json_is_true(json_object_get(occ, "ended"));
 
 	if (rp->sd->windows != NULL && id != NULL)
 		w = winset_find(rp->sd->windows, id);
 	failed = json_object_get(rec, "failed_verification");
 	nfailed = json_array_size(failed);
 	return json_pack("{s:O?, s:s?, s:O?, s:o, s:o, s:b, s:I, s:I, s:I, "
-	    "s:s, s:o}", "id", json_object_get(occ, "id"),
-	    "title", w != NULL ? w->title : NULL,
-	    "kind", json_object_get(rec, "kind"),
-	    "start", report_utc(json_integer_value(json_object_get(occ,
-	    "start"))),
+			 "s:s, s:o}",
+	    "id", json_object_get(occ, "id"), "title",
+	    w != NULL ? w->title : NULL, "kind", json_object_get(rec, "kind"),
+	    "start",
+	    report_utc(json_integer_value(json_object_get(occ, "start"))),
 	    "end", report_utc(json_integer_value(json_object_get(occ, "end"))),
-	    "ended", ended,
-	    "opened", (json_int_t)json_array_size(json_object_get(rec,
-	    "opened")),
-	    "resolved", (json_int_t)json_array_size(json_object_get(rec,
-	    "resolved")),
-	    "failed_verifications", (json_int_t)nfailed,
-	    "outcome", !ended ? "in progress" : nfailed > 0 ? "failed" : "ok",
+	    "ended", ended, "opened",
+	    (json_int_t)json_array_size(json_object_get(rec, "opened")),
+	    "resolved",
+	    (json_int_t)json_array_size(json_object_get(rec, "resolved")),
+	    "failed_verifications", (json_int_t)nfailed, "outcome",
+	    !ended	    ? "in progress" :
+		nfailed > 0 ? "failed" :
+			      "ok",
 	    "failed", report_failed(rp, failed));
 }
 
@@ -610,19 +637,21 @@ report_window(struct report *rp, json_t *occ)
 static json_t *
 report_windows(struct report *rp)
 {
-	struct store_param	 p[4];
-	json_t			*occs = json_array(), *out = json_array(), *o;
-	size_t			 i;
-	char			*sql;
+	struct store_param p[4];
+	json_t *occs = json_array(), *out = json_array(), *o;
+	size_t i;
+	char *sql;
 
 	report_params(rp, rp->start, rp->end, p);
-	xasprintf(&sql, "SELECT window_id, start, end, ended, record FROM "
+	xasprintf(&sql,
+	    "SELECT window_id, start, end, ended, record FROM "
 	    "window_log WHERE start < ?2 AND end > ?1 ORDER BY start, "
-	    "window_id LIMIT %d", REPORT_WINDOWS_MAX);
+	    "window_id LIMIT %d",
+	    REPORT_WINDOWS_MAX);
 	report_query(rp, sql, p, 2, report_winlog_cb, occs);
 	free(sql);
 	json_array_foreach(occs, i, o)
-		json_array_append_new(out, report_window(rp, o));
+	    json_array_append_new(out, report_window(rp, o));
 	json_decref(occs);
 	return out;
 }
@@ -631,8 +660,8 @@ report_windows(struct report *rp)
 static void
 report_weekly(struct report *rp, json_t *doc, int y, int m, int d)
 {
-	struct tm	tm;
-	char		week[16];
+	struct tm tm;
+	char week[16];
 
 	calendar_localtime(rp->cal, rp->start + 12 * 3600, &tm);
 	strftime(week, sizeof(week), "%G-W%V", &tm);
@@ -650,8 +679,8 @@ report_weekly(struct report *rp, json_t *doc, int y, int m, int d)
 static int
 report_sla_step(const struct policy *pol, int sev)
 {
-	const struct policy_step	*ps;
-	int				 i;
+	const struct policy_step *ps;
+	int i;
 
 	for (i = policy_nsteps(pol, sev) - 1; i >= 0; i--) {
 		ps = policy_step(pol, sev, i);
@@ -666,19 +695,19 @@ report_sla_step(const struct policy *pol, int sev)
 
 /* SLA counts being summed in C (business deadlines). */
 struct report_sla {
-	const struct policy	*pol;
-	int			 sev, step;
-	time_t			 now;
-	int64_t			 n, met, missed;
-	int			 truncated;
+	const struct policy *pol;
+	int sev, step;
+	time_t now;
+	int64_t n, met, missed;
+	int truncated;
 };
 
 /* One incident against a business-time deadline. */
 static int
 report_sla_cb(const struct store_qrow *q, void *arg)
 {
-	struct report_sla	*s = arg;
-	time_t			 due;
+	struct report_sla *s = arg;
+	time_t due;
 
 	if (s->n == REPORT_SLA_ROWS) {
 		s->truncated = 1;
@@ -722,14 +751,14 @@ static json_t *
 report_sla_sev(struct report *rp, const struct policy *pol, int sev,
     int64_t *met, int64_t *missed)
 {
-	const struct policy_step	*ps;
-	struct store_param		 p[5];
-	struct report_sla		 s;
-	const char			*inc = "SELECT " REPORT_CLOCK " AS cs, "
-					    "i.resolved_at AS ra FROM incidents i "
-					    "WHERE i.severity = ?4 AND "
-					    "i.first_seen >= ?1 AND i.first_seen < ?2";
-	char				*sql;
+	const struct policy_step *ps;
+	struct store_param p[5];
+	struct report_sla s;
+	const char *inc = "SELECT " REPORT_CLOCK " AS cs, "
+			  "i.resolved_at AS ra FROM incidents i "
+			  "WHERE i.severity = ?4 AND "
+			  "i.first_seen >= ?1 AND i.first_seen < ?2";
+	char *sql;
 
 	memset(&s, 0, sizeof(s));
 	memset(p, 0, sizeof(p));
@@ -744,10 +773,12 @@ report_sla_sev(struct report *rp, const struct policy *pol, int sev,
 	p[3].text = sopsev_name(sev);
 	if (!ps->business) {
 		p[4].num = ps->secs;
-		xasprintf(&sql, "SELECT COUNT(*), COALESCE(SUM(ra IS NOT NULL "
+		xasprintf(&sql,
+		    "SELECT COUNT(*), COALESCE(SUM(ra IS NOT NULL "
 		    "AND ra <= cs + ?5), 0), COALESCE(SUM((ra IS NOT NULL AND "
 		    "ra > cs + ?5) OR (ra IS NULL AND cs + ?5 <= ?3)), 0) "
-		    "FROM (%s)", inc);
+		    "FROM (%s)",
+		    inc);
 		report_query(rp, sql, p, 5, report_sla_wall_cb, &s);
 	} else {
 		xasprintf(&sql, "%s ORDER BY i.id LIMIT %d", inc,
@@ -757,30 +788,29 @@ report_sla_sev(struct report *rp, const struct policy *pol, int sev,
 	free(sql);
 	*met += s.met;
 	*missed += s.missed;
-	return json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:o, s:b}",
-	    "deadline", ps->text, "business", ps->business,
-	    "incidents", (json_int_t)s.n, "met", (json_int_t)s.met,
-	    "missed", (json_int_t)s.missed,
-	    "pending", (json_int_t)(s.n - s.met - s.missed),
-	    "achievement_percent", report_percent(s.met, s.missed),
-	    "truncated", s.truncated);
+	return json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:o, s:b}", "deadline",
+	    ps->text, "business", ps->business, "incidents", (json_int_t)s.n,
+	    "met", (json_int_t)s.met, "missed", (json_int_t)s.missed, "pending",
+	    (json_int_t)(s.n - s.met - s.missed), "achievement_percent",
+	    report_percent(s.met, s.missed), "truncated", s.truncated);
 }
 
 /* SLA achievement per severity and in total. */
 static json_t *
 report_sla(struct report *rp)
 {
-	const struct policy	*pol = rp->sd->policy;
-	json_t			*o = json_object();
-	int64_t			 met = 0, missed = 0;
-	int			 sev;
+	const struct policy *pol = rp->sd->policy;
+	json_t *o = json_object();
+	int64_t met = 0, missed = 0;
+	int sev;
 
 	for (sev = 0; sev < SEV_MAX && pol != NULL; sev++)
 		json_object_set_new(o, sopsev_name(sev),
 		    report_sla_sev(rp, pol, sev, &met, &missed));
-	json_object_set_new(o, "total", json_pack("{s:I, s:I, s:o}",
-	    "met", (json_int_t)met, "missed", (json_int_t)missed,
-	    "achievement_percent", report_percent(met, missed)));
+	json_object_set_new(o, "total",
+	    json_pack("{s:I, s:I, s:o}", "met", (json_int_t)met, "missed",
+		(json_int_t)missed, "achievement_percent",
+		report_percent(met, missed)));
 	return o;
 }
 
@@ -792,13 +822,14 @@ report_times_cb(const struct store_qrow *q, void *arg)
 
 	if (q->text[0] == NULL || json_object_get(o, q->text[0]) == NULL)
 		return 0;
-	json_object_set_new(o, q->text[0], json_pack("{s:I, s:I, s:o, s:I, "
-	    "s:o}", "incidents", (json_int_t)q->num[1],
-	    "acknowledged", (json_int_t)q->num[2],
-	    "mtta_seconds", q->text[3] != NULL ? json_integer(q->num[3]) :
-	    json_null(), "resolved", (json_int_t)q->num[4],
-	    "mttr_seconds", q->text[5] != NULL ? json_integer(q->num[5]) :
-	    json_null()));
+	json_object_set_new(o, q->text[0],
+	    json_pack("{s:I, s:I, s:o, s:I, "
+		      "s:o}",
+		"incidents", (json_int_t)q->num[1], "acknowledged",
+		(json_int_t)q->num[2], "mtta_seconds",
+		q->text[3] != NULL ? json_integer(q->num[3]) : json_null(),
+		"resolved", (json_int_t)q->num[4], "mttr_seconds",
+		q->text[5] != NULL ? json_integer(q->num[5]) : json_null()));
 	return 0;
 }
 
@@ -806,20 +837,24 @@ report_times_cb(const struct store_qrow *q, void *arg)
 static json_t *
 report_times(struct report *rp, time_t a, time_t b)
 {
-	struct store_param	 p[4];
-	json_t			*o = json_object();
-	int			 i;
+	struct store_param p[4];
+	json_t *o = json_object();
+	int i;
 
 	for (i = 0; i < SEV_MAX; i++)
-		json_object_set_new(o, sopsev_name(i), json_pack("{s:i, s:i, "
-		    "s:n, s:i, s:n}", "incidents", 0, "acknowledged", 0,
-		    "mtta_seconds", "resolved", 0, "mttr_seconds"));
+		json_object_set_new(o, sopsev_name(i),
+		    json_pack("{s:i, s:i, "
+			      "s:n, s:i, s:n}",
+			"incidents", 0, "acknowledged", 0, "mtta_seconds",
+			"resolved", 0, "mttr_seconds"));
 	report_params(rp, a, b, p);
-	report_query(rp, "SELECT severity, COUNT(*), COUNT(acked_at), "
+	report_query(rp,
+	    "SELECT severity, COUNT(*), COUNT(acked_at), "
 	    "CAST(ROUND(AVG(MAX(acked_at - first_seen, 0))) AS INTEGER), "
 	    "COUNT(resolved_at), CAST(ROUND(AVG(MAX(resolved_at - first_seen, "
 	    "0))) AS INTEGER) FROM incidents WHERE " REPORT_OPENED " GROUP BY "
-	    "severity", p, 2, report_times_cb, o);
+	    "severity",
+	    p, 2, report_times_cb, o);
 	return o;
 }
 
@@ -837,9 +872,9 @@ static json_t *
 report_trends(json_t *opened, json_t *prev_opened, json_t *times,
     json_t *prev_times)
 {
-	json_t		*o = json_object(), *a, *b, *ta, *tb;
-	const char	*k;
-	int		 i;
+	json_t *o = json_object(), *a, *b, *ta, *tb;
+	const char *k;
+	int i;
 
 	for (i = 0; i <= SEV_MAX; i++) {
 		k = i < SEV_MAX ? sopsev_name(i) : "total";
@@ -848,13 +883,16 @@ report_trends(json_t *opened, json_t *prev_opened, json_t *times,
 		ta = json_object_get(json_object_get(times, k), "mttr_seconds");
 		tb = json_object_get(json_object_get(prev_times, k),
 		    "mttr_seconds");
-		json_object_set_new(o, k, json_pack("{s:O, s:O, s:o, s:O*, "
-		    "s:O*, s:o*}", "opened", a, "previous_opened", b,
-		    "opened_delta", report_delta(a, b),
-		    "mttr_seconds", i < SEV_MAX ? (ta ? ta : json_null()) :
-		    NULL, "previous_mttr_seconds", i < SEV_MAX ? (tb ? tb :
-		    json_null()) : NULL, "mttr_delta", i < SEV_MAX ?
-		    report_delta(ta, tb) : NULL));
+		json_object_set_new(o, k,
+		    json_pack("{s:O, s:O, s:o, s:O*, "
+			      "s:O*, s:o*}",
+			"opened", a, "previous_opened", b, "opened_delta",
+			report_delta(a, b), "mttr_seconds",
+			i < SEV_MAX ? (ta ? ta : json_null()) : NULL,
+			"previous_mttr_seconds",
+			i < SEV_MAX ? (tb ? tb : json_null()) : NULL,
+			"mttr_delta",
+			i < SEV_MAX ? report_delta(ta, tb) : NULL));
 	}
 	return o;
 }
@@ -863,9 +901,9 @@ report_trends(json_t *opened, json_t *prev_opened, json_t *times,
 static void
 report_monthly(struct report *rp, json_t *doc)
 {
-	json_t	*opened, *prev, *times, *prev_times;
-	time_t	 pstart;
-	char	 month[16];
+	json_t *opened, *prev, *times, *prev_times;
+	time_t pstart;
+	char month[16];
 
 	pstart = report_midnight(rp->cal, rp->m == 1 ? rp->y - 1 : rp->y,
 	    rp->m == 1 ? 12 : rp->m - 1, 1, 0);
@@ -878,10 +916,11 @@ report_monthly(struct report *rp, json_t *doc)
 	times = report_times(rp, rp->start, rp->end);
 	prev_times = report_times(rp, pstart, rp->start);
 	json_object_set_new(doc, "response", times);
-	json_object_set_new(doc, "trends", report_trends(opened, prev, times,
-	    prev_times));
-	json_object_set_new(doc, "previous_period", json_pack("{s:o, s:o}",
-	    "start", report_utc(pstart), "end", report_utc(rp->start)));
+	json_object_set_new(doc, "trends",
+	    report_trends(opened, prev, times, prev_times));
+	json_object_set_new(doc, "previous_period",
+	    json_pack("{s:o, s:o}", "start", report_utc(pstart), "end",
+		report_utc(rp->start)));
 	json_object_set_new(doc, "recurring_hosts",
 	    report_noisy(rp, "host", REPORT_RECURRING, REPORT_RECURRING_MAX));
 	json_object_set_new(doc, "recurring_rules",
@@ -912,8 +951,9 @@ report_period(struct report *rp, int *wy, int *wm, int *wd)
 		break;
 	default:
 		rp->start = report_midnight(rp->cal, rp->y, rp->m, 1, 0);
-		rp->end = report_midnight(rp->cal, rp->m == 12 ? rp->y + 1 :
-		    rp->y, rp->m == 12 ? 1 : rp->m + 1, 1, 0);
+		rp->end =
+		    report_midnight(rp->cal, rp->m == 12 ? rp->y + 1 : rp->y,
+			rp->m == 12 ? 1 : rp->m + 1, 1, 0);
 		break;
 	}
 }
@@ -955,9 +995,9 @@ report_init(struct report *rp, struct sopd *sd, int kind, const char *date,
 json_t *
 report_build(struct sopd *sd, int kind, const char *date, char **err)
 {
-	struct report	 rp;
-	json_t		*doc;
-	int		 wy, wm, wd;
+	struct report rp;
+	json_t *doc;
+	int wy, wm, wd;
 
 	*err = NULL;
 	if (report_init(&rp, sd, kind, date, err) != 0)
@@ -974,8 +1014,7 @@ report_build(struct sopd *sd, int kind, const char *date, char **err)
 		report_monthly(&rp, doc);
 	if (rp.failed) {
 		json_decref(doc);
-		xasprintf(err, "report query failed: %s",
-		    store_error(rp.st));
+		xasprintf(err, "report query failed: %s", store_error(rp.st));
 		return NULL;
 	}
 	return doc;

@@ -24,12 +24,12 @@ enum report_kind {
 	REPORT_MONTHLY
 };
 
-#define REPORT_TOP		10	/* entries of a top list */
-#define REPORT_RECURRING	3	/* incidents that make a recurring host or rule */
-#define REPORT_RECURRING_MAX	20	/* entries of a recurring list */
-#define REPORT_WINDOWS_MAX	100	/* window occurrences of a week */
-#define REPORT_FAILED_MAX	50	/* failed incidents listed per occurrence */
-#define REPORT_SLA_ROWS		100000	/* incidents checked on business deadlines */
+#define REPORT_TOP	     10 /* entries of a top list */
+#define REPORT_RECURRING     3 /* incidents that make a recurring host or rule */
+#define REPORT_RECURRING_MAX 20	    /* entries of a recurring list */
+#define REPORT_WINDOWS_MAX   100    /* window occurrences of a week */
+#define REPORT_FAILED_MAX    50	    /* failed incidents listed per occurrence */
+#define REPORT_SLA_ROWS	     100000 /* incidents checked on business deadlines */
 
 /* "daily", "weekly", "monthly" to a kind; -1 if unknown. */
 int report_kind_from_name(const char *);
@@ -47,7 +47,7 @@ json_t *report_build(struct sopd *, int kind, const char *date, char **err);
  * NULL when that day has none.
  */
 struct store;
-const char *report_backup_record(struct store *, json_t *expectation,
-    int y, int m, int d);
+const char *report_backup_record(struct store *, json_t *expectation, int y,
+    int m, int d);
 
 #endif

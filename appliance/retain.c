@@ -23,18 +23,18 @@
 #include "store.h"
 #include "xmalloc.h"
 
-#define RETAIN_FIRST_S	2	/* first pass after start */
-#define RETAIN_IDLE_S	3600	/* between passes */
-#define RETAIN_ROWS	500	/* incidents deleted per step */
-#define RETAIN_PAGES	256	/* pages given back per step */
-#define RETAIN_PAUSE_MS	10	/* loop time between steps */
+#define RETAIN_FIRST_S	2    /* first pass after start */
+#define RETAIN_IDLE_S	3600 /* between passes */
+#define RETAIN_ROWS	500  /* incidents deleted per step */
+#define RETAIN_PAGES	256  /* pages given back per step */
+#define RETAIN_PAUSE_MS 10   /* loop time between steps */
 
 struct retain {
-	struct sopd	*sd;
-	struct event	*ev;
-	int64_t		 before;	/* this pass's cutoff */
-	uint64_t	 deleted;	/* this pass */
-	int		 vacuum;	/* pruning done, vacuuming */
+	struct sopd *sd;
+	struct event *ev;
+	int64_t before;	  /* this pass's cutoff */
+	uint64_t deleted; /* this pass */
+	int vacuum;	  /* pruning done, vacuuming */
 };
 
 static void
@@ -51,7 +51,7 @@ retain_done(struct retain *r)
 {
 	if (r->deleted > 0)
 		log_info("retention: deleted %" PRIu64 " resolved incidents "
-		    "and window records older than %lld days",
+			 "and window records older than %lld days",
 		    r->deleted, r->sd->cfg->retention / 86400);
 	r->deleted = 0;
 	r->vacuum = 0;

@@ -11,7 +11,7 @@ struct retain;
  * store.retention are deleted, then the freed pages are given back to
  * the file system; each in small steps with the loop free in between.
  */
-struct retain	*retain_start(struct sopd *);
-void		 retain_free(struct retain *);
+struct retain *retain_start(struct sopd *);
+void retain_free(struct retain *);
 
 #endif

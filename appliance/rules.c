@@ -15,39 +15,38 @@
 #include "template.h"
 #include "xmalloc.h"
 
-#define RULES_MAX_FILES		10000
-#define RULES_MAX_RULES		100000
-#define RULES_OID_MAX		512
-#define RULES_MAX_COUNT		1000000
+#define RULES_MAX_FILES 10000
+#define RULES_MAX_RULES 100000
+#define RULES_OID_MAX	512
+#define RULES_MAX_COUNT 1000000
 
 struct ruleset {
-	struct rule		**rules;
-	size_t			  n;
-	struct rule_cond	**conds;	/* 2 per rule: match, clear */
-	struct matcher		 *m;
+	struct rule **rules;
+	size_t n;
+	struct rule_cond **conds; /* 2 per rule: match, clear */
+	struct matcher *m;
 };
 
 /* A host group from a rule file, with where it was defined. */
 struct rules_group {
-	struct hostgroup	 g;
-	const char		*file;
-	int			 line;
-	int			 col;
+	struct hostgroup g;
+	const char *file;
+	int line;
+	int col;
 };
 
 /* What loading needs at hand. */
 struct rload {
-	const struct config	*cfg;
-	struct errlist		*errs;
-	const char		*file;		/* the file being read */
-	struct ruleset		*rs;
-	struct rules_group	*groups;
-	size_t			  ngroups;
+	const struct config *cfg;
+	struct errlist *errs;
+	const char *file; /* the file being read */
+	struct ruleset *rs;
+	struct rules_group *groups;
+	size_t ngroups;
 };
 
-static const char *sopsev_names[SEV_MAX] = {
-	"critical", "high", "medium", "low", "info"
-};
+static const char *sopsev_names[SEV_MAX] = { "critical", "high", "medium",
+	"low", "info" };
 
 /* The name of a SOP severity. */
 const char *
@@ -104,11 +103,15 @@ rules_keys(struct rload *rl, const struct ynode *map, const char *const *ok,
 		for (j = 0; ok[j] != NULL; j++) {
 			len = strlen(list);
 			snprintf(list + len, sizeof(list) - len, "%s%s",
-			    j == 0 ? "" : ok[j + 1] == NULL ? " or " : ", ",
+			    j == 0		  ? "" :
+				ok[j + 1] == NULL ? " or " :
+						    ", ",
 			    ok[j]);
 		}
-		rules_err(rl, map->keys[i], "unknown key \"%s\" in %s "
-		    "(expected %s)", map->keys[i]->value, where, list);
+		rules_err(rl, map->keys[i],
+		    "unknown key \"%s\" in %s "
+		    "(expected %s)",
+		    map->keys[i]->value, where, list);
 		bad = 1;
 	}
 	return bad ? -1 : 0;
@@ -227,8 +230,10 @@ rules_c_source(struct rload *rl, struct rule_cond *c, const struct ynode *n)
 	else if (strcmp(v, "trap") == 0)
 		c->source = EVENT_TRAP;
 	else {
-		rules_err(rl, n, "unknown source \"%s\" (expected syslog or "
-		    "trap)", v);
+		rules_err(rl, n,
+		    "unknown source \"%s\" (expected syslog or "
+		    "trap)",
+		    v);
 		return -1;
 	}
 	return 0;
@@ -285,7 +290,8 @@ rules_syslog_sev(struct rload *rl, const struct ynode *n, const char *v)
 	int s;
 
 	if ((s = event_severity_from_name(v)) < 0)
-		rules_err(rl, n, "unknown syslog severity \"%s\" (expected "
+		rules_err(rl, n,
+		    "unknown syslog severity \"%s\" (expected "
 		    "emerg, alert, crit, err, warning, notice, info or debug)",
 		    v);
 	return s;
@@ -320,8 +326,10 @@ rules_sev_bound(struct rload *rl, const struct ynode *n, uint8_t *mask)
 	}
 	if (strcmp(op, "<=") && strcmp(op, "<") && strcmp(op, ">=") &&
 	    strcmp(op, ">") && strcmp(op, "=") && strcmp(op, "==")) {
-		rules_err(rl, n, "bad severity comparison \"%s\" (use <=, <, "
-		    ">=, > or =)", op);
+		rules_err(rl, n,
+		    "bad severity comparison \"%s\" (use <=, <, "
+		    ">=, > or =)",
+		    op);
 		return -1;
 	}
 	return 1;
@@ -343,16 +351,19 @@ rules_sev_range(struct rload *rl, struct rule_cond *c, const struct ynode *n)
 		rules_err(rl, n, "a severity range needs min or max");
 		return -1;
 	}
-	if (lo != NULL && (rules_scalar(rl, lo, "min") == NULL ||
-	    (min = rules_syslog_sev(rl, lo, lo->value)) < 0))
+	if (lo != NULL &&
+	    (rules_scalar(rl, lo, "min") == NULL ||
+		(min = rules_syslog_sev(rl, lo, lo->value)) < 0))
 		return -1;
-	if (hi != NULL && (rules_scalar(rl, hi, "max") == NULL ||
-	    (max = rules_syslog_sev(rl, hi, hi->value)) < 0))
+	if (hi != NULL &&
+	    (rules_scalar(rl, hi, "max") == NULL ||
+		(max = rules_syslog_sev(rl, hi, hi->value)) < 0))
 		return -1;
 	for (v = min; v <= max; v++)
 		c->severity_mask |= 1u << v;
 	if (c->severity_mask == 0) {
-		rules_err(rl, n, "the severity range is empty (min is above "
+		rules_err(rl, n,
+		    "the severity range is empty (min is above "
 		    "max in syslog codes: emerg 0 .. debug 7)");
 		return -1;
 	}
@@ -421,10 +432,12 @@ rules_oid(struct rload *rl, const struct ynode *n, char *out, size_t len)
 	const struct config *cfg = rl->cfg;
 
 	if (mibnames_resolve(n->value, cfg != NULL ? cfg->mib_dirs : NULL,
-	    cfg != NULL ? cfg->nmib_dirs : 0, out, len) == 0)
+		cfg != NULL ? cfg->nmib_dirs : 0, out, len) == 0)
 		return 0;
-	rules_err(rl, n, "unknown OID \"%s\" (neither numeric, nor a "
-	    "built-in name, nor found in the MIB directories)", n->value);
+	rules_err(rl, n,
+	    "unknown OID \"%s\" (neither numeric, nor a "
+	    "built-in name, nor found in the MIB directories)",
+	    n->value);
 	return -1;
 }
 
@@ -464,11 +477,11 @@ rules_vb_value(struct rload *rl, struct match_vb *vb, const struct ynode *n)
 		if (rules_keys(rl, n, ok, "a varbind test") != 0)
 			return -1;
 		if ((re = ynode_get(n, "regex")) == NULL)
-			return 0;	/* presence only */
+			return 0; /* presence only */
 		if (rules_scalar(rl, re, "regex") == NULL)
 			return -1;
-		if ((vb->re = match_regex(re->value, err, sizeof(err),
-		    &off)) == NULL) {
+		if ((vb->re = match_regex(re->value, err, sizeof(err), &off)) ==
+		    NULL) {
 			errlist_add(rl->errs, rl->file, re->line,
 			    rules_col(re, off), "bad regular expression: %s",
 			    err);
@@ -516,8 +529,7 @@ rules_c_varbinds(struct rload *rl, struct rule_cond *c, const struct ynode *n)
 	return r;
 }
 
-static struct rule_cond *rules_cond(struct rload *, const struct ynode *,
-    int);
+static struct rule_cond *rules_cond(struct rload *, const struct ynode *, int);
 
 /* "not: {condition}". */
 static int
@@ -530,9 +542,8 @@ rules_c_not(struct rload *rl, struct rule_cond *c, const struct ynode *n)
 
 /* One parser per criterion. */
 static const struct {
-	const char	*key;
-	int		(*parse)(struct rload *, struct rule_cond *,
-			    const struct ynode *);
+	const char *key;
+	int (*parse)(struct rload *, struct rule_cond *, const struct ynode *);
 } rules_criteria[] = {
 	{ "source", rules_c_source },
 	{ "host", rules_c_host },
@@ -546,18 +557,20 @@ static const struct {
 	{ "varbinds", rules_c_varbinds },
 	{ "not", rules_c_not },
 };
-#define RULES_NCRITERIA	(sizeof(rules_criteria) / sizeof(*rules_criteria))
+#define RULES_NCRITERIA (sizeof(rules_criteria) / sizeof(*rules_criteria))
 
 /* Refuse criteria that can never hold together with the source. */
 static int
-rules_cond_source(struct rload *rl, struct rule_cond *c, const struct ynode *map)
+rules_cond_source(struct rload *rl, struct rule_cond *c,
+    const struct ynode *map)
 {
 	int trap = c->ntrap_oids != 0 || c->nvbs != 0;
 	int sys = c->program.n != 0 || c->msgid.n != 0 ||
 	    c->facility_mask != 0 || c->severity_mask != 0;
 
 	if (trap && sys) {
-		rules_err(rl, map, "trap criteria (trap_oid, varbinds) and "
+		rules_err(rl, map,
+		    "trap criteria (trap_oid, varbinds) and "
 		    "syslog criteria (program, msgid, facility, severity) "
 		    "cannot both hold");
 		return -1;
@@ -591,8 +604,8 @@ rules_cond(struct rload *rl, const struct ynode *map, int negated)
 	c = match_cond_new();
 	for (i = 0; i < map->n; i++) {
 		for (j = 0; j < RULES_NCRITERIA; j++)
-			if (strcmp(map->keys[i]->value, rules_criteria[j].key)
-			    == 0)
+			if (strcmp(map->keys[i]->value,
+				rules_criteria[j].key) == 0)
 				break;
 		if (j < RULES_NCRITERIA) {
 			if (rules_criteria[j].parse(rl, c, map->items[i]) != 0)
@@ -603,11 +616,15 @@ rules_cond(struct rload *rl, const struct ynode *map, int negated)
 		for (j = 0; j < RULES_NCRITERIA; j++) {
 			len = strlen(list);
 			snprintf(list + len, sizeof(list) - len, "%s%s",
-			    j == 0 ? "" : j + 1 == RULES_NCRITERIA ? " or " :
-			    ", ", rules_criteria[j].key);
+			    j == 0			 ? "" :
+				j + 1 == RULES_NCRITERIA ? " or " :
+							   ", ",
+			    rules_criteria[j].key);
 		}
-		rules_err(rl, map->keys[i], "unknown criterion \"%s\" "
-		    "(expected %s)", map->keys[i]->value, list);
+		rules_err(rl, map->keys[i],
+		    "unknown criterion \"%s\" "
+		    "(expected %s)",
+		    map->keys[i]->value, list);
 		bad = 1;
 	}
 	if (!bad && !negated && rules_cond_source(rl, c, map) != 0)
@@ -620,10 +637,8 @@ rules_cond(struct rload *rl, const struct ynode *map, int negated)
 }
 
 /* Placeholders every event provides. */
-static const char *const rules_fields[] = {
-	"host", "program", "pid", "msgid", "message", "facility", "severity",
-	"peer", "trap_oid", "rule", NULL
-};
+static const char *const rules_fields[] = { "host", "program", "pid", "msgid",
+	"message", "facility", "severity", "peer", "trap_oid", "rule", NULL };
 
 /* Whether a placeholder names an event field. */
 static int
@@ -645,17 +660,21 @@ rules_tmpl_capture(struct rload *rl, const struct ynode *n, size_t off,
 	int line = n->line, col = rules_col(n, off);
 
 	if (!match_cond_has_capture(r->match, name)) {
-		errlist_add(rl->errs, rl->file, line, col, "unknown "
+		errlist_add(rl->errs, rl->file, line, col,
+		    "unknown "
 		    "placeholder {%s} in %s (not an event field, nor a named "
-		    "capture of the match condition's message)", name, what);
+		    "capture of the match condition's message)",
+		    name, what);
 		return -1;
 	}
 	if (strcmp(what, "key") == 0 && r->clear != NULL &&
 	    !match_cond_has_capture(r->clear, name)) {
-		errlist_add(rl->errs, rl->file, line, col, "placeholder {%s} "
+		errlist_add(rl->errs, rl->file, line, col,
+		    "placeholder {%s} "
 		    "in key is not a named capture of the clear condition's "
 		    "message, so a clearing event could never find the "
-		    "incident", name);
+		    "incident",
+		    name);
 		return -1;
 	}
 	return 0;
@@ -677,10 +696,11 @@ rules_template(struct rload *rl, const struct ynode *n, const char *what,
 	out = xstrdup("");
 	*nplace = 0;
 	while ((k = template_next(n->value, &pos, &start, name,
-	    sizeof(name))) != 0) {
+		    sizeof(name))) != 0) {
 		if (k < 0) {
 			errlist_add(rl->errs, rl->file, n->line,
-			    rules_col(n, start), "unterminated or empty "
+			    rules_col(n, start),
+			    "unterminated or empty "
 			    "placeholder in %s (write {{ for a literal brace)",
 			    what);
 			bad = 1;
@@ -695,13 +715,13 @@ rules_template(struct rload *rl, const struct ynode *n, const char *what,
 				bad = 1;
 				continue;
 			}
-			xasprintf(&tmp, "%s%.*s{vb:%s}", out, (int)(start - last),
-			    n->value + last, oid);
+			xasprintf(&tmp, "%s%.*s{vb:%s}", out,
+			    (int)(start - last), n->value + last, oid);
 			free(out);
 			out = tmp;
 			last = pos;
-		} else if (!rules_field(name) && rules_tmpl_capture(rl, n,
-		    start, name, what, r) != 0)
+		} else if (!rules_field(name) &&
+		    rules_tmpl_capture(rl, n, start, name, what, r) != 0)
 			bad = 1;
 	}
 	if (bad) {
@@ -722,7 +742,8 @@ rules_threshold(struct rload *rl, struct rule *r, const struct ynode *n)
 	long long v;
 
 	if (n->type != YNODE_MAP) {
-		rules_err(rl, n, "threshold must be a map with count and "
+		rules_err(rl, n,
+		    "threshold must be a map with count and "
 		    "within");
 		return -1;
 	}
@@ -821,13 +842,17 @@ rules_name(struct rload *rl, struct rule *r, const struct ynode *map)
 		if (!isalnum((unsigned char)*p) && strchr("-_.", *p) == NULL)
 			break;
 	if (*p != '\0' || p == n->value || p - n->value > 64) {
-		rules_err(rl, n, "rule name \"%s\" must be 1 to 64 letters, "
-		    "digits, '-', '_' or '.'", n->value);
+		rules_err(rl, n,
+		    "rule name \"%s\" must be 1 to 64 letters, "
+		    "digits, '-', '_' or '.'",
+		    n->value);
 		return -1;
 	}
 	if ((o = rules_find(rl->rs, n->value)) != NULL) {
-		rules_err(rl, n, "duplicate rule name \"%s\" (first defined "
-		    "at %s:%d:%d)", n->value, o->file, o->line, o->col);
+		rules_err(rl, n,
+		    "duplicate rule name \"%s\" (first defined "
+		    "at %s:%d:%d)",
+		    n->value, o->file, o->line, o->col);
 		return -1;
 	}
 	r->name = xstrdup(n->value);
@@ -845,8 +870,10 @@ rules_action(struct rload *rl, struct rule *r, const struct ynode *map)
 		if (strcmp(a->value, "drop") == 0)
 			r->action = RULE_DROP;
 		else if (strcmp(a->value, "incident") != 0) {
-			rules_err(rl, a, "unknown action \"%s\" (expected "
-			    "incident or drop)", a->value);
+			rules_err(rl, a,
+			    "unknown action \"%s\" (expected "
+			    "incident or drop)",
+			    a->value);
 			return -1;
 		}
 	} else if (a != NULL)
@@ -857,18 +884,22 @@ rules_action(struct rload *rl, struct rule *r, const struct ynode *map)
 			return 0;
 		if (ynode_get(map, "expect") != NULL ||
 		    ynode_get(map, "silent") != NULL) {
-			r->severity = SEV_HIGH;	/* SOP 2.1: high by default */
+			r->severity = SEV_HIGH; /* SOP 2.1: high by default */
 			return 0;
 		}
-		rules_err(rl, map, "rule \"%s\" needs a severity (critical, "
-		    "high, medium, low or info)", r->name);
+		rules_err(rl, map,
+		    "rule \"%s\" needs a severity (critical, "
+		    "high, medium, low or info)",
+		    r->name);
 		return -1;
 	}
 	if (rules_scalar(rl, s, "severity") == NULL)
 		return -1;
 	if ((r->severity = sopsev_from_name(s->value)) < 0) {
-		rules_err(rl, s, "unknown severity \"%s\" (expected critical, "
-		    "high, medium, low or info)", s->value);
+		rules_err(rl, s,
+		    "unknown severity \"%s\" (expected critical, "
+		    "high, medium, low or info)",
+		    s->value);
 		return -1;
 	}
 	return 0;
@@ -902,8 +933,10 @@ rules_tmpl_field(struct rload *rl, struct rule *r, const struct ynode *map,
     const char *what, const char *def, char **out, int *nplace)
 {
 	const struct ynode *n = ynode_get(map, what);
-	struct ynode d = { .type = YNODE_SCALAR, .line = map->line,
-	    .col = map->col, .plain = 1 };
+	struct ynode d = { .type = YNODE_SCALAR,
+		.line = map->line,
+		.col = map->col,
+		.plain = 1 };
 
 	if (n == NULL) {
 		d.value = (char *)def;
@@ -927,11 +960,11 @@ rules_texts(struct rload *rl, struct rule *r, const struct ynode *map)
 		r->description = xstrdup(d->value);
 	else if (d != NULL)
 		bad = 1;
-	if (rules_tmpl_field(rl, r, map, "title", "{rule} on {host}",
-	    &r->title, &nplace) != 0)
+	if (rules_tmpl_field(rl, r, map, "title", "{rule} on {host}", &r->title,
+		&nplace) != 0)
 		bad = 1;
 	if (rules_tmpl_field(rl, r, map, "key", "{rule}:{host}", &r->key,
-	    &nkey) != 0)
+		&nkey) != 0)
 		bad = 1;
 	if (t != NULL && r->action == RULE_DROP) {
 		rules_err(rl, t, "a drop rule cannot have a threshold");
@@ -940,7 +973,8 @@ rules_texts(struct rload *rl, struct rule *r, const struct ynode *map)
 	if (t != NULL && rules_threshold(rl, r, t) != 0)
 		bad = 1;
 	if (t != NULL && r->key != NULL && nkey == 0) {
-		rules_err(rl, ynode_get(map, "key"), "a threshold counts per "
+		rules_err(rl, ynode_get(map, "key"),
+		    "a threshold counts per "
 		    "key, but this key has no placeholder: use e.g. "
 		    "\"{host}\"");
 		bad = 1;
@@ -950,8 +984,8 @@ rules_texts(struct rload *rl, struct rule *r, const struct ynode *map)
 
 /* "hosts:" of expect or silent: a set (names, globs, groups); "all" if allowed. */
 static int
-rules_hosts(struct rload *rl, const struct ynode *n, int allow_all,
-    int exact, char ***hosts, size_t *nhosts, int *all)
+rules_hosts(struct rload *rl, const struct ynode *n, int allow_all, int exact,
+    char ***hosts, size_t *nhosts, int *all)
 {
 	struct match_strset s = { 0 };
 	size_t i;
@@ -966,8 +1000,10 @@ rules_hosts(struct rload *rl, const struct ynode *n, int allow_all,
 		bad = 1;
 	for (i = 0; exact && i < s.n; i++)
 		if (s.glob[i]) {
-			rules_err(rl, n, "expected hosts must be exact names, "
-			    "not patterns (\"%s\")", s.pat[i]);
+			rules_err(rl, n,
+			    "expected hosts must be exact names, "
+			    "not patterns (\"%s\")",
+			    s.pat[i]);
 			bad = 1;
 		}
 	if (s.n > RULE_MAX_EXPECT_HOSTS) {
@@ -991,7 +1027,7 @@ rules_expect_by(struct rload *rl, struct rule_expect *e, const struct ynode *by,
 	unsigned mask;
 
 	if (v == NULL)
-		return -1;	/* absent (the caller says so) or not a string */
+		return -1; /* absent (the caller says so) or not a string */
 	e->every = EVERY_DAY;
 	e->by_wday = -1;
 	if ((sp = strchr(v, ' ')) != NULL) {
@@ -1021,7 +1057,8 @@ rules_expect_by(struct rload *rl, struct rule_expect *e, const struct ynode *by,
 	else if (strcmp(every->value, "week") == 0 && e->by_wday >= 0)
 		e->every = EVERY_WEEK;
 	else {
-		rules_err(rl, every, "every: \"%s\" (expected day or weekday "
+		rules_err(rl, every,
+		    "every: \"%s\" (expected day or weekday "
 		    "with \"by: HH:MM\", week with \"by: DAY HH:MM\")",
 		    every->value);
 		return -1;
@@ -1055,7 +1092,7 @@ static int
 rules_expect(struct rload *rl, struct rule *r, const struct ynode *n)
 {
 	static const char *const ok[] = { "match", "hosts", "by", "every",
-	    "since", "failed", NULL };
+		"since", "failed", NULL };
 	struct rule_expect *e;
 	const struct ynode *m, *h, *s;
 	int bad = 0, all = 0;
@@ -1081,11 +1118,12 @@ rules_expect(struct rload *rl, struct rule *r, const struct ynode *n)
 		rules_err(rl, n, "expect needs \"by: HH:MM\"");
 		bad = 1;
 	} else if (rules_expect_by(rl, e, ynode_get(n, "by"),
-	    ynode_get(n, "every")) != 0)
+		       ynode_get(n, "every")) != 0)
 		bad = 1;
-	if ((s = ynode_get(n, "since")) != NULL && (rules_scalar(rl, s,
-	    "since") == NULL || calendar_parse_hhmm(s->value,
-	    &e->since_min) != 0 || e->since_min >= 1440)) {
+	if ((s = ynode_get(n, "since")) != NULL &&
+	    (rules_scalar(rl, s, "since") == NULL ||
+		calendar_parse_hhmm(s->value, &e->since_min) != 0 ||
+		e->since_min >= 1440)) {
 		rules_err(rl, s, "since must be a time HH:MM");
 		bad = 1;
 	}
@@ -1137,14 +1175,15 @@ rules_flapping(struct rload *rl, struct rule *r, const struct ynode *n)
 	r->flap_within = RULE_FLAP_WITHIN;
 	if (n == NULL)
 		return 0;
-	if (n->type == YNODE_SCALAR && (strcmp(n->value, "off") == 0 ||
-	    strcmp(n->value, "false") == 0)) {
+	if (n->type == YNODE_SCALAR &&
+	    (strcmp(n->value, "off") == 0 || strcmp(n->value, "false") == 0)) {
 		r->flap_cycles = 0;
 		return 0;
 	}
 	if (n->type != YNODE_MAP || rules_keys(rl, n, ok, "flapping") != 0) {
 		if (n->type != YNODE_MAP)
-			rules_err(rl, n, "flapping must be off or a map with "
+			rules_err(rl, n,
+			    "flapping must be off or a map with "
 			    "cycles and within");
 		return -1;
 	}
@@ -1153,8 +1192,8 @@ rules_flapping(struct rload *rl, struct rule *r, const struct ynode *n)
 			return -1;
 		r->flap_cycles = (unsigned)v;
 	}
-	if ((w = ynode_get(n, "within")) != NULL && ynode_duration(w,
-	    rl->file, &r->flap_within, rl->errs) != 0)
+	if ((w = ynode_get(n, "within")) != NULL &&
+	    ynode_duration(w, rl->file, &r->flap_within, rl->errs) != 0)
 		return -1;
 	if (r->flap_within < 1) {
 		rules_err(rl, w, "flapping within must be longer than 0");
@@ -1187,12 +1226,18 @@ int
 rule_cmp_holds(enum rule_cmp op, double v, double ref)
 {
 	switch (op) {
-	case CMP_GT:	return v > ref;
-	case CMP_GE:	return v >= ref;
-	case CMP_LT:	return v < ref;
-	case CMP_LE:	return v <= ref;
-	case CMP_EQ:	return v == ref;
-	case CMP_NE:	return v != ref;
+	case CMP_GT:
+		return v > ref;
+	case CMP_GE:
+		return v >= ref;
+	case CMP_LT:
+		return v < ref;
+	case CMP_LE:
+		return v <= ref;
+	case CMP_EQ:
+		return v == ref;
+	case CMP_NE:
+		return v != ref;
 	}
 	return 0;
 }
@@ -1201,9 +1246,16 @@ rule_cmp_holds(enum rule_cmp op, double v, double ref)
 static int
 rules_metric_cmp(const char **p, enum rule_cmp *op, double *v)
 {
-	static const struct { const char *s; enum rule_cmp op; } ops[] = {
-		{ ">=", CMP_GE }, { "<=", CMP_LE }, { "==", CMP_EQ },
-		{ "!=", CMP_NE }, { ">", CMP_GT }, { "<", CMP_LT },
+	static const struct {
+		const char *s;
+		enum rule_cmp op;
+	} ops[] = {
+		{ ">=", CMP_GE },
+		{ "<=", CMP_LE },
+		{ "==", CMP_EQ },
+		{ "!=", CMP_NE },
+		{ ">", CMP_GT },
+		{ "<", CMP_LT },
 	};
 	const char *q = *p;
 	char *end;
@@ -1242,7 +1294,8 @@ rules_metric(struct rload *rl, struct rule *r, const struct ynode *n,
 	q = p + strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789._");
 	m->name = xstrndup(p, (size_t)(q - p));
 	if (q == p || rules_metric_cmp(&q, &m->op, &m->value) == -1) {
-		rules_err(rl, n, "metric must be \"NAME OP NUMBER [for "
+		rules_err(rl, n,
+		    "metric must be \"NAME OP NUMBER [for "
 		    "DURATION]\" (OP one of > >= < <= == !=)");
 		return -1;
 	}
@@ -1297,11 +1350,13 @@ rules_title_with(struct rload *rl, struct rule *r, const struct ynode *map,
 				break;
 		if (ok[j] == NULL) {
 			for (j = 0; ok[j] != NULL; j++)
-				snprintf(known + strlen(known), sizeof(known) -
-				    strlen(known), "%s{%s}", j > 0 ? ", " : "",
-				    ok[j]);
-			rules_err(rl, n, "unknown placeholder \"%.*s\" (%s "
-			    "knows %s)", (int)(q - p + 1), p, what, known);
+				snprintf(known + strlen(known),
+				    sizeof(known) - strlen(known), "%s{%s}",
+				    j > 0 ? ", " : "", ok[j]);
+			rules_err(rl, n,
+			    "unknown placeholder \"%.*s\" (%s "
+			    "knows %s)",
+			    (int)(q - p + 1), p, what, known);
 			return -1;
 		}
 	}
@@ -1314,7 +1369,7 @@ static int
 rules_metric_title(struct rload *rl, struct rule *r, const struct ynode *map)
 {
 	static const char *const ok[] = { "host", "rule", "metric", "inst",
-	    "value", NULL };
+		"value", NULL };
 
 	return rules_title_with(rl, r, map, ok, "a metric title");
 }
@@ -1324,18 +1379,20 @@ static int
 rules_kind_metric(struct rload *rl, struct rule *r, const struct ynode *map,
     int *bad)
 {
-	static const char *const not[] = { "match", "threshold", "key",
-	    "action", "flapping", "expect", "silent", NULL };
+	static const char *const not [] = { "match", "threshold", "key",
+		"action", "flapping", "expect", "silent", NULL };
 	const struct ynode *n = ynode_get(map, "metric");
 	const struct ynode *d = ynode_get(map, "description");
 	size_t i;
 
 	if (n == NULL)
 		return 0;
-	for (i = 0; not[i] != NULL; i++)
-		if (ynode_get(map, not[i]) != NULL) {
-			rules_err(rl, map, "rule \"%s\": a metric rule has no "
-			    "%s", r->name, not[i]);
+	for (i = 0; not [i] != NULL; i++)
+		if (ynode_get(map, not [i]) != NULL) {
+			rules_err(rl, map,
+			    "rule \"%s\": a metric rule has no "
+			    "%s",
+			    r->name, not [i]);
 			*bad = 1;
 			return 1;
 		}
@@ -1352,7 +1409,7 @@ static int
 rules_plain_title(struct rload *rl, struct rule *r, const struct ynode *map)
 {
 	static const char *const ok[] = { "host", "rule", "deadline", "since",
-	    "last", NULL };
+		"last", NULL };
 
 	return rules_title_with(rl, r, map, ok, "an expect or silent title");
 }
@@ -1361,8 +1418,8 @@ rules_plain_title(struct rload *rl, struct rule *r, const struct ynode *map)
 static int
 rules_kind(struct rload *rl, struct rule *r, const struct ynode *map, int *bad)
 {
-	static const char *const not[] = { "match", "clear", "threshold",
-	    "key", "action", "flapping", "quiet", NULL };
+	static const char *const not [] = { "match", "clear", "threshold",
+		"key", "action", "flapping", "quiet", NULL };
 	const struct ynode *e = ynode_get(map, "expect");
 	const struct ynode *s = ynode_get(map, "silent");
 	const struct ynode *d = ynode_get(map, "description");
@@ -1370,11 +1427,14 @@ rules_kind(struct rload *rl, struct rule *r, const struct ynode *map, int *bad)
 
 	if (e == NULL && s == NULL)
 		return 0;
-	for (i = 0; not[i] != NULL; i++)
-		if (ynode_get(map, not[i]) != NULL || (e != NULL && s != NULL)) {
-			rules_err(rl, map, "rule \"%s\": an expect or silent "
-			    "rule has no %s", r->name, e != NULL && s != NULL ?
-			    "other kind" : not[i]);
+	for (i = 0; not [i] != NULL; i++)
+		if (ynode_get(map, not [i]) != NULL ||
+		    (e != NULL && s != NULL)) {
+			rules_err(rl, map,
+			    "rule \"%s\": an expect or silent "
+			    "rule has no %s",
+			    r->name,
+			    e != NULL && s != NULL ? "other kind" : not [i]);
 			*bad = 1;
 			return 1;
 		}
@@ -1392,8 +1452,8 @@ static void
 rules_rule(struct rload *rl, const struct ynode *map)
 {
 	static const char *const ok[] = { "name", "description", "match",
-	    "clear", "action", "severity", "title", "key", "threshold",
-	    "expect", "silent", "flapping", "quiet", "metric", NULL };
+		"clear", "action", "severity", "title", "key", "threshold",
+		"expect", "silent", "flapping", "quiet", "metric", NULL };
 	struct rule *r;
 	int bad = 0;
 
@@ -1422,8 +1482,8 @@ rules_rule(struct rload *rl, const struct ynode *map)
 		bad = 1;
 	else if (rules_texts(rl, r, map) != 0)
 		bad = 1;
-	else if (r->action == RULE_INCIDENT && rules_flapping(rl, r,
-	    ynode_get(map, "flapping")) != 0)
+	else if (r->action == RULE_INCIDENT &&
+	    rules_flapping(rl, r, ynode_get(map, "flapping")) != 0)
 		bad = 1;
 	else if (rules_quiet(rl, r, ynode_get(map, "quiet")) != 0)
 		bad = 1;
@@ -1437,8 +1497,8 @@ rules_rule(struct rload *rl, const struct ynode *map)
 		match_cond_free(r->clear);
 		r->match = r->clear = NULL;
 	}
-	rl->rs->rules = xreallocarray(rl->rs->rules, rl->rs->n + 1,
-	    sizeof(*rl->rs->rules));
+	rl->rs->rules =
+	    xreallocarray(rl->rs->rules, rl->rs->n + 1, sizeof(*rl->rs->rules));
 	rl->rs->rules[rl->rs->n++] = r;
 }
 
@@ -1451,7 +1511,8 @@ rules_host_groups(struct rload *rl, const struct ynode *map)
 	size_t i, j, cnt;
 
 	if (map->type != YNODE_MAP) {
-		rules_err(rl, map, "host_groups must be a map of NAME: "
+		rules_err(rl, map,
+		    "host_groups must be a map of NAME: "
 		    "[patterns]");
 		return;
 	}
@@ -1465,14 +1526,16 @@ rules_host_groups(struct rload *rl, const struct ynode *map)
 		}
 		cnt = v->type == YNODE_SEQ ? v->n : 1;
 		for (j = 0; j < cnt; j++) {
-			const struct ynode *it = v->type == YNODE_SEQ ?
-			    v->items[j] : v;
+			const struct ynode *it =
+			    v->type == YNODE_SEQ ? v->items[j] : v;
 			if (it->type != YNODE_SCALAR || *it->value == '\0')
 				break;
 		}
 		if (j < cnt || cnt == 0) {
-			rules_err(rl, v, "host group \"%s\" must be a host "
-			    "pattern or a non-empty list of them", k->value);
+			rules_err(rl, v,
+			    "host group \"%s\" must be a host "
+			    "pattern or a non-empty list of them",
+			    k->value);
 			continue;
 		}
 		rl->groups = xreallocarray(rl->groups, rl->ngroups + 1,
@@ -1482,8 +1545,9 @@ rules_host_groups(struct rload *rl, const struct ynode *map)
 		g->g.n = cnt;
 		g->g.patterns = xcalloc(cnt, sizeof(*g->g.patterns));
 		for (j = 0; j < cnt; j++)
-			g->g.patterns[j] = xstrdup(v->type == YNODE_SEQ ?
-			    v->items[j]->value : v->value);
+			g->g.patterns[j] =
+			    xstrdup(v->type == YNODE_SEQ ? v->items[j]->value :
+							   v->value);
 		g->file = rl->file;
 		g->line = k->line;
 		g->col = k->col;
@@ -1498,7 +1562,8 @@ rules_top(struct rload *rl, const struct ynode *root)
 	const struct ynode *rules;
 
 	if (root->type != YNODE_MAP) {
-		rules_err(rl, root, "a rule file must be a map with \"rules\" "
+		rules_err(rl, root,
+		    "a rule file must be a map with \"rules\" "
 		    "(and optional \"host_groups\")");
 		return -1;
 	}
@@ -1532,8 +1597,7 @@ rules_name_cmp_cb(const void *a, const void *b)
 
 /* Append a directory's rule files in name order. */
 static void
-rules_list_dir(const char *dir, char ***files, size_t *n,
-    struct errlist *errs)
+rules_list_dir(const char *dir, char ***files, size_t *n, struct errlist *errs)
 {
 	DIR *d;
 	struct dirent *de;
@@ -1565,7 +1629,7 @@ rules_files(const struct config *cfg, size_t *n, struct errlist *errs)
 
 	*n = 0;
 	for (i = 0; i < cfg->nrule_paths; i++) {
-		path = cfg->rule_paths[i];	/* resolved by the config */
+		path = cfg->rule_paths[i]; /* resolved by the config */
 		if (stat(path, &st) != 0)
 			errlist_add(errs, path, 0, 0, "cannot open: %s",
 			    strerror(errno));
@@ -1636,15 +1700,15 @@ rules_check_failed(struct rload *rl)
 		for (j = 0; r->expect != NULL && j < r->expect->nfailed; j++) {
 			for (k = 0; k < rl->rs->n; k++) {
 				o = rl->rs->rules[k];
-				if (o->action == RULE_INCIDENT && strcmp(o->name,
-				    r->expect->failed[j]) == 0)
+				if (o->action == RULE_INCIDENT &&
+				    strcmp(o->name, r->expect->failed[j]) == 0)
 					break;
 			}
 			if (k == rl->rs->n)
 				errlist_add(rl->errs, r->file, r->line, r->col,
 				    "rule \"%s\": failed names \"%s\", which "
-				    "is not an incident rule", r->name,
-				    r->expect->failed[j]);
+				    "is not an incident rule",
+				    r->name, r->expect->failed[j]);
 		}
 	}
 }

@@ -32,46 +32,46 @@ enum sched_days {
 	DAYS_MONDAYS,
 	DAYS_FIRST,
 };
-static const char *const sched_days_names[] = { "daily", "weekdays",
-	"business", "mondays", "first" };
+static const char *const sched_days_names[] = { "daily", "weekdays", "business",
+	"mondays", "first" };
 static const char *const sched_job_names[SCHED_NJOBS] = { "server-check",
-	"backup-check", "performance-report", "daily-report",
-	"weekly-report", "monthly-report" };
+	"backup-check", "performance-report", "daily-report", "weekly-report",
+	"monthly-report" };
 static const char *const sched_job_titles[SCHED_NJOBS] = { "server check",
-	"backup check", "performance report", "daily report",
-	"weekly report", "monthly report" };
+	"backup check", "performance report", "daily report", "weekly report",
+	"monthly report" };
 
-#define SCHED_SEARCH_DAYS	400	/* how far an occurrence is looked for */
-#define SCHED_HOURS		24	/* the server check's window, in hours */
+#define SCHED_SEARCH_DAYS 400 /* how far an occurrence is looked for */
+#define SCHED_HOURS	  24  /* the server check's window, in hours */
 
 struct sjob {
-	int	 on;
-	int	 at_min;		/* minutes after local midnight */
-	int	 days;			/* enum sched_days */
-	char	*notify;		/* level told, NULL: nobody */
+	int on;
+	int at_min;   /* minutes after local midnight */
+	int days;     /* enum sched_days */
+	char *notify; /* level told, NULL: nobody */
 };
 
 /* A host heard lately: errors and warnings per hour of the last day. */
 struct shost {
-	struct keytab_entry	ent;
-	time_t			last;
-	int64_t			hour[SCHED_HOURS];	/* hour number of the bucket */
-	uint32_t		err[SCHED_HOURS];
-	uint32_t		warn[SCHED_HOURS];
+	struct keytab_entry ent;
+	time_t last;
+	int64_t hour[SCHED_HOURS]; /* hour number of the bucket */
+	uint32_t err[SCHED_HOURS];
+	uint32_t warn[SCHED_HOURS];
 };
 
 struct schedule {
-	struct sopd		*sd;
-	struct sjob		 jobs[SCHED_NJOBS];
-	struct keytab		*hosts;
-	struct schedule_metrics	 m;
-	int			 has_m;
+	struct sopd *sd;
+	struct sjob jobs[SCHED_NJOBS];
+	struct keytab *hosts;
+	struct schedule_metrics m;
+	int has_m;
 };
 
 int
 schedule_job_from_name(const char *s)
 {
-	int	i;
+	int i;
 
 	for (i = 0; s != NULL && i < SCHED_NJOBS; i++)
 		if (strcmp(s, sched_job_names[i]) == 0)
@@ -91,7 +91,7 @@ schedule_job_name(int job)
 static void
 sched_jobs_free(struct sjob *jobs)
 {
-	int	i;
+	int i;
 
 	for (i = 0; i < SCHED_NJOBS; i++) {
 		free(jobs[i].notify);
@@ -101,16 +101,18 @@ sched_jobs_free(struct sjob *jobs)
 
 /* One job's settings: at (required), days, notify. */
 static void
-sched_parse_job(const struct ynode *kn, const struct ynode *v,
-    const char *file, struct sjob *j, struct errlist *errs)
+sched_parse_job(const struct ynode *kn, const struct ynode *v, const char *file,
+    struct sjob *j, struct errlist *errs)
 {
-	const struct ynode	*k, *x;
-	size_t			 i;
-	int			 d, found;
+	const struct ynode *k, *x;
+	size_t i;
+	int d, found;
 
 	if (v->type != YNODE_MAP) {
-		errlist_add(errs, file, v->line, v->col, "schedule: %s: "
-		    "expected a map of at, days, notify", kn->value);
+		errlist_add(errs, file, v->line, v->col,
+		    "schedule: %s: "
+		    "expected a map of at, days, notify",
+		    kn->value);
 		return;
 	}
 	j->days = DAYS_DAILY;
@@ -128,8 +130,9 @@ sched_parse_job(const struct ynode *kn, const struct ynode *v,
 		} else if (strcmp(k->value, "days") == 0) {
 			found = 0;
 			for (d = 0; x->type == YNODE_SCALAR && d <= DAYS_FIRST;
-			    d++)
-				if (strcmp(x->value, sched_days_names[d]) == 0) {
+			     d++)
+				if (strcmp(x->value, sched_days_names[d]) ==
+				    0) {
 					j->days = d;
 					found = 1;
 				}
@@ -148,9 +151,11 @@ sched_parse_job(const struct ynode *kn, const struct ynode *v,
 				j->notify = xstrdup(x->value);
 			}
 		} else
-			errlist_add(errs, file, k->line, k->col, "schedule: "
+			errlist_add(errs, file, k->line, k->col,
+			    "schedule: "
 			    "%s: unknown setting %s (expected at, days, "
-			    "notify)", kn->value, k->value);
+			    "notify)",
+			    kn->value, k->value);
 	}
 	if (j->at_min == -1)
 		errlist_add(errs, file, kn->line, kn->col,
@@ -162,9 +167,9 @@ sched_parse_job(const struct ynode *kn, const struct ynode *v,
 static int
 sched_parse(const struct config *cfg, struct sjob *jobs, struct errlist *errs)
 {
-	const struct ynode	*sec = cfg->sec_schedule, *kn;
-	size_t			 i, nerr = errs->n;
-	int			 job;
+	const struct ynode *sec = cfg->sec_schedule, *kn;
+	size_t i, nerr = errs->n;
+	int job;
 
 	memset(jobs, 0, sizeof(*jobs) * SCHED_NJOBS);
 	if (sec == NULL)
@@ -180,7 +185,8 @@ sched_parse(const struct config *cfg, struct sjob *jobs, struct errlist *errs)
 			errlist_add(errs, cfg->file, kn->line, kn->col,
 			    "schedule: unknown job %s (expected server-check, "
 			    "backup-check, performance-report, daily-report, "
-			    "weekly-report, monthly-report)", kn->value);
+			    "weekly-report, monthly-report)",
+			    kn->value);
 			continue;
 		}
 		sched_parse_job(kn, sec->items[i], cfg->file, &jobs[job], errs);
@@ -191,8 +197,8 @@ sched_parse(const struct config *cfg, struct sjob *jobs, struct errlist *errs)
 int
 schedule_check(const struct config *cfg, struct errlist *errs)
 {
-	struct sjob	jobs[SCHED_NJOBS];
-	int		rc;
+	struct sjob jobs[SCHED_NJOBS];
+	int rc;
 
 	rc = sched_parse(cfg, jobs, errs);
 	sched_jobs_free(jobs);
@@ -228,8 +234,8 @@ sched_day_ok(const struct calendar *cal, int days, const struct tm *tm)
 static time_t
 sched_occ(const struct calendar *cal, const struct sjob *j, time_t t, int dir)
 {
-	struct tm	tm, chk;
-	time_t		occ;
+	struct tm tm, chk;
+	time_t occ;
 
 	calendar_localtime(cal, t, &tm);
 	tm.tm_mday += dir;
@@ -246,8 +252,8 @@ sched_occ(const struct calendar *cal, const struct sjob *j, time_t t, int dir)
 static time_t
 sched_next(const struct calendar *cal, const struct sjob *j, time_t t)
 {
-	time_t	occ;
-	int	i;
+	time_t occ;
+	int i;
 
 	for (i = 0; i < SCHED_SEARCH_DAYS; i++)
 		if ((occ = sched_occ(cal, j, t, i)) > t)
@@ -259,8 +265,8 @@ sched_next(const struct calendar *cal, const struct sjob *j, time_t t)
 static time_t
 sched_prev(const struct calendar *cal, const struct sjob *j, time_t t)
 {
-	time_t	occ;
-	int	i;
+	time_t occ;
+	int i;
 
 	for (i = 0; i < SCHED_SEARCH_DAYS; i++)
 		if ((occ = sched_occ(cal, j, t, -i)) != 0 && occ <= t)
@@ -272,7 +278,7 @@ time_t
 schedule_occurrence(const struct calendar *cal, const char *at,
     const char *days, time_t t, int dir)
 {
-	struct sjob	j;
+	struct sjob j;
 
 	memset(&j, 0, sizeof(j));
 	if (calendar_parse_hhmm(at, &j.at_min) == -1 || j.at_min >= 24 * 60)
@@ -289,7 +295,7 @@ static struct store *
 sched_store(struct schedule *s)
 {
 	return s->sd->incidents != NULL ? incidents_store(s->sd->incidents) :
-	    NULL;
+					  NULL;
 }
 
 /* The meta name of a job's last handled occurrence. */
@@ -306,12 +312,12 @@ sched_meta_name(int job, char *buf, size_t len)
 static void
 sched_arm(struct schedule *s, int job)
 {
-	const struct calendar	*cal = sched_cal(s);
-	struct store		*st = sched_store(s);
-	struct sjob		*j = &s->jobs[job];
-	time_t			 now = clock_now(), prev, next;
-	int64_t			 last;
-	char			 name[64];
+	const struct calendar *cal = sched_cal(s);
+	struct store *st = sched_store(s);
+	struct sjob *j = &s->jobs[job];
+	time_t now = clock_now(), prev, next;
+	int64_t last;
+	char name[64];
 
 	deadlines_cancel(s->sd->deadlines, SCHEDULE_DL_JOB, (uint64_t)job);
 	if (!j->on)
@@ -321,13 +327,14 @@ sched_arm(struct schedule *s, int job)
 	if (st != NULL && store_get_meta(st, name, &last) == 0) {
 		if (prev != 0 && prev > last) {
 			log_info("schedule: %s of %lld was missed, running it "
-			    "now", sched_job_names[job], (long long)prev);
+				 "now",
+			    sched_job_names[job], (long long)prev);
 			deadlines_schedule(s->sd->deadlines, SCHEDULE_DL_JOB,
 			    (uint64_t)job, prev);
 			return;
 		}
-	} else if (st != NULL && store_set_meta(st, name,
-	    prev != 0 ? prev : now) != 0)
+	} else if (st != NULL &&
+	    store_set_meta(st, name, prev != 0 ? prev : now) != 0)
 		log_warnx("schedule: cannot store %s: %s", name,
 		    store_error(st));
 	if ((next = sched_next(cal, j, now)) != 0)
@@ -345,9 +352,9 @@ sched_host_free(struct keytab_entry *e, void *arg)
 struct schedule *
 schedule_new(struct sopd *sd, char **cause)
 {
-	struct schedule	*s;
-	struct errlist	 errs = { 0 };
-	int		 i;
+	struct schedule *s;
+	struct errlist errs = { 0 };
+	int i;
 
 	s = xcalloc(1, sizeof(*s));
 	s->sd = sd;
@@ -368,9 +375,9 @@ schedule_new(struct sopd *sd, char **cause)
 void
 schedule_reconfigure(struct schedule *s, const struct config *cfg)
 {
-	struct sjob	jobs[SCHED_NJOBS];
-	struct errlist	errs = { 0 };
-	int		i;
+	struct sjob jobs[SCHED_NJOBS];
+	struct errlist errs = { 0 };
+	int i;
 
 	if (s == NULL)
 		return;
@@ -408,11 +415,11 @@ schedule_set_metrics(struct schedule *s, const struct schedule_metrics *m)
 void
 schedule_heard(struct schedule *s, const struct logevent *ev)
 {
-	struct keytab_entry	*e;
-	struct shost		*h;
-	time_t			 now = clock_now();
-	int64_t			 hr = now / 3600;
-	int			 b = (int)(hr % SCHED_HOURS);
+	struct keytab_entry *e;
+	struct shost *h;
+	time_t now = clock_now();
+	int64_t hr = now / 3600;
+	int b = (int)(hr % SCHED_HOURS);
 
 	if (s == NULL || ev->host == NULL || *ev->host == '\0')
 		return;
@@ -438,7 +445,7 @@ schedule_heard(struct schedule *s, const struct logevent *ev)
 static void
 sched_utc(time_t t, char *buf, size_t len)
 {
-	struct tm	tm;
+	struct tm tm;
 
 	gmtime_r(&t, &tm);
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -448,7 +455,7 @@ sched_utc(time_t t, char *buf, size_t len)
 static int
 sched_open_cb(const struct store_qrow *q, void *arg)
 {
-	json_t	*o = arg;
+	json_t *o = arg;
 
 	if (q->text[0] != NULL)
 		json_object_set_new(o, q->text[0], json_integer(q->num[1]));
@@ -460,11 +467,11 @@ static json_t *
 sched_host_json(struct schedule *s, const char *host, const struct shost *h,
     json_t *open, time_t now)
 {
-	int64_t	 hr = now / 3600;
-	json_t	*o, *m = NULL, *x;
-	long	 err = 0, warn = 0;
-	int	 b;
-	char	 at[32];
+	int64_t hr = now / 3600;
+	json_t *o, *m = NULL, *x;
+	long err = 0, warn = 0;
+	int b;
+	char at[32];
 
 	for (b = 0; h != NULL && b < SCHED_HOURS; b++) {
 		if (h->hour[b] > hr - SCHED_HOURS) {
@@ -475,17 +482,17 @@ sched_host_json(struct schedule *s, const char *host, const struct shost *h,
 	if (s->has_m && s->m.now != NULL)
 		m = s->m.now(s->m.arg, host);
 	x = json_object_get(open, host);
-	o = json_pack("{s:s, s:i, s:i, s:I}", "host", host,
-	    "errors_24h", (int)err, "warnings_24h", (int)warn,
-	    "open_incidents", (json_int_t)(x != NULL ?
-	    json_integer_value(x) : 0));
+	o = json_pack("{s:s, s:i, s:i, s:I}", "host", host, "errors_24h",
+	    (int)err, "warnings_24h", (int)warn, "open_incidents",
+	    (json_int_t)(x != NULL ? json_integer_value(x) : 0));
 	if (h != NULL && h->last > 0) {
 		sched_utc(h->last, at, sizeof(at));
 		json_object_set_new(o, "last_heard", json_string(at));
 	} else
 		json_object_set_new(o, "last_heard", json_null());
-	json_object_set_new(o, "reachable", m != NULL ?
-	    json_incref(json_object_get(m, "reachable")) : json_null());
+	json_object_set_new(o, "reachable",
+	    m != NULL ? json_incref(json_object_get(m, "reachable")) :
+			json_null());
 	if (json_object_get(o, "reachable") == NULL)
 		json_object_set_new(o, "reachable", json_null());
 	json_object_set_new(o, "metrics", m != NULL ? m : json_null());
@@ -496,9 +503,9 @@ sched_host_json(struct schedule *s, const char *host, const struct shost *h,
 static int
 sched_seen_cb(const struct store_qrow *q, void *arg)
 {
-	struct schedule		*s = arg;
-	struct keytab_entry	*e;
-	struct shost		*h;
+	struct schedule *s = arg;
+	struct keytab_entry *e;
+	struct shost *h;
 
 	if (q->text[0] == NULL || *q->text[0] == '\0')
 		return 0;
@@ -518,23 +525,25 @@ sched_seen_cb(const struct store_qrow *q, void *arg)
 static json_t *
 sched_server_check(struct schedule *s, time_t now)
 {
-	static const char sql[] = "SELECT host, count(*) FROM incidents "
+	static const char sql[] =
+	    "SELECT host, count(*) FROM incidents "
 	    "WHERE state IN ('open', 'acknowledged') AND host IS NOT NULL "
 	    "GROUP BY host";
-	struct store		*st = sched_store(s);
-	struct keytab_entry	*e;
-	struct shost		*h;
-	json_t			*doc, *hosts, *open, *polled = NULL, *x;
-	size_t			 i;
-	long			 nopen = 0;
+	struct store *st = sched_store(s);
+	struct keytab_entry *e;
+	struct shost *h;
+	json_t *doc, *hosts, *open, *polled = NULL, *x;
+	size_t i;
+	long nopen = 0;
 
-	static const char seen[] = "SELECT host, max(last_seen) FROM incidents "
+	static const char seen[] =
+	    "SELECT host, max(last_seen) FROM incidents "
 	    "WHERE last_seen >= ?1 AND host IS NOT NULL GROUP BY host";
-	struct store_param	 p = { NULL, now - SCHED_HOURS * 3600 };
+	struct store_param p = { NULL, now - SCHED_HOURS * 3600 };
 
 	open = json_object();
-	if (st != NULL && store_query(st, sql, NULL, 0, sched_open_cb,
-	    open) == -1)
+	if (st != NULL &&
+	    store_query(st, sql, NULL, 0, sched_open_cb, open) == -1)
 		log_warnx("schedule: server check: open incidents not read");
 	if (st != NULL && store_query(st, seen, &p, 1, sched_seen_cb, s) == -1)
 		log_warnx("schedule: server check: incident hosts not read");
@@ -542,26 +551,28 @@ sched_server_check(struct schedule *s, time_t now)
 	for (e = keytab_first(s->hosts); e != NULL; e = keytab_next(e)) {
 		h = keytab_item(e, struct shost, ent);
 		if (h->last > now - SCHED_HOURS * 3600)
-			json_array_append_new(hosts, sched_host_json(s, e->key,
-			    h, open, now));
+			json_array_append_new(hosts,
+			    sched_host_json(s, e->key, h, open, now));
 	}
 	if (s->has_m && s->m.hosts != NULL)
 		polled = s->m.hosts(s->m.arg);
-	json_array_foreach(polled, i, x) {
+	json_array_foreach(polled, i, x)
+	{
 		if ((e = keytab_find(s->hosts, "", json_string_value(x))) ==
-		    NULL || keytab_item(e, struct shost, ent)->last <= now -
-		    SCHED_HOURS * 3600)
-			json_array_append_new(hosts, sched_host_json(s,
-			    json_string_value(x), NULL, open, now));
+			NULL ||
+		    keytab_item(e, struct shost, ent)->last <=
+			now - SCHED_HOURS * 3600)
+			json_array_append_new(hosts,
+			    sched_host_json(s, json_string_value(x), NULL, open,
+				now));
 	}
 	json_decref(polled);
-	json_array_foreach(hosts, i, x)
-		nopen += (long)json_integer_value(json_object_get(x,
-		    "open_incidents"));
+	json_array_foreach(hosts, i, x) nopen +=
+	    (long)json_integer_value(json_object_get(x, "open_incidents"));
 	doc = json_pack("{s:s, s:b, s:i, s:i, s:o}", "report", "server-check",
 	    "metrics_available", s->has_m, "hosts_checked",
-	    (int)json_array_size(hosts), "open_incidents", (int)nopen,
-	    "hosts", hosts);
+	    (int)json_array_size(hosts), "open_incidents", (int)nopen, "hosts",
+	    hosts);
 	json_decref(open);
 	return doc;
 }
@@ -570,23 +581,24 @@ sched_server_check(struct schedule *s, time_t now)
 static json_t *
 sched_backup_check(struct schedule *s, time_t now)
 {
-	json_t		*status, *doc, *x, *c, *list;
-	const char	*state;
-	struct tm	 tm;
-	size_t		 i;
+	json_t *status, *doc, *x, *c, *list;
+	const char *state;
+	struct tm tm;
+	size_t i;
 
 	doc = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "report",
 	    "backup-check", "ok", 0, "missing", 0, "late", 0, "pending", 0,
 	    "failed", 0, "rerun_ok", 0);
 	status = s->sd->expect != NULL ? expect_status_json(s->sd->expect) :
-	    json_object();
+					 json_object();
 	calendar_localtime(sched_cal(s), now, &tm);
-	json_array_foreach(json_object_get(status, "expectations"), i, x) {
+	json_array_foreach(json_object_get(status, "expectations"), i, x)
+	{
 		if ((state = report_backup_record(sched_store(s), x,
-		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday)) != NULL)
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday)) != NULL)
 			json_object_set_new(x, "today", json_string(state));
-		else if ((state = json_string_value(json_object_get(x,
-		    "state"))) == NULL)
+		else if ((state = json_string_value(
+			      json_object_get(x, "state"))) == NULL)
 			state = "";
 		c = json_object_get(doc, state);
 		if (json_is_integer(c))
@@ -604,9 +616,9 @@ sched_backup_check(struct schedule *s, time_t now)
 static json_t *
 sched_performance(struct schedule *s, char **err)
 {
-	json_t	*week, *doc, *hosts, *polled = NULL, *x, *f;
-	time_t	 from, to;
-	size_t	 i;
+	json_t *week, *doc, *hosts, *polled = NULL, *x, *f;
+	time_t from, to;
+	size_t i;
 
 	if ((week = report_build(s->sd, REPORT_WEEKLY, NULL, err)) == NULL)
 		return NULL;
@@ -618,11 +630,14 @@ sched_performance(struct schedule *s, char **err)
 		polled = s->m.hosts(s->m.arg);
 	to = clock_now();
 	from = to - 7 * 86400;
-	json_array_foreach(polled, i, x) {
-		f = s->m.period != NULL ? s->m.period(s->m.arg,
-		    json_string_value(x), from, to) : NULL;
-		json_array_append_new(hosts, json_pack("{s:O, s:o}", "host", x,
-		    "figures", f != NULL ? f : json_null()));
+	json_array_foreach(polled, i, x)
+	{
+		f = s->m.period != NULL ?
+		    s->m.period(s->m.arg, json_string_value(x), from, to) :
+		    NULL;
+		json_array_append_new(hosts,
+		    json_pack("{s:O, s:o}", "host", x, "figures",
+			f != NULL ? f : json_null()));
 	}
 	json_decref(polled);
 	json_object_set_new(doc, "hosts", hosts);
@@ -659,8 +674,8 @@ sched_build(struct schedule *s, int job, time_t now, char **err)
 static char *
 sched_subject(struct schedule *s, int job, time_t scheduled)
 {
-	struct tm	 tm;
-	char		 when[64], *subj;
+	struct tm tm;
+	char when[64], *subj;
 
 	calendar_localtime(sched_cal(s), scheduled, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M %Z", &tm);
@@ -670,16 +685,16 @@ sched_subject(struct schedule *s, int job, time_t scheduled)
 
 /* Store a report; its id or -1. */
 static int64_t
-sched_store_report(struct schedule *s, int job, time_t now,
-    const char *subject, const json_t *doc)
+sched_store_report(struct schedule *s, int job, time_t now, const char *subject,
+    const json_t *doc)
 {
 	static const char sql[] = "INSERT INTO reports (job, kind, made_at, "
-	    "subject, doc) VALUES (?1, ?2, ?3, ?4, ?5)";
-	struct store		*st = sched_store(s);
-	struct store_param	 p[5];
-	const char		*kind;
-	char			*text;
-	int64_t			 id;
+				  "subject, doc) VALUES (?1, ?2, ?3, ?4, ?5)";
+	struct store *st = sched_store(s);
+	struct store_param p[5];
+	const char *kind;
+	char *text;
+	int64_t id;
 
 	if (st == NULL)
 		return -1;
@@ -701,14 +716,15 @@ static int64_t
 sched_record(struct schedule *s, int job, time_t scheduled, time_t now,
     const char *outcome, const char *detail, int64_t report, int manual)
 {
-	static const char sql[] = "INSERT INTO schedule_runs (job, scheduled, "
+	static const char sql[] =
+	    "INSERT INTO schedule_runs (job, scheduled, "
 	    "ran_at, outcome, detail, report_id) VALUES (?1, ?2, ?3, ?4, ?5, "
 	    "nullif(?6, 0)) ON CONFLICT (job, scheduled) DO UPDATE SET "
 	    "ran_at = excluded.ran_at, outcome = excluded.outcome, "
 	    "detail = excluded.detail, report_id = excluded.report_id";
-	struct store		*st = sched_store(s);
-	struct store_param	 p[6];
-	char			 name[64];
+	struct store *st = sched_store(s);
+	struct store_param p[6];
+	char name[64];
 
 	if (st == NULL)
 		return -1;
@@ -731,8 +747,8 @@ static void
 sched_deliver(struct schedule *s, int job, time_t scheduled, time_t now,
     const char *subject, json_t *doc, int64_t report)
 {
-	json_t	*body;
-	char	*text, *js, idem[96], at[32];
+	json_t *body;
+	char *text, *js, idem[96], at[32];
 
 	if (s->jobs[job].notify == NULL || s->sd->notifier == NULL)
 		return;
@@ -757,10 +773,10 @@ sched_deliver(struct schedule *s, int job, time_t scheduled, time_t now,
 static int64_t
 sched_run(struct schedule *s, int job, time_t scheduled, int manual)
 {
-	time_t	 now = clock_now();
-	json_t	*doc;
-	char	*err = NULL, *subject, detail[256];
-	int64_t	 report = -1, run;
+	time_t now = clock_now();
+	json_t *doc;
+	char *err = NULL, *subject, detail[256];
+	int64_t report = -1, run;
 
 	if (s == NULL || job < 0 || job >= SCHED_NJOBS)
 		return -1;
@@ -778,24 +794,27 @@ sched_run(struct schedule *s, int job, time_t scheduled, int manual)
 	json_object_set_new(doc, "subject", json_string(subject));
 	report = sched_store_report(s, job, now, subject, doc);
 	if (job == SCHED_BACKUP_CHECK)
-		snprintf(detail, sizeof(detail), "ok %lld, missing %lld, late "
+		snprintf(detail, sizeof(detail),
+		    "ok %lld, missing %lld, late "
 		    "%lld, pending %lld",
 		    (long long)json_integer_value(json_object_get(doc, "ok")),
-		    (long long)json_integer_value(json_object_get(doc,
-		    "missing")),
+		    (long long)json_integer_value(
+			json_object_get(doc, "missing")),
 		    (long long)json_integer_value(json_object_get(doc, "late")),
-		    (long long)json_integer_value(json_object_get(doc,
-		    "pending")));
+		    (long long)json_integer_value(
+			json_object_get(doc, "pending")));
 	else if (job == SCHED_SERVER_CHECK)
-		snprintf(detail, sizeof(detail), "%lld hosts, %lld open "
-		    "incidents", (long long)json_integer_value(
-		    json_object_get(doc, "hosts_checked")),
-		    (long long)json_integer_value(json_object_get(doc,
-		    "open_incidents")));
+		snprintf(detail, sizeof(detail),
+		    "%lld hosts, %lld open "
+		    "incidents",
+		    (long long)json_integer_value(
+			json_object_get(doc, "hosts_checked")),
+		    (long long)json_integer_value(
+			json_object_get(doc, "open_incidents")));
 	else
 		snprintf(detail, sizeof(detail), "%s", subject);
-	run = sched_record(s, job, scheduled, now, report > 0 ? "ok" :
-	    "not stored", detail, report, manual);
+	run = sched_record(s, job, scheduled, now,
+	    report > 0 ? "ok" : "not stored", detail, report, manual);
 	sched_deliver(s, job, scheduled, now, subject, doc, report);
 	log_info("schedule: %s ran (%s)", sched_job_names[job], detail);
 	json_decref(doc);
@@ -818,8 +837,8 @@ schedule_run_now(struct schedule *s, int job)
 int
 schedule_fire(struct schedule *s, int kind, uint64_t id, time_t due)
 {
-	const struct calendar	*cal;
-	time_t			 now = clock_now(), next;
+	const struct calendar *cal;
+	time_t now = clock_now(), next;
 
 	if (kind != SCHEDULE_DL_JOB)
 		return 0;
@@ -836,7 +855,7 @@ schedule_fire(struct schedule *s, int kind, uint64_t id, time_t due)
 static json_t *
 sched_time_json(int64_t t)
 {
-	char	at[32];
+	char at[32];
 
 	if (t <= 0)
 		return json_null();
@@ -847,14 +866,14 @@ sched_time_json(int64_t t)
 static int
 sched_run_cb(const struct store_qrow *q, void *arg)
 {
-	json_t	*a = arg, *o;
+	json_t *a = arg, *o;
 
 	o = json_pack("{s:I, s:s?, s:o, s:o, s:s?, s:s?}", "id",
 	    (json_int_t)q->num[0], "job", q->text[1], "scheduled",
 	    sched_time_json(q->num[2]), "ran_at", sched_time_json(q->num[3]),
 	    "outcome", q->text[4], "detail", q->text[5]);
-	json_object_set_new(o, "report_id", q->text[6] != NULL ?
-	    json_integer(q->num[6]) : json_null());
+	json_object_set_new(o, "report_id",
+	    q->text[6] != NULL ? json_integer(q->num[6]) : json_null());
 	json_array_append_new(a, o);
 	return 0;
 }
@@ -862,15 +881,16 @@ sched_run_cb(const struct store_qrow *q, void *arg)
 json_t *
 schedule_status_json(struct schedule *s, size_t limit)
 {
-	static const char sql[] = "SELECT id, job, scheduled, ran_at, outcome, "
+	static const char sql[] =
+	    "SELECT id, job, scheduled, ran_at, outcome, "
 	    "detail, report_id FROM schedule_runs ORDER BY scheduled DESC, "
 	    "id DESC LIMIT ?1";
-	struct store_param	 p = { NULL, 0 };
-	struct store		*st;
-	json_t			*jobs, *runs, *o;
-	time_t			 due;
-	int			 i;
-	char			 at[16];
+	struct store_param p = { NULL, 0 };
+	struct store *st;
+	json_t *jobs, *runs, *o;
+	time_t due;
+	int i;
+	char at[16];
 
 	jobs = json_array();
 	runs = json_array();
@@ -883,35 +903,38 @@ schedule_status_json(struct schedule *s, size_t limit)
 		    sched_job_names[i], "at", at, "days",
 		    sched_days_names[s->jobs[i].days], "notify",
 		    s->jobs[i].notify);
-		json_object_set_new(o, "next", deadlines_pending(
-		    s->sd->deadlines, SCHEDULE_DL_JOB, (uint64_t)i, &due) ?
-		    sched_time_json(due) : json_null());
+		json_object_set_new(o, "next",
+		    deadlines_pending(s->sd->deadlines, SCHEDULE_DL_JOB,
+			(uint64_t)i, &due) ?
+			sched_time_json(due) :
+			json_null());
 		json_array_append_new(jobs, o);
 	}
-	p.num = (int64_t)(limit > SCHEDULE_LIST_MAX ? SCHEDULE_LIST_MAX :
-	    limit);
+	p.num =
+	    (int64_t)(limit > SCHEDULE_LIST_MAX ? SCHEDULE_LIST_MAX : limit);
 	if (s != NULL && (st = sched_store(s)) != NULL &&
 	    store_query(st, sql, &p, 1, sched_run_cb, runs) == -1) {
 		json_decref(jobs);
 		json_decref(runs);
 		return NULL;
 	}
-	return json_pack("{s:s, s:o, s:o}", "timezone", s != NULL ?
-	    calendar_tzname(sched_cal(s)) : "UTC", "jobs", jobs, "runs", runs);
+	return json_pack("{s:s, s:o, s:o}", "timezone",
+	    s != NULL ? calendar_tzname(sched_cal(s)) : "UTC", "jobs", jobs,
+	    "runs", runs);
 }
 
 static int
 sched_report_cb(const struct store_qrow *q, void *arg)
 {
-	json_t	*a = arg, *o, *doc;
+	json_t *a = arg, *o, *doc;
 
 	o = json_pack("{s:I, s:s?, s:s?, s:o, s:s?}", "id",
 	    (json_int_t)q->num[0], "job", q->text[1], "kind", q->text[2],
 	    "made_at", sched_time_json(q->num[3]), "subject", q->text[4]);
 	if (q->ncol > 5 && q->text[5] != NULL) {
 		doc = json_loads(q->text[5], 0, NULL);
-		json_object_set_new(o, "report", doc != NULL ? doc :
-		    json_null());
+		json_object_set_new(o, "report",
+		    doc != NULL ? doc : json_null());
 	}
 	json_array_append_new(a, o);
 	return 0;
@@ -920,16 +943,17 @@ sched_report_cb(const struct store_qrow *q, void *arg)
 json_t *
 schedule_reports_json(struct schedule *s, const char *job, size_t limit)
 {
-	static const char sql[] = "SELECT id, job, kind, made_at, subject "
+	static const char sql[] =
+	    "SELECT id, job, kind, made_at, subject "
 	    "FROM reports WHERE ?1 = '' OR job = ?1 ORDER BY id DESC LIMIT ?2";
-	struct store_param	 p[2];
-	struct store		*st;
-	json_t			*a = json_array();
+	struct store_param p[2];
+	struct store *st;
+	json_t *a = json_array();
 
 	memset(p, 0, sizeof(p));
 	p[0].text = job != NULL ? job : "";
-	p[1].num = (int64_t)(limit > SCHEDULE_LIST_MAX ? SCHEDULE_LIST_MAX :
-	    limit);
+	p[1].num =
+	    (int64_t)(limit > SCHEDULE_LIST_MAX ? SCHEDULE_LIST_MAX : limit);
 	if (s == NULL || (st = sched_store(s)) == NULL ||
 	    store_query(st, sql, p, 2, sched_report_cb, a) == -1) {
 		json_decref(a);
@@ -942,10 +966,10 @@ json_t *
 schedule_report_json(struct schedule *s, int64_t id)
 {
 	static const char sql[] = "SELECT id, job, kind, made_at, subject, doc "
-	    "FROM reports WHERE id = ?1";
-	struct store_param	 p = { NULL, id };
-	struct store		*st;
-	json_t			*a = json_array(), *o;
+				  "FROM reports WHERE id = ?1";
+	struct store_param p = { NULL, id };
+	struct store *st;
+	json_t *a = json_array(), *o;
 
 	if (s == NULL || (st = sched_store(s)) == NULL ||
 	    store_query(st, sql, &p, 1, sched_report_cb, a) == -1 ||

@@ -37,9 +37,9 @@ struct schedule;
  * latest one only), and none runs twice.  A job new to the configuration
  * starts with its next occurrence.
  */
-#define SCHEDULE_DL_JOB		DEADLINE_SCHEDULE_JOB
-#define SCHEDULE_HOSTS_MAX	10000	/* hosts the server check tracks */
-#define SCHEDULE_LIST_MAX	1000	/* runs or reports listed at once */
+#define SCHEDULE_DL_JOB	   DEADLINE_SCHEDULE_JOB
+#define SCHEDULE_HOSTS_MAX 10000 /* hosts the server check tracks */
+#define SCHEDULE_LIST_MAX  1000	 /* runs or reports listed at once */
 
 enum schedule_job {
 	SCHED_SERVER_CHECK = 0,
@@ -64,10 +64,10 @@ enum schedule_job {
  *        made from samples with the functions of perfstat.h.
  */
 struct schedule_metrics {
-	json_t	*(*hosts)(void *arg);
-	json_t	*(*now)(void *arg, const char *host);
-	json_t	*(*period)(void *arg, const char *host, time_t from, time_t to);
-	void	*arg;
+	json_t *(*hosts)(void *arg);
+	json_t *(*now)(void *arg, const char *host);
+	json_t *(*period)(void *arg, const char *host, time_t from, time_t to);
+	void *arg;
 };
 
 /* Check cfg's schedule section; every mistake as file:line:col. */
@@ -108,8 +108,7 @@ const char *schedule_job_name(int);
 /* GET /api/v1/schedule: the jobs, their next time, and recent runs. */
 json_t *schedule_status_json(struct schedule *, size_t limit);
 /* GET /api/v1/reports/stored: the newest stored reports (no documents). */
-json_t *schedule_reports_json(struct schedule *, const char *job,
-    size_t limit);
+json_t *schedule_reports_json(struct schedule *, const char *job, size_t limit);
 /* One stored report with its document; NULL if there is none. */
 json_t *schedule_report_json(struct schedule *, int64_t id);
 

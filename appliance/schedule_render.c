@@ -8,15 +8,15 @@
 #include "schedule.h"
 #include "xmalloc.h"
 
-#define RENDER_DEPTH	6	/* nesting rendered before compact JSON */
-#define RENDER_ROWS	200	/* rows of a list rendered */
-#define CHART_BARS	40	/* bars of a chart */
+#define RENDER_DEPTH 6	 /* nesting rendered before compact JSON */
+#define RENDER_ROWS  200 /* rows of a list rendered */
+#define CHART_BARS   40	 /* bars of a chart */
 
 /* A scalar as text ("-" for null). */
 static void
 render_scalar(FILE *f, const json_t *v)
 {
-	char	*s;
+	char *s;
 
 	if (json_is_string(v))
 		fputs(json_string_value(v), f);
@@ -49,15 +49,15 @@ render_label(FILE *f, const char *k)
 		fputc(*k == '_' ? ' ' : *k, f);
 }
 
-static void	render_text_value(FILE *, const char *, const json_t *, int);
+static void render_text_value(FILE *, const char *, const json_t *, int);
 
 /* One list item on one line: "host=web-1 errors 24h=2". */
 static void
 render_text_item(FILE *f, const json_t *x, int depth)
 {
-	const char	*k;
-	json_t		*v;
-	int		 first = 1;
+	const char *k;
+	json_t *v;
+	int first = 1;
 
 	fprintf(f, "%*s- ", depth * 2, "");
 	if (!json_is_object(x)) {
@@ -65,7 +65,8 @@ render_text_item(FILE *f, const json_t *x, int depth)
 		fputc('\n', f);
 		return;
 	}
-	json_object_foreach((json_t *)x, k, v) {
+	json_object_foreach((json_t *)x, k, v)
+	{
 		if (!first)
 			fputs(", ", f);
 		first = 0;
@@ -79,9 +80,9 @@ render_text_item(FILE *f, const json_t *x, int depth)
 static void
 render_text_value(FILE *f, const char *key, const json_t *v, int depth)
 {
-	const char	*k;
-	json_t		*x;
-	size_t		 i;
+	const char *k;
+	json_t *x;
+	size_t i;
 
 	fprintf(f, "%*s", depth * 2, "");
 	if (key != NULL) {
@@ -96,7 +97,8 @@ render_text_value(FILE *f, const char *key, const json_t *v, int depth)
 	}
 	if (json_is_array(v)) {
 		fprintf(f, " (%zu)\n", json_array_size(v));
-		json_array_foreach((json_t *)v, i, x) {
+		json_array_foreach((json_t *)v, i, x)
+		{
 			if (i == RENDER_ROWS)
 				break;
 			render_text_item(f, x, depth + 1);
@@ -105,23 +107,24 @@ render_text_value(FILE *f, const char *key, const json_t *v, int depth)
 	}
 	fputc('\n', f);
 	json_object_foreach((json_t *)v, k, x)
-		render_text_value(f, k, x, depth + 1);
+	    render_text_value(f, k, x, depth + 1);
 }
 
 char *
 schedule_render_text(const json_t *doc)
 {
-	const char	*k, *subj;
-	json_t		*v;
-	char		*buf = NULL;
-	size_t		 len = 0;
-	FILE		*f;
+	const char *k, *subj;
+	json_t *v;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
 
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		return xstrdup("");
 	subj = json_string_value(json_object_get(doc, "subject"));
 	fprintf(f, "%s\n\n", subj != NULL ? subj : "sopd report");
-	json_object_foreach((json_t *)doc, k, v) {
+	json_object_foreach((json_t *)doc, k, v)
+	{
 		if (strcmp(k, "subject") == 0)
 			continue;
 		render_text_value(f, k, v, 0);
@@ -136,11 +139,20 @@ render_html_esc(FILE *f, const char *s)
 {
 	for (; s != NULL && *s != '\0'; s++) {
 		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		default:
+			fputc(*s, f);
 		}
 	}
 }
@@ -148,9 +160,9 @@ render_html_esc(FILE *f, const char *s)
 static void
 render_html_scalar(FILE *f, const json_t *v)
 {
-	char	*buf = NULL;
-	size_t	 len = 0;
-	FILE	*m;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
 
 	if ((m = open_memstream(&buf, &len)) == NULL)
 		return;
@@ -179,16 +191,17 @@ render_num(const json_t *v, double *out)
 static void
 render_chart(FILE *f, const json_t *a)
 {
-	const json_t	*first = json_array_get(a, 0), *x;
-	const char	*k, *lk = NULL, *nk = NULL;
-	json_t		*v;
-	double		 n, max = 0;
-	size_t		 i, nb;
-	int		 w = 24, h = 100;
+	const json_t *first = json_array_get(a, 0), *x;
+	const char *k, *lk = NULL, *nk = NULL;
+	json_t *v;
+	double n, max = 0;
+	size_t i, nb;
+	int w = 24, h = 100;
 
 	if (json_array_size(a) < 2 || !json_is_object(first))
 		return;
-	json_object_foreach((json_t *)first, k, v) {
+	json_object_foreach((json_t *)first, k, v)
+	{
 		if (lk == NULL && json_is_string(v))
 			lk = k;
 		else if (nk == NULL && render_num(v, &n))
@@ -201,17 +214,20 @@ render_chart(FILE *f, const json_t *a)
 		if (render_num(json_object_get(json_array_get(a, i), nk), &n) &&
 		    n > max)
 			max = n;
-	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%zu\" "
-	    "height=\"%d\" role=\"img\"><title>", nb * (size_t)w + 10, h + 40);
+	fprintf(f,
+	    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%zu\" "
+	    "height=\"%d\" role=\"img\"><title>",
+	    nb * (size_t)w + 10, h + 40);
 	render_label(f, nk);
 	fputs("</title>", f);
 	for (i = 0; i < nb; i++) {
 		x = json_array_get(a, i);
 		n = 0;
 		render_num(json_object_get(x, nk), &n);
-		fprintf(f, "<rect x=\"%zu\" y=\"%.0f\" width=\"%d\" "
-		    "height=\"%.0f\" fill=\"#4a7ab5\"><title>", 5 + i * w,
-		    10 + h - (max > 0 ? n / max * h : 0), w - 4,
+		fprintf(f,
+		    "<rect x=\"%zu\" y=\"%.0f\" width=\"%d\" "
+		    "height=\"%.0f\" fill=\"#4a7ab5\"><title>",
+		    5 + i * w, 10 + h - (max > 0 ? n / max * h : 0), w - 4,
 		    max > 0 ? n / max * h : 0);
 		render_html_esc(f, json_string_value(json_object_get(x, lk)));
 		fprintf(f, ": %g</title></rect>", n);
@@ -225,24 +241,27 @@ render_chart(FILE *f, const json_t *a)
 static void
 render_html_table(FILE *f, const json_t *a)
 {
-	const json_t	*first = json_array_get(a, 0), *x;
-	const char	*k;
-	json_t		*v;
-	size_t		 i;
+	const json_t *first = json_array_get(a, 0), *x;
+	const char *k;
+	json_t *v;
+	size_t i;
 
 	render_chart(f, a);
 	fputs("<table>\n<tr>", f);
-	json_object_foreach((json_t *)first, k, v) {
+	json_object_foreach((json_t *)first, k, v)
+	{
 		fputs("<th>", f);
 		render_label(f, k);
 		fputs("</th>", f);
 	}
 	fputs("</tr>\n", f);
-	json_array_foreach((json_t *)a, i, x) {
+	json_array_foreach((json_t *)a, i, x)
+	{
 		if (i == RENDER_ROWS)
 			break;
 		fputs("<tr>", f);
-		json_object_foreach((json_t *)first, k, v) {
+		json_object_foreach((json_t *)first, k, v)
+		{
 			fputs("<td>", f);
 			render_html_scalar(f, json_object_get(x, k));
 			fputs("</td>", f);
@@ -255,9 +274,9 @@ render_html_table(FILE *f, const json_t *a)
 static void
 render_html_value(FILE *f, const char *key, const json_t *v, int depth)
 {
-	const char	*k;
-	json_t		*x;
-	size_t		 i;
+	const char *k;
+	json_t *x;
+	size_t i;
 
 	if (render_is_scalar(v) || depth >= RENDER_DEPTH) {
 		fputs("<p><b>", f);
@@ -277,7 +296,8 @@ render_html_value(FILE *f, const char *key, const json_t *v, int depth)
 			render_html_table(f, v);
 		else {
 			fputs("<ul>", f);
-			json_array_foreach((json_t *)v, i, x) {
+			json_array_foreach((json_t *)v, i, x)
+			{
 				fputs("<li>", f);
 				render_html_scalar(f, x);
 				fputs("</li>", f);
@@ -287,17 +307,17 @@ render_html_value(FILE *f, const char *key, const json_t *v, int depth)
 		return;
 	}
 	json_object_foreach((json_t *)v, k, x)
-		render_html_value(f, k, x, depth + 1);
+	    render_html_value(f, k, x, depth + 1);
 }
 
 char *
 schedule_render_html(const json_t *doc)
 {
-	const char	*k, *subj;
-	json_t		*v;
-	char		*buf = NULL;
-	size_t		 len = 0;
-	FILE		*f;
+	const char *k, *subj;
+	json_t *v;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
 
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		return xstrdup("");
@@ -308,11 +328,13 @@ schedule_render_html(const json_t *doc)
 	    f);
 	render_html_esc(f, subj);
 	fputs("</title><style>body{font-family:sans-serif}table{border-"
-	    "collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"
-	    "</style></head><body>\n<h1>", f);
+	      "collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"
+	      "</style></head><body>\n<h1>",
+	    f);
 	render_html_esc(f, subj);
 	fputs("</h1>\n", f);
-	json_object_foreach((json_t *)doc, k, v) {
+	json_object_foreach((json_t *)doc, k, v)
+	{
 		if (strcmp(k, "subject") == 0)
 			continue;
 		render_html_value(f, k, v, 0);

@@ -23,9 +23,9 @@
 #include "stats.h"
 
 /* Status refresh without a watchdog. */
-#define SDNOTIFY_STATUS_US	(10 * 1000000ULL)
+#define SDNOTIFY_STATUS_US (10 * 1000000ULL)
 
-static struct event	*sdn_timer;
+static struct event *sdn_timer;
 
 /* STATUS=: rules, active incidents, messages received and dropped. */
 static void
@@ -38,7 +38,8 @@ sdnotify_status(struct sopd *sd, char *buf, size_t len)
 		received += stats.in[i].received;
 		dropped += stats.in[i].dropped;
 	}
-	snprintf(buf, len, "STATUS=%zu rules, %zu active incidents, "
+	snprintf(buf, len,
+	    "STATUS=%zu rules, %zu active incidents, "
 	    "%" PRIu64 " messages received, %" PRIu64 " dropped",
 	    ruleset_count(sd->rules), incidents_active_count(sd->incidents),
 	    received, dropped);
@@ -85,13 +86,12 @@ sdnotify_ready(struct sopd *sd)
 	sdnotify_status(sd, msg + strlen(msg), sizeof(msg) - strlen(msg));
 	sdnotify_send(msg);
 	if (sd_watchdog_enabled(0, &usec) > 0)
-		log_info("systemd watchdog: every %" PRIu64 " ms",
-		    usec / 2000);
+		log_info("systemd watchdog: every %" PRIu64 " ms", usec / 2000);
 	tv.tv_sec = (time_t)(usec / 2 / 1000000);
 	tv.tv_usec = (suseconds_t)(usec / 2 % 1000000);
 	if (sdn_timer == NULL)
-		sdn_timer = event_new(sd->base, -1, EV_PERSIST, sdnotify_tick,
-		    sd);
+		sdn_timer =
+		    event_new(sd->base, -1, EV_PERSIST, sdnotify_tick, sd);
 	if (sdn_timer != NULL)
 		evtimer_add(sdn_timer, &tv);
 }

@@ -10,11 +10,11 @@ struct sopd;
  * WATCHDOG=1 (and a fresh STATUS=).  Nothing happens without
  * NOTIFY_SOCKET.
  */
-void	sdnotify_ready(struct sopd *);
+void sdnotify_ready(struct sopd *);
 /* Around a SIGHUP reload: RELOADING=1, then READY=1 and the new status. */
-void	sdnotify_reloading(struct sopd *);
-void	sdnotify_reloaded(struct sopd *);
+void sdnotify_reloading(struct sopd *);
+void sdnotify_reloaded(struct sopd *);
 /* STOPPING=1; the watchdog timer is freed. */
-void	sdnotify_stopping(void);
+void sdnotify_stopping(void);
 
 #endif

@@ -31,75 +31,78 @@
 #include "stats.h"
 #include "xmalloc.h"
 
-#define SNMP_BRIDGE_APP		"sopd"
-#define SNMP_BRIDGE_REQ_MAX	8192	/* octets of a request to the agent */
-#define SNMP_BRIDGE_VB_MAX	128	/* varbinds of a request */
-#define SNMP_BRIDGE_LOG_MAX	10	/* net-snmp messages logged a minute */
-#define SNMP_BRIDGE_AGENT_FDS	8	/* agent transports watched */
-#define SNMP_BRIDGE_RPT_SLOTS	1024	/* sources with a Report budget */
-#define SNMP_BRIDGE_RPT_BURST	10	/* Reports a source may get at once, */
-#define SNMP_BRIDGE_RPT_RATE	5	/* then this many a second */
-#define SNMP_BRIDGE_RPT_ALL	100	/* Reports a second to all sources */
-#define SNMP_BRIDGE_EID_MAX	32	/* octets of an engine ID */
+#define SNMP_BRIDGE_APP	      "sopd"
+#define SNMP_BRIDGE_REQ_MAX   8192 /* octets of a request to the agent */
+#define SNMP_BRIDGE_VB_MAX    128  /* varbinds of a request */
+#define SNMP_BRIDGE_LOG_MAX   10   /* net-snmp messages logged a minute */
+#define SNMP_BRIDGE_AGENT_FDS 8	   /* agent transports watched */
+#define SNMP_BRIDGE_RPT_SLOTS 1024 /* sources with a Report budget */
+#define SNMP_BRIDGE_RPT_BURST 10   /* Reports a source may get at once, */
+#define SNMP_BRIDGE_RPT_RATE  5	   /* then this many a second */
+#define SNMP_BRIDGE_RPT_ALL   100  /* Reports a second to all sources */
+#define SNMP_BRIDGE_EID_MAX   32   /* octets of an engine ID */
 
 /* Why a request to the agent is dropped before net-snmp sees it. */
 enum snmp_bridge_drop {
 	DROP_NONE = -1,
-	DROP_SIZE,		/* over SNMP_BRIDGE_REQ_MAX */
-	DROP_VARBINDS,		/* over SNMP_BRIDGE_VB_MAX */
-	DROP_COMMUNITY,		/* v1/v2c with a community not configured */
-	DROP_MALFORMED,		/* not an SNMP message */
+	DROP_SIZE,	/* over SNMP_BRIDGE_REQ_MAX */
+	DROP_VARBINDS,	/* over SNMP_BRIDGE_VB_MAX */
+	DROP_COMMUNITY, /* v1/v2c with a community not configured */
+	DROP_MALFORMED, /* not an SNMP message */
 	DROP_MAX
 };
 
 /* One descriptor net-snmp wants watched; ino tells a reused number apart. */
 struct snmp_bridge_fd {
-	int		 fd;
-	ino_t		 ino;
-	struct event	*ev;
-	int		 agent;		/* the agent's port: requests screened */
-	int		 dgram;		/* UDP: v3 Reports rate-limited */
+	int fd;
+	ino_t ino;
+	struct event *ev;
+	int agent; /* the agent's port: requests screened */
+	int dgram; /* UDP: v3 Reports rate-limited */
 };
 
 /* A token bucket, in thousandths of a token. */
 struct snmp_bridge_bucket {
-	int64_t		 at_ms;		/* last refill */
-	int64_t		 mtokens;
+	int64_t at_ms; /* last refill */
+	int64_t mtokens;
 };
 
 /* One source's Report budget; the table is indexed by a hash. */
 struct snmp_bridge_rpt {
-	u_char				 addr[16];
-	size_t				 alen;
-	struct snmp_bridge_bucket	 b;
+	u_char addr[16];
+	size_t alen;
+	struct snmp_bridge_bucket b;
 };
 
 static struct {
-	struct event_base	*base;
-	struct event		*timer;
-	struct snmp_bridge_fd	*fds;
-	size_t			 nfds;
-	enum agent_role		 role;
-	int			 started;
+	struct event_base *base;
+	struct event *timer;
+	struct snmp_bridge_fd *fds;
+	size_t nfds;
+	enum agent_role role;
+	int started;
 	/* The agent's transports, and what they take (v1/v2c). */
-	struct { int fd; ino_t ino; } agentfd[SNMP_BRIDGE_AGENT_FDS];
-	size_t			 nagentfd;
-	char			**communities;
-	size_t			 ncommunities;
+	struct {
+		int fd;
+		ino_t ino;
+	} agentfd[SNMP_BRIDGE_AGENT_FDS];
+	size_t nagentfd;
+	char **communities;
+	size_t ncommunities;
 	/* Requests dropped unparsed: since the last log line, and in all. */
-	uint64_t		 drops[DROP_MAX], drops_total;
-	time_t			 drops_logged;
+	uint64_t drops[DROP_MAX], drops_total;
+	time_t drops_logged;
 	/* net-snmp's messages logged in the minute from log_minute. */
-	time_t			 log_minute;
-	unsigned		 log_n, log_quiet;
+	time_t log_minute;
+	unsigned log_n, log_quiet;
 	/* Report PDUs' budgets: per source, and for all together. */
-	struct snmp_bridge_rpt	*rpt;
+	struct snmp_bridge_rpt *rpt;
 	struct snmp_bridge_bucket rpt_all;
-	uint64_t		 sig;		/* of the set last synced */
+	uint64_t sig; /* of the set last synced */
 } snmp_bridge;
 
-static void	snmp_bridge_read_cb(int, short, void *);
-static ino_t	snmp_bridge_ino(int);
+static void snmp_bridge_read_cb(int, short, void *);
+static ino_t snmp_bridge_ino(int);
 
 /*
  * Whether a message repeats the last one within 10 minutes (an AgentX
@@ -108,9 +111,9 @@ static ino_t	snmp_bridge_ino(int);
 static int
 snmp_bridge_log_repeat(const char *msg, size_t len)
 {
-	static char	 last[256];
-	static time_t	 when;
-	time_t		 now = time(NULL);
+	static char last[256];
+	static time_t when;
+	time_t now = time(NULL);
 
 	if (len < sizeof(last) && strncmp(last, msg, len) == 0 &&
 	    last[len] == '\0' && now - when < 600)
@@ -131,12 +134,12 @@ snmp_bridge_log_repeat(const char *msg, size_t len)
 static int
 snmp_bridge_log_allowed(void)
 {
-	time_t	now = time(NULL);
+	time_t now = time(NULL);
 
 	if (now - snmp_bridge.log_minute >= 60) {
 		if (snmp_bridge.log_quiet > 0)
 			log_warnx("net-snmp: %u more messages in the last "
-			    "minute (logged at debug level)",
+				  "minute (logged at debug level)",
 			    snmp_bridge.log_quiet);
 		snmp_bridge.log_minute = now;
 		snmp_bridge.log_n = snmp_bridge.log_quiet = 0;
@@ -153,8 +156,8 @@ snmp_bridge_log_allowed(void)
 static int
 snmp_bridge_log_cb(int major, int minor, void *serverarg, void *clientarg)
 {
-	struct snmp_log_message	*m = serverarg;
-	size_t			 len;
+	struct snmp_log_message *m = serverarg;
+	size_t len;
 
 	if (m == NULL || m->msg == NULL)
 		return 0;
@@ -181,8 +184,8 @@ snmp_bridge_log_cb(int major, int minor, void *serverarg, void *clientarg)
 static char *
 snmp_bridge_mibdirs(const struct config *cfg)
 {
-	char	*dirs, *next;
-	size_t	 i;
+	char *dirs, *next;
+	size_t i;
 
 	dirs = xstrdup("");
 	for (i = 0; i < cfg->nmib_dirs; i++) {
@@ -202,7 +205,7 @@ snmp_bridge_mibdirs(const struct config *cfg)
 static void
 snmp_bridge_library(const struct config *cfg)
 {
-	char	*dir, *mibdirs, line[32];
+	char *dir, *mibdirs, line[32];
 
 	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
 	    NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
@@ -223,8 +226,8 @@ snmp_bridge_library(const struct config *cfg)
 	 * Nothing is read from or written to this directory by net-snmp;
 	 * snmp_engine.c keeps the engineID and engineBoots there.
 	 */
-	xasprintf(&dir, "%s/snmp", cfg->state_dir != NULL ?
-	    cfg->state_dir : ".");
+	xasprintf(&dir, "%s/snmp",
+	    cfg->state_dir != NULL ? cfg->state_dir : ".");
 	netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID,
 	    NETSNMP_DS_LIB_PERSISTENT_DIR, dir);
 	/* net-snmp prefers the environment's directory to the one set. */
@@ -264,11 +267,11 @@ snmp_bridge_logging(void)
 static void
 snmp_bridge_agent_fds(const struct config *cfg)
 {
-	netsnmp_large_fd_set	set;
-	struct timeval		tv;
-	int			numfds = 0, block = 1, fd;
-	size_t			i;
-	char			*at;
+	netsnmp_large_fd_set set;
+	struct timeval tv;
+	int numfds = 0, block = 1, fd;
+	size_t i;
+	char *at;
 
 	netsnmp_large_fd_set_init(&set, FD_SETSIZE);
 	timerclear(&tv);
@@ -282,8 +285,8 @@ snmp_bridge_agent_fds(const struct config *cfg)
 		    snmp_bridge_ino(fd);
 	}
 	netsnmp_large_fd_set_cleanup(&set);
-	snmp_bridge.communities = xcalloc(cfg->nagent_communities + 1,
-	    sizeof(char *));
+	snmp_bridge.communities =
+	    xcalloc(cfg->nagent_communities + 1, sizeof(char *));
 	for (i = 0; i < cfg->nagent_communities; i++) {
 		snmp_bridge.communities[i] = xstrdup(cfg->agent_communities[i]);
 		if ((at = strchr(snmp_bridge.communities[i], '@')) != NULL)
@@ -296,7 +299,7 @@ snmp_bridge_agent_fds(const struct config *cfg)
 static int
 snmp_bridge_init(struct sopd *sd, char **cause)
 {
-	enum agent_role	role = agent_role(sd->cfg);
+	enum agent_role role = agent_role(sd->cfg);
 
 	/*
 	 * sysUpTime counts from here, agent or not: notifications carry it
@@ -364,7 +367,7 @@ snmp_bridge_start(struct sopd *sd, char **cause)
 static ino_t
 snmp_bridge_ino(int fd)
 {
-	struct stat	sb;
+	struct stat sb;
 
 	if (fstat(fd, &sb) != 0)
 		return 0;
@@ -381,21 +384,20 @@ snmp_bridge_ino(int fd)
 
 /* One BER header at *p: tag and content length; -1 if it does not fit. */
 static int
-snmp_bridge_ber(const u_char **p, const u_char *end, u_char *tag,
-    size_t *len)
+snmp_bridge_ber(const u_char **p, const u_char *end, u_char *tag, size_t *len)
 {
-	size_t	n;
+	size_t n;
 
 	if (end - *p < 2)
 		return -1;
 	*tag = *(*p)++;
 	if ((*tag & 0x1f) == 0x1f)
-		return -1;		/* multi-octet tags: not SNMP */
+		return -1; /* multi-octet tags: not SNMP */
 	n = *(*p)++;
 	if (n & 0x80) {
 		n &= 0x7f;
 		if (n == 0 || n > 3 || (size_t)(end - *p) < n)
-			return -1;	/* indefinite, or over 16 MB */
+			return -1; /* indefinite, or over 16 MB */
 		for (*len = 0; n > 0; n--)
 			*len = (*len << 8) | *(*p)++;
 	} else
@@ -408,8 +410,8 @@ static int
 snmp_bridge_ber_skip(const u_char **p, const u_char *end, u_char want,
     const u_char **val, size_t *vlen)
 {
-	u_char	tag;
-	size_t	len;
+	u_char tag;
+	size_t len;
 
 	if (snmp_bridge_ber(p, end, &tag, &len) != 0 ||
 	    (want != 0 && tag != want))
@@ -426,7 +428,7 @@ snmp_bridge_ber_skip(const u_char **p, const u_char *end, u_char want,
 static int
 snmp_bridge_community_ok(const u_char *c, size_t len)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < snmp_bridge.ncommunities; i++) {
 		if (strlen(snmp_bridge.communities[i]) == len &&
@@ -440,9 +442,9 @@ snmp_bridge_community_ok(const u_char *c, size_t len)
 static enum snmp_bridge_drop
 snmp_bridge_scan_pdu(const u_char *p, const u_char *end)
 {
-	u_char	tag;
-	size_t	len, n;
-	int	i;
+	u_char tag;
+	size_t len, n;
+	int i;
 
 	if (snmp_bridge_ber(&p, end, &tag, &len) != 0 || (tag & 0xe0) != 0xa0)
 		return DROP_MALFORMED;
@@ -471,9 +473,9 @@ snmp_bridge_scan_pdu(const u_char *p, const u_char *end)
 static enum snmp_bridge_drop
 snmp_bridge_scan(const u_char *p, size_t size)
 {
-	const u_char	*end = p + size, *v;
-	u_char		 tag;
-	size_t		 len;
+	const u_char *end = p + size, *v;
+	u_char tag;
+	size_t len;
 
 	if (snmp_bridge_ber(&p, end, &tag, &len) != 0 || tag != 0x30)
 		return DROP_MALFORMED;
@@ -491,18 +493,19 @@ snmp_bridge_scan(const u_char *p, size_t size)
 		return snmp_bridge_scan_pdu(p, end);
 	case SNMP_VERSION_3:
 		if (snmp_bridge_ber_skip(&p, end, 0x30, NULL, NULL) != 0 ||
-		    snmp_bridge_ber_skip(&p, end, ASN_OCTET_STR, NULL,
-		    NULL) != 0 || p >= end)
+		    snmp_bridge_ber_skip(&p, end, ASN_OCTET_STR, NULL, NULL) !=
+			0 ||
+		    p >= end)
 			return DROP_MALFORMED;
 		if (*p == ASN_OCTET_STR)
-			return DROP_NONE;	/* encrypted */
+			return DROP_NONE; /* encrypted */
 		if (snmp_bridge_ber(&p, end, &tag, &len) != 0 || tag != 0x30)
 			return DROP_MALFORMED;
 		end = p + len;
-		if (snmp_bridge_ber_skip(&p, end, ASN_OCTET_STR, NULL,
-		    NULL) != 0 ||
-		    snmp_bridge_ber_skip(&p, end, ASN_OCTET_STR, NULL,
-		    NULL) != 0)
+		if (snmp_bridge_ber_skip(&p, end, ASN_OCTET_STR, NULL, NULL) !=
+			0 ||
+		    snmp_bridge_ber_skip(&p, end, ASN_OCTET_STR, NULL, NULL) !=
+			0)
 			return DROP_MALFORMED;
 		return snmp_bridge_scan_pdu(p, end);
 	default:
@@ -514,18 +517,18 @@ snmp_bridge_scan(const u_char *p, size_t size)
 static void
 snmp_bridge_dropped(enum snmp_bridge_drop why)
 {
-	uint64_t	*d = snmp_bridge.drops;
-	time_t		 now = time(NULL);
+	uint64_t *d = snmp_bridge.drops;
+	time_t now = time(NULL);
 
 	d[why]++;
 	snmp_bridge.drops_total++;
 	if (now - snmp_bridge.drops_logged < 60)
 		return;
 	log_warnx("agent: dropped %llu requests unparsed (%llu over %d "
-	    "octets, %llu over %d varbinds, %llu unknown community, %llu "
-	    "malformed); %llu since the start",
+		  "octets, %llu over %d varbinds, %llu unknown community, %llu "
+		  "malformed); %llu since the start",
 	    (unsigned long long)(d[DROP_SIZE] + d[DROP_VARBINDS] +
-	    d[DROP_COMMUNITY] + d[DROP_MALFORMED]),
+		d[DROP_COMMUNITY] + d[DROP_MALFORMED]),
 	    (unsigned long long)d[DROP_SIZE], SNMP_BRIDGE_REQ_MAX,
 	    (unsigned long long)d[DROP_VARBINDS], SNMP_BRIDGE_VB_MAX,
 	    (unsigned long long)d[DROP_COMMUNITY],
@@ -542,18 +545,18 @@ snmp_bridge_dropped(enum snmp_bridge_drop why)
 static int
 snmp_bridge_screen(int fd)
 {
-	u_char			buf[SNMP_BRIDGE_REQ_MAX];
-	enum snmp_bridge_drop	why;
-	ssize_t			n;
+	u_char buf[SNMP_BRIDGE_REQ_MAX];
+	enum snmp_bridge_drop why;
+	ssize_t n;
 
 	n = recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
 	if (n < 0)
-		return 0;		/* net-snmp sees the error */
+		return 0; /* net-snmp sees the error */
 	if ((size_t)n > sizeof(buf))
 		why = DROP_SIZE;
 	else if ((why = snmp_bridge_scan(buf, (size_t)n)) == DROP_NONE)
 		return 0;
-	(void)recv(fd, buf, 1, MSG_DONTWAIT);	/* a datagram goes whole */
+	(void)recv(fd, buf, 1, MSG_DONTWAIT); /* a datagram goes whole */
 	snmp_bridge_dropped(why);
 	return -1;
 }
@@ -572,10 +575,10 @@ snmp_bridge_screen(int fd)
 static int
 snmp_bridge_v3_report(const u_char *p, size_t size)
 {
-	const u_char	*end = p + size, *g, *gend, *v, *eid, *user;
-	u_char		 tag, ours[SNMP_BRIDGE_EID_MAX];
-	size_t		 len, eidlen, ulen, olen;
-	char		 name[33];
+	const u_char *end = p + size, *g, *gend, *v, *eid, *user;
+	u_char tag, ours[SNMP_BRIDGE_EID_MAX];
+	size_t len, eidlen, ulen, olen;
+	char name[33];
 
 	if (snmp_bridge_ber(&p, end, &tag, &len) != 0 || tag != 0x30)
 		return 0;
@@ -584,7 +587,7 @@ snmp_bridge_v3_report(const u_char *p, size_t size)
 	    len != 1 || v[0] != SNMP_VERSION_3 ||
 	    snmp_bridge_ber_skip(&p, end, 0x30, &g, &len) != 0)
 		return 0;
-	gend = g + len;			/* msgGlobalData */
+	gend = g + len; /* msgGlobalData */
 	if (snmp_bridge_ber_skip(&g, gend, ASN_INTEGER, NULL, NULL) != 0 ||
 	    snmp_bridge_ber_skip(&g, gend, ASN_INTEGER, NULL, NULL) != 0 ||
 	    snmp_bridge_ber_skip(&g, gend, ASN_OCTET_STR, &v, &len) != 0 ||
@@ -592,7 +595,7 @@ snmp_bridge_v3_report(const u_char *p, size_t size)
 		return 0;
 	if (snmp_bridge_ber_skip(&p, end, ASN_OCTET_STR, &g, &len) != 0)
 		return 0;
-	gend = g + len;			/* msgSecurityParameters */
+	gend = g + len; /* msgSecurityParameters */
 	if (snmp_bridge_ber(&g, gend, &tag, &len) != 0 || tag != 0x30)
 		return 0;
 	gend = g + len;
@@ -616,7 +619,7 @@ static int
 snmp_bridge_take(struct snmp_bridge_bucket *b, int64_t now_ms, int burst,
     int rate)
 {
-	int64_t	full = (int64_t)burst * 1000;
+	int64_t full = (int64_t)burst * 1000;
 
 	if (b->at_ms == 0 || now_ms < b->at_ms)
 		b->mtokens = full;
@@ -635,16 +638,16 @@ snmp_bridge_take(struct snmp_bridge_bucket *b, int64_t now_ms, int burst,
 static int
 snmp_bridge_rpt_allowed(const struct sockaddr_storage *ss)
 {
-	struct snmp_bridge_rpt	*r;
-	struct timespec		 ts;
-	const u_char		*a;
-	size_t			 alen, i;
-	uint32_t		 h = 2166136261u;
-	int64_t			 now_ms;
+	struct snmp_bridge_rpt *r;
+	struct timespec ts;
+	const u_char *a;
+	size_t alen, i;
+	uint32_t h = 2166136261u;
+	int64_t now_ms;
 
 	if (ss->ss_family == AF_INET6) {
-		a = (const u_char *)
-		    &((const struct sockaddr_in6 *)ss)->sin6_addr;
+		a = (const u_char *)&((const struct sockaddr_in6 *)ss)
+			->sin6_addr;
 		alen = 16;
 	} else {
 		a = (const u_char *)&((const struct sockaddr_in *)ss)->sin_addr;
@@ -653,8 +656,8 @@ snmp_bridge_rpt_allowed(const struct sockaddr_storage *ss)
 	for (i = 0; i < alen; i++)
 		h = (h ^ a[i]) * 16777619u;
 	if (snmp_bridge.rpt == NULL)
-		snmp_bridge.rpt = xcalloc(SNMP_BRIDGE_RPT_SLOTS,
-		    sizeof(*snmp_bridge.rpt));
+		snmp_bridge.rpt =
+		    xcalloc(SNMP_BRIDGE_RPT_SLOTS, sizeof(*snmp_bridge.rpt));
 	r = &snmp_bridge.rpt[h % SNMP_BRIDGE_RPT_SLOTS];
 	if (r->alen != alen || memcmp(r->addr, a, alen) != 0) {
 		memset(r, 0, sizeof(*r));
@@ -664,7 +667,7 @@ snmp_bridge_rpt_allowed(const struct sockaddr_storage *ss)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;
 	if (!snmp_bridge_take(&r->b, now_ms, SNMP_BRIDGE_RPT_BURST,
-	    SNMP_BRIDGE_RPT_RATE))
+		SNMP_BRIDGE_RPT_RATE))
 		return 0;
 	return snmp_bridge_take(&snmp_bridge.rpt_all, now_ms,
 	    SNMP_BRIDGE_RPT_ALL, SNMP_BRIDGE_RPT_ALL);
@@ -677,10 +680,10 @@ snmp_bridge_rpt_allowed(const struct sockaddr_storage *ss)
 static int
 snmp_bridge_screen_report(int fd)
 {
-	u_char			 buf[SNMP_BRIDGE_REQ_MAX];
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen = sizeof(ss);
-	ssize_t			 n;
+	u_char buf[SNMP_BRIDGE_REQ_MAX];
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	ssize_t n;
 
 	memset(&ss, 0, sizeof(ss));
 	n = recvfrom(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT,
@@ -691,7 +694,7 @@ snmp_bridge_screen_report(int fd)
 		stats.snmp_reports_sent++;
 		return 0;
 	}
-	(void)recv(fd, buf, 1, MSG_DONTWAIT);	/* a datagram goes whole */
+	(void)recv(fd, buf, 1, MSG_DONTWAIT); /* a datagram goes whole */
 	stats.snmp_reports_suppressed++;
 	return -1;
 }
@@ -700,7 +703,7 @@ snmp_bridge_screen_report(int fd)
 static int
 snmp_bridge_fd_dgram(int fd)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < snmp_bridge.nfds; i++) {
 		if (snmp_bridge.fds[i].fd == fd)
@@ -713,7 +716,7 @@ snmp_bridge_fd_dgram(int fd)
 static int
 snmp_bridge_is_agent(int fd, ino_t ino)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < snmp_bridge.nagentfd; i++) {
 		if (snmp_bridge.agentfd[i].fd == fd &&
@@ -727,7 +730,7 @@ snmp_bridge_is_agent(int fd, ino_t ino)
 static int
 snmp_bridge_fd_agent(int fd)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < snmp_bridge.nfds; i++) {
 		if (snmp_bridge.fds[i].fd == fd)
@@ -749,16 +752,16 @@ snmp_bridge_drop(size_t i)
 static void
 snmp_bridge_add(int fd, ino_t ino)
 {
-	struct snmp_bridge_fd	*f;
-	struct event		*ev;
-	int			 type = 0, flags;
-	socklen_t		 len = sizeof(type);
+	struct snmp_bridge_fd *f;
+	struct event *ev;
+	int type = 0, flags;
+	socklen_t len = sizeof(type);
 
 	/* net-snmp opens its sockets without SOCK_CLOEXEC. */
 	if ((flags = fcntl(fd, F_GETFD)) != -1 && !(flags & FD_CLOEXEC))
 		fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
 
-	ev = event_new(snmp_bridge.base, fd, EV_READ|EV_PERSIST,
+	ev = event_new(snmp_bridge.base, fd, EV_READ | EV_PERSIST,
 	    snmp_bridge_read_cb, NULL);
 	if (ev == NULL || event_add(ev, NULL) != 0)
 		fatalx("cannot watch net-snmp descriptor %d", fd);
@@ -780,9 +783,9 @@ snmp_bridge_add(int fd, ino_t ino)
 static void
 snmp_bridge_sync(netsnmp_large_fd_set *set, int numfds)
 {
-	size_t	 i, j;
-	int	 fd;
-	char	*held;
+	size_t i, j;
+	int fd;
+	char *held;
 
 	for (i = 0; i < snmp_bridge.nfds; /* nothing */) {
 		fd = snmp_bridge.fds[i].fd;
@@ -794,7 +797,7 @@ snmp_bridge_sync(netsnmp_large_fd_set *set, int numfds)
 	}
 	held = xcalloc(numfds > 0 ? numfds : 1, 1);
 	for (j = 0; j < snmp_bridge.nfds; j++)
-		held[snmp_bridge.fds[j].fd] = 1;	/* all < numfds now */
+		held[snmp_bridge.fds[j].fd] = 1; /* all < numfds now */
 	for (fd = 0; fd < numfds; fd++) {
 		if (NETSNMP_LARGE_FD_ISSET(fd, set) && !held[fd])
 			snmp_bridge_add(fd, snmp_bridge_ino(fd));
@@ -812,8 +815,8 @@ snmp_bridge_sync(netsnmp_large_fd_set *set, int numfds)
 static uint64_t
 snmp_bridge_sig(netsnmp_large_fd_set *set, int numfds)
 {
-	uint64_t	sig = (uint64_t)numfds;
-	int		fd;
+	uint64_t sig = (uint64_t)numfds;
+	int fd;
 
 	for (fd = 0; fd < numfds; fd++) {
 		if (NETSNMP_LARGE_FD_ISSET(fd, set))
@@ -826,10 +829,10 @@ snmp_bridge_sig(netsnmp_large_fd_set *set, int numfds)
 void
 snmp_bridge_update(void)
 {
-	netsnmp_large_fd_set	set;
-	struct timeval		tv;
-	uint64_t		sig;
-	int			numfds = 0, block = 1;
+	netsnmp_large_fd_set set;
+	struct timeval tv;
+	uint64_t sig;
+	int numfds = 0, block = 1;
 
 	if (!snmp_bridge.started || snmp_bridge.timer == NULL)
 		return;
@@ -853,14 +856,14 @@ snmp_bridge_update(void)
 static void
 snmp_bridge_read_cb(int fd, short what, void *arg)
 {
-	netsnmp_large_fd_set	set;
+	netsnmp_large_fd_set set;
 
 	if ((what & EV_READ) && snmp_bridge_fd_agent(fd) &&
 	    snmp_bridge_screen(fd) != 0)
-		return;			/* dropped: nothing changed */
+		return; /* dropped: nothing changed */
 	if ((what & EV_READ) && snmp_bridge_fd_dgram(fd) &&
 	    snmp_bridge_screen_report(fd) != 0)
-		return;			/* over the Report budget: dropped */
+		return; /* over the Report budget: dropped */
 	if (what & EV_READ) {
 		netsnmp_large_fd_set_init(&set, FD_SETSIZE);
 		NETSNMP_LARGE_FD_SET(fd, &set);
@@ -879,7 +882,7 @@ snmp_bridge_read_cb(int fd, short what, void *arg)
 void
 snmp_bridge_stop(void)
 {
-	size_t	i;
+	size_t i;
 
 	if (!snmp_bridge.started)
 		return;

@@ -18,26 +18,26 @@
 #include "snmp_engine.h"
 #include "xmalloc.h"
 
-#define SNMP_ENGINE_BOOTS_MAX	2147483647L	/* RFC 3414 engineBoots */
+#define SNMP_ENGINE_BOOTS_MAX 2147483647L /* RFC 3414 engineBoots */
 
 /* Our engineID and the engineBoots of the last run, kept under state_dir. */
 struct snmp_engine {
-	u_char	id[32];
-	size_t	idlen;
-	long	boots;
+	u_char id[32];
+	size_t idlen;
+	long boots;
 };
 
 /* Parse the engine file's text; 0 when it holds a usable engineID. */
 static int
 snmp_engine_parse(char *text, struct snmp_engine *e)
 {
-	char	*line, *last, hex[65];
-	long	 boots = -1;
-	size_t	 i;
+	char *line, *last, hex[65];
+	long boots = -1;
+	size_t i;
 
 	e->idlen = 0;
 	for (line = strtok_r(text, "\n", &last); line != NULL;
-	    line = strtok_r(NULL, "\n", &last)) {
+	     line = strtok_r(NULL, "\n", &last)) {
 		if (sscanf(line, "engineID 0x%64[0-9a-fA-F]", hex) == 1 &&
 		    strlen(hex) % 2 == 0 && strlen(hex) >= 10) {
 			e->idlen = strlen(hex) / 2;
@@ -56,9 +56,9 @@ snmp_engine_parse(char *text, struct snmp_engine *e)
 static int
 snmp_engine_read(const char *path, struct snmp_engine *e)
 {
-	char	 text[512];
-	size_t	 len;
-	FILE	*f;
+	char text[512];
+	size_t len;
+	FILE *f;
 
 	if ((f = fopen(path, "re")) == NULL) {
 		if (errno != ENOENT)
@@ -95,10 +95,9 @@ snmp_engine_new(struct snmp_engine *e)
 
 /* The engineID as net-snmp's octet-string notation, 0x followed by hex. */
 static void
-snmp_engine_hex(const struct snmp_engine *e, char *buf,
-    size_t size)
+snmp_engine_hex(const struct snmp_engine *e, char *buf, size_t size)
 {
-	size_t	i, off;
+	size_t i, off;
 
 	off = snprintf(buf, size, "0x");
 	for (i = 0; i < e->idlen && off + 2 < size; i++)
@@ -107,16 +106,15 @@ snmp_engine_hex(const struct snmp_engine *e, char *buf,
 
 /* Replace the engine file with this run's boots: write, sync, rename. */
 static int
-snmp_engine_write(const char *path, const struct snmp_engine *e,
-    long boots)
+snmp_engine_write(const char *path, const struct snmp_engine *e, long boots)
 {
-	char	 hex[80], *tmp;
-	FILE	*f;
-	int	 fd, ok;
+	char hex[80], *tmp;
+	FILE *f;
+	int fd, ok;
 
 	snmp_engine_hex(e, hex, sizeof(hex));
 	xasprintf(&tmp, "%s.new", path);
-	fd = open(tmp, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0600);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd == -1 || (f = fdopen(fd, "w")) == NULL) {
 		if (fd != -1)
 			close(fd);
@@ -150,33 +148,31 @@ snmp_engine_persisted(void)
 int
 snmp_engine_setup(const struct config *cfg, char **cause)
 {
-	struct snmp_engine	 e;
-	char				*dir, *path, hex[80], line[128];
-	int				 rc = -1;
+	struct snmp_engine e;
+	char *dir, *path, hex[80], line[128];
+	int rc = -1;
 
-	xasprintf(&dir, "%s/snmp", cfg->state_dir != NULL ?
-	    cfg->state_dir : ".");
+	xasprintf(&dir, "%s/snmp",
+	    cfg->state_dir != NULL ? cfg->state_dir : ".");
 	xasprintf(&path, "%s/engine", dir);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		log_warnx("snmp: %s: %s", dir, strerror(errno));
-	if (snmp_engine_read(path, &e) == 0 &&
-	    snmp_engine_new(&e) != 0) {
+	if (snmp_engine_read(path, &e) == 0 && snmp_engine_new(&e) != 0) {
 		xasprintf(cause, "getentropy: %s", strerror(errno));
 		goto out;
 	}
 	if (e.boots >= SNMP_ENGINE_BOOTS_MAX)
-		e.boots = SNMP_ENGINE_BOOTS_MAX - 1;	/* stays at max */
+		e.boots = SNMP_ENGINE_BOOTS_MAX - 1; /* stays at max */
 	/*
 	 * An engine file that cannot be written stops nothing: syslog, traps
 	 * and HTTP run, SNMPv3 with this engineID and boots; the next start
 	 * may count the same boots again (stats: snmp.engine_persist false).
 	 */
-	snmp_engine_saved = snmp_engine_write(path, &e,
-	    e.boots + 1) == 0;
+	snmp_engine_saved = snmp_engine_write(path, &e, e.boots + 1) == 0;
 	if (!snmp_engine_saved)
 		log_warnx("snmp: cannot save %s: %s: running without a saved "
-		    "engineBoots (restarts cannot be counted)", path,
-		    strerror(errno));
+			  "engineBoots (restarts cannot be counted)",
+		    path, strerror(errno));
 	snmp_engine_hex(&e, hex, sizeof(hex));
 	snprintf(line, sizeof(line), "exactEngineID %s", hex);
 	netsnmp_config_remember(line);

@@ -30,38 +30,38 @@
 #include "schedule.h"
 #include "version.h"
 
-#define CTL_DEFAULT_URL	"http://127.0.0.1:8080"
-#define CTL_TIMEOUT_MS	10000			/* whole request */
-#define CTL_BACKUP_MS	(30 * 60 * 1000)		/* a whole backup */
-#define CTL_MAX_REPLY	(64 * 1024 * 1024)	/* bytes of an answer */
+#define CTL_DEFAULT_URL "http://127.0.0.1:8080"
+#define CTL_TIMEOUT_MS	10000		   /* whole request */
+#define CTL_BACKUP_MS	(30 * 60 * 1000)   /* a whole backup */
+#define CTL_MAX_REPLY	(64 * 1024 * 1024) /* bytes of an answer */
 #define CTL_MAX_NOTE	4096
-#define CTL_WHEN_WIDTH	50	/* "YYYY-MM-DD hh:mm +hh:mm .. " twice */
+#define CTL_WHEN_WIDTH	50 /* "YYYY-MM-DD hh:mm +hh:mm .. " twice */
 
 enum {
 	CTL_OK = 0,
-	CTL_EAPI = 1,		/* the API refused or answered nonsense */
+	CTL_EAPI = 1, /* the API refused or answered nonsense */
 	CTL_EUSAGE = 2,
-	CTL_ECONNECT = 3,	/* sopd cannot be reached */
+	CTL_ECONNECT = 3, /* sopd cannot be reached */
 };
 
 /* Where sopd is and how to print. */
 struct ctl {
-	char	*url;		/* as given, for messages */
-	char	*host;
-	char	 port[16];
-	char	*prefix;	/* path before /api, no trailing slash */
-	int	 tls;		/* https */
-	char	*cacert;	/* PEM file of the CA (or certificate) to trust */
-	int	 json;
-	char	*argv0;
-	char	*token;		/* API token; NULL: none */
+	char *url; /* as given, for messages */
+	char *host;
+	char port[16];
+	char *prefix; /* path before /api, no trailing slash */
+	int tls;      /* https */
+	char *cacert; /* PEM file of the CA (or certificate) to trust */
+	int json;
+	char *argv0;
+	char *token; /* API token; NULL: none */
 };
 
 /* One HTTP answer. */
 struct ctl_reply {
-	int	 code;
-	char	*body;		/* NUL-terminated */
-	size_t	 len;
+	int code;
+	char *body; /* NUL-terminated */
+	size_t len;
 };
 
 static struct ctl ctl;
@@ -127,13 +127,16 @@ ctl_usage_to(FILE *f)
 	    "  hosts                hosts polled over SNMP: state and last "
 	    "values\n"
 	    "  report daily|weekly|monthly [--date YYYY-MM-DD]\n"
-	    "                       the SOP's reports for the day, ISO week or\n"
+	    "                       the SOP's reports for the day, ISO week "
+	    "or\n"
 	    "                       month of a date (default: yesterday's)\n"
 	    "  report stored [ID] [--job JOB] [--format text|html]\n"
 	    "                       reports the schedule made and stored: the\n"
 	    "                       list, or one as text (default) or HTML\n"
-	    "  schedule             the scheduled jobs, next times, recent runs\n"
-	    "  backup FILE          a consistent copy of sopd's database, made\n"
+	    "  schedule             the scheduled jobs, next times, recent "
+	    "runs\n"
+	    "  backup FILE          a consistent copy of sopd's database, "
+	    "made\n"
 	    "                       while it runs (SQLite online backup)\n"
 	    "  firmware status      the running firmware and RAUC's slots\n"
 	    "  firmware install BUNDLE\n"
@@ -145,15 +148,16 @@ ctl_usage_to(FILE *f)
 	    "                       http: tokens:\n"
 	    "\n"
 	    "options:\n"
-	    "  -u, --url URL        sopd's address (default $SOPD_URL or "
-	    CTL_DEFAULT_URL ")\n"
+	    "  -u, --url URL        sopd's address (default $SOPD_URL "
+	    "or " CTL_DEFAULT_URL ")\n"
 	    "      --cacert FILE    trust this PEM certificate (or CA) for an "
 	    "https URL\n"
 	    "                       (default $SOPD_CACERT, else the system's "
 	    "CAs)\n"
 	    "  -j, --json           print the API's JSON\n"
 	    "  -T, --token-file F   read the API token from F (default\n"
-	    "                       $SOPD_TOKEN, or the file $SOPD_TOKEN_FILE)\n"
+	    "                       $SOPD_TOKEN, or the file "
+	    "$SOPD_TOKEN_FILE)\n"
 	    "  -h, --help           print this text\n"
 	    "  -V, --version        print sopctl's version\n"
 	    "\n"
@@ -164,8 +168,7 @@ ctl_usage_to(FILE *f)
 }
 
 /* Print the usage text on standard error and exit 2. */
-static void __attribute__((noreturn))
-ctl_usage(void)
+static void __attribute__((noreturn)) ctl_usage(void)
 {
 	ctl_usage_to(stderr);
 	exit(CTL_EUSAGE);
@@ -175,7 +178,7 @@ ctl_usage(void)
 static void __attribute__((noreturn, format(printf, 2, 3)))
 ctl_die(int code, const char *fmt, ...)
 {
-	va_list	ap;
+	va_list ap;
 
 	fprintf(stderr, "sopctl: ");
 	va_start(ap, fmt);
@@ -189,7 +192,7 @@ ctl_die(int code, const char *fmt, ...)
 static char *
 ctl_strdup(const char *s)
 {
-	char	*p;
+	char *p;
 
 	if ((p = strdup(s)) == NULL)
 		ctl_die(CTL_EAPI, "out of memory");
@@ -200,9 +203,9 @@ ctl_strdup(const char *s)
 static void
 ctl_set_url(const char *url)
 {
-	struct evhttp_uri	*u;
-	const char		*scheme, *host, *path;
-	size_t			 n;
+	struct evhttp_uri *u;
+	const char *scheme, *host, *path;
+	size_t n;
 
 	if ((u = evhttp_uri_parse(url)) == NULL)
 		ctl_die(CTL_EUSAGE, "bad URL: %s", url);
@@ -219,7 +222,8 @@ ctl_set_url(const char *url)
 	ctl.host = ctl_strdup(host);
 	snprintf(ctl.port, sizeof(ctl.port), "%d",
 	    evhttp_uri_get_port(u) > 0 ? evhttp_uri_get_port(u) :
-	    ctl.tls ? 443 : 80);
+		ctl.tls		       ? 443 :
+					 80);
 	path = evhttp_uri_get_path(u);
 	ctl.prefix = ctl_strdup(path != NULL ? path : "");
 	n = strlen(ctl.prefix);
@@ -235,9 +239,9 @@ ctl_set_url(const char *url)
 static struct bufferevent *
 ctl_tls_bufferevent(struct event_base *base)
 {
-	static SSL_CTX	*ctx;
-	SSL		*ssl;
-	struct in6_addr	 a6;
+	static SSL_CTX *ctx;
+	SSL *ssl;
+	struct in6_addr a6;
 
 	if (ctx == NULL) {
 		if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
@@ -245,8 +249,9 @@ ctl_tls_bufferevent(struct event_base *base)
 		SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 		if (ctl.cacert != NULL ?
-		    SSL_CTX_load_verify_locations(ctx, ctl.cacert, NULL) != 1 :
-		    SSL_CTX_set_default_verify_paths(ctx) != 1)
+			SSL_CTX_load_verify_locations(ctx, ctl.cacert, NULL) !=
+			    1 :
+			SSL_CTX_set_default_verify_paths(ctx) != 1)
 			ctl_die(CTL_EUSAGE, "cannot read %s: %s", ctl.cacert,
 			    ERR_reason_error_string(ERR_get_error()));
 	}
@@ -263,19 +268,19 @@ ctl_tls_bufferevent(struct event_base *base)
 
 /* One request in flight: what the callbacks fill in. */
 struct ctl_call {
-	struct event_base	*base;
-	struct ctl_reply	*reply;
-	const char		*error;	/* why there is no answer */
-	int			 err;	/* the socket's errno, if any */
+	struct event_base *base;
+	struct ctl_reply *reply;
+	const char *error; /* why there is no answer */
+	int err;	   /* the socket's errno, if any */
 };
 
 /* The answer (or its absence) arrived. */
 static void
 ctl_done_cb(struct evhttp_request *req, void *arg)
 {
-	struct ctl_call		*c = arg;
-	struct evbuffer		*in;
-	size_t			 len;
+	struct ctl_call *c = arg;
+	struct evbuffer *in;
+	size_t len;
 
 	if (req == NULL || evhttp_request_get_response_code(req) == 0) {
 		if (c->error == NULL)
@@ -300,7 +305,7 @@ done:
 static void
 ctl_error_cb(enum evhttp_request_error e, void *arg)
 {
-	struct ctl_call	*c = arg;
+	struct ctl_call *c = arg;
 
 	c->err = EVUTIL_SOCKET_ERROR();
 	switch (e) {
@@ -314,8 +319,7 @@ ctl_error_cb(enum evhttp_request_error e, void *arg)
 		c->error = "not an HTTP answer";
 		break;
 	default:
-		c->error = c->err != 0 ? strerror(c->err) :
-		    "connection closed";
+		c->error = c->err != 0 ? strerror(c->err) : "connection closed";
 		break;
 	}
 }
@@ -325,14 +329,16 @@ static enum evhttp_cmd_type
 ctl_method(const char *method)
 {
 	static const struct {
-		const char		*name;
-		enum evhttp_cmd_type	 cmd;
+		const char *name;
+		enum evhttp_cmd_type cmd;
 	} m[] = {
-		{ "GET", EVHTTP_REQ_GET }, { "POST", EVHTTP_REQ_POST },
-		{ "PUT", EVHTTP_REQ_PUT }, { "DELETE", EVHTTP_REQ_DELETE },
+		{ "GET", EVHTTP_REQ_GET },
+		{ "POST", EVHTTP_REQ_POST },
+		{ "PUT", EVHTTP_REQ_PUT },
+		{ "DELETE", EVHTTP_REQ_DELETE },
 		{ "PATCH", EVHTTP_REQ_PATCH },
 	};
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++)
 		if (strcmp(m[i].name, method) == 0)
@@ -344,8 +350,8 @@ ctl_method(const char *method)
 static struct evkeyvalq *
 ctl_headers(struct evhttp_request *req, const char *accept)
 {
-	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
-	char			 buf[300];
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	char buf[300];
 
 	snprintf(buf, sizeof(buf), "%s:%s", ctl.host, ctl.port);
 	evhttp_add_header(h, "Host", buf);
@@ -367,18 +373,20 @@ static void
 ctl_request(struct ctl_call *c, const char *method, const char *path,
     const char *body, const char *accept, int timeout_s)
 {
-	struct evhttp_connection	*conn;
-	struct evhttp_request		*req;
-	struct evkeyvalq		*h;
-	struct bufferevent		*bev = NULL;
-	char				*uri;
+	struct evhttp_connection *conn;
+	struct evhttp_request *req;
+	struct evkeyvalq *h;
+	struct bufferevent *bev = NULL;
+	char *uri;
 
 	memset(c->reply, 0, sizeof(*c->reply));
 	if ((c->base = event_base_new()) == NULL)
 		ctl_die(CTL_EAPI, "out of memory");
 	if (ctl.tls && (bev = ctl_tls_bufferevent(c->base)) == NULL)
-		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: TLS set-up "
-		    "failed", ctl.url);
+		ctl_die(CTL_ECONNECT,
+		    "cannot reach sopd at %s: TLS set-up "
+		    "failed",
+		    ctl.url);
 	conn = evhttp_connection_base_bufferevent_new(c->base, NULL, bev,
 	    ctl.host, (unsigned short)atoi(ctl.port));
 	if (conn == NULL)
@@ -413,7 +421,7 @@ static void
 ctl_http(const char *method, const char *path, const char *body,
     struct ctl_reply *r)
 {
-	struct ctl_call	c = { .reply = r };
+	struct ctl_call c = { .reply = r };
 
 	ctl_request(&c, method, path, body, "application/json",
 	    CTL_TIMEOUT_MS / 1000);
@@ -426,16 +434,18 @@ ctl_http(const char *method, const char *path, const char *body,
 static json_t *
 ctl_api(const char *method, const char *path, const char *body)
 {
-	struct ctl_reply	 r;
-	json_error_t		 je;
-	json_t			*doc, *err;
+	struct ctl_reply r;
+	json_error_t je;
+	json_t *doc, *err;
 
 	ctl_http(method, path, body, &r);
 	doc = json_loadb(r.body, r.len, 0, &je);
 	if (r.code < 200 || r.code > 299) {
 		err = json_object_get(doc, "error");
-		fprintf(stderr, "sopctl: %s (HTTP %d)\n", json_is_string(err) ?
-		    json_string_value(err) : "request failed", r.code);
+		fprintf(stderr, "sopctl: %s (HTTP %d)\n",
+		    json_is_string(err) ? json_string_value(err) :
+					  "request failed",
+		    r.code);
 		json_decref(doc);
 		free(r.body);
 		exit(CTL_EAPI);
@@ -450,9 +460,9 @@ ctl_api(const char *method, const char *path, const char *body)
 static void
 ctl_token_load(const char *file)
 {
-	const char	*env = getenv("SOPD_TOKEN");
-	char		 line[256];
-	FILE		*f;
+	const char *env = getenv("SOPD_TOKEN");
+	char line[256];
+	FILE *f;
 
 	if (env != NULL && *env != '\0') {
 		ctl.token = ctl_strdup(env);
@@ -475,8 +485,8 @@ ctl_token_load(const char *file)
 static int
 ctl_passwd(void)
 {
-	char	pw[256], again[256], hash[256];
-	int	tty = isatty(STDIN_FILENO);
+	char pw[256], again[256], hash[256];
+	int tty = isatty(STDIN_FILENO);
 
 	if (tty)
 		fputs("password: ", stderr);
@@ -487,7 +497,7 @@ ctl_passwd(void)
 		fputs("again: ", stderr);
 		if (fgets(again, sizeof(again), stdin) == NULL ||
 		    (again[strcspn(again, "\r\n")] = '\0',
-		    strcmp(pw, again) != 0))
+			strcmp(pw, again) != 0))
 			ctl_die(CTL_EUSAGE, "the passwords differ");
 	}
 	if (strlen(pw) < 8)
@@ -502,7 +512,7 @@ ctl_passwd(void)
 static int
 ctl_token(void)
 {
-	char	tok[65], hex[65];
+	char tok[65], hex[65];
 
 	auth_token_new(tok);
 	auth_token_hash(tok, hex);
@@ -522,7 +532,7 @@ ctl_print_json(json_t *doc)
 static void
 ctl_puts(const char *s, size_t max)
 {
-	size_t	n = 0;
+	size_t n = 0;
 
 	for (; s != NULL && *s != '\0'; s++) {
 		if (((unsigned char)*s & 0xc0) != 0x80 && n++ == max)
@@ -538,7 +548,7 @@ ctl_puts(const char *s, size_t max)
 static void
 ctl_col(const char *s, size_t width)
 {
-	size_t	n = 0;
+	size_t n = 0;
 	const char *p;
 
 	if (s == NULL)
@@ -569,10 +579,10 @@ ctl_int(json_t *o, const char *k)
 static time_t
 ctl_time(const char *s)
 {
-	struct tm	 tm;
-	const char	*e;
-	int		 hh, mm;
-	time_t		 t;
+	struct tm tm;
+	const char *e;
+	int hh, mm;
+	time_t t;
 
 	memset(&tm, 0, sizeof(tm));
 	if (s == NULL || (e = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
@@ -580,8 +590,7 @@ ctl_time(const char *s)
 	t = timegm(&tm);
 	if (*e == '.')
 		e += 1 + strspn(e + 1, "0123456789");
-	if ((*e == '+' || *e == '-') && sscanf(e + 1, "%2d:%2d", &hh,
-	    &mm) == 2)
+	if ((*e == '+' || *e == '-') && sscanf(e + 1, "%2d:%2d", &hh, &mm) == 2)
 		t -= (*e == '+' ? 1 : -1) * (time_t)(hh * 3600 + mm * 60);
 	return t;
 }
@@ -604,9 +613,9 @@ ctl_duration(long long s, char *buf, size_t len)
 static void
 ctl_ago(const char *iso, char *buf, size_t len)
 {
-	time_t		t = ctl_time(iso);
-	long long	d;
-	char		dur[32];
+	time_t t = ctl_time(iso);
+	long long d;
+	char dur[32];
 
 	if (t == 0) {
 		snprintf(buf, len, "-");
@@ -623,18 +632,18 @@ ctl_active(json_t *inc)
 {
 	const char *st = ctl_str(inc, "state");
 
-	return st != NULL && (strcmp(st, "open") == 0 ||
-	    strcmp(st, "acknowledged") == 0);
+	return st != NULL &&
+	    (strcmp(st, "open") == 0 || strcmp(st, "acknowledged") == 0);
 }
 
 /* Set TZ to the calendar's zone: asked of sopd once; UTC if it cannot say. */
 static void
 ctl_zone(void)
 {
-	static int		 done;
-	struct ctl_reply	 r;
-	const char		*tz;
-	json_t			*doc;
+	static int done;
+	struct ctl_reply r;
+	const char *tz;
+	json_t *doc;
 
 	if (done)
 		return;
@@ -657,10 +666,10 @@ ctl_zone(void)
 static void
 ctl_local(const char *iso, int seconds, char *buf, size_t len)
 {
-	struct tm	 tm;
-	time_t		 t = ctl_time(iso);
-	char		 d[32];
-	long		 g;
+	struct tm tm;
+	time_t t = ctl_time(iso);
+	char d[32];
+	long g;
 
 	if (t == 0) {
 		snprintf(buf, len, "%s", iso != NULL ? iso : "-");
@@ -668,8 +677,8 @@ ctl_local(const char *iso, int seconds, char *buf, size_t len)
 	}
 	ctl_zone();
 	localtime_r(&t, &tm);
-	strftime(d, sizeof(d), seconds ? "%Y-%m-%d %H:%M:%S" :
-	    "%Y-%m-%d %H:%M", &tm);
+	strftime(d, sizeof(d), seconds ? "%Y-%m-%d %H:%M:%S" : "%Y-%m-%d %H:%M",
+	    &tm);
 	g = tm.tm_gmtoff;
 	snprintf(buf, len, "%s %c%02ld:%02ld", d, g < 0 ? '-' : '+',
 	    labs(g) / 3600 % 100, labs(g) % 3600 / 60);
@@ -679,7 +688,7 @@ ctl_local(const char *iso, int seconds, char *buf, size_t len)
 static void
 ctl_next(json_t *inc, char *buf, size_t len)
 {
-	char	when[32];
+	char when[32];
 
 	if (!ctl_active(inc)) {
 		snprintf(buf, len, "-");
@@ -701,10 +710,10 @@ ctl_next(json_t *inc, char *buf, size_t len)
 static size_t
 ctl_title_width(size_t used)
 {
-	struct winsize	ws;
+	struct winsize ws;
 
-	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ,
-	    &ws) == 0 && ws.ws_col > used + 20)
+	if (isatty(STDOUT_FILENO) &&
+	    ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > used + 20)
 		return ws.ws_col - used;
 	return 60;
 }
@@ -713,8 +722,8 @@ ctl_title_width(size_t used)
 static unsigned long long
 ctl_id(const char *s)
 {
-	char			*e;
-	unsigned long long	 v;
+	char *e;
+	unsigned long long v;
 
 	errno = 0;
 	v = strtoull(s, &e, 10);
@@ -727,7 +736,7 @@ ctl_id(const char *s)
 static void
 ctl_query_add(char *q, size_t len, const char *k, const char *v)
 {
-	char	*enc;
+	char *enc;
 
 	if (v == NULL)
 		return;
@@ -744,7 +753,7 @@ ctl_query_add(char *q, size_t len, const char *k, const char *v)
 static void
 ctl_list_row(json_t *inc, size_t tw)
 {
-	char	id[32], count[32], ago[32], next[64];
+	char id[32], count[32], ago[32], next[64];
 
 	snprintf(id, sizeof(id), "%lld", ctl_int(inc, "id"));
 	snprintf(count, sizeof(count), "%lld", ctl_int(inc, "count"));
@@ -766,8 +775,8 @@ ctl_list_row(json_t *inc, size_t tw)
 static void
 ctl_list_print(json_t *doc)
 {
-	json_t	*list = json_object_get(doc, "incidents"), *inc;
-	size_t	 i, tw = ctl_title_width(83);
+	json_t *list = json_object_get(doc, "incidents"), *inc;
+	size_t i, tw = ctl_title_width(83);
 
 	if (json_array_size(list) == 0) {
 		printf("no incidents\n");
@@ -775,8 +784,7 @@ ctl_list_print(json_t *doc)
 	}
 	printf("%-6s %-8s %-12s %-3s %-12s %-16s %6s %-7s %s\n", "ID", "SEV",
 	    "STATE", "LVL", "NEXT", "HOST", "COUNT", "LAST", "TITLE");
-	json_array_foreach(list, i, inc)
-		ctl_list_row(inc, tw);
+	json_array_foreach(list, i, inc) ctl_list_row(inc, tw);
 	if ((long long)json_array_size(list) < ctl_int(doc, "total"))
 		printf("(%zu of %lld shown; use --limit)\n",
 		    json_array_size(list), ctl_int(doc, "total"));
@@ -786,30 +794,41 @@ ctl_list_print(json_t *doc)
 static int
 ctl_list(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "state", required_argument, NULL, 's' },
+	static const struct option opts[] = { { "state", required_argument,
+						  NULL, 's' },
 		{ "severity", required_argument, NULL, 'S' },
 		{ "host", required_argument, NULL, 'H' },
 		{ "rule", required_argument, NULL, 'r' },
 		{ "limit", required_argument, NULL, 'n' },
-		{ "all", no_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char	*state = "active", *v[4] = { NULL };
-	char		 q[2048] = "/api/v1/incidents";
-	int		 ch;
-	json_t		*doc;
+		{ "all", no_argument, NULL, 'a' }, { NULL, 0, NULL, 0 } };
+	const char *state = "active", *v[4] = { NULL };
+	char q[2048] = "/api/v1/incidents";
+	int ch;
+	json_t *doc;
 
-	while ((ch = getopt_long(argc, argv, "s:S:H:r:n:a", opts,
-	    NULL)) != -1) {
+	while (
+	    (ch = getopt_long(argc, argv, "s:S:H:r:n:a", opts, NULL)) != -1) {
 		switch (ch) {
-		case 's': state = optarg; break;
-		case 'S': v[0] = optarg; break;
-		case 'H': v[1] = optarg; break;
-		case 'r': v[2] = optarg; break;
-		case 'n': v[3] = optarg; break;
-		case 'a': state = NULL; break;
-		default: ctl_usage();
+		case 's':
+			state = optarg;
+			break;
+		case 'S':
+			v[0] = optarg;
+			break;
+		case 'H':
+			v[1] = optarg;
+			break;
+		case 'r':
+			v[2] = optarg;
+			break;
+		case 'n':
+			v[3] = optarg;
+			break;
+		case 'a':
+			state = NULL;
+			break;
+		default:
+			ctl_usage();
 		}
 	}
 	if (optind != argc)
@@ -841,7 +860,7 @@ ctl_field(const char *label, const char *value)
 static void
 ctl_field_time(const char *label, const char *iso)
 {
-	char	ago[32], loc[64], buf[128];
+	char ago[32], loc[64], buf[128];
 
 	if (iso == NULL) {
 		ctl_field(label, NULL);
@@ -858,7 +877,7 @@ ctl_field_time(const char *label, const char *iso)
 static void
 ctl_show_fields(json_t *inc)
 {
-	char	buf[1024];
+	char buf[1024];
 
 	printf("Incident %lld: ", ctl_int(inc, "id"));
 	ctl_puts(ctl_str(inc, "title"), SIZE_MAX);
@@ -868,9 +887,10 @@ ctl_show_fields(json_t *inc)
 	ctl_field("owner", ctl_str(inc, "owner"));
 	ctl_field("level", ctl_str(inc, "level"));
 	ctl_field("host", ctl_str(inc, "host"));
-	snprintf(buf, sizeof(buf), "%s (%s:%lld)", ctl_str(inc, "rule") ?
-	    ctl_str(inc, "rule") : "-", ctl_str(inc, "rule_file") ?
-	    ctl_str(inc, "rule_file") : "?", ctl_int(inc, "rule_line"));
+	snprintf(buf, sizeof(buf), "%s (%s:%lld)",
+	    ctl_str(inc, "rule") ? ctl_str(inc, "rule") : "-",
+	    ctl_str(inc, "rule_file") ? ctl_str(inc, "rule_file") : "?",
+	    ctl_int(inc, "rule_line"));
 	ctl_field("rule", buf);
 	ctl_field("key", ctl_str(inc, "key"));
 	snprintf(buf, sizeof(buf), "%lld", ctl_int(inc, "count"));
@@ -881,8 +901,8 @@ ctl_show_fields(json_t *inc)
 	ctl_field_time("resolved", ctl_str(inc, "resolved_at"));
 	ctl_field_time("next escalation", ctl_str(inc, "next_escalation"));
 	if (ctl_str(inc, "next_level") != NULL) {
-		snprintf(buf, sizeof(buf), "%lld: %s", ctl_int(inc,
-		    "next_step"), ctl_str(inc, "next_level"));
+		snprintf(buf, sizeof(buf), "%lld: %s",
+		    ctl_int(inc, "next_step"), ctl_str(inc, "next_level"));
 		ctl_field("next step", buf);
 	}
 	ctl_field("in window", ctl_str(inc, "in_window"));
@@ -896,7 +916,7 @@ ctl_show_fields(json_t *inc)
 static void
 ctl_window_row(json_t *w)
 {
-	char	when[160], start[64], end[64];
+	char when[160], start[64], end[64];
 
 	ctl_local(ctl_str(w, "start"), 0, start, sizeof(start));
 	ctl_local(ctl_str(w, "end"), 0, end, sizeof(end));
@@ -904,9 +924,10 @@ ctl_window_row(json_t *w)
 	ctl_col(ctl_str(w, "id"), 16);
 	ctl_col(ctl_str(w, "kind"), 6);
 	ctl_col(json_is_true(json_object_get(w, "cancelled")) ? "cancelled" :
-	    json_is_true(json_object_get(w, "active")) ? "ACTIVE" :
-	    json_is_true(json_object_get(w, "approved")) ? "approved" :
-	    "unapproved", 10);
+		json_is_true(json_object_get(w, "active"))    ? "ACTIVE" :
+		json_is_true(json_object_get(w, "approved"))  ? "approved" :
+								"unapproved",
+	    10);
 	ctl_col(when, CTL_WHEN_WIDTH);
 	ctl_puts(ctl_str(w, "title") ? ctl_str(w, "title") : "",
 	    ctl_title_width(36 + CTL_WHEN_WIDTH));
@@ -917,8 +938,8 @@ ctl_window_row(json_t *w)
 static int
 ctl_windows(int argc, char **argv)
 {
-	json_t	*doc, *list, *w;
-	size_t	 i;
+	json_t *doc, *list, *w;
+	size_t i;
 
 	if (argc != 1)
 		ctl_usage();
@@ -931,8 +952,7 @@ ctl_windows(int argc, char **argv)
 	else {
 		printf("%-16s %-6s %-10s %-*s %s\n", "ID", "KIND", "STATE",
 		    CTL_WHEN_WIDTH, "START .. END", "TITLE");
-		json_array_foreach(list, i, w)
-			ctl_window_row(w);
+		json_array_foreach(list, i, w) ctl_window_row(w);
 	}
 	json_decref(doc);
 	return CTL_OK;
@@ -942,18 +962,18 @@ ctl_windows(int argc, char **argv)
 static void
 ctl_when(const char *iso, char *buf, size_t len)
 {
-	char	d[32];
+	char d[32];
 
 	ctl_ago(iso, d, sizeof(d));
-	snprintf(buf, len, "%s%s", d, strcmp(d, "-") == 0 ||
-	    strncmp(d, "in ", 3) == 0 ? "" : " ago");
+	snprintf(buf, len, "%s%s", d,
+	    strcmp(d, "-") == 0 || strncmp(d, "in ", 3) == 0 ? "" : " ago");
 }
 
 /* One expectation as a table row. */
 static void
 ctl_expect_row(json_t *x)
 {
-	char	last[48], next[48], at[64];
+	char last[48], next[48], at[64];
 
 	ctl_when(ctl_str(x, "last_arrival"), last, sizeof(last));
 	ctl_when(ctl_str(x, "next_deadline"), next, sizeof(next));
@@ -971,11 +991,12 @@ ctl_expect_row(json_t *x)
 static void
 ctl_silent_rows(json_t *sr)
 {
-	json_t	*h, *hosts = json_object_get(sr, "hosts");
-	char	 last[48], at[48];
-	size_t	 i;
+	json_t *h, *hosts = json_object_get(sr, "hosts");
+	char last[48], at[48];
+	size_t i;
 
-	json_array_foreach(hosts, i, h) {
+	json_array_foreach(hosts, i, h)
+	{
 		ctl_when(ctl_str(h, "last_heard"), last, sizeof(last));
 		ctl_when(ctl_str(h, "silent_at"), at, sizeof(at));
 		ctl_col(ctl_str(sr, "rule"), 24);
@@ -987,8 +1008,9 @@ ctl_silent_rows(json_t *sr)
 	}
 	if ((long long)json_array_size(hosts) < ctl_int(sr, "hosts_total"))
 		printf("%-24s (%lld more hosts, see --json)\n",
-		    ctl_str(sr, "rule"), ctl_int(sr, "hosts_total") -
-		    (long long)json_array_size(hosts));
+		    ctl_str(sr, "rule"),
+		    ctl_int(sr, "hosts_total") -
+			(long long)json_array_size(hosts));
 	else if (json_array_size(hosts) == 0)
 		printf("%-24s (no host heard yet)\n", ctl_str(sr, "rule"));
 }
@@ -997,8 +1019,8 @@ ctl_silent_rows(json_t *sr)
 static int
 ctl_expectations(int argc, char **argv)
 {
-	json_t	*doc, *list, *x;
-	size_t	 i;
+	json_t *doc, *list, *x;
+	size_t i;
 
 	if (argc != 1)
 		ctl_usage();
@@ -1014,15 +1036,13 @@ ctl_expectations(int argc, char **argv)
 	else {
 		printf("%-24s %-20s %-8s %-14s %-14s %s\n", "RULE", "HOST",
 		    "STATE", "LAST ARRIVAL", "NEXT DEADLINE", "DUE AT");
-		json_array_foreach(list, i, x)
-			ctl_expect_row(x);
+		json_array_foreach(list, i, x) ctl_expect_row(x);
 	}
 	list = json_object_get(doc, "silent");
 	if (json_array_size(list) > 0) {
 		printf("\n%-24s %-20s %-8s %-14s %s\n", "SILENT RULE", "HOST",
 		    "STATE", "LAST HEARD", "SILENT AT");
-		json_array_foreach(list, i, x)
-			ctl_silent_rows(x);
+		json_array_foreach(list, i, x) ctl_silent_rows(x);
 	}
 	if (ctl_int(doc, "untracked_hosts") > 0)
 		printf("%lld hosts not tracked (over the bound of %lld)\n",
@@ -1036,14 +1056,13 @@ ctl_expectations(int argc, char **argv)
 static void
 ctl_host_value(char *buf, size_t len, json_t *latest, const char *metric)
 {
-	json_t	*v = json_object_get(latest, metric), *x;
+	json_t *v = json_object_get(latest, metric), *x;
 	const char *k;
-	double	 max = -1;
+	double max = -1;
 
 	if (json_is_object(v)) {
-		json_object_foreach(v, k, x)
-			if (json_number_value(x) > max)
-				max = json_number_value(x);
+		json_object_foreach(v, k, x) if (json_number_value(x) > max)
+		    max = json_number_value(x);
 	} else if (json_is_number(v))
 		max = json_number_value(v);
 	if (max < 0)
@@ -1056,9 +1075,9 @@ ctl_host_value(char *buf, size_t len, json_t *latest, const char *metric)
 static int
 ctl_hosts(int argc, char **argv)
 {
-	json_t	*doc, *list, *h, *r, *l;
-	char	 cpu[32], mem[32], disk[32];
-	size_t	 i;
+	json_t *doc, *list, *h, *r, *l;
+	char cpu[32], mem[32], disk[32];
+	size_t i;
 
 	if (argc != 1)
 		ctl_usage();
@@ -1072,18 +1091,22 @@ ctl_hosts(int argc, char **argv)
 	if (json_array_size(list) == 0)
 		printf("no host is polled (poll: hosts: in the config)\n");
 	else
-		printf("%-20s %-24s %-4s %-11s %6s %6s %9s\n", "HOST", "ADDRESS",
-		    "SNMP", "STATE", "CPU%", "MEM%", "MAX DISK%");
-	json_array_foreach(list, i, h) {
+		printf("%-20s %-24s %-4s %-11s %6s %6s %9s\n", "HOST",
+		    "ADDRESS", "SNMP", "STATE", "CPU%", "MEM%", "MAX DISK%");
+	json_array_foreach(list, i, h)
+	{
 		r = json_object_get(h, "reachable");
 		l = json_object_get(h, "latest");
 		ctl_host_value(cpu, sizeof(cpu), l, "cpu.load_pct");
 		ctl_host_value(mem, sizeof(mem), l, "mem.used_pct");
 		ctl_host_value(disk, sizeof(disk), l, "disk.used_pct");
-		printf("%-20s %-24s %-4s %-11s %6s %6s %9s\n", ctl_str(h, "name"),
-		    ctl_str(h, "address"), ctl_str(h, "version"),
-		    json_is_null(r) ? "not polled" : json_is_true(r) ? "up" :
-		    "unreachable", cpu, mem, disk);
+		printf("%-20s %-24s %-4s %-11s %6s %6s %9s\n",
+		    ctl_str(h, "name"), ctl_str(h, "address"),
+		    ctl_str(h, "version"),
+		    json_is_null(r)	? "not polled" :
+			json_is_true(r) ? "up" :
+					  "unreachable",
+		    cpu, mem, disk);
 	}
 	json_decref(doc);
 	return CTL_OK;
@@ -1093,9 +1116,9 @@ ctl_hosts(int argc, char **argv)
 static void
 ctl_sev_row(const char *label, json_t *o)
 {
-	static const char	*sevs[] = { "critical", "high", "medium",
-				    "low", "info", "total" };
-	size_t			 i;
+	static const char *sevs[] = { "critical", "high", "medium", "low",
+		"info", "total" };
+	size_t i;
 
 	printf("%-16s", label);
 	for (i = 0; i < sizeof(sevs) / sizeof(sevs[0]); i++)
@@ -1107,7 +1130,7 @@ ctl_sev_row(const char *label, json_t *o)
 static void
 ctl_report_head(json_t *doc)
 {
-	json_t	*p = json_object_get(doc, "period"), *inc;
+	json_t *p = json_object_get(doc, "period"), *inc;
 
 	inc = json_object_get(doc, "incidents");
 	printf("%s report for %s (%s, %s to %s%s)\n\n", ctl_str(doc, "report"),
@@ -1128,17 +1151,18 @@ ctl_report_head(json_t *doc)
 static void
 ctl_report_top(const char *title, json_t *list, const char *name)
 {
-	json_t	*x;
-	size_t	 i;
+	json_t *x;
+	size_t i;
 
 	printf("\n%-24s %9s %9s %8s\n", title, "INCIDENTS", "EVENTS", "WORST");
 	if (json_array_size(list) == 0)
 		printf("(none)\n");
-	json_array_foreach(list, i, x) {
+	json_array_foreach(list, i, x)
+	{
 		ctl_col(ctl_str(x, name), 24);
 		printf("%9lld %9lld %8s\n", ctl_int(x, "incidents"),
-		    ctl_int(x, "events"), ctl_str(x, "worst") ?
-		    ctl_str(x, "worst") : "-");
+		    ctl_int(x, "events"),
+		    ctl_str(x, "worst") ? ctl_str(x, "worst") : "-");
 	}
 }
 
@@ -1146,17 +1170,20 @@ ctl_report_top(const char *title, json_t *list, const char *name)
 static void
 ctl_report_daily(json_t *doc)
 {
-	json_t	*s = json_object_get(doc, "servers"), *b, *x;
-	size_t	 i;
+	json_t *s = json_object_get(doc, "servers"), *b, *x;
+	size_t i;
 
 	printf("\nhosts with incidents: %lld\n",
 	    ctl_int(s, "hosts_with_incidents"));
 	ctl_report_top("HOST", json_object_get(s, "top_hosts"), "host");
 	b = json_object_get(doc, "backups");
-	printf("\nbackups (that day): ok %lld, missing %lld, late %lld, pending "
-	    "%lld\n", ctl_int(b, "ok"), ctl_int(b, "missing"),
-	    ctl_int(b, "late"), ctl_int(b, "pending"));
-	json_array_foreach(json_object_get(b, "hosts"), i, x) {
+	printf("\nbackups (that day): ok %lld, missing %lld, late %lld, "
+	       "pending "
+	       "%lld\n",
+	    ctl_int(b, "ok"), ctl_int(b, "missing"), ctl_int(b, "late"),
+	    ctl_int(b, "pending"));
+	json_array_foreach(json_object_get(b, "hosts"), i, x)
+	{
 		printf("  ");
 		ctl_col(ctl_str(x, "rule"), 24);
 		ctl_col(ctl_str(x, "host"), 20);
@@ -1165,7 +1192,8 @@ ctl_report_daily(json_t *doc)
 	}
 	printf("\nsilent hosts (now): %zu\n",
 	    json_array_size(json_object_get(doc, "silent_hosts")));
-	json_array_foreach(json_object_get(doc, "silent_hosts"), i, x) {
+	json_array_foreach(json_object_get(doc, "silent_hosts"), i, x)
+	{
 		printf("  ");
 		ctl_col(ctl_str(x, "host"), 20);
 		printf("since ");
@@ -1178,23 +1206,24 @@ ctl_report_daily(json_t *doc)
 static void
 ctl_report_weekly(json_t *doc)
 {
-	json_t	*x;
-	size_t	 i;
-	char	 when[64];
+	json_t *x;
+	size_t i;
+	char when[64];
 
 	printf("\n%-16s %8s %8s %8s %8s %8s %8s\n", "OPENED PER DAY",
 	    "critical", "high", "medium", "low", "info", "total");
 	json_array_foreach(json_object_get(doc, "days"), i, x)
-		ctl_sev_row(ctl_str(x, "date"), json_object_get(x, "opened"));
-	ctl_report_top("NOISIEST HOSTS", json_object_get(doc,
-	    "noisiest_hosts"), "host");
-	ctl_report_top("NOISIEST RULES", json_object_get(doc,
-	    "noisiest_rules"), "rule");
-	printf("\n%-16s %-8s %-23s %6s %8s %6s %s\n", "WINDOW", "KIND",
-	    "START", "OPENED", "RESOLVED", "FAILED", "OUTCOME");
+	    ctl_sev_row(ctl_str(x, "date"), json_object_get(x, "opened"));
+	ctl_report_top("NOISIEST HOSTS", json_object_get(doc, "noisiest_hosts"),
+	    "host");
+	ctl_report_top("NOISIEST RULES", json_object_get(doc, "noisiest_rules"),
+	    "rule");
+	printf("\n%-16s %-8s %-23s %6s %8s %6s %s\n", "WINDOW", "KIND", "START",
+	    "OPENED", "RESOLVED", "FAILED", "OUTCOME");
 	if (json_array_size(json_object_get(doc, "windows")) == 0)
 		printf("(none)\n");
-	json_array_foreach(json_object_get(doc, "windows"), i, x) {
+	json_array_foreach(json_object_get(doc, "windows"), i, x)
+	{
 		ctl_col(ctl_str(x, "id"), 16);
 		ctl_col(ctl_str(x, "kind"), 8);
 		ctl_local(ctl_str(x, "start"), 0, when, sizeof(when));
@@ -1224,10 +1253,10 @@ ctl_report_secs(json_t *v)
 static void
 ctl_report_monthly(json_t *doc)
 {
-	static const char	*sevs[] = { "critical", "high", "medium",
-				    "low", "info" };
-	json_t			*sla = json_object_get(doc, "sla"), *s, *r, *t;
-	size_t			 i;
+	static const char *sevs[] = { "critical", "high", "medium", "low",
+		"info" };
+	json_t *sla = json_object_get(doc, "sla"), *s, *r, *t;
+	size_t i;
 
 	printf("\n%-9s %8s %5s %6s %7s %9s %9s %9s %9s\n", "SEVERITY",
 	    "DEADLINE", "MET", "MISSED", "SLA %", "MTTA", "MTTR", "OPENED +/-",
@@ -1236,12 +1265,13 @@ ctl_report_monthly(json_t *doc)
 		s = json_object_get(sla, sevs[i]);
 		r = json_object_get(json_object_get(doc, "response"), sevs[i]);
 		t = json_object_get(json_object_get(doc, "trends"), sevs[i]);
-		printf("%-9s %8s %5lld %6lld", sevs[i], json_is_object(s) ?
-		    ctl_str(s, "deadline") : "-", ctl_int(s, "met"),
-		    ctl_int(s, "missed"));
+		printf("%-9s %8s %5lld %6lld", sevs[i],
+		    json_is_object(s) ? ctl_str(s, "deadline") : "-",
+		    ctl_int(s, "met"), ctl_int(s, "missed"));
 		if (json_is_number(json_object_get(s, "achievement_percent")))
-			printf(" %7.1f", json_number_value(json_object_get(s,
-			    "achievement_percent")));
+			printf(" %7.1f",
+			    json_number_value(
+				json_object_get(s, "achievement_percent")));
 		else
 			printf(" %7s", "-");
 		ctl_report_secs(json_object_get(r, "mtta_seconds"));
@@ -1253,22 +1283,22 @@ ctl_report_monthly(json_t *doc)
 	s = json_object_get(sla, "total");
 	if (json_is_number(json_object_get(s, "achievement_percent")))
 		printf("SLA achievement: %.1f%% (%lld met, %lld missed)\n",
-		    json_number_value(json_object_get(s,
-		    "achievement_percent")), ctl_int(s, "met"),
-		    ctl_int(s, "missed"));
-	ctl_report_top("RECURRING HOSTS", json_object_get(doc,
-	    "recurring_hosts"), "host");
-	ctl_report_top("RECURRING RULES", json_object_get(doc,
-	    "recurring_rules"), "rule");
+		    json_number_value(
+			json_object_get(s, "achievement_percent")),
+		    ctl_int(s, "met"), ctl_int(s, "missed"));
+	ctl_report_top("RECURRING HOSTS",
+	    json_object_get(doc, "recurring_hosts"), "host");
+	ctl_report_top("RECURRING RULES",
+	    json_object_get(doc, "recurring_rules"), "rule");
 }
 
 /* sopctl report stored [ID] [--job JOB] [--format text|html]. */
 static int
 ctl_report_stored(int argc, char **argv, const char *job, const char *fmt)
 {
-	json_t	*doc, *x;
-	char	 path[160], *s;
-	size_t	 i;
+	json_t *doc, *x;
+	char path[160], *s;
+	size_t i;
 
 	if (argc > 1 && strspn(argv[1], "0123456789") != strlen(argv[1]))
 		ctl_usage();
@@ -1290,9 +1320,9 @@ ctl_report_stored(int argc, char **argv, const char *job, const char *fmt)
 	} else {
 		printf("%-6s %-20s %-20s %s\n", "ID", "JOB", "MADE", "SUBJECT");
 		json_array_foreach(json_object_get(doc, "reports"), i, x)
-			printf("%-6lld %-20s %-20s %s\n", ctl_int(x, "id"),
-			    ctl_str(x, "job"), ctl_str(x, "made_at"),
-			    ctl_str(x, "subject"));
+		    printf("%-6lld %-20s %-20s %s\n", ctl_int(x, "id"),
+			ctl_str(x, "job"), ctl_str(x, "made_at"),
+			ctl_str(x, "subject"));
 	}
 	json_decref(doc);
 	return CTL_OK;
@@ -1302,8 +1332,8 @@ ctl_report_stored(int argc, char **argv, const char *job, const char *fmt)
 static int
 ctl_schedule(int argc, char **argv)
 {
-	json_t	*doc, *x;
-	size_t	 i;
+	json_t *doc, *x;
+	size_t i;
 
 	(void)argv;
 	if (argc != 1)
@@ -1318,15 +1348,15 @@ ctl_schedule(int argc, char **argv)
 	printf("%-20s %-6s %-9s %-8s %s\n", "JOB", "AT", "DAYS", "NOTIFY",
 	    "NEXT");
 	json_array_foreach(json_object_get(doc, "jobs"), i, x)
-		printf("%-20s %-6s %-9s %-8s %s\n", ctl_str(x, "job"),
-		    ctl_str(x, "at"), ctl_str(x, "days"), ctl_str(x, "notify"),
-		    ctl_str(x, "next"));
+	    printf("%-20s %-6s %-9s %-8s %s\n", ctl_str(x, "job"),
+		ctl_str(x, "at"), ctl_str(x, "days"), ctl_str(x, "notify"),
+		ctl_str(x, "next"));
 	printf("\nruns:\n%-20s %-20s %-20s %-10s %s\n", "JOB", "SCHEDULED",
 	    "RAN AT", "OUTCOME", "DETAIL");
 	json_array_foreach(json_object_get(doc, "runs"), i, x)
-		printf("%-20s %-20s %-20s %-10s %s\n", ctl_str(x, "job"),
-		    ctl_str(x, "scheduled"), ctl_str(x, "ran_at"),
-		    ctl_str(x, "outcome"), ctl_str(x, "detail"));
+	    printf("%-20s %-20s %-20s %-10s %s\n", ctl_str(x, "job"),
+		ctl_str(x, "scheduled"), ctl_str(x, "ran_at"),
+		ctl_str(x, "outcome"), ctl_str(x, "detail"));
 	json_decref(doc);
 	return CTL_OK;
 }
@@ -1338,13 +1368,12 @@ ctl_report(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "date", required_argument, NULL, 'd' },
 		{ "job", required_argument, NULL, 'J' },
-		{ "format", required_argument, NULL, 'F' },
-		{ NULL, 0, NULL, 0 }
+		{ "format", required_argument, NULL, 'F' }, { NULL, 0, NULL, 0 }
 	};
-	const char	*date = NULL, *job = NULL, *fmt = NULL;
-	char		 path[128];
-	json_t		*doc;
-	int		 ch;
+	const char *date = NULL, *job = NULL, *fmt = NULL;
+	char path[128];
+	json_t *doc;
+	int ch;
 
 	while ((ch = getopt_long(argc, argv, "d:", opts, NULL)) != -1) {
 		if (optarg == NULL || strlen(optarg) > 32)
@@ -1353,8 +1382,9 @@ ctl_report(int argc, char **argv)
 			date = optarg;
 		else if (ch == 'J')
 			job = optarg;
-		else if (ch == 'F' && (strcmp(optarg, "text") == 0 ||
-		    strcmp(optarg, "html") == 0))
+		else if (ch == 'F' &&
+		    (strcmp(optarg, "text") == 0 ||
+			strcmp(optarg, "html") == 0))
 			fmt = optarg;
 		else
 			ctl_usage();
@@ -1365,13 +1395,13 @@ ctl_report(int argc, char **argv)
 		    fmt);
 	if (job != NULL || fmt != NULL)
 		ctl_usage();
-	if (optind + 1 != argc || (strcmp(argv[optind], "daily") != 0 &&
-	    strcmp(argv[optind], "weekly") != 0 &&
-	    strcmp(argv[optind], "monthly") != 0))
+	if (optind + 1 != argc ||
+	    (strcmp(argv[optind], "daily") != 0 &&
+		strcmp(argv[optind], "weekly") != 0 &&
+		strcmp(argv[optind], "monthly") != 0))
 		ctl_usage();
-	snprintf(path, sizeof(path), "/api/v1/reports/%s%s%s",
-	    argv[optind], date != NULL ? "?date=" : "",
-	    date != NULL ? date : "");
+	snprintf(path, sizeof(path), "/api/v1/reports/%s%s%s", argv[optind],
+	    date != NULL ? "?date=" : "", date != NULL ? date : "");
 	doc = ctl_api("GET", path, NULL);
 	if (ctl.json)
 		ctl_print_json(doc);
@@ -1392,62 +1422,70 @@ ctl_report(int argc, char **argv)
 static void
 ctl_split(json_t *a, const char *list)
 {
-	char	*copy = ctl_strdup(list), *p, *last;
+	char *copy = ctl_strdup(list), *p, *last;
 
 	for (p = strtok_r(copy, ",", &last); p != NULL;
-	    p = strtok_r(NULL, ",", &last))
+	     p = strtok_r(NULL, ",", &last))
 		if (*p != '\0')
 			json_array_append_new(a, json_string(p));
 	free(copy);
 }
 
-static const char	*ctl_default_actor(void);
+static const char *ctl_default_actor(void);
 
 /* Whether a window or change id is well formed. */
 static int
 ctl_winid_ok(const char *id)
 {
-	return strlen(id) <= 64 && strspn(id, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == strlen(id);
+	return strlen(id) <= 64 &&
+	    strspn(id,
+		"abcdefghijklmnopqrstuvwxyz"
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == strlen(id);
 }
 
 /* sopctl window add: create a change window. */
 static int
 ctl_window_add(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "id", required_argument, NULL, 'i' },
+	static const struct option opts[] = { { "id", required_argument, NULL,
+						  'i' },
 		{ "title", required_argument, NULL, 't' },
 		{ "hosts", required_argument, NULL, 'H' },
 		{ "group", required_argument, NULL, 'g' },
 		{ "start", required_argument, NULL, 's' },
 		{ "end", required_argument, NULL, 'e' },
-		{ "approved", no_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 }
-	};
-	json_t	*body, *hosts = json_array(), *groups = json_array(), *doc;
-	char	*text;
-	int	 ch;
+		{ "approved", no_argument, NULL, 'a' }, { NULL, 0, NULL, 0 } };
+	json_t *body, *hosts = json_array(), *groups = json_array(), *doc;
+	char *text;
+	int ch;
 
 	body = json_object();
 	json_object_set_new(body, "approved", json_false());
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'i': json_object_set_new(body, "id", json_string(optarg));
+		case 'i':
+			json_object_set_new(body, "id", json_string(optarg));
 			break;
-		case 't': json_object_set_new(body, "title",
-			    json_string(optarg));
+		case 't':
+			json_object_set_new(body, "title", json_string(optarg));
 			break;
-		case 'H': ctl_split(hosts, optarg); break;
-		case 'g': ctl_split(groups, optarg); break;
-		case 's': json_object_set_new(body, "start",
-			    json_string(optarg));
+		case 'H':
+			ctl_split(hosts, optarg);
 			break;
-		case 'e': json_object_set_new(body, "end", json_string(optarg));
+		case 'g':
+			ctl_split(groups, optarg);
 			break;
-		case 'a': json_object_set_new(body, "approved", json_true());
+		case 's':
+			json_object_set_new(body, "start", json_string(optarg));
 			break;
-		default: ctl_usage();
+		case 'e':
+			json_object_set_new(body, "end", json_string(optarg));
+			break;
+		case 'a':
+			json_object_set_new(body, "approved", json_true());
+			break;
+		default:
+			ctl_usage();
 		}
 	}
 	if (optind != argc || json_object_get(body, "id") == NULL)
@@ -1470,7 +1508,7 @@ ctl_window_add(int argc, char **argv)
 static void
 ctl_chg_row(json_t *c)
 {
-	char	when[160], start[64], end[64];
+	char when[160], start[64], end[64];
 
 	ctl_local(ctl_str(c, "start"), 0, start, sizeof(start));
 	ctl_local(ctl_str(c, "end"), 0, end, sizeof(end));
@@ -1487,8 +1525,8 @@ ctl_chg_row(json_t *c)
 static int
 ctl_chg_list(void)
 {
-	json_t	*doc, *list, *c;
-	size_t	 i;
+	json_t *doc, *list, *c;
+	size_t i;
 
 	doc = ctl_api("GET", "/api/v1/changes", NULL);
 	list = json_object_get(doc, "changes");
@@ -1499,8 +1537,7 @@ ctl_chg_list(void)
 	else {
 		printf("%-16s %-11s %-*s %s\n", "ID", "STATE", CTL_WHEN_WIDTH,
 		    "START .. END", "TITLE");
-		json_array_foreach(list, i, c)
-			ctl_chg_row(c);
+		json_array_foreach(list, i, c) ctl_chg_row(c);
 	}
 	json_decref(doc);
 	return CTL_OK;
@@ -1511,27 +1548,29 @@ static void
 ctl_chg_show(json_t *c)
 {
 	static const char *fields[] = { "id", "title", "state", "description",
-	    "impact", "risk", "rollback", "requester", "approved_by", "owner" };
-	char	 scope[512] = "";
-	json_t	*h, *v;
-	size_t	 i, used = 0;
+		"impact", "risk", "rollback", "requester", "approved_by",
+		"owner" };
+	char scope[512] = "";
+	json_t *h, *v;
+	size_t i, used = 0;
 
 	for (i = 0; i < sizeof(fields) / sizeof(*fields); i++)
 		ctl_field(fields[i], ctl_str(c, fields[i]));
 	ctl_field_time("approved at", ctl_str(c, "approved_at"));
 	ctl_field_time("start", ctl_str(c, "start"));
 	ctl_field_time("end", ctl_str(c, "end"));
-	json_array_foreach(json_object_get(c, "hosts"), i, v)
-		used += snprintf(scope + used, used < sizeof(scope) ?
-		    sizeof(scope) - used : 0, "%s%s", used ? "," : "",
-		    json_string_value(v));
-	json_array_foreach(json_object_get(c, "groups"), i, v)
-		used += snprintf(scope + used, used < sizeof(scope) ?
-		    sizeof(scope) - used : 0, "%sgroup %s", used ? "," : "",
-		    json_string_value(v));
+	json_array_foreach(json_object_get(c, "hosts"), i, v) used +=
+	    snprintf(scope + used,
+		used < sizeof(scope) ? sizeof(scope) - used : 0, "%s%s",
+		used ? "," : "", json_string_value(v));
+	json_array_foreach(json_object_get(c, "groups"), i, v) used +=
+	    snprintf(scope + used,
+		used < sizeof(scope) ? sizeof(scope) - used : 0, "%sgroup %s",
+		used ? "," : "", json_string_value(v));
 	ctl_field("scope", used ? scope : "all hosts");
 	printf("history:\n");
-	json_array_foreach(json_object_get(c, "history"), i, h) {
+	json_array_foreach(json_object_get(c, "history"), i, h)
+	{
 		printf("  %s  %-11s by ", ctl_str(h, "at"), ctl_str(h, "to"));
 		ctl_puts(ctl_str(h, "actor"), 64);
 		if (ctl_str(h, "note") != NULL) {
@@ -1559,17 +1598,22 @@ ctl_chg_request(int argc, char **argv)
 		{ "rollback", required_argument, NULL, 'b' },
 		{ "owner", required_argument, NULL, 'o' },
 		{ "severities", required_argument, NULL, 'S' },
-		{ "actor", required_argument, NULL, 'A' },
-		{ NULL, 0, NULL, 0 }
+		{ "actor", required_argument, NULL, 'A' }, { NULL, 0, NULL, 0 }
 	};
-	static const char *keys[128] = { ['i'] = "id", ['t'] = "title",
-	    ['s'] = "start", ['e'] = "end", ['d'] = "description",
-	    ['I'] = "impact", ['r'] = "risk", ['b'] = "rollback",
-	    ['o'] = "owner", ['A'] = "requester" };
-	json_t	*body, *doc, *sev = json_array();
-	json_t	*hosts = json_array(), *groups = json_array();
-	char	*text;
-	int	 ch;
+	static const char *keys[128] = { ['i'] = "id",
+		['t'] = "title",
+		['s'] = "start",
+		['e'] = "end",
+		['d'] = "description",
+		['I'] = "impact",
+		['r'] = "risk",
+		['b'] = "rollback",
+		['o'] = "owner",
+		['A'] = "requester" };
+	json_t *body, *doc, *sev = json_array();
+	json_t *hosts = json_array(), *groups = json_array();
+	char *text;
+	int ch;
 
 	body = json_pack("{s:s}", "requester", ctl_default_actor());
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -1611,19 +1655,23 @@ ctl_chg_move(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "message", required_argument, NULL, 'm' },
-		{ "actor", required_argument, NULL, 'A' },
-		{ NULL, 0, NULL, 0 }
+		{ "actor", required_argument, NULL, 'A' }, { NULL, 0, NULL, 0 }
 	};
-	const char	*note = NULL, *actor = ctl_default_actor();
-	char		 path[256], *body;
-	json_t		*doc;
-	int		 ch;
+	const char *note = NULL, *actor = ctl_default_actor();
+	char path[256], *body;
+	json_t *doc;
+	int ch;
 
 	while ((ch = getopt_long(argc, argv, "m:A:", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'm': note = optarg; break;
-		case 'A': actor = optarg; break;
-		default: ctl_usage();
+		case 'm':
+			note = optarg;
+			break;
+		case 'A':
+			actor = optarg;
+			break;
+		default:
+			ctl_usage();
 		}
 	}
 	if (optind != argc - 1 || !ctl_winid_ok(argv[optind]))
@@ -1657,11 +1705,11 @@ ctl_changes(int argc, char **argv)
 static int
 ctl_chg(int argc, char **argv)
 {
-	static const char *moves[] = { "approve", "start", "verified",
-	    "failed", "rollback", "close", "cancel" };
-	char	 path[256];
-	json_t	*doc;
-	size_t	 i;
+	static const char *moves[] = { "approve", "start", "verified", "failed",
+		"rollback", "close", "cancel" };
+	char path[256];
+	json_t *doc;
+	size_t i;
 
 	if (argc == 2 && strcmp(argv[1], "list") == 0)
 		return ctl_chg_list();
@@ -1671,8 +1719,7 @@ ctl_chg(int argc, char **argv)
 		if (strcmp(argv[1], moves[i]) == 0)
 			return ctl_chg_move(argc - 1, argv + 1);
 	}
-	if (argc != 3 || strcmp(argv[1], "show") != 0 ||
-	    !ctl_winid_ok(argv[2]))
+	if (argc != 3 || strcmp(argv[1], "show") != 0 || !ctl_winid_ok(argv[2]))
 		ctl_usage();
 	snprintf(path, sizeof(path), "/api/v1/changes/%s", argv[2]);
 	doc = ctl_api("GET", path, NULL);
@@ -1688,13 +1735,14 @@ ctl_chg(int argc, char **argv)
 static int
 ctl_window(int argc, char **argv)
 {
-	char	 path[256];
-	json_t	*doc;
+	char path[256];
+	json_t *doc;
 
 	if (argc >= 2 && strcmp(argv[1], "add") == 0)
 		return ctl_window_add(argc - 1, argv + 1);
-	if (argc != 3 || (strcmp(argv[1], "cancel") != 0 &&
-	    strcmp(argv[1], "show") != 0) || !ctl_winid_ok(argv[2]))
+	if (argc != 3 ||
+	    (strcmp(argv[1], "cancel") != 0 && strcmp(argv[1], "show") != 0) ||
+	    !ctl_winid_ok(argv[2]))
 		ctl_usage();
 	if (strcmp(argv[1], "cancel") == 0) {
 		snprintf(path, sizeof(path), "/api/v1/windows/%s/cancel",
@@ -1722,21 +1770,24 @@ ctl_window(int argc, char **argv)
 static void
 ctl_show_events(json_t *events)
 {
-	json_t	*ev;
-	size_t	 i;
-	char	 at[64];
+	json_t *ev;
+	size_t i;
+	char at[64];
 
 	printf("Recent events (%zu):\n", json_array_size(events));
-	json_array_foreach(events, i, ev) {
+	json_array_foreach(events, i, ev)
+	{
 		ctl_local(ctl_str(ev, "received") ? ctl_str(ev, "received") :
-		    ctl_str(ev, "timestamp"), 1, at, sizeof(at));
+						    ctl_str(ev, "timestamp"),
+		    1, at, sizeof(at));
 		printf("  ");
 		ctl_puts(at, 40);
 		printf(" ");
 		ctl_puts(ctl_str(ev, "host"), 64);
 		printf(" ");
 		ctl_puts(ctl_str(ev, "program") ? ctl_str(ev, "program") :
-		    ctl_str(ev, "trap_oid"), 64);
+						  ctl_str(ev, "trap_oid"),
+		    64);
 		printf(": ");
 		ctl_puts(ctl_str(ev, "message"), 1000);
 		fputc('\n', stdout);
@@ -1747,13 +1798,14 @@ ctl_show_events(json_t *events)
 static void
 ctl_show_history(json_t *hist)
 {
-	json_t	*h;
-	size_t	 i;
+	json_t *h;
+	size_t i;
 
-	char	at[64];
+	char at[64];
 
 	printf("History (%zu):\n", json_array_size(hist));
-	json_array_foreach(hist, i, h) {
+	json_array_foreach(hist, i, h)
+	{
 		ctl_local(ctl_str(h, "at"), 1, at, sizeof(at));
 		printf("  %s", at);
 		printf(" ");
@@ -1780,13 +1832,12 @@ ctl_show_history(json_t *hist)
 static int
 ctl_show(int argc, char **argv)
 {
-	char	 path[64];
-	json_t	*doc;
+	char path[64];
+	json_t *doc;
 
 	if (argc != 2)
 		ctl_usage();
-	snprintf(path, sizeof(path), "/api/v1/incidents/%llu",
-	    ctl_id(argv[1]));
+	snprintf(path, sizeof(path), "/api/v1/incidents/%llu", ctl_id(argv[1]));
 	doc = ctl_api("GET", path, NULL);
 	if (ctl.json)
 		ctl_print_json(doc);
@@ -1803,7 +1854,7 @@ ctl_show(int argc, char **argv)
 static const char *
 ctl_default_actor(void)
 {
-	const char	*u = getenv("USER");
+	const char *u = getenv("USER");
 
 	if (u == NULL || *u == '\0')
 		u = getenv("LOGNAME");
@@ -1816,19 +1867,23 @@ ctl_change(int argc, char **argv, const char *action, int need_note)
 {
 	static const struct option opts[] = {
 		{ "message", required_argument, NULL, 'm' },
-		{ "actor", required_argument, NULL, 'A' },
-		{ NULL, 0, NULL, 0 }
+		{ "actor", required_argument, NULL, 'A' }, { NULL, 0, NULL, 0 }
 	};
-	const char	*note = NULL, *actor = ctl_default_actor();
-	char		 path[96], *body;
-	int		 ch;
-	json_t		*doc;
+	const char *note = NULL, *actor = ctl_default_actor();
+	char path[96], *body;
+	int ch;
+	json_t *doc;
 
 	while ((ch = getopt_long(argc, argv, "m:A:", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'm': note = optarg; break;
-		case 'A': actor = optarg; break;
-		default: ctl_usage();
+		case 'm':
+			note = optarg;
+			break;
+		case 'A':
+			actor = optarg;
+			break;
+		default:
+			ctl_usage();
 		}
 	}
 	if (optind != argc - 1 || (need_note && note == NULL))
@@ -1859,12 +1914,11 @@ ctl_set(int argc, char **argv)
 		{ "impact", required_argument, NULL, 'i' },
 		{ "workaround", required_argument, NULL, 'w' },
 		{ "eta", required_argument, NULL, 'e' },
-		{ "actor", required_argument, NULL, 'A' },
-		{ NULL, 0, NULL, 0 }
+		{ "actor", required_argument, NULL, 'A' }, { NULL, 0, NULL, 0 }
 	};
-	json_t	*doc = json_object();
-	char	 path[96], *body;
-	int	 ch, n = 0;
+	json_t *doc = json_object();
+	char path[96], *body;
+	int ch, n = 0;
 
 	json_object_set_new(doc, "actor", json_string(ctl_default_actor()));
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -1882,7 +1936,8 @@ ctl_set(int argc, char **argv)
 		case 'A':
 			json_object_set_new(doc, "actor", json_string(optarg));
 			continue;
-		default: ctl_usage();
+		default:
+			ctl_usage();
 		}
 		n++;
 	}
@@ -1907,13 +1962,12 @@ static int
 ctl_audit(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "limit", required_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 }
+		{ "limit", required_argument, NULL, 'n' }, { NULL, 0, NULL, 0 }
 	};
-	char	 q[96] = "/api/v1/audit", at[64];
-	json_t	*doc, *a;
-	size_t	 i;
-	int	 ch;
+	char q[96] = "/api/v1/audit", at[64];
+	json_t *doc, *a;
+	size_t i;
+	int ch;
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ch != 'n')
@@ -1929,7 +1983,8 @@ ctl_audit(int argc, char **argv)
 		printf("no reloads recorded\n");
 	else {
 		printf("%-25s %5s  %s\n", "AT", "GEN", "CHANGES");
-		json_array_foreach(json_object_get(doc, "audit"), i, a) {
+		json_array_foreach(json_object_get(doc, "audit"), i, a)
+		{
 			ctl_local(ctl_str(a, "at"), 0, at, sizeof(at));
 			printf("%-25s %5lld  ", at, ctl_int(a, "generation"));
 			ctl_puts(ctl_str(a, "summary"), SIZE_MAX);
@@ -1944,9 +1999,9 @@ ctl_audit(int argc, char **argv)
 static int
 ctl_export(int argc, char **argv)
 {
-	struct ctl_reply	 r;
-	char			 path[128];
-	json_t			*doc;
+	struct ctl_reply r;
+	char path[128];
+	json_t *doc;
 
 	if (argc != 2)
 		ctl_usage();
@@ -1963,8 +2018,9 @@ ctl_export(int argc, char **argv)
 		doc = json_loadb(r.body, r.len, 0, NULL);
 		fprintf(stderr, "sopctl: %s (HTTP %d)\n",
 		    json_is_string(json_object_get(doc, "error")) ?
-		    json_string_value(json_object_get(doc, "error")) :
-		    "request failed", r.code);
+			json_string_value(json_object_get(doc, "error")) :
+			"request failed",
+		    r.code);
 		json_decref(doc);
 		free(r.body);
 		return CTL_EAPI;
@@ -1979,18 +2035,20 @@ static int
 ctl_assign(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "actor", required_argument, NULL, 'A' },
-		{ NULL, 0, NULL, 0 }
+		{ "actor", required_argument, NULL, 'A' }, { NULL, 0, NULL, 0 }
 	};
-	const char	*actor = ctl_default_actor();
-	char		 path[96], *body;
-	int		 ch;
-	json_t		*doc;
+	const char *actor = ctl_default_actor();
+	char path[96], *body;
+	int ch;
+	json_t *doc;
 
 	while ((ch = getopt_long(argc, argv, "A:", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'A': actor = optarg; break;
-		default: ctl_usage();
+		case 'A':
+			actor = optarg;
+			break;
+		default:
+			ctl_usage();
 		}
 	}
 	if (optind != argc - 2)
@@ -2007,7 +2065,8 @@ ctl_assign(int argc, char **argv)
 	else {
 		printf("incident %lld: owner ", ctl_int(doc, "id"));
 		ctl_puts(ctl_str(doc, "owner") != NULL ? ctl_str(doc, "owner") :
-		    "nobody", 64);
+							 "nobody",
+		    64);
 		printf("\n");
 	}
 	json_decref(doc);
@@ -2018,18 +2077,20 @@ ctl_assign(int argc, char **argv)
 static void
 ctl_stats_inputs(json_t *inputs)
 {
-	const char	*name, *rname;
-	json_t		*in, *rv;
-	int		 first;
+	const char *name, *rname;
+	json_t *in, *rv;
+	int first;
 
-	printf("%-12s %12s %12s %12s %14s\n", "INPUT", "RECEIVED",
-	    "ACCEPTED", "DROPPED", "BYTES");
-	json_object_foreach(inputs, name, in) {
+	printf("%-12s %12s %12s %12s %14s\n", "INPUT", "RECEIVED", "ACCEPTED",
+	    "DROPPED", "BYTES");
+	json_object_foreach(inputs, name, in)
+	{
 		printf("%-12s %12lld %12lld %12lld %14lld\n", name,
 		    ctl_int(in, "received"), ctl_int(in, "accepted"),
 		    ctl_int(in, "dropped"), ctl_int(in, "bytes"));
 		first = 1;
-		json_object_foreach(json_object_get(in, "reasons"), rname, rv) {
+		json_object_foreach(json_object_get(in, "reasons"), rname, rv)
+		{
 			if (json_integer_value(rv) == 0)
 				continue;
 			printf("%s%s=%lld", first ? "  reasons: " : " ", rname,
@@ -2045,8 +2106,8 @@ ctl_stats_inputs(json_t *inputs)
 static int
 ctl_rule_cmp(const void *a, const void *b)
 {
-	long long	x = ctl_int(*(json_t *const *)a, "matched");
-	long long	y = ctl_int(*(json_t *const *)b, "matched");
+	long long x = ctl_int(*(json_t *const *)a, "matched");
+	long long y = ctl_int(*(json_t *const *)b, "matched");
 
 	return x < y ? 1 : x > y ? -1 : 0;
 }
@@ -2055,9 +2116,9 @@ ctl_rule_cmp(const void *a, const void *b)
 static void
 ctl_stats_rules(json_t *rules)
 {
-	json_t	**v;
-	size_t	  i, n = json_array_size(rules);
-	char	  where[PATH_MAX + 32];
+	json_t **v;
+	size_t i, n = json_array_size(rules);
+	char where[PATH_MAX + 32];
 
 	printf("\nTop rules (%zu loaded):\n", n);
 	if (n == 0 || (v = calloc(n, sizeof(*v))) == NULL)
@@ -2084,15 +2145,15 @@ ctl_stats_rules(json_t *rules)
 static void
 ctl_stats_rest(json_t *inc, json_t *d)
 {
-	const char	*name;
-	json_t		*v, *rl = json_object_get(d, "last_reload");
-	char		 up[32];
+	const char *name;
+	json_t *v, *rl = json_object_get(d, "last_reload");
+	char up[32];
 
 	printf("\nIncidents: %lld active (%lld open, %lld acknowledged):",
 	    ctl_int(inc, "active"), ctl_int(inc, "open"),
 	    ctl_int(inc, "acknowledged"));
 	json_object_foreach(json_object_get(inc, "by_severity"), name, v)
-		printf(" %s %lld", name, (long long)json_integer_value(v));
+	    printf(" %s %lld", name, (long long)json_integer_value(v));
 	ctl_duration(ctl_int(d, "uptime"), up, sizeof(up));
 	printf("\n\nsopd %s, up %s, config generation %lld",
 	    ctl_str(d, "version") ? ctl_str(d, "version") : "?", up,
@@ -2112,7 +2173,7 @@ ctl_stats_rest(json_t *inc, json_t *d)
 static int
 ctl_stats(int argc, char **argv)
 {
-	json_t	*doc;
+	json_t *doc;
 
 	if (argc != 1)
 		ctl_usage();
@@ -2133,8 +2194,8 @@ ctl_stats(int argc, char **argv)
 static int
 ctl_health(int argc, char **argv)
 {
-	json_t	*doc;
-	char	 up[32];
+	json_t *doc;
+	char up[32];
 
 	if (argc != 1)
 		ctl_usage();
@@ -2156,9 +2217,9 @@ ctl_health(int argc, char **argv)
 static int
 ctl_parse(int argc, char **argv)
 {
-	char	 self[PATH_MAX], sopd[PATH_MAX + 8], **av, *slash;
-	ssize_t	 n;
-	int	 i;
+	char self[PATH_MAX], sopd[PATH_MAX + 8], **av, *slash;
+	ssize_t n;
+	int i;
 
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0)
@@ -2185,17 +2246,18 @@ ctl_parse(int argc, char **argv)
 static int
 ctl_take_json(int argc, char **argv)
 {
-	static const char *valued[] = { "-m", "--message", "--actor",
-	    "--state", "--severity", "--host", "--rule", "--limit", "-c",
-	    "--date", "--impact", "--workaround", "--eta" };
-	int	i, j, k, skip;
+	static const char *valued[] = { "-m", "--message", "--actor", "--state",
+		"--severity", "--host", "--rule", "--limit", "-c", "--date",
+		"--impact", "--workaround", "--eta" };
+	int i, j, k, skip;
 
 	for (i = j = 1; i < argc; i++) {
 		skip = 0;
 		for (k = 0; k < (int)(sizeof(valued) / sizeof(valued[0])); k++)
 			skip |= strcmp(argv[i - 1], valued[k]) == 0;
-		if (!skip && (strcmp(argv[i], "--json") == 0 ||
-		    strcmp(argv[i], "-j") == 0))
+		if (!skip &&
+		    (strcmp(argv[i], "--json") == 0 ||
+			strcmp(argv[i], "-j") == 0))
 			ctl.json = 1;
 		else
 			argv[j++] = argv[i];
@@ -2206,22 +2268,22 @@ ctl_take_json(int argc, char **argv)
 
 /* A download in flight: the request's state and where the body goes. */
 struct ctl_dl {
-	struct ctl_call		 c;	/* first: ctl_error_cb's argument */
-	int			 fd;	/* the temporary file */
-	const char		*tmp;
-	int			 code;
-	int			 answered;
-	long long		 got;
-	int			 werr;	/* errno of a failed write */
-	struct evbuffer		*err;	/* the body of an error answer */
+	struct ctl_call c; /* first: ctl_error_cb's argument */
+	int fd;		   /* the temporary file */
+	const char *tmp;
+	int code;
+	int answered;
+	long long got;
+	int werr;	      /* errno of a failed write */
+	struct evbuffer *err; /* the body of an error answer */
 };
 
 /* Move what arrived of the body to the file (or, for an error, aside). */
 static void
 ctl_dl_take(struct evhttp_request *req, struct ctl_dl *d)
 {
-	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
-	int		 n;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	int n;
 
 	d->code = evhttp_request_get_response_code(req);
 	if (d->code != 200) {
@@ -2251,8 +2313,8 @@ ctl_dl_chunk_cb(struct evhttp_request *req, void *arg)
 static void
 ctl_dl_done_cb(struct evhttp_request *req, void *arg)
 {
-	struct ctl_dl	*d = arg;
-	const char	*cl;
+	struct ctl_dl *d = arg;
+	const char *cl;
 
 	if (req == NULL || evhttp_request_get_response_code(req) == 0) {
 		if (d->c.error == NULL)
@@ -2262,43 +2324,46 @@ ctl_dl_done_cb(struct evhttp_request *req, void *arg)
 		d->answered = 1;
 		cl = evhttp_find_header(evhttp_request_get_input_headers(req),
 		    "Content-Length");
-		if (d->code == 200 && (cl == NULL || d->got == 0 ||
-		    d->got != strtoll(cl, NULL, 10)))
+		if (d->code == 200 &&
+		    (cl == NULL || d->got == 0 ||
+			d->got != strtoll(cl, NULL, 10)))
 			d->c.error = "incomplete copy";
 	}
 	event_base_loopexit(d->c.base, NULL);
 }
 
 /* An error answer: print the API's message and exit 1. */
-static void __attribute__((noreturn))
-ctl_dl_refused(struct ctl_dl *d)
+static void __attribute__((noreturn)) ctl_dl_refused(struct ctl_dl *d)
 {
-	size_t	 len = evbuffer_get_length(d->err);
-	json_t	*doc, *err;
+	size_t len = evbuffer_get_length(d->err);
+	json_t *doc, *err;
 
-	doc = json_loadb((const char *)evbuffer_pullup(d->err, -1), len, 0,
-	    NULL);
+	doc =
+	    json_loadb((const char *)evbuffer_pullup(d->err, -1), len, 0, NULL);
 	err = json_object_get(doc, "error");
 	unlink(d->tmp);
-	ctl_die(CTL_EAPI, "backup: %s (HTTP %d)", json_is_string(err) ?
-	    json_string_value(err) : "request failed", d->code);
+	ctl_die(CTL_EAPI, "backup: %s (HTTP %d)",
+	    json_is_string(err) ? json_string_value(err) : "request failed",
+	    d->code);
 }
 
 /* GET path into the file d->fd, streamed; exits 3 without an answer. */
 static void
 ctl_download(const char *path, struct ctl_dl *d)
 {
-	struct evhttp_connection	*conn;
-	struct evhttp_request		*req;
-	struct bufferevent		*bev = NULL;
-	char				*uri;
+	struct evhttp_connection *conn;
+	struct evhttp_request *req;
+	struct bufferevent *bev = NULL;
+	char *uri;
 
 	if ((d->c.base = event_base_new()) == NULL ||
 	    (d->err = evbuffer_new()) == NULL)
 		ctl_die(CTL_EAPI, "out of memory");
 	if (ctl.tls && (bev = ctl_tls_bufferevent(d->c.base)) == NULL)
-		ctl_die(CTL_ECONNECT, "cannot reach sopd at %s: TLS set-up "
-		    "failed", ctl.url);
+		ctl_die(CTL_ECONNECT,
+		    "cannot reach sopd at %s: TLS set-up "
+		    "failed",
+		    ctl.url);
 	conn = evhttp_connection_base_bufferevent_new(d->c.base, NULL, bev,
 	    ctl.host, (unsigned short)atoi(ctl.port));
 	if (conn == NULL)
@@ -2329,8 +2394,8 @@ ctl_download(const char *path, struct ctl_dl *d)
 static int
 ctl_is_sqlite(const char *file)
 {
-	char	 head[16];
-	int	 fd, ok;
+	char head[16];
+	int fd, ok;
 
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1)
 		return 0;
@@ -2347,10 +2412,10 @@ ctl_is_sqlite(const char *file)
 static int
 ctl_backup(int argc, char **argv)
 {
-	struct ctl_dl	 d;
-	json_t		*doc;
-	char		*tmp;
-	int		 e;
+	struct ctl_dl d;
+	json_t *doc;
+	char *tmp;
+	int e;
 
 	if (argc != 2)
 		ctl_usage();
@@ -2359,7 +2424,7 @@ ctl_backup(int argc, char **argv)
 		ctl_die(CTL_EAPI, "out of memory");
 	d.tmp = tmp;
 	if ((d.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1)
+		 0600)) == -1)
 		ctl_die(CTL_EAPI, "%s: %s", tmp, strerror(errno));
 	ctl_download("/api/v1/backup", &d);
 	if (d.code != 200)
@@ -2396,50 +2461,65 @@ ctl_backup(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "url", required_argument, NULL, 'u' },
+	static const struct option opts[] = { { "url", required_argument, NULL,
+						  'u' },
 		{ "cacert", required_argument, NULL, 'C' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "token-file", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
+		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 } };
 	static const struct {
-		const char	*name;
-		int		(*fn)(int, char **);
+		const char *name;
+		int (*fn)(int, char **);
 	} cmds[] = {
-		{ "list", ctl_list }, { "show", ctl_show },
-		{ "stats", ctl_stats }, { "health", ctl_health },
-		{ "parse", ctl_parse }, { "windows", ctl_windows },
-		{ "window", ctl_window }, { "expectations", ctl_expectations },
-		{ "report", ctl_report }, { "schedule", ctl_schedule }, { "changes", ctl_changes },
-		{ "change", ctl_chg }, { "backup", ctl_backup },
+		{ "list", ctl_list },
+		{ "show", ctl_show },
+		{ "stats", ctl_stats },
+		{ "health", ctl_health },
+		{ "parse", ctl_parse },
+		{ "windows", ctl_windows },
+		{ "window", ctl_window },
+		{ "expectations", ctl_expectations },
+		{ "report", ctl_report },
+		{ "schedule", ctl_schedule },
+		{ "changes", ctl_changes },
+		{ "change", ctl_chg },
+		{ "backup", ctl_backup },
 		{ "hosts", ctl_hosts },
-		{ "set", ctl_set }, { "export", ctl_export },
+		{ "set", ctl_set },
+		{ "export", ctl_export },
 		{ "audit", ctl_audit },
 	};
-	const char	*url = getenv("SOPD_URL");
-	const char	*cacert = getenv("SOPD_CACERT");
-	const char	*tokfile = getenv("SOPD_TOKEN_FILE");
-	char		*cmd;
-	size_t		 i;
-	int		 ch;
+	const char *url = getenv("SOPD_URL");
+	const char *cacert = getenv("SOPD_CACERT");
+	const char *tokfile = getenv("SOPD_TOKEN_FILE");
+	char *cmd;
+	size_t i;
+	int ch;
 
 	ctl.argv0 = argv[0];
 	while ((ch = getopt_long(argc, argv, "+u:jT:hV", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'u': url = optarg; break;
-		case 'C': cacert = optarg; break;
-		case 'j': ctl.json = 1; break;
-		case 'T': tokfile = optarg; break;
+		case 'u':
+			url = optarg;
+			break;
+		case 'C':
+			cacert = optarg;
+			break;
+		case 'j':
+			ctl.json = 1;
+			break;
+		case 'T':
+			tokfile = optarg;
+			break;
 		case 'h':
 			ctl_usage_to(stdout);
 			return CTL_OK;
 		case 'V':
 			printf("sopctl %s\n", SOPD_VERSION);
 			return CTL_OK;
-		default: ctl_usage();
+		default:
+			ctl_usage();
 		}
 	}
 	argc -= optind;

@@ -51,29 +51,32 @@
 #include "yamlnode.h"
 
 struct sopd_run {
-	struct sopd		 sd;
-	struct listener		*udp;
-	struct listener		*tcp;
-	struct listener		*tls;
-	struct listener		*relp;
-	struct traps		*traps;
-	struct http		*http;
-	struct event		*sighup, *sigterm, *sigint;
-	struct retain		*retain;
+	struct sopd sd;
+	struct listener *udp;
+	struct listener *tcp;
+	struct listener *tls;
+	struct listener *relp;
+	struct traps *traps;
+	struct http *http;
+	struct event *sighup, *sigterm, *sigint;
+	struct retain *retain;
 };
 
 static __attribute__((noreturn)) void
 usage(void)
 {
-	fprintf(stderr, "usage: sopd [-dtv] [-c config] [--parse "
+	fprintf(stderr,
+	    "usage: sopd [-dtv] [-c config] [--parse "
 	    "[--received TIME]] [--version]\n"
 	    "  -c FILE   configuration (default /etc/sopd/sopd.yaml)\n"
 	    "  -d        stay in the foreground and log to stderr\n"
 	    "  -t        check the configuration and rules, then exit\n"
 	    "  -v [LIST] debug logging, of every subsystem or of a comma-\n"
 	    "            separated LIST of %s\n"
-	    "  --parse   read raw syslog lines on stdin, print each normalized\n"
-	    "            event as JSON (with -c: also the rule that takes it);\n"
+	    "  --parse   read raw syslog lines on stdin, print each "
+	    "normalized\n"
+	    "            event as JSON (with -c: also the rule that takes "
+	    "it);\n"
 	    "            --received sets the reception time (RFC 3339, or\n"
 	    "            local time without an offset)\n"
 	    "  --replay FILE -c CONFIG [--expect GOLDEN] [--start TIME] "
@@ -139,7 +142,7 @@ sopd_load(const char *file, struct config **cfgp, struct ruleset **rsp,
 	return 0;
 }
 
-#define SOPD_HOLIDAYS_WARN	90	/* days: -t warns of the holidays' end */
+#define SOPD_HOLIDAYS_WARN 90 /* days: -t warns of the holidays' end */
 
 /* -t: warn when the calendar's holiday data ends within 90 days. */
 static void
@@ -157,9 +160,10 @@ sopd_check_holidays(const char *file, const struct config *cfg)
 	cal = policy_calendar(pol);
 	if (calendar_holidays_end(cal, end, sizeof(end)) &&
 	    calendar_holidays_ending(cal, clock_now(), SOPD_HOLIDAYS_WARN))
-		fprintf(stderr, "%s: warning: the holiday data ends %s, "
-		    "within %d days: add the next year's holidays\n", file,
-		    end, SOPD_HOLIDAYS_WARN);
+		fprintf(stderr,
+		    "%s: warning: the holiday data ends %s, "
+		    "within %d days: add the next year's holidays\n",
+		    file, end, SOPD_HOLIDAYS_WARN);
 	policy_free(pol);
 }
 
@@ -215,19 +219,22 @@ sopd_parse_rule(struct ruleset *rs, const struct logevent *ev, json_t *o)
 		return;
 	}
 	json_object_set_new(o, "rule", json_string(hit.rule->name));
-	json_object_set_new(o, "rule_file", json_sprintf("%s:%d",
-	    hit.rule->file, hit.rule->line));
+	json_object_set_new(o, "rule_file",
+	    json_sprintf("%s:%d", hit.rule->file, hit.rule->line));
 	if (hit.rule->action == RULE_EXPECT) {
 		/* An arrival for the expectation "rule:host"; no template. */
 		json_object_set_new(o, "action", json_string("expect"));
-		json_object_set_new(o, "key", json_sprintf("%s:%s",
-		    hit.rule->name, ev->host));
-		json_object_set_new(o, "expected_host", json_boolean(
-		    sopd_parse_expected(hit.rule->expect, ev->host)));
+		json_object_set_new(o, "key",
+		    json_sprintf("%s:%s", hit.rule->name, ev->host));
+		json_object_set_new(o, "expected_host",
+		    json_boolean(
+			sopd_parse_expected(hit.rule->expect, ev->host)));
 		return;
 	}
-	json_object_set_new(o, "action", json_string(hit.rule->action ==
-	    RULE_DROP ? "drop" : hit.clear ? "clear" : "incident"));
+	json_object_set_new(o, "action",
+	    json_string(hit.rule->action == RULE_DROP ? "drop" :
+		    hit.clear			      ? "clear" :
+							"incident"));
 	if (hit.rule->action == RULE_DROP || hit.rule->key == NULL)
 		return;
 	json_object_set_new(o, "incident_severity",
@@ -247,8 +254,8 @@ sopd_parse_rule(struct ruleset *rs, const struct logevent *ev, json_t *o)
 static ssize_t
 sopd_parse_getline(FILE *f, char *line, size_t max)
 {
-	size_t	 len = 0;
-	int	 c;
+	size_t len = 0;
+	int c;
 
 	while ((c = getc(f)) != EOF && c != '\n')
 		if (len <= max)
@@ -265,10 +272,10 @@ sopd_parse_getline(FILE *f, char *line, size_t max)
 static int
 sopd_parse_when(const char *s, int64_t *us)
 {
-	struct tm	 tm;
-	const char	*p;
-	time_t		 t;
-	int		 h, m, n = 0;
+	struct tm tm;
+	const char *p;
+	time_t t;
+	int h, m, n = 0;
 
 	memset(&tm, 0, sizeof(tm));
 	if ((p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL &&
@@ -318,11 +325,10 @@ sopd_parse_reject(long lineno, enum stats_reason reason, const char *raw,
 {
 	json_t *in;
 
-	if ((in = json_stringn(raw, len)) == NULL)	/* not UTF-8 */
+	if ((in = json_stringn(raw, len)) == NULL) /* not UTF-8 */
 		in = json_string("(not UTF-8)");
-	return json_pack("{s:s, s:s, s:i, s:o}", "error", "rejected",
-	    "reason", stats_reason_name(reason), "line", (json_int_t)lineno,
-	    "input", in);
+	return json_pack("{s:s, s:s, s:i, s:o}", "error", "rejected", "reason",
+	    stats_reason_name(reason), "line", (json_int_t)lineno, "input", in);
 }
 
 /*
@@ -360,17 +366,19 @@ sopd_parse_stdin(const char *file, int64_t received_us)
 		ev.source = EVENT_SYSLOG;
 		ev.transport = "stdin";
 		ev.peer = "stdin";
-		ev.received_us = received_us >= 0 ? received_us :
-		    pipeline_now_us();
+		ev.received_us =
+		    received_us >= 0 ? received_us : pipeline_now_us();
 		if (syslog_parse(line, (size_t)len, max, &ev, &reason) == -1)
 			o = sopd_parse_reject(lineno, reason, raw, (size_t)len);
 		else {
 			o = event_to_json(&ev);
 			if (sopd_parse_noheader(&ev, line))
-				json_object_set_new(o, "warning", json_string(
-				    "no syslog header recognised (no timestamp, "
-				    "host or tag): the whole line is the "
-				    "message"));
+				json_object_set_new(o, "warning",
+				    json_string(
+					"no syslog header recognised (no "
+					"timestamp, "
+					"host or tag): the whole line is the "
+					"message"));
 			if (rs != NULL)
 				sopd_parse_rule(rs, &ev, o);
 		}
@@ -426,7 +434,7 @@ sopd_reload_fixed(const struct config *old, const struct config *cfg)
 	    sopd_differ(old->syslog_relp, cfg->syslog_relp) ||
 	    sopd_differ(old->http_listen, cfg->http_listen))
 		log_warnx("reload: syslog and http listen address changes "
-		    "need a restart");
+			  "need a restart");
 }
 
 /* Reload the TLS input's certificates; the old ones stay on error. */
@@ -437,7 +445,8 @@ sopd_reload_tls(struct sopd_run *run)
 
 	if (tls_reconfigure(run->tls, &cause) == -1) {
 		log_warnx("reload: syslog tls: %s (keeping the old "
-		    "certificates)", cause);
+			  "certificates)",
+		    cause);
 		free(cause);
 	}
 }
@@ -466,7 +475,8 @@ sopd_reload(struct sopd_run *run)
 		for (i = 0; i < errs.n; i++)
 			log_warnx("reload: %s", errs.msgs[i]);
 		log_warnx("reload failed (%zu errors): keeping the running "
-		    "configuration", errs.n);
+			  "configuration",
+		    errs.n);
 		snprintf(sd->last_reload_error, sizeof(sd->last_reload_error),
 		    "%s%s", errs.n ? errs.msgs[0] : "error",
 		    errs.n > 1 ? " (and more)" : "");
@@ -491,7 +501,7 @@ sopd_reload(struct sopd_run *run)
 	if (run->traps != NULL && traps_reconfigure(run->traps, cfg) == -1 &&
 	    privdrop_user() != NULL)
 		log_warnx("reload: traps.listen %s: sopd runs as user %s and "
-		    "cannot bind it (a privileged port needs a restart)",
+			  "cannot bind it (a privileged port needs a restart)",
 		    cfg->trap_listen, privdrop_user());
 	sd->generation++;
 	sd->last_reload_ok = 1;
@@ -551,13 +561,14 @@ sopd_start_clock(struct sopd *sd)
 	struct errlist errs = { 0 };
 	char *cause = NULL;
 
-	if (sd->policy == NULL && (sd->policy = policy_load(sd->cfg,
-	    &errs)) == NULL) {
+	if (sd->policy == NULL &&
+	    (sd->policy = policy_load(sd->cfg, &errs)) == NULL) {
 		errlist_print(&errs, stderr);
 		fatalx("calendar: %zu errors", errs.n);
 	}
-	if (sd->windows == NULL && (sd->windows = winset_load(sd->cfg,
-	    policy_calendar(sd->policy), &errs)) == NULL) {
+	if (sd->windows == NULL &&
+	    (sd->windows = winset_load(sd->cfg, policy_calendar(sd->policy),
+		 &errs)) == NULL) {
 		errlist_print(&errs, stderr);
 		fatalx("windows: %zu errors", errs.n);
 	}
@@ -590,10 +601,11 @@ sopd_start(struct sopd_run *run)
 		fatalx("snmp: %s", cause);
 	if ((sd->poller = poll_new(sd, &cause)) == NULL)
 		fatalx("poll: %s", cause);
-	hostfig_metrics(sd, &hm);	/* looks sd->poller up on each call */
+	hostfig_metrics(sd, &hm); /* looks sd->poller up on each call */
 	schedule_set_metrics(sd->schedule, &hm);
-	if (sd->cfg->trap_listen != NULL && (run->traps = traps_start(sd->base,
-	    sd->cfg, pipeline_trap_cb, sd, &cause)) == NULL)
+	if (sd->cfg->trap_listen != NULL &&
+	    (run->traps = traps_start(sd->base, sd->cfg, pipeline_trap_cb, sd,
+		 &cause)) == NULL)
 		fatalx("traps: %s", cause);
 	traps_set_commit(run->traps, pipeline_commit, sd);
 	if (sd->cfg->http_listen != NULL &&
@@ -625,7 +637,7 @@ sopd_stop(struct sopd_run *run)
 	http_stop(run->http);
 	traps_stop(run->traps);
 	relp_ops.close(run->relp);	/* commits, then lets librelp ack */
-	incidents_flush(sd->incidents);	/* committed notices still go out */
+	incidents_flush(sd->incidents); /* committed notices still go out */
 	notifier_free(sd->notifier);
 	sd->notifier = NULL;
 	poll_free(sd->poller);
@@ -651,16 +663,14 @@ sopd_stop(struct sopd_run *run)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "parse", no_argument, NULL, 'P' },
+	static const struct option longopts[] = { { "parse", no_argument, NULL,
+						      'P' },
 		{ "received", required_argument, NULL, 'W' },
 		{ "replay", required_argument, NULL, 'R' },
 		{ "expect", required_argument, NULL, 'E' },
 		{ "start", required_argument, NULL, 'S' },
 		{ "until", required_argument, NULL, 'U' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
+		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 } };
 	static struct sopd_run run;
 	struct sopd *sd = &run.sd;
 	struct errlist errs = { 0 };
@@ -673,37 +683,61 @@ main(int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "c:dtv", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': file = optarg; break;
-		case 'd': fg = 1; break;
-		case 't': check = 1; break;
+		case 'c':
+			file = optarg;
+			break;
+		case 'd':
+			fg = 1;
+			break;
+		case 't':
+			check = 1;
+			break;
 		case 'v':
 			verbose++;
 			if (optind < argc && argv[optind][0] != '-' &&
 			    log_debug_select(argv[optind++]) == -1) {
-				fprintf(stderr, "sopd: -v %s: want a comma-"
-				    "separated list of %s\n", argv[optind - 1],
-				    log_debug_names());
+				fprintf(stderr,
+				    "sopd: -v %s: want a comma-"
+				    "separated list of %s\n",
+				    argv[optind - 1], log_debug_names());
 				return 2;
 			}
 			break;
-		case 'P': parse = 1; break;
-		case 'W': received = optarg; break;
-		case 'R': ro.log = optarg; break;
-		case 'E': ro.expect = optarg; break;
-		case 'S': ro.start = optarg; break;
-		case 'U': ro.until = optarg; break;
-		case 'V': printf("sopd %s\n", SOPD_VERSION); return 0;
-		default: usage();
+		case 'P':
+			parse = 1;
+			break;
+		case 'W':
+			received = optarg;
+			break;
+		case 'R':
+			ro.log = optarg;
+			break;
+		case 'E':
+			ro.expect = optarg;
+			break;
+		case 'S':
+			ro.start = optarg;
+			break;
+		case 'U':
+			ro.until = optarg;
+			break;
+		case 'V':
+			printf("sopd %s\n", SOPD_VERSION);
+			return 0;
+		default:
+			usage();
 		}
 	}
 	if (optind != argc)
 		usage();
 	log_init(fg || check || parse, verbose, "sopd");
 	log_event_init();
-	if (received != NULL && (!parse ||
-	    sopd_parse_when(received, &received_us) == -1)) {
-		fprintf(stderr, "sopd: --received %s: want --parse and "
-		    "YYYY-MM-DDTHH:MM:SS[Z|+hh:mm]\n", received);
+	if (received != NULL &&
+	    (!parse || sopd_parse_when(received, &received_us) == -1)) {
+		fprintf(stderr,
+		    "sopd: --received %s: want --parse and "
+		    "YYYY-MM-DDTHH:MM:SS[Z|+hh:mm]\n",
+		    received);
 		return 2;
 	}
 	if (parse)
@@ -732,7 +766,7 @@ main(int argc, char **argv)
 	setenv("TZ", ":/etc/localtime", 0);
 	tzset();
 	signal(SIGPIPE, SIG_IGN);
-	umask(027);	/* the store and net-snmp's files: not world-readable */
+	umask(027); /* the store and net-snmp's files: not world-readable */
 	if ((sd->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	sd->started = time(NULL);

@@ -3,17 +3,15 @@
 
 struct stats stats;
 
-static const char *stats_input_names[INPUT_MAX] = {
-	"syslog_udp", "syslog_tcp", "syslog_tls", "relp", "snmp_trap"
-};
+static const char *stats_input_names[INPUT_MAX] = { "syslog_udp", "syslog_tcp",
+	"syslog_tls", "relp", "snmp_trap" };
 
-static const char *stats_reason_names[REASON_MAX] = {
-	"truncated", "nul", "bad_utf8", "no_pri", "empty", "malformed",
-	"framing", "sessions", "community", "bad_pdu", "rule_drop", "tls",
-	"bad_time", "bad_5424", "inform_backlog", "session_error", "resent",
-	"unterminated", "unknown_user", "wrong_digest", "time_window",
-	"unknown_engine", "decryption", "security_level", "self"
-};
+static const char *stats_reason_names[REASON_MAX] = { "truncated", "nul",
+	"bad_utf8", "no_pri", "empty", "malformed", "framing", "sessions",
+	"community", "bad_pdu", "rule_drop", "tls", "bad_time", "bad_5424",
+	"inform_backlog", "session_error", "resent", "unterminated",
+	"unknown_user", "wrong_digest", "time_window", "unknown_engine",
+	"decryption", "security_level", "self" };
 
 /* The API/MIB name of an input. */
 const char *
@@ -35,8 +33,7 @@ stats_reason_drops(enum stats_reason r)
 {
 	return r >= REASON_EMPTY && r != REASON_BAD_TIME &&
 	    r != REASON_BAD_5424 && r != REASON_SESSION_ERROR &&
-	    r != REASON_RESENT && r != REASON_UNTERMINATED &&
-	    r != REASON_SELF;
+	    r != REASON_RESENT && r != REASON_UNTERMINATED && r != REASON_SELF;
 }
 
 /* Count a reason on an input. */

@@ -54,35 +54,35 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define STORE_BUSY_MS		2000	/* while opening, before the loop runs */
-#define STORE_LOOP_BUSY_MS	5	/* afterwards: the loop never waits longer */
-#define STORE_WAL_AUTOCKPT	1000	/* pages: SQLite's default */
-#define STORE_JOURNAL_LIMIT	(4 * 1024 * 1024)
+#define STORE_BUSY_MS	    2000 /* while opening, before the loop runs */
+#define STORE_LOOP_BUSY_MS  5	 /* afterwards: the loop never waits longer */
+#define STORE_WAL_AUTOCKPT  1000 /* pages: SQLite's default */
+#define STORE_JOURNAL_LIMIT (4 * 1024 * 1024)
 
 /* Statements kept prepared, by the address of their SQL text. */
-#define STORE_STMT_CACHE	48
+#define STORE_STMT_CACHE 48
 
 struct store {
-	sqlite3		*db;
-	char		*path;
-	sqlite3_stmt	*put;
-	sqlite3_stmt	*hist;
-	sqlite3_stmt	*meta_set;
-	sqlite3_stmt	*meta_get;
-	sqlite3_stmt	*silent_put;	/* prepared on first use */
-	sqlite3_stmt	*metric_put[2];	/* prepared on first use */
-	store_write_cb	 hook_write;
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *put;
+	sqlite3_stmt *hist;
+	sqlite3_stmt *meta_set;
+	sqlite3_stmt *meta_get;
+	sqlite3_stmt *silent_put;    /* prepared on first use */
+	sqlite3_stmt *metric_put[2]; /* prepared on first use */
+	store_write_cb hook_write;
 	store_written_cb hook_written;
-	void		*hook_arg;
+	void *hook_arg;
 	struct store_cached {
-		const char	*sql;	/* the caller's text, by address */
-		sqlite3_stmt	*stmt;
-		int		 busy;	/* handed out, not yet released */
-	}		 cache[STORE_STMT_CACHE];
-	size_t		 ncache;
-	unsigned char	 wal_salt[8];	/* the WAL's salts, as last recorded */
-	int		 wal_known;
-	int		 sync_full;	/* synchronous=full: the record synced */
+		const char *sql; /* the caller's text, by address */
+		sqlite3_stmt *stmt;
+		int busy; /* handed out, not yet released */
+	} cache[STORE_STMT_CACHE];
+	size_t ncache;
+	unsigned char wal_salt[8]; /* the WAL's salts, as last recorded */
+	int wal_known;
+	int sync_full; /* synchronous=full: the record synced */
 };
 
 /* Schema migrations: entry i moves a file from version i to i + 1. */
@@ -263,33 +263,33 @@ static const char *store_migrations[] = {
 #define STORE_VERSION \
 	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
-#define STORE_COLS \
+#define STORE_COLS                                                            \
 	"id, rule, rule_file, rule_line, key, severity, state, level, host, " \
 	"title, count, first_seen, last_seen, resolved_at, acked_at, owner, " \
-	"next_escalation, in_window, samples, impact, workaround, eta, " \
+	"next_escalation, in_window, samples, impact, workaround, eta, "      \
 	"last_note"
 
 static const char store_put_sql[] =
-	"INSERT INTO incidents (" STORE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, "
-	"?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
-	"?20, ?21, ?22, ?23) "
-	"ON CONFLICT (id) DO UPDATE SET rule = excluded.rule, "
-	"rule_file = excluded.rule_file, rule_line = excluded.rule_line, "
-	"key = excluded.key, severity = excluded.severity, "
-	"state = excluded.state, level = excluded.level, "
-	"host = excluded.host, title = excluded.title, "
-	"count = excluded.count, first_seen = excluded.first_seen, "
-	"last_seen = excluded.last_seen, resolved_at = excluded.resolved_at, "
-	"acked_at = excluded.acked_at, owner = excluded.owner, "
-	"next_escalation = excluded.next_escalation, "
-	"in_window = excluded.in_window, impact = excluded.impact, "
-	"workaround = excluded.workaround, eta = excluded.eta, "
-	"last_note = excluded.last_note, "
-	"samples = coalesce(excluded.samples, incidents.samples)";
+    "INSERT INTO incidents (" STORE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, "
+    "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+    "?20, ?21, ?22, ?23) "
+    "ON CONFLICT (id) DO UPDATE SET rule = excluded.rule, "
+    "rule_file = excluded.rule_file, rule_line = excluded.rule_line, "
+    "key = excluded.key, severity = excluded.severity, "
+    "state = excluded.state, level = excluded.level, "
+    "host = excluded.host, title = excluded.title, "
+    "count = excluded.count, first_seen = excluded.first_seen, "
+    "last_seen = excluded.last_seen, resolved_at = excluded.resolved_at, "
+    "acked_at = excluded.acked_at, owner = excluded.owner, "
+    "next_escalation = excluded.next_escalation, "
+    "in_window = excluded.in_window, impact = excluded.impact, "
+    "workaround = excluded.workaround, eta = excluded.eta, "
+    "last_note = excluded.last_note, "
+    "samples = coalesce(excluded.samples, incidents.samples)";
 
 static const char store_hist_sql[] =
-	"INSERT INTO incident_history (incident_id, at, actor, action, "
-	"from_state, to_state, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    "INSERT INTO incident_history (incident_id, at, actor, action, "
+    "from_state, to_state, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
 /* The schema version this code writes. */
 int
@@ -338,14 +338,14 @@ store_deadline_cb(void *arg)
 int
 store_integrity(struct store *st, int budget_ms, char **result)
 {
-	sqlite3_stmt	*stmt;
-	const char	*text;
-	int64_t		 deadline;
-	int		 rc, ok = 1;
+	sqlite3_stmt *stmt;
+	const char *text;
+	int64_t deadline;
+	int rc, ok = 1;
 
 	*result = NULL;
-	if (sqlite3_prepare_v2(st->db, "PRAGMA integrity_check(20)", -1,
-	    &stmt, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db, "PRAGMA integrity_check(20)", -1, &stmt,
+		NULL) != SQLITE_OK)
 		return -1;
 	deadline = store_mono_ms() + budget_ms;
 	sqlite3_progress_handler(st->db, 1000, store_deadline_cb, &deadline);
@@ -520,7 +520,8 @@ store_quarantine(const char *path, char **cause)
 		}
 	}
 	log_warnx("%s is damaged: moved aside as %s.corrupt-%s, starting "
-	    "with an empty store", path, path, stamp);
+		  "with an empty store",
+	    path, path, stamp);
 	return 0;
 }
 
@@ -528,11 +529,11 @@ store_quarantine(const char *path, char **cause)
 static int
 store_wal_salt(const char *path, unsigned char salt[8])
 {
-	unsigned char	 hdr[32];
-	char		 wal[4096];
-	uint32_t	 magic;
-	int		 fd;
-	ssize_t		 n;
+	unsigned char hdr[32];
+	char wal[4096];
+	uint32_t magic;
+	int fd;
+	ssize_t n;
 
 	snprintf(wal, sizeof(wal), "%s-wal", path);
 	if ((fd = open(wal, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
@@ -552,9 +553,9 @@ store_wal_salt(const char *path, unsigned char salt[8])
 static int
 store_wal_record_read(const char *path, unsigned char salt[8])
 {
-	char	 rec[4096], text[32];
-	FILE	*f;
-	int	 ok, i;
+	char rec[4096], text[32];
+	FILE *f;
+	int ok, i;
 	unsigned v;
 
 	snprintf(rec, sizeof(rec), "%s-walsalt", path);
@@ -573,8 +574,8 @@ store_wal_record_read(const char *path, unsigned char salt[8])
 static int
 store_sync_dir(const char *path)
 {
-	char	 dir[4096], *slash;
-	int	 fd, rc;
+	char dir[4096], *slash;
+	int fd, rc;
 
 	snprintf(dir, sizeof(dir), "%s", path);
 	if ((slash = strrchr(dir, '/')) == NULL)
@@ -592,17 +593,17 @@ store_sync_dir(const char *path)
 static int
 store_wal_record(struct store *st, const unsigned char salt[8])
 {
-	char	 rec[4096], tmp[4200];
-	int	 fd, i, ok;
-	char	 text[18];
+	char rec[4096], tmp[4200];
+	int fd, i, ok;
+	char text[18];
 
 	for (i = 0; i < 8; i++)
 		snprintf(text + 2 * i, 3, "%02x", salt[i]);
 	text[16] = '\n';
 	snprintf(rec, sizeof(rec), "%s-walsalt", st->path);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", rec);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0640)) == -1)
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) ==
+	    -1)
 		return -1;
 	ok = write(fd, text, 17) == 17 && (!st->sync_full || fsync(fd) == 0);
 	close(fd);
@@ -621,7 +622,7 @@ store_wal_record(struct store *st, const unsigned char salt[8])
 static void
 store_wal_note(struct store *st)
 {
-	unsigned char	salt[8];
+	unsigned char salt[8];
 
 	if (store_wal_salt(st->path, salt) != 1 ||
 	    (st->wal_known && memcmp(salt, st->wal_salt, 8) == 0))
@@ -655,11 +656,11 @@ static int
 store_wal_check(const char *path, char **cause)
 {
 	static const char *sfx[] = { "-wal", "-shm" };
-	unsigned char	 salt[8], rec[8];
-	char		 stamp[32], from[4096], to[4200];
-	struct tm	 tm;
-	time_t		 now;
-	size_t		 i;
+	unsigned char salt[8], rec[8];
+	char stamp[32], from[4096], to[4200];
+	struct tm tm;
+	time_t now;
+	size_t i;
 
 	if (store_wal_salt(path, salt) != 1 ||
 	    store_wal_record_read(path, rec) != 1 || memcmp(salt, rec, 8) == 0)
@@ -678,7 +679,8 @@ store_wal_check(const char *path, char **cause)
 		}
 	}
 	log_warnx("%s-wal belongs to another database (its salts are not the "
-	    "ones sopd recorded): not replayed, moved aside as %s-wal.foreign-%s",
+		  "ones sopd recorded): not replayed, moved aside as "
+		  "%s-wal.foreign-%s",
 	    path, path, stamp);
 	return 0;
 }
@@ -689,12 +691,13 @@ store_open_file(struct store *st, char **cause)
 {
 	int rc, flags;
 
-	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	    SQLITE_OPEN_NOMUTEX;
+	flags =
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 	rc = sqlite3_open_v2(st->path, &st->db, flags, NULL);
 	if (rc != SQLITE_OK) {
-		xasprintf(cause, "%s: %s", st->path, st->db != NULL ?
-		    sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		xasprintf(cause, "%s: %s", st->path,
+		    st->db != NULL ? sqlite3_errmsg(st->db) :
+				     sqlite3_errstr(rc));
 		return -1;
 	}
 	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
@@ -720,16 +723,18 @@ store_pragmas(struct store *st, const char *synchronous, char **cause)
 	if (store_int(st->db, "PRAGMA application_id", &appid) == -1)
 		goto fail;
 	if (appid != 0 && appid != STORE_APP_ID) {
-		xasprintf(cause, "%s: not a sopd database (application_id "
-		    "%lld)", st->path, (long long)appid);
+		xasprintf(cause,
+		    "%s: not a sopd database (application_id "
+		    "%lld)",
+		    st->path, (long long)appid);
 		return -1;
 	}
-	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1,
-	    &stmt, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &stmt,
+		NULL) != SQLITE_OK)
 		goto fail;
 	if (sqlite3_step(stmt) == SQLITE_ROW)
 		wal = strcmp((const char *)sqlite3_column_text(stmt, 0),
-		    "wal") == 0;
+			  "wal") == 0;
 	sqlite3_finalize(stmt);
 	if (!wal) {
 		xasprintf(cause, "%s: cannot switch to WAL mode", st->path);
@@ -740,8 +745,9 @@ store_pragmas(struct store *st, const char *synchronous, char **cause)
 	if (synchronous != NULL && strcasecmp(synchronous, "full") == 0)
 		sync = "FULL";
 	else if (synchronous != NULL && strcasecmp(synchronous, "off") == 0)
-		sync = "OFF";		/* replay's throw-away store only */
-	snprintf(sql, sizeof(sql), "PRAGMA synchronous = %s; "
+		sync = "OFF"; /* replay's throw-away store only */
+	snprintf(sql, sizeof(sql),
+	    "PRAGMA synchronous = %s; "
 	    "PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = %d;",
 	    sync, STORE_JOURNAL_LIMIT);
 	return store_exec(st->db, sql, cause);
@@ -764,18 +770,18 @@ store_auto_vacuum(struct store *st, char **cause)
 	char *why = NULL;
 
 	if (store_int(st->db, "PRAGMA auto_vacuum", &mode) == -1 ||
-	    store_int(st->db, "SELECT COUNT(*) FROM incidents",
-	    &incidents) == -1) {
+	    store_int(st->db, "SELECT COUNT(*) FROM incidents", &incidents) ==
+		-1) {
 		xasprintf(cause, "%s: %s", st->path, sqlite3_errmsg(st->db));
 		return -1;
 	}
-	if (mode == 2)		/* INCREMENTAL */
+	if (mode == 2) /* INCREMENTAL */
 		return 0;
 	if (store_exec(st->db, "PRAGMA auto_vacuum = INCREMENTAL", &why) == 0) {
 		if (incidents > 0)
 			log_info("%s: rebuilding the file once for "
-			    "incremental vacuum (%lld incidents)", st->path,
-			    (long long)incidents);
+				 "incremental vacuum (%lld incidents)",
+			    st->path, (long long)incidents);
 		store_exec(st->db, "VACUUM", &why);
 	}
 	if (why != NULL) {
@@ -810,8 +816,10 @@ store_migrate(struct store *st, char **cause)
 			goto rollback;
 		log_info("%s: schema migrated to version %d", st->path, v + 1);
 	}
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d; "
-	    "PRAGMA application_id = %d;", STORE_VERSION, STORE_APP_ID);
+	snprintf(sql, sizeof(sql),
+	    "PRAGMA user_version = %d; "
+	    "PRAGMA application_id = %d;",
+	    STORE_VERSION, STORE_APP_ID);
 	if (store_exec(st->db, sql, &why) == -1 ||
 	    store_exec(st->db, "COMMIT", &why) == -1)
 		goto rollback;
@@ -829,16 +837,20 @@ static int
 store_prepare(struct store *st, char **cause)
 {
 	if (sqlite3_prepare_v3(st->db, store_put_sql, -1,
-	    SQLITE_PREPARE_PERSISTENT, &st->put, NULL) != SQLITE_OK ||
+		SQLITE_PREPARE_PERSISTENT, &st->put, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(st->db, store_hist_sql, -1,
-	    SQLITE_PREPARE_PERSISTENT, &st->hist, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(st->db, "INSERT INTO meta (name, value) "
-	    "VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET "
-	    "value = excluded.value", -1, SQLITE_PREPARE_PERSISTENT,
-	    &st->meta_set, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(st->db, "SELECT value FROM meta WHERE "
-	    "name = ?1", -1, SQLITE_PREPARE_PERSISTENT, &st->meta_get,
-	    NULL) != SQLITE_OK) {
+		SQLITE_PREPARE_PERSISTENT, &st->hist, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(st->db,
+		"INSERT INTO meta (name, value) "
+		"VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET "
+		"value = excluded.value",
+		-1, SQLITE_PREPARE_PERSISTENT, &st->meta_set,
+		NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(st->db,
+		"SELECT value FROM meta WHERE "
+		"name = ?1",
+		-1, SQLITE_PREPARE_PERSISTENT, &st->meta_get,
+		NULL) != SQLITE_OK) {
 		xasprintf(cause, "%s: %s", st->path, sqlite3_errmsg(st->db));
 		return -1;
 	}
@@ -865,8 +877,8 @@ store_open(const char *dir, const char *synchronous, char **cause)
 		return NULL;
 	st = xcalloc(1, sizeof(*st));
 	xasprintf(&st->path, "%s/%s", dir, STORE_FILE);
-	st->sync_full = synchronous != NULL &&
-	    strcasecmp(synchronous, "full") == 0;
+	st->sync_full =
+	    synchronous != NULL && strcasecmp(synchronous, "full") == 0;
 	if (store_wal_check(st->path, cause) == -1)
 		goto fail;
 	rc = store_open_file(st, cause);
@@ -881,8 +893,8 @@ store_open(const char *dir, const char *synchronous, char **cause)
 	if (rc != 1)
 		goto fail;
 	sqlite3_create_function(st->db, "fnmatch", 2,
-	    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, store_fnmatch_cb,
-	    NULL, NULL);
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, store_fnmatch_cb, NULL,
+	    NULL);
 	if (store_pragmas(st, synchronous, cause) == -1 ||
 	    store_migrate(st, cause) == -1 ||
 	    store_auto_vacuum(st, cause) == -1 ||
@@ -1073,7 +1085,7 @@ store_max_id(struct store *st)
 	int64_t id = 0;
 
 	if (store_int(st->db, "SELECT coalesce(max(id), 0) FROM incidents",
-	    &id) == -1)
+		&id) == -1)
 		return 0;
 	return id;
 }
@@ -1087,8 +1099,9 @@ store_checkpoint(struct store *st, int truncate)
 {
 	int rc;
 
-	rc = sqlite3_wal_checkpoint_v2(st->db, NULL, truncate ?
-	    SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	rc = sqlite3_wal_checkpoint_v2(st->db, NULL,
+	    truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE,
+	    NULL, NULL);
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
@@ -1129,21 +1142,21 @@ store_row(sqlite3_stmt *s, struct store_incident *r)
 	r->last_note = store_col_text(s, 22);
 }
 
-static void	store_release(struct store *, sqlite3_stmt *);
+static void store_release(struct store *, sqlite3_stmt *);
 
 /* A caller's callback (of the query's kind) and its argument. */
 struct store_visit {
 	union {
-		store_incident_cb	 incident;
-		store_history_cb	 history;
-		store_esc_cb		 esc;
-		store_window_cb		 window;
-		store_winlog_cb		 winlog;
-		store_silent_cb		 silent;
-		store_outbox_cb		 outbox;
-		store_qrow_cb		 qrow;
+		store_incident_cb incident;
+		store_history_cb history;
+		store_esc_cb esc;
+		store_window_cb window;
+		store_winlog_cb winlog;
+		store_silent_cb silent;
+		store_outbox_cb outbox;
+		store_qrow_cb qrow;
 	} cb;
-	void	*arg;
+	void *arg;
 };
 
 /*
@@ -1195,9 +1208,10 @@ store_load_active(struct store *st, store_incident_cb cb, void *arg)
 {
 	sqlite3_stmt *stmt;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT " STORE_COLS " FROM incidents "
-	    "WHERE state IN ('open', 'acknowledged') ORDER BY id", -1, &stmt,
-	    NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db,
+		"SELECT " STORE_COLS " FROM incidents "
+		"WHERE state IN ('open', 'acknowledged') ORDER BY id",
+		-1, &stmt, NULL) != SQLITE_OK)
 		return -1;
 	return store_each(st, stmt, cb, arg);
 }
@@ -1212,9 +1226,11 @@ store_where(const struct store_filter *f, char *buf, size_t len)
 	    f->severity != NULL ? " AND severity = :severity" : "",
 	    f->host != NULL ? " AND fnmatch(:host, host)" : "",
 	    f->rule != NULL ? " AND rule = :rule" : "",
-	    f->text != NULL ? " AND (instr(lower(title), lower(:text)) OR "
-	    "instr(lower(host), lower(:text)) OR instr(lower(rule), "
-	    "lower(:text)))" : "");
+	    f->text != NULL ?
+		" AND (instr(lower(title), lower(:text)) OR "
+		"instr(lower(host), lower(:text)) OR instr(lower(rule), "
+		"lower(:text)))" :
+		"");
 }
 
 /* Bind a filter's parameters by name. */
@@ -1243,17 +1259,17 @@ store_bind_filter(sqlite3_stmt *stmt, const struct store_filter *f)
  * Triage order: open criticals first, then by severity, open before
  * acknowledged, active before resolved, the oldest first.
  */
-#define STORE_TRIAGE_ORDER \
-	"(state = 'open' AND severity = 'critical') DESC, " \
-	"CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 " \
-	"WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, " \
+#define STORE_TRIAGE_ORDER                                          \
+	"(state = 'open' AND severity = 'critical') DESC, "         \
+	"CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 "  \
+	"WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, "       \
 	"CASE state WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 " \
 	"ELSE 2 END, first_seen, id"
 
 /* Matching incidents newest first or in triage order, limit and offset. */
 int
-store_list(struct store *st, const struct store_filter *f,
-    store_incident_cb cb, void *arg, size_t *total)
+store_list(struct store *st, const struct store_filter *f, store_incident_cb cb,
+    void *arg, size_t *total)
 {
 	char where[512], sql[1536];
 	sqlite3_stmt *stmt;
@@ -1268,9 +1284,10 @@ store_list(struct store *st, const struct store_filter *f,
 		n = sqlite3_column_int64(stmt, 0);
 	sqlite3_finalize(stmt);
 	*total = (size_t)n;
-	snprintf(sql, sizeof(sql), "SELECT " STORE_COLS " FROM incidents %s "
-	    "ORDER BY %s LIMIT :limit OFFSET :offset", where,
-	    f->triage ? STORE_TRIAGE_ORDER : "id DESC");
+	snprintf(sql, sizeof(sql),
+	    "SELECT " STORE_COLS " FROM incidents %s "
+	    "ORDER BY %s LIMIT :limit OFFSET :offset",
+	    where, f->triage ? STORE_TRIAGE_ORDER : "id DESC");
 	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
 		goto fail;
 	store_bind_filter(stmt, f);
@@ -1288,8 +1305,10 @@ store_get(struct store *st, uint64_t id, store_incident_cb cb, void *arg)
 	struct store_incident r;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT " STORE_COLS " FROM incidents "
-	    "WHERE id = ?1", -1, &stmt, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db,
+		"SELECT " STORE_COLS " FROM incidents "
+		"WHERE id = ?1",
+		-1, &stmt, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)id);
 	rc = sqlite3_step(stmt);
@@ -1327,10 +1346,11 @@ store_history(struct store *st, uint64_t id, store_history_cb cb, void *arg)
 	struct store_visit v = { .cb.history = cb, .arg = arg };
 	sqlite3_stmt *stmt;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT incident_id, at, actor, "
-	    "action, from_state, to_state, note FROM incident_history "
-	    "WHERE incident_id = ?1 ORDER BY id", -1, &stmt, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db,
+		"SELECT incident_id, at, actor, "
+		"action, from_state, to_state, note FROM incident_history "
+		"WHERE incident_id = ?1 ORDER BY id",
+		-1, &stmt, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)id);
 	return store_rows(st, stmt, store_history_row, &v);
@@ -1360,8 +1380,9 @@ store_stmt(struct store *st, const char *sql)
 	}
 	if (i == st->ncache && st->ncache < STORE_STMT_CACHE)
 		c = &st->cache[st->ncache];
-	if (sqlite3_prepare_v3(st->db, sql, -1, c != NULL ?
-	    SQLITE_PREPARE_PERSISTENT : 0, &stmt, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v3(st->db, sql, -1,
+		c != NULL ? SQLITE_PREPARE_PERSISTENT : 0, &stmt,
+		NULL) != SQLITE_OK) {
 		log_warnx("%s: %s", st->path, sqlite3_errmsg(st->db));
 		return NULL;
 	}
@@ -1412,7 +1433,8 @@ store_put_esc(struct store *st, const struct store_esc *e)
 {
 	sqlite3_stmt *s;
 
-	s = store_stmt(st, "INSERT INTO escalation (incident_id, step, due, "
+	s = store_stmt(st,
+	    "INSERT INTO escalation (incident_id, step, due, "
 	    "fired_at, level) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT "
 	    "(incident_id, step) DO UPDATE SET due = excluded.due, "
 	    "fired_at = coalesce(escalation.fired_at, excluded.fired_at), "
@@ -1448,7 +1470,8 @@ store_load_esc(struct store *st, store_esc_cb cb, void *arg)
 	struct store_visit v = { .cb.esc = cb, .arg = arg };
 	sqlite3_stmt *s;
 
-	s = store_stmt(st, "SELECT e.incident_id, e.step, e.due, e.fired_at, "
+	s = store_stmt(st,
+	    "SELECT e.incident_id, e.step, e.due, e.fired_at, "
 	    "e.level FROM escalation e JOIN incidents i ON i.id = "
 	    "e.incident_id WHERE i.state IN ('open', 'acknowledged') "
 	    "ORDER BY e.incident_id, e.step");
@@ -1465,7 +1488,8 @@ store_set_client(struct store *st, uint64_t id, const char *impact,
 	sqlite3_stmt *s;
 	int rc;
 
-	s = store_stmt(st, "UPDATE incidents SET impact = ?2, "
+	s = store_stmt(st,
+	    "UPDATE incidents SET impact = ?2, "
 	    "workaround = ?3, eta = ?4 WHERE id = ?1");
 	if (s == NULL)
 		return -1;
@@ -1487,7 +1511,8 @@ store_put_audit(struct store *st, const struct store_audit *a, size_t keep)
 	sqlite3_stmt *s;
 	int rc;
 
-	s = store_stmt(st, "INSERT INTO audit (at, generation, summary, doc) "
+	s = store_stmt(st,
+	    "INSERT INTO audit (at, generation, summary, doc) "
 	    "VALUES (?1, ?2, ?3, ?4)");
 	if (s == NULL)
 		return -1;
@@ -1499,7 +1524,8 @@ store_put_audit(struct store *st, const struct store_audit *a, size_t keep)
 	store_release(st, s);
 	if (rc != 0)
 		return -1;
-	s = store_stmt(st, "DELETE FROM audit WHERE id <= "
+	s = store_stmt(st,
+	    "DELETE FROM audit WHERE id <= "
 	    "(SELECT max(id) FROM audit) - ?1");
 	if (s == NULL)
 		return -1;
@@ -1511,14 +1537,14 @@ store_put_audit(struct store *st, const struct store_audit *a, size_t keep)
 
 /* Call cb for the newest audit rows, newest first. */
 int
-store_load_audit(struct store *st, size_t limit, store_audit_cb cb,
-    void *arg)
+store_load_audit(struct store *st, size_t limit, store_audit_cb cb, void *arg)
 {
 	struct store_audit a;
 	sqlite3_stmt *s;
 	int rc;
 
-	s = store_stmt(st, "SELECT id, at, generation, summary, doc FROM "
+	s = store_stmt(st,
+	    "SELECT id, at, generation, summary, doc FROM "
 	    "audit ORDER BY id DESC LIMIT ?1");
 	if (s == NULL)
 		return -1;
@@ -1543,7 +1569,8 @@ store_count_fired(struct store *st, uint64_t id)
 	sqlite3_stmt *s;
 	int n = -1;
 
-	s = store_stmt(st, "SELECT count(*) FROM escalation WHERE "
+	s = store_stmt(st,
+	    "SELECT count(*) FROM escalation WHERE "
 	    "incident_id = ?1 AND step >= 0 AND fired_at IS NOT NULL");
 	if (s == NULL)
 		return -1;
@@ -1560,7 +1587,8 @@ store_put_window(struct store *st, const char *id, const char *doc)
 {
 	sqlite3_stmt *s;
 
-	s = store_stmt(st, "INSERT INTO windows (id, doc) VALUES (?1, ?2) "
+	s = store_stmt(st,
+	    "INSERT INTO windows (id, doc) VALUES (?1, ?2) "
 	    "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc");
 	if (s == NULL)
 		return -1;
@@ -1573,8 +1601,7 @@ store_put_window(struct store *st, const char *id, const char *doc)
 static int
 store_window_row(sqlite3_stmt *s, struct store_visit *v)
 {
-	return v->cb.window(store_col_text(s, 0), store_col_text(s, 1),
-	    v->arg);
+	return v->cb.window(store_col_text(s, 0), store_col_text(s, 1), v->arg);
 }
 
 /* Call cb for every stored window definition. */
@@ -1596,7 +1623,8 @@ store_put_winlog(struct store *st, const struct store_winlog *w)
 {
 	sqlite3_stmt *s;
 
-	s = store_stmt(st, "INSERT INTO window_log (window_id, start, end, "
+	s = store_stmt(st,
+	    "INSERT INTO window_log (window_id, start, end, "
 	    "ended, record) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT "
 	    "(window_id, start) DO UPDATE SET end = excluded.end, "
 	    "ended = excluded.ended, record = excluded.record");
@@ -1635,11 +1663,15 @@ store_load_winlog(struct store *st, const char *id, size_t limit,
 	struct store_visit v = { .cb.winlog = cb, .arg = arg };
 	sqlite3_stmt *s;
 
-	s = store_stmt(st, id != NULL ? "SELECT window_id, start, end, ended, "
-	    "record FROM window_log WHERE window_id = ?1 ORDER BY start DESC "
-	    "LIMIT ?2" : "SELECT window_id, start, end, ended, record FROM "
-	    "window_log WHERE ended = 0 AND ?1 IS NULL ORDER BY start DESC "
-	    "LIMIT ?2");
+	s = store_stmt(st,
+	    id != NULL ?
+		"SELECT window_id, start, end, ended, "
+		"record FROM window_log WHERE window_id = ?1 ORDER BY start "
+		"DESC "
+		"LIMIT ?2" :
+		"SELECT window_id, start, end, ended, record FROM "
+		"window_log WHERE ended = 0 AND ?1 IS NULL ORDER BY start DESC "
+		"LIMIT ?2");
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, id);
@@ -1655,11 +1687,12 @@ store_put_silent(struct store *st, const char *rule, const char *host,
 	sqlite3_stmt *s;
 	int rc;
 
-	if (st->silent_put == NULL && sqlite3_prepare_v2(st->db,
-	    "INSERT INTO silent_hosts (rule, host, last_heard) VALUES "
-	    "(?1, ?2, ?3) ON CONFLICT (rule, host) DO UPDATE SET "
-	    "last_heard = excluded.last_heard", -1, &st->silent_put,
-	    NULL) != SQLITE_OK)
+	if (st->silent_put == NULL &&
+	    sqlite3_prepare_v2(st->db,
+		"INSERT INTO silent_hosts (rule, host, last_heard) VALUES "
+		"(?1, ?2, ?3) ON CONFLICT (rule, host) DO UPDATE SET "
+		"last_heard = excluded.last_heard",
+		-1, &st->silent_put, NULL) != SQLITE_OK)
 		return -1;
 	s = st->silent_put;
 	store_bind_text(s, 1, rule);
@@ -1677,7 +1710,8 @@ store_trim_silent(struct store *st, size_t keep)
 {
 	sqlite3_stmt *s;
 
-	s = store_stmt(st, "DELETE FROM silent_hosts WHERE rowid NOT IN "
+	s = store_stmt(st,
+	    "DELETE FROM silent_hosts WHERE rowid NOT IN "
 	    "(SELECT rowid FROM silent_hosts ORDER BY last_heard DESC "
 	    "LIMIT ?1)");
 	if (s == NULL)
@@ -1701,7 +1735,8 @@ store_load_silent(struct store *st, store_silent_cb cb, void *arg)
 	struct store_visit v = { .cb.silent = cb, .arg = arg };
 	sqlite3_stmt *s;
 
-	s = store_stmt(st, "SELECT rule, host, last_heard FROM silent_hosts "
+	s = store_stmt(st,
+	    "SELECT rule, host, last_heard FROM silent_hosts "
 	    "ORDER BY last_heard DESC");
 	if (s == NULL)
 		return -1;
@@ -1714,7 +1749,8 @@ store_outbox_put(struct store *st, const struct store_outbox *o)
 {
 	sqlite3_stmt *s;
 
-	s = store_stmt(st, "INSERT INTO outbox (target, idem_key, notice, "
+	s = store_stmt(st,
+	    "INSERT INTO outbox (target, idem_key, notice, "
 	    "attempts, next_try, created, state) VALUES (?1, ?2, ?3, 0, 0, "
 	    "?4, 'pending') ON CONFLICT (target, idem_key) DO UPDATE SET "
 	    "notice = excluded.notice, attempts = 0, next_try = 0, "
@@ -1734,7 +1770,8 @@ store_outbox_del(struct store *st, const char *target, const char *idem)
 {
 	sqlite3_stmt *s;
 
-	s = store_stmt(st, "DELETE FROM outbox WHERE target = ?1 AND "
+	s = store_stmt(st,
+	    "DELETE FROM outbox WHERE target = ?1 AND "
 	    "idem_key = ?2");
 	if (s == NULL)
 		return -1;
@@ -1749,7 +1786,8 @@ store_outbox_set(struct store *st, const struct store_outbox *o)
 {
 	sqlite3_stmt *s;
 
-	s = store_stmt(st, "UPDATE outbox SET attempts = ?3, next_try = ?4, "
+	s = store_stmt(st,
+	    "UPDATE outbox SET attempts = ?3, next_try = ?4, "
 	    "state = ?5 WHERE target = ?1 AND idem_key = ?2");
 	if (s == NULL)
 		return -1;
@@ -1767,7 +1805,8 @@ store_outbox_trim(struct store *st, size_t keep)
 {
 	sqlite3_stmt *s;
 
-	s = store_stmt(st, "DELETE FROM outbox WHERE state = 'failed' AND "
+	s = store_stmt(st,
+	    "DELETE FROM outbox WHERE state = 'failed' AND "
 	    "id NOT IN (SELECT id FROM outbox WHERE state = 'failed' "
 	    "ORDER BY id DESC LIMIT ?1)");
 	if (s == NULL)
@@ -1802,7 +1841,8 @@ store_outbox_load(struct store *st, store_outbox_cb cb, void *arg)
 	struct store_visit v = { .cb.outbox = cb, .arg = arg };
 	sqlite3_stmt *s;
 
-	s = store_stmt(st, "SELECT id, target, idem_key, notice, attempts, "
+	s = store_stmt(st,
+	    "SELECT id, target, idem_key, notice, attempts, "
 	    "next_try, created, state FROM outbox WHERE state = 'pending' "
 	    "ORDER BY id");
 	if (s == NULL)
@@ -1904,7 +1944,8 @@ store_write(struct store *st, const char *sql, const struct store_param *p,
 	if (rc != SQLITE_DONE)
 		return -1;
 	return sqlite3_changes(st->db) > 0 ?
-	    (int64_t)sqlite3_last_insert_rowid(st->db) : 0;
+	    (int64_t)sqlite3_last_insert_rowid(st->db) :
+	    0;
 }
 
 /*
@@ -1979,8 +2020,8 @@ store_vacuum_step(struct store *st, int pages)
 
 /* An online backup (SQLite's backup API) into a file of its own. */
 struct store_backup {
-	sqlite3		*dst;
-	sqlite3_backup	*bk;
+	sqlite3 *dst;
+	sqlite3_backup *bk;
 };
 
 struct store_backup *
@@ -1989,12 +2030,14 @@ store_backup_start(struct store *st, const char *path, char **cause)
 	struct store_backup *b;
 
 	b = xcalloc(1, sizeof(*b));
-	if (sqlite3_open_v2(path, &b->dst, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
-	    (b->bk = sqlite3_backup_init(b->dst, "main", st->db,
-	    "main")) == NULL) {
-		xasprintf(cause, "%s: %s", path, b->dst != NULL ?
-		    sqlite3_errmsg(b->dst) : "cannot open");
+	if (sqlite3_open_v2(path, &b->dst,
+		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		    SQLITE_OPEN_NOMUTEX,
+		NULL) != SQLITE_OK ||
+	    (b->bk = sqlite3_backup_init(b->dst, "main", st->db, "main")) ==
+		NULL) {
+		xasprintf(cause, "%s: %s", path,
+		    b->dst != NULL ? sqlite3_errmsg(b->dst) : "cannot open");
 		store_backup_free(b);
 		return NULL;
 	}
@@ -2013,8 +2056,7 @@ store_backup_step(struct store_backup *b, int pages, char **cause)
 		b->bk = NULL;
 		if (rc == SQLITE_OK)
 			return 1;
-	} else if (rc == SQLITE_OK || rc == SQLITE_BUSY ||
-	    rc == SQLITE_LOCKED)
+	} else if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
 		return 0;
 	xasprintf(cause, "backup: %s", sqlite3_errstr(rc));
 	return -1;
@@ -2049,9 +2091,9 @@ store_metric_fold(struct store *st, int i, const struct store_metric *m)
 	sqlite3_stmt *s;
 	int rc;
 
-	if (st->metric_put[i] == NULL && sqlite3_prepare_v3(st->db, sql[i],
-	    -1, SQLITE_PREPARE_PERSISTENT, &st->metric_put[i], NULL) !=
-	    SQLITE_OK)
+	if (st->metric_put[i] == NULL &&
+	    sqlite3_prepare_v3(st->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		&st->metric_put[i], NULL) != SQLITE_OK)
 		return -1;
 	s = st->metric_put[i];
 	store_bind_text(s, 1, m->host);
@@ -2139,9 +2181,11 @@ store_relp_seen_put(struct store *st, int64_t seq, const uint64_t *hash,
 
 	if (store_begin(st) == -1)
 		return -1;
-	if ((s = store_stmt(st, "INSERT OR REPLACE INTO relp_seen (seq, hash) "
-	    "VALUES (?1, ?2)")) == NULL ||
-	    (d = store_stmt(st, "DELETE FROM relp_seen WHERE seq < ?1")) == NULL)
+	if ((s = store_stmt(st,
+		 "INSERT OR REPLACE INTO relp_seen (seq, hash) "
+		 "VALUES (?1, ?2)")) == NULL ||
+	    (d = store_stmt(st, "DELETE FROM relp_seen WHERE seq < ?1")) ==
+		NULL)
 		goto done;
 	for (i = 0; i < n; i++) {
 		sqlite3_bind_int64(s, 1, seq + (int64_t)i);
@@ -2150,8 +2194,7 @@ store_relp_seen_put(struct store *st, int64_t seq, const uint64_t *hash,
 			goto done;
 	}
 	sqlite3_bind_int64(d, 1, seq + (int64_t)n - (int64_t)keep);
-	if (store_step_write(d) == 0 &&
-	    store_exec(st->db, "COMMIT", NULL) == 0)
+	if (store_step_write(d) == 0 && store_exec(st->db, "COMMIT", NULL) == 0)
 		rc = 0;
 done:
 	if (s != NULL)
@@ -2171,7 +2214,8 @@ store_relp_seen_load(struct store *st, size_t max,
 	sqlite3_stmt *s;
 	int rc;
 
-	s = store_stmt(st, "SELECT seq, hash FROM (SELECT seq, hash FROM "
+	s = store_stmt(st,
+	    "SELECT seq, hash FROM (SELECT seq, hash FROM "
 	    "relp_seen ORDER BY seq DESC LIMIT ?1) ORDER BY seq");
 	if (s == NULL)
 		return -1;

@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_FILE	"sopd.db"
-#define STORE_APP_ID	0x534f5044	/* "SOPD" */
+#define STORE_FILE   "sopd.db"
+#define STORE_APP_ID 0x534f5044 /* "SOPD" */
 
 struct store;
 
@@ -15,53 +15,53 @@ struct store;
  * may be NULL. Rows handed to callbacks are valid during the call only.
  */
 struct store_incident {
-	uint64_t	 id;
-	const char	*rule;
-	const char	*rule_file;
-	int		 rule_line;
-	const char	*key;
-	const char	*severity;	/* "critical" .. "info" */
-	const char	*state;		/* "open", "acknowledged", ... */
-	const char	*level;		/* "L1" .. "L3" */
-	const char	*host;
-	const char	*title;
-	uint64_t	 count;
-	int64_t		 first_seen;
-	int64_t		 last_seen;
-	int64_t		 resolved_at;
-	int64_t		 acked_at;
-	const char	*owner;
-	int64_t		 next_escalation;
-	const char	*in_window;
-	const char	*samples;	/* JSON array text */
-	const char	*impact;	/* for the client; NULL: not said */
-	const char	*workaround;
-	int64_t		 eta;		/* expected recovery, 0: not said */
-	const char	*last_note;	/* the latest note given */
+	uint64_t id;
+	const char *rule;
+	const char *rule_file;
+	int rule_line;
+	const char *key;
+	const char *severity; /* "critical" .. "info" */
+	const char *state;    /* "open", "acknowledged", ... */
+	const char *level;    /* "L1" .. "L3" */
+	const char *host;
+	const char *title;
+	uint64_t count;
+	int64_t first_seen;
+	int64_t last_seen;
+	int64_t resolved_at;
+	int64_t acked_at;
+	const char *owner;
+	int64_t next_escalation;
+	const char *in_window;
+	const char *samples; /* JSON array text */
+	const char *impact;  /* for the client; NULL: not said */
+	const char *workaround;
+	int64_t eta;	       /* expected recovery, 0: not said */
+	const char *last_note; /* the latest note given */
 };
 
 /* One history row of an incident. */
 struct store_history {
-	uint64_t	 incident_id;
-	int64_t		 at;
-	const char	*actor;
-	const char	*action;	/* "open", "ack", "resolve", "note" */
-	const char	*from_state;
-	const char	*to_state;
-	const char	*note;
+	uint64_t incident_id;
+	int64_t at;
+	const char *actor;
+	const char *action; /* "open", "ack", "resolve", "note" */
+	const char *from_state;
+	const char *to_state;
+	const char *note;
 };
 
 /* Filters of a list query; NULL / -1 mean any. */
 struct store_filter {
-	const char	*state;
-	int		 active;	/* 1: open or acknowledged */
-	const char	*severity;
-	const char	*host;		/* fnmatch(3) pattern */
-	const char	*rule;
-	size_t		 limit;
-	size_t		 offset;
-	int		 triage;	/* 1: unacked criticals, severity, age */
-	const char	*text;		/* in title, host or rule, any case */
+	const char *state;
+	int active; /* 1: open or acknowledged */
+	const char *severity;
+	const char *host; /* fnmatch(3) pattern */
+	const char *rule;
+	size_t limit;
+	size_t offset;
+	int triage;	  /* 1: unacked criticals, severity, age */
+	const char *text; /* in title, host or rule, any case */
 };
 
 typedef int (*store_incident_cb)(const struct store_incident *, void *);
@@ -97,8 +97,8 @@ int store_checkpoint(struct store *, int truncate);
 /* Call cb for every open or acknowledged incident, in id order. */
 int store_load_active(struct store *, store_incident_cb, void *);
 /* Call cb for the matching incidents, newest first, and count them all. */
-int store_list(struct store *, const struct store_filter *,
-    store_incident_cb, void *, size_t *total);
+int store_list(struct store *, const struct store_filter *, store_incident_cb,
+    void *, size_t *total);
 /* Call cb for one incident; 0 found, 1 not found, -1 error. */
 int store_get(struct store *, uint64_t id, store_incident_cb, void *);
 /* Set a stored incident's impact, workaround and eta; 1 if none. */
@@ -113,19 +113,19 @@ int store_history(struct store *, uint64_t id, store_history_cb, void *);
  * incident's escalation clock started (in due).
  */
 struct store_esc {
-	uint64_t	 incident_id;
-	int		 step;
-	int64_t		 due;		/* 0: none */
-	int64_t		 fired_at;	/* 0: pending */
-	const char	*level;
+	uint64_t incident_id;
+	int step;
+	int64_t due;	  /* 0: none */
+	int64_t fired_at; /* 0: pending */
+	const char *level;
 };
 /* One window occurrence and what happened in it (record: JSON text). */
 struct store_winlog {
-	const char	*window_id;
-	int64_t		 start;
-	int64_t		 end;
-	int		 ended;
-	const char	*record;
+	const char *window_id;
+	int64_t start;
+	int64_t end;
+	int ended;
+	const char *record;
 };
 typedef int (*store_esc_cb)(const struct store_esc *, void *);
 typedef int (*store_window_cb)(const char *id, const char *doc, void *);
@@ -139,11 +139,11 @@ int store_load_esc(struct store *, store_esc_cb, void *);
 int store_count_fired(struct store *, uint64_t id);
 /* One reload's audit row: what it changed (doc: JSON text). */
 struct store_audit {
-	uint64_t	 id;
-	int64_t		 at;
-	unsigned	 generation;
-	const char	*summary;
-	const char	*doc;
+	uint64_t id;
+	int64_t at;
+	unsigned generation;
+	const char *summary;
+	const char *doc;
 };
 typedef int (*store_audit_cb)(const struct store_audit *, void *);
 /* Append one audit row (id set by the store), keeping the newest keep. */
@@ -184,14 +184,14 @@ int store_load_silent(struct store *, store_silent_cb, void *);
  * is delivered; state "pending" or "failed" (gave up, kept for stats).
  */
 struct store_outbox {
-	int64_t		 id;
-	const char	*target;
-	const char	*idem_key;
-	const char	*notice;	/* JSON text */
-	int		 attempts;
-	int64_t		 next_try;
-	int64_t		 created;
-	const char	*state;
+	int64_t id;
+	const char *target;
+	const char *idem_key;
+	const char *notice; /* JSON text */
+	int attempts;
+	int64_t next_try;
+	int64_t created;
+	const char *state;
 };
 typedef int (*store_outbox_cb)(const struct store_outbox *, void *);
 /* Insert a pending row (an existing one with its key is made pending). */
@@ -212,28 +212,28 @@ int store_outbox_load(struct store *, store_outbox_cb, void *);
  * that runs longer than STORE_QUERY_MAX_OPS virtual machine steps is
  * interrupted (-1), so a view's read on the event loop stays bounded.
  */
-#define STORE_QUERY_COLS	16
-#define STORE_QUERY_MAX_OPS	200000000LL
+#define STORE_QUERY_COLS    16
+#define STORE_QUERY_MAX_OPS 200000000LL
 struct store_param {
-	const char	*text;
-	int64_t		 num;
+	const char *text;
+	int64_t num;
 };
 struct store_qrow {
-	int		 ncol;
-	int64_t		 num[STORE_QUERY_COLS];	/* 0 for NULL */
-	double		 real[STORE_QUERY_COLS];
-	const char	*text[STORE_QUERY_COLS];	/* NULL for NULL */
+	int ncol;
+	int64_t num[STORE_QUERY_COLS]; /* 0 for NULL */
+	double real[STORE_QUERY_COLS];
+	const char *text[STORE_QUERY_COLS]; /* NULL for NULL */
 };
 typedef int (*store_qrow_cb)(const struct store_qrow *, void *);
-int store_query(struct store *, const char *sql,
-    const struct store_param *, size_t nparam, store_qrow_cb, void *);
+int store_query(struct store *, const char *sql, const struct store_param *,
+    size_t nparam, store_qrow_cb, void *);
 
 /*
  * One writing statement (the scheduler's runs and stored reports), with
  * parameters as for store_query; the inserted rowid (0: none) or -1.
  */
-int64_t store_write(struct store *, const char *sql,
-    const struct store_param *, size_t nparam);
+int64_t store_write(struct store *, const char *sql, const struct store_param *,
+    size_t nparam);
 
 /*
  * Retention: delete up to limit resolved incidents (history, events,
@@ -256,14 +256,14 @@ void store_backup_free(struct store_backup *);
  * Polled host metrics (additive): every sample is folded into a 5-minute
  * row and an hourly row (sum, count, min, max) as it is written.
  */
-#define STORE_METRIC_5M		300
-#define STORE_METRIC_1H		3600
+#define STORE_METRIC_5M 300
+#define STORE_METRIC_1H 3600
 struct store_metric {
-	const char	*host;
-	const char	*metric;	/* "cpu.load_pct", "disk.used_pct", ... */
-	const char	*inst;		/* file system, interface; NULL: none */
-	int64_t		 at;		/* seconds since the epoch */
-	double		 value;
+	const char *host;
+	const char *metric; /* "cpu.load_pct", "disk.used_pct", ... */
+	const char *inst;   /* file system, interface; NULL: none */
+	int64_t at;	    /* seconds since the epoch */
+	double value;
 };
 /* Write the samples of one poll (one transaction). */
 int store_put_metrics(struct store *, const struct store_metric *, size_t);

@@ -22,14 +22,14 @@
 #include "xmalloc.h"
 
 struct stream {
-	struct sopd		*sd;
-	const struct stream_ops	*ops;
-	void			*arg;		/* the transport's listener */
-	struct evconnlistener	*lev;
-	size_t			 nsessions;
-	struct stream_session	*sessions;	/* doubly linked */
-	char			*msg;		/* one message, max+1 bytes */
-	size_t			 msgsize;
+	struct sopd *sd;
+	const struct stream_ops *ops;
+	void *arg; /* the transport's listener */
+	struct evconnlistener *lev;
+	size_t nsessions;
+	struct stream_session *sessions; /* doubly linked */
+	char *msg;			 /* one message, max+1 bytes */
+	size_t msgsize;
 };
 
 /* Close a session and forget it. */
@@ -65,15 +65,14 @@ stream_drain(struct stream_session *s)
 
 	for (;;) {
 		flags = 0;
-		rc = framer_next(s->fr, in, st->msg, st->msgsize, &len,
-		    &flags);
+		rc = framer_next(s->fr, in, st->msg, st->msgsize, &len, &flags);
 		if (rc == 0)
 			return 0;
 		if (rc == -1) {
 			stats_count(st->ops->input, REASON_FRAMING);
 			log_debugs(LOG_SYS_INPUT,
-			    "%s %s: framing error, closing",
-			    st->ops->name, s->peer);
+			    "%s %s: framing error, closing", st->ops->name,
+			    s->peer);
 			return -1;
 		}
 		pipeline_syslog(st->sd, st->ops->input, st->msg, len, flags,
@@ -100,8 +99,7 @@ stream_flush_tail(struct stream_session *s)
 	size_t len;
 	unsigned flags;
 
-	if (framer_mode(s->fr) == FRAMER_OCTET &&
-	    evbuffer_get_length(in) > 0) {
+	if (framer_mode(s->fr) == FRAMER_OCTET && evbuffer_get_length(in) > 0) {
 		/* The sender closed inside a frame: count it, it is lost. */
 		stats.in[st->ops->input].received++;
 		stats_count(st->ops->input, REASON_MALFORMED);
@@ -123,13 +121,13 @@ stream_session_end(struct stream_session *s, short what)
 		if (stream_drain(s) == 0)
 			stream_flush_tail(s);
 	} else if (what & BEV_EVENT_TIMEOUT)
-		log_debugs(LOG_SYS_INPUT,
-		    "%s %s: idle, closing", ops->name, s->peer);
+		log_debugs(LOG_SYS_INPUT, "%s %s: idle, closing", ops->name,
+		    s->peer);
 	else if (ops->error != NULL)
 		ops->error(s, what);
 	else if (what & BEV_EVENT_ERROR)
-		log_debugs(LOG_SYS_INPUT,
-		    "%s %s: %s", ops->name, s->peer, strerror(errno));
+		log_debugs(LOG_SYS_INPUT, "%s %s: %s", ops->name, s->peer,
+		    strerror(errno));
 }
 
 /* The transport's events first, then the common end of a session. */

@@ -5,24 +5,24 @@
 #include <string.h>
 #include <time.h>
 
-#define SP_HOST_MAX	255
-#define SP_TAG_MAX	48
-#define SP_PID_MAX	128
-#define SP_APP_MAX	48
-#define SP_MSGID_MAX	32
-#define SP_SDID_MAX	32
-#define SP_DEFAULT_PRI	13	/* user.notice */
+#define SP_HOST_MAX    255
+#define SP_TAG_MAX     48
+#define SP_PID_MAX     128
+#define SP_APP_MAX     48
+#define SP_MSGID_MAX   32
+#define SP_SDID_MAX    32
+#define SP_DEFAULT_PRI 13 /* user.notice */
 
 /* A broken-down timestamp as read from the message. */
 struct sp_time {
-	int	year;		/* 0 when the message gave none */
-	int	mon, day, hour, min, sec;
-	int	usec;
-	int	has_off;	/* offset given (RFC 3339, or a UTC zone) */
-	int	off_min;
-	int	unsync;		/* Cisco '*': clock never synchronised */
-	int	bad;		/* read, but not a valid date and time */
-	int	lax;		/* read, but not as RFC 3339 writes it */
+	int year; /* 0 when the message gave none */
+	int mon, day, hour, min, sec;
+	int usec;
+	int has_off; /* offset given (RFC 3339, or a UTC zone) */
+	int off_min;
+	int unsync; /* Cisco '*': clock never synchronised */
+	int bad;    /* read, but not a valid date and time */
+	int lax;    /* read, but not as RFC 3339 writes it */
 };
 
 static const char sp_months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
@@ -71,8 +71,8 @@ syslog_parse_digits(char *p, char *end, int n, int *v)
 static int
 syslog_parse_mdays(int y, int m)
 {
-	static const char	 mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31,
-	    30, 31, 30, 31 };
+	static const char mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+		30, 31 };
 
 	if (m != 2)
 		return mdays[m - 1];
@@ -124,12 +124,12 @@ syslog_parse_secs(const struct sp_time *t, int year)
 static int64_t
 syslog_parse_localoff(int64_t lsec, int slot)
 {
-	static _Thread_local int64_t	 c_hour[2] = { INT64_MIN, INT64_MIN };
-	static _Thread_local long	 c_tz[2];
-	static _Thread_local int64_t	 c_off[2];
-	int64_t				 hour;
-	time_t				 t;
-	struct tm			 tm;
+	static _Thread_local int64_t c_hour[2] = { INT64_MIN, INT64_MIN };
+	static _Thread_local long c_tz[2];
+	static _Thread_local int64_t c_off[2];
+	int64_t hour;
+	time_t t;
+	struct tm tm;
 
 	hour = (lsec >= 0 ? lsec : lsec - 3599) / 3600;
 	if (hour == c_hour[slot] && timezone == c_tz[slot])
@@ -155,17 +155,17 @@ static int
 syslog_parse_guessyear(const struct sp_time *t, int64_t received_us,
     int64_t *lsec)
 {
-	static _Thread_local int64_t	 c_day = INT64_MIN, c_next;
-	static _Thread_local int	 c_ry;
-	int64_t				 rsec, day, lim;
-	int				 y;
+	static _Thread_local int64_t c_day = INT64_MIN, c_next;
+	static _Thread_local int c_ry;
+	int64_t rsec, day, lim;
+	int y;
 
 	rsec = received_us / 1000000;
 	/* Reception in the timestamp's zone, read as if UTC. */
 	rsec += t->has_off ? (int64_t)t->off_min * 60 :
-	    syslog_parse_localoff(rsec, 1);
+			     syslog_parse_localoff(rsec, 1);
 	day = (rsec >= 0 ? rsec : rsec - 86399) / 86400;
-	if (day != c_day) {	/* the year of reception and when it ends */
+	if (day != c_day) { /* the year of reception and when it ends */
 		c_ry = syslog_parse_year(day);
 		c_next = syslog_parse_days(c_ry + 1, 1, 1) * 86400;
 		c_day = day;
@@ -187,8 +187,8 @@ static int
 syslog_parse_utc(const struct sp_time *t, int64_t received_us, int64_t *us,
     int *off_min)
 {
-	int64_t	 lsec, off;
-	int	 y = t->year;
+	int64_t lsec, off;
+	int y = t->year;
 
 	if (t->bad || (y != 0 && t->day > syslog_parse_mdays(y, t->mon)))
 		return -1;
@@ -197,7 +197,7 @@ syslog_parse_utc(const struct sp_time *t, int64_t received_us, int64_t *us,
 	else if (syslog_parse_guessyear(t, received_us, &lsec) == 0)
 		return -1;
 	off = t->has_off ? (int64_t)t->off_min * 60 :
-	    syslog_parse_localoff(lsec, 0);
+			   syslog_parse_localoff(lsec, 0);
 	*off_min = (int)(off / 60);
 	*us = (lsec - off) * 1000000 + t->usec;
 	return 0;
@@ -238,8 +238,8 @@ syslog_parse_clock(char *p, char *end, struct sp_time *t)
 	} else if ((p = syslog_parse_digits(p, end, 2, &t->hour)) == NULL)
 		return NULL;
 	if (p >= end || *p++ != ':' ||
-	    (p = syslog_parse_digits(p, end, 2, &t->min)) == NULL ||
-	    p >= end || *p++ != ':' ||
+	    (p = syslog_parse_digits(p, end, 2, &t->min)) == NULL || p >= end ||
+	    *p++ != ':' ||
 	    (p = syslog_parse_digits(p, end, 2, &t->sec)) == NULL)
 		return NULL;
 	if (t->hour > 23 || t->min > 59 || t->sec > 59)
@@ -254,8 +254,8 @@ syslog_parse_clock(char *p, char *end, struct sp_time *t)
 static char *
 syslog_parse_offset(char *p, char *end, struct sp_time *t)
 {
-	int	 sign = *p == '-' ? -1 : 1, h = 0, m = 0, n = 0;
-	char	*q = p + 1;
+	int sign = *p == '-' ? -1 : 1, h = 0, m = 0, n = 0;
+	char *q = p + 1;
 
 	for (; q < end && n < 2 && syslog_parse_isdigit(*q); q++, n++)
 		h = h * 10 + (*q - '0');
@@ -282,10 +282,10 @@ syslog_parse_rfc3339(char *p, char *end, struct sp_time *t)
 {
 	if ((p = syslog_parse_digits(p, end, 4, &t->year)) == NULL ||
 	    p >= end || *p++ != '-' ||
-	    (p = syslog_parse_digits(p, end, 2, &t->mon)) == NULL ||
-	    p >= end || *p++ != '-' ||
-	    (p = syslog_parse_digits(p, end, 2, &t->day)) == NULL ||
-	    p >= end || (*p != 'T' && *p != 't'))
+	    (p = syslog_parse_digits(p, end, 2, &t->mon)) == NULL || p >= end ||
+	    *p++ != '-' ||
+	    (p = syslog_parse_digits(p, end, 2, &t->day)) == NULL || p >= end ||
+	    (*p != 'T' && *p != 't'))
 		return NULL;
 	if (t->year == 0 || t->mon < 1 || t->mon > 12 || t->day < 1 ||
 	    t->day > syslog_parse_mdays(t->year, t->mon))
@@ -305,8 +305,8 @@ syslog_parse_rfc3339(char *p, char *end, struct sp_time *t)
 static int
 syslog_parse_month(const char *p, const char *end)
 {
-	const char	*m;
-	char		 a, b, c;
+	const char *m;
+	char a, b, c;
 
 	if (end - p < 4 || p[3] != ' ')
 		return 0;
@@ -386,8 +386,8 @@ syslog_parse_bsdtime(char *p, char *end, struct sp_time *t)
 static char *
 syslog_parse_ts(char *p, char *end, struct sp_time *t)
 {
-	char	*q;
-	int	 unsync = 0;
+	char *q;
+	int unsync = 0;
 
 	if (p < end && (*p == '*' || *p == '.')) {
 		unsync = *p == '*';
@@ -423,7 +423,7 @@ syslog_parse_settime(struct logevent *ev, const struct sp_time *t)
 	}
 	ev->flags &= ~EVENT_F_NO_TIME;
 	if (syslog_parse_utc(t, ev->received_us, &ev->timestamp_us,
-	    &ev->tz_offset_min) == -1) {
+		&ev->tz_offset_min) == -1) {
 		ev->timestamp_us = ev->received_us;
 		ev->tz_offset_min = 0;
 		ev->flags |= EVENT_F_BAD_TIME;
@@ -447,8 +447,8 @@ syslog_parse_cut(const char *buf, size_t n)
 static size_t
 syslog_parse_utf8len(const unsigned char *p, const unsigned char *end)
 {
-	unsigned char	 c = p[0], lo = 0x80, hi = 0xbf;
-	size_t		 n, i;
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t n, i;
 
 	if (c >= 0xc2 && c <= 0xdf)
 		n = 2;
@@ -478,16 +478,16 @@ syslog_parse_utf8len(const unsigned char *p, const unsigned char *end)
 static unsigned
 syslog_parse_fixbytes(char *buf, size_t len)
 {
-	unsigned char	*p = (unsigned char *)buf, *end = p + len;
-	unsigned	 flags = 0;
-	uint64_t	 w;
-	size_t		 n;
+	unsigned char *p = (unsigned char *)buf, *end = p + len;
+	unsigned flags = 0;
+	uint64_t w;
+	size_t n;
 
 	while (p < end) {
 		if (end - p >= 8) {
 			memcpy(&w, p, 8);
 			if (((w | ((w - 0x0101010101010101ULL) & ~w)) &
-			    0x8080808080808080ULL) == 0) {
+				0x8080808080808080ULL) == 0) {
 				p += 8;
 				continue;
 			}
@@ -511,8 +511,9 @@ syslog_parse_fixbytes(char *buf, size_t len)
 static size_t
 syslog_parse_clean(char *buf, size_t len, size_t max_len, unsigned *flags)
 {
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
-	    buf[len - 1] == '\0'))
+	while (len > 0 &&
+	    (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
+		buf[len - 1] == '\0'))
 		len--;
 	if (len > max_len) {
 		len = syslog_parse_cut(buf, max_len);
@@ -538,8 +539,8 @@ syslog_parse_blank(const char *p, const char *end)
 static char *
 syslog_parse_pri(struct logevent *ev, char *p, char *end)
 {
-	char	*q = p + 1;
-	int	 v = 0;
+	char *q = p + 1;
+	int v = 0;
 
 	ev->facility = SP_DEFAULT_PRI >> 3;
 	ev->severity = SP_DEFAULT_PRI & 7;
@@ -588,9 +589,9 @@ syslog_parse_field(char **pp, char *end, size_t max, const char **out)
 
 /* Where the strings of one recorded SD param end (NULs written on success). */
 struct sp_sdend {
-	char	*id, *name, *value;	/* name NULL: a param-less element */
-	char	*vstart;		/* the value's first byte */
-	int	 esc;			/* the value holds escapes */
+	char *id, *name, *value; /* name NULL: a param-less element */
+	char *vstart;		 /* the value's first byte */
+	int esc;		 /* the value holds escapes */
 };
 
 /* Record one SD param (or a param-less element) if there is room. */
@@ -679,8 +680,8 @@ static char *
 syslog_parse_sdelem(struct logevent *ev, struct sp_sdend *ends, char *p,
     char *end, int *lax)
 {
-	char	*id, *id_end, *name, *name_end, *value, *sp;
-	int	 params = 0, esc;
+	char *id, *id_end, *name, *name_end, *value, *sp;
+	int params = 0, esc;
 
 	id = p = syslog_parse_sdspace(p, end, lax);
 	if ((id_end = p = syslog_parse_sdtoken(p, end)) == NULL)
@@ -707,15 +708,15 @@ syslog_parse_sdelem(struct logevent *ev, struct sp_sdend *ends, char *p,
 		if ((p = syslog_parse_sdvalue(value, end, &esc)) == NULL ||
 		    ++p >= end)
 			return NULL;
-		syslog_parse_sdadd(ev, ends, id, id_end, name, name_end,
-		    value, p - 1, esc);
+		syslog_parse_sdadd(ev, ends, id, id_end, name, name_end, value,
+		    p - 1, esc);
 		params++;
 	}
 	if (*p != ']')
 		return NULL;
 	if (params == 0)
-		syslog_parse_sdadd(ev, ends, id, id_end, NULL, NULL, NULL,
-		    NULL, 0);
+		syslog_parse_sdadd(ev, ends, id, id_end, NULL, NULL, NULL, NULL,
+		    0);
 	return p + 1;
 }
 
@@ -728,12 +729,12 @@ syslog_parse_sdelem(struct logevent *ev, struct sp_sdend *ends, char *p,
 static char *
 syslog_parse_sd(struct logevent *ev, char *p, char *end, int *lax)
 {
-	struct sp_sdend	 ends[EVENT_MAX_SD];
-	size_t		 i;
+	struct sp_sdend ends[EVENT_MAX_SD];
+	size_t i;
 
 	while (p < end && *p == '[')
-		if ((p = syslog_parse_sdelem(ev, ends, p + 1, end,
-		    lax)) == NULL) {
+		if ((p = syslog_parse_sdelem(ev, ends, p + 1, end, lax)) ==
+		    NULL) {
 			ev->nsd = 0;
 			return NULL;
 		}
@@ -772,7 +773,7 @@ syslog_parse_body(struct logevent *ev, char *p, char *end)
 static char *
 syslog_parse_5424time(struct logevent *ev, char *p, char *end)
 {
-	struct sp_time	 t;
+	struct sp_time t;
 
 	if (*p == '-')
 		p++;
@@ -795,12 +796,11 @@ syslog_parse_5424time(struct logevent *ev, char *p, char *end)
 static void
 syslog_parse_5424(struct logevent *ev, char *p, char *end)
 {
-	static const size_t	 max[4] = { SP_HOST_MAX, SP_APP_MAX,
-	    SP_PID_MAX, SP_MSGID_MAX };
-	const char		**out[4] = { &ev->host, &ev->program, &ev->pid,
-	    &ev->msgid };
-	char			*q;
-	int			 i, sep, lax = 0;
+	static const size_t max[4] = { SP_HOST_MAX, SP_APP_MAX, SP_PID_MAX,
+		SP_MSGID_MAX };
+	const char **out[4] = { &ev->host, &ev->program, &ev->pid, &ev->msgid };
+	char *q;
+	int i, sep, lax = 0;
 
 	ev->format = EVENT_FMT_RFC5424;
 	if ((q = syslog_parse_5424time(ev, p, end)) == NULL)
@@ -825,7 +825,7 @@ syslog_parse_5424(struct logevent *ev, char *p, char *end)
 	if (p < end && *p == ' ')
 		p++;
 	else if (p < end)
-		lax = 1;	/* no space between SD and MSG */
+		lax = 1; /* no space between SD and MSG */
 	if (lax)
 		ev->flags |= EVENT_F_BAD_5424;
 	syslog_parse_body(ev, p, end);
@@ -870,7 +870,7 @@ syslog_parse_colonword(char *p, char *end, char **colon)
 static char *
 syslog_parse_mnemonic(struct logevent *ev, char *p, char *end)
 {
-	char	*q = p + 1, *dash = NULL, *prev = NULL;
+	char *q = p + 1, *dash = NULL, *prev = NULL;
 
 	if (p >= end || *p != '%')
 		return NULL;
@@ -878,8 +878,9 @@ syslog_parse_mnemonic(struct logevent *ev, char *p, char *end)
 		if (*q == '-') {
 			prev = dash;
 			dash = q;
-		} else if (!((*q >= 'A' && *q <= 'Z') || (*q >= 'a' &&
-		    *q <= 'z') || syslog_parse_isdigit(*q) || *q == '_'))
+		} else if (!((*q >= 'A' && *q <= 'Z') ||
+			       (*q >= 'a' && *q <= 'z') ||
+			       syslog_parse_isdigit(*q) || *q == '_'))
 			break;
 	}
 	if (q >= end || *q != ':' || (q + 1 < end && q[1] != ' ') ||
@@ -910,8 +911,9 @@ syslog_parse_tag(struct logevent *ev, char *p, char *end)
 		return p;
 	r = q;
 	if (*q == '[') {
-		for (r = q + 1; r < end && *r != ']' && *r != ' ' &&
-		    r - q <= SP_PID_MAX; r++)
+		for (r = q + 1;
+		     r < end && *r != ']' && *r != ' ' && r - q <= SP_PID_MAX;
+		     r++)
 			;
 		if (r >= end || *r != ']' || r == q + 1)
 			return p;
@@ -940,11 +942,10 @@ syslog_parse_tag(struct logevent *ev, char *p, char *end)
 static char *
 syslog_parse_host(struct logevent *ev, char *p, char *end)
 {
-	char	*q = p;
-	int	 colon = 0, v6 = 1;
+	char *q = p;
+	int colon = 0, v6 = 1;
 
-	for (; q < end && *q != ' ' && *q != '[' && q - p <= SP_HOST_MAX;
-	    q++) {
+	for (; q < end && *q != ' ' && *q != '[' && q - p <= SP_HOST_MAX; q++) {
 		colon |= *q == ':';
 		v6 &= syslog_parse_isdigit(*q) || *q == ':' || *q == '.' ||
 		    ((*q | 0x20) >= 'a' && (*q | 0x20) <= 'f');
@@ -963,8 +964,8 @@ syslog_parse_host(struct logevent *ev, char *p, char *end)
 static char *
 syslog_parse_3164head(struct logevent *ev, char *p, char *end)
 {
-	struct sp_time	 t;
-	char		*q, *colon;
+	struct sp_time t;
+	char *q, *colon;
 
 	p = syslog_parse_seq(syslog_parse_skipsp(p, end), end);
 	if (end - p >= 2 && p[0] == ':' && p[1] == ' ')

@@ -10,8 +10,8 @@
 #include "xmalloc.h"
 
 struct listener {
-	struct sopd	*sd;
-	struct stream	*st;
+	struct sopd *sd;
+	struct stream *st;
 };
 
 /* A plain socket bufferevent for an accepted connection. */

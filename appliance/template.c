@@ -5,9 +5,9 @@
 
 /* An output buffer that truncates silently. */
 struct tbuf {
-	char	*out;
-	size_t	 size;
-	size_t	 len;
+	char *out;
+	size_t size;
+	size_t len;
 };
 
 /* Step to the next placeholder, skipping literal text and doubled braces. */
@@ -18,7 +18,8 @@ template_next(const char *tmpl, size_t *pos, size_t *start, char *name,
 	const char *p = tmpl + *pos, *e;
 
 	for (; *p != '\0'; p++) {
-		if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+		if ((p[0] == '{' && p[1] == '{') ||
+		    (p[0] == '}' && p[1] == '}')) {
 			p++;
 			continue;
 		}
@@ -41,13 +42,13 @@ template_next(const char *tmpl, size_t *pos, size_t *start, char *name,
 size_t
 template_utf8_whole(const char *s, size_t len)
 {
-	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 i = len, need;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = len, need;
 
 	while (i > 0 && len - i < 4 && (u[i - 1] & 0xc0) == 0x80)
 		i--;
 	if (i == 0 || u[i - 1] < 0xc0)
-		return len;	/* ASCII last, or no lead byte to judge */
+		return len; /* ASCII last, or no lead byte to judge */
 	need = u[i - 1] >= 0xf0 ? 4 : u[i - 1] >= 0xe0 ? 3 : 2;
 	return len - (i - 1) < need ? i - 1 : len;
 }
@@ -121,8 +122,8 @@ template_value(struct tbuf *b, const char *name, const struct logevent *ev,
 {
 	if (strcmp(name, "message") == 0) {
 		if (ev->message != NULL)
-			template_put(b, ev->message, strnlen(ev->message,
-			    ev->message_len));
+			template_put(b, ev->message,
+			    strnlen(ev->message, ev->message_len));
 	} else if (strcmp(name, "host") == 0)
 		template_puts(b, ev->host);
 	else if (strcmp(name, "program") == 0)
@@ -140,8 +141,8 @@ template_value(struct tbuf *b, const char *name, const struct logevent *ev,
 	else if (strcmp(name, "severity") == 0)
 		template_puts(b, event_severity_name(ev->severity));
 	else if (strcmp(name, "rule") == 0)
-		template_puts(b, hit != NULL && hit->rule != NULL ?
-		    hit->rule->name : NULL);
+		template_puts(b,
+		    hit != NULL && hit->rule != NULL ? hit->rule->name : NULL);
 	else if (strncmp(name, "vb:", 3) == 0)
 		template_puts(b, template_varbind(ev, name + 3));
 	else

@@ -7,7 +7,7 @@
 #include "event.h"
 #include "rules.h"
 
-#define TEMPLATE_NAME_MAX	128
+#define TEMPLATE_NAME_MAX 128
 
 /*
  * Step to the next placeholder from *pos: 1 with its name (without braces)
@@ -15,8 +15,8 @@
  * *start ("{" without "}", empty or over-long name). "{{" and "}}" are
  * literal braces.
  */
-int template_next(const char *tmpl, size_t *pos, size_t *start,
-    char *name, size_t namelen);
+int template_next(const char *tmpl, size_t *pos, size_t *start, char *name,
+    size_t namelen);
 /*
  * The length of s[0..len) without a UTF-8 sequence its end cuts short, so
  * that a string cut to a limit ends on a character boundary.

@@ -21,12 +21,12 @@
  * TLS 1.2 cipher suites with forward secrecy and AEAD only; TLS 1.3 keeps
  * OpenSSL's own (all of them are of that kind).
  */
-#define TLS_CIPHERS	"ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20"
+#define TLS_CIPHERS "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20"
 
 struct listener {
-	struct sopd		*sd;
-	struct stream		*st;
-	SSL_CTX			*ctx;		/* replaced whole on reload */
+	struct sopd *sd;
+	struct stream *st;
+	SSL_CTX *ctx; /* replaced whole on reload */
 };
 
 /* The first queued OpenSSL error as text, for the caller's message. */
@@ -41,8 +41,7 @@ tls_error_string(unsigned long e, char *buf, size_t size)
 
 /* Load the certificate chain and its private key; -1 with *cause. */
 static int
-tls_ctx_keypair(SSL_CTX *ctx, const char *cert, const char *key,
-    char **cause)
+tls_ctx_keypair(SSL_CTX *ctx, const char *cert, const char *key, char **cause)
 {
 	unsigned long e;
 	char buf[256];
@@ -55,8 +54,10 @@ tls_ctx_keypair(SSL_CTX *ctx, const char *cert, const char *key,
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
 		e = ERR_peek_error();
 		if (ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH)
-			xasprintf(cause, "tls_key %s does not match tls_cert "
-			    "%s", key, cert);
+			xasprintf(cause,
+			    "tls_key %s does not match tls_cert "
+			    "%s",
+			    key, cert);
 		else
 			xasprintf(cause, "tls_key %s: %s", key,
 			    tls_error_string(e, buf, sizeof(buf)));
@@ -82,8 +83,8 @@ tls_ctx_ca(SSL_CTX *ctx, const char *ca, char **cause)
 		return -1;
 	}
 	SSL_CTX_set_client_CA_list(ctx, SSL_load_client_CA_file(ca));
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
-	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	SSL_CTX_set_verify(ctx,
+	    SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 	return 0;
 }
 
@@ -125,9 +126,9 @@ tls_ctx_new(const struct config *cfg, char **cause)
 	 * Syslog senders often close without close_notify: treat that as
 	 * end of stream (a cut octet-counted frame is still detected).
 	 */
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
-	    SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-	    SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_options(ctx,
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+		SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	/* Resumed sessions with client certificates need an id context. */
 	SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1);
@@ -154,8 +155,8 @@ tls_handshake_cb(evutil_socket_t fd, short what, void *arg)
 	struct stream_session *s = arg;
 
 	stats_count(INPUT_TLS, REASON_TLS);
-	log_debugs(LOG_SYS_INPUT,
-	    "tls %s: handshake timed out, closing", s->peer);
+	log_debugs(LOG_SYS_INPUT, "tls %s: handshake timed out, closing",
+	    s->peer);
 	stream_session_free(s);
 }
 
@@ -167,9 +168,8 @@ tls_established(struct stream_session *s)
 
 	event_free(s->data);
 	s->data = NULL;
-	log_debugs(LOG_SYS_INPUT,
-	    "tls %s: %s %s", s->peer, SSL_get_version(ssl),
-	    SSL_get_cipher_name(ssl));
+	log_debugs(LOG_SYS_INPUT, "tls %s: %s %s", s->peer,
+	    SSL_get_version(ssl), SSL_get_cipher_name(ssl));
 }
 
 /* Why a connection ended before or after its handshake, for the log. */
@@ -184,8 +184,8 @@ tls_log_error(struct stream_session *s, short what)
 		log_debugs(LOG_SYS_INPUT, "tls %s: %s", s->peer,
 		    tls_error_string(e, buf, sizeof(buf)));
 	else if (what & BEV_EVENT_ERROR)
-		log_debugs(LOG_SYS_INPUT,
-		    "tls %s: %s", s->peer, strerror(errno));
+		log_debugs(LOG_SYS_INPUT, "tls %s: %s", s->peer,
+		    strerror(errno));
 	while (bufferevent_get_openssl_error(s->bev) != 0)
 		continue;
 }
@@ -266,8 +266,8 @@ tls_open(struct sopd *sd, const char *addr, char **cause)
 		free(l);
 		return NULL;
 	}
-	log_info("syslog tls on %s%s", addr, sd->cfg->tls_ca != NULL ?
-	    " (client certificates required)" : "");
+	log_info("syslog tls on %s%s", addr,
+	    sd->cfg->tls_ca != NULL ? " (client certificates required)" : "");
 	return l;
 }
 

@@ -44,53 +44,53 @@
  * (inform_backlog): its sender retransmits it.  A retransmission of an
  * inform still held (same source and request-id) is left to the held one.
  */
-#define TRAPS_HELD_MAX		512
-#define TRAPS_RETRY_MS		1000	/* after a failed commit */
+#define TRAPS_HELD_MAX 512
+#define TRAPS_RETRY_MS 1000 /* after a failed commit */
 
 struct traps_held {
-	struct traps_held	*next;
-	netsnmp_pdu		*reply;		/* the response to send */
-	long			 reqid;
-	struct sockaddr_storage	 from;
-	socklen_t		 fromlen;
+	struct traps_held *next;
+	netsnmp_pdu *reply; /* the response to send */
+	long reqid;
+	struct sockaddr_storage from;
+	socklen_t fromlen;
 };
 
 /* A USM user the trap receiver accepts. */
 struct traps_user {
-	char		*name;
-	u_char		 engine[32];
-	size_t		 elen;
-	int		 authpriv;
-	int		 created;	/* ours: removed on reconfigure */
+	char *name;
+	u_char engine[32];
+	size_t elen;
+	int authpriv;
+	int created; /* ours: removed on reconfigure */
 };
 
 struct traps {
-	struct event_base	 *base;
-	netsnmp_session		 *sess;
-	char			 *listen;
-	char			**communities;
-	size_t			  ncommunities;
-	void			(*cb)(const struct logevent *, void *);
-	void			 *arg;
-	struct logevent		  ev;
-	char			 *scratch;
-	int			  rcvbuf;	/* socket receive buffer wanted */
-	int			(*commit)(void *);
-	void			 *commit_arg;
-	struct traps_held	 *held, **held_tail;
-	size_t			  nheld;
-	struct event		 *commit_ev;	/* commit, then answer the held */
-	struct traps_user	 *users;	/* SNMPv3 users */
-	size_t			  nusers;
+	struct event_base *base;
+	netsnmp_session *sess;
+	char *listen;
+	char **communities;
+	size_t ncommunities;
+	void (*cb)(const struct logevent *, void *);
+	void *arg;
+	struct logevent ev;
+	char *scratch;
+	int rcvbuf; /* socket receive buffer wanted */
+	int (*commit)(void *);
+	void *commit_arg;
+	struct traps_held *held, **held_tail;
+	size_t nheld;
+	struct event *commit_ev;  /* commit, then answer the held */
+	struct traps_user *users; /* SNMPv3 users */
+	size_t nusers;
 };
 
 /* Strings are appended to a bounded scratch buffer, cut when it is full. */
 struct traps_buf {
-	char	*p;
-	size_t	 len;
-	size_t	 off;
-	size_t	 start;
-	int	 cut;
+	char *p;
+	size_t len;
+	size_t off;
+	size_t start;
+	int cut;
 };
 
 static const oid traps_sysuptime[] = { 1, 3, 6, 1, 2, 1, 1, 3, 0 };
@@ -100,13 +100,12 @@ static const oid traps_trapaddress[] = { 1, 3, 6, 1, 6, 3, 18, 1, 3, 0 };
 static const oid traps_trapcommunity[] = { 1, 3, 6, 1, 6, 3, 18, 1, 4, 0 };
 static const oid traps_trapenterprise[] = { 1, 3, 6, 1, 6, 3, 1, 1, 4, 3, 0 };
 
-#define TRAPS_NOID(a)	(sizeof(a) / sizeof((a)[0]))
+#define TRAPS_NOID(a)  (sizeof(a) / sizeof((a)[0]))
 /* Varbinds RFC 3584 adds to a v1 trap after its own (address, community, enterprise). */
-#define TRAPS_V1_EXTRA	3
+#define TRAPS_V1_EXTRA 3
 
 /* The UDP transports' receive function, wrapped to count bytes. */
-static int (*traps_recv_next)(netsnmp_transport *, void *, int, void **,
-    int *);
+static int (*traps_recv_next)(netsnmp_transport *, void *, int, void **, int *);
 
 /* Start a new string in the scratch buffer. */
 static void
@@ -119,9 +118,9 @@ traps_buf_begin(struct traps_buf *b)
 static void __attribute__((format(printf, 2, 3)))
 traps_buf_add(struct traps_buf *b, const char *fmt, ...)
 {
-	va_list	ap;
-	size_t	avail;
-	int	n;
+	va_list ap;
+	size_t avail;
+	int n;
 
 	if (b->off + 1 >= b->len) {
 		b->cut = 1;
@@ -160,7 +159,7 @@ traps_buf_bytes(struct traps_buf *b, const u_char *s, size_t n)
 static const char *
 traps_buf_end(struct traps_buf *b)
 {
-	const char	*s;
+	const char *s;
 
 	if (b->start >= b->len) {
 		b->cut = 1;
@@ -176,8 +175,8 @@ traps_buf_end(struct traps_buf *b)
 static void
 traps_buf_subid(struct traps_buf *b, int dot, u_long v)
 {
-	char	digits[24];
-	size_t	n = sizeof(digits);
+	char digits[24];
+	size_t n = sizeof(digits);
 
 	do {
 		digits[--n] = (char)('0' + v % 10);
@@ -192,7 +191,7 @@ traps_buf_subid(struct traps_buf *b, int dot, u_long v)
 static const char *
 traps_oid_text(struct traps_buf *b, const oid *o, size_t n)
 {
-	size_t	i;
+	size_t i;
 
 	traps_buf_begin(b);
 	if (o == NULL)
@@ -210,8 +209,8 @@ traps_oid_text(struct traps_buf *b, const oid *o, size_t n)
 static size_t
 traps_utf8_char(const u_char *s, size_t n)
 {
-	uint32_t	c;
-	size_t		len, i;
+	uint32_t c;
+	size_t len, i;
 
 	if (s[0] < 0x80)
 		return (s[0] >= 0x20 && s[0] != 0x7f) || s[0] == '\t' ||
@@ -245,9 +244,9 @@ traps_utf8_char(const u_char *s, size_t n)
 static size_t
 traps_text_len(const u_char *s, size_t n, size_t max, int *cut)
 {
-	size_t	i = 0, cl;
+	size_t i = 0, cl;
 
-	while (n > 0 && s[n - 1] == '\0')	/* C strings sent with their NUL */
+	while (n > 0 && s[n - 1] == '\0') /* C strings sent with their NUL */
 		n--;
 	while (i < n) {
 		if ((cl = traps_utf8_char(s + i, n - i)) == 0)
@@ -265,8 +264,8 @@ traps_text_len(const u_char *s, size_t n, size_t max, int *cut)
 static const char *
 traps_octets_text(struct traps_buf *b, const u_char *s, size_t n)
 {
-	size_t	tl, i;
-	int	cut = 0;
+	size_t tl, i;
+	int cut = 0;
 
 	traps_buf_begin(b);
 	if (s == NULL)
@@ -316,7 +315,7 @@ traps_number_text(struct traps_buf *b, const netsnmp_variable_list *v,
 static const char *
 traps_counter64_text(struct traps_buf *b, const netsnmp_variable_list *v)
 {
-	uint64_t	n;
+	uint64_t n;
 
 	traps_buf_begin(b);
 	if (v->val.counter64 == NULL || v->val_len < sizeof(struct counter64))
@@ -341,7 +340,8 @@ traps_value_text(struct traps_buf *b, const netsnmp_variable_list *v,
 		return traps_octets_text(b, v->val.string, v->val_len);
 	case ASN_OBJECT_ID:
 		*type = "OID";
-		return traps_oid_text(b, v->val.objid, v->val_len / sizeof(oid));
+		return traps_oid_text(b, v->val.objid,
+		    v->val_len / sizeof(oid));
 	case ASN_IPADDRESS:
 		*type = "IpAddress";
 		if (v->val.string != NULL && v->val_len == 4)
@@ -414,7 +414,7 @@ static void
 traps_copy_vbs(struct traps_buf *b, struct logevent *ev,
     const netsnmp_variable_list *v, size_t reserve)
 {
-	const char	*name, *type, *value;
+	const char *name, *type, *value;
 
 	for (; v != NULL; v = v->next_variable) {
 		if (ev->nvb + reserve >= EVENT_MAX_VARBINDS) {
@@ -431,7 +431,7 @@ traps_copy_vbs(struct traps_buf *b, struct logevent *ev,
 static const struct event_varbind *
 traps_find_vb(const struct logevent *ev, const char *oidtext)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < ev->nvb; i++) {
 		if (strcmp(ev->vb[i].oid, oidtext) == 0)
@@ -448,7 +448,7 @@ traps_find_vb(const struct logevent *ev, const char *oidtext)
 static int
 traps_v1_trapoid(const netsnmp_pdu *pdu, oid *o, size_t omax, size_t *on)
 {
-	size_t	n = pdu->enterprise != NULL ? pdu->enterprise_length : 0;
+	size_t n = pdu->enterprise != NULL ? pdu->enterprise_length : 0;
 
 	if (pdu->trap_type < SNMP_TRAP_COLDSTART ||
 	    pdu->trap_type > SNMP_TRAP_ENTERPRISESPECIFIC)
@@ -476,9 +476,9 @@ traps_v1_trapoid(const netsnmp_pdu *pdu, oid *o, size_t omax, size_t *on)
 static int
 traps_v1(struct traps_buf *b, const netsnmp_pdu *pdu, struct logevent *ev)
 {
-	oid		 trapoid[MAX_OID_LEN];
-	size_t		 n, elen;
-	const char	*name, *value;
+	oid trapoid[MAX_OID_LEN];
+	size_t n, elen;
+	const char *name, *value;
 
 	if (traps_v1_trapoid(pdu, trapoid, MAX_OID_LEN, &n) != 0)
 		return -1;
@@ -492,8 +492,8 @@ traps_v1(struct traps_buf *b, const netsnmp_pdu *pdu, struct logevent *ev)
 	traps_add_vb(ev, name, "OID", ev->trap_oid);
 	traps_copy_vbs(b, ev, pdu->variables, TRAPS_V1_EXTRA);
 
-	name = traps_oid_text(b, traps_trapaddress,
-	    TRAPS_NOID(traps_trapaddress));
+	name =
+	    traps_oid_text(b, traps_trapaddress, TRAPS_NOID(traps_trapaddress));
 	if (traps_find_vb(ev, name) == NULL)
 		traps_add_vb(ev, name, "IpAddress",
 		    traps_ipv4_text(b, pdu->agent_addr));
@@ -515,7 +515,7 @@ traps_v1(struct traps_buf *b, const netsnmp_pdu *pdu, struct logevent *ev)
 static int
 traps_v2(struct traps_buf *b, const netsnmp_pdu *pdu, struct logevent *ev)
 {
-	const netsnmp_variable_list	*up = pdu->variables, *to;
+	const netsnmp_variable_list *up = pdu->variables, *to;
 
 	to = up != NULL ? up->next_variable : NULL;
 	if (!traps_is(up, traps_sysuptime, TRAPS_NOID(traps_sysuptime)) ||
@@ -525,7 +525,7 @@ traps_v2(struct traps_buf *b, const netsnmp_pdu *pdu, struct logevent *ev)
 	    to->val_len < sizeof(oid))
 		return -1;
 	ev->format = pdu->version == SNMP_VERSION_3 ? EVENT_FMT_TRAP_V3 :
-	    EVENT_FMT_TRAP_V2C;
+						      EVENT_FMT_TRAP_V2C;
 	traps_copy_vbs(b, ev, pdu->variables, 0);
 	ev->trap_oid = ev->vb[1].value;
 	return 0;
@@ -536,10 +536,10 @@ static void
 traps_peer(struct traps_buf *b, const struct sockaddr *from, socklen_t len,
     struct logevent *ev)
 {
-	const struct sockaddr_in	*sin;
-	const struct sockaddr_in6	*sin6;
-	char				 ip[INET6_ADDRSTRLEN];
-	unsigned			 port;
+	const struct sockaddr_in *sin;
+	const struct sockaddr_in6 *sin6;
+	char ip[INET6_ADDRSTRLEN];
+	unsigned port;
 
 	if (from == NULL)
 		return;
@@ -554,8 +554,8 @@ traps_peer(struct traps_buf *b, const struct sockaddr *from, socklen_t len,
 	} else
 		return;
 	traps_buf_begin(b);
-	traps_buf_add(b, from->sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-	    ip, port);
+	traps_buf_add(b, from->sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
+	    port);
 	ev->peer = traps_buf_end(b);
 	traps_buf_begin(b);
 	traps_buf_add(b, "%s", ip);
@@ -566,14 +566,14 @@ traps_peer(struct traps_buf *b, const struct sockaddr *from, socklen_t len,
 static void
 traps_host(struct traps_buf *b, const netsnmp_pdu *pdu, struct logevent *ev)
 {
-	const netsnmp_variable_list	*v;
-	size_t				 i;
-	static const u_char		 zero[4];
+	const netsnmp_variable_list *v;
+	size_t i;
+	static const u_char zero[4];
 
 	for (v = pdu->variables, i = 0; v != NULL && i < EVENT_MAX_VARBINDS;
-	    v = v->next_variable, i++) {
+	     v = v->next_variable, i++) {
 		if (traps_is(v, traps_trapaddress,
-		    TRAPS_NOID(traps_trapaddress)) &&
+			TRAPS_NOID(traps_trapaddress)) &&
 		    v->type == ASN_IPADDRESS && v->val.string != NULL &&
 		    v->val_len == 4) {
 			ev->host = traps_ipv4_text(b, v->val.string);
@@ -592,7 +592,7 @@ traps_host(struct traps_buf *b, const netsnmp_pdu *pdu, struct logevent *ev)
 static int64_t
 traps_now_us(void)
 {
-	struct timespec	ts;
+	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
@@ -617,8 +617,8 @@ traps_pdu_to_event(struct snmp_pdu *pdu, const struct sockaddr *from,
     socklen_t fromlen, char *scratch, size_t scratchlen, struct logevent *ev,
     enum stats_reason *reason)
 {
-	struct traps_buf	b = { scratch, scratchlen, 0, 0, 0 };
-	int			rc;
+	struct traps_buf b = { scratch, scratchlen, 0, 0, 0 };
+	int rc;
 
 	*reason = REASON_BAD_PDU;
 	traps_event_init(ev);
@@ -626,12 +626,12 @@ traps_pdu_to_event(struct snmp_pdu *pdu, const struct sockaddr *from,
 		return -1;
 	traps_peer(&b, from, fromlen, ev);
 	if (pdu->version == SNMP_VERSION_1 || pdu->version == SNMP_VERSION_2c)
-		ev->community = traps_octets_text(&b, pdu->community,
-		    pdu->community_len);
+		ev->community =
+		    traps_octets_text(&b, pdu->community, pdu->community_len);
 	if (pdu->version == SNMP_VERSION_1 && pdu->command == SNMP_MSG_TRAP)
 		rc = traps_v1(&b, pdu, ev);
 	else if ((pdu->version == SNMP_VERSION_2c ||
-	    pdu->version == SNMP_VERSION_3) &&
+		     pdu->version == SNMP_VERSION_3) &&
 	    (pdu->command == SNMP_MSG_TRAP2 || pdu->command == SNMP_MSG_INFORM))
 		rc = traps_v2(&b, pdu, ev);
 	else
@@ -648,7 +648,7 @@ traps_pdu_to_event(struct snmp_pdu *pdu, const struct sockaddr *from,
 static int
 traps_community_ok(const struct traps *t, const netsnmp_pdu *pdu)
 {
-	size_t	i, len;
+	size_t i, len;
 
 	if (pdu->community == NULL)
 		return 0;
@@ -665,7 +665,7 @@ traps_community_ok(const struct traps *t, const netsnmp_pdu *pdu)
 static socklen_t
 traps_from(const netsnmp_pdu *pdu, struct sockaddr_storage *ss)
 {
-	size_t	len = pdu->transport_data_length;
+	size_t len = pdu->transport_data_length;
 
 	memset(ss, 0, sizeof(*ss));
 	if (pdu->transport_data == NULL || len < sizeof(struct sockaddr))
@@ -718,7 +718,7 @@ static int
 traps_commit(struct traps *t)
 {
 	struct timeval tv = { TRAPS_RETRY_MS / 1000,
-	    (TRAPS_RETRY_MS % 1000) * 1000 };
+		(TRAPS_RETRY_MS % 1000) * 1000 };
 
 	if (t->held == NULL)
 		return 0;
@@ -790,8 +790,8 @@ traps_hold(struct traps *t, netsnmp_pdu *pdu,
 static enum stats_reason
 traps_user_ok(const struct traps *t, const netsnmp_pdu *pdu)
 {
-	const struct traps_user	*u;
-	size_t			 i;
+	const struct traps_user *u;
+	size_t i;
 
 	if (pdu->securityModel != SNMP_SEC_MODEL_USM ||
 	    pdu->securityName == NULL)
@@ -799,13 +799,14 @@ traps_user_ok(const struct traps *t, const netsnmp_pdu *pdu)
 	for (i = 0; i < t->nusers; i++) {
 		u = &t->users[i];
 		if (strlen(u->name) != pdu->securityNameLen ||
-		    memcmp(u->name, pdu->securityName,
-		    pdu->securityNameLen) != 0 ||
+		    memcmp(u->name, pdu->securityName, pdu->securityNameLen) !=
+			0 ||
 		    u->elen != pdu->securityEngineIDLen ||
 		    memcmp(u->engine, pdu->securityEngineID, u->elen) != 0)
 			continue;
 		if (pdu->securityLevel < (u->authpriv ?
-		    SNMP_SEC_LEVEL_AUTHPRIV : SNMP_SEC_LEVEL_AUTHNOPRIV))
+						 SNMP_SEC_LEVEL_AUTHPRIV :
+						 SNMP_SEC_LEVEL_AUTHNOPRIV))
 			return REASON_USM_LEVEL;
 		return REASON_MAX;
 	}
@@ -816,13 +817,13 @@ traps_user_ok(const struct traps *t, const netsnmp_pdu *pdu)
 static void
 traps_clear_users(struct traps *t)
 {
-	struct usmUser	*uu;
-	size_t		 i;
+	struct usmUser *uu;
+	size_t i;
 
 	for (i = 0; i < t->nusers; i++) {
-		if (t->users[i].created && (uu = usm_get_user(
-		    t->users[i].engine, t->users[i].elen,
-		    t->users[i].name)) != NULL) {
+		if (t->users[i].created &&
+		    (uu = usm_get_user(t->users[i].engine, t->users[i].elen,
+			 t->users[i].name)) != NULL) {
 			usm_remove_user(uu);
 			usm_free_user(uu);
 		}
@@ -848,8 +849,8 @@ traps_quote(struct traps_buf *b, const char *s)
 static size_t
 traps_engine(const char *hex, u_char *engine, size_t max)
 {
-	size_t	n = 0;
-	u_int	v;
+	size_t n = 0;
+	u_int v;
 
 	if (hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
 		hex += 2;
@@ -867,12 +868,12 @@ traps_engine(const char *hex, u_char *engine, size_t max)
 static void
 traps_add_user(struct traps *t, const struct config_snmp_user *cu)
 {
-	struct traps_user	*u = &t->users[t->nusers];
-	struct traps_buf	 b = { t->scratch, TRAPS_SCRATCH_SIZE, 0, 0, 0 };
+	struct traps_user *u = &t->users[t->nusers];
+	struct traps_buf b = { t->scratch, TRAPS_SCRATCH_SIZE, 0, 0, 0 };
 
 	if (cu->engine_id != NULL)
-		u->elen = traps_engine(cu->engine_id, u->engine,
-		    sizeof(u->engine));
+		u->elen =
+		    traps_engine(cu->engine_id, u->engine, sizeof(u->engine));
 	else
 		u->elen = snmpv3_get_engineID(u->engine, sizeof(u->engine));
 	if (u->elen == 0) {
@@ -884,7 +885,8 @@ traps_add_user(struct traps *t, const struct config_snmp_user *cu)
 	t->nusers++;
 	if (usm_get_user(u->engine, u->elen, u->name) != NULL) {
 		log_warnx("traps: user %s is also an agent user: its keys "
-		    "there apply", u->name);
+			  "there apply",
+		    u->name);
 		return;
 	}
 	traps_buf_begin(&b);
@@ -910,7 +912,7 @@ traps_add_user(struct traps *t, const struct config_snmp_user *cu)
 static void
 traps_set_users(struct traps *t, const struct config *cfg)
 {
-	size_t	i;
+	size_t i;
 
 	traps_clear_users(t);
 	if (cfg->ntrap_users == 0)
@@ -925,10 +927,10 @@ static int
 traps_input_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
     void *arg)
 {
-	struct traps		*t = arg;
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
-	enum stats_reason	 reason;
+	struct traps *t = arg;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	enum stats_reason reason;
 
 	if (op != NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE || pdu == NULL)
 		return 1;
@@ -936,7 +938,8 @@ traps_input_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 	if (pdu->version == SNMP_VERSION_3 && pdu->command == 0)
 		return 1;
 	if ((pdu->version == SNMP_VERSION_1 ||
-	    pdu->version == SNMP_VERSION_2c) && !traps_community_ok(t, pdu)) {
+		pdu->version == SNMP_VERSION_2c) &&
+	    !traps_community_ok(t, pdu)) {
 		stats_count(INPUT_TRAP, REASON_COMMUNITY);
 		return 1;
 	}
@@ -948,14 +951,14 @@ traps_input_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 	sslen = traps_from(pdu, &ss);
 	if (pdu->command == SNMP_MSG_INFORM) {
 		if (traps_is_held(t, pdu, &ss, sslen))
-			return 1;	/* a retransmission: answered with it */
+			return 1; /* a retransmission: answered with it */
 		if (t->nheld >= TRAPS_HELD_MAX) {
 			stats_count(INPUT_TRAP, REASON_INFORM_BACKLOG);
 			return 1;
 		}
 	}
 	if (traps_pdu_to_event(pdu, sslen ? (struct sockaddr *)&ss : NULL,
-	    sslen, t->scratch, TRAPS_SCRATCH_SIZE, &t->ev, &reason) != 0) {
+		sslen, t->scratch, TRAPS_SCRATCH_SIZE, &t->ev, &reason) != 0) {
 		stats_count(INPUT_TRAP, reason);
 		return 1;
 	}
@@ -988,7 +991,8 @@ traps_usm_reason(const netsnmp_pdu *pdu, int result)
 	case SNMPERR_UNKNOWN_ENG_ID:
 	case SNMPERR_USM_UNKNOWNENGINEID:
 		return pdu != NULL && pdu->securityEngineIDLen == 0 ?
-		    REASON_MAX : REASON_USM_UNKNOWN_ENGINE;
+		    REASON_MAX :
+		    REASON_USM_UNKNOWN_ENGINE;
 	case SNMPERR_DECRYPTION_ERR:
 	case SNMPERR_USM_DECRYPTIONERROR:
 		return REASON_USM_DECRYPTION;
@@ -997,7 +1001,8 @@ traps_usm_reason(const netsnmp_pdu *pdu, int result)
 		return REASON_USM_LEVEL;
 	case SNMPERR_ASN_PARSE_ERR:
 		/* Authentic, yet no PDU once decrypted: a wrong priv key. */
-		if (pdu != NULL && pdu->securityLevel == SNMP_SEC_LEVEL_AUTHPRIV)
+		if (pdu != NULL &&
+		    pdu->securityLevel == SNMP_SEC_LEVEL_AUTHPRIV)
 			return REASON_USM_DECRYPTION;
 		break;
 	}
@@ -1008,12 +1013,13 @@ traps_usm_reason(const netsnmp_pdu *pdu, int result)
 static int
 traps_post_parse_cb(netsnmp_session *sess, netsnmp_pdu *pdu, int result)
 {
-	enum stats_reason	r;
+	enum stats_reason r;
 
 	stats.in[INPUT_TRAP].received++;
 	if (result != SNMP_ERR_NOERROR) {
 		r = pdu != NULL && pdu->version == SNMP_VERSION_3 ?
-		    traps_usm_reason(pdu, result) : REASON_BAD_PDU;
+		    traps_usm_reason(pdu, result) :
+		    REASON_BAD_PDU;
 		if (r != REASON_MAX)
 			stats_count(INPUT_TRAP, r);
 		return 1;
@@ -1031,14 +1037,14 @@ static int
 traps_recv_cb(netsnmp_transport *tr, void *buf, int size, void **opaque,
     int *olength)
 {
-	static int	 drops_fd = -1;
-	static uint32_t	 drops;
-	int		 n;
+	static int drops_fd = -1;
+	static uint32_t drops;
+	int n;
 
 	n = traps_recv_next(tr, buf, size, opaque, olength);
 	if (n > 0)
 		stats.in[INPUT_TRAP].bytes += n;
-	if (tr->sock != drops_fd) {	/* a new socket counts from 0 */
+	if (tr->sock != drops_fd) { /* a new socket counts from 0 */
 		drops_fd = tr->sock;
 		drops = 0;
 	}
@@ -1050,9 +1056,9 @@ traps_recv_cb(netsnmp_transport *tr, void *buf, int size, void **opaque,
 static netsnmp_session *
 traps_open(struct traps *t, const char *listen, char **cause)
 {
-	netsnmp_transport	*tr;
-	netsnmp_session		 s, *sess;
-	char			*spec;
+	netsnmp_transport *tr;
+	netsnmp_session s, *sess;
+	char *spec;
 
 	xasprintf(&spec, "%s%s", listen[0] == '[' ? "udp6:" : "udp:", listen);
 	tr = netsnmp_transport_open_server("sopd", spec);
@@ -1078,8 +1084,8 @@ traps_open(struct traps *t, const char *listen, char **cause)
 	s.authenticator = NULL;
 	s.isAuthoritative = SNMP_SESS_UNKNOWNAUTH;
 	if ((sess = snmp_add(&s, tr, NULL, traps_post_parse_cb)) == NULL) {
-		xasprintf(cause, "traps: cannot open session on %s: %s",
-		    listen, snmp_api_errstring(snmp_errno));
+		xasprintf(cause, "traps: cannot open session on %s: %s", listen,
+		    snmp_api_errstring(snmp_errno));
 		return NULL;
 	}
 	snmp_bridge_update();
@@ -1090,7 +1096,7 @@ traps_open(struct traps *t, const char *listen, char **cause)
 static void
 traps_clear_communities(struct traps *t)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < t->ncommunities; i++)
 		free(t->communities[i]);
@@ -1103,7 +1109,7 @@ traps_clear_communities(struct traps *t)
 static void
 traps_set_communities(struct traps *t, const struct config *cfg)
 {
-	size_t	i;
+	size_t i;
 
 	traps_clear_communities(t);
 	t->rcvbuf = cfg->udp_rcvbuf;
@@ -1120,7 +1126,7 @@ static void
 traps_close(struct traps *t)
 {
 	traps_commit(t);
-	traps_release(t, 0);	/* not committed: their senders retransmit */
+	traps_release(t, 0); /* not committed: their senders retransmit */
 	if (t->sess != NULL) {
 		snmp_close(t->sess);
 		t->sess = NULL;
@@ -1135,7 +1141,7 @@ struct traps *
 traps_start(struct event_base *base, const struct config *cfg,
     void (*cb)(const struct logevent *, void *), void *arg, char **cause)
 {
-	struct traps	*t;
+	struct traps *t;
 
 	t = xcalloc(1, sizeof(*t));
 	t->base = base;
@@ -1147,7 +1153,8 @@ traps_start(struct event_base *base, const struct config *cfg,
 	traps_set_communities(t, cfg);
 	traps_set_users(t, cfg);
 	if (cfg->trap_listen != NULL) {
-		if ((t->sess = traps_open(t, cfg->trap_listen, cause)) == NULL) {
+		if ((t->sess = traps_open(t, cfg->trap_listen, cause)) ==
+		    NULL) {
 			traps_stop(t);
 			return NULL;
 		}
@@ -1186,8 +1193,8 @@ traps_set_commit(struct traps *t, int (*commit)(void *), void *arg)
 int
 traps_reconfigure(struct traps *t, const struct config *cfg)
 {
-	netsnmp_session	*sess;
-	char		*cause;
+	netsnmp_session *sess;
+	char *cause;
 
 	traps_set_communities(t, cfg);
 	traps_set_users(t, cfg);

@@ -16,9 +16,9 @@ struct snmp_pdu;
 struct traps;
 
 /* Scratch space per trap for the event's strings (values are cut to fit). */
-#define TRAPS_SCRATCH_SIZE	(128 * 1024)
+#define TRAPS_SCRATCH_SIZE (128 * 1024)
 /* Longest rendered varbind value; longer ones are cut and flagged. */
-#define TRAPS_MAX_VALUE		4096
+#define TRAPS_MAX_VALUE	   4096
 
 /*
  * Open the receiver on cfg->trap_listen (NULL: none until a reload sets

@@ -15,23 +15,23 @@
 #include "pipeline.h"
 #include "xmalloc.h"
 
-#define UDP_BATCH	64	/* datagrams per recvmmsg */
-#define UDP_ROUNDS	32	/* recvmmsg calls per wake-up, for fairness */
-#define UDP_MAX		65535	/* the largest datagram */
+#define UDP_BATCH  64	 /* datagrams per recvmmsg */
+#define UDP_ROUNDS 32	 /* recvmmsg calls per wake-up, for fairness */
+#define UDP_MAX	   65535 /* the largest datagram */
 
 struct listener {
-	struct sopd		*sd;
-	int			 fd;
-	struct event		*ev;
-	size_t			 bufsize;	/* per datagram, +1 for the NUL */
-	char			*bufs;
-	struct mmsghdr		 msgs[UDP_BATCH];
-	struct iovec		 iov[UDP_BATCH];
-	struct sockaddr_storage	 from[UDP_BATCH];
-	struct sockaddr_storage	 last_from;	/* cache of the last peer's name */
-	socklen_t		 last_fromlen;
-	char			 last_peer[64];
-	uint32_t		 drops;		/* the socket's drop counter */
+	struct sopd *sd;
+	int fd;
+	struct event *ev;
+	size_t bufsize; /* per datagram, +1 for the NUL */
+	char *bufs;
+	struct mmsghdr msgs[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	struct sockaddr_storage from[UDP_BATCH];
+	struct sockaddr_storage last_from; /* cache of the last peer's name */
+	socklen_t last_fromlen;
+	char last_peer[64];
+	uint32_t drops; /* the socket's drop counter */
 };
 
 /* The peer name of a datagram, cached while the sender stays the same. */
@@ -87,7 +87,8 @@ udp_read_batch(struct listener *l)
 		buf = l->iov[i].iov_base;
 		len = l->msgs[i].msg_len;
 		flags = (l->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ?
-		    EVENT_F_TRUNCATED : 0;
+		    EVENT_F_TRUNCATED :
+		    0;
 		buf[len] = '\0';
 		pipeline_syslog(l->sd, INPUT_UDP, buf, len, flags,
 		    udp_peer(l, &l->from[i], l->msgs[i].msg_hdr.msg_namelen),

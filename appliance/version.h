@@ -2,6 +2,6 @@
 #ifndef SOPD_VERSION_H
 #define SOPD_VERSION_H
 
-#define SOPD_VERSION	"0.1.0"
+#define SOPD_VERSION "0.1.0"
 
 #endif

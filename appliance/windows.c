@@ -43,7 +43,8 @@ window_spec_weekly(struct window_spec *ws, unsigned days, int start_min,
 		return -1;
 	}
 	if (end_min - start_min > window_min_gap(days) * 1440) {
-		xasprintf(cause, "the window is longer than the time between "
+		xasprintf(cause,
+		    "the window is longer than the time between "
 		    "its weekdays, so it would overlap itself");
 		return -1;
 	}
@@ -152,8 +153,10 @@ window_parse_oneoff(const struct calendar *cal, const char *text,
 	if (sep == NULL || cal == NULL ||
 	    calendar_parse_time(cal, copy, &start) != 0 ||
 	    calendar_parse_time(cal, sep, &end) != 0)
-		xasprintf(cause, "invalid window \"%s\" (expected START/END, "
-		    "e.g. 2026-11-27T20:00/2026-11-28T02:00)", text);
+		xasprintf(cause,
+		    "invalid window \"%s\" (expected START/END, "
+		    "e.g. 2026-11-27T20:00/2026-11-28T02:00)",
+		    text);
 	else
 		rc = window_spec_oneoff(ws, start, end, cause);
 	free(copy);
@@ -187,7 +190,8 @@ window_spec_parse(const struct calendar *cal, const char *text,
 		goto bad;
 	return window_spec_weekly(ws, mask, start, end, cause);
 bad:
-	xasprintf(cause, "invalid window \"%s\" (expected e.g. \"fri "
+	xasprintf(cause,
+	    "invalid window \"%s\" (expected e.g. \"fri "
 	    "20:00-24:00\", \"mon-fri 22:00-02:00\" or \"sat 22:00+6h\")",
 	    text);
 	return -1;
@@ -197,8 +201,8 @@ bad:
 static void
 window_format_days(unsigned days, char *buf, size_t len)
 {
-	static const char *names[] = { "sun", "mon", "tue", "wed", "thu",
-	    "fri", "sat" };
+	static const char *names[] = { "sun", "mon", "tue", "wed", "thu", "fri",
+		"sat" };
 	size_t used = 0;
 	int d, e;
 
@@ -213,8 +217,8 @@ window_format_days(unsigned days, char *buf, size_t len)
 			continue;
 		while (e + 1 < 7 && (days & (1U << (e + 1))))
 			e++;
-		used += snprintf(buf + used, len - used, "%s%s", used ? "," : "",
-		    names[d]);
+		used += snprintf(buf + used, len - used, "%s%s",
+		    used ? "," : "", names[d]);
 		if (e > d && used < len)
 			used += snprintf(buf + used, len - used, "%s%s",
 			    e == d + 1 ? "," : "-", names[e]);
@@ -275,7 +279,7 @@ window_occurrence(const struct calendar *cal, const struct window_spec *ws,
 		return 0;
 	*start = window_instant(cal, &tm, ws->start_min);
 	*end = window_instant(cal, &tm, ws->end_min);
-	return *end > *start;	/* not when it lies in a skipped hour */
+	return *end > *start; /* not when it lies in a skipped hour */
 }
 
 /* Whether t is inside an occurrence, and its bounds. */
@@ -294,8 +298,7 @@ window_active_at(const struct calendar *cal, const struct window_spec *ws,
 		goto found;
 	}
 	for (k = 0; k >= -(ws->end_min / 1440) - 1; k--)
-		if (window_occurrence(cal, ws, t, k, &s, &e) && s <= t &&
-		    t < e)
+		if (window_occurrence(cal, ws, t, k, &s, &e) && s <= t && t < e)
 			goto found;
 	return 0;
 found:
@@ -322,8 +325,7 @@ window_next_start(const struct calendar *cal, const struct window_spec *ws,
 		return ws->start;
 	}
 	for (k = 0; k <= 8; k++)
-		if (window_occurrence(cal, ws, after, k, &s, &e) &&
-		    s > after) {
+		if (window_occurrence(cal, ws, after, k, &s, &e) && s > after) {
 			if (end != NULL)
 				*end = e;
 			return s;
@@ -360,7 +362,7 @@ window_overlaps_business(const struct calendar *cal,
 	for (d = 0; d < 7; d++)
 		if ((ws->days & (1U << d)) &&
 		    window_meets_hours(cal, d * 1440 + ws->start_min,
-		    d * 1440 + ws->end_min))
+			d * 1440 + ws->end_min))
 			return 1;
 	return 0;
 }

@@ -24,15 +24,15 @@ enum window_kind {
 	WINDOW_ONEOFF
 };
 
-#define WINDOW_MAX_MINUTES	(7 * 1440)
+#define WINDOW_MAX_MINUTES (7 * 1440)
 
 struct window_spec {
 	enum window_kind kind;
-	unsigned	 days;		/* WEEKLY: bit n = weekday n (0: Sunday) */
-	int		 start_min;	/* WEEKLY: 0 to 1439 */
-	int		 end_min;	/* WEEKLY: start_min < end_min */
-	time_t		 start;		/* ONEOFF */
-	time_t		 end;		/* ONEOFF: start < end */
+	unsigned days; /* WEEKLY: bit n = weekday n (0: Sunday) */
+	int start_min; /* WEEKLY: 0 to 1439 */
+	int end_min;   /* WEEKLY: start_min < end_min */
+	time_t start;  /* ONEOFF */
+	time_t end;    /* ONEOFF: start < end */
 };
 
 /*

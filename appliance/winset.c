@@ -18,29 +18,29 @@
 #include "yamlnode.h"
 
 struct winset {
-	struct win	**w;
-	size_t		  n;
-	size_t		  cap;
+	struct win **w;
+	size_t n;
+	size_t cap;
 };
 
-#define WINSET_DEFAULT_PATCH	"fri 20:00-24:00"
-#define WINSET_HISTORY_MAX	100	/* steps kept per change */
+#define WINSET_DEFAULT_PATCH "fri 20:00-24:00"
+#define WINSET_HISTORY_MAX   100 /* steps kept per change */
 
-static const char *change_states[CHANGE_NSTATES] = { "requested",
-    "approved", "in_progress", "verified", "failed", "rolled_back", "closed",
-    "cancelled" };
+static const char *change_states[CHANGE_NSTATES] = { "requested", "approved",
+	"in_progress", "verified", "failed", "rolled_back", "closed",
+	"cancelled" };
 
 /* Bit n: the change may go from state n to the state of the row. */
-#define CS(x)	(1U << CHANGE_##x)
+#define CS(x) (1U << CHANGE_##x)
 static const unsigned change_from[CHANGE_NSTATES] = {
-	0,						/* requested */
-	CS(REQUESTED),					/* approved */
-	CS(APPROVED),					/* in_progress */
-	CS(APPROVED) | CS(IN_PROGRESS),			/* verified */
-	CS(APPROVED) | CS(IN_PROGRESS),			/* failed */
-	CS(IN_PROGRESS) | CS(VERIFIED) | CS(FAILED),	/* rolled_back */
-	CS(VERIFIED) | CS(FAILED) | CS(ROLLED_BACK),	/* closed */
-	CS(REQUESTED) | CS(APPROVED) | CS(IN_PROGRESS)	/* cancelled */
+	0,					       /* requested */
+	CS(REQUESTED),				       /* approved */
+	CS(APPROVED),				       /* in_progress */
+	CS(APPROVED) | CS(IN_PROGRESS),		       /* verified */
+	CS(APPROVED) | CS(IN_PROGRESS),		       /* failed */
+	CS(IN_PROGRESS) | CS(VERIFIED) | CS(FAILED),   /* rolled_back */
+	CS(VERIFIED) | CS(FAILED) | CS(ROLLED_BACK),   /* closed */
+	CS(REQUESTED) | CS(APPROVED) | CS(IN_PROGRESS) /* cancelled */
 };
 #undef CS
 
@@ -87,10 +87,13 @@ winset_change_log(struct win *w, const char *actor, const char *from,
 		w->history = json_array();
 	if (json_array_size(w->history) >= WINSET_HISTORY_MAX)
 		json_array_remove(w->history, 1);
-	json_array_append_new(w->history, json_pack("{s:s, s:s, s:o, s:s, "
-	    "s:o}", "at", at, "actor", actor, "from", from != NULL ?
-	    json_string(from) : json_null(), "to", change_state_name(to),
-	    "note", note != NULL ? json_string(note) : json_null()));
+	json_array_append_new(w->history,
+	    json_pack("{s:s, s:s, s:o, s:s, "
+		      "s:o}",
+		"at", at, "actor", actor, "from",
+		from != NULL ? json_string(from) : json_null(), "to",
+		change_state_name(to), "note",
+		note != NULL ? json_string(note) : json_null()));
 }
 
 /* Move a change to a state and record the step. */
@@ -111,8 +114,7 @@ winset_change_move(struct win *w, enum change_state to, const char *actor,
 		w->approved_by = xstrndup(actor, 256);
 		w->approved_at = now;
 	}
-	winset_change_log(w, actor, change_state_name(w->state), to, note,
-	    now);
+	winset_change_log(w, actor, change_state_name(w->state), to, note, now);
 	w->state = to;
 	winset_change_flags(w);
 	return 0;
@@ -213,8 +215,8 @@ winset_adopt(struct winset *ws, struct winset *old)
 	for (i = 0; i < old->n; i++) {
 		if (!old->w[i]->from_api)
 			winset_keep_state(ws, old->w[i]);
-		if (old->w[i]->from_api && winset_find(ws, old->w[i]->id) ==
-		    NULL)
+		if (old->w[i]->from_api &&
+		    winset_find(ws, old->w[i]->id) == NULL)
 			winset_push(ws, old->w[i]);
 		else
 			old->w[k++] = old->w[i];
@@ -254,8 +256,10 @@ winset_id_ok(const char *id)
 {
 	size_t n = strlen(id);
 
-	return n > 0 && n <= WINSET_ID_MAX && strspn(id, "abcdefghijklmnopq"
-	    "rstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+	return n > 0 && n <= WINSET_ID_MAX &&
+	    strspn(id,
+		"abcdefghijklmnopq"
+		"rstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
 /* Add a window (taken) unless its id exists or the source is full. */
@@ -310,8 +314,7 @@ winset_match(char **pats, size_t n, const char *host)
 
 /* Whether a host is in a window's scope. */
 int
-winset_in_scope(const struct config *cfg, const struct win *w,
-    const char *host)
+winset_in_scope(const struct config *cfg, const struct win *w, const char *host)
 {
 	const struct hostgroup *g;
 	size_t i;
@@ -362,8 +365,9 @@ winset_holding(const struct winset *ws, const struct config *cfg,
 	size_t i;
 
 	for (i = 0; ws != NULL && i < ws->n; i++) {
-		if (winset_counts(ws->w[i]) && winset_holds(ws->w[i],
-		    severity) && winset_active(cal, ws->w[i], t, NULL, NULL) &&
+		if (winset_counts(ws->w[i]) &&
+		    winset_holds(ws->w[i], severity) &&
+		    winset_active(cal, ws->w[i], t, NULL, NULL) &&
 		    winset_in_scope(cfg, ws->w[i], host))
 			return ws->w[i];
 	}
@@ -445,20 +449,17 @@ winset_change_json(const struct win *w, json_t *o)
 	json_object_set_new(o, "owner", winset_str_json(w->owner));
 	if (w->kind != WIN_CHANGE)
 		return;
-	json_object_set_new(o, "state", json_string(change_state_name(
-	    w->state)));
-	json_object_set_new(o, "description", winset_str_json(
-	    w->description));
+	json_object_set_new(o, "state",
+	    json_string(change_state_name(w->state)));
+	json_object_set_new(o, "description", winset_str_json(w->description));
 	json_object_set_new(o, "impact", winset_str_json(w->impact));
 	json_object_set_new(o, "risk", winset_str_json(w->risk));
 	json_object_set_new(o, "rollback", winset_str_json(w->rollback));
 	json_object_set_new(o, "requester", winset_str_json(w->requester));
-	json_object_set_new(o, "approved_by", winset_str_json(
-	    w->approved_by));
-	json_object_set_new(o, "approved_at", winset_time_json(
-	    w->approved_at));
-	json_object_set_new(o, "history", w->history != NULL ?
-	    json_deep_copy(w->history) : json_array());
+	json_object_set_new(o, "approved_by", winset_str_json(w->approved_by));
+	json_object_set_new(o, "approved_at", winset_time_json(w->approved_at));
+	json_object_set_new(o, "history",
+	    w->history != NULL ? json_deep_copy(w->history) : json_array());
 }
 
 /* A window as JSON. */
@@ -476,22 +477,22 @@ winset_win_json(const struct win *w, const struct calendar *cal, time_t now)
 		s = window_next_start(cal, &w->spec, now, &e);
 	o = json_object();
 	json_object_set_new(o, "id", json_string(w->id));
-	json_object_set_new(o, "title", w->title ? json_string(w->title) :
-	    json_null());
-	json_object_set_new(o, "kind", json_string(w->kind == WIN_PATCH ?
-	    "patch" : "change"));
+	json_object_set_new(o, "title",
+	    w->title ? json_string(w->title) : json_null());
+	json_object_set_new(o, "kind",
+	    json_string(w->kind == WIN_PATCH ? "patch" : "change"));
 	json_object_set_new(o, "schedule", json_string(spec));
 	json_object_set_new(o, "hosts", winset_strv_json(w->hosts, w->nhosts));
-	json_object_set_new(o, "groups", winset_strv_json(w->groups,
-	    w->ngroups));
+	json_object_set_new(o, "groups",
+	    winset_strv_json(w->groups, w->ngroups));
 	json_object_set_new(o, "approved", json_boolean(w->approved));
 	json_object_set_new(o, "cancelled", json_boolean(w->cancelled));
-	json_object_set_new(o, "source", json_string(w->from_api ? "api" :
-	    "config"));
-	json_object_set_new(o, "active", json_boolean(active &&
-	    winset_counts(w)));
+	json_object_set_new(o, "source",
+	    json_string(w->from_api ? "api" : "config"));
+	json_object_set_new(o, "active",
+	    json_boolean(active && winset_counts(w)));
 	if (s <= 0 && w->spec.kind == WINDOW_ONEOFF) {
-		s = w->spec.start;	/* over: when it was */
+		s = w->spec.start; /* over: when it was */
 		e = w->spec.end;
 	}
 	json_object_set_new(o, "start", winset_time_json(s));
@@ -502,15 +503,17 @@ winset_win_json(const struct win *w, const struct calendar *cal, time_t now)
 
 /* A scope list from YAML (a string or a list of strings); -1 on error. */
 static int
-winset_yaml_strv(const char *file, const struct ynode *n, char ***v,
-    size_t *nv, struct errlist *errs)
+winset_yaml_strv(const char *file, const struct ynode *n, char ***v, size_t *nv,
+    struct errlist *errs)
 {
 	size_t i, cnt = n->type == YNODE_SEQ ? n->n : 1;
 	const struct ynode *it;
 
 	if (n->type == YNODE_MAP || cnt > WINSET_MAX_SCOPE) {
-		errlist_add(errs, file, n->line, n->col, "windows: expected "
-		    "a list of at most %d names", WINSET_MAX_SCOPE);
+		errlist_add(errs, file, n->line, n->col,
+		    "windows: expected "
+		    "a list of at most %d names",
+		    WINSET_MAX_SCOPE);
 		return -1;
 	}
 	*v = xcalloc(cnt + 1, sizeof(char *));
@@ -528,14 +531,14 @@ winset_yaml_strv(const char *file, const struct ynode *n, char ***v,
 
 /* Check that every group a window names exists. */
 static int
-winset_check_groups(const struct config *cfg, const struct win *w,
-    char **err)
+winset_check_groups(const struct config *cfg, const struct win *w, char **err)
 {
 	size_t i;
 
 	for (i = 0; i < w->ngroups; i++) {
 		if (config_group(cfg, w->groups[i]) == NULL) {
-			xasprintf(err, "unknown host group %s (see host_groups)",
+			xasprintf(err,
+			    "unknown host group %s (see host_groups)",
 			    w->groups[i]);
 			return -1;
 		}
@@ -558,7 +561,8 @@ winset_yaml_when(const struct calendar *cal, const struct ynode *m,
 		when = WINSET_DEFAULT_PATCH;
 	if (when == NULL) {
 		if (start == NULL || end == NULL) {
-			xasprintf(cause, "a window needs when: or start: and "
+			xasprintf(cause,
+			    "a window needs when: or start: and "
 			    "end:");
 			return -1;
 		}
@@ -573,9 +577,9 @@ static int
 winset_known_key(const char *k)
 {
 	static const char *keys[] = { "id", "title", "when", "start", "end",
-	    "hosts", "groups", "approved", "allow_business_hours",
-	    "severities", "owner", "description", "impact", "risk",
-	    "rollback", "requester", NULL };
+		"hosts", "groups", "approved", "allow_business_hours",
+		"severities", "owner", "description", "impact", "risk",
+		"rollback", "requester", NULL };
 	int i;
 
 	for (i = 0; keys[i] != NULL; i++) {
@@ -596,7 +600,8 @@ winset_yaml_sev(const char *file, const struct ynode *n, unsigned *mask,
 
 	*mask = 0;
 	if (n->type == YNODE_MAP) {
-		errlist_add(errs, file, n->line, n->col, "windows: severities: "
+		errlist_add(errs, file, n->line, n->col,
+		    "windows: severities: "
 		    "expected a list of severities");
 		return -1;
 	}
@@ -604,7 +609,8 @@ winset_yaml_sev(const char *file, const struct ynode *n, unsigned *mask,
 		it = n->type == YNODE_SEQ ? n->items[i] : n;
 		if (it->type != YNODE_SCALAR ||
 		    (sev = sopsev_from_name(it->value)) < 0) {
-			errlist_add(errs, file, it->line, it->col, "windows: "
+			errlist_add(errs, file, it->line, it->col,
+			    "windows: "
 			    "severities: expected critical, high, medium, low "
 			    "or info");
 			return -1;
@@ -618,10 +624,10 @@ winset_yaml_sev(const char *file, const struct ynode *n, unsigned *mask,
 static void
 winset_yaml_texts(const struct ynode *m, struct win *w)
 {
-	static const char *keys[] = { "owner", "description", "impact",
-	    "risk", "rollback", "requester" };
+	static const char *keys[] = { "owner", "description", "impact", "risk",
+		"rollback", "requester" };
 	char **dst[] = { &w->owner, &w->description, &w->impact, &w->risk,
-	    &w->rollback, &w->requester };
+		&w->rollback, &w->requester };
 	const char *v;
 	size_t i;
 
@@ -648,11 +654,11 @@ winset_yaml_fields(const struct config *cfg, const struct ynode *m,
 			rc = -1;
 		}
 	}
-	if ((v = ynode_get(m, "hosts")) != NULL && winset_yaml_strv(cfg->file,
-	    v, &w->hosts, &w->nhosts, errs) != 0)
+	if ((v = ynode_get(m, "hosts")) != NULL &&
+	    winset_yaml_strv(cfg->file, v, &w->hosts, &w->nhosts, errs) != 0)
 		rc = -1;
-	if ((v = ynode_get(m, "groups")) != NULL && winset_yaml_strv(cfg->file,
-	    v, &w->groups, &w->ngroups, errs) != 0)
+	if ((v = ynode_get(m, "groups")) != NULL &&
+	    winset_yaml_strv(cfg->file, v, &w->groups, &w->ngroups, errs) != 0)
 		rc = -1;
 	w->approved = w->kind == WIN_PATCH;
 	if ((v = ynode_get(m, "approved")) != NULL &&
@@ -665,7 +671,8 @@ winset_yaml_fields(const struct config *cfg, const struct ynode *m,
 		rc = -1;
 	else if (v != NULL && w->kind == WIN_PATCH &&
 	    (w->sevmask & (1U << SEV_CRITICAL))) {
-		errlist_add(errs, cfg->file, v->line, v->col, "windows: a "
+		errlist_add(errs, cfg->file, v->line, v->col,
+		    "windows: a "
 		    "patch window never holds critical incidents (SOP 3.1: "
 		    "escalate at once); only a change may, explicitly");
 		rc = -1;
@@ -691,16 +698,20 @@ winset_yaml_check(const struct config *cfg, const struct calendar *cal,
 		return -1;
 	}
 	if (w->kind == WIN_PATCH && w->nhosts == 0 && w->ngroups == 0) {
-		errlist_add(errs, cfg->file, m->line, m->col, "windows: %s: a "
+		errlist_add(errs, cfg->file, m->line, m->col,
+		    "windows: %s: a "
 		    "patch window names the hosts or groups it covers (hosts: "
-		    "or groups:)", w->id);
+		    "or groups:)",
+		    w->id);
 		return -1;
 	}
 	if (w->kind == WIN_PATCH && !w->allow_business_hours &&
 	    window_overlaps_business(cal, &w->spec)) {
-		errlist_add(errs, cfg->file, m->line, m->col, "windows: %s: "
+		errlist_add(errs, cfg->file, m->line, m->col,
+		    "windows: %s: "
 		    "patch window overlaps business hours (set "
-		    "allow_business_hours: true to allow it)", w->id);
+		    "allow_business_hours: true to allow it)",
+		    w->id);
 		return -1;
 	}
 	return 0;
@@ -709,8 +720,7 @@ winset_yaml_check(const struct config *cfg, const struct calendar *cal,
 /* One window of the patch: or change: list. */
 static struct win *
 winset_yaml_one(const struct config *cfg, const struct calendar *cal,
-    const struct ynode *m, enum win_kind kind, size_t idx,
-    struct errlist *errs)
+    const struct ynode *m, enum win_kind kind, size_t idx, struct errlist *errs)
 {
 	struct win *w;
 	const char *id, *title;
@@ -731,7 +741,8 @@ winset_yaml_one(const struct config *cfg, const struct calendar *cal,
 	if ((title = ynode_str(m, "title")) != NULL)
 		w->title = xstrdup(title);
 	if (!winset_id_ok(w->id)) {
-		errlist_add(errs, cfg->file, m->line, m->col, "windows: id: "
+		errlist_add(errs, cfg->file, m->line, m->col,
+		    "windows: id: "
 		    "expected 1 to %d letters, digits, '.', '_' or '-'",
 		    WINSET_ID_MAX);
 		goto fail;
@@ -769,7 +780,7 @@ winset_yaml_list(const struct config *cfg, const struct calendar *cal,
 	}
 	for (i = 0; i < n->n; i++) {
 		if ((w = winset_yaml_one(cfg, cal, n->items[i], kind, i,
-		    errs)) == NULL)
+			 errs)) == NULL)
 			continue;
 		if (winset_add(ws, w, &err) != 0) {
 			errlist_add(errs, cfg->file, n->items[i]->line,
@@ -791,7 +802,8 @@ winset_load(const struct config *cfg, const struct calendar *cal,
 	size_t i, before = errs->n;
 
 	if (sec != NULL && sec->type != YNODE_MAP)
-		errlist_add(errs, cfg->file, sec->line, sec->col, "windows: "
+		errlist_add(errs, cfg->file, sec->line, sec->col,
+		    "windows: "
 		    "expected a map with patch: and change: lists");
 	for (i = 0; sec != NULL && sec->type == YNODE_MAP && i < sec->n; i++) {
 		v = sec->items[i];
@@ -801,8 +813,10 @@ winset_load(const struct config *cfg, const struct calendar *cal,
 			winset_yaml_list(cfg, cal, ws, v, WIN_CHANGE, errs);
 		else
 			errlist_add(errs, cfg->file, sec->keys[i]->line,
-			    sec->keys[i]->col, "windows: unknown key %s "
-			    "(expected patch, change)", sec->keys[i]->value);
+			    sec->keys[i]->col,
+			    "windows: unknown key %s "
+			    "(expected patch, change)",
+			    sec->keys[i]->value);
 	}
 	if (errs->n != before) {
 		winset_free(ws);
@@ -822,12 +836,13 @@ winset_json_strv(const json_t *a, const char *name, char ***v, size_t *nv,
 	if (a == NULL || json_is_null(a))
 		return 0;
 	if (!json_is_array(a) || json_array_size(a) > WINSET_MAX_SCOPE) {
-		xasprintf(err, "%s: expected a list of at most %d names",
-		    name, WINSET_MAX_SCOPE);
+		xasprintf(err, "%s: expected a list of at most %d names", name,
+		    WINSET_MAX_SCOPE);
 		return -1;
 	}
 	*v = xcalloc(json_array_size(a) + 1, sizeof(char *));
-	json_array_foreach(a, i, it) {
+	json_array_foreach(a, i, it)
+	{
 		if (!json_is_string(it) || json_string_length(it) == 0 ||
 		    json_string_length(it) > 255) {
 			xasprintf(err, "%s: expected names", name);
@@ -851,7 +866,8 @@ winset_json_times(const struct calendar *cal, const json_t *o, struct win *w,
 	e = json_string_value(json_object_get(o, "end"));
 	if (s == NULL || e == NULL || calendar_parse_time(cal, s, &ts) != 0 ||
 	    calendar_parse_time(cal, e, &te) != 0) {
-		xasprintf(err, "start, end: expected RFC 3339 or local "
+		xasprintf(err,
+		    "start, end: expected RFC 3339 or local "
 		    "\"YYYY-MM-DD HH:MM\" times");
 		return -1;
 	}
@@ -876,14 +892,16 @@ winset_json_sev(const json_t *a, unsigned *mask, char **err)
 	if (!json_is_array(a))
 		goto bad;
 	*mask = 0;
-	json_array_foreach(a, i, it) {
+	json_array_foreach(a, i, it)
+	{
 		if ((sev = sopsev_from_name(json_string_value(it))) < 0)
 			goto bad;
 		*mask |= 1U << sev;
 	}
 	return 0;
 bad:
-	xasprintf(err, "severities: expected a list of critical, high, "
+	xasprintf(err,
+	    "severities: expected a list of critical, high, "
 	    "medium, low or info");
 	return -1;
 }
@@ -892,10 +910,10 @@ bad:
 static int
 winset_json_texts(const json_t *o, struct win *w, char **err)
 {
-	static const char *keys[] = { "title", "owner", "description",
-	    "impact", "risk", "rollback", "requester" };
+	static const char *keys[] = { "title", "owner", "description", "impact",
+		"risk", "rollback", "requester" };
 	char **dst[] = { &w->title, &w->owner, &w->description, &w->impact,
-	    &w->risk, &w->rollback, &w->requester };
+		&w->risk, &w->rollback, &w->requester };
 	const json_t *v;
 	size_t i;
 
@@ -903,10 +921,12 @@ winset_json_texts(const json_t *o, struct win *w, char **err)
 		v = json_object_get(o, keys[i]);
 		if (v == NULL || json_is_null(v))
 			continue;
-		if (!json_is_string(v) || json_string_length(v) >
-		    WINSET_TEXT_MAX) {
-			xasprintf(err, "%s: expected a text of at most %d "
-			    "bytes", keys[i], WINSET_TEXT_MAX);
+		if (!json_is_string(v) ||
+		    json_string_length(v) > WINSET_TEXT_MAX) {
+			xasprintf(err,
+			    "%s: expected a text of at most %d "
+			    "bytes",
+			    keys[i], WINSET_TEXT_MAX);
 			return -1;
 		}
 		*dst[i] = xstrdup(json_string_value(v));
@@ -922,15 +942,15 @@ winset_json_state(const json_t *o, struct win *w)
 	time_t at;
 	int st;
 
-	if ((st = change_state_from_name(json_string_value(json_object_get(o,
-	    "state")))) >= 0)
+	if ((st = change_state_from_name(
+		 json_string_value(json_object_get(o, "state")))) >= 0)
 		w->state = st;
-	else	/* stored by an older sopd */
+	else /* stored by an older sopd */
 		w->state = json_is_true(json_object_get(o, "cancelled")) ?
-		    CHANGE_CANCELLED : w->approved ? CHANGE_APPROVED :
-		    CHANGE_REQUESTED;
-	if ((by = json_string_value(json_object_get(o, "approved_by"))) !=
-	    NULL)
+		    CHANGE_CANCELLED :
+		    w->approved ? CHANGE_APPROVED :
+				  CHANGE_REQUESTED;
+	if ((by = json_string_value(json_object_get(o, "approved_by"))) != NULL)
 		w->approved_by = xstrdup(by);
 	at = (time_t)json_integer_value(json_object_get(o, "approved_at"));
 	w->approved_at = at;
@@ -950,8 +970,10 @@ winset_parse_json(const struct config *cfg, const struct calendar *cal,
 
 	id = json_string_value(json_object_get(o, "id"));
 	if (id == NULL || !winset_id_ok(id)) {
-		xasprintf(err, "id: expected 1 to %d letters, digits, '.', "
-		    "'_' or '-'", WINSET_ID_MAX);
+		xasprintf(err,
+		    "id: expected 1 to %d letters, digits, '.', "
+		    "'_' or '-'",
+		    WINSET_ID_MAX);
 		return NULL;
 	}
 	w = xcalloc(1, sizeof(*w));
@@ -961,12 +983,15 @@ winset_parse_json(const struct config *cfg, const struct calendar *cal,
 	w->sevmask = WINSET_SEV_DEFAULT;
 	ap = json_object_get(o, "approved");
 	w->approved = json_is_true(ap);
-	if ((ap != NULL && !json_is_boolean(ap)) || winset_json_texts(o, w,
-	    err) != 0 || winset_json_strv(json_object_get(o, "hosts"), "hosts",
-	    &w->hosts, &w->nhosts, err) != 0 || winset_json_strv(
-	    json_object_get(o, "groups"), "groups", &w->groups, &w->ngroups,
-	    err) != 0 || winset_json_sev(json_object_get(o, "severities"),
-	    &w->sevmask, err) != 0 || winset_json_times(cal, o, w, err) != 0 ||
+	if ((ap != NULL && !json_is_boolean(ap)) ||
+	    winset_json_texts(o, w, err) != 0 ||
+	    winset_json_strv(json_object_get(o, "hosts"), "hosts", &w->hosts,
+		&w->nhosts, err) != 0 ||
+	    winset_json_strv(json_object_get(o, "groups"), "groups", &w->groups,
+		&w->ngroups, err) != 0 ||
+	    winset_json_sev(json_object_get(o, "severities"), &w->sevmask,
+		err) != 0 ||
+	    winset_json_times(cal, o, w, err) != 0 ||
 	    winset_check_groups(cfg, w, err) != 0) {
 		if (*err == NULL)
 			xasprintf(err, "approved: expected true or false");
@@ -982,9 +1007,10 @@ winset_parse_json(const struct config *cfg, const struct calendar *cal,
 		winset_json_state(o, w);
 	else {
 		w->state = CHANGE_REQUESTED;
-		winset_change_log(w, w->requester != NULL ? w->requester :
-		    "api", NULL, CHANGE_REQUESTED, NULL, clock_now());
-		if (w->approved)	/* the window API of old */
+		winset_change_log(w,
+		    w->requester != NULL ? w->requester : "api", NULL,
+		    CHANGE_REQUESTED, NULL, clock_now());
+		if (w->approved) /* the window API of old */
 			winset_change_move(w, CHANGE_APPROVED,
 			    w->requester != NULL ? w->requester : "api", NULL,
 			    clock_now(), err);
@@ -1006,23 +1032,19 @@ winset_win_doc(const struct win *w)
 	gmtime_r(&w->spec.end, &tm);
 	strftime(en, sizeof(en), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	o = json_pack("{s:s, s:o, s:o, s:o, s:s, s:s, s:b, s:b, s:o, s:o, "
-	    "s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o}", "id", w->id,
-	    "title", winset_str_json(w->title),
-	    "hosts", winset_strv_json(w->hosts, w->nhosts),
-	    "groups", winset_strv_json(w->groups, w->ngroups),
-	    "start", s, "end", en, "approved", w->approved,
-	    "cancelled", w->cancelled,
-	    "severities", winset_sev_json(w->sevmask),
-	    "owner", winset_str_json(w->owner),
-	    "state", change_state_name(w->state),
-	    "description", winset_str_json(w->description),
-	    "impact", winset_str_json(w->impact),
-	    "risk", winset_str_json(w->risk),
-	    "rollback", winset_str_json(w->rollback),
-	    "requester", winset_str_json(w->requester),
-	    "approved_by", winset_str_json(w->approved_by),
-	    "approved_at", (json_int_t)w->approved_at,
-	    "history", w->history != NULL ? json_deep_copy(w->history) :
-	    json_array());
+		      "s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o}",
+	    "id", w->id, "title", winset_str_json(w->title), "hosts",
+	    winset_strv_json(w->hosts, w->nhosts), "groups",
+	    winset_strv_json(w->groups, w->ngroups), "start", s, "end", en,
+	    "approved", w->approved, "cancelled", w->cancelled, "severities",
+	    winset_sev_json(w->sevmask), "owner", winset_str_json(w->owner),
+	    "state", change_state_name(w->state), "description",
+	    winset_str_json(w->description), "impact",
+	    winset_str_json(w->impact), "risk", winset_str_json(w->risk),
+	    "rollback", winset_str_json(w->rollback), "requester",
+	    winset_str_json(w->requester), "approved_by",
+	    winset_str_json(w->approved_by), "approved_at",
+	    (json_int_t)w->approved_at, "history",
+	    w->history != NULL ? json_deep_copy(w->history) : json_array());
 	return o;
 }

@@ -30,9 +30,9 @@ enum win_kind {
 	WIN_CHANGE
 };
 
-#define WINSET_MAX		1000	/* windows per source (config, API) */
-#define WINSET_MAX_SCOPE	256	/* hosts or groups per window */
-#define WINSET_ID_MAX		64
+#define WINSET_MAX	 1000 /* windows per source (config, API) */
+#define WINSET_MAX_SCOPE 256  /* hosts or groups per window */
+#define WINSET_ID_MAX	 64
 
 /* The states of a change, in the order a change goes through them. */
 enum change_state {
@@ -47,33 +47,33 @@ enum change_state {
 	CHANGE_NSTATES
 };
 
-#define WINSET_SEV_DEFAULT	0x1eU	/* high, medium, low, info */
-#define WINSET_TEXT_MAX		4096	/* description, impact... */
+#define WINSET_SEV_DEFAULT 0x1eU /* high, medium, low, info */
+#define WINSET_TEXT_MAX	   4096	 /* description, impact... */
 
 struct win {
-	char			*id;
-	char			*title;
-	enum win_kind		 kind;
-	struct window_spec	 spec;
-	char			**hosts;
-	size_t			 nhosts;
-	char			**groups;
-	size_t			 ngroups;
-	int			 approved;
-	int			 cancelled;
-	int			 from_api;
-	int			 allow_business_hours;
-	time_t			 created;
-	unsigned		 sevmask;	/* bit n: severity n is held */
-	char			*owner;		/* a notify level */
+	char *id;
+	char *title;
+	enum win_kind kind;
+	struct window_spec spec;
+	char **hosts;
+	size_t nhosts;
+	char **groups;
+	size_t ngroups;
+	int approved;
+	int cancelled;
+	int from_api;
+	int allow_business_hours;
+	time_t created;
+	unsigned sevmask; /* bit n: severity n is held */
+	char *owner;	  /* a notify level */
 	/* A change's record (WIN_CHANGE). */
-	enum change_state	 state;
-	char			*description, *impact, *risk, *rollback;
-	char			*requester;
-	char			*approved_by;
-	time_t			 approved_at;
-	json_t			*history;	/* [{at, actor, to...}] */
-	int			 dirty;		/* store it at the commit */
+	enum change_state state;
+	char *description, *impact, *risk, *rollback;
+	char *requester;
+	char *approved_by;
+	time_t approved_at;
+	json_t *history; /* [{at, actor, to...}] */
+	int dirty;	 /* store it at the commit */
 };
 
 struct winset;
@@ -109,7 +109,7 @@ int winset_counts(const struct win *);
 /* Whether a window holds incidents of a severity. */
 int winset_holds(const struct win *, int severity);
 const char *change_state_name(int);
-int change_state_from_name(const char *);	/* -1 if unknown */
+int change_state_from_name(const char *); /* -1 if unknown */
 /*
  * Move a change to a state, recording who, when and why in its history;
  * -1 and *err if the change cannot go there from where it is.

@@ -15,7 +15,7 @@
 
 #include "xmalloc.h"
 
-#define YNODE_MAX_DEPTH	64
+#define YNODE_MAX_DEPTH 64
 #define YNODE_MAX_FILE	(16 * 1024 * 1024)
 
 /* Append one formatted error at a position. */
@@ -94,8 +94,8 @@ ynode_free(struct ynode *n)
 static void
 ynode_push(struct ynode *parent, struct ynode *key, struct ynode *item)
 {
-	parent->items = xreallocarray(parent->items, parent->n + 1,
-	    sizeof(*parent->items));
+	parent->items =
+	    xreallocarray(parent->items, parent->n + 1, sizeof(*parent->items));
 	if (parent->type == YNODE_MAP) {
 		parent->keys = xreallocarray(parent->keys, parent->n + 1,
 		    sizeof(*parent->keys));
@@ -105,9 +105,9 @@ ynode_push(struct ynode *parent, struct ynode *key, struct ynode *item)
 }
 
 struct yparse {
-	yaml_parser_t	 p;
-	const char	*file;
-	struct errlist	*errs;
+	yaml_parser_t p;
+	const char *file;
+	struct errlist *errs;
 };
 
 static struct ynode *ynode_parse(struct yparse *, yaml_event_t *, int);
@@ -234,8 +234,10 @@ ynode_open(const char *file, struct errlist *errs)
 		return -1;
 	}
 	if (st.st_mode & S_IWOTH) {
-		errlist_add(errs, file, 0, 0, "writable by anyone (mode %04o): "
-		    "refused", (unsigned)(st.st_mode & 07777));
+		errlist_add(errs, file, 0, 0,
+		    "writable by anyone (mode %04o): "
+		    "refused",
+		    (unsigned)(st.st_mode & 07777));
 		close(fd);
 		return -1;
 	}
@@ -261,8 +263,10 @@ ynode_read_file(const char *file, size_t *len, struct errlist *errs)
 	}
 	if (fseek(fp, 0, SEEK_END) != 0 || (sz = ftell(fp)) < 0 ||
 	    sz > YNODE_MAX_FILE || fseek(fp, 0, SEEK_SET) != 0) {
-		errlist_add(errs, file, 0, 0, "cannot read (or larger than "
-		    "%d bytes)", YNODE_MAX_FILE);
+		errlist_add(errs, file, 0, 0,
+		    "cannot read (or larger than "
+		    "%d bytes)",
+		    YNODE_MAX_FILE);
 		fclose(fp);
 		return NULL;
 	}
@@ -275,8 +279,7 @@ ynode_read_file(const char *file, size_t *len, struct errlist *errs)
 
 /* Load a YAML file (or text) as one document; an empty one is an empty map. */
 struct ynode *
-ynode_load(const char *file, const char *text, size_t len,
-    struct errlist *errs)
+ynode_load(const char *file, const char *text, size_t len, struct errlist *errs)
 {
 	struct yparse yp = { .file = file, .errs = errs };
 	yaml_event_t ev;
@@ -357,8 +360,8 @@ ynode_str(const struct ynode *map, const char *key)
 
 /* A scalar as an integer within [min, max]. */
 int
-ynode_int(const struct ynode *n, const char *file, long long min,
-    long long max, long long *out, struct errlist *errs)
+ynode_int(const struct ynode *n, const char *file, long long min, long long max,
+    long long *out, struct errlist *errs)
 {
 	char *end;
 	long long v;
@@ -446,8 +449,8 @@ bad:
 json_t *
 ynode_json(const struct ynode *n)
 {
-	json_t	*v;
-	size_t	 i;
+	json_t *v;
+	size_t i;
 
 	if (n == NULL)
 		return json_null();
@@ -458,9 +461,9 @@ ynode_json(const struct ynode *n)
 	case YNODE_MAP:
 		v = json_object();
 		for (i = 0; i < n->n; i++)
-			json_object_set_new(v, n->keys[i]->value != NULL ?
-			    n->keys[i]->value : "", ynode_json(
-			    n->items[i]));
+			json_object_set_new(v,
+			    n->keys[i]->value != NULL ? n->keys[i]->value : "",
+			    ynode_json(n->items[i]));
 		return v;
 	case YNODE_SEQ:
 		v = json_array();
@@ -474,8 +477,8 @@ ynode_json(const struct ynode *n)
 char *
 ynode_json_text(const struct ynode *n)
 {
-	json_t	*v;
-	char	*s;
+	json_t *v;
+	char *s;
 
 	if (n == NULL)
 		return NULL;

@@ -6,24 +6,28 @@
 
 #include <jansson.h>
 
-enum ynode_type { YNODE_SCALAR, YNODE_MAP, YNODE_SEQ };
+enum ynode_type {
+	YNODE_SCALAR,
+	YNODE_MAP,
+	YNODE_SEQ
+};
 
 struct ynode {
-	enum ynode_type	 type;
-	int		 line;		/* 1-based */
-	int		 col;		/* 1-based */
-	int		 plain;		/* scalar was unquoted */
-	char		*value;		/* scalar text */
+	enum ynode_type type;
+	int line;    /* 1-based */
+	int col;     /* 1-based */
+	int plain;   /* scalar was unquoted */
+	char *value; /* scalar text */
 	/* MAP: keys[i] -> items[i]; SEQ: items[i]. */
-	struct ynode   **keys;
-	struct ynode   **items;
-	size_t		 n;
+	struct ynode **keys;
+	struct ynode **items;
+	size_t n;
 };
 
 /* Collected errors, each "file:line:col: message". */
 struct errlist {
-	char	**msgs;
-	size_t	  n;
+	char **msgs;
+	size_t n;
 };
 
 void errlist_add(struct errlist *, const char *file, int line, int col,

@@ -8,16 +8,16 @@
 #include "syslog_parse.h"
 #include "xmalloc.h"
 
-#define BENCH_MAX_LINES	8192
+#define BENCH_MAX_LINES 8192
 #define BENCH_LINE	2048
 
 struct sample {
-	char		buf[BENCH_LINE];
-	struct logevent	ev;
+	char buf[BENCH_LINE];
+	struct logevent ev;
 };
 
-static struct sample	*samples;
-static size_t		 nsamples;
+static struct sample *samples;
+static size_t nsamples;
 
 /* Parse every line of a syslog file into an event. */
 static void
@@ -43,7 +43,7 @@ bench_read(const char *file)
 		s->ev.peer = "192.0.2.1";
 		s->ev.transport = "udp";
 		if (syslog_parse(s->buf, len, sizeof(s->buf) - 1, &s->ev,
-		    &reason) == 0)
+			&reason) == 0)
 			nsamples++;
 	}
 	fclose(fp);
@@ -68,19 +68,22 @@ bench_synthetic(int n, int spread)
 		s = &samples[nsamples];
 		t = spread ? (i * 10) % 1000 : i % 3;
 		if (i % 2 == 0)
-			len = (size_t)snprintf(s->buf, sizeof(s->buf), "<27>Mar "
+			len = (size_t)snprintf(s->buf, sizeof(s->buf),
+			    "<27>Mar "
 			    "12 03:00:00 rack%d kernel: device dev%d: CRC "
-			    "error on port %d", i % 40, t, i % 48);
+			    "error on port %d",
+			    i % 40, t, i % 48);
 		else
-			len = (size_t)snprintf(s->buf, sizeof(s->buf), "<38>Mar "
+			len = (size_t)snprintf(s->buf, sizeof(s->buf),
+			    "<38>Mar "
 			    "12 03:00:00 gw sshd[%d]: Failed password for "
-			    "root from 10.%d.%d.7 port 22 ssh2", 1000 + i,
-			    (t + 5) / 256, (t + 5) % 256);
+			    "root from 10.%d.%d.7 port 22 ssh2",
+			    1000 + i, (t + 5) / 256, (t + 5) % 256);
 		memset(&s->ev, 0, sizeof(s->ev));
 		s->ev.source = EVENT_SYSLOG;
 		s->ev.peer = "192.0.2.1";
 		if (syslog_parse(s->buf, len, sizeof(s->buf) - 1, &s->ev,
-		    &reason) == 0)
+			&reason) == 0)
 			nsamples++;
 	}
 }
@@ -91,16 +94,25 @@ bench_rule(FILE *fp, int i)
 {
 	fprintf(fp, "  - name: gen-%d\n    severity: low\n    match:\n", i);
 	switch (i % 10) {
-	case 0: case 1: case 2:
-		fprintf(fp, "      message: 'device dev%d: (?<err>I/O|CRC|"
-		    "timeout) error on port (?<port>\\d+)'\n", i);
+	case 0:
+	case 1:
+	case 2:
+		fprintf(fp,
+		    "      message: 'device dev%d: (?<err>I/O|CRC|"
+		    "timeout) error on port (?<port>\\d+)'\n",
+		    i);
 		break;
-	case 3: case 4:
-		fprintf(fp, "      program: app%d\n      message: 'job "
-		    "(?<job>\\S+) failed after \\d+ retries'\n", i);
+	case 3:
+	case 4:
+		fprintf(fp,
+		    "      program: app%d\n      message: 'job "
+		    "(?<job>\\S+) failed after \\d+ retries'\n",
+		    i);
 		break;
-	case 5: case 6:
-		fprintf(fp, "      message: 'Failed password for (invalid user "
+	case 5:
+	case 6:
+		fprintf(fp,
+		    "      message: 'Failed password for (invalid user "
 		    ")?(?<user>\\S+) from 10\\.%d\\.%d\\.\\d+ port'\n",
 		    i / 256, i % 256);
 		break;
@@ -111,8 +123,10 @@ bench_rule(FILE *fp, int i)
 		fprintf(fp, "      trap_oid: 1.3.6.1.4.1.%d.0.1\n", 9000 + i);
 		break;
 	default:
-		fprintf(fp, "      message: '(?i)^session (?<sid>\\d+) of "
-		    "user%d (?:closed|expired)'\n", i);
+		fprintf(fp,
+		    "      message: '(?i)^session (?<sid>\\d+) of "
+		    "user%d (?:closed|expired)'\n",
+		    i);
 		break;
 	}
 }
@@ -162,8 +176,8 @@ bench_run(struct ruleset *rs, int rounds, size_t *hits)
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
 	for (r = 0; r < rounds; r++)
 		for (i = 0; i < nsamples; i++)
-			*hits += (size_t)ruleset_match(rs, &samples[i].ev,
-			    &hit);
+			*hits +=
+			    (size_t)ruleset_match(rs, &samples[i].ev, &hit);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
 	return ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) /
 	    ((double)rounds * (double)nsamples);
@@ -205,8 +219,8 @@ main(int argc, char **argv)
 	bench_read(file);
 	if (getenv("BENCH_SYNTHETIC") != NULL) {
 		nsamples = 0;
-		bench_synthetic(4000, strcmp(getenv("BENCH_SYNTHETIC"),
-		    "spread") == 0);
+		bench_synthetic(4000,
+		    strcmp(getenv("BENCH_SYNTHETIC"), "spread") == 0);
 		corpus = "synthetic lines aimed at generated rules";
 	}
 	if (nsamples == 0 || mkdtemp(dir) == NULL) {
@@ -221,12 +235,12 @@ main(int argc, char **argv)
 		    atoi(getenv("BENCH_ONLY")) != sizes[k])
 			continue;
 		rs = bench_load(sizes[k], dir);
-		(void)bench_run(rs, 2, &hits);	/* warm up */
+		(void)bench_run(rs, 2, &hits); /* warm up */
 		ns = bench_best(rs, rounds, &hits);
 		if (k == 0)
 			base = ns;
 		printf("match: %4d generated + %zu default rules: %7.1f "
-		    "ns/message (%+.0f%% vs 10), %zu of %zu taken\n",
+		       "ns/message (%+.0f%% vs 10), %zu of %zu taken\n",
 		    sizes[k], ruleset_count(rs) - (size_t)sizes[k], ns,
 		    100.0 * (ns - base) / base, hits / (size_t)rounds,
 		    nsamples);

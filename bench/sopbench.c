@@ -22,87 +22,140 @@
 #include <unistd.h>
 
 #ifndef UDP_SEGMENT
-#define UDP_SEGMENT	103
+#define UDP_SEGMENT 103
 #endif
 #ifndef SOL_UDP
-#define SOL_UDP		IPPROTO_UDP
+#define SOL_UDP IPPROTO_UDP
 #endif
 
-#define POOL_SIZE	16384		/* pre-rendered messages, reused in turn */
-#define MSG_MAX		1024		/* longest message (GSO needs 64 per buffer) */
-#define GSO_SEGS	64		/* datagrams per GSO buffer (UDP_MAX_SEGMENTS) */
-#define GSO_BUFS	8		/* GSO buffers per sendmmsg */
-#define TRAP_BATCH	64		/* traps per sendmmsg */
-#define MAX_DURATION	600.0		/* seconds */
-#define MAX_RATE	10000000.0	/* messages per second */
-#define MAX_RULES	100000
-#define SEQ_DIGITS	9
-#define HIT_EVERY	32		/* one message in 32 matches a bench rule */
-#define HIT_SLOTS	64		/* distinct incidents the hits update */
-#define NFAMILIES	6		/* kinds of generated rules; the last: traps */
-#define BENCH_ENT	"1.3.6.1.4.1.32473.99"	/* bench notifications */
-#define NM_EVERY	40		/* near-miss mix: 2 hits in 40 lines */
-#define RECV_BATCH	64		/* datagrams per recvmmsg (as sopd) */
-#define RECV_BUFSIZE	8192		/* bytes per datagram buffer */
-#define RECV_RCVBUF	(32 << 20)	/* as sopd's default udp_rcvbuf */
+#define POOL_SIZE    16384 /* pre-rendered messages, reused in turn */
+#define MSG_MAX	     1024  /* longest message (GSO needs 64 per buffer) */
+#define GSO_SEGS     64	   /* datagrams per GSO buffer (UDP_MAX_SEGMENTS) */
+#define GSO_BUFS     8	   /* GSO buffers per sendmmsg */
+#define TRAP_BATCH   64	   /* traps per sendmmsg */
+#define MAX_DURATION 600.0 /* seconds */
+#define MAX_RATE     10000000.0 /* messages per second */
+#define MAX_RULES    100000
+#define SEQ_DIGITS   9
+#define HIT_EVERY    32 /* one message in 32 matches a bench rule */
+#define HIT_SLOTS    64 /* distinct incidents the hits update */
+#define NFAMILIES    6	/* kinds of generated rules; the last: traps */
+#define BENCH_ENT    "1.3.6.1.4.1.32473.99" /* bench notifications */
+#define NM_EVERY     40		/* near-miss mix: 2 hits in 40 lines */
+#define RECV_BATCH   64		/* datagrams per recvmmsg (as sopd) */
+#define RECV_BUFSIZE 8192	/* bytes per datagram buffer */
+#define RECV_RCVBUF  (32 << 20) /* as sopd's default udp_rcvbuf */
 
 /* What to send and how. */
 struct opts {
-	int		 batch;		/* sendmmsg (+ GSO for syslog) */
-	double		 rate;		/* messages/s, 0: as fast as possible */
-	double		 duration;	/* seconds */
-	unsigned long	 count;		/* 0: no count limit */
-	unsigned long	 start;		/* first sequence number */
-	unsigned	 port;
-	size_t		 size;		/* batch mode: fixed datagram size */
-	unsigned	 rules;		/* rules in the set: hits spread over them */
-	const char	*kind;		/* "mixed", "nearmiss" or "incident" */
-	const char	*out;		/* recv: file that holds the count */
-	const char	*community;
+	int batch;	     /* sendmmsg (+ GSO for syslog) */
+	double rate;	     /* messages/s, 0: as fast as possible */
+	double duration;     /* seconds */
+	unsigned long count; /* 0: no count limit */
+	unsigned long start; /* first sequence number */
+	unsigned port;
+	size_t size;	  /* batch mode: fixed datagram size */
+	unsigned rules;	  /* rules in the set: hits spread over them */
+	const char *kind; /* "mixed", "nearmiss" or "incident" */
+	const char *out;  /* recv: file that holds the count */
+	const char *community;
 };
 
 /* One pre-rendered message with the place of its sequence digits. */
 struct msg {
-	char		*buf;
-	size_t		 len;
-	size_t		 seqoff;	/* offset of SEQ_DIGITS digits */
-	size_t		 reqoff;	/* traps: offset of the 4-byte request-id */
+	char *buf;
+	size_t len;
+	size_t seqoff; /* offset of SEQ_DIGITS digits */
+	size_t reqoff; /* traps: offset of the 4-byte request-id */
 };
 
 /* The token bucket and the counters of one run. */
 struct pacer {
-	double		 rate;
-	double		 tokens;
-	double		 burst;
-	double		 last;
-	double		 t0;
-	unsigned long	 sent;
-	unsigned long	 errors;
-	int		 lasterr;	/* errno of the last failed send */
+	double rate;
+	double tokens;
+	double burst;
+	double last;
+	double t0;
+	unsigned long sent;
+	unsigned long errors;
+	int lasterr; /* errno of the last failed send */
 };
 
 static const char *subsys[] = {
-	"disk", "raid", "fan", "psu", "bgp", "ospf", "vrrp", "lacp", "nfs",
-	"iscsi", "multipath", "zfs", "lvm", "mdadm", "smart", "ipmi", "bmc",
-	"ntp", "dns", "dhcp", "ldap", "krb", "radius", "tacacs", "vpn",
-	"ipsec", "firewall", "nat", "proxy", "cache", "queue", "broker",
-	"kafka", "redis", "mysql", "pgsql", "mongo", "elastic", "backup",
-	"tape", "ups", "pdu", "hvac", "camera", "badge", "printer", "voip",
-	"wlan", "switch", "router",
+	"disk",
+	"raid",
+	"fan",
+	"psu",
+	"bgp",
+	"ospf",
+	"vrrp",
+	"lacp",
+	"nfs",
+	"iscsi",
+	"multipath",
+	"zfs",
+	"lvm",
+	"mdadm",
+	"smart",
+	"ipmi",
+	"bmc",
+	"ntp",
+	"dns",
+	"dhcp",
+	"ldap",
+	"krb",
+	"radius",
+	"tacacs",
+	"vpn",
+	"ipsec",
+	"firewall",
+	"nat",
+	"proxy",
+	"cache",
+	"queue",
+	"broker",
+	"kafka",
+	"redis",
+	"mysql",
+	"pgsql",
+	"mongo",
+	"elastic",
+	"backup",
+	"tape",
+	"ups",
+	"pdu",
+	"hvac",
+	"camera",
+	"badge",
+	"printer",
+	"voip",
+	"wlan",
+	"switch",
+	"router",
 };
-#define NSUBSYS	(sizeof(subsys) / sizeof(subsys[0]))
+#define NSUBSYS (sizeof(subsys) / sizeof(subsys[0]))
 
 static const char *programs[] = {
-	"sshd", "CRON", "systemd", "kernel", "postfix/smtpd", "nginx",
-	"dhclient", "ntpd", "rsyslogd", "dockerd", "kubelet", "sudo",
+	"sshd",
+	"CRON",
+	"systemd",
+	"kernel",
+	"postfix/smtpd",
+	"nginx",
+	"dhclient",
+	"ntpd",
+	"rsyslogd",
+	"dockerd",
+	"kubelet",
+	"sudo",
 };
-#define NPROGRAMS	(sizeof(programs) / sizeof(programs[0]))
+#define NPROGRAMS (sizeof(programs) / sizeof(programs[0]))
 
 /* Print a message and exit with status 1. */
 static void __attribute__((noreturn, format(printf, 1, 2)))
 die(const char *fmt, ...)
 {
-	va_list	ap;
+	va_list ap;
 
 	fprintf(stderr, "sopbench: ");
 	va_start(ap, fmt);
@@ -116,7 +169,7 @@ die(const char *fmt, ...)
 static double
 now(void)
 {
-	struct timespec	ts;
+	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
@@ -126,7 +179,7 @@ now(void)
 static void
 sleep_for(double s)
 {
-	struct timespec	ts;
+	struct timespec ts;
 
 	if (s <= 0)
 		return;
@@ -140,8 +193,8 @@ sleep_for(double s)
 static double
 number(const char *s, double lo, double hi, const char *what)
 {
-	char	*end;
-	double	 v;
+	char *end;
+	double v;
 
 	errno = 0;
 	v = strtod(s, &end);
@@ -162,22 +215,25 @@ rule_words(unsigned i, const char **sub, unsigned *k)
 static void
 rule_print(FILE *f, unsigned i)
 {
-	const char	*sub;
-	unsigned	 k;
+	const char *sub;
+	unsigned k;
 
 	rule_words(i, &sub, &k);
 	fprintf(f, "  - name: bench-%04u\n", i);
 	switch (i % NFAMILIES) {
 	case 0:
-		fprintf(f, "    match:\n"
+		fprintf(f,
+		    "    match:\n"
 		    "      message: '%s%u I/O error on (?<dev>\\S+) sector "
 		    "(?<sector>\\d+)'\n"
 		    "    severity: critical\n"
 		    "    title: '%s%u I/O error on {dev}'\n"
-		    "    key: '{rule}:{host}:{dev}'\n", sub, k, sub, k);
+		    "    key: '{rule}:{host}:{dev}'\n",
+		    sub, k, sub, k);
 		break;
 	case 1:
-		fprintf(f, "    match:\n"
+		fprintf(f,
+		    "    match:\n"
 		    "      program: %sd\n"
 		    "      message: '%s%u peer (?<peer>[0-9.]+) went down'\n"
 		    "    severity: high\n"
@@ -189,48 +245,57 @@ rule_print(FILE *f, unsigned i)
 		    sub, sub, k, sub, k, sub, sub, k);
 		break;
 	case 2:
-		fprintf(f, "    match:\n"
-		    "      message: '%%%s-3-FAULT%u: (?<unit>\\S+) changed state "
+		fprintf(f,
+		    "    match:\n"
+		    "      message: '%%%s-3-FAULT%u: (?<unit>\\S+) changed "
+		    "state "
 		    "to (?<state>failed|down)'\n"
 		    "    severity: high\n"
 		    "    title: '%s fault %u: {unit} {state}'\n"
-		    "    key: '{rule}:{host}:{unit}'\n", sub, k, sub, k);
+		    "    key: '{rule}:{host}:{unit}'\n",
+		    sub, k, sub, k);
 		break;
 	case 3:
-		fprintf(f, "    match:\n"
+		fprintf(f,
+		    "    match:\n"
 		    "      program: %s%u-agent\n"
 		    "      message: 'health check failed'\n"
 		    "    severity: medium\n"
-		    "    title: '%s%u agent unhealthy on {host}'\n", sub, k, sub,
-		    k);
+		    "    title: '%s%u agent unhealthy on {host}'\n",
+		    sub, k, sub, k);
 		break;
 	case 4:
-		fprintf(f, "    match:\n"
+		fprintf(f,
+		    "    match:\n"
 		    "      message: 'backup job (?<job>%s%u-\\w+) failed: "
 		    "(?<reason>.+)'\n"
 		    "    severity: high\n"
 		    "    title: 'backup {job} failed'\n"
-		    "    key: '{rule}:{host}:{job}'\n", sub, k);
+		    "    key: '{rule}:{host}:{job}'\n",
+		    sub, k);
 		break;
 	default:
-		fprintf(f, "    match:\n"
+		fprintf(f,
+		    "    match:\n"
 		    "      trap_oid: " BENCH_ENT ".0.%u\n"
 		    "    severity: medium\n"
-		    "    title: '%s%u notification from {host}'\n", i, sub, k);
+		    "    title: '%s%u notification from {host}'\n",
+		    i, sub, k);
 		break;
 	}
 }
 
-static void	incident_rules_print(void);
+static void incident_rules_print(void);
 
 /* Print the rule set of n rules plus the two incident-per-id rules. */
 static void
 rules_print(unsigned n)
 {
-	unsigned	i;
+	unsigned i;
 
 	printf("# Benchmark rule set: %u distinct rules (bench/sopbench.c).\n"
-	    "rules:\n", n);
+	       "rules:\n",
+	    n);
 	for (i = 0; i < n; i++)
 		rule_print(stdout, i);
 	incident_rules_print();
@@ -240,16 +305,17 @@ rules_print(unsigned n)
 static void
 incident_rules_print(void)
 {
-	unsigned	i;
+	unsigned i;
 
 	for (i = 0; i < 2; i++) {
 		printf("  - name: bench-open-%c\n"
-		    "    match:\n"
-		    "      program: benchapp\n"
-		    "      message: 'ticket%c id=(?<id>\\d+) opened'\n"
-		    "    severity: low\n"
-		    "    title: 'bench ticket {id}'\n"
-		    "    key: '{rule}:{id}'\n", 'a' + i, 'a' + i);
+		       "    match:\n"
+		       "      program: benchapp\n"
+		       "      message: 'ticket%c id=(?<id>\\d+) opened'\n"
+		       "    severity: low\n"
+		       "    title: 'bench ticket {id}'\n"
+		       "    key: '{rule}:{id}'\n",
+		    'a' + i, 'a' + i);
 	}
 }
 
@@ -258,36 +324,45 @@ incident_rules_print(void)
 static void
 linux_noise(char *buf, size_t size, unsigned n, char *prog, size_t progsize)
 {
-	static const char *p[] = { "sshd", "CRON", "systemd", "kernel",
-	    "dhcpd", "postfix/smtpd" };
+	static const char *p[] = { "sshd", "CRON", "systemd", "kernel", "dhcpd",
+		"postfix/smtpd" };
 
 	snprintf(prog, progsize, "%s", p[n / 2 % 6]);
 	switch (n / 2 % 6) {
 	case 0:
-		snprintf(buf, size, "Failed password for invalid user oracle "
-		    "from 203.0.113.%u port %u ssh2", n % 250, 1024 + n % 60000);
+		snprintf(buf, size,
+		    "Failed password for invalid user oracle "
+		    "from 203.0.113.%u port %u ssh2",
+		    n % 250, 1024 + n % 60000);
 		break;
 	case 1:
-		snprintf(buf, size, "(root) CMD (command -v debian-sa1 > "
+		snprintf(buf, size,
+		    "(root) CMD (command -v debian-sa1 > "
 		    "/dev/null && debian-sa1 1 1)");
 		break;
 	case 2:
-		snprintf(buf, size, "Started session-%u.scope - Session %u of "
-		    "User deploy.", n, n);
+		snprintf(buf, size,
+		    "Started session-%u.scope - Session %u of "
+		    "User deploy.",
+		    n, n);
 		break;
 	case 3:
-		snprintf(buf, size, "[%u.%06u] e1000e: eth%u NIC Link is Up "
-		    "1000 Mbps Full Duplex, Flow Control: Rx/Tx", n % 99999,
-		    n % 999999, n % 4);
+		snprintf(buf, size,
+		    "[%u.%06u] e1000e: eth%u NIC Link is Up "
+		    "1000 Mbps Full Duplex, Flow Control: Rx/Tx",
+		    n % 99999, n % 999999, n % 4);
 		break;
 	case 4:
-		snprintf(buf, size, "DHCPREQUEST for 10.2.%u.%u from "
-		    "52:54:00:%02x:%02x:%02x via eth1", n % 200, n % 250,
-		    n % 256, n / 7 % 256, n / 13 % 256);
+		snprintf(buf, size,
+		    "DHCPREQUEST for 10.2.%u.%u from "
+		    "52:54:00:%02x:%02x:%02x via eth1",
+		    n % 200, n % 250, n % 256, n / 7 % 256, n / 13 % 256);
 		break;
 	default:
-		snprintf(buf, size, "disconnect from mail%u.example.net"
-		    "[192.0.2.%u] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5",
+		snprintf(buf, size,
+		    "disconnect from mail%u.example.net"
+		    "[192.0.2.%u] ehlo=1 mail=1 rcpt=1 data=1 quit=1 "
+		    "commands=5",
 		    n % 50, n % 250);
 		break;
 	}
@@ -301,49 +376,103 @@ linux_noise(char *buf, size_t size, unsigned n, char *prog, size_t progsize)
  * partial-match work.
  */
 static const char *cisco_fac[] = {
-	"LINK", "LINEPROTO", "SYS", "OSPF", "BGP", "EIGRP", "HSRP", "SPANTREE",
-	"DOT1X", "AUTHMGR", "SEC_LOGIN", "SSH", "SNMP", "PLATFORM", "ENVMON",
-	"PM", "CDP", "LLDP", "DHCP_SNOOPING", "IP", "TCP", "NTP", "ILPOWER",
-	"STACKMGR", "CRYPTO",
+	"LINK",
+	"LINEPROTO",
+	"SYS",
+	"OSPF",
+	"BGP",
+	"EIGRP",
+	"HSRP",
+	"SPANTREE",
+	"DOT1X",
+	"AUTHMGR",
+	"SEC_LOGIN",
+	"SSH",
+	"SNMP",
+	"PLATFORM",
+	"ENVMON",
+	"PM",
+	"CDP",
+	"LLDP",
+	"DHCP_SNOOPING",
+	"IP",
+	"TCP",
+	"NTP",
+	"ILPOWER",
+	"STACKMGR",
+	"CRYPTO",
 };
-#define NFAC	(sizeof(cisco_fac) / sizeof(cisco_fac[0]))
+#define NFAC (sizeof(cisco_fac) / sizeof(cisco_fac[0]))
 
 static const char *cisco_mnem[] = {
-	"UPDOWN", "CHANGED", "ADJCHG", "NBRCHG", "STATECHANGE", "CONFIG_I",
-	"RESTART", "ERR", "FAIL", "NOTIFY", "LOGIN_FAILED", "AUTHFAIL",
-	"INVALID", "DUPADDR", "MACFLAP_NOTIF", "BLOCKED", "TOPOTRAP", "FANFAIL",
-	"PSUFAIL", "TEMP", "OVERLOAD", "THRESHOLD", "TIMEOUT", "REJECT",
-	"DENIED", "LOSTCONN", "SYNCFAIL", "RETRY", "HIGHCPU", "LOWMEM",
-	"CRCERR", "DROPPED", "FLAP", "ERR_DISABLE", "RECOVERY", "PORTSEC",
-	"VIOLATION", "MISMATCH", "DOWN", "EXPIRED",
+	"UPDOWN",
+	"CHANGED",
+	"ADJCHG",
+	"NBRCHG",
+	"STATECHANGE",
+	"CONFIG_I",
+	"RESTART",
+	"ERR",
+	"FAIL",
+	"NOTIFY",
+	"LOGIN_FAILED",
+	"AUTHFAIL",
+	"INVALID",
+	"DUPADDR",
+	"MACFLAP_NOTIF",
+	"BLOCKED",
+	"TOPOTRAP",
+	"FANFAIL",
+	"PSUFAIL",
+	"TEMP",
+	"OVERLOAD",
+	"THRESHOLD",
+	"TIMEOUT",
+	"REJECT",
+	"DENIED",
+	"LOSTCONN",
+	"SYNCFAIL",
+	"RETRY",
+	"HIGHCPU",
+	"LOWMEM",
+	"CRCERR",
+	"DROPPED",
+	"FLAP",
+	"ERR_DISABLE",
+	"RECOVERY",
+	"PORTSEC",
+	"VIOLATION",
+	"MISMATCH",
+	"DOWN",
+	"EXPIRED",
 };
-#define NMNEM	(sizeof(cisco_mnem) / sizeof(cisco_mnem[0]))
+#define NMNEM (sizeof(cisco_mnem) / sizeof(cisco_mnem[0]))
 
 /* Body regexes (YAML single-quoted) and printf formats of lines they take. */
 static const char *cisco_body_re[] = {
 	"Interface (?:GigabitEthernet|TenGigabitEthernet|FastEthernet)"
-	    "[0-9]/[0-9]{1,2}(?:/[0-9]{1,2})?, changed state to "
-	    "(?:down|administratively down)",
+	"[0-9]/[0-9]{1,2}(?:/[0-9]{1,2})?, changed state to "
+	"(?:down|administratively down)",
 	"Line protocol on Interface (?:Vlan|Port-channel)[0-9]{1,4}, "
-	    "changed state to (?:down|up)",
+	"changed state to (?:down|up)",
 	"Neighbor (?<peer>[0-9]{1,3}(?:\\.[0-9]{1,3}){3}) (?:Down|Up) "
-	    "(?:BGP Notification sent|Hold Timer Expired|Peer closed)",
+	"(?:BGP Notification sent|Hold Timer Expired|Peer closed)",
 	"Process [0-9]{1,5}, Nbr [0-9.]{7,15} on [A-Za-z]+[0-9/.]+ from "
-	    "(?:FULL|LOADING) to (?:DOWN|INIT), Neighbor Down",
+	"(?:FULL|LOADING) to (?:DOWN|INIT), Neighbor Down",
 	"Login failed \\[user: [a-z0-9_]{1,32}\\] \\[Source: [0-9.]{7,15}\\] "
-	    "\\[localport: [0-9]{2,5}\\]",
+	"\\[localport: [0-9]{2,5}\\]",
 	"(?:Fan|Power Supply) [0-9] (?:is not functioning|has failed|"
-	    "was removed)",
+	"was removed)",
 	"Temperature (?:sensor|probe) [0-9]{1,2} reading [0-9]{2,3}C exceeds "
-	    "(?:major|critical) threshold",
+	"(?:major|critical) threshold",
 	"Host [0-9a-f]{4}\\.[0-9a-f]{4}\\.[0-9a-f]{4} in vlan [0-9]{1,4} is "
-	    "flapping between port [A-Za-z]+[0-9/]+ and port [A-Za-z]+[0-9/]+",
+	"flapping between port [A-Za-z]+[0-9/]+ and port [A-Za-z]+[0-9/]+",
 	"(?:Authentication|Authorization) (?:failed|rejected) for client "
-	    "\\([0-9a-f.]{14}\\) on Interface [A-Za-z]+[0-9/]+",
+	"\\([0-9a-f.]{14}\\) on Interface [A-Za-z]+[0-9/]+",
 	"CPU utilization for (?:five seconds|one minute|five minutes): "
-	    "[0-9]{2,3}%/[0-9]{1,3}%; exceeds threshold of [0-9]{2}%",
+	"[0-9]{2,3}%/[0-9]{1,3}%; exceeds threshold of [0-9]{2}%",
 };
-#define NBODY	(sizeof(cisco_body_re) / sizeof(cisco_body_re[0]))
+#define NBODY (sizeof(cisco_body_re) / sizeof(cisco_body_re[0]))
 
 /* The mnemonic of index j: the word, numbered from the second round on. */
 static void
@@ -354,29 +483,31 @@ cisco_mnemonic(char *buf, size_t size, unsigned j, int unused)
 	else if (j < NMNEM)
 		snprintf(buf, size, "%s", cisco_mnem[j]);
 	else
-		snprintf(buf, size, "%s%u", cisco_mnem[j % NMNEM], (unsigned)(j / NMNEM));
+		snprintf(buf, size, "%s%u", cisco_mnem[j % NMNEM],
+		    (unsigned)(j / NMNEM));
 }
 
 /* Print the near-miss rule set of n Cisco rules (and the incident rules). */
 static void
 cisco_rules_print(unsigned n)
 {
-	char		mn[64];
-	unsigned	i, j;
+	char mn[64];
+	unsigned i, j;
 
 	printf("# Benchmark rule set (near-miss mix): %u Cisco-style rules "
-	    "(bench/sopbench.c).\nrules:\n", n);
+	       "(bench/sopbench.c).\nrules:\n",
+	    n);
 	for (i = 0; i < n; i++) {
 		j = i / NFAC;
 		cisco_mnemonic(mn, sizeof(mn), j, 0);
 		printf("  - name: cisco-%05u\n"
-		    "    match:\n"
-		    "      message: '%%%s-[0-7]-%s: %s'\n"
-		    "    severity: %s\n"
-		    "    title: '%s-%s on {host}'\n"
-		    "    key: '{rule}:{host}'\n", i, cisco_fac[i % NFAC], mn,
-		    cisco_body_re[j % NBODY], j % 3 == 0 ? "high" : "medium",
-		    cisco_fac[i % NFAC], mn);
+		       "    match:\n"
+		       "      message: '%%%s-[0-7]-%s: %s'\n"
+		       "    severity: %s\n"
+		       "    title: '%s-%s on {host}'\n"
+		       "    key: '{rule}:{host}'\n",
+		    i, cisco_fac[i % NFAC], mn, cisco_body_re[j % NBODY],
+		    j % 3 == 0 ? "high" : "medium", cisco_fac[i % NFAC], mn);
 	}
 	incident_rules_print();
 }
@@ -386,54 +517,67 @@ static void
 cisco_body_text(char *buf, size_t size, unsigned b, unsigned n)
 {
 	static const char *ifs[] = { "GigabitEthernet", "TenGigabitEthernet",
-	    "FastEthernet" };
+		"FastEthernet" };
 
 	switch (b % NBODY) {
 	case 0:
-		snprintf(buf, size, "Interface %s%u/0/%u, changed state to "
-		    "down", ifs[n % 3], n % 4, 1 + n % 48);
+		snprintf(buf, size,
+		    "Interface %s%u/0/%u, changed state to "
+		    "down",
+		    ifs[n % 3], n % 4, 1 + n % 48);
 		break;
 	case 1:
-		snprintf(buf, size, "Line protocol on Interface Vlan%u, "
-		    "changed state to down", 1 + n % 4000);
+		snprintf(buf, size,
+		    "Line protocol on Interface Vlan%u, "
+		    "changed state to down",
+		    1 + n % 4000);
 		break;
 	case 2:
-		snprintf(buf, size, "Neighbor 10.%u.%u.%u Down Hold Timer "
-		    "Expired", n % 250, n % 13, 1 + n % 250);
+		snprintf(buf, size,
+		    "Neighbor 10.%u.%u.%u Down Hold Timer "
+		    "Expired",
+		    n % 250, n % 13, 1 + n % 250);
 		break;
 	case 3:
-		snprintf(buf, size, "Process %u, Nbr 10.0.%u.%u on "
+		snprintf(buf, size,
+		    "Process %u, Nbr 10.0.%u.%u on "
 		    "GigabitEthernet0/%u from FULL to DOWN, Neighbor Down",
 		    1 + n % 100, n % 250, 1 + n % 250, n % 48);
 		break;
 	case 4:
-		snprintf(buf, size, "Login failed [user: admin%u] [Source: "
-		    "10.9.%u.%u] [localport: 22]", n % 100, n % 250,
-		    1 + n % 250);
+		snprintf(buf, size,
+		    "Login failed [user: admin%u] [Source: "
+		    "10.9.%u.%u] [localport: 22]",
+		    n % 100, n % 250, 1 + n % 250);
 		break;
 	case 5:
-		snprintf(buf, size, "%s %u has failed", n % 2 ? "Fan" :
-		    "Power Supply", n % 8);
+		snprintf(buf, size, "%s %u has failed",
+		    n % 2 ? "Fan" : "Power Supply", n % 8);
 		break;
 	case 6:
-		snprintf(buf, size, "Temperature sensor %u reading %uC exceeds "
-		    "major threshold", n % 16, 60 + n % 40);
+		snprintf(buf, size,
+		    "Temperature sensor %u reading %uC exceeds "
+		    "major threshold",
+		    n % 16, 60 + n % 40);
 		break;
 	case 7:
-		snprintf(buf, size, "Host 00%02x.%04x.%04x in vlan %u is "
+		snprintf(buf, size,
+		    "Host 00%02x.%04x.%04x in vlan %u is "
 		    "flapping between port Gi1/0/%u and port Gi1/0/%u",
 		    n % 256, n % 65536, (n * 7) % 65536, 1 + n % 4000,
 		    1 + n % 48, 1 + (n + 1) % 48);
 		break;
 	case 8:
-		snprintf(buf, size, "Authentication failed for client "
-		    "(%04x.%04x.%04x) on Interface Gi1/0/%u", n % 65536,
-		    (n * 3) % 65536, (n * 5) % 65536, 1 + n % 48);
+		snprintf(buf, size,
+		    "Authentication failed for client "
+		    "(%04x.%04x.%04x) on Interface Gi1/0/%u",
+		    n % 65536, (n * 3) % 65536, (n * 5) % 65536, 1 + n % 48);
 		break;
 	default:
-		snprintf(buf, size, "CPU utilization for five seconds: "
-		    "%u%%/%u%%; exceeds threshold of 80%%", 81 + n % 18,
-		    n % 20);
+		snprintf(buf, size,
+		    "CPU utilization for five seconds: "
+		    "%u%%/%u%%; exceeds threshold of 80%%",
+		    81 + n % 18, n % 20);
 		break;
 	}
 }
@@ -443,8 +587,8 @@ static void
 nearmiss_text(char *buf, size_t size, unsigned n, const struct opts *o,
     char *prog, size_t progsize, unsigned *host)
 {
-	char		 mn[64], body[256];
-	unsigned	 k = n % NM_EVERY, r, j, slot;
+	char mn[64], body[256];
+	unsigned k = n % NM_EVERY, r, j, slot;
 
 	if (k == 0 || k == NM_EVERY / 2) {
 		/* 5%: a hit on a rule spread over the set, HIT_SLOTS keys */
@@ -463,26 +607,27 @@ nearmiss_text(char *buf, size_t size, unsigned n, const struct opts *o,
 		cisco_mnemonic(mn, sizeof(mn), j, 1);
 		cisco_body_text(body, sizeof(body), j % NBODY, n);
 		snprintf(prog, progsize, "%u", 100000 + n % 900000);
-		snprintf(buf, size, "%%%s-%u-%s: %s",
-		    cisco_fac[n * 7u % NFAC], 1 + n % 6, mn, body);
+		snprintf(buf, size, "%%%s-%u-%s: %s", cisco_fac[n * 7u % NFAC],
+		    1 + n % 6, mn, body);
 	} else
 		linux_noise(buf, size, n, prog, progsize);
 }
 
 /* The message text that rule i matches (or nearly, when miss is set). */
 static void
-rule_text(char *buf, size_t size, unsigned i, unsigned n, int miss,
-    char *prog, size_t progsize)
+rule_text(char *buf, size_t size, unsigned i, unsigned n, int miss, char *prog,
+    size_t progsize)
 {
-	const char	*sub;
-	unsigned	 k;
+	const char *sub;
+	unsigned k;
 
 	rule_words(i, &sub, &k);
 	snprintf(prog, progsize, "app");
 	switch (i % NFAMILIES) {
 	case 0:
 		if (miss)
-			snprintf(buf, size, "%s%u I/O ok on sda%u", sub, k, n % 4);
+			snprintf(buf, size, "%s%u I/O ok on sda%u", sub, k,
+			    n % 4);
 		else
 			snprintf(buf, size, "%s%u I/O error on sd%c sector %u",
 			    sub, k, 'a' + n % 4, n * 8 % 99991);
@@ -493,18 +638,19 @@ rule_text(char *buf, size_t size, unsigned i, unsigned n, int miss,
 		    n % 7, n % 5, miss ? "idle" : "down");
 		break;
 	case 2:
-		snprintf(buf, size, "%%%s-3-FAULT%u: unit%u changed state to %s",
-		    sub, k, n % 8, miss ? "ok" : "failed");
+		snprintf(buf, size,
+		    "%%%s-3-FAULT%u: unit%u changed state to %s", sub, k, n % 8,
+		    miss ? "ok" : "failed");
 		break;
 	case 3:
 		snprintf(prog, progsize, "%s%u-agent", sub, k);
-		snprintf(buf, size, "health check %s", miss ? "passed" :
-		    "failed");
+		snprintf(buf, size, "health check %s",
+		    miss ? "passed" : "failed");
 		break;
 	default:
 		snprintf(buf, size, "backup job %s%u-nightly %s: %s", sub, k,
-		    miss ? "finished" : "failed", miss ? "ok" :
-		    "target unreachable");
+		    miss ? "finished" : "failed",
+		    miss ? "ok" : "target unreachable");
 		break;
 	}
 }
@@ -516,52 +662,65 @@ noise_text(char *buf, size_t size, unsigned n, char *prog, size_t progsize)
 	snprintf(prog, progsize, "%s", programs[n % NPROGRAMS]);
 	switch (n % NPROGRAMS) {
 	case 0:
-		snprintf(buf, size, "Accepted publickey for deploy from "
-		    "10.%u.%u.%u port %u ssh2", n % 200, n % 13, n % 251,
-		    1024 + n % 60000);
+		snprintf(buf, size,
+		    "Accepted publickey for deploy from "
+		    "10.%u.%u.%u port %u ssh2",
+		    n % 200, n % 13, n % 251, 1024 + n % 60000);
 		break;
 	case 1:
-		snprintf(buf, size, "(root) CMD (/usr/lib/sysstat/debian-sa1 "
+		snprintf(buf, size,
+		    "(root) CMD (/usr/lib/sysstat/debian-sa1 "
 		    "1 1)");
 		break;
 	case 2:
 		snprintf(buf, size, "Started Session %u of User deploy.", n);
 		break;
 	case 3:
-		snprintf(buf, size, "[%u.%03u] eth%u: Link is Up - 1Gbps/Full "
-		    "- flow control rx/tx", n % 99999, n % 1000, n % 4);
+		snprintf(buf, size,
+		    "[%u.%03u] eth%u: Link is Up - 1Gbps/Full "
+		    "- flow control rx/tx",
+		    n % 99999, n % 1000, n % 4);
 		break;
 	case 4:
-		snprintf(buf, size, "connect from mail%u.example.net"
-		    "[192.0.2.%u]", n % 50, n % 250);
+		snprintf(buf, size,
+		    "connect from mail%u.example.net"
+		    "[192.0.2.%u]",
+		    n % 50, n % 250);
 		break;
 	case 5:
-		snprintf(buf, size, "10.1.%u.%u - - \"GET /api/v2/items/%u "
-		    "HTTP/1.1\" 200 %u", n % 200, n % 250, n, 200 + n % 9000);
+		snprintf(buf, size,
+		    "10.1.%u.%u - - \"GET /api/v2/items/%u "
+		    "HTTP/1.1\" 200 %u",
+		    n % 200, n % 250, n, 200 + n % 9000);
 		break;
 	case 6:
 		snprintf(buf, size, "DHCPACK of 10.2.%u.%u from 10.2.0.1",
 		    n % 200, n % 250);
 		break;
 	case 7:
-		snprintf(buf, size, "adjusting local clock by %u.%06us",
-		    n % 2, n % 999999);
+		snprintf(buf, size, "adjusting local clock by %u.%06us", n % 2,
+		    n % 999999);
 		break;
 	case 8:
-		snprintf(buf, size, "imuxsock: Acquired UNIX socket "
+		snprintf(buf, size,
+		    "imuxsock: Acquired UNIX socket "
 		    "'/run/systemd/journal/syslog' (fd 3) from systemd.");
 		break;
 	case 9:
-		snprintf(buf, size, "time=\"2026-11-27T10:00:00Z\" level=info "
-		    "msg=\"container %08x started\"", n * 2654435761u);
+		snprintf(buf, size,
+		    "time=\"2026-11-27T10:00:00Z\" level=info "
+		    "msg=\"container %08x started\"",
+		    n * 2654435761u);
 		break;
 	case 10:
-		snprintf(buf, size, "I1127 10:00:00.%06u 1234 kubelet.go:%u] "
-		    "SyncLoop (PLEG): pod-%u ContainerStarted", n % 999999,
-		    1000 + n % 999, n % 300);
+		snprintf(buf, size,
+		    "I1127 10:00:00.%06u 1234 kubelet.go:%u] "
+		    "SyncLoop (PLEG): pod-%u ContainerStarted",
+		    n % 999999, 1000 + n % 999, n % 300);
 		break;
 	default:
-		snprintf(buf, size, "deploy : TTY=pts/%u ; PWD=/home/deploy ; "
+		snprintf(buf, size,
+		    "deploy : TTY=pts/%u ; PWD=/home/deploy ; "
 		    "USER=root ; COMMAND=/usr/bin/systemctl status nginx",
 		    n % 9);
 		break;
@@ -572,7 +731,7 @@ noise_text(char *buf, size_t size, unsigned n, char *prog, size_t progsize)
 static unsigned
 syslog_rule(unsigned h, unsigned nrules)
 {
-	unsigned	r = h % nrules;
+	unsigned r = h % nrules;
 
 	return r % NFAMILIES == NFAMILIES - 1 ? r - 1 : r;
 }
@@ -581,7 +740,7 @@ syslog_rule(unsigned h, unsigned nrules)
 static unsigned
 trap_rule(unsigned h, unsigned nrules)
 {
-	unsigned	r = h % nrules;
+	unsigned r = h % nrules;
 
 	r = r - r % NFAMILIES + NFAMILIES - 1;
 	return r < nrules ? r : NFAMILIES - 1;
@@ -592,21 +751,23 @@ static size_t
 syslog_render(char *buf, size_t size, unsigned n, const struct opts *o,
     size_t *seqoff)
 {
-	char		 text[512], prog[64], stamp[32];
-	char		 seq[] = "seq=000000000";
-	struct tm	 tm;
-	time_t		 t;
-	unsigned	 host, r;
-	int		 len, off, pri;
+	char text[512], prog[64], stamp[32];
+	char seq[] = "seq=000000000";
+	struct tm tm;
+	time_t t;
+	unsigned host, r;
+	int len, off, pri;
 
 	host = n % 200;
 	if (strcmp(o->kind, "incident") == 0) {
 		t = time(NULL);
 		localtime_r(&t, &tm);
 		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
-		len = snprintf(buf, size, "<134>%s host-%04u benchapp[%u]: "
-		    "ticket%c id=%s%n opened", stamp, host, 1000 + n % 30000,
-		    n % 2 ? 'b' : 'a', seq + 4, &off);
+		len = snprintf(buf, size,
+		    "<134>%s host-%04u benchapp[%u]: "
+		    "ticket%c id=%s%n opened",
+		    stamp, host, 1000 + n % 30000, n % 2 ? 'b' : 'a', seq + 4,
+		    &off);
 		*seqoff = (size_t)off - SEQ_DIGITS;
 		return (size_t)len;
 	}
@@ -628,13 +789,15 @@ syslog_render(char *buf, size_t size, unsigned n, const struct opts *o,
 	} else
 		noise_text(text, sizeof(text), n, prog, sizeof(prog));
 	pri = (n % 4 == 0 ? 4 : 16 + n % 8) * 8 + (n % 16 == 0 ? 3 : 6);
-	t = time(NULL) - n % 3;		/* now, as devices with good clocks say */
+	t = time(NULL) - n % 3; /* now, as devices with good clocks say */
 	if (n % 5 == 0) {
 		gmtime_r(&t, &tm);
 		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-		len = snprintf(buf, size, "<%d>1 %s.%03uZ host-%04u %s %u - "
-		    "[meta@32473 seq=\"%s%n\"] %s", pri, stamp, n % 1000, host,
-		    prog, 1000 + n % 30000, seq + 4, &off, text);
+		len = snprintf(buf, size,
+		    "<%d>1 %s.%03uZ host-%04u %s %u - "
+		    "[meta@32473 seq=\"%s%n\"] %s",
+		    pri, stamp, n % 1000, host, prog, 1000 + n % 30000, seq + 4,
+		    &off, text);
 	} else {
 		localtime_r(&t, &tm);
 		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
@@ -651,7 +814,7 @@ syslog_render(char *buf, size_t size, unsigned n, const struct opts *o,
 static void
 seq_patch(char *p, unsigned long seq)
 {
-	int	i;
+	int i;
 
 	for (i = SEQ_DIGITS - 1; i >= 0; i--) {
 		p[i] = '0' + seq % 10;
@@ -682,8 +845,8 @@ ber_len(unsigned char *p, size_t len)
 static size_t
 ber_wrap(unsigned char *p, unsigned char tag, size_t len)
 {
-	unsigned char	hdr[4];
-	size_t		h;
+	unsigned char hdr[4];
+	size_t h;
 
 	hdr[0] = tag;
 	h = 1 + ber_len(hdr + 1, len);
@@ -696,8 +859,8 @@ ber_wrap(unsigned char *p, unsigned char tag, size_t len)
 static size_t
 ber_uint(unsigned char *p, unsigned char tag, uint32_t v)
 {
-	unsigned char	tmp[5];
-	size_t		n = 0, i;
+	unsigned char tmp[5];
+	size_t n = 0, i;
 
 	do {
 		tmp[n++] = v & 0xff;
@@ -716,12 +879,12 @@ ber_uint(unsigned char *p, unsigned char tag, uint32_t v)
 static size_t
 ber_oid(unsigned char *p, const char *dotted)
 {
-	unsigned long	 sub[64];
-	size_t		 n = 0, len = 0, i;
-	unsigned char	 tmp[8];
-	const char	*s = dotted;
-	char		*end;
-	int		 k;
+	unsigned long sub[64];
+	size_t n = 0, len = 0, i;
+	unsigned char tmp[8];
+	const char *s = dotted;
+	char *end;
+	int k;
 
 	while (*s != '\0' && n < 64) {
 		sub[n++] = strtoul(s, &end, 10);
@@ -751,7 +914,7 @@ static size_t
 ber_varbind(unsigned char *p, const char *oid, const unsigned char *val,
     size_t vlen)
 {
-	size_t	len;
+	size_t len;
 
 	len = ber_oid(p, oid);
 	memcpy(p + len, val, vlen);
@@ -762,7 +925,7 @@ ber_varbind(unsigned char *p, const char *oid, const unsigned char *val,
 static size_t
 ber_str(unsigned char *p, const char *s)
 {
-	size_t	n = strlen(s);
+	size_t n = strlen(s);
 
 	p[0] = 0x04;
 	p[1] = n;
@@ -775,19 +938,19 @@ static size_t
 trap_body(unsigned char *p, unsigned n, const struct opts *o,
     const char **trapoid, char *oidbuf, size_t oidsize)
 {
-	unsigned char	 val[64];
-	char		 vbo[64], seq[] = "seq=000000000";
-	size_t		 len = 0, vl;
-	unsigned	 ifindex = 1 + n % 48;
+	unsigned char val[64];
+	char vbo[64], seq[] = "seq=000000000";
+	size_t len = 0, vl;
+	unsigned ifindex = 1 + n % 48;
 
 	if (n % HIT_EVERY == 0) {
 		snprintf(oidbuf, oidsize, BENCH_ENT ".0.%u",
 		    trap_rule(n / HIT_EVERY % HIT_SLOTS * o->rules / HIT_SLOTS,
-		    o->rules));
+			o->rules));
 		*trapoid = oidbuf;
 	} else if (n % 4 == 1) {
-		*trapoid = n % 8 == 1 ? "1.3.6.1.6.3.1.1.5.4" :
-		    "1.3.6.1.6.3.1.1.5.3";
+		*trapoid =
+		    n % 8 == 1 ? "1.3.6.1.6.3.1.1.5.4" : "1.3.6.1.6.3.1.1.5.3";
 		snprintf(vbo, sizeof(vbo), "1.3.6.1.2.1.2.2.1.1.%u", ifindex);
 		vl = ber_uint(val, 0x02, ifindex);
 		len += ber_varbind(p + len, vbo, val, vl);
@@ -806,10 +969,10 @@ static size_t
 trap_render(unsigned char *buf, unsigned n, const struct opts *o,
     size_t *reqoff, size_t *seqoff)
 {
-	unsigned char	 vbl[1024], val[64], *p;
-	char		 oidbuf[64];
-	const char	*trapoid;
-	size_t		 len, rest, hdr, pdu, total, off;
+	unsigned char vbl[1024], val[64], *p;
+	char oidbuf[64];
+	const char *trapoid;
+	size_t len, rest, hdr, pdu, total, off;
 
 	len = ber_varbind(vbl, "1.3.6.1.2.1.1.3.0", val,
 	    ber_uint(val, 0x43, 100 * n + 12345));
@@ -820,9 +983,9 @@ trap_render(unsigned char *buf, unsigned n, const struct opts *o,
 	len = ber_wrap(vbl, 0x30, len + rest);
 
 	p = buf;
-	hdr = ber_uint(p, 0x02, 1);				/* version v2c */
+	hdr = ber_uint(p, 0x02, 1); /* version v2c */
 	hdr += ber_str(p + hdr, o->community);
-	pdu = ber_uint(p + hdr, 0x02, 0x10000000 | n);		/* request-id */
+	pdu = ber_uint(p + hdr, 0x02, 0x10000000 | n); /* request-id */
 	pdu += ber_uint(p + hdr + pdu, 0x02, 0);
 	pdu += ber_uint(p + hdr + pdu, 0x02, 0);
 	memcpy(p + hdr + pdu, vbl, len);
@@ -845,8 +1008,8 @@ trap_render(unsigned char *buf, unsigned n, const struct opts *o,
 static struct msg *
 pool_build(const char *mode, const struct opts *o, size_t *maxlen)
 {
-	struct msg	*pool;
-	unsigned	 i;
+	struct msg *pool;
+	unsigned i;
 
 	if ((pool = calloc(POOL_SIZE, sizeof(*pool))) == NULL)
 		die("out of memory");
@@ -870,8 +1033,8 @@ pool_build(const char *mode, const struct opts *o, size_t *maxlen)
 static void
 msg_stamp(struct msg *m, unsigned long seq, int trap)
 {
-	unsigned char	*r;
-	uint32_t	 id;
+	unsigned char *r;
+	uint32_t id;
 
 	seq_patch(m->buf + m->seqoff, seq % 1000000000UL);
 	if (trap) {
@@ -888,7 +1051,7 @@ msg_stamp(struct msg *m, unsigned long seq, int trap)
 static void
 pool_pad(struct msg *pool, size_t size)
 {
-	unsigned	i;
+	unsigned i;
 
 	for (i = 0; i < POOL_SIZE; i++) {
 		if (pool[i].len > size)
@@ -903,8 +1066,8 @@ pool_pad(struct msg *pool, size_t size)
 static int
 sock_open(unsigned port)
 {
-	struct sockaddr_in	 sin;
-	int			 fd, sndbuf = 4 << 20;
+	struct sockaddr_in sin;
+	int fd, sndbuf = 4 << 20;
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
@@ -922,7 +1085,7 @@ sock_open(unsigned port)
 static unsigned long
 pacer_take(struct pacer *pc, unsigned long want)
 {
-	double	t, need;
+	double t, need;
 
 	if (pc->rate <= 0)
 		return want;
@@ -959,8 +1122,8 @@ static void
 send_plain(int fd, struct msg *pool, const struct opts *o, struct pacer *pc,
     int trap)
 {
-	struct msg	*m;
-	unsigned long	 n, i;
+	struct msg *m;
+	unsigned long n, i;
 
 	while ((n = budget(pc, o, 64)) > 0) {
 		n = pacer_take(pc, n);
@@ -983,11 +1146,11 @@ send_plain(int fd, struct msg *pool, const struct opts *o, struct pacer *pc,
 static void
 send_gso(int fd, struct msg *pool, const struct opts *o, struct pacer *pc)
 {
-	struct mmsghdr	 mm[GSO_BUFS];
-	struct iovec	 iov[GSO_BUFS][GSO_SEGS];
-	struct msg	*m;
-	unsigned long	 n, i, seq;
-	int		 gso = (int)o->size, nb, r, k;
+	struct mmsghdr mm[GSO_BUFS];
+	struct iovec iov[GSO_BUFS][GSO_SEGS];
+	struct msg *m;
+	unsigned long n, i, seq;
+	int gso = (int)o->size, nb, r, k;
 
 	if (setsockopt(fd, SOL_UDP, UDP_SEGMENT, &gso, sizeof(gso)) == -1)
 		die("UDP_SEGMENT: %s", strerror(errno));
@@ -1004,7 +1167,8 @@ send_gso(int fd, struct msg *pool, const struct opts *o, struct pacer *pc)
 		nb = (int)((n + GSO_SEGS - 1) / GSO_SEGS);
 		for (k = 0; k < nb; k++) {
 			mm[k].msg_hdr.msg_iov = iov[k];
-			mm[k].msg_hdr.msg_iovlen = k < nb - 1 ? GSO_SEGS :
+			mm[k].msg_hdr.msg_iovlen = k < nb - 1 ?
+			    GSO_SEGS :
 			    n - (unsigned long)k * GSO_SEGS;
 		}
 		for (k = 0; k < nb; k += r) {
@@ -1022,11 +1186,11 @@ send_gso(int fd, struct msg *pool, const struct opts *o, struct pacer *pc)
 static void
 send_mmsg(int fd, struct msg *pool, const struct opts *o, struct pacer *pc)
 {
-	struct mmsghdr	 mm[TRAP_BATCH];
-	struct iovec	 iov[TRAP_BATCH];
-	struct msg	*m;
-	unsigned long	 n, i, seq;
-	int		 r, k;
+	struct mmsghdr mm[TRAP_BATCH];
+	struct iovec iov[TRAP_BATCH];
+	struct msg *m;
+	unsigned long n, i, seq;
+	int r, k;
 
 	while ((n = budget(pc, o, TRAP_BATCH)) > 0) {
 		n = pacer_take(pc, n);
@@ -1052,8 +1216,7 @@ send_mmsg(int fd, struct msg *pool, const struct opts *o, struct pacer *pc)
 }
 
 /* Print usage and exit. */
-static void __attribute__((noreturn))
-usage(void)
+static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr,
 	    "usage: sopbench syslog|trap -p port [-b] [-r rate] [-d seconds] "
@@ -1085,10 +1248,9 @@ opts_parse(int argc, char **argv, struct opts *o)
 		{ "kind", required_argument, NULL, 'k' },
 		{ "community", required_argument, NULL, 'c' },
 		{ "host", required_argument, NULL, 'H' },
-		{ "output", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 }
+		{ "output", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 }
 	};
-	int	ch;
+	int ch;
 
 	memset(o, 0, sizeof(*o));
 	o->duration = 3;
@@ -1096,7 +1258,7 @@ opts_parse(int argc, char **argv, struct opts *o)
 	o->kind = "mixed";
 	o->community = "public";
 	while ((ch = getopt_long(argc, argv, "bc:d:H:k:n:o:p:R:r:S:s:", lopts,
-	    NULL)) != -1) {
+		    NULL)) != -1) {
 		switch (ch) {
 		case 'b':
 			o->batch = 1;
@@ -1106,13 +1268,14 @@ opts_parse(int argc, char **argv, struct opts *o)
 				die("community too long");
 			break;
 		case 'd':
-			o->duration = number(optarg, 0.001, MAX_DURATION,
-			    "duration");
+			o->duration =
+			    number(optarg, 0.001, MAX_DURATION, "duration");
 			break;
 		case 'H':
 			if (strcmp(optarg, "127.0.0.1") != 0)
 				die("refusing %s: sopbench sends only to "
-				    "127.0.0.1", optarg);
+				    "127.0.0.1",
+				    optarg);
 			break;
 		case 'k':
 			o->kind = optarg;
@@ -1154,12 +1317,12 @@ opts_parse(int argc, char **argv, struct opts *o)
 static int
 run(const char *mode, const struct opts *o0)
 {
-	struct opts	 o = *o0;
-	struct pacer	 pc;
-	struct msg	*pool;
-	size_t		 maxlen;
-	double		 secs;
-	int		 fd, trap = strcmp(mode, "trap") == 0;
+	struct opts o = *o0;
+	struct pacer pc;
+	struct msg *pool;
+	size_t maxlen;
+	double secs;
+	int fd, trap = strcmp(mode, "trap") == 0;
 
 	pool = pool_build(mode, &o, &maxlen);
 	if (o.size == 0)
@@ -1184,13 +1347,14 @@ run(const char *mode, const struct opts *o0)
 	secs = now() - pc.t0;
 	/* A failed send sent nothing: count only what left. */
 	printf("mode=%s sender=%s sent=%lu errors=%lu seconds=%.3f rate=%.0f "
-	    "first=%lu last=%lu size=%zu\n", mode, o.batch ? "batch" : "plain",
-	    pc.sent - pc.errors, pc.errors, secs, (pc.sent - pc.errors) /
-	    (secs > 0 ? secs : 1),
-	    o.start, o.start + pc.sent - (pc.sent > 0), o.batch && !trap ?
-	    o.size : maxlen);
+	       "first=%lu last=%lu size=%zu\n",
+	    mode, o.batch ? "batch" : "plain", pc.sent - pc.errors, pc.errors,
+	    secs, (pc.sent - pc.errors) / (secs > 0 ? secs : 1), o.start,
+	    o.start + pc.sent - (pc.sent > 0),
+	    o.batch && !trap ? o.size : maxlen);
 	if (pc.errors > 0)
-		fprintf(stderr, "sopbench: %lu sends failed, the last with: %s\n",
+		fprintf(stderr,
+		    "sopbench: %lu sends failed, the last with: %s\n",
 		    pc.errors, strerror(pc.lasterr));
 	close(fd);
 	return pc.errors > 0 && pc.sent == pc.errors;
@@ -1200,8 +1364,8 @@ run(const char *mode, const struct opts *o0)
 static void
 recv_save(int fd, unsigned long count)
 {
-	char	line[32];
-	int	n;
+	char line[32];
+	int n;
 
 	n = snprintf(line, sizeof(line), "%20lu\n", count);
 	if (pwrite(fd, line, (size_t)n, 0) != n)
@@ -1216,14 +1380,14 @@ recv_save(int fd, unsigned long count)
 static int
 recv_run(const struct opts *o)
 {
-	struct sockaddr_in	 sin;
-	struct mmsghdr		 mm[RECV_BATCH];
-	struct iovec		 iov[RECV_BATCH];
-	struct timeval		 tv = { 0, 50000 };
-	unsigned long		 count = 0, saved = 1;
-	double			 t0 = now(), last = 0;
-	char			*bufs;
-	int			 fd, out, n, i, sz = RECV_RCVBUF;
+	struct sockaddr_in sin;
+	struct mmsghdr mm[RECV_BATCH];
+	struct iovec iov[RECV_BATCH];
+	struct timeval tv = { 0, 50000 };
+	unsigned long count = 0, saved = 1;
+	double t0 = now(), last = 0;
+	char *bufs;
+	int fd, out, n, i, sz = RECV_RCVBUF;
 
 	if (o->out == NULL)
 		usage();
@@ -1273,7 +1437,7 @@ recv_run(const struct opts *o)
 int
 main(int argc, char **argv)
 {
-	struct opts	o;
+	struct opts o;
 
 	if (argc < 2)
 		usage();
@@ -1281,13 +1445,13 @@ main(int argc, char **argv)
 		if (argc != 3 && argc != 4)
 			usage();
 		if (argc == 4 && strcmp(argv[3], "nearmiss") == 0)
-			cisco_rules_print(number(argv[2], 1, MAX_RULES,
-			    "rule count"));
+			cisco_rules_print(
+			    number(argv[2], 1, MAX_RULES, "rule count"));
 		else if (argc == 4 && strcmp(argv[3], "mixed") != 0)
 			usage();
 		else
-			rules_print(number(argv[2], 1, MAX_RULES,
-			    "rule count"));
+			rules_print(
+			    number(argv[2], 1, MAX_RULES, "rule count"));
 		return 0;
 	}
 	if (strcmp(argv[1], "recv") == 0) {

@@ -13,9 +13,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 static void
 fuzz_clock_window(const struct calendar *cal, const char *text)
 {
-	struct window_spec	 ws, ws2;
-	char			*cause = NULL, buf[256];
-	time_t			 t = 1795741200, s, e;
+	struct window_spec ws, ws2;
+	char *cause = NULL, buf[256];
+	time_t t = 1795741200, s, e;
 
 	if (window_spec_parse(cal, text, &ws, &cause) != 0) {
 		if (cause == NULL)
@@ -39,9 +39,9 @@ fuzz_clock_window(const struct calendar *cal, const char *text)
 static void
 fuzz_clock_hours(const char *text)
 {
-	struct calendar	*cal;
-	char		*cause = NULL;
-	time_t		 t = 1795741200;
+	struct calendar *cal;
+	char *cause = NULL;
+	time_t t = 1795741200;
 
 	if ((cal = calendar_new("Asia/Tokyo", &cause)) == NULL)
 		abort();
@@ -61,11 +61,11 @@ fuzz_clock_hours(const char *text)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct calendar	*cal;
-	char			*text, *cause = NULL;
-	time_t			 t;
-	unsigned		 mask;
-	int			 m;
+	static struct calendar *cal;
+	char *text, *cause = NULL;
+	time_t t;
+	unsigned mask;
+	int m;
 
 	if (size < 1 || size > 4096)
 		return 0;

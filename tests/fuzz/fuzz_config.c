@@ -16,12 +16,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char	 path[64];
-	struct errlist	 errs = { NULL, 0 };
-	struct config	*cfg;
-	struct policy	*p;
-	struct winset	*ws;
-	FILE		*f;
+	static char path[64];
+	struct errlist errs = { NULL, 0 };
+	struct config *cfg;
+	struct policy *p;
+	struct winset *ws;
+	FILE *f;
 
 	if (size > 65536)
 		return 0;

@@ -7,7 +7,7 @@
 
 #include "framing.h"
 
-#define FUZZ_MAX	100
+#define FUZZ_MAX 100
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -15,12 +15,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct framer	*f = framer_new(FUZZ_MAX);
-	struct evbuffer	*in = evbuffer_new();
-	char		 out[FUZZ_MAX + 1];
-	size_t		 off = 4, len, c;
-	unsigned	 flags;
-	int		 rc = 0, k = 0;
+	struct framer *f = framer_new(FUZZ_MAX);
+	struct evbuffer *in = evbuffer_new();
+	char out[FUZZ_MAX + 1];
+	size_t off = 4, len, c;
+	unsigned flags;
+	int rc = 0, k = 0;
 
 	while (off < size && rc != -1) {
 		c = size >= 4 ? 1 + data[k++ % 4] % 64 : size;
@@ -29,7 +29,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		evbuffer_add(in, data + off, c);
 		off += c;
 		while ((rc = framer_next(f, in, out, sizeof out, &len,
-		    &flags)) == 1)
+			    &flags)) == 1)
 			if (len > FUZZ_MAX || out[len] != '\0')
 				abort();
 		if (rc == 0 && evbuffer_get_length(in) > FUZZ_MAX + 1)

@@ -14,11 +14,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct logevent	 ev;
-	enum stats_reason	 reason;
-	char			*buf, *s;
-	json_t			*j;
-	size_t			 max_len;
+	static struct logevent ev;
+	enum stats_reason reason;
+	char *buf, *s;
+	json_t *j;
+	size_t max_len;
 
 	if (size == 0)
 		return 0;

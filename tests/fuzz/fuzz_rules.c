@@ -16,8 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 static const char *
 fuzz_rules_file(const uint8_t *data, size_t size)
 {
-	static char	 path[64];
-	FILE		*f;
+	static char path[64];
+	FILE *f;
 
 	if (path[0] == '\0')
 		snprintf(path, sizeof path, "/tmp/fuzz_rules.%d.yaml",
@@ -33,10 +33,10 @@ fuzz_rules_file(const uint8_t *data, size_t size)
 static void
 fuzz_rules_match(struct ruleset *rs)
 {
-	static struct rule_hit	 hit;
-	struct logevent		 ev;
-	char			 out[512];
-	size_t			 i;
+	static struct rule_hit hit;
+	struct logevent ev;
+	char out[512];
+	size_t i;
 
 	memset(&ev, 0, sizeof ev);
 	ev.source = EVENT_SYSLOG;
@@ -60,12 +60,12 @@ fuzz_rules_match(struct ruleset *rs)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct hostgroup	 grp;
-	static char		*pats[] = { "web*", "db1" };
-	struct config		 cfg;
-	struct errlist		 errs = { NULL, 0 };
-	struct ruleset		*rs;
-	char			*paths[1];
+	static struct hostgroup grp;
+	static char *pats[] = { "web*", "db1" };
+	struct config cfg;
+	struct errlist errs = { NULL, 0 };
+	struct ruleset *rs;
+	char *paths[1];
 
 	if (size > 65536)
 		return 0;

@@ -21,9 +21,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 static void
 fuzz_traps_check(const struct logevent *ev, const char *scratch)
 {
-	json_t	*j;
-	char	*s;
-	size_t	 i;
+	json_t *j;
+	char *s;
+	size_t i;
 
 	if (ev->nvb > EVENT_MAX_VARBINDS)
 		abort();
@@ -48,13 +48,13 @@ fuzz_traps_check(const struct logevent *ev, const char *scratch)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char		 scratch[TRAPS_SCRATCH_SIZE];
-	static struct logevent	 ev;
-	struct sockaddr_in	 sin;
-	enum stats_reason	 reason;
-	netsnmp_pdu		*pdu;
-	u_char			*buf;
-	size_t			 clen, len;
+	static char scratch[TRAPS_SCRATCH_SIZE];
+	static struct logevent ev;
+	struct sockaddr_in sin;
+	enum stats_reason reason;
+	netsnmp_pdu *pdu;
+	u_char *buf;
+	size_t clen, len;
 
 	if (size < 2)
 		return 0;
@@ -74,12 +74,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sin.sin_family = AF_INET;
 		sin.sin_port = htons(162);
 		sin.sin_addr.s_addr = htonl(0xc0000201);
-		if (traps_pdu_to_event(pdu, (struct sockaddr *)&sin,
-		    sizeof sin, scratch, sizeof scratch, &ev, &reason) == 0)
+		if (traps_pdu_to_event(pdu, (struct sockaddr *)&sin, sizeof sin,
+			scratch, sizeof scratch, &ev, &reason) == 0)
 			fuzz_traps_check(&ev, scratch);
 		/* A too-small scratch must fail cleanly or cut, never overflow. */
-		traps_pdu_to_event(pdu, NULL, 0, scratch, 256 + data[0],
-		    &ev, &reason);
+		traps_pdu_to_event(pdu, NULL, 0, scratch, 256 + data[0], &ev,
+		    &reason);
 	}
 	free(buf);
 	snmp_free_pdu(pdu);

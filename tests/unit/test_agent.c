@@ -30,7 +30,7 @@
 
 extern char **environ;
 
-#define NINC	10000
+#define NINC 10000
 
 /*
  * A stand-in for the incident index (10,000 rows without the pipeline;
@@ -39,20 +39,20 @@ extern char **environ;
  * the test pulls incident.o from the library, so these take its place.
  */
 struct incidents {
-	uint64_t	version;
-	size_t		n;
+	uint64_t version;
+	size_t n;
 };
 
-static struct incidents	fake = { 1, NINC };
+static struct incidents fake = { 1, NINC };
 
 /* Every active incident of the stand-in, in id order. */
 void
 incidents_foreach_active(struct incidents *is,
     void (*cb)(const struct incident_info *, void *), void *arg)
 {
-	struct incident_info	ii;
-	char			host[32], title[64], key[64];
-	size_t			i;
+	struct incident_info ii;
+	char host[32], title[64], key[64];
+	size_t i;
 
 	for (i = 1; i <= is->n; i++) {
 		memset(&ii, 0, sizeof(ii));
@@ -97,27 +97,25 @@ incidents_changed_us(struct incidents *is)
 	return 0;
 }
 
-static struct event_base	*base;
-static struct config		 cfg;
-static struct sopd		 sd;
-static int			 port;
-static char			*communities[] = {
-	"public", "nms@127.0.0.1"
-};
-static char			 outfile[] = "/tmp/test_agent.XXXXXX";
-static char			 statedir[] = "/tmp/test_agent-state.XXXXXX";
-static char			 big[16 << 20];
+static struct event_base *base;
+static struct config cfg;
+static struct sopd sd;
+static int port;
+static char *communities[] = { "public", "nms@127.0.0.1" };
+static char outfile[] = "/tmp/test_agent.XXXXXX";
+static char statedir[] = "/tmp/test_agent-state.XXXXXX";
+static char big[16 << 20];
 
 /* Run a shell command while the loop serves the agent; its output in buf. */
 static int
 run(char *buf, size_t len, const char *fmt, ...)
 {
-	char	 cmd[1024], *argv[4];
-	va_list	 ap;
-	pid_t	 pid;
-	int	 status;
-	FILE	*f;
-	size_t	 n;
+	char cmd[1024], *argv[4];
+	va_list ap;
+	pid_t pid;
+	int status;
+	FILE *f;
+	size_t n;
 	struct timeval tv = { 0, 2000 };
 
 	va_start(ap, fmt);
@@ -150,7 +148,7 @@ run(char *buf, size_t len, const char *fmt, ...)
 static size_t
 lines(const char *s)
 {
-	size_t	n = 0;
+	size_t n = 0;
 
 	for (; *s != '\0'; s++)
 		n += *s == '\n';
@@ -161,9 +159,9 @@ lines(const char *s)
 static int
 free_udp_port(void)
 {
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof(sin);
-	int			fd, p = -1;
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd, p = -1;
 
 	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1)
 		return -1;
@@ -181,8 +179,8 @@ free_udp_port(void)
 static int
 setup(void **state)
 {
-	char	*cause = NULL;
-	int	 fd;
+	char *cause = NULL;
+	int fd;
 
 	fd = mkstemp(outfile);
 	if (fd == -1)
@@ -217,7 +215,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char	cmd[128];
+	char cmd[128];
 
 	snmp_bridge_stop();
 	event_base_free(base);
@@ -229,30 +227,36 @@ teardown(void **state)
 	return 0;
 }
 
-#define GET	"snmpget -v2c -c public -t 2 -r 1 -On -Oe -Oq 127.0.0.1:%d "
-#define WALK	"snmpwalk -v2c -c public -t 5 -r 1 -On -Oe -Oq " \
+#define GET "snmpget -v2c -c public -t 2 -r 1 -On -Oe -Oq 127.0.0.1:%d "
+#define WALK                                             \
+	"snmpwalk -v2c -c public -t 5 -r 1 -On -Oe -Oq " \
 	"127.0.0.1:%d "
-#define BULK	"snmpbulkwalk -v2c -c public -t 5 -r 1 -On -Oe -Oq " \
+#define BULK                                                 \
+	"snmpbulkwalk -v2c -c public -t 5 -r 1 -On -Oe -Oq " \
 	"127.0.0.1:%d "
-#define SOP	".1.3.6.1.4.1.32473.1"
+#define SOP ".1.3.6.1.4.1.32473.1"
 
 /* The system group comes from config and points into our subtree. */
 static void
 test_system(void **state)
 {
-	char	buf[4096];
+	char buf[4096];
 
 	/* sysDescr, sysObjectID, sysUpTime, sysContact, sysName, sysLocation */
-	assert_int_equal(run(buf, sizeof(buf), GET ".1.3.6.1.2.1.1.1.0 "
-	    ".1.3.6.1.2.1.1.2.0 .1.3.6.1.2.1.1.3.0 .1.3.6.1.2.1.1.4.0 "
-	    ".1.3.6.1.2.1.1.5.0 .1.3.6.1.2.1.1.6.0", port), 0);
+	assert_int_equal(run(buf, sizeof(buf),
+			     GET ".1.3.6.1.2.1.1.1.0 "
+				 ".1.3.6.1.2.1.1.2.0 .1.3.6.1.2.1.1.3.0 "
+				 ".1.3.6.1.2.1.1.4.0 "
+				 ".1.3.6.1.2.1.1.5.0 .1.3.6.1.2.1.1.6.0",
+			     port),
+	    0);
 	assert_non_null(strstr(buf, "sopd "));
 	assert_non_null(strstr(buf, ".1.3.6.1.2.1.1.2.0 " SOP ".3.1\n"));
 	assert_non_null(strstr(buf, "sop-test"));
 	assert_non_null(strstr(buf, "ops@example.org"));
 	assert_non_null(strstr(buf, "rack 7"));
-	assert_int_equal(run(buf, sizeof(buf), WALK ".1.3.6.1.2.1.1.9",
-	    port), 0);
+	assert_int_equal(run(buf, sizeof(buf), WALK ".1.3.6.1.2.1.1.9", port),
+	    0);
 	assert_non_null(strstr(buf, SOP "\n"));
 }
 
@@ -260,13 +264,16 @@ test_system(void **state)
 static void
 test_scalars(void **state)
 {
-	char	buf[4096];
+	char buf[4096];
 
 	stats.in[INPUT_TCP].received = 5000000000ULL;
-	assert_int_equal(run(buf, sizeof(buf), GET SOP ".1.1.1.0 "
-	    SOP ".1.1.6.0 " SOP ".1.3.1.0 " SOP ".1.3.2.0 "
-	    SOP ".1.2.1.1.3.2", port), 0);
-	assert_non_null(strstr(buf, SOP ".1.1.6.0 1\n"));	/* never */
+	assert_int_equal(run(buf, sizeof(buf),
+			     GET SOP ".1.1.1.0 " SOP ".1.1.6.0 " SOP
+				     ".1.3.1.0 " SOP ".1.3.2.0 " SOP
+				     ".1.2.1.1.3.2",
+			     port),
+	    0);
+	assert_non_null(strstr(buf, SOP ".1.1.6.0 1\n")); /* never */
 	assert_non_null(strstr(buf, SOP ".1.3.1.0 10000\n"));
 	assert_non_null(strstr(buf, SOP ".1.3.2.0 2000\n"));
 	assert_non_null(strstr(buf, SOP ".1.2.1.1.3.2 5000000000\n"));
@@ -276,32 +283,36 @@ test_scalars(void **state)
 static void
 test_get(void **state)
 {
-	char	buf[4096];
+	char buf[4096];
 
-	run(buf, sizeof(buf), GET SOP ".1.4.1.7.10 " SOP ".1.4.1.2.10 "
-	    SOP ".1.4.1.7.11 " SOP ".1.4.1.99.10 " SOP ".1.4.1.11.2 "
-	    SOP ".1.4.1.11.4", port);
+	run(buf, sizeof(buf),
+	    GET SOP ".1.4.1.7.10 " SOP ".1.4.1.2.10 " SOP ".1.4.1.7.11 " SOP
+		    ".1.4.1.99.10 " SOP ".1.4.1.11.2 " SOP ".1.4.1.11.4",
+	    port);
 	assert_non_null(strstr(buf, SOP ".1.4.1.7.10 \"title of 10\"\n"));
-	assert_non_null(strstr(buf, SOP ".1.4.1.2.10 1\n"));	/* 5%5=0 */
+	assert_non_null(strstr(buf, SOP ".1.4.1.2.10 1\n")); /* 5%5=0 */
 	assert_non_null(strstr(buf, SOP ".1.4.1.7.11 No Such Instance"));
 	assert_non_null(strstr(buf, SOP ".1.4.1.99.10 No Such Object"));
 	/* 2026-11-27 00:00:00 UTC, and "none" as 8 zero octets. */
-	assert_non_null(strstr(buf, SOP ".1.4.1.11.2 "
-	    "\"07 EA 0B 1B 00 00 00 00 2B 00 00 \""));
-	assert_non_null(strstr(buf, SOP ".1.4.1.11.4 "
-	    "\"00 00 00 00 00 00 00 00 \""));
+	assert_non_null(strstr(buf,
+	    SOP ".1.4.1.11.2 "
+		"\"07 EA 0B 1B 00 00 00 00 2B 00 00 \""));
+	assert_non_null(strstr(buf,
+	    SOP ".1.4.1.11.4 "
+		"\"00 00 00 00 00 00 00 00 \""));
 }
 
 /* GETNEXT jumps gaps, columns and sections. */
 static void
 test_getnext(void **state)
 {
-	char	buf[4096];
+	char buf[4096];
 
-	run(buf, sizeof(buf), "snmpgetnext -v2c -c public -t 2 -r 1 -On -Oq "
-	    "127.0.0.1:%d " SOP " " SOP ".1.4.1.7.11 " SOP ".1.4.1.7.20000 "
-	    SOP ".1.4.1.13.20000 " SOP ".1.5 " SOP ".1.2.2.1.4.%d.%d", port,
-	    INPUT_MAX, REASON_MAX);	/* the reason table's last row */
+	run(buf, sizeof(buf),
+	    "snmpgetnext -v2c -c public -t 2 -r 1 -On -Oq "
+	    "127.0.0.1:%d " SOP " " SOP ".1.4.1.7.11 " SOP ".1.4.1.7.20000 " SOP
+	    ".1.4.1.13.20000 " SOP ".1.5 " SOP ".1.2.2.1.4.%d.%d",
+	    port, INPUT_MAX, REASON_MAX); /* the reason table's last row */
 	assert_non_null(strstr(buf, SOP ".1.1.1.0 "));
 	assert_non_null(strstr(buf, SOP ".1.4.1.7.12 \"title of 12\""));
 	assert_non_null(strstr(buf, SOP ".1.4.1.8.2 "));
@@ -316,16 +327,17 @@ test_getnext(void **state)
 static void
 test_walk_fast(void **state)
 {
-	char		*buf = big;
-	struct timespec	t0, t1;
-	double		secs;
+	char *buf = big;
+	struct timespec t0, t1;
+	double secs;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(run(buf, sizeof(big), BULK SOP ".1.4", port), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	print_message("walk of sopIncidentTable (%d rows, 16 columns): "
-	    "%.2f s\n", NINC, secs);
+		      "%.2f s\n",
+	    NINC, secs);
 	assert_int_equal(lines(buf), NINC * 16);
 	assert_true(secs < 20);
 	assert_int_equal(run(buf, sizeof(big), WALK SOP, port), 0);
@@ -337,18 +349,20 @@ test_walk_fast(void **state)
 static void
 test_nlog(void **state)
 {
-	char	*buf = big;
-	int	 i;
+	char *buf = big;
+	int i;
 
 	for (i = 0; i < 505; i++)
 		assert_int_equal(agent_nlog_add("sopIncidentOpened",
-		    (uint64_t)i + 1, SEV_HIGH, "L2", "nms,pager",
-		    "host1: disk failing"), i + 1);
+				     (uint64_t)i + 1, SEV_HIGH, "L2",
+				     "nms,pager", "host1: disk failing"),
+		    i + 1);
 	assert_int_equal(agent_nlog_add("sopIncidentBogus", 1, SEV_HIGH, "L2",
-	    "nms", "x"), 0);
+			     "nms", "x"),
+	    0);
 	agent_nlog_outcome(504, 1, 1, 0);
 	agent_nlog_outcome(505, 1, 0, 1);
-	agent_nlog_outcome(3, 1, 0, 0);		/* bumped: nothing */
+	agent_nlog_outcome(3, 1, 0, 0); /* bumped: nothing */
 	assert_int_equal(run(buf, sizeof(big), WALK SOP ".1.6", port), 0);
 	assert_non_null(strstr(buf, SOP ".1.6.2.0 505\n"));
 	assert_non_null(strstr(buf, SOP ".1.6.3.0 5\n"));
@@ -357,19 +371,19 @@ test_nlog(void **state)
 	assert_non_null(strstr(buf, SOP ".1.6.4.1.4.505 505\n"));
 	assert_non_null(strstr(buf, SOP ".1.6.4.1.6.505 2\n"));
 	assert_non_null(strstr(buf, SOP ".1.6.4.1.8.505 \"nms,pager\"\n"));
-	assert_non_null(strstr(buf, SOP ".1.6.4.1.9.503 1\n"));	/* pending */
-	assert_non_null(strstr(buf, SOP ".1.6.4.1.9.504 3\n"));	/* partial */
+	assert_non_null(strstr(buf, SOP ".1.6.4.1.9.503 1\n")); /* pending */
+	assert_non_null(strstr(buf, SOP ".1.6.4.1.9.504 3\n")); /* partial */
 	assert_non_null(strstr(buf, SOP ".1.6.4.1.9.505 1\n"));
 	agent_nlog_outcome(505, 2, 0, 0);
 	assert_int_equal(run(buf, sizeof(big), WALK SOP ".1.6.4.1.9", port), 0);
-	assert_non_null(strstr(buf, SOP ".1.6.4.1.9.505 2\n"));	/* delivered */
+	assert_non_null(strstr(buf, SOP ".1.6.4.1.9.505 2\n")); /* delivered */
 }
 
 /* The snapshot follows the incident set's version. */
 static void
 test_refresh(void **state)
 {
-	char	buf[4096];
+	char buf[4096];
 
 	fake.n = 3;
 	fake.version++;
@@ -384,13 +398,19 @@ test_refresh(void **state)
 static void
 test_community(void **state)
 {
-	char	buf[4096];
+	char buf[4096];
 
-	assert_int_not_equal(run(buf, sizeof(buf), "snmpget -v2c -c wrong "
-	    "-t 1 -r 0 127.0.0.1:%d .1.3.6.1.2.1.1.1.0", port), 0);
+	assert_int_not_equal(run(buf, sizeof(buf),
+				 "snmpget -v2c -c wrong "
+				 "-t 1 -r 0 127.0.0.1:%d .1.3.6.1.2.1.1.1.0",
+				 port),
+	    0);
 	assert_non_null(strstr(buf, "Timeout"));
-	assert_int_equal(run(buf, sizeof(buf), "snmpget -v2c -c nms -t 2 "
-	    "-r 0 -On 127.0.0.1:%d " SOP ".1.3.1.0", port), 0);
+	assert_int_equal(run(buf, sizeof(buf),
+			     "snmpget -v2c -c nms -t 2 "
+			     "-r 0 -On 127.0.0.1:%d " SOP ".1.3.1.0",
+			     port),
+	    0);
 	assert_non_null(strstr(buf, "Gauge32: 10000"));
 }
 

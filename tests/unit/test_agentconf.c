@@ -18,8 +18,8 @@ static char dir[] = "/tmp/sopd-agentconf.XXXXXX";
 static struct config *
 load(const char *text, struct errlist *errs)
 {
-	char	 path[512];
-	FILE	*fp;
+	char path[512];
+	FILE *fp;
 
 	snprintf(path, sizeof(path), "%s/sopd.yaml", dir);
 	fp = fopen(path, "w");
@@ -33,8 +33,8 @@ load(const char *text, struct errlist *errs)
 static int
 has_error(const struct errlist *errs, int line, int col, const char *text)
 {
-	char	 want[512];
-	size_t	 i;
+	char want[512];
+	size_t i;
 
 	snprintf(want, sizeof(want), ":%d:%d: %s", line, col, text);
 	for (i = 0; i < errs->n; i++) {
@@ -48,8 +48,8 @@ has_error(const struct errlist *errs, int line, int col, const char *text)
 static void
 test_defaults(void **state)
 {
-	struct errlist	 errs = { 0 };
-	struct config	*cfg = load("rules: []\n", &errs);
+	struct errlist errs = { 0 };
+	struct config *cfg = load("rules: []\n", &errs);
 
 	assert_non_null(cfg);
 	assert_int_equal(cfg->agent_mode, CONFIG_AGENT_MASTER);
@@ -64,17 +64,20 @@ test_defaults(void **state)
 static void
 test_users(void **state)
 {
-	struct errlist	 errs = { 0 };
-	struct config	*cfg;
+	struct errlist errs = { 0 };
+	struct config *cfg;
 
 	cfg = load("agent:\n"
-	    "  mode: agentx\n"
-	    "  agentx_socket: tcp:127.0.0.1:705\n"
-	    "  agentx_ping_interval: 2s\n"
-	    "  users:\n"
-	    "    - {name: nms, auth_pass: \"with \\\"quotes\\\"\", priv_pass: privpass1}\n"
-	    "    - {name: n2, auth: sha-512, auth_pass: 12345678, priv: aes-256, priv_pass: 87654321}\n"
-	    "    - {name: mon, auth: MD5, auth_pass: abcdefgh, level: authnopriv}\n",
+		   "  mode: agentx\n"
+		   "  agentx_socket: tcp:127.0.0.1:705\n"
+		   "  agentx_ping_interval: 2s\n"
+		   "  users:\n"
+		   "    - {name: nms, auth_pass: \"with \\\"quotes\\\"\", "
+		   "priv_pass: privpass1}\n"
+		   "    - {name: n2, auth: sha-512, auth_pass: 12345678, priv: "
+		   "aes-256, priv_pass: 87654321}\n"
+		   "    - {name: mon, auth: MD5, auth_pass: abcdefgh, level: "
+		   "authnopriv}\n",
 	    &errs);
 	errlist_print(&errs, stderr);
 	assert_non_null(cfg);
@@ -99,20 +102,23 @@ test_users(void **state)
 static void
 test_errors(void **state)
 {
-	struct errlist	 errs = { 0 };
-	struct config	*cfg;
+	struct errlist errs = { 0 };
+	struct config *cfg;
 
 	cfg = load("agent:\n"
-	    "  mode: slave\n"
-	    "  agentx_socket: tcp:10.0.0.1:705\n"
-	    "  agentx_ping_interval: 0\n"
-	    "  colour: blue\n"
-	    "  users:\n"
-	    "    - {name: a, auth: SHA-1, auth_pass: short, priv_pass: 12345678}\n"
-	    "    - {name: b, auth_pass: 12345678}\n"
-	    "    - {name: b, auth_pass: 12345678, priv_pass: 12345678, x: 1}\n"
-	    "    - {name: c, auth_pass: 12345678, level: authnopriv, priv: DES}\n"
-	    "    - {auth_pass: 12345678, priv_pass: 12345678}\n",
+		   "  mode: slave\n"
+		   "  agentx_socket: tcp:10.0.0.1:705\n"
+		   "  agentx_ping_interval: 0\n"
+		   "  colour: blue\n"
+		   "  users:\n"
+		   "    - {name: a, auth: SHA-1, auth_pass: short, priv_pass: "
+		   "12345678}\n"
+		   "    - {name: b, auth_pass: 12345678}\n"
+		   "    - {name: b, auth_pass: 12345678, priv_pass: 12345678, "
+		   "x: 1}\n"
+		   "    - {name: c, auth_pass: 12345678, level: authnopriv, "
+		   "priv: DES}\n"
+		   "    - {auth_pass: 12345678, priv_pass: 12345678}\n",
 	    &errs);
 	assert_null(cfg);
 	errlist_print(&errs, stderr);
@@ -125,7 +131,8 @@ test_errors(void **state)
 	assert_true(has_error(&errs, 8, 7, "user with level authpriv needs"));
 	assert_true(has_error(&errs, 9, 7, "user \"b\" is defined twice"));
 	assert_true(has_error(&errs, 9, 59, "unknown setting \"x\""));
-	assert_true(has_error(&errs, 10, 7, "user with level authnopriv takes"));
+	assert_true(
+	    has_error(&errs, 10, 7, "user with level authnopriv takes"));
 	assert_true(has_error(&errs, 11, 7, "a user needs a name"));
 	errlist_free(&errs);
 }
@@ -134,11 +141,12 @@ test_errors(void **state)
 static void
 test_no_secret_in_errors(void **state)
 {
-	struct errlist	 errs = { 0 };
-	size_t		 i;
+	struct errlist errs = { 0 };
+	size_t i;
 
 	assert_null(load("agent:\n  users:\n"
-	    "    - {name: a, auth_pass: secret7, priv_pass: \"s3cr\\tet99\"}\n",
+			 "    - {name: a, auth_pass: secret7, priv_pass: "
+			 "\"s3cr\\tet99\"}\n",
 	    &errs));
 	assert_int_equal(errs.n, 2);
 	for (i = 0; i < errs.n; i++) {

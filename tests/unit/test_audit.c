@@ -33,8 +33,8 @@ write_file(const char *name, const char *text)
 
 /* A configuration (with its rules) from text; both freed by unload. */
 struct loaded {
-	struct config	*cfg;
-	struct ruleset	*rs;
+	struct config *cfg;
+	struct ruleset *rs;
 };
 
 static struct loaded
@@ -45,8 +45,8 @@ load(const char *name, const char *config, const char *rules)
 	char cname[64], text[4096];
 
 	snprintf(cname, sizeof(cname), "%s.yaml", name);
-	snprintf(text, sizeof(text), "rules: [%s]\n%s",
-	    write_file(name, rules), config);
+	snprintf(text, sizeof(text), "rules: [%s]\n%s", write_file(name, rules),
+	    config);
 	l.cfg = config_load(write_file(cname, text), &errs);
 	errlist_print(&errs, stderr);
 	assert_non_null(l.cfg);
@@ -111,7 +111,8 @@ test_diff(void **state)
 	assert_true(json_equal(json_object_get(d, "policies"), want));
 	json_decref(want);
 	s = audit_summary(d);
-	assert_string_equal(s, "rules: added d; removed a; changed b "
+	assert_string_equal(s,
+	    "rules: added d; removed a; changed b "
 	    "(severity, title). policies: added high. targets: changed t1 "
 	    "(url).");
 	free(s);

@@ -14,7 +14,7 @@
 #include "unit.h"
 #include "yamlnode.h"
 
-#define JP_FILE	"firmware/holidays/jp.yaml"
+#define JP_FILE "firmware/holidays/jp.yaml"
 
 /* The Tokyo calendar with Japan's holidays. */
 static struct calendar *
@@ -60,8 +60,9 @@ fmt(const struct calendar *cal, time_t t)
 static const char *
 plus_days(const struct calendar *cal, const char *start, long long days)
 {
-	return fmt(cal, calendar_add_business(cal, at(cal, start),
-	    days * calendar_business_day_seconds(cal)));
+	return fmt(cal,
+	    calendar_add_business(cal, at(cal, start),
+		days * calendar_business_day_seconds(cal)));
 }
 
 static void
@@ -74,11 +75,16 @@ test_default_hours(void **state)
 	assert_int_equal(calendar_weekday_seconds(cal, 0), 0);
 	assert_int_equal(calendar_weekday_seconds(cal, 3), 9 * 3600);
 	assert_int_equal(calendar_utcoff(cal, 0), 9 * 3600);
-	assert_true(calendar_is_business_time(cal, at(cal, "2026-11-20 09:00")));
-	assert_true(calendar_is_business_time(cal, at(cal, "2026-11-20 17:59:59")));
-	assert_false(calendar_is_business_time(cal, at(cal, "2026-11-20 18:00")));
-	assert_false(calendar_is_business_time(cal, at(cal, "2026-11-20 08:59:59")));
-	assert_false(calendar_is_business_time(cal, at(cal, "2026-11-21 12:00")));
+	assert_true(
+	    calendar_is_business_time(cal, at(cal, "2026-11-20 09:00")));
+	assert_true(
+	    calendar_is_business_time(cal, at(cal, "2026-11-20 17:59:59")));
+	assert_false(
+	    calendar_is_business_time(cal, at(cal, "2026-11-20 18:00")));
+	assert_false(
+	    calendar_is_business_time(cal, at(cal, "2026-11-20 08:59:59")));
+	assert_false(
+	    calendar_is_business_time(cal, at(cal, "2026-11-21 12:00")));
 	calendar_free(cal);
 }
 
@@ -88,7 +94,7 @@ test_friday_evening(void **state)
 	struct calendar *cal = cal_jp();
 
 	assert_string_equal(plus_days(cal, "2026-11-20 17:00", 1),
-	    "2026-11-24 17:00:00 JST");	/* Mon Nov 23 is a holiday */
+	    "2026-11-24 17:00:00 JST"); /* Mon Nov 23 is a holiday */
 	assert_string_equal(plus_days(cal, "2026-11-27 17:00", 1),
 	    "2026-11-30 17:00:00 JST");
 	assert_string_equal(plus_days(cal, "2026-11-27 19:00", 1),
@@ -115,14 +121,15 @@ test_holiday_eve(void **state)
 	assert_string_equal(plus_days(cal, "2026-05-01 10:00", 1),
 	    "2026-05-07 10:00:00 JST");
 	assert_string_equal(plus_days(cal, "2026-04-28 10:00", 1),
-	    "2026-04-30 10:00:00 JST");	/* over Showa Day */
+	    "2026-04-30 10:00:00 JST"); /* over Showa Day */
 	assert_string_equal(plus_days(cal, "2026-09-18 12:00", 1),
-	    "2026-09-24 12:00:00 JST");	/* Sep 21, 22, 23 */
+	    "2026-09-24 12:00:00 JST"); /* Sep 21, 22, 23 */
 	assert_string_equal(plus_days(cal, "2027-03-19 12:00", 1),
-	    "2027-03-23 12:00:00 JST");	/* Mar 22 substitute */
+	    "2027-03-23 12:00:00 JST"); /* Mar 22 substitute */
 	assert_false(calendar_is_working_day(cal, 2026, 5, 4));
 	assert_true(calendar_is_working_day(cal, 2026, 5, 7));
-	assert_false(calendar_is_business_time(cal, at(cal, "2026-05-06 10:00")));
+	assert_false(
+	    calendar_is_business_time(cal, at(cal, "2026-05-06 10:00")));
 	calendar_free(cal);
 }
 
@@ -137,7 +144,8 @@ test_year_end(void **state)
 	assert_string_equal(plus_days(cal, "2026-12-31 18:30", 1),
 	    "2027-01-04 18:00:00 JST");
 	assert_int_equal(calendar_business_between(cal,
-	    at(cal, "2026-12-31 15:00"), at(cal, "2027-01-04 15:00")),
+			     at(cal, "2026-12-31 15:00"),
+			     at(cal, "2027-01-04 15:00")),
 	    9 * 3600);
 	calendar_free(cal);
 }
@@ -153,12 +161,14 @@ test_between(void **state)
 	assert_int_equal(calendar_business_between(cal, a, a), 0);
 	/* A week of five working days. */
 	assert_int_equal(calendar_business_between(cal,
-	    at(cal, "2026-11-30 00:00"), at(cal, "2026-12-07 00:00")),
+			     at(cal, "2026-11-30 00:00"),
+			     at(cal, "2026-12-07 00:00")),
 	    45 * 3600);
 	/* Round trip: between(start, add(start, x)) == x. */
 	for (long long x = 1; x < 40 * 3600; x += 3517)
 		assert_int_equal(calendar_business_between(cal, a,
-		    calendar_add_business(cal, a, x)), x);
+				     calendar_add_business(cal, a, x)),
+		    x);
 	calendar_free(cal);
 }
 
@@ -167,12 +177,17 @@ test_next_open(void **state)
 {
 	struct calendar *cal = cal_jp();
 
-	assert_string_equal(fmt(cal, calendar_next_open(cal,
-	    at(cal, "2026-05-01 19:00"))), "2026-05-07 09:00:00 JST");
-	assert_string_equal(fmt(cal, calendar_next_open(cal,
-	    at(cal, "2026-05-07 11:11"))), "2026-05-07 11:11:00 JST");
+	assert_string_equal(fmt(cal,
+				calendar_next_open(cal,
+				    at(cal, "2026-05-01 19:00"))),
+	    "2026-05-07 09:00:00 JST");
+	assert_string_equal(fmt(cal,
+				calendar_next_open(cal,
+				    at(cal, "2026-05-07 11:11"))),
+	    "2026-05-07 11:11:00 JST");
 	assert_int_equal(calendar_add_business(cal, at(cal, "2026-05-01 19:00"),
-	    0), at(cal, "2026-05-01 19:00"));
+			     0),
+	    at(cal, "2026-05-01 19:00"));
 	assert_int_equal(calendar_add_business(cal, 0, -1), -1);
 	calendar_free(cal);
 }
@@ -184,16 +199,23 @@ test_custom_hours(void **state)
 	char *cause = NULL;
 
 	assert_int_equal(calendar_set_hours_spec(cal,
-	    "mon-fri 09:00-12:00,13:00-18:00", &cause), 0);
+			     "mon-fri 09:00-12:00,13:00-18:00", &cause),
+	    0);
 	assert_int_equal(calendar_business_day_seconds(cal), 8 * 3600);
-	assert_string_equal(fmt(cal, calendar_add_business(cal,
-	    at(cal, "2026-11-27 10:00"), 4 * 3600)), "2026-11-27 15:00:00 JST");
-	assert_false(calendar_is_business_time(cal, at(cal, "2026-11-27 12:30")));
+	assert_string_equal(fmt(cal,
+				calendar_add_business(cal,
+				    at(cal, "2026-11-27 10:00"), 4 * 3600)),
+	    "2026-11-27 15:00:00 JST");
+	assert_false(
+	    calendar_is_business_time(cal, at(cal, "2026-11-27 12:30")));
 	assert_int_equal(calendar_set_hours_spec(cal, "sat 10:00-14:00",
-	    &cause), 0);
+			     &cause),
+	    0);
 	assert_int_equal(calendar_business_day_seconds(cal), 8 * 3600);
-	assert_string_equal(fmt(cal, calendar_add_business(cal,
-	    at(cal, "2026-11-27 17:00"), 3 * 3600)), "2026-11-28 12:00:00 JST");
+	assert_string_equal(fmt(cal,
+				calendar_add_business(cal,
+				    at(cal, "2026-11-27 17:00"), 3 * 3600)),
+	    "2026-11-28 12:00:00 JST");
 	assert_int_equal(calendar_set_hours_spec(cal, "sat closed", &cause), 0);
 	assert_int_equal(calendar_weekday_seconds(cal, 6), 0);
 	calendar_set_business_day(cal, 7 * 3600);
@@ -201,16 +223,19 @@ test_custom_hours(void **state)
 	calendar_set_business_day(cal, 0);
 	assert_int_equal(calendar_business_day_seconds(cal), 8 * 3600);
 
-	assert_int_equal(calendar_set_hours_spec(cal, "mon 09:00-12:00,11:00-13:00",
-	    &cause), -1);
+	assert_int_equal(calendar_set_hours_spec(cal,
+			     "mon 09:00-12:00,11:00-13:00", &cause),
+	    -1);
 	free(cause);
 	cause = NULL;
 	assert_int_equal(calendar_set_hours_spec(cal, "xyz 09:00-12:00",
-	    &cause), -1);
+			     &cause),
+	    -1);
 	free(cause);
 	cause = NULL;
 	assert_int_equal(calendar_set_hours_spec(cal, "mon 18:00-09:00",
-	    &cause), -1);
+			     &cause),
+	    -1);
 	free(cause);
 	/* A failed spec leaves the hours alone. */
 	assert_int_equal(calendar_weekday_seconds(cal, 1), 8 * 3600);
@@ -228,8 +253,10 @@ test_custom_hours(void **state)
 static int
 nth_monday(int y, int m, int n)
 {
-	struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = 1,
-	    .tm_hour = 12 };
+	struct tm tm = { .tm_year = y - 1900,
+		.tm_mon = m - 1,
+		.tm_mday = 1,
+		.tm_hour = 12 };
 	time_t t = timegm(&tm);
 
 	gmtime_r(&t, &tm);
@@ -240,8 +267,10 @@ nth_monday(int y, int m, int n)
 static int
 wday_of(int y, int m, int d)
 {
-	struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d,
-	    .tm_hour = 12 };
+	struct tm tm = { .tm_year = y - 1900,
+		.tm_mon = m - 1,
+		.tm_mday = d,
+		.tm_hour = 12 };
 	time_t t = timegm(&tm);
 
 	gmtime_r(&t, &tm);
@@ -253,20 +282,20 @@ test_jp_file_rules(void **state)
 {
 	struct calendar *cal = cal_jp();
 	static const int fixed[][2] = { { 1, 1 }, { 2, 11 }, { 2, 23 },
-	    { 4, 29 }, { 5, 3 }, { 5, 4 }, { 5, 5 }, { 8, 11 }, { 11, 3 },
-	    { 11, 23 } };
+		{ 4, 29 }, { 5, 3 }, { 5, 4 }, { 5, 5 }, { 8, 11 }, { 11, 3 },
+		{ 11, 23 } };
 
 	assert_int_equal(calendar_holiday_count(cal), 18 + 17);
 	for (int y = 2026; y <= 2027; y++) {
 		for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 			assert_true(calendar_is_holiday(cal, y, fixed[i][0],
 			    fixed[i][1], NULL));
-		assert_true(calendar_is_holiday(cal, y, 1, nth_monday(y, 1, 2),
-		    NULL));
-		assert_true(calendar_is_holiday(cal, y, 7, nth_monday(y, 7, 3),
-		    NULL));
-		assert_true(calendar_is_holiday(cal, y, 9, nth_monday(y, 9, 3),
-		    NULL));
+		assert_true(
+		    calendar_is_holiday(cal, y, 1, nth_monday(y, 1, 2), NULL));
+		assert_true(
+		    calendar_is_holiday(cal, y, 7, nth_monday(y, 7, 3), NULL));
+		assert_true(
+		    calendar_is_holiday(cal, y, 9, nth_monday(y, 9, 3), NULL));
 		assert_true(calendar_is_holiday(cal, y, 10,
 		    nth_monday(y, 10, 2), NULL));
 		assert_true(calendar_is_holiday(cal, y, 9, 23, NULL));
@@ -283,11 +312,12 @@ test_jp_file_rules(void **state)
 				if (!calendar_is_holiday(cal, y, m, d, NULL) ||
 				    wday_of(y, m, d) != 0)
 					continue;
-				while (calendar_is_holiday(cal, y, m, k, &name)
-				    && strstr(name, "振替休日") == NULL)
+				while (
+				    calendar_is_holiday(cal, y, m, k, &name) &&
+				    strstr(name, "振替休日") == NULL)
 					k++;
-				assert_true(calendar_is_holiday(cal, y, m, k,
-				    &name));
+				assert_true(
+				    calendar_is_holiday(cal, y, m, k, &name));
 				assert_non_null(strstr(name, "振替休日"));
 				nsub++;
 			}
@@ -334,11 +364,11 @@ test_holiday_errors(void **state)
 	const char *f;
 
 	f = tmpfile_with("- {date: 2026-02-30, name: x}\n"
-	    "- {date: 2026-03-01}\n"
-	    "- {date: 2026-03-02, name: y, when: z}\n"
-	    "- {date: 2026-03-03, name: a}\n"
-	    "- {date: 2026-03-03, name: b}\n"
-	    "- just text\n");
+			 "- {date: 2026-03-01}\n"
+			 "- {date: 2026-03-02, name: y, when: z}\n"
+			 "- {date: 2026-03-03, name: a}\n"
+			 "- {date: 2026-03-03, name: b}\n"
+			 "- just text\n");
 	assert_int_equal(calendar_load_holidays(cal, f, &errs), -1);
 	assert_true(has_error(&errs, ":1:10: ", "2026-02-30"));
 	assert_true(has_error(&errs, ":2:3: ", "name"));
@@ -363,7 +393,8 @@ test_holiday_errors(void **state)
 	errlist_free(&errs);
 	unlink(f);
 	assert_int_equal(calendar_load_holidays(cal, "/nonexistent.yaml",
-	    &errs), -1);
+			     &errs),
+	    -1);
 	assert_int_equal(errs.n, 1);
 	errlist_free(&errs);
 	assert_int_equal(calendar_holiday_count(cal), 1);
@@ -375,13 +406,13 @@ static void
 test_bad_zone(void **state)
 {
 	const char *bad[] = { "../../etc/passwd", "/etc/localtime",
-	    "Nowhere/Atlantis", "Asia/Tokyo ", "", "zone.tab" };
+		"Nowhere/Atlantis", "Asia/Tokyo ", "", "zone.tab" };
 	char *cause;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cause = NULL;
 		struct calendar *cal = calendar_new(bad[i], &cause);
-		if (*bad[i] == '\0') {	/* empty: the default zone */
+		if (*bad[i] == '\0') { /* empty: the default zone */
 			assert_non_null(cal);
 			calendar_free(cal);
 			continue;
@@ -436,7 +467,8 @@ test_berlin_switch(void **state)
 	tm.tm_hour = 48;
 	assert_string_equal(fmt(cal, calendar_mktime(cal, &tm)),
 	    "2026-03-30 00:00:00 CEST");
-	assert_int_equal(calendar_mktime(cal, &tm) - at(cal, "2026-03-29 00:00"),
+	assert_int_equal(calendar_mktime(cal, &tm) -
+		at(cal, "2026-03-29 00:00"),
 	    23 * 3600);
 	/* RFC 3339 with an offset ignores the zone. */
 	assert_int_equal(at(cal, "2026-03-29T03:00:00+02:00"),
@@ -448,7 +480,7 @@ static void
 test_roundtrip(void **state)
 {
 	const char *zones[] = { "Europe/Berlin", "Asia/Tokyo",
-	    "America/New_York", "Australia/Lord_Howe" };
+		"America/New_York", "Australia/Lord_Howe" };
 	struct tm tm;
 
 	for (size_t z = 0; z < 4; z++) {
@@ -492,10 +524,10 @@ static void
 test_against_libc(void **state)
 {
 	const char *zones[] = { "Asia/Tokyo", "Europe/Berlin",
-	    "America/New_York", "Australia/Sydney", "Europe/Dublin",
-	    "America/Sao_Paulo", "Pacific/Chatham", "Asia/Kolkata",
-	    "Australia/Lord_Howe", "America/St_Johns", "UTC",
-	    "Africa/Casablanca", "America/Santiago", "Europe/London" };
+		"America/New_York", "Australia/Sydney", "Europe/Dublin",
+		"America/Sao_Paulo", "Pacific/Chatham", "Asia/Kolkata",
+		"Australia/Lord_Howe", "America/St_Johns", "UTC",
+		"Africa/Casablanca", "America/Santiago", "Europe/London" };
 
 	for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]); z++) {
 		/* 1900 to 2100, and the years around now in detail. */
@@ -511,14 +543,17 @@ test_berlin_business(void **state)
 	struct calendar *cal = unit_calendar("Europe/Berlin");
 
 	/* Default hours over the spring switch weekend. */
-	assert_string_equal(fmt(cal, calendar_add_business(cal,
-	    at(cal, "2026-03-27 17:00"), 9 * 3600)),
+	assert_string_equal(fmt(cal,
+				calendar_add_business(cal,
+				    at(cal, "2026-03-27 17:00"), 9 * 3600)),
 	    "2026-03-30 17:00:00 CEST");
 	assert_int_equal(calendar_business_between(cal,
-	    at(cal, "2026-03-23 00:00"), at(cal, "2026-03-30 18:00")),
+			     at(cal, "2026-03-23 00:00"),
+			     at(cal, "2026-03-30 18:00")),
 	    54 * 3600);
-	assert_string_equal(fmt(cal, calendar_add_business(cal,
-	    at(cal, "2026-10-23 19:00"), 9 * 3600)),
+	assert_string_equal(fmt(cal,
+				calendar_add_business(cal,
+				    at(cal, "2026-10-23 19:00"), 9 * 3600)),
 	    "2026-10-26 18:00:00 CET");
 	calendar_free(cal);
 }
@@ -531,39 +566,54 @@ test_berlin_24h(void **state)
 	time_t t;
 
 	assert_int_equal(calendar_set_hours_spec(cal, "daily 00:00-24:00",
-	    &cause), 0);
+			     &cause),
+	    0);
 	assert_int_equal(calendar_business_day_seconds(cal), 86400);
 	assert_int_equal(calendar_business_between(cal,
-	    at(cal, "2026-03-29 00:00"), at(cal, "2026-03-30 00:00")),
+			     at(cal, "2026-03-29 00:00"),
+			     at(cal, "2026-03-30 00:00")),
 	    23 * 3600);
 	assert_int_equal(calendar_business_between(cal,
-	    at(cal, "2026-10-25 00:00"), at(cal, "2026-10-26 00:00")),
+			     at(cal, "2026-10-25 00:00"),
+			     at(cal, "2026-10-26 00:00")),
 	    25 * 3600);
 	assert_int_equal(calendar_business_between(cal,
-	    at(cal, "2026-03-23 00:00"), at(cal, "2026-03-30 00:00")),
+			     at(cal, "2026-03-23 00:00"),
+			     at(cal, "2026-03-30 00:00")),
 	    (7 * 24 - 1) * 3600);
-	assert_string_equal(fmt(cal, calendar_add_business(cal,
-	    at(cal, "2026-03-29 00:00"), 86400)), "2026-03-30 01:00:00 CEST");
-	assert_string_equal(fmt(cal, calendar_add_business(cal,
-	    at(cal, "2026-10-25 00:00"), 86400)), "2026-10-25 23:00:00 CET");
+	assert_string_equal(fmt(cal,
+				calendar_add_business(cal,
+				    at(cal, "2026-03-29 00:00"), 86400)),
+	    "2026-03-30 01:00:00 CEST");
+	assert_string_equal(fmt(cal,
+				calendar_add_business(cal,
+				    at(cal, "2026-10-25 00:00"), 86400)),
+	    "2026-10-25 23:00:00 CET");
 	for (t = at(cal, "2026-03-28 22:00"); t < at(cal, "2026-03-29 05:00");
-	    t += 600)
+	     t += 600)
 		assert_true(calendar_is_business_time(cal, t));
 	for (t = at(cal, "2026-10-24 22:00"); t < at(cal, "2026-10-25 05:00");
-	    t += 600)
+	     t += 600)
 		assert_true(calendar_is_business_time(cal, t));
 	/* Hours that fall inside the skipped hour are empty that day. */
 	assert_int_equal(calendar_set_hours_spec(cal, "sun 02:00-03:00",
-	    &cause), 0);
+			     &cause),
+	    0);
 	assert_int_equal(calendar_business_between(cal,
-	    at(cal, "2026-03-29 00:00"), at(cal, "2026-03-30 00:00")), 0);
+			     at(cal, "2026-03-29 00:00"),
+			     at(cal, "2026-03-30 00:00")),
+	    0);
 	assert_int_equal(calendar_business_between(cal,
-	    at(cal, "2026-03-22 00:00"), at(cal, "2026-03-23 00:00")), 3600);
+			     at(cal, "2026-03-22 00:00"),
+			     at(cal, "2026-03-23 00:00")),
+	    3600);
 	/* ...and cover both passes through the repeated hour. */
 	assert_int_equal(calendar_set_hours_spec(cal, "sun 02:00-03:00",
-	    &cause), 0);
+			     &cause),
+	    0);
 	assert_int_equal(calendar_business_between(cal,
-	    at(cal, "2026-10-25 00:00"), at(cal, "2026-10-26 00:00")),
+			     at(cal, "2026-10-25 00:00"),
+			     at(cal, "2026-10-26 00:00")),
 	    2 * 3600);
 	calendar_free(cal);
 }
@@ -599,10 +649,12 @@ test_parsers(void **state)
 	assert_int_equal(calendar_parse_hhmm("12: 5", &min), -1);
 	assert_int_equal(calendar_parse_hhmm("1200", &min), -1);
 	assert_int_equal(calendar_parse_hhmm("-1:00", &min), -1);
-	assert_int_equal(calendar_parse_time(cal, "2026-11-27T10:00:00Z", &t), 0);
+	assert_int_equal(calendar_parse_time(cal, "2026-11-27T10:00:00Z", &t),
+	    0);
 	assert_int_equal(t, 1795773600);
 	assert_int_equal(calendar_parse_time(cal, "2026-11-27T19:00:00.5+09:00",
-	    &t), 0);
+			     &t),
+	    0);
 	assert_int_equal(t, 1795773600);
 	assert_int_equal(calendar_parse_time(cal, "2026-11-27 19:00", &t), 0);
 	assert_int_equal(t, 1795773600);
@@ -610,7 +662,8 @@ test_parsers(void **state)
 	assert_int_equal(t, 1795773600 + 5 * 3600);
 	assert_int_equal(calendar_parse_time(cal, "2026-02-30", &t), -1);
 	assert_int_equal(calendar_parse_time(cal, "2026-11-27T25:00Z", &t), -1);
-	assert_int_equal(calendar_parse_time(cal, "2026-11-27T10:00+9", &t), -1);
+	assert_int_equal(calendar_parse_time(cal, "2026-11-27T10:00+9", &t),
+	    -1);
 	assert_int_equal(calendar_parse_time(cal, "tomorrow", &t), -1);
 	calendar_free(cal);
 }
@@ -620,7 +673,7 @@ test_extremes(void **state)
 {
 	struct calendar *cal = unit_calendar("Europe/Berlin");
 	time_t ext[] = { INT64_MIN, INT64_MIN + 1, -1, 0, 1, INT64_MAX - 1,
-	    INT64_MAX, (time_t)1 << 40, -((time_t)1 << 40) };
+		INT64_MAX, (time_t)1 << 40, -((time_t)1 << 40) };
 	struct tm tm;
 	uint64_t x = 12345;
 

@@ -42,8 +42,8 @@ static void
 test_defaults(void **state)
 {
 	struct errlist errs = { 0 };
-	struct config *cfg = config_load(unit_write_file(dir, "empty.yaml",
-	    ""), &errs);
+	struct config *cfg =
+	    config_load(unit_write_file(dir, "empty.yaml", ""), &errs);
 
 	assert_non_null(cfg);
 	assert_int_equal(cfg->ncommunities, 1);
@@ -73,13 +73,18 @@ test_errors(void **state)
 	assert_null(cfg);
 	errlist_print(&errs, stderr);
 	assert_int_equal(errs.n, 5);
-	snprintf(expect, sizeof(expect), "%s:2:8: expected an address as "
-	    "host:port, not \"nowhere\"", p);
+	snprintf(expect, sizeof(expect),
+	    "%s:2:8: expected an address as "
+	    "host:port, not \"nowhere\"",
+	    p);
 	assert_string_equal(errs.msgs[0], expect);
-	snprintf(expect, sizeof(expect), "%s:3:21: expected an integer "
-	    "between 480 and 1048576, not \"12\"", p);
+	snprintf(expect, sizeof(expect),
+	    "%s:3:21: expected an integer "
+	    "between 480 and 1048576, not \"12\"",
+	    p);
 	assert_string_equal(errs.msgs[1], expect);
-	assert_non_null(strstr(errs.msgs[2], ":4:1: unknown setting "
+	assert_non_null(strstr(errs.msgs[2],
+	    ":4:1: unknown setting "
 	    "\"colour\""));
 	assert_non_null(strstr(errs.msgs[3], ":6:16: synchronous must be "));
 	assert_non_null(strstr(errs.msgs[4], ":7:8: traps must be a map"));
@@ -97,9 +102,12 @@ test_trap_users(void **state)
 	p = unit_write_file(dir, "users.yaml",
 	    "traps:\n"
 	    "  users:\n"
-	    "    - {name: dev, auth_pass: devauthpass, priv_pass: devprivpass, engine_id: 0x80001F8880AABB}\n"
-	    "    - {name: dev, auth_pass: devauthpass, priv_pass: devprivpass}\n"
-	    "    - {name: mon, auth: SHA-512, auth_pass: monauthpass, level: authnopriv}\n");
+	    "    - {name: dev, auth_pass: devauthpass, priv_pass: devprivpass, "
+	    "engine_id: 0x80001F8880AABB}\n"
+	    "    - {name: dev, auth_pass: devauthpass, priv_pass: "
+	    "devprivpass}\n"
+	    "    - {name: mon, auth: SHA-512, auth_pass: monauthpass, level: "
+	    "authnopriv}\n");
 	cfg = config_load(p, &errs);
 	errlist_print(&errs, stderr);
 	assert_non_null(cfg);
@@ -114,17 +122,21 @@ test_trap_users(void **state)
 	p = unit_write_file(dir, "badusers.yaml",
 	    "traps:\n"
 	    "  users:\n"
-	    "    - {name: dev, auth_pass: devauthpass, priv_pass: devprivpass, engine_id: 0x8000}\n"
+	    "    - {name: dev, auth_pass: devauthpass, priv_pass: devprivpass, "
+	    "engine_id: 0x8000}\n"
 	    "    - {name: mon, auth_pass: monauthpass, level: authnopriv}\n"
 	    "    - {name: mon, auth_pass: monauthpass, level: authnopriv}\n"
 	    "agent:\n"
 	    "  users:\n"
-	    "    - {name: nms, auth_pass: nmsauthpass, priv_pass: nmsprivpass, engine_id: 0x80001F8880AABB}\n");
+	    "    - {name: nms, auth_pass: nmsauthpass, priv_pass: nmsprivpass, "
+	    "engine_id: 0x80001F8880AABB}\n");
 	assert_null(config_load(p, &errs));
 	errlist_print(&errs, stderr);
 	assert_int_equal(errs.n, 3);
-	assert_non_null(strstr(errs.msgs[0], ":3:78: engine_id must be 5 to 32 octets"));
-	assert_non_null(strstr(errs.msgs[1], ":5:7: user \"mon\" is defined twice"));
+	assert_non_null(
+	    strstr(errs.msgs[0], ":3:78: engine_id must be 5 to 32 octets"));
+	assert_non_null(
+	    strstr(errs.msgs[1], ":5:7: user \"mon\" is defined twice"));
 	assert_non_null(strstr(errs.msgs[2], "unknown setting \"engine_id\""));
 	errlist_free(&errs);
 }
@@ -134,8 +146,8 @@ static void
 test_syntax_error(void **state)
 {
 	struct errlist errs = { 0 };
-	char *p = unit_write_file(dir, "syntax.yaml",
-	    "syslog:\n  udp: [127.0.0.1\n");
+	char *p =
+	    unit_write_file(dir, "syntax.yaml", "syslog:\n  udp: [127.0.0.1\n");
 
 	assert_null(config_load(p, &errs));
 	assert_int_equal(errs.n, 1);

@@ -13,17 +13,17 @@
 
 #include "deadline.h"
 
-#define MAXLOG	200000
+#define MAXLOG 200000
 
 /* What the callback saw, and what it should do next. */
 struct firelog {
-	size_t		 n;
-	int		 kind[MAXLOG];
-	uint64_t	 id[MAXLOG];
-	time_t		 due[MAXLOG];
-	int		 pending_inside;	/* entry still pending in callback */
-	int		 resched;		/* reschedule self by this much */
-	int		 again_same;		/* reschedule self at the same due */
+	size_t n;
+	int kind[MAXLOG];
+	uint64_t id[MAXLOG];
+	time_t due[MAXLOG];
+	int pending_inside; /* entry still pending in callback */
+	int resched;	    /* reschedule self by this much */
+	int again_same;	    /* reschedule self at the same due */
 };
 
 static struct firelog *lg;
@@ -101,12 +101,12 @@ test_replace(void **state)
 	time_t due;
 
 	deadlines_schedule(dq, 1, 7, 100);
-	deadlines_schedule(dq, 2, 7, 60);	/* another kind: its own */
+	deadlines_schedule(dq, 2, 7, 60); /* another kind: its own */
 	deadlines_schedule(dq, 1, 7, 50);
 	assert_int_equal(deadlines_count(dq), 2);
 	assert_true(deadlines_pending(dq, 1, 7, &due));
 	assert_int_equal(due, 50);
-	deadlines_schedule(dq, 1, 7, 200);	/* later again */
+	deadlines_schedule(dq, 1, 7, 200); /* later again */
 	assert_int_equal(deadlines_tick(dq, 199), 1);
 	assert_int_equal(lg->kind[0], 2);
 	assert_int_equal(deadlines_tick(dq, 1000), 1);
@@ -187,7 +187,9 @@ static void
 test_many(void **state)
 {
 	struct deadlines *dq = *state;
-	enum { N = 100000 };
+	enum {
+		N = 100000
+	};
 	static time_t want[N];
 	static char gone[N];
 	uint64_t s = 88172645463325252ULL;
@@ -199,11 +201,11 @@ test_many(void **state)
 		want[i] = 1000000 + (time_t)(rnd(&s) % 1000000);
 		deadlines_schedule(dq, (int)(i % 5), i, want[i]);
 	}
-	for (i = 0; i < N; i += 3) {	/* move a third */
+	for (i = 0; i < N; i += 3) { /* move a third */
 		want[i] = 1000000 + (time_t)(rnd(&s) % 1000000);
 		deadlines_schedule(dq, (int)(i % 5), i, want[i]);
 	}
-	for (i = 1; i < N; i += 4) {	/* cancel a quarter */
+	for (i = 1; i < N; i += 4) { /* cancel a quarter */
 		assert_int_equal(deadlines_cancel(dq, (int)(i % 5), i), 1);
 		gone[i] = 1;
 	}
@@ -263,7 +265,7 @@ test_libevent_tick(void **state)
 	struct event *watch = event_new(base, -1, EV_PERSIST, stop_cb, base);
 	struct timeval tv = { 0, 50000 }, limit = { 3, 0 };
 
-	deadlines_schedule(dq, 9, 42, time(NULL) - 3600);	/* overdue */
+	deadlines_schedule(dq, 9, 42, time(NULL) - 3600); /* overdue */
 	deadlines_schedule(dq, 9, 43, time(NULL) + 3600);
 	event_add(watch, &tv);
 	event_base_loopexit(base, &limit);
@@ -283,7 +285,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fire_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fire_once, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_runaway_bounded, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_many, setup, teardown),

@@ -22,9 +22,9 @@
 #include "winset.h"
 #include "yamlnode.h"
 
-#define JP_FILE	"firmware/holidays/jp.yaml"
+#define JP_FILE	 "firmware/holidays/jp.yaml"
 /* 2026-11-20 15:00 JST (a Friday; Monday the 23rd is a holiday). */
-#define FRI_1500	((time_t)1795154400)
+#define FRI_1500 ((time_t)1795154400)
 
 static char tmpdir[] = "/tmp/test_escalate.XXXXXX";
 
@@ -129,9 +129,11 @@ test_business_day(void **state)
 	if (access(JP_FILE, R_OK) != 0)
 		skip();
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
-	snprintf(extra, sizeof(extra), "calendar:\n  timezone: Asia/Tokyo\n"
+	snprintf(extra, sizeof(extra),
+	    "calendar:\n  timezone: Asia/Tokyo\n"
 	    "  hours: \"mon-fri 09:00-18:00\"\n  holidays: [%s/%s]\n"
-	    "  business_day: 9h\n", cwd, JP_FILE);
+	    "  business_day: 9h\n",
+	    cwd, JP_FILE);
 	cfg = load(extra);
 	p = policy_load(cfg, &errs);
 	errlist_print(&errs, stderr);
@@ -158,11 +160,11 @@ test_custom(void **state)
 
 	(void)state;
 	cfg = load("escalation:\n"
-	    "  high:\n"
-	    "    - {after: 0, level: L1, notify: [L1]}\n"
-	    "    - {ack_within: 15m, level: L2, notify: [L2, client]}\n"
-	    "    - {after: 4bh, level: L3}\n"
-	    "  low: []\n");
+		   "  high:\n"
+		   "    - {after: 0, level: L1, notify: [L1]}\n"
+		   "    - {ack_within: 15m, level: L2, notify: [L2, client]}\n"
+		   "    - {after: 4bh, level: L3}\n"
+		   "  low: []\n");
 	p = policy_load(cfg, &errs);
 	assert_non_null(p);
 	assert_int_equal(policy_nsteps(p, SEV_HIGH), 3);
@@ -172,8 +174,8 @@ test_custom(void **state)
 	assert_int_equal(st->notify, (1U << POLICY_L2) | (1U << POLICY_CLIENT));
 	st = policy_step(p, SEV_HIGH, 2);
 	assert_true(st->business);
-	assert_int_equal(st->notify, 1U << POLICY_L3);	/* default: level */
-	assert_int_equal(policy_nsteps(p, SEV_CRITICAL), 2);	/* default */
+	assert_int_equal(st->notify, 1U << POLICY_L3); /* default: level */
+	assert_int_equal(policy_nsteps(p, SEV_CRITICAL), 2); /* default */
 	policy_free(p);
 	config_free(cfg);
 }
@@ -187,14 +189,14 @@ test_errors(void **state)
 
 	(void)state;
 	cfg = load("calendar:\n  timezone: Nowhere/Atlantis\n"
-	    "  hours: \"someday 9-5\"\n"
-	    "escalation:\n"
-	    "  critical:\n"
-	    "    - {after: 1x, level: L3}\n"
-	    "    - {after: 1h, level: L7}\n"
-	    "    - {level: L2}\n"
-	    "    - {after: 1h, level: L2, notify: [nobody]}\n"
-	    "  urgent: []\n");
+		   "  hours: \"someday 9-5\"\n"
+		   "escalation:\n"
+		   "  critical:\n"
+		   "    - {after: 1x, level: L3}\n"
+		   "    - {after: 1h, level: L7}\n"
+		   "    - {level: L2}\n"
+		   "    - {after: 1h, level: L2, notify: [nobody]}\n"
+		   "  urgent: []\n");
 	assert_null(policy_load(cfg, &errs));
 	assert_true(errs.n >= 5);
 	assert_non_null(strstr(errs.msgs[0], "sopd.yaml:4:"));
@@ -216,21 +218,22 @@ test_windows_config(void **state)
 	(void)state;
 	cal = calendar_new("Asia/Tokyo", &cause);
 	cfg = load("host_groups:\n  web: [\"web*\"]\n"
-	    "windows:\n  patch:\n    - {id: p1, hosts: [a], "
-	    "when: \"mon 10:00-11:00\"}\n"
-	    "  change:\n    - {id: c1, start: \"2026-11-28 01:00\", "
-	    "end: \"2026-11-28 03:00\", groups: [nogroup]}\n");
+		   "windows:\n  patch:\n    - {id: p1, hosts: [a], "
+		   "when: \"mon 10:00-11:00\"}\n"
+		   "  change:\n    - {id: c1, start: \"2026-11-28 01:00\", "
+		   "end: \"2026-11-28 03:00\", groups: [nogroup]}\n");
 	assert_null(winset_load(cfg, cal, &errs));
 	assert_int_equal(errs.n, 2);
 	assert_non_null(strstr(errs.msgs[0], "overlaps business hours"));
 	errlist_free(&errs);
 	config_free(cfg);
-	cfg = load("host_groups:\n  web: [\"web*\"]\n"
-	    "windows:\n  patch:\n    - {id: p1, hosts: [a], "
-	    "when: \"mon 10:00-11:00\", "
-	    "allow_business_hours: true}\n"
-	    "  change:\n    - {id: c1, start: \"2026-11-28 01:00\", "
-	    "end: \"2026-11-28 03:00\", groups: [web], approved: true}\n");
+	cfg =
+	    load("host_groups:\n  web: [\"web*\"]\n"
+		 "windows:\n  patch:\n    - {id: p1, hosts: [a], "
+		 "when: \"mon 10:00-11:00\", "
+		 "allow_business_hours: true}\n"
+		 "  change:\n    - {id: c1, start: \"2026-11-28 01:00\", "
+		 "end: \"2026-11-28 03:00\", groups: [web], approved: true}\n");
 	ws = winset_load(cfg, cal, &errs);
 	assert_non_null(ws);
 	assert_int_equal(winset_count(ws), 2);
@@ -251,16 +254,16 @@ test_windows_config(void **state)
 	config_free(cfg);
 	/* A patch window names its hosts and never holds a critical. */
 	cfg = load("windows:\n  patch:\n    - {id: p, when: \"fri "
-	    "20:00-24:00\"}\n");
+		   "20:00-24:00\"}\n");
 	assert_null(winset_load(cfg, cal, &errs));
 	assert_non_null(strstr(errs.msgs[0], "names the hosts or groups"));
 	errlist_free(&errs);
 	config_free(cfg);
 	cfg = load("windows:\n  patch:\n    - {id: p, when: \"fri "
-	    "20:00-24:00\", hosts: [\"*\"]}\n");
+		   "20:00-24:00\", hosts: [\"*\"]}\n");
 	ws = winset_load(cfg, cal, &errs);
-	assert_non_null(winset_active_for(ws, cfg, cal, "any",
-	    FRI_1500 + 6 * 3600));
+	assert_non_null(
+	    winset_active_for(ws, cfg, cal, "any", FRI_1500 + 6 * 3600));
 	assert_null(winset_holding(ws, cfg, cal, "any", SEV_CRITICAL,
 	    FRI_1500 + 6 * 3600));
 	assert_non_null(winset_holding(ws, cfg, cal, "any", SEV_MEDIUM,
@@ -286,9 +289,9 @@ test_change_states(void **state)
 	(void)state;
 	cal = calendar_new("Asia/Tokyo", &cause);
 	cfg = load("");
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", "CHG-1",
-	    "start", "2036-01-05T01:00:00Z", "end", "2036-01-05T03:00:00Z",
-	    "requester", "bob", "impact", "db down", "rollback", "old kernel");
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", "CHG-1", "start",
+	    "2036-01-05T01:00:00Z", "end", "2036-01-05T03:00:00Z", "requester",
+	    "bob", "impact", "db down", "rollback", "old kernel");
 	w = winset_parse_json(cfg, cal, o, 0, &err);
 	assert_non_null(w);
 	assert_int_equal(w->state, CHANGE_REQUESTED);
@@ -296,24 +299,30 @@ test_change_states(void **state)
 	assert_false(winset_holds(w, SEV_CRITICAL));
 	assert_true(winset_holds(w, SEV_MEDIUM));
 	assert_int_equal(winset_change_move(w, CHANGE_CLOSED, "bob", NULL, 1,
-	    &err), -1);
+			     &err),
+	    -1);
 	assert_non_null(strstr(err, "requested"));
 	free(err);
 	err = NULL;
-	assert_int_equal(winset_change_move(w, CHANGE_APPROVED, "carol",
-	    "CAB", 2, &err), 0);
+	assert_int_equal(winset_change_move(w, CHANGE_APPROVED, "carol", "CAB",
+			     2, &err),
+	    0);
 	assert_true(winset_counts(w));
 	assert_string_equal(w->approved_by, "carol");
 	assert_int_equal(winset_change_move(w, CHANGE_IN_PROGRESS, NULL, NULL,
-	    3, &err), 0);
+			     3, &err),
+	    0);
 	assert_true(winset_counts(w));
 	assert_int_equal(winset_change_move(w, CHANGE_FAILED, NULL, NULL, 4,
-	    &err), 0);
+			     &err),
+	    0);
 	assert_false(winset_counts(w));
 	assert_int_equal(winset_change_move(w, CHANGE_ROLLED_BACK, "dave",
-	    "reverted", 5, &err), 0);
-	assert_int_equal(winset_change_move(w, CHANGE_CLOSED, "carol", NULL,
-	    6, &err), 0);
+			     "reverted", 5, &err),
+	    0);
+	assert_int_equal(winset_change_move(w, CHANGE_CLOSED, "carol", NULL, 6,
+			     &err),
+	    0);
 	assert_int_equal(json_array_size(w->history), 6);
 	/* Stored and read back: state, approval and history are kept. */
 	doc = winset_win_doc(w);
@@ -324,20 +333,23 @@ test_change_states(void **state)
 	assert_string_equal(w->approved_by, "carol");
 	assert_string_equal(w->rollback, "old kernel");
 	assert_int_equal(json_array_size(w->history), 6);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(
-	    w->history, 4), "actor")), "dave");
+	assert_string_equal(json_string_value(
+				json_object_get(json_array_get(w->history, 4),
+				    "actor")),
+	    "dave");
 	winset_win_free(w);
 	json_decref(doc);
 	json_decref(o);
 	config_free(cfg);
 	/* A reload keeps what a config change's window did. */
 	cfg = load("windows:\n  change:\n    - {id: c1, hosts: [a], "
-	    "approved: true, start: \"2026-11-28 01:00\", "
-	    "end: \"2026-11-28 03:00\"}\n");
+		   "approved: true, start: \"2026-11-28 01:00\", "
+		   "end: \"2026-11-28 03:00\"}\n");
 	ws = winset_load(cfg, cal, &errs);
 	assert_non_null(ws);
 	assert_int_equal(winset_change_move(winset_find(ws, "c1"),
-	    CHANGE_IN_PROGRESS, NULL, NULL, 7, &err), 0);
+			     CHANGE_IN_PROGRESS, NULL, NULL, 7, &err),
+	    0);
 	ws2 = winset_load(cfg, cal, &errs);
 	winset_adopt(ws2, ws);
 	assert_int_equal(winset_find(ws2, "c1")->state, CHANGE_IN_PROGRESS);
@@ -350,14 +362,13 @@ test_change_states(void **state)
 
 /* A running daemon without a loop: the escalator and its deadlines. */
 struct rig {
-	struct sopd	 sd;
-	struct rule	 crit;
+	struct sopd sd;
+	struct rule crit;
 };
 
 /* Dispatch due deadlines to the escalator. */
 static void
-rig_fire_cb(struct deadlines *dq, int kind, uint64_t id, time_t due,
-    void *arg)
+rig_fire_cb(struct deadlines *dq, int kind, uint64_t id, time_t due, void *arg)
 {
 	struct sopd *sd = arg;
 
@@ -379,8 +390,8 @@ rig_start(struct rig *r, const char *extra)
 	r->sd.deadlines = deadlines_new(NULL, rig_fire_cb, &r->sd);
 	r->sd.policy = policy_load(r->sd.cfg, &errs);
 	assert_non_null(r->sd.policy);
-	r->sd.windows = winset_load(r->sd.cfg, policy_calendar(r->sd.policy),
-	    &errs);
+	r->sd.windows =
+	    winset_load(r->sd.cfg, policy_calendar(r->sd.policy), &errs);
 	assert_non_null(r->sd.windows);
 	r->sd.escalator = escalate_new(&r->sd, &cause);
 	assert_non_null(r->sd.escalator);
@@ -436,8 +447,7 @@ test_engine_restart(void **state)
 	(void)state;
 	clock_set_fake(t0);
 	rig_start(&r, "windows: {patch: []}\n");
-	id = incidents_raise(r.sd.incidents, &r.crit, "db1", "db1", "down",
-	    t0);
+	id = incidents_raise(r.sd.incidents, &r.crit, "db1", "db1", "down", t0);
 	assert_true(id > 0);
 	assert_string_equal(rig_level(&r, id), "L2");
 	incidents_info(r.sd.incidents, id, &ii);
@@ -455,8 +465,9 @@ test_engine_restart(void **state)
 	doc = incidents_get_json(r.sd.incidents, id);
 	assert_int_equal(json_integer_value(json_object_get(doc, "next_step")),
 	    1);
-	assert_string_equal(json_string_value(json_object_get(doc,
-	    "next_level")), "L3");
+	assert_string_equal(json_string_value(
+				json_object_get(doc, "next_level")),
+	    "L3");
 	json_decref(doc);
 	rig_at(&r, t0 + 3599);
 	assert_string_equal(rig_level(&r, id), "L2");
@@ -467,14 +478,14 @@ test_engine_restart(void **state)
 	assert_string_equal(rig_level(&r, id), "L2");
 	rig_at(&r, t0 + 7200);
 	assert_string_equal(rig_level(&r, id), "L3");
-	assert_int_equal(store_count_fired(incidents_store(r.sd.incidents),
-	    id), 2);
+	assert_int_equal(store_count_fired(incidents_store(r.sd.incidents), id),
+	    2);
 	rig_stop(&r);
 	clock_set_fake(t0 + 9000);
 	rig_start(&r, "windows: {patch: []}\n");
 	rig_at(&r, t0 + 9000);
-	assert_int_equal(store_count_fired(incidents_store(r.sd.incidents),
-	    id), 2);
+	assert_int_equal(store_count_fired(incidents_store(r.sd.incidents), id),
+	    2);
 	assert_int_equal(deadlines_count(r.sd.deadlines), 0);
 	rig_stop(&r);
 	clock_clear_fake();
@@ -502,14 +513,16 @@ test_engine_window(void **state)
 	gmtime_r(&e, &tm);
 	strftime(end, sizeof(end), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	/* A critical is held only by a change that lists it. */
-	body = json_pack("{s:s, s:[s], s:s, s:s, s:b, s:[s, s]}", "id",
-	    "CHG-9", "hosts", "web1", "start", start, "end", end, "approved", 1,
+	body = json_pack("{s:s, s:[s], s:s, s:s, s:b, s:[s, s]}", "id", "CHG-9",
+	    "hosts", "web1", "start", start, "end", end, "approved", 1,
 	    "severities", "critical", "high");
 	assert_int_equal(escalate_window_add(r.sd.escalator, body, &err,
-	    &status), 0);
+			     &status),
+	    0);
 	assert_int_equal(status, 201);
 	assert_int_equal(escalate_window_add(r.sd.escalator, body, &err,
-	    &status), -1);
+			     &status),
+	    -1);
 	assert_int_equal(status, 409);
 	free(err);
 	json_decref(body);
@@ -523,7 +536,7 @@ test_engine_window(void **state)
 	assert_int_equal(ii.next_escalation_us, 0);
 	incidents_info(r.sd.incidents, other, &ii);
 	assert_null(ii.in_window);
-	rig_at(&r, t0 + 601 + 3600);	/* inside: no escalation */
+	rig_at(&r, t0 + 601 + 3600); /* inside: no escalation */
 	assert_string_equal(rig_level(&r, other), "L3");
 	incidents_info(r.sd.incidents, id, &ii);
 	assert_string_equal(ii.in_window, "CHG-9");
@@ -531,24 +544,33 @@ test_engine_window(void **state)
 	assert_string_equal(json_string_value(json_object_get(w, "state")),
 	    "in_progress");
 	json_decref(w);
-	rig_at(&r, e);			/* the end: released, clock starts */
+	rig_at(&r, e); /* the end: released, clock starts */
 	incidents_info(r.sd.incidents, id, &ii);
 	assert_null(ii.in_window);
 	assert_int_equal(ii.next_escalation_us / 1000000, e + 3600);
 	w = escalate_window_json(r.sd.escalator, "CHG-9");
 	assert_non_null(w);
-	assert_int_equal(json_integer_value(json_array_get(json_object_get(
-	    json_object_get(json_array_get(json_object_get(w, "occurrences"),
-	    0), "record"), "failed_verification"), 0)), (json_int_t)id);
+	assert_int_equal(
+	    json_integer_value(json_array_get(
+		json_object_get(
+		    json_object_get(json_array_get(json_object_get(w,
+						       "occurrences"),
+					0),
+			"record"),
+		    "failed_verification"),
+		0)),
+	    (json_int_t)id);
 	assert_string_equal(json_string_value(json_object_get(w, "state")),
 	    "failed");
 	json_decref(w);
 	/* A person closes it; a closed change cannot be approved again. */
 	body = json_pack("{s:s, s:s}", "actor", "alice", "note", "reverted");
 	assert_int_equal(escalate_change_action(r.sd.escalator, "CHG-9",
-	    "close", body, &err, &status), 0);
+			     "close", body, &err, &status),
+	    0);
 	assert_int_equal(escalate_change_action(r.sd.escalator, "CHG-9",
-	    "approve", body, &err, &status), -1);
+			     "approve", body, &err, &status),
+	    -1);
 	assert_int_equal(status, 409);
 	free(err);
 	json_decref(body);

@@ -24,17 +24,17 @@
 #include "yamlnode.h"
 
 /* 2026-11-27 (a Friday) 00:00 in Asia/Tokyo. */
-#define DAY0	1795705200LL
-#define H	3600LL
+#define DAY0 1795705200LL
+#define H    3600LL
 
 struct fx {
-	char			 dir[64];
-	struct config		*cfg;
-	struct ruleset		*rs;
-	struct calendar		*cal;
-	struct deadlines	*dq;
-	struct incidents	*is;
-	struct expect		*ex;
+	char dir[64];
+	struct config *cfg;
+	struct ruleset *rs;
+	struct calendar *cal;
+	struct deadlines *dq;
+	struct incidents *is;
+	struct expect *ex;
 };
 
 static const char *rules_text =
@@ -190,7 +190,7 @@ feed(struct fx *f, time_t t, const char *host, const char *prog,
 	}
 }
 
-static void	run_to(struct fx *, time_t);
+static void run_to(struct fx *, time_t);
 
 /* The state of the day record of (rule, host) for a day, from the API view. */
 static const char *
@@ -201,17 +201,17 @@ day_state(struct fx *f, const char *host, const char *day)
 	size_t i, j;
 
 	buf[0] = '\0';
-	json_array_foreach(json_object_get(st, "expectations"), i, x) {
+	json_array_foreach(json_object_get(st, "expectations"), i, x)
+	{
 		if (strcmp(json_string_value(json_object_get(x, "host")),
-		    host) != 0 || strcmp(json_string_value(json_object_get(x,
-		    "rule")), "backup-completed") != 0)
+			host) != 0 ||
+		    strcmp(json_string_value(json_object_get(x, "rule")),
+			"backup-completed") != 0)
 			continue;
-		json_array_foreach(json_object_get(x, "days"), j, d)
-			if (strcmp(json_string_value(json_object_get(d, "day")),
-			    day) == 0)
-				snprintf(buf, sizeof(buf), "%s",
-				    json_string_value(json_object_get(d,
-				    "state")));
+		json_array_foreach(json_object_get(x, "days"), j,
+		    d) if (strcmp(json_string_value(json_object_get(d, "day")),
+			       day) == 0) snprintf(buf, sizeof(buf), "%s",
+		    json_string_value(json_object_get(d, "state")));
 	}
 	json_decref(st);
 	return buf;
@@ -230,15 +230,19 @@ test_days(void **state)
 	fx_start(f, DAY0);
 	feed(f, DAY0 + 2 * H, "backup-1", "backupd", "backup failed: no tape");
 	assert_int_not_equal(incidents_active_id(f->is, "backup-failed",
-	    "backup-1"), 0);
+				 "backup-1"),
+	    0);
 	feed(f, DAY0 + 3 * H, "backup-1", "backupd", "backup completed");
 	assert_int_equal(incidents_active_id(f->is, "backup-failed",
-	    "backup-1"), 0);
+			     "backup-1"),
+	    0);
 	run_to(f, DAY0 + 10 * H);
 	assert_int_equal(incidents_active_id(f->is, "backup-completed",
-	    "backup-completed:backup-1"), 0);
+			     "backup-completed:backup-1"),
+	    0);
 	assert_int_not_equal(incidents_active_id(f->is, "backup-completed",
-	    "backup-completed:backup-2"), 0);
+				 "backup-completed:backup-2"),
+	    0);
 	assert_string_equal(day_state(f, "backup-1", "2026-11-27"),
 	    "re-run ok");
 	assert_string_equal(day_state(f, "backup-2", "2026-11-27"), "missing");
@@ -246,16 +250,19 @@ test_days(void **state)
 	/* Next night: backup-2's run is the 28th's, not late for the 27th. */
 	feed(f, DAY0 + 26 * H, "backup-2", "backupd", "backup completed");
 	assert_int_not_equal(incidents_active_id(f->is, "backup-completed",
-	    "backup-completed:backup-2"), 0);
+				 "backup-completed:backup-2"),
+	    0);
 	/* backup-1 fails and is re-run only after the deadline. */
 	feed(f, DAY0 + 26 * H, "backup-1", "backupd", "backup failed again");
 	run_to(f, DAY0 + 34 * H);
 	assert_int_equal(incidents_active_id(f->is, "backup-completed",
-	    "backup-completed:backup-1"), 0);
+			     "backup-completed:backup-1"),
+	    0);
 	assert_string_equal(day_state(f, "backup-1", "2026-11-28"), "failed");
 	feed(f, DAY0 + 35 * H, "backup-1", "backupd", "backup completed");
 	assert_int_equal(incidents_active_id(f->is, "backup-failed",
-	    "backup-1"), 0);
+			     "backup-1"),
+	    0);
 	assert_string_equal(day_state(f, "backup-1", "2026-11-28"),
 	    "re-run ok");
 	assert_string_equal(day_state(f, "backup-2", "2026-11-28"), "ok");
@@ -300,19 +307,20 @@ static void
 test_parse_errors(void **state)
 {
 	static const char *bad[] = {
-	    "rules:\n  - name: a\n    expect: { match: {program: x}, "
-	    "hosts: [\"b-*\"], by: \"10:00\" }\n",
-	    "rules:\n  - name: a\n    expect: { match: {program: x}, "
-	    "hosts: [b], by: \"25:00\" }\n",
-	    "rules:\n  - name: a\n    expect: { match: {program: x}, "
-	    "hosts: [b], by: \"10:00\", every: week }\n",
-	    "rules:\n  - name: a\n    expect: { match: {program: x}, "
-	    "hosts: [b], by: \"10:00\" }\n    title: \"{message}\"\n",
-	    "rules:\n  - name: a\n    match: {program: x}\n"
-	    "    silent: { hosts: all, after: 5m }\n",
-	    "rules:\n  - name: a\n    silent: { hosts: all }\n",
-	    "rules:\n  - name: a\n    match: {program: x}\n    severity: high\n"
-	    "    flapping: { cycles: 0 }\n",
+		"rules:\n  - name: a\n    expect: { match: {program: x}, "
+		"hosts: [\"b-*\"], by: \"10:00\" }\n",
+		"rules:\n  - name: a\n    expect: { match: {program: x}, "
+		"hosts: [b], by: \"25:00\" }\n",
+		"rules:\n  - name: a\n    expect: { match: {program: x}, "
+		"hosts: [b], by: \"10:00\", every: week }\n",
+		"rules:\n  - name: a\n    expect: { match: {program: x}, "
+		"hosts: [b], by: \"10:00\" }\n    title: \"{message}\"\n",
+		"rules:\n  - name: a\n    match: {program: x}\n"
+		"    silent: { hosts: all, after: 5m }\n",
+		"rules:\n  - name: a\n    silent: { hosts: all }\n",
+		"rules:\n  - name: a\n    match: {program: x}\n    severity: "
+		"high\n"
+		"    flapping: { cycles: 0 }\n",
 	};
 	struct fx *f = *state;
 	struct errlist errs = { 0 };
@@ -345,13 +353,16 @@ test_missing_and_late(void **state)
 	feed(f, DAY0 + 2 * H, "backup-2", "backupd", "backup completed");
 	run_to(f, DAY0 + 10 * H);
 	assert_int_not_equal(incidents_active_id(f->is, "backup-completed",
-	    "backup-completed:backup-1"), 0);
+				 "backup-completed:backup-1"),
+	    0);
 	assert_int_equal(incidents_active_id(f->is, "backup-completed",
-	    "backup-completed:backup-2"), 0);
+			     "backup-completed:backup-2"),
+	    0);
 	feed(f, DAY0 + 10 * H + 1800, "backup-1", "backupd",
 	    "backup completed");
 	assert_int_equal(incidents_active_id(f->is, "backup-completed",
-	    "backup-completed:backup-1"), 0);
+			     "backup-completed:backup-1"),
+	    0);
 	assert_int_equal(expect_next(f->ex, "backup-completed", "backup-1"),
 	    DAY0 + 34 * H);
 	/* An arrival exactly at the deadline is in time. */
@@ -359,7 +370,8 @@ test_missing_and_late(void **state)
 	feed(f, DAY0 + 33 * H, "backup-2", "backupd", "backup completed");
 	run_to(f, DAY0 + 35 * H);
 	assert_int_equal(incidents_active_id(f->is, "backup-completed",
-	    "backup-completed:backup-1"), 0);
+			     "backup-completed:backup-1"),
+	    0);
 	fx_stop(f);
 }
 
@@ -369,7 +381,7 @@ test_calendar_deadlines(void **state)
 {
 	struct fx *f = *state;
 
-	fx_start(f, DAY0 + 11 * H);	/* Friday 11:00 */
+	fx_start(f, DAY0 + 11 * H); /* Friday 11:00 */
 	/* Next Monday 09:00, and the next working day (Monday) 10:00. */
 	assert_int_equal(expect_next(f->ex, "weekly", "rep-1"),
 	    DAY0 + 3 * 24 * H + 9 * H);
@@ -386,21 +398,23 @@ test_restart(void **state)
 
 	fx_start(f, DAY0 + 8 * H);
 	fx_stop(f);
-	fx_start(f, DAY0 + 12 * H);	/* down over 10:00 */
+	fx_start(f, DAY0 + 12 * H); /* down over 10:00 */
 	assert_int_equal(expect_next(f->ex, "backup-completed", "backup-1"),
 	    DAY0 + 10 * H);
 	run_to(f, DAY0 + 12 * H);
 	assert_int_not_equal(incidents_active_id(f->is, "backup-completed",
-	    "backup-completed:backup-1"), 0);
-	incidents_settle(f->is, "backup-completed",
-	    "backup-completed:backup-1", "test", DAY0 + 12 * H);
+				 "backup-completed:backup-1"),
+	    0);
+	incidents_settle(f->is, "backup-completed", "backup-completed:backup-1",
+	    "test", DAY0 + 12 * H);
 	fx_stop(f);
 	fx_start(f, DAY0 + 13 * H);
 	assert_int_equal(expect_next(f->ex, "backup-completed", "backup-1"),
 	    DAY0 + 34 * H);
 	run_to(f, DAY0 + 13 * H);
 	assert_int_equal(incidents_active_id(f->is, "backup-completed",
-	    "backup-completed:backup-1"), 0);
+			     "backup-completed:backup-1"),
+	    0);
 	fx_stop(f);
 }
 
@@ -452,7 +466,8 @@ test_silent_restart(void **state)
 	/* The last heard time goes out with the next commit. */
 	assert_int_equal(incidents_flush(f->is), 0);
 	assert_int_equal(store_load_silent(incidents_store(f->is),
-	    silent_row_cb, rows), 0);
+			     silent_row_cb, rows),
+	    0);
 	assert_int_equal(rows[0], 1);
 	assert_int_equal(rows[1], DAY0 + 60);
 	feed(f, DAY0 + 120, "SW-1", "x", "again");

@@ -19,7 +19,7 @@
 #include "rules.h"
 #include "stats.h"
 
-#define T0	1795741323LL
+#define T0 1795741323LL
 
 /* Cycles are counted inside the window only, per key. */
 static void
@@ -63,11 +63,11 @@ test_bound(void **state)
 }
 
 struct fx {
-	char			 dir[64];
-	char			 state[96];
-	struct config		 cfg;
-	struct incidents	*is;
-	struct deadlines	*dq;
+	char dir[64];
+	char state[96];
+	struct config cfg;
+	struct incidents *is;
+	struct deadlines *dq;
 };
 
 /* Deadlines of the incidents (the ends of flapping). */
@@ -140,7 +140,7 @@ test_incidents_flapping(void **state)
 		feed(&f, &r, 1, i * 60 + 30);
 	}
 	assert_int_equal(stats.incidents_opened, 3);
-	feed(&f, &r, 0, 200);		/* the 4th open: flapping */
+	feed(&f, &r, 0, 200); /* the 4th open: flapping */
 	assert_int_equal(stats.incidents_opened, 4);
 	id = incidents_active_id(f.is, "link", "flapping:sw-1");
 	assert_int_not_equal(id, 0);
@@ -148,7 +148,7 @@ test_incidents_flapping(void **state)
 	feed(&f, &r, 1, 230);
 	feed(&f, &r, 0, 260);
 	feed(&f, &r, 1, 290);
-	assert_int_equal(stats.incidents_opened, 4);	/* no new ones */
+	assert_int_equal(stats.incidents_opened, 4); /* no new ones */
 	deadlines_tick(f.dq, T0 + 290 + 599);
 	assert_int_equal(incidents_active_id(f.is, "link", "flapping:sw-1"),
 	    id);

@@ -13,17 +13,17 @@
 #include "event.h"
 #include "framing.h"
 
-#define MAXMSG	64
-#define MAXOUT	4096
+#define MAXMSG 64
+#define MAXOUT 4096
 
 /* What a stream produced: messages, their flags, and the final status. */
 struct result {
-	char		*msg[MAXOUT];
-	size_t		 len[MAXOUT];
-	unsigned	 flags[MAXOUT];
-	size_t		 n;
-	int		 error;
-	size_t		 maxbuf;	/* largest buffer left after a 0 */
+	char *msg[MAXOUT];
+	size_t len[MAXOUT];
+	unsigned flags[MAXOUT];
+	size_t n;
+	int error;
+	size_t maxbuf; /* largest buffer left after a 0 */
 };
 
 /* Free a result's messages. */
@@ -41,10 +41,10 @@ result_free(struct result *r)
 static int
 drain(struct framer *f, struct evbuffer *in, struct result *r, size_t max)
 {
-	char		 out[MAXMSG * 64 + 1];
-	size_t		 len;
-	unsigned	 flags;
-	int		 rc;
+	char out[MAXMSG * 64 + 1];
+	size_t len;
+	unsigned flags;
+	int rc;
 
 	while ((rc = framer_next(f, in, out, max + 1, &len, &flags)) == 1) {
 		assert_true(len <= max);
@@ -68,11 +68,11 @@ drain(struct framer *f, struct evbuffer *in, struct result *r, size_t max)
 static void
 feed(const char *s, size_t n, size_t max, size_t maxchunk, struct result *r)
 {
-	struct framer	*f = framer_new(max);
-	struct evbuffer	*in = evbuffer_new();
-	size_t		 off = 0, c, len;
-	unsigned	 flags;
-	char		 out[MAXMSG * 64 + 1];
+	struct framer *f = framer_new(max);
+	struct evbuffer *in = evbuffer_new();
+	size_t off = 0, c, len;
+	unsigned flags;
+	char out[MAXMSG * 64 + 1];
 
 	memset(r, 0, sizeof *r);
 	while (off < n) {
@@ -105,8 +105,8 @@ feed_str(const char *s, size_t max, struct result *r)
 static void
 test_octet_basic(void **state)
 {
-	struct result	 r;
-	struct framer	*f = framer_new(MAXMSG);
+	struct result r;
+	struct framer *f = framer_new(MAXMSG);
 
 	assert_int_equal(framer_mode(f), FRAMER_UNDECIDED);
 	framer_free(f);
@@ -132,12 +132,19 @@ static void
 test_octet_bad(void **state)
 {
 	static const char *bad[] = {
-		"4\0  ", "0 x", "05 hello", "5x hello", "12345678901 x",
-		"9999999999 x", "67108865 x", "5 hello x", "5 hello-3 abc",
+		"4\0  ",
+		"0 x",
+		"05 hello",
+		"5x hello",
+		"12345678901 x",
+		"9999999999 x",
+		"67108865 x",
+		"5 hello x",
+		"5 hello-3 abc",
 		"5 hello 5 hello",
 	};
-	struct result	 r;
-	size_t		 i, n;
+	struct result r;
+	size_t i, n;
 
 	for (i = 0; i < sizeof bad / sizeof *bad; i++) {
 		n = i == 0 ? 4 : strlen(bad[i]);
@@ -152,23 +159,23 @@ test_octet_bad(void **state)
 static void
 test_octet_digits(void **state)
 {
-	struct framer	*f = framer_new(MAXMSG);
-	struct evbuffer	*in = evbuffer_new();
-	char		 out[MAXMSG + 1];
-	size_t		 len;
-	unsigned	 flags;
-	int		 i;
+	struct framer *f = framer_new(MAXMSG);
+	struct evbuffer *in = evbuffer_new();
+	char out[MAXMSG + 1];
+	size_t len;
+	unsigned flags;
+	int i;
 
 	for (i = 0; i < 8; i++) {
 		evbuffer_add(in, "1", 1);
 		assert_int_equal(framer_next(f, in, out, sizeof out, &len,
-		    &flags), 0);
+				     &flags),
+		    0);
 		assert_int_equal(evbuffer_get_length(in), 0);
 	}
 	assert_int_equal(framer_mode(f), FRAMER_OCTET);
-	evbuffer_add(in, "1", 1);	/* 111111111 > 64 MiB */
-	assert_int_equal(framer_next(f, in, out, sizeof out, &len, &flags),
-	    -1);
+	evbuffer_add(in, "1", 1); /* 111111111 > 64 MiB */
+	assert_int_equal(framer_next(f, in, out, sizeof out, &len, &flags), -1);
 	evbuffer_free(in);
 	framer_free(f);
 }
@@ -177,9 +184,9 @@ test_octet_digits(void **state)
 static void
 test_octet_huge(void **state)
 {
-	size_t		 big = 1000000, n;
-	char		*s = malloc(big + 64);
-	struct result	 r;
+	size_t big = 1000000, n;
+	char *s = malloc(big + 64);
+	struct result r;
 
 	n = (size_t)sprintf(s, "%zu ", big);
 	memset(s + n, 'A', big);
@@ -216,17 +223,17 @@ test_lf_basic(void **state)
 static void
 test_lf_long(void **state)
 {
-	char		 s[1024];
-	struct result	 r;
-	size_t		 n = 0;
+	char s[1024];
+	struct result r;
+	size_t n = 0;
 
 	memset(s, 'x', 300);
 	n = 300;
 	n += (size_t)sprintf(s + n, "\nshort\n");
-	memset(s + n, 'y', MAXMSG);		/* exactly MAXMSG, then CRLF */
+	memset(s + n, 'y', MAXMSG); /* exactly MAXMSG, then CRLF */
 	n += MAXMSG;
 	n += (size_t)sprintf(s + n, "\r\n");
-	memset(s + n, 'z', MAXMSG + 1);		/* one byte too long */
+	memset(s + n, 'z', MAXMSG + 1); /* one byte too long */
 	n += MAXMSG + 1;
 	n += (size_t)sprintf(s + n, "\nend\n");
 	feed(s, n, MAXMSG, 0, &r);
@@ -247,9 +254,9 @@ test_lf_long(void **state)
 static void
 test_utf8_cut(void **state)
 {
-	char		 s[256];
-	struct result	 r;
-	size_t		 n;
+	char s[256];
+	struct result r;
+	size_t n;
 
 	memset(s, 'a', 9);
 	memcpy(s + 9, "\xe2\x82\xac\xe2\x82\xac\n", 7);
@@ -269,8 +276,8 @@ test_utf8_cut(void **state)
 static size_t
 make_stream(char *s, int octet)
 {
-	size_t	 n = 0, len, i;
-	int	 k, count = 1 + (int)(random() % 60);
+	size_t n = 0, len, i;
+	int k, count = 1 + (int)(random() % 60);
 
 	for (k = 0; k < count; k++) {
 		len = 1 + (size_t)random() % (random() % 4 == 0 ? 200 : 40);
@@ -278,7 +285,7 @@ make_stream(char *s, int octet)
 			n += (size_t)sprintf(s + n, "%zu ", len);
 		for (i = 0; i < len; i++)
 			s[n + i] = (char)(octet ? random() % 256 :
-			    'a' + random() % 26);
+						  'a' + random() % 26);
 		n += len;
 		if (!octet)
 			s[n++] = '\n';
@@ -292,10 +299,10 @@ make_stream(char *s, int octet)
 static void
 test_random_chunks(void **state)
 {
-	static char	 s[64 * 1024];
-	struct result	 whole, part;
-	size_t		 n, i;
-	int		 iter, octet, k;
+	static char s[64 * 1024];
+	struct result whole, part;
+	size_t n, i;
+	int iter, octet, k;
 
 	srandom(7);
 	for (iter = 0; iter < 400; iter++) {
@@ -311,8 +318,7 @@ test_random_chunks(void **state)
 				assert_int_equal(part.len[i], whole.len[i]);
 				assert_memory_equal(part.msg[i], whole.msg[i],
 				    whole.len[i]);
-				assert_int_equal(part.flags[i],
-				    whole.flags[i]);
+				assert_int_equal(part.flags[i], whole.flags[i]);
 			}
 			assert_true(part.maxbuf <= MAXMSG + 1);
 			result_free(&part);
@@ -325,17 +331,18 @@ test_random_chunks(void **state)
 static void
 test_random_garbage(void **state)
 {
-	static char	 s[4096];
-	struct result	 r;
-	size_t		 n, i;
-	int		 iter;
+	static char s[4096];
+	struct result r;
+	size_t n, i;
+	int iter;
 
 	srandom(11);
 	for (iter = 0; iter < 2000; iter++) {
 		n = (size_t)random() % sizeof s;
 		for (i = 0; i < n; i++)
-			s[i] = random() % 3 == 0 ? "0123456789 \n\r"[random() %
-			    14] : (char)random();
+			s[i] = random() % 3 == 0 ?
+			    "0123456789 \n\r"[random() % 14] :
+			    (char)random();
 		feed(s, n, MAXMSG, 1 + (size_t)(random() % 300), &r);
 		assert_true(r.maxbuf <= MAXMSG + 1);
 		result_free(&r);

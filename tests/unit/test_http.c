@@ -29,28 +29,28 @@
 #include "stats.h"
 #include "unit.h"
 
-static char		 dir[] = "/tmp/sopd-http.XXXXXX";
-static struct sopd	 sd;
-static struct http	*srv;
-static int		 port;
+static char dir[] = "/tmp/sopd-http.XXXXXX";
+static struct sopd sd;
+static struct http *srv;
+static int port;
 
 /* What one request got back. */
 struct reply {
-	int		 code;
-	char		*body;
-	char		*ctype;
-	char		*csp;
-	char		*nosniff;
-	int		 done;
+	int code;
+	char *body;
+	char *ctype;
+	char *csp;
+	char *nosniff;
+	int done;
 };
 
 /* A free loopback port (bound then released). */
 static int
 free_port(void)
 {
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof(sin);
-	int			fd, p;
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd, p;
 
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	memset(&sin, 0, sizeof(sin));
@@ -67,9 +67,9 @@ free_port(void)
 static void
 feed(const char *host, const char *program, const char *message)
 {
-	struct logevent	ev;
-	struct rule_hit	hit;
-	int64_t		now = (int64_t)time(NULL) * 1000000;
+	struct logevent ev;
+	struct rule_hit hit;
+	int64_t now = (int64_t)time(NULL) * 1000000;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.source = EVENT_SYSLOG;
@@ -93,8 +93,8 @@ feed(const char *host, const char *program, const char *message)
 static int
 setup(void **state)
 {
-	char		 cfgtext[1024], *cause = NULL;
-	struct errlist	 errs = { 0 };
+	char cfgtext[1024], *cause = NULL;
+	struct errlist errs = { 0 };
 
 	assert_non_null(mkdtemp(dir));
 	port = free_port();
@@ -111,7 +111,8 @@ setup(void **state)
 	    "      message: 'Out of memory'\n");
 	snprintf(cfgtext, sizeof(cfgtext),
 	    "state_dir: %s/var\nhttp:\n  listen: 127.0.0.1:%d\n"
-	    "rules: [%s/rules.yaml]\n", dir, port, dir);
+	    "rules: [%s/rules.yaml]\n",
+	    dir, port, dir);
 	memset(&sd, 0, sizeof(sd));
 	sd.base = event_base_new();
 	sd.cfg = config_load(unit_write_file(dir, "sopd.yaml", cfgtext), &errs);
@@ -152,7 +153,7 @@ teardown(void **state)
 static char *
 header_dup(struct evhttp_request *req, const char *name)
 {
-	const char	*v;
+	const char *v;
 
 	v = evhttp_find_header(evhttp_request_get_input_headers(req), name);
 	return v != NULL ? strdup(v) : NULL;
@@ -162,9 +163,9 @@ header_dup(struct evhttp_request *req, const char *name)
 static void
 reply_cb(struct evhttp_request *req, void *arg)
 {
-	struct reply	*rp = arg;
-	struct evbuffer	*b;
-	size_t		 n;
+	struct reply *rp = arg;
+	struct evbuffer *b;
+	size_t n;
 
 	rp->done = 1;
 	event_base_loopbreak(sd.base);
@@ -196,9 +197,9 @@ static void
 request(enum evhttp_cmd_type cmd, const char *path, const char *body,
     const char *hname, const char *hvalue, struct reply *rp)
 {
-	struct evhttp_connection	*c;
-	struct evhttp_request		*req;
-	struct evkeyvalq		*h;
+	struct evhttp_connection *c;
+	struct evhttp_request *req;
+	struct evkeyvalq *h;
 
 	memset(rp, 0, sizeof(*rp));
 	c = evhttp_connection_base_new(sd.base, NULL, "127.0.0.1", port);
@@ -210,7 +211,8 @@ request(enum evhttp_cmd_type cmd, const char *path, const char *body,
 		evhttp_add_header(h, hname, hvalue);
 	if (body != NULL) {
 		if (hname == NULL || strcmp(hname, "Content-Type") != 0)
-			evhttp_add_header(h, "Content-Type", "application/json");
+			evhttp_add_header(h, "Content-Type",
+			    "application/json");
 		evbuffer_add(evhttp_request_get_output_buffer(req), body,
 		    strlen(body));
 	}
@@ -224,8 +226,8 @@ request(enum evhttp_cmd_type cmd, const char *path, const char *body,
 static json_t *
 get_json(const char *path, int code)
 {
-	struct reply	 rp;
-	json_t		*doc;
+	struct reply rp;
+	json_t *doc;
 
 	request(EVHTTP_REQ_GET, path, NULL, NULL, NULL, &rp);
 	assert_int_equal(rp.code, code);
@@ -241,8 +243,8 @@ get_json(const char *path, int code)
 static json_t *
 post_json(const char *path, const char *body, int code)
 {
-	struct reply	 rp;
-	json_t		*doc;
+	struct reply rp;
+	json_t *doc;
 
 	request(EVHTTP_REQ_POST, path, body, NULL, NULL, &rp);
 	if (rp.code != code)
@@ -258,15 +260,17 @@ post_json(const char *path, const char *body, int code)
 static json_int_t
 incident_id(const char *rule)
 {
-	char		 path[128];
-	json_t		*doc;
-	json_int_t	 id;
+	char path[128];
+	json_t *doc;
+	json_int_t id;
 
 	snprintf(path, sizeof(path), "/api/v1/incidents?rule=%s", rule);
 	doc = get_json(path, 200);
 	assert_int_equal(json_array_size(json_object_get(doc, "incidents")), 1);
-	id = json_integer_value(json_object_get(json_array_get(
-	    json_object_get(doc, "incidents"), 0), "id"));
+	id = json_integer_value(
+	    json_object_get(json_array_get(json_object_get(doc, "incidents"),
+				0),
+		"id"));
 	json_decref(doc);
 	return id;
 }
@@ -275,12 +279,13 @@ incident_id(const char *rule)
 static void
 test_healthz(void **state)
 {
-	json_t	*doc = get_json("/healthz", 200);
+	json_t *doc = get_json("/healthz", 200);
 
 	assert_string_equal(json_string_value(json_object_get(doc, "status")),
 	    "ok");
-	assert_int_equal(json_integer_value(json_object_get(doc,
-	    "incidents_active")), 2);
+	assert_int_equal(json_integer_value(
+			     json_object_get(doc, "incidents_active")),
+	    2);
 	assert_true(json_integer_value(json_object_get(doc, "uptime")) >= 5);
 	json_decref(doc);
 }
@@ -290,23 +295,32 @@ static void
 test_list_filters(void **state)
 {
 	static const struct {
-		const char	*query;
-		size_t		 n;
+		const char *query;
+		size_t n;
 	} t[] = {
-		{ "", 2 }, { "?state=active", 2 }, { "?state=open", 2 },
-		{ "?state=resolved", 0 }, { "?severity=critical", 1 },
-		{ "?severity=low", 0 }, { "?host=web1", 1 }, { "?host=web*", 1 },
-		{ "?rule=oom", 1 }, { "?limit=1", 1 }, { "?limit=1&offset=1", 1 },
-		{ "?offset=2", 0 }, { "?state=open&severity=high&host=db1", 1 },
+		{ "", 2 },
+		{ "?state=active", 2 },
+		{ "?state=open", 2 },
+		{ "?state=resolved", 0 },
+		{ "?severity=critical", 1 },
+		{ "?severity=low", 0 },
+		{ "?host=web1", 1 },
+		{ "?host=web*", 1 },
+		{ "?rule=oom", 1 },
+		{ "?limit=1", 1 },
+		{ "?limit=1&offset=1", 1 },
+		{ "?offset=2", 0 },
+		{ "?state=open&severity=high&host=db1", 1 },
 	};
-	char	 path[256];
-	json_t	*doc;
-	size_t	 i;
+	char path[256];
+	json_t *doc;
+	size_t i;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		snprintf(path, sizeof(path), "/api/v1/incidents%s", t[i].query);
 		doc = get_json(path, 200);
-		if (json_array_size(json_object_get(doc, "incidents")) != t[i].n)
+		if (json_array_size(json_object_get(doc, "incidents")) !=
+		    t[i].n)
 			fail_msg("%s: %zu incidents, expected %zu", path,
 			    json_array_size(json_object_get(doc, "incidents")),
 			    t[i].n);
@@ -319,13 +333,19 @@ static void
 test_list_bad(void **state)
 {
 	static const char *bad[] = {
-		"?state=bogus", "?severity=urgent", "?limit=0", "?limit=1001",
-		"?limit=ten", "?offset=-1", "?colour=red", "?host=",
+		"?state=bogus",
+		"?severity=urgent",
+		"?limit=0",
+		"?limit=1001",
+		"?limit=ten",
+		"?offset=-1",
+		"?colour=red",
+		"?host=",
 		"?limit=99999999999999999999999",
 	};
-	char	 path[256];
-	json_t	*doc;
-	size_t	 i;
+	char path[256];
+	json_t *doc;
+	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(path, sizeof(path), "/api/v1/incidents%s", bad[i]);
@@ -340,14 +360,27 @@ static void
 test_get(void **state)
 {
 	static const char *fields[] = {
-		"id", "rule", "key", "severity", "state", "level", "host",
-		"title", "count", "first_seen", "last_seen", "resolved_at",
-		"next_escalation", "in_window", "events", "history",
+		"id",
+		"rule",
+		"key",
+		"severity",
+		"state",
+		"level",
+		"host",
+		"title",
+		"count",
+		"first_seen",
+		"last_seen",
+		"resolved_at",
+		"next_escalation",
+		"in_window",
+		"events",
+		"history",
 	};
-	char		 path[128];
-	json_t		*doc;
-	json_int_t	 id = incident_id("disk-error");
-	size_t		 i;
+	char path[128];
+	json_t *doc;
+	json_int_t id = incident_id("disk-error");
+	size_t i;
 
 	snprintf(path, sizeof(path), "/api/v1/incidents/%lld", (long long)id);
 	doc = get_json(path, 200);
@@ -357,8 +390,8 @@ test_get(void **state)
 	}
 	assert_string_equal(json_string_value(json_object_get(doc, "title")),
 	    "disk error on web1 (sda1)");
-	assert_string_equal(json_string_value(json_object_get(doc,
-	    "severity")), "critical");
+	assert_string_equal(json_string_value(json_object_get(doc, "severity")),
+	    "critical");
 	json_decref(doc);
 	json_decref(get_json("/api/v1/incidents/999999", 404));
 	json_decref(get_json("/api/v1/incidents/abc", 400));
@@ -370,13 +403,14 @@ test_get(void **state)
 static void
 test_lifecycle(void **state)
 {
-	char		 base[128], path[160];
-	json_t		*doc;
-	json_int_t	 id = incident_id("oom");
+	char base[128], path[160];
+	json_t *doc;
+	json_int_t id = incident_id("oom");
 
 	snprintf(base, sizeof(base), "/api/v1/incidents/%lld", (long long)id);
 	snprintf(path, sizeof(path), "%s/ack", base);
-	doc = post_json(path, "{\"actor\":\"alice\",\"note\":\"looking\"}", 200);
+	doc =
+	    post_json(path, "{\"actor\":\"alice\",\"note\":\"looking\"}", 200);
 	assert_string_equal(json_string_value(json_object_get(doc, "state")),
 	    "acknowledged");
 	json_decref(doc);
@@ -387,7 +421,8 @@ test_lifecycle(void **state)
 	json_decref(post_json(path, "{\"actor\":5}", 400));
 	snprintf(path, sizeof(path), "%s/notes", base);
 	json_decref(post_json(path, "{\"actor\":\"bob\"}", 400));
-	doc = post_json(path, "{\"actor\":\"bob\",\"note\":\"swap added\"}", 200);
+	doc =
+	    post_json(path, "{\"actor\":\"bob\",\"note\":\"swap added\"}", 200);
 	assert_true(json_array_size(json_object_get(doc, "history")) >= 2);
 	json_decref(doc);
 	snprintf(path, sizeof(path), "%s/resolve", base);
@@ -405,8 +440,8 @@ test_lifecycle(void **state)
 static void
 test_post_guards(void **state)
 {
-	struct reply	rp;
-	char		path[128];
+	struct reply rp;
+	char path[128];
 
 	snprintf(path, sizeof(path), "/api/v1/incidents/%lld/ack",
 	    (long long)incident_id("disk-error"));
@@ -429,9 +464,9 @@ test_post_guards(void **state)
 static void
 test_body_limit(void **state)
 {
-	struct reply	 rp;
-	char		*big;
-	size_t		 n = HTTP_MAX_BODY + 1024;
+	struct reply rp;
+	char *big;
+	size_t n = HTTP_MAX_BODY + 1024;
 
 	big = malloc(n + 1);
 	memset(big, ' ', n);
@@ -448,26 +483,39 @@ test_body_limit(void **state)
 static void
 test_stats(void **state)
 {
-	json_t	*doc, *rules;
+	json_t *doc, *rules;
 
 	stats.in[INPUT_UDP].received = 7;
 	stats.in[INPUT_UDP].reason[REASON_EMPTY] = 2;
 	doc = get_json("/api/v1/stats", 200);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(
-	    json_object_get(doc, "inputs"), "syslog_udp"), "received")), 7);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(
-	    json_object_get(json_object_get(doc, "inputs"), "syslog_udp"),
-	    "reasons"), "empty")), 2);
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(json_object_get(doc, "inputs"),
+				 "syslog_udp"),
+			     "received")),
+	    7);
+	assert_int_equal(
+	    json_integer_value(json_object_get(
+		json_object_get(json_object_get(json_object_get(doc, "inputs"),
+				    "syslog_udp"),
+		    "reasons"),
+		"empty")),
+	    2);
 	rules = json_object_get(doc, "rules");
 	assert_int_equal(json_array_size(rules), 2);
-	assert_string_equal(json_string_value(json_object_get(
-	    json_array_get(rules, 0), "name")), "disk-error");
-	assert_int_equal(json_integer_value(json_object_get(
-	    json_array_get(rules, 0), "matched")), 1);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(
-	    doc, "daemon"), "version")), "0.1.0");
-	assert_non_null(json_object_get(json_object_get(doc, "incidents"),
-	    "by_severity"));
+	assert_string_equal(json_string_value(
+				json_object_get(json_array_get(rules, 0),
+				    "name")),
+	    "disk-error");
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_array_get(rules, 0),
+				 "matched")),
+	    1);
+	assert_string_equal(json_string_value(
+				json_object_get(json_object_get(doc, "daemon"),
+				    "version")),
+	    "0.1.0");
+	assert_non_null(
+	    json_object_get(json_object_get(doc, "incidents"), "by_severity"));
 	json_decref(doc);
 	doc = get_json("/api/v1/windows", 200);
 	assert_true(json_is_array(json_object_get(doc, "windows")));
@@ -482,20 +530,22 @@ test_stats(void **state)
 static void
 test_metrics(void **state)
 {
-	struct reply	rp;
+	struct reply rp;
 
 	request(EVHTTP_REQ_GET, "/metrics", NULL, NULL, NULL, &rp);
 	assert_int_equal(rp.code, 200);
 	assert_non_null(strstr(rp.ctype, "text/plain"));
 	assert_non_null(strstr(rp.body,
 	    "sopd_input_received_total{input=\"syslog_udp\"} 7\n"));
-	assert_non_null(strstr(rp.body, "sopd_input_dropped_total{input="
+	assert_non_null(strstr(rp.body,
+	    "sopd_input_dropped_total{input="
 	    "\"syslog_udp\",reason=\"empty\"} 2\n"));
 	assert_non_null(strstr(rp.body,
 	    "sopd_rule_matched_total{rule=\"disk-error\"} 1\n"));
 	assert_non_null(strstr(rp.body,
 	    "sopd_incidents_active{severity=\"critical\"} 1\n"));
-	assert_non_null(strstr(rp.body, "# TYPE sopd_store_commits_total "
+	assert_non_null(strstr(rp.body,
+	    "# TYPE sopd_store_commits_total "
 	    "counter\n"));
 	reply_free(&rp);
 }
@@ -505,11 +555,15 @@ static void
 test_static(void **state)
 {
 	static const char *missing[] = {
-		"/static/..%2fMakefile", "/static/../Makefile", "/static/.x",
-		"/static/nope.js", "/static/", "/static/a/b",
+		"/static/..%2fMakefile",
+		"/static/../Makefile",
+		"/static/.x",
+		"/static/nope.js",
+		"/static/",
+		"/static/a/b",
 	};
-	struct reply	rp;
-	size_t		i;
+	struct reply rp;
+	size_t i;
 
 	request(EVHTTP_REQ_GET, "/", NULL, NULL, NULL, &rp);
 	assert_int_equal(rp.code, 200);
@@ -544,8 +598,8 @@ stop_cb(evutil_socket_t fd, short what, void *arg)
 static void
 run_for(int ms)
 {
-	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
-	struct event	*ev = evtimer_new(sd.base, stop_cb, NULL);
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct event *ev = evtimer_new(sd.base, stop_cb, NULL);
 
 	evtimer_add(ev, &tv);
 	event_base_dispatch(sd.base);
@@ -556,8 +610,8 @@ run_for(int ms)
 static void
 test_connections(void **state)
 {
-	struct sockaddr_in	sin;
-	int			fd[3], i;
+	struct sockaddr_in sin;
+	int fd[3], i;
 
 	run_for(400);
 	assert_int_equal(http_connections(srv), 0);
@@ -568,7 +622,8 @@ test_connections(void **state)
 	for (i = 0; i < 3; i++) {
 		fd[i] = socket(AF_INET, SOCK_STREAM, 0);
 		assert_int_equal(connect(fd[i], (struct sockaddr *)&sin,
-		    sizeof(sin)), 0);
+				     sizeof(sin)),
+		    0);
 	}
 	run_for(100);
 	assert_int_equal(http_connections(srv), 3);

@@ -21,15 +21,15 @@
 #include "rules.h"
 #include "stats.h"
 
-#define T0	1795741323LL	/* 2026-11-27T01:02:03Z */
-#define SEC	1000000LL
+#define T0  1795741323LL /* 2026-11-27T01:02:03Z */
+#define SEC 1000000LL
 
 struct fixture {
-	char			 dir[64];
-	char			*state_dir;
-	struct config		 cfg;
-	struct event_base	*base;
-	struct incidents	*is;
+	char dir[64];
+	char *state_dir;
+	struct config cfg;
+	struct event_base *base;
+	struct incidents *is;
 };
 
 /* Open the incidents on the fixture's config. */
@@ -152,8 +152,8 @@ static json_t *
 list(struct incidents *is, int st, int active, int sev, const char *host,
     const char *rule, size_t limit, size_t offset)
 {
-	struct incident_filter f = { st, active, sev, host, rule, limit,
-	    offset, 0, NULL };
+	struct incident_filter f = { st, active, sev, host, rule, limit, offset,
+		0, NULL };
 
 	return incidents_list_json(is, &f);
 }
@@ -270,9 +270,9 @@ test_threshold_bound(void **state)
 	assert_int_equal(jint(st, "threshold_keys"), 10);
 	assert_int_equal(jint(st, "threshold_evicted"), 40);
 	json_decref(st);
-	feed(fx->is, &r, 0, "h0", NULL, 51);	/* evicted: starts over */
+	feed(fx->is, &r, 0, "h0", NULL, 51); /* evicted: starts over */
 	assert_int_equal(incidents_active_count(fx->is), 0);
-	feed(fx->is, &r, 0, "h49", NULL, 52);	/* kept: opens */
+	feed(fx->is, &r, 0, "h49", NULL, 52); /* kept: opens */
 	assert_int_equal(incidents_active_count(fx->is), 1);
 }
 
@@ -290,7 +290,7 @@ test_clear(void **state)
 	feed(fx->is, &r, 1, "sw1", "1", 30);
 	assert_int_equal(incidents_active_count(fx->is), 1);
 	assert_int_equal(stats.incidents_resolved, 1);
-	feed(fx->is, &r, 1, "sw1", "3", 31);	/* nothing to clear */
+	feed(fx->is, &r, 1, "sw1", "3", 31); /* nothing to clear */
 	assert_int_equal(incidents_active_count(fx->is), 1);
 	st = incidents_stats_json(fx->is);
 	assert_int_equal(jint(st, "clear_unmatched"), 1);
@@ -337,7 +337,8 @@ test_lifecycle(void **state)
 	assert_string_equal(err, "no incident 99");
 	free(err);
 	assert_int_equal(incidents_note(fx->is, 1, "bob", "disk replaced",
-	    &err), 0);
+			     &err),
+	    0);
 	assert_int_equal(incidents_resolve(fx->is, 1, "alice", "fixed", &err),
 	    0);
 	assert_int_equal(incidents_active_count(fx->is), 0);
@@ -348,7 +349,8 @@ test_lifecycle(void **state)
 	assert_string_equal(err, "incident 1 is resolved");
 	free(err);
 	assert_int_equal(incidents_note(fx->is, 1, "carol", "post-mortem",
-	    &err), 0);
+			     &err),
+	    0);
 	assert_int_equal(incidents_note(fx->is, 77, "carol", "x", &err), -1);
 	assert_string_equal(err, "no incident 77");
 	free(err);
@@ -431,7 +433,7 @@ test_assign(void **state)
 	    -1);
 	assert_string_equal(err, "no incident 9");
 	free(err);
-	inc = incidents_get_json(fx->is, 1);	/* from the store now */
+	inc = incidents_get_json(fx->is, 1); /* from the store now */
 	assert_string_equal(jstr(inc, "owner"), "dave");
 	assert_int_equal(json_array_size(json_object_get(inc, "history")), 6);
 	json_decref(inc);
@@ -451,11 +453,11 @@ test_bounds(void **state)
 	incidents_reconfigure(fx->is, &fx->cfg);
 	feed(fx->is, &a, 0, "h1", NULL, 0);
 	feed(fx->is, &a, 0, "h2", NULL, 0);
-	feed(fx->is, &a, 0, "h3", NULL, 0);	/* per rule */
-	feed(fx->is, &a, 0, "h1", NULL, 1);	/* an update still counts */
+	feed(fx->is, &a, 0, "h3", NULL, 0); /* per rule */
+	feed(fx->is, &a, 0, "h1", NULL, 1); /* an update still counts */
 	assert_int_equal(incidents_active_count(fx->is), 2);
 	feed(fx->is, &b, 0, "h1", NULL, 0);
-	feed(fx->is, &b, 0, "h2", NULL, 0);	/* in total */
+	feed(fx->is, &b, 0, "h2", NULL, 0); /* in total */
 	assert_int_equal(incidents_active_count(fx->is), 3);
 	st = incidents_stats_json(fx->is);
 	assert_int_equal(jint(st, "dropped"), 2);
@@ -482,7 +484,7 @@ test_reload(void **state)
 	feed(fx->is, &r, 0, "db3", NULL, 3);
 	assert_int_equal(incidents_ack(fx->is, 2, "alice", NULL, NULL), 0);
 	assert_int_equal(incidents_resolve(fx->is, 3, "alice", NULL, NULL), 0);
-	feed(fx->is, &r, 0, "db1", NULL, 4);	/* committed by close */
+	feed(fx->is, &r, 0, "db1", NULL, 4); /* committed by close */
 	incidents_close(fx->is);
 	fx_open(fx);
 	assert_int_equal(incidents_active_count(fx->is), 2);
@@ -525,11 +527,11 @@ test_list_filters(void **state)
 	struct rule b = mkrule("b", NULL, SEV_LOW);
 	json_t *doc;
 
-	feed(fx->is, &a, 0, "web01", NULL, 0);	/* 1 */
-	feed(fx->is, &a, 0, "web02", NULL, 0);	/* 2 */
-	feed(fx->is, &b, 0, "db01", NULL, 0);	/* 3 */
-	feed(fx->is, &b, 0, "web03", NULL, 0);	/* 4 */
-	feed(fx->is, &a, 0, "db02", NULL, 0);	/* 5 */
+	feed(fx->is, &a, 0, "web01", NULL, 0); /* 1 */
+	feed(fx->is, &a, 0, "web02", NULL, 0); /* 2 */
+	feed(fx->is, &b, 0, "db01", NULL, 0);  /* 3 */
+	feed(fx->is, &b, 0, "web03", NULL, 0); /* 4 */
+	feed(fx->is, &a, 0, "db02", NULL, 0);  /* 5 */
 	assert_int_equal(incidents_resolve(fx->is, 2, "x", NULL, NULL), 0);
 	assert_int_equal(incidents_ack(fx->is, 4, "x", NULL, NULL), 0);
 
@@ -612,9 +614,9 @@ static void
 test_json(void **state)
 {
 	static const char *keys[] = { "id", "rule", "rule_file", "rule_line",
-	    "key", "severity", "state", "level", "host", "title", "count",
-	    "first_seen", "last_seen", "resolved_at", "acked_at", "owner",
-	    "next_escalation", "in_window", "events", "history" };
+		"key", "severity", "state", "level", "host", "title", "count",
+		"first_seen", "last_seen", "resolved_at", "acked_at", "owner",
+		"next_escalation", "in_window", "events", "history" };
 	struct fixture *fx = *state;
 	struct rule r = mkrule("disk-full", NULL, SEV_HIGH);
 	struct rule_hit hit;
@@ -645,7 +647,8 @@ test_json(void **state)
 	assert_true(json_is_null(json_object_get(inc, "in_window")));
 	assert_true(json_is_null(json_object_get(inc, "owner")));
 	n = fnmatch("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:"
-	    "[0-9][0-9]:[0-9][0-9]Z", jstr(inc, "first_seen"), 0);
+		    "[0-9][0-9]:[0-9][0-9]Z",
+	    jstr(inc, "first_seen"), 0);
 	assert_int_equal(n, 0);
 	/* The ring keeps the newest sample_events (3) samples. */
 	events = json_object_get(inc, "events");
@@ -654,8 +657,8 @@ test_json(void **state)
 	assert_string_equal(jstr(json_array_get(events, 0), "host"), "db1");
 	assert_int_equal(strlen(jstr(json_array_get(events, 2), "message")),
 	    1024);
-	assert_true(json_is_true(json_object_get(json_array_get(events, 2),
-	    "sample_truncated")));
+	assert_true(json_is_true(
+	    json_object_get(json_array_get(events, 2), "sample_truncated")));
 	json_decref(inc);
 
 	st = incidents_stats_json(fx->is);
@@ -678,8 +681,8 @@ query_int(const char *dir, const char *sql)
 	long long v = -1;
 
 	snprintf(path, sizeof(path), "%s/sopd.db", dir);
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
-	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
@@ -701,17 +704,21 @@ test_commit_timer(void **state)
 	for (i = 0; i < 100; i++)
 		feed(fx->is, &r, 0, i % 2 ? "a" : "b", NULL, i);
 	assert_int_equal(query_int(fx->state_dir,
-	    "SELECT count(*) FROM incidents"), 0);
+			     "SELECT count(*) FROM incidents"),
+	    0);
 	commits = stats.store_commits;
 	event_base_loopexit(fx->base, &tv);
 	event_base_dispatch(fx->base);
 	assert_int_equal(stats.store_commits, commits + 1);
 	assert_int_equal(query_int(fx->state_dir,
-	    "SELECT sum(count) FROM incidents"), 100);
+			     "SELECT sum(count) FROM incidents"),
+	    100);
 	assert_int_equal(query_int(fx->state_dir,
-	    "SELECT value FROM meta WHERE name = 'next_id'"), 3);
+			     "SELECT value FROM meta WHERE name = 'next_id'"),
+	    3);
 	assert_int_equal(query_int(fx->state_dir,
-	    "SELECT count(*) FROM incident_history"), 2);
+			     "SELECT count(*) FROM incident_history"),
+	    2);
 }
 
 /*
@@ -734,7 +741,7 @@ test_store_error(void **state)
 	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
 	    SQLITE_OK);
 	feed(fx->is, &r, 0, "sw1", "1", 1);
-	feed(fx->is, &r, 1, "sw1", "2", 2);	/* resolved while failing */
+	feed(fx->is, &r, 1, "sw1", "2", 2); /* resolved while failing */
 	feed(fx->is, &r, 0, "sw1", "3", 3);
 	assert_int_equal(incidents_flush(fx->is), -1);
 	assert_int_equal(stats.store_errors, 0);
@@ -746,16 +753,22 @@ test_store_error(void **state)
 	sqlite3_close(db);
 	assert_int_equal(incidents_flush(fx->is), 0);
 	assert_int_equal(query_int(fx->state_dir,
-	    "SELECT count FROM incidents WHERE id = 1"), 2);
+			     "SELECT count FROM incidents WHERE id = 1"),
+	    2);
 	assert_int_equal(query_int(fx->state_dir,
-	    "SELECT count(*) FROM incidents WHERE id = 2 AND "
-	    "state = 'resolved'"), 1);
+			     "SELECT count(*) FROM incidents WHERE id = 2 AND "
+			     "state = 'resolved'"),
+	    1);
 	assert_int_equal(query_int(fx->state_dir,
-	    "SELECT count(*) FROM incidents WHERE id = 3"), 1);
+			     "SELECT count(*) FROM incidents WHERE id = 3"),
+	    1);
 	assert_int_equal(query_int(fx->state_dir,
-	    "SELECT count(*) FROM incidents WHERE state = 'acknowledged'"), 1);
+			     "SELECT count(*) FROM incidents WHERE state = "
+			     "'acknowledged'"),
+	    1);
 	assert_int_equal(query_int(fx->state_dir,
-	    "SELECT count(*) FROM incident_history"), 5);
+			     "SELECT count(*) FROM incident_history"),
+	    5);
 }
 
 /* Count what the agent's iteration sees. */
@@ -801,8 +814,10 @@ test_speed(void **state)
 	double ns;
 	int i, n = 200000;
 
-	ev = mkevent("sw1", "Interface GigabitEthernet0/1 changed state to "
-	    "down", 0);
+	ev = mkevent("sw1",
+	    "Interface GigabitEthernet0/1 changed state to "
+	    "down",
+	    0);
 	memset(&hit, 0, sizeof(hit));
 	hit.rule = &r;
 	hit.ncap = 1;
@@ -810,7 +825,7 @@ test_speed(void **state)
 	hit.cap_value[0] = "3";
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	for (i = 0; i < n; i++) {
-		ev.received_us = T0 * SEC + i * 3;	/* ~300,000/s */
+		ev.received_us = T0 * SEC + i * 3; /* ~300,000/s */
 		incidents_event(fx->is, &ev, &hit);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
@@ -831,8 +846,8 @@ rows(const struct fixture *fx, const char *table)
 
 	snprintf(path, sizeof(path), "%s/sopd.db", fx->state_dir);
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
-	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
@@ -862,7 +877,7 @@ test_storm_batches(void **state)
 		snprintf(host, sizeof(host), "dev%d", i);
 		feed(fx->is, &r, 0, host, NULL, 0);
 	}
-	for (i = 0; i < 100; i++) {	/* clears: history after the opens */
+	for (i = 0; i < 100; i++) { /* clears: history after the opens */
 		snprintf(host, sizeof(host), "dev%d", i);
 		feed(fx->is, &r, 1, host, NULL, 1);
 	}
@@ -898,8 +913,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_list_filters, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_utf8_cut, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(test_utf8_cut, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_timer, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_store_error, setup,

@@ -13,8 +13,8 @@
 
 /* A user struct that embeds the table's entry. */
 struct item {
-	int			 value;
-	struct keytab_entry	 ent;
+	int value;
+	struct keytab_entry ent;
 };
 
 static int freed;
@@ -95,7 +95,7 @@ test_lru(void **state)
 	add(kt, "r", "b", 2);
 	add(kt, "r", "c", 3);
 	keytab_touch(kt, keytab_find(kt, "r", "a"));
-	add(kt, "r", "d", 4);		/* evicts b */
+	add(kt, "r", "d", 4); /* evicts b */
 	assert_int_equal(keytab_count(kt), 3);
 	assert_int_equal(keytab_evicted(kt), 1);
 	assert_int_equal(value(kt, "r", "b"), -1);
@@ -105,7 +105,7 @@ test_lru(void **state)
 	assert_int_equal(order[0], 3);
 	assert_int_equal(order[1], 1);
 	assert_int_equal(order[2], 4);
-	keytab_set_max(kt, 1);		/* evicts c and a */
+	keytab_set_max(kt, 1); /* evicts c and a */
 	assert_int_equal(keytab_count(kt), 1);
 	assert_int_equal(keytab_evicted(kt), 3);
 	assert_int_equal(value(kt, "r", "d"), 4);
@@ -144,8 +144,7 @@ test_many(void **state)
 static void
 test_casefold(void **state)
 {
-	struct keytab *kt = keytab_new(10, KEYTAB_CASEFOLD, item_free_cb,
-	    NULL);
+	struct keytab *kt = keytab_new(10, KEYTAB_CASEFOLD, item_free_cb, NULL);
 
 	add(kt, "", "Switch-1", 1);
 	assert_int_equal(value(kt, "", "switch-1"), 1);

@@ -110,11 +110,14 @@ cap(const struct rule_hit *hit, const char *name)
 static void
 test_syslog_criteria(void **state)
 {
-	struct ruleset *rs = load("rules:\n"
+	struct ruleset *rs = load(
+	    "rules:\n"
 	    "  - {name: exact, match: {program: CRON}, severity: low}\n"
 	    "  - {name: glob, match: {program: 'sshd*'}, severity: low}\n"
-	    "  - {name: list, match: {program: [ntpd, chronyd]}, severity: low}\n"
-	    "  - {name: fac, match: {facility: [mail, local7]}, severity: low}\n"
+	    "  - {name: list, match: {program: [ntpd, chronyd]}, severity: "
+	    "low}\n"
+	    "  - {name: fac, match: {facility: [mail, local7]}, severity: "
+	    "low}\n"
 	    "  - {name: bound, match: {severity: '<= crit'}, severity: low}\n"
 	    "  - {name: range, match: {severity: {min: err, max: warning}},"
 	    " severity: low}\n"
@@ -154,10 +157,12 @@ static void
 test_host_msgid_not(void **state)
 {
 	struct ruleset *rs = load("rules:\n"
-	    "  - name: hosts\n"
-	    "    match: {host: [rt-1, 'sw-*', 10.9.9.9], not: {program: quiet}}\n"
-	    "    severity: low\n"
-	    "  - {name: msgid, match: {msgid: 'LINK-?-UPDOWN'}, severity: low}\n");
+				  "  - name: hosts\n"
+				  "    match: {host: [rt-1, 'sw-*', 10.9.9.9], "
+				  "not: {program: quiet}}\n"
+				  "    severity: low\n"
+				  "  - {name: msgid, match: {msgid: "
+				  "'LINK-?-UPDOWN'}, severity: low}\n");
 	struct logevent ev;
 
 	ev = sl("RT-1", "x", 1, 6, "m");
@@ -183,21 +188,23 @@ test_host_msgid_not(void **state)
 static void
 test_message_and_order(void **state)
 {
-	struct ruleset *rs = load("rules:\n"
-	    "  - name: specific\n"
-	    "    match: {message: 'Failed password for (invalid user )?"
-	    "(?<user>\\S+) from (?<src>[0-9.]+)'}\n"
-	    "    severity: medium\n"
-	    "  - name: contains\n"
-	    "    match: {message_contains: 'Failed password'}\n"
-	    "    severity: low\n"
-	    "  - name: any-ssh\n"
-	    "    match: {program: sshd}\n"
-	    "    severity: info\n");
+	struct ruleset *rs =
+	    load("rules:\n"
+		 "  - name: specific\n"
+		 "    match: {message: 'Failed password for (invalid user )?"
+		 "(?<user>\\S+) from (?<src>[0-9.]+)'}\n"
+		 "    severity: medium\n"
+		 "  - name: contains\n"
+		 "    match: {message_contains: 'Failed password'}\n"
+		 "    severity: low\n"
+		 "  - name: any-ssh\n"
+		 "    match: {program: sshd}\n"
+		 "    severity: info\n");
 	struct rule_hit hit;
 	struct logevent ev;
 
-	ev = sl("h", "sshd", 4, 6, "Failed password for invalid user bob "
+	ev = sl("h", "sshd", 4, 6,
+	    "Failed password for invalid user bob "
 	    "from 10.0.0.7 port 22 ssh2");
 	assert_int_equal(ruleset_match(rs, &ev, &hit), 1);
 	assert_string_equal(hit.rule->name, "specific");
@@ -223,9 +230,11 @@ test_message_and_order(void **state)
 static void
 test_message_length(void **state)
 {
-	struct ruleset *rs = load("rules:\n"
-	    "  - {name: tail, match: {message: 'abc$'}, severity: low}\n"
-	    "  - {name: lit, match: {message_contains: 'xyz'}, severity: low}\n");
+	struct ruleset *rs =
+	    load("rules:\n"
+		 "  - {name: tail, match: {message: 'abc$'}, severity: low}\n"
+		 "  - {name: lit, match: {message_contains: 'xyz'}, severity: "
+		 "low}\n");
 	struct logevent ev = sl("h", "p", 1, 6, "abcxyz");
 
 	ev.message_len = 3;
@@ -241,9 +250,10 @@ test_message_length(void **state)
 static void
 test_capture_bounds(void **state)
 {
-	struct ruleset *rs = load("rules:\n"
-	    "  - {name: c, match: {message: '^(?<a>x)?(?<b>y+)$'}, "
-	    "severity: low, key: '{a}-{b}'}\n");
+	struct ruleset *rs =
+	    load("rules:\n"
+		 "  - {name: c, match: {message: '^(?<a>x)?(?<b>y+)$'}, "
+		 "severity: low, key: '{a}-{b}'}\n");
 	static char big[RULE_CAPBUF * 2];
 	struct rule_hit hit;
 	struct logevent ev;
@@ -266,50 +276,51 @@ test_capture_bounds(void **state)
 static void
 test_traps_and_clear(void **state)
 {
-	struct ruleset *rs = load("rules:\n"
-	    "  - name: down\n"
-	    "    match: {trap_oid: IF-MIB::linkDown, varbinds: "
-	    "{ifAdminStatus: '1'}}\n"
-	    "    clear: {trap_oid: 1.3.6.1.6.3.1.1.5.4}\n"
-	    "    severity: high\n"
-	    "    key: '{host}:{vb:ifIndex}'\n"
-	    "  - name: admin-down\n"
-	    "    match: {trap_oid: linkDown, varbinds: {ifDescr: {regex: "
-	    "'^Gi'}}}\n"
-	    "    severity: low\n"
-	    "  - name: any-cold\n"
-	    "    match: {trap_oid: [coldStart, .1.3.6.1.6.3.1.1.5.2], "
-	    "varbinds: {sysUpTime: {}}}\n"
-	    "    severity: low\n"
-	    "  - name: listed\n"
-	    "    match: {source: trap, varbinds: {ifIndex: ['1', '2']}}\n"
-	    "    severity: low\n");
+	struct ruleset *rs =
+	    load("rules:\n"
+		 "  - name: down\n"
+		 "    match: {trap_oid: IF-MIB::linkDown, varbinds: "
+		 "{ifAdminStatus: '1'}}\n"
+		 "    clear: {trap_oid: 1.3.6.1.6.3.1.1.5.4}\n"
+		 "    severity: high\n"
+		 "    key: '{host}:{vb:ifIndex}'\n"
+		 "  - name: admin-down\n"
+		 "    match: {trap_oid: linkDown, varbinds: {ifDescr: {regex: "
+		 "'^Gi'}}}\n"
+		 "    severity: low\n"
+		 "  - name: any-cold\n"
+		 "    match: {trap_oid: [coldStart, .1.3.6.1.6.3.1.1.5.2], "
+		 "varbinds: {sysUpTime: {}}}\n"
+		 "    severity: low\n"
+		 "  - name: listed\n"
+		 "    match: {source: trap, varbinds: {ifIndex: ['1', '2']}}\n"
+		 "    severity: low\n");
 	struct rule_hit hit;
 	struct logevent ev;
 	char out[128];
 
-	ev = trap("10.0.0.1", "1.3.6.1.6.3.1.1.5.3",
-	    "1.3.6.1.2.1.2.2.1.1.12", "12", "1.3.6.1.2.1.2.2.1.7.12", "1");
+	ev = trap("10.0.0.1", "1.3.6.1.6.3.1.1.5.3", "1.3.6.1.2.1.2.2.1.1.12",
+	    "12", "1.3.6.1.2.1.2.2.1.7.12", "1");
 	assert_int_equal(ruleset_match(rs, &ev, &hit), 1);
 	assert_string_equal(hit.rule->name, "down");
 	rule_render(hit.rule->key, &ev, &hit, out, sizeof(out));
 	assert_string_equal(out, "10.0.0.1:12");
-	ev = trap("10.0.0.1", "1.3.6.1.6.3.1.1.5.4",
-	    "1.3.6.1.2.1.2.2.1.1.12", "12", NULL, NULL);
+	ev = trap("10.0.0.1", "1.3.6.1.6.3.1.1.5.4", "1.3.6.1.2.1.2.2.1.1.12",
+	    "12", NULL, NULL);
 	assert_int_equal(ruleset_match(rs, &ev, &hit), 1);
 	assert_string_equal(hit.rule->name, "down");
 	assert_int_equal(hit.clear, 1);
 	assert_int_equal(hit.rule->cleared, 1);
 	assert_int_equal(hit.rule->matched, 1);
 	/* ifAdminStatus down(2): the first rule does not hold. */
-	ev = trap("10.0.0.1", "1.3.6.1.6.3.1.1.5.3",
-	    "1.3.6.1.2.1.2.2.1.7.12", "2", "1.3.6.1.2.1.2.2.1.2.12", "Gi0/12");
+	ev = trap("10.0.0.1", "1.3.6.1.6.3.1.1.5.3", "1.3.6.1.2.1.2.2.1.7.12",
+	    "2", "1.3.6.1.2.1.2.2.1.2.12", "Gi0/12");
 	assert_string_equal(who(rs, &ev), "admin-down");
-	ev = trap("10.0.0.1", "1.3.6.1.6.3.1.1.5.3",
-	    "1.3.6.1.2.1.2.2.1.7.12", "2", "1.3.6.1.2.1.2.2.1.2.12", "Te1/1");
+	ev = trap("10.0.0.1", "1.3.6.1.6.3.1.1.5.3", "1.3.6.1.2.1.2.2.1.7.12",
+	    "2", "1.3.6.1.2.1.2.2.1.2.12", "Te1/1");
 	assert_string_equal(who(rs, &ev), "-");
-	ev = trap("10.0.0.2", "1.3.6.1.6.3.1.1.5.2", "1.3.6.1.2.1.1.3.0",
-	    "123", NULL, NULL);
+	ev = trap("10.0.0.2", "1.3.6.1.6.3.1.1.5.2", "1.3.6.1.2.1.1.3.0", "123",
+	    NULL, NULL);
 	assert_string_equal(who(rs, &ev), "any-cold");
 	ev = trap("10.0.0.2", "1.3.6.1.6.3.1.1.5.1", NULL, NULL, NULL, NULL);
 	assert_string_equal(who(rs, &ev), "-");
@@ -317,8 +328,8 @@ test_traps_and_clear(void **state)
 	ev = trap("10.0.0.3", "1.3.6.1.4.1.9.0.1", "1.3.6.1.2.1.2.2.1.10.2",
 	    "2", NULL, NULL);
 	assert_string_equal(who(rs, &ev), "-");
-	ev = trap("10.0.0.3", "1.3.6.1.4.1.9.0.1", "1.3.6.1.2.1.2.2.1.1.2",
-	    "2", NULL, NULL);
+	ev = trap("10.0.0.3", "1.3.6.1.4.1.9.0.1", "1.3.6.1.2.1.2.2.1.1.2", "2",
+	    NULL, NULL);
 	assert_string_equal(who(rs, &ev), "listed");
 	ruleset_free(rs);
 }
@@ -327,7 +338,8 @@ test_traps_and_clear(void **state)
 static void
 test_drop_and_threshold(void **state)
 {
-	struct ruleset *rs = load("rules:\n"
+	struct ruleset *rs = load(
+	    "rules:\n"
 	    "  - {name: noisy-cron, match: {program: CRON}, action: drop}\n"
 	    "  - name: brute\n"
 	    "    match: {message: 'from (?<src>\\S+)'}\n"
@@ -337,7 +349,8 @@ test_drop_and_threshold(void **state)
 	struct rule_hit hit;
 	struct logevent ev;
 
-	ev = sl("h", "CRON", 9, 6, "(root) CMD (run-parts /etc/cron.hourly) "
+	ev = sl("h", "CRON", 9, 6,
+	    "(root) CMD (run-parts /etc/cron.hourly) "
 	    "from x");
 	assert_int_equal(ruleset_match(rs, &ev, &hit), 1);
 	assert_int_equal(hit.rule->action, RULE_DROP);
@@ -352,7 +365,8 @@ test_drop_and_threshold(void **state)
 static void
 test_prefilter_fallback(void **state)
 {
-	struct ruleset *rs = load("rules:\n"
+	struct ruleset *rs = load(
+	    "rules:\n"
 	    "  - {name: refused, match: {message: '(?|a(?<x>1)|b(?<x>2))'}, "
 	    "severity: low, key: '{x}'}\n"
 	    "  - {name: refused-prog, match: {program: p, message: "
@@ -380,14 +394,18 @@ test_prefilter_fallback(void **state)
 static void
 test_prefilter_literal(void **state)
 {
-	struct ruleset *rs = load("rules:\n"
-	    "  - {name: opt, match: {message: 'disk failure: colou?r code [0-9]+'}, "
+	struct ruleset *rs = load(
+	    "rules:\n"
+	    "  - {name: opt, match: {message: 'disk failure: colou?r code "
+	    "[0-9]+'}, "
 	    "severity: low}\n"
 	    "  - {name: rep, match: {message: 'fan trayX{0,2}Y gone'}, "
 	    "severity: low}\n"
-	    "  - {name: cls, match: {message: 'port[[:space:]]]closed for good'}, "
+	    "  - {name: cls, match: {message: 'port[[:space:]]]closed for "
+	    "good'}, "
 	    "severity: low}\n"
-	    "  - {name: esc, match: {message: 'cost\\.total\\x41 above limit'}, "
+	    "  - {name: esc, match: {message: 'cost\\.total\\x41 above "
+	    "limit'}, "
 	    "severity: low}\n"
 	    "  - {name: a, match: {message: '%LINK-[0-7]-UPDOWN: Interface "
 	    "(?:Gi|Te)[0-9]'}, severity: low}\n"
@@ -433,15 +451,18 @@ test_index(void **state)
 
 	c[0] = match_cond_new();
 	assert_int_equal(match_cond_set_regex(c[0], "foo(?<n>\\d+)", err,
-	    sizeof(err), &off), 0);
+			     sizeof(err), &off),
+	    0);
 	c[1] = match_cond_new();
 	c[1]->contains = xstrdup("bar.*");
 	c[2] = match_cond_new();
-	assert_int_equal(match_cond_set_regex(c[2], "a\\Kb", err,
-	    sizeof(err), &off), 0);
+	assert_int_equal(match_cond_set_regex(c[2], "a\\Kb", err, sizeof(err),
+			     &off),
+	    0);
 	c[3] = match_cond_new();
 	assert_int_equal(match_cond_set_regex(c[3], "x(", err, sizeof(err),
-	    &off), -1);
+			     &off),
+	    -1);
 	assert_int_equal(off, 2);
 	assert_string_equal(err, "missing closing parenthesis");
 	match_cond_free(c[3]);
@@ -482,9 +503,11 @@ test_render(void **state)
 	ev.msgid = "ID7";
 	ev.trap_oid = NULL;
 	rule_render("{rule} {host} {program}[{pid}] {msgid} {facility}."
-	    "{severity} {peer} <{trap_oid}> {who} {{x}} }} {message} {nope}",
+		    "{severity} {peer} <{trap_oid}> {who} {{x}} }} {message} "
+		    "{nope}",
 	    &ev, &hit, out, sizeof(out));
-	assert_string_equal(out, "r1 web1 nginx[42] ID7 daemon.crit "
+	assert_string_equal(out,
+	    "r1 web1 nginx[42] ID7 daemon.crit "
 	    "192.0.2.1:514 <> alice {x} } disk full ");
 	rule_render("{unterminated", &ev, &hit, out, sizeof(out));
 	assert_string_equal(out, "{unterminated");
@@ -494,7 +517,8 @@ test_render(void **state)
 	ev = trap("10.0.0.1", "1.3.6.1.6.3.1.1.5.3", "1.3.6.1.2.1.2.2.1.10.1",
 	    "10", "1.3.6.1.2.1.2.2.1.1.1", "1");
 	rule_render("{vb:1.3.6.1.2.1.2.2.1.1}|{vb:1.3.6.1.2.1.2.2.1.10}|"
-	    "{facility}|{vb:9}", &ev, NULL, out, sizeof(out));
+		    "{facility}|{vb:9}",
+	    &ev, NULL, out, sizeof(out));
 	assert_string_equal(out, "1|10||");
 	assert_int_equal(rule_render("x", &ev, NULL, out, 0), 0);
 }
@@ -512,15 +536,21 @@ test_many_rules(void **state)
 
 	for (i = 0; i < 600; i++) {
 		if (i % 3 == 0)
-			xasprintf(&t, "%s  - {name: r%d, match: {message: "
+			xasprintf(&t,
+			    "%s  - {name: r%d, match: {message: "
 			    "'device dev%d error (?<code>\\d+)'}, severity: "
-			    "low}\n", text, i, i);
+			    "low}\n",
+			    text, i, i);
 		else if (i % 3 == 1)
-			xasprintf(&t, "%s  - {name: r%d, match: {program: "
-			    "prog%d}, severity: low}\n", text, i, i);
+			xasprintf(&t,
+			    "%s  - {name: r%d, match: {program: "
+			    "prog%d}, severity: low}\n",
+			    text, i, i);
 		else
-			xasprintf(&t, "%s  - {name: r%d, match: {trap_oid: "
-			    "1.3.6.1.4.1.%d}, severity: low}\n", text, i, i);
+			xasprintf(&t,
+			    "%s  - {name: r%d, match: {trap_oid: "
+			    "1.3.6.1.4.1.%d}, severity: low}\n",
+			    text, i, i);
 		free(text);
 		text = t;
 	}

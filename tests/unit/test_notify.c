@@ -40,22 +40,22 @@
 
 extern char **environ;
 
-static struct event_base	*base;
-static struct event		*tick;
-static struct config		 cfg;
-static struct sopd		 sd;
-static struct ynode		*root;
-static struct notifier		*nf;
-static char			 dir[] = "/tmp/sopd-notify.XXXXXX";
-static int			 port;		/* the current test's */
+static struct event_base *base;
+static struct event *tick;
+static struct config cfg;
+static struct sopd sd;
+static struct ynode *root;
+static struct notifier *nf;
+static char dir[] = "/tmp/sopd-notify.XXXXXX";
+static int port; /* the current test's */
 
 /* A port nobody uses on 127.0.0.1 right now (UDP and TCP). */
 static int
 free_port(void)
 {
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof(sin);
-	int			fd, fd2, p;
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd, fd2, p;
 
 	for (;;) {
 		fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -89,7 +89,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 static int
 run_until(int (*pred)(void), int ms)
 {
-	struct timespec	a, b;
+	struct timespec a, b;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	for (;;) {
@@ -97,7 +97,8 @@ run_until(int (*pred)(void), int ms)
 			return 1;
 		clock_gettime(CLOCK_MONOTONIC, &b);
 		if ((b.tv_sec - a.tv_sec) * 1000 +
-		    (b.tv_nsec - a.tv_nsec) / 1000000 > ms)
+			(b.tv_nsec - a.tv_nsec) / 1000000 >
+		    ms)
 			return pred();
 		event_base_loop(base, EVLOOP_ONCE);
 	}
@@ -107,7 +108,7 @@ run_until(int (*pred)(void), int ms)
 static void
 load_yaml(const char *text)
 {
-	struct errlist	errs = { 0 };
+	struct errlist errs = { 0 };
 
 	if (root != NULL)
 		ynode_free(root);
@@ -122,7 +123,7 @@ load_yaml(const char *text)
 static struct notifier *
 start(const char *text)
 {
-	char	*cause = NULL;
+	char *cause = NULL;
 
 	load_yaml(text);
 	nf = notifier_new(&sd, &cause);
@@ -136,11 +137,12 @@ start(const char *text)
 static long long
 stat_of(const char *target, const char *field)
 {
-	json_t		*st = notifier_stats_json(nf), *v;
-	long long	 r = -1;
+	json_t *st = notifier_stats_json(nf), *v;
+	long long r = -1;
 
 	v = json_object_get(json_object_get(json_object_get(st, "targets"),
-	    target), field);
+				target),
+	    field);
 	if (v != NULL)
 		r = json_integer_value(v);
 	json_decref(st);
@@ -149,10 +151,18 @@ stat_of(const char *target, const char *field)
 
 /* An incident as the incidents module would describe it. */
 static struct incident_info info = {
-	.id = 42, .severity = SEV_CRITICAL, .state = INC_OPEN, .level = "L2",
-	.host = "web01", .rule = "disk-full", .title = "disk \"/var\" full",
-	.key = "web01:/var", .in_window = NULL, .count = 3,
-	.first_seen_us = 1795000000000000LL, .last_seen_us = 1795000060000000LL,
+	.id = 42,
+	.severity = SEV_CRITICAL,
+	.state = INC_OPEN,
+	.level = "L2",
+	.host = "web01",
+	.rule = "disk-full",
+	.title = "disk \"/var\" full",
+	.key = "web01:/var",
+	.in_window = NULL,
+	.count = 3,
+	.first_seen_us = 1795000000000000LL,
+	.last_seen_us = 1795000060000000LL,
 	.next_escalation_us = 1795003600000000LL,
 };
 
@@ -160,8 +170,8 @@ static struct incident_info info = {
 static void
 send_notice(const char *level, enum notice_kind kind, int step)
 {
-	struct notice	no = { kind, &info, step, level,
-	    (int64_t)time(NULL) * 1000000, "test", NULL, NULL, NULL };
+	struct notice no = { kind, &info, step, level,
+		(int64_t)time(NULL) * 1000000, "test", NULL, NULL, NULL };
 
 	notifier_send(nf, level, &no);
 }
@@ -170,7 +180,7 @@ send_notice(const char *level, enum notice_kind kind, int step)
 static void
 write_file(const char *path, const char *text, mode_t mode)
 {
-	FILE	*f = fopen(path, "w");
+	FILE *f = fopen(path, "w");
 
 	assert_non_null(f);
 	fputs(text, f);
@@ -182,9 +192,9 @@ write_file(const char *path, const char *text, mode_t mode)
 static const char *
 read_file(const char *path)
 {
-	static char	buf[65536];
-	FILE		*f = fopen(path, "r");
-	size_t		 n = 0;
+	static char buf[65536];
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
 
 	buf[0] = '\0';
 	if (f != NULL) {
@@ -213,7 +223,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char	cmd[300];
+	char cmd[300];
 
 	if (root != NULL)
 		ynode_free(root);
@@ -232,15 +242,15 @@ before(void **state)
 }
 
 /* Programs a test started (rsyslogd, snmptrapd): stopped by after(). */
-static pid_t	children[4];
+static pid_t children[4];
 
-static void	reap(pid_t);
+static void reap(pid_t);
 
 /* Free the test's notifier after each test, and stop what it started. */
 static int
 after(void **state)
 {
-	size_t	i;
+	size_t i;
 
 	notifier_free(nf);
 	nf = NULL;
@@ -253,7 +263,7 @@ after(void **state)
 static int
 has_error(const struct errlist *e, const char *s)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < e->n; i++) {
 		if (strstr(e->msgs[i], s) != NULL)
@@ -265,36 +275,43 @@ has_error(const struct errlist *e, const char *s)
 static void
 test_check_errors(void **state)
 {
-	struct errlist	errs = { 0 };
+	struct errlist errs = { 0 };
 
-	load_yaml(
-	    "notify:\n"
-	    "  targets:\n"
-	    "    nms: { type: snmp-trap, address: 127.0.0.1 }\n"
-	    "    pager: { type: exec, command: page }\n"
-	    "    odd: { type: carrier-pigeon }\n"
-	    "    hook: { type: webhook, url: ftp://x/y, colour: red }\n"
-	    "    col: { type: syslog, transport: sctp, address: 127.0.0.1:514 }\n"
-	    "    w: { type: webhook }\n"
-	    "  retry: { initial: 0s }\n"
-	    "  levels:\n"
-	    "    L1: [col, nobody]\n");
+	load_yaml("notify:\n"
+		  "  targets:\n"
+		  "    nms: { type: snmp-trap, address: 127.0.0.1 }\n"
+		  "    pager: { type: exec, command: page }\n"
+		  "    odd: { type: carrier-pigeon }\n"
+		  "    hook: { type: webhook, url: ftp://x/y, colour: red }\n"
+		  "    col: { type: syslog, transport: sctp, address: "
+		  "127.0.0.1:514 }\n"
+		  "    w: { type: webhook }\n"
+		  "  retry: { initial: 0s }\n"
+		  "  levels:\n"
+		  "    L1: [col, nobody]\n");
 	assert_int_equal(notifier_check(&cfg, &errs), -1);
-	assert_true(has_error(&errs, "notify.yaml:3:38: notify: expected an "
+	assert_true(has_error(&errs,
+	    "notify.yaml:3:38: notify: expected an "
 	    "address as host:port"));
-	assert_true(has_error(&errs, "notify.yaml:4:35: notify: command must "
+	assert_true(has_error(&errs,
+	    "notify.yaml:4:35: notify: command must "
 	    "be an absolute path"));
-	assert_true(has_error(&errs, "notify.yaml:5:18: notify: target odd: "
+	assert_true(has_error(&errs,
+	    "notify.yaml:5:18: notify: target odd: "
 	    "unknown type \"carrier-pigeon\""));
 	assert_true(has_error(&errs, "notify.yaml:6:33: notify: url must be"));
-	assert_true(has_error(&errs, "notify.yaml:6:44: notify: target hook: "
+	assert_true(has_error(&errs,
+	    "notify.yaml:6:44: notify: target hook: "
 	    "unknown key \"colour\""));
-	assert_true(has_error(&errs, "notify.yaml:7:37: notify: unknown syslog "
+	assert_true(has_error(&errs,
+	    "notify.yaml:7:37: notify: unknown syslog "
 	    "transport \"sctp\""));
-	assert_true(has_error(&errs, "notify.yaml:8:8: notify: target w needs "
+	assert_true(has_error(&errs,
+	    "notify.yaml:8:8: notify: target w needs "
 	    "url"));
 	assert_true(has_error(&errs, "notify.yaml:9:10: notify: retry: need"));
-	assert_true(has_error(&errs, "notify.yaml:11:15: notify: level L1: "
+	assert_true(has_error(&errs,
+	    "notify.yaml:11:15: notify: level L1: "
 	    "unknown target \"nobody\""));
 	errlist_free(&errs);
 
@@ -303,7 +320,8 @@ test_check_errors(void **state)
 	    "  queue_size: 10\n"
 	    "  retry: { max_attempts: 3, initial: 1s, max: 1m }\n"
 	    "  targets:\n"
-	    "    nms: { type: snmp-trap, address: 127.0.0.1:162, community: x }\n"
+	    "    nms: { type: snmp-trap, address: 127.0.0.1:162, community: x "
+	    "}\n"
 	    "    inf: { type: snmp-inform, address: 127.0.0.1:162, retries: 5, "
 	    "timeout: 2s }\n"
 	    "    col: { type: syslog, transport: relp, address: 127.0.0.1:2514,"
@@ -323,7 +341,7 @@ test_check_errors(void **state)
 static void
 test_key(void **state)
 {
-	char	buf[96];
+	char buf[96];
 
 	notify_key(42, NOTICE_OPENED, -1, buf, sizeof(buf));
 	assert_string_equal(buf, "42-opened");
@@ -358,15 +376,19 @@ pager_sent(void)
 static void
 test_exec_env(void **state)
 {
-	char	script[256], conf[1024], out[256];
+	char script[256], conf[1024], out[256];
 
 	snprintf(script, sizeof(script), "%s/hook.sh", dir);
 	snprintf(out, sizeof(out), "%s/hook.out", dir);
-	write_file(script, "#!/bin/sh\nenv | grep ^SOPD_ | sort > \"$1\"\n"
-	    "echo \"args: $2\"\necho to-stderr >&2\n", 0755);
-	snprintf(conf, sizeof(conf), "notify:\n  targets:\n    pager: "
+	write_file(script,
+	    "#!/bin/sh\nenv | grep ^SOPD_ | sort > \"$1\"\n"
+	    "echo \"args: $2\"\necho to-stderr >&2\n",
+	    0755);
+	snprintf(conf, sizeof(conf),
+	    "notify:\n  targets:\n    pager: "
 	    "{ type: exec, command: %s, args: [%s, two], timeout: 5s }\n"
-	    "  levels: { L3: [pager] }\n", script, out);
+	    "  levels: { L3: [pager] }\n",
+	    script, out);
 	start(conf);
 	send_notice("L3", NOTICE_ESCALATED, 1);
 	assert_true(run_until(pager_sent, 5000));
@@ -389,17 +411,21 @@ test_exec_env(void **state)
 static void
 test_exec_timeout(void **state)
 {
-	char		script[256], conf[1024], pidf[256];
-	const char	*p;
-	pid_t		 pid;
+	char script[256], conf[1024], pidf[256];
+	const char *p;
+	pid_t pid;
 
 	snprintf(script, sizeof(script), "%s/slow.sh", dir);
 	snprintf(pidf, sizeof(pidf), "%s/slow.pid", dir);
-	write_file(script, "#!/bin/sh\necho $$ > \"$1\"\nsleep 30\n"
-	    "echo finished >> \"$1\"\n", 0755);
-	snprintf(conf, sizeof(conf), "notify:\n  targets:\n    pager: "
+	write_file(script,
+	    "#!/bin/sh\necho $$ > \"$1\"\nsleep 30\n"
+	    "echo finished >> \"$1\"\n",
+	    0755);
+	snprintf(conf, sizeof(conf),
+	    "notify:\n  targets:\n    pager: "
 	    "{ type: exec, command: %s, args: [%s], timeout: 1s, "
-	    "max_attempts: 1 }\n  levels: { L3: [pager] }\n", script, pidf);
+	    "max_attempts: 1 }\n  levels: { L3: [pager] }\n",
+	    script, pidf);
 	start(conf);
 	send_notice("L3", NOTICE_OPENED, -1);
 	assert_true(run_until(pager_sent, 5000));
@@ -421,15 +447,19 @@ pager_done_twice(void)
 static void
 test_exec_retry(void **state)
 {
-	char	script[256], conf[1024], cnt[256];
+	char script[256], conf[1024], cnt[256];
 
 	snprintf(script, sizeof(script), "%s/flaky.sh", dir);
 	snprintf(cnt, sizeof(cnt), "%s/flaky.count", dir);
-	write_file(script, "#!/bin/sh\necho x >> \"$1\"\n"
-	    "[ $(wc -l < \"$1\") -ge 2 ]\n", 0755);
-	snprintf(conf, sizeof(conf), "notify:\n  retry: { initial: 1s, max: 1s }"
+	write_file(script,
+	    "#!/bin/sh\necho x >> \"$1\"\n"
+	    "[ $(wc -l < \"$1\") -ge 2 ]\n",
+	    0755);
+	snprintf(conf, sizeof(conf),
+	    "notify:\n  retry: { initial: 1s, max: 1s }"
 	    "\n  targets:\n    pager: { type: exec, command: %s, args: [%s] }\n"
-	    "  levels: { L3: [pager] }\n", script, cnt);
+	    "  levels: { L3: [pager] }\n",
+	    script, cnt);
 	start(conf);
 	send_notice("L3", NOTICE_OPENED, -1);
 	assert_true(run_until(pager_done_twice, 6000));
@@ -440,18 +470,18 @@ test_exec_retry(void **state)
 
 /* The test's webhook receiver. */
 static struct {
-	int	 hits;
-	int	 fail_first;	/* answer 500 to this many */
-	char	 keys[8][96];
-	char	 body[4096];
+	int hits;
+	int fail_first; /* answer 500 to this many */
+	char keys[8][96];
+	char body[4096];
 } hook;
 
 static void
 hook_cb(struct evhttp_request *req, void *arg)
 {
-	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
-	const char	*k;
-	size_t		 n;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	const char *k;
+	size_t n;
 
 	k = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Idempotency-Key");
@@ -480,12 +510,13 @@ client_done(void)
 static struct evhttp *
 hook_server(int p, int fail_first)
 {
-	struct evhttp	*http = evhttp_new(base);
+	struct evhttp *http = evhttp_new(base);
 
 	memset(&hook, 0, sizeof(hook));
 	hook.fail_first = fail_first;
 	assert_int_equal(evhttp_bind_socket(http, "127.0.0.1",
-	    (unsigned short)p), 0);
+			     (unsigned short)p),
+	    0);
 	evhttp_set_gencb(http, hook_cb, NULL);
 	return http;
 }
@@ -493,13 +524,16 @@ hook_server(int p, int fail_first)
 static void
 test_webhook(void **state)
 {
-	struct evhttp	*http = hook_server(port, 0);
-	char		 conf[512];
-	json_t		*doc;
+	struct evhttp *http = hook_server(port, 0);
+	char conf[512];
+	json_t *doc;
 
-	snprintf(conf, sizeof(conf), "notify:\n  targets:\n    client: "
-	    "{ type: webhook, url: 'http://127.0.0.1:%d/hook?x=1', timeout: 2s }"
-	    "\n  levels: { client: [client] }\n", port);
+	snprintf(conf, sizeof(conf),
+	    "notify:\n  targets:\n    client: "
+	    "{ type: webhook, url: 'http://127.0.0.1:%d/hook?x=1', timeout: 2s "
+	    "}"
+	    "\n  levels: { client: [client] }\n",
+	    port);
 	start(conf);
 	send_notice("client", NOTICE_OPENED, -1);
 	assert_true(run_until(client_done, 5000));
@@ -510,14 +544,20 @@ test_webhook(void **state)
 	assert_non_null(doc);
 	assert_string_equal(json_string_value(json_object_get(doc, "kind")),
 	    "opened");
-	assert_string_equal(json_string_value(json_object_get(doc,
-	    "idempotency_key")), "42-opened");
+	assert_string_equal(json_string_value(
+				json_object_get(doc, "idempotency_key")),
+	    "42-opened");
 	assert_string_equal(json_string_value(json_object_get(doc, "level")),
 	    "client");
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(doc,
-	    "incident"), "id")), 42);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(
-	    doc, "incident"), "severity")), "critical");
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_object_get(doc, "incident"),
+				 "id")),
+	    42);
+	assert_string_equal(json_string_value(
+				json_object_get(json_object_get(doc,
+						    "incident"),
+				    "severity")),
+	    "critical");
 	json_decref(doc);
 	evhttp_free(http);
 }
@@ -525,13 +565,15 @@ test_webhook(void **state)
 static void
 test_webhook_retry(void **state)
 {
-	struct evhttp	*http = hook_server(port, 2);
-	char		 conf[512];
+	struct evhttp *http = hook_server(port, 2);
+	char conf[512];
 
-	snprintf(conf, sizeof(conf), "notify:\n  retry: { initial: 1s, max: 1s, "
+	snprintf(conf, sizeof(conf),
+	    "notify:\n  retry: { initial: 1s, max: 1s, "
 	    "max_attempts: 5 }\n  targets:\n    client: { type: webhook, "
 	    "url: 'http://127.0.0.1:%d/', timeout: 2s }\n"
-	    "  levels: { client: [client] }\n", port);
+	    "  levels: { client: [client] }\n",
+	    port);
 	start(conf);
 	send_notice("client", NOTICE_ESCALATED, 2);
 	assert_true(run_until(client_done, 8000));
@@ -548,12 +590,14 @@ test_webhook_retry(void **state)
 static void
 test_webhook_down(void **state)
 {
-	char	conf[512];
+	char conf[512];
 
-	snprintf(conf, sizeof(conf), "notify:\n  retry: { initial: 1s, max: 1s, "
+	snprintf(conf, sizeof(conf),
+	    "notify:\n  retry: { initial: 1s, max: 1s, "
 	    "max_attempts: 2 }\n  targets:\n    client: { type: webhook, "
 	    "url: 'http://127.0.0.1:%d/', timeout: 1s }\n"
-	    "  levels: { client: [client] }\n", port);
+	    "  levels: { client: [client] }\n",
+	    port);
 	start(conf);
 	send_notice("client", NOTICE_OPENED, -1);
 	assert_true(run_until(client_done, 8000));
@@ -577,9 +621,9 @@ client_sent(void)
 static struct incidents *
 outbox_store(void)
 {
-	static char		 sdir[300];
-	struct incidents	*is;
-	char			*cause = NULL;
+	static char sdir[300];
+	struct incidents *is;
+	char *cause = NULL;
 
 	snprintf(sdir, sizeof(sdir), "%s/outbox", dir);
 	cfg.state_dir = sdir;
@@ -598,13 +642,15 @@ outbox_store(void)
 static void
 test_outbox_restart(void **state)
 {
-	struct evhttp	*http;
-	char		 conf[512];
+	struct evhttp *http;
+	char conf[512];
 
-	snprintf(conf, sizeof(conf), "notify:\n  retry: { initial: 1s, max: 1s, "
+	snprintf(conf, sizeof(conf),
+	    "notify:\n  retry: { initial: 1s, max: 1s, "
 	    "max_attempts: 50 }\n  targets:\n    client: { type: webhook, "
 	    "url: 'http://127.0.0.1:%d/', timeout: 1s }\n"
-	    "  levels: { client: [client] }\n", port);
+	    "  levels: { client: [client] }\n",
+	    port);
 	sd.incidents = outbox_store();
 	start(conf);
 	send_notice("client", NOTICE_ESCALATED, 1);
@@ -618,7 +664,7 @@ test_outbox_restart(void **state)
 	sd.incidents = outbox_store();
 	start(conf);
 	assert_true(run_until(client_sent, 5000));
-	run_until(client_retried, 300);		/* no second delivery */
+	run_until(client_retried, 300); /* no second delivery */
 	assert_int_equal(hook.hits, 1);
 	assert_string_equal(hook.keys[0], "42-escalated-1");
 	notifier_free(nf);
@@ -642,14 +688,14 @@ test_outbox_restart(void **state)
 static void
 test_queue_bound(void **state)
 {
-	json_t	*st;
-	int	 i;
+	json_t *st;
+	int i;
 
 	start("notify:\n  queue_size: 2\n  targets:\n    pager: { type: exec, "
-	    "command: /bin/true }\n  levels: { L1: [pager] }\n");
+	      "command: /bin/true }\n  levels: { L1: [pager] }\n");
 	for (i = 0; i < 5; i++)
 		send_notice("L1", NOTICE_ESCALATED, i);
-	send_notice("L2", NOTICE_ESCALATED, 9);	/* no such level: ignored */
+	send_notice("L2", NOTICE_ESCALATED, 9); /* no such level: ignored */
 	assert_int_equal(stat_of("pager", "dropped"), 3);
 	assert_int_equal(stat_of("pager", "queued"), 2);
 	st = notifier_stats_json(nf);
@@ -657,15 +703,14 @@ test_queue_bound(void **state)
 	json_decref(st);
 }
 
-static int
-udp_fd = -1;
+static int udp_fd = -1;
 
 /* A bound UDP or listening TCP socket on 127.0.0.1:port. */
 static int
 sock_on(int type, int p)
 {
-	struct sockaddr_in	sin;
-	int			fd, one = 1;
+	struct sockaddr_in sin;
+	int fd, one = 1;
 
 	fd = socket(AF_INET, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	assert_true(fd >= 0);
@@ -689,13 +734,15 @@ col_done(void)
 static void
 test_syslog_udp(void **state)
 {
-	char	conf[512], buf[4096];
-	ssize_t	n;
+	char conf[512], buf[4096];
+	ssize_t n;
 
 	udp_fd = sock_on(SOCK_DGRAM, port);
-	snprintf(conf, sizeof(conf), "notify:\n  targets:\n    col: { type: "
+	snprintf(conf, sizeof(conf),
+	    "notify:\n  targets:\n    col: { type: "
 	    "syslog, address: '127.0.0.1:%d', app_name: sopd-test, facility: "
-	    "local0 }\n  levels: { L3: [col] }\n", port);
+	    "local0 }\n  levels: { L3: [col] }\n",
+	    port);
 	start(conf);
 	send_notice("L3", NOTICE_ESCALATED, 1);
 	assert_true(run_until(col_done, 3000));
@@ -705,29 +752,31 @@ test_syslog_udp(void **state)
 	buf[n] = '\0';
 	/* local0 (16) * 8 + crit (2) = 130 */
 	assert_memory_equal(buf, "<130>1 ", 7);
-	assert_non_null(strstr(buf, " sopd-test - sopIncidentEscalated "
+	assert_non_null(strstr(buf,
+	    " sopd-test - sopIncidentEscalated "
 	    "[sopIncident@32473 id=\"42\" severity=\"critical\" level=\"L3\" "
 	    "kind=\"escalated\" step=\"1\" host=\"web01\" rule=\"disk-full\" "
-	    "key=\"web01:/var\" idempotency_key=\"42-escalated-1\"] incident 42"));
+	    "key=\"web01:/var\" idempotency_key=\"42-escalated-1\"] incident "
+	    "42"));
 	close(udp_fd);
 }
 
 /* The test's stream peer: accumulates what arrives; may answer RELP. */
 static struct {
-	struct evbuffer	*got;
-	int		 relp;
-	int		 frames;
+	struct evbuffer *got;
+	int relp;
+	int frames;
 } peer;
 
 /* Answer complete RELP frames ("open" and "syslog") with 200 OK. */
 static void
 peer_relp(struct bufferevent *bev)
 {
-	struct evbuffer	*in = bufferevent_get_input(bev);
-	const char	*ok = "200 OK\nrelp_version=0\ncommands=syslog";
-	char		*line, cmd[16];
-	size_t		 len;
-	unsigned	 txnr, dlen;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	const char *ok = "200 OK\nrelp_version=0\ncommands=syslog";
+	char *line, cmd[16];
+	size_t len;
+	unsigned txnr, dlen;
 
 	/* Every frame the notifier sends ends with a LF after its data. */
 	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
@@ -777,13 +826,14 @@ peer_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 static struct evconnlistener *
 peer_listen(int p, int relp)
 {
-	struct evconnlistener	*l;
+	struct evconnlistener *l;
 
 	memset(&peer, 0, sizeof(peer));
 	peer.got = evbuffer_new();
 	peer.relp = relp;
-	l = evconnlistener_new(base, peer_accept_cb, NULL, LEV_OPT_CLOSE_ON_FREE
-	    | LEV_OPT_CLOSE_ON_EXEC, -1, sock_on(SOCK_STREAM, p));
+	l = evconnlistener_new(base, peer_accept_cb, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
+	    sock_on(SOCK_STREAM, p));
 	assert_non_null(l);
 	return l;
 }
@@ -797,13 +847,15 @@ peer_has_frame(void)
 static void
 test_syslog_tcp(void **state)
 {
-	struct evconnlistener	*l = peer_listen(port, 0);
-	char			 conf[512], *s, *sp;
-	size_t			 len;
+	struct evconnlistener *l = peer_listen(port, 0);
+	char conf[512], *s, *sp;
+	size_t len;
 
-	snprintf(conf, sizeof(conf), "notify:\n  targets:\n    col: { type: "
+	snprintf(conf, sizeof(conf),
+	    "notify:\n  targets:\n    col: { type: "
 	    "syslog, transport: tcp, address: '127.0.0.1:%d' }\n"
-	    "  levels: { L2: [col] }\n", port);
+	    "  levels: { L2: [col] }\n",
+	    port);
 	start(conf);
 	send_notice("L2", NOTICE_RESOLVED, -1);
 	assert_true(run_until(peer_has_frame, 3000));
@@ -815,7 +867,7 @@ test_syslog_tcp(void **state)
 	sp = strchr(s, ' ');
 	assert_non_null(sp);
 	assert_int_equal(strtoul(s, NULL, 10), strlen(sp + 1));
-	assert_memory_equal(sp + 1, "<26>1 ", 6);	/* daemon.crit */
+	assert_memory_equal(sp + 1, "<26>1 ", 6); /* daemon.crit */
 	assert_non_null(strstr(sp, "kind=\"resolved\""));
 	free(s);
 	assert_int_equal(stat_of("col", "sent"), 1);
@@ -834,12 +886,14 @@ col_two(void)
 static void
 test_syslog_relp(void **state)
 {
-	struct evconnlistener	*l = peer_listen(port, 1);
-	char			 conf[512];
+	struct evconnlistener *l = peer_listen(port, 1);
+	char conf[512];
 
-	snprintf(conf, sizeof(conf), "notify:\n  targets:\n    col: { type: "
+	snprintf(conf, sizeof(conf),
+	    "notify:\n  targets:\n    col: { type: "
 	    "syslog, transport: relp, address: '127.0.0.1:%d' }\n"
-	    "  levels: { L2: [col] }\n", port);
+	    "  levels: { L2: [col] }\n",
+	    port);
 	start(conf);
 	send_notice("L2", NOTICE_OPENED, -1);
 	send_notice("L2", NOTICE_ACKNOWLEDGED, -1);
@@ -856,13 +910,13 @@ test_syslog_relp(void **state)
 static pid_t
 spawn(char *const argv[], const char *out)
 {
-	posix_spawn_file_actions_t	fa;
-	pid_t				pid;
-	size_t				i;
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	size_t i;
 
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT |
-	    O_APPEND, 0644);
+	posix_spawn_file_actions_addopen(&fa, 1, out,
+	    O_WRONLY | O_CREAT | O_APPEND, 0644);
 	posix_spawn_file_actions_adddup2(&fa, 1, 2);
 	if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0)
 		pid = -1;
@@ -879,7 +933,7 @@ spawn(char *const argv[], const char *out)
 static void
 reap(pid_t pid)
 {
-	size_t	i;
+	size_t i;
 
 	if (pid <= 0)
 		return;
@@ -890,7 +944,7 @@ reap(pid_t pid)
 			children[i] = 0;
 }
 
-static const char	*grep_file, *grep_what;
+static const char *grep_file, *grep_what;
 
 static int
 file_has(void)
@@ -916,10 +970,10 @@ relp_delivered(void)
 static void
 test_syslog_relp_rsyslog(void **state)
 {
-	char	conf[1024], cf[256], out[256], pidf[256], log[256], portstr[16];
-	char	*argv[] = { "/usr/sbin/rsyslogd", "-n", "-f", cf, "-i", pidf,
-		    NULL };
-	pid_t	pid;
+	char conf[1024], cf[256], out[256], pidf[256], log[256], portstr[16];
+	char *argv[] = { "/usr/sbin/rsyslogd", "-n", "-f", cf, "-i", pidf,
+		NULL };
+	pid_t pid;
 
 	if (access("/usr/sbin/rsyslogd", X_OK) != 0 ||
 	    access("/usr/lib/x86_64-linux-gnu/rsyslog/imrelp.so", R_OK) != 0) {
@@ -938,15 +992,18 @@ test_syslog_relp_rsyslog(void **state)
 	    "ruleset(name=\"fromsopd\") { action(type=\"omfile\" file=\"%s\" "
 	    "template=\"raw\") }\n"
 	    "input(type=\"imrelp\" port=\"%s\" address=\"127.0.0.1\" "
-	    "ruleset=\"fromsopd\")\n", dir, out, portstr);
+	    "ruleset=\"fromsopd\")\n",
+	    dir, out, portstr);
 	write_file(cf, conf, 0644);
 	pid = spawn(argv, log);
 	assert_true(pid > 0);
 	/* Wait until imrelp listens (rsyslogd needs a moment to start). */
 	usleep(500000);
-	snprintf(conf, sizeof(conf), "notify:\n  retry: { initial: 1s, max: 1s }"
+	snprintf(conf, sizeof(conf),
+	    "notify:\n  retry: { initial: 1s, max: 1s }"
 	    "\n  targets:\n    col: { type: syslog, transport: relp, "
-	    "address: '127.0.0.1:%d' }\n  levels: { L3: [col] }\n", port);
+	    "address: '127.0.0.1:%d' }\n  levels: { L3: [col] }\n",
+	    port);
 	start(conf);
 	send_notice("L3", NOTICE_ESCALATED, 1);
 	assert_true(run_until(relp_delivered, 8000));
@@ -970,13 +1027,13 @@ nms_done(void)
 static void
 test_snmp(void **state)
 {
-	char	 cf[256], log[256], conf[1024], listen[64], mibdirs[900];
-	char	 cwd[400];
-	char	*argv[] = { "/usr/sbin/snmptrapd", "-f", "-Lf", log, "-C", "-c",
-		    cf, "-M", mibdirs, "-m", "ALL", listen, NULL };
-	char	*cause = NULL;
-	pid_t	 pid;
-	int	 symbolic;
+	char cf[256], log[256], conf[1024], listen[64], mibdirs[900];
+	char cwd[400];
+	char *argv[] = { "/usr/sbin/snmptrapd", "-f", "-Lf", log, "-C", "-c",
+		cf, "-M", mibdirs, "-m", "ALL", listen, NULL };
+	char *cause = NULL;
+	pid_t pid;
+	int symbolic;
 
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
 	symbolic = access("build/ietf-mibs/SNMPv2-SMI.mib", R_OK) == 0 &&
@@ -988,19 +1045,23 @@ test_snmp(void **state)
 	snprintf(cf, sizeof(cf), "%s/snmptrapd.conf", dir);
 	snprintf(log, sizeof(log), "%s/snmptrapd.log", dir);
 	snprintf(listen, sizeof(listen), "udp:127.0.0.1:%d", port);
-	write_file(cf, "disableAuthorization yes\n"
-	    "authCommunity log,execute,net public\n", 0644);
+	write_file(cf,
+	    "disableAuthorization yes\n"
+	    "authCommunity log,execute,net public\n",
+	    0644);
 	pid = spawn(argv, log);
 	assert_true(pid > 0);
 	usleep(300000);
 
 	assert_int_equal(snmp_bridge_start(&sd, &cause), 0);
-	snprintf(conf, sizeof(conf), "notify:\n  targets:\n"
+	snprintf(conf, sizeof(conf),
+	    "notify:\n  targets:\n"
 	    "    nms: { type: snmp-trap, address: '127.0.0.1:%d', "
 	    "community: public }\n"
 	    "    inf: { type: snmp-inform, address: '127.0.0.1:%d', "
 	    "community: public, retries: 3, timeout: 1s }\n"
-	    "  levels: { L2: [nms, inf] }\n", port, port);
+	    "  levels: { L2: [nms, inf] }\n",
+	    port, port);
 	start(conf);
 	send_notice("L2", NOTICE_OPENED, -1);
 	assert_true(run_until(nms_done, 8000));
@@ -1021,19 +1082,23 @@ test_snmp(void **state)
 static void
 test_reconfigure(void **state)
 {
-	struct evhttp	*http = hook_server(port, 0);
-	char		 conf[512];
+	struct evhttp *http = hook_server(port, 0);
+	char conf[512];
 
-	snprintf(conf, sizeof(conf), "notify:\n  targets:\n    client: "
+	snprintf(conf, sizeof(conf),
+	    "notify:\n  targets:\n    client: "
 	    "{ type: webhook, url: 'http://127.0.0.1:%d/' }\n"
-	    "  levels: { client: [client] }\n", port);
+	    "  levels: { client: [client] }\n",
+	    port);
 	start(conf);
 	send_notice("client", NOTICE_OPENED, -1);
 	assert_true(run_until(client_done, 5000));
-	snprintf(conf, sizeof(conf), "notify:\n  targets:\n    client: "
+	snprintf(conf, sizeof(conf),
+	    "notify:\n  targets:\n    client: "
 	    "{ type: webhook, url: 'http://127.0.0.1:%d/' }\n"
 	    "    pager: { type: exec, command: /bin/true }\n"
-	    "  levels: { client: [client], L3: [pager] }\n", port);
+	    "  levels: { client: [client], L3: [pager] }\n",
+	    port);
 	load_yaml(conf);
 	notifier_reconfigure(nf, &cfg);
 	/* The unchanged target keeps its counters; the new one starts at 0. */
@@ -1056,19 +1121,27 @@ main(void)
 		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test_setup_teardown(test_exec_env, before, after),
-		cmocka_unit_test_setup_teardown(test_exec_timeout, before, after),
+		cmocka_unit_test_setup_teardown(test_exec_timeout, before,
+		    after),
 		cmocka_unit_test_setup_teardown(test_exec_retry, before, after),
 		cmocka_unit_test_setup_teardown(test_webhook, before, after),
-		cmocka_unit_test_setup_teardown(test_webhook_retry, before, after),
-		cmocka_unit_test_setup_teardown(test_webhook_down, before, after),
-		cmocka_unit_test_setup_teardown(test_queue_bound, before, after),
-		cmocka_unit_test_setup_teardown(test_outbox_restart, before, after),
+		cmocka_unit_test_setup_teardown(test_webhook_retry, before,
+		    after),
+		cmocka_unit_test_setup_teardown(test_webhook_down, before,
+		    after),
+		cmocka_unit_test_setup_teardown(test_queue_bound, before,
+		    after),
+		cmocka_unit_test_setup_teardown(test_outbox_restart, before,
+		    after),
 		cmocka_unit_test_setup_teardown(test_syslog_udp, before, after),
 		cmocka_unit_test_setup_teardown(test_syslog_tcp, before, after),
-		cmocka_unit_test_setup_teardown(test_syslog_relp, before, after),
-		cmocka_unit_test_setup_teardown(test_syslog_relp_rsyslog, before, after),
+		cmocka_unit_test_setup_teardown(test_syslog_relp, before,
+		    after),
+		cmocka_unit_test_setup_teardown(test_syslog_relp_rsyslog,
+		    before, after),
 		cmocka_unit_test_setup_teardown(test_snmp, before, after),
-		cmocka_unit_test_setup_teardown(test_reconfigure, before, after),
+		cmocka_unit_test_setup_teardown(test_reconfigure, before,
+		    after),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -29,15 +29,15 @@
  * SOPD_GOLDEN_UPDATE=1 in the environment the .json files are rewritten.
  */
 
-#define GOLDEN_DIR	"tests/golden/parse"
-#define LOGHUB_DIR	"../shared/corpus/loghub"
-#define RECEIVED_US	1795741200000000LL	/* 2026-11-27T01:00:00Z */
-#define MAXLINE		70000
+#define GOLDEN_DIR  "tests/golden/parse"
+#define LOGHUB_DIR  "../shared/corpus/loghub"
+#define RECEIVED_US 1795741200000000LL /* 2026-11-27T01:00:00Z */
+#define MAXLINE	    70000
 
 struct golden_opts {
-	size_t		 max_len;
-	int64_t		 received_us;
-	char		 peer[64];
+	size_t max_len;
+	int64_t received_us;
+	char peer[64];
 };
 
 /* Parse "YYYY-MM-DDTHH:MM:SSZ" as UTC microseconds. */
@@ -56,8 +56,8 @@ test_utc(const char *s)
 static size_t
 test_unescape(const char *s, char *out)
 {
-	size_t		 n = 0;
-	unsigned	 v;
+	size_t n = 0;
+	unsigned v;
 
 	while (*s != '\0') {
 		if (*s != '\\') {
@@ -99,17 +99,17 @@ test_unescape(const char *s, char *out)
 static json_t *
 test_parse_json(char *buf, size_t len, const struct golden_opts *o)
 {
-	struct logevent		*ev = calloc(1, sizeof *ev);
-	enum stats_reason	 reason = REASON_MAX;
-	json_t			*j;
+	struct logevent *ev = calloc(1, sizeof *ev);
+	enum stats_reason reason = REASON_MAX;
+	json_t *j;
 
 	ev->source = EVENT_SYSLOG;
 	ev->transport = "udp";
 	ev->peer = o->peer;
 	ev->received_us = o->received_us;
 	if (syslog_parse(buf, len, o->max_len, ev, &reason) == -1) {
-		assert_true(reason == REASON_EMPTY ||
-		    reason == REASON_MALFORMED);
+		assert_true(
+		    reason == REASON_EMPTY || reason == REASON_MALFORMED);
 		j = json_pack("{s:s}", "rejected", stats_reason_name(reason));
 	} else
 		j = event_to_json(ev);
@@ -144,9 +144,9 @@ test_directive(const char *s, struct golden_opts *o)
 static json_t *
 test_next_expected(FILE *f, int *lineno)
 {
-	char		 line[MAXLINE];
-	json_error_t	 err;
-	json_t		*j;
+	char line[MAXLINE];
+	json_error_t err;
+	json_t *j;
 
 	while (fgets(line, sizeof line, f) != NULL) {
 		(*lineno)++;
@@ -164,10 +164,10 @@ test_next_expected(FILE *f, int *lineno)
 static int
 test_check(json_t *got, FILE *exp, FILE *upd, const char *name, int inline_no)
 {
-	static int	 jline;
-	json_t		*want;
-	char		*g, *w;
-	int		 ok;
+	static int jline;
+	json_t *want;
+	char *g, *w;
+	int ok;
 
 	if (inline_no < 0) {
 		jline = 0;
@@ -200,17 +200,17 @@ test_check(json_t *got, FILE *exp, FILE *upd, const char *name, int inline_no)
 static void
 test_golden(void **state)
 {
-	const char		*in_path = *state;
-	char			 path[4096], name[256], line[MAXLINE];
-	char			 buf[MAXLINE];
-	struct golden_opts	 o = { 65536, RECEIVED_US, "192.0.2.1" };
-	FILE			*in, *exp = NULL, *upd = NULL;
-	json_t			*got;
-	int			 lineno = 0, bad = 0;
-	size_t			 n;
+	const char *in_path = *state;
+	char path[4096], name[256], line[MAXLINE];
+	char buf[MAXLINE];
+	struct golden_opts o = { 65536, RECEIVED_US, "192.0.2.1" };
+	FILE *in, *exp = NULL, *upd = NULL;
+	json_t *got;
+	int lineno = 0, bad = 0;
+	size_t n;
 
-	snprintf(path, sizeof path, "%.*s.json",
-	    (int)(strlen(in_path) - 3), in_path);
+	snprintf(path, sizeof path, "%.*s.json", (int)(strlen(in_path) - 3),
+	    in_path);
 	snprintf(name, sizeof name, "%s", strrchr(in_path, '/') + 1);
 	name[strlen(name) - 3] = '\0';
 	assert_non_null(in = fopen(in_path, "r"));
@@ -245,11 +245,11 @@ test_golden(void **state)
 
 /* What a loghub line should give, worked out independently of the parser. */
 struct oracle {
-	char	host[64];
-	char	program[64];
-	char	pid[32];
-	char	message[MAXLINE];
-	int	mon, day, hour, min, sec;
+	char host[64];
+	char program[64];
+	char pid[32];
+	char message[MAXLINE];
+	int mon, day, hour, min, sec;
 };
 
 /* Split a loghub line "Mmm dd hh:mm:ss host tag: message" by hand. */
@@ -257,13 +257,14 @@ static void
 test_oracle(const char *line, struct oracle *o)
 {
 	static const char *months = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	char		 mon[4], tag[256];
-	const char	*p, *b;
-	int		 used = 0;
+	char mon[4], tag[256];
+	const char *p, *b;
+	int used = 0;
 
 	memset(o, 0, sizeof *o);
 	assert_int_equal(sscanf(line, "%3s %d %d:%d:%d %63s %n", mon, &o->day,
-	    &o->hour, &o->min, &o->sec, o->host, &used), 6);
+			     &o->hour, &o->min, &o->sec, o->host, &used),
+	    6);
 	o->mon = (int)(strstr(months, mon) - months) / 3 + 1;
 	p = line + used;
 	b = strchr(p, ' ');
@@ -287,13 +288,13 @@ test_oracle(const char *line, struct oracle *o)
 static void
 test_loghub_line(const char *file, int lineno, char *line)
 {
-	struct oracle	 o;
-	struct logevent	*ev = calloc(1, sizeof *ev);
+	struct oracle o;
+	struct logevent *ev = calloc(1, sizeof *ev);
 	enum stats_reason reason;
-	struct tm	 tm;
-	time_t		 t;
-	char		 raw[MAXLINE];
-	size_t		 n = strlen(line);
+	struct tm tm;
+	time_t t;
+	char raw[MAXLINE];
+	size_t n = strlen(line);
 
 	memcpy(raw, line, n + 1);
 	test_chomp(raw);
@@ -322,8 +323,8 @@ test_loghub_line(const char *file, int lineno, char *line)
 	assert_int_equal(tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec,
 	    o.hour * 3600 + o.min * 60 + o.sec);
 	/* Received 2026-11-27: never more than a day ahead of that. */
-	assert_int_equal(tm.tm_year + 1900, o.mon == 12 ||
-	    (o.mon == 11 && o.day > 28) ? 2025 : 2026);
+	assert_int_equal(tm.tm_year + 1900,
+	    o.mon == 12 || (o.mon == 11 && o.day > 28) ? 2025 : 2026);
 	free(ev);
 }
 
@@ -331,11 +332,11 @@ test_loghub_line(const char *file, int lineno, char *line)
 static void
 test_loghub(void **state)
 {
-	const char	*files[] = { "Linux_2k.log", "OpenSSH_2k.log" };
-	char		 path[512], line[MAXLINE];
-	FILE		*f;
-	size_t		 i;
-	int		 lineno, total = 0;
+	const char *files[] = { "Linux_2k.log", "OpenSSH_2k.log" };
+	char path[512], line[MAXLINE];
+	FILE *f;
+	size_t i;
+	int lineno, total = 0;
 
 	for (i = 0; i < 2; i++) {
 		snprintf(path, sizeof path, "%s/%s", LOGHUB_DIR, files[i]);
@@ -344,7 +345,7 @@ test_loghub(void **state)
 			skip();
 		}
 		for (lineno = 1; fgets(line, sizeof line, f) != NULL;
-		    lineno++, total++)
+		     lineno++, total++)
 			test_loghub_line(files[i], lineno, line);
 		fclose(f);
 	}
@@ -369,25 +370,27 @@ test_parse1(const char *msg, size_t max_len, struct logevent *ev,
 static void
 test_local_tz(void **state)
 {
-	struct logevent		*ev = calloc(1, sizeof *ev);
-	enum stats_reason	 r;
-	char			 buf[256];
+	struct logevent *ev = calloc(1, sizeof *ev);
+	enum stats_reason r;
+	char buf[256];
 
 	setenv("TZ", "Asia/Tokyo", 1);
 	tzset();
-	assert_int_equal(test_parse1("<13>Nov 27 10:00:00 h p: x", 1024, ev,
-	    &r, buf), 0);
+	assert_int_equal(test_parse1("<13>Nov 27 10:00:00 h p: x", 1024, ev, &r,
+			     buf),
+	    0);
 	assert_int_equal(ev->timestamp_us, RECEIVED_US);
 	assert_int_equal(ev->tz_offset_min, 540);
 	setenv("TZ", "Europe/Berlin", 1);
 	tzset();
-	assert_int_equal(test_parse1("<13>Jul  1 12:00:00 h p: x", 1024, ev,
-	    &r, buf), 0);
+	assert_int_equal(test_parse1("<13>Jul  1 12:00:00 h p: x", 1024, ev, &r,
+			     buf),
+	    0);
 	assert_int_equal(ev->tz_offset_min, 120);
-	assert_int_equal(ev->timestamp_us,
-	    test_utc("2026-07-01T10:00:00Z"));
-	assert_int_equal(test_parse1("<13>Nov 27 02:00:00 h p: x", 1024, ev,
-	    &r, buf), 0);
+	assert_int_equal(ev->timestamp_us, test_utc("2026-07-01T10:00:00Z"));
+	assert_int_equal(test_parse1("<13>Nov 27 02:00:00 h p: x", 1024, ev, &r,
+			     buf),
+	    0);
 	assert_int_equal(ev->tz_offset_min, 60);
 	assert_int_equal(ev->timestamp_us, RECEIVED_US);
 	setenv("TZ", "UTC", 1);
@@ -399,20 +402,21 @@ test_local_tz(void **state)
 static void
 test_random(void **state)
 {
-	static const char	 alpha[] = "<>0123456789 :[]-%*.T\"\\=ZAMarJun"
-	    "\x00\xc3\xa9\xff\xe2\x82\r\n";
-	struct logevent		*ev = calloc(1, sizeof *ev);
-	enum stats_reason	 r;
-	char			 buf[300], *s;
-	size_t			 n, i, max;
-	json_t			*j;
-	int			 iter;
+	static const char alpha[] = "<>0123456789 :[]-%*.T\"\\=ZAMarJun"
+				    "\x00\xc3\xa9\xff\xe2\x82\r\n";
+	struct logevent *ev = calloc(1, sizeof *ev);
+	enum stats_reason r;
+	char buf[300], *s;
+	size_t n, i, max;
+	json_t *j;
+	int iter;
 
 	srandom(42);
 	for (iter = 0; iter < 200000; iter++) {
 		n = (size_t)random() % 200;
 		for (i = 0; i < n; i++)
-			buf[i] = random() % 4 == 0 ? (char)random() :
+			buf[i] = random() % 4 == 0 ?
+			    (char)random() :
 			    alpha[random() % (sizeof alpha - 1)];
 		max = 20 + (size_t)random() % 200;
 		memset(ev, 0, sizeof *ev);
@@ -441,8 +445,8 @@ test_random(void **state)
 static void
 test_json_trap(void **state)
 {
-	struct logevent	*ev = calloc(1, sizeof *ev);
-	json_t		*j, *vb;
+	struct logevent *ev = calloc(1, sizeof *ev);
+	json_t *j, *vb;
 
 	ev->source = EVENT_TRAP;
 	ev->format = EVENT_FMT_TRAP_V2C;
@@ -455,10 +459,10 @@ test_json_trap(void **state)
 	ev->trap_oid = "1.3.6.1.6.3.1.1.5.3";
 	ev->community = "pub\xfflic";
 	ev->nvb = 2;
-	ev->vb[0] = (struct event_varbind){ "1.3.6.1.2.1.2.2.1.1.2",
-	    "INTEGER", "2" };
+	ev->vb[0] =
+	    (struct event_varbind){ "1.3.6.1.2.1.2.2.1.1.2", "INTEGER", "2" };
 	ev->vb[1] = (struct event_varbind){ "1.3.6.1.2.1.2.2.1.2.2",
-	    "OCTET STRING", "eth\xc3\x28" };
+		"OCTET STRING", "eth\xc3\x28" };
 	ev->message = "link down";
 	ev->message_len = 9;
 	j = event_to_json(ev);
@@ -467,15 +471,14 @@ test_json_trap(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "format")),
 	    "snmpv2c");
 	assert_true(json_is_null(json_object_get(j, "facility")));
-	assert_string_equal(json_string_value(json_object_get(j,
-	    "community")), "pub?lic");
+	assert_string_equal(json_string_value(json_object_get(j, "community")),
+	    "pub?lic");
 	vb = json_array_get(json_object_get(j, "varbinds"), 1);
 	assert_string_equal(json_string_value(json_object_get(vb, "value")),
 	    "eth?(");
-	assert_string_equal(json_string_value(json_object_get(j,
-	    "received")), "2026-11-27T01:00:00.000000Z");
-	assert_string_equal(event_json_repair_name(EVENT_F_NO_TIME),
-	    "no_time");
+	assert_string_equal(json_string_value(json_object_get(j, "received")),
+	    "2026-11-27T01:00:00.000000Z");
+	assert_string_equal(event_json_repair_name(EVENT_F_NO_TIME), "no_time");
 	json_decref(j);
 	free(ev);
 }
@@ -484,16 +487,16 @@ test_json_trap(void **state)
 int
 main(void)
 {
-	const struct CMUnitTest	 fixed[] = {
+	const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_loghub),
 		cmocka_unit_test(test_local_tz),
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_json_trap),
 	};
-	struct CMUnitTest	*tests;
-	glob_t			 g;
-	size_t			 i, n = sizeof fixed / sizeof *fixed;
-	int			 rc;
+	struct CMUnitTest *tests;
+	glob_t g;
+	size_t i, n = sizeof fixed / sizeof *fixed;
+	int rc;
 
 	setenv("TZ", "UTC", 1);
 	tzset();
@@ -506,8 +509,8 @@ main(void)
 		tests[i].initial_state = g.gl_pathv[i];
 	}
 	memcpy(tests + g.gl_pathc, fixed, sizeof fixed);
-	rc = _cmocka_run_group_tests("parse", tests, g.gl_pathc + n, NULL,
-	    NULL);
+	rc =
+	    _cmocka_run_group_tests("parse", tests, g.gl_pathc + n, NULL, NULL);
 	free(tests);
 	if (g.gl_pathc > 0)
 		globfree(&g);

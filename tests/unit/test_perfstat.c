@@ -14,9 +14,9 @@
 static void
 test_summary(void **state)
 {
-	double		v[100];
-	struct perf_sum	s;
-	int		i;
+	double v[100];
+	struct perf_sum s;
+	int i;
 
 	(void)state;
 	for (i = 0; i < 100; i++)
@@ -35,8 +35,8 @@ test_summary(void **state)
 static void
 test_sustained(void **state)
 {
-	double	t[10], v[10] = { 95, 95, 10, 95, 95, 95, 95, 95, 10, 95 };
-	int	i;
+	double t[10], v[10] = { 95, 95, 10, 95, 95, 95, 95, 95, 10, 95 };
+	int i;
 
 	(void)state;
 	for (i = 0; i < 10; i++)
@@ -49,8 +49,8 @@ test_sustained(void **state)
 static void
 test_days_to_full(void **state)
 {
-	double	t[11], v[11], d;
-	int	i;
+	double t[11], v[11], d;
+	int i;
 
 	(void)state;
 	for (i = 0; i < 11; i++) {
@@ -60,9 +60,9 @@ test_days_to_full(void **state)
 	d = perf_days_to_full(t, v, 11, 100);
 	assert_true(fabs(d - 30) < 1e-6);
 	for (i = 0; i < 11; i++)
-		v[i] = 80 - i * 0.5;		/* shrinking: never full */
+		v[i] = 80 - i * 0.5; /* shrinking: never full */
 	assert_true(perf_days_to_full(t, v, 11, 100) == -1);
-	v[10] = 100;				/* full now */
+	v[10] = 100; /* full now */
 	assert_true(perf_days_to_full(t, v, 11, 100) == 0);
 	assert_true(perf_days_to_full(t, v, 1, 100) == -1);
 }
@@ -71,18 +71,17 @@ test_days_to_full(void **state)
 static void
 test_metric_json(void **state)
 {
-	double	 t[4] = { 0, 300, 600, 900 }, v[4] = { 40, 60, 40, 60 };
-	double	 prev[2] = { 40, 40 };
-	json_t	*o;
+	double t[4] = { 0, 300, 600, 900 }, v[4] = { 40, 60, 40, 60 };
+	double prev[2] = { 40, 40 };
+	json_t *o;
 
 	(void)state;
 	o = perf_metric_json(t, v, 4, prev, 2, 50);
 	assert_true(json_real_value(json_object_get(o, "avg")) == 50);
 	assert_true(json_real_value(json_object_get(o, "max")) == 60);
 	assert_true(fabs(json_real_value(json_object_get(o, "change_pct")) -
-	    25) < 1e-9);
-	assert_true(json_real_value(json_object_get(o, "high_seconds")) ==
-	    300);
+			25) < 1e-9);
+	assert_true(json_real_value(json_object_get(o, "high_seconds")) == 300);
 	json_decref(o);
 	o = perf_metric_json(t, v, 4, NULL, 0, 0);
 	assert_true(json_is_null(json_object_get(o, "change_pct")));

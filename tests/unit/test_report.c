@@ -26,11 +26,11 @@
 #include "store.h"
 
 struct fixture {
-	char			 dir[64];
-	char			*state_dir;
-	struct config		 cfg;
-	struct sopd		 sd;
-	struct rule		 disk, link, fs;
+	char dir[64];
+	char *state_dir;
+	struct config cfg;
+	struct sopd sd;
+	struct rule disk, link, fs;
 };
 
 /* Seconds since the epoch of an RFC 3339 UTC time. */
@@ -67,9 +67,9 @@ static uint64_t
 feed(struct fixture *fx, const struct rule *r, const char *host, time_t t,
     int n)
 {
-	struct rule_hit	hit;
-	struct logevent	ev;
-	int		i;
+	struct rule_hit hit;
+	struct logevent ev;
+	int i;
 
 	for (i = 0; i < n; i++) {
 		memset(&ev, 0, sizeof(ev));
@@ -99,13 +99,15 @@ work(struct fixture *fx, uint64_t id, time_t t, int ack, int res)
 
 	if (ack != 0) {
 		clock_set_fake(t + ack);
-		assert_int_equal(incidents_ack(fx->sd.incidents, id, "op",
-		    NULL, &err), 0);
+		assert_int_equal(incidents_ack(fx->sd.incidents, id, "op", NULL,
+				     &err),
+		    0);
 	}
 	if (res != 0) {
 		clock_set_fake(t + res);
 		assert_int_equal(incidents_resolve(fx->sd.incidents, id, "op",
-		    NULL, &err), 0);
+				     NULL, &err),
+		    0);
 	}
 }
 
@@ -147,8 +149,8 @@ fill(struct fixture *fx)
 static int
 setup(void **state)
 {
-	struct fixture	*fx;
-	char		*cause = NULL;
+	struct fixture *fx;
+	char *cause = NULL;
 
 	fx = calloc(1, sizeof(*fx));
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/sopd-report-XXXXXX");
@@ -180,8 +182,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct fixture	*fx = *state;
-	char		 cmd[128];
+	struct fixture *fx = *state;
+	char cmd[128];
 
 	clock_clear_fake();
 	incidents_close(fx->sd.incidents);
@@ -199,13 +201,13 @@ teardown(void **state)
 static json_t *
 jget(json_t *o, const char *path)
 {
-	char	 buf[256], *p, *save = NULL;
+	char buf[256], *p, *save = NULL;
 
 	snprintf(buf, sizeof(buf), "%s", path);
 	for (p = strtok_r(buf, ".", &save); p != NULL && o != NULL;
-	    p = strtok_r(NULL, ".", &save))
+	     p = strtok_r(NULL, ".", &save))
 		o = json_is_array(o) ? json_array_get(o, atoi(p)) :
-		    json_object_get(o, p);
+				       json_object_get(o, p);
 	if (o == NULL)
 		fail_msg("no %s", path);
 	return o;
@@ -237,8 +239,8 @@ jstr(json_t *o, const char *path)
 static json_t *
 build(struct fixture *fx, int kind, const char *date)
 {
-	json_t	*doc;
-	char	*err = NULL;
+	json_t *doc;
+	char *err = NULL;
 
 	doc = report_build(&fx->sd, kind, date, &err);
 	if (doc == NULL)
@@ -250,8 +252,8 @@ build(struct fixture *fx, int kind, const char *date)
 static void
 test_monthly(void **state)
 {
-	struct fixture	*fx = *state;
-	json_t		*doc = build(fx, REPORT_MONTHLY, "2026-11-15");
+	struct fixture *fx = *state;
+	json_t *doc = build(fx, REPORT_MONTHLY, "2026-11-15");
 
 	assert_string_equal(jstr(doc, "month"), "2026-11");
 	assert_string_equal(jstr(doc, "period.start"), "2026-10-31T15:00:00Z");
@@ -262,8 +264,8 @@ test_monthly(void **state)
 	assert_string_equal(jstr(doc, "sla.critical.deadline"), "1h");
 	assert_int_equal(jint(doc, "sla.critical.met"), 1);
 	assert_int_equal(jint(doc, "sla.critical.missed"), 1);
-	assert_true(json_real_value(jget(doc,
-	    "sla.critical.achievement_percent")) == 50.0);
+	assert_true(json_real_value(
+			jget(doc, "sla.critical.achievement_percent")) == 50.0);
 	assert_string_equal(jstr(doc, "sla.high.deadline"), "4h");
 	assert_int_equal(jint(doc, "sla.high.met"), 2);
 	assert_int_equal(jint(doc, "sla.high.missed"), 1);
@@ -275,8 +277,8 @@ test_monthly(void **state)
 	assert_true(json_is_null(jget(doc, "sla.low")));
 	assert_int_equal(jint(doc, "sla.total.met"), 4);
 	assert_int_equal(jint(doc, "sla.total.missed"), 2);
-	assert_true(json_real_value(jget(doc,
-	    "sla.total.achievement_percent")) == 66.7);
+	assert_true(json_real_value(
+			jget(doc, "sla.total.achievement_percent")) == 66.7);
 	assert_int_equal(jint(doc, "response.critical.mtta_seconds"), 900);
 	assert_int_equal(jint(doc, "response.critical.mttr_seconds"), 4500);
 	assert_int_equal(jint(doc, "response.high.acknowledged"), 1);
@@ -306,8 +308,8 @@ test_monthly(void **state)
 static void
 test_monthly_previous(void **state)
 {
-	struct fixture	*fx = *state;
-	json_t		*doc = build(fx, REPORT_MONTHLY, "2026-10-01");
+	struct fixture *fx = *state;
+	json_t *doc = build(fx, REPORT_MONTHLY, "2026-10-01");
 
 	assert_int_equal(jint(doc, "sla.critical.met"), 1);
 	assert_int_equal(jint(doc, "sla.critical.missed"), 0);
@@ -321,10 +323,10 @@ test_monthly_previous(void **state)
 static void
 test_weekly(void **state)
 {
-	struct fixture		*fx = *state;
-	struct store		*st = incidents_store(fx->sd.incidents);
-	struct store_winlog	 w;
-	json_t			*doc;
+	struct fixture *fx = *state;
+	struct store *st = incidents_store(fx->sd.incidents);
+	struct store_winlog w;
+	json_t *doc;
 
 	memset(&w, 0, sizeof(w));
 	w.window_id = "patch";
@@ -332,7 +334,7 @@ test_weekly(void **state)
 	w.end = at("2026-11-13T15:00:00Z");
 	w.ended = 1;
 	w.record = "{\"kind\": \"patch\", \"opened\": [5], \"resolved\": [], "
-	    "\"failed_verification\": [5]}";
+		   "\"failed_verification\": [5]}";
 	assert_int_equal(store_begin(st), 0);
 	assert_int_equal(store_put_winlog(st, &w), 0);
 	assert_int_equal(store_commit(st), 0);
@@ -370,8 +372,8 @@ test_weekly(void **state)
 static void
 test_daily(void **state)
 {
-	struct fixture	*fx = *state;
-	json_t		*doc = build(fx, REPORT_DAILY, "2026-11-13");
+	struct fixture *fx = *state;
+	json_t *doc = build(fx, REPORT_DAILY, "2026-11-13");
 
 	assert_string_equal(jstr(doc, "period.start"), "2026-11-12T15:00:00Z");
 	assert_int_equal(jint(doc, "incidents.opened.high"), 1);
@@ -397,10 +399,10 @@ test_daily(void **state)
 static void
 test_default_date(void **state)
 {
-	struct fixture	*fx = *state;
-	json_t		*doc;
+	struct fixture *fx = *state;
+	json_t *doc;
 
-	clock_set_fake(at("2026-12-01T16:00:00Z"));	/* 12-02 01:00 JST */
+	clock_set_fake(at("2026-12-01T16:00:00Z")); /* 12-02 01:00 JST */
 	doc = build(fx, REPORT_DAILY, NULL);
 	assert_string_equal(jstr(doc, "date"), "2026-12-01");
 	assert_true(json_is_true(jget(doc, "period.complete")));
@@ -414,13 +416,13 @@ test_default_date(void **state)
 static void
 test_bad_dates(void **state)
 {
-	struct fixture	*fx = *state;
-	const char	*bad[] = { "2026-02-30", "2026-13-01", "2026-1-01",
-			    "20261101", "2026-11-01x", "", "1969-12-31",
-			    "2026-11-00", " 2026-11-01" };
-	char		*err = NULL;
-	size_t		 i;
-	int		 y, m, d;
+	struct fixture *fx = *state;
+	const char *bad[] = { "2026-02-30", "2026-13-01", "2026-1-01",
+		"20261101", "2026-11-01x", "", "1969-12-31", "2026-11-00",
+		" 2026-11-01" };
+	char *err = NULL;
+	size_t i;
+	int y, m, d;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(report_parse_date(bad[i], &y, &m, &d), -1);

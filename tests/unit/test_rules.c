@@ -18,7 +18,7 @@
 #include "unit.h"
 #include "xmalloc.h"
 
-#define GOLDEN	"tests/golden/rules"
+#define GOLDEN "tests/golden/rules"
 
 static char tmpdir[] = "/tmp/sopd-rules.XXXXXX";
 
@@ -107,9 +107,9 @@ test_default_set_loads(void **state)
 
 /* Storage for one replayed event's strings. */
 struct replay {
-	char	buf[8192];
-	char	oid[128];
-	char	vboid[EVENT_MAX_VARBINDS][128];
+	char buf[8192];
+	char oid[128];
+	char vboid[EVENT_MAX_VARBINDS][128];
 };
 
 /* Build an event from "syslog: LINE" or "trap: OID" with host and varbinds. */
@@ -138,12 +138,14 @@ replay_event(const struct ynode *item, struct logevent *ev, struct replay *rp)
 	ev->facility = ev->severity = -1;
 	assert_non_null(ynode_str(item, "trap"));
 	assert_int_equal(mibnames_resolve(ynode_str(item, "trap"), NULL, 0,
-	    rp->oid, sizeof(rp->oid)), 0);
+			     rp->oid, sizeof(rp->oid)),
+	    0);
 	ev->trap_oid = rp->oid;
 	ev->host = ynode_str(item, "host");
 	for (i = 0; vbs != NULL && i < vbs->n; i++) {
 		assert_int_equal(mibnames_resolve(vbs->keys[i]->value, NULL, 0,
-		    rp->vboid[i], sizeof(rp->vboid[i])), 0);
+				     rp->vboid[i], sizeof(rp->vboid[i])),
+		    0);
 		ev->vb[i].oid = rp->vboid[i];
 		ev->vb[i].type = "OCTET STRING";
 		ev->vb[i].value = vbs->items[i]->value;
@@ -219,12 +221,14 @@ test_default_set_examples(void **state)
 		assert_non_null(events = ynode_get(doc, "events"));
 		seen = 0;
 		for (j = 0; j < events->n; j++) {
-			const char *r = replay_check(rs, events->items[j], path);
+			const char *r =
+			    replay_check(rs, events->items[j], path);
 			if (r != NULL && strcmp(r, name) == 0)
 				seen = 1;
 		}
 		if (!seen)
-			fprintf(stderr, "%s: no example fires %s\n", path, name);
+			fprintf(stderr, "%s: no example fires %s\n", path,
+			    name);
 		assert_true(seen);
 		ynode_free(doc);
 	}
@@ -275,7 +279,7 @@ test_broken_golden(void **state)
 		errlist_free(&errs);
 		cfg_free(cfg);
 		checked++;
-next:
+	next:
 		free(ents[i]);
 	}
 	free(ents);
@@ -291,7 +295,8 @@ test_missing_path(void **state)
 
 	assert_null(ruleset_load(cfg, &errs));
 	assert_int_equal(errs.n, 1);
-	assert_string_equal(errs.msgs[0], "/nonexistent/rules.yaml:0:0: "
+	assert_string_equal(errs.msgs[0],
+	    "/nonexistent/rules.yaml:0:0: "
 	    "cannot open: No such file or directory");
 	errlist_free(&errs);
 	cfg_free(cfg);
@@ -308,7 +313,8 @@ test_directory_order(void **state)
 
 	snprintf(dir, sizeof(dir), "%s/d", tmpdir);
 	assert_int_equal(mkdir(dir, 0700), 0);
-	unit_write_file(tmpdir, "d/20-b.yml", "rules:\n  - name: b\n    match: "
+	unit_write_file(tmpdir, "d/20-b.yml",
+	    "rules:\n  - name: b\n    match: "
 	    "{program: b}\n    action: drop\n");
 	unit_write_file(tmpdir, "d/10-a.yaml",
 	    "rules:\n  - name: a\n    match: {program: a}\n    action: drop\n");
@@ -334,9 +340,12 @@ test_host_groups(void **state)
 	struct errlist errs = { 0 };
 	struct config *cfg;
 	struct ruleset *rs;
-	struct logevent ev = { .source = EVENT_SYSLOG, .facility = 1,
-	    .severity = 3, .program = "app", .message = "x",
-	    .message_len = 1 };
+	struct logevent ev = { .source = EVENT_SYSLOG,
+		.facility = 1,
+		.severity = 3,
+		.program = "app",
+		.message = "x",
+		.message_len = 1 };
 	struct rule_hit hit;
 
 	cfg = cfg_new(unit_write_file(tmpdir, "g.yaml",
@@ -384,20 +393,23 @@ test_rule_fields(void **state)
 	struct rule *r;
 
 	rs = load_text("rules:\n"
-	    "  - name: t\n"
-	    "    description: d\n"
-	    "    match: {trap_oid: linkDown}\n"
-	    "    severity: critical\n"
-	    "    title: \"{{literal}} {vb:ifIndex} {vb:IF-MIB::ifDescr.2}\"\n"
-	    "  - name: s\n"
-	    "    match: {message: 'from (?<src>\\S+)'}\n"
-	    "    threshold: {count: 5, within: 2m}\n"
-	    "    severity: info\n"
-	    "    key: \"{src}\"\n", &errs);
+		       "  - name: t\n"
+		       "    description: d\n"
+		       "    match: {trap_oid: linkDown}\n"
+		       "    severity: critical\n"
+		       "    title: \"{{literal}} {vb:ifIndex} "
+		       "{vb:IF-MIB::ifDescr.2}\"\n"
+		       "  - name: s\n"
+		       "    match: {message: 'from (?<src>\\S+)'}\n"
+		       "    threshold: {count: 5, within: 2m}\n"
+		       "    severity: info\n"
+		       "    key: \"{src}\"\n",
+	    &errs);
 	errlist_print(&errs, stderr);
 	assert_non_null(rs);
 	r = ruleset_rule(rs, 0);
-	assert_string_equal(r->title, "{{literal}} {vb:1.3.6.1.2.1.2.2.1.1} "
+	assert_string_equal(r->title,
+	    "{{literal}} {vb:1.3.6.1.2.1.2.2.1.1} "
 	    "{vb:1.3.6.1.2.1.2.2.1.2.2}");
 	assert_string_equal(r->key, "{rule}:{host}");
 	assert_string_equal(r->description, "d");
@@ -433,26 +445,33 @@ test_mib_files(void **state)
 	char *dirs[] = { GOLDEN "/mibs" };
 
 	assert_int_equal(mibnames_resolve("IF-MIB::linkUp", NULL, 0, oid,
-	    sizeof(oid)), 0);
+			     sizeof(oid)),
+	    0);
 	assert_string_equal(oid, "1.3.6.1.6.3.1.1.5.4");
 	assert_int_equal(mibnames_resolve(".1.3.6.1.4.1.9", NULL, 0, oid,
-	    sizeof(oid)), 0);
+			     sizeof(oid)),
+	    0);
 	assert_string_equal(oid, "1.3.6.1.4.1.9");
 	assert_int_equal(mibnames_resolve("ifOperStatus.7", NULL, 0, oid,
-	    sizeof(oid)), 0);
+			     sizeof(oid)),
+	    0);
 	assert_string_equal(oid, "1.3.6.1.2.1.2.2.1.8.7");
-	assert_int_equal(mibnames_resolve("SNMPv2-MIB::linkDown", NULL, 0,
-	    oid, sizeof(oid)), -1);
+	assert_int_equal(mibnames_resolve("SNMPv2-MIB::linkDown", NULL, 0, oid,
+			     sizeof(oid)),
+	    -1);
 	assert_int_equal(mibnames_resolve("1..2", NULL, 0, oid, sizeof(oid)),
 	    -1);
 	assert_int_equal(mibnames_resolve("sopdTestDiskFull", dirs, 1, oid,
-	    sizeof(oid)), 0);
+			     sizeof(oid)),
+	    0);
 	assert_string_equal(oid, "1.3.6.1.4.1.99999.1.0.2");
 	assert_int_equal(mibnames_resolve("SOPD-TEST-MIB::sopdTestFanFailure",
-	    dirs, 1, oid, sizeof(oid)), 0);
+			     dirs, 1, oid, sizeof(oid)),
+	    0);
 	assert_string_equal(oid, "1.3.6.1.4.1.99999.1.0.1");
 	assert_int_equal(mibnames_resolve("noSuchObjectAnywhere", dirs, 1, oid,
-	    sizeof(oid)), -1);
+			     sizeof(oid)),
+	    -1);
 	mibnames_shutdown();
 }
 
@@ -466,9 +485,11 @@ test_mib_rule(void **state)
 	    "  - name: fan\n    match: {trap_oid: sopdTestFanFailure}\n"
 	    "    severity: high\n"));
 	struct ruleset *rs;
-	struct logevent ev = { .source = EVENT_TRAP, .facility = -1,
-	    .severity = -1, .host = "192.0.2.1",
-	    .trap_oid = "1.3.6.1.4.1.99999.1.0.1" };
+	struct logevent ev = { .source = EVENT_TRAP,
+		.facility = -1,
+		.severity = -1,
+		.host = "192.0.2.1",
+		.trap_oid = "1.3.6.1.4.1.99999.1.0.1" };
 	struct rule_hit hit;
 
 	cfg->mib_dirs = xcalloc(1, sizeof(char *));

@@ -15,14 +15,14 @@
 #include "schedule.h"
 #include "yamlnode.h"
 
-#define JP_FILE	"firmware/holidays/jp.yaml"
+#define JP_FILE "firmware/holidays/jp.yaml"
 
 static struct calendar *
 cal_jp(void)
 {
-	struct calendar	*cal;
-	struct errlist	 errs = { NULL, 0 };
-	char		*cause = NULL;
+	struct calendar *cal;
+	struct errlist errs = { NULL, 0 };
+	char *cause = NULL;
 
 	if ((cal = calendar_new("Asia/Tokyo", &cause)) == NULL)
 		fail_msg("calendar_new: %s", cause);
@@ -37,10 +37,10 @@ cal_jp(void)
 static time_t
 jst(const char *s)
 {
-	struct tm	tm = { 0 };
+	struct tm tm = { 0 };
 
 	if (sscanf(s, "%d-%d-%d %d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-	    &tm.tm_hour, &tm.tm_min) != 5)
+		&tm.tm_hour, &tm.tm_min) != 5)
 		fail_msg("bad time %s", s);
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -55,7 +55,7 @@ jst(const char *s)
 static void
 test_days(void **state)
 {
-	struct calendar	*cal = cal_jp();
+	struct calendar *cal = cal_jp();
 
 	(void)state;
 	/* daily: later today, else tomorrow; never the same instant. */
@@ -97,8 +97,8 @@ test_days(void **state)
 static void
 test_render(void **state)
 {
-	json_t	*doc;
-	char	*s;
+	json_t *doc;
+	char *s;
 
 	(void)state;
 	doc = json_pack("{s:s, s:s, s:[{s:s, s:i}, {s:s, s:i}]}", "subject",

@@ -50,8 +50,8 @@ query_int(const char *path, const char *sql)
 	sqlite3_stmt *st;
 	long long v = -1;
 
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
-	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
@@ -135,10 +135,15 @@ test_schema(void **state)
 	    store_schema_version());
 	assert_int_equal(query_int(path, "PRAGMA application_id"),
 	    STORE_APP_ID);
-	assert_int_equal(query_int(path, "SELECT count(*) FROM sqlite_master "
-	    "WHERE name IN ('incidents', 'incident_history', 'meta')"), 3);
-	assert_int_equal(query_int(path, "SELECT value FROM meta WHERE "
-	    "name = 'next_id'"), 1);
+	assert_int_equal(query_int(path,
+			     "SELECT count(*) FROM sqlite_master "
+			     "WHERE name IN ('incidents', 'incident_history', "
+			     "'meta')"),
+	    3);
+	assert_int_equal(query_int(path,
+			     "SELECT value FROM meta WHERE "
+			     "name = 'next_id'"),
+	    1);
 	store_close(st);
 	free(path);
 	rmtree(dir);
@@ -244,7 +249,7 @@ test_reopen(void **state)
 	struct store *st;
 	struct store_incident r;
 	struct store_history h = { 7, 1795741400, "alice", "ack", "open",
-	    "acknowledged", "on it" };
+		"acknowledged", "on it" };
 	int64_t v;
 	int n = 0;
 
@@ -256,7 +261,7 @@ test_reopen(void **state)
 	assert_int_equal(store_begin(st), 0);
 	assert_int_equal(store_put_incident(st, &r), 0);
 	assert_int_equal(store_add_history(st, &h), 0);
-	h.incident_id = 8;	/* no such incident: a constraint error */
+	h.incident_id = 8; /* no such incident: a constraint error */
 	assert_int_equal(store_add_history(st, &h), 1);
 	assert_int_equal(store_set_meta(st, "next_id", 8), 0);
 	assert_int_equal(store_commit(st), 0);
@@ -376,7 +381,8 @@ test_quarantine_pages(void **state)
 
 	assert_int_equal(mkdir(dir, 0750), 0);
 	path = dbpath(dir);
-	exec_sql(path, "PRAGMA page_size = 4096; CREATE TABLE t (a TEXT); "
+	exec_sql(path,
+	    "PRAGMA page_size = 4096; CREATE TABLE t (a TEXT); "
 	    "CREATE INDEX ti ON t (a); WITH RECURSIVE c(x) AS (SELECT 1 UNION "
 	    "ALL SELECT x + 1 FROM c WHERE x < 2000) INSERT INTO t SELECT "
 	    "printf('%0100d', x) FROM c;");
@@ -388,8 +394,10 @@ test_quarantine_pages(void **state)
 	st = store_open(dir, NULL, &cause);
 	assert_non_null(st);
 	assert_int_equal(count_files(dir, "sopd.db.corrupt-"), 1);
-	assert_int_equal(query_int(path, "SELECT count(*) FROM sqlite_master "
-	    "WHERE name = 't'"), 0);
+	assert_int_equal(query_int(path,
+			     "SELECT count(*) FROM sqlite_master "
+			     "WHERE name = 't'"),
+	    0);
 	store_close(st);
 	free(path);
 	rmtree(dir);
@@ -460,8 +468,8 @@ test_prune(void **state)
 
 	assert_non_null(st = store_open(dir, NULL, &cause));
 	for (id = 1; id <= 5; id++)
-		put_resolved(st, id, 1000 + (int64_t)id);	/* old */
-	put_resolved(st, 6, 5000);				/* recent */
+		put_resolved(st, id, 1000 + (int64_t)id); /* old */
+	put_resolved(st, 6, 5000);			  /* recent */
 	sample_row(&r, 7, "open");
 	assert_int_equal(store_begin(st), 0);
 	assert_int_equal(store_put_incident(st, &r), 0);
@@ -471,12 +479,15 @@ test_prune(void **state)
 	assert_int_equal(store_prune(st, 2000, 2), 2);
 	assert_int_equal(store_prune(st, 2000, 2), 1);
 	assert_int_equal(store_prune(st, 2000, 2), 0);
-	assert_int_equal(query_int(path, "SELECT group_concat(id) = '6,7' "
-	    "FROM (SELECT id FROM incidents ORDER BY id)"), 1);
-	assert_int_equal(query_int(path, "SELECT COUNT(*) FROM "
-	    "incident_history WHERE incident_id < 6"), 0);
-	assert_int_equal(query_int(path, "SELECT COUNT(*) FROM escalation"),
+	assert_int_equal(query_int(path,
+			     "SELECT group_concat(id) = '6,7' "
+			     "FROM (SELECT id FROM incidents ORDER BY id)"),
 	    1);
+	assert_int_equal(query_int(path,
+			     "SELECT COUNT(*) FROM "
+			     "incident_history WHERE incident_id < 6"),
+	    0);
+	assert_int_equal(query_int(path, "SELECT COUNT(*) FROM escalation"), 1);
 	assert_true(store_vacuum_step(st, 1000) == 0);
 	store_close(st);
 	free(path);
@@ -504,12 +515,18 @@ test_metrics(void **state)
 	assert_non_null(st = store_open(dir, "normal", &cause));
 	assert_int_equal(store_put_metrics(st, m, 3), 0);
 	assert_int_equal(query_int(path, "SELECT count(*) FROM metric_5m"), 2);
-	assert_int_equal(query_int(path, "SELECT n * 1000 + min * 10 + max "
-	    "FROM metric_5m WHERE metric = 'cpu.load_pct'"), 2000 + 200 + 60);
-	assert_int_equal(query_int(path, "SELECT sum FROM metric_5m WHERE "
-	    "metric = 'cpu.load_pct'"), 80);
-	assert_int_equal(query_int(path, "SELECT at FROM metric_5m WHERE "
-	    "inst = '/var'"), 1000000200);
+	assert_int_equal(query_int(path,
+			     "SELECT n * 1000 + min * 10 + max "
+			     "FROM metric_5m WHERE metric = 'cpu.load_pct'"),
+	    2000 + 200 + 60);
+	assert_int_equal(query_int(path,
+			     "SELECT sum FROM metric_5m WHERE "
+			     "metric = 'cpu.load_pct'"),
+	    80);
+	assert_int_equal(query_int(path,
+			     "SELECT at FROM metric_5m WHERE "
+			     "inst = '/var'"),
+	    1000000200);
 	assert_int_equal(query_int(path, "SELECT count(*) FROM metric_1h"), 2);
 	assert_int_equal(query_int(path, "SELECT at FROM metric_1h LIMIT 1"),
 	    t0);
@@ -545,14 +562,13 @@ test_backup(void **state)
 	assert_true(asprintf(&copy, "%s/copy.db", dir) > 0);
 	assert_non_null(b = store_backup_start(st, copy, &cause));
 	while ((rc = store_backup_step(b, 1, &cause)) == 0) {
-		if (steps++ == 2)	/* a write during the copy is in it */
+		if (steps++ == 2) /* a write during the copy is in it */
 			put_resolved(st, 51, 1000);
 	}
 	assert_int_equal(rc, 1);
 	store_backup_free(b);
 	assert_true(steps > 2);
-	assert_int_equal(query_int(copy, "SELECT COUNT(*) FROM incidents"),
-	    51);
+	assert_int_equal(query_int(copy, "SELECT COUNT(*) FROM incidents"), 51);
 	assert_int_equal(query_int(copy, "PRAGMA application_id"),
 	    STORE_APP_ID);
 	store_close(st);

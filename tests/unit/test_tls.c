@@ -63,7 +63,8 @@ test_needs_cert(void **state)
 	    &errs);
 	assert_null(cfg);
 	assert_int_equal(errs.n, 2);
-	assert_non_null(strstr(errs.msgs[0], "sopd.yaml:3:3: syslog tls "
+	assert_non_null(strstr(errs.msgs[0],
+	    "sopd.yaml:3:3: syslog tls "
 	    "needs tls_cert"));
 	assert_non_null(strstr(errs.msgs[1], "needs tls_key"));
 	errlist_free(&errs);
@@ -77,8 +78,9 @@ test_settings(void **state)
 	struct config *cfg;
 
 	cfg = load("syslog:\n  tls: 127.0.0.1:6514\n  tls_cert: a.pem\n"
-	    "  tls_key: a.key\n  tls_ca: ca.pem\n"
-	    "  tls_handshake_timeout: 3\n", &errs);
+		   "  tls_key: a.key\n  tls_ca: ca.pem\n"
+		   "  tls_handshake_timeout: 3\n",
+	    &errs);
 	assert_non_null(cfg);
 	assert_string_equal(cfg->syslog_tls, "127.0.0.1:6514");
 	assert_string_equal(cfg->tls_cert, "a.pem");
@@ -104,7 +106,8 @@ test_check_files(void **state)
 
 	write_file("bad.pem", "not a certificate\n");
 	cfg = load("syslog:\n  tls: 127.0.0.1:6514\n  tls_cert: bad.pem\n"
-	    "  tls_key: missing.key\n", &errs);
+		   "  tls_key: missing.key\n",
+	    &errs);
 	assert_non_null(cfg);
 	assert_int_equal(tls_check(cfg, &cause), -1);
 	assert_non_null(cause);

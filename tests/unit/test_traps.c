@@ -42,15 +42,15 @@ static const oid t_ifdescr2[] = { 1, 3, 6, 1, 2, 1, 2, 2, 1, 2, 2 };
 static const oid t_linkup[] = { 1, 3, 6, 1, 6, 3, 1, 1, 5, 4 };
 static const oid t_netsnmp[] = { 1, 3, 6, 1, 4, 1, 8072, 2, 3 };
 
-#define N(a)	(sizeof(a) / sizeof((a)[0]))
+#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The scratch buffer and event each conversion test uses. */
 struct conv {
-	char			*scratch;
-	size_t			 len;
-	struct logevent		 ev;
-	enum stats_reason	 reason;
-	struct sockaddr_in	 from;
+	char *scratch;
+	size_t len;
+	struct logevent ev;
+	enum stats_reason reason;
+	struct sockaddr_in from;
 };
 
 /* The group's state starts with the conversion tests' part. */
@@ -65,7 +65,7 @@ static netsnmp_pdu *
 v1_pdu(long generic, long specific, const oid *ent, size_t entlen,
     const char *agent)
 {
-	netsnmp_pdu	*pdu = snmp_pdu_create(SNMP_MSG_TRAP);
+	netsnmp_pdu *pdu = snmp_pdu_create(SNMP_MSG_TRAP);
 
 	pdu->version = SNMP_VERSION_1;
 	pdu->community = (u_char *)strdup("public");
@@ -87,8 +87,8 @@ v1_pdu(long generic, long specific, const oid *ent, size_t entlen,
 static netsnmp_pdu *
 v2_pdu(int with_trapoid)
 {
-	netsnmp_pdu	*pdu = snmp_pdu_create(SNMP_MSG_TRAP2);
-	u_long		 up = 777;
+	netsnmp_pdu *pdu = snmp_pdu_create(SNMP_MSG_TRAP2);
+	u_long up = 777;
 
 	pdu->version = SNMP_VERSION_2c;
 	pdu->community = (u_char *)strdup("public");
@@ -105,7 +105,7 @@ v2_pdu(int with_trapoid)
 static int
 convert(struct conv *c, netsnmp_pdu *pdu, size_t len)
 {
-	int	rc;
+	int rc;
 
 	free(c->scratch);
 	c->len = len;
@@ -124,7 +124,7 @@ convert(struct conv *c, netsnmp_pdu *pdu, size_t len)
 static const char *
 vb(const struct logevent *ev, const char *oidtext)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < ev->nvb; i++) {
 		if (strcmp(ev->vb[i].oid, oidtext) == 0)
@@ -136,10 +136,12 @@ vb(const struct logevent *ev, const char *oidtext)
 static void
 test_v1_coldstart(void **state)
 {
-	struct conv	*c = conv_of(state);
+	struct conv *c = conv_of(state);
 
-	assert_int_equal(convert(c, v1_pdu(0, 0, t_netsnmp, N(t_netsnmp),
-	    "10.0.0.5"), 4096), 0);
+	assert_int_equal(convert(c,
+			     v1_pdu(0, 0, t_netsnmp, N(t_netsnmp), "10.0.0.5"),
+			     4096),
+	    0);
 	assert_int_equal(c->ev.source, EVENT_TRAP);
 	assert_int_equal(c->ev.format, EVENT_FMT_TRAP_V1);
 	assert_string_equal(c->ev.transport, "snmp");
@@ -171,12 +173,12 @@ test_v1_coldstart(void **state)
 static void
 test_v1_linkdown(void **state)
 {
-	struct conv	*c = conv_of(state);
-	netsnmp_pdu	*pdu = v1_pdu(2, 0, t_netsnmp, N(t_netsnmp), "0.0.0.0");
-	long		 idx = 2;
+	struct conv *c = conv_of(state);
+	netsnmp_pdu *pdu = v1_pdu(2, 0, t_netsnmp, N(t_netsnmp), "0.0.0.0");
+	long idx = 2;
 
-	snmp_pdu_add_variable(pdu, t_ifindex2, N(t_ifindex2), ASN_INTEGER,
-	    &idx, sizeof(idx));
+	snmp_pdu_add_variable(pdu, t_ifindex2, N(t_ifindex2), ASN_INTEGER, &idx,
+	    sizeof(idx));
 	assert_int_equal(convert(c, pdu, 4096), 0);
 	assert_string_equal(c->ev.trap_oid, "1.3.6.1.6.3.1.1.5.3");
 	assert_int_equal(c->ev.nvb, 6);
@@ -191,10 +193,13 @@ test_v1_linkdown(void **state)
 static void
 test_v1_enterprise_specific(void **state)
 {
-	struct conv	*c = conv_of(state);
+	struct conv *c = conv_of(state);
 
-	assert_int_equal(convert(c, v1_pdu(6, 17, t_netsnmp, N(t_netsnmp),
-	    "192.0.2.1"), 4096), 0);
+	assert_int_equal(convert(c,
+			     v1_pdu(6, 17, t_netsnmp, N(t_netsnmp),
+				 "192.0.2.1"),
+			     4096),
+	    0);
 	assert_string_equal(c->ev.trap_oid, "1.3.6.1.4.1.8072.2.3.0.17");
 	assert_string_equal(vb(&c->ev, "1.3.6.1.6.3.1.1.4.3.0"),
 	    "1.3.6.1.4.1.8072.2.3");
@@ -204,18 +209,19 @@ test_v1_enterprise_specific(void **state)
 static void
 test_v1_empty_enterprise(void **state)
 {
-	struct conv	*c = conv_of(state);
+	struct conv *c = conv_of(state);
 
 	/* enterprise.0.specific cannot be formed: dropped. */
 	assert_int_equal(convert(c, v1_pdu(6, 1, t_netsnmp, 0, "192.0.2.1"),
-	    4096), -1);
+			     4096),
+	    -1);
 	assert_int_equal(c->reason, REASON_BAD_PDU);
-	assert_int_equal(convert(c, v1_pdu(6, 1, NULL, 0, "192.0.2.1"),
-	    4096), -1);
+	assert_int_equal(convert(c, v1_pdu(6, 1, NULL, 0, "192.0.2.1"), 4096),
+	    -1);
 	assert_int_equal(c->reason, REASON_BAD_PDU);
 	/* A generic trap needs no enterprise; none is reported. */
-	assert_int_equal(convert(c, v1_pdu(3, 0, NULL, 0, "192.0.2.1"),
-	    4096), 0);
+	assert_int_equal(convert(c, v1_pdu(3, 0, NULL, 0, "192.0.2.1"), 4096),
+	    0);
 	assert_string_equal(c->ev.trap_oid, "1.3.6.1.6.3.1.1.5.4");
 	assert_null(vb(&c->ev, "1.3.6.1.6.3.1.1.4.3.0"));
 }
@@ -224,7 +230,7 @@ test_v1_empty_enterprise(void **state)
 static size_t
 dots(const char *s)
 {
-	size_t	n = 0;
+	size_t n = 0;
 
 	for (; *s != '\0'; s++)
 		n += *s == '.';
@@ -234,25 +240,31 @@ dots(const char *s)
 static void
 test_v1_long_enterprise(void **state)
 {
-	struct conv	*c = conv_of(state);
-	oid		 ent[MAX_OID_LEN];
-	size_t		 i;
+	struct conv *c = conv_of(state);
+	oid ent[MAX_OID_LEN];
+	size_t i;
 
 	for (i = 0; i < MAX_OID_LEN; i++)
 		ent[i] = i < 6 ? t_netsnmp[i] : 4294967295UL;
-	assert_int_equal(convert(c, v1_pdu(6, 5, ent, MAX_OID_LEN,
-	    "192.0.2.1"), 65536), -1);
+	assert_int_equal(convert(c, v1_pdu(6, 5, ent, MAX_OID_LEN, "192.0.2.1"),
+			     65536),
+	    -1);
 	assert_int_equal(c->reason, REASON_BAD_PDU);
-	assert_int_equal(convert(c, v1_pdu(6, 5, ent, MAX_OID_LEN - 1,
-	    "192.0.2.1"), 65536), -1);
+	assert_int_equal(convert(c,
+			     v1_pdu(6, 5, ent, MAX_OID_LEN - 1, "192.0.2.1"),
+			     65536),
+	    -1);
 	/* Exactly MAX_OID_LEN sub-identifiers after the conversion. */
-	assert_int_equal(convert(c, v1_pdu(6, 5, ent, MAX_OID_LEN - 2,
-	    "192.0.2.1"), 65536), 0);
+	assert_int_equal(convert(c,
+			     v1_pdu(6, 5, ent, MAX_OID_LEN - 2, "192.0.2.1"),
+			     65536),
+	    0);
 	assert_int_equal(dots(c->ev.trap_oid), MAX_OID_LEN - 1);
 	assert_string_equal(strrchr(c->ev.trap_oid, '.'), ".5");
 	/* A generic trap keeps even the longest enterprise, as text. */
-	assert_int_equal(convert(c, v1_pdu(1, 0, ent, MAX_OID_LEN,
-	    "192.0.2.1"), 65536), 0);
+	assert_int_equal(convert(c, v1_pdu(1, 0, ent, MAX_OID_LEN, "192.0.2.1"),
+			     65536),
+	    0);
 	assert_string_equal(c->ev.trap_oid, "1.3.6.1.6.3.1.1.5.2");
 	assert_non_null(vb(&c->ev, "1.3.6.1.6.3.1.1.4.3.0"));
 }
@@ -260,43 +272,49 @@ test_v1_long_enterprise(void **state)
 static void
 test_v1_bad_generic(void **state)
 {
-	struct conv	*c = conv_of(state);
+	struct conv *c = conv_of(state);
 
-	assert_int_equal(convert(c, v1_pdu(7, 0, t_netsnmp, N(t_netsnmp),
-	    "192.0.2.1"), 4096), -1);
+	assert_int_equal(convert(c,
+			     v1_pdu(7, 0, t_netsnmp, N(t_netsnmp), "192.0.2.1"),
+			     4096),
+	    -1);
 	assert_int_equal(c->reason, REASON_BAD_PDU);
-	assert_int_equal(convert(c, v1_pdu(-1, 0, t_netsnmp, N(t_netsnmp),
-	    "192.0.2.1"), 4096), -1);
-	assert_int_equal(convert(c, v1_pdu(6, -3, t_netsnmp, N(t_netsnmp),
-	    "192.0.2.1"), 4096), -1);
+	assert_int_equal(convert(c,
+			     v1_pdu(-1, 0, t_netsnmp, N(t_netsnmp),
+				 "192.0.2.1"),
+			     4096),
+	    -1);
+	assert_int_equal(convert(c,
+			     v1_pdu(6, -3, t_netsnmp, N(t_netsnmp),
+				 "192.0.2.1"),
+			     4096),
+	    -1);
 }
 
 static void
 test_v2c_good(void **state)
 {
-	struct conv	*c = conv_of(state);
-	netsnmp_pdu	*pdu = v2_pdu(1);
-	long		 idx = 2;
-	u_char		 bin[] = { 0x00, 0x1a, 0xff, 0x10 };
-	u_char		 ip[] = { 198, 51, 100, 4 };
+	struct conv *c = conv_of(state);
+	netsnmp_pdu *pdu = v2_pdu(1);
+	long idx = 2;
+	u_char bin[] = { 0x00, 0x1a, 0xff, 0x10 };
+	u_char ip[] = { 198, 51, 100, 4 };
 	struct counter64 c64 = { 1, 5 };
-	u_long		 gauge = 4000000000UL;
+	u_long gauge = 4000000000UL;
 	static const oid o1[] = { 1, 3, 6, 1, 4, 1, 99, 1 };
 	static const oid o2[] = { 1, 3, 6, 1, 4, 1, 99, 2 };
 	static const oid o3[] = { 1, 3, 6, 1, 4, 1, 99, 3 };
 	static const oid o4[] = { 1, 3, 6, 1, 4, 1, 99, 4 };
 	static const oid o5[] = { 1, 3, 6, 1, 4, 1, 99, 5 };
 
-	snmp_pdu_add_variable(pdu, t_ifindex2, N(t_ifindex2), ASN_INTEGER,
-	    &idx, sizeof(idx));
+	snmp_pdu_add_variable(pdu, t_ifindex2, N(t_ifindex2), ASN_INTEGER, &idx,
+	    sizeof(idx));
 	snmp_pdu_add_variable(pdu, t_ifdescr2, N(t_ifdescr2), ASN_OCTET_STR,
 	    "eth0 \xc3\xa9t\xc3\xa9", 10);
 	snmp_pdu_add_variable(pdu, o1, N(o1), ASN_OCTET_STR, bin, sizeof(bin));
 	snmp_pdu_add_variable(pdu, o2, N(o2), ASN_IPADDRESS, ip, sizeof(ip));
-	snmp_pdu_add_variable(pdu, o3, N(o3), ASN_COUNTER64, &c64,
-	    sizeof(c64));
-	snmp_pdu_add_variable(pdu, o4, N(o4), ASN_GAUGE, &gauge,
-	    sizeof(gauge));
+	snmp_pdu_add_variable(pdu, o3, N(o3), ASN_COUNTER64, &c64, sizeof(c64));
+	snmp_pdu_add_variable(pdu, o4, N(o4), ASN_GAUGE, &gauge, sizeof(gauge));
 	snmp_pdu_add_variable(pdu, o5, N(o5), ASN_OCTET_STR, "abc\0", 4);
 	assert_int_equal(convert(c, pdu, 4096), 0);
 	assert_int_equal(c->ev.format, EVENT_FMT_TRAP_V2C);
@@ -322,10 +340,10 @@ test_v2c_good(void **state)
 static void
 test_v2c_missing_trapoid(void **state)
 {
-	struct conv	*c = conv_of(state);
-	netsnmp_pdu	*pdu;
-	long		 idx = 2;
-	u_long		 up = 1;
+	struct conv *c = conv_of(state);
+	netsnmp_pdu *pdu;
+	long idx = 2;
+	u_long up = 1;
 
 	assert_int_equal(convert(c, v2_pdu(0), 4096), -1);
 	assert_int_equal(c->reason, REASON_BAD_PDU);
@@ -333,8 +351,8 @@ test_v2c_missing_trapoid(void **state)
 	/* sysUpTime.0 in second place is as wrong as a missing one. */
 	pdu = snmp_pdu_create(SNMP_MSG_TRAP2);
 	pdu->version = SNMP_VERSION_2c;
-	snmp_pdu_add_variable(pdu, t_ifindex2, N(t_ifindex2), ASN_INTEGER,
-	    &idx, sizeof(idx));
+	snmp_pdu_add_variable(pdu, t_ifindex2, N(t_ifindex2), ASN_INTEGER, &idx,
+	    sizeof(idx));
 	snmp_pdu_add_variable(pdu, t_sysuptime, N(t_sysuptime), ASN_TIMETICKS,
 	    &up, sizeof(up));
 	snmp_pdu_add_variable(pdu, t_trapoid, N(t_trapoid), ASN_OBJECT_ID,
@@ -343,8 +361,8 @@ test_v2c_missing_trapoid(void **state)
 
 	/* snmpTrapOID.0 that is no OID. */
 	pdu = v2_pdu(0);
-	snmp_pdu_add_variable(pdu, t_trapoid, N(t_trapoid), ASN_INTEGER,
-	    &idx, sizeof(idx));
+	snmp_pdu_add_variable(pdu, t_trapoid, N(t_trapoid), ASN_INTEGER, &idx,
+	    sizeof(idx));
 	assert_int_equal(convert(c, pdu, 4096), -1);
 
 	/* A GET sent to the trap port. */
@@ -357,9 +375,9 @@ test_v2c_missing_trapoid(void **state)
 static void
 test_trapaddress_override(void **state)
 {
-	struct conv	*c = conv_of(state);
-	netsnmp_pdu	*pdu = v2_pdu(1);
-	u_char		 ip[] = { 192, 0, 2, 77 };
+	struct conv *c = conv_of(state);
+	netsnmp_pdu *pdu = v2_pdu(1);
+	u_char ip[] = { 192, 0, 2, 77 };
 
 	snmp_pdu_add_variable(pdu, t_trapaddress, N(t_trapaddress),
 	    ASN_IPADDRESS, ip, sizeof(ip));
@@ -381,9 +399,9 @@ test_trapaddress_override(void **state)
 static void
 test_too_many_varbinds(void **state)
 {
-	struct conv	*c = conv_of(state);
-	netsnmp_pdu	*pdu;
-	long		 i;
+	struct conv *c = conv_of(state);
+	netsnmp_pdu *pdu;
+	long i;
 
 	pdu = v2_pdu(1);
 	for (i = 0; i < 200; i++)
@@ -409,10 +427,10 @@ test_too_many_varbinds(void **state)
 static void
 test_small_scratch(void **state)
 {
-	struct conv	*c = conv_of(state);
-	netsnmp_pdu	*pdu;
-	char		 big[20000];
-	long		 i;
+	struct conv *c = conv_of(state);
+	netsnmp_pdu *pdu;
+	char big[20000];
+	long i;
 
 	/* Every string stays inside the buffer; what did not fit is cut. */
 	memset(big, 'x', sizeof(big));
@@ -444,31 +462,31 @@ test_small_scratch(void **state)
 
 /* ---- End to end: the bridge, the receiver and the real net-snmp tools. */
 
-#define E2E_MAX	8
+#define E2E_MAX 8
 
 /* What the callback saw: copies, since the event's strings are reused. */
 struct seen {
-	int	 format;
-	char	*trap_oid;
-	char	*host;
-	char	*peer;
-	char	*community;
-	char	*vb2;		/* value of the third varbind */
-	size_t	 nvb;
+	int format;
+	char *trap_oid;
+	char *host;
+	char *peer;
+	char *community;
+	char *vb2; /* value of the third varbind */
+	size_t nvb;
 };
 
 struct e2e {
-	struct conv		 conv;	/* first: see conv_of */
-	struct event_base	*base;
-	struct config		 cfg;
-	struct sopd		 sd;
-	struct traps		*traps;
-	char			*communities[2];
-	char			 listen[32];
-	char			 dir[64];
-	int			 port;
-	struct seen		 seen[E2E_MAX];
-	int			 nseen;
+	struct conv conv; /* first: see conv_of */
+	struct event_base *base;
+	struct config cfg;
+	struct sopd sd;
+	struct traps *traps;
+	char *communities[2];
+	char listen[32];
+	char dir[64];
+	int port;
+	struct seen seen[E2E_MAX];
+	int nseen;
 };
 
 static char *
@@ -480,8 +498,8 @@ dupnull(const char *s)
 static void
 e2e_cb(const struct logevent *ev, void *arg)
 {
-	struct e2e	*e = arg;
-	struct seen	*s;
+	struct e2e *e = arg;
+	struct seen *s;
 
 	if (e->nseen >= E2E_MAX)
 		return;
@@ -498,7 +516,7 @@ e2e_cb(const struct logevent *ev, void *arg)
 static void
 e2e_forget(struct e2e *e)
 {
-	int	i;
+	int i;
 
 	for (i = 0; i < e->nseen; i++) {
 		free(e->seen[i].trap_oid);
@@ -513,8 +531,8 @@ e2e_forget(struct e2e *e)
 static int
 e2e_setup(void **state)
 {
-	struct e2e	*e = calloc(1, sizeof(*e));
-	char		*cause = NULL;
+	struct e2e *e = calloc(1, sizeof(*e));
+	char *cause = NULL;
 
 	e->base = event_base_new();
 	e->port = 29100 + getpid() % 800;
@@ -553,7 +571,7 @@ rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 static int
 e2e_teardown(void **state)
 {
-	struct e2e	*e = *state;
+	struct e2e *e = *state;
 
 	e2e_forget(e);
 	free(e->conv.scratch);
@@ -569,9 +587,9 @@ e2e_teardown(void **state)
 static pid_t
 spawn(char *const argv[])
 {
-	char	*envp[] = { "MIBS=", "MIBDIRS=/nonexistent",
-	    "SNMPCONFPATH=/nonexistent", "PATH=/usr/bin:/bin", NULL };
-	pid_t	 pid;
+	char *envp[] = { "MIBS=", "MIBDIRS=/nonexistent",
+		"SNMPCONFPATH=/nonexistent", "PATH=/usr/bin:/bin", NULL };
+	pid_t pid;
 
 	if (posix_spawnp(&pid, argv[0], NULL, NULL, argv, envp) != 0)
 		return -1;
@@ -582,8 +600,8 @@ spawn(char *const argv[])
 static int
 run_until(struct e2e *e, int n, pid_t pid)
 {
-	struct timeval	tick = { 0, 20000 };
-	int		i, status = -1, done = pid < 0;
+	struct timeval tick = { 0, 20000 };
+	int i, status = -1, done = pid < 0;
 
 	for (i = 0; i < 250; i++) {
 		if (!done && waitpid(pid, &status, WNOHANG) == pid)
@@ -604,8 +622,8 @@ run_until(struct e2e *e, int n, pid_t pid)
 static void
 send_garbage(struct e2e *e)
 {
-	struct sockaddr_in	sin;
-	int			s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in sin;
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
@@ -618,13 +636,13 @@ send_garbage(struct e2e *e)
 static void
 test_e2e_v2c(void **state)
 {
-	struct e2e	*e = *state;
-	uint64_t	 acc = stats.in[INPUT_TRAP].accepted;
-	uint64_t	 bytes = stats.in[INPUT_TRAP].bytes;
-	char		*argv[] = { "snmptrap", "-v", "2c", "-c", "public",
-	    e->listen, "", "1.3.6.1.6.3.1.1.5.3", "1.3.6.1.2.1.2.2.1.1.3",
-	    "i", "3", NULL };
-	int		 st;
+	struct e2e *e = *state;
+	uint64_t acc = stats.in[INPUT_TRAP].accepted;
+	uint64_t bytes = stats.in[INPUT_TRAP].bytes;
+	char *argv[] = { "snmptrap", "-v", "2c", "-c", "public", e->listen, "",
+		"1.3.6.1.6.3.1.1.5.3", "1.3.6.1.2.1.2.2.1.1.3", "i", "3",
+		NULL };
+	int st;
 
 	e2e_forget(e);
 	st = run_until(e, 1, spawn(argv));
@@ -644,14 +662,14 @@ test_e2e_v2c(void **state)
 static void
 test_e2e_v1(void **state)
 {
-	struct e2e	*e = *state;
-	char		*argv[] = { "snmptrap", "-v", "1", "-c", "public",
-	    e->listen, "1.3.6.1.4.1.8072.2.3", "192.0.2.9", "2", "0", "",
-	    "1.3.6.1.2.1.2.2.1.1.2", "i", "2", NULL };
-	char		*argv6[] = { "snmptrap", "-v", "1", "-c", "public",
-	    e->listen, "1.3.6.1.4.1.8072.2.3", "192.0.2.9", "6", "17", "",
-	    "1.3.6.1.2.1.2.2.1.1.2", "i", "2", NULL };
-	int		 st;
+	struct e2e *e = *state;
+	char *argv[] = { "snmptrap", "-v", "1", "-c", "public", e->listen,
+		"1.3.6.1.4.1.8072.2.3", "192.0.2.9", "2", "0", "",
+		"1.3.6.1.2.1.2.2.1.1.2", "i", "2", NULL };
+	char *argv6[] = { "snmptrap", "-v", "1", "-c", "public", e->listen,
+		"1.3.6.1.4.1.8072.2.3", "192.0.2.9", "6", "17", "",
+		"1.3.6.1.2.1.2.2.1.1.2", "i", "2", NULL };
+	int st;
 
 	e2e_forget(e);
 	st = run_until(e, 1, spawn(argv));
@@ -672,14 +690,14 @@ test_e2e_v1(void **state)
 static void
 test_e2e_community(void **state)
 {
-	struct e2e	*e = *state;
-	uint64_t	 bad = stats.in[INPUT_TRAP].reason[REASON_COMMUNITY];
-	uint64_t	 drop = stats.in[INPUT_TRAP].dropped;
-	char		*wrong[] = { "snmptrap", "-v", "2c", "-c", "second",
-	    e->listen, "", "1.3.6.1.6.3.1.1.5.1", NULL };
-	char		*right[] = { "snmptrap", "-v", "2c", "-c", "public",
-	    e->listen, "", "1.3.6.1.6.3.1.1.5.2", NULL };
-	int		 st;
+	struct e2e *e = *state;
+	uint64_t bad = stats.in[INPUT_TRAP].reason[REASON_COMMUNITY];
+	uint64_t drop = stats.in[INPUT_TRAP].dropped;
+	char *wrong[] = { "snmptrap", "-v", "2c", "-c", "second", e->listen, "",
+		"1.3.6.1.6.3.1.1.5.1", NULL };
+	char *right[] = { "snmptrap", "-v", "2c", "-c", "public", e->listen, "",
+		"1.3.6.1.6.3.1.1.5.2", NULL };
+	int st;
 
 	e2e_forget(e);
 	st = run_until(e, 0, spawn(wrong));
@@ -704,11 +722,11 @@ test_e2e_community(void **state)
 static void
 test_e2e_inform(void **state)
 {
-	struct e2e	*e = *state;
-	char		*argv[] = { "snmpinform", "-v", "2c", "-c", "public",
-	    "-r", "0", "-t", "3", e->listen, "", "1.3.6.1.6.3.1.1.5.4",
-	    "1.3.6.1.2.1.2.2.1.2.1", "s", "uplink", NULL };
-	int		 st;
+	struct e2e *e = *state;
+	char *argv[] = { "snmpinform", "-v", "2c", "-c", "public", "-r", "0",
+		"-t", "3", e->listen, "", "1.3.6.1.6.3.1.1.5.4",
+		"1.3.6.1.2.1.2.2.1.2.1", "s", "uplink", NULL };
+	int st;
 
 	e2e_forget(e);
 	st = run_until(e, 1, spawn(argv));
@@ -723,11 +741,11 @@ test_e2e_inform(void **state)
 static void
 test_e2e_garbage(void **state)
 {
-	struct e2e	*e = *state;
-	uint64_t	 bad = stats.in[INPUT_TRAP].reason[REASON_BAD_PDU];
-	uint64_t	 rcv = stats.in[INPUT_TRAP].received;
-	char		*argv[] = { "snmptrap", "-v", "2c", "-c", "public",
-	    e->listen, "", "1.3.6.1.6.3.1.1.5.1", NULL };
+	struct e2e *e = *state;
+	uint64_t bad = stats.in[INPUT_TRAP].reason[REASON_BAD_PDU];
+	uint64_t rcv = stats.in[INPUT_TRAP].received;
+	char *argv[] = { "snmptrap", "-v", "2c", "-c", "public", e->listen, "",
+		"1.3.6.1.6.3.1.1.5.1", NULL };
 
 	e2e_forget(e);
 	send_garbage(e);
@@ -740,10 +758,10 @@ test_e2e_garbage(void **state)
 static void
 test_e2e_relisten(void **state)
 {
-	struct e2e	*e = *state;
-	char		 old[32];
-	char		*argv[] = { "snmptrap", "-v", "2c", "-c", "public",
-	    e->listen, "", "1.3.6.1.6.3.1.1.5.5", NULL };
+	struct e2e *e = *state;
+	char old[32];
+	char *argv[] = { "snmptrap", "-v", "2c", "-c", "public", e->listen, "",
+		"1.3.6.1.6.3.1.1.5.5", NULL };
 
 	/* A reload with a new port moves the listener there. */
 	e2e_forget(e);
@@ -767,9 +785,9 @@ alarm_cb(unsigned int reg, void *arg)
 static void
 test_e2e_alarm(void **state)
 {
-	struct e2e	*e = *state;
-	struct timeval	 t = { 0, 30000 }, tick = { 0, 20000 };
-	int		 fired = 0, i;
+	struct e2e *e = *state;
+	struct timeval t = { 0, 30000 }, tick = { 0, 20000 };
+	int fired = 0, i;
 
 	/* net-snmp's alarms run from the bridge's timer, not from SIGALRM. */
 	assert_int_not_equal(snmp_alarm_register_hr(t, 0, alarm_cb, &fired), 0);

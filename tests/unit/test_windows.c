@@ -88,11 +88,11 @@ test_parse_format(void **state)
 		    "2026-11-27T11:00:00Z/2026-11-27T17:00:00Z" },
 	};
 	static const char *bad[] = { "", "fri", "fri 20:00", "xyz 20:00-22:00",
-	    "fri 20:00-20:00", "fri 25:00-26:00", "fri 24:00-02:00",
-	    "fri 20:00+8d", "fri 20:00+0m", "daily 20:00+25h",
-	    "mon,tue 20:00+30h", "fri 20:00-22", "fri 20:00 4h",
-	    "fri 20:00+4x", "2026-11-28T02:00/2026-11-27T20:00",
-	    "2026-11-27T20:00", "2026-11-27T20:00/soon" };
+		"fri 20:00-20:00", "fri 25:00-26:00", "fri 24:00-02:00",
+		"fri 20:00+8d", "fri 20:00+0m", "daily 20:00+25h",
+		"mon,tue 20:00+30h", "fri 20:00-22", "fri 20:00 4h",
+		"fri 20:00+4x", "2026-11-28T02:00/2026-11-27T20:00",
+		"2026-11-27T20:00", "2026-11-27T20:00/soon" };
 	struct window_spec ws;
 	char buf[128];
 
@@ -121,8 +121,8 @@ test_friday_night(void **state)
 	struct window_spec ws = spec(cal, "fri 20:00-24:00");
 	time_t s, e;
 
-	assert_true(window_active_at(cal, &ws, at(cal, "2026-11-27 21:00"),
-	    &s, &e));
+	assert_true(
+	    window_active_at(cal, &ws, at(cal, "2026-11-27 21:00"), &s, &e));
 	assert_string_equal(fmt(cal, s), "2026-11-27 20:00 JST");
 	assert_string_equal(fmt(cal, e), "2026-11-28 00:00 JST");
 	assert_true(window_active_at(cal, &ws, at(cal, "2026-11-27 20:00"),
@@ -151,20 +151,20 @@ test_cross_midnight(void **state)
 	struct window_spec ws = spec(cal, "mon-fri 22:00-02:00");
 	time_t s, e;
 
-	assert_true(window_active_at(cal, &ws, at(cal, "2026-11-28 01:00"),
-	    &s, &e));
+	assert_true(
+	    window_active_at(cal, &ws, at(cal, "2026-11-28 01:00"), &s, &e));
 	assert_string_equal(fmt(cal, s), "2026-11-27 22:00 JST");
 	assert_string_equal(fmt(cal, e), "2026-11-28 02:00 JST");
 	assert_false(window_active_at(cal, &ws, at(cal, "2026-11-30 01:00"),
-	    NULL, NULL));	/* Monday 01:00: Sunday has none */
+	    NULL, NULL)); /* Monday 01:00: Sunday has none */
 	assert_true(window_active_at(cal, &ws, at(cal, "2026-12-01 01:00"),
 	    NULL, NULL));
 	s = window_next_start(cal, &ws, at(cal, "2026-11-27 23:00"), &e);
 	assert_string_equal(fmt(cal, s), "2026-11-30 22:00 JST");
 	/* A weekend window of 60 hours. */
 	ws = spec(cal, "fri 20:00+60h");
-	assert_true(window_active_at(cal, &ws, at(cal, "2026-11-30 07:59"),
-	    &s, &e));
+	assert_true(
+	    window_active_at(cal, &ws, at(cal, "2026-11-30 07:59"), &s, &e));
 	assert_string_equal(fmt(cal, e), "2026-11-30 08:00 JST");
 	assert_false(window_active_at(cal, &ws, at(cal, "2026-11-30 08:00"),
 	    NULL, NULL));
@@ -176,13 +176,22 @@ test_overlaps_business(void **state)
 {
 	struct calendar *cal = unit_calendar(NULL);
 	struct errlist errs = { NULL, 0 };
-	static const struct { const char *text; int overlaps; } cases[] = {
-		{ "fri 20:00-24:00", 0 }, { "fri 17:00-19:00", 1 },
-		{ "fri 18:00-09:00", 0 }, { "sat 00:00-24:00", 0 },
-		{ "sun 22:00-09:00", 0 }, { "sun 22:00-09:01", 1 },
-		{ "sat 20:00+40h", 1 }, { "sat 20:00+37h", 0 },
-		{ "mon-fri 18:00-09:00", 0 }, { "daily 12:00-13:00", 1 },
-		{ "fri 08:00-09:00", 0 }, { "wed 08:59-09:00", 0 },
+	static const struct {
+		const char *text;
+		int overlaps;
+	} cases[] = {
+		{ "fri 20:00-24:00", 0 },
+		{ "fri 17:00-19:00", 1 },
+		{ "fri 18:00-09:00", 0 },
+		{ "sat 00:00-24:00", 0 },
+		{ "sun 22:00-09:00", 0 },
+		{ "sun 22:00-09:01", 1 },
+		{ "sat 20:00+40h", 1 },
+		{ "sat 20:00+37h", 0 },
+		{ "mon-fri 18:00-09:00", 0 },
+		{ "daily 12:00-13:00", 1 },
+		{ "fri 08:00-09:00", 0 },
+		{ "wed 08:59-09:00", 0 },
 		{ "wed 17:59-18:00", 1 },
 		{ "2026-11-28 10:00/2026-11-28 12:00", 0 },
 		{ "2026-11-27 17:00/2026-11-27 19:00", 1 },
@@ -199,7 +208,8 @@ test_overlaps_business(void **state)
 	struct window_spec ws = spec(cal, "2026-11-23 10:00/2026-11-23 12:00");
 	assert_int_equal(window_overlaps_business(cal, &ws), 1);
 	assert_int_equal(calendar_load_holidays(cal,
-	    "firmware/holidays/jp.yaml", &errs), 0);
+			     "firmware/holidays/jp.yaml", &errs),
+	    0);
 	assert_int_equal(window_overlaps_business(cal, &ws), 0);
 	/* A weekly window is judged on the weekly hours, holidays or not. */
 	ws = spec(cal, "mon 10:00-12:00");
@@ -207,7 +217,8 @@ test_overlaps_business(void **state)
 	/* Custom hours: Saturday morning counts. */
 	char *cause = NULL;
 	assert_int_equal(calendar_set_hours_spec(cal, "sat 09:00-12:00",
-	    &cause), 0);
+			     &cause),
+	    0);
 	ws = spec(cal, "fri 20:00+14h");
 	assert_int_equal(window_overlaps_business(cal, &ws), 1);
 	calendar_free(cal);
@@ -221,16 +232,18 @@ test_oneoff(void **state)
 	time_t s, e;
 
 	assert_int_equal(ws.kind, WINDOW_ONEOFF);
-	assert_true(window_active_at(cal, &ws, at(cal, "2026-11-28 01:59"),
-	    &s, &e));
+	assert_true(
+	    window_active_at(cal, &ws, at(cal, "2026-11-28 01:59"), &s, &e));
 	assert_string_equal(fmt(cal, s), "2026-11-27 20:00 JST");
 	assert_string_equal(fmt(cal, e), "2026-11-28 02:00 JST");
 	assert_false(window_active_at(cal, &ws, at(cal, "2026-11-28 02:00"),
 	    NULL, NULL));
-	assert_int_equal(window_next_start(cal, &ws, at(cal, "2026-11-27 19:00"),
-	    &e), at(cal, "2026-11-27 20:00"));
-	assert_int_equal(window_next_start(cal, &ws, at(cal, "2026-11-27 20:00"),
-	    &e), -1);
+	assert_int_equal(window_next_start(cal, &ws,
+			     at(cal, "2026-11-27 19:00"), &e),
+	    at(cal, "2026-11-27 20:00"));
+	assert_int_equal(window_next_start(cal, &ws,
+			     at(cal, "2026-11-27 20:00"), &e),
+	    -1);
 	char *cause = NULL;
 	assert_int_equal(window_spec_oneoff(&ws, 10, 10, &cause), -1);
 	free(cause);
@@ -257,8 +270,8 @@ test_berlin_dst(void **state)
 	assert_string_equal(fmt(cal, s), "2026-10-25 02:00 CEST");
 	assert_string_equal(fmt(cal, e), "2026-10-25 04:00 CET");
 	assert_int_equal(e - s, 3 * 3600);
-	assert_true(window_active_at(cal, &ws, at(cal,
-	    "2026-10-25T01:30:00Z"), NULL, NULL));	/* 02:30 CET */
+	assert_true(window_active_at(cal, &ws, at(cal, "2026-10-25T01:30:00Z"),
+	    NULL, NULL)); /* 02:30 CET */
 	/* A wall-clock duration over the switch: 5 and 7 real hours. */
 	ws = spec(cal, "sat 22:00+6h");
 	s = window_next_start(cal, &ws, at(cal, "2026-03-28 12:00"), &e);
@@ -339,8 +352,8 @@ static void
 test_consistency(void **state)
 {
 	static const char *texts[] = { "fri 20:00-24:00", "mon-fri 22:00-02:00",
-	    "sun 02:00-04:00", "sat 22:00+6h", "daily 01:30-03:30",
-	    "sat,sun 02:30-02:45", "fri 20:00+60h", "daily 00:00-24:00" };
+		"sun 02:00-04:00", "sat 22:00+6h", "daily 01:30-03:30",
+		"sat,sun 02:30-02:45", "fri 20:00+60h", "daily 00:00-24:00" };
 
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		check_consistency("Europe/Berlin", texts[i], "2026-03-22 00:00",
