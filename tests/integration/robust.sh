@@ -189,7 +189,8 @@ kill "$IDLE_PID" 2>/dev/null; wait "$IDLE_PID" 2>/dev/null
 
 # --- Floods -----------------------------------------------------------------
 rx0=$(stat_val .inputs.syslog_udp.received)
-python3 - "$FLOOD_LINES" <<'EOP' &
+kd0=$(stat_val .inputs.syslog_udp.kernel_drops)
+python3 - "$FLOOD_LINES" "$T/flood.sent" <<'EOP' &
 import os, random, socket, sys
 n = int(sys.argv[1]); port = int(os.environ["P_SYSLOG"])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -199,6 +200,9 @@ for i in range(n):
 	m = "<13>Nov 27 07:00:00 %s flood-%d[1]: key=%x x=%d" % (h, i % 5000,
 	    r.getrandbits(48), i)
 	s.sendto(m.encode(), ("127.0.0.1", port))
+	if i % 1000 == 999:
+		open(sys.argv[2], "w").write("%d\n" % (i + 1))
+open(sys.argv[2], "w").write("%d\n" % n)
 EOP
 FLOOD_PID=$!
 peak=0; i=0
@@ -216,9 +220,16 @@ while [ $i -lt 100 ]; do
 	sleep 0.3; i=$((i + 1))
 done
 rx=$(( $(stat_val .inputs.syslog_udp.received) - rx0 ))
-echo "# flood: $rx of $FLOOD_LINES lines received, peak VmRSS ${peak} kB"
-check "flood of distinct hosts/keys received (> half)" \
-    test $rx -gt $((FLOOD_LINES / 2))
+kd=$(( $(stat_val .inputs.syslog_udp.kernel_drops) - kd0 ))
+sent=$(cat "$T/flood.sent" 2>/dev/null || echo 0)
+echo "# flood: $sent sent, $rx received, $kd dropped by the kernel (counted), peak VmRSS ${peak} kB"
+# How many lines a loaded machine delivers varies; what matters is that the
+# flood overflowed the threshold table many times over and that every line
+# sent was either received or counted as a kernel drop.
+check "flood of distinct hosts/keys overflows the key table 10 times" \
+    test $rx -gt $((THR_KEYS * 10))
+check "every flood line received or counted as dropped (within 1%)" \
+    test $((rx + kd)) -ge $((sent - sent / 100))
 check "threshold state evicted at max_threshold_keys" \
     stat_jq ".incidents.threshold_evicted >= $((rx - THR_KEYS - 100))"
 ev=$(stat_val .incidents.threshold_evicted)
