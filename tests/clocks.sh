@@ -65,11 +65,13 @@ for c in $clocks; do
 	pass=$((pass + p)); fail=$((fail + f))
 	[ "$f" = 0 ] || failed="$failed $c"
 done
-# A recap of every failure, last, so that a log cut to its tail still says
+# A recap of every failure (and of every test that passed only when run
+# again), last, so that a log cut to its tail still says
 # what failed and why.
-for c in $failed; do
+for c in $clocks; do
+	grep -qE '^(FAIL|FLAKY) ' build/test-logs/clock-$c.out || continue
 	echo "== failures on clock $c:"
-	grep -E '^(FAIL |not ok |failed:)' build/test-logs/clock-$c.out | head -60 | sed "s/^/[$c] /"
+	grep -E '^(FAIL |FLAKY |not ok |failed:|flaky )' build/test-logs/clock-$c.out | head -60 | sed "s/^/[$c] /"
 done
 [ -n "$failed" ] && echo "failed clocks:$failed"
 echo "$pass passed, $fail failed"
