@@ -57,6 +57,8 @@ struct agent_incident {
 	size_t host, rule, title, key, window;
 	size_t owner, cause;
 	int64_t acked_us, resolved_us;
+	size_t impact, workaround, last_note; /* for the client */
+	int64_t eta_us;
 };
 
 /* The sorted copy of the active incidents that GET and GETNEXT read. */
@@ -314,6 +316,10 @@ agent_snapshot_add_cb(const struct incident_info *ii, void *arg)
 	r->cause = agent_arena_add(sn, ii->cause);
 	r->acked_us = ii->acked_us;
 	r->resolved_us = ii->resolved_us;
+	r->impact = agent_arena_add(sn, ii->impact);
+	r->workaround = agent_arena_add(sn, ii->workaround);
+	r->last_note = agent_arena_add(sn, ii->last_note);
+	r->eta_us = ii->eta_us;
 
 	sn->per_sev[r->severity - 1]++;
 	if (r->state == 1)
@@ -624,6 +630,18 @@ agent_incident_value(size_t row, u_int col, netsnmp_variable_list *vb)
 	case 17: /* sopIncidentCause */
 		agent_set_text(vb, agent_snap_str(r->cause));
 		break;
+	case 18: /* sopIncidentImpact */
+		agent_set_text(vb, agent_snap_str(r->impact));
+		break;
+	case 19: /* sopIncidentWorkaround */
+		agent_set_text(vb, agent_snap_str(r->workaround));
+		break;
+	case 20: /* sopIncidentExpectedRecovery */
+		agent_set_date(vb, r->eta_us);
+		break;
+	case 21: /* sopIncidentLastNote */
+		agent_set_text(vb, agent_snap_str(r->last_note));
+		break;
 	}
 }
 
@@ -857,7 +875,7 @@ static const struct agent_section agent_sections[] = {
 	    agent_reason_value },
 	{ { 3 }, 1, 1, 11, 1, agent_scalar_rows, agent_scalar_index,
 	    agent_summary_value },
-	{ { 4, 1 }, 2, 2, 17, 1, agent_incident_rows, agent_incident_index,
+	{ { 4, 1 }, 2, 2, 21, 1, agent_incident_rows, agent_incident_index,
 	    agent_incident_value },
 	{ { 5, 1 }, 2, 2, 8, 1, agent_window_rows, agent_window_index,
 	    agent_window_value },
@@ -1312,14 +1330,15 @@ agent_unregister(void)
 static oid
 agent_notification_id(const char *name)
 {
-	static const char *names[] = { "sopIncidentOpened",
+	static const char *names[] = { "", "sopIncidentOpened",
 		"sopIncidentEscalated", "sopIncidentAcknowledged",
-		"sopIncidentResolved" };
+		"sopIncidentResolved", "", "", "", "sopIncidentReminder",
+		"sopConfigReloaded" };
 	size_t i;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcmp(name, names[i]) == 0)
-			return i + 1;
+	for (i = 1; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (names[i][0] != '\0' && strcmp(name, names[i]) == 0)
+			return i;
 	}
 	return 0;
 }
@@ -1426,7 +1445,7 @@ json_t *
 agent_nlog_json(uint64_t incident_id)
 {
 	static const char *notifs[] = { "", "opened", "escalated",
-		"acknowledged", "resolved" };
+		"acknowledged", "resolved", "", "", "", "reminder", "reload" };
 	static const char *levels[] = { "", "L1", "L2", "L3", "client" };
 	static const char *outcomes[] = { "", "pending", "delivered", "partial",
 		"failed" };
@@ -1450,7 +1469,8 @@ agent_nlog_json(uint64_t incident_id)
 		json_array_append_new(a,
 		    json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "index",
 			(json_int_t)e->index, "at", at, "notification",
-			n < 5 ? notifs[n] : "", "level",
+			n < sizeof(notifs) / sizeof(notifs[0]) ? notifs[n] : "",
+			"level",
 			e->level >= 1 && e->level <= 4 ? levels[e->level] : "",
 			"targets", e->targets, "outcome",
 			e->outcome >= 1 && e->outcome <= 4 ?

@@ -29,7 +29,8 @@ enum agent_outcome {
  * Log a notice once in sopNotifLogTable (bounded; the oldest entry goes
  * first), pending, and return its sopNotifLogIndex (0: not logged). notif
  * is the notification's name in SOP-APPLIANCE-MIB ("sopIncidentOpened",
- * "sopIncidentEscalated", "sopIncidentAcknowledged", "sopIncidentResolved");
+ * "sopIncidentEscalated", "sopIncidentAcknowledged", "sopIncidentResolved",
+ * "sopIncidentReminder", "sopConfigReloaded");
  * severity is an enum sop_severity; level is "L1".."L3" or "client";
  * targets names the targets (comma-separated); text is a short description
  * (both cut at 255 octets). The index grows across restarts: it is

@@ -27,10 +27,11 @@
 	"{rule}: expected event from {host} missing " \
 	"at {deadline}"
 #define SILENT_TITLE	  "Host {host} silent since {last}"
-#define SILENT_RULE	  ""   /* rule of the per-host tracker's keys */
-#define EXPECT_VIEW_MAX	  1000 /* silent hosts listed per rule */
-#define EXPECT_FAIL_MAX	  4    /* failure incidents a re-run resolves */
-#define EXPECT_DAYS_SHOWN 7    /* day records in the status */
+#define SILENT_RULE	  ""	      /* rule of the per-host tracker's keys */
+#define EXPECT_VIEW_MAX	  1000	      /* silent hosts listed per rule */
+#define EXPECT_FAIL_MAX	  4	      /* failure incidents a re-run resolves */
+#define EXPECT_DAYS_SHOWN 7	      /* day records in the status */
+#define EXPECT_FAIL_KEEP  (3 * 86400) /* stored failures older are dropped */
 
 /* The record of one host and day (of a deadline), in the store's meta. */
 enum xday {
@@ -58,6 +59,7 @@ struct xent {
 	size_t nfail;
 	char *fail_rule[EXPECT_FAIL_MAX]; /* incidents that failed it */
 	char *fail_key[EXPECT_FAIL_MAX];
+	int fdirty; /* the failures differ from the store's rows */
 	struct xent *hnext;
 	struct xent *onext; /* in rule and host order */
 };
@@ -89,12 +91,18 @@ struct expect {
 	struct shost *dhead;  /* not yet in the store */
 	struct store *st;     /* where hosts are kept */
 	int loaded;
+	int fail_loaded;    /* the stored failures were read */
+	int fail_prune;	    /* drop old stored failures with the next commit */
+	size_t nfdirty;	    /* expectations with fdirty set */
+	struct xent *stash; /* failures kept across a reload */
 	uint64_t untracked;
 	const struct rule **silent; /* the silent rules */
 	size_t nsilent;
 };
 
 static void expect_silent_load(struct expect *);
+static struct xent *expect_find(const struct expect *, const char *,
+    const char *);
 
 /* FNV-1a 64 over a, a NUL and b (b lowercased: host names). */
 static uint64_t
@@ -110,6 +118,53 @@ expect_shost_free_cb(struct keytab_entry *e, void *arg)
 	free(keytab_item(e, struct shost, ent));
 }
 
+static const char expect_fail_del_sql[] =
+    "DELETE FROM expect_fail WHERE rule = ?1 AND host = ?2";
+static const char expect_fail_add_sql[] =
+    "INSERT OR REPLACE INTO expect_fail (rule, host, day, fail_rule, "
+    "fail_key) VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char expect_fail_prune_sql[] =
+    "DELETE FROM expect_fail WHERE day < ?1";
+static const char expect_fail_load_sql[] =
+    "SELECT rule, host, day, fail_rule, fail_key FROM expect_fail "
+    "WHERE day >= ?1 ORDER BY rowid";
+
+/* Replace the stored failures of one expectation with its own. */
+static int
+expect_fail_write(struct store *st, const struct xent *x)
+{
+	struct store_param p[5] = { { .text = x->rule }, { .text = x->host } };
+	size_t i;
+
+	if (store_write(st, expect_fail_del_sql, p, 2) == -1)
+		return -1;
+	p[2].num = (int64_t)x->fail_day;
+	for (i = 0; i < x->nfail; i++) {
+		p[3].text = x->fail_rule[i];
+		p[4].text = x->fail_key[i];
+		if (store_write(st, expect_fail_add_sql, p, 5) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Write the failures changed since the last commit (and prune old ones). */
+static int
+expect_fail_write_all(struct expect *ex, struct store *st)
+{
+	struct store_param p = { .num =
+				     (int64_t)clock_now() - EXPECT_FAIL_KEEP };
+	struct xent *x;
+
+	if (ex->fail_prune &&
+	    store_write(st, expect_fail_prune_sql, &p, 1) == -1)
+		return -1;
+	for (x = ex->xhead; ex->nfdirty > 0 && x != NULL; x = x->onext)
+		if (x->fdirty && expect_fail_write(st, x) == -1)
+			return -1;
+	return 0;
+}
+
 /* Write the hosts heard since the last commit, inside its transaction. */
 static int
 expect_write_cb(struct store *st, void *arg)
@@ -122,7 +177,7 @@ expect_write_cb(struct store *st, void *arg)
 			(int64_t)s->last) == -1)
 			return -1;
 	}
-	return 0;
+	return expect_fail_write_all(ex, st);
 }
 
 /* After a commit: what was written is clean. */
@@ -131,7 +186,12 @@ expect_written_cb(void *arg)
 {
 	struct expect *ex = arg;
 	struct shost *s, *next;
+	struct xent *x;
 
+	for (x = ex->xhead; ex->nfdirty > 0 && x != NULL; x = x->onext)
+		x->fdirty = 0;
+	ex->nfdirty = 0;
+	ex->fail_prune = 0;
 	for (s = ex->dhead; s != NULL; s = next) {
 		next = s->dnext;
 		s->stored = s->last;
@@ -160,6 +220,18 @@ expect_new(struct incidents *is, struct deadlines *dq,
 	return ex;
 }
 
+/* Mark an expectation's failures as to be written with the next commit. */
+static void
+expect_fail_dirty(struct expect *ex, struct xent *x)
+{
+	if (!x->fdirty) {
+		x->fdirty = 1;
+		ex->nfdirty++;
+	}
+	if (ex->is != NULL)
+		incidents_want_commit(ex->is);
+}
+
 /* Forget the failure incidents noted for a day. */
 static void
 expect_fail_forget(struct xent *x)
@@ -174,9 +246,41 @@ expect_fail_forget(struct xent *x)
 	x->fail_day = 0;
 }
 
-/* Drop every expectation and its deadline. */
+/* Note a failure incident (rule, key) of the day of deadline d. */
 static void
-expect_clear(struct expect *ex)
+expect_fail_add(struct xent *x, time_t d, const char *rule, const char *key)
+{
+	size_t i;
+
+	if (x->fail_day != d)
+		expect_fail_forget(x);
+	x->fail_day = d;
+	for (i = 0; i < x->nfail; i++)
+		if (strcmp(x->fail_rule[i], rule) == 0 &&
+		    strcmp(x->fail_key[i], key) == 0)
+			return;
+	if (x->nfail < EXPECT_FAIL_MAX) {
+		x->fail_rule[x->nfail] = xstrdup(rule);
+		x->fail_key[x->nfail++] = xstrdup(key);
+	}
+}
+
+/* Free one expectation. */
+static void
+expect_xent_free(struct xent *x)
+{
+	expect_fail_forget(x);
+	free(x->rule);
+	free(x->host);
+	free(x);
+}
+
+/*
+ * Drop every expectation and its deadline; with keep, those with failures
+ * (or failures not yet stored) go to the stash for the next rule set.
+ */
+static void
+expect_clear(struct expect *ex, int keep)
 {
 	struct xent *x, *next;
 	size_t i;
@@ -185,30 +289,101 @@ expect_clear(struct expect *ex)
 		for (x = ex->xb[i]; x != NULL; x = next) {
 			next = x->hnext;
 			deadlines_cancel(ex->dq, EXPECT_DL_DEADLINE, x->id);
-			expect_fail_forget(x);
-			free(x->rule);
-			free(x->host);
-			free(x);
+			if (keep && (x->nfail > 0 || x->fdirty)) {
+				x->hnext = ex->stash;
+				ex->stash = x;
+				continue;
+			}
+			expect_xent_free(x);
 		}
 		ex->xb[i] = NULL;
 	}
 	ex->xhead = ex->xtail = NULL;
 	ex->nx = 0;
+	if (!keep)
+		ex->nfdirty = 0;
 }
 
-/* Commit the hosts not yet stored, then free everything. */
+/*
+ * Give the stashed failures to the expectations of the new rule set with
+ * the same rule and host; those of expectations gone stay in the store
+ * until they are pruned.
+ */
+static void
+expect_unstash(struct expect *ex)
+{
+	struct xent *o, *next, *x;
+	size_t i;
+
+	ex->nfdirty = 0;
+	for (o = ex->stash; o != NULL; o = next) {
+		next = o->hnext;
+		x = expect_find(ex, o->rule, o->host);
+		if (x != NULL) {
+			x->fail_day = o->fail_day;
+			x->nfail = o->nfail;
+			for (i = 0; i < o->nfail; i++) {
+				x->fail_rule[i] = o->fail_rule[i];
+				x->fail_key[i] = o->fail_key[i];
+			}
+			o->nfail = 0;
+			if (o->fdirty)
+				expect_fail_dirty(ex, x);
+		}
+		expect_xent_free(o);
+	}
+	ex->stash = NULL;
+}
+
+/* One stored failure: back to its expectation. */
+static int
+expect_fail_row(const struct store_qrow *row, void *arg)
+{
+	struct expect *ex = arg;
+	struct xent *x;
+
+	if (row->ncol < 5 || row->text[0] == NULL || row->text[1] == NULL ||
+	    row->text[3] == NULL || row->text[4] == NULL)
+		return 0;
+	x = expect_find(ex, row->text[0], row->text[1]);
+	if (x != NULL && (x->nfail == 0 || x->fail_day == row->num[2]))
+		expect_fail_add(x, (time_t)row->num[2], row->text[3],
+		    row->text[4]);
+	return 0;
+}
+
+/* Read the failures a re-run may still resolve (once, at the start). */
+static void
+expect_fail_load(struct expect *ex)
+{
+	struct store_param p = { .num =
+				     (int64_t)clock_now() - EXPECT_FAIL_KEEP };
+
+	ex->fail_loaded = 1;
+	if (ex->st == NULL)
+		return;
+	if (store_query(ex->st, expect_fail_load_sql, &p, 1, expect_fail_row,
+		ex) == -1)
+		log_warnx("expect: cannot read the stored failures: %s",
+		    store_error(ex->st));
+	ex->fail_prune = 1;
+	if (ex->is != NULL)
+		incidents_want_commit(ex->is);
+}
+
+/* Commit the hosts and failures not yet stored, then free everything. */
 void
 expect_free(struct expect *ex)
 {
 	if (ex == NULL)
 		return;
-	if (ex->dhead != NULL && ex->is != NULL) {
+	if ((ex->dhead != NULL || ex->nfdirty > 0) && ex->is != NULL) {
 		incidents_want_commit(ex->is);
 		incidents_flush(ex->is);
 	}
 	if (ex->st != NULL)
 		store_set_commit_hook(ex->st, NULL, NULL, NULL);
-	expect_clear(ex);
+	expect_clear(ex, 0);
 	keytab_free(ex->hosts);
 	free(ex->silent);
 	free(ex);
@@ -497,7 +672,7 @@ expect_set_rules(struct expect *ex, struct ruleset *rs)
 	time_t now = clock_now();
 	size_t i, j;
 
-	expect_clear(ex);
+	expect_clear(ex, 1);
 	free(ex->silent);
 	ex->silent = NULL;
 	ex->nsilent = 0;
@@ -513,6 +688,9 @@ expect_set_rules(struct expect *ex, struct ruleset *rs)
 		for (j = 0; j < r->expect->nhosts; j++)
 			expect_add(ex, r, r->expect->hosts[j], now);
 	}
+	expect_unstash(ex);
+	if (!ex->fail_loaded)
+		expect_fail_load(ex);
 	if (!ex->loaded)
 		expect_silent_load(ex);
 }
@@ -529,6 +707,8 @@ expect_rerun(struct expect *ex, struct xent *x, time_t now)
 	for (i = 0; ex->is != NULL && i < x->nfail; i++)
 		incidents_settle(ex->is, x->fail_rule[i], x->fail_key[i], note,
 		    now);
+	if (x->nfail > 0)
+		expect_fail_dirty(ex, x);
 	expect_fail_forget(x);
 }
 
@@ -603,17 +783,8 @@ expect_failure(struct expect *ex, const struct logevent *ev,
 		    ev, hit, key, sizeof(key));
 		d = expect_day_of(ex, x, now);
 		expect_day_put(ex, x, d, XDAY_FAILED);
-		if (x->fail_day != d)
-			expect_fail_forget(x);
-		x->fail_day = d;
-		for (i = 0; i < x->nfail; i++)
-			if (strcmp(x->fail_rule[i], hit->rule->name) == 0 &&
-			    strcmp(x->fail_key[i], key) == 0)
-				break;
-		if (i == x->nfail && x->nfail < EXPECT_FAIL_MAX) {
-			x->fail_rule[x->nfail] = xstrdup(hit->rule->name);
-			x->fail_key[x->nfail++] = xstrdup(key);
-		}
+		expect_fail_add(x, d, hit->rule->name, key);
+		expect_fail_dirty(ex, x);
 	}
 }
 

@@ -27,7 +27,12 @@ struct ruleset;
  * the rules named in "failed" fail the host's day; an arrival that day
  * (a re-run) resolves them ("re-run ok at HH:MM").  The record of each
  * host and day (ok, late, missing, failed, re-run ok) is kept in the
- * meta table as expect.day:RULE:HOST:YYYY-MM-DD.  Per (rule, host) the store's meta table keeps the last arrival
+ * meta table as expect.day:RULE:HOST:YYYY-MM-DD.  The failure incidents of
+ * the last failed day (at most 4 per rule and host) are rows
+ * of the store's expect_fail table, written with the incidents' commits,
+ * read at the start and dropped after 3 days, so a restart or a reload
+ * before the re-run keeps them.  Per (rule, host) the store's meta table
+ * keeps the last arrival
  * and the last deadline handled, so a deadline that passed while sopd was
  * down is checked once after the restart, and none is checked twice.
  *

@@ -160,6 +160,13 @@ notify_notif_name(enum notice_kind k)
 	return names[k];
 }
 
+/* The kinds with a notification in the MIB (the others: no SNMP, no log). */
+int
+notify_in_mib(enum notice_kind k)
+{
+	return k < NOTICE_WINDOW || k == NOTICE_REMINDER || k == NOTICE_RELOAD;
+}
+
 /* The idempotency key: the same notice always gets the same key. */
 void
 notify_key(uint64_t id, enum notice_kind k, int step, char *buf, size_t len)
@@ -1046,7 +1053,7 @@ notify_nlog_open(struct notify_msg *m)
 
 	if (m->nlog != 0 || m->nlog_targets == NULL)
 		return;
-	if (m->kind >= NOTICE_WINDOW) { /* no notification in the MIB */
+	if (!notify_in_mib(m->kind)) {
 		free(m->nlog_targets);
 		m->nlog_targets = NULL;
 		return;

@@ -123,6 +123,8 @@ void notify_key(uint64_t id, enum notice_kind, int step, char *, size_t);
 /* Seconds to wait before attempt+1 after attempt failed (1, 2, 4 ... max). */
 long long notify_backoff(long long initial, long long max, int attempt);
 const char *notify_notif_name(enum notice_kind);
+/* Whether a notice kind has a notification in SOP-APPLIANCE-MIB. */
+int notify_in_mib(enum notice_kind);
 /* RFC 3339 UTC time with milliseconds ("" for 0). */
 void notify_time(int64_t us, char *, size_t);
 /* The notice as the JSON document of webhooks (caller decrefs). */

@@ -36,7 +36,18 @@ enum notify_snmp_col {
 	COL_WINDOW,
 	COL_KEY,
 	COL_OWNER,
+	COL_ACKED_TIME,
+	COL_RESOLVED_TIME,
+	COL_CAUSE,
+	COL_IMPACT,
+	COL_WORKAROUND,
+	COL_ETA,
+	COL_LAST_NOTE,
 };
+
+/* sopAppliance scalars carried by sopConfigReloaded. */
+#define APP_GENERATION	4
+#define APP_RELOAD_TIME 5
 
 /*
  * A target's net-snmp session and the inform in flight on it: net-snmp
@@ -92,9 +103,9 @@ notify_snmp_add(netsnmp_pdu *pdu, int col, uint32_t id, u_char type,
 	snmp_pdu_add_variable(pdu, name, n, type, val, len);
 }
 
-/* Add a SopText column, cut at 255 octets on a character boundary. */
-static void
-notify_snmp_text(netsnmp_pdu *pdu, int col, uint32_t id, const char *s)
+/* The length of s as SopText: cut at 255 octets on a character boundary. */
+static size_t
+notify_snmp_textlen(const char *s)
 {
 	size_t len = strlen(s);
 
@@ -103,7 +114,14 @@ notify_snmp_text(netsnmp_pdu *pdu, int col, uint32_t id, const char *s)
 		while (len > 0 && ((u_char)s[len] & 0xc0) == 0x80)
 			len--;
 	}
-	notify_snmp_add(pdu, col, id, ASN_OCTET_STR, s, len);
+	return len;
+}
+
+/* Add a SopText column. */
+static void
+notify_snmp_text(netsnmp_pdu *pdu, int col, uint32_t id, const char *s)
+{
+	notify_snmp_add(pdu, col, id, ASN_OCTET_STR, s, notify_snmp_textlen(s));
 }
 
 /* Add an INTEGER column. */
@@ -123,25 +141,52 @@ notify_snmp_time(netsnmp_pdu *pdu, int col, uint32_t id, int64_t us)
 	    agent_dateandtime(us, b));
 }
 
-/* The notification PDU: sysUpTime.0, snmpTrapOID.0, then the objects. */
-static netsnmp_pdu *
-notify_snmp_pdu(const struct notify_tconf *c, const struct notify_msg *m)
+/* sopNotifNote.0: the notice's note, "" without one. */
+static void
+notify_snmp_note(netsnmp_pdu *pdu, const struct notify_msg *m)
 {
-	static const oid uptime[] = { 1, 3, 6, 1, 2, 1, 1, 3, 0 };
-	static const oid trapoid[] = { 1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0 };
-	static const oid seq[] = { NOTIFY_SNMP_MIB, 1, 6, 5, 0 };
-	oid notif[] = { NOTIFY_SNMP_MIB, 0, 0 };
-	netsnmp_pdu *pdu;
-	u_long ticks = notify_snmp_uptime(), count;
-	uint32_t id = m->id > UINT32_MAX ? UINT32_MAX : (uint32_t)m->id;
+	static const oid note[] = { NOTIFY_SNMP_MIB, 1, 6, 6, 0 };
+	const char *s = m->note != NULL ? m->note : "";
 
-	pdu = snmp_pdu_create(
-	    c->type == NOTIFY_SNMP_INFORM ? SNMP_MSG_INFORM : SNMP_MSG_TRAP2);
-	notif[sizeof(notif) / sizeof(*notif) - 1] = (oid)m->kind + 1;
-	snmp_pdu_add_variable(pdu, uptime, OID_LENGTH(uptime), ASN_TIMETICKS,
-	    &ticks, sizeof(ticks));
-	snmp_pdu_add_variable(pdu, trapoid, OID_LENGTH(trapoid), ASN_OBJECT_ID,
-	    notif, sizeof(notif));
+	snmp_pdu_add_variable(pdu, note, OID_LENGTH(note), ASN_OCTET_STR, s,
+	    notify_snmp_textlen(s));
+}
+
+/*
+ * sopConfigReloaded's objects: sopConfigGeneration.0 (from the notice's
+ * key, "reload-<time>-<generation>"), sopLastReloadTime.0, sopNotifNote.0.
+ */
+static void
+notify_snmp_reload(netsnmp_pdu *pdu, const struct notify_msg *m)
+{
+	oid name[] = { NOTIFY_SNMP_MIB, 1, 1, APP_GENERATION, 0 };
+	size_t n = sizeof(name) / sizeof(*name);
+	u_char b[AGENT_DATEANDTIME_LEN];
+	unsigned gen = 0;
+	long long at;
+	u_long v;
+
+	if (sscanf(m->idem, "reload-%lld-%u", &at, &gen) != 2)
+		gen = 0;
+	v = gen;
+	snmp_pdu_add_variable(pdu, name, n, ASN_UNSIGNED, &v, sizeof(v));
+	name[n - 2] = APP_RELOAD_TIME;
+	snmp_pdu_add_variable(pdu, name, n, ASN_OCTET_STR, b,
+	    agent_dateandtime(m->at_us, b));
+	notify_snmp_note(pdu, m);
+}
+
+/*
+ * An incident's objects: those the notification names, then (for every
+ * incident notification) the owner, what the client is told, the latest
+ * note and the notice's own note.
+ */
+static void
+notify_snmp_incident(netsnmp_pdu *pdu, const struct notify_msg *m)
+{
+	uint32_t id = m->id > UINT32_MAX ? UINT32_MAX : (uint32_t)m->id;
+	u_long count;
+
 	notify_snmp_int(pdu, COL_SEVERITY, id,
 	    m->severity >= 0 && m->severity < 5 ? m->severity + 1 : 5);
 	notify_snmp_int(pdu, COL_STATE, id, m->state + 1);
@@ -156,9 +201,37 @@ notify_snmp_pdu(const struct notify_tconf *c, const struct notify_msg *m)
 	    sizeof(count));
 	notify_snmp_time(pdu, COL_NEXT_ESCALATION, id, m->next_escalation_us);
 	notify_snmp_text(pdu, COL_WINDOW, id, m->in_window);
-	/* sopIncidentAcknowledged also says who (sopIncidentOwner). */
-	if (m->kind == NOTICE_ACKNOWLEDGED && m->owner != NULL)
-		notify_snmp_text(pdu, COL_OWNER, id, m->owner);
+	notify_snmp_text(pdu, COL_OWNER, id, m->owner);
+	notify_snmp_text(pdu, COL_IMPACT, id, m->impact);
+	notify_snmp_text(pdu, COL_WORKAROUND, id, m->workaround);
+	notify_snmp_time(pdu, COL_ETA, id, m->eta_us);
+	notify_snmp_text(pdu, COL_LAST_NOTE, id, m->last_note);
+	notify_snmp_note(pdu, m);
+}
+
+/* The notification PDU: sysUpTime.0, snmpTrapOID.0, then the objects. */
+static netsnmp_pdu *
+notify_snmp_pdu(const struct notify_tconf *c, const struct notify_msg *m)
+{
+	static const oid uptime[] = { 1, 3, 6, 1, 2, 1, 1, 3, 0 };
+	static const oid trapoid[] = { 1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0 };
+	static const oid seq[] = { NOTIFY_SNMP_MIB, 1, 6, 5, 0 };
+	oid notif[] = { NOTIFY_SNMP_MIB, 0, 0 };
+	netsnmp_pdu *pdu;
+	u_long ticks = notify_snmp_uptime(), count;
+
+	pdu = snmp_pdu_create(
+	    c->type == NOTIFY_SNMP_INFORM ? SNMP_MSG_INFORM : SNMP_MSG_TRAP2);
+	/* sopNotifications.N: N is the kind + 1 (reminder 8, reload 9). */
+	notif[sizeof(notif) / sizeof(*notif) - 1] = (oid)m->kind + 1;
+	snmp_pdu_add_variable(pdu, uptime, OID_LENGTH(uptime), ASN_TIMETICKS,
+	    &ticks, sizeof(ticks));
+	snmp_pdu_add_variable(pdu, trapoid, OID_LENGTH(trapoid), ASN_OBJECT_ID,
+	    notif, sizeof(notif));
+	if (m->kind == NOTICE_RELOAD)
+		notify_snmp_reload(pdu, m);
+	else
+		notify_snmp_incident(pdu, m);
 	if (m->nlog != 0) {
 		/* sopNotifSequence.0: the notice's sopNotifLogIndex. */
 		count = m->nlog;
@@ -440,7 +513,7 @@ notify_snmp_start(struct notify_target *t, struct notify_msg *m)
 	netsnmp_pdu *pdu;
 	int r;
 
-	if (m->kind >= NOTICE_WINDOW) /* no notification in the MIB */
+	if (!notify_in_mib(m->kind)) /* no notification in the MIB */
 		return 1;
 	if ((s = notify_snmp_session(t)) == NULL)
 		return -1;

@@ -259,6 +259,19 @@ static const char *store_migrations[] = {
 	"  seq INTEGER PRIMARY KEY,"
 	"  hash INTEGER NOT NULL"
 	");",
+	/*
+	 * 9 -> 10: the failure incidents of an expectation's failed day
+	 * (deadline day) that a successful re-run resolves, kept across
+	 * restarts: at most a few per (rule, host), dropped after some days.
+	 */
+	"CREATE TABLE expect_fail ("
+	"  rule TEXT NOT NULL,"
+	"  host TEXT NOT NULL,"
+	"  day INTEGER NOT NULL,"
+	"  fail_rule TEXT NOT NULL,"
+	"  fail_key TEXT NOT NULL,"
+	"  PRIMARY KEY (rule, host, fail_rule, fail_key)"
+	");",
 };
 #define STORE_VERSION \
 	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))

@@ -270,6 +270,44 @@ test_days(void **state)
 	fx_stop(f);
 }
 
+/*
+ * A failure, then sopd restarts (and reloads its rules) before the re-run:
+ * the re-run still resolves the failure incident.
+ */
+static void
+test_rerun_restart(void **state)
+{
+	struct fx *f = *state;
+
+	fx_start(f, DAY0);
+	feed(f, DAY0 + 2 * H, "backup-1", "backupd", "backup failed: no tape");
+	assert_int_not_equal(incidents_active_id(f->is, "backup-failed",
+				 "backup-1"),
+	    0);
+	fx_stop(f);
+	fx_start(f, DAY0 + 3 * H);
+	expect_set_rules(f->ex, f->rs);
+	feed(f, DAY0 + 4 * H, "backup-1", "backupd", "backup completed");
+	assert_int_equal(incidents_active_id(f->is, "backup-failed",
+			     "backup-1"),
+	    0);
+	assert_string_equal(day_state(f, "backup-1", "2026-11-27"),
+	    "re-run ok");
+
+	/* A failure noted just before a reload survives the reload. */
+	feed(f, DAY0 + 26 * H, "backup-1", "backupd", "backup failed again");
+	expect_set_rules(f->ex, f->rs);
+	fx_stop(f);
+	fx_start(f, DAY0 + 27 * H);
+	feed(f, DAY0 + 28 * H, "backup-1", "backupd", "backup completed");
+	assert_int_equal(incidents_active_id(f->is, "backup-failed",
+			     "backup-1"),
+	    0);
+	assert_string_equal(day_state(f, "backup-1", "2026-11-28"),
+	    "re-run ok");
+	fx_stop(f);
+}
+
 /* Run the clock to t. */
 static void
 run_to(struct fx *f, time_t t)
@@ -512,6 +550,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_silent_restart, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_days, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rerun_restart, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
