@@ -104,8 +104,11 @@ core_start(struct sopd *sd, struct event_base *base, deadlines_fire_cb fire)
 int
 core_begin(struct sopd *sd, char **cause)
 {
+	struct escalate_deps d = { sd->incidents, sd->deadlines, sd->notifier,
+		sd->policy, sd->windows, sd->cfg };
+
 	expect_set_rules(sd->expect, sd->rules);
-	if ((sd->escalator = escalate_new(sd, cause)) == NULL)
+	if ((sd->escalator = escalate_new(&d, cause)) == NULL)
 		return -1;
 	return 0;
 }

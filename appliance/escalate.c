@@ -13,7 +13,6 @@
 #include "calendar.h"
 #include "clock.h"
 #include "config.h"
-#include "daemon.h"
 #include "deadline.h"
 #include "incident.h"
 #include "log.h"
@@ -73,7 +72,7 @@ struct winrec {
 };
 
 struct escalator {
-	struct sopd *sd;
+	struct escalate_deps d; /* what it works on, now */
 	struct escinc **hb;
 	size_t nb;
 	size_t n;
@@ -93,12 +92,6 @@ static void escalate_hooks_written(void *);
 /* The escalator's observer of the incidents. */
 static const struct incident_hooks escalate_hooks = { escalate_hooks_change,
 	escalate_hooks_write, escalate_hooks_written };
-
-/* The policy, calendar, windows and config of the daemon, now. */
-#define ESC_POL(e) ((e)->sd->policy)
-#define ESC_CAL(e) policy_calendar((e)->sd->policy)
-#define ESC_WS(e)  ((e)->sd->windows)
-#define ESC_CFG(e) ((e)->sd->cfg)
 
 /* The rank of a level name: L1 0, L2 1, L3 2 (unknown: 0). */
 static int
@@ -169,8 +162,8 @@ escalate_remove(struct escalator *e, struct escinc *ei)
 		;
 	*pp = ei->hnext;
 	e->n--;
-	deadlines_cancel(e->sd->deadlines, ESCALATE_DL_STEP, ei->id);
-	deadlines_cancel(e->sd->deadlines, ESCALATE_DL_IMPACT, ei->id);
+	deadlines_cancel(e->d.deadlines, ESCALATE_DL_STEP, ei->id);
+	deadlines_cancel(e->d.deadlines, ESCALATE_DL_IMPACT, ei->id);
 	if (ei->dirty)
 		ei->dead = 1;
 	else
@@ -186,14 +179,14 @@ escalate_dirty(struct escalator *e, struct escinc *ei)
 		ei->dnext = e->dhead;
 		e->dhead = ei;
 	}
-	incidents_want_commit(e->sd->incidents);
+	incidents_want_commit(e->d.incidents);
 }
 
 /* Compute the due times of the steps not fired, from the clock's start. */
 static void
 escalate_compute(struct escalator *e, struct escinc *ei)
 {
-	int i, n = policy_nsteps(ESC_POL(e), ei->severity);
+	int i, n = policy_nsteps(e->d.policy, ei->severity);
 	time_t t;
 
 	for (i = 0; i < POLICY_MAX_STEPS; i++) {
@@ -202,7 +195,7 @@ escalate_compute(struct escalator *e, struct escinc *ei)
 		ei->due[i] = 0;
 		if (i >= n || ei->start == 0)
 			continue;
-		t = policy_due(ESC_POL(e), ei->severity, i, (time_t)ei->start);
+		t = policy_due(e->d.policy, ei->severity, i, (time_t)ei->start);
 		ei->due[i] = t == (time_t)-1 ? 0 : (int64_t)t;
 	}
 }
@@ -212,10 +205,10 @@ static int
 escalate_next(struct escalator *e, const struct escinc *ei, int64_t *due)
 {
 	const struct policy_step *st;
-	int i, best = -1, n = policy_nsteps(ESC_POL(e), ei->severity);
+	int i, best = -1, n = policy_nsteps(e->d.policy, ei->severity);
 
 	for (i = 0; i < n; i++) {
-		st = policy_step(ESC_POL(e), ei->severity, i);
+		st = policy_step(e->d.policy, ei->severity, i);
 		if ((ei->fired & (1U << i)) || ei->due[i] == 0 ||
 		    (st->unless_acked && ei->acked))
 			continue;
@@ -233,10 +226,10 @@ escalate_arm(struct escalator *e, struct escinc *ei)
 	int64_t due;
 
 	if (ei->held[0] == '\0' && escalate_next(e, ei, &due) >= 0)
-		deadlines_schedule(e->sd->deadlines, ESCALATE_DL_STEP, ei->id,
+		deadlines_schedule(e->d.deadlines, ESCALATE_DL_STEP, ei->id,
 		    (time_t)due);
 	else
-		deadlines_cancel(e->sd->deadlines, ESCALATE_DL_STEP, ei->id);
+		deadlines_cancel(e->d.deadlines, ESCALATE_DL_STEP, ei->id);
 }
 
 /* Tell the incident its level, next step and window; history if action. */
@@ -251,7 +244,7 @@ escalate_show(struct escalator *e, struct escinc *ei, const char *level,
 
 	if (ei->held[0] == '\0')
 		next = escalate_next(e, ei, &due);
-	st = next >= 0 ? policy_step(ESC_POL(e), ei->severity, next) : NULL;
+	st = next >= 0 ? policy_step(e->d.policy, ei->severity, next) : NULL;
 	memset(&ie, 0, sizeof(ie));
 	ie.level = level;
 	ie.next_escalation = due;
@@ -261,7 +254,7 @@ escalate_show(struct escalator *e, struct escinc *ei, const char *level,
 	ie.action = action;
 	ie.note = note;
 	ie.at = (int64_t)clock_now();
-	incidents_set_escalation(e->sd->incidents, ei->id, &ie);
+	incidents_set_escalation(e->d.incidents, ei->id, &ie);
 }
 
 /* Free a queued notice. */
@@ -294,7 +287,7 @@ escalate_queue_to(struct escalator *e, const struct incident_info *ii,
 {
 	struct outnote *o;
 
-	if (e->sd->notifier == NULL)
+	if (e->d.notifier == NULL)
 		return;
 	if (e->nout >= ESC_OUTBOX_MAX) {
 		if (e->out_dropped++ == 0)
@@ -330,7 +323,7 @@ escalate_queue_to(struct escalator *e, const struct incident_info *ii,
 		e->ohead = o;
 	e->otail = o;
 	e->nout++;
-	incidents_want_commit(e->sd->incidents);
+	incidents_want_commit(e->d.incidents);
 }
 
 /* Queue a notice for one level until the next commit. */
@@ -352,11 +345,11 @@ escalate_queue_mask(struct escalator *e, uint64_t id,
 	int l;
 
 	if (ii == NULL) {
-		if (incidents_info(e->sd->incidents, id, &now) != 0)
+		if (incidents_info(e->d.incidents, id, &now) != 0)
 			return;
 		ii = &now;
 	}
-	if (policy_client(ESC_POL(e), ii->severity) == POLICY_CLIENT_NEVER)
+	if (policy_client(e->d.policy, ii->severity) == POLICY_CLIENT_NEVER)
 		mask &= ~(1U << POLICY_CLIENT);
 	for (l = 0; l < POLICY_NLEVELS; l++) {
 		if (mask & (1U << l))
@@ -380,11 +373,11 @@ escalate_fire_due(struct escalator *e, struct escinc *ei, int64_t now,
 	int64_t due;
 	int i, last = -1, opening = 1;
 
-	if (incidents_info(e->sd->incidents, ei->id, &ii) != 0)
+	if (incidents_info(e->d.incidents, ei->id, &ii) != 0)
 		return;
 	snprintf(level, sizeof(level), "%s", ii.level);
 	while ((i = escalate_next(e, ei, &due)) >= 0 && due <= now) {
-		st = policy_step(ESC_POL(e), ei->severity, i);
+		st = policy_step(e->d.policy, ei->severity, i);
 		ei->fired |= 1U << i;
 		ei->fired_at[i] = now;
 		if (st->level > escalate_rank(level))
@@ -396,7 +389,7 @@ escalate_fire_due(struct escalator *e, struct escinc *ei, int64_t now,
 	}
 	if (last >= 0) {
 		escalate_dirty(e, ei);
-		st = policy_step(ESC_POL(e), ei->severity, last);
+		st = policy_step(e->d.policy, ei->severity, last);
 		snprintf(why, sizeof(why), "step %d: %s %s: escalated to %s",
 		    last,
 		    st->unless_acked ? "not acknowledged within" :
@@ -434,7 +427,7 @@ escalate_record(struct escalator *e, const char *winid, const char *list,
 		if (json_array_size(a) < ESC_RECORD_MAX)
 			json_array_append_new(a, json_integer((json_int_t)id));
 		r->dirty = 1;
-		incidents_want_commit(e->sd->incidents);
+		incidents_want_commit(e->d.incidents);
 		return;
 	}
 }
@@ -488,19 +481,19 @@ escalate_opened(struct escalator *e, const struct incident_info *ii)
 	if (ii->severity == SEV_CRITICAL && ii->impact == NULL) {
 		ei->remind_due =
 		    ii->first_seen_us / 1000000 + ESCALATE_IMPACT_AFTER;
-		deadlines_schedule(e->sd->deadlines, ESCALATE_DL_IMPACT, ei->id,
+		deadlines_schedule(e->d.deadlines, ESCALATE_DL_IMPACT, ei->id,
 		    (time_t)ei->remind_due);
 	}
-	w = winset_holding(ESC_WS(e), ESC_CFG(e), ESC_CAL(e), ii->host,
-	    ii->severity, (time_t)now);
+	w = winset_holding(e->d.windows, e->d.cfg, policy_calendar(e->d.policy),
+	    ii->host, ii->severity, (time_t)now);
 	if (w != NULL) {
 		escalate_record(e, w->id, "opened", ii->id);
 		escalate_hold(e, ei, w);
 		escalate_tell_held(e, ii, w);
 		return;
 	}
-	if ((w = winset_active_for(ESC_WS(e), ESC_CFG(e), ESC_CAL(e), ii->host,
-		 (time_t)now)) != NULL)
+	if ((w = winset_active_for(e->d.windows, e->d.cfg,
+		 policy_calendar(e->d.policy), ii->host, (time_t)now)) != NULL)
 		escalate_record(e, w->id, "opened", ii->id);
 	/* The clock starts with the event that opened the incident. */
 	ei->start = ii->last_seen_us > 0 ? ii->last_seen_us / 1000000 : now;
@@ -518,7 +511,7 @@ escalate_acked(struct escalator *e, struct escinc *ei, const char *note)
 	escalate_dirty(e, ei);
 	if (ei->held[0] != '\0')
 		return;
-	mask = policy_notified(ESC_POL(e), ei->severity, ei->fired);
+	mask = policy_notified(e->d.policy, ei->severity, ei->fired);
 	escalate_queue_mask(e, ei->id, NULL, NOTICE_ACKNOWLEDGED, -1, mask,
 	    note);
 	escalate_show(e, ei, NULL, NULL, NULL);
@@ -535,8 +528,8 @@ escalate_resolved(struct escalator *e, struct escinc *ei,
 	if (ei->held[0] != '\0')
 		escalate_record(e, ei->held, "resolved", ei->id);
 	else {
-		mask = policy_notified(ESC_POL(e), ei->severity, ei->fired);
-		if (policy_client(ESC_POL(e), ei->severity) ==
+		mask = policy_notified(e->d.policy, ei->severity, ei->fired);
+		if (policy_client(e->d.policy, ei->severity) ==
 		    POLICY_CLIENT_RESOLVED)
 			mask |= 1U << POLICY_CLIENT;
 		escalate_queue_mask(e, ei->id, ii, NOTICE_RESOLVED, -1, mask,
@@ -588,8 +581,8 @@ escalate_write_one(struct escalator *e, struct store *st,
 			return -1;
 		r.fired_at = 0;
 	}
-	for (i = 0; i < policy_nsteps(ESC_POL(e), ei->severity); i++) {
-		ps = policy_step(ESC_POL(e), ei->severity, i);
+	for (i = 0; i < policy_nsteps(e->d.policy, ei->severity); i++) {
+		ps = policy_step(e->d.policy, ei->severity, i);
 		r.step = i;
 		r.due = ei->due[i];
 		r.fired_at = ei->fired_at[i];
@@ -629,8 +622,8 @@ escalate_write_wins(struct escalator *e, struct store *st)
 	size_t i;
 	int rc = 0;
 
-	for (i = 0; i < winset_count(ESC_WS(e)) && rc == 0; i++) {
-		w = winset_get(ESC_WS(e), i);
+	for (i = 0; i < winset_count(e->d.windows) && rc == 0; i++) {
+		w = winset_get(e->d.windows, i);
 		if (!w->dirty || !w->from_api)
 			continue;
 		doc = winset_win_doc(w);
@@ -663,10 +656,10 @@ escalate_stage(struct escalator *e)
 	struct outnote *o;
 	struct notice n;
 
-	notifier_unstage(e->sd->notifier); /* a rolled back attempt's */
+	notifier_unstage(e->d.notifier); /* a rolled back attempt's */
 	for (o = e->ohead; o != NULL; o = o->next) {
 		escalate_notice(o, &n);
-		if (notifier_stage(e->sd->notifier, n.level, &n) == -1)
+		if (notifier_stage(e->d.notifier, n.level, &n) == -1)
 			return -1;
 	}
 	return 0;
@@ -710,8 +703,8 @@ escalate_hooks_written(void *arg)
 			free(ei);
 	}
 	e->dhead = NULL;
-	for (i = 0; i < winset_count(ESC_WS(e)); i++)
-		winset_get(ESC_WS(e), i)->dirty = 0;
+	for (i = 0; i < winset_count(e->d.windows); i++)
+		winset_get(e->d.windows, i)->dirty = 0;
 	for (rp = &e->wrecs; (r = *rp) != NULL;) {
 		r->dirty = 0;
 		if (r->ended) {
@@ -721,7 +714,7 @@ escalate_hooks_written(void *arg)
 		} else
 			rp = &r->next;
 	}
-	notifier_commit(e->sd->notifier);
+	notifier_commit(e->d.notifier);
 	while ((o = e->ohead) != NULL) {
 		e->ohead = o->next;
 		escalate_outnote_free(o);
@@ -826,7 +819,7 @@ escalate_change_step(struct escalator *e, struct win *w, enum change_state to,
 	escalate_tell_owner(e, w, NOTICE_CHANGE, title, note, prefix);
 	log_info("%s%s%s", title, note != NULL ? ": " : "",
 	    note != NULL ? note : "");
-	incidents_want_commit(e->sd->incidents);
+	incidents_want_commit(e->d.incidents);
 	return 0;
 }
 
@@ -860,7 +853,7 @@ escalate_window_started(struct escalator *e, struct win *w, int64_t start,
 	r->next = e->wrecs;
 	e->wrecs = r;
 	log_info("window %s started (until %lld)", w->id, (long long)end);
-	incidents_want_commit(e->sd->incidents);
+	incidents_want_commit(e->d.incidents);
 }
 
 /* Release an incident at a window's end: failed verification. */
@@ -909,7 +902,7 @@ escalate_rec_ids(const struct winrec *r, const char *list, char *buf,
 static void
 escalate_window_summary(struct escalator *e, const struct winrec *r)
 {
-	struct win *w = winset_find(ESC_WS(e), r->id), tmp;
+	struct win *w = winset_find(e->d.windows, r->id), tmp;
 	char title[256], note[ESC_NOTE_MAX * 4], failed[ESC_NOTE_MAX],
 	    opened[ESC_NOTE_MAX], resolved[ESC_NOTE_MAX], prefix[96],
 	    *err = NULL;
@@ -955,7 +948,7 @@ escalate_window_ended(struct escalator *e, struct winrec *r, int64_t end)
 	size_t i;
 
 	log_info("window %s ended", r->id);
-	incidents_foreach_active(e->sd->incidents, escalate_sweep_cb, &sw);
+	incidents_foreach_active(e->d.incidents, escalate_sweep_cb, &sw);
 	for (i = 0; i < sw.n; i++) {
 		if ((ei = escalate_find(e, sw.ids[i])) != NULL)
 			escalate_release(e, ei, r->id, end);
@@ -965,18 +958,19 @@ escalate_window_ended(struct escalator *e, struct winrec *r, int64_t end)
 	r->end = end;
 	r->ended = 1;
 	r->dirty = 1;
-	incidents_want_commit(e->sd->incidents);
+	incidents_want_commit(e->d.incidents);
 }
 
 /* Whether a record's occurrence is still going on at now. */
 static int
 escalate_rec_live(struct escalator *e, const struct winrec *r, int64_t now)
 {
-	const struct win *w = winset_find(ESC_WS(e), r->id);
+	const struct win *w = winset_find(e->d.windows, r->id);
 	time_t s, end;
 
 	return w != NULL && winset_counts(w) &&
-	    winset_active(ESC_CAL(e), w, (time_t)now, &s, &end) &&
+	    winset_active(policy_calendar(e->d.policy), w, (time_t)now, &s,
+		&end) &&
 	    (int64_t)s == r->start;
 }
 
@@ -1019,7 +1013,7 @@ escalate_orphans(struct escalator *e, int64_t now)
 	char winid[WINSET_ID_MAX + 1];
 	size_t i;
 
-	incidents_foreach_active(e->sd->incidents, escalate_orphans_cb, &sw);
+	incidents_foreach_active(e->d.incidents, escalate_orphans_cb, &sw);
 	for (i = 0; i < sw.n; i++) {
 		if ((ei = escalate_find(e, sw.ids[i])) == NULL)
 			continue;
@@ -1047,20 +1041,21 @@ escalate_windows_sync(struct escalator *e)
 			escalate_window_ended(e, r,
 			    r->end < now ? r->end : now);
 	}
-	for (i = 0; i < winset_count(ESC_WS(e)); i++) {
-		w = winset_get(ESC_WS(e), i);
+	for (i = 0; i < winset_count(e->d.windows); i++) {
+		w = winset_get(e->d.windows, i);
 		if (winset_counts(w) &&
-		    winset_active(ESC_CAL(e), w, (time_t)now, &s, &end) &&
+		    winset_active(policy_calendar(e->d.policy), w, (time_t)now,
+			&s, &end) &&
 		    !escalate_has_rec(e, w->id))
 			escalate_window_started(e, w, s, end);
 	}
 	escalate_orphans(e, now);
-	next = winset_next_change(ESC_WS(e), ESC_CAL(e), (time_t)now);
+	next = winset_next_change(e->d.windows, policy_calendar(e->d.policy),
+	    (time_t)now);
 	if (next != (time_t)-1)
-		deadlines_schedule(e->sd->deadlines, ESCALATE_DL_WINDOW, 0,
-		    next);
+		deadlines_schedule(e->d.deadlines, ESCALATE_DL_WINDOW, 0, next);
 	else
-		deadlines_cancel(e->sd->deadlines, ESCALATE_DL_WINDOW, 0);
+		deadlines_cancel(e->d.deadlines, ESCALATE_DL_WINDOW, 0);
 }
 
 /*
@@ -1077,7 +1072,7 @@ escalate_remind(struct escalator *e, struct escinc *ei)
 		return;
 	ei->reminded = (int64_t)clock_now();
 	escalate_dirty(e, ei);
-	if (incidents_info(e->sd->incidents, ei->id, &ii) != 0 ||
+	if (incidents_info(e->d.incidents, ei->id, &ii) != 0 ||
 	    ii.impact != NULL)
 		return;
 	snprintf(note, sizeof(note),
@@ -1172,7 +1167,7 @@ escalate_load_arm(struct escalator *e)
 
 	for (b = 0; b < e->nb; b++) {
 		for (ei = e->hb[b]; ei != NULL; ei = ei->hnext) {
-			n = policy_nsteps(ESC_POL(e), ei->severity);
+			n = policy_nsteps(e->d.policy, ei->severity);
 			if (ei->due[0] == -1) { /* never seen: from opening */
 				ei->due[0] = 0;
 				escalate_compute(e, ei);
@@ -1180,13 +1175,13 @@ escalate_load_arm(struct escalator *e)
 			}
 			for (i = 0; i < n && ei->start != 0; i++) {
 				if (ei->due[i] == 0 && !(ei->fired & (1U << i)))
-					ei->due[i] = policy_due(ESC_POL(e),
+					ei->due[i] = policy_due(e->d.policy,
 					    ei->severity, i, (time_t)ei->start);
 			}
 			escalate_show(e, ei, NULL, NULL, NULL);
 			escalate_arm(e, ei);
 			if (ei->remind_due != 0 && ei->reminded == 0)
-				deadlines_schedule(e->sd->deadlines,
+				deadlines_schedule(e->d.deadlines,
 				    ESCALATE_DL_IMPACT, ei->id,
 				    (time_t)ei->remind_due);
 		}
@@ -1227,9 +1222,9 @@ escalate_window_load_cb(const char *id, const char *doc, void *arg)
 
 	o = doc != NULL ? json_loads(doc, 0, NULL) : NULL;
 	if (o == NULL ||
-	    (w = winset_parse_json(ESC_CFG(e), ESC_CAL(e), o, 1, &err)) ==
-		NULL ||
-	    winset_add(ESC_WS(e), w, &err) != 0) {
+	    (w = winset_parse_json(e->d.cfg, policy_calendar(e->d.policy), o, 1,
+		 &err)) == NULL ||
+	    winset_add(e->d.windows, w, &err) != 0) {
 		log_warnx("window %s from the store not loaded: %s", id,
 		    err != NULL ? err : "bad JSON");
 		free(err);
@@ -1240,16 +1235,16 @@ escalate_window_load_cb(const char *id, const char *doc, void *arg)
 
 /* Start the escalator: load state, arm deadlines, sync the windows. */
 struct escalator *
-escalate_new(struct sopd *sd, char **cause)
+escalate_new(const struct escalate_deps *d, char **cause)
 {
 	struct escalator *e;
-	struct store *st = incidents_store(sd->incidents);
+	struct store *st = incidents_store(d->incidents);
 
 	e = xcalloc(1, sizeof(*e));
-	e->sd = sd;
+	e->d = *d;
 	e->nb = 1024;
 	e->hb = xcalloc(e->nb, sizeof(*e->hb));
-	incidents_foreach_active(sd->incidents, escalate_load_cb, e);
+	incidents_foreach_active(e->d.incidents, escalate_load_cb, e);
 	if (store_load_esc(st, escalate_row_cb, e) != 0 ||
 	    store_load_windows(st, escalate_window_load_cb, e) != 0 ||
 	    store_load_winlog(st, NULL, WINSET_MAX * 2, escalate_winlog_cb,
@@ -1258,20 +1253,25 @@ escalate_new(struct sopd *sd, char **cause)
 		escalate_free(e);
 		return NULL;
 	}
-	incidents_add_hooks(sd->incidents, &escalate_hooks, e);
+	incidents_add_hooks(e->d.incidents, &escalate_hooks, e);
 	escalate_load_arm(e);
 	escalate_windows_sync(e);
 	log_info("escalation: %zu incidents on the clock, %zu windows", e->n,
-	    winset_count(ESC_WS(e)));
+	    winset_count(e->d.windows));
 	return e;
 }
 
 /* Take a reloaded policy and windows: recompute the steps not fired. */
 void
-escalate_reconfigure(struct escalator *e)
+escalate_reconfigure(struct escalator *e, const struct policy *pol,
+    struct winset *ws, const struct config *cfg)
 {
 	struct escinc *ei;
 	size_t b;
+
+	e->d.policy = pol;
+	e->d.windows = ws;
+	e->d.cfg = cfg;
 
 	for (b = 0; b < e->nb; b++) {
 		for (ei = e->hb[b]; ei != NULL; ei = ei->hnext) {
@@ -1301,7 +1301,7 @@ escalate_clock_jumped(struct escalator *e, long long jump)
 		for (ei = e->hb[b]; ei != NULL; ei = ei->hnext) {
 			if (ei->remind_due != 0 && ei->reminded == 0) {
 				ei->remind_due += jump;
-				deadlines_schedule(e->sd->deadlines,
+				deadlines_schedule(e->d.deadlines,
 				    ESCALATE_DL_IMPACT, ei->id,
 				    (time_t)ei->remind_due);
 				escalate_dirty(e, ei);
@@ -1317,6 +1317,14 @@ escalate_clock_jumped(struct escalator *e, long long jump)
 		}
 	}
 	return n;
+}
+
+/* Tell another notifier from now on (NULL: nobody). */
+void
+escalate_set_notifier(struct escalator *e, struct notifier *n)
+{
+	if (e != NULL)
+		e->d.notifier = n;
 }
 
 /* Notices that could not be queued for a commit (the queue was full). */
@@ -1337,8 +1345,8 @@ escalate_free(struct escalator *e)
 
 	if (e == NULL)
 		return;
-	if (e->sd->incidents != NULL)
-		incidents_remove_hooks(e->sd->incidents, &escalate_hooks, e);
+	if (e->d.incidents != NULL)
+		incidents_remove_hooks(e->d.incidents, &escalate_hooks, e);
 	for (ei = e->dhead; ei != NULL; ei = next) {
 		next = ei->dnext;
 		if (ei->dead)
@@ -1386,17 +1394,17 @@ escalate_windows_json(struct escalator *e)
 	time_t now = clock_now();
 	size_t i;
 
-	for (i = 0; i < winset_count(ESC_WS(e)); i++) {
-		w = winset_get(ESC_WS(e), i);
+	for (i = 0; i < winset_count(e->d.windows); i++) {
+		w = winset_get(e->d.windows, i);
 		if (w->spec.kind == WINDOW_ONEOFF && w->spec.end <= now)
 			continue;
-		o = winset_win_json(w, ESC_CAL(e), now);
+		o = winset_win_json(w, policy_calendar(e->d.policy), now);
 		if ((r = escalate_live_rec(e, w->id)) != NULL)
 			json_object_set(o, "record", r->rec);
 		json_array_append_new(a, o);
 	}
 	return json_pack("{s:o, s:s}", "windows", a, "timezone",
-	    calendar_tzname(ESC_CAL(e)));
+	    calendar_tzname(policy_calendar(e->d.policy)));
 }
 
 /* GET /api/v1/changes: every change, ended ones too. */
@@ -1408,14 +1416,15 @@ escalate_changes_json(struct escalator *e)
 	time_t now = clock_now();
 	size_t i;
 
-	for (i = 0; i < winset_count(ESC_WS(e)); i++) {
-		w = winset_get(ESC_WS(e), i);
+	for (i = 0; i < winset_count(e->d.windows); i++) {
+		w = winset_get(e->d.windows, i);
 		if (w->kind == WIN_CHANGE)
 			json_array_append_new(a,
-			    winset_win_json(w, ESC_CAL(e), now));
+			    winset_win_json(w, policy_calendar(e->d.policy),
+				now));
 	}
 	return json_pack("{s:o, s:s}", "changes", a, "timezone",
-	    calendar_tzname(ESC_CAL(e)));
+	    calendar_tzname(policy_calendar(e->d.policy)));
 }
 
 /* One stored occurrence as JSON. */
@@ -1439,13 +1448,13 @@ escalate_window_json(struct escalator *e, const char *id)
 	struct win *w;
 	json_t *o, *occ;
 
-	if ((w = winset_find(ESC_WS(e), id)) == NULL)
+	if ((w = winset_find(e->d.windows, id)) == NULL)
 		return NULL;
-	incidents_flush(e->sd->incidents);
-	o = winset_win_json(w, ESC_CAL(e), clock_now());
+	incidents_flush(e->d.incidents);
+	o = winset_win_json(w, policy_calendar(e->d.policy), clock_now());
 	occ = json_array();
-	store_load_winlog(incidents_store(e->sd->incidents), id,
-	    ESC_WINLOG_SHOWN, escalate_occ_cb, occ);
+	store_load_winlog(incidents_store(e->d.incidents), id, ESC_WINLOG_SHOWN,
+	    escalate_occ_cb, occ);
 	json_object_set_new(o, "occurrences", occ);
 	return o;
 }
@@ -1458,8 +1467,8 @@ escalate_window_save(struct escalator *e, const struct win *w, char **err)
 	char *text = json_dumps(doc, JSON_COMPACT);
 	int rc;
 
-	incidents_flush(e->sd->incidents);
-	rc = store_put_window(incidents_store(e->sd->incidents), w->id, text);
+	incidents_flush(e->d.incidents);
+	rc = store_put_window(incidents_store(e->d.incidents), w->id, text);
 	free(text);
 	json_decref(doc);
 	if (rc != 0)
@@ -1498,8 +1507,8 @@ escalate_window_add(struct escalator *e, const json_t *body, char **err,
 	struct win *w;
 
 	*status = 400;
-	if ((w = winset_parse_json(ESC_CFG(e), ESC_CAL(e), body, 0, err)) ==
-	    NULL)
+	if ((w = winset_parse_json(e->d.cfg, policy_calendar(e->d.policy), body,
+		 0, err)) == NULL)
 		return -1;
 	w->created = clock_now();
 	if (w->spec.end <= w->created) {
@@ -1508,7 +1517,7 @@ escalate_window_add(struct escalator *e, const json_t *body, char **err,
 		return -1;
 	}
 	*status = 409;
-	if (winset_add(ESC_WS(e), w, err) != 0) {
+	if (winset_add(e->d.windows, w, err) != 0) {
 		winset_win_free(w);
 		return -1;
 	}
@@ -1520,7 +1529,7 @@ escalate_window_add(struct escalator *e, const json_t *body, char **err,
 	    change_state_name(w->state));
 	escalate_tell_new(e, w);
 	escalate_windows_sync(e);
-	incidents_flush(e->sd->incidents);
+	incidents_flush(e->d.incidents);
 	*status = 201;
 	return 0;
 }
@@ -1563,7 +1572,8 @@ escalate_change_action(struct escalator *e, const char *id, const char *action,
 		    action);
 		return -1;
 	}
-	if ((w = winset_find(ESC_WS(e), id)) == NULL || w->kind != WIN_CHANGE) {
+	if ((w = winset_find(e->d.windows, id)) == NULL ||
+	    w->kind != WIN_CHANGE) {
 		xasprintf(err, "no change %s", id);
 		return -1;
 	}
@@ -1587,7 +1597,7 @@ escalate_change_action(struct escalator *e, const char *id, const char *action,
 	if (escalate_window_save(e, w, err) != 0)
 		return -1;
 	escalate_windows_sync(e);
-	incidents_flush(e->sd->incidents);
+	incidents_flush(e->d.incidents);
 	*status = 200;
 	return 0;
 }
@@ -1602,7 +1612,7 @@ escalate_window_cancel(struct escalator *e, const char *id, const char *actor,
 	int rc;
 
 	*status = 404;
-	if ((w = winset_find(ESC_WS(e), id)) == NULL) {
+	if ((w = winset_find(e->d.windows, id)) == NULL) {
 		xasprintf(err, "no window %s", id);
 		return -1;
 	}

@@ -9,8 +9,13 @@
 
 #include "deadline.h"
 
-struct sopd;
+struct config;
+struct deadlines;
 struct escalator;
+struct incidents;
+struct notifier;
+struct policy;
+struct winset;
 
 /*
  * The escalator keeps, per active incident, when its escalation clock
@@ -38,11 +43,24 @@ struct escalator;
 /* A critical without impact this long after opening reminds its level. */
 #define ESCALATE_IMPACT_AFTER (15 * 60)
 
-/* Start on sd's incidents, policy, windows and deadline queue. */
-struct escalator *escalate_new(struct sopd *, char **cause);
+/* What the escalator works on; the caller keeps it alive. */
+struct escalate_deps {
+	struct incidents *incidents; /* watched through their hooks */
+	struct deadlines *deadlines; /* steps, reminders, window changes */
+	struct notifier *notifier;   /* NULL: nobody is told */
+	const struct policy *policy; /* the steps, the calendar */
+	struct winset *windows;	     /* patch and change windows */
+	const struct config *cfg;    /* host groups of window scopes */
+};
+
+/* Start on the incidents: load their clocks, arm their deadlines. */
+struct escalator *escalate_new(const struct escalate_deps *, char **cause);
 void escalate_free(struct escalator *);
-/* Take sd's new policy and windows (after a reload swapped them). */
-void escalate_reconfigure(struct escalator *);
+/* Take a new policy, windows and config (after a reload swapped them). */
+void escalate_reconfigure(struct escalator *, const struct policy *,
+    struct winset *, const struct config *);
+/* Tell another notifier (NULL: nobody, before it is freed). */
+void escalate_set_notifier(struct escalator *, struct notifier *);
 /* Notices dropped because too many waited for a commit (for stats). */
 uint64_t escalate_notices_dropped(const struct escalator *);
 /* A deadline fell due; 0 if the kind is not ours. */

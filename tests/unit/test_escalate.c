@@ -380,6 +380,7 @@ rig_fire_cb(struct deadlines *dq, int kind, uint64_t id, time_t due, void *arg)
 static void
 rig_start(struct rig *r, const char *extra)
 {
+	struct escalate_deps d = { 0 };
 	struct errlist errs = { 0 };
 	char *cause = NULL;
 
@@ -393,7 +394,12 @@ rig_start(struct rig *r, const char *extra)
 	r->sd.windows =
 	    winset_load(r->sd.cfg, policy_calendar(r->sd.policy), &errs);
 	assert_non_null(r->sd.windows);
-	r->sd.escalator = escalate_new(&r->sd, &cause);
+	d.incidents = r->sd.incidents;
+	d.deadlines = r->sd.deadlines;
+	d.policy = r->sd.policy;
+	d.windows = r->sd.windows;
+	d.cfg = r->sd.cfg;
+	r->sd.escalator = escalate_new(&d, &cause);
 	assert_non_null(r->sd.escalator);
 	r->crit.name = (char *)"t-crit";
 	r->crit.action = RULE_INCIDENT;
