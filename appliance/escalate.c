@@ -24,10 +24,9 @@
 #include "winset.h"
 #include "xmalloc.h"
 
-#define ESC_OUTBOX_MAX	 10000 /* notices waiting for a commit */
-#define ESC_RECORD_MAX	 1000  /* ids per list of a window record */
-#define ESC_WINLOG_SHOWN 10    /* occurrences shown per window */
-#define ESC_NOTE_MAX	 256
+#define ESC_OUTBOX_MAX 10000 /* notices waiting for a commit */
+#define ESC_RECORD_MAX 1000  /* ids per list of a window record */
+#define ESC_NOTE_MAX   256
 
 /* The escalation state of one active incident. */
 struct escinc {
@@ -801,8 +800,8 @@ escalate_tell_owner(struct escalator *e, const struct win *w,
  * Move a change to a state, record it (stored at the next commit) and
  * tell its owner and L1; -1 and *err if it cannot go there.
  */
-static int
-escalate_change_step(struct escalator *e, struct win *w, enum change_state to,
+int
+escalate_change_move(struct escalator *e, struct win *w, int to,
     const char *actor, const char *note, char **err)
 {
 	char title[512], prefix[96];
@@ -836,7 +835,7 @@ escalate_window_started(struct escalator *e, struct win *w, int64_t start,
 	char *err = NULL;
 
 	if (w->kind == WIN_CHANGE && w->state == CHANGE_APPROVED &&
-	    escalate_change_step(e, w, CHANGE_IN_PROGRESS, "sopd",
+	    escalate_change_move(e, w, CHANGE_IN_PROGRESS, "sopd",
 		"the change window started", &err) != 0) {
 		log_warnx("%s", err);
 		free(err);
@@ -932,7 +931,7 @@ escalate_window_summary(struct escalator *e, const struct winrec *r)
 	escalate_tell_owner(e, w, NOTICE_WINDOW, title, note, prefix);
 	if (w != &tmp && w->kind == WIN_CHANGE &&
 	    (w->state == CHANGE_IN_PROGRESS || w->state == CHANGE_APPROVED) &&
-	    escalate_change_step(e, w, nf > 0 ? CHANGE_FAILED : CHANGE_VERIFIED,
+	    escalate_change_move(e, w, nf > 0 ? CHANGE_FAILED : CHANGE_VERIFIED,
 		"sopd", note, &err) != 0) {
 		log_warnx("%s", err);
 		free(err);
@@ -1027,7 +1026,7 @@ escalate_orphans(struct escalator *e, int64_t now)
  * Bring the windows up to date at now: end the occurrences that are over,
  * start those that began, and arm the deadline of the next change.
  */
-static void
+void
 escalate_windows_sync(struct escalator *e)
 {
 	int64_t now = (int64_t)clock_now();
@@ -1211,28 +1210,6 @@ escalate_winlog_cb(const struct store_winlog *w, void *arg)
 	return 0;
 }
 
-/* Take one stored API window. */
-static int
-escalate_window_load_cb(const char *id, const char *doc, void *arg)
-{
-	struct escalator *e = arg;
-	struct win *w;
-	char *err = NULL;
-	json_t *o;
-
-	o = doc != NULL ? json_loads(doc, 0, NULL) : NULL;
-	if (o == NULL ||
-	    (w = winset_parse_json(e->d.cfg, policy_calendar(e->d.policy), o, 1,
-		 &err)) == NULL ||
-	    winset_add(e->d.windows, w, &err) != 0) {
-		log_warnx("window %s from the store not loaded: %s", id,
-		    err != NULL ? err : "bad JSON");
-		free(err);
-	}
-	json_decref(o);
-	return 0;
-}
-
 /* Start the escalator: load state, arm deadlines, sync the windows. */
 struct escalator *
 escalate_new(const struct escalate_deps *d, char **cause)
@@ -1246,7 +1223,6 @@ escalate_new(const struct escalate_deps *d, char **cause)
 	e->hb = xcalloc(e->nb, sizeof(*e->hb));
 	incidents_foreach_active(e->d.incidents, escalate_load_cb, e);
 	if (store_load_esc(st, escalate_row_cb, e) != 0 ||
-	    store_load_windows(st, escalate_window_load_cb, e) != 0 ||
 	    store_load_winlog(st, NULL, WINSET_MAX * 2, escalate_winlog_cb,
 		e) != 0) {
 		xasprintf(cause, "loading escalations: %s", store_error(st));
@@ -1371,114 +1347,29 @@ escalate_free(struct escalator *e)
 	free(e);
 }
 
-/* The record of a window's occurrence in progress, or NULL. */
-static struct winrec *
-escalate_live_rec(struct escalator *e, const char *id)
+/* What the escalator works on, now. */
+const struct escalate_deps *
+escalate_deps(const struct escalator *e)
 {
-	struct winrec *r;
+	return &e->d;
+}
+
+/* The record of a window's occurrence in progress, or NULL. */
+const json_t *
+escalate_window_record(const struct escalator *e, const char *id)
+{
+	const struct winrec *r;
 
 	for (r = e->wrecs; r != NULL; r = r->next) {
 		if (!r->ended && strcmp(r->id, id) == 0)
-			return r;
+			return r->rec;
 	}
 	return NULL;
 }
 
-/* GET /api/v1/windows: active and upcoming windows. */
-json_t *
-escalate_windows_json(struct escalator *e)
-{
-	struct winrec *r;
-	struct win *w;
-	json_t *a = json_array(), *o;
-	time_t now = clock_now();
-	size_t i;
-
-	for (i = 0; i < winset_count(e->d.windows); i++) {
-		w = winset_get(e->d.windows, i);
-		if (w->spec.kind == WINDOW_ONEOFF && w->spec.end <= now)
-			continue;
-		o = winset_win_json(w, policy_calendar(e->d.policy), now);
-		if ((r = escalate_live_rec(e, w->id)) != NULL)
-			json_object_set(o, "record", r->rec);
-		json_array_append_new(a, o);
-	}
-	return json_pack("{s:o, s:s}", "windows", a, "timezone",
-	    calendar_tzname(policy_calendar(e->d.policy)));
-}
-
-/* GET /api/v1/changes: every change, ended ones too. */
-json_t *
-escalate_changes_json(struct escalator *e)
-{
-	struct win *w;
-	json_t *a = json_array();
-	time_t now = clock_now();
-	size_t i;
-
-	for (i = 0; i < winset_count(e->d.windows); i++) {
-		w = winset_get(e->d.windows, i);
-		if (w->kind == WIN_CHANGE)
-			json_array_append_new(a,
-			    winset_win_json(w, policy_calendar(e->d.policy),
-				now));
-	}
-	return json_pack("{s:o, s:s}", "changes", a, "timezone",
-	    calendar_tzname(policy_calendar(e->d.policy)));
-}
-
-/* One stored occurrence as JSON. */
-static int
-escalate_occ_cb(const struct store_winlog *w, void *arg)
-{
-	json_t *rec;
-
-	rec = w->record != NULL ? json_loads(w->record, 0, NULL) : NULL;
-	json_array_append_new(arg,
-	    json_pack("{s:I, s:I, s:b, s:o}", "start", (json_int_t)w->start,
-		"end", (json_int_t)w->end, "ended", w->ended, "record",
-		rec != NULL ? rec : json_object()));
-	return 0;
-}
-
-/* GET /api/v1/windows/{id}: definition and its recent occurrences. */
-json_t *
-escalate_window_json(struct escalator *e, const char *id)
-{
-	struct win *w;
-	json_t *o, *occ;
-
-	if ((w = winset_find(e->d.windows, id)) == NULL)
-		return NULL;
-	incidents_flush(e->d.incidents);
-	o = winset_win_json(w, policy_calendar(e->d.policy), clock_now());
-	occ = json_array();
-	store_load_winlog(incidents_store(e->d.incidents), id, ESC_WINLOG_SHOWN,
-	    escalate_occ_cb, occ);
-	json_object_set_new(o, "occurrences", occ);
-	return o;
-}
-
-/* Write an API window's definition now. */
-static int
-escalate_window_save(struct escalator *e, const struct win *w, char **err)
-{
-	json_t *doc = winset_win_doc(w);
-	char *text = json_dumps(doc, JSON_COMPACT);
-	int rc;
-
-	incidents_flush(e->d.incidents);
-	rc = store_put_window(incidents_store(e->d.incidents), w->id, text);
-	free(text);
-	json_decref(doc);
-	if (rc != 0)
-		xasprintf(err, "window %s not saved", w->id);
-	return rc;
-}
-
-/* Tell the steps a new change went through (requested, approved). */
-static void
-escalate_tell_new(struct escalator *e, struct win *w)
+/* A change was requested: tell the steps it went through (approved...). */
+void
+escalate_change_requested(struct escalator *e, const struct win *w)
 {
 	char title[512], prefix[96], note[ESC_NOTE_MAX * 4];
 	size_t i, n = json_array_size(w->history);
@@ -1497,136 +1388,4 @@ escalate_tell_new(struct escalator *e, struct win *w)
 		snprintf(prefix, sizeof(prefix), "change-%s-%zu", w->id, i + 1);
 		escalate_tell_owner(e, w, NOTICE_CHANGE, title, note, prefix);
 	}
-}
-
-/* POST /api/v1/windows and /api/v1/changes: request a change. */
-int
-escalate_window_add(struct escalator *e, const json_t *body, char **err,
-    int *status)
-{
-	struct win *w;
-
-	*status = 400;
-	if ((w = winset_parse_json(e->d.cfg, policy_calendar(e->d.policy), body,
-		 0, err)) == NULL)
-		return -1;
-	w->created = clock_now();
-	if (w->spec.end <= w->created) {
-		xasprintf(err, "end: the window is over already");
-		winset_win_free(w);
-		return -1;
-	}
-	*status = 409;
-	if (winset_add(e->d.windows, w, err) != 0) {
-		winset_win_free(w);
-		return -1;
-	}
-	*status = 500;
-	if (escalate_window_save(e, w, err) != 0)
-		return -1;
-	log_info("change %s requested by %s (%s)", w->id,
-	    w->requester != NULL ? w->requester : "api",
-	    change_state_name(w->state));
-	escalate_tell_new(e, w);
-	escalate_windows_sync(e);
-	incidents_flush(e->d.incidents);
-	*status = 201;
-	return 0;
-}
-
-/* The state an action moves a change to; -1 if unknown. */
-static int
-escalate_action_state(const char *action)
-{
-	static const struct {
-		const char *action;
-		int state;
-	} acts[] = { { "approve", CHANGE_APPROVED },
-		{ "start", CHANGE_IN_PROGRESS },
-		{ "verified", CHANGE_VERIFIED }, { "failed", CHANGE_FAILED },
-		{ "rollback", CHANGE_ROLLED_BACK }, { "close", CHANGE_CLOSED },
-		{ "cancel", CHANGE_CANCELLED } };
-	size_t i;
-
-	for (i = 0; action != NULL && i < sizeof(acts) / sizeof(*acts); i++) {
-		if (strcmp(acts[i].action, action) == 0)
-			return acts[i].state;
-	}
-	return -1;
-}
-
-/* POST /api/v1/changes/{id}/{action}: move a change, by whom and why. */
-int
-escalate_change_action(struct escalator *e, const char *id, const char *action,
-    const json_t *body, char **err, int *status)
-{
-	const char *actor, *note;
-	struct win *w;
-	int to;
-
-	*status = 404;
-	if ((to = escalate_action_state(action)) < 0) {
-		xasprintf(err,
-		    "no action %s (approve, start, verified, "
-		    "failed, rollback, close, cancel)",
-		    action);
-		return -1;
-	}
-	if ((w = winset_find(e->d.windows, id)) == NULL ||
-	    w->kind != WIN_CHANGE) {
-		xasprintf(err, "no change %s", id);
-		return -1;
-	}
-	*status = 400;
-	actor = json_string_value(json_object_get(body, "actor"));
-	note = json_string_value(json_object_get(body, "note"));
-	if ((actor != NULL && strlen(actor) > 256) ||
-	    (note != NULL && strlen(note) > WINSET_TEXT_MAX)) {
-		xasprintf(err, "actor, note: too long");
-		return -1;
-	}
-	*status = 409;
-	if (!w->from_api) {
-		xasprintf(err, "change %s is defined in the configuration", id);
-		return -1;
-	}
-	if (escalate_change_step(e, w, to, actor != NULL ? actor : "api", note,
-		err) != 0)
-		return -1;
-	*status = 500;
-	if (escalate_window_save(e, w, err) != 0)
-		return -1;
-	escalate_windows_sync(e);
-	incidents_flush(e->d.incidents);
-	*status = 200;
-	return 0;
-}
-
-/* POST /api/v1/windows/{id}/cancel. */
-int
-escalate_window_cancel(struct escalator *e, const char *id, const char *actor,
-    char **err, int *status)
-{
-	struct win *w;
-	json_t *body;
-	int rc;
-
-	*status = 404;
-	if ((w = winset_find(e->d.windows, id)) == NULL) {
-		xasprintf(err, "no window %s", id);
-		return -1;
-	}
-	*status = 409;
-	if (!w->from_api) {
-		xasprintf(err, "window %s is defined in the configuration", id);
-		return -1;
-	}
-	if (w->cancelled) {
-		xasprintf(err, "window %s is already cancelled", id);
-		return -1;
-	}
-	body = actor != NULL ? json_pack("{s:s}", "actor", actor) : NULL;
-	rc = escalate_change_action(e, id, "cancel", body, err, status);
-	json_decref(body);
-	return rc;
 }
