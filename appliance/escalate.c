@@ -973,17 +973,24 @@ escalate_rec_live(struct escalator *e, const struct winrec *r, int64_t now)
 	    (int64_t)s == r->start;
 }
 
+/* The record of a window's occurrence in progress, or NULL. */
+const json_t *
+escalate_window_record(const struct escalator *e, const char *id)
+{
+	const struct winrec *r;
+
+	for (r = e->wrecs; r != NULL; r = r->next) {
+		if (!r->ended && strcmp(r->id, id) == 0)
+			return r->rec;
+	}
+	return NULL;
+}
+
 /* Whether a window has an occurrence in progress. */
 static int
 escalate_has_rec(struct escalator *e, const char *id)
 {
-	struct winrec *r;
-
-	for (r = e->wrecs; r != NULL; r = r->next) {
-		if (!r->ended && strcmp(r->id, id) == 0)
-			return 1;
-	}
-	return 0;
+	return escalate_window_record(e, id) != NULL;
 }
 
 /* Release incidents held by a window that has no occurrence any more. */
@@ -1352,19 +1359,6 @@ const struct escalate_deps *
 escalate_deps(const struct escalator *e)
 {
 	return &e->d;
-}
-
-/* The record of a window's occurrence in progress, or NULL. */
-const json_t *
-escalate_window_record(const struct escalator *e, const char *id)
-{
-	const struct winrec *r;
-
-	for (r = e->wrecs; r != NULL; r = r->next) {
-		if (!r->ended && strcmp(r->id, id) == 0)
-			return r->rec;
-	}
-	return NULL;
 }
 
 /* A change was requested: tell the steps it went through (approved...). */
