@@ -15,6 +15,9 @@
 #include "log.h"
 #include "policy.h"
 #include "schedule.h"
+#include "store.h"
+#include "winapi.h"
+#include "xmalloc.h"
 
 static int core_fire_expect(struct sopd *, int, uint64_t, time_t);
 static int core_fire_escalate(struct sopd *, int, uint64_t, time_t);
@@ -104,8 +107,19 @@ core_start(struct sopd *sd, struct event_base *base, deadlines_fire_cb fire)
 int
 core_begin(struct sopd *sd, char **cause)
 {
+	struct escalate_deps d = { sd->incidents, sd->deadlines, sd->notifier,
+		sd->policy, sd->windows, sd->cfg };
+
+	struct store *st = incidents_store(sd->incidents);
+
 	expect_set_rules(sd->expect, sd->rules);
-	if ((sd->escalator = escalate_new(sd, cause)) == NULL)
+	/* The windows created through the API, before the escalator syncs. */
+	if (winapi_load(sd->windows, sd->cfg, policy_calendar(sd->policy),
+		st) != 0) {
+		xasprintf(cause, "loading windows: %s", store_error(st));
+		return -1;
+	}
+	if ((sd->escalator = escalate_new(&d, cause)) == NULL)
 		return -1;
 	return 0;
 }

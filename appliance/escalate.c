@@ -13,7 +13,6 @@
 #include "calendar.h"
 #include "clock.h"
 #include "config.h"
-#include "daemon.h"
 #include "deadline.h"
 #include "incident.h"
 #include "log.h"
@@ -25,10 +24,9 @@
 #include "winset.h"
 #include "xmalloc.h"
 
-#define ESC_OUTBOX_MAX	 10000 /* notices waiting for a commit */
-#define ESC_RECORD_MAX	 1000  /* ids per list of a window record */
-#define ESC_WINLOG_SHOWN 10    /* occurrences shown per window */
-#define ESC_NOTE_MAX	 256
+#define ESC_OUTBOX_MAX 10000 /* notices waiting for a commit */
+#define ESC_RECORD_MAX 1000  /* ids per list of a window record */
+#define ESC_NOTE_MAX   256
 
 /* The escalation state of one active incident. */
 struct escinc {
@@ -73,7 +71,7 @@ struct winrec {
 };
 
 struct escalator {
-	struct sopd *sd;
+	struct escalate_deps d; /* what it works on, now */
 	struct escinc **hb;
 	size_t nb;
 	size_t n;
@@ -93,12 +91,6 @@ static void escalate_hooks_written(void *);
 /* The escalator's observer of the incidents. */
 static const struct incident_hooks escalate_hooks = { escalate_hooks_change,
 	escalate_hooks_write, escalate_hooks_written };
-
-/* The policy, calendar, windows and config of the daemon, now. */
-#define ESC_POL(e) ((e)->sd->policy)
-#define ESC_CAL(e) policy_calendar((e)->sd->policy)
-#define ESC_WS(e)  ((e)->sd->windows)
-#define ESC_CFG(e) ((e)->sd->cfg)
 
 /* The rank of a level name: L1 0, L2 1, L3 2 (unknown: 0). */
 static int
@@ -169,8 +161,8 @@ escalate_remove(struct escalator *e, struct escinc *ei)
 		;
 	*pp = ei->hnext;
 	e->n--;
-	deadlines_cancel(e->sd->deadlines, ESCALATE_DL_STEP, ei->id);
-	deadlines_cancel(e->sd->deadlines, ESCALATE_DL_IMPACT, ei->id);
+	deadlines_cancel(e->d.deadlines, ESCALATE_DL_STEP, ei->id);
+	deadlines_cancel(e->d.deadlines, ESCALATE_DL_IMPACT, ei->id);
 	if (ei->dirty)
 		ei->dead = 1;
 	else
@@ -186,14 +178,14 @@ escalate_dirty(struct escalator *e, struct escinc *ei)
 		ei->dnext = e->dhead;
 		e->dhead = ei;
 	}
-	incidents_want_commit(e->sd->incidents);
+	incidents_want_commit(e->d.incidents);
 }
 
 /* Compute the due times of the steps not fired, from the clock's start. */
 static void
 escalate_compute(struct escalator *e, struct escinc *ei)
 {
-	int i, n = policy_nsteps(ESC_POL(e), ei->severity);
+	int i, n = policy_nsteps(e->d.policy, ei->severity);
 	time_t t;
 
 	for (i = 0; i < POLICY_MAX_STEPS; i++) {
@@ -202,7 +194,7 @@ escalate_compute(struct escalator *e, struct escinc *ei)
 		ei->due[i] = 0;
 		if (i >= n || ei->start == 0)
 			continue;
-		t = policy_due(ESC_POL(e), ei->severity, i, (time_t)ei->start);
+		t = policy_due(e->d.policy, ei->severity, i, (time_t)ei->start);
 		ei->due[i] = t == (time_t)-1 ? 0 : (int64_t)t;
 	}
 }
@@ -212,10 +204,10 @@ static int
 escalate_next(struct escalator *e, const struct escinc *ei, int64_t *due)
 {
 	const struct policy_step *st;
-	int i, best = -1, n = policy_nsteps(ESC_POL(e), ei->severity);
+	int i, best = -1, n = policy_nsteps(e->d.policy, ei->severity);
 
 	for (i = 0; i < n; i++) {
-		st = policy_step(ESC_POL(e), ei->severity, i);
+		st = policy_step(e->d.policy, ei->severity, i);
 		if ((ei->fired & (1U << i)) || ei->due[i] == 0 ||
 		    (st->unless_acked && ei->acked))
 			continue;
@@ -233,10 +225,10 @@ escalate_arm(struct escalator *e, struct escinc *ei)
 	int64_t due;
 
 	if (ei->held[0] == '\0' && escalate_next(e, ei, &due) >= 0)
-		deadlines_schedule(e->sd->deadlines, ESCALATE_DL_STEP, ei->id,
+		deadlines_schedule(e->d.deadlines, ESCALATE_DL_STEP, ei->id,
 		    (time_t)due);
 	else
-		deadlines_cancel(e->sd->deadlines, ESCALATE_DL_STEP, ei->id);
+		deadlines_cancel(e->d.deadlines, ESCALATE_DL_STEP, ei->id);
 }
 
 /* Tell the incident its level, next step and window; history if action. */
@@ -251,7 +243,7 @@ escalate_show(struct escalator *e, struct escinc *ei, const char *level,
 
 	if (ei->held[0] == '\0')
 		next = escalate_next(e, ei, &due);
-	st = next >= 0 ? policy_step(ESC_POL(e), ei->severity, next) : NULL;
+	st = next >= 0 ? policy_step(e->d.policy, ei->severity, next) : NULL;
 	memset(&ie, 0, sizeof(ie));
 	ie.level = level;
 	ie.next_escalation = due;
@@ -261,7 +253,7 @@ escalate_show(struct escalator *e, struct escinc *ei, const char *level,
 	ie.action = action;
 	ie.note = note;
 	ie.at = (int64_t)clock_now();
-	incidents_set_escalation(e->sd->incidents, ei->id, &ie);
+	incidents_set_escalation(e->d.incidents, ei->id, &ie);
 }
 
 /* Free a queued notice. */
@@ -294,7 +286,7 @@ escalate_queue_to(struct escalator *e, const struct incident_info *ii,
 {
 	struct outnote *o;
 
-	if (e->sd->notifier == NULL)
+	if (e->d.notifier == NULL)
 		return;
 	if (e->nout >= ESC_OUTBOX_MAX) {
 		if (e->out_dropped++ == 0)
@@ -330,7 +322,7 @@ escalate_queue_to(struct escalator *e, const struct incident_info *ii,
 		e->ohead = o;
 	e->otail = o;
 	e->nout++;
-	incidents_want_commit(e->sd->incidents);
+	incidents_want_commit(e->d.incidents);
 }
 
 /* Queue a notice for one level until the next commit. */
@@ -352,11 +344,11 @@ escalate_queue_mask(struct escalator *e, uint64_t id,
 	int l;
 
 	if (ii == NULL) {
-		if (incidents_info(e->sd->incidents, id, &now) != 0)
+		if (incidents_info(e->d.incidents, id, &now) != 0)
 			return;
 		ii = &now;
 	}
-	if (policy_client(ESC_POL(e), ii->severity) == POLICY_CLIENT_NEVER)
+	if (policy_client(e->d.policy, ii->severity) == POLICY_CLIENT_NEVER)
 		mask &= ~(1U << POLICY_CLIENT);
 	for (l = 0; l < POLICY_NLEVELS; l++) {
 		if (mask & (1U << l))
@@ -380,11 +372,11 @@ escalate_fire_due(struct escalator *e, struct escinc *ei, int64_t now,
 	int64_t due;
 	int i, last = -1, opening = 1;
 
-	if (incidents_info(e->sd->incidents, ei->id, &ii) != 0)
+	if (incidents_info(e->d.incidents, ei->id, &ii) != 0)
 		return;
 	snprintf(level, sizeof(level), "%s", ii.level);
 	while ((i = escalate_next(e, ei, &due)) >= 0 && due <= now) {
-		st = policy_step(ESC_POL(e), ei->severity, i);
+		st = policy_step(e->d.policy, ei->severity, i);
 		ei->fired |= 1U << i;
 		ei->fired_at[i] = now;
 		if (st->level > escalate_rank(level))
@@ -396,7 +388,7 @@ escalate_fire_due(struct escalator *e, struct escinc *ei, int64_t now,
 	}
 	if (last >= 0) {
 		escalate_dirty(e, ei);
-		st = policy_step(ESC_POL(e), ei->severity, last);
+		st = policy_step(e->d.policy, ei->severity, last);
 		snprintf(why, sizeof(why), "step %d: %s %s: escalated to %s",
 		    last,
 		    st->unless_acked ? "not acknowledged within" :
@@ -434,7 +426,7 @@ escalate_record(struct escalator *e, const char *winid, const char *list,
 		if (json_array_size(a) < ESC_RECORD_MAX)
 			json_array_append_new(a, json_integer((json_int_t)id));
 		r->dirty = 1;
-		incidents_want_commit(e->sd->incidents);
+		incidents_want_commit(e->d.incidents);
 		return;
 	}
 }
@@ -488,19 +480,19 @@ escalate_opened(struct escalator *e, const struct incident_info *ii)
 	if (ii->severity == SEV_CRITICAL && ii->impact == NULL) {
 		ei->remind_due =
 		    ii->first_seen_us / 1000000 + ESCALATE_IMPACT_AFTER;
-		deadlines_schedule(e->sd->deadlines, ESCALATE_DL_IMPACT, ei->id,
+		deadlines_schedule(e->d.deadlines, ESCALATE_DL_IMPACT, ei->id,
 		    (time_t)ei->remind_due);
 	}
-	w = winset_holding(ESC_WS(e), ESC_CFG(e), ESC_CAL(e), ii->host,
-	    ii->severity, (time_t)now);
+	w = winset_holding(e->d.windows, e->d.cfg, policy_calendar(e->d.policy),
+	    ii->host, ii->severity, (time_t)now);
 	if (w != NULL) {
 		escalate_record(e, w->id, "opened", ii->id);
 		escalate_hold(e, ei, w);
 		escalate_tell_held(e, ii, w);
 		return;
 	}
-	if ((w = winset_active_for(ESC_WS(e), ESC_CFG(e), ESC_CAL(e), ii->host,
-		 (time_t)now)) != NULL)
+	if ((w = winset_active_for(e->d.windows, e->d.cfg,
+		 policy_calendar(e->d.policy), ii->host, (time_t)now)) != NULL)
 		escalate_record(e, w->id, "opened", ii->id);
 	/* The clock starts with the event that opened the incident. */
 	ei->start = ii->last_seen_us > 0 ? ii->last_seen_us / 1000000 : now;
@@ -518,7 +510,7 @@ escalate_acked(struct escalator *e, struct escinc *ei, const char *note)
 	escalate_dirty(e, ei);
 	if (ei->held[0] != '\0')
 		return;
-	mask = policy_notified(ESC_POL(e), ei->severity, ei->fired);
+	mask = policy_notified(e->d.policy, ei->severity, ei->fired);
 	escalate_queue_mask(e, ei->id, NULL, NOTICE_ACKNOWLEDGED, -1, mask,
 	    note);
 	escalate_show(e, ei, NULL, NULL, NULL);
@@ -535,8 +527,8 @@ escalate_resolved(struct escalator *e, struct escinc *ei,
 	if (ei->held[0] != '\0')
 		escalate_record(e, ei->held, "resolved", ei->id);
 	else {
-		mask = policy_notified(ESC_POL(e), ei->severity, ei->fired);
-		if (policy_client(ESC_POL(e), ei->severity) ==
+		mask = policy_notified(e->d.policy, ei->severity, ei->fired);
+		if (policy_client(e->d.policy, ei->severity) ==
 		    POLICY_CLIENT_RESOLVED)
 			mask |= 1U << POLICY_CLIENT;
 		escalate_queue_mask(e, ei->id, ii, NOTICE_RESOLVED, -1, mask,
@@ -588,8 +580,8 @@ escalate_write_one(struct escalator *e, struct store *st,
 			return -1;
 		r.fired_at = 0;
 	}
-	for (i = 0; i < policy_nsteps(ESC_POL(e), ei->severity); i++) {
-		ps = policy_step(ESC_POL(e), ei->severity, i);
+	for (i = 0; i < policy_nsteps(e->d.policy, ei->severity); i++) {
+		ps = policy_step(e->d.policy, ei->severity, i);
 		r.step = i;
 		r.due = ei->due[i];
 		r.fired_at = ei->fired_at[i];
@@ -629,8 +621,8 @@ escalate_write_wins(struct escalator *e, struct store *st)
 	size_t i;
 	int rc = 0;
 
-	for (i = 0; i < winset_count(ESC_WS(e)) && rc == 0; i++) {
-		w = winset_get(ESC_WS(e), i);
+	for (i = 0; i < winset_count(e->d.windows) && rc == 0; i++) {
+		w = winset_get(e->d.windows, i);
 		if (!w->dirty || !w->from_api)
 			continue;
 		doc = winset_win_doc(w);
@@ -663,10 +655,10 @@ escalate_stage(struct escalator *e)
 	struct outnote *o;
 	struct notice n;
 
-	notifier_unstage(e->sd->notifier); /* a rolled back attempt's */
+	notifier_unstage(e->d.notifier); /* a rolled back attempt's */
 	for (o = e->ohead; o != NULL; o = o->next) {
 		escalate_notice(o, &n);
-		if (notifier_stage(e->sd->notifier, n.level, &n) == -1)
+		if (notifier_stage(e->d.notifier, n.level, &n) == -1)
 			return -1;
 	}
 	return 0;
@@ -710,8 +702,8 @@ escalate_hooks_written(void *arg)
 			free(ei);
 	}
 	e->dhead = NULL;
-	for (i = 0; i < winset_count(ESC_WS(e)); i++)
-		winset_get(ESC_WS(e), i)->dirty = 0;
+	for (i = 0; i < winset_count(e->d.windows); i++)
+		winset_get(e->d.windows, i)->dirty = 0;
 	for (rp = &e->wrecs; (r = *rp) != NULL;) {
 		r->dirty = 0;
 		if (r->ended) {
@@ -721,7 +713,7 @@ escalate_hooks_written(void *arg)
 		} else
 			rp = &r->next;
 	}
-	notifier_commit(e->sd->notifier);
+	notifier_commit(e->d.notifier);
 	while ((o = e->ohead) != NULL) {
 		e->ohead = o->next;
 		escalate_outnote_free(o);
@@ -808,8 +800,8 @@ escalate_tell_owner(struct escalator *e, const struct win *w,
  * Move a change to a state, record it (stored at the next commit) and
  * tell its owner and L1; -1 and *err if it cannot go there.
  */
-static int
-escalate_change_step(struct escalator *e, struct win *w, enum change_state to,
+int
+escalate_change_move(struct escalator *e, struct win *w, int to,
     const char *actor, const char *note, char **err)
 {
 	char title[512], prefix[96];
@@ -826,7 +818,7 @@ escalate_change_step(struct escalator *e, struct win *w, enum change_state to,
 	escalate_tell_owner(e, w, NOTICE_CHANGE, title, note, prefix);
 	log_info("%s%s%s", title, note != NULL ? ": " : "",
 	    note != NULL ? note : "");
-	incidents_want_commit(e->sd->incidents);
+	incidents_want_commit(e->d.incidents);
 	return 0;
 }
 
@@ -843,7 +835,7 @@ escalate_window_started(struct escalator *e, struct win *w, int64_t start,
 	char *err = NULL;
 
 	if (w->kind == WIN_CHANGE && w->state == CHANGE_APPROVED &&
-	    escalate_change_step(e, w, CHANGE_IN_PROGRESS, "sopd",
+	    escalate_change_move(e, w, CHANGE_IN_PROGRESS, "sopd",
 		"the change window started", &err) != 0) {
 		log_warnx("%s", err);
 		free(err);
@@ -860,7 +852,7 @@ escalate_window_started(struct escalator *e, struct win *w, int64_t start,
 	r->next = e->wrecs;
 	e->wrecs = r;
 	log_info("window %s started (until %lld)", w->id, (long long)end);
-	incidents_want_commit(e->sd->incidents);
+	incidents_want_commit(e->d.incidents);
 }
 
 /* Release an incident at a window's end: failed verification. */
@@ -909,7 +901,7 @@ escalate_rec_ids(const struct winrec *r, const char *list, char *buf,
 static void
 escalate_window_summary(struct escalator *e, const struct winrec *r)
 {
-	struct win *w = winset_find(ESC_WS(e), r->id), tmp;
+	struct win *w = winset_find(e->d.windows, r->id), tmp;
 	char title[256], note[ESC_NOTE_MAX * 4], failed[ESC_NOTE_MAX],
 	    opened[ESC_NOTE_MAX], resolved[ESC_NOTE_MAX], prefix[96],
 	    *err = NULL;
@@ -939,7 +931,7 @@ escalate_window_summary(struct escalator *e, const struct winrec *r)
 	escalate_tell_owner(e, w, NOTICE_WINDOW, title, note, prefix);
 	if (w != &tmp && w->kind == WIN_CHANGE &&
 	    (w->state == CHANGE_IN_PROGRESS || w->state == CHANGE_APPROVED) &&
-	    escalate_change_step(e, w, nf > 0 ? CHANGE_FAILED : CHANGE_VERIFIED,
+	    escalate_change_move(e, w, nf > 0 ? CHANGE_FAILED : CHANGE_VERIFIED,
 		"sopd", note, &err) != 0) {
 		log_warnx("%s", err);
 		free(err);
@@ -955,7 +947,7 @@ escalate_window_ended(struct escalator *e, struct winrec *r, int64_t end)
 	size_t i;
 
 	log_info("window %s ended", r->id);
-	incidents_foreach_active(e->sd->incidents, escalate_sweep_cb, &sw);
+	incidents_foreach_active(e->d.incidents, escalate_sweep_cb, &sw);
 	for (i = 0; i < sw.n; i++) {
 		if ((ei = escalate_find(e, sw.ids[i])) != NULL)
 			escalate_release(e, ei, r->id, end);
@@ -965,32 +957,40 @@ escalate_window_ended(struct escalator *e, struct winrec *r, int64_t end)
 	r->end = end;
 	r->ended = 1;
 	r->dirty = 1;
-	incidents_want_commit(e->sd->incidents);
+	incidents_want_commit(e->d.incidents);
 }
 
 /* Whether a record's occurrence is still going on at now. */
 static int
 escalate_rec_live(struct escalator *e, const struct winrec *r, int64_t now)
 {
-	const struct win *w = winset_find(ESC_WS(e), r->id);
+	const struct win *w = winset_find(e->d.windows, r->id);
 	time_t s, end;
 
 	return w != NULL && winset_counts(w) &&
-	    winset_active(ESC_CAL(e), w, (time_t)now, &s, &end) &&
+	    winset_active(policy_calendar(e->d.policy), w, (time_t)now, &s,
+		&end) &&
 	    (int64_t)s == r->start;
+}
+
+/* The record of a window's occurrence in progress, or NULL. */
+const json_t *
+escalate_window_record(const struct escalator *e, const char *id)
+{
+	const struct winrec *r;
+
+	for (r = e->wrecs; r != NULL; r = r->next) {
+		if (!r->ended && strcmp(r->id, id) == 0)
+			return r->rec;
+	}
+	return NULL;
 }
 
 /* Whether a window has an occurrence in progress. */
 static int
 escalate_has_rec(struct escalator *e, const char *id)
 {
-	struct winrec *r;
-
-	for (r = e->wrecs; r != NULL; r = r->next) {
-		if (!r->ended && strcmp(r->id, id) == 0)
-			return 1;
-	}
-	return 0;
+	return escalate_window_record(e, id) != NULL;
 }
 
 /* Release incidents held by a window that has no occurrence any more. */
@@ -1019,7 +1019,7 @@ escalate_orphans(struct escalator *e, int64_t now)
 	char winid[WINSET_ID_MAX + 1];
 	size_t i;
 
-	incidents_foreach_active(e->sd->incidents, escalate_orphans_cb, &sw);
+	incidents_foreach_active(e->d.incidents, escalate_orphans_cb, &sw);
 	for (i = 0; i < sw.n; i++) {
 		if ((ei = escalate_find(e, sw.ids[i])) == NULL)
 			continue;
@@ -1033,7 +1033,7 @@ escalate_orphans(struct escalator *e, int64_t now)
  * Bring the windows up to date at now: end the occurrences that are over,
  * start those that began, and arm the deadline of the next change.
  */
-static void
+void
 escalate_windows_sync(struct escalator *e)
 {
 	int64_t now = (int64_t)clock_now();
@@ -1047,20 +1047,21 @@ escalate_windows_sync(struct escalator *e)
 			escalate_window_ended(e, r,
 			    r->end < now ? r->end : now);
 	}
-	for (i = 0; i < winset_count(ESC_WS(e)); i++) {
-		w = winset_get(ESC_WS(e), i);
+	for (i = 0; i < winset_count(e->d.windows); i++) {
+		w = winset_get(e->d.windows, i);
 		if (winset_counts(w) &&
-		    winset_active(ESC_CAL(e), w, (time_t)now, &s, &end) &&
+		    winset_active(policy_calendar(e->d.policy), w, (time_t)now,
+			&s, &end) &&
 		    !escalate_has_rec(e, w->id))
 			escalate_window_started(e, w, s, end);
 	}
 	escalate_orphans(e, now);
-	next = winset_next_change(ESC_WS(e), ESC_CAL(e), (time_t)now);
+	next = winset_next_change(e->d.windows, policy_calendar(e->d.policy),
+	    (time_t)now);
 	if (next != (time_t)-1)
-		deadlines_schedule(e->sd->deadlines, ESCALATE_DL_WINDOW, 0,
-		    next);
+		deadlines_schedule(e->d.deadlines, ESCALATE_DL_WINDOW, 0, next);
 	else
-		deadlines_cancel(e->sd->deadlines, ESCALATE_DL_WINDOW, 0);
+		deadlines_cancel(e->d.deadlines, ESCALATE_DL_WINDOW, 0);
 }
 
 /*
@@ -1077,7 +1078,7 @@ escalate_remind(struct escalator *e, struct escinc *ei)
 		return;
 	ei->reminded = (int64_t)clock_now();
 	escalate_dirty(e, ei);
-	if (incidents_info(e->sd->incidents, ei->id, &ii) != 0 ||
+	if (incidents_info(e->d.incidents, ei->id, &ii) != 0 ||
 	    ii.impact != NULL)
 		return;
 	snprintf(note, sizeof(note),
@@ -1172,7 +1173,7 @@ escalate_load_arm(struct escalator *e)
 
 	for (b = 0; b < e->nb; b++) {
 		for (ei = e->hb[b]; ei != NULL; ei = ei->hnext) {
-			n = policy_nsteps(ESC_POL(e), ei->severity);
+			n = policy_nsteps(e->d.policy, ei->severity);
 			if (ei->due[0] == -1) { /* never seen: from opening */
 				ei->due[0] = 0;
 				escalate_compute(e, ei);
@@ -1180,13 +1181,13 @@ escalate_load_arm(struct escalator *e)
 			}
 			for (i = 0; i < n && ei->start != 0; i++) {
 				if (ei->due[i] == 0 && !(ei->fired & (1U << i)))
-					ei->due[i] = policy_due(ESC_POL(e),
+					ei->due[i] = policy_due(e->d.policy,
 					    ei->severity, i, (time_t)ei->start);
 			}
 			escalate_show(e, ei, NULL, NULL, NULL);
 			escalate_arm(e, ei);
 			if (ei->remind_due != 0 && ei->reminded == 0)
-				deadlines_schedule(e->sd->deadlines,
+				deadlines_schedule(e->d.deadlines,
 				    ESCALATE_DL_IMPACT, ei->id,
 				    (time_t)ei->remind_due);
 		}
@@ -1216,62 +1217,44 @@ escalate_winlog_cb(const struct store_winlog *w, void *arg)
 	return 0;
 }
 
-/* Take one stored API window. */
-static int
-escalate_window_load_cb(const char *id, const char *doc, void *arg)
-{
-	struct escalator *e = arg;
-	struct win *w;
-	char *err = NULL;
-	json_t *o;
-
-	o = doc != NULL ? json_loads(doc, 0, NULL) : NULL;
-	if (o == NULL ||
-	    (w = winset_parse_json(ESC_CFG(e), ESC_CAL(e), o, 1, &err)) ==
-		NULL ||
-	    winset_add(ESC_WS(e), w, &err) != 0) {
-		log_warnx("window %s from the store not loaded: %s", id,
-		    err != NULL ? err : "bad JSON");
-		free(err);
-	}
-	json_decref(o);
-	return 0;
-}
-
 /* Start the escalator: load state, arm deadlines, sync the windows. */
 struct escalator *
-escalate_new(struct sopd *sd, char **cause)
+escalate_new(const struct escalate_deps *d, char **cause)
 {
 	struct escalator *e;
-	struct store *st = incidents_store(sd->incidents);
+	struct store *st = incidents_store(d->incidents);
 
 	e = xcalloc(1, sizeof(*e));
-	e->sd = sd;
+	e->d = *d;
 	e->nb = 1024;
 	e->hb = xcalloc(e->nb, sizeof(*e->hb));
-	incidents_foreach_active(sd->incidents, escalate_load_cb, e);
+	incidents_foreach_active(e->d.incidents, escalate_load_cb, e);
 	if (store_load_esc(st, escalate_row_cb, e) != 0 ||
-	    store_load_windows(st, escalate_window_load_cb, e) != 0 ||
 	    store_load_winlog(st, NULL, WINSET_MAX * 2, escalate_winlog_cb,
 		e) != 0) {
 		xasprintf(cause, "loading escalations: %s", store_error(st));
 		escalate_free(e);
 		return NULL;
 	}
-	incidents_add_hooks(sd->incidents, &escalate_hooks, e);
+	incidents_add_hooks(e->d.incidents, &escalate_hooks, e);
 	escalate_load_arm(e);
 	escalate_windows_sync(e);
 	log_info("escalation: %zu incidents on the clock, %zu windows", e->n,
-	    winset_count(ESC_WS(e)));
+	    winset_count(e->d.windows));
 	return e;
 }
 
 /* Take a reloaded policy and windows: recompute the steps not fired. */
 void
-escalate_reconfigure(struct escalator *e)
+escalate_reconfigure(struct escalator *e, const struct policy *pol,
+    struct winset *ws, const struct config *cfg)
 {
 	struct escinc *ei;
 	size_t b;
+
+	e->d.policy = pol;
+	e->d.windows = ws;
+	e->d.cfg = cfg;
 
 	for (b = 0; b < e->nb; b++) {
 		for (ei = e->hb[b]; ei != NULL; ei = ei->hnext) {
@@ -1301,7 +1284,7 @@ escalate_clock_jumped(struct escalator *e, long long jump)
 		for (ei = e->hb[b]; ei != NULL; ei = ei->hnext) {
 			if (ei->remind_due != 0 && ei->reminded == 0) {
 				ei->remind_due += jump;
-				deadlines_schedule(e->sd->deadlines,
+				deadlines_schedule(e->d.deadlines,
 				    ESCALATE_DL_IMPACT, ei->id,
 				    (time_t)ei->remind_due);
 				escalate_dirty(e, ei);
@@ -1317,6 +1300,14 @@ escalate_clock_jumped(struct escalator *e, long long jump)
 		}
 	}
 	return n;
+}
+
+/* Tell another notifier from now on (NULL: nobody). */
+void
+escalate_set_notifier(struct escalator *e, struct notifier *n)
+{
+	if (e != NULL)
+		e->d.notifier = n;
 }
 
 /* Notices that could not be queued for a commit (the queue was full). */
@@ -1337,8 +1328,8 @@ escalate_free(struct escalator *e)
 
 	if (e == NULL)
 		return;
-	if (e->sd->incidents != NULL)
-		incidents_remove_hooks(e->sd->incidents, &escalate_hooks, e);
+	if (e->d.incidents != NULL)
+		incidents_remove_hooks(e->d.incidents, &escalate_hooks, e);
 	for (ei = e->dhead; ei != NULL; ei = next) {
 		next = ei->dnext;
 		if (ei->dead)
@@ -1363,113 +1354,16 @@ escalate_free(struct escalator *e)
 	free(e);
 }
 
-/* The record of a window's occurrence in progress, or NULL. */
-static struct winrec *
-escalate_live_rec(struct escalator *e, const char *id)
+/* What the escalator works on, now. */
+const struct escalate_deps *
+escalate_deps(const struct escalator *e)
 {
-	struct winrec *r;
-
-	for (r = e->wrecs; r != NULL; r = r->next) {
-		if (!r->ended && strcmp(r->id, id) == 0)
-			return r;
-	}
-	return NULL;
+	return &e->d;
 }
 
-/* GET /api/v1/windows: active and upcoming windows. */
-json_t *
-escalate_windows_json(struct escalator *e)
-{
-	struct winrec *r;
-	struct win *w;
-	json_t *a = json_array(), *o;
-	time_t now = clock_now();
-	size_t i;
-
-	for (i = 0; i < winset_count(ESC_WS(e)); i++) {
-		w = winset_get(ESC_WS(e), i);
-		if (w->spec.kind == WINDOW_ONEOFF && w->spec.end <= now)
-			continue;
-		o = winset_win_json(w, ESC_CAL(e), now);
-		if ((r = escalate_live_rec(e, w->id)) != NULL)
-			json_object_set(o, "record", r->rec);
-		json_array_append_new(a, o);
-	}
-	return json_pack("{s:o, s:s}", "windows", a, "timezone",
-	    calendar_tzname(ESC_CAL(e)));
-}
-
-/* GET /api/v1/changes: every change, ended ones too. */
-json_t *
-escalate_changes_json(struct escalator *e)
-{
-	struct win *w;
-	json_t *a = json_array();
-	time_t now = clock_now();
-	size_t i;
-
-	for (i = 0; i < winset_count(ESC_WS(e)); i++) {
-		w = winset_get(ESC_WS(e), i);
-		if (w->kind == WIN_CHANGE)
-			json_array_append_new(a,
-			    winset_win_json(w, ESC_CAL(e), now));
-	}
-	return json_pack("{s:o, s:s}", "changes", a, "timezone",
-	    calendar_tzname(ESC_CAL(e)));
-}
-
-/* One stored occurrence as JSON. */
-static int
-escalate_occ_cb(const struct store_winlog *w, void *arg)
-{
-	json_t *rec;
-
-	rec = w->record != NULL ? json_loads(w->record, 0, NULL) : NULL;
-	json_array_append_new(arg,
-	    json_pack("{s:I, s:I, s:b, s:o}", "start", (json_int_t)w->start,
-		"end", (json_int_t)w->end, "ended", w->ended, "record",
-		rec != NULL ? rec : json_object()));
-	return 0;
-}
-
-/* GET /api/v1/windows/{id}: definition and its recent occurrences. */
-json_t *
-escalate_window_json(struct escalator *e, const char *id)
-{
-	struct win *w;
-	json_t *o, *occ;
-
-	if ((w = winset_find(ESC_WS(e), id)) == NULL)
-		return NULL;
-	incidents_flush(e->sd->incidents);
-	o = winset_win_json(w, ESC_CAL(e), clock_now());
-	occ = json_array();
-	store_load_winlog(incidents_store(e->sd->incidents), id,
-	    ESC_WINLOG_SHOWN, escalate_occ_cb, occ);
-	json_object_set_new(o, "occurrences", occ);
-	return o;
-}
-
-/* Write an API window's definition now. */
-static int
-escalate_window_save(struct escalator *e, const struct win *w, char **err)
-{
-	json_t *doc = winset_win_doc(w);
-	char *text = json_dumps(doc, JSON_COMPACT);
-	int rc;
-
-	incidents_flush(e->sd->incidents);
-	rc = store_put_window(incidents_store(e->sd->incidents), w->id, text);
-	free(text);
-	json_decref(doc);
-	if (rc != 0)
-		xasprintf(err, "window %s not saved", w->id);
-	return rc;
-}
-
-/* Tell the steps a new change went through (requested, approved). */
-static void
-escalate_tell_new(struct escalator *e, struct win *w)
+/* A change was requested: tell the steps it went through (approved...). */
+void
+escalate_change_requested(struct escalator *e, const struct win *w)
 {
 	char title[512], prefix[96], note[ESC_NOTE_MAX * 4];
 	size_t i, n = json_array_size(w->history);
@@ -1488,135 +1382,4 @@ escalate_tell_new(struct escalator *e, struct win *w)
 		snprintf(prefix, sizeof(prefix), "change-%s-%zu", w->id, i + 1);
 		escalate_tell_owner(e, w, NOTICE_CHANGE, title, note, prefix);
 	}
-}
-
-/* POST /api/v1/windows and /api/v1/changes: request a change. */
-int
-escalate_window_add(struct escalator *e, const json_t *body, char **err,
-    int *status)
-{
-	struct win *w;
-
-	*status = 400;
-	if ((w = winset_parse_json(ESC_CFG(e), ESC_CAL(e), body, 0, err)) ==
-	    NULL)
-		return -1;
-	w->created = clock_now();
-	if (w->spec.end <= w->created) {
-		xasprintf(err, "end: the window is over already");
-		winset_win_free(w);
-		return -1;
-	}
-	*status = 409;
-	if (winset_add(ESC_WS(e), w, err) != 0) {
-		winset_win_free(w);
-		return -1;
-	}
-	*status = 500;
-	if (escalate_window_save(e, w, err) != 0)
-		return -1;
-	log_info("change %s requested by %s (%s)", w->id,
-	    w->requester != NULL ? w->requester : "api",
-	    change_state_name(w->state));
-	escalate_tell_new(e, w);
-	escalate_windows_sync(e);
-	incidents_flush(e->sd->incidents);
-	*status = 201;
-	return 0;
-}
-
-/* The state an action moves a change to; -1 if unknown. */
-static int
-escalate_action_state(const char *action)
-{
-	static const struct {
-		const char *action;
-		int state;
-	} acts[] = { { "approve", CHANGE_APPROVED },
-		{ "start", CHANGE_IN_PROGRESS },
-		{ "verified", CHANGE_VERIFIED }, { "failed", CHANGE_FAILED },
-		{ "rollback", CHANGE_ROLLED_BACK }, { "close", CHANGE_CLOSED },
-		{ "cancel", CHANGE_CANCELLED } };
-	size_t i;
-
-	for (i = 0; action != NULL && i < sizeof(acts) / sizeof(*acts); i++) {
-		if (strcmp(acts[i].action, action) == 0)
-			return acts[i].state;
-	}
-	return -1;
-}
-
-/* POST /api/v1/changes/{id}/{action}: move a change, by whom and why. */
-int
-escalate_change_action(struct escalator *e, const char *id, const char *action,
-    const json_t *body, char **err, int *status)
-{
-	const char *actor, *note;
-	struct win *w;
-	int to;
-
-	*status = 404;
-	if ((to = escalate_action_state(action)) < 0) {
-		xasprintf(err,
-		    "no action %s (approve, start, verified, "
-		    "failed, rollback, close, cancel)",
-		    action);
-		return -1;
-	}
-	if ((w = winset_find(ESC_WS(e), id)) == NULL || w->kind != WIN_CHANGE) {
-		xasprintf(err, "no change %s", id);
-		return -1;
-	}
-	*status = 400;
-	actor = json_string_value(json_object_get(body, "actor"));
-	note = json_string_value(json_object_get(body, "note"));
-	if ((actor != NULL && strlen(actor) > 256) ||
-	    (note != NULL && strlen(note) > WINSET_TEXT_MAX)) {
-		xasprintf(err, "actor, note: too long");
-		return -1;
-	}
-	*status = 409;
-	if (!w->from_api) {
-		xasprintf(err, "change %s is defined in the configuration", id);
-		return -1;
-	}
-	if (escalate_change_step(e, w, to, actor != NULL ? actor : "api", note,
-		err) != 0)
-		return -1;
-	*status = 500;
-	if (escalate_window_save(e, w, err) != 0)
-		return -1;
-	escalate_windows_sync(e);
-	incidents_flush(e->sd->incidents);
-	*status = 200;
-	return 0;
-}
-
-/* POST /api/v1/windows/{id}/cancel. */
-int
-escalate_window_cancel(struct escalator *e, const char *id, const char *actor,
-    char **err, int *status)
-{
-	struct win *w;
-	json_t *body;
-	int rc;
-
-	*status = 404;
-	if ((w = winset_find(ESC_WS(e), id)) == NULL) {
-		xasprintf(err, "no window %s", id);
-		return -1;
-	}
-	*status = 409;
-	if (!w->from_api) {
-		xasprintf(err, "window %s is defined in the configuration", id);
-		return -1;
-	}
-	if (w->cancelled) {
-		xasprintf(err, "window %s is already cancelled", id);
-		return -1;
-	}
-	body = actor != NULL ? json_pack("{s:s}", "actor", actor) : NULL;
-	rc = escalate_change_action(e, id, "cancel", body, err, status);
-	json_decref(body);
-	return rc;
 }

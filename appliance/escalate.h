@@ -9,8 +9,14 @@
 
 #include "deadline.h"
 
-struct sopd;
+struct config;
+struct deadlines;
 struct escalator;
+struct incidents;
+struct notifier;
+struct policy;
+struct win;
+struct winset;
 
 /*
  * The escalator keeps, per active incident, when its escalation clock
@@ -38,11 +44,24 @@ struct escalator;
 /* A critical without impact this long after opening reminds its level. */
 #define ESCALATE_IMPACT_AFTER (15 * 60)
 
-/* Start on sd's incidents, policy, windows and deadline queue. */
-struct escalator *escalate_new(struct sopd *, char **cause);
+/* What the escalator works on; the caller keeps it alive. */
+struct escalate_deps {
+	struct incidents *incidents; /* watched through their hooks */
+	struct deadlines *deadlines; /* steps, reminders, window changes */
+	struct notifier *notifier;   /* NULL: nobody is told */
+	const struct policy *policy; /* the steps, the calendar */
+	struct winset *windows;	     /* patch and change windows */
+	const struct config *cfg;    /* host groups of window scopes */
+};
+
+/* Start on the incidents: load their clocks, arm their deadlines. */
+struct escalator *escalate_new(const struct escalate_deps *, char **cause);
 void escalate_free(struct escalator *);
-/* Take sd's new policy and windows (after a reload swapped them). */
-void escalate_reconfigure(struct escalator *);
+/* Take a new policy, windows and config (after a reload swapped them). */
+void escalate_reconfigure(struct escalator *, const struct policy *,
+    struct winset *, const struct config *);
+/* Tell another notifier (NULL: nobody, before it is freed). */
+void escalate_set_notifier(struct escalator *, struct notifier *);
 /* Notices dropped because too many waited for a commit (for stats). */
 uint64_t escalate_notices_dropped(const struct escalator *);
 /* A deadline fell due; 0 if the kind is not ours. */
@@ -50,21 +69,23 @@ int escalate_fire(struct escalator *, int kind, uint64_t id, time_t due);
 /* The wall clock jumped: move running escalation clocks; how many moved. */
 size_t escalate_clock_jumped(struct escalator *, long long jump);
 
-/* Views and changes for the API (JSON; caller decrefs). */
-json_t *escalate_windows_json(struct escalator *);
-json_t *escalate_window_json(struct escalator *, const char *id);
-json_t *escalate_changes_json(struct escalator *);
-/* Create a change window from a JSON body; -1 and *err (a 400/409). */
-int escalate_window_add(struct escalator *, const json_t *, char **err,
-    int *status);
-int escalate_window_cancel(struct escalator *, const char *id,
-    const char *actor, char **err, int *status);
+/* What the escalator works on, now (for the window API, winapi.c). */
+const struct escalate_deps *escalate_deps(const struct escalator *);
+/* The record of a window's occurrence in progress (borrowed), or NULL. */
+const json_t *escalate_window_record(const struct escalator *, const char *id);
 /*
- * Move a change: action approve, start, verified, failed, rollback, close
- * or cancel; the body's actor and note are recorded in its history and
- * told to its owner and L1.  -1, *err and *status (400, 404, 409, 500).
+ * Move a change to a state (enum change_state), record it in its history
+ * (stored at the next commit) and tell its owner and L1; -1 and *err if
+ * it cannot go there.
  */
-int escalate_change_action(struct escalator *, const char *id,
-    const char *action, const json_t *body, char **err, int *status);
+int escalate_change_move(struct escalator *, struct win *, int to,
+    const char *actor, const char *note, char **err);
+/* A change was requested: tell its owner and L1 the steps it went through. */
+void escalate_change_requested(struct escalator *, const struct win *);
+/*
+ * Bring the windows up to date now: end the occurrences that are over,
+ * start those that began, arm the deadline of the next change.
+ */
+void escalate_windows_sync(struct escalator *);
 
 #endif

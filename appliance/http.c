@@ -52,6 +52,7 @@
 #include "stats.h"
 #include "template.h"
 #include "version.h"
+#include "winapi.h"
 #include "xmalloc.h"
 
 #define HTTP_SWEEP_USEC	 250000 /* how often closed connections are reaped */
@@ -1088,7 +1089,7 @@ http_windows(struct http_req *r)
 	if (e == NULL)
 		http_reply_json(r, 200, json_pack("{s:[]}", "windows"));
 	else
-		http_reply_json(r, 200, escalate_windows_json(e));
+		http_reply_json(r, 200, winapi_windows_json(e));
 }
 
 /* GET /api/v1/windows/{id}: a window and what happened in it. */
@@ -1098,7 +1099,7 @@ http_window(struct http_req *r)
 	struct escalator *e = r->h->sd->escalator;
 	json_t *doc;
 
-	if (e == NULL || (doc = escalate_window_json(e, r->arg[0])) == NULL)
+	if (e == NULL || (doc = winapi_window_json(e, r->arg[0])) == NULL)
 		http_error(r, 404, "no window %.64s", r->arg[0]);
 	else
 		http_reply_json(r, 200, doc);
@@ -1139,13 +1140,13 @@ http_window_add(struct http_req *r)
 		    doc == NULL ? je.text : "not an object");
 	} else if (e == NULL)
 		http_error(r, 503, "windows are not available");
-	else if (escalate_window_add(e, http_as_user(r, doc, "requester"), &err,
+	else if (winapi_window_add(e, http_as_user(r, doc, "requester"), &err,
 		     &status) != 0)
 		http_error(r, status, "%s", err != NULL ? err : "refused");
 	else {
 		snprintf(id, sizeof(id), "%s",
 		    json_string_value(json_object_get(doc, "id")));
-		if ((w = escalate_window_json(e, id)) != NULL)
+		if ((w = winapi_window_json(e, id)) != NULL)
 			http_reply_json(r, 201, w);
 		else
 			http_error(r, 500, "window %s lost", id);
@@ -1167,11 +1168,11 @@ http_window_cancel(struct http_req *r)
 		return;
 	if (e == NULL)
 		http_error(r, 503, "windows are not available");
-	else if (escalate_window_cancel(e, r->arg[0],
+	else if (winapi_window_cancel(e, r->arg[0],
 		     r->who.name[0] != '\0' ? r->who.name : NULL, &err,
 		     &status) != 0)
 		http_error(r, status, "%s", err != NULL ? err : "refused");
-	else if ((w = escalate_window_json(e, r->arg[0])) != NULL)
+	else if ((w = winapi_window_json(e, r->arg[0])) != NULL)
 		http_reply_json(r, 200, w);
 	else
 		http_error(r, 404, "no window %.64s", r->arg[0]);
@@ -1187,7 +1188,7 @@ http_changes(struct http_req *r)
 	if (e == NULL)
 		http_reply_json(r, 200, json_pack("{s:[]}", "changes"));
 	else
-		http_reply_json(r, 200, escalate_changes_json(e));
+		http_reply_json(r, 200, winapi_changes_json(e));
 }
 
 /* POST /api/v1/changes/{id}/{action}: {actor, note}, both optional. */
@@ -1212,10 +1213,10 @@ http_change_action(struct http_req *r)
 		    doc == NULL ? je.text : "not an object");
 	else if (e == NULL)
 		http_error(r, 503, "changes are not available");
-	else if (escalate_change_action(e, r->arg[0], r->arg[1],
+	else if (winapi_change_action(e, r->arg[0], r->arg[1],
 		     (doc = http_as_user(r, doc, "actor")), &err, &status) != 0)
 		http_error(r, status, "%s", err != NULL ? err : "refused");
-	else if ((w = escalate_window_json(e, r->arg[0])) != NULL)
+	else if ((w = winapi_window_json(e, r->arg[0])) != NULL)
 		http_reply_json(r, 200, w);
 	else
 		http_error(r, 404, "no change %.64s", r->arg[0]);

@@ -21,23 +21,9 @@
 #include "policy.h"
 #include "rules.h"
 #include "store.h"
+#include "store_report.h"
 #include "winset.h"
 #include "xmalloc.h"
-
-/* How a severity sorts (0 = critical), for "worst" columns. */
-#define REPORT_RANK                                          \
-	"(CASE severity WHEN 'critical' THEN 0 WHEN 'high' " \
-	"THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END)"
-/* Incidents opened in [?1, ?2). */
-#define REPORT_OPENED "first_seen >= ?1 AND first_seen < ?2"
-/* Incidents active at ?3. */
-#define REPORT_ACTIVE                                  \
-	"first_seen < ?3 AND (resolved_at IS NULL OR " \
-	"resolved_at >= ?3)"
-/* When an incident's escalation clock started (held by a window: later). */
-#define REPORT_CLOCK                                    \
-	"COALESCE((SELECT due FROM escalation e WHERE " \
-	"e.incident_id = i.id AND e.step = -1), i.first_seen)"
 
 static const char *report_kinds[] = { "daily", "weekly", "monthly" };
 
@@ -193,25 +179,25 @@ report_until(const struct report *rp)
 	return rp->end < rp->now ? rp->end : rp->now;
 }
 
-/* Run one query; a failure marks the report failed. */
+/* A query's outcome; a failure marks the report failed. */
 static void
-report_query(struct report *rp, const char *sql, const struct store_param *p,
-    size_t np, store_qrow_cb cb, void *arg)
+report_check(struct report *rp, int rc)
 {
-	if (store_query(rp->st, sql, p, np, cb, arg) != 0)
+	if (rc != 0)
 		rp->failed = 1;
 }
 
-/* Parameters ?1 start, ?2 end, ?3 the end of what is known. */
-static void
-report_params(const struct report *rp, time_t start, time_t end,
-    struct store_param *p)
+/* The period [start, end), active incidents as of the end of what is known. */
+static struct store_period
+report_span(const struct report *rp, time_t start, time_t end)
 {
-	memset(p, 0, 4 * sizeof(*p));
-	p[0].num = start;
-	p[1].num = end;
+	struct store_period pd;
+
+	pd.start = start;
+	pd.end = end;
 	/* An incident opened this very second is active now. */
-	p[2].num = end < rp->now + 1 ? end : rp->now + 1;
+	pd.at = end < rp->now + 1 ? end : rp->now + 1;
+	return pd;
 }
 
 /* A {critical: 0, ..., info: 0, total: 0} object. */
@@ -242,41 +228,27 @@ report_sev_cb(const struct store_qrow *q, void *arg)
 	return 0;
 }
 
-/* Count incidents per severity under a WHERE clause on [start, end). */
+/* Count a set of incidents of [start, end) per severity. */
 static json_t *
-report_sev_count(struct report *rp, const char *where, time_t start, time_t end)
+report_sev_count(struct report *rp, enum store_report_set set, time_t start,
+    time_t end)
 {
-	struct store_param p[4];
+	struct store_period pd = report_span(rp, start, end);
 	json_t *o = report_sev_zero();
-	char *sql;
 
-	report_params(rp, start, end, p);
-	xasprintf(&sql,
-	    "SELECT severity, COUNT(*) FROM incidents WHERE %s "
-	    "GROUP BY severity",
-	    where);
-	report_query(rp, sql, p, 3, report_sev_cb, o);
-	free(sql);
+	report_check(rp,
+	    store_report_severities(rp->st, &pd, set, report_sev_cb, o));
 	return o;
 }
 
-/* One row of a single number. */
-static int
-report_num_cb(const struct store_qrow *q, void *arg)
-{
-	*(int64_t *)arg = q->num[0];
-	return 1;
-}
-
-/* A single number from a query on [start, end). */
+/* A single number of the report's period. */
 static int64_t
-report_num(struct report *rp, const char *sql, time_t start, time_t end)
+report_num(struct report *rp, enum store_report_num what)
 {
-	struct store_param p[4];
+	struct store_period pd = report_span(rp, rp->start, rp->end);
 	int64_t n = 0;
 
-	report_params(rp, start, end, p);
-	report_query(rp, sql, p, 3, report_num_cb, &n);
+	report_check(rp, store_report_count(rp->st, &pd, what, &n));
 	return n;
 }
 
@@ -305,20 +277,13 @@ report_top_cb(const struct store_qrow *q, void *arg)
 	return 0;
 }
 
-/* A top list from a query on [start, end) with named columns. */
-static json_t *
-report_top(struct report *rp, const char *sql, time_t start, time_t end,
-    const char **cols, int ncols)
+/* An empty top list with named columns. */
+static void
+report_top_init(struct report_top *t, const char **cols, int ncols)
 {
-	struct store_param p[4];
-	struct report_top t;
-
-	t.list = json_array();
-	t.cols = cols;
-	t.ncols = ncols;
-	report_params(rp, start, end, p);
-	report_query(rp, sql, p, 3, report_top_cb, &t);
-	return t.list;
+	t->list = json_array();
+	t->cols = cols;
+	t->ncols = ncols;
 }
 
 /* Hosts or rules of incidents opened in the period, by events or count. */
@@ -327,19 +292,15 @@ report_noisy(struct report *rp, const char *what, int min, int limit)
 {
 	static const char *hcols[] = { "host", "incidents", "events", "worst" };
 	static const char *rcols[] = { "rule", "incidents", "events", "worst" };
-	json_t *list;
-	char *sql;
+	struct store_period pd = report_span(rp, rp->start, rp->end);
+	struct report_top t;
+	int by_rule = strcmp(what, "host") != 0;
 
-	xasprintf(&sql,
-	    "SELECT %s, COUNT(*), SUM(count), MIN(" REPORT_RANK
-	    ") FROM incidents WHERE " REPORT_OPENED " AND %s IS NOT NULL "
-	    "GROUP BY %s HAVING COUNT(*) >= %d ORDER BY %s, %s LIMIT %d",
-	    what, what, what, min,
-	    min > 1 ? "2 DESC, 3 DESC" : "3 DESC, 2 DESC", what, limit);
-	list = report_top(rp, sql, rp->start, rp->end,
-	    strcmp(what, "host") == 0 ? hcols : rcols, 4);
-	free(sql);
-	return list;
+	report_top_init(&t, by_rule ? rcols : hcols, 4);
+	report_check(rp,
+	    store_report_noisy(rp->st, &pd, by_rule, min, limit, report_top_cb,
+		&t));
+	return t.list;
 }
 
 /* The period's header: kind, date, zone and bounds. */
@@ -366,30 +327,16 @@ report_incidents(struct report *rp)
 	time_t until = report_until(rp);
 
 	return json_pack("{s:o, s:o, s:o, s:o, s:I, s:I, s:I}", "opened",
-	    report_sev_count(rp, REPORT_OPENED, rp->start, rp->end), "resolved",
-	    report_sev_count(rp,
-		"resolved_at >= ?1 AND "
-		"resolved_at < ?2",
-		rp->start, rp->end),
+	    report_sev_count(rp, STORE_REPORT_OPENED, rp->start, rp->end),
+	    "resolved",
+	    report_sev_count(rp, STORE_REPORT_RESOLVED, rp->start, rp->end),
 	    "active_at_end",
-	    report_sev_count(rp, REPORT_ACTIVE, rp->start, rp->end),
+	    report_sev_count(rp, STORE_REPORT_ACTIVE, rp->start, rp->end),
 	    "active_at", report_utc(until), "events",
-	    (json_int_t)report_num(rp,
-		"SELECT COALESCE(SUM(count), "
-		"0) FROM incidents WHERE " REPORT_OPENED,
-		rp->start, rp->end),
-	    "escalations",
-	    (json_int_t)report_num(rp,
-		"SELECT COUNT(*) FROM "
-		"incident_history WHERE action = 'escalate' AND at >= ?1 AND "
-		"at < ?2",
-		rp->start, rp->end),
+	    (json_int_t)report_num(rp, STORE_REPORT_EVENTS), "escalations",
+	    (json_int_t)report_num(rp, STORE_REPORT_ESCALATIONS),
 	    "failed_verifications",
-	    (json_int_t)report_num(rp,
-		"SELECT "
-		"COUNT(*) FROM incident_history WHERE action = 'verify-failed' "
-		"AND at >= ?1 AND at < ?2",
-		rp->start, rp->end));
+	    (json_int_t)report_num(rp, STORE_REPORT_FAILED));
 }
 
 /* Server state: hosts with incidents opened in the day or active at its end. */
@@ -398,25 +345,16 @@ report_servers(struct report *rp)
 {
 	static const char *cols[] = { "host", "incidents", "active", "events",
 		"worst" };
-	const char *where =
-	    "host IS NOT NULL AND ((" REPORT_OPENED ") OR (" REPORT_ACTIVE "))";
-	char *sql;
-	json_t *top;
+	struct store_period pd = report_span(rp, rp->start, rp->end);
+	struct report_top t;
 	int64_t n;
 
-	xasprintf(&sql, "SELECT COUNT(DISTINCT host) FROM incidents WHERE %s",
-	    where);
-	n = report_num(rp, sql, rp->start, rp->end);
-	free(sql);
-	xasprintf(&sql,
-	    "SELECT host, COUNT(*), SUM(%s), SUM(count), MIN(" REPORT_RANK
-	    ") FROM incidents WHERE %s GROUP BY host ORDER BY 3 "
-	    "DESC, 5, 2 DESC, host LIMIT %d",
-	    REPORT_ACTIVE, where, REPORT_TOP);
-	top = report_top(rp, sql, rp->start, rp->end, cols, 5);
-	free(sql);
+	n = report_num(rp, STORE_REPORT_HOSTS);
+	report_top_init(&t, cols, 5);
+	report_check(rp,
+	    store_report_hosts(rp->st, &pd, REPORT_TOP, report_top_cb, &t));
 	return json_pack("{s:I, s:o}", "hosts_with_incidents", (json_int_t)n,
-	    "top_hosts", top);
+	    "top_hosts", t.list);
 }
 
 /*
@@ -545,7 +483,8 @@ report_days(struct report *rp, int y, int m, int d)
 		report_shift(&yy, &mm, &dd, i, NULL);
 		json_array_append_new(days,
 		    json_pack("{s:o, s:o}", "date", report_date(yy, mm, dd),
-			"opened", report_sev_count(rp, REPORT_OPENED, a, b)));
+			"opened",
+			report_sev_count(rp, STORE_REPORT_OPENED, a, b)));
 	}
 	return days;
 }
@@ -573,25 +512,18 @@ static json_t *
 report_failed(struct report *rp, json_t *ids)
 {
 	static const char *cols[] = { "host", "id", "worst" };
-	struct store_param p[1];
 	struct report_top t;
 	char *text;
 	size_t i;
 	json_t *o;
 
-	t.list = json_array();
-	t.cols = cols;
-	t.ncols = 3;
+	report_top_init(&t, cols, 3);
 	if (json_array_size(ids) == 0 ||
 	    (text = json_dumps(ids, JSON_COMPACT)) == NULL)
 		return t.list;
-	p[0].text = text;
-	p[0].num = 0;
-	report_query(rp,
-	    "SELECT host, id, " REPORT_RANK " FROM incidents "
-	    "WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id LIMIT "
-	    "50",
-	    p, 1, report_top_cb, &t);
+	report_check(rp,
+	    store_report_incidents(rp->st, text, REPORT_FAILED_MAX,
+		report_top_cb, &t));
 	free(text);
 	json_array_foreach(t.list, i, o)
 	{
@@ -637,19 +569,13 @@ report_window(struct report *rp, json_t *occ)
 static json_t *
 report_windows(struct report *rp)
 {
-	struct store_param p[4];
+	struct store_period pd = report_span(rp, rp->start, rp->end);
 	json_t *occs = json_array(), *out = json_array(), *o;
 	size_t i;
-	char *sql;
 
-	report_params(rp, rp->start, rp->end, p);
-	xasprintf(&sql,
-	    "SELECT window_id, start, end, ended, record FROM "
-	    "window_log WHERE start < ?2 AND end > ?1 ORDER BY start, "
-	    "window_id LIMIT %d",
-	    REPORT_WINDOWS_MAX);
-	report_query(rp, sql, p, 2, report_winlog_cb, occs);
-	free(sql);
+	report_check(rp,
+	    store_report_windows(rp->st, &pd, REPORT_WINDOWS_MAX,
+		report_winlog_cb, occs));
 	json_array_foreach(occs, i, o)
 	    json_array_append_new(out, report_window(rp, o));
 	json_decref(occs);
@@ -752,40 +678,25 @@ report_sla_sev(struct report *rp, const struct policy *pol, int sev,
     int64_t *met, int64_t *missed)
 {
 	const struct policy_step *ps;
-	struct store_param p[5];
+	struct store_period pd = report_span(rp, rp->start, rp->end);
 	struct report_sla s;
-	const char *inc = "SELECT " REPORT_CLOCK " AS cs, "
-			  "i.resolved_at AS ra FROM incidents i "
-			  "WHERE i.severity = ?4 AND "
-			  "i.first_seen >= ?1 AND i.first_seen < ?2";
-	char *sql;
 
 	memset(&s, 0, sizeof(s));
-	memset(p, 0, sizeof(p));
 	s.pol = pol;
 	s.sev = sev;
 	s.now = rp->now;
 	if ((s.step = report_sla_step(pol, sev)) == -1)
 		return json_null();
 	ps = policy_step(pol, sev, s.step);
-	report_params(rp, rp->start, rp->end, p);
-	p[2].num = rp->now;
-	p[3].text = sopsev_name(sev);
-	if (!ps->business) {
-		p[4].num = ps->secs;
-		xasprintf(&sql,
-		    "SELECT COUNT(*), COALESCE(SUM(ra IS NOT NULL "
-		    "AND ra <= cs + ?5), 0), COALESCE(SUM((ra IS NOT NULL AND "
-		    "ra > cs + ?5) OR (ra IS NULL AND cs + ?5 <= ?3)), 0) "
-		    "FROM (%s)",
-		    inc);
-		report_query(rp, sql, p, 5, report_sla_wall_cb, &s);
-	} else {
-		xasprintf(&sql, "%s ORDER BY i.id LIMIT %d", inc,
-		    REPORT_SLA_ROWS + 1);
-		report_query(rp, sql, p, 4, report_sla_cb, &s);
-	}
-	free(sql);
+	pd.at = rp->now; /* deadlines passed by now are missed */
+	if (!ps->business)
+		report_check(rp,
+		    store_report_sla(rp->st, &pd, sopsev_name(sev), ps->secs,
+			report_sla_wall_cb, &s));
+	else
+		report_check(rp,
+		    store_report_sla_rows(rp->st, &pd, sopsev_name(sev),
+			REPORT_SLA_ROWS + 1, report_sla_cb, &s));
 	*met += s.met;
 	*missed += s.missed;
 	return json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:o, s:b}", "deadline",
@@ -837,7 +748,7 @@ report_times_cb(const struct store_qrow *q, void *arg)
 static json_t *
 report_times(struct report *rp, time_t a, time_t b)
 {
-	struct store_param p[4];
+	struct store_period pd = report_span(rp, a, b);
 	json_t *o = json_object();
 	int i;
 
@@ -847,14 +758,7 @@ report_times(struct report *rp, time_t a, time_t b)
 			      "s:n, s:i, s:n}",
 			"incidents", 0, "acknowledged", 0, "mtta_seconds",
 			"resolved", 0, "mttr_seconds"));
-	report_params(rp, a, b, p);
-	report_query(rp,
-	    "SELECT severity, COUNT(*), COUNT(acked_at), "
-	    "CAST(ROUND(AVG(MAX(acked_at - first_seen, 0))) AS INTEGER), "
-	    "COUNT(resolved_at), CAST(ROUND(AVG(MAX(resolved_at - first_seen, "
-	    "0))) AS INTEGER) FROM incidents WHERE " REPORT_OPENED " GROUP BY "
-	    "severity",
-	    p, 2, report_times_cb, o);
+	report_check(rp, store_report_times(rp->st, &pd, report_times_cb, o));
 	return o;
 }
 
@@ -911,7 +815,7 @@ report_monthly(struct report *rp, json_t *doc)
 	json_object_set_new(doc, "month", json_string(month));
 	json_object_set_new(doc, "incidents", report_incidents(rp));
 	opened = json_object_get(json_object_get(doc, "incidents"), "opened");
-	prev = report_sev_count(rp, REPORT_OPENED, pstart, rp->start);
+	prev = report_sev_count(rp, STORE_REPORT_OPENED, pstart, rp->start);
 	json_object_set_new(doc, "sla", report_sla(rp));
 	times = report_times(rp, rp->start, rp->end);
 	prev_times = report_times(rp, pstart, rp->start);

@@ -16,7 +16,7 @@ struct sopd;
  * opened in the period (resolutions and escalations: those made in it),
  * evaluated as of the time the report is made; backup and silent-host
  * states are the live ones.  Every query is an aggregate in SQL with
- * bounded top lists, run through store_query's bounded read.
+ * bounded top lists, asked of the store through store_report.h.
  */
 enum report_kind {
 	REPORT_DAILY = 0,

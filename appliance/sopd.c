@@ -407,7 +407,7 @@ sopd_reload_clock(struct sopd *sd, struct policy *pol, struct winset *ws)
 	policy_free(sd->policy);
 	sd->policy = pol;
 	if (sd->escalator != NULL)
-		escalate_reconfigure(sd->escalator);
+		escalate_reconfigure(sd->escalator, pol, ws, sd->cfg);
 }
 
 /* Whether two optional settings differ. */
@@ -638,6 +638,7 @@ sopd_stop(struct sopd_run *run)
 	traps_stop(run->traps);
 	relp_ops.close(run->relp);	/* commits, then lets librelp ack */
 	incidents_flush(sd->incidents); /* committed notices still go out */
+	escalate_set_notifier(sd->escalator, NULL);
 	notifier_free(sd->notifier);
 	sd->notifier = NULL;
 	poll_free(sd->poller);

@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-#include "windows.h"
+#include "winspec.h"
 
 struct calendar;
 struct config;

@@ -199,3 +199,62 @@ cleanup() {
 	[ -n "$KEEP" ] || rm -rf "$T"
 }
 trap cleanup EXIT
+
+# accel_sopd SPEED: start sopd through $T/sopd-ft ($SOPD) at the simulated UTC
+# time in $FT ("@YYYY-MM-DD hh:mm:ss"), SPEED ("x720") times faster. It runs
+# $REAL_SOPD, build/sopd without sanitizers (libfaketime and ASan do not
+# start together), built on demand.
+accel_sopd() {
+	[ -f "$FAKETIME_LIB" ] || { notok "libfaketime is installed (Debian package faketime)"; exit 1; }
+	make -C "$ROOT" -s build/sopd >/dev/null 2>&1 || { notok "build/sopd builds"; exit 1; }
+	REAL_SOPD=$ROOT/build/sopd
+	printf '#!/bin/sh\nexec env TZ=UTC LD_PRELOAD=%s FAKETIME="$FT %s" %s "$@"\n' \
+	    "$FAKETIME_LIB" "$1" "$REAL_SOPD" > "$T/sopd-ft"
+	chmod +x "$T/sopd-ft"
+	SOPD=$T/sopd-ft
+	export FT
+}
+
+# start_webhook PORT FILE: a webhook receiver on 127.0.0.1:PORT appending each
+# POST body as a line to FILE; its PID in HOOK_PID (the test kills it).
+start_webhook() {
+	command -v python3 >/dev/null 2>&1 || { notok "python3 is installed (webhook receiver)"; exit 1; }
+	cat > "$T/hook.py" <<'EOF2'
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(sys.argv[2], "ab") as f:
+            f.write(body + b"\n")
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+EOF2
+	python3 "$T/hook.py" "$1" "$2" >/dev/null 2>&1 &
+	HOOK_PID=$!
+}
+
+# wait_long SECONDS CMD...: retry CMD for up to SECONDS real seconds.
+wait_long() {
+	n=$(( $1 * 10 )); shift; i=0
+	while [ $i -lt $n ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+# active: the active incidents (up to 1000) as the API lists them.
+active() { api "/api/v1/incidents?state=active&limit=1000"; }
+# two_incidents: a critical and a high kernel line through logger, and the
+# check that both opened (the SNMP tests read them back).
+two_incidents() {
+	_l="logger -n 127.0.0.1 -P $P_SYSLOG -d --rfc3164"
+	$_l -t kernel -p kern.crit "EXT4-fs error (device sda1): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0"
+	$_l -t kernel -p kern.err "Out of memory: Killed process 4242 (java) total-vm:8123456kB, anon-rss:4012345kB"
+	check "two incidents open through syslog" wait_for _two_active
+}
+_two_active() { [ "$(active | jq '.incidents | length')" -ge 2 ]; }

@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "calendar.h"
-#include "windows.h"
+#include "winspec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -42,12 +42,7 @@ out=$(snmpwalk $V2 $MIBS "$AG" sysORID 2>&1)
 check "sysORTable lists SOP-APPLIANCE-MIB" grep -q "OID: SOP-APPLIANCE-MIB::sopApplianceMIB" <<<"$out"
 
 # Real syslog traffic opens incidents.
-L="logger -n 127.0.0.1 -P $P_SYSLOG -d --rfc3164"
-$L -t kernel -p kern.crit "EXT4-fs error (device sda1): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0"
-$L -t kernel -p kern.err "Out of memory: Killed process 4242 (java) total-vm:8123456kB, anon-rss:4012345kB"
-active() { api "/api/v1/incidents?state=active&limit=1000"; }
-two() { [ "$(active | jq '.incidents | length')" -ge 2 ]; }
-check "two incidents open through syslog" wait_for two
+two_incidents
 
 # A client loading the MIB sees symbolic names.
 out=$(snmpwalk $V2 $MIBS "$AG" SOP-APPLIANCE-MIB::sopApplianceMIB 2>&1)

@@ -64,12 +64,7 @@ check "sopd registers with snmpd over AgentX" wait_for connected
 check "sopd opened no SNMP port of its own" \
     eval "! snmpget -v2c -c public -t 1 -r 0 127.0.0.1:$P_AGENT .1.3.6.1.2.1.1.1.0 >/dev/null 2>&1"
 
-L="logger -n 127.0.0.1 -P $P_SYSLOG -d --rfc3164"
-$L -t kernel -p kern.crit "EXT4-fs error (device sda1): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0"
-$L -t kernel -p kern.err "Out of memory: Killed process 4242 (java) total-vm:8123456kB, anon-rss:4012345kB"
-active() { api "/api/v1/incidents?state=active&limit=1000"; }
-two() { [ "$(active | jq '.incidents | length')" -ge 2 ]; }
-check "two incidents open through syslog" wait_for two
+two_incidents
 
 # compare_table: every row of sopIncidentTable (through snmpd) against the API.
 compare_table() {

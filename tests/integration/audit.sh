@@ -8,26 +8,7 @@
 P_HOOK=$((BASE + 5))
 HOOK_PID=""
 trap '[ -n "$HOOK_PID" ] && kill "$HOOK_PID" 2>/dev/null; cleanup' EXIT
-if ! command -v python3 >/dev/null 2>&1; then
-	notok "python3 is installed (webhook receiver)"
-	exit 1
-fi
-cat > "$T/hook.py" <<'EOF2'
-import http.server, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with open(sys.argv[2], "ab") as f:
-            f.write(body + b"\n")
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-EOF2
-python3 "$T/hook.py" "$P_HOOK" "$T/hook.out" >/dev/null 2>&1 &
-HOOK_PID=$!
+start_webhook "$P_HOOK" "$T/hook.out"
 
 rules_v1() {
 	cat > "$T/rules.yaml" <<'EOF2'

@@ -11,22 +11,7 @@ if ! command -v python3 >/dev/null 2>&1; then
 	notok "python3 is installed (webhook receiver)"
 	exit 0
 fi
-cat > "$T/hook.py" <<'EOF2'
-import http.server, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with open(sys.argv[2], "ab") as f:
-            f.write(body + b"\n")
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-EOF2
-python3 "$T/hook.py" "$P_HOOK" "$T/hook.out" >/dev/null 2>&1 &
-HOOK_PID=$!
+start_webhook "$P_HOOK" "$T/hook.out"
 
 cat > "$T/rules.yaml" <<'EOF2'
 rules:

@@ -10,46 +10,14 @@
 # the build without sanitizers as in escalation.sh.
 . "$(dirname "$0")/../lib.sh"
 
-FTLIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
-if [ ! -f "$FTLIB" ]; then
-	notok "libfaketime is installed (Debian package faketime)"
-	exit 1
-fi
-if ! command -v python3 >/dev/null 2>&1; then
-	notok "python3 is installed (webhook receiver)"
-	exit 1
-fi
-make -C "$ROOT" -s build/sopd build/sopctl >/dev/null 2>&1 ||
-    { notok "build/sopd builds"; exit 1; }
-REAL_SOPD=$ROOT/build/sopd
+accel_sopd x60
+make -C "$ROOT" -s build/sopctl >/dev/null 2>&1 || { notok "build/sopctl builds"; exit 1; }
 SOPCTL=$ROOT/build/sopctl
-cat > "$T/sopd-ft" <<EOF
-#!/bin/sh
-exec env TZ=UTC LD_PRELOAD=$FTLIB FAKETIME="\$FT x60" $REAL_SOPD "\$@"
-EOF
-chmod +x "$T/sopd-ft"
-SOPD=$T/sopd-ft
-export FT
 
 P_HOOK=$((BASE + 5))
 HOOK_PID=""
 trap '[ -n "$HOOK_PID" ] && kill "$HOOK_PID" 2>/dev/null; cleanup' EXIT
-cat > "$T/hook.py" <<'EOF2'
-import http.server, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with open(sys.argv[2], "ab") as f:
-            f.write(body + b"\n")
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-EOF2
-python3 "$T/hook.py" "$P_HOOK" "$T/hook.out" >/dev/null 2>&1 &
-HOOK_PID=$!
+start_webhook "$P_HOOK" "$T/hook.out"
 # The exec hook keeps the environment it was given, one file per notice.
 cat > "$T/page.sh" <<EOF2
 #!/bin/sh
@@ -134,14 +102,6 @@ post() {
 jqf() { jq -e "$2" "$1" >/dev/null 2>&1; }
 hook_has() { [ -f "$T/hook.out" ] && jq -s -e "any(.[]; $1)" "$T/hook.out" >/dev/null 2>&1; }
 hook_count() { jq -s "[.[] | select($1)] | length" "$T/hook.out" 2>/dev/null; }
-wait_long() {
-	n=$(( $1 * 10 )); shift; i=0
-	while [ $i -lt $n ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
 
 # Thursday 2026-11-26 10:00 in Tokyo.
 FT="@2026-11-26 01:00:00"

@@ -62,14 +62,6 @@ jump_seen() {
 		[ $(( j - $1 )) -gt -5 ] && [ $(( j - $1 )) -lt 5 ] && echo yes
 	done | grep -q yes
 }
-wait_long() {
-	n=$(( $1 * 10 )); shift; i=0
-	while [ $i -lt $n ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
 
 # case NAME WRONG_OFFSET HOST
 run_case() {

@@ -44,14 +44,6 @@ exec 5<>/dev/tcp/127.0.0.1/"$P_SYSLOG"
 printf '<11>Nov 27 09:00:00 db1 app: XCRIT disk\n' >&5
 exec 6<>/dev/tcp/127.0.0.1/"$P_HTTP"
 printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' >&6
-wait_long() {
-	n=$(( $1 * 10 )); shift; i=0
-	while [ $i -lt $n ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
 relp_sessions() { [ "$(api /api/v1/stats | jq -r .inputs.relp.sessions)" -ge 3 ] 2>/dev/null; }
 check "three RELP sessions are open" wait_long 15 relp_sessions
 check "the hook runs" wait_long 15 test -s "$T/hook.pid"

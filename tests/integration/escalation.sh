@@ -8,24 +8,10 @@
 # test runs the build without sanitizers, build/sopd, built on demand.
 . "$(dirname "$0")/../lib.sh"
 
-FTLIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
-if [ ! -f "$FTLIB" ]; then
-	notok "libfaketime is installed (Debian package faketime)"
-	exit 1
-fi
-make -C "$ROOT" -s build/sopd >/dev/null 2>&1 || { notok "build/sopd builds"; exit 1; }
-REAL_SOPD=$ROOT/build/sopd
-
-# A wrapper that starts sopd at the simulated time in $FT, 720 times faster.
-# libfaketime reads "@YYYY-MM-DD hh:mm:ss" in the process's zone: the times
-# below are UTC, so the zone is pinned whatever the machine's is.
-cat > "$T/sopd-ft" <<EOF
-#!/bin/sh
-exec env TZ=UTC LD_PRELOAD=$FTLIB FAKETIME="\$FT x720" $REAL_SOPD "\$@"
-EOF
-chmod +x "$T/sopd-ft"
-SOPD=$T/sopd-ft
-export FT
+# sopd starts at the simulated time in $FT, 720 times faster. libfaketime
+# reads "@YYYY-MM-DD hh:mm:ss" in the process's zone: the times below are
+# UTC, so the zone is pinned whatever the machine's is.
+accel_sopd x720
 
 cat > "$T/rules.yaml" <<'EOF'
 rules:
@@ -90,15 +76,6 @@ inc() {
 }
 # field ID JQ: one field of an incident.
 field() { get "/api/v1/incidents/$1" | jq -r "$2"; }
-# wait_long SECONDS CMD...: retry CMD for up to SECONDS real seconds.
-wait_long() {
-	n=$(( $1 * 10 )); shift; i=0
-	while [ $i -lt $n ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
 # escalations ID: how many "escalate" history entries an incident has.
 escalations() { field "$1" '[.history[] | select(.action == "escalate")] | length'; }
 # fresh: forget all state.

@@ -33,14 +33,6 @@ notify:
 EOF
 start_sopd || { notok "sopd starts"; exit 1; }
 printf '<11>Nov 27 09:00:00 db1 app: HCRIT disk' > /dev/udp/127.0.0.1/"$P_SYSLOG"
-wait_long() {
-	n=$(( $1 * 10 )); shift; i=0
-	while [ $i -lt $n ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
 check "the hook ran" wait_long 15 test -s "$T/hook.pid"
 HOOK=$(cat "$T/hook.pid" 2>/dev/null)
 sleeping() { [ "$(readlink "/proc/$HOOK/exe")" = "$(readlink -f "$(command -v sleep)")" ]; }

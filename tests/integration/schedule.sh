@@ -20,22 +20,8 @@ P_HOOK=$P_SPARE
 HELPER=""
 trap '[ -n "$HELPER" ] && kill $HELPER 2>/dev/null; cleanup' EXIT
 
-cat > "$T/hook.py" <<'EOF'
-import http.server, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with open(sys.argv[2], "ab") as f:
-            f.write(body + b"\n")
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-EOF
-python3 "$T/hook.py" "$P_HOOK" "$T/web.jsonl" >/dev/null 2>&1 &
-HELPER=$!
+start_webhook "$P_HOOK" "$T/web.jsonl"
+HELPER=$HOOK_PID
 
 # The "mail" hook: one file per delivery, subject first, then stdin.
 mkdir -p "$T/mail"

@@ -21,12 +21,7 @@ NMS=(-v3 -l authPriv -u nms -a SHA -A 'nms auth "pass"' -x AES -X nmsprivpass -t
 NMS512=(-v3 -l authPriv -u nms512 -a SHA-512 -A strongauth512 -x AES-256 -X strongpriv256 -t 2 -r 1)
 MON=(-v3 -l authNoPriv -u mon -a SHA-256 -A monitor-auth -t 2 -r 1)
 
-L="logger -n 127.0.0.1 -P $P_SYSLOG -d --rfc3164"
-$L -t kernel -p kern.crit "EXT4-fs error (device sda1): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0"
-$L -t kernel -p kern.err "Out of memory: Killed process 4242 (java) total-vm:8123456kB, anon-rss:4012345kB"
-active() { api "/api/v1/incidents?state=active&limit=1000"; }
-two() { [ "$(active | jq '.incidents | length')" -ge 2 ]; }
-check "two incidents open through syslog" wait_for two
+two_incidents
 n=$(active | jq '.incidents | length')
 crit=$(active | jq '[.incidents[] | select(.severity=="critical")][0].id')
 

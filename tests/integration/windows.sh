@@ -8,20 +8,7 @@
 # together: this test runs build/sopd, built on demand.
 . "$(dirname "$0")/../lib.sh"
 
-FTLIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
-if [ ! -f "$FTLIB" ]; then
-	notok "libfaketime is installed (Debian package faketime)"
-	exit 1
-fi
-make -C "$ROOT" -s build/sopd >/dev/null 2>&1 || { notok "build/sopd builds"; exit 1; }
-REAL_SOPD=$ROOT/build/sopd
-cat > "$T/sopd-ft" <<EOF
-#!/bin/sh
-exec env TZ=UTC LD_PRELOAD=$FTLIB FAKETIME="\$FT x720" $REAL_SOPD "\$@"
-EOF
-chmod +x "$T/sopd-ft"
-SOPD=$T/sopd-ft
-export FT
+accel_sopd x720
 
 # Every notice, one line: level|kind|incident|title|note.
 cat > "$T/tell.sh" <<EOF
@@ -87,14 +74,6 @@ jq_ok() {
 }
 inc() {
 	get "/api/v1/incidents?rule=$1&host=$2&limit=1" | jq -r '.incidents[0].id'
-}
-wait_long() {
-	n=$(( $1 * 10 )); shift; i=0
-	while [ $i -lt $n ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
 }
 ctl() {
 	for _ in 1 2 3 4 5; do

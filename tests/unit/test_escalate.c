@@ -19,6 +19,7 @@
 #include "policy.h"
 #include "rules.h"
 #include "store.h"
+#include "winapi.h"
 #include "winset.h"
 #include "yamlnode.h"
 
@@ -380,6 +381,7 @@ rig_fire_cb(struct deadlines *dq, int kind, uint64_t id, time_t due, void *arg)
 static void
 rig_start(struct rig *r, const char *extra)
 {
+	struct escalate_deps d = { 0 };
 	struct errlist errs = { 0 };
 	char *cause = NULL;
 
@@ -393,7 +395,16 @@ rig_start(struct rig *r, const char *extra)
 	r->sd.windows =
 	    winset_load(r->sd.cfg, policy_calendar(r->sd.policy), &errs);
 	assert_non_null(r->sd.windows);
-	r->sd.escalator = escalate_new(&r->sd, &cause);
+	d.incidents = r->sd.incidents;
+	d.deadlines = r->sd.deadlines;
+	d.policy = r->sd.policy;
+	d.windows = r->sd.windows;
+	d.cfg = r->sd.cfg;
+	assert_int_equal(winapi_load(r->sd.windows, r->sd.cfg,
+			     policy_calendar(r->sd.policy),
+			     incidents_store(r->sd.incidents)),
+	    0);
+	r->sd.escalator = escalate_new(&d, &cause);
 	assert_non_null(r->sd.escalator);
 	r->crit.name = (char *)"t-crit";
 	r->crit.action = RULE_INCIDENT;
@@ -516,12 +527,10 @@ test_engine_window(void **state)
 	body = json_pack("{s:s, s:[s], s:s, s:s, s:b, s:[s, s]}", "id", "CHG-9",
 	    "hosts", "web1", "start", start, "end", end, "approved", 1,
 	    "severities", "critical", "high");
-	assert_int_equal(escalate_window_add(r.sd.escalator, body, &err,
-			     &status),
+	assert_int_equal(winapi_window_add(r.sd.escalator, body, &err, &status),
 	    0);
 	assert_int_equal(status, 201);
-	assert_int_equal(escalate_window_add(r.sd.escalator, body, &err,
-			     &status),
+	assert_int_equal(winapi_window_add(r.sd.escalator, body, &err, &status),
 	    -1);
 	assert_int_equal(status, 409);
 	free(err);
@@ -540,7 +549,7 @@ test_engine_window(void **state)
 	assert_string_equal(rig_level(&r, other), "L3");
 	incidents_info(r.sd.incidents, id, &ii);
 	assert_string_equal(ii.in_window, "CHG-9");
-	w = escalate_window_json(r.sd.escalator, "CHG-9");
+	w = winapi_window_json(r.sd.escalator, "CHG-9");
 	assert_string_equal(json_string_value(json_object_get(w, "state")),
 	    "in_progress");
 	json_decref(w);
@@ -548,7 +557,7 @@ test_engine_window(void **state)
 	incidents_info(r.sd.incidents, id, &ii);
 	assert_null(ii.in_window);
 	assert_int_equal(ii.next_escalation_us / 1000000, e + 3600);
-	w = escalate_window_json(r.sd.escalator, "CHG-9");
+	w = winapi_window_json(r.sd.escalator, "CHG-9");
 	assert_non_null(w);
 	assert_int_equal(
 	    json_integer_value(json_array_get(
@@ -565,10 +574,10 @@ test_engine_window(void **state)
 	json_decref(w);
 	/* A person closes it; a closed change cannot be approved again. */
 	body = json_pack("{s:s, s:s}", "actor", "alice", "note", "reverted");
-	assert_int_equal(escalate_change_action(r.sd.escalator, "CHG-9",
-			     "close", body, &err, &status),
+	assert_int_equal(winapi_change_action(r.sd.escalator, "CHG-9", "close",
+			     body, &err, &status),
 	    0);
-	assert_int_equal(escalate_change_action(r.sd.escalator, "CHG-9",
+	assert_int_equal(winapi_change_action(r.sd.escalator, "CHG-9",
 			     "approve", body, &err, &status),
 	    -1);
 	assert_int_equal(status, 409);

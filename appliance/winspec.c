@@ -1,5 +1,5 @@
-/* windows.c: when recurring weekly and one-off windows open and close. */
-#include "windows.h"
+/* winspec.c: when recurring weekly and one-off windows open and close. */
+#include "winspec.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -163,7 +163,7 @@ window_parse_oneoff(const struct calendar *cal, const char *text,
 	return rc;
 }
 
-/* Parse a window from text (see windows.h for the forms). */
+/* Parse a window from text (see winspec.h for the forms). */
 int
 window_spec_parse(const struct calendar *cal, const char *text,
     struct window_spec *ws, char **cause)
@@ -350,7 +350,7 @@ window_meets_hours(const struct calendar *cal, int a, int b)
 	return 0;
 }
 
-/* Whether a window overlaps working hours (see windows.h). */
+/* Whether a window overlaps working hours (see winspec.h). */
 int
 window_overlaps_business(const struct calendar *cal,
     const struct window_spec *ws)

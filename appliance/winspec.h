@@ -1,6 +1,6 @@
-/* windows.h: time arithmetic of recurring weekly and one-off windows. */
-#ifndef SOPD_WINDOWS_H
-#define SOPD_WINDOWS_H
+/* winspec.h: time arithmetic of recurring weekly and one-off windows. */
+#ifndef SOPD_WINSPEC_H
+#define SOPD_WINSPEC_H
 
 #include <stddef.h>
 #include <time.h>

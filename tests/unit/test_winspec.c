@@ -1,4 +1,4 @@
-/* test_windows.c: weekly and one-off window arithmetic, with DST weeks. */
+/* test_winspec.c: weekly and one-off window arithmetic, with DST weeks. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 
 #include "calendar.h"
 #include "unit.h"
-#include "windows.h"
+#include "winspec.h"
 #include "yamlnode.h"
 
 /* A local time in the calendar's zone. */
