@@ -537,7 +537,7 @@ static void
 http_get(struct http_req *r)
 {
 	uint64_t id;
-	json_t *doc;
+	json_t *doc, *notices;
 
 	if ((id = http_id(r)) == 0)
 		return;
@@ -546,7 +546,10 @@ http_get(struct http_req *r)
 		http_error(r, 404, "incident %llu not found",
 		    (unsigned long long)id);
 	else {
-		json_object_set_new(doc, "notifications", agent_nlog_json(id));
+		if ((notices = notifier_notices_json(r->h->sd->notifier, id)) ==
+		    NULL)
+			notices = agent_nlog_json(id);
+		json_object_set_new(doc, "notifications", notices);
 		http_reply_json(r, 200, doc);
 	}
 }
