@@ -1001,6 +1001,26 @@ http_stats_rules(const struct ruleset *rs)
 	return (a);
 }
 
+/* "a, b" as ["a", "b"]. */
+static json_t *
+http_restart_needed(const char *s)
+{
+	json_t *a = json_array();
+	const char *e;
+
+	while (*s != '\0') {
+		e = strchr(s, ',');
+		json_array_append_new(a,
+		    json_stringn(s, e != NULL ? (size_t)(e - s) : strlen(s)));
+		if (e == NULL)
+			break;
+		s = e + 1;
+		while (*s == ' ')
+			s++;
+	}
+	return a;
+}
+
 /* The daemon's own state: version, uptime, configuration generation. */
 static json_t *
 http_stats_daemon(const struct http *h)
@@ -1014,6 +1034,8 @@ http_stats_daemon(const struct http *h)
 		sd->last_reload_error[0] != '\0' && !sd->last_reload_ok ?
 		    sd->last_reload_error :
 		    NULL);
+	json_object_set_new(reload, "restart_needed",
+	    http_restart_needed(sd->restart_needed));
 	return (json_pack("{s:s,s:o,s:I,s:I,s:I,s:I,s:o}", "version",
 	    SOPD_VERSION, "started", http_time_json(sd->started), "uptime",
 	    (json_int_t)http_uptime(h), "generation",
