@@ -241,6 +241,13 @@ audit_summary(const json_t *diff)
 		if (parts)
 			audit_put(buf, &used, ".");
 	}
+	l = json_object_get(diff, "restart_needed");
+	if (json_array_size(l) > 0) {
+		audit_put(buf, &used,
+		    "%sneeds a restart (not applied): ", used ? " " : "");
+		audit_names(buf, &used, l);
+		audit_put(buf, &used, ".");
+	}
 	return xstrdup(used > 0 ? buf : "no changes");
 }
 

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <openssl/crypto.h>
@@ -95,7 +96,9 @@ struct auth {
 	unsigned generation; /* of the config conf is from */
 	struct auth_conf conf;
 	SSL_CTX *ctx;
-	int https;
+	int https; /* on some listening address */
+	struct auth_listen listens[AUTH_MAX_LISTEN];
+	size_t nlistens;
 	struct auth_session sess[AUTH_MAX_SESSIONS];
 	struct auth_source src[AUTH_MAX_SOURCES];
 	unsigned long long logins, failures, limited, refused_host,
@@ -298,6 +301,52 @@ auth_conf_tls(const char *file, struct ynode *v, struct auth_conf *c,
 	return (0);
 }
 
+/*
+ * The entries of http.listen as a list: "host:port" (checked by config.c)
+ * or {address: host:port, tls: auto|on|off}.
+ */
+static int
+auth_conf_listens(const char *file, struct ynode *s, struct errlist *errs)
+{
+	struct auth_conf c;
+	struct ynode *e;
+	size_t i, j;
+	int rc = 0;
+
+	if (s->n > AUTH_MAX_LISTEN) {
+		errlist_add(errs, file, s->line, s->col,
+		    "listen: at most %d addresses", AUTH_MAX_LISTEN);
+		return (-1);
+	}
+	for (i = 0; i < s->n; i++) {
+		e = s->items[i];
+		if (e->type == YNODE_SCALAR)
+			continue;
+		if (e->type != YNODE_MAP) {
+			errlist_add(errs, file, e->line, e->col,
+			    "listen: expected host:port or {address: "
+			    "host:port, tls: auto|on|off}");
+			rc = -1;
+			continue;
+		}
+		for (j = 0; j < e->n; j++) {
+			if (strcmp(e->keys[j]->value, "tls") == 0) {
+				if (auth_conf_tls(file, e->items[j], &c,
+					errs) != 0)
+					rc = -1;
+			} else if (strcmp(e->keys[j]->value, "address") != 0) {
+				errlist_add(errs, file, e->keys[j]->line,
+				    e->keys[j]->col,
+				    "listen: unknown setting \"%s\" (expected "
+				    "address, tls)",
+				    e->keys[j]->value);
+				rc = -1;
+			}
+		}
+	}
+	return (rc);
+}
+
 /* One key of the http: section. */
 static int
 auth_conf_key(const char *file, struct ynode *k, struct ynode *v,
@@ -306,8 +355,10 @@ auth_conf_key(const char *file, struct ynode *k, struct ynode *v,
 	const char *key = k->value;
 	long long n;
 
-	if (strcmp(key, "listen") == 0)
-		return (0);		      /* config.c reads it */
+	if (strcmp(key, "listen") == 0) /* config.c reads the addresses */
+		return (v->type == YNODE_SEQ ?
+			auth_conf_listens(file, v, errs) :
+			0);
 	if (strcmp(key, "public_url") == 0) { /* notify.c reads it */
 		if (v->type == YNODE_SCALAR &&
 		    (strncmp(v->value, "http://", 7) == 0 ||
@@ -588,12 +639,67 @@ auth_tls_new(struct auth *a, char **cause)
 	return (ctx);
 }
 
+/* Whether one address with its tls setting (auto, on, off) speaks HTTPS. */
+static int
+auth_listen_https(const struct auth *a, const char *addr, int tls)
+{
+	return (tls == AUTH_TLS_ON ||
+	    (tls == AUTH_TLS_AUTO &&
+		(a->conf.tls_cert != NULL || !auth_loopback(addr))));
+}
+
+/* One entry of http.listen; the tls setting is http.tls unless given. */
+static void
+auth_listen_add(struct auth *a, const struct ynode *e)
+{
+	struct errlist errs = { 0 };
+	struct auth_conf c;
+	const struct ynode *v;
+	struct auth_listen *l;
+
+	if (a->nlistens >= AUTH_MAX_LISTEN)
+		return;
+	l = &a->listens[a->nlistens];
+	c.tls = a->conf.tls;
+	v = e->type == YNODE_MAP ? ynode_get(e, "address") : e;
+	if (v == NULL || v->type != YNODE_SCALAR)
+		return; /* checked when loaded */
+	if (e->type == YNODE_MAP && ynode_get(e, "tls") != NULL)
+		auth_conf_tls(a->sd->cfg->file, ynode_get(e, "tls"), &c, &errs);
+	errlist_free(&errs);
+	l->addr = xstrdup(v->value);
+	l->https = auth_listen_https(a, l->addr, c.tls);
+	a->nlistens++;
+}
+
+/* The listening addresses: http.listen, one or a list. */
+static void
+auth_listens_read(struct auth *a)
+{
+	const struct config *cfg = a->sd->cfg;
+	const struct ynode *s = ynode_get(cfg->sec_http, "listen");
+	size_t i;
+
+	if (s != NULL && s->type == YNODE_SEQ) {
+		for (i = 0; i < s->n; i++)
+			auth_listen_add(a, s->items[i]);
+		return;
+	}
+	if (cfg->http_listen == NULL)
+		return;
+	a->listens[0].addr = xstrdup(cfg->http_listen);
+	a->listens[0].https =
+	    auth_listen_https(a, cfg->http_listen, a->conf.tls);
+	a->nlistens = 1;
+}
+
 struct auth *
 auth_new(struct sopd *sd, char **cause)
 {
 	struct errlist errs = { 0 };
 	struct auth *a;
-	int tls;
+	const char *addr;
+	size_t i;
 
 	a = xcalloc(1, sizeof(*a));
 	a->sd = sd;
@@ -605,23 +711,30 @@ auth_new(struct sopd *sd, char **cause)
 		return (NULL);
 	}
 	a->generation = sd->generation;
-	tls = a->conf.tls;
-	a->https = tls == AUTH_TLS_ON ||
-	    (tls == AUTH_TLS_AUTO &&
-		(a->conf.tls_cert != NULL ||
-		    !auth_loopback(sd->cfg->http_listen)));
+	auth_listens_read(a);
+	for (i = 0; i < a->nlistens; i++)
+		a->https |= a->listens[i].https;
 	if (a->https && (a->ctx = auth_tls_new(a, cause)) == NULL) {
 		auth_free(a);
 		return (NULL);
 	}
-	if (!a->https && !auth_loopback(sd->cfg->http_listen))
-		log_warnx("http: plain HTTP on %s (tls: off)",
-		    sd->cfg->http_listen);
-	if (!auth_required(&a->conf) && !auth_loopback(sd->cfg->http_listen))
-		log_warnx("http: no users or tokens: anyone reaching %s may "
-			  "act",
-		    sd->cfg->http_listen);
+	for (i = 0; i < a->nlistens; i++) {
+		addr = a->listens[i].addr;
+		if (!a->listens[i].https && !auth_loopback(addr))
+			log_warnx("http: plain HTTP on %s (tls: off)", addr);
+		if (!auth_required(&a->conf) && !auth_loopback(addr))
+			log_warnx("http: no users or tokens: anyone reaching "
+				  "%s may act",
+			    addr);
+	}
 	return (a);
+}
+
+size_t
+auth_listens(const struct auth *a, const struct auth_listen **out)
+{
+	*out = a->listens;
+	return (a->nlistens);
 }
 
 void
@@ -630,6 +743,8 @@ auth_free(struct auth *a)
 	if (a == NULL)
 		return;
 	SSL_CTX_free(a->ctx);
+	while (a->nlistens > 0)
+		free((char *)a->listens[--a->nlistens].addr);
 	auth_conf_free(&a->conf);
 	OPENSSL_cleanse(a->sess, sizeof(a->sess));
 	free(a);
@@ -936,6 +1051,17 @@ auth_session_new(struct auth *a, const char *user)
 	return (s);
 }
 
+/* Whether a request came over TLS (its listener speaks HTTPS). */
+static int
+auth_req_tls(struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+
+	return (evcon != NULL &&
+	    bufferevent_openssl_get_ssl(
+		evhttp_connection_get_bufferevent(evcon)) != NULL);
+}
+
 /* Set (or clear, id NULL) the session cookie. */
 static void
 auth_set_cookie(struct auth *a, struct evhttp_request *req, const char *id)
@@ -943,7 +1069,8 @@ auth_set_cookie(struct auth *a, struct evhttp_request *req, const char *id)
 	char c[256];
 
 	snprintf(c, sizeof(c), "%s=%s; Path=/; HttpOnly; SameSite=Strict%s%s",
-	    AUTH_COOKIE, id != NULL ? id : "", a->https ? "; Secure" : "",
+	    AUTH_COOKIE, id != NULL ? id : "",
+	    auth_req_tls(req) ? "; Secure" : "",
 	    id != NULL ? "" : "; Max-Age=0");
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie",
 	    c);

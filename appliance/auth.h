@@ -26,12 +26,24 @@ struct auth_who {
 	int role; /* enum auth_role; -1: nobody */
 };
 
+/* One listening address of the console and whether it speaks HTTPS. */
+#define AUTH_MAX_LISTEN 8
+struct auth_listen {
+	const char *addr; /* host:port */
+	int https;
+};
+
 /* Check the http: section's access settings; -1 with errors in errs. */
 int auth_check(const struct config *, struct errlist *);
 /* Read the settings and make the TLS context; NULL with *cause. */
 struct auth *auth_new(struct sopd *, char **cause);
 void auth_free(struct auth *);
-/* The TLS context for new connections, NULL when serving plain HTTP. */
+/*
+ * The listening addresses (http.listen: one, or a list whose entries may
+ * set their own tls); the count, the entries in *out.
+ */
+size_t auth_listens(const struct auth *, const struct auth_listen **out);
+/* The TLS context for HTTPS connections, NULL when none speaks HTTPS. */
 SSL_CTX *auth_tls_ctx(const struct auth *);
 /*
  * Admit a request before its route runs: 0 with *who to go on, 1 when it

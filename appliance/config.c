@@ -720,6 +720,46 @@ config_agent(struct cfgload *cl, struct ynode *m)
 	}
 }
 
+/*
+ * http.listen as a list: every address checked, the first one kept in
+ * http_listen (each entry "host:port" or {address: host:port, tls: ...};
+ * auth_check() reads the rest).
+ */
+static void
+config_http_listens(struct cfgload *cl, struct ynode *s)
+{
+	struct ynode *e, *a;
+	char *addr = NULL;
+	size_t i;
+
+	if (s->n == 0) {
+		errlist_add(cl->errs, cl->file, s->line, s->col,
+		    "http listen: expected at least one address");
+		return;
+	}
+	for (i = 0; i < s->n; i++) {
+		e = s->items[i];
+		a = e->type == YNODE_MAP    ? ynode_get(e, "address") :
+		    e->type == YNODE_SCALAR ? e :
+					      NULL;
+		if (a == NULL) {
+			errlist_add(cl->errs, cl->file, e->line, e->col,
+			    "http listen: expected host:port or {address: "
+			    "host:port, tls: auto|on|off}");
+			continue;
+		}
+		config_str(cl, a, &addr, 1);
+		if (addr == NULL)
+			continue;
+		if (i == 0) {
+			free(cl->cfg->http_listen);
+			cl->cfg->http_listen = addr;
+		} else
+			free(addr);
+		addr = NULL;
+	}
+}
+
 /* The http: section. */
 static void
 config_http(struct cfgload *cl, struct ynode *m)
@@ -730,7 +770,11 @@ config_http(struct cfgload *cl, struct ynode *m)
 		return;
 	cl->cfg->sec_http = m; /* the rest: auth_check() */
 	for (i = 0; i < m->n; i++) {
-		if (strcmp(m->keys[i]->value, "listen") == 0)
+		if (strcmp(m->keys[i]->value, "listen") != 0)
+			continue;
+		if (m->items[i]->type == YNODE_SEQ)
+			config_http_listens(cl, m->items[i]);
+		else
 			config_str(cl, m->items[i], &cl->cfg->http_listen, 1);
 	}
 }

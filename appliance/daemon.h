@@ -35,6 +35,8 @@ struct sopd {
 	char last_reload_error[512];
 	struct poller *poller;	   /* SNMP polling of hosts */
 	struct schedule *schedule; /* the SOP's jobs (schedule.h) */
+	/* Settings changed since the start that only a restart applies. */
+	char restart_needed[256]; /* "http.tls, http.tls_cert", "" none */
 };
 
 #endif

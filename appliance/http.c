@@ -74,10 +74,18 @@
 #define HTTP_CSP  "default-src 'self'"
 #define HTTP_JSON "application/json"
 
-struct http {
-	struct sopd *sd;
+/* One listening address: its own evhttp, HTTPS or plain HTTP. */
+struct http_srv {
+	struct http *h;
 	struct evhttp *eh;
 	struct evconnlistener *listener;
+	int https;
+};
+
+struct http {
+	struct sopd *sd;
+	struct http_srv srv[AUTH_MAX_LISTEN];
+	size_t nsrv;
 	struct event *sweep;  /* reaps closed connections */
 	struct event *resume; /* accepts again after EMFILE */
 	struct bufferevent *conn[HTTP_MAX_CONNECTIONS];
@@ -141,6 +149,7 @@ static void http_schedule(struct http_req *);
 static void http_stored(struct http_req *);
 static void http_stored_one(struct http_req *);
 static void http_schedule_run(struct http_req *);
+static void http_accepting(struct http *, int);
 
 static const struct http_route http_routes[] = {
 	{ 0, "/", http_index },
@@ -538,7 +547,7 @@ static void
 http_get(struct http_req *r)
 {
 	uint64_t id;
-	json_t *doc;
+	json_t *doc, *notices;
 
 	if ((id = http_id(r)) == 0)
 		return;
@@ -547,7 +556,10 @@ http_get(struct http_req *r)
 		http_error(r, 404, "incident %llu not found",
 		    (unsigned long long)id);
 	else {
-		json_object_set_new(doc, "notifications", agent_nlog_json(id));
+		if ((notices = notifier_notices_json(r->h->sd->notifier, id)) ==
+		    NULL)
+			notices = agent_nlog_json(id);
+		json_object_set_new(doc, "notifications", notices);
 		http_reply_json(r, 200, doc);
 	}
 }
@@ -999,6 +1011,26 @@ http_stats_rules(const struct ruleset *rs)
 	return (a);
 }
 
+/* "a, b" as ["a", "b"]. */
+static json_t *
+http_restart_needed(const char *s)
+{
+	json_t *a = json_array();
+	const char *e;
+
+	while (*s != '\0') {
+		e = strchr(s, ',');
+		json_array_append_new(a,
+		    json_stringn(s, e != NULL ? (size_t)(e - s) : strlen(s)));
+		if (e == NULL)
+			break;
+		s = e + 1;
+		while (*s == ' ')
+			s++;
+	}
+	return a;
+}
+
 /* The daemon's own state: version, uptime, configuration generation. */
 static json_t *
 http_stats_daemon(const struct http *h)
@@ -1012,6 +1044,8 @@ http_stats_daemon(const struct http *h)
 		sd->last_reload_error[0] != '\0' && !sd->last_reload_ok ?
 		    sd->last_reload_error :
 		    NULL);
+	json_object_set_new(reload, "restart_needed",
+	    http_restart_needed(sd->restart_needed));
 	return (json_pack("{s:s,s:o,s:I,s:I,s:I,s:I,s:o}", "version",
 	    SOPD_VERSION, "started", http_time_json(sd->started), "uptime",
 	    (json_int_t)http_uptime(h), "generation",
@@ -2074,7 +2108,21 @@ http_sweep(struct http *h, int all)
 	if (h->nconn == 0)
 		evtimer_del(h->sweep);
 	if (!all && !h->paused && h->nconn < HTTP_MAX_CONNECTIONS)
-		evconnlistener_enable(h->listener);
+		http_accepting(h, 1);
+}
+
+/* Accept on every listening address, or on none. */
+static void
+http_accepting(struct http *h, int on)
+{
+	size_t i;
+
+	for (i = 0; i < h->nsrv; i++) {
+		if (on)
+			evconnlistener_enable(h->srv[i].listener);
+		else
+			evconnlistener_disable(h->srv[i].listener);
+	}
 }
 
 /* Timer: reap closed connections. */
@@ -2084,12 +2132,12 @@ http_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	http_sweep(arg, 0);
 }
 
-/* A connection's bufferevent: TLS when the server speaks HTTPS. */
+/* A connection's bufferevent: TLS when its address speaks HTTPS. */
 static struct bufferevent *
-http_bev_new(struct http *h, struct event_base *base)
+http_bev_new(struct http_srv *s, struct event_base *base)
 {
 	struct bufferevent *bev;
-	SSL_CTX *ctx = auth_tls_ctx(h->auth);
+	SSL_CTX *ctx = s->https ? auth_tls_ctx(s->h->auth) : NULL;
 	SSL *ssl;
 
 	if (ctx == NULL)
@@ -2112,11 +2160,12 @@ http_bev_new(struct http *h, struct event_base *base)
 static struct bufferevent *
 http_bev_cb(struct event_base *base, void *arg)
 {
-	struct http *h = arg;
+	struct http_srv *s = arg;
+	struct http *h = s->h;
 	struct bufferevent *bev;
 	struct timeval tv = { 0, HTTP_SWEEP_USEC };
 
-	if ((bev = http_bev_new(h, base)) == NULL)
+	if ((bev = http_bev_new(s, base)) == NULL)
 		return (NULL);
 	bufferevent_setwatermark(bev, EV_READ, 0, HTTP_BEV_HIGHWAT);
 	evbuffer_add_cb(bufferevent_get_output(bev), http_errpage_cb, NULL);
@@ -2129,7 +2178,7 @@ http_bev_cb(struct event_base *base, void *arg)
 			evtimer_add(h->sweep, &tv);
 	}
 	if (h->nconn >= HTTP_MAX_CONNECTIONS)
-		evconnlistener_disable(h->listener);
+		http_accepting(h, 0);
 	return (bev);
 }
 
@@ -2143,13 +2192,18 @@ http_accept_error_cb(struct evconnlistener *l, void *arg)
 	struct http *h;
 	struct timeval tv = { 1, 0 };
 	int err = EVUTIL_SOCKET_ERROR();
+	size_t i = 0;
 
-	for (h = http_all; h != NULL && h->listener != l; h = h->next)
-		;
+	for (h = http_all; h != NULL; h = h->next) {
+		for (i = 0; i < h->nsrv && h->srv[i].listener != l; i++)
+			;
+		if (i < h->nsrv)
+			break;
+	}
 	if (h == NULL)
 		return;
 	log_warnx("http: accept: %s", evutil_socket_error_to_string(err));
-	evconnlistener_disable(l);
+	http_accepting(h, 0);
 	h->paused = 1;
 	evtimer_add(h->resume, &tv);
 }
@@ -2162,12 +2216,12 @@ http_resume_cb(evutil_socket_t fd, short what, void *arg)
 
 	h->paused = 0;
 	if (h->nconn < HTTP_MAX_CONNECTIONS)
-		evconnlistener_enable(h->listener);
+		http_accepting(h, 1);
 }
 
 /* Bind the listening socket on "host:port"; -1 with *cause. */
 static int
-http_listen(struct http *h, const char *addr, char **cause)
+http_listen(struct http_srv *s, const char *addr, char **cause)
 {
 	struct addrinfo hints, *ai;
 	char host[256], port[32];
@@ -2188,21 +2242,42 @@ http_listen(struct http *h, const char *addr, char **cause)
 		xasprintf(cause, "%s: %s", addr, gai_strerror(error));
 		return (-1);
 	}
-	h->listener = evconnlistener_new_bind(h->sd->base, NULL, NULL, flags,
+	s->listener = evconnlistener_new_bind(s->h->sd->base, NULL, NULL, flags,
 	    128, ai->ai_addr, (int)ai->ai_addrlen);
 	freeaddrinfo(ai);
-	if (h->listener == NULL) {
+	if (s->listener == NULL) {
 		xasprintf(cause, "listen on %s: %s", addr, strerror(errno));
 		return (-1);
 	}
 	return (0);
 }
 
-/* Start the HTTP server on the configured address. */
+/* Start the HTTP server on the configured addresses (http.listen). */
+/* Serve one bound address with an evhttp of its own. */
+static void
+http_srv_start(struct http_srv *s)
+{
+	s->eh = evhttp_new(s->h->sd->base);
+	evhttp_set_max_headers_size(s->eh, HTTP_MAX_HEADERS);
+	evhttp_set_max_body_size(s->eh, HTTP_MAX_BODY);
+	evhttp_set_timeout(s->eh, HTTP_TIMEOUT);
+	/* Known methods reach the routes (405 there); others get a 501. */
+	evhttp_set_allowed_methods(s->eh,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+		EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+		EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+	evhttp_set_bevcb(s->eh, http_bev_cb, s);
+	evhttp_set_gencb(s->eh, http_request_cb, s->h);
+	evhttp_bind_listener(s->eh, s->listener);
+	evconnlistener_set_error_cb(s->listener, http_accept_error_cb);
+}
+
 struct http *
 http_start(struct sopd *sd, char **cause)
 {
+	const struct auth_listen *ls;
 	struct http *h;
+	size_t i, n;
 
 	if (sd->cfg->http_listen == NULL) {
 		xasprintf(cause, "no listen address");
@@ -2214,33 +2289,31 @@ http_start(struct sopd *sd, char **cause)
 		free(h);
 		return (NULL);
 	}
-	if (http_listen(h, sd->cfg->http_listen, cause) != 0) {
-		auth_free(h->auth);
-		free(h);
-		return (NULL);
+	n = auth_listens(h->auth, &ls);
+	for (i = 0; i < n; i++) {
+		h->srv[i].h = h;
+		h->srv[i].https = ls[i].https;
+		if (http_listen(&h->srv[i], ls[i].addr, cause) != 0) {
+			while (i-- > 0)
+				evconnlistener_free(h->srv[i].listener);
+			auth_free(h->auth);
+			free(h);
+			return (NULL);
+		}
 	}
-	h->eh = evhttp_new(sd->base);
+	h->nsrv = n;
 	h->sweep = event_new(sd->base, -1, EV_PERSIST, http_sweep_cb, h);
 	h->resume = evtimer_new(sd->base, http_resume_cb, h);
-	evhttp_set_max_headers_size(h->eh, HTTP_MAX_HEADERS);
-	evhttp_set_max_body_size(h->eh, HTTP_MAX_BODY);
-	evhttp_set_timeout(h->eh, HTTP_TIMEOUT);
-	/* Known methods reach the routes (405 there); others get a 501. */
-	evhttp_set_allowed_methods(h->eh,
-	    EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-		EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
-		EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-	evhttp_set_bevcb(h->eh, http_bev_cb, h);
-	evhttp_set_gencb(h->eh, http_request_cb, h);
-	evhttp_bind_listener(h->eh, h->listener);
-	evconnlistener_set_error_cb(h->listener, http_accept_error_cb);
+	for (i = 0; i < n; i++)
+		http_srv_start(&h->srv[i]);
 	h->next = http_all;
 	http_all = h;
 	h->webdir = http_webdir(sd->cfg);
 	if (h->webdir == NULL)
 		log_warnx("http: no web directory found; status page disabled");
-	log_info("http: listening on %s (%s)", sd->cfg->http_listen,
-	    auth_tls_ctx(h->auth) != NULL ? "https" : "http");
+	for (i = 0; i < n; i++)
+		log_info("http: listening on %s (%s)", ls[i].addr,
+		    ls[i].https ? "https" : "http");
 	return (h);
 }
 
@@ -2249,6 +2322,7 @@ void
 http_stop(struct http *h)
 {
 	struct http **pp;
+	size_t i;
 
 	if (h == NULL)
 		return;
@@ -2258,7 +2332,8 @@ http_stop(struct http *h)
 			break;
 		}
 	}
-	evhttp_free(h->eh);
+	for (i = 0; i < h->nsrv; i++)
+		evhttp_free(h->srv[i].eh);
 	http_sweep(h, 1);
 	event_free(h->sweep);
 	event_free(h->resume);

@@ -1045,9 +1045,23 @@ notify_nlog_target(struct notify_msg *m, const char *target)
 	m->nlog_targets = s;
 }
 
-/* Log a notice once, with the targets it was queued to. */
+/* A notice's outcome from its targets' counts, as the MIB has it. */
+static const char *
+notify_nlog_outcome(const struct notify_msg *m)
+{
+	if (m->nl_pending > 0)
+		return "pending";
+	if (m->nl_failed == 0)
+		return "delivered";
+	return m->nl_ok == 0 ? "failed" : "partial";
+}
+
+/*
+ * Log a notice once, with the targets it was queued to: in the MIB's
+ * notification log and in the store's notice log (the timeline).
+ */
 static void
-notify_nlog_open(struct notify_msg *m)
+notify_nlog_open(struct notify_outbox *ob, struct notify_msg *m)
 {
 	char *text;
 
@@ -1062,6 +1076,7 @@ notify_nlog_open(struct notify_msg *m)
 	m->nlog = agent_nlog_add(notify_notif_name(m->kind), m->id, m->severity,
 	    m->inc_level, m->nlog_targets, text);
 	free(text);
+	notify_outbox_log(ob, m, m->nlog_targets, notify_nlog_outcome(m));
 	free(m->nlog_targets);
 	m->nlog_targets = NULL;
 	agent_nlog_outcome(m->nlog, m->nl_ok, m->nl_failed, m->nl_pending);
@@ -1069,7 +1084,7 @@ notify_nlog_open(struct notify_msg *m)
 
 /* A target is done with a notice: delivered (ok) or not; log the outcome. */
 static void
-notify_nlog_done(struct notify_msg *m, int ok)
+notify_nlog_done(struct notify_outbox *ob, struct notify_msg *m, int ok)
 {
 	if (m->nl_pending > 0)
 		m->nl_pending--;
@@ -1078,6 +1093,8 @@ notify_nlog_done(struct notify_msg *m, int ok)
 	else
 		m->nl_failed++;
 	agent_nlog_outcome(m->nlog, m->nl_ok, m->nl_failed, m->nl_pending);
+	if (m->nlog_targets == NULL) /* logged already */
+		notify_outbox_log(ob, m, "", notify_nlog_outcome(m));
 }
 
 /* Remove and free a job. */
@@ -1184,7 +1201,7 @@ notify_done(struct notify_target *t, int ok, const char *why)
 		log_debugs(LOG_SYS_NOTIFY, "notify %s: sent %s", t->c.name,
 		    j->msg->idem);
 		notify_outbox_delivered(t->n->ob, t->c.name, j->msg->idem);
-		notify_nlog_done(j->msg, 1);
+		notify_nlog_done(t->n->ob, j->msg, 1);
 		notify_job_free(t, j);
 		notify_kick(t, 0);
 		return;
@@ -1195,7 +1212,7 @@ notify_done(struct notify_target *t, int ok, const char *why)
 		    t->c.name, j->msg->idem, j->attempts, why ? why : "failed");
 		notify_outbox_failed(t->n->ob, t->c.name, j->msg->idem,
 		    j->attempts);
-		notify_nlog_done(j->msg, 0);
+		notify_nlog_done(t->n->ob, j->msg, 0);
 		notify_job_free(t, j);
 		notify_kick(t, 0);
 		return;
@@ -1422,7 +1439,7 @@ notify_enqueue(struct notify_target *t, struct notify_msg *m)
 			    t->c.name, old->msg->idem);
 			notify_outbox_delivered(t->n->ob, t->c.name,
 			    old->msg->idem);
-			notify_nlog_done(old->msg, 0);
+			notify_nlog_done(t->n->ob, old->msg, 0);
 			notify_job_free(t, old);
 			t->dropped++;
 		}
@@ -1574,7 +1591,7 @@ notifier_commit(struct notifier *n)
 			    sg->msg->idem);
 		/* A notice's targets are staged one after the other. */
 		if (n->staged == NULL || n->staged->msg != sg->msg)
-			notify_nlog_open(sg->msg);
+			notify_nlog_open(n->ob, sg->msg);
 		notify_msg_unref(sg->msg);
 		free(sg);
 	}
@@ -1614,7 +1631,7 @@ notify_send_memory(struct notifier *n, const char *level,
 		if ((t = notify_target_find(n, l->targets[i])) != NULL)
 			notify_enqueue(t, m);
 	}
-	notify_nlog_open(m);
+	notify_nlog_open(n->ob, m);
 	notify_msg_unref(m);
 }
 
@@ -1685,7 +1702,7 @@ notify_restore_cb(const char *target, struct notify_msg *m, int attempts,
 	j = notify_enqueue(t, m);
 	j->attempts = attempts;
 	j->next_try = next_try;
-	notify_nlog_open(m);
+	notify_nlog_open(n->ob, m);
 	notify_msg_unref(m);
 	return 0;
 }
@@ -1722,6 +1739,14 @@ notify_type_name(enum notify_type type)
 }
 
 /* Counters per target, and their totals. */
+json_t *
+notifier_notices_json(struct notifier *n, uint64_t incident)
+{
+	if (n == NULL || n->ob == NULL)
+		return NULL;
+	return notify_outbox_log_json(n->ob, incident);
+}
+
 json_t *
 notifier_stats_json(struct notifier *n)
 {

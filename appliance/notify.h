@@ -85,6 +85,11 @@ void notifier_send_report(struct notifier *, const char *level,
     const char *idem);
 /* Counters (sent, failed, retried, queued) per target, and the outbox's. */
 json_t *notifier_stats_json(struct notifier *);
+/*
+ * The notices sent for an incident, oldest first, from the store's notice
+ * log (bounded by retention with the incident); NULL without a store.
+ */
+json_t *notifier_notices_json(struct notifier *, uint64_t incident);
 void notifier_free(struct notifier *);
 
 /* A notice kind's name, as in keys, syslog, JSON and replay ("opened"). */

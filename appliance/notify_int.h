@@ -157,6 +157,14 @@ long notify_outbox_load(struct notify_outbox *, notify_outbox_cb, void *);
 int notify_outbox_begin(struct notify_outbox *);
 int notify_outbox_commit(struct notify_outbox *);
 void notify_outbox_rollback(struct notify_outbox *);
+/*
+ * The notice log (the incidents' timelines): a notice sent to targets
+ * ("a,b"; "" when only its outcome changed), and the notices of an
+ * incident as JSON (NULL: no store).
+ */
+void notify_outbox_log(struct notify_outbox *, const struct notify_msg *,
+    const char *targets, const char *outcome);
+json_t *notify_outbox_log_json(struct notify_outbox *, uint64_t incident);
 
 extern const struct notify_ops notify_snmp_ops;
 extern const struct notify_ops notify_syslog_ops;

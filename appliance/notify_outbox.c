@@ -10,9 +10,14 @@
  * every NOTIFY_OB_PERSIST_MS, so a crash may deliver a notice once more
  * (with the same idempotency key) but never loses one that was committed.
  * At start the pending rows go back into their targets' queues.
+ *
+ * Every incident notice is also a row of the notice_log table (the
+ * incident's timeline): written, then its outcome updated, with the same
+ * lazy batches; the page reads the table plus the batch not yet written.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -27,6 +32,7 @@
 #define NOTIFY_OB_PERSIST_MS  1000
 #define NOTIFY_OB_FAILED_KEEP 1000
 #define NOTIFY_OB_STR_MAX     1024
+#define NOTIFY_OB_LOG_MAX     1024 /* notice log changes before a write */
 
 enum notify_ob_what {
 	NOTIFY_OB_DELETE,
@@ -43,15 +49,32 @@ struct notify_ob_op {
 	int64_t next_try;
 };
 
+/* One notice's row of the notice log, as it is now. */
+struct notify_ob_log {
+	uint64_t incident;
+	char idem[96];
+	int64_t at_us;
+	char notification[16];
+	char level[16];
+	char *targets; /* "" keeps the row's */
+	char outcome[12];
+	uint32_t index; /* sopNotifLogIndex, 0: none */
+};
+
 struct notify_outbox {
 	struct store *st;
 	struct event *persist;
 	struct notify_ob_op *ops;
 	size_t nops;
+	struct notify_ob_log *logs;
+	size_t nlogs;
 	uint64_t errors;
 };
 
 static void notify_outbox_persist_cb(evutil_socket_t, short, void *);
+static void notify_outbox_log_clear(struct notify_outbox *);
+static int notify_outbox_log_write(struct notify_outbox *,
+    const struct notify_ob_log *);
 
 /* An outbox on a store (NULL: none, notices live in memory only). */
 struct notify_outbox *
@@ -64,6 +87,7 @@ notify_outbox_new(struct event_base *base, struct store *st)
 	ob = xcalloc(1, sizeof(*ob));
 	ob->st = st;
 	ob->ops = xcalloc(NOTIFY_OB_OPS_MAX, sizeof(*ob->ops));
+	ob->logs = xcalloc(NOTIFY_OB_LOG_MAX, sizeof(*ob->logs));
 	if (base != NULL &&
 	    (ob->persist = evtimer_new(base, notify_outbox_persist_cb, ob)) ==
 		NULL)
@@ -80,6 +104,8 @@ notify_outbox_free(struct notify_outbox *ob)
 	notify_outbox_persist(ob);
 	if (ob->persist != NULL)
 		event_free(ob->persist);
+	notify_outbox_log_clear(ob);
+	free(ob->logs);
 	free(ob->ops);
 	free(ob);
 }
@@ -115,7 +141,7 @@ notify_outbox_persist(struct notify_outbox *ob)
 	size_t i;
 	int failed = 0;
 
-	if (ob == NULL || ob->nops == 0)
+	if (ob == NULL || (ob->nops == 0 && ob->nlogs == 0))
 		return;
 	if (store_begin(ob->st) == -1)
 		goto fail;
@@ -124,11 +150,16 @@ notify_outbox_persist(struct notify_outbox *ob)
 			goto fail;
 		failed |= ob->ops[i].what == NOTIFY_OB_FAILED;
 	}
+	for (i = 0; i < ob->nlogs; i++) {
+		if (notify_outbox_log_write(ob, &ob->logs[i]) == -1)
+			goto fail;
+	}
 	if ((failed &&
 		store_outbox_trim(ob->st, NOTIFY_OB_FAILED_KEEP) == -1) ||
 	    store_commit(ob->st) == -1)
 		goto fail;
 	ob->nops = 0;
+	notify_outbox_log_clear(ob);
 	return;
 fail:
 	if (store_busy(ob->st)) /* another process's lock: counted */
@@ -141,6 +172,9 @@ fail:
 	store_rollback(ob->st);
 	if (ob->nops >= NOTIFY_OB_OPS_MAX)
 		ob->nops = 0; /* bounded: the rows are delivered again */
+	if (ob->nlogs >= NOTIFY_OB_LOG_MAX)
+		notify_outbox_log_clear(
+		    ob); /* bounded: the timeline misses them */
 	if (ob->persist != NULL && !evtimer_pending(ob->persist, NULL))
 		notify_outbox_arm(ob);
 }
@@ -431,4 +465,187 @@ notify_outbox_rollback(struct notify_outbox *ob)
 {
 	if (ob != NULL)
 		store_rollback(ob->st);
+}
+
+/* Forget the notice log changes of the batch. */
+static void
+notify_outbox_log_clear(struct notify_outbox *ob)
+{
+	size_t i;
+
+	for (i = 0; i < ob->nlogs; i++)
+		free(ob->logs[i].targets);
+	ob->nlogs = 0;
+}
+
+/* Write one notice's log row inside the open transaction. */
+static int
+notify_outbox_log_write(struct notify_outbox *ob, const struct notify_ob_log *l)
+{
+	struct store_param p[8];
+
+	memset(p, 0, sizeof(p));
+	p[0].num = (int64_t)l->incident;
+	p[1].text = l->idem;
+	p[2].num = l->at_us;
+	p[3].text = l->notification;
+	p[4].text = l->level;
+	p[5].text = l->targets;
+	p[6].text = l->outcome;
+	p[7].num = l->index;
+	return store_write(ob->st,
+		   "INSERT INTO notice_log (incident_id, idem_key, at, "
+		   "notification, level, targets, outcome, nlog_index) VALUES "
+		   "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (idem_key) DO "
+		   "UPDATE SET outcome = excluded.outcome, targets = CASE WHEN "
+		   "excluded.targets = '' THEN notice_log.targets ELSE "
+		   "excluded.targets END, nlog_index = CASE WHEN "
+		   "excluded.nlog_index = 0 THEN notice_log.nlog_index ELSE "
+		   "excluded.nlog_index END",
+		   p, 8) == -1 ?
+	    -1 :
+	    0;
+}
+
+/*
+ * A notice of an incident was sent to targets ("a,b"; "" for an outcome
+ * change) or its outcome changed: its notice log row, written lazily.
+ */
+void
+notify_outbox_log(struct notify_outbox *ob, const struct notify_msg *m,
+    const char *targets, const char *outcome)
+{
+	struct notify_ob_log *l = NULL;
+	size_t i;
+
+	if (ob == NULL || m->id == 0 || m->kind >= NOTICE_WINDOW)
+		return;
+	for (i = 0; i < ob->nlogs; i++) {
+		if (strcmp(ob->logs[i].idem, m->idem) == 0) {
+			l = &ob->logs[i];
+			break;
+		}
+	}
+	if (l == NULL) {
+		if (ob->nlogs >= NOTIFY_OB_LOG_MAX)
+			notify_outbox_persist(ob);
+		if (ob->nlogs >= NOTIFY_OB_LOG_MAX)
+			notify_outbox_log_clear(ob);
+		l = &ob->logs[ob->nlogs++];
+		memset(l, 0, sizeof(*l));
+		l->incident = m->id;
+		snprintf(l->idem, sizeof(l->idem), "%s", m->idem);
+		l->at_us = m->at_us;
+		snprintf(l->notification, sizeof(l->notification), "%s",
+		    notify_kind_name(m->kind));
+		snprintf(l->level, sizeof(l->level), "%s",
+		    m->inc_level != NULL ? m->inc_level : "");
+		l->targets = xstrdup("");
+	}
+	if (targets != NULL && *targets != '\0') {
+		free(l->targets);
+		l->targets = xstrdup(targets);
+	}
+	if (m->nlog != 0)
+		l->index = m->nlog;
+	snprintf(l->outcome, sizeof(l->outcome), "%s", outcome);
+	notify_outbox_arm(ob);
+}
+
+/* A notice log row as the API shows it. */
+static json_t *
+notify_outbox_log_item(int64_t at_us, uint32_t index, const char *notif,
+    const char *level, const char *targets, const char *outcome)
+{
+	char at[32];
+	struct tm tm;
+	time_t t = (time_t)(at_us / 1000000);
+
+	if (gmtime_r(&t, &tm) == NULL)
+		return NULL;
+	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "index",
+	    (json_int_t)index, "at", at, "notification", notif, "level", level,
+	    "targets", targets, "outcome", outcome);
+}
+
+/* Context of a notice log read. */
+struct notify_ob_read {
+	json_t *a;
+	json_t *idems; /* idem_key -> position in a */
+};
+
+/* One stored notice log row. */
+static int
+notify_outbox_log_row(const struct store_qrow *q, void *arg)
+{
+	struct notify_ob_read *rd = arg;
+	json_t *it;
+
+	if (q->ncol < 7 || q->text[0] == NULL)
+		return 0;
+	it = notify_outbox_log_item(q->num[1], (uint32_t)q->num[6],
+	    q->text[2] != NULL ? q->text[2] : "",
+	    q->text[3] != NULL ? q->text[3] : "",
+	    q->text[4] != NULL ? q->text[4] : "",
+	    q->text[5] != NULL ? q->text[5] : "");
+	if (it == NULL)
+		return 0;
+	json_object_set_new(rd->idems, q->text[0],
+	    json_integer((json_int_t)json_array_size(rd->a)));
+	json_array_append_new(rd->a, it);
+	return 0;
+}
+
+/*
+ * The notices of an incident, oldest first, from the notice log and the
+ * batch not yet written; NULL when there is no store (or it failed).
+ */
+json_t *
+notify_outbox_log_json(struct notify_outbox *ob, uint64_t incident)
+{
+	struct notify_ob_read rd;
+	struct store_param p = { NULL, (int64_t)incident };
+	const struct notify_ob_log *l;
+	json_t *it, *pos, *old;
+	size_t i;
+
+	if (ob == NULL)
+		return NULL;
+	rd.a = json_array();
+	rd.idems = json_object();
+	if (store_query(ob->st,
+		"SELECT idem_key, at, notification, level, targets, outcome, "
+		"nlog_index FROM notice_log WHERE incident_id = ?1 ORDER BY "
+		"at, id",
+		&p, 1, notify_outbox_log_row, &rd) == -1) {
+		json_decref(rd.a);
+		json_decref(rd.idems);
+		return NULL;
+	}
+	for (i = 0; i < ob->nlogs; i++) {
+		l = &ob->logs[i];
+		if (l->incident != incident)
+			continue;
+		pos = json_object_get(rd.idems, l->idem);
+		it = notify_outbox_log_item(l->at_us, l->index, l->notification,
+		    l->level, l->targets, l->outcome);
+		if (it == NULL)
+			continue;
+		if (pos == NULL) {
+			json_array_append_new(rd.a, it);
+			continue;
+		}
+		/* The stored row's targets and index unless known here. */
+		old = json_array_get(rd.a, (size_t)json_integer_value(pos));
+		if (l->targets[0] == '\0')
+			json_object_set(it, "targets",
+			    json_object_get(old, "targets"));
+		if (l->index == 0)
+			json_object_set(it, "index",
+			    json_object_get(old, "index"));
+		json_array_set_new(rd.a, (size_t)json_integer_value(pos), it);
+	}
+	json_decref(rd.idems);
+	return rd.a;
 }

@@ -60,6 +60,7 @@ struct sopd_run {
 	struct http *http;
 	struct event *sighup, *sigterm, *sigint;
 	struct retain *retain;
+	json_t *fixed; /* the settings only a restart applies, as started */
 };
 
 static __attribute__((noreturn)) void
@@ -410,31 +411,72 @@ sopd_reload_clock(struct sopd *sd, struct policy *pol, struct winset *ws)
 		escalate_reconfigure(sd->escalator, pol, ws, sd->cfg);
 }
 
-/* Whether two optional settings differ. */
-static int
-sopd_differ(const char *a, const char *b)
+/* An optional string as JSON (null when not set). */
+static json_t *
+sopd_str_json(const char *s)
 {
-	if (a == NULL || b == NULL)
-		return a != b;
-	return strcmp(a, b) != 0;
+	return s != NULL ? json_string(s) : json_null();
 }
 
-/* Say which changed settings a reload cannot apply. */
-static void
-sopd_reload_fixed(const struct config *old, const struct config *cfg)
+/* The settings a reload cannot apply, by name, as configured. */
+static json_t *
+sopd_fixed(const struct config *cfg)
 {
-	if (sopd_differ(old->state_dir, cfg->state_dir))
-		log_warnx("reload: state_dir changes need a restart");
-	if (sopd_differ(old->user, cfg->user) ||
-	    sopd_differ(old->group, cfg->group))
-		log_warnx("reload: user and group changes need a restart");
-	if (sopd_differ(old->syslog_udp, cfg->syslog_udp) ||
-	    sopd_differ(old->syslog_tcp, cfg->syslog_tcp) ||
-	    sopd_differ(old->syslog_tls, cfg->syslog_tls) ||
-	    sopd_differ(old->syslog_relp, cfg->syslog_relp) ||
-	    sopd_differ(old->http_listen, cfg->http_listen))
-		log_warnx("reload: syslog and http listen address changes "
-			  "need a restart");
+	static const char *http[] = { "listen", "tls", "tls_cert", "tls_key" };
+	json_t *o = json_object(), *v;
+	char name[32];
+	size_t i;
+
+	json_object_set_new(o, "state_dir", sopd_str_json(cfg->state_dir));
+	json_object_set_new(o, "user", sopd_str_json(cfg->user));
+	json_object_set_new(o, "group", sopd_str_json(cfg->group));
+	json_object_set_new(o, "syslog.udp", sopd_str_json(cfg->syslog_udp));
+	json_object_set_new(o, "syslog.tcp", sopd_str_json(cfg->syslog_tcp));
+	json_object_set_new(o, "syslog.tls", sopd_str_json(cfg->syslog_tls));
+	json_object_set_new(o, "syslog.relp", sopd_str_json(cfg->syslog_relp));
+	for (i = 0; i < sizeof(http) / sizeof(http[0]); i++) {
+		snprintf(name, sizeof(name), "http.%s", http[i]);
+		v = ynode_json(ynode_get(cfg->sec_http, http[i]));
+		json_object_set_new(o, name, v != NULL ? v : json_null());
+	}
+	return o;
+}
+
+/*
+ * Say which settings changed since the start that a reload cannot apply
+ * (the running values stay): logged, kept for the stats and returned for
+ * the audit (NULL when none).
+ */
+static json_t *
+sopd_reload_fixed(struct sopd_run *run, const struct config *cfg)
+{
+	struct sopd *sd = &run->sd;
+	json_t *now = sopd_fixed(cfg), *list = json_array(), *v;
+	const char *k;
+	size_t used = 0;
+	int n;
+
+	sd->restart_needed[0] = '\0';
+	json_object_foreach(run->fixed, k, v)
+	{
+		if (json_equal(v, json_object_get(now, k)))
+			continue;
+		json_array_append_new(list, json_string(k));
+		n = snprintf(sd->restart_needed + used,
+		    sizeof(sd->restart_needed) - used, "%s%s",
+		    used > 0 ? ", " : "", k);
+		if (n > 0 && (size_t)n < sizeof(sd->restart_needed) - used)
+			used += (size_t)n;
+	}
+	json_decref(now);
+	if (json_array_size(list) == 0) {
+		json_decref(list);
+		return NULL;
+	}
+	log_warnx("reload: %s changed: only a restart applies %s (the "
+		  "running values stay)",
+	    sd->restart_needed, json_array_size(list) > 1 ? "them" : "it");
+	return list;
 }
 
 /* Reload the TLS input's certificates; the old ones stay on error. */
@@ -461,7 +503,7 @@ sopd_reload(struct sopd_run *run)
 	struct ruleset *rs;
 	struct policy *pol = NULL;
 	struct winset *ws = NULL;
-	json_t *diff;
+	json_t *diff, *fixed;
 	size_t i;
 
 	sd->last_reload = time(NULL);
@@ -485,8 +527,10 @@ sopd_reload(struct sopd_run *run)
 		errlist_free(&errs);
 		return;
 	}
-	sopd_reload_fixed(sd->cfg, cfg);
+	fixed = sopd_reload_fixed(run, cfg);
 	diff = audit_diff(sd->cfg, sd->rules, cfg, rs);
+	if (fixed != NULL)
+		json_object_set_new(diff, "restart_needed", fixed);
 	ruleset_free(sd->rules);
 	sd->rules = rs;
 	config_free(sd->cfg);
@@ -614,6 +658,7 @@ sopd_start(struct sopd_run *run)
 	/* Every port is bound, the store and net-snmp's files are open. */
 	if (privdrop_drop(sd->cfg, &cause) == -1)
 		fatalx("%s", cause);
+	run->fixed = sopd_fixed(sd->cfg);
 	run->sighup = evsignal_new(sd->base, SIGHUP, sopd_signal_cb, run);
 	run->sigterm = evsignal_new(sd->base, SIGTERM, sopd_signal_cb, run);
 	run->sigint = evsignal_new(sd->base, SIGINT, sopd_signal_cb, run);
@@ -632,6 +677,7 @@ sopd_stop(struct sopd_run *run)
 	event_free(run->sighup);
 	event_free(run->sigterm);
 	event_free(run->sigint);
+	json_decref(run->fixed);
 	retain_free(run->retain);
 	backup_stop();
 	http_stop(run->http);

@@ -272,6 +272,25 @@ static const char *store_migrations[] = {
 	"  fail_key TEXT NOT NULL,"
 	"  PRIMARY KEY (rule, host, fail_rule, fail_key)"
 	");",
+	/*
+	 * 10 -> 11: every incident notice sent, per incident (idem_key), with
+	 * its targets and outcome; it goes with its incident (retention).
+	 */
+	"CREATE TABLE notice_log ("
+	"  id INTEGER PRIMARY KEY,"
+	"  incident_id INTEGER NOT NULL,"
+	"  idem_key TEXT NOT NULL UNIQUE,"
+	"  at INTEGER NOT NULL,"
+	"  notification TEXT NOT NULL,"
+	"  level TEXT NOT NULL,"
+	"  targets TEXT NOT NULL,"
+	"  outcome TEXT NOT NULL,"
+	"  nlog_index INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX notice_log_incident ON notice_log (incident_id, at);"
+	"CREATE TRIGGER notice_log_gone AFTER DELETE ON incidents BEGIN"
+	"  DELETE FROM notice_log WHERE incident_id = old.id;"
+	"END;",
 };
 #define STORE_VERSION \
 	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))

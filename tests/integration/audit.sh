@@ -105,4 +105,24 @@ check "sopd stops cleanly" stop_sopd
 start_sopd || { notok "sopd starts again"; exit 1; }
 check "the audit is kept across a restart" audit_has \
     '(.audit | length == 2) and .audit[1].changes.rules.removed == ["r-a"]'
+
+# HTTPS settings and the listen address only apply at a restart: a reload
+# says so (log, audit, stats) and keeps serving as before.
+cp "$T/sopd.yaml" "$T/sopd.yaml.orig"
+sed -i "s|^  listen: 127.0.0.1:$P_HTTP\$|&\\n  tls: on\\n  tls_cert: $T/none.pem\\n  tls_key: $T/none.key|" "$T/sopd.yaml"
+kill -HUP "$SOPD_PID"
+fixed='["http.tls", "http.tls_cert", "http.tls_key"]'
+check "a reload that changes http tls is recorded" wait_for audit_has \
+    "(.audit | length == 3) and .audit[0].changes.restart_needed == $fixed"
+check "its summary says they need a restart" audit_has \
+    '.audit[0].summary == "needs a restart (not applied): http.tls, http.tls_cert, http.tls_key."'
+check "the stats say so" sh -c "curl -sf '$API/api/v1/stats' |
+    jq -e '.daemon.last_reload.ok and .daemon.last_reload.restart_needed == $fixed' >/dev/null"
+check "the log warns that only a restart applies them" grep -q \
+    'reload: http.tls, http.tls_cert, http.tls_key changed: only a restart applies them' "$T/sopd.log"
+check "plain HTTP is still served" sh -c "curl -sf '$API/healthz' >/dev/null"
+cp "$T/sopd.yaml.orig" "$T/sopd.yaml"
+kill -HUP "$SOPD_PID"
+check "changed back, nothing needs a restart" wait_for sh -c \
+    "curl -sf '$API/api/v1/stats' | jq -e '.daemon.generation == 2 and .daemon.last_reload.restart_needed == []' >/dev/null"
 check "sopd stops cleanly again" stop_sopd

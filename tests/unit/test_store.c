@@ -455,8 +455,8 @@ test_auto_vacuum(void **state)
 
 /*
  * Pruning deletes at most `limit` resolved incidents per call, the oldest
- * first, with their history and escalation steps; newer ones and active
- * ones stay; the free pages then go back to the file system.
+ * first, with their history, escalation steps and notices; newer ones and
+ * active ones stay; the free pages then go back to the file system.
  */
 static void
 test_prune(void **state)
@@ -474,6 +474,11 @@ test_prune(void **state)
 	assert_int_equal(store_begin(st), 0);
 	assert_int_equal(store_put_incident(st, &r), 0);
 	assert_int_equal(store_commit(st), 0);
+	exec_sql(path,
+	    "INSERT INTO notice_log (incident_id, idem_key, at, notification, "
+	    "level, targets, outcome) VALUES (1, '1-opened-0', 1, 'opened', "
+	    "'L1', 'noc', 'delivered'), (6, '6-opened-0', 1, 'opened', 'L1', "
+	    "'noc', 'failed');");
 	assert_int_equal(store_prune(st, 2000, 2), 2);
 	assert_int_equal(query_int(path, "SELECT MIN(id) FROM incidents"), 3);
 	assert_int_equal(store_prune(st, 2000, 2), 2);
@@ -488,6 +493,11 @@ test_prune(void **state)
 			     "incident_history WHERE incident_id < 6"),
 	    0);
 	assert_int_equal(query_int(path, "SELECT COUNT(*) FROM escalation"), 1);
+	/* The notices sent for an incident go with it. */
+	assert_int_equal(query_int(path,
+			     "SELECT group_concat(incident_id) = '6' "
+			     "FROM notice_log"),
+	    1);
 	assert_true(store_vacuum_step(st, 1000) == 0);
 	store_close(st);
 	free(path);
