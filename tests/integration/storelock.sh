@@ -48,6 +48,8 @@ mkfifo "$T/sq"
 sqlite3 "$DB" < "$T/sq" > /dev/null &
 LOCKER=$!
 exec 3> "$T/sq"
+# The shell waits for a commit of sopd in progress rather than fail.
+echo ".timeout 5000" >&3
 echo "BEGIN IMMEDIATE;" >&3
 locked() { ! sqlite3 "$DB" "BEGIN IMMEDIATE; ROLLBACK;" 2>/dev/null; }
 check "the sqlite3 shell holds the write lock" wait_for locked
