@@ -3,7 +3,9 @@
  * updater of our own).
  *
  *   status          the running firmware (/etc/sopd-firmware) and
- *                   `rauc status`: booted slot, which is good, which next
+ *                   `rauc status`: booted slot, which is good, which next;
+ *                   and "fallback: ..." when the other slot holds an
+ *                   update that failed its first boot (marked bad)
  *   install BUNDLE  checks the bundle first with `rauc info` (signature
  *                   against the keyring of RAUC's system.conf, size,
  *                   compatible) and refuses one older than the running
@@ -205,6 +207,68 @@ fw_older(const char *a, const char *b)
 	return fw_exec(av, NULL) == 0;
 }
 
+/* The value of rauc's shell variable NAME_I, or NULL; malloc'd. */
+static char *
+fw_slot_var(const char *out, const char *name, int i)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "%s_%d", name, i);
+	return fw_shell_var(out, key);
+}
+
+/* Whether slot I of rauc's shell status is the fallback of a failed
+ * update: not booted, marked bad (its health check failed, or it never
+ * reached it), yet holding a bundle RAUC installed. Prints so. */
+static int
+fw_slot_fallback(const char *out, int i, const char *booted)
+{
+	char *name, *state, *boot, *ver;
+	int fell = 0;
+
+	name = fw_slot_var(out, "RAUC_SLOT_BOOTNAME", i);
+	state = fw_slot_var(out, "RAUC_SLOT_STATE", i);
+	boot = fw_slot_var(out, "RAUC_SLOT_BOOT_STATUS", i);
+	ver = fw_slot_var(out, "RAUC_SLOT_STATUS_BUNDLE_VERSION", i);
+	if (name != NULL && *name != '\0' && strcmp(name, booted) != 0 &&
+	    (state == NULL || strcmp(state, "booted") != 0) && boot != NULL &&
+	    strcmp(boot, "bad") == 0 && ver != NULL && *ver != '\0') {
+		printf("fallback: firmware %s in slot %s failed its first "
+		       "boot (marked bad); slot %s runs the previous "
+		       "firmware\n",
+		    ver, name, booted);
+		fell = 1;
+	}
+	free(name);
+	free(state);
+	free(boot);
+	free(ver);
+	return fell;
+}
+
+/* After the slots: one line when the boot loader went back to the booted
+ * slot because the updated one failed. */
+static void
+fw_print_fallback(void)
+{
+	char *args[] = { "status", "--detailed", "--output-format=shell",
+		NULL };
+	char *av[8], conf[1024], *booted;
+	struct fw_run r;
+	int i;
+
+	fw_argv(av, 8, args, conf, sizeof(conf));
+	if (fw_exec(av, &r) != 0) {
+		free(r.out);
+		return;
+	}
+	booted = fw_shell_var(r.out, "RAUC_SYSTEM_BOOTED_BOOTNAME");
+	for (i = 1; booted != NULL && *booted != '\0' && i <= 16; i++)
+		fw_slot_fallback(r.out, i, booted);
+	free(booted);
+	free(r.out);
+}
+
 static int
 fw_status(void)
 {
@@ -215,7 +279,10 @@ fw_status(void)
 	printf("firmware: %s\n", v != NULL ? v : "unknown (no " FW_RELEASE ")");
 	free(v);
 	fw_argv(av, 8, args, conf, sizeof(conf));
-	return fw_exec(av, NULL) == 0 ? 0 : 1;
+	if (fw_exec(av, NULL) != 0)
+		return 1;
+	fw_print_fallback();
+	return 0;
 }
 
 /* Check BUNDLE with rauc info; on success set *version. */

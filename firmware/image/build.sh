@@ -5,7 +5,8 @@
 #                      of a RAUC bundle (make firmware)
 #   OUT/disk.img       GPT: 1 EFI system partition (GRUB, grubenv),
 #                      2 rootfs-a, 3 rootfs-b (A/B slots), 4 data
-#                      (/var/lib/sopd)
+#                      (/data: the site's configuration and state,
+#                      sopd-data.service)
 # Environment: FIRMWARE_VERSION (the image's version, /etc/sopd-firmware),
 # RAUC_CERT (the certificate chain RAUC accepts: /etc/rauc/keyring.pem),
 # IMAGE_NMS (address or network allowed SNMP with community public),
@@ -38,7 +39,7 @@ mmdebstrap --variant=minbase --mode=root \
     --customize-hook="upload '$DEB' /tmp/sopd.deb" \
     --customize-hook='chroot "$1" apt-get install -y -q --no-install-recommends /tmp/sopd.deb' \
     --customize-hook='rm -f "$1/tmp/sopd.deb"; chroot "$1" apt-get clean' \
-    --customize-hook='mkdir -p "$1/etc/rauc" "$1/usr/lib/sopd" "$1/etc/systemd/network" "$1/boot/efi" "$1/var/lib/sopd"' \
+    --customize-hook='mkdir -p "$1/etc/rauc" "$1/usr/lib/sopd" "$1/etc/systemd/network" "$1/boot/efi" "$1/var/lib/sopd" "$1/data"' \
     --customize-hook='echo sopd > "$1/etc/hostname"' \
     --customize-hook="upload '$FW/snmpd.conf' /etc/snmp/snmpd.conf" \
     --customize-hook="upload '$HERE/system.conf' /etc/rauc/system.conf" \
@@ -46,9 +47,11 @@ mmdebstrap --variant=minbase --mode=root \
     --customize-hook="upload '$HERE/firmware-pre-install' /usr/lib/sopd/firmware-pre-install" \
     --customize-hook="upload '$HERE/firmware-check' /usr/lib/sopd/firmware-check" \
     --customize-hook="upload '$HERE/sopd-firmware-check.service' /lib/systemd/system/sopd-firmware-check.service" \
+    --customize-hook="upload '$HERE/data-setup' /usr/lib/sopd/data-setup" \
+    --customize-hook="upload '$HERE/sopd-data.service' /lib/systemd/system/sopd-data.service" \
     --customize-hook="upload '$HERE/fstab' /etc/fstab" \
     --customize-hook="upload '$HERE/20-wired.network' /etc/systemd/network/20-wired.network" \
-    --customize-hook='chmod 0755 "$1/usr/lib/sopd/firmware-pre-install" "$1/usr/lib/sopd/firmware-check"' \
+    --customize-hook='chmod 0755 "$1/usr/lib/sopd/firmware-pre-install" "$1/usr/lib/sopd/firmware-check" "$1/usr/lib/sopd/data-setup"' \
     --customize-hook="sh '$HERE/customize.sh' \"\$1\" '$FIRMWARE_VERSION' '$IMAGE_NMS'" \
     bookworm "$OUT/rootfs" ${MIRROR:-}
 
@@ -67,7 +70,8 @@ mkfs.vfat -C -n EFI "$OUT/esp.img" $((ESP_MB * 1024)) >/dev/null
 mmd -i "$OUT/esp.img" ::/EFI ::/EFI/BOOT
 mcopy -i "$OUT/esp.img" "$OUT/BOOTX64.EFI" "$HERE/grub.cfg" "$OUT/grubenv" ::/EFI/BOOT/
 
-# Data partition for /var/lib/sopd (tmpfiles gives it to user sopd at boot).
+# The data partition, empty: at first boot sopd-data.service copies the
+# shipped configuration and state directories into it (data-setup).
 mkfs.ext4 -q -F -L data "$OUT/data.img" "${DATA_MB}M"
 
 # The disk: 1 MiB aligned GPT partitions, each file system copied in.

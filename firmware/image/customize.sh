@@ -14,7 +14,8 @@ if [ -n "$NMS" ]; then
 	echo "rocommunity public $NMS -V sopView" >> "$R/etc/snmp/snmpd.conf"
 fi
 chroot "$R" systemctl enable systemd-networkd.service sopd.service \
-    sopd-firmware-check.service snmpd.service chrony.service
+    sopd-firmware-check.service snmpd.service chrony.service \
+    sopd-data.service
 # No password: log in on the console only after setting one from a
 # rescue system; the appliance is managed over HTTPS and SNMP.
 chroot "$R" passwd -l root >/dev/null

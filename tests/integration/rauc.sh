@@ -8,7 +8,8 @@
 # private bus installs into two loop-device slots: the other slot gets the
 # image and becomes the next boot (grubenv), a downgrade is refused by
 # RAUC's pre-install handler too, and the health check marks the booted
-# slot good when sopd answers /healthz, or bad (and reboots) when not.
+# slot good when sopd answers /healthz, or bad (and reboots) when not;
+# booted from A again, `sopctl firmware status` says B's update fell back.
 . "$(dirname "$0")/../lib.sh"
 
 for tool in rauc mksquashfs openssl mkfs.ext4 dpkg; do
@@ -225,6 +226,7 @@ check "B is the next boot: ORDER=\"B A\", B_OK=1, B_TRY=0 in grubenv" \
 "$SOPCTL" firmware status > "$T/status.out" 2>&1
 check "sopctl firmware status shows the running firmware" grep -q "^firmware: 1.0$" "$T/status.out"
 check "... and RAUC's next boot: B" grep -q "Activated: rootfs.1 (B)" "$T/status.out"
+check "... and no fallback while B has not failed" sh -c "! grep -q '^fallback' '$T/status.out'"
 
 # A downgrade past sopctl, straight to rauc: the pre-install handler refuses
 # it and slot B keeps 2.0.
@@ -264,4 +266,11 @@ sed 's/^/# /' "$T/check2.out"
 check "without /healthz the health check gives up after its limit (exit 1)" [ $rc = 1 ]
 check "... marks B bad (B_OK=0) so GRUB falls back to A" env_is B_OK 0
 check "... and reboots" [ -e "$T/rebooted" ]
+
+# Booted from A again: sopctl firmware status says the update fell back.
+start_rauc A || notok "the RAUC service starts as booted from A"
+"$SOPCTL" firmware status > "$T/status2.out" 2>&1
+sed 's/^/# /' "$T/status2.out" | tail -3
+check "sopctl firmware status on A says B's firmware 2.0 failed and A runs the previous one" \
+    grep -q "^fallback: firmware 2.0 in slot B failed its first boot (marked bad); slot A runs the previous firmware$" "$T/status2.out"
 exit 0
