@@ -742,16 +742,22 @@ sched_record(struct schedule *s, int job, time_t scheduled, time_t now,
 	return store_write(st, sql, p, 6);
 }
 
-/* Tell the job's level: text on the exec hook's stdin, JSON to webhooks. */
-static void
+/*
+ * Tell the job's level: text on the exec hook's stdin, JSON to webhooks.
+ * With staged, the report is written to the notifier's outbox inside the
+ * open transaction (0, or -1: roll it back); without, it is queued in a
+ * transaction of its own.
+ */
+static int
 sched_deliver(struct schedule *s, int job, time_t scheduled, time_t now,
-    const char *subject, json_t *doc, int64_t report)
+    const char *subject, json_t *doc, int64_t report, int staged)
 {
 	json_t *body;
 	char *text, *js, idem[96], at[32];
+	int rc = 0;
 
 	if (s->jobs[job].notify == NULL || s->sd->notifier == NULL)
-		return;
+		return 0;
 	snprintf(idem, sizeof(idem), "report-%s-%lld", sched_job_names[job],
 	    (long long)scheduled);
 	text = schedule_render_text(doc);
@@ -763,11 +769,72 @@ sched_deliver(struct schedule *s, int job, time_t scheduled, time_t now,
 	sched_utc(now, at, sizeof(at));
 	json_object_set_new(body, "ran_at", json_string(at));
 	js = json_dumps(body, JSON_COMPACT);
-	notifier_send_report(s->sd->notifier, s->jobs[job].notify, subject,
-	    text, js, idem);
+	if (staged)
+		rc = notifier_stage_report(s->sd->notifier, s->jobs[job].notify,
+		    subject, text, js, idem);
+	else
+		notifier_send_report(s->sd->notifier, s->jobs[job].notify,
+		    subject, text, js, idem);
 	json_decref(body);
 	free(text);
 	free(js);
+	return rc;
+}
+
+/* The run's one-line detail. */
+static void
+sched_detail(int job, const json_t *doc, const char *subject, char *detail,
+    size_t len)
+{
+	if (job == SCHED_BACKUP_CHECK)
+		snprintf(detail, len,
+		    "ok %lld, missing %lld, late "
+		    "%lld, pending %lld",
+		    (long long)json_integer_value(json_object_get(doc, "ok")),
+		    (long long)json_integer_value(
+			json_object_get(doc, "missing")),
+		    (long long)json_integer_value(json_object_get(doc, "late")),
+		    (long long)json_integer_value(
+			json_object_get(doc, "pending")));
+	else if (job == SCHED_SERVER_CHECK)
+		snprintf(detail, len,
+		    "%lld hosts, %lld open "
+		    "incidents",
+		    (long long)json_integer_value(
+			json_object_get(doc, "hosts_checked")),
+		    (long long)json_integer_value(
+			json_object_get(doc, "open_incidents")));
+	else
+		snprintf(detail, len, "%s", subject);
+}
+
+/*
+ * Store the report, record the run and write the report's notices to the
+ * outbox in one transaction, so a report is delivered, also after a crash
+ * or restart, exactly when it is stored.  The run's id, or -1 when the
+ * transaction failed (nothing written).
+ */
+static int64_t
+sched_commit(struct schedule *s, int job, time_t scheduled, time_t now,
+    const char *subject, json_t *doc, int manual, const char *detail)
+{
+	struct store *st = sched_store(s);
+	int64_t report, run;
+
+	if (st == NULL || store_begin(st) == -1)
+		return -1;
+	if ((report = sched_store_report(s, job, now, subject, doc)) <= 0 ||
+	    (run = sched_record(s, job, scheduled, now, "ok", detail, report,
+		 manual)) <= 0 ||
+	    sched_deliver(s, job, scheduled, now, subject, doc, report, 1) ==
+		-1 ||
+	    store_commit(st) == -1) {
+		store_rollback(st);
+		notifier_unstage(s->sd->notifier);
+		return -1;
+	}
+	notifier_commit(s->sd->notifier);
+	return run;
 }
 
 static int64_t
@@ -792,30 +859,17 @@ sched_run(struct schedule *s, int job, time_t scheduled, int manual)
 	}
 	json_object_set_new(doc, "job", json_string(sched_job_names[job]));
 	json_object_set_new(doc, "subject", json_string(subject));
-	report = sched_store_report(s, job, now, subject, doc);
-	if (job == SCHED_BACKUP_CHECK)
-		snprintf(detail, sizeof(detail),
-		    "ok %lld, missing %lld, late "
-		    "%lld, pending %lld",
-		    (long long)json_integer_value(json_object_get(doc, "ok")),
-		    (long long)json_integer_value(
-			json_object_get(doc, "missing")),
-		    (long long)json_integer_value(json_object_get(doc, "late")),
-		    (long long)json_integer_value(
-			json_object_get(doc, "pending")));
-	else if (job == SCHED_SERVER_CHECK)
-		snprintf(detail, sizeof(detail),
-		    "%lld hosts, %lld open "
-		    "incidents",
-		    (long long)json_integer_value(
-			json_object_get(doc, "hosts_checked")),
-		    (long long)json_integer_value(
-			json_object_get(doc, "open_incidents")));
-	else
-		snprintf(detail, sizeof(detail), "%s", subject);
-	run = sched_record(s, job, scheduled, now,
-	    report > 0 ? "ok" : "not stored", detail, report, manual);
-	sched_deliver(s, job, scheduled, now, subject, doc, report);
+	sched_detail(job, doc, subject, detail, sizeof(detail));
+	if ((run = sched_commit(s, job, scheduled, now, subject, doc, manual,
+		 detail)) == -1) {
+		/* Not in one transaction: each part on its own. */
+		log_warnx("schedule: %s: report not stored with its delivery",
+		    sched_job_names[job]);
+		report = sched_store_report(s, job, now, subject, doc);
+		run = sched_record(s, job, scheduled, now,
+		    report > 0 ? "ok" : "not stored", detail, report, manual);
+		sched_deliver(s, job, scheduled, now, subject, doc, report, 0);
+	}
 	log_info("schedule: %s ran (%s)", sched_job_names[job], detail);
 	json_decref(doc);
 	free(subject);
