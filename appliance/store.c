@@ -259,6 +259,19 @@ static const char *store_migrations[] = {
 	"  seq INTEGER PRIMARY KEY,"
 	"  hash INTEGER NOT NULL"
 	");",
+	/*
+	 * 9 -> 10: errors and warnings each host logged per hour (the server
+	 * check's last 24 hours), and when it was last heard in that hour.
+	 */
+	"CREATE TABLE host_hours ("
+	"  host TEXT NOT NULL,"
+	"  hour INTEGER NOT NULL,"
+	"  err INTEGER NOT NULL,"
+	"  warn INTEGER NOT NULL,"
+	"  last INTEGER NOT NULL,"
+	"  PRIMARY KEY (host, hour)"
+	");"
+	"CREATE INDEX host_hours_hour ON host_hours (hour);",
 };
 #define STORE_VERSION \
 	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))

@@ -90,4 +90,31 @@ start_sopd || { notok "sopd starts again"; exit 1; }
 sleep 4
 check "a further restart delivers nothing again" sh -c \
     "test \$(wc -l < $T/delivered) = 1 && test \$(wc -l < $T/web.jsonl) = 1"
+
+# The server check's errors and warnings of the last 24 hours: stored.
+send() { printf '%s' "$1" > /dev/udp/127.0.0.1/$P_SYSLOG; }
+# counts HOST: "errors warnings" of a server check run now.
+counts() {
+	curl -sf -X POST "$API/api/v1/schedule/server-check/run" >/dev/null || return 1
+	_id=$(api "/api/v1/reports/stored?job=server-check" | jq -r '.reports[0].id')
+	api "/api/v1/reports/stored/$_id" |
+	    jq -r ".report.hosts[] | select(.host == \"$1\") | \"\\(.errors_24h) \\(.warnings_24h)\""
+}
+for i in 1 2 3; do send "<27>Nov 30 09:30:00 app-1 app: request $i came back with code 17"; done
+send "<28>Nov 30 09:30:00 app-1 app: request 4 was slow"
+send "<28>Nov 30 09:30:00 app-1 app: request 5 was slow"
+send "<30>Nov 30 09:30:00 app-2 app: request 6 done"
+has_counts() { test "$(counts "$1")" = "$2"; }
+check "the server check counts app-1's 3 errors and 2 warnings" \
+    wait_for has_counts app-1 "3 2"
+check "sopd stops" stop_sopd
+start_sopd || { notok "sopd starts with the counts stored"; exit 1; }
+check "after a restart the server check still counts them" test "$(counts app-1)" = "3 2"
+check "and lists app-2, heard before it, with no error" test "$(counts app-2)" = "0 0"
+send "<27>Nov 30 09:31:00 app-1 app: request 7 came back with code 17"
+check "a new error adds to them" wait_for has_counts app-1 "4 2"
+sleep 1
+kill9_sopd
+start_sopd || { notok "sopd starts after a crash with the counts stored"; exit 1; }
+check "after a crash the counts committed before it are kept" test "$(counts app-1)" = "4 2"
 check "sopd stops cleanly" stop_sopd
