@@ -159,6 +159,7 @@ struct incidents {
 	struct hist *htail;
 	size_t nhist;
 	int meta_dirty;
+	int hooks_wrote;   /* the observers' rows are in this commit */
 	uint64_t seq;	   /* dseq and history order */
 	struct inc *wstop; /* first not in the batch */
 	struct hist *hstop;
@@ -1172,6 +1173,7 @@ incidents_write(struct incidents *is, uint64_t budget_us)
 			return -1;
 	}
 	is->hstop = hr;
+	is->hooks_wrote = 0;
 	if (inc != NULL || hr != NULL)
 		return 0;
 	for (i = 0; i < is->nhooks; i++) {
@@ -1179,6 +1181,7 @@ incidents_write(struct incidents *is, uint64_t budget_us)
 		    is->hooks[i].h->write(is->store, is->hooks[i].arg) == -1)
 			return -1;
 	}
+	is->hooks_wrote = 1;
 	if (store_set_meta(is->store, "next_id", (int64_t)is->next_id) == -1 ||
 	    store_set_meta(is->store, "dropped", (int64_t)is->dropped) == -1)
 		return -1;
@@ -1276,7 +1279,8 @@ incidents_flush1(struct incidents *is, uint64_t budget_us)
 	}
 	stats.store_commits++;
 	incidents_written(is);
-	for (i = 0; i < is->nhooks; i++) {
+	/* A batch's commit without the observers' rows: they are not written. */
+	for (i = 0; is->hooks_wrote && i < is->nhooks; i++) {
 		if (is->hooks[i].h->written != NULL)
 			is->hooks[i].h->written(is->hooks[i].arg);
 	}
