@@ -19,11 +19,26 @@ struct mstate {
 	int superseded; /* its incident was settled for a worse one */
 };
 
+/* A sample waiting for the incidents' next commit. */
+struct mrow {
+	char *host, *metric, *inst;
+	int64_t at;
+	double value;
+};
+
+/*
+ * The samples of every poll wait in pend and are written by the incidents'
+ * batched commit (an observer's write hook), METRICS_WRITE_MAX a commit,
+ * so the polls of many hosts cost one transaction, not one each.
+ */
 struct metrics {
 	struct sopd *sd;
 	void *states; /* tsearch(3) tree of struct mstate */
 	size_t nstates;
 	uint64_t dropped; /* states not tracked (over bound) */
+	struct mrow *pend;
+	size_t npend, cap;
+	size_t nwrote; /* the first nwrote are in the commit under way */
 };
 
 static int
@@ -33,6 +48,11 @@ metrics_cmp(const void *a, const void *b)
 	    ((const struct mstate *)b)->key);
 }
 
+static int metrics_write_cb(struct store *, void *);
+static void metrics_written_cb(void *);
+static const struct incident_hooks metrics_hooks = { NULL, metrics_write_cb,
+	metrics_written_cb };
+
 struct metrics *
 metrics_new(struct sopd *sd)
 {
@@ -40,7 +60,67 @@ metrics_new(struct sopd *sd)
 
 	m = xcalloc(1, sizeof(*m));
 	m->sd = sd;
+	if (sd->incidents != NULL)
+		incidents_add_hooks(sd->incidents, &metrics_hooks, m);
 	return m;
+}
+
+/* Forget the first n waiting samples. */
+static void
+metrics_pend_drop(struct metrics *m, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || m->npend == 0)
+		return;
+	for (i = 0; i < n && i < m->npend; i++) {
+		free(m->pend[i].host);
+		free(m->pend[i].metric);
+		free(m->pend[i].inst);
+	}
+	m->npend -= i;
+	memmove(m->pend, m->pend + i, m->npend * sizeof(*m->pend));
+}
+
+/* Write the first METRICS_WRITE_MAX waiting samples in the commit. */
+static int
+metrics_write_cb(struct store *st, void *arg)
+{
+	struct metrics *m = arg;
+	struct store_metric *rows;
+	size_t i, n;
+	int rc;
+
+	m->nwrote = 0;
+	if ((n = m->npend) == 0)
+		return 0;
+	if (n > METRICS_WRITE_MAX)
+		n = METRICS_WRITE_MAX;
+	rows = xcalloc(n, sizeof(*rows));
+	for (i = 0; i < n; i++) {
+		rows[i].host = m->pend[i].host;
+		rows[i].metric = m->pend[i].metric;
+		rows[i].inst = m->pend[i].inst;
+		rows[i].at = m->pend[i].at;
+		rows[i].value = m->pend[i].value;
+	}
+	rc = store_put_metrics(st, rows, n);
+	free(rows);
+	if (rc == 0)
+		m->nwrote = n;
+	return rc;
+}
+
+/* The commit succeeded: the samples written go; the rest in the next one. */
+static void
+metrics_written_cb(void *arg)
+{
+	struct metrics *m = arg;
+
+	metrics_pend_drop(m, m->nwrote);
+	m->nwrote = 0;
+	if (m->npend > 0)
+		incidents_want_commit(m->sd->incidents);
 }
 
 static void
@@ -55,8 +135,24 @@ metrics_free_state(void *p)
 void
 metrics_free(struct metrics *m)
 {
+	size_t left;
+
 	if (m == NULL)
 		return;
+	if (m->sd->incidents != NULL) {
+		/* Every waiting sample is committed before sopd stops. */
+		while ((left = m->npend) > 0) {
+			incidents_want_commit(m->sd->incidents);
+			if (incidents_flush(m->sd->incidents) == -1 ||
+			    m->npend >= left)
+				break;
+		}
+		incidents_remove_hooks(m->sd->incidents, &metrics_hooks, m);
+	}
+	if (m->npend > 0)
+		log_warnx("poll: %zu samples not stored", m->npend);
+	metrics_pend_drop(m, m->npend);
+	free(m->pend);
 	tdestroy(m->states, metrics_free_state);
 	free(m);
 }
@@ -283,6 +379,35 @@ metrics_check(struct metrics *m, const char *host,
 		metrics_supersede(m, same[i], host, s, at);
 }
 
+/* Keep a poll's samples for the incidents' next commit; -1 when full. */
+static int
+metrics_pend(struct metrics *m, const char *host, const struct metric_sample *s,
+    size_t n, int64_t at)
+{
+	struct mrow *r;
+	size_t i;
+
+	if (m->sd->incidents == NULL || m->npend + n > METRICS_PENDING_MAX)
+		return -1;
+	if (m->npend + n > m->cap) {
+		m->cap = m->cap == 0 ? 1024 : m->cap * 2;
+		while (m->cap < m->npend + n)
+			m->cap *= 2;
+		m->pend = xreallocarray(m->pend, m->cap, sizeof(*m->pend));
+	}
+	for (i = 0; i < n; i++) {
+		r = &m->pend[m->npend++];
+		r->host = xstrdup(host);
+		r->metric = xstrdup(s[i].metric);
+		r->inst = s[i].inst != NULL ? xstrdup(s[i].inst) : NULL;
+		r->at = at;
+		r->value = s[i].value;
+	}
+	if (m->npend == n)
+		incidents_want_commit(m->sd->incidents);
+	return 0;
+}
+
 void
 metrics_record(struct metrics *m, const char *host,
     const struct metric_sample *s, size_t n, int64_t at)
@@ -290,6 +415,12 @@ metrics_record(struct metrics *m, const char *host,
 	struct store_metric *rows;
 	size_t i;
 
+	if (metrics_pend(m, host, s, n, at) == 0) {
+		for (i = 0; i < n; i++)
+			metrics_check(m, host, &s[i], at);
+		return;
+	}
+	/* Too many waiting (the store is stuck): this poll on its own. */
 	rows = xcalloc(n ? n : 1, sizeof(*rows));
 	for (i = 0; i < n; i++) {
 		rows[i].host = host;

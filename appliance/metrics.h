@@ -10,11 +10,13 @@
 struct sopd;
 struct metrics;
 
-#define METRICS_KEEP_5M	   (8 * 86400)	 /* 5-minute points: 8 days */
-#define METRICS_KEEP_1H	   (400 * 86400) /* hourly points: 400 days */
-#define METRICS_PRUNE_STEP 2000		 /* rows deleted a minute, at most */
-#define METRICS_MAX_STATES 100000	 /* rule conditions tracked */
-#define METRICS_MAX_POINTS 2000		 /* points a read returns */
+#define METRICS_KEEP_5M	    (8 * 86400)	  /* 5-minute points: 8 days */
+#define METRICS_KEEP_1H	    (400 * 86400) /* hourly points: 400 days */
+#define METRICS_PRUNE_STEP  2000	  /* rows deleted a minute, at most */
+#define METRICS_MAX_STATES  100000	  /* rule conditions tracked */
+#define METRICS_MAX_POINTS  2000	  /* points a read returns */
+#define METRICS_WRITE_MAX   2000	  /* samples written per commit */
+#define METRICS_PENDING_MAX 200000	  /* samples waiting for a commit */
 
 /* One sample of a poll; inst is the file system or interface, or NULL. */
 struct metric_sample {
@@ -26,7 +28,9 @@ struct metric_sample {
 struct metrics *metrics_new(struct sopd *);
 void metrics_free(struct metrics *);
 /*
- * Store the samples of one poll of host (taken at at, seconds) and hold
+ * Store the samples of one poll of host (taken at at, seconds; written
+ * with the incidents' next batched commit, many polls in one transaction,
+ * or on their own when METRICS_PENDING_MAX wait already) and hold
  * each against the metric rules of the current rule set: a condition that
  * held for its duration opens an incident (rule, "RULE:HOST[:INST]"); its
  * clear condition resolves it.

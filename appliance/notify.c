@@ -1656,6 +1656,45 @@ notifier_send(struct notifier *n, const char *level, const struct notice *no)
 	notify_send_memory(n, level, no);
 }
 
+/* A report as a notice (its incident is made up, none is referred to). */
+static void
+notify_report_notice(struct notice *no, struct incident_info *ii,
+    const char *level, const char *subject, const char *text,
+    const char *body_json, const char *idem)
+{
+	memset(ii, 0, sizeof(*ii));
+	ii->severity = SEV_INFO; /* a report is no alarm */
+	ii->level = level;
+	ii->host = "";
+	ii->rule = "";
+	ii->key = idem;
+	ii->title = subject;
+	memset(no, 0, sizeof(*no));
+	no->kind = NOTICE_REPORT;
+	no->inc = ii;
+	no->step = -1;
+	no->level = level;
+	no->at_us = clock_now_us();
+	no->idem = idem;
+	no->body = text;
+	no->body_json = body_json;
+}
+
+/* Write a report to the outbox inside the caller's transaction. */
+int
+notifier_stage_report(struct notifier *n, const char *level,
+    const char *subject, const char *text, const char *body_json,
+    const char *idem)
+{
+	struct incident_info ii;
+	struct notice no;
+
+	if (n == NULL || level == NULL)
+		return 0;
+	notify_report_notice(&no, &ii, level, subject, text, body_json, idem);
+	return notifier_stage(n, level, &no);
+}
+
 /* Queue a report to the targets of a level (see notify.h). */
 void
 notifier_send_report(struct notifier *n, const char *level, const char *subject,
@@ -1666,23 +1705,8 @@ notifier_send_report(struct notifier *n, const char *level, const char *subject,
 
 	if (n == NULL || level == NULL)
 		return;
-	memset(&ii, 0, sizeof(ii));
-	ii.severity = SEV_INFO; /* a report is no alarm */
-	ii.level = level;
-	ii.host = "";
-	ii.rule = "";
-	ii.key = idem;
-	ii.title = subject;
-	memset(&no, 0, sizeof(no));
-	no.kind = NOTICE_REPORT;
-	no.inc = &ii;
-	no.step = -1;
-	no.level = level;
-	no.at_us = clock_now_us();
-	no.idem = idem;
-	no.body = text;
-	no.body_json = body_json;
-	notify_send_memory(n, level, &no);
+	notify_report_notice(&no, &ii, level, subject, text, body_json, idem);
+	notifier_send(n, level, &no);
 }
 
 /* A pending outbox row at start: back into its target's queue. */

@@ -75,12 +75,17 @@ int notifier_stage(struct notifier *, const char *level, const struct notice *);
 void notifier_commit(struct notifier *);
 void notifier_unstage(struct notifier *);
 /*
- * Queue a report to every target of a level (in memory, not the outbox:
- * the report itself is kept in the store): exec hooks read the text on
- * stdin with the subject in SOPD_SUBJECT, webhooks get body_json, syslog
- * targets the subject.
+ * Queue a report to every target of a level, through the outbox like any
+ * notice: exec hooks read the text on stdin with the subject in
+ * SOPD_SUBJECT, webhooks get body_json, syslog targets the subject.
+ * notifier_send_report writes it in a transaction of its own;
+ * notifier_stage_report inside the caller's (the one that stores the
+ * report), then notifier_commit / notifier_unstage as for notices.
  */
 void notifier_send_report(struct notifier *, const char *level,
+    const char *subject, const char *text, const char *body_json,
+    const char *idem);
+int notifier_stage_report(struct notifier *, const char *level,
     const char *subject, const char *text, const char *body_json,
     const char *idem);
 /* Counters (sent, failed, retried, queued) per target, and the outbox's. */

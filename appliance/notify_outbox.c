@@ -288,6 +288,14 @@ notify_outbox_dump(const struct notify_msg *m)
 	json_object_set_new(o, "last_event", json_string(m->last_event));
 	json_object_set_new(o, "link", json_string(m->link));
 	json_object_set_new(o, "eta", json_integer((json_int_t)m->eta_us));
+	if ((m->body != NULL &&
+		json_object_set_new(o, "body", json_string(m->body)) == -1) ||
+	    (m->body_json != NULL &&
+		json_object_set_new(o, "body_json",
+		    json_string(m->body_json)) == -1)) {
+		json_decref(o); /* not UTF-8 */
+		return NULL;
+	}
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
@@ -337,6 +345,15 @@ notify_outbox_str0(const json_t *o, const char *name)
 	char *s = notify_outbox_str(o, name);
 
 	return s != NULL ? s : xstrdup("");
+}
+
+/* A string member of any length (a report's body); NULL when missing. */
+static char *
+notify_outbox_body(const json_t *o, const char *name)
+{
+	const char *s = json_string_value(json_object_get(o, name));
+
+	return s != NULL ? xstrdup(s) : NULL;
 }
 
 /* An integer member, 0 when missing. */
@@ -389,6 +406,8 @@ notify_outbox_parse(const char *text, const char *idem)
 	m->first_seen_us = notify_outbox_int(o, "first_seen");
 	m->last_seen_us = notify_outbox_int(o, "last_seen");
 	m->next_escalation_us = notify_outbox_int(o, "next_escalation");
+	m->body = notify_outbox_body(o, "body");
+	m->body_json = notify_outbox_body(o, "body_json");
 	snprintf(m->idem, sizeof(m->idem), "%s", idem);
 	json_decref(o);
 	return m;

@@ -51,13 +51,23 @@ struct sjob {
 	char *notify; /* level told, NULL: nobody */
 };
 
-/* A host heard lately: errors and warnings per hour of the last day. */
+#define SCHED_PRUNE_MAX 10000 /* host_hours rows deleted per commit */
+
+/*
+ * A host heard lately: errors and warnings per hour of the last day.  The
+ * hours counted since the last commit are dirty: their rows of table
+ * host_hours are written with the incidents' next commit, and read back
+ * at start, so a restart keeps the counts.
+ */
 struct shost {
 	struct keytab_entry ent;
 	time_t last;
 	int64_t hour[SCHED_HOURS]; /* hour number of the bucket */
 	uint32_t err[SCHED_HOURS];
 	uint32_t warn[SCHED_HOURS];
+	uint32_t dirty;	      /* a bit per bucket not stored yet */
+	struct shost *dnext;  /* the dirty list */
+	struct shost **dprev; /* NULL: not on it */
 };
 
 struct schedule {
@@ -66,6 +76,10 @@ struct schedule {
 	struct keytab *hosts;
 	struct schedule_metrics m;
 	int has_m;
+	struct shost *dhead; /* hosts with counts to store */
+	int64_t pruned_hr;   /* host_hours pruned up to this hour */
+	int64_t prune_hr;    /* pruned in the commit under way */
+	int wrote;	     /* the commit under way has the rows */
 };
 
 int
@@ -342,11 +356,153 @@ sched_arm(struct schedule *s, int job)
 		    (uint64_t)job, next);
 }
 
+/* Take a host off the dirty list. */
+static void
+sched_host_clean(struct shost *h)
+{
+	if (h->dprev == NULL)
+		return;
+	if (h->dnext != NULL)
+		h->dnext->dprev = h->dprev;
+	*h->dprev = h->dnext;
+	h->dnext = NULL;
+	h->dprev = NULL;
+	h->dirty = 0;
+}
+
+/* A host forgotten (the least recently heard when full): counts unsaved go. */
 static void
 sched_host_free(struct keytab_entry *e, void *arg)
 {
+	struct shost *h = keytab_item(e, struct shost, ent);
+
 	(void)arg;
-	free(keytab_item(e, struct shost, ent));
+	sched_host_clean(h);
+	free(h);
+}
+
+/* Write the dirty hours, and prune old ones, inside the incidents' commit. */
+static int
+sched_hours_write(struct store *st, void *arg)
+{
+	static const char put[] =
+	    "INSERT INTO host_hours (host, hour, err, warn, last) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (host, hour) DO UPDATE "
+	    "SET err = excluded.err, warn = excluded.warn, "
+	    "last = max(last, excluded.last)";
+	static const char prune[] =
+	    "DELETE FROM host_hours WHERE rowid IN (SELECT rowid FROM "
+	    "host_hours WHERE hour <= ?1 LIMIT ?2)";
+	static const char cap[] =
+	    "DELETE FROM host_hours WHERE rowid IN (SELECT rowid FROM "
+	    "host_hours ORDER BY hour DESC LIMIT ?2 OFFSET ?1)";
+	struct schedule *s = arg;
+	struct store_param p[5];
+	struct shost *h;
+	int64_t hr = (int64_t)(clock_now() / 3600);
+	int b;
+
+	s->wrote = 0;
+	memset(p, 0, sizeof(p));
+	for (h = s->dhead; h != NULL; h = h->dnext) {
+		for (b = 0; b < SCHED_HOURS; b++) {
+			if (!(h->dirty & (1u << b)))
+				continue;
+			p[0].text = h->ent.key;
+			p[1].num = h->hour[b];
+			p[2].num = h->err[b];
+			p[3].num = h->warn[b];
+			p[4].num = h->last;
+			if (store_write(st, put, p, 5) == -1)
+				return -1;
+		}
+	}
+	s->prune_hr = s->pruned_hr;
+	if (hr != s->pruned_hr) {
+		p[0].text = NULL;
+		p[0].num = hr - SCHED_HOURS;
+		p[1].num = SCHED_PRUNE_MAX;
+		if (store_write(st, prune, p, 2) == -1)
+			return -1;
+		p[0].num = (int64_t)SCHED_HOURS * SCHEDULE_HOSTS_MAX;
+		if (store_write(st, cap, p, 2) == -1)
+			return -1;
+		s->prune_hr = hr;
+	}
+	s->wrote = 1;
+	return 0;
+}
+
+/* The commit that had the rows succeeded: the hours are stored. */
+static void
+sched_hours_written(void *arg)
+{
+	struct schedule *s = arg;
+
+	if (!s->wrote)
+		return; /* a commit of a batch before the hooks' turn */
+	s->wrote = 0;
+	while (s->dhead != NULL)
+		sched_host_clean(s->dhead);
+	s->pruned_hr = s->prune_hr;
+}
+
+static const struct incident_hooks sched_hooks = { NULL, sched_hours_write,
+	sched_hours_written };
+
+/* A host of the store: its entry, made when new. */
+static struct shost *
+sched_host(struct schedule *s, const char *host)
+{
+	struct keytab_entry *e;
+	struct shost *h;
+
+	if ((e = keytab_find(s->hosts, "", host)) != NULL) {
+		keytab_touch(s->hosts, e);
+		return keytab_item(e, struct shost, ent);
+	}
+	h = xcalloc(1, sizeof(*h));
+	keytab_insert(s->hosts, &h->ent, "", host);
+	return h;
+}
+
+/* One row of host_hours of the last day back into its host's bucket. */
+static int
+sched_hours_load_cb(const struct store_qrow *q, void *arg)
+{
+	struct schedule *s = arg;
+	struct shost *h;
+	int b;
+
+	if (q->text[0] == NULL || *q->text[0] == '\0')
+		return 0;
+	h = sched_host(s, q->text[0]);
+	b = (int)(q->num[1] % SCHED_HOURS);
+	h->hour[b] = q->num[1];
+	h->err[b] = (uint32_t)q->num[2];
+	h->warn[b] = (uint32_t)q->num[3];
+	if (h->last < (time_t)q->num[4])
+		h->last = (time_t)q->num[4];
+	return 0;
+}
+
+/* The counts of the last 24 hours, as stored before the start. */
+static void
+sched_hours_load(struct schedule *s)
+{
+	static const char sql[] =
+	    "SELECT host, hour, err, warn, last FROM host_hours "
+	    "WHERE hour > ?1 ORDER BY last";
+	struct store *st = sched_store(s);
+	struct store_param p = { NULL, 0 };
+
+	if (st == NULL)
+		return;
+	p.num = (int64_t)(clock_now() / 3600) - SCHED_HOURS;
+	if (store_query(st, sql, &p, 1, sched_hours_load_cb, s) == -1)
+		log_warnx("schedule: the hosts' counts of the last 24 hours "
+			  "were not read: %s",
+		    store_error(st));
 }
 
 struct schedule *
@@ -367,6 +523,9 @@ schedule_new(struct sopd *sd, char **cause)
 	}
 	s->hosts = keytab_new(SCHEDULE_HOSTS_MAX, KEYTAB_CASEFOLD,
 	    sched_host_free, NULL);
+	sched_hours_load(s);
+	if (sd->incidents != NULL)
+		incidents_add_hooks(sd->incidents, &sched_hooks, s);
 	for (i = 0; i < SCHED_NJOBS; i++)
 		sched_arm(s, i);
 	return s;
@@ -397,6 +556,13 @@ schedule_free(struct schedule *s)
 {
 	if (s == NULL)
 		return;
+	if (s->sd->incidents != NULL) {
+		if (s->dhead != NULL) {
+			incidents_want_commit(s->sd->incidents);
+			incidents_flush(s->sd->incidents);
+		}
+		incidents_remove_hooks(s->sd->incidents, &sched_hooks, s);
+	}
 	sched_jobs_free(s->jobs);
 	keytab_free(s->hosts);
 	free(s);
@@ -415,7 +581,6 @@ schedule_set_metrics(struct schedule *s, const struct schedule_metrics *m)
 void
 schedule_heard(struct schedule *s, const struct logevent *ev)
 {
-	struct keytab_entry *e;
 	struct shost *h;
 	time_t now = clock_now();
 	int64_t hr = now / 3600;
@@ -423,22 +588,29 @@ schedule_heard(struct schedule *s, const struct logevent *ev)
 
 	if (s == NULL || ev->host == NULL || *ev->host == '\0')
 		return;
-	if ((e = keytab_find(s->hosts, "", ev->host)) != NULL) {
-		h = keytab_item(e, struct shost, ent);
-		keytab_touch(s->hosts, e);
-	} else {
-		h = xcalloc(1, sizeof(*h));
-		keytab_insert(s->hosts, &h->ent, "", ev->host);
-	}
+	h = sched_host(s, ev->host);
 	h->last = now;
-	if (h->hour[b] != hr) {
+	if (h->hour[b] != hr) { /* the host's first line of the hour */
 		h->hour[b] = hr;
 		h->err[b] = h->warn[b] = 0;
+		h->dirty |= 1u << b;
 	}
-	if (ev->severity >= 0 && ev->severity <= 3)
+	if (ev->severity >= 0 && ev->severity <= 3) {
 		h->err[b]++;
-	else if (ev->severity == 4)
+		h->dirty |= 1u << b;
+	} else if (ev->severity == 4) {
 		h->warn[b]++;
+		h->dirty |= 1u << b;
+	}
+	if (h->dirty == 0)
+		return;
+	if (h->dprev == NULL && s->sd->incidents != NULL) {
+		if ((h->dnext = s->dhead) != NULL)
+			h->dnext->dprev = &h->dnext;
+		s->dhead = h;
+		h->dprev = &s->dhead;
+		incidents_want_commit(s->sd->incidents);
+	}
 }
 
 /* RFC 3339 UTC, seconds. */
@@ -742,16 +914,22 @@ sched_record(struct schedule *s, int job, time_t scheduled, time_t now,
 	return store_write(st, sql, p, 6);
 }
 
-/* Tell the job's level: text on the exec hook's stdin, JSON to webhooks. */
-static void
+/*
+ * Tell the job's level: text on the exec hook's stdin, JSON to webhooks.
+ * With staged, the report is written to the notifier's outbox inside the
+ * open transaction (0, or -1: roll it back); without, it is queued in a
+ * transaction of its own.
+ */
+static int
 sched_deliver(struct schedule *s, int job, time_t scheduled, time_t now,
-    const char *subject, json_t *doc, int64_t report)
+    const char *subject, json_t *doc, int64_t report, int staged)
 {
 	json_t *body;
 	char *text, *js, idem[96], at[32];
+	int rc = 0;
 
 	if (s->jobs[job].notify == NULL || s->sd->notifier == NULL)
-		return;
+		return 0;
 	snprintf(idem, sizeof(idem), "report-%s-%lld", sched_job_names[job],
 	    (long long)scheduled);
 	text = schedule_render_text(doc);
@@ -763,11 +941,72 @@ sched_deliver(struct schedule *s, int job, time_t scheduled, time_t now,
 	sched_utc(now, at, sizeof(at));
 	json_object_set_new(body, "ran_at", json_string(at));
 	js = json_dumps(body, JSON_COMPACT);
-	notifier_send_report(s->sd->notifier, s->jobs[job].notify, subject,
-	    text, js, idem);
+	if (staged)
+		rc = notifier_stage_report(s->sd->notifier, s->jobs[job].notify,
+		    subject, text, js, idem);
+	else
+		notifier_send_report(s->sd->notifier, s->jobs[job].notify,
+		    subject, text, js, idem);
 	json_decref(body);
 	free(text);
 	free(js);
+	return rc;
+}
+
+/* The run's one-line detail. */
+static void
+sched_detail(int job, const json_t *doc, const char *subject, char *detail,
+    size_t len)
+{
+	if (job == SCHED_BACKUP_CHECK)
+		snprintf(detail, len,
+		    "ok %lld, missing %lld, late "
+		    "%lld, pending %lld",
+		    (long long)json_integer_value(json_object_get(doc, "ok")),
+		    (long long)json_integer_value(
+			json_object_get(doc, "missing")),
+		    (long long)json_integer_value(json_object_get(doc, "late")),
+		    (long long)json_integer_value(
+			json_object_get(doc, "pending")));
+	else if (job == SCHED_SERVER_CHECK)
+		snprintf(detail, len,
+		    "%lld hosts, %lld open "
+		    "incidents",
+		    (long long)json_integer_value(
+			json_object_get(doc, "hosts_checked")),
+		    (long long)json_integer_value(
+			json_object_get(doc, "open_incidents")));
+	else
+		snprintf(detail, len, "%s", subject);
+}
+
+/*
+ * Store the report, record the run and write the report's notices to the
+ * outbox in one transaction, so a report is delivered, also after a crash
+ * or restart, exactly when it is stored.  The run's id, or -1 when the
+ * transaction failed (nothing written).
+ */
+static int64_t
+sched_commit(struct schedule *s, int job, time_t scheduled, time_t now,
+    const char *subject, json_t *doc, int manual, const char *detail)
+{
+	struct store *st = sched_store(s);
+	int64_t report, run;
+
+	if (st == NULL || store_begin(st) == -1)
+		return -1;
+	if ((report = sched_store_report(s, job, now, subject, doc)) <= 0 ||
+	    (run = sched_record(s, job, scheduled, now, "ok", detail, report,
+		 manual)) <= 0 ||
+	    sched_deliver(s, job, scheduled, now, subject, doc, report, 1) ==
+		-1 ||
+	    store_commit(st) == -1) {
+		store_rollback(st);
+		notifier_unstage(s->sd->notifier);
+		return -1;
+	}
+	notifier_commit(s->sd->notifier);
+	return run;
 }
 
 static int64_t
@@ -792,30 +1031,17 @@ sched_run(struct schedule *s, int job, time_t scheduled, int manual)
 	}
 	json_object_set_new(doc, "job", json_string(sched_job_names[job]));
 	json_object_set_new(doc, "subject", json_string(subject));
-	report = sched_store_report(s, job, now, subject, doc);
-	if (job == SCHED_BACKUP_CHECK)
-		snprintf(detail, sizeof(detail),
-		    "ok %lld, missing %lld, late "
-		    "%lld, pending %lld",
-		    (long long)json_integer_value(json_object_get(doc, "ok")),
-		    (long long)json_integer_value(
-			json_object_get(doc, "missing")),
-		    (long long)json_integer_value(json_object_get(doc, "late")),
-		    (long long)json_integer_value(
-			json_object_get(doc, "pending")));
-	else if (job == SCHED_SERVER_CHECK)
-		snprintf(detail, sizeof(detail),
-		    "%lld hosts, %lld open "
-		    "incidents",
-		    (long long)json_integer_value(
-			json_object_get(doc, "hosts_checked")),
-		    (long long)json_integer_value(
-			json_object_get(doc, "open_incidents")));
-	else
-		snprintf(detail, sizeof(detail), "%s", subject);
-	run = sched_record(s, job, scheduled, now,
-	    report > 0 ? "ok" : "not stored", detail, report, manual);
-	sched_deliver(s, job, scheduled, now, subject, doc, report);
+	sched_detail(job, doc, subject, detail, sizeof(detail));
+	if ((run = sched_commit(s, job, scheduled, now, subject, doc, manual,
+		 detail)) == -1) {
+		/* Not in one transaction: each part on its own. */
+		log_warnx("schedule: %s: report not stored with its delivery",
+		    sched_job_names[job]);
+		report = sched_store_report(s, job, now, subject, doc);
+		run = sched_record(s, job, scheduled, now,
+		    report > 0 ? "ok" : "not stored", detail, report, manual);
+		sched_deliver(s, job, scheduled, now, subject, doc, report, 0);
+	}
 	log_info("schedule: %s ran (%s)", sched_job_names[job], detail);
 	json_decref(doc);
 	free(subject);

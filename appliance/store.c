@@ -291,6 +291,19 @@ static const char *store_migrations[] = {
 	"CREATE TRIGGER notice_log_gone AFTER DELETE ON incidents BEGIN"
 	"  DELETE FROM notice_log WHERE incident_id = old.id;"
 	"END;",
+	/*
+	 * 11 -> 12: errors and warnings each host logged per hour (the server
+	 * check's last 24 hours), and when it was last heard in that hour.
+	 */
+	"CREATE TABLE host_hours ("
+	"  host TEXT NOT NULL,"
+	"  hour INTEGER NOT NULL,"
+	"  err INTEGER NOT NULL,"
+	"  warn INTEGER NOT NULL,"
+	"  last INTEGER NOT NULL,"
+	"  PRIMARY KEY (host, hour)"
+	");"
+	"CREATE INDEX host_hours_hour ON host_hours (hour);",
 };
 #define STORE_VERSION \
 	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))

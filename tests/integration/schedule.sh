@@ -115,10 +115,10 @@ wait_file() {
 }
 check "the 09:00 server check reaches the exec hook with its subject" \
     wait_file "$MAIL_CHECK" "^Subject: sopd server check 2026-11-30 09:00 JST"
-check "the hook reads the text report on stdin: web-1, 1 error" \
-    grep -q "host: web-1, errors 24h: 1, warnings 24h: 0, open incidents: 2" "$MAIL_CHECK"
-check "the text lists db-1 with 2 warnings and 1 open incident" \
-    grep -q "host: db-1, errors 24h: 0, warnings 24h: 2, open incidents: 1" "$MAIL_CHECK"
+check "the hook reads the text report on stdin: web-1, 3 errors (2 on Sunday)" \
+    grep -q "host: web-1, errors 24h: 3, warnings 24h: 0, open incidents: 2" "$MAIL_CHECK"
+check "the text lists db-1 with 1 error (Sunday), 2 warnings and 1 open incident" \
+    grep -q "host: db-1, errors 24h: 1, warnings 24h: 2, open incidents: 1" "$MAIL_CHECK"
 web_has() { [ -f "$T/web.jsonl" ] && jq -se "$1" "$T/web.jsonl" >/dev/null; }
 check "the webhook gets the server check as JSON" wait_for web_has \
     '[.[] | select(.job == "server-check")] | length == 1 and (.[0].report.hosts | map(select(.host == "web-1"))[0].open_incidents == 2)'
