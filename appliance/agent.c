@@ -687,7 +687,7 @@ agent_window_row(const struct calendar *cal, const struct win *w, time_t now,
 		return 0;
 	r->active = winset_active(cal, w, now, &start, &end);
 	if (!r->active &&
-	    (start = window_next_start(cal, &w->spec, now, &end)) == -1)
+	    (start = winspec_next_start(cal, &w->spec, now, &end)) == -1)
 		return 0;
 	r->id = w->id;
 	r->type = w->kind == WIN_CHANGE ? 2 : 1;

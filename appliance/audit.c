@@ -295,13 +295,13 @@ audit_record(struct sopd *sd, json_t *diff)
 	n.note = summary;
 	n.idem = idem;
 	if (store_begin(st) == -1 || store_put_audit(st, &a, AUDIT_KEEP) ||
-	    notifier_stage(sd->notifier, "L1", &n) == -1 ||
+	    notify_stage(sd->notifier, "L1", &n) == -1 ||
 	    store_commit(st) == -1) {
 		log_warnx("reload audit: not recorded: %s", store_error(st));
 		store_rollback(st);
-		notifier_unstage(sd->notifier);
+		notify_unstage(sd->notifier);
 	} else
-		notifier_commit(sd->notifier);
+		notify_commit(sd->notifier);
 done:
 	free(doc);
 	free(summary);

@@ -655,10 +655,10 @@ escalate_stage(struct escalator *e)
 	struct outnote *o;
 	struct notice n;
 
-	notifier_unstage(e->d.notifier); /* a rolled back attempt's */
+	notify_unstage(e->d.notifier); /* a rolled back attempt's */
 	for (o = e->ohead; o != NULL; o = o->next) {
 		escalate_notice(o, &n);
-		if (notifier_stage(e->d.notifier, n.level, &n) == -1)
+		if (notify_stage(e->d.notifier, n.level, &n) == -1)
 			return -1;
 	}
 	return 0;
@@ -713,7 +713,7 @@ escalate_hooks_written(void *arg)
 		} else
 			rp = &r->next;
 	}
-	notifier_commit(e->d.notifier);
+	notify_commit(e->d.notifier);
 	while ((o = e->ohead) != NULL) {
 		e->ohead = o->next;
 		escalate_outnote_free(o);

@@ -13,7 +13,7 @@
 
 #define FRAMER_PEEK_VECS 16
 
-enum framer_state {
+enum framing_state {
 	FRAMER_S_LEN,  /* reading the octet count */
 	FRAMER_S_MSG,  /* waiting for the message bytes */
 	FRAMER_S_SKIP, /* draining the rest of a truncated frame */
@@ -22,7 +22,7 @@ enum framer_state {
 struct framer {
 	size_t max_msg;
 	int mode;
-	enum framer_state state;
+	enum framing_state state;
 	size_t frame_len; /* octet count read so far */
 	int ndigits;
 	size_t skip;	/* octets left to drain */
@@ -32,7 +32,7 @@ struct framer {
 
 /* A new framer for one connection. */
 struct framer *
-framer_new(size_t max_msg)
+framing_new(size_t max_msg)
 {
 	struct framer *f = xcalloc(1, sizeof *f);
 
@@ -42,21 +42,21 @@ framer_new(size_t max_msg)
 
 /* Free a framer. */
 void
-framer_free(struct framer *f)
+framing_free(struct framer *f)
 {
 	free(f);
 }
 
 /* The framing mode the connection's first byte chose. */
 int
-framer_mode(const struct framer *f)
+framing_mode(const struct framer *f)
 {
 	return f->mode;
 }
 
 /* Shorten n so that out does not end inside a UTF-8 character. */
 static size_t
-framer_utf8cut(const char *out, size_t n)
+framing_utf8cut(const char *out, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)out;
 	size_t i = n, need;
@@ -71,14 +71,14 @@ framer_utf8cut(const char *out, size_t n)
 
 /* Move n bytes from in to out and NUL-terminate (truncated: cut cleanly). */
 static int
-framer_emit(struct evbuffer *in, size_t n, size_t drain, int truncated,
+framing_emit(struct evbuffer *in, size_t n, size_t drain, int truncated,
     char *out, size_t *outlen, unsigned *flags)
 {
 	evbuffer_remove(in, out, n);
 	if (drain > 0)
 		evbuffer_drain(in, drain);
 	if (truncated) {
-		n = framer_utf8cut(out, n);
+		n = framing_utf8cut(out, n);
 		*flags |= EVENT_F_TRUNCATED;
 	}
 	out[n] = '\0';
@@ -88,7 +88,7 @@ framer_emit(struct evbuffer *in, size_t n, size_t drain, int truncated,
 
 /* Read octet-count digits; 1 when the count is complete, 0 more, -1 bad. */
 static int
-framer_len(struct framer *f, struct evbuffer *in, size_t cap)
+framing_len(struct framer *f, struct evbuffer *in, size_t cap)
 {
 	unsigned char hdr[16];
 	size_t n, i, limit;
@@ -121,7 +121,7 @@ framer_len(struct framer *f, struct evbuffer *in, size_t cap)
 
 /* Next message in octet-counting mode. */
 static int
-framer_octet(struct framer *f, struct evbuffer *in, size_t cap, char *out,
+framing_octet(struct framer *f, struct evbuffer *in, size_t cap, char *out,
     size_t *outlen, unsigned *flags)
 {
 	size_t want, n;
@@ -130,7 +130,7 @@ framer_octet(struct framer *f, struct evbuffer *in, size_t cap, char *out,
 	for (;;) {
 		switch (f->state) {
 		case FRAMER_S_LEN:
-			if ((rc = framer_len(f, in, cap)) != 1)
+			if ((rc = framing_len(f, in, cap)) != 1)
 				return rc;
 			f->state = FRAMER_S_MSG;
 			break;
@@ -142,7 +142,7 @@ framer_octet(struct framer *f, struct evbuffer *in, size_t cap, char *out,
 			f->state = f->skip > 0 ? FRAMER_S_SKIP : FRAMER_S_LEN;
 			f->frame_len = 0;
 			f->ndigits = 0;
-			return framer_emit(in, want, 0, f->skip > 0, out,
+			return framing_emit(in, want, 0, f->skip > 0, out,
 			    outlen, flags);
 		case FRAMER_S_SKIP:
 			n = evbuffer_get_length(in);
@@ -159,7 +159,7 @@ framer_octet(struct framer *f, struct evbuffer *in, size_t cap, char *out,
 
 /* Offset of the first LF in [from, limit) of in, or -1. */
 static ssize_t
-framer_findlf(struct evbuffer *in, size_t from, size_t limit)
+framing_findlf(struct evbuffer *in, size_t from, size_t limit)
 {
 	struct evbuffer_iovec vec[FRAMER_PEEK_VECS];
 	int nvec, i;
@@ -188,7 +188,7 @@ framer_findlf(struct evbuffer *in, size_t from, size_t limit)
 
 /* The byte at offset off of in (which holds more than off bytes). */
 static int
-framer_byte(struct evbuffer *in, size_t off)
+framing_byte(struct evbuffer *in, size_t off)
 {
 	struct evbuffer_ptr ptr;
 	char c;
@@ -201,12 +201,12 @@ framer_byte(struct evbuffer *in, size_t off)
 
 /* Drop bytes up to and including the next LF; 1 when it was found. */
 static int
-framer_discard(struct framer *f, struct evbuffer *in)
+framing_discard(struct framer *f, struct evbuffer *in)
 {
 	size_t avail = evbuffer_get_length(in);
 	ssize_t i;
 
-	if ((i = framer_findlf(in, 0, avail)) < 0) {
+	if ((i = framing_findlf(in, 0, avail)) < 0) {
 		evbuffer_drain(in, avail);
 		return 0;
 	}
@@ -217,45 +217,45 @@ framer_discard(struct framer *f, struct evbuffer *in)
 
 /* Next message in LF mode (CRLF accepted, empty lines skipped). */
 static int
-framer_lf(struct framer *f, struct evbuffer *in, size_t cap, char *out,
+framing_lf(struct framer *f, struct evbuffer *in, size_t cap, char *out,
     size_t *outlen, unsigned *flags)
 {
 	size_t avail, limit, n;
 	ssize_t i;
 
 	for (;;) {
-		if (f->discard && !framer_discard(f, in))
+		if (f->discard && !framing_discard(f, in))
 			return 0;
 		avail = evbuffer_get_length(in);
 		limit = avail < cap + 2 ? avail : cap + 2;
-		if ((i = framer_findlf(in, f->scanned, limit)) < 0) {
+		if ((i = framing_findlf(in, f->scanned, limit)) < 0) {
 			if (avail < cap + 2) {
 				f->scanned = limit;
 				return 0;
 			}
 			f->scanned = 0;
 			f->discard = 1;
-			return framer_emit(in, cap, 0, 1, out, outlen, flags);
+			return framing_emit(in, cap, 0, 1, out, outlen, flags);
 		}
 		f->scanned = 0;
 		n = (size_t)i;
-		if (n > 0 && framer_byte(in, n - 1) == '\r')
+		if (n > 0 && framing_byte(in, n - 1) == '\r')
 			n--;
 		if (n == 0) {
 			evbuffer_drain(in, (size_t)i + 1);
 			continue;
 		}
 		if (n > cap)
-			return framer_emit(in, cap, (size_t)i + 1 - cap, 1, out,
-			    outlen, flags);
-		return framer_emit(in, n, (size_t)i + 1 - n, 0, out, outlen,
+			return framing_emit(in, cap, (size_t)i + 1 - cap, 1,
+			    out, outlen, flags);
+		return framing_emit(in, n, (size_t)i + 1 - n, 0, out, outlen,
 		    flags);
 	}
 }
 
 /* The next message (see framing.h). */
 int
-framer_next(struct framer *f, struct evbuffer *in, char *out, size_t outsize,
+framing_next(struct framer *f, struct evbuffer *in, char *out, size_t outsize,
     size_t *outlen, unsigned *flags)
 {
 	size_t cap;
@@ -272,13 +272,13 @@ framer_next(struct framer *f, struct evbuffer *in, char *out, size_t outsize,
 		f->mode = (c >= '0' && c <= '9') ? FRAMER_OCTET : FRAMER_LF;
 	}
 	if (f->mode == FRAMER_OCTET)
-		return framer_octet(f, in, cap, out, outlen, flags);
-	return framer_lf(f, in, cap, out, outlen, flags);
+		return framing_octet(f, in, cap, out, outlen, flags);
+	return framing_lf(f, in, cap, out, outlen, flags);
 }
 
 /* At end of stream, the last unterminated LF-framed line (see framing.h). */
 int
-framer_eof(struct framer *f, struct evbuffer *in, char *out, size_t outsize,
+framing_eof(struct framer *f, struct evbuffer *in, char *out, size_t outsize,
     size_t *outlen, unsigned *flags)
 {
 	size_t n, cap;
@@ -291,15 +291,15 @@ framer_eof(struct framer *f, struct evbuffer *in, char *out, size_t outsize,
 	}
 	cap = outsize - 1 < f->max_msg ? outsize - 1 : f->max_msg;
 	n = evbuffer_get_length(in);
-	if (n > 0 && framer_byte(in, n - 1) == '\r')
+	if (n > 0 && framing_byte(in, n - 1) == '\r')
 		n--;
 	if (n == 0) {
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return 0;
 	}
 	if (n > cap)
-		return framer_emit(in, cap, evbuffer_get_length(in) - cap, 1,
+		return framing_emit(in, cap, evbuffer_get_length(in) - cap, 1,
 		    out, outlen, flags);
-	return framer_emit(in, n, evbuffer_get_length(in) - n, 0, out, outlen,
+	return framing_emit(in, n, evbuffer_get_length(in) - n, 0, out, outlen,
 	    flags);
 }

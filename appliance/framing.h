@@ -19,8 +19,8 @@ struct framer;
  * max_msg bytes (at a UTF-8 character boundary) and flagged
  * EVENT_F_TRUNCATED, the rest of their frame is drained unbuffered.
  */
-struct framer *framer_new(size_t max_msg);
-void framer_free(struct framer *);
+struct framer *framing_new(size_t max_msg);
+void framing_free(struct framer *);
 
 /*
  * The next message from in, copied to out (outsize >= max_msg + 1) and
@@ -33,14 +33,14 @@ void framer_free(struct framer *);
  * between frames are skipped; a count must be 1-10 digits without a
  * leading zero, at most FRAMER_MAX_FRAME, followed by one space.
  */
-int framer_next(struct framer *, struct evbuffer *in, char *out, size_t outsize,
-    size_t *outlen, unsigned *flags);
+int framing_next(struct framer *, struct evbuffer *in, char *out,
+    size_t outsize, size_t *outlen, unsigned *flags);
 
 /* At end of stream: the unterminated last LF-framed line, if any (1/0). */
-int framer_eof(struct framer *, struct evbuffer *in, char *out, size_t outsize,
+int framing_eof(struct framer *, struct evbuffer *in, char *out, size_t outsize,
     size_t *outlen, unsigned *flags);
 
 /* FRAMER_UNDECIDED, FRAMER_OCTET or FRAMER_LF. */
-int framer_mode(const struct framer *);
+int framing_mode(const struct framer *);
 
 #endif

@@ -127,7 +127,7 @@ static void
 hf_disks(struct sopd *sd, const char *host, time_t from, time_t to, json_t *fig)
 {
 	struct hf_series s = { 0 }, prev = { 0 };
-	struct perf_sum sum;
+	struct perfstat_sum sum;
 	json_t *doc, *pdoc, *pts, *x, *full, *best = NULL;
 	const char *inst;
 	double bestmax = -1, days;
@@ -151,20 +151,21 @@ hf_disks(struct sopd *sd, const char *host, time_t from, time_t to, json_t *fig)
 				json_object_get(x, "at")),
 			    json_real_value(json_object_get(x, "avg")));
 		}
-		days = perf_days_to_full(s.t, s.v, s.n, 100.0);
+		days = perfstat_days_to_full(s.t, s.v, s.n, 100.0);
 		if (days >= 0 && days <= HOSTFIG_FULL_DAYS)
 			json_array_append_new(full,
 			    json_pack("{s:s, s:f}", "mount", inst, "days",
 				days));
-		if (perf_summary(s.v, s.n, &sum) == 0 && sum.max > bestmax) {
+		if (perfstat_summary(s.v, s.n, &sum) == 0 &&
+		    sum.max > bestmax) {
 			json_array_foreach(json_object_get(pdoc, "points"), j,
 			    x) if (strcmp(json_string_value(json_object_get(x,
 					      "inst")),
 				       inst) == 0) hf_add(&prev, 0,
 			    json_real_value(json_object_get(x, "avg")));
 			json_decref(best);
-			best =
-			    perf_metric_json(s.t, s.v, s.n, prev.v, prev.n, 0);
+			best = perfstat_metric_json(s.t, s.v, s.n, prev.v,
+			    prev.n, 0);
 			json_object_set_new(best, "mount", json_string(inst));
 			bestmax = sum.max;
 			hf_clear(&prev);
@@ -192,7 +193,7 @@ hf_figure(struct sopd *sd, const char *host, const char *metric, time_t from,
 		hf_traffic(sd, host, from, to, &s);
 		hf_traffic(sd, host, from - (to - from), from, &prev);
 	}
-	o = perf_metric_json(s.t, s.v, s.n, prev.v, prev.n, threshold);
+	o = perfstat_metric_json(s.t, s.v, s.n, prev.v, prev.n, threshold);
 	hf_clear(&s);
 	hf_clear(&prev);
 	return o;
@@ -261,7 +262,7 @@ hf_period(void *arg, const char *host, time_t from, time_t to)
 }
 
 void
-hostfig_metrics(struct sopd *sd, struct schedule_metrics *m)
+hostfigures_metrics(struct sopd *sd, struct schedule_metrics *m)
 {
 	m->hosts = hf_hosts;
 	m->now = hf_now;

@@ -14,6 +14,6 @@ struct schedule_metrics;
  * polled hosts (sd->poller, looked up on each call so a rebuilt poller
  * is followed), their last values and their stored series.
  */
-void hostfig_metrics(struct sopd *, struct schedule_metrics *m);
+void hostfigures_metrics(struct sopd *, struct schedule_metrics *m);
 
 #endif

@@ -437,7 +437,7 @@ http_filter_one(const char *k, const char *v, struct incident_filter *f,
 		    "state: must be open, acknowledged, "
 		    "resolved, closed or active");
 	} else if (strcmp(k, "severity") == 0) {
-		if ((f->severity = sopsev_from_name(v)) >= 0)
+		if ((f->severity = severity_from_name(v)) >= 0)
 			return (0);
 		snprintf(msg, len,
 		    "severity: must be critical, high, medium, "
@@ -556,7 +556,7 @@ http_get(struct http_req *r)
 		http_error(r, 404, "incident %llu not found",
 		    (unsigned long long)id);
 	else {
-		if ((notices = notifier_notices_json(r->h->sd->notifier, id)) ==
+		if ((notices = notify_notices_json(r->h->sd->notifier, id)) ==
 		    NULL)
 			notices = agent_nlog_json(id);
 		json_object_set_new(doc, "notifications", notices);
@@ -1099,7 +1099,7 @@ http_stats(struct http_req *r)
 	    "integrity_checked_at", (json_int_t)stats.store_integrity_at,
 	    "http", "connections", (int)r->h->nconn, "max_connections",
 	    HTTP_MAX_CONNECTIONS, "daemon", http_stats_daemon(r->h), "notify",
-	    notifier_stats_json(r->h->sd->notifier), "escalation",
+	    notify_stats_json(r->h->sd->notifier), "escalation",
 	    "notices_dropped",
 	    (json_int_t)escalate_notices_dropped(r->h->sd->escalator), "snmp",
 	    "reports_sent", (json_int_t)stats.snmp_reports_sent,
@@ -1712,11 +1712,11 @@ http_metrics_incidents(struct evbuffer *b, struct incidents *inc)
 	http_metric_head(b, "sopd_incidents_active", "gauge",
 	    "Open or acknowledged incidents by severity.");
 	for (s = 0; s < SEV_MAX; s++) {
-		v = json_object_get(by, sopsev_name(s));
+		v = json_object_get(by, severity_name(s));
 		evbuffer_add_printf(b,
 		    "sopd_incidents_active{severity=\"%s\"} "
 		    "%lld\n",
-		    sopsev_name(s),
+		    severity_name(s),
 		    json_is_integer(v) ? (long long)json_integer_value(v) : 0);
 	}
 	json_decref(st);
@@ -1728,7 +1728,7 @@ http_metrics_notify(struct evbuffer *b, struct notifier *n)
 {
 	static const char *f[] = { "sent", "failed", "retried", "dropped",
 		"queued" };
-	json_t *st = notifier_stats_json(n), *t;
+	json_t *st = notify_stats_json(n), *t;
 	const char *name;
 	size_t i;
 

@@ -1059,7 +1059,7 @@ incidents_row(const struct inc *inc, struct store_incident *r)
 	r->rule_file = inc->rule_file;
 	r->rule_line = inc->rule_line;
 	r->key = inc->key;
-	r->severity = sopsev_name(inc->severity);
+	r->severity = severity_name(inc->severity);
 	r->state = incident_state_name(inc->state);
 	r->level = inc->level;
 	r->host = inc->host;
@@ -1354,7 +1354,7 @@ incidents_load_cb(const struct store_incident *r, void *arg)
 	inc->rule_line = r->rule_line;
 	inc->key = xstrdup(r->key != NULL ? r->key : "");
 	inc->hash = incidents_hash(inc->rule, inc->key);
-	sev = r->severity != NULL ? sopsev_from_name(r->severity) : -1;
+	sev = r->severity != NULL ? severity_from_name(r->severity) : -1;
 	inc->severity = sev >= 0 ? sev : SEV_INFO;
 	inc->state = incident_state_from_name(r->state) == INC_ACKNOWLEDGED ?
 	    INC_ACKNOWLEDGED :
@@ -1877,8 +1877,8 @@ incidents_list_json(struct incidents *is, const struct incident_filter *f)
 			    incident_state_name(f->state) :
 			    "?";
 		if (f->severity >= 0)
-			sf.severity = sopsev_name(f->severity) != NULL ?
-			    sopsev_name(f->severity) :
+			sf.severity = severity_name(f->severity) != NULL ?
+			    severity_name(f->severity) :
 			    "?";
 		sf.active = f->active == 1;
 		sf.host = f->host;
@@ -2076,7 +2076,7 @@ incidents_stats_json(struct incidents *is)
 
 	sev = json_object();
 	for (i = 0; i < SEV_MAX; i++)
-		json_object_set_new(sev, sopsev_name(i),
+		json_object_set_new(sev, severity_name(i),
 		    json_integer((json_int_t)is->nsev[i]));
 	if (is->ahead != NULL) {
 		age = (int64_t)time(NULL) - is->ahead->first_seen;

@@ -326,7 +326,7 @@ metrics_supersede(struct metrics *m, const struct rule *r, const char *host,
 	    (worse = metrics_worse(m, r, host, s)) == NULL)
 		return;
 	snprintf(note, sizeof(note), "superseded by %s (%s): %s is %.4g",
-	    worse->name, sopsev_name(worse->severity), s->metric, s->value);
+	    worse->name, severity_name(worse->severity), s->metric, s->value);
 	incidents_settle(m->sd->incidents, r->name, key, note, at);
 	snprintf(skey, sizeof(skey), "%s\t%s\t%s", r->name, host,
 	    s->inst != NULL ? s->inst : "");

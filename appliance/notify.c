@@ -29,7 +29,7 @@
  *
  * With a store (the daemon's), every queued notice is also a row of its
  * outbox (notify_outbox.c), written in the transaction that records what
- * it tells (notifier_stage, then notifier_commit after the commit), so the
+ * it tells (notify_stage, then notify_commit after the commit), so the
  * notices pending at a crash or restart are delivered after it.
  */
 #include <sys/queue.h>
@@ -83,8 +83,8 @@ struct notify_conf {
 };
 
 /* A notice written to the outbox, queued once its transaction commits. */
-struct notify_stage {
-	struct notify_stage *next;
+struct notify_staged {
+	struct notify_staged *next;
 	char target[NOTIFY_NAME_MAX + 1];
 	struct notify_msg *msg;
 };
@@ -96,11 +96,11 @@ struct notifier {
 	struct notify_target **targets; /* current, then retired ones */
 	size_t ntargets;
 	struct notify_outbox *ob; /* NULL: memory only */
-	struct notify_stage *staged;
-	struct notify_stage **stail;
+	struct notify_staged *staged;
+	struct notify_staged **stail;
 	uint64_t restored; /* pending rows taken at start */
 	/* A recording notifier: committed notices go to sink, nobody else. */
-	notifier_sink_cb sink;
+	notify_sink_cb sink;
 	void *sink_arg;
 	struct notify_sunk *sunk;
 	struct notify_sunk **sunk_tail;
@@ -236,7 +236,7 @@ notify_json(const struct notify_msg *m)
 	json_t *inc, *o;
 
 	inc = json_pack("{s:I s:s s:s s:s s:s s:s s:s s:s s:I}", "id",
-	    (json_int_t)m->id, "severity", sopsev_name(m->severity), "state",
+	    (json_int_t)m->id, "severity", severity_name(m->severity), "state",
 	    incident_state_name(m->state), "level", m->inc_level, "host",
 	    m->host, "rule", m->rule, "title", m->title, "key", m->key, "count",
 	    (json_int_t)m->count);
@@ -284,7 +284,7 @@ notify_summary(const struct notify_msg *m)
 	}
 	xasprintf(&s, "incident %llu %s (%s, %s): %s [host %s]%s%s",
 	    (unsigned long long)m->id, notify_kind_name(m->kind),
-	    sopsev_name(m->severity), m->level, m->title, m->host,
+	    severity_name(m->severity), m->level, m->title, m->host,
 	    m->note != NULL ? ": " : "", m->note != NULL ? m->note : "");
 	return s;
 }
@@ -926,7 +926,7 @@ notify_conf_parse(const struct ynode *sec, const char *file,
 
 /* Check cfg's notify: section. */
 int
-notifier_check(const struct config *cfg, struct errlist *errs)
+notify_check(const struct config *cfg, struct errlist *errs)
 {
 	struct notify_conf nc;
 	size_t before = errs->n;
@@ -1284,7 +1284,7 @@ notify_public_url(struct notifier *n, const struct config *cfg)
 
 /* Start the notifier on the current config. */
 struct notifier *
-notifier_new(struct sopd *sd, char **cause)
+notify_new(struct sopd *sd, char **cause)
 {
 	struct notifier *n;
 	struct errlist errs = { 0 };
@@ -1313,7 +1313,7 @@ notifier_new(struct sopd *sd, char **cause)
 
 /* A notifier that tells nobody: each committed notice goes to sink. */
 struct notifier *
-notifier_new_sink(notifier_sink_cb sink, void *arg)
+notify_new_sink(notify_sink_cb sink, void *arg)
 {
 	struct notifier *n;
 
@@ -1326,7 +1326,7 @@ notifier_new_sink(notifier_sink_cb sink, void *arg)
 
 /* Take a reloaded config: changed targets drain and go, new ones start. */
 void
-notifier_reconfigure(struct notifier *n, const struct config *cfg)
+notify_reconfigure(struct notifier *n, const struct config *cfg)
 {
 	struct notify_conf nc;
 	struct errlist errs = { 0 };
@@ -1474,7 +1474,7 @@ notify_level_find(struct notifier *n, const char *level)
 static void
 notify_stage_add(struct notifier *n, const char *target, struct notify_msg *m)
 {
-	struct notify_stage *sg;
+	struct notify_staged *sg;
 
 	sg = xcalloc(1, sizeof(*sg));
 	snprintf(sg->target, sizeof(sg->target), "%s", target);
@@ -1543,10 +1543,10 @@ notify_sink_unstage(struct notifier *n)
 
 /*
  * Write a notice to the outbox of every target of a level, inside the
- * caller's open transaction; its jobs are queued by notifier_commit.
+ * caller's open transaction; its jobs are queued by notify_commit.
  */
 int
-notifier_stage(struct notifier *n, const char *level, const struct notice *no)
+notify_stage(struct notifier *n, const char *level, const struct notice *no)
 {
 	const struct notify_level *l;
 	struct notify_msg *m;
@@ -1574,9 +1574,9 @@ notifier_stage(struct notifier *n, const char *level, const struct notice *no)
 
 /* The staged notices' transaction committed: queue them. */
 void
-notifier_commit(struct notifier *n)
+notify_commit(struct notifier *n)
 {
-	struct notify_stage *sg;
+	struct notify_staged *sg;
 	struct notify_target *t;
 
 	if (n == NULL)
@@ -1599,9 +1599,9 @@ notifier_commit(struct notifier *n)
 
 /* The staged notices' transaction was rolled back: forget them. */
 void
-notifier_unstage(struct notifier *n)
+notify_unstage(struct notifier *n)
 {
-	struct notify_stage *sg;
+	struct notify_staged *sg;
 
 	if (n == NULL)
 		return;
@@ -1637,19 +1637,19 @@ notify_send_memory(struct notifier *n, const char *level,
 
 /* Queue a notice to every target of a level, in a transaction of its own. */
 void
-notifier_send(struct notifier *n, const char *level, const struct notice *no)
+notify_send(struct notifier *n, const char *level, const struct notice *no)
 {
 	if (n == NULL || level == NULL || no == NULL || no->inc == NULL)
 		return;
-	notifier_unstage(n);
+	notify_unstage(n);
 	if (notify_outbox_begin(n->ob) == 0) {
-		if (notifier_stage(n, level, no) == 0 &&
+		if (notify_stage(n, level, no) == 0 &&
 		    notify_outbox_commit(n->ob) == 0) {
-			notifier_commit(n);
+			notify_commit(n);
 			return;
 		}
 		notify_outbox_rollback(n->ob);
-		notifier_unstage(n);
+		notify_unstage(n);
 	}
 	log_warnx("notify: outbox not written; the notice is kept in memory "
 		  "only");
@@ -1682,9 +1682,8 @@ notify_report_notice(struct notice *no, struct incident_info *ii,
 
 /* Write a report to the outbox inside the caller's transaction. */
 int
-notifier_stage_report(struct notifier *n, const char *level,
-    const char *subject, const char *text, const char *body_json,
-    const char *idem)
+notify_stage_report(struct notifier *n, const char *level, const char *subject,
+    const char *text, const char *body_json, const char *idem)
 {
 	struct incident_info ii;
 	struct notice no;
@@ -1692,12 +1691,12 @@ notifier_stage_report(struct notifier *n, const char *level,
 	if (n == NULL || level == NULL)
 		return 0;
 	notify_report_notice(&no, &ii, level, subject, text, body_json, idem);
-	return notifier_stage(n, level, &no);
+	return notify_stage(n, level, &no);
 }
 
 /* Queue a report to the targets of a level (see notify.h). */
 void
-notifier_send_report(struct notifier *n, const char *level, const char *subject,
+notify_send_report(struct notifier *n, const char *level, const char *subject,
     const char *text, const char *body_json, const char *idem)
 {
 	struct incident_info ii;
@@ -1706,7 +1705,7 @@ notifier_send_report(struct notifier *n, const char *level, const char *subject,
 	if (n == NULL || level == NULL)
 		return;
 	notify_report_notice(&no, &ii, level, subject, text, body_json, idem);
-	notifier_send(n, level, &no);
+	notify_send(n, level, &no);
 }
 
 /* A pending outbox row at start: back into its target's queue. */
@@ -1764,7 +1763,7 @@ notify_type_name(enum notify_type type)
 
 /* Counters per target, and their totals. */
 json_t *
-notifier_notices_json(struct notifier *n, uint64_t incident)
+notify_notices_json(struct notifier *n, uint64_t incident)
 {
 	if (n == NULL || n->ob == NULL)
 		return NULL;
@@ -1772,7 +1771,7 @@ notifier_notices_json(struct notifier *n, uint64_t incident)
 }
 
 json_t *
-notifier_stats_json(struct notifier *n)
+notify_stats_json(struct notifier *n)
 {
 	json_t *targets, *o;
 	struct notify_target *t;
@@ -1809,13 +1808,13 @@ notifier_stats_json(struct notifier *n)
 
 /* Stop every delivery (children killed, sessions closed) and free. */
 void
-notifier_free(struct notifier *n)
+notify_free(struct notifier *n)
 {
 	size_t i;
 
 	if (n == NULL)
 		return;
-	notifier_unstage(n);
+	notify_unstage(n);
 	for (i = 0; i < n->ntargets; i++)
 		notify_target_free(n->targets[i]);
 	notify_outbox_free(n->ob);

@@ -44,58 +44,58 @@ struct notice {
  * Check cfg->sec_notify (targets and the targets of each level) and report
  * every mistake as file:line:col; 0 when valid.
  */
-int notifier_check(const struct config *, struct errlist *);
+int notify_check(const struct config *, struct errlist *);
 /* Start the notifier with cfg's targets; NULL with *cause on failure. */
-struct notifier *notifier_new(struct sopd *, char **cause);
+struct notifier *notify_new(struct sopd *, char **cause);
 /*
  * A recording notifier (replay): it delivers nothing and calls sink with
  * every notice it is given once its transaction committed, in order; the
  * sink's notice carries kind, step, level and the incident's id only.
  */
 typedef void (
-    *notifier_sink_cb)(const char *level, const struct notice *, void *);
-struct notifier *notifier_new_sink(notifier_sink_cb, void *arg);
+    *notify_sink_cb)(const char *level, const struct notice *, void *);
+struct notifier *notify_new_sink(notify_sink_cb, void *arg);
 /* Take a reloaded config (new targets; deliveries in flight finish). */
-void notifier_reconfigure(struct notifier *, const struct config *);
+void notify_reconfigure(struct notifier *, const struct config *);
 /*
  * Queue a notice to every target of a level ("L1", "L2", "L3", "client").
  * Never blocks; deliveries are retried with backoff and carry an
  * idempotency key made of incident id, kind and step.
  */
-void notifier_send(struct notifier *, const char *level, const struct notice *);
+void notify_send(struct notifier *, const char *level, const struct notice *);
 /*
  * The same, durably, for a caller that records what the notice tells in
- * its own store transaction: notifier_stage writes the notice to the
- * outbox inside that open transaction (-1: roll it back), notifier_commit
- * queues what was staged once it committed, notifier_unstage forgets it
+ * its own store transaction: notify_stage writes the notice to the
+ * outbox inside that open transaction (-1: roll it back), notify_commit
+ * queues what was staged once it committed, notify_unstage forgets it
  * when it was rolled back.  A notice is then delivered at least once, also
  * across a crash or restart, until it is delivered or given up.
  */
-int notifier_stage(struct notifier *, const char *level, const struct notice *);
-void notifier_commit(struct notifier *);
-void notifier_unstage(struct notifier *);
+int notify_stage(struct notifier *, const char *level, const struct notice *);
+void notify_commit(struct notifier *);
+void notify_unstage(struct notifier *);
 /*
  * Queue a report to every target of a level, through the outbox like any
  * notice: exec hooks read the text on stdin with the subject in
  * SOPD_SUBJECT, webhooks get body_json, syslog targets the subject.
- * notifier_send_report writes it in a transaction of its own;
- * notifier_stage_report inside the caller's (the one that stores the
- * report), then notifier_commit / notifier_unstage as for notices.
+ * notify_send_report writes it in a transaction of its own;
+ * notify_stage_report inside the caller's (the one that stores the
+ * report), then notify_commit / notify_unstage as for notices.
  */
-void notifier_send_report(struct notifier *, const char *level,
+void notify_send_report(struct notifier *, const char *level,
     const char *subject, const char *text, const char *body_json,
     const char *idem);
-int notifier_stage_report(struct notifier *, const char *level,
+int notify_stage_report(struct notifier *, const char *level,
     const char *subject, const char *text, const char *body_json,
     const char *idem);
 /* Counters (sent, failed, retried, queued) per target, and the outbox's. */
-json_t *notifier_stats_json(struct notifier *);
+json_t *notify_stats_json(struct notifier *);
 /*
  * The notices sent for an incident, oldest first, from the store's notice
  * log (bounded by retention with the incident); NULL without a store.
  */
-json_t *notifier_notices_json(struct notifier *, uint64_t incident);
-void notifier_free(struct notifier *);
+json_t *notify_notices_json(struct notifier *, uint64_t incident);
+void notify_free(struct notifier *);
 
 /* A notice kind's name, as in keys, syslog, JSON and replay ("opened"). */
 const char *notify_kind_name(enum notice_kind);

@@ -57,7 +57,7 @@ notify_exec_envp(const struct notify_target *t, const struct notify_msg *m)
 	notify_exec_env(env, &n, "PATH", "/usr/local/bin:/usr/bin:/bin");
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)m->id);
 	notify_exec_env(env, &n, "SOPD_INCIDENT_ID", num);
-	notify_exec_env(env, &n, "SOPD_SEVERITY", sopsev_name(m->severity));
+	notify_exec_env(env, &n, "SOPD_SEVERITY", severity_name(m->severity));
 	notify_exec_env(env, &n, "SOPD_STATE", incident_state_name(m->state));
 	notify_exec_env(env, &n, "SOPD_LEVEL", m->level);
 	notify_exec_env(env, &n, "SOPD_INCIDENT_LEVEL", m->inc_level);

@@ -100,7 +100,7 @@ notify_syslog_format(const struct notify_tconf *c, const struct notify_msg *m)
 	    ts, host, c->app_name, notify_notif_name(m->kind));
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)m->id);
 	notify_syslog_param(b, "id", num);
-	notify_syslog_param(b, "severity", sopsev_name(m->severity));
+	notify_syslog_param(b, "severity", severity_name(m->severity));
 	notify_syslog_param(b, "level", m->level);
 	notify_syslog_param(b, "kind", notify_kind_name(m->kind));
 	if (m->step >= 0) {

@@ -9,7 +9,7 @@
 #include "xmalloc.h"
 
 static int
-perf_cmp(const void *a, const void *b)
+perfstat_cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 
@@ -17,7 +17,7 @@ perf_cmp(const void *a, const void *b)
 }
 
 int
-perf_summary(const double *v, size_t n, struct perf_sum *s)
+perfstat_summary(const double *v, size_t n, struct perfstat_sum *s)
 {
 	double *sorted, sum = 0;
 	size_t i, rank;
@@ -27,7 +27,7 @@ perf_summary(const double *v, size_t n, struct perf_sum *s)
 		return -1;
 	sorted = xcalloc(n, sizeof(*sorted));
 	memcpy(sorted, v, n * sizeof(*sorted));
-	qsort(sorted, n, sizeof(*sorted), perf_cmp);
+	qsort(sorted, n, sizeof(*sorted), perfstat_cmp);
 	for (i = 0; i < n; i++)
 		sum += v[i];
 	/* Nearest rank: the smallest value with 95% of values at or below. */
@@ -41,7 +41,7 @@ perf_summary(const double *v, size_t n, struct perf_sum *s)
 }
 
 double
-perf_sustained(const double *t, const double *v, size_t n, double threshold)
+perfstat_sustained(const double *t, const double *v, size_t n, double threshold)
 {
 	double run = 0, best = 0;
 	size_t i;
@@ -60,7 +60,7 @@ perf_sustained(const double *t, const double *v, size_t n, double threshold)
 }
 
 double
-perf_days_to_full(const double *t, const double *v, size_t n, double full)
+perfstat_days_to_full(const double *t, const double *v, size_t n, double full)
 {
 	double mt = 0, mv = 0, sxx = 0, sxy = 0, slope, at_last;
 	size_t i;
@@ -88,23 +88,23 @@ perf_days_to_full(const double *t, const double *v, size_t n, double full)
 }
 
 json_t *
-perf_metric_json(const double *t, const double *v, size_t n,
+perfstat_metric_json(const double *t, const double *v, size_t n,
     const double *prev_v, size_t prev_n, double threshold)
 {
-	struct perf_sum s, p;
+	struct perfstat_sum s, p;
 	json_t *o;
 
-	if (perf_summary(v, n, &s) == -1)
+	if (perfstat_summary(v, n, &s) == -1)
 		return json_null();
 	o = json_pack("{s:f, s:f, s:f}", "avg", s.avg, "p95", s.p95, "max",
 	    s.max);
-	if (perf_summary(prev_v, prev_n, &p) == 0 && p.avg != 0)
+	if (perfstat_summary(prev_v, prev_n, &p) == 0 && p.avg != 0)
 		json_object_set_new(o, "change_pct",
 		    json_real((s.avg - p.avg) / p.avg * 100.0));
 	else
 		json_object_set_new(o, "change_pct", json_null());
 	if (threshold > 0)
 		json_object_set_new(o, "high_seconds",
-		    json_real(perf_sustained(t, v, n, threshold)));
+		    json_real(perfstat_sustained(t, v, n, threshold)));
 	return o;
 }

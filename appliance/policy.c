@@ -480,7 +480,7 @@ policy_client_load(const char *file, struct policy *p, const struct ynode *n,
 	}
 	for (i = 0; i < n->n; i++) {
 		v = n->items[i];
-		if ((sev = sopsev_from_name(n->keys[i]->value)) < 0) {
+		if ((sev = severity_from_name(n->keys[i]->value)) < 0) {
 			errlist_add(errs, file, n->keys[i]->line,
 			    n->keys[i]->col,
 			    "escalation: client: unknown "
@@ -528,7 +528,7 @@ policy_esc_load(const char *file, struct policy *p, const struct ynode *sec,
 			policy_client_load(file, p, sec->items[i], errs);
 			continue;
 		}
-		if ((sev = sopsev_from_name(sec->keys[i]->value)) < 0) {
+		if ((sev = severity_from_name(sec->keys[i]->value)) < 0) {
 			errlist_add(errs, file, sec->keys[i]->line,
 			    sec->keys[i]->col,
 			    "escalation: unknown severity "

@@ -46,7 +46,7 @@ replay_incident_cb(const struct incident_info *ii, enum incident_change what,
 	switch (what) {
 	case INC_CHANGE_OPEN:
 		record_line("open #%llu %s %s %s '%s'",
-		    (unsigned long long)ii->id, sopsev_name(ii->severity),
+		    (unsigned long long)ii->id, severity_name(ii->severity),
 		    ii->rule, ii->host != NULL ? ii->host : "-", ii->title);
 		break;
 	case INC_CHANGE_RESOLVE:
@@ -177,7 +177,7 @@ replay_start(struct sopd *sd, time_t start)
 		return -1;
 	}
 	incidents_add_hooks(sd->incidents, &replay_hooks, NULL);
-	sd->notifier = notifier_new_sink(replay_notice_cb, NULL);
+	sd->notifier = notify_new_sink(replay_notice_cb, NULL);
 	core_start(sd, NULL, replay_fire_cb);
 	return 0;
 }
@@ -206,7 +206,7 @@ replay_stop(struct sopd *sd)
 {
 	if (sd->escalator != NULL)
 		escalate_free(sd->escalator);
-	notifier_free(sd->notifier);
+	notify_free(sd->notifier);
 	expect_free(sd->expect);
 	if (sd->incidents != NULL)
 		incidents_close(sd->incidents);

@@ -208,7 +208,7 @@ report_sev_zero(void)
 	int i;
 
 	for (i = 0; i < SEV_MAX; i++)
-		json_object_set_new(o, sopsev_name(i), json_integer(0));
+		json_object_set_new(o, severity_name(i), json_integer(0));
 	json_object_set_new(o, "total", json_integer(0));
 	return o;
 }
@@ -265,7 +265,7 @@ report_top_cb(const struct store_qrow *q, void *arg)
 	for (i = 1; i < t->ncols && i < q->ncol; i++) {
 		if (strcmp(t->cols[i], "worst") == 0)
 			json_object_set_new(o, "worst",
-			    json_string(sopsev_name((int)q->num[i])));
+			    json_string(severity_name((int)q->num[i])));
 		else
 			json_object_set_new(o, t->cols[i],
 			    json_integer(q->num[i]));
@@ -691,11 +691,11 @@ report_sla_sev(struct report *rp, const struct policy *pol, int sev,
 	pd.at = rp->now; /* deadlines passed by now are missed */
 	if (!ps->business)
 		report_check(rp,
-		    store_report_sla(rp->st, &pd, sopsev_name(sev), ps->secs,
+		    store_report_sla(rp->st, &pd, severity_name(sev), ps->secs,
 			report_sla_wall_cb, &s));
 	else
 		report_check(rp,
-		    store_report_sla_rows(rp->st, &pd, sopsev_name(sev),
+		    store_report_sla_rows(rp->st, &pd, severity_name(sev),
 			REPORT_SLA_ROWS + 1, report_sla_cb, &s));
 	*met += s.met;
 	*missed += s.missed;
@@ -716,7 +716,7 @@ report_sla(struct report *rp)
 	int sev;
 
 	for (sev = 0; sev < SEV_MAX && pol != NULL; sev++)
-		json_object_set_new(o, sopsev_name(sev),
+		json_object_set_new(o, severity_name(sev),
 		    report_sla_sev(rp, pol, sev, &met, &missed));
 	json_object_set_new(o, "total",
 	    json_pack("{s:I, s:I, s:o}", "met", (json_int_t)met, "missed",
@@ -753,7 +753,7 @@ report_times(struct report *rp, time_t a, time_t b)
 	int i;
 
 	for (i = 0; i < SEV_MAX; i++)
-		json_object_set_new(o, sopsev_name(i),
+		json_object_set_new(o, severity_name(i),
 		    json_pack("{s:i, s:i, "
 			      "s:n, s:i, s:n}",
 			"incidents", 0, "acknowledged", 0, "mtta_seconds",
@@ -781,7 +781,7 @@ report_trends(json_t *opened, json_t *prev_opened, json_t *times,
 	int i;
 
 	for (i = 0; i <= SEV_MAX; i++) {
-		k = i < SEV_MAX ? sopsev_name(i) : "total";
+		k = i < SEV_MAX ? severity_name(i) : "total";
 		a = json_object_get(opened, k);
 		b = json_object_get(prev_opened, k);
 		ta = json_object_get(json_object_get(times, k), "mttr_seconds");

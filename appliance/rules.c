@@ -45,29 +45,6 @@ struct rload {
 	size_t ngroups;
 };
 
-static const char *sopsev_names[SEV_MAX] = { "critical", "high", "medium",
-	"low", "info" };
-
-/* The name of a SOP severity. */
-const char *
-sopsev_name(int sev)
-{
-	if (sev < 0 || sev >= SEV_MAX)
-		return NULL;
-	return sopsev_names[sev];
-}
-
-/* A SOP severity by name, or -1. */
-int
-sopsev_from_name(const char *s)
-{
-	int i;
-
-	for (i = 0; i < SEV_MAX; i++)
-		if (strcmp(s, sopsev_names[i]) == 0)
-			return i;
-	return -1;
-}
 
 /* Report an error at a node. */
 #define rules_err(rl, n, ...) \
@@ -895,7 +872,7 @@ rules_action(struct rload *rl, struct rule *r, const struct ynode *map)
 	}
 	if (rules_scalar(rl, s, "severity") == NULL)
 		return -1;
-	if ((r->severity = sopsev_from_name(s->value)) < 0) {
+	if ((r->severity = severity_from_name(s->value)) < 0) {
 		rules_err(rl, s,
 		    "unknown severity \"%s\" (expected critical, "
 		    "high, medium, low or info)",

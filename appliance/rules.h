@@ -7,20 +7,9 @@
 
 #include "config.h"
 #include "event.h"
+#include "severity.h"
 #include "yamlnode.h"
 
-/* The SOP's severities, most severe first (plus low and info). */
-enum sop_severity {
-	SEV_CRITICAL = 0,
-	SEV_HIGH,
-	SEV_MEDIUM,
-	SEV_LOW,
-	SEV_INFO,
-	SEV_MAX
-};
-
-const char *sopsev_name(int);	    /* "critical" .. "info" */
-int sopsev_from_name(const char *); /* -1 if unknown */
 
 enum rule_action {
 	RULE_INCIDENT = 0, /* open / update / clear an incident */

@@ -942,10 +942,10 @@ sched_deliver(struct schedule *s, int job, time_t scheduled, time_t now,
 	json_object_set_new(body, "ran_at", json_string(at));
 	js = json_dumps(body, JSON_COMPACT);
 	if (staged)
-		rc = notifier_stage_report(s->sd->notifier, s->jobs[job].notify,
+		rc = notify_stage_report(s->sd->notifier, s->jobs[job].notify,
 		    subject, text, js, idem);
 	else
-		notifier_send_report(s->sd->notifier, s->jobs[job].notify,
+		notify_send_report(s->sd->notifier, s->jobs[job].notify,
 		    subject, text, js, idem);
 	json_decref(body);
 	free(text);
@@ -1002,10 +1002,10 @@ sched_commit(struct schedule *s, int job, time_t scheduled, time_t now,
 		-1 ||
 	    store_commit(st) == -1) {
 		store_rollback(st);
-		notifier_unstage(s->sd->notifier);
+		notify_unstage(s->sd->notifier);
 		return -1;
 	}
-	notifier_commit(s->sd->notifier);
+	notify_commit(s->sd->notifier);
 	return run;
 }
 

@@ -128,7 +128,7 @@ sopd_load(const char *file, struct config **cfgp, struct ruleset **rsp,
 	if (*cfgp == NULL)
 		return -1;
 	*rsp = ruleset_load(*cfgp, errs);
-	bad = notifier_check(*cfgp, errs) == -1;
+	bad = notify_check(*cfgp, errs) == -1;
 	bad |= auth_check(*cfgp, errs) == -1;
 	bad |= poll_check(*cfgp, errs) == -1;
 	bad |= schedule_check(*cfgp, errs) == -1;
@@ -239,7 +239,7 @@ sopd_parse_rule(struct ruleset *rs, const struct logevent *ev, json_t *o)
 	if (hit.rule->action == RULE_DROP || hit.rule->key == NULL)
 		return;
 	json_object_set_new(o, "incident_severity",
-	    json_string(sopsev_name(hit.rule->severity)));
+	    json_string(severity_name(hit.rule->severity)));
 	rule_render(hit.rule->key, ev, &hit, buf, sizeof(buf));
 	json_object_set_new(o, "key", json_string(buf));
 	if (hit.rule->title != NULL) {
@@ -536,7 +536,7 @@ sopd_reload(struct sopd_run *run)
 	config_free(sd->cfg);
 	sd->cfg = cfg;
 	incidents_reconfigure(sd->incidents, cfg);
-	notifier_reconfigure(sd->notifier, cfg);
+	notify_reconfigure(sd->notifier, cfg);
 	expect_set_rules(sd->expect, rs);
 	poll_reconfigure(sd->poller);
 	sopd_reload_clock(sd, pol, ws);
@@ -634,7 +634,7 @@ sopd_start(struct sopd_run *run)
 
 	if ((sd->incidents = incidents_open(sd->base, sd->cfg, &cause)) == NULL)
 		fatalx("store: %s", cause);
-	if ((sd->notifier = notifier_new(sd, &cause)) == NULL)
+	if ((sd->notifier = notify_new(sd, &cause)) == NULL)
 		fatalx("notify: %s", cause);
 	sopd_start_clock(sd);
 	run->udp = sopd_input(sd, &udp_ops, sd->cfg->syslog_udp);
@@ -645,7 +645,7 @@ sopd_start(struct sopd_run *run)
 		fatalx("snmp: %s", cause);
 	if ((sd->poller = poll_new(sd, &cause)) == NULL)
 		fatalx("poll: %s", cause);
-	hostfig_metrics(sd, &hm); /* looks sd->poller up on each call */
+	hostfigures_metrics(sd, &hm); /* looks sd->poller up on each call */
 	schedule_set_metrics(sd->schedule, &hm);
 	if (sd->cfg->trap_listen != NULL &&
 	    (run->traps = traps_start(sd->base, sd->cfg, pipeline_trap_cb, sd,
@@ -685,7 +685,7 @@ sopd_stop(struct sopd_run *run)
 	relp_ops.close(run->relp);	/* commits, then lets librelp ack */
 	incidents_flush(sd->incidents); /* committed notices still go out */
 	escalate_set_notifier(sd->escalator, NULL);
-	notifier_free(sd->notifier);
+	notify_free(sd->notifier);
 	sd->notifier = NULL;
 	poll_free(sd->poller);
 	sd->poller = NULL;

@@ -49,7 +49,7 @@ stream_session_free(struct stream_session *s)
 	if (st->ops->free != NULL)
 		st->ops->free(s);
 	bufferevent_free(s->bev);
-	framer_free(s->fr);
+	framing_free(s->fr);
 	free(s);
 }
 
@@ -65,7 +65,8 @@ stream_drain(struct stream_session *s)
 
 	for (;;) {
 		flags = 0;
-		rc = framer_next(s->fr, in, st->msg, st->msgsize, &len, &flags);
+		rc =
+		    framing_next(s->fr, in, st->msg, st->msgsize, &len, &flags);
 		if (rc == 0)
 			return 0;
 		if (rc == -1) {
@@ -99,12 +100,13 @@ stream_flush_tail(struct stream_session *s)
 	size_t len;
 	unsigned flags;
 
-	if (framer_mode(s->fr) == FRAMER_OCTET && evbuffer_get_length(in) > 0) {
+	if (framing_mode(s->fr) == FRAMER_OCTET &&
+	    evbuffer_get_length(in) > 0) {
 		/* The sender closed inside a frame: count it, it is lost. */
 		stats.in[st->ops->input].received++;
 		stats_count(st->ops->input, REASON_MALFORMED);
 	}
-	if (framer_eof(s->fr, in, st->msg, st->msgsize, &len, &flags) == 1) {
+	if (framing_eof(s->fr, in, st->msg, st->msgsize, &len, &flags) == 1) {
 		stats_count(st->ops->input, REASON_UNTERMINATED);
 		pipeline_syslog(st->sd, st->ops->input, st->msg, len, flags,
 		    s->peer, pipeline_now_us());
@@ -157,7 +159,7 @@ stream_session_start(struct stream_session *s, evutil_socket_t fd)
 
 	if ((s->bev = st->ops->start(s, fd, st->arg)) == NULL)
 		return -1;
-	s->fr = framer_new(cfg->max_message_size);
+	s->fr = framing_new(cfg->max_message_size);
 	bufferevent_setcb(s->bev, stream_read_cb, NULL, stream_event_cb, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0,
 	    cfg->max_message_size + 64);

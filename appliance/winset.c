@@ -338,7 +338,7 @@ int
 winset_active(const struct calendar *cal, const struct win *w, time_t t,
     time_t *start, time_t *end)
 {
-	return window_active_at(cal, &w->spec, t, start, end);
+	return winspec_active_at(cal, &w->spec, t, start, end);
 }
 
 /* The first counting window active at t for host. */
@@ -385,10 +385,10 @@ winset_next_change(const struct winset *ws, const struct calendar *cal,
 	for (i = 0; ws != NULL && i < ws->n; i++) {
 		if (!winset_counts(ws->w[i]))
 			continue;
-		if (window_active_at(cal, &ws->w[i]->spec, t, &s, &e) &&
+		if (winspec_active_at(cal, &ws->w[i]->spec, t, &s, &e) &&
 		    e > t && (best == -1 || e < best))
 			best = e;
-		s = window_next_start(cal, &ws->w[i]->spec, t, &e);
+		s = winspec_next_start(cal, &ws->w[i]->spec, t, &e);
 		if (s != -1 && (best == -1 || s < best))
 			best = s;
 	}
@@ -429,7 +429,7 @@ winset_sev_json(unsigned mask)
 
 	for (i = 0; i < SEV_MAX; i++) {
 		if (mask & (1U << i))
-			json_array_append_new(a, json_string(sopsev_name(i)));
+			json_array_append_new(a, json_string(severity_name(i)));
 	}
 	return a;
 }
@@ -471,10 +471,10 @@ winset_win_json(const struct win *w, const struct calendar *cal, time_t now)
 	int active;
 	json_t *o;
 
-	window_spec_format(&w->spec, spec, sizeof(spec));
+	winspec_format(&w->spec, spec, sizeof(spec));
 	active = winset_active(cal, w, now, &s, &e);
 	if (!active)
-		s = window_next_start(cal, &w->spec, now, &e);
+		s = winspec_next_start(cal, &w->spec, now, &e);
 	o = json_object();
 	json_object_set_new(o, "id", json_string(w->id));
 	json_object_set_new(o, "title",
@@ -569,7 +569,7 @@ winset_yaml_when(const struct calendar *cal, const struct ynode *m,
 		snprintf(buf, sizeof(buf), "%s/%s", start, end);
 		when = buf;
 	}
-	return window_spec_parse(cal, when, &w->spec, cause);
+	return winspec_parse(cal, when, &w->spec, cause);
 }
 
 /* One key a window map may have. */
@@ -608,7 +608,7 @@ winset_yaml_sev(const char *file, const struct ynode *n, unsigned *mask,
 	for (i = 0; i < cnt; i++) {
 		it = n->type == YNODE_SEQ ? n->items[i] : n;
 		if (it->type != YNODE_SCALAR ||
-		    (sev = sopsev_from_name(it->value)) < 0) {
+		    (sev = severity_from_name(it->value)) < 0) {
 			errlist_add(errs, file, it->line, it->col,
 			    "windows: "
 			    "severities: expected critical, high, medium, low "
@@ -706,7 +706,7 @@ winset_yaml_check(const struct config *cfg, const struct calendar *cal,
 		return -1;
 	}
 	if (w->kind == WIN_PATCH && !w->allow_business_hours &&
-	    window_overlaps_business(cal, &w->spec)) {
+	    winspec_overlaps_business(cal, &w->spec)) {
 		errlist_add(errs, cfg->file, m->line, m->col,
 		    "windows: %s: "
 		    "patch window overlaps business hours (set "
@@ -871,7 +871,7 @@ winset_json_times(const struct calendar *cal, const json_t *o, struct win *w,
 		    "\"YYYY-MM-DD HH:MM\" times");
 		return -1;
 	}
-	if (window_spec_oneoff(&w->spec, ts, te, &cause) != 0) {
+	if (winspec_oneoff(&w->spec, ts, te, &cause) != 0) {
 		xasprintf(err, "%s", cause);
 		free(cause);
 		return -1;
@@ -894,7 +894,7 @@ winset_json_sev(const json_t *a, unsigned *mask, char **err)
 	*mask = 0;
 	json_array_foreach(a, i, it)
 	{
-		if ((sev = sopsev_from_name(json_string_value(it))) < 0)
+		if ((sev = severity_from_name(json_string_value(it))) < 0)
 			goto bad;
 		*mask |= 1U << sev;
 	}

@@ -12,7 +12,7 @@
 
 /* Smallest distance in days from a selected weekday to the next one. */
 static int
-window_min_gap(unsigned days)
+winspec_min_gap(unsigned days)
 {
 	int d, k, gap = 7;
 
@@ -30,7 +30,7 @@ window_min_gap(unsigned days)
 
 /* Fill a weekly spec after checking its range. */
 int
-window_spec_weekly(struct window_spec *ws, unsigned days, int start_min,
+winspec_weekly(struct window_spec *ws, unsigned days, int start_min,
     int end_min, char **cause)
 {
 	if (days == 0 || days > 0x7f) {
@@ -42,7 +42,7 @@ window_spec_weekly(struct window_spec *ws, unsigned days, int start_min,
 		xasprintf(cause, "a window must last from 1 minute to 7 days");
 		return -1;
 	}
-	if (end_min - start_min > window_min_gap(days) * 1440) {
+	if (end_min - start_min > winspec_min_gap(days) * 1440) {
 		xasprintf(cause,
 		    "the window is longer than the time between "
 		    "its weekdays, so it would overlap itself");
@@ -58,8 +58,7 @@ window_spec_weekly(struct window_spec *ws, unsigned days, int start_min,
 
 /* Fill a one-off spec. */
 int
-window_spec_oneoff(struct window_spec *ws, time_t start, time_t end,
-    char **cause)
+winspec_oneoff(struct window_spec *ws, time_t start, time_t end, char **cause)
 {
 	if (end <= start) {
 		xasprintf(cause, "a window must end after it starts");
@@ -74,7 +73,7 @@ window_spec_oneoff(struct window_spec *ws, time_t start, time_t end,
 
 /* Parse a duration such as "4h", "90m", "1h30m" or "2d" into minutes. */
 static int
-window_parse_duration(const char *s, int *minutes)
+winspec_parse_duration(const char *s, int *minutes)
 {
 	long v, total = 0;
 	char *end;
@@ -104,7 +103,7 @@ window_parse_duration(const char *s, int *minutes)
 
 /* Parse "HH:MM-HH:MM", "HH:MM+DUR" or "HH:MM for DUR" after the days. */
 static int
-window_parse_times(const char *s, int *start, int *end)
+winspec_parse_times(const char *s, int *start, int *end)
 {
 	char first[8];
 	size_t n = strcspn(s, "-+ ");
@@ -130,7 +129,7 @@ window_parse_times(const char *s, int *start, int *end)
 		s += 5;
 	else
 		return -1;
-	if (window_parse_duration(s, &dur) != 0 || dur == 0)
+	if (winspec_parse_duration(s, &dur) != 0 || dur == 0)
 		return -1;
 	*end = *start + dur;
 	return 0;
@@ -138,7 +137,7 @@ window_parse_times(const char *s, int *start, int *end)
 
 /* Parse a one-off "START/END" or "START - END". */
 static int
-window_parse_oneoff(const struct calendar *cal, const char *text,
+winspec_parse_oneoff(const struct calendar *cal, const char *text,
     struct window_spec *ws, char **cause)
 {
 	char *copy = xstrdup(text), *sep;
@@ -158,14 +157,14 @@ window_parse_oneoff(const struct calendar *cal, const char *text,
 		    "e.g. 2026-11-27T20:00/2026-11-28T02:00)",
 		    text);
 	else
-		rc = window_spec_oneoff(ws, start, end, cause);
+		rc = winspec_oneoff(ws, start, end, cause);
 	free(copy);
 	return rc;
 }
 
 /* Parse a window from text (see winspec.h for the forms). */
 int
-window_spec_parse(const struct calendar *cal, const char *text,
+winspec_parse(const struct calendar *cal, const char *text,
     struct window_spec *ws, char **cause)
 {
 	char days[64];
@@ -176,7 +175,7 @@ window_spec_parse(const struct calendar *cal, const char *text,
 	while (*text == ' ' || *text == '\t')
 		text++;
 	if (isdigit((unsigned char)*text))
-		return window_parse_oneoff(cal, text, ws, cause);
+		return winspec_parse_oneoff(cal, text, ws, cause);
 	n = strcspn(text, " \t");
 	if (n == 0 || n >= sizeof(days))
 		goto bad;
@@ -186,9 +185,9 @@ window_spec_parse(const struct calendar *cal, const char *text,
 		goto bad;
 	while (text[n] == ' ' || text[n] == '\t')
 		n++;
-	if (window_parse_times(text + n, &start, &end) != 0)
+	if (winspec_parse_times(text + n, &start, &end) != 0)
 		goto bad;
-	return window_spec_weekly(ws, mask, start, end, cause);
+	return winspec_weekly(ws, mask, start, end, cause);
 bad:
 	xasprintf(cause,
 	    "invalid window \"%s\" (expected e.g. \"fri "
@@ -199,7 +198,7 @@ bad:
 
 /* The weekday list in its shortest form ("mon-fri,sun"). */
 static void
-window_format_days(unsigned days, char *buf, size_t len)
+winspec_format_days(unsigned days, char *buf, size_t len)
 {
 	static const char *names[] = { "sun", "mon", "tue", "wed", "thu", "fri",
 		"sat" };
@@ -227,7 +226,7 @@ window_format_days(unsigned days, char *buf, size_t len)
 
 /* Text form of a spec. */
 void
-window_spec_format(const struct window_spec *ws, char *buf, size_t len)
+winspec_format(const struct window_spec *ws, char *buf, size_t len)
 {
 	char days[64], a[32], b[32];
 	struct tm tm;
@@ -241,7 +240,7 @@ window_spec_format(const struct window_spec *ws, char *buf, size_t len)
 		snprintf(buf, len, "%s/%s", a, b);
 		return;
 	}
-	window_format_days(ws->days, days, sizeof(days));
+	winspec_format_days(ws->days, days, sizeof(days));
 	dur = ws->end_min - ws->start_min;
 	e = ws->end_min > 1440 ? ws->end_min - 1440 : ws->end_min;
 	if (dur < 1440 || (dur == 1440 && ws->start_min == 0))
@@ -254,7 +253,7 @@ window_spec_format(const struct window_spec *ws, char *buf, size_t len)
 
 /* The instant of a wall-clock minute counted from a local date's midnight. */
 static time_t
-window_instant(const struct calendar *cal, const struct tm *day, int minutes)
+winspec_instant(const struct calendar *cal, const struct tm *day, int minutes)
 {
 	struct tm tm = *day;
 
@@ -267,7 +266,7 @@ window_instant(const struct calendar *cal, const struct tm *day, int minutes)
 
 /* The occurrence that starts on the local date k days after t's date. */
 static int
-window_occurrence(const struct calendar *cal, const struct window_spec *ws,
+winspec_occurrence(const struct calendar *cal, const struct window_spec *ws,
     time_t t, int k, time_t *start, time_t *end)
 {
 	struct tm tm;
@@ -277,14 +276,14 @@ window_occurrence(const struct calendar *cal, const struct window_spec *ws,
 	tm.tm_wday = ((tm.tm_wday + k) % 7 + 7) % 7;
 	if (!(ws->days & (1U << tm.tm_wday)))
 		return 0;
-	*start = window_instant(cal, &tm, ws->start_min);
-	*end = window_instant(cal, &tm, ws->end_min);
+	*start = winspec_instant(cal, &tm, ws->start_min);
+	*end = winspec_instant(cal, &tm, ws->end_min);
 	return *end > *start; /* not when it lies in a skipped hour */
 }
 
 /* Whether t is inside an occurrence, and its bounds. */
 int
-window_active_at(const struct calendar *cal, const struct window_spec *ws,
+winspec_active_at(const struct calendar *cal, const struct window_spec *ws,
     time_t t, time_t *start, time_t *end)
 {
 	time_t s, e;
@@ -298,7 +297,8 @@ window_active_at(const struct calendar *cal, const struct window_spec *ws,
 		goto found;
 	}
 	for (k = 0; k >= -(ws->end_min / 1440) - 1; k--)
-		if (window_occurrence(cal, ws, t, k, &s, &e) && s <= t && t < e)
+		if (winspec_occurrence(cal, ws, t, k, &s, &e) && s <= t &&
+		    t < e)
 			goto found;
 	return 0;
 found:
@@ -311,7 +311,7 @@ found:
 
 /* The first occurrence starting strictly after `after`. */
 time_t
-window_next_start(const struct calendar *cal, const struct window_spec *ws,
+winspec_next_start(const struct calendar *cal, const struct window_spec *ws,
     time_t after, time_t *end)
 {
 	time_t s, e;
@@ -325,7 +325,8 @@ window_next_start(const struct calendar *cal, const struct window_spec *ws,
 		return ws->start;
 	}
 	for (k = 0; k <= 8; k++)
-		if (window_occurrence(cal, ws, after, k, &s, &e) && s > after) {
+		if (winspec_occurrence(cal, ws, after, k, &s, &e) &&
+		    s > after) {
 			if (end != NULL)
 				*end = e;
 			return s;
@@ -335,7 +336,7 @@ window_next_start(const struct calendar *cal, const struct window_spec *ws,
 
 /* Whether [a, b) minutes of the week meets a weekday's working hours. */
 static int
-window_meets_hours(const struct calendar *cal, int a, int b)
+winspec_meets_hours(const struct calendar *cal, int a, int b)
 {
 	int wd, i, n, s[CALENDAR_MAX_SPANS], e[CALENDAR_MAX_SPANS], off;
 
@@ -352,7 +353,7 @@ window_meets_hours(const struct calendar *cal, int a, int b)
 
 /* Whether a window overlaps working hours (see winspec.h). */
 int
-window_overlaps_business(const struct calendar *cal,
+winspec_overlaps_business(const struct calendar *cal,
     const struct window_spec *ws)
 {
 	int d;
@@ -361,7 +362,7 @@ window_overlaps_business(const struct calendar *cal,
 		return calendar_business_between(cal, ws->start, ws->end) > 0;
 	for (d = 0; d < 7; d++)
 		if ((ws->days & (1U << d)) &&
-		    window_meets_hours(cal, d * 1440 + ws->start_min,
+		    winspec_meets_hours(cal, d * 1440 + ws->start_min,
 			d * 1440 + ws->end_min))
 			return 1;
 	return 0;

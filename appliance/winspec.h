@@ -40,29 +40,29 @@ struct window_spec {
  * "sun 22:00 for 1h30m", or a one-off "START/END" (also "START - END")
  * with times as calendar_parse_time reads them.  -1 and *cause on error.
  */
-int window_spec_parse(const struct calendar *, const char *text,
+int winspec_parse(const struct calendar *, const char *text,
     struct window_spec *, char **cause);
 /* Build a weekly spec; -1 and *cause if out of range or self-overlapping. */
-int window_spec_weekly(struct window_spec *, unsigned days, int start_min,
+int winspec_weekly(struct window_spec *, unsigned days, int start_min,
     int end_min, char **cause);
 /* Build a one-off spec; -1 and *cause unless start < end. */
-int window_spec_oneoff(struct window_spec *, time_t start, time_t end,
+int winspec_oneoff(struct window_spec *, time_t start, time_t end,
     char **cause);
 /* Text form that window_spec_parse reads back (one-offs in UTC). */
-void window_spec_format(const struct window_spec *, char *buf, size_t len);
+void winspec_format(const struct window_spec *, char *buf, size_t len);
 
 /* 1 if t is inside an occurrence (its bounds in start/end), else 0. */
-int window_active_at(const struct calendar *, const struct window_spec *,
+int winspec_active_at(const struct calendar *, const struct window_spec *,
     time_t t, time_t *start, time_t *end);
 /* Start of the first occurrence starting strictly after `after`; -1: none. */
-time_t window_next_start(const struct calendar *, const struct window_spec *,
+time_t winspec_next_start(const struct calendar *, const struct window_spec *,
     time_t after, time_t *end);
 /*
  * 1 if the window overlaps working hours.  Weekly windows are checked
  * against the weekly hours, ignoring holidays; one-off windows against the
  * business time of their actual span (a change on a holiday is fine).
  */
-int window_overlaps_business(const struct calendar *,
+int winspec_overlaps_business(const struct calendar *,
     const struct window_spec *);
 
 #endif

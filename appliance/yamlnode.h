@@ -6,6 +6,8 @@
 
 #include <jansson.h>
 
+#include "errlist.h"
+
 enum ynode_type {
 	YNODE_SCALAR,
 	YNODE_MAP,
@@ -24,16 +26,6 @@ struct ynode {
 	size_t n;
 };
 
-/* Collected errors, each "file:line:col: message". */
-struct errlist {
-	char **msgs;
-	size_t n;
-};
-
-void errlist_add(struct errlist *, const char *file, int line, int col,
-    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-void errlist_print(const struct errlist *, void *stdio_file);
-void errlist_free(struct errlist *);
 
 /* Parse a file (or a string when text != NULL) into a tree; NULL on error. */
 struct ynode *ynode_load(const char *file, const char *text, size_t len,

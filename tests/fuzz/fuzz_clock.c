@@ -17,22 +17,22 @@ fuzz_clock_window(const struct calendar *cal, const char *text)
 	char *cause = NULL, buf[256];
 	time_t t = 1795741200, s, e;
 
-	if (window_spec_parse(cal, text, &ws, &cause) != 0) {
+	if (winspec_parse(cal, text, &ws, &cause) != 0) {
 		if (cause == NULL)
 			abort();
 		free(cause);
 		return;
 	}
-	window_spec_format(&ws, buf, sizeof buf);
-	if (window_spec_parse(cal, buf, &ws2, &cause) != 0)
+	winspec_format(&ws, buf, sizeof buf);
+	if (winspec_parse(cal, buf, &ws2, &cause) != 0)
 		abort();
 	if (ws.kind != ws2.kind || ws.days != ws2.days ||
 	    ws.start_min != ws2.start_min || ws.end_min != ws2.end_min ||
 	    ws.start != ws2.start || ws.end != ws2.end)
 		abort();
-	window_active_at(cal, &ws, t, &s, &e);
-	window_next_start(cal, &ws, t, &e);
-	window_overlaps_business(cal, &ws);
+	winspec_active_at(cal, &ws, t, &s, &e);
+	winspec_next_start(cal, &ws, t, &e);
+	winspec_overlaps_business(cal, &ws);
 }
 
 /* Set working hours from the text and do some business arithmetic. */

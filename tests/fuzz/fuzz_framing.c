@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct framer *f = framer_new(FUZZ_MAX);
+	struct framer *f = framing_new(FUZZ_MAX);
 	struct evbuffer *in = evbuffer_new();
 	char out[FUZZ_MAX + 1];
 	size_t off = 4, len, c;
@@ -28,7 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			c = size - off;
 		evbuffer_add(in, data + off, c);
 		off += c;
-		while ((rc = framer_next(f, in, out, sizeof out, &len,
+		while ((rc = framing_next(f, in, out, sizeof out, &len,
 			    &flags)) == 1)
 			if (len > FUZZ_MAX || out[len] != '\0')
 				abort();
@@ -36,8 +36,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	if (rc != -1)
-		framer_eof(f, in, out, sizeof out, &len, &flags);
+		framing_eof(f, in, out, sizeof out, &len, &flags);
 	evbuffer_free(in);
-	framer_free(f);
+	framing_free(f);
 	return 0;
 }

@@ -46,7 +46,7 @@ drain(struct framer *f, struct evbuffer *in, struct result *r, size_t max)
 	unsigned flags;
 	int rc;
 
-	while ((rc = framer_next(f, in, out, max + 1, &len, &flags)) == 1) {
+	while ((rc = framing_next(f, in, out, max + 1, &len, &flags)) == 1) {
 		assert_true(len <= max);
 		assert_int_equal(out[len], '\0');
 		assert_true(r->n < MAXOUT);
@@ -68,7 +68,7 @@ drain(struct framer *f, struct evbuffer *in, struct result *r, size_t max)
 static void
 feed(const char *s, size_t n, size_t max, size_t maxchunk, struct result *r)
 {
-	struct framer *f = framer_new(max);
+	struct framer *f = framing_new(max);
 	struct evbuffer *in = evbuffer_new();
 	size_t off = 0, c, len;
 	unsigned flags;
@@ -84,14 +84,14 @@ feed(const char *s, size_t n, size_t max, size_t maxchunk, struct result *r)
 		if (drain(f, in, r, max))
 			break;
 	}
-	if (!r->error && framer_eof(f, in, out, max + 1, &len, &flags) == 1) {
+	if (!r->error && framing_eof(f, in, out, max + 1, &len, &flags) == 1) {
 		r->msg[r->n] = malloc(len + 1);
 		memcpy(r->msg[r->n], out, len + 1);
 		r->len[r->n] = len;
 		r->flags[r->n++] = flags;
 	}
 	evbuffer_free(in);
-	framer_free(f);
+	framing_free(f);
 }
 
 /* Feed a NUL-terminated stream at once. */
@@ -106,10 +106,10 @@ static void
 test_octet_basic(void **state)
 {
 	struct result r;
-	struct framer *f = framer_new(MAXMSG);
+	struct framer *f = framing_new(MAXMSG);
 
-	assert_int_equal(framer_mode(f), FRAMER_UNDECIDED);
-	framer_free(f);
+	assert_int_equal(framing_mode(f), FRAMER_UNDECIDED);
+	framing_free(f);
 	feed_str("5 hello6 world!\n3 abc\r\n1 x", MAXMSG, &r);
 	assert_int_equal(r.error, 0);
 	assert_int_equal(r.n, 4);
@@ -159,7 +159,7 @@ test_octet_bad(void **state)
 static void
 test_octet_digits(void **state)
 {
-	struct framer *f = framer_new(MAXMSG);
+	struct framer *f = framing_new(MAXMSG);
 	struct evbuffer *in = evbuffer_new();
 	char out[MAXMSG + 1];
 	size_t len;
@@ -168,16 +168,17 @@ test_octet_digits(void **state)
 
 	for (i = 0; i < 8; i++) {
 		evbuffer_add(in, "1", 1);
-		assert_int_equal(framer_next(f, in, out, sizeof out, &len,
+		assert_int_equal(framing_next(f, in, out, sizeof out, &len,
 				     &flags),
 		    0);
 		assert_int_equal(evbuffer_get_length(in), 0);
 	}
-	assert_int_equal(framer_mode(f), FRAMER_OCTET);
+	assert_int_equal(framing_mode(f), FRAMER_OCTET);
 	evbuffer_add(in, "1", 1); /* 111111111 > 64 MiB */
-	assert_int_equal(framer_next(f, in, out, sizeof out, &len, &flags), -1);
+	assert_int_equal(framing_next(f, in, out, sizeof out, &len, &flags),
+	    -1);
 	evbuffer_free(in);
-	framer_free(f);
+	framing_free(f);
 }
 
 /* A huge frame is truncated, the rest drained as it arrives, unbuffered. */

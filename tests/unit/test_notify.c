@@ -126,9 +126,9 @@ start(const char *text)
 	char *cause = NULL;
 
 	load_yaml(text);
-	nf = notifier_new(&sd, &cause);
+	nf = notify_new(&sd, &cause);
 	if (nf == NULL)
-		fprintf(stderr, "notifier_new: %s\n", cause);
+		fprintf(stderr, "notify_new: %s\n", cause);
 	assert_non_null(nf);
 	return nf;
 }
@@ -137,7 +137,7 @@ start(const char *text)
 static long long
 stat_of(const char *target, const char *field)
 {
-	json_t *st = notifier_stats_json(nf), *v;
+	json_t *st = notify_stats_json(nf), *v;
 	long long r = -1;
 
 	v = json_object_get(json_object_get(json_object_get(st, "targets"),
@@ -173,7 +173,7 @@ send_notice(const char *level, enum notice_kind kind, int step)
 	struct notice no = { kind, &info, step, level,
 		(int64_t)time(NULL) * 1000000, "test", NULL, NULL, NULL };
 
-	notifier_send(nf, level, &no);
+	notify_send(nf, level, &no);
 }
 
 /* Write a file (mode 0755 for scripts). */
@@ -252,7 +252,7 @@ after(void **state)
 {
 	size_t i;
 
-	notifier_free(nf);
+	notify_free(nf);
 	nf = NULL;
 	for (i = 0; i < sizeof(children) / sizeof(*children); i++)
 		reap(children[i]);
@@ -289,7 +289,7 @@ test_check_errors(void **state)
 		  "  retry: { initial: 0s }\n"
 		  "  levels:\n"
 		  "    L1: [col, nobody]\n");
-	assert_int_equal(notifier_check(&cfg, &errs), -1);
+	assert_int_equal(notify_check(&cfg, &errs), -1);
 	assert_true(has_error(&errs,
 	    "notify.yaml:3:38: notify: expected an "
 	    "address as host:port"));
@@ -332,10 +332,10 @@ test_check_errors(void **state)
 	    "timeout: 5s }\n"
 	    "  levels: { L1: [col], L2: [col, nms], L3: [col, nms, pager], "
 	    "client: [client] }\n");
-	assert_int_equal(notifier_check(&cfg, &errs), 0);
+	assert_int_equal(notify_check(&cfg, &errs), 0);
 	assert_int_equal(errs.n, 0);
 	cfg.sec_notify = NULL;
-	assert_int_equal(notifier_check(&cfg, &errs), 0);
+	assert_int_equal(notify_check(&cfg, &errs), 0);
 }
 
 static void
@@ -656,7 +656,7 @@ test_outbox_restart(void **state)
 	send_notice("client", NOTICE_ESCALATED, 1);
 	assert_true(run_until(client_retried, 5000));
 	assert_int_equal(stat_of("client", "sent"), 0);
-	notifier_free(nf);
+	notify_free(nf);
 	incidents_close(sd.incidents);
 
 	/* Reopen; the target is up now. */
@@ -667,7 +667,7 @@ test_outbox_restart(void **state)
 	run_until(client_retried, 300); /* no second delivery */
 	assert_int_equal(hook.hits, 1);
 	assert_string_equal(hook.keys[0], "42-escalated-1");
-	notifier_free(nf);
+	notify_free(nf);
 	nf = NULL;
 	incidents_close(sd.incidents);
 
@@ -677,7 +677,7 @@ test_outbox_restart(void **state)
 	run_until(client_sent, 300);
 	assert_int_equal(hook.hits, 1);
 	assert_int_equal(stat_of("client", "queued"), 0);
-	notifier_free(nf);
+	notify_free(nf);
 	nf = NULL;
 	incidents_close(sd.incidents);
 	sd.incidents = NULL;
@@ -698,7 +698,7 @@ test_queue_bound(void **state)
 	send_notice("L2", NOTICE_ESCALATED, 9); /* no such level: ignored */
 	assert_int_equal(stat_of("pager", "dropped"), 3);
 	assert_int_equal(stat_of("pager", "queued"), 2);
-	st = notifier_stats_json(nf);
+	st = notify_stats_json(nf);
 	assert_int_equal(json_integer_value(json_object_get(st, "dropped")), 3);
 	json_decref(st);
 }
@@ -871,7 +871,7 @@ test_syslog_tcp(void **state)
 	assert_non_null(strstr(sp, "kind=\"resolved\""));
 	free(s);
 	assert_int_equal(stat_of("col", "sent"), 1);
-	notifier_free(nf);
+	notify_free(nf);
 	nf = NULL;
 	evconnlistener_free(l);
 	evbuffer_free(peer.got);
@@ -900,7 +900,7 @@ test_syslog_relp(void **state)
 	assert_true(run_until(col_two, 3000));
 	assert_int_equal(stat_of("col", "sent"), 2);
 	assert_int_equal(peer.frames, 2);
-	notifier_free(nf);
+	notify_free(nf);
 	nf = NULL;
 	evconnlistener_free(l);
 	evbuffer_free(peer.got);
@@ -1012,7 +1012,7 @@ test_syslog_relp_rsyslog(void **state)
 		fprintf(stderr, "# rsyslog log: %s\n", read_file(log));
 		fail();
 	}
-	notifier_free(nf);
+	notify_free(nf);
 	nf = NULL;
 	reap(pid);
 }
@@ -1073,7 +1073,7 @@ test_snmp(void **state)
 		assert_true(wait_file(log, "web01", 3000));
 	} else
 		assert_true(wait_file(log, "32473.1.0.1", 3000));
-	notifier_free(nf);
+	notify_free(nf);
 	nf = NULL;
 	snmp_bridge_stop();
 	reap(pid);
@@ -1100,14 +1100,14 @@ test_reconfigure(void **state)
 	    "  levels: { client: [client], L3: [pager] }\n",
 	    port);
 	load_yaml(conf);
-	notifier_reconfigure(nf, &cfg);
+	notify_reconfigure(nf, &cfg);
 	/* The unchanged target keeps its counters; the new one starts at 0. */
 	assert_int_equal(stat_of("client", "sent"), 1);
 	assert_int_equal(stat_of("pager", "sent"), 0);
 	send_notice("L3", NOTICE_OPENED, -1);
 	assert_true(run_until(pager_sent, 5000));
 	load_yaml("notify:\n  targets: {}\n  levels: {}\n");
-	notifier_reconfigure(nf, &cfg);
+	notify_reconfigure(nf, &cfg);
 	assert_int_equal(stat_of("client", "sent"), -1);
 	run_until(pager_sent, 100);
 	evhttp_free(http);

@@ -15,19 +15,19 @@ static void
 test_summary(void **state)
 {
 	double v[100];
-	struct perf_sum s;
+	struct perfstat_sum s;
 	int i;
 
 	(void)state;
 	for (i = 0; i < 100; i++)
 		v[i] = (double)((i * 37) % 100 + 1);
-	assert_int_equal(perf_summary(v, 100, &s), 0);
+	assert_int_equal(perfstat_summary(v, 100, &s), 0);
 	assert_true(fabs(s.avg - 50.5) < 1e-9);
 	assert_true(s.p95 == 95.0);
 	assert_true(s.max == 100.0);
-	assert_int_equal(perf_summary(v, 0, &s), -1);
+	assert_int_equal(perfstat_summary(v, 0, &s), -1);
 	v[0] = 7;
-	assert_int_equal(perf_summary(v, 1, &s), 0);
+	assert_int_equal(perfstat_summary(v, 1, &s), 0);
 	assert_true(s.p95 == 7 && s.max == 7 && s.avg == 7);
 }
 
@@ -41,8 +41,8 @@ test_sustained(void **state)
 	(void)state;
 	for (i = 0; i < 10; i++)
 		t[i] = 1000 + i * 300;
-	assert_true(perf_sustained(t, v, 10, 90) == 1500);
-	assert_true(perf_sustained(t, v, 10, 99) == 0);
+	assert_true(perfstat_sustained(t, v, 10, 90) == 1500);
+	assert_true(perfstat_sustained(t, v, 10, 99) == 0);
 }
 
 /* A disk growing 1% a day from 60% is full in 30 days after 10 at 70%. */
@@ -57,14 +57,14 @@ test_days_to_full(void **state)
 		t[i] = 1796000000.0 + i * 86400.0;
 		v[i] = 60 + i;
 	}
-	d = perf_days_to_full(t, v, 11, 100);
+	d = perfstat_days_to_full(t, v, 11, 100);
 	assert_true(fabs(d - 30) < 1e-6);
 	for (i = 0; i < 11; i++)
 		v[i] = 80 - i * 0.5; /* shrinking: never full */
-	assert_true(perf_days_to_full(t, v, 11, 100) == -1);
+	assert_true(perfstat_days_to_full(t, v, 11, 100) == -1);
 	v[10] = 100; /* full now */
-	assert_true(perf_days_to_full(t, v, 11, 100) == 0);
-	assert_true(perf_days_to_full(t, v, 1, 100) == -1);
+	assert_true(perfstat_days_to_full(t, v, 11, 100) == 0);
+	assert_true(perfstat_days_to_full(t, v, 1, 100) == -1);
 }
 
 /* The report's object: the change against last week's average. */
@@ -76,18 +76,18 @@ test_metric_json(void **state)
 	json_t *o;
 
 	(void)state;
-	o = perf_metric_json(t, v, 4, prev, 2, 50);
+	o = perfstat_metric_json(t, v, 4, prev, 2, 50);
 	assert_true(json_real_value(json_object_get(o, "avg")) == 50);
 	assert_true(json_real_value(json_object_get(o, "max")) == 60);
 	assert_true(fabs(json_real_value(json_object_get(o, "change_pct")) -
 			25) < 1e-9);
 	assert_true(json_real_value(json_object_get(o, "high_seconds")) == 300);
 	json_decref(o);
-	o = perf_metric_json(t, v, 4, NULL, 0, 0);
+	o = perfstat_metric_json(t, v, 4, NULL, 0, 0);
 	assert_true(json_is_null(json_object_get(o, "change_pct")));
 	assert_null(json_object_get(o, "high_seconds"));
 	json_decref(o);
-	o = perf_metric_json(t, v, 0, NULL, 0, 0);
+	o = perfstat_metric_json(t, v, 0, NULL, 0, 0);
 	assert_true(json_is_null(o));
 }
 

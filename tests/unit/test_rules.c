@@ -427,14 +427,14 @@ test_rule_fields(void **state)
 
 /* SOP severity names both ways. */
 static void
-test_sopsev(void **state)
+test_severity(void **state)
 {
-	assert_string_equal(sopsev_name(SEV_CRITICAL), "critical");
-	assert_string_equal(sopsev_name(SEV_INFO), "info");
-	assert_null(sopsev_name(SEV_MAX));
-	assert_null(sopsev_name(-1));
-	assert_int_equal(sopsev_from_name("high"), SEV_HIGH);
-	assert_int_equal(sopsev_from_name("urgent"), -1);
+	assert_string_equal(severity_name(SEV_CRITICAL), "critical");
+	assert_string_equal(severity_name(SEV_INFO), "info");
+	assert_null(severity_name(SEV_MAX));
+	assert_null(severity_name(-1));
+	assert_int_equal(severity_from_name("high"), SEV_HIGH);
+	assert_int_equal(severity_from_name("urgent"), -1);
 }
 
 /* Trap names resolve through MIB files when the built-in table lacks them. */
@@ -530,7 +530,7 @@ main(void)
 		cmocka_unit_test(test_directory_order),
 		cmocka_unit_test(test_host_groups),
 		cmocka_unit_test(test_rule_fields),
-		cmocka_unit_test(test_sopsev),
+		cmocka_unit_test(test_severity),
 		cmocka_unit_test(test_mib_files),
 		cmocka_unit_test(test_mib_rule),
 	};

@@ -46,7 +46,7 @@ spec(const struct calendar *cal, const char *text)
 	struct window_spec ws;
 	char *cause = NULL;
 
-	if (window_spec_parse(cal, text, &ws, &cause) != 0)
+	if (winspec_parse(cal, text, &ws, &cause) != 0)
 		fail_msg("%s: %s", text, cause);
 	return ws;
 }
@@ -57,7 +57,7 @@ parse_fails(const struct calendar *cal, const char *text)
 {
 	struct window_spec ws;
 	char *cause = NULL;
-	int rc = window_spec_parse(cal, text, &ws, &cause);
+	int rc = winspec_parse(cal, text, &ws, &cause);
 
 	if (rc == 0)
 		return 0;
@@ -98,7 +98,7 @@ test_parse_format(void **state)
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		ws = spec(cal, good[i][0]);
-		window_spec_format(&ws, buf, sizeof(buf));
+		winspec_format(&ws, buf, sizeof(buf));
 		assert_string_equal(buf, good[i][1]);
 		/* The text form reads back to the same spec. */
 		struct window_spec again = spec(cal, buf);
@@ -122,24 +122,24 @@ test_friday_night(void **state)
 	time_t s, e;
 
 	assert_true(
-	    window_active_at(cal, &ws, at(cal, "2026-11-27 21:00"), &s, &e));
+	    winspec_active_at(cal, &ws, at(cal, "2026-11-27 21:00"), &s, &e));
 	assert_string_equal(fmt(cal, s), "2026-11-27 20:00 JST");
 	assert_string_equal(fmt(cal, e), "2026-11-28 00:00 JST");
-	assert_true(window_active_at(cal, &ws, at(cal, "2026-11-27 20:00"),
+	assert_true(winspec_active_at(cal, &ws, at(cal, "2026-11-27 20:00"),
 	    NULL, NULL));
-	assert_false(window_active_at(cal, &ws, at(cal, "2026-11-27 19:59:59"),
+	assert_false(winspec_active_at(cal, &ws, at(cal, "2026-11-27 19:59:59"),
 	    NULL, NULL));
-	assert_false(window_active_at(cal, &ws, at(cal, "2026-11-28 00:00"),
+	assert_false(winspec_active_at(cal, &ws, at(cal, "2026-11-28 00:00"),
 	    NULL, NULL));
-	assert_false(window_active_at(cal, &ws, at(cal, "2026-11-26 21:00"),
+	assert_false(winspec_active_at(cal, &ws, at(cal, "2026-11-26 21:00"),
 	    NULL, NULL));
 	/* Next start: strictly after. */
-	s = window_next_start(cal, &ws, at(cal, "2026-11-25 12:00"), &e);
+	s = winspec_next_start(cal, &ws, at(cal, "2026-11-25 12:00"), &e);
 	assert_string_equal(fmt(cal, s), "2026-11-27 20:00 JST");
 	assert_string_equal(fmt(cal, e), "2026-11-28 00:00 JST");
-	s = window_next_start(cal, &ws, at(cal, "2026-11-27 20:00"), NULL);
+	s = winspec_next_start(cal, &ws, at(cal, "2026-11-27 20:00"), NULL);
 	assert_string_equal(fmt(cal, s), "2026-12-04 20:00 JST");
-	s = window_next_start(cal, &ws, at(cal, "2026-11-27 19:59"), NULL);
+	s = winspec_next_start(cal, &ws, at(cal, "2026-11-27 19:59"), NULL);
 	assert_string_equal(fmt(cal, s), "2026-11-27 20:00 JST");
 	calendar_free(cal);
 }
@@ -152,21 +152,21 @@ test_cross_midnight(void **state)
 	time_t s, e;
 
 	assert_true(
-	    window_active_at(cal, &ws, at(cal, "2026-11-28 01:00"), &s, &e));
+	    winspec_active_at(cal, &ws, at(cal, "2026-11-28 01:00"), &s, &e));
 	assert_string_equal(fmt(cal, s), "2026-11-27 22:00 JST");
 	assert_string_equal(fmt(cal, e), "2026-11-28 02:00 JST");
-	assert_false(window_active_at(cal, &ws, at(cal, "2026-11-30 01:00"),
+	assert_false(winspec_active_at(cal, &ws, at(cal, "2026-11-30 01:00"),
 	    NULL, NULL)); /* Monday 01:00: Sunday has none */
-	assert_true(window_active_at(cal, &ws, at(cal, "2026-12-01 01:00"),
+	assert_true(winspec_active_at(cal, &ws, at(cal, "2026-12-01 01:00"),
 	    NULL, NULL));
-	s = window_next_start(cal, &ws, at(cal, "2026-11-27 23:00"), &e);
+	s = winspec_next_start(cal, &ws, at(cal, "2026-11-27 23:00"), &e);
 	assert_string_equal(fmt(cal, s), "2026-11-30 22:00 JST");
 	/* A weekend window of 60 hours. */
 	ws = spec(cal, "fri 20:00+60h");
 	assert_true(
-	    window_active_at(cal, &ws, at(cal, "2026-11-30 07:59"), &s, &e));
+	    winspec_active_at(cal, &ws, at(cal, "2026-11-30 07:59"), &s, &e));
 	assert_string_equal(fmt(cal, e), "2026-11-30 08:00 JST");
-	assert_false(window_active_at(cal, &ws, at(cal, "2026-11-30 08:00"),
+	assert_false(winspec_active_at(cal, &ws, at(cal, "2026-11-30 08:00"),
 	    NULL, NULL));
 	calendar_free(cal);
 }
@@ -200,27 +200,27 @@ test_overlaps_business(void **state)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct window_spec ws = spec(cal, cases[i].text);
-		if (window_overlaps_business(cal, &ws) != cases[i].overlaps)
+		if (winspec_overlaps_business(cal, &ws) != cases[i].overlaps)
 			fail_msg("%s: expected %d", cases[i].text,
 			    cases[i].overlaps);
 	}
 	/* A one-off change on a holiday is outside business hours. */
 	struct window_spec ws = spec(cal, "2026-11-23 10:00/2026-11-23 12:00");
-	assert_int_equal(window_overlaps_business(cal, &ws), 1);
+	assert_int_equal(winspec_overlaps_business(cal, &ws), 1);
 	assert_int_equal(calendar_load_holidays(cal,
 			     "firmware/holidays/jp.yaml", &errs),
 	    0);
-	assert_int_equal(window_overlaps_business(cal, &ws), 0);
+	assert_int_equal(winspec_overlaps_business(cal, &ws), 0);
 	/* A weekly window is judged on the weekly hours, holidays or not. */
 	ws = spec(cal, "mon 10:00-12:00");
-	assert_int_equal(window_overlaps_business(cal, &ws), 1);
+	assert_int_equal(winspec_overlaps_business(cal, &ws), 1);
 	/* Custom hours: Saturday morning counts. */
 	char *cause = NULL;
 	assert_int_equal(calendar_set_hours_spec(cal, "sat 09:00-12:00",
 			     &cause),
 	    0);
 	ws = spec(cal, "fri 20:00+14h");
-	assert_int_equal(window_overlaps_business(cal, &ws), 1);
+	assert_int_equal(winspec_overlaps_business(cal, &ws), 1);
 	calendar_free(cal);
 }
 
@@ -233,21 +233,21 @@ test_oneoff(void **state)
 
 	assert_int_equal(ws.kind, WINDOW_ONEOFF);
 	assert_true(
-	    window_active_at(cal, &ws, at(cal, "2026-11-28 01:59"), &s, &e));
+	    winspec_active_at(cal, &ws, at(cal, "2026-11-28 01:59"), &s, &e));
 	assert_string_equal(fmt(cal, s), "2026-11-27 20:00 JST");
 	assert_string_equal(fmt(cal, e), "2026-11-28 02:00 JST");
-	assert_false(window_active_at(cal, &ws, at(cal, "2026-11-28 02:00"),
+	assert_false(winspec_active_at(cal, &ws, at(cal, "2026-11-28 02:00"),
 	    NULL, NULL));
-	assert_int_equal(window_next_start(cal, &ws,
+	assert_int_equal(winspec_next_start(cal, &ws,
 			     at(cal, "2026-11-27 19:00"), &e),
 	    at(cal, "2026-11-27 20:00"));
-	assert_int_equal(window_next_start(cal, &ws,
+	assert_int_equal(winspec_next_start(cal, &ws,
 			     at(cal, "2026-11-27 20:00"), &e),
 	    -1);
 	char *cause = NULL;
-	assert_int_equal(window_spec_oneoff(&ws, 10, 10, &cause), -1);
+	assert_int_equal(winspec_oneoff(&ws, 10, 10, &cause), -1);
 	free(cause);
-	assert_int_equal(window_spec_weekly(&ws, 0, 0, 60, &cause), -1);
+	assert_int_equal(winspec_weekly(&ws, 0, 0, 60, &cause), -1);
 	free(cause);
 	calendar_free(cal);
 }
@@ -261,30 +261,30 @@ test_berlin_dst(void **state)
 
 	/* Spring: 02:00-04:00 on the switch night lasts one hour. */
 	ws = spec(cal, "sun 02:00-04:00");
-	s = window_next_start(cal, &ws, at(cal, "2026-03-28 12:00"), &e);
+	s = winspec_next_start(cal, &ws, at(cal, "2026-03-28 12:00"), &e);
 	assert_string_equal(fmt(cal, s), "2026-03-29 03:00 CEST");
 	assert_string_equal(fmt(cal, e), "2026-03-29 04:00 CEST");
 	assert_int_equal(e - s, 3600);
 	/* Autumn: the same window lasts three hours. */
-	s = window_next_start(cal, &ws, at(cal, "2026-10-24 12:00"), &e);
+	s = winspec_next_start(cal, &ws, at(cal, "2026-10-24 12:00"), &e);
 	assert_string_equal(fmt(cal, s), "2026-10-25 02:00 CEST");
 	assert_string_equal(fmt(cal, e), "2026-10-25 04:00 CET");
 	assert_int_equal(e - s, 3 * 3600);
-	assert_true(window_active_at(cal, &ws, at(cal, "2026-10-25T01:30:00Z"),
+	assert_true(winspec_active_at(cal, &ws, at(cal, "2026-10-25T01:30:00Z"),
 	    NULL, NULL)); /* 02:30 CET */
 	/* A wall-clock duration over the switch: 5 and 7 real hours. */
 	ws = spec(cal, "sat 22:00+6h");
-	s = window_next_start(cal, &ws, at(cal, "2026-03-28 12:00"), &e);
+	s = winspec_next_start(cal, &ws, at(cal, "2026-03-28 12:00"), &e);
 	assert_string_equal(fmt(cal, e), "2026-03-29 04:00 CEST");
 	assert_int_equal(e - s, 5 * 3600);
-	s = window_next_start(cal, &ws, at(cal, "2026-10-24 12:00"), &e);
+	s = winspec_next_start(cal, &ws, at(cal, "2026-10-24 12:00"), &e);
 	assert_int_equal(e - s, 7 * 3600);
 	/* Friday patch nights through a DST week keep their local times. */
 	ws = spec(cal, "fri 20:00-24:00");
 	s = at(cal, "2026-03-01 00:00");
 	for (int i = 0; i < 60; i++) {
 		struct tm tm;
-		s = window_next_start(cal, &ws, s, &e);
+		s = winspec_next_start(cal, &ws, s, &e);
 		calendar_localtime(cal, s, &tm);
 		assert_int_equal(tm.tm_wday, 5);
 		assert_int_equal(tm.tm_hour, 20);
@@ -301,16 +301,16 @@ test_skipped_and_extremes(void **state)
 	time_t s, e, ext[] = { INT64_MIN, -1, 0, INT64_MAX };
 
 	/* Wholly inside the skipped hour: that night has no occurrence. */
-	s = window_next_start(cal, &ws, at(cal, "2026-03-28 12:00"), &e);
+	s = winspec_next_start(cal, &ws, at(cal, "2026-03-28 12:00"), &e);
 	assert_string_equal(fmt(cal, s), "2026-04-05 02:15 CEST");
-	s = window_next_start(cal, &ws, at(cal, "2026-10-24 12:00"), &e);
+	s = winspec_next_start(cal, &ws, at(cal, "2026-10-24 12:00"), &e);
 	assert_string_equal(fmt(cal, s), "2026-10-25 02:15 CEST");
 	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
-		(void)window_active_at(cal, &ws, ext[i], &s, &e);
-		(void)window_next_start(cal, &ws, ext[i], &e);
-		(void)window_overlaps_business(cal, &ws);
+		(void)winspec_active_at(cal, &ws, ext[i], &s, &e);
+		(void)winspec_next_start(cal, &ws, ext[i], &e);
+		(void)winspec_overlaps_business(cal, &ws);
 	}
-	assert_int_equal(window_next_start(cal, &ws, INT64_MAX, NULL), -1);
+	assert_int_equal(winspec_next_start(cal, &ws, INT64_MAX, NULL), -1);
 	calendar_free(cal);
 }
 
@@ -326,7 +326,7 @@ check_consistency(const char *zone, const char *text, const char *from,
 	int in;
 
 	for (t = t0 - 9 * 86400; n < 64; n++) {
-		occ[n][0] = window_next_start(cal, &ws, t, &occ[n][1]);
+		occ[n][0] = winspec_next_start(cal, &ws, t, &occ[n][1]);
 		assert_true(occ[n][0] > t);
 		assert_true(occ[n][1] > occ[n][0]);
 		assert_true(n == 0 || occ[n][0] >= occ[n - 1][1]);
@@ -339,7 +339,7 @@ check_consistency(const char *zone, const char *text, const char *from,
 			if (t >= occ[i][0] && t < occ[i][1])
 				break;
 		in = i <= n && i < 64;
-		if (window_active_at(cal, &ws, t, &s, &e) != in)
+		if (winspec_active_at(cal, &ws, t, &s, &e) != in)
 			fail_msg("%s %s at %s: active_at %d", zone, text,
 			    fmt(cal, t), !in);
 		if (in && (s != occ[i][0] || e != occ[i][1]))
