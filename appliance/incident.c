@@ -1254,7 +1254,7 @@ static int
 incidents_flush1(struct incidents *is, uint64_t budget_us)
 {
 	size_t i;
-	int busy;
+	int busy, whole;
 
 	if (store_begin(is->store) == -1 ||
 	    incidents_write(is, budget_us) == -1 ||
@@ -1275,8 +1275,10 @@ incidents_flush1(struct incidents *is, uint64_t budget_us)
 		return -1;
 	}
 	stats.store_commits++;
+	/* The hooks wrote their state only if the batch took everything. */
+	whole = is->wstop == NULL && is->hstop == NULL;
 	incidents_written(is);
-	for (i = 0; i < is->nhooks; i++) {
+	for (i = 0; whole && i < is->nhooks; i++) {
 		if (is->hooks[i].h->written != NULL)
 			is->hooks[i].h->written(is->hooks[i].arg);
 	}
