@@ -41,10 +41,17 @@ struct escinc {
 	int64_t remind_due; /* impact reminder, 0: none */
 	int64_t reminded;   /* when it fired (or was dropped) */
 	int dirty;
-	int dead; /* resolved: freed after the commit */
+	int dead;	/* resolved: freed after the commit */
+	unsigned stale; /* rows changed since the last commit (ESC_ROW_*) */
 	struct escinc *hnext;
 	struct escinc *dnext;
 };
+
+/* The bits of escinc.stale: the reminder's row, the start's, each step's. */
+#define ESC_ROW_REMIND	0x1U
+#define ESC_ROW_START	0x2U
+#define ESC_ROW_STEP(i) (0x4U << (i))
+#define ESC_ROW_ALL	(~0U)
 
 /* A notice waiting for the commit of what it tells. */
 struct outnote {
@@ -145,6 +152,7 @@ escalate_add(struct escalator *e, uint64_t id, int severity)
 	ei = xcalloc(1, sizeof(*ei));
 	ei->id = id;
 	ei->severity = severity;
+	ei->stale = ESC_ROW_ALL;
 	ei->hnext = e->hb[id & (e->nb - 1)];
 	e->hb[id & (e->nb - 1)] = ei;
 	e->n++;
@@ -186,16 +194,21 @@ static void
 escalate_compute(struct escalator *e, struct escinc *ei)
 {
 	int i, n = policy_nsteps(e->d.policy, ei->severity);
+	int64_t due;
 	time_t t;
 
 	for (i = 0; i < POLICY_MAX_STEPS; i++) {
 		if (ei->fired & (1U << i))
 			continue;
-		ei->due[i] = 0;
-		if (i >= n || ei->start == 0)
-			continue;
-		t = policy_due(e->d.policy, ei->severity, i, (time_t)ei->start);
-		ei->due[i] = t == (time_t)-1 ? 0 : (int64_t)t;
+		due = 0;
+		if (i < n && ei->start != 0) {
+			t = policy_due(e->d.policy, ei->severity, i,
+			    (time_t)ei->start);
+			due = t == (time_t)-1 ? 0 : (int64_t)t;
+		}
+		if (ei->due[i] != due)
+			ei->stale |= ESC_ROW_STEP(i);
+		ei->due[i] = due;
 	}
 }
 
@@ -379,6 +392,7 @@ escalate_fire_due(struct escalator *e, struct escinc *ei, int64_t now,
 		st = policy_step(e->d.policy, ei->severity, i);
 		ei->fired |= 1U << i;
 		ei->fired_at[i] = now;
+		ei->stale |= ESC_ROW_STEP(i);
 		if (st->level > escalate_rank(level))
 			snprintf(level, sizeof(level), "%s",
 			    policy_level_name(st->level));
@@ -496,6 +510,7 @@ escalate_opened(struct escalator *e, const struct incident_info *ii)
 		escalate_record(e, w->id, "opened", ii->id);
 	/* The clock starts with the event that opened the incident. */
 	ei->start = ii->last_seen_us > 0 ? ii->last_seen_us / 1000000 : now;
+	ei->stale |= ESC_ROW_START;
 	escalate_compute(e, ei);
 	escalate_fire_due(e, ei, now > ei->start ? now : ei->start, NULL);
 }
@@ -570,9 +585,10 @@ escalate_write_one(struct escalator *e, struct store *st,
 	r.incident_id = ei->id;
 	r.step = -1;
 	r.due = ei->start;
-	if (store_put_esc(st, &r) != 0)
+	if ((ei->stale & ESC_ROW_START) && store_put_esc(st, &r) != 0)
 		return -1;
-	if (ei->remind_due != 0) { /* step -2: the impact reminder */
+	/* step -2: the impact reminder */
+	if (ei->remind_due != 0 && (ei->stale & ESC_ROW_REMIND)) {
 		r.step = -2;
 		r.due = ei->remind_due;
 		r.fired_at = ei->reminded;
@@ -581,6 +597,8 @@ escalate_write_one(struct escalator *e, struct store *st,
 		r.fired_at = 0;
 	}
 	for (i = 0; i < policy_nsteps(e->d.policy, ei->severity); i++) {
+		if (!(ei->stale & ESC_ROW_STEP(i)))
+			continue;
 		ps = policy_step(e->d.policy, ei->severity, i);
 		r.step = i;
 		r.due = ei->due[i];
@@ -698,6 +716,7 @@ escalate_hooks_written(void *arg)
 	for (ei = e->dhead; ei != NULL; ei = next) {
 		next = ei->dnext;
 		ei->dirty = 0;
+		ei->stale = 0; /* every changed row is stored */
 		if (ei->dead)
 			free(ei);
 	}
@@ -869,6 +888,7 @@ escalate_release(struct escalator *e, struct escinc *ei, const char *winid,
 	escalate_record(e, winid, "failed_verification", ei->id);
 	ei->held[0] = '\0';
 	ei->start = end;
+	ei->stale |= ESC_ROW_START;
 	escalate_compute(e, ei);
 	escalate_dirty(e, ei);
 	escalate_show(e, ei, NULL, "verify-failed", note);
@@ -1077,6 +1097,7 @@ escalate_remind(struct escalator *e, struct escinc *ei)
 	if (ei->reminded != 0)
 		return;
 	ei->reminded = (int64_t)clock_now();
+	ei->stale |= ESC_ROW_REMIND;
 	escalate_dirty(e, ei);
 	if (incidents_info(e->d.incidents, ei->id, &ii) != 0 ||
 	    ii.impact != NULL)
@@ -1180,9 +1201,12 @@ escalate_load_arm(struct escalator *e)
 				escalate_dirty(e, ei);
 			}
 			for (i = 0; i < n && ei->start != 0; i++) {
-				if (ei->due[i] == 0 && !(ei->fired & (1U << i)))
+				if (ei->due[i] == 0 &&
+				    !(ei->fired & (1U << i))) {
 					ei->due[i] = policy_due(e->d.policy,
 					    ei->severity, i, (time_t)ei->start);
+					ei->stale |= ESC_ROW_STEP(i);
+				}
 			}
 			escalate_show(e, ei, NULL, NULL, NULL);
 			escalate_arm(e, ei);
@@ -1258,6 +1282,7 @@ escalate_reconfigure(struct escalator *e, const struct policy *pol,
 
 	for (b = 0; b < e->nb; b++) {
 		for (ei = e->hb[b]; ei != NULL; ei = ei->hnext) {
+			ei->stale = ESC_ROW_ALL; /* levels may have changed */
 			escalate_compute(e, ei);
 			escalate_dirty(e, ei);
 			escalate_show(e, ei, NULL, NULL, NULL);
@@ -1284,6 +1309,7 @@ escalate_clock_jumped(struct escalator *e, long long jump)
 		for (ei = e->hb[b]; ei != NULL; ei = ei->hnext) {
 			if (ei->remind_due != 0 && ei->reminded == 0) {
 				ei->remind_due += jump;
+				ei->stale |= ESC_ROW_REMIND;
 				deadlines_schedule(e->d.deadlines,
 				    ESCALATE_DL_IMPACT, ei->id,
 				    (time_t)ei->remind_due);
@@ -1292,6 +1318,7 @@ escalate_clock_jumped(struct escalator *e, long long jump)
 			if (ei->start == 0)
 				continue;
 			ei->start += jump;
+			ei->stale |= ESC_ROW_START;
 			escalate_compute(e, ei);
 			escalate_dirty(e, ei);
 			escalate_show(e, ei, NULL, NULL, NULL);

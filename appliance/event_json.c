@@ -98,29 +98,40 @@ event_json_string(const char *s)
 }
 
 /* An RFC 3339 time with microseconds at the given offset ("Z" for 0). */
-static json_t *
-event_json_time(int64_t us, int off_min)
+static int
+event_json_timetext(int64_t us, int off_min, char *buf, size_t len)
 {
 	struct tm tm;
 	time_t t;
 	int64_t local, sec, frac;
-	char buf[64], zone[8];
+	char zone[8];
 
 	local = us + (int64_t)off_min * 60 * 1000000;
 	sec = local >= 0 ? local / 1000000 : -((-local + 999999) / 1000000);
 	frac = local - sec * 1000000;
 	t = (time_t)sec;
 	if (gmtime_r(&t, &tm) == NULL)
-		return json_null();
+		return -1;
 	if (off_min == 0)
 		snprintf(zone, sizeof zone, "Z");
 	else
 		snprintf(zone, sizeof zone, "%c%02d:%02d",
 		    off_min < 0 ? '-' : '+', abs(off_min) / 60 % 100,
 		    abs(off_min) % 60);
-	snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06d%s",
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06d%s",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
 	    tm.tm_sec, (int)frac, zone);
+	return 0;
+}
+
+/* That time as a JSON string, or null. */
+static json_t *
+event_json_time(int64_t us, int off_min)
+{
+	char buf[64];
+
+	if (event_json_timetext(us, off_min, buf, sizeof buf) == -1)
+		return json_null();
 	return json_string(buf);
 }
 
@@ -243,4 +254,189 @@ event_to_json(const struct logevent *ev)
 	json_object_set_new(o, "community", event_json_string(ev->community));
 	json_object_set_new(o, "repairs", event_json_repairlist(ev->flags));
 	return o;
+}
+
+/* A growing text for event_json_text. */
+struct event_json_buf {
+	char *s;
+	size_t len;
+	size_t cap;
+};
+
+/* Room for n more bytes. */
+static void
+event_json_room(struct event_json_buf *b, size_t n)
+{
+	if (b->len + n + 1 <= b->cap)
+		return;
+	while (b->len + n + 1 > b->cap)
+		b->cap = b->cap != 0 ? b->cap * 2 : 512;
+	b->s = xrealloc(b->s, b->cap);
+}
+
+/* Append len bytes as they are. */
+static void
+event_json_put(struct event_json_buf *b, const char *s, size_t len)
+{
+	event_json_room(b, len);
+	memcpy(b->s + b->len, s, len);
+	b->len += len;
+	b->s[b->len] = '\0';
+}
+
+/*
+ * Append s (len bytes) as a JSON string the way jansson's compact dump
+ * writes it: '"', '\\' and control characters escaped (\b \f \n \r \t,
+ * else \u00XX), the rest as is; bytes that are not valid UTF-8 become '?'.
+ */
+static void
+event_json_putstr(struct event_json_buf *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i, n, run;
+	char *o;
+
+	event_json_room(b, len * 6 + 2);
+	o = b->s + b->len;
+	*o++ = '"';
+	for (i = 0; i < len; i += n) {
+		if (p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' &&
+		    p[i] != '\\') {
+			for (run = i + 1; run < len && p[run] >= 0x20 &&
+			     p[run] < 0x80 && p[run] != '"' && p[run] != '\\';
+			     run++)
+				;
+			memcpy(o, p + i, run - i);
+			o += run - i;
+			n = run - i;
+			continue;
+		}
+		if (p[i] >= 0x80) {
+			if ((n = event_json_utf8len(p + i, len - i)) == 0) {
+				*o++ = '?';
+				n = 1;
+			} else {
+				memcpy(o, p + i, n);
+				o += n;
+			}
+			continue;
+		}
+		n = 1;
+		*o++ = '\\';
+		switch (p[i]) {
+		case '"':
+		case '\\':
+			*o++ = (char)p[i];
+			break;
+		case '\b':
+			*o++ = 'b';
+			break;
+		case '\f':
+			*o++ = 'f';
+			break;
+		case '\n':
+			*o++ = 'n';
+			break;
+		case '\r':
+			*o++ = 'r';
+			break;
+		case '\t':
+			*o++ = 't';
+			break;
+		default:
+			memcpy(o, "u00", 3);
+			o[3] = hex[p[i] >> 4];
+			o[4] = hex[p[i] & 0xf];
+			o += 5;
+			break;
+		}
+	}
+	*o++ = '"';
+	*o = '\0';
+	b->len = (size_t)(o - b->s);
+}
+
+/* Append ,"key": (without the comma for the first member). */
+static void
+event_json_key(struct event_json_buf *b, const char *key)
+{
+	if (b->len > 1)
+		event_json_put(b, ",", 1);
+	event_json_putstr(b, key, strlen(key));
+	event_json_put(b, ":", 1);
+}
+
+/* Append a member whose value is a string or null. */
+static void
+event_json_member(struct event_json_buf *b, const char *key, const char *v)
+{
+	event_json_key(b, key);
+	if (v == NULL)
+		event_json_put(b, "null", 4);
+	else
+		event_json_putstr(b, v, strlen(v));
+}
+
+/* Append an RFC 3339 time member as event_json_time renders it. */
+static void
+event_json_time_member(struct event_json_buf *b, const char *key, int64_t us,
+    int off_min)
+{
+	char buf[64];
+
+	event_json_member(b, key,
+	    event_json_timetext(us, off_min, buf, sizeof buf) == 0 ? buf :
+								     NULL);
+}
+
+/* The event as compact JSON text (see event_json.h); NULL if not plain. */
+char *
+event_json_text(const struct logevent *ev, int truncated)
+{
+	struct event_json_buf b = { 0 };
+	const char *format = event_format_name(ev->format);
+	size_t i;
+
+	if (ev->source == EVENT_TRAP || ev->nsd != 0 || format == NULL)
+		return NULL;
+	event_json_put(&b, "{", 1);
+	event_json_member(&b, "source", "syslog");
+	event_json_member(&b, "format", format);
+	event_json_member(&b, "transport", ev->transport);
+	event_json_time_member(&b, "received", ev->received_us, 0);
+	event_json_time_member(&b, "timestamp", ev->timestamp_us,
+	    ev->tz_offset_min);
+	event_json_member(&b, "host", ev->host);
+	event_json_member(&b, "peer", ev->peer);
+	event_json_member(&b, "facility", event_facility_name(ev->facility));
+	event_json_member(&b, "severity", event_severity_name(ev->severity));
+	event_json_member(&b, "program", ev->program);
+	event_json_member(&b, "pid", ev->pid);
+	event_json_member(&b, "msgid", ev->msgid);
+	event_json_key(&b, "message");
+	if (ev->message == NULL)
+		event_json_put(&b, "null", 4);
+	else
+		event_json_putstr(&b, ev->message, ev->message_len);
+	event_json_member(&b, "structured_data", NULL);
+	event_json_member(&b, "trap_oid", ev->trap_oid);
+	event_json_member(&b, "varbinds", NULL);
+	event_json_member(&b, "community", ev->community);
+	event_json_key(&b, "repairs");
+	event_json_put(&b, "[", 1);
+	for (i = 0; i < sizeof event_json_repairs / sizeof *event_json_repairs;
+	     i++) {
+		if (!(ev->flags & event_json_repairs[i].flag))
+			continue;
+		if (b.s[b.len - 1] != '[')
+			event_json_put(&b, ",", 1);
+		event_json_putstr(&b, event_json_repairs[i].name,
+		    strlen(event_json_repairs[i].name));
+	}
+	event_json_put(&b, "]", 1);
+	if (truncated)
+		event_json_put(&b, ",\"sample_truncated\":true", 24);
+	event_json_put(&b, "}", 1);
+	return b.s;
 }

@@ -16,6 +16,14 @@
  */
 json_t *event_to_json(const struct logevent *);
 
+/*
+ * The same object as compact JSON text (json_dumps with JSON_COMPACT, byte
+ * for byte), with "sample_truncated":true last if truncated; built without
+ * jansson for a syslog event without structured data, NULL (nothing
+ * built) for any other. Free it.
+ */
+char *event_json_text(const struct logevent *, int truncated);
+
 /* The JSON name of one EVENT_F_* flag ("truncated", "nul", ...) or NULL. */
 const char *event_json_repair_name(unsigned flag);
 

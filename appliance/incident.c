@@ -655,6 +655,12 @@ incidents_sample(const struct logevent *ev)
 		ev = &cut;
 		truncated = 1;
 	}
+	/* Most events are plain syslog, written without building a tree. */
+	if ((s = event_json_text(ev, truncated)) != NULL) {
+		if (strlen(s) <= INC_SAMPLE_MAX)
+			return s;
+		free(s);
+	}
 	if ((o = event_to_json(ev)) == NULL)
 		return NULL;
 	if (truncated)

@@ -21,6 +21,9 @@ static struct {
 	size_t n;
 	size_t cap;
 	uint64_t dropped;
+	time_t when;	    /* the instant when_text shows */
+	char when_text[64]; /* "" until the first line */
+	size_t when_len;
 } record_out;
 
 /* Start keeping lines. */
@@ -29,6 +32,7 @@ record_start(const struct calendar *cal)
 {
 	record_out.active = 1;
 	record_out.cal = cal;
+	record_out.when_text[0] = '\0';
 }
 
 /* Whether lines are kept. */
@@ -61,8 +65,10 @@ record_time(time_t t, char *buf, size_t len)
 void
 record_line(const char *fmt, ...)
 {
-	char when[64], what[RECORD_LINE_MAX], *line;
+	char what[RECORD_LINE_MAX], *line;
 	va_list ap;
+	time_t now;
+	int n;
 
 	if (!record_out.active)
 		return;
@@ -71,10 +77,24 @@ record_line(const char *fmt, ...)
 		return;
 	}
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	n = vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	record_time(clock_now(), when, sizeof(when));
-	xasprintf(&line, "%s %s", when, what);
+	if (n < 0)
+		n = 0;
+	else if ((size_t)n >= sizeof(what))
+		n = sizeof(what) - 1;
+	/* Many lines share a second: its text is made once. */
+	now = clock_now();
+	if (record_out.when_text[0] == '\0' || now != record_out.when) {
+		record_time(now, record_out.when_text,
+		    sizeof(record_out.when_text));
+		record_out.when_len = strlen(record_out.when_text);
+		record_out.when = now;
+	}
+	line = xmalloc(record_out.when_len + 1 + (size_t)n + 1);
+	memcpy(line, record_out.when_text, record_out.when_len);
+	line[record_out.when_len] = ' ';
+	memcpy(line + record_out.when_len + 1, what, (size_t)n + 1);
 	if (record_out.n == record_out.cap) {
 		record_out.cap = record_out.cap ? record_out.cap * 2 : 64;
 		record_out.lines = xreallocarray(record_out.lines,
