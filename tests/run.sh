@@ -7,6 +7,21 @@ cd "$(dirname "$0")/.." || exit 1
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1${LD_PRELOAD:+:verify_asan_link_order=0}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0"
+# libfaketime (0.9.10) names its shared semaphore and memory after the pid
+# of the process that created them, and removes them when that process
+# exits normally. A process killed by a signal leaves them in /dev/shm, and
+# pids wrap (pid_max 32768): a later process given that pid cannot create
+# its own, and if it inherited the name of a creator that has exited, it
+# exits with "sem_open failed and recreation attempts failed". Remove those
+# left by processes that are gone, before the run and after each test.
+ft_sweep() {
+	for f in /dev/shm/sem.faketime_sem_* /dev/shm/faketime_shm_*; do
+		[ -e "$f" ] || continue
+		[ -d "/proc/${f##*_}" ] || rm -f "$f"
+	done
+}
+ft_sweep
+
 pass=0
 fail=0
 failed=""
@@ -21,6 +36,7 @@ for t in build/asan/tests/test_*; do
 	[ -n "$only" ] && [ "$only" != "$name" ] && continue
 	"$t" > "$log/$name.log" 2>&1
 	rc=$?
+	ft_sweep
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log/$name.log" | tail -1)
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log/$name.log" | tail -1)
 	p=${p:-0}; f=${f:-0}
@@ -40,6 +56,7 @@ for s in tests/integration/*.sh; do
 	[ -n "$only" ] && [ "$only" != "$name" ] && continue
 	timeout 600 bash "$s" > "$log/$name.log" 2>&1
 	rc=$?
+	ft_sweep
 	p=$(grep -c '^ok ' "$log/$name.log")
 	f=$(grep -c '^not ok ' "$log/$name.log")
 	if [ $rc -ne 0 ] && [ "$f" = 0 ]; then f=1; fi
@@ -51,6 +68,7 @@ for s in tests/integration/*.sh; do
 		mv "$log/$name.log" "$log/$name.first.log"
 		timeout 600 bash "$s" > "$log/$name.log" 2>&1
 		rc=$?
+		ft_sweep
 		p=$(grep -c '^ok ' "$log/$name.log")
 		f=$(grep -c '^not ok ' "$log/$name.log")
 		if [ $rc -ne 0 ] && [ "$f" = 0 ]; then f=1; fi
