@@ -28,29 +28,13 @@
 #include "log.h"
 #include "snmp_bridge.h"
 #include "snmp_engine.h"
+#include "snmp_screen.h"
 #include "stats.h"
 #include "xmalloc.h"
 
 #define SNMP_BRIDGE_APP	      "sopd"
-#define SNMP_BRIDGE_REQ_MAX   8192 /* octets of a request to the agent */
-#define SNMP_BRIDGE_VB_MAX    128  /* varbinds of a request */
-#define SNMP_BRIDGE_LOG_MAX   10   /* net-snmp messages logged a minute */
-#define SNMP_BRIDGE_AGENT_FDS 8	   /* agent transports watched */
-#define SNMP_BRIDGE_RPT_SLOTS 1024 /* sources with a Report budget */
-#define SNMP_BRIDGE_RPT_BURST 10   /* Reports a source may get at once, */
-#define SNMP_BRIDGE_RPT_RATE  5	   /* then this many a second */
-#define SNMP_BRIDGE_RPT_ALL   100  /* Reports a second to all sources */
-#define SNMP_BRIDGE_EID_MAX   32   /* octets of an engine ID */
-
-/* Why a request to the agent is dropped before net-snmp sees it. */
-enum snmp_bridge_drop {
-	DROP_NONE = -1,
-	DROP_SIZE,	/* over SNMP_BRIDGE_REQ_MAX */
-	DROP_VARBINDS,	/* over SNMP_BRIDGE_VB_MAX */
-	DROP_COMMUNITY, /* v1/v2c with a community not configured */
-	DROP_MALFORMED, /* not an SNMP message */
-	DROP_MAX
-};
+#define SNMP_BRIDGE_LOG_MAX   10 /* net-snmp messages logged a minute */
+#define SNMP_BRIDGE_AGENT_FDS 8	 /* agent transports watched */
 
 /* One descriptor net-snmp wants watched; ino tells a reused number apart. */
 struct snmp_bridge_fd {
@@ -59,19 +43,6 @@ struct snmp_bridge_fd {
 	struct event *ev;
 	int agent; /* the agent's port: requests screened */
 	int dgram; /* UDP: v3 Reports rate-limited */
-};
-
-/* A token bucket, in thousandths of a token. */
-struct snmp_bridge_bucket {
-	int64_t at_ms; /* last refill */
-	int64_t mtokens;
-};
-
-/* One source's Report budget; the table is indexed by a hash. */
-struct snmp_bridge_rpt {
-	u_char addr[16];
-	size_t alen;
-	struct snmp_bridge_bucket b;
 };
 
 static struct {
@@ -87,17 +58,9 @@ static struct {
 		ino_t ino;
 	} agentfd[SNMP_BRIDGE_AGENT_FDS];
 	size_t nagentfd;
-	char **communities;
-	size_t ncommunities;
-	/* Requests dropped unparsed: since the last log line, and in all. */
-	uint64_t drops[DROP_MAX], drops_total;
-	time_t drops_logged;
 	/* net-snmp's messages logged in the minute from log_minute. */
 	time_t log_minute;
 	unsigned log_n, log_quiet;
-	/* Report PDUs' budgets: per source, and for all together. */
-	struct snmp_bridge_rpt *rpt;
-	struct snmp_bridge_bucket rpt_all;
 	uint64_t sig; /* of the set last synced */
 } snmp_bridge;
 
@@ -270,8 +233,6 @@ snmp_bridge_agent_fds(const struct config *cfg)
 	netsnmp_large_fd_set set;
 	struct timeval tv;
 	int numfds = 0, block = 1, fd;
-	size_t i;
-	char *at;
 
 	netsnmp_large_fd_set_init(&set, FD_SETSIZE);
 	timerclear(&tv);
@@ -285,14 +246,8 @@ snmp_bridge_agent_fds(const struct config *cfg)
 		    snmp_bridge_ino(fd);
 	}
 	netsnmp_large_fd_set_cleanup(&set);
-	snmp_bridge.communities =
-	    xcalloc(cfg->nagent_communities + 1, sizeof(char *));
-	for (i = 0; i < cfg->nagent_communities; i++) {
-		snmp_bridge.communities[i] = xstrdup(cfg->agent_communities[i]);
-		if ((at = strchr(snmp_bridge.communities[i], '@')) != NULL)
-			*at = '\0';
-	}
-	snmp_bridge.ncommunities = cfg->nagent_communities;
+	snmp_screen_communities(cfg->agent_communities,
+	    cfg->nagent_communities);
 }
 
 /* Start the agent around init_snmp, with agent.c's handlers registered. */
@@ -372,331 +327,6 @@ snmp_bridge_ino(int fd)
 	if (fstat(fd, &sb) != 0)
 		return 0;
 	return sb.st_ino;
-}
-
-/*
- * Requests to the agent are screened before net-snmp parses them: parsing
- * and answering a 64 KB datagram of thousands of varbinds takes the loop
- * about 100 ms, community or not. A cheap BER walk over the message's
- * outer layers counts the varbinds (the varbind list's elements, not
- * their contents) and reads the community.
- */
-
-/* One BER header at *p: tag and content length; -1 if it does not fit. */
-static int
-snmp_bridge_ber(const u_char **p, const u_char *end, u_char *tag, size_t *len)
-{
-	size_t n;
-
-	if (end - *p < 2)
-		return -1;
-	*tag = *(*p)++;
-	if ((*tag & 0x1f) == 0x1f)
-		return -1; /* multi-octet tags: not SNMP */
-	n = *(*p)++;
-	if (n & 0x80) {
-		n &= 0x7f;
-		if (n == 0 || n > 3 || (size_t)(end - *p) < n)
-			return -1; /* indefinite, or over 16 MB */
-		for (*len = 0; n > 0; n--)
-			*len = (*len << 8) | *(*p)++;
-	} else
-		*len = n;
-	return *len <= (size_t)(end - *p) ? 0 : -1;
-}
-
-/* Skip one element of the given tag (0: any); -1 if malformed. */
-static int
-snmp_bridge_ber_skip(const u_char **p, const u_char *end, u_char want,
-    const u_char **val, size_t *vlen)
-{
-	u_char tag;
-	size_t len;
-
-	if (snmp_bridge_ber(p, end, &tag, &len) != 0 ||
-	    (want != 0 && tag != want))
-		return -1;
-	if (val != NULL) {
-		*val = *p;
-		*vlen = len;
-	}
-	*p += len;
-	return 0;
-}
-
-/* Whether a v1/v2c community is one of the agent's. */
-static int
-snmp_bridge_community_ok(const u_char *c, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < snmp_bridge.ncommunities; i++) {
-		if (strlen(snmp_bridge.communities[i]) == len &&
-		    memcmp(snmp_bridge.communities[i], c, len) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* A PDU: request-id, error-status, error-index, then count the varbinds. */
-static enum snmp_bridge_drop
-snmp_bridge_scan_pdu(const u_char *p, const u_char *end)
-{
-	u_char tag;
-	size_t len, n;
-	int i;
-
-	if (snmp_bridge_ber(&p, end, &tag, &len) != 0 || (tag & 0xe0) != 0xa0)
-		return DROP_MALFORMED;
-	end = p + len;
-	for (i = 0; i < 3; i++) {
-		if (snmp_bridge_ber_skip(&p, end, ASN_INTEGER, NULL, NULL) != 0)
-			return DROP_MALFORMED;
-	}
-	if (snmp_bridge_ber(&p, end, &tag, &len) != 0 || tag != 0x30)
-		return DROP_MALFORMED;
-	end = p + len;
-	for (n = 0; p < end; n++) {
-		if (n == SNMP_BRIDGE_VB_MAX)
-			return DROP_VARBINDS;
-		if (snmp_bridge_ber_skip(&p, end, 0x30, NULL, NULL) != 0)
-			return DROP_MALFORMED;
-	}
-	return DROP_NONE;
-}
-
-/*
- * What to do with a request: v1/v2c need a configured community; v3 with
- * a plaintext scoped PDU has its varbinds counted (an encrypted one is
- * bounded by its size only, and USM checks it before any decoding).
- */
-static enum snmp_bridge_drop
-snmp_bridge_scan(const u_char *p, size_t size)
-{
-	const u_char *end = p + size, *v;
-	u_char tag;
-	size_t len;
-
-	if (snmp_bridge_ber(&p, end, &tag, &len) != 0 || tag != 0x30)
-		return DROP_MALFORMED;
-	end = p + len;
-	if (snmp_bridge_ber_skip(&p, end, ASN_INTEGER, &v, &len) != 0 ||
-	    len != 1)
-		return DROP_MALFORMED;
-	switch (v[0]) {
-	case SNMP_VERSION_1:
-	case SNMP_VERSION_2c:
-		if (snmp_bridge_ber_skip(&p, end, ASN_OCTET_STR, &v, &len) != 0)
-			return DROP_MALFORMED;
-		if (!snmp_bridge_community_ok(v, len))
-			return DROP_COMMUNITY;
-		return snmp_bridge_scan_pdu(p, end);
-	case SNMP_VERSION_3:
-		if (snmp_bridge_ber_skip(&p, end, 0x30, NULL, NULL) != 0 ||
-		    snmp_bridge_ber_skip(&p, end, ASN_OCTET_STR, NULL, NULL) !=
-			0 ||
-		    p >= end)
-			return DROP_MALFORMED;
-		if (*p == ASN_OCTET_STR)
-			return DROP_NONE; /* encrypted */
-		if (snmp_bridge_ber(&p, end, &tag, &len) != 0 || tag != 0x30)
-			return DROP_MALFORMED;
-		end = p + len;
-		if (snmp_bridge_ber_skip(&p, end, ASN_OCTET_STR, NULL, NULL) !=
-			0 ||
-		    snmp_bridge_ber_skip(&p, end, ASN_OCTET_STR, NULL, NULL) !=
-			0)
-			return DROP_MALFORMED;
-		return snmp_bridge_scan_pdu(p, end);
-	default:
-		return DROP_MALFORMED;
-	}
-}
-
-/* Count a dropped request; log the counts at most once a minute. */
-static void
-snmp_bridge_dropped(enum snmp_bridge_drop why)
-{
-	uint64_t *d = snmp_bridge.drops;
-	time_t now = time(NULL);
-
-	d[why]++;
-	snmp_bridge.drops_total++;
-	if (now - snmp_bridge.drops_logged < 60)
-		return;
-	log_warnx("agent: dropped %llu requests unparsed (%llu over %d "
-		  "octets, %llu over %d varbinds, %llu unknown community, %llu "
-		  "malformed); %llu since the start",
-	    (unsigned long long)(d[DROP_SIZE] + d[DROP_VARBINDS] +
-		d[DROP_COMMUNITY] + d[DROP_MALFORMED]),
-	    (unsigned long long)d[DROP_SIZE], SNMP_BRIDGE_REQ_MAX,
-	    (unsigned long long)d[DROP_VARBINDS], SNMP_BRIDGE_VB_MAX,
-	    (unsigned long long)d[DROP_COMMUNITY],
-	    (unsigned long long)d[DROP_MALFORMED],
-	    (unsigned long long)snmp_bridge.drops_total);
-	memset(snmp_bridge.drops, 0, sizeof(snmp_bridge.drops));
-	snmp_bridge.drops_logged = now;
-}
-
-/*
- * Look at the datagram waiting on an agent transport: 0 lets net-snmp read
- * it, -1 means it was read here and dropped.
- */
-static int
-snmp_bridge_screen(int fd)
-{
-	u_char buf[SNMP_BRIDGE_REQ_MAX];
-	enum snmp_bridge_drop why;
-	ssize_t n;
-
-	n = recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
-	if (n < 0)
-		return 0; /* net-snmp sees the error */
-	if ((size_t)n > sizeof(buf))
-		why = DROP_SIZE;
-	else if ((why = snmp_bridge_scan(buf, (size_t)n)) == DROP_NONE)
-		return 0;
-	(void)recv(fd, buf, 1, MSG_DONTWAIT); /* a datagram goes whole */
-	snmp_bridge_dropped(why);
-	return -1;
-}
-
-/*
- * SNMPv3 Reports: a reportable v3 request with an engine ID not ours (also
- * the empty one of discovery) or an unknown user gets a Report PDU from
- * net-snmp, on the agent's and the trap port. Such requests are budgeted
- * per source address (SNMP_BRIDGE_RPT_BURST, then SNMP_BRIDGE_RPT_RATE a
- * second) and in all (SNMP_BRIDGE_RPT_ALL a second); over budget they are
- * read here and dropped unanswered. The table of sources is bounded: a
- * source hashed to a taken slot takes it over.
- */
-
-/* Whether a v3 message will be answered with a Report. */
-static int
-snmp_bridge_v3_report(const u_char *p, size_t size)
-{
-	const u_char *end = p + size, *g, *gend, *v, *eid, *user;
-	u_char tag, ours[SNMP_BRIDGE_EID_MAX];
-	size_t len, eidlen, ulen, olen;
-	char name[33];
-
-	if (snmp_bridge_ber(&p, end, &tag, &len) != 0 || tag != 0x30)
-		return 0;
-	end = p + len;
-	if (snmp_bridge_ber_skip(&p, end, ASN_INTEGER, &v, &len) != 0 ||
-	    len != 1 || v[0] != SNMP_VERSION_3 ||
-	    snmp_bridge_ber_skip(&p, end, 0x30, &g, &len) != 0)
-		return 0;
-	gend = g + len; /* msgGlobalData */
-	if (snmp_bridge_ber_skip(&g, gend, ASN_INTEGER, NULL, NULL) != 0 ||
-	    snmp_bridge_ber_skip(&g, gend, ASN_INTEGER, NULL, NULL) != 0 ||
-	    snmp_bridge_ber_skip(&g, gend, ASN_OCTET_STR, &v, &len) != 0 ||
-	    len != 1 || (v[0] & SNMP_MSG_FLAG_RPRT_BIT) == 0)
-		return 0;
-	if (snmp_bridge_ber_skip(&p, end, ASN_OCTET_STR, &g, &len) != 0)
-		return 0;
-	gend = g + len; /* msgSecurityParameters */
-	if (snmp_bridge_ber(&g, gend, &tag, &len) != 0 || tag != 0x30)
-		return 0;
-	gend = g + len;
-	if (snmp_bridge_ber_skip(&g, gend, ASN_OCTET_STR, &eid, &eidlen) != 0 ||
-	    snmp_bridge_ber_skip(&g, gend, ASN_INTEGER, NULL, NULL) != 0 ||
-	    snmp_bridge_ber_skip(&g, gend, ASN_INTEGER, NULL, NULL) != 0 ||
-	    snmp_bridge_ber_skip(&g, gend, ASN_OCTET_STR, &user, &ulen) != 0)
-		return 0;
-	olen = snmpv3_get_engineID(ours, sizeof(ours));
-	if (eidlen != olen || memcmp(eid, ours, olen) != 0)
-		return 1;
-	if (ulen >= sizeof(name))
-		return 1;
-	memcpy(name, user, ulen);
-	name[ulen] = '\0';
-	return usm_get_user(eid, eidlen, name) == NULL;
-}
-
-/* Take one token from a bucket of a burst and a rate a second. */
-static int
-snmp_bridge_take(struct snmp_bridge_bucket *b, int64_t now_ms, int burst,
-    int rate)
-{
-	int64_t full = (int64_t)burst * 1000;
-
-	if (b->at_ms == 0 || now_ms < b->at_ms)
-		b->mtokens = full;
-	else
-		b->mtokens += (now_ms - b->at_ms) * rate;
-	if (b->mtokens > full)
-		b->mtokens = full;
-	b->at_ms = now_ms;
-	if (b->mtokens < 1000)
-		return 0;
-	b->mtokens -= 1000;
-	return 1;
-}
-
-/* Whether a Report to this source is within the budgets. */
-static int
-snmp_bridge_rpt_allowed(const struct sockaddr_storage *ss)
-{
-	struct snmp_bridge_rpt *r;
-	struct timespec ts;
-	const u_char *a;
-	size_t alen, i;
-	uint32_t h = 2166136261u;
-	int64_t now_ms;
-
-	if (ss->ss_family == AF_INET6) {
-		a = (const u_char *)&((const struct sockaddr_in6 *)ss)
-			->sin6_addr;
-		alen = 16;
-	} else {
-		a = (const u_char *)&((const struct sockaddr_in *)ss)->sin_addr;
-		alen = 4;
-	}
-	for (i = 0; i < alen; i++)
-		h = (h ^ a[i]) * 16777619u;
-	if (snmp_bridge.rpt == NULL)
-		snmp_bridge.rpt =
-		    xcalloc(SNMP_BRIDGE_RPT_SLOTS, sizeof(*snmp_bridge.rpt));
-	r = &snmp_bridge.rpt[h % SNMP_BRIDGE_RPT_SLOTS];
-	if (r->alen != alen || memcmp(r->addr, a, alen) != 0) {
-		memset(r, 0, sizeof(*r));
-		memcpy(r->addr, a, alen);
-		r->alen = alen;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;
-	if (!snmp_bridge_take(&r->b, now_ms, SNMP_BRIDGE_RPT_BURST,
-		SNMP_BRIDGE_RPT_RATE))
-		return 0;
-	return snmp_bridge_take(&snmp_bridge.rpt_all, now_ms,
-	    SNMP_BRIDGE_RPT_ALL, SNMP_BRIDGE_RPT_ALL);
-}
-
-/*
- * Look at the datagram waiting on a UDP transport: a request that will get
- * a Report is counted, and over budget read here and dropped (-1).
- */
-static int
-snmp_bridge_screen_report(int fd)
-{
-	u_char buf[SNMP_BRIDGE_REQ_MAX];
-	struct sockaddr_storage ss;
-	socklen_t sslen = sizeof(ss);
-	ssize_t n;
-
-	memset(&ss, 0, sizeof(ss));
-	n = recvfrom(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT,
-	    (struct sockaddr *)&ss, &sslen);
-	if (n <= 0 || !snmp_bridge_v3_report(buf, (size_t)n))
-		return 0;
-	if (snmp_bridge_rpt_allowed(&ss)) {
-		stats.snmp_reports_sent++;
-		return 0;
-	}
-	(void)recv(fd, buf, 1, MSG_DONTWAIT); /* a datagram goes whole */
-	stats.snmp_reports_suppressed++;
-	return -1;
 }
 
 /* Whether the event's descriptor is a datagram socket. */
@@ -859,10 +489,10 @@ snmp_bridge_read_cb(int fd, short what, void *arg)
 	netsnmp_large_fd_set set;
 
 	if ((what & EV_READ) && snmp_bridge_fd_agent(fd) &&
-	    snmp_bridge_screen(fd) != 0)
+	    snmp_screen_request(fd) != 0)
 		return; /* dropped: nothing changed */
 	if ((what & EV_READ) && snmp_bridge_fd_dgram(fd) &&
-	    snmp_bridge_screen_report(fd) != 0)
+	    snmp_screen_report(fd) != 0)
 		return; /* over the Report budget: dropped */
 	if (what & EV_READ) {
 		netsnmp_large_fd_set_init(&set, FD_SETSIZE);
@@ -891,8 +521,6 @@ snmp_bridge_stop(void)
 	free(snmp_bridge.fds);
 	snmp_bridge.fds = NULL;
 	snmp_bridge.nfds = 0;
-	free(snmp_bridge.rpt);
-	snmp_bridge.rpt = NULL;
 	if (snmp_bridge.timer != NULL)
 		event_free(snmp_bridge.timer);
 	snmp_bridge.timer = NULL;
@@ -906,11 +534,8 @@ snmp_bridge_stop(void)
 		shutdown_agent();
 	snmp_unregister_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING,
 	    snmp_bridge_log_cb, NULL, 1);
-	for (i = 0; i < snmp_bridge.ncommunities; i++)
-		free(snmp_bridge.communities[i]);
-	free(snmp_bridge.communities);
-	snmp_bridge.communities = NULL;
-	snmp_bridge.ncommunities = snmp_bridge.nagentfd = 0;
+	snmp_screen_reset();
+	snmp_bridge.nagentfd = 0;
 	snmp_bridge.role = AGENT_ROLE_NONE;
 	snmp_bridge.base = NULL;
 	snmp_bridge.started = 0;
