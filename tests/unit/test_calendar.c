@@ -31,37 +31,15 @@ cal_jp(void)
 	return cal;
 }
 
-/* A local time in the calendar's zone. */
-static time_t
-at(const struct calendar *cal, const char *s)
-{
-	time_t t;
-
-	if (calendar_parse_time(cal, s, &t) != 0)
-		fail_msg("bad time %s", s);
-	return t;
-}
-
-/* Format an instant as local "YYYY-MM-DD HH:MM:SS ZONE". */
-static const char *
-fmt(const struct calendar *cal, time_t t)
-{
-	static char buf[8][64];
-	static int i;
-	struct tm tm;
-
-	i = (i + 1) % 8;
-	calendar_localtime(cal, t, &tm);
-	strftime(buf[i], sizeof(buf[i]), "%Y-%m-%d %H:%M:%S %Z", &tm);
-	return buf[i];
-}
+/* An instant as local "YYYY-MM-DD HH:MM:SS ZONE". */
+#define fmt(cal, t) unit_local((cal), (t), "%Y-%m-%d %H:%M:%S %Z")
 
 /* Add business days to a local time, formatted. */
 static const char *
 plus_days(const struct calendar *cal, const char *start, long long days)
 {
 	return fmt(cal,
-	    calendar_add_business(cal, at(cal, start),
+	    calendar_add_business(cal, unit_at(cal, start),
 		days * calendar_business_day_seconds(cal)));
 }
 
@@ -76,15 +54,15 @@ test_default_hours(void **state)
 	assert_int_equal(calendar_weekday_seconds(cal, 3), 9 * 3600);
 	assert_int_equal(calendar_utcoff(cal, 0), 9 * 3600);
 	assert_true(
-	    calendar_is_business_time(cal, at(cal, "2026-11-20 09:00")));
-	assert_true(
-	    calendar_is_business_time(cal, at(cal, "2026-11-20 17:59:59")));
+	    calendar_is_business_time(cal, unit_at(cal, "2026-11-20 09:00")));
+	assert_true(calendar_is_business_time(cal,
+	    unit_at(cal, "2026-11-20 17:59:59")));
 	assert_false(
-	    calendar_is_business_time(cal, at(cal, "2026-11-20 18:00")));
+	    calendar_is_business_time(cal, unit_at(cal, "2026-11-20 18:00")));
+	assert_false(calendar_is_business_time(cal,
+	    unit_at(cal, "2026-11-20 08:59:59")));
 	assert_false(
-	    calendar_is_business_time(cal, at(cal, "2026-11-20 08:59:59")));
-	assert_false(
-	    calendar_is_business_time(cal, at(cal, "2026-11-21 12:00")));
+	    calendar_is_business_time(cal, unit_at(cal, "2026-11-21 12:00")));
 	calendar_free(cal);
 }
 
@@ -129,7 +107,7 @@ test_holiday_eve(void **state)
 	assert_false(calendar_is_working_day(cal, 2026, 5, 4));
 	assert_true(calendar_is_working_day(cal, 2026, 5, 7));
 	assert_false(
-	    calendar_is_business_time(cal, at(cal, "2026-05-06 10:00")));
+	    calendar_is_business_time(cal, unit_at(cal, "2026-05-06 10:00")));
 	calendar_free(cal);
 }
 
@@ -144,8 +122,8 @@ test_year_end(void **state)
 	assert_string_equal(plus_days(cal, "2026-12-31 18:30", 1),
 	    "2027-01-04 18:00:00 JST");
 	assert_int_equal(calendar_business_between(cal,
-			     at(cal, "2026-12-31 15:00"),
-			     at(cal, "2027-01-04 15:00")),
+			     unit_at(cal, "2026-12-31 15:00"),
+			     unit_at(cal, "2027-01-04 15:00")),
 	    9 * 3600);
 	calendar_free(cal);
 }
@@ -154,15 +132,16 @@ static void
 test_between(void **state)
 {
 	struct calendar *cal = cal_jp();
-	time_t a = at(cal, "2026-11-27 17:00"), b = at(cal, "2026-11-30 10:00");
+	time_t a = unit_at(cal, "2026-11-27 17:00"),
+	       b = unit_at(cal, "2026-11-30 10:00");
 
 	assert_int_equal(calendar_business_between(cal, a, b), 2 * 3600);
 	assert_int_equal(calendar_business_between(cal, b, a), -2 * 3600);
 	assert_int_equal(calendar_business_between(cal, a, a), 0);
 	/* A week of five working days. */
 	assert_int_equal(calendar_business_between(cal,
-			     at(cal, "2026-11-30 00:00"),
-			     at(cal, "2026-12-07 00:00")),
+			     unit_at(cal, "2026-11-30 00:00"),
+			     unit_at(cal, "2026-12-07 00:00")),
 	    45 * 3600);
 	/* Round trip: between(start, add(start, x)) == x. */
 	for (long long x = 1; x < 40 * 3600; x += 3517)
@@ -179,15 +158,15 @@ test_next_open(void **state)
 
 	assert_string_equal(fmt(cal,
 				calendar_next_open(cal,
-				    at(cal, "2026-05-01 19:00"))),
+				    unit_at(cal, "2026-05-01 19:00"))),
 	    "2026-05-07 09:00:00 JST");
 	assert_string_equal(fmt(cal,
 				calendar_next_open(cal,
-				    at(cal, "2026-05-07 11:11"))),
+				    unit_at(cal, "2026-05-07 11:11"))),
 	    "2026-05-07 11:11:00 JST");
-	assert_int_equal(calendar_add_business(cal, at(cal, "2026-05-01 19:00"),
-			     0),
-	    at(cal, "2026-05-01 19:00"));
+	assert_int_equal(calendar_add_business(cal,
+			     unit_at(cal, "2026-05-01 19:00"), 0),
+	    unit_at(cal, "2026-05-01 19:00"));
 	assert_int_equal(calendar_add_business(cal, 0, -1), -1);
 	calendar_free(cal);
 }
@@ -204,17 +183,19 @@ test_custom_hours(void **state)
 	assert_int_equal(calendar_business_day_seconds(cal), 8 * 3600);
 	assert_string_equal(fmt(cal,
 				calendar_add_business(cal,
-				    at(cal, "2026-11-27 10:00"), 4 * 3600)),
+				    unit_at(cal, "2026-11-27 10:00"),
+				    4 * 3600)),
 	    "2026-11-27 15:00:00 JST");
 	assert_false(
-	    calendar_is_business_time(cal, at(cal, "2026-11-27 12:30")));
+	    calendar_is_business_time(cal, unit_at(cal, "2026-11-27 12:30")));
 	assert_int_equal(calendar_set_hours_spec(cal, "sat 10:00-14:00",
 			     &cause),
 	    0);
 	assert_int_equal(calendar_business_day_seconds(cal), 8 * 3600);
 	assert_string_equal(fmt(cal,
 				calendar_add_business(cal,
-				    at(cal, "2026-11-27 17:00"), 3 * 3600)),
+				    unit_at(cal, "2026-11-27 17:00"),
+				    3 * 3600)),
 	    "2026-11-28 12:00:00 JST");
 	assert_int_equal(calendar_set_hours_spec(cal, "sat closed", &cause), 0);
 	assert_int_equal(calendar_weekday_seconds(cal, 6), 0);
@@ -431,22 +412,22 @@ test_berlin_switch(void **state)
 	time_t t;
 
 	/* Spring: 02:00 CET jumps to 03:00 CEST at 01:00 UTC. */
-	t = at(cal, "2026-03-29T00:59:59Z");
+	t = unit_at(cal, "2026-03-29T00:59:59Z");
 	assert_string_equal(fmt(cal, t), "2026-03-29 01:59:59 CET");
 	assert_string_equal(fmt(cal, t + 1), "2026-03-29 03:00:00 CEST");
 	assert_int_equal(calendar_utcoff(cal, t), 3600);
 	assert_int_equal(calendar_utcoff(cal, t + 1), 7200);
 	/* A nonexistent local time is the moment of the change. */
-	assert_int_equal(at(cal, "2026-03-29 02:30"), t + 1);
-	assert_int_equal(at(cal, "2026-03-29 02:00"), t + 1);
-	assert_int_equal(at(cal, "2026-03-29 03:00"), t + 1);
-	assert_int_equal(at(cal, "2026-03-29 01:59:59"), t);
+	assert_int_equal(unit_at(cal, "2026-03-29 02:30"), t + 1);
+	assert_int_equal(unit_at(cal, "2026-03-29 02:00"), t + 1);
+	assert_int_equal(unit_at(cal, "2026-03-29 03:00"), t + 1);
+	assert_int_equal(unit_at(cal, "2026-03-29 01:59:59"), t);
 	/* Autumn: 03:00 CEST goes back to 02:00 CET at 01:00 UTC. */
-	t = at(cal, "2026-10-25T01:00:00Z");
+	t = unit_at(cal, "2026-10-25T01:00:00Z");
 	assert_string_equal(fmt(cal, t - 1), "2026-10-25 02:59:59 CEST");
 	assert_string_equal(fmt(cal, t), "2026-10-25 02:00:00 CET");
 	/* An ambiguous local time is the earlier instant... */
-	assert_int_equal(at(cal, "2026-10-25 02:30"), t - 1800);
+	assert_int_equal(unit_at(cal, "2026-10-25 02:30"), t - 1800);
 	/* ...unless tm_isdst says which. */
 	calendar_localtime(cal, t + 1800, &tm);
 	assert_int_equal(tm.tm_isdst, 0);
@@ -468,11 +449,11 @@ test_berlin_switch(void **state)
 	assert_string_equal(fmt(cal, calendar_mktime(cal, &tm)),
 	    "2026-03-30 00:00:00 CEST");
 	assert_int_equal(calendar_mktime(cal, &tm) -
-		at(cal, "2026-03-29 00:00"),
+		unit_at(cal, "2026-03-29 00:00"),
 	    23 * 3600);
 	/* RFC 3339 with an offset ignores the zone. */
-	assert_int_equal(at(cal, "2026-03-29T03:00:00+02:00"),
-	    at(cal, "2026-03-29T01:00:00Z"));
+	assert_int_equal(unit_at(cal, "2026-03-29T03:00:00+02:00"),
+	    unit_at(cal, "2026-03-29T01:00:00Z"));
 	calendar_free(cal);
 }
 
@@ -485,7 +466,7 @@ test_roundtrip(void **state)
 
 	for (size_t z = 0; z < 4; z++) {
 		struct calendar *cal = unit_calendar(zones[z]);
-		time_t t0 = at(cal, "2026-01-01T00:00:00Z");
+		time_t t0 = unit_at(cal, "2026-01-01T00:00:00Z");
 		for (time_t t = t0; t < t0 + 2 * 366 * 86400; t += 1799) {
 			calendar_localtime(cal, t, &tm);
 			assert_int_equal(calendar_mktime(cal, &tm), t);
@@ -545,15 +526,17 @@ test_berlin_business(void **state)
 	/* Default hours over the spring switch weekend. */
 	assert_string_equal(fmt(cal,
 				calendar_add_business(cal,
-				    at(cal, "2026-03-27 17:00"), 9 * 3600)),
+				    unit_at(cal, "2026-03-27 17:00"),
+				    9 * 3600)),
 	    "2026-03-30 17:00:00 CEST");
 	assert_int_equal(calendar_business_between(cal,
-			     at(cal, "2026-03-23 00:00"),
-			     at(cal, "2026-03-30 18:00")),
+			     unit_at(cal, "2026-03-23 00:00"),
+			     unit_at(cal, "2026-03-30 18:00")),
 	    54 * 3600);
 	assert_string_equal(fmt(cal,
 				calendar_add_business(cal,
-				    at(cal, "2026-10-23 19:00"), 9 * 3600)),
+				    unit_at(cal, "2026-10-23 19:00"),
+				    9 * 3600)),
 	    "2026-10-26 18:00:00 CET");
 	calendar_free(cal);
 }
@@ -570,50 +553,50 @@ test_berlin_24h(void **state)
 	    0);
 	assert_int_equal(calendar_business_day_seconds(cal), 86400);
 	assert_int_equal(calendar_business_between(cal,
-			     at(cal, "2026-03-29 00:00"),
-			     at(cal, "2026-03-30 00:00")),
+			     unit_at(cal, "2026-03-29 00:00"),
+			     unit_at(cal, "2026-03-30 00:00")),
 	    23 * 3600);
 	assert_int_equal(calendar_business_between(cal,
-			     at(cal, "2026-10-25 00:00"),
-			     at(cal, "2026-10-26 00:00")),
+			     unit_at(cal, "2026-10-25 00:00"),
+			     unit_at(cal, "2026-10-26 00:00")),
 	    25 * 3600);
 	assert_int_equal(calendar_business_between(cal,
-			     at(cal, "2026-03-23 00:00"),
-			     at(cal, "2026-03-30 00:00")),
+			     unit_at(cal, "2026-03-23 00:00"),
+			     unit_at(cal, "2026-03-30 00:00")),
 	    (7 * 24 - 1) * 3600);
 	assert_string_equal(fmt(cal,
 				calendar_add_business(cal,
-				    at(cal, "2026-03-29 00:00"), 86400)),
+				    unit_at(cal, "2026-03-29 00:00"), 86400)),
 	    "2026-03-30 01:00:00 CEST");
 	assert_string_equal(fmt(cal,
 				calendar_add_business(cal,
-				    at(cal, "2026-10-25 00:00"), 86400)),
+				    unit_at(cal, "2026-10-25 00:00"), 86400)),
 	    "2026-10-25 23:00:00 CET");
-	for (t = at(cal, "2026-03-28 22:00"); t < at(cal, "2026-03-29 05:00");
-	     t += 600)
+	for (t = unit_at(cal, "2026-03-28 22:00");
+	     t < unit_at(cal, "2026-03-29 05:00"); t += 600)
 		assert_true(calendar_is_business_time(cal, t));
-	for (t = at(cal, "2026-10-24 22:00"); t < at(cal, "2026-10-25 05:00");
-	     t += 600)
+	for (t = unit_at(cal, "2026-10-24 22:00");
+	     t < unit_at(cal, "2026-10-25 05:00"); t += 600)
 		assert_true(calendar_is_business_time(cal, t));
 	/* Hours that fall inside the skipped hour are empty that day. */
 	assert_int_equal(calendar_set_hours_spec(cal, "sun 02:00-03:00",
 			     &cause),
 	    0);
 	assert_int_equal(calendar_business_between(cal,
-			     at(cal, "2026-03-29 00:00"),
-			     at(cal, "2026-03-30 00:00")),
+			     unit_at(cal, "2026-03-29 00:00"),
+			     unit_at(cal, "2026-03-30 00:00")),
 	    0);
 	assert_int_equal(calendar_business_between(cal,
-			     at(cal, "2026-03-22 00:00"),
-			     at(cal, "2026-03-23 00:00")),
+			     unit_at(cal, "2026-03-22 00:00"),
+			     unit_at(cal, "2026-03-23 00:00")),
 	    3600);
 	/* ...and cover both passes through the repeated hour. */
 	assert_int_equal(calendar_set_hours_spec(cal, "sun 02:00-03:00",
 			     &cause),
 	    0);
 	assert_int_equal(calendar_business_between(cal,
-			     at(cal, "2026-10-25 00:00"),
-			     at(cal, "2026-10-26 00:00")),
+			     unit_at(cal, "2026-10-25 00:00"),
+			     unit_at(cal, "2026-10-26 00:00")),
 	    2 * 3600);
 	calendar_free(cal);
 }

@@ -14,30 +14,8 @@
 #include "winspec.h"
 #include "yamlnode.h"
 
-/* A local time in the calendar's zone. */
-static time_t
-at(const struct calendar *cal, const char *s)
-{
-	time_t t;
-
-	if (calendar_parse_time(cal, s, &t) != 0)
-		fail_msg("bad time %s", s);
-	return t;
-}
-
-/* Format an instant as local "YYYY-MM-DD HH:MM ZONE". */
-static const char *
-fmt(const struct calendar *cal, time_t t)
-{
-	static char buf[8][64];
-	static int i;
-	struct tm tm;
-
-	i = (i + 1) % 8;
-	calendar_localtime(cal, t, &tm);
-	strftime(buf[i], sizeof(buf[i]), "%Y-%m-%d %H:%M %Z", &tm);
-	return buf[i];
-}
+/* An instant as local "YYYY-MM-DD HH:MM ZONE". */
+#define fmt(cal, t) unit_local((cal), (t), "%Y-%m-%d %H:%M %Z")
 
 /* Parse a spec or fail. */
 static struct window_spec
@@ -121,25 +99,27 @@ test_friday_night(void **state)
 	struct window_spec ws = spec(cal, "fri 20:00-24:00");
 	time_t s, e;
 
-	assert_true(
-	    winspec_active_at(cal, &ws, at(cal, "2026-11-27 21:00"), &s, &e));
+	assert_true(winspec_active_at(cal, &ws,
+	    unit_at(cal, "2026-11-27 21:00"), &s, &e));
 	assert_string_equal(fmt(cal, s), "2026-11-27 20:00 JST");
 	assert_string_equal(fmt(cal, e), "2026-11-28 00:00 JST");
-	assert_true(winspec_active_at(cal, &ws, at(cal, "2026-11-27 20:00"),
-	    NULL, NULL));
-	assert_false(winspec_active_at(cal, &ws, at(cal, "2026-11-27 19:59:59"),
-	    NULL, NULL));
-	assert_false(winspec_active_at(cal, &ws, at(cal, "2026-11-28 00:00"),
-	    NULL, NULL));
-	assert_false(winspec_active_at(cal, &ws, at(cal, "2026-11-26 21:00"),
-	    NULL, NULL));
+	assert_true(winspec_active_at(cal, &ws,
+	    unit_at(cal, "2026-11-27 20:00"), NULL, NULL));
+	assert_false(winspec_active_at(cal, &ws,
+	    unit_at(cal, "2026-11-27 19:59:59"), NULL, NULL));
+	assert_false(winspec_active_at(cal, &ws,
+	    unit_at(cal, "2026-11-28 00:00"), NULL, NULL));
+	assert_false(winspec_active_at(cal, &ws,
+	    unit_at(cal, "2026-11-26 21:00"), NULL, NULL));
 	/* Next start: strictly after. */
-	s = winspec_next_start(cal, &ws, at(cal, "2026-11-25 12:00"), &e);
+	s = winspec_next_start(cal, &ws, unit_at(cal, "2026-11-25 12:00"), &e);
 	assert_string_equal(fmt(cal, s), "2026-11-27 20:00 JST");
 	assert_string_equal(fmt(cal, e), "2026-11-28 00:00 JST");
-	s = winspec_next_start(cal, &ws, at(cal, "2026-11-27 20:00"), NULL);
+	s = winspec_next_start(cal, &ws, unit_at(cal, "2026-11-27 20:00"),
+	    NULL);
 	assert_string_equal(fmt(cal, s), "2026-12-04 20:00 JST");
-	s = winspec_next_start(cal, &ws, at(cal, "2026-11-27 19:59"), NULL);
+	s = winspec_next_start(cal, &ws, unit_at(cal, "2026-11-27 19:59"),
+	    NULL);
 	assert_string_equal(fmt(cal, s), "2026-11-27 20:00 JST");
 	calendar_free(cal);
 }
@@ -151,23 +131,24 @@ test_cross_midnight(void **state)
 	struct window_spec ws = spec(cal, "mon-fri 22:00-02:00");
 	time_t s, e;
 
-	assert_true(
-	    winspec_active_at(cal, &ws, at(cal, "2026-11-28 01:00"), &s, &e));
+	assert_true(winspec_active_at(cal, &ws,
+	    unit_at(cal, "2026-11-28 01:00"), &s, &e));
 	assert_string_equal(fmt(cal, s), "2026-11-27 22:00 JST");
 	assert_string_equal(fmt(cal, e), "2026-11-28 02:00 JST");
-	assert_false(winspec_active_at(cal, &ws, at(cal, "2026-11-30 01:00"),
-	    NULL, NULL)); /* Monday 01:00: Sunday has none */
-	assert_true(winspec_active_at(cal, &ws, at(cal, "2026-12-01 01:00"),
-	    NULL, NULL));
-	s = winspec_next_start(cal, &ws, at(cal, "2026-11-27 23:00"), &e);
+	assert_false(
+	    winspec_active_at(cal, &ws, unit_at(cal, "2026-11-30 01:00"), NULL,
+		NULL)); /* Monday 01:00: Sunday has none */
+	assert_true(winspec_active_at(cal, &ws,
+	    unit_at(cal, "2026-12-01 01:00"), NULL, NULL));
+	s = winspec_next_start(cal, &ws, unit_at(cal, "2026-11-27 23:00"), &e);
 	assert_string_equal(fmt(cal, s), "2026-11-30 22:00 JST");
 	/* A weekend window of 60 hours. */
 	ws = spec(cal, "fri 20:00+60h");
-	assert_true(
-	    winspec_active_at(cal, &ws, at(cal, "2026-11-30 07:59"), &s, &e));
+	assert_true(winspec_active_at(cal, &ws,
+	    unit_at(cal, "2026-11-30 07:59"), &s, &e));
 	assert_string_equal(fmt(cal, e), "2026-11-30 08:00 JST");
-	assert_false(winspec_active_at(cal, &ws, at(cal, "2026-11-30 08:00"),
-	    NULL, NULL));
+	assert_false(winspec_active_at(cal, &ws,
+	    unit_at(cal, "2026-11-30 08:00"), NULL, NULL));
 	calendar_free(cal);
 }
 
@@ -232,17 +213,17 @@ test_oneoff(void **state)
 	time_t s, e;
 
 	assert_int_equal(ws.kind, WINDOW_ONEOFF);
-	assert_true(
-	    winspec_active_at(cal, &ws, at(cal, "2026-11-28 01:59"), &s, &e));
+	assert_true(winspec_active_at(cal, &ws,
+	    unit_at(cal, "2026-11-28 01:59"), &s, &e));
 	assert_string_equal(fmt(cal, s), "2026-11-27 20:00 JST");
 	assert_string_equal(fmt(cal, e), "2026-11-28 02:00 JST");
-	assert_false(winspec_active_at(cal, &ws, at(cal, "2026-11-28 02:00"),
-	    NULL, NULL));
+	assert_false(winspec_active_at(cal, &ws,
+	    unit_at(cal, "2026-11-28 02:00"), NULL, NULL));
 	assert_int_equal(winspec_next_start(cal, &ws,
-			     at(cal, "2026-11-27 19:00"), &e),
-	    at(cal, "2026-11-27 20:00"));
+			     unit_at(cal, "2026-11-27 19:00"), &e),
+	    unit_at(cal, "2026-11-27 20:00"));
 	assert_int_equal(winspec_next_start(cal, &ws,
-			     at(cal, "2026-11-27 20:00"), &e),
+			     unit_at(cal, "2026-11-27 20:00"), &e),
 	    -1);
 	char *cause = NULL;
 	assert_int_equal(winspec_oneoff(&ws, 10, 10, &cause), -1);
@@ -261,27 +242,27 @@ test_berlin_dst(void **state)
 
 	/* Spring: 02:00-04:00 on the switch night lasts one hour. */
 	ws = spec(cal, "sun 02:00-04:00");
-	s = winspec_next_start(cal, &ws, at(cal, "2026-03-28 12:00"), &e);
+	s = winspec_next_start(cal, &ws, unit_at(cal, "2026-03-28 12:00"), &e);
 	assert_string_equal(fmt(cal, s), "2026-03-29 03:00 CEST");
 	assert_string_equal(fmt(cal, e), "2026-03-29 04:00 CEST");
 	assert_int_equal(e - s, 3600);
 	/* Autumn: the same window lasts three hours. */
-	s = winspec_next_start(cal, &ws, at(cal, "2026-10-24 12:00"), &e);
+	s = winspec_next_start(cal, &ws, unit_at(cal, "2026-10-24 12:00"), &e);
 	assert_string_equal(fmt(cal, s), "2026-10-25 02:00 CEST");
 	assert_string_equal(fmt(cal, e), "2026-10-25 04:00 CET");
 	assert_int_equal(e - s, 3 * 3600);
-	assert_true(winspec_active_at(cal, &ws, at(cal, "2026-10-25T01:30:00Z"),
-	    NULL, NULL)); /* 02:30 CET */
+	assert_true(winspec_active_at(cal, &ws,
+	    unit_at(cal, "2026-10-25T01:30:00Z"), NULL, NULL)); /* 02:30 CET */
 	/* A wall-clock duration over the switch: 5 and 7 real hours. */
 	ws = spec(cal, "sat 22:00+6h");
-	s = winspec_next_start(cal, &ws, at(cal, "2026-03-28 12:00"), &e);
+	s = winspec_next_start(cal, &ws, unit_at(cal, "2026-03-28 12:00"), &e);
 	assert_string_equal(fmt(cal, e), "2026-03-29 04:00 CEST");
 	assert_int_equal(e - s, 5 * 3600);
-	s = winspec_next_start(cal, &ws, at(cal, "2026-10-24 12:00"), &e);
+	s = winspec_next_start(cal, &ws, unit_at(cal, "2026-10-24 12:00"), &e);
 	assert_int_equal(e - s, 7 * 3600);
 	/* Friday patch nights through a DST week keep their local times. */
 	ws = spec(cal, "fri 20:00-24:00");
-	s = at(cal, "2026-03-01 00:00");
+	s = unit_at(cal, "2026-03-01 00:00");
 	for (int i = 0; i < 60; i++) {
 		struct tm tm;
 		s = winspec_next_start(cal, &ws, s, &e);
@@ -301,9 +282,9 @@ test_skipped_and_extremes(void **state)
 	time_t s, e, ext[] = { INT64_MIN, -1, 0, INT64_MAX };
 
 	/* Wholly inside the skipped hour: that night has no occurrence. */
-	s = winspec_next_start(cal, &ws, at(cal, "2026-03-28 12:00"), &e);
+	s = winspec_next_start(cal, &ws, unit_at(cal, "2026-03-28 12:00"), &e);
 	assert_string_equal(fmt(cal, s), "2026-04-05 02:15 CEST");
-	s = winspec_next_start(cal, &ws, at(cal, "2026-10-24 12:00"), &e);
+	s = winspec_next_start(cal, &ws, unit_at(cal, "2026-10-24 12:00"), &e);
 	assert_string_equal(fmt(cal, s), "2026-10-25 02:15 CEST");
 	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
 		(void)winspec_active_at(cal, &ws, ext[i], &s, &e);
@@ -321,7 +302,7 @@ check_consistency(const char *zone, const char *text, const char *from,
 {
 	struct calendar *cal = unit_calendar(zone);
 	struct window_spec ws = spec(cal, text);
-	time_t occ[64][2], t0 = at(cal, from), t, s, e;
+	time_t occ[64][2], t0 = unit_at(cal, from), t, s, e;
 	size_t n = 0, i;
 	int in;
 

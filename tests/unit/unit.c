@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "calendar.h"
@@ -62,4 +63,29 @@ unit_calendar(const char *tz)
 		fail_msg("calendar_new(%s): %s", tz != NULL ? tz : "default",
 		    cause);
 	return cal;
+}
+
+/* A local time "YYYY-MM-DD HH:MM[:SS]" in the calendar's zone. */
+time_t
+unit_at(const struct calendar *cal, const char *s)
+{
+	time_t t;
+
+	if (calendar_parse_time(cal, s, &t) != 0)
+		fail_msg("bad time %s", s);
+	return t;
+}
+
+/* An instant in the calendar's zone, formatted (8 rotating buffers). */
+const char *
+unit_local(const struct calendar *cal, time_t t, const char *format)
+{
+	static char buf[8][64];
+	static int i;
+	struct tm tm;
+
+	i = (i + 1) % 8;
+	calendar_localtime(cal, t, &tm);
+	strftime(buf[i], sizeof(buf[i]), format, &tm);
+	return buf[i];
 }

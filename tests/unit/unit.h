@@ -2,6 +2,8 @@
 #ifndef SOPD_TEST_UNIT_H
 #define SOPD_TEST_UNIT_H
 
+#include <time.h>
+
 struct calendar;
 
 /* Write text to dir/name; the path (static: the next call reuses it). */
@@ -12,5 +14,9 @@ char *unit_tmpdir(const char *prefix);
 int unit_rmtree(const char *dir);
 /* A calendar in a zone (NULL: the default), failing the test if not. */
 struct calendar *unit_calendar(const char *tz);
+/* A local time "YYYY-MM-DD HH:MM[:SS]" in the calendar's zone, or fail. */
+time_t unit_at(const struct calendar *, const char *);
+/* An instant in the calendar's zone, as strftime's format (8 buffers). */
+const char *unit_local(const struct calendar *, time_t, const char *format);
 
 #endif
