@@ -210,7 +210,8 @@ notify_snmp_reload(netsnmp_pdu *pdu, const struct notify_msg *m)
 /*
  * An incident's objects: those the notification names, then (for every
  * incident notification) the owner, what the client is told, the latest
- * note, the notice's own note, the latest event and the link.
+ * note, the time of an acknowledgement or a resolution (in those two
+ * notifications), the notice's own note, the latest event and the link.
  */
 static void
 notify_snmp_incident(netsnmp_pdu *pdu, const struct notify_msg *m)
@@ -237,6 +238,10 @@ notify_snmp_incident(netsnmp_pdu *pdu, const struct notify_msg *m)
 	notify_snmp_text(pdu, COL_WORKAROUND, id, m->workaround);
 	notify_snmp_time(pdu, COL_ETA, id, m->eta_us);
 	notify_snmp_text(pdu, COL_LAST_NOTE, id, m->last_note);
+	if (m->kind == NOTICE_ACKNOWLEDGED)
+		notify_snmp_time(pdu, COL_ACKED_TIME, id, m->at_us);
+	else if (m->kind == NOTICE_RESOLVED)
+		notify_snmp_time(pdu, COL_RESOLVED_TIME, id, m->at_us);
 	notify_snmp_note(pdu, m);
 	notify_snmp_last_event_link(pdu, m);
 }
