@@ -45,6 +45,11 @@ enum notify_snmp_col {
 	COL_LAST_NOTE,
 };
 
+/* Notification-only objects, sopNotificationLog.N.0. */
+#define NOTIF_NOTE	 6
+#define NOTIF_LAST_EVENT 7
+#define NOTIF_LINK	 8
+
 /* sopAppliance scalars carried by sopConfigReloaded. */
 #define APP_GENERATION	4
 #define APP_RELOAD_TIME 5
@@ -141,15 +146,41 @@ notify_snmp_time(netsnmp_pdu *pdu, int col, uint32_t id, int64_t us)
 	    agent_dateandtime(us, b));
 }
 
+/* Add a notification-only SopText, sopNotificationLog.<sub>.0. */
+static void
+notify_snmp_notif(netsnmp_pdu *pdu, int sub, const char *s, size_t len)
+{
+	oid name[] = { NOTIFY_SNMP_MIB, 1, 6, 0, 0 };
+	size_t n = sizeof(name) / sizeof(*name);
+
+	name[n - 2] = (oid)sub;
+	snmp_pdu_add_variable(pdu, name, n, ASN_OCTET_STR, s, len);
+}
+
 /* sopNotifNote.0: the notice's note, "" without one. */
 static void
 notify_snmp_note(netsnmp_pdu *pdu, const struct notify_msg *m)
 {
-	static const oid note[] = { NOTIFY_SNMP_MIB, 1, 6, 6, 0 };
 	const char *s = m->note != NULL ? m->note : "";
 
-	snmp_pdu_add_variable(pdu, note, OID_LENGTH(note), ASN_OCTET_STR, s,
-	    notify_snmp_textlen(s));
+	notify_snmp_notif(pdu, NOTIF_NOTE, s, notify_snmp_textlen(s));
+}
+
+/*
+ * sopNotifLastEvent.0, the incident's latest event (cut as any SopText),
+ * and sopNotifLink.0, its page: "" without http.public_url, and "" when
+ * longer than a SopText (a cut address would lead elsewhere).
+ */
+static void
+notify_snmp_last_event_link(netsnmp_pdu *pdu, const struct notify_msg *m)
+{
+	const char *ev = m->last_event != NULL ? m->last_event : "";
+	const char *link = m->link != NULL ? m->link : "";
+	size_t len = strlen(link);
+
+	notify_snmp_notif(pdu, NOTIF_LAST_EVENT, ev, notify_snmp_textlen(ev));
+	notify_snmp_notif(pdu, NOTIF_LINK, link,
+	    len > NOTIFY_SNMP_TEXT_MAX ? 0 : len);
 }
 
 /*
@@ -179,7 +210,8 @@ notify_snmp_reload(netsnmp_pdu *pdu, const struct notify_msg *m)
 /*
  * An incident's objects: those the notification names, then (for every
  * incident notification) the owner, what the client is told, the latest
- * note and the notice's own note.
+ * note, the time of an acknowledgement or a resolution (in those two
+ * notifications), the notice's own note, the latest event and the link.
  */
 static void
 notify_snmp_incident(netsnmp_pdu *pdu, const struct notify_msg *m)
@@ -206,7 +238,12 @@ notify_snmp_incident(netsnmp_pdu *pdu, const struct notify_msg *m)
 	notify_snmp_text(pdu, COL_WORKAROUND, id, m->workaround);
 	notify_snmp_time(pdu, COL_ETA, id, m->eta_us);
 	notify_snmp_text(pdu, COL_LAST_NOTE, id, m->last_note);
+	if (m->kind == NOTICE_ACKNOWLEDGED)
+		notify_snmp_time(pdu, COL_ACKED_TIME, id, m->at_us);
+	else if (m->kind == NOTICE_RESOLVED)
+		notify_snmp_time(pdu, COL_RESOLVED_TIME, id, m->at_us);
 	notify_snmp_note(pdu, m);
+	notify_snmp_last_event_link(pdu, m);
 }
 
 /* The notification PDU: sysUpTime.0, snmpTrapOID.0, then the objects. */

@@ -1,11 +1,13 @@
 #!/bin/bash
 # notifsnmp.sh: SNMP notifications carry what the other notices carry.
 # A real snmptrapd receives sopd's traps: an incident notification carries
-# the owner, the impact, workaround and expected recovery, the latest note
-# and the notice's note (sopNotifNote); a critical without impact 15
-# minutes after opening sends sopIncidentReminder; a reload sends
-# sopConfigReloaded with its generation and what changed; both are logged
-# in sopNotifLogTable; the agent serves the new sopIncidentTable columns.
+# the owner, the impact, workaround and expected recovery, the latest note,
+# the notice's note (sopNotifNote), the latest event (sopNotifLastEvent)
+# and, with http.public_url, the incident's page (sopNotifLink), in traps
+# and informs; a critical without impact 15 minutes after opening sends
+# sopIncidentReminder; a reload sends sopConfigReloaded with its
+# generation and what changed; both are logged in sopNotifLogTable; the
+# agent serves the new sopIncidentTable columns.
 # sopd runs under libfaketime at x60 (a simulated minute per real second).
 . "$(dirname "$0")/../lib.sh"
 
@@ -55,7 +57,10 @@ AG=127.0.0.1:$P_AGENT
 MIB=.1.3.6.1.4.1.32473.1
 COL=$MIB.1.4.1
 NOTE=$MIB.1.6.6.0
+LASTEV=$MIB.1.6.7.0
+LINK=$MIB.1.6.8.0
 OPENED=$MIB.0.1
+ACKED=$MIB.0.3
 RESOLVED=$MIB.0.4
 REMINDER=$MIB.0.8
 RELOADED=$MIB.0.9
@@ -104,6 +109,8 @@ check "A's opening carries its owner, impact and latest note, empty" sh -c \
     "grep -F -- 'OID: $OPENED$TAB' '$T/traps.log' | grep -F -- '$COL.14.$A = \"\"' |
      grep -F -- '$COL.18.$A = \"\"' | grep -qF -- '$COL.21.$A = \"\"'"
 check "and sopNotifNote" any_carries "$OPENED" "$NOTE = \"\""
+check "and sopNotifLastEvent, A's event" \
+    any_carries "$OPENED" "$LASTEV = STRING: \"CCRIT disk failed on /dev/sdb\""
 
 check "B gets impact, workaround and eta" post "/api/v1/incidents/$B" \
     '{"actor": "tanaka", "impact": "mail to customers delayed", "workaround": "use the backup relay", "eta": "2026-11-26T03:00:00Z"}'
@@ -123,8 +130,16 @@ check "it carries sopIncidentExpectedRecovery (2026-11-26 03:00 UTC)" \
     carries "$RESOLVED" "$COL.20.$B" 'Hex-STRING: 07 EA 0B 1A 03 00 00 00 2B 00 00'
 check "it carries sopIncidentLastNote" \
     carries "$RESOLVED" "$COL.21.$B" 'STRING: "relay restarted, queue drained"'
+check "it carries sopIncidentResolvedTime, a real time (11 octets)" carries_re "$RESOLVED" \
+    "$COL\\.16\\.$B = Hex-STRING: 07 ([0-9A-F]{2} ){9}[0-9A-F]{2} ?$TAB"
 check "it carries sopNotifNote (the resolution's note)" \
     carries "$RESOLVED" "$NOTE" 'STRING: "relay restarted, queue drained"'
+check "it carries sopNotifLastEvent (B's latest event)" \
+    carries "$RESOLVED" "$LASTEV" 'STRING: "CCRIT queue stuck"'
+check "it carries sopNotifLink, empty without http.public_url" \
+    carries "$RESOLVED" "$LINK" '""'
+check "sopNotifLastEvent and sopNotifLink follow sopNotifNote" carries_re "$RESOLVED" \
+    "$MIB\\.1\\.6\\.6\\.0 = [^$TAB]*$TAB$MIB\\.1\\.6\\.7\\.0 = [^$TAB]*$TAB$MIB\\.1\\.6\\.8\\.0 = [^$TAB]*$TAB"
 check "sopNotifSequence is still the last varbind" \
     carries_re "$RESOLVED" "$MIB\\.1\\.6\\.5\\.0 = Gauge32: [0-9]+\$"
 
@@ -137,6 +152,9 @@ check "it says why in sopNotifNote" \
 check "it carries A's latest note" \
     carries "$REMINDER" "$COL.21.$A" 'STRING: "vendor called, disk on its way"'
 check "it carries the empty impact" carries "$REMINDER" "$COL.18.$A" '""'
+check "it carries A's latest event" \
+    carries "$REMINDER" "$LASTEV" 'STRING: "CCRIT disk failed on /dev/sdb"'
+check "and no link (no http.public_url)" carries "$REMINDER" "$LINK" '""'
 check "and its sequence number" \
     carries_re "$REMINDER" "$MIB\\.1\\.6\\.5\\.0 = Gauge32: [0-9]+\$"
 
@@ -173,6 +191,88 @@ snmpwalk -v2c -c public -t 2 -r 1 -On "$AG" "$MIB.1.6.4.1.3" > "$T/nlog" 2>&1
 check "sopNotifLogTable logs the reminder" grep -q "OID: $REMINDER\$" "$T/nlog"
 check "sopNotifLogTable logs the reload" grep -q "OID: $RELOADED\$" "$T/nlog"
 check "no unknown notification was logged" sh -c "! grep -q 'unknown notification' '$T/sopd.log'"
+check "sopConfigReloaded carries no incident's event or link" sh -c \
+    "! grep -F -- 'OID: $RELOADED$TAB' '$T/traps.log' | grep -qF -e '$LASTEV' -e '$LINK'"
+
+# With http.public_url (a reload applies it) the link is the incident's
+# page, in traps and informs alike; a latest event longer than a SopText
+# is cut at 255 octets on a character boundary.
+P_INFORMD=$((BASE + 6))
+cat > "$T/informd.conf" <<EOC
+disableAuthorization yes
+authCommunity log public
+EOC
+SNMP_PERSISTENT_DIR=$T/informd snmptrapd -f -Lf "$T/informs.log" -C -c "$T/informd.conf" -On \
+    udp:127.0.0.1:$P_INFORMD >/dev/null 2>&1 &
+PIDS="$PIDS $!"
+check "a second snmptrapd (for informs) listens" wait_for sh -c "ss -Hlun | grep -q ':$P_INFORMD '"
+python3 - "$T/sopd.yaml" "$P_HTTP" "$P_INFORMD" <<'EOC'
+import sys
+p, http, informd = sys.argv[1:]
+t = open(p).read()
+t = t.replace("http:\n  listen: 127.0.0.1:%s\n" % http,
+    "http:\n  listen: 127.0.0.1:%s\n  public_url: \"https://sop.example.jp:8443/\"\n" % http)
+t = t.replace("    nms: { type: snmp-trap,",
+    "    nmsi: { type: snmp-inform, address: 127.0.0.1:%s, community: public }\n"
+    "    nms: { type: snmp-trap," % informd)
+t = t.replace("[nms]", "[nms, nmsi]")
+open(p, "w").write(t)
+EOC
+kill -HUP "$SOPD_PID"
+check "the second reload is told" wait_for sh -c "[ \$(grep -cF -- 'OID: $RELOADED$TAB' '$T/traps.log') -ge 2 ]"
+check "it added the inform target" carries_re "$RELOADED" 'targets: added nmsi'
+# value_of LOG NOTIF TEXT OID: the value of OID (text, hex decoded as
+# UTF-8) in the last NOTIF of LOG that has TEXT; snmptrapd prints text that
+# is not ASCII in hex, 16 octets a line, so a notification may span lines.
+cat > "$T/value_of.py" <<'EOC'
+import re, sys
+log, notif, text, oid = sys.argv[1:]
+head = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d .*\]:$", re.M)
+found = None
+for n in head.split(open(log, errors="replace").read()):
+    if ("OID: %s\t" % notif) in n and text in n:
+        found = n
+if found is None:
+    sys.exit(1)
+m = re.search(r"(?:^|\t)" + re.escape(oid) + r" = ([^\t]*)", found)
+if m is None:
+    sys.exit(1)
+v = m.group(1).strip()
+if v.startswith("Hex-STRING: "):
+    v = bytes.fromhex(v[12:]).decode("utf-8")
+elif v.startswith('STRING: "'):
+    v = v[9:-1]
+elif v == '""':
+    v = ""
+print(v)
+EOC
+value_of() { python3 "$T/value_of.py" "$@"; }
+# has_value LOG NOTIF TEXT OID VALUE
+has_value() { [ "$(value_of "$1" "$2" "$3" "$4")" = "$5" ]; }
+check "sato acknowledges A" post "/api/v1/incidents/$A/ack" '{"actor": "sato"}'
+check "sopIncidentAcknowledged arrives as a trap" wait_for has_trap "$ACKED"
+check "it carries sopIncidentAcknowledgedTime, a real time (11 octets)" carries_re "$ACKED" \
+    "$COL\\.15\\.$A = Hex-STRING: 07 ([0-9A-F]{2} ){9}[0-9A-F]{2} ?$TAB"
+check "it carries sopNotifLink, A's page" \
+    carries "$ACKED" "$LINK" "STRING: \"https://sop.example.jp:8443/?incident=$A\""
+check "and A's latest event" \
+    carries "$ACKED" "$LASTEV" 'STRING: "CCRIT disk failed on /dev/sdb"'
+check "the inform carries A's page" wait_for has_value "$T/informs.log" "$ACKED" \
+    "$COL.5.$A = " "$LINK" "https://sop.example.jp:8443/?incident=$A"
+check "and A's latest event" has_value "$T/informs.log" "$ACKED" \
+    "$COL.5.$A = " "$LASTEV" "CCRIT disk failed on /dev/sdb"
+check "then sopNotifSequence, last" sh -c "grep -F -- 'OID: $ACKED$TAB' '$T/informs.log' |
+    grep -qE -- '$LINK = STRING: \"[^\"]*\"$TAB$MIB\\.1\\.6\\.5\\.0 = Gauge32: [0-9]+\$'"
+# 11 + 100 three-octet characters (311 octets): 81 of them fit (254).
+send web2 "CCRIT long $(python3 -c 'print("\u3042" * 100)')"
+check "a third critical opens" wait_for sh -c \
+    "curl -sf '$API/api/v1/incidents?state=active&host=web2' | jq -e '.incidents | length == 1'"
+C=$(inc web2)
+check "its opening arrives with its page" wait_for has_value "$T/traps.log" "$OPENED" \
+    "$COL.5.$C = " "$LINK" "https://sop.example.jp:8443/?incident=$C"
+check "sopNotifLastEvent is cut at 255 octets on a character boundary" \
+    has_value "$T/traps.log" "$OPENED" "$COL.5.$C = " "$LASTEV" \
+    "CCRIT long $(python3 -c 'print("\u3042" * 81)')"
 tr() {
 	snmptranslate -M "$ROOT/mibs:$ROOT/build/ietf-mibs" -m +SOP-APPLIANCE-MIB \
 	    -On "SOP-APPLIANCE-MIB::$1" 2>/dev/null
@@ -181,5 +281,7 @@ check "the MIB names sopIncidentReminder $REMINDER" test "$(tr sopIncidentRemind
 check "the MIB names sopConfigReloaded $RELOADED" test "$(tr sopConfigReloaded)" = "$RELOADED"
 check "the MIB names sopNotifNote" test "$(tr sopNotifNote)" = "$MIB.1.6.6"
 check "the MIB names sopIncidentLastNote" test "$(tr sopIncidentLastNote)" = "$COL.21"
+check "the MIB names sopNotifLastEvent" test "$(tr sopNotifLastEvent)" = "$MIB.1.6.7"
+check "the MIB names sopNotifLink" test "$(tr sopNotifLink)" = "$MIB.1.6.8"
 check "sopd is still alive" alive
 check "sopd stops cleanly" stop_sopd
