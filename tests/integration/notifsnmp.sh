@@ -130,7 +130,7 @@ check "it carries sopIncidentExpectedRecovery (2026-11-26 03:00 UTC)" \
     carries "$RESOLVED" "$COL.20.$B" 'Hex-STRING: 07 EA 0B 1A 03 00 00 00 2B 00 00'
 check "it carries sopIncidentLastNote" \
     carries "$RESOLVED" "$COL.21.$B" 'STRING: "relay restarted, queue drained"'
-check "it carries sopIncidentResolvedTime, a real time (11 octets)" carries_re "$RESOLVED" \
+check "it carries sopIncidentResolvedTime, a real time (11 octets)" wait_for carries_re "$RESOLVED" \
     "$COL\\.16\\.$B = Hex-STRING: 07 ([0-9A-F]{2} ){9}[0-9A-F]{2} ?$TAB"
 check "it carries sopNotifNote (the resolution's note)" \
     carries "$RESOLVED" "$NOTE" 'STRING: "relay restarted, queue drained"'
@@ -251,7 +251,7 @@ value_of() { python3 "$T/value_of.py" "$@"; }
 has_value() { [ "$(value_of "$1" "$2" "$3" "$4")" = "$5" ]; }
 check "sato acknowledges A" post "/api/v1/incidents/$A/ack" '{"actor": "sato"}'
 check "sopIncidentAcknowledged arrives as a trap" wait_for has_trap "$ACKED"
-check "it carries sopIncidentAcknowledgedTime, a real time (11 octets)" carries_re "$ACKED" \
+check "it carries sopIncidentAcknowledgedTime, a real time (11 octets)" wait_for carries_re "$ACKED" \
     "$COL\\.15\\.$A = Hex-STRING: 07 ([0-9A-F]{2} ){9}[0-9A-F]{2} ?$TAB"
 check "it carries sopNotifLink, A's page" \
     carries "$ACKED" "$LINK" "STRING: \"https://sop.example.jp:8443/?incident=$A\""

@@ -244,5 +244,24 @@ send_lines "$T/nudge"
 check "every message of the interrupted burst arrives: no gaps" \
 	wait_long 120 have_range 100001 $((100000 + B))
 check "sopd is still alive" alive
+
+# A client that opens a session, then goes away in the middle of a frame:
+# librelp reports the broken session, which is counted (session_error) and
+# logged; nothing was acknowledged, so nothing is lost.
+errs=$(reason session_error)
+python3 - "$P_RELP" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+offer = b"relp_version=0\nrelp_software=sopd-test\ncommands=syslog"
+s.sendall(b"1 open %d %s\n" % (len(offer), offer))
+s.recv(4096)
+s.sendall(b"2 syslog 60 <14>Nov 27 10:00:00 relp-h10 cut")
+s.close()
+PY
+more_errors() { [ "$(reason session_error)" -gt "${errs:-0}" ] 2>/dev/null; }
+check "a session broken in the middle of a frame is counted (reasons.session_error)" \
+	wait_long 10 more_errors
+check "and logged with librelp's words" grep -q 'session broken' "$T/sopd.log"
+check "sopd is still alive" alive
 check "sopd stops cleanly (SIGTERM) with rsyslog connected" stop_sopd
 stop_rsyslog
