@@ -522,6 +522,12 @@ snmp_bridge_dropped(enum snmp_bridge_drop why)
 
 	d[why]++;
 	snmp_bridge.drops_total++;
+	/* The snmp group (RFC 3418) counts them as net-snmp would have. */
+	snmp_increment_statistic(STAT_SNMPINPKTS);
+	if (why == DROP_COMMUNITY)
+		snmp_increment_statistic(STAT_SNMPINBADCOMMUNITYNAMES);
+	else if (why == DROP_MALFORMED)
+		snmp_increment_statistic(STAT_SNMPINASNPARSEERRS);
 	if (now - snmp_bridge.drops_logged < 60)
 		return;
 	log_warnx("agent: dropped %llu requests unparsed (%llu over %d "

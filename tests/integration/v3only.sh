@@ -2,7 +2,8 @@
 # v3only.sh: an agent with SNMPv3 users and no community
 # (agent.communities: []), as security policies that forbid v1/v2c ask:
 # v3 users walk the MIB; v1 and v2c requests, even with the former default
-# community "public", get no answer and are counted as unknown community.
+# community "public", get no answer and are counted as unknown community
+# (in the log and in snmpInBadCommunityNames).
 . "$(dirname "$0")/../lib.sh"
 
 if ! sh "$ROOT/tests/mibs.sh" >/dev/null; then
@@ -35,6 +36,10 @@ logged_community() {
 	grep -q "agent: dropped .*, $1 unknown community" "$T/sopd.log"
 }
 check "no v1/v2c request was dropped yet" eval '! grep -q "agent: dropped" "$T/sopd.log"'
+# snmpInBadCommunityNames.0 (SNMPv2-MIB snmp group), read by the v3 user.
+badcomm() { snmpget "${NMS[@]}" -On -Oqv "$AG" .1.3.6.1.2.1.11.4.0 2>/dev/null; }
+b0=$(badcomm)
+check "snmpInBadCommunityNames is readable over v3 ($b0)" test -n "$b0"
 if snmpget -v2c -c public -t 1 -r 0 "$AG" .1.3.6.1.2.1.1.1.0 > "$T/v2.out" 2>&1; then
 	notok "a v2c request with community public gets no answer"
 	sed 's/^/# /' "$T/v2.out"
@@ -45,6 +50,8 @@ check "and is counted as an unknown community" wait_for logged_community 1
 check "a v1 request gets no answer either" \
     eval '! snmpget -v1 -c public -t 1 -r 0 "$AG" .1.3.6.1.2.1.1.1.0 >/dev/null 2>&1'
 grep "agent: dropped" "$T/sopd.log" | sed 's/^/# /'
+b1=$(badcomm)
+check "snmpInBadCommunityNames counts both ($b0 -> $b1)" test "$b1" = $((b0 + 2))
 v=$(snmpget "${NMS[@]}" -Oqv "$AG" SOP-APPLIANCE-MIB::sopSoftwareVersion.0 2>/dev/null)
 check "the v3 user is still answered" test -n "$v"
 check "sopd is still alive" alive
