@@ -414,8 +414,15 @@ notify_snmp_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 		notify_done(t, 1, NULL);
 		return 1;
 	case NETSNMP_CALLBACK_OP_TIMED_OUT:
-		/* net-snmp dropped the request after its last retry. */
+		/*
+		 * net-snmp dropped the request after its last retry. A v3
+		 * receiver may be back with another engineID (its
+		 * unknownEngineID report does not end the inform): the next
+		 * try discovers it again.
+		 */
 		s->reqid = 0;
+		if (t->c.user != NULL)
+			s->stale = 1;
 		notify_done(t, 0, "inform not acknowledged");
 		return 1;
 	default:

@@ -236,6 +236,12 @@ screen_dropped(enum screen_drop why)
 
 	d[why]++;
 	screen.drops_total++;
+	/* The snmp group (RFC 3418) counts them as net-snmp would have. */
+	snmp_increment_statistic(STAT_SNMPINPKTS);
+	if (why == DROP_COMMUNITY)
+		snmp_increment_statistic(STAT_SNMPINBADCOMMUNITYNAMES);
+	else if (why == DROP_MALFORMED)
+		snmp_increment_statistic(STAT_SNMPINASNPARSEERRS);
 	if (now - screen.drops_logged < 60)
 		return;
 	log_warnx("agent: dropped %llu requests unparsed (%llu over %d "

@@ -1,7 +1,8 @@
 #!/bin/bash
 # agentx.sh: sopd as an AgentX subagent of a real snmpd (the appliance's
 # mode): the master serves SOP-APPLIANCE-MIB with the API's values, and
-# sopd reconnects by itself when snmpd restarts.
+# sopd reconnects by itself when snmpd restarts; when sopd restarts under
+# a running snmpd, sopCounterDiscontinuityTime moves.
 . "$(dirname "$0")/../lib.sh"
 
 if ! command -v snmpd >/dev/null 2>&1; then
@@ -112,6 +113,27 @@ check "after an snmpd restart the walk works again within 20 s ($((t1 - t0)) s)"
 check "the reconnected table still matches the API" compare_table
 n=$(grep -c "subagent connected" "$T/sopd.log")
 check "sopd logged two AgentX connections ($n)" test "$n" = 2
+
+# sopd (the subagent) restarts while snmpd runs on: snmpd's sysUpTime does
+# not tell the NMS that sopd's counters started again from zero,
+# sopCounterDiscontinuityTime does.
+mget() { snmpget $V2 $MIBS -Oqv "$MA" "$@" 2>/dev/null; }
+d1=$(mget sopCounterDiscontinuityTime.0)
+st=$(mget sopStartTime.0)
+up1=$(snmpget $V2 -Oqvt "$MA" .1.3.6.1.2.1.1.3.0 2>/dev/null)
+check "sopCounterDiscontinuityTime through snmpd is sopd's start ($d1)" \
+    test -n "$d1" -a "$d1" = "$st"
+check "sopd stops while snmpd runs on" stop_sopd
+sleep 1.2
+start_sopd || { notok "sopd starts again"; exit 1; }
+check "sopd registers with snmpd again" wait_long 20 connected
+d2=$(mget sopCounterDiscontinuityTime.0)
+up2=$(snmpget $V2 -Oqvt "$MA" .1.3.6.1.2.1.1.3.0 2>/dev/null)
+echo "# snmpd sysUpTime $up1 -> $up2"
+check "snmpd's sysUpTime ran on" test "${up2:-0}" -gt "${up1:-0}"
+check "sopCounterDiscontinuityTime moved with sopd's restart ($d1 -> $d2)" \
+    test -n "$d2" -a "$d2" != "$d1"
+check "and is the new sopStartTime" test "$d2" = "$(mget sopStartTime.0)"
 
 check "sopd is still alive" alive
 check "sopd stops cleanly" stop_sopd
