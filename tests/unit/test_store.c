@@ -16,6 +16,7 @@
 
 #include <sqlite3.h>
 
+#include "metrics.h"
 #include "store.h"
 #include "unit.h"
 
@@ -556,6 +557,96 @@ test_metrics(void **state)
 	rmtree(dir);
 }
 
+/*
+ * Add the rows of 1,000 hosts of 34 series each (34,000 rows) to table at
+ * bucket at, as their polls would.
+ */
+static void
+put_fleet(const char *path, const char *table, int64_t at)
+{
+	char *sql;
+
+	assert_true(asprintf(&sql,
+			"WITH RECURSIVE h(i) AS (SELECT 0 UNION ALL SELECT "
+			"i + 1 FROM h WHERE i < 999), m(j) AS (SELECT 0 "
+			"UNION ALL SELECT j + 1 FROM m WHERE j < 33) "
+			"INSERT INTO %s (host, metric, inst, at, sum, n, min, "
+			"max) SELECT printf('host-%%04d.example.com', i), "
+			"printf('metric.%%02d', j), '', %lld, 50, 1, 50, 50 "
+			"FROM h, m",
+			table, (long long)at) > 0);
+	exec_sql(path, sql);
+	free(sql);
+}
+
+static long long
+count_before(const char *path, const char *table, int64_t before)
+{
+	char *sql;
+	long long n;
+
+	assert_true(asprintf(&sql, "SELECT count(*) FROM %s WHERE at < %lld",
+			table, (long long)before) > 0);
+	n = query_int(path, sql);
+	free(sql);
+	return n;
+}
+
+/*
+ * Pruning keeps up with 1,000 hosts of 34 series: every 5 minutes the
+ * 34,000 5-minute rows of a bucket expire (and every hour 34,000 hourly
+ * ones), while as many arrive.  Turns driven as the poller drives them
+ * (the next one after the seconds the turn returns) on a simulated clock
+ * leave no row expired for more than three minutes (the hour's 68,000
+ * rows take at most 136 turns of one slice), so the tables hold what their
+ * retention keeps and no backlog.
+ */
+static void
+test_metrics_prune_keeps_up(void **state)
+{
+	char *dir = tmpdir(), *path = dbpath(dir), *cause = NULL;
+	struct store *st;
+	int64_t t0 = 2000000000 - (2000000000 % 3600) - 600, t, due, k;
+	const int64_t span = 30 * 60;
+	size_t n, total = 0;
+	long long left;
+
+	assert_non_null(st = store_open(dir, "off", &cause));
+	/*
+	 * What expires in the next 30 minutes: a 5-minute bucket every 5
+	 * minutes, and at the hour (t0 + 600) an hourly bucket with it.
+	 */
+	for (k = 0; k <= span; k += 300)
+		put_fleet(path, "metric_5m", t0 - METRICS_KEEP_5M + k);
+	put_fleet(path, "metric_1h", t0 + 600 - METRICS_KEEP_1H);
+	due = t0;
+	for (t = t0; t <= t0 + span; t++) {
+		if ((t - t0) % 300 == 0)
+			put_fleet(path, "metric_5m", t);
+		if (t >= due) {
+			due = t + metrics_prune_turn(st, t, &n);
+			total += n;
+		}
+		if ((t - t0) % 60 != 59)
+			continue;
+		left =
+		    count_before(path, "metric_5m", t - METRICS_KEEP_5M - 180) +
+		    count_before(path, "metric_1h", t - METRICS_KEEP_1H - 180);
+		if (left != 0)
+			fail_msg("at +%llds %lld rows expired for over 3 "
+				 "minutes remain",
+			    (long long)(t - t0), left);
+	}
+	/* Every expired row went, and only those. */
+	assert_int_equal(total, 6 * 34000 + 34000);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM metric_1h"), 0);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM metric_5m"),
+	    (1 + 7) * 34000);
+	store_close(st);
+	free(path);
+	rmtree(dir);
+}
+
 /* The online backup copies the rows into a sound file of its own. */
 static void
 test_backup(void **state)
@@ -603,6 +694,7 @@ main(void)
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_backup),
 		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_metrics_prune_keeps_up),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
