@@ -647,6 +647,97 @@ test_metrics_prune_keeps_up(void **state)
 	rmtree(dir);
 }
 
+/* Bytes the rows of the file take (its pages less the free ones). */
+static long long
+used_bytes(const char *path)
+{
+	return (query_int(path, "PRAGMA page_count") -
+		   query_int(path, "PRAGMA freelist_count")) *
+	    query_int(path, "PRAGMA page_size");
+}
+
+/* Poll a typical server (24 series) at at; prune until caught up. */
+static void
+poll_server(struct store *st, int64_t at)
+{
+	static const char *const inst[] = { "/", "/var", "/home", "eth0",
+		"eth1" };
+	static const char *const host[] = { "host.up", "host.misses",
+		"sys.uptime", "cpu.load_pct", "load.1", "load.5", "load.15",
+		"mem.used_pct" };
+	static const char *const disk[] = { "disk.used_pct",
+		"disk.used_bytes" };
+	static const char *const ifm[] = { "if.oper_up", "if.in_bps",
+		"if.out_bps", "if.errors_ps", "if.discards_ps" };
+	struct store_metric m[24];
+	size_t i, j, n = 0, d;
+
+	for (i = 0; i < 8; i++)
+		m[n++] = (struct store_metric){ "web-01.example.com", host[i],
+			NULL, at, 42.5 };
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < 2; j++)
+			m[n++] = (struct store_metric){ "web-01.example.com",
+				disk[j], inst[i], at, 1e9 + (double)at };
+	for (i = 3; i < 5; i++)
+		for (j = 0; j < 5; j++)
+			m[n++] = (struct store_metric){ "web-01.example.com",
+				ifm[j], inst[i], at, 123456.0 };
+	assert_int_equal(n, 24);
+	assert_int_equal(store_put_metrics(st, m, n), 0);
+	while (metrics_prune_turn(st, at, &d) == METRICS_PRUNE_SOON)
+		;
+}
+
+/*
+ * The figures README gives for a typical server (24 series, an
+ * 18-character host name) hold: 24 x (288 + 24) rows its first day, at
+ * most 2304 5-minute and 9600 hourly rows a series once pruned, at most
+ * 140 bytes a row with the indexes: 1.05 MB a day, at most 40 MB.
+ */
+static void
+test_metrics_size_per_host(void **state)
+{
+	char *dir = tmpdir(), *path = dbpath(dir), *cause = NULL;
+	struct store *st;
+	int64_t t0 = 2000000000 - (2000000000 % 86400), at;
+	long long base, rows;
+
+	assert_non_null(st = store_open(dir, "off", &cause));
+	base = used_bytes(path);
+	/* Every 5 minutes for a day, then 8 more days. */
+	for (at = t0 + 17; at < t0 + 86400; at += 300)
+		poll_server(st, at);
+	rows = query_int(path,
+	    "SELECT (SELECT count(*) FROM metric_5m) + "
+	    "(SELECT count(*) FROM metric_1h)");
+	assert_int_equal(rows, 24 * (288 + 24));
+	assert_true(used_bytes(path) - base <= rows * 140);
+	for (; at < t0 + 9 * 86400; at += 300)
+		poll_server(st, at);
+	assert_int_equal(query_int(path,
+			     "SELECT max(c) FROM (SELECT "
+			     "count(*) c FROM metric_5m GROUP BY "
+			     "metric, inst)"),
+	    2304);
+	/* Then once an hour (the rows are the same) to day 402. */
+	for (; at < t0 + 402 * 86400; at += 3600)
+		poll_server(st, at);
+	assert_int_equal(query_int(path,
+			     "SELECT max(c) FROM (SELECT "
+			     "count(*) c FROM metric_1h GROUP BY "
+			     "metric, inst)"),
+	    9600);
+	rows = query_int(path,
+	    "SELECT (SELECT count(*) FROM metric_5m) + "
+	    "(SELECT count(*) FROM metric_1h)");
+	assert_true(rows <= 24 * (2304 + 9600));
+	assert_true(used_bytes(path) - base <= rows * 140);
+	store_close(st);
+	free(path);
+	rmtree(dir);
+}
+
 /* The online backup copies the rows into a sound file of its own. */
 static void
 test_backup(void **state)
@@ -695,6 +786,7 @@ main(void)
 		cmocka_unit_test(test_backup),
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_metrics_prune_keeps_up),
+		cmocka_unit_test(test_metrics_size_per_host),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
