@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon.h"
 #include "incident.h"
@@ -436,15 +437,48 @@ metrics_record(struct metrics *m, const char *host,
 		metrics_check(m, host, &s[i], at);
 }
 
-void
-metrics_prune(struct metrics *m, int64_t now)
+static int64_t
+metrics_mono_us(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int
+metrics_prune_turn(struct store *st, int64_t now, size_t *deleted)
+{
+	int64_t start, t0, t1 = 0;
 	int n;
 
-	n = store_prune_metrics(incidents_store(m->sd->incidents),
-	    now - METRICS_KEEP_5M, now - METRICS_KEEP_1H, METRICS_PRUNE_STEP);
+	*deleted = 0;
+	start = metrics_mono_us();
+	do {
+		t0 = t1 != 0 ? t1 : start;
+		n = store_prune_metrics(st, now - METRICS_KEEP_5M,
+		    now - METRICS_KEEP_1H, METRICS_PRUNE_SLICE);
+		if (n == -1)
+			return METRICS_PRUNE_EVERY;
+		*deleted += (size_t)n;
+		if (n < METRICS_PRUNE_SLICE)
+			return METRICS_PRUNE_EVERY;
+		t1 = metrics_mono_us();
+	} while ((t1 - start) + (t1 - t0) <= METRICS_PRUNE_US);
+	return METRICS_PRUNE_SOON;
+}
+
+int
+metrics_prune(struct metrics *m, int64_t now)
+{
+	size_t n;
+	int next;
+
+	next = metrics_prune_turn(incidents_store(m->sd->incidents), now, &n);
 	if (n > 0)
-		log_debug("poll: pruned %d expired metric rows", n);
+		log_debug("poll: pruned %zu expired metric rows%s", n,
+		    next == METRICS_PRUNE_SOON ? ", more to go" : "");
+	return next;
 }
 
 struct metrics_read {

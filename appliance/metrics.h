@@ -9,10 +9,14 @@
 
 struct sopd;
 struct metrics;
+struct store;
 
 #define METRICS_KEEP_5M	    (8 * 86400)	  /* 5-minute points: 8 days */
 #define METRICS_KEEP_1H	    (400 * 86400) /* hourly points: 400 days */
-#define METRICS_PRUNE_STEP  2000	  /* rows deleted a minute, at most */
+#define METRICS_PRUNE_SLICE 500		  /* rows a DELETE takes, at most */
+#define METRICS_PRUNE_US    4000	  /* microseconds a turn may take */
+#define METRICS_PRUNE_SOON  1		  /* s to the next turn: behind */
+#define METRICS_PRUNE_EVERY 60		  /* s to the next turn: caught up */
 #define METRICS_MAX_STATES  100000	  /* rule conditions tracked */
 #define METRICS_MAX_POINTS  2000	  /* points a read returns */
 #define METRICS_WRITE_MAX   2000	  /* samples written per commit */
@@ -37,8 +41,16 @@ void metrics_free(struct metrics *);
  */
 void metrics_record(struct metrics *, const char *host,
     const struct metric_sample *, size_t n, int64_t at);
-/* Delete one bounded step of expired rows (called every minute). */
-void metrics_prune(struct metrics *, int64_t now);
+/*
+ * One turn of pruning at now: delete expired rows, METRICS_PRUNE_SLICE
+ * a statement, until none is left or the next slice would take the turn
+ * past METRICS_PRUNE_US (one slice at least); the seconds until the next
+ * turn: METRICS_PRUNE_SOON while expired rows remain, else
+ * METRICS_PRUNE_EVERY.  The rows deleted in *deleted.
+ */
+int metrics_prune_turn(struct store *, int64_t now, size_t *deleted);
+/* metrics_prune_turn on the incidents' store. */
+int metrics_prune(struct metrics *, int64_t now);
 /*
  * The stored points of host's metric (inst NULL: every instance) in
  * [from, to): 5-minute points, or hourly ones when hourly is set, each

@@ -1347,14 +1347,17 @@ poll_hosts_build(struct poller *p)
 		log_info("poll: %zu hosts", p->nhosts);
 }
 
-/* Every minute: one bounded step of pruning. */
+/*
+ * A turn of pruning of a few milliseconds: every minute, every second
+ * while expired rows remain.
+ */
 static void
 poll_prune_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct poller *p = arg;
-	struct timeval tv = { 60, 0 };
+	struct timeval tv = { 0, 0 };
 
-	metrics_prune(p->metrics, clock_now());
+	tv.tv_sec = metrics_prune(p->metrics, clock_now());
 	evtimer_add(p->prune, &tv);
 }
 

@@ -39,7 +39,9 @@ agents_cleanup() {
 }
 trap agents_cleanup EXIT
 
-# web-1 (v2c): /var at 91%, one interface whose 64-bit counter is about to wrap.
+# web-1 (v2c): /var at 91%, one interface whose 64-bit counter is about to
+# wrap; UCD memory (2,000,000 kB, 900,000 available, 100,000 buffers,
+# 200,000 cached: 40% used) and load averages from overrides.
 cat > "$T/web1.data" <<EOD
 .1.3.6.1.2.1.25.2.3.1.2.31 objectid .1.3.6.1.2.1.25.2.1.4
 .1.3.6.1.2.1.25.2.3.1.3.31 string /var
@@ -50,6 +52,10 @@ cat > "$T/web1.data" <<EOD
 .1.3.6.1.2.1.2.2.1.2.2 string eth0
 .1.3.6.1.2.1.2.2.1.7.2 integer 1
 .1.3.6.1.2.1.2.2.1.8.2 integer 1
+.1.3.6.1.2.1.2.2.1.13.2 counter 0
+.1.3.6.1.2.1.2.2.1.14.2 counter 0
+.1.3.6.1.2.1.2.2.1.19.2 counter 0
+.1.3.6.1.2.1.2.2.1.20.2 counter 0
 .1.3.6.1.2.1.31.1.1.1.1.2 string eth0
 .1.3.6.1.2.1.31.1.1.1.6.2 counter64 18446744073709551000
 .1.3.6.1.2.1.31.1.1.1.10.2 counter64 5000
@@ -61,6 +67,13 @@ pass .1.3.6.1.2.1.25.2.3 $PASS $T/web1.data
 pass .1.3.6.1.2.1.25.3.3 $PASS $T/web1.data
 pass .1.3.6.1.2.1.2.2 $PASS $T/web1.data
 pass .1.3.6.1.2.1.31.1.1 $PASS $T/web1.data
+override .1.3.6.1.4.1.2021.4.5.0 integer 2000000
+override .1.3.6.1.4.1.2021.4.6.0 integer 900000
+override .1.3.6.1.4.1.2021.4.14.0 integer 100000
+override .1.3.6.1.4.1.2021.4.15.0 integer 200000
+override .1.3.6.1.4.1.2021.10.1.3.1 octet_str 0.75
+override .1.3.6.1.4.1.2021.10.1.3.2 octet_str 0.50
+override .1.3.6.1.4.1.2021.10.1.3.3 octet_str 0.25
 EOC
 # db-1 (v3 authPriv only): CPU pinned at 97% (override), eth1 down.
 cat > "$T/db1.data" <<EOD
@@ -133,6 +146,10 @@ check "sopctl hosts: web-1 up (v2c), max disk 91.0" grep -Eq '^web-1 .* 2c +up .
 check "sopctl hosts: db-1 over v3, CPU 97.0" grep -Eq '^db-1 .* 3 +up +97\.0 ' <<<"$out"
 check "a CPU pinned for 3 s opens cpu-test (for 3s)" wait_long has_inc cpu-test "cpu-test:db-1"
 check "web-1's idle CPU opens nothing" no_inc cpu-test "cpu-test:web-1"
+check "web-1's UCD memory: (total - avail - buffers - cached) / total = 40%" \
+    host web-1 '.latest["mem.used_pct"] == 40'
+check "web-1's UCD load averages 0.75, 0.5, 0.25" \
+    host web-1 '.latest["load.1"] == 0.75 and .latest["load.5"] == 0.5 and .latest["load.15"] == 0.25'
 
 # The SOP's 09:00 server check and Monday performance report carry the
 # polled figures: run each on demand and read its stored report.
@@ -170,6 +187,20 @@ rate_ok() { api "/api/v1/hosts/web-1/metrics?metric=if.in_bps&inst=eth0" |
     jq -e '[.points[].max] | max > 0 and max < 100000' >/dev/null; }
 check "a wrapped 64-bit counter is a small rate, not a huge one" wait_long rate_ok
 
+# 1,000 errors (600 in, 400 out) and 500 discards (300 in, 200 out) between
+# two polls a second apart: rates per second, not counts; then none more.
+sed -i -e 's/\.13\.2 counter 0/.13.2 counter 300/' -e 's/\.14\.2 counter 0/.14.2 counter 600/' \
+    -e 's/\.19\.2 counter 0/.19.2 counter 200/' -e 's/\.20\.2 counter 0/.20.2 counter 400/' "$T/web1.data"
+err_rates() { host web-1 '.latest["if.errors_ps"].eth0 > 0 and .latest["if.discards_ps"].eth0 > 0'; }
+check "interface errors and discards give rates" wait_long err_rates
+api /api/v1/hosts | jq -c '.hosts[] | select(.name == "web-1") | .latest | {"if.errors_ps", "if.discards_ps"}' | sed 's/^/# /'
+check "errors per second: 1,000 over the time between two polls (100-5,000)" \
+    host web-1 '.latest["if.errors_ps"].eth0 | . >= 100 and . <= 5000'
+check "discards per second: 500 over it (50-2,500)" \
+    host web-1 '.latest["if.discards_ps"].eth0 | . >= 50 and . <= 2500'
+no_err_rates() { host web-1 '.latest["if.errors_ps"].eth0 == 0 and .latest["if.discards_ps"].eth0 == 0'; }
+check "no new errors: the rates fall back to 0" wait_long no_err_rates
+
 # The disk fills to 96%: critical too; then empties to 50%: both clear.
 sed -i 's/integer 910$/integer 960/' "$T/web1.data"
 check "96% opens fs-used-critical" wait_long has_inc fs-used-critical "fs-used-critical:web-1:/var"
@@ -201,6 +232,23 @@ wait_long up_enough
 stop_agent db1
 agent db1 $P_B
 check "a sysUpTime drop is a reboot event (host-rebooted)" wait_long has_inc host-rebooted db-1
+
+# web-1's agent restarts with counters that would give plausible but
+# bogus rates against the previous poll (10^10 octets, 500,000 errors in
+# a second or so): the reboot is seen and gives no rate.
+wait_long host web-1 '.latest["sys.uptime"] >= 3'
+stop_agent web1
+sed -i -e 's/\.6\.2 counter64 1000$/.6.2 counter64 10000001000/' \
+    -e 's/\.14\.2 counter 600/.14.2 counter 500600/' "$T/web1.data"
+agent web1 $P_A
+check "web-1's agent restart is a reboot" wait_long has_inc host-rebooted web-1
+p1=$(api /api/v1/hosts | jq '.hosts[] | select(.name == "web-1") | .polls')
+check "web-1 is polled twice after its reboot" wait_long host web-1 ".polls >= $((p1 + 2))"
+maxof() { api "/api/v1/hosts/web-1/metrics?metric=$1&inst=eth0" | jq '[.points[].max] | max'; }
+check "no bogus traffic rate after the agent restart (max $(maxof if.in_bps) b/s)" \
+    test "$(maxof if.in_bps | cut -d. -f1)" -lt 1000000
+check "no bogus error rate after it (max $(maxof if.errors_ps)/s)" \
+    test "$(maxof if.errors_ps | cut -d. -f1)" -lt 20000
 
 # Stored samples survive a restart.
 DB=$T/var/sopd.db

@@ -16,6 +16,7 @@
 
 #include <sqlite3.h>
 
+#include "metrics.h"
 #include "store.h"
 #include "unit.h"
 
@@ -556,6 +557,187 @@ test_metrics(void **state)
 	rmtree(dir);
 }
 
+/*
+ * Add the rows of 1,000 hosts of 34 series each (34,000 rows) to table at
+ * bucket at, as their polls would.
+ */
+static void
+put_fleet(const char *path, const char *table, int64_t at)
+{
+	char *sql;
+
+	assert_true(asprintf(&sql,
+			"WITH RECURSIVE h(i) AS (SELECT 0 UNION ALL SELECT "
+			"i + 1 FROM h WHERE i < 999), m(j) AS (SELECT 0 "
+			"UNION ALL SELECT j + 1 FROM m WHERE j < 33) "
+			"INSERT INTO %s (host, metric, inst, at, sum, n, min, "
+			"max) SELECT printf('host-%%04d.example.com', i), "
+			"printf('metric.%%02d', j), '', %lld, 50, 1, 50, 50 "
+			"FROM h, m",
+			table, (long long)at) > 0);
+	exec_sql(path, sql);
+	free(sql);
+}
+
+static long long
+count_before(const char *path, const char *table, int64_t before)
+{
+	char *sql;
+	long long n;
+
+	assert_true(asprintf(&sql, "SELECT count(*) FROM %s WHERE at < %lld",
+			table, (long long)before) > 0);
+	n = query_int(path, sql);
+	free(sql);
+	return n;
+}
+
+/*
+ * Pruning keeps up with 1,000 hosts of 34 series: every 5 minutes the
+ * 34,000 5-minute rows of a bucket expire (and every hour 34,000 hourly
+ * ones), while as many arrive.  Turns driven as the poller drives them
+ * (the next one after the seconds the turn returns) on a simulated clock
+ * leave no row expired for more than three minutes (the hour's 68,000
+ * rows take at most 136 turns of one slice), so the tables hold what their
+ * retention keeps and no backlog.
+ */
+static void
+test_metrics_prune_keeps_up(void **state)
+{
+	char *dir = tmpdir(), *path = dbpath(dir), *cause = NULL;
+	struct store *st;
+	int64_t t0 = 2000000000 - (2000000000 % 3600) - 600, t, due, k;
+	const int64_t span = 30 * 60;
+	size_t n, total = 0;
+	long long left;
+
+	assert_non_null(st = store_open(dir, "off", &cause));
+	/*
+	 * What expires in the next 30 minutes: a 5-minute bucket every 5
+	 * minutes, and at the hour (t0 + 600) an hourly bucket with it.
+	 */
+	for (k = 0; k <= span; k += 300)
+		put_fleet(path, "metric_5m", t0 - METRICS_KEEP_5M + k);
+	put_fleet(path, "metric_1h", t0 + 600 - METRICS_KEEP_1H);
+	due = t0;
+	for (t = t0; t <= t0 + span; t++) {
+		if ((t - t0) % 300 == 0)
+			put_fleet(path, "metric_5m", t);
+		if (t >= due) {
+			due = t + metrics_prune_turn(st, t, &n);
+			total += n;
+		}
+		if ((t - t0) % 60 != 59)
+			continue;
+		left =
+		    count_before(path, "metric_5m", t - METRICS_KEEP_5M - 180) +
+		    count_before(path, "metric_1h", t - METRICS_KEEP_1H - 180);
+		if (left != 0)
+			fail_msg("at +%llds %lld rows expired for over 3 "
+				 "minutes remain",
+			    (long long)(t - t0), left);
+	}
+	/* Every expired row went, and only those. */
+	assert_int_equal(total, 6 * 34000 + 34000);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM metric_1h"), 0);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM metric_5m"),
+	    (1 + 7) * 34000);
+	store_close(st);
+	free(path);
+	rmtree(dir);
+}
+
+/* Bytes the rows of the file take (its pages less the free ones). */
+static long long
+used_bytes(const char *path)
+{
+	return (query_int(path, "PRAGMA page_count") -
+		   query_int(path, "PRAGMA freelist_count")) *
+	    query_int(path, "PRAGMA page_size");
+}
+
+/* Poll a typical server (24 series) at at; prune until caught up. */
+static void
+poll_server(struct store *st, int64_t at)
+{
+	static const char *const inst[] = { "/", "/var", "/home", "eth0",
+		"eth1" };
+	static const char *const host[] = { "host.up", "host.misses",
+		"sys.uptime", "cpu.load_pct", "load.1", "load.5", "load.15",
+		"mem.used_pct" };
+	static const char *const disk[] = { "disk.used_pct",
+		"disk.used_bytes" };
+	static const char *const ifm[] = { "if.oper_up", "if.in_bps",
+		"if.out_bps", "if.errors_ps", "if.discards_ps" };
+	struct store_metric m[24];
+	size_t i, j, n = 0, d;
+
+	for (i = 0; i < 8; i++)
+		m[n++] = (struct store_metric){ "web-01.example.com", host[i],
+			NULL, at, 42.5 };
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < 2; j++)
+			m[n++] = (struct store_metric){ "web-01.example.com",
+				disk[j], inst[i], at, 1e9 + (double)at };
+	for (i = 3; i < 5; i++)
+		for (j = 0; j < 5; j++)
+			m[n++] = (struct store_metric){ "web-01.example.com",
+				ifm[j], inst[i], at, 123456.0 };
+	assert_int_equal(n, 24);
+	assert_int_equal(store_put_metrics(st, m, n), 0);
+	while (metrics_prune_turn(st, at, &d) == METRICS_PRUNE_SOON)
+		;
+}
+
+/*
+ * The figures README gives for a typical server (24 series, an
+ * 18-character host name) hold: 24 x (288 + 24) rows its first day, at
+ * most 2304 5-minute and 9600 hourly rows a series once pruned, at most
+ * 140 bytes a row with the indexes: 1.05 MB a day, at most 40 MB.
+ */
+static void
+test_metrics_size_per_host(void **state)
+{
+	char *dir = tmpdir(), *path = dbpath(dir), *cause = NULL;
+	struct store *st;
+	int64_t t0 = 2000000000 - (2000000000 % 86400), at;
+	long long base, rows;
+
+	assert_non_null(st = store_open(dir, "off", &cause));
+	base = used_bytes(path);
+	/* Every 5 minutes for a day, then 8 more days. */
+	for (at = t0 + 17; at < t0 + 86400; at += 300)
+		poll_server(st, at);
+	rows = query_int(path,
+	    "SELECT (SELECT count(*) FROM metric_5m) + "
+	    "(SELECT count(*) FROM metric_1h)");
+	assert_int_equal(rows, 24 * (288 + 24));
+	assert_true(used_bytes(path) - base <= rows * 140);
+	for (; at < t0 + 9 * 86400; at += 300)
+		poll_server(st, at);
+	assert_int_equal(query_int(path,
+			     "SELECT max(c) FROM (SELECT "
+			     "count(*) c FROM metric_5m GROUP BY "
+			     "metric, inst)"),
+	    2304);
+	/* Then once an hour (the rows are the same) to day 402. */
+	for (; at < t0 + 402 * 86400; at += 3600)
+		poll_server(st, at);
+	assert_int_equal(query_int(path,
+			     "SELECT max(c) FROM (SELECT "
+			     "count(*) c FROM metric_1h GROUP BY "
+			     "metric, inst)"),
+	    9600);
+	rows = query_int(path,
+	    "SELECT (SELECT count(*) FROM metric_5m) + "
+	    "(SELECT count(*) FROM metric_1h)");
+	assert_true(rows <= 24 * (2304 + 9600));
+	assert_true(used_bytes(path) - base <= rows * 140);
+	store_close(st);
+	free(path);
+	rmtree(dir);
+}
+
 /* The online backup copies the rows into a sound file of its own. */
 static void
 test_backup(void **state)
@@ -603,6 +785,8 @@ main(void)
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_backup),
 		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_metrics_prune_keeps_up),
+		cmocka_unit_test(test_metrics_size_per_host),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
