@@ -912,6 +912,8 @@ store_open(const char *dir, const char *synchronous, char **cause)
 
 	if (!logging) {
 		sqlite3_config(SQLITE_CONFIG_LOG, store_log_cb, NULL);
+		/* No global memory counters: no mutex around each malloc. */
+		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 		logging = 1;
 	}
 	if (dir == NULL || *dir == '\0') {
