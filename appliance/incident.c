@@ -89,6 +89,7 @@ struct inc {
 	int indexed;
 	int dirty;
 	int samples_dirty;
+	int stored_state;  /* the state its stored row has; -1: no row known */
 	struct inc *knext; /* (rule, key) chain */
 	struct inc *inext; /* id chain */
 	struct inc *prev;  /* active list, by id */
@@ -878,6 +879,7 @@ incidents_new(struct incidents *is, const struct logevent *ev,
 	inc->severity =
 	    r->severity >= 0 && r->severity < SEV_MAX ? r->severity : SEV_INFO;
 	inc->state = INC_OPEN;
+	inc->stored_state = -1;
 	snprintf(inc->level, sizeof(inc->level), "%s",
 	    inc->severity == SEV_CRITICAL ? "L2" : "L1");
 	inc->host = ev->host != NULL ? xstrdup(ev->host) : NULL;
@@ -1118,7 +1120,12 @@ incidents_put(struct incidents *is, const struct inc *inc)
 	incidents_row(inc, &r);
 	if (inc->samples_dirty)
 		r.samples = samples = incidents_samples_text(inc);
-	rc = store_put_incident(is->store, &r);
+	/* A row as stored in all but the columns that change: no index. */
+	rc = 2;
+	if (inc->stored_state >= 0 && inc->stored_state == inc->state)
+		rc = store_update_incident(is->store, &r);
+	if (rc == 2)
+		rc = store_put_incident(is->store, &r);
 	free(samples);
 	if (rc == 1)
 		log_warnx("incident %llu: not written: %s",
@@ -1204,6 +1211,7 @@ incidents_written(struct incidents *is)
 	for (inc = is->dhead; inc != is->wstop; inc = next) {
 		next = inc->dnext;
 		inc->dirty = inc->samples_dirty = 0;
+		inc->stored_state = inc->state;
 		inc->dnext = NULL;
 		if (!inc->indexed) {
 			incidents_free_inc(inc);
@@ -1355,6 +1363,7 @@ incidents_load_cb(const struct store_incident *r, void *arg)
 
 	inc = xcalloc(1, sizeof(*inc));
 	inc->id = r->id;
+	inc->stored_state = -1; /* the first write rewrites the whole row */
 	inc->rule = xstrdup(r->rule != NULL ? r->rule : "?");
 	incidents_setstr(&inc->rule_file, r->rule_file);
 	inc->rule_line = r->rule_line;

@@ -1083,6 +1083,55 @@ store_put_incident(struct store *st, const struct store_incident *r)
 	return store_step_write(s);
 }
 
+static sqlite3_stmt *store_stmt(struct store *, const char *);
+static void store_release(struct store *, sqlite3_stmt *);
+
+/*
+ * Update a stored incident whose rule, key, first sighting, state and
+ * resolution time are as stored: no index is rewritten. 2 if there is no
+ * such row (store_put_incident writes it then).
+ */
+int
+store_update_incident(struct store *st, const struct store_incident *r)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st,
+	    "UPDATE incidents SET rule_file = ?3, rule_line = ?4, "
+	    "severity = ?6, level = ?8, host = ?9, title = ?10, "
+	    "count = ?11, last_seen = ?13, acked_at = ?15, owner = ?16, "
+	    "next_escalation = ?17, in_window = ?18, "
+	    "samples = coalesce(?19, samples), impact = ?20, "
+	    "workaround = ?21, eta = ?22, last_note = ?23 WHERE id = ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)r->id);
+	store_bind_text(s, 3, r->rule_file);
+	sqlite3_bind_int(s, 4, r->rule_line);
+	store_bind_text(s, 6, r->severity);
+	store_bind_text(s, 8, r->level != NULL ? r->level : "L1");
+	store_bind_text(s, 9, r->host);
+	store_bind_text(s, 10, r->title);
+	sqlite3_bind_int64(s, 11, (sqlite3_int64)r->count);
+	sqlite3_bind_int64(s, 13, r->last_seen);
+	store_bind_time(s, 15, r->acked_at);
+	store_bind_text(s, 16, r->owner);
+	store_bind_time(s, 17, r->next_escalation);
+	store_bind_text(s, 18, r->in_window);
+	store_bind_text(s, 19, r->samples);
+	store_bind_text(s, 20, r->impact);
+	store_bind_text(s, 21, r->workaround);
+	store_bind_time(s, 22, r->eta);
+	store_bind_text(s, 23, r->last_note);
+	rc = sqlite3_step(s);
+	rc = rc != SQLITE_DONE		 ? (rc == SQLITE_CONSTRAINT ? 1 : -1) :
+	    sqlite3_changes(st->db) == 0 ? 2 :
+					   0;
+	store_release(st, s);
+	return rc;
+}
+
 /* Append one history row. */
 int
 store_add_history(struct store *st, const struct store_history *h)

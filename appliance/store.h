@@ -84,6 +84,7 @@ int store_commit(struct store *);
 void store_rollback(struct store *);
 /* Insert or update one incident row; 1 on a constraint error. */
 int store_put_incident(struct store *, const struct store_incident *);
+int store_update_incident(struct store *, const struct store_incident *);
 /* Append one history row; 1 on a constraint error (unknown incident). */
 int store_add_history(struct store *, const struct store_history *);
 int store_set_meta(struct store *, const char *name, int64_t value);

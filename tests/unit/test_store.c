@@ -291,6 +291,54 @@ test_reopen(void **state)
 	rmtree(dir);
 }
 
+/*
+ * The narrow update of a stored row: no row is 2 (nothing written); else
+ * the changing columns are written, the samples kept when not given, and
+ * rule, key, first sighting and state stay as stored.
+ */
+static void
+test_update(void **state)
+{
+	char *dir = tmpdir(), *cause = NULL, *path;
+	struct store *st;
+	struct store_incident r;
+
+	st = store_open(dir, NULL, &cause);
+	assert_non_null(st);
+	path = dbpath(dir);
+	sample_row(&r, 5, "open");
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_update_incident(st, &r), 2);
+	assert_int_equal(store_put_incident(st, &r), 0);
+	assert_int_equal(store_commit(st), 0);
+	r.rule = "other";
+	r.key = "other";
+	r.first_seen = 1;
+	r.state = "resolved";
+	r.level = "L3";
+	r.count = 9;
+	r.last_seen = 1795741999;
+	r.samples = NULL;
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_update_incident(st, &r), 0);
+	assert_int_equal(store_commit(st), 0);
+	assert_int_equal(query_int(path,
+			     "SELECT count FROM incidents WHERE id = 5 AND "
+			     "level = 'L3' AND last_seen = 1795741999 AND "
+			     "rule = 'link-down' AND key = 'sw1:3' AND "
+			     "first_seen = 1795741323 AND state = 'open' AND "
+			     "samples = '[{\"message\":\"x\"}]'"),
+	    9);
+	assert_int_equal(query_int(path,
+			     "SELECT COUNT(*) FROM incidents "
+			     "INDEXED BY incidents_rule_key WHERE rule = "
+			     "'link-down' AND key = 'sw1:3'"),
+	    1);
+	store_close(st);
+	free(path);
+	rmtree(dir);
+}
+
 /* List filters: state, active, severity, host glob, rule, paging. */
 static void
 test_list(void **state)
@@ -597,6 +645,7 @@ main(void)
 		cmocka_unit_test(test_refuse),
 		cmocka_unit_test(test_reopen),
 		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_update),
 		cmocka_unit_test(test_quarantine_garbage),
 		cmocka_unit_test(test_quarantine_pages),
 		cmocka_unit_test(test_auto_vacuum),
