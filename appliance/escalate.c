@@ -572,42 +572,44 @@ escalate_hooks_change(const struct incident_info *ii, enum incident_change what,
 		escalate_resolved(e, ei, ii);
 }
 
-/* Write one incident's clock and steps. */
+/* Write one incident's clock and steps (the changed rows, in one go). */
 static int
 escalate_write_one(struct escalator *e, struct store *st,
     const struct escinc *ei)
 {
 	const struct policy_step *ps;
-	struct store_esc r;
+	struct store_esc r[POLICY_MAX_STEPS + 2];
+	size_t n = 0;
 	int i;
 
-	memset(&r, 0, sizeof(r));
-	r.incident_id = ei->id;
-	r.step = -1;
-	r.due = ei->start;
-	if ((ei->stale & ESC_ROW_START) && store_put_esc(st, &r) != 0)
-		return -1;
+	memset(r, 0, sizeof(r));
+	if (ei->stale & ESC_ROW_START) {
+		r[n].incident_id = ei->id;
+		r[n].step = -1;
+		r[n++].due = ei->start;
+	}
 	/* step -2: the impact reminder */
 	if (ei->remind_due != 0 && (ei->stale & ESC_ROW_REMIND)) {
-		r.step = -2;
-		r.due = ei->remind_due;
-		r.fired_at = ei->reminded;
-		if (store_put_esc(st, &r) != 0)
-			return -1;
-		r.fired_at = 0;
+		r[n].incident_id = ei->id;
+		r[n].step = -2;
+		r[n].due = ei->remind_due;
+		r[n++].fired_at = ei->reminded;
 	}
-	for (i = 0; i < policy_nsteps(e->d.policy, ei->severity); i++) {
+	for (i = 0; i < policy_nsteps(e->d.policy, ei->severity) &&
+	     i < POLICY_MAX_STEPS;
+	     i++) {
 		if (!(ei->stale & ESC_ROW_STEP(i)))
 			continue;
 		ps = policy_step(e->d.policy, ei->severity, i);
-		r.step = i;
-		r.due = ei->due[i];
-		r.fired_at = ei->fired_at[i];
-		r.level = r.fired_at != 0 ? policy_level_name(ps->level) : NULL;
-		if (store_put_esc(st, &r) != 0)
-			return -1;
+		r[n].incident_id = ei->id;
+		r[n].step = i;
+		r[n].due = ei->due[i];
+		r[n].fired_at = ei->fired_at[i];
+		r[n].level =
+		    r[n].fired_at != 0 ? policy_level_name(ps->level) : NULL;
+		n++;
 	}
-	return 0;
+	return n > 0 ? store_put_escs(st, r, n) : 0;
 }
 
 /* Write one window record. */

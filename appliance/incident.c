@@ -44,6 +44,7 @@
 #define INC_BUSY_RETRY_MS    100  /* after a commit found the file locked */
 #define INC_BATCH_US	     8000 /* writing time of one timed commit */
 #define INC_BATCH_CHECK	     32	  /* incidents written between clock reads */
+#define INC_HIST_ROWS	     16	  /* history rows handed to the store at once */
 #define INC_INTEGRITY_MS     250  /* first budget of an integrity check */
 #define INC_INTEGRITY_MAX_MS 4000 /* budget after repeated interruptions */
 #define INC_LOG_EVERY	     60	  /* seconds between repeated warnings */
@@ -1166,7 +1167,8 @@ incidents_write(struct incidents *is, uint64_t budget_us)
 {
 	struct inc *inc;
 	struct hist *hr;
-	size_t i;
+	struct store_history h[INC_HIST_ROWS];
+	size_t i, nh;
 	uint64_t t0 = budget_us != 0 ? incidents_mono_us() : 0;
 	unsigned n = 0;
 
@@ -1178,12 +1180,18 @@ incidents_write(struct incidents *is, uint64_t budget_us)
 			return -1;
 	}
 	is->wstop = inc;
-	for (hr = is->hhead; hr != NULL; hr = hr->next) {
+	for (hr = is->hhead, nh = 0; hr != NULL; hr = hr->next) {
 		if (inc != NULL && hr->seq > inc->dseq)
 			break;
-		if (store_add_history(is->store, &hr->h) == -1)
-			return -1;
+		h[nh++] = hr->h;
+		if (nh == INC_HIST_ROWS) {
+			if (store_add_histories(is->store, h, nh) == -1)
+				return -1;
+			nh = 0;
+		}
 	}
+	if (nh > 0 && store_add_histories(is->store, h, nh) == -1)
+		return -1;
 	is->hstop = hr;
 	if (inc != NULL || hr != NULL)
 		return 0;

@@ -62,6 +62,9 @@
 /* Statements kept prepared, by the address of their SQL text. */
 #define STORE_STMT_CACHE 48
 
+/* Rows written by one statement of store_put_escs, store_add_histories. */
+#define STORE_ROWS_MAX 4
+
 struct store {
 	sqlite3 *db;
 	char *path;
@@ -1085,6 +1088,8 @@ store_put_incident(struct store *st, const struct store_incident *r)
 
 static sqlite3_stmt *store_stmt(struct store *, const char *);
 static void store_release(struct store *, sqlite3_stmt *);
+static const char *store_rows_sql(char *, size_t, size_t, int, const char *,
+    const char *);
 
 /*
  * Update a stored incident whose rule, key, first sighting, state and
@@ -1146,6 +1151,56 @@ store_add_history(struct store *st, const struct store_history *h)
 	store_bind_text(s, 6, h->to_state);
 	store_bind_text(s, 7, h->note);
 	return store_step_write(s);
+}
+
+/*
+ * Append n history rows, up to STORE_ROWS_MAX in one statement; a batch
+ * refused by a constraint (a row whose incident is not stored) is written
+ * row by row, and such rows are left out as store_add_history does.
+ */
+int
+store_add_histories(struct store *st, const struct store_history *h, size_t n)
+{
+	static char sql[STORE_ROWS_MAX][512];
+	const char *text;
+	sqlite3_stmt *s;
+	size_t i, k;
+	int p, rc;
+
+	for (; n > 0; n -= k, h += k) {
+		k = n < STORE_ROWS_MAX ? n : STORE_ROWS_MAX;
+		if (k == 1) {
+			if (store_add_history(st, h) == -1)
+				return -1;
+			continue;
+		}
+		text = store_rows_sql(sql[k - 1], sizeof(sql[k - 1]), k, 7,
+		    "INSERT INTO incident_history (incident_id, at, actor, "
+		    "action, from_state, to_state, note) VALUES ",
+		    "");
+		if (text == NULL || (s = store_stmt(st, text)) == NULL)
+			return -1;
+		for (i = 0, p = 1; i < k; i++, p += 7) {
+			sqlite3_bind_int64(s, p,
+			    (sqlite3_int64)h[i].incident_id);
+			sqlite3_bind_int64(s, p + 1, h[i].at);
+			store_bind_text(s, p + 2,
+			    h[i].actor != NULL ? h[i].actor : "unknown");
+			store_bind_text(s, p + 3, h[i].action);
+			store_bind_text(s, p + 4, h[i].from_state);
+			store_bind_text(s, p + 5, h[i].to_state);
+			store_bind_text(s, p + 6, h[i].note);
+		}
+		rc = sqlite3_step(s);
+		store_release(st, s);
+		if (rc == SQLITE_CONSTRAINT) {
+			for (i = 0; i < k; i++)
+				if (store_add_history(st, &h[i]) == -1)
+					return -1;
+		} else if (rc != SQLITE_DONE)
+			return -1;
+	}
+	return 0;
 }
 
 /* Set a meta value. */
@@ -1523,26 +1578,83 @@ store_run(struct store *st, sqlite3_stmt *stmt)
 	return -1;
 }
 
+/*
+ * The text of an INSERT of k rows of ncols parameters each, between head
+ * and tail, made once into buf (a statement of store_stmt, so its address
+ * stays the same); NULL if it does not fit.
+ */
+static const char *
+store_rows_sql(char *buf, size_t len, size_t k, int ncols, const char *head,
+    const char *tail)
+{
+	size_t i, off;
+	int c, n;
+
+	if (buf[0] != '\0')
+		return buf;
+	n = snprintf(buf, len, "%s", head);
+	for (i = 0, off = (size_t)n; i < k && off < len; i++) {
+		for (c = 0; c < ncols && off < len; c++) {
+			n = snprintf(buf + off, len - off, "%s?%zu",
+			    c == 0 ? (i == 0 ? "(" : ", (") : ", ",
+			    i * (size_t)ncols + (size_t)c + 1);
+			off += (size_t)n;
+		}
+		if (off < len)
+			off += (size_t)snprintf(buf + off, len - off, ")");
+	}
+	if (off < len)
+		off += (size_t)snprintf(buf + off, len - off, "%s", tail);
+	if (off >= len) {
+		buf[0] = '\0';
+		return NULL;
+	}
+	return buf;
+}
+
+/*
+ * Insert or update n escalation step rows, up to STORE_ROWS_MAX in one
+ * statement (one statement's fixed cost for an incident's rows).
+ */
+int
+store_put_escs(struct store *st, const struct store_esc *e, size_t n)
+{
+	static char sql[STORE_ROWS_MAX][768];
+	const char *text;
+	sqlite3_stmt *s;
+	size_t i, k;
+	int p;
+
+	for (; n > 0; n -= k, e += k) {
+		k = n < STORE_ROWS_MAX ? n : STORE_ROWS_MAX;
+		text = store_rows_sql(sql[k - 1], sizeof(sql[k - 1]), k, 5,
+		    "INSERT INTO escalation (incident_id, step, due, "
+		    "fired_at, level) VALUES ",
+		    " ON CONFLICT (incident_id, step) DO UPDATE SET due = "
+		    "excluded.due, fired_at = coalesce(escalation.fired_at, "
+		    "excluded.fired_at), level = coalesce(excluded.level, "
+		    "escalation.level)");
+		if (text == NULL || (s = store_stmt(st, text)) == NULL)
+			return -1;
+		for (i = 0, p = 1; i < k; i++, p += 5) {
+			sqlite3_bind_int64(s, p,
+			    (sqlite3_int64)e[i].incident_id);
+			sqlite3_bind_int(s, p + 1, e[i].step);
+			store_bind_time(s, p + 2, e[i].due);
+			store_bind_time(s, p + 3, e[i].fired_at);
+			store_bind_text(s, p + 4, e[i].level);
+		}
+		if (store_run(st, s) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* Insert or update one escalation step row. */
 int
 store_put_esc(struct store *st, const struct store_esc *e)
 {
-	sqlite3_stmt *s;
-
-	s = store_stmt(st,
-	    "INSERT INTO escalation (incident_id, step, due, "
-	    "fired_at, level) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT "
-	    "(incident_id, step) DO UPDATE SET due = excluded.due, "
-	    "fired_at = coalesce(escalation.fired_at, excluded.fired_at), "
-	    "level = coalesce(excluded.level, escalation.level)");
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)e->incident_id);
-	sqlite3_bind_int(s, 2, e->step);
-	store_bind_time(s, 3, e->due);
-	store_bind_time(s, 4, e->fired_at);
-	store_bind_text(s, 5, e->level);
-	return store_run(st, s);
+	return store_put_escs(st, e, 1);
 }
 
 /* One escalation row to the caller. */
