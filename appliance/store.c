@@ -766,7 +766,7 @@ store_pragmas(struct store *st, const char *synchronous, char **cause)
 	int64_t appid;
 	const char *sync;
 	sqlite3_stmt *stmt;
-	int wal = 0;
+	int wal = 0, off;
 
 	if (store_int(st->db, "PRAGMA application_id", &appid) == -1)
 		goto fail;
@@ -777,23 +777,37 @@ store_pragmas(struct store *st, const char *synchronous, char **cause)
 		    st->path, (long long)appid);
 		return -1;
 	}
-	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &stmt,
-		NULL) != SQLITE_OK)
+	/*
+	 * Replay's throw-away store (synchronous off, never the daemon's)
+	 * need not survive a crash: no WAL, whose commits write each page
+	 * twice; the rollback journal in memory (a failed statement or
+	 * transaction is still undone) and the file locked for good.
+	 */
+	off = synchronous != NULL && strcasecmp(synchronous, "off") == 0;
+	if (sqlite3_prepare_v2(st->db,
+		off ? "PRAGMA journal_mode = MEMORY" :
+		      "PRAGMA journal_mode = WAL",
+		-1, &stmt, NULL) != SQLITE_OK)
 		goto fail;
 	if (sqlite3_step(stmt) == SQLITE_ROW)
 		wal = strcmp((const char *)sqlite3_column_text(stmt, 0),
-			  "wal") == 0;
+			  off ? "memory" : "wal") == 0;
 	sqlite3_finalize(stmt);
 	if (!wal) {
-		xasprintf(cause, "%s: cannot switch to WAL mode", st->path);
+		xasprintf(cause, "%s: cannot switch to %s mode", st->path,
+		    off ? "memory journal" : "WAL");
 		return -1;
 	}
-	sqlite3_wal_hook(st->db, store_wal_hook_cb, st);
 	sync = "NORMAL";
+	if (off) {
+		sync = "OFF";
+		if (store_exec(st->db, "PRAGMA locking_mode = EXCLUSIVE",
+			cause) == -1)
+			return -1;
+	} else
+		sqlite3_wal_hook(st->db, store_wal_hook_cb, st);
 	if (synchronous != NULL && strcasecmp(synchronous, "full") == 0)
 		sync = "FULL";
-	else if (synchronous != NULL && strcasecmp(synchronous, "off") == 0)
-		sync = "OFF"; /* replay's throw-away store only */
 	snprintf(sql, sizeof(sql),
 	    "PRAGMA synchronous = %s; "
 	    "PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = %d;",
