@@ -62,7 +62,7 @@ struct outnote {
 	int64_t at_us;
 	char *note;
 	struct incident_info ii;
-	char *s[11]; /* owned copies of ii's strings */
+	char *end; /* ii's strings are copied here, after the notice */
 	struct outnote *next;
 };
 
@@ -269,26 +269,33 @@ escalate_show(struct escalator *e, struct escinc *ei, const char *level,
 	incidents_set_escalation(e->d.incidents, ei->id, &ie);
 }
 
-/* Free a queued notice. */
+/* Free a queued notice (one block with its strings). */
 static void
 escalate_outnote_free(struct outnote *o)
 {
-	int i;
-
-	for (i = 0; i < 11; i++)
-		free(o->s[i]);
-	free(o->note);
-	free(o->level);
-	free(o->idem);
 	free(o);
 }
 
-/* Copy a string of a notice's incident. */
-static const char *
-escalate_keep(struct outnote *o, int i, const char *s)
+/* The room a string takes in a notice's block. */
+static size_t
+escalate_room(const char *s)
 {
-	o->s[i] = s != NULL ? xstrdup(s) : NULL;
-	return o->s[i];
+	return s != NULL ? strlen(s) + 1 : 0;
+}
+
+/* Copy a string into a notice's block. */
+static char *
+escalate_keep(struct outnote *o, const char *s)
+{
+	size_t len;
+	char *p = o->end;
+
+	if (s == NULL)
+		return NULL;
+	len = strlen(s) + 1;
+	memcpy(p, s, len);
+	o->end += len;
+	return p;
 }
 
 /* Queue a notice for a level by name until the next commit. */
@@ -307,28 +314,36 @@ escalate_queue_to(struct escalator *e, const struct incident_info *ii,
 				  "commit; dropping (counted)");
 		return;
 	}
-	o = xcalloc(1, sizeof(*o));
+	o = xcalloc(1,
+	    sizeof(*o) + escalate_room(ii->level) + escalate_room(ii->host) +
+		escalate_room(ii->rule) + escalate_room(ii->title) +
+		escalate_room(ii->key) + escalate_room(ii->in_window) +
+		escalate_room(ii->owner) + escalate_room(ii->impact) +
+		escalate_room(ii->workaround) + escalate_room(ii->last_note) +
+		escalate_room(ii->last_event) + escalate_room(level) +
+		escalate_room(idem) + escalate_room(note));
+	o->end = (char *)(o + 1);
 	o->ii = *ii;
-	o->ii.level = escalate_keep(o, 0, o->ii.level);
-	o->ii.host = escalate_keep(o, 1, o->ii.host);
-	o->ii.rule = escalate_keep(o, 2, o->ii.rule);
-	o->ii.title = escalate_keep(o, 3, o->ii.title);
-	o->ii.key = escalate_keep(o, 4, o->ii.key);
-	o->ii.in_window = escalate_keep(o, 5, o->ii.in_window);
+	o->ii.level = escalate_keep(o, o->ii.level);
+	o->ii.host = escalate_keep(o, o->ii.host);
+	o->ii.rule = escalate_keep(o, o->ii.rule);
+	o->ii.title = escalate_keep(o, o->ii.title);
+	o->ii.key = escalate_keep(o, o->ii.key);
+	o->ii.in_window = escalate_keep(o, o->ii.in_window);
 	o->ii.next_level = NULL;
-	o->ii.owner = escalate_keep(o, 6, o->ii.owner);
-	o->ii.impact = escalate_keep(o, 7, o->ii.impact);
-	o->ii.workaround = escalate_keep(o, 8, o->ii.workaround);
-	o->ii.last_note = escalate_keep(o, 9, o->ii.last_note);
-	o->ii.last_event = escalate_keep(o, 10, o->ii.last_event);
+	o->ii.owner = escalate_keep(o, o->ii.owner);
+	o->ii.impact = escalate_keep(o, o->ii.impact);
+	o->ii.workaround = escalate_keep(o, o->ii.workaround);
+	o->ii.last_note = escalate_keep(o, o->ii.last_note);
+	o->ii.last_event = escalate_keep(o, o->ii.last_event);
 	o->ii.cause = NULL;
 	o->ii.note = NULL;
 	o->kind = kind;
 	o->step = step;
-	o->level = xstrdup(level);
-	o->idem = idem != NULL ? xstrdup(idem) : NULL;
+	o->level = escalate_keep(o, level);
+	o->idem = escalate_keep(o, idem);
 	o->at_us = clock_now_us();
-	o->note = note != NULL ? xstrdup(note) : NULL;
+	o->note = escalate_keep(o, note);
 	if (e->otail != NULL)
 		e->otail->next = o;
 	else
