@@ -340,7 +340,7 @@ event_json_room(struct event_json_buf *b, size_t n)
 	if (b->len + n + 1 <= b->cap)
 		return;
 	while (b->len + n + 1 > b->cap)
-		b->cap = b->cap != 0 ? b->cap * 2 : 512;
+		b->cap = b->cap != 0 ? b->cap * 2 : 1024;
 	b->s = xrealloc(b->s, b->cap);
 }
 
@@ -427,14 +427,27 @@ event_json_putstr(struct event_json_buf *b, const char *s, size_t len)
 	b->len = (size_t)(o - b->s);
 }
 
-/* Append ,"key": (without the comma for the first member). */
+/*
+ * Append ,"key": (without the comma for the first member); keys are this
+ * file's names (letters and '_'), which JSON needs no escape for.
+ */
 static void
 event_json_key(struct event_json_buf *b, const char *key)
 {
+	size_t len = strlen(key);
+	char *o;
+
+	event_json_room(b, len + 4);
+	o = b->s + b->len;
 	if (b->len > 1)
-		event_json_put(b, ",", 1);
-	event_json_putstr(b, key, strlen(key));
-	event_json_put(b, ":", 1);
+		*o++ = ',';
+	*o++ = '"';
+	memcpy(o, key, len);
+	o += len;
+	*o++ = '"';
+	*o++ = ':';
+	*o = '\0';
+	b->len = (size_t)(o - b->s);
 }
 
 /* Append a member whose value is a string or null. */
