@@ -418,11 +418,14 @@ escalate_fire_due(struct escalator *e, struct escinc *ei, int64_t now,
 	if (last >= 0) {
 		escalate_dirty(e, ei);
 		st = policy_step(e->d.policy, ei->severity, last);
-		snprintf(why, sizeof(why), "step %d: %s %s: escalated to %s",
-		    last,
-		    st->unless_acked ? "not acknowledged within" :
-				       "not resolved within",
-		    st->text, level);
+		/* The note goes to the history only with an action. */
+		why[0] = '\0';
+		if (!opening || note != NULL)
+			snprintf(why, sizeof(why),
+			    "step %d: %s %s: escalated to %s", last,
+			    st->unless_acked ? "not acknowledged within" :
+					       "not resolved within",
+			    st->text, level);
 		record_line("escalate #%llu %s", (unsigned long long)ei->id,
 		    level);
 		escalate_show(e, ei, level,
