@@ -521,5 +521,6 @@ event_json_text(const struct logevent *ev, int truncated)
 	if (truncated)
 		event_json_put(&b, ",\"sample_truncated\":true", 24);
 	event_json_put(&b, "}", 1);
-	return b.s;
+	/* Kept as an incident's sample: no more than the text. */
+	return xrealloc(b.s, b.len + 1);
 }
