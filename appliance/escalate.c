@@ -62,7 +62,7 @@ struct outnote {
 	int64_t at_us;
 	char *note;
 	struct incident_info ii;
-	char *s[11]; /* owned copies of ii's strings */
+	char *end; /* ii's strings are copied here, after the notice */
 	struct outnote *next;
 };
 
@@ -269,26 +269,33 @@ escalate_show(struct escalator *e, struct escinc *ei, const char *level,
 	incidents_set_escalation(e->d.incidents, ei->id, &ie);
 }
 
-/* Free a queued notice. */
+/* Free a queued notice (one block with its strings). */
 static void
 escalate_outnote_free(struct outnote *o)
 {
-	int i;
-
-	for (i = 0; i < 11; i++)
-		free(o->s[i]);
-	free(o->note);
-	free(o->level);
-	free(o->idem);
 	free(o);
 }
 
-/* Copy a string of a notice's incident. */
-static const char *
-escalate_keep(struct outnote *o, int i, const char *s)
+/* The room a string takes in a notice's block. */
+static size_t
+escalate_room(const char *s)
 {
-	o->s[i] = s != NULL ? xstrdup(s) : NULL;
-	return o->s[i];
+	return s != NULL ? strlen(s) + 1 : 0;
+}
+
+/* Copy a string into a notice's block. */
+static char *
+escalate_keep(struct outnote *o, const char *s)
+{
+	size_t len;
+	char *p = o->end;
+
+	if (s == NULL)
+		return NULL;
+	len = strlen(s) + 1;
+	memcpy(p, s, len);
+	o->end += len;
+	return p;
 }
 
 /* Queue a notice for a level by name until the next commit. */
@@ -307,28 +314,36 @@ escalate_queue_to(struct escalator *e, const struct incident_info *ii,
 				  "commit; dropping (counted)");
 		return;
 	}
-	o = xcalloc(1, sizeof(*o));
+	o = xcalloc(1,
+	    sizeof(*o) + escalate_room(ii->level) + escalate_room(ii->host) +
+		escalate_room(ii->rule) + escalate_room(ii->title) +
+		escalate_room(ii->key) + escalate_room(ii->in_window) +
+		escalate_room(ii->owner) + escalate_room(ii->impact) +
+		escalate_room(ii->workaround) + escalate_room(ii->last_note) +
+		escalate_room(ii->last_event) + escalate_room(level) +
+		escalate_room(idem) + escalate_room(note));
+	o->end = (char *)(o + 1);
 	o->ii = *ii;
-	o->ii.level = escalate_keep(o, 0, o->ii.level);
-	o->ii.host = escalate_keep(o, 1, o->ii.host);
-	o->ii.rule = escalate_keep(o, 2, o->ii.rule);
-	o->ii.title = escalate_keep(o, 3, o->ii.title);
-	o->ii.key = escalate_keep(o, 4, o->ii.key);
-	o->ii.in_window = escalate_keep(o, 5, o->ii.in_window);
+	o->ii.level = escalate_keep(o, o->ii.level);
+	o->ii.host = escalate_keep(o, o->ii.host);
+	o->ii.rule = escalate_keep(o, o->ii.rule);
+	o->ii.title = escalate_keep(o, o->ii.title);
+	o->ii.key = escalate_keep(o, o->ii.key);
+	o->ii.in_window = escalate_keep(o, o->ii.in_window);
 	o->ii.next_level = NULL;
-	o->ii.owner = escalate_keep(o, 6, o->ii.owner);
-	o->ii.impact = escalate_keep(o, 7, o->ii.impact);
-	o->ii.workaround = escalate_keep(o, 8, o->ii.workaround);
-	o->ii.last_note = escalate_keep(o, 9, o->ii.last_note);
-	o->ii.last_event = escalate_keep(o, 10, o->ii.last_event);
+	o->ii.owner = escalate_keep(o, o->ii.owner);
+	o->ii.impact = escalate_keep(o, o->ii.impact);
+	o->ii.workaround = escalate_keep(o, o->ii.workaround);
+	o->ii.last_note = escalate_keep(o, o->ii.last_note);
+	o->ii.last_event = escalate_keep(o, o->ii.last_event);
 	o->ii.cause = NULL;
 	o->ii.note = NULL;
 	o->kind = kind;
 	o->step = step;
-	o->level = xstrdup(level);
-	o->idem = idem != NULL ? xstrdup(idem) : NULL;
+	o->level = escalate_keep(o, level);
+	o->idem = escalate_keep(o, idem);
 	o->at_us = clock_now_us();
-	o->note = note != NULL ? xstrdup(note) : NULL;
+	o->note = escalate_keep(o, note);
 	if (e->otail != NULL)
 		e->otail->next = o;
 	else
@@ -403,11 +418,14 @@ escalate_fire_due(struct escalator *e, struct escinc *ei, int64_t now,
 	if (last >= 0) {
 		escalate_dirty(e, ei);
 		st = policy_step(e->d.policy, ei->severity, last);
-		snprintf(why, sizeof(why), "step %d: %s %s: escalated to %s",
-		    last,
-		    st->unless_acked ? "not acknowledged within" :
-				       "not resolved within",
-		    st->text, level);
+		/* The note goes to the history only with an action. */
+		why[0] = '\0';
+		if (!opening || note != NULL)
+			snprintf(why, sizeof(why),
+			    "step %d: %s %s: escalated to %s", last,
+			    st->unless_acked ? "not acknowledged within" :
+					       "not resolved within",
+			    st->text, level);
 		record_line("escalate #%llu %s", (unsigned long long)ei->id,
 		    level);
 		escalate_show(e, ei, level,
@@ -572,42 +590,44 @@ escalate_hooks_change(const struct incident_info *ii, enum incident_change what,
 		escalate_resolved(e, ei, ii);
 }
 
-/* Write one incident's clock and steps. */
+/* Write one incident's clock and steps (the changed rows, in one go). */
 static int
 escalate_write_one(struct escalator *e, struct store *st,
     const struct escinc *ei)
 {
 	const struct policy_step *ps;
-	struct store_esc r;
+	struct store_esc r[POLICY_MAX_STEPS + 2];
+	size_t n = 0;
 	int i;
 
-	memset(&r, 0, sizeof(r));
-	r.incident_id = ei->id;
-	r.step = -1;
-	r.due = ei->start;
-	if ((ei->stale & ESC_ROW_START) && store_put_esc(st, &r) != 0)
-		return -1;
+	memset(r, 0, sizeof(r));
+	if (ei->stale & ESC_ROW_START) {
+		r[n].incident_id = ei->id;
+		r[n].step = -1;
+		r[n++].due = ei->start;
+	}
 	/* step -2: the impact reminder */
 	if (ei->remind_due != 0 && (ei->stale & ESC_ROW_REMIND)) {
-		r.step = -2;
-		r.due = ei->remind_due;
-		r.fired_at = ei->reminded;
-		if (store_put_esc(st, &r) != 0)
-			return -1;
-		r.fired_at = 0;
+		r[n].incident_id = ei->id;
+		r[n].step = -2;
+		r[n].due = ei->remind_due;
+		r[n++].fired_at = ei->reminded;
 	}
-	for (i = 0; i < policy_nsteps(e->d.policy, ei->severity); i++) {
+	for (i = 0; i < policy_nsteps(e->d.policy, ei->severity) &&
+	     i < POLICY_MAX_STEPS;
+	     i++) {
 		if (!(ei->stale & ESC_ROW_STEP(i)))
 			continue;
 		ps = policy_step(e->d.policy, ei->severity, i);
-		r.step = i;
-		r.due = ei->due[i];
-		r.fired_at = ei->fired_at[i];
-		r.level = r.fired_at != 0 ? policy_level_name(ps->level) : NULL;
-		if (store_put_esc(st, &r) != 0)
-			return -1;
+		r[n].incident_id = ei->id;
+		r[n].step = i;
+		r[n].due = ei->due[i];
+		r[n].fired_at = ei->fired_at[i];
+		r[n].level =
+		    r[n].fired_at != 0 ? policy_level_name(ps->level) : NULL;
+		n++;
 	}
-	return 0;
+	return n > 0 ? store_put_escs(st, r, n) : 0;
 }
 
 /* Write one window record. */

@@ -97,6 +97,74 @@ event_json_string(const char *s)
 	return event_json_stringn(s, strlen(s));
 }
 
+/* n as width decimal digits at p (n < 10^width); the end. */
+static char *
+event_json_digits(char *p, unsigned n, int width)
+{
+	int i;
+
+	for (i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + n % 10);
+		n /= 10;
+	}
+	return p + width;
+}
+
+/*
+ * The common case of event_json_timetext without gmtime_r and printf: a
+ * time of the years 0 to 9999 (days to the civil date as in "chrono-
+ * Compatible Low-Level Date Algorithms", H. Hinnant); -1 outside them.
+ */
+static int
+event_json_timefast(int64_t sec, int64_t frac, int off_min, char *buf,
+    size_t len)
+{
+	int64_t days, rem, era, y;
+	unsigned doe, yoe, doy, mp, d, m;
+	char *p = buf;
+
+	if (len < 33)
+		return -1;
+	days = sec >= 0 ? sec / 86400 : -((-sec + 86399) / 86400);
+	rem = sec - days * 86400;
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = (unsigned)(days - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = (int64_t)yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y += m <= 2;
+	if (y < 0 || y > 9999)
+		return -1;
+	p = event_json_digits(p, (unsigned)y, 4);
+	*p++ = '-';
+	p = event_json_digits(p, m, 2);
+	*p++ = '-';
+	p = event_json_digits(p, d, 2);
+	*p++ = 'T';
+	p = event_json_digits(p, (unsigned)(rem / 3600), 2);
+	*p++ = ':';
+	p = event_json_digits(p, (unsigned)(rem / 60 % 60), 2);
+	*p++ = ':';
+	p = event_json_digits(p, (unsigned)(rem % 60), 2);
+	*p++ = '.';
+	p = event_json_digits(p, (unsigned)frac, 6);
+	if (off_min == 0)
+		*p++ = 'Z';
+	else {
+		*p++ = off_min < 0 ? '-' : '+';
+		p = event_json_digits(p, (unsigned)(abs(off_min) / 60 % 100),
+		    2);
+		*p++ = ':';
+		p = event_json_digits(p, (unsigned)(abs(off_min) % 60), 2);
+	}
+	*p = '\0';
+	return 0;
+}
+
 /* An RFC 3339 time with microseconds at the given offset ("Z" for 0). */
 static int
 event_json_timetext(int64_t us, int off_min, char *buf, size_t len)
@@ -109,6 +177,8 @@ event_json_timetext(int64_t us, int off_min, char *buf, size_t len)
 	local = us + (int64_t)off_min * 60 * 1000000;
 	sec = local >= 0 ? local / 1000000 : -((-local + 999999) / 1000000);
 	frac = local - sec * 1000000;
+	if (event_json_timefast(sec, frac, off_min, buf, len) == 0)
+		return 0;
 	t = (time_t)sec;
 	if (gmtime_r(&t, &tm) == NULL)
 		return -1;
@@ -270,7 +340,7 @@ event_json_room(struct event_json_buf *b, size_t n)
 	if (b->len + n + 1 <= b->cap)
 		return;
 	while (b->len + n + 1 > b->cap)
-		b->cap = b->cap != 0 ? b->cap * 2 : 512;
+		b->cap = b->cap != 0 ? b->cap * 2 : 1024;
 	b->s = xrealloc(b->s, b->cap);
 }
 
@@ -357,14 +427,27 @@ event_json_putstr(struct event_json_buf *b, const char *s, size_t len)
 	b->len = (size_t)(o - b->s);
 }
 
-/* Append ,"key": (without the comma for the first member). */
+/*
+ * Append ,"key": (without the comma for the first member); keys are this
+ * file's names (letters and '_'), which JSON needs no escape for.
+ */
 static void
 event_json_key(struct event_json_buf *b, const char *key)
 {
+	size_t len = strlen(key);
+	char *o;
+
+	event_json_room(b, len + 4);
+	o = b->s + b->len;
 	if (b->len > 1)
-		event_json_put(b, ",", 1);
-	event_json_putstr(b, key, strlen(key));
-	event_json_put(b, ":", 1);
+		*o++ = ',';
+	*o++ = '"';
+	memcpy(o, key, len);
+	o += len;
+	*o++ = '"';
+	*o++ = ':';
+	*o = '\0';
+	b->len = (size_t)(o - b->s);
 }
 
 /* Append a member whose value is a string or null. */
@@ -438,5 +521,6 @@ event_json_text(const struct logevent *ev, int truncated)
 	if (truncated)
 		event_json_put(&b, ",\"sample_truncated\":true", 24);
 	event_json_put(&b, "}", 1);
-	return b.s;
+	/* Kept as an incident's sample: no more than the text. */
+	return xrealloc(b.s, b.len + 1);
 }

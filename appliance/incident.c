@@ -44,6 +44,7 @@
 #define INC_BUSY_RETRY_MS    100  /* after a commit found the file locked */
 #define INC_BATCH_US	     8000 /* writing time of one timed commit */
 #define INC_BATCH_CHECK	     32	  /* incidents written between clock reads */
+#define INC_HIST_ROWS	     16	  /* history rows handed to the store at once */
 #define INC_INTEGRITY_MS     250  /* first budget of an integrity check */
 #define INC_INTEGRITY_MAX_MS 4000 /* budget after repeated interruptions */
 #define INC_LOG_EVERY	     60	  /* seconds between repeated warnings */
@@ -89,6 +90,7 @@ struct inc {
 	int indexed;
 	int dirty;
 	int samples_dirty;
+	int stored_state;  /* the state its stored row has; -1: no row known */
 	struct inc *knext; /* (rule, key) chain */
 	struct inc *inext; /* id chain */
 	struct inc *prev;  /* active list, by id */
@@ -878,6 +880,7 @@ incidents_new(struct incidents *is, const struct logevent *ev,
 	inc->severity =
 	    r->severity >= 0 && r->severity < SEV_MAX ? r->severity : SEV_INFO;
 	inc->state = INC_OPEN;
+	inc->stored_state = -1;
 	snprintf(inc->level, sizeof(inc->level), "%s",
 	    inc->severity == SEV_CRITICAL ? "L2" : "L1");
 	inc->host = ev->host != NULL ? xstrdup(ev->host) : NULL;
@@ -1118,7 +1121,12 @@ incidents_put(struct incidents *is, const struct inc *inc)
 	incidents_row(inc, &r);
 	if (inc->samples_dirty)
 		r.samples = samples = incidents_samples_text(inc);
-	rc = store_put_incident(is->store, &r);
+	/* A row as stored in all but the columns that change: no index. */
+	rc = 2;
+	if (inc->stored_state >= 0 && inc->stored_state == inc->state)
+		rc = store_update_incident(is->store, &r);
+	if (rc == 2)
+		rc = store_put_incident(is->store, &r);
 	free(samples);
 	if (rc == 1)
 		log_warnx("incident %llu: not written: %s",
@@ -1159,7 +1167,8 @@ incidents_write(struct incidents *is, uint64_t budget_us)
 {
 	struct inc *inc;
 	struct hist *hr;
-	size_t i;
+	struct store_history h[INC_HIST_ROWS];
+	size_t i, nh;
 	uint64_t t0 = budget_us != 0 ? incidents_mono_us() : 0;
 	unsigned n = 0;
 
@@ -1171,12 +1180,18 @@ incidents_write(struct incidents *is, uint64_t budget_us)
 			return -1;
 	}
 	is->wstop = inc;
-	for (hr = is->hhead; hr != NULL; hr = hr->next) {
+	for (hr = is->hhead, nh = 0; hr != NULL; hr = hr->next) {
 		if (inc != NULL && hr->seq > inc->dseq)
 			break;
-		if (store_add_history(is->store, &hr->h) == -1)
-			return -1;
+		h[nh++] = hr->h;
+		if (nh == INC_HIST_ROWS) {
+			if (store_add_histories(is->store, h, nh) == -1)
+				return -1;
+			nh = 0;
+		}
 	}
+	if (nh > 0 && store_add_histories(is->store, h, nh) == -1)
+		return -1;
 	is->hstop = hr;
 	if (inc != NULL || hr != NULL)
 		return 0;
@@ -1204,6 +1219,7 @@ incidents_written(struct incidents *is)
 	for (inc = is->dhead; inc != is->wstop; inc = next) {
 		next = inc->dnext;
 		inc->dirty = inc->samples_dirty = 0;
+		inc->stored_state = inc->state;
 		inc->dnext = NULL;
 		if (!inc->indexed) {
 			incidents_free_inc(inc);
@@ -1355,6 +1371,7 @@ incidents_load_cb(const struct store_incident *r, void *arg)
 
 	inc = xcalloc(1, sizeof(*inc));
 	inc->id = r->id;
+	inc->stored_state = -1; /* the first write rewrites the whole row */
 	inc->rule = xstrdup(r->rule != NULL ? r->rule : "?");
 	incidents_setstr(&inc->rule_file, r->rule_file);
 	inc->rule_line = r->rule_line;

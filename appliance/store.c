@@ -62,6 +62,9 @@
 /* Statements kept prepared, by the address of their SQL text. */
 #define STORE_STMT_CACHE 48
 
+/* Rows written by one statement of store_put_escs, store_add_histories. */
+#define STORE_ROWS_MAX 4
+
 struct store {
 	sqlite3 *db;
 	char *path;
@@ -763,7 +766,7 @@ store_pragmas(struct store *st, const char *synchronous, char **cause)
 	int64_t appid;
 	const char *sync;
 	sqlite3_stmt *stmt;
-	int wal = 0;
+	int wal = 0, off;
 
 	if (store_int(st->db, "PRAGMA application_id", &appid) == -1)
 		goto fail;
@@ -774,23 +777,37 @@ store_pragmas(struct store *st, const char *synchronous, char **cause)
 		    st->path, (long long)appid);
 		return -1;
 	}
-	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &stmt,
-		NULL) != SQLITE_OK)
+	/*
+	 * Replay's throw-away store (synchronous off, never the daemon's)
+	 * need not survive a crash: no WAL, whose commits write each page
+	 * twice; the rollback journal in memory (a failed statement or
+	 * transaction is still undone) and the file locked for good.
+	 */
+	off = synchronous != NULL && strcasecmp(synchronous, "off") == 0;
+	if (sqlite3_prepare_v2(st->db,
+		off ? "PRAGMA journal_mode = MEMORY" :
+		      "PRAGMA journal_mode = WAL",
+		-1, &stmt, NULL) != SQLITE_OK)
 		goto fail;
 	if (sqlite3_step(stmt) == SQLITE_ROW)
 		wal = strcmp((const char *)sqlite3_column_text(stmt, 0),
-			  "wal") == 0;
+			  off ? "memory" : "wal") == 0;
 	sqlite3_finalize(stmt);
 	if (!wal) {
-		xasprintf(cause, "%s: cannot switch to WAL mode", st->path);
+		xasprintf(cause, "%s: cannot switch to %s mode", st->path,
+		    off ? "memory journal" : "WAL");
 		return -1;
 	}
-	sqlite3_wal_hook(st->db, store_wal_hook_cb, st);
 	sync = "NORMAL";
+	if (off) {
+		sync = "OFF";
+		if (store_exec(st->db, "PRAGMA locking_mode = EXCLUSIVE",
+			cause) == -1)
+			return -1;
+	} else
+		sqlite3_wal_hook(st->db, store_wal_hook_cb, st);
 	if (synchronous != NULL && strcasecmp(synchronous, "full") == 0)
 		sync = "FULL";
-	else if (synchronous != NULL && strcasecmp(synchronous, "off") == 0)
-		sync = "OFF"; /* replay's throw-away store only */
 	snprintf(sql, sizeof(sql),
 	    "PRAGMA synchronous = %s; "
 	    "PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = %d;",
@@ -912,6 +929,8 @@ store_open(const char *dir, const char *synchronous, char **cause)
 
 	if (!logging) {
 		sqlite3_config(SQLITE_CONFIG_LOG, store_log_cb, NULL);
+		/* No global memory counters: no mutex around each malloc. */
+		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 		logging = 1;
 	}
 	if (dir == NULL || *dir == '\0') {
@@ -1081,6 +1100,57 @@ store_put_incident(struct store *st, const struct store_incident *r)
 	return store_step_write(s);
 }
 
+static sqlite3_stmt *store_stmt(struct store *, const char *);
+static void store_release(struct store *, sqlite3_stmt *);
+static const char *store_rows_sql(char *, size_t, size_t, int, const char *,
+    const char *);
+
+/*
+ * Update a stored incident whose rule, key, first sighting, state and
+ * resolution time are as stored: no index is rewritten. 2 if there is no
+ * such row (store_put_incident writes it then).
+ */
+int
+store_update_incident(struct store *st, const struct store_incident *r)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st,
+	    "UPDATE incidents SET rule_file = ?3, rule_line = ?4, "
+	    "severity = ?6, level = ?8, host = ?9, title = ?10, "
+	    "count = ?11, last_seen = ?13, acked_at = ?15, owner = ?16, "
+	    "next_escalation = ?17, in_window = ?18, "
+	    "samples = coalesce(?19, samples), impact = ?20, "
+	    "workaround = ?21, eta = ?22, last_note = ?23 WHERE id = ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)r->id);
+	store_bind_text(s, 3, r->rule_file);
+	sqlite3_bind_int(s, 4, r->rule_line);
+	store_bind_text(s, 6, r->severity);
+	store_bind_text(s, 8, r->level != NULL ? r->level : "L1");
+	store_bind_text(s, 9, r->host);
+	store_bind_text(s, 10, r->title);
+	sqlite3_bind_int64(s, 11, (sqlite3_int64)r->count);
+	sqlite3_bind_int64(s, 13, r->last_seen);
+	store_bind_time(s, 15, r->acked_at);
+	store_bind_text(s, 16, r->owner);
+	store_bind_time(s, 17, r->next_escalation);
+	store_bind_text(s, 18, r->in_window);
+	store_bind_text(s, 19, r->samples);
+	store_bind_text(s, 20, r->impact);
+	store_bind_text(s, 21, r->workaround);
+	store_bind_time(s, 22, r->eta);
+	store_bind_text(s, 23, r->last_note);
+	rc = sqlite3_step(s);
+	rc = rc != SQLITE_DONE		 ? (rc == SQLITE_CONSTRAINT ? 1 : -1) :
+	    sqlite3_changes(st->db) == 0 ? 2 :
+					   0;
+	store_release(st, s);
+	return rc;
+}
+
 /* Append one history row. */
 int
 store_add_history(struct store *st, const struct store_history *h)
@@ -1095,6 +1165,56 @@ store_add_history(struct store *st, const struct store_history *h)
 	store_bind_text(s, 6, h->to_state);
 	store_bind_text(s, 7, h->note);
 	return store_step_write(s);
+}
+
+/*
+ * Append n history rows, up to STORE_ROWS_MAX in one statement; a batch
+ * refused by a constraint (a row whose incident is not stored) is written
+ * row by row, and such rows are left out as store_add_history does.
+ */
+int
+store_add_histories(struct store *st, const struct store_history *h, size_t n)
+{
+	static char sql[STORE_ROWS_MAX][512];
+	const char *text;
+	sqlite3_stmt *s;
+	size_t i, k;
+	int p, rc;
+
+	for (; n > 0; n -= k, h += k) {
+		k = n < STORE_ROWS_MAX ? n : STORE_ROWS_MAX;
+		if (k == 1) {
+			if (store_add_history(st, h) == -1)
+				return -1;
+			continue;
+		}
+		text = store_rows_sql(sql[k - 1], sizeof(sql[k - 1]), k, 7,
+		    "INSERT INTO incident_history (incident_id, at, actor, "
+		    "action, from_state, to_state, note) VALUES ",
+		    "");
+		if (text == NULL || (s = store_stmt(st, text)) == NULL)
+			return -1;
+		for (i = 0, p = 1; i < k; i++, p += 7) {
+			sqlite3_bind_int64(s, p,
+			    (sqlite3_int64)h[i].incident_id);
+			sqlite3_bind_int64(s, p + 1, h[i].at);
+			store_bind_text(s, p + 2,
+			    h[i].actor != NULL ? h[i].actor : "unknown");
+			store_bind_text(s, p + 3, h[i].action);
+			store_bind_text(s, p + 4, h[i].from_state);
+			store_bind_text(s, p + 5, h[i].to_state);
+			store_bind_text(s, p + 6, h[i].note);
+		}
+		rc = sqlite3_step(s);
+		store_release(st, s);
+		if (rc == SQLITE_CONSTRAINT) {
+			for (i = 0; i < k; i++)
+				if (store_add_history(st, &h[i]) == -1)
+					return -1;
+		} else if (rc != SQLITE_DONE)
+			return -1;
+	}
+	return 0;
 }
 
 /* Set a meta value. */
@@ -1472,26 +1592,83 @@ store_run(struct store *st, sqlite3_stmt *stmt)
 	return -1;
 }
 
+/*
+ * The text of an INSERT of k rows of ncols parameters each, between head
+ * and tail, made once into buf (a statement of store_stmt, so its address
+ * stays the same); NULL if it does not fit.
+ */
+static const char *
+store_rows_sql(char *buf, size_t len, size_t k, int ncols, const char *head,
+    const char *tail)
+{
+	size_t i, off;
+	int c, n;
+
+	if (buf[0] != '\0')
+		return buf;
+	n = snprintf(buf, len, "%s", head);
+	for (i = 0, off = (size_t)n; i < k && off < len; i++) {
+		for (c = 0; c < ncols && off < len; c++) {
+			n = snprintf(buf + off, len - off, "%s?%zu",
+			    c == 0 ? (i == 0 ? "(" : ", (") : ", ",
+			    i * (size_t)ncols + (size_t)c + 1);
+			off += (size_t)n;
+		}
+		if (off < len)
+			off += (size_t)snprintf(buf + off, len - off, ")");
+	}
+	if (off < len)
+		off += (size_t)snprintf(buf + off, len - off, "%s", tail);
+	if (off >= len) {
+		buf[0] = '\0';
+		return NULL;
+	}
+	return buf;
+}
+
+/*
+ * Insert or update n escalation step rows, up to STORE_ROWS_MAX in one
+ * statement (one statement's fixed cost for an incident's rows).
+ */
+int
+store_put_escs(struct store *st, const struct store_esc *e, size_t n)
+{
+	static char sql[STORE_ROWS_MAX][768];
+	const char *text;
+	sqlite3_stmt *s;
+	size_t i, k;
+	int p;
+
+	for (; n > 0; n -= k, e += k) {
+		k = n < STORE_ROWS_MAX ? n : STORE_ROWS_MAX;
+		text = store_rows_sql(sql[k - 1], sizeof(sql[k - 1]), k, 5,
+		    "INSERT INTO escalation (incident_id, step, due, "
+		    "fired_at, level) VALUES ",
+		    " ON CONFLICT (incident_id, step) DO UPDATE SET due = "
+		    "excluded.due, fired_at = coalesce(escalation.fired_at, "
+		    "excluded.fired_at), level = coalesce(excluded.level, "
+		    "escalation.level)");
+		if (text == NULL || (s = store_stmt(st, text)) == NULL)
+			return -1;
+		for (i = 0, p = 1; i < k; i++, p += 5) {
+			sqlite3_bind_int64(s, p,
+			    (sqlite3_int64)e[i].incident_id);
+			sqlite3_bind_int(s, p + 1, e[i].step);
+			store_bind_time(s, p + 2, e[i].due);
+			store_bind_time(s, p + 3, e[i].fired_at);
+			store_bind_text(s, p + 4, e[i].level);
+		}
+		if (store_run(st, s) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* Insert or update one escalation step row. */
 int
 store_put_esc(struct store *st, const struct store_esc *e)
 {
-	sqlite3_stmt *s;
-
-	s = store_stmt(st,
-	    "INSERT INTO escalation (incident_id, step, due, "
-	    "fired_at, level) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT "
-	    "(incident_id, step) DO UPDATE SET due = excluded.due, "
-	    "fired_at = coalesce(escalation.fired_at, excluded.fired_at), "
-	    "level = coalesce(excluded.level, escalation.level)");
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)e->incident_id);
-	sqlite3_bind_int(s, 2, e->step);
-	store_bind_time(s, 3, e->due);
-	store_bind_time(s, 4, e->fired_at);
-	store_bind_text(s, 5, e->level);
-	return store_run(st, s);
+	return store_put_escs(st, e, 1);
 }
 
 /* One escalation row to the caller. */

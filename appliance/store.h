@@ -84,8 +84,10 @@ int store_commit(struct store *);
 void store_rollback(struct store *);
 /* Insert or update one incident row; 1 on a constraint error. */
 int store_put_incident(struct store *, const struct store_incident *);
+int store_update_incident(struct store *, const struct store_incident *);
 /* Append one history row; 1 on a constraint error (unknown incident). */
 int store_add_history(struct store *, const struct store_history *);
+int store_add_histories(struct store *, const struct store_history *, size_t);
 int store_set_meta(struct store *, const char *name, int64_t value);
 /* Read a meta value; 0 with *value set, 1 when absent, -1 on error. */
 int store_get_meta(struct store *, const char *name, int64_t *value);
@@ -133,6 +135,7 @@ typedef int (*store_winlog_cb)(const struct store_winlog *, void *);
 
 /* Insert or update a step row; a fired_at once set is never cleared. */
 int store_put_esc(struct store *, const struct store_esc *);
+int store_put_escs(struct store *, const struct store_esc *, size_t);
 /* Call cb for the escalation rows of every active incident. */
 int store_load_esc(struct store *, store_esc_cb, void *);
 /* How many steps of an incident fired (step rows, not the clock). */

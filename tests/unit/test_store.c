@@ -292,6 +292,114 @@ test_reopen(void **state)
 	rmtree(dir);
 }
 
+/*
+ * The narrow update of a stored row: no row is 2 (nothing written); else
+ * the changing columns are written, the samples kept when not given, and
+ * rule, key, first sighting and state stay as stored.
+ */
+static void
+test_update(void **state)
+{
+	char *dir = tmpdir(), *cause = NULL, *path;
+	struct store *st;
+	struct store_incident r;
+
+	st = store_open(dir, NULL, &cause);
+	assert_non_null(st);
+	path = dbpath(dir);
+	sample_row(&r, 5, "open");
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_update_incident(st, &r), 2);
+	assert_int_equal(store_put_incident(st, &r), 0);
+	assert_int_equal(store_commit(st), 0);
+	r.rule = "other";
+	r.key = "other";
+	r.first_seen = 1;
+	r.state = "resolved";
+	r.level = "L3";
+	r.count = 9;
+	r.last_seen = 1795741999;
+	r.samples = NULL;
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_update_incident(st, &r), 0);
+	assert_int_equal(store_commit(st), 0);
+	assert_int_equal(query_int(path,
+			     "SELECT count FROM incidents WHERE id = 5 AND "
+			     "level = 'L3' AND last_seen = 1795741999 AND "
+			     "rule = 'link-down' AND key = 'sw1:3' AND "
+			     "first_seen = 1795741323 AND state = 'open' AND "
+			     "samples = '[{\"message\":\"x\"}]'"),
+	    9);
+	assert_int_equal(query_int(path,
+			     "SELECT COUNT(*) FROM incidents "
+			     "INDEXED BY incidents_rule_key WHERE rule = "
+			     "'link-down' AND key = 'sw1:3'"),
+	    1);
+	store_close(st);
+	free(path);
+	rmtree(dir);
+}
+
+/*
+ * History and escalation rows written several to a statement: a row whose
+ * incident is not stored is left out, the others of its batch are kept;
+ * a step row written again is updated, its first firing kept.
+ */
+static void
+test_rows(void **state)
+{
+	char *dir = tmpdir(), *cause = NULL, *path;
+	struct store *st;
+	struct store_incident r;
+	struct store_history h[6];
+	struct store_esc e[6];
+	size_t i;
+
+	st = store_open(dir, NULL, &cause);
+	assert_non_null(st);
+	path = dbpath(dir);
+	sample_row(&r, 5, "open");
+	memset(h, 0, sizeof(h));
+	memset(e, 0, sizeof(e));
+	for (i = 0; i < 6; i++) {
+		h[i].incident_id = i == 2 ? 9 : 5; /* 9: no such incident */
+		h[i].at = 1795741400 + (int64_t)i;
+		h[i].action = "note";
+		e[i].incident_id = 5;
+		e[i].step = (int)i - 1;
+		e[i].due = 1795741400 + (int64_t)i * 60;
+	}
+	e[1].fired_at = 1795741401;
+	e[1].level = "L2";
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_put_incident(st, &r), 0);
+	assert_int_equal(store_add_histories(st, h, 6), 0);
+	assert_int_equal(store_put_escs(st, e, 6), 0);
+	assert_int_equal(store_commit(st), 0);
+	e[1].fired_at = 1795749999;
+	e[1].due = 1795741500;
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_put_escs(st, &e[1], 1), 0);
+	assert_int_equal(store_commit(st), 0);
+	assert_int_equal(query_int(path,
+			     "SELECT COUNT(*) FROM incident_history WHERE "
+			     "incident_id = 5 AND at <> 1795741402"),
+	    5);
+	assert_int_equal(query_int(path,
+			     "SELECT COUNT(*) FROM "
+			     "incident_history WHERE "
+			     "incident_id = 9"),
+	    0);
+	assert_int_equal(query_int(path, "SELECT COUNT(*) FROM escalation"), 6);
+	assert_int_equal(query_int(path,
+			     "SELECT fired_at FROM escalation WHERE step = 0 "
+			     "AND due = 1795741500 AND level = 'L2'"),
+	    1795741401);
+	store_close(st);
+	free(path);
+	rmtree(dir);
+}
+
 /* List filters: state, active, severity, host glob, rule, paging. */
 static void
 test_list(void **state)
@@ -779,6 +887,8 @@ main(void)
 		cmocka_unit_test(test_refuse),
 		cmocka_unit_test(test_reopen),
 		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_update),
+		cmocka_unit_test(test_rows),
 		cmocka_unit_test(test_quarantine_garbage),
 		cmocka_unit_test(test_quarantine_pages),
 		cmocka_unit_test(test_auto_vacuum),
