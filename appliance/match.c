@@ -34,11 +34,19 @@ struct match_hash {
 	size_t used;
 };
 
+/* The conditions that share one prefilter pattern, in increasing order. */
+struct match_group {
+	uint32_t *ids;
+	size_t n;
+};
+
 struct matcher {
 	struct rule_cond **conds;
 	size_t n;
 	hs_database_t *db;
 	hs_scratch_t *scratch;
+	struct match_group *groups; /* by prefilter pattern id */
+	size_t ngroups;
 	size_t nmulti;
 	uint32_t *fallback; /* regexes the prefilter refused */
 	size_t nfallback;
@@ -218,11 +226,20 @@ match_host(const struct match_strset *s, const struct logevent *ev)
 	return match_strset_has(s, ip);
 }
 
-/* Whether a regex matches a string (no captures kept). */
+/*
+ * Whether a regex matches a string (its groups in m->md): JIT code directly
+ * (pcre2_match would check its arguments and then run the same code), else
+ * the interpreter when the regex has none.
+ */
 static int
 match_re(struct matcher *m, const pcre2_code *re, const char *s, size_t len)
 {
-	return pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, m->md, m->mctx) >= 0;
+	int rc;
+
+	rc = pcre2_jit_match(re, (PCRE2_SPTR)s, len, 0, 0, m->md, m->mctx);
+	if (rc == PCRE2_ERROR_JIT_BADOPTION)
+		rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, m->md, m->mctx);
+	return rc >= 0;
 }
 
 /* Whether the OID of a varbind lies under prefix. */
@@ -568,46 +585,68 @@ match_runs(const char *re, size_t min, char (*runs)[MATCH_RUN_MAX], size_t max)
 	return k;
 }
 
-/* Count the literal runs of a regex condition: how many conditions hold each. */
+/*
+ * Count the literal windows of a regex condition (every MATCH_MIN_LITERAL
+ * bytes of its runs): how many conditions hold each.
+ */
 static void
 match_count_runs(struct match_hash *freq, const struct rule_cond *c,
     uint32_t id)
 {
-	char runs[MATCH_MAX_RUNS][MATCH_RUN_MAX];
-	size_t i, n;
+	char runs[MATCH_MAX_RUNS][MATCH_RUN_MAX], win[MATCH_MIN_LITERAL + 1];
+	size_t i, j, n, len;
 
 	if (c->regex == NULL || strstr(c->regex, "\\Q") != NULL)
 		return;
 	n = match_runs(c->regex, MATCH_MIN_LITERAL, runs, MATCH_MAX_RUNS);
-	for (i = 0; i < n; i++)
-		match_hash_add(freq, runs[i], id);
+	for (i = 0; i < n; i++) {
+		len = strlen(runs[i]);
+		for (j = 0; j + MATCH_MIN_LITERAL <= len; j++) {
+			memcpy(win, runs[i] + j, MATCH_MIN_LITERAL);
+			win[MATCH_MIN_LITERAL] = '\0';
+			match_hash_add(freq, win, id);
+		}
+	}
 }
 
 /*
- * The literal factor of a regex: of its runs, the one fewest conditions of
- * the set share (then the longest), escaped; NULL if it has none or if
- * more than MATCH_MAX_SHARED conditions share even the rarest. The
- * multi-pattern engine finds plain literals fastest, and a rare one makes
- * few candidates for PCRE2 to confirm.
+ * The literal factor of a regex: a run of it cut after the window (of
+ * MATCH_MIN_LITERAL bytes) that the fewest conditions of the set share
+ * (then in the longest run, then the last of that run), escaped; NULL if it has
+ * none or if more than MATCH_MAX_SHARED conditions share even the rarest.
+ * The multi-pattern engine finds plain literals fastest, and a rare one
+ * makes few candidates for PCRE2 to confirm. The engine keys a literal on
+ * its last bytes, so the literal ends with the rare window: when similar
+ * rules differ in a word followed by a common text ("-UPDOWN: Interface "),
+ * a message that holds the common text alone costs the engine nothing.
  */
 static char *
 match_literal(const char *re, const struct match_hash *freq)
 {
-	char runs[MATCH_MAX_RUNS][MATCH_RUN_MAX];
+	char runs[MATCH_MAX_RUNS][MATCH_RUN_MAX], win[MATCH_MIN_LITERAL + 1];
 	const struct match_bucket *b;
-	size_t i, n, best = 0, bestn = 0, cnt;
+	size_t i, j, n, len, best = 0, end = 0, bestn = 0, cnt;
 
 	n = match_runs(re, MATCH_MIN_LITERAL, runs, MATCH_MAX_RUNS);
 	for (i = 0; i < n; i++) {
-		cnt = (b = match_hash_find(freq, runs[i])) != NULL ? b->n : 1;
-		if (i == 0 || cnt < bestn ||
-		    (cnt == bestn && strlen(runs[i]) > strlen(runs[best]))) {
-			best = i;
-			bestn = cnt;
+		len = strlen(runs[i]);
+		for (j = 0; j + MATCH_MIN_LITERAL <= len; j++) {
+			memcpy(win, runs[i] + j, MATCH_MIN_LITERAL);
+			win[MATCH_MIN_LITERAL] = '\0';
+			cnt =
+			    (b = match_hash_find(freq, win)) != NULL ? b->n : 1;
+			if (end == 0 || cnt < bestn ||
+			    (cnt == bestn &&
+				(i == best || len > strlen(runs[best])))) {
+				best = i;
+				end = j + MATCH_MIN_LITERAL;
+				bestn = cnt;
+			}
 		}
 	}
 	if (n == 0 || bestn > MATCH_MAX_SHARED)
 		return NULL; /* the engine's own factors are better */
+	runs[best][end] = '\0';
 	return match_escape(runs[best]);
 }
 
@@ -654,6 +693,15 @@ match_prefilter(const char *re, const struct match_hash *freq)
 	return xstrdup(re);
 }
 
+/* Order of two ids for qsort. */
+static int
+match_cmp_cb(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* Append one id to a list. */
 static void
 match_push(uint32_t **list, size_t *n, uint32_t id)
@@ -685,48 +733,91 @@ match_refused(struct matcher *m, uint32_t id)
 		match_hash_add(&m->programs, c->program.pat[i], id);
 }
 
-/*
- * Compile the prefilter database, dropping each pattern it refuses;
- * returns how many patterns it holds (expr and ids are compacted).
- */
+/* The prefilter refuses a group's pattern: how many conditions it held. */
 static size_t
+match_refused_group(struct matcher *m, unsigned g)
+{
+	struct match_group *grp = &m->groups[g];
+	size_t i, n = grp->n;
+
+	for (i = 0; i < grp->n; i++)
+		match_refused(m, grp->ids[i]);
+	free(grp->ids);
+	grp->ids = NULL;
+	grp->n = 0;
+	return n;
+}
+
+/*
+ * Compile the prefilter database over the distinct patterns (a literal
+ * factor that many conditions share is one pattern; its hit makes them all
+ * candidates), dropping each pattern it refuses.
+ */
+static void
 match_build_db(struct matcher *m, char **expr, uint32_t *ids, size_t n)
 {
 	hs_compile_error_t *cerr;
-	unsigned *flags = xcalloc(n + 1, sizeof(*flags));
-	size_t i, bad;
+	struct match_hash uniq = { 0 };
+	struct match_bucket *b;
+	char **pat;
+	unsigned *flags, *gid;
+	size_t i, bad, ng = 0, nconds = 0;
 
 	for (i = 0; i < n; i++)
-		flags[i] = MATCH_HS_FLAGS;
-	while (n > 0 &&
-	    hs_compile_multi((const char *const *)expr, flags, ids, (unsigned)n,
+		match_hash_add(&uniq, expr[i], ids[i]);
+	m->groups = xcalloc(uniq.used + 1, sizeof(*m->groups));
+	pat = xcalloc(uniq.used + 1, sizeof(*pat));
+	flags = xcalloc(uniq.used + 1, sizeof(*flags));
+	gid = xcalloc(uniq.used + 1, sizeof(*gid));
+	for (i = 0; i < uniq.size; i++) {
+		b = &uniq.b[i];
+		if (b->key == NULL)
+			continue;
+		pat[ng] = b->key;
+		m->groups[ng].ids = b->ids;
+		m->groups[ng].n = b->n;
+		b->key = NULL;
+		b->ids = NULL;
+		flags[ng] = MATCH_HS_FLAGS;
+		gid[ng] = (unsigned)ng;
+		nconds += m->groups[ng].n;
+		ng++;
+	}
+	m->ngroups = ng;
+	match_hash_free(&uniq);
+	while (ng > 0 &&
+	    hs_compile_multi((const char *const *)pat, flags, gid, (unsigned)ng,
 		HS_MODE_BLOCK, NULL, &m->db, &cerr) != HS_SUCCESS) {
 		if (cerr->expression < 0) {
 			log_warnx("regex prefilter: %s", cerr->message);
 			hs_free_compile_error(cerr);
-			for (i = 0; i < n; i++) {
-				match_refused(m, ids[i]);
-				free(expr[i]);
+			for (i = 0; i < ng; i++) {
+				nconds -= match_refused_group(m, gid[i]);
+				free(pat[i]);
 			}
-			n = 0;
+			ng = 0;
 			break;
 		}
 		bad = (size_t)cerr->expression;
 		log_debugs(LOG_SYS_RULES, "regex prefilter refuses %s: %s",
-		    expr[bad], cerr->message);
+		    pat[bad], cerr->message);
 		hs_free_compile_error(cerr);
-		match_refused(m, ids[bad]);
-		free(expr[bad]);
-		memmove(&expr[bad], &expr[bad + 1],
-		    (n - bad - 1) * sizeof(*expr));
-		memmove(&ids[bad], &ids[bad + 1], (n - bad - 1) * sizeof(*ids));
-		n--;
+		nconds -= match_refused_group(m, gid[bad]);
+		free(pat[bad]);
+		memmove(&pat[bad], &pat[bad + 1],
+		    (ng - bad - 1) * sizeof(*pat));
+		memmove(&gid[bad], &gid[bad + 1],
+		    (ng - bad - 1) * sizeof(*gid));
+		ng--;
 	}
-	m->nmulti = n;
-	if (n > 0 && hs_alloc_scratch(m->db, &m->scratch) != HS_SUCCESS)
+	m->nmulti = nconds;
+	if (ng > 0 && hs_alloc_scratch(m->db, &m->scratch) != HS_SUCCESS)
 		fatalx("regex prefilter: cannot allocate scratch space");
+	for (i = 0; i < ng; i++)
+		free(pat[i]);
+	free(pat);
 	free(flags);
-	return n;
+	free(gid);
 }
 
 /* The largest capture count of a condition tree's regexes. */
@@ -799,7 +890,7 @@ match_build(struct rule_cond **conds, size_t n)
 			groups = g;
 	}
 	match_hash_free(&freq);
-	nexpr = match_build_db(m, expr, ids, nexpr);
+	match_build_db(m, expr, ids, nexpr);
 	for (i = 0; i < nexpr; i++)
 		free(expr[i]);
 	free(expr);
@@ -817,10 +908,15 @@ match_build(struct rule_cond **conds, size_t n)
 void
 match_free(struct matcher *m)
 {
+	size_t i;
+
 	if (m == NULL)
 		return;
 	hs_free_scratch(m->scratch);
 	hs_free_database(m->db);
+	for (i = 0; i < m->ngroups; i++)
+		free(m->groups[i].ids);
+	free(m->groups);
 	free(m->fallback);
 	free(m->generic);
 	match_hash_free(&m->programs);
@@ -841,18 +937,6 @@ match_info(const struct matcher *m, size_t *nmulti, size_t *nfallback,
 	*ngeneric = m->ngeneric;
 }
 
-/* Prefilter hit: the condition becomes a candidate. */
-static int
-match_hs_cb(unsigned int id, unsigned long long from, unsigned long long to,
-    unsigned int flags, void *arg)
-{
-	struct matcher *m = arg;
-
-	if (m->ncand < m->n)
-		m->cand[m->ncand++] = id;
-	return 0;
-}
-
 /* Append a sorted list of ids to the candidates. */
 static void
 match_add(struct matcher *m, const uint32_t *ids, size_t n)
@@ -865,13 +949,15 @@ match_add(struct matcher *m, const uint32_t *ids, size_t n)
 	m->ncand += n;
 }
 
-/* Order of two ids for qsort. */
+/* Prefilter hit: the conditions of the pattern become candidates. */
 static int
-match_cmp_cb(const void *a, const void *b)
+match_hs_cb(unsigned int id, unsigned long long from, unsigned long long to,
+    unsigned int flags, void *arg)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	struct matcher *m = arg;
 
-	return x < y ? -1 : x > y;
+	match_add(m, m->groups[id].ids, m->groups[id].n);
+	return 0;
 }
 
 /* Put the candidates in rule order: insertion sort while few. */

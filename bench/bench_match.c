@@ -1,4 +1,7 @@
-/* bench_match.c: matching cost per message for 10, 100 and 1000 generated rules. */
+/*
+ * bench_match.c: matching cost per message for 10, 100 and 1000 generated
+ * rules, or (BENCH_NEARMISS) for 10 to 10,000 near-miss Cisco rules.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,25 +22,21 @@ struct sample {
 static struct sample *samples;
 static size_t nsamples;
 
-/* Parse every line of a syslog file into an event. */
+/* Parse every line of a syslog stream into an event (pri: prefix one). */
 static void
-bench_read(const char *file)
+bench_parse(FILE *fp, int pri)
 {
 	char line[BENCH_LINE];
 	enum stats_reason reason;
 	struct sample *s;
-	FILE *fp;
 	size_t len;
 
-	if ((fp = fopen(file, "r")) == NULL) {
-		perror(file);
-		exit(1);
-	}
 	while (nsamples < BENCH_MAX_LINES && fgets(line, sizeof(line), fp)) {
 		s = &samples[nsamples];
 		len = strcspn(line, "\n");
 		line[len] = '\0';
-		len = (size_t)snprintf(s->buf, sizeof(s->buf), "<38>%s", line);
+		len = (size_t)snprintf(s->buf, sizeof(s->buf), "%s%s",
+		    pri ? "<38>" : "", line);
 		memset(&s->ev, 0, sizeof(s->ev));
 		s->ev.source = EVENT_SYSLOG;
 		s->ev.peer = "192.0.2.1";
@@ -46,7 +45,58 @@ bench_read(const char *file)
 			&reason) == 0)
 			nsamples++;
 	}
+}
+
+/* Parse every line of a syslog file into an event. */
+static void
+bench_read(const char *file)
+{
+	FILE *fp;
+
+	if ((fp = fopen(file, "r")) == NULL) {
+		perror(file);
+		exit(1);
+	}
+	bench_parse(fp, 1);
 	fclose(fp);
+}
+
+/* The sopbench binary that generates the near-miss rules and lines. */
+static const char *
+bench_sopbench(void)
+{
+	return getenv("BENCH_SOPBENCH") ? getenv("BENCH_SOPBENCH") :
+					  "build/sopbench";
+}
+
+/*
+ * The near-miss load aimed at n Cisco rules: its rules into path, the first
+ * BENCH_MAX_LINES of its lines (as sopbench sends them) into the samples.
+ */
+static void
+bench_nearmiss(int n, const char *path)
+{
+	char cmd[1024];
+	FILE *fp;
+
+	snprintf(cmd, sizeof(cmd), "%s rules %d nearmiss > '%s'",
+	    bench_sopbench(), n, path);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "failed: %s\n", cmd);
+		exit(1);
+	}
+	snprintf(cmd, sizeof(cmd), "%s lines %d nearmiss %d", bench_sopbench(),
+	    n, BENCH_MAX_LINES);
+	if ((fp = popen(cmd, "r")) == NULL) {
+		perror(cmd);
+		exit(1);
+	}
+	nsamples = 0;
+	bench_parse(fp, 0);
+	if (pclose(fp) != 0 || nsamples == 0) {
+		fprintf(stderr, "failed: %s\n", cmd);
+		exit(1);
+	}
 }
 
 /*
@@ -143,6 +193,13 @@ bench_load(int n, const char *dir)
 	int i;
 
 	snprintf(path, sizeof(path), "%s/00-generated.yaml", dir);
+	paths[0] = path;
+	if (getenv("BENCH_NEARMISS") != NULL) {
+		bench_nearmiss(n, path);
+		cfg.rule_paths = paths;
+		cfg.nrule_paths = 1;
+		goto load;
+	}
 	if ((fp = fopen(path, "w")) == NULL) {
 		perror(path);
 		exit(1);
@@ -151,10 +208,10 @@ bench_load(int n, const char *dir)
 	for (i = 0; i < n; i++)
 		bench_rule(fp, i);
 	fclose(fp);
-	paths[0] = path;
 	paths[1] = getenv("BENCH_RULES") ? getenv("BENCH_RULES") : "rules";
 	cfg.rule_paths = paths;
 	cfg.nrule_paths = 2;
+load:
 	rs = ruleset_load(&cfg, &errs);
 	if (rs == NULL) {
 		errlist_print(&errs, stderr);
@@ -201,7 +258,7 @@ bench_best(struct ruleset *rs, int rounds, size_t *hits)
 int
 main(int argc, char **argv)
 {
-	static const int sizes[] = { 10, 100, 1000 };
+	static const int sizes[] = { 10, 100, 1000, 10000 };
 	char dir[] = "/tmp/sopd-bench.XXXXXX";
 	const char *corpus = "../shared/corpus/loghub";
 	char file[512];
@@ -223,6 +280,10 @@ main(int argc, char **argv)
 		    strcmp(getenv("BENCH_SYNTHETIC"), "spread") == 0);
 		corpus = "synthetic lines aimed at generated rules";
 	}
+	if (getenv("BENCH_NEARMISS") != NULL) {
+		nsamples = BENCH_MAX_LINES; /* generated per rule set */
+		corpus = "the near-miss load (sopbench lines N nearmiss)";
+	}
 	if (nsamples == 0 || mkdtemp(dir) == NULL) {
 		fprintf(stderr, "no samples or no temp dir\n");
 		return 1;
@@ -234,12 +295,15 @@ main(int argc, char **argv)
 		if (getenv("BENCH_ONLY") != NULL &&
 		    atoi(getenv("BENCH_ONLY")) != sizes[k])
 			continue;
+		/* 10,000 rules only on the near-miss load. */
+		if (sizes[k] > 1000 && getenv("BENCH_NEARMISS") == NULL)
+			continue;
 		rs = bench_load(sizes[k], dir);
 		(void)bench_run(rs, 2, &hits); /* warm up */
 		ns = bench_best(rs, rounds, &hits);
 		if (k == 0)
 			base = ns;
-		printf("match: %4d generated + %zu default rules: %7.1f "
+		printf("match: %5d generated + %zu other rules: %7.1f "
 		       "ns/message (%+.0f%% vs 10), %zu of %zu taken\n",
 		    sizes[k], ruleset_count(rs) - (size_t)sizes[k], ns,
 		    100.0 * (ns - base) / base, hits / (size_t)rounds,

@@ -1226,6 +1226,7 @@ static void __attribute__((noreturn)) usage(void)
 	    "                [-c community]\n"
 	    "       sopbench recv -p port -o file [-d seconds]\n"
 	    "       sopbench rules N [mixed|nearmiss]\n"
+	    "       sopbench lines N mixed|nearmiss COUNT\n"
 	    "Sends only to 127.0.0.1. -b (--batch): sendmmsg, with UDP GSO "
 	    "for syslog.\nrecv: a bare recvmmsg receiver on 127.0.0.1:port "
 	    "that keeps its datagram count in file.\n");
@@ -1433,7 +1434,30 @@ recv_run(const struct opts *o)
 	return 0;
 }
 
-/* Dispatch the mode: rules, syslog or trap. */
+/*
+ * Print the first count syslog lines of a load aimed at n rules, one a line,
+ * as the sender would send them (for bench_match).
+ */
+static int
+lines_print(unsigned n, const char *kind, unsigned count)
+{
+	char buf[MSG_MAX];
+	struct opts o;
+	size_t len, seqoff;
+	unsigned i;
+
+	memset(&o, 0, sizeof(o));
+	o.rules = n;
+	o.kind = kind;
+	for (i = 0; i < count; i++) {
+		len = syslog_render(buf, sizeof(buf), i, &o, &seqoff);
+		seq_patch(buf + seqoff, i);
+		printf("%.*s\n", (int)len, buf);
+	}
+	return 0;
+}
+
+/* Dispatch the mode: rules, lines, syslog or trap. */
 int
 main(int argc, char **argv)
 {
@@ -1453,6 +1477,14 @@ main(int argc, char **argv)
 			rules_print(
 			    number(argv[2], 1, MAX_RULES, "rule count"));
 		return 0;
+	}
+	if (strcmp(argv[1], "lines") == 0) {
+		if (argc != 5 ||
+		    (strcmp(argv[3], "mixed") != 0 &&
+			strcmp(argv[3], "nearmiss") != 0))
+			usage();
+		return lines_print(number(argv[2], 1, MAX_RULES, "rule count"),
+		    argv[3], number(argv[4], 1, 1e7, "count"));
 	}
 	if (strcmp(argv[1], "recv") == 0) {
 		opts_parse(argc - 1, argv + 1, &o);
