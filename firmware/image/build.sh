@@ -24,7 +24,7 @@ IMAGE_NMS=${IMAGE_NMS:-}
 KERNEL=${KERNEL:-linux-image-cloud-amd64}
 SLOT_MB=${SLOT_MB:-1024}
 ESP_MB=64
-DATA_MB=${DATA_MB:-256}
+DATA_MB=${DATA_MB:-512}
 
 rm -rf "$OUT/rootfs" "$OUT/rootfs.ext4" "$OUT/disk.img" "$OUT/esp.img" "$OUT/data.img"
 mkdir -p "$OUT"

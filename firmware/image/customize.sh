@@ -25,3 +25,8 @@ ln -sf /lib/systemd/resolv.conf "$R/etc/resolv.conf" 2>/dev/null || true
 mkdir -p "$R/etc/systemd/system.conf.d"
 printf '[Manager]\nRuntimeWatchdogSec=30s\nRebootWatchdogSec=2min\n' \
     > "$R/etc/systemd/system.conf.d/watchdog.conf"
+# RAUC keeps the slots' status on the data partition (system.conf
+# statusfile=/data/rauc.status): its service starts once /data is mounted.
+mkdir -p "$R/etc/systemd/system/rauc.service.d"
+printf '[Unit]\nRequiresMountsFor=/data\n' \
+    > "$R/etc/systemd/system/rauc.service.d/data.conf"

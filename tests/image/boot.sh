@@ -61,6 +61,7 @@ else
 	ACCEL="-accel tcg"; LIMIT=900
 	echo "# KVM unusable ($(grep -m1 -o 'KVM internal error.*\|Could not access KVM.*' "$T/probe.log" || echo "exit $rc")): TCG emulation (slower)"
 fi
+BOOT_LIMIT=$LIMIT
 qemu-img create -q -f qcow2 -b "$(cd "$IMG" && pwd)/disk.img" -F raw "$T/disk.qcow2"
 cp /usr/share/OVMF/OVMF_VARS_4M.fd "$T/vars.fd"
 # boot_vm DRIVE: start QEMU on DRIVE (a -drive option's format= and file=).
@@ -305,6 +306,8 @@ else
 	echo "# installing a bundle whose sopd does not start ($badver) from B into A"
 	: > "$T/console.log"
 	boot_vm "format=raw,file=$T/disk.raw"
+	# Three boots (B, A, B), the install and A's health check limit.
+	LIMIT=$(( BOOT_LIMIT * 3 ))
 	booted() { grep -a "\] Command line:.*rauc.slot=" "$T/console.log" | sed 's/.*rauc.slot=\(.\).*/\1/' | tr -d '\n'; }
 	back_to_b() { grep -aq "marking slot A bad" "$T/console.log" && [ "$(booted)" = BAB ]; }
 	bounded back_to_b
