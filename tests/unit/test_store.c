@@ -719,7 +719,7 @@ test_metrics_prune_keeps_up(void **state)
 	size_t n, total = 0;
 	long long left;
 
-	assert_non_null(st = store_open(dir, "off", &cause));
+	assert_non_null(st = store_open(dir, NULL, &cause));
 	/*
 	 * What expires in the next 30 minutes: a 5-minute bucket every 5
 	 * minutes, and at the hour (t0 + 600) an hourly bucket with it.
@@ -811,7 +811,7 @@ test_metrics_size_per_host(void **state)
 	int64_t t0 = 2000000000 - (2000000000 % 86400), at;
 	long long base, rows;
 
-	assert_non_null(st = store_open(dir, "off", &cause));
+	assert_non_null(st = store_open(dir, NULL, &cause));
 	base = used_bytes(path);
 	/* Every 5 minutes for a day, then 8 more days. */
 	for (at = t0 + 17; at < t0 + 86400; at += 300)
