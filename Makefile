@@ -74,7 +74,7 @@ $(B)/sopctl: appliance/sopctl.c $(B)/libsopd.a
 	$(CC) $(CSTD) $(WARN) $(OPT) $(PKGCFLAGS) -Iappliance $< $(B)/libsopd.a $(LDFLAGS) $(PKGLIBS) -o $@
 
 $(B)/sopbench: bench/sopbench.c
-	$(CC) $(CSTD) $(WARN) $(OPT) $< -o $@ -lm
+	$(CC) $(CSTD) $(WARN) $(OPT) $< -o $@ $(shell net-snmp-config --libs 2>/dev/null) -lm
 
 $(B)/bench_match: bench/bench_match.c $(B)/libsopd.a
 	$(CC) $(CSTD) $(WARN) $(OPT) $(PKGCFLAGS) -Iappliance $< $(B)/libsopd.a $(PKGLIBS) -o $@

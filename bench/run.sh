@@ -2,7 +2,7 @@
 # run.sh: sopd's benchmark (make bench): syslog over UDP at rising rates into
 # sopd with 10, 100 and 1000 rules (the mixed load) and 10 to 10,000 rules
 # (the near-miss load), each load also into a bare recvmmsg receiver; v2c
-# traps; memory with 10,000 open incidents; an incident storm; replay.
+# traps; SNMPv3 traps (authPriv SHA + AES, authNoPriv SHA); memory with 10,000 open incidents; an incident storm; replay.
 # Prints loss, throughput, CPU (also as a ratio to the bare receiver), RSS.
 # Everything talks to 127.0.0.1 only; see bench/README.md to read the output.
 
@@ -13,6 +13,9 @@ SOPBENCH=${SOPBENCH:-$ROOT/build/sopbench}
 STEP=${BENCH_STEP:-3}			# seconds per rate step
 RATES=${BENCH_RATES:-"50000 100000 200000 300000 400000 600000"}
 TRAP_RATES=${BENCH_TRAP_RATES:-"10000 25000 50000 75000"}
+V3_RATES=${BENCH_V3_RATES:-"10000 50000 75000"}
+V3_LEVELS=${BENCH_V3_LEVELS-"authPriv authNoPriv"}	# empty: no v3 traps
+V3_ENGINE=0x80001f8804736f7062656e6368	# the sender's engineID ("sopbench")
 RULESETS=${BENCH_RULES-"10 100 1000"}
 NM_RATES=${BENCH_NM_RATES:-"100000 200000 300000 400000 500000"}
 NM_RULESETS=${BENCH_NM_RULES-"10 100 1000 10000"}
@@ -64,6 +67,9 @@ syslog:
 traps:
   listen: 127.0.0.1:$P_TRAP
   communities: [public]
+  users:
+    - {name: benchpriv, auth: SHA, auth_pass: "bench auth pass", priv: AES, priv_pass: "bench priv pass", engine_id: "$V3_ENGINE"}
+    - {name: benchauth, auth: SHA, auth_pass: "bench auth pass", level: authnopriv, engine_id: "$V3_ENGINE"}
 agent:
   listen: 127.0.0.1:$P_AGENT
 http:
@@ -166,8 +172,20 @@ drain() {
 	echo "$last $t_last"
 }
 
+# v3_build LEVEL RATE NRULES: build the SNMPv3 traps of one step (RATE a
+# second for $STEP s, sequence numbers from $SEQ) into $T/v3.pkts.
+v3_build() {
+	v3user=benchpriv
+	[ "$1" = authNoPriv ] && v3user=benchauth
+	v3n=$(awk -v r="$2" -v s="$STEP" 'BEGIN { printf "%d", r * s + r / 100 }')
+	"$SOPBENCH" v3traps -p "$P_TRAP" -o "$T/v3.pkts" -n "$v3n" -S "$SEQ" \
+	    -R "$3" -u "$v3user" -l "$1" -A "bench auth pass" \
+	    -X "bench priv pass" -e "$V3_ENGINE" > "$T/v3.build"
+}
+
 # step INPUT MODE SENDER RATE NRULES [KIND]: one load step of the load KIND
-# (mixed by default); appends a result line "input sender offered achieved
+# (mixed by default; MODE v3authPriv or v3authNoPriv: SNMPv3 traps built
+# ahead, before the step's clock starts); appends a result line "input sender offered achieved
 # sent received loss rcvbuf_err recv_per_s cpu_seconds cpu_us_per_msg" to
 # $T/steps and prints it readably.
 step() {
@@ -175,9 +193,15 @@ step() {
 	flags=""; port=$P_SYSLOG
 	[ "$sender" = batch ] && flags="-b"
 	[ "$mode" = trap ] && port=$P_TRAP
+	case $mode in
+	v3*)
+		v3_build "${mode#v3}" "$rate" "$nrules" || return 1
+		mode=trap; port=$P_TRAP; flags="$flags -f $T/v3.pkts" ;;
+	esac
 	[ "$input" = bare ] && port=$P_BARE
 	[ "$mode" = syslog ] && flags="$flags -k $kind"
 	kill -0 "$SOPD_PID" 2>/dev/null || { echo "bench: sopd is gone" >&2; return 1; }
+	[ "$port" = "$P_TRAP" ] && api_json /api/v1/stats > "$T/stats0"
 	r0=$(received "$input"); c0=$(cpu_ticks); e0=$(rcvbuf_errors)
 	t0=$(now)
 	out=$("$SOPBENCH" "$mode" -p "$port" $flags -r "$rate" -d "$STEP" \
@@ -202,6 +226,21 @@ step() {
 		printf "  %-10s %-5s offered %7s/s sent %8d at %7d/s  received %8d  loss %7d  rcvbuf_err %6d  %7d/s  cpu %.2f s  %.2f us/msg\n",
 		    $1, $2, ($3 == 0 ? "max" : $3), $5, $4, $6, $7, $8, $9, $10, $11
 	    }'
+	[ "$port" = "$P_TRAP" ] && trap_refusals
+	return 0
+}
+
+# trap_refusals: how many of the step's traps sopd accepted, and why it
+# refused the others (API stats, before the step in $T/stats0 and now).
+trap_refusals() {
+	api_json /api/v1/stats | jq -r --slurpfile a "$T/stats0" '
+	    .inputs.snmp_trap as $n | $a[0].inputs.snmp_trap as $o |
+	    "             accepted \($n.accepted - $o.accepted)" +
+	    ([$n.reasons | to_entries[] |
+		select(.value > $o.reasons[.key]) |
+		" \(.key) \(.value - $o.reasons[.key])"] |
+	    if length > 0 then "; refused:" + join(",") else "" end)' \
+	    2>/dev/null
 }
 
 # summarize INPUT LABEL [BARE_US]: one summary line from the steps of one
@@ -222,7 +261,7 @@ summarize() {
 		us = recv > 0 ? cpu * 1e6 / recv : 0
 		pl = plain == "" ? "-" : sprintf("%d/s, loss %d", p[4], p[7])
 		x = bare > 0 ? sprintf("%.2f", us / bare) : "-"
-		printf "%-16s %14d %10s %14.2f %7s %12.1f %s\n", label, zl,
+		printf "%-18s %14d %10s %14.2f %7s %12.1f %s\n", label, zl,
 		    sat, us, x, hwm / 1024, pl
 	    }' >> "$SUMMARY"
 }
@@ -259,7 +298,7 @@ run_syslog() {
 	echo "== syslog udp, $1 load, $2 rules"
 	write_config "$1" "$2"
 	if ! start_sopd "$1-$2"; then
-		printf "%-16s sopd did not start\n" "$1/$2" >> "$SUMMARY"
+		printf "%-18s sopd did not start\n" "$1/$2" >> "$SUMMARY"
 		return 1
 	fi
 	: > "$T/steps"
@@ -278,6 +317,17 @@ run_traps() {
 		step snmp_trap trap batch "$r" "$1" || break
 	done
 	summarize snmp_trap "traps/$1"
+}
+
+# run_traps_v3 LEVEL N: the SNMPv3 trap ladder at LEVEL (authPriv: SHA +
+# AES; authNoPriv: SHA) with N rules, from the user of that level.
+run_traps_v3() {
+	echo "== snmp v3 traps, $1, $2 rules"
+	: > "$T/steps"
+	for r in $V3_RATES; do
+		step snmp_trap "v3$1" batch "$r" "$2" || break
+	done
+	summarize snmp_trap "v3$1/$2"
 }
 
 # stall_ms: the loop's worst stall so far (API stats loop.max_stall_ms).
@@ -408,14 +458,19 @@ EOC
 
 echo "sopd benchmark: $(nproc) CPUs, Linux $(uname -r), step ${STEP}s," \
     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf "%-16s %14s %10s %14s %7s %12s %s\n" load/rules rate_zero_loss \
+printf "%-18s %14s %10s %14s %7s %12s %s\n" load/rules rate_zero_loss \
     sat_msgs_s cpu_us_per_msg x_bare peak_rss_mib plain_sender > "$SUMMARY"
 last=""
 [ -n "$RULESETS" ] && run_bare mixed "$RATES"
 for n in $RULESETS; do
 	if run_syslog mixed "$n" "$RATES"; then
 		last=$n
-		[ "$n" = "${RULESETS##* }" ] && run_traps "$n"
+		if [ "$n" = "${RULESETS##* }" ]; then
+			run_traps "$n"
+			for l in $V3_LEVELS; do
+				run_traps_v3 "$l" "$n"
+			done
+		fi
 	fi
 	stop_sopd
 done

@@ -1,6 +1,7 @@
 /*
  * sopbench.c: sopd's load generator: syslog over UDP and SNMP v2c traps with
- * sequence numbers at a target rate to 127.0.0.1, and the benchmark rule sets.
+ * sequence numbers at a target rate to 127.0.0.1, SNMPv3 traps built ahead
+ * with net-snmp's library, and the benchmark rule sets.
  */
 
 #include <sys/socket.h>
@@ -20,6 +21,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
@@ -45,6 +49,8 @@
 #define RECV_BATCH   64		/* datagrams per recvmmsg (as sopd) */
 #define RECV_BUFSIZE 8192	/* bytes per datagram buffer */
 #define RECV_RCVBUF  (32 << 20) /* as sopd's default udp_rcvbuf */
+#define V3_MAX	     2000000	/* SNMPv3 traps in one file */
+#define V3_PKT_MAX   2048	/* bytes of one SNMPv3 trap */
 
 /* What to send and how. */
 struct opts {
@@ -59,6 +65,13 @@ struct opts {
 	const char *kind; /* "mixed", "nearmiss" or "incident" */
 	const char *out;  /* recv: file that holds the count */
 	const char *community;
+	const char *file;     /* trap: send the packets of this file */
+	const char *user;     /* v3traps: USM user, level, keys, engineID */
+	const char *level;    /* authPriv or authNoPriv */
+	const char *authpass; /* SHA */
+	const char *privpass; /* AES */
+	const char *engine;   /* the sender's engineID, hex */
+	unsigned long npool;  /* messages in the pool */
 };
 
 /* One pre-rendered message with the place of its sequence digits. */
@@ -1004,6 +1017,270 @@ trap_render(unsigned char *buf, unsigned n, const struct opts *o,
 	return total;
 }
 
+static void __attribute__((noreturn)) usage(void);
+
+/* Parse a dotted OID into o (at most max sub-identifiers); return length. */
+static size_t
+oid_parse(const char *dotted, oid *o, size_t max)
+{
+	const char *s = dotted;
+	char *end;
+	size_t n = 0;
+
+	while (*s != '\0') {
+		if (n == max)
+			die("OID %s too long", dotted);
+		o[n++] = strtoul(s, &end, 10);
+		if (end == s || (*end != '.' && *end != '\0'))
+			die("bad OID %s", dotted);
+		s = *end == '.' ? end + 1 : end;
+	}
+	return n;
+}
+
+/* Append a varbind of a dotted OID to a PDU. */
+static void
+v3_add(netsnmp_pdu *pdu, const char *dotted, u_char type, const void *val,
+    size_t len)
+{
+	oid name[MAX_OID_LEN];
+	size_t n;
+
+	n = oid_parse(dotted, name, MAX_OID_LEN);
+	if (snmp_pdu_add_variable(pdu, name, n, type, val, len) == NULL)
+		die("cannot add varbind %s", dotted);
+}
+
+/*
+ * The SNMPv2 trap PDU of sequence number seq (trap n of the load), with
+ * the varbinds of the v2c load: sysUpTime, snmpTrapOID, the body, seq=.
+ */
+static netsnmp_pdu *
+v3_pdu(unsigned n, unsigned long seq, const struct opts *o,
+    const netsnmp_session *sess)
+{
+	netsnmp_pdu *pdu;
+	oid toid[MAX_OID_LEN];
+	char oidbuf[64], vbo[64], text[32];
+	const char *trapoid = "1.3.6.1.4.1.8072.2.3.0.1";
+	long ifindex = 1 + n % 48, status = n % 8 == 1 ? 1 : 2;
+	u_long ticks = 100 * (u_long)n + 12345;
+	size_t tn;
+
+	if ((pdu = snmp_pdu_create(SNMP_MSG_TRAP2)) == NULL)
+		die("out of memory");
+	pdu->reqid = pdu->msgid = (long)(0x10000000u | (seq & 0x0fffffff));
+	/* What snmp_send would take from the session. */
+	pdu->version = SNMP_VERSION_3;
+	pdu->securityModel = SNMP_SEC_MODEL_USM;
+	pdu->securityLevel = sess->securityLevel;
+	pdu->securityName = strdup(sess->securityName);
+	pdu->securityNameLen = sess->securityNameLen;
+	pdu->securityEngineID =
+	    netsnmp_memdup(sess->securityEngineID, sess->securityEngineIDLen);
+	pdu->securityEngineIDLen = sess->securityEngineIDLen;
+	pdu->contextEngineID =
+	    netsnmp_memdup(sess->contextEngineID, sess->contextEngineIDLen);
+	pdu->contextEngineIDLen = sess->contextEngineIDLen;
+	pdu->contextName = strdup("");
+	if (pdu->securityName == NULL || pdu->securityEngineID == NULL ||
+	    pdu->contextEngineID == NULL || pdu->contextName == NULL)
+		die("out of memory");
+	if (n % HIT_EVERY == 0) {
+		snprintf(oidbuf, sizeof(oidbuf), BENCH_ENT ".0.%u",
+		    trap_rule(n / HIT_EVERY % HIT_SLOTS * o->rules / HIT_SLOTS,
+			o->rules));
+		trapoid = oidbuf;
+	} else if (n % 4 == 1)
+		trapoid =
+		    n % 8 == 1 ? "1.3.6.1.6.3.1.1.5.4" : "1.3.6.1.6.3.1.1.5.3";
+	v3_add(pdu, "1.3.6.1.2.1.1.3.0", ASN_TIMETICKS, &ticks, sizeof(ticks));
+	tn = oid_parse(trapoid, toid, MAX_OID_LEN);
+	v3_add(pdu, "1.3.6.1.6.3.1.1.4.1.0", ASN_OBJECT_ID, toid,
+	    tn * sizeof(oid));
+	if (n % HIT_EVERY != 0 && n % 4 == 1) {
+		snprintf(vbo, sizeof(vbo), "1.3.6.1.2.1.2.2.1.1.%ld", ifindex);
+		v3_add(pdu, vbo, ASN_INTEGER, &ifindex, sizeof(ifindex));
+		snprintf(vbo, sizeof(vbo), "1.3.6.1.2.1.2.2.1.8.%ld", ifindex);
+		v3_add(pdu, vbo, ASN_INTEGER, &status, sizeof(status));
+	}
+	snprintf(text, sizeof(text), "seq=%09lu", seq % 1000000000UL);
+	v3_add(pdu, BENCH_ENT ".1.1.0", ASN_OCTET_STR, text, strlen(text));
+	return pdu;
+}
+
+/* Decode a hex engineID ("0x" optional); return its length. */
+static size_t
+v3_engine(const char *hex, u_char *buf, size_t max)
+{
+	size_t n = 0;
+	unsigned v;
+
+	if (hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
+		hex += 2;
+	while (hex[0] != '\0' && n < max) {
+		if (sscanf(hex, "%2x", &v) != 1 || hex[1] == '\0')
+			die("bad engineID");
+		buf[n++] = (u_char)v;
+		hex += 2;
+	}
+	if (n < 5 || hex[0] != '\0')
+		die("bad engineID");
+	return n;
+}
+
+/*
+ * A USM session as a device's: the user's keys localized once to the
+ * sender's engineID (which is authoritative for its traps), engineBoots 1
+ * and engineTime the Unix time, so that it grows from run to run.
+ */
+static netsnmp_session *
+v3_session(const struct opts *o, u_char *engine, size_t elen)
+{
+	netsnmp_session s;
+	char peer[32];
+	void *h;
+	int priv = strcmp(o->level, "authPriv") == 0;
+
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
+	    NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
+	    NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
+	setenv("MIBS", "", 1);
+	init_snmp("sopbench");
+	snmp_sess_init(&s);
+	s.version = SNMP_VERSION_3;
+	snprintf(peer, sizeof(peer), "udp:127.0.0.1:%u", o->port);
+	s.peername = peer; /* opened, never used: the packets go to a file */
+	s.securityName = (char *)o->user;
+	s.securityNameLen = strlen(o->user);
+	s.securityLevel =
+	    priv ? SNMP_SEC_LEVEL_AUTHPRIV : SNMP_SEC_LEVEL_AUTHNOPRIV;
+	s.securityAuthProto = usmHMACSHA1AuthProtocol;
+	s.securityAuthProtoLen = OID_LENGTH(usmHMACSHA1AuthProtocol);
+	s.securityAuthKeyLen = USM_AUTH_KU_LEN;
+	if (generate_Ku(s.securityAuthProto, s.securityAuthProtoLen,
+		(const u_char *)o->authpass, strlen(o->authpass),
+		s.securityAuthKey, &s.securityAuthKeyLen) != SNMPERR_SUCCESS)
+		die("cannot derive the auth key");
+	if (priv) {
+		s.securityPrivProto = usmAESPrivProtocol;
+		s.securityPrivProtoLen = OID_LENGTH(usmAESPrivProtocol);
+		s.securityPrivKeyLen = USM_PRIV_KU_LEN;
+		if (generate_Ku(s.securityAuthProto, s.securityAuthProtoLen,
+			(const u_char *)o->privpass, strlen(o->privpass),
+			s.securityPrivKey,
+			&s.securityPrivKeyLen) != SNMPERR_SUCCESS)
+			die("cannot derive the priv key");
+	}
+	s.securityEngineID = s.contextEngineID = engine;
+	s.securityEngineIDLen = s.contextEngineIDLen = elen;
+	s.engineBoots = 1;
+	s.engineTime = (u_int)(time(NULL) & 0x7fffffff);
+	if ((h = snmp_sess_open(&s)) == NULL)
+		die("v3 session: %s", snmp_api_errstring(snmp_errno));
+	return snmp_sess_session(h);
+}
+
+/*
+ * sopbench v3traps: build count SNMPv3 traps (sequence numbers from start)
+ * with net-snmp and write them to a file, each as a 2-byte length and the
+ * datagram, for "sopbench trap -f".
+ */
+static int
+v3_build(const struct opts *o)
+{
+	netsnmp_session *sess;
+	netsnmp_pdu *pdu;
+	u_char engine[32], *buf, *pkt;
+	size_t blen = V3_PKT_MAX, off, elen;
+	unsigned long i;
+	double t0 = now();
+	FILE *f;
+
+	if (o->out == NULL || o->user == NULL || o->authpass == NULL ||
+	    o->engine == NULL || o->count == 0 || o->count > V3_MAX)
+		usage();
+	if (strcmp(o->level, "authPriv") != 0 &&
+	    strcmp(o->level, "authNoPriv") != 0)
+		die("level is authPriv or authNoPriv");
+	if (strcmp(o->level, "authPriv") == 0 && o->privpass == NULL)
+		usage();
+	elen = v3_engine(o->engine, engine, sizeof(engine));
+	sess = v3_session(o, engine, elen);
+	if ((f = fopen(o->out, "w")) == NULL)
+		die("%s: %s", o->out, strerror(errno));
+	if ((buf = malloc(blen)) == NULL)
+		die("out of memory");
+	for (i = 0; i < o->count; i++) {
+		pdu = v3_pdu((unsigned)((o->start + i) % POOL_SIZE),
+		    o->start + i, o, sess);
+		off = 0;
+		if (snmp_build(&buf, &blen, &off, sess, pdu) != 0)
+			die("snmp_build: %s",
+			    snmp_api_errstring(sess->s_snmp_errno));
+		snmp_free_pdu(pdu);
+		if (off > 0xffff)
+			die("trap of %zu bytes", off);
+		pkt = buf + blen - off;
+		if (putc((int)(off >> 8), f) == EOF ||
+		    putc((int)(off & 0xff), f) == EOF ||
+		    fwrite(pkt, 1, off, f) != off)
+			die("%s: %s", o->out, strerror(errno));
+	}
+	if (fclose(f) != 0)
+		die("%s: %s", o->out, strerror(errno));
+	free(buf);
+	printf("mode=v3traps level=%s built=%lu seconds=%.3f first=%lu\n",
+	    o->level, o->count, now() - t0, o->start);
+	return 0;
+}
+
+/* Load the packets of a v3traps file as the pool; *maxlen: the longest. */
+static struct msg *
+pool_load(const char *path, unsigned long *npool, size_t *maxlen)
+{
+	struct msg *pool;
+	unsigned char *data;
+	unsigned long n = 0, cap = 1024;
+	size_t size, off = 0, len;
+	FILE *f;
+	long end;
+
+	if ((f = fopen(path, "r")) == NULL)
+		die("%s: %s", path, strerror(errno));
+	if (fseek(f, 0, SEEK_END) != 0 || (end = ftell(f)) <= 0 ||
+	    fseek(f, 0, SEEK_SET) != 0)
+		die("%s: empty or unreadable", path);
+	size = (size_t)end;
+	if ((data = malloc(size)) == NULL)
+		die("out of memory");
+	if (fread(data, 1, size, f) != size)
+		die("%s: short read", path);
+	fclose(f);
+	if ((pool = calloc(cap, sizeof(*pool))) == NULL)
+		die("out of memory");
+	*maxlen = 0;
+	while (off + 2 <= size) {
+		len = (size_t)data[off] << 8 | data[off + 1];
+		if (len == 0 || off + 2 + len > size)
+			die("%s: truncated", path);
+		if (n == cap &&
+		    (pool = reallocarray(pool, cap *= 2, sizeof(*pool))) ==
+			NULL)
+			die("out of memory");
+		pool[n].buf = (char *)data + off + 2;
+		pool[n++].len = len;
+		if (len > *maxlen)
+			*maxlen = len;
+		off += 2 + len;
+	}
+	if (n == 0 || off != size)
+		die("%s: not a v3traps file", path);
+	*npool = n;
+	return pool;
+}
+
 /* Build the message pool of the chosen mode. */
 static struct msg *
 pool_build(const char *mode, const struct opts *o, size_t *maxlen)
@@ -1045,6 +1322,15 @@ msg_stamp(struct msg *m, unsigned long seq, int trap)
 		r[2] = id >> 8;
 		r[3] = id;
 	}
+}
+
+/* The pool entry that carries sequence number seq. */
+static struct msg *
+pool_at(struct msg *pool, const struct opts *o, unsigned long seq)
+{
+	if (o->file != NULL)
+		return &pool[(seq - o->start) % o->npool];
+	return &pool[seq % POOL_SIZE];
 }
 
 /* Pad every syslog message to the same size (GSO needs equal segments). */
@@ -1128,8 +1414,9 @@ send_plain(int fd, struct msg *pool, const struct opts *o, struct pacer *pc,
 	while ((n = budget(pc, o, 64)) > 0) {
 		n = pacer_take(pc, n);
 		for (i = 0; i < n; i++) {
-			m = &pool[(o->start + pc->sent) % POOL_SIZE];
-			msg_stamp(m, o->start + pc->sent, trap);
+			m = pool_at(pool, o, o->start + pc->sent);
+			if (o->file == NULL)
+				msg_stamp(m, o->start + pc->sent, trap);
 			if (send(fd, m->buf, m->len, 0) == -1) {
 				pc->errors++;
 				pc->lasterr = errno;
@@ -1197,8 +1484,9 @@ send_mmsg(int fd, struct msg *pool, const struct opts *o, struct pacer *pc)
 		memset(mm, 0, sizeof(mm));
 		for (i = 0; i < n; i++) {
 			seq = o->start + pc->sent + i;
-			m = &pool[seq % POOL_SIZE];
-			msg_stamp(m, seq, 1);
+			m = pool_at(pool, o, seq);
+			if (o->file == NULL)
+				msg_stamp(m, seq, 1);
 			iov[i].iov_base = m->buf;
 			iov[i].iov_len = m->len;
 			mm[i].msg_hdr.msg_iov = &iov[i];
@@ -1223,13 +1511,19 @@ static void __attribute__((noreturn)) usage(void)
 	    "[-n count]\n"
 	    "                [-S start] [-s size] [-R rules] "
 	    "[-k mixed|nearmiss|incident]\n"
-	    "                [-c community]\n"
+	    "                [-c community] [-f v3traps-file]\n"
+	    "       sopbench v3traps -p port -o file -n count -u user "
+	    "[-l authPriv|authNoPriv]\n"
+	    "                -A authpass [-X privpass] -e engineID [-S start] "
+	    "[-R rules]\n"
 	    "       sopbench recv -p port -o file [-d seconds]\n"
 	    "       sopbench rules N [mixed|nearmiss]\n"
 	    "       sopbench lines N mixed|nearmiss COUNT\n"
 	    "Sends only to 127.0.0.1. -b (--batch): sendmmsg, with UDP GSO "
 	    "for syslog.\nrecv: a bare recvmmsg receiver on 127.0.0.1:port "
-	    "that keeps its datagram count in file.\n");
+	    "that keeps its datagram count in file.\n"
+	    "v3traps: build count SNMPv3 traps (SHA, AES) into file; "
+	    "trap -f sends them.\n");
 	exit(1);
 }
 
@@ -1237,8 +1531,8 @@ static void __attribute__((noreturn)) usage(void)
 static void
 opts_parse(int argc, char **argv, struct opts *o)
 {
-	static const struct option lopts[] = {
-		{ "batch", no_argument, NULL, 'b' },
+	static const struct option lopts[] = { { "batch", no_argument, NULL,
+						   'b' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "count", required_argument, NULL, 'n' },
@@ -1249,8 +1543,14 @@ opts_parse(int argc, char **argv, struct opts *o)
 		{ "kind", required_argument, NULL, 'k' },
 		{ "community", required_argument, NULL, 'c' },
 		{ "host", required_argument, NULL, 'H' },
-		{ "output", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 }
-	};
+		{ "output", required_argument, NULL, 'o' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "level", required_argument, NULL, 'l' },
+		{ "auth-pass", required_argument, NULL, 'A' },
+		{ "priv-pass", required_argument, NULL, 'X' },
+		{ "engine-id", required_argument, NULL, 'e' },
+		{ NULL, 0, NULL, 0 } };
 	int ch;
 
 	memset(o, 0, sizeof(*o));
@@ -1258,9 +1558,29 @@ opts_parse(int argc, char **argv, struct opts *o)
 	o->rules = 10;
 	o->kind = "mixed";
 	o->community = "public";
-	while ((ch = getopt_long(argc, argv, "bc:d:H:k:n:o:p:R:r:S:s:", lopts,
-		    NULL)) != -1) {
+	o->level = "authPriv";
+	while (
+	    (ch = getopt_long(argc, argv,
+		 "A:bc:d:e:f:H:k:l:n:o:p:R:r:S:s:u:X:", lopts, NULL)) != -1) {
 		switch (ch) {
+		case 'A':
+			o->authpass = optarg;
+			break;
+		case 'e':
+			o->engine = optarg;
+			break;
+		case 'f':
+			o->file = optarg;
+			break;
+		case 'l':
+			o->level = optarg;
+			break;
+		case 'u':
+			o->user = optarg;
+			break;
+		case 'X':
+			o->privpass = optarg;
+			break;
 		case 'b':
 			o->batch = 1;
 			break;
@@ -1325,7 +1645,14 @@ run(const char *mode, const struct opts *o0)
 	double secs;
 	int fd, trap = strcmp(mode, "trap") == 0;
 
-	pool = pool_build(mode, &o, &maxlen);
+	if (o.file != NULL) {
+		if (!trap)
+			die("-f is for traps");
+		pool = pool_load(o.file, &o.npool, &maxlen);
+		if (o.count == 0 || o.count > o.npool)
+			o.count = o.npool;
+	} else
+		pool = pool_build(mode, &o, &maxlen);
 	if (o.size == 0)
 		o.size = maxlen;
 	if (o.batch && !trap) {
@@ -1489,6 +1816,11 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "recv") == 0) {
 		opts_parse(argc - 1, argv + 1, &o);
 		return recv_run(&o);
+	}
+	if (strcmp(argv[1], "v3traps") == 0) {
+		opts_parse(argc - 1, argv + 1, &o);
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		return v3_build(&o);
 	}
 	if (strcmp(argv[1], "syslog") != 0 && strcmp(argv[1], "trap") != 0)
 		usage();
