@@ -1068,12 +1068,13 @@ store_step_write(sqlite3_stmt *stmt)
 	return -1;
 }
 
-/* Insert or update one incident row. */
-int
-store_put_incident(struct store *st, const struct store_incident *r)
+/*
+ * Bind an incident's 23 columns as ?1-?23, the numbering both the insert and
+ * the update use (a statement that leaves a number out ignores its value).
+ */
+static void
+store_bind_incident(sqlite3_stmt *s, const struct store_incident *r)
 {
-	sqlite3_stmt *s = st->put;
-
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)r->id);
 	store_bind_text(s, 2, r->rule);
 	store_bind_text(s, 3, r->rule_file);
@@ -1097,7 +1098,14 @@ store_put_incident(struct store *st, const struct store_incident *r)
 	store_bind_text(s, 21, r->workaround);
 	store_bind_time(s, 22, r->eta);
 	store_bind_text(s, 23, r->last_note);
-	return store_step_write(s);
+}
+
+/* Insert or update one incident row. */
+int
+store_put_incident(struct store *st, const struct store_incident *r)
+{
+	store_bind_incident(st->put, r);
+	return store_step_write(st->put);
 }
 
 static sqlite3_stmt *store_stmt(struct store *, const char *);
@@ -1125,24 +1133,7 @@ store_update_incident(struct store *st, const struct store_incident *r)
 	    "workaround = ?21, eta = ?22, last_note = ?23 WHERE id = ?1");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)r->id);
-	store_bind_text(s, 3, r->rule_file);
-	sqlite3_bind_int(s, 4, r->rule_line);
-	store_bind_text(s, 6, r->severity);
-	store_bind_text(s, 8, r->level != NULL ? r->level : "L1");
-	store_bind_text(s, 9, r->host);
-	store_bind_text(s, 10, r->title);
-	sqlite3_bind_int64(s, 11, (sqlite3_int64)r->count);
-	sqlite3_bind_int64(s, 13, r->last_seen);
-	store_bind_time(s, 15, r->acked_at);
-	store_bind_text(s, 16, r->owner);
-	store_bind_time(s, 17, r->next_escalation);
-	store_bind_text(s, 18, r->in_window);
-	store_bind_text(s, 19, r->samples);
-	store_bind_text(s, 20, r->impact);
-	store_bind_text(s, 21, r->workaround);
-	store_bind_time(s, 22, r->eta);
-	store_bind_text(s, 23, r->last_note);
+	store_bind_incident(s, r);
 	rc = sqlite3_step(s);
 	rc = rc != SQLITE_DONE		 ? (rc == SQLITE_CONSTRAINT ? 1 : -1) :
 	    sqlite3_changes(st->db) == 0 ? 2 :
