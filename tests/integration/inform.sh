@@ -31,32 +31,8 @@ HELPERS="$HELPERS $!"
 
 # The relay: datagrams from sopd to snmptrapd (the first one dropped) and
 # the answers back; every datagram from sopd is logged in hex, in order.
-cat > "$T/relay.py" <<'EOF'
-import select, socket, sys
-listen, upstream, log = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-a.bind(("127.0.0.1", listen))
-b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-b.connect(("127.0.0.1", upstream))
-client, n = None, 0
-while True:
-    r, _, _ = select.select([a, b], [], [])
-    if a in r:
-        data, client = a.recvfrom(65535)
-        n += 1
-        with open(log, "a") as f:
-            f.write(("drop " if n == 1 else "pass ") + data.hex() + "\n")
-        if n > 1:
-            b.send(data)
-    if b in r:
-        try:
-            data = b.recv(65535)
-        except OSError:
-            continue
-        if client is not None:
-            a.sendto(data, client)
-EOF
-python3 "$T/relay.py" "$P_SPARE" "$P_TRAPD" "$T/relay.log" &
+python3 "$ROOT/tests/agents/udprelay.py" "$P_SPARE" "$P_TRAPD" \
+    --log "$T/relay.log" --drop-first &
 HELPERS="$HELPERS $!"
 
 cat > "$T/rules.yaml" <<'EOF'

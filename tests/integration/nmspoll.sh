@@ -44,18 +44,7 @@ EOF
 SNMP_PERSISTENT_DIR=$T/trapd snmptrapd -f -Lf "$T/traps.log" -C -c "$T/snmptrapd.conf" -On \
     udp:127.0.0.1:$P_TRAPD >/dev/null 2>&1 &
 PIDS="$PIDS $!"
-cat > "$T/relay.py" <<'PYEOF'
-import socket, sys
-a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-a.bind(("127.0.0.1", int(sys.argv[1])))
-n = 0
-while True:
-    data, _ = a.recvfrom(65535)
-    n += 1
-    if n > 1:
-        a.sendto(data, ("127.0.0.1", int(sys.argv[2])))
-PYEOF
-python3 "$T/relay.py" "$P_SPARE" "$P_TRAPD" &
+python3 "$ROOT/tests/agents/udprelay.py" "$P_SPARE" "$P_TRAPD" --drop-first &
 PIDS="$PIDS $!"
 check "the NMS's snmptrapd and the lossy relay listen" wait_for sh -c \
     "ss -Hlun | grep -q ':$P_TRAPD ' && ss -Hlun | grep -q ':$P_SPARE '"

@@ -179,30 +179,7 @@ else
 fi
 # A replay: an inform captured on its way in, sent again after sopd
 # restarted (its engineBoots grew) is outside the time window.
-cat > "$T/relay.py" <<'PYEOF'
-import select, socket, sys
-listen, upstream, log = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-a.bind(("127.0.0.1", listen))
-b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-b.connect(("127.0.0.1", upstream))
-client = None
-while True:
-    r, _, _ = select.select([a, b], [], [])
-    if a in r:
-        data, client = a.recvfrom(65535)
-        with open(log, "a") as f:
-            f.write(data.hex() + "\n")
-        b.send(data)
-    if b in r:
-        try:
-            data = b.recv(65535)
-        except OSError:
-            continue
-        if client is not None:
-            a.sendto(data, client)
-PYEOF
-python3 "$T/relay.py" "$P_SPARE" "$P_TRAP" "$T/relay.log" &
+python3 "$ROOT/tests/agents/udprelay.py" "$P_SPARE" "$P_TRAP" --log "$T/relay.log" &
 RELAY=$!
 trap 'kill $RELAY 2>/dev/null; cleanup' EXIT
 check "the relay listens" wait_for sh -c "ss -Hlun | grep -q ':$P_SPARE '"
