@@ -183,6 +183,36 @@ alive() { kill -0 "$SOPD_PID" 2>/dev/null; }
 # api PATH: GET the API and print the body.
 api() { curl -sf "$API$1"; }
 
+# api_get PATH: GET the API, retried when a request got no answer. Under a
+# fast libfaketime clock (x720) evhttp's 15 s inactivity timeout is about
+# 20 real ms, so a loaded machine sees dropped connections; a failed GET is
+# never read as an answer (jq 1.6 -e exits 0 on empty input).
+api_get() {
+	for _ in 1 2 3 4 5; do
+		curl -sf "$API$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# api_jq PATH FILTER: the API's answer (api_get) satisfies a jq filter.
+api_jq() {
+	_b=$(api_get "$1") || return 1
+	printf '%s' "$_b" | jq -e "$2" >/dev/null 2>&1
+}
+
+# ctl_retry ARGS...: sopctl into $T/out and $T/err, again when the
+# connection was dropped (exit 3; see api_get).
+ctl_retry() {
+	for _ in 1 2 3 4 5; do
+		"$SOPCTL" -u "$API" "$@" >"$T/out" 2>"$T/err"
+		rc=$?
+		[ $rc -ne 3 ] && return $rc
+		sleep 0.1
+	done
+	return $rc
+}
+
 # wait_for DESC CMD...: retry CMD for up to 5 s.
 wait_for() {
 	i=0

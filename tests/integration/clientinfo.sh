@@ -66,28 +66,8 @@ send() {
 	printf '<10>Nov 26 10:00:00 %s app: %s' "$1" "$2" \
 	    > /dev/udp/127.0.0.1/"$P_SYSLOG"
 }
-get() {
-	for _ in 1 2 3 4 5; do
-		curl -sf "$API$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-jq_ok() {
-	_b=$(get "$1") || return 1
-	printf '%s' "$_b" | jq -e "$2" >/dev/null 2>&1
-}
 inc() {
-	get "/api/v1/incidents?rule=c-crit&host=$1&limit=1" | jq -r '.incidents[0].id'
-}
-ctl() {
-	for _ in 1 2 3 4 5; do
-		"$SOPCTL" -u "$API" "$@" >"$T/out" 2>"$T/err"
-		rc=$?
-		[ $rc -ne 3 ] && return $rc
-		sleep 0.1
-	done
-	return $rc
+	api_get "/api/v1/incidents?rule=c-crit&host=$1&limit=1" | jq -r '.incidents[0].id'
 }
 post() {
 	for _ in 1 2 3 4 5; do
@@ -109,7 +89,7 @@ start_sopd || { notok "sopd starts under libfaketime"; exit 1; }
 send db1 "CCRIT disk failed on /dev/sdb"
 send mail1 "CCRIT queue stuck"
 send fw1 "CCRIT link down"
-check "three criticals open" wait_for jq_ok "/api/v1/incidents?state=active" \
+check "three criticals open" wait_for api_jq "/api/v1/incidents?state=active" \
     '.incidents | length == 3'
 A=$(inc db1); B=$(inc mail1); C=$(inc fw1)
 
@@ -118,19 +98,19 @@ check "impact, workaround and eta set through the API" post \
     "/api/v1/incidents/$B" '{"actor": "tanaka", "impact": "mail to customers delayed", "workaround": "use the backup relay", "eta": "2026-11-26T03:00:00Z"}'
 check "the answer shows them" jqf "$T/body" '.impact == "mail to customers delayed" and
     .workaround == "use the backup relay" and .eta == "2026-11-26T03:00:00Z"'
-check "the change is in the history with its actor" jq_ok "/api/v1/incidents/$B" \
+check "the change is in the history with its actor" api_jq "/api/v1/incidents/$B" \
     '[.history[] | select(.action == "set" and .actor == "tanaka" and
       (.note | test("impact: mail to customers delayed")))] | length == 1'
 check "a bad eta is refused (400)" sh -c "curl -s -o /dev/null -w '%{http_code}' \
     -X POST -H 'Content-Type: application/json' --data '{\"eta\": \"soon\"}' \
     '$API/api/v1/incidents/$B' | grep -qx 400"
 check "sato acknowledges B" post "/api/v1/incidents/$B/ack" '{"actor": "sato"}'
-check "a note on A with sopctl" ctl note "$A" -m "vendor called, disk on its way" --actor suzuki
+check "a note on A with sopctl" ctl_retry note "$A" -m "vendor called, disk on its way" --actor suzuki
 
 # --- the reminder: A has no impact 15 simulated minutes after opening ---
 check "A reminds L2 that its impact is not set" wait_long 40 \
     hook_has ".kind == \"reminder\" and .incident.id == $A and .level == \"L2\""
-check "the reminder is in A's history" jq_ok "/api/v1/incidents/$A" \
+check "the reminder is in A's history" api_jq "/api/v1/incidents/$A" \
     '[.history[] | select(.action == "remind")] | length == 1'
 # Ten more simulated minutes: no second reminder, none for B.
 sleep 10
@@ -138,7 +118,7 @@ check "A reminded once" [ "$(hook_count ".kind == \"reminder\" and .incident.id 
 check "B (impact set) never reminds" [ "$(hook_count ".kind == \"reminder\" and .incident.id == $B")" = 0 ]
 
 # --- fields by sopctl, shown by sopctl show ---
-check "sopctl set gives A its impact" ctl set "$A" --impact "orders database read-only" \
+check "sopctl set gives A its impact" ctl_retry set "$A" --impact "orders database read-only" \
     --workaround "none" --eta "2026-11-26 13:00" --actor suzuki
 check "sopctl show prints the impact" sh -c "'$SOPCTL' -u '$API' show $A | grep -q 'impact  *orders database read-only'"
 check "and the expected recovery in the calendar's zone" sh -c \
@@ -146,7 +126,7 @@ check "and the expected recovery in the calendar's zone" sh -c \
 
 # --- every notice carries note, owner, fields, last event and link ---
 send mail1 "CCRIT queue stuck, 5000 messages deferred"
-check "the new event is counted" wait_for jq_ok "/api/v1/incidents/$B" '.count == 2'
+check "the new event is counted" wait_for api_jq "/api/v1/incidents/$B" '.count == 2'
 check "B resolved with a note" post "/api/v1/incidents/$B/resolve" \
     '{"actor": "sato", "note": "relay restarted, queue drained"}'
 R=".kind == \"resolved\" and .incident.id == $B"
@@ -174,7 +154,7 @@ check "A's reminder carries its note and link too" hook_has \
      .incident.link == \"https://sop.example.jp:8443/?incident=$A\""
 
 # --- the report for the client ---
-check "sopctl export prints the report as text" ctl export "$B"
+check "sopctl export prints the report as text" ctl_retry export "$B"
 check "with the fields" sh -c "grep -q '^Impact  *mail to customers delayed' '$T/out' &&
     grep -q '^Owner  *sato' '$T/out' && grep -q '^State  *resolved' '$T/out'"
 check "the timeline" sh -c "grep -q 'set .* by tanaka: impact: mail to customers delayed' '$T/out' &&
@@ -182,17 +162,17 @@ check "the timeline" sh -c "grep -q 'set .* by tanaka: impact: mail to customers
 check "the notes and the events" sh -c "sed -n '/^Notes:/,/^Recent events:/p' '$T/out' |
     grep -q 'sato: relay restarted, queue drained' &&
     sed -n '/^Recent events:/,\$p' '$T/out' | grep -q 'mail1 CCRIT queue stuck, 5000'"
-check "sopctl export --json gives the same as JSON" ctl export "$B" --json
+check "sopctl export --json gives the same as JSON" ctl_retry export "$B" --json
 check "fields, timeline, notes and events in the JSON" jqf "$T/out" '
     .incident.id == '"$B"' and .incident.impact == "mail to customers delayed" and
     ([.timeline[] | .action] | index("set") != null and index("resolve") != null) and
     ([.notes[] | .note] | index("relay restarted, queue drained") != null) and
     (.events | length == 2)'
-check "a resolved incident's impact is still editable" ctl set "$B" \
+check "a resolved incident's impact is still editable" ctl_retry set "$B" \
     --impact "mail to customers delayed 40 minutes" --actor tanaka
 check "its report then tells the final impact" sh -c "'$SOPCTL' -u '$API' export $B |
     grep -q '^Impact  *mail to customers delayed 40 minutes'"
-check "recorded while resolved" jq_ok "/api/v1/incidents/$B" \
+check "recorded while resolved" api_jq "/api/v1/incidents/$B" \
     '.state == "resolved" and ([.history[] | select(.action == "set" and .from == "resolved")] | length == 1)'
 check "an unknown incident cannot be set (404)" sh -c "curl -s -o /dev/null -w '%{http_code}' \
     -X POST -H 'Content-Type: application/json' --data '{\"impact\": \"x\"}' \
@@ -208,7 +188,7 @@ check "C (never given an impact) reminded once" \
     [ "$(hook_count ".kind == \"reminder\" and .incident.id == $C")" = 1 ]
 FT="@2026-11-26 03:30:00"
 start_sopd || { notok "sopd starts again"; exit 1; }
-check "C is still active after the restart" wait_for jq_ok "/api/v1/incidents/$C" \
+check "C is still active after the restart" wait_for api_jq "/api/v1/incidents/$C" \
     '.state == "open" and .impact == null'
 sleep 3
 check "and does not remind again" \

@@ -55,42 +55,16 @@ send() {
 	printf '<11>Nov 27 09:00:00 %s app: %s' "$1" "$2" \
 	    > /dev/udp/127.0.0.1/"$P_SYSLOG"
 }
-# get PATH: GET the API, retrying a request that got no answer. Under the
-# x720 clock evhttp's 15 s inactivity timeout is about 20 real ms, so a
-# loaded machine sees dropped connections; a failed GET is never read as an
-# answer (jq 1.6 -e exits 0 on empty input).
-get() {
-	for _ in 1 2 3 4 5; do
-		curl -sf "$API$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-jq_ok() {
-	_b=$(get "$1") || return 1
-	printf '%s' "$_b" | jq -e "$2" >/dev/null 2>&1
-}
 # inc RULE HOST: the id of that rule's newest incident on host.
 inc() {
-	get "/api/v1/incidents?rule=$1&host=$2&limit=1" | jq -r '.incidents[0].id'
+	api_get "/api/v1/incidents?rule=$1&host=$2&limit=1" | jq -r '.incidents[0].id'
 }
 # field ID JQ: one field of an incident.
-field() { get "/api/v1/incidents/$1" | jq -r "$2"; }
+field() { api_get "/api/v1/incidents/$1" | jq -r "$2"; }
 # escalations ID: how many "escalate" history entries an incident has.
 escalations() { field "$1" '[.history[] | select(.action == "escalate")] | length'; }
 # fresh: forget all state.
 fresh() { rm -rf "$T/var"; }
-# ctl ARGS...: sopctl, again when the connection was dropped (exit 3; see
-# get above).
-ctl() {
-	for _ in 1 2 3 4 5; do
-		"$SOPCTL" -u "$API" "$@" >"$T/out" 2>"$T/err"
-		rc=$?
-		[ $rc -ne 3 ] && return $rc
-		sleep 0.1
-	done
-	return $rc
-}
 # code_is CODE METHOD PATH [BODY]: the status, again when no answer came.
 code_is() {
 	for _ in 1 2 3 4 5; do
@@ -109,26 +83,26 @@ start_sopd || { notok "sopd starts under libfaketime"; exit 1; }
 ok "sopd starts under libfaketime"
 send db1 "TCRIT db"
 send web1 "THIGH web"
-check "critical and high open" wait_for jq_ok /api/v1/incidents \
+check "critical and high open" wait_for api_jq /api/v1/incidents \
     '.incidents | length == 2'
 C=$(inc t-crit db1); H=$(inc t-high web1)
 check "critical opens at L2 (SOP 3.1)" [ "$(field "$C" .level)" = L2 ] ||
     api "/api/v1/incidents/$C" | sed 's/^/# /' 
-check "critical: next step L3 one hour after opening" jq_ok "/api/v1/incidents/$C" \
+check "critical: next step L3 one hour after opening" api_jq "/api/v1/incidents/$C" \
     '.next_level == "L3" and .next_step == 1 and
      ((.next_escalation | fromdateiso8601) - (.first_seen | fromdateiso8601)) == 3600'
-check "high opens at L1, next L2" jq_ok "/api/v1/incidents/$H" \
+check "high opens at L1, next L2" api_jq "/api/v1/incidents/$H" \
     '.level == "L1" and .next_level == "L2"'
-check "critical reaches L3 after an hour" wait_long 30 jq_ok "/api/v1/incidents/$C" \
+check "critical reaches L3 after an hour" wait_long 30 api_jq "/api/v1/incidents/$C" \
     '.level == "L3" and .next_escalation == null'
-check "critical escalated at +1h (not before)" jq_ok "/api/v1/incidents/$C" \
+check "critical escalated at +1h (not before)" api_jq "/api/v1/incidents/$C" \
     '[.history[] | select(.action == "escalate")][0] as $e |
      (($e.at | fromdateiso8601) - (.first_seen | fromdateiso8601)) as $d |
      $d >= 3600 and $d < 3720' || field "$C" .history | sed 's/^/# /' 
-check "high is at L2 after an hour, L3 next at +4h" wait_for jq_ok "/api/v1/incidents/$H" \
+check "high is at L2 after an hour, L3 next at +4h" wait_for api_jq "/api/v1/incidents/$H" \
     '.level == "L2" and .next_level == "L3" and
      ((.next_escalation | fromdateiso8601) - (.first_seen | fromdateiso8601)) == 14400'
-check "high reaches L3 after 4 hours" wait_long 40 jq_ok "/api/v1/incidents/$H" \
+check "high reaches L3 after 4 hours" wait_long 40 api_jq "/api/v1/incidents/$H" \
     '.level == "L3"'
 high_twice() {
 	[ "$(escalations "$H")" = 2 ] && return 0
@@ -138,7 +112,7 @@ high_twice() {
 check "high escalated twice (L2, L3)" high_twice
 check "sopctl list shows the next step" sh -c \
     "for i in 1 2 3 4 5; do '$SOPCTL' -u '$API' list | grep -q 'NEXT' && exit 0; sleep 0.1; done; exit 1"
-ctl show "$C"
+ctl_retry show "$C"
 check "sopctl show prints the level" grep -q "L3" "$T/out"
 check "the tick saw no clock jump under the accelerated clock" \
     sh -c "! grep -q 'clock jumped' '$T/sopd.log'"
@@ -152,12 +126,12 @@ FT="@2026-11-20 06:00:00"	# Friday 15:00 JST; Monday the 23rd is a holiday
 start_sopd || { notok "sopd starts on a Friday afternoon"; exit 1; }
 send app1 "TMED queue"
 send db2 "TCRIT disk"
-check "medium opens" wait_for jq_ok "/api/v1/incidents?rule=t-med" '.total == 1'
+check "medium opens" wait_for api_jq "/api/v1/incidents?rule=t-med" '.total == 1'
 M=$(inc t-med app1); K=$(inc t-crit db2)
 # Opened a few simulated minutes after 15:00 JST on Friday: the rest of
 # Friday's hours, Monday is 勤労感謝の日 (a holiday), the rest on Tuesday.
 medium_due() {
-	jq_ok "/api/v1/incidents/$M" '((.next_escalation | fromdateiso8601) -
+	api_jq "/api/v1/incidents/$M" '((.next_escalation | fromdateiso8601) -
 	    (.first_seen | fromdateiso8601)) == 4 * 86400 and
 	    (.next_escalation | startswith("2026-11-24T0"))' && return 0
 	api "/api/v1/incidents/$M" | jq -c '[.first_seen, .next_escalation]' |
@@ -172,9 +146,9 @@ kill9_sopd
 ok "sopd killed with -9, steps pending"
 FT="@2026-11-24 06:30:00"	# restart after both steps fell due
 start_sopd || { notok "sopd restarts"; exit 1; }
-check "medium at L2 after the restart" wait_for jq_ok "/api/v1/incidents/$M" \
+check "medium at L2 after the restart" wait_for api_jq "/api/v1/incidents/$M" \
     '.level == "L2"'
-check "critical at L3 after the restart" wait_for jq_ok "/api/v1/incidents/$K" \
+check "critical at L3 after the restart" wait_for api_jq "/api/v1/incidents/$K" \
     '.level == "L3"'
 check "the overdue medium step fired exactly once" [ "$(escalations "$M")" = 1 ]
 check "the overdue critical step fired exactly once" [ "$(escalations "$K")" = 1 ] ||
@@ -194,37 +168,37 @@ fresh
 : > "$T/sopd.log"
 FT="@2026-11-27 14:30:00"	# Friday 23:30 JST, inside the patch window
 start_sopd || { notok "sopd starts in a patch window"; exit 1; }
-check "the patch window is active" jq_ok /api/v1/windows \
+check "the patch window is active" api_jq /api/v1/windows \
     '.windows[] | select(.id == "patch") | .active'
 send db1 "TPAT db"
 send web2 "TPAT cache"
-check "incidents open in the window" wait_for jq_ok "/api/v1/incidents?rule=t-pat" '.total == 2'
+check "incidents open in the window" wait_for api_jq "/api/v1/incidents?rule=t-pat" '.total == 2'
 W1=$(inc t-pat db1); W2=$(inc t-pat web2)
-check "an incident in the window is marked with it" jq_ok "/api/v1/incidents/$W1" \
+check "an incident in the window is marked with it" api_jq "/api/v1/incidents/$W1" \
     '.in_window == "patch" and .next_escalation == null'
 send web2 "TPOK cache"
-check "a resolve inside the window goes through" wait_for jq_ok \
+check "a resolve inside the window goes through" wait_for api_jq \
     "/api/v1/incidents/$W2" '.state == "resolved"'
 check "no escalation inside the window" [ "$(escalations "$W1")" = 0 ]
-check "the window's end releases the incident" wait_long 15 jq_ok \
+check "the window's end releases the incident" wait_long 15 api_jq \
     "/api/v1/incidents/$W1" '.in_window == null'
-check "failed post-change verification in the history" jq_ok "/api/v1/incidents/$W1" \
+check "failed post-change verification in the history" api_jq "/api/v1/incidents/$W1" \
     '[.history[] | select(.action == "verify-failed")] | length == 1'
 check "its clock starts at the window's end (L2 due 01:00 JST)" \
     [ "$(field "$W1" .next_escalation)" = 2026-11-27T16:00:00Z ]
-check "the window's record lists what happened in it" jq_ok /api/v1/windows/patch \
+check "the window's record lists what happened in it" api_jq /api/v1/windows/patch \
     ".occurrences[0] | .ended and .record.failed_verification == [$W1] and
      .record.resolved == [$W2] and (.record.opened | length) == 2"
 
 # A change window for the web group, made with sopctl (00:10-03:00 JST).
-ctl window add --id CHG-1 --title "cache upgrade" --group web \
+ctl_retry window add --id CHG-1 --title "cache upgrade" --group web \
     --start 2026-11-27T15:10:00Z --end 2026-11-27T18:00:00Z --approved
 # (A retry after a timeout on a loaded machine finds it made: "exists".)
 check "sopctl window add creates a change window" \
     grep -Eq "CHG-1 created|window CHG-1 exists" "$T/out" "$T/err"
-ctl window add --id CHG-2 --title "not approved" --hosts db7 \
+ctl_retry window add --id CHG-2 --title "not approved" --hosts db7 \
     --start 2026-11-27T15:10:00Z --end 2026-11-27T18:00:00Z
-# windows_both: sopctl windows lists both (retried: see get above); CHG-1
+# windows_both: sopctl windows lists both (retried: see api_get in lib.sh); CHG-1
 # may have started already on a slow machine.
 windows_both() {
 	for _ in 1 2 3 4 5; do
@@ -243,33 +217,33 @@ check "a window ending before it starts is refused (400)" code_is 400 POST \
     /api/v1/windows '{"id":"bad","start":"2026-11-28T02:00:00Z","end":"2026-11-28T01:00:00Z"}'
 check "an unknown host group is refused (400)" code_is 400 POST \
     /api/v1/windows '{"id":"bad2","groups":["nope"],"start":"2026-11-28T00:00:00Z","end":"2026-11-28T01:00:00Z"}'
-check "the change window becomes active" wait_long 10 jq_ok /api/v1/windows \
+check "the change window becomes active" wait_long 10 api_jq /api/v1/windows \
     '.windows[] | select(.id == "CHG-1") | .active'
 send web5 "THIGH deploy"
 send db7 "THIGH other"
-check "in-scope and out-of-scope incidents open" wait_for jq_ok \
+check "in-scope and out-of-scope incidents open" wait_for api_jq \
     "/api/v1/incidents?rule=t-high" '.total == 2'
 I1=$(inc t-high web5); I2=$(inc t-high db7)
 check "the in-scope incident is held by the change window" \
     [ "$(field "$I1" .in_window)" = CHG-1 ]
-check "an unapproved window holds nothing" jq_ok "/api/v1/incidents/$I2" \
+check "an unapproved window holds nothing" api_jq "/api/v1/incidents/$I2" \
     '.in_window == null and .next_level == "L2"'
-ctl window cancel CHG-1
+ctl_retry window cancel CHG-1
 # On a loaded machine sopctl may time out after sopd took the request and
 # try again: then the second attempt learns it is already cancelled.
 check "sopctl window cancel ends the window" grep -q "cancelled" "$T/out" "$T/err"
-check "cancelling releases the incident" wait_for jq_ok "/api/v1/incidents/$I1" \
+check "cancelling releases the incident" wait_for api_jq "/api/v1/incidents/$I1" \
     '.in_window == null and .next_level == "L2"'
-check "CHG-1's record lists the failed verification" jq_ok /api/v1/windows/CHG-1 \
+check "CHG-1's record lists the failed verification" api_jq /api/v1/windows/CHG-1 \
     ".cancelled and .occurrences[0].record.failed_verification == [$I1]"
 check "config windows cannot be cancelled (409)" code_is 409 POST \
     /api/v1/windows/patch/cancel '{}'
 stop_sopd
 FT="@2026-11-27 16:30:00"
 start_sopd || { notok "sopd restarts with API windows"; exit 1; }
-check "API-made windows survive a restart" jq_ok /api/v1/windows/CHG-1 \
+check "API-made windows survive a restart" api_jq /api/v1/windows/CHG-1 \
     '.cancelled and .source == "api"'
-check "the released incident escalated after the restart" jq_ok \
+check "the released incident escalated after the restart" api_jq \
     "/api/v1/incidents/$W1" '.level == "L2"'
 check "sopd stops cleanly at the end" stop_sopd
 
@@ -292,24 +266,24 @@ high_policy 4h
 FT="@2026-11-24 09:00:00"
 start_sopd || { notok "sopd starts for the reload test"; exit 1; }
 send web9 "THIGH reload"
-check "a high incident opens" wait_for jq_ok "/api/v1/incidents?rule=t-high" '.total == 1'
+check "a high incident opens" wait_for api_jq "/api/v1/incidents?rule=t-high" '.total == 1'
 R=$(inc t-high web9)
-check "it reaches L2 after an hour, L3 due at +4h" wait_long 20 jq_ok \
+check "it reaches L2 after an hour, L3 due at +4h" wait_long 20 api_jq \
     "/api/v1/incidents/$R" '.level == "L2" and
      ((.next_escalation | fromdateiso8601) - (.first_seen | fromdateiso8601)) == 14400'
-gen=$(get /api/v1/stats | jq -r .daemon.generation)
+gen=$(api_get /api/v1/stats | jq -r .daemon.generation)
 high_policy 2h
 kill -HUP "$SOPD_PID"
-check "the reload is taken" wait_for jq_ok /api/v1/stats \
+check "the reload is taken" wait_for api_jq /api/v1/stats \
     ".daemon.generation > $gen and .daemon.last_reload.ok"
-check "after the reload L3 is due at +2h from the clock's start" jq_ok \
+check "after the reload L3 is due at +2h from the clock's start" api_jq \
     "/api/v1/incidents/$R" '.level == "L2" and .next_level == "L3" and
      ((.next_escalation | fromdateiso8601) - (.first_seen | fromdateiso8601)) == 7200'
 check "the step fired before the reload is kept, not fired again" \
     [ "$(escalations "$R")" = 1 ]
-check "L3 comes at +2h under the new policy" wait_long 20 jq_ok \
+check "L3 comes at +2h under the new policy" wait_long 20 api_jq \
     "/api/v1/incidents/$R" '.level == "L3" and .next_escalation == null'
-check "escalated to L3 at +2h (not at +4h)" jq_ok "/api/v1/incidents/$R" \
+check "escalated to L3 at +2h (not at +4h)" api_jq "/api/v1/incidents/$R" \
     '[.history[] | select(.action == "escalate")][1] as $e |
      (($e.at | fromdateiso8601) - (.first_seen | fromdateiso8601)) as $d |
      $d >= 7200 and $d < 7320' || field "$R" .history | sed 's/^/# /'
