@@ -6,34 +6,8 @@
 # the notices sent for it; axe-core clean, screenshots kept.
 . "$(dirname "$0")/../lib.sh"
 
-CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser)}
-if [ -z "$CHROMIUM" ] || ! command -v node >/dev/null || [ ! -d "$ROOT/node_modules/puppeteer-core" ]; then
-	notok "chromium, node and puppeteer-core are installed (make deps)"
-	exit 1
-fi
-CHROME_FLAGS="--no-sandbox
---disable-gpu
---disable-quic
---no-first-run
---disable-background-networking
---disable-component-update
---disable-sync
---disable-extensions
---disable-default-apps
---no-default-browser-check
---no-proxy-server
---host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1
---user-data-dir=$T/chrome"
-SHOTS=$ROOT/build/test-logs
-mkdir -p "$SHOTS"
-rm -f "$SHOTS"/web2-*.png
-
-raw() {
-	printf '<%s>%s %s %s: %s' "$3" "$(LC_ALL=C date '+%b %e %H:%M:%S')" "$1" "$2" "$4" \
-	    >/dev/udp/127.0.0.1/"$P_SYSLOG"
-}
-tapi() { curl -sf -H "Authorization: Bearer $TOKEN" "$API$1"; }
-tjq() { tapi "$1" | jq -e "$2" >/dev/null 2>&1; }
+. "$ROOT/tests/browser.sh"
+browser_env web2
 tpost() { curl -s -o "$T/post.out" -w '%{http_code}' -H "Authorization: Bearer $2" \
     -H 'Content-Type: application/json' --data "$3" "$API$1"; }
 
