@@ -138,6 +138,7 @@ struct incidents {
 	int integ_interval; /* s, 0 off */
 	time_t integ_due;   /* monotonic s */
 	int integ_budget;   /* ms, doubled when interrupted */
+	int throwaway;	    /* in memory only: see incidents_set_throwaway */
 	size_t sample_events;
 	size_t max_open;
 	size_t max_per_rule;
@@ -521,6 +522,8 @@ incidents_history(struct incidents *is, uint64_t id, int64_t at,
 {
 	struct hist *hr, *old;
 
+	if (is->throwaway)
+		return;
 	if (is->nhist >= INC_HISTORY_MAX) {
 		old = is->hhead;
 		is->hhead = old->next;
@@ -1118,6 +1121,8 @@ incidents_put(struct incidents *is, const struct inc *inc)
 	char *samples = NULL;
 	int rc;
 
+	if (is->throwaway)
+		return 0;
 	incidents_row(inc, &r);
 	if (inc->samples_dirty)
 		r.samples = samples = incidents_samples_text(inc);
@@ -1416,6 +1421,8 @@ incidents_limits(struct incidents *is, const struct config *cfg)
 	is->sample_events = cfg->sample_events > 0 ? cfg->sample_events : 10;
 	if (is->sample_events > 1000)
 		is->sample_events = 1000;
+	if (is->throwaway)
+		is->sample_events = 0;
 	is->max_open =
 	    cfg->max_open_incidents > 0 ? cfg->max_open_incidents : 100000;
 	is->max_per_rule =
@@ -1487,6 +1494,15 @@ incidents_open(struct event_base *base, const struct config *cfg, char **cause)
 		event_add(is->ckpt_ev, &tv);
 	}
 	return is;
+}
+
+/* Keep incidents in memory only (a replay's); see incident.h. */
+void
+incidents_set_throwaway(struct incidents *is)
+{
+	is->throwaway = 1;
+	is->sample_events = 0;
+	store_set_no_incidents(is->store);
 }
 
 /* Apply a reloaded config's limits and sample size. */

@@ -176,6 +176,8 @@ replay_start(struct sopd *sd, time_t start)
 		free(cause);
 		return -1;
 	}
+	/* Replay reads back no incident: they live in memory only. */
+	incidents_set_throwaway(sd->incidents);
 	incidents_add_hooks(sd->incidents, &replay_hooks, NULL);
 	sd->notifier = notify_new_sink(replay_notice_cb, NULL);
 	core_start(sd, NULL, replay_fire_cb);
