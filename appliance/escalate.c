@@ -395,7 +395,7 @@ escalate_fire_due(struct escalator *e, struct escinc *ei, int64_t now,
 {
 	const struct policy_step *st;
 	struct incident_info ii;
-	char level[8], why[ESC_NOTE_MAX];
+	char level[8], why[ESC_NOTE_MAX], id[RECORD_U64_LEN];
 	unsigned mask = 0;
 	int64_t due;
 	int i, last = -1, opening = 1;
@@ -426,8 +426,8 @@ escalate_fire_due(struct escalator *e, struct escinc *ei, int64_t now,
 			    st->unless_acked ? "not acknowledged within" :
 					       "not resolved within",
 			    st->text, level);
-		record_line("escalate #%llu %s", (unsigned long long)ei->id,
-		    level);
+		record_cat("escalate #", record_u64(id, ei->id), " ", level,
+		    NULL);
 		escalate_show(e, ei, level,
 		    opening && note == NULL ? NULL : "escalate", why);
 	} else
