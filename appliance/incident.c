@@ -242,6 +242,26 @@ incidents_may_log(time_t *last)
 	return 1;
 }
 
+/* Copy src into dst of size bytes, cut to fit (snprintf's "%s"). */
+static void
+incidents_copy(char *dst, size_t size, const char *src)
+{
+	size_t len = strnlen(src, size - 1);
+
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/* prefix then src in dst of size bytes, cut to fit (prefix fits). */
+static void
+incidents_prefixed(char *dst, size_t size, const char *prefix, const char *src)
+{
+	size_t n = strlen(prefix);
+
+	memcpy(dst, prefix, n);
+	incidents_copy(dst + n, size - n, src);
+}
+
 /* Set a string field to a copy (or NULL). */
 static void
 incidents_setstr(char **field, const char *s)
@@ -691,11 +711,21 @@ incidents_cause(const char *trap_oid, const char *program, const char *msgid)
 {
 	char *s;
 
+	size_t np, nm;
+
 	if (trap_oid != NULL && *trap_oid != '\0')
 		return xstrndup(trap_oid, 255);
-	xasprintf(&s, "%.100s %.100s",
-	    program != NULL && *program != '\0' ? program : "-",
-	    msgid != NULL && *msgid != '\0' ? msgid : "-");
+	if (program == NULL || *program == '\0')
+		program = "-";
+	if (msgid == NULL || *msgid == '\0')
+		msgid = "-";
+	np = strnlen(program, 100); /* each cut to 100 bytes */
+	nm = strnlen(msgid, 100);
+	s = xmalloc(np + 1 + nm + 1);
+	memcpy(s, program, np);
+	s[np] = ' ';
+	memcpy(s + np + 1, msgid, nm);
+	s[np + 1 + nm] = '\0';
 	return s;
 }
 
@@ -884,7 +914,7 @@ incidents_new(struct incidents *is, const struct logevent *ev,
 	    r->severity >= 0 && r->severity < SEV_MAX ? r->severity : SEV_INFO;
 	inc->state = INC_OPEN;
 	inc->stored_state = -1;
-	snprintf(inc->level, sizeof(inc->level), "%s",
+	incidents_copy(inc->level, sizeof(inc->level),
 	    inc->severity == SEV_CRITICAL ? "L2" : "L1");
 	inc->host = ev->host != NULL ? xstrdup(ev->host) : NULL;
 	if (title_as != NULL) {
@@ -903,7 +933,7 @@ incidents_new(struct incidents *is, const struct logevent *ev,
 	incidents_index(is, inc);
 	is->meta_dirty = 1;
 	stats.incidents_opened++;
-	snprintf(actor, sizeof(actor), "rule:%s", name);
+	incidents_prefixed(actor, sizeof(actor), "rule:", name);
 	incidents_dirty(is, inc); /* first: see incidents_write */
 	incidents_history(is, inc->id, inc->first_seen, actor, "open", -1,
 	    INC_OPEN, NULL);
@@ -941,7 +971,7 @@ incidents_clear(struct incidents *is, struct inc *inc, const char *name,
 		is->clear_unmatched++;
 		return;
 	}
-	snprintf(actor, sizeof(actor), "rule:%s", name);
+	incidents_prefixed(actor, sizeof(actor), "rule:", name);
 	incidents_move(is, inc, INC_RESOLVED, actor, "resolve", NULL,
 	    incidents_event_time(ev));
 }
@@ -984,8 +1014,7 @@ incidents_flapping(struct incidents *is, const struct logevent *ev,
 	int64_t t = incidents_event_time(ev);
 	uint32_t h;
 
-	snprintf(fkey, sizeof(fkey), "%s%.*s", INC_FLAP_PREFIX,
-	    (int)(sizeof(fkey) - sizeof(INC_FLAP_PREFIX)), key);
+	incidents_prefixed(fkey, sizeof(fkey), INC_FLAP_PREFIX, key);
 	template_utf8_trim(fkey);
 	h = incidents_hash(r->name, fkey);
 	if ((f = incidents_find(is, r->name, fkey, h)) != NULL) {
@@ -2353,7 +2382,7 @@ incidents_set_escalation(struct incidents *is, uint64_t id,
 	if ((inc = incidents_find_id(is, id)) == NULL)
 		return -1;
 	if (ie->level != NULL && strcmp(inc->level, ie->level) != 0) {
-		snprintf(inc->level, sizeof(inc->level), "%s", ie->level);
+		incidents_copy(inc->level, sizeof(inc->level), ie->level);
 		stored = 1;
 	}
 	if (inc->next_escalation != ie->next_escalation) {
@@ -2361,7 +2390,7 @@ incidents_set_escalation(struct incidents *is, uint64_t id,
 		stored = 1;
 	}
 	inc->next_step = ie->next_step;
-	snprintf(inc->next_level, sizeof(inc->next_level), "%s",
+	incidents_copy(inc->next_level, sizeof(inc->next_level),
 	    ie->next_level != NULL ? ie->next_level : "");
 	if ((inc->in_window == NULL) != (ie->in_window == NULL) ||
 	    (ie->in_window != NULL &&
