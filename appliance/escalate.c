@@ -6,6 +6,7 @@
  */
 #include "escalate.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,34 @@ static void escalate_hooks_written(void *);
 /* The escalator's observer of the incidents. */
 static const struct incident_hooks escalate_hooks = { escalate_hooks_change,
 	escalate_hooks_write, escalate_hooks_written };
+
+/* Copy src into dst of size bytes, cut to fit (snprintf's "%s"). */
+static void
+escalate_copy(char *dst, size_t size, const char *src)
+{
+	size_t len = strnlen(src, size - 1);
+
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/* Join the strings given, up to a NULL, into buf of size bytes (cut). */
+static void
+escalate_join(char *buf, size_t size, ...)
+{
+	const char *s;
+	size_t n = 0, len;
+	va_list ap;
+
+	va_start(ap, size);
+	while ((s = va_arg(ap, const char *)) != NULL) {
+		len = strnlen(s, size - 1 - n);
+		memcpy(buf + n, s, len);
+		n += len;
+	}
+	va_end(ap);
+	buf[n] = '\0';
+}
 
 /* The rank of a level name: L1 0, L2 1, L3 2 (unknown: 0). */
 static int
@@ -314,14 +343,13 @@ escalate_queue_to(struct escalator *e, const struct incident_info *ii,
 				  "commit; dropping (counted)");
 		return;
 	}
-	o = xcalloc(1,
-	    sizeof(*o) + escalate_room(ii->level) + escalate_room(ii->host) +
-		escalate_room(ii->rule) + escalate_room(ii->title) +
-		escalate_room(ii->key) + escalate_room(ii->in_window) +
-		escalate_room(ii->owner) + escalate_room(ii->impact) +
-		escalate_room(ii->workaround) + escalate_room(ii->last_note) +
-		escalate_room(ii->last_event) + escalate_room(level) +
-		escalate_room(idem) + escalate_room(note));
+	o = xmalloc(sizeof(*o) + escalate_room(ii->level) +
+	    escalate_room(ii->host) + escalate_room(ii->rule) +
+	    escalate_room(ii->title) + escalate_room(ii->key) +
+	    escalate_room(ii->in_window) + escalate_room(ii->owner) +
+	    escalate_room(ii->impact) + escalate_room(ii->workaround) +
+	    escalate_room(ii->last_note) + escalate_room(ii->last_event) +
+	    escalate_room(level) + escalate_room(idem) + escalate_room(note));
 	o->end = (char *)(o + 1);
 	o->ii = *ii;
 	o->ii.level = escalate_keep(o, o->ii.level);
@@ -344,6 +372,7 @@ escalate_queue_to(struct escalator *e, const struct incident_info *ii,
 	o->idem = escalate_keep(o, idem);
 	o->at_us = clock_now_us();
 	o->note = escalate_keep(o, note);
+	o->next = NULL;
 	if (e->otail != NULL)
 		e->otail->next = o;
 	else
@@ -395,21 +424,21 @@ escalate_fire_due(struct escalator *e, struct escinc *ei, int64_t now,
 {
 	const struct policy_step *st;
 	struct incident_info ii;
-	char level[8], why[ESC_NOTE_MAX];
+	char level[8], why[ESC_NOTE_MAX], id[RECORD_U64_LEN], n[RECORD_U64_LEN];
 	unsigned mask = 0;
 	int64_t due;
 	int i, last = -1, opening = 1;
 
 	if (incidents_info(e->d.incidents, ei->id, &ii) != 0)
 		return;
-	snprintf(level, sizeof(level), "%s", ii.level);
+	escalate_copy(level, sizeof(level), ii.level);
 	while ((i = escalate_next(e, ei, &due)) >= 0 && due <= now) {
 		st = policy_step(e->d.policy, ei->severity, i);
 		ei->fired |= 1U << i;
 		ei->fired_at[i] = now;
 		ei->stale |= ESC_ROW_STEP(i);
 		if (st->level > escalate_rank(level))
-			snprintf(level, sizeof(level), "%s",
+			escalate_copy(level, sizeof(level),
 			    policy_level_name(st->level));
 		mask |= st->notify;
 		opening &= due <= ei->start;
@@ -421,13 +450,13 @@ escalate_fire_due(struct escalator *e, struct escinc *ei, int64_t now,
 		/* The note goes to the history only with an action. */
 		why[0] = '\0';
 		if (!opening || note != NULL)
-			snprintf(why, sizeof(why),
-			    "step %d: %s %s: escalated to %s", last,
-			    st->unless_acked ? "not acknowledged within" :
-					       "not resolved within",
-			    st->text, level);
-		record_line("escalate #%llu %s", (unsigned long long)ei->id,
-		    level);
+			escalate_join(why, sizeof(why), "step ",
+			    record_u64(n, (uint64_t)last), ": ",
+			    st->unless_acked ? "not acknowledged within " :
+					       "not resolved within ",
+			    st->text, ": escalated to ", level, NULL);
+		record_cat("escalate #", record_u64(id, ei->id), " ", level,
+		    NULL);
 		escalate_show(e, ei, level,
 		    opening && note == NULL ? NULL : "escalate", why);
 	} else

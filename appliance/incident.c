@@ -138,6 +138,7 @@ struct incidents {
 	int integ_interval; /* s, 0 off */
 	time_t integ_due;   /* monotonic s */
 	int integ_budget;   /* ms, doubled when interrupted */
+	int throwaway;	    /* in memory only: see incidents_set_throwaway */
 	size_t sample_events;
 	size_t max_open;
 	size_t max_per_rule;
@@ -239,6 +240,26 @@ incidents_may_log(time_t *last)
 		return 0;
 	*last = now;
 	return 1;
+}
+
+/* Copy src into dst of size bytes, cut to fit (snprintf's "%s"). */
+static void
+incidents_copy(char *dst, size_t size, const char *src)
+{
+	size_t len = strnlen(src, size - 1);
+
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/* prefix then src in dst of size bytes, cut to fit (prefix fits). */
+static void
+incidents_prefixed(char *dst, size_t size, const char *prefix, const char *src)
+{
+	size_t n = strlen(prefix);
+
+	memcpy(dst, prefix, n);
+	incidents_copy(dst + n, size - n, src);
 }
 
 /* Set a string field to a copy (or NULL). */
@@ -521,6 +542,8 @@ incidents_history(struct incidents *is, uint64_t id, int64_t at,
 {
 	struct hist *hr, *old;
 
+	if (is->throwaway)
+		return;
 	if (is->nhist >= INC_HISTORY_MAX) {
 		old = is->hhead;
 		is->hhead = old->next;
@@ -688,11 +711,21 @@ incidents_cause(const char *trap_oid, const char *program, const char *msgid)
 {
 	char *s;
 
+	size_t np, nm;
+
 	if (trap_oid != NULL && *trap_oid != '\0')
 		return xstrndup(trap_oid, 255);
-	xasprintf(&s, "%.100s %.100s",
-	    program != NULL && *program != '\0' ? program : "-",
-	    msgid != NULL && *msgid != '\0' ? msgid : "-");
+	if (program == NULL || *program == '\0')
+		program = "-";
+	if (msgid == NULL || *msgid == '\0')
+		msgid = "-";
+	np = strnlen(program, 100); /* each cut to 100 bytes */
+	nm = strnlen(msgid, 100);
+	s = xmalloc(np + 1 + nm + 1);
+	memcpy(s, program, np);
+	s[np] = ' ';
+	memcpy(s + np + 1, msgid, nm);
+	s[np + 1 + nm] = '\0';
 	return s;
 }
 
@@ -881,7 +914,7 @@ incidents_new(struct incidents *is, const struct logevent *ev,
 	    r->severity >= 0 && r->severity < SEV_MAX ? r->severity : SEV_INFO;
 	inc->state = INC_OPEN;
 	inc->stored_state = -1;
-	snprintf(inc->level, sizeof(inc->level), "%s",
+	incidents_copy(inc->level, sizeof(inc->level),
 	    inc->severity == SEV_CRITICAL ? "L2" : "L1");
 	inc->host = ev->host != NULL ? xstrdup(ev->host) : NULL;
 	if (title_as != NULL) {
@@ -900,7 +933,7 @@ incidents_new(struct incidents *is, const struct logevent *ev,
 	incidents_index(is, inc);
 	is->meta_dirty = 1;
 	stats.incidents_opened++;
-	snprintf(actor, sizeof(actor), "rule:%s", name);
+	incidents_prefixed(actor, sizeof(actor), "rule:", name);
 	incidents_dirty(is, inc); /* first: see incidents_write */
 	incidents_history(is, inc->id, inc->first_seen, actor, "open", -1,
 	    INC_OPEN, NULL);
@@ -938,7 +971,7 @@ incidents_clear(struct incidents *is, struct inc *inc, const char *name,
 		is->clear_unmatched++;
 		return;
 	}
-	snprintf(actor, sizeof(actor), "rule:%s", name);
+	incidents_prefixed(actor, sizeof(actor), "rule:", name);
 	incidents_move(is, inc, INC_RESOLVED, actor, "resolve", NULL,
 	    incidents_event_time(ev));
 }
@@ -981,8 +1014,7 @@ incidents_flapping(struct incidents *is, const struct logevent *ev,
 	int64_t t = incidents_event_time(ev);
 	uint32_t h;
 
-	snprintf(fkey, sizeof(fkey), "%s%.*s", INC_FLAP_PREFIX,
-	    (int)(sizeof(fkey) - sizeof(INC_FLAP_PREFIX)), key);
+	incidents_prefixed(fkey, sizeof(fkey), INC_FLAP_PREFIX, key);
 	template_utf8_trim(fkey);
 	h = incidents_hash(r->name, fkey);
 	if ((f = incidents_find(is, r->name, fkey, h)) != NULL) {
@@ -1118,6 +1150,8 @@ incidents_put(struct incidents *is, const struct inc *inc)
 	char *samples = NULL;
 	int rc;
 
+	if (is->throwaway)
+		return 0;
 	incidents_row(inc, &r);
 	if (inc->samples_dirty)
 		r.samples = samples = incidents_samples_text(inc);
@@ -1416,6 +1450,8 @@ incidents_limits(struct incidents *is, const struct config *cfg)
 	is->sample_events = cfg->sample_events > 0 ? cfg->sample_events : 10;
 	if (is->sample_events > 1000)
 		is->sample_events = 1000;
+	if (is->throwaway)
+		is->sample_events = 0;
 	is->max_open =
 	    cfg->max_open_incidents > 0 ? cfg->max_open_incidents : 100000;
 	is->max_per_rule =
@@ -1487,6 +1523,15 @@ incidents_open(struct event_base *base, const struct config *cfg, char **cause)
 		event_add(is->ckpt_ev, &tv);
 	}
 	return is;
+}
+
+/* Keep incidents in memory only (a replay's); see incident.h. */
+void
+incidents_set_throwaway(struct incidents *is)
+{
+	is->throwaway = 1;
+	is->sample_events = 0;
+	store_set_no_incidents(is->store);
 }
 
 /* Apply a reloaded config's limits and sample size. */
@@ -2337,7 +2382,7 @@ incidents_set_escalation(struct incidents *is, uint64_t id,
 	if ((inc = incidents_find_id(is, id)) == NULL)
 		return -1;
 	if (ie->level != NULL && strcmp(inc->level, ie->level) != 0) {
-		snprintf(inc->level, sizeof(inc->level), "%s", ie->level);
+		incidents_copy(inc->level, sizeof(inc->level), ie->level);
 		stored = 1;
 	}
 	if (inc->next_escalation != ie->next_escalation) {
@@ -2345,7 +2390,7 @@ incidents_set_escalation(struct incidents *is, uint64_t id,
 		stored = 1;
 	}
 	inc->next_step = ie->next_step;
-	snprintf(inc->next_level, sizeof(inc->next_level), "%s",
+	incidents_copy(inc->next_level, sizeof(inc->next_level),
 	    ie->next_level != NULL ? ie->next_level : "");
 	if ((inc->in_window == NULL) != (ie->in_window == NULL) ||
 	    (ie->in_window != NULL &&

@@ -45,6 +45,15 @@ int incident_state_from_name(const char *);
  */
 struct incidents *incidents_open(struct event_base *, const struct config *,
     char **cause);
+/*
+ * Keep incidents in memory only (a replay's, whose store is thrown away):
+ * the store keeps no incident, history or escalation rows
+ * (store_set_no_incidents), no history rows are queued, no sample events
+ * are rendered (nor the latest event's text kept), and a resolved incident
+ * is freed at the next commit. Commits, hooks and the commit hook run as
+ * usual. Call it right after incidents_open, before any incident changes.
+ */
+void incidents_set_throwaway(struct incidents *);
 /* Apply a reloaded config (limits, sample size); incidents are kept. */
 void incidents_reconfigure(struct incidents *, const struct config *);
 /* Feed one event that a rule took (open, update, count or clear). */

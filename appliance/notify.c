@@ -110,10 +110,10 @@ struct notifier {
 /* A notice staged for a recording notifier's sink. */
 struct notify_sunk {
 	struct notify_sunk *next;
-	char *level;
 	enum notice_kind kind;
 	int step;
 	uint64_t id;
+	char level[]; /* in the same block */
 };
 
 static const struct {
@@ -1492,9 +1492,11 @@ notify_sink_stage(struct notifier *n, const char *level,
     const struct notice *no)
 {
 	struct notify_sunk *k;
+	size_t len = strlen(level) + 1;
 
-	k = xcalloc(1, sizeof(*k));
-	k->level = xstrdup(level);
+	k = xmalloc(sizeof(*k) + len);
+	memcpy(k->level, level, len);
+	k->next = NULL;
 	k->kind = no->kind;
 	k->step = no->step;
 	k->id = no->inc->id;
@@ -1521,7 +1523,6 @@ notify_sink_commit(struct notifier *n)
 		no.step = k->step;
 		no.level = k->level;
 		n->sink(k->level, &no, n->sink_arg);
-		free(k->level);
 		free(k);
 	}
 	n->sunk_tail = &n->sunk;
@@ -1535,7 +1536,6 @@ notify_sink_unstage(struct notifier *n)
 
 	while ((k = n->sunk) != NULL) {
 		n->sunk = k->next;
-		free(k->level);
 		free(k);
 	}
 	n->sunk_tail = &n->sunk;

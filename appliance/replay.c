@@ -43,20 +43,23 @@ static void
 replay_incident_cb(const struct incident_info *ii, enum incident_change what,
     void *arg)
 {
+	char id[RECORD_U64_LEN], n[RECORD_U64_LEN];
+
 	switch (what) {
 	case INC_CHANGE_OPEN:
-		record_line("open #%llu %s %s %s '%s'",
-		    (unsigned long long)ii->id, severity_name(ii->severity),
-		    ii->rule, ii->host != NULL ? ii->host : "-", ii->title);
+		record_cat("open #", record_u64(id, ii->id), " ",
+		    severity_name(ii->severity), " ", ii->rule, " ",
+		    ii->host != NULL ? ii->host : "-", " '", ii->title, "'",
+		    NULL);
 		break;
 	case INC_CHANGE_RESOLVE:
-		record_line("resolve #%llu%s%s", (unsigned long long)ii->id,
+		record_cat("resolve #", record_u64(id, ii->id),
 		    ii->note != NULL ? " " : "",
-		    ii->note != NULL ? ii->note : "");
+		    ii->note != NULL ? ii->note : "", NULL);
 		break;
 	case INC_CHANGE_FLAP:
-		record_line("update #%llu flapping %llu",
-		    (unsigned long long)ii->id, (unsigned long long)ii->count);
+		record_cat("update #", record_u64(id, ii->id), " flapping ",
+		    record_u64(n, ii->count), NULL);
 		break;
 	case INC_CHANGE_ACK:
 		break;
@@ -67,8 +70,10 @@ replay_incident_cb(const struct incident_info *ii, enum incident_change what,
 static void
 replay_notice_cb(const char *level, const struct notice *no, void *arg)
 {
-	record_line("notify %s %s #%llu", level, notify_kind_name(no->kind),
-	    (unsigned long long)no->inc->id);
+	char id[RECORD_U64_LEN];
+
+	record_cat("notify ", level, " ", notify_kind_name(no->kind), " #",
+	    record_u64(id, no->inc->id), NULL);
 }
 
 /* Every module's deadlines, at their own simulated time. */
@@ -176,6 +181,8 @@ replay_start(struct sopd *sd, time_t start)
 		free(cause);
 		return -1;
 	}
+	/* Replay reads back no incident: they live in memory only. */
+	incidents_set_throwaway(sd->incidents);
 	incidents_add_hooks(sd->incidents, &replay_hooks, NULL);
 	sd->notifier = notify_new_sink(replay_notice_cb, NULL);
 	core_start(sd, NULL, replay_fire_cb);
@@ -369,19 +376,38 @@ replay_compare(const char *file)
 	return bad;
 }
 
+/* Print the outcome lines, gathered in a buffer (a line is < 1100 bytes). */
+static void
+replay_print(void)
+{
+	static char buf[65536];
+	const char *const *lines;
+	size_t i, n, len, used = 0;
+
+	fflush(stdout);
+	for (lines = record_lines(&n), i = 0; i < n; i++) {
+		len = strlen(lines[i]);
+		if (used + len + 1 > sizeof(buf)) {
+			fwrite(buf, 1, used, stdout);
+			used = 0;
+		}
+		memcpy(buf + used, lines[i], len);
+		used += len;
+		buf[used++] = '\n';
+	}
+	fwrite(buf, 1, used, stdout);
+}
+
 /* Print the outcome, or compare it; free it. */
 static int
 replay_report(const struct replay_opts *o)
 {
-	const char *const *lines;
-	size_t i, n;
 	int rc = 0;
 
 	if (o->expect != NULL)
 		rc = replay_compare(o->expect);
 	else
-		for (lines = record_lines(&n), i = 0; i < n; i++)
-			printf("%s\n", lines[i]);
+		replay_print();
 	if (record_dropped() > 0)
 		fprintf(stderr, "sopd: replay: %llu outcome lines dropped\n",
 		    (unsigned long long)record_dropped());

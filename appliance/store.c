@@ -85,7 +85,8 @@ struct store {
 	size_t ncache;
 	unsigned char wal_salt[8]; /* the WAL's salts, as last recorded */
 	int wal_known;
-	int sync_full; /* synchronous=full: the record synced */
+	int sync_full;	  /* synchronous=full: the record synced */
+	int no_incidents; /* incident, history, escalation rows not written */
 };
 
 /* Schema migrations: entry i moves a file from version i to i + 1. */
@@ -1068,6 +1069,20 @@ store_step_write(sqlite3_stmt *stmt)
 	return -1;
 }
 
+/* Keep no incident, history or escalation rows from now on. */
+void
+store_set_no_incidents(struct store *st)
+{
+	st->no_incidents = 1;
+}
+
+/* 0 once store_set_no_incidents was called. */
+int
+store_keeps_incidents(const struct store *st)
+{
+	return !st->no_incidents;
+}
+
 /*
  * Bind an incident's 23 columns as ?1-?23, the numbering both the insert and
  * the update use (a statement that leaves a number out ignores its value).
@@ -1104,6 +1119,8 @@ store_bind_incident(sqlite3_stmt *s, const struct store_incident *r)
 int
 store_put_incident(struct store *st, const struct store_incident *r)
 {
+	if (st->no_incidents)
+		return 0;
 	store_bind_incident(st->put, r);
 	return store_step_write(st->put);
 }
@@ -1124,6 +1141,8 @@ store_update_incident(struct store *st, const struct store_incident *r)
 	sqlite3_stmt *s;
 	int rc;
 
+	if (st->no_incidents)
+		return 0;
 	s = store_stmt(st,
 	    "UPDATE incidents SET rule_file = ?3, rule_line = ?4, "
 	    "severity = ?6, level = ?8, host = ?9, title = ?10, "
@@ -1148,6 +1167,8 @@ store_add_history(struct store *st, const struct store_history *h)
 {
 	sqlite3_stmt *s = st->hist;
 
+	if (st->no_incidents)
+		return 0;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)h->incident_id);
 	sqlite3_bind_int64(s, 2, h->at);
 	store_bind_text(s, 3, h->actor != NULL ? h->actor : "unknown");
@@ -1172,6 +1193,8 @@ store_add_histories(struct store *st, const struct store_history *h, size_t n)
 	size_t i, k;
 	int p, rc;
 
+	if (st->no_incidents)
+		return 0;
 	for (; n > 0; n -= k, h += k) {
 		k = n < STORE_ROWS_MAX ? n : STORE_ROWS_MAX;
 		if (k == 1) {
@@ -1630,6 +1653,8 @@ store_put_escs(struct store *st, const struct store_esc *e, size_t n)
 	size_t i, k;
 	int p;
 
+	if (st->no_incidents)
+		return 0;
 	for (; n > 0; n -= k, e += k) {
 		k = n < STORE_ROWS_MAX ? n : STORE_ROWS_MAX;
 		text = store_rows_sql(sql[k - 1], sizeof(sql[k - 1]), k, 5,

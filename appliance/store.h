@@ -78,6 +78,15 @@ const char *store_path(const struct store *);
 /* The current schema version written by this code. */
 int store_schema_version(void);
 
+/*
+ * A store that keeps no incidents (a replay's, thrown away at the end):
+ * from then on incident, history and escalation rows are not written (the
+ * calls succeed and do nothing), so reads find none of them; every other
+ * table is kept as usual. It cannot be turned back.
+ */
+void store_set_no_incidents(struct store *);
+int store_keeps_incidents(const struct store *);
+
 /* Write transactions (BEGIN IMMEDIATE / COMMIT / ROLLBACK). */
 int store_begin(struct store *);
 int store_commit(struct store *);

@@ -453,7 +453,7 @@ test_engine_restart(void **state)
 	struct incident_info ii;
 	time_t t0 = 1795500000;
 	uint64_t id;
-	json_t *doc;
+	json_t *doc, *h;
 
 	(void)state;
 	clock_set_fake(t0);
@@ -491,6 +491,15 @@ test_engine_restart(void **state)
 	assert_string_equal(rig_level(&r, id), "L3");
 	assert_int_equal(store_count_fired(incidents_store(r.sd.incidents), id),
 	    2);
+	/* The history tells why. */
+	doc = incidents_get_json(r.sd.incidents, id);
+	h = json_array_get(json_object_get(doc, "history"),
+	    json_array_size(json_object_get(doc, "history")) - 1);
+	assert_string_equal(json_string_value(json_object_get(h, "action")),
+	    "escalate");
+	assert_string_equal(json_string_value(json_object_get(h, "note")),
+	    "step 1: not resolved within 1h: escalated to L3");
+	json_decref(doc);
 	rig_stop(&r);
 	clock_set_fake(t0 + 9000);
 	rig_start(&r, "windows: {patch: []}\n");

@@ -896,6 +896,75 @@ test_storm_batches(void **state)
 	assert_int_equal(stats.store_errors, 0);
 }
 
+/* Count the hooks' changes: [open, resolve]. */
+static void
+throwaway_cb(const struct incident_info *ii, enum incident_change what,
+    void *arg)
+{
+	unsigned *n = arg;
+
+	if (what == INC_CHANGE_OPEN)
+		n[0]++;
+	else if (what == INC_CHANGE_RESOLVE)
+		n[1]++;
+}
+
+static const struct incident_hooks throwaway_hooks = { throwaway_cb, NULL,
+	NULL };
+
+/*
+ * Incidents kept in memory only (replay's): opened, counted, escalated and
+ * resolved as usual, the hooks told, the commits made; but no incident or
+ * history row is stored, no sample kept, and a resolved incident is gone.
+ */
+static void
+test_throwaway(void **state)
+{
+	struct fixture *fx = *state;
+	struct rule r = mkrule("link-down", "{host}:{ifIndex}", SEV_HIGH);
+	struct incident_esc ie = { "L2", 0, -1, NULL, NULL, "escalate", "up",
+		T0 };
+	struct incident_info ii;
+	unsigned n[2] = { 0, 0 };
+	uint64_t c0 = stats.store_commits;
+	json_t *o;
+
+	incidents_set_throwaway(fx->is);
+	incidents_add_hooks(fx->is, &throwaway_hooks, n);
+	feed(fx->is, &r, 0, "sw1", "1", 0);
+	feed(fx->is, &r, 0, "sw1", "1", 5);
+	feed(fx->is, &r, 0, "sw1", "2", 6);
+	assert_int_equal(incidents_set_escalation(fx->is, 1, &ie), 0);
+	assert_int_equal(incidents_active_count(fx->is), 2);
+	assert_int_equal(n[0], 2);
+	assert_int_equal(incidents_info(fx->is, 1, &ii), 0);
+	assert_int_equal(ii.count, 2);
+	assert_string_equal(ii.level, "L2");
+	assert_null(ii.last_event); /* no sample kept */
+	assert_int_equal(incidents_flush(fx->is), 0);
+	assert_int_equal(stats.store_commits, c0 + 1);
+	assert_int_equal(rows(fx, "incidents"), 0);
+	assert_int_equal(rows(fx, "incident_history"), 0);
+	o = incidents_get_json(fx->is, 1); /* the active one, from memory */
+	assert_non_null(o);
+	assert_int_equal(jint(o, "count"), 2);
+	assert_int_equal(json_array_size(json_object_get(o, "events")), 0);
+	json_decref(o);
+
+	feed(fx->is, &r, 1, "sw1", "1", 30);
+	assert_int_equal(n[1], 1);
+	assert_int_equal(incidents_active_count(fx->is), 1);
+	assert_int_equal(incidents_flush(fx->is), 0);
+	assert_null(incidents_get_json(fx->is, 1)); /* resolved: gone */
+	assert_int_equal(incidents_active_id(fx->is, "link-down", "sw1:1"), 0);
+	feed(fx->is, &r, 0, "sw1", "1", 60); /* fails again: a new id */
+	assert_int_equal(incidents_active_id(fx->is, "link-down", "sw1:1"), 3);
+	assert_int_equal(incidents_flush(fx->is), 0);
+	assert_int_equal(rows(fx, "incidents"), 0);
+	assert_int_equal(stats.store_errors, 0);
+	incidents_remove_hooks(fx->is, &throwaway_hooks, n);
+}
+
 int
 main(void)
 {
@@ -921,6 +990,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_foreach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_speed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_assign, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_throwaway, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_storm_batches, setup,
 		    teardown),
 	};

@@ -400,6 +400,61 @@ test_rows(void **state)
 	rmtree(dir);
 }
 
+/*
+ * A store that keeps no incidents (replay's): incident, history and
+ * escalation rows are accepted and not written, so none is read back;
+ * the meta table and the other tables are kept.
+ */
+static void
+test_no_incidents(void **state)
+{
+	char *dir = tmpdir(), *cause = NULL, *path;
+	struct store *st;
+	struct store_incident r;
+	struct store_history h = { 0 };
+	struct store_esc e = { 0 };
+	int64_t v = 0;
+	int n = 0;
+
+	st = store_open(dir, NULL, &cause);
+	assert_non_null(st);
+	path = dbpath(dir);
+	assert_int_equal(store_keeps_incidents(st), 1);
+	store_set_no_incidents(st);
+	assert_int_equal(store_keeps_incidents(st), 0);
+	sample_row(&r, 5, "open");
+	h.incident_id = 5;
+	h.at = 1795741400;
+	h.action = "open";
+	e.incident_id = 5;
+	e.due = 1795741460;
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_put_incident(st, &r), 0);
+	assert_int_equal(store_update_incident(st, &r), 0);
+	assert_int_equal(store_add_history(st, &h), 0);
+	assert_int_equal(store_add_histories(st, &h, 1), 0);
+	assert_int_equal(store_put_escs(st, &e, 1), 0);
+	assert_int_equal(store_set_meta(st, "next_id", 6), 0);
+	assert_int_equal(store_put_silent(st, "silent", "web1", 1795741400), 0);
+	assert_int_equal(store_commit(st), 0);
+	assert_int_equal(store_get(st, 5, count_cb, &n), 1);
+	assert_int_equal(store_load_active(st, count_cb, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_max_id(st), 0);
+	assert_int_equal(store_get_meta(st, "next_id", &v), 0);
+	assert_int_equal(v, 6);
+	assert_int_equal(query_int(path, "SELECT COUNT(*) FROM incidents"), 0);
+	assert_int_equal(query_int(path,
+			     "SELECT COUNT(*) FROM incident_history"),
+	    0);
+	assert_int_equal(query_int(path, "SELECT COUNT(*) FROM escalation"), 0);
+	assert_int_equal(query_int(path, "SELECT COUNT(*) FROM silent_hosts"),
+	    1);
+	store_close(st);
+	free(path);
+	rmtree(dir);
+}
+
 /* List filters: state, active, severity, host glob, rule, paging. */
 static void
 test_list(void **state)
@@ -889,6 +944,7 @@ main(void)
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_update),
 		cmocka_unit_test(test_rows),
+		cmocka_unit_test(test_no_incidents),
 		cmocka_unit_test(test_quarantine_garbage),
 		cmocka_unit_test(test_quarantine_pages),
 		cmocka_unit_test(test_auto_vacuum),
