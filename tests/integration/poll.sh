@@ -1,6 +1,6 @@
 #!/bin/bash
 # poll.sh: sopd polls real snmpd agents (v2c and v3), each posing as a host
-# through "pass" (values the test rewrites) and "override": a file system
+# through "pass_persist" (values the test rewrites) and "override": a file system
 # filling and emptying, a CPU pinned, an interface down, a 64-bit counter
 # wrapping, a reboot, a host that never answers; thresholds open and clear
 # incidents; a restart keeps every stored sample.
@@ -8,8 +8,12 @@
 
 command -v snmpd >/dev/null || { notok "snmpd is installed"; exit 1; }
 P_A=$((BASE + 5)) P_B=$((BASE + 6)) P_DEAD=$((BASE + 7))
+# One python per table for the agent's life (pass_persist), not one per
+# value (pass): under load, spawning one per value made a walk outlast the
+# 1 s timeout, so polls were missed for seconds on end (a rate over the
+# gap, a "for" rule whose samples stopped).
 PASS="/usr/bin/python3 $ROOT/tests/agents/snmppass.py"
-# The agent's own tables for these subtrees are left out: pass serves them.
+# The agent's own tables for these subtrees are left out: pass_persist serves them.
 NOMOD=-smux,hrh_storage,hr_proc,ifTable,ifXTable,interface,memory,loadave
 AGENT_PIDS=""
 
@@ -63,10 +67,10 @@ EOD
 cat > "$T/web1.conf" <<EOC
 rocommunity public 127.0.0.1
 engineID web1-test
-pass .1.3.6.1.2.1.25.2.3 $PASS $T/web1.data
-pass .1.3.6.1.2.1.25.3.3 $PASS $T/web1.data
-pass .1.3.6.1.2.1.2.2 $PASS $T/web1.data
-pass .1.3.6.1.2.1.31.1.1 $PASS $T/web1.data
+pass_persist .1.3.6.1.2.1.25.2.3 $PASS $T/web1.data
+pass_persist .1.3.6.1.2.1.25.3.3 $PASS $T/web1.data
+pass_persist .1.3.6.1.2.1.2.2 $PASS $T/web1.data
+pass_persist .1.3.6.1.2.1.31.1.1 $PASS $T/web1.data
 override .1.3.6.1.4.1.2021.4.5.0 integer 2000000
 override .1.3.6.1.4.1.2021.4.6.0 integer 900000
 override .1.3.6.1.4.1.2021.4.14.0 integer 100000
@@ -86,7 +90,7 @@ engineID db1-test
 createUser mon SHA "monitor-auth" AES "monitor-priv"
 rouser mon priv
 override .1.3.6.1.2.1.25.3.3.1.2.1 integer 97
-pass .1.3.6.1.2.1.2.2 $PASS $T/db1.data
+pass_persist .1.3.6.1.2.1.2.2 $PASS $T/db1.data
 EOC
 agent web1 $P_A || { notok "snmpd for web-1 starts"; sed 's/^/# /' "$T/web1.log" | tail; exit 1; }
 agent db1 $P_B || { notok "snmpd for db-1 starts"; sed 's/^/# /' "$T/db1.log" | tail; exit 1; }
