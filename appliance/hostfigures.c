@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "daemon.h"
 #include "hostfigures.h"
 #include "metrics.h"
@@ -41,7 +42,13 @@ hf_clear(struct hf_series *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* The stored points of a metric in [from, to): 5-minute ones, else hourly. */
+/*
+ * The stored points of a metric in [from, to): the 5-minute ones when the
+ * range lies within their METRICS_KEEP_5M and they are not too many, else
+ * the hourly rollups.  One step for the whole range, so that every hour
+ * weighs the same: the week before a weekly report's (its "change")
+ * starts 14 days back, where only hourly rows are left.
+ */
 static json_t *
 hf_points(struct sopd *sd, const char *host, const char *metric, time_t from,
     time_t to)
@@ -51,6 +58,8 @@ hf_points(struct sopd *sd, const char *host, const char *metric, time_t from,
 
 	if (m == NULL)
 		return NULL;
+	if (from < clock_now() - METRICS_KEEP_5M)
+		return metrics_series_json(m, host, metric, NULL, from, to, 1);
 	doc = metrics_series_json(m, host, metric, NULL, from, to, 0);
 	if (doc != NULL && json_is_true(json_object_get(doc, "truncated"))) {
 		json_decref(doc);
