@@ -18,6 +18,7 @@
 #define MATCH_RUN_MAX	  256 /* longest literal run kept, with its NUL */
 #define MATCH_MAX_RUNS	  16  /* runs looked at per regex */
 #define MATCH_MAX_SHARED  32  /* conditions a literal factor may be shared by */
+#define MATCH_MIN_FIRST	  3   /* a first run this long is checked first */
 #define MATCH_HS_FLAGS \
 	(HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY)
 
@@ -32,6 +33,12 @@ struct match_hash {
 	struct match_bucket *b;
 	size_t size; /* power of two, or 0 */
 	size_t used;
+};
+
+/* A literal that every match of a condition's message regex holds. */
+struct match_first {
+	char *s; /* NULL: none */
+	size_t len;
 };
 
 /* The conditions that share one prefilter pattern, in increasing order. */
@@ -56,6 +63,8 @@ struct matcher {
 	struct match_hash traps;
 	uint32_t *cand; /* candidates of the current event */
 	size_t ncand;
+	struct match_first *first;     /* by condition */
+	unsigned long long regex_runs; /* message regexes run */
 	pcre2_match_data *md;
 	pcre2_match_context *mctx;
 };
@@ -366,8 +375,10 @@ match_cond(struct matcher *m, const struct rule_cond *c,
 	if (c->not != NULL && match_cond(m, c->not, ev, NULL))
 		return 0;
 	if (c->re != NULL) {
-		if (ev->message == NULL ||
-		    !match_re(m, c->re, ev->message, ev->message_len))
+		if (ev->message == NULL)
+			return 0;
+		m->regex_runs++;
+		if (!match_re(m, c->re, ev->message, ev->message_len))
 			return 0;
 		if (hit != NULL)
 			match_captures(m, c, ev, hit);
@@ -843,6 +854,57 @@ match_max_groups(const struct rule_cond *c)
 	return n;
 }
 
+/*
+ * The first plain run of a condition's message regex (MATCH_MIN_FIRST bytes
+ * or more), which every match holds. Conditions that share a literal factor
+ * tend to differ there ("%LINK-" and "%SYS-" before "-UPDOWN: Interface "),
+ * so a candidate whose run the message lacks is passed over without running
+ * its regex (and without touching its JIT code).
+ */
+static void
+match_first_set(struct match_first *f, const struct rule_cond *c)
+{
+	char runs[1][MATCH_RUN_MAX];
+
+	if (c->re == NULL || c->regex == NULL ||
+	    match_runs(c->regex, MATCH_MIN_FIRST, runs, 1) != 1)
+		return;
+	f->len = strlen(runs[0]);
+	f->s = xstrdup(runs[0]);
+}
+
+/*
+ * Whether s (n bytes) holds lit (len bytes, at least one): its first byte
+ * found with memchr, then the rest compared. For the short runs and lines
+ * here this is several times cheaper than memmem, which first builds a
+ * table of shifts on every call.
+ */
+static int
+match_holds(const char *s, size_t n, const char *lit, size_t len)
+{
+	const char *p = s, *end = s + n;
+
+	while ((size_t)(end - p) >= len &&
+	    (p = memchr(p, lit[0], (size_t)(end - p) - len + 1)) != NULL) {
+		if (memcmp(p + 1, lit + 1, len - 1) == 0)
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
+/* Whether the message may match condition id: it holds the first run. */
+static int
+match_first_holds(const struct matcher *m, uint32_t id,
+    const struct logevent *ev)
+{
+	const struct match_first *f = &m->first[id];
+
+	return f->s == NULL ||
+	    (ev->message != NULL &&
+		match_holds(ev->message, ev->message_len, f->s, f->len));
+}
+
 /* File one condition under the index that will find it. */
 static void
 match_file(struct matcher *m, uint32_t id, const struct match_hash *freq,
@@ -879,9 +941,13 @@ match_build(struct rule_cond **conds, size_t n)
 
 	m->conds = conds;
 	m->n = n;
-	for (i = 0; i < n; i++)
-		if (conds[i] != NULL)
-			match_count_runs(&freq, conds[i], (uint32_t)i);
+	m->first = xcalloc(n + 1, sizeof(*m->first));
+	for (i = 0; i < n; i++) {
+		if (conds[i] == NULL)
+			continue;
+		match_count_runs(&freq, conds[i], (uint32_t)i);
+		match_first_set(&m->first[i], conds[i]);
+	}
 	for (i = 0; i < n; i++) {
 		if (conds[i] == NULL)
 			continue;
@@ -917,6 +983,9 @@ match_free(struct matcher *m)
 	for (i = 0; i < m->ngroups; i++)
 		free(m->groups[i].ids);
 	free(m->groups);
+	for (i = 0; i < m->n; i++)
+		free(m->first[i].s);
+	free(m->first);
 	free(m->fallback);
 	free(m->generic);
 	match_hash_free(&m->programs);
@@ -935,6 +1004,13 @@ match_info(const struct matcher *m, size_t *nmulti, size_t *nfallback,
 	*nmulti = m->nmulti;
 	*nfallback = m->nfallback;
 	*ngeneric = m->ngeneric;
+}
+
+/* How many message regexes the engine has run. */
+unsigned long long
+match_regex_runs(const struct matcher *m)
+{
+	return m->regex_runs;
 }
 
 /* Append a sorted list of ids to the candidates. */
@@ -1008,7 +1084,8 @@ match_event(struct matcher *m, const struct logevent *ev, struct rule_hit *hit)
 	hit->ncap = 0;
 	match_candidates(m, ev);
 	for (i = 0; i < m->ncand; i++) {
-		if (match_cond(m, m->conds[m->cand[i]], ev, hit))
+		if (match_first_holds(m, m->cand[i], ev) &&
+		    match_cond(m, m->conds[m->cand[i]], ev, hit))
 			return (long)m->cand[i];
 	}
 	return -1;
