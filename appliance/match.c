@@ -632,7 +632,7 @@ match_count_runs(struct match_hash *freq, const struct rule_cond *c,
  * a message that holds the common text alone costs the engine nothing.
  */
 static char *
-match_literal(const char *re, const struct match_hash *freq)
+match_literal(const char *re, const struct match_hash *freq, char *raw)
 {
 	char runs[MATCH_MAX_RUNS][MATCH_RUN_MAX], win[MATCH_MIN_LITERAL + 1];
 	const struct match_bucket *b;
@@ -658,6 +658,7 @@ match_literal(const char *re, const struct match_hash *freq)
 	if (n == 0 || bestn > MATCH_MAX_SHARED)
 		return NULL; /* the engine's own factors are better */
 	runs[best][end] = '\0';
+	memcpy(raw, runs[best], end + 1);
 	return match_escape(runs[best]);
 }
 
@@ -671,7 +672,7 @@ match_literal(const char *re, const struct match_hash *freq)
  * precede it: those are what tell rules apart.
  */
 static char *
-match_prefilter(const char *re, const struct match_hash *freq)
+match_prefilter(const char *re, const struct match_hash *freq, char *raw)
 {
 	const char *p, *end;
 	char *lit1;
@@ -679,7 +680,7 @@ match_prefilter(const char *re, const struct match_hash *freq)
 
 	if (strstr(re, "\\Q") != NULL)
 		return xstrdup(re);
-	if ((lit1 = match_literal(re, freq)) != NULL)
+	if ((lit1 = match_literal(re, freq, raw)) != NULL)
 		return lit1;
 	for (p = re; *p != '\0'; p++) {
 		if (*p == '\\' && p[1] != '\0') {
@@ -856,21 +857,29 @@ match_max_groups(const struct rule_cond *c)
 
 /*
  * The first plain run of a condition's message regex (MATCH_MIN_FIRST bytes
- * or more), which every match holds. Conditions that share a literal factor
- * tend to differ there ("%LINK-" and "%SYS-" before "-UPDOWN: Interface "),
- * so a candidate whose run the message lacks is passed over without running
- * its regex (and without touching its JIT code).
+ * or more) that does not hold its literal factor lit (the text the
+ * prefilter found, "" if none): every match holds the run, and conditions
+ * that share a factor tend to differ there ("%LINK-" and "%SYS-" before
+ * "-UPDOWN: Interface "), so a candidate whose run the message lacks is
+ * passed over without running its regex (and without touching its JIT code).
  */
 static void
-match_first_set(struct match_first *f, const struct rule_cond *c)
+match_first_set(struct match_first *f, const struct rule_cond *c,
+    const char *lit)
 {
-	char runs[1][MATCH_RUN_MAX];
+	char runs[MATCH_MAX_RUNS][MATCH_RUN_MAX];
+	size_t i, n;
 
-	if (c->re == NULL || c->regex == NULL ||
-	    match_runs(c->regex, MATCH_MIN_FIRST, runs, 1) != 1)
+	if (c->re == NULL || c->regex == NULL)
 		return;
-	f->len = strlen(runs[0]);
-	f->s = xstrdup(runs[0]);
+	n = match_runs(c->regex, MATCH_MIN_FIRST, runs, MATCH_MAX_RUNS);
+	for (i = 0; i < n; i++) {
+		if (*lit != '\0' && strstr(runs[i], lit) != NULL)
+			continue; /* the prefilter found it already */
+		f->len = strlen(runs[i]);
+		f->s = xstrdup(runs[i]);
+		return;
+	}
 }
 
 /*
@@ -911,12 +920,13 @@ match_file(struct matcher *m, uint32_t id, const struct match_hash *freq,
     char ***expr, uint32_t **ids, size_t *nexpr)
 {
 	const struct rule_cond *c = m->conds[id];
+	char lit[MATCH_RUN_MAX] = "";
 	size_t i;
 
 	if (c->regex != NULL || c->contains != NULL) {
 		*expr = xreallocarray(*expr, *nexpr + 1, sizeof(**expr));
 		(*expr)[*nexpr] = c->regex != NULL ?
-		    match_prefilter(c->regex, freq) :
+		    match_prefilter(c->regex, freq, lit) :
 		    match_escape(c->contains);
 		match_push(ids, nexpr, id);
 	} else if (c->ntrap_oids != 0) {
@@ -927,6 +937,7 @@ match_file(struct matcher *m, uint32_t id, const struct match_hash *freq,
 			match_hash_add(&m->programs, c->program.pat[i], id);
 	} else
 		match_push(&m->generic, &m->ngeneric, id);
+	match_first_set(&m->first[id], c, lit);
 }
 
 /* Build the engine over conditions 0..n-1. */
@@ -942,12 +953,9 @@ match_build(struct rule_cond **conds, size_t n)
 	m->conds = conds;
 	m->n = n;
 	m->first = xcalloc(n + 1, sizeof(*m->first));
-	for (i = 0; i < n; i++) {
-		if (conds[i] == NULL)
-			continue;
-		match_count_runs(&freq, conds[i], (uint32_t)i);
-		match_first_set(&m->first[i], conds[i]);
-	}
+	for (i = 0; i < n; i++)
+		if (conds[i] != NULL)
+			match_count_runs(&freq, conds[i], (uint32_t)i);
 	for (i = 0; i < n; i++) {
 		if (conds[i] == NULL)
 			continue;

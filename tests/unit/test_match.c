@@ -558,6 +558,39 @@ test_first_run(void **state)
 		match_cond_free(c[i]);
 }
 
+/*
+ * When the prefilter's literal is a condition's first run (a facility no
+ * other rule has), the run checked is the next one: a near miss on the
+ * mnemonic runs no regex.
+ */
+static void
+test_first_run_after_factor(void **state)
+{
+	static const char *re[] = {
+		"%STACKMGR-[0-7]-UPDOWN: Interface (?:Gi|Te)[0-9]",
+		"%LINK-[0-7]-UPDOWN: Interface (?:Gi|Te)[0-9]",
+		"%SYS-[0-7]-UPDOWN: Interface (?:Gi|Te)[0-9]",
+	};
+	struct rule_cond *c[3];
+	struct matcher *m;
+	struct rule_hit hit;
+	struct logevent ev;
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		c[i] = re_cond(re[i]);
+	m = match_build(c, 3);
+	ev = sl("h", "p", 1, 6, "%STACKMGR-3-UPDOWNX: Interface Gi1");
+	assert_int_equal(match_event(m, &ev, &hit), -1);
+	assert_int_equal(match_regex_runs(m), 0);
+	ev = sl("h", "p", 1, 6, "%STACKMGR-3-UPDOWN: Interface Gi1");
+	assert_int_equal(match_event(m, &ev, &hit), 0);
+	assert_int_equal(match_regex_runs(m), 1);
+	match_free(m);
+	for (i = 0; i < 3; i++)
+		match_cond_free(c[i]);
+}
+
 /* Templates: every field, doubled braces, truncation. */
 static void
 test_render(void **state)
@@ -690,6 +723,7 @@ main(void)
 		cmocka_unit_test(test_prefilter_literal),
 		cmocka_unit_test(test_index),
 		cmocka_unit_test(test_first_run),
+		cmocka_unit_test(test_first_run_after_factor),
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_many_rules),
 		cmocka_unit_test(test_empty),
