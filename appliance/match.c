@@ -35,10 +35,14 @@ struct match_hash {
 	size_t used;
 };
 
-/* A literal that every match of a condition's message regex holds. */
+/*
+ * A literal that every match of a condition's message regex holds: the
+ * start of one of its runs (a start of a run is held as well), kept in
+ * place so that checking it touches no other memory.
+ */
 struct match_first {
-	char *s; /* NULL: none */
-	size_t len;
+	unsigned char len; /* 0: none */
+	char s[15];
 };
 
 /* The conditions that share one prefilter pattern, in increasing order. */
@@ -876,8 +880,8 @@ match_first_set(struct match_first *f, const struct rule_cond *c,
 	for (i = 0; i < n; i++) {
 		if (*lit != '\0' && strstr(runs[i], lit) != NULL)
 			continue; /* the prefilter found it already */
-		f->len = strlen(runs[i]);
-		f->s = xstrdup(runs[i]);
+		f->len = (unsigned char)strnlen(runs[i], sizeof(f->s));
+		memcpy(f->s, runs[i], f->len);
 		return;
 	}
 }
@@ -909,7 +913,7 @@ match_first_holds(const struct matcher *m, uint32_t id,
 {
 	const struct match_first *f = &m->first[id];
 
-	return f->s == NULL ||
+	return f->len == 0 ||
 	    (ev->message != NULL &&
 		match_holds(ev->message, ev->message_len, f->s, f->len));
 }
@@ -991,8 +995,6 @@ match_free(struct matcher *m)
 	for (i = 0; i < m->ngroups; i++)
 		free(m->groups[i].ids);
 	free(m->groups);
-	for (i = 0; i < m->n; i++)
-		free(m->first[i].s);
 	free(m->first);
 	free(m->fallback);
 	free(m->generic);

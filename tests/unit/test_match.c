@@ -561,7 +561,7 @@ test_first_run(void **state)
 /*
  * When the prefilter's literal is a condition's first run (a facility no
  * other rule has), the run checked is the next one: a near miss on the
- * mnemonic runs no regex.
+ * mnemonic runs no regex. A long run is checked by its start.
  */
 static void
 test_first_run_after_factor(void **state)
@@ -570,24 +570,29 @@ test_first_run_after_factor(void **state)
 		"%STACKMGR-[0-7]-UPDOWN: Interface (?:Gi|Te)[0-9]",
 		"%LINK-[0-7]-UPDOWN: Interface (?:Gi|Te)[0-9]",
 		"%SYS-[0-7]-UPDOWN: Interface (?:Gi|Te)[0-9]",
+		"[0-9] Temperature sensor\\.reading [0-9]+C exceeds",
 	};
-	struct rule_cond *c[3];
+	struct rule_cond *c[4];
 	struct matcher *m;
 	struct rule_hit hit;
 	struct logevent ev;
 	size_t i;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		c[i] = re_cond(re[i]);
-	m = match_build(c, 3);
+	m = match_build(c, 4);
 	ev = sl("h", "p", 1, 6, "%STACKMGR-3-UPDOWNX: Interface Gi1");
 	assert_int_equal(match_event(m, &ev, &hit), -1);
 	assert_int_equal(match_regex_runs(m), 0);
 	ev = sl("h", "p", 1, 6, "%STACKMGR-3-UPDOWN: Interface Gi1");
 	assert_int_equal(match_event(m, &ev, &hit), 0);
 	assert_int_equal(match_regex_runs(m), 1);
+	ev = sl("h", "p", 1, 6, "2 Temperature sensor.reading 71C exceeds");
+	assert_int_equal(match_event(m, &ev, &hit), 3);
+	ev = sl("h", "p", 1, 6, "2 Temperature sensor.readinG 71C exceeds");
+	assert_int_equal(match_event(m, &ev, &hit), -1);
 	match_free(m);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		match_cond_free(c[i]);
 }
 
