@@ -992,23 +992,94 @@ http_stats_input(enum stats_input i)
 	    "kernel_drops", (json_int_t)c->kernel_drops));
 }
 
-/* Every rule's counters, in load order. */
-static json_t *
-http_stats_rules(const struct ruleset *rs)
+/*
+ * Append s as a JSON string: as it is when it holds only printable ASCII
+ * other than '"' and '\\' (what jansson writes for it too), else as
+ * jansson writes it; null if it is not UTF-8.
+ */
+static void
+http_json_str(struct evbuffer *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	json_t *j;
+	char *d;
+
+	while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+		p++;
+	if (*p == '\0') {
+		evbuffer_add(b, "\"", 1);
+		evbuffer_add(b, s, (size_t)(p - (const unsigned char *)s));
+		evbuffer_add(b, "\"", 1);
+		return;
+	}
+	j = json_string(s);
+	d = j != NULL ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (d != NULL)
+		evbuffer_add(b, d, strlen(d));
+	else
+		evbuffer_add(b, "null", 4);
+	free(d);
+}
+
+/*
+ * Every rule's counters, in load order, as a JSON array written straight
+ * into b: with 10,000 rules, building them as jansson objects and dumping
+ * those held the loop about 20 ms per request.
+ */
+static void
+http_stats_rules(struct evbuffer *b, const struct ruleset *rs)
 {
 	const struct rule *rl;
-	json_t *a = json_array();
 	size_t i, n = rs != NULL ? ruleset_count(rs) : 0;
 
+	evbuffer_add(b, "[", 1);
 	for (i = 0; i < n; i++) {
 		rl = ruleset_rule(rs, i);
-		json_array_append_new(a,
-		    json_pack("{s:s,s:s?,s:i,s:I,s:I}", "name", rl->name,
-			"file", rl->file, "line", rl->line, "matched",
-			(json_int_t)rl->matched, "cleared",
-			(json_int_t)rl->cleared));
+		evbuffer_add(b,
+		    i == 0 ? "{\"name\":" : ",{\"name\":", i == 0 ? 8 : 9);
+		http_json_str(b, rl->name);
+		evbuffer_add(b, ",\"file\":", 8);
+		if (rl->file != NULL)
+			http_json_str(b, rl->file);
+		else
+			evbuffer_add(b, "null", 4);
+		evbuffer_add_printf(b,
+		    ",\"line\":%d,\"matched\":%llu,\"cleared\":%llu}", rl->line,
+		    (unsigned long long)rl->matched,
+		    (unsigned long long)rl->cleared);
 	}
-	return (a);
+	evbuffer_add(b, "]", 1);
+}
+
+/*
+ * Send the stats document with the rules array written in place of its
+ * "rules" member, which holds null until then (in compact JSON that text
+ * can only be the member itself: a quote inside a string is escaped).
+ */
+static void
+http_stats_send(struct http_req *r, json_t *doc)
+{
+	static const char key[] = "\"rules\":null";
+	struct evbuffer *buf;
+	char *s, *at = NULL;
+
+	s = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	buf = evbuffer_new();
+	if (s != NULL && (at = strstr(s, key)) != NULL) {
+		evbuffer_add(buf, s, (size_t)(at - s) + sizeof(key) - 5);
+		http_stats_rules(buf, r->h->sd->rules);
+		at += sizeof(key) - 1;
+		evbuffer_add(buf, at, strlen(at));
+	} else if (s != NULL)
+		evbuffer_add(buf, s, strlen(s));
+	if (s != NULL)
+		evbuffer_add(buf, "\n", 1);
+	free(s);
+	http_headers(r->req, HTTP_JSON, 0);
+	httpcache_send(r->req, 200, buf);
+	evbuffer_free(buf);
 }
 
 /* "a, b" as ["a", "b"]. */
@@ -1087,9 +1158,8 @@ http_stats(struct http_req *r)
 			"s:o,s:o}",
 	    "inputs", inputs, "events", "matched",
 	    (json_int_t)stats.events_matched, "unmatched",
-	    (json_int_t)stats.events_unmatched, "rules",
-	    http_stats_rules(r->h->sd->rules), "incidents",
-	    inc != NULL ? inc : json_object(), "store", "commits",
+	    (json_int_t)stats.events_unmatched, "rules", json_null(),
+	    "incidents", inc != NULL ? inc : json_object(), "store", "commits",
 	    (json_int_t)stats.store_commits, "errors",
 	    (json_int_t)stats.store_errors, "busy_retries",
 	    (json_int_t)stats.store_busy_retries, "integrity",
@@ -1111,7 +1181,7 @@ http_stats(struct http_req *r)
 		json_object_set_new(doc, "loop",
 		    json_pack("{s:f}", "max_stall_ms",
 			stats.loop_max_stall_us / 1000.0));
-	http_reply_json(r, 200, doc);
+	http_stats_send(r, doc);
 }
 
 /* GET /api/v1/windows: the active and upcoming patch and change windows. */

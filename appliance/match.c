@@ -18,6 +18,7 @@
 #define MATCH_RUN_MAX	  256 /* longest literal run kept, with its NUL */
 #define MATCH_MAX_RUNS	  16  /* runs looked at per regex */
 #define MATCH_MAX_SHARED  32  /* conditions a literal factor may be shared by */
+#define MATCH_MIN_FIRST	  3   /* a first run this long is checked first */
 #define MATCH_HS_FLAGS \
 	(HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY)
 
@@ -32,6 +33,16 @@ struct match_hash {
 	struct match_bucket *b;
 	size_t size; /* power of two, or 0 */
 	size_t used;
+};
+
+/*
+ * A literal that every match of a condition's message regex holds: the
+ * start of one of its runs (a start of a run is held as well), kept in
+ * place so that checking it touches no other memory.
+ */
+struct match_first {
+	unsigned char len; /* 0: none */
+	char s[15];
 };
 
 /* The conditions that share one prefilter pattern, in increasing order. */
@@ -56,6 +67,8 @@ struct matcher {
 	struct match_hash traps;
 	uint32_t *cand; /* candidates of the current event */
 	size_t ncand;
+	struct match_first *first;     /* by condition */
+	unsigned long long regex_runs; /* message regexes run */
 	pcre2_match_data *md;
 	pcre2_match_context *mctx;
 };
@@ -366,8 +379,10 @@ match_cond(struct matcher *m, const struct rule_cond *c,
 	if (c->not != NULL && match_cond(m, c->not, ev, NULL))
 		return 0;
 	if (c->re != NULL) {
-		if (ev->message == NULL ||
-		    !match_re(m, c->re, ev->message, ev->message_len))
+		if (ev->message == NULL)
+			return 0;
+		m->regex_runs++;
+		if (!match_re(m, c->re, ev->message, ev->message_len))
 			return 0;
 		if (hit != NULL)
 			match_captures(m, c, ev, hit);
@@ -621,7 +636,7 @@ match_count_runs(struct match_hash *freq, const struct rule_cond *c,
  * a message that holds the common text alone costs the engine nothing.
  */
 static char *
-match_literal(const char *re, const struct match_hash *freq)
+match_literal(const char *re, const struct match_hash *freq, char *raw)
 {
 	char runs[MATCH_MAX_RUNS][MATCH_RUN_MAX], win[MATCH_MIN_LITERAL + 1];
 	const struct match_bucket *b;
@@ -647,6 +662,7 @@ match_literal(const char *re, const struct match_hash *freq)
 	if (n == 0 || bestn > MATCH_MAX_SHARED)
 		return NULL; /* the engine's own factors are better */
 	runs[best][end] = '\0';
+	memcpy(raw, runs[best], end + 1);
 	return match_escape(runs[best]);
 }
 
@@ -660,7 +676,7 @@ match_literal(const char *re, const struct match_hash *freq)
  * precede it: those are what tell rules apart.
  */
 static char *
-match_prefilter(const char *re, const struct match_hash *freq)
+match_prefilter(const char *re, const struct match_hash *freq, char *raw)
 {
 	const char *p, *end;
 	char *lit1;
@@ -668,7 +684,7 @@ match_prefilter(const char *re, const struct match_hash *freq)
 
 	if (strstr(re, "\\Q") != NULL)
 		return xstrdup(re);
-	if ((lit1 = match_literal(re, freq)) != NULL)
+	if ((lit1 = match_literal(re, freq, raw)) != NULL)
 		return lit1;
 	for (p = re; *p != '\0'; p++) {
 		if (*p == '\\' && p[1] != '\0') {
@@ -843,18 +859,78 @@ match_max_groups(const struct rule_cond *c)
 	return n;
 }
 
+/*
+ * The first plain run of a condition's message regex (MATCH_MIN_FIRST bytes
+ * or more) that does not hold its literal factor lit (the text the
+ * prefilter found, "" if none): every match holds the run, and conditions
+ * that share a factor tend to differ there ("%LINK-" and "%SYS-" before
+ * "-UPDOWN: Interface "), so a candidate whose run the message lacks is
+ * passed over without running its regex (and without touching its JIT code).
+ */
+static void
+match_first_set(struct match_first *f, const struct rule_cond *c,
+    const char *lit)
+{
+	char runs[MATCH_MAX_RUNS][MATCH_RUN_MAX];
+	size_t i, n;
+
+	if (c->re == NULL || c->regex == NULL)
+		return;
+	n = match_runs(c->regex, MATCH_MIN_FIRST, runs, MATCH_MAX_RUNS);
+	for (i = 0; i < n; i++) {
+		if (*lit != '\0' && strstr(runs[i], lit) != NULL)
+			continue; /* the prefilter found it already */
+		f->len = (unsigned char)strnlen(runs[i], sizeof(f->s));
+		memcpy(f->s, runs[i], f->len);
+		return;
+	}
+}
+
+/*
+ * Whether s (n bytes) holds lit (len bytes, at least one): its first byte
+ * found with memchr, then the rest compared. For the short runs and lines
+ * here this is several times cheaper than memmem, which first builds a
+ * table of shifts on every call.
+ */
+static int
+match_holds(const char *s, size_t n, const char *lit, size_t len)
+{
+	const char *p = s, *end = s + n;
+
+	while ((size_t)(end - p) >= len &&
+	    (p = memchr(p, lit[0], (size_t)(end - p) - len + 1)) != NULL) {
+		if (memcmp(p + 1, lit + 1, len - 1) == 0)
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
+/* Whether the message may match condition id: it holds the first run. */
+static int
+match_first_holds(const struct matcher *m, uint32_t id,
+    const struct logevent *ev)
+{
+	const struct match_first *f = &m->first[id];
+
+	return f->len == 0 ||
+	    (ev->message != NULL &&
+		match_holds(ev->message, ev->message_len, f->s, f->len));
+}
+
 /* File one condition under the index that will find it. */
 static void
 match_file(struct matcher *m, uint32_t id, const struct match_hash *freq,
     char ***expr, uint32_t **ids, size_t *nexpr)
 {
 	const struct rule_cond *c = m->conds[id];
+	char lit[MATCH_RUN_MAX] = "";
 	size_t i;
 
 	if (c->regex != NULL || c->contains != NULL) {
 		*expr = xreallocarray(*expr, *nexpr + 1, sizeof(**expr));
 		(*expr)[*nexpr] = c->regex != NULL ?
-		    match_prefilter(c->regex, freq) :
+		    match_prefilter(c->regex, freq, lit) :
 		    match_escape(c->contains);
 		match_push(ids, nexpr, id);
 	} else if (c->ntrap_oids != 0) {
@@ -865,6 +941,7 @@ match_file(struct matcher *m, uint32_t id, const struct match_hash *freq,
 			match_hash_add(&m->programs, c->program.pat[i], id);
 	} else
 		match_push(&m->generic, &m->ngeneric, id);
+	match_first_set(&m->first[id], c, lit);
 }
 
 /* Build the engine over conditions 0..n-1. */
@@ -879,6 +956,7 @@ match_build(struct rule_cond **conds, size_t n)
 
 	m->conds = conds;
 	m->n = n;
+	m->first = xcalloc(n + 1, sizeof(*m->first));
 	for (i = 0; i < n; i++)
 		if (conds[i] != NULL)
 			match_count_runs(&freq, conds[i], (uint32_t)i);
@@ -917,6 +995,7 @@ match_free(struct matcher *m)
 	for (i = 0; i < m->ngroups; i++)
 		free(m->groups[i].ids);
 	free(m->groups);
+	free(m->first);
 	free(m->fallback);
 	free(m->generic);
 	match_hash_free(&m->programs);
@@ -935,6 +1014,13 @@ match_info(const struct matcher *m, size_t *nmulti, size_t *nfallback,
 	*nmulti = m->nmulti;
 	*nfallback = m->nfallback;
 	*ngeneric = m->ngeneric;
+}
+
+/* How many message regexes the engine has run. */
+unsigned long long
+match_regex_runs(const struct matcher *m)
+{
+	return m->regex_runs;
 }
 
 /* Append a sorted list of ids to the candidates. */
@@ -1008,7 +1094,8 @@ match_event(struct matcher *m, const struct logevent *ev, struct rule_hit *hit)
 	hit->ncap = 0;
 	match_candidates(m, ev);
 	for (i = 0; i < m->ncand; i++) {
-		if (match_cond(m, m->conds[m->cand[i]], ev, hit))
+		if (match_first_holds(m, m->cand[i], ev) &&
+		    match_cond(m, m->conds[m->cand[i]], ev, hit))
 			return (long)m->cand[i];
 	}
 	return -1;

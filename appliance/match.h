@@ -72,5 +72,7 @@ long match_event(struct matcher *, const struct logevent *, struct rule_hit *);
 /* How the conditions were indexed: multi-pattern, fallback regex, generic. */
 void match_info(const struct matcher *, size_t *nmulti, size_t *nfallback,
     size_t *ngeneric);
+/* How many message regexes it has run (candidates it could not pass over). */
+unsigned long long match_regex_runs(const struct matcher *);
 
 #endif

@@ -45,9 +45,10 @@
 #define HIT_SLOTS    64 /* distinct incidents the hits update */
 #define NFAMILIES    6	/* kinds of generated rules; the last: traps */
 #define BENCH_ENT    "1.3.6.1.4.1.32473.99" /* bench notifications */
-#define NM_EVERY     40		/* near-miss mix: 2 hits in 40 lines */
-#define RECV_BATCH   64		/* datagrams per recvmmsg (as sopd) */
-#define RECV_BUFSIZE 8192	/* bytes per datagram buffer */
+#define NM_EVERY     40	  /* near-miss mix: 2 hits in 40 lines */
+#define NM_PAD	     208  /* its batched datagrams' size at any rule count */
+#define RECV_BATCH   64	  /* datagrams per recvmmsg (as sopd) */
+#define RECV_BUFSIZE 8192 /* bytes per datagram buffer */
 #define RECV_RCVBUF  (32 << 20) /* as sopd's default udp_rcvbuf */
 #define V3_MAX	     2000000	/* SNMPv3 traps in one file */
 #define V3_PKT_MAX   2048	/* bytes of one SNMPv3 trap */
@@ -1348,6 +1349,20 @@ pool_pad(struct msg *pool, size_t size)
 	}
 }
 
+/*
+ * The size batched syslog datagrams are padded to: the longest message,
+ * but for the near-miss load NM_PAD whatever the rule count (its longest
+ * line grows from 186 bytes with 10 rules to 200 with 10,000), so that sets
+ * of every size, and the bare receiver, take datagrams of one size.
+ */
+static size_t
+pad_size(const struct opts *o, size_t maxlen)
+{
+	if (strcmp(o->kind, "nearmiss") == 0 && maxlen < NM_PAD)
+		return NM_PAD;
+	return maxlen;
+}
+
 /* Open a UDP socket connected to 127.0.0.1:port. */
 static int
 sock_open(unsigned port)
@@ -1654,7 +1669,7 @@ run(const char *mode, const struct opts *o0)
 	} else
 		pool = pool_build(mode, &o, &maxlen);
 	if (o.size == 0)
-		o.size = maxlen;
+		o.size = pad_size(&o, maxlen);
 	if (o.batch && !trap) {
 		if (o.size * GSO_SEGS > 65000)
 			die("--size too large for %d segments", GSO_SEGS);

@@ -487,6 +487,115 @@ test_index(void **state)
 	match_cond_free(c[2]);
 }
 
+/* A condition with a message regex; fails the test if it does not compile. */
+static struct rule_cond *
+re_cond(const char *re)
+{
+	struct rule_cond *c = match_cond_new();
+	char err[128];
+	size_t off;
+
+	assert_int_equal(match_cond_set_regex(c, re, err, sizeof(err), &off),
+	    0);
+	return c;
+}
+
+/*
+ * Candidates that share a literal factor but whose first plain run the
+ * message lacks are passed over without running their regex; the run is one
+ * that every match holds (optional last characters, escapes), so nothing
+ * that matched before is lost.
+ */
+static void
+test_first_run(void **state)
+{
+	static const char *re[] = {
+		"%LINK-[0-7]-UPDOWN: Interface (?:Gi|Te)[0-9]",
+		"%SYS-[0-7]-UPDOWN: Interface (?:Gi|Te)[0-9]",
+		"%OSPF-[0-7]-UPDOWN: Interface (?:Gi|Te)[0-9]",
+		"%BGP-[0-7]-UPDOWN: Interface (?:Gi|Te)[0-9]",
+		"colou?r\\.code [0-9]+ for tray X",
+		"fan trayX{0,2}Y gone from rack",
+		"(?i)%ltm-[0-7]-UPDOWN: Interface Gi[0-9]",
+		"(?:%PM|%EC)-[0-7]-UPDOWN: Interface (?:Gi|Te)[0-9]",
+	};
+	struct rule_cond *c[8];
+	struct matcher *m;
+	struct rule_hit hit;
+	struct logevent ev;
+	unsigned long long runs;
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		c[i] = re_cond(re[i]);
+	m = match_build(c, 8);
+	ev = sl("h", "p", 1, 6, "%BGP-3-UPDOWN: Interface Te1");
+	assert_int_equal(match_event(m, &ev, &hit), 3);
+	runs = match_regex_runs(m);
+	assert_int_equal(runs, 1); /* not the other facilities' */
+	ev = sl("h", "p", 1, 6, "%LINK-3-UPDOWNX: Interface Gi1");
+	assert_int_equal(match_event(m, &ev, &hit), -1);
+	ev = sl("h", "p", 1, 6, "%B%BG%BGP-3-UPDOWN: Interface Te1");
+	assert_int_equal(match_event(m, &ev, &hit), 3);
+	ev = sl("h", "p", 1, 6, "%BG");
+	assert_int_equal(match_event(m, &ev, &hit), -1);
+	ev = sl("h", "p", 1, 6, "%LINK-3-UPDOWN: Interface Gi1");
+	assert_int_equal(match_event(m, &ev, &hit), 0);
+	ev = sl("h", "p", 1, 6, "%LTM-3-UPDOWN: Interface Gi1");
+	assert_int_equal(match_event(m, &ev, &hit), 6);
+	ev = sl("h", "p", 1, 6, "%EC-3-UPDOWN: Interface Gi1");
+	assert_int_equal(match_event(m, &ev, &hit), 7);
+	ev = sl("h", "p", 1, 6, "color.code 12 for tray X");
+	assert_int_equal(match_event(m, &ev, &hit), 4);
+	ev = sl("h", "p", 1, 6, "colour.code 12 for tray X");
+	assert_int_equal(match_event(m, &ev, &hit), 4);
+	ev = sl("h", "p", 1, 6, "fan trayY gone from rack");
+	assert_int_equal(match_event(m, &ev, &hit), 5);
+	ev = sl("h", "p", 1, 6, "fan trayXXY gone from rack");
+	assert_int_equal(match_event(m, &ev, &hit), 5);
+	match_free(m);
+	for (i = 0; i < 8; i++)
+		match_cond_free(c[i]);
+}
+
+/*
+ * When the prefilter's literal is a condition's first run (a facility no
+ * other rule has), the run checked is the next one: a near miss on the
+ * mnemonic runs no regex. A long run is checked by its start.
+ */
+static void
+test_first_run_after_factor(void **state)
+{
+	static const char *re[] = {
+		"%STACKMGR-[0-7]-UPDOWN: Interface (?:Gi|Te)[0-9]",
+		"%LINK-[0-7]-UPDOWN: Interface (?:Gi|Te)[0-9]",
+		"%SYS-[0-7]-UPDOWN: Interface (?:Gi|Te)[0-9]",
+		"[0-9] Temperature sensor\\.reading [0-9]+C exceeds",
+	};
+	struct rule_cond *c[4];
+	struct matcher *m;
+	struct rule_hit hit;
+	struct logevent ev;
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		c[i] = re_cond(re[i]);
+	m = match_build(c, 4);
+	ev = sl("h", "p", 1, 6, "%STACKMGR-3-UPDOWNX: Interface Gi1");
+	assert_int_equal(match_event(m, &ev, &hit), -1);
+	assert_int_equal(match_regex_runs(m), 0);
+	ev = sl("h", "p", 1, 6, "%STACKMGR-3-UPDOWN: Interface Gi1");
+	assert_int_equal(match_event(m, &ev, &hit), 0);
+	assert_int_equal(match_regex_runs(m), 1);
+	ev = sl("h", "p", 1, 6, "2 Temperature sensor.reading 71C exceeds");
+	assert_int_equal(match_event(m, &ev, &hit), 3);
+	ev = sl("h", "p", 1, 6, "2 Temperature sensor.readinG 71C exceeds");
+	assert_int_equal(match_event(m, &ev, &hit), -1);
+	match_free(m);
+	for (i = 0; i < 4; i++)
+		match_cond_free(c[i]);
+}
+
 /* Templates: every field, doubled braces, truncation. */
 static void
 test_render(void **state)
@@ -618,6 +727,8 @@ main(void)
 		cmocka_unit_test(test_prefilter_fallback),
 		cmocka_unit_test(test_prefilter_literal),
 		cmocka_unit_test(test_index),
+		cmocka_unit_test(test_first_run),
+		cmocka_unit_test(test_first_run_after_factor),
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_many_rules),
 		cmocka_unit_test(test_empty),
