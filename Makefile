@@ -113,6 +113,7 @@ format:
 
 bench: all
 	@sh bench/run.sh
+	@sh bench/drain.sh
 
 # The heavy fault tests (minutes): a long kill -9 loop, 100 RELP sessions.
 .PHONY: soak
