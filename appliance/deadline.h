@@ -66,6 +66,14 @@ size_t deadlines_count(const struct deadlines *);
  * tick fires at most as many entries as were queued when it began.
  */
 size_t deadlines_tick(struct deadlines *, time_t now);
+/*
+ * The same, until a monotonic deadline in µs (stats_mono_us; 0: none): the
+ * entries still due then are left for a later call. The daemon's tick
+ * fires for at most 5 ms a turn of its loop and goes on in the next.
+ */
+size_t deadlines_tick_until(struct deadlines *, time_t now, uint64_t until_us);
+/* Whether an entry is due at or before now. */
+int deadlines_due(const struct deadlines *, time_t now);
 /* Feed one wall/monotonic clock pair; the jump in seconds (0: none). */
 long long deadlines_observe_clock(struct deadlines *, time_t wall, time_t mono);
 /*

@@ -42,8 +42,8 @@
 #define INC_CHECKPOINT_S     5
 #define INC_RETRY_MS	     1000 /* after a failed commit */
 #define INC_BUSY_RETRY_MS    100  /* after a commit found the file locked */
-#define INC_BATCH_US	     8000 /* writing time of one timed commit */
-#define INC_BATCH_CHECK	     32	  /* incidents written between clock reads */
+#define INC_BATCH_US	     5000 /* writing time of one timed commit */
+#define INC_BATCH_CHECK	     32	  /* rows written between clock reads */
 #define INC_HIST_ROWS	     16	  /* history rows handed to the store at once */
 #define INC_INTEGRITY_MS     250  /* first budget of an integrity check */
 #define INC_INTEGRITY_MAX_MS 4000 /* budget after repeated interruptions */
@@ -132,6 +132,7 @@ struct incidents {
 	struct store *store;
 	struct event *commit_ev;
 	struct event *ckpt_ev;
+	struct event *ckpt_due_ev; /* a checkpoint in a turn of its own */
 	int commit_armed;
 	int ckpt_idle; /* truncated since last commit */
 	uint64_t ckpt_commits;
@@ -164,6 +165,8 @@ struct incidents {
 	uint64_t seq;	   /* dseq and history order */
 	struct inc *wstop; /* first not in the batch */
 	struct hist *hstop;
+	size_t nhooked; /* hooks that wrote in the batch */
+	int hooks_more; /* a hook has rows left for another batch */
 
 	struct keytab *thr; /* threshold state, bounded */
 
@@ -408,8 +411,7 @@ incidents_commit_cb(evutil_socket_t fd, short what, void *arg)
 	struct incidents *is = arg;
 
 	is->commit_armed = 0;
-	if (incidents_flush_some(is, INC_BATCH_US) == 0 &&
-	    (is->dhead != NULL || is->hhead != NULL))
+	if (incidents_flush_batch(is, INC_BATCH_US) == 1)
 		incidents_arm(is, 0); /* the rest after the inputs had a turn */
 }
 
@@ -433,13 +435,16 @@ static void
 incidents_integrity(struct incidents *is, int idle)
 {
 	time_t now = incidents_mono();
+	struct stall_clock t0;
 	char *problem;
 	int rc;
 
 	if (is->integ_interval <= 0 || now < is->integ_due ||
 	    (!idle && now < is->integ_due + is->integ_interval))
 		return;
+	stats_stall_start(&t0);
 	rc = store_integrity(is->store, is->integ_budget, &problem);
+	stats_stall(LOOP_INTEGRITY, &t0);
 	if (rc == -1) {
 		log_debug("integrity check interrupted after %d ms, tried "
 			  "again",
@@ -461,6 +466,25 @@ incidents_integrity(struct incidents *is, int idle)
 	is->integ_budget = INC_INTEGRITY_MS;
 }
 
+/* Checkpoint the WAL (passive, or truncating); time the stall. */
+static void
+incidents_checkpoint(struct incidents *is, int truncate)
+{
+	struct stall_clock t0;
+
+	stats_stall_start(&t0);
+	if (store_checkpoint(is->store, truncate) == -1)
+		log_debug("checkpoint: %s", store_error(is->store));
+	stats_stall(LOOP_CHECKPOINT, &t0);
+}
+
+/* The WAL grew past its mark in a commit: checkpoint in a turn of its own. */
+static void
+incidents_ckpt_due_cb(evutil_socket_t fd, short what, void *arg)
+{
+	incidents_checkpoint(arg, 0);
+}
+
 /*
  * Checkpoint the WAL on the periodic timer: passive while writes go on
  * (it syncs the WAL too), truncating once nothing was committed for a tick.
@@ -474,8 +498,7 @@ incidents_checkpoint_cb(evutil_socket_t fd, short what, void *arg)
 	idle = stats.store_commits == is->ckpt_commits;
 	if (idle && is->ckpt_idle)
 		return;
-	if (store_checkpoint(is->store, idle) == -1)
-		log_debug("checkpoint: %s", store_error(is->store));
+	incidents_checkpoint(is, idle);
 	is->ckpt_idle = idle;
 	is->ckpt_commits = stats.store_commits;
 	incidents_integrity(is, idle);
@@ -1134,54 +1157,32 @@ incidents_put(struct incidents *is, const struct inc *inc)
 	return rc == -1 ? -1 : 0;
 }
 
-/* The monotonic clock in microseconds. */
-static uint64_t
-incidents_mono_us(void)
+/* Whether a batch's deadline (us, 0: none) has passed. */
+static int
+incidents_late(uint64_t until_us)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-/* Keep the longest time a commit held the loop (loop.max_stall_ms). */
-static void
-incidents_stall(uint64_t t0)
-{
-	uint64_t d = incidents_mono_us() - t0;
-
-	if (d > stats.loop_max_stall_us)
-		stats.loop_max_stall_us = d;
+	return until_us != 0 && stats_mono_us() >= until_us;
 }
 
 /*
- * Write what is pending inside an open transaction: with a budget (us, 0:
- * none), only the dirty incidents written within it, from the oldest, and
- * the history rows queued before the first incident left out; the rest,
- * and the hooks' state, go in a later batch. A history row is queued after
- * its incident joined the dirty list, so its incident is in the batch or
- * already stored. is->wstop and is->hstop mark where the batch ends.
+ * Write the queued history rows up to the first incident left out of the
+ * batch (inc, NULL: all), until the deadline; is->hstop marks the first row
+ * left out. -1 on an error that aborts the batch.
  */
 static int
-incidents_write(struct incidents *is, uint64_t budget_us)
+incidents_write_history(struct incidents *is, const struct inc *inc,
+    uint64_t until_us)
 {
-	struct inc *inc;
 	struct hist *hr;
 	struct store_history h[INC_HIST_ROWS];
-	size_t i, nh;
-	uint64_t t0 = budget_us != 0 ? incidents_mono_us() : 0;
+	size_t nh = 0;
 	unsigned n = 0;
 
-	for (inc = is->dhead; inc != NULL; inc = inc->dnext) {
-		if (budget_us != 0 && ++n % INC_BATCH_CHECK == 0 &&
-		    incidents_mono_us() - t0 >= budget_us)
-			break;
-		if (incidents_put(is, inc) == -1)
-			return -1;
-	}
-	is->wstop = inc;
-	for (hr = is->hhead, nh = 0; hr != NULL; hr = hr->next) {
+	for (hr = is->hhead; hr != NULL; hr = hr->next) {
 		if (inc != NULL && hr->seq > inc->dseq)
+			break;
+		if (nh == 0 && ++n % (INC_BATCH_CHECK / INC_HIST_ROWS) == 0 &&
+		    incidents_late(until_us))
 			break;
 		h[nh++] = hr->h;
 		if (nh == INC_HIST_ROWS) {
@@ -1193,13 +1194,72 @@ incidents_write(struct incidents *is, uint64_t budget_us)
 	if (nh > 0 && store_add_histories(is->store, h, nh) == -1)
 		return -1;
 	is->hstop = hr;
-	if (inc != NULL || hr != NULL)
-		return 0;
+	return 0;
+}
+
+/*
+ * The observers' rows, once every incident and history row is written:
+ * each hook until the deadline; one that has more left (1) ends the batch
+ * and is->hooks_more asks for another. is->nhooked counts the hooks that
+ * wrote, whose written() follows the commit.
+ */
+static int
+incidents_write_hooks(struct incidents *is, uint64_t until_us)
+{
+	size_t i;
+	int rc;
+
+	is->hooks_more = 0;
 	for (i = 0; i < is->nhooks; i++) {
-		if (is->hooks[i].h->write != NULL &&
-		    is->hooks[i].h->write(is->store, is->hooks[i].arg) == -1)
+		if (i > 0 && incidents_late(until_us)) {
+			is->hooks_more = 1;
+			break;
+		}
+		is->nhooked = i + 1;
+		if (is->hooks[i].h->write == NULL)
+			continue;
+		rc = is->hooks[i].h->write(is->store, is->hooks[i].arg,
+		    until_us);
+		if (rc == -1)
+			return -1;
+		if (rc == 1) {
+			is->hooks_more = 1;
+			break;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Write what is pending inside an open transaction: with a budget (us, 0:
+ * none), only what is written within it: the dirty incidents from the
+ * oldest, the history rows queued before the first incident left out, then
+ * the observers' rows; the rest goes in a later batch. A history row is
+ * queued after its incident joined the dirty list, so its incident is in
+ * the batch or already stored; observers write only once every incident
+ * is. is->wstop and is->hstop mark where the batch ends.
+ */
+static int
+incidents_write(struct incidents *is, uint64_t budget_us)
+{
+	struct inc *inc;
+	uint64_t until = budget_us != 0 ? stats_mono_us() + budget_us : 0;
+	unsigned n = 0;
+
+	is->nhooked = 0;
+	for (inc = is->dhead; inc != NULL; inc = inc->dnext) {
+		if (++n % INC_BATCH_CHECK == 0 && incidents_late(until))
+			break;
+		if (incidents_put(is, inc) == -1)
 			return -1;
 	}
+	is->wstop = inc;
+	if (incidents_write_history(is, inc, until) == -1)
+		return -1;
+	if (inc != NULL || is->hstop != NULL)
+		return 0;
+	if (incidents_write_hooks(is, until) == -1)
+		return -1;
 	if (store_set_meta(is->store, "next_id", (int64_t)is->next_id) == -1 ||
 	    store_set_meta(is->store, "dropped", (int64_t)is->dropped) == -1)
 		return -1;
@@ -1275,8 +1335,9 @@ incidents_shed(struct incidents *is)
 static int
 incidents_flush1(struct incidents *is, uint64_t budget_us)
 {
-	size_t i;
-	int busy, hooked;
+	struct timeval zero = { 0, 0 };
+	size_t i, hooked;
+	int busy;
 
 	if (store_begin(is->store) == -1 ||
 	    incidents_write(is, budget_us) == -1 ||
@@ -1288,6 +1349,7 @@ incidents_flush1(struct incidents *is, uint64_t budget_us)
 		store_rollback(is->store);
 		is->wstop = NULL;
 		is->hstop = NULL;
+		is->nhooked = 0;
 		if (busy)
 			stats.store_busy_retries++;
 		else
@@ -1297,10 +1359,12 @@ incidents_flush1(struct incidents *is, uint64_t budget_us)
 		return -1;
 	}
 	stats.store_commits++;
-	/* The hooks wrote only in the batch that ended the pending list. */
-	hooked = is->wstop == NULL && is->hstop == NULL;
+	if (store_checkpoint_due(is->store) && is->ckpt_due_ev != NULL)
+		evtimer_add(is->ckpt_due_ev, &zero); /* after the inputs */
+	/* The hooks wrote only in a batch that ended the pending list. */
+	hooked = is->nhooked;
 	incidents_written(is);
-	for (i = 0; hooked && i < is->nhooks; i++) {
+	for (i = 0; i < hooked && i < is->nhooks; i++) {
 		if (is->hooks[i].h->written != NULL)
 			is->hooks[i].h->written(is->hooks[i].arg);
 	}
@@ -1311,16 +1375,17 @@ incidents_flush1(struct incidents *is, uint64_t budget_us)
 static int
 incidents_flush_some(struct incidents *is, uint64_t budget_us)
 {
-	uint64_t t0;
+	struct stall_clock t0;
 	int rc;
 
 	if (is == NULL || is->store == NULL)
 		return -1;
-	if (is->dhead == NULL && is->hhead == NULL && !is->meta_dirty)
+	if (is->dhead == NULL && is->hhead == NULL && !is->meta_dirty &&
+	    !is->hooks_more)
 		return 0;
-	t0 = incidents_mono_us();
+	stats_stall_start(&t0);
 	rc = incidents_flush1(is, budget_us);
-	incidents_stall(t0);
+	stats_stall(LOOP_COMMIT, &t0);
 	return rc;
 }
 
@@ -1329,6 +1394,15 @@ int
 incidents_flush(struct incidents *is)
 {
 	return incidents_flush_some(is, 0);
+}
+
+/* Commit one batch written within budget_us; 1 when some is left. */
+int
+incidents_flush_batch(struct incidents *is, uint64_t budget_us)
+{
+	if (incidents_flush_some(is, budget_us) == -1)
+		return -1;
+	return is->dhead != NULL || is->hhead != NULL || is->hooks_more;
 }
 
 /* Fill the ring of a loaded incident from its samples text. */
@@ -1485,6 +1559,7 @@ incidents_open(struct event_base *base, const struct config *cfg, char **cause)
 		is->ckpt_ev = event_new(base, -1, EV_PERSIST,
 		    incidents_checkpoint_cb, is);
 		event_add(is->ckpt_ev, &tv);
+		is->ckpt_due_ev = evtimer_new(base, incidents_ckpt_due_cb, is);
 	}
 	return is;
 }
@@ -1536,6 +1611,8 @@ incidents_close(struct incidents *is)
 		event_free(is->commit_ev);
 	if (is->ckpt_ev != NULL)
 		event_free(is->ckpt_ev);
+	if (is->ckpt_due_ev != NULL)
+		event_free(is->ckpt_due_ev);
 	store_close(is->store);
 	free(is->kb);
 	free(is->ib);

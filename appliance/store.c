@@ -56,7 +56,8 @@
 
 #define STORE_BUSY_MS	    2000 /* while opening, before the loop runs */
 #define STORE_LOOP_BUSY_MS  5	 /* afterwards: the loop never waits longer */
-#define STORE_WAL_AUTOCKPT  1000 /* pages: SQLite's default */
+#define STORE_WAL_CKPT	    250	 /* pages: a checkpoint is due */
+#define STORE_WAL_FORCE	    4000 /* pages: checkpoint within the commit */
 #define STORE_JOURNAL_LIMIT (4 * 1024 * 1024)
 
 /* Statements kept prepared, by the address of their SQL text. */
@@ -86,6 +87,7 @@ struct store {
 	unsigned char wal_salt[8]; /* the WAL's salts, as last recorded */
 	int wal_known;
 	int sync_full; /* synchronous=full: the record synced */
+	int ckpt_due;  /* the WAL passed STORE_WAL_CKPT pages */
 };
 
 /* Schema migrations: entry i moves a file from version i to i + 1. */
@@ -682,16 +684,24 @@ store_wal_note(struct store *st)
 /*
  * SQLite calls this after every commit (explicit or not) of the connection,
  * before the commit returns: the salts are recorded before anything is
- * acknowledged. It replaces the automatic checkpoint, done here as SQLite
- * does it (passive, from STORE_WAL_AUTOCKPT pages on).
+ * acknowledged. It replaces the automatic checkpoint: from STORE_WAL_CKPT
+ * pages on one is due, which the owner runs in a turn of the loop of its
+ * own (store_checkpoint_due), so that a commit does not hold the loop for
+ * the checkpoint's syncs too; only a WAL that still grew past
+ * STORE_WAL_FORCE pages is checkpointed here, as SQLite would (passive).
  */
 static int
 store_wal_hook_cb(void *arg, sqlite3 *db, const char *name, int pages)
 {
-	store_wal_note(arg);
-	if (pages >= STORE_WAL_AUTOCKPT)
+	struct store *st = arg;
+
+	store_wal_note(st);
+	st->ckpt_due = pages >= STORE_WAL_CKPT;
+	if (pages >= STORE_WAL_FORCE) {
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
 		    NULL, NULL);
+		st->ckpt_due = 0;
+	}
 	return SQLITE_OK;
 }
 
@@ -1267,7 +1277,15 @@ store_checkpoint(struct store *st, int truncate)
 	rc = sqlite3_wal_checkpoint_v2(st->db, NULL,
 	    truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE,
 	    NULL, NULL);
+	st->ckpt_due = 0;
 	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* Whether a checkpoint is due (the WAL passed STORE_WAL_CKPT pages). */
+int
+store_checkpoint_due(const struct store *st)
+{
+	return st != NULL && st->ckpt_due;
 }
 
 /* A text column or NULL. */

@@ -95,6 +95,11 @@ int store_get_meta(struct store *, const char *name, int64_t *value);
 int64_t store_max_id(struct store *);
 /* Run a WAL checkpoint: passive, or truncate (when idle). */
 int store_checkpoint(struct store *, int truncate);
+/*
+ * Whether the WAL has grown enough since the last checkpoint for one to be
+ * due (run it with store_checkpoint in a turn of its own).
+ */
+int store_checkpoint_due(const struct store *);
 
 /* Call cb for every open or acknowledged incident, in id order. */
 int store_load_active(struct store *, store_incident_cb, void *);
