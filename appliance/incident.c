@@ -9,10 +9,17 @@
  */
 #include "incident.h"
 
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -31,27 +38,28 @@
 #include "template.h"
 #include "xmalloc.h"
 
-#define INC_KEY_MAX	     512    /* rendered key */
-#define INC_TITLE_MAX	     512    /* rendered title */
-#define INC_SAMPLE_MAX	     4096   /* one sample's JSON text */
-#define INC_SAMPLE_MSG	     1024   /* message bytes kept in a sample */
-#define INC_LAST_MSG	     512    /* bytes of the latest event told */
-#define INC_SAMPLE_GAP_US    100000 /* once the ring is full */
-#define INC_HISTORY_MAX	     100000 /* queued history rows */
-#define INC_THRESHOLD_MAX    10000  /* timestamps kept per key */
-#define INC_CHECKPOINT_S     5
-#define INC_RETRY_MS	     1000 /* after a failed commit */
-#define INC_BUSY_RETRY_MS    100  /* after a commit found the file locked */
-#define INC_BATCH_US	     5000 /* writing time of one timed commit */
-#define INC_BATCH_CHECK	     32	  /* rows written between clock reads */
-#define INC_HIST_ROWS	     16	  /* history rows handed to the store at once */
-#define INC_INTEGRITY_MS     250  /* first budget of an integrity check */
-#define INC_INTEGRITY_MAX_MS 4000 /* budget after repeated interruptions */
-#define INC_LOG_EVERY	     60	  /* seconds between repeated warnings */
-#define INC_RULE_BUCKETS     256
-#define INC_DEFAULT_KEY	     "{rule}:{host}"
-#define INC_FLAP_PREFIX	     "flapping:"
-#define INC_FLAP_MAX	     10000 /* keys whose cycles are kept */
+#define INC_KEY_MAX	      512    /* rendered key */
+#define INC_TITLE_MAX	      512    /* rendered title */
+#define INC_SAMPLE_MAX	      4096   /* one sample's JSON text */
+#define INC_SAMPLE_MSG	      1024   /* message bytes kept in a sample */
+#define INC_LAST_MSG	      512    /* bytes of the latest event told */
+#define INC_SAMPLE_GAP_US     100000 /* once the ring is full */
+#define INC_HISTORY_MAX	      100000 /* queued history rows */
+#define INC_THRESHOLD_MAX     10000  /* timestamps kept per key */
+#define INC_CHECKPOINT_S      5
+#define INC_RETRY_MS	      1000 /* after a failed commit */
+#define INC_BUSY_RETRY_MS     100  /* after a commit found the file locked */
+#define INC_BATCH_US	      5000 /* writing time of one timed commit */
+#define INC_BATCH_CHECK	      32   /* rows written between clock reads */
+#define INC_HIST_ROWS	      16  /* history rows handed to the store at once */
+#define INC_INTEGRITY_MS      250 /* first budget of an integrity check */
+#define INC_INTEGRITY_MAX_MS  4000 /* budget after repeated interruptions */
+#define INC_INTEGRITY_RETRY_S 60   /* after a check that could not run */
+#define INC_LOG_EVERY	      60   /* seconds between repeated warnings */
+#define INC_RULE_BUCKETS      256
+#define INC_DEFAULT_KEY	      "{rule}:{host}"
+#define INC_FLAP_PREFIX	      "flapping:"
+#define INC_FLAP_MAX	      10000 /* keys whose cycles are kept */
 
 /* One active (or resolved, not yet written) incident. */
 struct inc {
@@ -139,6 +147,11 @@ struct incidents {
 	int integ_interval; /* s, 0 off */
 	time_t integ_due;   /* monotonic s */
 	int integ_budget;   /* ms, doubled when interrupted */
+	pid_t integ_pid;    /* the check's process, 0: none */
+	int integ_fd;	    /* its output */
+	struct event *integ_ev;
+	char integ_out[512];
+	size_t integ_len;
 	size_t sample_events;
 	size_t max_open;
 	size_t max_per_rule;
@@ -425,11 +438,131 @@ incidents_mono(void)
 	return ts.tv_sec;
 }
 
+/* A finished integrity check: 1 sound, 0 damaged (problem says why). */
+static void
+incidents_integrity_done(struct incidents *is, int rc, const char *problem)
+{
+	stats.store_integrity_at = (uint64_t)time(NULL);
+	stats.store_integrity_failed = rc == 0;
+	if (rc == 0)
+		log_warnx("%s: integrity check found damage: %s (back up what "
+			  "can be read, see README, Durability)",
+		    store_path(is->store), problem != NULL ? problem : "?");
+	else
+		log_info("%s: integrity check ok", store_path(is->store));
+	is->integ_due = incidents_mono() + is->integ_interval;
+	is->integ_budget = INC_INTEGRITY_MS;
+}
+
+/* Forget the check's process (reaped) and its pipe. */
+static void
+incidents_integrity_reset(struct incidents *is)
+{
+	if (is->integ_ev != NULL)
+		event_free(is->integ_ev);
+	is->integ_ev = NULL;
+	if (is->integ_fd != -1)
+		close(is->integ_fd);
+	is->integ_fd = -1;
+	is->integ_pid = 0;
+	is->integ_len = 0;
+}
+
+/*
+ * The check's process wrote or ended: at the end of its output, reap it
+ * and take its result (exit 0 sound, 1 damaged with the problem on its
+ * output, anything else: not checked, tried again on a later tick).
+ */
+static void
+incidents_integrity_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct incidents *is = arg;
+	struct stall_clock t0;
+	char rest[256], *nl, *dst;
+	size_t room;
+	ssize_t n;
+	int status = -1;
+
+	stats_stall_start(&t0);
+	dst = is->integ_out + is->integ_len;
+	room = sizeof(is->integ_out) - 1 - is->integ_len;
+	if (room == 0) { /* only the start is kept */
+		dst = rest;
+		room = sizeof(rest);
+	}
+	n = read(fd, dst, room);
+	if (n > 0 || (n == -1 && (errno == EAGAIN || errno == EINTR))) {
+		if (n > 0 && dst != rest)
+			is->integ_len += (size_t)n;
+		stats_stall(LOOP_INTEGRITY, &t0);
+		return;
+	}
+	is->integ_out[is->integ_len] = '\0';
+	if ((nl = strchr(is->integ_out, '\n')) != NULL)
+		*nl = '\0';
+	while (waitpid(is->integ_pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) <= 1)
+		incidents_integrity_done(is, WEXITSTATUS(status) == 0,
+		    is->integ_out);
+	else {
+		log_warnx("%s: integrity check did not run (tried again in "
+			  "%d s): %s",
+		    store_path(is->store), INC_INTEGRITY_RETRY_S,
+		    is->integ_out[0] != '\0' ? is->integ_out : "?");
+		is->integ_due = incidents_mono() + INC_INTEGRITY_RETRY_S;
+	}
+	incidents_integrity_reset(is);
+	stats_stall(LOOP_INTEGRITY, &t0);
+}
+
+/*
+ * Start the check in a process of its own (sopd --integrity-check FILE,
+ * the running binary, on a read-only connection of its own), its output
+ * into a pipe the loop watches; -1 when it cannot start.
+ */
+static int
+incidents_integrity_spawn(struct incidents *is)
+{
+	char *argv[] = { (char *)"sopd", (char *)"--integrity-check",
+		(char *)store_path(is->store), NULL };
+	extern char **environ;
+	posix_spawn_file_actions_t fa;
+	int p[2], r;
+
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	/* no listener, no descriptor of the store's own connection */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	r = posix_spawn(&is->integ_pid, "/proc/self/exe", &fa, NULL, argv,
+	    environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	if (r != 0) {
+		close(p[0]);
+		is->integ_pid = 0;
+		errno = r;
+		return -1;
+	}
+	is->integ_fd = p[0];
+	is->integ_len = 0;
+	is->integ_ev = event_new(is->base, p[0], EV_READ | EV_PERSIST,
+	    incidents_integrity_cb, is);
+	event_add(is->integ_ev, NULL);
+	return 0;
+}
+
 /*
  * The full integrity check, when due: at a quiet tick (nothing committed
- * since the last one), or on any tick once overdue by an interval. It runs
- * within a budget; an interrupted check is tried again on the next tick
- * with twice the budget (up to INC_INTEGRITY_MAX_MS).
+ * since the last one), or on any tick once overdue by an interval. The
+ * daemon runs it in a process of its own, so that it never holds the loop
+ * however big the file; without a loop (replay, tests) it runs here within
+ * a budget, and an interrupted check is tried again on the next tick with
+ * twice the budget (up to INC_INTEGRITY_MAX_MS).
  */
 static void
 incidents_integrity(struct incidents *is, int idle)
@@ -440,9 +573,19 @@ incidents_integrity(struct incidents *is, int idle)
 	int rc;
 
 	if (is->integ_interval <= 0 || now < is->integ_due ||
-	    (!idle && now < is->integ_due + is->integ_interval))
+	    (!idle && now < is->integ_due + is->integ_interval) ||
+	    is->integ_pid != 0)
 		return;
 	stats_stall_start(&t0);
+	if (is->base != NULL) {
+		rc = incidents_integrity_spawn(is);
+		stats_stall(LOOP_INTEGRITY, &t0);
+		if (rc == 0)
+			return;
+		log_warn("%s: integrity check: cannot start its process",
+		    store_path(is->store));
+		stats_stall_start(&t0);
+	}
 	rc = store_integrity(is->store, is->integ_budget, &problem);
 	stats_stall(LOOP_INTEGRITY, &t0);
 	if (rc == -1) {
@@ -453,17 +596,8 @@ incidents_integrity(struct incidents *is, int idle)
 			is->integ_budget *= 2;
 		return;
 	}
-	stats.store_integrity_at = (uint64_t)time(NULL);
-	stats.store_integrity_failed = rc == 0;
-	if (rc == 0)
-		log_warnx("%s: integrity check found damage: %s (back up what "
-			  "can be read, see README, Durability)",
-		    store_path(is->store), problem);
-	else
-		log_info("%s: integrity check ok", store_path(is->store));
+	incidents_integrity_done(is, rc, problem);
 	free(problem);
-	is->integ_due = now + is->integ_interval;
-	is->integ_budget = INC_INTEGRITY_MS;
 }
 
 /* Checkpoint the WAL (passive, or truncating); time the stall. */
@@ -1543,6 +1677,7 @@ incidents_open(struct event_base *base, const struct config *cfg, char **cause)
 
 	is = xcalloc(1, sizeof(*is));
 	is->base = base;
+	is->integ_fd = -1;
 	incidents_limits(is, cfg);
 	is->nb = 1024;
 	is->kb = xcalloc(is->nb, sizeof(*is->kb));
@@ -1613,6 +1748,12 @@ incidents_close(struct incidents *is)
 		event_free(is->ckpt_ev);
 	if (is->ckpt_due_ev != NULL)
 		event_free(is->ckpt_due_ev);
+	if (is->integ_pid > 0) { /* a check under way: stopped */
+		kill(is->integ_pid, SIGKILL);
+		while (waitpid(is->integ_pid, NULL, 0) == -1 && errno == EINTR)
+			;
+	}
+	incidents_integrity_reset(is);
 	store_close(is->store);
 	free(is->kb);
 	free(is->ib);

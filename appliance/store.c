@@ -382,11 +382,12 @@ store_deadline_cb(void *arg)
 }
 
 /*
- * Run PRAGMA integrity_check for at most budget_ms: 1 sound, 0 damaged
- * (the first problem in *result), -1 interrupted or failed.
+ * Run PRAGMA integrity_check on a connection for at most budget_ms (0: no
+ * limit): 1 sound, 0 damaged (the first problem in *result), -1
+ * interrupted or failed.
  */
-int
-store_integrity(struct store *st, int budget_ms, char **result)
+static int
+store_integrity_db(sqlite3 *db, int budget_ms, char **result)
 {
 	sqlite3_stmt *stmt;
 	const char *text;
@@ -394,11 +395,13 @@ store_integrity(struct store *st, int budget_ms, char **result)
 	int rc, ok = 1;
 
 	*result = NULL;
-	if (sqlite3_prepare_v2(st->db, "PRAGMA integrity_check(20)", -1, &stmt,
+	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check(20)", -1, &stmt,
 		NULL) != SQLITE_OK)
 		return -1;
 	deadline = store_mono_ms() + budget_ms;
-	sqlite3_progress_handler(st->db, 1000, store_deadline_cb, &deadline);
+	if (budget_ms > 0)
+		sqlite3_progress_handler(db, 1000, store_deadline_cb,
+		    &deadline);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		text = (const char *)sqlite3_column_text(stmt, 0);
 		if (text != NULL && strcmp(text, "ok") == 0)
@@ -408,13 +411,53 @@ store_integrity(struct store *st, int budget_ms, char **result)
 			*result = xstrdup(text != NULL ? text : "?");
 	}
 	sqlite3_finalize(stmt);
-	sqlite3_progress_handler(st->db, 0, NULL, NULL);
+	sqlite3_progress_handler(db, 0, NULL, NULL);
 	if (rc != SQLITE_DONE) {
 		free(*result);
 		*result = NULL;
 		return -1;
 	}
 	return ok;
+}
+
+/* The same on the store's connection, in the loop (replay, tests). */
+int
+store_integrity(struct store *st, int budget_ms, char **result)
+{
+	return store_integrity_db(st->db, budget_ms, result);
+}
+
+/*
+ * sopd --integrity-check FILE: the full check in a process of its own, on
+ * a read-only connection of its own, with no time limit (the daemon runs
+ * it so, and its loop goes on meanwhile). Prints "ok" or the first problem
+ * found; exits 0 sound, 1 damaged, 2 when the check could not run.
+ */
+int
+store_integrity_main(const char *path)
+{
+	sqlite3 *db = NULL;
+	char *problem = NULL;
+	int rc;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		printf("cannot open %s: %s\n", path,
+		    db != NULL ? sqlite3_errmsg(db) : "?");
+		sqlite3_close(db);
+		return 2;
+	}
+	sqlite3_busy_timeout(db, STORE_BUSY_MS);
+	rc = store_integrity_db(db, 0, &problem);
+	if (rc == 1)
+		printf("ok\n");
+	else if (rc == 0)
+		printf("%s\n", problem != NULL ? problem : "?");
+	else
+		printf("check failed: %s\n", sqlite3_errmsg(db));
+	free(problem);
+	sqlite3_close(db);
+	return rc == 1 ? 0 : rc == 0 ? 1 : 2;
 }
 
 /* Whether the last error was another connection's lock (try again later). */

@@ -286,6 +286,11 @@ const char *store_error(const struct store *);
  * problem in *result, to free), -1 interrupted or failed.
  */
 int store_integrity(struct store *, int budget_ms, char **result);
+/*
+ * The same in a process of its own (sopd --integrity-check FILE): prints
+ * "ok" or the first problem; 0 sound, 1 damaged, 2 not checked.
+ */
+int store_integrity_main(const char *path);
 /* Whether the last error was a lock held by another connection. */
 int store_busy(const struct store *);
 
