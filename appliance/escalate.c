@@ -28,7 +28,7 @@
 #define ESC_OUTBOX_MAX	10000 /* notices waiting for a commit */
 #define ESC_RECORD_MAX	1000  /* ids per list of a window record */
 #define ESC_NOTE_MAX	256
-#define ESC_WRITE_CHECK 32 /* incidents written between clock reads */
+#define ESC_WRITE_CHECK 8 /* incidents written between clock reads */
 
 /* The escalation state of one active incident. */
 struct escinc {
@@ -1297,7 +1297,8 @@ escalate_new(const struct escalate_deps *d, char **cause)
 
 	e = xcalloc(1, sizeof(*e));
 	e->d = *d;
-	e->nb = 1024;
+	/* one entry per active incident: sized for all, as their index */
+	e->nb = incidents_buckets(incidents_max_open(d->incidents));
 	e->hb = xcalloc(e->nb, sizeof(*e->hb));
 	incidents_foreach_active(e->d.incidents, escalate_load_cb, e);
 	if (store_load_esc(st, escalate_row_cb, e) != 0 ||

@@ -50,7 +50,7 @@
 #define INC_RETRY_MS	      1000 /* after a failed commit */
 #define INC_BUSY_RETRY_MS     100  /* after a commit found the file locked */
 #define INC_BATCH_US	      5000 /* writing time of one timed commit */
-#define INC_BATCH_CHECK	      32   /* rows written between clock reads */
+#define INC_BATCH_CHECK	      8	   /* rows written between clock reads */
 #define INC_HIST_ROWS	      16  /* history rows handed to the store at once */
 #define INC_INTEGRITY_MS      250 /* first budget of an integrity check */
 #define INC_INTEGRITY_MAX_MS  4000 /* budget after repeated interruptions */
@@ -313,7 +313,23 @@ incidents_find_id(struct incidents *is, uint64_t id)
 	return NULL;
 }
 
-/* Double the index tables when they are full. */
+/*
+ * The index tables' size for a bound of active incidents: all of them at
+ * once, so that a storm does not rehash every active incident (two walks
+ * of up to max_open scattered entries) in the middle of reading input.
+ * The tables are calloc'ed: pages untouched stay unused.
+ */
+size_t
+incidents_buckets(size_t max_open)
+{
+	size_t nb = 1024;
+
+	while (nb < max_open && nb < ((size_t)1 << 24))
+		nb *= 2;
+	return nb;
+}
+
+/* Double the index tables when they are full (a bigger max_open). */
 static void
 incidents_grow(struct incidents *is)
 {
@@ -1299,39 +1315,6 @@ incidents_late(uint64_t until_us)
 }
 
 /*
- * Write the queued history rows up to the first incident left out of the
- * batch (inc, NULL: all), until the deadline; is->hstop marks the first row
- * left out. -1 on an error that aborts the batch.
- */
-static int
-incidents_write_history(struct incidents *is, const struct inc *inc,
-    uint64_t until_us)
-{
-	struct hist *hr;
-	struct store_history h[INC_HIST_ROWS];
-	size_t nh = 0;
-	unsigned n = 0;
-
-	for (hr = is->hhead; hr != NULL; hr = hr->next) {
-		if (inc != NULL && hr->seq > inc->dseq)
-			break;
-		if (nh == 0 && ++n % (INC_BATCH_CHECK / INC_HIST_ROWS) == 0 &&
-		    incidents_late(until_us))
-			break;
-		h[nh++] = hr->h;
-		if (nh == INC_HIST_ROWS) {
-			if (store_add_histories(is->store, h, nh) == -1)
-				return -1;
-			nh = 0;
-		}
-	}
-	if (nh > 0 && store_add_histories(is->store, h, nh) == -1)
-		return -1;
-	is->hstop = hr;
-	return 0;
-}
-
-/*
  * The observers' rows, once every incident and history row is written:
  * each hook until the deadline; one that has more left (1) ends the batch
  * and is->hooks_more asks for another. is->nhooked counts the hooks that
@@ -1365,32 +1348,62 @@ incidents_write_hooks(struct incidents *is, uint64_t until_us)
 }
 
 /*
+ * Write the dirty incidents and the queued history rows in the order they
+ * were queued (an incident by when it joined the dirty list), until the
+ * deadline: so a history row follows its incident, and neither list
+ * waits for the other. is->wstop and is->hstop mark the first of each
+ * left out. -1 on an error that aborts the batch.
+ */
+static int
+incidents_write_rows(struct incidents *is, uint64_t until_us)
+{
+	struct inc *inc = is->dhead;
+	struct hist *hr = is->hhead;
+	struct store_history h[INC_HIST_ROWS];
+	size_t nh = 0;
+	unsigned n = 0;
+
+	while (inc != NULL || hr != NULL) {
+		if (++n % INC_BATCH_CHECK == 0 && incidents_late(until_us))
+			break;
+		if (hr == NULL || (inc != NULL && inc->dseq < hr->seq)) {
+			if (incidents_put(is, inc) == -1)
+				return -1;
+			inc = inc->dnext;
+			continue;
+		}
+		h[nh++] = hr->h;
+		hr = hr->next;
+		if (nh == INC_HIST_ROWS) {
+			if (store_add_histories(is->store, h, nh) == -1)
+				return -1;
+			nh = 0;
+		}
+	}
+	if (nh > 0 && store_add_histories(is->store, h, nh) == -1)
+		return -1;
+	is->wstop = inc;
+	is->hstop = hr;
+	return 0;
+}
+
+/*
  * Write what is pending inside an open transaction: with a budget (us, 0:
- * none), only what is written within it: the dirty incidents from the
- * oldest, the history rows queued before the first incident left out, then
- * the observers' rows; the rest goes in a later batch. A history row is
- * queued after its incident joined the dirty list, so its incident is in
- * the batch or already stored; observers write only once every incident
- * is. is->wstop and is->hstop mark where the batch ends.
+ * none), only what is written within it: the dirty incidents and the
+ * history rows in the order they were queued, then, once both lists are
+ * written, the observers' rows; the rest goes in a later batch. A history
+ * row is queued after its incident joined the dirty list, so its incident
+ * is in the batch or already stored.
  */
 static int
 incidents_write(struct incidents *is, uint64_t budget_us)
 {
-	struct inc *inc;
 	uint64_t until = budget_us != 0 ? stats_mono_us() + budget_us : 0;
-	unsigned n = 0;
 
 	is->nhooked = 0;
-	for (inc = is->dhead; inc != NULL; inc = inc->dnext) {
-		if (++n % INC_BATCH_CHECK == 0 && incidents_late(until))
-			break;
-		if (incidents_put(is, inc) == -1)
-			return -1;
-	}
-	is->wstop = inc;
-	if (incidents_write_history(is, inc, until) == -1)
+	if (incidents_write_rows(is, until) == -1)
 		return -1;
-	if (inc != NULL || is->hstop != NULL)
+	if (is->wstop != NULL || is->hstop != NULL)
 		return 0;
 	if (incidents_write_hooks(is, until) == -1)
 		return -1;
@@ -1521,6 +1534,13 @@ incidents_flush_some(struct incidents *is, uint64_t budget_us)
 	rc = incidents_flush1(is, budget_us);
 	stats_stall(LOOP_COMMIT, &t0);
 	return rc;
+}
+
+/* The bound of active incidents in force. */
+size_t
+incidents_max_open(const struct incidents *is)
+{
+	return is->max_open;
 }
 
 /* Commit every pending change now, in one transaction. */
@@ -1679,7 +1699,7 @@ incidents_open(struct event_base *base, const struct config *cfg, char **cause)
 	is->base = base;
 	is->integ_fd = -1;
 	incidents_limits(is, cfg);
-	is->nb = 1024;
+	is->nb = incidents_buckets(is->max_open);
 	is->kb = xcalloc(is->nb, sizeof(*is->kb));
 	is->ib = xcalloc(is->nb, sizeof(*is->ib));
 	is->flaps = flaps_new(INC_FLAP_MAX);

@@ -81,6 +81,10 @@ int incidents_fire(struct incidents *, int kind, uint64_t id, time_t due);
 
 /* Commit every pending change now (one transaction). */
 int incidents_flush(struct incidents *);
+/* Buckets of an index of up to max_open active incidents (a power of 2). */
+size_t incidents_buckets(size_t max_open);
+/* The bound of active incidents in force. */
+size_t incidents_max_open(const struct incidents *);
 /*
  * Commit one batch, as the commit timer does: what is written within
  * budget_us (incidents from the oldest, their history rows, then the

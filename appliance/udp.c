@@ -18,7 +18,7 @@
 
 #define UDP_BATCH   64	  /* datagrams per recvmmsg */
 #define UDP_ROUNDS  32	  /* recvmmsg calls per wake-up, for fairness */
-#define UDP_TURN_US 10000 /* and at most this long a wake-up */
+#define UDP_TURN_US 5000  /* and at most this long a wake-up */
 #define UDP_MAX	    65535 /* the largest datagram */
 
 struct listener {
