@@ -150,7 +150,7 @@ escalate_add(struct escalator *e, uint64_t id, int severity)
 {
 	struct escinc *ei;
 
-	if (e->n + 1 > e->nb)
+	if (e->n + 1 > 2 * e->nb)
 		escalate_grow(e);
 	ei = xcalloc(1, sizeof(*ei));
 	ei->id = id;

@@ -315,16 +315,17 @@ incidents_find_id(struct incidents *is, uint64_t id)
 
 /*
  * The index tables' size for a bound of active incidents: all of them at
- * once, so that a storm does not rehash every active incident (two walks
- * of up to max_open scattered entries) in the middle of reading input.
- * The tables are calloc'ed: pages untouched stay unused.
+ * once (two a bucket at most), so that a storm does not rehash every
+ * active incident (a walk of up to max_open scattered entries) in the
+ * middle of reading input. The tables are calloc'ed: pages untouched stay
+ * unused.
  */
 size_t
 incidents_buckets(size_t max_open)
 {
 	size_t nb = 1024;
 
-	while (nb < max_open && nb < ((size_t)1 << 24))
+	while (nb * 2 < max_open && nb < ((size_t)1 << 24))
 		nb *= 2;
 	return nb;
 }
@@ -355,7 +356,7 @@ incidents_index(struct incidents *is, struct inc *inc)
 {
 	size_t k, i;
 
-	if (is->nactive + 1 > is->nb)
+	if (is->nactive + 1 > 2 * is->nb)
 		incidents_grow(is);
 	k = inc->hash & (is->nb - 1);
 	i = inc->id & (is->nb - 1);
