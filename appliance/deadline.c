@@ -69,14 +69,14 @@ deadlines_find(const struct deadlines *dq, int kind, uint64_t id)
 	return NULL;
 }
 
-/* Double the hash table. */
+/* Grow the hash table to nb buckets (a power of two, more than now). */
 static void
-deadlines_rehash(struct deadlines *dq)
+deadlines_rehash_to(struct deadlines *dq, size_t nb)
 {
 	struct dl_entry **old = dq->buckets, *e, *next;
 	size_t i, oldn = dq->nbuckets, h;
 
-	dq->nbuckets *= 2;
+	dq->nbuckets = nb;
 	dq->buckets = xcalloc(dq->nbuckets, sizeof(*dq->buckets));
 	for (i = 0; i < oldn; i++)
 		for (e = old[i]; e != NULL; e = next) {
@@ -229,6 +229,22 @@ deadlines_new(struct event_base *base, deadlines_fire_cb fire, void *arg)
 	return dq;
 }
 
+/*
+ * Size the index for up to n entries at once (two a bucket), so that it
+ * is not rebuilt while they are scheduled, e.g. by a storm's escalations
+ * (the buckets are calloc'ed: pages untouched stay unused).
+ */
+void
+deadlines_reserve(struct deadlines *dq, size_t n)
+{
+	size_t nb = dq->nbuckets;
+
+	while (nb * 2 < n && nb < ((size_t)1 << 24))
+		nb *= 2;
+	if (nb > dq->nbuckets)
+		deadlines_rehash_to(dq, nb);
+}
+
 /* Free the queue and its timer. */
 void
 deadlines_free(struct deadlines *dq)
@@ -266,8 +282,8 @@ deadlines_schedule(struct deadlines *dq, int kind, uint64_t id, time_t due)
 		dq->cap = dq->cap ? dq->cap * 2 : 64;
 		dq->heap = xreallocarray(dq->heap, dq->cap, sizeof(*dq->heap));
 	}
-	if (dq->n >= dq->nbuckets)
-		deadlines_rehash(dq);
+	if (dq->n >= 2 * dq->nbuckets)
+		deadlines_rehash_to(dq, dq->nbuckets * 2);
 	e = xcalloc(1, sizeof(*e));
 	e->kind = kind;
 	e->id = id;

@@ -60,6 +60,8 @@ int deadlines_pending(const struct deadlines *, int kind, uint64_t id,
 int deadlines_next(const struct deadlines *, int *kind, uint64_t *id,
     time_t *due);
 size_t deadlines_count(const struct deadlines *);
+/* Size the index for up to n entries, so that it is not rebuilt meanwhile. */
+void deadlines_reserve(struct deadlines *, size_t n);
 /*
  * Fire every entry due at or before now; returns how many fired.  Entries
  * the callbacks schedule at or before now fire in the same tick, but one

@@ -1299,6 +1299,10 @@ escalate_new(const struct escalate_deps *d, char **cause)
 	e->d = *d;
 	/* one entry per active incident: sized for all, as their index */
 	e->nb = incidents_buckets(incidents_max_open(d->incidents));
+	/* a step and an impact reminder per active incident at most */
+	if (d->deadlines != NULL)
+		deadlines_reserve(d->deadlines,
+		    2 * incidents_max_open(d->incidents));
 	e->hb = xcalloc(e->nb, sizeof(*e->hb));
 	incidents_foreach_active(e->d.incidents, escalate_load_cb, e);
 	if (store_load_esc(st, escalate_row_cb, e) != 0 ||

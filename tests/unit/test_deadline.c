@@ -306,6 +306,31 @@ test_libevent_tick(void **state)
 }
 
 /*
+ * An index sized in advance (and one grown past it) finds, cancels and
+ * fires every entry, in order.
+ */
+static void
+test_reserve(void **state)
+{
+	struct deadlines *dq = *state;
+	size_t i;
+
+	deadlines_reserve(dq, 100000);
+	deadlines_reserve(dq, 10); /* never shrinks */
+	for (i = 0; i < 3000; i++)
+		deadlines_schedule(dq, 3, i, 1000 + (time_t)(i % 7));
+	for (i = 0; i < 3000; i += 2)
+		assert_true(deadlines_cancel(dq, 3, i));
+	for (i = 1; i < 3000; i += 2)
+		assert_true(deadlines_pending(dq, 3, i, NULL));
+	assert_int_equal(deadlines_count(dq), 1500);
+	assert_int_equal(deadlines_tick(dq, 2000), 1500);
+	for (i = 1; i < lg->n; i++)
+		assert_true(lg->due[i] >= lg->due[i - 1]);
+	assert_int_equal(deadlines_count(dq), 0);
+}
+
+/*
  * A tick with a deadline stops once it is past (looking at the clock every
  * few entries) and leaves the rest due; later ticks fire them, in order,
  * each once.
@@ -412,6 +437,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_jumps, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_reserve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tick_until, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_libevent_turns, setup,
