@@ -7,7 +7,11 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "stats.h"
 #include "xmalloc.h"
+
+#define DEADLINES_TURN_US 5000 /* firing time of one turn of the loop */
+#define DEADLINES_CHECK	  16   /* entries fired between clock reads */
 
 struct dl_entry {
 	int kind;
@@ -28,7 +32,9 @@ struct deadlines {
 	deadlines_fire_cb fire;
 	void *arg;
 	struct event *timer;
+	struct event *more; /* the rest of a tick, in the next loop turn */
 	int ticking;
+	int cut; /* the last tick ran out of time */
 	int have_clock;
 	long long clock_diff; /* wall - monotonic at the last tick */
 	unsigned long long jumps;
@@ -63,14 +69,14 @@ deadlines_find(const struct deadlines *dq, int kind, uint64_t id)
 	return NULL;
 }
 
-/* Double the hash table. */
+/* Grow the hash table to nb buckets (a power of two, more than now). */
 static void
-deadlines_rehash(struct deadlines *dq)
+deadlines_rehash_to(struct deadlines *dq, size_t nb)
 {
 	struct dl_entry **old = dq->buckets, *e, *next;
 	size_t i, oldn = dq->nbuckets, h;
 
-	dq->nbuckets *= 2;
+	dq->nbuckets = nb;
 	dq->buckets = xcalloc(dq->nbuckets, sizeof(*dq->buckets));
 	for (i = 0; i < oldn; i++)
 		for (e = old[i]; e != NULL; e = next) {
@@ -160,6 +166,31 @@ deadlines_remove(struct deadlines *dq, struct dl_entry *e)
 	deadlines_down(dq, last->pos);
 }
 
+/*
+ * Fire what is due for at most DEADLINES_TURN_US; what is left goes on in
+ * the next turn of the loop, after the inputs had theirs.
+ */
+static void
+deadlines_turn(struct deadlines *dq)
+{
+	struct stall_clock t0;
+	struct timeval zero = { 0, 0 };
+	time_t now = time(NULL);
+
+	stats_stall_start(&t0);
+	deadlines_tick_until(dq, now, t0.wall + DEADLINES_TURN_US);
+	stats_stall(LOOP_DEADLINE, &t0);
+	if (dq->cut && deadlines_due(dq, now))
+		evtimer_add(dq->more, &zero); /* after the inputs' turn */
+}
+
+/* The rest of a tick that ran out of time. */
+static void
+deadlines_more_cb(evutil_socket_t fd, short events, void *arg)
+{
+	deadlines_turn(arg);
+}
+
 /* The periodic tick: check the clock, then fire what is due. */
 static void
 deadlines_timer_cb(evutil_socket_t fd, short events, void *arg)
@@ -169,7 +200,7 @@ deadlines_timer_cb(evutil_socket_t fd, short events, void *arg)
 
 	clock_gettime(CLOCK_BOOTTIME, &mono);
 	deadlines_observe_clock(dq, time(NULL), mono.tv_sec);
-	deadlines_tick(dq, time(NULL));
+	deadlines_turn(dq);
 }
 
 /* A new queue, ticking every second on base when there is one. */
@@ -187,13 +218,31 @@ deadlines_new(struct event_base *base, deadlines_fire_cb fire, void *arg)
 	if (base != NULL) {
 		dq->timer =
 		    event_new(base, -1, EV_PERSIST, deadlines_timer_cb, dq);
-		if (dq->timer == NULL || event_add(dq->timer, &tv) != 0)
+		dq->more = evtimer_new(base, deadlines_more_cb, dq);
+		if (dq->timer == NULL || dq->more == NULL ||
+		    event_add(dq->timer, &tv) != 0)
 			fatalx("deadlines: cannot add the tick timer");
 		/* The first tick already sees a jump made before it. */
 		clock_gettime(CLOCK_BOOTTIME, &mono);
 		deadlines_observe_clock(dq, time(NULL), mono.tv_sec);
 	}
 	return dq;
+}
+
+/*
+ * Size the index for up to n entries at once (two a bucket), so that it
+ * is not rebuilt while they are scheduled, e.g. by a storm's escalations
+ * (the buckets are calloc'ed: pages untouched stay unused).
+ */
+void
+deadlines_reserve(struct deadlines *dq, size_t n)
+{
+	size_t nb = dq->nbuckets;
+
+	while (nb * 2 < n && nb < ((size_t)1 << 24))
+		nb *= 2;
+	if (nb > dq->nbuckets)
+		deadlines_rehash_to(dq, nb);
 }
 
 /* Free the queue and its timer. */
@@ -206,6 +255,8 @@ deadlines_free(struct deadlines *dq)
 		return;
 	if (dq->timer != NULL)
 		event_free(dq->timer);
+	if (dq->more != NULL)
+		event_free(dq->more);
 	for (i = 0; i < dq->n; i++)
 		free(dq->heap[i]);
 	free(dq->heap);
@@ -231,8 +282,8 @@ deadlines_schedule(struct deadlines *dq, int kind, uint64_t id, time_t due)
 		dq->cap = dq->cap ? dq->cap * 2 : 64;
 		dq->heap = xreallocarray(dq->heap, dq->cap, sizeof(*dq->heap));
 	}
-	if (dq->n >= dq->nbuckets)
-		deadlines_rehash(dq);
+	if (dq->n >= 2 * dq->nbuckets)
+		deadlines_rehash_to(dq, dq->nbuckets * 2);
 	e = xcalloc(1, sizeof(*e));
 	e->kind = kind;
 	e->id = id;
@@ -298,6 +349,24 @@ deadlines_count(const struct deadlines *dq)
 size_t
 deadlines_tick(struct deadlines *dq, time_t now)
 {
+	return deadlines_tick_until(dq, now, 0);
+}
+
+/* Whether an entry is due at now. */
+int
+deadlines_due(const struct deadlines *dq, time_t now)
+{
+	return dq->n > 0 && dq->heap[0]->due <= now;
+}
+
+/*
+ * deadlines_tick until a monotonic deadline (stats_mono_us, 0: none): from
+ * the DEADLINES_CHECK-th entry on, one that would fire after it is left for
+ * a later tick.
+ */
+size_t
+deadlines_tick_until(struct deadlines *dq, time_t now, uint64_t until_us)
+{
 	struct dl_entry *e;
 	size_t fired = 0, limit = dq->n;
 	int kind;
@@ -307,7 +376,14 @@ deadlines_tick(struct deadlines *dq, time_t now)
 	if (dq->ticking)
 		return 0;
 	dq->ticking = 1;
+	dq->cut = 0;
 	while (dq->n > 0 && fired < limit && dq->heap[0]->due <= now) {
+		if (until_us != 0 && fired > 0 &&
+		    fired % DEADLINES_CHECK == 0 &&
+		    stats_mono_us() >= until_us) {
+			dq->cut = 1;
+			break;
+		}
 		e = dq->heap[0];
 		kind = e->kind;
 		id = e->id;

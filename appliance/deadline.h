@@ -60,12 +60,22 @@ int deadlines_pending(const struct deadlines *, int kind, uint64_t id,
 int deadlines_next(const struct deadlines *, int *kind, uint64_t *id,
     time_t *due);
 size_t deadlines_count(const struct deadlines *);
+/* Size the index for up to n entries, so that it is not rebuilt meanwhile. */
+void deadlines_reserve(struct deadlines *, size_t n);
 /*
  * Fire every entry due at or before now; returns how many fired.  Entries
  * the callbacks schedule at or before now fire in the same tick, but one
  * tick fires at most as many entries as were queued when it began.
  */
 size_t deadlines_tick(struct deadlines *, time_t now);
+/*
+ * The same, until a monotonic deadline in µs (stats_mono_us; 0: none): the
+ * entries still due then are left for a later call. The daemon's tick
+ * fires for at most 5 ms a turn of its loop and goes on in the next.
+ */
+size_t deadlines_tick_until(struct deadlines *, time_t now, uint64_t until_us);
+/* Whether an entry is due at or before now. */
+int deadlines_due(const struct deadlines *, time_t now);
 /* Feed one wall/monotonic clock pair; the jump in seconds (0: none). */
 long long deadlines_observe_clock(struct deadlines *, time_t wall, time_t mono);
 /*

@@ -21,13 +21,15 @@
 #include "policy.h"
 #include "record.h"
 #include "rules.h"
+#include "stats.h"
 #include "store.h"
 #include "winset.h"
 #include "xmalloc.h"
 
-#define ESC_OUTBOX_MAX 10000 /* notices waiting for a commit */
-#define ESC_RECORD_MAX 1000  /* ids per list of a window record */
-#define ESC_NOTE_MAX   256
+#define ESC_OUTBOX_MAX	10000 /* notices waiting for a commit */
+#define ESC_RECORD_MAX	1000  /* ids per list of a window record */
+#define ESC_NOTE_MAX	256
+#define ESC_WRITE_CHECK 8 /* incidents written between clock reads */
 
 /* The escalation state of one active incident. */
 struct escinc {
@@ -84,6 +86,7 @@ struct escalator {
 	size_t nb;
 	size_t n;
 	struct escinc *dhead;
+	struct escinc *dstop; /* the first not written by the last batch */
 	struct outnote *ohead;
 	struct outnote *otail;
 	size_t nout;
@@ -93,7 +96,7 @@ struct escalator {
 
 static void escalate_hooks_change(const struct incident_info *,
     enum incident_change, void *);
-static int escalate_hooks_write(struct store *, void *);
+static int escalate_hooks_write(struct store *, void *, uint64_t);
 static void escalate_hooks_written(void *);
 
 /* The escalator's observer of the incidents. */
@@ -176,7 +179,7 @@ escalate_add(struct escalator *e, uint64_t id, int severity)
 {
 	struct escinc *ei;
 
-	if (e->n + 1 > e->nb)
+	if (e->n + 1 > 2 * e->nb)
 		escalate_grow(e);
 	ei = xcalloc(1, sizeof(*ei));
 	ei->id = id;
@@ -731,25 +734,51 @@ escalate_stage(struct escalator *e)
 	return 0;
 }
 
-/* The incidents' hook inside the commit's transaction. */
+/*
+ * The incidents' hook inside the commit's transaction: the queued notices,
+ * then the changed incidents' rows until the deadline (1: some left, from
+ * e->dstop on), then the window records.
+ */
 static int
-escalate_hooks_write(struct store *st, void *arg)
+escalate_hooks_write(struct store *st, void *arg, uint64_t until_us)
 {
 	struct escalator *e = arg;
 	struct escinc *ei;
 	struct winrec *r;
+	unsigned n = 0;
 
 	if (escalate_stage(e) == -1)
 		return -1;
 	for (ei = e->dhead; ei != NULL; ei = ei->dnext) {
+		if (until_us != 0 && ++n % ESC_WRITE_CHECK == 0 &&
+		    stats_mono_us() >= until_us)
+			break;
 		if (!ei->dead && escalate_write_one(e, st, ei) != 0)
 			return -1;
 	}
+	e->dstop = ei;
+	if (ei != NULL)
+		return 1;
 	for (r = e->wrecs; r != NULL; r = r->next) {
 		if (r->dirty && escalate_write_rec(st, r) != 0)
 			return -1;
 	}
 	return escalate_write_wins(e, st);
+}
+
+/* After a commit: send the notices it staged, and forget them. */
+static void
+escalate_sent(struct escalator *e)
+{
+	struct outnote *o;
+
+	notify_commit(e->d.notifier);
+	while ((o = e->ohead) != NULL) {
+		e->ohead = o->next;
+		escalate_outnote_free(o);
+	}
+	e->otail = NULL;
+	e->nout = 0;
 }
 
 /* The incidents' hook after a commit: clear marks, send the notices. */
@@ -759,17 +788,21 @@ escalate_hooks_written(void *arg)
 	struct escalator *e = arg;
 	struct escinc *ei, *next;
 	struct winrec *r, **rp;
-	struct outnote *o;
 	size_t i;
 
-	for (ei = e->dhead; ei != NULL; ei = next) {
+	for (ei = e->dhead; ei != e->dstop; ei = next) {
 		next = ei->dnext;
 		ei->dirty = 0;
 		ei->stale = 0; /* every changed row is stored */
 		if (ei->dead)
 			free(ei);
 	}
-	e->dhead = NULL;
+	e->dhead = e->dstop;
+	if (e->dstop != NULL) {
+		e->dstop = NULL;
+		escalate_sent(e);
+		return; /* the windows' records with the last batch */
+	}
 	for (i = 0; i < winset_count(e->d.windows); i++)
 		winset_get(e->d.windows, i)->dirty = 0;
 	for (rp = &e->wrecs; (r = *rp) != NULL;) {
@@ -781,13 +814,7 @@ escalate_hooks_written(void *arg)
 		} else
 			rp = &r->next;
 	}
-	notify_commit(e->d.notifier);
-	while ((o = e->ohead) != NULL) {
-		e->ohead = o->next;
-		escalate_outnote_free(o);
-	}
-	e->otail = NULL;
-	e->nout = 0;
+	escalate_sent(e);
 }
 
 /* Context of one sweep over the active incidents. */
@@ -1299,7 +1326,12 @@ escalate_new(const struct escalate_deps *d, char **cause)
 
 	e = xcalloc(1, sizeof(*e));
 	e->d = *d;
-	e->nb = 1024;
+	/* one entry per active incident: sized for all, as their index */
+	e->nb = incidents_buckets(incidents_max_open(d->incidents));
+	/* a step and an impact reminder per active incident at most */
+	if (d->deadlines != NULL)
+		deadlines_reserve(d->deadlines,
+		    2 * incidents_max_open(d->incidents));
 	e->hb = xcalloc(e->nb, sizeof(*e->hb));
 	incidents_foreach_active(e->d.incidents, escalate_load_cb, e);
 	if (store_load_esc(st, escalate_row_cb, e) != 0 ||

@@ -1141,6 +1141,28 @@ http_stats_calendar(const struct sopd *sd)
 							   json_null());
 }
 
+/*
+ * The loop's longest stalls: of all work, and per kind of work (ms on the
+ * monotonic clock), the most CPU time a turn of each kind took, and the
+ * UDP turns that yielded with data waiting.
+ */
+static json_t *
+http_stats_loop(void)
+{
+	json_t *per = json_object(), *cpu = json_object();
+	int w;
+
+	for (w = 0; w < LOOP_WORK_MAX; w++) {
+		json_object_set_new(per, stats_work_name(w),
+		    json_real(stats.loop_stall_us[w] / 1000.0));
+		json_object_set_new(cpu, stats_work_name(w),
+		    json_real(stats.loop_stall_cpu_us[w] / 1000.0));
+	}
+	return json_pack("{s:f,s:o,s:o,s:I}", "max_stall_ms",
+	    stats.loop_max_stall_us / 1000.0, "stall_ms", per, "stall_cpu_ms",
+	    cpu, "udp_read_yields", (json_int_t)stats.loop_udp_read_yields);
+}
+
 /* GET /api/v1/stats: inputs, rules, incidents, store, daemon. */
 static void
 http_stats(struct http_req *r)
@@ -1178,9 +1200,7 @@ http_stats(struct http_req *r)
 	    auth_stats_json(r->h->auth), "calendar",
 	    http_stats_calendar(r->h->sd));
 	if (doc != NULL)
-		json_object_set_new(doc, "loop",
-		    json_pack("{s:f}", "max_stall_ms",
-			stats.loop_max_stall_us / 1000.0));
+		json_object_set_new(doc, "loop", http_stats_loop());
 	http_stats_send(r, doc);
 }
 

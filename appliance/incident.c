@@ -9,10 +9,17 @@
  */
 #include "incident.h"
 
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -31,27 +38,28 @@
 #include "template.h"
 #include "xmalloc.h"
 
-#define INC_KEY_MAX	     512    /* rendered key */
-#define INC_TITLE_MAX	     512    /* rendered title */
-#define INC_SAMPLE_MAX	     4096   /* one sample's JSON text */
-#define INC_SAMPLE_MSG	     1024   /* message bytes kept in a sample */
-#define INC_LAST_MSG	     512    /* bytes of the latest event told */
-#define INC_SAMPLE_GAP_US    100000 /* once the ring is full */
-#define INC_HISTORY_MAX	     100000 /* queued history rows */
-#define INC_THRESHOLD_MAX    10000  /* timestamps kept per key */
-#define INC_CHECKPOINT_S     5
-#define INC_RETRY_MS	     1000 /* after a failed commit */
-#define INC_BUSY_RETRY_MS    100  /* after a commit found the file locked */
-#define INC_BATCH_US	     8000 /* writing time of one timed commit */
-#define INC_BATCH_CHECK	     32	  /* incidents written between clock reads */
-#define INC_HIST_ROWS	     16	  /* history rows handed to the store at once */
-#define INC_INTEGRITY_MS     250  /* first budget of an integrity check */
-#define INC_INTEGRITY_MAX_MS 4000 /* budget after repeated interruptions */
-#define INC_LOG_EVERY	     60	  /* seconds between repeated warnings */
-#define INC_RULE_BUCKETS     256
-#define INC_DEFAULT_KEY	     "{rule}:{host}"
-#define INC_FLAP_PREFIX	     "flapping:"
-#define INC_FLAP_MAX	     10000 /* keys whose cycles are kept */
+#define INC_KEY_MAX	      512    /* rendered key */
+#define INC_TITLE_MAX	      512    /* rendered title */
+#define INC_SAMPLE_MAX	      4096   /* one sample's JSON text */
+#define INC_SAMPLE_MSG	      1024   /* message bytes kept in a sample */
+#define INC_LAST_MSG	      512    /* bytes of the latest event told */
+#define INC_SAMPLE_GAP_US     100000 /* once the ring is full */
+#define INC_HISTORY_MAX	      100000 /* queued history rows */
+#define INC_THRESHOLD_MAX     10000  /* timestamps kept per key */
+#define INC_CHECKPOINT_S      5
+#define INC_RETRY_MS	      1000 /* after a failed commit */
+#define INC_BUSY_RETRY_MS     100  /* after a commit found the file locked */
+#define INC_BATCH_US	      5000 /* writing time of one timed commit */
+#define INC_BATCH_CHECK	      8	   /* rows written between clock reads */
+#define INC_HIST_ROWS	      16  /* history rows handed to the store at once */
+#define INC_INTEGRITY_MS      250 /* first budget of an integrity check */
+#define INC_INTEGRITY_MAX_MS  4000 /* budget after repeated interruptions */
+#define INC_INTEGRITY_RETRY_S 60   /* after a check that could not run */
+#define INC_LOG_EVERY	      60   /* seconds between repeated warnings */
+#define INC_RULE_BUCKETS      256
+#define INC_DEFAULT_KEY	      "{rule}:{host}"
+#define INC_FLAP_PREFIX	      "flapping:"
+#define INC_FLAP_MAX	      10000 /* keys whose cycles are kept */
 
 /* One active (or resolved, not yet written) incident. */
 struct inc {
@@ -132,6 +140,7 @@ struct incidents {
 	struct store *store;
 	struct event *commit_ev;
 	struct event *ckpt_ev;
+	struct event *ckpt_due_ev; /* a checkpoint in a turn of its own */
 	int commit_armed;
 	int ckpt_idle; /* truncated since last commit */
 	uint64_t ckpt_commits;
@@ -139,6 +148,11 @@ struct incidents {
 	time_t integ_due;   /* monotonic s */
 	int integ_budget;   /* ms, doubled when interrupted */
 	int throwaway;	    /* in memory only: see incidents_set_throwaway */
+	pid_t integ_pid;    /* the check's process, 0: none */
+	int integ_fd;	    /* its output */
+	struct event *integ_ev;
+	char integ_out[512];
+	size_t integ_len;
 	size_t sample_events;
 	size_t max_open;
 	size_t max_per_rule;
@@ -165,6 +179,8 @@ struct incidents {
 	uint64_t seq;	   /* dseq and history order */
 	struct inc *wstop; /* first not in the batch */
 	struct hist *hstop;
+	size_t nhooked; /* hooks that wrote in the batch */
+	int hooks_more; /* a hook has rows left for another batch */
 
 	struct keytab *thr; /* threshold state, bounded */
 
@@ -318,7 +334,24 @@ incidents_find_id(struct incidents *is, uint64_t id)
 	return NULL;
 }
 
-/* Double the index tables when they are full. */
+/*
+ * The index tables' size for a bound of active incidents: all of them at
+ * once (two a bucket at most), so that a storm does not rehash every
+ * active incident (a walk of up to max_open scattered entries) in the
+ * middle of reading input. The tables are calloc'ed: pages untouched stay
+ * unused.
+ */
+size_t
+incidents_buckets(size_t max_open)
+{
+	size_t nb = 1024;
+
+	while (nb * 2 < max_open && nb < ((size_t)1 << 24))
+		nb *= 2;
+	return nb;
+}
+
+/* Double the index tables when they are full (a bigger max_open). */
 static void
 incidents_grow(struct incidents *is)
 {
@@ -344,7 +377,7 @@ incidents_index(struct incidents *is, struct inc *inc)
 {
 	size_t k, i;
 
-	if (is->nactive + 1 > is->nb)
+	if (is->nactive + 1 > 2 * is->nb)
 		incidents_grow(is);
 	k = inc->hash & (is->nb - 1);
 	i = inc->id & (is->nb - 1);
@@ -429,8 +462,7 @@ incidents_commit_cb(evutil_socket_t fd, short what, void *arg)
 	struct incidents *is = arg;
 
 	is->commit_armed = 0;
-	if (incidents_flush_some(is, INC_BATCH_US) == 0 &&
-	    (is->dhead != NULL || is->hhead != NULL))
+	if (incidents_flush_batch(is, INC_BATCH_US) == 1)
 		incidents_arm(is, 0); /* the rest after the inputs had a turn */
 }
 
@@ -444,23 +476,156 @@ incidents_mono(void)
 	return ts.tv_sec;
 }
 
+/* A finished integrity check: 1 sound, 0 damaged (problem says why). */
+static void
+incidents_integrity_done(struct incidents *is, int rc, const char *problem)
+{
+	stats.store_integrity_at = (uint64_t)time(NULL);
+	stats.store_integrity_failed = rc == 0;
+	if (rc == 0)
+		log_warnx("%s: integrity check found damage: %s (back up what "
+			  "can be read, see README, Durability)",
+		    store_path(is->store), problem != NULL ? problem : "?");
+	else
+		log_info("%s: integrity check ok", store_path(is->store));
+	is->integ_due = incidents_mono() + is->integ_interval;
+	is->integ_budget = INC_INTEGRITY_MS;
+}
+
+/* Forget the check's process (reaped) and its pipe. */
+static void
+incidents_integrity_reset(struct incidents *is)
+{
+	if (is->integ_ev != NULL)
+		event_free(is->integ_ev);
+	is->integ_ev = NULL;
+	if (is->integ_fd != -1)
+		close(is->integ_fd);
+	is->integ_fd = -1;
+	is->integ_pid = 0;
+	is->integ_len = 0;
+}
+
+/*
+ * The check's process wrote or ended: at the end of its output, reap it
+ * and take its result (exit 0 sound, 1 damaged with the problem on its
+ * output, anything else: not checked, tried again on a later tick).
+ */
+static void
+incidents_integrity_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct incidents *is = arg;
+	struct stall_clock t0;
+	char rest[256], *nl, *dst;
+	size_t room;
+	ssize_t n;
+	int status = -1;
+
+	stats_stall_start(&t0);
+	dst = is->integ_out + is->integ_len;
+	room = sizeof(is->integ_out) - 1 - is->integ_len;
+	if (room == 0) { /* only the start is kept */
+		dst = rest;
+		room = sizeof(rest);
+	}
+	n = read(fd, dst, room);
+	if (n > 0 || (n == -1 && (errno == EAGAIN || errno == EINTR))) {
+		if (n > 0 && dst != rest)
+			is->integ_len += (size_t)n;
+		stats_stall(LOOP_INTEGRITY, &t0);
+		return;
+	}
+	is->integ_out[is->integ_len] = '\0';
+	if ((nl = strchr(is->integ_out, '\n')) != NULL)
+		*nl = '\0';
+	while (waitpid(is->integ_pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) <= 1)
+		incidents_integrity_done(is, WEXITSTATUS(status) == 0,
+		    is->integ_out);
+	else {
+		log_warnx("%s: integrity check did not run (tried again in "
+			  "%d s): %s",
+		    store_path(is->store), INC_INTEGRITY_RETRY_S,
+		    is->integ_out[0] != '\0' ? is->integ_out : "?");
+		is->integ_due = incidents_mono() + INC_INTEGRITY_RETRY_S;
+	}
+	incidents_integrity_reset(is);
+	stats_stall(LOOP_INTEGRITY, &t0);
+}
+
+/*
+ * Start the check in a process of its own (sopd --integrity-check FILE,
+ * the running binary, on a read-only connection of its own), its output
+ * into a pipe the loop watches; -1 when it cannot start.
+ */
+static int
+incidents_integrity_spawn(struct incidents *is)
+{
+	char *argv[] = { (char *)"sopd", (char *)"--integrity-check",
+		(char *)store_path(is->store), NULL };
+	extern char **environ;
+	posix_spawn_file_actions_t fa;
+	int p[2], r;
+
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	/* no listener, no descriptor of the store's own connection */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	r = posix_spawn(&is->integ_pid, "/proc/self/exe", &fa, NULL, argv,
+	    environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	if (r != 0) {
+		close(p[0]);
+		is->integ_pid = 0;
+		errno = r;
+		return -1;
+	}
+	is->integ_fd = p[0];
+	is->integ_len = 0;
+	is->integ_ev = event_new(is->base, p[0], EV_READ | EV_PERSIST,
+	    incidents_integrity_cb, is);
+	event_add(is->integ_ev, NULL);
+	return 0;
+}
+
 /*
  * The full integrity check, when due: at a quiet tick (nothing committed
- * since the last one), or on any tick once overdue by an interval. It runs
- * within a budget; an interrupted check is tried again on the next tick
- * with twice the budget (up to INC_INTEGRITY_MAX_MS).
+ * since the last one), or on any tick once overdue by an interval. The
+ * daemon runs it in a process of its own, so that it never holds the loop
+ * however big the file; without a loop (replay, tests) it runs here within
+ * a budget, and an interrupted check is tried again on the next tick with
+ * twice the budget (up to INC_INTEGRITY_MAX_MS).
  */
 static void
 incidents_integrity(struct incidents *is, int idle)
 {
 	time_t now = incidents_mono();
+	struct stall_clock t0;
 	char *problem;
 	int rc;
 
 	if (is->integ_interval <= 0 || now < is->integ_due ||
-	    (!idle && now < is->integ_due + is->integ_interval))
+	    (!idle && now < is->integ_due + is->integ_interval) ||
+	    is->integ_pid != 0)
 		return;
+	stats_stall_start(&t0);
+	if (is->base != NULL) {
+		rc = incidents_integrity_spawn(is);
+		stats_stall(LOOP_INTEGRITY, &t0);
+		if (rc == 0)
+			return;
+		log_warn("%s: integrity check: cannot start its process",
+		    store_path(is->store));
+		stats_stall_start(&t0);
+	}
 	rc = store_integrity(is->store, is->integ_budget, &problem);
+	stats_stall(LOOP_INTEGRITY, &t0);
 	if (rc == -1) {
 		log_debug("integrity check interrupted after %d ms, tried "
 			  "again",
@@ -469,17 +634,27 @@ incidents_integrity(struct incidents *is, int idle)
 			is->integ_budget *= 2;
 		return;
 	}
-	stats.store_integrity_at = (uint64_t)time(NULL);
-	stats.store_integrity_failed = rc == 0;
-	if (rc == 0)
-		log_warnx("%s: integrity check found damage: %s (back up what "
-			  "can be read, see README, Durability)",
-		    store_path(is->store), problem);
-	else
-		log_info("%s: integrity check ok", store_path(is->store));
+	incidents_integrity_done(is, rc, problem);
 	free(problem);
-	is->integ_due = now + is->integ_interval;
-	is->integ_budget = INC_INTEGRITY_MS;
+}
+
+/* Checkpoint the WAL (passive, or truncating); time the stall. */
+static void
+incidents_checkpoint(struct incidents *is, int truncate)
+{
+	struct stall_clock t0;
+
+	stats_stall_start(&t0);
+	if (store_checkpoint(is->store, truncate) == -1)
+		log_debug("checkpoint: %s", store_error(is->store));
+	stats_stall(LOOP_CHECKPOINT, &t0);
+}
+
+/* The WAL grew past its mark in a commit: checkpoint in a turn of its own. */
+static void
+incidents_ckpt_due_cb(evutil_socket_t fd, short what, void *arg)
+{
+	incidents_checkpoint(arg, 0);
 }
 
 /*
@@ -495,8 +670,7 @@ incidents_checkpoint_cb(evutil_socket_t fd, short what, void *arg)
 	idle = stats.store_commits == is->ckpt_commits;
 	if (idle && is->ckpt_idle)
 		return;
-	if (store_checkpoint(is->store, idle) == -1)
-		log_debug("checkpoint: %s", store_error(is->store));
+	incidents_checkpoint(is, idle);
 	is->ckpt_idle = idle;
 	is->ckpt_commits = stats.store_commits;
 	incidents_integrity(is, idle);
@@ -1168,56 +1342,73 @@ incidents_put(struct incidents *is, const struct inc *inc)
 	return rc == -1 ? -1 : 0;
 }
 
-/* The monotonic clock in microseconds. */
-static uint64_t
-incidents_mono_us(void)
+/* Whether a batch's deadline (us, 0: none) has passed. */
+static int
+incidents_late(uint64_t until_us)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-/* Keep the longest time a commit held the loop (loop.max_stall_ms). */
-static void
-incidents_stall(uint64_t t0)
-{
-	uint64_t d = incidents_mono_us() - t0;
-
-	if (d > stats.loop_max_stall_us)
-		stats.loop_max_stall_us = d;
+	return until_us != 0 && stats_mono_us() >= until_us;
 }
 
 /*
- * Write what is pending inside an open transaction: with a budget (us, 0:
- * none), only the dirty incidents written within it, from the oldest, and
- * the history rows queued before the first incident left out; the rest,
- * and the hooks' state, go in a later batch. A history row is queued after
- * its incident joined the dirty list, so its incident is in the batch or
- * already stored. is->wstop and is->hstop mark where the batch ends.
+ * The observers' rows, once every incident and history row is written:
+ * each hook until the deadline; one that has more left (1) ends the batch
+ * and is->hooks_more asks for another. is->nhooked counts the hooks that
+ * wrote, whose written() follows the commit.
  */
 static int
-incidents_write(struct incidents *is, uint64_t budget_us)
+incidents_write_hooks(struct incidents *is, uint64_t until_us)
 {
-	struct inc *inc;
-	struct hist *hr;
+	size_t i;
+	int rc;
+
+	is->hooks_more = 0;
+	for (i = 0; i < is->nhooks; i++) {
+		if (i > 0 && incidents_late(until_us)) {
+			is->hooks_more = 1;
+			break;
+		}
+		is->nhooked = i + 1;
+		if (is->hooks[i].h->write == NULL)
+			continue;
+		rc = is->hooks[i].h->write(is->store, is->hooks[i].arg,
+		    until_us);
+		if (rc == -1)
+			return -1;
+		if (rc == 1) {
+			is->hooks_more = 1;
+			break;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Write the dirty incidents and the queued history rows in the order they
+ * were queued (an incident by when it joined the dirty list), until the
+ * deadline: so a history row follows its incident, and neither list
+ * waits for the other. is->wstop and is->hstop mark the first of each
+ * left out. -1 on an error that aborts the batch.
+ */
+static int
+incidents_write_rows(struct incidents *is, uint64_t until_us)
+{
+	struct inc *inc = is->dhead;
+	struct hist *hr = is->hhead;
 	struct store_history h[INC_HIST_ROWS];
-	size_t i, nh;
-	uint64_t t0 = budget_us != 0 ? incidents_mono_us() : 0;
+	size_t nh = 0;
 	unsigned n = 0;
 
-	for (inc = is->dhead; inc != NULL; inc = inc->dnext) {
-		if (budget_us != 0 && ++n % INC_BATCH_CHECK == 0 &&
-		    incidents_mono_us() - t0 >= budget_us)
+	while (inc != NULL || hr != NULL) {
+		if (++n % INC_BATCH_CHECK == 0 && incidents_late(until_us))
 			break;
-		if (incidents_put(is, inc) == -1)
-			return -1;
-	}
-	is->wstop = inc;
-	for (hr = is->hhead, nh = 0; hr != NULL; hr = hr->next) {
-		if (inc != NULL && hr->seq > inc->dseq)
-			break;
+		if (hr == NULL || (inc != NULL && inc->dseq < hr->seq)) {
+			if (incidents_put(is, inc) == -1)
+				return -1;
+			inc = inc->dnext;
+			continue;
+		}
 		h[nh++] = hr->h;
+		hr = hr->next;
 		if (nh == INC_HIST_ROWS) {
 			if (store_add_histories(is->store, h, nh) == -1)
 				return -1;
@@ -1226,14 +1417,31 @@ incidents_write(struct incidents *is, uint64_t budget_us)
 	}
 	if (nh > 0 && store_add_histories(is->store, h, nh) == -1)
 		return -1;
+	is->wstop = inc;
 	is->hstop = hr;
-	if (inc != NULL || hr != NULL)
+	return 0;
+}
+
+/*
+ * Write what is pending inside an open transaction: with a budget (us, 0:
+ * none), only what is written within it: the dirty incidents and the
+ * history rows in the order they were queued, then, once both lists are
+ * written, the observers' rows; the rest goes in a later batch. A history
+ * row is queued after its incident joined the dirty list, so its incident
+ * is in the batch or already stored.
+ */
+static int
+incidents_write(struct incidents *is, uint64_t budget_us)
+{
+	uint64_t until = budget_us != 0 ? stats_mono_us() + budget_us : 0;
+
+	is->nhooked = 0;
+	if (incidents_write_rows(is, until) == -1)
+		return -1;
+	if (is->wstop != NULL || is->hstop != NULL)
 		return 0;
-	for (i = 0; i < is->nhooks; i++) {
-		if (is->hooks[i].h->write != NULL &&
-		    is->hooks[i].h->write(is->store, is->hooks[i].arg) == -1)
-			return -1;
-	}
+	if (incidents_write_hooks(is, until) == -1)
+		return -1;
 	if (store_set_meta(is->store, "next_id", (int64_t)is->next_id) == -1 ||
 	    store_set_meta(is->store, "dropped", (int64_t)is->dropped) == -1)
 		return -1;
@@ -1309,8 +1517,9 @@ incidents_shed(struct incidents *is)
 static int
 incidents_flush1(struct incidents *is, uint64_t budget_us)
 {
-	size_t i;
-	int busy, hooked;
+	struct timeval zero = { 0, 0 };
+	size_t i, hooked;
+	int busy;
 
 	if (store_begin(is->store) == -1 ||
 	    incidents_write(is, budget_us) == -1 ||
@@ -1322,6 +1531,7 @@ incidents_flush1(struct incidents *is, uint64_t budget_us)
 		store_rollback(is->store);
 		is->wstop = NULL;
 		is->hstop = NULL;
+		is->nhooked = 0;
 		if (busy)
 			stats.store_busy_retries++;
 		else
@@ -1331,10 +1541,12 @@ incidents_flush1(struct incidents *is, uint64_t budget_us)
 		return -1;
 	}
 	stats.store_commits++;
-	/* The hooks wrote only in the batch that ended the pending list. */
-	hooked = is->wstop == NULL && is->hstop == NULL;
+	if (store_checkpoint_due(is->store) && is->ckpt_due_ev != NULL)
+		evtimer_add(is->ckpt_due_ev, &zero); /* after the inputs */
+	/* The hooks wrote only in a batch that ended the pending list. */
+	hooked = is->nhooked;
 	incidents_written(is);
-	for (i = 0; hooked && i < is->nhooks; i++) {
+	for (i = 0; i < hooked && i < is->nhooks; i++) {
 		if (is->hooks[i].h->written != NULL)
 			is->hooks[i].h->written(is->hooks[i].arg);
 	}
@@ -1345,17 +1557,25 @@ incidents_flush1(struct incidents *is, uint64_t budget_us)
 static int
 incidents_flush_some(struct incidents *is, uint64_t budget_us)
 {
-	uint64_t t0;
+	struct stall_clock t0;
 	int rc;
 
 	if (is == NULL || is->store == NULL)
 		return -1;
-	if (is->dhead == NULL && is->hhead == NULL && !is->meta_dirty)
+	if (is->dhead == NULL && is->hhead == NULL && !is->meta_dirty &&
+	    !is->hooks_more)
 		return 0;
-	t0 = incidents_mono_us();
+	stats_stall_start(&t0);
 	rc = incidents_flush1(is, budget_us);
-	incidents_stall(t0);
+	stats_stall(LOOP_COMMIT, &t0);
 	return rc;
+}
+
+/* The bound of active incidents in force. */
+size_t
+incidents_max_open(const struct incidents *is)
+{
+	return is->max_open;
 }
 
 /* Commit every pending change now, in one transaction. */
@@ -1363,6 +1583,15 @@ int
 incidents_flush(struct incidents *is)
 {
 	return incidents_flush_some(is, 0);
+}
+
+/* Commit one batch written within budget_us; 1 when some is left. */
+int
+incidents_flush_batch(struct incidents *is, uint64_t budget_us)
+{
+	if (incidents_flush_some(is, budget_us) == -1)
+		return -1;
+	return is->dhead != NULL || is->hhead != NULL || is->hooks_more;
 }
 
 /* Fill the ring of a loaded incident from its samples text. */
@@ -1505,8 +1734,9 @@ incidents_open(struct event_base *base, const struct config *cfg, char **cause)
 
 	is = xcalloc(1, sizeof(*is));
 	is->base = base;
+	is->integ_fd = -1;
 	incidents_limits(is, cfg);
-	is->nb = 1024;
+	is->nb = incidents_buckets(is->max_open);
 	is->kb = xcalloc(is->nb, sizeof(*is->kb));
 	is->ib = xcalloc(is->nb, sizeof(*is->ib));
 	is->flaps = flaps_new(INC_FLAP_MAX);
@@ -1521,6 +1751,7 @@ incidents_open(struct event_base *base, const struct config *cfg, char **cause)
 		is->ckpt_ev = event_new(base, -1, EV_PERSIST,
 		    incidents_checkpoint_cb, is);
 		event_add(is->ckpt_ev, &tv);
+		is->ckpt_due_ev = evtimer_new(base, incidents_ckpt_due_cb, is);
 	}
 	return is;
 }
@@ -1581,6 +1812,14 @@ incidents_close(struct incidents *is)
 		event_free(is->commit_ev);
 	if (is->ckpt_ev != NULL)
 		event_free(is->ckpt_ev);
+	if (is->ckpt_due_ev != NULL)
+		event_free(is->ckpt_due_ev);
+	if (is->integ_pid > 0) { /* a check under way: stopped */
+		kill(is->integ_pid, SIGKILL);
+		while (waitpid(is->integ_pid, NULL, 0) == -1 && errno == EINTR)
+			;
+	}
+	incidents_integrity_reset(is);
 	store_close(is->store);
 	free(is->kb);
 	free(is->ib);

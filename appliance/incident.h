@@ -90,6 +90,17 @@ int incidents_fire(struct incidents *, int kind, uint64_t id, time_t due);
 
 /* Commit every pending change now (one transaction). */
 int incidents_flush(struct incidents *);
+/* Buckets of an index of up to max_open active incidents (a power of 2). */
+size_t incidents_buckets(size_t max_open);
+/* The bound of active incidents in force. */
+size_t incidents_max_open(const struct incidents *);
+/*
+ * Commit one batch, as the commit timer does: what is written within
+ * budget_us (incidents from the oldest, their history rows, then the
+ * observers' rows); 1 when some is left for another batch, 0 when all is
+ * stored, -1 on failure (the batch is kept for a retry).
+ */
+int incidents_flush_batch(struct incidents *, uint64_t budget_us);
 /* Flush and close the store. */
 void incidents_close(struct incidents *);
 
@@ -174,7 +185,13 @@ enum incident_change {
 struct incident_hooks {
 	void (*change)(const struct incident_info *, enum incident_change,
 	    void *);
-	int (*write)(struct store *, void *);
+	/*
+	 * Inside a commit, once every incident is written: write until the
+	 * deadline (stats_mono_us, 0: none); 0 all written, 1 rows left for
+	 * the next batch, -1 error. written() follows the commit, for what
+	 * that write covered.
+	 */
+	int (*write)(struct store *, void *, uint64_t until_us);
 	void (*written)(void *);
 };
 #define INC_HOOKS_MAX 4 /* observers at once */

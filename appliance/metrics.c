@@ -10,8 +10,11 @@
 #include "log.h"
 #include "metrics.h"
 #include "rules.h"
+#include "stats.h"
 #include "store.h"
 #include "xmalloc.h"
+
+#define METRICS_WRITE_STEP 250 /* samples between clock reads */
 
 /* Since when a rule's condition holds for (rule, host, instance). */
 struct mstate {
@@ -49,7 +52,7 @@ metrics_cmp(const void *a, const void *b)
 	    ((const struct mstate *)b)->key);
 }
 
-static int metrics_write_cb(struct store *, void *);
+static int metrics_write_cb(struct store *, void *, uint64_t);
 static void metrics_written_cb(void *);
 static const struct incident_hooks metrics_hooks = { NULL, metrics_write_cb,
 	metrics_written_cb };
@@ -83,14 +86,18 @@ metrics_pend_drop(struct metrics *m, size_t n)
 	memmove(m->pend, m->pend + i, m->npend * sizeof(*m->pend));
 }
 
-/* Write the first METRICS_WRITE_MAX waiting samples in the commit. */
+/*
+ * Write the first waiting samples in the commit: at most METRICS_WRITE_MAX,
+ * METRICS_WRITE_STEP at a time until the commit's deadline (0: none). The
+ * rest asks for the next commit (metrics_written_cb).
+ */
 static int
-metrics_write_cb(struct store *st, void *arg)
+metrics_write_cb(struct store *st, void *arg, uint64_t until_us)
 {
 	struct metrics *m = arg;
 	struct store_metric *rows;
-	size_t i, n;
-	int rc;
+	size_t i, n, k;
+	int rc = 0;
 
 	m->nwrote = 0;
 	if ((n = m->npend) == 0)
@@ -105,10 +112,15 @@ metrics_write_cb(struct store *st, void *arg)
 		rows[i].at = m->pend[i].at;
 		rows[i].value = m->pend[i].value;
 	}
-	rc = store_put_metrics(st, rows, n);
+	for (i = 0; i < n && rc == 0; i += k) {
+		if (i > 0 && until_us != 0 && stats_mono_us() >= until_us)
+			break;
+		k = n - i < METRICS_WRITE_STEP ? n - i : METRICS_WRITE_STEP;
+		rc = store_put_metrics(st, rows + i, k);
+	}
 	free(rows);
 	if (rc == 0)
-		m->nwrote = n;
+		m->nwrote = i;
 	return rc;
 }
 

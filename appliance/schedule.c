@@ -383,7 +383,7 @@ sched_host_free(struct keytab_entry *e, void *arg)
 
 /* Write the dirty hours, and prune old ones, inside the incidents' commit. */
 static int
-sched_hours_write(struct store *st, void *arg)
+sched_hours_write(struct store *st, void *arg, uint64_t until_us)
 {
 	static const char put[] =
 	    "INSERT INTO host_hours (host, hour, err, warn, last) "

@@ -43,6 +43,7 @@
 #include "hostfigures.h"
 #include "snmp_bridge.h"
 #include "stats.h"
+#include "store.h"
 #include "syslog_parse.h"
 #include "traps.h"
 #include "winset.h"
@@ -717,7 +718,9 @@ main(int argc, char **argv)
 		{ "expect", required_argument, NULL, 'E' },
 		{ "start", required_argument, NULL, 'S' },
 		{ "until", required_argument, NULL, 'U' },
-		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 } };
+		{ "version", no_argument, NULL, 'V' },
+		{ "integrity-check", required_argument, NULL, 'I' },
+		{ NULL, 0, NULL, 0 } };
 	static struct sopd_run run;
 	struct sopd *sd = &run.sd;
 	struct errlist errs = { 0 };
@@ -771,6 +774,8 @@ main(int argc, char **argv)
 		case 'V':
 			printf("sopd %s\n", SOPD_VERSION);
 			return 0;
+		case 'I': /* the daemon's own child, see incident.c */
+			return store_integrity_main(optarg);
 		default:
 			usage();
 		}

@@ -1,6 +1,8 @@
 /* stats.c: the process-wide counters (owned by the one event loop). */
 #include "stats.h"
 
+#include <time.h>
+
 struct stats stats;
 
 static const char *stats_input_names[INPUT_MAX] = { "syslog_udp", "syslog_tcp",
@@ -45,4 +47,63 @@ stats_count(enum stats_input in, enum stats_reason r)
 	stats.in[in].reason[r]++;
 	if (stats_reason_drops(r))
 		stats.in[in].dropped++;
+}
+
+static const char *stats_work_names[LOOP_WORK_MAX] = { "commit", "checkpoint",
+	"udp", "deadline", "integrity" };
+
+/* The monotonic clock in microseconds. */
+uint64_t
+stats_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* The thread's CPU time in microseconds. */
+static uint64_t
+stats_cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Start timing a turn of work. */
+void
+stats_stall_start(struct stall_clock *t0)
+{
+	t0->wall = stats_mono_us();
+	t0->cpu = stats_cpu_us();
+}
+
+/*
+ * Keep the longest turn of a kind of work, and of all (wall time, which
+ * counts waiting for the disk or for a CPU too), and the most CPU time a
+ * turn of that kind took.
+ */
+void
+stats_stall(enum loop_work w, const struct stall_clock *t0)
+{
+	uint64_t d = stats_mono_us() - t0->wall;
+	uint64_t c = stats_cpu_us() - t0->cpu;
+
+	if (w >= LOOP_WORK_MAX)
+		return;
+	if (d > stats.loop_stall_us[w])
+		stats.loop_stall_us[w] = d;
+	if (d > stats.loop_max_stall_us)
+		stats.loop_max_stall_us = d;
+	if (c > stats.loop_stall_cpu_us[w])
+		stats.loop_stall_cpu_us[w] = c;
+}
+
+/* The API name of a kind of work. */
+const char *
+stats_work_name(enum loop_work w)
+{
+	return w < LOOP_WORK_MAX ? stats_work_names[w] : "unknown";
 }

@@ -58,6 +58,19 @@ struct stats_input_counters {
 	uint64_t kernel_drops; /* datagrams the kernel dropped (buffer full) */
 };
 
+/*
+ * The kinds of work that may hold the event loop for a while; each turn of
+ * one is timed (loop.stall_ms in the API).
+ */
+enum loop_work {
+	LOOP_COMMIT = 0, /* a commit of incident changes */
+	LOOP_CHECKPOINT, /* a WAL checkpoint */
+	LOOP_UDP,	 /* a turn of reading syslog datagrams */
+	LOOP_DEADLINE,	 /* a turn of deadlines firing (escalation steps) */
+	LOOP_INTEGRITY,	 /* a slice of the store's integrity check */
+	LOOP_WORK_MAX
+};
+
 struct stats {
 	struct stats_input_counters in[INPUT_MAX];
 	uint64_t events_matched; /* took by an incident rule */
@@ -73,10 +86,26 @@ struct stats {
 	uint64_t snmp_reports_suppressed; /* over budget */
 	uint64_t store_integrity_at;	  /* last full check, unix s */
 	uint64_t store_integrity_failed;  /* it found damage */
-	uint64_t loop_max_stall_us;	  /* longest commit */
+	uint64_t loop_max_stall_us;	  /* longest turn of any work below */
+	uint64_t loop_stall_us[LOOP_WORK_MAX];	   /* longest turn, per work */
+	uint64_t loop_stall_cpu_us[LOOP_WORK_MAX]; /* its CPU time, most */
+	uint64_t loop_udp_read_yields; /* UDP turns ended with data waiting */
 };
 
 extern struct stats stats;
+
+/* The monotonic clock in microseconds. */
+uint64_t stats_mono_us(void);
+/* When a turn of work began: monotonic and thread CPU clocks, µs. */
+struct stall_clock {
+	uint64_t wall;
+	uint64_t cpu;
+};
+void stats_stall_start(struct stall_clock *);
+/* Note a turn of work that began at *t0 and ends now. */
+void stats_stall(enum loop_work, const struct stall_clock *t0);
+/* The API name of a kind of work. */
+const char *stats_work_name(enum loop_work);
 
 const char *stats_input_name(enum stats_input);
 const char *stats_reason_name(enum stats_reason);

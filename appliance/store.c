@@ -56,7 +56,8 @@
 
 #define STORE_BUSY_MS	    2000 /* while opening, before the loop runs */
 #define STORE_LOOP_BUSY_MS  5	 /* afterwards: the loop never waits longer */
-#define STORE_WAL_AUTOCKPT  1000 /* pages: SQLite's default */
+#define STORE_WAL_CKPT	    250	 /* pages: a checkpoint is due */
+#define STORE_WAL_FORCE	    4000 /* pages: checkpoint within the commit */
 #define STORE_JOURNAL_LIMIT (4 * 1024 * 1024)
 
 /* Statements kept prepared, by the address of their SQL text. */
@@ -87,6 +88,7 @@ struct store {
 	int wal_known;
 	int sync_full;	  /* synchronous=full: the record synced */
 	int no_incidents; /* incident, history, escalation rows not written */
+	int ckpt_due;	  /* the WAL passed STORE_WAL_CKPT pages */
 };
 
 /* Schema migrations: entry i moves a file from version i to i + 1. */
@@ -381,11 +383,12 @@ store_deadline_cb(void *arg)
 }
 
 /*
- * Run PRAGMA integrity_check for at most budget_ms: 1 sound, 0 damaged
- * (the first problem in *result), -1 interrupted or failed.
+ * Run PRAGMA integrity_check on a connection for at most budget_ms (0: no
+ * limit): 1 sound, 0 damaged (the first problem in *result), -1
+ * interrupted or failed.
  */
-int
-store_integrity(struct store *st, int budget_ms, char **result)
+static int
+store_integrity_db(sqlite3 *db, int budget_ms, char **result)
 {
 	sqlite3_stmt *stmt;
 	const char *text;
@@ -393,11 +396,13 @@ store_integrity(struct store *st, int budget_ms, char **result)
 	int rc, ok = 1;
 
 	*result = NULL;
-	if (sqlite3_prepare_v2(st->db, "PRAGMA integrity_check(20)", -1, &stmt,
+	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check(20)", -1, &stmt,
 		NULL) != SQLITE_OK)
 		return -1;
 	deadline = store_mono_ms() + budget_ms;
-	sqlite3_progress_handler(st->db, 1000, store_deadline_cb, &deadline);
+	if (budget_ms > 0)
+		sqlite3_progress_handler(db, 1000, store_deadline_cb,
+		    &deadline);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		text = (const char *)sqlite3_column_text(stmt, 0);
 		if (text != NULL && strcmp(text, "ok") == 0)
@@ -407,13 +412,53 @@ store_integrity(struct store *st, int budget_ms, char **result)
 			*result = xstrdup(text != NULL ? text : "?");
 	}
 	sqlite3_finalize(stmt);
-	sqlite3_progress_handler(st->db, 0, NULL, NULL);
+	sqlite3_progress_handler(db, 0, NULL, NULL);
 	if (rc != SQLITE_DONE) {
 		free(*result);
 		*result = NULL;
 		return -1;
 	}
 	return ok;
+}
+
+/* The same on the store's connection, in the loop (replay, tests). */
+int
+store_integrity(struct store *st, int budget_ms, char **result)
+{
+	return store_integrity_db(st->db, budget_ms, result);
+}
+
+/*
+ * sopd --integrity-check FILE: the full check in a process of its own, on
+ * a read-only connection of its own, with no time limit (the daemon runs
+ * it so, and its loop goes on meanwhile). Prints "ok" or the first problem
+ * found; exits 0 sound, 1 damaged, 2 when the check could not run.
+ */
+int
+store_integrity_main(const char *path)
+{
+	sqlite3 *db = NULL;
+	char *problem = NULL;
+	int rc;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		printf("cannot open %s: %s\n", path,
+		    db != NULL ? sqlite3_errmsg(db) : "?");
+		sqlite3_close(db);
+		return 2;
+	}
+	sqlite3_busy_timeout(db, STORE_BUSY_MS);
+	rc = store_integrity_db(db, 0, &problem);
+	if (rc == 1)
+		printf("ok\n");
+	else if (rc == 0)
+		printf("%s\n", problem != NULL ? problem : "?");
+	else
+		printf("check failed: %s\n", sqlite3_errmsg(db));
+	free(problem);
+	sqlite3_close(db);
+	return rc == 1 ? 0 : rc == 0 ? 1 : 2;
 }
 
 /* Whether the last error was another connection's lock (try again later). */
@@ -574,9 +619,15 @@ store_quarantine(const char *path, char **cause)
 	return 0;
 }
 
-/* Read the salts of the WAL next to path: 1 read, 0 no WAL header. */
+/*
+ * Read the salts of the WAL next to path: 1 read, 0 no WAL header. With
+ * writeback, also start writing the WAL's dirty pages to the disk without
+ * waiting (sync_file_range): a checkpoint's sync of the WAL, which holds
+ * the loop, then finds little left to write. It promises nothing: what a
+ * crash may take is as before.
+ */
 static int
-store_wal_salt(const char *path, unsigned char salt[8])
+store_wal_salt(const char *path, unsigned char salt[8], int writeback)
 {
 	unsigned char hdr[32];
 	char wal[4096];
@@ -588,6 +639,8 @@ store_wal_salt(const char *path, unsigned char salt[8])
 	if ((fd = open(wal, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
 		return 0;
 	n = pread(fd, hdr, sizeof(hdr), 0);
+	if (writeback)
+		(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	close(fd);
 	if (n != (ssize_t)sizeof(hdr))
 		return 0;
@@ -673,7 +726,7 @@ store_wal_note(struct store *st)
 {
 	unsigned char salt[8];
 
-	if (store_wal_salt(st->path, salt) != 1 ||
+	if (store_wal_salt(st->path, salt, 1) != 1 ||
 	    (st->wal_known && memcmp(salt, st->wal_salt, 8) == 0))
 		return;
 	if (store_wal_record(st, salt) == -1)
@@ -683,16 +736,24 @@ store_wal_note(struct store *st)
 /*
  * SQLite calls this after every commit (explicit or not) of the connection,
  * before the commit returns: the salts are recorded before anything is
- * acknowledged. It replaces the automatic checkpoint, done here as SQLite
- * does it (passive, from STORE_WAL_AUTOCKPT pages on).
+ * acknowledged. It replaces the automatic checkpoint: from STORE_WAL_CKPT
+ * pages on one is due, which the owner runs in a turn of the loop of its
+ * own (store_checkpoint_due), so that a commit does not hold the loop for
+ * the checkpoint's syncs too; only a WAL that still grew past
+ * STORE_WAL_FORCE pages is checkpointed here, as SQLite would (passive).
  */
 static int
 store_wal_hook_cb(void *arg, sqlite3 *db, const char *name, int pages)
 {
-	store_wal_note(arg);
-	if (pages >= STORE_WAL_AUTOCKPT)
+	struct store *st = arg;
+
+	store_wal_note(st);
+	st->ckpt_due = pages >= STORE_WAL_CKPT;
+	if (pages >= STORE_WAL_FORCE) {
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
 		    NULL, NULL);
+		st->ckpt_due = 0;
+	}
 	return SQLITE_OK;
 }
 
@@ -711,7 +772,7 @@ store_wal_check(const char *path, char **cause)
 	time_t now;
 	size_t i;
 
-	if (store_wal_salt(path, salt) != 1 ||
+	if (store_wal_salt(path, salt, 0) != 1 ||
 	    store_wal_record_read(path, rec) != 1 || memcmp(salt, rec, 8) == 0)
 		return 0;
 	now = time(NULL);
@@ -1281,7 +1342,15 @@ store_checkpoint(struct store *st, int truncate)
 	rc = sqlite3_wal_checkpoint_v2(st->db, NULL,
 	    truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE,
 	    NULL, NULL);
+	st->ckpt_due = 0;
 	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* Whether a checkpoint is due (the WAL passed STORE_WAL_CKPT pages). */
+int
+store_checkpoint_due(const struct store *st)
+{
+	return st != NULL && st->ckpt_due;
 }
 
 /* A text column or NULL. */

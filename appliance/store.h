@@ -104,6 +104,11 @@ int store_get_meta(struct store *, const char *name, int64_t *value);
 int64_t store_max_id(struct store *);
 /* Run a WAL checkpoint: passive, or truncate (when idle). */
 int store_checkpoint(struct store *, int truncate);
+/*
+ * Whether the WAL has grown enough since the last checkpoint for one to be
+ * due (run it with store_checkpoint in a turn of its own).
+ */
+int store_checkpoint_due(const struct store *);
 
 /* Call cb for every open or acknowledged incident, in id order. */
 int store_load_active(struct store *, store_incident_cb, void *);
@@ -290,6 +295,11 @@ const char *store_error(const struct store *);
  * problem in *result, to free), -1 interrupted or failed.
  */
 int store_integrity(struct store *, int budget_ms, char **result);
+/*
+ * The same in a process of its own (sopd --integrity-check FILE): prints
+ * "ok" or the first problem; 0 sound, 1 damaged, 2 not checked.
+ */
+int store_integrity_main(const char *path);
 /* Whether the last error was a lock held by another connection. */
 int store_busy(const struct store *);
 

@@ -13,11 +13,13 @@
 #include "listen.h"
 #include "log.h"
 #include "pipeline.h"
+#include "stats.h"
 #include "xmalloc.h"
 
-#define UDP_BATCH  64	 /* datagrams per recvmmsg */
-#define UDP_ROUNDS 32	 /* recvmmsg calls per wake-up, for fairness */
-#define UDP_MAX	   65535 /* the largest datagram */
+#define UDP_BATCH   64	  /* datagrams per recvmmsg */
+#define UDP_ROUNDS  32	  /* recvmmsg calls per wake-up, for fairness */
+#define UDP_TURN_US 5000  /* and at most this long a wake-up */
+#define UDP_MAX	    65535 /* the largest datagram */
 
 struct listener {
 	struct sopd *sd;
@@ -97,17 +99,32 @@ udp_read_batch(struct listener *l)
 	return n;
 }
 
-/* The socket is readable: drain it a bounded number of batches. */
+/*
+ * The socket is readable: drain it a bounded number of batches, and for a
+ * bounded time (a batch of new incidents costs far more than one of
+ * plain lines); what is left waits for the next turn of the loop, after
+ * the other inputs, timers and commits (counted as loop.udp_read_yields).
+ */
 static void
 udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct listener *l = arg;
+	struct stall_clock t0;
 	int r;
 
-	for (r = 0; r < UDP_ROUNDS; r++)
+	stats_stall_start(&t0);
+	for (r = 0; r < UDP_ROUNDS; r++) {
 		if (udp_read_batch(l) < UDP_BATCH)
 			break;
+		if (stats_mono_us() - t0.wall >= UDP_TURN_US) {
+			r = UDP_ROUNDS;
+			break;
+		}
+	}
+	if (r == UDP_ROUNDS)
+		stats.loop_udp_read_yields++;
 	stats.in[INPUT_UDP].kernel_drops += listen_drops(l->fd, &l->drops);
+	stats_stall(LOOP_UDP, &t0);
 }
 
 /* Open the UDP syslog input. */

@@ -358,9 +358,18 @@ run_traps_v3() {
 	summarize snmp_trap "v3$1/$2"
 }
 
-# stall_ms: the loop's worst stall so far (API stats loop.max_stall_ms).
+# stall_ms: the loop's worst stall so far (API stats loop.max_stall_ms),
+# then the worst per kind of work and the UDP turns that yielded, as
+# "41.2 ms (commit 4.9 checkpoint 41.2 udp 10.3 deadline 0 integrity 0;
+# cpu 4.1/2.0/9.8/0/0; udp yields 812)": after cpu, the CPU time of each
+# kind's costliest turn, in the same order.
 stall_ms() {
-	api_json /api/v1/stats | jq -r '.loop.max_stall_ms // "?"' 2>/dev/null
+	api_json /api/v1/stats | jq -r '.loop | "\(.max_stall_ms // "?") ms" +
+	    (if .stall_ms then " (" + ([.stall_ms | to_entries[] |
+	    "\(.key) \(.value * 10 | round / 10)"] | join(" ")) +
+	    "; cpu " + ([.stall_cpu_ms | to_entries[] |
+	    "\(.value * 10 | round / 10)"] | join("/")) +
+	    "; udp yields \(.udp_read_yields))" else "" end)' 2>/dev/null
 }
 
 # run_storm N: a fresh sopd with the near-miss set of N rules takes $STORM
@@ -398,15 +407,16 @@ run_storm() {
 	r1=${d% *}; c1=$(cpu_ticks)
 	sent=$(cat "$T/storm-bg.out" "$T/storm-inc.out" |
 	    sed -n 's/.* sent=\([0-9]*\) .*/\1/p' | awk '{ s += $1 } END { print s }')
-	stall=$(stall_ms); hwm=$(hwm_kib)
+	stall=$(stall_ms | tr ' ' '_'); hwm=$(hwm_kib)
 	stop_sopd
 	stored=$(sqlite3 "$T/nearmiss-$1/var/sopd.db" "SELECT count(*) FROM \
 	    incidents WHERE rule LIKE 'bench-open-%'" 2>/dev/null)
-	echo "$STORM $((n - o0)) ${stored:-0} $t0 $t_sent $t1 $sent $((r1 - r0)) $c0 $c1 $stall $hwm" |
+	echo "$STORM $((n - o0)) ${stored:-0} $t0 $t_sent $t1 $sent $((r1 - r0)) $c0 $c1 ${stall:-?} $hwm" |
 	    awk -v hz="$HZ" -v rules="$1" '{
-		printf "storm    %d new incidents (%d open, %d stored) sent in %.2f s, all open after %.2f s: %.0f incidents/s; loss %d of %d; loop max stall %s ms; sopd cpu %.2f s; peak RSS %.1f MiB\n",
+		stall = $11; gsub("_", " ", stall)
+		printf "storm    %d new incidents (%d open, %d stored) sent in %.2f s, all open after %.2f s: %.0f incidents/s; loss %d of %d; loop max stall %s; sopd cpu %.2f s; peak RSS %.1f MiB\n",
 		    $1, $2, $3, $5 - $4, $6 - $4, $2 / ($6 - $4), $7 - $8,
-		    $7, $11, ($10 - $9) / hz, $12 / 1024
+		    $7, stall, ($10 - $9) / hz, $12 / 1024
 	    }' | tee "$T/storm"
 }
 

@@ -2,7 +2,9 @@
 # integrity.sh: the scheduled full integrity check (store.
 # integrity_check_interval) reports a sound file as ok, and finds damage
 # that the quick check at start lets through (an index that no longer
-# matches its table): stats, /metrics and a warning say so.
+# matches its table): stats, /metrics and a warning say so. The daemon runs
+# the check in a process of its own (sopd --integrity-check FILE, checked
+# here on its own too), so that its loop goes on meanwhile.
 . "$(dirname "$0")/../lib.sh"
 
 mkdir -p "$T/rules"
@@ -53,4 +55,17 @@ check "sopd_store_integrity_damaged is 1 in /metrics" sh -c \
     "curl -sf '$API/metrics' | grep -qx 'sopd_store_integrity_damaged 1'"
 check "a warning says what is damaged" \
     grep -q "integrity check found damage: .*incidents_state" "$T/sopd.log"
+check "the loop timed the check's turns (stats loop.stall_ms.integrity)" \
+    sh -c "curl -sf '$API/api/v1/stats' | jq -e '.loop.stall_ms.integrity > 0' >/dev/null"
 check "sopd stops cleanly" stop_sopd
+out=$("$SOPD" --integrity-check "$T/var/sopd.db"); rc=$?
+check "sopd --integrity-check on the damaged file: exit 1, the problem ($out)" \
+    sh -c "[ $rc = 1 ] && echo '$out' | grep -q incidents_state"
+sqlite3 "$T/var/sopd.db" "PRAGMA writable_schema = ON;
+UPDATE sqlite_master SET sql = 'CREATE INDEX incidents_state ON incidents (state)'
+ WHERE name = 'incidents_state';" >/dev/null
+out=$("$SOPD" --integrity-check "$T/var/sopd.db"); rc=$?
+check "sopd --integrity-check on the repaired file: exit 0, ok" \
+    sh -c "[ $rc = 0 ] && [ '$out' = ok ]"
+out=$("$SOPD" --integrity-check "$T/none.db"); rc=$?
+check "sopd --integrity-check on no file: exit 2 ($out)" [ "$rc" = 2 ]

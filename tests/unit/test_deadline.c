@@ -24,9 +24,33 @@ struct firelog {
 	int pending_inside; /* entry still pending in callback */
 	int resched;	    /* reschedule self by this much */
 	int again_same;	    /* reschedule self at the same due */
+	long burn_us;	    /* work this long in each callback */
+	unsigned probes;    /* turns of another event of the loop so far */
+	unsigned probe_at[MAXLOG]; /* probes when each fired */
 };
 
 static struct firelog *lg;
+static struct deadlines *lg_dq; /* the queue of test_libevent_turns */
+
+/* The monotonic clock in microseconds. */
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Keep the CPU busy for a while, as a costly firing would. */
+static void
+burn(long us)
+{
+	uint64_t end = mono_us() + (uint64_t)us;
+
+	while (mono_us() < end)
+		;
+}
 
 /* Record a firing. */
 static void
@@ -45,6 +69,9 @@ fire_cb(struct deadlines *dq, int kind, uint64_t id, time_t due, void *arg)
 		deadlines_schedule(dq, kind, id, due + l->resched);
 	if (l->again_same)
 		deadlines_schedule(dq, kind, id, due);
+	l->probe_at[l->n - 1] = l->probes;
+	if (l->burn_us > 0)
+		burn(l->burn_us);
 }
 
 static int
@@ -278,6 +305,124 @@ test_libevent_tick(void **state)
 	event_base_free(base);
 }
 
+/*
+ * An index sized in advance (and one grown past it) finds, cancels and
+ * fires every entry, in order.
+ */
+static void
+test_reserve(void **state)
+{
+	struct deadlines *dq = *state;
+	size_t i;
+
+	deadlines_reserve(dq, 100000);
+	deadlines_reserve(dq, 10); /* never shrinks */
+	for (i = 0; i < 3000; i++)
+		deadlines_schedule(dq, 3, i, 1000 + (time_t)(i % 7));
+	for (i = 0; i < 3000; i += 2)
+		assert_true(deadlines_cancel(dq, 3, i));
+	for (i = 1; i < 3000; i += 2)
+		assert_true(deadlines_pending(dq, 3, i, NULL));
+	assert_int_equal(deadlines_count(dq), 1500);
+	assert_int_equal(deadlines_tick(dq, 2000), 1500);
+	for (i = 1; i < lg->n; i++)
+		assert_true(lg->due[i] >= lg->due[i - 1]);
+	assert_int_equal(deadlines_count(dq), 0);
+}
+
+/*
+ * A tick with a deadline stops once it is past (looking at the clock every
+ * few entries) and leaves the rest due; later ticks fire them, in order,
+ * each once.
+ */
+static void
+test_tick_until(void **state)
+{
+	struct deadlines *dq = *state;
+	size_t i, first, total = 0, calls = 0;
+
+	for (i = 0; i < 200; i++)
+		deadlines_schedule(dq, 1, i, 100 + (time_t)i);
+	lg->burn_us = 500;
+	first = deadlines_tick_until(dq, 1000, mono_us() + 2000);
+	assert_true(first > 0 && first < 200);
+	assert_int_equal(deadlines_count(dq), 200 - first);
+	assert_true(deadlines_due(dq, 1000));
+	assert_false(deadlines_due(dq, 99));
+	total = first;
+	lg->burn_us = 0;
+	while (deadlines_due(dq, 1000) && calls++ < 1000)
+		total += deadlines_tick_until(dq, 1000, mono_us() + 2000);
+	assert_int_equal(total, 200);
+	assert_int_equal(lg->n, 200);
+	for (i = 0; i < lg->n; i++)
+		assert_int_equal(lg->id[i], i);
+	/* no deadline: all at once, as deadlines_tick */
+	for (i = 0; i < 50; i++)
+		deadlines_schedule(dq, 2, i, 500);
+	assert_int_equal(deadlines_tick_until(dq, 1000, 0), 50);
+}
+
+/* Another event of the loop, every millisecond, counting its turns. */
+static void
+probe_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct timeval ms = { 0, 1000 };
+
+	lg->probes++;
+	event_add(arg, &ms);
+}
+
+/* Stop the loop once nothing is left to fire. */
+static void
+done_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	if (lg->n > 0 && deadlines_count(lg_dq) == 0)
+		event_base_loopbreak(arg);
+}
+
+/*
+ * In the daemon's loop, many deadlines due at once (a storm's escalations)
+ * fire in bounded turns: other events run between their firings, and all
+ * of them fire, in order, on the tick they fell due at.
+ */
+static void
+test_libevent_turns(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct deadlines *dq = deadlines_new(base, fire_cb, lg);
+	struct event *probe =
+	    event_new(base, -1, 0, probe_cb, event_self_cbarg());
+	struct event *done = event_new(base, -1, EV_PERSIST, done_cb, base);
+	struct timeval ms = { 0, 1000 }, tv = { 0, 20000 }, limit = { 5, 0 };
+	time_t now = time(NULL);
+	uint64_t t0, t1;
+	size_t i;
+
+	lg_dq = dq;
+	for (i = 0; i < 400; i++)
+		deadlines_schedule(dq, 9, i, now - 10);
+	lg->burn_us = 100; /* 40 ms of firing in all */
+	event_add(done, &tv);
+	event_base_loopexit(base, &limit);
+	event_add(probe, &ms);
+	t0 = mono_us();
+	event_base_dispatch(base);
+	t1 = mono_us();
+	assert_int_equal(lg->n, 400);
+	assert_int_equal(deadlines_count(dq), 0);
+	for (i = 0; i < lg->n; i++)
+		assert_int_equal(lg->id[i], i);
+	/* the loop turned between the first firing and the last */
+	assert_true(lg->probe_at[lg->n - 1] > lg->probe_at[0]);
+	/* all on the first tick (1 s), not on later ones a second apart */
+	assert_true(t1 - t0 < 1900000);
+	event_free(probe);
+	event_free(done);
+	deadlines_free(dq);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -291,6 +436,11 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_jumps, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_reserve, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tick_until, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_libevent_turns, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_libevent_tick, setup,
 		    teardown),

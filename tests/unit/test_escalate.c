@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "calendar.h"
 #include "clock.h"
 #include "config.h"
@@ -599,6 +601,73 @@ test_engine_window(void **state)
 }
 
 /* A fresh state directory per test. */
+/* One number from the store's file, read on a connection of its own. */
+static long long
+db_count(const char *sql)
+{
+	char path[300];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long long n;
+
+	snprintf(path, sizeof(path), "%s/var/sopd.db", tmpdir);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/*
+ * A storm of new incidents is committed in bounded batches, as the commit
+ * timer does: the escalation rows too are spread over batches (some
+ * incidents have theirs stored while others wait), none is lost, and
+ * every incident ends with its rows.
+ */
+static void
+test_engine_batches(void **state)
+{
+	static const char esc[] =
+	    "SELECT COUNT(DISTINCT incident_id) FROM escalation";
+	struct rig r;
+	time_t t0 = 1795500000;
+	char host[32];
+	long long n, last = 0;
+	int i, more, batches = 0, partial = 0;
+
+	(void)state;
+	clock_set_fake(t0);
+	rig_start(&r, "windows: {patch: []}\n");
+	for (i = 0; i < 300; i++) {
+		snprintf(host, sizeof(host), "db%d", i);
+		assert_true(incidents_raise(r.sd.incidents, &r.crit, host, host,
+				"down", t0) > 0);
+	}
+	do {
+		/* 1 µs: every batch ends at its first look at the clock */
+		more = incidents_flush_batch(r.sd.incidents, 1);
+		assert_true(more == 0 || more == 1);
+		batches++;
+		n = db_count(esc);
+		assert_true(n >= last);
+		if (n > 0 && n < 300)
+			partial = 1;
+		last = n;
+	} while (more == 1 && batches < 1000);
+	assert_int_equal(more, 0);
+	assert_true(batches > 10);
+	assert_true(partial);
+	assert_int_equal(db_count(esc), 300);
+	assert_int_equal(db_count("SELECT COUNT(*) FROM escalation"), 300 * 4);
+	assert_int_equal(db_count("SELECT COUNT(*) FROM incidents"), 300);
+	assert_int_equal(incidents_flush_batch(r.sd.incidents, 1), 0);
+	rig_stop(&r);
+	clock_clear_fake();
+}
+
 static int
 setup(void **state)
 {
@@ -622,6 +691,7 @@ main(void)
 		cmocka_unit_test(test_change_states),
 		cmocka_unit_test_setup(test_engine_restart, setup),
 		cmocka_unit_test_setup(test_engine_window, setup),
+		cmocka_unit_test_setup(test_engine_batches, setup),
 	};
 	char cmd[300];
 	int rc;
