@@ -34,9 +34,189 @@
 #include "xmalloc.h"
 #include "yamlnode.h"
 
-#define REPLAY_MAX_LINES 1000000 /* golden lines read */
-#define REPLAY_LINE_MAX	 1024
-#define REPLAY_MSG_MAX	 65536
+#define REPLAY_LINE_MAX 2048 /* a golden line; an outcome line is shorter */
+#define REPLAY_MSG_MAX	65536
+#define REPLAY_OUT_BUF	65536 /* stdout is written in blocks of this size */
+
+/* Replay's stdout: a fixed buffer, written out when full and at the end. */
+static struct {
+	char buf[REPLAY_OUT_BUF];
+	size_t used;
+	int error; /* errno of the first failed write, or 0 */
+} replay_out;
+
+/*
+ * The golden file of --expect, read one line at a time as the outcome lines
+ * come, and compared with them in order.
+ */
+struct replay_golden {
+	const char *file;
+	FILE *f;
+	char line[REPLAY_LINE_MAX];
+	size_t len;
+	int eof;   /* no more lines */
+	int error; /* errno of a read error, or 0 */
+	int bad;   /* a difference was shown */
+};
+
+/* Write out what replay_out holds (nothing more once a write failed). */
+static void
+replay_out_flush(void)
+{
+	const char *p = replay_out.buf;
+	size_t left = replay_out.used;
+	ssize_t n;
+
+	while (left > 0 && replay_out.error == 0) {
+		if ((n = write(STDOUT_FILENO, p, left)) >= 0) {
+			p += n;
+			left -= (size_t)n;
+		} else if (errno != EINTR)
+			replay_out.error = errno;
+	}
+	replay_out.used = 0;
+}
+
+/* Add n bytes to stdout, in as many blocks as they take. */
+static void
+replay_out_put(const char *s, size_t n)
+{
+	size_t k;
+
+	while (n > 0) {
+		if (replay_out.used == sizeof(replay_out.buf))
+			replay_out_flush();
+		k = sizeof(replay_out.buf) - replay_out.used;
+		if (k > n)
+			k = n;
+		memcpy(replay_out.buf + replay_out.used, s, k);
+		replay_out.used += k;
+		s += k;
+		n -= k;
+	}
+}
+
+/* One line on stdout: mark ("", "-" or "+"), the n bytes of s, a newline. */
+static void
+replay_out_line(const char *mark, const char *s, size_t n)
+{
+	size_t m = strlen(mark);
+	char *p;
+
+	if (m + n + 1 > sizeof(replay_out.buf) - replay_out.used) {
+		replay_out_put(mark, m);
+		replay_out_put(s, n);
+		replay_out_put("\n", 1);
+		return;
+	}
+	p = replay_out.buf + replay_out.used;
+	memcpy(p, mark, m);
+	memcpy(p + m, s, n);
+	p[m + n] = '\n';
+	replay_out.used += m + n + 1;
+}
+
+/* Write out the rest; -1 (and a message) if stdout could not be written. */
+static int
+replay_out_end(void)
+{
+	replay_out_flush();
+	if (replay_out.error == 0)
+		return 0;
+	fprintf(stderr, "sopd: replay: stdout: %s\n",
+	    strerror(replay_out.error));
+	replay_out.error = 0;
+	return -1;
+}
+
+/* The recorder's sink without --expect: print each line. */
+static void
+replay_print_cb(const char *line, size_t len, void *arg)
+{
+	replay_out_line("", line, len);
+}
+
+/* Open the golden file; -1 (and a message) if it cannot be read. */
+static int
+replay_golden_open(struct replay_golden *g, const char *file)
+{
+	memset(g, 0, sizeof(*g));
+	g->file = file;
+	if ((g->f = fopen(file, "r")) == NULL) {
+		fprintf(stderr, "sopd: replay: %s: %s\n", file,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Read the golden file's next line into g->line (blank lines and #
+ * comments skipped); 0 at its end. Of a line longer than g->line, which
+ * no outcome line is, the rest is skipped: it is one line, a mismatch.
+ */
+static int
+replay_golden_next(struct replay_golden *g)
+{
+	size_t n;
+	int c;
+
+	while (!g->eof && fgets(g->line, sizeof(g->line), g->f) != NULL) {
+		n = strlen(g->line);
+		if (n == sizeof(g->line) - 1 && g->line[n - 1] != '\n')
+			while ((c = getc(g->f)) != EOF && c != '\n')
+				;
+		g->len = strcspn(g->line, "\r\n");
+		g->line[g->len] = '\0';
+		if (g->len != 0 && g->line[0] != '#')
+			return 1;
+	}
+	if (!g->eof && ferror(g->f))
+		g->error = errno != 0 ? errno : EIO;
+	g->eof = 1;
+	return 0;
+}
+
+/*
+ * The recorder's sink with --expect: each outcome line against the golden
+ * file's next; a difference prints both, "-expected" then "+got".
+ */
+static void
+replay_compare_cb(const char *line, size_t len, void *arg)
+{
+	struct replay_golden *g = arg;
+
+	if (replay_golden_next(g)) {
+		if (g->len == len && memcmp(g->line, line, len) == 0)
+			return;
+		replay_out_line("-", g->line, g->len);
+	}
+	g->bad = 1;
+	replay_out_line("+", line, len);
+}
+
+/* The golden lines no outcome line came for; 1 if anything differed. */
+static int
+replay_golden_end(struct replay_golden *g)
+{
+	static const char what[] = ": outcome differs (- expected, + got)\n";
+
+	while (replay_golden_next(g)) {
+		g->bad = 1;
+		replay_out_line("-", g->line, g->len);
+	}
+	if (g->error != 0) {
+		fprintf(stderr, "sopd: replay: %s: %s\n", g->file,
+		    strerror(g->error));
+		return 2;
+	}
+	if (!g->bad)
+		return 0;
+	replay_out_put("replay: ", 8);
+	replay_out_put(g->file, strlen(g->file));
+	replay_out_put(what, sizeof(what) - 1);
+	return 1;
+}
 
 /* The observers' outcome lines (the stable formats are in replay.h). */
 static void
@@ -167,13 +347,16 @@ static const struct incident_hooks replay_hooks = { replay_incident_cb, NULL,
 
 /* Start the modules the way the daemon does, without inputs. */
 static int
-replay_start(struct sopd *sd, time_t start)
+replay_start(struct sopd *sd, time_t start, struct replay_golden *g)
 {
 	char *cause = NULL;
 	const struct calendar *cal = policy_calendar(sd->policy);
 
 	clock_set_fake(start);
-	record_start(cal);
+	if (g != NULL)
+		record_start(cal, replay_compare_cb, g);
+	else
+		record_start(cal, replay_print_cb, NULL);
 	setenv("TZ", calendar_tzname(cal), 1); /* 3164 times are local */
 	tzset();
 	if ((sd->incidents = incidents_open(NULL, sd->cfg, &cause)) == NULL) {
@@ -316,142 +499,68 @@ replay_feed(struct sopd *sd, const struct replay_opts *o, time_t ref)
 	return 0;
 }
 
-/* Read a golden file's lines (blank lines and # comments skipped). */
-static char **
-replay_golden(const char *file, size_t *n)
-{
-	FILE *f;
-	char buf[REPLAY_LINE_MAX + 64], **v = NULL;
-	size_t len;
-
-	*n = 0;
-	if ((f = fopen(file, "r")) == NULL) {
-		fprintf(stderr, "sopd: replay: %s: %s\n", file,
-		    strerror(errno));
-		return NULL;
-	}
-	while (fgets(buf, sizeof(buf), f) != NULL && *n < REPLAY_MAX_LINES) {
-		len = strcspn(buf, "\r\n");
-		buf[len] = '\0';
-		if (len == 0 || buf[0] == '#')
-			continue;
-		v = xreallocarray(v, *n + 1, sizeof(*v));
-		v[(*n)++] = xstrdup(buf);
-	}
-	fclose(f);
-	if (v == NULL)
-		v = xcalloc(1, sizeof(*v));
-	return v;
-}
-
-/* Compare the outcome with a golden file; print the differences. */
+/* The replay proper: load, start, feed the log, run on to --until. */
 static int
-replay_compare(const char *file)
+replay_go(struct sopd *sd, const struct replay_opts *o, const char *dir,
+    struct replay_golden *g)
 {
-	const char *const *got;
-	char **want;
-	size_t n, ngot, i = 0, j = 0;
-	int bad = 0;
+	time_t ref, until;
 
-	got = record_lines(&ngot);
-	if ((want = replay_golden(file, &n)) == NULL)
-		return 1;
-	while (i < n || j < ngot) {
-		if (i < n && j < ngot && strcmp(want[i], got[j]) == 0) {
-			i++, j++;
-			continue;
+	if (replay_load(sd, o->config, dir) == -1 ||
+	    replay_reference(o, policy_calendar(sd->policy), &ref) == -1 ||
+	    replay_start(sd, ref, g) == -1 ||
+	    (o->start != NULL && replay_begin(sd, ref) == -1) ||
+	    replay_feed(sd, o, ref) == -1)
+		return -1;
+	if (o->until != NULL) {
+		if (calendar_parse_time(policy_calendar(sd->policy), o->until,
+			&until) != 0) {
+			fprintf(stderr, "sopd: replay: bad --until \"%s\"\n",
+			    o->until);
+			return -1;
 		}
-		bad = 1;
-		if (i < n)
-			printf("-%s\n", want[i++]);
-		if (j < ngot)
-			printf("+%s\n", got[j++]);
+		replay_advance(sd, until);
 	}
-	for (i = 0; i < n; i++)
-		free(want[i]);
-	free(want);
-	if (bad)
-		printf("replay: %s: outcome differs (- expected, + got)\n",
-		    file);
-	return bad;
+	incidents_flush(sd->incidents);
+	return 0;
 }
 
-/* Print the outcome lines, gathered in a buffer (a line is < 1100 bytes). */
-static void
-replay_print(void)
-{
-	static char buf[65536];
-	const char *const *lines;
-	size_t i, n, len, used = 0;
-
-	fflush(stdout);
-	for (lines = record_lines(&n), i = 0; i < n; i++) {
-		len = strlen(lines[i]);
-		if (used + len + 1 > sizeof(buf)) {
-			fwrite(buf, 1, used, stdout);
-			used = 0;
-		}
-		memcpy(buf + used, lines[i], len);
-		used += len;
-		buf[used++] = '\n';
-	}
-	fwrite(buf, 1, used, stdout);
-}
-
-/* Print the outcome, or compare it; free it. */
-static int
-replay_report(const struct replay_opts *o)
-{
-	int rc = 0;
-
-	if (o->expect != NULL)
-		rc = replay_compare(o->expect);
-	else
-		replay_print();
-	if (record_dropped() > 0)
-		fprintf(stderr, "sopd: replay: %llu outcome lines dropped\n",
-		    (unsigned long long)record_dropped());
-	record_stop();
-	return rc;
-}
-
-/* Run a replay; 0 on success (and a match), 1 on a mismatch, 2 on error. */
+/*
+ * Run a replay; 0 on success (and a match), 1 on a mismatch, 2 on error.
+ * The outcome lines are printed (or compared) as they are made.
+ */
 int
 replay_run(const struct replay_opts *o)
 {
 	struct sopd sd;
+	struct replay_golden golden, *g = NULL;
 	char *dir;
-	time_t ref, until;
-	int rc = 2;
+	int rc;
 
 	memset(&sd, 0, sizeof(sd));
-	if ((dir = replay_tmpdir()) == NULL)
-		return 2;
-	if (replay_load(&sd, o->config, dir) == -1 ||
-	    replay_reference(o, policy_calendar(sd.policy), &ref) == -1)
-		goto out;
-	if (replay_start(&sd, ref) == -1)
-		goto out;
-	if (o->start != NULL && replay_begin(&sd, ref) == -1)
-		goto out;
-	if (replay_feed(&sd, o, ref) == -1)
-		goto out;
-	if (o->until != NULL) {
-		if (calendar_parse_time(policy_calendar(sd.policy), o->until,
-			&until) != 0) {
-			fprintf(stderr, "sopd: replay: bad --until \"%s\"\n",
-			    o->until);
-			goto out;
-		}
-		replay_advance(&sd, until);
+	if (o->expect != NULL) {
+		if (replay_golden_open(&golden, o->expect) == -1)
+			return 2;
+		g = &golden;
 	}
-	incidents_flush(sd.incidents);
-	rc = 0;
-out:
-	replay_stop(&sd);
-	rc = rc == 0 ? replay_report(o) : (replay_report(o), 2);
+	fflush(stdout);
+	if ((dir = replay_tmpdir()) != NULL) {
+		rc = replay_go(&sd, o, dir, g) == 0 ? 0 : 2;
+		replay_stop(&sd);
+	} else
+		rc = 2;
+	if (g != NULL) {
+		if (rc == 0)
+			rc = replay_golden_end(g);
+		fclose(g->f);
+	}
+	record_stop();
+	if (replay_out_end() == -1)
+		rc = 2;
 	clock_clear_fake();
-	replay_rmdir(dir);
-	free(dir);
+	if (dir != NULL) {
+		replay_rmdir(dir);
+		free(dir);
+	}
 	return rc;
 }

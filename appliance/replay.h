@@ -7,9 +7,10 @@
 struct calendar;
 
 /*
- * While a replay runs, what sopd would do is kept as lines by record.c,
+ * While a replay runs, what sopd would do is made into lines by record.c,
  * each prefixed with the simulated time (clock_now(), RFC 3339 in the
- * calendar's zone), and printed or compared at the end. replay.c feeds the
+ * calendar's zone), and printed or compared with the golden file's next
+ * line as it is made: none is kept. replay.c feeds the
  * recorder as an observer: an incident hook (open, update, resolve) and a
  * recording notifier (notify); the escalation engine records its steps.
  * The stable line formats (replay tests compare them byte for byte):
