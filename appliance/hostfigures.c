@@ -1,4 +1,15 @@
-/* hostfigures.c: the schedule's host figures from SNMP polling. */
+/*
+ * hostfigures.c: the schedule's host figures from SNMP polling.
+ *
+ * The figures read every stored point of the period (metrics_series_each,
+ * not the API's METRICS_MAX_POINTS), so a switch's 48 interfaces or a
+ * server's 20 file systems all count for the whole week.  Memory per host
+ * stays bounded by the points of one series, not by its instances: CPU and
+ * memory one series each; traffic one point per time step and direction
+ * (the store sums the interfaces); file systems two at a time (the one
+ * read and the fullest so far), at most METRICS_MAX_POINTS 5-minute
+ * points each, else hourly ones (168 a week).
+ */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,148 +54,185 @@ hf_clear(struct hf_series *s)
 }
 
 /*
- * The stored points of a metric in [from, to): the 5-minute ones when the
- * range lies within their METRICS_KEEP_5M and they are not too many, else
- * the hourly rollups.  One step for the whole range, so that every hour
- * weighs the same: the week before a weekly report's (its "change")
- * starts 14 days back, where only hourly rows are left.
+ * Whether the figures of a metric in [from, to) come from its hourly
+ * points: when the range reaches past METRICS_KEEP_5M, or one instance
+ * (an interface, a file system) has more than METRICS_MAX_POINTS 5-minute
+ * ones in it (a full week has 2,016).  One step for the whole range, so
+ * that every hour weighs the same: the week before a weekly report's (its
+ * "change") starts 14 days back, where only hourly rows are left.
  */
-static json_t *
-hf_points(struct sopd *sd, const char *host, const char *metric, time_t from,
+static int
+hf_hourly(struct metrics *m, const char *host, const char *metric, time_t from,
     time_t to)
 {
-	struct metrics *m = poll_metrics(sd->poller);
-	json_t *doc;
-
-	if (m == NULL)
-		return NULL;
 	if (from < clock_now() - METRICS_KEEP_5M)
-		return metrics_series_json(m, host, metric, NULL, from, to, 1);
-	doc = metrics_series_json(m, host, metric, NULL, from, to, 0);
-	if (doc != NULL && json_is_true(json_object_get(doc, "truncated"))) {
-		json_decref(doc);
-		doc = metrics_series_json(m, host, metric, NULL, from, to, 1);
-	}
-	return doc;
-}
-
-/* One metric without instances (cpu, memory) as one series. */
-static void
-hf_read(struct sopd *sd, const char *host, const char *metric, time_t from,
-    time_t to, struct hf_series *s)
-{
-	json_t *doc, *x;
-	size_t i;
-
-	doc = hf_points(sd, host, metric, from, to);
-	json_array_foreach(json_object_get(doc, "points"), i, x)
-	    hf_add(s, (double)json_integer_value(json_object_get(x, "at")),
-		json_real_value(json_object_get(x, "avg")));
-	json_decref(doc);
+		return 1;
+	return metrics_most_points(m, host, metric, from, to) >
+	    METRICS_MAX_POINTS;
 }
 
 static int
-hf_cmp(const void *a, const void *b)
+hf_point_cb(const char *inst, int64_t at, double avg, void *arg)
 {
-	const double *x = a, *y = b;
-
-	return (x[0] > y[0]) - (x[0] < y[0]);
+	(void)inst;
+	hf_add(arg, (double)at, avg);
+	return 0;
 }
 
-/* Traffic: every interface's bits per second in and out, summed per point. */
+/*
+ * Every point of one metric in [from, to) into s, summed over its
+ * instances per time with METRICS_EACH_SUM; hourly as hf_hourly says.
+ */
+static void
+hf_read(struct sopd *sd, const char *host, const char *metric, time_t from,
+    time_t to, int flags, struct hf_series *s)
+{
+	struct metrics *m = poll_metrics(sd->poller);
+
+	if (m == NULL)
+		return;
+	if (hf_hourly(m, host, metric, from, to))
+		flags |= METRICS_EACH_HOURLY;
+	if (metrics_series_each(m, host, metric, NULL, from, to, flags,
+		hf_point_cb, s) == -1)
+		s->n = 0;
+}
+
+/*
+ * Traffic: every interface's bits per second in and out, summed per
+ * point.  The store sums the interfaces (METRICS_EACH_SUM), so a switch's
+ * 48 ports cost what one does: one point per time and direction.
+ */
 static void
 hf_traffic(struct sopd *sd, const char *host, time_t from, time_t to,
     struct hf_series *s)
 {
-	static const char *const dir[] = { "if.in_bps", "if.out_bps" };
-	double *pt = NULL;
-	size_t n = 0, cap = 0, i, k;
-	json_t *doc, *x;
+	struct metrics *m = poll_metrics(sd->poller);
+	struct hf_series in = { 0 }, out = { 0 };
+	size_t i = 0, j = 0;
+	int flags = METRICS_EACH_SUM;
 
-	for (k = 0; k < 2; k++) {
-		doc = hf_points(sd, host, dir[k], from, to);
-		json_array_foreach(json_object_get(doc, "points"), i, x)
-		{
-			if (n == cap) {
-				cap = cap ? cap * 2 : 64;
-				pt = xreallocarray(pt, cap, 2 * sizeof(*pt));
-			}
-			pt[2 * n] = (double)json_integer_value(
-			    json_object_get(x, "at"));
-			pt[2 * n + 1] =
-			    json_real_value(json_object_get(x, "avg"));
-			n++;
+	if (m == NULL)
+		return;
+	if (hf_hourly(m, host, "if.in_bps", from, to) ||
+	    hf_hourly(m, host, "if.out_bps", from, to))
+		flags |= METRICS_EACH_HOURLY;
+	if (metrics_series_each(m, host, "if.in_bps", NULL, from, to, flags,
+		hf_point_cb, &in) == -1 ||
+	    metrics_series_each(m, host, "if.out_bps", NULL, from, to, flags,
+		hf_point_cb, &out) == -1)
+		in.n = out.n = 0;
+	while (i < in.n || j < out.n) {
+		if (j == out.n || (i < in.n && in.t[i] < out.t[j])) {
+			hf_add(s, in.t[i], in.v[i]);
+			i++;
+		} else if (i == in.n || out.t[j] < in.t[i]) {
+			hf_add(s, out.t[j], out.v[j]);
+			j++;
+		} else {
+			hf_add(s, in.t[i], in.v[i] + out.v[j]);
+			i++, j++;
 		}
-		json_decref(doc);
 	}
-	if (n > 0)
-		qsort(pt, n, 2 * sizeof(*pt), hf_cmp);
-	for (i = 0; i < n; i++) {
-		if (s->n > 0 && s->t[s->n - 1] == pt[2 * i])
-			s->v[s->n - 1] += pt[2 * i + 1];
-		else
-			hf_add(s, pt[2 * i], pt[2 * i + 1]);
+	hf_clear(&in);
+	hf_clear(&out);
+}
+
+/*
+ * The file systems as they are read, one at a time: cur holds the points
+ * of inst, best those of the fullest so far (by its maximum), bestinst.
+ */
+struct hf_disks {
+	struct hf_series cur, best;
+	char *inst, *bestinst;
+	double bestmax;
+	json_t *full;
+};
+
+/* The points of d->inst are all read: full soon, the fullest so far. */
+static void
+hf_disk_done(struct hf_disks *d)
+{
+	struct perfstat_sum sum;
+	struct hf_series swap;
+	double days;
+
+	if (d->inst == NULL)
+		return;
+	days = perfstat_days_to_full(d->cur.t, d->cur.v, d->cur.n, 100.0);
+	if (days >= 0 && days <= HOSTFIG_FULL_DAYS)
+		json_array_append_new(d->full,
+		    json_pack("{s:s, s:f}", "mount", d->inst, "days", days));
+	if (perfstat_summary(d->cur.v, d->cur.n, &sum) == 0 &&
+	    sum.max > d->bestmax) {
+		swap = d->best;
+		d->best = d->cur;
+		d->cur = swap;
+		free(d->bestinst);
+		d->bestinst = d->inst;
+		d->inst = NULL;
+		d->bestmax = sum.max;
 	}
-	free(pt);
+	d->cur.n = 0;
+	free(d->inst);
+	d->inst = NULL;
+}
+
+static int
+hf_disk_cb(const char *inst, int64_t at, double avg, void *arg)
+{
+	struct hf_disks *d = arg;
+
+	if (d->inst != NULL && strcmp(d->inst, inst) != 0)
+		hf_disk_done(d);
+	if (d->inst == NULL)
+		d->inst = xstrdup(inst);
+	hf_add(&d->cur, (double)at, avg);
+	return 0;
 }
 
 /*
  * File systems: the fullest one (by its maximum) as "disk" with its
- * mount, and every one that is full within HOSTFIG_FULL_DAYS.
+ * mount, and every one that is full within HOSTFIG_FULL_DAYS.  At most
+ * two file systems' points are held (the one read, the fullest so far),
+ * then the week before of the fullest.
  */
 static void
 hf_disks(struct sopd *sd, const char *host, time_t from, time_t to, json_t *fig)
 {
-	struct hf_series s = { 0 }, prev = { 0 };
-	struct perfstat_sum sum;
-	json_t *doc, *pdoc, *pts, *x, *full, *best = NULL;
-	const char *inst;
-	double bestmax = -1, days;
-	size_t i, j, start;
+	struct metrics *m = poll_metrics(sd->poller);
+	struct hf_disks d = { .bestmax = -1 };
+	struct hf_series prev = { 0 };
+	json_t *best = NULL;
+	int flags = 0;
 
-	full = json_array();
-	doc = hf_points(sd, host, "disk.used_pct", from, to);
-	pdoc = hf_points(sd, host, "disk.used_pct", from - (to - from), from);
-	pts = json_object_get(doc, "points");
-	for (start = 0; start < json_array_size(pts); start = i) {
-		inst = json_string_value(
-		    json_object_get(json_array_get(pts, start), "inst"));
-		for (i = start; i < json_array_size(pts); i++) {
-			x = json_array_get(pts, i);
-			if (strcmp(json_string_value(
-				       json_object_get(x, "inst")),
-				inst) != 0)
-				break;
-			hf_add(&s,
-			    (double)json_integer_value(
-				json_object_get(x, "at")),
-			    json_real_value(json_object_get(x, "avg")));
-		}
-		days = perfstat_days_to_full(s.t, s.v, s.n, 100.0);
-		if (days >= 0 && days <= HOSTFIG_FULL_DAYS)
-			json_array_append_new(full,
-			    json_pack("{s:s, s:f}", "mount", inst, "days",
-				days));
-		if (perfstat_summary(s.v, s.n, &sum) == 0 &&
-		    sum.max > bestmax) {
-			json_array_foreach(json_object_get(pdoc, "points"), j,
-			    x) if (strcmp(json_string_value(json_object_get(x,
-					      "inst")),
-				       inst) == 0) hf_add(&prev, 0,
-			    json_real_value(json_object_get(x, "avg")));
-			json_decref(best);
-			best = perfstat_metric_json(s.t, s.v, s.n, prev.v,
-			    prev.n, 0);
-			json_object_set_new(best, "mount", json_string(inst));
-			bestmax = sum.max;
-			hf_clear(&prev);
-		}
-		hf_clear(&s);
+	d.full = json_array();
+	if (m != NULL && hf_hourly(m, host, "disk.used_pct", from, to))
+		flags = METRICS_EACH_HOURLY;
+	if (m != NULL &&
+	    metrics_series_each(m, host, "disk.used_pct", NULL, from, to, flags,
+		hf_disk_cb, &d) == 0)
+		hf_disk_done(&d);
+	if (d.bestinst != NULL) {
+		flags = 0;
+		if (hf_hourly(m, host, "disk.used_pct", from - (to - from),
+			from))
+			flags = METRICS_EACH_HOURLY;
+		if (metrics_series_each(m, host, "disk.used_pct", d.bestinst,
+			from - (to - from), from, flags, hf_point_cb,
+			&prev) == -1)
+			prev.n = 0;
+		best = perfstat_metric_json(d.best.t, d.best.v, d.best.n,
+		    prev.v, prev.n, 0);
+		json_object_set_new(best, "mount", json_string(d.bestinst));
 	}
 	json_object_set_new(fig, "disk", best != NULL ? best : json_null());
-	json_object_set_new(fig, "disks_full_in_30d", full);
-	json_decref(doc);
-	json_decref(pdoc);
+	json_object_set_new(fig, "disks_full_in_30d", d.full);
+	hf_clear(&d.cur);
+	hf_clear(&d.best);
+	hf_clear(&prev);
+	free(d.inst);
+	free(d.bestinst);
 }
 
 /* One figure of a plain series and its previous period. */
@@ -196,8 +244,8 @@ hf_figure(struct sopd *sd, const char *host, const char *metric, time_t from,
 	json_t *o;
 
 	if (metric != NULL) {
-		hf_read(sd, host, metric, from, to, &s);
-		hf_read(sd, host, metric, from - (to - from), from, &prev);
+		hf_read(sd, host, metric, from, to, 0, &s);
+		hf_read(sd, host, metric, from - (to - from), from, 0, &prev);
 	} else {
 		hf_traffic(sd, host, from, to, &s);
 		hf_traffic(sd, host, from - (to - from), from, &prev);

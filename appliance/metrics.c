@@ -557,3 +557,79 @@ fail:
 	json_decref(rd.points);
 	return NULL;
 }
+
+struct metrics_each {
+	metrics_point_cb cb;
+	void *arg;
+};
+
+static int
+metrics_each_cb(const struct store_qrow *r, void *arg)
+{
+	struct metrics_each *e = arg;
+
+	return e->cb(r->text[0] != NULL ? r->text[0] : "", r->num[1],
+	    r->real[2], e->arg);
+}
+
+int
+metrics_series_each(struct metrics *m, const char *host, const char *metric,
+    const char *inst, int64_t from, int64_t to, int flags, metrics_point_cb cb,
+    void *arg)
+{
+	const char *table =
+	    flags & METRICS_EACH_HOURLY ? "metric_1h" : "metric_5m";
+	struct metrics_each e = { cb, arg };
+	struct store_param p[5];
+	char sql[512];
+
+	if (flags & METRICS_EACH_SUM)
+		snprintf(sql, sizeof(sql),
+		    "SELECT '', at, sum(sum / n) FROM %s WHERE host = ?1 AND "
+		    "metric = ?2 AND at >= ?3 AND at < ?4 AND n > 0 "
+		    "GROUP BY at ORDER BY at",
+		    table);
+	else
+		snprintf(sql, sizeof(sql),
+		    "SELECT inst, at, CASE WHEN n > 0 THEN sum / n ELSE 0 END "
+		    "FROM %s WHERE host = ?1 AND metric = ?2 AND at >= ?3 AND "
+		    "at < ?4 %s ORDER BY inst, at",
+		    table, inst != NULL ? "AND inst = ?5" : "");
+	memset(p, 0, sizeof(p));
+	p[0].text = host;
+	p[1].text = metric;
+	p[2].num = from;
+	p[3].num = to;
+	p[4].text = inst;
+	return store_query(incidents_store(m->sd->incidents), sql, p,
+	    inst != NULL && !(flags & METRICS_EACH_SUM) ? 5 : 4,
+	    metrics_each_cb, &e);
+}
+
+static int
+metrics_count_cb(const struct store_qrow *r, void *arg)
+{
+	*(int64_t *)arg = r->num[0];
+	return 1;
+}
+
+int64_t
+metrics_most_points(struct metrics *m, const char *host, const char *metric,
+    int64_t from, int64_t to)
+{
+	struct store_param p[4];
+	int64_t most = 0;
+
+	memset(p, 0, sizeof(p));
+	p[0].text = host;
+	p[1].text = metric;
+	p[2].num = from;
+	p[3].num = to;
+	if (store_query(incidents_store(m->sd->incidents),
+		"SELECT count(*) AS c FROM metric_5m WHERE host = ?1 AND "
+		"metric = ?2 AND at >= ?3 AND at < ?4 GROUP BY inst "
+		"ORDER BY c DESC LIMIT 1",
+		p, 4, metrics_count_cb, &most) == -1)
+		return -1;
+	return most;
+}

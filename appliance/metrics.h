@@ -59,4 +59,25 @@ int metrics_prune(struct metrics *, int64_t now);
 json_t *metrics_series_json(struct metrics *, const char *host,
     const char *metric, const char *inst, int64_t from, int64_t to, int hourly);
 
+/*
+ * The reports' reads, not held to METRICS_MAX_POINTS: each row goes to cb
+ * as the store gives it (instance, time, average; cb != 0 stops), so the caller keeps what it needs
+ * and no more.  METRICS_EACH_SUM: one point per time (inst ""), the sum of
+ * every instance's average then; else every instance's points, ordered by
+ * instance and time.  Bounded by the store's STORE_QUERY_MAX_OPS.  0, or
+ * -1 on an error.
+ */
+#define METRICS_EACH_HOURLY 1 /* hourly points, not 5-minute ones */
+#define METRICS_EACH_SUM    2 /* summed over the instances per time */
+typedef int (*metrics_point_cb)(const char *, int64_t, double, void *);
+int metrics_series_each(struct metrics *, const char *host, const char *metric,
+    const char *inst, int64_t from, int64_t to, int flags, metrics_point_cb,
+    void *);
+/*
+ * The most 5-minute points one instance of host's metric has in
+ * [from, to) (0 when none), or -1 on an error.
+ */
+int64_t metrics_most_points(struct metrics *, const char *host,
+    const char *metric, int64_t from, int64_t to);
+
 #endif

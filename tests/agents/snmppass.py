@@ -1,11 +1,21 @@
 #!/usr/bin/env python3
 # snmppass.py DATA [-g|-n OID]: serves snmpd the values in DATA ("OID TYPE
 # VALUE" lines; the test rewrites the file to change them, and every request
-# reads it again).
+# sees the file as it is then).
 #   snmppass.py DATA -g|-n OID   a "pass" program: one request, one process
 #   snmppass.py DATA             a "pass_persist" program: one process for
 #                                the agent's life, requests on stdin
+# A counter whose VALUE is "BASE+RATE/s" grows by RATE a (real) second from
+# BASE: an interface carrying traffic without the test rewriting the file.
+# The file is parsed again only when it changed (a switch's tables, read
+# value by value, would otherwise cost a parse per value).
+import bisect
+import os
 import sys
+import time
+
+WIDTH = {"counter": 1 << 32, "counter64": 1 << 64}
+_cache = {}
 
 
 def key(oid):
@@ -13,6 +23,23 @@ def key(oid):
 
 
 def rows(data):
+    st = os.stat(data)
+    stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+    if _cache.get("stamp") != stamp:
+        _cache["rows"] = parse(data)
+        _cache["keys"] = [r[0] for r in _cache["rows"]]
+        _cache["stamp"] = stamp
+    return _cache["keys"], _cache["rows"]
+
+
+def value(t, v):
+    if t in WIDTH and "+" in v and v.endswith("/s"):
+        base, rate = v[:-2].split("+", 1)
+        return str(int(int(base) + float(rate) * time.time()) % WIDTH[t])
+    return v
+
+
+def parse(data):
     out = []
     with open(data) as f:
         for line in f:
@@ -26,10 +53,17 @@ def rows(data):
 def find(data, op, oid):
     """The (oid, type, value) lines answering get (-g) or getnext (-n)."""
     want = key(oid)
-    for k, t, v in rows(data):
-        if (op == "-g" and k == want) or (op == "-n" and k > want):
-            return ["." + ".".join(str(x) for x in k), t, v]
-    return None
+    keys, rs = rows(data)
+    if op == "-g":
+        i = bisect.bisect_left(keys, want)
+        if i == len(keys) or keys[i] != want:
+            return None
+    else:
+        i = bisect.bisect_right(keys, want)
+        if i == len(keys):
+            return None
+    k, t, v = rs[i]
+    return ["." + ".".join(str(x) for x in k), t, value(t, v)]
 
 
 def persist(data):
