@@ -11,6 +11,12 @@
 # lines, each opening its own (low, so step-less) incident, in batches of
 # $B every $P s of real time, starting 1 s before the step is due, so the
 # storm goes on for about 4 real seconds (48 simulated minutes) after it.
+# The clock's speed applies to sopd's monotonic clock too: its 5 ms turns
+# are 7 real µs here (finer turns than on a real clock), and the loop's
+# stalls in /api/v1/stats are in simulated ms. (escalation.sh runs
+# build/sopd, having seen ASan hang under an accelerated libfaketime; the
+# sanitizer build has started here at every run so far: if it hangs,
+# start_sopd fails after 10 s.)
 . "$(dirname "$0")/../lib.sh"
 
 N=${N:-20000}
