@@ -89,6 +89,8 @@ struct escalator {
 	struct escinc *dstop; /* the first not written by the last batch */
 	struct outnote *ohead;
 	struct outnote *otail;
+	struct outnote *ostop; /* the first not staged by the last batch */
+	int wpart;	       /* the last batch left notices or rows */
 	size_t nout;
 	uint64_t out_dropped;
 	struct winrec *wrecs;
@@ -718,26 +720,36 @@ escalate_notice(const struct outnote *o, struct notice *n)
 	n->idem = o->idem;
 }
 
-/* Write the queued notices to the notifier's outbox (same transaction). */
+/*
+ * Write the queued notices to the notifier's outbox (same transaction),
+ * from the oldest, until the deadline (stats_mono_us, 0: none); 1 when
+ * some are left for the next batch (from e->ostop on).
+ */
 static int
-escalate_stage(struct escalator *e)
+escalate_stage(struct escalator *e, uint64_t until_us)
 {
 	struct outnote *o;
 	struct notice n;
+	unsigned k = 0;
 
 	notify_unstage(e->d.notifier); /* a rolled back attempt's */
 	for (o = e->ohead; o != NULL; o = o->next) {
+		if (until_us != 0 && ++k % ESC_WRITE_CHECK == 0 &&
+		    stats_mono_us() >= until_us)
+			break;
 		escalate_notice(o, &n);
 		if (notify_stage(e->d.notifier, n.level, &n) == -1)
 			return -1;
 	}
-	return 0;
+	e->ostop = o;
+	return o != NULL;
 }
 
 /*
- * The incidents' hook inside the commit's transaction: the queued notices,
- * then the changed incidents' rows until the deadline (1: some left, from
- * e->dstop on), then the window records.
+ * The incidents' hook inside the commit's transaction, until the deadline:
+ * the queued notices (1: some left, from e->ostop on), then the changed
+ * incidents' rows (1: some left, from e->dstop on), then the window
+ * records.
  */
 static int
 escalate_hooks_write(struct store *st, void *arg, uint64_t until_us)
@@ -746,9 +758,12 @@ escalate_hooks_write(struct store *st, void *arg, uint64_t until_us)
 	struct escinc *ei;
 	struct winrec *r;
 	unsigned n = 0;
+	int rc;
 
-	if (escalate_stage(e) == -1)
-		return -1;
+	e->wpart = 1;
+	e->dstop = e->dhead;
+	if ((rc = escalate_stage(e, until_us)) != 0)
+		return rc;
 	for (ei = e->dhead; ei != NULL; ei = ei->dnext) {
 		if (until_us != 0 && ++n % ESC_WRITE_CHECK == 0 &&
 		    stats_mono_us() >= until_us)
@@ -759,6 +774,7 @@ escalate_hooks_write(struct store *st, void *arg, uint64_t until_us)
 	e->dstop = ei;
 	if (ei != NULL)
 		return 1;
+	e->wpart = 0;
 	for (r = e->wrecs; r != NULL; r = r->next) {
 		if (r->dirty && escalate_write_rec(st, r) != 0)
 			return -1;
@@ -773,12 +789,14 @@ escalate_sent(struct escalator *e)
 	struct outnote *o;
 
 	notify_commit(e->d.notifier);
-	while ((o = e->ohead) != NULL) {
+	while ((o = e->ohead) != NULL && o != e->ostop) {
 		e->ohead = o->next;
 		escalate_outnote_free(o);
+		e->nout--;
 	}
-	e->otail = NULL;
-	e->nout = 0;
+	if (e->ohead == NULL)
+		e->otail = NULL;
+	e->ostop = NULL;
 }
 
 /* The incidents' hook after a commit: clear marks, send the notices. */
@@ -798,8 +816,9 @@ escalate_hooks_written(void *arg)
 			free(ei);
 	}
 	e->dhead = e->dstop;
-	if (e->dstop != NULL) {
-		e->dstop = NULL;
+	e->dstop = NULL;
+	if (e->wpart) {
+		e->wpart = 0;
 		escalate_sent(e);
 		return; /* the windows' records with the last batch */
 	}
