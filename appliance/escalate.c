@@ -39,7 +39,7 @@ struct escinc {
 	unsigned fired; /* bit n: step n fired or skipped */
 	int64_t due[POLICY_MAX_STEPS];
 	int64_t fired_at[POLICY_MAX_STEPS];
-	char held[WINSET_ID_MAX + 1]; /* "" when not held */
+	char *held; /* the window that holds its clock, NULL: none */
 	int acked;
 	int64_t remind_due; /* impact reminder, 0: none */
 	int64_t reminded;   /* when it fired (or was dropped) */
@@ -89,6 +89,8 @@ struct escalator {
 	struct escinc *dstop; /* the first not written by the last batch */
 	struct outnote *ohead;
 	struct outnote *otail;
+	struct outnote *ostop; /* the first not staged by the last batch */
+	int wpart;	       /* the last batch left notices or rows */
 	size_t nout;
 	uint64_t out_dropped;
 	struct winrec *wrecs;
@@ -173,6 +175,22 @@ escalate_grow(struct escalator *e)
 	e->nb = nb;
 }
 
+/* Set the window that holds an incident's clock, by id (NULL: none). */
+static void
+escalate_held_set(struct escinc *ei, const char *winid)
+{
+	free(ei->held);
+	ei->held = winid != NULL ? xstrndup(winid, WINSET_ID_MAX) : NULL;
+}
+
+/* Free the state of an incident. */
+static void
+escalate_inc_free(struct escinc *ei)
+{
+	free(ei->held);
+	free(ei);
+}
+
 /* A new state for an incident. */
 static struct escinc *
 escalate_add(struct escalator *e, uint64_t id, int severity)
@@ -206,7 +224,7 @@ escalate_remove(struct escalator *e, struct escinc *ei)
 	if (ei->dirty)
 		ei->dead = 1;
 	else
-		free(ei);
+		escalate_inc_free(ei);
 }
 
 /* Mark a state for the next commit. */
@@ -269,7 +287,7 @@ escalate_arm(struct escalator *e, struct escinc *ei)
 {
 	int64_t due;
 
-	if (ei->held[0] == '\0' && escalate_next(e, ei, &due) >= 0)
+	if (ei->held == NULL && escalate_next(e, ei, &due) >= 0)
 		deadlines_schedule(e->d.deadlines, ESCALATE_DL_STEP, ei->id,
 		    (time_t)due);
 	else
@@ -286,7 +304,7 @@ escalate_show(struct escalator *e, struct escinc *ei, const char *level,
 	int64_t due = 0;
 	int next = -1;
 
-	if (ei->held[0] == '\0')
+	if (ei->held == NULL)
 		next = escalate_next(e, ei, &due);
 	st = next >= 0 ? policy_step(e->d.policy, ei->severity, next) : NULL;
 	memset(&ie, 0, sizeof(ie));
@@ -294,7 +312,7 @@ escalate_show(struct escalator *e, struct escinc *ei, const char *level,
 	ie.next_escalation = due;
 	ie.next_step = next;
 	ie.next_level = st != NULL ? policy_level_name(st->level) : NULL;
-	ie.in_window = ei->held[0] != '\0' ? ei->held : NULL;
+	ie.in_window = ei->held;
 	ie.action = action;
 	ie.note = note;
 	ie.at = (int64_t)clock_now();
@@ -501,7 +519,7 @@ escalate_hold(struct escalator *e, struct escinc *ei, const struct win *w)
 {
 	char note[ESC_NOTE_MAX];
 
-	snprintf(ei->held, sizeof(ei->held), "%s", w->id);
+	escalate_held_set(ei, w->id);
 	escalate_dirty(e, ei);
 	snprintf(note, sizeof(note), "inside %s window %s: no escalation",
 	    w->kind == WIN_PATCH ? "patch" : "change", w->id);
@@ -573,7 +591,7 @@ escalate_acked(struct escalator *e, struct escinc *ei, const char *note)
 
 	ei->acked = 1;
 	escalate_dirty(e, ei);
-	if (ei->held[0] != '\0')
+	if (ei->held != NULL)
 		return;
 	mask = policy_notified(e->d.policy, ei->severity, ei->fired);
 	escalate_queue_mask(e, ei->id, NULL, NOTICE_ACKNOWLEDGED, -1, mask,
@@ -589,7 +607,7 @@ escalate_resolved(struct escalator *e, struct escinc *ei,
 {
 	unsigned mask;
 
-	if (ei->held[0] != '\0')
+	if (ei->held != NULL)
 		escalate_record(e, ei->held, "resolved", ei->id);
 	else {
 		mask = policy_notified(e->d.policy, ei->severity, ei->fired);
@@ -718,26 +736,36 @@ escalate_notice(const struct outnote *o, struct notice *n)
 	n->idem = o->idem;
 }
 
-/* Write the queued notices to the notifier's outbox (same transaction). */
+/*
+ * Write the queued notices to the notifier's outbox (same transaction),
+ * from the oldest, until the deadline (stats_mono_us, 0: none); 1 when
+ * some are left for the next batch (from e->ostop on).
+ */
 static int
-escalate_stage(struct escalator *e)
+escalate_stage(struct escalator *e, uint64_t until_us)
 {
 	struct outnote *o;
 	struct notice n;
+	unsigned k = 0;
 
 	notify_unstage(e->d.notifier); /* a rolled back attempt's */
 	for (o = e->ohead; o != NULL; o = o->next) {
+		if (until_us != 0 && ++k % ESC_WRITE_CHECK == 0 &&
+		    stats_mono_us() >= until_us)
+			break;
 		escalate_notice(o, &n);
 		if (notify_stage(e->d.notifier, n.level, &n) == -1)
 			return -1;
 	}
-	return 0;
+	e->ostop = o;
+	return o != NULL;
 }
 
 /*
- * The incidents' hook inside the commit's transaction: the queued notices,
- * then the changed incidents' rows until the deadline (1: some left, from
- * e->dstop on), then the window records.
+ * The incidents' hook inside the commit's transaction, until the deadline:
+ * the queued notices (1: some left, from e->ostop on), then the changed
+ * incidents' rows (1: some left, from e->dstop on), then the window
+ * records.
  */
 static int
 escalate_hooks_write(struct store *st, void *arg, uint64_t until_us)
@@ -746,9 +774,12 @@ escalate_hooks_write(struct store *st, void *arg, uint64_t until_us)
 	struct escinc *ei;
 	struct winrec *r;
 	unsigned n = 0;
+	int rc;
 
-	if (escalate_stage(e) == -1)
-		return -1;
+	e->wpart = 1;
+	e->dstop = e->dhead;
+	if ((rc = escalate_stage(e, until_us)) != 0)
+		return rc;
 	for (ei = e->dhead; ei != NULL; ei = ei->dnext) {
 		if (until_us != 0 && ++n % ESC_WRITE_CHECK == 0 &&
 		    stats_mono_us() >= until_us)
@@ -759,6 +790,7 @@ escalate_hooks_write(struct store *st, void *arg, uint64_t until_us)
 	e->dstop = ei;
 	if (ei != NULL)
 		return 1;
+	e->wpart = 0;
 	for (r = e->wrecs; r != NULL; r = r->next) {
 		if (r->dirty && escalate_write_rec(st, r) != 0)
 			return -1;
@@ -773,12 +805,14 @@ escalate_sent(struct escalator *e)
 	struct outnote *o;
 
 	notify_commit(e->d.notifier);
-	while ((o = e->ohead) != NULL) {
+	while ((o = e->ohead) != NULL && o != e->ostop) {
 		e->ohead = o->next;
 		escalate_outnote_free(o);
+		e->nout--;
 	}
-	e->otail = NULL;
-	e->nout = 0;
+	if (e->ohead == NULL)
+		e->otail = NULL;
+	e->ostop = NULL;
 }
 
 /* The incidents' hook after a commit: clear marks, send the notices. */
@@ -795,11 +829,12 @@ escalate_hooks_written(void *arg)
 		ei->dirty = 0;
 		ei->stale = 0; /* every changed row is stored */
 		if (ei->dead)
-			free(ei);
+			escalate_inc_free(ei);
 	}
 	e->dhead = e->dstop;
-	if (e->dstop != NULL) {
-		e->dstop = NULL;
+	e->dstop = NULL;
+	if (e->wpart) {
+		e->wpart = 0;
 		escalate_sent(e);
 		return; /* the windows' records with the last batch */
 	}
@@ -836,7 +871,8 @@ escalate_sweep_cb(const struct incident_info *ii, void *arg)
 
 	if (ei == NULL)
 		return;
-	if (sw->held_by != NULL && strcmp(ei->held, sw->held_by) != 0)
+	if (sw->held_by != NULL &&
+	    (ei->held == NULL || strcmp(ei->held, sw->held_by) != 0))
 		return;
 	if (sw->n == sw->cap) {
 		sw->cap = sw->cap == 0 ? 64 : sw->cap * 2;
@@ -962,7 +998,7 @@ escalate_release(struct escalator *e, struct escinc *ei, const char *winid,
 	    "open when window %s ended",
 	    winid);
 	escalate_record(e, winid, "failed_verification", ei->id);
-	ei->held[0] = '\0';
+	escalate_held_set(ei, NULL);
 	ei->start = end;
 	ei->stale |= ESC_ROW_START;
 	escalate_compute(e, ei);
@@ -1096,7 +1132,7 @@ escalate_orphans_cb(const struct incident_info *ii, void *arg)
 	struct esc_sweep *sw = arg;
 	struct escinc *ei = escalate_find(sw->e, ii->id);
 
-	if (ei == NULL || ei->held[0] == '\0' ||
+	if (ei == NULL || ei->held == NULL ||
 	    escalate_has_rec(sw->e, ei->held))
 		return;
 	if (sw->n == sw->cap) {
@@ -1204,7 +1240,7 @@ escalate_fire(struct escalator *e, int kind, uint64_t id, time_t due)
 	}
 	if (kind != ESCALATE_DL_STEP)
 		return 0;
-	if ((ei = escalate_find(e, id)) != NULL && ei->held[0] == '\0')
+	if ((ei = escalate_find(e, id)) != NULL && ei->held == NULL)
 		escalate_fire_due(e, ei, (int64_t)clock_now(), NULL);
 	return 1;
 }
@@ -1220,7 +1256,7 @@ escalate_load_cb(const struct incident_info *ii, void *arg)
 	ei->acked = ii->state == INC_ACKNOWLEDGED;
 	ei->start = ii->first_seen_us / 1000000;
 	if (ii->in_window != NULL) {
-		snprintf(ei->held, sizeof(ei->held), "%s", ii->in_window);
+		escalate_held_set(ei, ii->in_window);
 		ei->start = 0;
 	}
 	ei->due[0] = -1; /* no stored rows yet */
@@ -1441,12 +1477,12 @@ escalate_free(struct escalator *e)
 	for (ei = e->dhead; ei != NULL; ei = next) {
 		next = ei->dnext;
 		if (ei->dead)
-			free(ei);
+			escalate_inc_free(ei);
 	}
 	for (b = 0; b < e->nb; b++) {
 		for (ei = e->hb[b]; ei != NULL; ei = next) {
 			next = ei->hnext;
-			free(ei);
+			escalate_inc_free(ei);
 		}
 	}
 	while ((o = e->ohead) != NULL) {

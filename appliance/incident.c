@@ -64,7 +64,7 @@
 /* One active (or resolved, not yet written) incident. */
 struct inc {
 	uint64_t id;
-	char *rule;
+	char *rule; /* rule to title: in the block after the struct */
 	char *rule_file;
 	int rule_line;
 	char *key;
@@ -84,7 +84,7 @@ struct inc {
 	int next_step; /* -1: none */
 	char next_level[8];
 	int64_t last_sample_us;
-	char **samples; /* ring of JSON texts */
+	char **samples; /* ring of JSON texts, grown up to scap */
 	char *cause;	/* trap OID, or "program msgid" */
 	char *impact;	/* for the client; NULL: not said */
 	char *workaround;
@@ -92,6 +92,7 @@ struct inc {
 	char *last_note; /* the latest note given */
 	char *last_msg;	 /* the latest sampled event's text */
 	size_t scap;
+	size_t salloc; /* slots of samples; all of scap once it wrapped */
 	size_t sn;
 	size_t shead; /* oldest */
 	uint32_t hash;
@@ -428,6 +429,46 @@ incidents_unindex(struct incidents *is, struct inc *inc)
 	is->nsev[inc->severity]--;
 }
 
+/* Copy s (if any) to *p, set *field to the copy and move *p past it. */
+static void
+incidents_block_put(char **p, char **field, const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return;
+	n = strlen(s) + 1;
+	memcpy(*p, s, n);
+	*field = *p;
+	*p += n;
+}
+
+/*
+ * A zeroed incident with its strings that never change (rule, rule file,
+ * key, host, title) in the same allocation, after the struct: one block
+ * instead of six, a storm's 100,000 incidents hold less malloc overhead.
+ */
+static struct inc *
+incidents_alloc(const char *rule, const char *rule_file, const char *key,
+    const char *host, const char *title)
+{
+	const char *s[] = { rule, rule_file, key, host, title };
+	struct inc *inc;
+	size_t i, len = 0;
+	char *p;
+
+	for (i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		len += s[i] != NULL ? strlen(s[i]) + 1 : 0;
+	inc = xcalloc(1, sizeof(*inc) + len);
+	p = (char *)(inc + 1);
+	incidents_block_put(&p, &inc->rule, rule);
+	incidents_block_put(&p, &inc->rule_file, rule_file);
+	incidents_block_put(&p, &inc->key, key);
+	incidents_block_put(&p, &inc->host, host);
+	incidents_block_put(&p, &inc->title, title);
+	return inc;
+}
+
 /* Free an incident's memory. */
 static void
 incidents_free_inc(struct inc *inc)
@@ -438,11 +479,6 @@ incidents_free_inc(struct inc *inc)
 		free(inc->samples[(inc->shead + i) % inc->scap]);
 	free(inc->samples);
 	free(inc->cause);
-	free(inc->rule);
-	free(inc->rule_file);
-	free(inc->key);
-	free(inc->host);
-	free(inc->title);
 	free(inc->owner);
 	free(inc->in_window);
 	free(inc->impact);
@@ -914,6 +950,14 @@ incidents_sample_put(struct inc *inc, char *s)
 		return;
 	}
 	if (inc->sn < inc->scap) {
+		/* not wrapped yet: shead is 0, the ring grows as it fills */
+		if (inc->sn == inc->salloc) {
+			inc->salloc = inc->salloc == 0 ? 1 : inc->salloc * 2;
+			if (inc->salloc > inc->scap)
+				inc->salloc = inc->scap;
+			inc->samples = xreallocarray(inc->samples,
+			    inc->salloc, sizeof(*inc->samples));
+		}
 		i = (inc->shead + inc->sn) % inc->scap;
 		inc->samples[i] = s;
 		inc->sn++;
@@ -962,7 +1006,10 @@ incidents_sample_event(struct inc *inc, const struct logevent *ev)
 	incidents_sample_put(inc, s);
 }
 
-/* Give an incident a ring of cap samples, keeping the newest. */
+/*
+ * Give an incident a ring of cap samples, keeping the newest; its slots
+ * are allocated as samples come (most incidents of a storm keep one).
+ */
 static void
 incidents_sample_resize(struct inc *inc, size_t cap)
 {
@@ -973,7 +1020,7 @@ incidents_sample_resize(struct inc *inc, size_t cap)
 		return;
 	n = inc->sn < cap ? inc->sn : cap;
 	skip = inc->sn - n;
-	ring = cap > 0 ? xcalloc(cap, sizeof(*ring)) : NULL;
+	ring = n > 0 ? xcalloc(n, sizeof(*ring)) : NULL;
 	for (i = 0; i < inc->sn; i++) {
 		if (i < skip)
 			free(inc->samples[(inc->shead + i) % inc->scap]);
@@ -984,6 +1031,7 @@ incidents_sample_resize(struct inc *inc, size_t cap)
 	free(inc->samples);
 	inc->samples = ring;
 	inc->scap = cap;
+	inc->salloc = n;
 	inc->sn = n;
 	inc->shead = 0;
 }
@@ -1077,12 +1125,15 @@ incidents_new(struct incidents *is, const struct logevent *ev,
 	char title[INC_TITLE_MAX], actor[256];
 	struct inc *inc;
 
-	inc = xcalloc(1, sizeof(*inc));
+	if (title_as != NULL) {
+		snprintf(title, sizeof(title), "%s", title_as);
+		template_utf8_trim(title);
+	} else
+		rule_render(r->title != NULL ? r->title : "{rule} on {host}",
+		    ev, hit, title, sizeof(title));
+	inc = incidents_alloc(name, r->file, key, ev->host, title);
 	inc->id = is->next_id++;
-	inc->rule = xstrdup(name);
-	inc->rule_file = r->file != NULL ? xstrdup(r->file) : NULL;
 	inc->rule_line = r->line;
-	inc->key = xstrdup(key);
 	inc->hash = h;
 	inc->severity =
 	    r->severity >= 0 && r->severity < SEV_MAX ? r->severity : SEV_INFO;
@@ -1090,14 +1141,6 @@ incidents_new(struct incidents *is, const struct logevent *ev,
 	inc->stored_state = -1;
 	incidents_copy(inc->level, sizeof(inc->level),
 	    inc->severity == SEV_CRITICAL ? "L2" : "L1");
-	inc->host = ev->host != NULL ? xstrdup(ev->host) : NULL;
-	if (title_as != NULL) {
-		snprintf(title, sizeof(title), "%s", title_as);
-		template_utf8_trim(title);
-	} else
-		rule_render(r->title != NULL ? r->title : "{rule} on {host}",
-		    ev, hit, title, sizeof(title));
-	inc->title = xstrdup(title);
 	inc->count = count;
 	inc->first_seen = first;
 	inc->last_seen = incidents_event_time(ev);
@@ -1632,13 +1675,11 @@ incidents_load_cb(const struct store_incident *r, void *arg)
 	struct inc *inc;
 	int sev;
 
-	inc = xcalloc(1, sizeof(*inc));
+	inc = incidents_alloc(r->rule != NULL ? r->rule : "?", r->rule_file,
+	    r->key != NULL ? r->key : "", r->host, r->title);
 	inc->id = r->id;
 	inc->stored_state = -1; /* the first write rewrites the whole row */
-	inc->rule = xstrdup(r->rule != NULL ? r->rule : "?");
-	incidents_setstr(&inc->rule_file, r->rule_file);
 	inc->rule_line = r->rule_line;
-	inc->key = xstrdup(r->key != NULL ? r->key : "");
 	inc->hash = incidents_hash(inc->rule, inc->key);
 	sev = r->severity != NULL ? severity_from_name(r->severity) : -1;
 	inc->severity = sev >= 0 ? sev : SEV_INFO;
@@ -1647,8 +1688,6 @@ incidents_load_cb(const struct store_incident *r, void *arg)
 	    INC_OPEN;
 	snprintf(inc->level, sizeof(inc->level), "%s",
 	    r->level != NULL ? r->level : "L1");
-	incidents_setstr(&inc->host, r->host);
-	incidents_setstr(&inc->title, r->title);
 	incidents_setstr(&inc->owner, r->owner);
 	incidents_setstr(&inc->in_window, r->in_window);
 	incidents_setstr(&inc->impact, r->impact);

@@ -23,6 +23,9 @@ STORM=${BENCH_STORM:-100000}		# distinct new incidents
 STORM_RATE=${BENCH_STORM_RATE:-55000}	# their rate: under 2 s for 100,000
 STORM_BG=${BENCH_STORM_BG:-100000}	# near-miss msg/s beside them
 INCIDENTS=${BENCH_INCIDENTS:-10000}
+# README's memory bound ("Memory"): base + per open incident (one sample).
+MEM_BASE_MIB=48
+MEM_INC_KIB=1.5
 HZ=$(getconf CLK_TCK)
 T=$(mktemp -d /tmp/sopd-bench.XXXXXX)
 BASE=$(( 31000 + ($$ % 300) * 10 ))
@@ -375,7 +378,9 @@ stall_ms() {
 # run_storm N: a fresh sopd with the near-miss set of N rules takes $STORM
 # distinct new incidents at $STORM_RATE/s on top of $STORM_BG near-miss
 # messages/s; prints incidents/s until all were open, loss, the loop's
-# worst stall, peak RSS, and the incidents the store holds after a stop.
+# worst stall, peak RSS next to README's bound for the incidents open
+# (mem_bound_mib, within_bound: a figure, the bench does not fail on it),
+# and the incidents the store holds after a stop.
 run_storm() {
 	echo "== storm: $STORM new incidents at $STORM_RATE/s over" \
 	    "$STORM_BG msg/s near-miss traffic, $1 rules"
@@ -412,11 +417,14 @@ run_storm() {
 	stored=$(sqlite3 "$T/nearmiss-$1/var/sopd.db" "SELECT count(*) FROM \
 	    incidents WHERE rule LIKE 'bench-open-%'" 2>/dev/null)
 	echo "$STORM $((n - o0)) ${stored:-0} $t0 $t_sent $t1 $sent $((r1 - r0)) $c0 $c1 ${stall:-?} $hwm" |
-	    awk -v hz="$HZ" -v rules="$1" '{
+	    awk -v hz="$HZ" -v rules="$1" -v base="$MEM_BASE_MIB" \
+		-v per="$MEM_INC_KIB" '{
 		stall = $11; gsub("_", " ", stall)
-		printf "storm    %d new incidents (%d open, %d stored) sent in %.2f s, all open after %.2f s: %.0f incidents/s; loss %d of %d; loop max stall %s; sopd cpu %.2f s; peak RSS %.1f MiB\n",
+		bound = base + per * $2 / 1024
+		printf "storm    %d new incidents (%d open, %d stored) sent in %.2f s, all open after %.2f s: %.0f incidents/s; loss %d of %d; loop max stall %s; sopd cpu %.2f s; peak RSS %.1f MiB mem_bound_mib=%.1f (%d + %.1f KiB x %d open) within_bound=%s\n",
 		    $1, $2, $3, $5 - $4, $6 - $4, $2 / ($6 - $4), $7 - $8,
-		    $7, stall, ($10 - $9) / hz, $12 / 1024
+		    $7, stall, ($10 - $9) / hz, $12 / 1024, bound, base, per,
+		    $2, ($12 > 0 && $12 / 1024 <= bound) ? "yes" : "no"
 	    }' | tee "$T/storm"
 }
 

@@ -18,6 +18,7 @@
 #include "deadline.h"
 #include "escalate.h"
 #include "incident.h"
+#include "notify.h"
 #include "policy.h"
 #include "rules.h"
 #include "store.h"
@@ -668,6 +669,80 @@ test_engine_batches(void **state)
 	clock_clear_fake();
 }
 
+/* What a recording notifier was told: per incident, and after a commit. */
+struct told {
+	unsigned per_id[301];
+	unsigned n;
+	unsigned bad; /* an id out of range */
+};
+
+/* Count a notice the recording notifier was told. */
+static void
+told_cb(const char *level, const struct notice *no, void *arg)
+{
+	struct told *t = arg;
+
+	(void)level;
+	if (no->inc->id == 0 || no->inc->id > 300)
+		t->bad++;
+	else
+		t->per_id[no->inc->id]++;
+	t->n++;
+}
+
+/*
+ * A storm's notices are staged in bounded batches too: some are told after
+ * a commit while others wait for the next, none is lost or told twice,
+ * and every incident is told as much as the others.
+ */
+static void
+test_engine_notice_batches(void **state)
+{
+	struct told t;
+	struct notifier *nf;
+	struct rig r;
+	time_t t0 = 1795500000;
+	char host[32];
+	unsigned i, prev = 0, told[1000];
+	int more, batches = 0, partial = 0;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	clock_set_fake(t0);
+	rig_start(&r, "windows: {patch: []}\n");
+	nf = notify_new_sink(told_cb, &t);
+	escalate_set_notifier(r.sd.escalator, nf);
+	for (i = 0; i < 300; i++) {
+		snprintf(host, sizeof(host), "db%u", i);
+		assert_true(incidents_raise(r.sd.incidents, &r.crit, host, host,
+				"down", t0) > 0);
+	}
+	do {
+		/* 1 µs: every batch ends at its first look at the clock */
+		more = incidents_flush_batch(r.sd.incidents, 1);
+		assert_true(more == 0 || more == 1);
+		assert_true(t.n >= prev);
+		told[batches++] = prev = t.n;
+	} while (more == 1 && batches < 1000);
+	assert_int_equal(more, 0);
+	assert_int_equal(t.bad, 0);
+	assert_true(t.per_id[1] > 0);
+	for (i = 0; i < (unsigned)batches; i++) {
+		if (told[i] > 0 && told[i] < t.n)
+			partial = 1; /* told some, others waited */
+	}
+	assert_true(partial);
+	for (i = 1; i <= 300; i++)
+		assert_int_equal(t.per_id[i], t.per_id[1]);
+	assert_int_equal(t.n, 300 * t.per_id[1]);
+	assert_int_equal(incidents_flush_batch(r.sd.incidents, 1), 0);
+	assert_int_equal(t.n, 300 * t.per_id[1]);
+	escalate_set_notifier(r.sd.escalator, NULL);
+	rig_stop(&r);
+	notify_free(nf);
+	clock_clear_fake();
+}
+
 static int
 setup(void **state)
 {
@@ -692,6 +767,7 @@ main(void)
 		cmocka_unit_test_setup(test_engine_restart, setup),
 		cmocka_unit_test_setup(test_engine_window, setup),
 		cmocka_unit_test_setup(test_engine_batches, setup),
+		cmocka_unit_test_setup(test_engine_notice_batches, setup),
 	};
 	char cmd[300];
 	int rc;

@@ -965,6 +965,83 @@ test_throwaway(void **state)
 	incidents_remove_hooks(fx->is, &throwaway_hooks, n);
 }
 
+/* Feed one event with its own message at T0 + sec through a rule. */
+static void
+feed_msg(struct incidents *is, const struct rule *r, const char *msg,
+    long long sec)
+{
+	struct rule_hit hit;
+	struct logevent ev = mkevent("db1", msg, sec);
+
+	memset(&hit, 0, sizeof(hit));
+	hit.rule = r;
+	incidents_event(is, &ev, &hit);
+}
+
+/* Whether incident 1's samples are the messages given, oldest first. */
+static void
+assert_samples(struct incidents *is, const char *want)
+{
+	json_t *inc, *events;
+	char got[256] = "";
+	size_t i;
+
+	inc = incidents_get_json(is, 1);
+	assert_non_null(inc);
+	events = json_object_get(inc, "events");
+	for (i = 0; i < json_array_size(events); i++) {
+		if (i > 0)
+			strcat(got, " ");
+		strcat(got, jstr(json_array_get(events, i), "message"));
+	}
+	assert_string_equal(got, want);
+	assert_string_equal(jstr(inc, "title"), "disk-full on db1");
+	assert_string_equal(jstr(inc, "host"), "db1");
+	assert_string_equal(jstr(inc, "rule_file"), "rules/test.yaml");
+	json_decref(inc);
+}
+
+/*
+ * The samples ring keeps the newest sample_events samples as it fills,
+ * after sample_events grows or shrinks at a reload, and after a restart.
+ */
+static void
+test_sample_ring(void **state)
+{
+	struct fixture *fx = *state;
+	struct rule r = mkrule("disk-full", NULL, SEV_HIGH);
+
+	feed_msg(fx->is, &r, "m1", 1);
+	assert_samples(fx->is, "m1");
+	feed_msg(fx->is, &r, "m2", 2);
+	assert_samples(fx->is, "m1 m2");
+	feed_msg(fx->is, &r, "m3", 3);
+	feed_msg(fx->is, &r, "m4", 4);
+	assert_samples(fx->is, "m2 m3 m4");
+	fx->cfg.sample_events = 5;
+	incidents_reconfigure(fx->is, &fx->cfg);
+	assert_samples(fx->is, "m2 m3 m4");
+	feed_msg(fx->is, &r, "m5", 5);
+	feed_msg(fx->is, &r, "m6", 6);
+	assert_samples(fx->is, "m2 m3 m4 m5 m6");
+	feed_msg(fx->is, &r, "m7", 7);
+	assert_samples(fx->is, "m3 m4 m5 m6 m7");
+	fx->cfg.sample_events = 2;
+	incidents_reconfigure(fx->is, &fx->cfg);
+	assert_samples(fx->is, "m6 m7");
+	incidents_close(fx->is);
+	fx_open(fx);
+	assert_samples(fx->is, "m6 m7");
+	feed_msg(fx->is, &r, "m8", 8);
+	assert_samples(fx->is, "m7 m8");
+	fx->cfg.sample_events = 4;
+	incidents_reconfigure(fx->is, &fx->cfg);
+	feed_msg(fx->is, &r, "m9", 9);
+	feed_msg(fx->is, &r, "m10", 10);
+	feed_msg(fx->is, &r, "m11", 11);
+	assert_samples(fx->is, "m8 m9 m10 m11");
+}
+
 int
 main(void)
 {
@@ -993,6 +1070,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_throwaway, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_storm_batches, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_sample_ring, setup,
 		    teardown),
 	};
 
