@@ -105,16 +105,6 @@ static void escalate_hooks_written(void *);
 static const struct incident_hooks escalate_hooks = { escalate_hooks_change,
 	escalate_hooks_write, escalate_hooks_written };
 
-/* Copy src into dst of size bytes, cut to fit (snprintf's "%s"). */
-static void
-escalate_copy(char *dst, size_t size, const char *src)
-{
-	size_t len = strnlen(src, size - 1);
-
-	memcpy(dst, src, len);
-	dst[len] = '\0';
-}
-
 /* Join the strings given, up to a NULL, into buf of size bytes (cut). */
 static void
 escalate_join(char *buf, size_t size, ...)
@@ -452,14 +442,14 @@ escalate_fire_due(struct escalator *e, struct escinc *ei, int64_t now,
 
 	if (incidents_info(e->d.incidents, ei->id, &ii) != 0)
 		return;
-	escalate_copy(level, sizeof(level), ii.level);
+	strcopy(level, sizeof(level), ii.level);
 	while ((i = escalate_next(e, ei, &due)) >= 0 && due <= now) {
 		st = policy_step(e->d.policy, ei->severity, i);
 		ei->fired |= 1U << i;
 		ei->fired_at[i] = now;
 		ei->stale |= ESC_ROW_STEP(i);
 		if (st->level > escalate_rank(level))
-			escalate_copy(level, sizeof(level),
+			strcopy(level, sizeof(level),
 			    policy_level_name(st->level));
 		mask |= st->notify;
 		opening &= due <= ei->start;

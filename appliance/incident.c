@@ -259,16 +259,6 @@ incidents_may_log(time_t *last)
 	return 1;
 }
 
-/* Copy src into dst of size bytes, cut to fit (snprintf's "%s"). */
-static void
-incidents_copy(char *dst, size_t size, const char *src)
-{
-	size_t len = strnlen(src, size - 1);
-
-	memcpy(dst, src, len);
-	dst[len] = '\0';
-}
-
 /* prefix then src in dst of size bytes, cut to fit (prefix fits). */
 static void
 incidents_prefixed(char *dst, size_t size, const char *prefix, const char *src)
@@ -276,7 +266,7 @@ incidents_prefixed(char *dst, size_t size, const char *prefix, const char *src)
 	size_t n = strlen(prefix);
 
 	memcpy(dst, prefix, n);
-	incidents_copy(dst + n, size - n, src);
+	strcopy(dst + n, size - n, src);
 }
 
 /* Set a string field to a copy (or NULL). */
@@ -1139,7 +1129,7 @@ incidents_new(struct incidents *is, const struct logevent *ev,
 	    r->severity >= 0 && r->severity < SEV_MAX ? r->severity : SEV_INFO;
 	inc->state = INC_OPEN;
 	inc->stored_state = -1;
-	incidents_copy(inc->level, sizeof(inc->level),
+	strcopy(inc->level, sizeof(inc->level),
 	    inc->severity == SEV_CRITICAL ? "L2" : "L1");
 	inc->count = count;
 	inc->first_seen = first;
@@ -2674,7 +2664,7 @@ incidents_set_escalation(struct incidents *is, uint64_t id,
 	if ((inc = incidents_find_id(is, id)) == NULL)
 		return -1;
 	if (ie->level != NULL && strcmp(inc->level, ie->level) != 0) {
-		incidents_copy(inc->level, sizeof(inc->level), ie->level);
+		strcopy(inc->level, sizeof(inc->level), ie->level);
 		stored = 1;
 	}
 	if (inc->next_escalation != ie->next_escalation) {
@@ -2682,7 +2672,7 @@ incidents_set_escalation(struct incidents *is, uint64_t id,
 		stored = 1;
 	}
 	inc->next_step = ie->next_step;
-	incidents_copy(inc->next_level, sizeof(inc->next_level),
+	strcopy(inc->next_level, sizeof(inc->next_level),
 	    ie->next_level != NULL ? ie->next_level : "");
 	if ((inc->in_window == NULL) != (ie->in_window == NULL) ||
 	    (ie->in_window != NULL &&

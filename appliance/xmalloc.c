@@ -87,3 +87,13 @@ xasprintf(char **ret, const char *fmt, ...)
 		fatalx("out of memory formatting a string");
 	return n;
 }
+
+/* Copy src into dst of size bytes, cut to fit (snprintf's "%s"). */
+void
+strcopy(char *dst, size_t size, const char *src)
+{
+	size_t len = strnlen(src, size - 1);
+
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}

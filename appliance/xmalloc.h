@@ -1,4 +1,7 @@
-/* xmalloc.h: allocation wrappers that abort on out-of-memory. */
+/*
+ * xmalloc.h: allocation wrappers that abort on out-of-memory, and a bounded
+ * string copy.
+ */
 #ifndef SOPD_XMALLOC_H
 #define SOPD_XMALLOC_H
 
@@ -11,5 +14,6 @@ void *xreallocarray(void *, size_t, size_t);
 char *xstrdup(const char *);
 char *xstrndup(const char *, size_t);
 int xasprintf(char **, const char *, ...) __attribute__((format(printf, 2, 3)));
+void strcopy(char *, size_t, const char *);
 
 #endif

@@ -213,6 +213,17 @@ ctl_retry() {
 	return $rc
 }
 
+# start_sopd_at DATE SPEED: start sopd on libfaketime at the local time
+# DATE, running SPEED (x300) times faster; the script ends if it does not.
+start_sopd_at() {
+	LD_PRELOAD=$FAKETIME_LIB FAKETIME="@$1 $2" FAKETIME_NO_CACHE=1 start_sopd ||
+	    { notok "sopd starts at $1"; exit 1; }
+}
+
+# db_ro SQL: a query on sopd's store, read-only; epoch DATE: local DATE in s.
+db_ro() { sqlite3 "file:$T/var/sopd.db?mode=ro" "$1" 2>/dev/null; }
+epoch() { date -d "$1" +%s; }
+
 # wait_for DESC CMD...: retry CMD for up to 5 s.
 wait_for() {
 	i=0

@@ -67,14 +67,6 @@ poll:
 schedule:
   performance-report: { at: "10:00", days: mondays }
 EOF
-DB=$T/var/sopd.db
-sq() { sqlite3 "file:$DB?mode=ro" "$1" 2>/dev/null; }
-ts() { date -d "$1" +%s; }
-# run_at DATE SPEED: start sopd at the local time DATE, SPEED times faster.
-run_at() {
-	LD_PRELOAD=$FT FAKETIME="@$1 $2" FAKETIME_NO_CACHE=1 start_sopd ||
-	    { notok "sopd starts at $1"; exit 1; }
-}
 polls() { api /api/v1/hosts | jq -r '.hosts[] | select(.name == "web-1") | .polls'; }
 # polled N: web-1 polled N times more than now (60 s at most).
 polled() {
@@ -85,7 +77,7 @@ polled() {
 # day DATE AVAIL VAR DESC: a stretch of polling at DATE, then sopd stops.
 day() {
 	agent "$2" "$3"
-	run_at "$1" x300
+	start_sopd_at "$1" x300
 	check "web-1 is polled on $4 (memory $(( (900000 - $2) / 10000 ))%, /var $(( $3 / 10 ))%)" polled 6
 	stop_sopd || notok "sopd stops on $4"
 }
@@ -96,13 +88,13 @@ day "2026-11-23 07:30:00" 100000 500 "the last Monday morning before it"
 
 # The report's Monday: 10:00 is 15 real seconds away.
 agent 300000 600
-run_at "2026-11-30 09:30:00" x120
-HORIZON=$(ts "2026-11-22 10:00:00") PREV0=$(ts "2026-11-16 10:00:00") PREV1=$(ts "2026-11-23 10:00:00")
+start_sopd_at "2026-11-30 09:30:00" x120
+HORIZON=$(epoch "2026-11-22 10:00:00") PREV0=$(epoch "2026-11-16 10:00:00") PREV1=$(epoch "2026-11-23 10:00:00")
 check "web-1 is polled on the report's Monday (memory 60%, /var 60%)" polled 2
 check "the 5-minute rows of the week before, older than 8 days, are pruned" \
-    wait_long 20 test "$(sq "SELECT count(*) FROM metric_5m WHERE at < $HORIZON")" = 0
+    wait_long 20 test "$(db_ro "SELECT count(*) FROM metric_5m WHERE at < $HORIZON")" = 0
 check "their hourly rows are kept (the three days)" test \
-    "$(sq "SELECT count(DISTINCT at / 86400) FROM metric_1h WHERE host = 'web-1' AND metric = 'mem.used_pct' AND at >= $PREV0 AND at < $PREV1")" = 3
+    "$(db_ro "SELECT count(DISTINCT at / 86400) FROM metric_1h WHERE host = 'web-1' AND metric = 'mem.used_pct' AND at >= $PREV0 AND at < $PREV1")" = 3
 # (the run missed on the Monday before is made at the start, with its own id)
 run_id() {
 	api /api/v1/schedule | jq -er '[.runs[] | select(.job == "performance-report" and
@@ -114,7 +106,7 @@ FIG=$(api "/api/v1/reports/stored/$ID" | jq -c '.report.hosts[] | select(.host =
 echo "# web-1: $FIG"
 # The week before's average as its hourly rows give it.
 prev_avg() {
-	sq "SELECT avg(sum / n) FROM metric_1h WHERE host = 'web-1' AND metric = '$1' $2 AND at >= $PREV0 AND at < $PREV1"
+	db_ro "SELECT avg(sum / n) FROM metric_1h WHERE host = 'web-1' AND metric = '$1' $2 AND at >= $PREV0 AND at < $PREV1"
 }
 MEM_PREV=$(prev_avg mem.used_pct)
 VAR_PREV=$(prev_avg disk.used_pct "AND inst = '/var'")

@@ -83,31 +83,22 @@ poll:
 schedule:
   performance-report: { at: "10:00", days: mondays }
 EOF
-DB=$T/var/sopd.db
-sq() { sqlite3 "file:$DB?mode=ro" "$1" 2>/dev/null; }
-ts() { date -d "$1" +%s; }
-# run_at DATE [SPEED]: start sopd at the local time DATE, SPEED ($SPEED)
-# times faster.
-run_at() {
-	LD_PRELOAD=$FT FAKETIME="@$1 ${2:-$SPEED}" FAKETIME_NO_CACHE=1 start_sopd ||
-	    { notok "sopd starts at $1"; exit 1; }
-}
-PREV0=$(ts "2026-11-16 10:00:00") THIS0=$(ts "2026-11-23 10:00:00") THIS1=$(ts "2026-11-30 10:00:00")
+PREV0=$(epoch "2026-11-16 10:00:00") THIS0=$(epoch "2026-11-23 10:00:00") THIS1=$(epoch "2026-11-30 10:00:00")
 # hours A B: the hours of [A, B) with sw-1's eth48 traffic stored.
 hours() {
-	sq "SELECT count(*) FROM metric_1h WHERE host = 'sw-1' AND metric = 'if.in_bps' AND inst = 'eth48' AND at >= $1 AND at < $2"
+	db_ro "SELECT count(*) FROM metric_1h WHERE host = 'sw-1' AND metric = 'if.in_bps' AND inst = 'eth48' AND at >= $1 AND at < $2"
 }
 hours_ge() { test "$(hours $1 $2)" -ge $3; }
 
 # The week before: Saturday 00:00 on, stopped once 48 hours are stored.
-run_at "2026-11-21 00:00:00"
+start_sopd_at "2026-11-21 00:00:00" $SPEED
 check "the week before: 48 hours of traffic stored ($((48 * NIF)) hourly points of $NIF interfaces)" \
     wait_long 60 hours_ge $PREV0 $THIS0 48
 stop_sopd || notok "sopd stops in the week before"
 
 # The report's week: Friday 18:00 on, eth41-eth48 a hundred times busier.
 tables 100 > "$T/sw.data.new" && mv "$T/sw.data.new" "$T/sw.data"
-run_at "2026-11-27 18:00:00"
+start_sopd_at "2026-11-27 18:00:00" $SPEED
 run_id() {
 	api /api/v1/schedule | jq -er '[.runs[] | select(.job == "performance-report" and
 	    .scheduled == "2026-11-30T01:00:00Z" and .outcome == "ok")][0].report_id | numbers'
@@ -115,7 +106,7 @@ run_id() {
 check "the Monday 10:00 performance report is made" wait_long 60 run_id
 stop_sopd || notok "sopd stops on Monday"
 # Read back at the normal speed (at 7200x evhttp's 15 s timeout is 2 ms).
-run_at "2026-11-30 10:30:00" x1
+start_sopd_at "2026-11-30 10:30:00" x1
 ID=$(run_id)
 FIG=$(api "/api/v1/reports/stored/$ID" | jq -c '.report.hosts[] | select(.host == "sw-1") | .figures')
 stop_sopd || notok "sopd stops"
@@ -123,11 +114,11 @@ echo "# sw-1: $(jq -c '{traffic, disk}' <<<"$FIG")"
 
 N=$(hours $THIS0 $THIS1)
 check "the report's week: $N hours stored of all $NIF interfaces ($((N * NIF)) hourly points a metric) and $NFS file systems" \
-    test "$N" -ge 46 -a "$(sq "SELECT count(DISTINCT inst) FROM metric_5m WHERE host = 'sw-1' AND metric = 'if.in_bps' AND at >= $THIS0 AND at < $THIS1")" = $NIF
+    test "$N" -ge 46 -a "$(db_ro "SELECT count(DISTINCT inst) FROM metric_5m WHERE host = 'sw-1' AND metric = 'if.in_bps' AND at >= $THIS0 AND at < $THIS1")" = $NIF
 # summed A B AGG TABLE: AGG of the traffic of [A, B), every interface's
 # in and out summed per point.
 summed() {
-	sq "SELECT $3 FROM (SELECT at, sum(sum / n) AS s FROM $4 WHERE host = 'sw-1' AND metric IN ('if.in_bps', 'if.out_bps') AND at >= $1 AND at < $2 GROUP BY at)"
+	db_ro "SELECT $3 FROM (SELECT at, sum(sum / n) AS s FROM $4 WHERE host = 'sw-1' AND metric IN ('if.in_bps', 'if.out_bps') AND at >= $1 AND at < $2 GROUP BY at)"
 }
 AVG=$(summed $THIS0 $THIS1 'avg(s)' metric_5m)
 MAX=$(summed $THIS0 $THIS1 'max(s)' metric_5m)

@@ -90,12 +90,6 @@ schedule:
   performance-report: { at: "10:00", days: mondays, notify: client }
 EOF
 DB=$T/var/sopd.db
-sq() { sqlite3 "file:$DB?mode=ro" "$1" 2>/dev/null; }
-# run_at DATE SPEED: start sopd at the local time DATE, SPEED times faster.
-run_at() {
-	LD_PRELOAD=$FT FAKETIME="@$1 $2" FAKETIME_NO_CACHE=1 start_sopd ||
-	    { notok "sopd starts at $1"; exit 1; }
-}
 polls() { api /api/v1/hosts | jq -r --arg h "$1" '.hosts[] | select(.name == $h) | .polls'; }
 # polled HOST N: HOST polled N times more than now (60 s at most).
 polled() {
@@ -103,13 +97,12 @@ polled() {
 	wait_long 60 sh -c "test \"\$(curl -sf $API/api/v1/hosts |
 	    jq -r '.hosts[] | select(.name == \"$1\") | .polls')\" -ge $_n"
 }
-stored() { sq "SELECT count(*) FROM metric_5m WHERE host = '$1' AND metric = '$2' AND at >= $3 AND at < $4"; }
-ts() { date -d "$1" +%s; }
+stored() { db_ro "SELECT count(*) FROM metric_5m WHERE host = '$1' AND metric = '$2' AND at >= $3 AND at < $4"; }
 
 # Sunday of the week before: memory 40%, /var 60%.
 agent web1 $P_WEB 500000 600
 agent db1 $P_DB 800000 300
-run_at "2026-11-22 12:00:00" x300
+start_sopd_at "2026-11-22 12:00:00" x300
 check "web-1 is polled on Sunday of the week before" polled web-1 6
 check "its memory is 40% (UCD figures)" sh -c \
     "curl -sf $API/api/v1/hosts | jq -e '.hosts[] | select(.name == \"web-1\") | .latest[\"mem.used_pct\"] == 40' >/dev/null"
@@ -117,19 +110,19 @@ stop_sopd || notok "sopd stops on Sunday"
 
 # Wednesday: memory 60%, /var 70%; killed after its samples are stored.
 agent web1 $P_WEB 300000 700
-run_at "2026-11-25 12:00:00" x300
+start_sopd_at "2026-11-25 12:00:00" x300
 check "web-1 is polled on Wednesday" polled web-1 6
-WED0=$(ts "2026-11-25 12:00:00") WED1=$(ts "2026-11-25 14:00:00")
+WED0=$(epoch "2026-11-25 12:00:00") WED1=$(epoch "2026-11-25 14:00:00")
 wait_long 10 sh -c "test \"\$(sqlite3 'file:$DB?mode=ro' \"SELECT count(*) FROM metric_5m WHERE host = 'web-1' AND metric = 'disk.used_pct' AND at >= $WED0\")\" -ge 4"
 N1=$(stored web-1 disk.used_pct "$WED0" "$WED1")
-N1H=$(sq "SELECT sum(n) FROM metric_1h WHERE host = 'web-1' AND metric = 'mem.used_pct'")
+N1H=$(db_ro "SELECT sum(n) FROM metric_1h WHERE host = 'web-1' AND metric = 'mem.used_pct'")
 kill9_sopd
 agent web1 $P_WEB 300000 750
-run_at "2026-11-25 14:00:00" x300
+start_sopd_at "2026-11-25 14:00:00" x300
 check "after sopd is killed on Wednesday the samples stored are all there ($N1)" \
     test "$N1" -ge 4 -a "$(stored web-1 disk.used_pct "$WED0" "$WED1")" -ge "$N1"
 check "and their hourly rollups ($N1H samples)" \
-    test "$(sq "SELECT sum(n) FROM metric_1h WHERE host = 'web-1' AND metric = 'mem.used_pct'")" -ge "$N1H"
+    test "$(db_ro "SELECT sum(n) FROM metric_1h WHERE host = 'web-1' AND metric = 'mem.used_pct'")" -ge "$N1H"
 check "web-1 is polled again on Wednesday afternoon" polled web-1 4
 check "the Wednesday samples read back through the API (/var at 70)" sh -c \
     "curl -sf '$API/api/v1/hosts/web-1/metrics?metric=disk.used_pct&inst=/var&from=$WED0&to=$WED1' |
@@ -138,7 +131,7 @@ stop_sopd || notok "sopd stops on Wednesday"
 
 # Monday 08:50 (120x): 09:00 is 5 real seconds away, 10:00 35.
 agent web1 $P_WEB 300000 850
-run_at "2026-11-30 08:50:00" x120
+start_sopd_at "2026-11-30 08:50:00" x120
 check "db-1 answers on Monday morning" polled db-1 1
 MAIL_CHECK="$T/mail/report-server-check-1795996800"
 wait_file() {
