@@ -1122,8 +1122,7 @@ escalate_orphans_cb(const struct incident_info *ii, void *arg)
 	struct esc_sweep *sw = arg;
 	struct escinc *ei = escalate_find(sw->e, ii->id);
 
-	if (ei == NULL || ei->held == NULL ||
-	    escalate_has_rec(sw->e, ei->held))
+	if (ei == NULL || ei->held == NULL || escalate_has_rec(sw->e, ei->held))
 		return;
 	if (sw->n == sw->cap) {
 		sw->cap = sw->cap == 0 ? 64 : sw->cap * 2;

@@ -945,8 +945,8 @@ incidents_sample_put(struct inc *inc, char *s)
 			inc->salloc = inc->salloc == 0 ? 1 : inc->salloc * 2;
 			if (inc->salloc > inc->scap)
 				inc->salloc = inc->scap;
-			inc->samples = xreallocarray(inc->samples,
-			    inc->salloc, sizeof(*inc->samples));
+			inc->samples = xreallocarray(inc->samples, inc->salloc,
+			    sizeof(*inc->samples));
 		}
 		i = (inc->shead + inc->sn) % inc->scap;
 		inc->samples[i] = s;

@@ -154,8 +154,7 @@ expect_each(struct fixture *fx, const char *host, const char *metric,
 	    0);
 	for (i = 0; i < got.n && i < nwant; i++) {
 		if (strcmp(got.p[i].inst, want[i].inst) != 0 ||
-		    got.p[i].at != want[i].at ||
-		    got.p[i].avg != want[i].avg)
+		    got.p[i].at != want[i].at || got.p[i].avg != want[i].avg)
 			fail_msg("point %zu: got %s T0%+lld %g, want %s "
 				 "T0%+lld %g",
 			    i, got.p[i].inst, (long long)(got.p[i].at - T0),
@@ -230,8 +229,7 @@ test_each_order_and_bounds(void **state)
 	    4);
 	expect_each(fx, "sw1", "if.in_bps", "eth1", T0, T0 + 7200, 0, eth1, 2);
 	expect_each(fx, "sw1", "if.in_bps", "eth9", T0, T0 + 7200, 0, NULL, 0);
-	expect_each(fx, "sw1", "cpu.load_pct", NULL, T0, T0 + 7200, 0, cpu,
-	    1);
+	expect_each(fx, "sw1", "cpu.load_pct", NULL, T0, T0 + 7200, 0, cpu, 1);
 	expect_each(fx, "sw9", "if.in_bps", NULL, T0, T0 + 7200, 0, NULL, 0);
 	/* An empty range. */
 	expect_each(fx, "sw1", "if.in_bps", NULL, T0 + 300, T0 + 300, 0, NULL,
@@ -314,8 +312,8 @@ fill_many(struct fixture *fx)
 		if (k < 700)
 			s[n++] = (struct metric_sample){ "if.in_bps", inst[0],
 				0 + k };
-		s[n++] = (struct metric_sample){ "if.in_bps", inst[1],
-			1000 + k };
+		s[n++] =
+		    (struct metric_sample){ "if.in_bps", inst[1], 1000 + k };
 		if (k >= 200)
 			s[n++] = (struct metric_sample){ "if.in_bps", inst[2],
 				2000 + k };
@@ -372,11 +370,12 @@ test_each_more_than_api(void **state)
 	assert_int_equal(json_array_size(pts), METRICS_MAX_POINTS);
 	assert_true(json_is_true(json_object_get(j, "truncated")));
 	/* The first 2,000 in the same order: eth0's 700, eth1's 800, eth2's. */
-	assert_string_equal(json_string_value(json_object_get(
-				json_array_get(pts, 1999), "inst")),
+	assert_string_equal(json_string_value(
+				json_object_get(json_array_get(pts, 1999),
+				    "inst")),
 	    "eth2");
-	assert_int_equal(json_integer_value(json_object_get(
-			     json_array_get(pts, 1999), "at")),
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_array_get(pts, 1999), "at")),
 	    T0 + 300 * (200 + 499));
 	json_decref(j);
 	/* [T0, T0 + 300 * 600): 600 + 600 + 400 points, all of them. */
