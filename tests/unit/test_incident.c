@@ -20,6 +20,7 @@
 #include "incident.h"
 #include "rules.h"
 #include "stats.h"
+#include "unit.h"
 
 #define T0  1795741323LL /* 2026-11-27T01:02:03Z */
 #define SEC 1000000LL
@@ -55,12 +56,7 @@ setup(void **state)
 		return -1;
 	if (asprintf(&fx->state_dir, "%s/var", fx->dir) < 0)
 		return -1;
-	fx->cfg.state_dir = fx->state_dir;
-	fx->cfg.sample_events = 3;
-	fx->cfg.max_open_incidents = 1000;
-	fx->cfg.max_open_per_rule = 1000;
-	fx->cfg.max_threshold_keys = 1000;
-	fx->cfg.commit_interval_ms = 20;
+	unit_incident_config(&fx->cfg, fx->state_dir);
 	fx->base = event_base_new();
 	memset(&stats, 0, sizeof(stats));
 	fx_open(fx);

@@ -24,6 +24,7 @@
 #include "rules.h"
 #include "stats.h"
 #include "store.h"
+#include "unit.h"
 
 struct fixture {
 	char dir[64];
@@ -158,12 +159,7 @@ setup(void **state)
 		return -1;
 	if (asprintf(&fx->state_dir, "%s/var", fx->dir) < 0)
 		return -1;
-	fx->cfg.state_dir = fx->state_dir;
-	fx->cfg.sample_events = 3;
-	fx->cfg.max_open_incidents = 1000;
-	fx->cfg.max_open_per_rule = 1000;
-	fx->cfg.max_threshold_keys = 1000;
-	fx->cfg.commit_interval_ms = 20;
+	unit_incident_config(&fx->cfg, fx->state_dir);
 	memset(&stats, 0, sizeof(stats));
 	fx->sd.base = event_base_new();
 	fx->sd.incidents = incidents_open(fx->sd.base, &fx->cfg, &cause);

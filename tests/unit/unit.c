@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "calendar.h"
+#include "config.h"
 #include "unit.h"
 
 /* Write text to dir/name and return the path. */
@@ -88,4 +89,16 @@ unit_local(const struct calendar *cal, time_t t, const char *format)
 	calendar_localtime(cal, t, &tm);
 	strftime(buf[i], sizeof(buf[i]), format, &tm);
 	return buf[i];
+}
+
+/* Small bounds, three samples, a 20 ms commit: the store tests' config. */
+void
+unit_incident_config(struct config *cfg, char *state_dir)
+{
+	cfg->state_dir = state_dir;
+	cfg->sample_events = 3;
+	cfg->max_open_incidents = 1000;
+	cfg->max_open_per_rule = 1000;
+	cfg->max_threshold_keys = 1000;
+	cfg->commit_interval_ms = 20;
 }

@@ -10,6 +10,9 @@ struct calendar;
 char *unit_write_file(const char *dir, const char *name, const char *text);
 /* A new directory /tmp/<prefix>.XXXXXX (free it); fails the test if not. */
 char *unit_tmpdir(const char *prefix);
+/* The incidents store's settings the store tests share, kept in state_dir. */
+struct config;
+void unit_incident_config(struct config *, char *state_dir);
 /* Remove a directory and everything in it; system()'s status. */
 int unit_rmtree(const char *dir);
 /* A calendar in a zone (NULL: the default), failing the test if not. */
